@@ -1,0 +1,48 @@
+"""PyTorch backend: safetensors weights + the architecture name, built by trainer.models.
+
+For GPU tills (ResNet152 on CUDA, fp16) and as the reference the ONNX export is checked against.
+Nothing is unpickled: weights come from ``model.safetensors``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kiosk.errors import BundleError
+from kiosk.recognition.backends.base import BackendUnavailable, InferenceBackend
+
+WEIGHTS_FILE = "model.safetensors"
+
+
+class Backend(InferenceBackend):
+    key = "torch"
+
+    def __init__(self, bundle, device: str = "cpu", threads: int | None = None):
+        super().__init__(bundle, device, threads)
+        try:
+            import torch
+            from safetensors.torch import load_file
+        except ImportError as exc:
+            raise BackendUnavailable(f"backend 'torch' needs torch and safetensors ({exc})") from None
+        from trainer.models import build_model
+
+        self.torch = torch
+        if threads:
+            torch.set_num_threads(threads)
+        m = bundle.manifest
+        path = bundle.path(WEIGHTS_FILE)
+        model = build_model(m.architecture, m.num_classes, pretrained=None)
+        try:
+            state = load_file(str(path))
+            model.load_state_dict(state, strict=True)
+        except Exception as exc:
+            raise BundleError(f"{path}: weights do not fit architecture {m.architecture!r} ({exc})") from None
+        self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
+        self.model = model.eval().to(device=device, dtype=self.dtype, memory_format=torch.channels_last)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).to(self.device, self.dtype)
+            x = x.contiguous(memory_format=torch.channels_last)
+            return self.model(x).float().cpu().numpy()

@@ -1,0 +1,87 @@
+"""Recognizer: bundle + backend + the shared preprocessing → top-k (SKU, score)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.recognition.backends.base import InferenceBackend, create_backend
+from kiosk.recognition.bundle import Bundle, load_bundle
+from kiosk.recognition.preprocess import preprocess
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    sku: str
+    score: float  # softmax probability in [0, 1]
+
+
+@dataclass(frozen=True)
+class Recognition:
+    suggestions: list[Suggestion]
+    timings_ms: dict[str, float] = field(default_factory=dict)  # preprocess / inference / postprocess
+    model_version: int = 0
+
+    @property
+    def top(self) -> Suggestion:
+        return self.suggestions[0]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def topk(probs: np.ndarray, labels: list[str], k: int) -> list[Suggestion]:
+    k = min(k, probs.shape[-1])
+    idx = np.argpartition(-probs, k - 1)[:k]
+    idx = idx[np.argsort(-probs[idx], kind="stable")]
+    return [Suggestion(labels[i], float(probs[i])) for i in idx]
+
+
+class Recognizer:
+    """Thread-compatible (one call at a time); the capture thread never waits for it."""
+
+    def __init__(self, bundle: Bundle, backend: InferenceBackend, top_k: int = 3):
+        self.bundle = bundle
+        self.backend = backend
+        self.top_k = top_k
+        self.labels = bundle.manifest.labels
+        self.spec = bundle.manifest.preprocess
+
+    @classmethod
+    def load(cls, bundle_dir: Path | str, backend: str = "onnxruntime", device: str = "cpu",
+             threads: int | None = None, top_k: int = 3) -> "Recognizer":
+        bundle = load_bundle(bundle_dir)
+        return cls(bundle, create_backend(backend, bundle, device=device, threads=threads), top_k=top_k)
+
+    @property
+    def model_version(self) -> int:
+        return self.bundle.manifest.model_version
+
+    @property
+    def auto_add_threshold(self) -> float:
+        return self.bundle.manifest.auto_add_threshold
+
+    def recognize(self, image_bgr: np.ndarray) -> Recognition:
+        t0 = time.perf_counter()
+        x = preprocess(image_bgr, self.spec)[None]
+        t1 = time.perf_counter()
+        logits = self.backend.run(x)
+        t2 = time.perf_counter()
+        suggestions = topk(softmax(logits[0]), self.labels, self.top_k)
+        t3 = time.perf_counter()
+        timings = {"preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
+        return Recognition(suggestions, timings, self.model_version)
+
+    def probabilities(self, images_bgr: list[np.ndarray]) -> np.ndarray:
+        """Batch helper for self-tests and evaluation: (N, num_classes) probabilities."""
+        x = np.stack([preprocess(im, self.spec) for im in images_bgr])
+        return softmax(self.backend.run(x))
+
+    def close(self) -> None:
+        self.backend.close()
