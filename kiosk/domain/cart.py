@@ -1,0 +1,213 @@
+"""The shopping cart: an ordered list of priced lines, opened, edited, then closed once.
+
+Merging policy: **repeated unit items are never merged** in the cart. Every add (one
+recognised item, one scan, one weighing) is its own :class:`CartLine` with its own id, so a
+single item can be removed, voided or corrected by staff without touching the others, and
+the kiosk's store stays an append-only log of what the customer saw. The printed receipt
+consolidates identical unit lines (same SKU, unit price and GST rate) into one row with
+the summed quantity; see :mod:`kiosk.domain.receipt`.
+
+``remove`` takes a line out as if it was never added (the customer put the item back);
+``void`` keeps the line for the audit trail but excludes it from every total.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from kiosk.domain.pricing import GST_RATES_BP, Bill, SoldBy, compute_bill, unit_line_total, weighed_line_total
+
+__all__ = ["CartError", "CartLine", "Cart", "MAX_UNIT_QTY", "MAX_NET_GRAMS"]
+
+#: Largest quantity one unit line may carry (a kiosk is not a wholesale till).
+MAX_UNIT_QTY = 999
+#: Largest net weight of one weighed line, in grams (above any retail scale's capacity).
+MAX_NET_GRAMS = 100_000
+
+
+class CartError(ValueError):
+    """A cart operation that is not allowed: bad quantity/weight, unknown line, closed cart."""
+
+
+def new_line_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    """One line of the cart. ``qty`` is set for unit items, ``net_grams`` for weighed ones.
+
+    ``unit_price`` is paise per unit for unit items and paise per kg for weighed items;
+    ``total`` is the tax-inclusive line amount in paise (computed, never passed in).
+    """
+
+    line_id: str
+    sku: str
+    name: str
+    sold_by: SoldBy
+    unit_price: int
+    gst_bp: int
+    qty: int | None = None
+    net_grams: int | None = None
+    voided: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sold_by", SoldBy(self.sold_by))
+        if not self.line_id or not isinstance(self.line_id, str):
+            raise CartError("line id must be a non-empty string")
+        if not self.sku:
+            raise CartError("line needs a SKU")
+        for name in ("unit_price", "gst_bp"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise CartError(f"{name} must be int, got {v!r}")
+        if self.unit_price < 0:
+            raise CartError(f"{self.sku}: price must not be negative, got {self.unit_price}")
+        if self.gst_bp not in GST_RATES_BP:
+            raise CartError(f"{self.sku}: GST rate {self.gst_bp} bp is not an accepted slab")
+        if self.sold_by is SoldBy.UNIT:
+            if self.net_grams is not None:
+                raise CartError(f"{self.sku} is sold by unit: a weight makes no sense")
+            if isinstance(self.qty, bool) or not isinstance(self.qty, int) or not 1 <= self.qty <= MAX_UNIT_QTY:
+                raise CartError(f"{self.sku}: quantity must be a whole number 1..{MAX_UNIT_QTY}, got {self.qty!r}")
+        else:
+            if self.qty is not None:
+                raise CartError(f"{self.sku} is sold by weight: give net grams, not a quantity")
+            g = self.net_grams
+            if isinstance(g, bool) or not isinstance(g, int) or not 1 <= g <= MAX_NET_GRAMS:
+                raise CartError(f"{self.sku}: net weight must be 1..{MAX_NET_GRAMS} g, got {g!r} g")
+
+    @property
+    def total(self) -> int:
+        if self.sold_by is SoldBy.UNIT:
+            return unit_line_total(self.unit_price, self.qty)
+        return weighed_line_total(self.unit_price, self.net_grams)
+
+    @classmethod
+    def unit(cls, sku: str, name: str, unit_price: int, gst_bp: int, qty: int = 1, *, line_id: str | None = None) -> CartLine:
+        return cls(line_id or new_line_id(), sku, name, SoldBy.UNIT, unit_price, gst_bp, qty=qty)
+
+    @classmethod
+    def weighed(cls, sku: str, name: str, price_per_kg: int, gst_bp: int, net_grams: int, *, line_id: str | None = None) -> CartLine:
+        return cls(line_id or new_line_id(), sku, name, SoldBy.WEIGHT, price_per_kg, gst_bp, net_grams=net_grams)
+
+    def to_dict(self) -> dict:
+        return {
+            "line_id": self.line_id,
+            "sku": self.sku,
+            "name": self.name,
+            "sold_by": self.sold_by.value,
+            "unit_price": self.unit_price,
+            "gst_bp": self.gst_bp,
+            "qty": self.qty,
+            "net_grams": self.net_grams,
+            "voided": self.voided,
+            "total": self.total,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CartLine:
+        return cls(
+            line_id=d["line_id"], sku=d["sku"], name=d["name"], sold_by=SoldBy(d["sold_by"]),
+            unit_price=d["unit_price"], gst_bp=d["gst_bp"], qty=d.get("qty"), net_grams=d.get("net_grams"),
+            voided=bool(d.get("voided", False)),
+        )
+
+
+class Cart:
+    """An open cart holds lines in the order they were added; :meth:`close` freezes it."""
+
+    def __init__(self, cart_id: str | None = None, lines: Iterable[CartLine] = (), *, closed: bool = False,
+                 id_factory: Callable[[], str] = new_line_id) -> None:
+        self.cart_id = cart_id or uuid.uuid4().hex
+        self._lines: dict[str, CartLine] = {}
+        self._id_factory = id_factory
+        for line in lines:
+            self._insert(line)
+        self._closed = closed
+
+    # -- reading -------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def lines(self) -> tuple[CartLine, ...]:
+        """Active (not voided) lines in the order they were added."""
+        return tuple(line for line in self._lines.values() if not line.voided)
+
+    @property
+    def all_lines(self) -> tuple[CartLine, ...]:
+        """Every line still in the cart, voided ones included (for the audit trail)."""
+        return tuple(self._lines.values())
+
+    def line(self, line_id: str) -> CartLine:
+        try:
+            return self._lines[line_id]
+        except KeyError:
+            raise CartError(f"no line {line_id!r} in cart {self.cart_id}") from None
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __contains__(self, line_id: object) -> bool:
+        return line_id in self._lines
+
+    @property
+    def total(self) -> int:
+        """Gross of active lines in paise (before the rupee round-off)."""
+        return sum(line.total for line in self.lines)
+
+    def bill(self) -> Bill:
+        return compute_bill((line.total, line.gst_bp) for line in self.lines)
+
+    # -- editing -------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise CartError(f"cart {self.cart_id} is closed")
+
+    def _insert(self, line: CartLine) -> None:
+        if line.line_id in self._lines:
+            raise CartError(f"line {line.line_id!r} is already in cart {self.cart_id}")
+        self._lines[line.line_id] = line
+
+    def add(self, line: CartLine) -> CartLine:
+        """Append a prepared line (its id must be new). Returns it."""
+        self._check_open()
+        if line.voided:
+            raise CartError("cannot add a voided line")
+        self._insert(line)
+        return line
+
+    def add_unit(self, sku: str, name: str, unit_price: int, gst_bp: int, qty: int = 1) -> CartLine:
+        return self.add(CartLine.unit(sku, name, unit_price, gst_bp, qty, line_id=self._id_factory()))
+
+    def add_weighed(self, sku: str, name: str, price_per_kg: int, gst_bp: int, net_grams: int) -> CartLine:
+        return self.add(CartLine.weighed(sku, name, price_per_kg, gst_bp, net_grams, line_id=self._id_factory()))
+
+    def remove(self, line_id: str) -> CartLine:
+        """Take a line out entirely (as if never added). Returns the removed line."""
+        self._check_open()
+        line = self.line(line_id)
+        del self._lines[line_id]
+        return line
+
+    def void(self, line_id: str) -> CartLine:
+        """Mark a line voided: it stays listed for audit but counts for nothing."""
+        self._check_open()
+        line = self.line(line_id)
+        if line.voided:
+            raise CartError(f"line {line_id!r} is already voided")
+        voided = replace(line, voided=True)
+        self._lines[line_id] = voided
+        return voided
+
+    def close(self) -> Cart:
+        """Freeze the cart (no more edits). An empty cart cannot be closed."""
+        self._check_open()
+        if not self.lines:
+            raise CartError(f"cart {self.cart_id} has no items to pay for")
+        self._closed = True
+        return self

@@ -1,0 +1,203 @@
+"""The receipt of a closed cart: numbered, timed, with lines, GST table and totals.
+
+Identical unit lines of the cart (same SKU, unit price and GST rate) are printed as one row
+with the summed quantity; weighed lines are always printed one per weighing. Every row keeps
+the ids of the cart lines it stands for, so the JSON can be traced back to the store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kiosk.domain.cart import Cart, CartError
+from kiosk.domain.money import format_inr, format_paise
+from kiosk.domain.pricing import Bill, SoldBy, TaxRow, compute_bill, format_rate, unit_line_total
+
+__all__ = ["StoreInfo", "ReceiptLine", "Receipt", "RECEIPT_SCHEMA"]
+
+RECEIPT_SCHEMA = "kiosk.receipt/1"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    """Header printed on every receipt."""
+
+    name: str = "Self-checkout"
+    address: str = ""
+    gstin: str = ""
+    kiosk_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    """One printed row: a weighed line, or one or more identical unit lines summed."""
+
+    sku: str
+    name: str
+    sold_by: SoldBy
+    unit_price: int
+    gst_bp: int
+    qty: int | None
+    net_grams: int | None
+    total: int
+    line_ids: tuple[str, ...]
+
+    def detail(self) -> str:
+        if self.sold_by is SoldBy.WEIGHT:
+            kg, g = divmod(self.net_grams, 1000)
+            return f"{kg}.{g:03d} kg x {format_inr(self.unit_price)}/kg"
+        return f"{self.qty} x {format_inr(self.unit_price)}"
+
+    def to_dict(self) -> dict:
+        return {
+            "sku": self.sku, "name": self.name, "sold_by": self.sold_by.value, "unit_price": self.unit_price,
+            "gst_bp": self.gst_bp, "qty": self.qty, "net_grams": self.net_grams, "total": self.total,
+            "line_ids": list(self.line_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ReceiptLine:
+        return cls(d["sku"], d["name"], SoldBy(d["sold_by"]), d["unit_price"], d["gst_bp"], d["qty"],
+                   d["net_grams"], d["total"], tuple(d["line_ids"]))
+
+
+def _consolidate(cart: Cart) -> tuple[ReceiptLine, ...]:
+    rows: list[ReceiptLine] = []
+    index: dict[tuple, int] = {}
+    for line in cart.lines:
+        if line.sold_by is SoldBy.UNIT:
+            key = (line.sku, line.unit_price, line.gst_bp, line.name)
+            if key in index:
+                i = index[key]
+                old = rows[i]
+                qty = old.qty + line.qty
+                rows[i] = ReceiptLine(old.sku, old.name, old.sold_by, old.unit_price, old.gst_bp, qty, None,
+                                      unit_line_total(old.unit_price, qty), old.line_ids + (line.line_id,))
+                continue
+            index[key] = len(rows)
+        rows.append(ReceiptLine(line.sku, line.name, line.sold_by, line.unit_price, line.gst_bp, line.qty,
+                                line.net_grams, line.total, (line.line_id,)))
+    return tuple(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    receipt_no: str
+    issued_at: datetime
+    cart_id: str
+    lines: tuple[ReceiptLine, ...]
+    bill: Bill
+    store: StoreInfo = field(default_factory=StoreInfo)
+    payment_method: str = ""
+    voided_count: int = 0
+
+    @classmethod
+    def from_cart(cls, cart: Cart, receipt_no: str, issued_at: datetime, *, store: StoreInfo | None = None,
+                  payment_method: str = "") -> Receipt:
+        """Build the receipt of a closed cart (``cart.close()`` first)."""
+        if not cart.closed:
+            raise CartError(f"cart {cart.cart_id} must be closed before its receipt is made")
+        if issued_at.tzinfo is None:
+            raise ValueError("issued_at must be timezone-aware (a receipt time is a legal record)")
+        return cls(
+            receipt_no=receipt_no, issued_at=issued_at, cart_id=cart.cart_id, lines=_consolidate(cart),
+            bill=cart.bill(), store=store or StoreInfo(), payment_method=payment_method,
+            voided_count=sum(1 for line in cart.all_lines if line.voided),
+        )
+
+    # -- text ----------------------------------------------------------------------------
+    def to_text(self, width: int = 42) -> str:
+        """The monospace bill as printed on a thermal roll (``width`` characters a line)."""
+        if width < 32:
+            raise ValueError("a receipt needs at least 32 columns")
+        rule = "-" * width
+
+        def lr(left: str, right: str) -> str:
+            space = width - len(left) - len(right)
+            if space < 1:
+                left = left[: max(0, width - len(right) - 2)] + "~"
+                space = 1
+            return left + " " * space + right
+
+        out = [self.store.name.center(width).rstrip()]
+        if self.store.address:
+            out.append(self.store.address.center(width).rstrip())
+        if self.store.gstin:
+            out.append(f"GSTIN {self.store.gstin}".center(width).rstrip())
+        out += [rule, "TAX INVOICE".center(width).rstrip(),
+                lr(f"Receipt {self.receipt_no}", self.issued_at.strftime("%d-%m-%Y %H:%M"))]
+        if self.store.kiosk_id:
+            out.append(f"Kiosk {self.store.kiosk_id}")
+        out.append(rule)
+        for row in self.lines:
+            out.append(row.name[:width])
+            out.append(lr(f"  {row.detail()}  GST {format_rate(row.gst_bp)}", format_inr(row.total)))
+        out.append(rule)
+        b = self.bill
+        out.append(f"Items {sum(r.qty or 1 for r in self.lines)}")
+        out.append(lr("Gross (incl. GST)", format_inr(b.gross)))
+        out.append(lr("Round off", format_inr(b.round_off, sign=True)))
+        out.append(lr("TOTAL", format_inr(b.total)))
+        if self.payment_method:
+            out.append(lr("Paid by", self.payment_method.upper()))
+        out.append(rule)
+        cols = f"{'GST':>5}{'Taxable':>10}{'CGST':>9}{'SGST':>9}"
+        out.append(lr(cols, "Total"))
+        for r in b.tax_rows:
+            left = f"{format_rate(r.rate_bp):>5}{format_paise(r.taxable):>10}{format_paise(r.cgst):>9}{format_paise(r.sgst):>9}"
+            out.append(lr(left, format_paise(r.gross)))
+        left = f"{'':>5}{format_paise(b.taxable):>10}{format_paise(b.cgst):>9}{format_paise(b.sgst):>9}"
+        out.append(lr(left, format_paise(b.gross)))
+        out.append(rule)
+        out.append("Prices include GST. CGST = SGST = half.")
+        if self.voided_count:
+            out.append(f"Voided lines: {self.voided_count}")
+        out.append("Thank you!".center(width).rstrip())
+        return "\n".join(out) + "\n"
+
+    # -- JSON ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        b = self.bill
+        return {
+            "schema": RECEIPT_SCHEMA,
+            "receipt_no": self.receipt_no,
+            "issued_at": self.issued_at.isoformat(),
+            "cart_id": self.cart_id,
+            "store": {"name": self.store.name, "address": self.store.address, "gstin": self.store.gstin,
+                      "kiosk_id": self.store.kiosk_id},
+            "lines": [r.to_dict() for r in self.lines],
+            "tax": [{"rate_bp": r.rate_bp, "gross": r.gross, "taxable": r.taxable, "cgst": r.cgst, "sgst": r.sgst}
+                    for r in b.tax_rows],
+            "gross": b.gross,
+            "round_off": b.round_off,
+            "total": b.total,
+            "item_count": b.item_count,
+            "payment_method": self.payment_method,
+            "voided_count": self.voided_count,
+            "currency": "INR",
+            "amounts_in": "paise",
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Receipt:
+        d = json.loads(text)
+        if d.get("schema") != RECEIPT_SCHEMA:
+            raise ValueError(f"not a {RECEIPT_SCHEMA} document: schema={d.get('schema')!r}")
+        tax_rows = tuple(TaxRow(t["rate_bp"], t["gross"], t["taxable"], t["cgst"], t["sgst"]) for t in d["tax"])
+        bill = Bill(gross=d["gross"], tax_rows=tax_rows, round_off=d["round_off"], total=d["total"],
+                    item_count=d["item_count"])
+        lines = tuple(ReceiptLine.from_dict(x) for x in d["lines"])
+        # the stored totals must agree with the lines: a receipt that does not add up is refused
+        expected = compute_bill((x.total, x.gst_bp) for x in lines)
+        if (expected.gross, expected.tax_rows, expected.round_off, expected.total) != (
+                bill.gross, bill.tax_rows, bill.round_off, bill.total):
+            raise ValueError(f"receipt {d['receipt_no']}: totals do not match its lines")
+        s = d["store"]
+        return cls(receipt_no=d["receipt_no"], issued_at=datetime.fromisoformat(d["issued_at"]), cart_id=d["cart_id"],
+                   lines=lines, bill=bill, store=StoreInfo(s["name"], s["address"], s["gstin"], s["kiosk_id"]),
+                   payment_method=d["payment_method"], voided_count=d["voided_count"])

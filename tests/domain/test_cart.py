@@ -1,0 +1,114 @@
+import pytest
+
+from kiosk.domain.cart import MAX_NET_GRAMS, MAX_UNIT_QTY, Cart, CartError, CartLine
+from kiosk.domain.pricing import SoldBy
+
+
+def ids():
+    n = iter(range(1, 10**6))
+    return lambda: f"L{next(n)}"
+
+
+def test_add_lines_in_order_and_totals():
+    cart = Cart("c1", id_factory=ids())
+    a = cart.add_unit("milk", "Milk", 7200, 0, 2)
+    b = cart.add_weighed("banana", "Banana", 6000, 0, 1234)
+    assert [x.line_id for x in cart.lines] == ["L1", "L2"]
+    assert a.total == 14400 and b.total == 7404
+    assert cart.total == 21804 and len(cart) == 2
+    assert cart.bill().total == 21800
+
+
+def test_repeated_unit_items_are_not_merged():
+    cart = Cart(id_factory=ids())
+    cart.add_unit("milk", "Milk", 7200, 0)
+    cart.add_unit("milk", "Milk", 7200, 0)
+    assert len(cart.lines) == 2 and cart.total == 14400
+
+
+def test_remove_and_void():
+    cart = Cart(id_factory=ids())
+    a = cart.add_unit("milk", "Milk", 7200, 0)
+    b = cart.add_unit("juice", "Juice", 25000, 1200)
+    c = cart.add_unit("yog", "Yoghurt", 17900, 500)
+    cart.remove(a.line_id)
+    assert a.line_id not in cart
+    v = cart.void(b.line_id)
+    assert v.voided and b.line_id in cart
+    assert [x.line_id for x in cart.lines] == [c.line_id]
+    assert [x.line_id for x in cart.all_lines] == [b.line_id, c.line_id]
+    assert cart.total == 17900
+    with pytest.raises(CartError):
+        cart.void(b.line_id)
+    with pytest.raises(CartError):
+        cart.remove("nope")
+
+
+def test_zero_grams_refused():
+    cart = Cart()
+    with pytest.raises(CartError, match="net weight"):
+        cart.add_weighed("banana", "Banana", 6000, 0, 0)
+    assert len(cart) == 0
+
+
+@pytest.mark.parametrize("qty", [0, -1, MAX_UNIT_QTY + 1, True, 1.0])
+def test_bad_quantities_refused(qty):
+    with pytest.raises(CartError):
+        Cart().add_unit("milk", "Milk", 7200, 0, qty)
+
+
+def test_limits_inclusive_and_huge_totals_exact():
+    cart = Cart()
+    line = cart.add_unit("tv", "Big thing", 99_999_999_99, 2800, MAX_UNIT_QTY)
+    assert line.total == 99_999_999_99 * MAX_UNIT_QTY
+    w = cart.add_weighed("rice", "Rice", 12345, 500, MAX_NET_GRAMS)
+    assert w.total == 12345 * 100
+    with pytest.raises(CartError):
+        cart.add_weighed("rice", "Rice", 12345, 500, MAX_NET_GRAMS + 1)
+    bill = cart.bill()
+    assert bill.taxable + bill.cgst + bill.sgst == bill.gross
+
+
+def test_kind_mismatch_refused():
+    with pytest.raises(CartError):
+        CartLine("x", "milk", "Milk", SoldBy.UNIT, 7200, 0, qty=1, net_grams=100)
+    with pytest.raises(CartError):
+        CartLine("x", "banana", "Banana", SoldBy.WEIGHT, 6000, 0, qty=1)
+    with pytest.raises(CartError):
+        CartLine("x", "milk", "Milk", SoldBy.UNIT, 7200, 700, qty=1)  # 7 % is no GST slab
+    with pytest.raises(CartError):
+        CartLine("x", "milk", "Milk", SoldBy.UNIT, -1, 0, qty=1)
+
+
+def test_duplicate_line_id_refused():
+    cart = Cart()
+    cart.add(CartLine.unit("milk", "Milk", 7200, 0, line_id="same"))
+    with pytest.raises(CartError):
+        cart.add(CartLine.unit("milk", "Milk", 7200, 0, line_id="same"))
+
+
+def test_close_freezes_and_empty_cart_cannot_close():
+    with pytest.raises(CartError, match="no items"):
+        Cart().close()
+    cart = Cart()
+    line = cart.add_unit("milk", "Milk", 7200, 0)
+    cart.close()
+    assert cart.closed
+    for op in (lambda: cart.add_unit("milk", "Milk", 7200, 0), lambda: cart.remove(line.line_id),
+               lambda: cart.void(line.line_id), cart.close):
+        with pytest.raises(CartError, match="closed"):
+            op()
+
+
+def test_only_voided_lines_cannot_close():
+    cart = Cart()
+    line = cart.add_unit("milk", "Milk", 7200, 0)
+    cart.void(line.line_id)
+    with pytest.raises(CartError):
+        cart.close()
+
+
+def test_line_dict_round_trip():
+    line = CartLine.weighed("banana", "Banana", 6000, 0, 250)
+    assert CartLine.from_dict(line.to_dict()) == line
+    assert line.to_dict()["total"] == 1500

@@ -1,0 +1,89 @@
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from kiosk.domain.cart import Cart, CartError
+from kiosk.domain.receipt import Receipt, StoreInfo
+
+IST = timezone(timedelta(hours=5, minutes=30))
+WHEN = datetime(2025, 3, 1, 14, 5, tzinfo=IST)
+
+
+def closed_cart():
+    n = iter(range(1, 100))
+    cart = Cart("cart-1", id_factory=lambda: f"L{next(n)}")
+    cart.add_unit("arla-standard-milk", "Arla Standard Milk 1 l", 7200, 0, 1)
+    cart.add_weighed("granny-smith", "Granny Smith Apple", 26000, 0, 512)
+    cart.add_unit("arla-standard-milk", "Arla Standard Milk 1 l", 7200, 0, 2)
+    cart.add_unit("bravo-apple-juice", "Bravo Apple Juice 2 l", 25000, 1200)
+    cart.add_unit("arla-natural-yoghurt", "Arla Natural Yoghurt 1 l", 17900, 500)
+    v = cart.add_unit("oatly-oat-milk", "Oatly Oat Milk 1 l", 27500, 1800)
+    cart.void(v.line_id)
+    return cart.close()
+
+
+def test_receipt_needs_closed_cart():
+    cart = Cart()
+    cart.add_unit("milk", "Milk", 7200, 0)
+    with pytest.raises(CartError):
+        Receipt.from_cart(cart, "1", WHEN)
+
+
+def test_receipt_needs_aware_time():
+    with pytest.raises(ValueError):
+        Receipt.from_cart(closed_cart(), "1", datetime(2025, 1, 1))
+
+
+def test_receipt_consolidates_unit_lines_and_totals():
+    r = Receipt.from_cart(closed_cart(), "K1-000007", WHEN, payment_method="upi")
+    milk = r.lines[0]
+    assert (milk.qty, milk.total, milk.line_ids) == (3, 21600, ("L1", "L3"))
+    assert [x.sku for x in r.lines] == ["arla-standard-milk", "granny-smith", "bravo-apple-juice",
+                                        "arla-natural-yoghurt"]
+    assert r.bill.gross == 21600 + 13312 + 25000 + 17900
+    assert r.bill.total == 77800 and r.bill.round_off == -12
+    assert r.voided_count == 1
+    assert sum(x.total for x in r.lines) == r.bill.gross
+
+
+def test_to_text_shows_bill():
+    r = Receipt.from_cart(closed_cart(), "K1-000007", WHEN, store=StoreInfo("FreshMart", gstin="29ABCDE1234F1Z5"),
+                          payment_method="cash")
+    text = r.to_text()
+    lines = text.splitlines()
+    assert all(len(x) <= 42 for x in lines)
+    assert "Receipt K1-000007" in text and "01-03-2025 14:05" in text
+    assert "GSTIN 29ABCDE1234F1Z5" in text
+    assert "0.512 kg x ₹260.00/kg" in text and "₹133.12" in text
+    assert "3 x ₹72.00" in text
+    assert any(x.startswith("Round off") and x.endswith("-₹0.12") for x in lines)
+    assert any(x.startswith("TOTAL") and x.endswith("₹778.00") for x in lines)
+    # the 12 % row: taxable 223.21, CGST 13.40, SGST 13.39 (odd paisa to CGST)
+    assert any(x.split() == ["12%", "223.21", "13.40", "13.39", "250.00"] for x in lines)
+    assert "Oatly" not in text and "Voided lines: 1" in text
+
+
+def test_round_off_up_to_50_paise_on_text():
+    cart = Cart()
+    cart.add_unit("a", "A", 1250, 500)
+    r = Receipt.from_cart(cart.close(), "1", WHEN)
+    assert r.bill.round_off == 50 and r.bill.total == 1300
+    assert "+₹0.50" in r.to_text()
+
+
+def test_json_round_trip_and_content():
+    r = Receipt.from_cart(closed_cart(), "K1-000007", WHEN, store=StoreInfo("FreshMart", kiosk_id="K1"))
+    j = r.to_json()
+    d = json.loads(j)
+    assert d["total"] == 77800 and d["round_off"] == -12 and d["amounts_in"] == "paise"
+    assert d["issued_at"] == "2025-03-01T14:05:00+05:30"
+    assert {t["rate_bp"] for t in d["tax"]} == {0, 500, 1200}
+    assert Receipt.from_json(j) == r
+
+
+def test_from_json_refuses_tampered_totals():
+    d = json.loads(Receipt.from_cart(closed_cart(), "7", WHEN).to_json())
+    d["total"] += 100
+    with pytest.raises(ValueError, match="do not match"):
+        Receipt.from_json(json.dumps(d))
