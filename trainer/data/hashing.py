@@ -1,0 +1,267 @@
+"""Per-image facts for data checks: decodability, size, content hash and perceptual hash.
+
+Only numpy and OpenCV (imported here, so import this module inside command handlers).
+
+* :func:`inspect_image` reads one file and returns an :class:`ImageFacts`: whether it is empty, undecodable
+  or truncated, its width/height, the SHA-256 of its bytes and a 64-bit DCT perceptual hash (pHash).
+* :func:`inspect_images` does that for many files in a process pool with a tqdm bar, reusing a
+  :class:`HashCache` (SQLite, keyed by absolute path, size and mtime) so a re-run only reads new or changed files.
+* :func:`hamming` / :func:`near_pairs` compare pHashes.
+
+pHash: grayscale → 32x32 (area resampling) → 2-D DCT → the 8x8 lowest frequencies → one bit per coefficient,
+set when the coefficient is above the median of the 63 AC coefficients (the DC term is forced to 0, it only
+carries mean brightness). A resized or re-encoded copy changes a few bits; different photos differ in ~32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+#: Bump when :func:`phash` or the checks change, so cached facts are recomputed.
+HASH_VERSION = "phash-dct32x8-v1"
+
+#: Default Hamming distance (of 64 bits) at or below which two images count as near-duplicates.
+#: Chosen by measuring the clean grocery-store train+val: see ``trainer/data/README.md``.
+DEFAULT_PHASH_THRESHOLD = 4
+
+OK, EMPTY, MISSING, UNDECODABLE, TRUNCATED = "ok", "empty", "missing", "undecodable", "truncated"
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What :func:`inspect_image` found out about one file.
+
+    ``status``: ``ok``, ``empty`` (0 bytes), ``missing``, ``undecodable`` or ``truncated`` (no end marker).
+    ``phash`` is the 64-bit pHash as an unsigned int (None when the image could not be decoded);
+    ``width``/``height`` are 0 when unknown; ``detail`` explains a non-ok status.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    status: str
+    sha256: str | None = None
+    phash: int | None = None
+    width: int = 0
+    height: int = 0
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    @property
+    def min_side(self) -> int:
+        return min(self.width, self.height)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def phash(gray: np.ndarray) -> int:
+    """64-bit DCT perceptual hash of a 2-D grayscale image (any size, any dtype)."""
+    import cv2
+
+    if gray.ndim != 2:
+        raise ValueError(f"phash needs a 2-D grayscale image, got shape {gray.shape}")
+    small = cv2.resize(gray.astype(np.float32), (32, 32), interpolation=cv2.INTER_AREA)
+    low = cv2.dct(small)[:8, :8].flatten()
+    low[0] = 0.0
+    median = np.median(low[1:])
+    bits = low > median
+    bits[0] = False
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit hashes."""
+    return (a ^ b).bit_count()
+
+
+def _truncation(data: bytes) -> str:
+    """Why ``data`` looks cut short ('' when its format's end marker is there or the format has none we check)."""
+    if data[:2] == b"\xff\xd8":  # JPEG: must end with EOI (FFD9); tolerate a little trailing padding
+        tail = data[-64:].rstrip(b"\x00\r\n ")
+        if not tail.endswith(b"\xff\xd9"):
+            return "JPEG without end-of-image marker (FFD9)"
+    elif data[:8] == b"\x89PNG\r\n\x1a\n":
+        if b"IEND" not in data[-16:]:
+            return "PNG without IEND chunk"
+    return ""
+
+
+def inspect_bytes(data: bytes) -> dict:
+    """Status, sha256, pHash and size of an encoded image held in memory (see :class:`ImageFacts`)."""
+    import cv2
+
+    if not data:
+        return {"status": EMPTY, "detail": "0 bytes"}
+    sha = sha256_bytes(data)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        return {"status": UNDECODABLE, "sha256": sha, "detail": f"OpenCV cannot decode {len(data)} bytes"}
+    height, width = image.shape[:2]
+    facts = {"sha256": sha, "width": int(width), "height": int(height)}
+    cut = _truncation(data)
+    if cut:
+        return {**facts, "status": TRUNCATED, "detail": cut}
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return {**facts, "status": OK, "phash": phash(gray)}
+
+
+def inspect_image(path: str | os.PathLike) -> ImageFacts:
+    """Read ``path`` once and return its :class:`ImageFacts` (never raises for a bad or missing file)."""
+    path = os.fspath(path)
+    try:
+        st = os.stat(path)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return ImageFacts(path, 0, 0, MISSING, detail="file not found")
+    except OSError as exc:
+        return ImageFacts(path, 0, 0, MISSING, detail=f"cannot read: {exc.strerror or exc}")
+    return ImageFacts(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, **inspect_bytes(data))
+
+
+class HashCache:
+    """SQLite cache of :class:`ImageFacts` keyed by (absolute path, size, mtime_ns, :data:`HASH_VERSION`).
+
+    A changed file has a new size or mtime and is simply looked up under a new key; stale rows for the
+    same path are replaced on :meth:`put`. Not shared between processes: only the parent reads/writes it.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS facts (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
+            " version TEXT, status TEXT, sha256 TEXT, phash TEXT, width INTEGER, height INTEGER, detail TEXT)"
+        )
+
+    def get(self, path: str) -> ImageFacts | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        row = self._db.execute(
+            "SELECT status, sha256, phash, width, height, detail FROM facts"
+            " WHERE path = ? AND size = ? AND mtime_ns = ? AND version = ?",
+            (path, st.st_size, st.st_mtime_ns, HASH_VERSION),
+        ).fetchone()
+        if row is None:
+            return None
+        status, sha, ph, width, height, detail = row
+        return ImageFacts(path, st.st_size, st.st_mtime_ns, status, sha, None if ph is None else int(ph, 16),
+                          width, height, detail)
+
+    def put_many(self, facts: Iterable[ImageFacts]) -> None:
+        rows = [
+            (f.path, f.size, f.mtime_ns, HASH_VERSION, f.status, f.sha256,
+             None if f.phash is None else f"{f.phash:016x}", f.width, f.height, f.detail)
+            for f in facts if f.status != MISSING
+        ]
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO facts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def default_cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "checkout" / "image-facts.sqlite"
+
+
+def _worker_init() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # one process per core; OpenCV's own threads would oversubscribe
+
+
+def inspect_images(
+    paths: Sequence[str | os.PathLike],
+    *,
+    workers: int | None = None,
+    cache: HashCache | None = None,
+    progress: bool = True,
+    desc: str = "hashing images",
+) -> dict[str, ImageFacts]:
+    """:class:`ImageFacts` for every path (keys: ``os.fspath`` of each given path, duplicates hashed once).
+
+    ``workers``: processes to use (default: CPU count, at most 8; 0 or 1 = in this process).
+    ``cache``: facts of files whose (path, size, mtime) is unchanged are taken from it, new ones stored in it.
+    """
+    from tqdm import tqdm
+
+    unique = list(dict.fromkeys(os.fspath(p) for p in paths))
+    found: dict[str, ImageFacts] = {}
+    todo: list[str] = []
+    for p in unique:
+        hit = cache.get(p) if cache is not None else None
+        if hit is not None:
+            found[p] = hit
+        else:
+            todo.append(p)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8)
+    workers = max(1, min(workers, len(todo)))
+    bar = tqdm(total=len(todo), desc=desc, unit="img", disable=not progress or not todo, leave=False)
+    fresh: list[ImageFacts] = []
+    try:
+        if workers == 1:
+            for p in todo:
+                fresh.append(inspect_image(p))
+                bar.update()
+        else:
+            chunk = max(1, min(64, len(todo) // (workers * 8)))
+            with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+                for facts in pool.map(inspect_image, todo, chunksize=chunk):
+                    fresh.append(facts)
+                    bar.update()
+    finally:
+        bar.close()
+    if cache is not None:
+        cache.put_many(fresh)
+    found.update((f.path, f) for f in fresh)
+    return {p: found[p] for p in unique}
+
+
+def distance_matrix(hashes: Sequence[int]) -> np.ndarray:
+    """All pairwise Hamming distances (uint8, N x N). Fine to a few thousand images; use :func:`near_pairs` beyond."""
+    h = np.asarray(list(hashes), dtype=np.uint64)
+    return np.bitwise_count(h[:, None] ^ h[None, :]).astype(np.uint8)
+
+
+def near_pairs(hashes: Sequence[int], threshold: int, *, block: int = 2048) -> list[tuple[int, int, int]]:
+    """Index pairs ``(i, j, distance)`` with ``i < j`` and Hamming distance <= ``threshold``.
+
+    Exhaustive comparison in blocks of ``block`` rows (numpy popcount): ~N²/2 XORs, about a second for 10k
+    hashes; memory stays at ``block`` x N bytes.
+    """
+    h = np.asarray(list(hashes), dtype=np.uint64)
+    out: list[tuple[int, int, int]] = []
+    for start in range(0, len(h), block):
+        rows = h[start:start + block]
+        dist = np.bitwise_count(rows[:, None] ^ h[None, :])
+        ii, jj = np.nonzero(dist <= threshold)
+        for i, j in zip(ii.tolist(), jj.tolist()):
+            i += start
+            if i < j:
+                out.append((i, j, int(dist[i - start, j])))
+    return out
+
+
+def facts_to_json(f: ImageFacts) -> dict:
+    d = asdict(f)
+    d["phash"] = None if f.phash is None else f"{f.phash:016x}"
+    return d
