@@ -1,0 +1,94 @@
+"""``checkout`` subcommands of the trainer: data …, train, evaluate, bundle export, bench train/ddp."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kiosk.cli import group
+
+
+def register(sub, groups) -> None:
+    import importlib
+
+    try:
+        importlib.import_module("trainer.cli_data").register(sub, groups)
+    except ModuleNotFoundError as exc:  # pragma: no cover - data tools not present
+        if exc.name != "trainer.cli_data":
+            raise
+    from trainer.options import get_args_parser
+
+    p = sub.add_parser("train", help="fine-tune a recogniser on manifests (single process or under torchrun)")
+    get_args_parser(p)
+    p.add_argument("--nproc-per-node", type=int, default=1,
+                   help="launch this many processes on this machine through torchrun (DDP)")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="measure a run or bundle on a manifest (top-1/3, per SKU, calibration, threshold)")
+    p.add_argument("model", type=Path, metavar="RUN_OR_BUNDLE")
+    p.add_argument("--manifest", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="folder for the report and plots (default: RUN_OR_BUNDLE/eval-<manifest>)")
+    p.add_argument("--target-precision", type=float, default=0.99,
+                   help="precision the auto-add threshold must reach (default 0.99)")
+    p.add_argument("--backend", default="onnxruntime", help="for bundles: onnxruntime | torch")
+    p.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the text report")
+    p.set_defaults(func=_evaluate)
+
+    bundle = group(sub, groups, "bundle", "model bundles: export, sign, verify, publish")
+    p = bundle.add_parser("export", help="write a kiosk bundle (ONNX + safetensors + manifest + self-test) from a run")
+    p.add_argument("run", type=Path, metavar="RUN")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--model-version", type=int, default=None, help="default: seconds since 2020 (monotonic)")
+    p.add_argument("--selftest-manifest", type=Path, help="manifest to take self-test images from (default: the run's val)")
+    p.add_argument("--selftest-count", type=int, default=4)
+    p.add_argument("--expires-days", type=int, default=365)
+    p.add_argument("--catalog", type=Path, help="catalog DB: record its schema version in the bundle")
+    p.add_argument("--atol", type=float, default=1e-3, help="largest ONNX-vs-torch logit difference accepted")
+    p.set_defaults(func=_export)
+
+    bench = group(sub, groups, "bench", "benchmarks against a plain baseline in the same run")
+    p = bench.add_parser("train", help="trainer input+step pipeline vs a naive ImageFolder + DataLoader loop")
+    p.add_argument("--data", type=Path, help="manifest CSV (default: ../shared grocery train)")
+    p.add_argument("--arch", default="mobilenet_v2")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--img-size", type=int, default=224)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--cache-dir", type=Path, default=Path(".cache/bench"))
+    p.set_defaults(func=_bench_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.nproc_per_node > 1:
+        from trainer.launch import relaunch_with_torchrun
+
+        return relaunch_with_torchrun(args.nproc_per_node)
+    from trainer.train import main
+
+    result = main(args)
+    best = result["best"]
+    print(f"best val top-1 {best.get('top1', float('nan')):.4f} at epoch {best.get('epoch')}; run in {result['run']}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from trainer.evaluate import run_evaluate
+
+    return run_evaluate(args)
+
+
+def _export(args) -> int:
+    from trainer.export import export_bundle
+
+    export_bundle(args.run, args.out, model_version=args.model_version, selftest_manifest=args.selftest_manifest,
+                  selftest_count=args.selftest_count, expires_days=args.expires_days, catalog=args.catalog,
+                  atol=args.atol)
+    return 0
+
+
+def _bench_train(args) -> int:
+    from trainer.bench import bench_train
+
+    return bench_train(args)

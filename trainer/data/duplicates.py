@@ -1,0 +1,84 @@
+"""Exact and near-duplicate groups over a list of images (union-find over sha256 and pHash matches).
+
+Used by ``checkout data check`` (to report and quarantine copies) and ``checkout data split`` (to keep every
+copy of a photo inside one split). Pure Python + numpy (through :func:`trainer.data.hashing.near_pairs`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Sequence
+
+from trainer.data.hashing import near_pairs
+
+
+class UnionFind:
+    """Disjoint sets over ``0..n-1`` with path halving and union by size."""
+
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+        self.size = [1] * n
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> int:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ra
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+        return ra
+
+    def groups(self) -> list[list[int]]:
+        """All sets (singletons included), each sorted, ordered by their smallest member."""
+        by_root: dict[int, list[int]] = defaultdict(list)
+        for i in range(len(self.parent)):
+            by_root[self.find(i)].append(i)
+        return sorted(by_root.values(), key=lambda g: g[0])
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    """Items ``i`` < ``j`` are the same bytes (``exact``) or within the pHash threshold (``near``)."""
+
+    i: int
+    j: int
+    kind: str
+    distance: int
+
+
+def duplicate_pairs(
+    sha256s: Sequence[str | None], phashes: Sequence[int | None], threshold: int
+) -> list[DuplicatePair]:
+    """Exact pairs (same sha256; a chain per content, enough for union-find) and near pairs (pHash Hamming
+    distance <= ``threshold`` between items with different content). ``None`` entries take no part."""
+    pairs: list[DuplicatePair] = []
+    by_sha: dict[str, list[int]] = defaultdict(list)
+    for i, sha in enumerate(sha256s):
+        if sha:
+            by_sha[sha].append(i)
+    for members in by_sha.values():
+        pairs += [DuplicatePair(a, b, "exact", 0) for a, b in zip(members, members[1:])]
+    if threshold >= 0:
+        index = [i for i, h in enumerate(phashes) if h is not None]
+        for a, b, dist in near_pairs([phashes[i] for i in index], threshold):
+            i, j = index[a], index[b]
+            if not (sha256s[i] and sha256s[i] == sha256s[j]):
+                pairs.append(DuplicatePair(i, j, "near", dist))
+    return pairs
+
+
+def duplicate_groups(n: int, pairs: Sequence[DuplicatePair]) -> list[list[int]]:
+    """Connected components of ``pairs`` over ``n`` items (singletons included), each sorted."""
+    uf = UnionFind(n)
+    for p in pairs:
+        uf.union(p.i, p.j)
+    return uf.groups()

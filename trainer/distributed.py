@@ -1,0 +1,67 @@
+"""Distributed setup from the environment (torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_*).
+
+A single process is the same code path: ``world_size == 1``, ``rank == 0``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    backend: str = ""
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def init_distributed(device: str = "cpu", backend: str | None = None, timeout_s: float = 300) -> DistInfo:
+    if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return DistInfo()
+    import datetime
+
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    backend = backend or ("nccl" if device.startswith("cuda") else "gloo")
+    if backend == "smddp":
+        import smdistributed.dataparallel.torch.torch_smddp  # noqa: F401  registers the backend
+    if device.startswith("cuda"):
+        torch.cuda.set_device(local)
+    dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
+    return DistInfo(rank, world, local, backend)
+
+
+def is_main_process() -> bool:
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def barrier() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def all_reduce_sum(values: list[float], device: str = "cpu") -> list[float]:
+    """Sum plain numbers across ranks (metrics); identity for one process."""
+    if not dist.is_initialized():
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def cleanup() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()

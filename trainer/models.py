@@ -1,0 +1,121 @@
+"""Backbones + new classifier heads, freezing, and loading torchvision-format weights from a local file.
+
+Weights never come from a hub: ``--weights FILE`` is a torchvision state dict (``.pth``, loaded with
+``weights_only=True``) or a ``.safetensors`` file. A file that does not fit the architecture is
+refused with a message naming the file and the first mismatching keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision import models as tvm
+
+from kiosk.errors import UserError
+
+#: architecture → (constructor, name of the classifier module path, ordered freeze groups)
+ARCHITECTURES = {
+    "resnet152": tvm.resnet152,
+    "resnet101": tvm.resnet101,
+    "resnet50": tvm.resnet50,
+    "resnet18": tvm.resnet18,
+    "mobilenet_v2": tvm.mobilenet_v2,
+    "mobilenet_v3_large": tvm.mobilenet_v3_large,
+    "efficientnet_b0": tvm.efficientnet_b0,
+}
+
+#: default number of leading stages frozen by the recipe (the "low layers")
+DEFAULT_FREEZE = {"resnet152": 2, "resnet101": 2, "resnet50": 2, "resnet18": 1, "mobilenet_v2": 0,
+                  "mobilenet_v3_large": 0, "efficientnet_b0": 0}
+
+
+def stages(model: nn.Module, arch: str) -> list[nn.Module]:
+    """The backbone split into ordered stages, low → high (what --freeze N counts)."""
+    if arch.startswith("resnet"):
+        return [nn.ModuleList([model.conv1, model.bn1]), model.layer1, model.layer2, model.layer3, model.layer4]
+    if arch.startswith(("mobilenet", "efficientnet")):
+        return list(model.features)
+    raise UserError(f"no stage split defined for architecture {arch!r}")
+
+
+def head(model: nn.Module, arch: str) -> nn.Module:
+    return model.fc if arch.startswith("resnet") else model.classifier
+
+
+def replace_head(model: nn.Module, arch: str, num_classes: int, dropout: float = 0.2) -> None:
+    if arch.startswith("resnet"):
+        model.fc = nn.Linear(model.fc.in_features, num_classes)
+    else:
+        last = model.classifier[-1]
+        model.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(last.in_features, num_classes))
+
+
+def load_weights_file(path: Path | str) -> dict[str, torch.Tensor]:
+    """Read a local torchvision-format state dict without unpickling arbitrary objects."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: weights file not found (download it on a machine with access and pass --weights)")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"{path}: cannot read weights ({exc.__class__.__name__}: {exc})") from None
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]  # a torchvision-references checkpoint
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"{path}: not a state dict of tensors")
+    return state
+
+
+def build_model(arch: str, num_classes: int, pretrained: Path | str | None = None, dropout: float = 0.2) -> nn.Module:
+    """Backbone ``arch`` with a fresh ``num_classes`` head; ImageNet weights from a local file if given."""
+    if arch not in ARCHITECTURES:
+        raise UserError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    model = ARCHITECTURES[arch](weights=None)
+    if pretrained is not None:
+        state = load_weights_file(pretrained)
+        own = model.state_dict()
+        missing = [k for k in own if k not in state]
+        shape_bad = [k for k in own if k in state and state[k].shape != own[k].shape]
+        unexpected = [k for k in state if k not in own]
+        if missing or shape_bad or unexpected:
+            detail = "; ".join(
+                f"{label}: {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}"
+                for label, keys in (("missing", missing), ("wrong shape", shape_bad), ("unexpected", unexpected))
+                if keys
+            )
+            raise UserError(f"{pretrained}: weights do not fit architecture {arch!r} ({detail})")
+        model.load_state_dict(state)
+    replace_head(model, arch, num_classes, dropout)
+    return model
+
+
+def freeze_stages(model: nn.Module, arch: str, n: int) -> list[str]:
+    """Freeze the first ``n`` stages (no grads, BatchNorm in eval mode). Returns the frozen parameter names."""
+    all_stages = stages(model, arch)
+    if not 0 <= n < len(all_stages):
+        raise UserError(f"--freeze {n}: {arch} has {len(all_stages)} stages, freeze 0..{len(all_stages) - 1}")
+    frozen = []
+    ids = set()
+    for stage in all_stages[:n]:
+        for p in stage.parameters():
+            p.requires_grad_(False)
+            ids.add(id(p))
+    for name, p in model.named_parameters():
+        if id(p) in ids:
+            frozen.append(name)
+    return frozen
+
+
+def set_frozen_bn_eval(model: nn.Module, arch: str, n: int) -> None:
+    """Keep BatchNorm statistics of frozen stages fixed; call after every ``model.train()``."""
+    for stage in stages(model, arch)[:n]:
+        for m in stage.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()

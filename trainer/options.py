@@ -1,0 +1,52 @@
+"""Command-line options of ``checkout train`` (torch-free, so ``checkout --help`` stays fast)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    p = parser or argparse.ArgumentParser(description="Fine-tune a product recogniser", add_help=True)
+    p.add_argument("--train", type=Path, help="training manifest CSV (path,sku[,group])")
+    p.add_argument("--val", type=Path, help="validation manifest CSV; settings are picked on it")
+    p.add_argument("--out", type=Path, help="run directory (checkpoints, logs, best weights)")
+    p.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in RUN from its last checkpoint")
+    p.add_argument("--arch", default="resnet152", help="resnet152 (recipe default), resnet50, mobilenet_v2 (CPU/edge) …")
+    p.add_argument("--weights", type=Path, help="local ImageNet weights in torchvision format (.pth or .safetensors); "
+                   "random init when omitted")
+    p.add_argument("--freeze", type=int, default=None, help="number of low backbone stages to freeze (default per arch)")
+    p.add_argument("--unfreeze-at", type=int, default=None, metavar="EPOCH",
+                   help="progressive unfreezing: train every stage from this epoch on")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--batch-size", type=int, default=32, help="per process")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the new head")
+    p.add_argument("--backbone-lr-mult", type=float, default=0.5, help="backbone lr = lr × this")
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--schedule", choices=["onecycle", "cosine"], default="onecycle")
+    p.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up for the cosine schedule")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="keep an EMA of the weights (e.g. 0.999); 0 = off")
+    p.add_argument("--img-size", type=int, default=224, help="training crop size")
+    p.add_argument("--eval-size", type=int, default=None, help="eval crop size (default: img-size; larger helps, FixRes)")
+    p.add_argument("--eval-resize", type=int, default=None, help="eval shorter-side resize (default: eval-size / 0.875)")
+    p.add_argument("--train-resize", type=int, default=None, help="train cache shorter side (default: img-size / 0.875)")
+    p.add_argument("--scale-min", type=float, default=0.25, help="random-resized-crop minimum area")
+    p.add_argument("--rotation", type=float, default=20.0)
+    p.add_argument("--vflip", type=float, default=0.0)
+    p.add_argument("--color-jitter", type=float, default=0.2)
+    p.add_argument("--tta", action="store_true", help="also report val accuracy with horizontal-flip TTA")
+    p.add_argument("--amp", choices=["auto", "none", "bf16", "fp16"], default="auto",
+                   help="mixed precision; auto = bf16 on CUDA, none on CPU (bf16 autocast measured slower on CPU here)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--device", default="auto", help="cpu | cuda | auto")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: all cores)")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader workers for augmentation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache-dir", type=Path, default=None, help="decoded-image cache (default: RUN/../.cache)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps (smoke tests)")
+    p.add_argument("--dist-backend", default=None, help="gloo | nccl | smddp (default: by device)")
+    p.add_argument("--bucket-cap-mb", type=int, default=25, help="DDP gradient bucket size")
+    p.add_argument("--static-graph", action="store_true", help="DDP static_graph (no progressive unfreezing)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
+    return p
