@@ -1,0 +1,209 @@
+"""Catalog CSV import and export.
+
+Format: UTF-8 (a BOM is accepted), comma-separated, one header row with the columns of
+:data:`catalog.model.CSV_COLUMNS` (any order; the optional ones may be left out). Lines
+starting with ``#`` BEFORE the header are comments (the demo catalog says there that its
+prices are made up). ``barcodes`` holds several codes separated by ``;``. ``price_paise`` is
+per unit, or per kg for ``sold_by=weight``; ``gst_percent`` is one of 0, 5, 12, 18, 28.
+
+Import validates EVERY row first and collects every problem (line, column, value, reason);
+only a file without a single problem is written, in one transaction. Export writes the same
+format, so export -> import -> export gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from catalog.model import CSV_COLUMNS, REQUIRED_COLUMNS, Sku, parse_sku_fields, sku_to_fields
+from catalog.repository import Catalog
+from kiosk.errors import CatalogError
+
+__all__ = ["CsvImportError", "RowError", "ImportResult", "read_catalog_csv", "import_csv", "export_csv",
+           "write_skus_csv"]
+
+MAX_ERRORS_IN_MESSAGE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    file: str
+    line: int
+    column: str
+    value: object
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: column {self.column} value {self.value!r}: {self.reason}"
+
+
+class CsvImportError(CatalogError):
+    """A catalog CSV with problems; ``errors`` lists every one. Nothing was imported."""
+
+    def __init__(self, path: str, errors: Sequence[RowError]) -> None:
+        self.path = path
+        self.errors = list(errors)
+        shown = "; ".join(str(e) for e in self.errors[:MAX_ERRORS_IN_MESSAGE])
+        more = len(self.errors) - MAX_ERRORS_IN_MESSAGE
+        super().__init__(f"{path}: {len(self.errors)} problem(s), nothing imported: {shown}"
+                         + (f"; and {more} more" if more > 0 else ""))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    created: int
+    updated: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+def _strip_leading_comments(lines: Iterator[str]) -> Iterator[str]:
+    """Blank out ``#`` comment lines before the header so csv's line numbers stay true."""
+    in_header_zone = True
+    for line in lines:
+        if in_header_zone and (line.lstrip().startswith("#") or not line.strip()):
+            yield "\n"
+            continue
+        in_header_zone = False
+        yield line
+
+
+def read_catalog_csv(path: str | Path, text: str | None = None) -> list[Sku]:
+    """Parse and validate a whole catalog CSV. Raises :class:`CsvImportError` with EVERY problem.
+
+    ``text`` may hold the file's content (``path`` then only names it in messages).
+    """
+    return [s for _, s in _read_numbered(path, text)]
+
+
+def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int, Sku]]:
+    name = str(path)
+    if text is None:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise CatalogError(f"{name}: cannot read ({exc.strerror or exc})") from exc
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise CatalogError(f"{name}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})") from exc
+    else:
+        text = text.removeprefix("\ufeff")
+    errors: list[RowError] = []
+    reader = csv.reader(_strip_leading_comments(iter(io.StringIO(text, newline=""))), strict=True)
+    header: list[str] | None = None
+    header_line = 0
+    skus: list[tuple[int, Sku]] = []
+    last_line = 0
+    try:
+        for row in reader:
+            start = last_line + 1
+            last_line = reader.line_num
+            if not row or all(not c.strip() for c in row):
+                continue
+            if header is None:
+                header_line = start
+                header = [c.strip() for c in row]
+                seen = set()
+                for col in header:
+                    if col not in CSV_COLUMNS:
+                        errors.append(RowError(name, start, col, col, f"unknown column (expected {', '.join(CSV_COLUMNS)})"))
+                    elif col in seen:
+                        errors.append(RowError(name, start, col, col, "column appears twice"))
+                    seen.add(col)
+                for col in REQUIRED_COLUMNS:
+                    if col not in seen:
+                        errors.append(RowError(name, start, col, "", "required column missing from the header"))
+                if errors:
+                    raise CsvImportError(name, errors)
+                continue
+            if len(row) != len(header):
+                errors.append(RowError(name, start, "*", ",".join(row),
+                                       f"has {len(row)} fields, the header has {len(header)}"))
+                continue
+            sku, problems = parse_sku_fields(dict(zip(header, row)))
+            errors += [RowError(name, start, p.column, p.value, p.reason) for p in problems]
+            if sku is not None:
+                skus.append((start, sku))
+    except csv.Error as exc:
+        errors.append(RowError(name, reader.line_num, "*", "", f"malformed CSV ({exc})"))
+    if header is None:
+        errors.append(RowError(name, header_line or 1, "*", "", "no header row (empty file?)"))
+    # uniqueness across rows
+    firsts: dict[tuple[str, str], int] = {}
+    for line, s in skus:
+        keys = [("sku", s.sku)] + ([("plu", s.plu)] if s.plu else []) + [("barcodes", b) for b in s.barcodes]
+        for col, value in keys:
+            if (col, value) in firsts:
+                errors.append(RowError(name, line, col, value, f"already used on line {firsts[(col, value)]}"))
+            else:
+                firsts[(col, value)] = line
+    if errors:
+        errors.sort(key=lambda e: e.line)
+        raise CsvImportError(name, errors)
+    return skus
+
+
+def import_csv(catalog: Catalog, path: str | Path) -> ImportResult:
+    """Validate the whole file, check it against the catalog, then upsert every row in one transaction.
+
+    SKUs already in the catalog but absent from the file are left as they are. A PLU or barcode
+    that the file gives to one SKU while another SKU (not in the file) holds it is an error.
+    """
+    name = str(path)
+    numbered = _read_numbered(path)
+    skus = [s for _, s in numbered]
+    lines = {s.sku: line for line, s in numbered}
+    ids = {s.sku for s in skus}
+    plu_owner, code_owner = catalog.owners()
+    errors: list[RowError] = []
+    for s in skus:
+        if s.plu and plu_owner.get(s.plu, s.sku) not in ids:
+            errors.append(RowError(name, lines.get(s.sku, 0), "plu", s.plu,
+                                   f"already the PLU of {plu_owner[s.plu]!r} in the catalog"))
+        for code in s.barcodes:
+            if code_owner.get(code, s.sku) not in ids:
+                errors.append(RowError(name, lines.get(s.sku, 0), "barcodes", code,
+                                       f"already a barcode of {code_owner[code]!r} in the catalog"))
+    if errors:
+        raise CsvImportError(name, errors)
+    existing = {s.sku for s in catalog.all()}
+    catalog.upsert_many(skus)
+    created = sum(1 for s in skus if s.sku not in existing)
+    return ImportResult(created=created, updated=len(skus) - created)
+
+
+def write_skus_csv(skus: Sequence[Sku], out: TextIO, *, comments: Sequence[str] = ()) -> None:
+    """Write SKUs in the catalog CSV format (``comments`` become leading ``# `` lines)."""
+    for c in comments:
+        for part in c.splitlines() or [""]:
+            out.write(f"# {part}".rstrip() + "\n")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for s in skus:
+        writer.writerow(sku_to_fields(s))
+
+
+def export_csv(catalog: Catalog, out: str | Path | TextIO | None = None) -> int:
+    """Write every SKU (inactive ones too, sorted by id) to ``out`` (a path, a text stream, or stdout)."""
+    skus = catalog.all()
+    if out is None:
+        write_skus_csv(skus, sys.stdout)
+    elif isinstance(out, (str, Path)):
+        path = Path(out)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            write_skus_csv(skus, fh)
+        tmp.replace(path)
+    else:
+        write_skus_csv(skus, out)
+    return len(skus)
