@@ -116,29 +116,40 @@ class CheckReport:
 
 
 def load_catalog_skus(path: str | os.PathLike) -> tuple[set[str], str]:
-    """SKU ids of a catalog SQLite file and how they were read.
+    """SKU ids (active or not) of the catalog SQLite file at ``path``, and how they were read.
 
-    ``catalog.repository`` is not in the tree yet, so this reads the ``skus`` table directly (read-only),
-    from its ``sku`` column, or ``id`` when there is no ``sku`` column.
+    Through ``catalog.repository.Catalog`` when that module is there (it may migrate an old catalog's schema,
+    as every catalog user does); otherwise straight from the ``skus`` table with :func:`read_skus_table`.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: catalog not found")
+    try:
+        from catalog.repository import Catalog
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("catalog", "catalog.repository"):
+            raise
+        return read_skus_table(path), "sqlite3 (catalog.repository not available)"
+    with Catalog.open(path, create=False) as cat:
+        return {s.sku for s in cat.all()}, "catalog.repository.Catalog"
+
+
+def read_skus_table(path: str | os.PathLike) -> set[str]:
+    """SKU ids from the ``skus`` table (``sku`` column) of an SQLite file, opened read-only."""
+    path = Path(path)
     try:
         db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
         try:
             columns = [r[1] for r in db.execute("PRAGMA table_info(skus)")]
             if not columns:
                 raise DataError(f"{path}: no table 'skus' in the catalog")
-            column = "sku" if "sku" in columns else "id" if "id" in columns else None
-            if column is None:
-                raise DataError(f"{path}: table 'skus' has no 'sku' or 'id' column (columns: {', '.join(columns)})")
-            skus = {str(r[0]) for r in db.execute(f'SELECT "{column}" FROM skus') if r[0] is not None}
+            if "sku" not in columns:
+                raise DataError(f"{path}: table 'skus' has no 'sku' column (columns: {', '.join(columns)})")
+            return {str(r[0]) for r in db.execute("SELECT sku FROM skus") if r[0] is not None}
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:
         raise DataError(f"{path}: not a readable SQLite catalog ({exc})") from None
-    return skus, f"sqlite3 table skus.{column}"
 
 
 def _manifest_names(paths: Sequence[Path]) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 #: Bump when :func:`phash` or the checks change, so cached facts are recomputed.
-HASH_VERSION = "phash-dct32x8-v1"
+HASH_VERSION = "phash-dct32x8-v2"
 
 #: Default Hamming distance (of 64 bits) at or below which two images count as near-duplicates.
 #: Chosen by measuring the clean grocery-store train+val: see ``trainer/data/README.md``.
@@ -107,11 +107,13 @@ def inspect_bytes(data: bytes) -> dict:
         return {"status": EMPTY, "detail": "0 bytes"}
     sha = sha256_bytes(data)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    cut = _truncation(data)  # before the decode verdict: libjpeg may fail, or grey-fill the missing part
     if image is None or image.size == 0:
+        if cut:
+            return {"status": TRUNCATED, "sha256": sha, "detail": f"{cut}; OpenCV cannot decode it"}
         return {"status": UNDECODABLE, "sha256": sha, "detail": f"OpenCV cannot decode {len(data)} bytes"}
     height, width = image.shape[:2]
     facts = {"sha256": sha, "width": int(width), "height": int(height)}
-    cut = _truncation(data)
     if cut:
         return {**facts, "status": TRUNCATED, "detail": cut}
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
