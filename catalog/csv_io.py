@@ -103,6 +103,7 @@ def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int,
     header: list[str] | None = None
     header_line = 0
     skus: list[tuple[int, Sku]] = []
+    keys: list[tuple[int, list[tuple[str, str]]]] = []
     last_line = 0
     try:
         for row in reader:
@@ -130,19 +131,20 @@ def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int,
                 errors.append(RowError(name, start, "*", ",".join(row),
                                        f"has {len(row)} fields, the header has {len(header)}"))
                 continue
-            sku, problems = parse_sku_fields(dict(zip(header, row)))
+            fields = dict(zip(header, row))
+            sku, problems = parse_sku_fields(fields)
             errors += [RowError(name, start, p.column, p.value, p.reason) for p in problems]
             if sku is not None:
                 skus.append((start, sku))
+            keys.append((start, _unique_keys(fields)))
     except csv.Error as exc:
         errors.append(RowError(name, reader.line_num, "*", "", f"malformed CSV ({exc})"))
     if header is None:
         errors.append(RowError(name, header_line or 1, "*", "", "no header row (empty file?)"))
     # uniqueness across rows
     firsts: dict[tuple[str, str], int] = {}
-    for line, s in skus:
-        keys = [("sku", s.sku)] + ([("plu", s.plu)] if s.plu else []) + [("barcodes", b) for b in s.barcodes]
-        for col, value in keys:
+    for line, row_keys in keys:  # raw values, so a row with other problems is still checked
+        for col, value in row_keys:
             if (col, value) in firsts:
                 errors.append(RowError(name, line, col, value, f"already used on line {firsts[(col, value)]}"))
             else:
@@ -151,6 +153,18 @@ def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int,
         errors.sort(key=lambda e: e.line)
         raise CsvImportError(name, errors)
     return skus
+
+
+def _unique_keys(fields: dict[str, str]) -> list[tuple[str, str]]:
+    """The values of a row that must be unique across the file: sku, plu, each barcode."""
+    out = []
+    for col in ("sku", "plu"):
+        v = (fields.get(col) or "").strip()
+        if v:
+            out.append((col, v))
+    codes = (fields.get("barcodes") or "").replace(",", ";").split(";")
+    out += [("barcodes", c.strip()) for c in dict.fromkeys(codes) if c.strip()]
+    return out
 
 
 def import_csv(catalog: Catalog, path: str | Path) -> ImportResult:

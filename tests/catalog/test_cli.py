@@ -1,0 +1,58 @@
+import argparse
+
+import pytest
+
+from catalog import cli
+from kiosk.errors import CatalogError, UserError
+
+CSV = ("sku,name,group,sold_by,price_paise,gst_percent,hsn,plu,barcodes\n"
+       "banana,Banana,Banana,weight,6950,0,080390,107,\n"
+       "arla-standard-milk,Arla Standard Milk 1 l,Milk,unit,7200,0,040120,,2000000000411\n")
+
+
+def run(*argv):
+    """Parse like ``checkout`` does, with only the catalog commands registered."""
+    parser = argparse.ArgumentParser(prog="checkout")
+    sub = parser.add_subparsers(dest="command", required=True)
+    groups = {}
+    cli.register(sub, groups)
+    assert "catalog" in groups
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+def test_import_show_export(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text(CSV, encoding="utf-8")
+    db = tmp_path / "cat.sqlite"
+    assert run("catalog", "import", str(src), "--db", str(db)) == 0
+    assert "imported 2 SKUs" in capsys.readouterr().out
+    run("catalog", "show", "banana", "--db", str(db))
+    out = capsys.readouterr().out
+    assert "₹69.50/kg" in out and "PLU         107" in out
+    run("catalog", "show", "2000000000411", "--db", str(db))
+    assert "arla-standard-milk" in capsys.readouterr().out
+    run("catalog", "export", "--db", str(db))
+    exported = capsys.readouterr().out
+    assert exported.splitlines()[0].startswith("sku,name,group,sold_by,price_paise")
+    assert len(exported.splitlines()) == 3
+    out_file = tmp_path / "out.csv"
+    run("catalog", "export", "--db", str(db), "--out", str(out_file))
+    assert out_file.read_text(encoding="utf-8") == exported
+
+
+def test_user_errors(tmp_path, capsys):
+    db = tmp_path / "cat.sqlite"
+    with pytest.raises(CatalogError, match="no such file"):
+        run("catalog", "import", str(tmp_path / "missing.csv"), "--db", str(db))
+    with pytest.raises(CatalogError, match="no catalog there"):
+        run("catalog", "show", "banana", "--db", str(db))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(CSV.replace("6950", "69.5").replace("040120", "40"), encoding="utf-8")
+    with pytest.raises(UserError, match="2 problem"):
+        run("catalog", "import", str(bad), "--db", str(db))
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["{}:2: column price_paise value '69.5': not a whole number".format(bad),
+                   "{}:3: column hsn value '40': HSN code must be 4, 6 or 8 digits".format(bad)]
+    with pytest.raises(CatalogError, match="unknown SKU"):
+        run("catalog", "show", "kiwi", "--db", str(db))
