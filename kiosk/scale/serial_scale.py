@@ -1,0 +1,190 @@
+"""``serial:PORT?protocol=mt-sics&baud=9600``: a scale on a serial port, through pyserial.
+
+Options (defaults from the protocol where devices agree on them):
+
+=========  =====================================================================
+protocol   ``mt-sics`` (default) or ``nci`` (Avery Weigh-Tronix / NCI ECR protocol)
+baud       9600
+bytesize   7 or 8 (mt-sics 8, nci 7)
+parity     N, E or O (mt-sics N, nci E)
+stopbits   1 or 2
+timeout    seconds to wait for a complete answer (0.5)
+command    mt-sics only: ``SI`` (immediate, reports motion; default) or ``S`` (stable only)
+=========  =====================================================================
+
+Every :meth:`SerialScale.read` flushes stale input, sends one weight command and waits for one
+answer. No answer, a partial answer, garbage or a port error become an ``error`` reading; a
+port that failed is reopened on a later read (at most once per ``reopen_interval`` seconds).
+A port that cannot be opened when the scale is created is a configuration error (ScaleError).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from kiosk.scale.base import Scale, ScaleError, WeightReading, reject_unknown_options
+from kiosk.scale.protocol import ScaleProtocol, get_protocol
+
+try:  # optional at import time: a missing pyserial is reported when serial: is selected
+    import serial
+except ImportError:  # pragma: no cover - pyserial is a declared dependency
+    serial = None
+
+log = logging.getLogger(__name__)
+
+OPTIONS = ("protocol", "baud", "bytesize", "parity", "stopbits", "timeout", "command")
+
+
+class SerialScale(Scale):
+    scheme = "serial"
+
+    def __init__(
+        self,
+        port: str,
+        protocol: ScaleProtocol | str = "mt-sics",
+        *,
+        baud: int = 9600,
+        bytesize: int | None = None,
+        parity: str | None = None,
+        stopbits: int | None = None,
+        timeout: float = 0.5,
+        reopen_interval: float = 1.0,
+        name: str | None = None,
+    ):
+        if serial is None:
+            raise ScaleError("serial scales need pyserial: pip install pyserial")
+        self.port = port
+        self.protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
+        defaults = self.protocol.serial_defaults
+        self.settings = {
+            "baudrate": baud,
+            "bytesize": bytesize or defaults["bytesize"],
+            "parity": (parity or defaults["parity"]).upper(),
+            "stopbits": stopbits or defaults["stopbits"],
+            "timeout": timeout,
+            "write_timeout": timeout,
+        }
+        self.timeout = timeout
+        self.reopen_interval = reopen_interval
+        self.name = name or f"serial:{port}?protocol={self.protocol.name}"
+        self._serial = None
+        self._last_open_attempt = 0.0
+        self.errors = 0
+        try:
+            self._open()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise ScaleError(f"scale {self.name!r}: cannot open serial port {port!r}: {exc}") from None
+
+    @classmethod
+    def from_uri(cls, uri, target, options):
+        reject_unknown_options(uri, options, OPTIONS)
+        if not target:
+            raise ScaleError(f"scale {uri!r}: missing serial port (serial:/dev/ttyUSB0?protocol=mt-sics)")
+
+        def number(key, kind, allowed=None):
+            if key not in options:
+                return None
+            try:
+                value = kind(options[key])
+            except ValueError:
+                value = None
+            if value is None or value <= 0 or (allowed and value not in allowed):
+                need = f"one of {', '.join(map(str, allowed))}" if allowed else "a positive number"
+                raise ScaleError(f"scale {uri!r}: bad value {options[key]!r} for option {key!r} ({need})")
+            return value
+
+        proto_options = {}
+        name = options.get("protocol", "mt-sics")
+        if "command" in options:
+            if get_protocol(name).name != "mt-sics":
+                raise ScaleError(f"scale {uri!r}: option 'command' applies to protocol mt-sics only")
+            proto_options["command"] = options["command"]
+        try:
+            protocol = get_protocol(name, **proto_options)
+        except ScaleError as exc:
+            raise ScaleError(f"scale {uri!r}: {exc}") from None
+        parity = options.get("parity")
+        if parity is not None and parity.upper() not in ("N", "E", "O"):
+            raise ScaleError(f"scale {uri!r}: bad value {parity!r} for option 'parity' (N, E or O)")
+        return cls(
+            target,
+            protocol,
+            baud=number("baud", int) or 9600,
+            bytesize=number("bytesize", int, (7, 8)),
+            parity=parity,
+            stopbits=number("stopbits", int, (1, 2)),
+            timeout=number("timeout", float) or 0.5,
+            name=uri,
+        )
+
+    # -- port handling --------------------------------------------------------------------------
+    def _open(self) -> None:
+        self._last_open_attempt = time.monotonic()
+        self._serial = serial.Serial(self.port, **self.settings)
+
+    def _ensure_open(self) -> str | None:
+        """None when the port is open, else the reason it is not."""
+        if self._serial is not None:
+            return None
+        if time.monotonic() - self._last_open_attempt < self.reopen_interval:
+            return "serial port closed after an error; waiting before reopening"
+        try:
+            self._open()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            return f"cannot reopen serial port {self.port!r}: {exc}"
+        log.info("%s: serial port reopened", self.name)
+        return None
+
+    def _drop_port(self) -> None:
+        if self._serial is not None:
+            try:
+                self._serial.close()
+            except Exception:
+                pass
+            self._serial = None
+
+    def _transact(self, command: bytes) -> tuple[bytes | None, str]:
+        """Send ``command``, return ``(frame, "")`` or ``(partial_or_None, reason)``."""
+        why = self._ensure_open()
+        if why:
+            return None, why
+        end = self.protocol.response_end
+        try:
+            self._serial.reset_input_buffer()  # a late answer to an earlier poll is stale now
+            self._serial.write(command)
+            self._serial.flush()
+            data = self._serial.read_until(end)
+        except Exception as exc:  # SerialException, OSError, termios.error (port unplugged)
+            self._drop_port()
+            return None, f"serial port error: {exc}"
+        if not data:
+            return b"", f"no answer within {self.timeout:g} s"
+        if not data.endswith(end):
+            return data, f"incomplete answer within {self.timeout:g} s"
+        return data, ""
+
+    # -- Scale ----------------------------------------------------------------------------------
+    def read(self) -> WeightReading:
+        try:
+            data, why = self._transact(self.protocol.weight_command())
+            reading = WeightReading.error(f"{self.protocol.name}: {why}", data or b"") if why else self.protocol.parse_weight(data)
+        except Exception as exc:  # never let a driver bug stop the kiosk
+            log.exception("%s: read failed", self.name)
+            reading = WeightReading.error(f"{type(exc).__name__}: {exc}")
+        if not reading.ok and reading.message:
+            self.errors += reading.status.value == "error"
+            log.debug("%s: %s (raw %r)", self.name, reading.message, reading.raw)
+        return reading
+
+    def zero(self) -> bool:
+        try:
+            data, why = self._transact(self.protocol.zero_command())
+            return not why and self.protocol.parse_zero(data)
+        except Exception:
+            log.exception("%s: zero failed", self.name)
+            return False
+
+    def close(self) -> None:
+        self._drop_port()
+
