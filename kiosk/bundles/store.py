@@ -1,0 +1,256 @@
+"""The kiosk's on-disk bundle store: complete versions side by side and one pointer to the active one.
+
+Layout (``state_dir``, e.g. ``/var/lib/checkout/models``)::
+
+    state_dir/
+      versions/3/ …            # complete, verified bundle directories (never written in place)
+      versions/4/ …
+      active.json              # {"version": 4, "previous": 3, "activated_at": …, "by": …}
+      staging/                 # downloads (*.part, resumable) and extraction dirs; debris is cleared
+      state.json               # {"index_version": 7, "blocked": [5]}: replay protection, refused versions
+      keys/rotations/*.json    # key rotations learned from the channel
+      audit.jsonl              # one JSON line per activation / rollback (who, when, from, to, why)
+      status.json              # the status report head office collects (written by the updater)
+      lock                     # flock: one updater at a time
+
+A new version is extracted and verified in ``staging/``, moved into ``versions/N`` with one directory rename,
+and activated by replacing ``active.json`` (tmp + fsync + rename). A reader therefore sees the old pointer or the
+new one, and either names a complete directory: a crash at any moment leaves the old or the new bundle active.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kiosk.bundles.keys import TrustStore
+from kiosk.bundles.signing import atomic_write, fsync_dir, iso
+from kiosk.errors import BundleError, UserError
+from kiosk.recognition.bundle import Bundle
+
+POINTER = "active.json"
+
+
+class BundleStore:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.versions_dir = self.root / "versions"
+        self.staging_dir = self.root / "staging"
+        self.trash_dir = self.staging_dir / "trash"
+        self.keys_dir = self.root / "keys"
+        self.pointer_path = self.root / POINTER
+        self.state_path = self.root / "state.json"
+        self.audit_path = self.root / "audit.jsonl"
+        self.status_path = self.root / "status.json"
+        for d in (self.versions_dir, self.staging_dir, self.keys_dir / "rotations"):
+            d.mkdir(parents=True, exist_ok=True)
+
+    # ----------------------------------------------------------------------------------------- locking
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Exclusive lock for anything that changes the store (released by the kernel if the process dies)."""
+        fd = os.open(self.root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # ----------------------------------------------------------------------------------------- pointer
+
+    def read_pointer(self) -> dict | None:
+        try:
+            data = json.loads(self.pointer_path.read_bytes())
+            int(data["version"])
+            return data
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError):
+            raise BundleError(f"{self.pointer_path}: corrupt active pointer") from None
+
+    def active_version(self) -> int | None:
+        p = self.read_pointer()
+        return int(p["version"]) if p else None
+
+    def version_dir(self, version: int) -> Path:
+        return self.versions_dir / str(int(version))
+
+    def active_dir(self) -> Path | None:
+        v = self.active_version()
+        return None if v is None else self.version_dir(v)
+
+    def installed_versions(self) -> list[int]:
+        return sorted(int(p.name) for p in self.versions_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
+    def set_active(self, version: int, by: str, previous: int | None = None) -> None:
+        if not self.version_dir(version).is_dir():
+            raise BundleError(f"{self.version_dir(version)}: not installed")
+        data = {"version": int(version), "previous": previous, "activated_at": iso(datetime.now(timezone.utc)),
+                "by": by}
+        atomic_write(self.pointer_path, (json.dumps(data, sort_keys=True) + "\n").encode())
+
+    # ----------------------------------------------------------------------------------------- state
+
+    def read_state(self) -> dict:
+        try:
+            data = json.loads(self.state_path.read_bytes())
+            return data if isinstance(data, dict) else {}
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            raise BundleError(f"{self.state_path}: corrupt state file") from None
+
+    def write_state(self, **changes) -> dict:
+        state = self.read_state()
+        state.update(changes)
+        atomic_write(self.state_path, (json.dumps(state, sort_keys=True) + "\n").encode())
+        return state
+
+    def blocked_versions(self) -> set[int]:
+        return {int(v) for v in self.read_state().get("blocked", [])}
+
+    def block(self, version: int) -> None:
+        self.write_state(blocked=sorted(self.blocked_versions() | {int(version)}))
+
+    def audit(self, event: str, **fields) -> dict:
+        entry = {"time": iso(datetime.now(timezone.utc)), "event": event, **fields}
+        with open(self.audit_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return entry
+
+    def read_audit(self) -> list[dict]:
+        if not self.audit_path.is_file():
+            return []
+        out = []
+        for line in self.audit_path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:  # a line cut by a crash mid-write
+                continue
+        return out
+
+    # ----------------------------------------------------------------------------------------- staging
+
+    def new_staging_dir(self, prefix: str) -> Path:
+        return self.staging_dir / f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+    def discard(self, path: Path) -> None:
+        """Remove a directory crash-safely: rename into trash (atomic), then delete."""
+        if not path.exists():
+            return
+        self.trash_dir.mkdir(parents=True, exist_ok=True)
+        target = self.trash_dir / f"{path.name}-{uuid.uuid4().hex[:8]}"
+        os.rename(path, target)
+        shutil.rmtree(target, ignore_errors=True)
+
+    def clean_staging(self) -> None:
+        """Remove extraction and trash debris left by an interrupted run; keep ``*.part`` downloads."""
+        for p in self.staging_dir.iterdir():
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.name.endswith(".tmp"):
+                p.unlink(missing_ok=True)
+
+    def install(self, src: Path, version: int, trust: TrustStore) -> Path:
+        """Move a verified staging directory to ``versions/N`` with one rename. If ``versions/N`` is already
+        there (a run killed after installing), it is kept when it verifies and replaced otherwise."""
+        dest = self.version_dir(version)
+        if dest.exists():
+            if dest == self.active_dir():
+                raise BundleError(f"{dest}: version {version} is the active one")
+            try:
+                verify_installed(dest, trust)
+                self.discard(src)
+                return dest
+            except BundleError:
+                self.discard(dest)
+        fsync_dir(src)
+        os.rename(src, dest)
+        fsync_dir(self.versions_dir)
+        return dest
+
+    def prune(self, keep: int) -> list[int]:
+        """Keep the newest ``keep`` versions plus the active and previous ones; returns those removed."""
+        pointer = self.read_pointer() or {}
+        protect = {pointer.get("version"), pointer.get("previous")}
+        versions = self.installed_versions()
+        removed = []
+        for v in versions[: max(0, len(versions) - keep)]:
+            if v not in protect:
+                self.discard(self.version_dir(v))
+                removed.append(v)
+        return removed
+
+    # ----------------------------------------------------------------------------------------- opening
+
+    def open_active(self, trust: TrustStore, loader=None):
+        """Verify the active bundle (signature + every hash) and return ``(Bundle, loaded)`` where ``loaded`` is
+        ``loader(path)`` (e.g. a Recognizer) or ``None``. If the active one is broken or fails to load, fall back
+        to the previous, then to the newest other verified version (audited as ``auto-rollback``).
+        Returns ``(None, None)`` when no installed version is usable."""
+        with self.lock():
+            self.clean_staging()
+            pointer = self.read_pointer()
+            if pointer is None:
+                return None, None
+            blocked = self.blocked_versions()
+            order = [int(pointer["version"])]
+            if pointer.get("previous") is not None:
+                order.append(int(pointer["previous"]))
+            order += [v for v in reversed(self.installed_versions()) if v not in order and v not in blocked]
+            errors = []
+            for v in order:
+                try:
+                    bundle = verify_installed(self.version_dir(v), trust)
+                    loaded = loader(self.version_dir(v)) if loader else None
+                except Exception as exc:  # noqa: BLE001 - any failure to load means: try the next one
+                    errors.append(f"v{v}: {exc}")
+                    continue
+                if v != int(pointer["version"]):
+                    self.block(int(pointer["version"]))
+                    self.set_active(v, by="auto-rollback", previous=None)
+                    self.audit("auto-rollback", from_version=int(pointer["version"]), to_version=v, actor="kiosk",
+                               reason="; ".join(errors))
+                return bundle, loaded
+            return None, None
+
+    def rollback(self, trust: TrustStore, actor: str, reason: str, to_version: int | None = None) -> int:
+        """Staff rollback: the only way to a lower version. Audited; the version left is blocked so the updater
+        does not reinstall it (a newer release is needed). Returns the version now active."""
+        if not actor.strip() or not reason.strip():
+            raise UserError("rollback needs the staff member's name (--staff) and a reason (--reason)")
+        with self.lock():
+            current = self.active_version()
+            if current is None:
+                raise UserError(f"{self.root}: no active model to roll back from")
+            if to_version is None:
+                candidates = [v for v in self.installed_versions() if v < current]
+                if not candidates:
+                    raise UserError(f"{self.root}: no installed version below {current} to roll back to")
+                to_version = candidates[-1]
+            if to_version >= current:
+                raise UserError(f"rollback to {to_version}: must be below the active version {current}")
+            if to_version not in self.installed_versions():
+                raise UserError(f"rollback to {to_version}: not installed (have {self.installed_versions()})")
+            verify_installed(self.version_dir(to_version), trust)
+            self.block(current)
+            self.set_active(to_version, by=f"staff:{actor}", previous=None)
+            self.audit("staff-rollback", from_version=current, to_version=to_version, actor=actor, reason=reason)
+            return to_version
+
+
+def verify_installed(path: Path, trust: TrustStore) -> Bundle:
+    """Signature (retired keys allowed) + every file's hash; no version, expiry or self-test checks."""
+    from kiosk.bundles.verify import VerifyPolicy, verify_bundle
+
+    return verify_bundle(path, VerifyPolicy(trust, installed=True, selftest=False)).bundle

@@ -1,0 +1,397 @@
+"""The kiosk updater: poll a channel, download with resume, verify everything, activate atomically.
+
+One check (:meth:`Updater.check_once`)::
+
+    fetch index.json → apply key rotations it carries → verify its signature, version (no replay), expiry
+    → pick this store's group entry → skip if not newer than active, blocked, or outside the staged roll-out
+    → download the archive into staging/ (HTTP Range resume) → size + sha256 from the signed index
+    → safe tar extraction → verify_bundle (signature, hashes, version > active, expiry, catalog, self-test)
+    → install as versions/N (one rename) → switch active.json (one rename) → load it
+    → on load failure: switch back (auto-rollback, audited, version blocked) → else hand it to ``on_activated``
+
+Every state change updates ``status.json`` (the report head office collects) and calls the listeners.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import json
+import logging
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kiosk.bundles.channel import INDEX, in_rollout, safe_extract, verify_index
+from kiosk.bundles.keys import TrustStore
+from kiosk.bundles.selftest import DEFAULT_ATOL
+from kiosk.bundles.signing import atomic_write, iso
+from kiosk.bundles.store import BundleStore
+from kiosk.bundles.verify import BundleRefused, CatalogCompat, VerifyPolicy, verify_bundle
+from kiosk.errors import BundleError
+from kiosk.recognition.bundle import MANIFEST, sha256_file
+
+log = logging.getLogger(__name__)
+MAX_INDEX_BYTES = 1 << 20
+
+
+class UpdateState(str, enum.Enum):
+    IDLE = "idle"
+    CHECKING = "checking"
+    DOWNLOADING = "downloading"
+    VERIFYING = "verifying"
+    ACTIVATING = "activating"
+    FAILED = "failed"
+
+
+@dataclass
+class UpdateStatus:
+    """What the status bar shows and ``status.json`` holds."""
+
+    store_id: str
+    group: str
+    channel: str
+    state: str = UpdateState.IDLE.value
+    active_version: int | None = None
+    available_version: int | None = None
+    last_check: str | None = None
+    last_success: str | None = None  # last check that ended without error
+    last_activation: str | None = None
+    last_error: str | None = None
+    last_error_reason: str | None = None
+    progress_bytes: int = 0
+    progress_total: int = 0
+    installed_versions: list[int] = field(default_factory=list)
+    blocked_versions: list[int] = field(default_factory=list)
+    updated_at: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    outcome: str  # activated | up-to-date | not-in-rollout | refused | rolled-back | error
+    version: int | None = None
+    message: str = ""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def channel_url(base: str, name: str) -> str:
+    """Join a channel base (``file:``/``http(s):`` URL or a plain path) and a relative name."""
+    if "://" not in base and not base.startswith("file:"):
+        base = Path(base).resolve().as_uri()
+    return base.rstrip("/") + "/" + name
+
+
+def _file_path(url: str) -> Path:
+    parsed = urllib.parse.urlparse(url)
+    return Path(urllib.request.url2pathname(parsed.path))
+
+
+class Updater:
+    def __init__(self, store: BundleStore, trust: TrustStore, channel: str, store_id: str, group: str = "default",
+                 catalog: CatalogCompat | None = None, backend: str = "onnxruntime",
+                 selftest_atol: float = DEFAULT_ATOL, keep_versions: int = 3,
+                 loader: Callable[[Path], object] | None = None,
+                 on_activated: Callable[[object], None] | None = None,
+                 now: Callable[[], datetime] = _now, timeout_s: float = 30.0):
+        self.store, self.trust, self.channel = store, trust, channel
+        self.store_id, self.group, self.catalog = store_id, group, catalog
+        self.backend, self.selftest_atol, self.keep_versions = backend, selftest_atol, keep_versions
+        self.loader = loader or self._default_loader
+        self.on_activated = on_activated
+        self.now, self.timeout_s = now, timeout_s
+        self._listeners: list[Callable[[UpdateStatus], None]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        previous = self._read_status()
+        self.status = UpdateStatus(store_id=store_id, group=group, channel=channel)
+        for key in ("last_check", "last_success", "last_activation", "last_error", "last_error_reason"):
+            setattr(self.status, key, previous.get(key))
+        self._learn_persisted_rotations()
+
+    # ----------------------------------------------------------------------------------------- status
+
+    def add_listener(self, callback: Callable[[UpdateStatus], None]) -> Callable[[], None]:
+        """``callback(status)`` after every state change (called from the updater thread)."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback)
+
+    def _read_status(self) -> dict:
+        try:
+            return json.loads(self.store.status_path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+
+    def _set(self, **changes) -> None:
+        for k, v in changes.items():
+            setattr(self.status, k, v.value if isinstance(v, enum.Enum) else v)
+        s = self.status
+        s.active_version = self.store.active_version()
+        s.installed_versions = self.store.installed_versions()
+        s.blocked_versions = sorted(self.store.blocked_versions())
+        s.updated_at = iso(self.now())
+        try:
+            atomic_write(self.store.status_path, (json.dumps(s.to_json(), indent=2, sort_keys=True) + "\n").encode())
+        except OSError:
+            log.exception("cannot write %s", self.store.status_path)
+        for cb in list(self._listeners):
+            try:
+                cb(s)
+            except Exception:
+                log.exception("update listener failed")
+
+    # ----------------------------------------------------------------------------------------- loading
+
+    def _default_loader(self, path: Path):
+        from kiosk.recognition.recognizer import Recognizer
+
+        return Recognizer.load(path, backend=self.backend)
+
+    def _learn_persisted_rotations(self) -> None:
+        rdir = self.store.keys_dir / "rotations"
+        docs = [(str(p), json.loads(p.read_text())) for p in sorted(rdir.glob("*.json"))]
+        if docs:
+            self.trust.apply_rotations(docs)
+
+    def _learn_rotations(self, rotations, where: str) -> None:
+        if not rotations:
+            return
+        if not isinstance(rotations, list):
+            raise BundleRefused("index", f"{where}: 'rotations' must be a list")
+        added = self.trust.apply_rotations([(f"{where} rotations[{i}]", r) for i, r in enumerate(rotations)])
+        for kid in added:
+            atomic_write(self.store.keys_dir / "rotations" / f"{kid}.json",
+                         json.dumps(self.trust.rotations[kid], sort_keys=True).encode())
+            self.store.audit("key-rotation", new_keyid=kid, actor="channel", reason=where)
+
+    # ----------------------------------------------------------------------------------------- network
+
+    def _fetch_small(self, url: str, limit: int = MAX_INDEX_BYTES) -> bytes:
+        try:
+            if url.startswith("file:"):
+                with open(_file_path(url), "rb") as fh:
+                    data = fh.read(limit + 1)
+            else:
+                with urllib.request.urlopen(url, timeout=self.timeout_s) as resp:
+                    data = resp.read(limit + 1)
+        except (OSError, urllib.error.URLError) as exc:
+            raise BundleError(f"{url}: cannot fetch ({exc})") from None
+        if len(data) > limit:
+            raise BundleRefused("index", f"{url}: larger than {limit} bytes")
+        return data
+
+    def download(self, url: str, part: Path, size: int, sha256: str) -> Path:
+        """Download ``url`` into ``part``, resuming what is already there; check size and sha256."""
+        have = part.stat().st_size if part.exists() else 0
+        if have > size:
+            part.unlink()
+            have = 0
+        self._set(state=UpdateState.DOWNLOADING, progress_bytes=have, progress_total=size)
+        if have < size:
+            try:
+                if url.startswith("file:"):
+                    src = open(_file_path(url), "rb")
+                    src.seek(have)
+                    mode = "ab"
+                else:
+                    req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+                    src = urllib.request.urlopen(req, timeout=self.timeout_s)
+                    mode = "ab" if (have and src.status == 206) else "wb"
+                    if mode == "wb":
+                        have = 0
+                with src, open(part, mode) as out:
+                    while have <= size:
+                        block = src.read(min(1 << 20, size + 1 - have))
+                        if not block:
+                            break
+                        out.write(block)
+                        have += len(block)
+                        self.status.progress_bytes = have
+                    out.flush()
+                    os.fsync(out.fileno())
+            except urllib.error.HTTPError as exc:
+                if exc.code == 416:  # our partial is stale: start over next time
+                    part.unlink(missing_ok=True)
+                raise BundleRefused("download", f"{url}: HTTP {exc.code} {exc.reason}") from None
+            except (OSError, urllib.error.URLError) as exc:
+                raise BundleRefused("download", f"{url}: download interrupted ({exc}); will resume") from None
+        self._set(progress_bytes=have)
+        if have > size:
+            part.unlink(missing_ok=True)
+            raise BundleRefused("download", f"{url}: larger than the {size} bytes the signed index says")
+        if have < size:
+            raise BundleRefused("download", f"{url}: truncated download: got {have} of {size} bytes")
+        if sha256_file(part) != sha256:
+            part.unlink(missing_ok=True)
+            raise BundleRefused("download", f"{url}: sha256 does not match the signed channel index")
+        return part
+
+    # ----------------------------------------------------------------------------------------- checking
+
+    def check_once(self) -> UpdateResult:
+        """One poll of the channel. Never raises for update problems: they end in ``status.last_error``."""
+        with self.store.lock():
+            self._set(state=UpdateState.CHECKING, last_check=iso(self.now()), progress_bytes=0, progress_total=0)
+            try:
+                result = self._check()
+            except BundleError as exc:
+                self._failed(exc)
+                return UpdateResult("refused" if isinstance(exc, BundleRefused) else "error", None, str(exc))
+            fields = {"state": UpdateState.IDLE, "last_success": iso(self.now())}
+            if result.outcome != "rolled-back":
+                fields.update(last_error=None, last_error_reason=None)
+            self._set(**fields)
+            return result
+
+    def _failed(self, exc: BundleError) -> None:
+        reason = getattr(exc, "reason", "error")
+        self._set(state=UpdateState.FAILED, last_error=str(exc), last_error_reason=reason)
+        if reason not in ("download", "error"):  # refusals of content are security-relevant: keep them
+            self.store.audit("refused", reason=reason, actor="updater", message=str(exc),
+                             active_version=self.store.active_version())
+        log.warning("%s", exc)
+
+    def _check(self) -> UpdateResult:
+        url = channel_url(self.channel, INDEX)
+        raw = self._fetch_small(url)
+        try:
+            doc = json.loads(raw)
+        except ValueError as exc:
+            raise BundleRefused("index", f"{url}: not valid JSON ({exc})") from None
+        if isinstance(doc, dict) and isinstance(doc.get("signed"), dict):
+            self._learn_rotations(doc["signed"].get("rotations"), url)
+        state = self.store.read_state()
+        try:
+            signed = verify_index(doc, self.trust, url, min_version=state.get("index_version"), now=self.now())
+        except BundleError as exc:
+            raise BundleRefused("index", str(exc)) from None
+        if signed["version"] != state.get("index_version"):
+            self.store.write_state(index_version=int(signed["version"]))
+        entry = signed["groups"].get(self.group)
+        if entry is None:
+            return UpdateResult("up-to-date", self.store.active_version(), f"no release for group {self.group!r}")
+        try:
+            version, size, digest = int(entry["model_version"]), int(entry["size"]), str(entry["sha256"])
+            archive = str(entry["archive"])
+        except (KeyError, TypeError, ValueError):
+            raise BundleRefused("index", f"{url}: group {self.group!r} entry is incomplete") from None
+        if archive.startswith("/") or ".." in archive.split("/") or "://" in archive:
+            raise BundleRefused("index", f"{url}: unsafe archive path {archive!r}")
+        self._set(available_version=version)
+        active = self.store.active_version()
+        if active is not None and version <= active:
+            return UpdateResult("up-to-date", active, f"active version {active} is current (channel has {version})")
+        if version in self.store.blocked_versions():
+            return UpdateResult("up-to-date", active, f"version {version} was rolled back here; waiting for a newer one")
+        if not in_rollout(self.store_id, self.group, entry):
+            return UpdateResult("not-in-rollout", active,
+                                f"version {version} is rolling out to {entry.get('rollout_percent')}%; not this store yet")
+        part = self.store.staging_dir / f"download-{digest[:32]}.part"
+        self.download(channel_url(self.channel, archive), part, size, digest)
+        result = self._install_archive(part, expected_version=version,
+                                       expected_manifest_sha256=entry.get("manifest_sha256"),
+                                       source=f"channel {self.channel}")
+        part.unlink(missing_ok=True)
+        return result
+
+    # ----------------------------------------------------------------------------------------- installing
+
+    def install_archive(self, archive: Path | str, source: str = "") -> UpdateResult:
+        """Extract, verify, install and activate a bundle archive (e.g. from a USB stick), with the same checks
+        as a channel update. Raises BundleRefused naming the reason; the active bundle is untouched then."""
+        with self.store.lock():
+            self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
+            try:
+                result = self._install_archive(Path(archive), source=source or f"archive {archive}")
+            except BundleError as exc:
+                self._failed(exc)
+                raise
+            fields = {"state": UpdateState.IDLE}
+            if result.outcome == "activated":
+                fields.update(last_error=None, last_error_reason=None)
+            self._set(**fields)
+            return result
+
+    def _install_archive(self, archive: Path, expected_version: int | None = None,
+                         expected_manifest_sha256: str | None = None, source: str = "") -> UpdateResult:
+        self._set(state=UpdateState.VERIFYING)
+        work = self.store.new_staging_dir("extract")
+        try:
+            try:
+                safe_extract(archive, work)
+            except BundleError as exc:
+                raise BundleRefused("archive", str(exc)) from None
+            if expected_manifest_sha256 and (work / MANIFEST).is_file() \
+                    and sha256_file(work / MANIFEST) != expected_manifest_sha256:
+                raise BundleRefused("index", f"{archive}: manifest.json differs from the one the channel index names")
+            return self._verify_and_activate(work, expected_version, source)
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+
+    def _verify_and_activate(self, work: Path, expected_version: int | None, source: str) -> UpdateResult:
+        active = self.store.active_version()
+        policy = VerifyPolicy(self.trust, active_version=active, catalog=self.catalog,
+                              selftest_backend="onnxruntime", selftest_atol=self.selftest_atol, now=self.now)
+        verified = verify_bundle(work, policy)
+        version = verified.version
+        if expected_version is not None and version != expected_version:
+            raise BundleRefused("index", f"{work / MANIFEST}: model_version {version}, channel index says {expected_version}")
+        self._set(state=UpdateState.ACTIVATING)
+        self.store.install(work, version, self.trust)
+        self.store.set_active(version, by="updater", previous=active)
+        self.store.audit("activate", from_version=active, to_version=version, actor="updater",
+                         keyid=verified.keyid, reason=source)
+        try:
+            loaded = self.loader(self.store.version_dir(version))
+            if self.on_activated is not None:
+                self.on_activated(loaded)
+        except Exception as exc:  # noqa: BLE001 - any failure means: back to the previous model
+            message = f"version {version} failed to load ({exc}); rolled back to {active}"
+            self.store.block(version)
+            if active is not None:
+                self.store.set_active(active, by="auto-rollback", previous=None)
+            else:
+                self.store.pointer_path.unlink(missing_ok=True)
+            self.store.audit("auto-rollback", from_version=version, to_version=active, actor="updater", reason=str(exc))
+            self._set(last_error=message, last_error_reason="load")
+            return UpdateResult("rolled-back", active, message)
+        self.store.prune(self.keep_versions)
+        self._set(last_activation=iso(self.now()))
+        return UpdateResult("activated", version, f"activated model version {version}")
+
+    # ----------------------------------------------------------------------------------------- polling
+
+    def start(self, interval_s: float = 900.0) -> threading.Thread:
+        """Poll every ``interval_s`` seconds in a daemon thread until :meth:`stop`."""
+        def loop():
+            while not self._stop.is_set():
+                try:
+                    self.check_once()
+                except Exception:  # keep polling whatever happens
+                    log.exception("update check crashed")
+                self._stop.wait(interval_s)
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=loop, name="bundle-updater", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
