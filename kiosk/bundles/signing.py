@@ -121,4 +121,4 @@ def verify_manifest_signature(root: Path | str, trust: TrustStore, installed: bo
     if not any(k in keys for k in seen):
         raise BundleError(f"{spath}: signed by untrusted key(s) {', '.join(seen) or '[none]'}; "
                           f"this kiosk trusts {', '.join(sorted(keys)) or '[no keys]'}")
-    raise BundleError(f"{spath}: signature does not match manifest.json (manifest edited after signing)")
+    raise BundleError(f"{spath}: signature does not verify against manifest.json (manifest edited after signing, or signature damaged)")

@@ -109,3 +109,10 @@ def build_tiny_bundle(out: Path | str, model_version: int = 1, seed: int | None 
 
     write_manifest(out, dataclasses.replace(manifest, selftest=cases))
     return out
+
+
+def tiny_catalog(schema_version: int = 1):
+    """A CatalogCompat in which every tiny-bundle SKU exists and is active."""
+    from kiosk.bundles.verify import CatalogCompat
+
+    return CatalogCompat.from_skus(schema_version, TINY_LABELS)

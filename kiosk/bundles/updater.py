@@ -81,6 +81,7 @@ class UpdateResult:
     outcome: str  # activated | up-to-date | not-in-rollout | refused | rolled-back | error
     version: int | None = None
     message: str = ""
+    reason: str | None = None  # refusal reason code (see kiosk.bundles.verify.REASONS) when refused
 
 
 def _now() -> datetime:
@@ -248,7 +249,8 @@ class Updater:
                 result = self._check()
             except BundleError as exc:
                 self._failed(exc)
-                return UpdateResult("refused" if isinstance(exc, BundleRefused) else "error", None, str(exc))
+                return UpdateResult("refused" if isinstance(exc, BundleRefused) else "error", None, str(exc),
+                                    getattr(exc, "reason", "error"))
             fields = {"state": UpdateState.IDLE, "last_success": iso(self.now())}
             if result.outcome != "rolled-back":
                 fields.update(last_error=None, last_error_reason=None)
@@ -367,7 +369,7 @@ class Updater:
                 self.store.pointer_path.unlink(missing_ok=True)
             self.store.audit("auto-rollback", from_version=version, to_version=active, actor="updater", reason=str(exc))
             self._set(last_error=message, last_error_reason="load")
-            return UpdateResult("rolled-back", active, message)
+            return UpdateResult("rolled-back", active, message, "load")
         self.store.prune(self.keep_versions)
         self._set(last_activation=iso(self.now()))
         return UpdateResult("activated", version, f"activated model version {version}")

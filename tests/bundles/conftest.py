@@ -14,7 +14,7 @@ from kiosk.bundles.channel import write_archive
 from kiosk.bundles.keys import SigningKey, TrustStore
 from kiosk.bundles.signing import sign_bundle
 from kiosk.bundles.store import BundleStore
-from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle
+from kiosk.bundles.testing import build_tiny_bundle, tiny_catalog
 from kiosk.bundles.updater import Updater
 from kiosk.bundles.verify import CatalogCompat
 
@@ -43,10 +43,6 @@ def bundle_copy(bundles_dir, tmp_path):
     return copy
 
 
-def catalog_all() -> CatalogCompat:
-    return CatalogCompat.from_skus(1, TINY_LABELS)
-
-
 @dataclass
 class Kiosk:
     store: BundleStore
@@ -65,7 +61,7 @@ def make_kiosk(root: Path, trust: TrustStore, channel: str = "", catalog: Catalo
     store = BundleStore(root)
     _, rec = store.open_active(trust, loader=lambda p: Recognizer.load(p))
     active = ActiveModel(rec)
-    up = Updater(store, trust, channel or str(root / "no-channel"), store_id, catalog=catalog or catalog_all(),
+    up = Updater(store, trust, channel or str(root / "no-channel"), store_id, catalog=catalog or tiny_catalog(),
                  on_activated=active.swap, **kw)
     return Kiosk(store, trust, active, up)
 
