@@ -1,0 +1,458 @@
+"""The kiosk's own SQLite file: the open cart, closed sales with their receipts, staff corrections.
+
+Durability contract (what the UI relies on):
+
+* WAL journal with ``synchronous=FULL``: a method that changes data returns only after its
+  transaction is committed and the WAL is fsynced. The UI shows a line only after
+  :meth:`SalesStore.add_unit` / :meth:`SalesStore.add_weighed` returned it.
+* After a crash or power cut, :meth:`SalesStore.open_cart` gives back exactly the committed
+  lines, in order. An add that was interrupted is either fully there or not at all.
+* :meth:`SalesStore.pay` closes a cart once: in ONE transaction it takes the next receipt
+  number from a monotonic counter, builds the receipt from the stored lines, stores its text
+  and JSON and marks the cart closed. The ``sales.cart_id`` column is UNIQUE and ``pay`` first
+  looks for an existing sale, so a second call, or a retry after a crash, returns the same sale
+  and never creates a second one.
+
+Every add / remove / void is also written to ``line_events`` (an audit log that removal does
+not erase). Staff corrections of the recogniser go to ``corrections``, which the trainer reads
+with :func:`read_corrections`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
+from kiosk.domain.pricing import SoldBy
+from kiosk.domain.receipt import Receipt, StoreInfo
+
+__all__ = ["SalesStore", "Sale", "Correction", "StoreError", "read_corrections", "SCHEMA_VERSION"]
+
+
+class StoreError(RuntimeError):
+    """The sales file cannot be used as asked (unknown cart, newer schema, not a database)."""
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+# -- schema: one function per migration, tracked in PRAGMA user_version ----------------------
+def _001_initial(c: sqlite3.Connection) -> None:
+    c.execute("""
+        CREATE TABLE carts (
+            cart_id TEXT PRIMARY KEY NOT NULL,
+            opened_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+            closed_at TEXT
+        )""")
+    # at most one open cart per kiosk
+    c.execute("CREATE UNIQUE INDEX carts_one_open ON carts(status) WHERE status = 'open'")
+    c.execute("""
+        CREATE TABLE cart_lines (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            line_id TEXT NOT NULL UNIQUE,
+            cart_id TEXT NOT NULL REFERENCES carts(cart_id),
+            sku TEXT NOT NULL,
+            name TEXT NOT NULL,
+            sold_by TEXT NOT NULL CHECK (sold_by IN ('unit', 'weight')),
+            unit_price INTEGER NOT NULL CHECK (unit_price >= 0),
+            gst_bp INTEGER NOT NULL,
+            qty INTEGER CHECK (qty IS NULL OR qty > 0),
+            net_grams INTEGER CHECK (net_grams IS NULL OR net_grams > 0),
+            total INTEGER NOT NULL,
+            added_at TEXT NOT NULL,
+            voided_at TEXT,
+            voided_by TEXT,
+            CHECK ((sold_by = 'unit' AND qty IS NOT NULL AND net_grams IS NULL)
+                OR (sold_by = 'weight' AND net_grams IS NOT NULL AND qty IS NULL))
+        )""")
+    c.execute("CREATE INDEX cart_lines_cart ON cart_lines(cart_id, seq)")
+    c.execute("""
+        CREATE TABLE line_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            cart_id TEXT NOT NULL,
+            line_id TEXT NOT NULL,
+            event TEXT NOT NULL CHECK (event IN ('add', 'remove', 'void')),
+            at TEXT NOT NULL,
+            by TEXT NOT NULL DEFAULT '',
+            line_json TEXT NOT NULL
+        )""")
+    c.execute("CREATE TABLE receipt_counter (id INTEGER PRIMARY KEY CHECK (id = 1), last_no INTEGER NOT NULL)")
+    c.execute("INSERT INTO receipt_counter (id, last_no) VALUES (1, 0)")
+    c.execute("""
+        CREATE TABLE sales (
+            receipt_seq INTEGER PRIMARY KEY,
+            receipt_no TEXT NOT NULL UNIQUE,
+            cart_id TEXT NOT NULL UNIQUE REFERENCES carts(cart_id),
+            closed_at TEXT NOT NULL,
+            gross INTEGER NOT NULL,
+            round_off INTEGER NOT NULL,
+            total INTEGER NOT NULL,
+            payment_method TEXT NOT NULL,
+            payment_ref TEXT NOT NULL DEFAULT '',
+            receipt_text TEXT NOT NULL,
+            receipt_json TEXT NOT NULL
+        )""")
+    c.execute("""
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            recognised_sku TEXT,
+            corrected_sku TEXT NOT NULL,
+            image_path TEXT NOT NULL DEFAULT '',
+            who TEXT NOT NULL,
+            at TEXT NOT NULL,
+            cart_id TEXT,
+            line_id TEXT
+        )""")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 10000")
+    if not readonly:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise StoreError(f"{path}: cannot switch to WAL journal (got {mode})")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    have = conn.execute("PRAGMA user_version").fetchone()[0]
+    if have > SCHEMA_VERSION:
+        raise StoreError(f"{path}: sales schema version {have} is newer than this program ({SCHEMA_VERSION})")
+    for version in range(have + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version - 1](conn)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    """A closed sale: receipt number (monotonic ``receipt_seq``), totals and the stored receipt."""
+
+    receipt_seq: int
+    receipt_no: str
+    cart_id: str
+    closed_at: datetime
+    gross: int
+    round_off: int
+    total: int
+    payment_method: str
+    payment_ref: str
+    receipt_text: str
+    receipt_json: str
+
+    def receipt(self) -> Receipt:
+        return Receipt.from_json(self.receipt_json)
+
+    @classmethod
+    def _from_row(cls, r: sqlite3.Row) -> Sale:
+        return cls(r["receipt_seq"], r["receipt_no"], r["cart_id"], datetime.fromisoformat(r["closed_at"]),
+                   r["gross"], r["round_off"], r["total"], r["payment_method"], r["payment_ref"],
+                   r["receipt_text"], r["receipt_json"])
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """Staff said the item the recogniser called ``recognised_sku`` is really ``corrected_sku``."""
+
+    id: int
+    recognised_sku: str | None
+    corrected_sku: str
+    image_path: str
+    who: str
+    at: datetime
+    cart_id: str | None = None
+    line_id: str | None = None
+
+    @classmethod
+    def _from_row(cls, r: sqlite3.Row) -> Correction:
+        return cls(r["id"], r["recognised_sku"], r["corrected_sku"], r["image_path"], r["who"],
+                   datetime.fromisoformat(r["at"]), r["cart_id"], r["line_id"])
+
+
+def _line_from_row(r: sqlite3.Row) -> CartLine:
+    return CartLine(line_id=r["line_id"], sku=r["sku"], name=r["name"], sold_by=SoldBy(r["sold_by"]),
+                    unit_price=r["unit_price"], gst_bp=r["gst_bp"], qty=r["qty"], net_grams=r["net_grams"],
+                    voided=r["voided_at"] is not None)
+
+
+class SalesStore:
+    """Open with :meth:`open`; every public method that writes commits before it returns."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, kiosk_id: str = "K1",
+                 store_info: StoreInfo | None = None, clock: Callable[[], datetime] = _now) -> None:
+        self._conn = conn
+        self.path = path
+        self.kiosk_id = kiosk_id
+        self.store_info = store_info or StoreInfo(kiosk_id=kiosk_id)
+        self._clock = clock
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: str | Path, *, kiosk_id: str = "K1", store_info: StoreInfo | None = None,
+             clock: Callable[[], datetime] = _now) -> SalesStore:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = _connect(path)
+            _migrate(conn, path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a usable sales database ({exc})") from exc
+        return cls(conn, path, kiosk_id=kiosk_id, store_info=store_info, clock=clock)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SalesStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _time(self) -> str:
+        t = self._clock()
+        if t.tzinfo is None:
+            raise StoreError("the store's clock must return timezone-aware datetimes")
+        return t.isoformat()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # -- carts ---------------------------------------------------------------------------
+    def _open_cart_id(self, c: sqlite3.Connection, *, create: bool) -> str | None:
+        row = c.execute("SELECT cart_id FROM carts WHERE status = 'open'").fetchone()
+        if row:
+            return row[0]
+        if not create:
+            return None
+        cart_id = new_line_id()
+        c.execute("INSERT INTO carts (cart_id, opened_at, status) VALUES (?, ?, 'open')", (cart_id, self._time()))
+        return cart_id
+
+    def _load_cart(self, c: sqlite3.Connection, cart_id: str) -> Cart:
+        row = c.execute("SELECT status FROM carts WHERE cart_id = ?", (cart_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no cart {cart_id!r} in {self.path}")
+        lines = [_line_from_row(r) for r in c.execute(
+            "SELECT * FROM cart_lines WHERE cart_id = ? ORDER BY seq", (cart_id,))]
+        return Cart(cart_id, lines, closed=row["status"] == "closed")
+
+    def open_cart(self) -> Cart:
+        """The open cart as committed (creating an empty one when there is none)."""
+        with self._lock:
+            cart_id = self._open_cart_id(self._conn, create=False)
+            if cart_id is None:
+                with self._tx() as c:
+                    cart_id = self._open_cart_id(c, create=True)
+            return self._load_cart(self._conn, cart_id)
+
+    def cart(self, cart_id: str) -> Cart:
+        """Any cart, open or closed, as stored."""
+        with self._lock:
+            return self._load_cart(self._conn, cart_id)
+
+    # -- lines ---------------------------------------------------------------------------
+    def add_line(self, line: CartLine) -> CartLine:
+        """Append a prepared line to the open cart; returns once committed.
+
+        Retrying with the same ``line_id`` (after a crash, say) is harmless: if that line is
+        already stored with the same content it is returned, never added twice.
+        """
+        if line.voided:
+            raise CartError("cannot add a voided line")
+        with self._tx() as c:
+            existing = c.execute("SELECT * FROM cart_lines WHERE line_id = ?", (line.line_id,)).fetchone()
+            if existing is not None:
+                stored = _line_from_row(existing)
+                if stored != line:
+                    raise CartError(f"line id {line.line_id!r} is already used for a different line")
+                return stored
+            cart_id = self._open_cart_id(c, create=True)
+            now = self._time()
+            c.execute(
+                "INSERT INTO cart_lines (line_id, cart_id, sku, name, sold_by, unit_price, gst_bp, qty, net_grams,"
+                " total, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (line.line_id, cart_id, line.sku, line.name, line.sold_by.value, line.unit_price, line.gst_bp,
+                 line.qty, line.net_grams, line.total, now),
+            )
+            self._event(c, cart_id, line, "add", now)
+        return line
+
+    def add_unit(self, sku: str, name: str, unit_price: int, gst_bp: int, qty: int = 1) -> CartLine:
+        return self.add_line(CartLine.unit(sku, name, unit_price, gst_bp, qty))
+
+    def add_weighed(self, sku: str, name: str, price_per_kg: int, gst_bp: int, net_grams: int) -> CartLine:
+        return self.add_line(CartLine.weighed(sku, name, price_per_kg, gst_bp, net_grams))
+
+    def _open_line(self, c: sqlite3.Connection, line_id: str) -> tuple[str, sqlite3.Row]:
+        row = c.execute(
+            "SELECT l.*, k.status FROM cart_lines l JOIN carts k USING (cart_id) WHERE l.line_id = ?", (line_id,)
+        ).fetchone()
+        if row is None:
+            raise CartError(f"no line {line_id!r} in the open cart")
+        if row["status"] != "open":
+            raise CartError(f"line {line_id!r} belongs to a closed sale")
+        return row["cart_id"], row
+
+    def remove_line(self, line_id: str, *, by: str = "") -> CartLine:
+        """Take a line out of the open cart (the audit log keeps it). Returns the removed line."""
+        with self._tx() as c:
+            cart_id, row = self._open_line(c, line_id)
+            line = _line_from_row(row)
+            c.execute("DELETE FROM cart_lines WHERE line_id = ?", (line_id,))
+            self._event(c, cart_id, line, "remove", self._time(), by)
+        return line
+
+    def void_line(self, line_id: str, *, by: str = "") -> CartLine:
+        """Void a line: it stays in the cart for audit but counts for nothing."""
+        with self._tx() as c:
+            cart_id, row = self._open_line(c, line_id)
+            if row["voided_at"] is not None:
+                raise CartError(f"line {line_id!r} is already voided")
+            now = self._time()
+            c.execute("UPDATE cart_lines SET voided_at = ?, voided_by = ? WHERE line_id = ?", (now, by, line_id))
+            line = _line_from_row(row)
+            self._event(c, cart_id, line, "void", now, by)
+        return replace(line, voided=True)
+
+    def _event(self, c: sqlite3.Connection, cart_id: str, line: CartLine, event: str, at: str, by: str = "") -> None:
+        c.execute("INSERT INTO line_events (cart_id, line_id, event, at, by, line_json) VALUES (?, ?, ?, ?, ?, ?)",
+                  (cart_id, line.line_id, event, at, by, json.dumps(line.to_dict(), sort_keys=True)))
+
+    def line_events(self, cart_id: str) -> list[dict]:
+        with self._lock:
+            return [dict(r) for r in self._conn.execute(
+                "SELECT id, line_id, event, at, by, line_json FROM line_events WHERE cart_id = ? ORDER BY id",
+                (cart_id,))]
+
+    # -- sales ---------------------------------------------------------------------------
+    def pay(self, cart_id: str, *, method: str = "cash", payment_ref: str = "") -> Sale:
+        """Close the cart as a sale, once. Idempotent: a repeated call returns the first sale.
+
+        Raises :class:`CartError` for an empty cart and :class:`StoreError` for an unknown one.
+        """
+        with self._tx() as c:
+            row = c.execute("SELECT * FROM sales WHERE cart_id = ?", (cart_id,)).fetchone()
+            if row is not None:
+                return Sale._from_row(row)
+            cart = self._load_cart(c, cart_id)
+            if cart.closed:  # cannot happen: a cart is closed only together with its sale
+                raise StoreError(f"cart {cart_id} is closed but has no sale")
+            cart.close()
+            seq = c.execute("UPDATE receipt_counter SET last_no = last_no + 1 WHERE id = 1 RETURNING last_no"
+                            ).fetchone()[0]
+            receipt_no = f"{self.kiosk_id}-{seq:06d}"
+            now = self._clock()
+            receipt = Receipt.from_cart(cart, receipt_no, now, store=self.store_info, payment_method=method)
+            b = receipt.bill
+            c.execute(
+                "INSERT INTO sales (receipt_seq, receipt_no, cart_id, closed_at, gross, round_off, total,"
+                " payment_method, payment_ref, receipt_text, receipt_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, receipt_no, cart_id, now.isoformat(), b.gross, b.round_off, b.total, method, payment_ref,
+                 receipt.to_text(), receipt.to_json()),
+            )
+            c.execute("UPDATE carts SET status = 'closed', closed_at = ? WHERE cart_id = ?", (now.isoformat(), cart_id))
+            row = c.execute("SELECT * FROM sales WHERE cart_id = ?", (cart_id,)).fetchone()
+        return Sale._from_row(row)
+
+    close_sale = pay
+
+    def sale_for_cart(self, cart_id: str) -> Sale | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM sales WHERE cart_id = ?", (cart_id,)).fetchone()
+        return Sale._from_row(row) if row else None
+
+    def sale(self, receipt_no: str) -> Sale | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM sales WHERE receipt_no = ?", (receipt_no,)).fetchone()
+        return Sale._from_row(row) if row else None
+
+    def last_sale(self) -> Sale | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM sales ORDER BY receipt_seq DESC LIMIT 1").fetchone()
+        return Sale._from_row(row) if row else None
+
+    def sales(self, *, since_seq: int = 0) -> list[Sale]:
+        with self._lock:
+            return [Sale._from_row(r) for r in self._conn.execute(
+                "SELECT * FROM sales WHERE receipt_seq > ? ORDER BY receipt_seq", (since_seq,))]
+
+    # -- corrections ---------------------------------------------------------------------
+    def record_correction(self, recognised_sku: str | None, corrected_sku: str, image_path: str | Path, who: str,
+                          *, when: datetime | None = None, cart_id: str | None = None,
+                          line_id: str | None = None) -> Correction:
+        """Store one staff correction of the recogniser (read by the next training run)."""
+        if not corrected_sku:
+            raise ValueError("a correction needs the corrected SKU")
+        if not who:
+            raise ValueError("a correction needs who made it (staff id)")
+        at = (when or self._clock())
+        if at.tzinfo is None:
+            raise ValueError("correction time must be timezone-aware")
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO corrections (recognised_sku, corrected_sku, image_path, who, at, cart_id, line_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (recognised_sku, corrected_sku, str(image_path), who, at.isoformat(), cart_id, line_id))
+            row = c.execute("SELECT * FROM corrections WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return Correction._from_row(row)
+
+    def corrections(self, *, since_id: int = 0) -> list[Correction]:
+        with self._lock:
+            return [Correction._from_row(r) for r in self._conn.execute(
+                "SELECT * FROM corrections WHERE id > ? ORDER BY id", (since_id,))]
+
+    # -- maintenance ---------------------------------------------------------------------
+    def integrity_check(self) -> str:
+        with self._lock:
+            return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def read_corrections(path: str | Path, *, since_id: int = 0) -> list[Correction]:
+    """Staff corrections from a kiosk's sales file, opened read-only (for the trainer).
+
+    Pass the last ``id`` already used as ``since_id`` to read only new ones.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"{path}: no sales file")
+    conn = _connect(path, readonly=True)
+    try:
+        return [Correction._from_row(r) for r in conn.execute(
+            "SELECT * FROM corrections WHERE id > ? ORDER BY id", (since_id,))]
+    finally:
+        conn.close()
