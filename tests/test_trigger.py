@@ -32,7 +32,7 @@ class Scene:
         img = self.tray.copy()
         for (x, y, w, h, colour) in items:
             cv2.ellipse(img, ((x + w / 2, y + h / 2), (w, h), 0), colour, -1)
-        img += self.light + self.rng.normal(0, self.noise, img.shape)
+        img += self.light + self.noise * self.rng.standard_normal(img.shape, dtype=np.float32)
         return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -192,7 +192,7 @@ def tray_like(shape, seed):
 
 
 def noisy(image, rng, sigma=5.0):
-    return np.clip(image.astype(np.float32) + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
+    return np.clip(image.astype(np.float32) + sigma * rng.standard_normal(image.shape, dtype=np.float32), 0, 255).astype(np.uint8)
 
 
 def test_real_photos_full_frame_place_clear_swap(grocery_root):
@@ -241,3 +241,63 @@ def test_real_photos_pasted_as_items_on_a_tray(grocery_root):
         expected.append((start + 1, "TrayCleared"))
     events = run(ItemTrigger(TriggerConfig(still_frames=3, clear_frames=2)), frames)
     assert kinds(events) == expected
+
+
+# -- the replayed demo basket ---------------------------------------------------------------------
+
+
+def test_demo_replay_fires_once_per_basket_item_with_a_stable_aligned_weight(repo_root):
+    import csv
+
+    from kiosk.camera import iter_frames
+    from kiosk.recognition.preprocess import read_image
+    from kiosk.scale import ScriptedScale
+
+    demo = repo_root / "assets" / "demo"
+    basket = list(csv.DictReader((demo / "basket.csv").open()))
+    assert len(basket) >= 8 and sum(r["sold_by"] == "weight" for r in basket) >= 3
+    scale = ScriptedScale.from_file(demo / "scale.txt")
+    trigger = ItemTrigger()  # the kiosk's defaults
+    placed, cleared = [], 0
+    for frame in iter_frames(f"folder:{demo / 'camera'}?hold=8&fps=8"):
+        reading = scale.read()  # headless runs poll the scale once per frame
+        assert frame.image.shape == (348, 348, 3)
+        event = trigger.update(frame)
+        if isinstance(event, ItemPlaced):
+            placed.append((frame, reading))
+        elif isinstance(event, TrayCleared):
+            cleared += 1
+    assert len(placed) == len(basket) and cleared == len(basket)
+    for (frame, reading), row in zip(placed, basket):
+        first = int(row["first_frame"])
+        assert first <= frame.index < first + 8
+        assert np.array_equal(frame.image, read_image(demo / "camera" / row["frame"]))
+        assert reading.usable and reading.grams == int(row["scale_grams"])
+        if row["sold_by"] == "weight":
+            assert int(row["grams"]) == reading.grams
+        else:
+            assert row["sold_by"] == "unit" and row["grams"] == ""
+    assert scale.polls == scale.total_polls  # script and replay have the same length
+
+
+def test_demo_assets_are_small_and_licensed(repo_root):
+    demo = repo_root / "assets" / "demo"
+    mine = [*(demo / "camera").iterdir(), demo / "basket.csv", demo / "scale.txt", demo / "LICENSE-grocery-store"]
+    assert sum(p.stat().st_size for p in mine) < 1_000_000
+    assert "MIT License" in (demo / "LICENSE-grocery-store").read_text()
+    readme = (demo / "README.md").read_text()
+    assert "Klasson" in readme and "LICENSE-grocery-store" in readme
+
+
+def test_demo_items_come_from_val_not_train(repo_root, grocery_root):
+    import csv
+
+    train = (grocery_root / "train.txt").read_text()
+    val = (grocery_root / "val.txt").read_text()
+    for row in csv.DictReader((repo_root / "assets" / "demo" / "basket.csv").open()):
+        assert row["source_image"] in val and row["source_image"] not in train
+        same = (grocery_root / row["source_image"]).read_bytes()
+        assert (repo_root / "assets" / "demo" / "camera" / row["frame"]).read_bytes() == same
+        info = next((grocery_root / "iconic-images-and-descriptions").rglob(f"*/{row['source_image'].split('/')[-2]}_Information.txt"))
+        url_kg = info.read_text(encoding="utf-8-sig").strip().split()[-1].upper().endswith("_KG")
+        assert (row["sold_by"] == "weight") == url_kg, row["sku"]
