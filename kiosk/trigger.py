@@ -108,12 +108,12 @@ class TrayState(str, enum.Enum):
     OCCUPIED = "occupied"  # ItemPlaced fired; waiting for a swap or for the tray to clear
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BackgroundLearned:
     frame: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ItemPlaced:
     """Run recognition on ``frame`` (the first frame in which the scene had been still long enough)."""
 
@@ -122,7 +122,7 @@ class ItemPlaced:
     occupied_fraction: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrayCleared:
     frame: Any
 

@@ -268,7 +268,7 @@ def test_demo_replay_fires_once_per_basket_item_with_a_stable_aligned_weight(rep
         elif isinstance(event, TrayCleared):
             cleared += 1
     assert len(placed) == len(basket) and cleared == len(basket)
-    for (frame, reading), row in zip(placed, basket):
+    for (frame, reading), row in zip(placed, basket, strict=True):
         first = int(row["first_frame"])
         assert first <= frame.index < first + 8
         assert np.array_equal(frame.image, read_image(demo / "camera" / row["frame"]))

@@ -49,7 +49,7 @@ class SourceLost(Exception):
     """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: arrays have no single truth value
 class Frame:
     """One BGR uint8 image from a source.
 
