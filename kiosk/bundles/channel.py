@@ -229,5 +229,3 @@ def publish(bundle_dir: Path | str, channel_dir: Path | str, key: SigningKey, gr
               "expires_at": iso(now + index_expires_in), "groups": groups, "rotations": old_rotations}
     atomic_write(index_path, (json.dumps(sign_index(signed, key), indent=2, sort_keys=True) + "\n").encode())
     return entry
-
-

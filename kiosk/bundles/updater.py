@@ -395,5 +395,3 @@ class Updater:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-
-
