@@ -1,0 +1,56 @@
+"""The head-office and kiosk commands, end to end through ``checkout``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle
+from kiosk.cli import main
+
+
+def test_keys_sign_verify_publish_update_rollback(tmp_path, capsys):
+    keys = tmp_path / "ho-keys"
+    assert main(["keys", "generate", "--name", "ho", "--out", str(keys)]) == 0
+    assert oct((keys / "ho.key").stat().st_mode & 0o777) == "0o600"
+    trusted = tmp_path / "kiosk-keys"
+    trusted.mkdir()
+    shutil.copy(keys / "ho.pub", trusted / "ho.pub")
+    skus = tmp_path / "skus.txt"
+    skus.write_text("# active SKUs\n" + "\n".join(TINY_LABELS) + "\n")
+    channel, state = tmp_path / "channel", tmp_path / "state"
+    cat = ["--catalog-schema", "1", "--active-skus", str(skus)]
+    for v in (1, 2):
+        b = build_tiny_bundle(tmp_path / f"b{v}", model_version=v)
+        assert main(["bundle", "sign", str(b), "--key", str(keys / "ho.key"), "--expires-days", "10"]) == 0
+        assert main(["bundle", "verify", str(b), "--keys", str(trusted), *cat]) == 0
+        assert "OK: model_version" in capsys.readouterr().out
+        assert main(["bundle", "publish", str(b), "--channel", str(channel), "--key", str(keys / "ho.key")]) == 0
+        assert main(["kiosk", "update", "--state", str(state), "--keys", str(trusted), "--channel", str(channel),
+                     "--store-id", "s1", *cat]) == 0
+        assert f"activated model version {v}" in capsys.readouterr().out
+    # verify refuses a replay below --active-version, exit 2 with one line naming the reason
+    assert main(["bundle", "verify", str(tmp_path / "b1"), "--keys", str(trusted), "--active-version", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "refused (version)" in err
+    # publishing an older version to the group is refused
+    assert main(["bundle", "publish", str(tmp_path / "b1"), "--channel", str(channel), "--key", str(keys / "ho.key")]) == 2
+    assert "refusing to publish the older 1" in capsys.readouterr().err
+    # a private key is never written into a git work tree
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    assert main(["keys", "generate", "--name", "x", "--out", str(tmp_path / "repo" / "keys")]) == 2
+    assert "never go into a repository" in capsys.readouterr().err
+    # staff rollback, audited; status report
+    assert main(["kiosk", "rollback", "--state", str(state), "--keys", str(trusted), "--staff", "asha",
+                 "--reason", "wrong bananas"]) == 0
+    capsys.readouterr()
+    assert main(["kiosk", "model-status", "--state", str(state)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["active_version"] == 1 and report["blocked_versions"] == [2] and report["installed_versions"] == [1, 2]
+    assert report["last_check"] and report["last_error"] is None
+    audit = [json.loads(x) for x in (state / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["event"] == "staff-rollback" and audit[-1]["actor"] == "asha" and audit[-1]["to_version"] == 1
+    # the channel still offers v2, but the kiosk does not reinstall the version staff rolled back from
+    assert main(["kiosk", "update", "--state", str(state), "--keys", str(trusted), "--channel", str(channel),
+                 "--store-id", "s1", *cat]) == 0
+    assert "rolled back here" in capsys.readouterr().out
