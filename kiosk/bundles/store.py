@@ -191,6 +191,22 @@ class BundleStore:
                 removed.append(v)
         return removed
 
+    # ----------------------------------------------------------------------------------------- keys
+
+    def apply_rotations(self, trust: TrustStore) -> list[str]:
+        """Teach ``trust`` the key rotations this kiosk learned from its channel (``keys/rotations/``)."""
+        docs = []
+        for p in sorted((self.keys_dir / "rotations").glob("*.json")):
+            try:
+                docs.append((str(p), json.loads(p.read_text())))
+            except (OSError, ValueError) as exc:
+                raise BundleError(f"{p}: unreadable rotation document ({exc})") from None
+        return trust.apply_rotations(docs) if docs else []
+
+    def save_rotation(self, trust: TrustStore, keyid: str) -> None:
+        atomic_write(self.keys_dir / "rotations" / f"{keyid}.json",
+                     json.dumps(trust.rotations[keyid], sort_keys=True).encode())
+
     # ----------------------------------------------------------------------------------------- opening
 
     def open_active(self, trust: TrustStore, loader=None):
@@ -198,6 +214,7 @@ class BundleStore:
         ``loader(path)`` (e.g. a Recognizer) or ``None``. If the active one is broken or fails to load, fall back
         to the previous, then to the newest other verified version (audited as ``auto-rollback``).
         Returns ``(None, None)`` when no installed version is usable."""
+        self.apply_rotations(trust)
         with self.lock():
             self.clean_staging()
             pointer = self.read_pointer()
@@ -229,6 +246,7 @@ class BundleStore:
         does not reinstall it (a newer release is needed). Returns the version now active."""
         if not actor.strip() or not reason.strip():
             raise UserError("rollback needs the staff member's name (--staff) and a reason (--reason)")
+        self.apply_rotations(trust)
         with self.lock():
             current = self.active_version()
             if current is None:

@@ -120,7 +120,7 @@ class Updater:
         self.status = UpdateStatus(store_id=store_id, group=group, channel=channel)
         for key in ("last_check", "last_success", "last_activation", "last_error", "last_error_reason"):
             setattr(self.status, key, previous.get(key))
-        self._learn_persisted_rotations()
+        self.store.apply_rotations(self.trust)
 
     # ----------------------------------------------------------------------------------------- status
 
@@ -160,12 +160,6 @@ class Updater:
 
         return Recognizer.load(path, backend=self.backend)
 
-    def _learn_persisted_rotations(self) -> None:
-        rdir = self.store.keys_dir / "rotations"
-        docs = [(str(p), json.loads(p.read_text())) for p in sorted(rdir.glob("*.json"))]
-        if docs:
-            self.trust.apply_rotations(docs)
-
     def _learn_rotations(self, rotations, where: str) -> None:
         if not rotations:
             return
@@ -173,8 +167,7 @@ class Updater:
             raise BundleRefused("index", f"{where}: 'rotations' must be a list")
         added = self.trust.apply_rotations([(f"{where} rotations[{i}]", r) for i, r in enumerate(rotations)])
         for kid in added:
-            atomic_write(self.store.keys_dir / "rotations" / f"{kid}.json",
-                         json.dumps(self.trust.rotations[kid], sort_keys=True).encode())
+            self.store.save_rotation(self.trust, kid)
             self.store.audit("key-rotation", new_keyid=kid, actor="channel", reason=where)
 
     # ----------------------------------------------------------------------------------------- network
