@@ -218,9 +218,9 @@ class Updater:
             except urllib.error.HTTPError as exc:
                 if exc.code == 416:  # our partial is stale: start over next time
                     part.unlink(missing_ok=True)
-                raise BundleRefused("download", f"{url}: HTTP {exc.code} {exc.reason}") from None
+                raise BundleError(f"{url}: HTTP {exc.code} {exc.reason}") from None
             except (OSError, urllib.error.URLError) as exc:
-                raise BundleRefused("download", f"{url}: download interrupted ({exc}); will resume") from None
+                raise BundleError(f"{url}: download interrupted ({exc}); will resume") from None
         self._set(progress_bytes=have)
         if have > size:
             part.unlink(missing_ok=True)
@@ -253,7 +253,7 @@ class Updater:
     def _failed(self, exc: BundleError) -> None:
         reason = getattr(exc, "reason", "error")
         self._set(state=UpdateState.FAILED, last_error=str(exc), last_error_reason=reason)
-        if reason not in ("download", "error"):  # refusals of content are security-relevant: keep them
+        if reason != "error":  # refusals are security-relevant: keep them (network hiccups are not)
             self.store.audit("refused", reason=reason, actor="updater", message=str(exc),
                              active_version=self.store.active_version())
         log.warning("%s", exc)
