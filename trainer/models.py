@@ -15,7 +15,24 @@ from torchvision import models as tvm
 
 from kiosk.errors import UserError
 
-#: architecture → (constructor, name of the classifier module path, ordered freeze groups)
+class TinyCNN(nn.Module):
+    """A three-block CNN for smoke tests and CI (trains in seconds on a CPU); not for stores."""
+
+    def __init__(self, num_classes: int = 1000, weights=None):
+        super().__init__()
+
+        def block(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+
+        self.features = nn.Sequential(block(3, 16), block(16, 32), block(32, 64))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(0.0), nn.Linear(64, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
+
+
+#: architecture name → torchvision-style constructor (``weights=None``)
 ARCHITECTURES = {
     "resnet152": tvm.resnet152,
     "resnet101": tvm.resnet101,
@@ -24,18 +41,19 @@ ARCHITECTURES = {
     "mobilenet_v2": tvm.mobilenet_v2,
     "mobilenet_v3_large": tvm.mobilenet_v3_large,
     "efficientnet_b0": tvm.efficientnet_b0,
+    "tiny_cnn": TinyCNN,
 }
 
 #: default number of leading stages frozen by the recipe (the "low layers")
 DEFAULT_FREEZE = {"resnet152": 2, "resnet101": 2, "resnet50": 2, "resnet18": 1, "mobilenet_v2": 0,
-                  "mobilenet_v3_large": 0, "efficientnet_b0": 0}
+                  "mobilenet_v3_large": 0, "efficientnet_b0": 0, "tiny_cnn": 0}
 
 
 def stages(model: nn.Module, arch: str) -> list[nn.Module]:
     """The backbone split into ordered stages, low → high (what --freeze N counts)."""
     if arch.startswith("resnet"):
         return [nn.ModuleList([model.conv1, model.bn1]), model.layer1, model.layer2, model.layer3, model.layer4]
-    if arch.startswith(("mobilenet", "efficientnet")):
+    if arch.startswith(("mobilenet", "efficientnet", "tiny")):
         return list(model.features)
     raise UserError(f"no stage split defined for architecture {arch!r}")
 

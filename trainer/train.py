@@ -54,7 +54,7 @@ class CachedDataset(torch.utils.data.Dataset):
         return len(self.cache.labels)
 
     def __getitem__(self, i: int):
-        x = torch.from_numpy(np.ascontiguousarray(self.cache.images[i])).permute(2, 0, 1)
+        x = torch.from_numpy(np.array(self.cache.images[i])).permute(2, 0, 1)
         if self.transform is not None:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed((self.seed * 1_000_003 + self.epoch * 10_007 + i) % (2**63))
@@ -158,7 +158,7 @@ def predict(model, images_uint8: np.ndarray, spec: PreprocessSpec, device: str, 
     model.eval()
     out = []
     for start in range(0, len(images_uint8), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(images_uint8[start : start + batch_size])).permute(0, 3, 1, 2)
+        x = torch.from_numpy(np.array(images_uint8[start : start + batch_size])).permute(0, 3, 1, 2)
         x = normalize_batch(x.to(device), spec)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -279,7 +279,6 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
     if main_proc:
         bad = train_cache.bad + (val_cache.bad if val_cache else [])
         _write_json(run / "quarantine.json", [{"line": b[0], "path": b[1], "reason": b[2]} for b in bad])
-        _write_json(run / "args.json", _args_to_json(args))
         _write_json(run / "labels.json", {"labels": labels, "groups": groups})
     preset = TrainPreset(crop_size=args.img_size, scale=(args.scale_min, 1.0), rotation=args.rotation,
                          vflip=args.vflip, color_jitter=args.color_jitter)
@@ -294,6 +293,8 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
     freeze = DEFAULT_FREEZE.get(args.arch, 0) if args.freeze is None else args.freeze
     args.freeze = freeze
     freeze_stages(model, args.arch, freeze)
+    if main_proc:
+        _write_json(run / "args.json", _args_to_json(args))
     model.to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)

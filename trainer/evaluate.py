@@ -1,0 +1,166 @@
+"""``checkout evaluate RUN_OR_BUNDLE --manifest CSV``: accuracy, per-SKU precision/recall, confusions,
+calibration and the auto-add threshold, with a confusion-matrix and a reliability PNG."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from kiosk.errors import UserError
+from kiosk.recognition.bundle import MANIFEST
+from kiosk.recognition.preprocess import PreprocessSpec, read_image
+from trainer import metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Predictor:
+    """Anything that maps BGR images to class probabilities over ``labels``."""
+
+    labels: list[str]
+    groups: dict[str, str]
+    spec: PreprocessSpec
+    predict: Callable[[list[np.ndarray]], np.ndarray]
+    kind: str
+
+
+def load_run_predictor(run: Path, device: str = "cpu", tta: bool = False) -> Predictor:
+    import torch
+    from safetensors.torch import load_file
+
+    from trainer.models import build_model
+    from trainer.presets import EvalPreset
+    from trainer.train import predict
+
+    for name in ("labels.json", "best.json", "best.safetensors"):
+        if not (run / name).is_file():
+            raise UserError(f"{run / name}: missing — is {run} a finished training run?")
+    labels_doc = json.loads((run / "labels.json").read_text())
+    best = json.loads((run / "best.json").read_text())
+    spec = PreprocessSpec.from_json(best["preprocess"])
+    model = build_model(best["arch"], len(labels_doc["labels"]))
+    model.load_state_dict(load_file(str(run / "best.safetensors")))
+    model.eval()
+    preset = EvalPreset(spec)
+
+    def run_batch(images: list[np.ndarray]) -> np.ndarray:
+        crops = np.stack([preset.crop(im) for im in images])
+        with torch.inference_mode():
+            return predict(model, crops, spec, device, tta=tta)
+
+    return Predictor(labels_doc["labels"], labels_doc.get("groups", {}), spec, run_batch, f"run {run}")
+
+
+def load_bundle_predictor(bundle_dir: Path, backend: str = "onnxruntime", tta: bool = False) -> Predictor:
+    from kiosk.recognition.recognizer import Recognizer
+
+    rec = Recognizer.load(bundle_dir, backend=backend)
+    groups = rec.bundle.manifest.catalog.get("groups", {})
+
+    def run_batch(images: list[np.ndarray]) -> np.ndarray:
+        p = rec.probabilities(images)
+        if tta:
+            p = (p + rec.probabilities([im[:, ::-1].copy() for im in images])) / 2
+        return p
+
+    return Predictor(rec.labels, groups, rec.spec, run_batch, f"bundle {bundle_dir} ({backend})")
+
+
+def load_predictor(path: Path, backend: str = "onnxruntime", tta: bool = False) -> Predictor:
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return load_bundle_predictor(path, backend, tta)
+    if (path / "best.safetensors").is_file() or (path / "args.json").is_file():
+        return load_run_predictor(path, tta=tta)
+    raise UserError(f"{path}: neither a model bundle (manifest.json) nor a training run (best.safetensors)")
+
+
+def predict_manifest(pred: Predictor, manifest: Path, batch: int = 32) -> tuple[np.ndarray, np.ndarray, dict, list]:
+    """Probabilities and targets for every readable row; unreadable rows and unknown SKUs are reported."""
+    from trainer.data.manifest import read_manifest
+
+    rows = read_manifest(manifest)
+    index = {s: i for i, s in enumerate(pred.labels)}
+    skipped, groups = [], dict(pred.groups)
+    usable = []
+    for line, r in enumerate(rows, start=2):
+        if r.sku not in index:
+            skipped.append({"line": line, "path": str(r.path), "reason": f"SKU {r.sku!r} unknown to the model"})
+            continue
+        if r.group:
+            groups[r.sku] = r.group
+        usable.append((line, r))
+    probs, targets = [], []
+    for start in tqdm(range(0, len(usable), batch), desc="evaluate", unit="batch", leave=False):
+        images, tgt = [], []
+        for line, r in usable[start : start + batch]:
+            im = read_image(r.path)
+            if im is None:
+                skipped.append({"line": line, "path": str(r.path), "reason": "missing or undecodable image"})
+                continue
+            images.append(im)
+            tgt.append(index[r.sku])
+        if images:
+            probs.append(pred.predict(images))
+            targets.extend(tgt)
+    if not probs:
+        raise UserError(f"{manifest}: no usable rows to evaluate ({len(skipped)} skipped)")
+    return np.concatenate(probs), np.asarray(targets, np.int64), groups, skipped
+
+
+def evaluate_model(path: Path, manifest: Path, out: Path | None = None, target_precision: float = 0.99,
+                   backend: str = "onnxruntime", tta: bool = False) -> dict:
+    pred = load_predictor(path, backend, tta)
+    probs, targets, groups, skipped = predict_manifest(pred, manifest)
+    summary = metrics.summarize(probs, targets, pred.labels, groups, target_precision)
+    summary.update({"model": pred.kind, "manifest": str(manifest), "skipped": skipped, "tta": tta})
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        cm = metrics.confusion_matrix(probs, targets, len(pred.labels))
+        metrics.plot_confusion(cm, pred.labels, out / "confusion.png",
+                               title=f"Confusion (top-1 {summary['top1']:.3f}, n={summary['n']})")
+        metrics.plot_reliability(summary["calibration"], out / "reliability.png")
+        (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+        summary["plots"] = [str(out / "confusion.png"), str(out / "reliability.png")]
+    return summary
+
+
+def format_report(s: dict) -> str:
+    a = s["auto_add"]
+    lines = [
+        f"model     {s['model']}",
+        f"manifest  {s['manifest']}  (n={s['n']}, skipped {len(s['skipped'])})",
+        f"top-1     {s['top1']:.4f}",
+        f"top-3     {s['top3']:.4f}",
+        f"coarse    {s['coarse_top1']:.4f}" if s["coarse_top1"] is not None else "coarse    n/a (no groups)",
+        f"ECE       {s['calibration']['ece']:.4f}",
+        (f"auto-add  score ≥ {a['threshold']:.3f} gives precision {a['precision']:.4f} on {a['coverage']:.1%} of items"
+         if a["precision"] is not None else f"auto-add  no threshold reaches precision {a['target_precision']}"),
+        "most confused (true → predicted):",
+        *[f"  {p['true']} → {p['predicted']}: {p['count']}" for p in s["confused_pairs"][:10]],
+    ]
+    worst = sorted(((v["recall"], k) for k, v in s["per_sku"].items() if v["recall"] is not None))[:5]
+    lines.append("lowest recall: " + ", ".join(f"{k} {r:.2f}" for r, k in worst))
+    if "plots" in s:
+        lines.append("plots: " + ", ".join(s["plots"]))
+    return "\n".join(lines)
+
+
+def run_evaluate(args) -> int:
+    model = Path(args.model)
+    # a run keeps its reports inside; a bundle stays exactly as signed, so reports go beside it
+    out = args.out or (model.parent / f"{model.name}.eval-{Path(args.manifest).stem}" if (model / MANIFEST).is_file()
+                       else model / f"eval-{Path(args.manifest).stem}")
+    s = evaluate_model(args.model, args.manifest, out, args.target_precision, args.backend, args.tta)
+    if args.json:
+        print(json.dumps(s))
+    else:
+        print(format_report(s))
+    return 0

@@ -1,0 +1,164 @@
+"""``checkout bundle export RUN --out DIR``: the kiosk bundle from a training run.
+
+Writes ONNX (dynamic batch) and safetensors weights, self-test images with the outputs ONNX Runtime
+gives for them, and ``manifest.json`` with labels → SKU ids, the eval preprocessing, metrics on the
+run's validation manifest, the auto-add threshold and the sha256 of every file. ONNX is checked against
+torch on the self-test images and a random batch; a mismatch above ``atol`` refuses the export.
+The bundle is assembled in a temporary folder beside ``out`` and renamed into place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.errors import UserError
+from kiosk.recognition.bundle import FORMAT_VERSION, BundleManifest, SelfTestCase, file_entry, sha256_file, write_manifest
+from kiosk.recognition.preprocess import PreprocessSpec, preprocess, read_image
+
+EPOCH_2020 = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def default_model_version() -> int:
+    return int((dt.datetime.now(dt.timezone.utc) - EPOCH_2020).total_seconds())
+
+
+def _pick_selftest(manifest: Path, labels: list[str], count: int) -> list[Path]:
+    from trainer.data.manifest import read_manifest
+
+    first: dict[str, Path] = {}
+    for r in read_manifest(manifest):
+        if r.sku in labels and r.sku not in first and read_image(r.path) is not None:
+            first[r.sku] = r.path
+    skus = sorted(first)
+    if not skus:
+        raise UserError(f"{manifest}: no readable images of the model's SKUs for the self-test")
+    idx = np.linspace(0, len(skus) - 1, num=min(count, len(skus))).round().astype(int)
+    return [first[skus[i]] for i in sorted(set(idx.tolist()))]
+
+
+def export_onnx(model, path: Path, size: int) -> None:
+    import torch
+
+    x = torch.zeros(1, 3, size, size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), str(path), input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
+                          dynamo=False)
+
+
+def export_bundle(run: Path, out: Path, model_version: int | None = None, selftest_manifest: Path | None = None,
+                  selftest_count: int = 4, expires_days: int = 365, catalog: Path | None = None,
+                  atol: float = 1e-3, force: bool = True, evaluate: bool = True) -> Path:
+    import onnxruntime as ort
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from trainer.models import build_model
+
+    run, out = Path(run), Path(out)
+    for name in ("labels.json", "best.json", "best.safetensors", "args.json"):
+        if not (run / name).is_file():
+            raise UserError(f"{run / name}: missing — is {run} a finished training run?")
+    args = json.loads((run / "args.json").read_text())
+    labels_doc = json.loads((run / "labels.json").read_text())
+    labels, groups = labels_doc["labels"], labels_doc.get("groups", {})
+    best = json.loads((run / "best.json").read_text())
+    spec = PreprocessSpec.from_json(best["preprocess"])
+    arch = best["arch"]
+
+    model = build_model(arch, len(labels))
+    model.load_state_dict(load_file(str(run / "best.safetensors")))
+    model.eval()
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        export_onnx(model, tmp / "model.onnx", spec.crop_size)
+
+        # self-test images: the original bytes, so the kiosk decodes exactly what we decoded
+        st_manifest = selftest_manifest or (Path(args["val"]) if args.get("val") else Path(args["train"]))
+        (tmp / "selftest").mkdir()
+        images, names = [], []
+        for i, src in enumerate(_pick_selftest(st_manifest, labels, selftest_count)):
+            name = f"selftest/{i:03d}{src.suffix.lower() or '.jpg'}"
+            shutil.copyfile(src, tmp / name)
+            images.append(read_image(tmp / name))
+            names.append(name)
+        x = np.stack([preprocess(im, spec) for im in images])
+        rng = np.random.default_rng(0)
+        x_all = np.concatenate([x, rng.standard_normal((2, *x.shape[1:]), dtype=np.float32)])
+        with torch.inference_mode():
+            ref = model(torch.from_numpy(x_all)).numpy()
+        sess = ort.InferenceSession(str(tmp / "model.onnx"), providers=["CPUExecutionProvider"])
+        got = sess.run(None, {"input": x_all})[0]
+        diff = float(np.abs(ref - got).max())
+        print(f"ONNX vs torch: max abs logit difference {diff:.2e} over {len(x_all)} inputs (limit {atol:g})")
+        if not np.isfinite(diff) or diff > atol:
+            raise UserError(f"{run}: ONNX export differs from torch by {diff:.3g} > {atol:g}; bundle not written")
+
+        probs = np.exp(got[: len(images)] - got[: len(images)].max(1, keepdims=True))
+        probs /= probs.sum(1, keepdims=True)
+        selftest = []
+        for name, p in zip(names, probs):
+            top = np.argsort(-p)[:3]
+            selftest.append(SelfTestCase(name, [labels[i] for i in top], [float(p[i]) for i in top]))
+
+        schema_version = None
+        if catalog is not None:
+            from catalog.repository import Catalog
+
+            schema_version = Catalog.open(catalog).schema_version
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        files = {p.relative_to(tmp).as_posix(): file_entry(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        manifest = BundleManifest(
+            format_version=FORMAT_VERSION,
+            model_version=model_version or default_model_version(),
+            architecture=arch,
+            preprocess=spec,
+            labels=labels,
+            files=files,
+            backends=["onnxruntime", "torch", "tensorrt"],
+            created_at=now.isoformat(),
+            expires_at=(now + dt.timedelta(days=expires_days)).isoformat() if expires_days else None,
+            metrics={"best_epoch": best.get("epoch"), "train_val_top1": best.get("top1"), "onnx_max_abs_diff": diff},
+            selftest=selftest,
+            catalog={"schema_version": schema_version, "skus": labels, "groups": groups},
+            trainer={"args": args, "manifests": {k: sha256_file(Path(args[k])) for k in ("train", "val")
+                                                  if args.get(k) and Path(args[k]).is_file()}},
+        )
+        write_manifest(tmp, manifest)
+        if evaluate and args.get("val") and Path(args["val"]).is_file():
+            from trainer.evaluate import evaluate_model
+
+            s = evaluate_model(tmp, Path(args["val"]), out=None)
+            a = s["auto_add"]
+            manifest = BundleManifest(**{**manifest.__dict__, "auto_add_threshold": a["threshold"], "metrics": {
+                **manifest.metrics, "val": {k: s[k] for k in ("n", "top1", "top3", "coarse_top1")},
+                "val_ece": s["calibration"]["ece"], "auto_add": a}})
+            write_manifest(tmp, manifest)
+            print(f"val top-1 {s['top1']:.4f} top-3 {s['top3']:.4f} (n={s['n']}); auto-add threshold "
+                  f"{a['threshold']:.3f} (precision {a['precision']}, coverage {a['coverage']:.1%})")
+        if out.exists():
+            if not force:
+                raise UserError(f"{out}: already exists")
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"bundle v{manifest.model_version} written to {out} ({len(manifest.files)} files)")
+    return out
