@@ -16,6 +16,7 @@ carries mean brightness). A resized or re-encoded copy changes a few bits; diffe
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import sqlite3
 from concurrent.futures import ProcessPoolExecutor
@@ -226,7 +227,10 @@ def inspect_images(
                 bar.update()
         else:
             chunk = max(1, min(64, len(todo) // (workers * 8)))
-            with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+            # never fork: a parent that already ran OpenCV/BLAS threads can hand a locked mutex to the child
+            context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                                  else "spawn")
+            with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, mp_context=context) as pool:
                 for facts in pool.map(inspect_image, todo, chunksize=chunk):
                     fresh.append(facts)
                     bar.update()

@@ -53,8 +53,14 @@ def grocery_subset(grocery_root: Path, tmp_path: Path) -> Subset:
                   spare, tuple(s for _, s, _ in SUBSET))
 
 
-def make_catalog(path: Path, skus: list[str]) -> Path:
-    """A catalog SQLite file knowing ``skus``: through the catalog room's repository when it exists."""
+@pytest.fixture
+def make_catalog():
+    """``make_catalog(path, skus)`` writes a catalog SQLite file knowing ``skus``."""
+    return _make_catalog
+
+
+def _make_catalog(path: Path, skus: list[str]) -> Path:
+    """Through the catalog room's repository when it exists, else a bare ``skus`` table."""
     try:
         from catalog.model import Sku
         from catalog.repository import Catalog

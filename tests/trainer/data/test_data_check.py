@@ -1,0 +1,168 @@
+"""``checkout data check`` on a copy of real photos with planted problems: it finds each, and nothing else."""
+
+import csv
+import json
+import shutil
+import sqlite3
+
+import cv2
+import pytest
+
+from kiosk.errors import DataError
+from trainer.data.check import CheckOptions, read_skus_table, run_check
+from trainer.data.manifest import ManifestRow, read_manifest, write_manifest
+
+
+def append(manifest, *rows):
+    write_manifest(read_manifest(manifest) + list(rows), manifest)
+
+
+@pytest.fixture
+def planted(grocery_subset):
+    """The subset plus one of each problem; returns (subset, {relative path: expected reason})."""
+    s = grocery_subset
+    train = read_manifest(s.train)
+    kiwi = next(r for r in train if r.sku == "kiwi")
+    bad = s.root / "train" / "bad"
+    bad.mkdir()
+    good = s.spare.read_bytes()
+
+    (bad / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20 + b"\xff\xd9")
+    (bad / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (bad / "empty.jpg").write_bytes(b"")
+    tiny = cv2.resize(cv2.imread(str(s.spare)), (40, 30), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(bad / "tiny.jpg"), tiny)
+    # a 300x300 re-encoded copy of a train photo, listed in train too
+    banana = next(r for r in train if r.sku == "banana")
+    small = cv2.resize(cv2.imread(str(banana.path)), (300, 300), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(bad / "banana-small.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    append(s.train, *(ManifestRow(bad / n, "kiwi") for n in ("corrupt.jpg", "truncated.jpg", "empty.jpg", "tiny.jpg")),
+           ManifestRow(bad / "banana-small.jpg", "banana"))
+    # an exact copy of a train photo placed in val under another name: leakage
+    leaked = s.root / "val" / "leaked.jpg"
+    shutil.copyfile(kiwi.path, leaked)
+    # a photo of a product the catalog does not know
+    mystery = s.root / "val" / "mystery.jpg"
+    shutil.copyfile(s.spare, mystery)
+    append(s.val, ManifestRow(leaked, "kiwi"), ManifestRow(mystery, "mystery-item"))
+
+    expected = {
+        "train/bad/corrupt.jpg": "undecodable",
+        "train/bad/truncated.jpg": "truncated",
+        "train/bad/empty.jpg": "empty",
+        "train/bad/tiny.jpg": "tiny",
+        "train/bad/banana-small.jpg": "near-duplicate",
+        "val/leaked.jpg": "duplicate",
+        "val/mystery.jpg": "unknown-sku",
+    }
+    return s, expected, kiwi, banana
+
+
+def quarantine(out):
+    with open(out / "quarantine.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_check_finds_each_planted_problem_and_nothing_else(planted, tmp_path, data_cli, capsys, make_catalog):
+    s, expected, kiwi, banana = planted
+    catalog = make_catalog(tmp_path / "catalog.sqlite", list(s.skus))
+    out = tmp_path / "check"
+    before = sorted(p for p in s.root.rglob("*") if p.is_file() and p.suffix == ".jpg")
+    code = data_cli("check", s.train, s.val, "--catalog", catalog, "--out", out, "--no-cache", "--workers", "1",
+                    "--no-progress", "--min-per-sku", "3")
+    assert code == 0
+    rows = quarantine(out)
+    found = {(out / r["path"]).resolve().relative_to(s.root.resolve()).as_posix(): r["reason"] for r in rows}
+    assert found == expected
+    assert len(rows) == len(expected)
+
+    by_reason = {r["reason"]: r for r in rows}
+    assert "LEAKAGE across train/val" in by_reason["duplicate"]["detail"]
+    assert kiwi.path.name in by_reason["duplicate"]["detail"]
+    assert banana.path.name in by_reason["near-duplicate"]["detail"]
+    assert "FFD9" in by_reason["truncated"]["detail"] and by_reason["empty"]["detail"] == "0 bytes"
+    assert "40x30" in by_reason["tiny"]["detail"]
+
+    report = json.loads((out / "report.json").read_text())
+    assert report["reason_counts"] == {"empty": 1, "undecodable": 1, "truncated": 1, "tiny": 1, "unknown-sku": 1,
+                                       "duplicate": 1, "near-duplicate": 1}
+    assert report["unknown_skus"] == ["mystery-item"]
+    assert report["leakage_groups"] == 1
+    groups = report["duplicate_groups"]
+    assert sorted((g["kind"], g["cross_manifest"]) for g in groups) == [("exact", True), ("near", False)]
+    assert report["class_counts"] == {"train": {"banana": 6, "golden-delicious": 6, "kiwi": 6},
+                                      "val": {"banana": 2, "golden-delicious": 2, "kiwi": 2}}
+    assert report["imbalance"]["min"] == report["imbalance"]["max"] == 8 and report["imbalance"]["ratio"] == 1
+    assert report["imbalance"]["under_minimum"] == {"mystery-item": 0}
+
+    # cleansed manifests: the originals minus the quarantined rows, paths still resolving to the photos
+    clean_train, clean_val = read_manifest(out / "train.clean.csv"), read_manifest(out / "val.clean.csv")
+    assert len(clean_train) == 18 and len(clean_val) == 6
+    assert all(r.path.is_file() for r in clean_train + clean_val)
+    assert kiwi.path in {r.path for r in clean_train}  # the first copy (train) is kept
+    # photos are never deleted or moved
+    assert sorted(p for p in s.root.rglob("*") if p.is_file() and p.suffix == ".jpg") == before
+    md = (out / "report.md").read_text()
+    assert "**LEAKAGE**" in md and "mystery-item" in md
+    assert "7 quarantined" in capsys.readouterr().out
+
+
+def test_check_is_order_sensitive_only_in_which_copy_is_kept(planted, tmp_path):
+    s, expected, kiwi, _ = planted
+    report = run_check([s.val, s.train], tmp_path / "rev", options=CheckOptions(workers=1, progress=False))
+    dup = [q for q in report.quarantined if q.reason == "duplicate"]
+    assert [q.path for q in dup] == [kiwi.path]  # now the val copy is first, so the train one goes
+    assert "LEAKAGE across val/train" in dup[0].detail
+
+
+def test_conflicting_labels_quarantine_every_copy(grocery_subset, tmp_path):
+    s = grocery_subset
+    first = read_manifest(s.val)[0]
+    copy = s.root / "val" / "relabelled.jpg"
+    shutil.copyfile(first.path, copy)
+    append(s.val, ManifestRow(copy, "kiwi" if first.sku != "kiwi" else "banana"))
+    report = run_check([s.train, s.val], tmp_path / "out", options=CheckOptions(workers=1, progress=False))
+    assert {(q.path, q.reason) for q in report.quarantined} == {(first.path, "conflicting-labels"),
+                                                                (copy, "conflicting-labels")}
+
+
+def test_checksum_column_is_verified(grocery_subset, tmp_path):
+    s = grocery_subset
+    rows = read_manifest(s.train)
+    rows[0] = rows[0].with_(sha256="0" * 64)
+    write_manifest(rows, s.train)
+    report = run_check([s.train], tmp_path / "out", options=CheckOptions(workers=1, progress=False))
+    assert [(q.path, q.reason) for q in report.quarantined] == [(rows[0].path, "checksum-mismatch")]
+
+
+def test_missing_file_and_hash_cache(grocery_subset, tmp_path):
+    s = grocery_subset
+    append(s.train, ManifestRow(s.root / "train" / "gone.jpg", "kiwi"))
+    options = CheckOptions(workers=2, progress=False, cache=tmp_path / "cache.sqlite")
+    first = run_check([s.train, s.val], tmp_path / "a", options=options)
+    again = run_check([s.train, s.val], tmp_path / "b", options=options)
+    assert [(q.path.name, q.reason) for q in first.quarantined] == [("gone.jpg", "missing")]
+    assert again.quarantined == first.quarantined
+    db = sqlite3.connect(tmp_path / "cache.sqlite")
+    assert db.execute("SELECT count(*) FROM facts").fetchone()[0] == 24  # missing files are not cached
+
+
+def test_catalog_errors_and_sqlite_reader(tmp_path, grocery_subset):
+    with pytest.raises(DataError, match="catalog not found"):
+        run_check([grocery_subset.train], tmp_path / "o", catalog=tmp_path / "nope.sqlite")
+    db = sqlite3.connect(tmp_path / "plain.sqlite")
+    db.execute("CREATE TABLE skus (sku TEXT PRIMARY KEY, name TEXT)")
+    db.executemany("INSERT INTO skus VALUES (?, ?)", [("kiwi", "Kiwi"), ("banana", "Banana")])
+    db.commit()
+    db.close()
+    assert read_skus_table(tmp_path / "plain.sqlite") == {"kiwi", "banana"}
+    (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(DataError, match="not a readable SQLite catalog"):
+        read_skus_table(tmp_path / "junk.sqlite")
+
+
+def test_malformed_manifest_is_a_one_line_user_error(tmp_path, data_cli):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,sku\nx.jpg,kiwi,extra\n")
+    with pytest.raises(DataError, match=r"bad.csv line 2: expected 2 columns"):
+        data_cli("check", bad, "--out", tmp_path / "out", "--no-cache")
