@@ -1,0 +1,201 @@
+"""Kiosk settings: one :class:`KioskConfig`, every field with a default and a one-line description.
+
+Read from TOML (:meth:`KioskConfig.from_file`) or a dict (:meth:`KioskConfig.from_dict`); unknown keys
+are refused, naming them and the file. The trigger settings sit in a ``[trigger]`` table with the keys
+of :class:`kiosk.trigger.TriggerConfig`. Relative paths are taken from the working directory.
+
+Example ``kiosk.toml``::
+
+    bundle = "var/bundle"
+    catalog = "var/catalog.sqlite"
+    store = "var/sales.sqlite"
+    camera = "camera:0"
+    scale = "serial:/dev/ttyUSB0?protocol=mt-sics"
+    kiosk_id = "K7"
+    store_name = "Green Basket, Koramangala"
+    staff_pin_hash = "scrypt$16384$8$1$...$..."   # from `checkout kiosk --hash-pin`
+
+    [trigger]
+    still_frames = 6
+
+The staff PIN is never stored in clear: :func:`hash_pin` makes a salted ``hashlib.scrypt`` hash and
+:func:`check_pin` compares in constant time. An empty ``staff_pin_hash`` disables staff mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import tomllib
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from kiosk.domain.receipt import StoreInfo
+from kiosk.errors import UserError
+from kiosk.trigger import TriggerConfig, TriggerConfigError
+
+__all__ = ["ConfigError", "KioskConfig", "BACKENDS", "hash_pin", "check_pin"]
+
+BACKENDS = ("onnxruntime", "torch", "tensorrt")
+
+
+class ConfigError(UserError):
+    """A kiosk setting that is unknown, of the wrong type or out of range (names the key and the file)."""
+
+
+def _f(default: Any, help: str, **kw: Any) -> Any:
+    if callable(default) and not isinstance(default, (str, int, float)):
+        return field(default_factory=default, metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    """Everything the kiosk needs to start; ``describe()`` lists the fields with their help."""
+
+    bundle: str = _f("var/bundle", "model bundle directory (manifest.json + model files)")
+    backend: str = _f("onnxruntime", "inference backend: onnxruntime | torch | tensorrt")
+    device: str = _f("cpu", "inference device: cpu, cuda, cuda:0 …")
+    threads: int = _f(0, "inference threads (0 = the backend's default: all cores)")
+    catalog: str = _f("var/catalog.sqlite", "SKU catalog database (`checkout catalog import` makes one)")
+    store: str = _f("var/sales.sqlite", "the kiosk's own sales database: open cart, closed sales, corrections")
+    camera: str = _f("camera:0", "camera URI: camera:N, file:PATH, folder:PATH[?fps=8&hold=8]")
+    scale: str = _f("sim:", "scale URI: serial:PORT?protocol=…, sim:, script:FILE")
+    scale_poll_hz: float = _f(10.0, "how often live mode polls the scale (readings per second)")
+    trigger: TriggerConfig = _f(TriggerConfig, "item trigger settings ([trigger] table, see kiosk.trigger)")
+    top_k: int = _f(3, "suggestions shown per placed item")
+    captures: str = _f("var/captures", "placement images kept for staff corrections (training data)")
+    staff_pin_hash: str = _f("", "salted scrypt hash of the staff PIN (`checkout kiosk --hash-pin`); empty = no staff mode")
+    staff_timeout_s: float = _f(120.0, "staff mode locks itself again after this many seconds")
+    kiosk_id: str = _f("K1", "this kiosk's id: prefix of receipt numbers, printed on receipts")
+    store_name: str = _f("Self-checkout", "store name printed at the top of receipts")
+    store_address: str = _f("", "store address printed on receipts")
+    gstin: str = _f("", "the store's GSTIN printed on receipts")
+
+    def __post_init__(self) -> None:
+        problems = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            want = f.type if isinstance(f.type, type) else {"str": str, "int": int, "float": float,
+                                                             "TriggerConfig": TriggerConfig}[f.type]
+            if want is float and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, float(value))
+                continue
+            if isinstance(value, bool) or not isinstance(value, want):
+                problems.append(f"{f.name}={value!r} (expected {want.__name__})")
+        if problems:
+            raise ConfigError(f"kiosk settings of the wrong type: {', '.join(problems)}")
+        checks = {
+            "backend": self.backend in BACKENDS,
+            "threads": self.threads >= 0,
+            "top_k": 1 <= self.top_k <= 20,
+            "scale_poll_hz": 0 < self.scale_poll_hz <= 1000,
+            "staff_timeout_s": self.staff_timeout_s > 0,
+            "kiosk_id": bool(self.kiosk_id.strip()),
+            "staff_pin_hash": not self.staff_pin_hash or _parse_hash(self.staff_pin_hash) is not None,
+        }
+        bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
+        if bad:
+            raise ConfigError(f"kiosk settings out of range: {', '.join(bad)} (backend one of {', '.join(BACKENDS)}; "
+                              "top_k 1..20; staff_pin_hash as made by `checkout kiosk --hash-pin`)")
+
+    # -- reading -------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str = "kiosk settings") -> KioskConfig:
+        """Build from plain values (a parsed TOML document); unknown keys raise :class:`ConfigError`."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a table of settings, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        values = dict(data)
+        if "trigger" in values and not isinstance(values["trigger"], TriggerConfig):
+            try:
+                values["trigger"] = TriggerConfig.from_dict(dict(values["trigger"]))
+            except (TriggerConfigError, TypeError, ValueError) as exc:
+                raise ConfigError(f"{where}: [trigger]: {exc}") from None
+        try:
+            return cls(**values)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> KioskConfig:
+        """Read a TOML file; a missing file, bad TOML or unknown key raises :class:`ConfigError`."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        return cls.from_dict(data, where=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["trigger"] = self.trigger.to_dict()
+        return d
+
+    def replace(self, **changes: Any) -> KioskConfig:
+        """A copy with some fields changed (``None`` values are ignored: handy for CLI overrides)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def describe(cls) -> str:
+        """One line per setting: name, default and description."""
+        out = []
+        for f in fields(cls):
+            default = f.default if f.default is not MISSING else "[table]"
+            out.append(f"{f.name} (default {default!r}): {f.metadata['help']}")
+        return "\n".join(out)
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def store_info(self) -> StoreInfo:
+        return StoreInfo(name=self.store_name, address=self.store_address, gstin=self.gstin, kiosk_id=self.kiosk_id)
+
+    def check_pin(self, pin: str) -> bool:
+        """True when ``pin`` matches :attr:`staff_pin_hash` (always False when no PIN is set)."""
+        return bool(self.staff_pin_hash) and check_pin(pin, self.staff_pin_hash)
+
+
+# -- staff PIN ---------------------------------------------------------------------------------
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+
+
+def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$SALT_HEX$HASH_HEX`` for ``pin`` with a fresh 16-byte salt."""
+    if not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 12:
+        raise ConfigError("a staff PIN must be 4-12 digits")
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def _parse_hash(text: str) -> tuple[int, int, int, bytes, bytes] | None:
+    parts = text.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return None
+    try:
+        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt, digest = bytes.fromhex(parts[4]), bytes.fromhex(parts[5])
+    except ValueError:
+        return None
+    if n < 2 or n & (n - 1) or not 1 <= r <= 64 or not 1 <= p <= 16 or len(salt) < 8 or len(digest) < 16:
+        return None
+    return n, r, p, salt, digest
+
+
+def check_pin(pin: str, pin_hash: str) -> bool:
+    """Constant-time check of ``pin`` against a hash made by :func:`hash_pin`."""
+    parsed = _parse_hash(pin_hash)
+    if parsed is None or not isinstance(pin, str):
+        return False
+    n, r, p, salt, digest = parsed
+    got = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(digest))
+    return hmac.compare_digest(got, digest)
