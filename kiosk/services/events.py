@@ -1,0 +1,187 @@
+"""What :class:`~kiosk.services.checkout.CheckoutService` tells its listeners: small frozen dataclasses.
+
+Events are delivered synchronously, on whichever thread produced them (the recognition worker,
+the scale poller, the capture thread, or the caller of an intent). A Qt bridge re-emits them as
+queued signals; a headless run just reads them. Listeners must be quick and must not call back
+into the service from a capture/scale thread expecting a particular order.
+
+Events (names and fields are the UI contract: they only ever grow):
+
+* :class:`CameraStatusChanged` ``(status, error, retry_in)``: ``status`` is one of ``connecting``,
+  ``live``, ``lost``, ``reconnecting``, ``ended``, ``failed`` (``kiosk.camera.CaptureState`` values);
+* :class:`FrameCaptured` ``(index, image)``: a frame the recognition worker took (live view), BGR uint8;
+* :class:`SuggestionsReady` ``(placement_id, suggestions, auto_added_line_id)``;
+* :class:`PlacementCleared` ``(placement_id)``: the tray was emptied; hide that item's suggestions;
+* :class:`AwaitingWeight` ``(placement_id, sku, name)``: a by-weight item waits for a stable reading;
+* :class:`WeightChanged` ``(reading, text)``: a new scale reading (only sent when it differs from the last);
+* :class:`CartChanged` ``(cart_view)``: the cart after a committed change (a line is shown only after
+  the store committed it);
+* :class:`SaleClosed` ``(receipt, receipt_text)``: payment done; a new empty cart follows as CartChanged;
+* :class:`ModelChanged` ``(version, description)``: the recogniser was loaded or swapped;
+* :class:`StaffModeChanged` ``(unlocked)``;
+* :class:`Notice` ``(level, message)``: ``level`` is ``info``, ``warning`` or ``error``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = [
+    "AwaitingWeight", "BillView", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView", "Event",
+    "FrameCaptured", "Listener", "ModelChanged", "Notice", "PlacementCleared", "SaleClosed", "StaffModeChanged",
+    "SuggestionView", "SuggestionsReady", "TaxRowView", "WeightChanged",
+]
+
+
+# -- views: plain values a widget can show without knowing the domain -----------------------------
+@dataclass(frozen=True)
+class SuggestionView:
+    """One suggestion button (or manual-search result). ``price_text`` reads ``₹45.00`` or ``₹120.00/kg``;
+    ``image_path`` is an existing file or ``""``; ``score`` is the softmax probability (1.0 for search hits)."""
+
+    sku: str
+    name: str
+    price_text: str
+    sold_by: str  # "unit" | "weight"
+    image_path: str
+    score: float
+
+
+@dataclass(frozen=True)
+class CartLineView:
+    """One cart row. ``qty_text`` is ``"2"`` or ``"0.548 kg"``; ``grams`` is the billed weight (None for unit
+    items); ``unit_price_text`` is per piece or per kg; amounts also as int paise."""
+
+    line_id: str
+    sku: str
+    name: str
+    qty_text: str
+    unit_price_text: str
+    total_text: str
+    sold_by: str
+    grams: int | None
+    qty: int | None = None
+    unit_price: int = 0
+    total: int = 0
+    gst_bp: int = 0
+
+
+@dataclass(frozen=True)
+class TaxRowView:
+    """All lines at one GST rate: taxable value + CGST + SGST = gross (texts and int paise)."""
+
+    rate_text: str
+    rate_bp: int
+    gross_text: str
+    gross: int
+    taxable_text: str
+    taxable: int
+    cgst_text: str
+    cgst: int
+    sgst_text: str
+    sgst: int
+
+
+@dataclass(frozen=True)
+class BillView:
+    """The bill's totals: gross (GST included), tax table, round-off to the rupee and the amount payable."""
+
+    gross_text: str
+    gross: int
+    tax_rows: tuple[TaxRowView, ...]
+    round_off_text: str
+    round_off: int
+    total_text: str
+    total: int
+    item_count: int
+    taxable_text: str = ""
+    taxable: int = 0
+    cgst_text: str = ""
+    cgst: int = 0
+    sgst_text: str = ""
+    sgst: int = 0
+
+
+@dataclass(frozen=True)
+class CartView:
+    cart_id: str
+    lines: tuple[CartLineView, ...]
+    bill: BillView
+
+    @property
+    def empty(self) -> bool:
+        return not self.lines
+
+
+# -- events ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CameraStatusChanged:
+    status: str
+    error: str | None = None
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class FrameCaptured:
+    index: int
+    image: Any  # numpy BGR uint8; compared by identity
+
+
+@dataclass(frozen=True)
+class SuggestionsReady:
+    placement_id: str
+    suggestions: list[SuggestionView]
+    auto_added_line_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PlacementCleared:
+    placement_id: str
+
+
+@dataclass(frozen=True)
+class AwaitingWeight:
+    placement_id: str | None
+    sku: str
+    name: str
+
+
+@dataclass(frozen=True)
+class WeightChanged:
+    reading: Any  # kiosk.scale.WeightReading
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class CartChanged:
+    cart_view: CartView
+
+
+@dataclass(frozen=True)
+class SaleClosed:
+    receipt: Any  # kiosk.domain.Receipt
+    receipt_text: str = ""
+
+
+@dataclass(frozen=True)
+class ModelChanged:
+    version: int | None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StaffModeChanged:
+    unlocked: bool
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: str  # info | warning | error
+    message: str
+    details: dict = field(default_factory=dict, compare=False)
+
+
+Event = (CameraStatusChanged | FrameCaptured | SuggestionsReady | PlacementCleared | AwaitingWeight | WeightChanged
+         | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | Notice)
+Listener = Callable[[Event], None]
