@@ -166,3 +166,15 @@ def test_malformed_manifest_is_a_one_line_user_error(tmp_path, data_cli):
     bad.write_text("path,sku\nx.jpg,kiwi,extra\n")
     with pytest.raises(DataError, match=r"bad.csv line 2: expected 2 columns"):
         data_cli("check", bad, "--out", tmp_path / "out", "--no-cache")
+
+
+def test_checkout_entry_point_prints_one_line_error(tmp_path, capsys):
+    from kiosk.cli import build_parser, main
+
+    if "data" not in build_parser()._subparsers._group_actions[0].choices:
+        pytest.skip("trainer.cli does not register the data commands")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,sku\nx.jpg,Kiwi\n")
+    assert main(["data", "check", str(bad), "--out", str(tmp_path / "out"), "--no-cache"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.csv line 2, column 2 'sku': 'Kiwi'" in err[0]
