@@ -1,0 +1,165 @@
+"""``checkout bench kiosk``: where a frame's time goes, and what the recogniser costs over bare ONNX Runtime.
+
+For each of ``--frames`` frames (the camera replay loops when it is shorter) the bench measures
+
+* ``capture``: reading the frame from the source (decode for files/folders);
+* ``preprocess`` / ``inference`` / ``postprocess``: the stages :meth:`Recognizer.recognize` reports;
+* ``recognise``: the whole :meth:`Recognizer.recognize` call, wall time;
+* ``bare_ort``: ``onnxruntime.InferenceSession.run`` on the same ``model.onnx`` with the same session
+  options (threads, graph optimisation), fed the same preprocessed input, in a separate session.
+
+``recognise`` and ``bare_ort`` run on the same frame one after the other, alternating which goes
+first, so background load and cache effects fall on both alike. The report gives p50/p95 per stage
+and ``ratio = p50(recognise) / p50(bare_ort)`` (acceptance: ≤ 1.15 with the demo bundle).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+__all__ = ["run_bench", "format_report", "DEFAULT_CAMERA", "STAGES"]
+
+DEFAULT_CAMERA = "folder:assets/demo/camera?hold=1"
+STAGES = ("capture", "preprocess", "inference", "postprocess", "recognise", "bare_ort")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default method) without numpy."""
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    pos = (len(xs) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _frames(camera: str, n: int):
+    """``n`` frames from ``camera`` with the time each read took; a replay that ends is reopened."""
+    from kiosk.camera import create_source
+
+    source = create_source(camera)
+    source.open()
+    got = 0
+    try:
+        while got < n:
+            t0 = time.perf_counter()
+            frame = source.read()
+            dt = (time.perf_counter() - t0) * 1e3
+            if frame is None:
+                if got == 0:
+                    from kiosk.errors import UserError
+
+                    raise UserError(f"camera {camera!r}: no frames")
+                source.open()  # replay finished: start again
+                continue
+            got += 1
+            yield frame, dt
+    finally:
+        source.close()
+
+
+def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 200, *, threads: int | None = None,
+              warmup: int = 10, progress: bool = True) -> dict:
+    """Measure ``frames`` frames; returns the report dict (see :func:`format_report`)."""
+    import onnxruntime as ort
+
+    from kiosk.recognition.preprocess import preprocess
+    from kiosk.recognition.recognizer import Recognizer
+
+    rec = Recognizer.load(bundle, backend="onnxruntime", threads=threads)
+    session = rec.backend.session
+    bare = ort.InferenceSession(str(rec.bundle.path("model.onnx")), sess_options=session.get_session_options(),
+                                providers=session.get_providers())
+    in_name, out_name = bare.get_inputs()[0].name, bare.get_outputs()[0].name
+    spec = rec.spec
+
+    samples: dict[str, list[float]] = {k: [] for k in STAGES}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=warmup + frames, desc="bench kiosk", unit="frame", file=sys.stderr)
+    try:
+        for i, (frame, capture_ms) in enumerate(_frames(camera, warmup + frames)):
+            image = frame.image
+            x = preprocess(image, spec)[None]
+
+            def run_recognise() -> tuple[float, dict]:
+                t0 = time.perf_counter()
+                r = rec.recognize(image)
+                return (time.perf_counter() - t0) * 1e3, r.timings_ms
+
+            def run_bare() -> float:
+                t0 = time.perf_counter()
+                bare.run([out_name], {in_name: x})
+                return (time.perf_counter() - t0) * 1e3
+
+            if i % 2 == 0:
+                total, stages = run_recognise()
+                bare_ms = run_bare()
+            else:
+                bare_ms = run_bare()
+                total, stages = run_recognise()
+            if i >= warmup:
+                samples["capture"].append(capture_ms)
+                for k in ("preprocess", "inference", "postprocess"):
+                    samples[k].append(stages[k])
+                samples["recognise"].append(total)
+                samples["bare_ort"].append(bare_ms)
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+        rec.close()
+
+    stats = {k: {"p50": _percentile(v, 50), "p95": _percentile(v, 95), "mean": statistics.fmean(v) if v else 0.0}
+             for k, v in samples.items()}
+    opts = session.get_session_options()
+    return {
+        "bundle": str(bundle),
+        "model_version": rec.model_version,
+        "architecture": rec.bundle.manifest.architecture,
+        "input": [1, 3, spec.crop_size, spec.crop_size],
+        "camera": camera,
+        "frames": len(samples["recognise"]),
+        "warmup": warmup,
+        "providers": session.get_providers(),
+        "intra_op_threads": opts.intra_op_num_threads,
+        "inter_op_threads": opts.inter_op_num_threads,
+        "onnxruntime": ort.__version__,
+        "stages_ms": stats,
+        "ratio_p50": stats["recognise"]["p50"] / stats["bare_ort"]["p50"],
+        "ratio_mean": stats["recognise"]["mean"] / stats["bare_ort"]["mean"],
+    }
+
+
+def format_report(report: dict) -> str:
+    lines = [
+        f"bench kiosk: bundle {report['bundle']} (v{report['model_version']} {report['architecture']}, "
+        f"input {'x'.join(map(str, report['input']))})",
+        f"camera {report['camera']}; {report['frames']} frames after {report['warmup']} warm-up; "
+        f"onnxruntime {report['onnxruntime']} {','.join(report['providers'])}, "
+        f"intra-op threads {report['intra_op_threads'] or 'default'}, inter-op {report['inter_op_threads']}",
+        f"{'stage':<12}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}",
+    ]
+    for name in STAGES:
+        s = report["stages_ms"][name]
+        lines.append(f"{name:<12}{s['p50']:>10.3f}{s['p95']:>10.3f}{s['mean']:>10.3f}")
+    lines.append(f"recognise / bare ORT: p50 ratio {report['ratio_p50']:.3f} (mean ratio {report['ratio_mean']:.3f}; "
+                 f"target <= 1.15)")
+    return "\n".join(lines) + "\n"
+
+
+def main(args, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    report = run_bench(args.bundle, args.camera, args.frames, threads=args.threads or None, warmup=args.warmup,
+                       progress=not args.no_progress)
+    out.write(json.dumps(report, sort_keys=True) + "\n" if args.json else format_report(report))
+    return 0

@@ -1,0 +1,116 @@
+"""``checkout kiosk`` (the window, or headless) and ``checkout bench kiosk``.
+
+``checkout kiosk [--config FILE] [--headless] [--camera URI] [--scale URI] [--bundle DIR] [--catalog DB]
+[--store DB] …`` opens :class:`~kiosk.services.checkout.CheckoutService`. With ``--headless``, or when neither
+``DISPLAY`` nor ``WAYLAND_DISPLAY`` is set, it replays the camera, takes the top-1 for every item, pays and
+prints the bill (:mod:`kiosk.headless`). Otherwise it starts live mode (``service.start()``) and hands the
+service to ``kiosk.ui.app.run_app(service, config) -> int`` (Qt, imported here, lazily); the service is
+closed when the window returns. Options given on the command line override the config file.
+
+``checkout kiosk`` is a plain subparser with options that also carries sub-subcommands other rooms add
+(``checkout kiosk update|rollback|model-status`` from :mod:`kiosk.bundles.cli`): this module registers it
+first and publishes its subparsers in ``groups["kiosk"]``.
+
+``checkout kiosk --hash-pin`` reads a PIN from the terminal and prints the ``staff_pin_hash`` line for the
+config file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from kiosk.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction, groups: dict) -> None:
+    from kiosk.cli import group
+
+    p = sub.add_parser("kiosk", help="run the self-checkout kiosk (window; headless without a display)",
+                       description="Run the kiosk. Options override the --config file.")
+    p.add_argument("--config", metavar="FILE", help="kiosk settings (TOML; see kiosk/config.py)")
+    p.add_argument("--headless", action="store_true",
+                   help="no window: replay --camera, take the top-1 for every item, pay, print the bill")
+    p.add_argument("--realtime", action="store_true", help="headless: replay at the source's fps, not flat out")
+    p.add_argument("--camera", metavar="URI", help="camera:0, file:PATH, folder:PATH?fps=8&hold=8")
+    p.add_argument("--scale", metavar="URI", help="serial:PORT?protocol=…, sim:, script:FILE")
+    p.add_argument("--bundle", metavar="DIR", help="model bundle directory")
+    p.add_argument("--backend", choices=("onnxruntime", "torch", "tensorrt"), help="inference backend")
+    p.add_argument("--device", help="inference device (cpu, cuda …)")
+    p.add_argument("--threads", type=int, help="inference threads (0: backend default)")
+    p.add_argument("--catalog", metavar="DB", help="SKU catalog database")
+    p.add_argument("--store", metavar="DB", help="the kiosk's sales database (open cart, sales)")
+    p.add_argument("--captures", metavar="DIR", help="where placement images are kept")
+    p.add_argument("--kiosk-id", help="kiosk id (receipt number prefix)")
+    p.add_argument("--hash-pin", action="store_true", help="read a staff PIN and print its staff_pin_hash line")
+    p.set_defaults(func=cmd_kiosk)
+    groups["kiosk"] = p.add_subparsers(dest="kiosk_command", metavar="COMMAND", required=False)
+
+    bench = group(sub, groups, "bench", "benchmarks")
+    b = bench.add_parser("kiosk", help="per-stage recognition latency and the cost over bare ONNX Runtime")
+    b.add_argument("--bundle", metavar="DIR", required=True, help="model bundle directory")
+    b.add_argument("--camera", metavar="URI", default=None,
+                   help="frames to use (default folder:assets/demo/camera?hold=1, looped)")
+    b.add_argument("--frames", type=int, default=200, help="frames measured (after warm-up); default 200")
+    b.add_argument("--warmup", type=int, default=10, help="untimed frames first")
+    b.add_argument("--threads", type=int, default=0, help="ORT intra-op threads for both paths (0: default)")
+    b.add_argument("--json", action="store_true", help="print the report as one JSON line")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_bench_kiosk)
+
+
+def config_from_args(args: argparse.Namespace):
+    from kiosk.config import KioskConfig
+
+    config = KioskConfig.from_file(args.config) if args.config else KioskConfig()
+    return config.replace(camera=args.camera, scale=args.scale, bundle=args.bundle, backend=args.backend,
+                          device=args.device, threads=args.threads, catalog=args.catalog, store=args.store,
+                          captures=args.captures, kiosk_id=args.kiosk_id)
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    if args.hash_pin:
+        import getpass
+
+        from kiosk.config import hash_pin
+
+        pin = getpass.getpass("staff PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+        print(f'staff_pin_hash = "{hash_pin(pin)}"')
+        return 0
+    config = config_from_args(args)
+    headless = args.headless
+    if not headless and not has_display():
+        print("checkout kiosk: no display (DISPLAY and WAYLAND_DISPLAY unset): running headless", file=sys.stderr)
+        headless = True
+    if headless:
+        from kiosk.headless import main as headless_main
+
+        return headless_main(config, realtime=args.realtime)
+    return run_window(config)
+
+
+def run_window(config) -> int:
+    from kiosk.services.checkout import CheckoutService
+
+    try:
+        from kiosk.ui.app import run_app
+    except ImportError as exc:
+        raise UserError(f"the kiosk window cannot start: kiosk.ui.app is not available ({exc}); "
+                        "use --headless") from None
+    with CheckoutService.from_config(config) as service:
+        service.start()
+        return int(run_app(service, config) or 0)
+
+
+def cmd_bench_kiosk(args: argparse.Namespace) -> int:
+    from kiosk import bench
+
+    if args.frames < 1:
+        raise UserError(f"--frames must be at least 1, got {args.frames}")
+    args.camera = args.camera or bench.DEFAULT_CAMERA
+    return bench.main(args)
