@@ -1,0 +1,66 @@
+"""``run_app(service, config)``: the windowed kiosk around a running :class:`CheckoutService`.
+
+Qt is imported only when this module is, so ``checkout kiosk --headless`` never loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+__all__ = ["run_app", "build_window"]
+
+log = logging.getLogger(__name__)
+
+
+def build_window(service: Any, config: Any = None, **options: Any):
+    """The window and its bridge for ``service`` (no event loop, nothing started)."""
+    from kiosk.ui.bridge import ServiceBridge
+    from kiosk.ui.main_window import MainWindow
+
+    bridge = ServiceBridge(service)
+    store_name = getattr(config, "store_name", None) or "Self-checkout"
+    window = MainWindow(service, bridge, store_name=store_name, **options)
+    bridge.setParent(window)
+    bridge.attach()
+    return window, bridge
+
+
+def run_app(service: Any, config: Any = None, *, fullscreen: bool | None = None,
+            size: tuple[int, int] | None = None) -> int:
+    """Open the kiosk window on ``service``, start its live mode, run Qt until the window closes.
+
+    ``fullscreen`` defaults to on, unless ``KIOSK_WINDOWED=1`` or ``size`` is given (a
+    ``width, height`` window, e.g. to try 1024×768 on a desktop). Returns the exit code.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("checkout-kiosk")
+    window, bridge = build_window(service, config)
+    if fullscreen is None:
+        fullscreen = size is None and os.environ.get("KIOSK_WINDOWED", "") not in ("1", "true", "yes")
+    if size is not None:
+        window.resize(*size)
+    else:
+        window.resize(1280, 800)
+    if fullscreen:
+        window.showFullScreen()
+    else:
+        window.show()
+    start = getattr(service, "start", None)
+    announce = getattr(service, "announce", None)
+    try:
+        if callable(start):
+            start()  # live mode: capture, recognition and scale threads (announces the state)
+        elif callable(announce):
+            announce()
+        code = app.exec()
+    finally:
+        stop = getattr(service, "stop", None)
+        if callable(stop):
+            stop()
+        bridge.detach()
+    return int(code)

@@ -1,0 +1,134 @@
+"""The one seam between the checkout service (plain Python, any thread) and Qt (GUI thread).
+
+:class:`ServiceBridge` registers itself as a listener on the service. The service calls it
+from whatever thread produced the event (capture/recognition thread, scale poller, the GUI
+thread itself for intents); the bridge re-emits every event through a signal connected with
+``Qt.QueuedConnection`` to a slot of an object living in the GUI thread, so widgets only ever
+see events on the GUI thread, in the order the service produced them.
+
+Events are dispatched by class name (``CartChanged`` → :attr:`ServiceBridge.cart_changed`),
+which keeps the bridge free of import-time coupling to ``kiosk.services.events`` and lets
+tests drive it with the same events the real service sends.
+
+The bridge also adapts the few service features the UI needs that may be missing on a given
+service object (:meth:`frame_provider`, :meth:`staff_lock`); each adapter says what it falls
+back to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ServiceBridge", "EVENT_SIGNALS"]
+
+#: event class name → name of the typed signal it is re-emitted on
+EVENT_SIGNALS: dict[str, str] = {
+    "CameraStatusChanged": "camera_status_changed",
+    "SuggestionsReady": "suggestions_ready",
+    "AwaitingWeight": "awaiting_weight",
+    "WeightChanged": "weight_changed",
+    "CartChanged": "cart_changed",
+    "SaleClosed": "sale_closed",
+    "ModelChanged": "model_changed",
+    "Notice": "notice",
+    "PlacementCleared": "placement_cleared",
+    "StaffModeChanged": "staff_mode_changed",
+}
+
+
+class ServiceBridge(QObject):
+    """Turns service events (from any thread) into Qt signals on the GUI thread.
+
+    Create it in the GUI thread; call :meth:`attach` to start listening. Every typed signal
+    carries the event object unchanged.
+    """
+
+    camera_status_changed = Signal(object)
+    suggestions_ready = Signal(object)
+    awaiting_weight = Signal(object)
+    weight_changed = Signal(object)
+    cart_changed = Signal(object)
+    sale_closed = Signal(object)
+    model_changed = Signal(object)
+    notice = Signal(object)
+    placement_cleared = Signal(object)
+    staff_mode_changed = Signal(object)
+    #: any event, after its typed signal (for logging or tests)
+    event_delivered = Signal(object)
+
+    # internal: crosses the thread boundary, always queued
+    _incoming = Signal(object)
+
+    def __init__(self, service: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.unknown_events = 0
+        self._attached = False
+        self._last_frame: object | None = None
+        self._incoming.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
+
+    # -- listening ----------------------------------------------------------------------
+    def attach(self) -> ServiceBridge:
+        """Register as a listener on the service (once)."""
+        if not self._attached:
+            self.service.add_listener(self.on_event)
+            self._attached = True
+        return self
+
+    def detach(self) -> None:
+        """Stop listening (if the service can forget listeners); events in flight are still delivered."""
+        remove = getattr(self.service, "remove_listener", None)
+        if self._attached and callable(remove):
+            remove(self.on_event)
+        self._attached = False
+
+    def on_event(self, event: object) -> None:
+        """The listener the service calls, from any thread: never touches a widget.
+
+        ``FrameCaptured`` (one per camera frame) is not queued: the newest one is kept for
+        :meth:`frame_provider`, which the camera view polls at its own rate.
+        """
+        if type(event).__name__ == "FrameCaptured":
+            self._last_frame = event  # one reference assignment: atomic under the GIL
+            return
+        self._incoming.emit(event)
+
+    @Slot(object)
+    def _dispatch(self, event: object) -> None:
+        name = EVENT_SIGNALS.get(type(event).__name__)
+        if name is None:
+            self.unknown_events += 1
+            log.debug("bridge: no signal for event %r", event)
+        else:
+            getattr(self, name).emit(event)
+        self.event_delivered.emit(event)
+
+    # -- adapters for what a service may lack -------------------------------------------
+    def frame_provider(self) -> Callable[[], Any]:
+        """A no-argument callable returning the newest camera frame (or ``None``), never blocking.
+
+        Uses ``service.latest_frame()`` (a peek at what recognition took last); without it, the
+        last ``FrameCaptured`` event this bridge saw. (A CaptureWorker's ``latest()`` is not
+        used: it *takes* the frame away from recognition.)
+        """
+        peek = getattr(self.service, "latest_frame", None)
+        if callable(peek):
+            return peek
+        return lambda: self._last_frame
+
+    def staff_lock(self) -> None:
+        """End staff mode on the service when it supports it (``staff_lock()``); the UI locks anyway."""
+        lock = getattr(self.service, "staff_lock", None)
+        if callable(lock):
+            lock()
+
+    def simulated_scale(self) -> Any | None:
+        """The service's scale when it can be set by hand (has ``set_weight``), for the demo slider."""
+        scale = getattr(self.service, "scale", None)
+        return scale if callable(getattr(scale, "set_weight", None)) else None

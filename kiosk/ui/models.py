@@ -1,0 +1,152 @@
+"""Qt models built from the service's cart view; no widgets here, so they test without a window.
+
+:class:`CartTableModel` shows the lines of the service's cart view (one row per cart line, in
+the order added): item, quantity or weight, unit price, line amount and a remove column.
+The texts come formatted from the service (money is never re-computed here); the model only
+lays them out. :func:`totals_rows` turns the bill of a cart view into the rows the totals
+panel prints (gross, GST per rate, round-off, total).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
+
+__all__ = ["CartTableModel", "TotalsRow", "totals_rows", "LINE_ID_ROLE", "SKU_ROLE"]
+
+#: role holding the cart line id of a row (any column)
+LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+#: role holding the SKU of a row
+SKU_ROLE = Qt.ItemDataRole.UserRole + 2
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class CartTableModel(QAbstractTableModel):
+    """Rows = cart lines of the latest cart view. ``removable=False`` drops the remove column."""
+
+    ITEM, QTY, PRICE, AMOUNT, REMOVE = range(5)
+    HEADERS = ("Item", "Qty / weight", "Price", "Amount", "")
+    REMOVE_MARK = "✕"
+
+    def __init__(self, cart_view: Any = None, *, removable: bool = True, parent=None) -> None:
+        super().__init__(parent)
+        self.removable = removable
+        self._lines: list[Any] = []
+        self._cart_view: Any = None
+        if cart_view is not None:
+            self.set_cart(cart_view)
+
+    # -- feeding ------------------------------------------------------------------------
+    def set_cart(self, cart_view: Any) -> None:
+        """Show ``cart_view`` (the service's ``cart_view()`` / ``CartChanged.cart_view``)."""
+        self.beginResetModel()
+        self._cart_view = cart_view
+        self._lines = list(cart_view.lines) if cart_view is not None else []
+        self.endResetModel()
+
+    @property
+    def cart_view(self) -> Any:
+        return self._cart_view
+
+    def line(self, row: int) -> Any:
+        return self._lines[row]
+
+    def row_of(self, line_id: str) -> int:
+        """Row of the line with ``line_id``, -1 when it is not shown."""
+        for row, line in enumerate(self._lines):
+            if line.line_id == line_id:
+                return row
+        return -1
+
+    def line_ids(self) -> list[str]:
+        return [line.line_id for line in self._lines]
+
+    # -- Qt model API -------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._lines)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else (5 if self.removable else 4)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section] if 0 <= section < self.columnCount() else None
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(self._alignment(section))
+        return None
+
+    def _alignment(self, column: int) -> Qt.AlignmentFlag:
+        if column in (self.QTY, self.PRICE, self.AMOUNT):
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        if column == self.REMOVE:
+            return Qt.AlignmentFlag.AlignCenter
+        return Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._lines):
+            return None
+        line = self._lines[index.row()]
+        column = index.column()
+        voided = bool(getattr(line, "voided", False))
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == self.ITEM:
+                return f"{line.name} (void)" if voided else line.name
+            if column == self.QTY:
+                return line.qty_text
+            if column == self.PRICE:
+                return line.unit_price_text
+            if column == self.AMOUNT:
+                return line.total_text
+            if column == self.REMOVE:
+                return "" if voided else self.REMOVE_MARK
+        elif role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(self._alignment(column))
+        elif role == Qt.ItemDataRole.ToolTipRole and column == self.REMOVE:
+            return f"Remove {line.name}"
+        elif role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{line.name}, {line.qty_text}, {line.total_text}"
+        elif role == Qt.ItemDataRole.FontRole and voided:
+            font = QFont()
+            font.setStrikeOut(True)
+            return font
+        elif role == LINE_ID_ROLE:
+            return line.line_id
+        elif role == SKU_ROLE:
+            return line.sku
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsRow:
+    """One printed row of the totals panel. ``kind``: ``gross``, ``tax``, ``round_off`` or ``total``."""
+
+    kind: str
+    label: str
+    value: str
+
+
+def totals_rows(bill: Any) -> list[TotalsRow]:
+    """The totals panel's rows for a bill view: gross, one GST row per rate, round-off, total.
+
+    A GST row reads ``GST 5%  taxable ₹95.24 · CGST ₹2.38 · SGST ₹2.38`` with the rate's tax-
+    inclusive gross as its value, so the rows add up to the gross as on the printed bill.
+    """
+    rows = [TotalsRow("gross", f"Items ({bill.item_count})", bill.gross_text)]
+    for tax in bill.tax_rows:
+        rows.append(TotalsRow(
+            "tax",
+            f"GST {tax.rate_text}: taxable {tax.taxable_text} · CGST {tax.cgst_text} · SGST {tax.sgst_text}",
+            tax.gross_text,
+        ))
+    rows.append(TotalsRow("round_off", "Round off", bill.round_off_text))
+    rows.append(TotalsRow("total", "Total", bill.total_text))
+    return rows

@@ -1,0 +1,19 @@
+"""Kiosk widgets. Each one renders what it is given and emits what the person asked for; none
+of them talks to the service (the main window forwards intents and feeds events in)."""
+
+from kiosk.ui.widgets.camera_view import CameraView
+from kiosk.ui.widgets.cart import CartPanel, TotalsPanel
+from kiosk.ui.widgets.keypad import NumericKeypad, OnScreenKeyboard
+from kiosk.ui.widgets.payment import PaymentPanel
+from kiosk.ui.widgets.receipt import ReceiptPanel
+from kiosk.ui.widgets.search import SearchPanel
+from kiosk.ui.widgets.staff import PriceOverridePanel, StaffPanel, StaffPinPanel
+from kiosk.ui.widgets.status import KioskStatusBar, NoticeBanner
+from kiosk.ui.widgets.suggestions import SuggestionButton, SuggestionPanel
+from kiosk.ui.widgets.weight import WeightPanel
+
+__all__ = [
+    "CameraView", "CartPanel", "TotalsPanel", "NumericKeypad", "OnScreenKeyboard", "PaymentPanel",
+    "ReceiptPanel", "SearchPanel", "StaffPinPanel", "StaffPanel", "PriceOverridePanel", "KioskStatusBar",
+    "NoticeBanner", "SuggestionButton", "SuggestionPanel", "WeightPanel",
+]

@@ -1,0 +1,230 @@
+"""A small in-memory stand-in for :class:`kiosk.services.checkout.CheckoutService` for widget tests.
+
+Same intent names and the same event/view classes as the real service (``kiosk.services.events``),
+priced by the real domain (``kiosk.domain``), so what the window shows is what a real cart would
+show; only the catalog (a dict), the store (memory) and recognition (``place()``) are faked.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from kiosk.domain.cart import Cart, CartLine
+from kiosk.domain.money import format_inr
+from kiosk.domain.pricing import SoldBy, format_rate
+from kiosk.domain.receipt import Receipt, StoreInfo
+from kiosk.scale import WeightReading
+from kiosk.services.events import (AwaitingWeight, BillView, CartChanged, CartLineView, CartView, ModelChanged,
+                                   Notice, PlacementCleared, SaleClosed, StaffModeChanged, SuggestionsReady,
+                                   SuggestionView, TaxRowView, WeightChanged)
+
+PIN = "2468"
+
+
+class FakeRefusal(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    name: str
+    sold_by: str
+    price_paise: int
+    gst_bp: int
+    plu: str = ""
+    image: str = ""
+
+
+CATALOG = {i.sku: i for i in (
+    Item("banana", "Banana", "weight", 6000, 0, "101", "assets/demo/products/banana.jpg"),
+    Item("granny-smith", "Granny Smith apple", "weight", 22000, 0, "104", "assets/demo/products/granny-smith.jpg"),
+    Item("oatly-oat-milk", "Oatly Oat Drink 1L", "unit", 34900, 1800, "", "assets/demo/products/oatly-oat-milk.jpg"),
+    Item("arla-standard-milk", "Arla Standard Milk 1L", "unit", 6800, 0, "", "no/such/file.jpg"),
+    Item("avocado", "Avocado", "unit", 9900, 0, "110", ""),
+    Item("yoghurt", "Arla Natural Yoghurt 1kg", "unit", 12550, 500, "", ""),
+)}
+
+
+class FakeCheckoutService:
+    def __init__(self) -> None:
+        self.listeners = []
+        self.cart = Cart()
+        self.calls: list[tuple] = []
+        self.placements: dict[str, str | None] = {}  # placement → line id
+        self.pending: tuple[str | None, Item] | None = None
+        self.reading: WeightReading | None = None
+        self.unlocked = False
+        self.receipts: list[Receipt] = []
+        self.frame = None
+        self._ids = itertools.count(1)
+
+    # listeners
+    def add_listener(self, cb):
+        self.listeners.append(cb)
+        return lambda: self.remove_listener(cb)
+
+    def remove_listener(self, cb):
+        self.listeners.remove(cb)
+
+    def emit(self, *events):
+        for e in events:
+            for cb in list(self.listeners):
+                cb(e)
+
+    def announce(self):
+        self.emit(ModelChanged(7, "v7 fake-net"), CartChanged(self.cart_view()), StaffModeChanged(self.unlocked))
+
+    def latest_frame(self):
+        return self.frame
+
+    # views
+    def view(self, sku: str, score: float = 1.0) -> SuggestionView:
+        i = CATALOG[sku]
+        price = format_inr(i.price_paise) + ("/kg" if i.sold_by == "weight" else "")
+        return SuggestionView(i.sku, i.name, price, i.sold_by, i.image, score)
+
+    def cart_view(self) -> CartView:
+        b = self.cart.bill()
+        rows = tuple(TaxRowView(format_rate(r.rate_bp), r.rate_bp, format_inr(r.gross), r.gross, format_inr(r.taxable),
+                                r.taxable, format_inr(r.cgst), r.cgst, format_inr(r.sgst), r.sgst) for r in b.tax_rows)
+        bill = BillView(format_inr(b.gross), b.gross, rows, format_inr(b.round_off, sign=True), b.round_off,
+                        format_inr(b.total), b.total, b.item_count)
+        lines = []
+        for x in self.cart.lines:
+            weighed = x.sold_by is SoldBy.WEIGHT
+            qty = f"{x.net_grams // 1000}.{x.net_grams % 1000:03d} kg" if weighed else str(x.qty)
+            unit = format_inr(x.unit_price) + ("/kg" if weighed else "")
+            lines.append(CartLineView(x.line_id, x.sku, x.name, qty, unit, format_inr(x.total), x.sold_by.value,
+                                      x.net_grams, x.qty, x.unit_price, x.total, x.gst_bp))
+        return CartView(self.cart.cart_id, tuple(lines), bill)
+
+    def _changed(self):
+        self.emit(CartChanged(self.cart_view()))
+
+    # test drivers ("the camera saw an item", "the scale moved")
+    def place(self, *skus: str, auto: bool = False) -> str:
+        pid = f"p{next(self._ids)}"
+        self.placements[pid] = None
+        views = [self.view(s, 0.9 - 0.2 * n) for n, s in enumerate(skus)]
+        line_id = None
+        if auto:
+            line_id = self._add(skus[0], pid)
+            self._changed()
+        self.emit(SuggestionsReady(pid, views, line_id))
+        return pid
+
+    def clear_tray(self, pid: str) -> None:
+        self.emit(PlacementCleared(pid))
+
+    def set_weight(self, grams: int, stable: bool = True) -> None:
+        self.reading = WeightReading(grams, stable)
+        self.emit(WeightChanged(self.reading, f"{grams} g"))
+        if self.pending and stable and grams > 0:
+            pid, item = self.pending
+            self.pending = None
+            line = self.cart.add_weighed(item.sku, item.name, item.price_paise, item.gst_bp, grams)
+            if pid:
+                self.placements[pid] = line.line_id
+            self._changed()
+
+    # intents
+    def _add(self, sku: str, pid: str | None) -> str | None:
+        item = CATALOG[sku]
+        if item.sold_by == "weight":
+            if self.reading is None or not self.reading.usable or self.reading.grams <= 0:
+                self.pending = (pid, item)
+                self.emit(AwaitingWeight(pid, item.sku, item.name))
+                return None
+            line = self.cart.add_weighed(item.sku, item.name, item.price_paise, item.gst_bp, self.reading.grams)
+        else:
+            line = self.cart.add_unit(item.sku, item.name, item.price_paise, item.gst_bp)
+        if pid:
+            self.placements[pid] = line.line_id
+        return line.line_id
+
+    def choose(self, sku, placement_id=None):
+        self.calls.append(("choose", sku, placement_id))
+        if sku not in CATALOG:
+            raise FakeRefusal(f"unknown SKU {sku!r}")
+        old = self.placements.get(placement_id) if placement_id else None
+        if old is not None and old in self.cart:
+            if self.cart.line(old).sku == sku:
+                return old
+            self.cart.remove(old)
+        line_id = self._add(sku, placement_id)
+        self._changed()
+        return line_id
+
+    def search(self, text):
+        self.calls.append(("search", text))
+        t = text.lower()
+        return [self.view(i.sku) for i in CATALOG.values() if t in i.name.lower() or t == i.plu]
+
+    def remove_line(self, line_id):
+        self.calls.append(("remove_line", line_id))
+        self.cart.remove(line_id)
+        self._changed()
+
+    def pay(self, method="card"):
+        self.calls.append(("pay", method))
+        if not self.cart.lines:
+            raise FakeRefusal("nothing to pay: the cart is empty")
+        self.cart.close()
+        receipt = Receipt.from_cart(self.cart, f"K1-{len(self.receipts) + 1:06d}",
+                                    datetime(2025, 1, 2, 10, 30, tzinfo=timezone.utc),
+                                    store=StoreInfo("Fake Mart"), payment_method=method)
+        self.receipts.append(receipt)
+        self.cart = Cart()
+        self.placements.clear()
+        self.emit(SaleClosed(receipt, receipt.to_text()), CartChanged(self.cart_view()))
+        return receipt
+
+    def staff_unlock(self, pin, staff_id="staff"):
+        self.calls.append(("staff_unlock", pin))
+        self.unlocked = pin == PIN
+        if not self.unlocked:
+            self.emit(Notice("warning", "wrong staff PIN"))
+        self.emit(StaffModeChanged(self.unlocked))
+        return self.unlocked
+
+    def staff_lock(self):
+        self.calls.append(("staff_lock",))
+        self.unlocked = False
+        self.emit(StaffModeChanged(False))
+
+    def _staff(self):
+        if not self.unlocked:
+            raise FakeRefusal("staff mode is locked")
+
+    def staff_void(self, line_id):
+        self.calls.append(("staff_void", line_id))
+        self._staff()
+        self.cart.void(line_id)
+        self._changed()
+
+    def staff_correct(self, line_id, new_sku):
+        self.calls.append(("staff_correct", line_id, new_sku))
+        self._staff()
+        old = self.cart.line(line_id)
+        item = CATALOG[new_sku]
+        if item.sold_by == "weight":
+            line = self.cart.add_weighed(item.sku, item.name, item.price_paise, item.gst_bp, old.net_grams or 500)
+        else:
+            line = self.cart.add_unit(item.sku, item.name, item.price_paise, item.gst_bp, old.qty or 1)
+        self.cart.void(line_id)
+        self._changed()
+        return line.line_id
+
+    def staff_override_price(self, line_id, paise):
+        self.calls.append(("staff_override_price", line_id, paise))
+        self._staff()
+        old = self.cart.line(line_id)
+        new = CartLine(f"o{next(self._ids)}", old.sku, old.name, old.sold_by, paise, old.gst_bp, qty=old.qty,
+                       net_grams=old.net_grams)
+        self.cart.add(new)
+        self.cart.void(line_id)
+        self._changed()
+        return new.line_id
