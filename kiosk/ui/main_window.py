@@ -384,8 +384,10 @@ class MainWindow(QMainWindow):
         if force or factor != self._scale:
             self._scale = factor
             self.setStyleSheet(scaled_stylesheet(load_stylesheet(), factor))
-            self.cart.table.set_row_height(round(52 * factor))
+            self.cart.table.set_row_height(round(56 * factor))
             self.staff.table.set_row_height(round(56 * factor))
+            self.suggestions.set_photo_size(round(72 * factor))
+            self.weight.setMinimumHeight(round(70 * factor))
 
     @property
     def style_scale(self) -> float:

@@ -15,12 +15,14 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-__all__ = ["CartTableModel", "TotalsRow", "totals_rows", "LINE_ID_ROLE", "SKU_ROLE"]
+__all__ = ["CartTableModel", "TotalsRow", "TAX_COLUMNS", "totals_rows", "LINE_ID_ROLE", "SKU_ROLE", "DETAIL_ROLE"]
 
 #: role holding the cart line id of a row (any column)
 LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 #: role holding the SKU of a row
 SKU_ROLE = Qt.ItemDataRole.UserRole + 2
+#: role holding the second line of the item cell: "0.548 kg × ₹60.00/kg", "2 × ₹99.00"
+DETAIL_ROLE = Qt.ItemDataRole.UserRole + 3
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -117,6 +119,8 @@ class CartTableModel(QAbstractTableModel):
             return line.line_id
         elif role == SKU_ROLE:
             return line.sku
+        elif role == DETAIL_ROLE:
+            return f"{line.qty_text} × {line.unit_price_text}"
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -127,26 +131,29 @@ class CartTableModel(QAbstractTableModel):
 
 @dataclass(frozen=True, slots=True)
 class TotalsRow:
-    """One printed row of the totals panel. ``kind``: ``gross``, ``tax``, ``round_off`` or ``total``."""
+    """One row of the totals panel. ``kind``: ``gross``, ``tax``, ``round_off`` or ``total``.
+
+    Tax rows also carry ``cells``: (rate, taxable, CGST, SGST) texts for the GST table; their
+    ``value`` is the rate's tax-inclusive gross, so the tax rows add up to the gross.
+    """
 
     kind: str
     label: str
     value: str
+    cells: tuple[str, ...] = ()
+
+
+#: column titles of the GST table (the rate's gross is the row's value)
+TAX_COLUMNS = ("GST", "Taxable", "CGST", "SGST", "Amount")
 
 
 def totals_rows(bill: Any) -> list[TotalsRow]:
-    """The totals panel's rows for a bill view: gross, one GST row per rate, round-off, total.
-
-    A GST row reads ``GST 5%  taxable ₹95.24 · CGST ₹2.38 · SGST ₹2.38`` with the rate's tax-
-    inclusive gross as its value, so the rows add up to the gross as on the printed bill.
-    """
-    rows = [TotalsRow("gross", f"Items ({bill.item_count})", bill.gross_text)]
+    """The totals panel's rows for a bill view: gross, one GST row per rate, round-off, total."""
+    n = bill.item_count
+    rows = [TotalsRow("gross", f"Subtotal, {n} item{'s' if n != 1 else ''} (GST incl.)", bill.gross_text)]
     for tax in bill.tax_rows:
-        rows.append(TotalsRow(
-            "tax",
-            f"GST {tax.rate_text}: taxable {tax.taxable_text} · CGST {tax.cgst_text} · SGST {tax.sgst_text}",
-            tax.gross_text,
-        ))
+        rows.append(TotalsRow("tax", f"GST {tax.rate_text}", tax.gross_text,
+                              (tax.rate_text, tax.taxable_text, tax.cgst_text, tax.sgst_text)))
     rows.append(TotalsRow("round_off", "Round off", bill.round_off_text))
     rows.append(TotalsRow("total", "Total", bill.total_text))
     return rows

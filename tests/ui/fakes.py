@@ -185,9 +185,10 @@ class FakeCheckoutService:
     def staff_unlock(self, pin, staff_id="staff"):
         self.calls.append(("staff_unlock", pin))
         self.unlocked = pin == PIN
-        if not self.unlocked:
+        if self.unlocked:
+            self.emit(StaffModeChanged(True))
+        else:
             self.emit(Notice("warning", "wrong staff PIN"))
-        self.emit(StaffModeChanged(self.unlocked))
         return self.unlocked
 
     def staff_lock(self):

@@ -34,6 +34,8 @@ class CameraView(QWidget):
     """Shows the newest frame of ``frame_provider`` (a non-blocking callable returning a frame
     with ``.image``, a bare array, or ``None`` when there is nothing new)."""
 
+    STARTING = "Starting camera…"
+
     def __init__(self, frame_provider: Callable[[], Any] | None = None, *, fps: float = 15.0, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("cameraView")
@@ -43,7 +45,7 @@ class CameraView(QWidget):
         self._provider = frame_provider
         self._image: QImage | None = None
         self._source: Any = None
-        self._overlay = "Starting camera…" if frame_provider is not None else "No camera"
+        self._overlay = self.STARTING if frame_provider is not None else "No camera"
         self.frames_shown = 0
         self._timer = QTimer(self)
         self._timer.setInterval(max(1, round(1000 / fps)))
@@ -74,6 +76,8 @@ class CameraView(QWidget):
         image = getattr(frame, "image", frame)
         self._image = bgr_to_qimage(image)
         self.frames_shown += 1
+        if self._overlay == self.STARTING:
+            self._overlay = None
         self.update()
 
     def set_overlay(self, text: str | None) -> None:

@@ -5,24 +5,63 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGridLayout, QHeaderView, QTableView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QModelIndex, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGridLayout, QHeaderView, QStyle, QStyledItemDelegate,
+                               QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget)
 
-from kiosk.ui.models import LINE_ID_ROLE, CartTableModel, TotalsRow, totals_rows
+from kiosk.ui.models import DETAIL_ROLE, LINE_ID_ROLE, TAX_COLUMNS, CartTableModel, TotalsRow, totals_rows
 from kiosk.ui.widgets.common import label
 
 __all__ = ["CartTable", "CartPanel", "TotalsPanel"]
 
 
+class TwoLineItemDelegate(QStyledItemDelegate):
+    """Paints the item cell as the name over a smaller grey detail line (quantity × unit price)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        name, detail = opt.text, index.data(DETAIL_ROLE) or ""
+        opt.text = ""
+        style = opt.widget.style() if opt.widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        rect = opt.rect.adjusted(8, 3, -4, -3)
+        half = rect.height() // 2
+        painter.save()
+        font = QFont(opt.font)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(opt.palette.text().color())
+        top = QRect(rect.left(), rect.top(), rect.width(), half + 2)
+        painter.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                         painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, rect.width()))
+        small = QFont(opt.font)
+        if small.pixelSize() > 0:
+            small.setPixelSize(max(10, round(small.pixelSize() * 0.8)))
+        else:
+            small.setPointSizeF(max(7.0, small.pointSizeF() * 0.8))
+        painter.setFont(small)
+        painter.setPen(QColor("#5d6b7a"))
+        bottom = QRect(rect.left(), rect.top() + half + 2, rect.width(), rect.height() - half - 2)
+        painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                         painter.fontMetrics().elidedText(detail, Qt.TextElideMode.ElideRight, rect.width()))
+        painter.restore()
+
+
 class CartTable(QTableView):
-    """A touch table over a :class:`CartTableModel`: tall rows, no grid, tap ✕ to remove."""
+    """A touch table over a :class:`CartTableModel`: tall rows, no grid, tap ✕ to remove.
+
+    ``compact``: the item cell shows name and "qty × price" on two lines and the separate
+    quantity and price columns are hidden (the shopper's narrow cart column)."""
 
     remove_requested = Signal(str)
 
-    def __init__(self, model: CartTableModel, parent=None) -> None:
+    def __init__(self, model: CartTableModel, parent=None, *, compact: bool = False) -> None:
         super().__init__(parent)
         self.setModel(model)
+        self.compact = compact
         self.setObjectName("cartTable")
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -42,6 +81,12 @@ class CartTable(QTableView):
         if model.removable:
             header.setSectionResizeMode(CartTableModel.REMOVE, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(CartTableModel.REMOVE, 64)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        if compact:
+            self._delegate = TwoLineItemDelegate(self)
+            self.setItemDelegateForColumn(CartTableModel.ITEM, self._delegate)
+            self.setColumnHidden(CartTableModel.QTY, True)
+            self.setColumnHidden(CartTableModel.PRICE, True)
         self.clicked.connect(self._clicked)
         model.modelReset.connect(self.scrollToBottom)
 
@@ -78,7 +123,7 @@ class CartPanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(4)
         self.title = label("Your items", "cartTitle")
-        self.table = CartTable(model, self)
+        self.table = CartTable(model, self, compact=True)
         self.empty_hint = label("Your cart is empty.\nPlace an item on the tray to start.", "cartEmpty", wrap=True)
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         column.addWidget(self.title)
@@ -96,19 +141,28 @@ class CartPanel(QWidget):
 
 
 class TotalsPanel(QFrame):
-    """Rows from :func:`totals_rows`: gross, GST per rate (taxable, CGST, SGST), round-off, total."""
+    """Rows from :func:`totals_rows`: gross, a small GST table (rate, taxable, CGST, SGST,
+    amount), round-off, and the total in big type."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("totalsPanel")
         self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(12, 8, 12, 8)
-        self._grid.setHorizontalSpacing(12)
-        self._grid.setVerticalSpacing(2)
+        self._grid.setContentsMargins(12, 6, 12, 8)
+        self._grid.setHorizontalSpacing(10)
+        self._grid.setVerticalSpacing(1)
         self._grid.setColumnStretch(0, 1)
         self.rows: list[TotalsRow] = []
         self.labels: dict[str, list] = {}
         self.set_bill(None)
+
+    def _cell(self, text: str, name: str, kind: str, row: int, col: int, span: int = 1, right: bool = True):
+        cell = label(text, name)
+        cell.setProperty("kind", kind)
+        if right:
+            cell.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._grid.addWidget(cell, row, col, 1, span)
+        return cell
 
     def set_bill(self, bill: Any) -> None:
         while self._grid.count():
@@ -119,15 +173,25 @@ class TotalsPanel(QFrame):
         self.rows = totals_rows(bill) if bill is not None else []
         if not self.rows:
             self.rows = [TotalsRow("total", "Total", "₹0.00")]
-        for r, row in enumerate(self.rows):
-            left = label(row.label, f"totals_{row.kind}_label", wrap=row.kind == "tax")
-            right = label(row.value, f"totals_{row.kind}_value")
-            right.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            for w in (left, right):
-                w.setProperty("kind", row.kind)
-            self._grid.addWidget(left, r, 0)
-            self._grid.addWidget(right, r, 1)
+        r = 0
+        header_done = False
+        last = len(TAX_COLUMNS) - 1
+        for row in self.rows:
+            if row.kind == "tax":
+                if not header_done:
+                    for c, title in enumerate(TAX_COLUMNS):
+                        self._cell(title, "totals_taxhead", "taxhead", r, c, right=c > 0)
+                    r += 1
+                    header_done = True
+                left = self._cell(row.cells[0], "totals_tax_label", "tax", r, 0, right=False)
+                for c, text in enumerate(row.cells[1:], 1):
+                    self._cell(text, "totals_tax_cell", "tax", r, c)
+                right = self._cell(row.value, "totals_tax_value", "tax", r, last)
+            else:
+                left = self._cell(row.label, f"totals_{row.kind}_label", row.kind, r, 0, span=last, right=False)
+                right = self._cell(row.value, f"totals_{row.kind}_value", row.kind, r, last)
             self.labels.setdefault(row.kind, []).append((left, right))
+            r += 1
 
     def total_text(self) -> str:
         return self.labels["total"][0][1].text()

@@ -15,41 +15,64 @@ __all__ = ["SuggestionButton", "SuggestionPanel"]
 
 
 class SuggestionButton(QPushButton):
-    """A tall button: photo on the left, name (wrapped) and price on the right."""
+    """A tall button: product photo on top, then the name (up to two lines) and the price; a
+    "✓ Added" badge in the corner when the service already put it in the cart."""
 
-    PHOTO = 84
+    PHOTO = 72
 
     def __init__(self, index: int, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName(f"suggestion{index}")
         self.setProperty("role", "suggestion")
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setMinimumHeight(max(TOUCH_MIN, self.PHOTO + 20))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.suggestion: Any = None
         self.has_photo = False
-        row = QHBoxLayout(self)
-        row.setContentsMargins(10, 8, 10, 8)
-        row.setSpacing(10)
+        self._side = 0
+        self._base = self.PHOTO
+        column = QVBoxLayout(self)
+        column.setContentsMargins(8, 8, 8, 8)
+        column.setSpacing(2)
         self.photo = label("", "suggestionPhoto")
-        self.photo.setFixedSize(self.PHOTO, self.PHOTO)
         self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QVBoxLayout()
-        text.setSpacing(2)
         self.name_label = label("", "suggestionName", wrap=True)
+        self.name_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.price_label = label("", "suggestionPrice")
-        self.badge = label("", "suggestionBadge")
-        text.addStretch(1)
-        text.addWidget(self.name_label)
-        text.addWidget(self.price_label)
-        text.addWidget(self.badge)
-        text.addStretch(1)
-        row.addWidget(self.photo)
-        row.addLayout(text, 1)
+        self.price_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        column.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addWidget(self.name_label, 1)
+        column.addWidget(self.price_label)
+        self.badge = label("✓ Added", "suggestionBadge", self)
+        self.badge.move(6, 6)
         for child in (self.photo, self.name_label, self.price_label, self.badge):
             child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.badge.hide()
+        self.set_photo_size(self.PHOTO)
         self.set_suggestion(None)
+
+    def set_photo_size(self, side: int) -> None:
+        """Smallest photo edge in px (the window scales it with the screen); a taller button
+        shows a bigger photo (see :meth:`resizeEvent`)."""
+        self._base = side
+        self.setMinimumHeight(max(TOUCH_MIN, side + self._text_height()))
+        self._fit_photo()
+
+    def _text_height(self) -> int:
+        name = self.name_label.fontMetrics().lineSpacing() * 2
+        return name + self.price_label.fontMetrics().lineSpacing() + 24
+
+    def _fit_photo(self) -> None:
+        room = min(self.height() - self._text_height(), self.width() - 24, 4 * self._base)
+        side = max(self._base, room)
+        if side != self._side or self.photo.width() != side:
+            self._side = side
+            self.photo.setFixedSize(side, side)
+            if self.suggestion is not None:
+                self.set_suggestion(self.suggestion, added=self.added)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._fit_photo()
 
     def set_suggestion(self, suggestion: Any, *, added: bool = False) -> None:
         """Show a ``SuggestionView`` (``None`` empties the button). ``added``: the service put it
@@ -64,7 +87,7 @@ class SuggestionButton(QPushButton):
             self.setVisible(False)
             added = False
         else:
-            pixmap, self.has_photo = product_pixmap(suggestion.image_path, suggestion.name, self.PHOTO)
+            pixmap, self.has_photo = product_pixmap(suggestion.image_path, suggestion.name, self._side)
             self.photo.setPixmap(pixmap)
             self.name_label.setText(suggestion.name)
             per_kg = str(getattr(suggestion, "sold_by", "")).endswith("weight")
@@ -73,8 +96,9 @@ class SuggestionButton(QPushButton):
             self.setEnabled(True)
             self.setVisible(True)
             self.setAccessibleName(f"{suggestion.name}, {self.price_label.text()}")
-        self.badge.setText("✓ Added" if added else "")
+        self.badge.adjustSize()
         self.badge.setVisible(added)
+        self.badge.raise_()
         self.setProperty("added", added)
         self.style().unpolish(self)
         self.style().polish(self)
@@ -135,6 +159,10 @@ class SuggestionPanel(QWidget):
             self.title.setText(f"Added {shown[0].name}. Not right? Tap the correct item")
         else:
             self.title.setText("Which item is it? Tap to add")
+
+    def set_photo_size(self, side: int) -> None:
+        for button in self.buttons:
+            button.set_photo_size(side)
 
     def clear(self, title: str = "Place an item on the tray") -> None:
         self.placement_id = None
