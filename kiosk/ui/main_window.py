@@ -62,7 +62,7 @@ class MainWindow(QMainWindow):
         header = QWidget()
         header.setObjectName("header")
         header_row = QHBoxLayout(header)
-        header_row.setContentsMargins(16, 6, 10, 6)
+        header_row.setContentsMargins(16, 4, 8, 4)
         self.title = label(store_name, "headerTitle")
         self.hint = label("Place one item at a time on the tray", "headerHint")
         self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

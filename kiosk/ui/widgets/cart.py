@@ -88,7 +88,20 @@ class CartTable(QTableView):
             self.setColumnHidden(CartTableModel.QTY, True)
             self.setColumnHidden(CartTableModel.PRICE, True)
         self.clicked.connect(self._clicked)
-        model.modelReset.connect(self.scrollToBottom)
+        # the newest line is the one the shopper is looking for: after a change, keep the view at the
+        # bottom while the rows are laid out (the scroll range grows a moment after the reset)
+        self._follow_bottom = False
+        model.modelReset.connect(self._after_reset)
+        self.verticalScrollBar().rangeChanged.connect(self._range_changed)
+        self.verticalScrollBar().actionTriggered.connect(lambda _action: setattr(self, "_follow_bottom", False))
+
+    def _after_reset(self) -> None:
+        self._follow_bottom = True  # until the person scrolls by hand
+        self.scrollToBottom()
+
+    def _range_changed(self, _low: int, high: int) -> None:
+        if self._follow_bottom:
+            self.verticalScrollBar().setValue(high)
 
     def set_row_height(self, pixels: int) -> None:
         self.verticalHeader().setDefaultSectionSize(pixels)
