@@ -54,9 +54,10 @@ def run_app(service: Any, config: Any = None, *, fullscreen: bool | None = None,
     announce = getattr(service, "announce", None)
     try:
         if callable(start):
-            start()  # live mode: capture, recognition and scale threads (announces the state)
-        elif callable(announce):
-            announce()
+            start()  # live mode (a no-op when the caller started it already)
+        if callable(announce):
+            announce()  # the state sent before this window listened: model, cart, weight, staff
+        bridge.sync_camera_status()
         code = app.exec()
     finally:
         stop = getattr(service, "stop", None)

@@ -122,6 +122,23 @@ class ServiceBridge(QObject):
             return peek
         return lambda: self._last_frame
 
+    def sync_camera_status(self) -> bool:
+        """Show the camera's current state even when it changed before this bridge listened.
+
+        The service's ``announce()`` does not re-send the camera state; this reads
+        ``service.capture.status`` (a CaptureWorker's) and delivers it as a
+        ``CameraStatusChanged``. Returns whether there was a capture worker to ask.
+        """
+        status = getattr(getattr(self.service, "capture", None), "status", None)
+        state = getattr(status, "state", None)
+        if state is None:
+            return False
+        from kiosk.services.events import CameraStatusChanged
+
+        self.on_event(CameraStatusChanged(str(getattr(state, "value", state)), getattr(status, "error", None),
+                                          getattr(status, "retry_in", None)))
+        return True
+
     def staff_lock(self) -> None:
         """End staff mode on the service when it supports it (``staff_lock()``); the UI locks anyway."""
         lock = getattr(self.service, "staff_lock", None)

@@ -65,3 +65,15 @@ def test_real_service_latest_frame_is_preferred():
     service = FakeCheckoutService()
     service.frame = "frame"
     assert ServiceBridge(service).frame_provider()() == "frame"
+
+
+def test_camera_state_from_before_the_bridge_listened_is_shown(qtbot):
+    from kiosk.camera.capture import CaptureState, CaptureStatus
+
+    service = FakeCheckoutService()
+    service.capture = type("Worker", (), {"status": CaptureStatus(CaptureState.RECONNECTING, "usb gone", 1, 4.0)})()
+    bridge = ServiceBridge(service).attach()
+    with qtbot.waitSignal(bridge.camera_status_changed, timeout=500) as blocker:
+        assert bridge.sync_camera_status()
+    assert (blocker.args[0].status, blocker.args[0].retry_in) == ("reconnecting", 4.0)
+    assert not ServiceBridge(FakeCheckoutService()).sync_camera_status()
