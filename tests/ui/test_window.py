@@ -206,7 +206,7 @@ def test_camera_view_shows_the_newest_frame_and_status(qtbot, window, service):
 
 
 def test_notices_and_model_version_in_the_status_bar(qtbot, window, service):
-    assert window.status.model_label.text() == "Model v7 · v7 fake-net"
+    assert window.status.model_label.text() == "Model v7 · fake-net"
     service.emit(Notice("warning", "too many wrong PINs"))
     qtbot.waitUntil(lambda: window.banner.isVisible())
     assert window.banner.text() == "too many wrong PINs" and window.banner.property("level") == "warning"

@@ -59,6 +59,9 @@ class KioskStatusBar(QStatusBar):
         field.style().polish(field)
 
     def set_model(self, version: str, description: str = "") -> None:
+        """``version`` as shown (``v3``); ``description`` may already start with it (the service's does)."""
+        if description.startswith(version):
+            description = description[len(version):].lstrip(" ·")
         self._set(self.model_label, f"Model {version}" + (f" · {description}" if description else ""))
         self.model_label.setToolTip(description)
 
