@@ -52,6 +52,7 @@ class Recognizer:
         self.top_k = top_k
         self.labels = bundle.manifest.labels
         self.spec = bundle.manifest.preprocess
+        self._input = np.empty((1, 3, self.spec.crop_size, self.spec.crop_size), np.float32)
 
     @classmethod
     def load(cls, bundle_dir: Path | str, backend: str = "onnxruntime", device: str = "cpu",
@@ -69,7 +70,8 @@ class Recognizer:
 
     def recognize(self, image_bgr: np.ndarray) -> Recognition:
         t0 = time.perf_counter()
-        x = preprocess(image_bgr, self.spec)[None]
+        x = self._input  # one call at a time: the input buffer is reused (no page faults per frame)
+        preprocess(image_bgr, self.spec, out=x[0])
         t1 = time.perf_counter()
         logits = self.backend.run(x)
         t2 = time.perf_counter()
