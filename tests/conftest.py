@@ -20,3 +20,13 @@ def grocery_root() -> Path:
     if not (SHARED_GROCERY / "train.txt").is_file():
         pytest.skip(f"shared dataset not found at {SHARED_GROCERY} (clone with ../shared beside the repo)")
     return SHARED_GROCERY
+
+
+# -- kiosk services: the demo model bundle (built once per session with the real trainer, cached) ----------
+@pytest.fixture(scope="session")
+def demo_bundle() -> Path:
+    """A model bundle for the demo basket: MobileNetV2 head when the demo training photos and weights exist,
+    else a quick tiny_cnn; cached under .cache/test-demo-bundle keyed by its inputs (tests/services/demo_bundle.py)."""
+    from tests.services.demo_bundle import build_demo_bundle
+
+    return build_demo_bundle()

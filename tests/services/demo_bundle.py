@@ -1,0 +1,164 @@
+"""Build the demo model bundle for tests with the real trainer, once, cached under ``.cache/test-demo-bundle``.
+
+Two recipes, picked by what exists:
+
+* **MobileNetV2** (the demo recipe): when ``assets/demo/train/manifest.csv`` (training photos of the demo
+  SKUs) and the ImageNet weights ``.cache/weights/mobilenet_v2-b0353104.pth`` are both there: a head fitted
+  on the frozen backbone, validated on the demo camera's item photos (val split of the dataset);
+* **tiny_cnn** (fallback, a few seconds): trained on augmented copies of the demo camera's own item
+  photos. It recognises the demo basket, which is all the service tests need; it says nothing about
+  accuracy on unseen photos.
+
+The cache key hashes this file, the recipe and every input image, so a changed input rebuilds; a cached
+bundle that no longer loads (format change) is rebuilt too. Builds go to a temporary folder first and
+are renamed into place, so an interrupted build leaves no half bundle.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "assets" / "demo"
+TRAIN_MANIFEST = DEMO / "train" / "manifest.csv"
+MOBILENET_WEIGHTS = REPO / ".cache" / "weights" / "mobilenet_v2-b0353104.pth"
+CACHE = REPO / ".cache" / "test-demo-bundle"
+
+TINY_ARGS = ["--arch", "tiny_cnn", "--img-size", "64", "--train-resize", "72", "--eval-size", "64",
+             "--batch-size", "16", "--threads", "2", "--epochs", "8", "--lr", "1e-2", "--rotation", "10",
+             "--no-progress", "--seed", "0"]
+MOBILENET_ARGS = ["--arch", "mobilenet_v2", "--weights", str(MOBILENET_WEIGHTS), "--freeze", "19",
+                  "--img-size", "224", "--batch-size", "32", "--threads", "2", "--epochs", "3", "--lr", "1e-2",
+                  "--no-progress", "--seed", "0"]
+TINY_COPIES = 16  # augmented training copies per demo item photo
+TINY_VAL_COPIES = 3
+
+
+def basket_rows() -> list[dict]:
+    with open(DEMO / "basket.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def recipe() -> str:
+    return "mobilenet_v2" if TRAIN_MANIFEST.is_file() and MOBILENET_WEIGHTS.is_file() else "tiny_cnn"
+
+
+def _inputs(kind: str) -> list[Path]:
+    files = [Path(__file__), DEMO / "basket.csv"] + [DEMO / "camera" / r["frame"] for r in basket_rows()]
+    if kind == "mobilenet_v2":
+        files.append(TRAIN_MANIFEST)
+        with open(TRAIN_MANIFEST, newline="") as fh:
+            files += sorted((TRAIN_MANIFEST.parent / row["path"]) for row in csv.DictReader(fh))
+    return files
+
+
+def cache_key(kind: str) -> str:
+    h = hashlib.sha256(kind.encode())
+    for p in _inputs(kind):
+        h.update(p.relative_to(REPO).as_posix().encode() if p.is_relative_to(REPO) else str(p).encode())
+        h.update(p.read_bytes())
+    if kind == "mobilenet_v2":
+        st = MOBILENET_WEIGHTS.stat()
+        h.update(f"{st.st_size}".encode())
+    return h.hexdigest()[:16]
+
+
+def _augment(image, rng, size: int = 128):
+    import cv2
+    import numpy as np
+
+    h, w = image.shape[:2]
+    scale = rng.uniform(0.65, 1.0)
+    ch, cw = int(h * scale), int(w * scale)
+    y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+    crop = image[y:y + ch, x:x + cw]
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    m = cv2.getRotationMatrix2D((cw / 2, ch / 2), float(rng.uniform(-15, 15)), 1.0)
+    crop = cv2.warpAffine(np.ascontiguousarray(crop), m, (cw, ch), borderMode=cv2.BORDER_REFLECT)
+    crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    gain, bias = rng.uniform(0.85, 1.15), rng.uniform(-15, 15)
+    return np.clip(crop.astype(np.float32) * gain + bias, 0, 255).astype(np.uint8)
+
+
+def _tiny_dataset(root: Path) -> tuple[Path, Path]:
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(2024)
+    rows: dict[str, list] = {"train": [], "val": []}
+    for r in basket_rows():
+        image = cv2.imread(str(DEMO / "camera" / r["frame"]))
+        (root / r["sku"]).mkdir(parents=True, exist_ok=True)
+        for i in range(TINY_COPIES + TINY_VAL_COPIES):
+            name = f"{r['sku']}/{i:03d}.jpg"
+            cv2.imwrite(str(root / name), _augment(image, rng), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            rows["train" if i < TINY_COPIES else "val"].append((name, r["sku"], r["sku"]))
+    out = []
+    for split in ("train", "val"):
+        path = root / f"{split}.csv"
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["path", "sku", "group"])
+            w.writerows(rows[split])
+        out.append(path)
+    return out[0], out[1]
+
+
+def _camera_val(root: Path) -> Path:
+    """The demo camera's item photos as a validation manifest (they come from the dataset's val split)."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "val.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "sku"])
+        for r in basket_rows():
+            w.writerow([(DEMO / "camera" / r["frame"]).as_posix(), r["sku"]])
+    return path
+
+
+def _loads(bundle: Path) -> bool:
+    try:
+        from kiosk.recognition.bundle import load_bundle
+
+        load_bundle(bundle)
+        return True
+    except Exception:
+        return False
+
+
+def build_demo_bundle(cache: Path = CACHE) -> Path:
+    """The cached demo bundle directory (built first when missing or stale)."""
+    from kiosk.cli import main as checkout
+
+    kind = recipe()
+    out = cache / f"{kind}-{cache_key(kind)}"
+    if (out / "manifest.json").is_file() and _loads(out):
+        return out
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".build-{kind}-", dir=cache))
+    try:
+        if kind == "tiny_cnn":
+            train, val = _tiny_dataset(work / "data")
+            args = TINY_ARGS
+        else:
+            train, val = TRAIN_MANIFEST, _camera_val(work / "data")
+            args = MOBILENET_ARGS
+        run = work / "run"
+        rc = checkout(["train", "--train", str(train), "--val", str(val), "--out", str(run), *args])
+        if rc != 0:
+            raise RuntimeError(f"demo bundle: `checkout train` exited {rc}")
+        bundle = work / "bundle"
+        rc = checkout(["bundle", "export", str(run), "--out", str(bundle), "--model-version", "1"])
+        if rc != 0:
+            raise RuntimeError(f"demo bundle: `checkout bundle export` exited {rc}")
+        for old in cache.glob(f"{kind}-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        bundle.rename(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
