@@ -67,7 +67,9 @@ class MainWindow(QMainWindow):
         self.hint = label("Place one item at a time on the tray", "headerHint")
         self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.staff_button = touch_button("Staff", "staffButton")
-        self.staff_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        policy = QSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        policy.setRetainSizeWhenHidden(True)  # the header keeps its height on every page
+        self.staff_button.setSizePolicy(policy)
         self.staff_button.setMinimumWidth(120)
         header_row.addWidget(self.title)
         header_row.addSpacing(24)
