@@ -285,8 +285,9 @@ def test_live_mode_recognises_on_a_worker_thread_and_drops_frames_while_busy(tmp
     k.config = k.config.replace(camera=camera)
     k.service.config = k.config
     k.service.start()
+    assert k.service.running
     deadline = time.monotonic() + 20
-    while k.service.running and time.monotonic() < deadline:
+    while not k.service.capture.state.finished and time.monotonic() < deadline:
         time.sleep(0.05)
     k.service.stop()
     assert not k.service.running
