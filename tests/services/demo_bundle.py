@@ -67,12 +67,14 @@ def cache_key(kind: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _augment(image, rng, size: int = 128):
+def _augment(image, rng, size: int = 128, identity: bool = False):
     import cv2
     import numpy as np
 
+    if identity:  # the photo as the camera shows it
+        return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
     h, w = image.shape[:2]
-    scale = rng.uniform(0.65, 1.0)
+    scale = rng.uniform(0.75, 1.0)
     ch, cw = int(h * scale), int(w * scale)
     y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
     crop = image[y:y + ch, x:x + cw]
@@ -96,7 +98,7 @@ def _tiny_dataset(root: Path) -> tuple[Path, Path]:
         (root / r["sku"]).mkdir(parents=True, exist_ok=True)
         for i in range(TINY_COPIES + TINY_VAL_COPIES):
             name = f"{r['sku']}/{i:03d}.jpg"
-            cv2.imwrite(str(root / name), _augment(image, rng), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            cv2.imwrite(str(root / name), _augment(image, rng, identity=i in (0, 1)), [cv2.IMWRITE_JPEG_QUALITY, 90])
             rows["train" if i < TINY_COPIES else "val"].append((name, r["sku"], r["sku"]))
     out = []
     for split in ("train", "val"):
@@ -119,6 +121,21 @@ def _camera_val(root: Path) -> Path:
         for r in basket_rows():
             w.writerow([(DEMO / "camera" / r["frame"]).as_posix(), r["sku"]])
     return path
+
+
+def _check_recognises_the_basket(bundle: Path) -> None:
+    """The demo bill is only right if every basket photo's top-1 is its SKU: refuse a bundle that is not."""
+    from kiosk.recognition.preprocess import read_image
+    from kiosk.recognition.recognizer import Recognizer
+
+    rec = Recognizer.load(bundle)
+    try:
+        wrong = [(r["sku"], rec.recognize(read_image(DEMO / "camera" / r["frame"])).top.sku) for r in basket_rows()]
+    finally:
+        rec.close()
+    wrong = [(want, got) for want, got in wrong if want != got]
+    if wrong:
+        raise RuntimeError(f"demo bundle {bundle} misrecognises the demo basket (want, got): {wrong}")
 
 
 def _loads(bundle: Path) -> bool:
@@ -156,6 +173,7 @@ def build_demo_bundle(cache: Path = CACHE) -> Path:
         rc = checkout(["bundle", "export", str(run), "--out", str(bundle), "--model-version", "1"])
         if rc != 0:
             raise RuntimeError(f"demo bundle: `checkout bundle export` exited {rc}")
+        _check_recognises_the_basket(bundle)
         for old in cache.glob(f"{kind}-*"):
             shutil.rmtree(old, ignore_errors=True)
         bundle.rename(out)
