@@ -1,0 +1,60 @@
+"""``checkout bench kiosk``: the report's shape (not its timings), and the fast preprocessing it relies on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.bench import STAGES, format_report
+from kiosk.cli import main
+from kiosk.recognition.preprocess import PreprocessSpec, eval_crop, preprocess, to_model_input
+
+REPO = Path(__file__).resolve().parents[1]
+CAMERA = f"folder:{(REPO / 'assets' / 'demo' / 'camera').as_posix()}?hold=1"
+
+
+def test_bench_kiosk_reports_every_stage_and_the_ratio(demo_bundle, capsys):
+    # 25 frames: more than the 19 images of the replay, so the source is reopened once
+    assert main(["bench", "kiosk", "--bundle", str(demo_bundle), "--camera", CAMERA, "--frames", "25",
+                 "--warmup", "2", "--json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["frames"] == 25 and report["warmup"] == 2
+    assert set(report["stages_ms"]) == set(STAGES)
+    for name, s in report["stages_ms"].items():
+        assert 0 <= s["p50"] <= s["p95"], (name, s)
+        assert s["mean"] >= 0
+    assert report["stages_ms"]["inference"]["p50"] > 0 and report["stages_ms"]["bare_ort"]["p50"] > 0
+    assert report["ratio_p50"] == pytest.approx(report["stages_ms"]["recognise"]["p50"]
+                                                / report["stages_ms"]["bare_ort"]["p50"])
+    assert report["providers"] == ["CPUExecutionProvider"] and report["input"][:2] == [1, 3]
+
+    text = format_report(report)
+    for name in STAGES:
+        assert any(line.startswith(name) for line in text.splitlines()), name
+    assert "p50 ratio" in text
+
+
+def test_bench_kiosk_refuses_zero_frames(demo_bundle, capsys):
+    assert main(["bench", "kiosk", "--bundle", str(demo_bundle), "--frames", "0", "--no-progress"]) == 2
+    assert "--frames" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shape", [(348, 348), (480, 640), (720, 1280), (300, 200)])
+def test_fast_preprocess_is_bit_identical_to_the_reference(shape):
+    """preprocess() (one look-up per pixel) == to_model_input(eval_crop()) (what the trainer's preset mirrors)."""
+    rng = np.random.default_rng(sum(shape))
+    image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    image = cv2.GaussianBlur(image, (5, 5), 0)  # some structure for the area resize
+    for spec in (PreprocessSpec(), PreprocessSpec(resize_size=73, crop_size=64),
+                 PreprocessSpec(resize_size=293, crop_size=256, interpolation="linear", mean=(0.5, 0.4, 0.3),
+                                std=(0.2, 0.25, 0.3))):
+        fast = preprocess(image, spec)
+        ref = to_model_input(eval_crop(image, spec), spec)
+        assert fast.dtype == np.float32 and fast.flags["C_CONTIGUOUS"]
+        assert fast.tobytes() == ref.tobytes()
+        out = np.empty((3, spec.crop_size, spec.crop_size), np.float32)
+        assert preprocess(image, spec, out=out) is out and out.tobytes() == ref.tobytes()
