@@ -21,14 +21,11 @@ weights: $(WEIGHTS)
 $(WEIGHTS): | $(STAMP)
 	$(BIN)/checkout weights fetch mobilenet_v2 --out $(dir $(WEIGHTS))
 
-# The demo model: MobileNetV2 (ImageNet) with its feature stages frozen and a new head, fitted on the
-# demo photos in assets/demo/train by the same trainer head office uses.
+# The demo model (trainer/demo.py): MobileNetV2 (ImageNet) with its feature stages frozen and a new head,
+# fitted on the demo photos in assets/demo/train by the same trainer head office uses.
 demo-bundle: $(DEMO)/bundle/manifest.json
 $(DEMO)/bundle/manifest.json: $(WEIGHTS) assets/demo/train/train.csv assets/demo/train/val.csv | $(STAMP)
-	$(BIN)/checkout train --train assets/demo/train/train.csv --val assets/demo/train/val.csv \
-	  --arch mobilenet_v2 --weights $(WEIGHTS) --freeze 18 --epochs 8 --img-size 224 --lr 3e-3 \
-	  --out $(DEMO)/run --cache-dir $(DEMO)/cache
-	$(BIN)/checkout bundle export $(DEMO)/run --out $(DEMO)/bundle --selftest-count 4
+	$(BIN)/checkout bundle demo --out $(DEMO) --weights $(WEIGHTS)
 
 $(DEMO)/catalog.sqlite: assets/demo/catalog.csv | $(STAMP)
 	@mkdir -p $(DEMO)
@@ -40,7 +37,7 @@ demo: $(DEMO)/bundle/manifest.json $(DEMO)/catalog.sqlite
 	  --camera '$(CAMERA)' --scale '$(SCALE)'
 
 # The default suite (< 10 min on 2 cores). pytest's exit 5 (no tests collected) is a failure here.
-test: $(STAMP)
+test: $(STAMP) $(WEIGHTS)
 	@$(PYTEST) -m "not slow and not gpu" -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

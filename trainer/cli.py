@@ -59,6 +59,10 @@ def register(sub, groups) -> None:
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/bench"))
     p.set_defaults(func=_bench_train)
     register_weights(sub, groups)
+    p = bundle.add_parser("demo", help="train and export the demo bundle from assets/demo/train (what make demo runs)")
+    p.add_argument("--out", type=Path, default=Path("var/demo"), help="folder for the run and the bundle")
+    p.add_argument("--weights", type=Path, default=None, help="MobileNetV2 ImageNet weights (default: .cache/weights/…)")
+    p.set_defaults(func=_demo_bundle)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -86,6 +90,13 @@ def _export(args) -> int:
     export_bundle(args.run, args.out, model_version=args.model_version, selftest_manifest=args.selftest_manifest,
                   selftest_count=args.selftest_count, expires_days=args.expires_days, catalog=args.catalog,
                   atol=args.atol)
+    return 0
+
+
+def _demo_bundle(args) -> int:
+    from trainer.demo import DEMO_WEIGHTS, build_demo_bundle
+
+    print(build_demo_bundle(args.out, args.weights or DEMO_WEIGHTS))
     return 0
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.errors import UserError
-from kiosk.recognition.bundle import FORMAT_VERSION, BundleManifest, SelfTestCase, file_entry, sha256_file, write_manifest
+from kiosk.recognition.bundle import FORMAT_VERSION, BundleManifest, file_entry, sha256_file, write_manifest
 from kiosk.recognition.preprocess import PreprocessSpec, preprocess, read_image
 
 EPOCH_2020 = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
@@ -84,13 +84,15 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
         export_onnx(model, tmp / "model.onnx", spec.crop_size)
 
-        # self-test images: the original bytes, so the kiosk decodes exactly what we decoded
+        # self-test images as PNG (lossless), so every kiosk decodes exactly the pixels recorded here
+        import cv2
+
         st_manifest = selftest_manifest or (Path(args["val"]) if args.get("val") else Path(args["train"]))
         (tmp / "selftest").mkdir()
         images, names = [], []
         for i, src in enumerate(_pick_selftest(st_manifest, labels, selftest_count)):
-            name = f"selftest/{i:03d}{src.suffix.lower() or '.jpg'}"
-            shutil.copyfile(src, tmp / name)
+            name = f"selftest/{i:03d}.png"
+            cv2.imwrite(str(tmp / name), read_image(src))
             images.append(read_image(tmp / name))
             names.append(name)
         x = np.stack([preprocess(im, spec) for im in images])
@@ -105,18 +107,14 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
         if not np.isfinite(diff) or diff > atol:
             raise UserError(f"{run}: ONNX export differs from torch by {diff:.3g} > {atol:g}; bundle not written")
 
-        probs = np.exp(got[: len(images)] - got[: len(images)].max(1, keepdims=True))
-        probs /= probs.sum(1, keepdims=True)
-        selftest = []
-        for name, p in zip(names, probs):
-            top = np.argsort(-p)[:3]
-            selftest.append(SelfTestCase(name, [labels[i] for i in top], [float(p[i]) for i in top]))
+        from catalog.schema import MIGRATIONS
 
-        schema_version = None
+        schema_version = len(MIGRATIONS)  # the catalog schema this code writes
         if catalog is not None:
             from catalog.repository import Catalog
 
-            schema_version = Catalog.open(catalog).schema_version
+            with Catalog.open(catalog, create=False) as cat:
+                schema_version = cat.schema_version
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         files = {p.relative_to(tmp).as_posix(): file_entry(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = BundleManifest(
@@ -130,11 +128,19 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
             created_at=now.isoformat(),
             expires_at=(now + dt.timedelta(days=expires_days)).isoformat() if expires_days else None,
             metrics={"best_epoch": best.get("epoch"), "train_val_top1": best.get("top1"), "onnx_max_abs_diff": diff},
-            selftest=selftest,
+            selftest=[],
             catalog={"schema_version": schema_version, "skus": labels, "groups": groups},
             trainer={"args": args, "manifests": {k: sha256_file(Path(args[k])) for k in ("train", "val")
                                                   if args.get(k) and Path(args[k]).is_file()}},
         )
+        write_manifest(tmp, manifest)
+        # record what the kiosk's own recogniser answers for the self-test images (kiosk.bundles checks it)
+        from kiosk.bundles.selftest import record_selftest
+        from kiosk.recognition.recognizer import Recognizer
+
+        recognizer = Recognizer.load(tmp, backend="onnxruntime")
+        manifest = BundleManifest(**{**manifest.__dict__, "selftest": record_selftest(recognizer, tmp, names)})
+        recognizer.close()
         write_manifest(tmp, manifest)
         if evaluate and args.get("val") and Path(args["val"]).is_file():
             from trainer.evaluate import evaluate_model

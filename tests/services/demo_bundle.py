@@ -2,9 +2,9 @@
 
 Two recipes, picked by what exists:
 
-* **MobileNetV2** (the demo recipe): when ``assets/demo/train/manifest.csv`` (training photos of the demo
-  SKUs) and the ImageNet weights ``.cache/weights/mobilenet_v2-b0353104.pth`` are both there: a head fitted
-  on the frozen backbone, validated on the demo camera's item photos (val split of the dataset);
+* **MobileNetV2** (the demo recipe of ``trainer/demo.py``, what ``make demo`` builds): when
+  ``assets/demo/train/train.csv`` and the ImageNet weights ``.cache/weights/mobilenet_v2-b0353104.pth``
+  (fetched by ``make test``) are both there;
 * **tiny_cnn** (fallback, a few seconds): trained on augmented copies of the demo camera's own item
   photos. It recognises the demo basket, which is all the service tests need; it says nothing about
   accuracy on unseen photos.
@@ -24,16 +24,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "assets" / "demo"
-TRAIN_MANIFEST = DEMO / "train" / "manifest.csv"
+TRAIN_MANIFEST = DEMO / "train" / "train.csv"
 MOBILENET_WEIGHTS = REPO / ".cache" / "weights" / "mobilenet_v2-b0353104.pth"
 CACHE = REPO / ".cache" / "test-demo-bundle"
 
 TINY_ARGS = ["--arch", "tiny_cnn", "--img-size", "64", "--train-resize", "72", "--eval-size", "64",
              "--batch-size", "16", "--threads", "2", "--epochs", "8", "--lr", "1e-2", "--rotation", "10",
              "--no-progress", "--seed", "0"]
-MOBILENET_ARGS = ["--arch", "mobilenet_v2", "--weights", str(MOBILENET_WEIGHTS), "--freeze", "19",
-                  "--img-size", "224", "--batch-size", "32", "--threads", "2", "--epochs", "3", "--lr", "1e-2",
-                  "--no-progress", "--seed", "0"]
 TINY_COPIES = 16  # augmented training copies per demo item photo
 TINY_VAL_COPIES = 3
 
@@ -50,9 +47,10 @@ def recipe() -> str:
 def _inputs(kind: str) -> list[Path]:
     files = [Path(__file__), DEMO / "basket.csv"] + [DEMO / "camera" / r["frame"] for r in basket_rows()]
     if kind == "mobilenet_v2":
-        files.append(TRAIN_MANIFEST)
-        with open(TRAIN_MANIFEST, newline="") as fh:
-            files += sorted((TRAIN_MANIFEST.parent / row["path"]) for row in csv.DictReader(fh))
+        files += [TRAIN_MANIFEST, TRAIN_MANIFEST.with_name("val.csv"), REPO / "trainer" / "demo.py"]
+        for manifest in (TRAIN_MANIFEST, TRAIN_MANIFEST.with_name("val.csv")):
+            with open(manifest, newline="") as fh:
+                files += sorted((manifest.parent / row["path"]) for row in csv.DictReader(fh))
     return files
 
 
@@ -111,18 +109,6 @@ def _tiny_dataset(root: Path) -> tuple[Path, Path]:
     return out[0], out[1]
 
 
-def _camera_val(root: Path) -> Path:
-    """The demo camera's item photos as a validation manifest (they come from the dataset's val split)."""
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "val.csv"
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["path", "sku"])
-        for r in basket_rows():
-            w.writerow([(DEMO / "camera" / r["frame"]).as_posix(), r["sku"]])
-    return path
-
-
 def _check_recognises_the_basket(bundle: Path) -> None:
     """The demo bill is only right if every basket photo's top-1 is its SKU: refuse a bundle that is not."""
     from kiosk.recognition.preprocess import read_image
@@ -161,18 +147,18 @@ def build_demo_bundle(cache: Path = CACHE) -> Path:
     try:
         if kind == "tiny_cnn":
             train, val = _tiny_dataset(work / "data")
-            args = TINY_ARGS
-        else:
-            train, val = TRAIN_MANIFEST, _camera_val(work / "data")
-            args = MOBILENET_ARGS
-        run = work / "run"
-        rc = checkout(["train", "--train", str(train), "--val", str(val), "--out", str(run), *args])
-        if rc != 0:
-            raise RuntimeError(f"demo bundle: `checkout train` exited {rc}")
-        bundle = work / "bundle"
-        rc = checkout(["bundle", "export", str(run), "--out", str(bundle), "--model-version", "1"])
-        if rc != 0:
-            raise RuntimeError(f"demo bundle: `checkout bundle export` exited {rc}")
+            run = work / "run"
+            rc = checkout(["train", "--train", str(train), "--val", str(val), "--out", str(run), *TINY_ARGS])
+            if rc != 0:
+                raise RuntimeError(f"demo bundle: `checkout train` exited {rc}")
+            bundle = work / "bundle"
+            rc = checkout(["bundle", "export", str(run), "--out", str(bundle), "--model-version", "1"])
+            if rc != 0:
+                raise RuntimeError(f"demo bundle: `checkout bundle export` exited {rc}")
+        else:  # the very recipe `make demo` uses
+            from trainer.demo import build_demo_bundle as build_real
+
+            bundle = build_real(work, MOBILENET_WEIGHTS, progress=False, model_version=1)
         _check_recognises_the_basket(bundle)
         for old in cache.glob(f"{kind}-*"):
             shutil.rmtree(old, ignore_errors=True)
