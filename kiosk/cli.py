@@ -20,12 +20,15 @@ COMMAND_MODULES = (
     "kiosk.commands",  # kiosk, kiosk update, bench kiosk
     "catalog.cli",  # catalog import/export/show
     "trainer.cli",  # data …, train, evaluate, bundle …, bench train/ddp
+    "trainer.cli_ddp",  # data shard, bench ddp
     "kiosk.bundles.cli",  # keys …, bundle sign/verify/publish
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="checkout", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="checkout",
+        description="Edge checkout kiosk: run the kiosk, manage the SKU catalog, train, evaluate and ship models.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
