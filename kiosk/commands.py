@@ -11,6 +11,12 @@ closed when the window returns. Options given on the command line override the c
 (``checkout kiosk update|rollback|model-status`` from :mod:`kiosk.bundles.cli`): this module registers it
 first and publishes its subparsers in ``groups["kiosk"]``.
 
+Signed model bundles with updates (``docs/bundles.md``): ``--model-state DIR`` runs the active bundle of a
+:class:`~kiosk.bundles.store.BundleStore` (``--bundle`` is installed into it, verified, when it is still empty);
+``--channel URL --store-id ID [--store-group G] [--update-interval S] [--trusted-keys PATH]`` polls a channel
+while the window runs and swaps a newly activated model in between two frames, cart untouched. The dests of
+these options start with ``cfg_`` so they never collide with ``checkout kiosk update --channel/--store-id``.
+
 ``checkout kiosk --hash-pin`` reads a PIN from the terminal and prints the ``staff_pin_hash`` line for the
 config file.
 """
@@ -43,6 +49,17 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--store", metavar="DB", help="the kiosk's sales database (open cart, sales)")
     p.add_argument("--captures", metavar="DIR", help="where placement images are kept")
     p.add_argument("--kiosk-id", help="kiosk id (receipt number prefix)")
+    p.add_argument("--model-state", metavar="DIR", dest="cfg_model_state",
+                   help="signed-bundle store: run its active bundle (and install --bundle into it when empty)")
+    p.add_argument("--trusted-keys", metavar="PATH", dest="cfg_trusted_keys",
+                   help="trusted public keys: directory of *.pub or one .pub file (default assets/keys)")
+    p.add_argument("--channel", metavar="URL", dest="cfg_channel",
+                   help="update channel polled while the kiosk runs: http(s)://…, file:/… or a directory")
+    p.add_argument("--update-interval", metavar="SECONDS", type=float, dest="cfg_update_interval_s",
+                   help="seconds between update checks (default 900)")
+    p.add_argument("--store-id", metavar="ID", dest="cfg_store_id", help="this store's id (staged roll-outs)")
+    p.add_argument("--store-group", metavar="GROUP", dest="cfg_store_group",
+                   help="store group followed in the channel index (default: default)")
     p.add_argument("--hash-pin", action="store_true", help="read a staff PIN and print its staff_pin_hash line")
     p.set_defaults(func=cmd_kiosk)
     groups["kiosk"] = p.add_subparsers(dest="kiosk_command", metavar="COMMAND", required=False)
@@ -66,7 +83,13 @@ def config_from_args(args: argparse.Namespace):
     config = KioskConfig.from_file(args.config) if args.config else KioskConfig()
     return config.replace(camera=args.camera, scale=args.scale, bundle=args.bundle, backend=args.backend,
                           device=args.device, threads=args.threads, catalog=args.catalog, store=args.store,
-                          captures=args.captures, kiosk_id=args.kiosk_id)
+                          captures=args.captures, kiosk_id=args.kiosk_id,
+                          model_state=getattr(args, "cfg_model_state", None),
+                          trusted_keys=getattr(args, "cfg_trusted_keys", None),
+                          channel=getattr(args, "cfg_channel", None),
+                          update_interval_s=getattr(args, "cfg_update_interval_s", None),
+                          store_id=getattr(args, "cfg_store_id", None),
+                          store_group=getattr(args, "cfg_store_group", None))
 
 
 def has_display() -> bool:

@@ -15,6 +15,14 @@ Example ``kiosk.toml``::
     store_name = "Green Basket, Koramangala"
     staff_pin_hash = "scrypt$16384$8$1$...$..."   # from `checkout kiosk --hash-pin`
 
+    # signed model bundles with updates (docs/bundles.md): the kiosk runs model_state's active bundle
+    model_state = "/var/lib/checkout/models"
+    trusted_keys = "assets/keys"
+    channel = "https://ho.example/channel"
+    update_interval_s = 900
+    store_id = "BLR-0042"
+    store_group = "south"
+
     [trigger]
     still_frames = 6
 
@@ -73,6 +81,15 @@ class KioskConfig:
     store_name: str = _f("Self-checkout", "store name printed at the top of receipts")
     store_address: str = _f("", "store address printed on receipts")
     gstin: str = _f("", "the store's GSTIN printed on receipts")
+    model_state: str = _f("", "signed-bundle store directory (versions/, active.json, status.json); when set the kiosk "
+                              "runs the store's active bundle instead of `bundle` (empty = run `bundle` as is)")
+    trusted_keys: str = _f("assets/keys", "trusted Ed25519 public keys: a directory of *.pub (+ rotations/) or one "
+                                          ".pub file (used with model_state)")
+    channel: str = _f("", "update channel: http(s)://…, file:/… or a directory; empty = no updates (needs "
+                          "model_state and store_id)")
+    update_interval_s: float = _f(900.0, "seconds between two update checks of the channel")
+    store_id: str = _f("", "this store's id: staged roll-outs pick stores by it (required with channel)")
+    store_group: str = _f("default", "the store group whose release this kiosk follows in the channel index")
 
     def __post_init__(self) -> None:
         problems = []
@@ -95,11 +112,20 @@ class KioskConfig:
             "staff_timeout_s": self.staff_timeout_s > 0,
             "kiosk_id": bool(self.kiosk_id.strip()),
             "staff_pin_hash": not self.staff_pin_hash or _parse_hash(self.staff_pin_hash) is not None,
+            "update_interval_s": self.update_interval_s > 0,
+            "store_group": bool(self.store_group.strip()),
+            "channel": _channel_ok(self.channel),
         }
         bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
         if bad:
             raise ConfigError(f"kiosk settings out of range: {', '.join(bad)} (backend one of {', '.join(BACKENDS)}; "
-                              "top_k 1..20; staff_pin_hash as made by `checkout kiosk --hash-pin`)")
+                              "top_k 1..20; staff_pin_hash as made by `checkout kiosk --hash-pin`; channel "
+                              "http://, https://, file: or a directory)")
+        if self.channel.strip():
+            missing = [k for k in ("model_state", "store_id") if not getattr(self, k).strip()]
+            if missing:
+                raise ConfigError(f"channel={self.channel!r} needs {' and '.join(missing)} (updates are installed "
+                                  "into the model_state store; store_id picks this store's staged roll-out)")
 
     # -- reading -------------------------------------------------------------------------------
     @classmethod
@@ -162,6 +188,14 @@ class KioskConfig:
     def check_pin(self, pin: str) -> bool:
         """True when ``pin`` matches :attr:`staff_pin_hash` (always False when no PIN is set)."""
         return bool(self.staff_pin_hash) and check_pin(pin, self.staff_pin_hash)
+
+
+def _channel_ok(channel: str) -> bool:
+    """Empty (no updates), an http(s):// or file: URL, or a plain directory path; no other scheme."""
+    text = channel.strip()
+    if not text or text.startswith(("http://", "https://", "file:")):
+        return True
+    return "://" not in text
 
 
 # -- staff PIN ---------------------------------------------------------------------------------
