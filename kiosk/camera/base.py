@@ -20,10 +20,10 @@ import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterator
-from urllib.parse import parse_qsl
 
 import numpy as np
 
+from kiosk.uri import split_device_uri
 from kiosk.errors import UserError
 
 SOURCE_MODULES = {
@@ -91,23 +91,7 @@ def parse_bool(text: str) -> bool:
 
 def split_uri(uri: str) -> tuple[str, str, dict[str, str]]:
     """``'folder:x?fps=5'`` → ``('folder', 'x', {'fps': '5'})``; raises CameraError for malformed URIs."""
-    if not isinstance(uri, str) or not uri.strip():
-        raise CameraError(f"empty camera source URI {uri!r}; use camera:0, file:PATH or folder:PATH")
-    scheme, sep, rest = uri.partition(":")
-    scheme = scheme.strip().lower()
-    if not sep or not scheme:
-        raise CameraError(f"camera source {uri!r}: missing scheme; use camera:0, file:PATH or folder:PATH")
-    target, _, query = rest.partition("?")
-    if target.startswith("//"):  # file:///abs/path → /abs/path
-        target = target[2:]
-    options: dict[str, str] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        if key in options:
-            raise CameraError(f"camera source {uri!r}: option {key!r} given twice")
-        options[key] = value
-    if query and not options:
-        raise CameraError(f"camera source {uri!r}: cannot parse options {query!r}; expected key=value&key=value")
-    return scheme, target, options
+    return split_device_uri(uri, "camera source", "camera:0, file:PATH or folder:PATH", CameraError)
 
 
 class FrameSource(ABC):

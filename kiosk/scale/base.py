@@ -19,8 +19,8 @@ import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
-from urllib.parse import parse_qsl
 
+from kiosk.uri import split_device_uri
 from kiosk.errors import UserError
 
 #: scheme → (module, class); modules are imported when their scheme is selected
@@ -105,21 +105,7 @@ class Scale(ABC):
 
 def split_scale_uri(uri: str) -> tuple[str, str, dict[str, str]]:
     """``'serial:/dev/ttyUSB0?baud=9600'`` → ``('serial', '/dev/ttyUSB0', {'baud': '9600'})``."""
-    if not isinstance(uri, str) or not uri.strip():
-        raise ScaleError(f"empty scale URI {uri!r}; use serial:PORT?protocol=..., sim: or script:FILE")
-    scheme, sep, rest = uri.partition(":")
-    scheme = scheme.strip().lower()
-    if not sep or not scheme:
-        raise ScaleError(f"scale {uri!r}: missing scheme; use serial:PORT?protocol=..., sim: or script:FILE")
-    target, _, query = rest.partition("?")
-    options: dict[str, str] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        if key in options:
-            raise ScaleError(f"scale {uri!r}: option {key!r} given twice")
-        options[key] = value
-    if query and not options:
-        raise ScaleError(f"scale {uri!r}: cannot parse options {query!r}; expected key=value&key=value")
-    return scheme, target, options
+    return split_device_uri(uri, "scale", "serial:PORT?protocol=..., sim: or script:FILE", ScaleError)
 
 
 def reject_unknown_options(uri: str, options: dict[str, str], allowed: tuple[str, ...]) -> None:
