@@ -7,12 +7,12 @@ from kiosk.services.checkout import CheckoutError, CheckoutService, Placement, S
 from kiosk.services.events import (
     AwaitingWeight, BillView, CameraStatusChanged, CartChanged, CartLineView, CartView, FrameCaptured,
     ModelChanged, Notice, PlacementCleared, SaleClosed, StaffModeChanged, SuggestionsReady, SuggestionView,
-    TaxRowView, WeightChanged,
+    TaxRowView, UpdateStatusChanged, WeightChanged,
 )
 
 __all__ = [
     "AwaitingWeight", "BillView", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView", "CheckoutError",
     "CheckoutService", "FrameCaptured", "ModelChanged", "Notice", "Placement", "PlacementCleared", "SaleClosed",
-    "StaffLocked", "StaffModeChanged", "SuggestionView", "SuggestionsReady", "TaxRowView", "WeightChanged",
-    "open_catalog",
+    "StaffLocked", "StaffModeChanged", "SuggestionView", "SuggestionsReady", "TaxRowView", "UpdateStatusChanged",
+    "WeightChanged", "open_catalog",
 ]

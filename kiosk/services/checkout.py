@@ -5,11 +5,21 @@
 Construction::
 
     service = CheckoutService.from_config(config)          # opens catalog, store, bundle, scale
-    service = CheckoutService(config, catalog=..., store=..., recognizer_holder=..., scale=..., clock=None)
+    service = CheckoutService(config, catalog=..., store=..., recognizer_holder=..., scale=..., clock=None,
+                              updater=None, catalog_lock=None)
 
 ``recognizer_holder`` is a :class:`kiosk.bundles.active.ActiveModel` (a bare recogniser is wrapped in
 one); ``clock`` returns timezone-aware datetimes (staff time-out, capture folders). The catalog must be
 usable from any thread: :func:`open_catalog` opens one that is (``from_config`` uses it).
+
+Signed bundles (``config.model_state`` set, see :mod:`kiosk.services.model_updates` and ``docs/bundles.md``):
+``from_config`` runs the active bundle of the :class:`~kiosk.bundles.store.BundleStore` (installing ``bundle``
+into an empty store first), checked against the real catalog. With ``config.channel`` an
+:class:`~kiosk.bundles.updater.Updater` (``updater=``) polls the channel every ``update_interval_s`` in its own
+thread while the service runs: a model it activates is swapped in through :meth:`swap_model` (between two frames;
+the cart is not touched; ``ModelChanged`` follows), and every state change of the updater is re-sent as
+``UpdateStatusChanged`` (the status bar's update slot). ``catalog_lock`` is the lock the service holds around
+catalog calls; pass the one the updater's catalog check uses.
 
 Listening: ``add_listener(callback) -> unsubscribe``; events are the dataclasses of
 :mod:`kiosk.services.events`, delivered on the thread that produced them.
@@ -35,11 +45,14 @@ Intents (the UI calls these; all thread-safe):
   ``staff_override_price(line_id, paise) -> line_id`` (``paise`` = new price per unit, or per kg for a
   weighed line) raise :class:`StaffLocked` unless unlocked. A correction is stored with
   ``SalesStore.record_correction`` together with the placement image, for the next training run;
-* ``cart_view() -> CartView``; ``announce()`` re-sends the current model, cart and weight;
+* ``cart_view() -> CartView``; ``announce()`` re-sends the current model, cart, weight and update status;
 * ``start()`` / ``stop()`` live mode: a capture thread (:class:`~kiosk.camera.CaptureWorker`, which drops
-  and counts frames while recognition is busy), a recognition worker thread and a scale poller thread;
+  and counts frames while recognition is busy), a recognition worker thread and a scale poller thread, and the
+  model updater's polling thread (when there is an updater);
+* ``start_updates()`` / ``stop_updates()`` the updater's polling thread alone; ``check_for_update()`` one check now
+  (returns the :class:`~kiosk.bundles.updater.UpdateResult`); ``update_status`` the last ``UpdateStatusChanged``;
 * ``swap_model(new_recognizer)``: between two frames, cart untouched (``ModelChanged`` follows);
-* ``close()`` stops live mode and closes the catalog, store, scale and recogniser.
+* ``close()`` stops the updater and live mode and closes the catalog, store, scale and recogniser.
 
 The cart is read back from the store after every change, so what listeners see is what was committed;
 after a crash a new service resumes the store's open cart exactly.
@@ -69,7 +82,7 @@ from kiosk.errors import BundleError, CatalogError, UserError
 from kiosk.services.events import (
     AwaitingWeight, BillView, CameraStatusChanged, CartChanged, CartLineView, CartView, FrameCaptured, Listener,
     ModelChanged, Notice, PlacementCleared, SaleClosed, StaffModeChanged, SuggestionsReady, SuggestionView,
-    TaxRowView, WeightChanged,
+    TaxRowView, UpdateStatusChanged, WeightChanged,
 )
 from kiosk.trigger import ItemPlaced, ItemTrigger, TrayCleared
 
@@ -141,7 +154,8 @@ class CheckoutService:
     """See the module docstring for the contract (events, intents, threads)."""
 
     def __init__(self, config: KioskConfig, *, catalog, store, recognizer_holder, scale,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, updater=None,
+                 catalog_lock: threading.RLock | None = None) -> None:
         from kiosk.bundles.active import ActiveModel
 
         self.config = config
@@ -154,7 +168,7 @@ class CheckoutService:
         self._clock = clock or _now
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()  # cart, placements, pending weight, staff state
-        self._catalog_lock = threading.RLock()
+        self._catalog_lock = catalog_lock or threading.RLock()
         self._frame_lock = threading.Lock()  # the trigger sees one frame at a time
         self._trigger = ItemTrigger(config.trigger)
         self._placements: OrderedDict[str, Placement] = OrderedDict()
@@ -170,6 +184,16 @@ class CheckoutService:
         self._cart: Cart = store.open_cart()
         self._load_line_info()
         self._unsubscribe_model = self.model.subscribe(self._on_model_swapped)
+        self._closed = False
+        self._startup_notices: list[Notice] = []
+        # model updates (kiosk.bundles.updater.Updater), polled in the updater's own thread
+        self.updater = updater
+        self._update_status: UpdateStatusChanged | None = None
+        self._unsubscribe_updates: Callable[[], None] = lambda: None
+        if updater is not None:
+            updater.on_activated = self._on_update_activated
+            self._unsubscribe_updates = updater.add_listener(self._on_update_status)
+            self._update_status = self._update_event(updater.status)
         # live mode
         self._capture = None
         self._threads: list[threading.Thread] = []
@@ -190,15 +214,28 @@ class CheckoutService:
         from kiosk.store import SalesStore
 
         opened: list[Any] = []
+        catalog_lock = threading.RLock()
+        models = None
+        recognizer = None
         try:
             try:
-                recognizer = Recognizer.load(config.bundle, backend=config.backend, device=config.device,
-                                             threads=config.threads or None, top_k=config.top_k)
+                if not config.model_state.strip():
+                    recognizer = Recognizer.load(config.bundle, backend=config.backend, device=config.device,
+                                                 threads=config.threads or None, top_k=config.top_k)
+                    opened.append(recognizer)
+                catalog = open_catalog(config.catalog)
+                opened.append(catalog)
+                if config.model_state.strip():  # signed bundles: the catalog decides which model may run
+                    from kiosk.services.model_updates import catalog_compat, open_model_store
+
+                    models = open_model_store(config, catalog_compat(catalog, catalog_lock))
+                    recognizer = models.recognizer
+                    if recognizer is not None:
+                        opened.append(recognizer)
             except BundleError as exc:
-                raise BundleError(" ".join(str(exc).split())) from None
-            opened.append(recognizer)
-            catalog = open_catalog(config.catalog)
-            opened.append(catalog)
+                if type(exc) is BundleError:  # one line for `checkout` (refusals are one line already)
+                    raise BundleError(" ".join(str(exc).split())) from None
+                raise
             store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info)
             opened.append(store)
             scale = open_scale(config.scale)
@@ -210,11 +247,19 @@ class CheckoutService:
                 except Exception:  # pragma: no cover - best effort while failing
                     log.exception("closing %r", thing)
             raise
-        return cls(config, catalog=catalog, store=store, recognizer_holder=ActiveModel(recognizer), scale=scale,
-                   clock=clock)
+        service = cls(config, catalog=catalog, store=store, recognizer_holder=ActiveModel(recognizer), scale=scale,
+                      clock=clock, updater=models.updater if models is not None else None, catalog_lock=catalog_lock)
+        if models is not None:
+            service._startup_notices = [Notice("warning", text) for text in models.warnings]
+            if models.installed_version is not None:
+                service._startup_notices.append(Notice("info", f"model v{models.installed_version} installed from "
+                                                               f"{config.bundle} into {config.model_state}"))
+        return service
 
     def close(self) -> None:
+        self._closed = True  # a model the updater activates from now on is closed, not swapped in
         self.stop()
+        self._unsubscribe_updates()
         self._unsubscribe_model()
         recognizer = self.model.recognizer
         for thing in (self.scale, self.store, self.catalog, recognizer):
@@ -255,7 +300,10 @@ class CheckoutService:
                              StaffModeChanged(self.staff_unlocked)]
         if self._last_reading is not None:
             events.append(WeightChanged(self._last_reading, self._reading_text(self._last_reading)))
-        self._emit(*events)
+        if self._update_status is not None:
+            events.append(self._update_status)
+        notices, self._startup_notices = self._startup_notices, []  # once, to the first UI that listens
+        self._emit(*events, *notices)
 
     # -- views -----------------------------------------------------------------------------------
     def _sku(self, sku: str):
@@ -742,6 +790,51 @@ class CheckoutService:
         version, description = self.model_info()
         self._emit(ModelChanged(version, description))
 
+    # -- model updates ---------------------------------------------------------------------------
+    def _update_event(self, status) -> UpdateStatusChanged:
+        from kiosk.services.model_updates import update_event
+
+        return update_event(status, self.model.version)
+
+    def _on_update_status(self, status) -> None:
+        """Updater listener (updater thread): snapshot the status and re-send it as an event."""
+        event = self._update_event(status)
+        self._update_status = event
+        self._emit(event)
+
+    def _on_update_activated(self, recognizer) -> None:
+        """The updater activated a new model (updater thread): swap it in between two frames."""
+        if self._closed:
+            recognizer.close()  # shutting down: the store already points at it; the next start runs it
+            return
+        self.swap_model(recognizer)
+        self._emit(Notice("info", f"new recognition model v{getattr(recognizer, 'model_version', '?')} active"))
+
+    @property
+    def update_status(self) -> UpdateStatusChanged | None:
+        """The last update status (``None`` without an updater)."""
+        return self._update_status
+
+    def start_updates(self) -> None:
+        """Poll the channel every ``config.update_interval_s`` in the updater's thread (no-op without an updater)."""
+        if self.updater is None or self._closed:
+            return
+        thread = getattr(self.updater, "_thread", None)
+        if thread is not None and thread.is_alive():
+            return
+        self.updater.start(interval_s=self.config.update_interval_s)
+
+    def stop_updates(self, timeout: float = 10.0) -> None:
+        """Stop polling; a check in progress finishes (or is abandoned after ``timeout``: it resumes next start)."""
+        if self.updater is not None:
+            self.updater.stop(timeout)
+
+    def check_for_update(self):
+        """One update check now, on this thread (staff button, tests); returns the UpdateResult."""
+        if self.updater is None:
+            raise CheckoutError("no update channel is configured (channel, with model_state and store_id)")
+        return self.updater.check_once()
+
     # -- live mode -------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
@@ -761,6 +854,7 @@ class CheckoutService:
         from kiosk.camera import CaptureWorker
         from kiosk.scale import ScriptedScale
 
+        self.start_updates()
         if self.running:
             return
         self._stop.clear()
@@ -776,6 +870,7 @@ class CheckoutService:
             t.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        self.stop_updates()
         self._stop.set()
         if self._capture is not None:
             self._capture.stop(timeout)

@@ -18,6 +18,8 @@ Events (names and fields are the UI contract: they only ever grow):
   the store committed it);
 * :class:`SaleClosed` ``(receipt, receipt_text)``: payment done; a new empty cart follows as CartChanged;
 * :class:`ModelChanged` ``(version, description)``: the recogniser was loaded or swapped;
+* :class:`UpdateStatusChanged` ``(state, version, message, level, …)``: the model updater's state (only when
+  the kiosk polls a channel); ``message`` is one line for the status bar, ``level`` ``ok|warn|error``;
 * :class:`StaffModeChanged` ``(unlocked)``;
 * :class:`Notice` ``(level, message)``: ``level`` is ``info``, ``warning`` or ``error``.
 """
@@ -30,7 +32,7 @@ from typing import Any, Callable
 __all__ = [
     "AwaitingWeight", "BillView", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView", "Event",
     "FrameCaptured", "Listener", "ModelChanged", "Notice", "PlacementCleared", "SaleClosed", "StaffModeChanged",
-    "SuggestionView", "SuggestionsReady", "TaxRowView", "WeightChanged",
+    "SuggestionView", "SuggestionsReady", "TaxRowView", "UpdateStatusChanged", "WeightChanged",
 ]
 
 
@@ -171,6 +173,23 @@ class ModelChanged:
 
 
 @dataclass(frozen=True)
+class UpdateStatusChanged:
+    """The updater's state (``idle|checking|downloading|verifying|activating|failed``, see
+    ``kiosk.bundles.updater.UpdateState``), the active model ``version``, a one-line ``message`` for the status
+    bar, its ``level`` (``ok``, ``warn``, ``error``), the version the channel offers, and the last error with its
+    reason code (``signature``, ``hash``, … or ``error`` for network trouble)."""
+
+    state: str
+    version: int | None
+    message: str
+    level: str = "ok"
+    available_version: int | None = None
+    error: str | None = None
+    reason: str | None = None
+    last_check: str | None = None
+
+
+@dataclass(frozen=True)
 class StaffModeChanged:
     unlocked: bool
 
@@ -183,5 +202,5 @@ class Notice:
 
 
 Event = (CameraStatusChanged | FrameCaptured | SuggestionsReady | PlacementCleared | AwaitingWeight | WeightChanged
-         | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | Notice)
+         | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | UpdateStatusChanged | Notice)
 Listener = Callable[[Event], None]

@@ -1,0 +1,178 @@
+"""Signed model bundles in the running kiosk: the store's active bundle, the updater, and what the UI shows.
+
+:func:`open_model_store` is what :meth:`CheckoutService.from_config` calls when ``config.model_state`` is set:
+
+* the trusted keys come from ``config.trusted_keys`` (a directory of ``*.pub`` with optional ``rotations/``, or one
+  ``.pub`` file), plus the rotations the store learned from its channel;
+* **first start** (the store has no active version) with an existing ``config.bundle`` directory: that bundle is
+  installed into the store with every check a channel update gets (signature by a trusted key, hashes, expiry,
+  catalog compatibility, self-test), then activated. A bundle that fails a check stops the start with one
+  ``BundleRefused`` line: whoever set the kiosk up is standing next to it. Later starts never look at ``bundle``
+  again (new models come from the channel or ``checkout kiosk update --archive``);
+* otherwise the store's active bundle is verified (signature, every hash) and checked against the kiosk's
+  catalog (schema version, every label an active SKU) before it is loaded; a bundle that fails falls back to the
+  previous / newest good version (``BundleStore.open_active``: audited ``auto-rollback``, the failed one blocked).
+  No usable version at all: the kiosk starts without a model and sells by manual search (the status bar says
+  ``Model —``) until the channel delivers one;
+* an :class:`~kiosk.bundles.updater.Updater` is made when ``config.channel`` is set (the service starts it,
+  hands it its model swap, and stops it).
+
+:func:`update_event` turns the updater's :class:`~kiosk.bundles.updater.UpdateStatus` (mutable, updater thread)
+into an immutable :class:`~kiosk.services.events.UpdateStatusChanged` with the one-line status-bar text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import KioskConfig
+from kiosk.errors import BundleError
+from kiosk.services.events import UpdateStatusChanged
+
+__all__ = ["OpenedModelStore", "catalog_compat", "open_model_store", "recognizer_loader", "update_event",
+           "describe_status"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OpenedModelStore:
+    """What :func:`open_model_store` found: the store, the keys, the loaded recogniser (``None``: no usable model),
+    the updater (``None`` without a channel), the version installed from ``config.bundle`` at this start, and
+    warnings worth showing (fallbacks, no model)."""
+
+    store: Any  # kiosk.bundles.store.BundleStore
+    trust: Any  # kiosk.bundles.keys.TrustStore
+    recognizer: Any
+    updater: Any = None
+    installed_version: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def catalog_compat(catalog, lock: threading.RLock | None = None):
+    """The bundle/catalog compatibility check built from the real catalog: its schema version, and "exists and is
+    active" per SKU id, asked under ``lock`` (the service's catalog lock: the updater asks from its own thread)."""
+    from kiosk.bundles.verify import CatalogCompat
+
+    lock = lock or threading.RLock()
+    with lock:
+        schema = int(catalog.schema_version)
+
+    def is_active(sku: str) -> bool:
+        with lock:
+            found = catalog.find(sku)
+        return found is not None and bool(found.active)
+
+    return CatalogCompat(schema, is_active)
+
+
+def recognizer_loader(config: KioskConfig) -> Callable[[Path], Any]:
+    """``path -> Recognizer`` with the kiosk's backend, device, threads and top-k (used at start and by the updater)."""
+    from kiosk.recognition.recognizer import Recognizer
+
+    def load(path: Path):
+        return Recognizer.load(path, backend=config.backend, device=config.device, threads=config.threads or None,
+                               top_k=config.top_k)
+
+    return load
+
+
+def open_model_store(config: KioskConfig, compat) -> OpenedModelStore:
+    """Open ``config.model_state`` (see the module docstring). ``compat``: :func:`catalog_compat` of the catalog."""
+    from kiosk.bundles.keys import TrustStore
+    from kiosk.bundles.store import BundleStore
+    from kiosk.bundles.updater import Updater
+    from kiosk.recognition.bundle import MANIFEST, load_bundle
+
+    trust = TrustStore.load(config.trusted_keys)
+    store = BundleStore(config.model_state)
+    load = recognizer_loader(config)
+    updater = Updater(store, trust, config.channel.strip(), config.store_id.strip(), group=config.store_group.strip(),
+                      catalog=compat, backend=config.backend, loader=load)
+    opened = OpenedModelStore(store, trust, None, updater if config.channel.strip() else None)
+    bundle_dir = Path(config.bundle) if config.bundle else None
+
+    if store.active_version() is None and bundle_dir is not None and (bundle_dir / MANIFEST).is_file():
+        loaded: list[Any] = []
+        updater.on_activated = loaded.append
+        try:
+            result = updater.install_directory(bundle_dir, source=f"kiosk set-up: bundle {bundle_dir}")
+        finally:
+            updater.on_activated = None
+        if result.outcome != "activated" or not loaded:
+            raise BundleError(f"{bundle_dir}: cannot install into {store.root}: {result.message}")
+        log.info("installed %s into %s as model version %s", bundle_dir, store.root, result.version)
+        opened.recognizer, opened.installed_version = loaded[-1], result.version
+        return opened
+
+    def checked_load(path: Path):
+        compat.check(load_bundle(path))  # BundleRefused("catalog", …): try the previous version instead
+        return load(path)
+
+    pointed = store.active_version()
+    bundle, recognizer = store.open_active(trust, loader=checked_load)
+    opened.recognizer = recognizer
+    if bundle is None:
+        opened.warnings.append(
+            f"no usable model in {store.root}" + (f" (v{pointed} failed its checks, see {store.audit_path})"
+                                                  if pointed is not None else "")
+            + ": sell by manual search until " + ("the channel delivers one" if opened.updater else "one is installed"))
+    elif pointed is not None and bundle.manifest.model_version != pointed:
+        opened.warnings.append(f"model v{pointed} failed its checks at start; running v{bundle.manifest.model_version} "
+                               f"(see {store.audit_path})")
+    for text in opened.warnings:
+        log.warning("%s", text)
+    return opened
+
+
+# -- status bar ---------------------------------------------------------------------------------------------
+def _clock_text(iso_time: str | None) -> str:
+    if not iso_time:
+        return ""
+    try:
+        return datetime.fromisoformat(iso_time.replace("Z", "+00:00")).astimezone().strftime("%H:%M")
+    except ValueError:
+        return ""
+
+
+def describe_status(status, running_version: int | None = None) -> tuple[str, str]:
+    """``(text, level)`` for an UpdateStatus: one short line (``level`` ``ok|warn|error``)."""
+    active_v = status.active_version if status.active_version is not None else running_version
+    active = f"v{active_v}" if active_v is not None else "no model"
+    offered = f"v{status.available_version}" if status.available_version is not None else "new model"
+    state = status.state
+    if state == "checking":
+        return f"Update: checking ({active} running)", "ok"
+    if state == "downloading":
+        pct = f" {100 * status.progress_bytes // status.progress_total}%" if status.progress_total else ""
+        return f"Update: downloading {offered}{pct}", "ok"
+    if state == "verifying":
+        return f"Update: verifying {offered}", "ok"
+    if state == "activating":
+        return f"Update: activating {offered}", "ok"
+    reason = status.last_error_reason or "error"
+    if state == "failed":
+        if reason == "error":  # network trouble: retried at the next check, nothing was refused
+            return f"Update: check failed, will retry ({active} running)", "warn"
+        return f"Update refused ({reason}): {active} keeps running", "error"
+    if status.last_error:  # idle after an automatic rollback (the new version failed to load)
+        return f"Update: {offered} failed to load ({reason}), back on {active}", "error"
+    checked = _clock_text(status.last_check)
+    if not status.last_check:
+        return f"Update: {active}, first check pending", "ok"
+    return f"Update: {active} up to date" + (f" · checked {checked}" if checked else ""), "ok"
+
+
+def update_event(status, running_version: int | None = None) -> UpdateStatusChanged:
+    """An immutable snapshot of ``status`` (an UpdateStatus) for listeners on other threads."""
+    text, level = describe_status(status, running_version)
+    version = status.active_version if status.active_version is not None else running_version
+    return UpdateStatusChanged(state=str(status.state), version=version, message=text, level=level,
+                               available_version=status.available_version, error=status.last_error,
+                               reason=status.last_error_reason, last_check=status.last_check)
