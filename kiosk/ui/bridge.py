@@ -39,6 +39,7 @@ EVENT_SIGNALS: dict[str, str] = {
     "Notice": "notice",
     "PlacementCleared": "placement_cleared",
     "StaffModeChanged": "staff_mode_changed",
+    "UpdateStatusChanged": "update_status_changed",
 }
 
 
@@ -59,6 +60,7 @@ class ServiceBridge(QObject):
     notice = Signal(object)
     placement_cleared = Signal(object)
     staff_mode_changed = Signal(object)
+    update_status_changed = Signal(object)
     #: any event, after its typed signal (for logging or tests)
     event_delivered = Signal(object)
 

@@ -175,6 +175,8 @@ class MainWindow(QMainWindow):
         b.camera_status_changed.connect(self._on_camera_status)
         b.notice.connect(lambda e: self.banner.show_notice(e.level, e.message))
         b.staff_mode_changed.connect(self._on_staff_mode)
+        b.update_status_changed.connect(
+            lambda e: self.status.set_update(e.message, e.level, e.error if e.error else ""))
 
         self.suggestions.chosen.connect(self._choose_suggestion)
         self.cart.table.remove_requested.connect(lambda line_id: self._intent("remove_line", line_id))

@@ -75,9 +75,11 @@ class KioskStatusBar(QStatusBar):
         else:
             self._set(self.scale_label, f"Scale: {format_grams(reading.grams)} {'✓' if state == 'stable' else '~'}")
 
-    def set_update(self, text: str | None, level: str = "ok") -> None:
-        """The slot for the model updater's state (hidden while empty)."""
+    def set_update(self, text: str | None, level: str = "ok", details: str = "") -> None:
+        """The slot for the model updater's state (hidden while empty); ``details`` (e.g. the full refusal
+        message) is the tooltip."""
         self._set(self.update_label, text or "", level)
+        self.update_label.setToolTip(details or text or "")
         self.update_label.setVisible(bool(text))
 
 
