@@ -50,12 +50,13 @@ def bundle_files(root: Path) -> list[str]:
     return sorted([MANIFEST, SIGNATURE, *bundle.manifest.files])
 
 
-def write_archive(root: Path | str, dest: Path | str) -> Path:
-    """Deterministic tar of a bundle directory: sorted regular files, mtime 0, owner 0, mode 0644."""
+def write_archive(root: Path | str, dest: Path | str, names: list[str] | None = None) -> Path:
+    """Deterministic tar of a bundle directory: sorted regular files, mtime 0, owner 0, mode 0644. ``names``: the
+    files to pack (default :func:`bundle_files`, which loads and checks the bundle first)."""
     root, dest = Path(root), Path(dest)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        for name in bundle_files(root):
+        for name in sorted(names) if names is not None else bundle_files(root):
             path = root / name
             info = tarfile.TarInfo(name)
             info.size = path.stat().st_size

@@ -19,6 +19,7 @@ import enum
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import urllib.error
@@ -36,7 +37,7 @@ from kiosk.bundles.signing import atomic_write, iso
 from kiosk.bundles.store import BundleStore
 from kiosk.bundles.verify import BundleRefused, CatalogCompat, VerifyPolicy, verify_bundle
 from kiosk.errors import BundleError
-from kiosk.recognition.bundle import MANIFEST, SIGNATURE, sha256_file
+from kiosk.recognition.bundle import MANIFEST, SIGNATURE, read_manifest, sha256_file
 
 log = logging.getLogger(__name__)
 MAX_INDEX_BYTES = 1 << 20
@@ -322,31 +323,41 @@ class Updater:
     def install_directory(self, bundle_dir: Path | str, source: str = "") -> UpdateResult:
         """Install a bundle directory (e.g. the ``bundle`` a kiosk is set up with) with the same checks as a channel
         update: it is packed the way ``publish`` packs it (manifest.json, manifest.sig and the files the manifest
-        lists; nothing else) into staging/ and goes through :meth:`install_archive`. Raises BundleRefused."""
+        lists; nothing else) into staging/ and installed like :meth:`install_archive`. Raises BundleRefused
+        naming the file in ``bundle_dir`` (not the staging copy) and the reason."""
         from kiosk.bundles.channel import write_archive
 
         bundle_dir = Path(bundle_dir)
         packed = self.store.staging_dir / f"pack-{os.getpid()}-{threading.get_ident()}.tmp"
-        try:
+        staged = re.compile(re.escape(str(self.store.staging_dir)) + r"/extract-[0-9a-f]+")
+        with self.store.lock():
+            self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
             try:
                 if not (bundle_dir / SIGNATURE).is_file():
                     raise BundleRefused("signature", f"{bundle_dir}: not signed (no {SIGNATURE}; head office signs "
                                                      "with `checkout bundle sign`)")
                 try:
-                    write_archive(bundle_dir, packed)
-                except BundleRefused:
-                    raise
+                    manifest = read_manifest(bundle_dir)  # parsed only: every check follows in _install_archive
                 except BundleError as exc:
                     raise BundleRefused("manifest", str(exc)) from None
+                try:
+                    write_archive(bundle_dir, packed, [MANIFEST, SIGNATURE, *manifest.files])
                 except OSError as exc:
-                    raise BundleRefused("hash", f"{bundle_dir}: cannot read a bundle file ({exc})") from None
-            except BundleRefused as exc:
-                with self.store.lock():
-                    self._failed(exc)
-                raise
-            return self.install_archive(packed, source=source or f"directory {bundle_dir}")
-        finally:
-            packed.unlink(missing_ok=True)
+                    raise BundleRefused("hash", f"{bundle_dir}: cannot read a file the manifest lists ({exc})") from None
+                result = self._install_archive(packed, source=source or f"directory {bundle_dir}")
+            except BundleError as exc:
+                if isinstance(exc, BundleRefused):
+                    text = str(exc).removeprefix(f"refused ({exc.reason}): ")
+                    exc = BundleRefused(exc.reason, staged.sub(str(bundle_dir), text))
+                self._failed(exc)
+                raise exc from None
+            finally:
+                packed.unlink(missing_ok=True)
+            fields = {"state": UpdateState.IDLE}
+            if result.outcome == "activated":
+                fields.update(last_error=None, last_error_reason=None)
+            self._set(**fields)
+            return result
 
     def _install_archive(self, archive: Path, expected_version: int | None = None,
                          expected_manifest_sha256: str | None = None, source: str = "") -> UpdateResult:

@@ -14,7 +14,7 @@ from kiosk.bundles.channel import write_archive
 from kiosk.bundles.keys import SigningKey, TrustStore
 from kiosk.bundles.signing import sign_bundle
 from kiosk.bundles.store import BundleStore
-from kiosk.bundles.testing import build_tiny_bundle, tiny_catalog
+from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle, tiny_catalog
 from kiosk.bundles.updater import Updater
 from kiosk.bundles.verify import CatalogCompat
 
@@ -76,3 +76,70 @@ def kiosk_v1(tmp_path, bundles_dir, head_office_key) -> Kiosk:
     assert result.outcome == "activated", result
     assert k.active.version == 1
     return k
+
+
+# -- the real kiosk (catalog, service, window) around the bundle store --------------------------------------------
+CATALOG_CSV = """sku,name,group,sold_by,price_paise,gst_percent,hsn,plu,barcodes,unit_weight_min_g,unit_weight_max_g,active,image
+apple-royal-gala,Royal Gala Apple,Apple,weight,24000,0,080810,101,,,,1,
+banana-robusta,Banana Robusta,Banana,weight,6000,0,080390,102,,,,1,
+carrot-ooty,Ooty Carrot,Carrot,weight,8000,0,070610,201,,,,1,
+milk-toned-500ml,Toned Milk 500 ml,Milk,unit,2800,5,040120,,,,,1,
+tomato-hybrid,Hybrid Tomato,Tomato,weight,4000,0,070200,202,,,,1,
+"""
+
+
+@pytest.fixture(scope="session")
+def kiosk_catalog_db(tmp_path_factory) -> Path:
+    """A real catalog database selling every tiny-bundle SKU (read-only use)."""
+    from catalog.csv_io import import_csv
+    from catalog.repository import Catalog
+
+    root = tmp_path_factory.mktemp("catalog")
+    (root / "catalog.csv").write_text(CATALOG_CSV)
+    db = root / "catalog.sqlite"
+    with Catalog.open(db) as cat:
+        import_csv(cat, root / "catalog.csv")
+        assert {s.sku for s in cat.list_active()} == set(TINY_LABELS)
+    return db
+
+
+@pytest.fixture(scope="session")
+def catalog_schema_version(kiosk_catalog_db) -> int:
+    from catalog.repository import Catalog
+
+    with Catalog.open(kiosk_catalog_db, create=False) as cat:
+        return cat.schema_version
+
+
+@pytest.fixture(scope="session")
+def kiosk_bundles(tmp_path_factory, head_office_key, catalog_schema_version) -> dict[str, Path]:
+    """Signed tiny bundles for the real catalog's schema: v1, v2, and v2 made for another catalog."""
+    root = tmp_path_factory.mktemp("kiosk-bundles")
+    out = {}
+    for name, version, labels in (("v1", 1, None), ("v2", 2, None),
+                                  ("v2-other-catalog", 2, [*TINY_LABELS[:4], "dragon-fruit"])):
+        out[name] = sign_bundle(build_tiny_bundle(root / name, model_version=version, labels=labels,
+                                                  schema_version=catalog_schema_version), head_office_key).root
+    return out
+
+
+@pytest.fixture
+def kiosk_config(tmp_path, kiosk_catalog_db, kiosk_bundles, head_office_key):
+    """``kiosk_config(**settings)``: a KioskConfig (from a dict, as from kiosk.toml) for a kiosk in ``tmp_path``
+    with the real catalog, ``bundle`` = signed v1, ``model_state`` and ``trusted_keys`` (the head-office key)."""
+    from kiosk.config import KioskConfig
+
+    keys = tmp_path / "keys"
+    keys.mkdir(exist_ok=True)
+    (keys / "head-office.pub").write_text(head_office_key.public.line())
+
+    def make(**settings) -> KioskConfig:
+        base = {
+            "bundle": str(kiosk_bundles["v1"]), "catalog": str(kiosk_catalog_db), "store": str(tmp_path / "sales.sqlite"),
+            "captures": str(tmp_path / "captures"), "scale": "sim:", "camera": "folder:/nonexistent",
+            "model_state": str(tmp_path / "models"), "trusted_keys": str(keys), "threads": 1,
+            "store_name": "Green Basket",
+        }
+        return KioskConfig.from_dict({**base, **settings})
+
+    return make

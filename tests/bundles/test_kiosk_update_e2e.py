@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import io
 import json
 import shutil
 import tarfile
@@ -27,15 +26,6 @@ import pytest
 from kiosk.bundles.channel import publish
 from kiosk.bundles.keys import SigningKey
 from kiosk.bundles.signing import sign_bundle
-from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle
-
-CATALOG_CSV = """sku,name,group,sold_by,price_paise,gst_percent,hsn,plu,barcodes,unit_weight_min_g,unit_weight_max_g,active,image
-apple-royal-gala,Royal Gala Apple,Apple,weight,24000,0,080810,101,,,,1,
-banana-robusta,Banana Robusta,Banana,weight,6000,0,080390,102,,,,1,
-carrot-ooty,Ooty Carrot,Carrot,weight,8000,0,070610,201,,,,1,
-milk-toned-500ml,Toned Milk 500 ml,Milk,unit,2800,5,040120,,,,,1,
-tomato-hybrid,Hybrid Tomato,Tomato,weight,4000,0,070200,202,,,,1,
-"""
 
 EMPTY = np.full((120, 160, 3), 170, np.uint8)
 
@@ -47,41 +37,6 @@ def item_frame(color) -> np.ndarray:
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def catalog_db(tmp_path_factory) -> Path:
-    """A real catalog database selling every tiny-bundle SKU (read-only use)."""
-    from catalog.csv_io import import_csv
-    from catalog.repository import Catalog
-
-    root = tmp_path_factory.mktemp("catalog")
-    (root / "catalog.csv").write_text(CATALOG_CSV)
-    db = root / "catalog.sqlite"
-    with Catalog.open(db) as cat:
-        import_csv(cat, root / "catalog.csv")
-        assert {s.sku for s in cat.list_active()} == set(TINY_LABELS)
-    return db
-
-
-@pytest.fixture(scope="module")
-def schema_version(catalog_db) -> int:
-    from catalog.repository import Catalog
-
-    with Catalog.open(catalog_db, create=False) as cat:
-        return cat.schema_version
-
-
-@pytest.fixture(scope="module")
-def signed(tmp_path_factory, head_office_key, schema_version) -> dict[str, Path]:
-    """Signed tiny bundles for the real catalog's schema: v1, v2, and v2 made for another catalog."""
-    root = tmp_path_factory.mktemp("kiosk-bundles")
-    out = {}
-    for name, version, labels in (("v1", 1, None), ("v2", 2, None),
-                                  ("v2-other-catalog", 2, [*TINY_LABELS[:4], "dragon-fruit"])):
-        out[name] = sign_bundle(build_tiny_bundle(root / name, model_version=version, labels=labels,
-                                                  schema_version=schema_version), head_office_key).root
-    return out
-
-
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -102,25 +57,15 @@ def http_channel(tmp_path):
 
 
 @pytest.fixture
-def running_kiosk(tmp_path, qtbot, catalog_db, signed, head_office_key):
+def running_kiosk(qtbot, kiosk_config):
     """A kiosk as `checkout kiosk` builds it (config → service → window), v1 installed from `bundle` at start."""
-    from kiosk.config import KioskConfig
     from kiosk.services.checkout import CheckoutService
     from kiosk.ui.app import build_window
 
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    (keys / "head-office.pub").write_text(head_office_key.public.line())
     made = []
 
     def make(channel: str):
-        config = KioskConfig.from_dict({
-            "bundle": str(signed["v1"]), "catalog": str(catalog_db), "store": str(tmp_path / "sales.sqlite"),
-            "captures": str(tmp_path / "captures"), "scale": "sim:", "camera": "folder:/nonexistent",
-            "model_state": str(tmp_path / "models"), "trusted_keys": str(keys), "channel": channel,
-            "update_interval_s": 0.2, "store_id": "BLR-0042", "store_group": "default", "threads": 1,
-            "store_name": "Green Basket",
-        })
+        config = kiosk_config(channel=channel, update_interval_s=0.2, store_id="BLR-0042", store_group="default")
         service = CheckoutService.from_config(config)
         window, _bridge = build_window(service, config, payment_ms=0, receipt_return_s=0)
         qtbot.addWidget(window)
@@ -187,12 +132,12 @@ def frame_loop(service, stop: threading.Event, errors: list) -> threading.Thread
 
 
 # -- the acceptance tests ---------------------------------------------------------------------------------------
-def test_running_kiosk_takes_v2_from_http_channel_cart_untouched(running_kiosk, http_channel, signed, head_office_key,
-                                                                qtbot):
+def test_running_kiosk_takes_v2_from_http_channel_cart_untouched(running_kiosk, http_channel, kiosk_bundles,
+                                                                head_office_key, qtbot):
     from kiosk.services.events import ModelChanged, UpdateStatusChanged
 
     channel_dir, url = http_channel
-    publish(signed["v1"], channel_dir, head_office_key)
+    publish(kiosk_bundles["v1"], channel_dir, head_office_key)
     service, window = running_kiosk(url)
     assert service.model.version == 1 and service.updater.store.active_version() == 1  # installed from `bundle`
     events: list = []
@@ -212,7 +157,7 @@ def test_running_kiosk_takes_v2_from_http_channel_cart_untouched(running_kiosk, 
         qtbot.waitUntil(lambda: status.isVisible() and "v1 up to date" in status.text(), timeout=10000)
         assert service.model.version == 1  # the channel has nothing newer yet
         frames_before = service.frames_processed
-        publish(signed["v2"], channel_dir, head_office_key)  # head office pushes v2
+        publish(kiosk_bundles["v2"], channel_dir, head_office_key)  # head office pushes v2
         qtbot.waitUntil(lambda: window.status.model_label.text().startswith("Model v2"), timeout=20000)
         qtbot.waitUntil(lambda: "v2 up to date" in status.text(), timeout=10000)
         assert service.frames_processed > frames_before  # frames kept flowing through the update
@@ -269,21 +214,21 @@ def _resign_with_attacker_key(channel_dir: Path, bundle: Path, tmp: Path) -> str
 
 
 @pytest.mark.parametrize("attack", ["archive-byte-flipped", "resigned-by-untrusted-key", "made-for-another-catalog"])
-def test_running_kiosk_refuses_bad_v2_and_keeps_v1(attack, running_kiosk, http_channel, signed, head_office_key, qtbot,
-                                                   tmp_path):
+def test_running_kiosk_refuses_bad_v2_and_keeps_v1(attack, running_kiosk, http_channel, kiosk_bundles,
+                                                   head_office_key, qtbot, tmp_path):
     channel_dir, url = http_channel
-    publish(signed["v1"], channel_dir, head_office_key)
+    publish(kiosk_bundles["v1"], channel_dir, head_office_key)
     service, window = running_kiosk(url)
     fill_cart(service)
     cart_before = service.cart_view()
     assert service.check_for_update().outcome == "up-to-date"
     if attack == "archive-byte-flipped":
-        publish(signed["v2"], channel_dir, head_office_key)
+        publish(kiosk_bundles["v2"], channel_dir, head_office_key)
         reason = _flip_archive_byte(channel_dir)
     elif attack == "resigned-by-untrusted-key":
-        reason = _resign_with_attacker_key(channel_dir, signed["v2"], tmp_path)
+        reason = _resign_with_attacker_key(channel_dir, kiosk_bundles["v2"], tmp_path)
     else:  # properly signed by head office, but it predicts a SKU this store's catalog does not sell
-        publish(signed["v2-other-catalog"], channel_dir, head_office_key)
+        publish(kiosk_bundles["v2-other-catalog"], channel_dir, head_office_key)
         reason = "catalog"
 
     result = service.check_for_update()  # what the polling thread does every update_interval_s
