@@ -28,19 +28,44 @@ class DistInfo:
         return self.world_size > 1
 
 
-def init_distributed(device: str = "cpu", backend: str | None = None, timeout_s: float = 300) -> DistInfo:
+def init_distributed(device: str = "cpu", backend: str | None = None, timeout_s: float = 1800,
+                     rdzv_timeout_s: float = 300) -> DistInfo:
+    """Join the process group described by the environment; one process (no ``RANK``) is a no-op.
+
+    Reaching the rendezvous store at ``MASTER_ADDR:MASTER_PORT`` is bounded by ``rdzv_timeout_s``; failing to
+    raises :class:`kiosk.errors.UserError` naming that host and port. ``timeout_s`` bounds collectives.
+    """
     if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return DistInfo()
     import datetime
+
+    from torch.distributed import rendezvous
+
+    from kiosk.errors import UserError
 
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local = int(os.environ.get("LOCAL_RANK", "0"))
     backend = backend or ("nccl" if device.startswith("cuda") else "gloo")
     if backend == "smddp":
-        import smdistributed.dataparallel.torch.torch_smddp  # noqa: F401  registers the backend
+        try:
+            import smdistributed.dataparallel.torch.torch_smddp  # noqa: F401  registers the backend
+        except ImportError:
+            raise UserError("--dist-backend smddp: SageMaker's smdistributed.dataparallel is not installed "
+                            "(it exists only in SageMaker's GPU training images)") from None
     if device.startswith("cuda"):
         torch.cuda.set_device(local)
-    dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
+    host, port = os.environ.get("MASTER_ADDR", "?"), os.environ.get("MASTER_PORT", "?")
+    try:
+        store, rank, world = next(rendezvous("env://", rank, world,
+                                             timeout=datetime.timedelta(seconds=rdzv_timeout_s)))
+        store.set_timeout(datetime.timedelta(seconds=timeout_s))
+        dist.init_process_group(backend, store=store, rank=rank, world_size=world,
+                                timeout=datetime.timedelta(seconds=timeout_s))
+    except (RuntimeError, TimeoutError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise UserError(f"rank {rank} of {world}: cannot reach the rendezvous at {host}:{port} within "
+                        f"{rdzv_timeout_s:g}s ({first[:200]}); check MASTER_ADDR/MASTER_PORT, that node rank 0 "
+                        f"is running and that the port is open") from None
     return DistInfo(rank, world, local, backend)
 
 
