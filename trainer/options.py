@@ -49,4 +49,21 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--bucket-cap-mb", type=int, default=25, help="DDP gradient bucket size")
     p.add_argument("--static-graph", action="store_true", help="DDP static_graph (no progressive unfreezing)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
+    # multi-node / streaming (issue 6)
+    p.add_argument("--shards", default=None, metavar="DIR_OR_URL",
+                   help="train from tar shards (`checkout data shard`) streamed from a folder or fsspec URL "
+                   "instead of --train's decoded cache")
+    p.add_argument("--shuffle-buffer", type=int, default=1000, help="samples in each loader worker's shuffle buffer")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS",
+                   help="also checkpoint every this many optimizer steps, with the position in the data (0 = per epoch)")
+    p.add_argument("--auto-resume", action="store_true",
+                   help="resume from --out's checkpoint when there is one (always on after a torchrun restart)")
+    p.add_argument("--reshard", action="store_true",
+                   help="accept a mid-epoch checkpoint of another world size: restart that epoch on this one")
+    p.add_argument("--sample-log", action="store_true",
+                   help="write RUN/samples/rank<R>.jsonl: the sample ids of every step (checks exactly-once)")
+    p.add_argument("--rdzv-timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="give up reaching MASTER_ADDR:MASTER_PORT after this long")
+    p.add_argument("--dist-timeout", type=float, default=1800.0, metavar="SECONDS",
+                   help="collective timeout (rank 0 validating while the others wait counts)")
     return p
