@@ -25,7 +25,7 @@ from tqdm import tqdm
 from kiosk.errors import DataError, UserError
 from kiosk.recognition.preprocess import PreprocessSpec
 from trainer import checkpoint as ckpt
-from trainer.distributed import DistInfo, all_reduce_sum, cleanup, init_distributed
+from trainer.distributed import DistInfo, all_reduce_sum, barrier, cleanup, init_distributed
 from trainer.imagecache import CachedImages, build_cache
 from trainer.models import DEFAULT_FREEZE, build_model, freeze_stages, set_frozen_bn_eval
 from trainer.options import get_args_parser
@@ -71,9 +71,11 @@ class RankSampler(torch.utils.data.Sampler):
     def __init__(self, n: int, rank: int, world: int, batch: int, seed: int, shuffle: bool = True):
         self.n, self.rank, self.world, self.batch, self.seed, self.shuffle, self.epoch = n, rank, world, batch, seed, shuffle, 0
         self.per_rank = math.ceil(n / (world * batch)) * batch if shuffle else math.ceil(n / world)
+        self.start_batch = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        """``start_batch``: resume mid-epoch, leaving out the batches a checkpoint already contains."""
+        self.epoch, self.start_batch = epoch, start_batch
 
     def __iter__(self):
         if self.shuffle:
@@ -83,10 +85,32 @@ class RankSampler(torch.utils.data.Sampler):
             order = list(range(self.n))
         total = self.per_rank * self.world
         order = (order * math.ceil(total / max(1, len(order))))[:total]
-        return iter(order[self.rank :: self.world])
+        return iter(order[self.rank :: self.world][self.start_batch * self.batch :])
 
     def __len__(self) -> int:
-        return self.per_rank
+        return max(0, self.per_rank - self.start_batch * self.batch)
+
+
+class TrackedLoader:
+    """A DataLoader over a :class:`RankSampler` that remembers the dataset indices of the batch it last gave out."""
+
+    def __init__(self, loader: torch.utils.data.DataLoader, sampler: RankSampler):
+        self.loader, self.sampler, self.last_ids = loader, sampler, []
+
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        self.sampler.set_epoch(epoch, start_batch)
+        # the loader draws its workers' base seed when an epoch starts; from the global RNG that draw would shift
+        # the dropout stream of a run resumed mid-epoch, so it comes from a generator of its own
+        self.loader.generator = torch.Generator().manual_seed(self.sampler.seed * 1_000_003 + epoch)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        order, b = list(self.sampler), self.loader.batch_size
+        for i, batch in enumerate(self.loader):
+            self.last_ids = order[i * b : (i + 1) * b]
+            yield batch
 
 
 def specs_from_args(args) -> tuple[PreprocessSpec, PreprocessSpec]:
@@ -227,19 +251,32 @@ def resolve_resume(args) -> argparse.Namespace:
         setattr(new, k, v)
     new.resume, new.out = run, run
     new.no_progress = args.no_progress
+    new.reshard = getattr(args, "reshard", False)
     if args.max_steps is not None:
         new.max_steps = args.max_steps
     return new
 
 
+def elastic_restart() -> int:
+    """How many times torchrun has restarted this job's workers (0 outside torchrun)."""
+    return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or 0)
+
+
 def main(args) -> dict:
+    from trainer.sagemaker.env import apply_sagemaker_env
+
+    apply_sagemaker_env(args)  # SM_* variables fill unset options; a no-op outside SageMaker
+    if (args.resume is None and args.out is not None and (args.auto_resume or elastic_restart())
+            and (Path(args.out) / ckpt.CHECKPOINT).is_file()):
+        args.resume = Path(args.out)  # a restarted worker continues from the last checkpoint
     if args.resume is not None:
         args = resolve_resume(args)
-    if args.train is None or args.out is None:
-        raise UserError("train needs --train CSV and --out RUN (or --resume RUN)")
+    if (args.train is None and not args.shards) or args.out is None:
+        raise UserError("train needs --train CSV (or --shards DIR) and --out RUN (or --resume RUN)")
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    dist_info: DistInfo = init_distributed(args.device, args.dist_backend)
+    dist_info: DistInfo = init_distributed(args.device, args.dist_backend, timeout_s=args.dist_timeout,
+                                           rdzv_timeout_s=args.rdzv_timeout)
     device = args.device
     if device.startswith("cuda"):
         device = f"cuda:{dist_info.local_rank}"
@@ -248,7 +285,12 @@ def main(args) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        return _main(args, dist_info, device)
+        result = _main(args, dist_info, device)
+        if dist_info.is_main and getattr(args, "sagemaker_model_dir", None):
+            from trainer.sagemaker.env import publish_outputs
+
+            publish_outputs(args, Path(result["run"]))
+        return result
     finally:
         cleanup()
 
@@ -261,32 +303,56 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
     _set_seed(args.seed)
 
     # data --------------------------------------------------------------
-    train_rows = read_manifest_items(args.train)
-    labels = sorted({r["sku"] for r in train_rows})
+    shard_index = None
+    if args.shards:  # streamed tar shards (trainer/shards.py): labels come from their index
+        from trainer import shards as shard_data
+
+        shard_index = shard_data.load_index(args.shards)
+        train_rows, labels, groups = None, shard_index.labels, shard_index.groups
+        train_source = f"{args.shards}/{shard_data.INDEX}"
+    else:
+        train_rows = read_manifest_items(args.train)
+        labels = sorted({r["sku"] for r in train_rows})
+        groups = {r["sku"]: r["group"] for r in train_rows if r.get("group")}
+        train_source = "the training manifest"
     index = {s: i for i, s in enumerate(labels)}
     val_rows = read_manifest_items(args.val) if args.val else []
     unknown = sorted({r["sku"] for r in val_rows} - set(index))
     if unknown:
-        raise DataError(f"{args.val}: SKUs not in the training manifest: {', '.join(unknown[:10])}")
-    groups = {r["sku"]: r["group"] for r in train_rows if r.get("group")}
+        raise DataError(f"{args.val}: SKUs not in {train_source}: {', '.join(unknown[:10])}")
     train_spec, eval_spec = specs_from_args(args)
     cache_dir = args.cache_dir or run.parent / ".cache"
     progress = main_proc and not args.no_progress
-    train_cache = build_cache([(r["path"], index[r["sku"]]) for r in train_rows], cache_dir, "train", train_spec,
-                              lines=[r["line"] for r in train_rows], desc="decode train")
+    if not main_proc:
+        barrier()  # rank 0 decodes first: two processes writing one cache file would race
+    train_cache = (build_cache([(r["path"], index[r["sku"]]) for r in train_rows], cache_dir, "train", train_spec,
+                               lines=[r["line"] for r in train_rows], desc="decode train") if train_rows else None)
     val_cache = (build_cache([(r["path"], index[r["sku"]]) for r in val_rows], cache_dir, "eval", eval_spec,
                              lines=[r["line"] for r in val_rows], desc="decode val") if val_rows else None)
     if main_proc:
-        bad = train_cache.bad + (val_cache.bad if val_cache else [])
-        _write_json(run / "quarantine.json", [{"line": b[0], "path": b[1], "reason": b[2]} for b in bad])
+        barrier()
+    if main_proc:
+        bad = (train_cache.bad if train_cache else []) + (val_cache.bad if val_cache else [])
+        quarantine = [{"line": b[0], "path": b[1], "reason": b[2]} for b in bad]
+        if shard_index is not None:
+            quarantine = shard_index.skipped + quarantine
+        _write_json(run / "quarantine.json", quarantine)
         _write_json(run / "labels.json", {"labels": labels, "groups": groups})
     preset = TrainPreset(crop_size=args.img_size, scale=(args.scale_min, 1.0), rotation=args.rotation,
                          vflip=args.vflip, color_jitter=args.color_jitter)
-    dataset = CachedDataset(train_cache, preset.build(), seed=args.seed)
-    sampler = RankSampler(len(dataset), dist_info.rank, dist_info.world_size, args.batch_size, args.seed)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, drop_last=True,
-                                         num_workers=args.workers, persistent_workers=args.workers > 0,
-                                         pin_memory=device.startswith("cuda"))
+    if shard_index is not None:
+        dataset = shard_data.ShardStream(
+            shard_index, dist_info.rank, dist_info.world_size, args.batch_size, args.workers, args.seed,
+            train_spec.resize_size, preset.build(), crop_size=args.img_size, shuffle_buffer=args.shuffle_buffer,
+            interpolation=train_spec.interpolation)
+        loader = shard_data.ShardLoader(dataset, args.workers, pin_memory=device.startswith("cuda"),
+                                        errors_path=run / "shard-errors.jsonl")
+    else:
+        dataset = CachedDataset(train_cache, preset.build(), seed=args.seed)
+        sampler = RankSampler(len(dataset), dist_info.rank, dist_info.world_size, args.batch_size, args.seed)
+        loader = TrackedLoader(torch.utils.data.DataLoader(
+            dataset, batch_size=args.batch_size, sampler=sampler, drop_last=True, num_workers=args.workers,
+            persistent_workers=args.workers > 0, pin_memory=device.startswith("cuda")), sampler)
 
     # model -------------------------------------------------------------
     model = build_model(args.arch, len(labels), pretrained=args.weights)
@@ -320,28 +386,60 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
         ema = torch.optim.swa_utils.AveragedModel(
             bare, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
     criterion = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    if shard_index is not None:  # a batch whose every sample was corrupt arrives as one ignored placeholder
+        criterion = shard_data.IgnoreEmptyLoss(criterion)
+    data_layout = {"world_size": dist_info.world_size, "workers": max(1, args.workers) if args.shards else 0,
+                   "batch_size": args.batch_size, "source": "shards" if args.shards else "manifest"}
 
     # resume ------------------------------------------------------------
-    start_epoch, step, best = 0, 0, {"top1": -1.0}
+    start_epoch, step, best, start_batch = 0, 0, {"top1": -1.0}, 0
     if args.resume is not None and (run / ckpt.CHECKPOINT).is_file():
         state = ckpt.load_checkpoint(run)
         if state["args"]["arch"] != args.arch or state["labels"] != labels:
             raise UserError(f"{run}: checkpoint is for {state['args']['arch']} with {len(state['labels'])} classes; "
                             f"this run is {args.arch} with {len(labels)}")
-        if state.get("world_size", 1) != dist_info.world_size:
-            log.warning("resuming a %d-process checkpoint on %d processes: the data order changes",
-                        state.get("world_size", 1), dist_info.world_size)
+        # where in the data it stopped: mid-epoch checkpoints (--checkpoint-every) carry a batch index
+        pos = state.get("data") or {"epoch": state["epoch"] + 1, "batch": 0, "world_size": state.get("world_size", 1)}
+        saved = {k: pos.get(k, data_layout[k]) for k in data_layout}
+        reshard = saved != data_layout
+        if reshard:  # another world size / batch / worker count splits the data differently
+            what = ", ".join(f"{k} {saved[k]} → {data_layout[k]}" for k in data_layout if saved[k] != data_layout[k])
+            if pos["batch"] and not args.reshard:
+                raise UserError(f"{run}: the checkpoint stopped inside epoch {pos['epoch']} (batch {pos['batch']}) "
+                                f"with another data layout ({what}); relaunch with the same layout to continue "
+                                f"exactly, or pass --reshard to restart epoch {pos['epoch']} from its first batch")
+            log.warning("%s: resharding (%s): epoch %d starts at its first batch; the LR schedule is re-based on "
+                        "%d steps per epoch", run, what, pos["epoch"], steps_per_epoch)
         bare.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         if scaler is not None and state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         if ema is not None and state.get("ema"):
             ema.load_state_dict(state["ema"])
-        start_epoch, step, best = state["epoch"] + 1, state["step"], state["best"]
+        start_epoch, step, best = pos["epoch"], state["step"], state["best"]
+        if reshard:
+            start_batch, step = 0, pos["epoch"] * steps_per_epoch
+            scheduler.last_epoch = step - 1
+            scheduler.step()  # the fresh schedule, positioned at this layout's step
+        else:
+            start_batch = pos["batch"]
+            scheduler.load_state_dict(state["scheduler"])
         ckpt.set_rng_state(state["rng"])
         if main_proc:
-            print(f"resumed {run} at epoch {start_epoch} (step {step})")
+            print(f"resumed {run} at epoch {start_epoch} batch {start_batch} (step {step})", flush=True)
+    sample_log = None
+    if args.sample_log:
+        from trainer.shards import SampleLog
+
+        sample_log = SampleLog(run, dist_info.rank, keep_until_step=step)
+
+    def checkpoint_state(epoch_done: int, next_epoch: int, next_batch: int) -> dict:
+        return {"model": bare.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
+                "ema": ema.state_dict() if ema is not None else None, "epoch": epoch_done, "step": step,
+                "args": _args_to_json(args), "labels": labels, "best": best, "rng": ckpt.rng_state(),
+                "world_size": dist_info.world_size,
+                "data": {"epoch": next_epoch, "batch": next_batch, **data_layout}}
 
     # epochs ------------------------------------------------------------
     writer = None
@@ -361,11 +459,24 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
             for p in bare.parameters():
                 p.requires_grad_(True)
             freeze = 0
-        sampler.set_epoch(epoch)
+        first_batch = start_batch if epoch == start_epoch else 0
+        loader.set_epoch(epoch, first_batch)
         dataset.epoch = epoch
+        epoch_base = step - first_batch  # global step before this epoch's batch 0
+
+        def on_step(step_now: int, loss: float, epoch=epoch, epoch_base=epoch_base) -> None:
+            nonlocal step
+            step = step_now  # what checkpoint_state saves
+            if sample_log is not None:
+                sample_log.record(epoch, step_now, step_now - epoch_base - 1, loader.last_ids)
+            done = step_now - epoch_base
+            if (main_proc and args.checkpoint_every and step_now % args.checkpoint_every == 0
+                    and done < steps_per_epoch):
+                ckpt.save_checkpoint(checkpoint_state(epoch - 1, epoch, done), run)
+
         stats = train_one_epoch(model, criterion, optimizer, scheduler, loader, train_spec, device, epoch, args,
                                 ema=ema, scaler=scaler, frozen_stages=freeze, arch=args.arch, progress=progress,
-                                max_steps=args.max_steps, start_step=step)
+                                max_steps=args.max_steps, start_step=step, on_step=on_step)
         step = stats["step"]
         eval_model = ema.module if ema is not None else bare
         record = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0],
@@ -385,12 +496,9 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
             best = {"top1": float("nan"), "epoch": epoch}
             _write_json(run / "best.json", {**best, "preprocess": eval_spec.to_json(), "arch": args.arch})
         if main_proc:
-            state = {"model": bare.state_dict(), "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
-                     "ema": ema.state_dict() if ema is not None else None, "epoch": epoch, "step": step,
-                     "args": _args_to_json(args), "labels": labels, "best": best, "rng": ckpt.rng_state(),
-                     "world_size": dist_info.world_size}
-            ckpt.save_checkpoint(state, run)
+            done = step - epoch_base  # fewer than steps_per_epoch when --max-steps cut the epoch short
+            ckpt.save_checkpoint(checkpoint_state(epoch, epoch + 1, 0) if done >= steps_per_epoch
+                                 else checkpoint_state(epoch - 1, epoch, done), run)
             with open(metrics_path, "a") as fh:
                 fh.write(json.dumps(record) + "\n")
             if writer is not None:
@@ -407,6 +515,8 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
             break
     if writer is not None:
         writer.close()
+    if sample_log is not None:
+        sample_log.close()
     return {"last": last, "best": best, "run": str(run)}
 
 
