@@ -563,8 +563,10 @@ class ShardLoader:
         return len(self.dataset)
 
     def __iter__(self):
+        # a generator of its own: the loader's seed draw must not move the global RNG (dropout) mid-epoch
+        seed = torch.Generator().manual_seed(self.dataset.seed * 1_000_003 + self.dataset.epoch)
         loader = torch.utils.data.DataLoader(self.dataset, batch_size=None, num_workers=self.workers,
-                                             pin_memory=self.pin_memory, persistent_workers=False)
+                                             pin_memory=self.pin_memory, persistent_workers=False, generator=seed)
         for images, targets, meta in loader:
             self.last_ids = [int(i) for i in meta["ids"].tolist() if i >= 0]
             for e in meta["errors"]:
