@@ -424,6 +424,11 @@ class Updater:
         self._thread.start()
         return self._thread
 
+    @property
+    def running(self) -> bool:
+        """True while the polling thread of :meth:`start` is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self, timeout: float | None = 10.0) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -817,10 +817,7 @@ class CheckoutService:
 
     def start_updates(self) -> None:
         """Poll the channel every ``config.update_interval_s`` in the updater's thread (no-op without an updater)."""
-        if self.updater is None or self._closed:
-            return
-        thread = getattr(self.updater, "_thread", None)
-        if thread is not None and thread.is_alive():
+        if self.updater is None or self._closed or self.updater.running:
             return
         self.updater.start(interval_s=self.config.update_interval_s)
 

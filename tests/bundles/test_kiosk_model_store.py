@@ -125,13 +125,14 @@ def test_restart_runs_the_store_version_and_close_stops_the_updater(kiosk_config
         first = [e for e in events if isinstance(e, UpdateStatusChanged)]
         assert first and first[0].message == "Update: v1, first check pending"
         service.start_updates()  # first check at once: v2 is on the channel
-        thread = service.updater._thread
+        updater = service.updater
+        assert updater.running
         deadline = time.monotonic() + 20
         while service.model.version != 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert service.model.version == 2
         assert [e.version for e in events if isinstance(e, ModelChanged)][-1] == 2
-    assert not thread.is_alive()  # close() stopped the polling thread
+    assert not updater.running  # close() stopped the polling thread
     with CheckoutService.from_config(config) as again:  # restart: the store's v2, `bundle` (v1) is not looked at
         assert again.model.version == 2 and again.updater.store.active_version() == 2
     assert [a["event"] for a in BundleStore(tmp_path / "models").read_audit()] == ["activate", "activate"]
