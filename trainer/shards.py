@@ -110,13 +110,16 @@ class _ShardWriter:
         self.tar = tarfile.open(fileobj=self.hw, mode="w|", format=tarfile.USTAR_FORMAT)
         self.count, self.bytes, self.per_sku = 0, 0, {}
 
-    def add(self, key: str, ext: str, image: bytes, meta: dict) -> None:
-        meta_bytes = json.dumps(meta, sort_keys=True).encode()
+    def file_size_with(self, extra: int) -> int:
+        """The shard's file size if ``extra`` more member bytes go in (end-of-archive blocks, record padding)."""
+        return -(-(self.bytes + extra + 1024) // tarfile.RECORDSIZE) * tarfile.RECORDSIZE
+
+    def add(self, key: str, ext: str, image: bytes, meta_bytes: bytes, sku: str) -> None:
         for name, data in ((f"{key}.{ext}", image), (f"{key}.json", meta_bytes)):
             self.tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
             self.bytes += _member_bytes(len(data))
         self.count += 1
-        self.per_sku[meta["sku"]] = self.per_sku.get(meta["sku"], 0) + 1
+        self.per_sku[sku] = self.per_sku.get(sku, 0) + 1
 
     def close(self) -> dict:
         self.tar.close()
@@ -126,11 +129,6 @@ class _ShardWriter:
         os.replace(self.tmp, self.path)
         return {"name": self.name, "count": self.count, "bytes": self.hw.n, "sha256": self.hw.sha.hexdigest(),
                 "per_sku": dict(sorted(self.per_sku.items()))}
-
-
-def sample_bytes(image_size: int) -> int:
-    """Bytes one sample takes in a shard (image member + a ~100-byte JSON member, with tar headers)."""
-    return _member_bytes(image_size) + _member_bytes(120)
 
 
 def write_shards(manifest: Path, out: Path, shard_size: int, seed: int = 0, shuffle: bool = True,
@@ -173,13 +171,15 @@ def write_shards(manifest: Path, out: Path, shard_size: int, seed: int = 0, shuf
         ext = "jpg" if ext in ("jpeg", "jpe") else ext
         if ext not in IMAGE_EXTS:
             ext = "jpg"  # the decoder sniffs the content; the name only marks the image member
-        if writer is not None and writer.count and writer.bytes + sample_bytes(len(data)) > shard_size:
+        meta = json.dumps({"sku": row.sku, "group": row.group, "line": i + 2, "path": str(row.path)},
+                          sort_keys=True).encode()
+        need = _member_bytes(len(data)) + _member_bytes(len(meta))
+        if writer is not None and writer.count and writer.file_size_with(need) > shard_size:
             shards.append(writer.close())
             writer = None
         if writer is None:
             writer = _ShardWriter(out, len(shards))
-        meta = {"sku": row.sku, "group": row.group, "line": i + 2, "path": str(row.path)}
-        writer.add(f"{i:09d}", ext, data, meta)
+        writer.add(f"{i:09d}", ext, data, meta, row.sku)
         per_sku[row.sku] = per_sku.get(row.sku, 0) + 1
     if writer is not None:
         shards.append(writer.close())
