@@ -14,6 +14,7 @@ import math
 import os
 import random
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -420,7 +421,9 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
         if reshard:
             start_batch, step = 0, pos["epoch"] * steps_per_epoch
             scheduler.last_epoch = step - 1
-            scheduler.step()  # the fresh schedule, positioned at this layout's step
+            with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()": intended here
+                warnings.simplefilter("ignore", UserWarning)
+                scheduler.step()  # the fresh schedule, positioned at this layout's step
         else:
             start_batch = pos["batch"]
             scheduler.load_state_dict(state["scheduler"])
