@@ -188,3 +188,36 @@ def test_torchrun_command_lines():
                            max_restarts=3)
     assert cmd[3:] == ["--nproc-per-node", "8", "--nnodes", "2", "--node-rank", "1", "--master-addr", "10.0.0.1",
                        "--master-port", "29500", "--max-restarts", "3", "-m", "trainer", "--out", "r"]
+
+
+def test_sagemaker_launcher_and_entry_without_the_sdk():
+    from trainer.options import get_args_parser
+    from trainer.sagemaker import entry, launch
+
+    base = ["--image-uri", "acct.dkr.ecr.eu-west-1.amazonaws.com/checkout-train:1", "--role", "arn:aws:iam::1:role/r",
+            "--train", "s3://b/shards/", "--checkpoints", "s3://b/ck/", "--spot"]
+    a = launch.parser().parse_args([*base, "--", "--arch", "resnet152", "--static-graph", "--epochs", "12",
+                                    "--no-channels-last"])
+    kw = launch.estimator_kwargs(a)
+    assert "sagemaker" not in sys.modules  # the SDK is imported only when submitting
+    assert kw["distribution"] == {"torch_distributed": {"enabled": True}} and kw["instance_count"] == 2
+    assert kw["use_spot_instances"] and kw["checkpoint_s3_uri"] == "s3://b/ck/" and kw["input_mode"] == "FastFile"
+    assert kw["hyperparameters"] == {"arch": "resnet152", "static-graph": "True", "epochs": "12",
+                                     "no-channels-last": "True"}
+    assert launch.channels(a) == {"train": "s3://b/shards/"}
+    # what SageMaker hands the entry point ("--name value" pairs) parses as the same `checkout train` options
+    argv = [x for k, v in kw["hyperparameters"].items() for x in (f"--{k}", v)] + ["--channels-last", "False"]
+    norm = entry.normalise_hyperparameters(argv)
+    assert norm == ["--arch", "resnet152", "--static-graph", "--epochs", "12", "--no-channels-last",
+                    "--no-channels-last"]
+    parsed = get_args_parser().parse_args(norm)
+    assert parsed.static_graph and parsed.channels_last is False and parsed.epochs == 12
+    a = launch.parser().parse_args([*base, "--distribution", "smddp"])
+    kw = launch.estimator_kwargs(a)
+    assert kw["distribution"] == {"smdistributed": {"dataparallel": {"enabled": True}}}
+    assert kw["hyperparameters"] == {"dist-backend": "smddp"}
+    env = {"OMPI_COMM_WORLD_RANK": "9", "OMPI_COMM_WORLD_SIZE": "16", "OMPI_COMM_WORLD_LOCAL_RANK": "1",
+           "SM_HOSTS": '["algo-2","algo-1"]'}
+    assert entry.map_mpi_env(env) == {"RANK": "9", "WORLD_SIZE": "16", "LOCAL_RANK": "1", "MASTER_ADDR": "algo-1",
+                                      "MASTER_PORT": "29500"}
+    assert entry.map_mpi_env({**env, "RANK": "9"}) == {}
