@@ -1,5 +1,5 @@
 """Launching the trainer under torchrun: ``checkout train … --nproc-per-node N`` re-runs itself as
-``torchrun --standalone --nproc-per-node N -m trainer …`` (``python -m trainer`` = ``checkout train``).
+``torchrun --nproc-per-node N -m trainer …`` (rendezvous on 127.0.0.1) (``python -m trainer`` = ``checkout train``).
 
 Multi-node jobs call torchrun directly on every node (see docs/distributed.md); this module builds the same
 command lines, so what the docs show is what the code runs.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from typing import Sequence
 
 #: ``checkout train`` options that belong to the launcher, not to the workers
@@ -45,12 +46,14 @@ def torchrun_command(train_args: Sequence[str], nproc_per_node: int, nnodes: int
                      rdzv_id: str | None = None) -> list[str]:
     """``python -m torch.distributed.run … -m trainer TRAIN_ARGS`` for one node of a job.
 
-    One node without a master address is ``--standalone`` (a private rendezvous on a free local port).
-    Otherwise the rendezvous is torchrun's c10d store on ``master_addr:master_port`` (node rank 0 hosts it).
+    One node without a master address rendezvouses privately on 127.0.0.1 and a free port (what torchrun's
+    ``--standalone`` does, on the loopback address only). Otherwise the rendezvous is torchrun's store on
+    ``master_addr:master_port`` (node rank 0 hosts it).
     """
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc_per_node)]
     if nnodes == 1 and master_addr is None:
-        cmd += ["--standalone", "--nnodes", "1"]
+        cmd += ["--nnodes", "1", "--rdzv-backend", "c10d", "--rdzv-endpoint", "127.0.0.1:0",
+                "--rdzv-id", rdzv_id or uuid.uuid4().hex[:12]]
     else:
         if master_addr is None or master_port is None:
             raise ValueError("a multi-node launch needs master_addr and master_port")

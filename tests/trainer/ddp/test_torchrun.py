@@ -140,8 +140,10 @@ def test_sigkill_one_worker_mid_epoch_job_resumes_exactly_once_per_epoch(tmp_pat
               "--batch-size", "4", "--epochs", "3", "--threads", "1", "--no-progress", "--checkpoint-every", "3",
               "--sample-log", "--workers", "1"]
     launch = [*TORCHRUN, "--nnodes", "1", "--nproc-per-node", "2", "--max-restarts", "2", "--rdzv-backend", "c10d"]
-    ref = tmp_path / "ref"  # the same job, never interrupted
-    run([*launch, "--rdzv-endpoint", f"127.0.0.1:{free_port()}", "-m", "trainer", *common, "--out", str(ref)])
+    ref = tmp_path / "ref"  # the same job, never interrupted, launched the `checkout train --nproc-per-node` way
+    proc = run([sys.executable, "-m", "kiosk", "train", *common, "--out", str(ref),
+                "--nproc-per-node", "2"])
+    assert "--rdzv-endpoint 127.0.0.1:0" in proc.stdout  # launching: torch.distributed.run … (loopback only)
 
     out = tmp_path / "killed"
     with open(tmp_path / "torchrun.log", "w") as log:

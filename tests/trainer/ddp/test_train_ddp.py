@@ -181,9 +181,9 @@ def test_torchrun_command_lines():
     assert train_argv(["-v", "train", "--train", "a.csv", "--nproc-per-node", "4", "--epochs", "2"]) == \
         ["--train", "a.csv", "--epochs", "2"]
     assert train_argv(["train", "--nproc-per-node=2", "--out", "r"]) == ["--out", "r"]
-    cmd = torchrun_command(["--out", "r"], 8)
-    assert cmd[1:] == ["-m", "torch.distributed.run", "--nproc-per-node", "8", "--standalone", "--nnodes", "1",
-                       "-m", "trainer", "--out", "r"]
+    cmd = torchrun_command(["--out", "r"], 8, rdzv_id="job1")
+    assert cmd[1:] == ["-m", "torch.distributed.run", "--nproc-per-node", "8", "--nnodes", "1", "--rdzv-backend",
+                       "c10d", "--rdzv-endpoint", "127.0.0.1:0", "--rdzv-id", "job1", "-m", "trainer", "--out", "r"]
     cmd = torchrun_command(["--out", "r"], 8, nnodes=2, node_rank=1, master_addr="10.0.0.1", master_port=29500,
                            max_restarts=3)
     assert cmd[3:] == ["--nproc-per-node", "8", "--nnodes", "2", "--node-rank", "1", "--master-addr", "10.0.0.1",
