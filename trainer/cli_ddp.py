@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--shard-size", default="1GB", help="largest shard (1GB, 500MB, 64MiB …; default 1GB)")
     p.add_argument("--seed", type=int, default=0, help="seed of the one-off shuffle of rows into shards")
     p.add_argument("--no-shuffle", action="store_true", help="keep manifest order (shards then hold few SKUs each)")
+    p.add_argument("--max-side", type=int, default=None, metavar="PX",
+                   help="re-encode photos as JPEG with the shorter side at most PX (e.g. 288 for --train-resize 256): "
+                   "a much smaller epoch to read and decode; default: original bytes")
     p.add_argument("--force", action="store_true", help="replace shards already in OUT")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_shard)
@@ -43,7 +46,8 @@ def _shard(args) -> int:
     from trainer.shards import parse_size, write_shards
 
     index = write_shards(args.manifest, args.out, parse_size(args.shard_size), seed=args.seed,
-                         shuffle=not args.no_shuffle, force=args.force, progress=not args.no_progress)
+                         shuffle=not args.no_shuffle, force=args.force, progress=not args.no_progress,
+                         max_side=args.max_side)
     size = sum(s["bytes"] for s in index["shards"])
     print(f"{index['total']} samples of {len(index['labels'])} SKUs in {len(index['shards'])} shards "
           f"({size / 1e6:.1f} MB) in {args.out}; {len(index['skipped'])} rows left out")

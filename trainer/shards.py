@@ -131,9 +131,33 @@ class _ShardWriter:
                 "per_sku": dict(sorted(self.per_sku.items()))}
 
 
+def shrink_jpeg(data: bytes, max_side: int, quality: int = 90) -> bytes | None:
+    """The photo re-encoded as JPEG with its *shorter* side at most ``max_side`` (None if it does not decode).
+
+    Training crops come from a square of the shorter side resized to ``--train-resize`` (default 256), so
+    storing more pixels than that only costs I/O and decode time: a 1.5 MP, 375 KB catalogue photo becomes
+    ~30 KB at 288 px, a 10× smaller epoch to read and decode.
+    """
+    import cv2
+
+    from kiosk.recognition.preprocess import decode_image, resize_shorter
+
+    image = decode_image(data)
+    if image is None:
+        return None
+    if min(image.shape[:2]) > max_side:
+        image = resize_shorter(image, max_side, "area")
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes() if ok else None
+
+
 def write_shards(manifest: Path, out: Path, shard_size: int, seed: int = 0, shuffle: bool = True,
-                 force: bool = False, progress: bool = True) -> dict:
-    """Pack the photos of ``manifest`` into tar shards of at most ``shard_size`` bytes (one sample can exceed it)."""
+                 force: bool = False, progress: bool = True, max_side: int | None = None) -> dict:
+    """Pack the photos of ``manifest`` into tar shards of at most ``shard_size`` bytes (one sample can exceed it).
+
+    ``max_side``: re-encode each photo as JPEG with its shorter side at most this many pixels (see
+    :func:`shrink_jpeg`); photos that do not decode are then left out here rather than at training time.
+    """
     from tqdm import tqdm
 
     from trainer.data.manifest import read_manifest
@@ -167,7 +191,13 @@ def write_shards(manifest: Path, out: Path, shard_size: int, seed: int = 0, shuf
             skipped.append({"line": i + 2, "path": str(row.path), "reason": "empty file"})
             log.warning("%s line %d: %s: empty file, left out", manifest, i + 2, row.path)
             continue
-        ext = row.path.suffix.lower().lstrip(".") or "jpg"
+        if max_side:
+            data = shrink_jpeg(data, max_side)
+            if data is None:
+                skipped.append({"line": i + 2, "path": str(row.path), "reason": "undecodable"})
+                log.warning("%s line %d: %s: undecodable image, left out", manifest, i + 2, row.path)
+                continue
+        ext = "jpg" if max_side else (row.path.suffix.lower().lstrip(".") or "jpg")
         ext = "jpg" if ext in ("jpeg", "jpe") else ext
         if ext not in IMAGE_EXTS:
             ext = "jpg"  # the decoder sniffs the content; the name only marks the image member
@@ -186,7 +216,7 @@ def write_shards(manifest: Path, out: Path, shard_size: int, seed: int = 0, shuf
     if not shards:
         raise DataError(f"{manifest}: none of the {len(rows)} photos could be read")
     index = {"format": FORMAT, "version": VERSION, "manifest": str(manifest), "seed": seed, "shuffled": shuffle,
-             "shard_size": shard_size, "labels": labels, "groups": groups, "total": sum(s["count"] for s in shards),
+             "shard_size": shard_size, "max_side": max_side, "labels": labels, "groups": groups, "total": sum(s["count"] for s in shards),
              "per_sku": dict(sorted(per_sku.items())), "shards": shards, "skipped": skipped}
     tmp = out / (INDEX + ".tmp")
     tmp.write_text(json.dumps(index, indent=1))

@@ -218,3 +218,35 @@ def test_sample_log_drops_steps_after_the_checkpoint(tmp_path):
     log.record(0, 4, 3, [99])
     log.close()
     assert shards.read_sample_logs(tmp_path) == {0: [10, 20, 30, 99]}
+
+
+def test_max_side_reencodes_smaller_and_leaves_out_undecodable(data, tmp_path):
+    import cv2
+
+    from kiosk.recognition.preprocess import decode_image
+    from trainer.data.manifest import read_manifest, write_manifest
+
+    _, train = data
+    rows = read_manifest(train)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    manifest = write_manifest([*rows, rows[0].with_(path=broken)], tmp_path / "m.csv")
+    big = tmp_path / "sh-orig"
+    small = tmp_path / "sh-small"
+    shards.write_shards(train, big, 10**6, progress=False)
+    index = shards.write_shards(manifest, small, 10**6, max_side=24, progress=False)
+    assert index["total"] == 48 and index["max_side"] == 24
+    assert index["skipped"] == [{"line": 50, "path": str(broken), "reason": "undecodable"}]
+
+    def image_bytes(folder):
+        total = 0
+        for p in folder.glob("shard-*.tar"):
+            with tarfile.open(p) as tar:
+                total += sum(m.size for m in tar.getmembers() if m.name.endswith(".jpg"))
+        return total
+
+    assert image_bytes(small) < 0.5 * image_bytes(big)
+    with tarfile.open(small / index["shards"][0]["name"]) as tar:
+        first = tar.extractfile(tar.getmembers()[0]).read()
+    image = decode_image(first)
+    assert min(image.shape[:2]) == 24 and cv2.imdecode is not None
