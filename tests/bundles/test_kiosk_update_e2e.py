@@ -73,11 +73,12 @@ def running_kiosk(qtbot, kiosk_config):
         window.show()
         service.announce()
         qtbot.waitUntil(lambda: window.status.model_label.text().startswith("Model v1"), timeout=5000)
-        made.append((service, window))
+        made.append((service, window, _bridge))
         return service, window
 
     yield make
-    for service, window in made:
+    for service, window, bridge in made:
+        bridge.detach()
         window.close()
         service.close()
 
