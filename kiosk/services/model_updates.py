@@ -85,12 +85,15 @@ def recognizer_loader(config: KioskConfig) -> Callable[[Path], Any]:
 
 def open_model_store(config: KioskConfig, compat) -> OpenedModelStore:
     """Open ``config.model_state`` (see the module docstring). ``compat``: :func:`catalog_compat` of the catalog."""
-    from kiosk.bundles.keys import TrustStore
+    from kiosk.bundles.keys import KeyFileError, TrustStore
     from kiosk.bundles.store import BundleStore
     from kiosk.bundles.updater import Updater
     from kiosk.recognition.bundle import MANIFEST, load_bundle
 
     trust = TrustStore.load(config.trusted_keys)
+    if not trust.trusted:  # every bundle would be refused; say so at start instead of running without a model
+        raise KeyFileError(f"{config.trusted_keys}: no trusted public keys (*.pub) there; trusted_keys must name "
+                           "head office's public key(s)")
     store = BundleStore(config.model_state)
     load = recognizer_loader(config)
     updater = Updater(store, trust, config.channel.strip(), config.store_id.strip(), group=config.store_group.strip(),

@@ -111,6 +111,16 @@ def test_first_start_installs_bundle_only_when_it_verifies(damage, reason, kiosk
     assert store.read_audit()[-1]["event"] == "refused"
 
 
+def test_trusted_keys_must_name_keys(kiosk_config, tmp_path):
+    from kiosk.bundles.keys import KeyFileError
+
+    (tmp_path / "empty-keys").mkdir()
+    for keys, words in ((tmp_path / "empty-keys", "no trusted public keys"), (tmp_path / "missing", "no such key")):
+        with pytest.raises(KeyFileError, match=words):
+            CheckoutService.from_config(kiosk_config(trusted_keys=str(keys)))
+    assert not (tmp_path / "models" / "active.json").exists()
+
+
 def test_restart_runs_the_store_version_and_close_stops_the_updater(kiosk_config, kiosk_bundles, head_office_key,
                                                                     tmp_path):
     channel = tmp_path / "channel"
