@@ -15,7 +15,7 @@ from kiosk.bundles.channel import publish
 from kiosk.bundles.keys import TrustStore
 from kiosk.domain.cart import Cart
 
-from conftest import make_kiosk
+from tests.bundles.conftest import make_kiosk
 
 
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
