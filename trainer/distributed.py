@@ -58,6 +58,8 @@ def init_distributed(device: str = "cpu", backend: str | None = None, timeout_s:
     try:
         store, rank, world = next(rendezvous("env://", rank, world,
                                              timeout=datetime.timedelta(seconds=rdzv_timeout_s)))
+        if os.environ.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() == "true":
+            store = _fresh_group_store(store, rank, world, host, rdzv_timeout_s)
         store.set_timeout(datetime.timedelta(seconds=timeout_s))
         dist.init_process_group(backend, store=store, rank=rank, world_size=world,
                                 timeout=datetime.timedelta(seconds=timeout_s))
@@ -67,6 +69,36 @@ def init_distributed(device: str = "cpu", backend: str | None = None, timeout_s:
                         f"{rdzv_timeout_s:g}s ({first[:200]}); check MASTER_ADDR/MASTER_PORT, that node rank 0 "
                         f"is running and that the port is open") from None
     return DistInfo(rank, world, local, backend)
+
+
+def _fresh_group_store(agent_store, rank: int, world: int, host: str, timeout_s: float):
+    """A key-value store of this start of the workers' own, for ``init_process_group``.
+
+    torchrun's agent keeps one store for the workers across restarts, so after ``--max-restarts`` kicks in, a
+    new rank can read the gloo/NCCL addresses the previous (dead) ranks left there and hang connecting to them
+    (seen here with plain ``init_process_group`` too). Rank 0 therefore opens a new store on a free port of its
+    host (``MASTER_ADDR``) and publishes the port in the agent's store; the other ranks connect to the published
+    port, and a stale one (its server died with the previous rank 0) is refused, re-read and retried.
+    """
+    import datetime
+    import time
+
+    key = "checkout/worker_store_port"
+    if rank == 0:
+        own = dist.TCPStore(host, 0, world, is_master=True, wait_for_workers=False,
+                            timeout=datetime.timedelta(seconds=timeout_s))
+        agent_store.set(key, str(own.port))
+        return own
+    deadline = time.monotonic() + timeout_s
+    while True:
+        port = int(agent_store.get(key))  # waits (up to the store's timeout) for the first rank 0 to publish
+        try:
+            return dist.TCPStore(host, port, world, is_master=False, wait_for_workers=False,
+                                 timeout=datetime.timedelta(seconds=max(1.0, min(3.0, deadline - time.monotonic()))))
+        except (RuntimeError, TimeoutError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # the previous rank 0's port: wait for this start's rank 0 to publish its own
 
 
 def is_main_process() -> bool:
