@@ -102,21 +102,28 @@ def test_two_nodes_on_one_machine_equal_one_node(data, one_node_two_ranks):
 
 # ----------------------------------------------------------------------------- elastic
 
-def worker_pid(agent_pid: int, rank: int) -> int | None:
-    """The torchrun worker with RANK=rank among the agent's children (from /proc)."""
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if ppid != agent_pid:
-                continue
-            env = dict(x.split("=", 1) for x in (d / "environ").read_bytes().decode(errors="replace").split("\0")
-                       if "=" in x)
-        except (OSError, IndexError, ValueError):
-            continue
-        if env.get("RANK") == str(rank):
-            return int(d.name)
+def _proc_info(pid: int) -> tuple[int, dict] | None:
+    try:
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    except (OSError, IndexError, ValueError):
+        return None
+    return ppid, dict(x.split("=", 1) for x in raw.split("\0") if "=" in x)
+
+
+def worker_pid(root_pid: int, rank: int) -> int | None:
+    """The torchrun worker with RANK=rank among root_pid's descendants (not its DataLoader workers), via /proc."""
+    procs = {int(d.name): info for d in Path("/proc").iterdir() if d.name.isdigit()
+             if (info := _proc_info(int(d.name))) is not None}
+    descendants, frontier = set(), {root_pid}
+    while frontier:
+        frontier = {pid for pid, (ppid, _) in procs.items() if ppid in frontier} - descendants
+        descendants |= frontier
+    for pid in descendants:
+        ppid, env = procs[pid]
+        parent_env = procs.get(ppid, (0, {}))[1]
+        if env.get("RANK") == str(rank) and "RANK" not in parent_env:  # the agent's child, not a loader worker
+            return pid
     return None
 
 
@@ -131,39 +138,45 @@ def read_log(path: Path) -> list[dict]:
     return out
 
 
-@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the worker to kill through /proc")
-def test_sigkill_one_worker_mid_epoch_job_resumes_exactly_once_per_epoch(tmp_path):
+def elastic_job(tmp_path: Path) -> tuple[Path, list[str]]:
     train, _ = make_dataset(tmp_path / "img", per_class=40, size=64)  # 120 training photos
     shards = tmp_path / "sh"
     assert checkout(["data", "shard", str(train), "--out", str(shards), "--shard-size", "64KB", "--no-progress"]) == 0
-    common = ["--shards", str(shards), "--arch", "tiny_cnn", "--img-size", "32", "--train-resize", "36",
-              "--batch-size", "4", "--epochs", "3", "--threads", "1", "--no-progress", "--checkpoint-every", "3",
-              "--sample-log", "--workers", "1"]
-    launch = [*TORCHRUN, "--nnodes", "1", "--nproc-per-node", "2", "--max-restarts", "2", "--rdzv-backend", "c10d"]
-    ref = tmp_path / "ref"  # the same job, never interrupted, launched the `checkout train --nproc-per-node` way
-    proc = run([sys.executable, "-m", "kiosk", "train", *common, "--out", str(ref),
-                "--nproc-per-node", "2"])
-    assert "--rdzv-endpoint 127.0.0.1:0" in proc.stdout  # launching: torch.distributed.run … (loopback only)
+    return shards, ["--shards", str(shards), "--arch", "tiny_cnn", "--img-size", "32", "--train-resize", "36",
+                    "--batch-size", "4", "--epochs", "3", "--threads", "1", "--no-progress", "--checkpoint-every", "3",
+                    "--sample-log", "--workers", "1"]
 
+
+def run_killed(tmp_path: Path, common: list[str]) -> tuple[Path, int, str]:
+    """`checkout train --nproc-per-node 2` with 2 restarts allowed; SIGKILL rank 1 five batches into epoch 1."""
     out = tmp_path / "killed"
     with open(tmp_path / "torchrun.log", "w") as log:
-        agent = subprocess.Popen([*launch, "--rdzv-endpoint", f"127.0.0.1:{free_port()}", "-m", "trainer", *common,
-                                  "--out", str(out)], env=ENV, stdout=log, stderr=subprocess.STDOUT)
+        job = subprocess.Popen([sys.executable, "-m", "kiosk", "train", *common, "--out", str(out),
+                                "--nproc-per-node", "2"], env={**ENV, "CHECKOUT_MAX_RESTARTS": "2"},
+                               stdout=log, stderr=subprocess.STDOUT)
         killed_at = None
         deadline = time.monotonic() + 240
-        while agent.poll() is None and time.monotonic() < deadline and killed_at is None:
+        while job.poll() is None and time.monotonic() < deadline and killed_at is None:
             recs = read_log(out / "samples" / "rank1.jsonl")
-            # 15 steps per epoch; checkpoints every 3 steps: kill rank 1 once epoch 1 is 5 batches in
+            # 15 steps per epoch, a checkpoint every 3 steps: kill rank 1 once epoch 1 is 5 batches in
             if any(r["epoch"] == 1 and r["batch"] >= 4 for r in recs):
-                pid = worker_pid(agent.pid, 1)
+                pid = worker_pid(job.pid, 1)
                 if pid is not None:
                     os.kill(pid, signal.SIGKILL)
                     killed_at = max(r["batch"] for r in recs if r["epoch"] == 1)
             time.sleep(0.005)
-        rc = agent.wait(timeout=240)
+        rc = job.wait(timeout=240)
     text = (tmp_path / "torchrun.log").read_text()
     assert killed_at is not None, text[-3000:]
     assert rc == 0, text[-3000:]
+    assert "--rdzv-endpoint 127.0.0.1:0" in text  # "launching: torch.distributed.run …": loopback rendezvous only
+    return out, killed_at, text
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the worker to kill through /proc")
+def test_sigkill_one_worker_mid_epoch_job_resumes_exactly_once_per_epoch(tmp_path):
+    _, common = elastic_job(tmp_path)
+    out, killed_at, text = run_killed(tmp_path, common)
     resumed = [line for line in text.splitlines() if "resumed" in line]
     assert resumed, text[-3000:]
     assert " at epoch 1 batch " in resumed[0] and not resumed[0].split(" batch ")[1].startswith("0 ")  # mid-epoch
@@ -179,6 +192,16 @@ def test_sigkill_one_worker_mid_epoch_job_resumes_exactly_once_per_epoch(tmp_pat
         assert not dup and not gaps, f"epoch {epoch}: duplicates {dup}, gaps {gaps}"
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [0, 1, 2]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the worker to kill through /proc")
+def test_sigkill_resumed_job_equals_an_uninterrupted_one(tmp_path):
+    _, common = elastic_job(tmp_path)
+    ref = tmp_path / "ref"
+    run([*TORCHRUN, "--nnodes", "1", "--nproc-per-node", "2", "--rdzv-backend", "c10d", "--rdzv-endpoint",
+         "127.0.0.1:0", "-m", "trainer", *common, "--out", str(ref)])
+    out, _, _ = run_killed(tmp_path, common)
     diff = max_diff(out, ref)
-    print(f"killed-and-resumed vs uninterrupted: max abs weight difference {diff:.3g}")
+    print(f"\nkilled-and-resumed vs uninterrupted: max abs weight difference {diff:.3g}")
     assert diff == 0.0
