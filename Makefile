@@ -38,7 +38,7 @@ demo: $(DEMO)/bundle/manifest.json $(DEMO)/catalog.sqlite
 
 # The default suite (< 10 min on 2 cores). pytest's exit 5 (no tests collected) is a failure here.
 test: $(STAMP) $(WEIGHTS)
-	@$(PYTEST) -m "not slow and not gpu" -q; rc=$$?; \
+	@$(PYTEST) -m "not slow and not gpu" -q --durations=15; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-slow: $(STAMP)
