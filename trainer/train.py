@@ -114,6 +114,15 @@ class TrackedLoader:
             yield batch
 
 
+def make_loader(dataset: CachedDataset, sampler: RankSampler, batch_size: int, workers: int,
+                pin_memory: bool = False) -> TrackedLoader:
+    # Workers are not persistent: they are forked anew each epoch so they see ``dataset.epoch`` (the augmentation
+    # seed); persistent workers would keep epoch 0's copy and repeat its augmentations every epoch.
+    return TrackedLoader(torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, sampler=sampler, drop_last=True, num_workers=workers,
+        persistent_workers=False, pin_memory=pin_memory), sampler)
+
+
 def specs_from_args(args) -> tuple[PreprocessSpec, PreprocessSpec]:
     train_resize = args.train_resize or round(args.img_size / 0.875)
     eval_size = args.eval_size or args.img_size
@@ -351,9 +360,7 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
     else:
         dataset = CachedDataset(train_cache, preset.build(), seed=args.seed)
         sampler = RankSampler(len(dataset), dist_info.rank, dist_info.world_size, args.batch_size, args.seed)
-        loader = TrackedLoader(torch.utils.data.DataLoader(
-            dataset, batch_size=args.batch_size, sampler=sampler, drop_last=True, num_workers=args.workers,
-            persistent_workers=args.workers > 0, pin_memory=device.startswith("cuda")), sampler)
+        loader = make_loader(dataset, sampler, args.batch_size, args.workers, pin_memory=device.startswith("cuda"))
 
     # model -------------------------------------------------------------
     model = build_model(args.arch, len(labels), pretrained=args.weights)

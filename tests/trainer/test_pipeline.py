@@ -164,3 +164,26 @@ def test_corrupt_rows_are_quarantined_not_fatal(data, tmp_path):
     q = json.loads((run / "quarantine.json").read_text())
     assert {Path(x["path"]).name for x in q} == {"corrupt.jpg", "missing.jpg"}
     assert all(x["line"] > 1 for x in q)
+
+
+def test_loader_workers_see_each_epochs_augmentation_seed(data):
+    """With DataLoader workers, epoch 1 must not replay epoch 0's augmentations."""
+    from trainer.imagecache import build_cache
+    from trainer.presets import TrainPreset
+    from trainer.train import CachedDataset, RankSampler, make_loader
+    from kiosk.recognition.preprocess import PreprocessSpec
+    from trainer.data.manifest import read_manifest
+
+    train, _ = data
+    rows = read_manifest(train)[:8]
+    spec = PreprocessSpec(resize_size=72, crop_size=64)
+    cache = build_cache([(r.path, 0) for r in rows], train.parent / ".cache-workers", "train", spec)
+    ds = CachedDataset(cache, TrainPreset(crop_size=64).build(), seed=0)
+    sampler = RankSampler(len(ds), 0, 1, 4, seed=0, shuffle=False)
+    loader = make_loader(ds, sampler, batch_size=4, workers=1)
+    epochs = []
+    for epoch in range(2):  # what the epoch loop of train.main does
+        ds.epoch = epoch
+        loader.set_epoch(epoch)
+        epochs.append(torch.cat([x for x, _ in loader]))
+    assert not torch.equal(epochs[0], epochs[1])
