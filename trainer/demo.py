@@ -1,6 +1,6 @@
 """The demo model: one recipe for ``make demo`` and the tests.
 
-MobileNetV2 with its ImageNet feature stages frozen (all but the last 1×1 conv) and a new head, fitted by
+MobileNetV2 with its ImageNet feature stages frozen up to the last three (7×7 px, cheap to train) and a new head, fitted by
 the real trainer on the demo photos in ``assets/demo/train`` (training-split photos of 24 SKUs; the demo
 camera replays val-split photos, so the demo never sees a photo it was trained on).
 """
@@ -16,7 +16,7 @@ DEMO_WEIGHTS = REPO / ".cache" / "weights" / "mobilenet_v2-b0353104.pth"
 
 def demo_train_args(weights: Path, out: Path, cache_dir: Path, progress: bool = True) -> list[str]:
     args = ["train", "--train", str(DEMO_TRAIN / "train.csv"), "--val", str(DEMO_TRAIN / "val.csv"),
-            "--arch", "mobilenet_v2", "--weights", str(weights), "--freeze", "18", "--epochs", "6",
+            "--arch", "mobilenet_v2", "--weights", str(weights), "--freeze", "15", "--epochs", "8",
             "--img-size", "224", "--lr", "3e-3", "--seed", "0", "--out", str(out), "--cache-dir", str(cache_dir)]
     return args + ([] if progress else ["--no-progress"])
 
