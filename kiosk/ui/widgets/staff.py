@@ -26,28 +26,26 @@ def _big_edit(name: str, placeholder: str, *, password: bool = False) -> QLineEd
     return edit
 
 
-class StaffPinPanel(QWidget):
-    """Masked PIN entry on a keypad. Emits ``submitted(pin)`` or ``cancelled``."""
+class _KeypadPanel(QWidget):
+    """A centred column: title, big line edit, error line, on-screen keypad, Cancel / OK. Subclasses submit."""
 
-    submitted = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, name: str, title: str, edit: QLineEdit, keypad: NumericKeypad, cancel: str, ok: str,
+                 ok_text: str, parent=None) -> None:
         super().__init__(parent)
-        self.setObjectName("staffPinPanel")
+        self.setObjectName(name)
         outer = QHBoxLayout(self)
         outer.addStretch(1)
         column = QVBoxLayout()
         column.setSpacing(10)
-        self.title = label("Staff PIN", "pageTitle")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.edit = _big_edit("pinEdit", "Enter PIN", password=True)
+        self.title = label(title, "pageTitle", wrap=True)
+        self.edit = edit
         self.error = label("", "pinError", wrap=True)
-        self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.keypad = NumericKeypad(name="pinKeypad")
+        self.keypad = keypad
         buttons = QHBoxLayout()
-        self.cancel_button = touch_button("Cancel", "pinCancel")
-        self.ok_button = touch_button("Unlock", "pinOk")
+        self.cancel_button = touch_button("Cancel", cancel)
+        self.ok_button = touch_button(ok_text, ok)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.ok_button)
         for w in (self.title, self.edit, self.error, self.keypad):
@@ -70,6 +68,25 @@ class StaffPinPanel(QWidget):
         self.error.setText("")
         apply_key(self.edit, key)
 
+    def _submit(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+
+
+class StaffPinPanel(_KeypadPanel):
+    """Masked PIN entry on a keypad. Emits ``submitted(pin)`` or ``cancelled``."""
+
+    submitted = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("staffPinPanel", "Staff PIN", _big_edit("pinEdit", "Enter PIN", password=True),
+                         NumericKeypad(name="pinKeypad"), "pinCancel", "pinOk", "Unlock", parent)
+        self.title.setWordWrap(False)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
     def _submit(self) -> None:
         pin = self.edit.text()
         self.edit.clear()
@@ -79,46 +96,16 @@ class StaffPinPanel(QWidget):
         self.edit.clear()
         self.error.setText("")
 
-    def show_error(self, message: str) -> None:
-        self.error.setText(message)
 
-
-class PriceOverridePanel(QWidget):
+class PriceOverridePanel(_KeypadPanel):
     """New price in rupees on a keypad (``12.50``); emits ``submitted(paise)`` — an int."""
 
     submitted = Signal(int)
-    cancelled = Signal()
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("priceOverridePanel")
-        outer = QHBoxLayout(self)
-        outer.addStretch(1)
-        column = QVBoxLayout()
-        column.setSpacing(10)
-        self.title = label("New price", "pageTitle", wrap=True)
-        self.edit = _big_edit("priceEdit", "₹ e.g. 45.50")
-        self.error = label("", "pinError", wrap=True)
-        self.keypad = NumericKeypad(decimal=True, name="priceKeypad")
-        buttons = QHBoxLayout()
-        self.cancel_button = touch_button("Cancel", "priceCancel")
-        self.ok_button = touch_button("Set price", "priceOk")
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.ok_button)
-        for w in (self.title, self.edit, self.error, self.keypad):
-            column.addWidget(w)
-        column.addLayout(buttons)
-        column.addStretch(1)
-        box = QWidget()
-        box.setLayout(column)
-        box.setMinimumWidth(360)
-        box.setMaximumWidth(520)
-        outer.addWidget(box, 2)
-        outer.addStretch(1)
-        self.keypad.pressed.connect(lambda k: (self.error.setText(""), apply_key(self.edit, k)))
-        self.ok_button.clicked.connect(self._submit)
-        self.edit.returnPressed.connect(self._submit)
-        self.cancel_button.clicked.connect(self.cancelled)
+        super().__init__("priceOverridePanel", "New price", _big_edit("priceEdit", "₹ e.g. 45.50"),
+                         NumericKeypad(decimal=True, name="priceKeypad"), "priceCancel", "priceOk", "Set price",
+                         parent)
 
     def prepare(self, line_name: str, current_text: str) -> None:
         self.title.setText(f"New price for {line_name} (now {current_text})")
