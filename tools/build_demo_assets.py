@@ -11,7 +11,6 @@ The demo camera replays *val* photos (see camera/), so the demo never recognises
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import cv2
@@ -40,11 +39,11 @@ def shrink(src: Path, dst: Path, size: int, quality: int = 90) -> None:
     cv2.imwrite(str(dst), im, [cv2.IMWRITE_JPEG_QUALITY, quality])
 
 
-def main(src: Path) -> None:
+def main(src: Path, out: Path = DEMO, train_per_sku: int = TRAIN_PER_SKU) -> None:
     classes = list(csv.reader(open(src / "classes.csv")))[1:]
     by_sku = {row[0].lower(): row for row in classes}
     for sku, row in by_sku.items():
-        shrink(src / row[4].lstrip("/"), DEMO / "products" / f"{sku}.jpg", 160, 85)
+        shrink(src / row[4].lstrip("/"), out / "products" / f"{sku}.jpg", 160, 85)
     fine_to_sku = {int(row[1]): row[0].lower() for row in classes}
     photos: dict[str, list[str]] = {}
     for line in open(src / "train.txt"):
@@ -54,20 +53,29 @@ def main(src: Path) -> None:
     for sku in DEMO_SKUS:
         group = by_sku[sku][2].lower()
         chosen = sorted(photos[sku])
-        step = max(1, len(chosen) // (TRAIN_PER_SKU + VAL_PER_SKU))
-        picked = chosen[::step][: TRAIN_PER_SKU + VAL_PER_SKU]
+        # the val photos are the last few of the evenly spaced picks, so they never move into train
+        step = max(1, len(chosen) // (train_per_sku + VAL_PER_SKU))
+        picked = chosen[::step][: train_per_sku + VAL_PER_SKU]
+        n_train = len(picked) - VAL_PER_SKU
         for i, rel in enumerate(picked):
             name = f"{sku}/{i:03d}.jpg"
-            shrink(src / rel, DEMO / "train" / name, SIZE)
-            rows["train" if i < TRAIN_PER_SKU else "val"].append((name, sku, group))
+            shrink(src / rel, out / "train" / name, SIZE)
+            rows["train" if i < n_train else "val"].append((name, sku, group))
     for split, items in rows.items():
-        with open(DEMO / "train" / f"{split}.csv", "w", newline="") as fh:
+        with open(out / "train" / f"{split}.csv", "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["path", "sku", "group"])
             w.writerows(items)
     print(f"{len(by_sku)} product photos, {len(rows['train'])} train + {len(rows['val'])} val photos of "
-          f"{len(DEMO_SKUS)} SKUs written under {DEMO}")
+          f"{len(DEMO_SKUS)} SKUs written under {out}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else REPO.parent / "shared" / "datasets" / "grocery-store"))
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("src", nargs="?", type=Path, default=REPO.parent / "shared" / "datasets" / "grocery-store")
+    ap.add_argument("--out", type=Path, default=DEMO, help="demo assets folder (default: %(default)s)")
+    ap.add_argument("--train-per-sku", type=int, default=TRAIN_PER_SKU, help="training photos per SKU (default: %(default)s)")
+    a = ap.parse_args()
+    main(a.src, a.out, a.train_per_sku)

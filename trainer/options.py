@@ -34,7 +34,9 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--scale-min", type=float, default=0.25, help="random-resized-crop minimum area")
     p.add_argument("--rotation", type=float, default=20.0)
     p.add_argument("--vflip", type=float, default=0.0)
-    p.add_argument("--color-jitter", type=float, default=0.2)
+    p.add_argument("--color-jitter", type=float, default=0.2, help="brightness/contrast/saturation jitter (± fraction)")
+    p.add_argument("--hue", type=float, default=0.0, help="hue jitter (± fraction of the colour wheel, ≤ 0.5; default off: "
+                   "hue tells look-alike produce apart)")
     p.add_argument("--tta", action="store_true", help="also report val accuracy with horizontal-flip TTA")
     p.add_argument("--amp", choices=["auto", "none", "bf16", "fp16"], default="auto",
                    help="mixed precision; auto = bf16 on CUDA, none on CPU (bf16 autocast measured slower on CPU here)")

@@ -349,7 +349,7 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
         _write_json(run / "quarantine.json", quarantine)
         _write_json(run / "labels.json", {"labels": labels, "groups": groups})
     preset = TrainPreset(crop_size=args.img_size, scale=(args.scale_min, 1.0), rotation=args.rotation,
-                         vflip=args.vflip, color_jitter=args.color_jitter)
+                         vflip=args.vflip, color_jitter=args.color_jitter, hue=args.hue)
     if shard_index is not None:
         dataset = shard_data.ShardStream(
             shard_index, dist_info.rank, dist_info.world_size, args.batch_size, args.workers, args.seed,
