@@ -186,31 +186,48 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
 
 
 @torch.inference_mode()
-def predict(model, images_uint8: np.ndarray, spec: PreprocessSpec, device: str, batch_size: int = 64,
-            tta: bool = False, channels_last: bool = True) -> np.ndarray:
-    """Softmax probabilities for eval crops (N, H, W, 3) uint8 RGB, in order."""
+def _predict(model, images_uint8: np.ndarray, spec: PreprocessSpec, device: str, batch_size: int, flips: bool,
+             channels_last: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Softmax probabilities of the crops as they are and (``flips``) averaged with their mirror images."""
     model.eval()
-    out = []
+    plain, tta = [], []
     for start in range(0, len(images_uint8), batch_size):
         x = torch.from_numpy(np.array(images_uint8[start : start + batch_size])).permute(0, 3, 1, 2)
         x = normalize_batch(x.to(device), spec)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         p = model(x).float().softmax(1)
-        if tta:
-            p = (p + model(torch.flip(x, dims=[3])).float().softmax(1)) / 2
-        out.append(p.cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+        plain.append(p.cpu().numpy())
+        if flips:
+            tta.append(((p + model(torch.flip(x, dims=[3])).float().softmax(1)) / 2).cpu().numpy())
+    empty = np.zeros((0, 0), np.float32)
+    return (np.concatenate(plain) if plain else empty), ((np.concatenate(tta) if tta else empty) if flips else None)
 
 
-def evaluate(model, cache: CachedImages, spec: PreprocessSpec, device: str, tta: bool = False,
-             channels_last: bool = True) -> dict:
-    probs = predict(model, cache.images, spec, device, tta=tta, channels_last=channels_last)
-    labels = cache.labels
+def predict(model, images_uint8: np.ndarray, spec: PreprocessSpec, device: str, batch_size: int = 64,
+            tta: bool = False, channels_last: bool = True) -> np.ndarray:
+    """Softmax probabilities for eval crops (N, H, W, 3) uint8 RGB, in order (``tta``: averaged with the mirror)."""
+    plain, flipped = _predict(model, images_uint8, spec, device, batch_size, tta, channels_last)
+    return flipped if tta else plain
+
+
+def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
     top = np.argsort(-probs, axis=1)[:, :3]
     nll = float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1)).mean())
     return {"top1": float((top[:, 0] == labels).mean()), "top3": float((top == labels[:, None]).any(1).mean()),
             "nll": nll, "n": int(len(labels))}
+
+
+def evaluate(model, cache: CachedImages, spec: PreprocessSpec, device: str, tta: bool = False,
+             channels_last: bool = True) -> dict:
+    return scores(predict(model, cache.images, spec, device, tta=tta, channels_last=channels_last), cache.labels)
+
+
+def evaluate_with_tta(model, cache: CachedImages, spec: PreprocessSpec, device: str,
+                      channels_last: bool = True) -> tuple[dict, dict]:
+    """Scores without and with flip TTA from one pass over the images (the plain forward is shared)."""
+    plain, flipped = _predict(model, cache.images, spec, device, 64, True, channels_last)
+    return scores(plain, cache.labels), scores(flipped, cache.labels)
 
 
 # ----------------------------------------------------------------------------- main
@@ -492,11 +509,13 @@ def _main(args, dist_info: DistInfo, device: str) -> dict:
         record = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0],
                   **{f"train_{k}": v for k, v in stats.items() if k != "step"}}
         if val_cache is not None and main_proc:
-            val = evaluate(eval_model, val_cache, eval_spec, device, channels_last=args.channels_last)
+            if args.tta:
+                val, val_tta = evaluate_with_tta(eval_model, val_cache, eval_spec, device, channels_last=args.channels_last)
+            else:
+                val = evaluate(eval_model, val_cache, eval_spec, device, channels_last=args.channels_last)
             record.update({f"val_{k}": v for k, v in val.items()})
             if args.tta:
-                record["val_top1_tta"] = evaluate(eval_model, val_cache, eval_spec, device, tta=True,
-                                                  channels_last=args.channels_last)["top1"]
+                record["val_top1_tta"] = val_tta["top1"]
             if val["top1"] > best["top1"]:
                 best = {"top1": val["top1"], "top3": val["top3"], "epoch": epoch}
                 save_weights(eval_model, run / "best.safetensors")
