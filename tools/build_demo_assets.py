@@ -24,7 +24,7 @@ DEMO_SKUS = [
     "floury-potato", "oatly-oat-milk", "arla-standard-milk", "arla-medium-fat-milk", "god-morgon-orange-juice",
     "god-morgon-apple-juice", "tropicana-apple-juice", "arla-natural-yoghurt",
 ]
-TRAIN_PER_SKU, VAL_PER_SKU, SIZE = 12, 3, 256
+TRAIN_PER_SKU, VAL_PER_SKU, SIZE = 24, 3, 256
 
 
 def shrink(src: Path, dst: Path, size: int, quality: int = 90) -> None:

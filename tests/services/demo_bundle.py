@@ -43,9 +43,9 @@ def basket_rows() -> list[dict]:
 
 
 def recipe() -> str:
-    """tiny_cnn by default (seconds, always recognises the basket it was fitted on); the real demo recipe only when
-    asked with CHECKOUT_TEST_DEMO_RECIPE=mobilenet_v2 (the demo model still misreads the basket's satsumas photo)."""
-    want = os.environ.get("CHECKOUT_TEST_DEMO_RECIPE", "tiny_cnn")
+    """The real demo recipe (what ``make demo`` runs; ``make test`` builds it first) when its inputs are there;
+    ``CHECKOUT_TEST_DEMO_RECIPE=tiny_cnn`` picks the quick one for a fast edit-test loop."""
+    want = os.environ.get("CHECKOUT_TEST_DEMO_RECIPE", "mobilenet_v2")
     if want == "mobilenet_v2" and TRAIN_MANIFEST.is_file() and MOBILENET_WEIGHTS.is_file():
         return "mobilenet_v2"
     return "tiny_cnn"
@@ -141,11 +141,11 @@ def _loads(bundle: Path) -> bool:
         return False
 
 
-def build_demo_bundle(cache: Path = CACHE) -> Path:
-    """The cached demo bundle directory (built first when missing or stale)."""
+def build_demo_bundle(cache: Path = CACHE, kind: str | None = None) -> Path:
+    """The cached demo bundle directory (built first when missing or stale); ``kind`` defaults to :func:`recipe`."""
     from kiosk.cli import main as checkout
 
-    kind = recipe()
+    kind = kind or recipe()
     if kind == "mobilenet_v2" and (MAKE_DEMO_BUNDLE / "manifest.json").is_file() and _loads(MAKE_DEMO_BUNDLE):
         # `make test` builds the demo bundle first (the very one `make demo` runs), outside pytest's timeout
         _check_recognises_the_basket(MAKE_DEMO_BUNDLE)
