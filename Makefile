@@ -24,7 +24,7 @@ $(WEIGHTS): | $(STAMP)
 # The demo model (trainer/demo.py): MobileNetV2 (ImageNet) with its feature stages frozen and a new head,
 # fitted on the demo photos in assets/demo/train by the same trainer head office uses.
 demo-bundle: $(DEMO)/bundle/manifest.json
-$(DEMO)/bundle/manifest.json: $(WEIGHTS) assets/demo/train/train.csv assets/demo/train/val.csv | $(STAMP)
+$(DEMO)/bundle/manifest.json: $(WEIGHTS) assets/demo/train/train.csv assets/demo/train/val.csv trainer/demo.py | $(STAMP)
 	$(BIN)/checkout bundle demo --out $(DEMO) --weights $(WEIGHTS)
 
 $(DEMO)/catalog.sqlite: assets/demo/catalog.csv | $(STAMP)

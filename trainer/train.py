@@ -127,7 +127,9 @@ def specs_from_args(args) -> tuple[PreprocessSpec, PreprocessSpec]:
     train_resize = args.train_resize or round(args.img_size / 0.875)
     eval_size = args.eval_size or args.img_size
     eval_resize = args.eval_resize or round(eval_size / 0.875)
-    return PreprocessSpec(resize_size=train_resize, crop_size=args.img_size), PreprocessSpec(resize_size=eval_resize, crop_size=eval_size)
+    interpolation = getattr(args, "interpolation", "area")  # checkpoints written before the option existed
+    return (PreprocessSpec(resize_size=train_resize, crop_size=args.img_size, interpolation=interpolation),
+            PreprocessSpec(resize_size=eval_resize, crop_size=eval_size, interpolation=interpolation))
 
 
 # ----------------------------------------------------------------------------- loops

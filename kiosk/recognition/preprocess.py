@@ -50,21 +50,40 @@ class PreprocessSpec:
         spec = cls(**values)
         if spec.crop_size > spec.resize_size:
             raise ValueError(f"crop_size {spec.crop_size} larger than resize_size {spec.resize_size}")
+        if spec.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"unknown interpolation {spec.interpolation!r} (one of {', '.join(INTERPOLATIONS)})")
         if spec.color != "RGB" or spec.layout != "NCHW":
             raise ValueError(f"unsupported colour/layout {spec.color}/{spec.layout}")
         return spec
 
 
 _INTERPOLATION = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
+INTERPOLATIONS = ("area", "reduce", "linear", "cubic")
 
 
 def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area") -> np.ndarray:
-    """Resize so the shorter side is ``size`` (aspect kept). Used for caches and for eval."""
+    """Resize so the shorter side is ``size`` (aspect kept). Used for caches and for eval.
+
+    ``area``: OpenCV's INTER_AREA, a true box filter; at a fractional factor it takes its slow general path (~1 ms
+    for a 348 px frame). ``reduce``: the same box filter over whole-pixel blocks (INTER_AREA's fast path, after
+    trimming at most ``factor - 1`` edge pixels), then bilinear for the remaining factor below 2 — anti-aliased like
+    ``area`` where it matters, 5-8× faster. ``linear``/``cubic``: plain OpenCV interpolation (aliases past 2×).
+    """
     h, w = image.shape[:2]
     if min(h, w) == size:
         return image
     scale = size / min(h, w)
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    if interpolation == "reduce":
+        factor = int(1 / scale) if scale < 1 else 1
+        if factor >= 2:
+            hh, ww = h - h % factor, w - w % factor
+            top, left = (h - hh) // 2, (w - ww) // 2
+            image = cv2.resize(image[top : top + hh, left : left + ww], (ww // factor, hh // factor),
+                               interpolation=cv2.INTER_AREA)
+        return cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    if interpolation not in _INTERPOLATION:
+        raise ValueError(f"unknown interpolation {interpolation!r} (one of {', '.join(INTERPOLATIONS)})")
     interp = _INTERPOLATION[interpolation]
     if scale > 1 and interpolation == "area":
         interp = cv2.INTER_LINEAR  # INTER_AREA is for shrinking only
