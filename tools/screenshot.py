@@ -7,7 +7,8 @@ holds the items before it. Run it under an X server::
 
     xvfb-run -s "-screen 0 1280x800x24" .venv/bin/python tools/screenshot.py --out docs/kiosk.png
 
-Recognition: with ``--bundle DIR`` the real recogniser of that bundle runs. Without one (no bundle is
+Recognition: with ``--bundle DIR`` the real recogniser of that bundle runs; items it does not add on its own
+are tapped (first suggestion) like a shopper would. Without one (no bundle is
 committed: ``make demo`` trains it), a *replay recogniser* stands in: it knows the replay's nine
 items (``assets/demo/basket.csv``), matches each frame to the nearest replay photo and answers with the
 basket's SKU and two look-alikes, confident (auto-added) for most items and unsure for ``--ask`` items,
@@ -137,10 +138,13 @@ def main(argv: list[str] | None = None) -> int:
                       f"{window.cart_model.rowCount()} cart lines, suggestions {window.suggestions.visible_skus()})")
             app.quit()
 
-        def on_suggestions(_event) -> None:
+        def on_suggestions(event) -> None:
             seen["placements"] += 1
             if seen["placements"] == args.at_item:
-                QTimer.singleShot(500, grab)  # let the camera view and the weight catch up
+                QTimer.singleShot(200, grab)  # let the camera view and the weight catch up
+            elif seen["placements"] < args.at_item and getattr(event, "auto_added_line_id", "") is None:
+                # not sure enough to add it alone: the shopper taps the first suggestion, as at the till
+                QTimer.singleShot(100, window.suggestions.buttons[0].click)
 
         bridge.suggestions_ready.connect(on_suggestions)
         QTimer.singleShot(int(args.timeout * 1000), app.quit)
