@@ -17,7 +17,8 @@ DEMO_WEIGHTS = REPO / ".cache" / "weights" / "mobilenet_v2-b0353104.pth"
 def demo_train_args(weights: Path, out: Path, cache_dir: Path, progress: bool = True) -> list[str]:
     args = ["train", "--train", str(DEMO_TRAIN / "train.csv"), "--val", str(DEMO_TRAIN / "val.csv"),
             "--arch", "mobilenet_v2", "--weights", str(weights), "--freeze", "15", "--epochs", "8",
-            "--img-size", "224", "--interpolation", "reduce", "--lr", "3e-3", "--seed", "0", "--out", str(out), "--cache-dir", str(cache_dir)]
+            "--img-size", "224", "--interpolation", "reduce", "--lr", "3e-3", "--seed", "0", "--out", str(out),
+            "--cache-dir", str(cache_dir)]
     return args + ([] if progress else ["--no-progress"])
 
 

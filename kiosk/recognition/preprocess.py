@@ -67,7 +67,8 @@ def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area") ->
     ``area``: OpenCV's INTER_AREA, a true box filter; at a fractional factor it takes its slow general path (~1 ms
     for a 348 px frame). ``reduce``: the same box filter over whole-pixel blocks (INTER_AREA's fast path, after
     trimming at most ``factor - 1`` edge pixels), then bilinear for the remaining factor below 2 — anti-aliased like
-    ``area`` where it matters (big camera frames), 5-8× faster. ``linear``/``cubic``: plain OpenCV interpolation (aliases past 2×).
+    ``area`` where it matters (big camera frames), 5-8× faster. ``linear``/``cubic``: plain OpenCV interpolation
+    (aliases past 2×).
     """
     h, w = image.shape[:2]
     if min(h, w) == size:
