@@ -28,6 +28,7 @@ from kiosk.recognition.preprocess import PreprocessSpec
 from trainer import checkpoint as ckpt
 from trainer.distributed import DistInfo, all_reduce_sum, barrier, cleanup, init_distributed
 from trainer.imagecache import CachedImages, build_cache
+from trainer.metrics import topk_accuracy
 from trainer.models import DEFAULT_FREEZE, build_model, freeze_stages, set_frozen_bn_eval
 from trainer.options import get_args_parser
 from trainer.presets import TrainPreset, normalize_batch
@@ -214,10 +215,9 @@ def predict(model, images_uint8: np.ndarray, spec: PreprocessSpec, device: str, 
 
 
 def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
-    top = np.argsort(-probs, axis=1)[:, :3]
     nll = float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1)).mean())
-    return {"top1": float((top[:, 0] == labels).mean()), "top3": float((top == labels[:, None]).any(1).mean()),
-            "nll": nll, "n": int(len(labels))}
+    return {"top1": topk_accuracy(probs, labels, 1), "top3": topk_accuracy(probs, labels, 3), "nll": nll,
+            "n": int(len(labels))}
 
 
 def evaluate(model, cache: CachedImages, spec: PreprocessSpec, device: str, tta: bool = False,
