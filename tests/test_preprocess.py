@@ -47,3 +47,11 @@ def test_fast_preprocess_is_bit_identical_to_the_reference(interpolation):
 def test_unknown_interpolation_in_a_manifest_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown interpolation 'lanczos'"):
         PreprocessSpec.from_json({"resize_size": 256, "crop_size": 224, "interpolation": "lanczos"})
+
+
+def test_the_trainers_interpolation_choices_are_the_kiosks():
+    from kiosk.recognition.preprocess import INTERPOLATIONS
+    from trainer.options import get_args_parser
+
+    action = next(a for a in get_args_parser()._actions if a.dest == "interpolation")
+    assert tuple(action.choices) == INTERPOLATIONS

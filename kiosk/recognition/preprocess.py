@@ -50,8 +50,7 @@ class PreprocessSpec:
         spec = cls(**values)
         if spec.crop_size > spec.resize_size:
             raise ValueError(f"crop_size {spec.crop_size} larger than resize_size {spec.resize_size}")
-        if spec.interpolation not in INTERPOLATIONS:
-            raise ValueError(f"unknown interpolation {spec.interpolation!r} (one of {', '.join(INTERPOLATIONS)})")
+        _check_interpolation(spec.interpolation)
         if spec.color != "RGB" or spec.layout != "NCHW":
             raise ValueError(f"unsupported colour/layout {spec.color}/{spec.layout}")
         return spec
@@ -59,6 +58,11 @@ class PreprocessSpec:
 
 _INTERPOLATION = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 INTERPOLATIONS = ("area", "reduce", "linear", "cubic")
+
+
+def _check_interpolation(name: str) -> None:
+    if name not in INTERPOLATIONS:
+        raise ValueError(f"unknown interpolation {name!r} (one of {', '.join(INTERPOLATIONS)})")
 
 
 def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area") -> np.ndarray:
@@ -83,8 +87,7 @@ def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area") ->
             image = cv2.resize(image[top : top + hh, left : left + ww], (ww // factor, hh // factor),
                                interpolation=cv2.INTER_AREA)
         return cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    if interpolation not in _INTERPOLATION:
-        raise ValueError(f"unknown interpolation {interpolation!r} (one of {', '.join(INTERPOLATIONS)})")
+    _check_interpolation(interpolation)
     interp = _INTERPOLATION[interpolation]
     if scale > 1 and interpolation == "area":
         interp = cv2.INTER_LINEAR  # INTER_AREA is for shrinking only
