@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
+from catalog.images import image_problem, install_image, resolve_source
 from catalog.model import CSV_COLUMNS, REQUIRED_COLUMNS, Sku, parse_sku_fields, sku_to_fields
 from catalog.repository import Catalog
 from kiosk.errors import CatalogError
@@ -171,7 +173,8 @@ def import_csv(catalog: Catalog, path: str | Path) -> ImportResult:
     """Validate the whole file, check it against the catalog, then upsert every row in one transaction.
 
     SKUs already in the catalog but absent from the file are left as they are. A PLU or barcode
-    that the file gives to one SKU while another SKU (not in the file) holds it is an error.
+    that the file gives to one SKU while another SKU (not in the file) holds it is an error. Each row's image is
+    copied into the catalog's image folder (:mod:`catalog.images`).
     """
     name = str(path)
     numbered = _read_numbered(path)
@@ -188,12 +191,25 @@ def import_csv(catalog: Catalog, path: str | Path) -> ImportResult:
             if code_owner.get(code, s.sku) not in ids:
                 errors.append(RowError(name, lines.get(s.sku, 0), "barcodes", code,
                                        f"already a barcode of {code_owner[code]!r} in the catalog"))
+    csv_dir = Path(path).parent
+    errors += [RowError(name, lines.get(s.sku, 0), "image", s.image, reason) for s in skus
+               if (reason := image_problem(csv_dir, s.image)) is not None]
     if errors:
-        raise CsvImportError(name, errors)
+        raise CsvImportError(name, sorted(errors, key=lambda e: e.line))
+    skus = [_with_installed_image(s, csv_dir, catalog.path) for s in skus]
     existing = {s.sku for s in catalog.all()}
     catalog.upsert_many(skus)
     created = sum(1 for s in skus if s.sku not in existing)
     return ImportResult(created=created, updated=len(skus) - created)
+
+
+def _with_installed_image(sku: Sku, csv_dir: Path, catalog_path: Path | None) -> Sku:
+    if not sku.image:
+        return sku
+    source = resolve_source(csv_dir, sku.image)
+    if catalog_path is None:  # an in-memory catalog has no folder: keep where the photo is
+        return replace(sku, image=str(source.resolve()))
+    return replace(sku, image=install_image(source, Path(catalog_path), sku.sku))
 
 
 def write_skus_csv(skus: Sequence[Sku], out: TextIO, *, comments: Sequence[str] = ()) -> None:
@@ -208,12 +224,18 @@ def write_skus_csv(skus: Sequence[Sku], out: TextIO, *, comments: Sequence[str] 
 
 
 def export_csv(catalog: Catalog, out: str | Path | TextIO | None = None) -> int:
-    """Write every SKU (inactive ones too, sorted by id) to ``out`` (a path, a text stream, or stdout)."""
+    """Write every SKU (inactive ones too, sorted by id) to ``out`` (a path, a text stream, or stdout).
+
+    Written to a file, image paths are relative to that file's folder, so the CSV imports again from where it
+    is; to a stream, they are as stored (relative to the catalog's folder).
+    """
     skus = catalog.all()
     if out is None:
         write_skus_csv(skus, sys.stdout)
     elif isinstance(out, (str, Path)):
         path = Path(out)
+        if catalog.path is not None:
+            skus = [_image_relative_to(s, Path(catalog.path).parent, path.parent) for s in skus]
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             write_skus_csv(skus, fh)
@@ -221,3 +243,9 @@ def export_csv(catalog: Catalog, out: str | Path | TextIO | None = None) -> int:
     else:
         write_skus_csv(skus, out)
     return len(skus)
+
+
+def _image_relative_to(sku: Sku, catalog_dir: Path, out_dir: Path) -> Sku:
+    if not sku.image or Path(sku.image).is_absolute():
+        return sku
+    return replace(sku, image=Path(os.path.relpath(catalog_dir / sku.image, out_dir.resolve())).as_posix())

@@ -11,8 +11,8 @@ from the dataset folder and returns one catalog row per product:
 * ``gst_percent`` / ``hsn`` as an Indian retailer would file them (see :data:`TAX_BY_GROUP`);
 * ``plu``: fresh produce only, 1xx for fruit and 2xx for vegetables (store-internal codes);
 * ``barcodes``: packaged goods only, DEMO EAN-13s in the GS1 in-store range (prefix 200);
-* ``image``: ``assets/demo/products/<sku>.jpg`` (a copy of the iconic image; the dataset-relative
-  source path is in the row's extra key ``source_image``).
+* ``image``: ``products/<sku>.jpg``, relative to the CSV (``assets/demo/products``), a copy of the iconic image; the
+  dataset-relative source path is in the row's extra key ``source_image``.
 
 ``write_catalog_csv(rows, path)`` writes them in the catalog CSV format with a header comment
 that marks the prices as demo data. Run ``python -m catalog.grocery SRC [OUT]`` to regenerate
@@ -32,13 +32,13 @@ from kiosk.errors import CatalogError
 
 __all__ = ["grocery_catalog_rows", "write_catalog_csv", "DEMO_IMAGE_DIR", "DEMO_NOTICE", "demo_image_path"]
 
-DEMO_IMAGE_DIR = "assets/demo/products"
+DEMO_IMAGE_DIR = "products"  # relative to the catalog CSV (assets/demo/catalog.csv)
 #: Header comment of the demo CSV (one line each).
 DEMO_NOTICE: tuple[str, ...] = (
     "DEMO catalog for the Grocery Store dataset (Klasson et al., WACV 2019, MIT licence).",
     "Prices are made-up DEMO values in paise (per kg for sold_by=weight), NOT real prices.",
     "Barcodes are demo EAN-13s in the GS1 in-store range 200; PLUs are store-internal (1xx fruit, 2xx veg).",
-    "GST rates and HSN codes as an Indian retailer files them; images: assets/demo/products/<sku>.jpg.",
+    "GST rates and HSN codes as an Indian retailer files them; images: products/<sku>.jpg (beside this file).",
     "Regenerate: python -m catalog.grocery ../shared/datasets/grocery-store assets/demo/catalog.csv",
 )
 
@@ -109,7 +109,7 @@ _VOLUME = re.compile(r"(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>kg|g|dl|ml|cl|l)\b", 
 
 
 def demo_image_path(sku: str) -> str:
-    """Where the demo catalog expects the product photo, relative to the repository root."""
+    """Where the demo catalog's product photo is, relative to the CSV's folder (``assets/demo``)."""
     return f"{DEMO_IMAGE_DIR}/{sku}.jpg"
 
 

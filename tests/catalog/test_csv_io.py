@@ -16,9 +16,13 @@ GOOD = (
 )
 
 
+JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")  # a JPEG header is all import reads
+
+
 def write(tmp_path, text, name="c.csv"):
     p = tmp_path / name
     p.write_text(text, encoding="utf-8")
+    (tmp_path / "a.jpg").write_bytes(JPEG)
     return p
 
 

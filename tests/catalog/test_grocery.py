@@ -54,6 +54,7 @@ def test_sold_by_weight_matches_kg_urls(rows, grocery_root):
 
 
 def test_written_csv_imports(rows, tmp_path):
+    (tmp_path / DEMO_IMAGE_DIR).symlink_to(DEMO_CSV.parent / DEMO_IMAGE_DIR)  # the photos beside the CSV
     out = write_catalog_csv(rows, tmp_path / "demo.csv")
     assert out.read_text(encoding="utf-8").startswith("# DEMO catalog")
     with Catalog.open(tmp_path / "c.sqlite") as cat:
