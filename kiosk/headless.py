@@ -11,15 +11,18 @@ The receipt text goes to stdout, notes to stderr.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from kiosk.errors import UserError
+
+if TYPE_CHECKING:
+    from kiosk.services.api import ReplayApi
 
 __all__ = ["run_headless", "main"]
 
 
-def run_headless(service, camera: str, *, out: TextIO | None = None, err: TextIO | None = None,
-                 realtime: bool = False):
+def run_headless(service: ReplayApi, camera: str, *, out: TextIO | None = None, err: TextIO | None = None,
+                 realtime: bool = False, scale_name: str = "", store_name: str = ""):
     """Play ``camera`` through ``service``, pay and print the receipt. Returns the :class:`Receipt`."""
     from kiosk.camera import iter_frames
     from kiosk.services.checkout import CheckoutError
@@ -35,11 +38,10 @@ def run_headless(service, camera: str, *, out: TextIO | None = None, err: TextIO
     unsubscribe = service.add_listener(on_event)
     try:
         version, description = service.model_info()
-        print(f"kiosk: model {description}; camera {camera}; scale {getattr(service.scale, 'name', service.scale)}",
-              file=err)
+        print(f"kiosk: model {description}; camera {camera}; scale {scale_name or '?'}", file=err)
         if service.cart.lines:
-            print(f"kiosk: resumed the open cart with {len(service.cart.lines)} line(s) from {service.store.path}",
-                  file=err)
+            print(f"kiosk: resumed the open cart with {len(service.cart.lines)} line(s)"
+                  + (f" from {store_name}" if store_name else ""), file=err)
         placements = 0
         for frame in iter_frames(camera, realtime=realtime):
             service.poll_scale()
@@ -75,5 +77,6 @@ def main(config, *, realtime: bool = False, out: TextIO | None = None, err: Text
         raise UserError(f"headless mode replays a recording: give --camera folder:PATH or file:PATH "
                         f"(got {config.camera!r})")
     with CheckoutService.from_config(config) as service:
-        run_headless(service, config.camera, out=out, err=err, realtime=realtime)
+        run_headless(service, config.camera, out=out, err=err, realtime=realtime,
+                     scale_name=getattr(service.scale, "name", config.scale), store_name=config.store)
     return 0

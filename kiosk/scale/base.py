@@ -76,6 +76,8 @@ class Scale(ABC):
     whether the device accepted it; ``close`` releases the port. Safe to use as a context manager."""
 
     scheme: ClassVar[str] = ""
+    #: polled by camera frames instead of by time (a replayed recording, see :meth:`poll_due_at_frame`)
+    paced_by_frames: ClassVar[bool] = False
 
     name: str = "scale"
 
@@ -89,6 +91,11 @@ class Scale(ABC):
 
     @abstractmethod
     def zero(self) -> bool: ...
+
+    def poll_due_at_frame(self, frame_index: int) -> bool:
+        """For scales ``paced_by_frames``: catch up with camera frame ``frame_index`` and say whether to read now.
+        Real scales are polled by time and never are."""
+        return False
 
     def close(self) -> None:
         pass

@@ -159,9 +159,12 @@ class ScriptedScale(Scale):
     """Plays a script: each :meth:`read` consumes one poll; the last reading repeats forever.
 
     :meth:`zero` subtracts the last weight read from later readings (like a zero key).
+    A script is written one reading per camera frame of a replay (``paced_by_frames``): a live kiosk reads it
+    when :meth:`poll_due_at_frame` says so, which skips the readings of frames the recogniser dropped.
     """
 
     scheme = "script"
+    paced_by_frames = True
 
     def __init__(self, steps: list[ScriptStep], name: str = "script"):
         if not steps:
@@ -222,3 +225,11 @@ class ScriptedScale(Scale):
                 return False
             self._offset += self._last.grams
             return True
+
+    def poll_due_at_frame(self, frame_index: int) -> bool:
+        """Skip the readings of frames never seen (dropped while recognition was busy) so that the next
+        :meth:`read` is frame ``frame_index``'s; ``False`` when that frame was read already."""
+        behind = frame_index + 1 - self.polls
+        for _ in range(max(0, behind - 1)):
+            self.read()
+        return behind > 0

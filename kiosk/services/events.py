@@ -10,9 +10,12 @@ Events (names and fields are the UI contract: they only ever grow):
 * :class:`CameraStatusChanged` ``(status, error, retry_in)``: ``status`` is one of ``connecting``,
   ``live``, ``lost``, ``reconnecting``, ``ended``, ``failed`` (``kiosk.camera.CaptureState`` values);
 * :class:`FrameCaptured` ``(index, image)``: a frame the recognition worker took (live view), BGR uint8;
-* :class:`SuggestionsReady` ``(placement_id, suggestions, auto_added_line_id)``;
+* :class:`SuggestionsReady` ``(placement_id, suggestions, auto_added_line_id, auto_added_sku)``: the line and
+  SKU added without a tap (both ``None`` when the shopper must choose);
 * :class:`PlacementCleared` ``(placement_id)``: the tray was emptied; hide that item's suggestions;
 * :class:`AwaitingWeight` ``(placement_id, sku, name)``: a by-weight item waits for a stable reading;
+* :class:`WeighingEnded` ``(placement_id, sku, line_id)``: that wait is over — weighed and added (``line_id``), or
+  dropped (``line_id`` ``None``: replaced by another choice, taken away, never weighed before payment);
 * :class:`WeightChanged` ``(reading, text)``: a new scale reading (only sent when it differs from the last);
 * :class:`CartChanged` ``(cart_view)``: the cart after a committed change (a line is shown only after
   the store committed it);
@@ -32,7 +35,7 @@ from typing import Any, Callable
 __all__ = [
     "AwaitingWeight", "BillView", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView", "Event",
     "FrameCaptured", "Listener", "ModelChanged", "Notice", "PlacementCleared", "SaleClosed", "StaffModeChanged",
-    "SuggestionView", "SuggestionsReady", "TaxRowView", "UpdateStatusChanged", "WeightChanged",
+    "SuggestionView", "SuggestionsReady", "TaxRowView", "UpdateStatusChanged", "WeighingEnded", "WeightChanged",
 ]
 
 
@@ -135,6 +138,7 @@ class SuggestionsReady:
     placement_id: str
     suggestions: list[SuggestionView]
     auto_added_line_id: str | None = None
+    auto_added_sku: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,17 @@ class AwaitingWeight:
     placement_id: str | None
     sku: str
     name: str
+
+
+@dataclass(frozen=True)
+class WeighingEnded:
+    placement_id: str | None
+    sku: str
+    line_id: str | None = None
+
+    @property
+    def weighed(self) -> bool:
+        return self.line_id is not None
 
 
 @dataclass(frozen=True)
@@ -201,6 +216,6 @@ class Notice:
     details: dict = field(default_factory=dict, compare=False)
 
 
-Event = (CameraStatusChanged | FrameCaptured | SuggestionsReady | PlacementCleared | AwaitingWeight | WeightChanged
-         | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | UpdateStatusChanged | Notice)
+Event = (CameraStatusChanged | FrameCaptured | SuggestionsReady | PlacementCleared | AwaitingWeight | WeighingEnded
+         | WeightChanged | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | UpdateStatusChanged | Notice)
 Listener = Callable[[Event], None]

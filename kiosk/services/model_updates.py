@@ -35,8 +35,8 @@ from kiosk.config import KioskConfig
 from kiosk.errors import BundleError
 from kiosk.services.events import UpdateStatusChanged
 
-__all__ = ["OpenedModelStore", "catalog_compat", "open_model_store", "recognizer_loader", "update_event",
-           "describe_status"]
+__all__ = ["OpenedModelStore", "UpdateRelay", "catalog_compat", "open_model_store", "recognizer_loader",
+           "update_event", "describe_status"]
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +179,59 @@ def update_event(status, running_version: int | None = None) -> UpdateStatusChan
     return UpdateStatusChanged(state=str(status.state), version=version, message=text, level=level,
                                available_version=status.available_version, error=status.last_error,
                                reason=status.last_error_reason, last_check=status.last_check)
+
+
+class UpdateRelay:
+    """The running kiosk's side of the updater: re-sends its state changes as events, swaps an activated model in
+    (between two frames, cart untouched) and starts/stops its polling thread. ``updater`` may be ``None`` (no
+    channel): then there is no status and nothing to start."""
+
+    def __init__(self, updater, model, emit: Callable[..., None], interval_s: Callable[[], float]) -> None:
+        self.updater = updater
+        self._model = model  # kiosk.bundles.active.ActiveModel
+        self._emit = emit
+        self._interval_s = interval_s
+        self.closed = False
+        self.status: UpdateStatusChanged | None = None
+        self._unsubscribe: Callable[[], None] = lambda: None
+        if updater is not None:
+            updater.on_activated = self._on_activated
+            self._unsubscribe = updater.add_listener(self._on_status)
+            self.status = update_event(updater.status, model.version)
+
+    def _on_status(self, status) -> None:
+        """Updater listener (updater thread): snapshot the status and re-send it as an event."""
+        self.status = update_event(status, self._model.version)
+        self._emit(self.status)
+
+    def _on_activated(self, recognizer) -> None:
+        """The updater activated a new model (updater thread): swap it in between two frames."""
+        from kiosk.services.events import Notice
+
+        if self.closed:
+            recognizer.close()  # shutting down: the store already points at it; the next start runs it
+            return
+        self._model.swap(recognizer)
+        self._emit(Notice("info", f"new recognition model v{getattr(recognizer, 'model_version', '?')} active"))
+
+    def start(self) -> None:
+        if self.updater is None or self.closed or self.updater.running:
+            return
+        self.updater.start(interval_s=self._interval_s())
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.updater is not None:
+            self.updater.stop(timeout)
+
+    def close(self) -> None:
+        self.closed = True  # a model the updater activates from now on is closed, not swapped in
+        self.stop()
+        self._unsubscribe()
+
+    def check_now(self):
+        """One update check now, on this thread (staff button, tests); returns the UpdateResult."""
+        if self.updater is None:
+            from kiosk.services.errors import CheckoutError
+
+            raise CheckoutError("no update channel is configured (channel, with model_state and store_id)")
+        return self.updater.check_once()

@@ -33,7 +33,7 @@ from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
 from kiosk.domain.pricing import SoldBy
 from kiosk.domain.receipt import Receipt, StoreInfo
 
-__all__ = ["SalesStore", "Sale", "Correction", "StoreError", "read_corrections", "SCHEMA_VERSION"]
+__all__ = ["SalesStore", "Sale", "Correction", "LineProvenance", "StoreError", "read_corrections", "SCHEMA_VERSION"]
 
 
 class StoreError(RuntimeError):
@@ -114,7 +114,23 @@ def _001_initial(c: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial,)
+def _002_line_provenance(c: sqlite3.Connection) -> None:
+    # where a line came from, written in the same transaction as the line (no side file to lose)
+    c.execute("""
+        CREATE TABLE line_provenance (
+            line_id TEXT PRIMARY KEY NOT NULL,
+            placement_id TEXT,
+            image_path TEXT NOT NULL DEFAULT '',
+            recognised_sku TEXT,
+            top_k TEXT NOT NULL DEFAULT '[]',
+            model_version INTEGER,
+            scale_grams INTEGER,
+            chooser TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL
+        )""")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _002_line_provenance)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -173,6 +189,27 @@ class Sale:
         return cls(r["receipt_seq"], r["receipt_no"], r["cart_id"], datetime.fromisoformat(r["closed_at"]),
                    r["gross"], r["round_off"], r["total"], r["payment_method"], r["payment_ref"],
                    r["receipt_text"], r["receipt_json"])
+
+
+@dataclass(frozen=True, slots=True)
+class LineProvenance:
+    """Where a cart line came from: the placement photo, what the recogniser said (``top_k``: ``(sku, score)``
+    pairs, best first), the model version, the scale's grams at that moment and who chose the SKU
+    (``auto``, ``shopper``, ``search``, ``staff`` …). Stored with the line, in the line's transaction."""
+
+    placement_id: str | None = None
+    image_path: str = ""
+    recognised_sku: str | None = None
+    top_k: tuple[tuple[str, float], ...] = ()
+    model_version: int | None = None
+    scale_grams: int | None = None
+    chooser: str = ""
+
+    @classmethod
+    def _from_row(cls, r: sqlite3.Row) -> LineProvenance:
+        top_k = tuple((str(sku), float(score)) for sku, score in json.loads(r["top_k"] or "[]"))
+        return cls(r["placement_id"], r["image_path"], r["recognised_sku"], top_k, r["model_version"],
+                   r["scale_grams"], r["chooser"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,9 +323,10 @@ class SalesStore:
             return self._load_cart(self._conn, cart_id)
 
     # -- lines ---------------------------------------------------------------------------
-    def add_line(self, line: CartLine) -> CartLine:
+    def add_line(self, line: CartLine, provenance: LineProvenance | None = None) -> CartLine:
         """Append a prepared line to the open cart; returns once committed.
 
+        ``provenance`` (where the line came from) is committed in the same transaction as the line.
         Retrying with the same ``line_id`` (after a crash, say) is harmless: if that line is
         already stored with the same content it is returned, never added twice.
         """
@@ -310,7 +348,34 @@ class SalesStore:
                  line.qty, line.net_grams, line.total, now),
             )
             self._event(c, cart_id, line, "add", now)
+            if provenance is not None:
+                self._put_provenance(c, line.line_id, provenance, now)
         return line
+
+    @staticmethod
+    def _put_provenance(c: sqlite3.Connection, line_id: str, p: LineProvenance, at: str) -> None:
+        c.execute(
+            "INSERT OR REPLACE INTO line_provenance (line_id, placement_id, image_path, recognised_sku, top_k,"
+            " model_version, scale_grams, chooser, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (line_id, p.placement_id, str(p.image_path or ""), p.recognised_sku,
+             json.dumps([[sku, round(float(score), 6)] for sku, score in p.top_k]), p.model_version,
+             p.scale_grams, p.chooser, at))
+
+    def provenance(self, line_id: str) -> LineProvenance | None:
+        """Where line ``line_id`` came from (``None``: a line added without one, e.g. by an older version)."""
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM line_provenance WHERE line_id = ?", (line_id,)).fetchone()
+        return LineProvenance._from_row(row) if row else None
+
+    def restore_provenance(self, entries: dict[str, LineProvenance]) -> int:
+        """Store provenance for lines that have none yet (an upgrade from the JSONL side file); returns how many."""
+        added = 0
+        with self._tx() as c:
+            for line_id, p in entries.items():
+                if c.execute("SELECT 1 FROM line_provenance WHERE line_id = ?", (line_id,)).fetchone() is None:
+                    self._put_provenance(c, line_id, p, self._time())
+                    added += 1
+        return added
 
     def add_unit(self, sku: str, name: str, unit_price: int, gst_bp: int, qty: int = 1) -> CartLine:
         return self.add_line(CartLine.unit(sku, name, unit_price, gst_bp, qty))

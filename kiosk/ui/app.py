@@ -8,14 +8,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kiosk.services.api import CheckoutApi
 
 __all__ = ["run_app", "build_window"]
 
 log = logging.getLogger(__name__)
 
 
-def build_window(service: Any, config: Any = None, **options: Any):
+def build_window(service: CheckoutApi, config: Any = None, **options: Any):
     """The window and its bridge for ``service`` (no event loop, nothing started)."""
     from kiosk.ui.bridge import ServiceBridge
     from kiosk.ui.main_window import MainWindow
@@ -28,7 +31,7 @@ def build_window(service: Any, config: Any = None, **options: Any):
     return window, bridge
 
 
-def run_app(service: Any, config: Any = None, *, fullscreen: bool | None = None,
+def run_app(service: CheckoutApi, config: Any = None, *, fullscreen: bool | None = None,
             size: tuple[int, int] | None = None) -> int:
     """Open the kiosk window on ``service``, start its live mode, run Qt until the window closes.
 
@@ -50,18 +53,12 @@ def run_app(service: Any, config: Any = None, *, fullscreen: bool | None = None,
         window.showFullScreen()
     else:
         window.show()
-    start = getattr(service, "start", None)
-    announce = getattr(service, "announce", None)
     try:
-        if callable(start):
-            start()  # live mode (a no-op when the caller started it already)
-        if callable(announce):
-            announce()  # the state sent before this window listened: model, cart, weight, staff
+        service.start()  # live mode (a no-op when the caller started it already)
+        service.announce()  # the state sent before this window listened: model, cart, weight, staff
         bridge.sync_camera_status()
         code = app.exec()
     finally:
-        stop = getattr(service, "stop", None)
-        if callable(stop):
-            stop()
+        service.stop()
         bridge.detach()
     return int(code)

@@ -10,9 +10,8 @@ Events are dispatched by class name (``CartChanged`` → :attr:`ServiceBridge.ca
 which keeps the bridge free of import-time coupling to ``kiosk.services.events`` and lets
 tests drive it with the same events the real service sends.
 
-The bridge also adapts the few service features the UI needs that may be missing on a given
-service object (:meth:`frame_provider`, :meth:`staff_lock`); each adapter says what it falls
-back to.
+The service is anything that implements :class:`kiosk.services.api.CheckoutApi` (the real
+service, or the UI tests' fake).
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from kiosk.services.api import CheckoutApi
+
 log = logging.getLogger(__name__)
 
 __all__ = ["ServiceBridge", "EVENT_SIGNALS"]
@@ -32,6 +33,7 @@ EVENT_SIGNALS: dict[str, str] = {
     "CameraStatusChanged": "camera_status_changed",
     "SuggestionsReady": "suggestions_ready",
     "AwaitingWeight": "awaiting_weight",
+    "WeighingEnded": "weighing_ended",
     "WeightChanged": "weight_changed",
     "CartChanged": "cart_changed",
     "SaleClosed": "sale_closed",
@@ -53,6 +55,7 @@ class ServiceBridge(QObject):
     camera_status_changed = Signal(object)
     suggestions_ready = Signal(object)
     awaiting_weight = Signal(object)
+    weighing_ended = Signal(object)
     weight_changed = Signal(object)
     cart_changed = Signal(object)
     sale_closed = Signal(object)
@@ -67,7 +70,7 @@ class ServiceBridge(QObject):
     # internal: crosses the thread boundary, always queued
     _incoming = Signal(object)
 
-    def __init__(self, service: Any, parent: QObject | None = None) -> None:
+    def __init__(self, service: CheckoutApi, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.service = service
         self.unknown_events = 0
@@ -84,10 +87,9 @@ class ServiceBridge(QObject):
         return self
 
     def detach(self) -> None:
-        """Stop listening (if the service can forget listeners); events in flight are still delivered."""
-        remove = getattr(self.service, "remove_listener", None)
-        if self._attached and callable(remove):
-            remove(self.on_event)
+        """Stop listening; events in flight are still delivered."""
+        if self._attached:
+            self.service.remove_listener(self.on_event)
         self._attached = False
 
     def on_event(self, event: object) -> None:
@@ -111,18 +113,19 @@ class ServiceBridge(QObject):
             getattr(self, name).emit(event)
         self.event_delivered.emit(event)
 
-    # -- adapters for what a service may lack -------------------------------------------
+    # -- what the window asks of the service ------------------------------------------------
     def frame_provider(self) -> Callable[[], Any]:
         """A no-argument callable returning the newest camera frame (or ``None``), never blocking.
 
-        Uses ``service.latest_frame()`` (a peek at what recognition took last); without it, the
-        last ``FrameCaptured`` event this bridge saw. (A CaptureWorker's ``latest()`` is not
-        used: it *takes* the frame away from recognition.)
+        ``service.latest_frame()`` peeks at what recognition took last; when it has none yet, the
+        last ``FrameCaptured`` event this bridge saw. (A CaptureWorker's ``latest()`` is not used: it
+        *takes* the frame away from recognition.)
         """
-        peek = getattr(self.service, "latest_frame", None)
-        if callable(peek):
-            return peek
-        return lambda: self._last_frame
+        def newest() -> Any:
+            frame = self.service.latest_frame()
+            return frame if frame is not None else self._last_frame
+
+        return newest
 
     def sync_camera_status(self) -> bool:
         """Show the camera's current state even when it changed before this bridge listened.
@@ -142,10 +145,8 @@ class ServiceBridge(QObject):
         return True
 
     def staff_lock(self) -> None:
-        """End staff mode on the service when it supports it (``staff_lock()``); the UI locks anyway."""
-        lock = getattr(self.service, "staff_lock", None)
-        if callable(lock):
-            lock()
+        """End staff mode on the service."""
+        self.service.staff_lock()
 
     def simulated_scale(self) -> Any | None:
         """The service's scale when it can be set by hand (has ``set_weight``), for the demo slider."""

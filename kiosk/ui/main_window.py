@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QMainWindow, QSizePolicy, QSlider, QStackedWidget, QVBoxLayout,
                                QWidget)
 
+from kiosk.services.api import CheckoutApi
 from kiosk.ui.bridge import ServiceBridge
 from kiosk.ui.models import CartTableModel
 from kiosk.ui.styles import load_stylesheet, scale_factor, scaled_stylesheet
@@ -37,7 +38,7 @@ class MainWindow(QMainWindow):
     #: the page now shown (name), after every page change
     page_changed = Signal(str)
 
-    def __init__(self, service: Any, bridge: ServiceBridge | None = None, *, store_name: str = "Self-checkout",
+    def __init__(self, service: CheckoutApi, bridge: ServiceBridge | None = None, *, store_name: str = "Self-checkout",
                  camera_fps: float = 15.0, payment_ms: int = 1200, receipt_return_s: float = 30.0,
                  notice_ms: int = 6000, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -168,6 +169,7 @@ class MainWindow(QMainWindow):
         b.suggestions_ready.connect(self._on_suggestions)
         b.placement_cleared.connect(self._on_placement_cleared)
         b.awaiting_weight.connect(self._on_awaiting_weight)
+        b.weighing_ended.connect(self._on_weighing_ended)
         b.weight_changed.connect(self._on_weight)
         b.sale_closed.connect(self._on_sale_closed)
         b.model_changed.connect(lambda e: self.status.set_model(
@@ -324,7 +326,6 @@ class MainWindow(QMainWindow):
 
     # -- rendering events --------------------------------------------------------------------
     def render_cart(self, view: Any) -> None:
-        before = set(self.cart_model.line_ids())
         selected = self.staff.table.selected_line_id()
         self.cart_model.set_cart(view)
         self.staff_model.set_cart(view)
@@ -333,9 +334,6 @@ class MainWindow(QMainWindow):
         has_lines = bool(view.lines)
         self.pay_button.setEnabled(has_lines)
         self.pay_button.setText(f"Pay {view.bill.total_text}" if has_lines else "Pay")
-        if self.weight.awaiting and any(
-                line.sku == self.weight.awaiting_sku and line.line_id not in before for line in view.lines):
-            self._stop_awaiting()
 
     def _stop_awaiting(self) -> None:
         self._awaiting_placement = None
@@ -343,16 +341,17 @@ class MainWindow(QMainWindow):
 
     def _on_suggestions(self, event: Any) -> None:
         self._stop_awaiting()
-        added_sku = None
-        if event.auto_added_line_id is not None:
-            row = self.cart_model.row_of(event.auto_added_line_id)
-            added_sku = self.cart_model.line(row).sku if row >= 0 else None
-        self.suggestions.show_suggestions(event.placement_id, event.suggestions, event.auto_added_line_id, added_sku)
+        self.suggestions.show_suggestions(event.placement_id, event.suggestions, event.auto_added_line_id,
+                                          event.auto_added_sku)
 
     def _on_placement_cleared(self, event: Any) -> None:
         if self.suggestions.placement_id == event.placement_id:
             self.suggestions.clear()
         if self._awaiting_placement is not None and self._awaiting_placement == event.placement_id:
+            self._stop_awaiting()
+
+    def _on_weighing_ended(self, event: Any) -> None:
+        if self.weight.awaiting and self.weight.awaiting_sku == event.sku:
             self._stop_awaiting()
 
     def _on_awaiting_weight(self, event: Any) -> None:

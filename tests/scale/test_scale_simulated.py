@@ -149,3 +149,13 @@ def test_bad_scale_uris(uri, words):
     with pytest.raises(ScaleError) as info:
         open_scale(uri)
     assert words in str(info.value)
+
+
+def test_a_script_is_paced_by_camera_frames_and_skips_dropped_ones():
+    scale = ScriptedScale.from_text("1x 0\n1x 10\n1x 20\n1x 30\n40\n")
+    assert scale.paced_by_frames and not SimulatedScale().paced_by_frames
+    assert scale.poll_due_at_frame(0) and scale.read().grams == 0
+    assert not scale.poll_due_at_frame(0)  # frame 0 was read already
+    assert scale.poll_due_at_frame(3)  # frames 1 and 2 were dropped: their readings are skipped
+    assert scale.read().grams == 30 and scale.polls == 4
+    assert not SimulatedScale().poll_due_at_frame(5)  # a real scale is polled by time, never by frames

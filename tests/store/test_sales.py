@@ -193,3 +193,28 @@ def test_naive_clock_refused(path):
     with SalesStore.open(path, clock=lambda: datetime(2025, 1, 1)) as s:
         with pytest.raises(StoreError, match="timezone"):
             s.add_unit("milk", "Milk", 7200, 0)
+
+
+def test_line_provenance_is_committed_with_its_line_and_never_without_it(store, path):
+    from kiosk.store import LineProvenance
+
+    prov = LineProvenance("p1", "/captures/p1.jpg", "banana", (("banana", 0.91), ("lemon", 0.05)), 7, 548, "auto")
+    line = store.add_line(CartLine.weighed("banana", "Banana", 6000, 0, 548), prov)
+    with SalesStore.open(path) as again:  # another connection sees both, as committed
+        assert again.provenance(line.line_id) == prov
+    bad = LineProvenance("p2", "", "lemon", (("lemon", object()),), 7, None, "shopper")  # cannot be stored
+    with pytest.raises(TypeError):
+        store.add_line(CartLine.unit("lemon", "Lemon", 1000, 0), bad)
+    assert [x.sku for x in store.open_cart().lines] == ["banana"]  # the line went with its provenance
+    assert store.provenance("no-such-line") is None
+
+
+def test_restore_provenance_adds_only_what_is_missing(store):
+    from kiosk.store import LineProvenance
+
+    line = store.add_line(CartLine.unit("milk", "Milk", 7200, 0), LineProvenance("p1", "a.jpg", chooser="search"))
+    other = store.add_line(CartLine.unit("milk", "Milk", 7200, 0))
+    added = store.restore_provenance({line.line_id: LineProvenance("old", "old.jpg"),
+                                      other.line_id: LineProvenance("p2", "b.jpg")})
+    assert added == 1
+    assert store.provenance(line.line_id).image_path == "a.jpg" and store.provenance(other.line_id).placement_id == "p2"

@@ -1,6 +1,7 @@
 """A small in-memory stand-in for :class:`kiosk.services.checkout.CheckoutService` for widget tests.
 
-Same intent names and the same event/view classes as the real service (``kiosk.services.events``),
+It implements the same typed interface (:class:`kiosk.services.api.CheckoutApi`, checked by
+``tests/ui/test_fakes.py``) with the same event/view classes as the real service (``kiosk.services.events``),
 priced by the real domain (``kiosk.domain``), so what the window shows is what a real cart would
 show; only the catalog (a dict), the store (memory) and recognition (``place()``) are faked.
 """
@@ -18,7 +19,7 @@ from kiosk.domain.receipt import Receipt, StoreInfo
 from kiosk.scale import WeightReading
 from kiosk.services.events import (AwaitingWeight, BillView, CartChanged, CartLineView, CartView, ModelChanged,
                                    Notice, PlacementCleared, SaleClosed, StaffModeChanged, SuggestionsReady,
-                                   SuggestionView, TaxRowView, WeightChanged)
+                                   SuggestionView, TaxRowView, WeighingEnded, WeightChanged)
 
 PIN = "2468"
 
@@ -62,12 +63,12 @@ class FakeCheckoutService:
         self._ids = itertools.count(1)
 
     # listeners
-    def add_listener(self, cb):
-        self.listeners.append(cb)
-        return lambda: self.remove_listener(cb)
+    def add_listener(self, callback):
+        self.listeners.append(callback)
+        return lambda: self.remove_listener(callback)
 
-    def remove_listener(self, cb):
-        self.listeners.remove(cb)
+    def remove_listener(self, callback):
+        self.listeners.remove(callback)
 
     def emit(self, *events):
         for e in events:
@@ -79,6 +80,16 @@ class FakeCheckoutService:
 
     def latest_frame(self):
         return self.frame
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    @property
+    def staff_unlocked(self):
+        return self.unlocked
 
     # views
     def view(self, sku: str, score: float = 1.0) -> SuggestionView:
@@ -113,7 +124,7 @@ class FakeCheckoutService:
         if auto:
             line_id = self._add(skus[0], pid)
             self._changed()
-        self.emit(SuggestionsReady(pid, views, line_id))
+        self.emit(SuggestionsReady(pid, views, line_id, skus[0] if line_id else None))
         return pid
 
     def clear_tray(self, pid: str) -> None:
@@ -129,6 +140,7 @@ class FakeCheckoutService:
             if pid:
                 self.placements[pid] = line.line_id
             self._changed()
+            self.emit(WeighingEnded(pid, item.sku, line.line_id))
 
     # intents
     def _add(self, sku: str, pid: str | None) -> str | None:
@@ -154,6 +166,9 @@ class FakeCheckoutService:
             if self.cart.line(old).sku == sku:
                 return old
             self.cart.remove(old)
+        if self.pending is not None:
+            self.emit(WeighingEnded(self.pending[0], self.pending[1].sku, None))
+            self.pending = None
         line_id = self._add(sku, placement_id)
         self._changed()
         return line_id

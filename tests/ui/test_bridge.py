@@ -45,10 +45,7 @@ def test_typed_signals_and_unknown_events(qtbot):
 
 
 def test_frames_are_kept_not_queued_and_served_to_the_camera_view(qtbot):
-    class NoPeek(FakeCheckoutService):
-        latest_frame = None  # a service without latest_frame(): the bridge keeps FrameCaptured instead
-
-    service = NoPeek()
+    service = FakeCheckoutService()  # latest_frame() has nothing yet: the bridge serves FrameCaptured instead
     bridge = ServiceBridge(service).attach()
     provider = bridge.frame_provider()
     assert provider() is None

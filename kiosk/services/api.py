@@ -1,0 +1,90 @@
+"""The typed interface of the checkout: what the window, the Qt bridge, headless mode and the UI tests' fake
+service all program against. :class:`~kiosk.services.checkout.CheckoutService` is the real one.
+
+Events (:mod:`kiosk.services.events`) reach listeners on the thread that produced them; intents are
+thread-safe. Intents that cannot be carried out raise :class:`~kiosk.services.errors.CheckoutError` (a
+one-line :class:`~kiosk.errors.UserError`); the window shows that line as a notice.
+
+* ``add_listener(cb) -> unsubscribe``, ``remove_listener(cb)``; ``announce()`` re-sends the current model, cart,
+  weight, staff and update state (a UI that just connected calls it);
+* ``cart_view()``; ``search(text)`` by name, group or PLU (score 1.0);
+* ``choose(sku, placement_id=None) -> line_id | None``: the shopper tapped a suggestion or a search result. Unit
+  items are added at once; by-weight items with the current stable weight, or they wait for one
+  (``AwaitingWeight``, then ``WeighingEnded``; ``None`` is returned). Another SKU for a placement that already
+  has a line replaces that line; the same SKU again does nothing;
+* ``remove_line(line_id)`` (the shopper put the item back); ``pay(method) -> Receipt`` closes the sale once;
+* ``staff_unlock(pin) -> bool``, ``staff_lock()``, ``staff_unlocked``; ``staff_correct(line_id, sku) -> line_id``,
+  ``staff_void(line_id)``, ``staff_override_price(line_id, paise) -> line_id`` (``StaffLocked`` unless unlocked);
+* ``latest_frame()`` for a live view that polls; ``start()`` / ``stop()`` live mode.
+
+:class:`ReplayApi` adds what a headless replay drives by hand: ``process_frame(frame)`` (the item trigger, then
+recognition of a newly placed item; the top-1 is added by itself at or above the bundle's auto-add threshold),
+``poll_scale()``, ``placement(id)``, ``awaiting_weight``, the open ``cart`` and the ``last_sale``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from kiosk.services.events import CartView, Listener, SuggestionsReady, SuggestionView
+
+__all__ = ["CheckoutApi", "ReplayApi"]
+
+
+@runtime_checkable
+class CheckoutApi(Protocol):
+    def add_listener(self, callback: Listener) -> Callable[[], None]: ...
+
+    def remove_listener(self, callback: Listener) -> None: ...
+
+    def announce(self) -> None: ...
+
+    def cart_view(self) -> CartView: ...
+
+    def search(self, text: str) -> list[SuggestionView]: ...
+
+    def choose(self, sku: str, placement_id: str | None = None) -> str | None: ...
+
+    def remove_line(self, line_id: str) -> None: ...
+
+    def pay(self, method: str = "card") -> Any: ...
+
+    @property
+    def staff_unlocked(self) -> bool: ...
+
+    def staff_unlock(self, pin: str, staff_id: str = "staff") -> bool: ...
+
+    def staff_lock(self) -> None: ...
+
+    def staff_correct(self, line_id: str, new_sku: str) -> str: ...
+
+    def staff_void(self, line_id: str) -> None: ...
+
+    def staff_override_price(self, line_id: str, paise: int) -> str: ...
+
+    def latest_frame(self) -> Any: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@runtime_checkable
+class ReplayApi(CheckoutApi, Protocol):
+    def process_frame(self, frame: Any) -> SuggestionsReady | None: ...
+
+    def poll_scale(self) -> Any: ...
+
+    def placement(self, placement_id: str) -> Any: ...
+
+    @property
+    def awaiting_weight(self) -> tuple[str | None, str] | None: ...
+
+    @property
+    def cart(self) -> Any: ...
+
+    @property
+    def last_sale(self) -> Any: ...
+
+    def model_info(self) -> tuple[int | None, str]: ...

@@ -1,0 +1,59 @@
+"""One placement recognised: save its photo, run the active model, keep the suggestions the catalog sells, and
+decide whether the top-1 may be added without a tap (its score at or above the bundle's auto-add threshold,
+scored by the model that still runs)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kiosk.services.events import Notice
+from kiosk.services.placements import Placement
+from kiosk.services.views import Presenter
+
+__all__ = ["PlacementRecogniser"]
+
+log = logging.getLogger(__name__)
+
+
+class PlacementRecogniser:
+    def __init__(self, model, captures, *, find_sku: Callable[[str], Any], views: Presenter,
+                 clock: Callable[[], datetime], emit: Callable[..., None]) -> None:
+        self.model, self.captures, self._find_sku, self._views = model, captures, find_sku, views
+        self._clock, self._emit = clock, emit
+        self.recognitions = 0
+        self.last_timings_ms: dict[str, float] = {}
+
+    def recognise(self, image, scale_grams: int | None) -> Placement:
+        placement_id = f"{self._clock().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        image_path = self.captures.save(placement_id, image)
+        result = self.model.recognize(image)
+        if result is None:
+            self._emit(Notice("error", "no recognition model loaded: use manual search"))
+            found, version = [], None
+        else:
+            found, version = result.suggestions, result.model_version
+            self.recognitions += 1
+            self.last_timings_ms = dict(result.timings_ms)
+        views = []
+        for s in found:
+            sku = self._find_sku(s.sku)
+            if sku is None or not sku.active:
+                log.warning("recogniser suggested %r, which the catalog does not sell", s.sku)
+                continue
+            views.append(self._views.suggestion(sku, s.score))
+        return Placement(placement_id, image_path, views, found[0].sku if found else None, version,
+                         scale_grams=scale_grams, top_k=tuple((s.sku, s.score) for s in found))
+
+    def auto_add_sku(self, placement: Placement) -> str | None:
+        """The top-1 when it may be added by itself: sellable, scored at or above the threshold of the model
+        that still runs (a model swapped in mid-recognition never lends its threshold)."""
+        rec, views = self.model.recognizer, placement.suggestions
+        if rec is None or not views or views[0].sku != placement.recognised_sku:
+            return None
+        if getattr(rec, "model_version", None) != placement.model_version:
+            return None
+        return views[0].sku if views[0].score >= float(getattr(rec, "auto_add_threshold", float("inf"))) else None

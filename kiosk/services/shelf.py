@@ -1,0 +1,40 @@
+"""The catalog as the checkout sees it: SKUs by id (must exist and be on sale to be sold) and manual search.
+
+The catalog connection is shared with the model updater's compatibility check (another thread): every call
+holds the catalog lock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from kiosk.services.errors import CheckoutError
+from kiosk.services.events import SuggestionView
+from kiosk.services.views import Presenter
+
+__all__ = ["Shelf"]
+
+
+class Shelf:
+    def __init__(self, catalog, lock: threading.RLock, views: Presenter) -> None:
+        self.catalog, self.lock, self._views = catalog, lock, views
+
+    def find(self, sku_id: str):
+        """The SKU or ``None`` (inactive ones too)."""
+        with self.lock:
+            return self.catalog.find(sku_id)
+
+    def active(self, sku_id: str):
+        """The SKU, refused with a one-line CheckoutError when it is unknown or not on sale."""
+        sku = self.find(sku_id)
+        if sku is None:
+            raise CheckoutError(f"unknown SKU {sku_id!r}: not in the catalog {getattr(self.catalog, 'path', '')}")
+        if not sku.active:
+            raise CheckoutError(f"{sku.name} ({sku_id}) is not on sale")
+        return sku
+
+    def search(self, text: str, limit: int = 12) -> list[SuggestionView]:
+        """By name, group or PLU (active SKUs only), as suggestion views with score 1.0."""
+        with self.lock:
+            found = self.catalog.search(text, limit=limit)
+        return [self._views.suggestion(s, 1.0) for s in found]

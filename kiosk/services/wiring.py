@@ -1,0 +1,113 @@
+"""Opening what a :class:`~kiosk.config.KioskConfig` names: catalog, model (plain bundle or signed store),
+the kiosk's sales store and the scale. Anything opened before a failure is closed again; a missing or broken
+bundle is one line (:class:`~kiosk.errors.BundleError`)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import KioskConfig
+from kiosk.errors import BundleError, CatalogError
+
+__all__ = ["OpenedParts", "close_all", "open_catalog", "open_parts"]
+
+log = logging.getLogger(__name__)
+
+
+def open_catalog(path: str | Path):
+    """Open an existing catalog so that any thread may use it (the service serialises access)."""
+    from sqlite_utils import Database
+
+    from catalog.repository import Catalog
+
+    path = Path(path)
+    Catalog.open(path, create=False).close()  # exists? migrations applied?
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(f"{path}: not a usable catalog database ({exc})") from None
+    return Catalog(Database(conn), path)
+
+
+def close_all(*things: Any) -> None:
+    """Close each (last opened first is the caller's order); a failure is logged, the rest still close."""
+    for thing in things:
+        if thing is not None and hasattr(thing, "close"):
+            try:
+                thing.close()
+            except Exception:
+                log.exception("closing %r", thing)
+
+
+@dataclass
+class OpenedParts:
+    catalog: Any
+    store: Any
+    scale: Any
+    model: Any  # kiosk.bundles.active.ActiveModel
+    catalog_lock: threading.RLock
+    updater: Any = None
+    notices: list[tuple[str, str]] = field(default_factory=list)  # (level, text) for the first UI
+
+
+def _open_models(config: KioskConfig, catalog_lock, opened: list) -> tuple[Any, Any, Any]:
+    """``(catalog, recognizer or None, OpenedModelStore or None)``: a plain bundle (loaded first), or the signed
+    store's active bundle, checked against the catalog (the catalog decides which model may run)."""
+    from kiosk.recognition.recognizer import Recognizer
+
+    recognizer = models = None
+    if not config.model_state.strip():
+        recognizer = Recognizer.load(config.bundle, backend=config.backend, device=config.device,
+                                     threads=config.threads or None, top_k=config.top_k)
+        opened.append(recognizer)
+    catalog = open_catalog(config.catalog)
+    opened.append(catalog)
+    if config.model_state.strip():
+        from kiosk.services.model_updates import catalog_compat, open_model_store
+
+        models = open_model_store(config, catalog_compat(catalog, catalog_lock))
+        recognizer = models.recognizer
+        if recognizer is not None:
+            opened.append(recognizer)
+    return catalog, recognizer, models
+
+
+def _model_notices(config: KioskConfig, models) -> list[tuple[str, str]]:
+    if models is None:
+        return []
+    notices = [("warning", text) for text in models.warnings]
+    if models.installed_version is not None:
+        notices.append(("info", f"model v{models.installed_version} installed from {config.bundle} into "
+                                f"{config.model_state}"))
+    return notices
+
+
+def open_parts(config: KioskConfig) -> OpenedParts:
+    from kiosk.bundles.active import ActiveModel
+    from kiosk.scale import open_scale
+    from kiosk.store import SalesStore
+
+    opened: list[Any] = []
+    catalog_lock = threading.RLock()
+    try:
+        try:
+            catalog, recognizer, models = _open_models(config, catalog_lock, opened)
+        except BundleError as exc:
+            if type(exc) is BundleError:  # one line for `checkout` (refusals are one line already)
+                raise BundleError(" ".join(str(exc).split())) from None
+            raise
+        store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info)
+        opened.append(store)
+        scale = open_scale(config.scale)
+        opened.append(scale)
+    except BaseException:
+        close_all(*reversed(opened))
+        raise
+    return OpenedParts(catalog, store, scale, ActiveModel(recognizer), catalog_lock,
+                       models.updater if models is not None else None, _model_notices(config, models))
