@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest
 install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
 weights: $(WEIGHTS)

@@ -1,9 +1,12 @@
 """The one console command, ``checkout``, with a subcommand per concern.
 
 Each room of the project owns its subcommands in its own module, which exposes
-``register(subparsers)``. Modules listed here must stay cheap to import (no torch, no Qt
-at module level): heavy imports happen inside the command handlers, so ``checkout
-catalog show`` starts in a fraction of a second.
+``register(subparsers, groups)``. The till's own rooms are listed in :data:`COMMAND_MODULES`; the
+trainer's (head office) are found through the ``checkout.commands`` entry points that
+``pyproject.toml`` declares, so the kiosk never imports the trainer. Command modules must stay
+cheap to import (no torch, no Qt at module level): heavy imports happen inside the handlers, so
+``checkout catalog show`` starts in a fraction of a second, and on a till installed without the
+trainer's packages a head-office command says which extra to install instead of a traceback.
 """
 
 from __future__ import annotations
@@ -15,14 +18,31 @@ import sys
 
 from kiosk.errors import UserError
 
-#: Modules that add subcommands, in the order they appear in ``checkout --help``.
+#: The till's modules that add subcommands, in the order they appear in ``checkout --help``.
 COMMAND_MODULES = (
     "kiosk.commands",  # kiosk, kiosk update, bench kiosk
     "catalog.cli",  # catalog import/export/show
-    "trainer.cli",  # data …, train, evaluate, bundle …, bench train/ddp
-    "trainer.cli_ddp",  # data shard, bench ddp
-    "kiosk.bundles.cli",  # keys …, bundle sign/verify/publish
+    "kiosk.bundles.cli",  # bundle verify, kiosk update/rollback/model-status
 )
+#: entry-point group of the other rooms' subcommands (``trainer``: data, train, evaluate, bundle export/sign …)
+ENTRY_POINT_GROUP = "checkout.commands"
+#: what a head-office command needs that a till install leaves out
+EXTRA_FOR = {"torch": "trainer", "torchvision": "trainer", "onnx": "trainer", "matplotlib": "trainer",
+             "tensorboard": "trainer", "safetensors": "trainer", "PySide6": "kiosk", "onnxruntime": "kiosk",
+             "serial": "kiosk", "s3fs": "s3", "tensorrt": "tensorrt"}
+
+
+def _registrations():
+    """``register`` functions: the till's modules, then the entry points of the other rooms (by name)."""
+    from importlib.metadata import entry_points
+
+    for name in COMMAND_MODULES:
+        yield importlib.import_module(name).register
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            yield ep.load()
+        except ModuleNotFoundError as exc:  # that room is not installed here
+            logging.getLogger(__name__).debug("checkout: no %s commands (%s)", ep.name, exc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,14 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a room not built yet must not break the others
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        module.register(sub, groups)
+    for register in _registrations():
+        register(sub, groups)
     return parser
 
 
@@ -64,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"checkout: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # a command of a role this install leaves out
+        top = (exc.name or "").split(".")[0]
+        if top not in EXTRA_FOR:
+            raise
+        print(f"checkout: error: `checkout {args.command}` needs the Python package {top!r}, which is not "
+              f"installed here: pip install 'edge-checkout-kiosk[{EXTRA_FOR[top]}]'", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("checkout: interrupted", file=sys.stderr)

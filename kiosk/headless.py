@@ -61,7 +61,8 @@ def run_headless(service: ReplayApi, camera: str, *, out: TextIO | None = None, 
         if not service.cart.lines:
             raise CheckoutError(f"{camera}: no item was added in {placements} placement(s); nothing to pay")
         receipt = service.pay("card")
-        out.write(service.last_sale.receipt_text if service.last_sale is not None else receipt.to_text())
+        text = service.last_sale.receipt_text if service.last_sale is not None else receipt.to_text()
+        out.write(text if text.endswith("\n") else text + "\n")
         out.flush()
         return receipt
     finally:
