@@ -66,11 +66,11 @@ def bench_train(args) -> int:
     from torchvision import datasets, transforms as T1
 
     from kiosk.recognition.preprocess import PreprocessSpec
+    from trainer.cached_data import CachedDataset
     from trainer.data.manifest import read_manifest
     from trainer.imagecache import build_cache
     from trainer.models import DEFAULT_FREEZE, build_model, freeze_stages, set_frozen_bn_eval
     from trainer.presets import TrainPreset, normalize_batch
-    from trainer.train import CachedDataset
 
     threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(threads)

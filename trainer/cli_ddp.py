@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
 
 
 def _shard(args) -> int:
-    from trainer.shards import parse_size, write_shards
+    from trainer.shards.write import parse_size, write_shards
 
     index = write_shards(args.manifest, args.out, parse_size(args.shard_size), seed=args.seed,
                          shuffle=not args.no_shuffle, force=args.force, progress=not args.no_progress,

@@ -6,6 +6,7 @@ A single process is the same code path: ``world_size == 1``, ``rank == 0``.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -108,6 +109,16 @@ def is_main_process() -> bool:
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()
+
+
+@contextmanager
+def rank_zero_first(info: DistInfo):
+    """Rank 0 runs the block while the other ranks wait, then they run it (e.g. reading the caches it wrote)."""
+    if not info.is_main:
+        barrier()
+    yield
+    if info.is_main:
+        barrier()
 
 
 def all_reduce_sum(values: list[float], device: str = "cpu") -> list[float]:

@@ -169,7 +169,7 @@ def test_loader_workers_see_each_epochs_augmentation_seed(data):
     """With DataLoader workers, epoch 1 must not replay epoch 0's augmentations."""
     from trainer.imagecache import build_cache
     from trainer.presets import TrainPreset
-    from trainer.train import CachedDataset, RankSampler, make_loader
+    from trainer.cached_data import CachedDataset, RankSampler, make_loader
     from kiosk.recognition.preprocess import PreprocessSpec
     from trainer.data.manifest import read_manifest
 

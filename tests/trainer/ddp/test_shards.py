@@ -14,7 +14,10 @@ import torch
 from kiosk.cli import main as checkout
 from kiosk.errors import UserError
 from tests.trainer.synthetic import make_dataset
-from trainer import shards
+from trainer.sample_log import SampleLog, read_sample_logs
+from trainer.shards.index import load_index
+from trainer.shards.stream import IGNORE, IgnoreEmptyLoss, ShardLoader, ShardStream
+from trainer.shards.write import parse_size, write_shards
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +46,8 @@ def run_epoch(index, world: int, workers: int, batch: int, epoch: int = 0, start
     """Per rank: the list of batches (ids) and the reports, through the real ShardLoader (DataLoader workers)."""
     out = []
     for rank in range(world):
-        ds = shards.ShardStream(index, rank, world, batch, workers, seed=3, resize=40, shuffle_buffer=6)
-        loader = shards.ShardLoader(ds, workers if dl_workers is None else dl_workers)
+        ds = ShardStream(index, rank, world, batch, workers, seed=3, resize=40, shuffle_buffer=6)
+        loader = ShardLoader(ds, workers if dl_workers is None else dl_workers)
         loader.set_epoch(epoch, start)
         batches = []
         for images, targets in loader:
@@ -56,12 +59,12 @@ def run_epoch(index, world: int, workers: int, batch: int, epoch: int = 0, start
 
 
 def test_parse_size():
-    assert shards.parse_size("1GB") == 10**9
-    assert shards.parse_size("512MiB") == 512 * 2**20
-    assert shards.parse_size("64kb") == 64_000
-    assert shards.parse_size("4096") == 4096
+    assert parse_size("1GB") == 10**9
+    assert parse_size("512MiB") == 512 * 2**20
+    assert parse_size("64kb") == 64_000
+    assert parse_size("4096") == 4096
     with pytest.raises(UserError, match="--shard-size 'big'"):
-        shards.parse_size("big")
+        parse_size("big")
 
 
 def test_shard_layout_and_index(data, shard_dir):
@@ -87,12 +90,12 @@ def test_shard_layout_and_index(data, shard_dir):
         assert sum(s["per_sku"].values()) == s["count"]
     assert keys == set(range(48))  # key = manifest row
     with pytest.raises(UserError, match="already holds shards"):
-        shards.write_shards(train, shard_dir, 16_000, progress=False)
+        write_shards(train, shard_dir, 16_000, progress=False)
 
 
 @pytest.mark.parametrize("world,workers,batch", [(2, 2, 5), (2, 2, 4), (3, 1, 7), (1, 2, 6)])
 def test_every_sample_exactly_once_per_epoch_over_ranks_and_workers(shard_dir, world, workers, batch):
-    index = shards.load_index(shard_dir)
+    index = load_index(shard_dir)
     orders = []
     for epoch in (0, 1):
         result = run_epoch(index, world, workers, batch, epoch)
@@ -109,7 +112,7 @@ def test_every_sample_exactly_once_per_epoch_over_ranks_and_workers(shard_dir, w
 
 
 def test_resume_mid_epoch_continues_the_same_stream(shard_dir):
-    index = shards.load_index(shard_dir)
+    index = load_index(shard_dir)
     full = run_epoch(index, 2, 2, 4, epoch=1)
     for start in (1, 3):  # odd: the loader's first worker then serves the other residue
         part = run_epoch(index, 2, 2, 4, epoch=1, start=start)
@@ -125,8 +128,8 @@ def test_images_are_the_decoded_cache_crops(data, shard_dir):
 
     _, train = data
     rows = read_manifest(train)
-    index = shards.load_index(shard_dir)
-    ds = shards.ShardStream(index, 0, 1, 8, 1, seed=0, resize=40)
+    index = load_index(shard_dir)
+    ds = ShardStream(index, 0, 1, 8, 1, seed=0, resize=40)
     images, _, meta = next(iter(ds))
     ids = meta["ids"].tolist()
     cache = build_cache([(rows[i].path, 0) for i in ids], shard_dir.parent / "cache", "train",
@@ -144,7 +147,7 @@ def corrupt_member(shard: Path, member: str) -> None:
 
 def test_corrupt_member_is_reported_and_skipped_ranks_stay_in_step(shard_dir, tmp_path):
     bad_dir = copy_shards(shard_dir, tmp_path / "bad")
-    index = shards.load_index(bad_dir)
+    index = load_index(bad_dir)
     shard_name = index.names[2]
     with tarfile.open(bad_dir / shard_name) as tar:
         victim = tar.getnames()[0]  # "<key>.jpg"
@@ -163,7 +166,7 @@ def test_corrupt_member_is_reported_and_skipped_ranks_stay_in_step(shard_dir, tm
 
 def test_truncated_shard_is_reported_and_the_rest_still_trains(shard_dir, tmp_path):
     bad_dir = copy_shards(shard_dir, tmp_path / "trunc")
-    index = shards.load_index(bad_dir)
+    index = load_index(bad_dir)
     name = index.names[1]
     with tarfile.open(bad_dir / name) as tar:
         members = tar.getmembers()
@@ -183,13 +186,13 @@ def test_truncated_shard_is_reported_and_the_rest_still_trains(shard_dir, tmp_pa
 def test_all_unreadable_batch_is_an_ignored_placeholder(tmp_path):
     from torch import nn
 
-    loss = shards.IgnoreEmptyLoss(nn.CrossEntropyLoss(label_smoothing=0.1))
+    loss = IgnoreEmptyLoss(nn.CrossEntropyLoss(label_smoothing=0.1))
     logits = torch.randn(1, 4, requires_grad=True)
-    out = loss(logits, torch.tensor([shards.IGNORE]))
+    out = loss(logits, torch.tensor([IGNORE]))
     out.backward()
     assert out.item() == 0.0 and torch.count_nonzero(logits.grad) == 0
     logits = torch.randn(3, 4)
-    mixed = loss(logits, torch.tensor([1, shards.IGNORE, 2]))
+    mixed = loss(logits, torch.tensor([1, IGNORE, 2]))
     assert torch.isclose(mixed, nn.CrossEntropyLoss(label_smoothing=0.1)(logits[[0, 2]], torch.tensor([1, 2])))
 
 
@@ -198,26 +201,26 @@ def test_reads_fsspec_urls(shard_dir):
     fs = fsspec.filesystem("memory")
     for p in shard_dir.iterdir():
         fs.pipe(f"/ddp-test/{p.name}", p.read_bytes())
-    index = shards.load_index("memory://ddp-test")
+    index = load_index("memory://ddp-test")
     assert index.total == 48
     result = run_epoch(index, 2, 1, 6, 0, dl_workers=0)  # streamed ("r|" mode): no seeking
     seen = sorted(i for b, _ in result for x in b for i in x)
     assert seen == list(range(48))
     with pytest.raises(UserError, match="no shard index"):
-        shards.load_index("memory://nowhere")
+        load_index("memory://nowhere")
 
 
 def test_sample_log_drops_steps_after_the_checkpoint(tmp_path):
-    log = shards.SampleLog(tmp_path, 1, keep_until_step=0)
+    log = SampleLog(tmp_path, 1, keep_until_step=0)
     for step in range(1, 6):
         log.record(0, step, step - 1, [step * 10])
     log.close()
     with open(log.path, "a") as fh:
         fh.write('{"epoch": 0, "st')  # a line cut short by SIGKILL
-    log = shards.SampleLog(tmp_path, 1, keep_until_step=3)
+    log = SampleLog(tmp_path, 1, keep_until_step=3)
     log.record(0, 4, 3, [99])
     log.close()
-    assert shards.read_sample_logs(tmp_path) == {0: [10, 20, 30, 99]}
+    assert read_sample_logs(tmp_path) == {0: [10, 20, 30, 99]}
 
 
 def test_max_side_reencodes_smaller_and_leaves_out_undecodable(data, tmp_path):
@@ -233,8 +236,8 @@ def test_max_side_reencodes_smaller_and_leaves_out_undecodable(data, tmp_path):
     manifest = write_manifest([*rows, rows[0].with_(path=broken)], tmp_path / "m.csv")
     big = tmp_path / "sh-orig"
     small = tmp_path / "sh-small"
-    shards.write_shards(train, big, 10**6, progress=False)
-    index = shards.write_shards(manifest, small, 10**6, max_side=24, progress=False)
+    write_shards(train, big, 10**6, progress=False)
+    index = write_shards(manifest, small, 10**6, max_side=24, progress=False)
     assert index["total"] == 48 and index["max_side"] == 24
     assert index["skipped"] == [{"line": 50, "path": str(broken), "reason": "undecodable"}]
 

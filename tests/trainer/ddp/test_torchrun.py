@@ -182,7 +182,7 @@ def test_sigkill_one_worker_mid_epoch_job_resumes_exactly_once_per_epoch(tmp_pat
     assert " at epoch 1 batch " in resumed[0] and not resumed[0].split(" batch ")[1].startswith("0 ")  # mid-epoch
     print(f"\nkilled rank 1 at epoch 1 batch {killed_at}; {resumed[0].split(': ', 1)[-1]}")
 
-    from trainer.shards import read_sample_logs
+    from trainer.sample_log import read_sample_logs
 
     seen = read_sample_logs(out)
     assert sorted(seen) == [0, 1, 2]

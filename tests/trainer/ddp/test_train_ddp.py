@@ -54,7 +54,7 @@ def test_mid_epoch_checkpoint_resumes_bit_exactly(data, tmp_path, source):
     diff = max_diff(weights(ref), weights(cut))
     print(f"{source}: max abs weight difference, resumed mid-epoch vs uninterrupted: {diff:.3g}")
     assert diff == 0.0
-    from trainer.shards import read_sample_logs
+    from trainer.sample_log import read_sample_logs
 
     for run in (ref, cut):
         seen = read_sample_logs(run)
