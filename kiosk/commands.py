@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from kiosk.errors import UserError
 
@@ -75,6 +76,19 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     b.add_argument("--json", action="store_true", help="print the report as one JSON line")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_bench_kiosk)
+
+    b = bench.add_parser("startup", help="fresh kiosk process to its window's first suggestion: time and memory")
+    b.add_argument("--bundle", metavar="DIR", default="var/demo/bundle", help="model bundle (default: the demo's)")
+    b.add_argument("--catalog", metavar="DB", default="var/demo/catalog.sqlite", help="catalog database")
+    b.add_argument("--camera", metavar="URI", default=None, help="camera replay (default: the demo at 30 fps)")
+    b.add_argument("--scale", metavar="URI", default="script:assets/demo/scale.txt")
+    b.add_argument("--runs", type=int, default=3, help="fresh processes measured (default 3)")
+    b.add_argument("--timeout", type=float, default=30.0, help="seconds a run may take to show a suggestion")
+    b.add_argument("--display", action="store_true", help="use the real display (default: offscreen Qt)")
+    b.add_argument("--whole-replay", action="store_true",
+                   help="keep each process running to the end of the replay before reading its peak memory")
+    b.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    b.set_defaults(func=cmd_bench_startup)
 
 
 def config_from_args(args: argparse.Namespace):
@@ -128,6 +142,22 @@ def run_window(config) -> int:
     with CheckoutService.from_config(config) as service:
         service.start()
         return int(run_app(service, config) or 0)
+
+
+def cmd_bench_startup(args: argparse.Namespace) -> int:
+    import json
+
+    from kiosk import bench_startup
+
+    if args.runs < 1:
+        raise UserError(f"--runs must be at least 1, got {args.runs}")
+    for what in ("bundle", "catalog"):
+        if not Path(getattr(args, what)).exists():
+            raise UserError(f"--{what} {getattr(args, what)}: not found (`make demo-bundle` builds the demo's)")
+    args.camera = args.camera or bench_startup.DEFAULT_CAMERA
+    result = bench_startup.run_startup_bench(args)
+    print(json.dumps(result) if args.json else bench_startup.format_startup(result))
+    return 0
 
 
 def cmd_bench_kiosk(args: argparse.Namespace) -> int:

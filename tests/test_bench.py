@@ -58,3 +58,25 @@ def test_fast_preprocess_is_bit_identical_to_the_reference(shape):
         assert fast.tobytes() == ref.tobytes()
         out = np.empty((3, spec.crop_size, spec.crop_size), np.float32)
         assert preprocess(image, spec, out=out) is out and out.tobytes() == ref.tobytes()
+
+
+def test_bench_startup_measures_a_fresh_process_to_its_first_suggestion(demo_bundle, tmp_path, capsys):
+    from catalog.csv_io import import_csv
+    from catalog.repository import Catalog
+
+    db = tmp_path / "catalog.sqlite"
+    with Catalog.open(db) as cat:
+        import_csv(cat, REPO / "assets" / "demo" / "catalog.csv")
+    camera = f"folder:{(REPO / 'assets' / 'demo' / 'camera').as_posix()}?fps=30&hold=8"
+    assert main(["bench", "startup", "--bundle", str(demo_bundle), "--catalog", str(db), "--camera", camera,
+                 "--scale", f"script:{REPO / 'assets' / 'demo' / 'scale.txt'}", "--runs", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    steps = result["median_s"]
+    assert 0 < steps["imported"] < steps["service_opened"] < steps["window_shown"] < steps["first_suggestion"]
+    assert steps["first_suggestion"] > result["camera_first_item_s"] == 0.433  # the replay sets a floor
+    assert 50 < result["rss_mb_at_first_suggestion"] <= result["peak_rss_mb"]
+
+
+def test_bench_startup_without_a_bundle_is_one_line(tmp_path, capsys):
+    assert main(["bench", "startup", "--bundle", str(tmp_path / "none"), "--runs", "1"]) == 2
+    assert "--bundle" in capsys.readouterr().err
