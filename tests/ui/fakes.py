@@ -14,12 +14,23 @@ from datetime import datetime, timezone
 
 from kiosk.domain.cart import Cart, CartLine
 from kiosk.domain.money import format_inr
-from kiosk.domain.pricing import SoldBy, format_rate
 from kiosk.domain.receipt import Receipt, StoreInfo
 from kiosk.scale import WeightReading
-from kiosk.services.events import (AwaitingWeight, BillView, CartChanged, CartLineView, CartView, ModelChanged,
-                                   Notice, PlacementCleared, SaleClosed, StaffModeChanged, SuggestionsReady,
-                                   SuggestionView, TaxRowView, WeighingEnded, WeightChanged)
+from kiosk.services.events import (
+    AwaitingWeight,
+    CartChanged,
+    CartView,
+    ModelChanged,
+    Notice,
+    PlacementCleared,
+    SaleClosed,
+    StaffModeChanged,
+    SuggestionsReady,
+    SuggestionView,
+    WeighingEnded,
+    WeightChanged,
+)
+from kiosk.services.views import cart_view
 
 PIN = "2468"
 
@@ -98,19 +109,7 @@ class FakeCheckoutService:
         return SuggestionView(i.sku, i.name, price, i.sold_by, i.image, score)
 
     def cart_view(self) -> CartView:
-        b = self.cart.bill()
-        rows = tuple(TaxRowView(format_rate(r.rate_bp), r.rate_bp, format_inr(r.gross), r.gross, format_inr(r.taxable),
-                                r.taxable, format_inr(r.cgst), r.cgst, format_inr(r.sgst), r.sgst) for r in b.tax_rows)
-        bill = BillView(format_inr(b.gross), b.gross, rows, format_inr(b.round_off, sign=True), b.round_off,
-                        format_inr(b.total), b.total, b.item_count)
-        lines = []
-        for x in self.cart.lines:
-            weighed = x.sold_by is SoldBy.WEIGHT
-            qty = f"{x.net_grams // 1000}.{x.net_grams % 1000:03d} kg" if weighed else str(x.qty)
-            unit = format_inr(x.unit_price) + ("/kg" if weighed else "")
-            lines.append(CartLineView(x.line_id, x.sku, x.name, qty, unit, format_inr(x.total), x.sold_by.value,
-                                      x.net_grams, x.qty, x.unit_price, x.total, x.gst_bp))
-        return CartView(self.cart.cart_id, tuple(lines), bill)
+        return cart_view(self.cart)  # the real service's presentation of a real cart
 
     def _changed(self):
         self.emit(CartChanged(self.cart_view()))
