@@ -121,11 +121,24 @@ def rank_zero_first(info: DistInfo):
         barrier()
 
 
-def all_reduce_sum(values: list[float], device: str = "cpu") -> list[float]:
-    """Sum plain numbers across ranks (metrics); identity for one process."""
+#: backends whose collectives take CPU tensors; the others (nccl, smddp …) take only tensors on the GPU
+CPU_BACKENDS = ("gloo", "mpi")
+
+
+def reduction_device(backend: str, device: str | torch.device) -> torch.device:
+    """Where a collective of a process group on ``backend`` runs, for a model on ``device``: the CPU under gloo or
+    MPI (no copy to and from the GPU), the model's device otherwise (NCCL refuses CPU tensors)."""
+    return torch.device("cpu") if backend in CPU_BACKENDS else torch.device(device)
+
+
+def all_reduce_sum(values: list[float], device: str | torch.device = "cpu") -> list[float]:
+    """Sum plain numbers across ranks (metrics); identity for one process.
+
+    ``device``: the model's device; the sum is taken on :func:`reduction_device` of the process group's backend.
+    """
     if not dist.is_initialized():
         return list(values)
-    t = torch.tensor(values, dtype=torch.float64, device=device)
+    t = torch.tensor(values, dtype=torch.float64, device=reduction_device(dist.get_backend(), device))
     dist.all_reduce(t)
     return t.tolist()
 

@@ -90,7 +90,8 @@ def autocast_ctx(device: str, amp: str):
 def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: PreprocessSpec, device: str, epoch: int,
                     args, ema=None, scaler=None, on_step=None, frozen_stages: int = 0, arch: str = "",
                     progress: bool = True, max_steps: int | None = None, start_step: int = 0) -> dict:
-    """One pass over ``loader``; loss, accuracy and image count are summed over all ranks."""
+    """One pass over ``loader``; loss, accuracy and image count are summed over all ranks, on the device the
+    process group's backend reduces on (the model's ``device`` under NCCL)."""
     model.train()
     bare = model.module if hasattr(model, "module") else model
     if frozen_stages:
@@ -115,7 +116,7 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
         bar.set_postfix(loss=f"{totals[0] / totals[2]:.3f}", acc=f"{totals[1] / totals[2]:.3f}", img_s=f"{rate:.1f}")
         if on_step is not None:
             on_step(step, loss.item())
-    loss_sum, correct, count = all_reduce_sum(totals)
+    loss_sum, correct, count = all_reduce_sum(totals, device)
     elapsed = time.perf_counter() - t0
     return {"loss": loss_sum / max(count, 1), "acc": correct / max(count, 1), "images": count,
             "seconds": elapsed, "img_per_s": count / max(elapsed, 1e-9), "step": step}

@@ -80,6 +80,14 @@ def test_two_ranks_equal_one_rank_with_twice_the_batch(data, one_node_two_ranks)
     # and the runs did train: the weights moved far more than that
     w0 = ckpt.load_checkpoint(single)["model"]
     assert max(v.abs().max().item() for v in w0.values() if v.is_floating_point()) > 1e-2
+    # the epoch metrics are summed over both ranks: each step trained on the one-rank batch's 8 photos, so the
+    # two-rank loss, accuracy and image count (2 × 5 batches × 4, padded from 36) are the one-rank run's
+    m1, m2 = ([json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+              for run in (single, one_node_two_ranks))
+    assert [r["train_images"] for r in m2] == [r["train_images"] for r in m1] == [40] * 4
+    for r1, r2 in zip(m1, m2):
+        assert r2["train_loss"] == pytest.approx(r1["train_loss"], rel=1e-4)
+        assert r2["train_acc"] == pytest.approx(r1["train_acc"], abs=1e-9)
 
 
 def test_two_nodes_on_one_machine_equal_one_node(data, one_node_two_ranks):
