@@ -23,7 +23,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -187,14 +187,32 @@ def run_check(
     if not paths:
         raise DataError("no manifest given")
     names = _manifest_names(paths)
-    tables = [read_manifest(p) for p in paths]
-    items: list[tuple[int, ManifestRow]] = [(m, row) for m, rows in enumerate(tables) for row in rows]
+    items: list[tuple[int, ManifestRow]] = [(m, row) for m, p in enumerate(paths) for row in read_manifest(p)]
+    catalog_skus, reader = load_catalog_skus(catalog) if catalog is not None else (None, None)
+    item_facts = _inspect(items, options)
+    problems = _file_problems(items, item_facts, catalog_skus, options)
+    base = Path(out).resolve()
+    groups_report = _judge_duplicates(items, item_facts, problems, names, base, options)
+    quarantined = [Quarantined(names[m], row.path, row.sku, *problems[k])
+                   for k, (m, row) in enumerate(items) if k in problems]
+    counts = _class_counts(items, problems, names)
+    with_photos = {sku for c in counts.values() for sku in c}
+    report = CheckReport(
+        manifests=[str(p) for p in paths], images=len(items), clean=len(items) - len(quarantined),
+        quarantined=quarantined, duplicate_groups=groups_report, class_counts=counts,
+        imbalance=_imbalance(counts, sorted({row.sku for _, row in items}), options),
+        unknown_skus=sorted({row.sku for _, row in items if catalog_skus is not None and row.sku not in catalog_skus}),
+        catalog_skus_without_photos=sorted(catalog_skus - with_photos) if catalog_skus is not None else [],
+        catalog=str(catalog) if catalog else None, catalog_reader=reader,
+        options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items() if k != "progress"},
+        seconds=0.0,
+    )
+    _write_outputs(report, items, problems, names, base, started)
+    return report
 
-    catalog_skus: set[str] | None = None
-    reader = None
-    if catalog is not None:
-        catalog_skus, reader = load_catalog_skus(catalog)
 
+def _inspect(items: list[tuple[int, ManifestRow]], options: CheckOptions) -> list[hashing.ImageFacts]:
+    """The facts (status, size, hashes) of every item's photo, through the hash cache when there is one."""
     cache = hashing.HashCache(options.cache) if options.cache else None
     try:
         facts = hashing.inspect_images([row.path for _, row in items], workers=options.workers, cache=cache,
@@ -202,76 +220,93 @@ def run_check(
     finally:
         if cache is not None:
             cache.close()
-    item_facts = [facts[os.fspath(row.path)] for _, row in items]
+    return [facts[os.fspath(row.path)] for _, row in items]
 
+
+def _file_problems(items: list[tuple[int, ManifestRow]], item_facts: list[hashing.ImageFacts],
+                   catalog_skus: set[str] | None, options: CheckOptions) -> dict[int, tuple[str, str]]:
+    """item number → (reason, detail) for photos with a file problem or a SKU the catalog lacks."""
     problems: dict[int, tuple[str, str]] = {}
-    for k, ((m, row), f) in enumerate(zip(items, item_facts)):
+    for k, ((_, row), f) in enumerate(zip(items, item_facts)):
         problem = _file_problem(row, f, options)
         if problem is None and catalog_skus is not None and row.sku not in catalog_skus:
             problem = ("unknown-sku", f"SKU {row.sku!r} is not in the catalog")
         if problem:
             problems[k] = problem
+    return problems
 
-    # duplicates among photos that are otherwise fine
+
+def _judge_duplicates(items: list[tuple[int, ManifestRow]], item_facts: list[hashing.ImageFacts],
+                      problems: dict[int, tuple[str, str]], names: list[str], base: Path,
+                      options: CheckOptions) -> list[dict]:
+    """Group the photos that are otherwise fine into duplicates, quarantine (in ``problems``) all but each group's
+    first copy, or every copy when they carry different SKUs; the groups' report entries."""
     candidates = [k for k in range(len(items)) if k not in problems]
     pairs = duplicate_pairs([item_facts[k].sha256 for k in candidates], [item_facts[k].phash for k in candidates],
                             options.phash_threshold)
     distance = {(candidates[p.i], candidates[p.j]): p.distance for p in pairs}
-    groups_report: list[dict] = []
-    base = Path(out).resolve()
+    report = []
     for group in duplicate_groups(len(candidates), pairs):
-        if len(group) < 2:
-            continue
-        members = [candidates[i] for i in group]  # already in manifest order, then file order
-        skus = sorted({items[k][1].sku for k in members})
-        cross = len({items[k][0] for k in members}) > 1
-        keeper = members[0]
-        kf = item_facts[keeper]
-        kinds = set()
+        if len(group) >= 2:
+            members = [candidates[i] for i in group]  # already in manifest order, then file order
+            report.append(_judge_group(members, items, item_facts, problems, names, base, distance))
+    return report
+
+
+def _judge_group(members: list[int], items: list[tuple[int, ManifestRow]], item_facts: list[hashing.ImageFacts],
+                 problems: dict[int, tuple[str, str]], names: list[str], base: Path,
+                 distance: dict[tuple[int, int], int]) -> dict:
+    skus = sorted({items[k][1].sku for k in members})
+    keeper = members[0]
+    kinds = {"exact" if item_facts[k].sha256 == item_facts[keeper].sha256 else "near" for k in members[1:]}
+    if len(skus) > 1:
+        for k in members:
+            others = [f"{relative_path(items[o][1].path, base)} ({items[o][1].sku})" for o in members if o != k]
+            problems[k] = ("conflicting-labels", f"copies labelled {', '.join(skus)}: {'; '.join(others)}")
+    else:
         for k in members[1:]:
-            f = item_facts[k]
-            exact = f.sha256 == kf.sha256
-            kinds.add("exact" if exact else "near")
-            where = f"{relative_path(items[keeper][1].path, base)} in {names[items[keeper][0]]}"
-            if len(skus) > 1:
-                continue
-            if exact:
-                detail = f"same content as {where}"
-            else:
-                detail = f"pHash distance {hashing.hamming(f.phash, kf.phash)} to {where}"
-            if items[k][0] != items[keeper][0]:
-                detail = f"LEAKAGE across {names[items[keeper][0]]}/{names[items[k][0]]}: {detail}"
-            problems[k] = ("duplicate" if exact else "near-duplicate", detail)
-        if len(skus) > 1:
-            for k in members:
-                others = [f"{relative_path(items[o][1].path, base)} ({items[o][1].sku})" for o in members if o != k]
-                problems[k] = ("conflicting-labels", f"copies labelled {', '.join(skus)}: {'; '.join(others)}")
-        links = [
+            problems[k] = _duplicate_problem(k, keeper, items, item_facts, names, base)
+    return {
+        "kind": "exact" if kinds == {"exact"} else "near" if kinds == {"near"} else "mixed",
+        "cross_manifest": len({items[k][0] for k in members}) > 1,
+        "skus": skus,
+        "members": [
+            {"manifest": names[items[k][0]], "path": relative_path(items[k][1].path, base), "sku": items[k][1].sku,
+             "sha256": item_facts[k].sha256, "phash": f"{item_facts[k].phash:016x}", "kept": k not in problems}
+            for k in members
+        ],
+        "links": [
             {"a": relative_path(items[a][1].path, base), "b": relative_path(items[b][1].path, base), "distance": d}
             for (a, b), d in sorted(distance.items()) if a in members and b in members
-        ]
-        groups_report.append({
-            "kind": "exact" if kinds == {"exact"} else "near" if kinds == {"near"} else "mixed",
-            "cross_manifest": cross,
-            "skus": skus,
-            "members": [
-                {"manifest": names[items[k][0]], "path": relative_path(items[k][1].path, base), "sku": items[k][1].sku,
-                 "sha256": item_facts[k].sha256, "phash": f"{item_facts[k].phash:016x}", "kept": k not in problems}
-                for k in members
-            ],
-            "links": links,
-        })
+        ],
+    }
 
-    quarantined = [Quarantined(names[m], row.path, row.sku, *problems[k])
-                   for k, (m, row) in enumerate(items) if k in problems]
+
+def _duplicate_problem(k: int, keeper: int, items: list[tuple[int, ManifestRow]],
+                       item_facts: list[hashing.ImageFacts], names: list[str], base: Path) -> tuple[str, str]:
+    f, kf = item_facts[k], item_facts[keeper]
+    where = f"{relative_path(items[keeper][1].path, base)} in {names[items[keeper][0]]}"
+    exact = f.sha256 == kf.sha256
+    detail = f"same content as {where}" if exact else f"pHash distance {hashing.hamming(f.phash, kf.phash)} to {where}"
+    if items[k][0] != items[keeper][0]:
+        detail = f"LEAKAGE across {names[items[keeper][0]]}/{names[items[k][0]]}: {detail}"
+    return ("duplicate" if exact else "near-duplicate", detail)
+
+
+def _class_counts(items: list[tuple[int, ManifestRow]], problems: dict[int, tuple[str, str]],
+                  names: list[str]) -> dict[str, dict[str, int]]:
+    """Per manifest: SKU → clean photos."""
     counts: dict[str, dict[str, int]] = {}
     for m, name in enumerate(names):
         c = Counter(row.sku for k, (mm, row) in enumerate(items) if mm == m and k not in problems)
         counts[name] = dict(sorted(c.items()))
+    return counts
+
+
+def _imbalance(counts: dict[str, dict[str, int]], all_skus: list[str], options: CheckOptions) -> dict:
     total = Counter()
     for c in counts.values():
         total.update(c)
-    all_skus = sorted({row.sku for _, row in items})
     imbalance: dict = {"skus": len(total)}
     if total:
         lo = min(total, key=lambda s: (total[s], s))
@@ -279,32 +314,26 @@ def run_check(
         imbalance.update(min=total[lo], min_sku=lo, max=total[hi], max_sku=hi, ratio=total[hi] / total[lo],
                          mean=sum(total.values()) / len(total))
     imbalance["under_minimum"] = {s: total.get(s, 0) for s in all_skus if total.get(s, 0) < options.min_per_sku}
-    if len(names) > 1:
+    if len(counts) > 1:
         imbalance["missing_from"] = {
-            name: [s for s in sorted(total) if s not in counts[name]] for name in names
-            if any(s not in counts[name] for s in total)
+            name: [s for s in sorted(total) if s not in c] for name, c in counts.items()
+            if any(s not in c for s in total)
         }
-    unknown = sorted({row.sku for _, row in items if catalog_skus is not None and row.sku not in catalog_skus})
-    without = sorted(catalog_skus - set(total)) if catalog_skus is not None else []
+    return imbalance
 
-    report = CheckReport(
-        manifests=[str(p) for p in paths], images=len(items), clean=len(items) - len(quarantined),
-        quarantined=quarantined, duplicate_groups=groups_report, class_counts=counts, imbalance=imbalance,
-        unknown_skus=unknown, catalog_skus_without_photos=without, catalog=str(catalog) if catalog else None,
-        catalog_reader=reader,
-        options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items() if k != "progress"},
-        seconds=0.0,
-    )
+
+def _write_outputs(report: CheckReport, items: list[tuple[int, ManifestRow]], problems: dict[int, tuple[str, str]],
+                   names: list[str], base: Path, started: float) -> None:
+    """The cleansed manifests, quarantine.csv, report.json and report.md into ``base``."""
     base.mkdir(parents=True, exist_ok=True)
     for m, name in enumerate(names):
         clean_rows = [row for k, (mm, row) in enumerate(items) if mm == m and k not in problems]
         report.outputs[name] = str(write_manifest(clean_rows, base / f"{name}.clean.csv"))
-    _write_quarantine(quarantined, base / "quarantine.csv")
+    _write_quarantine(report.quarantined, base / "quarantine.csv")
     report.seconds = round(time.perf_counter() - started, 2)
     (base / "report.json").write_text(json.dumps(report.to_json(base), indent=2, default=str) + "\n",
                                       encoding="utf-8")
     (base / "report.md").write_text(render_markdown(report, base), encoding="utf-8")
-    return report
 
 
 def _write_quarantine(quarantined: Sequence[Quarantined], path: Path) -> None:
