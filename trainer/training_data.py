@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from kiosk.errors import DataError
+from trainer.shards.index import ShardIndex, load_index
+from trainer.shards.layout import INDEX
 
 
 @runtime_checkable
@@ -57,14 +59,11 @@ class TrainingSource:
     labels: list[str]
     groups: dict[str, str]
     rows: list[dict] | None = None  # the manifest's rows (decoded-cache pipeline)
-    index: object | None = None  # the shards' trainer.shards.index.ShardIndex (streaming pipeline)
+    index: ShardIndex | None = None  # the shards' index (streaming pipeline)
 
     @classmethod
     def from_args(cls, args) -> TrainingSource:
         if args.shards:
-            from trainer.shards.index import load_index
-            from trainer.shards.layout import INDEX
-
             index = load_index(args.shards)
             return cls(f"{args.shards}/{INDEX}", index.labels, index.groups, index=index)
         rows = read_manifest_items(args.train)
