@@ -25,6 +25,7 @@ from typing import TextIO
 from catalog.images import image_problem, install_image, resolve_source
 from catalog.model import CSV_COLUMNS, REQUIRED_COLUMNS, Sku, parse_sku_fields, sku_to_fields
 from catalog.repository import Catalog
+from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import CatalogError
 
 __all__ = ["CsvImportError", "RowError", "ImportResult", "read_catalog_csv", "import_csv", "export_csv",
@@ -236,10 +237,8 @@ def export_csv(catalog: Catalog, out: str | Path | TextIO | None = None) -> int:
         path = Path(out)
         if catalog.path is not None:
             skus = [_image_relative_to(s, Path(catalog.path).parent, path.parent) for s in skus]
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
             write_skus_csv(skus, fh)
-        tmp.replace(path)
     else:
         write_skus_csv(skus, out)
     return len(skus)

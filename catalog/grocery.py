@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from catalog.model import CSV_COLUMNS, gtin_check_digit, parse_sku_fields, sku_to_fields
+from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import CatalogError
 
 __all__ = ["grocery_catalog_rows", "write_catalog_csv", "DEMO_IMAGE_DIR", "DEMO_NOTICE", "demo_image_path"]
@@ -242,8 +243,7 @@ def write_catalog_csv(rows: Sequence[dict], path: Path, *, notice: Sequence[str]
     """Write rows (as from :func:`grocery_catalog_rows`) as a catalog CSV; extra keys are dropped."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
         for line in notice:
             fh.write(f"# {line}\n")
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -253,7 +253,6 @@ def write_catalog_csv(rows: Sequence[dict], path: Path, *, notice: Sequence[str]
             if problems:
                 raise CatalogError(f"row for {row.get('sku')!r} is invalid: {'; '.join(map(str, problems))}")
             writer.writerow(sku_to_fields(sku))
-    tmp.replace(path)
     return path
 
 

@@ -13,6 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
+from kiosk.bundle_format.atomic import AtomicFile
+
 __all__ = ["IMAGE_DIR", "MAX_IMAGE_BYTES", "image_problem", "install_image", "resolve_source"]
 
 IMAGE_DIR = "images"
@@ -64,7 +66,6 @@ def install_image(source: Path, catalog_path: Path, sku: str) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{sku}{ext}"
     if not (target.exists() and target.resolve() == source.resolve()):
-        tmp = target.with_name(f".{target.name}.{id(source):x}.tmp")
-        shutil.copyfile(source, tmp)
-        tmp.replace(target)
+        with AtomicFile(target) as out:
+            shutil.copyfile(source, out.tmp)
     return f"{IMAGE_DIR}/{target.name}"

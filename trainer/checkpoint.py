@@ -1,14 +1,14 @@
-"""One checkpoint dict, written atomically (temp file + fsync + os.replace), read with weights_only=True."""
+"""One checkpoint dict, written atomically (kiosk.bundle_format.atomic), read with weights_only=True."""
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import UserError
 
 CHECKPOINT = "checkpoint.pt"
@@ -25,14 +25,9 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(state: dict, run_dir: Path) -> Path:
-    run_dir = Path(run_dir)
-    path = run_dir / CHECKPOINT
-    tmp = run_dir / (CHECKPOINT + ".tmp")
-    with open(tmp, "wb") as fh:
+    path = Path(run_dir) / CHECKPOINT
+    with atomic_open(path, "wb") as fh:
         torch.save(state, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
     return path
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from kiosk.bundle_format.atomic import AtomicFile, atomic_open, atomic_write
 from kiosk.errors import DataError
 from kiosk.recognition.preprocess import PreprocessSpec, center_crop, eval_crop, read_image, resize_shorter
 
@@ -58,21 +59,9 @@ def _load_one(path: Path, mode: str, spec: PreprocessSpec) -> np.ndarray | None:
     return cv2.cvtColor(square, cv2.COLOR_BGR2RGB)
 
 
-def build_cache(items: list[tuple[Path, int]], cache_dir: Path, mode: str, spec: PreprocessSpec,
-                workers: int | None = None, lines: list[int] | None = None, desc: str = "decode") -> CachedImages:
-    """``items``: (absolute image path, class index). ``mode``: "train" (square resize_size) or "eval" (exact eval crop)."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    key = _key(items, mode, spec)
-    npy, meta_path = cache_dir / f"{mode}-{key}.npy", cache_dir / f"{mode}-{key}.json"
-    lines = lines or list(range(2, len(items) + 2))
-    if npy.is_file() and meta_path.is_file():
-        meta = json.loads(meta_path.read_text())
-        return CachedImages(np.load(npy, mmap_mode="r"), np.asarray(meta["labels"], np.int64), meta["paths"],
-                            [tuple(b) for b in meta["bad"]])
-    size = spec.crop_size if mode == "eval" else spec.resize_size
-    tmp = npy.with_suffix(".npy.tmp")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(items), size, size, 3))
+def _decode_into(out: np.ndarray, items: list[tuple[Path, int]], mode: str, spec: PreprocessSpec,
+                 workers: int | None, lines: list[int], desc: str) -> tuple[list[int], list[tuple]]:
+    """Decode ``items`` into the rows of ``out`` in order, skipping unreadable ones; returns (kept indexes, bad)."""
     keep, bad = [], []
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(workers) as pool:  # OpenCV releases the GIL while decoding
@@ -86,21 +75,41 @@ def build_cache(items: list[tuple[Path, int]], cache_dir: Path, mode: str, spec:
                 continue
             out[len(keep)] = arr
             keep.append(i)
-    out.flush()
-    del out
-    if not keep:
-        tmp.unlink(missing_ok=True)
-        raise DataError(f"none of the {len(items)} images could be read (first: {items[0][0] if items else '-'})")
-    # shrink to the rows kept: rewrite when anything was left out
-    arr = np.load(tmp, mmap_mode="r")
-    if len(keep) != len(items):
-        np.save(npy, np.ascontiguousarray(arr[: len(keep)]))
-        tmp.unlink()
-    else:
-        del arr
-        os.replace(tmp, npy)
+    return keep, bad
+
+
+def build_cache(items: list[tuple[Path, int]], cache_dir: Path, mode: str, spec: PreprocessSpec,
+                workers: int | None = None, lines: list[int] | None = None, desc: str = "decode") -> CachedImages:
+    """``items``: (absolute image path, class index). ``mode``: "train" (square resize_size) or "eval" (exact eval crop)."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    key = _key(items, mode, spec)
+    npy, meta_path = cache_dir / f"{mode}-{key}.npy", cache_dir / f"{mode}-{key}.json"
+    lines = lines or list(range(2, len(items) + 2))
+    if npy.is_file() and meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        return CachedImages(np.load(npy, mmap_mode="r"), np.asarray(meta["labels"], np.int64), meta["paths"],
+                            [tuple(b) for b in meta["bad"]])
+    size = spec.crop_size if mode == "eval" else spec.resize_size
+    target = AtomicFile(npy)
+    try:
+        out = np.lib.format.open_memmap(target.tmp, mode="w+", dtype=np.uint8, shape=(len(items), size, size, 3))
+        keep, bad = _decode_into(out, items, mode, spec, workers, lines, desc)
+        out.flush()
+        del out
+        if not keep:
+            raise DataError(f"none of the {len(items)} images could be read (first: {items[0][0] if items else '-'})")
+        if len(keep) != len(items):  # shrink to the rows kept
+            arr = np.load(target.tmp, mmap_mode="r")
+            with atomic_open(npy, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(arr[: len(keep)]))
+            del arr
+            target.discard()
+        else:
+            target.commit()
+    except BaseException:
+        target.discard()  # a crashed decode leaves no gigabyte-sized temporary behind
+        raise
     meta = {"labels": [items[i][1] for i in keep], "paths": [str(items[i][0]) for i in keep], "bad": bad}
-    meta_tmp = meta_path.with_suffix(".json.tmp")
-    meta_tmp.write_text(json.dumps(meta))
-    os.replace(meta_tmp, meta_path)
+    atomic_write(meta_path, json.dumps(meta))
     return CachedImages(np.load(npy, mmap_mode="r"), np.asarray(meta["labels"], np.int64), meta["paths"], bad)

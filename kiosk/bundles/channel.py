@@ -32,7 +32,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kiosk.bundles.keys import CONTEXT_INDEX, SigningKey, TrustStore, canonical_json, verify_envelope
-from kiosk.bundles.signing import atomic_write, fsync_dir, iso, parse_time, verify_manifest_signature
+from kiosk.bundle_format.atomic import AtomicFile, atomic_write, fsync_dir
+from kiosk.bundles.signing import iso, parse_time, verify_manifest_signature
 from kiosk.errors import BundleError, UserError
 from kiosk.recognition.bundle import MANIFEST, SIGNATURE, load_bundle, sha256_file
 
@@ -54,8 +55,7 @@ def write_archive(root: Path | str, dest: Path | str, names: list[str] | None = 
     """Deterministic tar of a bundle directory: sorted regular files, mtime 0, owner 0, mode 0644. ``names``: the
     files to pack (default :func:`bundle_files`, which loads and checks the bundle first)."""
     root, dest = Path(root), Path(dest)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+    with AtomicFile(dest) as out, tarfile.open(out.tmp, "w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(names) if names is not None else bundle_files(root):
             path = root / name
             info = tarfile.TarInfo(name)
@@ -63,9 +63,6 @@ def write_archive(root: Path | str, dest: Path | str, names: list[str] | None = 
             info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = 0o644, 0, 0, 0, "", ""
             with open(path, "rb") as fh:
                 tar.addfile(info, fh)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
     return dest
 
 

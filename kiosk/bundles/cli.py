@@ -108,7 +108,8 @@ def cmd_keys_generate(args) -> int:
 
 def cmd_keys_rotate(args) -> int:
     from kiosk.bundles.keys import load_public_key, load_signing_key, make_rotation
-    from kiosk.bundles.signing import atomic_write, iso
+    from kiosk.bundle_format.atomic import atomic_write
+    from kiosk.bundles.signing import iso
     from datetime import datetime, timezone
 
     old, new = load_signing_key(args.old_key), load_public_key(args.new_pub)

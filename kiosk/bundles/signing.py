@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -34,26 +33,6 @@ def parse_time(value: str, where: str) -> datetime:
     except ValueError:
         raise BundleError(f"{where}: {value!r} is not an ISO 8601 time") from None
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """tmp + fsync + rename + fsync(dir): readers see the old or the new file, never a part."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def sign_bundle(root: Path | str, key: SigningKey, expires_in: timedelta | None = None,

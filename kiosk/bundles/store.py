@@ -30,7 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.bundles.keys import TrustStore
-from kiosk.bundles.signing import atomic_write, fsync_dir, iso
+from kiosk.bundle_format.atomic import atomic_write, fsync_dir
+from kiosk.bundles.signing import iso
 from kiosk.errors import BundleError, UserError
 from kiosk.recognition.bundle import Bundle
 

@@ -33,7 +33,8 @@ from pathlib import Path
 from kiosk.bundles.channel import INDEX, in_rollout, safe_extract, verify_index
 from kiosk.bundles.keys import TrustStore
 from kiosk.bundles.selftest import DEFAULT_ATOL
-from kiosk.bundles.signing import atomic_write, iso
+from kiosk.bundle_format.atomic import atomic_write
+from kiosk.bundles.signing import iso
 from kiosk.bundles.store import BundleStore
 from kiosk.bundles.verify import BundleRefused, CatalogCompat, VerifyPolicy, verify_bundle
 from kiosk.errors import BundleError

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.bundle_format.atomic import atomic_write
 from kiosk.errors import BundleError
 from kiosk.recognition.preprocess import PreprocessSpec
 
@@ -208,10 +209,4 @@ def file_entry(path: Path) -> dict:
 
 def write_manifest(root: Path, manifest: BundleManifest) -> Path:
     """Write manifest.json (canonical bytes) atomically."""
-    import os
-
-    root = Path(root)
-    tmp = root / (MANIFEST + ".tmp")
-    tmp.write_bytes(manifest.dumps())
-    os.replace(tmp, root / MANIFEST)
-    return root / MANIFEST
+    return atomic_write(Path(root) / MANIFEST, manifest.dumps())

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
+from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import DataError
 
 REQUIRED_COLUMNS = ("path", "sku")
@@ -165,13 +166,11 @@ def write_manifest(rows: Iterable[ManifestRow], path: str | os.PathLike) -> Path
     columns += [c for c in OPTIONAL_COLUMNS if any(getattr(r, c) for r in rows)]
     for r in rows:
         columns += [k for k in r.extra if k not in columns]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(columns)
         for r in rows:
             values = {"path": relative_path(r.path, base), "sku": r.sku, "group": r.group, "split": r.split,
                       "source": r.source, "sha256": r.sha256, **r.extra}
             writer.writerow([values.get(c, "") for c in columns])
-    os.replace(tmp, path)
     return path

@@ -6,12 +6,12 @@ import hashlib
 import io
 import json
 import logging
-import os
 import random
 import re
 import tarfile
 from pathlib import Path
 
+from kiosk.bundle_format.atomic import AtomicFile, atomic_write
 from kiosk.errors import DataError, UserError
 from trainer.shards.layout import FORMAT, IMAGE_EXTS, INDEX, VERSION
 
@@ -65,8 +65,9 @@ def _member_bytes(size: int) -> int:
 class _ShardWriter:
     def __init__(self, out: Path, number: int):
         self.name = f"shard-{number:06d}.tar"
-        self.path, self.tmp = out / self.name, out / (self.name + ".tmp")
-        self.fh = open(self.tmp, "wb")
+        self.path = out / self.name
+        self.target = AtomicFile(self.path)
+        self.fh = open(self.target.tmp, "wb")
         self.hw = _HashingWriter(self.fh)
         self.tar = tarfile.open(fileobj=self.hw, mode="w|", format=tarfile.USTAR_FORMAT)
         self.count, self.bytes, self.per_sku = 0, 0, {}
@@ -84,10 +85,8 @@ class _ShardWriter:
 
     def close(self) -> dict:
         self.tar.close()
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
         self.fh.close()
-        os.replace(self.tmp, self.path)
+        self.target.commit()
         return {"name": self.name, "count": self.count, "bytes": self.hw.n, "sha256": self.hw.sha.hexdigest(),
                 "per_sku": dict(sorted(self.per_sku.items()))}
 
@@ -191,7 +190,5 @@ def write_shards(manifest: Path, out: Path, shard_size: int, seed: int = 0, shuf
              "shard_size": shard_size, "max_side": max_side, "labels": sorted({r.sku for r in rows}),
              "groups": {r.sku: r.group for r in rows if r.group}, "total": sum(s["count"] for s in shards),
              "per_sku": dict(sorted(per_sku.items())), "shards": shards, "skipped": skipped}
-    tmp = out / (INDEX + ".tmp")
-    tmp.write_text(json.dumps(index, indent=1))
-    os.replace(tmp, out / INDEX)
+    atomic_write(out / INDEX, json.dumps(index, indent=1))
     return index

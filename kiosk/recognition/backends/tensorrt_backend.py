@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.bundle_format.atomic import atomic_write
 from kiosk.errors import BundleError
 from kiosk.recognition.backends.base import BackendUnavailable, InferenceBackend
 
@@ -144,9 +145,7 @@ class Backend(InferenceBackend):
             raise BundleError(f"{onnx_path}: TensorRT could not build an engine (see the log above)")
         data = bytes(serialized)
         self.engine_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.engine_path.with_name(f".{self.engine_path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, self.engine_path)
+        atomic_write(self.engine_path, data)
         engine = trt.Runtime(self.logger).deserialize_cuda_engine(data)
         if engine is None:
             raise BundleError(f"{onnx_path}: freshly built TensorRT engine does not deserialize")
