@@ -19,6 +19,9 @@ these options start with ``cfg_`` so they never collide with ``checkout kiosk up
 
 ``checkout kiosk --hash-pin`` reads a PIN from the terminal and prints the ``staff_pin_hash`` line for the
 config file.
+
+Logs go where :func:`kiosk.logs.setup_logging` sends them (the journal under systemd, ``log_file`` rotated).
+``checkout doctor`` (:mod:`kiosk.doctor.cli`, registered here) checks the same settings before the kiosk opens.
 """
 
 from __future__ import annotations
@@ -64,6 +67,10 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--hash-pin", action="store_true", help="read a staff PIN and print its staff_pin_hash line")
     p.set_defaults(func=cmd_kiosk)
     groups["kiosk"] = p.add_subparsers(dest="kiosk_command", metavar="COMMAND", required=False)
+
+    from kiosk.doctor.cli import register as register_doctor
+
+    register_doctor(sub)  # `checkout doctor`: the same settings, checked before the kiosk opens
 
     bench = group(sub, groups, "bench", "benchmarks")
     b = bench.add_parser("kiosk", help="per-stage recognition latency and the cost over bare ONNX Runtime")
@@ -120,6 +127,9 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
         print(f'staff_pin_hash = "{hash_pin(pin)}"')
         return 0
     config = config_from_args(args)
+    from kiosk.logs import setup_logging
+
+    setup_logging(config, verbose=getattr(args, "verbose", 0))  # journal / terminal, and log_file when set
     headless = args.headless
     if not headless and not has_display():
         print("checkout kiosk: no display (DISPLAY and WAYLAND_DISPLAY unset): running headless", file=sys.stderr)

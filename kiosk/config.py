@@ -3,6 +3,7 @@
 Read from TOML (:meth:`KioskConfig.from_file`) or a dict (:meth:`KioskConfig.from_dict`); unknown keys
 are refused, naming them and the file. The trigger settings sit in a ``[trigger]`` table with the keys
 of :class:`kiosk.trigger.TriggerConfig`. Relative paths are taken from the working directory.
+``assets/deploy/kiosk.toml`` is a complete example for a till (every setting, each with a comment).
 
 Example ``kiosk.toml``::
 
@@ -42,6 +43,7 @@ from typing import Any
 
 from kiosk.domain.receipt import StoreInfo
 from kiosk.errors import UserError
+from kiosk.logs import LEVELS as LOG_LEVELS
 from kiosk.trigger import TriggerConfig, TriggerConfigError
 
 __all__ = ["ConfigError", "KioskConfig", "BACKENDS", "hash_pin", "check_pin"]
@@ -90,6 +92,12 @@ class KioskConfig:
     update_interval_s: float = _f(900.0, "seconds between two update checks of the channel")
     store_id: str = _f("", "this store's id: staged roll-outs pick stores by it (required with channel)")
     store_group: str = _f("default", "the store group whose release this kiosk follows in the channel index")
+    log_level: str = _f("info", "log level: debug | info | warning | error (each `checkout -v` lowers it a step)")
+    log_file: str = _f("", "rotating log file, e.g. /var/log/checkout/kiosk.log (empty = stderr / the journal only)")
+    log_max_bytes: int = _f(10_000_000, "the log file is rotated when it reaches this many bytes")
+    log_backups: int = _f(5, "rotated log files kept beside it (kiosk.log.1 … kiosk.log.N)")
+    min_free_mb: int = _f(500, "`checkout doctor` fails with less free disk (MiB) where the store, captures, "
+                               "model_state and log_file live")
 
     def __post_init__(self) -> None:
         problems = []
@@ -115,12 +123,17 @@ class KioskConfig:
             "update_interval_s": self.update_interval_s > 0,
             "store_group": bool(self.store_group.strip()),
             "channel": _channel_ok(self.channel),
+            "log_level": self.log_level in LOG_LEVELS,
+            "log_max_bytes": self.log_max_bytes > 0,
+            "log_backups": self.log_backups >= 0,
+            "min_free_mb": self.min_free_mb >= 0,
         }
         bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
         if bad:
             raise ConfigError(f"kiosk settings out of range: {', '.join(bad)} (backend one of {', '.join(BACKENDS)}; "
                               "top_k 1..20; staff_pin_hash as made by `checkout kiosk --hash-pin`; channel "
-                              "http://, https://, file: or a directory)")
+                              "http://, https://, file: or a directory; log_level one of "
+                              f"{', '.join(LOG_LEVELS)})")
         if self.channel.strip():
             missing = [k for k in ("model_state", "store_id") if not getattr(self, k).strip()]
             if missing:

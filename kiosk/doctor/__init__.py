@@ -1,0 +1,41 @@
+"""``checkout doctor``: is this till ready to open? One line per check, exit 1 when any check FAILs.
+
+Checks, in order (each a small function ``check(ctx) -> CheckResult``, isolated by :func:`run_checks`):
+
+=========  ==========================================================================================
+camera     opens ``camera`` and reads one frame within the timeout            (:mod:`.devices`)
+scale      opens ``scale`` and takes one reading within the timeout           (:mod:`.devices`)
+bundle     the model the kiosk will run: signed by a trusted key, every file's hash; with ``model_state``
+           the store's active version                                         (:mod:`.model`)
+catalog    opens, schema version, SKU count, every label of the model an active SKU   (:mod:`.model`)
+disk       free space (``min_free_mb``) and write access where the kiosk writes      (:mod:`.host`)
+clock      not before the build date or the model's signing time; NTP synchronised  (:mod:`.host`)
+=========  ==========================================================================================
+
+``checkout doctor`` adds a ``config`` line first (and a ``logs`` line when the log file cannot be opened);
+the command itself is in :mod:`kiosk.doctor.cli`.
+"""
+
+from __future__ import annotations
+
+from kiosk.doctor.core import FAIL, OK, WARN, Check, CheckResult, CheckTimeout, Context, exit_status, run_checks
+from kiosk.doctor.devices import camera_advice, check_camera, check_scale, scale_advice
+from kiosk.doctor.host import check_clock, check_disk, clock_advice, disk_advice
+from kiosk.doctor.model import bundle_advice, catalog_advice, check_bundle, check_catalog
+
+__all__ = ["CHECKS", "FAIL", "OK", "WARN", "Check", "CheckResult", "CheckTimeout", "Context", "exit_status",
+           "run_checks", "run_doctor"]
+
+CHECKS = (
+    Check("camera", check_camera, camera_advice),
+    Check("scale", check_scale, scale_advice),
+    Check("bundle", check_bundle, bundle_advice),
+    Check("catalog", check_catalog, catalog_advice),
+    Check("disk", check_disk, disk_advice),
+    Check("clock", check_clock, clock_advice),
+)
+
+
+def run_doctor(ctx: Context, checks: tuple[Check, ...] = CHECKS) -> list[CheckResult]:
+    """Every check's result, in order."""
+    return run_checks(checks, ctx)
