@@ -71,7 +71,7 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
     """Measure ``frames`` frames; returns the report dict (see :func:`format_report`)."""
     import onnxruntime as ort
 
-    from kiosk.recognition.preprocess import preprocess
+    from kiosk.bundle_format.preprocess import preprocess
     from kiosk.recognition.recognizer import Recognizer
 
     rec = Recognizer.load(bundle, backend="onnxruntime", threads=threads)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from kiosk.bench import STAGES, format_report
+from kiosk.bundle_format.preprocess import PreprocessSpec, eval_crop, preprocess, to_model_input
 from kiosk.cli import main
-from kiosk.recognition.preprocess import PreprocessSpec, eval_crop, preprocess, to_model_input
 
 REPO = Path(__file__).resolve().parents[1]
 CAMERA = f"folder:{(REPO / 'assets' / 'demo' / 'camera').as_posix()}?hold=1"

@@ -32,7 +32,7 @@ def test_demo_model_is_the_mobilenet_recipe_and_measured(real_demo_bundle):
 
 
 def test_every_basket_photo_is_recognised_as_its_sku_with_the_right_top3(real_demo_bundle):
-    from kiosk.recognition.preprocess import read_image
+    from kiosk.bundle_format.preprocess import read_image
     from kiosk.recognition.recognizer import Recognizer
 
     rec = Recognizer.load(real_demo_bundle)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kiosk.recognition.preprocess import PreprocessSpec, eval_crop, preprocess, resize_shorter, to_model_input
+from kiosk.bundle_format.preprocess import PreprocessSpec, eval_crop, preprocess, resize_shorter, to_model_input
 
 
 def _photo(h: int, w: int) -> np.ndarray:
@@ -50,7 +50,7 @@ def test_unknown_interpolation_in_a_manifest_is_refused_by_name():
 
 
 def test_the_trainers_interpolation_choices_are_the_kiosks():
-    from kiosk.recognition.preprocess import INTERPOLATIONS
+    from kiosk.bundle_format.preprocess import INTERPOLATIONS
     from trainer.options import get_args_parser
 
     action = next(a for a in get_args_parser()._actions if a.dest == "interpolation")

@@ -177,7 +177,7 @@ def test_config_validation():
 
 
 def photo(grocery_root, rel):
-    from kiosk.recognition.preprocess import read_image
+    from kiosk.bundle_format.preprocess import read_image
 
     image = read_image(grocery_root / rel)
     assert image is not None, rel
@@ -249,8 +249,8 @@ def test_real_photos_pasted_as_items_on_a_tray(grocery_root):
 def test_demo_replay_fires_once_per_basket_item_with_a_stable_aligned_weight(repo_root):
     import csv
 
+    from kiosk.bundle_format.preprocess import read_image
     from kiosk.camera import iter_frames
-    from kiosk.recognition.preprocess import read_image
     from kiosk.scale import ScriptedScale
 
     demo = repo_root / "assets" / "demo"

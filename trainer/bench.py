@@ -65,7 +65,7 @@ def _cycle(loader):
 def bench_train(args) -> int:
     from torchvision import datasets, transforms as T1
 
-    from kiosk.recognition.preprocess import PreprocessSpec
+    from kiosk.bundle_format.preprocess import PreprocessSpec
     from trainer.cached_data import CachedDataset
     from trainer.data.manifest import read_manifest
     from trainer.imagecache import build_cache

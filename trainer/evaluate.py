@@ -12,9 +12,10 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
+from kiosk.bundle_format.bundle import MANIFEST, Bundle, load_bundle
+from kiosk.bundle_format.preprocess import PreprocessSpec, preprocess_batch, read_image
+from kiosk.bundle_format.selftest import softmax
 from kiosk.errors import UserError
-from kiosk.recognition.bundle import MANIFEST
-from kiosk.recognition.preprocess import PreprocessSpec, read_image
 from trainer import metrics
 
 log = logging.getLogger(__name__)
@@ -58,19 +59,50 @@ def load_run_predictor(run: Path, device: str = "cpu", tta: bool = False) -> Pre
     return Predictor(labels_doc["labels"], labels_doc.get("groups", {}), spec, run_batch, f"run {run}")
 
 
-def load_bundle_predictor(bundle_dir: Path, backend: str = "onnxruntime", tta: bool = False) -> Predictor:
-    from kiosk.recognition.recognizer import Recognizer
+def _bundle_logits(bundle: Bundle, backend: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The bundle's network as NCHW float32 batch → logits, through ONNX Runtime (as the kiosk's default backend)
+    or torch (its safetensors weights)."""
+    m = bundle.manifest
+    if backend == "onnxruntime":
+        import onnxruntime as ort
 
-    rec = Recognizer.load(bundle_dir, backend=backend)
-    groups = rec.bundle.manifest.catalog.get("groups", {})
+        session = ort.InferenceSession(str(bundle.path("model.onnx")), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        return lambda x: session.run(None, {name: x})[0]
+    if backend == "torch":
+        import torch
+        from safetensors.torch import load_file
+
+        from trainer.models import build_model
+
+        model = build_model(m.architecture, m.num_classes)
+        model.load_state_dict(load_file(str(bundle.path("model.safetensors"))))
+        model.eval()
+
+        def run(x: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return model(torch.from_numpy(x)).numpy()
+
+        return run
+    raise UserError(f"--backend {backend!r}: bundles are evaluated with onnxruntime or torch")
+
+
+def load_bundle_predictor(bundle_dir: Path, backend: str = "onnxruntime", tta: bool = False) -> Predictor:
+    bundle = load_bundle(bundle_dir)
+    spec, labels = bundle.manifest.preprocess, bundle.manifest.labels
+    logits = _bundle_logits(bundle, backend)
+
+    def probabilities(images: list[np.ndarray]) -> np.ndarray:
+        return softmax(logits(preprocess_batch(images, spec)))
 
     def run_batch(images: list[np.ndarray]) -> np.ndarray:
-        p = rec.probabilities(images)
+        p = probabilities(images)
         if tta:
-            p = (p + rec.probabilities([im[:, ::-1].copy() for im in images])) / 2
+            p = (p + probabilities([im[:, ::-1].copy() for im in images])) / 2
         return p
 
-    return Predictor(rec.labels, groups, rec.spec, run_batch, f"bundle {bundle_dir} ({backend})")
+    groups = bundle.manifest.catalog.get("groups", {})
+    return Predictor(labels, groups, spec, run_batch, f"bundle {bundle_dir} ({backend})")
 
 
 def load_predictor(path: Path, backend: str = "onnxruntime", tta: bool = False) -> Predictor:

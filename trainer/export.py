@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.bundle_format.bundle import FORMAT_VERSION, BundleManifest, file_entry, sha256_file, write_manifest
+from kiosk.bundle_format.preprocess import PreprocessSpec, preprocess, preprocess_batch, read_image
+from kiosk.bundle_format.selftest import record_selftest, softmax
 from kiosk.errors import UserError
-from kiosk.recognition.bundle import FORMAT_VERSION, BundleManifest, file_entry, sha256_file, write_manifest
-from kiosk.recognition.preprocess import PreprocessSpec, preprocess, read_image
 
 EPOCH_2020 = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -134,13 +135,13 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
                                                   if args.get(k) and Path(args[k]).is_file()}},
         )
         write_manifest(tmp, manifest)
-        # record what the kiosk's own recogniser answers for the self-test images (kiosk.bundles checks it)
-        from kiosk.bundles.selftest import record_selftest
-        from kiosk.recognition.recognizer import Recognizer
+        # record what the exported ONNX model answers for the self-test images, one at a time as at the till
+        # (kiosk.bundle_format.verify compares a kiosk's own answers with these before it installs the bundle)
+        def probabilities(images: list[np.ndarray]) -> np.ndarray:
+            return softmax(sess.run(None, {"input": preprocess_batch(images, spec)})[0])
 
-        recognizer = Recognizer.load(tmp, backend="onnxruntime")
-        manifest = BundleManifest(**{**manifest.__dict__, "selftest": record_selftest(recognizer, tmp, names)})
-        recognizer.close()
+        manifest = BundleManifest(**{**manifest.__dict__,
+                                     "selftest": record_selftest(probabilities, labels, tmp, names)})
         write_manifest(tmp, manifest)
         if evaluate and args.get("val") and Path(args["val"]).is_file():
             from trainer.evaluate import evaluate_model

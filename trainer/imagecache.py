@@ -20,8 +20,8 @@ import numpy as np
 from tqdm import tqdm
 
 from kiosk.bundle_format.atomic import AtomicFile, atomic_open, atomic_write
+from kiosk.bundle_format.preprocess import PreprocessSpec, center_crop, eval_crop, read_image, resize_shorter
 from kiosk.errors import DataError
-from kiosk.recognition.preprocess import PreprocessSpec, center_crop, eval_crop, read_image, resize_shorter
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1

@@ -31,7 +31,7 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--eval-size", type=int, default=None, help="eval crop size (default: img-size; larger helps, FixRes)")
     p.add_argument("--eval-resize", type=int, default=None, help="eval shorter-side resize (default: eval-size / 0.875)")
     p.add_argument("--train-resize", type=int, default=None, help="train cache shorter side (default: img-size / 0.875)")
-    # the choices are kiosk.recognition.preprocess.INTERPOLATIONS (not imported: this module stays free of cv2)
+    # the choices are kiosk.bundle_format.preprocess.INTERPOLATIONS (not imported: this module stays free of cv2)
     p.add_argument("--interpolation", choices=("area", "reduce", "linear", "cubic"), default="area",
                    help="how photos are shrunk, in training and (stored in the bundle) on the kiosk: area = exact box "
                         "filter; reduce = box filter over whole pixels then bilinear, 5-8x faster per frame "

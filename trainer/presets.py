@@ -2,7 +2,7 @@
 
 ``TrainPreset`` works on uint8 CHW tensors taken from the decoded-image cache; normalisation
 happens once per batch on the device (:func:`normalize_batch`). ``EvalPreset`` *is* the kiosk's
-preprocessing (:mod:`kiosk.recognition.preprocess`): the same function produces the crop the
+preprocessing (:mod:`kiosk.bundle_format.preprocess`): the same function produces the crop the
 network is measured on and the crop it sees in the store.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torchvision.transforms import v2 as T
 
-from kiosk.recognition.preprocess import PreprocessSpec, eval_crop
+from kiosk.bundle_format.preprocess import PreprocessSpec, eval_crop
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from torch import nn
 from tqdm import tqdm
 
 from kiosk.bundle_format.atomic import AtomicFile, atomic_write
+from kiosk.bundle_format.preprocess import PreprocessSpec
 from kiosk.errors import UserError
-from kiosk.recognition.preprocess import PreprocessSpec
 from trainer import checkpoint as ckpt
 from trainer.distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, rank_zero_first
 from trainer.imagecache import CachedImages, build_cache

@@ -84,7 +84,7 @@ def _catalog_args(p, required: bool = False) -> None:
 
 
 def _catalog(args):
-    from kiosk.bundles.verify import CatalogCompat
+    from kiosk.bundle_format.verify import CatalogCompat
 
     if args.catalog_schema is None and args.active_skus is None:
         return None
@@ -98,7 +98,8 @@ def _catalog(args):
 
 
 def cmd_keys_generate(args) -> int:
-    from kiosk.bundles.keys import load_public_key, write_keypair
+    from kiosk.bundle_format.trust import load_public_key
+    from kiosk.bundles.keys import write_keypair
 
     key_path, pub_path = write_keypair(args.out, args.name, allow_in_repo=args.allow_in_repo)
     print(f"private key: {key_path} (keep it at head office)\npublic key:  {pub_path} "
@@ -107,10 +108,12 @@ def cmd_keys_generate(args) -> int:
 
 
 def cmd_keys_rotate(args) -> int:
-    from kiosk.bundles.keys import load_public_key, load_signing_key, make_rotation
-    from kiosk.bundle_format.atomic import atomic_write
-    from kiosk.bundles.signing import iso
     from datetime import datetime, timezone
+
+    from kiosk.bundle_format.atomic import atomic_write
+    from kiosk.bundle_format.timestamps import iso
+    from kiosk.bundle_format.trust import load_public_key
+    from kiosk.bundles.keys import load_signing_key, make_rotation
 
     old, new = load_signing_key(args.old_key), load_public_key(args.new_pub)
     doc = make_rotation(old, new, revoke_old=args.revoke_old, created_at=iso(datetime.now(timezone.utc)))
@@ -132,11 +135,12 @@ def cmd_bundle_sign(args) -> int:
 
 
 def cmd_bundle_verify(args) -> int:
-    from kiosk.bundles.keys import TrustStore
-    from kiosk.bundles.verify import VerifyPolicy, verify_bundle
+    from kiosk.bundle_format.trust import TrustStore
+    from kiosk.bundle_format.verify import VerifyPolicy, verify_bundle
+    from kiosk.recognition.recognizer import selftest_runner
 
     policy = VerifyPolicy(TrustStore.load(*args.keys), active_version=args.active_version, catalog=_catalog(args),
-                          selftest=not args.no_selftest)
+                          selftest=not args.no_selftest, run_model=selftest_runner())
     v = verify_bundle(args.bundle, policy)
     m = v.bundle.manifest
     print(f"{args.bundle}: OK: model_version {m.model_version}, signed by {v.keyid}, {len(m.files)} files verified, "
@@ -145,8 +149,9 @@ def cmd_bundle_verify(args) -> int:
 
 
 def cmd_bundle_publish(args) -> int:
-    from kiosk.bundles.channel import publish
-    from kiosk.bundles.keys import TrustStore, load_signing_key
+    from kiosk.bundle_format.trust import TrustStore
+    from kiosk.bundles.keys import load_signing_key
+    from kiosk.bundles.publish import publish
 
     key = load_signing_key(args.key)
     trust = TrustStore.load(*args.keys) if args.keys else None
@@ -166,7 +171,7 @@ def cmd_bundle_publish(args) -> int:
 
 
 def _open(args):
-    from kiosk.bundles.keys import TrustStore
+    from kiosk.bundle_format.trust import TrustStore
     from kiosk.bundles.store import BundleStore
 
     return BundleStore(args.state), TrustStore.load(*args.keys)

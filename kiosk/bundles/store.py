@@ -29,11 +29,11 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kiosk.bundles.keys import TrustStore
 from kiosk.bundle_format.atomic import atomic_write, fsync_dir
-from kiosk.bundles.signing import iso
+from kiosk.bundle_format.bundle import Bundle
+from kiosk.bundle_format.timestamps import iso
+from kiosk.bundle_format.trust import TrustStore
 from kiosk.errors import BundleError, UserError
-from kiosk.recognition.bundle import Bundle
 
 POINTER = "active.json"
 
@@ -270,6 +270,6 @@ class BundleStore:
 
 def verify_installed(path: Path, trust: TrustStore) -> Bundle:
     """Signature (retired keys allowed) + every file's hash; no version, expiry or self-test checks."""
-    from kiosk.bundles.verify import VerifyPolicy, verify_bundle
+    from kiosk.bundle_format.verify import VerifyPolicy, verify_bundle
 
     return verify_bundle(path, VerifyPolicy(trust, installed=True, selftest=False)).bundle

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.recognition.bundle import FORMAT_VERSION, BundleManifest, file_entry, write_manifest
-from kiosk.recognition.preprocess import PreprocessSpec
+from kiosk.bundle_format.bundle import FORMAT_VERSION, BundleManifest, file_entry, write_manifest
+from kiosk.bundle_format.preprocess import PreprocessSpec
 
 TINY_LABELS = ["apple-royal-gala", "banana-robusta", "carrot-ooty", "milk-toned-500ml", "tomato-hybrid"]
 TINY_SPEC = PreprocessSpec(resize_size=32, crop_size=32)
@@ -74,10 +74,10 @@ def build_tiny_bundle(out: Path | str, model_version: int = 1, seed: int | None 
     import cv2
     from safetensors.numpy import save_file
 
-    from kiosk.bundles.selftest import record_selftest
-    from kiosk.bundles.signing import iso
+    from kiosk.bundle_format.bundle import Bundle
+    from kiosk.bundle_format.selftest import record_selftest
+    from kiosk.bundle_format.timestamps import iso
     from kiosk.recognition.backends.base import create_backend
-    from kiosk.recognition.bundle import Bundle
     from kiosk.recognition.recognizer import Recognizer
 
     out = Path(out)
@@ -103,7 +103,7 @@ def build_tiny_bundle(out: Path | str, model_version: int = 1, seed: int | None 
     )
     bundle = Bundle(out, manifest)
     recognizer = Recognizer(bundle, create_backend("onnxruntime", bundle, threads=1, warmup=False), top_k=top_k)
-    cases = record_selftest(recognizer, out, names, k=top_k)
+    cases = record_selftest(recognizer.probabilities, recognizer.labels, out, names, k=top_k)
     recognizer.close()
     import dataclasses
 
@@ -113,6 +113,6 @@ def build_tiny_bundle(out: Path | str, model_version: int = 1, seed: int | None 
 
 def tiny_catalog(schema_version: int = 1):
     """A CatalogCompat in which every tiny-bundle SKU exists and is active."""
-    from kiosk.bundles.verify import CatalogCompat
+    from kiosk.bundle_format.verify import CatalogCompat
 
     return CatalogCompat.from_skus(schema_version, TINY_LABELS)

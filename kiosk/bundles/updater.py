@@ -15,7 +15,6 @@ Every state change updates ``status.json`` (the report head office collects) and
 from __future__ import annotations
 
 import enum
-
 import json
 import logging
 import os
@@ -30,15 +29,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kiosk.bundles.channel import INDEX, in_rollout, safe_extract, verify_index
-from kiosk.bundles.keys import TrustStore
-from kiosk.bundles.selftest import DEFAULT_ATOL
+from kiosk.bundle_format.archive import safe_extract
 from kiosk.bundle_format.atomic import atomic_write
-from kiosk.bundles.signing import iso
+from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE, read_manifest, sha256_file
+from kiosk.bundle_format.channel import INDEX, in_rollout, verify_index
+from kiosk.bundle_format.selftest import DEFAULT_ATOL
+from kiosk.bundle_format.timestamps import iso
+from kiosk.bundle_format.trust import TrustStore
+from kiosk.bundle_format.verify import BundleRefused, CatalogCompat, VerifyPolicy, verify_bundle
 from kiosk.bundles.store import BundleStore
-from kiosk.bundles.verify import BundleRefused, CatalogCompat, VerifyPolicy, verify_bundle
 from kiosk.errors import BundleError
-from kiosk.recognition.bundle import MANIFEST, SIGNATURE, read_manifest, sha256_file
 
 log = logging.getLogger(__name__)
 MAX_INDEX_BYTES = 1 << 20
@@ -83,7 +83,7 @@ class UpdateResult:
     outcome: str  # activated | up-to-date | not-in-rollout | refused | rolled-back | error
     version: int | None = None
     message: str = ""
-    reason: str | None = None  # refusal reason code (see kiosk.bundles.verify.REASONS) when refused
+    reason: str | None = None  # refusal reason code (see kiosk.bundle_format.verify.REASONS) when refused
 
 
 def _now() -> datetime:
@@ -326,7 +326,7 @@ class Updater:
         update: it is packed the way ``publish`` packs it (manifest.json, manifest.sig and the files the manifest
         lists; nothing else) into staging/ and installed like :meth:`install_archive`. Raises BundleRefused
         naming the file in ``bundle_dir`` (not the staging copy) and the reason."""
-        from kiosk.bundles.channel import write_archive
+        from kiosk.bundle_format.archive import write_archive
 
         bundle_dir = Path(bundle_dir)
         packed = self.store.staging_dir / f"pack-{os.getpid()}-{threading.get_ident()}.tmp"
@@ -379,8 +379,10 @@ class Updater:
 
     def _verify_and_activate(self, work: Path, expected_version: int | None, source: str) -> UpdateResult:
         active = self.store.active_version()
+        from kiosk.recognition.recognizer import selftest_runner
+
         policy = VerifyPolicy(self.trust, active_version=active, catalog=self.catalog,
-                              selftest_backend="onnxruntime", selftest_atol=self.selftest_atol, now=self.now)
+                              run_model=selftest_runner("onnxruntime"), selftest_atol=self.selftest_atol, now=self.now)
         verified = verify_bundle(work, policy)
         version = verified.version
         if expected_version is not None and version != expected_version:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.bundle_format.preprocess import decode_image
 from kiosk.camera.base import CameraError, FrameSource, Option, SourceUnavailable, parse_bool
-from kiosk.recognition.preprocess import decode_image
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.bundle_format.bundle import Bundle, load_bundle
+from kiosk.bundle_format.preprocess import preprocess
+from kiosk.bundle_format.selftest import ModelRunner, softmax
 from kiosk.recognition.backends.base import InferenceBackend, create_backend
-from kiosk.recognition.bundle import Bundle, load_bundle
-from kiosk.recognition.preprocess import preprocess
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,6 @@ class Recognition:
     @property
     def top(self) -> Suggestion:
         return self.suggestions[0]
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def topk(probs: np.ndarray, labels: list[str], k: int) -> list[Suggestion]:
@@ -94,3 +89,17 @@ class Recognizer:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def selftest_runner(backend: str = "onnxruntime", threads: int | None = 1) -> ModelRunner:
+    """How this kiosk runs a bundle's self-test (``VerifyPolicy.run_model``): a Recognizer on ``backend``, one
+    image at a time as at the till, closed afterwards."""
+
+    def run(bundle: Bundle, images: list[np.ndarray]) -> np.ndarray:
+        recognizer = Recognizer(bundle, create_backend(backend, bundle, threads=threads, warmup=False))
+        try:
+            return np.concatenate([recognizer.probabilities([image]) for image in images])
+        finally:
+            recognizer.close()
+
+    return run

@@ -48,7 +48,7 @@ class OpenedModelStore:
     warnings worth showing (fallbacks, no model)."""
 
     store: Any  # kiosk.bundles.store.BundleStore
-    trust: Any  # kiosk.bundles.keys.TrustStore
+    trust: Any  # kiosk.bundle_format.trust.TrustStore
     recognizer: Any
     updater: Any = None
     installed_version: int | None = None
@@ -58,7 +58,7 @@ class OpenedModelStore:
 def catalog_compat(catalog, lock: threading.RLock | None = None):
     """The bundle/catalog compatibility check built from the real catalog: its schema version, and "exists and is
     active" per SKU id, asked under ``lock`` (the service's catalog lock: the updater asks from its own thread)."""
-    from kiosk.bundles.verify import CatalogCompat
+    from kiosk.bundle_format.verify import CatalogCompat
 
     lock = lock or threading.RLock()
     with lock:
@@ -85,10 +85,10 @@ def recognizer_loader(config: KioskConfig) -> Callable[[Path], Any]:
 
 def open_model_store(config: KioskConfig, compat) -> OpenedModelStore:
     """Open ``config.model_state`` (see the module docstring). ``compat``: :func:`catalog_compat` of the catalog."""
-    from kiosk.bundles.keys import KeyFileError, TrustStore
+    from kiosk.bundle_format.bundle import MANIFEST, load_bundle
+    from kiosk.bundle_format.trust import KeyFileError, TrustStore
     from kiosk.bundles.store import BundleStore
     from kiosk.bundles.updater import Updater
-    from kiosk.recognition.bundle import MANIFEST, load_bundle
 
     trust = TrustStore.load(config.trusted_keys)
     if not trust.trusted:  # every bundle would be refused; say so at start instead of running without a model

@@ -11,8 +11,8 @@ import pytest
 
 from kiosk.bundle_format import atomic
 from kiosk.bundle_format.atomic import AtomicFile, atomic_open, atomic_write
-from kiosk.recognition.bundle import BundleManifest, read_manifest, write_manifest
-from kiosk.recognition.preprocess import PreprocessSpec
+from kiosk.bundle_format.bundle import BundleManifest, read_manifest, write_manifest
+from kiosk.bundle_format.preprocess import PreprocessSpec
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kiosk.bundle_format.archive import write_archive
+from kiosk.bundle_format.trust import TrustStore
+from kiosk.bundle_format.verify import CatalogCompat
 from kiosk.bundles.active import ActiveModel
-from kiosk.bundles.channel import write_archive
-from kiosk.bundles.keys import SigningKey, TrustStore
+from kiosk.bundles.keys import SigningKey
 from kiosk.bundles.signing import sign_bundle
 from kiosk.bundles.store import BundleStore
 from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle, tiny_catalog
 from kiosk.bundles.updater import Updater
-from kiosk.bundles.verify import CatalogCompat
 
 
 @pytest.fixture(scope="session")

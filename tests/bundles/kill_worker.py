@@ -7,7 +7,7 @@ Prints READY once imports are done (the parent starts its clock then), then DONE
 import sys
 import time
 
-from kiosk.bundles.keys import TrustStore
+from kiosk.bundle_format.trust import TrustStore
 from kiosk.bundles.store import BundleStore
 from kiosk.bundles.testing import tiny_catalog
 from kiosk.bundles.updater import Updater

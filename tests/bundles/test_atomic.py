@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from kiosk.bundles.channel import publish
-from kiosk.bundles.keys import TrustStore
+from kiosk.bundle_format.trust import TrustStore
+from kiosk.bundles.publish import publish
 from kiosk.bundles.store import BundleStore
 from kiosk.recognition.recognizer import Recognizer
 

@@ -11,10 +11,9 @@ import time
 
 import pytest
 
-from kiosk.bundles.channel import publish
-from kiosk.bundles.keys import TrustStore
+from kiosk.bundle_format.trust import TrustStore
+from kiosk.bundles.publish import publish
 from kiosk.domain.cart import Cart
-
 from tests.bundles.conftest import make_kiosk
 
 
@@ -128,9 +127,10 @@ def test_http_download_resumes_with_range(kiosk_v1, bundles_dir, head_office_key
 def test_rotated_key_via_channel(kiosk_v1, bundles_dir, head_office_key, tmp_path, http_channel):
     """Head office rotates to a new key: the index (signed by the new key) carries the rotation signed by the old
     key; the kiosk learns the new key, persists it, and accepts bundles signed by it."""
+    import shutil
+
     from kiosk.bundles.keys import SigningKey, make_rotation
     from kiosk.bundles.signing import sign_bundle
-    import shutil
 
     channel_dir, url = http_channel
     new = SigningKey.generate("head-office-2027")

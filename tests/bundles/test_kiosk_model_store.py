@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from kiosk.bundles.channel import publish
+from kiosk.bundle_format.verify import BundleRefused
+from kiosk.bundles.publish import publish
 from kiosk.bundles.store import BundleStore
 from kiosk.bundles.updater import Updater
-from kiosk.bundles.verify import BundleRefused
 from kiosk.config import ConfigError, KioskConfig
 from kiosk.services.checkout import CheckoutService
 from kiosk.services.events import ModelChanged, Notice, UpdateStatusChanged
@@ -112,7 +112,7 @@ def test_first_start_installs_bundle_only_when_it_verifies(damage, reason, kiosk
 
 
 def test_trusted_keys_must_name_keys(kiosk_config, tmp_path):
-    from kiosk.bundles.keys import KeyFileError
+    from kiosk.bundle_format.trust import KeyFileError
 
     (tmp_path / "empty-keys").mkdir()
     for keys, words in ((tmp_path / "empty-keys", "no trusted public keys"), (tmp_path / "missing", "no such key")):
@@ -149,7 +149,7 @@ def test_restart_runs_the_store_version_and_close_stops_the_updater(kiosk_config
 
 
 def test_active_bundle_failing_the_catalog_check_falls_back(kiosk_config, kiosk_bundles, head_office_key, tmp_path):
-    from kiosk.bundles.keys import TrustStore
+    from kiosk.bundle_format.trust import TrustStore
 
     config = kiosk_config()
     CheckoutService.from_config(config).close()  # v1 installed

@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.bundles.channel import publish
 from kiosk.bundles.keys import SigningKey
+from kiosk.bundles.publish import publish
 from kiosk.bundles.signing import sign_bundle
 
 EMPTY = np.full((120, 160, 3), 170, np.uint8)

@@ -10,16 +10,13 @@ import tarfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-
-from kiosk.bundles.channel import publish
-from kiosk.bundles.keys import SigningKey, TrustStore
+from kiosk.bundle_format.bundle import file_entry, read_manifest, write_manifest
+from kiosk.bundle_format.trust import TrustStore
+from kiosk.bundle_format.verify import BundleRefused, CatalogCompat
+from kiosk.bundles.keys import SigningKey
+from kiosk.bundles.publish import publish
 from kiosk.bundles.signing import sign_bundle
 from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle, tiny_catalog
-from kiosk.bundles.verify import BundleRefused, CatalogCompat
-from kiosk.recognition.bundle import file_entry, read_manifest, write_manifest
-
-
 
 
 def tar_dir(src: Path, dest: Path, extra: list[tarfile.TarInfo] = ()) -> Path:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-import numpy as np
 import pytest
 
+from kiosk.bundle_format.archive import write_archive
+from kiosk.bundle_format.channel import in_rollout, rollout_bucket
+from kiosk.bundle_format.trust import TrustStore, load_public_key
 from kiosk.bundles.active import ActiveModel
-from kiosk.bundles.channel import in_rollout, publish, rollout_bucket, write_archive
-from kiosk.bundles.keys import SigningKey, TrustStore, make_rotation, write_keypair, load_public_key
+from kiosk.bundles.keys import SigningKey, make_rotation, write_keypair
+from kiosk.bundles.publish import publish
 from kiosk.bundles.signing import sign_bundle
 from kiosk.bundles.testing import build_tiny_bundle
 from kiosk.errors import UserError

@@ -118,7 +118,7 @@ def _tiny_dataset(root: Path) -> tuple[Path, Path]:
 
 def _check_recognises_the_basket(bundle: Path) -> None:
     """The demo bill is only right if every basket photo's top-1 is its SKU: refuse a bundle that is not."""
-    from kiosk.recognition.preprocess import read_image
+    from kiosk.bundle_format.preprocess import read_image
     from kiosk.recognition.recognizer import Recognizer
 
     rec = Recognizer.load(bundle)
@@ -133,7 +133,7 @@ def _check_recognises_the_basket(bundle: Path) -> None:
 
 def _loads(bundle: Path) -> bool:
     try:
-        from kiosk.recognition.bundle import load_bundle
+        from kiosk.bundle_format.bundle import load_bundle
 
         load_bundle(bundle)
         return True

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+from kiosk.bundle_format.preprocess import preprocess, read_image
 from kiosk.cli import main as checkout
 from kiosk.errors import UserError
-from kiosk.recognition.preprocess import preprocess, read_image
 from kiosk.recognition.recognizer import Recognizer
 from tests.trainer.synthetic import make_dataset
 
@@ -74,9 +74,9 @@ def test_train_export_evaluate_recognize_under_a_minute(trained, data, tmp_path,
 
 def test_eval_preset_matches_kiosk_preprocessing(trained, data):
     """The trainer's validation tensors are the kiosk's preprocess() output."""
+    from kiosk.bundle_format.preprocess import PreprocessSpec
     from trainer.imagecache import build_cache
     from trainer.presets import normalize_batch
-    from kiosk.recognition.preprocess import PreprocessSpec
 
     run, _ = trained
     spec = PreprocessSpec.from_json(json.loads((run / "best.json").read_text())["preprocess"])
@@ -167,11 +167,11 @@ def test_corrupt_rows_are_quarantined_not_fatal(data, tmp_path):
 
 def test_loader_workers_see_each_epochs_augmentation_seed(data):
     """With DataLoader workers, epoch 1 must not replay epoch 0's augmentations."""
+    from kiosk.bundle_format.preprocess import PreprocessSpec
+    from trainer.cached_data import CachedDataset, RankSampler, make_loader
+    from trainer.data.manifest import read_manifest
     from trainer.imagecache import build_cache
     from trainer.presets import TrainPreset
-    from trainer.cached_data import CachedDataset, RankSampler, make_loader
-    from kiosk.recognition.preprocess import PreprocessSpec
-    from trainer.data.manifest import read_manifest
 
     train, _ = data
     rows = read_manifest(train)[:8]

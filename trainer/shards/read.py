@@ -75,7 +75,7 @@ def iter_shard(location: str, shard_name: str, start: int, stop: int, want: Call
 
 def decode_sample(sample: RawSample, label_index: dict[str, int]):
     """(BGR image, label, id) or raise ValueError naming what is wrong with the sample."""
-    from kiosk.recognition.preprocess import decode_image
+    from kiosk.bundle_format.preprocess import decode_image
 
     meta_bytes = sample.members.get("json")
     if meta_bytes is None:

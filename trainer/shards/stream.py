@@ -51,7 +51,7 @@ class ShardStream(torch.utils.data.IterableDataset):
         import cv2
         import numpy as np
 
-        from kiosk.recognition.preprocess import center_crop, resize_shorter
+        from kiosk.bundle_format.preprocess import center_crop, resize_shorter
 
         square = center_crop(resize_shorter(image, self.resize, self.interpolation), self.resize)
         x = torch.from_numpy(np.ascontiguousarray(cv2.cvtColor(square, cv2.COLOR_BGR2RGB))).permute(2, 0, 1)

@@ -100,7 +100,7 @@ def shrink_jpeg(data: bytes, max_side: int, quality: int = 90) -> bytes | None:
     """
     import cv2
 
-    from kiosk.recognition.preprocess import decode_image, resize_shorter
+    from kiosk.bundle_format.preprocess import decode_image, resize_shorter
 
     image = decode_image(data)
     if image is None:

@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from kiosk.recognition.preprocess import PreprocessSpec
+from kiosk.bundle_format.preprocess import PreprocessSpec
 from tests.trainer.synthetic import make_dataset
 from trainer import checkpoint as ckpt
 from trainer.distributed import all_reduce_sum, reduction_device

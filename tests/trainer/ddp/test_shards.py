@@ -122,7 +122,7 @@ def test_resume_mid_epoch_continues_the_same_stream(shard_dir):
 
 def test_images_are_the_decoded_cache_crops(data, shard_dir):
     """A shard sample is the same uint8 crop the manifest path's decoded cache holds for that row."""
-    from kiosk.recognition.preprocess import PreprocessSpec
+    from kiosk.bundle_format.preprocess import PreprocessSpec
     from trainer.data.manifest import read_manifest
     from trainer.imagecache import build_cache
 
@@ -226,7 +226,7 @@ def test_sample_log_drops_steps_after_the_checkpoint(tmp_path):
 def test_max_side_reencodes_smaller_and_leaves_out_undecodable(data, tmp_path):
     import cv2
 
-    from kiosk.recognition.preprocess import decode_image
+    from kiosk.bundle_format.preprocess import decode_image
     from trainer.data.manifest import read_manifest, write_manifest
 
     _, train = data

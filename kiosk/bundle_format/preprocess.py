@@ -7,7 +7,7 @@ Only numpy and OpenCV: the kiosk can run it without torch.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import cv2

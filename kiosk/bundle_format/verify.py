@@ -3,6 +3,9 @@
 Order: signature (by a trusted key) → manifest parse → every file's size and sha256 (and nothing unlisted) →
 model version above the active one → not expired → catalog compatibility → self-test. Each refusal is a
 :class:`BundleRefused` whose ``reason`` is a short code and whose message names the file and the reason.
+
+The self-test runs the model through ``VerifyPolicy.run_model`` (the kiosk passes its recogniser,
+``kiosk.recognition.recognizer.selftest_runner()``), so the format never imports the recogniser.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kiosk.bundles.keys import TrustStore
-from kiosk.bundles.selftest import DEFAULT_ATOL, SelfTestReport, run_selftest
-from kiosk.bundles.signing import parse_time, verify_manifest_signature
+from kiosk.bundle_format.bundle import Bundle, read_manifest, verify_files
+from kiosk.bundle_format.selftest import DEFAULT_ATOL, ModelRunner, SelfTestReport, run_selftest
+from kiosk.bundle_format.timestamps import parse_time
+from kiosk.bundle_format.trust import TrustStore, verify_manifest_signature
 from kiosk.errors import BundleError
-from kiosk.recognition.bundle import Bundle, read_manifest, verify_files
 
 #: reason codes used in refusals, status reports and the audit log
 REASONS = ("signature", "manifest", "hash", "version", "expired", "catalog", "selftest", "download", "archive",
@@ -72,7 +75,7 @@ class VerifyPolicy:
     active_version: int | None = None  # refuse model_version <= this
     catalog: CatalogCompat | None = None  # None: skip (head-office `bundle verify` without a catalog)
     selftest: bool = True
-    selftest_backend: str = "onnxruntime"
+    run_model: ModelRunner | None = None  # runs the self-test images; required when ``selftest``
     selftest_atol: float = DEFAULT_ATOL
     installed: bool = False  # re-checking an installed bundle: retired keys verify; version/expiry not checked
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
@@ -99,6 +102,8 @@ def _wrap(reason: str, fn, *args):
 
 
 def verify_bundle(root: Path | str, policy: VerifyPolicy) -> VerifiedBundle:
+    if policy.selftest and policy.run_model is None:
+        raise ValueError("VerifyPolicy(selftest=True) needs run_model, the function that runs the bundle's model")
     root = Path(root)
     keyid = _wrap("signature", verify_manifest_signature, root, policy.trust, policy.installed)
     manifest = _wrap("manifest", read_manifest, root)
@@ -126,7 +131,7 @@ def verify_bundle(root: Path | str, policy: VerifyPolicy) -> VerifiedBundle:
         if not manifest.selftest:
             raise BundleRefused("selftest", f"{where}: bundle has no self-test images")
         try:
-            report = run_selftest(bundle, backend=policy.selftest_backend, atol=policy.selftest_atol)
+            report = run_selftest(bundle, policy.run_model, atol=policy.selftest_atol)
         except BundleError as exc:
             raise BundleRefused("selftest", str(exc)) from None
         if not report.ok:

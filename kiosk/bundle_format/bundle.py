@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.bundle_format.atomic import atomic_write
+from kiosk.bundle_format.preprocess import PreprocessSpec
 from kiosk.errors import BundleError
-from kiosk.recognition.preprocess import PreprocessSpec
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -1,22 +1,39 @@
-"""Self-test: run the bundle's own images through a Recognizer and compare with what the exporter recorded.
+"""Self-test: run the bundle's own images through the model and compare with what the exporter recorded.
 
 The exporter stores, per image in ``selftest/``, the top-k SKU labels and softmax scores it saw. On the kiosk
 the same images go through the same preprocessing and the chosen backend; the bundle passes when, for every
 image, each recorded label's score is within ``atol`` of the recorded one and the top-1 label is the recorded
 one (or tied with it within ``atol``).
+
+This module never loads a model itself: the caller passes the function that runs one (a :data:`ModelRunner`, e.g.
+``kiosk.recognition.recognizer.selftest_runner()`` on the kiosk, an ONNX Runtime session in the exporter).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from kiosk.bundle_format.bundle import Bundle, SelfTestCase
+from kiosk.bundle_format.preprocess import read_image
 from kiosk.errors import BundleError
-from kiosk.recognition.bundle import Bundle, SelfTestCase
-from kiosk.recognition.preprocess import read_image
 
 DEFAULT_ATOL = 0.01
+
+#: BGR uint8 images → softmax probabilities, shape (N, number of labels)
+Probabilities = Callable[[list[np.ndarray]], np.ndarray]
+#: runs ``bundle``'s model on BGR images → softmax probabilities over its labels (loads and releases the model)
+ModelRunner = Callable[[Bundle, list[np.ndarray]], np.ndarray]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """The scores of this format: softmax over the last axis of the network's logits."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -79,35 +96,36 @@ def compare_case(case: SelfTestCase, probs: np.ndarray, labels: list[str], atol:
     return CaseResult(case.image, True, max_diff, case.top_labels, got)
 
 
-def run_selftest(bundle: Bundle, recognizer=None, backend: str = "onnxruntime", atol: float = DEFAULT_ATOL,
-                 threads: int | None = 1) -> SelfTestReport:
-    """Run every self-test image of ``bundle``; a ``recognizer`` may be passed to reuse a loaded one."""
-    from kiosk.recognition.recognizer import Recognizer
-    from kiosk.recognition.backends.base import create_backend
-
-    if recognizer is None:
-        recognizer = Recognizer(bundle, create_backend(backend, bundle, threads=threads, warmup=False))
-    report = SelfTestReport(atol=atol)
-    labels = bundle.manifest.labels
+def run_selftest(bundle: Bundle, run_model: ModelRunner, atol: float = DEFAULT_ATOL) -> SelfTestReport:
+    """Run every self-test image of ``bundle`` through ``run_model`` and compare with the recorded outputs."""
+    images = []
     for case in bundle.manifest.selftest:
         image = read_image(bundle.path(case.image))
         if image is None:
             raise BundleError(f"{bundle.root / case.image}: self-test image cannot be decoded")
-        probs = recognizer.probabilities([image])[0]
-        report.cases.append(compare_case(case, probs, labels, atol))
+        images.append(image)
+    report = SelfTestReport(atol=atol)
+    if not images:
+        return report
+    labels = bundle.manifest.labels
+    probs = np.asarray(run_model(bundle, images))
+    if probs.shape != (len(images), len(labels)):
+        raise BundleError(f"{bundle.root}: the model gave outputs of shape {probs.shape} for {len(images)} self-test "
+                          f"images; the manifest has {len(labels)} labels")
+    report.cases = [compare_case(case, p, labels, atol) for case, p in zip(bundle.manifest.selftest, probs)]
     return report
 
 
-def record_selftest(recognizer, bundle_root, images: list[str], k: int = 3) -> list[SelfTestCase]:
-    """What an exporter stores: top-k labels and scores for each image (paths relative to the bundle)."""
-    from pathlib import Path
-
+def record_selftest(probabilities: Probabilities, labels: list[str], bundle_root: Path | str, images: list[str],
+                    k: int = 3) -> list[SelfTestCase]:
+    """What an exporter stores: top-k labels and scores for each image (paths relative to the bundle), as
+    ``probabilities`` (the model, run one image at a time like the kiosk does) gives them."""
     cases = []
     for name in images:
         image = read_image(Path(bundle_root) / name)
         if image is None:
             raise BundleError(f"{Path(bundle_root) / name}: self-test image cannot be decoded")
-        probs = recognizer.probabilities([image])[0]
+        probs = probabilities([image])[0]
         order = np.argsort(-probs, kind="stable")[: min(k, len(probs))]
-        cases.append(SelfTestCase(name, [recognizer.labels[i] for i in order], [float(probs[i]) for i in order]))
+        cases.append(SelfTestCase(name, [labels[i] for i in order], [float(probs[i]) for i in order]))
     return cases

@@ -1,0 +1,98 @@
+"""Bundle archives: the deterministic tar head office publishes, and the extraction a kiosk trusts.
+
+An archive holds ``manifest.json``, ``manifest.sig`` and the files the manifest lists, as regular files only.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tarfile
+from pathlib import Path
+
+from kiosk.bundle_format.atomic import AtomicFile, fsync_dir
+from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE, load_bundle
+from kiosk.errors import BundleError
+
+MAX_MEMBERS = 10_000
+MAX_TOTAL_BYTES = 4 << 30
+
+
+def bundle_files(root: Path) -> list[str]:
+    bundle = load_bundle(root)
+    return sorted([MANIFEST, SIGNATURE, *bundle.manifest.files])
+
+
+def write_archive(root: Path | str, dest: Path | str, names: list[str] | None = None) -> Path:
+    """Deterministic tar of a bundle directory: sorted regular files, mtime 0, owner 0, mode 0644. ``names``: the
+    files to pack (default :func:`bundle_files`, which loads and checks the bundle first)."""
+    root, dest = Path(root), Path(dest)
+    with AtomicFile(dest) as out, tarfile.open(out.tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(names) if names is not None else bundle_files(root):
+            path = root / name
+            info = tarfile.TarInfo(name)
+            info.size = path.stat().st_size
+            info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = 0o644, 0, 0, 0, "", ""
+            with open(path, "rb") as fh:
+                tar.addfile(info, fh)
+    return dest
+
+
+def _safe_member_name(name: str, where: str) -> str:
+    if not name or "\\" in name or "\x00" in name or name.startswith("/"):
+        raise BundleError(f"{where}: unsafe path {name!r} in archive")
+    norm = posixpath.normpath(name)
+    parts = norm.split("/")
+    if norm in (".", "") or any(p in ("", ".", "..") for p in parts) or norm != name.rstrip("/"):
+        raise BundleError(f"{where}: unsafe path {name!r} in archive (path traversal)")
+    return norm
+
+
+def safe_extract(archive: Path | str, dest: Path | str, max_total: int = MAX_TOTAL_BYTES) -> list[str]:
+    """Extract regular files only into a new directory ``dest``; refuses links, devices, FIFOs, absolute or
+    ``..`` paths, duplicates, more than MAX_MEMBERS entries or ``max_total`` bytes. Files are fsynced."""
+    archive, dest = Path(archive), Path(dest)
+    dest.mkdir(parents=True)
+    names: list[str] = []
+    total = 0
+    try:
+        tar = tarfile.open(archive, "r:")
+    except (tarfile.TarError, OSError) as exc:
+        raise BundleError(f"{archive}: not a readable tar archive ({exc})") from None
+    with tar:
+        try:
+            for member in tar:
+                if len(names) >= MAX_MEMBERS:
+                    raise BundleError(f"{archive}: more than {MAX_MEMBERS} entries")
+                if member.isdir():
+                    _safe_member_name(member.name, str(archive))
+                    continue
+                if not member.isreg():
+                    kind = "link" if (member.issym() or member.islnk()) else "device or special file"
+                    raise BundleError(f"{archive}: entry {member.name!r} is a {kind}; only regular files are allowed")
+                name = _safe_member_name(member.name, str(archive))
+                if name in names:
+                    raise BundleError(f"{archive}: entry {name!r} appears twice")
+                total += member.size
+                if total > max_total:
+                    raise BundleError(f"{archive}: more than {max_total} bytes when extracted")
+                target = dest / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = tar.extractfile(member)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                with os.fdopen(fd, "wb") as out:
+                    remaining = member.size
+                    while remaining:
+                        block = src.read(min(remaining, 1 << 20))
+                        if not block:
+                            raise BundleError(f"{archive}: entry {name!r} is truncated")
+                        out.write(block)
+                        remaining -= len(block)
+                    out.flush()
+                    os.fsync(out.fileno())
+                names.append(name)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise BundleError(f"{archive}: corrupt archive ({exc})") from None
+    for d in sorted({(dest / n).parent for n in names} | {dest}, key=lambda p: len(p.parts), reverse=True):
+        fsync_dir(d)
+    return names

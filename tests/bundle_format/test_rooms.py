@@ -1,0 +1,48 @@
+"""The shared bundle format stays a leaf: no recogniser, no till, no trainer, no torch (but its architecture table)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ROOM = REPO / "kiosk" / "bundle_format"
+ALLOWED = ("kiosk.errors", "kiosk.bundle_format", "numpy", "cv2", "cryptography")
+TORCH_MODULES = {"architectures.py"}  # imported only by the torch backend and trainer.models
+
+
+def imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def is_stdlib(name: str) -> bool:
+    return name.split(".")[0] in sys.stdlib_module_names or name == "__future__"
+
+
+def test_bundle_format_imports_only_the_format_numpy_opencv_and_cryptography():
+    bad = {}
+    for path in sorted(ROOM.glob("*.py")):
+        extra = ("torch", "torchvision") if path.name in TORCH_MODULES else ()
+        wrong = sorted(n for n in imports(path)
+                       if not is_stdlib(n) and not n.startswith(ALLOWED) and not n.startswith(extra))
+        if wrong:
+            bad[path.name] = wrong
+    assert bad == {}
+
+
+def test_importing_the_format_loads_no_model_code():
+    modules = [f"kiosk.bundle_format.{p.stem}" for p in sorted(ROOM.glob("*.py"))
+               if p.name != "__init__.py" and p.name not in TORCH_MODULES]
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in ["kiosk.bundle_format", *modules])
+            + "loaded = [m for m in ('torch', 'torchvision', 'onnxruntime', 'kiosk.recognition', 'kiosk.bundles', "
+              "'trainer') if m in sys.modules]\nprint(loaded)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "[]", out.stderr
