@@ -107,9 +107,26 @@ def _level(name: str, verbose: int) -> int:
     return max(logging.DEBUG, min(level, logging.WARNING - 10 * verbose))
 
 
-def _stream_handler(stream: IO, environ: Mapping[str, str] | None) -> logging.Handler:
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JournalFormatter() if under_journal(stream, environ) else logging.Formatter(HUMAN_FORMAT))
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record (as :data:`logging.lastResort` does), so a
+    redirected or captured stderr is honoured after set-up."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> IO:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: IO) -> None:  # StreamHandler.setStream; stderr stays stderr
+        pass
+
+
+def _stream_handler(stream: IO | None, environ: Mapping[str, str] | None) -> logging.Handler:
+    handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
+    journal = under_journal(sys.stderr if stream is None else stream, environ)
+    handler.setFormatter(JournalFormatter() if journal else logging.Formatter(HUMAN_FORMAT))
     return handler
 
 
@@ -145,7 +162,7 @@ def setup_logging(config=None, *, verbose: int = 0, stream: IO | None = None,
 
         config = KioskConfig()
     root = logging.getLogger()
-    handlers = [_stream_handler(sys.stderr if stream is None else stream, environ)]
+    handlers = [_stream_handler(stream, environ)]
     if config.log_file.strip():
         handlers.append(_file_handler(config.log_file, config.log_max_bytes, config.log_backups))
     for old in [h for h in root.handlers if _is_replaceable(h)]:

@@ -73,8 +73,9 @@ def read_model_manifest(ctx: Context):
 
 
 def bundle_advice(ctx: Context) -> str:
-    return (f"copy head office's signed bundle to {ctx.setting('bundle')}, or install one with `checkout kiosk update "
-            f"--archive`; trusted keys go in {ctx.setting('trusted_keys')}")
+    return (f"put head office's signed bundle at {ctx.setting('bundle')} (the first start installs it into "
+            "model_state), let the channel deliver a new one, or go back with `checkout kiosk rollback`; head "
+            f"office's public key goes in {ctx.setting('trusted_keys')}")
 
 
 def _trust_store(ctx: Context):
