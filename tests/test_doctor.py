@@ -328,6 +328,13 @@ def test_a_bad_config_file_is_one_fail_line(till, capsys):
     assert "unknown setting(s) scael" in lines["config"] and status(lines["config"]) == FAIL
 
 
+def test_a_config_error_never_prints_the_pin_hash(till, capsys):
+    config = till.root / "kiosk.toml"
+    config.write_text('staff_pin_hash = "scrypt$16384$8$1$zz$not-hex-secret"\n')
+    rc, lines = doctor(capsys, "--config", str(config))
+    assert rc == 1 and "staff_pin_hash" in lines["config"] and "not-hex-secret" not in lines["config"]
+
+
 def test_a_log_file_that_cannot_be_opened_fails(till, capsys):
     blocker = till.root / "not-a-dir"
     blocker.write_text("")

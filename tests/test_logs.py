@@ -168,3 +168,10 @@ def test_checkout_kiosk_writes_its_log_file(tmp_path, capsys):
     assert "no-bundle" in capsys.readouterr().err
     logging.getLogger("kiosk.services").debug("after start-up")  # the kiosk's own loggers now reach the file
     assert log_file.read_text().rstrip().endswith("DEBUG kiosk.services: after start-up")
+
+
+def test_the_stderr_handler_follows_a_redirected_stderr(capsys):
+    """Set up once, then stderr is swapped (a test harness, a daemon redirecting it): records go to the new one."""
+    setup_logging(KioskConfig(), environ={})
+    logging.getLogger("kiosk.test").warning("to the current stderr")
+    assert capsys.readouterr().err == "WARNING kiosk.test: to the current stderr\n"

@@ -51,3 +51,16 @@ def test_head_office_commands_name_the_extra_on_a_till(till_venv, tmp_path):
     trained = run([str(till_venv / "bin" / "checkout"), "train", "--train", "a.csv", "--val", "b.csv"], cwd=tmp_path)
     assert trained.returncode == 2 and "Traceback" not in trained.stderr
     assert "pip install 'edge-checkout-kiosk[trainer]'" in trained.stderr
+
+
+def test_checkout_doctor_runs_on_a_till_without_torch(till_venv, demo_bundle, tmp_path):
+    db = tmp_path / "catalog.sqlite"
+    assert run([str(till_venv / "bin" / "checkout"), "catalog", "import", str(DEMO / "catalog.csv"), "--db", str(db)],
+               cwd=tmp_path).returncode == 0
+    doctor = run([str(till_venv / "bin" / "checkout"), "doctor", "--bundle", str(demo_bundle), "--catalog", str(db),
+                  "--store", str(tmp_path / "kiosk.sqlite"), "--captures", str(tmp_path / "captures"),
+                  "--camera", f"folder:{DEMO}/camera", "--scale", f"script:{DEMO}/scale.txt"], cwd=tmp_path)
+    assert doctor.returncode == 0 and "Traceback" not in doctor.stderr, doctor.stdout + doctor.stderr
+    names = [line.split()[1] for line in doctor.stdout.splitlines()]
+    assert names == ["config", "camera", "scale", "bundle", "catalog", "disk", "clock"]
+    assert "FAIL" not in doctor.stdout and "labels of the model are active SKUs" in doctor.stdout

@@ -79,17 +79,20 @@ def _setup_logs(config, args: argparse.Namespace):
 
 
 def print_results(results, *, as_json: bool, out=None) -> None:
-    from kiosk.logs import journal_prefix, under_journal
+    """One line per result (with its journal priority when ``out`` is the journal), or one JSON object; secrets
+    an error message may quote (a malformed PIN hash, a URL password) are redacted as in the logs."""
+    from kiosk.logs import journal_prefix, redact, under_journal
 
     out = sys.stdout if out is None else out
     if as_json:
         ok = not any(r.status == "FAIL" for r in results)
-        print(json.dumps({"ok": ok, "checks": [r.to_dict() for r in results]}, ensure_ascii=False), file=out)
+        checks = [{k: redact(v) for k, v in r.to_dict().items()} for r in results]
+        print(json.dumps({"ok": ok, "checks": checks}, ensure_ascii=False), file=out)
     else:
         levels = {"OK": logging.INFO, "WARN": logging.WARNING, "FAIL": logging.ERROR}
         journal = under_journal(out)
         for r in results:
-            print((journal_prefix(levels[r.status]) if journal else "") + r.line(), file=out)
+            print((journal_prefix(levels[r.status]) if journal else "") + redact(r.line()), file=out)
     out.flush()
 
 
