@@ -170,8 +170,14 @@ def test_checkout_kiosk_writes_its_log_file(tmp_path, capsys):
     assert log_file.read_text().rstrip().endswith("DEBUG kiosk.services: after start-up")
 
 
-def test_the_stderr_handler_follows_a_redirected_stderr(capsys):
+def test_the_stderr_handler_follows_a_redirected_stderr(monkeypatch):
     """Set up once, then stderr is swapped (a test harness, a daemon redirecting it): records go to the new one."""
+    import io
+    import sys
+
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
     setup_logging(KioskConfig(), environ={})
+    monkeypatch.setattr(sys, "stderr", second)
     logging.getLogger("kiosk.test").warning("to the current stderr")
-    assert capsys.readouterr().err == "WARNING kiosk.test: to the current stderr\n"
+    assert first.getvalue() == "" and second.getvalue() == "WARNING kiosk.test: to the current stderr\n"
