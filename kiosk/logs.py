@@ -50,7 +50,10 @@ class SecretFilter(logging.Filter):
     """Redacts the rendered message (and any exception text) of every record a handler writes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: the handler's own error report deals with it, as without us
+            return True
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, None

@@ -181,3 +181,13 @@ def test_the_stderr_handler_follows_a_redirected_stderr(monkeypatch):
     monkeypatch.setattr(sys, "stderr", second)
     logging.getLogger("kiosk.test").warning("to the current stderr")
     assert first.getvalue() == "" and second.getvalue() == "WARNING kiosk.test: to the current stderr\n"
+
+
+def test_a_malformed_log_call_does_not_raise_into_the_caller(tmp_path, monkeypatch):
+    monkeypatch.setattr(logging, "raiseExceptions", False)  # as in production: logging reports, never raises
+    with open(tmp_path / "stderr", "w+") as stream:
+        setup_logging(KioskConfig(), stream=stream, environ={})
+        logging.getLogger("kiosk.test").warning("two args %s %s", "only one")
+        logging.getLogger("kiosk.test").warning("still logging")
+        stream.seek(0)
+        assert stream.read().endswith("WARNING kiosk.test: still logging\n")
