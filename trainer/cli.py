@@ -1,4 +1,5 @@
-"""``checkout`` subcommands of the trainer: data …, train, evaluate, bundle export, bench train/ddp."""
+"""``checkout`` subcommands of the trainer: data …, train, evaluate, bundle export (and, from ``trainer.release``,
+keys …, bundle sign|publish), bench train/ddp."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def register(sub, groups) -> None:
         if exc.name != "trainer.cli_data":
             raise
     from trainer.options import get_args_parser
+    from trainer.release.cli import register as register_release
 
     p = sub.add_parser("train", help="fine-tune a recogniser on manifests (single process or under torchrun)")
     get_args_parser(p)
@@ -46,6 +48,7 @@ def register(sub, groups) -> None:
     p.add_argument("--catalog", type=Path, help="catalog DB: record its schema version in the bundle")
     p.add_argument("--atol", type=float, default=1e-3, help="largest ONNX-vs-torch logit difference accepted")
     p.set_defaults(func=_export)
+    register_release(sub, groups)  # keys generate|rotate, bundle sign|publish
 
     bench = group(sub, groups, "bench", "benchmarks against a plain baseline in the same run")
     p = bench.add_parser("train", help="trainer input+step pipeline vs a naive ImageFolder + DataLoader loop")

@@ -1,4 +1,4 @@
-"""Times in manifests, channel indexes and rotation documents: ISO 8601 in UTC with a ``Z`` (``2026-05-01T09:30:00Z``)."""
+"""Times in manifests, channel indexes and rotation documents: ISO 8601 UTC with a ``Z`` (``2026-05-01T09:30:00Z``)."""
 
 from __future__ import annotations
 

@@ -94,7 +94,8 @@ def load_public_key(path: Path | str) -> PublicKey:
 
 def verify_envelope(doc, context: bytes, keys: dict[str, PublicKey], where: str) -> str:
     """Check a ``{"signed": …, "signatures": […]}`` envelope; returns the key id that verified it."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("signed"), dict) or not isinstance(doc.get("signatures"), list):
+    if (not isinstance(doc, dict) or not isinstance(doc.get("signed"), dict)
+            or not isinstance(doc.get("signatures"), list)):
         raise BundleError(f"{where}: not a signed document (needs 'signed' and 'signatures')")
     payload = canonical_json(doc["signed"])
     seen = []
@@ -250,4 +251,5 @@ def verify_manifest_signature(root: Path | str, trust: TrustStore, installed: bo
     if not any(k in keys for k in seen):
         raise BundleError(f"{spath}: signed by untrusted key(s) {', '.join(seen) or '[none]'}; "
                           f"this kiosk trusts {', '.join(sorted(keys)) or '[no keys]'}")
-    raise BundleError(f"{spath}: signature does not verify against manifest.json (manifest edited after signing, or signature damaged)")
+    raise BundleError(f"{spath}: signature does not verify against manifest.json (manifest edited after signing, "
+                      "or signature damaged)")

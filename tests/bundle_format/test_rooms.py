@@ -46,3 +46,19 @@ def test_importing_the_format_loads_no_model_code():
               "'trainer') if m in sys.modules]\nprint(loaded)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+PRIVATE_KEY_NAMES = {"Ed25519PrivateKey", "load_pem_private_key", "private_bytes", "SigningKey", "sign_bundle",
+                     "make_rotation", "write_keypair", "load_signing_key"}
+
+
+def test_the_till_holds_no_private_key_code():
+    """Key generation, PEM private keys, signing and publishing live in trainer.release, never in kiosk/."""
+    found = []
+    for path in sorted((REPO / "kiosk").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else (
+                node.name if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.alias)) else None)
+            if name in PRIVATE_KEY_NAMES:
+                found.append(f"{path.relative_to(REPO)}:{getattr(node, 'lineno', '?')} {name}")
+    assert found == []

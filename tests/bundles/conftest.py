@@ -13,11 +13,11 @@ from kiosk.bundle_format.archive import write_archive
 from kiosk.bundle_format.trust import TrustStore
 from kiosk.bundle_format.verify import CatalogCompat
 from kiosk.bundles.active import ActiveModel
-from kiosk.bundles.keys import SigningKey
-from kiosk.bundles.signing import sign_bundle
 from kiosk.bundles.store import BundleStore
 from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle, tiny_catalog
 from kiosk.bundles.updater import Updater
+from trainer.release.keys import SigningKey
+from trainer.release.signing import sign_bundle
 
 
 @pytest.fixture(scope="session")

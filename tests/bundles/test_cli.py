@@ -54,3 +54,40 @@ def test_keys_sign_verify_publish_update_rollback(tmp_path, capsys):
     assert main(["kiosk", "update", "--state", str(state), "--keys", str(trusted), "--channel", str(channel),
                  "--store-id", "s1", *cat]) == 0
     assert "rolled back here" in capsys.readouterr().out
+
+
+def _options(parser, *path: str) -> set[str]:
+    for name in path:
+        action = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+        parser = action.choices[name]
+    return {s for a in parser._actions for s in (a.option_strings or [a.dest]) if s not in ("-h", "--help")}
+
+
+def test_head_office_and_till_commands_keep_their_names_and_options():
+    """Moving signing to trainer.release changed no command line: head office and kiosk scripts keep working."""
+    from kiosk.cli import build_parser
+
+    parser = build_parser()
+    assert _options(parser, "keys", "generate") == {"--name", "--out", "--allow-in-repo"}
+    assert _options(parser, "keys", "rotate") == {"--old-key", "--new-pub", "--revoke-old", "--out"}
+    assert _options(parser, "bundle", "sign") == {"bundle", "--key", "--expires-days"}
+    assert _options(parser, "bundle", "publish") == {"bundle", "--channel", "--key", "--group", "--rollout",
+                                                     "--index-expires-days", "--rotation", "--keys"}
+    assert _options(parser, "bundle", "verify") == {"bundle", "--keys", "--active-version", "--catalog-schema",
+                                                    "--active-skus", "--no-selftest"}
+    assert _options(parser, "kiosk", "rollback") == {"--state", "--keys", "--staff", "--reason", "--to"}
+    assert _options(parser, "kiosk", "model-status") == {"--state"}
+    assert {"--state", "--keys", "--channel", "--store-id", "--group", "--backend", "--catalog-schema",
+            "--active-skus", "--archive", "--every"} == _options(parser, "kiosk", "update")
+
+
+def test_the_till_registers_no_signing_commands():
+    """kiosk.bundles.cli (on every till) offers verify/update/rollback/status; sign and publish are head office's."""
+    import argparse
+
+    from kiosk.bundles import cli as till_cli
+
+    root = argparse.ArgumentParser()
+    groups: dict = {}
+    till_cli.register(root.add_subparsers(dest="command"), groups)
+    assert set(groups["bundle"].choices) == {"verify"} and "keys" not in groups

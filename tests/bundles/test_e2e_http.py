@@ -12,9 +12,9 @@ import time
 import pytest
 
 from kiosk.bundle_format.trust import TrustStore
-from kiosk.bundles.publish import publish
 from kiosk.domain.cart import Cart
 from tests.bundles.conftest import make_kiosk
+from trainer.release.publish import publish
 
 
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
@@ -129,8 +129,8 @@ def test_rotated_key_via_channel(kiosk_v1, bundles_dir, head_office_key, tmp_pat
     key; the kiosk learns the new key, persists it, and accepts bundles signed by it."""
     import shutil
 
-    from kiosk.bundles.keys import SigningKey, make_rotation
-    from kiosk.bundles.signing import sign_bundle
+    from trainer.release.keys import SigningKey, make_rotation
+    from trainer.release.signing import sign_bundle
 
     channel_dir, url = http_channel
     new = SigningKey.generate("head-office-2027")

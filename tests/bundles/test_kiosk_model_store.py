@@ -14,12 +14,12 @@ import time
 import pytest
 
 from kiosk.bundle_format.verify import BundleRefused
-from kiosk.bundles.publish import publish
 from kiosk.bundles.store import BundleStore
 from kiosk.bundles.updater import Updater
 from kiosk.config import ConfigError, KioskConfig
 from kiosk.services.checkout import CheckoutService
 from kiosk.services.events import ModelChanged, Notice, UpdateStatusChanged
+from trainer.release.publish import publish
 
 KIOSK_TOML = """
 bundle = "var/bundle"
@@ -93,7 +93,7 @@ def test_first_start_installs_bundle_only_when_it_verifies(damage, reason, kiosk
                                                            head_office_key):
     from datetime import timedelta
 
-    from kiosk.bundles.signing import sign_bundle
+    from trainer.release.signing import sign_bundle
 
     bad = tmp_path / "bad-v1"
     shutil.copytree(kiosk_bundles["v1"], bad)

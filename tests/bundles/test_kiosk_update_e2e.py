@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.bundles.keys import SigningKey
-from kiosk.bundles.publish import publish
-from kiosk.bundles.signing import sign_bundle
+from trainer.release.keys import SigningKey
+from trainer.release.publish import publish
+from trainer.release.signing import sign_bundle
 
 EMPTY = np.full((120, 160, 3), 170, np.uint8)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from kiosk.bundle_format.bundle import file_entry, read_manifest, write_manifest
 from kiosk.bundle_format.trust import TrustStore
 from kiosk.bundle_format.verify import BundleRefused, CatalogCompat
-from kiosk.bundles.keys import SigningKey
-from kiosk.bundles.publish import publish
-from kiosk.bundles.signing import sign_bundle
 from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle, tiny_catalog
+from trainer.release.keys import SigningKey
+from trainer.release.publish import publish
+from trainer.release.signing import sign_bundle
 
 
 def tar_dir(src: Path, dest: Path, extra: list[tarfile.TarInfo] = ()) -> Path:

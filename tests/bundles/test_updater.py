@@ -13,12 +13,12 @@ from kiosk.bundle_format.archive import write_archive
 from kiosk.bundle_format.channel import in_rollout, rollout_bucket
 from kiosk.bundle_format.trust import TrustStore, load_public_key
 from kiosk.bundles.active import ActiveModel
-from kiosk.bundles.keys import SigningKey, make_rotation, write_keypair
-from kiosk.bundles.publish import publish
-from kiosk.bundles.signing import sign_bundle
 from kiosk.bundles.testing import build_tiny_bundle
 from kiosk.errors import UserError
 from kiosk.recognition.backends.base import BackendUnavailable
+from trainer.release.keys import SigningKey, make_rotation, write_keypair
+from trainer.release.publish import publish
+from trainer.release.signing import sign_bundle
 
 
 def test_rollout_is_deterministic_and_grows_monotonically():

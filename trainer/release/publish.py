@@ -18,8 +18,8 @@ from kiosk.bundle_format.trust import (
     verify_envelope,
     verify_manifest_signature,
 )
-from kiosk.bundles.keys import SigningKey
 from kiosk.errors import UserError
+from trainer.release.keys import SigningKey
 
 
 def sign_index(signed: dict, key: SigningKey) -> dict:

@@ -15,7 +15,7 @@ from kiosk.bundle_format.atomic import atomic_write
 from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE, Bundle, load_bundle, write_manifest
 from kiosk.bundle_format.timestamps import iso
 from kiosk.bundle_format.trust import CONTEXT_MANIFEST
-from kiosk.bundles.keys import SigningKey
+from trainer.release.keys import SigningKey
 
 
 def sign_bundle(root: Path | str, key: SigningKey, expires_in: timedelta | None = None,
