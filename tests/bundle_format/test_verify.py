@@ -8,7 +8,7 @@ import pytest
 from kiosk.bundle_format.selftest import run_selftest
 from kiosk.bundle_format.trust import TrustStore
 from kiosk.bundle_format.verify import BundleRefused, VerifyPolicy, verify_bundle
-from kiosk.bundles.testing import build_tiny_bundle
+from tests.bundles.factory import build_tiny_bundle
 from trainer.release.keys import SigningKey
 from trainer.release.signing import sign_bundle
 

@@ -14,8 +14,8 @@ from kiosk.bundle_format.trust import TrustStore
 from kiosk.bundle_format.verify import CatalogCompat
 from kiosk.bundles.active import ActiveModel
 from kiosk.bundles.store import BundleStore
-from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle, tiny_catalog
 from kiosk.bundles.updater import Updater
+from tests.bundles.factory import TINY_LABELS, build_tiny_bundle, tiny_catalog
 from trainer.release.keys import SigningKey
 from trainer.release.signing import sign_bundle
 

@@ -9,9 +9,9 @@ import time
 
 from kiosk.bundle_format.trust import TrustStore
 from kiosk.bundles.store import BundleStore
-from kiosk.bundles.testing import tiny_catalog
 from kiosk.bundles.updater import Updater
 from kiosk.recognition.recognizer import Recognizer  # noqa: F401 - import cost before READY
+from tests.bundles.factory import tiny_catalog
 
 state, pub, channel = sys.argv[1:4]
 updater = Updater(BundleStore(state), TrustStore.load(pub), channel, "store-0001", catalog=tiny_catalog())

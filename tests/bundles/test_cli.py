@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
-from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle
 from kiosk.cli import main
+from tests.bundles.factory import TINY_LABELS, build_tiny_bundle
 
 
 def test_keys_sign_verify_publish_update_rollback(tmp_path, capsys):

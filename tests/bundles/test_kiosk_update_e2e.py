@@ -1,6 +1,6 @@
 """Acceptance: the RUNNING kiosk takes a new model from a channel without a restart, and refuses a bad one.
 
-Head office publishes signed tiny bundles (kiosk.bundles.testing) to a channel served by ``http.server`` on
+Head office publishes signed tiny bundles (tests.bundles.factory) to a channel served by ``http.server`` on
 127.0.0.1. The kiosk is the real thing, built the way ``checkout kiosk`` builds it: ``KioskConfig`` →
 ``CheckoutService.from_config`` (real catalog with the tiny bundle's SKUs, real sales store, simulated scale,
 the BundleStore in ``model_state`` bootstrapped from ``bundle``) → the real ``MainWindow`` offscreen. Items are

@@ -13,7 +13,7 @@ from pathlib import Path
 from kiosk.bundle_format.bundle import file_entry, read_manifest, write_manifest
 from kiosk.bundle_format.trust import TrustStore
 from kiosk.bundle_format.verify import BundleRefused, CatalogCompat
-from kiosk.bundles.testing import TINY_LABELS, build_tiny_bundle, tiny_catalog
+from tests.bundles.factory import TINY_LABELS, build_tiny_bundle, tiny_catalog
 from trainer.release.keys import SigningKey
 from trainer.release.publish import publish
 from trainer.release.signing import sign_bundle

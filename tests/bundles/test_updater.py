@@ -13,9 +13,9 @@ from kiosk.bundle_format.archive import write_archive
 from kiosk.bundle_format.channel import in_rollout, rollout_bucket
 from kiosk.bundle_format.trust import TrustStore, load_public_key
 from kiosk.bundles.active import ActiveModel
-from kiosk.bundles.testing import build_tiny_bundle
 from kiosk.errors import UserError
 from kiosk.recognition.backends.base import BackendUnavailable
+from tests.bundles.factory import build_tiny_bundle
 from trainer.release.keys import SigningKey, make_rotation, write_keypair
 from trainer.release.publish import publish
 from trainer.release.signing import sign_bundle

@@ -1,4 +1,4 @@
-"""Tiny real bundles for tests and demos (no training, no torch).
+"""Tiny real bundles for the tests (no training, no torch).
 
 :func:`build_tiny_bundle` writes a bundle with the exporter's layout: ``model.onnx`` (conv 3x3 → ReLU → global
 average pool → linear, over 32x32 RGB, dynamic batch, input ``input``, output ``logits``), the same weights in
@@ -50,7 +50,7 @@ def tiny_onnx_bytes(weights: dict[str, np.ndarray]) -> bytes:
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", num_classes])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="kiosk.bundles.testing")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="tests.bundles.factory")
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
@@ -99,7 +99,7 @@ def build_tiny_bundle(out: Path | str, model_version: int = 1, seed: int | None 
         format_version=FORMAT_VERSION, model_version=model_version, architecture=TINY_ARCH, preprocess=TINY_SPEC,
         labels=labels, files=files, backends=["onnxruntime", "tensorrt"], created_at=iso(created),
         expires_at=iso(created + expires_in), catalog={"schema_version": schema_version, "skus": labels},
-        trainer={"builder": "kiosk.bundles.testing", "seed": seed},
+        trainer={"builder": "tests.bundles.factory", "seed": seed},
     )
     bundle = Bundle(out, manifest)
     recognizer = Recognizer(bundle, create_backend("onnxruntime", bundle, threads=1, warmup=False), top_k=top_k)
