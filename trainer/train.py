@@ -52,7 +52,6 @@ def specs_from_args(args) -> tuple[PreprocessSpec, PreprocessSpec]:
             PreprocessSpec(resize_size=eval_resize, crop_size=eval_size, interpolation=interpolation))
 
 
-
 def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[TrainingData, CachedImages | None]:
     """This rank's training data and the validation crops; the main process writes quarantine.json and labels.json.
 
