@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"checkout: error: {exc}", file=sys.stderr)
+        from kiosk.logs import redact
+
+        print(f"checkout: error: {redact(str(exc))}", file=sys.stderr)  # a config error may quote a secret
         return 2
     except ModuleNotFoundError as exc:  # a command of a role this install leaves out
         top = (exc.name or "").split(".")[0]

@@ -191,3 +191,13 @@ def test_a_malformed_log_call_does_not_raise_into_the_caller(tmp_path, monkeypat
         logging.getLogger("kiosk.test").warning("still logging")
         stream.seek(0)
         assert stream.read().endswith("WARNING kiosk.test: still logging\n")
+
+
+def test_a_config_error_quoting_a_pin_hash_is_printed_redacted(tmp_path, capsys):
+    from kiosk.cli import main
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text('staff_pin_hash = "scrypt$1$2$3$c2FsdHNhbHQ=$deadbeefsecret"\ntop_k = 0\n', encoding="utf-8")
+    assert main(["kiosk", "--config", str(config), "--headless"]) == 2
+    err = capsys.readouterr().err
+    assert "checkout: error:" in err and "deadbeefsecret" not in err
