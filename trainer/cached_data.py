@@ -38,7 +38,8 @@ class RankSampler(torch.utils.data.Sampler):
     """
 
     def __init__(self, n: int, rank: int, world: int, batch: int, seed: int, shuffle: bool = True):
-        self.n, self.rank, self.world, self.batch, self.seed, self.shuffle, self.epoch = n, rank, world, batch, seed, shuffle, 0
+        self.n, self.rank, self.world, self.batch = n, rank, world, batch
+        self.seed, self.shuffle, self.epoch = seed, shuffle, 0
         self.per_rank = math.ceil(n / (world * batch)) * batch if shuffle else math.ceil(n / world)
         self.start_batch = 0
 

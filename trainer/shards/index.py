@@ -32,7 +32,8 @@ def load_index(root: str | os.PathLike) -> ShardIndex:
         with open_binary(where) as fh:
             data = json.loads(fh.read().decode())
     except FileNotFoundError:
-        raise DataError(f"{where}: no shard index (make shards with `checkout data shard MANIFEST --out DIR`)") from None
+        raise DataError(f"{where}: no shard index (make shards with `checkout data shard MANIFEST --out DIR`)"
+                        ) from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{where}: cannot read the shard index ({exc})") from None
     if data.get("format") != FORMAT or data.get("version") != VERSION:
