@@ -1,5 +1,8 @@
 """Backbones + new classifier heads, freezing, and loading torchvision-format weights from a local file.
 
+The networks themselves (name → constructor, head replacement, TinyCNN) are the table in
+:mod:`kiosk.bundle_format.architectures`, which the kiosk's torch backend builds bundles' networks from too.
+
 Weights never come from a hub: ``--weights FILE`` is a torchvision state dict (``.pth``, loaded with
 ``weights_only=True``) or a ``.safetensors`` file. A file that does not fit the architecture is
 refused with a message naming the file and the first mismatching keys.
@@ -11,38 +14,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision import models as tvm
 
+from kiosk.bundle_format.architectures import backbone, replace_head
 from kiosk.errors import UserError
-
-class TinyCNN(nn.Module):
-    """A three-block CNN for smoke tests and CI (trains in seconds on a CPU); not for stores."""
-
-    def __init__(self, num_classes: int = 1000, weights=None):
-        super().__init__()
-
-        def block(i, o):
-            return nn.Sequential(nn.Conv2d(i, o, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
-
-        self.features = nn.Sequential(block(3, 16), block(16, 32), block(32, 64))
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Dropout(0.0), nn.Linear(64, num_classes))
-
-    def forward(self, x):
-        return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
-
-
-#: architecture name → torchvision-style constructor (``weights=None``)
-ARCHITECTURES = {
-    "resnet152": tvm.resnet152,
-    "resnet101": tvm.resnet101,
-    "resnet50": tvm.resnet50,
-    "resnet18": tvm.resnet18,
-    "mobilenet_v2": tvm.mobilenet_v2,
-    "mobilenet_v3_large": tvm.mobilenet_v3_large,
-    "efficientnet_b0": tvm.efficientnet_b0,
-    "tiny_cnn": TinyCNN,
-}
 
 #: default number of leading stages frozen by the recipe (the "low layers"). MobileNetV2: the stem and the
 #: first two inverted-residual blocks (112/56 px feature maps, the costliest backward pass on a CPU).
@@ -61,14 +35,6 @@ def stages(model: nn.Module, arch: str) -> list[nn.Module]:
 
 def head(model: nn.Module, arch: str) -> nn.Module:
     return model.fc if arch.startswith("resnet") else model.classifier
-
-
-def replace_head(model: nn.Module, arch: str, num_classes: int, dropout: float = 0.2) -> None:
-    if arch.startswith("resnet"):
-        model.fc = nn.Linear(model.fc.in_features, num_classes)
-    else:
-        last = model.classifier[-1]
-        model.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(last.in_features, num_classes))
 
 
 def load_weights_file(path: Path | str) -> dict[str, torch.Tensor]:
@@ -94,9 +60,7 @@ def load_weights_file(path: Path | str) -> dict[str, torch.Tensor]:
 
 def build_model(arch: str, num_classes: int, pretrained: Path | str | None = None, dropout: float = 0.2) -> nn.Module:
     """Backbone ``arch`` with a fresh ``num_classes`` head; ImageNet weights from a local file if given."""
-    if arch not in ARCHITECTURES:
-        raise UserError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
-    model = ARCHITECTURES[arch](weights=None)
+    model = backbone(arch)
     if pretrained is not None:
         state = load_weights_file(pretrained)
         own = model.state_dict()

@@ -62,3 +62,34 @@ def test_the_till_holds_no_private_key_code():
             if name in PRIVATE_KEY_NAMES:
                 found.append(f"{path.relative_to(REPO)}:{getattr(node, 'lineno', '?')} {name}")
     assert found == []
+
+
+def _importers_of(prefix: str, rooms=("kiosk", "catalog", "trainer", "tools")) -> list[str]:
+    found = []
+    for room in rooms:
+        for path in sorted((REPO / room).rglob("*.py")):
+            if any(n == prefix or n.startswith(prefix + ".") for n in imports(path)):
+                found.append(str(path.relative_to(REPO)))
+    return found
+
+
+def test_the_till_never_imports_the_trainer():
+    assert _importers_of("trainer", rooms=("kiosk", "catalog")) == []
+
+
+def test_only_the_torch_backend_and_the_trainer_build_networks():
+    """The architecture table imports torch: the format's other modules, and the rest of the till, never load it."""
+    assert _importers_of("kiosk.bundle_format.architectures") == [
+        "kiosk/recognition/backends/torch_backend.py", "trainer/models.py"]
+
+
+def test_the_torch_backend_builds_the_networks_the_trainer_exports():
+    import torch
+
+    from kiosk.bundle_format.architectures import build_network
+    from trainer.models import build_model
+
+    for arch in ("tiny_cnn", "mobilenet_v2", "resnet18"):
+        kiosk_side, trainer_side = build_network(arch, 7).state_dict(), build_model(arch, 7).state_dict()
+        assert {k: v.shape for k, v in kiosk_side.items()} == {k: v.shape for k, v in trainer_side.items()}
+        assert kiosk_side[next(reversed(kiosk_side))].shape == torch.Size([7])  # the new head's bias

@@ -1,4 +1,4 @@
-"""PyTorch backend: safetensors weights + the architecture name, built by trainer.models.
+"""PyTorch backend: safetensors weights + the architecture name, built from :mod:`kiosk.bundle_format.architectures`.
 
 For GPU tills (ResNet152 on CUDA, fp16) and as the reference the ONNX export is checked against.
 Nothing is unpickled: weights come from ``model.safetensors``.
@@ -22,16 +22,17 @@ class Backend(InferenceBackend):
         try:
             import torch
             from safetensors.torch import load_file
-        except ImportError as exc:
-            raise BackendUnavailable(f"backend 'torch' needs torch and safetensors ({exc})") from None
-        from trainer.models import build_model
 
+            from kiosk.bundle_format.architectures import build_network
+        except ImportError as exc:
+            raise BackendUnavailable(f"backend 'torch' needs torch, torchvision and safetensors ({exc}); "
+                                     "pip install 'edge-checkout-kiosk[torch-backend]'") from None
         self.torch = torch
         if threads:
             torch.set_num_threads(threads)
         m = bundle.manifest
         path = bundle.path(WEIGHTS_FILE)
-        model = build_model(m.architecture, m.num_classes, pretrained=None)
+        model = build_network(m.architecture, m.num_classes)
         try:
             state = load_file(str(path))
             model.load_state_dict(state, strict=True)

@@ -12,16 +12,17 @@ import sys
 from torch import nn
 
 import trainer.models as models
+from kiosk.bundle_format import architectures
 
 
-class TinyGN(models.TinyCNN):
+class TinyGN(architectures.TinyCNN):
     def __init__(self, num_classes: int = 1000, weights=None):
         super().__init__(num_classes)
         for block in self.features:
             block[1] = nn.GroupNorm(4, block[1].num_features)
 
 
-models.ARCHITECTURES["tiny_gn"] = TinyGN
+architectures.ARCHITECTURES["tiny_gn"] = TinyGN
 models.DEFAULT_FREEZE["tiny_gn"] = 0
 _replace_head = models.replace_head
 models.replace_head = lambda model, arch, num_classes, dropout=0.2: _replace_head(model, arch, num_classes, 0.0)
