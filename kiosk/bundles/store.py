@@ -12,6 +12,7 @@ Layout (``state_dir``, e.g. ``/var/lib/checkout/models``)::
       audit.jsonl              # one JSON line per activation / rollback (who, when, from, to, why)
       status.json              # the status report head office collects (written by the updater)
       lock                     # flock: one updater at a time
+      cache/                   # what backends build for a model on this machine (TensorRT engines)
 
 A new version is extracted and verified in ``staging/``, moved into ``versions/N`` with one directory rename,
 and activated by replacing ``active.json`` (tmp + fsync + rename). A reader therefore sees the old pointer or the
@@ -36,6 +37,7 @@ from kiosk.bundle_format.trust import TrustStore
 from kiosk.errors import BundleError, UserError
 
 POINTER = "active.json"
+CACHE = "cache"
 
 
 class BundleStore:
@@ -49,6 +51,7 @@ class BundleStore:
         self.state_path = self.root / "state.json"
         self.audit_path = self.root / "audit.jsonl"
         self.status_path = self.root / "status.json"
+        self.cache_dir = self.root / CACHE
         for d in (self.versions_dir, self.staging_dir, self.keys_dir / "rotations"):
             d.mkdir(parents=True, exist_ok=True)
 

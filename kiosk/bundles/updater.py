@@ -160,7 +160,7 @@ class Updater:
     def _default_loader(self, path: Path):
         from kiosk.recognition.recognizer import Recognizer
 
-        return Recognizer.load(path, backend=self.backend)
+        return Recognizer.load(path, backend=self.backend, cache_dir=self.store.cache_dir)
 
     def _learn_rotations(self, rotations, where: str) -> None:
         if not rotations:

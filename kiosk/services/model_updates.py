@@ -73,12 +73,16 @@ def catalog_compat(catalog, lock: threading.RLock | None = None):
 
 
 def recognizer_loader(config: KioskConfig) -> Callable[[Path], Any]:
-    """``path -> Recognizer`` with the kiosk's backend, device, threads and top-k (used at start and by the updater)."""
+    """``path -> Recognizer`` with the kiosk's backend, device, threads and top-k (used at start and by the updater);
+    backends keep what they build for a model (TensorRT engines) in the model state's ``cache/``."""
+    from kiosk.bundles.store import CACHE
     from kiosk.recognition.recognizer import Recognizer
+
+    cache_dir = Path(config.model_state) / CACHE if config.model_state.strip() else None
 
     def load(path: Path):
         return Recognizer.load(path, backend=config.backend, device=config.device, threads=config.threads or None,
-                               top_k=config.top_k)
+                               top_k=config.top_k, cache_dir=cache_dir)
 
     return load
 

@@ -93,3 +93,18 @@ def test_the_torch_backend_builds_the_networks_the_trainer_exports():
         kiosk_side, trainer_side = build_network(arch, 7).state_dict(), build_model(arch, 7).state_dict()
         assert {k: v.shape for k, v in kiosk_side.items()} == {k: v.shape for k, v in trainer_side.items()}
         assert kiosk_side[next(reversed(kiosk_side))].shape == torch.Size([7])  # the new head's bias
+
+
+def test_backends_do_not_import_each_other():
+    """Shared ONNX Runtime set-up lives in backends/ort_session.py (not a backend), never in another backend."""
+    from kiosk.recognition.backends.base import BACKEND_MODULES
+
+    modules = set(BACKEND_MODULES.values())
+    found = {}
+    for module in sorted(modules):
+        path = REPO / (module.replace(".", "/") + ".py")
+        others = sorted((imports(path) & modules) - {module})
+        if others:
+            found[module] = others
+    assert found == {}
+    assert "kiosk.recognition.backends.ort_session" not in modules

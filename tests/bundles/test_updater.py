@@ -14,7 +14,6 @@ from kiosk.bundle_format.channel import in_rollout, rollout_bucket
 from kiosk.bundle_format.trust import TrustStore, load_public_key
 from kiosk.bundles.active import ActiveModel
 from kiosk.errors import UserError
-from kiosk.recognition.backends.base import BackendUnavailable
 from tests.bundles.factory import build_tiny_bundle
 from trainer.release.keys import SigningKey, make_rotation, write_keypair
 from trainer.release.publish import publish
@@ -169,28 +168,3 @@ def test_demo_public_key_in_assets_is_valid(repo_root):
     assert keys, "assets/keys/ should hold the demo public key"
     assert TrustStore.load(repo_root / "assets" / "keys").trusted
     assert not list((repo_root / "assets" / "keys").glob("*.key")), "never commit a private key"
-
-
-def test_tensorrt_missing_gives_one_clear_error(bundles_dir):
-    pytest.importorskip("onnxruntime")
-    try:
-        import tensorrt  # noqa: F401
-        pytest.skip("tensorrt is installed here; the GPU test covers it")
-    except ImportError:
-        pass
-    from kiosk.recognition.recognizer import Recognizer
-
-    with pytest.raises(BackendUnavailable) as info:
-        Recognizer.load(bundles_dir / "v1", backend="tensorrt")
-    msg = str(info.value)
-    assert "\n" not in msg and "tensorrt" in msg and "pip install" in msg
-
-
-def test_tensorrt_engine_cache_name_changes_with_gpu_version_and_model():
-    from kiosk.recognition.backends.tensorrt_backend import engine_cache_name
-
-    base = engine_cache_name("NVIDIA H100 80GB HBM3", "10.3.0", "ab" * 32)
-    assert base.startswith("nvidia-h100-80gb-hbm3-trt10.3.0-abababab") and base.endswith("fp16-b8.engine")
-    assert len({base, engine_cache_name("NVIDIA L4", "10.3.0", "ab" * 32),
-                engine_cache_name("NVIDIA H100 80GB HBM3", "10.4.0", "ab" * 32),
-                engine_cache_name("NVIDIA H100 80GB HBM3", "10.3.0", "cd" * 32)}) == 4

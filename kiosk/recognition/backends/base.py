@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -31,10 +32,13 @@ class BackendUnavailable(UserError):
 class InferenceBackend(ABC):
     key: ClassVar[str]
 
-    def __init__(self, bundle, device: str = "cpu", threads: int | None = None):
+    def __init__(self, bundle, device: str = "cpu", threads: int | None = None, cache_dir: Path | None = None):
         self.bundle = bundle
         self.device = device
         self.threads = threads
+        #: where a backend may keep what it builds for a model (TensorRT engines); never inside the bundle,
+        #: whose directory holds exactly the files its manifest lists. ``None``: the backend's default.
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
 
     @abstractmethod
     def run(self, batch: np.ndarray) -> np.ndarray:
@@ -62,11 +66,13 @@ def backend_class(name: str) -> type[InferenceBackend]:
     return module.Backend
 
 
-def create_backend(name: str, bundle, device: str = "cpu", threads: int | None = None, warmup: bool = True) -> InferenceBackend:
-    """Instantiate backend ``name`` for ``bundle``; raises BackendUnavailable / BundleError with a clear message."""
+def create_backend(name: str, bundle, device: str = "cpu", threads: int | None = None, warmup: bool = True,
+                   **options) -> InferenceBackend:
+    """Instantiate backend ``name`` for ``bundle``; raises BackendUnavailable / BundleError with a clear message.
+    ``options`` go to the backend (``cache_dir`` for all; the tensorrt backend also takes ``fp16`` and ``fallback``)."""
     if name not in bundle.manifest.backends:
         raise BundleError(f"{bundle.root}: bundle does not provide backend {name!r} (it has {bundle.manifest.backends})")
-    backend = backend_class(name)(bundle, device=device, threads=threads)
+    backend = backend_class(name)(bundle, device=device, threads=threads, **options)
     if warmup:
         backend.warmup()
     return backend

@@ -1,179 +1,123 @@
-"""TensorRT backend (optional, NVIDIA GPUs): an fp16 engine built from the bundle's ONNX on the kiosk itself.
+"""TensorRT backend (optional, NVIDIA GPUs): the bundle's ONNX model through ONNX Runtime's TensorRT execution
+provider, which builds an engine on the kiosk itself the first time and keeps it in its engine cache.
 
-The engine is built once, at activation (the first time this backend is created for a bundle) and cached in
-``$CHECKOUT_TRT_CACHE`` (default ``~/.cache/checkout/tensorrt``) under a name made of the GPU model, the TensorRT
-version and the ONNX file's sha256: a new GPU, a TensorRT upgrade or a new model each get their own engine, and
-an engine file that does not deserialize is rebuilt. Device memory and streams use the CUDA driver API through
-ctypes (``libcuda.so.1``), so no extra Python package besides ``tensorrt`` is needed.
+Engine cache: ``ROOT/ort<ONNX Runtime version>-trt<TensorRT version>/<first 16 hex of model.onnx's sha256>/``, where
+ROOT is ``$CHECKOUT_TRT_CACHE`` if set, else ``tensorrt/`` in the ``cache_dir`` the kiosk passes (its model state
+directory), else ``~/.cache/checkout/tensorrt``. ONNX Runtime names each engine after the graph and the GPU's compute
+capability, and the directory names the runtimes and the model, so a new GPU, an upgrade or a new model each get
+their own engine: one built elsewhere is never loaded. Never inside the bundle (it holds only its listed files).
 
-``import tensorrt`` happens only when the backend is selected; without it (or without an NVIDIA driver)
-selection raises one :class:`BackendUnavailable` line that says what to install.
+Only TensorRT runs the model unless the user asks for fallbacks (``fallback=True`` or ``CHECKOUT_TRT_FALLBACK=1``):
+then CUDA, then the CPU, take what TensorRT cannot. Engines are fp16 (``fp16=False`` or ``CHECKOUT_TRT_FP16=0``: fp32).
+Batches of up to :data:`MAX_BATCH` images share one optimisation profile; larger ones run in chunks.
+
+Where ONNX Runtime has no TensorrtExecutionProvider (the CPU ``onnxruntime`` package, no NVIDIA driver or TensorRT
+libraries), selecting the backend raises one BackendUnavailable line that says what is missing.
 """
 
 from __future__ import annotations
 
-import ctypes
+import logging
 import os
-import re
-import threading
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from kiosk.bundle_format.atomic import atomic_write
 from kiosk.errors import BundleError
 from kiosk.recognition.backends.base import BackendUnavailable, InferenceBackend
+from kiosk.recognition.backends.ort_session import MODEL_FILE, create_session, import_onnxruntime
 
-MODEL_FILE = "model.onnx"
+log = logging.getLogger(__name__)
+PROVIDER = "TensorrtExecutionProvider"
 MAX_BATCH = 8
-INSTALL_HINT = "pip install 'edge-checkout-kiosk[tensorrt]' on a machine with an NVIDIA GPU and driver"
+INPUT = "input"  # the bundle format's input tensor (N, 3, crop, crop)
+INSTALL_HINT = ("pip install 'edge-checkout-kiosk[tensorrt]' (onnxruntime-gpu with TensorRT 10) on a machine with an "
+                "NVIDIA GPU and driver")
+FALLBACK_HINT = "or set CHECKOUT_TRT_FALLBACK=1 so that CUDA, then the CPU, run what TensorRT cannot"
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("CHECKOUT_TRT_CACHE", Path.home() / ".cache" / "checkout" / "tensorrt"))
+def _flag(value: bool | None, env: str, default: bool) -> bool:
+    if value is not None:
+        return bool(value)
+    return os.environ.get(env, "1" if default else "0").strip().lower() not in ("0", "false", "no", "off", "")
 
 
-def engine_cache_name(gpu_name: str, trt_version: str, onnx_sha256: str, max_batch: int = MAX_BATCH) -> str:
-    gpu = re.sub(r"[^A-Za-z0-9]+", "-", gpu_name).strip("-").lower() or "gpu"
-    return f"{gpu}-trt{trt_version}-{onnx_sha256[:16]}-fp16-b{max_batch}.engine"
-
-
-class _CudaDriver:
-    """The few CUDA driver calls the backend needs, via ctypes."""
-
-    def __init__(self, ordinal: int = 0):
+def tensorrt_version() -> str:
+    """The TensorRT Python distribution's version (what ONNX Runtime's provider loads), or ``system``."""
+    for dist in ("tensorrt", "tensorrt-cu12", "tensorrt-cu12-libs", "tensorrt-libs"):
         try:
-            self.lib = ctypes.CDLL("libcuda.so.1")
-        except OSError as exc:
-            raise BackendUnavailable(f"backend 'tensorrt' needs an NVIDIA GPU driver (libcuda.so.1: {exc})") from None
-        self._check(self.lib.cuInit(0), "cuInit")
-        self.device = ctypes.c_int()
-        self._check(self.lib.cuDeviceGet(ctypes.byref(self.device), ordinal), f"cuDeviceGet({ordinal})")
-        name = ctypes.create_string_buffer(256)
-        self._check(self.lib.cuDeviceGetName(name, 256, self.device), "cuDeviceGetName")
-        self.name = name.value.decode(errors="replace")
-        self.ctx = ctypes.c_void_p()
-        self._check(self.lib.cuDevicePrimaryCtxRetain(ctypes.byref(self.ctx), self.device), "cuDevicePrimaryCtxRetain")
-        self.make_current()
-        self.stream = ctypes.c_void_p()
-        self._check(self.lib.cuStreamCreate(ctypes.byref(self.stream), 0), "cuStreamCreate")
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "system"
 
-    def _check(self, rc: int, what: str) -> None:
-        if rc != 0:
-            raise BackendUnavailable(f"backend 'tensorrt': CUDA driver call {what} failed (error {rc})")
 
-    def make_current(self) -> None:
-        self._check(self.lib.cuCtxSetCurrent(self.ctx), "cuCtxSetCurrent")
+def engine_cache_dir(cache_dir: Path | None, ort_version: str, trt_version: str, onnx_sha256: str) -> Path:
+    root = os.environ.get("CHECKOUT_TRT_CACHE")
+    if root:
+        base = Path(root)
+    elif cache_dir is not None:
+        base = Path(cache_dir) / "tensorrt"
+    else:
+        base = Path.home() / ".cache" / "checkout" / "tensorrt"
+    return base / f"ort{ort_version}-trt{trt_version}" / onnx_sha256[:16]
 
-    def alloc(self, nbytes: int) -> int:
-        ptr = ctypes.c_uint64()
-        self._check(self.lib.cuMemAlloc_v2(ctypes.byref(ptr), ctypes.c_size_t(nbytes)), "cuMemAlloc")
-        return ptr.value
 
-    def free(self, ptr: int) -> None:
-        self.lib.cuMemFree_v2(ctypes.c_uint64(ptr))
+def providers(engine_dir: Path, crop: int, fp16: bool, fallback: bool, device_id: int = 0) -> list:
+    """The provider list: TensorRT with its engine cache and one batch profile, then CUDA and CPU if ``fallback``."""
+    def shape(n: int) -> str:
+        return f"{INPUT}:{n}x3x{crop}x{crop}"
 
-    def to_device(self, ptr: int, array: np.ndarray) -> None:
-        self._check(self.lib.cuMemcpyHtoD_v2(ctypes.c_uint64(ptr), array.ctypes.data_as(ctypes.c_void_p),
-                                             ctypes.c_size_t(array.nbytes)), "cuMemcpyHtoD")
-
-    def to_host(self, array: np.ndarray, ptr: int) -> None:
-        self._check(self.lib.cuMemcpyDtoH_v2(array.ctypes.data_as(ctypes.c_void_p), ctypes.c_uint64(ptr),
-                                             ctypes.c_size_t(array.nbytes)), "cuMemcpyDtoH")
-
-    def synchronize(self) -> None:
-        self._check(self.lib.cuStreamSynchronize(self.stream), "cuStreamSynchronize")
-
-    def close(self) -> None:
-        self.lib.cuStreamDestroy_v2(self.stream)
-        self.lib.cuDevicePrimaryCtxRelease_v2(self.device)
+    trt = {"device_id": device_id, "trt_fp16_enable": fp16, "trt_engine_cache_enable": True,
+           "trt_engine_cache_path": str(engine_dir), "trt_timing_cache_enable": True,
+           "trt_timing_cache_path": str(engine_dir), "trt_profile_min_shapes": shape(1),
+           "trt_profile_opt_shapes": shape(1), "trt_profile_max_shapes": shape(MAX_BATCH)}
+    out: list = [(PROVIDER, trt)]
+    if fallback:
+        out += [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
+    return out
 
 
 class Backend(InferenceBackend):
     key = "tensorrt"
 
-    def __init__(self, bundle, device: str = "cuda", threads: int | None = None):
-        super().__init__(bundle, device, threads)
+    def __init__(self, bundle, device: str = "cuda", threads: int | None = None, cache_dir: Path | None = None,
+                 fp16: bool | None = None, fallback: bool | None = None):
+        super().__init__(bundle, device, threads, cache_dir)
+        ort = import_onnxruntime(self.key)
+        available = ort.get_available_providers()
+        if PROVIDER not in available:
+            raise BackendUnavailable(f"backend 'tensorrt' needs ONNX Runtime's {PROVIDER}, which onnxruntime "
+                                     f"{ort.__version__} here lacks (it has {', '.join(available)}); {INSTALL_HINT}")
+        self.fp16 = _flag(fp16, "CHECKOUT_TRT_FP16", True)
+        self.fallback = _flag(fallback, "CHECKOUT_TRT_FALLBACK", False)
+        self.ort_version = ort.__version__
+        self.engine_dir = engine_cache_dir(self.cache_dir, ort.__version__, tensorrt_version(),
+                                           bundle.manifest.files[MODEL_FILE]["sha256"])
+        self.engine_dir.mkdir(parents=True, exist_ok=True)
+        device_id = int(device.split(":")[1]) if device.startswith("cuda:") else 0
+        chosen = providers(self.engine_dir, bundle.manifest.preprocess.crop_size, self.fp16, self.fallback, device_id)
         try:
-            import tensorrt as trt
-        except ImportError as exc:
-            raise BackendUnavailable(f"backend 'tensorrt' needs the tensorrt package ({exc}); {INSTALL_HINT}") from None
-        self.trt = trt
-        ordinal = int(device.split(":")[1]) if device.startswith("cuda:") else 0
-        self.cuda = _CudaDriver(ordinal)
-        self.logger = trt.Logger(trt.Logger.WARNING)
-        onnx_path = bundle.path(MODEL_FILE)
-        onnx_sha = bundle.manifest.files[MODEL_FILE]["sha256"]
-        self.engine_path = cache_dir() / engine_cache_name(self.cuda.name, trt.__version__, onnx_sha)
-        self.engine = self._load_cached() or self._build(onnx_path)
-        self.context = self.engine.create_execution_context()
-        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        self.input_name = next(n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT)
-        self.output_name = next(n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT)
-        spec = bundle.manifest.preprocess
-        self.input_shape = (3, spec.crop_size, spec.crop_size)
-        self.num_classes = bundle.manifest.num_classes
-        self._in = self.cuda.alloc(MAX_BATCH * int(np.prod(self.input_shape)) * 4)
-        self._out = self.cuda.alloc(MAX_BATCH * self.num_classes * 4)
-        self._lock = threading.Lock()
-
-    def _load_cached(self):
-        if not self.engine_path.is_file():
-            return None
-        runtime = self.trt.Runtime(self.logger)
-        engine = runtime.deserialize_cuda_engine(self.engine_path.read_bytes())
-        return engine  # None when the file is stale or damaged: rebuilt below
-
-    def _build(self, onnx_path: Path):
-        trt = self.trt
-        builder = trt.Builder(self.logger)
-        network = builder.create_network(0)
-        parser = trt.OnnxParser(network, self.logger)
-        if not parser.parse(onnx_path.read_bytes()):
-            errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise BundleError(f"{onnx_path}: TensorRT cannot parse the model ({errors})")
-        config = builder.create_builder_config()
-        if builder.platform_has_fast_fp16:
-            config.set_flag(trt.BuilderFlag.FP16)
-        spec = self.bundle.manifest.preprocess
-        shape = (3, spec.crop_size, spec.crop_size)
-        profile = builder.create_optimization_profile()
-        profile.set_shape(network.get_input(0).name, (1, *shape), (1, *shape), (MAX_BATCH, *shape))
-        config.add_optimization_profile(profile)
-        serialized = builder.build_serialized_network(network, config)
-        if serialized is None:
-            raise BundleError(f"{onnx_path}: TensorRT could not build an engine (see the log above)")
-        data = bytes(serialized)
-        self.engine_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.engine_path, data)
-        engine = trt.Runtime(self.logger).deserialize_cuda_engine(data)
-        if engine is None:
-            raise BundleError(f"{onnx_path}: freshly built TensorRT engine does not deserialize")
-        return engine
+            self.session = create_session(bundle, self.key, chosen, threads, fallback=self.fallback)
+        except BundleError as exc:  # the model loads on the CPU (its self-test ran there): TensorRT cannot run it
+            raise BackendUnavailable(f"backend 'tensorrt' cannot run here: {exc}; {INSTALL_HINT}, "
+                                     f"{FALLBACK_HINT}") from None
+        active = self.session.get_providers()
+        if active[0] != PROVIDER:
+            if not self.fallback:
+                raise BackendUnavailable(f"backend 'tensorrt': ONNX Runtime started {active[0]} instead of {PROVIDER}; "
+                                         f"{INSTALL_HINT}, {FALLBACK_HINT}")
+            log.warning("tensorrt backend: %s did not start; running on %s (fallback asked)", PROVIDER, active[0])
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, np.float32)
-        outputs = []
-        with self._lock:
-            self.cuda.make_current()
-            for start in range(0, len(batch), MAX_BATCH):
-                chunk = batch[start : start + MAX_BATCH]
-                out = np.empty((len(chunk), self.num_classes), np.float32)
-                self.cuda.to_device(self._in, chunk)
-                self.context.set_input_shape(self.input_name, chunk.shape)
-                self.context.set_tensor_address(self.input_name, self._in)
-                self.context.set_tensor_address(self.output_name, self._out)
-                if not self.context.execute_async_v3(self.cuda.stream.value or 0):
-                    raise RuntimeError("TensorRT execution failed")
-                self.cuda.synchronize()
-                self.cuda.to_host(out, self._out)
-                outputs.append(out)
+        outputs = [self.session.run([self.output_name], {self.input_name: batch[i : i + MAX_BATCH]})[0]
+                   for i in range(0, len(batch), MAX_BATCH)]
         return np.concatenate(outputs)
 
-    def close(self) -> None:
-        self.cuda.free(self._in)
-        self.cuda.free(self._out)
-        self.cuda.close()
-
     def describe(self) -> str:
-        return f"tensorrt {self.trt.__version__} fp16 ({self.cuda.name}, engine {self.engine_path.name})"
+        return (f"tensorrt via onnxruntime {self.ort_version} ({'fp16' if self.fp16 else 'fp32'}, "
+                f"{', '.join(self.session.get_providers())}; engines in {self.engine_dir})")

@@ -6,6 +6,8 @@ Nothing is unpickled: weights come from ``model.safetensors``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from kiosk.errors import BundleError
@@ -17,8 +19,8 @@ WEIGHTS_FILE = "model.safetensors"
 class Backend(InferenceBackend):
     key = "torch"
 
-    def __init__(self, bundle, device: str = "cpu", threads: int | None = None):
-        super().__init__(bundle, device, threads)
+    def __init__(self, bundle, device: str = "cpu", threads: int | None = None, cache_dir: Path | None = None):
+        super().__init__(bundle, device, threads, cache_dir)
         try:
             import torch
             from safetensors.torch import load_file
