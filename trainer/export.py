@@ -9,11 +9,13 @@ The bundle is assembled in a temporary folder beside ``out`` and renamed into pl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,115 +57,159 @@ def export_onnx(model, path: Path, size: int) -> None:
                           dynamo=False)
 
 
+@dataclass(frozen=True)
+class TrainingRun:
+    """What ``checkout bundle export`` reads from a finished run."""
+
+    root: Path
+    args: dict
+    labels: list[str]
+    groups: dict
+    best: dict
+    spec: PreprocessSpec
+
+    @classmethod
+    def read(cls, run: Path) -> "TrainingRun":
+        for name in ("labels.json", "best.json", "best.safetensors", "args.json"):
+            if not (run / name).is_file():
+                raise UserError(f"{run / name}: missing — is {run} a finished training run?")
+        labels_doc = json.loads((run / "labels.json").read_text())
+        best = json.loads((run / "best.json").read_text())
+        return cls(run, json.loads((run / "args.json").read_text()), labels_doc["labels"],
+                   labels_doc.get("groups", {}), best, PreprocessSpec.from_json(best["preprocess"]))
+
+    def load_model(self):
+        from safetensors.torch import load_file
+
+        from trainer.models import build_model
+
+        model = build_model(self.best["arch"], len(self.labels))
+        model.load_state_dict(load_file(str(self.root / "best.safetensors")))
+        return model.eval()
+
+
+def _write_selftest_images(tmp: Path, manifest: Path, labels: list[str], count: int) -> tuple[list, list[str]]:
+    """Self-test images as PNG (lossless), so every kiosk decodes exactly the pixels recorded here."""
+    import cv2
+
+    (tmp / "selftest").mkdir()
+    images, names = [], []
+    for i, src in enumerate(_pick_selftest(manifest, labels, count)):
+        name = f"selftest/{i:03d}.png"
+        cv2.imwrite(str(tmp / name), read_image(src))
+        images.append(read_image(tmp / name))
+        names.append(name)
+    return images, names
+
+
+def _check_onnx(model, onnx_path: Path, images: list, spec: PreprocessSpec, atol: float, run: Path):
+    """ONNX Runtime against torch on the self-test images and two random inputs; returns (max diff, session)."""
+    import onnxruntime as ort
+    import torch
+
+    x = np.stack([preprocess(im, spec) for im in images])
+    x_all = np.concatenate([x, np.random.default_rng(0).standard_normal((2, *x.shape[1:]), dtype=np.float32)])
+    with torch.inference_mode():
+        ref = model(torch.from_numpy(x_all)).numpy()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    diff = float(np.abs(ref - session.run(None, {"input": x_all})[0]).max())
+    print(f"ONNX vs torch: max abs logit difference {diff:.2e} over {len(x_all)} inputs (limit {atol:g})")
+    if not np.isfinite(diff) or diff > atol:
+        raise UserError(f"{run}: ONNX export differs from torch by {diff:.3g} > {atol:g}; bundle not written")
+    return diff, session
+
+
+def _catalog_schema(catalog: Path | None) -> int:
+    from catalog.schema import MIGRATIONS
+
+    if catalog is None:
+        return len(MIGRATIONS)  # the catalog schema this code writes
+    from catalog.repository import Catalog
+
+    with Catalog.open(catalog, create=False) as cat:
+        return cat.schema_version
+
+
+def _manifest(r: TrainingRun, tmp: Path, model_version: int | None, expires_days: int, diff: float,
+              schema_version: int) -> BundleManifest:
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    files = {p.relative_to(tmp).as_posix(): file_entry(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+    args = r.args
+    return BundleManifest(
+        format_version=FORMAT_VERSION,
+        model_version=model_version or default_model_version(),
+        architecture=r.best["arch"],
+        preprocess=r.spec,
+        labels=r.labels,
+        files=files,
+        backends=["onnxruntime", "torch", "tensorrt"],
+        created_at=now.isoformat(),
+        expires_at=(now + dt.timedelta(days=expires_days)).isoformat() if expires_days else None,
+        metrics={"best_epoch": r.best.get("epoch"), "train_val_top1": r.best.get("top1"), "onnx_max_abs_diff": diff},
+        selftest=[],
+        catalog={"schema_version": schema_version, "skus": r.labels, "groups": r.groups},
+        trainer={"args": args, "manifests": {k: sha256_file(Path(args[k])) for k in ("train", "val")
+                                              if args.get(k) and Path(args[k]).is_file()}},
+    )
+
+
+def _with_evaluation(tmp: Path, manifest: BundleManifest, val: Path) -> BundleManifest:
+    """The auto-add threshold and validation metrics of the bundle as written (what the kiosk will run)."""
+    from trainer.evaluate import evaluate_model
+
+    s = evaluate_model(tmp, val, out=None)
+    a = s["auto_add"]
+    print(f"val top-1 {s['top1']:.4f} top-3 {s['top3']:.4f} (n={s['n']}); auto-add threshold "
+          f"{a['threshold']:.3f} (precision {a['precision']}, coverage {a['coverage']:.1%})")
+    return dataclasses.replace(manifest, auto_add_threshold=a["threshold"], metrics={
+        **manifest.metrics, "val": {k: s[k] for k in ("n", "top1", "top3", "coarse_top1")},
+        "val_ece": s["calibration"]["ece"], "auto_add": a})
+
+
+def _move_into_place(tmp: Path, out: Path, force: bool) -> None:
+    if not out.exists():
+        tmp.rename(out)
+        return
+    if not force:
+        raise UserError(f"{out}: already exists")
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def export_bundle(run: Path, out: Path, model_version: int | None = None, selftest_manifest: Path | None = None,
                   selftest_count: int = 4, expires_days: int = 365, catalog: Path | None = None,
                   atol: float = 1e-3, force: bool = True, evaluate: bool = True) -> Path:
-    import onnxruntime as ort
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    from trainer.models import build_model
+    from safetensors.torch import save_file
 
     run, out = Path(run), Path(out)
-    for name in ("labels.json", "best.json", "best.safetensors", "args.json"):
-        if not (run / name).is_file():
-            raise UserError(f"{run / name}: missing — is {run} a finished training run?")
-    args = json.loads((run / "args.json").read_text())
-    labels_doc = json.loads((run / "labels.json").read_text())
-    labels, groups = labels_doc["labels"], labels_doc.get("groups", {})
-    best = json.loads((run / "best.json").read_text())
-    spec = PreprocessSpec.from_json(best["preprocess"])
-    arch = best["arch"]
-
-    model = build_model(arch, len(labels))
-    model.load_state_dict(load_file(str(run / "best.safetensors")))
-    model.eval()
-
+    r = TrainingRun.read(run)
+    model = r.load_model()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
-        export_onnx(model, tmp / "model.onnx", spec.crop_size)
-
-        # self-test images as PNG (lossless), so every kiosk decodes exactly the pixels recorded here
-        import cv2
-
-        st_manifest = selftest_manifest or (Path(args["val"]) if args.get("val") else Path(args["train"]))
-        (tmp / "selftest").mkdir()
-        images, names = [], []
-        for i, src in enumerate(_pick_selftest(st_manifest, labels, selftest_count)):
-            name = f"selftest/{i:03d}.png"
-            cv2.imwrite(str(tmp / name), read_image(src))
-            images.append(read_image(tmp / name))
-            names.append(name)
-        x = np.stack([preprocess(im, spec) for im in images])
-        rng = np.random.default_rng(0)
-        x_all = np.concatenate([x, rng.standard_normal((2, *x.shape[1:]), dtype=np.float32)])
-        with torch.inference_mode():
-            ref = model(torch.from_numpy(x_all)).numpy()
-        sess = ort.InferenceSession(str(tmp / "model.onnx"), providers=["CPUExecutionProvider"])
-        got = sess.run(None, {"input": x_all})[0]
-        diff = float(np.abs(ref - got).max())
-        print(f"ONNX vs torch: max abs logit difference {diff:.2e} over {len(x_all)} inputs (limit {atol:g})")
-        if not np.isfinite(diff) or diff > atol:
-            raise UserError(f"{run}: ONNX export differs from torch by {diff:.3g} > {atol:g}; bundle not written")
-
-        from catalog.schema import MIGRATIONS
-
-        schema_version = len(MIGRATIONS)  # the catalog schema this code writes
-        if catalog is not None:
-            from catalog.repository import Catalog
-
-            with Catalog.open(catalog, create=False) as cat:
-                schema_version = cat.schema_version
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        files = {p.relative_to(tmp).as_posix(): file_entry(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-        manifest = BundleManifest(
-            format_version=FORMAT_VERSION,
-            model_version=model_version or default_model_version(),
-            architecture=arch,
-            preprocess=spec,
-            labels=labels,
-            files=files,
-            backends=["onnxruntime", "torch", "tensorrt"],
-            created_at=now.isoformat(),
-            expires_at=(now + dt.timedelta(days=expires_days)).isoformat() if expires_days else None,
-            metrics={"best_epoch": best.get("epoch"), "train_val_top1": best.get("top1"), "onnx_max_abs_diff": diff},
-            selftest=[],
-            catalog={"schema_version": schema_version, "skus": labels, "groups": groups},
-            trainer={"args": args, "manifests": {k: sha256_file(Path(args[k])) for k in ("train", "val")
-                                                  if args.get(k) and Path(args[k]).is_file()}},
-        )
+        export_onnx(model, tmp / "model.onnx", r.spec.crop_size)
+        st_manifest = selftest_manifest or Path(r.args["val"] if r.args.get("val") else r.args["train"])
+        images, names = _write_selftest_images(tmp, st_manifest, r.labels, selftest_count)
+        diff, session = _check_onnx(model, tmp / "model.onnx", images, r.spec, atol, run)
+        manifest = _manifest(r, tmp, model_version, expires_days, diff, _catalog_schema(catalog))
         write_manifest(tmp, manifest)
+
         # record what the exported ONNX model answers for the self-test images, one at a time as at the till
         # (kiosk.bundle_format.verify compares a kiosk's own answers with these before it installs the bundle)
-        def probabilities(images: list[np.ndarray]) -> np.ndarray:
-            return softmax(sess.run(None, {"input": preprocess_batch(images, spec)})[0])
+        def probabilities(batch: list[np.ndarray]) -> np.ndarray:
+            return softmax(session.run(None, {"input": preprocess_batch(batch, r.spec)})[0])
 
-        manifest = BundleManifest(**{**manifest.__dict__,
-                                     "selftest": record_selftest(probabilities, labels, tmp, names)})
+        manifest = dataclasses.replace(manifest, selftest=record_selftest(probabilities, r.labels, tmp, names))
         write_manifest(tmp, manifest)
-        if evaluate and args.get("val") and Path(args["val"]).is_file():
-            from trainer.evaluate import evaluate_model
-
-            s = evaluate_model(tmp, Path(args["val"]), out=None)
-            a = s["auto_add"]
-            manifest = BundleManifest(**{**manifest.__dict__, "auto_add_threshold": a["threshold"], "metrics": {
-                **manifest.metrics, "val": {k: s[k] for k in ("n", "top1", "top3", "coarse_top1")},
-                "val_ece": s["calibration"]["ece"], "auto_add": a}})
+        val = Path(r.args["val"]) if r.args.get("val") else None
+        if evaluate and val is not None and val.is_file():
+            manifest = _with_evaluation(tmp, manifest, val)
             write_manifest(tmp, manifest)
-            print(f"val top-1 {s['top1']:.4f} top-3 {s['top3']:.4f} (n={s['n']}); auto-add threshold "
-                  f"{a['threshold']:.3f} (precision {a['precision']}, coverage {a['coverage']:.1%})")
-        if out.exists():
-            if not force:
-                raise UserError(f"{out}: already exists")
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        _move_into_place(tmp, out, force)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

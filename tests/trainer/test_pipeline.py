@@ -54,6 +54,11 @@ def test_train_export_evaluate_recognize_under_a_minute(trained, data, tmp_path,
     assert report["n"] == 12
     assert report["top1"] >= 0.75, report  # four easy classes: a broken pipeline sits near 0.25
     assert (tmp_path / "bundle.eval-val" / "confusion.png").stat().st_size > 1000
+    # the bundle's safetensors through torch score as its ONNX model does
+    assert checkout(["evaluate", str(bundle), "--manifest", str(val), "--json", "--backend", "torch",
+                     "--out", str(tmp_path / "eval-torch")]) == 0
+    report_t = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report_t["n"] == 12 and abs(report_t["top1"] - report["top1"]) <= 1 / 12
 
     rec = Recognizer.load(bundle, backend="onnxruntime")
     assert rec.model_version == 7
