@@ -108,3 +108,15 @@ def test_backends_do_not_import_each_other():
             found[module] = others
     assert found == {}
     assert "kiosk.recognition.backends.ort_session" not in modules
+
+
+def test_the_trainer_uses_only_the_shared_rooms_of_the_kiosk():
+    """Head office code reaches the till's code only through the bundle format (plus errors and the CLI helper)."""
+    shared = ("kiosk.bundle_format", "kiosk.errors", "kiosk.cli")
+    found = {}
+    for path in sorted((REPO / "trainer").rglob("*.py")):
+        kiosk = [n for n in imports(path) if n == "kiosk" or n.startswith("kiosk.")]
+        wrong = sorted(n for n in kiosk if not n.startswith(shared))
+        if wrong:
+            found[str(path.relative_to(REPO))] = wrong
+    assert found == {}
