@@ -57,18 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def group(sub: argparse._SubParsersAction, groups: dict, name: str, help: str) -> argparse._SubParsersAction:
-    """Return the sub-subparsers of ``checkout NAME …``, creating the group once.
-
-    Several rooms add commands to one group (``bench kiosk`` lives with the kiosk,
-    ``bench train`` with the trainer), so groups are shared through ``groups``.
-    """
-    if name not in groups:
-        p = sub.add_parser(name, help=help)
-        groups[name] = p.add_subparsers(dest=f"{name}_command", metavar="COMMAND", required=True)
-    return groups[name]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

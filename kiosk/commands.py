@@ -35,7 +35,7 @@ from kiosk.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
-    from kiosk.cli import group
+    from kiosk.subcommands import group
 
     p = sub.add_parser("kiosk", help="run the self-checkout kiosk (window; headless without a display)",
                        description="Run the kiosk. Options override the --config file.")
@@ -98,21 +98,6 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     b.set_defaults(func=cmd_bench_startup)
 
 
-def config_from_args(args: argparse.Namespace):
-    from kiosk.config import KioskConfig
-
-    config = KioskConfig.from_file(args.config) if args.config else KioskConfig()
-    return config.replace(camera=args.camera, scale=args.scale, bundle=args.bundle, backend=args.backend,
-                          device=args.device, threads=args.threads, catalog=args.catalog, store=args.store,
-                          captures=args.captures, kiosk_id=args.kiosk_id,
-                          model_state=getattr(args, "cfg_model_state", None),
-                          trusted_keys=getattr(args, "cfg_trusted_keys", None),
-                          channel=getattr(args, "cfg_channel", None),
-                          update_interval_s=getattr(args, "cfg_update_interval_s", None),
-                          store_id=getattr(args, "cfg_store_id", None),
-                          store_group=getattr(args, "cfg_store_group", None))
-
-
 def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
@@ -126,6 +111,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
         pin = getpass.getpass("staff PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
         print(f'staff_pin_hash = "{hash_pin(pin)}"')
         return 0
+    from kiosk.config import config_from_args
+
     config = config_from_args(args)
     from kiosk.logs import setup_logging
 

@@ -36,17 +36,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from kiosk.domain.receipt import StoreInfo
 from kiosk.errors import UserError
 from kiosk.logs import LEVELS as LOG_LEVELS
 from kiosk.trigger import TriggerConfig, TriggerConfigError
 
-__all__ = ["ConfigError", "KioskConfig", "BACKENDS", "hash_pin", "check_pin"]
+__all__ = ["ConfigError", "KioskConfig", "BACKENDS", "hash_pin", "check_pin", "config_from_args"]
 
 BACKENDS = ("onnxruntime", "torch", "tensorrt")
 
@@ -246,3 +247,18 @@ def check_pin(pin: str, pin_hash: str) -> bool:
     n, r, p, salt, digest = parsed
     got = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(digest))
     return hmac.compare_digest(got, digest)
+
+
+def config_from_args(args) -> KioskConfig:
+    """The ``--config`` file (or the defaults) with the command line's options laid over it (``checkout kiosk`` and
+    ``checkout doctor`` take the same ones; ``None`` leaves the file's value)."""
+    config = KioskConfig.from_file(args.config) if args.config else KioskConfig()
+    return config.replace(camera=args.camera, scale=args.scale, bundle=args.bundle, backend=args.backend,
+                          device=args.device, threads=args.threads, catalog=args.catalog, store=args.store,
+                          captures=args.captures, kiosk_id=args.kiosk_id,
+                          model_state=getattr(args, "cfg_model_state", None),
+                          trusted_keys=getattr(args, "cfg_trusted_keys", None),
+                          channel=getattr(args, "cfg_channel", None),
+                          update_interval_s=getattr(args, "cfg_update_interval_s", None),
+                          store_id=getattr(args, "cfg_store_id", None),
+                          store_group=getattr(args, "cfg_store_group", None))

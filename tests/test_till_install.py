@@ -5,6 +5,7 @@ to install instead of a traceback."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,12 +21,25 @@ def run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.Completed
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def clean_copy(dest: Path) -> Path:
+    """The project's files as a fresh clone has them (tracked, plus new files git does not ignore): no ``build/``
+    left over from an earlier install can slip stale modules into the wheel."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def till_venv(tmp_path_factory) -> Path:
-    venv = tmp_path_factory.mktemp("till") / "venv"
+    root = tmp_path_factory.mktemp("till")
+    source, venv = clean_copy(root / "src"), root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-               f"{REPO}[kiosk]"], cwd=venv.parent, timeout=600)  # pip's cache is allowed
+               f"{source}[kiosk]"], cwd=root, timeout=600)  # pip's cache is allowed
     assert pip.returncode == 0, pip.stderr[-2000:]
     return venv
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kiosk.cli import group
+from kiosk.subcommands import group
 
 
 def register(sub, groups) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
-    from kiosk.cli import group
+    from kiosk.subcommands import group
 
     data = group(sub, groups, "data", "dataset manifests: import, check and cleanse, split")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
-    from kiosk.cli import group
+    from kiosk.subcommands import group
 
     data = group(sub, groups, "data", "dataset manifests: import, check and cleanse, split")
     p = data.add_parser("shard", help="pack a manifest's photos into tar shards (WebDataset layout) + index.json")

@@ -10,7 +10,7 @@ from kiosk.errors import UserError
 
 
 def register(sub, groups) -> None:
-    from kiosk.cli import group
+    from kiosk.subcommands import group
 
     bundle = group(sub, groups, "bundle", "model bundles: export, sign, verify, publish")
     p = bundle.add_parser("verify", help="check signature, hashes, expiry, optional catalog and the self-test")

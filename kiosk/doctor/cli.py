@@ -1,7 +1,7 @@
 """``checkout doctor [--config FILE] [--camera URI] [--scale URI] … [--timeout S] [--json]``.
 
 Reads the kiosk's settings exactly as ``checkout kiosk`` does (the same override options, the same
-:func:`kiosk.commands.config_from_args`), runs :data:`kiosk.doctor.CHECKS` and prints one line per check::
+:func:`kiosk.config.config_from_args`), runs :data:`kiosk.doctor.CHECKS` and prints one line per check::
 
     OK   camera  camera:0: 1280x720 frame in 0.4 s
     FAIL scale   serial:/dev/ttyUSB0?protocol=mt-sics: no weight (mt-sics: no answer within 0.5 s) -> check …
@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _load_config(args: argparse.Namespace):
     """``(config, result)``: the config and an OK line, or ``(None, FAIL line)`` when it cannot be read."""
-    from kiosk.commands import config_from_args
+    from kiosk.config import config_from_args
     from kiosk.doctor import FAIL, OK, CheckResult
     from kiosk.doctor.core import describe_error
 

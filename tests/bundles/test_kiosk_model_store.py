@@ -59,7 +59,8 @@ def test_update_settings_from_toml_and_refusals(tmp_path):
 
 def test_checkout_kiosk_options_override_the_config(tmp_path):
     from kiosk.bundles import cli as bundles_cli
-    from kiosk.commands import config_from_args, register
+    from kiosk.commands import register
+    from kiosk.config import config_from_args
 
     root = argparse.ArgumentParser()
     sub = root.add_subparsers(dest="command")

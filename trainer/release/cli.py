@@ -6,8 +6,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from kiosk.cli import group
 from kiosk.errors import UserError
+from kiosk.subcommands import group
 
 
 def register(sub, groups) -> None:
