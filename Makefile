@@ -9,7 +9,7 @@ CAMERA ?= folder:assets/demo/camera?fps=8&hold=8
 SCALE  ?= script:assets/demo/scale.txt
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-slow test-all install weights demo-bundle bench clean
+.PHONY: demo test test-slow test-all lint install weights demo-bundle bench clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -41,6 +41,11 @@ demo: $(DEMO)/bundle/manifest.json $(DEMO)/catalog.sqlite
 test: $(STAMP) $(DEMO)/bundle/manifest.json
 	@$(PYTEST) -m "not slow and not gpu" -q --durations=15; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The rooms' import rules (import-linter contracts in pyproject.toml) and ruff.
+lint: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check .
 
 test-slow: $(STAMP)
 	@$(PYTEST) -m "slow" -q; rc=$$?; \
