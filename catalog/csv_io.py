@@ -98,7 +98,9 @@ def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int,
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
-            raise CatalogError(f"{name}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})") from exc
+            raise CatalogError(
+                f"{name}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})"
+            ) from exc
     else:
         text = text.removeprefix("\ufeff")
     errors: list[RowError] = []
@@ -120,7 +122,8 @@ def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int,
                 seen = set()
                 for col in header:
                     if col not in CSV_COLUMNS:
-                        errors.append(RowError(name, start, col, col, f"unknown column (expected {', '.join(CSV_COLUMNS)})"))
+                        expected = ", ".join(CSV_COLUMNS)
+                        errors.append(RowError(name, start, col, col, f"unknown column (expected {expected})"))
                     elif col in seen:
                         errors.append(RowError(name, start, col, col, "column appears twice"))
                     seen.add(col)

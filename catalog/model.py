@@ -164,7 +164,8 @@ def parse_sku_fields(fields: Mapping[str, str]) -> tuple[Sku | None, list[FieldE
     if gst_raw == "":
         errs.append(FieldError("gst_percent", gst_raw, "is required"))
     elif not gst_raw.isdigit() or int(gst_raw) not in GST_PERCENTS:
-        errs.append(FieldError("gst_percent", text("gst_percent"), f"must be one of {', '.join(map(str, GST_PERCENTS))}"))
+        allowed = ", ".join(map(str, GST_PERCENTS))
+        errs.append(FieldError("gst_percent", text("gst_percent"), f"must be one of {allowed}"))
     else:
         gst_bp = int(gst_raw) * 100
     wmin = _parse_int(fields, "unit_weight_min_g", errs, optional=True)

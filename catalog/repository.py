@@ -37,7 +37,9 @@ class Catalog:
         """Open (or create) the catalog file and bring its schema up to date."""
         path = Path(path)
         if not create and not path.is_file():
-            raise CatalogError(f"{path}: no catalog there (create one with `checkout catalog import FILE.csv --db {path}`)")
+            raise CatalogError(
+                f"{path}: no catalog there (create one with `checkout catalog import FILE.csv --db {path}`)"
+            )
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -74,7 +76,9 @@ class Catalog:
                 out[sku].append(code)
         return out
 
-    def _select(self, where: str = "1", params: Sequence = (), order: str = "sku", limit: int | None = None) -> list[Sku]:
+    def _select(
+        self, where: str = "1", params: Sequence = (), order: str = "sku", limit: int | None = None
+    ) -> list[Sku]:
         sql = f"SELECT * FROM skus WHERE {where} ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit else "")
         rows = [dict(r) for r in self.db.query(sql, params)]
         codes = self._barcodes_for([r["sku"] for r in rows])
@@ -187,7 +191,11 @@ class Catalog:
                     pk="sku",
                 )
                 self.db["barcodes"].insert_all(
-                    [{"barcode": code, "sku": s.sku, "position": pos} for s in skus for pos, code in enumerate(s.barcodes)]
+                    [
+                        {"barcode": code, "sku": s.sku, "position": pos}
+                        for s in skus
+                        for pos, code in enumerate(s.barcodes)
+                    ]
                 )
         except sqlite3.IntegrityError as exc:
             raise CatalogError(f"catalog update refused, nothing written: {self._explain(skus, exc)}") from exc

@@ -3,7 +3,8 @@ import pytest
 from catalog.model import Sku
 from catalog.repository import Catalog
 
-HEADER = "sku,name,group,sold_by,price_paise,gst_percent,hsn,plu,barcodes,unit_weight_min_g,unit_weight_max_g,active,image\n"
+HEADER = ("sku,name,group,sold_by,price_paise,gst_percent,hsn,plu,barcodes,"
+          "unit_weight_min_g,unit_weight_max_g,active,image\n")
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import pytest
 
 from catalog.csv_io import CsvImportError, export_csv, import_csv, read_catalog_csv
 
-HEADER = "sku,name,group,sold_by,price_paise,gst_percent,hsn,plu,barcodes,unit_weight_min_g,unit_weight_max_g,active,image\n"
+HEADER = ("sku,name,group,sold_by,price_paise,gst_percent,hsn,plu,barcodes,"
+          "unit_weight_min_g,unit_weight_max_g,active,image\n")
 
 GOOD = (
     "# demo prices\n"
@@ -53,7 +54,8 @@ def test_every_error_reported_with_line_column_value(cat, tmp_path):
     }
     assert all(e.file.endswith("c.csv") for e in ei.value.errors)
     msg = str(ei.value)
-    assert "\n" not in msg and "7 problem(s), nothing imported" in msg and "c.csv:7: column price_paise value 'abc'" in msg
+    assert "\n" not in msg and "7 problem(s), nothing imported" in msg
+    assert "c.csv:7: column price_paise value 'abc'" in msg
     assert len(cat) == 0  # all or nothing: the good rows were not written either
 
 

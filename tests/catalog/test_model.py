@@ -27,7 +27,8 @@ def test_validate_collects_every_problem():
 
 
 def test_parse_round_trip():
-    s = Sku("banana", "Banana", "Banana", "weight", 6950, 0, "080390", "107", ("4006381333931",), 126, 234, False, "x.jpg")
+    s = Sku("banana", "Banana", "Banana", "weight", 6950, 0, "080390", "107", ("4006381333931",), 126, 234, False,
+            "x.jpg")
     fields = sku_to_fields(s)
     parsed, errs = parse_sku_fields(fields)
     assert errs == [] and parsed == s
@@ -35,7 +36,8 @@ def test_parse_round_trip():
 
 def test_parse_accepts_friendly_spellings():
     s, errs = parse_sku_fields({"sku": "a", "name": "A", "group": "G", "sold_by": "unit", "price_paise": " 100 ",
-                                "gst_percent": "5%", "hsn": "1234", "active": "Yes", "barcodes": "96385074, 4006381333931"})
+                                "gst_percent": "5%", "hsn": "1234", "active": "Yes",
+                                "barcodes": "96385074, 4006381333931"})
     assert errs == []
     assert s.gst_bp == 500 and s.active and s.barcodes == ("96385074", "4006381333931") and s.plu is None
 
