@@ -123,7 +123,9 @@ class FrameSource(ABC):
         unknown = sorted(set(given) - set(known))
         if unknown:
             allowed = ", ".join(known) or "none"
-            raise CameraError(f"camera source {self.uri!r}: unknown option(s) {', '.join(unknown)} (allowed: {allowed})")
+            raise CameraError(
+                f"camera source {self.uri!r}: unknown option(s) {', '.join(unknown)} (allowed: {allowed})"
+            )
         values: dict[str, Any] = {}
         for name, opt in known.items():
             if name not in given:
@@ -139,7 +141,9 @@ class FrameSource(ABC):
                 ok = opt.check(value) if opt.check else True
             if not ok:
                 need = f" ({opt.requirement})" if opt.requirement else ""
-                raise CameraError(f"camera source {self.uri!r}: bad value {text!r} for option {name!r}{need}: {opt.help}")
+                raise CameraError(
+                    f"camera source {self.uri!r}: bad value {text!r} for option {name!r}{need}: {opt.help}"
+                )
             values[name] = value
         return values
 
@@ -207,7 +211,9 @@ def source_class(scheme: str, uri: str = "") -> type[FrameSource]:
         module_name = SOURCE_MODULES[scheme]
     except KeyError:
         choices = ", ".join(f"{s}:" for s in SOURCE_MODULES)
-        raise CameraError(f"camera source {uri or scheme!r}: unknown scheme {scheme!r}; choose one of {choices}") from None
+        raise CameraError(
+            f"camera source {uri or scheme!r}: unknown scheme {scheme!r}; choose one of {choices}"
+        ) from None
     module = importlib.import_module(module_name)
     return module.Source
 

@@ -116,7 +116,9 @@ class CaptureWorker:
     def state(self) -> CaptureState:
         return self._status.state
 
-    def _set_status(self, state: CaptureState, error: str | None = None, attempt: int = 0, retry_in: float | None = None) -> None:
+    def _set_status(
+        self, state: CaptureState, error: str | None = None, attempt: int = 0, retry_in: float | None = None
+    ) -> None:
         status = CaptureStatus(state, error, attempt, retry_in)
         with self._lock:
             self._status = status
@@ -163,7 +165,8 @@ class CaptureWorker:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while self._slot is None:
-                if self._status.state.finished or self._stop.is_set() or not self._thread.is_alive() and self._thread.ident:
+                thread_died = not self._thread.is_alive() and self._thread.ident
+                if self._status.state.finished or self._stop.is_set() or thread_died:
                     return None
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:

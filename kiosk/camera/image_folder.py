@@ -46,7 +46,8 @@ class Source(FrameSource):
     scheme = "folder"
     live = False
     options = (
-        Option("fps", float, 10.0, "real-time delivery rate for the capture worker (0 = unpaced)", lambda v: v >= 0, "a number >= 0"),
+        Option("fps", float, 10.0, "real-time delivery rate for the capture worker (0 = unpaced)",
+               lambda v: v >= 0, "a number >= 0"),
         Option("loop", parse_bool, False, "start again after the last image instead of ending", None, "0 or 1"),
         Option("hold", int, 1, "frames each image is shown for", lambda v: v >= 1, "an integer >= 1"),
     )
@@ -60,7 +61,8 @@ class Source(FrameSource):
             raise CameraError(f"camera source {uri!r}: folder {str(self.path)!r} does not exist")
         self.files = sorted(p for p in self.path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.files:
-            raise CameraError(f"camera source {uri!r}: folder {str(self.path)!r} has no images ({', '.join(IMAGE_SUFFIXES)})")
+            suffixes = ", ".join(IMAGE_SUFFIXES)
+            raise CameraError(f"camera source {uri!r}: folder {str(self.path)!r} has no images ({suffixes})")
         self.skipped: list[tuple[Path, str]] = []
         self._bad: set[Path] = set()
         self.loops = 0
@@ -92,7 +94,9 @@ class Source(FrameSource):
                 if not self.config["loop"]:
                     return None
                 if scanned >= len(self.files) and not produced_this_pass:
-                    raise SourceUnavailable(f"camera source {self.uri!r}: no readable image in folder {str(self.path)!r}")
+                    raise SourceUnavailable(
+                        f"camera source {self.uri!r}: no readable image in folder {str(self.path)!r}"
+                    )
                 self._position = 0
                 self.loops += 1
             path = self.files[self._position]

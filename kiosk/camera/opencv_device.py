@@ -33,7 +33,8 @@ class Source(FrameSource):
         Option("width", int, None, "requested frame width in pixels", _positive, "a positive integer"),
         Option("height", int, None, "requested frame height in pixels", _positive, "a positive integer"),
         Option("fps", float, None, "requested frame rate", _positive, "a positive number"),
-        Option("fourcc", _fourcc, None, "pixel format the driver should deliver, e.g. MJPG or YUYV", None, "4 characters"),
+        Option("fourcc", _fourcc, None, "pixel format the driver should deliver, e.g. MJPG or YUYV", None,
+               "4 characters"),
         Option("buffer", int, 1, "frames the driver may queue (1 = lowest latency)", _positive, "a positive integer"),
     )
 
@@ -45,14 +46,20 @@ class Source(FrameSource):
         elif text.startswith("/dev/"):
             self.device = text
         else:
-            raise CameraError(f"camera source {uri!r}: expected a device index (camera:0) or path (camera:/dev/video0), got {text!r}")
+            raise CameraError(
+                f"camera source {uri!r}: expected a device index (camera:0) or path (camera:/dev/video0), "
+                f"got {text!r}"
+            )
         self._cap = None
 
     def _open(self) -> None:
         cap = cv2.VideoCapture(self.device)
         if not cap.isOpened():
             cap.release()
-            raise SourceUnavailable(f"camera source {self.uri!r}: cannot open device {self.device!r} (not connected, in use, or no permission)")
+            raise SourceUnavailable(
+                f"camera source {self.uri!r}: cannot open device {self.device!r} "
+                "(not connected, in use, or no permission)"
+            )
         cfg = self.config
         if cfg["fourcc"]:
             cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*cfg["fourcc"]))

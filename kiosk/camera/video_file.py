@@ -20,7 +20,8 @@ class Source(FrameSource):
     live = False
     options = (
         Option("loop", parse_bool, False, "restart at the end of the file instead of ending", None, "0 or 1"),
-        Option("fps", float, None, "real-time delivery rate (default: the file's own rate; 0 = unpaced)", lambda v: v >= 0, "a number >= 0"),
+        Option("fps", float, None, "real-time delivery rate (default: the file's own rate; 0 = unpaced)",
+               lambda v: v >= 0, "a number >= 0"),
     )
 
     def __init__(self, uri, target, options):
