@@ -98,7 +98,8 @@ class Scale(ABC):
         return False
 
     def close(self) -> None:
-        pass
+        """Release the port or device. An optional hook, not abstract: drivers with nothing to release keep this."""
+        return None
 
     def __enter__(self) -> "Scale":
         return self
@@ -118,7 +119,8 @@ def split_scale_uri(uri: str) -> tuple[str, str, dict[str, str]]:
 def reject_unknown_options(uri: str, options: dict[str, str], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise ScaleError(f"scale {uri!r}: unknown option(s) {', '.join(unknown)} (allowed: {', '.join(allowed) or 'none'})")
+        listed = ", ".join(allowed) or "none"
+        raise ScaleError(f"scale {uri!r}: unknown option(s) {', '.join(unknown)} (allowed: {listed})")
 
 
 def scale_class(scheme: str, uri: str = "") -> type[Scale]:

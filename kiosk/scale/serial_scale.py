@@ -168,7 +168,10 @@ class SerialScale(Scale):
     def read(self) -> WeightReading:
         try:
             data, why = self._transact(self.protocol.weight_command())
-            reading = WeightReading.error(f"{self.protocol.name}: {why}", data or b"") if why else self.protocol.parse_weight(data)
+            if why:
+                reading = WeightReading.error(f"{self.protocol.name}: {why}", data or b"")
+            else:
+                reading = self.protocol.parse_weight(data)
         except Exception as exc:  # never let a driver bug stop the kiosk
             log.exception("%s: read failed", self.name)
             reading = WeightReading.error(f"{type(exc).__name__}: {exc}")

@@ -125,7 +125,9 @@ def parse_script(text: str, source: str = "<script>") -> list[ScriptStep]:
         column = len(body) - len(body.lstrip()) + 1
         match = _STEP.match(stripped)
         if not match:
-            raise ScaleError(f"{source}:{number}:{column}: cannot read {stripped!r}: expected 'COUNTx GRAMS[~]', e.g. '3x 250~'")
+            raise ScaleError(
+                f"{source}:{number}:{column}: cannot read {stripped!r}: expected 'COUNTx GRAMS[~]', e.g. '3x 250~'"
+            )
         count_text, value, moving = match.group("count"), match.group("value"), bool(match.group("moving"))
         count = 1
         if count_text is not None:
@@ -146,7 +148,8 @@ def parse_script(text: str, source: str = "<script>") -> list[ScriptStep]:
         else:
             if not re.fullmatch(r"[+-]?\d+", value):
                 raise ScaleError(
-                    f"{source}:{number}:{value_column}: bad weight {value!r}: expected whole grams (e.g. 1185) or over/under/error"
+                    f"{source}:{number}:{value_column}: bad weight {value!r}: "
+                    "expected whole grams (e.g. 1185) or over/under/error"
                 )
             reading = WeightReading(int(value), not moving, WeightStatus.OK, raw)
         steps.append(ScriptStep(count, reading, number))

@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiosk.scale.simulator", description=__doc__.splitlines()[0])
     parser.add_argument("--protocol", default="mt-sics", help="mt-sics or nci (default mt-sics)")
     parser.add_argument("--unit", default=None, help="unit the scale reports (mt-sics: g/kg, nci: kg/lb/oz/g)")
-    parser.add_argument("--script", help="play this scale script (one reading per weight command) instead of typed weights")
+    parser.add_argument("--script",
+                        help="play this scale script (one reading per weight command) instead of typed weights")
     parser.add_argument("--grams", type=int, default=0, help="initial load in grams")
     args = parser.parse_args(argv)
     from kiosk.errors import UserError

@@ -28,7 +28,8 @@ def test_to_grams_rounds_half_up(value, unit, grams):
     assert to_grams(value, unit) == grams
 
 
-@pytest.mark.parametrize("value, unit", [("1,5", "g"), ("1.2.3", "kg"), ("", "g"), ("12", "stone"), ("nan", "g"), ("1e3", "g")])
+@pytest.mark.parametrize("value, unit",
+                         [("1,5", "g"), ("1.2.3", "kg"), ("", "g"), ("12", "stone"), ("nan", "g"), ("1e3", "g")])
 def test_to_grams_rejects(value, unit):
     with pytest.raises(ValueError):
         to_grams(value, unit)
@@ -157,7 +158,8 @@ def test_nci_zero_and_commands():
 
 def test_garbage_never_raises():
     rng = random.Random(1234)
-    pieces = [b"S", b" ", b"D", b"\r\n", b"\n", b"\r", b"\x03", b"kg", b"g", b"lb", b"1.5", b"-", b"00", b"?", b"\xff", b"\x00", b"+"]
+    pieces = [b"S", b" ", b"D", b"\r\n", b"\n", b"\r", b"\x03", b"kg", b"g", b"lb", b"1.5", b"-", b"00", b"?", b"\xff",
+              b"\x00", b"+"]
     for protocol in (MtSics(), Nci()):
         for _ in range(3000):
             if rng.random() < 0.5:
