@@ -51,7 +51,8 @@ class InferenceBackend(ABC):
             self.run(x)
 
     def close(self) -> None:  # pragma: no cover - trivial default
-        pass
+        """Free the runtime's session. An optional hook, not abstract: backends with nothing to free keep this."""
+        return None
 
     def describe(self) -> str:
         return f"{self.key} ({self.device})"
@@ -71,7 +72,8 @@ def create_backend(name: str, bundle, device: str = "cpu", threads: int | None =
     """Instantiate backend ``name`` for ``bundle``; raises BackendUnavailable / BundleError with a clear message.
     ``options`` go to the backend (``cache_dir`` for all; the tensorrt backend also takes ``fp16`` and ``fallback``)."""
     if name not in bundle.manifest.backends:
-        raise BundleError(f"{bundle.root}: bundle does not provide backend {name!r} (it has {bundle.manifest.backends})")
+        have = bundle.manifest.backends
+        raise BundleError(f"{bundle.root}: bundle does not provide backend {name!r} (it has {have})")
     backend = backend_class(name)(bundle, device=device, threads=threads, **options)
     if warmup:
         backend.warmup()
