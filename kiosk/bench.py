@@ -81,6 +81,19 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
     in_name, out_name = bare.get_inputs()[0].name, bare.get_outputs()[0].name
     spec = rec.spec
 
+    def run_recognise(image) -> tuple[float, dict]:
+        t0 = time.perf_counter()
+        r = rec.recognize(image)
+        return (time.perf_counter() - t0) * 1e3, r.timings_ms
+
+    def run_bare(image) -> float:
+        # the same preprocessed input, made (untimed) right before the run, so the bare call starts
+        # from the same CPU state as the inference inside recognize() (ORT's pool idles for as long)
+        x = preprocess(image, spec)[None]
+        t0 = time.perf_counter()
+        bare.run([out_name], {in_name: x})
+        return (time.perf_counter() - t0) * 1e3
+
     samples: dict[str, list[float]] = {k: [] for k in STAGES}
     bar = None
     if progress:
@@ -90,26 +103,12 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
     try:
         for i, (frame, capture_ms) in enumerate(_frames(camera, warmup + frames)):
             image = frame.image
-
-            def run_recognise() -> tuple[float, dict]:
-                t0 = time.perf_counter()
-                r = rec.recognize(image)
-                return (time.perf_counter() - t0) * 1e3, r.timings_ms
-
-            def run_bare() -> float:
-                # the same preprocessed input, made (untimed) right before the run, so the bare call starts
-                # from the same CPU state as the inference inside recognize() (ORT's pool idles for as long)
-                x = preprocess(image, spec)[None]
-                t0 = time.perf_counter()
-                bare.run([out_name], {in_name: x})
-                return (time.perf_counter() - t0) * 1e3
-
             if i % 2 == 0:
-                total, stages = run_recognise()
-                bare_ms = run_bare()
+                total, stages = run_recognise(image)
+                bare_ms = run_bare(image)
             else:
-                bare_ms = run_bare()
-                total, stages = run_recognise()
+                bare_ms = run_bare(image)
+                total, stages = run_recognise(image)
             if i >= warmup:
                 samples["capture"].append(capture_ms)
                 for k in ("preprocess", "inference", "postprocess"):
@@ -142,7 +141,9 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
         "ratio_p50": stats["recognise"]["p50"] / stats["bare_ort"]["p50"],
         "ratio_mean": stats["recognise"]["mean"] / stats["bare_ort"]["mean"],
         # the same frame's two timings side by side: robust to load that drifts during the run
-        "ratio_paired_p50": _percentile([r / b for r, b in zip(samples["recognise"], samples["bare_ort"]) if b > 0], 50),
+        "ratio_paired_p50": _percentile(
+            [r / b for r, b in zip(samples["recognise"], samples["bare_ort"]) if b > 0], 50
+        ),
     }
 
 
