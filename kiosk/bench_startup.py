@@ -5,8 +5,9 @@ does with a window — imports, opens catalog, store, scale and bundle (:meth:`C
 builds and shows the window (Qt, offscreen unless a display is asked for), starts live mode on the camera
 replay — and reports, on ``CLOCK_MONOTONIC`` (one clock for all processes), when each step was done and when
 the first suggestion reached the window, plus its resident memory then (``VmRSS``) and at its peak
-(``VmHWM``; with ``--whole-replay`` the process runs the whole basket before it reports its peak). The parent takes its clock just before it starts the child, so ``total`` counts Python's own
-start-up too. The report gives the median over ``--runs`` and each run.
+(``VmHWM``; with ``--whole-replay`` the process runs the whole basket before it reports its peak). The parent
+takes its clock just before it starts the child, so ``total`` counts Python's own start-up too. The report gives
+the median over ``--runs`` and each run.
 
 The camera replay sets when the first item appears: the item trigger learns the empty tray from 5 still
 frames and fires after 5 still frames of the item, so with the demo replay at 30 fps (``hold=8``) the item
@@ -147,8 +148,9 @@ def format_startup(result: dict) -> str:
              f"resident memory at the first suggestion {result['rss_mb_at_first_suggestion']:.0f} MB, "
              f"peak {result['peak_rss_mb']:.0f} MB" + (" (whole replay)" if result.get("whole_replay") else "")]
     for i, r in enumerate(result["runs"]):
+        memory = r["memory_mb"]
         lines.append(f"  run {i}: " + ", ".join(f"{k} {v:.2f}" for k, v in r["steps_s"].items())
-                     + f"; VmRSS {r['memory_mb'].get('VmRSS', 0):.0f} MB, VmHWM {r['memory_mb'].get('VmHWM', 0):.0f} MB")
+                     + f"; VmRSS {memory.get('VmRSS', 0):.0f} MB, VmHWM {memory.get('VmHWM', 0):.0f} MB")
     return "\n".join(lines)
 
 

@@ -78,7 +78,8 @@ class KioskConfig:
     trigger: TriggerConfig = _f(TriggerConfig, "item trigger settings ([trigger] table, see kiosk.trigger)")
     top_k: int = _f(3, "suggestions shown per placed item")
     captures: str = _f("var/captures", "placement images kept for staff corrections (training data)")
-    staff_pin_hash: str = _f("", "salted scrypt hash of the staff PIN (`checkout kiosk --hash-pin`); empty = no staff mode")
+    staff_pin_hash: str = _f("", "salted scrypt hash of the staff PIN (`checkout kiosk --hash-pin`); "
+                                 "empty = no staff mode")
     staff_timeout_s: float = _f(120.0, "staff mode locks itself again after this many seconds")
     kiosk_id: str = _f("K1", "this kiosk's id: prefix of receipt numbers, printed on receipts")
     store_name: str = _f("Self-checkout", "store name printed at the top of receipts")

@@ -51,11 +51,13 @@ def run_headless(service: ReplayApi, camera: str, *, out: TextIO | None = None, 
             placements += 1
             placement = service.placement(ready.placement_id)
             waiting = service.awaiting_weight
-            if placement is not None and placement.line_id is None and not (waiting and waiting[0] == ready.placement_id):
+            weighing_it = waiting and waiting[0] == ready.placement_id
+            if placement is not None and placement.line_id is None and not weighing_it:
                 if ready.suggestions:
                     service.choose(ready.suggestions[0].sku, ready.placement_id)
                 else:
-                    print(f"kiosk: warning: frame {getattr(frame, 'index', '?')}: item not recognised, skipped", file=err)
+                    where = getattr(frame, "index", "?")
+                    print(f"kiosk: warning: frame {where}: item not recognised, skipped", file=err)
         if service.awaiting_weight is not None:
             print(f"kiosk: warning: {service.awaiting_weight[1]} never got a stable weight and is not billed", file=err)
         if not service.cart.lines:

@@ -67,7 +67,8 @@ class SelfTestReport:
         if not self.cases:
             return "self-test: the bundle has no self-test images"
         if not bad:
-            return f"self-test: {len(self.cases)} images pass (max score difference {self.max_diff:.2e}, tolerance {self.atol})"
+            return (f"self-test: {len(self.cases)} images pass "
+                    f"(max score difference {self.max_diff:.2e}, tolerance {self.atol})")
         first = bad[0]
         return (f"self-test: {len(bad)} of {len(self.cases)} images differ from the recorded outputs; "
                 f"first: {first.image}: {first.message}")
@@ -81,7 +82,8 @@ def compare_case(case: SelfTestCase, probs: np.ndarray, labels: list[str], atol:
     diffs = []
     for name, score in zip(case.top_labels, case.top_scores):
         if name not in index:
-            return CaseResult(case.image, False, float("inf"), case.top_labels, got, f"recorded label {name!r} is not an output")
+            return CaseResult(case.image, False, float("inf"), case.top_labels, got,
+                              f"recorded label {name!r} is not an output")
         diffs.append(abs(float(probs[index[name]]) - score))
     max_diff = max(diffs, default=0.0)
     if max_diff > atol:

@@ -65,7 +65,8 @@ def _catalog(args):
         lines = args.active_skus.read_text().splitlines()
     except OSError as exc:
         raise UserError(f"{args.active_skus}: cannot read ({exc.strerror})") from None
-    return CatalogCompat.from_skus(args.catalog_schema, [s.strip() for s in lines if s.strip() and not s.startswith("#")])
+    skus = [s.strip() for s in lines if s.strip() and not s.startswith("#")]
+    return CatalogCompat.from_skus(args.catalog_schema, skus)
 
 
 def cmd_bundle_verify(args) -> int:

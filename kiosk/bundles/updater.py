@@ -291,10 +291,12 @@ class Updater:
         if active is not None and version <= active:
             return UpdateResult("up-to-date", active, f"active version {active} is current (channel has {version})")
         if version in self.store.blocked_versions():
-            return UpdateResult("up-to-date", active, f"version {version} was rolled back here; waiting for a newer one")
+            return UpdateResult("up-to-date", active,
+                                f"version {version} was rolled back here; waiting for a newer one")
         if not in_rollout(self.store_id, self.group, entry):
             return UpdateResult("not-in-rollout", active,
-                                f"version {version} is rolling out to {entry.get('rollout_percent')}%; not this store yet")
+                                f"version {version} is rolling out to {entry.get('rollout_percent')}%; "
+                                "not this store yet")
         part = self.store.staging_dir / f"download-{digest[:32]}.part"
         self.download(channel_url(self.channel, archive), part, size, digest)
         result = self._install_archive(part, expected_version=version,
@@ -344,7 +346,8 @@ class Updater:
                 try:
                     write_archive(bundle_dir, packed, [MANIFEST, SIGNATURE, *manifest.files])
                 except OSError as exc:
-                    raise BundleRefused("hash", f"{bundle_dir}: cannot read a file the manifest lists ({exc})") from None
+                    raise BundleRefused("hash",
+                                        f"{bundle_dir}: cannot read a file the manifest lists ({exc})") from None
                 result = self._install_archive(packed, source=source or f"directory {bundle_dir}")
             except BundleError as exc:
                 if isinstance(exc, BundleRefused):
@@ -386,7 +389,8 @@ class Updater:
         verified = verify_bundle(work, policy)
         version = verified.version
         if expected_version is not None and version != expected_version:
-            raise BundleRefused("index", f"{work / MANIFEST}: model_version {version}, channel index says {expected_version}")
+            raise BundleRefused("index", f"{work / MANIFEST}: model_version {version}, "
+                                         f"channel index says {expected_version}")
         self._set(state=UpdateState.ACTIVATING)
         self.store.install(work, version, self.trust)
         self.store.set_active(version, by="updater", previous=active)

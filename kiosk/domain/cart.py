@@ -86,11 +86,13 @@ class CartLine:
         return weighed_line_total(self.unit_price, self.net_grams)
 
     @classmethod
-    def unit(cls, sku: str, name: str, unit_price: int, gst_bp: int, qty: int = 1, *, line_id: str | None = None) -> CartLine:
+    def unit(cls, sku: str, name: str, unit_price: int, gst_bp: int, qty: int = 1, *,
+             line_id: str | None = None) -> CartLine:
         return cls(line_id or new_line_id(), sku, name, SoldBy.UNIT, unit_price, gst_bp, qty=qty)
 
     @classmethod
-    def weighed(cls, sku: str, name: str, price_per_kg: int, gst_bp: int, net_grams: int, *, line_id: str | None = None) -> CartLine:
+    def weighed(cls, sku: str, name: str, price_per_kg: int, gst_bp: int, net_grams: int, *,
+                line_id: str | None = None) -> CartLine:
         return cls(line_id or new_line_id(), sku, name, SoldBy.WEIGHT, price_per_kg, gst_bp, net_grams=net_grams)
 
     def to_dict(self) -> dict:

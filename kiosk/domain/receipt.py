@@ -146,7 +146,8 @@ class Receipt:
         cols = f"{'GST':>5}{'Taxable':>10}{'CGST':>9}{'SGST':>9}"
         out.append(lr(cols, "Total"))
         for r in b.tax_rows:
-            left = f"{format_rate(r.rate_bp):>5}{format_paise(r.taxable):>10}{format_paise(r.cgst):>9}{format_paise(r.sgst):>9}"
+            left = (f"{format_rate(r.rate_bp):>5}{format_paise(r.taxable):>10}"
+                    f"{format_paise(r.cgst):>9}{format_paise(r.sgst):>9}")
             out.append(lr(left, format_paise(r.gross)))
         left = f"{'':>5}{format_paise(b.taxable):>10}{format_paise(b.cgst):>9}{format_paise(b.sgst):>9}"
         out.append(lr(left, format_paise(b.gross)))
