@@ -28,7 +28,8 @@ def test_demo_model_is_the_mobilenet_recipe_and_measured(real_demo_bundle):
         skus = {row["sku"] for row in csv.DictReader(fh)}
     assert set(manifest["labels"]) == skus
     val = manifest["metrics"]["val"]
-    assert val["n"] == 72 and val["top1"] >= 0.9, f"demo model val top-1 {val['top1']:.3f} on its {val['n']} held-out photos"
+    assert val["n"] == 72 and val["top1"] >= 0.9, (
+        f"demo model val top-1 {val['top1']:.3f} on its {val['n']} held-out photos")
 
 
 def test_every_basket_photo_is_recognised_as_its_sku_with_the_right_top3(real_demo_bundle):

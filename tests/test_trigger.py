@@ -192,7 +192,8 @@ def tray_like(shape, seed):
 
 
 def noisy(image, rng, sigma=5.0):
-    return np.clip(image.astype(np.float32) + sigma * rng.standard_normal(image.shape, dtype=np.float32), 0, 255).astype(np.uint8)
+    noise = sigma * rng.standard_normal(image.shape, dtype=np.float32)
+    return np.clip(image.astype(np.float32) + noise, 0, 255).astype(np.uint8)
 
 
 def test_real_photos_full_frame_place_clear_swap(grocery_root):
@@ -298,6 +299,7 @@ def test_demo_items_come_from_val_not_train(repo_root, grocery_root):
         assert row["source_image"] in val and row["source_image"] not in train
         same = (grocery_root / row["source_image"]).read_bytes()
         assert (repo_root / "assets" / "demo" / "camera" / row["frame"]).read_bytes() == same
-        info = next((grocery_root / "iconic-images-and-descriptions").rglob(f"*/{row['source_image'].split('/')[-2]}_Information.txt"))
+        product = row["source_image"].split("/")[-2]
+        info = next((grocery_root / "iconic-images-and-descriptions").rglob(f"*/{product}_Information.txt"))
         url_kg = info.read_text(encoding="utf-8-sig").strip().split()[-1].upper().endswith("_KG")
         assert (row["sold_by"] == "weight") == url_kg, row["sku"]

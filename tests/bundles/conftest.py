@@ -80,13 +80,16 @@ def kiosk_v1(tmp_path, bundles_dir, head_office_key) -> Kiosk:
 
 
 # -- the real kiosk (catalog, service, window) around the bundle store --------------------------------------------
-CATALOG_CSV = """sku,name,group,sold_by,price_paise,gst_percent,hsn,plu,barcodes,unit_weight_min_g,unit_weight_max_g,active,image
-apple-royal-gala,Royal Gala Apple,Apple,weight,24000,0,080810,101,,,,1,
+CATALOG_CSV = (
+    "sku,name,group,sold_by,price_paise,gst_percent,hsn,plu,barcodes,"
+    "unit_weight_min_g,unit_weight_max_g,active,image\n"
+    """apple-royal-gala,Royal Gala Apple,Apple,weight,24000,0,080810,101,,,,1,
 banana-robusta,Banana Robusta,Banana,weight,6000,0,080390,102,,,,1,
 carrot-ooty,Ooty Carrot,Carrot,weight,8000,0,070610,201,,,,1,
 milk-toned-500ml,Toned Milk 500 ml,Milk,unit,2800,5,040120,,,,,1,
 tomato-hybrid,Hybrid Tomato,Tomato,weight,4000,0,070200,202,,,,1,
 """
+)
 
 
 @pytest.fixture(scope="session")
@@ -136,8 +139,9 @@ def kiosk_config(tmp_path, kiosk_catalog_db, kiosk_bundles, head_office_key):
 
     def make(**settings) -> KioskConfig:
         base = {
-            "bundle": str(kiosk_bundles["v1"]), "catalog": str(kiosk_catalog_db), "store": str(tmp_path / "sales.sqlite"),
-            "captures": str(tmp_path / "captures"), "scale": "sim:", "camera": "folder:/nonexistent",
+            "bundle": str(kiosk_bundles["v1"]), "catalog": str(kiosk_catalog_db),
+            "store": str(tmp_path / "sales.sqlite"), "captures": str(tmp_path / "captures"),
+            "scale": "sim:", "camera": "folder:/nonexistent",
             "model_state": str(tmp_path / "models"), "trusted_keys": str(keys), "threads": 1,
             "store_name": "Green Basket",
         }

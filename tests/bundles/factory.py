@@ -59,7 +59,7 @@ def tiny_onnx_bytes(weights: dict[str, np.ndarray]) -> bytes:
 def tiny_images(n: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(1000 + seed)
     images = []
-    for i in range(n):
+    for _ in range(n):
         base = rng.integers(0, 256, (1, 1, 3))
         noise = rng.integers(-60, 60, (40, 40, 3))
         images.append(np.clip(base + noise, 0, 255).astype(np.uint8))

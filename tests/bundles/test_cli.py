@@ -34,7 +34,8 @@ def test_keys_sign_verify_publish_update_rollback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "refused (version)" in err
     # publishing an older version to the group is refused
-    assert main(["bundle", "publish", str(tmp_path / "b1"), "--channel", str(channel), "--key", str(keys / "ho.key")]) == 2
+    assert main(["bundle", "publish", str(tmp_path / "b1"), "--channel", str(channel),
+                 "--key", str(keys / "ho.key")]) == 2
     assert "refusing to publish the older 1" in capsys.readouterr().err
     # a private key is never written into a git work tree
     (tmp_path / "repo" / ".git").mkdir(parents=True)
@@ -46,7 +47,8 @@ def test_keys_sign_verify_publish_update_rollback(tmp_path, capsys):
     capsys.readouterr()
     assert main(["kiosk", "model-status", "--state", str(state)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["active_version"] == 1 and report["blocked_versions"] == [2] and report["installed_versions"] == [1, 2]
+    assert report["active_version"] == 1 and report["blocked_versions"] == [2]
+    assert report["installed_versions"] == [1, 2]
     assert report["last_check"] and report["last_error"] is None
     audit = [json.loads(x) for x in (state / "audit.jsonl").read_text().splitlines()]
     assert audit[-1]["event"] == "staff-rollback" and audit[-1]["actor"] == "asha" and audit[-1]["to_version"] == 1

@@ -104,7 +104,8 @@ def test_tamper_suite(kiosk_v1, bundle_copy, bundles_dir, head_office_key, tmp_p
 
     def expired():
         d = bundle_copy(2, "expired")
-        sign_bundle(d, head_office_key, expires_in=timedelta(days=1), now=datetime.now(timezone.utc) - timedelta(days=3))
+        signed_at = datetime.now(timezone.utc) - timedelta(days=3)
+        sign_bundle(d, head_office_key, expires_in=timedelta(days=1), now=signed_at)
         return d
     archive_case("expired", "expired", expired)
 
@@ -112,7 +113,8 @@ def test_tamper_suite(kiosk_v1, bundle_copy, bundles_dir, head_office_key, tmp_p
                  CatalogCompat.from_skus(1, TINY_LABELS[:-1]))
     archive_case("SKU inactive in the catalog", "catalog", lambda: bundle_copy(2, "sku-inactive"),
                  CatalogCompat(1, lambda sku: sku != "banana-robusta"))
-    archive_case("catalog schema mismatch", "catalog", lambda: bundle_copy(2, "schema"), CatalogCompat.from_skus(2, TINY_LABELS))
+    archive_case("catalog schema mismatch", "catalog", lambda: bundle_copy(2, "schema"),
+                 CatalogCompat.from_skus(2, TINY_LABELS))
 
     def selftest_off():
         d = bundle_copy(2, "selftest-off")

@@ -143,7 +143,8 @@ def test_key_rotation_chain_and_untrusted_rotation(tmp_path):
     a, b, c = SigningKey.generate("a"), SigningKey.generate("b"), SigningKey.generate("c")
     trust = TrustStore.from_keys(a.public)
     # chain a→b→c given out of order is applied in order
-    added = trust.apply_rotations([("bc", make_rotation(b, c.public)), ("ab", make_rotation(a, b.public, revoke_old=True))])
+    added = trust.apply_rotations([("bc", make_rotation(b, c.public)),
+                                   ("ab", make_rotation(a, b.public, revoke_old=True))])
     assert set(added) == {b.keyid, c.keyid} and a.keyid in trust.retired and c.keyid in trust.trusted
     mallory = SigningKey.generate("m")
     with pytest.raises(Exception, match="does not trust"):

@@ -50,8 +50,8 @@ def real(tmp_path, qtbot):
                          staff_pin_hash=hash_pin("2468"), store_name="Green Basket")
     recognizer = ScriptedRecognizer()
     scale = SimulatedScale(0)
-    service = CheckoutService(config, catalog=open_catalog(db), store=SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info),
-                              recognizer_holder=recognizer, scale=scale)
+    store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info)
+    service = CheckoutService(config, catalog=open_catalog(db), store=store, recognizer_holder=recognizer, scale=scale)
     window, _ = build_window(service, config, payment_ms=0, receipt_return_s=0)
     qtbot.addWidget(window)
     window.resize(1024, 768)

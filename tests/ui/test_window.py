@@ -73,7 +73,8 @@ def test_weight_item_waits_for_a_stable_reading(qtbot, window, service):
     qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
     assert cart_rows(window) == [("Banana", "0.548 kg", "₹32.88")]
     assert not window.weight.awaiting and window.weight.prompt.text() == ""
-    assert window.weight.weight_label.text() == "0.548 kg" and window.status.scale_label.text().startswith("Scale: 0.548")
+    assert window.weight.weight_label.text() == "0.548 kg"
+    assert window.status.scale_label.text().startswith("Scale: 0.548")
 
 
 def test_remove_line_with_the_cross(qtbot, window, service):
@@ -149,7 +150,7 @@ def test_staff_pin_wrong_then_right_then_void_override_correct(qtbot, window, se
     qtbot.waitUntil(lambda: ("Arla Natural Yoghurt 1kg", "1", "₹45.50") in cart_rows(window))
 
     # correct the oat drink to an avocado, found by name
-    row = staff.model.row_of(next(l.line_id for l in staff.model.cart_view.lines if l.sku == "oatly-oat-milk"))
+    row = staff.model.row_of(next(line.line_id for line in staff.model.cart_view.lines if line.sku == "oatly-oat-milk"))
     tap_cell(qtbot, staff.table, row, 0)
     oat = staff.table.selected_line_id()
     tap(qtbot, staff.correct_button)
