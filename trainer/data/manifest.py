@@ -22,6 +22,7 @@ import io
 import os
 import re
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
@@ -75,6 +76,12 @@ def relative_path(path: str | os.PathLike, manifest_dir: str | os.PathLike) -> s
     return PurePosixPath(*Path(rel).parts).as_posix()
 
 
+def _bad_field(path: Path, line: int, header: list[str], record: dict[str, str], column: str, why: str) -> DataError:
+    """The error for one field of a manifest row: file, line, column (number and name), its value and why."""
+    number = header.index(column) + 1
+    return DataError(f"{path} line {line}, column {number} '{column}': {record[column]!r} {why}")
+
+
 def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     """Rows of the manifest at ``path``, with absolute photo paths.
 
@@ -125,11 +132,7 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
                 f"{path} line {line}: expected {len(header)} columns ({','.join(header)}), found {len(fields)}"
             )
         record = {name: value.strip() for name, value in zip(header, fields)}
-
-        def bad(column: str, why: str) -> DataError:
-            number = header.index(column) + 1
-            return DataError(f"{path} line {line}, column {number} '{column}': {record[column]!r} {why}")
-
+        bad = partial(_bad_field, path, line, header, record)
         if not record["path"]:
             raise bad("path", "is empty")
         problem = validate_sku(record["sku"])
