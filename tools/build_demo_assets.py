@@ -76,6 +76,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("src", nargs="?", type=Path, default=REPO.parent / "shared" / "datasets" / "grocery-store")
     ap.add_argument("--out", type=Path, default=DEMO, help="demo assets folder (default: %(default)s)")
-    ap.add_argument("--train-per-sku", type=int, default=TRAIN_PER_SKU, help="training photos per SKU (default: %(default)s)")
+    ap.add_argument("--train-per-sku", type=int, default=TRAIN_PER_SKU,
+                    help="training photos per SKU (default: %(default)s)")
     a = ap.parse_args()
     main(a.src, a.out, a.train_per_sku)

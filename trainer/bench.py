@@ -83,7 +83,7 @@ def bench_train(args) -> int:
     freeze = DEFAULT_FREEZE.get(args.arch, 0)
     results = {}
 
-    def make_step(model, channels_last: bool, frozen: int, normalize=None):
+    def make_step(model, channels_last: bool, frozen: int, spec: PreprocessSpec | None = None):
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
         crit = nn.CrossEntropyLoss()
         model.train()
@@ -91,8 +91,8 @@ def bench_train(args) -> int:
             set_frozen_bn_eval(model, args.arch, frozen)
 
         def step(x, y):
-            if normalize is not None:
-                x = normalize(x)
+            if spec is not None:  # uint8 batches from the decoded cache: normalized on the fly
+                x = normalize_batch(x, spec)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             loss = crit(model(x), y)
@@ -134,7 +134,7 @@ def bench_train(args) -> int:
     loader = torch.utils.data.DataLoader(ds, batch_size=bs, shuffle=True, num_workers=workers, drop_last=True,
                                          persistent_workers=workers > 0)
     label = "trainer (cache, uint8 aug, channels-last, recipe)"
-    results[label] = _time_steps(make_step(model, True, freeze, lambda x: normalize_batch(x, spec)), _cycle(loader), steps)
+    results[label] = _time_steps(make_step(model, True, freeze, spec), _cycle(loader), steps)
     print(f"{label:48s} {results[label]:7.1f} img/s   (one-off decode of {len(rows)} photos: {decode_s:.1f} s)")
     base = results["naive ImageFolder, all layers trained"]
     print(f"\n{args.arch}, batch {bs}, {size} px, {threads} threads, {workers} loader workers, {steps} timed steps")

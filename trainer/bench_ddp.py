@@ -184,7 +184,8 @@ def format_report(res: dict) -> str:
              f"  compute (fwd+bwd, no sync)   {res['compute_s'] * 1e3:9.1f} ms/step  "
              f"= {res['img_per_s_per_process']:.2f} img/s per process"]
     if res["nproc"] > 1:
-        lines += [f"  AllReduce ({res['buckets']} buckets ≤ {res['bucket_cap_mb']} MB) {res['allreduce_s'] * 1e3:9.1f} ms/step  "
+        lines += [f"  AllReduce ({res['buckets']} buckets ≤ {res['bucket_cap_mb']} MB) "
+                  f"{res['allreduce_s'] * 1e3:9.1f} ms/step  "
                   f"= algbw {res['algbw_gb_s']:.2f} GB/s, busbw {res['busbw_gb_s']:.2f} GB/s",
                   f"  DDP step (overlapped)        {res['ddp_step_s'] * 1e3:9.1f} ms/step  "
                   f"= {res['img_per_s_total']:.2f} img/s in all",

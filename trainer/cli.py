@@ -26,7 +26,8 @@ def register(sub, groups) -> None:
                    help="launch this many processes on this machine through torchrun (DDP)")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("evaluate", help="measure a run or bundle on a manifest (top-1/3, per SKU, calibration, threshold)")
+    p = sub.add_parser("evaluate",
+                       help="measure a run or bundle on a manifest (top-1/3, per SKU, calibration, threshold)")
     p.add_argument("model", type=Path, metavar="RUN_OR_BUNDLE")
     p.add_argument("--manifest", type=Path, required=True)
     p.add_argument("--out", type=Path, help="folder for the report and plots (default: RUN_OR_BUNDLE/eval-<manifest>)")
@@ -42,7 +43,8 @@ def register(sub, groups) -> None:
     p.add_argument("run", type=Path, metavar="RUN")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--model-version", type=int, default=None, help="default: seconds since 2020 (monotonic)")
-    p.add_argument("--selftest-manifest", type=Path, help="manifest to take self-test images from (default: the run's val)")
+    p.add_argument("--selftest-manifest", type=Path,
+                   help="manifest to take self-test images from (default: the run's val)")
     p.add_argument("--selftest-count", type=int, default=4)
     p.add_argument("--expires-days", type=int, default=365)
     p.add_argument("--catalog", type=Path, help="catalog DB: record its schema version in the bundle")
@@ -64,7 +66,8 @@ def register(sub, groups) -> None:
     register_weights(sub, groups)
     p = bundle.add_parser("demo", help="train and export the demo bundle from assets/demo/train (what make demo runs)")
     p.add_argument("--out", type=Path, default=Path("var/demo"), help="folder for the run and the bundle")
-    p.add_argument("--weights", type=Path, default=None, help="MobileNetV2 ImageNet weights (default: .cache/weights/…)")
+    p.add_argument("--weights", type=Path, default=None,
+                   help="MobileNetV2 ImageNet weights (default: .cache/weights/…)")
     p.set_defaults(func=_demo_bundle)
 
 

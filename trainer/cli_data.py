@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--copy", action="store_true", help="copy the photos into OUT/images/<sku>/ (default: reference)")
     p.set_defaults(func=_import_folder)
 
-    p = data.add_parser("import-grocery-store", help="train/val manifests and catalog CSV from the Grocery Store dataset")
+    p = data.add_parser("import-grocery-store",
+                        help="train/val manifests and catalog CSV from the Grocery Store dataset")
     p.add_argument("src", type=Path, help="the dataset folder (train.txt, val.txt, classes.csv)")
     p.add_argument("--out", type=Path, required=True, help="folder for train.csv, val.csv, catalog.csv")
     p.add_argument("--no-catalog", action="store_true", help="do not write catalog.csv")

@@ -1,7 +1,7 @@
 """The demo model: one recipe for ``make demo`` and the tests.
 
-MobileNetV2 with its ImageNet feature stages frozen up to the last three (7×7 px, cheap to train) and a new head, fitted by
-the real trainer on the demo photos in ``assets/demo/train`` (training-split photos of 24 SKUs; the demo
+MobileNetV2 with its ImageNet feature stages frozen up to the last three (7×7 px, cheap to train) and a new head,
+fitted by the real trainer on the demo photos in ``assets/demo/train`` (training-split photos of 24 SKUs; the demo
 camera replays val-split photos, so the demo never sees a photo it was trained on).
 """
 

@@ -80,7 +80,8 @@ def _decode_into(out: np.ndarray, items: list[tuple[Path, int]], mode: str, spec
 
 def build_cache(items: list[tuple[Path, int]], cache_dir: Path, mode: str, spec: PreprocessSpec,
                 workers: int | None = None, lines: list[int] | None = None, desc: str = "decode") -> CachedImages:
-    """``items``: (absolute image path, class index). ``mode``: "train" (square resize_size) or "eval" (exact eval crop)."""
+    """``items``: (absolute image path, class index). ``mode``: "train" (square resize_size) or "eval" (exact eval
+    crop)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     key = _key(items, mode, spec)

@@ -66,7 +66,8 @@ def torchrun_command(train_args: Sequence[str], nproc_per_node: int, nnodes: int
     return cmd + ["-m", "trainer", *train_args]
 
 
-def relaunch_with_torchrun(nproc_per_node: int, argv: Sequence[str] | None = None, max_restarts: int | None = None) -> int:
+def relaunch_with_torchrun(nproc_per_node: int, argv: Sequence[str] | None = None,
+                           max_restarts: int | None = None) -> int:
     """Run this ``checkout train`` command as ``nproc_per_node`` DDP processes on this machine; their exit code.
 
     ``max_restarts`` (default: ``$CHECKOUT_MAX_RESTARTS`` or 0) lets torchrun restart the workers after a

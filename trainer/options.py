@@ -12,10 +12,12 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--val", type=Path, help="validation manifest CSV; settings are picked on it")
     p.add_argument("--out", type=Path, help="run directory (checkpoints, logs, best weights)")
     p.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in RUN from its last checkpoint")
-    p.add_argument("--arch", default="resnet152", help="resnet152 (recipe default), resnet50, mobilenet_v2 (CPU/edge) …")
-    p.add_argument("--weights", type=Path, help="local ImageNet weights in torchvision format (.pth or .safetensors); "
-                   "random init when omitted")
-    p.add_argument("--freeze", type=int, default=None, help="number of low backbone stages to freeze (default per arch)")
+    p.add_argument("--arch", default="resnet152",
+                   help="resnet152 (recipe default), resnet50, mobilenet_v2 (CPU/edge) …")
+    p.add_argument("--weights", type=Path,
+                   help="local ImageNet weights in torchvision format (.pth or .safetensors); random init when omitted")
+    p.add_argument("--freeze", type=int, default=None,
+                   help="number of low backbone stages to freeze (default per arch)")
     p.add_argument("--unfreeze-at", type=int, default=None, metavar="EPOCH",
                    help="progressive unfreezing: train every stage from this epoch on")
     p.add_argument("--epochs", type=int, default=12)
@@ -26,11 +28,15 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--schedule", choices=["onecycle", "cosine"], default="onecycle")
     p.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up for the cosine schedule")
-    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="keep an EMA of the weights (e.g. 0.999); 0 = off")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="keep an EMA of the weights (e.g. 0.999); 0 = off")
     p.add_argument("--img-size", type=int, default=224, help="training crop size")
-    p.add_argument("--eval-size", type=int, default=None, help="eval crop size (default: img-size; larger helps, FixRes)")
-    p.add_argument("--eval-resize", type=int, default=None, help="eval shorter-side resize (default: eval-size / 0.875)")
-    p.add_argument("--train-resize", type=int, default=None, help="train cache shorter side (default: img-size / 0.875)")
+    p.add_argument("--eval-size", type=int, default=None,
+                   help="eval crop size (default: img-size; larger helps, FixRes)")
+    p.add_argument("--eval-resize", type=int, default=None,
+                   help="eval shorter-side resize (default: eval-size / 0.875)")
+    p.add_argument("--train-resize", type=int, default=None,
+                   help="train cache shorter side (default: img-size / 0.875)")
     # the choices are kiosk.bundle_format.preprocess.INTERPOLATIONS (not imported: this module stays free of cv2)
     p.add_argument("--interpolation", choices=("area", "reduce", "linear", "cubic"), default="area",
                    help="how photos are shrunk, in training and (stored in the bundle) on the kiosk: area = exact box "
@@ -40,8 +46,9 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--rotation", type=float, default=20.0)
     p.add_argument("--vflip", type=float, default=0.0)
     p.add_argument("--color-jitter", type=float, default=0.2, help="brightness/contrast/saturation jitter (± fraction)")
-    p.add_argument("--hue", type=float, default=0.0, help="hue jitter (± fraction of the colour wheel, ≤ 0.5; default off: "
-                   "hue tells look-alike produce apart)")
+    p.add_argument("--hue", type=float, default=0.0,
+                   help="hue jitter (± fraction of the colour wheel, ≤ 0.5; default off: hue tells look-alike produce "
+                   "apart)")
     p.add_argument("--tta", action="store_true", help="also report val accuracy with horizontal-flip TTA")
     p.add_argument("--amp", choices=["auto", "none", "bf16", "fp16"], default="auto",
                    help="mixed precision; auto = bf16 on CUDA, none on CPU (bf16 autocast measured slower on CPU here)")
@@ -62,7 +69,8 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
                    "instead of --train's decoded cache")
     p.add_argument("--shuffle-buffer", type=int, default=1000, help="samples in each loader worker's shuffle buffer")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS",
-                   help="also checkpoint every this many optimizer steps, with the position in the data (0 = per epoch)")
+                   help="also checkpoint every this many optimizer steps, with the position in the data "
+                   "(0 = per epoch)")
     p.add_argument("--auto-resume", action="store_true",
                    help="resume from --out's checkpoint when there is one (always on after a torchrun restart)")
     p.add_argument("--reshard", action="store_true",

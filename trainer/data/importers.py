@@ -102,7 +102,9 @@ def read_grocery_classes(src: str | os.PathLike) -> dict[int, GroceryClass]:
             try:
                 cls = GroceryClass(fields[0].strip(), int(fields[1]), fields[2].strip(), int(fields[3]))
             except ValueError:
-                raise DataError(f"{path} line {line}: class ids must be integers, got {fields[1]!r}/{fields[3]!r}") from None
+                raise DataError(
+                    f"{path} line {line}: class ids must be integers, got {fields[1]!r}/{fields[3]!r}"
+                ) from None
             classes[cls.class_id] = cls
     return classes
 
@@ -121,13 +123,16 @@ def _read_grocery_split(src: Path, name: str, classes: dict[int, GroceryClass]) 
         try:
             fine, coarse = int(fields[1]), int(fields[2])
         except ValueError:
-            raise DataError(f"{path} line {line}: class ids must be integers, got {fields[1]!r}, {fields[2]!r}") from None
+            raise DataError(
+                f"{path} line {line}: class ids must be integers, got {fields[1]!r}, {fields[2]!r}"
+            ) from None
         cls = classes.get(fine)
         if cls is None:
             raise DataError(f"{path} line {line}, column 2: fine class id {fine} is not in classes.csv")
         if cls.coarse_id != coarse:
             raise DataError(
-                f"{path} line {line}, column 3: coarse id {coarse} does not match classes.csv ({cls.coarse_id} for {cls.name})"
+                f"{path} line {line}, column 3: coarse id {coarse} does not match classes.csv "
+                f"({cls.coarse_id} for {cls.name})"
             )
         rows.append(ManifestRow(path=(src / fields[0]).resolve(), sku=sku_from_name(cls.name),
                                 group=sku_from_name(cls.coarse_name), split=name, source="grocery-store"))
