@@ -49,8 +49,8 @@ def grocery_subset(grocery_root: Path, tmp_path: Path) -> Subset:
     spare = root / "spare" / spare_src.name
     spare.parent.mkdir(parents=True)
     shutil.copyfile(spare_src, spare)
-    return Subset(root, write_manifest(rows["train"], root / "train.csv"), write_manifest(rows["val"], root / "val.csv"),
-                  spare, tuple(s for _, s, _ in SUBSET))
+    train, val = write_manifest(rows["train"], root / "train.csv"), write_manifest(rows["val"], root / "val.csv")
+    return Subset(root, train, val, spare, tuple(s for _, s, _ in SUBSET))
 
 
 @pytest.fixture

@@ -59,8 +59,10 @@ def test_import_grocery_store(grocery_root, tmp_path, data_cli, capsys):
     assert len({r.sku for r in train}) == 81
     first = train[0]
     assert first.path == grocery_root.resolve() / "train/Fruit/Apple/Golden-Delicious/Golden-Delicious_001.jpg"
-    assert (first.sku, first.group, first.split, first.source) == ("golden-delicious", "apple", "train", "grocery-store")
-    assert {(r.sku, r.group) for r in train} >= {("anjou", "pear"), ("arla-standard-milk", "milk"), ("red-beet", "red-beet")}
+    assert (first.sku, first.group, first.split, first.source) == (
+        "golden-delicious", "apple", "train", "grocery-store")
+    assert {(r.sku, r.group) for r in train} >= {
+        ("anjou", "pear"), ("arla-standard-milk", "milk"), ("red-beet", "red-beet")}
     assert all(r.split == "val" for r in val)
     out = capsys.readouterr().out
     try:
