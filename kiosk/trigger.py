@@ -83,7 +83,7 @@ class TriggerConfig:
             raise TriggerConfigError(f"trigger settings out of range: {values}")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TriggerConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TriggerConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:

@@ -86,7 +86,7 @@ def test_headless_demo_basket_prints_the_right_bill(demo_bundle, catalog_db, tmp
             kg, g = divmod(w["net_grams"], 1000)
             assert f"{kg}.{g:03d} kg x {format_inr(w['unit_price'])}/kg" in out
         assert format_inr(w["total"]) in out
-    assert f"TOTAL" in out and format_inr(round_to_rupee(gross)) in out
+    assert "TOTAL" in out and format_inr(round_to_rupee(gross)) in out
     assert "Round off" in out and format_inr(round_to_rupee(gross) - gross, sign=True) in out
     assert "CGST" in out and "SGST" in out and "Taxable" in out
     # every placement image was kept for staff corrections

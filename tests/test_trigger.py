@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from kiosk.camera import Frame
+from kiosk.errors import UserError
 from kiosk.trigger import (
     BackgroundLearned,
     ItemPlaced,
@@ -12,7 +13,6 @@ from kiosk.trigger import (
     TriggerConfig,
     TriggerConfigError,
 )
-from kiosk.errors import UserError
 
 H, W = 240, 320
 

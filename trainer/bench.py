@@ -63,7 +63,8 @@ def _cycle(loader):
 
 
 def bench_train(args) -> int:
-    from torchvision import datasets, transforms as T1
+    from torchvision import datasets
+    from torchvision import transforms as T1
 
     from kiosk.bundle_format.preprocess import PreprocessSpec
     from trainer.cached_data import CachedDataset

@@ -69,7 +69,7 @@ class TrainingRun:
     spec: PreprocessSpec
 
     @classmethod
-    def read(cls, run: Path) -> "TrainingRun":
+    def read(cls, run: Path) -> TrainingRun:
         for name in ("labels.json", "best.json", "best.safetensors", "args.json"):
             if not (run / name).is_file():
                 raise UserError(f"{run / name}: missing — is {run} a finished training run?")

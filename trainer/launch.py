@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import uuid
-from typing import Sequence
+from collections.abc import Sequence
 
 #: ``checkout train`` options that belong to the launcher, not to the workers
 LAUNCHER_OPTIONS = ("--nproc-per-node",)

@@ -3,8 +3,6 @@ calibration and the auto-add threshold. Plots are drawn by :func:`plot_confusion
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 

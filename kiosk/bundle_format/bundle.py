@@ -48,7 +48,7 @@ class SelfTestCase:
     top_scores: list[float]
 
     @classmethod
-    def from_json(cls, d: dict) -> "SelfTestCase":
+    def from_json(cls, d: dict) -> SelfTestCase:
         return cls(image=d["image"], top_labels=list(d["top_labels"]), top_scores=[float(s) for s in d["top_scores"]])
 
     def to_json(self) -> dict:
@@ -102,7 +102,7 @@ class BundleManifest:
         return (json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n").encode()
 
     @classmethod
-    def from_json(cls, d: dict, where: str = MANIFEST) -> "BundleManifest":
+    def from_json(cls, d: dict, where: str = MANIFEST) -> BundleManifest:
         if not isinstance(d, dict):
             raise BundleError(f"{where}: expected a JSON object")
         try:

@@ -38,7 +38,7 @@ class PreprocessSpec:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "PreprocessSpec":
+    def from_json(cls, data: dict) -> PreprocessSpec:
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(data) - known
         if unknown:

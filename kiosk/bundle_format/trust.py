@@ -60,7 +60,7 @@ class PublicKey:
         return f"ed25519 {base64.b64encode(self.raw).decode()} {self.name}".rstrip() + "\n"
 
     @classmethod
-    def from_line(cls, text: str, where: str = "<key>") -> "PublicKey":
+    def from_line(cls, text: str, where: str = "<key>") -> PublicKey:
         parts = text.strip().split()
         if len(parts) < 2 or parts[0] != "ed25519":
             raise KeyFileError(f"{where}: expected 'ed25519 <base64> [name]', got {text.strip()[:40]!r}")
@@ -128,11 +128,11 @@ class TrustStore:
     rotations: dict[str, dict] = field(default_factory=dict)  # new_keyid → applied rotation document
 
     @classmethod
-    def from_keys(cls, *keys: PublicKey) -> "TrustStore":
+    def from_keys(cls, *keys: PublicKey) -> TrustStore:
         return cls(trusted={k.keyid: k for k in keys})
 
     @classmethod
-    def load(cls, *sources: Path | str) -> "TrustStore":
+    def load(cls, *sources: Path | str) -> TrustStore:
         """Read ``*.pub`` files (a directory, or single files) and apply ``rotations/*.json`` found beside them."""
         store = cls()
         rotation_docs: list[tuple[str, dict]] = []

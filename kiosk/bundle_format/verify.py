@@ -48,7 +48,7 @@ class CatalogCompat:
     supported_schemas: tuple[int, ...] = ()
 
     @classmethod
-    def from_skus(cls, schema_version: int, active_skus: Collection[str]) -> "CatalogCompat":
+    def from_skus(cls, schema_version: int, active_skus: Collection[str]) -> CatalogCompat:
         skus = frozenset(active_skus)
         return cls(schema_version, skus.__contains__)
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 
-from kiosk.uri import split_device_uri
 from kiosk.errors import UserError
+from kiosk.uri import split_device_uri
 
 SOURCE_MODULES = {
     "camera": "kiosk.camera.opencv_device",
@@ -152,7 +153,7 @@ class FrameSource(ABC):
         return "\n".join(f"{o.name} (default {o.default!r}): {o.help}" for o in cls.options)
 
     # -- lifecycle -----------------------------------------------------------------------
-    def open(self) -> "FrameSource":
+    def open(self) -> FrameSource:
         """Open (or reopen) the source; raises :class:`SourceUnavailable` when it cannot."""
         if self.is_open:
             self.close()
@@ -184,7 +185,7 @@ class FrameSource(ABC):
     @abstractmethod
     def _close(self) -> None: ...
 
-    def __enter__(self) -> "FrameSource":
+    def __enter__(self) -> FrameSource:
         if not self.is_open:
             self.open()
         return self

@@ -22,8 +22,8 @@ import enum
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from kiosk.camera.base import Frame, FrameSource, SourceLost, create_source
 
@@ -131,7 +131,7 @@ class CaptureWorker:
                 log.exception("%s: capture state observer failed", self.source.name)
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> "CaptureWorker":
+    def start(self) -> CaptureWorker:
         self._thread.start()
         return self
 
@@ -147,7 +147,7 @@ class CaptureWorker:
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def __enter__(self) -> "CaptureWorker":
+    def __enter__(self) -> CaptureWorker:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -58,7 +58,7 @@ class Recognizer:
 
     @classmethod
     def load(cls, bundle_dir: Path | str, backend: str = "onnxruntime", device: str = "cpu",
-             threads: int | None = None, top_k: int = 3, cache_dir: Path | str | None = None) -> "Recognizer":
+             threads: int | None = None, top_k: int = 3, cache_dir: Path | str | None = None) -> Recognizer:
         """``cache_dir``: where the backend may keep what it builds for this model (e.g. the kiosk's state)."""
         bundle = load_bundle(bundle_dir)
         options = {"cache_dir": Path(cache_dir)} if cache_dir is not None else {}

@@ -20,8 +20,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
-from kiosk.uri import split_device_uri
 from kiosk.errors import UserError
+from kiosk.uri import split_device_uri
 
 #: scheme → (module, class); modules are imported when their scheme is selected
 SCALE_DRIVERS = {
@@ -58,7 +58,7 @@ class WeightReading:
     message: str = ""
 
     @classmethod
-    def error(cls, message: str, raw: bytes = b"") -> "WeightReading":
+    def error(cls, message: str, raw: bytes = b"") -> WeightReading:
         return cls(0, False, WeightStatus.ERROR, bytes(raw), message)
 
     @property
@@ -82,7 +82,7 @@ class Scale(ABC):
     name: str = "scale"
 
     @classmethod
-    def from_uri(cls, uri: str, target: str, options: dict[str, str]) -> "Scale":
+    def from_uri(cls, uri: str, target: str, options: dict[str, str]) -> Scale:
         """Build the driver from a parsed URI (``open_scale`` calls this)."""
         raise ScaleError(f"scale {uri!r}: {cls.__name__} cannot be opened from a URI")
 
@@ -101,7 +101,7 @@ class Scale(ABC):
         """Release the port or device. An optional hook, not abstract: drivers with nothing to release keep this."""
         return None
 
-    def __enter__(self) -> "Scale":
+    def __enter__(self) -> Scale:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -182,11 +182,11 @@ class ScriptedScale(Scale):
         self.polls = 0
 
     @classmethod
-    def from_text(cls, text: str, name: str = "<script>") -> "ScriptedScale":
+    def from_text(cls, text: str, name: str = "<script>") -> ScriptedScale:
         return cls(parse_script(text, name), name)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "ScriptedScale":
+    def from_file(cls, path: str | Path) -> ScriptedScale:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")

@@ -91,7 +91,7 @@ class ScaleSimulator:
                     pass
         self._master = self._slave = None
 
-    def __enter__(self) -> "ScaleSimulator":
+    def __enter__(self) -> ScaleSimulator:
         self.start()
         return self
 

@@ -14,16 +14,27 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QMainWindow, QSizePolicy, QSlider, QStackedWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSizePolicy, QSlider, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.services.api import CheckoutApi
 from kiosk.ui.bridge import ServiceBridge
 from kiosk.ui.models import CartTableModel
 from kiosk.ui.styles import load_stylesheet, scale_factor, scaled_stylesheet
-from kiosk.ui.widgets import (CameraView, CartPanel, KioskStatusBar, NoticeBanner, PaymentPanel, PriceOverridePanel,
-                              ReceiptPanel, SearchPanel, StaffPanel, StaffPinPanel, SuggestionPanel, TotalsPanel,
-                              WeightPanel)
+from kiosk.ui.widgets import (
+    CameraView,
+    CartPanel,
+    KioskStatusBar,
+    NoticeBanner,
+    PaymentPanel,
+    PriceOverridePanel,
+    ReceiptPanel,
+    SearchPanel,
+    StaffPanel,
+    StaffPinPanel,
+    SuggestionPanel,
+    TotalsPanel,
+    WeightPanel,
+)
 from kiosk.ui.widgets.common import label, touch_button
 
 __all__ = ["MainWindow"]

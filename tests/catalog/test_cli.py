@@ -52,7 +52,7 @@ def test_user_errors(tmp_path, capsys):
     with pytest.raises(UserError, match="2 problem"):
         run("catalog", "import", str(bad), "--db", str(db))
     err = capsys.readouterr().err.splitlines()
-    assert err == ["{}:2: column price_paise value '69.5': not a whole number".format(bad),
-                   "{}:3: column hsn value '40': HSN code must be 4, 6 or 8 digits".format(bad)]
+    assert err == [f"{bad}:2: column price_paise value '69.5': not a whole number",
+                   f"{bad}:3: column hsn value '40': HSN code must be 4, 6 or 8 digits"]
     with pytest.raises(CatalogError, match="unknown SKU"):
         run("catalog", "show", "kiwi", "--db", str(db))

@@ -4,7 +4,12 @@ import random
 import pytest
 
 from kiosk.domain.pricing import (
-    GST_RATES_BP, compute_bill, format_rate, split_inclusive_gst, unit_line_total, weighed_line_total,
+    GST_RATES_BP,
+    compute_bill,
+    format_rate,
+    split_inclusive_gst,
+    unit_line_total,
+    weighed_line_total,
 )
 
 

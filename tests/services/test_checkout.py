@@ -12,8 +12,15 @@ from catalog.repository import Catalog
 from kiosk.domain.money import round_half_up
 from kiosk.scale import WeightStatus
 from kiosk.services import (
-    AwaitingWeight, CartChanged, CheckoutError, ModelChanged, SaleClosed, StaffLocked, StaffModeChanged,
-    SuggestionsReady, WeightChanged,
+    AwaitingWeight,
+    CartChanged,
+    CheckoutError,
+    ModelChanged,
+    SaleClosed,
+    StaffLocked,
+    StaffModeChanged,
+    SuggestionsReady,
+    WeightChanged,
 )
 from kiosk.store import SalesStore
 from tests.services.conftest import EMPTY, PIN, FakeRecognizer, feed, item_frame, place

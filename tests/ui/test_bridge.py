@@ -5,8 +5,8 @@ import threading
 import numpy as np
 from PySide6.QtCore import QThread
 
-from kiosk.services.events import CartChanged, FrameCaptured, Notice, WeightChanged
 from kiosk.scale import WeightReading
+from kiosk.services.events import CartChanged, FrameCaptured, Notice, WeightChanged
 from kiosk.ui.bridge import ServiceBridge
 from tests.ui.fakes import FakeCheckoutService
 

@@ -1,8 +1,6 @@
 """The kiosk window driven like a shopper (and staff) would, offscreen, on the fake service."""
 
 import numpy as np
-import pytest
-from PySide6.QtCore import Qt
 
 from kiosk.services.events import CameraStatusChanged, Notice
 from kiosk.ui.models import CartTableModel

@@ -24,12 +24,11 @@ import os
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from kiosk.errors import DataError
-
 from trainer.data import hashing
 from trainer.data.duplicates import duplicate_groups, duplicate_pairs
 from trainer.data.manifest import ManifestRow, read_manifest, relative_path, write_manifest

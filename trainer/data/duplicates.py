@@ -7,8 +7,8 @@ copy of a photo inside one split). Pure Python + numpy (through :func:`trainer.d
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from trainer.data.hashing import near_pairs
 

@@ -19,10 +19,10 @@ import hashlib
 import multiprocessing
 import os
 import sqlite3
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 

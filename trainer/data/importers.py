@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.errors import DataError
-
 from trainer.data.manifest import ManifestRow, sku_from_name, validate_sku, write_manifest
 
 log = logging.getLogger(__name__)

@@ -21,10 +21,10 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Iterable
 
 from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import DataError
@@ -47,7 +47,7 @@ class ManifestRow:
     sha256: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
-    def with_(self, **changes) -> "ManifestRow":
+    def with_(self, **changes) -> ManifestRow:
         return replace(self, **changes)
 
 

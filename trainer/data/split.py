@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.errors import DataError
-
 from trainer.data import hashing
 from trainer.data.duplicates import duplicate_groups, duplicate_pairs
 from trainer.data.manifest import ManifestRow, read_manifest, write_manifest

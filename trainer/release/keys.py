@@ -39,7 +39,7 @@ class SigningKey:
         return {"keyid": self.keyid, "sig": base64.b64encode(sig).decode()}
 
     @classmethod
-    def generate(cls, name: str = "") -> "SigningKey":
+    def generate(cls, name: str = "") -> SigningKey:
         return cls(Ed25519PrivateKey.generate(), name)
 
     def pem(self) -> bytes:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 
 def normalise_hyperparameters(argv: Sequence[str]) -> list[str]:

@@ -16,8 +16,8 @@ is plain data (and tested without the SDK).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 HERE = Path(__file__).resolve().parent
 DISTRIBUTIONS = {

@@ -10,7 +10,6 @@ import json
 import time
 
 import numpy as np
-import pytest
 
 from trainer.data import hashing
 from trainer.data.check import CheckOptions, run_check

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from kiosk.cli import main as checkout
 from kiosk.errors import UserError
