@@ -7,6 +7,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_GROCERY = REPO.parent / "shared" / "datasets" / "grocery-store"
+DEMO = REPO / "assets" / "demo"
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +31,16 @@ def demo_bundle() -> Path:
     from tests.services.demo_bundle import build_demo_bundle
 
     return build_demo_bundle()
+
+
+# -- the demo catalog (assets/demo/catalog.csv, its photos in images/ beside it), imported once ------------------
+@pytest.fixture(scope="session")
+def demo_catalog_db(tmp_path_factory) -> Path:
+    """``assets/demo/catalog.csv`` imported into a catalog database (read-only use, please)."""
+    from catalog.csv_io import import_csv
+    from catalog.repository import Catalog
+
+    path = tmp_path_factory.mktemp("demo-catalog") / "catalog.sqlite"
+    with Catalog.open(path) as cat:
+        import_csv(cat, DEMO / "catalog.csv")
+    return path

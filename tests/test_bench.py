@@ -60,13 +60,8 @@ def test_fast_preprocess_is_bit_identical_to_the_reference(shape):
         assert preprocess(image, spec, out=out) is out and out.tobytes() == ref.tobytes()
 
 
-def test_bench_startup_measures_a_fresh_process_to_its_first_suggestion(demo_bundle, tmp_path, capsys):
-    from catalog.csv_io import import_csv
-    from catalog.repository import Catalog
-
-    db = tmp_path / "catalog.sqlite"
-    with Catalog.open(db) as cat:
-        import_csv(cat, REPO / "assets" / "demo" / "catalog.csv")
+def test_bench_startup_measures_a_fresh_process_to_its_first_suggestion(demo_bundle, demo_catalog_db, capsys):
+    db = demo_catalog_db
     camera = f"folder:{(REPO / 'assets' / 'demo' / 'camera').as_posix()}?fps=30&hold=8"
     assert main(["bench", "startup", "--bundle", str(demo_bundle), "--catalog", str(db), "--camera", camera,
                  "--scale", f"script:{REPO / 'assets' / 'demo' / 'scale.txt'}", "--runs", "1", "--json"]) == 0

@@ -61,18 +61,6 @@ def signed_bundle(tmp_path_factory, demo_bundle, head_office) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def catalog_db(tmp_path_factory) -> Path:
-    """``assets/demo/catalog.csv`` imported: it sells every label of the demo model."""
-    from catalog.csv_io import import_csv
-    from catalog.repository import Catalog
-
-    path = tmp_path_factory.mktemp("doctor-catalog") / "catalog.sqlite"
-    with Catalog.open(path) as cat:
-        import_csv(cat, DEMO / "catalog.csv")
-    return path
-
-
 @dataclass
 class Till:
     """A healthy till in a temporary directory; ``config_file(**changes)`` writes its kiosk.toml."""
@@ -92,14 +80,14 @@ class Till:
 
 
 @pytest.fixture
-def till(tmp_path, signed_bundle, catalog_db, head_office):
+def till(tmp_path, signed_bundle, demo_catalog_db, head_office):
     keys = tmp_path / "keys"
     keys.mkdir()
     (keys / "head-office.pub").write_text(head_office.public.line())
     scale = ScaleSimulator("mt-sics", SimulatedScale(0))
     scale.start()
     settings = {
-        "camera": CAMERA, "scale": scale.uri, "bundle": str(signed_bundle), "catalog": str(catalog_db),
+        "camera": CAMERA, "scale": scale.uri, "bundle": str(signed_bundle), "catalog": str(demo_catalog_db),
         "model_state": str(tmp_path / "models"), "trusted_keys": str(keys), "store": str(tmp_path / "sales.sqlite"),
         "captures": str(tmp_path / "captures"), "log_file": str(tmp_path / "log" / "kiosk.log"), "min_free_mb": 1,
     }
@@ -299,13 +287,13 @@ def test_a_clock_in_1970_fails_and_unsynced_ntp_warns(till):
     assert result.status == WARN and "NTP NOT synchronised" in result.found
 
 
-def test_a_catalog_that_does_not_sell_a_label_fails(till, catalog_db, signed_bundle, capsys):
+def test_a_catalog_that_does_not_sell_a_label_fails(till, demo_catalog_db, signed_bundle, capsys):
     from catalog.repository import Catalog
     from kiosk.bundle_format.bundle import read_manifest
 
     label = read_manifest(signed_bundle).labels[0]
     copy = till.root / "catalog.sqlite"
-    shutil.copy(catalog_db, copy)
+    shutil.copy(demo_catalog_db, copy)
     with Catalog.open(copy) as cat:
         cat.set_active(label, False)
     rc, lines = doctor(capsys, "--config", str(till.config_file(catalog=str(copy))))

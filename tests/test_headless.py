@@ -10,9 +10,6 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-import pytest
-
-from catalog.csv_io import import_csv
 from catalog.repository import Catalog
 from kiosk.cli import main
 from kiosk.domain.money import format_inr, round_half_up, round_to_rupee
@@ -25,19 +22,11 @@ CAMERA = f"folder:{DEMO.as_posix()}/camera?fps=8&hold=8"
 SCALE = f"script:{DEMO.as_posix()}/scale.txt"
 
 
-@pytest.fixture(scope="module")
-def catalog_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("headless") / "catalog.sqlite"
-    with Catalog.open(path) as cat:
-        import_csv(cat, DEMO / "catalog.csv")
-    return path
-
-
-def expected_lines(catalog_db: Path) -> list[dict]:
+def expected_lines(demo_catalog_db: Path) -> list[dict]:
     with open(DEMO / "basket.csv", newline="") as fh:
         basket = list(csv.DictReader(fh))
     out = []
-    with Catalog.open(catalog_db) as cat:
+    with Catalog.open(demo_catalog_db) as cat:
         for row in basket:
             s = cat.get(row["sku"])
             assert s.sold_by == row["sold_by"]
@@ -51,13 +40,13 @@ def expected_lines(catalog_db: Path) -> list[dict]:
     return out
 
 
-def test_headless_demo_basket_prints_the_right_bill(demo_bundle, catalog_db, tmp_path, capsys):
+def test_headless_demo_basket_prints_the_right_bill(demo_bundle, demo_catalog_db, tmp_path, capsys):
     store = tmp_path / "sales.sqlite"
     rc = main(["kiosk", "--headless", "--camera", CAMERA, "--scale", SCALE, "--bundle", str(demo_bundle),
-               "--catalog", str(catalog_db), "--store", str(store), "--captures", str(tmp_path / "captures")])
+               "--catalog", str(demo_catalog_db), "--store", str(store), "--captures", str(tmp_path / "captures")])
     out, err = capsys.readouterr()
     assert rc == 0, err
-    want = expected_lines(catalog_db)
+    want = expected_lines(demo_catalog_db)
     assert len(want) >= 8 and sum(1 for w in want if w["sold_by"] == "weight") >= 3
 
     with SalesStore.open(store) as s:
@@ -93,10 +82,10 @@ def test_headless_demo_basket_prints_the_right_bill(demo_bundle, catalog_db, tmp
     assert len(list((tmp_path / "captures").rglob("*.jpg"))) == len(want)
 
 
-def test_without_a_display_the_kiosk_falls_back_to_headless(demo_bundle, catalog_db, tmp_path):
+def test_without_a_display_the_kiosk_falls_back_to_headless(demo_bundle, demo_catalog_db, tmp_path):
     config = tmp_path / "kiosk.toml"
     config.write_text(f'camera = "{CAMERA}"\nscale = "{SCALE}"\nbundle = "{demo_bundle.as_posix()}"\n'
-                      f'catalog = "{catalog_db.as_posix()}"\nstore = "{(tmp_path / "s.sqlite").as_posix()}"\n'
+                      f'catalog = "{demo_catalog_db.as_posix()}"\nstore = "{(tmp_path / "s.sqlite").as_posix()}"\n'
                       f'captures = "{(tmp_path / "cap").as_posix()}"\nkiosk_id = "K9"\nstore_name = "Demo Mart"\n'
                       '[trigger]\nstill_frames = 5\n')
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
@@ -107,17 +96,17 @@ def test_without_a_display_the_kiosk_falls_back_to_headless(demo_bundle, catalog
     assert "Demo Mart" in proc.stdout and "Receipt K9-000001" in proc.stdout and "TOTAL" in proc.stdout
 
 
-def test_a_broken_bundle_stops_start_up_with_one_line(catalog_db, tmp_path, capsys):
+def test_a_broken_bundle_stops_start_up_with_one_line(demo_catalog_db, tmp_path, capsys):
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     (bundle / "manifest.json").write_text("{not json")
     rc = main(["kiosk", "--headless", "--camera", CAMERA, "--scale", SCALE, "--bundle", str(bundle),
-               "--catalog", str(catalog_db), "--store", str(tmp_path / "s.sqlite")])
+               "--catalog", str(demo_catalog_db), "--store", str(tmp_path / "s.sqlite")])
     err = capsys.readouterr().err.strip()
     assert rc == 2
     assert len(err.splitlines()) == 1 and "manifest.json" in err and "not valid JSON" in err
     rc = main(["kiosk", "--headless", "--camera", CAMERA, "--scale", SCALE, "--bundle", str(tmp_path / "nope"),
-               "--catalog", str(catalog_db), "--store", str(tmp_path / "s.sqlite")])
+               "--catalog", str(demo_catalog_db), "--store", str(tmp_path / "s.sqlite")])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "nope" in err and "not found" in err
 

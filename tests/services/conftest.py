@@ -23,18 +23,6 @@ PIN = "4321"
 PIN_HASH = hash_pin(PIN, salt=b"fixed-test-salt!")
 
 
-@pytest.fixture(scope="session")
-def demo_catalog_db(tmp_path_factory) -> Path:
-    """``assets/demo/catalog.csv`` imported into a catalog database (read-only use, please)."""
-    from catalog.csv_io import import_csv
-    from catalog.repository import Catalog
-
-    path = tmp_path_factory.mktemp("catalog") / "catalog.sqlite"
-    with Catalog.open(path) as cat:
-        import_csv(cat, DEMO / "catalog.csv")
-    return path
-
-
 class FakeRecognizer:
     """Answers from a queue of ``[(sku, score), …]`` lists (the last one repeats); records its threads."""
 
