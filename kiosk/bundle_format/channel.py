@@ -50,7 +50,8 @@ def in_rollout(store_id: str, group: str, entry: dict) -> bool:
 def verify_index(doc, trust: TrustStore, where: str, min_version: int | None = None,
                  now: datetime | None = None) -> dict:
     """Check a channel index: trusted signature, type, not older than ``min_version``, not expired."""
-    verify_envelope(doc, CONTEXT_INDEX, trust.trusted, where)
+    now = now or datetime.now(timezone.utc)
+    verify_envelope(doc, CONTEXT_INDEX, trust.keys_for(False, now), where)  # a key past its expiry does not count
     signed = doc["signed"]
     if signed.get("type") != INDEX_TYPE:
         raise BundleError(f"{where}: not a channel index (type {signed.get('type')!r})")
@@ -65,7 +66,7 @@ def verify_index(doc, trust: TrustStore, where: str, min_version: int | None = N
         raise BundleError(f"{where}: channel index version {version} is older than the {min_version} this kiosk "
                           f"has already seen (replayed index)")
     expires = parse_time(signed.get("expires_at", ""), where)
-    if expires <= (now or datetime.now(timezone.utc)):
+    if expires <= now:
         raise BundleError(f"{where}: channel index expired at {signed['expires_at']}")
     return signed
 

@@ -4,14 +4,17 @@ signed documents (``manifest.sig``, channel index, rotations). Private keys live
 
 File conventions (see ``assets/keys/README.md`` and ``docs/bundles.md``):
 
-* ``NAME.pub`` — a public key, one line ``ed25519 <base64 of the 32 raw bytes> NAME``.
+* ``NAME.pub`` — a public key, one line ``ed25519 <base64 of the 32 raw bytes> NAME [expires=2027-06-30T00:00:00Z]``.
+  A key past its ``expires`` no longer verifies new bundles or channel indexes (bundles it signed that are already
+  installed keep working, like those of a key retired by rotation); head office rotates to a new key before then.
 * ``rotations/*.json`` — key-rotation documents: signed by an already trusted (old) key, they introduce a new
   key and may retire the old one.
 
 A key is named by its *key id*: the first 16 hex digits of the sha256 of its 32 raw bytes.
 
 Every signature covers ``CONTEXT + b"\\n" + payload`` where the context names the kind of document
-(manifest, channel index, rotation), so a signature made for one kind can never be replayed as another.
+(manifest, channel index, rotation), so a signature made for one kind can never be replayed as another. A document
+may carry at most :data:`MAX_SIGNATURES` signatures (a longer list is refused unread: no unbounded work).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -32,6 +36,8 @@ CONTEXT_MANIFEST = b"checkout-bundle-manifest-v1"
 CONTEXT_INDEX = b"checkout-channel-index-v1"
 CONTEXT_ROTATION = b"checkout-key-rotation-v1"
 ROTATION_TYPE = "key-rotation"
+#: the most signatures one document may carry (a manifest.sig, a channel index, a rotation)
+MAX_SIGNATURES = 8
 
 
 class KeyFileError(UserError):
@@ -51,26 +57,44 @@ def canonical_json(obj) -> bytes:
 class PublicKey:
     raw: bytes
     name: str = ""
+    expires: str = ""  # ISO 8601 UTC; empty: no expiry
 
     @property
     def keyid(self) -> str:
         return key_id(self.raw)
 
     def line(self) -> str:
-        return f"ed25519 {base64.b64encode(self.raw).decode()} {self.name}".rstrip() + "\n"
+        tail = f" expires={self.expires}" if self.expires else ""
+        return f"ed25519 {base64.b64encode(self.raw).decode()} {self.name}".rstrip() + tail + "\n"
+
+    def expired(self, now: datetime | None) -> bool:
+        """True when the key has an expiry and ``now`` is at or past it (``now=None``: never)."""
+        from kiosk.bundle_format.timestamps import parse_time
+
+        return bool(self.expires) and now is not None and parse_time(self.expires, f"key {self.keyid}") <= now
 
     @classmethod
     def from_line(cls, text: str, where: str = "<key>") -> PublicKey:
+        from kiosk.bundle_format.timestamps import parse_time
+
         parts = text.strip().split()
         if len(parts) < 2 or parts[0] != "ed25519":
-            raise KeyFileError(f"{where}: expected 'ed25519 <base64> [name]', got {text.strip()[:40]!r}")
+            raise KeyFileError(f"{where}: expected 'ed25519 <base64> [name] [expires=TIME]', got {text.strip()[:40]!r}")
         try:
             raw = base64.b64decode(parts[1], validate=True)
         except ValueError:
             raise KeyFileError(f"{where}: public key is not valid base64") from None
         if len(raw) != 32:
             raise KeyFileError(f"{where}: an Ed25519 public key has 32 bytes, this one {len(raw)}")
-        return cls(raw=raw, name=parts[2] if len(parts) > 2 else "")
+        options = [p for p in parts[2:] if p.startswith("expires=")]
+        names = [p for p in parts[2:] if not p.startswith("expires=")]
+        expires = options[-1].removeprefix("expires=") if options else ""
+        if expires:
+            try:
+                parse_time(expires, where)
+            except BundleError:
+                raise KeyFileError(f"{where}: expires={expires!r} is not an ISO 8601 time") from None
+        return cls(raw=raw, name=names[0] if names else "", expires=expires)
 
     def verify(self, signature: bytes, context: bytes, payload: bytes) -> bool:
         try:
@@ -92,11 +116,17 @@ def load_public_key(path: Path | str) -> PublicKey:
 # ---------------------------------------------------------------------------------------------- rotation
 
 
+def _bounded(entries: list, where: str) -> None:
+    if len(entries) > MAX_SIGNATURES:
+        raise BundleError(f"{where}: {len(entries)} signatures; a document may carry at most {MAX_SIGNATURES}")
+
+
 def verify_envelope(doc, context: bytes, keys: dict[str, PublicKey], where: str) -> str:
     """Check a ``{"signed": …, "signatures": […]}`` envelope; returns the key id that verified it."""
     if (not isinstance(doc, dict) or not isinstance(doc.get("signed"), dict)
             or not isinstance(doc.get("signatures"), list)):
         raise BundleError(f"{where}: not a signed document (needs 'signed' and 'signatures')")
+    _bounded(doc["signatures"], where)
     payload = canonical_json(doc["signed"])
     seen = []
     for entry in doc["signatures"]:
@@ -198,9 +228,12 @@ class TrustStore:
     def all_keys(self) -> dict[str, PublicKey]:
         return {**self.retired, **self.trusted}
 
-    def keys_for(self, installed: bool) -> dict[str, PublicKey]:
-        """Keys that may verify a new bundle (``installed=False``) or one already installed (``True``)."""
-        return self.all_keys() if installed else dict(self.trusted)
+    def keys_for(self, installed: bool, now: datetime | None = None) -> dict[str, PublicKey]:
+        """Keys that may verify a new bundle or channel index (``installed=False``: trusted ones not expired at
+        ``now``) or a bundle already installed (``True``: retired and expired keys too)."""
+        if installed:
+            return self.all_keys()
+        return {kid: k for kid, k in self.trusted.items() if not k.expired(now)}
 
 
 # ---------------------------------------------------------------------------------------------- manifest.sig
@@ -213,10 +246,12 @@ class TrustStore:
 # Each signature covers ``b"checkout-bundle-manifest-v1\n" + <the exact bytes of manifest.json>``; the manifest
 # lists the sha256 of every other file, so one signature covers the whole bundle.
 
-def verify_manifest_signature(root: Path | str, trust: TrustStore, installed: bool = False) -> str:
+def verify_manifest_signature(root: Path | str, trust: TrustStore, installed: bool = False,
+                              now: datetime | None = None) -> str:
     """Check ``manifest.sig`` against the exact bytes of ``manifest.json``; returns the key id that signed.
 
-    ``installed=True`` also accepts keys retired by a rotation (for bundles installed before it).
+    ``installed=True`` also accepts keys retired by a rotation or expired (for bundles installed before); otherwise
+    a key expired at ``now`` does not count.
     """
     root = Path(root)
     mpath, spath = root / MANIFEST, root / SIGNATURE
@@ -233,7 +268,8 @@ def verify_manifest_signature(root: Path | str, trust: TrustStore, installed: bo
             raise TypeError
     except (ValueError, KeyError, TypeError):
         raise BundleError(f"{spath}: not a valid signature file (expected JSON with 'signatures')") from None
-    keys = trust.keys_for(installed)
+    _bounded(entries, str(spath))
+    keys = trust.keys_for(installed, now)
     seen = []
     for entry in entries:
         if not isinstance(entry, dict):
@@ -248,6 +284,9 @@ def verify_manifest_signature(root: Path | str, trust: TrustStore, installed: bo
             continue
         if keys[kid].verify(sig, CONTEXT_MANIFEST, data):
             return kid
+    expired = [trust.trusted[k] for k in seen if k in trust.trusted and k not in keys]
+    if expired and not any(k in keys for k in seen):
+        raise BundleError(f"{spath}: signed by key {expired[0].keyid}, which expired at {expired[0].expires}")
     if not any(k in keys for k in seen):
         raise BundleError(f"{spath}: signed by untrusted key(s) {', '.join(seen) or '[none]'}; "
                           f"this kiosk trusts {', '.join(sorted(keys)) or '[no keys]'}")

@@ -1,8 +1,11 @@
 """Everything a kiosk checks before it trusts a bundle directory, in one place.
 
 Order: signature (by a trusted key) → manifest parse → every file's size and sha256 (and nothing unlisted) →
-model version above the active one → not expired → catalog compatibility → self-test. Each refusal is a
-:class:`BundleRefused` whose ``reason`` is a short code and whose message names the file and the reason.
+model version above the active one → not expired (by the policy's clock: the kiosk's never runs backwards) →
+catalog compatibility → model contract (every ONNX model's input and output against the manifest, see
+:mod:`kiosk.bundle_format.contract`) → self-test. Each refusal is a :class:`BundleRefused` whose ``reason`` is a
+short code and whose message names the file and the reason (one line). Whatever else goes wrong inside a check is a
+refusal too (reason of that check), never a traceback.
 
 The self-test runs the model through ``VerifyPolicy.run_model`` (the kiosk passes its recogniser,
 ``kiosk.recognition.recognizer.selftest_runner()``), so the format never imports the recogniser.
@@ -16,20 +19,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.bundle_format.bundle import Bundle, read_manifest, verify_files
+from kiosk.bundle_format.contract import ModelInspector, check_model_contract
 from kiosk.bundle_format.selftest import DEFAULT_ATOL, ModelRunner, SelfTestReport, run_selftest
 from kiosk.bundle_format.timestamps import parse_time
 from kiosk.bundle_format.trust import TrustStore, verify_manifest_signature
 from kiosk.errors import BundleError
 
 #: reason codes used in refusals, status reports and the audit log
-REASONS = ("signature", "manifest", "hash", "version", "expired", "catalog", "selftest", "download", "archive",
-           "index", "load")
+REASONS = ("signature", "manifest", "hash", "version", "expired", "catalog", "contract", "selftest", "download",
+           "archive", "index", "load")
 
 
 class BundleRefused(BundleError):
     """A bundle (or channel download) the kiosk will not install. ``reason`` is one of :data:`REASONS`."""
 
     def __init__(self, reason: str, message: str):
+        message = " ".join(str(message).split())  # one line, whatever the cause said
         super().__init__(f"refused ({reason}): {message}")
         self.reason = reason
 
@@ -76,6 +81,7 @@ class VerifyPolicy:
     catalog: CatalogCompat | None = None  # None: skip (head-office `bundle verify` without a catalog)
     selftest: bool = True
     run_model: ModelRunner | None = None  # runs the self-test images; required when ``selftest``
+    inspect_model: ModelInspector | None = None  # reads each ONNX model's contract; None: not checked
     selftest_atol: float = DEFAULT_ATOL
     installed: bool = False  # re-checking an installed bundle: retired keys verify; version/expiry not checked
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
@@ -93,19 +99,29 @@ class VerifiedBundle:
 
 
 def _wrap(reason: str, fn, *args):
+    """``fn(*args)``; any failure inside (a BundleError, or whatever a malformed bundle makes a library raise) is
+    a refusal with ``reason``."""
     try:
         return fn(*args)
     except BundleRefused:
         raise
     except BundleError as exc:
         raise BundleRefused(reason, str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - a bundle must never crash the kiosk that checks it
+        raise BundleRefused(reason, f"{type(exc).__name__}: {exc}") from None
 
 
 def verify_bundle(root: Path | str, policy: VerifyPolicy) -> VerifiedBundle:
+    """Every check of the module docstring, in order; raises :class:`BundleRefused` (one line) at the first that
+    fails, whatever failed inside it."""
     if policy.selftest and policy.run_model is None:
         raise ValueError("VerifyPolicy(selftest=True) needs run_model, the function that runs the bundle's model")
-    root = Path(root)
-    keyid = _wrap("signature", verify_manifest_signature, root, policy.trust, policy.installed)
+    return _wrap("manifest", _verify, Path(root), policy)
+
+
+def _verify(root: Path, policy: VerifyPolicy) -> VerifiedBundle:
+    now = policy.now()
+    keyid = _wrap("signature", verify_manifest_signature, root, policy.trust, policy.installed, now)
     manifest = _wrap("manifest", read_manifest, root)
     _wrap("hash", verify_files, root, manifest)
     bundle = Bundle(root=root, manifest=manifest)
@@ -117,7 +133,6 @@ def verify_bundle(root: Path | str, policy: VerifyPolicy) -> VerifiedBundle:
         if not manifest.expires_at:
             raise BundleRefused("expired", f"{where}: bundle has no expires_at")
         expires = _wrap("manifest", parse_time, manifest.expires_at, str(where))
-        now = policy.now()
         if expires <= now:
             raise BundleRefused("expired", f"{where}: bundle expired at {manifest.expires_at}")
         if manifest.created_at:
@@ -125,15 +140,32 @@ def verify_bundle(root: Path | str, policy: VerifyPolicy) -> VerifiedBundle:
             if created >= expires:
                 raise BundleRefused("manifest", f"{where}: created_at {manifest.created_at} is not before expires_at")
     if policy.catalog is not None:
-        policy.catalog.check(bundle)
+        _wrap("catalog", policy.catalog.check, bundle)
+    if policy.inspect_model is not None:
+        _wrap("contract", check_model_contract, bundle, policy.inspect_model)
     report = None
     if policy.selftest:
         if not manifest.selftest:
             raise BundleRefused("selftest", f"{where}: bundle has no self-test images")
-        try:
-            report = run_selftest(bundle, policy.run_model, atol=policy.selftest_atol)
-        except BundleError as exc:
-            raise BundleRefused("selftest", str(exc)) from None
+        report = _wrap("selftest", run_selftest, bundle, policy.run_model, policy.selftest_atol)
         if not report.ok:
             raise BundleRefused("selftest", f"{root}: {report.summary()}")
+        _selftest_int8(bundle, policy)
     return VerifiedBundle(bundle, keyid, report)
+
+
+def _selftest_int8(bundle: Bundle, policy: VerifyPolicy) -> None:
+    """A bundle's int8 model (:mod:`kiosk.bundle_format.int8`) passes its own recorded self-test outputs too."""
+    from functools import partial
+
+    from kiosk.bundle_format.int8 import int8_model
+
+    int8 = _wrap("manifest", int8_model, bundle.manifest, str(bundle.root / "manifest.json"))
+    if int8 is None:
+        return
+    if not int8.selftest:
+        raise BundleRefused("selftest", f"{bundle.root / 'manifest.json'}: the int8 model has no self-test outputs")
+    run_int8 = partial(policy.run_model, precision="int8")
+    report = _wrap("selftest", run_selftest, bundle, run_int8, policy.selftest_atol, int8.selftest)
+    if not report.ok:
+        raise BundleRefused("selftest", f"{bundle.root}: int8 model: {report.summary()}")

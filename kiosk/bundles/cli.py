@@ -13,7 +13,8 @@ def register(sub, groups) -> None:
     from kiosk.subcommands import group
 
     bundle = group(sub, groups, "bundle", "model bundles: export, sign, verify, publish")
-    p = bundle.add_parser("verify", help="check signature, hashes, expiry, optional catalog and the self-test")
+    p = bundle.add_parser("verify", help="check signature, hashes, expiry, optional catalog, every model's inputs "
+                                        "and outputs against the manifest, and the self-test")
     p.add_argument("bundle", type=Path)
     p.add_argument("--keys", type=Path, action="append", required=True, help="trusted public key file or directory")
     p.add_argument("--active-version", type=int, default=None, help="refuse model_version <= this")
@@ -72,10 +73,11 @@ def _catalog(args):
 def cmd_bundle_verify(args) -> int:
     from kiosk.bundle_format.trust import TrustStore
     from kiosk.bundle_format.verify import VerifyPolicy, verify_bundle
+    from kiosk.recognition.contract import inspect_onnx
     from kiosk.recognition.recognizer import selftest_runner
 
     policy = VerifyPolicy(TrustStore.load(*args.keys), active_version=args.active_version, catalog=_catalog(args),
-                          selftest=not args.no_selftest, run_model=selftest_runner())
+                          selftest=not args.no_selftest, run_model=selftest_runner(), inspect_model=inspect_onnx)
     v = verify_bundle(args.bundle, policy)
     m = v.bundle.manifest
     print(f"{args.bundle}: OK: model_version {m.model_version}, signed by {v.keyid}, {len(m.files)} files verified, "

@@ -7,7 +7,8 @@ Layout (``state_dir``, e.g. ``/var/lib/checkout/models``)::
       versions/4/ …
       active.json              # {"version": 4, "previous": 3, "activated_at": …, "by": …}
       staging/                 # downloads (*.part, resumable) and extraction dirs; debris is cleared
-      state.json               # {"index_version": 7, "blocked": [5]}: replay protection, refused versions
+      state.json               # {"index_version": 7, "blocked": [5], "last_seen": "…Z"}: replay protection,
+                               # refused versions, the latest time seen (the store's clock never runs backwards)
       keys/rotations/*.json    # key rotations learned from the channel
       audit.jsonl              # one JSON line per activation / rollback (who, when, from, to, why)
       status.json              # the status report head office collects (written by the updater)
@@ -32,12 +33,14 @@ from pathlib import Path
 
 from kiosk.bundle_format.atomic import atomic_write, fsync_dir
 from kiosk.bundle_format.bundle import Bundle
-from kiosk.bundle_format.timestamps import iso
+from kiosk.bundle_format.timestamps import iso, parse_time
 from kiosk.bundle_format.trust import TrustStore
 from kiosk.errors import BundleError, UserError
 
 POINTER = "active.json"
 CACHE = "cache"
+#: the remembered "last seen" time is written again once the clock has moved on this far
+LAST_SEEN_STEP_S = 60
 
 
 class BundleStore:
@@ -54,6 +57,8 @@ class BundleStore:
         self.cache_dir = self.root / CACHE
         for d in (self.versions_dir, self.staging_dir, self.keys_dir / "rotations"):
             d.mkdir(parents=True, exist_ok=True)
+        self._last_seen: datetime | None = None  # latest time seen (None: not read yet)
+        self._stored_seen: datetime | None = None  # what state.json holds
 
     # ----------------------------------------------------------------------------------------- locking
 
@@ -117,6 +122,28 @@ class BundleStore:
         state.update(changes)
         atomic_write(self.state_path, (json.dumps(state, sort_keys=True) + "\n").encode())
         return state
+
+    def trusted_now(self, wall: datetime) -> datetime:
+        """``wall`` (the machine's clock), or the latest time this store has seen if that is later: a clock set back
+        (by mistake, a dead RTC battery or on purpose) cannot make an expired bundle or channel index valid again.
+        The latest time is kept in ``state.json`` (written again once it has moved on :data:`LAST_SEEN_STEP_S`)."""
+        if self._last_seen is None:
+            try:
+                seen = self.read_state().get("last_seen")
+                self._last_seen = parse_time(seen, str(self.state_path)) if seen else None
+            except BundleError:  # an unreadable state file: judged (and refused) where it is read for its data
+                self._last_seen = None
+            self._stored_seen = self._last_seen
+        if self._last_seen is not None and wall <= self._last_seen:
+            return self._last_seen
+        self._last_seen = wall
+        if self._stored_seen is None or (wall - self._stored_seen).total_seconds() >= LAST_SEEN_STEP_S:
+            try:
+                self.write_state(last_seen=iso(wall))
+                self._stored_seen = wall
+            except (OSError, BundleError):  # a read-only or broken state file must not stop a check
+                pass
+        return wall
 
     def blocked_versions(self) -> set[int]:
         return {int(v) for v in self.read_state().get("blocked", [])}

@@ -9,7 +9,12 @@ One check (:meth:`Updater.check_once`)::
     → install as versions/N (one rename) → switch active.json (one rename) → load it
     → on load failure: switch back (auto-rollback, audited, version blocked) → else hand it to ``on_activated``
 
-Every state change updates ``status.json`` (the report head office collects) and calls the listeners.
+Every state change updates ``status.json`` (the report head office collects) and calls the listeners. Every refusal
+is one line in ``status.json`` (state ``failed``) and ``audit.jsonl``, whatever failed inside a check; a version
+refused for what head office signed (its model contract or self-test, see :data:`BLOCKING_REASONS`) is blocked, so
+the channel is not downloaded and verified again on every poll: head office has to publish a newer version. Expiry
+is judged by the store's clock (:meth:`BundleStore.trusted_now`), which never runs backwards: a till whose clock is
+set back cannot revive an expired bundle or channel index.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from kiosk.bundle_format.archive import safe_extract
 from kiosk.bundle_format.atomic import atomic_write
 from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE, read_manifest, sha256_file
 from kiosk.bundle_format.channel import INDEX, in_rollout, verify_index
+from kiosk.bundle_format.contract import ModelInspector
 from kiosk.bundle_format.selftest import DEFAULT_ATOL
 from kiosk.bundle_format.timestamps import iso
 from kiosk.bundle_format.trust import TrustStore
@@ -42,6 +48,10 @@ from kiosk.errors import BundleError
 
 log = logging.getLogger(__name__)
 MAX_INDEX_BYTES = 1 << 20
+#: refusals of what head office signed (the model files' hashes verified, so nobody else can cause them): that
+#: version is blocked, not fetched and verified again. A damaged copy (hash, archive, signature) or an old signature
+#: (expired) says nothing about the real release, so they never block it (else a doctored USB stick could).
+BLOCKING_REASONS = frozenset({"contract", "selftest", "load"})
 
 
 class UpdateState(str, enum.Enum):
@@ -108,13 +118,15 @@ class Updater:
                  selftest_atol: float = DEFAULT_ATOL, keep_versions: int = 3,
                  loader: Callable[[Path], object] | None = None,
                  on_activated: Callable[[object], None] | None = None,
-                 now: Callable[[], datetime] = _now, timeout_s: float = 30.0):
+                 now: Callable[[], datetime] = _now, timeout_s: float = 30.0,
+                 inspect_model: ModelInspector | None = None):
         self.store, self.trust, self.channel = store, trust, channel
         self.store_id, self.group, self.catalog = store_id, group, catalog
         self.backend, self.selftest_atol, self.keep_versions = backend, selftest_atol, keep_versions
         self.loader = loader or self._default_loader
         self.on_activated = on_activated
-        self.now, self.timeout_s = now, timeout_s
+        self.wall_clock, self.timeout_s = now, timeout_s
+        self.inspect_model = inspect_model
         self._listeners: list[Callable[[UpdateStatus], None]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -123,6 +135,10 @@ class Updater:
         for key in ("last_check", "last_success", "last_activation", "last_error", "last_error_reason"):
             setattr(self.status, key, previous.get(key))
         self.store.apply_rotations(self.trust)
+
+    def now(self) -> datetime:
+        """The wall clock, or the latest time this store has seen when the clock was set back."""
+        return self.store.trusted_now(self.wall_clock())
 
     # ----------------------------------------------------------------------------------------- status
 
@@ -242,7 +258,8 @@ class Updater:
             self._set(state=UpdateState.CHECKING, last_check=iso(self.now()), progress_bytes=0, progress_total=0)
             try:
                 result = self._check()
-            except BundleError as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever happened, the status says so and polling goes on
+                exc = _as_bundle_error(exc)
                 self._failed(exc)
                 return UpdateResult("refused" if isinstance(exc, BundleRefused) else "error", None, str(exc),
                                     getattr(exc, "reason", "error"))
@@ -254,10 +271,14 @@ class Updater:
 
     def _failed(self, exc: BundleError) -> None:
         reason = getattr(exc, "reason", "error")
+        version = getattr(exc, "version", None)
+        blocked = version is not None and reason in BLOCKING_REASONS and version != self.store.active_version()
+        if blocked:
+            self.store.block(version)
         self._set(state=UpdateState.FAILED, last_error=str(exc), last_error_reason=reason)
         if reason != "error":  # refusals are security-relevant: keep them (network hiccups are not)
-            self.store.audit("refused", reason=reason, actor="updater", message=str(exc),
-                             active_version=self.store.active_version())
+            self.store.audit("refused", reason=reason, actor="updater", message=str(exc), version=version,
+                             blocked=blocked, active_version=self.store.active_version())
         log.warning("%s", exc)
 
     def _check(self) -> UpdateResult:
@@ -292,7 +313,7 @@ class Updater:
             return UpdateResult("up-to-date", active, f"active version {active} is current (channel has {version})")
         if version in self.store.blocked_versions():
             return UpdateResult("up-to-date", active,
-                                f"version {version} was rolled back here; waiting for a newer one")
+                                f"version {version} was refused or rolled back here; waiting for a newer one")
         if not in_rollout(self.store_id, self.group, entry):
             return UpdateResult("not-in-rollout", active,
                                 f"version {version} is rolling out to {entry.get('rollout_percent')}%; "
@@ -314,9 +335,10 @@ class Updater:
             self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
             try:
                 result = self._install_archive(Path(archive), source=source or f"archive {archive}")
-            except BundleError as exc:
+            except Exception as exc:  # noqa: BLE001 - one line, an audit entry and a clean status, never a traceback
+                exc = _as_bundle_error(exc)
                 self._failed(exc)
-                raise
+                raise exc from None
             fields = {"state": UpdateState.IDLE}
             if result.outcome == "activated":
                 fields.update(last_error=None, last_error_reason=None)
@@ -349,10 +371,13 @@ class Updater:
                     raise BundleRefused("hash",
                                         f"{bundle_dir}: cannot read a file the manifest lists ({exc})") from None
                 result = self._install_archive(packed, source=source or f"directory {bundle_dir}")
-            except BundleError as exc:
+            except Exception as exc:  # noqa: BLE001 - one line, an audit entry and a clean status, never a traceback
+                exc = _as_bundle_error(exc)
                 if isinstance(exc, BundleRefused):
                     text = str(exc).removeprefix(f"refused ({exc.reason}): ")
+                    version = getattr(exc, "version", None)
                     exc = BundleRefused(exc.reason, staged.sub(str(bundle_dir), text))
+                    exc.version = version
                 self._failed(exc)
                 raise exc from None
             finally:
@@ -376,6 +401,9 @@ class Updater:
                     and sha256_file(work / MANIFEST) != expected_manifest_sha256:
                 raise BundleRefused("index", f"{archive}: manifest.json differs from the one the channel index names")
             return self._verify_and_activate(work, expected_version, source)
+        except BundleRefused as exc:  # name the version refused, so that _failed can block it
+            exc.version = expected_version if expected_version is not None else _manifest_version(work)
+            raise
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
@@ -384,8 +412,12 @@ class Updater:
         active = self.store.active_version()
         from kiosk.recognition.recognizer import selftest_runner
 
+        inspect = self.inspect_model
+        if inspect is None:
+            from kiosk.recognition.contract import inspect_onnx as inspect
         policy = VerifyPolicy(self.trust, active_version=active, catalog=self.catalog,
-                              run_model=selftest_runner("onnxruntime"), selftest_atol=self.selftest_atol, now=self.now)
+                              run_model=selftest_runner("onnxruntime"), selftest_atol=self.selftest_atol, now=self.now,
+                              inspect_model=inspect)
         verified = verify_bundle(work, policy)
         version = verified.version
         if expected_version is not None and version != expected_version:
@@ -440,3 +472,19 @@ class Updater:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _as_bundle_error(exc: Exception) -> BundleError:
+    """A BundleError as it is; anything else (a bug, an OS error) as one ``error`` line, logged with its traceback."""
+    if isinstance(exc, BundleError):
+        return exc
+    log.error("update failed unexpectedly", exc_info=exc)
+    return BundleError(f"update failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
+def _manifest_version(work: Path) -> int | None:
+    """The model_version an extracted bundle's manifest names, or None when it cannot be read."""
+    try:
+        return read_manifest(work).model_version
+    except Exception:  # noqa: BLE001 - a manifest too broken to name its version: nothing to block
+        return None

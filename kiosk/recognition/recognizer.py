@@ -11,6 +11,7 @@ import numpy as np
 from kiosk.bundle_format.bundle import Bundle, load_bundle
 from kiosk.bundle_format.preprocess import preprocess
 from kiosk.bundle_format.selftest import ModelRunner, softmax
+from kiosk.errors import BundleError
 from kiosk.recognition.backends.base import InferenceBackend, create_backend
 
 
@@ -58,11 +59,36 @@ class Recognizer:
 
     @classmethod
     def load(cls, bundle_dir: Path | str, backend: str = "onnxruntime", device: str = "cpu",
-             threads: int | None = None, top_k: int = 3, cache_dir: Path | str | None = None) -> Recognizer:
-        """``cache_dir``: where the backend may keep what it builds for this model (e.g. the kiosk's state)."""
+             threads: int | None = None, top_k: int = 3, cache_dir: Path | str | None = None,
+             precision: str = "auto") -> Recognizer:
+        """``cache_dir``: where the backend may keep what it builds for this model (e.g. the kiosk's state);
+        ``precision``: auto | fp32 | int8, which of the bundle's models runs (:mod:`kiosk.recognition.precision`)."""
         bundle = load_bundle(bundle_dir)
         options = {"cache_dir": Path(cache_dir)} if cache_dir is not None else {}
-        return cls(bundle, create_backend(backend, bundle, device=device, threads=threads, **options), top_k=top_k)
+        recognizer = cls(bundle, create_backend(backend, bundle, device=device, threads=threads, precision=precision,
+                                                **options), top_k=top_k)
+        try:
+            recognizer.check_outputs()
+        except BaseException:
+            recognizer.close()
+            raise
+        return recognizer
+
+    def check_outputs(self) -> None:
+        """Run one all-zero image: the backend must give one score per label (else BundleError, one line)."""
+        try:
+            logits = np.asarray(self.backend.run(np.zeros_like(self._input)))
+        except BundleError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a runtime's own error types: the model does not run here
+            raise BundleError(f"{self.bundle.root}: the model fails on one image ({type(exc).__name__}: "
+                              f"{' '.join(str(exc).split())[:300]})") from None
+        self._check_logits(logits, 1)
+
+    def _check_logits(self, logits: np.ndarray, batch: int) -> None:
+        if logits.shape != (batch, len(self.labels)):
+            raise BundleError(f"{self.bundle.root}: the model gave outputs of shape {tuple(logits.shape)} for {batch} "
+                              f"image(s); the manifest has {len(self.labels)} labels")
 
     @property
     def model_version(self) -> int:
@@ -78,6 +104,8 @@ class Recognizer:
         preprocess(image_bgr, self.spec, out=x[0])
         t1 = time.perf_counter()
         logits = self.backend.run(x)
+        if logits.shape != (1, len(self.labels)):  # never index labels past their end
+            self._check_logits(np.asarray(logits), 1)
         t2 = time.perf_counter()
         suggestions = topk(softmax(logits[0]), self.labels, self.top_k)
         t3 = time.perf_counter()
@@ -95,10 +123,11 @@ class Recognizer:
 
 def selftest_runner(backend: str = "onnxruntime", threads: int | None = 1) -> ModelRunner:
     """How this kiosk runs a bundle's self-test (``VerifyPolicy.run_model``): a Recognizer on ``backend``, one
-    image at a time as at the till, closed afterwards."""
+    image at a time as at the till, closed afterwards; ``precision="int8"`` runs the bundle's int8 model."""
 
-    def run(bundle: Bundle, images: list[np.ndarray]) -> np.ndarray:
-        recognizer = Recognizer(bundle, create_backend(backend, bundle, threads=threads, warmup=False))
+    def run(bundle: Bundle, images: list[np.ndarray], precision: str = "fp32") -> np.ndarray:
+        recognizer = Recognizer(bundle, create_backend(backend, bundle, threads=threads, warmup=False,
+                                                       precision=precision))
         try:
             return np.concatenate([recognizer.probabilities([image]) for image in images])
         finally:

@@ -70,7 +70,7 @@ def test_head_office_and_till_commands_keep_their_names_and_options():
     from kiosk.cli import build_parser
 
     parser = build_parser()
-    assert _options(parser, "keys", "generate") == {"--name", "--out", "--allow-in-repo"}
+    assert _options(parser, "keys", "generate") == {"--name", "--out", "--allow-in-repo", "--expires-days"}
     assert _options(parser, "keys", "rotate") == {"--old-key", "--new-pub", "--revoke-old", "--out"}
     assert _options(parser, "bundle", "sign") == {"bundle", "--key", "--expires-days"}
     assert _options(parser, "bundle", "publish") == {"bundle", "--channel", "--key", "--group", "--rollout",

@@ -157,6 +157,7 @@ def test_tamper_suite(kiosk_v1, bundle_copy, bundles_dir, head_office_key, tmp_p
     archive_case("archive with a device node", "archive", device)
 
     # through a channel: the download itself is wrong
+    blocked_before: list[set[int]] = []
     def channel_case(name: str, reason: str, damage, key: SigningKey = head_office_key):
         n = len(cases)
 
@@ -166,6 +167,8 @@ def test_tamper_suite(kiosk_v1, bundle_copy, bundles_dir, head_office_key, tmp_p
             damage(ch / entry["archive"], ch)
             for part in k.store.staging_dir.glob("*.part"):  # each case starts without a partial download
                 part.unlink()
+            blocked_before.append(k.store.blocked_versions())  # the signed v2s refused for their self-test block v2 …
+            k.store.write_state(blocked=[])  # … so that the channel's own v2 is judged here, as on a fresh kiosk
             k.updater.channel = str(ch)
             return k.updater.check_once()
         cases.append((name, reason, run))
@@ -213,6 +216,7 @@ def test_tamper_suite(kiosk_v1, bundle_copy, bundles_dir, head_office_key, tmp_p
         for line in lines:
             print("  " + line)
     assert refused == len(cases), "\n".join(lines)
+    assert blocked_before[0] == {2}  # refused for what head office signed (self-test): blocked, not retried
     assert len(cases) == len(files) + 19
     assert k.updater.status.state == "failed" and k.updater.status.last_error
     assert sum(1 for e in k.store.read_audit() if e["event"] == "refused") >= len(cases) - 2

@@ -18,6 +18,9 @@ def register(sub, groups) -> None:
     p.add_argument("--out", type=Path, default=Path.home() / ".checkout" / "keys",
                    help="directory (default ~/.checkout/keys)")
     p.add_argument("--allow-in-repo", action="store_true", help="allow writing the private key inside a git work tree")
+    p.add_argument("--expires-days", type=float, default=None,
+                   help="the public key says it expires after this many days: kiosks then refuse new bundles and "
+                        "channel indexes it signs (rotate to a new key before)")
     p.set_defaults(func=cmd_keys_generate)
     p = keys.add_parser("rotate", help="write a rotation document: the old key introduces the new one")
     p.add_argument("--old-key", type=Path, required=True, help="the old private key (trusted by kiosks now)")
@@ -47,10 +50,18 @@ def register(sub, groups) -> None:
 
 
 def cmd_keys_generate(args) -> int:
+    from datetime import datetime, timezone
+
+    from kiosk.bundle_format.timestamps import iso
     from kiosk.bundle_format.trust import load_public_key
     from trainer.release.keys import write_keypair
 
-    key_path, pub_path = write_keypair(args.out, args.name, allow_in_repo=args.allow_in_repo)
+    expires = ""
+    if args.expires_days is not None:
+        if args.expires_days <= 0:
+            raise UserError(f"--expires-days must be above 0, got {args.expires_days}")
+        expires = iso(datetime.now(timezone.utc) + timedelta(days=args.expires_days))
+    key_path, pub_path = write_keypair(args.out, args.name, allow_in_repo=args.allow_in_repo, expires=expires)
     print(f"private key: {key_path} (keep it at head office)\npublic key:  {pub_path} "
           f"(key id {load_public_key(pub_path).keyid}; copy it into each kiosk's trusted keys directory)")
     return 0

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +56,11 @@ def _inside_git_worktree(path: Path) -> Path | None:
     return None
 
 
-def write_keypair(out_dir: Path | str, name: str, allow_in_repo: bool = False) -> tuple[Path, Path]:
-    """Generate a key pair: ``out_dir/NAME.key`` (0600) and ``out_dir/NAME.pub``. Refuses to overwrite,
-    and refuses to put a private key inside a git work tree unless ``allow_in_repo``."""
+def write_keypair(out_dir: Path | str, name: str, allow_in_repo: bool = False,
+                  expires: str = "") -> tuple[Path, Path]:
+    """Generate a key pair: ``out_dir/NAME.key`` (0600) and ``out_dir/NAME.pub`` (with ``expires=`` when given: kiosks
+    stop taking new bundles signed by it then). Refuses to overwrite, and refuses to put a private key inside a git
+    work tree unless ``allow_in_repo``."""
     out = Path(out_dir).resolve()
     if not name or "/" in name or name.startswith("."):
         raise KeyFileError(f"key name {name!r}: use letters, digits, '-' or '_'")
@@ -73,7 +76,7 @@ def write_keypair(out_dir: Path | str, name: str, allow_in_repo: bool = False) -
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key.pem())
-    pub_path.write_text(key.public.line())
+    pub_path.write_text(dataclasses.replace(key.public, expires=expires).line())
     return key_path, pub_path
 
 
