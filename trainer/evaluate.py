@@ -130,7 +130,7 @@ def predict_manifest(pred: Predictor, manifest: Path, batch: int = 32) -> tuple[
             groups[r.sku] = r.group
         usable.append((line, r))
     probs, targets = [], []
-    for start in tqdm(range(0, len(usable), batch), desc="evaluate", unit="batch", leave=False):
+    for start in tqdm(range(0, len(usable), batch), desc="evaluate", unit="batch", leave=False, disable=None):
         images, tgt = [], []
         for line, r in usable[start : start + batch]:
             im = read_image(r.path)

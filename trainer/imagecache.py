@@ -66,7 +66,7 @@ def _decode_into(out: np.ndarray, items: list[tuple[Path, int]], mode: str, spec
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(workers) as pool:  # OpenCV releases the GIL while decoding
         results = pool.map(lambda it: _load_one(it[0], mode, spec), items)
-        for i, arr in enumerate(tqdm(results, total=len(items), desc=desc, unit="img", leave=False)):
+        for i, arr in enumerate(tqdm(results, total=len(items), desc=desc, unit="img", leave=False, disable=None)):
             path = items[i][0]
             if arr is None:
                 reason = "missing" if not path.exists() else "undecodable"

@@ -99,7 +99,8 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
     totals = [0.0, 0.0, 0.0]  # loss sum, correct, count
     t0 = time.perf_counter()
     step = start_step
-    bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", disable=not progress, leave=False, dynamic_ncols=True)
+    bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", disable=None if progress else True, leave=False,
+               dynamic_ncols=True)  # None: quiet when stderr is not a terminal (logs)
     for images, targets in bar:
         if max_steps is not None and step >= max_steps:
             break

@@ -218,7 +218,7 @@ def inspect_images(
     if workers is None:
         workers = min(os.cpu_count() or 1, 8)
     workers = max(1, min(workers, len(todo)))
-    bar = tqdm(total=len(todo), desc=desc, unit="img", disable=not progress or not todo, leave=False)
+    bar = tqdm(total=len(todo), desc=desc, unit="img", disable=None if progress and todo else True, leave=False)
     fresh: list[ImageFacts] = []
     try:
         if workers == 1:

@@ -143,7 +143,7 @@ def _pack(manifest: Path, rows: list, order: list[int], out: Path, shard_size: i
 
     shards, skipped, per_sku = [], [], {}
     writer: _ShardWriter | None = None
-    for i in tqdm(order, desc="shard", unit="img", disable=not progress, dynamic_ncols=True):
+    for i in tqdm(order, desc="shard", unit="img", disable=None if progress else True, dynamic_ncols=True):
         row = rows[i]
         data, ext = _photo_bytes(row.path, max_side)
         if data is None:
