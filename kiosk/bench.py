@@ -13,6 +13,12 @@ first, so background load and cache effects fall on both alike. The bare run's i
 (untimed) just before it, as inside ``recognize()``, so both inference calls start from the same state
 of ONNX Runtime's thread pool. The report gives p50/p95 per stage
 and ``ratio = p50(recognise) / p50(bare_ort)`` (acceptance: ≤ 1.15 with the demo bundle).
+``--precision auto|fp32|int8`` picks which of the bundle's models the recogniser runs (``auto``: as the kiosk
+would); the bare session runs the same model file.
+
+``--compare BACKEND:PRECISION …`` (e.g. ``onnxruntime:fp32 onnxruntime:int8 openvino:fp32``) benches several
+recognisers on the same frames instead, in the same run: each frame goes through every one of them, the order
+rotating from frame to frame, and the report gives each one's stages and its p50 over the first one's.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["run_bench", "format_report", "DEFAULT_CAMERA", "STAGES"]
+__all__ = ["run_bench", "run_compare", "format_report", "format_compare", "parse_config", "DEFAULT_CAMERA", "STAGES"]
 
 DEFAULT_CAMERA = "folder:assets/demo/camera?hold=1"
 STAGES = ("capture", "preprocess", "inference", "postprocess", "recognise", "bare_ort")
@@ -66,17 +72,40 @@ def _frames(camera: str, n: int):
         source.close()
 
 
+def _each_frame(camera: str, warmup: int, frames: int, progress: bool, measure) -> None:
+    """``measure(i, image, capture_ms, timed)`` for ``warmup`` untimed then ``frames`` timed frames of ``camera``."""
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=warmup + frames, desc="bench kiosk", unit="frame", file=sys.stderr)
+    try:
+        for i, (frame, capture_ms) in enumerate(_frames(camera, warmup + frames)):
+            measure(i, frame.image, capture_ms, i >= warmup)
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _stats(samples: dict[str, list[float]]) -> dict:
+    return {k: {"p50": _percentile(v, 50), "p95": _percentile(v, 95), "mean": statistics.fmean(v) if v else 0.0}
+            for k, v in samples.items()}
+
+
 def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 200, *, threads: int | None = None,
-              warmup: int = 10, progress: bool = True) -> dict:
+              warmup: int = 10, progress: bool = True, precision: str = "auto") -> dict:
     """Measure ``frames`` frames; returns the report dict (see :func:`format_report`)."""
     import onnxruntime as ort
 
     from kiosk.bundle_format.preprocess import preprocess
     from kiosk.recognition.recognizer import Recognizer
 
-    rec = Recognizer.load(bundle, backend="onnxruntime", threads=threads)
+    rec = Recognizer.load(bundle, backend="onnxruntime", threads=threads, precision=precision)
     session = rec.backend.session
-    bare = ort.InferenceSession(str(rec.bundle.path("model.onnx")), sess_options=session.get_session_options(),
+    choice = rec.backend.model_choice
+    bare = ort.InferenceSession(str(rec.bundle.path(choice.file)), sess_options=session.get_session_options(),
                                 providers=session.get_providers())
     in_name, out_name = bare.get_inputs()[0].name, bare.get_outputs()[0].name
     spec = rec.spec
@@ -95,40 +124,33 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
         return (time.perf_counter() - t0) * 1e3
 
     samples: dict[str, list[float]] = {k: [] for k in STAGES}
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=warmup + frames, desc="bench kiosk", unit="frame", file=sys.stderr)
+    def measure(i: int, image, capture_ms: float, timed: bool) -> None:
+        if i % 2 == 0:
+            total, stages = run_recognise(image)
+            bare_ms = run_bare(image)
+        else:
+            bare_ms = run_bare(image)
+            total, stages = run_recognise(image)
+        if timed:
+            samples["capture"].append(capture_ms)
+            for k in ("preprocess", "inference", "postprocess"):
+                samples[k].append(stages[k])
+            samples["recognise"].append(total)
+            samples["bare_ort"].append(bare_ms)
+
     try:
-        for i, (frame, capture_ms) in enumerate(_frames(camera, warmup + frames)):
-            image = frame.image
-            if i % 2 == 0:
-                total, stages = run_recognise(image)
-                bare_ms = run_bare(image)
-            else:
-                bare_ms = run_bare(image)
-                total, stages = run_recognise(image)
-            if i >= warmup:
-                samples["capture"].append(capture_ms)
-                for k in ("preprocess", "inference", "postprocess"):
-                    samples[k].append(stages[k])
-                samples["recognise"].append(total)
-                samples["bare_ort"].append(bare_ms)
-            if bar is not None:
-                bar.update()
+        _each_frame(camera, warmup, frames, progress, measure)
     finally:
-        if bar is not None:
-            bar.close()
         rec.close()
-
-    stats = {k: {"p50": _percentile(v, 50), "p95": _percentile(v, 95), "mean": statistics.fmean(v) if v else 0.0}
-             for k, v in samples.items()}
+    stats = _stats(samples)
     opts = session.get_session_options()
     return {
         "bundle": str(bundle),
         "model_version": rec.model_version,
         "architecture": rec.bundle.manifest.architecture,
+        "precision": choice.precision,
+        "model_file": choice.file,
         "input": [1, 3, spec.crop_size, spec.crop_size],
         "camera": camera,
         "frames": len(samples["recognise"]),
@@ -150,7 +172,7 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
 def format_report(report: dict) -> str:
     lines = [
         f"bench kiosk: bundle {report['bundle']} (v{report['model_version']} {report['architecture']}, "
-        f"input {'x'.join(map(str, report['input']))})",
+        f"input {'x'.join(map(str, report['input']))}, {report['precision']} {report['model_file']})",
         f"camera {report['camera']}; {report['frames']} frames after {report['warmup']} warm-up; "
         f"onnxruntime {report['onnxruntime']} {','.join(report['providers'])}, "
         f"intra-op threads {report['intra_op_threads'] or 'default'}, inter-op {report['inter_op_threads']}",
@@ -164,9 +186,85 @@ def format_report(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def parse_config(text: str) -> tuple[str, str]:
+    """``BACKEND[:PRECISION]`` of ``--compare`` → ``(backend, precision)``; the precision defaults to auto."""
+    from kiosk.errors import UserError
+    from kiosk.recognition.backends.base import BACKEND_MODULES
+    from kiosk.recognition.precision import PRECISIONS
+
+    backend, _, precision = text.partition(":")
+    precision = precision or "auto"
+    if backend not in BACKEND_MODULES or precision not in PRECISIONS:
+        raise UserError(f"--compare {text!r}: expected BACKEND[:PRECISION], backend one of "
+                        f"{', '.join(BACKEND_MODULES)}, precision one of {', '.join(PRECISIONS)}")
+    return backend, precision
+
+
+def run_compare(bundle: str | Path, configs: list[tuple[str, str]], camera: str = DEFAULT_CAMERA, frames: int = 200,
+                *, threads: int | None = None, warmup: int = 10, progress: bool = True) -> dict:
+    """Every recogniser of ``configs`` (``(backend, precision)``) on the same frames, order rotating per frame."""
+    from kiosk.recognition.recognizer import Recognizer
+
+    recs: list = []
+    try:
+        for backend, precision in configs:
+            recs.append(Recognizer.load(bundle, backend=backend, threads=threads, precision=precision))
+        keys = ("recognise", "preprocess", "inference", "postprocess")
+        samples = [{k: [] for k in keys} for _ in recs]
+
+        def measure(i: int, image, capture_ms: float, timed: bool) -> None:
+            for j in range(len(recs)):
+                k = (i + j) % len(recs)
+                t0 = time.perf_counter()
+                result = recs[k].recognize(image)
+                total = (time.perf_counter() - t0) * 1e3
+                if timed:
+                    samples[k]["recognise"].append(total)
+                    for name in keys[1:]:
+                        samples[k][name].append(result.timings_ms[name])
+
+        _each_frame(camera, warmup, frames, progress, measure)
+        first = samples[0]["recognise"]
+        runs = [{"config": f"{b}:{p}", "backend": rec.backend.describe(), "stages_ms": _stats(s),
+                 "ratio_p50": _percentile(s["recognise"], 50) / _percentile(first, 50),
+                 "ratio_paired_p50": _percentile([a / f for a, f in zip(s["recognise"], first) if f > 0], 50)}
+                for (b, p), rec, s in zip(configs, recs, samples)]
+        spec = recs[0].spec
+        return {"bundle": str(bundle), "model_version": recs[0].model_version,
+                "architecture": recs[0].bundle.manifest.architecture, "input": [1, 3, spec.crop_size, spec.crop_size],
+                "camera": camera, "frames": len(first), "warmup": warmup, "threads": threads or 0, "runs": runs}
+    finally:
+        for rec in recs:
+            rec.close()
+
+
+def format_compare(report: dict) -> str:
+    lines = [
+        f"bench kiosk --compare: bundle {report['bundle']} (v{report['model_version']} {report['architecture']}, "
+        f"input {'x'.join(map(str, report['input']))}); camera {report['camera']}; {report['frames']} frames after "
+        f"{report['warmup']} warm-up, each through every recogniser in rotating order; threads "
+        f"{report['threads'] or 'default'}",
+        f"{'config':<20}{'recognise p50':>14}{'p95':>9}{'inference p50':>15}{'preprocess p50':>16}{'vs first':>10}",
+    ]
+    for run in report["runs"]:
+        s = run["stages_ms"]
+        lines.append(f"{run['config']:<20}{s['recognise']['p50']:>14.2f}{s['recognise']['p95']:>9.2f}"
+                     f"{s['inference']['p50']:>15.2f}{s['preprocess']['p50']:>16.3f}{run['ratio_p50']:>9.3f}x")
+    lines.append("(ms; vs first = p50 recognise over the first config's; per-frame median ratios: "
+                 + ", ".join(f"{r['config']} {r['ratio_paired_p50']:.3f}" for r in report["runs"]) + ")")
+    lines += [f"  {r['config']}: {r['backend']}" for r in report["runs"]]
+    return "\n".join(lines) + "\n"
+
+
 def main(args, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    compare = getattr(args, "compare", None)
+    if compare:
+        report = run_compare(args.bundle, [parse_config(c) for c in compare], args.camera, args.frames,
+                             threads=args.threads or None, warmup=args.warmup, progress=not args.no_progress)
+        out.write(json.dumps(report, sort_keys=True) + "\n" if args.json else format_compare(report))
+        return 0
     report = run_bench(args.bundle, args.camera, args.frames, threads=args.threads or None, warmup=args.warmup,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, precision=getattr(args, "precision", "auto"))
     out.write(json.dumps(report, sort_keys=True) + "\n" if args.json else format_report(report))
     return 0

@@ -46,7 +46,9 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--camera", metavar="URI", help="camera:0, file:PATH, folder:PATH?fps=8&hold=8")
     p.add_argument("--scale", metavar="URI", help="serial:PORT?protocol=…, sim:, script:FILE")
     p.add_argument("--bundle", metavar="DIR", help="model bundle directory")
-    p.add_argument("--backend", choices=("onnxruntime", "torch", "tensorrt"), help="inference backend")
+    p.add_argument("--backend", choices=("onnxruntime", "torch", "tensorrt", "openvino"), help="inference backend")
+    p.add_argument("--precision", choices=("auto", "fp32", "int8"),
+                   help="which model of the bundle runs: auto = its int8 model where the CPU has VNNI (default)")
     p.add_argument("--device", help="inference device (cpu, cuda …)")
     p.add_argument("--threads", type=int, help="inference threads (0: backend default)")
     p.add_argument("--catalog", metavar="DB", help="SKU catalog database")
@@ -80,6 +82,11 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     b.add_argument("--frames", type=int, default=200, help="frames measured (after warm-up); default 200")
     b.add_argument("--warmup", type=int, default=10, help="untimed frames first")
     b.add_argument("--threads", type=int, default=0, help="ORT intra-op threads for both paths (0: default)")
+    b.add_argument("--precision", choices=("auto", "fp32", "int8"), default="auto",
+                   help="which model of the bundle the recogniser (and the bare session) runs; auto: as the kiosk")
+    b.add_argument("--compare", nargs="+", metavar="BACKEND[:PRECISION]",
+                   help="bench these recognisers on the same frames in one run instead, e.g. onnxruntime:fp32 "
+                        "onnxruntime:int8 openvino:fp32 (ratios to the first)")
     b.add_argument("--json", action="store_true", help="print the report as one JSON line")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_bench_kiosk)

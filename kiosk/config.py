@@ -49,7 +49,8 @@ from kiosk.trigger import TriggerConfig, TriggerConfigError
 
 __all__ = ["ConfigError", "KioskConfig", "BACKENDS", "hash_pin", "check_pin", "config_from_args"]
 
-BACKENDS = ("onnxruntime", "torch", "tensorrt")
+BACKENDS = ("onnxruntime", "torch", "tensorrt", "openvino")
+PRECISIONS = ("auto", "fp32", "int8")  # kiosk.recognition.precision.PRECISIONS (not imported: config stays light)
 
 
 class ConfigError(UserError):
@@ -67,7 +68,9 @@ class KioskConfig:
     """Everything the kiosk needs to start; ``describe()`` lists the fields with their help."""
 
     bundle: str = _f("var/bundle", "model bundle directory (manifest.json + model files)")
-    backend: str = _f("onnxruntime", "inference backend: onnxruntime | torch | tensorrt")
+    backend: str = _f("onnxruntime", "inference backend: onnxruntime | torch | tensorrt | openvino")
+    precision: str = _f("auto", "model precision: auto (the bundle's int8 model where the CPU has VNNI, else fp32) "
+                                "| fp32 | int8")
     device: str = _f("cpu", "inference device: cpu, cuda, cuda:0 …")
     threads: int = _f(0, "inference threads (0 = the backend's default: all cores)")
     catalog: str = _f("var/catalog.sqlite", "SKU catalog database (`checkout catalog import` makes one)")
@@ -116,6 +119,7 @@ class KioskConfig:
             raise ConfigError(f"kiosk settings of the wrong type: {', '.join(problems)}")
         checks = {
             "backend": self.backend in BACKENDS,
+            "precision": self.precision in PRECISIONS,
             "threads": self.threads >= 0,
             "top_k": 1 <= self.top_k <= 20,
             "scale_poll_hz": 0 < self.scale_poll_hz <= 1000,
@@ -133,8 +137,9 @@ class KioskConfig:
         bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
         if bad:
             raise ConfigError(f"kiosk settings out of range: {', '.join(bad)} (backend one of {', '.join(BACKENDS)}; "
-                              "top_k 1..20; staff_pin_hash as made by `checkout kiosk --hash-pin`; channel "
-                              "http://, https://, file: or a directory; log_level one of "
+                              f"precision one of {', '.join(PRECISIONS)}; top_k 1..20; staff_pin_hash as made by "
+                              "`checkout kiosk --hash-pin`; channel http://, https://, file: or a directory; "
+                              "log_level one of "
                               f"{', '.join(LOG_LEVELS)})")
         if self.channel.strip():
             missing = [k for k in ("model_state", "store_id") if not getattr(self, k).strip()]
@@ -255,6 +260,7 @@ def config_from_args(args) -> KioskConfig:
     ``checkout doctor`` take the same ones; ``None`` leaves the file's value)."""
     config = KioskConfig.from_file(args.config) if args.config else KioskConfig()
     return config.replace(camera=args.camera, scale=args.scale, bundle=args.bundle, backend=args.backend,
+                          precision=getattr(args, "precision", None),
                           device=args.device, threads=args.threads, catalog=args.catalog, store=args.store,
                           captures=args.captures, kiosk_id=args.kiosk_id,
                           model_state=getattr(args, "cfg_model_state", None),

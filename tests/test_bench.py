@@ -75,3 +75,41 @@ def test_bench_startup_measures_a_fresh_process_to_its_first_suggestion(demo_bun
 def test_bench_startup_without_a_bundle_is_one_line(tmp_path, capsys):
     assert main(["bench", "startup", "--bundle", str(tmp_path / "none"), "--runs", "1"]) == 2
     assert "--bundle" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def int8_bundle(tmp_path_factory):
+    from tests.recognition.int8_bundle import build_int8_bundle
+
+    return build_int8_bundle(tmp_path_factory.mktemp("bench-int8"))
+
+
+def test_bench_kiosk_precision_runs_the_int8_model_bare_and_in_the_recogniser(int8_bundle, capsys):
+    assert main(["bench", "kiosk", "--bundle", str(int8_bundle), "--camera", CAMERA, "--frames", "5", "--warmup", "1",
+                 "--precision", "int8", "--json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (report["precision"], report["model_file"]) == ("int8", "model.int8.onnx")
+    assert "int8 model.int8.onnx" in format_report(report)
+
+
+def test_bench_kiosk_compare_runs_every_config_on_the_same_frames(int8_bundle, capsys):
+    from kiosk.bench import format_compare
+
+    assert main(["bench", "kiosk", "--bundle", str(int8_bundle), "--camera", CAMERA, "--frames", "6", "--warmup", "1",
+                 "--compare", "onnxruntime:fp32", "onnxruntime:int8", "--json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["frames"] == 6 and [r["config"] for r in report["runs"]] == ["onnxruntime:fp32", "onnxruntime:int8"]
+    first, second = report["runs"]
+    assert first["ratio_p50"] == 1.0 and first["backend"].endswith("fp32 (fp32 asked for)")
+    assert second["backend"].endswith("int8 (int8 asked for)")
+    assert second["ratio_p50"] == pytest.approx(second["stages_ms"]["recognise"]["p50"]
+                                                / first["stages_ms"]["recognise"]["p50"])
+    for run in report["runs"]:
+        assert 0 < run["stages_ms"]["inference"]["p50"] <= run["stages_ms"]["recognise"]["p50"]
+    text = format_compare(report)
+    assert "onnxruntime:int8" in text and "vs first" in text
+
+
+def test_bench_kiosk_compare_refuses_an_unknown_config(int8_bundle, capsys):
+    assert main(["bench", "kiosk", "--bundle", str(int8_bundle), "--compare", "onnxruntime:int4"]) == 2
+    assert "--compare 'onnxruntime:int4'" in capsys.readouterr().err

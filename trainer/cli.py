@@ -1,5 +1,5 @@
-"""``checkout`` subcommands of the trainer: data …, train, evaluate, bundle export (and, from ``trainer.release``,
-keys …, bundle sign|publish), bench train/ddp."""
+"""``checkout`` subcommands of the trainer: data …, train, evaluate, bundle export|quantize (and, from
+``trainer.release``, keys …, bundle sign|publish), bench train/ddp."""
 
 from __future__ import annotations
 
@@ -50,6 +50,18 @@ def register(sub, groups) -> None:
     p.add_argument("--catalog", type=Path, help="catalog DB: record its schema version in the bundle")
     p.add_argument("--atol", type=float, default=1e-3, help="largest ONNX-vs-torch logit difference accepted")
     p.set_defaults(func=_export)
+    p = bundle.add_parser("quantize", help="add an int8 model (ONNX Runtime static QDQ) to a bundle, checked on val")
+    p.add_argument("bundle", type=Path, metavar="BUNDLE", help="an exported bundle, not yet signed")
+    p.add_argument("--calibration", type=Path, required=True, metavar="MANIFEST",
+                   help="training manifest the calibration photos are drawn from")
+    p.add_argument("--val", type=Path, metavar="MANIFEST", help="validation manifest (default: the run's val)")
+    p.add_argument("--images", type=int, default=200, help="calibration photos (default 200, one SKU after another)")
+    p.add_argument("--tolerance", type=float, default=0.5, metavar="POINTS",
+                   help="refuse when int8 top-1 is more than this many points below fp32 (default 0.5)")
+    p.add_argument("--method", choices=("minmax", "entropy", "percentile"), default="minmax",
+                   help="activation range calibration (default minmax)")
+    p.add_argument("--seed", type=int, default=0, help="which calibration photos are drawn")
+    p.set_defaults(func=_quantize)
     register_release(sub, groups)  # keys generate|rotate, bundle sign|publish
 
     bench = group(sub, groups, "bench", "benchmarks against a plain baseline in the same run")
@@ -96,6 +108,14 @@ def _export(args) -> int:
     export_bundle(args.run, args.out, model_version=args.model_version, selftest_manifest=args.selftest_manifest,
                   selftest_count=args.selftest_count, expires_days=args.expires_days, catalog=args.catalog,
                   atol=args.atol)
+    return 0
+
+
+def _quantize(args) -> int:
+    from trainer.quantize import quantize_bundle
+
+    quantize_bundle(args.bundle, args.calibration, args.val, images=args.images, tolerance=args.tolerance,
+                    method=args.method, seed=args.seed)
     return 0
 
 

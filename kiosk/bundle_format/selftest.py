@@ -25,8 +25,9 @@ DEFAULT_ATOL = 0.01
 
 #: BGR uint8 images → softmax probabilities, shape (N, number of labels)
 Probabilities = Callable[[list[np.ndarray]], np.ndarray]
-#: runs ``bundle``'s model on BGR images → softmax probabilities over its labels (loads and releases the model)
-ModelRunner = Callable[[Bundle, list[np.ndarray]], np.ndarray]
+#: runs ``bundle``'s model on BGR images → softmax probabilities over its labels (loads and releases the model);
+#: verification calls it with ``precision="int8"`` as well for a bundle that carries an int8 model (``int8.py``)
+ModelRunner = Callable[..., np.ndarray]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -98,10 +99,13 @@ def compare_case(case: SelfTestCase, probs: np.ndarray, labels: list[str], atol:
     return CaseResult(case.image, True, max_diff, case.top_labels, got)
 
 
-def run_selftest(bundle: Bundle, run_model: ModelRunner, atol: float = DEFAULT_ATOL) -> SelfTestReport:
-    """Run every self-test image of ``bundle`` through ``run_model`` and compare with the recorded outputs."""
+def run_selftest(bundle: Bundle, run_model: ModelRunner, atol: float = DEFAULT_ATOL,
+                 cases: list[SelfTestCase] | None = None) -> SelfTestReport:
+    """Run every self-test image of ``bundle`` through ``run_model`` and compare with the recorded outputs
+    (``cases``: other recorded outputs than the manifest's own, e.g. those of its int8 model)."""
+    cases = bundle.manifest.selftest if cases is None else cases
     images = []
-    for case in bundle.manifest.selftest:
+    for case in cases:
         image = read_image(bundle.path(case.image))
         if image is None:
             raise BundleError(f"{bundle.root / case.image}: self-test image cannot be decoded")
@@ -114,7 +118,7 @@ def run_selftest(bundle: Bundle, run_model: ModelRunner, atol: float = DEFAULT_A
     if probs.shape != (len(images), len(labels)):
         raise BundleError(f"{bundle.root}: the model gave outputs of shape {probs.shape} for {len(images)} self-test "
                           f"images; the manifest has {len(labels)} labels")
-    report.cases = [compare_case(case, p, labels, atol) for case, p in zip(bundle.manifest.selftest, probs)]
+    report.cases = [compare_case(case, p, labels, atol) for case, p in zip(cases, probs)]
     return report
 
 

@@ -82,7 +82,7 @@ def recognizer_loader(config: KioskConfig) -> Callable[[Path], Any]:
 
     def load(path: Path):
         return Recognizer.load(path, backend=config.backend, device=config.device, threads=config.threads or None,
-                               top_k=config.top_k, cache_dir=cache_dir)
+                               top_k=config.top_k, cache_dir=cache_dir, precision=config.precision)
 
     return load
 

@@ -64,7 +64,7 @@ def _open_models(config: KioskConfig, catalog_lock, opened: list) -> tuple[Any, 
     recognizer = models = None
     if not config.model_state.strip():
         recognizer = Recognizer.load(config.bundle, backend=config.backend, device=config.device,
-                                     threads=config.threads or None, top_k=config.top_k)
+                                     threads=config.threads or None, top_k=config.top_k, precision=config.precision)
         opened.append(recognizer)
     catalog = open_catalog(config.catalog)
     opened.append(catalog)

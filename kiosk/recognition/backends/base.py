@@ -17,11 +17,13 @@ from typing import ClassVar
 import numpy as np
 
 from kiosk.errors import BundleError, UserError
+from kiosk.recognition.precision import ModelChoice, choose_model
 
 BACKEND_MODULES = {
     "onnxruntime": "kiosk.recognition.backends.onnx_backend",
     "torch": "kiosk.recognition.backends.torch_backend",
     "tensorrt": "kiosk.recognition.backends.tensorrt_backend",
+    "openvino": "kiosk.recognition.backends.openvino_backend",
 }
 
 
@@ -31,6 +33,12 @@ class BackendUnavailable(UserError):
 
 class InferenceBackend(ABC):
     key: ClassVar[str]
+    #: model precisions the backend runs (kiosk.recognition.precision); an int8-capable one takes ``model_file``
+    precisions: ClassVar[tuple[str, ...]] = ("fp32",)
+    #: runs the files another backend's name stands for in a manifest's ``backends`` (openvino: "onnxruntime")
+    same_model_as: ClassVar[str | None] = None
+    #: which of the bundle's models runs, and why (set by :func:`create_backend`)
+    model_choice: ModelChoice | None = None
 
     def __init__(self, bundle, device: str = "cpu", threads: int | None = None, cache_dir: Path | None = None):
         self.bundle = bundle
@@ -55,7 +63,11 @@ class InferenceBackend(ABC):
         return None
 
     def describe(self) -> str:
-        return f"{self.key} ({self.device})"
+        return f"{self.key} ({self.device}){self.precision_note()}"
+
+    def precision_note(self) -> str:
+        """`` · int8 (CPU has VNNI)``: which model runs, for the model description (empty before create_backend)."""
+        return f" · {self.model_choice}" if self.model_choice is not None else ""
 
 
 def backend_class(name: str) -> type[InferenceBackend]:
@@ -68,13 +80,19 @@ def backend_class(name: str) -> type[InferenceBackend]:
 
 
 def create_backend(name: str, bundle, device: str = "cpu", threads: int | None = None, warmup: bool = True,
-                   **options) -> InferenceBackend:
+                   precision: str = "auto", **options) -> InferenceBackend:
     """Instantiate backend ``name`` for ``bundle``; raises BackendUnavailable / BundleError with a clear message.
+    ``precision``: auto | fp32 | int8, which of the bundle's models runs (:mod:`kiosk.recognition.precision`).
     ``options`` go to the backend (``cache_dir`` for all; the tensorrt backend also takes ``fp16`` and ``fallback``)."""
-    if name not in bundle.manifest.backends:
-        have = bundle.manifest.backends
+    cls = backend_class(name)
+    have = bundle.manifest.backends
+    if name not in have and (cls.same_model_as is None or cls.same_model_as not in have):
         raise BundleError(f"{bundle.root}: bundle does not provide backend {name!r} (it has {have})")
-    backend = backend_class(name)(bundle, device=device, threads=threads, **options)
+    choice = choose_model(bundle, precision, name, cls.precisions, device)
+    if choice.precision != "fp32":
+        options["model_file"] = choice.file
+    backend = cls(bundle, device=device, threads=threads, **options)
+    backend.model_choice = choice
     if warmup:
         backend.warmup()
     return backend

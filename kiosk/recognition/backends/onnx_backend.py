@@ -7,18 +7,20 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.recognition.backends.base import InferenceBackend
-from kiosk.recognition.backends.ort_session import create_session
+from kiosk.recognition.backends.ort_session import MODEL_FILE, create_session
 
 
 class Backend(InferenceBackend):
     key = "onnxruntime"
+    precisions = ("fp32", "int8")
 
-    def __init__(self, bundle, device: str = "cpu", threads: int | None = None, cache_dir: Path | None = None):
+    def __init__(self, bundle, device: str = "cpu", threads: int | None = None, cache_dir: Path | None = None,
+                 model_file: str = MODEL_FILE):
         super().__init__(bundle, device, threads, cache_dir)
         providers = ["CPUExecutionProvider"]
         if device.startswith("cuda"):
             providers.insert(0, "CUDAExecutionProvider")
-        self.session = create_session(bundle, self.key, providers, threads)
+        self.session = create_session(bundle, self.key, providers, threads, model_file=model_file)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
 
@@ -26,4 +28,4 @@ class Backend(InferenceBackend):
         return self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(batch, np.float32)})[0]
 
     def describe(self) -> str:
-        return f"onnxruntime ({', '.join(self.session.get_providers())})"
+        return f"onnxruntime ({', '.join(self.session.get_providers())}){self.precision_note()}"

@@ -1,6 +1,6 @@
-"""ONNX Runtime sessions over a bundle's ``model.onnx``, shared by the backends that run it (``onnxruntime``,
-``tensorrt``): one place for the session options a till needs. Not a backend itself (not in BACKEND_MODULES), so
-backends never import each other."""
+"""ONNX Runtime sessions over a bundle's ``model.onnx`` (or its int8 model), shared by the backends that run it
+(``onnxruntime``, ``tensorrt``): one place for the session options a till needs. Not a backend itself (not in
+BACKEND_MODULES), so backends never import each other."""
 
 from __future__ import annotations
 
@@ -35,14 +35,16 @@ def session_options(ort, threads: int | None, cpu_fallback: bool = True):
     return opts
 
 
-def create_session(bundle, backend: str, providers: list, threads: int | None = None, fallback: bool = True):
-    """An InferenceSession on ``bundle``'s ONNX model with ``providers`` (names, or ``(name, options)``).
+def create_session(bundle, backend: str, providers: list, threads: int | None = None, fallback: bool = True,
+                   model_file: str = MODEL_FILE):
+    """An InferenceSession on ``bundle``'s ONNX model (``model_file``: another one it lists, e.g. its int8 model)
+    with ``providers`` (names, or ``(name, options)``).
 
     ``fallback=False``: no silent retreat — ONNX Runtime neither retries on other providers when one fails to start
     nor places nodes on the CPU; a failure raises BundleError naming the model file and ONNX Runtime's reason.
     """
     ort = import_onnxruntime(backend)
-    path = bundle.path(MODEL_FILE)
+    path = bundle.path(model_file)
     opts = session_options(ort, threads, cpu_fallback=fallback)
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=providers, enable_fallback=int(fallback))
