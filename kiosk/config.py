@@ -42,10 +42,13 @@ from typing import Any
 
 import tomllib
 
+from kiosk.barcodes.settings import BarcodeSettings
+from kiosk.barcodes.variable import BarcodeConfigError
 from kiosk.domain.receipt import StoreInfo
 from kiosk.errors import UserError
 from kiosk.logs import LEVELS as LOG_LEVELS
 from kiosk.trigger import TriggerConfig, TriggerConfigError
+from kiosk.weighing.rules import WeighingConfigError, WeighingRules
 
 __all__ = ["ConfigError", "KioskConfig", "BACKENDS", "hash_pin", "check_pin", "config_from_args"]
 
@@ -79,6 +82,14 @@ class KioskConfig:
     scale: str = _f("sim:", "scale URI: serial:PORT?protocol=…, sim:, script:FILE")
     scale_poll_hz: float = _f(10.0, "how often live mode polls the scale (readings per second)")
     trigger: TriggerConfig = _f(TriggerConfig, "item trigger settings ([trigger] table, see kiosk.trigger)")
+    weighing: WeighingRules = _f(WeighingRules, "legal weighing: division, minimum, capacity, zero range, container "
+                                                "tares ([weighing] table, see kiosk.weighing.rules)")
+    barcodes: BarcodeSettings = _f(BarcodeSettings, "camera barcodes, the USB scanner and GS1 variable-measure "
+                                                    "layouts ([barcodes] table, see kiosk.barcodes.settings)")
+    weight_check: bool = _f(True, "call staff instead of adding a unit item whose weight on the tray does not fit "
+                                  "the catalog's unit_weight_min_g..max_g")
+    weight_rerank: bool = _f(True, "re-rank the recogniser's suggestions by the weight on the tray")
+    weight_tolerance_pct: int = _f(15, "slack around a SKU's unit weight range before a weight counts as not fitting")
     top_k: int = _f(3, "suggestions shown per placed item")
     captures: str = _f("var/captures", "placement images kept for staff corrections (training data)")
     staff_pin_hash: str = _f("", "salted scrypt hash of the staff PIN (`checkout kiosk --hash-pin`); "
@@ -108,12 +119,14 @@ class KioskConfig:
         problems = []
         for f in fields(self):
             value = getattr(self, f.name)
-            want = f.type if isinstance(f.type, type) else {"str": str, "int": int, "float": float,
-                                                             "TriggerConfig": TriggerConfig}[f.type]
+            want = f.type if isinstance(f.type, type) else {"str": str, "int": int, "float": float, "bool": bool,
+                                                             "TriggerConfig": TriggerConfig,
+                                                             "WeighingRules": WeighingRules,
+                                                             "BarcodeSettings": BarcodeSettings}[f.type]
             if want is float and isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, f.name, float(value))
                 continue
-            if isinstance(value, bool) or not isinstance(value, want):
+            if (isinstance(value, bool) and want is not bool) or not isinstance(value, want):
                 problems.append(f"{f.name}={value!r} (expected {want.__name__})")
         if problems:
             raise ConfigError(f"kiosk settings of the wrong type: {', '.join(problems)}")
@@ -122,6 +135,7 @@ class KioskConfig:
             "precision": self.precision in PRECISIONS,
             "threads": self.threads >= 0,
             "top_k": 1 <= self.top_k <= 20,
+            "weight_tolerance_pct": 0 <= self.weight_tolerance_pct <= 100,
             "scale_poll_hz": 0 < self.scale_poll_hz <= 1000,
             "staff_timeout_s": self.staff_timeout_s > 0,
             "kiosk_id": bool(self.kiosk_id.strip()),
@@ -163,6 +177,13 @@ class KioskConfig:
                 values["trigger"] = TriggerConfig.from_dict(dict(values["trigger"]))
             except (TriggerConfigError, TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: [trigger]: {exc}") from None
+        tables = {"weighing": (WeighingRules, WeighingConfigError), "barcodes": (BarcodeSettings, BarcodeConfigError)}
+        for key, (kind, error) in tables.items():
+            if key in values and not isinstance(values[key], kind):
+                try:
+                    values[key] = kind.from_dict(values[key])
+                except (error, TypeError, ValueError) as exc:
+                    raise ConfigError(f"{where}: {exc}") from None
         try:
             return cls(**values)
         except ConfigError as exc:
@@ -185,6 +206,8 @@ class KioskConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["trigger"] = self.trigger.to_dict()
+        d["weighing"] = self.weighing.to_dict()
+        d["barcodes"] = self.barcodes.to_dict()
         return d
 
     def replace(self, **changes: Any) -> KioskConfig:

@@ -16,6 +16,7 @@ import pytest
 from kiosk.cli import build_parser
 from kiosk.config import KioskConfig
 from kiosk.trigger import TriggerConfig
+from kiosk.weighing.rules import WeighingRules
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "assets" / "deploy"
@@ -89,18 +90,22 @@ def test_the_example_sets_and_documents_every_setting():
     text = EXAMPLE.read_text()
     lines = text.splitlines()
     keys = key_lines(text)
-    want = [f.name for f in fields(KioskConfig) if f.name != "trigger"] + [f.name for f in fields(TriggerConfig)]
+    tables = ("trigger", "weighing", "barcodes")
+    scalar_rules = [f for f in fields(WeighingRules) if f.name not in ("containers", "tare_barcodes")]
+    want = ([f.name for f in fields(KioskConfig) if f.name not in tables] + [f.name for f in fields(TriggerConfig)]
+            + [f.name for f in scalar_rules] + ["camera_frames", "scanner"])
     missing = [name for name in want if name not in keys]
     assert missing == [], f"{EXAMPLE} lacks {missing}: add each with a comment (what, unit, default)"
-    assert "[trigger]" in lines
+    assert "[trigger]" in lines and "[weighing]" in lines and "[barcodes]" in lines
     undocumented = [name for name in want if "default" not in comment_above(lines, keys[name])]
     assert undocumented == [], f"{EXAMPLE}: no comment with the default above {undocumented}"
     # the documented default is the real one
-    defaults = {**{f.name: f.default for f in fields(KioskConfig) if f.name != "trigger"},
-                **{f.name: f.default for f in fields(TriggerConfig)}}
+    defaults = {**{f.name: f.default for f in fields(KioskConfig) if f.name not in tables},
+                **{f.name: f.default for f in fields(TriggerConfig)}, **{f.name: f.default for f in scalar_rules}}
     wrong = []
     for name, default in defaults.items():
-        shown = f'"{default}"' if isinstance(default, str) else str(default)
+        shown = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) \
+            else str(default)
         if f"default {shown}" not in comment_above(lines, keys[name]):
             wrong.append(f"{name} (default {shown})")
     assert wrong == [], f"{EXAMPLE}: the comment does not give the default of {wrong}"

@@ -1,0 +1,74 @@
+"""``wedge:``: a USB scanner in keyboard mode ("keyboard wedge"). It types the code's digits and Enter faster
+than any person; the kiosk window hands every key press to :meth:`KeyboardWedge.key`.
+
+A burst counts as a scan when it ends in Enter (or Tab), holds 8-14 digits (or a GS1 element string in
+brackets), and every key came within ``gap_ms`` of the one before (default 50 ms; a person types at 150 ms+).
+Anything slower is someone typing, and is left to whatever has the focus. Options: ``gap_ms``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+
+from kiosk.barcodes.scanner import Scanner, ScannerError
+
+__all__ = ["KeyboardWedge"]
+
+log = logging.getLogger(__name__)
+
+_SCAN = re.compile(r"^(\d{8,14}|(\(\d{2,4}\)[0-9A-Za-z]+)+)$")
+
+
+class KeyboardWedge(Scanner):
+    scheme = "wedge"
+    needs_window = True
+
+    def __init__(self, gap_ms: float = 50.0, name: str = "wedge:") -> None:
+        self.name = name
+        self.gap_s = gap_ms / 1000.0
+        self._buffer = ""
+        self._last = 0.0
+        self._codes: queue.Queue[str] = queue.Queue()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_uri(cls, uri, target, options):
+        unknown = sorted(set(options) - {"gap_ms"})
+        if unknown or target:
+            raise ScannerError(f"scanner {uri!r}: wedge: takes no target and only the option gap_ms")
+        try:
+            gap = float(options.get("gap_ms", "50"))
+        except ValueError:
+            gap = -1.0
+        if not 5 <= gap <= 500:
+            raise ScannerError(f"scanner {uri!r}: gap_ms must be 5..500 milliseconds")
+        return cls(gap, name=uri)
+
+    def key(self, text: str, when: float | None = None) -> bool:
+        """One key press (its text; ``"\\r"``/``"\\n"``/``"\\t"`` end a code). True when it completed a scan."""
+        now = time.monotonic() if when is None else when
+        with self._lock:
+            if self._buffer and now - self._last > self.gap_s:
+                self._buffer = ""  # too slow: a person typing, not the scanner
+            self._last = now
+            if text in ("\r", "\n", "\t"):
+                burst, self._buffer = self._buffer, ""
+                if _SCAN.match(burst):
+                    self._codes.put(burst)
+                    return True
+                if burst:
+                    log.debug("wedge: %r is not a scan", burst)
+                return False
+            if len(text) == 1 and text.isprintable():
+                self._buffer = (self._buffer + text)[-64:]
+            return False
+
+    def read(self, timeout: float) -> str | None:
+        try:
+            return self._codes.get(timeout=timeout)
+        except queue.Empty:
+            return None

@@ -1,0 +1,166 @@
+"""The weighing state of the counter: the last reading, the tare in force, the load that priced the last item, and
+the by-weight item waiting for a priceable weight.
+
+:class:`Weighing` is plain state (the checkout service holds its lock around every call):
+
+* ``idle`` → ``waiting`` (:meth:`Weighing.wait_for`: an item was chosen and no priceable weight is there) → a
+  priceable reading completes it (:meth:`Weighing.take` returns it), or it is dropped (:meth:`Weighing.drop`:
+  replaced, taken away, paid);
+* every priced item *spends* the load it was priced on (:meth:`Weighing.spend`): the same stable load never
+  prices another item. The tray must change first — a stable reading of another weight, or the tray emptied;
+* a tare is set by container (:meth:`Weighing.set_container`: the bag button, a tare barcode) or by weighing the
+  empty container (:meth:`Weighing.tare_current`); a SKU's forced tare from the catalog is the least tare its
+  weighing uses. The tare is cleared once it has served an item, when the tray is emptied and after payment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.scale.base import WeightReading
+from kiosk.weighing.net import NetState, NetWeight, net_weight
+from kiosk.weighing.rules import WeighingConfigError, WeighingRules
+
+__all__ = ["PendingItem", "Tare", "TareError", "Weighing"]
+
+
+class TareError(WeighingConfigError):
+    """A tare that cannot be taken now (no stable reading, too heavy, not a whole number of divisions)."""
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    """A by-weight item chosen for ``placement_id`` (``None``: picked from search) that waits for the scale."""
+
+    placement_id: str | None
+    sku: Any  # catalog.Sku
+    chooser: str = "shopper"
+
+
+@dataclass(frozen=True)
+class Tare:
+    grams: int
+    name: str  # a container name, "weighed" (semi-automatic tare) or "sku" (the catalog's forced tare)
+
+
+@dataclass(frozen=True)
+class _Spent:
+    gross: int
+    net: int
+    placement_id: str | None
+
+
+def forced_tare(sku: Any) -> int:
+    """The catalog's forced tare of a SKU (``tare_g``), 0 when it has none."""
+    grams = getattr(sku, "tare_g", None)
+    return int(grams) if isinstance(grams, int) and not isinstance(grams, bool) and grams > 0 else 0
+
+
+class Weighing:
+    """See the module docstring. ``rules``: the legal settings (:class:`~kiosk.weighing.rules.WeighingRules`)."""
+
+    def __init__(self, rules: WeighingRules | None = None) -> None:
+        self.rules = rules or WeighingRules()
+        self.reading: WeightReading | None = None
+        self.pending: PendingItem | None = None
+        self.tare: Tare | None = None
+        self._spent: _Spent | None = None
+
+    # -- what the scale says -------------------------------------------------------------------
+    def net(self, sku: Any = None, placement_id: str | None = None) -> NetWeight:
+        """The reading evaluated with the tare in force (at least ``sku``'s forced tare). A load spent by
+        ``placement_id`` itself is not spent for it (its line may be re-chosen at the same weight)."""
+        tare, name = self._tare_for(sku)
+        spent = self._spent is not None and (placement_id is None or self._spent.placement_id != placement_id)
+        return net_weight(self.reading, self.rules, tare, name, spent)
+
+    def usable_grams(self, sku: Any = None, placement_id: str | None = None) -> int | None:
+        """Net grams that may be priced now for ``sku`` (and ``placement_id``), else ``None``."""
+        net = self.net(sku, placement_id)
+        return net.net if net.priceable else None
+
+    def fresh_grams(self) -> int | None:
+        """Net grams of a priceable load nobody was priced on yet (for the second opinion), else ``None``."""
+        return self.usable_grams() if self._spent is None else None
+
+    def _tare_for(self, sku: Any) -> tuple[int, str]:
+        chosen = self.tare.grams if self.tare is not None else 0
+        forced = forced_tare(sku)
+        if forced > chosen:
+            return forced, "sku"
+        return (chosen, self.tare.name) if self.tare is not None else (0, "")
+
+    def take(self, reading: WeightReading) -> tuple[bool, PendingItem | None]:
+        """Record a reading. Returns (changed since the last one, the pending item it completes or ``None``)."""
+        last = self.reading
+        changed = last is None or (last.grams, last.stable, last.status) != (reading.grams, reading.stable,
+                                                                           reading.status)
+        self.reading = reading
+        if self._spent is not None and reading.usable and reading.grams != self._spent.gross:
+            self._spent = None  # the tray changed: a stable load of another weight
+        done = None
+        if self.pending is not None and self.usable_grams(self.pending.sku) is not None:
+            done, self.pending = self.pending, None
+        return changed, done
+
+    def spend(self, placement_id: str | None, net: int) -> None:
+        """The current load priced an item: it prices no other; the tare has served and is cleared."""
+        gross = self.reading.grams if self.reading is not None else 0
+        self._spent = _Spent(gross, net, placement_id)
+        self.tare = None
+
+    def tray_emptied(self) -> None:
+        """The camera saw the tray cleared: the container went with the item."""
+        self.tare = None
+
+    # -- tare and zero ---------------------------------------------------------------------------
+    def set_container(self, name: str) -> Tare:
+        self.tare = Tare(self.rules.container_tare(name), name)
+        return self.tare
+
+    def tare_current(self) -> Tare:
+        """Semi-automatic tare: the empty container now on the tray (stable, in range) becomes the tare."""
+        r = self.reading
+        if r is None or not r.usable:
+            raise TareError("tare: the scale must show a stable weight (hold still)")
+        if r.grams <= 0 or r.grams % self.rules.division_g:
+            raise TareError(f"tare: {r.grams} g cannot be a tare (above 0, in {self.rules.division_g} g steps)")
+        limit = self.rules.capacity_g or r.grams + 1
+        if r.grams >= limit:
+            raise TareError(f"tare: {r.grams} g is not below the capacity {limit} g")
+        self.tare = Tare(r.grams, "weighed")
+        return self.tare
+
+    def clear_tare(self) -> None:
+        self.tare = None
+
+    def may_zero(self) -> bool:
+        """The zero key may act: a stable reading within the zero range (an empty tray drifting a little)."""
+        r = self.reading
+        return r is not None and r.usable and abs(r.grams) <= self.rules.zero_limit_grams
+
+    def needs_zero(self) -> bool:
+        """A stable, non-zero reading the zero key can take away (drift or crumbs on an empty tray)."""
+        return self.may_zero() and self.reading.grams != 0
+
+    # -- the item waiting for the scale -----------------------------------------------------------
+    def wait_for(self, item: PendingItem) -> None:
+        self.pending = item
+
+    def drop(self, placement_id: str | None = None) -> PendingItem | None:
+        """End the wait (for ``placement_id`` only, when given); returns the item that was waiting."""
+        item = self.pending
+        if item is None or (placement_id is not None and item.placement_id != placement_id):
+            return None
+        self.pending = None
+        return item
+
+    def reset(self) -> None:
+        """After payment: nothing waits, no tare; the load on the tray stays spent until it changes."""
+        self.pending = None
+        self.tare = None
+
+    @property
+    def state(self) -> NetState:
+        return self.net().state
