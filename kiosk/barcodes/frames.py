@@ -22,7 +22,8 @@ from typing import Any
 
 from kiosk.barcodes.gtin import ScannedCode, canonical_gtin
 
-__all__ = ["DECODERS", "FrameDecoder", "OpenCvDecoder", "ZxingDecoder", "open_decoder", "parse_gs1_elements"]
+__all__ = ["DECODERS", "FrameDecoder", "OpenCvDecoder", "ZxingDecoder", "open_decoder", "parse_gs1_elements",
+           "scanned_code"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,17 @@ def _scaled(value: int, decimals: int, per_unit: int) -> int:
     return (2 * num + den) // (2 * den)
 
 
+def scanned_code(text: str, symbology: str = "", source: str = "") -> ScannedCode | None:
+    """A decoded text (digits, or a GS1 element string in brackets) as a :class:`ScannedCode`, or ``None`` when it
+    holds no GTIN with a right check digit."""
+    text = text.strip() if isinstance(text, str) else ""
+    if text.startswith("("):
+        e = parse_gs1_elements(text)
+        return ScannedCode(e.gtin, symbology, source, e.net_grams, e.price_paise) if e is not None else None
+    gtin = canonical_gtin(text, symbology)
+    return ScannedCode(gtin, symbology, source) if gtin is not None else None
+
+
 class FrameDecoder:
     name = ""
 
@@ -72,13 +84,10 @@ class FrameDecoder:
     def _codes(found: list[tuple[str, str]]) -> list[ScannedCode]:
         out: list[ScannedCode] = []
         for text, symbology in found:
-            elements = parse_gs1_elements(text) if text.startswith("(") else None
-            gtin = elements.gtin if elements is not None else canonical_gtin(text, symbology)
-            if gtin is None:
+            code = scanned_code(text, symbology, "camera")
+            if code is None:
                 log.info("camera barcode %r (%s) ignored: not a GTIN with a right check digit", text, symbology)
-                continue
-            code = ScannedCode(gtin, symbology, "camera")
-            if code not in out:
+            elif code not in out:
                 out.append(code)
         return out
 
@@ -96,7 +105,7 @@ class ZxingDecoder(FrameDecoder):
                                      "[barcodes] camera_frames = false)") from None
         self._zx = zxingcpp
         f = zxingcpp.BarcodeFormat
-        self._formats = f.EAN13 | f.EAN8 | f.UPCA | f.UPCE | f.DataBar | f.DataBarLtd | f.DataBarExp
+        self._formats = (f.EAN13, f.EAN8, f.UPCA, f.UPCE, f.DataBar, f.DataBarLtd, f.DataBarExp)
 
     def decode(self, image: Any) -> list[ScannedCode]:
         found = self._zx.read_barcodes(image, formats=self._formats)

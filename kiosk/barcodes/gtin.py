@@ -17,11 +17,14 @@ __all__ = ["ScannedCode", "canonical_gtin", "expand_upce", "lookup_forms", "with
 
 @dataclass(frozen=True)
 class ScannedCode:
-    """One decoded barcode: canonical ``gtin``, the symbology, where it came from (``camera``, ``scanner``)."""
+    """One decoded barcode: canonical ``gtin``, the symbology, where it came from (``camera``, ``scanner``) and, for
+    a GS1 DataBar Expanded label, the net weight or price it carries."""
 
     gtin: str
     symbology: str = ""
     source: str = ""
+    net_grams: int | None = None
+    price_paise: int | None = None
 
 
 def with_check_digit(body: str) -> str:

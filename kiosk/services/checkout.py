@@ -4,8 +4,11 @@
 contract (intents, events, threads) is the typed interface :class:`kiosk.services.api.CheckoutApi`. It only
 coordinates the parts a newcomer finds by name:
 
-* :mod:`~kiosk.services.counter` — from an item on the tray to a line on the bill (placements, choices, weighing),
-  with :mod:`~kiosk.services.placements`, :mod:`~kiosk.services.recognise` and :mod:`~kiosk.services.shelf`;
+* :mod:`~kiosk.services.counter` — from an item on the tray to a line on the bill (barcodes first, then the model
+  with the scale's second opinion, choices, weighing), with :mod:`~kiosk.services.placements`,
+  :mod:`~kiosk.services.recognise`, :mod:`~kiosk.services.scans`, :mod:`~kiosk.services.second_opinion` and
+  :mod:`~kiosk.services.shelf`; the weighing itself is :mod:`kiosk.weighing` (no recognition code there);
+* :mod:`~kiosk.services.scale_desk` — polling the scale, the Zero and tare keys;
 * :mod:`~kiosk.services.cart_lines` — the open cart in the kiosk's SQLite store, with each line's provenance;
 * :mod:`~kiosk.services.staff_desk` — staff actions behind the PIN (:mod:`~kiosk.services.staff`: the session);
 * :mod:`~kiosk.services.live` — live mode's capture, recognition and scale threads;
@@ -32,7 +35,7 @@ from kiosk.domain.cart import Cart
 from kiosk.domain.receipt import Receipt
 from kiosk.services.bus import EventBus
 from kiosk.services.cart_lines import CartKeeper
-from kiosk.services.counter import Counter, weighing_ended
+from kiosk.services.counter import Counter, SecondOpinion, weighing_ended
 from kiosk.services.errors import CheckoutError, StaffLocked
 from kiosk.services.events import (
     CartChanged,
@@ -43,12 +46,13 @@ from kiosk.services.events import (
     StaffModeChanged,
     SuggestionsReady,
     SuggestionView,
-    WeightChanged,
 )
 from kiosk.services.live import LiveLoop
 from kiosk.services.model_updates import UpdateRelay
-from kiosk.services.placements import Placement, PlacementBook, Weighing
+from kiosk.services.placements import Placement, PlacementBook
 from kiosk.services.recognise import PlacementRecogniser
+from kiosk.services.scale_desk import ScaleDesk
+from kiosk.services.scans import ScanDesk
 from kiosk.services.shelf import Shelf
 from kiosk.services.staff import StaffSession
 from kiosk.services.staff_desk import StaffDesk
@@ -56,10 +60,10 @@ from kiosk.services.views import (
     Presenter,
     format_grams,
     model_description,
-    reading_text,
 )
 from kiosk.services.wiring import close_all, open_catalog
 from kiosk.trigger import ItemPlaced, ItemTrigger, TrayCleared
+from kiosk.weighing import Weighing
 
 __all__ = ["CheckoutError", "StaffLocked", "CheckoutService", "Placement", "open_catalog", "format_grams"]
 
@@ -75,7 +79,7 @@ class CheckoutService:
 
     def __init__(self, config: KioskConfig, *, catalog, store, recognizer_holder, scale,
                  clock: Callable[[], datetime] | None = None, updater=None,
-                 catalog_lock: threading.RLock | None = None) -> None:
+                 catalog_lock: threading.RLock | None = None, scanner=None) -> None:
         from kiosk.bundles.active import ActiveModel
         from kiosk.services.captures import CaptureFolder
 
@@ -88,7 +92,7 @@ class CheckoutService:
         self._lock = threading.RLock()  # cart, placements, weighing
         self._frame_lock = threading.Lock()  # the trigger sees one frame at a time
         self._trigger = ItemTrigger(config.trigger)
-        self._book, self._weighing = PlacementBook(), Weighing()
+        self._book, self._weighing = PlacementBook(), Weighing(config.weighing)
         self._cart = CartKeeper(store)
         self._views = Presenter(Path(catalog.path).parent if getattr(catalog, "path", None) else None)
         self._shelf = Shelf(catalog, catalog_lock or threading.RLock(), self._views)
@@ -96,8 +100,13 @@ class CheckoutService:
         self.captures.restore_provenance(store, self._cart.cart)
         self._recogniser = PlacementRecogniser(self.model, self.captures, find_sku=self._shelf.find, views=self._views,
                                                clock=self._clock, emit=self._emit)
+        opinion = SecondOpinion(config.weight_rerank, config.weight_check, config.weight_tolerance_pct / 100)
         self._counter = Counter(lock=self._lock, cart=self._cart, shelf=self._shelf, recogniser=self._recogniser,
-                                book=self._book, weighing=self._weighing, cart_view=self.cart_view, emit=self._emit)
+                                book=self._book, weighing=self._weighing, cart_view=self.cart_view, emit=self._emit,
+                                scans=ScanDesk(config.barcodes, config.weighing, self._shelf), opinion=opinion)
+        self._scale_desk = ScaleDesk(scale=scale, counter=self._counter, lock=self._lock, emit=self._emit,
+                                     tray_empty=lambda: self._book.current is None)
+        self.scanner = scanner
         self._desk = StaffDesk(StaffSession(config.check_pin, config.staff_timeout_s, self._clock), self._cart,
                                active_sku=self._shelf.active, weighing=self._weighing, lock=self._lock,
                                cart_view=self.cart_view, emit=self._emit, clock=self._clock,
@@ -106,7 +115,7 @@ class CheckoutService:
         self._updates = UpdateRelay(updater, self.model, self._emit, lambda: self.config.update_interval_s)
         self._live = LiveLoop(camera=lambda: self.config.camera, scale=scale,
                               poll_hz=lambda: self.config.scale_poll_hz, process_frame=self.process_frame,
-                              poll_scale=self.poll_scale, emit=self._emit)
+                              poll_scale=self.poll_scale, emit=self._emit, scanner=scanner, scanned=self.scanned)
         self._startup_notices: list[Notice] = []
         self.frames_processed = 0
         self.last_sale = None
@@ -118,7 +127,8 @@ class CheckoutService:
 
         parts = open_parts(config)
         service = cls(config, catalog=parts.catalog, store=parts.store, recognizer_holder=parts.model,
-                      scale=parts.scale, clock=clock, updater=parts.updater, catalog_lock=parts.catalog_lock)
+                      scale=parts.scale, clock=clock, updater=parts.updater, catalog_lock=parts.catalog_lock,
+                      scanner=parts.scanner)
         service._startup_notices = [Notice(level, text) for level, text in parts.notices]
         return service
 
@@ -126,7 +136,7 @@ class CheckoutService:
         self._updates.close()
         self.stop()
         self._unsubscribe_model()
-        close_all(self.scale, self.store, self.catalog, self.model.recognizer)
+        close_all(self.scanner, self.scale, self.store, self.catalog, self.model.recognizer)
 
     def __enter__(self) -> CheckoutService:
         return self
@@ -149,7 +159,8 @@ class CheckoutService:
         events: list[Any] = [ModelChanged(*self.model_info()), CartChanged(self.cart_view()),
                              StaffModeChanged(self.staff_unlocked)]
         if self.last_reading is not None:
-            events.append(WeightChanged(self.last_reading, reading_text(self.last_reading)))
+            with self._lock:
+                events.append(self._counter.weight_event())
         if self._updates.status is not None:
             events.append(self._updates.status)
         notices, self._startup_notices = self._startup_notices, []  # once, to the first UI that listens
@@ -204,6 +215,7 @@ class CheckoutService:
                 return self._counter.item_placed(getattr(frame, "image", frame))
             if isinstance(event, TrayCleared):
                 self._counter.tray_cleared()
+                self._scale_desk.tray_cleared()
         return None
 
     def choose(self, sku: str, placement_id: str | None = None) -> str | None:
@@ -217,26 +229,35 @@ class CheckoutService:
     def remove_line(self, line_id: str) -> None:
         self._counter.remove_line(line_id)
 
-    def poll_scale(self):
-        """Read the scale once; completes a waiting by-weight item on a stable reading above 0 g."""
-        from kiosk.scale import WeightReading
+    def scanned(self, text: str, source: str = "scanner") -> str | None:
+        """A USB scanner's code (kiosk.services.scans): sold when the catalog knows it, else a notice."""
+        return self._counter.scanned(text, source)
 
-        try:
-            reading = self.scale.read()
-        except Exception as exc:  # drivers should not raise; never let one kill the poller
-            log.exception("scale read failed")
-            reading = WeightReading.error(f"{type(exc).__name__}: {exc}")
-        self._counter.take_reading(reading)
-        return reading
+    # -- the scale (kiosk.services.scale_desk; legal weighing in kiosk.weighing) -------------------
+    def poll_scale(self):
+        """Read the scale once; completes a waiting by-weight item on a priceable net weight."""
+        return self._scale_desk.poll()
+
+    def scale_zero(self) -> bool:
+        return self._scale_desk.zero()
+
+    def scale_tare(self, container: str = "bag") -> int:
+        return self._scale_desk.tare(container)
+
+    def scale_clear_tare(self) -> None:
+        self._scale_desk.clear_tare()
 
     # -- paying ----------------------------------------------------------------------------------
     def pay(self, method: str = "card") -> Receipt:
         """Simulated payment: close the open cart as one sale (never twice) and open a new cart."""
         with self._lock:
+            if self._counter.held is not None:
+                raise CheckoutError(f"staff must check {self._counter.held.line.name} before payment")
             ref = f"SIM-{uuid.uuid4().hex[:12].upper()}"  # the simulated terminal approves every payment
             sale = self._cart.pay(method, ref)
             self.last_sale = sale
             dropped = self._weighing.drop()
+            self._weighing.reset()
             self._book.clear()
             was_staff = self._desk.session.lock()
             view = self.cart_view()
@@ -268,6 +289,10 @@ class CheckoutService:
 
     def staff_override_price(self, line_id: str, paise: int) -> str:
         return self._desk.override_price(line_id, paise)
+
+    def staff_resolve(self, approve: bool) -> str | None:
+        """Staff decides on the item the scale disagreed with (StaffCalled): add it or not."""
+        return self._counter.resolve_held(approve, self._desk.require())
 
     # -- model and updates (kiosk.services.model_updates) ----------------------------------------
     def swap_model(self, new_recognizer) -> None:

@@ -1,10 +1,17 @@
 """The counter: what happens between an item on the tray and a line on the bill.
 
-A placement is recognised (:mod:`~kiosk.services.recognise`); its top-1 is added by itself when the model is
-sure enough, otherwise the shopper chooses (a suggestion, or a search result). Unit items are added at once;
-by-weight items with the current stable weight, or they wait for one (:class:`~kiosk.services.placements.Weighing`).
-Another choice for a placement replaces its line; the tray cleared before weighing drops the item. Every line
-is committed with its provenance (:mod:`~kiosk.services.cart_lines`) before listeners hear of it.
+A placed item's frame is first searched for a barcode (:mod:`~kiosk.services.scans`): a code the catalog knows
+wins, and the classifier is not asked; a container's tare code sets the tare. Otherwise the placement is recognised
+(:mod:`~kiosk.services.recognise`), its suggestions re-ranked by the weight on the tray
+(:mod:`~kiosk.services.second_opinion`); the top-1 is added by itself when the model is sure enough and the weight
+does not contradict it, otherwise the shopper chooses (a suggestion, or a search result). A USB scanner's codes
+take the same path without a placement.
+
+Unit items are added at once — unless the weight on the tray does not fit them: then staff is called instead
+(:class:`~kiosk.services.events.StaffCalled`). By-weight items are priced on the net weight of the weighing room
+(:class:`kiosk.weighing.Weighing`), or they wait for one. Another choice for a placement replaces its line; the tray
+cleared before weighing drops the item. Every line is committed with its provenance
+(:mod:`~kiosk.services.cart_lines`) before listeners hear of it.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from kiosk.domain.cart import CartError, CartLine
@@ -24,18 +33,43 @@ from kiosk.services.events import (
     CartView,
     Notice,
     PlacementCleared,
+    StaffCalled,
+    StaffCallEnded,
     SuggestionsReady,
     WeighingEnded,
     WeightChanged,
 )
-from kiosk.services.placements import PendingItem, Placement, PlacementBook, Weighing
+from kiosk.services.placements import Placement, PlacementBook
 from kiosk.services.recognise import PlacementRecogniser
+from kiosk.services.scans import ScanDesk, ScanOutcome
+from kiosk.services.second_opinion import check_label_weight, check_unit_weight, rerank
 from kiosk.services.shelf import Shelf
 from kiosk.services.views import reading_text
+from kiosk.weighing import PendingItem, Weighing
 
-__all__ = ["Counter", "weighing_ended"]
+__all__ = ["Counter", "SecondOpinion", "weighing_ended"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SecondOpinion:
+    """What the scale may say about the camera: re-rank suggestions, call staff on a weight that does not fit."""
+
+    rerank: bool = True
+    check: bool = True
+    slack: float = 0.15
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    """An item staff must look at before it is billed (its weight did not fit)."""
+
+    placement_id: str | None
+    line: CartLine
+    grams: int
+    reason: str
+    chooser: str
 
 
 def weighing_ended(item: PendingItem, line_id: str | None, warning: str = "") -> list[Any]:
@@ -46,26 +80,37 @@ def weighing_ended(item: PendingItem, line_id: str | None, warning: str = "") ->
 class Counter:
     def __init__(self, *, lock: threading.RLock, cart: CartKeeper, shelf: Shelf, recogniser: PlacementRecogniser,
                  book: PlacementBook, weighing: Weighing, cart_view: Callable[[], CartView],
-                 emit: Callable[..., None]) -> None:
+                 emit: Callable[..., None], scans: ScanDesk | None = None,
+                 opinion: SecondOpinion | None = None) -> None:
         self._lock, self._cart, self._shelf, self._recogniser = lock, cart, shelf, recogniser
         self.book, self.weighing, self._cart_view, self._emit = book, weighing, cart_view, emit
+        self.scans, self.opinion = scans, opinion or SecondOpinion()
+        self.held: HeldItem | None = None
 
+    # -- a placed item ---------------------------------------------------------------------------
     def item_placed(self, image) -> SuggestionsReady:
-        placement = self._recogniser.recognise(image, self.weighing.usable_grams())
-        events: list[Any] = []
+        with self._lock:
+            grams = self.weighing.fresh_grams()
+        sale, events = self._camera_codes(image)
+        if sale is not None:
+            placement = self._recogniser.scanned(image, sale.sku, grams)
+        else:
+            ranker = partial(rerank, slack=self.opinion.slack) if self.opinion.rerank else None
+            placement = self._recogniser.recognise(image, grams, ranker)
         line = None
         with self._lock:
             dropped = self.weighing.drop()
             if dropped is not None:
                 events += weighing_ended(dropped, None, f"{dropped.sku.name} was not weighed: tap it again to add it")
             self.book.add(placement)
-            auto_sku = self._recogniser.auto_add_sku(placement)
-            if auto_sku is not None:
-                try:
-                    line, add_events = self._add(auto_sku, placement, "auto")
-                    events += add_events
-                except (CheckoutError, CatalogError, CartError) as exc:
-                    events.append(Notice("error", str(exc)))
+            try:
+                if sale is not None:
+                    line, add_events = self._sell(sale, placement, "barcode")
+                else:
+                    line, add_events = self._auto_add(placement)
+                events += add_events
+            except (CheckoutError, CatalogError, CartError) as exc:
+                events.append(Notice("error", str(exc)))
         ready = SuggestionsReady(placement.placement_id, placement.suggestions,
                                  line.line_id if line is not None else None, line.sku if line is not None else None)
         self._emit(*[e for e in events if isinstance(e, CartChanged)], ready,
@@ -74,42 +119,101 @@ class Counter:
             self._emit(Notice("info", "item not recognised: search by name or PLU"))
         return ready
 
+    def _camera_codes(self, image) -> tuple[ScanOutcome | None, list[Any]]:
+        """The first sellable code in the frame, after applying any tare codes; notices for the rest."""
+        if self.scans is None:
+            return None, []
+        sale, events = None, []
+        for code in self.scans.decode(image):
+            outcome = self.scans.resolve(code)
+            if outcome.kind == "tare":
+                events += self._apply_tare(outcome.container)
+            elif outcome.sells and sale is None:
+                sale = outcome
+            elif outcome.message:
+                events.append(Notice("info" if outcome.kind == "unknown" else "warning", outcome.message))
+        return sale, events
+
+    def _auto_add(self, placement: Placement) -> tuple[CartLine | None, list[Any]]:
+        auto_sku = self._recogniser.auto_add_sku(placement)
+        if auto_sku is None:
+            return None, []
+        sku = self._shelf.active(auto_sku)
+        grams = self.weighing.usable_grams(None, placement.placement_id)
+        if not sku.by_weight and self.opinion.check and check_unit_weight(sku, grams, 1, self.opinion.slack).fits \
+                is False:
+            return None, []  # the weight says otherwise: the shopper chooses, and a wrong choice calls staff
+        return self._add(auto_sku, placement, "auto")
+
     def tray_cleared(self) -> None:
         events: list[Any] = []
         with self._lock:
             current, self.book.current = self.book.current, None
+            self.weighing.tray_emptied()
             dropped = self.weighing.drop(current) if current is not None else None
             if dropped is not None:
                 events += weighing_ended(dropped, None, f"{dropped.sku.name} was taken away before it was weighed")
         if current is not None:
             self._emit(PlacementCleared(current), *events)
 
+    # -- adding a line ---------------------------------------------------------------------------
     def _add(self, sku_id: str, placement: Placement | None, chooser: str) -> tuple[CartLine | None, list[Any]]:
-        """Add one item (caller holds the lock). Returns the line, or None while it waits for the scale."""
+        """Add one item (caller holds the lock). Returns the line, or None while it waits for the scale or staff."""
         sku = self._shelf.active(sku_id)
         pid = placement.placement_id if placement else None
+        grams = self.weighing.usable_grams(sku, pid)
         if sku.by_weight:
-            grams = self.weighing.usable_grams()
             if grams is None:
                 self.weighing.wait_for(PendingItem(pid, sku, chooser))
                 return None, [AwaitingWeight(pid, sku.sku, sku.name),
                               Notice("info", f"place {sku.name} on the scale and hold still")]
             line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, grams)
-        else:
-            line = CartLine.unit(sku.sku, sku.name, sku.price_paise, sku.gst_bp, 1)
-        return self._commit(line, placement, chooser), [CartChanged(self._cart_view())]
+            return self._commit(line, placement, chooser, grams), [CartChanged(self._cart_view())]
+        line = CartLine.unit(sku.sku, sku.name, sku.price_paise, sku.gst_bp, 1)
+        fit = check_unit_weight(sku, grams, 1, self.opinion.slack) if self.opinion.check else None
+        if fit is not None and fit.fits is False:
+            return None, self._hold(HeldItem(pid, line, grams, fit.reason, chooser))
+        return self._commit(line, placement, chooser, grams), [CartChanged(self._cart_view())]
 
-    def _commit(self, line: CartLine, placement: Placement | None, chooser: str) -> CartLine:
+    def _sell(self, outcome: ScanOutcome, placement: Placement | None, chooser: str
+              ) -> tuple[CartLine | None, list[Any]]:
+        """A scanned code the catalog knows: a plain GTIN is sold as its SKU; a label at its embedded price or
+        weight (checked against the tray when a fresh weight is there)."""
+        if outcome.kind == "sku":
+            return self._add(outcome.sku.sku, placement, chooser)
+        sku, pid = outcome.sku, placement.placement_id if placement else None
+        if outcome.grams is not None:
+            line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, outcome.grams)
+        else:
+            line = CartLine.unit(sku.sku, f"{sku.name} (label)", outcome.price, sku.gst_bp, 1)
+        grams = self.weighing.usable_grams(None, pid)
+        if outcome.grams is not None and self.opinion.check:
+            fit = check_label_weight(outcome.grams, grams, self.opinion.slack, self.weighing.rules.min_grams)
+            if fit.fits is False:
+                return None, self._hold(HeldItem(pid, line, grams, fit.reason, chooser))
+        return self._commit(line, placement, chooser, grams), [CartChanged(self._cart_view())]
+
+    def _hold(self, item: HeldItem) -> list[Any]:
+        self.held = item
+        log.warning("staff called: %s", item.reason)
+        return [StaffCalled(item.placement_id, item.line.sku, item.line.name, item.grams, item.reason),
+                Notice("warning", f"Staff is on the way: {item.reason}")]
+
+    def _commit(self, line: CartLine, placement: Placement | None, chooser: str, grams: int | None) -> CartLine:
         provenance = placement.provenance(chooser) if placement is not None else None
         stored = self._cart.add(line, provenance)  # committed (fsynced) before anything shows it
         if placement is not None:
             placement.line_id = stored.line_id
+        if grams is not None:
+            self.weighing.spend(placement.placement_id if placement else None, grams)
         return stored
 
+    # -- the shopper's and the scanner's intents ---------------------------------------------------
     def choose(self, sku: str, placement_id: str | None = None) -> str | None:
         """The shopper picked ``sku`` (a suggestion of ``placement_id``, or a search result)."""
         events: list[Any] = []
         with self._lock:
+            self._refuse_while_held()
             placement = self.book.get(placement_id)
             if placement_id is not None and placement is None:
                 log.info("choose(): placement %s is no longer known; adding %s as a manual pick", placement_id, sku)
@@ -129,6 +233,31 @@ class Counter:
         self._emit(*events)
         return line.line_id if line is not None else None
 
+    def scanned(self, text: str, source: str = "scanner") -> str | None:
+        """A USB scanner's code: sold when the catalog knows it; a bad check digit is ignored (never guessed)."""
+        code = self.scans.read_text(text, source) if self.scans is not None else None
+        if code is None:
+            log.warning("%s: %r ignored: not a GTIN with a right check digit", source, text)
+            self._emit(Notice("warning", "barcode not read: scan it again"))
+            return None
+        outcome = self.scans.resolve(code)
+        events: list[Any] = []
+        line = None
+        with self._lock:
+            if outcome.kind == "tare":
+                events += self._apply_tare(outcome.container)
+            elif outcome.sells:
+                self._refuse_while_held()
+                line, events = self._sell(outcome, None, source)
+            else:
+                events.append(Notice("warning", f"{outcome.message}: search by name or PLU"))
+        self._emit(*events)
+        return line.line_id if line is not None else None
+
+    def _refuse_while_held(self) -> None:
+        if self.held is not None:
+            raise CheckoutError(f"staff must check {self.held.line.name} first: {self.held.reason}")
+
     def remove_line(self, line_id: str) -> None:
         with self._lock:
             self._cart.remove(line_id, by="shopper")
@@ -136,22 +265,49 @@ class Counter:
             view = self._cart_view()
         self._emit(CartChanged(view))
 
+    def resolve_held(self, approve: bool, who: str) -> str | None:
+        """Staff looked at the held item: add it (``approve``) or not. Returns the line id when added."""
+        with self._lock:
+            item, self.held = self.held, None
+            if item is None:
+                raise CheckoutError("no item is waiting for staff")
+            events: list[Any] = []
+            line_id = None
+            if approve:
+                stored = self._commit(item.line, self.book.get(item.placement_id), f"staff:{who}", item.grams)
+                line_id = stored.line_id
+                events.append(CartChanged(self._cart_view()))
+        events += [StaffCallEnded(item.placement_id, item.line.sku, line_id),
+                   Notice("info", f"{item.line.name} {'added' if approve else 'not added'} by {who}")]
+        self._emit(*events)
+        return line_id
+
+    # -- the scale -------------------------------------------------------------------------------
     def take_reading(self, reading) -> None:
-        """A scale reading: sent on when it changed; completes a waiting by-weight item when it is usable."""
+        """A scale reading: sent on when it changed; completes a waiting by-weight item when it is priceable."""
         events: list[Any] = []
         with self._lock:
             changed, done = self.weighing.take(reading)
             if changed:
-                events.append(WeightChanged(reading, reading_text(reading)))
+                events.append(self.weight_event())
             if done is not None:
-                events += self._complete_weighing(done, reading.grams)
+                events += self._complete_weighing(done)
         self._emit(*events)
 
-    def _complete_weighing(self, item: PendingItem, grams: int) -> list[Any]:
+    def weight_event(self) -> WeightChanged:
+        reading = self.weighing.reading
+        return WeightChanged(reading, reading_text(reading) if reading is not None else "", self.weighing.net())
+
+    def _apply_tare(self, container: str) -> list[Any]:
+        tare = self.weighing.set_container(container)
+        return [self.weight_event(), Notice("info", f"tare {container}: {tare.grams} g")]
+
+    def _complete_weighing(self, item: PendingItem) -> list[Any]:
         sku = item.sku
+        grams = self.weighing.usable_grams(sku, item.placement_id)
         try:
             line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, grams)
-            stored = self._commit(line, self.book.get(item.placement_id), item.chooser)
+            stored = self._commit(line, self.book.get(item.placement_id), item.chooser, grams)
         except (CartError, UserError) as exc:
             return [*weighing_ended(item, None), Notice("error", f"{sku.name}: {exc}")]
         return [CartChanged(self._cart_view()), *weighing_ended(item, stored.line_id)]

@@ -16,7 +16,12 @@ Events (names and fields are the UI contract: they only ever grow):
 * :class:`AwaitingWeight` ``(placement_id, sku, name)``: a by-weight item waits for a stable reading;
 * :class:`WeighingEnded` ``(placement_id, sku, line_id)``: that wait is over — weighed and added (``line_id``), or
   dropped (``line_id`` ``None``: replaced by another choice, taken away, never weighed before payment);
-* :class:`WeightChanged` ``(reading, text)``: a new scale reading (only sent when it differs from the last);
+* :class:`WeightChanged` ``(reading, text, net)``: a new scale reading (only sent when it differs from the last, or
+  when the tare changed); ``net`` is the weighing room's :class:`kiosk.weighing.NetWeight` (state, gross, tare,
+  net, the text to show): only its ``ok`` state is ever priced;
+* :class:`StaffCalled` ``(placement_id, sku, name, grams, reason)``: the weight on the tray does not fit the item
+  confirmed (a ticket switch?): it is not billed until staff approves or refuses it;
+* :class:`StaffCallEnded` ``(placement_id, sku, line_id)``: staff decided (``line_id`` ``None``: not added);
 * :class:`CartChanged` ``(cart_view)``: the cart after a committed change (a line is shown only after
   the store committed it);
 * :class:`SaleClosed` ``(receipt, receipt_text)``: payment done; a new empty cart follows as CartChanged;
@@ -35,7 +40,8 @@ from typing import Any
 
 __all__ = [
     "AwaitingWeight", "BillView", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView", "Event",
-    "FrameCaptured", "Listener", "ModelChanged", "Notice", "PlacementCleared", "SaleClosed", "StaffModeChanged",
+    "FrameCaptured", "Listener", "ModelChanged", "Notice", "PlacementCleared", "SaleClosed", "StaffCallEnded",
+    "StaffCalled", "StaffModeChanged",
     "SuggestionView", "SuggestionsReady", "TaxRowView", "UpdateStatusChanged", "WeighingEnded", "WeightChanged",
 ]
 
@@ -169,6 +175,23 @@ class WeighingEnded:
 class WeightChanged:
     reading: Any  # kiosk.scale.WeightReading
     text: str = ""
+    net: Any = None  # kiosk.weighing.NetWeight
+
+
+@dataclass(frozen=True)
+class StaffCalled:
+    placement_id: str | None
+    sku: str
+    name: str
+    grams: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class StaffCallEnded:
+    placement_id: str | None
+    sku: str
+    line_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,5 +241,6 @@ class Notice:
 
 
 Event = (CameraStatusChanged | FrameCaptured | SuggestionsReady | PlacementCleared | AwaitingWeight | WeighingEnded
-         | WeightChanged | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | UpdateStatusChanged | Notice)
+         | WeightChanged | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | UpdateStatusChanged | Notice
+         | StaffCalled | StaffCallEnded)
 Listener = Callable[[Event], None]

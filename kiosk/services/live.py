@@ -5,7 +5,9 @@
 * ``recognition``: takes frames and hands them to the service's ``process_frame`` (one bad frame is a notice,
   never the end of the loop);
 * ``scale poll``: reads the scale ``scale_poll_hz`` times a second. A scale paced by frames (a replayed script)
-  is read from the recognition thread instead, in step with the frames.
+  is read from the recognition thread instead, in step with the frames;
+* ``scanner``: waits for codes from a USB scanner (serial, or the keyboard wedge the window feeds) and hands each
+  to the service's ``scanned``.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ class LiveLoop:
 
     def __init__(self, *, camera: Callable[[], str], scale: Any, poll_hz: Callable[[], float],
                  process_frame: Callable[[Any], Any], poll_scale: Callable[[], Any],
-                 emit: Callable[..., None]) -> None:
+                 emit: Callable[..., None], scanner: Any = None,
+                 scanned: Callable[[str], Any] | None = None) -> None:
         self._camera, self._scale, self._poll_hz = camera, scale, poll_hz
+        self._scanner, self._scanned = scanner, scanned
         self._process_frame, self._poll_scale, self._emit = process_frame, poll_scale, emit
         self.capture = None
         self.last_frame = None
@@ -50,6 +54,8 @@ class LiveLoop:
         self._threads = [threading.Thread(target=self._recognition_loop, name="recognition", daemon=True)]
         if not self._scale.paced_by_frames:
             self._threads.append(threading.Thread(target=self._scale_loop, name="scale poll", daemon=True))
+        if self._scanner is not None and self._scanned is not None:
+            self._threads.append(threading.Thread(target=self._scanner_loop, name="scanner", daemon=True))
         self.capture.start()
         for t in self._threads:
             t.start()
@@ -91,6 +97,16 @@ class LiveLoop:
             except Exception as exc:  # one bad frame must not stop the kiosk
                 log.exception("frame %s failed", getattr(frame, "index", "?"))
                 self._emit(Notice("error", f"recognition failed: {type(exc).__name__}: {exc}"))
+
+    def _scanner_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                text = self._scanner.read(0.2)
+                if text:
+                    self._scanned(text)
+            except Exception as exc:  # one bad scan must not stop the scanner
+                log.exception("scan failed")
+                self._emit(Notice("error", f"scan failed: {type(exc).__name__}: {exc}"))
 
     def _scale_loop(self) -> None:
         period = 1.0 / self._poll_hz()

@@ -1,22 +1,19 @@
-"""Placements (one item put on the tray, what the recogniser said, the line it became) and the weighing of a
-by-weight item that waits for the scale.
+"""Placements: one item put on the tray, what the recogniser said, the line it became.
 
-:class:`PlacementBook` remembers the last :data:`MAX_PLACEMENTS` placements and which one is on the tray now;
-:class:`Weighing` is the small state machine of a by-weight item: ``idle`` → ``waiting`` (chosen, no usable
-reading yet) → a stable reading above 0 g completes it (or it is dropped: replaced, taken away, paid). Both are
-plain state, guarded by the service's lock; neither touches the store.
+:class:`PlacementBook` remembers the last :data:`MAX_PLACEMENTS` placements and which one is on the tray now; plain
+state, guarded by the service's lock; it never touches the store. The weighing of a by-weight item that waits for
+the scale is :class:`kiosk.weighing.Weighing` (its own room: no recognition code there).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from kiosk.services.events import SuggestionView
 from kiosk.store import LineProvenance
 
-__all__ = ["MAX_PLACEMENTS", "Placement", "PlacementBook", "Weighing", "PendingItem"]
+__all__ = ["MAX_PLACEMENTS", "Placement", "PlacementBook"]
 
 #: placements remembered for choose()/corrections (older ones are forgotten)
 MAX_PLACEMENTS = 64
@@ -65,45 +62,3 @@ class PlacementBook:
     def clear(self) -> None:
         self._items.clear()
         self.current = None
-
-
-@dataclass(frozen=True)
-class PendingItem:
-    placement_id: str | None
-    sku: Any  # catalog.Sku
-    chooser: str = "shopper"
-
-
-class Weighing:
-    """The last scale reading and the by-weight item waiting for a stable one (at most one)."""
-
-    def __init__(self) -> None:
-        self.reading = None  # kiosk.scale.WeightReading
-        self.pending: PendingItem | None = None
-
-    def usable_grams(self) -> int | None:
-        """Grams of the last reading when it may be priced (stable, ok, above 0 g), else ``None``."""
-        r = self.reading
-        return r.grams if r is not None and r.usable and r.grams > 0 else None
-
-    def take(self, reading) -> tuple[bool, PendingItem | None]:
-        """Record a reading. Returns (changed since the last one, the pending item it completes or ``None``)."""
-        last = self.reading
-        changed = last is None or (last.grams, last.stable, last.status) != (reading.grams, reading.stable,
-                                                                           reading.status)
-        self.reading = reading
-        done = None
-        if self.pending is not None and self.usable_grams() is not None:
-            done, self.pending = self.pending, None
-        return changed, done
-
-    def wait_for(self, item: PendingItem) -> None:
-        self.pending = item
-
-    def drop(self, placement_id: str | None = None) -> PendingItem | None:
-        """End the wait (for ``placement_id`` only, when given); returns the item that was waiting."""
-        item = self.pending
-        if item is None or (placement_id is not None and item.placement_id != placement_id):
-            return None
-        self.pending = None
-        return item

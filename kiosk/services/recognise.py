@@ -27,9 +27,21 @@ class PlacementRecogniser:
         self.recognitions = 0
         self.last_timings_ms: dict[str, float] = {}
 
-    def recognise(self, image, scale_grams: int | None) -> Placement:
+    def _new_id(self, image) -> tuple[str, str]:
         placement_id = f"{self._clock().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        image_path = self.captures.save(placement_id, image)
+        return placement_id, self.captures.save(placement_id, image)
+
+    def scanned(self, image, sku, scale_grams: int | None) -> Placement:
+        """A placement whose barcode named its SKU: the classifier is not asked."""
+        placement_id, image_path = self._new_id(image)
+        return Placement(placement_id, image_path, [self._views.suggestion(sku, 1.0)], None, None,
+                         scale_grams=scale_grams)
+
+    def recognise(self, image, scale_grams: int | None, rerank: Callable[[list, int | None], list] | None = None
+                  ) -> Placement:
+        """Run the model on a placed item; ``rerank`` (the scale's second opinion) may re-order the sellable
+        suggestions by ``scale_grams``. The placement keeps the model's own top-k for provenance."""
+        placement_id, image_path = self._new_id(image)
         result = self.model.recognize(image)
         if result is None:
             self._emit(Notice("error", "no recognition model loaded: use manual search"))
@@ -38,13 +50,16 @@ class PlacementRecogniser:
             found, version = result.suggestions, result.model_version
             self.recognitions += 1
             self.last_timings_ms = dict(result.timings_ms)
-        views = []
+        ranked = []
         for s in found:
             sku = self._find_sku(s.sku)
             if sku is None or not sku.active:
                 log.warning("recogniser suggested %r, which the catalog does not sell", s.sku)
                 continue
-            views.append(self._views.suggestion(sku, s.score))
+            ranked.append((sku, s.score))
+        if rerank is not None:
+            ranked = rerank(ranked, scale_grams)
+        views = [self._views.suggestion(sku, score) for sku, score in ranked]
         return Placement(placement_id, image_path, views, found[0].sku if found else None, version,
                          scale_grams=scale_grams, top_k=tuple((s.sku, s.score) for s in found))
 
@@ -52,8 +67,9 @@ class PlacementRecogniser:
         """The top-1 when it may be added by itself: sellable, scored at or above the threshold of the model
         that still runs (a model swapped in mid-recognition never lends its threshold)."""
         rec, views = self.model.recognizer, placement.suggestions
-        if rec is None or not views or views[0].sku != placement.recognised_sku:
+        if rec is None or not views or views[0].sku != placement.recognised_sku or not placement.top_k:
             return None
         if getattr(rec, "model_version", None) != placement.model_version:
             return None
-        return views[0].sku if views[0].score >= float(getattr(rec, "auto_add_threshold", float("inf"))) else None
+        image_score = placement.top_k[0][1]  # the model's own score: the threshold was set on it
+        return views[0].sku if image_score >= float(getattr(rec, "auto_add_threshold", float("inf"))) else None

@@ -15,8 +15,8 @@ from kiosk.domain.money import format_inr
 from kiosk.services.cart_lines import CartKeeper
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import CartChanged, CartView, Notice, StaffModeChanged
-from kiosk.services.placements import Weighing
 from kiosk.services.staff import StaffSession
+from kiosk.weighing import Weighing
 
 __all__ = ["StaffDesk"]
 
@@ -51,13 +51,14 @@ class StaffDesk:
         if self.session.lock():
             self._emit(StaffModeChanged(False))
 
-    def _require(self) -> str:
+    def require(self) -> str:
+        """The staff id of the open session; raises StaffLocked when staff mode is not unlocked."""
         self.unlocked  # noqa: B018 - announces a time-out
         return self.session.touch()
 
     def correct(self, line_id: str, new_sku: str) -> str:
         """The item of ``line_id`` is really ``new_sku``: replace the line, record the correction."""
-        who = self._require()
+        who = self.require()
         with self._lock:
             old = self._cart.open_line(line_id)
             sku = self._active_sku(new_sku)
@@ -78,7 +79,7 @@ class StaffDesk:
         return stored.line_id
 
     def void(self, line_id: str) -> None:
-        who = self._require()
+        who = self.require()
         with self._lock:
             self._cart.void(line_id, by=who)
             view = self._cart_view()
@@ -86,7 +87,7 @@ class StaffDesk:
 
     def override_price(self, line_id: str, paise: int) -> str:
         """Re-price a line (``paise`` per unit, or per kg for weighed lines); the old line is voided."""
-        who = self._require()
+        who = self.require()
         if isinstance(paise, bool) or not isinstance(paise, int) or paise < 0:
             raise CheckoutError(f"price override must be whole paise >= 0, got {paise!r}")
         with self._lock:

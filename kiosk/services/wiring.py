@@ -1,6 +1,6 @@
 """Opening what a :class:`~kiosk.config.KioskConfig` names: catalog, model (plain bundle or signed store),
-the kiosk's sales store and the scale. Anything opened before a failure is closed again; a missing or broken
-bundle is one line (:class:`~kiosk.errors.BundleError`)."""
+the kiosk's sales store, the scale and the USB barcode scanner (``[barcodes] scanner``). Anything opened before a
+failure is closed again; a missing or broken bundle is one line (:class:`~kiosk.errors.BundleError`)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ class OpenedParts:
     catalog_lock: threading.RLock
     updater: Any = None
     notices: list[tuple[str, str]] = field(default_factory=list)  # (level, text) for the first UI
+    scanner: Any = None  # kiosk.barcodes.scanner.Scanner or None
 
 
 def _open_models(config: KioskConfig, catalog_lock, opened: list) -> tuple[Any, Any, Any]:
@@ -89,6 +90,7 @@ def _model_notices(config: KioskConfig, models) -> list[tuple[str, str]]:
 
 
 def open_parts(config: KioskConfig) -> OpenedParts:
+    from kiosk.barcodes.scanner import open_scanner
     from kiosk.bundles.active import ActiveModel
     from kiosk.scale import open_scale
     from kiosk.store import SalesStore
@@ -106,8 +108,10 @@ def open_parts(config: KioskConfig) -> OpenedParts:
         opened.append(store)
         scale = open_scale(config.scale)
         opened.append(scale)
+        scanner = open_scanner(config.barcodes.scanner)
+        opened.append(scanner)
     except BaseException:
         close_all(*reversed(opened))
         raise
     return OpenedParts(catalog, store, scale, ActiveModel(recognizer), catalog_lock,
-                       models.updater if models is not None else None, _model_notices(config, models))
+                       models.updater if models is not None else None, _model_notices(config, models), scanner)
