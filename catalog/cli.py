@@ -32,21 +32,39 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    import shutil
+
     from catalog.csv_io import CsvImportError, import_csv
+    from catalog.images import IMAGE_DIR
     from catalog.repository import Catalog
 
     if not args.csv.is_file():
         raise CatalogError(f"{args.csv}: no such file")
-    with Catalog.open(args.db) as cat:
-        try:
-            result = import_csv(cat, args.csv)
-        except CsvImportError as exc:
-            for err in exc.errors:  # every problem on its own line; the summary is the error itself
-                print(err, file=sys.stderr)
-            raise
-        print(f"imported {result.total} SKUs into {args.db} ({result.created} new, {result.updated} updated); "
-              f"catalog now holds {len(cat)}")
+    new = not args.db.exists()
+    images = args.db.parent / IMAGE_DIR
+    new_images = not images.exists()
+    try:
+        with Catalog.open(args.db) as cat:
+            try:
+                result = import_csv(cat, args.csv)
+            except CsvImportError as exc:
+                for err in exc.errors:  # every problem on its own line; the summary is the error itself
+                    print(err, file=sys.stderr)
+                raise
+            print(f"imported {result.total} SKUs into {args.db} ({result.created} new, {result.updated} updated); "
+                  f"catalog now holds {len(cat)}")
+    except BaseException:
+        if new:  # a failed import into a new path leaves no (empty) catalog behind
+            _remove_database(args.db)
+        if new_images and images.is_dir():
+            shutil.rmtree(images, ignore_errors=True)
+        raise
     return 0
+
+
+def _remove_database(db: Path) -> None:
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        path.unlink(missing_ok=True)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -9,6 +9,10 @@ per unit, or per kg for ``sold_by=weight``; ``gst_percent`` is one of 0, 5, 12, 
 Import validates EVERY row first and collects every problem (line, column, value, reason);
 only a file without a single problem is written, in one transaction. Export writes the same
 format, so export -> import -> export gives the same bytes.
+
+A cell that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return) is exported with a leading ``'`` (OWASP's advice against CSV injection); import takes exactly that one ``'``
+off again, so the round trip stays exact.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from catalog.images import image_problem, install_image, resolve_source
-from catalog.model import CSV_COLUMNS, REQUIRED_COLUMNS, Sku, parse_sku_fields, sku_to_fields
+from catalog.model import CSV_COLUMNS, REQUIRED_COLUMNS, Sku, gtin14, parse_sku_fields, sku_to_fields
 from catalog.repository import Catalog
 from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import CatalogError
@@ -32,6 +36,29 @@ __all__ = ["CsvImportError", "RowError", "ImportResult", "read_catalog_csv", "im
            "write_skus_csv"]
 
 MAX_ERRORS_IN_MESSAGE = 5
+MAX_VALUE_SHOWN = 60  # characters of a bad cell quoted in a message
+#: first characters that make a spreadsheet treat a cell as a formula
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(cell: str) -> str:
+    """``cell`` as exported: a leading ``'`` when a spreadsheet would run it (or when it already starts with ``'``
+    followed by such a character, so that :func:`restore_formula` gives back exactly ``cell``)."""
+    if cell.startswith(FORMULA_START) or (cell.startswith("'") and cell[1:].startswith(FORMULA_START)):
+        return "'" + cell
+    return cell
+
+
+def restore_formula(cell: str) -> str:
+    """Inverse of :func:`neutralise_formula` (import)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith((*FORMULA_START, "'")) else cell
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    if len(text) <= MAX_VALUE_SHOWN:
+        return text
+    return f"{text[:MAX_VALUE_SHOWN]}… ({len(str(value))} characters)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +70,7 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: column {self.column} value {self.value!r}: {self.reason}"
+        return f"{self.file}:{self.line}: column {self.column} value {_shown(self.value)}: {self.reason}"
 
 
 class CsvImportError(CatalogError):
@@ -137,7 +164,7 @@ def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int,
                 errors.append(RowError(name, start, "*", ",".join(row),
                                        f"has {len(row)} fields, the header has {len(header)}"))
                 continue
-            fields = dict(zip(header, row))
+            fields = dict(zip(header, (restore_formula(cell) for cell in row)))
             sku, problems = parse_sku_fields(fields)
             errors += [RowError(name, start, p.column, p.value, p.reason) for p in problems]
             if sku is not None:
@@ -150,9 +177,10 @@ def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int,
     # uniqueness across rows
     firsts: dict[tuple[str, str], int] = {}
     for line, row_keys in keys:  # raw values, so a row with other problems is still checked
-        for col, value in row_keys:
+        for col, value, raw in row_keys:
             if (col, value) in firsts:
-                errors.append(RowError(name, line, col, value, f"already used on line {firsts[(col, value)]}"))
+                errors.append(RowError(name, line, col, raw, f"already used on line {firsts[(col, value)]}"
+                                       + (" (the same GTIN)" if value != raw else "")))
             else:
                 firsts[(col, value)] = line
     if errors:
@@ -161,15 +189,17 @@ def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int,
     return skus
 
 
-def _unique_keys(fields: dict[str, str]) -> list[tuple[str, str]]:
-    """The values of a row that must be unique across the file: sku, plu, each barcode."""
+def _unique_keys(fields: dict[str, str]) -> list[tuple[str, str, str]]:
+    """``(column, key, value)`` of what must be unique across the file: sku, plu, each barcode (keyed by its GTIN-14
+    form, so an EAN-13 and a UPC-A spelling of one code collide)."""
     out = []
     for col in ("sku", "plu"):
         v = (fields.get(col) or "").strip()
         if v:
-            out.append((col, v))
+            out.append((col, v, v))
     codes = (fields.get("barcodes") or "").replace(",", ";").split(";")
-    out += [("barcodes", c.strip()) for c in dict.fromkeys(codes) if c.strip()]
+    unique = {gtin14(c.strip()): c.strip() for c in reversed(codes) if c.strip()}  # a repeat within the row is
+    out += [("barcodes", key, code) for key, code in reversed(unique.items())]  # validate_sku's "listed twice"
     return out
 
 
@@ -186,15 +216,16 @@ def import_csv(catalog: Catalog, path: str | Path) -> ImportResult:
     lines = {s.sku: line for line, s in numbered}
     ids = {s.sku for s in skus}
     plu_owner, code_owner = catalog.owners()
+    code_owner = {gtin14(code): sku for code, sku in code_owner.items()}
     errors: list[RowError] = []
     for s in skus:
         if s.plu and plu_owner.get(s.plu, s.sku) not in ids:
             errors.append(RowError(name, lines.get(s.sku, 0), "plu", s.plu,
                                    f"already the PLU of {plu_owner[s.plu]!r} in the catalog"))
         for code in s.barcodes:
-            if code_owner.get(code, s.sku) not in ids:
+            if code_owner.get(gtin14(code), s.sku) not in ids:
                 errors.append(RowError(name, lines.get(s.sku, 0), "barcodes", code,
-                                       f"already a barcode of {code_owner[code]!r} in the catalog"))
+                                       f"already a barcode of {code_owner[gtin14(code)]!r} in the catalog"))
     csv_dir = Path(path).parent
     errors += [RowError(name, lines.get(s.sku, 0), "image", s.image, reason) for s in skus
                if (reason := image_problem(csv_dir, s.image)) is not None]
@@ -224,7 +255,7 @@ def write_skus_csv(skus: Sequence[Sku], out: TextIO, *, comments: Sequence[str] 
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for s in skus:
-        writer.writerow(sku_to_fields(s))
+        writer.writerow({col: neutralise_formula(cell) for col, cell in sku_to_fields(s).items()})
 
 
 def export_csv(catalog: Catalog, out: str | Path | TextIO | None = None) -> int:

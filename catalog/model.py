@@ -2,14 +2,23 @@
 
 Validation never raises on the first problem: :func:`validate_sku` and :func:`parse_sku_fields`
 return a list of :class:`FieldError` (column, value, reason) so a CSV import can report every
-bad cell of every row at once.
+bad cell of every row at once; no cell, however malformed, makes them raise.
+
+Text that reaches a tax invoice or a spreadsheet is safe by construction: names and groups are single-line
+printable text of bounded length, NFC-normalised (:func:`clean_text`: no control, format, surrogate, private-use or
+line/paragraph-separator characters, so no name can add a line to a receipt); every number is ASCII digits (an
+Arabic-Indic ``٥`` is not a GST rate); an image path is one printable line that never climbs out with ``..``;
+barcodes are compared in their GTIN-14 form (:func:`gtin14`), so ``0012345678905`` (EAN-13) and
+``012345678905`` (UPC-A) are the same product.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 __all__ = [
     "GST_PERCENTS",
@@ -17,8 +26,11 @@ __all__ = [
     "CSV_COLUMNS",
     "Sku",
     "FieldError",
+    "clean_text",
+    "gtin14",
     "gtin_check_digit",
     "is_valid_gtin",
+    "text_problem",
     "validate_sku",
     "parse_sku_fields",
     "sku_to_fields",
@@ -28,6 +40,8 @@ __all__ = [
 GST_PERCENTS = (0, 5, 12, 18, 28)
 SOLD_BY = ("unit", "weight")
 MAX_PRICE_PAISE = 10**9  # ₹1 crore: anything above is a typo
+MAX_NAME, MAX_GROUP, MAX_IMAGE = 120, 60, 255  # characters
+MAX_DIGITS = 12  # a whole-number cell longer than this is refused before it is converted
 #: Columns of the catalog CSV, in the order export writes them.
 CSV_COLUMNS = (
     "sku", "name", "group", "sold_by", "price_paise", "gst_percent", "hsn", "plu", "barcodes",
@@ -36,8 +50,12 @@ CSV_COLUMNS = (
 REQUIRED_COLUMNS = ("sku", "name", "group", "sold_by", "price_paise", "gst_percent", "hsn")
 
 _SKU_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_HSN = re.compile(r"^(\d{4}|\d{6}|\d{8})$")
-_PLU = re.compile(r"^[1-9]\d{2,4}$")
+_HSN = re.compile(r"^([0-9]{4}|[0-9]{6}|[0-9]{8})$")
+_PLU = re.compile(r"^[1-9][0-9]{2,4}$")
+_WHOLE = re.compile(r"^-?[0-9]+$")
+#: Unicode categories never allowed in catalog text: controls, format (bidi overrides …), surrogates, private use,
+#: unassigned, line and paragraph separators
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n"}
 
@@ -79,6 +97,36 @@ class FieldError:
         return f"column {self.column} value {self.value!r}: {self.reason}"
 
 
+def _unprintable(ch: str) -> bool:
+    return unicodedata.category(ch) in _UNPRINTABLE
+
+
+def clean_text(text: str) -> str:
+    """NFC-normalised, spaces trimmed: the form in which catalog text is stored (checked by :func:`text_problem`)."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def text_problem(value: object, max_len: int, *, required: bool = True) -> str | None:
+    """Why ``value`` is not single-line printable text of 1..``max_len`` characters in NFC form (None: it is)."""
+    if not isinstance(value, str):
+        return "must be text"
+    if not value.strip():
+        return "is required" if required else None
+    bad = next((ch for ch in value if _unprintable(ch)), None)
+    if bad is not None:
+        return f"contains the unprintable character U+{ord(bad):04X} (one line of printable text only)"
+    if len(value) > max_len:
+        return f"must be at most {max_len} characters, not {len(value)}"
+    if value != clean_text(value):
+        return "must be NFC-normalised without leading or trailing spaces"
+    return None
+
+
+def gtin14(code: str) -> str:
+    """A GTIN in its 14-digit form (zero-padded): the key under which two spellings of one barcode are the same."""
+    return code.zfill(14)
+
+
 def gtin_check_digit(body: str) -> int:
     """GS1 mod-10 check digit for the digits before it (EAN-8/UPC-A/EAN-13/GTIN-14 alike)."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
@@ -100,10 +148,11 @@ def validate_sku(s: Sku) -> list[FieldError]:
     errs: list[FieldError] = []
     if not isinstance(s.sku, str) or not _SKU_ID.match(s.sku):
         errs.append(FieldError("sku", s.sku, "must be 1-64 chars of a-z 0-9 . _ - starting with a letter or digit"))
-    if not isinstance(s.name, str) or not s.name.strip() or len(s.name) > 120:
-        errs.append(FieldError("name", s.name, "must be 1-120 characters"))
-    if not isinstance(s.group, str) or not s.group.strip() or len(s.group) > 60:
-        errs.append(FieldError("group", s.group, "must be 1-60 characters"))
+    for col, limit in (("name", MAX_NAME), ("group", MAX_GROUP)):
+        problem = text_problem(getattr(s, col), limit)
+        if problem is not None:
+            errs.append(FieldError(col, getattr(s, col), problem if problem != "is required" else
+                                   f"must be 1-{limit} characters"))
     if s.sold_by not in SOLD_BY:
         errs.append(FieldError("sold_by", s.sold_by, "must be 'unit' or 'weight'"))
     if not _is_int(s.price_paise) or not 1 <= s.price_paise <= MAX_PRICE_PAISE:
@@ -119,9 +168,10 @@ def validate_sku(s: Sku) -> list[FieldError]:
     for code in s.barcodes:
         if not is_valid_gtin(code):
             errs.append(FieldError("barcodes", code, "not a valid EAN-8/UPC-A/EAN-13/GTIN-14 (length or check digit)"))
-        elif code in seen:
-            errs.append(FieldError("barcodes", code, "listed twice"))
-        seen.add(code)
+        elif gtin14(code) in seen:
+            errs.append(FieldError("barcodes", code, "listed twice (the same GTIN in another length)"))
+        else:
+            seen.add(gtin14(code))
     for col in ("unit_weight_min_g", "unit_weight_max_g"):
         v = getattr(s, col)
         if v is not None and (not _is_int(v) or not 1 <= v <= 1_000_000):
@@ -131,9 +181,21 @@ def validate_sku(s: Sku) -> list[FieldError]:
         errs.append(FieldError("unit_weight_max_g", hi, f"smaller than unit_weight_min_g {lo}"))
     if not isinstance(s.active, bool):
         errs.append(FieldError("active", s.active, "must be true or false"))
-    if not isinstance(s.image, str):
-        errs.append(FieldError("image", s.image, "must be a path or empty"))
+    problem = _image_problem(s.image)
+    if problem is not None:
+        errs.append(FieldError("image", s.image, problem))
     return errs
+
+
+def _image_problem(image: object) -> str | None:
+    if not isinstance(image, str):
+        return "must be a path or empty"
+    problem = text_problem(image, MAX_IMAGE, required=False)
+    if problem is not None:
+        return problem
+    if ".." in PurePosixPath(image.replace("\\", "/")).parts:
+        return "an image path must stay inside the CSV file's folder (and the catalog's images/): no '..'"
+    return None
 
 
 def _parse_int(fields: Mapping[str, str], col: str, errs: list[FieldError], *, optional: bool = False) -> int | None:
@@ -142,8 +204,11 @@ def _parse_int(fields: Mapping[str, str], col: str, errs: list[FieldError], *, o
         if not optional:
             errs.append(FieldError(col, raw, "is required"))
         return None
-    if not (raw.isascii() and raw.lstrip("-").isdigit()):
+    if not _WHOLE.match(raw):
         errs.append(FieldError(col, raw, "not a whole number"))
+        return None
+    if len(raw.lstrip("-")) > MAX_DIGITS:
+        errs.append(FieldError(col, raw, f"more than {MAX_DIGITS} digits"))
         return None
     return int(raw)
 
@@ -153,7 +218,8 @@ def parse_sku_fields(fields: Mapping[str, str]) -> tuple[Sku | None, list[FieldE
     errs: list[FieldError] = []
 
     def text(col: str) -> str:
-        return (fields.get(col) or "").strip()
+        value = fields.get(col) or ""
+        return clean_text(value) if isinstance(value, str) else ""
 
     for col in ("sku", "name", "group", "sold_by", "hsn"):
         if not text(col):
@@ -163,7 +229,7 @@ def parse_sku_fields(fields: Mapping[str, str]) -> tuple[Sku | None, list[FieldE
     gst_bp = None
     if gst_raw == "":
         errs.append(FieldError("gst_percent", gst_raw, "is required"))
-    elif not gst_raw.isdigit() or int(gst_raw) not in GST_PERCENTS:
+    elif not _WHOLE.match(gst_raw) or len(gst_raw) > 3 or int(gst_raw) not in GST_PERCENTS:
         allowed = ", ".join(map(str, GST_PERCENTS))
         errs.append(FieldError("gst_percent", text("gst_percent"), f"must be one of {allowed}"))
     else:

@@ -1,21 +1,33 @@
-"""The kiosk's SKU catalog: a SQLite file read and written through sqlite-utils."""
+"""The kiosk's SKU catalog: a SQLite file read and written through sqlite-utils.
+
+Barcodes are one GTIN however many leading zeros they are written with (``0012345678905`` = ``012345678905``): a
+lookup finds either spelling and an update refuses to give one GTIN to two SKUs. Manual search bounds what it is
+given (:data:`MAX_SEARCH_CHARS`, :data:`MAX_SEARCH_WORDS`) and never raises: odd input finds nothing.
+"""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from catalog.model import Sku, validate_sku
+from catalog.model import Sku, gtin14, validate_sku
 from catalog.schema import MIGRATIONS, Migration, current_version, migrate
 from kiosk.errors import CatalogError
 
 __all__ = ["Catalog", "Sku"]
 
 _CHUNK = 500
+MAX_SEARCH_CHARS = 100  # what a shopper can type on the kiosk's keyboard, with room to spare
+MAX_SEARCH_WORDS = 8
+MAX_SEARCH_RESULTS = 100
+IMAGE_DIR = "images"  # where a catalog file keeps its photos (catalog.images copies them there)
+log = logging.getLogger(__name__)
 
 
 def _like_escape(text: str) -> str:
@@ -106,7 +118,11 @@ class Catalog:
         return found[0] if found else None
 
     def by_barcode(self, code: str) -> Sku | None:
-        row = self.db.execute("SELECT sku FROM barcodes WHERE barcode = ?", [str(code).strip()]).fetchone()
+        """The SKU with this barcode, in whichever GTIN length it was written (8, 12, 13 or 14 digits)."""
+        forms = gtin_spellings(str(code).strip())
+        marks = ",".join("?" * len(forms))
+        row = self.db.execute(f"SELECT sku FROM barcodes WHERE barcode IN ({marks}) ORDER BY barcode LIMIT 1",
+                              forms).fetchone()
         return self.find(row[0]) if row else None
 
     def lookup(self, code: str) -> Sku | None:
@@ -118,11 +134,21 @@ class Catalog:
         """Manual search on the kiosk: PLU prefix (digits) and name/group words (case-insensitive).
 
         Results: exact PLU, then PLU prefix matches, then exact barcode, then names starting
-        with the text, then other name/group matches; each group sorted by name.
+        with the text, then other name/group matches; each group sorted by name. The text is cut to
+        :data:`MAX_SEARCH_CHARS` printable characters and :data:`MAX_SEARCH_WORDS` words; whatever it holds, the
+        search returns a list (empty when it finds nothing or the database refuses the query).
         """
-        text = " ".join(text.split())
+        text = search_text(text)
+        limit = max(1, min(int(limit), MAX_SEARCH_RESULTS))
         if not text:
             return []
+        try:
+            return self._search(text, limit, include_inactive)
+        except (sqlite3.Error, ValueError, OverflowError) as exc:  # a locked or odd database: no results, no crash
+            log.warning("catalog search for %d characters failed: %s", len(text), exc)
+            return []
+
+    def _search(self, text: str, limit: int, include_inactive: bool) -> list[Sku]:
         active = "" if include_inactive else "active = 1 AND "
         results: dict[str, Sku] = {}
 
@@ -131,7 +157,7 @@ class Catalog:
                 if len(results) < limit:
                     results.setdefault(s.sku, s)
 
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             take(self._select(f"{active}plu = ?", [text]))
             take(self._select(f"{active}plu LIKE ? ESCAPE '\\'", [_like_escape(text) + "%"], order="plu", limit=limit))
             hit = self.by_barcode(text)
@@ -173,6 +199,7 @@ class Catalog:
         ids = [s.sku for s in skus]
         if len(set(ids)) != len(ids):
             problems.append("the same SKU id appears twice in one update")
+        problems += self._stored_image_problems(skus) + self._gtin_conflicts(skus)
         if problems:
             raise CatalogError("; ".join(problems))
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -201,6 +228,28 @@ class Catalog:
             raise CatalogError(f"catalog update refused, nothing written: {self._explain(skus, exc)}") from exc
         return len(skus)
 
+    def _stored_image_problems(self, skus: Sequence[Sku]) -> list[str]:
+        """A catalog file keeps its photos in its own ``images/`` folder: a relative path must lead there."""
+        if self.path is None:
+            return []
+        return [f"SKU {s.sku!r}: column image value {s.image!r}: a stored photo must be under {IMAGE_DIR}/ beside "
+                f"the catalog (`checkout catalog import` copies it there)" for s in skus
+                if s.image and not s.image.startswith("/") and not s.image.startswith(f"{IMAGE_DIR}/")]
+
+    def _gtin_conflicts(self, skus: Sequence[Sku]) -> list[str]:
+        """Barcodes this update gives to one SKU that another SKU holds, in any GTIN length (same GTIN-14)."""
+        ids = {s.sku for s in skus}
+        owner = {gtin14(code): (sku, code) for code, sku in self.db.execute("SELECT barcode, sku FROM barcodes")
+                 if sku not in ids}
+        problems = []
+        for s in skus:
+            for code in s.barcodes:
+                other, written = owner.setdefault(gtin14(code), (s.sku, code))
+                if other != s.sku:
+                    same = f" (the same GTIN as {written})" if written != code else ""
+                    problems.append(f"barcode {code} of {s.sku!r} already belongs to {other!r}{same}")
+        return problems
+
     def _explain(self, skus: Sequence[Sku], exc: sqlite3.IntegrityError) -> str:
         """Name the PLU / barcode another SKU holds (after a rolled-back write)."""
         ids = {s.sku for s in skus}
@@ -226,3 +275,22 @@ class Catalog:
         plus = {p: s for p, s in self.db.execute("SELECT plu, sku FROM skus WHERE plu IS NOT NULL")}
         codes = {c: s for c, s in self.db.execute("SELECT barcode, sku FROM barcodes")}
         return plus, codes
+
+
+def gtin_spellings(code: str) -> list[str]:
+    """Every length (8, 12, 13, 14 digits) in which this GTIN can be written: the same number with leading zeros."""
+    if not (code.isascii() and code.isdigit()) or len(code) > 14:
+        return [code]
+    core = code.lstrip("0") or "0"
+    return [code, *(core.zfill(n) for n in (8, 12, 13, 14) if len(core) <= n and core.zfill(n) != code)]
+
+
+def search_text(text: object) -> str:
+    """What search looks for: printable NFC text, at most :data:`MAX_SEARCH_CHARS` characters and
+    :data:`MAX_SEARCH_WORDS` words (a lone surrogate, a control character or a 50,000-character word is cut)."""
+    if not isinstance(text, str):
+        return ""
+    head = text[:4 * MAX_SEARCH_CHARS]
+    text = "".join(ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else " " for ch in head)
+    text = unicodedata.normalize("NFC", text)[:MAX_SEARCH_CHARS]
+    return " ".join(text.split()[:MAX_SEARCH_WORDS])

@@ -104,6 +104,12 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     b.add_argument("--json", action="store_true", help="print the result as one JSON object")
     b.set_defaults(func=cmd_bench_startup)
 
+    b = bench.add_parser("hardening", help="seeded property run: hostile catalog rows, receipt names and searches")
+    b.add_argument("--cases", type=int, default=10_000, help="generated inputs per property (default 10000)")
+    b.add_argument("--seed", type=int, default=14, help="generator seed: the same seed gives the same run")
+    b.add_argument("--json", action="store_true", help="print the counts as one JSON object")
+    b.set_defaults(func=cmd_bench_hardening)
+
 
 def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -162,6 +168,21 @@ def cmd_bench_startup(args: argparse.Namespace) -> int:
     result = bench_startup.run_startup_bench(args)
     print(json.dumps(result) if args.json else bench_startup.format_startup(result))
     return 0
+
+
+def cmd_bench_hardening(args: argparse.Namespace) -> int:
+    import json
+
+    from kiosk.bench_hardening import format_result, run_hardening
+
+    if args.cases < 1:
+        raise UserError(f"--cases must be at least 1, got {args.cases}")
+    result = run_hardening(args.cases, args.seed)
+    if args.json:
+        print(json.dumps({"seed": result.seed, **result.counts, "ok": result.ok}, sort_keys=True))
+    else:
+        print(format_result(result))
+    return 0 if result.ok else 1
 
 
 def cmd_bench_kiosk(args: argparse.Namespace) -> int:

@@ -3,11 +3,17 @@
 Identical unit lines of the cart (same SKU, unit price and GST rate) are printed as one row
 with the summed quantity; weighed lines are always printed one per weighing. Every row keeps
 the ids of the cart lines it stands for, so the JSON can be traced back to the store.
+
+Whatever text reaches the printed bill (product names, store header, payment method) goes through
+:func:`printable`: one line, control/format/separator characters turned into spaces, cut to the roll's width
+counted in printed columns (a full-width character takes two), so no name can add or wrap into a line of its
+own — a forged ``TOTAL`` line cannot be smuggled in through the catalog.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,9 +21,38 @@ from kiosk.domain.cart import Cart, CartError
 from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import Bill, SoldBy, TaxRow, compute_bill, format_rate, unit_line_total
 
-__all__ = ["StoreInfo", "ReceiptLine", "Receipt", "RECEIPT_SCHEMA"]
+__all__ = ["StoreInfo", "ReceiptLine", "Receipt", "RECEIPT_SCHEMA", "printable", "columns"]
 
 RECEIPT_SCHEMA = "kiosk.receipt/1"
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def _char_columns(ch: str) -> int:
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def columns(text: str) -> int:
+    """How many printed columns ``text`` takes (full-width characters two, combining marks none)."""
+    return sum(_char_columns(ch) for ch in text)
+
+
+def printable(text: object, width: int | None = None) -> str:
+    """``text`` as one printed line: NFC, every control/format/surrogate/private-use/separator character a space,
+    and (with ``width``) cut to that many printed columns."""
+    text = unicodedata.normalize("NFC", str(text))
+    text = "".join(" " if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+    if width is None or columns(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = _char_columns(ch)
+        if used + w > width:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,24 +150,30 @@ class Receipt:
         rule = "-" * width
 
         def lr(left: str, right: str) -> str:
-            space = width - len(left) - len(right)
+            left, right = printable(left), printable(right, width)
+            space = width - columns(left) - columns(right)
             if space < 1:
-                left = left[: max(0, width - len(right) - 2)] + "~"
-                space = 1
-            return left + " " * space + right
+                left = printable(left, max(0, width - columns(right) - 2)) + "~"
+                space = width - columns(left) - columns(right)
+            return left + " " * max(space, 0) + right
 
-        out = [self.store.name.center(width).rstrip()]
+        def centred(text: str) -> str:
+            text = printable(text, width)
+            margin = width - columns(text)
+            return (" " * (margin // 2 + (margin & width & 1)) + text).rstrip()  # as str.center places it
+
+        out = [centred(self.store.name)]
         if self.store.address:
-            out.append(self.store.address.center(width).rstrip())
+            out.append(centred(self.store.address))
         if self.store.gstin:
-            out.append(f"GSTIN {self.store.gstin}".center(width).rstrip())
-        out += [rule, "TAX INVOICE".center(width).rstrip(),
+            out.append(centred(f"GSTIN {self.store.gstin}"))
+        out += [rule, centred("TAX INVOICE"),
                 lr(f"Receipt {self.receipt_no}", self.issued_at.strftime("%d-%m-%Y %H:%M"))]
         if self.store.kiosk_id:
-            out.append(f"Kiosk {self.store.kiosk_id}")
+            out.append(printable(f"Kiosk {self.store.kiosk_id}", width))
         out.append(rule)
         for row in self.lines:
-            out.append(row.name[:width])
+            out.append(printable(row.name, width))
             out.append(lr(f"  {row.detail()}  GST {format_rate(row.gst_bp)}", format_inr(row.total)))
         out.append(rule)
         b = self.bill

@@ -6,6 +6,7 @@ holds the catalog lock.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from kiosk.services.errors import CheckoutError
@@ -13,6 +14,8 @@ from kiosk.services.events import SuggestionView
 from kiosk.services.views import Presenter
 
 __all__ = ["Shelf"]
+
+log = logging.getLogger(__name__)
 
 
 class Shelf:
@@ -34,7 +37,12 @@ class Shelf:
         return sku
 
     def search(self, text: str, limit: int = 12) -> list[SuggestionView]:
-        """By name, group or PLU (active SKUs only), as suggestion views with score 1.0."""
-        with self.lock:
-            found = self.catalog.search(text, limit=limit)
-        return [self._views.suggestion(s, 1.0) for s in found]
+        """By name, group or PLU (active SKUs only), as suggestion views with score 1.0. Never raises: whatever
+        the shopper typed, the answer is a (maybe empty) list."""
+        try:
+            with self.lock:
+                found = self.catalog.search(text, limit=limit)
+            return [self._views.suggestion(s, 1.0) for s in found]
+        except Exception:  # noqa: BLE001 - a search must never break the checkout
+            log.exception("search failed (%d characters typed)", len(text) if isinstance(text, str) else -1)
+            return []

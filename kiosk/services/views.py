@@ -93,6 +93,8 @@ class Presenter:
             p = Path(image)
             if not p.is_absolute():
                 p = self.catalog_dir / p if self.catalog_dir is not None else None
+                if p is not None and self.catalog_dir not in p.resolve().parents:  # never outside the catalog's folder
+                    p = None
             self._images[image] = str(p) if p is not None and p.is_file() else ""
         return self._images[image]
 

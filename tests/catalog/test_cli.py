@@ -54,5 +54,6 @@ def test_user_errors(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err == [f"{bad}:2: column price_paise value '69.5': not a whole number",
                    f"{bad}:3: column hsn value '40': HSN code must be 4, 6 or 8 digits"]
-    with pytest.raises(CatalogError, match="unknown SKU"):
+    assert not db.exists() and not list(tmp_path.glob("cat.sqlite*"))  # a failed import into a new path: no file
+    with pytest.raises(CatalogError, match="no catalog there"):
         run("catalog", "show", "kiwi", "--db", str(db))
