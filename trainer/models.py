@@ -15,25 +15,36 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kiosk.bundle_format.architectures import backbone, replace_head
+from kiosk.bundle_format.architectures import EfficientNetLite, backbone, normalisation, replace_head
 from kiosk.errors import UserError
 
 #: default number of leading stages frozen by the recipe (the "low layers"). MobileNetV2: the stem and the
 #: first two inverted-residual blocks (112/56 px feature maps, the costliest backward pass on a CPU).
 DEFAULT_FREEZE = {"resnet152": 2, "resnet101": 2, "resnet50": 2, "resnet18": 1, "mobilenet_v2": 3,
-                  "mobilenet_v3_large": 0, "efficientnet_b0": 0, "tiny_cnn": 0}
+                  "mobilenet_v3_large": 0, "efficientnet_b0": 0, "tiny_cnn": 0,
+                  # EfficientNet-Lite: the stem and stages 1-2 (16 and 24 channels at 112/56 px), as for MobileNetV2
+                  "efficientnet_lite0": 3, "efficientnet_lite1": 3, "efficientnet_lite2": 3}
+
+__all__ = ["DEFAULT_FREEZE", "build_model", "freeze_stages", "head", "normalisation", "set_frozen_bn_eval", "stages"]
 
 
 def stages(model: nn.Module, arch: str) -> list[nn.Module]:
     """The backbone split into ordered stages, low → high (what --freeze N counts)."""
     if arch.startswith("resnet"):
         return [nn.ModuleList([model.conv1, model.bn1]), model.layer1, model.layer2, model.layer3, model.layer4]
+    if isinstance(model, EfficientNetLite):  # stem, the seven block stages, the 1x1 head convolution
+        bounds = zip([0, *model.stage_ends[:-1]], model.stage_ends)
+        return [nn.ModuleList([model._conv_stem, model._bn0]),
+                *(nn.ModuleList(model._blocks[a:b]) for a, b in bounds),
+                nn.ModuleList([model._conv_head, model._bn1])]
     if arch.startswith(("mobilenet", "efficientnet", "tiny")):
         return list(model.features)
     raise UserError(f"no stage split defined for architecture {arch!r}")
 
 
 def head(model: nn.Module, arch: str) -> nn.Module:
+    if isinstance(model, EfficientNetLite):
+        return model._fc
     return model.fc if arch.startswith("resnet") else model.classifier
 
 

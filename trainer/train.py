@@ -32,7 +32,7 @@ from trainer import checkpoint as ckpt
 from trainer.distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, rank_zero_first
 from trainer.imagecache import CachedImages, build_cache
 from trainer.metrics import topk_accuracy
-from trainer.models import DEFAULT_FREEZE, build_model, freeze_stages, set_frozen_bn_eval
+from trainer.models import DEFAULT_FREEZE, build_model, freeze_stages, normalisation, set_frozen_bn_eval
 from trainer.options import get_args_parser
 from trainer.presets import TrainPreset, normalize_batch
 from trainer.sample_log import SampleLog
@@ -48,8 +48,11 @@ def specs_from_args(args) -> tuple[PreprocessSpec, PreprocessSpec]:
     eval_size = args.eval_size or args.img_size
     eval_resize = args.eval_resize or round(eval_size / 0.875)
     interpolation = getattr(args, "interpolation", "area")  # checkpoints written before the option existed
-    return (PreprocessSpec(resize_size=train_resize, crop_size=args.img_size, interpolation=interpolation),
-            PreprocessSpec(resize_size=eval_resize, crop_size=eval_size, interpolation=interpolation))
+    mean, std = normalisation(args.arch)  # what the architecture's ImageNet weights expect
+    return (PreprocessSpec(resize_size=train_resize, crop_size=args.img_size, mean=mean, std=std,
+                           interpolation=interpolation),
+            PreprocessSpec(resize_size=eval_resize, crop_size=eval_size, mean=mean, std=std,
+                           interpolation=interpolation))
 
 
 def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[TrainingData, CachedImages | None]:

