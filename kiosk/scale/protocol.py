@@ -5,28 +5,41 @@ a :class:`~kiosk.scale.base.WeightReading`, and — for :mod:`kiosk.scale.simula
 real device answers. Parsers never raise: anything unexpected becomes a reading with status
 ``error`` that keeps the raw bytes.
 
-**MT-SICS** (Mettler Toledo Standard Interface Command Set, level 0). Commands end in CR LF.
-``S`` asks for a stable weight, ``SI`` for the weight immediately; answers::
+The parsers are strict: a frame is read only when it is byte for byte what the protocol's document
+describes — exactly one frame ending in exactly one terminator, every separator where the format puts it,
+units spelled (and cased) as the protocol's unit table writes them, numbers in the protocol's own format
+(``-`` sign only, digits, an optional point *between* digits: never ``.5``, ``5.``, ``+5``, exponents or
+thousands separators) and within the field width. Everything else — a CR or LF inside a frame, a stray
+CR LF, ``KG`` for ``kg``, a 29-digit number — is an ``error`` reading that keeps the raw bytes. The
+recorded frames in ``tests/scale/fixtures/`` come from the protocols' own documents.
 
-    S S     100.50 g      stable weight (S or SI)
+**MT-SICS** (Mettler Toledo Standard Interface Command Set, level 0). Commands end in CR LF.
+``S`` asks for a stable weight, ``SI`` for the weight immediately; answers ``ID SP Status SP WeightValue SP
+Unit CR LF``, the weight value a 10-character right-aligned field with a leading ``-`` when negative::
+
+    S S     100.00 g      stable weight (S or SI)
     S D     100.52 g      dynamic: in motion (SI only)
     S I                   command not executable (busy, or no stability within the timeout)
     S +  /  S -           overload / underload
     ES / ET / EL          syntax / transmission / logical error
     Z A, Z I, Z +, Z -    zero done / not executable / above / below the zero range (ZI: ZI S, ZI D)
 
-**NCI** (Avery Weigh-Tronix / NCI / Brecknell "ECR" protocol used by POS systems). Commands
-``W``, ``S``, ``Z`` end in CR; answers end in ETX::
+**NCI** (Avery Weigh-Tronix / NCI / Brecknell "ECR" protocol used by POS systems, NCI's "General
+Scale Protocol"). Commands ``W``, ``S``, ``Z`` end in CR; answers end in ETX; 7 data bits (bytes with bit 7
+set mean the port's bytesize/parity do not match the scale's, and are refused)::
 
-    W → LF "  1.234kg" CR LF hh CR ETX   weight (lb, kg, oz or g) and status bytes
+    W → LF "  1.234kg" CR LF hh CR ETX   weight as the display shows it (digits, point, minus sign, leading
+                                         spaces; up to 10 characters) and a 2-character unit: lb, kg, oz
+                                         or "g " (grams are padded with a space)
     S → LF hh CR ETX                     status only
     Z → LF hh CR ETX                     zero, then status
     ? → LF "?" CR ETX                    unrecognised command
 
-Status bytes ``hh`` (bit 7 parity, bits 4-5 always 1): byte 1 bit 0 motion, bit 1 at zero,
-bit 2 RAM error, bit 3 EEPROM error; byte 2 bit 0 under capacity, bit 1 over capacity, bit 2
-ROM error, bit 3 faulty calibration, bit 6 "another byte follows"; an optional byte 3 has
-bit 3 initial-zero error. Over/under capacity win over any weight shown.
+Status bytes ``hh`` (bits 4-5 always 1): byte 1 bit 0 motion, bit 1 at zero, bit 2 RAM error, bit 3
+EEPROM error, bit 6 always 0; byte 2 bit 0 under capacity, bit 1 over capacity, bit 2 ROM error, bit 3
+faulty calibration, bit 6 "another byte follows"; an optional byte 3 (bits 0-1 range, bit 2 net, bit 3
+initial-zero error, bit 6 "another byte follows") and byte 4 (bit 6 always 0: the last). A byte follows
+exactly when the one before says so. Over/under capacity win over any weight shown.
 
 Weights convert to integer grams rounding half up (away from zero): ``100.5 g`` → 101 g,
 ``0.2345 kg`` → 235 g (ties only; 0.23449 kg → 234 g), ``1 lb`` → 454 g.
@@ -36,12 +49,12 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import ClassVar
 
 from kiosk.scale.base import ScaleError, WeightReading, WeightStatus
 
-#: grams per unit, exact
+#: grams per unit, exact (the mass units of both protocols' unit tables, spelled as they write them)
 UNIT_GRAMS = {
     "g": Decimal(1),
     "kg": Decimal(1000),
@@ -49,34 +62,44 @@ UNIT_GRAMS = {
     "lb": Decimal("453.59237"),
     "oz": Decimal("28.349523125"),
 }
+#: MT-SICS weight units (M21 unit table, mass units only; case as the manual writes it)
+MT_SICS_UNITS = {**UNIT_GRAMS, "ct": Decimal("0.2"), "ozt": Decimal("31.1034768"), "GN": Decimal("0.06479891"),
+                 "dwt": Decimal("1.55517384")}
+#: NCI units: two characters, grams padded with a space
+NCI_UNITS = {"lb": "lb", "kg": "kg", "oz": "oz", "g ": "g"}
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+#: a number as scales write it: optional minus, digits, optionally a point followed by digits
+NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+#: the most digits a weight may have (a 10-character display field)
+MAX_DIGITS = 9
 
 
-def to_grams(value: str, unit: str) -> int:
-    """``("0.2345", "kg")`` → 235; raises ValueError for a bad number or unknown unit."""
-    factor = UNIT_GRAMS.get(unit.strip().lower())
+def to_grams(value: str, unit: str, units: dict[str, Decimal] = MT_SICS_UNITS) -> int:
+    """``("0.2345", "kg")`` → 235; raises ValueError for a number not in the scale format or an unknown unit
+    (``units``: the protocol's table, matched exactly)."""
+    factor = units.get(unit)
     if factor is None:
         raise ValueError(f"unknown unit {unit!r}")
-    text = value.strip().replace(" ", "")
-    if not _NUMBER.match(text):
-        raise ValueError(f"not a number: {value!r}")
-    try:
-        grams = Decimal(text) * factor
-    except InvalidOperation:
-        raise ValueError(f"not a number: {value!r}") from None
+    if not isinstance(value, str) or not NUMBER.fullmatch(value) or sum(c.isdigit() for c in value) > MAX_DIGITS:
+        raise ValueError(f"not a number in the scale's format: {value!r}")
+    grams = Decimal(value) * factor
     return int(grams.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _text(raw: bytes) -> str | None:
-    """ASCII text of a frame, or None when it holds bytes a scale never sends."""
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
+    """The frame as 7-bit ASCII text, or None when it holds a byte above 0x7F or a control character other than
+    CR, LF and ETX."""
+    if any(b > 0x7E or (b < 0x20 and b not in (0x0A, 0x0D, 0x03)) for b in raw):
         return None
-    if any(ord(c) < 32 and c not in "\r\n\x02\x03" for c in text):
+    return raw.decode("ascii")
+
+
+def _field(text: str, width: int) -> str | None:
+    """A right-aligned numeric field of exactly ``width`` characters → its number, or None."""
+    if len(text) != width:
         return None
-    return text
+    number = text.lstrip(" ")
+    return number if number and NUMBER.fullmatch(number) else None
 
 
 class ScaleProtocol(ABC):
@@ -155,44 +178,46 @@ class MtSics(ScaleProtocol):
     def zero_command(self) -> bytes:
         return b"Z" + self.command_end
 
+    _STATUS_ONLY = {
+        "S +\r\n": (WeightStatus.OVERLOAD, "mt-sics: overload (S +)"),
+        "S -\r\n": (WeightStatus.UNDERLOAD, "mt-sics: underload (S -)"),
+        "S I\r\n": (WeightStatus.ERROR, "mt-sics: command not executable (S I: busy or not stable)"),
+        "ES\r\n": (WeightStatus.ERROR, "mt-sics: balance reports syntax error (ES)"),
+        "ET\r\n": (WeightStatus.ERROR, "mt-sics: balance reports transmission error (ET)"),
+        "EL\r\n": (WeightStatus.ERROR, "mt-sics: balance reports logical error (EL)"),
+    }
+    #: "S" SP status SP 10-character weight field SP unit CR LF
+    _WEIGHT = re.compile(r"S ([SD]) (.{10}) ([A-Za-z]{1,3})\r\n", re.DOTALL)
+
     def _parse_weight(self, raw: bytes) -> WeightReading:
         text = _text(raw)
         if text is None:
             return WeightReading.error("mt-sics: non-ASCII or control bytes in response", raw)
         if not text.endswith("\r\n"):
             return WeightReading.error("mt-sics: incomplete response (no CR LF)", raw)
-        fields = text.strip().split()
-        if not fields:
+        if text.count("\r") != 1 or text.count("\n") != 1:
+            return WeightReading.error("mt-sics: not exactly one frame (CR or LF inside the response)", raw)
+        if text in self._STATUS_ONLY:
+            status, message = self._STATUS_ONLY[text]
+            return WeightReading(0, False, status, raw, message) if status is not WeightStatus.ERROR \
+                else WeightReading.error(message, raw)
+        if text == "\r\n":
             return WeightReading.error("mt-sics: empty response", raw)
-        ident = fields[0]
-        if ident in ("ES", "ET", "EL") and len(fields) == 1:
-            meaning = {"ES": "syntax error", "ET": "transmission error", "EL": "logical error"}[ident]
-            return WeightReading.error(f"mt-sics: balance reports {meaning} ({ident})", raw)
-        if ident != "S" or len(fields) < 2:
-            return WeightReading.error(f"mt-sics: unexpected response {text.strip()!r}", raw)
-        status = fields[1]
-        if len(fields) == 2:
-            if status == "+":
-                return WeightReading(0, False, WeightStatus.OVERLOAD, raw, "mt-sics: overload (S +)")
-            if status == "-":
-                return WeightReading(0, False, WeightStatus.UNDERLOAD, raw, "mt-sics: underload (S -)")
-            if status == "I":
-                return WeightReading.error("mt-sics: command not executable (S I: busy or not stable)", raw)
-            return WeightReading.error(f"mt-sics: unexpected response {text.strip()!r}", raw)
-        if status not in ("S", "D") or len(fields) != 4:
-            return WeightReading.error(f"mt-sics: unexpected response {text.strip()!r}", raw)
+        match = self._WEIGHT.fullmatch(text)
+        if not match:
+            return WeightReading.error(f"mt-sics: unexpected response {text[:-2]!r}", raw)
+        flag, field, unit = match.groups()
+        number = _field(field, 10)
+        if number is None:
+            return WeightReading.error(f"mt-sics: weight field {field!r} is not a right-aligned number", raw)
         try:
-            grams = to_grams(fields[2], fields[3])
+            grams = to_grams(number, unit, MT_SICS_UNITS)
         except ValueError as exc:
-            return WeightReading.error(f"mt-sics: {exc} in {text.strip()!r}", raw)
-        return WeightReading(grams, status == "S", WeightStatus.OK, raw)
+            return WeightReading.error(f"mt-sics: {exc} in {text[:-2]!r}", raw)
+        return WeightReading(grams, flag == "S", WeightStatus.OK, raw)
 
     def _parse_zero(self, raw: bytes) -> bool:
-        text = _text(raw)
-        if text is None or not text.endswith("\r\n"):
-            return False
-        fields = text.split()
-        return fields in (["Z", "A"], ["ZI", "S"], ["ZI", "D"])
+        return bytes(raw) in (b"Z A\r\n", b"ZI S\r\n", b"ZI D\r\n")
 
     # -- device side ------------------------------------------------------------------------------
     def _weight_field(self, grams: int) -> str:
@@ -232,7 +257,9 @@ _UNDER, _OVER, _ROM, _CALIBRATION = 0x01, 0x02, 0x04, 0x08
 _ALWAYS = 0x30
 _FOLLOWS = 0x40
 
-_NCI_WEIGHT = re.compile(r"^\s*([+-]?\s*\d*\.?\d+)\s*(lb|kg|oz|g)\s*$", re.IGNORECASE)
+_BYTE_FOLLOWS_ALLOWED = (False, True, True, False)  # bit 6 of status byte 1..4 may say "another byte follows"
+#: the weight line: up to 10 display characters (digits, one point, a minus sign, leading spaces) and the unit
+_NCI_WEIGHT = re.compile(r"([ 0-9.-]{1,10})(lb|kg|oz|g )")
 
 
 class Nci(ScaleProtocol):
@@ -256,25 +283,48 @@ class Nci(ScaleProtocol):
 
     @staticmethod
     def decode_status(field: str) -> tuple[list[int], str]:
-        """Status characters → byte values (parity stripped), or ``([], reason)``."""
+        """Status characters → byte values, or ``([], reason)``: 2-4 bytes with bits 4-5 set, bit 6 of byte 1
+        clear, and a next byte exactly when the one before announces it (bit 6)."""
         if not 2 <= len(field) <= 4:
             return [], f"expected 2-4 status bytes, got {len(field)}"
-        values = [ord(c) & 0x7F for c in field]
+        values = [ord(c) for c in field]
         if any(v & _ALWAYS != _ALWAYS for v in values):
             return [], f"status bytes {field!r} lack the always-set bits"
+        for i, v in enumerate(values):
+            follows = bool(v & _FOLLOWS)
+            if follows and not _BYTE_FOLLOWS_ALLOWED[i]:
+                return [], f"status byte {i + 1} of {field!r} has bit 6 set"
+            if i > 0 and follows != (i + 1 < len(values)):
+                return [], f"status bytes {field!r}: bit 6 of byte {i + 1} does not match the bytes that follow"
+        if len(values) > 1 and bool(values[1] & _FOLLOWS) != (len(values) > 2):
+            return [], f"status bytes {field!r}: byte 2 bit 6 does not match the bytes that follow"
         return values, ""
 
     def _lines(self, raw: bytes) -> tuple[list[str] | None, str]:
-        text = _text(bytes(b & 0x7F for b in raw))  # bit 7 is parity on 7-bit links
+        """``LF line CR [LF line CR] ETX`` → the lines, or ``(None, reason)``."""
+        text = _text(raw)
         if text is None:
-            return None, "non-ASCII or control bytes in response"
+            return None, "non-ASCII or control bytes in response (bit 7 set: check bytesize 7 and parity E)"
         if not text.endswith("\x03"):
             return None, "incomplete response (no ETX)"
+        if text.count("\x03") != 1:
+            return None, "not exactly one frame (ETX inside the response)"
         body = text[:-1]
         if not body.startswith("\n") or not body.endswith("\r"):
             return None, "response not framed as LF … CR ETX"
         lines = body[1:-1].split("\r\n")
+        if any("\r" in line or "\n" in line for line in lines):
+            return None, "stray CR or LF inside the response"
         return lines, ""
+
+    @staticmethod
+    def _faults(status: list[int]) -> list[str]:
+        first, second = status[0], status[1]
+        faults = [name for bit, name in ((_RAM, "RAM error"), (_EEPROM, "EEPROM error")) if first & bit]
+        faults += [name for bit, name in ((_ROM, "ROM error"), (_CALIBRATION, "faulty calibration")) if second & bit]
+        if len(status) > 2 and status[2] & 0x08:
+            faults.append("initial zero error")
+        return faults
 
     def _parse_weight(self, raw: bytes) -> WeightReading:
         lines, why = self._lines(raw)
@@ -287,35 +337,32 @@ class Nci(ScaleProtocol):
         status, reason = self.decode_status(lines[-1])
         if not status:
             return WeightReading.error(f"nci: {reason}", raw)
-        first, second = status[0], status[1]
-        faults = []
-        if first & _RAM:
-            faults.append("RAM error")
-        if first & _EEPROM:
-            faults.append("EEPROM error")
-        if second & _ROM:
-            faults.append("ROM error")
-        if second & _CALIBRATION:
-            faults.append("faulty calibration")
-        if len(status) > 2 and status[2] & 0x08:
-            faults.append("initial zero error")
+        faults = self._faults(status)
         if faults:
             return WeightReading.error(f"nci: scale reports {', '.join(faults)}", raw)
-        moving = bool(first & _MOTION)
-        if second & _OVER:
+        if len(lines) == 2:
+            weight = self._weight(lines[0])
+            if isinstance(weight, str):
+                return WeightReading.error(f"nci: {weight}", raw)
+        if status[1] & _OVER:
             return WeightReading(0, False, WeightStatus.OVERLOAD, raw, "nci: over capacity")
-        if second & _UNDER:
+        if status[1] & _UNDER:
             return WeightReading(0, False, WeightStatus.UNDERLOAD, raw, "nci: under capacity")
         if len(lines) == 1:
             return WeightReading.error("nci: status without a weight", raw)
-        match = _NCI_WEIGHT.match(lines[0])
+        return WeightReading(weight, not status[0] & _MOTION, WeightStatus.OK, raw)
+
+    @staticmethod
+    def _weight(line: str) -> int | str:
+        """The weight line → grams, or the reason it cannot be read."""
+        match = _NCI_WEIGHT.fullmatch(line)
         if not match:
-            return WeightReading.error(f"nci: unreadable weight {lines[0]!r}", raw)
+            return f"unreadable weight {line!r}"
+        number = match.group(1).lstrip(" ")
         try:
-            grams = to_grams(match.group(1), match.group(2))
+            return to_grams(number, NCI_UNITS[match.group(2)], UNIT_GRAMS)
         except ValueError as exc:
-            return WeightReading.error(f"nci: {exc}", raw)
-        return WeightReading(grams, not moving, WeightStatus.OK, raw)
+            return f"{exc} in {line!r}"
 
     def _parse_zero(self, raw: bytes) -> bool:
         lines, _ = self._lines(raw)
@@ -324,8 +371,7 @@ class Nci(ScaleProtocol):
         status, _ = self.decode_status(lines[0])
         if not status:
             return False
-        errors = status[0] & (_RAM | _EEPROM) or status[1] & (_ROM | _CALIBRATION)
-        return bool(status[0] & _AT_ZERO) and not errors
+        return bool(status[0] & _AT_ZERO) and not self._faults(status)
 
     # -- device side ------------------------------------------------------------------------------
     def encode_status(self, reading: WeightReading) -> bytes:
@@ -345,7 +391,7 @@ class Nci(ScaleProtocol):
     def _weight_field(self, grams: int) -> str:
         value = Decimal(grams) / UNIT_GRAMS[self.unit]
         places = {"kg": 3, "lb": 2, "oz": 1, "g": 0}[self.unit]
-        return f"{value:.{places}f}".rjust(7) + self.unit
+        return f"{value:.{places}f}".rjust(7) + self.unit.ljust(2)
 
     def respond(self, command: bytes, reading: WeightReading, zeroed: bool | None = None) -> bytes:
         cmd = command.strip().upper()

@@ -13,14 +13,18 @@ command    mt-sics only: ``SI`` (immediate, reports motion; default) or ``S`` (s
 =========  =====================================================================
 
 Every :meth:`SerialScale.read` flushes stale input, sends one weight command and waits for one
-answer. No answer, a partial answer, garbage or a port error become an ``error`` reading; a
-port that failed is reopened on a later read (at most once per ``reopen_interval`` seconds).
+answer: exactly one frame, up to its terminator; bytes already waiting after it make the answer an
+error (two frames for one command, or a stray terminator). No answer, a partial answer, garbage or a
+port error become an ``error`` reading whose raw bytes are logged (a warning when the error changes,
+then every 100th); a port that failed is reopened on a later read (at most once per
+``reopen_interval`` seconds). Reads and zeroes from different threads take turns on the port.
 A port that cannot be opened when the scale is created is a configuration error (ScaleError).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from kiosk.scale.base import Scale, ScaleError, WeightReading, reject_unknown_options
@@ -70,7 +74,9 @@ class SerialScale(Scale):
         self.name = name or f"serial:{port}?protocol={self.protocol.name}"
         self._serial = None
         self._last_open_attempt = 0.0
+        self._io = threading.Lock()
         self.errors = 0
+        self._last_error = ""
         try:
             self._open()
         except (serial.SerialException, OSError, ValueError) as exc:
@@ -146,6 +152,10 @@ class SerialScale(Scale):
 
     def _transact(self, command: bytes) -> tuple[bytes | None, str]:
         """Send ``command``, return ``(frame, "")`` or ``(partial_or_None, reason)``."""
+        with self._io:
+            return self._transact_locked(command)
+
+    def _transact_locked(self, command: bytes) -> tuple[bytes | None, str]:
         why = self._ensure_open()
         if why:
             return None, why
@@ -155,6 +165,8 @@ class SerialScale(Scale):
             self._serial.write(command)
             self._serial.flush()
             data = self._serial.read_until(end)
+            extra = self._serial.read(self._serial.in_waiting) if data.endswith(end) and \
+                self._serial.in_waiting else b""
         except Exception as exc:  # SerialException, OSError, termios.error (port unplugged)
             self._drop_port()
             return None, f"serial port error: {exc}"
@@ -162,6 +174,8 @@ class SerialScale(Scale):
             return b"", f"no answer within {self.timeout:g} s"
         if not data.endswith(end):
             return data, f"incomplete answer within {self.timeout:g} s"
+        if extra:
+            return data + extra, "more than one frame for one command"
         return data, ""
 
     # -- Scale ----------------------------------------------------------------------------------
@@ -176,9 +190,18 @@ class SerialScale(Scale):
             log.exception("%s: read failed", self.name)
             reading = WeightReading.error(f"{type(exc).__name__}: {exc}")
         if not reading.ok and reading.message:
-            self.errors += reading.status.value == "error"
-            log.debug("%s: %s (raw %r)", self.name, reading.message, reading.raw)
+            self._log_error(reading)
         return reading
+
+    def _log_error(self, reading: WeightReading) -> None:
+        if reading.status.value != "error":
+            log.debug("%s: %s (raw %r)", self.name, reading.message, reading.raw)
+            return
+        self.errors += 1
+        loud = reading.message != self._last_error or self.errors % 100 == 1
+        self._last_error = reading.message
+        log.log(logging.WARNING if loud else logging.DEBUG, "%s: error reading #%d: %s (raw %r)", self.name,
+                self.errors, reading.message, reading.raw)
 
     def zero(self) -> bool:
         try:

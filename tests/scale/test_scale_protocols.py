@@ -21,7 +21,7 @@ OK, OVER, UNDER, ERR = WeightStatus.OK, WeightStatus.OVERLOAD, WeightStatus.UNDE
         ("2.72", "lb", 1234),
         ("3.5", "oz", 99),
         ("1500", "mg", 2),
-        (".5", "kg", 500),
+        ("0.5", "kg", 500),
     ],
 )
 def test_to_grams_rounds_half_up(value, unit, grams):
@@ -29,15 +29,17 @@ def test_to_grams_rounds_half_up(value, unit, grams):
 
 
 @pytest.mark.parametrize("value, unit",
-                         [("1,5", "g"), ("1.2.3", "kg"), ("", "g"), ("12", "stone"), ("nan", "g"), ("1e3", "g")])
+                         [("1,5", "g"), ("1.2.3", "kg"), ("", "g"), ("12", "stone"), ("nan", "g"), ("1e3", "g"),
+                          (".5", "kg"), ("5.", "kg"), ("+5", "g"), (" 5", "g"), ("5", "KG"), ("5", "G"), ("- 5", "g"),
+                          ("1" * 29, "g"), ("1234567890", "g"), ("٥", "g")])
 def test_to_grams_rejects(value, unit):
     with pytest.raises(ValueError):
         to_grams(value, unit)
 
 
-# Captured-style MT-SICS answers (fixed-width weight field, CR LF)
+# Captured-style MT-SICS answers (10-character right-aligned weight field, CR LF)
 MT_SICS_CASES = [
-    (b"S S     100.5 g\r\n", OK, 101, True),
+    (b"S S      100.5 g\r\n", OK, 101, True),
     (b"S S    1180.00 g\r\n", OK, 1180, True),
     (b"S D     433.27 g\r\n", OK, 433, False),
     (b"S S     0.2345 kg\r\n", OK, 235, True),
@@ -67,8 +69,16 @@ def test_mt_sics_answers(raw, status, grams, stable):
         (b"S S     10", "incomplete"),
         (b"", "incomplete"),
         (b"\r\n", "empty"),
-        (b"S S     100.5 lbs\r\n", "unknown unit"),
-        (b"S S     1O0.5 g\r\n", "not a number"),  # letter O
+        (b"S S      100.5 lbs\r\n", "unknown unit"),
+        (b"S S      100.5 KG\r\n", "unknown unit"),  # units are case-sensitive
+        (b"S S      1O0.5 g\r\n", "not a right-aligned number"),  # letter O
+        (b"S S     100.5 g\r\n", "unexpected"),  # a 9-character weight field
+        (b"S S        .50 g\r\n", "not a right-aligned number"),
+        (b"S S       +5.0 g\r\n", "not a right-aligned number"),
+        (b"S S         5. g\r\n", "not a right-aligned number"),
+        (b"\r\nS S     100.00 g\r\n", "not exactly one frame"),  # a stray CR LF before the frame
+        (b"S S   \r 100.00 g\r\n", "not exactly one frame"),
+        (b"S S     100.00 g\r\nS S     100.00 g\r\n", "not exactly one frame"),
         (b"S X     100.5 g\r\n", "unexpected"),
         (b"S S     100.5\r\n", "unexpected"),
         (b"S S 100.5 g extra\r\n", "unexpected"),
@@ -101,11 +111,10 @@ NCI_CASES = [
     (b"\n  0.000kg\r\n20\r\x03", OK, 0, True),  # at zero
     (b"\n   2.72lb\r\n00\r\x03", OK, 1234, True),
     (b"\n   3.5oz\r\n00\r\x03", OK, 99, True),
-    (b"\n   250g \r\n00\r\x03", OK, 250, True),
+    (b"\n   250g \r\n00\r\x03", OK, 250, True),  # grams: "g" padded to the 2-character unit field
     (b"\n -0.005kg\r\n00\r\x03", OK, -5, True),
-    (b"\n  1.180kg\r\n0p\r\x03", OK, 1180, True),  # byte 2 'p' = 0x70: bit 6 set (another byte follows)
-    (b"\n  1.180kg\r\n\xb0\xb0\r\x03", OK, 1180, True),  # parity bits set (8N1 read of a 7E1 line)
-    (b"\n  1.180kg\r\n000\r\x03", OK, 1180, True),  # 3 status bytes
+    (b"\n  1.180kg\r\n0p0\r\x03", OK, 1180, True),  # byte 2 'p' = 0x70: bit 6 set, a third byte follows
+    (b"\n  1.180kg\r\n0pp0\r\x03", OK, 1180, True),  # 4 status bytes
     (b"\n02\r\x03", OVER, 0, False),  # over capacity: status only
     (b"\n 99.999kg\r\n02\r\x03", OVER, 0, False),
     (b"\n01\r\x03", UNDER, 0, False),
@@ -133,7 +142,17 @@ def test_nci_answers(raw, status, grams, stable):
         (b"\n  1.180kg\r\n80\r\x03", "EEPROM error"),
         (b"\n  1.180kg\r\n04\r\x03", "ROM error"),
         (b"\n  1.180kg\r\n0<\r\x03", "ROM error, faulty calibration"),
-        (b"\n  1.180kg\r\n008\r\x03", "initial zero"),
+        (b"\n  1.180kg\r\n0p8\r\x03", "initial zero"),
+        (b"\n  1.180kg\r\n0p\r\x03", "does not match the bytes that follow"),  # announces a byte that is not there
+        (b"\n  1.180kg\r\n000\r\x03", "does not match the bytes that follow"),  # a byte not announced
+        (b"\n  1.180kg\r\np0\r\x03", "byte 1"),  # bit 6 of byte 1 is always 0
+        (b"\n  1.180kg\r\n\xb0\xb0\r\x03", "bit 7 set"),  # an 8N1 read of a 7E1 line
+        (b"\n  1.180KG\r\n00\r\x03", "unreadable weight"),
+        (b"\n   250g\r\n00\r\x03", "unreadable weight"),  # grams without the padding space
+        (b"\n   .180kg\r\n00\r\x03", "not a number"),
+        (b"\n  +1.180kg\r\n00\r\x03", "unreadable weight"),
+        (b"\n  1.1\r80kg\r\n00\r\x03", "stray CR or LF"),
+        (b"\n  1.180kg\r\n00\r\x03\n00\r\x03", "not exactly one frame"),
         (b"\n  1.1x0kg\r\n00\r\x03", "unreadable weight"),
         (b"\n  1.180st\r\n00\r\x03", "unreadable weight"),
         (b"\n00\r\x03", "without a weight"),
