@@ -70,7 +70,11 @@ def register(sub, groups) -> None:
     p.add_argument("--arch", default="mobilenet_v2")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--img-size", type=int, default=224)
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--steps", type=int, default=10, help="timed steps per pipeline and round (default 10)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    p.add_argument("--freeze", type=int, default=None, help="frozen low stages (default: the recipe's for --arch)")
+    p.add_argument("--breakdown-steps", type=int, default=3,
+                   help="then time each step and each input pipeline alone over this many batches (0: not)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/bench"))
