@@ -24,7 +24,7 @@ __all__ = ["run_headless", "main"]
 def run_headless(service: ReplayApi, camera: str, *, out: TextIO | None = None, err: TextIO | None = None,
                  realtime: bool = False, scale_name: str = "", store_name: str = ""):
     """Play ``camera`` through ``service``, pay and print the receipt. Returns the :class:`Receipt`."""
-    from kiosk.camera import iter_frames
+    from kiosk.camera import create_source, iter_frames
     from kiosk.services.checkout import CheckoutError
     from kiosk.services.events import Notice
 
@@ -43,7 +43,8 @@ def run_headless(service: ReplayApi, camera: str, *, out: TextIO | None = None, 
             print(f"kiosk: resumed the open cart with {len(service.cart.lines)} line(s)"
                   + (f" from {store_name}" if store_name else ""), file=err)
         placements = 0
-        for frame in iter_frames(camera, realtime=realtime):
+        source = create_source(camera)
+        for frame in iter_frames(source, realtime=realtime):
             service.poll_scale()
             ready = service.process_frame(frame)
             if ready is None:
@@ -58,6 +59,10 @@ def run_headless(service: ReplayApi, camera: str, *, out: TextIO | None = None, 
                 else:
                     where = getattr(frame, "index", "?")
                     print(f"kiosk: warning: frame {where}: item not recognised, skipped", file=err)
+        skipped = getattr(source, "skipped", [])
+        if skipped:
+            print(f"kiosk: warning: {len(skipped)} bad frame(s) skipped, never billed: "
+                  + ", ".join(f"{path.name} ({why})" for path, why in skipped), file=err)
         if service.awaiting_weight is not None:
             print(f"kiosk: warning: {service.awaiting_weight[1]} never got a stable weight and is not billed", file=err)
         if not service.cart.lines:

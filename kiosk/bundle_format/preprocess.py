@@ -3,15 +3,29 @@
 Both the kiosk (``Recognizer``) and the trainer's eval preset call :func:`preprocess`,
 so what the network sees in the store is byte-for-byte what it was measured on.
 Only numpy and OpenCV: the kiosk can run it without torch.
+
+Image files are decoded safely (:func:`decode_frame`): the size is read from the header first and a frame with
+more than :data:`MAX_PIXELS` pixels or a side more than :data:`MAX_ASPECT` times the other is refused before a
+byte is decoded; a JPEG must end in its end-of-image marker *and* decode without a single libjpeg warning
+(``Corrupt JPEG data: …``: checked by a strict libjpeg-turbo pass through simplejpeg, since OpenCV only prints
+those to stderr and goes on); :func:`resize_shorter` never enlarges more than :data:`MAX_UPSCALE` times.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import cv2
 import numpy as np
+
+#: the most pixels a decoded image may have (40 MP: any camera frame or product photo; a 20000×20000 header is not)
+MAX_PIXELS = 40_000_000
+#: the longest side may be at most this many times the shortest
+MAX_ASPECT = 8
+#: the most :func:`resize_shorter` may enlarge an image (a 1-pixel side must not become 256 pixels)
+MAX_UPSCALE = 8.0
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -78,6 +92,9 @@ def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area") ->
     if min(h, w) == size:
         return image
     scale = size / min(h, w)
+    if scale > MAX_UPSCALE or max(h, w) > MAX_ASPECT * min(h, w):
+        raise ValueError(f"refusing to resize a {w}x{h} image to a {size}-pixel short side "
+                         f"(more than {MAX_UPSCALE:g}x enlargement or an aspect ratio above {MAX_ASPECT}:1)")
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
     if interpolation == "reduce":
         factor = int(1 / scale) if scale < 1 else 1  # the box does the whole-pixel part; bilinear the rest (< 2x)
@@ -156,13 +173,112 @@ def preprocess_batch(images_bgr: list[np.ndarray], spec: PreprocessSpec) -> np.n
     return np.stack([preprocess(im, spec) for im in images_bgr])
 
 
-def decode_image(data: bytes) -> np.ndarray | None:
-    """Decode JPEG/PNG bytes to BGR uint8; ``None`` for corrupt, truncated or empty data."""
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first SOFn segment, or None when the markers before it are broken."""
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1  # fill byte
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
+            return None
+        (length,) = struct.unpack_from(">H", data, i + 2)
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if i + 9 > len(data):
+                return None
+            height, width = struct.unpack_from(">HH", data, i + 5)
+            return width, height
+        i += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        w, h = struct.unpack_from("<HH", data, 26)
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        (bits,) = struct.unpack_from("<I", data, 21)
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def image_size(data: bytes) -> tuple[str, int, int] | None:
+    """``(format, width, height)`` read from the header of JPEG, PNG, BMP or WebP bytes, without decoding;
+    ``None`` for any other or a broken header."""
+    if data[:3] == b"\xff\xd8\xff":
+        size = _jpeg_size(data)
+        return ("jpeg", *size) if size else None
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return ("png", *struct.unpack_from(">II", data, 16))
+    if data[:2] == b"BM" and len(data) >= 26:
+        w, h = struct.unpack_from("<ii", data, 18)
+        return "bmp", abs(w), abs(h)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        size = _webp_size(data)
+        return ("webp", *size) if size else None
+    return None
+
+
+def frame_problem(data: bytes) -> str:
+    """Why these image bytes must not be decoded (``""`` when they may): empty, not JPEG/PNG/BMP/WebP, too many
+    pixels, too narrow, or a JPEG without its end-of-image marker. Reads the header only."""
     if not data:
-        return None
-    arr = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(arr, cv2.IMREAD_COLOR)
-    return image if image is not None and image.size else None
+        return "empty file (0 bytes)"
+    header = image_size(data)
+    if header is None:
+        return "corrupt or unknown image: no readable JPEG, PNG, BMP or WebP header"
+    kind, w, h = header
+    if w < 1 or h < 1:
+        return f"{kind} header gives a {w}x{h} image"
+    if w * h > MAX_PIXELS:
+        return f"{kind} header claims {w}x{h} = {w * h:,} pixels (at most {MAX_PIXELS:,} are decoded)"
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        return f"{kind} image is {w}x{h}: an aspect ratio above {MAX_ASPECT}:1"
+    if kind == "jpeg" and not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
+        return "truncated JPEG (no end-of-image marker)"
+    return ""
+
+
+def _jpeg_warning(data: bytes) -> str:
+    """libjpeg's first warning for these JPEG bytes (``Corrupt JPEG data: …``), ``""`` when it decodes cleanly.
+
+    A strict libjpeg-turbo pass at 1/8 scale (every entropy-coded byte is read, little is reconstructed): OpenCV's
+    decoder prints such warnings to stderr and returns a half-grey image."""
+    import simplejpeg
+
+    try:
+        simplejpeg.decode_jpeg(data, colorspace="GRAY", min_height=1, min_width=1, min_factor=8, fastdct=True,
+                               strict=True)
+    except ValueError as exc:
+        return " ".join(str(exc).split()) or "libjpeg refused the data"
+    return ""
+
+
+def decode_frame(data: bytes) -> tuple[np.ndarray | None, str]:
+    """Decode image bytes to BGR uint8 safely: ``(image, "")`` or ``(None, reason)`` (see the module notes)."""
+    problem = frame_problem(data)
+    if not problem and data[:2] == b"\xff\xd8":
+        problem = _jpeg_warning(data)
+    if problem:
+        return None, problem
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None or not image.size:
+        return None, "corrupt or undecodable image data"
+    return image, ""
+
+
+def decode_image(data: bytes) -> np.ndarray | None:
+    """Decode JPEG/PNG/BMP/WebP bytes to BGR uint8; ``None`` for corrupt, truncated, oversized or empty data."""
+    return decode_frame(data)[0]
 
 
 def read_image(path) -> np.ndarray | None:

@@ -4,8 +4,10 @@ Options: ``fps=N`` (real-time delivery rate for the capture worker, default 10; 
 ``loop=0|1`` (start again after the last image, default 0) and ``hold=K`` (each image is
 delivered as K consecutive frames, so a demo can show a still scene without duplicate files).
 
-A corrupt, truncated (JPEG without its end-of-image marker) or empty image is skipped with a
-logged warning and counted in :attr:`Source.skipped`; it is not retried on later loops.
+A corrupt, truncated (no end-of-image marker, or a libjpeg "corrupt data" warning), oversized (more pixels
+than :data:`~kiosk.bundle_format.preprocess.MAX_PIXELS` in its header), extremely narrow or empty image is
+skipped before it is decoded in full, with a logged warning, and counted in :attr:`Source.skipped`; it is not
+retried on later loops (:func:`kiosk.bundle_format.preprocess.decode_frame`).
 Held frames share one read-only array: copy before drawing on it.
 """
 
@@ -16,14 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.bundle_format.preprocess import decode_image
+from kiosk.bundle_format.preprocess import decode_frame
 from kiosk.camera.base import CameraError, FrameSource, Option, SourceUnavailable, parse_bool
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-_JPEG_SOI = b"\xff\xd8"
-_JPEG_EOI = b"\xff\xd9"
 
 
 def load_frame_image(path: Path) -> tuple[np.ndarray | None, str]:
@@ -32,14 +32,7 @@ def load_frame_image(path: Path) -> tuple[np.ndarray | None, str]:
         data = path.read_bytes()
     except OSError as exc:
         return None, f"cannot read: {exc.strerror or exc}"
-    if not data:
-        return None, "empty file (0 bytes)"
-    if data.startswith(_JPEG_SOI) and not data.rstrip(b"\x00\r\n ").endswith(_JPEG_EOI):
-        return None, "truncated JPEG (no end-of-image marker)"
-    image = decode_image(data)
-    if image is None:
-        return None, "corrupt or undecodable image data"
-    return image, ""
+    return decode_frame(data)
 
 
 class Source(FrameSource):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 ROOM = REPO / "kiosk" / "bundle_format"
-ALLOWED = ("kiosk.errors", "kiosk.bundle_format", "numpy", "cv2", "cryptography")
+ALLOWED = ("kiosk.errors", "kiosk.bundle_format", "numpy", "cv2", "cryptography", "simplejpeg")
 TORCH_MODULES = {"architectures.py"}  # imported only by the torch backend and trainer.models
 
 

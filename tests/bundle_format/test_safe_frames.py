@@ -1,0 +1,114 @@
+"""Safe decoding: sizes from the header before a byte is decoded, aspect and enlargement limits, and libjpeg's
+corrupt-data warnings as bad frames. The three frames of issue 15 are refused with peak memory under 300 MB,
+measured in a fresh process (its ``ru_maxrss``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.bundle_format.preprocess import (
+    MAX_PIXELS,
+    decode_frame,
+    decode_image,
+    frame_problem,
+    image_size,
+    resize_shorter,
+)
+from tests.bad_frames import header_bomb, jpeg_of, tall_png, truncated_with_eoi
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def photo(h: int = 480, w: int = 640) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    return cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.uint8), (7, 7), 2)
+
+
+def test_sizes_come_from_the_header():
+    img = photo(48, 64)
+    assert image_size(jpeg_of(img)) == ("jpeg", 64, 48)
+    assert image_size(cv2.imencode(".png", img)[1].tobytes()) == ("png", 64, 48)
+    assert image_size(cv2.imencode(".bmp", img)[1].tobytes()) == ("bmp", 64, 48)
+    assert image_size(cv2.imencode(".webp", img)[1].tobytes()) == ("webp", 64, 48)
+    assert image_size(b"GIF89a....") is None and image_size(b"\xff\xd8\xff\xda") is None
+
+
+def test_good_frames_decode_exactly_as_opencv_does():
+    img = photo()
+    for data in (jpeg_of(img), cv2.imencode(".png", img)[1].tobytes()):
+        got, why = decode_frame(data)
+        assert why == "" and np.array_equal(got, cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: header_bomb(photo()), "20000x20000"),
+    (lambda: tall_png(), "aspect ratio"),
+    (lambda: truncated_with_eoi(photo()), "Corrupt JPEG data"),
+    (lambda: jpeg_of(photo())[:-2], "no end-of-image marker"),
+    (lambda: b"", "0 bytes"),
+])
+def test_bad_frames_are_refused_with_a_reason(make, words):
+    data = make()
+    image, why = decode_frame(data)
+    assert image is None and words in why and decode_image(data) is None
+
+
+def test_opencv_alone_would_have_taken_the_truncated_jpeg():
+    """The check is needed: OpenCV decodes it (printing a warning only) into a half-grey frame."""
+    data = truncated_with_eoi(photo())
+    assert data.endswith(b"\xff\xd9") and frame_problem(data) == ""  # header, size and end marker all look fine
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is not None
+
+
+def test_enlargement_and_aspect_limits_in_resize():
+    with pytest.raises(ValueError, match="enlargement"):
+        resize_shorter(np.zeros((1, 8, 3), np.uint8), 256)
+    with pytest.raises(ValueError, match="aspect"):
+        resize_shorter(np.zeros((40, 400, 3), np.uint8), 32)
+    assert resize_shorter(np.zeros((32, 48, 3), np.uint8), 256).shape[:2] == (256, 384)  # 8x is allowed
+
+
+PROBE = """
+import json, resource, sys
+from pathlib import Path
+from kiosk.bundle_format.preprocess import decode_frame
+from kiosk.camera import open_source
+out = {}
+for path in sorted(Path(sys.argv[1]).iterdir()):
+    image, why = decode_frame(path.read_bytes())
+    out[path.name] = [image is None, why]
+src = open_source(f"folder:{sys.argv[1]}")
+frames = 0
+while src.read() is not None:
+    frames += 1
+out["frames delivered"] = frames
+out["skipped"] = src.skipped_count
+out["peak MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def test_the_three_bad_frames_are_skipped_in_little_memory(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    img = photo()
+    (folder / "bomb.jpg").write_bytes(header_bomb(img))
+    (folder / "tall.png").write_bytes(tall_png())
+    (folder / "truncated.jpg").write_bytes(truncated_with_eoi(img))
+    (folder / "ok.jpg").write_bytes(jpeg_of(img))
+    assert len((folder / "bomb.jpg").read_bytes()) == 4096 and len((folder / "tall.png").read_bytes()) < 200
+    run = subprocess.run([sys.executable, "-c", PROBE, str(folder)], capture_output=True, text=True, cwd=REPO,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    print(f"\nbad frames: peak {got['peak MB']:.0f} MB (limit 300 MB; MAX_PIXELS {MAX_PIXELS:,})")
+    assert got["bomb.jpg"][0] and got["tall.png"][0] and got["truncated.jpg"][0] and not got["ok.jpg"][0]
+    assert got["frames delivered"] == 1 and got["skipped"] == 3
+    assert got["peak MB"] < 300
