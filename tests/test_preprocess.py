@@ -44,6 +44,19 @@ def test_fast_preprocess_is_bit_identical_to_the_reference(interpolation):
     assert np.array_equal(preprocess(img, spec), to_model_input(eval_crop(img, spec), spec))
 
 
+def test_preprocess_fills_any_float32_buffer_it_is_given():
+    """OpenCV writes the look-up straight into a contiguous ``out``; into a strided one the values are copied."""
+    spec = PreprocessSpec(resize_size=329, crop_size=288, interpolation="reduce")
+    img = _photo(348, 348)
+    ref = to_model_input(eval_crop(img, spec), spec)
+    batch = np.full((2, 3, 288, 288), np.nan, np.float32)
+    assert np.shares_memory(preprocess(img, spec, out=batch[1]), batch)
+    assert np.array_equal(batch[1], ref) and np.isnan(batch[0]).all()
+    strided = np.full((3, 288, 576), np.nan, np.float32)[:, :, ::2]
+    preprocess(img, spec, out=strided)
+    assert np.array_equal(strided, ref)
+
+
 def test_unknown_interpolation_in_a_manifest_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown interpolation 'lanczos'"):
         PreprocessSpec.from_json({"resize_size": 256, "crop_size": 224, "interpolation": "lanczos"})

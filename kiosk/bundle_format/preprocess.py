@@ -163,9 +163,14 @@ def preprocess(image_bgr: np.ndarray, spec: PreprocessSpec, out: np.ndarray | No
         out = np.empty((3, h, w), np.float32)
     planes = cv2.split(crop)  # B, G, R
     for c in range(3):  # RGB channel c is BGR channel 2 - c
-        got = cv2.LUT(planes[2 - c], lut[c : c + 1], dst=out[c])
-        if got.ctypes.data != out[c].ctypes.data:  # OpenCV wrote elsewhere (an ``out`` it could not use)
-            out[c] = got
+        dst = out[c]
+        if dst.flags.c_contiguous and dst.dtype == np.float32:
+            got = cv2.LUT(planes[2 - c], lut[c : c + 1], dst=dst)
+            if got.ctypes.data == dst.ctypes.data:  # written in place, as OpenCV does for such a buffer
+                continue
+        else:
+            got = cv2.LUT(planes[2 - c], lut[c : c + 1])
+        dst[...] = got
     return out
 
 
