@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "kiosk.commands",  # kiosk, kiosk update, bench kiosk
     "catalog.cli",  # catalog import/export/show
     "kiosk.bundles.cli",  # bundle verify, kiosk update/rollback/model-status
+    "kiosk.store.cli",  # receipt reprint
 )
 #: entry-point group of the other rooms' subcommands (``trainer``: data, train, evaluate, bundle export/sign …)
 ENTRY_POINT_GROUP = "checkout.commands"

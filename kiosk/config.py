@@ -28,11 +28,14 @@ Example ``kiosk.toml``::
     still_frames = 6
 
 The staff PIN is never stored in clear: :func:`hash_pin` makes a salted ``hashlib.scrypt`` hash and
-:func:`check_pin` compares in constant time. An empty ``staff_pin_hash`` disables staff mode.
+:func:`check_pin` compares in constant time. An empty ``staff_pin_hash`` disables staff mode. A hash whose scrypt
+parameters this machine's OpenSSL refuses (too much memory) is refused when the config is read, in one line, not
+at every unlock.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -114,6 +117,9 @@ class KioskConfig:
     log_backups: int = _f(5, "rotated log files kept beside it (kiosk.log.1 … kiosk.log.N)")
     min_free_mb: int = _f(500, "`checkout doctor` fails with less free disk (MiB) where the store, captures, "
                                "model_state and log_file live")
+    payment_terminal: str = _f("sim:", "payment terminal URI: sim: (the simulator, ledger in memory) or sim:PATH "
+                                       "(ledger in a file, remembered across restarts); a real terminal's driver "
+                                       "adds its own scheme (kiosk/payments/)")
 
     def __post_init__(self) -> None:
         problems = []
@@ -155,6 +161,7 @@ class KioskConfig:
                               "`checkout kiosk --hash-pin`; channel http://, https://, file: or a directory; "
                               "log_level one of "
                               f"{', '.join(LOG_LEVELS)})")
+        _check_secrets_and_drivers(self)
         if self.channel.strip():
             missing = [k for k in ("model_state", "store_id") if not getattr(self, k).strip()]
             if missing:
@@ -268,13 +275,42 @@ def _parse_hash(text: str) -> tuple[int, int, int, bytes, bytes] | None:
     return n, r, p, salt, digest
 
 
+@functools.lru_cache(maxsize=32)
+def _scrypt_refused(n: int, r: int, p: int, dklen: int) -> str | None:
+    """Why this machine's OpenSSL refuses these scrypt parameters (None: it takes them). Tried once per set."""
+    try:
+        hashlib.scrypt(b"", salt=b"\0" * 16, n=n, r=r, p=p, dklen=dklen)
+    except (ValueError, MemoryError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def _check_secrets_and_drivers(config: KioskConfig) -> None:
+    """The staff PIN hash must be usable here, and the payment terminal a known driver (one line each)."""
+    from kiosk.payments.terminal import terminal_uri_problem
+
+    parsed = _parse_hash(config.staff_pin_hash) if config.staff_pin_hash else None
+    if parsed is not None:
+        n, r, p, _salt, digest = parsed
+        refused = _scrypt_refused(n, r, p, len(digest))
+        if refused is not None:
+            raise ConfigError(f"staff_pin_hash: OpenSSL on this machine refuses scrypt N={n}, r={r}, p={p} "
+                              f"({refused}); make a new one with `checkout kiosk --hash-pin`")
+    problem = terminal_uri_problem(config.payment_terminal)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
 def check_pin(pin: str, pin_hash: str) -> bool:
-    """Constant-time check of ``pin`` against a hash made by :func:`hash_pin`."""
+    """Constant-time check of ``pin`` against a hash made by :func:`hash_pin`; never raises (False instead)."""
     parsed = _parse_hash(pin_hash)
     if parsed is None or not isinstance(pin, str):
         return False
     n, r, p, salt, digest = parsed
-    got = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(digest))
+    try:
+        got = hashlib.scrypt(pin.encode("utf-8", "surrogatepass"), salt=salt, n=n, r=r, p=p, dklen=len(digest))
+    except (ValueError, MemoryError):  # parameters OpenSSL refuses: the config check says so at load
+        return False
     return hmac.compare_digest(got, digest)
 
 

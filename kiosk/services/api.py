@@ -15,6 +15,7 @@ one-line :class:`~kiosk.errors.UserError`); the window shows that line as a noti
 * ``remove_line(line_id)`` (the shopper put the item back); ``pay(method) -> Receipt`` closes the sale once;
 * ``staff_unlock(pin) -> bool``, ``staff_lock()``, ``staff_unlocked``; ``staff_correct(line_id, sku) -> line_id``,
   ``staff_void(line_id)``, ``staff_override_price(line_id, paise) -> line_id`` (``StaffLocked`` unless unlocked);
+  ``staff_reprint(receipt_no=None) -> text``: a marked duplicate of a receipt (the last sale's by default);
 * ``latest_frame()`` for a live view that polls; ``start()`` / ``stop()`` live mode.
 
 :class:`ReplayApi` adds what a headless replay drives by hand: ``process_frame(frame)`` (the item trigger, then
@@ -62,6 +63,8 @@ class CheckoutApi(Protocol):
     def staff_void(self, line_id: str) -> None: ...
 
     def staff_override_price(self, line_id: str, paise: int) -> str: ...
+
+    def staff_reprint(self, receipt_no: str | None = None) -> str: ...
 
     def latest_frame(self) -> Any: ...
 

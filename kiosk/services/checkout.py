@@ -11,6 +11,8 @@ coordinates the parts a newcomer finds by name:
 * :mod:`~kiosk.services.scale_desk` — polling the scale, the Zero and tare keys;
 * :mod:`~kiosk.services.cart_lines` — the open cart in the kiosk's SQLite store, with each line's provenance;
 * :mod:`~kiosk.services.staff_desk` — staff actions behind the PIN (:mod:`~kiosk.services.staff`: the session);
+* :mod:`~kiosk.services.paying` — the payment terminal, exactly once; recovery of a payment a crash cut short;
+  receipts shown again after a crash, and reprinted by staff;
 * :mod:`~kiosk.services.live` — live mode's capture, recognition and scale threads;
 * :mod:`~kiosk.services.model_updates` — signed bundles at start, the updater while running;
 * :mod:`~kiosk.services.views` — the views widgets show; :mod:`~kiosk.services.bus` — the listeners;
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,7 @@ from kiosk.services.events import (
 )
 from kiosk.services.live import LiveLoop
 from kiosk.services.model_updates import UpdateRelay
+from kiosk.services.paying import Till
 from kiosk.services.placements import Placement, PlacementBook
 from kiosk.services.recognise import PlacementRecogniser
 from kiosk.services.scale_desk import ScaleDesk
@@ -74,12 +76,18 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
+def _simulated_terminal():
+    from kiosk.payments import open_terminal
+
+    return open_terminal("sim:")
+
+
 class CheckoutService:
     """See :class:`kiosk.services.api.CheckoutApi` for the contract (events, intents, threads)."""
 
     def __init__(self, config: KioskConfig, *, catalog, store, recognizer_holder, scale,
                  clock: Callable[[], datetime] | None = None, updater=None,
-                 catalog_lock: threading.RLock | None = None, scanner=None) -> None:
+                 catalog_lock: threading.RLock | None = None, scanner=None, terminal=None) -> None:
         from kiosk.bundles.active import ActiveModel
         from kiosk.services.captures import CaptureFolder
 
@@ -107,7 +115,8 @@ class CheckoutService:
         self._scale_desk = ScaleDesk(scale=scale, counter=self._counter, lock=self._lock, emit=self._emit,
                                      tray_empty=lambda: self._book.current is None)
         self.scanner = scanner
-        self._desk = StaffDesk(StaffSession(config.check_pin, config.staff_timeout_s, self._clock), self._cart,
+        self._desk = StaffDesk(StaffSession(config.check_pin, config.staff_timeout_s, self._clock, lockout=store),
+                               self._cart,
                                active_sku=self._shelf.active, weighing=self._weighing, lock=self._lock,
                                cart_view=self.cart_view, emit=self._emit, clock=self._clock,
                                pin_configured=bool(config.staff_pin_hash))
@@ -119,6 +128,8 @@ class CheckoutService:
         self._startup_notices: list[Notice] = []
         self.frames_processed = 0
         self.last_sale = None
+        self._till = Till(self._cart, terminal if terminal is not None else _simulated_terminal())
+        self.recovered = self._till.recover()  # a payment a crash cut short: completed or released, never recharged
 
     @classmethod
     def from_config(cls, config: KioskConfig, *, clock: Callable[[], datetime] | None = None) -> CheckoutService:
@@ -128,7 +139,7 @@ class CheckoutService:
         parts = open_parts(config)
         service = cls(config, catalog=parts.catalog, store=parts.store, recognizer_holder=parts.model,
                       scale=parts.scale, clock=clock, updater=parts.updater, catalog_lock=parts.catalog_lock,
-                      scanner=parts.scanner)
+                      scanner=parts.scanner, terminal=parts.terminal)
         service._startup_notices = [Notice(level, text) for level, text in parts.notices]
         return service
 
@@ -136,7 +147,7 @@ class CheckoutService:
         self._updates.close()
         self.stop()
         self._unsubscribe_model()
-        close_all(self.scanner, self.scale, self.store, self.catalog, self.model.recognizer)
+        close_all(self.scanner, self._till.terminal, self.scale, self.store, self.catalog, self.model.recognizer)
 
     def __enter__(self) -> CheckoutService:
         return self
@@ -165,6 +176,14 @@ class CheckoutService:
             events.append(self._updates.status)
         notices, self._startup_notices = self._startup_notices, []  # once, to the first UI that listens
         self._emit(*events, *notices)
+        for sale in self.store.unshown_sales():  # committed just before a crash: the shopper sees the receipt now
+            self._show(sale)
+
+    def _show(self, sale, *extra: Any) -> None:
+        """Show a sale's receipt (SaleClosed, to the UI) and record that it was shown."""
+        self.last_sale = sale
+        self._emit(SaleClosed(sale.receipt(), sale.receipt_text), *extra)
+        self.store.mark_receipt_shown(sale.receipt_no)
 
     def cart_view(self) -> CartView:
         with self._lock:
@@ -249,26 +268,29 @@ class CheckoutService:
 
     # -- paying ----------------------------------------------------------------------------------
     def pay(self, method: str = "card") -> Receipt:
-        """Simulated payment: close the open cart as one sale (never twice) and open a new cart."""
+        """Charge the open cart on the payment terminal exactly once (:mod:`~kiosk.services.paying`), close it as one
+        sale and open a new cart. A decline or a silent terminal is a CheckoutError; the cart stays as it is."""
         with self._lock:
             if self._counter.held is not None:
                 raise CheckoutError(f"staff must check {self._counter.held.line.name} before payment")
-            ref = f"SIM-{uuid.uuid4().hex[:12].upper()}"  # the simulated terminal approves every payment
-            sale = self._cart.pay(method, ref)
-            self.last_sale = sale
+            sale = self._till.pay(method)
             dropped = self._weighing.drop()
             self._weighing.reset()
             self._book.clear()
             was_staff = self._desk.session.lock()
             view = self.cart_view()
-        events: list[Any] = [SaleClosed(sale.receipt(), sale.receipt_text), CartChanged(view)]
+        events: list[Any] = [CartChanged(view)]
         if dropped is not None:
             events += weighing_ended(dropped, None, f"{dropped.sku.name} was never weighed and is not on "
                                                           "the bill")
         if was_staff:
             events.append(StaffModeChanged(False))
-        self._emit(*events)
+        self._show(sale, *events)
         return sale.receipt()
+
+    def staff_reprint(self, receipt_no: str | None = None) -> str:
+        """Staff: a marked duplicate of ``receipt_no`` (None: the last sale), recorded with who asked."""
+        return self._desk.reprint(lambda who: self._till.reprint(receipt_no, who))
 
     # -- staff (kiosk.services.staff_desk) ------------------------------------------------------
     @property

@@ -78,6 +78,13 @@ class StaffDesk:
         self._emit(CartChanged(view), Notice("info", f"corrected {old.name} → {sku.name}"))
         return stored.line_id
 
+    def reprint(self, make: Callable[[str], Any]) -> str:
+        """A duplicate receipt, made by ``make(who)`` (a ``kiosk.store.receipts.Reprint``); staff only."""
+        who = self.require()
+        copy = make(who)
+        self._emit(Notice("info", f"receipt {copy.sale.receipt_no} reprinted (copy {copy.copy}) by {who}"))
+        return copy.text
+
     def void(self, line_id: str) -> None:
         who = self.require()
         with self._lock:

@@ -55,6 +55,7 @@ class OpenedParts:
     updater: Any = None
     notices: list[tuple[str, str]] = field(default_factory=list)  # (level, text) for the first UI
     scanner: Any = None  # kiosk.barcodes.scanner.Scanner or None
+    terminal: Any = None  # kiosk.payments.PaymentTerminal (config.payment_terminal)
 
 
 def _open_models(config: KioskConfig, catalog_lock, opened: list) -> tuple[Any, Any, Any]:
@@ -92,6 +93,7 @@ def _model_notices(config: KioskConfig, models) -> list[tuple[str, str]]:
 def open_parts(config: KioskConfig) -> OpenedParts:
     from kiosk.barcodes.scanner import open_scanner
     from kiosk.bundles.active import ActiveModel
+    from kiosk.payments import open_terminal
     from kiosk.scale import open_scale
     from kiosk.store import SalesStore
 
@@ -110,8 +112,11 @@ def open_parts(config: KioskConfig) -> OpenedParts:
         opened.append(scale)
         scanner = open_scanner(config.barcodes.scanner)
         opened.append(scanner)
+        terminal = open_terminal(config.payment_terminal)
+        opened.append(terminal)
     except BaseException:
         close_all(*reversed(opened))
         raise
     return OpenedParts(catalog, store, scale, ActiveModel(recognizer), catalog_lock,
-                       models.updater if models is not None else None, _model_notices(config, models), scanner)
+                       models.updater if models is not None else None, _model_notices(config, models), scanner,
+                       terminal)

@@ -16,6 +16,11 @@ Durability contract (what the UI relies on):
 Every add / remove / void is also written to ``line_events`` (an audit log that removal does
 not erase). Staff corrections of the recogniser go to ``corrections``, which the trainer reads
 with :func:`read_corrections`.
+
+Card payments go through payment intents (:mod:`kiosk.store.payments`: the idempotency key is committed before
+the terminal is asked, the approval the moment it returns, and the sale from the approved intent); while one is
+in progress the cart cannot change. Receipts are recorded when shown and when reprinted
+(:mod:`kiosk.store.receipts`); wrong staff PINs are counted per staff id (:mod:`kiosk.store.pin_lockout`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from pathlib import Path
 from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
 from kiosk.domain.pricing import SoldBy
 from kiosk.domain.receipt import Receipt, StoreInfo
+from kiosk.store.payments import PaymentsMixin, migrate_payments_and_receipts
+from kiosk.store.pin_lockout import PinLockoutMixin, migrate_pin_lockout
+from kiosk.store.receipts import ReceiptsMixin
 
 __all__ = ["SalesStore", "Sale", "Correction", "LineProvenance", "StoreError", "read_corrections", "SCHEMA_VERSION"]
 
@@ -130,7 +138,16 @@ def _002_line_provenance(c: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _002_line_provenance)
+def _003_payments_and_receipts(c: sqlite3.Connection) -> None:
+    migrate_payments_and_receipts(c)
+
+
+def _004_staff_pin_lockout(c: sqlite3.Connection) -> None:
+    migrate_pin_lockout(c)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _002_line_provenance,
+                                                                _003_payments_and_receipts, _004_staff_pin_lockout)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -237,7 +254,7 @@ def _line_from_row(r: sqlite3.Row) -> CartLine:
                     voided=r["voided_at"] is not None)
 
 
-class SalesStore:
+class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin):
     """Open with :meth:`open`; every public method that writes commits before it returns."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, kiosk_id: str = "K1",
@@ -340,6 +357,7 @@ class SalesStore:
                     raise CartError(f"line id {line.line_id!r} is already used for a different line")
                 return stored
             cart_id = self._open_cart_id(c, create=True)
+            self._refuse_during_payment(c, cart_id)
             now = self._time()
             c.execute(
                 "INSERT INTO cart_lines (line_id, cart_id, sku, name, sold_by, unit_price, gst_bp, qty, net_grams,"
@@ -397,6 +415,7 @@ class SalesStore:
         """Take a line out of the open cart (the audit log keeps it). Returns the removed line."""
         with self._tx() as c:
             cart_id, row = self._open_line(c, line_id)
+            self._refuse_during_payment(c, cart_id)
             line = _line_from_row(row)
             c.execute("DELETE FROM cart_lines WHERE line_id = ?", (line_id,))
             self._event(c, cart_id, line, "remove", self._time(), by)
@@ -406,6 +425,7 @@ class SalesStore:
         """Void a line: it stays in the cart for audit but counts for nothing."""
         with self._tx() as c:
             cart_id, row = self._open_line(c, line_id)
+            self._refuse_during_payment(c, cart_id)
             if row["voided_at"] is not None:
                 raise CartError(f"line {line_id!r} is already voided")
             now = self._time()
@@ -431,30 +451,35 @@ class SalesStore:
         Raises :class:`CartError` for an empty cart and :class:`StoreError` for an unknown one.
         """
         with self._tx() as c:
-            row = c.execute("SELECT * FROM sales WHERE cart_id = ?", (cart_id,)).fetchone()
-            if row is not None:
-                return Sale._from_row(row)
-            cart = self._load_cart(c, cart_id)
-            if cart.closed:  # cannot happen: a cart is closed only together with its sale
-                raise StoreError(f"cart {cart_id} is closed but has no sale")
-            cart.close()
-            seq = c.execute("UPDATE receipt_counter SET last_no = last_no + 1 WHERE id = 1 RETURNING last_no"
-                            ).fetchone()[0]
-            receipt_no = f"{self.kiosk_id}-{seq:06d}"
-            now = self._clock()
-            receipt = Receipt.from_cart(cart, receipt_no, now, store=self.store_info, payment_method=method)
-            b = receipt.bill
-            c.execute(
-                "INSERT INTO sales (receipt_seq, receipt_no, cart_id, closed_at, gross, round_off, total,"
-                " payment_method, payment_ref, receipt_text, receipt_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, receipt_no, cart_id, now.isoformat(), b.gross, b.round_off, b.total, method, payment_ref,
-                 receipt.to_text(), receipt.to_json()),
-            )
-            c.execute("UPDATE carts SET status = 'closed', closed_at = ? WHERE cart_id = ?", (now.isoformat(), cart_id))
-            row = c.execute("SELECT * FROM sales WHERE cart_id = ?", (cart_id,)).fetchone()
+            return self._close_cart(c, cart_id, method, payment_ref)
+
+    def _close_cart(self, c: sqlite3.Connection, cart_id: str, method: str, payment_ref: str) -> Sale:
+        """Inside a write transaction: the cart's sale (made now, with the next receipt number, unless it exists)."""
+        row = c.execute("SELECT * FROM sales WHERE cart_id = ?", (cart_id,)).fetchone()
+        if row is not None:
+            return Sale._from_row(row)
+        cart = self._load_cart(c, cart_id)
+        if cart.closed:  # cannot happen: a cart is closed only together with its sale
+            raise StoreError(f"cart {cart_id} is closed but has no sale")
+        cart.close()
+        seq = c.execute("UPDATE receipt_counter SET last_no = last_no + 1 WHERE id = 1 RETURNING last_no"
+                        ).fetchone()[0]
+        receipt_no = f"{self.kiosk_id}-{seq:06d}"
+        now = self._clock()
+        receipt = Receipt.from_cart(cart, receipt_no, now, store=self.store_info, payment_method=method)
+        b = receipt.bill
+        c.execute(
+            "INSERT INTO sales (receipt_seq, receipt_no, cart_id, closed_at, gross, round_off, total,"
+            " payment_method, payment_ref, receipt_text, receipt_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, receipt_no, cart_id, now.isoformat(), b.gross, b.round_off, b.total, method, payment_ref,
+             receipt.to_text(), receipt.to_json()),
+        )
+        c.execute("UPDATE carts SET status = 'closed', closed_at = ? WHERE cart_id = ?", (now.isoformat(), cart_id))
+        row = c.execute("SELECT * FROM sales WHERE cart_id = ?", (cart_id,)).fetchone()
         return Sale._from_row(row)
 
     close_sale = pay
+    _sale_from_row = staticmethod(Sale._from_row)
 
     def sale_for_cart(self, cart_id: str) -> Sale | None:
         with self._lock:

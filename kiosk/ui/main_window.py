@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
         self.staff.void_requested.connect(lambda line_id: self._intent("staff_void", line_id))
         self.staff.correct_requested.connect(self._staff_correct)
         self.staff.override_requested.connect(self._staff_override)
+        self.staff.reprint_requested.connect(self._reprint)
         self.price.submitted.connect(self._price_submitted)
         self.price.cancelled.connect(lambda: self.show_page("staff"))
 
@@ -232,12 +233,18 @@ class MainWindow(QMainWindow):
 
     # -- intents ---------------------------------------------------------------------------
     def _intent(self, name: str, *args: Any) -> tuple[bool, Any]:
-        """Call ``service.<name>(*args)``; a refusal becomes an error notice, never a crash."""
+        """Call ``service.<name>(*args)``; a refusal becomes an error notice, never a crash.
+
+        The log names the intent and the refusal, never what was typed: no arguments at all (a PIN, a search), and
+        for staff intents not even the refusal's text (it might quote the input), at any log level."""
         fn: Callable = getattr(self.service, name)
         try:
             return True, fn(*args)
         except Exception as exc:  # the service's refusals (UserError, CartError …) and its bugs alike
-            log.warning("%s%r refused: %s", name, args, exc)
+            if name.startswith("staff_"):
+                log.warning("%s refused (%s)", name, type(exc).__name__)
+            else:
+                log.warning("%s refused (%s): %s", name, type(exc).__name__, exc)
             self.banner.show_notice("error", str(exc) or type(exc).__name__)
             return False, exc
 
@@ -326,6 +333,13 @@ class MainWindow(QMainWindow):
         line = self.staff_model.line(self.staff_model.row_of(line_id))
         self.price.prepare(line.name, line.unit_price_text)
         self.show_page("price")
+
+    def _reprint(self) -> None:
+        """Staff: the last sale's receipt again, marked as a duplicate (recorded by the service)."""
+        ok, text = self._intent("staff_reprint")
+        if ok:
+            self.receipt.show_duplicate(text)
+            self.show_page("receipt")
 
     def _price_submitted(self, paise: int) -> None:
         ok, _ = self._intent("staff_override_price", self._staff_target, paise)

@@ -233,6 +233,13 @@ class FakeCheckoutService:
         self._changed()
         return line.line_id
 
+    def staff_reprint(self, receipt_no=None):
+        self.calls.append(("staff_reprint", receipt_no))
+        self._staff()
+        if not self.receipts:
+            raise FakeRefusal("no sale yet, nothing to reprint")
+        return "*** DUPLICATE - reprint 1 ***\n" + self.receipts[-1].to_text()
+
     def staff_override_price(self, line_id, paise):
         self.calls.append(("staff_override_price", line_id, paise))
         self._staff()

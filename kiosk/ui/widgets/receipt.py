@@ -52,6 +52,7 @@ class ReceiptPanel(QWidget):
         """Show ``receipt`` (a :class:`kiosk.domain.receipt.Receipt`); ``text`` is its printed form
         when the service already has it (else ``receipt.to_text()``)."""
         self.receipt = receipt
+        self.title.setText("Thank you!")
         self.text.setPlainText(text or receipt.to_text())
         total = getattr(getattr(receipt, "bill", None), "total", None)
         from kiosk.domain.money import format_inr  # domain formatting, same as the printed bill
@@ -60,6 +61,14 @@ class ReceiptPanel(QWidget):
         method = getattr(receipt, "payment_method", "")
         self.summary.setText(f"{paid}{' by ' + method.upper() if method else ''}.\n"
                              f"Receipt {receipt.receipt_no}. Please take your items.")
+        if self.auto_return_s > 0:
+            self._timer.start(int(self.auto_return_s * 1000))
+
+    def show_duplicate(self, text: str) -> None:
+        """A staff reprint: the duplicate's text (marked as such by the store); not a new sale."""
+        self.title.setText("Duplicate receipt")
+        self.summary.setText("Reprinted for staff: a copy, not a new sale.")
+        self.text.setPlainText(text)
         if self.auto_return_s > 0:
             self._timer.start(int(self.auto_return_s * 1000))
 

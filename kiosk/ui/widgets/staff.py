@@ -130,6 +130,7 @@ class StaffPanel(QWidget):
     correct_requested = Signal(str)
     void_requested = Signal(str)
     override_requested = Signal(str)
+    reprint_requested = Signal()  # the last sale's receipt again (needs no line)
     done = Signal()
 
     def __init__(self, model: CartTableModel, parent=None) -> None:
@@ -144,7 +145,12 @@ class StaffPanel(QWidget):
         self.done_button = touch_button("Done (lock)", "staffDone")
         self.done_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.done_button.setMinimumWidth(180)
+        self.reprint_button = touch_button("Reprint", "staffReprint")
+        self.reprint_button.setToolTip("Print the last receipt again, marked as a duplicate")
+        self.reprint_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.reprint_button.setMinimumWidth(150)
         top.addWidget(self.title, 1)
+        top.addWidget(self.reprint_button)
         top.addWidget(self.done_button)
         self.table = CartTable(model, self)
         self.info = label("", "staffInfo", wrap=True)
@@ -164,6 +170,7 @@ class StaffPanel(QWidget):
         self.void_button.clicked.connect(lambda: self._emit(self.void_requested))
         self.override_button.clicked.connect(lambda: self._emit(self.override_requested))
         self.done_button.clicked.connect(self.done)
+        self.reprint_button.clicked.connect(self.reprint_requested)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         model.modelReset.connect(self._update_buttons)
         self._update_buttons()

@@ -1,0 +1,140 @@
+"""The simulated payment terminal (``sim:``): approves every charge (or declines above an amount), once per
+idempotency key, and keeps its ledger the way a terminal's acquirer does.
+
+``sim:`` keeps the ledger in memory; ``sim:PATH`` in a SQLite file (WAL, fsynced), so after a kiosk crash it still
+knows which keys it approved, as a real terminal would: the kiosk's recovery asks it and must never be charged twice.
+Options: ``?decline_over=PAISE`` declines larger amounts, ``?delay_ms=N`` answers after N ms (a shopper at the PIN
+pad). ``ledger()`` and ``requests()`` let tests and the demo see what the "bank" saw.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+import time
+import urllib.parse
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kiosk.payments.terminal import ChargeRequest, ChargeStatus, PaymentTerminal, TerminalError, TerminalReply
+
+__all__ = ["Terminal"]
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS charges (
+        idempotency_key TEXT PRIMARY KEY NOT NULL, amount INTEGER NOT NULL, method TEXT NOT NULL,
+        reference TEXT NOT NULL, status TEXT NOT NULL, approval_ref TEXT NOT NULL, message TEXT NOT NULL,
+        at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL, kind TEXT NOT NULL,
+        reference TEXT NOT NULL, at TEXT NOT NULL)""",
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+class Terminal(PaymentTerminal):
+    key = "sim"
+
+    def __init__(self, ledger: str | Path | None = None, *, decline_over: int | None = None,
+                 delay_s: float = 0.0) -> None:
+        self.path = Path(ledger) if ledger else None
+        self.decline_over, self.delay_s = decline_over, delay_s
+        try:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path) if self.path else ":memory:", isolation_level=None,
+                                         check_same_thread=False)
+            if self.path is not None:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA busy_timeout = 10000")
+            for sql in _SCHEMA:
+                self._conn.execute(sql)
+        except (OSError, sqlite3.Error) as exc:
+            raise TerminalError(f"simulated terminal ledger {self.path}: cannot open ({exc})") from None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Terminal:
+        rest = uri.split(":", 1)[1] if ":" in uri else ""
+        path, _, query = rest.partition("?")
+        options = dict(urllib.parse.parse_qsl(query))
+        try:
+            decline_over = int(options["decline_over"]) if "decline_over" in options else None
+            delay_s = int(options.get("delay_ms", 0)) / 1000
+        except ValueError:
+            raise TerminalError(f"{uri}: decline_over and delay_ms must be whole numbers") from None
+        unknown = sorted(set(options) - {"decline_over", "delay_ms"})
+        if unknown:
+            raise TerminalError(f"{uri}: unknown option(s) {', '.join(unknown)} (known: decline_over, delay_ms)")
+        return cls(path or None, decline_over=decline_over, delay_s=delay_s)
+
+    def describe(self) -> str:
+        return f"simulated terminal ({self.path or 'in memory'})"
+
+    def _reply(self, row) -> TerminalReply:
+        return TerminalReply(ChargeStatus(row[0]), row[1], row[2])
+
+    def charge(self, request: ChargeRequest) -> TerminalReply:
+        if self.delay_s:
+            time.sleep(self.delay_s)  # the shopper taps the card; nothing is recorded yet
+        if isinstance(request.amount_paise, bool) or not isinstance(request.amount_paise, int) \
+                or request.amount_paise <= 0:
+            return TerminalReply(ChargeStatus.DECLINED, message=f"invalid amount {request.amount_paise!r}")
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.execute("INSERT INTO requests (idempotency_key, kind, reference, at) VALUES (?, 'charge', ?, ?)",
+                          (request.idempotency_key, request.reference, _now()))
+                reply = self._charge_once(c, request)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return reply
+
+    def _charge_once(self, c: sqlite3.Connection, request: ChargeRequest) -> TerminalReply:
+        row = c.execute("SELECT status, approval_ref, message, amount, reference FROM charges "
+                        "WHERE idempotency_key = ?", (request.idempotency_key,)).fetchone()
+        if row is not None:
+            if (row[3], row[4]) != (request.amount_paise, request.reference):
+                return TerminalReply(ChargeStatus.DECLINED, message="idempotency key reused for another payment")
+            return self._reply(row)
+        if self.decline_over is not None and request.amount_paise > self.decline_over:
+            status, ref, message = ChargeStatus.DECLINED, "", "declined by the card issuer (simulated)"
+        else:
+            status, ref, message = ChargeStatus.APPROVED, f"SIM-{secrets.token_hex(6).upper()}", "approved"
+        c.execute("INSERT INTO charges (idempotency_key, amount, method, reference, status, approval_ref, message, at)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (request.idempotency_key, request.amount_paise, request.method,
+                                                       request.reference, status.value, ref, message, _now()))
+        return TerminalReply(status, ref, message)
+
+    def status(self, idempotency_key: str) -> TerminalReply:
+        with self._lock:
+            self._conn.execute("INSERT INTO requests (idempotency_key, kind, reference, at) "
+                               "VALUES (?, 'status', '', ?)", (idempotency_key, _now()))
+            row = self._conn.execute("SELECT status, approval_ref, message FROM charges WHERE idempotency_key = ?",
+                                     (idempotency_key,)).fetchone()
+        return self._reply(row) if row else TerminalReply(ChargeStatus.NOT_FOUND, message="no such payment")
+
+    def ledger(self) -> list[dict]:
+        """Every charge the terminal decided, oldest first (what the bank saw)."""
+        with self._lock:
+            cur = self._conn.execute("SELECT * FROM charges ORDER BY at")
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur]
+
+    def requests(self, kind: str = "charge") -> list[dict]:
+        with self._lock:
+            cur = self._conn.execute("SELECT * FROM requests WHERE kind = ? ORDER BY id", (kind,))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

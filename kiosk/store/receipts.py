@@ -1,0 +1,68 @@
+"""Receipts after the sale: when each was shown, and staff reprints (marked as duplicates, every one recorded).
+
+A sale committed just before a crash has no ``shown`` record: the kiosk shows it again when it restarts
+(:meth:`ReceiptsMixin.unshown_sales`). A reprint is the stored receipt text under a ``DUPLICATE`` line, so a copy
+can never pass for a second sale; ``receipt_prints`` keeps who reprinted what and when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Reprint", "ReceiptsMixin"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reprint:
+    sale: object  # kiosk.store.Sale
+    copy: int  # 1 for the first reprint
+    text: str
+
+
+class ReceiptsMixin:
+    """Receipt display and reprints on :class:`kiosk.store.SalesStore`."""
+
+    def mark_receipt_shown(self, receipt_no: str, *, by: str = "kiosk") -> None:
+        with self._tx() as c:
+            if c.execute("SELECT 1 FROM receipt_prints WHERE receipt_no = ? AND kind = 'shown'",
+                         (receipt_no,)).fetchone() is None:
+                c.execute("INSERT INTO receipt_prints (receipt_no, kind, by, at) VALUES (?, 'shown', ?, ?)",
+                          (receipt_no, by, self._time()))
+
+    def unshown_sales(self) -> list:
+        """Sales whose receipt was never shown (committed just before a crash), oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM sales s WHERE NOT EXISTS (SELECT 1 FROM receipt_prints p "
+                "WHERE p.receipt_no = s.receipt_no AND p.kind = 'shown') ORDER BY receipt_seq").fetchall()
+        return [self._sale_from_row(r) for r in rows]
+
+    def reprint(self, receipt_no: str | None = None, *, by: str) -> Reprint:
+        """The receipt ``receipt_no`` (None: the last sale's) as a marked duplicate; the reprint is recorded."""
+        from kiosk.store.sales import StoreError
+
+        if not by:
+            raise ValueError("a reprint needs who asked for it")
+        with self._tx() as c:
+            if receipt_no is None:
+                row = c.execute("SELECT * FROM sales ORDER BY receipt_seq DESC LIMIT 1").fetchone()
+                if row is None:
+                    raise StoreError(f"{self.path}: no sale yet, nothing to reprint")
+            else:
+                row = c.execute("SELECT * FROM sales WHERE receipt_no = ?", (receipt_no,)).fetchone()
+                if row is None:
+                    raise StoreError(f"{self.path}: no receipt {receipt_no!r}")
+            sale = self._sale_from_row(row)
+            at = self._time()
+            c.execute("INSERT INTO receipt_prints (receipt_no, kind, by, at) VALUES (?, 'reprint', ?, ?)",
+                      (sale.receipt_no, by, at))
+            copy = c.execute("SELECT count(*) FROM receipt_prints WHERE receipt_no = ? AND kind = 'reprint'",
+                             (sale.receipt_no,)).fetchone()[0]
+        width = max((len(line) for line in sale.receipt_text.splitlines()), default=42)
+        mark = f"*** DUPLICATE - reprint {copy} ***".center(width).rstrip()
+        return Reprint(sale, copy, f"{mark}\n{at[:16].replace('T', ' ')}\n{sale.receipt_text}")
+
+    def receipt_prints(self, receipt_no: str) -> list[dict]:
+        with self._lock:
+            return [dict(r) for r in self._conn.execute(
+                "SELECT kind, by, at FROM receipt_prints WHERE receipt_no = ? ORDER BY id", (receipt_no,))]
