@@ -16,11 +16,15 @@ one-line :class:`~kiosk.errors.UserError`); the window shows that line as a noti
 * ``staff_unlock(pin) -> bool``, ``staff_lock()``, ``staff_unlocked``; ``staff_correct(line_id, sku) -> line_id``,
   ``staff_void(line_id)``, ``staff_override_price(line_id, paise) -> line_id`` (``StaffLocked`` unless unlocked);
   ``staff_reprint(receipt_no=None) -> text``: a marked duplicate of a receipt (the last sale's by default);
+* ``scale_tare(container="bag") -> grams`` (a container's preset tare), ``scale_clear_tare()``, ``scale_zero() ->
+  bool`` (only on an empty, still tray near zero); ``staff_resolve(approve) -> line_id | None`` decides on the item
+  the scale disagreed with (``StaffCalled``; ``StaffLocked`` unless unlocked);
 * ``latest_frame()`` for a live view that polls; ``start()`` / ``stop()`` live mode.
 
 :class:`ReplayApi` adds what a headless replay drives by hand: ``process_frame(frame)`` (the item trigger, then
 recognition of a newly placed item; the top-1 is added by itself at or above the bundle's auto-add threshold),
-``poll_scale()``, ``placement(id)``, ``awaiting_weight``, the open ``cart`` and the ``last_sale``.
+``poll_scale()``, ``scanned(text)`` (a USB scanner's code), ``placement(id)``, ``awaiting_weight``, the open
+``cart`` and the ``last_sale``.
 """
 
 from __future__ import annotations
@@ -66,6 +70,14 @@ class CheckoutApi(Protocol):
 
     def staff_reprint(self, receipt_no: str | None = None) -> str: ...
 
+    def staff_resolve(self, approve: bool) -> str | None: ...
+
+    def scale_tare(self, container: str = "bag") -> int: ...
+
+    def scale_clear_tare(self) -> None: ...
+
+    def scale_zero(self) -> bool: ...
+
     def latest_frame(self) -> Any: ...
 
     def start(self) -> None: ...
@@ -78,6 +90,8 @@ class ReplayApi(CheckoutApi, Protocol):
     def process_frame(self, frame: Any) -> SuggestionsReady | None: ...
 
     def poll_scale(self) -> Any: ...
+
+    def scanned(self, text: str, source: str = "scanner") -> str | None: ...
 
     def placement(self, placement_id: str) -> Any: ...
 

@@ -86,6 +86,7 @@ class Counter:
         self.book, self.weighing, self._cart_view, self._emit = book, weighing, cart_view, emit
         self.scans, self.opinion = scans, opinion or SecondOpinion()
         self.held: HeldItem | None = None
+        self._shown: tuple = ()  # (reading, net) last sent in a WeightChanged
 
     # -- a placed item ---------------------------------------------------------------------------
     def item_placed(self, image) -> SuggestionsReady:
@@ -111,6 +112,7 @@ class Counter:
                 events += add_events
             except (CheckoutError, CatalogError, CartError) as exc:
                 events.append(Notice("error", str(exc)))
+            events += self._weight_changes()
         ready = SuggestionsReady(placement.placement_id, placement.suggestions,
                                  line.line_id if line is not None else None, line.sku if line is not None else None)
         self._emit(*[e for e in events if isinstance(e, CartChanged)], ready,
@@ -229,7 +231,7 @@ class Counter:
             if dropped is not None:
                 events += weighing_ended(dropped, None)
             line, add_events = self._add(sku, placement, "shopper" if placement is not None else "search")
-            events += add_events
+            events += add_events + self._weight_changes()
         self._emit(*events)
         return line.line_id if line is not None else None
 
@@ -251,6 +253,7 @@ class Counter:
                 line, events = self._sell(outcome, None, source)
             else:
                 events.append(Notice("warning", f"{outcome.message}: search by name or PLU"))
+            events += self._weight_changes()
         self._emit(*events)
         return line.line_id if line is not None else None
 
@@ -276,7 +279,7 @@ class Counter:
             if approve:
                 stored = self._commit(item.line, self.book.get(item.placement_id), f"staff:{who}", item.grams)
                 line_id = stored.line_id
-                events.append(CartChanged(self._cart_view()))
+                events += [CartChanged(self._cart_view()), *self._weight_changes()]
         events += [StaffCallEnded(item.placement_id, item.line.sku, line_id),
                    Notice("info", f"{item.line.name} {'added' if approve else 'not added'} by {who}")]
         self._emit(*events)
@@ -287,16 +290,25 @@ class Counter:
         """A scale reading: sent on when it changed; completes a waiting by-weight item when it is priceable."""
         events: list[Any] = []
         with self._lock:
-            changed, done = self.weighing.take(reading)
-            if changed:
-                events.append(self.weight_event())
+            _changed, done = self.weighing.take(reading)
+            events += self._weight_changes()
             if done is not None:
                 events += self._complete_weighing(done)
+                events += self._weight_changes()
         self._emit(*events)
 
     def weight_event(self) -> WeightChanged:
-        reading = self.weighing.reading
-        return WeightChanged(reading, reading_text(reading) if reading is not None else "", self.weighing.net())
+        """The weight as it stands (reading, its text, the net the weighing room makes of it); remembered as
+        sent."""
+        reading, net = self.weighing.reading, self.weighing.net()
+        self._shown = (reading, net)
+        return WeightChanged(reading, reading_text(reading) if reading is not None else "", net)
+
+    def _weight_changes(self) -> list[Any]:
+        """A WeightChanged when the reading or what it means (tare, spent, state) changed since the last one sent."""
+        if self.weighing.reading is None or (self.weighing.reading, self.weighing.net()) == self._shown:
+            return []
+        return [self.weight_event()]
 
     def _apply_tare(self, container: str) -> list[Any]:
         tare = self.weighing.set_container(container)

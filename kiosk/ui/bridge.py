@@ -42,6 +42,8 @@ EVENT_SIGNALS: dict[str, str] = {
     "PlacementCleared": "placement_cleared",
     "StaffModeChanged": "staff_mode_changed",
     "UpdateStatusChanged": "update_status_changed",
+    "StaffCalled": "staff_called",
+    "StaffCallEnded": "staff_call_ended",
 }
 
 
@@ -64,6 +66,8 @@ class ServiceBridge(QObject):
     placement_cleared = Signal(object)
     staff_mode_changed = Signal(object)
     update_status_changed = Signal(object)
+    staff_called = Signal(object)
+    staff_call_ended = Signal(object)
     #: any event, after its typed signal (for logging or tests)
     event_delivered = Signal(object)
 
@@ -147,6 +151,11 @@ class ServiceBridge(QObject):
     def staff_lock(self) -> None:
         """End staff mode on the service."""
         self.service.staff_lock()
+
+    def wedge_scanner(self) -> Any | None:
+        """The service's USB scanner when it is a keyboard wedge the window must feed key presses to."""
+        scanner = getattr(self.service, "scanner", None)
+        return scanner if getattr(scanner, "needs_window", False) else None
 
     def simulated_scale(self) -> Any | None:
         """The service's scale when it can be set by hand (has ``set_weight``), for the demo slider."""

@@ -29,6 +29,7 @@ from kiosk.ui.widgets import (
     PriceOverridePanel,
     ReceiptPanel,
     SearchPanel,
+    StaffCallPanel,
     StaffPanel,
     StaffPinPanel,
     SuggestionPanel,
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.camera = CameraView(self.bridge.frame_provider(), fps=camera_fps)
         self.suggestions = SuggestionPanel()
         self.weight = WeightPanel()
+        self.staff_call = StaffCallPanel()
         self.cart = CartPanel(self.cart_model)
         self.totals = TotalsPanel()
         self.search_button = touch_button("Search item", "searchButton")
@@ -113,6 +115,8 @@ class MainWindow(QMainWindow):
         self.receipt = ReceiptPanel(auto_return_s=receipt_return_s)
         self.pin = StaffPinPanel()
         self.staff = StaffPanel(self.staff_model)
+        self.staff_call_desk = StaffCallPanel(with_buttons=True)
+        self.staff.layout().insertWidget(0, self.staff_call_desk)
         self.price = PriceOverridePanel()
         for name, page in (("search", self.search), ("payment", self.payment), ("receipt", self.receipt),
                            ("pin", self.pin), ("staff", self.staff), ("price", self.price)):
@@ -124,6 +128,14 @@ class MainWindow(QMainWindow):
         self._demo_scale = self.bridge.simulated_scale()
         if self._demo_scale is not None:
             self._add_demo_slider()
+        self.wedge_filter = None
+        if self.bridge.wedge_scanner() is not None:  # a USB scanner typing into the window
+            from PySide6.QtWidgets import QApplication
+
+            from kiosk.ui.wedge_keys import WedgeKeyFilter
+
+            self.wedge_filter = WedgeKeyFilter(self.bridge.wedge_scanner(), self)
+            QApplication.instance().installEventFilter(self.wedge_filter)
 
         self._connect()
         self._apply_style(force=True)
@@ -146,6 +158,7 @@ class MainWindow(QMainWindow):
         left.setSpacing(8)
         left.addWidget(self.camera, 5)
         left.addWidget(self.suggestions, 3)
+        left.addWidget(self.staff_call)
         left.addWidget(self.weight)
         right_box = QWidget()
         right_box.setObjectName("cartColumn")
@@ -190,6 +203,12 @@ class MainWindow(QMainWindow):
         b.staff_mode_changed.connect(self._on_staff_mode)
         b.update_status_changed.connect(
             lambda e: self.status.set_update(e.message, e.level, e.error if e.error else ""))
+        b.staff_called.connect(self._on_staff_call)
+        b.staff_call_ended.connect(lambda _e: self._on_staff_call(None))
+        self.weight.tare_requested.connect(
+            lambda container: self._intent("scale_tare", container) if container else self._intent("scale_clear_tare"))
+        self.weight.zero_requested.connect(lambda: self._intent("scale_zero"))
+        self.staff_call_desk.resolved.connect(lambda approve: self._intent("staff_resolve", approve))
 
         self.suggestions.chosen.connect(self._choose_suggestion)
         self.cart.table.remove_requested.connect(lambda line_id: self._intent("remove_line", line_id))
@@ -384,8 +403,13 @@ class MainWindow(QMainWindow):
         self.weight.set_awaiting(event.sku, event.name)
 
     def _on_weight(self, event: Any) -> None:
-        self.weight.set_reading(event.reading)
+        self.weight.set_reading(event.reading, getattr(event, "net", None))
         self.status.set_scale(event.reading)
+
+    def _on_staff_call(self, event: Any) -> None:
+        """A held item (StaffCalled) or its end (None): the shopper waits, the staff page has the buttons."""
+        self.staff_call.set_call(event)
+        self.staff_call_desk.set_call(event)
 
     def _on_sale_closed(self, event: Any) -> None:
         self.receipt.show_receipt(event.receipt, getattr(event, "receipt_text", "") or None)

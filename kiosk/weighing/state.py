@@ -7,7 +7,8 @@ the by-weight item waiting for a priceable weight.
   priceable reading completes it (:meth:`Weighing.take` returns it), or it is dropped (:meth:`Weighing.drop`:
   replaced, taken away, paid);
 * every priced item *spends* the load it was priced on (:meth:`Weighing.spend`): the same stable load never
-  prices another item. The tray must change first — a stable reading of another weight, or the tray emptied;
+  prices another item. The tray must change first — a stable reading at least the minimum weight (Min) away
+  from it, which includes the tray emptied; a wobble of a few divisions is still the same load;
 * a tare is set by container (:meth:`Weighing.set_container`: the bag button, a tare barcode) or by weighing the
   empty container (:meth:`Weighing.tare_current`); a SKU's forced tare from the catalog is the least tare its
   weighing uses. The tare is cleared once it has served an item, when the tray is emptied and after payment.
@@ -97,8 +98,9 @@ class Weighing:
         changed = last is None or (last.grams, last.stable, last.status) != (reading.grams, reading.stable,
                                                                            reading.status)
         self.reading = reading
-        if self._spent is not None and reading.usable and reading.grams != self._spent.gross:
-            self._spent = None  # the tray changed: a stable load of another weight
+        if self._spent is not None and reading.usable and abs(reading.grams - self._spent.gross) >= \
+                self.rules.min_grams:
+            self._spent = None  # the tray changed: a stable load at least Min away (or emptied)
         done = None
         if self.pending is not None and self.usable_grams(self.pending.sku) is not None:
             done, self.pending = self.pending, None

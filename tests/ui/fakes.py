@@ -240,6 +240,23 @@ class FakeCheckoutService:
             raise FakeRefusal("no sale yet, nothing to reprint")
         return "*** DUPLICATE - reprint 1 ***\n" + self.receipts[-1].to_text()
 
+    def staff_resolve(self, approve):
+        self.calls.append(("staff_resolve", approve))
+        self._staff()
+        return None
+
+    # the scale keys
+    def scale_tare(self, container="bag"):
+        self.calls.append(("scale_tare", container))
+        return 5
+
+    def scale_clear_tare(self):
+        self.calls.append(("scale_clear_tare",))
+
+    def scale_zero(self):
+        self.calls.append(("scale_zero",))
+        return True
+
     def staff_override_price(self, line_id, paise):
         self.calls.append(("staff_override_price", line_id, paise))
         self._staff()

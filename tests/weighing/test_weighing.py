@@ -67,6 +67,8 @@ def test_the_same_stable_load_prices_one_item_only():
     assert w.usable_grams() is None and w.net().state is NetState.SPENT and w.fresh_grams() is None
     assert w.usable_grams(placement_id="p1") == 550  # its own placement may be re-chosen at that weight
     w.take(ok(550, stable=False))  # a touch: still the same item
+    w.take(ok(555))  # a wobble of a division: the same load
+    assert w.usable_grams() is None
     w.take(ok(550))
     assert w.usable_grams() is None
     w.take(ok(0))  # the tray emptied

@@ -8,6 +8,7 @@ from kiosk.ui.widgets.payment import PaymentPanel
 from kiosk.ui.widgets.receipt import ReceiptPanel
 from kiosk.ui.widgets.search import SearchPanel
 from kiosk.ui.widgets.staff import PriceOverridePanel, StaffPanel, StaffPinPanel
+from kiosk.ui.widgets.staff_call import StaffCallPanel
 from kiosk.ui.widgets.status import KioskStatusBar, NoticeBanner
 from kiosk.ui.widgets.suggestions import SuggestionButton, SuggestionPanel
 from kiosk.ui.widgets.weight import WeightPanel
@@ -15,5 +16,5 @@ from kiosk.ui.widgets.weight import WeightPanel
 __all__ = [
     "CameraView", "CartPanel", "TotalsPanel", "NumericKeypad", "OnScreenKeyboard", "PaymentPanel",
     "ReceiptPanel", "SearchPanel", "StaffPinPanel", "StaffPanel", "PriceOverridePanel", "KioskStatusBar",
-    "NoticeBanner", "SuggestionButton", "SuggestionPanel", "WeightPanel",
+    "NoticeBanner", "StaffCallPanel", "SuggestionButton", "SuggestionPanel", "WeightPanel",
 ]
