@@ -34,6 +34,8 @@ def register(sub, groups) -> None:
     p.add_argument("--target-precision", type=float, default=0.99,
                    help="precision the auto-add threshold must reach (default 0.99)")
     p.add_argument("--backend", default="onnxruntime", help="for bundles: onnxruntime | torch")
+    p.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
+                   help="for bundles: fp32, or the int8 model `bundle quantize` added (onnxruntime)")
     p.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the text report")
     p.set_defaults(func=_evaluate)

@@ -59,14 +59,28 @@ def load_run_predictor(run: Path, device: str = "cpu", tta: bool = False) -> Pre
     return Predictor(labels_doc["labels"], labels_doc.get("groups", {}), spec, run_batch, f"run {run}")
 
 
-def _bundle_logits(bundle: Bundle, backend: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The bundle's network as NCHW float32 batch → logits, through ONNX Runtime (as the kiosk's default backend)
-    or torch (its safetensors weights)."""
+def _onnx_file(bundle: Bundle, backend: str, precision: str) -> str:
+    """``model.onnx``, or for ``precision`` int8 the bundle's int8 model (``checkout bundle quantize``)."""
+    if precision == "fp32":
+        return "model.onnx"
+    from kiosk.bundle_format.int8 import int8_model
+
+    int8 = int8_model(bundle.manifest)
+    if precision != "int8" or int8 is None or backend != "onnxruntime":
+        raise UserError(f"--precision {precision}: {bundle.root} with {backend} runs fp32"
+                        + ("" if int8 is not None else " (the bundle carries no int8 model)"))
+    return int8.file
+
+
+def _bundle_logits(bundle: Bundle, backend: str, precision: str = "fp32") -> Callable[[np.ndarray], np.ndarray]:
+    """The bundle's network as NCHW float32 batch → logits, through ONNX Runtime (as the kiosk's default backend;
+    ``precision`` int8: its int8 model) or torch (its safetensors weights)."""
     m = bundle.manifest
+    model_file = _onnx_file(bundle, backend, precision)
     if backend == "onnxruntime":
         import onnxruntime as ort
 
-        session = ort.InferenceSession(str(bundle.path("model.onnx")), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(bundle.path(model_file)), providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
         return lambda x: session.run(None, {name: x})[0]
     if backend == "torch":
@@ -87,10 +101,11 @@ def _bundle_logits(bundle: Bundle, backend: str) -> Callable[[np.ndarray], np.nd
     raise UserError(f"--backend {backend!r}: bundles are evaluated with onnxruntime or torch")
 
 
-def load_bundle_predictor(bundle_dir: Path, backend: str = "onnxruntime", tta: bool = False) -> Predictor:
+def load_bundle_predictor(bundle_dir: Path, backend: str = "onnxruntime", tta: bool = False,
+                          precision: str = "fp32") -> Predictor:
     bundle = load_bundle(bundle_dir)
     spec, labels = bundle.manifest.preprocess, bundle.manifest.labels
-    logits = _bundle_logits(bundle, backend)
+    logits = _bundle_logits(bundle, backend, precision)
 
     def probabilities(images: list[np.ndarray]) -> np.ndarray:
         return softmax(logits(preprocess_batch(images, spec)))
@@ -102,13 +117,13 @@ def load_bundle_predictor(bundle_dir: Path, backend: str = "onnxruntime", tta: b
         return p
 
     groups = bundle.manifest.catalog.get("groups", {})
-    return Predictor(labels, groups, spec, run_batch, f"bundle {bundle_dir} ({backend})")
+    return Predictor(labels, groups, spec, run_batch, f"bundle {bundle_dir} ({backend}, {precision})")
 
 
-def load_predictor(path: Path, backend: str = "onnxruntime", tta: bool = False) -> Predictor:
+def load_predictor(path: Path, backend: str = "onnxruntime", tta: bool = False, precision: str = "fp32") -> Predictor:
     path = Path(path)
     if (path / MANIFEST).is_file():
-        return load_bundle_predictor(path, backend, tta)
+        return load_bundle_predictor(path, backend, tta, precision)
     if (path / "best.safetensors").is_file() or (path / "args.json").is_file():
         return load_run_predictor(path, tta=tta)
     raise UserError(f"{path}: neither a model bundle (manifest.json) nor a training run (best.safetensors)")
@@ -148,8 +163,8 @@ def predict_manifest(pred: Predictor, manifest: Path, batch: int = 32) -> tuple[
 
 
 def evaluate_model(path: Path, manifest: Path, out: Path | None = None, target_precision: float = 0.99,
-                   backend: str = "onnxruntime", tta: bool = False) -> dict:
-    pred = load_predictor(path, backend, tta)
+                   backend: str = "onnxruntime", tta: bool = False, precision: str = "fp32") -> dict:
+    pred = load_predictor(path, backend, tta, precision)
     probs, targets, groups, skipped = predict_manifest(pred, manifest)
     summary = metrics.summarize(probs, targets, pred.labels, groups, target_precision)
     summary.update({"model": pred.kind, "manifest": str(manifest), "skipped": skipped, "tta": tta})
@@ -190,7 +205,8 @@ def run_evaluate(args) -> int:
     # a run keeps its reports inside; a bundle stays exactly as signed, so reports go beside it
     out = args.out or (model.parent / f"{model.name}.eval-{Path(args.manifest).stem}" if (model / MANIFEST).is_file()
                        else model / f"eval-{Path(args.manifest).stem}")
-    s = evaluate_model(args.model, args.manifest, out, args.target_precision, args.backend, args.tta)
+    s = evaluate_model(args.model, args.manifest, out, args.target_precision, args.backend, args.tta,
+                       getattr(args, "precision", "fp32"))
     if args.json:
         print(json.dumps(s))
     else:

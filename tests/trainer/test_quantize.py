@@ -99,3 +99,17 @@ def test_calibration_photos_are_drawn_one_sku_after_another(tmp_path):
     assert [r.path for r in calibration_rows(manifest, ["a", "b"], 3, seed=1)] == \
         [r.path for r in calibration_rows(manifest, ["a", "b"], 3, seed=1)]
     assert json.dumps(sorted({r.sku for r in calibration_rows(manifest, ["b"], 9)})) == '["b"]'
+
+
+def test_evaluate_scores_the_int8_model_on_request(tiny, capsys):
+    bundle_dir, train, val = tiny
+    assert main(["evaluate", str(bundle_dir), "--manifest", str(val), "--precision", "int8", "--json"]) == 2
+    assert "carries no int8 model" in capsys.readouterr().err
+    assert main(["bundle", "quantize", str(bundle_dir), "--calibration", str(train), "--val", str(val),
+                 "--tolerance", "100"]) == 0
+    int8 = int8_model(load_bundle(bundle_dir).manifest)
+    capsys.readouterr()
+    assert main(["evaluate", str(bundle_dir), "--manifest", str(val), "--precision", "int8", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["model"].endswith("(onnxruntime, int8)") and report["n"] == 30
+    assert report["top1"] == pytest.approx(int8.validation["int8_top1"])
