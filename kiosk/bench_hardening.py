@@ -329,7 +329,8 @@ def format_result(result: HardeningResult) -> str:
     lines = [
         f"hardening run, seed {result.seed}",
         f"  catalog rows generated {c['catalog_rows']}: files imported {c['catalog_files_imported']}, refused "
-        f"{c['catalog_files_refused']} ({c['catalog_problems_reported']} problems named by line/column/value); "
+        f"{c['catalog_files_refused']} ({c['catalog_problems_reported']} problems named by line/column/value), rows "
+        f"imported once the named ones were taken out {c['catalog_rows_imported_after_fix']}; "
         f"SKUs stored {c['catalog_skus_stored']}; unsafe stored names/groups {c['unsafe_stored_text']}; "
         f"names starting like a formula {c['formula_like_names_stored']}, exported as formulas "
         f"{c['formula_cells_exported']}; export/import/export mismatches {c['round_trip_mismatches']}",
