@@ -181,3 +181,31 @@ def test_checkout_receipt_reprint_command(tmp_path, capsys):
     with _store(tmp_path) as again:
         prints = [(p["kind"], p["by"]) for p in again.receipt_prints(sale.receipt_no)]
     assert prints == [("reprint", "asha"), ("reprint", prints[1][1])]  # never "shown": no window showed it
+
+
+def test_staff_reprint_from_the_window(kit, qtbot):
+    """The staff page's Reprint button shows the last receipt again, marked as a duplicate, on the real service."""
+    from kiosk.ui.app import build_window
+    from tests.services.conftest import PIN
+    from tests.ui.helpers import tap
+
+    k = kit()
+    window, _ = build_window(k.service, k.config, payment_ms=0, receipt_return_s=0)
+    qtbot.addWidget(window)
+    window.resize(1024, 768)
+    window.show()
+    k.service.choose("oatly-oat-milk")
+    receipt = k.service.pay("card")
+    qtbot.waitUntil(lambda: window.page == "receipt")
+    tap(qtbot, window.receipt.new_button)
+    tap(qtbot, window.staff_button)
+    window.pin.edit.setText(PIN)
+    tap(qtbot, window.pin.ok_button)
+    qtbot.waitUntil(lambda: window.page == "staff")
+    tap(qtbot, window.staff.reprint_button)
+    qtbot.waitUntil(lambda: window.page == "receipt")
+    text = window.receipt.text.toPlainText()
+    assert "DUPLICATE - reprint 1" in text and receipt.receipt_no in text
+    assert window.receipt.title.text() == "Duplicate receipt"
+    assert [p["kind"] for p in k.service.store.receipt_prints(receipt.receipt_no)] == ["shown", "reprint"]
+    window.close()
