@@ -104,6 +104,27 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     b.add_argument("--json", action="store_true", help="print the result as one JSON object")
     b.set_defaults(func=cmd_bench_startup)
 
+    b = bench.add_parser("barcodes", help="camera barcode decoders on generated labels: read rate, time per frame")
+    b.add_argument("--decoders", nargs="+", default=["zxing", "opencv", "zxing+opencv"],
+                   choices=["zxing", "opencv", "zxing+opencv"], help="decoders compared (default: all three)")
+    b.add_argument("--json", action="store_true", help="print the report as one JSON line")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_bench_barcodes)
+
+    b = bench.add_parser("weight", help="top-1 on (photo, weight) pairs: the image alone vs re-ranked by the weight")
+    b.add_argument("--bundle", metavar="DIR", default="var/demo/bundle", help="model bundle (default: the demo's)")
+    b.add_argument("--catalog", metavar="DB", default="var/demo/catalog.sqlite", help="catalog with weight ranges")
+    b.add_argument("--photos", metavar="DIR", default="../shared/datasets/grocery-store",
+                   help="grocery-store dataset (its val split) or a folder with basket.csv and camera/ like "
+                        "assets/demo (default ../shared/datasets/grocery-store)")
+    b.add_argument("--top-k", type=int, default=3, help="suggestions re-ranked, as the kiosk's top_k (default 3)")
+    b.add_argument("--draws", type=int, default=3, help="weights drawn per photo (default 3)")
+    b.add_argument("--slack", type=float, default=0.15, help="weight_tolerance_pct / 100 (default 0.15)")
+    b.add_argument("--seed", type=int, default=15, help="weight draws' seed")
+    b.add_argument("--json", action="store_true", help="print the counts as one JSON line")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_bench_weight)
+
     b = bench.add_parser("hardening", help="seeded property run: hostile catalog rows, receipt names and searches")
     b.add_argument("--cases", type=int, default=10_000, help="generated inputs per property (default 10000)")
     b.add_argument("--seed", type=int, default=14, help="generator seed: the same seed gives the same run")
@@ -183,6 +204,30 @@ def cmd_bench_hardening(args: argparse.Namespace) -> int:
     else:
         print(format_result(result))
     return 0 if result.ok else 1
+
+
+def cmd_bench_barcodes(args: argparse.Namespace) -> int:
+    import json
+
+    from kiosk.bench_counter import format_barcode_report, run_barcode_bench
+
+    report = run_barcode_bench(tuple(args.decoders), progress=not args.no_progress)
+    print(json.dumps(report) if args.json else format_barcode_report(report), end="" if not args.json else "\n")
+    return 0
+
+
+def cmd_bench_weight(args: argparse.Namespace) -> int:
+    import json
+
+    from kiosk.bench_counter import format_weight_report, run_weight_bench
+
+    photos = Path(args.photos)
+    if not (photos / "val.txt").is_file() and not (photos / "basket.csv").is_file():
+        raise UserError(f"--photos {args.photos}: neither the grocery-store dataset (val.txt) nor a basket.csv folder")
+    report = run_weight_bench(args.bundle, args.catalog, args.photos, top_k=args.top_k, slack=args.slack,
+                              seed=args.seed, draws=args.draws, progress=not args.no_progress)
+    print(json.dumps(report) if args.json else format_weight_report(report), end="" if not args.json else "\n")
+    return 0
 
 
 def cmd_bench_kiosk(args: argparse.Namespace) -> int:

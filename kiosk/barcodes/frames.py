@@ -1,16 +1,21 @@
 """Barcodes in camera frames: the frame of each placed item is searched for retail codes.
 
-Two decoders share one shape (``decode(image) -> list[ScannedCode]``, BGR or grey uint8 in):
+Three decoders share one shape (``decode(image) -> list[ScannedCode]``, BGR or grey uint8 in):
 
-* :class:`ZxingDecoder` — zxing-cpp (``pip install zxing-cpp``): EAN-13, EAN-8, UPC-A, UPC-E and GS1 DataBar
-  (omnidirectional, limited, expanded), any rotation. The kiosk's decoder: it measured better here (README,
-  "Libraries and why": ``checkout bench barcodes``).
-* :class:`OpenCvDecoder` — OpenCV's ``cv2.barcode.BarcodeDetector`` (EAN-13/EAN-8/UPC-A/UPC-E only), kept for
-  that comparison.
+* :class:`ZxingDecoder` — zxing-cpp: EAN-13, EAN-8, UPC-A, UPC-E and GS1 DataBar (omnidirectional, limited,
+  expanded); fast, but its scan lines find 1D codes only within about ±20° of a frame axis, and slight blur
+  costs it more than OpenCV;
+* :class:`OpenCvDecoder` — OpenCV's ``cv2.barcode.BarcodeDetector``: EAN-13/EAN-8/UPC-A at any angle, better on
+  blur, slower, and it never reads UPC-E or DataBar;
+* :class:`CombinedDecoder` (``zxing+opencv``, the kiosk's) — zxing-cpp first, OpenCV's detector only when zxing
+  found nothing: on generated labels at 1280×720 it reads more than either alone (``checkout bench barcodes``;
+  README, "Libraries and why").
 
 Every decoded text goes through :func:`~kiosk.barcodes.gtin.canonical_gtin` (check digit verified again, never
 corrected); DataBar's GS1 element strings give their (01) GTIN and, for DataBar Expanded, the (310n) net weight
-or (392n) price.
+or (392n) price. A mod-10 check digit misses some misreads, so two more rules refuse guesses: a code confirmed by a
+single scan line (its outline thinner than :data:`MIN_THICKNESS` pixels) is dropped, and two different codes read
+from the same spot of the frame are both dropped.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from typing import Any
 
 from kiosk.barcodes.gtin import ScannedCode, canonical_gtin
 
-__all__ = ["DECODERS", "FrameDecoder", "OpenCvDecoder", "ZxingDecoder", "open_decoder", "parse_gs1_elements",
-           "scanned_code"]
+__all__ = ["DECODERS", "CombinedDecoder", "FrameDecoder", "OpenCvDecoder", "ZxingDecoder", "open_decoder",
+           "parse_gs1_elements", "scanned_code"]
 
 log = logging.getLogger(__name__)
 
 _AI = re.compile(r"\((\d{2,4})\)([^()]*)")
+#: a 1D read must be confirmed across at least this many pixels of bar height
+MIN_THICKNESS = 3.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,23 @@ def scanned_code(text: str, symbology: str = "", source: str = "") -> ScannedCod
     return ScannedCode(gtin, symbology, source) if gtin is not None else None
 
 
+def _thickness(corners: list[tuple[float, float]]) -> float:
+    """Height of a read's outline: the distance from its top-left to its bottom-left corner."""
+    if len(corners) != 4:
+        return MIN_THICKNESS
+    (x0, y0), (x3, y3) = corners[0], corners[3]
+    return ((x3 - x0) ** 2 + (y3 - y0) ** 2) ** 0.5
+
+
+def _box(corners: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    xs, ys = [p[0] for p in corners] or [0.0], [p[1] for p in corners] or [0.0]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 class FrameDecoder:
     name = ""
 
@@ -81,12 +105,22 @@ class FrameDecoder:
         raise NotImplementedError
 
     @staticmethod
-    def _codes(found: list[tuple[str, str]]) -> list[ScannedCode]:
-        out: list[ScannedCode] = []
-        for text, symbology in found:
+    def _codes(found: list[tuple[str, str, list[tuple[float, float]]]]) -> list[ScannedCode]:
+        """``(text, symbology, corners)`` reads → codes, by the rules in the module docstring."""
+        kept: list[tuple[ScannedCode, tuple[float, float, float, float]]] = []
+        for text, symbology, corners in found:
             code = scanned_code(text, symbology, "camera")
             if code is None:
                 log.info("camera barcode %r (%s) ignored: not a GTIN with a right check digit", text, symbology)
+            elif _thickness(corners) < MIN_THICKNESS:
+                log.info("camera barcode %s (%s) ignored: seen on one scan line only", code.gtin, symbology)
+            else:
+                kept.append((code, _box(corners)))
+        out: list[ScannedCode] = []
+        for code, box in kept:
+            rivals = [c for c, b in kept if c.gtin != code.gtin and _overlap(box, b)]
+            if rivals:
+                log.info("camera barcode %s ignored: %s read at the same spot", code.gtin, rivals[0].gtin)
             elif code not in out:
                 out.append(code)
         return out
@@ -109,7 +143,7 @@ class ZxingDecoder(FrameDecoder):
 
     def decode(self, image: Any) -> list[ScannedCode]:
         found = self._zx.read_barcodes(image, formats=self._formats)
-        return self._codes([(r.text, r.format.name) for r in found if r.valid])
+        return self._codes([(r.text, r.format.name, _corners(r.position)) for r in found if r.valid])
 
 
 class OpenCvDecoder(FrameDecoder):
@@ -121,14 +155,31 @@ class OpenCvDecoder(FrameDecoder):
         self._detector = cv2.barcode.BarcodeDetector()
 
     def decode(self, image: Any) -> list[ScannedCode]:
-        ok, texts, kinds, _points = self._detector.detectAndDecodeWithType(image)
+        ok, texts, kinds, points = self._detector.detectAndDecodeWithType(image)
         if not ok:
             return []
-        return self._codes([(t, k.replace("_", "")) for t, k in zip(texts, kinds) if t])
+        # OpenCV gives each detection's 4 corners as bottom-left, top-left, top-right, bottom-right
+        return self._codes([(t, k.replace("_", ""), [(float(x), float(y)) for x, y in (p[1], p[2], p[3], p[0])])
+                            for t, k, p in zip(texts, kinds, points) if t])
 
 
-DECODERS = {"zxing": ZxingDecoder, "opencv": OpenCvDecoder}
+class CombinedDecoder(FrameDecoder):
+    name = "zxing+opencv"
+
+    def __init__(self) -> None:
+        self.first, self.second = ZxingDecoder(), OpenCvDecoder()
+
+    def decode(self, image: Any) -> list[ScannedCode]:
+        return self.first.decode(image) or self.second.decode(image)
 
 
-def open_decoder(name: str = "zxing") -> FrameDecoder:
+def _corners(position: Any) -> list[tuple[float, float]]:
+    pts = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
+    return [(float(p.x), float(p.y)) for p in pts]
+
+
+DECODERS = {"zxing+opencv": CombinedDecoder, "zxing": ZxingDecoder, "opencv": OpenCvDecoder}
+
+
+def open_decoder(name: str = "zxing+opencv") -> FrameDecoder:
     return DECODERS[name]()

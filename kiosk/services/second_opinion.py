@@ -70,7 +70,7 @@ def fit_count(sku: Any, grams: int, slack: float) -> int | None:
 
 def weight_likelihood(sku: Any, grams: int, slack: float) -> float:
     """1.0 when ``grams`` fits some count of pieces of ``sku`` (or nothing is known), falling off outside every
-    band (a Gaussian whose width is 15 % of the band's middle)."""
+    band (a Gaussian whose width is 5 % of the band's middle: the slack is already outside it)."""
     rng = unit_range(sku)
     if rng is None or grams <= 0:
         return 1.0
@@ -79,7 +79,7 @@ def weight_likelihood(sku: Any, grams: int, slack: float) -> float:
         low, high = _band(*rng, n, slack)
         if low <= grams <= high:
             return 1.0
-        width = max((low + high) / 2 * 0.15, 1.0)
+        width = max((low + high) / 2 * 0.05, 1.0)
         gap = low - grams if grams < low else grams - high
         best = max(best, math.exp(-0.5 * (gap / width) ** 2))
     return max(best, FLOOR)

@@ -1,0 +1,215 @@
+"""Counter-hardware benches: ``checkout bench barcodes`` and ``checkout bench weight``.
+
+``bench barcodes`` draws retail labels (EAN-13, EAN-8, UPC-A, UPC-E, GS1 price- and weight-embedded EAN-13s) on a
+pack on the grey tray at the kiosk camera's 1280×720, rotated (0-180°) and blurred (0, 1, 1.5 px), with 2- and
+3-pixel modules, and reads every picture with each frame decoder (:mod:`kiosk.barcodes.frames`): the share read
+right, the time per frame (p50/p95), the time on frames with no code at all, and the wrong reads (codes with a
+wrong check digit drawn on purpose must never come back).
+
+``bench weight`` pairs each photo (the grocery-store val split, or the demo camera's basket) with a weight drawn
+from its SKU's catalog range (``unit_weight_min_g``..``max_g``; loose produce: 1-6 pieces) and reports the model's
+top-1 on the image alone and re-ranked by that weight (:func:`kiosk.services.second_opinion.rerank`). Photos of
+SKUs without a range get no weight (the scale has nothing to say about them) and are counted apart. It also
+counts ticket switches caught: each pair's weight against every *other* unit SKU with a range, as if that one had
+been confirmed (:func:`kiosk.services.second_opinion.check_unit_weight` calls staff when it does not fit).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["run_barcode_bench", "format_barcode_report", "run_weight_bench", "format_weight_report",
+           "barcode_cases"]
+
+ANGLES = (0, 5, 10, 20, 45, 90, 135, 180)
+BLURS = (0.0, 1.0, 1.5)
+MODULES = (2, 3)
+
+
+def _codes() -> list[tuple[str, str, str]]:
+    from kiosk.barcodes.gtin import with_check_digit
+    from kiosk.barcodes.variable import price_check_digit
+
+    weight = "00548"
+    return [("EAN-13", "4006381333931", "EAN13"), ("EAN-8", "96385074", "EAN8"), ("UPC-A", "036000291452", "UPCA"),
+            ("UPC-E", "01234565", "UPCE"), ("GS1 price 21", with_check_digit("210010704550"), "EAN13"),
+            ("GS1 weight 29", with_check_digit("290107" + str(price_check_digit(weight)) + weight), "EAN13")]
+
+
+def barcode_cases():
+    """``(label, expected GTIN or None, BGR image)`` for every code × angle × blur × module size, then codes with
+    a wrong check digit (expected ``None``)."""
+    from kiosk.barcodes.gtin import canonical_gtin
+    from kiosk.barcodes.synth import ean13_bars, tray_scene, zxing_bars
+
+    for (label, code, fmt), angle, blur, module in itertools.product(_codes(), ANGLES, BLURS, MODULES):
+        yield label, canonical_gtin(code, fmt), tray_scene(zxing_bars(code, fmt, scale=module), angle=angle,
+                                                           blur=blur)
+    for angle, code in itertools.product((0, 10, 90), ("4006381333932", "2100107045505")):
+        yield "wrong check digit", None, tray_scene(ean13_bars(code), angle=angle, blur=0.5)
+
+
+def _p(values: list[float], q: float) -> float:
+    xs = sorted(values)
+    return xs[min(len(xs) - 1, int(round((len(xs) - 1) * q / 100)))] if xs else float("nan")
+
+
+def run_barcode_bench(decoders: tuple[str, ...] = ("zxing", "opencv", "zxing+opencv"), progress: bool = True) -> dict:
+    import numpy as np
+
+    from kiosk.barcodes.frames import open_decoder
+    from kiosk.barcodes.synth import tray_scene
+
+    cases = list(barcode_cases())
+    blank = tray_scene(np.full((120, 300), 255, np.uint8), angle=10)
+    report = {"cases": len(cases), "resolution": "1280x720", "decoders": {}}
+    for name in decoders:
+        decoder = open_decoder(name)
+        read = wrong = 0
+        times, empty = [], []
+        by_label: dict[str, list[int]] = {}
+        for label, want, image in _progress(cases, f"bench barcodes {name}", progress):
+            t0 = time.perf_counter()
+            got = [c.gtin for c in decoder.decode(image)]
+            times.append((time.perf_counter() - t0) * 1e3)
+            ok = want in got if want is not None else not got
+            wrong += any(g != want for g in got)
+            read += ok and want is not None
+            by_label.setdefault(label, [0, 0])
+            by_label[label][0] += ok
+            by_label[label][1] += 1
+        for _ in range(20):
+            t0 = time.perf_counter()
+            decoder.decode(blank)
+            empty.append((time.perf_counter() - t0) * 1e3)
+        real = sum(1 for _, want, _ in cases if want is not None)
+        report["decoders"][name] = {"read": read, "of": real, "wrong_reads": wrong, "by_label": by_label,
+                                    "ms_p50": _p(times, 50), "ms_p95": _p(times, 95), "ms_no_code_p50": _p(empty, 50)}
+    return report
+
+
+def _progress(items, desc: str, progress: bool):
+    if not progress:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="frame", file=sys.stderr)
+
+
+def format_barcode_report(report: dict) -> str:
+    lines = [f"bench barcodes: {report['cases']} generated frames at {report['resolution']} (angles {ANGLES}, blur "
+             f"{BLURS} px, modules {MODULES} px)",
+             f"{'decoder':<14}{'read':>12}{'wrong':>7}{'p50 ms':>9}{'p95 ms':>9}{'no code ms':>12}  by label"]
+    for name, d in report["decoders"].items():
+        labels = ", ".join(f"{k} {ok}/{n}" for k, (ok, n) in d["by_label"].items())
+        lines.append(f"{name:<14}{d['read']:>5}/{d['of']:<3} {100 * d['read'] / d['of']:>4.0f}%{d['wrong_reads']:>5}"
+                     f"{d['ms_p50']:>9.1f}{d['ms_p95']:>9.1f}{d['ms_no_code_p50']:>12.1f}  {labels}")
+    return "\n".join(lines) + "\n"
+
+
+# -- weight ---------------------------------------------------------------------------------------------------------
+def _val_photos(root: Path) -> list[tuple[Path, str]]:
+    """(photo, SKU id) of the grocery-store val split (SKU = class name, lower case, spaces to ``-``)."""
+    import csv
+    import re
+
+    with open(root / "classes.csv", encoding="utf-8-sig", newline="") as fh:
+        names = {int(r[1]): re.sub(r"\s+", "-", r[0].strip()).lower() for r in list(csv.reader(fh))[1:] if r}
+    out = []
+    for line in (root / "val.txt").read_text(encoding="utf-8").splitlines():
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) == 3:
+            out.append((root / fields[0], names[int(fields[1])]))
+    return out
+
+
+def _demo_photos(demo: Path) -> list[tuple[Path, str]]:
+    import csv
+
+    with open(demo / "basket.csv", newline="") as fh:
+        return [(demo / "camera" / r["frame"], r["sku"]) for r in csv.DictReader(fh)]
+
+
+def draw_weight(sku, rng: random.Random) -> int | None:
+    """A weight for a photo of ``sku`` from its catalog range; ``None`` when it has none."""
+    lo, hi = sku.unit_weight_min_g, sku.unit_weight_max_g
+    if not lo or not hi:
+        return None
+    pieces = rng.randint(1, 6) if sku.by_weight else 1
+    return sum(rng.randint(lo, hi) for _ in range(pieces))
+
+
+def run_weight_bench(bundle: str, catalog: str, photos: str, *, top_k: int = 3, slack: float = 0.15, seed: int = 15,
+                     draws: int = 3, progress: bool = True) -> dict:
+    """``draws`` weights per photo; top-1 of the image alone vs re-ranked by the weight, over the SKUs the model
+    knows and the catalog sells."""
+    from catalog.repository import Catalog
+    from kiosk.bundle_format.preprocess import read_image
+    from kiosk.recognition.recognizer import Recognizer
+    from kiosk.services.second_opinion import rerank
+
+    pairs = _val_photos(Path(photos)) if (Path(photos) / "val.txt").is_file() else _demo_photos(Path(photos))
+    rng = random.Random(seed)
+    rec = Recognizer.load(bundle, top_k=top_k)
+    counts = {"photos": 0, "pairs": 0, "no_range": 0, "image_top1": 0, "weight_top1": 0, "helped": 0, "hurt": 0,
+              "weighed_errors": 0, "switches": 0, "switches_caught": 0}
+    try:
+        with Catalog.open(catalog, create=False) as cat:
+            skus = {s.sku: s for s in cat.all()}
+            labels = set(rec.bundle.manifest.labels)
+            decoys = [s for s in skus.values() if not s.by_weight and s.unit_weight_min_g]
+            for path, truth in _progress([p for p in pairs if p[1] in labels and p[1] in skus], "bench weight",
+                                         progress):
+                image = read_image(path)
+                if image is None:
+                    continue
+                found = [(skus[s.sku], s.score) for s in rec.recognize(image).suggestions if s.sku in skus]
+                counts["photos"] += 1
+                for _ in range(draws):
+                    grams = draw_weight(skus[truth], rng)
+                    counts["no_range"] += grams is None
+                    _score_pair(counts, truth, found, rerank(found, grams, slack) if grams else found)
+                    counts["weighed_errors"] += bool(grams) and bool(found) and found[0][0].sku != truth
+                    _count_switches(counts, truth, grams, decoys, slack)
+    finally:
+        rec.close()
+    counts.update({"bundle": bundle, "photos_from": photos, "top_k": top_k, "slack": slack, "seed": seed,
+                   "draws": draws})
+    return counts
+
+
+def _count_switches(counts: dict, truth: str, grams: int | None, decoys: list, slack: float) -> None:
+    from kiosk.services.second_opinion import check_unit_weight
+
+    if grams is None:
+        return
+    for other in decoys:
+        if other.sku != truth:
+            counts["switches"] += 1
+            counts["switches_caught"] += check_unit_weight(other, grams, 1, slack).fits is False
+
+
+def _score_pair(counts: dict, truth: str, image: list, weighted: list) -> None:
+    before = bool(image) and image[0][0].sku == truth
+    after = bool(weighted) and weighted[0][0].sku == truth
+    counts["pairs"] += 1
+    counts["image_top1"] += before
+    counts["weight_top1"] += after
+    counts["helped"] += after and not before
+    counts["hurt"] += before and not after
+
+
+def format_weight_report(r: dict) -> str:
+    n = max(r["pairs"], 1)
+    return (f"bench weight: {r['photos']} photos from {r['photos_from']} × {r['draws']} weights = {r['pairs']} "
+            f"(photo, weight) pairs; bundle {r['bundle']}, top-{r['top_k']}, slack {r['slack']:.0%}, seed {r['seed']}\n"
+            f"top-1 image alone    {r['image_top1']:>5}/{r['pairs']}  {100 * r['image_top1'] / n:5.1f}%\n"
+            f"top-1 with weight    {r['weight_top1']:>5}/{r['pairs']}  {100 * r['weight_top1'] / n:5.1f}%\n"
+            f"re-ranking fixed {r['helped']}, broke {r['hurt']} (of {r['weighed_errors']} image-alone errors with a "
+            f"weight); {r['no_range']} pairs had no weight (SKU without a catalog range)\n"
+            f"ticket switches caught: {r['switches_caught']}/{r['switches']} (each weighed pair confirmed as another "
+            f"unit SKU with a range)\n")
