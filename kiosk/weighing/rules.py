@@ -50,6 +50,8 @@ class WeighingRules:
     containers: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CONTAINERS))
     #: barcodes printed on containers (a deli tub, a crate) → container name, scanned to set its tare
     tare_barcodes: dict[str, str] = field(default_factory=dict)
+    #: forced tares by SKU id, grams: the fixed container a by-weight SKU is always sold in (never less is taken off)
+    forced_tares: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problems = []
@@ -87,6 +89,11 @@ class WeighingRules:
                 problems.append(f"container {name}={grams} g is not a multiple of division_g={self.division_g}")
             elif self.capacity_g and grams >= self.capacity_g:
                 problems.append(f"container {name}={grams} g is not below capacity_g={self.capacity_g}")
+        for sku, grams in self.forced_tares.items():
+            if not isinstance(sku, str) or not sku or isinstance(grams, bool) or not isinstance(grams, int) \
+                    or grams <= 0 or grams % self.division_g or (self.capacity_g and grams >= self.capacity_g):
+                problems.append(f"forced tare {sku!r}={grams!r} (whole grams > 0, in division_g steps, below "
+                                "capacity_g)")
         for code, name in self.tare_barcodes.items():
             if not isinstance(code, str) or not code.isdigit() or name not in self.containers:
                 problems.append(f"tare barcode {code!r} → {name!r} (digits → one of the containers)")
@@ -127,7 +134,7 @@ class WeighingRules:
             raise WeighingConfigError(f"[weighing]: unknown key(s) {', '.join(unknown)} "
                                       f"(known: {', '.join(sorted(known))})")
         values = dict(data)
-        for key in ("containers", "tare_barcodes"):
+        for key in ("containers", "tare_barcodes", "forced_tares"):
             if key in values and not isinstance(values[key], dict):
                 raise WeighingConfigError(f"[weighing]: {key} must be a table")
             if key in values:
@@ -137,4 +144,4 @@ class WeighingRules:
     def to_dict(self) -> dict[str, Any]:
         return {"division_g": self.division_g, "min_divisions": self.min_divisions, "capacity_g": self.capacity_g,
                 "zero_range_g": self.zero_range_g, "containers": dict(self.containers),
-                "tare_barcodes": dict(self.tare_barcodes)}
+                "tare_barcodes": dict(self.tare_barcodes), "forced_tares": dict(self.forced_tares)}

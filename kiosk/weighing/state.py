@@ -10,8 +10,9 @@ the by-weight item waiting for a priceable weight.
   prices another item. The tray must change first — a stable reading at least the minimum weight (Min) away
   from it, which includes the tray emptied; a wobble of a few divisions is still the same load;
 * a tare is set by container (:meth:`Weighing.set_container`: the bag button, a tare barcode) or by weighing the
-  empty container (:meth:`Weighing.tare_current`); a SKU's forced tare from the catalog is the least tare its
-  weighing uses. The tare is cleared once it has served an item, when the tray is emptied and after payment.
+  empty container (:meth:`Weighing.tare_current`); a SKU's forced tare (``[weighing] forced_tares``, or a catalog
+  SKU's ``tare_g`` should the catalog carry one) is the least tare its weighing uses. The tare is cleared once it
+  has served an item, when the tray is emptied and after payment.
 """
 
 from __future__ import annotations
@@ -52,10 +53,12 @@ class _Spent:
     placement_id: str | None
 
 
-def forced_tare(sku: Any) -> int:
-    """The catalog's forced tare of a SKU (``tare_g``), 0 when it has none."""
+def forced_tare(sku: Any, rules: WeighingRules | None = None) -> int:
+    """The forced tare of a SKU: ``rules.forced_tares[sku id]`` or the SKU's own ``tare_g``; 0 when it has none."""
     grams = getattr(sku, "tare_g", None)
-    return int(grams) if isinstance(grams, int) and not isinstance(grams, bool) and grams > 0 else 0
+    own = int(grams) if isinstance(grams, int) and not isinstance(grams, bool) and grams > 0 else 0
+    configured = rules.forced_tares.get(getattr(sku, "sku", None), 0) if rules is not None else 0
+    return max(own, configured)
 
 
 class Weighing:
@@ -87,7 +90,7 @@ class Weighing:
 
     def _tare_for(self, sku: Any) -> tuple[int, str]:
         chosen = self.tare.grams if self.tare is not None else 0
-        forced = forced_tare(sku)
+        forced = forced_tare(sku, self.rules) if sku is not None else 0
         if forced > chosen:
             return forced, "sku"
         return (chosen, self.tare.name) if self.tare is not None else (0, "")

@@ -168,3 +168,19 @@ def test_a_model_swap_does_not_change_how_weight_becomes_money(hw):
     banana = k.service.catalog.get("banana")
     assert totals[0] == totals[1] == [(g, round_half_up(Fraction(banana.price_paise * g, 1000)))
                                       for g in (548, 1205, 237)]
+
+
+def test_a_forced_tare_is_the_least_tare_a_weighing_uses(kit, tmp_path, demo_catalog_db):
+    config = config_for(tmp_path, demo_catalog_db, forced_tares={"banana": 30})  # always sold in a 30 g tray
+    k = kit(config=config)
+    k.scale.set_weight(580)
+    k.service.poll_scale()
+    k.service.choose("banana")
+    k.service.scale_tare("bag")  # 2 g: less than the forced tare, which wins
+    k.scale.set_weight(0)
+    k.service.poll_scale()
+    k.service.choose("banana")
+    k.scale.set_weight(780)
+    k.service.poll_scale()
+    k.service.scale_tare("tub")  # 25 g … still less than 30
+    assert [x.grams for x in k.service.cart_view().lines] == [550, 750]
