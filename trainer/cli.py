@@ -51,6 +51,13 @@ def register(sub, groups) -> None:
     p.add_argument("--expires-days", type=int, default=365)
     p.add_argument("--catalog", type=Path, help="catalog DB: record its schema version in the bundle")
     p.add_argument("--atol", type=float, default=1e-3, help="largest ONNX-vs-torch logit difference accepted")
+    p.add_argument("--calibration", type=Path, nargs="+", metavar="CSV",
+                   help="held-back manifests (not used to train or pick the epoch): fit a temperature on them (folded "
+                   "into the classifier) and choose the auto-add threshold there with a lower confidence bound on "
+                   "precision (default: the threshold at which the run's val reaches the target)")
+    p.add_argument("--target-precision", type=float, default=0.99, help="auto-add precision to hold (0.99)")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="confidence of the Clopper-Pearson lower bound on that precision (0.95)")
     p.set_defaults(func=_export)
     p = bundle.add_parser("quantize", help="add an int8 model (ONNX Runtime static QDQ) to a bundle, checked on val")
     p.add_argument("bundle", type=Path, metavar="BUNDLE", help="an exported bundle, not yet signed")
@@ -113,7 +120,8 @@ def _export(args) -> int:
 
     export_bundle(args.run, args.out, model_version=args.model_version, selftest_manifest=args.selftest_manifest,
                   selftest_count=args.selftest_count, expires_days=args.expires_days, catalog=args.catalog,
-                  atol=args.atol)
+                  atol=args.atol, calibration=args.calibration, target_precision=args.target_precision,
+                  confidence=args.confidence)
     return 0
 
 

@@ -30,6 +30,7 @@ class Predictor:
     spec: PreprocessSpec
     predict: Callable[[list[np.ndarray]], np.ndarray]
     kind: str
+    auto_add_threshold: float | None = None  # a bundle's stored threshold
 
 
 def load_run_predictor(run: Path, device: str = "cpu", tta: bool = False) -> Predictor:
@@ -117,7 +118,21 @@ def load_bundle_predictor(bundle_dir: Path, backend: str = "onnxruntime", tta: b
         return p
 
     groups = bundle.manifest.catalog.get("groups", {})
-    return Predictor(labels, groups, spec, run_batch, f"bundle {bundle_dir} ({backend}, {precision})")
+    return Predictor(labels, groups, spec, run_batch, f"bundle {bundle_dir} ({backend}, {precision})",
+                     bundle.manifest.auto_add_threshold)
+
+
+def model_logits(model, labels: list[str], spec: PreprocessSpec,
+                 manifests: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """A torch model's logits and the targets on every readable row of ``manifests`` (the kiosk's preprocessing)."""
+    import torch
+
+    def run(images: list[np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(preprocess_batch(images, spec))).float().numpy()
+
+    parts = [predict_manifest(Predictor(labels, {}, spec, run, "model"), Path(m))[:2] for m in manifests]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def load_predictor(path: Path, backend: str = "onnxruntime", tta: bool = False, precision: str = "fp32") -> Predictor:
@@ -167,6 +182,10 @@ def evaluate_model(path: Path, manifest: Path, out: Path | None = None, target_p
     pred = load_predictor(path, backend, tta, precision)
     probs, targets, groups, skipped = predict_manifest(pred, manifest)
     summary = metrics.summarize(probs, targets, pred.labels, groups, target_precision)
+    if pred.auto_add_threshold is not None:
+        from trainer.calibration import at_threshold
+
+        summary["stored_threshold"] = at_threshold(probs, targets, pred.auto_add_threshold)
     summary.update({"model": pred.kind, "manifest": str(manifest), "skipped": skipped, "tta": tta})
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -188,8 +207,10 @@ def format_report(s: dict) -> str:
         f"top-3     {s['top3']:.4f}",
         f"coarse    {s['coarse_top1']:.4f}" if s["coarse_top1"] is not None else "coarse    n/a (no groups)",
         f"ECE       {s['calibration']['ece']:.4f}",
-        (f"auto-add  score ≥ {a['threshold']:.3f} gives precision {a['precision']:.4f} on {a['coverage']:.1%} of items"
-         if a["precision"] is not None else f"auto-add  no threshold reaches precision {a['target_precision']}"),
+        *([_stored_line(s["stored_threshold"])] if "stored_threshold" in s else []),
+        (f"on this manifest score ≥ {a['threshold']:.3f} gives precision {a['precision']:.4f} on {a['coverage']:.1%} "
+         "of items" if a["precision"] is not None
+         else f"on this manifest no threshold reaches precision {a['target_precision']}"),
         "most confused (true → predicted):",
         *[f"  {p['true']} → {p['predicted']}: {p['count']}" for p in s["confused_pairs"][:10]],
     ]
@@ -198,6 +219,15 @@ def format_report(s: dict) -> str:
     if "plots" in s:
         lines.append("plots: " + ", ".join(s["plots"]))
     return "\n".join(lines)
+
+
+def _stored_line(t: dict) -> str:
+    """Coverage and precision at the bundle's own auto-add threshold (what the till will do)."""
+    if t["threshold"] > 1:
+        return "auto-add  never: the bundle's threshold is above 1 (every item needs a tap)"
+    precision = f"{t['precision']:.4f}" if t["precision"] is not None else "n/a"
+    return (f"auto-add  at the bundle's threshold {t['threshold']:.3f}: coverage {t['coverage']:.1%} "
+            f"({t['accepted']} of {t['n']}), precision {precision} ({t['errors']} wrong)")
 
 
 def run_evaluate(args) -> int:

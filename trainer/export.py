@@ -154,16 +154,47 @@ def _manifest(r: TrainingRun, tmp: Path, model_version: int | None, expires_days
 
 
 def _with_evaluation(tmp: Path, manifest: BundleManifest, val: Path) -> BundleManifest:
-    """The auto-add threshold and validation metrics of the bundle as written (what the kiosk will run)."""
+    """Validation metrics of the bundle as written (what the kiosk will run); an uncalibrated bundle also takes its
+    auto-add threshold from them (the lowest at which val reaches the target precision)."""
     from trainer.evaluate import evaluate_model
 
     s = evaluate_model(tmp, val, out=None)
+    figures = {k: s[k] for k in ("n", "top1", "top3", "coarse_top1")}
+    print(f"val top-1 {s['top1']:.4f} top-3 {s['top3']:.4f} (n={s['n']})", end="; ")
+    if "calibration" in manifest.metrics:  # the threshold was chosen on held-back data: how it does on val
+        t = s["stored_threshold"]
+        print(f"at the stored threshold coverage {t['coverage']:.1%}, precision {t['precision']}")
+        return dataclasses.replace(manifest, metrics={
+            **manifest.metrics, "val": {**figures, "at_threshold": t}, "val_ece": s["calibration"]["ece"]})
     a = s["auto_add"]
-    print(f"val top-1 {s['top1']:.4f} top-3 {s['top3']:.4f} (n={s['n']}); auto-add threshold "
-          f"{a['threshold']:.3f} (precision {a['precision']}, coverage {a['coverage']:.1%})")
+    print(f"auto-add threshold {a['threshold']:.3f} (precision {a['precision']}, coverage {a['coverage']:.1%})")
     return dataclasses.replace(manifest, auto_add_threshold=a["threshold"], metrics={
-        **manifest.metrics, "val": {k: s[k] for k in ("n", "top1", "top3", "coarse_top1")},
-        "val_ece": s["calibration"]["ece"], "auto_add": a})
+        **manifest.metrics, "val": figures, "val_ece": s["calibration"]["ece"], "auto_add": a})
+
+
+def calibrate(model, r: TrainingRun, manifests: list[Path], target_precision: float = 0.99,
+              confidence: float = 0.95) -> dict:
+    """Fit the temperature on ``manifests`` (held back: not used to train or to pick the weights), fold it into the
+    classifier, and choose the auto-add threshold on the calibrated scores there with a Clopper-Pearson lower bound
+    on precision (:mod:`trainer.calibration`). Returns what the manifest's metrics record: ``calibration`` (the
+    temperature) and ``auto_add`` (the threshold and its coverage, precision and bound on the held-back photos)."""
+    from trainer.calibration import certified_threshold, fit_temperature, nll, softmax
+    from trainer.evaluate import model_logits
+    from trainer.models import scale_logits
+
+    logits, targets = model_logits(model, r.labels, r.spec, manifests)
+    temperature = fit_temperature(logits, targets)
+    scale_logits(model, r.best["arch"], 1.0 / temperature)
+    chosen = certified_threshold(softmax(logits, temperature), targets, target_precision, confidence)
+    bound = f"{chosen['lower_bound']:.4f}" if chosen["lower_bound"] is not None else "none reached"
+    print(f"calibration on {len(targets)} held-back photos: temperature {temperature:.3f} (NLL "
+          f"{nll(logits, targets):.4f} → {nll(logits, targets, temperature):.4f}); auto-add threshold "
+          f"{chosen['threshold']:.3f}: coverage {chosen['coverage']:.1%}, precision {chosen['precision']}, "
+          f"{confidence:.0%} lower bound {bound} (target {target_precision})")
+    return {"calibration": {"temperature": temperature, "folded_into": "classifier", "n": len(targets),
+                            "manifests": [str(m) for m in manifests], "nll_before": nll(logits, targets),
+                            "nll_after": nll(logits, targets, temperature)},
+            "auto_add": chosen}
 
 
 def _move_into_place(tmp: Path, out: Path, force: bool) -> None:
@@ -181,12 +212,17 @@ def _move_into_place(tmp: Path, out: Path, force: bool) -> None:
 
 def export_bundle(run: Path, out: Path, model_version: int | None = None, selftest_manifest: Path | None = None,
                   selftest_count: int = 4, expires_days: int = 365, catalog: Path | None = None,
-                  atol: float = 1e-3, force: bool = True, evaluate: bool = True) -> Path:
+                  atol: float = 1e-3, force: bool = True, evaluate: bool = True,
+                  calibration: list[Path] | None = None, target_precision: float = 0.99,
+                  confidence: float = 0.95) -> Path:
+    """``calibration``: held-back manifests to calibrate the scores and choose the auto-add threshold on
+    (:func:`calibrate`); without them the threshold is the one at which the run's val reaches ``target_precision``."""
     from safetensors.torch import save_file
 
     run, out = Path(run), Path(out)
     r = TrainingRun.read(run)
     model = r.load_model()
+    calibrated = calibrate(model, r, calibration, target_precision, confidence) if calibration else None
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -196,6 +232,9 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
         images, names = _write_selftest_images(tmp, st_manifest, r.labels, selftest_count)
         diff, session = _check_onnx(model, tmp / "model.onnx", images, r.spec, atol, run)
         manifest = _manifest(r, tmp, model_version, expires_days, diff, _catalog_schema(catalog))
+        if calibrated is not None:
+            manifest = dataclasses.replace(manifest, auto_add_threshold=calibrated["auto_add"]["threshold"],
+                                           metrics={**manifest.metrics, **calibrated})
         write_manifest(tmp, manifest)
 
         # record what the exported ONNX model answers for the self-test images, one at a time as at the till

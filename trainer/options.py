@@ -51,7 +51,11 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
                    "apart)")
     p.add_argument("--tta", action="store_true", help="also report val accuracy with horizontal-flip TTA")
     p.add_argument("--amp", choices=["auto", "none", "bf16", "fp16"], default="auto",
-                   help="mixed precision; auto = bf16 on CUDA, none on CPU (bf16 autocast measured slower on CPU here)")
+    p.add_argument("--keep", choices=["best", "last"], default="best",
+                   help="weights kept as the run's result: the epoch best on val, or the last epoch's (then val picks "
+                   "nothing and can calibrate the scores at export)")
+                   help="mixed precision; auto = bf16 on CUDA, none on CPU; bf16 on a CPU keeps depthwise "
+                   "convolutions in float32 (their bf16 backward is slow in oneDNN)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--device", default="auto", help="cpu | cuda | auto")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: all cores)")

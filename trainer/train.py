@@ -32,7 +32,14 @@ from trainer import checkpoint as ckpt
 from trainer.distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, rank_zero_first
 from trainer.imagecache import CachedImages, build_cache
 from trainer.metrics import topk_accuracy
-from trainer.models import DEFAULT_FREEZE, build_model, freeze_stages, normalisation, set_frozen_bn_eval
+from trainer.models import (
+    DEFAULT_FREEZE,
+    build_model,
+    freeze_stages,
+    keep_depthwise_fp32,
+    normalisation,
+    set_frozen_bn_eval,
+)
 from trainer.options import get_args_parser
 from trainer.presets import TrainPreset, normalize_batch
 from trainer.sample_log import SampleLog
@@ -367,6 +374,8 @@ def build_model_for(args, num_classes: int, device: str) -> nn.Module:
     model = build_model(args.arch, num_classes, pretrained=args.weights)
     args.freeze = DEFAULT_FREEZE.get(args.arch, 0) if args.freeze is None else args.freeze
     freeze_stages(model, args.arch, args.freeze)
+    if args.amp == "bf16" and device == "cpu":
+        keep_depthwise_fp32(model)
     model.to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -503,7 +512,8 @@ def run_epoch(t: Training, epoch: int, sample_log: SampleLog | None) -> tuple[di
 
 def validate(t: Training, epoch: int) -> dict:
     """Score the weights (their EMA with ``--ema``) on the validation crops and keep them as best.safetensors when
-    they are the best so far; without a validation set, every epoch's weights are kept. Main process only."""
+    they are the best so far; without a validation set or with ``--keep last``, every epoch's weights are kept (the
+    validation set then picks nothing and may calibrate the scores afterwards). Main process only."""
     eval_model = t.ema.module if t.ema is not None else t.bare
     if t.val is None:
         save_weights(eval_model, t.run / "best.safetensors")
@@ -517,7 +527,7 @@ def validate(t: Training, epoch: int) -> dict:
     record = {f"val_{k}": v for k, v in val.items()}
     if val_tta is not None:
         record["val_top1_tta"] = val_tta["top1"]
-    if val["top1"] > t.best["top1"]:
+    if val["top1"] > t.best["top1"] or getattr(t.args, "keep", "best") == "last":
         t.best = {"top1": val["top1"], "top3": val["top3"], "epoch": epoch}
         save_weights(eval_model, t.run / "best.safetensors")
         _write_json(t.run / "best.json", {**t.best, "preprocess": t.eval_spec.to_json(), "arch": t.args.arch})
