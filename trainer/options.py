@@ -50,10 +50,10 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
                    help="hue jitter (± fraction of the colour wheel, ≤ 0.5; default off: hue tells look-alike produce "
                    "apart)")
     p.add_argument("--tta", action="store_true", help="also report val accuracy with horizontal-flip TTA")
-    p.add_argument("--amp", choices=["auto", "none", "bf16", "fp16"], default="auto",
     p.add_argument("--keep", choices=["best", "last"], default="best",
                    help="weights kept as the run's result: the epoch best on val, or the last epoch's (then val picks "
                    "nothing and can calibrate the scores at export)")
+    p.add_argument("--amp", choices=["auto", "none", "bf16", "fp16"], default="auto",
                    help="mixed precision; auto = bf16 on CUDA, none on CPU; bf16 on a CPU keeps depthwise "
                    "convolutions in float32 (their bf16 backward is slow in oneDNN)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
