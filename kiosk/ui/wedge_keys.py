@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QApplication
 
 __all__ = ["WedgeKeyFilter"]
 
@@ -18,20 +18,21 @@ _ENDS = {Qt.Key.Key_Return: "\r", Qt.Key.Key_Enter: "\r", Qt.Key.Key_Tab: "\t"}
 
 
 class WedgeKeyFilter(QObject):
-    def __init__(self, scanner: Any, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.scanner = scanner
+    """``window``: the kiosk window, which gets the key presses when no widget has the focus (touch buttons never
+    take it)."""
+
+    def __init__(self, scanner: Any, window: QObject) -> None:
+        super().__init__(window)
+        self.scanner, self.window = scanner, window
         self.scans = 0
-        self._seen: tuple = ()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
         if event.type() != QEvent.Type.KeyPress or event.isAutoRepeat():
             return False
-        # one key press reaches the filter once per object it is offered to (window, focus widget, parents)
-        seen = (shiboken6.getCppPointer(event)[0], event.timestamp(), event.key())
-        if seen == self._seen:
+        # a key press is offered to the platform window, the focus widget and its parents: take it once, at the
+        # focus widget (or the kiosk window when nothing has the focus)
+        if watched is not (QApplication.focusWidget() or self.window):
             return False
-        self._seen = seen
         text = _ENDS.get(event.key(), event.text())
         if not text:
             return False
