@@ -21,6 +21,8 @@ Card payments go through payment intents (:mod:`kiosk.store.payments`: the idemp
 the terminal is asked, the approval the moment it returns, and the sale from the approved intent); while one is
 in progress the cart cannot change. Receipts are recorded when shown and when reprinted
 (:mod:`kiosk.store.receipts`); wrong staff PINs are counted per staff id (:mod:`kiosk.store.pin_lockout`).
+Each placement's feedback record (photo, top-k, who chose what, the label's trust) is kept in ``feedback``
+(:mod:`kiosk.store.feedback`), brought up to date in the same transaction as the line it becomes or leaves.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pathlib import Path
 from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
 from kiosk.domain.pricing import SoldBy
 from kiosk.domain.receipt import Receipt, StoreInfo
+from kiosk.store.feedback import FeedbackMixin, migrate_feedback
 from kiosk.store.payments import PaymentsMixin, migrate_payments_and_receipts
 from kiosk.store.pin_lockout import PinLockoutMixin, migrate_pin_lockout
 from kiosk.store.receipts import ReceiptsMixin
@@ -146,8 +149,13 @@ def _004_staff_pin_lockout(c: sqlite3.Connection) -> None:
     migrate_pin_lockout(c)
 
 
+def _005_feedback(c: sqlite3.Connection) -> None:
+    migrate_feedback(c)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _002_line_provenance,
-                                                                _003_payments_and_receipts, _004_staff_pin_lockout)
+                                                                _003_payments_and_receipts, _004_staff_pin_lockout,
+                                                                _005_feedback)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -212,7 +220,8 @@ class Sale:
 class LineProvenance:
     """Where a cart line came from: the placement photo, what the recogniser said (``top_k``: ``(sku, score)``
     pairs, best first), the model version, the scale's grams at that moment and who chose the SKU
-    (``auto``, ``shopper``, ``search``, ``staff`` …). Stored with the line, in the line's transaction."""
+    (``auto``, ``shopper``, ``search``, ``staff`` …). Stored with the line, in the line's transaction.
+    ``shown``: the suggestions as the screen showed them (which one a shopper tapped goes to the feedback record)."""
 
     placement_id: str | None = None
     image_path: str = ""
@@ -221,6 +230,7 @@ class LineProvenance:
     model_version: int | None = None
     scale_grams: int | None = None
     chooser: str = ""
+    shown: tuple[str, ...] = ()
 
     @classmethod
     def _from_row(cls, r: sqlite3.Row) -> LineProvenance:
@@ -254,7 +264,7 @@ def _line_from_row(r: sqlite3.Row) -> CartLine:
                     voided=r["voided_at"] is not None)
 
 
-class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin):
+class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin):
     """Open with :meth:`open`; every public method that writes commits before it returns."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, kiosk_id: str = "K1",
@@ -368,6 +378,7 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin):
             self._event(c, cart_id, line, "add", now)
             if provenance is not None:
                 self._put_provenance(c, line.line_id, provenance, now)
+                self._feedback_line(c, line, provenance, cart_id, now)
         return line
 
     @staticmethod
@@ -418,7 +429,9 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin):
             self._refuse_during_payment(c, cart_id)
             line = _line_from_row(row)
             c.execute("DELETE FROM cart_lines WHERE line_id = ?", (line_id,))
-            self._event(c, cart_id, line, "remove", self._time(), by)
+            now = self._time()
+            self._event(c, cart_id, line, "remove", now, by)
+            self._feedback_unline(c, line_id, "removed", now)
         return line
 
     def void_line(self, line_id: str, *, by: str = "") -> CartLine:
@@ -432,6 +445,7 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin):
             c.execute("UPDATE cart_lines SET voided_at = ?, voided_by = ? WHERE line_id = ?", (now, by, line_id))
             line = _line_from_row(row)
             self._event(c, cart_id, line, "void", now, by)
+            self._feedback_unline(c, line_id, "voided", now)
         return replace(line, voided=True)
 
     def _event(self, c: sqlite3.Connection, cart_id: str, line: CartLine, event: str, at: str, by: str = "") -> None:

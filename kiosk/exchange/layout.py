@@ -1,0 +1,31 @@
+"""Where things live at head office (a directory, an HTTP server's tree or an S3 prefix, the same keys)::
+
+    <kind>/<store_id>/<kiosk_id>/<kind>-<sha256>.tar     batches (feedback/, later audit/)
+    heartbeats/<store_id>/<kiosk_id>.json                each kiosk's latest heartbeat (overwritten)
+
+Store and kiosk ids become one safe path segment each (:func:`safe_segment`); an empty store id is ``-``.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["HEARTBEATS", "batch_key", "heartbeat_key", "safe_segment"]
+
+HEARTBEATS = "heartbeats"
+
+
+def safe_segment(text: str) -> str:
+    """``text`` as one path segment: letters, digits, '.', '_' and '-' (others become '_'); never empty or dotted."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", str(text).strip()).lstrip(".")[:64]
+    return cleaned or "-"
+
+
+def batch_key(kind: str, store_id: str, kiosk_id: str, name: str) -> str:
+    if kind == HEARTBEATS:
+        raise ValueError(f"{HEARTBEATS!r} is not a batch kind")
+    return f"{kind}/{safe_segment(store_id)}/{safe_segment(kiosk_id)}/{name}"
+
+
+def heartbeat_key(store_id: str, kiosk_id: str) -> str:
+    return f"{HEARTBEATS}/{safe_segment(store_id)}/{safe_segment(kiosk_id)}.json"
