@@ -49,7 +49,9 @@ LITE_STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40),
 #: name → (width multiplier, depth multiplier, dropout before the classifier, ImageNet input size)
 LITE_SCALING = {"efficientnet_lite0": (1.0, 1.0, 0.2, 224), "efficientnet_lite1": (1.0, 1.1, 0.2, 240),
                 "efficientnet_lite2": (1.1, 1.2, 0.3, 260)}
-_LITE_BN = {"eps": 1e-3, "momentum": 0.01}  # TensorFlow's epsilon and decay 0.99
+# TensorFlow's epsilon; torch's default momentum (TensorFlow's 0.01 leaves the running statistics lagging behind
+# the weights over a fine-tune of a few hundred steps; inference does not use it)
+_LITE_BN = {"eps": 1e-3, "momentum": 0.1}
 
 
 def _round_filters(filters: int, width: float) -> int:
@@ -172,6 +174,37 @@ def replace_head(model: nn.Module, arch: str, num_classes: int, dropout: float =
     else:
         last = model.classifier[-1]
         model.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(last.in_features, num_classes))
+
+
+def last_linear(model: nn.Module) -> nn.Linear:
+    """The network's classifier: its last linear layer. What it reads is the embedding a bundle exports (the pooled
+    features, after the dropout that is a no-op at inference), in every architecture of the table."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise UserError(f"{type(model).__name__} has no linear classifier")
+    return linears[-1]
+
+
+class WithEmbedding(nn.Module):
+    """``model`` answering ``(logits, embedding)`` from one forward pass: the embedding is the input of its last
+    linear layer (:func:`last_linear`), taken by a forward pre-hook, so no layer runs twice and the exported graph
+    (ONNX tracing records the hook's tensor) has both as outputs of the same nodes."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self._seen: list[torch.Tensor] = []
+        last_linear(model).register_forward_pre_hook(self._keep_input)
+
+    def _keep_input(self, _module: nn.Module, args: tuple) -> None:
+        self._seen.append(args[0])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self._seen.clear()
+        logits = self.model(x)
+        embedding = torch.flatten(self._seen.pop(), 1)
+        self._seen.clear()
+        return logits, embedding
 
 
 def build_network(arch: str, num_classes: int, dropout: float = 0.2) -> nn.Module:
