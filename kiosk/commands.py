@@ -104,6 +104,17 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     b.add_argument("--json", action="store_true", help="print the result as one JSON object")
     b.set_defaults(func=cmd_bench_startup)
 
+    _register_counter_benches(bench)
+
+    b = bench.add_parser("hardening", help="seeded property run: hostile catalog rows, receipt names and searches")
+    b.add_argument("--cases", type=int, default=10_000, help="generated inputs per property (default 10000)")
+    b.add_argument("--seed", type=int, default=14, help="generator seed: the same seed gives the same run")
+    b.add_argument("--json", action="store_true", help="print the counts as one JSON object")
+    b.set_defaults(func=cmd_bench_hardening)
+
+
+def _register_counter_benches(bench) -> None:
+    """``checkout bench barcodes`` and ``checkout bench weight`` (kiosk.bench_counter)."""
     b = bench.add_parser("barcodes", help="camera barcode decoders on generated labels: read rate, time per frame")
     b.add_argument("--decoders", nargs="+", default=["zxing", "opencv", "zxing+opencv"],
                    choices=["zxing", "opencv", "zxing+opencv"], help="decoders compared (default: all three)")
@@ -124,12 +135,6 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     b.add_argument("--json", action="store_true", help="print the counts as one JSON line")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_bench_weight)
-
-    b = bench.add_parser("hardening", help="seeded property run: hostile catalog rows, receipt names and searches")
-    b.add_argument("--cases", type=int, default=10_000, help="generated inputs per property (default 10000)")
-    b.add_argument("--seed", type=int, default=14, help="generator seed: the same seed gives the same run")
-    b.add_argument("--json", action="store_true", help="print the counts as one JSON object")
-    b.set_defaults(func=cmd_bench_hardening)
 
 
 def has_display() -> bool:

@@ -101,7 +101,6 @@ class MainWindow(QMainWindow):
         self.camera = CameraView(self.bridge.frame_provider(), fps=camera_fps)
         self.suggestions = SuggestionPanel()
         self.weight = WeightPanel()
-        self.staff_call = StaffCallPanel()
         self.cart = CartPanel(self.cart_model)
         self.totals = TotalsPanel()
         self.search_button = touch_button("Search item", "searchButton")
@@ -114,9 +113,7 @@ class MainWindow(QMainWindow):
         self.payment = PaymentPanel(processing_ms=payment_ms)
         self.receipt = ReceiptPanel(auto_return_s=receipt_return_s)
         self.pin = StaffPinPanel()
-        self.staff = StaffPanel(self.staff_model)
-        self.staff_call_desk = StaffCallPanel(with_buttons=True)
-        self.staff.layout().insertWidget(0, self.staff_call_desk)
+        self.staff = self._staff_page()
         self.price = PriceOverridePanel()
         for name, page in (("search", self.search), ("payment", self.payment), ("receipt", self.receipt),
                            ("pin", self.pin), ("staff", self.staff), ("price", self.price)):
@@ -128,14 +125,6 @@ class MainWindow(QMainWindow):
         self._demo_scale = self.bridge.simulated_scale()
         if self._demo_scale is not None:
             self._add_demo_slider()
-        self.wedge_filter = None
-        if self.bridge.wedge_scanner() is not None:  # a USB scanner typing into the window
-            from PySide6.QtWidgets import QApplication
-
-            from kiosk.ui.wedge_keys import WedgeKeyFilter
-
-            self.wedge_filter = WedgeKeyFilter(self.bridge.wedge_scanner(), self)
-            QApplication.instance().installEventFilter(self.wedge_filter)
 
         self._connect()
         self._apply_style(force=True)
@@ -148,7 +137,15 @@ class MainWindow(QMainWindow):
         self.pages[name] = widget
         self.stack.addWidget(widget)
 
+    def _staff_page(self) -> StaffPanel:
+        """The staff panel with the staff call's Add it / Do not add on top."""
+        staff = StaffPanel(self.staff_model)
+        self.staff_call_desk = StaffCallPanel(with_buttons=True)
+        staff.layout().insertWidget(0, self.staff_call_desk)
+        return staff
+
     def _checkout_page(self) -> QWidget:
+        self.staff_call = StaffCallPanel()  # the shopper's "staff is on the way"
         page = QWidget()
         page.setObjectName("checkoutPage")
         row = QHBoxLayout(page)
@@ -176,6 +173,19 @@ class MainWindow(QMainWindow):
         row.addWidget(right_box, 9)
         return page
 
+    def _install_wedge(self):
+        """A USB scanner typing into the window (``[barcodes] scanner = "wedge:"``): its key filter, else None."""
+        scanner = self.bridge.wedge_scanner()
+        if scanner is None:
+            return None
+        from PySide6.QtWidgets import QApplication
+
+        from kiosk.ui.wedge_keys import WedgeKeyFilter
+
+        wedge = WedgeKeyFilter(scanner, self)
+        QApplication.instance().installEventFilter(wedge)
+        return wedge
+
     def _add_demo_slider(self) -> None:
         """A slider that sets the simulated scale's load (demo and development only)."""
         self.demo_slider = QSlider(Qt.Orientation.Horizontal)
@@ -188,6 +198,7 @@ class MainWindow(QMainWindow):
         self.weight.layout().addWidget(self.demo_slider)
 
     def _connect(self) -> None:
+        self.wedge_filter = self._install_wedge()  # a USB scanner's key presses, when it types into the window
         b = self.bridge
         b.cart_changed.connect(lambda e: self.render_cart(e.cart_view))
         b.suggestions_ready.connect(self._on_suggestions)
