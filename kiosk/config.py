@@ -49,6 +49,8 @@ from kiosk.barcodes.settings import BarcodeSettings
 from kiosk.barcodes.variable import BarcodeConfigError
 from kiosk.domain.receipt import StoreInfo
 from kiosk.errors import UserError
+from kiosk.feedback.crop import region_problem
+from kiosk.feedback.settings import FeedbackConfigError, FeedbackSettings
 from kiosk.logs import LEVELS as LOG_LEVELS
 from kiosk.trigger import TriggerConfig, TriggerConfigError
 from kiosk.weighing.rules import WeighingConfigError, WeighingRules
@@ -95,6 +97,10 @@ class KioskConfig:
     weight_tolerance_pct: int = _f(15, "slack around a SKU's unit weight range before a weight counts as not fitting")
     top_k: int = _f(3, "suggestions shown per placed item")
     captures: str = _f("var/captures", "placement images kept for staff corrections (training data)")
+    tray_region: tuple = _f((), "the tray's part of the camera frame, [x0, y0, x1, y1] as fractions of the frame: "
+                                "the only part recognised and kept as a photo; empty = the whole frame (doctor warns)")
+    feedback: FeedbackSettings = _f(FeedbackSettings, "where feedback goes and how long it stays ([feedback] table, "
+                                                      "see kiosk.feedback.settings)")
     staff_pin_hash: str = _f("", "salted scrypt hash of the staff PIN (`checkout kiosk --hash-pin`); "
                                  "empty = no staff mode")
     staff_timeout_s: float = _f(120.0, "staff mode locks itself again after this many seconds")
@@ -128,7 +134,12 @@ class KioskConfig:
             want = f.type if isinstance(f.type, type) else {"str": str, "int": int, "float": float, "bool": bool,
                                                              "TriggerConfig": TriggerConfig,
                                                              "WeighingRules": WeighingRules,
-                                                             "BarcodeSettings": BarcodeSettings}[f.type]
+                                                             "BarcodeSettings": BarcodeSettings,
+                                                             "FeedbackSettings": FeedbackSettings,
+                                                             "tuple": tuple}[f.type]
+            if want is tuple and isinstance(value, list):
+                object.__setattr__(self, f.name, tuple(value))
+                continue
             if want is float and isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, f.name, float(value))
                 continue
@@ -155,6 +166,8 @@ class KioskConfig:
             "min_free_mb": self.min_free_mb >= 0,
         }
         bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
+        if region_problem(self.tray_region):
+            raise ConfigError(str(region_problem(self.tray_region)))
         if bad:
             raise ConfigError(f"kiosk settings out of range: {', '.join(bad)} (backend one of {', '.join(BACKENDS)}; "
                               f"precision one of {', '.join(PRECISIONS)}; top_k 1..20; staff_pin_hash as made by "
@@ -184,7 +197,8 @@ class KioskConfig:
                 values["trigger"] = TriggerConfig.from_dict(dict(values["trigger"]))
             except (TriggerConfigError, TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: [trigger]: {exc}") from None
-        tables = {"weighing": (WeighingRules, WeighingConfigError), "barcodes": (BarcodeSettings, BarcodeConfigError)}
+        tables = {"weighing": (WeighingRules, WeighingConfigError), "barcodes": (BarcodeSettings, BarcodeConfigError),
+                  "feedback": (FeedbackSettings, FeedbackConfigError)}
         for key, (kind, error) in tables.items():
             if key in values and not isinstance(values[key], kind):
                 try:
@@ -215,6 +229,8 @@ class KioskConfig:
         d["trigger"] = self.trigger.to_dict()
         d["weighing"] = self.weighing.to_dict()
         d["barcodes"] = self.barcodes.to_dict()
+        d["feedback"] = self.feedback.to_dict()
+        d["tray_region"] = list(self.tray_region)
         return d
 
     def replace(self, **changes: Any) -> KioskConfig:

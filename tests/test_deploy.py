@@ -15,6 +15,7 @@ import pytest
 
 from kiosk.cli import build_parser
 from kiosk.config import KioskConfig
+from kiosk.feedback.settings import FeedbackSettings
 from kiosk.trigger import TriggerConfig
 from kiosk.weighing.rules import WeighingRules
 
@@ -90,18 +91,20 @@ def test_the_example_sets_and_documents_every_setting():
     text = EXAMPLE.read_text()
     lines = text.splitlines()
     keys = key_lines(text)
-    tables = ("trigger", "weighing", "barcodes")
+    tables = ("trigger", "weighing", "barcodes", "feedback")
     scalar_rules = [f for f in fields(WeighingRules) if f.name not in ("containers", "tare_barcodes", "forced_tares")]
     want = ([f.name for f in fields(KioskConfig) if f.name not in tables] + [f.name for f in fields(TriggerConfig)]
-            + [f.name for f in scalar_rules] + ["camera_frames", "scanner"])
+            + [f.name for f in scalar_rules] + ["camera_frames", "scanner"]
+            + [f.name for f in fields(FeedbackSettings)])
     missing = [name for name in want if name not in keys]
     assert missing == [], f"{EXAMPLE} lacks {missing}: add each with a comment (what, unit, default)"
-    assert "[trigger]" in lines and "[weighing]" in lines and "[barcodes]" in lines
+    assert "[trigger]" in lines and "[weighing]" in lines and "[barcodes]" in lines and "[feedback]" in lines
     undocumented = [name for name in want if "default" not in comment_above(lines, keys[name])]
     assert undocumented == [], f"{EXAMPLE}: no comment with the default above {undocumented}"
     # the documented default is the real one
     defaults = {**{f.name: f.default for f in fields(KioskConfig) if f.name not in tables},
-                **{f.name: f.default for f in fields(TriggerConfig)}, **{f.name: f.default for f in scalar_rules}}
+                **{f.name: f.default for f in fields(TriggerConfig)}, **{f.name: f.default for f in scalar_rules},
+                **{f.name: f.default for f in fields(FeedbackSettings)}}
     wrong = []
     for name, default in defaults.items():
         shown = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) \
@@ -153,7 +156,7 @@ def test_the_hardening_leaves_devices_and_the_kiosks_directories_alone(unit):
     config = KioskConfig.from_file(EXAMPLE)
     places = {"store": Path(config.store).parent, "captures": Path(config.captures),
               "model_state": Path(config.model_state), "log_file": Path(config.log_file).parent,
-              "catalog (its WAL files)": Path(config.catalog).parent}
+              "catalog (its WAL files)": Path(config.catalog).parent, "outbox": Path(config.feedback.outbox)}
     outside = [name for name, p in places.items() if not any(p == w or w in p.parents for w in writable)]
     assert outside == [], f"the example config writes where the unit forbids it: {outside}"
     assert Path(value(unit, "Service", "WorkingDirectory")) in writable

@@ -90,6 +90,7 @@ def till(tmp_path, signed_bundle, demo_catalog_db, head_office):
         "camera": CAMERA, "scale": scale.uri, "bundle": str(signed_bundle), "catalog": str(demo_catalog_db),
         "model_state": str(tmp_path / "models"), "trusted_keys": str(keys), "store": str(tmp_path / "sales.sqlite"),
         "captures": str(tmp_path / "captures"), "log_file": str(tmp_path / "log" / "kiosk.log"), "min_free_mb": 1,
+        "tray_region": [0.0, 0.0, 1.0, 1.0],
     }
     yield Till(tmp_path, settings, scale)
     scale.stop()
@@ -114,7 +115,7 @@ def status(line: str) -> str:
 
 def test_a_healthy_till_is_all_ok_and_exits_0(till, head_office, capsys):
     rc, lines = doctor(capsys, "--config", str(till.config_file()))
-    assert list(lines) == ["config", "camera", "scale", "bundle", "catalog", "disk", "clock"]
+    assert list(lines) == ["config", "camera", "scale", "bundle", "catalog", "disk", "clock", "feedback"]
     # the clock line may WARN on a machine whose NTP is not synchronised (test_clock_* fakes both cases)
     assert all(status(line) == OK for name, line in lines.items() if name != "clock"), lines
     assert status(lines["clock"]) in (OK, WARN) and "earlier than" not in lines["clock"]
@@ -134,7 +135,7 @@ def test_all_ok_with_injected_clock_and_ntp(till):
     results = run_doctor(ctx)
     assert [(r.name, r.status) for r in results] == [(c.name, OK) for c in CHECKS]
     assert exit_status(results) == 0
-    assert "NTP synchronised" in results[-1].found
+    assert "NTP synchronised" in next(r for r in results if r.name == "clock").found
 
 
 def test_the_active_version_of_a_model_store_is_checked(till, signed_bundle, head_office, capsys):

@@ -10,6 +10,8 @@ bundle     the model the kiosk will run: signed by a trusted key, every file's h
 catalog    opens, schema version, SKU count, every label of the model an active SKU   (:mod:`.model`)
 disk       free space (``min_free_mb``) and write access where the kiosk writes      (:mod:`.host`)
 clock      not before the build date or the model's signing time; NTP synchronised  (:mod:`.host`)
+feedback   the tray region is set (privacy); head office reachable: the outbox's queue, oldest unsent batch,
+           last error, batches dropped (WARN only: the till sells either way)     (:mod:`.feedback`)
 =========  ==========================================================================================
 
 ``checkout doctor`` adds a ``config`` line first (and a ``logs`` line when the log file cannot be opened);
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from kiosk.doctor.core import FAIL, OK, WARN, Check, CheckResult, CheckTimeout, Context, exit_status, run_checks
 from kiosk.doctor.devices import camera_advice, check_camera, check_scale, scale_advice
+from kiosk.doctor.feedback import check_feedback, feedback_advice
 from kiosk.doctor.host import check_clock, check_disk, clock_advice, disk_advice
 from kiosk.doctor.model import bundle_advice, catalog_advice, check_bundle, check_catalog
 
@@ -33,6 +36,7 @@ CHECKS = (
     Check("catalog", check_catalog, catalog_advice),
     Check("disk", check_disk, disk_advice),
     Check("clock", check_clock, clock_advice),
+    Check("feedback", check_feedback, feedback_advice),
 )
 
 

@@ -1,5 +1,5 @@
-"""Placement photos on disk (``config.captures``/``YYYYMMDD``/``<placement>.jpg``), linked from each line's
-provenance in the kiosk's SQLite store.
+"""Placement photos on disk (``config.captures``/``YYYYMMDD``/``<placement>.jpg``: the tray crop only), linked from
+each line's provenance and each placement's feedback record in the kiosk's SQLite store.
 
 Earlier versions linked photos to lines through a side file, ``captures/index.jsonl``, written outside the
 line's transaction; :meth:`CaptureFolder.restore_provenance` moves the links of the open cart's lines from it
@@ -8,6 +8,7 @@ into the store once, so an upgrade in the middle of a sale loses no photo link.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 from collections.abc import Callable
@@ -24,9 +25,16 @@ LEGACY_INDEX = "index.jsonl"
 
 
 class CaptureFolder:
-    def __init__(self, root: str | Path, emit: Callable[..., None]) -> None:
+    """Placement photos (the tray crop, never the full frame: :mod:`kiosk.feedback.crop`). ``make_room(bytes)``
+    (the feedback room's retention) is asked before each photo: on a nearly full disk it deletes the oldest
+    feedback photos first, and a photo it cannot make room for is not kept (the placement goes on without one)."""
+
+    def __init__(self, root: str | Path, emit: Callable[..., None],
+                 make_room: Callable[[int], bool] | None = None) -> None:
         self.root = Path(root)
         self._emit = emit
+        self._make_room = make_room
+        self.skipped_for_room = 0
 
     def save(self, placement_id: str, image) -> str:
         """Save one placement photo (JPEG, quality 95); ``""`` (and a warning) when it cannot be written."""
@@ -35,10 +43,25 @@ class CaptureFolder:
         folder = self.root / placement_id[:8]
         path = folder / f"{placement_id}.jpg"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            if not cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+            ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            if not ok:
                 raise OSError("OpenCV could not encode the image")
+            data = encoded.tobytes()
+            if self._make_room is not None and not self._make_room(len(data)):
+                self.skipped_for_room += 1
+                log.warning("disk nearly full: placement photo %s not kept", placement_id)
+                return ""
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.write(data)
         except (OSError, cv2.error) as exc:
+            path.unlink(missing_ok=True)  # never half a photo
+            if getattr(exc, "errno", None) == errno.ENOSPC:
+                self.skipped_for_room += 1
+                log.warning("disk full: placement photo %s not kept", placement_id)
+                if self._make_room is not None:
+                    self._make_room(1 << 20)  # the next one may fit
+                return ""
             log.warning("cannot save placement image %s: %s", path, exc)
             self._emit(Notice("warning", f"cannot save placement image {path}: {exc}"))
             return ""

@@ -15,6 +15,8 @@ coordinates the parts a newcomer finds by name:
   receipts shown again after a crash, and reprinted by staff;
 * :mod:`~kiosk.services.live` — live mode's capture, recognition and scale threads;
 * :mod:`~kiosk.services.model_updates` — signed bundles at start, the updater while running;
+* :mod:`~kiosk.services.feedback_relay` — each placement's feedback to head office (:mod:`kiosk.feedback`: tray crops,
+  retention, the outbox, the heartbeat), on a thread of its own;
 * :mod:`~kiosk.services.views` — the views widgets show; :mod:`~kiosk.services.bus` — the listeners;
 * :mod:`~kiosk.services.wiring` — :meth:`CheckoutService.from_config` opens everything a config names.
 
@@ -48,6 +50,7 @@ from kiosk.services.events import (
     SuggestionsReady,
     SuggestionView,
 )
+from kiosk.services.feedback_relay import FeedbackRelay, service_stats
 from kiosk.services.live import LiveLoop
 from kiosk.services.model_updates import UpdateRelay
 from kiosk.services.paying import Till
@@ -87,7 +90,8 @@ class CheckoutService:
 
     def __init__(self, config: KioskConfig, *, catalog, store, recognizer_holder, scale,
                  clock: Callable[[], datetime] | None = None, updater=None,
-                 catalog_lock: threading.RLock | None = None, scanner=None, terminal=None) -> None:
+                 catalog_lock: threading.RLock | None = None, scanner=None, terminal=None,
+                 head_office=None) -> None:
         from kiosk.bundles.active import ActiveModel
         from kiosk.services.captures import CaptureFolder
 
@@ -104,10 +108,13 @@ class CheckoutService:
         self._cart = CartKeeper(store)
         self._views = Presenter(Path(catalog.path).parent if getattr(catalog, "path", None) else None)
         self._shelf = Shelf(catalog, catalog_lock or threading.RLock(), self._views)
-        self.captures = CaptureFolder(config.captures, self._bus.emit)
+        self.feedback = FeedbackRelay(config, store, clock=self._clock, emit=self._emit,
+                                      stats=lambda: service_stats(self), transport=head_office)
+        self.captures = CaptureFolder(config.captures, self._bus.emit, make_room=self.feedback.make_room)
         self.captures.restore_provenance(store, self._cart.cart)
         self._recogniser = PlacementRecogniser(self.model, self.captures, find_sku=self._shelf.find, views=self._views,
-                                               clock=self._clock, emit=self._emit)
+                                               clock=self._clock, emit=self._emit, tray_region=config.tray_region,
+                                               record=store.record_placement)
         opinion = SecondOpinion(config.weight_rerank, config.weight_check, config.weight_tolerance_pct / 100)
         self._counter = Counter(lock=self._lock, cart=self._cart, shelf=self._shelf, recogniser=self._recogniser,
                                 book=self._book, weighing=self._weighing, cart_view=self.cart_view, emit=self._emit,
@@ -146,6 +153,7 @@ class CheckoutService:
     def close(self) -> None:
         self._updates.close()
         self.stop()
+        self.feedback.close()
         self._unsubscribe_model()
         close_all(self.scanner, self._till.terminal, self.scale, self.store, self.catalog, self.model.recognizer)
 
@@ -174,6 +182,8 @@ class CheckoutService:
                 events.append(self._counter.weight_event())
         if self._updates.status is not None:
             events.append(self._updates.status)
+        if self.feedback.event is not None:
+            events.append(self.feedback.event)
         notices, self._startup_notices = self._startup_notices, []  # once, to the first UI that listens
         self._emit(*events, *notices)
         for sale in self.store.unshown_sales():  # committed just before a crash: the shopper sees the receipt now
@@ -286,6 +296,7 @@ class CheckoutService:
         if was_staff:
             events.append(StaffModeChanged(False))
         self._show(sale, *events)
+        self.feedback.wake()  # the sale's placements are final: they can go to head office now
         return sale.receipt()
 
     def staff_reprint(self, receipt_no: str | None = None) -> str:
@@ -352,10 +363,12 @@ class CheckoutService:
 
     def start(self) -> None:
         self.start_updates()
+        self.feedback.start()
         if not self.running:
             self.announce()
             self._live.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_updates()
+        self.feedback.stop()
         self._live.stop(timeout)

@@ -28,6 +28,8 @@ Events (names and fields are the UI contract: they only ever grow):
 * :class:`ModelChanged` ``(version, description)``: the recogniser was loaded or swapped;
 * :class:`UpdateStatusChanged` ``(state, version, message, level, …)``: the model updater's state (only when
   the kiosk polls a channel); ``message`` is one line for the status bar, ``level`` ``ok|warn|error``;
+* :class:`OutboxChanged` ``(queued, message, level, last_error, dropped)``: feedback waiting for head office; the
+  status bar shows ``message`` while ``level`` is not ``ok`` (head office unreachable for long, batches dropped);
 * :class:`StaffModeChanged` ``(unlocked)``;
 * :class:`Notice` ``(level, message)``: ``level`` is ``info``, ``warning`` or ``error``.
 """
@@ -40,8 +42,8 @@ from typing import Any
 
 __all__ = [
     "AwaitingWeight", "BillView", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView", "Event",
-    "FrameCaptured", "Listener", "ModelChanged", "Notice", "PlacementCleared", "SaleClosed", "StaffCallEnded",
-    "StaffCalled", "StaffModeChanged",
+    "FrameCaptured", "Listener", "ModelChanged", "Notice", "OutboxChanged", "PlacementCleared", "SaleClosed",
+    "StaffCallEnded", "StaffCalled", "StaffModeChanged",
     "SuggestionView", "SuggestionsReady", "TaxRowView", "UpdateStatusChanged", "WeighingEnded", "WeightChanged",
 ]
 
@@ -229,6 +231,18 @@ class UpdateStatusChanged:
 
 
 @dataclass(frozen=True)
+class OutboxChanged:
+    """The feedback outbox (:mod:`kiosk.feedback.outbox`): batches ``queued`` for head office, one-line ``message``
+    and its ``level`` (``ok``, ``warn``, ``error``), the last upload error, batches ``dropped`` unsent."""
+
+    queued: int
+    message: str
+    level: str = "ok"
+    last_error: str | None = None
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
 class StaffModeChanged:
     unlocked: bool
 
@@ -242,5 +256,5 @@ class Notice:
 
 Event = (CameraStatusChanged | FrameCaptured | SuggestionsReady | PlacementCleared | AwaitingWeight | WeighingEnded
          | WeightChanged | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | UpdateStatusChanged | Notice
-         | StaffCalled | StaffCallEnded)
+         | StaffCalled | StaffCallEnded | OutboxChanged)
 Listener = Callable[[Event], None]

@@ -34,7 +34,7 @@ class Placement:
 
     def provenance(self, chooser: str) -> LineProvenance:
         return LineProvenance(self.placement_id, self.image_path, self.recognised_sku, self.top_k,
-                              self.model_version, self.scale_grams, chooser)
+                              self.model_version, self.scale_grams, chooser, tuple(s.sku for s in self.suggestions))
 
 
 class PlacementBook:

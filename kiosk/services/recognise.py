@@ -1,6 +1,7 @@
-"""One placement recognised: save its photo, run the active model, keep the suggestions the catalog sells, and
-decide whether the top-1 may be added without a tap (its score at or above the bundle's auto-add threshold,
-scored by the model that still runs)."""
+"""One placement recognised: crop the frame to the tray region (:mod:`kiosk.feedback.crop`: the crop is what the
+model sees and the only photo kept), save that crop, run the active model on it, keep the suggestions the catalog
+sells, record the placement's feedback row, and decide whether the top-1 may be added without a tap (its score at
+or above the bundle's auto-add threshold, scored by the model that still runs)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from kiosk.feedback.crop import crop_to_tray
 from kiosk.services.events import Notice
 from kiosk.services.placements import Placement
 from kiosk.services.views import Presenter
@@ -21,9 +23,11 @@ log = logging.getLogger(__name__)
 
 class PlacementRecogniser:
     def __init__(self, model, captures, *, find_sku: Callable[[str], Any], views: Presenter,
-                 clock: Callable[[], datetime], emit: Callable[..., None]) -> None:
+                 clock: Callable[[], datetime], emit: Callable[..., None], tray_region: tuple = (),
+                 record: Callable[[Any], None] | None = None) -> None:
         self.model, self.captures, self._find_sku, self._views = model, captures, find_sku, views
         self._clock, self._emit = clock, emit
+        self.tray_region, self._record = tuple(tray_region), record
         self.recognitions = 0
         self.last_timings_ms: dict[str, float] = {}
 
@@ -31,18 +35,28 @@ class PlacementRecogniser:
         placement_id = f"{self._clock().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         return placement_id, self.captures.save(placement_id, image)
 
+    def _recorded(self, placement: Placement) -> Placement:
+        """The placement's feedback row (store); a failure to record it never stops the checkout."""
+        if self._record is not None:
+            try:
+                self._record(placement.provenance(""))
+            except Exception:  # noqa: BLE001 - feedback is a by-product of selling, never a reason not to sell
+                log.exception("cannot record feedback for placement %s", placement.placement_id)
+        return placement
+
     def scanned(self, image, sku, scale_grams: int | None) -> Placement:
         """A placement whose barcode named its SKU: the classifier is not asked."""
-        placement_id, image_path = self._new_id(image)
-        return Placement(placement_id, image_path, [self._views.suggestion(sku, 1.0)], None, None,
-                         scale_grams=scale_grams)
+        placement_id, image_path = self._new_id(crop_to_tray(image, self.tray_region))
+        return self._recorded(Placement(placement_id, image_path, [self._views.suggestion(sku, 1.0)], None, None,
+                                        scale_grams=scale_grams))
 
     def recognise(self, image, scale_grams: int | None, rerank: Callable[[list, int | None], list] | None = None
                   ) -> Placement:
         """Run the model on a placed item; ``rerank`` (the scale's second opinion) may re-order the sellable
         suggestions by ``scale_grams``. The placement keeps the model's own top-k for provenance."""
-        placement_id, image_path = self._new_id(image)
-        result = self.model.recognize(image)
+        tray = crop_to_tray(image, self.tray_region)
+        placement_id, image_path = self._new_id(tray)
+        result = self.model.recognize(tray)
         if result is None:
             self._emit(Notice("error", "no recognition model loaded: use manual search"))
             found, version = [], None
@@ -60,8 +74,8 @@ class PlacementRecogniser:
         if rerank is not None:
             ranked = rerank(ranked, scale_grams)
         views = [self._views.suggestion(sku, score) for sku, score in ranked]
-        return Placement(placement_id, image_path, views, found[0].sku if found else None, version,
-                         scale_grams=scale_grams, top_k=tuple((s.sku, s.score) for s in found))
+        return self._recorded(Placement(placement_id, image_path, views, found[0].sku if found else None, version,
+                                        scale_grams=scale_grams, top_k=tuple((s.sku, s.score) for s in found)))
 
     def auto_add_sku(self, placement: Placement) -> str | None:
         """The top-1 when it may be added by itself: sellable, scored at or above the threshold of the model

@@ -183,6 +183,11 @@ class FeedbackMixin:
                                       " image_path != '' ORDER BY placed_ts, placement_id LIMIT ?", (limit,))
             return [(r[0], r[1], r[2]) for r in rows]
 
+    def feedback_photo_paths(self) -> set[str]:
+        """Every photo a feedback row still points to."""
+        with self._lock:
+            return {r[0] for r in self._conn.execute("SELECT image_path FROM feedback WHERE image_path != ''")}
+
     def forget_feedback_photos(self, placement_ids: list[str]) -> None:
         """The photos of these rows are gone (purged): the rows stay, without a photo."""
         with self._tx() as c:

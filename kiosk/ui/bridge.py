@@ -44,6 +44,7 @@ EVENT_SIGNALS: dict[str, str] = {
     "UpdateStatusChanged": "update_status_changed",
     "StaffCalled": "staff_called",
     "StaffCallEnded": "staff_call_ended",
+    "OutboxChanged": "outbox_changed",
 }
 
 
@@ -68,6 +69,7 @@ class ServiceBridge(QObject):
     update_status_changed = Signal(object)
     staff_called = Signal(object)
     staff_call_ended = Signal(object)
+    outbox_changed = Signal(object)
     #: any event, after its typed signal (for logging or tests)
     event_delivered = Signal(object)
 

@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         b.staff_mode_changed.connect(self._on_staff_mode)
         b.update_status_changed.connect(
             lambda e: self.status.set_update(e.message, e.level, e.error if e.error else ""))
+        b.outbox_changed.connect(lambda e: self.status.set_outbox(e.message, e.level, e.last_error or ""))
         b.staff_called.connect(self._on_staff_call)
         b.staff_call_ended.connect(lambda _e: self._on_staff_call(None))
         self.weight.tare_requested.connect(

@@ -1,4 +1,4 @@
-"""The status bar (model version, camera, scale, update slot) and the notice banner."""
+"""The status bar (model version, camera, scale, update and head-office slots) and the notice banner."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ class KioskStatusBar(QStatusBar):
         self.scale_label = self._field("statusScale", "Scale: —")
         self.update_label = self._field("statusUpdate", "")
         self.update_label.hide()
+        self.outbox_label = self._field("statusOutbox", "")
+        self.outbox_label.hide()
 
     def _field(self, name: str, text: str) -> QLabel:
         field = label(text, name)
@@ -81,6 +83,12 @@ class KioskStatusBar(QStatusBar):
         self._set(self.update_label, text or "", level)
         self.update_label.setToolTip(details or text or "")
         self.update_label.setVisible(bool(text))
+
+    def set_outbox(self, text: str, level: str = "ok", details: str = "") -> None:
+        """Feedback waiting for head office: shown only while it needs attention (``level`` not ``ok``)."""
+        self._set(self.outbox_label, text if level != "ok" else "", level)
+        self.outbox_label.setToolTip(details or text)
+        self.outbox_label.setVisible(level != "ok")
 
 
 class NoticeBanner(QLabel):

@@ -1,0 +1,42 @@
+"""A head office that is a directory (``file:/mnt/ho/feedback`` or a plain path), e.g. a mounted share.
+
+Each file is written atomically (temporary beside it, fsync, rename), so a reader there never sees half a batch and
+a kill leaves at most a temporary (``.<name>.<random>.tmp``, ignored by head office). The directory itself must
+exist: a share that is not mounted is "unreachable", never silently filled on the kiosk's own disk.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from kiosk.bundle_format.atomic import atomic_write
+from kiosk.feedback.transports.base import TransportError
+
+__all__ = ["DirectoryTransport", "directory_of"]
+
+
+def directory_of(url: str) -> Path:
+    if url.startswith("file:"):
+        return Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+    return Path(url)
+
+
+class DirectoryTransport:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.root = directory_of(url)
+
+    def put(self, key: str, data: bytes, *, overwrite: bool = False) -> bool:
+        if not self.root.is_dir():
+            raise TransportError(f"{self.root}: head office directory not there (not mounted?)")
+        target = self.root / key
+        try:
+            if not overwrite and target.is_file():
+                return False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, data)
+        except OSError as exc:
+            raise TransportError(f"{target}: {exc.strerror or exc}") from None
+        return True
