@@ -42,6 +42,9 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
                    help="how photos are shrunk, in training and (stored in the bundle) on the kiosk: area = exact box "
                         "filter; reduce = box filter over whole pixels then bilinear, 5-8x faster per frame "
                         "(default: %(default)s)")
+    p.add_argument("--final-size", type=int, default=None, metavar="PX",
+                   help="train the last --final-epochs on crops of this size (e.g. the eval size: FixRes)")
+    p.add_argument("--final-epochs", type=int, default=1, help="epochs at --final-size (default 1)")
     p.add_argument("--scale-min", type=float, default=0.25, help="random-resized-crop minimum area")
     p.add_argument("--rotation", type=float, default=20.0)
     p.add_argument("--vflip", type=float, default=0.0)

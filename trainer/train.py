@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------- data
 
 def specs_from_args(args) -> tuple[PreprocessSpec, PreprocessSpec]:
-    train_resize = args.train_resize or round(args.img_size / 0.875)
+    # the cache keeps room for the largest training crop (--final-size), random-resized crops are taken from it
+    train_resize = args.train_resize or round(max(args.img_size, getattr(args, "final_size", None) or 0) / 0.875)
     eval_size = args.eval_size or args.img_size
     eval_resize = args.eval_resize or round(eval_size / 0.875)
     interpolation = getattr(args, "interpolation", "area")  # checkpoints written before the option existed
@@ -60,6 +61,12 @@ def specs_from_args(args) -> tuple[PreprocessSpec, PreprocessSpec]:
                            interpolation=interpolation),
             PreprocessSpec(resize_size=eval_resize, crop_size=eval_size, mean=mean, std=std,
                            interpolation=interpolation))
+
+
+def train_preset(args, final: bool = False) -> TrainPreset:
+    """The training crops' augmentation; ``final``: at ``--final-size``, for the last ``--final-epochs``."""
+    return TrainPreset(crop_size=args.final_size if final else args.img_size, scale=(args.scale_min, 1.0),
+                       rotation=args.rotation, vflip=args.vflip, color_jitter=args.color_jitter, hue=args.hue)
 
 
 def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[TrainingData, CachedImages | None]:
@@ -72,8 +79,7 @@ def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[Traini
     source = TrainingSource.from_args(args)
     val_rows = read_manifest_items(args.val) if args.val else []
     source.check_known(val_rows, args.val)
-    preset = TrainPreset(crop_size=args.img_size, scale=(args.scale_min, 1.0), rotation=args.rotation,
-                         vflip=args.vflip, color_jitter=args.color_jitter, hue=args.hue)
+    preset = train_preset(args)
     cache_dir = args.cache_dir or run.parent / ".cache"
     index = {s: i for i, s in enumerate(source.labels)}
     with rank_zero_first(dist_info):  # two processes writing one cache file would race
@@ -268,6 +274,8 @@ def resolve_args(args) -> argparse.Namespace:
         args = resolve_resume(args)
     if (args.train is None and not args.shards) or args.out is None:
         raise UserError("train needs --train CSV (or --shards DIR) and --out RUN (or --resume RUN)")
+    if getattr(args, "final_size", None) and args.shards:
+        raise UserError("--final-size: trains from --train's decoded cache, not from --shards")
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     return args
@@ -468,6 +476,7 @@ def train_epochs(t: Training) -> dict:
             for p in t.bare.parameters():
                 p.requires_grad_(True)
             t.freeze = 0
+        use_final_size(t, epoch)
         stats, epoch_base = run_epoch(t, epoch, sample_log)
         record = {"epoch": epoch, "step": t.step, "lr": t.scheduler.get_last_lr()[0],
                   **{f"train_{k}": v for k, v in stats.items() if k != "step"}}
@@ -484,6 +493,13 @@ def train_epochs(t: Training) -> dict:
     if sample_log is not None:
         sample_log.close()
     return {"last": last, "best": t.best, "run": str(t.run)}
+
+
+def use_final_size(t: Training, epoch: int) -> None:
+    """From the last ``--final-epochs`` on, train on ``--final-size`` crops (FixRes: the network, its BatchNorm
+    statistics above all, meets the apparent object size of the larger eval crops before it is measured on them)."""
+    if getattr(t.args, "final_size", None) and epoch >= t.args.epochs - t.args.final_epochs:
+        t.data.dataset.transform = train_preset(t.args, final=True).build()  # loader workers fork anew each epoch
 
 
 def run_epoch(t: Training, epoch: int, sample_log: SampleLog | None) -> tuple[dict, int]:
