@@ -98,8 +98,10 @@ class CachedTrainingData:
     :class:`RankSampler` (an epoch is padded to the same number of batches on every rank)."""
 
     def __init__(self, cache: CachedImages, labels: list[str], groups: dict[str, str], rank: int, world: int,
-                 batch_size: int, workers: int, seed: int, transform=None, pin_memory: bool = False):
+                 batch_size: int, workers: int, seed: int, transform=None, pin_memory: bool = False,
+                 weights: np.ndarray | None = None):
         self.labels, self.groups = labels, groups
+        self.weights = None if weights is None else torch.as_tensor(np.asarray(weights, np.float32))
         self.skipped = [{"line": line, "path": path, "reason": reason} for line, path, reason in cache.bad]
         self.dataset = CachedDataset(cache, transform, seed=seed)
         sampler = RankSampler(len(self.dataset), rank, world, batch_size, seed)
@@ -121,4 +123,23 @@ class CachedTrainingData:
         return iter(self.loader)
 
     def criterion(self, loss):
-        return loss  # every sample of the cache decoded: nothing to ignore
+        """The plain loss (every sample of the cache decoded: nothing to ignore), or with sample weights
+        (``--train CSV:WEIGHT``, ``--shopper-weight`` …) the weighted mean over the batch handed out last."""
+        if self.weights is None:
+            return loss
+        return WeightedLoss(loss, self)
+
+
+class WeightedLoss:
+    """A cross-entropy's per-sample losses weighted by the samples' weights (looked up by the ids of the batch
+    the loader handed out last, i.e. the one being trained on), as a weighted mean."""
+
+    def __init__(self, loss, data: CachedTrainingData) -> None:
+        self.per_sample = torch.nn.CrossEntropyLoss(reduction="none",
+                                                    label_smoothing=getattr(loss, "label_smoothing", 0.0))
+        self.data = data
+
+    def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        w = self.data.weights[self.data.last_ids].to(logits.device)
+        losses = self.per_sample(logits.float(), targets)
+        return (losses * w).sum() / w.sum().clamp_min(1e-12)

@@ -1,5 +1,6 @@
 """``checkout`` subcommands of the trainer: data …, train, evaluate, bundle export|quantize (and, from
-``trainer.release``, keys …, bundle sign|publish), bench train/ddp."""
+``trainer.release``, keys …, bundle sign|publish), bench train/ddp, feedback collect and fleet status
+(``trainer.fleet``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def register(sub, groups) -> None:
     except ModuleNotFoundError as exc:  # pragma: no cover - data tools not present
         if exc.name != "trainer.cli_data":
             raise
+    from trainer.fleet.cli import register as register_fleet
     from trainer.options import get_args_parser
     from trainer.release.cli import register as register_release
 
@@ -38,6 +40,9 @@ def register(sub, groups) -> None:
                    help="for bundles: fp32, or the int8 model `bundle quantize` added (onnxruntime)")
     p.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the text report")
+    p.add_argument("--by", action="append", default=None, metavar="COLUMN",
+                   help="also report per value of a manifest column (source, store, trust …; repeatable); "
+                   "default: per source when the manifest has several")
     p.set_defaults(func=_evaluate)
 
     bundle = group(sub, groups, "bundle", "model bundles: export, sign, verify, publish")
@@ -73,21 +78,8 @@ def register(sub, groups) -> None:
     p.set_defaults(func=_quantize)
     register_release(sub, groups)  # keys generate|rotate, bundle sign|publish
 
-    bench = group(sub, groups, "bench", "benchmarks against a plain baseline in the same run")
-    p = bench.add_parser("train", help="trainer input+step pipeline vs a naive ImageFolder + DataLoader loop")
-    p.add_argument("--data", type=Path, help="manifest CSV (default: ../shared grocery train)")
-    p.add_argument("--arch", default="mobilenet_v2")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--img-size", type=int, default=224)
-    p.add_argument("--steps", type=int, default=10, help="timed steps per pipeline and round (default 10)")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    p.add_argument("--freeze", type=int, default=None, help="frozen low stages (default: the recipe's for --arch)")
-    p.add_argument("--breakdown-steps", type=int, default=3,
-                   help="then time each step and each input pipeline alone over this many batches (0: not)")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--cache-dir", type=Path, default=Path(".cache/bench"))
-    p.set_defaults(func=_bench_train)
+    register_bench(sub, groups)
+    register_fleet(sub, groups)  # feedback collect, fleet status (trainer.fleet)
     register_weights(sub, groups)
     p = bundle.add_parser("demo", help="train and export the demo bundle from assets/demo/train (what make demo runs)")
     p.add_argument("--out", type=Path, default=Path("var/demo"), help="folder for the run and the bundle")
@@ -144,6 +136,24 @@ def _bench_train(args) -> int:
     from trainer.bench import bench_train
 
     return bench_train(args)
+
+
+def register_bench(sub, groups) -> None:
+    bench = group(sub, groups, "bench", "benchmarks against a plain baseline in the same run")
+    p = bench.add_parser("train", help="trainer input+step pipeline vs a naive ImageFolder + DataLoader loop")
+    p.add_argument("--data", type=Path, help="manifest CSV (default: ../shared grocery train)")
+    p.add_argument("--arch", default="mobilenet_v2")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--img-size", type=int, default=224)
+    p.add_argument("--steps", type=int, default=10, help="timed steps per pipeline and round (default 10)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    p.add_argument("--freeze", type=int, default=None, help="frozen low stages (default: the recipe's for --arch)")
+    p.add_argument("--breakdown-steps", type=int, default=3,
+                   help="then time each step and each input pipeline alone over this many batches (0: not)")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--cache-dir", type=Path, default=Path(".cache/bench"))
+    p.set_defaults(func=_bench_train)
 
 
 def register_weights(sub, groups) -> None:

@@ -178,10 +178,17 @@ def predict_manifest(pred: Predictor, manifest: Path, batch: int = 32) -> tuple[
 
 
 def evaluate_model(path: Path, manifest: Path, out: Path | None = None, target_precision: float = 0.99,
-                   backend: str = "onnxruntime", tta: bool = False, precision: str = "fp32") -> dict:
+                   backend: str = "onnxruntime", tta: bool = False, precision: str = "fp32",
+                   by: list[str] | None = None) -> dict:
+    """``by``: also score per value of these manifest columns (None: per source when it has several)."""
+    from trainer.evaluate_by import default_columns, scores_by
+
     pred = load_predictor(path, backend, tta, precision)
     probs, targets, groups, skipped = predict_manifest(pred, manifest)
     summary = metrics.summarize(probs, targets, pred.labels, groups, target_precision)
+    columns = default_columns(manifest) if by is None else by
+    if columns:
+        summary["by"] = scores_by(manifest, probs, targets, pred.labels, skipped, columns)
     if pred.auto_add_threshold is not None:
         from trainer.calibration import at_threshold
 
@@ -216,6 +223,10 @@ def format_report(s: dict) -> str:
     ]
     worst = sorted(((v["recall"], k) for k, v in s["per_sku"].items() if v["recall"] is not None))[:5]
     lines.append("lowest recall: " + ", ".join(f"{k} {r:.2f}" for r, k in worst))
+    if s.get("by"):
+        from trainer.evaluate_by import format_by
+
+        lines += format_by(s["by"])
     if "plots" in s:
         lines.append("plots: " + ", ".join(s["plots"]))
     return "\n".join(lines)
@@ -236,7 +247,7 @@ def run_evaluate(args) -> int:
     out = args.out or (model.parent / f"{model.name}.eval-{Path(args.manifest).stem}" if (model / MANIFEST).is_file()
                        else model / f"eval-{Path(args.manifest).stem}")
     s = evaluate_model(args.model, args.manifest, out, args.target_precision, args.backend, args.tta,
-                       getattr(args, "precision", "fp32"))
+                       getattr(args, "precision", "fp32"), getattr(args, "by", None))
     if args.json:
         print(json.dumps(s))
     else:

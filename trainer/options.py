@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from trainer.train_sources import add_train_options
+
 
 def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = parser or argparse.ArgumentParser(description="Fine-tune a product recogniser", add_help=True)
-    p.add_argument("--train", type=Path, help="training manifest CSV (path,sku[,group])")
+    add_train_options(p)  # --train CSV[:WEIGHT] (repeatable), --shopper-weight, --auto-weight
     p.add_argument("--val", type=Path, help="validation manifest CSV; settings are picked on it")
     p.add_argument("--out", type=Path, help="run directory (checkpoints, logs, best weights)")
     p.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in RUN from its last checkpoint")

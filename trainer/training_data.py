@@ -43,6 +43,19 @@ class TrainingData(Protocol):
         """The loss to train with, given the plain one (a pipeline may send batches it must not count)."""
 
 
+def cache_weights(cache, rows: list[dict]):
+    """Each cached image's sample weight: the cache keeps the rows' images in order, less the unreadable ones (an
+    unreadable path is unreadable in every row that names it, so matching paths in order is exact)."""
+    import numpy as np
+
+    weights, j = np.ones(len(cache.paths), np.float32), 0
+    for r in rows:
+        if j < len(cache.paths) and cache.paths[j] == str(r["path"]):
+            weights[j] = r.get("weight", 1.0)
+            j += 1
+    return weights
+
+
 def read_manifest_items(path: Path) -> list[dict]:
     """Rows of a training manifest as dicts with an absolute ``path`` and the CSV line number."""
     from trainer.data.manifest import read_manifest
@@ -66,7 +79,9 @@ class TrainingSource:
         if args.shards:
             index = load_index(args.shards)
             return cls(f"{args.shards}/{INDEX}", index.labels, index.groups, index=index)
-        rows = read_manifest_items(args.train)
+        from trainer.train_sources import training_rows
+
+        rows = training_rows(args)  # every --train manifest, each row with its sample weight
         return cls("the training manifest", sorted({r["sku"] for r in rows}),
                    {r["sku"]: r["group"] for r in rows if r.get("group")}, rows=rows)
 
@@ -92,5 +107,7 @@ class TrainingSource:
         index = {s: i for i, s in enumerate(self.labels)}
         cache = build_cache([(r["path"], index[r["sku"]]) for r in self.rows], cache_dir, "train", spec,
                             lines=[r["line"] for r in self.rows], desc="decode train")
+        weights = [r.get("weight", 1.0) for r in self.rows]
         return CachedTrainingData(cache, self.labels, self.groups, rank, world, args.batch_size, args.workers,
-                                  args.seed, transform, pin_memory)
+                                  args.seed, transform, pin_memory,
+                                  weights=cache_weights(cache, self.rows) if set(weights) != {1.0} else None)

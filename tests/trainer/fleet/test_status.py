@@ -1,0 +1,49 @@
+"""checkout fleet status: three kiosks' heartbeats → versions, staleness and correction rates, text and JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from kiosk.cli import main as checkout
+from tests.trainer.fleet.stores import AGO, NOW, put_heartbeat
+from trainer.fleet.status import fleet_status, format_table
+
+
+def three_kiosks(ho, now=NOW):
+    put_heartbeat(ho, "BLR-0042", "K1", at=now - AGO(minutes=3), version=12, placements=800, labelled=780,
+                  corrected=39, corrections=6)
+    put_heartbeat(ho, "BLR-0042", "K2", at=now - AGO(minutes=4), version=11, placements=400, labelled=400,
+                  corrected=80, corrections=25, state="downloading", available=12)
+    put_heartbeat(ho, "MUM-0007", "K1", at=now - AGO(hours=26), version=10, placements=0, labelled=0, corrected=0,
+                  state="failed", queued=14, error="https://ho.example/feedback: unreachable (timed out)")
+
+
+def test_three_kiosks_versions_staleness_and_correction_rates(tmp_path):
+    ho = tmp_path / "ho"
+    three_kiosks(ho)
+    (ho / "heartbeats" / "MUM-0007" / "K3.json").write_text("{not json")
+    rows, problems = fleet_status(str(ho), now=NOW, stale_after_s=1800)
+    assert [(r.store, r.kiosk, r.model_version, r.stale) for r in rows] == [
+        ("BLR-0042", "K1", 12, False), ("BLR-0042", "K2", 11, False), ("MUM-0007", "K1", 10, True)]
+    assert [r.correction_rate for r in rows] == [0.05, 0.2, None]
+    assert problems == [{"heartbeat": "heartbeats/MUM-0007/K3.json", "reason": problems[0]["reason"]}]
+    text = format_table(rows, problems)
+    lines = text.splitlines()
+    assert lines[0].split()[:4] == ["STORE", "KIOSK", "MODEL", "UPDATE"]
+    assert "v11" in lines[2] and "downloading (v12 offered)" in lines[2] and "20.0%" in lines[2]
+    assert "5.0%" in lines[1] and "3 min ago" in lines[1] and "STALE" not in lines[1]
+    assert "26.0 h ago STALE" in lines[3] and "14 waiting" in lines[3] and "unreachable" in lines[3]
+    assert "3 kiosk(s), 1 stale" in text and "unreadable heartbeat heartbeats/MUM-0007/K3.json" in text
+
+
+def test_the_command_text_and_json(tmp_path, capsys):
+    ho = tmp_path / "ho"
+    three_kiosks(ho, datetime.now(timezone.utc))
+    assert checkout(["fleet", "status", str(ho), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(k["kiosk"], k["stale"]) for k in doc["kiosks"]] == [("K1", False), ("K2", False), ("K1", True)]
+    assert doc["kiosks"][1]["correction_rate"] == 0.2 and doc["unreadable"] == []
+    assert checkout(["fleet", "status", str(ho), "--stale-after", str(60 * 48)]) == 0
+    out = capsys.readouterr().out
+    assert "3 kiosk(s), 0 stale" in out and "BLR-0042" in out

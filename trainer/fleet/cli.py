@@ -1,0 +1,64 @@
+"""``checkout feedback collect`` and ``checkout fleet status`` (head office; heavy imports inside the handlers)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub, groups) -> None:
+    from kiosk.subcommands import group
+
+    feedback = group(sub, groups, "feedback", "what the stores send: feedback batches into training manifests")
+    p = feedback.add_parser("collect", help="merge every store's feedback batches into a training manifest")
+    p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to (directory or s3://…)")
+    p.add_argument("--out", type=Path, required=True, help="folder for feedback.csv, images/, unlabelled.csv, "
+                                                             "report.json")
+    p.add_argument("--since", metavar="DATE", help="only placements from this date (YYYY-MM-DD or ISO time) on")
+    p.add_argument("--against", type=Path, action="append", default=[], metavar="MANIFEST",
+                   help="existing training manifest: feedback photos that duplicate one of its photos are left out "
+                        "(repeatable)")
+    p.add_argument("--catalog", type=Path, help="catalog SQLite file: labels it does not know are left out and named")
+    p.add_argument("--phash-threshold", type=int, default=4, help="near-duplicate Hamming distance (4); -1 = exact")
+    p.add_argument("--workers", type=int, default=None, help="hashing processes (default: CPU count)")
+    p.add_argument("--no-cache", action="store_true", help="do not use the image hash cache")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_collect)
+
+    fleet = group(sub, groups, "fleet", "the kiosks of every store, from their heartbeats")
+    p = fleet.add_parser("status", help="each kiosk's model, update state, last heartbeat and correction rate")
+    p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to (directory or s3://…)")
+    p.add_argument("--stale-after", type=float, default=30.0, metavar="MINUTES",
+                   help="a kiosk not heard from for longer is STALE (default 30)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_fleet_status)
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from trainer.data.hashing import HashCache, default_cache_path
+    from trainer.fleet.collect import collect_feedback, parse_since
+
+    cache = None if args.no_cache else HashCache(default_cache_path())
+    try:
+        report = collect_feedback(args.src, args.out, since=parse_since(args.since), against=args.against,
+                                  catalog=args.catalog, phash_threshold=args.phash_threshold, workers=args.workers,
+                                  cache=cache, progress=not args.json)
+    finally:
+        if cache is not None:
+            cache.close()
+    print(json.dumps(asdict(report)) if args.json else report.summary())
+    return 0
+
+
+def _fleet_status(args: argparse.Namespace) -> int:
+    from trainer.fleet.status import fleet_status, format_table
+
+    rows, problems = fleet_status(args.src, stale_after_s=args.stale_after * 60)
+    if args.json:
+        print(json.dumps({"kiosks": [r.to_dict() for r in rows], "unreadable": problems}))
+    else:
+        print(format_table(rows, problems))
+    return 0

@@ -1,0 +1,215 @@
+"""``checkout feedback collect SRC --out DIR``: every store's feedback batches → one training manifest.
+
+1. Read every ``feedback/<store>/<kiosk>/feedback-<sha256>.tar`` under SRC (a directory or an fsspec URL). A batch
+   that is cut short, altered, renamed or holds one bad record is **reported by name and skipped whole**
+   (:func:`kiosk.exchange.feedback.read_feedback_batch`): nothing of it is merged.
+2. Merge the records: per (store, kiosk, placement) the highest revision wins (a label a kiosk corrected after it
+   first sent it). ``--since`` keeps placements from that date on.
+3. Labelled records with a tray crop go to ``DIR/feedback.csv`` (``path,sku,source`` + provenance: ``store, kiosk,
+   placement_id, bundle_version, predicted, score, chooser, trust, suggestion_rank, grams, paid, time, batch``), their
+   crops to ``DIR/images/<store>/<kiosk>/<placement>.jpg``. Labels the catalog (``--catalog``) does not know are
+   left out and named with their batch. The rest (removed, unknown, no crop) go to ``DIR/unlabelled.csv`` for review.
+4. De-duplicate as ``checkout data check`` does (sha256 and pHash within ``--phash-threshold``): against the
+   existing training manifests (``--against``: a copy of a photo already trained on is left out), and within the
+   feedback (of near-identical crops the best-trusted label, then the newest, is kept).
+
+``DIR/report.json`` holds the whole account; the command prints its summary. Running it again gives the same output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kiosk.bundle_format.atomic import atomic_write
+from kiosk.errors import DataError
+from kiosk.exchange import BatchError, safe_segment
+from kiosk.exchange.feedback import KIND, TRUST_RANK, read_feedback_batch
+from trainer.data.manifest import ManifestRow, read_manifest, write_manifest
+from trainer.fleet.location import HeadOffice
+
+__all__ = ["CollectReport", "collect_feedback", "parse_since"]
+
+log = logging.getLogger(__name__)
+MANIFEST, UNLABELLED, REPORT = "feedback.csv", "unlabelled.csv", "report.json"
+SOURCE = "feedback"
+
+
+@dataclass
+class Found:
+    """One merged record: where it came from and its crop's bytes (None: none was sent)."""
+
+    store: str
+    kiosk: str
+    batch: str
+    record: dict
+    image: bytes | None
+    path: Path | None = None
+
+    @property
+    def rank(self) -> tuple:
+        return TRUST_RANK[self.record["trust"]], self.record["updated_at"], self.record["placement_id"]
+
+
+@dataclass
+class CollectReport:
+    source: str
+    out: str
+    batches: int = 0
+    skipped: list[dict] = field(default_factory=list)  # {"batch", "reason"}
+    records: int = 0
+    superseded: int = 0  # older revisions of a placement
+    before_since: int = 0
+    unknown_skus: dict[str, list[str]] = field(default_factory=dict)  # batch -> SKUs the catalog does not know
+    unreadable: list[dict] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)  # {"path", "kind", "of"}
+    rows: int = 0
+    by_trust: dict[str, int] = field(default_factory=dict)
+    unlabelled: int = 0
+    manifest: str = ""
+
+    def summary(self) -> str:
+        lines = [f"{self.batches} batch(es) read from {self.source}, {len(self.skipped)} skipped; {self.records} "
+                 f"placement(s) ({self.superseded} older revisions replaced, {self.before_since} before --since)"]
+        lines += [f"  skipped {s['batch']}: {s['reason']}" for s in self.skipped]
+        lines += [f"  unknown SKUs in {b}: {', '.join(skus)}" for b, skus in sorted(self.unknown_skus.items())]
+        against = sum(1 for d in self.duplicates if d["kind"] == "against")
+        lines.append(f"{self.rows} row(s) in {self.manifest} (" + ", ".join(
+            f"{t} {n}" for t, n in sorted(self.by_trust.items(), key=lambda kv: -TRUST_RANK[kv[0]])) +
+            f"); {len(self.duplicates)} duplicate(s) left out ({against} of photos already trained on), "
+            f"{len(self.unreadable)} unreadable, {self.unlabelled} unlabelled in {UNLABELLED}")
+        return "\n".join(lines)
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """``--since``: a date (``2026-12-01``) or an ISO time; naive ones are taken as UTC."""
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise DataError(f"--since {text!r}: not a date (YYYY-MM-DD) or an ISO time") from None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _read_all(ho: HeadOffice, report: CollectReport) -> dict[tuple[str, str, str], Found]:
+    """Every whole batch's records, newest revision per placement; broken batches named and skipped whole."""
+    merged: dict[tuple[str, str, str], Found] = {}
+    for key in ho.keys(KIND, ".tar"):
+        name = key.rsplit("/", 1)[-1]
+        report.batches += 1
+        try:
+            batch = read_feedback_batch(ho.read(key), name, where=key)
+        except (BatchError, OSError) as exc:
+            report.skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
+            log.warning("skipped %s", exc)
+            continue
+        store, kiosk = batch.meta["store_id"], batch.meta["kiosk_id"]
+        for rec in batch.records:
+            found = Found(store, kiosk, key, rec, batch.files.get(rec["image"]) if rec["image"] else None)
+            k = (store, kiosk, rec["placement_id"])
+            old = merged.get(k)
+            if old is None or (rec["revision"], rec["updated_at"]) > (old.record["revision"],
+                                                                      old.record["updated_at"]):
+                report.superseded += old is not None
+                merged[k] = found
+            else:
+                report.superseded += 1
+    report.records = len(merged)
+    return merged
+
+
+def _usable(found: list[Found], known: set[str] | None, report: CollectReport) -> tuple[list[Found], list[Found]]:
+    """``(labelled with a crop and a known SKU, the rest)``; unknown SKUs are named with their batch."""
+    labelled, rest = [], []
+    for f in found:
+        label = f.record["label"]
+        if label is not None and known is not None and label not in known:
+            skus = report.unknown_skus.setdefault(f.batch, [])
+            if label not in skus:
+                skus.append(label)
+            rest.append(f)
+        elif label is not None and f.image is not None:
+            labelled.append(f)
+        else:
+            rest.append(f)
+    return labelled, rest
+
+
+def _write_images(found: list[Found], out: Path) -> None:
+    for f in found:
+        if f.image is None:
+            continue
+        f.path = out / "images" / safe_segment(f.store) / safe_segment(f.kiosk) / f"{f.record['placement_id']}.jpg"
+        if not (f.path.is_file() and f.path.read_bytes() == f.image):
+            f.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(f.path, f.image)
+
+
+def _row(f: Found) -> ManifestRow:
+    r = f.record
+    top = r["top_k"][0] if r["top_k"] else None
+    extra = {"store": f.store, "kiosk": f.kiosk, "placement_id": r["placement_id"],
+             "bundle_version": "" if r["model_version"] is None else str(r["model_version"]),
+             "predicted": r["recognised_sku"] or "", "score": "" if top is None else f"{float(top[1]):.4f}",
+             "chooser": r["chooser"], "trust": r["trust"],
+             "suggestion_rank": "" if r["suggestion_rank"] is None else str(r["suggestion_rank"]),
+             "grams": "" if r["grams"] is None else str(r["grams"]), "paid": "yes" if r.get("paid") else "no",
+             "time": r["placed_at"], "batch": f.batch.rsplit("/", 1)[-1]}
+    return ManifestRow(path=f.path.resolve(), sku=r["label"], source=SOURCE, extra=extra)
+
+
+def collect_feedback(src: str, out: Path, *, since: datetime | None = None, against: list[Path] = (),
+                     catalog: Path | None = None, phash_threshold: int = 4, workers: int | None = None,
+                     cache=None, progress: bool = True) -> CollectReport:
+    """See the module docstring. Returns the report (also written to ``out/report.json``)."""
+    from trainer.data.check import load_catalog_skus
+    from trainer.fleet.dedupe import dedupe
+
+    out = Path(out)
+    report = CollectReport(str(src), str(out), manifest=str(out / MANIFEST))
+    merged = list(_read_all(HeadOffice(src), report).values())
+    if since is not None:
+        keep = [f for f in merged if _time(f.record["placed_at"]) >= since]
+        report.before_since, merged = len(merged) - len(keep), keep
+    known = load_catalog_skus(catalog)[0] if catalog is not None else None
+    labelled, rest = _usable(sorted(merged, key=lambda f: (f.store, f.kiosk, f.record["placement_id"])), known,
+                             report)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_images(labelled + rest, out)
+    base = [r for m in against for r in read_manifest(m)]
+    kept = dedupe(labelled, base, report, phash_threshold=phash_threshold, workers=workers, cache=cache,
+                  progress=progress)
+    rows = [_row(f) for f in kept]
+    write_manifest(rows, out / MANIFEST)
+    _write_unlabelled(rest, out / UNLABELLED)
+    report.rows, report.unlabelled = len(rows), len(rest)
+    for f in kept:
+        report.by_trust[f.record["trust"]] = report.by_trust.get(f.record["trust"], 0) + 1
+    atomic_write(out / REPORT, json.dumps(asdict(report), indent=2, sort_keys=True) + "\n")
+    return report
+
+
+def _time(text: str) -> datetime:
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _write_unlabelled(found: list[Found], path: Path) -> None:
+    """Placements without a usable label, for review: what the model said and what happened."""
+    import csv
+
+    from kiosk.bundle_format.atomic import atomic_open
+
+    columns = ["path", "store", "kiosk", "placement_id", "predicted", "chooser", "last_sku", "label", "time", "batch"]
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        for f in found:
+            r = f.record
+            writer.writerow([f.path.relative_to(path.parent).as_posix() if f.path else "", f.store, f.kiosk,
+                             r["placement_id"], r["recognised_sku"] or "", r["chooser"], r.get("last_sku") or "",
+                             r["label"] or "", r["placed_at"], f.batch.rsplit("/", 1)[-1]])
