@@ -41,6 +41,8 @@ class CartLine:
 
     ``unit_price`` is paise per unit for unit items and paise per kg for weighed items;
     ``total`` is the tax-inclusive line amount in paise (computed, never passed in).
+    ``replaces``: the id of the line this one stands in for (a staff correction or price override voids the old
+    line and adds this one, which the cart lists in the old line's place).
     """
 
     line_id: str
@@ -52,6 +54,7 @@ class CartLine:
     qty: int | None = None
     net_grams: int | None = None
     voided: bool = False
+    replaces: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sold_by", SoldBy(self.sold_by))
@@ -87,13 +90,14 @@ class CartLine:
 
     @classmethod
     def unit(cls, sku: str, name: str, unit_price: int, gst_bp: int, qty: int = 1, *,
-             line_id: str | None = None) -> CartLine:
-        return cls(line_id or new_line_id(), sku, name, SoldBy.UNIT, unit_price, gst_bp, qty=qty)
+             line_id: str | None = None, replaces: str | None = None) -> CartLine:
+        return cls(line_id or new_line_id(), sku, name, SoldBy.UNIT, unit_price, gst_bp, qty=qty, replaces=replaces)
 
     @classmethod
     def weighed(cls, sku: str, name: str, price_per_kg: int, gst_bp: int, net_grams: int, *,
-                line_id: str | None = None) -> CartLine:
-        return cls(line_id or new_line_id(), sku, name, SoldBy.WEIGHT, price_per_kg, gst_bp, net_grams=net_grams)
+                line_id: str | None = None, replaces: str | None = None) -> CartLine:
+        return cls(line_id or new_line_id(), sku, name, SoldBy.WEIGHT, price_per_kg, gst_bp, net_grams=net_grams,
+                   replaces=replaces)
 
     def to_dict(self) -> dict:
         return {
@@ -107,6 +111,7 @@ class CartLine:
             "net_grams": self.net_grams,
             "voided": self.voided,
             "total": self.total,
+            **({"replaces": self.replaces} if self.replaces else {}),
         }
 
     @classmethod
@@ -114,12 +119,13 @@ class CartLine:
         return cls(
             line_id=d["line_id"], sku=d["sku"], name=d["name"], sold_by=SoldBy(d["sold_by"]),
             unit_price=d["unit_price"], gst_bp=d["gst_bp"], qty=d.get("qty"), net_grams=d.get("net_grams"),
-            voided=bool(d.get("voided", False)),
+            voided=bool(d.get("voided", False)), replaces=d.get("replaces") or None,
         )
 
 
 class Cart:
-    """An open cart holds lines in the order they were added; :meth:`close` freezes it."""
+    """An open cart holds lines in the order they were added — a line that replaces another (``replaces``) in the
+    place of the one it replaces, so a correction never moves an item; :meth:`close` freezes it."""
 
     def __init__(self, cart_id: str | None = None, lines: Iterable[CartLine] = (), *, closed: bool = False,
                  id_factory: Callable[[], str] = new_line_id) -> None:
@@ -151,6 +157,17 @@ class Cart:
         except KeyError:
             raise CartError(f"no line {line_id!r} in cart {self.cart_id}") from None
 
+    def original(self, line: CartLine) -> CartLine | None:
+        """The (voided) line ``line`` replaced — a staff correction or price override — or ``None``."""
+        return self._lines.get(line.replaces) if line.replaces else None
+
+    def change_kind(self, line: CartLine) -> str:
+        """How staff changed ``line``: ``"corrected"`` (another SKU), ``"price"`` (another price), ``""`` (not)."""
+        before = self.original(line)
+        if before is None:
+            return ""
+        return "corrected" if before.sku != line.sku else "price"
+
     def __len__(self) -> int:
         return len(self.lines)
 
@@ -173,7 +190,13 @@ class Cart:
     def _insert(self, line: CartLine) -> None:
         if line.line_id in self._lines:
             raise CartError(f"line {line.line_id!r} is already in cart {self.cart_id}")
-        self._lines[line.line_id] = line
+        if line.replaces not in self._lines:
+            self._lines[line.line_id] = line
+            return
+        items = list(self._lines.items())
+        at = next(i for i, (line_id, _) in enumerate(items) if line_id == line.replaces) + 1
+        items.insert(at, (line.line_id, line))
+        self._lines = dict(items)
 
     def add(self, line: CartLine) -> CartLine:
         """Append a prepared line (its id must be new). Returns it."""

@@ -63,6 +63,7 @@ class StoreInfo:
     address: str = ""
     gstin: str = ""
     kiosk_id: str = ""
+    phone: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class ReceiptLine:
     net_grams: int | None
     total: int
     line_ids: tuple[str, ...]
+    note: str = ""  # what staff changed: "corrected from Banana", "price changed from ₹125.50"
 
     def detail(self) -> str:
         if self.sold_by is SoldBy.WEIGHT:
@@ -89,31 +91,43 @@ class ReceiptLine:
         return {
             "sku": self.sku, "name": self.name, "sold_by": self.sold_by.value, "unit_price": self.unit_price,
             "gst_bp": self.gst_bp, "qty": self.qty, "net_grams": self.net_grams, "total": self.total,
-            "line_ids": list(self.line_ids),
+            "line_ids": list(self.line_ids), **({"note": self.note} if self.note else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> ReceiptLine:
         return cls(d["sku"], d["name"], SoldBy(d["sold_by"]), d["unit_price"], d["gst_bp"], d["qty"],
-                   d["net_grams"], d["total"], tuple(d["line_ids"]))
+                   d["net_grams"], d["total"], tuple(d["line_ids"]), d.get("note", ""))
+
+
+def _note(cart: Cart, line) -> str:
+    """The receipt's mark for a line staff changed (corrected to another item, or re-priced)."""
+    before, kind = cart.original(line), cart.change_kind(line)
+    if kind == "corrected":
+        return f"corrected by staff (was {before.name})"
+    if kind == "price":
+        per_kg = "/kg" if before.sold_by is SoldBy.WEIGHT else ""
+        return f"price changed by staff (was {format_inr(before.unit_price)}{per_kg})"
+    return ""
 
 
 def _consolidate(cart: Cart) -> tuple[ReceiptLine, ...]:
     rows: list[ReceiptLine] = []
     index: dict[tuple, int] = {}
     for line in cart.lines:
+        note = _note(cart, line)
         if line.sold_by is SoldBy.UNIT:
-            key = (line.sku, line.unit_price, line.gst_bp, line.name)
+            key = (line.sku, line.unit_price, line.gst_bp, line.name, note)
             if key in index:
                 i = index[key]
                 old = rows[i]
                 qty = old.qty + line.qty
                 rows[i] = ReceiptLine(old.sku, old.name, old.sold_by, old.unit_price, old.gst_bp, qty, None,
-                                      unit_line_total(old.unit_price, qty), old.line_ids + (line.line_id,))
+                                      unit_line_total(old.unit_price, qty), old.line_ids + (line.line_id,), old.note)
                 continue
             index[key] = len(rows)
         rows.append(ReceiptLine(line.sku, line.name, line.sold_by, line.unit_price, line.gst_bp, line.qty,
-                                line.net_grams, line.total, (line.line_id,)))
+                                line.net_grams, line.total, (line.line_id,), note))
     return tuple(rows)
 
 
@@ -165,9 +179,12 @@ class Receipt:
         out = [centred(self.store.name)]
         if self.store.address:
             out.append(centred(self.store.address))
+        if self.store.phone:
+            out.append(centred(f"Phone {self.store.phone}"))
         if self.store.gstin:
             out.append(centred(f"GSTIN {self.store.gstin}"))
-        out += [rule, centred("TAX INVOICE"),
+        # a tax invoice names the seller's GSTIN; without one configured the kiosk prints a plain receipt
+        out += [rule, centred("TAX INVOICE" if self.store.gstin else "RECEIPT"),
                 lr(f"Receipt {self.receipt_no}", self.issued_at.strftime("%d-%m-%Y %H:%M"))]
         if self.store.kiosk_id:
             out.append(printable(f"Kiosk {self.store.kiosk_id}", width))
@@ -175,6 +192,8 @@ class Receipt:
         for row in self.lines:
             out.append(printable(row.name, width))
             out.append(lr(f"  {row.detail()}  GST {format_rate(row.gst_bp)}", format_inr(row.total)))
+            if row.note:
+                out.append(printable(f"  * {row.note}", width))
         out.append(rule)
         b = self.bill
         out.append(f"Items {sum(r.qty or 1 for r in self.lines)}")
@@ -208,7 +227,7 @@ class Receipt:
             "issued_at": self.issued_at.isoformat(),
             "cart_id": self.cart_id,
             "store": {"name": self.store.name, "address": self.store.address, "gstin": self.store.gstin,
-                      "kiosk_id": self.store.kiosk_id},
+                      "kiosk_id": self.store.kiosk_id, **({"phone": self.store.phone} if self.store.phone else {})},
             "lines": [r.to_dict() for r in self.lines],
             "tax": [{"rate_bp": r.rate_bp, "gross": r.gross, "taxable": r.taxable, "cgst": r.cgst, "sgst": r.sgst}
                     for r in b.tax_rows],
@@ -241,5 +260,6 @@ class Receipt:
             raise ValueError(f"receipt {d['receipt_no']}: totals do not match its lines")
         s = d["store"]
         return cls(receipt_no=d["receipt_no"], issued_at=datetime.fromisoformat(d["issued_at"]), cart_id=d["cart_id"],
-                   lines=lines, bill=bill, store=StoreInfo(s["name"], s["address"], s["gstin"], s["kiosk_id"]),
+                   lines=lines, bill=bill,
+                   store=StoreInfo(s["name"], s["address"], s["gstin"], s["kiosk_id"], s.get("phone", "")),
                    payment_method=d["payment_method"], voided_count=d["voided_count"])

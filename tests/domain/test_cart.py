@@ -112,3 +112,24 @@ def test_line_dict_round_trip():
     line = CartLine.weighed("banana", "Banana", 6000, 0, 250)
     assert CartLine.from_dict(line.to_dict()) == line
     assert line.to_dict()["total"] == 1500
+
+
+def test_a_replacing_line_takes_the_place_of_the_line_it_replaces():
+    n = iter(range(1, 100))
+    cart = Cart("c", id_factory=lambda: f"L{next(n)}")
+    a = cart.add_unit("a", "A", 100, 0)
+    b = cart.add_unit("b", "B", 200, 0)
+    c = cart.add_unit("c", "C", 300, 0)
+    b2 = cart.add(CartLine.unit("d", "D", 400, 0, line_id="X", replaces=b.line_id))
+    cart.void(b.line_id)
+    assert [x.line_id for x in cart.lines] == [a.line_id, "X", c.line_id]
+    assert [x.line_id for x in cart.all_lines] == [a.line_id, b.line_id, "X", c.line_id]
+    assert cart.original(b2).line_id == b.line_id and cart.change_kind(b2) == "corrected"
+    a2 = cart.add(CartLine.unit("a", "A", 50, 0, line_id="Y", replaces=a.line_id))
+    cart.void(a.line_id)
+    assert [x.line_id for x in cart.lines] == ["Y", "X", c.line_id] and cart.change_kind(a2) == "price"
+    assert cart.change_kind(c) == "" and cart.original(c) is None
+    # rebuilt from the stored lines (in the order they were written), the order is the same
+    again = Cart("c", cart.all_lines)
+    assert [x.line_id for x in again.lines] == ["Y", "X", c.line_id]
+    assert CartLine.from_dict(b2.to_dict()) == b2 and "replaces" not in a.to_dict()

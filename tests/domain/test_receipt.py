@@ -87,3 +87,28 @@ def test_from_json_refuses_tampered_totals():
     d["total"] += 100
     with pytest.raises(ValueError, match="do not match"):
         Receipt.from_json(json.dumps(d))
+
+
+def test_staff_changes_are_marked_and_keep_their_place_and_the_header_is_legal():
+    from kiosk.domain.cart import CartLine
+
+    cart = Cart("cart-2")
+    milk = cart.add_unit("milk", "Milk", 7200, 0)
+    cart.add_unit("bread", "Bread", 4000, 500)
+    cart.add(CartLine.unit("oat", "Oat Drink", 27500, 1800, line_id="n1", replaces=milk.line_id))
+    cart.void(milk.line_id)
+    bread = cart.lines[1]
+    cart.add(CartLine.unit("bread", "Bread", 3500, 500, line_id="n2", replaces=bread.line_id))
+    cart.void(bread.line_id)
+    store = StoreInfo("FreshMart", "1 MG Road, Bengaluru", "29ABCDE1234F1Z5", "K1", "080 1234 5678")
+    r = Receipt.from_cart(cart.close(), "K1-000008", WHEN, store=store)
+    assert [(x.sku, x.note) for x in r.lines] == [("oat", "corrected by staff (was Milk)"),
+                                                   ("bread", "price changed by staff (was ₹40.00)")]
+    lines = r.to_text().splitlines()
+    assert lines[:5] == [x.center(42).rstrip() for x in ("FreshMart", "1 MG Road, Bengaluru", "Phone 080 1234 5678",
+                                                          "GSTIN 29ABCDE1234F1Z5")] + ["-" * 42]
+    assert "TAX INVOICE" in lines[5]
+    assert lines.index("  * corrected by staff (was Milk)") == lines.index("Oat Drink") + 2
+    assert Receipt.from_json(r.to_json()) == r
+    unregistered = Receipt.from_cart(cart, "K1-000009", WHEN, store=StoreInfo("Corner Shop"))
+    assert "TAX INVOICE" not in unregistered.to_text() and "RECEIPT" in unregistered.to_text()
