@@ -1,7 +1,8 @@
 """A head office that is a directory (``file:/mnt/ho/feedback`` or a plain path), e.g. a mounted share.
 
 Each file is written atomically (temporary beside it, fsync, rename), so a reader there never sees half a batch and
-a kill leaves at most a temporary (``.<name>.<random>.tmp``, ignored by head office). The directory itself must
+a kill leaves at most a temporary (``.<name>.<random>.tmp``, ignored by head office, removed by the next upload of
+that name). The directory itself must
 exist: a share that is not mounted is "unreachable", never silently filled on the kiosk's own disk.
 """
 
@@ -37,6 +38,8 @@ class DirectoryTransport:
                 return False
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(target, data)
+            for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by an upload a kill cut short
+                stale.unlink(missing_ok=True)
         except OSError as exc:
             raise TransportError(f"{target}: {exc.strerror or exc}") from None
         return True
