@@ -34,12 +34,12 @@ class DirectoryTransport:
             raise TransportError(f"{self.root}: head office directory not there (not mounted?)")
         target = self.root / key
         try:
-            if not overwrite and target.is_file():
-                return False
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, data)
+            stored = overwrite or not target.is_file()
+            if stored:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(target, data)
             for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by an upload a kill cut short
                 stale.unlink(missing_ok=True)
         except OSError as exc:
             raise TransportError(f"{target}: {exc.strerror or exc}") from None
-        return True
+        return stored
