@@ -95,3 +95,38 @@ def test_a_full_disk_costs_the_oldest_photos_then_the_new_one_never_a_line(kit, 
 
     assert not os.path.exists(old_photo)
     assert [line.sku for line in k.service.cart_view().lines] == ["arla-standard-milk"] * 2  # … every line kept
+
+
+def test_checkout_never_waits_for_a_head_office_that_does_not_answer(kit, tmp_path, demo_catalog_db):
+    """A head office that accepts the connection and then says nothing: the feedback thread waits out its
+    timeout; placements, choices and the payment go on meanwhile, and the status says why nothing left."""
+    import socket
+    import threading
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    held = []
+    threading.Thread(target=lambda: held.append(silent.accept()), daemon=True).start()
+    settings = FeedbackSettings(head_office=f"http://127.0.0.1:{silent.getsockname()[1]}/ho",
+                                outbox=str(tmp_path / "outbox"), timeout_s=3, settle_s=0)
+    k = kit(UNIT, config=config(tmp_path, demo_catalog_db).replace(feedback=settings))
+    first = place(k.service)
+    k.service.choose("arla-standard-milk", first.placement_id)
+    k.service.pay("card")  # the sale's placement is ready: the next round packs and tries to send it
+    k.service.feedback.start()
+    time.sleep(0.3)  # the round is now stuck in the upload
+    t0 = time.monotonic()
+    second = place(k.service, color=(200, 40, 40))
+    k.service.choose("bravo-apple-juice", second.placement_id)
+    k.service.pay("cash")
+    assert time.monotonic() - t0 < 2.5  # well inside the 3 s the upload waits
+    deadline = time.monotonic() + 10
+    while k.service.feedback.event is None or k.service.feedback.event.queued < 1:
+        assert time.monotonic() < deadline, "no outbox status"
+        time.sleep(0.05)
+    event = k.service.feedback.event
+    assert "unreachable" in (event.last_error or "") and event.level == "warn"
+    k.service.feedback.stop()
+    silent.close()
