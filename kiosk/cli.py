@@ -24,13 +24,16 @@ COMMAND_MODULES = (
     "catalog.cli",  # catalog import/export/show
     "kiosk.bundles.cli",  # bundle verify, kiosk update/rollback/model-status
     "kiosk.store.cli",  # receipt reprint
+    "kiosk.staff.cli",  # staff add|list|disable|enable|reset-pin
+    "kiosk.audit.cli",  # audit verify|show|key
 )
 #: entry-point group of the other rooms' subcommands (``trainer``: data, train, evaluate, bundle export/sign …)
 ENTRY_POINT_GROUP = "checkout.commands"
 #: what a head-office command needs that a till install leaves out
 EXTRA_FOR = {"torch": "trainer", "torchvision": "trainer", "onnx": "trainer", "matplotlib": "trainer",
              "tensorboard": "trainer", "safetensors": "trainer", "PySide6": "kiosk", "onnxruntime": "kiosk",
-             "serial": "kiosk", "s3fs": "s3", "tensorrt": "tensorrt"}
+             "serial": "kiosk", "s3fs": "s3", "tensorrt": "tensorrt", "fastapi": "headoffice",
+             "uvicorn": "headoffice", "jinja2": "headoffice", "itsdangerous": "headoffice", "multipart": "headoffice"}
 
 
 def _registrations():

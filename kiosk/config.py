@@ -52,6 +52,7 @@ from kiosk.errors import UserError
 from kiosk.feedback.crop import region_problem
 from kiosk.feedback.settings import FeedbackConfigError, FeedbackSettings
 from kiosk.logs import LEVELS as LOG_LEVELS
+from kiosk.staff.rules import StaffConfigError, StaffRules
 from kiosk.trigger import TriggerConfig, TriggerConfigError
 from kiosk.weighing.rules import WeighingConfigError, WeighingRules
 
@@ -104,6 +105,10 @@ class KioskConfig:
     staff_pin_hash: str = _f("", "salted scrypt hash of the staff PIN (`checkout kiosk --hash-pin`); "
                                  "empty = no staff mode")
     staff_timeout_s: float = _f(120.0, "staff mode locks itself again after this many seconds")
+    staff: StaffRules = _f(StaffRules, "what each staff role may do, supervisor approvals, the kiosk-wide PIN lockout "
+                                       "([staff] table, see kiosk.staff.rules); accounts: `checkout staff add`")
+    audit_key: str = _f("", "the audit log's key file (0600, outside the database file); empty = beside the store "
+                            "as <store>.audit-key")
     kiosk_id: str = _f("K1", "this kiosk's id: prefix of receipt numbers, printed on receipts")
     store_name: str = _f("Self-checkout", "store name printed at the top of receipts")
     store_address: str = _f("", "store address printed on receipts")
@@ -136,6 +141,7 @@ class KioskConfig:
                                                              "WeighingRules": WeighingRules,
                                                              "BarcodeSettings": BarcodeSettings,
                                                              "FeedbackSettings": FeedbackSettings,
+                                                             "StaffRules": StaffRules,
                                                              "tuple": tuple}[f.type]
             if want is tuple and isinstance(value, list):
                 object.__setattr__(self, f.name, tuple(value))
@@ -198,7 +204,7 @@ class KioskConfig:
             except (TriggerConfigError, TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: [trigger]: {exc}") from None
         tables = {"weighing": (WeighingRules, WeighingConfigError), "barcodes": (BarcodeSettings, BarcodeConfigError),
-                  "feedback": (FeedbackSettings, FeedbackConfigError)}
+                  "feedback": (FeedbackSettings, FeedbackConfigError), "staff": (StaffRules, StaffConfigError)}
         for key, (kind, error) in tables.items():
             if key in values and not isinstance(values[key], kind):
                 try:
@@ -230,6 +236,7 @@ class KioskConfig:
         d["weighing"] = self.weighing.to_dict()
         d["barcodes"] = self.barcodes.to_dict()
         d["feedback"] = self.feedback.to_dict()
+        d["staff"] = self.staff.to_dict()
         d["tray_region"] = list(self.tray_region)
         return d
 

@@ -66,6 +66,8 @@ class FeedbackLoop:
                              max_bytes=settings.outbox_mb * MIB, max_age_s=settings.keep_days * 86400, clock=clock)
         self.packer = FeedbackPacker(store, self.outbox, kiosk_id=kiosk_id, store_id=store_id,
                                      settle_s=settings.settle_s, batch_records=settings.batch_records, clock=clock)
+        #: what makes batches for this outbox each round: feedback, and whatever else is added (audit batches)
+        self.packers: list[Any] = [self.packer]
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -88,7 +90,8 @@ class FeedbackLoop:
         with self._round:
             self._step("retention", self.retention.purge)
             if self.sends:
-                self._step("packing", self.packer.pack)
+                for packer in self.packers:
+                    self._step(f"packing ({type(packer).__name__})", packer.pack)
                 self._step("outbox bound", self.outbox.bound)
                 self._step("upload", lambda: self.outbox.drain(self._stop.is_set))
             self._step("heartbeat", self._heartbeat)

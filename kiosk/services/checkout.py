@@ -60,7 +60,7 @@ from kiosk.services.scale_desk import ScaleDesk
 from kiosk.services.scans import ScanDesk
 from kiosk.services.shelf import Shelf
 from kiosk.services.staff import StaffSession
-from kiosk.services.staff_desk import StaffDesk
+from kiosk.services.staff_desk import StaffDesk, StaffIntents
 from kiosk.services.views import (
     Presenter,
     format_grams,
@@ -85,7 +85,7 @@ def _simulated_terminal():
     return open_terminal("sim:")
 
 
-class CheckoutService:
+class CheckoutService(StaffIntents):
     """See :class:`kiosk.services.api.CheckoutApi` for the contract (events, intents, threads)."""
 
     def __init__(self, config: KioskConfig, *, catalog, store, recognizer_holder, scale,
@@ -122,11 +122,12 @@ class CheckoutService:
         self._scale_desk = ScaleDesk(scale=scale, counter=self._counter, lock=self._lock, emit=self._emit,
                                      tray_empty=lambda: self._book.current is None)
         self.scanner = scanner
-        self._desk = StaffDesk(StaffSession(config.check_pin, config.staff_timeout_s, self._clock, lockout=store),
-                               self._cart,
-                               active_sku=self._shelf.active, weighing=self._weighing, lock=self._lock,
-                               cart_view=self.cart_view, emit=self._emit, clock=self._clock,
-                               pin_configured=bool(config.staff_pin_hash))
+        session = StaffSession(config.check_pin, config.staff_timeout_s, self._clock, lockout=store, accounts=store,
+                               kiosk_free_failures=config.staff.kiosk_free_failures,
+                               legacy_role=config.staff.legacy_pin_role, approval_s=config.staff.approval_valid_s)
+        self._desk = StaffDesk(session, self._cart, active_sku=self._shelf.active, weighing=self._weighing,
+                               lock=self._lock, cart_view=self.cart_view, emit=self._emit, clock=self._clock,
+                               pin_configured=bool(config.staff_pin_hash), rules=config.staff)
         self._unsubscribe_model = self.model.subscribe(lambda _rec: self._emit(ModelChanged(*self.model_info())))
         self._updates = UpdateRelay(updater, self.model, self._emit, lambda: self.config.update_interval_s)
         self._live = LiveLoop(camera=lambda: self.config.camera, scale=scale,
@@ -148,6 +149,7 @@ class CheckoutService:
                       scale=parts.scale, clock=clock, updater=parts.updater, catalog_lock=parts.catalog_lock,
                       scanner=parts.scanner, terminal=parts.terminal)
         service._startup_notices = [Notice(level, text) for level, text in parts.notices]
+        service._desk.rollback = parts.rollback  # staff mode's model rollback (model_state), else None
         return service
 
     def close(self) -> None:
@@ -287,14 +289,14 @@ class CheckoutService:
             dropped = self._weighing.drop()
             self._weighing.reset()
             self._book.clear()
-            was_staff = self._desk.session.lock()
+            was_staff = self._desk.signed_out("paid")
             view = self.cart_view()
         events: list[Any] = [CartChanged(view)]
         if dropped is not None:
             events += weighing_ended(dropped, None, f"{dropped.sku.name} was never weighed and is not on "
                                                           "the bill")
         if was_staff:
-            events.append(StaffModeChanged(False))
+            events.append(StaffModeChanged(False, reason="paid"))
         self._show(sale, *events)
         self.feedback.wake()  # the sale's placements are final: they can go to head office now
         return sale.receipt()
@@ -303,29 +305,9 @@ class CheckoutService:
         """Staff: a marked duplicate of ``receipt_no`` (None: the last sale), recorded with who asked."""
         return self._desk.reprint(lambda who: self._till.reprint(receipt_no, who))
 
-    # -- staff (kiosk.services.staff_desk) ------------------------------------------------------
-    @property
-    def staff_unlocked(self) -> bool:
-        return self._desk.unlocked
-
+    # -- staff (kiosk.services.staff_desk; the other staff intents: StaffIntents) -----------------
     def staff_unlock(self, pin: str, staff_id: str = "staff") -> bool:
         return self._desk.unlock(pin, staff_id)
-
-    def staff_lock(self) -> None:
-        self._desk.lock()
-
-    def staff_correct(self, line_id: str, new_sku: str) -> str:
-        return self._desk.correct(line_id, new_sku)
-
-    def staff_void(self, line_id: str) -> None:
-        self._desk.void(line_id)
-
-    def staff_override_price(self, line_id: str, paise: int) -> str:
-        return self._desk.override_price(line_id, paise)
-
-    def staff_resolve(self, approve: bool) -> str | None:
-        """Staff decides on the item the scale disagreed with (StaffCalled): add it or not."""
-        return self._counter.resolve_held(approve, self._desk.require())
 
     # -- model and updates (kiosk.services.model_updates) ----------------------------------------
     def swap_model(self, new_recognizer) -> None:

@@ -30,7 +30,8 @@ Events (names and fields are the UI contract: they only ever grow):
   the kiosk polls a channel); ``message`` is one line for the status bar, ``level`` ``ok|warn|error``;
 * :class:`OutboxChanged` ``(queued, message, level, last_error, dropped)``: feedback waiting for head office; the
   status bar shows ``message`` while ``level`` is not ``ok`` (head office unreachable for long, batches dropped);
-* :class:`StaffModeChanged` ``(unlocked)``;
+* :class:`StaffModeChanged` ``(unlocked, staff_id, name, role)``: who is signed in (``role`` ``assistant`` |
+  ``supervisor``; all empty when locked), ``reason`` why it ended (``done``, ``idle``, ``paid``);
 * :class:`Notice` ``(level, message)``: ``level`` is ``info``, ``warning`` or ``error``.
 """
 
@@ -245,6 +246,10 @@ class OutboxChanged:
 @dataclass(frozen=True)
 class StaffModeChanged:
     unlocked: bool
+    staff_id: str = ""
+    name: str = ""
+    role: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,22 @@ MIB = 1 << 20
 class FeedbackRelay:
     def __init__(self, config: KioskConfig, store, *, clock: Callable[[], datetime], emit: Callable[..., None],
                  stats: Callable[[], dict[str, Any]], transport=None) -> None:
+        from kiosk.audit.packer import AuditPacker
         from kiosk.feedback.loop import FeedbackLoop
         from kiosk.store import SalesStore
 
         self._emit = emit
         self.event: OutboxChanged | None = None
         # its own connection: the loop's transactions never wait on the checkout's lock, nor it on theirs
-        self._store = SalesStore.open(store.path, kiosk_id=config.kiosk_id, clock=getattr(store, "_clock", clock))
+        self._store = SalesStore.open(store.path, kiosk_id=config.kiosk_id, clock=getattr(store, "_clock", clock),
+                                      audit_key=getattr(store, "audit_key_path", None))
         self.loop = FeedbackLoop(config.feedback, store=self._store, captures=config.captures,
                                  kiosk_id=config.kiosk_id, store_id=config.store_id, clock=clock,
                                  min_free_bytes=config.min_free_mb * MIB, stats=stats, on_status=self._on_status,
                                  transport=transport)
+        # the audit log goes to head office through the same outbox (kiosk.audit.packer): a wiped kiosk is noticed
+        self.loop.packers.append(AuditPacker(self._store, self.loop.outbox, kiosk_id=config.kiosk_id,
+                                             store_id=config.store_id))
 
     def _on_status(self, status) -> None:
         text, level = status.line()

@@ -35,8 +35,8 @@ from kiosk.config import KioskConfig
 from kiosk.errors import BundleError
 from kiosk.services.events import UpdateStatusChanged
 
-__all__ = ["OpenedModelStore", "UpdateRelay", "catalog_compat", "open_model_store", "recognizer_loader",
-           "update_event", "describe_status"]
+__all__ = ["OpenedModelStore", "UpdateRelay", "catalog_compat", "model_rollback", "open_model_store",
+           "recognizer_loader", "update_event", "describe_status"]
 
 log = logging.getLogger(__name__)
 
@@ -239,3 +239,19 @@ class UpdateRelay:
 
             raise CheckoutError("no update channel is configured (channel, with model_state and store_id)")
         return self.updater.check_once()
+
+
+def model_rollback(models: OpenedModelStore, active,
+                   config: KioskConfig) -> Callable[[str, str], tuple[int | None, int]]:
+    """Staff mode's rollback (supervisors, :meth:`kiosk.services.staff_desk.StaffDesk.rollback_model`): the store's
+    previous installed version becomes active (``BundleStore.rollback``: audited there too, the version left blocked)
+    and runs at once, swapped in between two frames. Returns ``(version before, version now)``."""
+    load = recognizer_loader(config)
+
+    def rollback(actor: str, reason: str) -> tuple[int | None, int]:
+        before = models.store.active_version()
+        now = models.store.rollback(models.trust, actor=actor, reason=reason)
+        active.swap(load(models.store.version_dir(now)))
+        return before, now
+
+    return rollback

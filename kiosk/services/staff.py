@@ -1,75 +1,60 @@
-"""The staff session: PIN unlock, idle time-out, and a lock-out after wrong PINs that grows and survives restarts.
+"""The staff session: who is signed in, the idle time-out, and a supervisor's one-off approval.
 
-Plain state with a clock; the service turns its answers into events. The PIN itself is checked by the
-config's salted scrypt hash (``KioskConfig.check_pin``) and never stored or logged here.
+Plain state with a clock; the desk (:mod:`~kiosk.services.staff_desk`) turns its answers into events and audit rows.
+Signing in — staff number and personal PIN, or the old shared PIN before any account exists — and the lockouts that
+grow per person and for the whole kiosk and survive restarts are :mod:`kiosk.staff.signin`'s; the PIN itself is
+never stored or logged here.
 
-Wrong PINs: :data:`MAX_PIN_FAILURES` in a row are free; then each further wrong PIN locks unlocking for twice as long
-as the one before (:data:`STAFF_LOCKOUT`, 60 s, 2 min … up to :data:`MAX_STAFF_LOCKOUT`), and while locked a PIN is
-not even checked. The count and the lock are kept per staff id in ``lockout`` — the kiosk's SQLite store
-(``SalesStore.pin_lockout``), so pulling the plug does not clear them — and reset by a right PIN. A 4-digit PIN then
-takes months to guess at the pad, not a day.
+A session ends when staff lock it, after ``timeout_s`` without a staff action (idle logout), or when the sale is
+paid. A supervisor's approval (:meth:`StaffSession.approve`: their number and PIN on someone else's session) is good
+for one action within ``approval_s``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from kiosk.services.errors import StaffLocked
+from kiosk.staff.signin import (
+    KIOSK_ID,
+    MAX_PIN_FAILURES,
+    MAX_STAFF_LOCKOUT,
+    STAFF_LOCKOUT,
+    MemoryLockout,
+    SignIn,
+    StaffMember,
+    UnlockResult,
+    lockout_for,
+)
 
-__all__ = ["MAX_PIN_FAILURES", "MAX_STAFF_LOCKOUT", "STAFF_LOCKOUT", "MemoryLockout", "StaffSession", "UnlockResult",
-           "lockout_for"]
-
-#: wrong PINs in a row before staff unlock is refused for STAFF_LOCKOUT
-MAX_PIN_FAILURES = 3
-STAFF_LOCKOUT = timedelta(seconds=30)
-#: the longest lockout (each wrong PIN past MAX_PIN_FAILURES doubles it up to this)
-MAX_STAFF_LOCKOUT = timedelta(hours=1)
-
-
-def lockout_for(failures: int) -> timedelta | None:
-    """How long unlocking is refused after ``failures`` wrong PINs in a row (None: not locked)."""
-    if failures < MAX_PIN_FAILURES:
-        return None
-    return min(STAFF_LOCKOUT * 2 ** min(failures - MAX_PIN_FAILURES, 16), MAX_STAFF_LOCKOUT)
-
-
-class MemoryLockout:
-    """Where the wrong-PIN count lives when no store is given (tests, tools): in memory, lost on restart."""
-
-    def __init__(self) -> None:
-        self._state: dict[str, tuple[int, datetime | None]] = {}
-
-    def pin_lockout(self, staff_id: str) -> tuple[int, datetime | None]:
-        return self._state.get(staff_id, (0, None))
-
-    def record_pin_failure(self, staff_id: str, failures: int, locked_until: datetime | None) -> None:
-        self._state[staff_id] = (failures, locked_until)
-
-    def clear_pin_failures(self, staff_id: str) -> None:
-        self._state.pop(staff_id, None)
-
-
-@dataclass(frozen=True)
-class UnlockResult:
-    ok: bool
-    wait_s: int = 0  # > 0: refused without checking, locked out for this long
+__all__ = ["KIOSK_ID", "MAX_PIN_FAILURES", "MAX_STAFF_LOCKOUT", "STAFF_LOCKOUT", "MemoryLockout", "StaffMember",
+           "StaffSession", "UnlockResult", "lockout_for"]
 
 
 class StaffSession:
-    """``unlock(pin)``, ``lock()``, ``is_open()``, ``touch()`` (an action: who, and the time-out restarts)."""
+    """``unlock(pin, staff_id)``, ``lock()``, ``is_open()``, ``touch()`` (an action: who, and the time-out restarts),
+    ``approve(pin, staff_id)`` / ``take_approval()`` (a supervisor's one-off approval)."""
 
     def __init__(self, check_pin: Callable[[str], bool], timeout_s: float, clock: Callable[[], datetime],
-                 lockout=None) -> None:
-        self._check_pin = check_pin
+                 lockout=None, *, accounts: Any = None, kiosk_free_failures: int = 10,
+                 legacy_role: str = "supervisor", approval_s: float = 60.0) -> None:
         self.timeout = timedelta(seconds=timeout_s)
+        self.approval_time = timedelta(seconds=approval_s)
         self._clock = clock
         self._lock = threading.Lock()
         self._until: datetime | None = None
-        self.staff_id = ""
+        self.member: StaffMember | None = None
+        self._approval: tuple[StaffMember, datetime] | None = None
         self._lockout = lockout if lockout is not None else MemoryLockout()  # SalesStore: survives restarts
+        self.sign_in = SignIn(accounts=accounts, legacy_check=check_pin, lockout=self._lockout, clock=clock,
+                              kiosk_free_failures=kiosk_free_failures, legacy_role=legacy_role)
+
+    @property
+    def staff_id(self) -> str:
+        return self.member.staff_id if self.member else ""
 
     def is_open(self) -> tuple[bool, bool]:
         """``(open, just_timed_out)``: the second is true once, when an idle session is found expired."""
@@ -79,36 +64,53 @@ class StaffSession:
             if self._clock() < self._until:
                 return True, False
             self._until = None
+            self._approval = None
             return False, True
 
     def unlock(self, pin: str, staff_id: str = "staff") -> UnlockResult:
-        staff_id = staff_id or "staff"
-        now = self._clock()
         with self._lock:  # one PIN at a time: two taps cannot both slip past the count
-            failures, locked_until = self._lockout.pin_lockout(staff_id)
-            if locked_until is not None and now < locked_until:
-                return UnlockResult(False, int((locked_until - now).total_seconds()) + 1)
-            ok = self._check_pin(pin) if isinstance(pin, str) else False
-            if ok:
-                if failures:
-                    self._lockout.clear_pin_failures(staff_id)
-                self._until = now + self.timeout
-                self.staff_id = staff_id
-            else:
-                wait = lockout_for(failures + 1)
-                self._lockout.record_pin_failure(staff_id, failures + 1, now + wait if wait else None)
-        return UnlockResult(ok)
+            result = self.sign_in.check(pin, staff_id)
+            if result.ok:
+                self._until = self._clock() + self.timeout
+                self.member = result.member
+                self._approval = None
+        return result
+
+    def approve(self, pin: str, staff_id: str) -> UnlockResult:
+        """A supervisor's number and PIN on this session: good for one action within ``approval_s``. Someone who is
+        not a supervisor is refused (reason ``not_supervisor``) after the same checks."""
+        with self._lock:
+            if self._until is None or self._clock() >= self._until:
+                raise StaffLocked("staff mode is locked: sign in first")
+            result = self.sign_in.check(pin, staff_id)
+            if result.ok and result.member.role != "supervisor":
+                return UnlockResult(False, 0, "not_supervisor", result.member)
+            if result.ok:
+                self._approval = (result.member, self._clock() + self.approval_time)
+        return result
+
+    def take_approval(self) -> StaffMember | None:
+        """The supervisor whose approval is waiting (used up by this call), or None."""
+        with self._lock:
+            approval, self._approval = self._approval, None
+        if approval is None or self._clock() >= approval[1]:
+            return None
+        return approval[0]
 
     def lock(self) -> bool:
         """End the session; returns whether it was open."""
         with self._lock:
             was, self._until = self._until is not None, None
+            self._approval = None
         return was
 
     def touch(self) -> str:
         """For a staff action: the staff id, and the idle time-out starts again. Raises StaffLocked."""
+        return self.touch_member().staff_id
+
+    def touch_member(self) -> StaffMember:
         with self._lock:
-            if self._until is None or self._clock() >= self._until:
+            if self._until is None or self._clock() >= self._until or self.member is None:
                 raise StaffLocked("staff mode is locked: unlock it with the staff PIN first")
             self._until = self._clock() + self.timeout
-            return self.staff_id
+            return self.member

@@ -1,6 +1,13 @@
-"""What staff do at the kiosk behind the PIN: unlock/lock, correct a line to another SKU, void it, override
-its price. Corrections are stored with the placement photo (``SalesStore.record_correction``) as labelled
-data for the next training run; every change keeps the line's provenance and is committed before it shows."""
+"""What staff do at the kiosk once signed in: correct a line to another SKU, void it, override its price, take it off,
+reprint a receipt, roll the model back — each within the signed-in person's role (:class:`kiosk.staff.rules.
+StaffRules`), or with a supervisor's one-off approval.
+
+Every sign-in, sign-out (done, idle, paid), action and refusal is written to the kiosk's audit log
+(:meth:`SalesStore.audit <kiosk.store.audit.AuditMixin.audit>`); the line changes themselves are audited by the
+store in the same transaction as the change. A refusal changes nothing: the sale in progress stays as it is.
+Corrections are stored with the placement photo (``SalesStore.record_correction``) as labelled data for the next
+training run; every change keeps the line's provenance and is committed before it shows.
+"""
 
 from __future__ import annotations
 
@@ -13,52 +20,124 @@ from typing import Any
 from kiosk.domain.cart import CartLine
 from kiosk.domain.money import format_inr
 from kiosk.services.cart_lines import CartKeeper
-from kiosk.services.errors import CheckoutError
+from kiosk.services.errors import CheckoutError, SupervisorNeeded
 from kiosk.services.events import CartChanged, CartView, Notice, StaffModeChanged
-from kiosk.services.staff import StaffSession
+from kiosk.services.staff import StaffMember, StaffSession, UnlockResult
+from kiosk.staff.rules import StaffRules
 from kiosk.weighing import Weighing
 
-__all__ = ["StaffDesk"]
+__all__ = ["StaffDesk", "StaffIntents"]
+
+_REFUSALS = {"kiosk_locked": "too many wrong PINs at this kiosk: try again in {wait} s",
+             "locked": "too many wrong PINs: try again in {wait} s",
+             "not_supervisor": "an approval needs a supervisor's staff number and PIN"}
 
 
 class StaffDesk:
     def __init__(self, session: StaffSession, cart: CartKeeper, *, active_sku: Callable[[str], Any],
                  weighing: Weighing, lock: threading.RLock, cart_view: Callable[[], CartView],
-                 emit: Callable[..., None], clock: Callable[[], datetime], pin_configured: bool) -> None:
+                 emit: Callable[..., None], clock: Callable[[], datetime], pin_configured: bool,
+                 rules: StaffRules | None = None, audit: Callable[..., Any] | None = None) -> None:
         self.session, self._cart, self._active_sku, self._weighing = session, cart, active_sku, weighing
         self._lock, self._cart_view, self._emit, self._clock = lock, cart_view, emit, clock
         self._pin_configured = pin_configured
+        self.rules = rules or StaffRules()
+        self._audit = audit or getattr(cart.store, "audit", lambda *a, **k: None)
+        self.rollback: Callable[[str], tuple[int | None, int]] | None = None  # the service sets it (model_state)
+
+    # -- signing in and out ---------------------------------------------------------------------------------------
+    def _mode_event(self, reason: str = "") -> StaffModeChanged:
+        m = self.session.member
+        open_ = self.session.is_open()[0]
+        return StaffModeChanged(open_, m.staff_id if m and open_ else "", m.name if m and open_ else "",
+                                m.role if m and open_ else "", reason)
 
     @property
     def unlocked(self) -> bool:
         unlocked, timed_out = self.session.is_open()
         if timed_out:
-            self._emit(StaffModeChanged(False))
+            self._audit("staff.signout", self.session.staff_id, reason="idle")
+            self._emit(StaffModeChanged(False, reason="idle"))
         return unlocked
 
+    def _refusal_text(self, result: UnlockResult) -> str:
+        if result.reason in _REFUSALS:
+            return _REFUSALS[result.reason].format(wait=result.wait_s)
+        if not self.session.sign_in.personal and not self._pin_configured:
+            return "no staff PIN is configured: add staff with `checkout staff add`"
+        return "wrong staff number or PIN" if self.session.sign_in.personal else "wrong staff PIN"
+
+    def _known(self, staff_id: str) -> str:
+        """The staff number as typed when it names an account (never anything else typed at the pad)."""
+        accounts = self.session.sign_in._accounts
+        if self.session.sign_in.personal:
+            return staff_id if accounts.staff_account(staff_id) is not None else "unknown"
+        return str(staff_id or "staff")[:32]
+
     def unlock(self, pin: str, staff_id: str = "staff") -> bool:
+        was = self.session.member if self.unlocked else None
         result = self.session.unlock(pin, staff_id)
-        if result.wait_s:
-            self._emit(Notice("warning", f"too many wrong PINs: try again in {result.wait_s} s"))
-        elif result.ok:
-            self._emit(StaffModeChanged(True))
+        if result.ok:
+            m = result.member
+            if was is not None and was.staff_id != m.staff_id:
+                self._audit("staff.signout", was.staff_id, reason="switched", to=m.staff_id)
+            self._audit("staff.signin", m.staff_id, name=m.name, role=m.role)
+            self._emit(self._mode_event())
         else:
-            self._emit(Notice("warning", "wrong staff PIN" if self._pin_configured else
-                              "no staff PIN is configured (staff_pin_hash)"))
+            self._audit("staff.signin_refused", self._known(staff_id), reason=result.reason, wait_s=result.wait_s)
+            self._emit(Notice("warning", self._refusal_text(result)))
         return result.ok
 
-    def lock(self) -> None:
+    def approve(self, pin: str, staff_id: str) -> bool:
+        """A supervisor approves the next action of this session (their staff number and PIN)."""
+        who = self.require()
+        result = self.session.approve(pin, staff_id)
+        if result.ok:
+            self._audit("staff.approval", result.member.staff_id, session=who, name=result.member.name)
+            self._emit(Notice("info", f"approved by {result.member.name}: go ahead"))
+        else:
+            self._audit("staff.approval_refused", self._known(staff_id), session=who, reason=result.reason,
+                        wait_s=result.wait_s)
+            self._emit(Notice("warning", self._refusal_text(result)))
+        return result.ok
+
+    def lock(self, reason: str = "done") -> None:
+        who = self.session.staff_id
         if self.session.lock():
-            self._emit(StaffModeChanged(False))
+            self._audit("staff.signout", who, reason=reason)
+            self._emit(StaffModeChanged(False, reason=reason))
 
-    def require(self) -> str:
-        """The staff id of the open session; raises StaffLocked when staff mode is not unlocked."""
+    def signed_out(self, reason: str) -> bool:
+        """End the session without an event (the caller sends it with others); audited. Whether one was open."""
+        who = self.session.staff_id
+        if not self.session.lock():
+            return False
+        self._audit("staff.signout", who, reason=reason)
+        return True
+
+    def require(self, action: str = "", paise: int = 0) -> str:
+        """The staff id of the open session, allowed to do ``action`` (worth ``paise``): raises StaffLocked when
+        nobody is signed in, SupervisorNeeded (audited) when the role may not and no supervisor approved."""
+        return self.authorize(action, paise)[0].staff_id
+
+    def authorize(self, action: str, paise: int = 0, **what: Any) -> tuple[StaffMember, StaffMember | None]:
+        """``(who, approving supervisor or None)`` for ``action``; see :meth:`require`."""
         self.unlocked  # noqa: B018 - announces a time-out
-        return self.session.touch()
+        member = self.session.touch_member()
+        why = self.rules.refusal(member.role, action, paise) if action else None
+        if why is None:
+            return member, None
+        approver = self.session.take_approval()
+        if approver is not None:
+            return member, approver
+        self._audit("staff.refused", member.staff_id, action=action, role=member.role, paise=paise, reason=why,
+                    **what)
+        raise SupervisorNeeded(f"{why}: ask a supervisor to approve", action)
 
+    # -- actions on lines ------------------------------------------------------------------------------------------
     def correct(self, line_id: str, new_sku: str) -> str:
         """The item of ``line_id`` is really ``new_sku``: replace the line, record the correction."""
-        who = self.require()
+        who = self.require("correct")
         with self._lock:
             old = self._cart.open_line(line_id)
             sku = self._active_sku(new_sku)
@@ -80,29 +159,116 @@ class StaffDesk:
 
     def reprint(self, make: Callable[[str], Any]) -> str:
         """A duplicate receipt, made by ``make(who)`` (a ``kiosk.store.receipts.Reprint``); staff only."""
-        who = self.require()
+        who = self.require("reprint")
         copy = make(who)
         self._emit(Notice("info", f"receipt {copy.sale.receipt_no} reprinted (copy {copy.copy}) by {who}"))
         return copy.text
 
     def void(self, line_id: str) -> None:
-        who = self.require()
+        who = self.require("void")
         with self._lock:
             self._cart.void(line_id, by=who)
             view = self._cart_view()
         self._emit(CartChanged(view))
 
+    def remove(self, line_id: str) -> None:
+        """Staff takes a line off the bill (a shopper's removal they approve); above the rules' value only a
+        supervisor (or with one's approval)."""
+        self.require()
+        with self._lock:
+            line = self._cart.open_line(line_id)
+        member, approver = self.authorize("remove", line.total, line_id=line_id, name=line.name)
+        with self._lock:
+            self._cart.remove(line_id, by=member.staff_id)
+            view = self._cart_view()
+        self._audit("staff.remove", member.staff_id, line_id=line_id, name=line.name, total=line.total,
+                    approved_by=approver.staff_id if approver else "")
+        self._emit(CartChanged(view), Notice("info", f"{line.name} taken off by {member.name}"))
+
     def override_price(self, line_id: str, paise: int) -> str:
         """Re-price a line (``paise`` per unit, or per kg for weighed lines); the old line is voided."""
-        who = self.require()
+        self.require()
         if isinstance(paise, bool) or not isinstance(paise, int) or paise < 0:
             raise CheckoutError(f"price override must be whole paise >= 0, got {paise!r}")
         with self._lock:
             old = self._cart.open_line(line_id)
             new = CartLine(line_id=uuid.uuid4().hex, sku=old.sku, name=old.name, sold_by=old.sold_by,
                            unit_price=paise, gst_bp=old.gst_bp, qty=old.qty, net_grams=old.net_grams)
-            stored = self._cart.replace(line_id, new, who)
+        change = new.total - old.total
+        member, approver = self.authorize("override", change, line_id=line_id, sku=old.sku,
+                                          old_price=old.unit_price, new_price=paise)
+        with self._lock:
+            stored = self._cart.replace(line_id, new, member.staff_id)
             view = self._cart_view()
+        self._audit("staff.override", member.staff_id, line_id=line_id, new_line_id=stored.line_id, sku=old.sku,
+                    old_price=old.unit_price, new_price=paise, change=change,
+                    approved_by=approver.staff_id if approver else "")
         self._emit(CartChanged(view), Notice("info", f"{old.name}: price {format_inr(old.unit_price)} → "
-                                                     f"{format_inr(paise)} by {who}"))
+                                                     f"{format_inr(paise)} by {member.name}"))
         return stored.line_id
+
+    # -- the model ---------------------------------------------------------------------------------------------
+    def rollback_model(self, reason: str = "") -> int:
+        """Roll the recognition model back to the previous installed version (supervisors); returns it."""
+        if self.rollback is None:
+            self.require()
+            raise CheckoutError("this kiosk runs a plain bundle (no model_state): there is nothing to roll back to")
+        member, approver = self.authorize("rollback")
+        why = reason.strip() or "rolled back from staff mode"
+        try:
+            before, now = self.rollback(f"{member.staff_id} ({member.name})", why)
+        except Exception as exc:  # a refusal of the bundle store (nothing older, not verified): one line, audited
+            self._audit("model.rollback_failed", member.staff_id, reason=str(exc)[:300])
+            raise CheckoutError(f"rollback refused: {exc}") from None
+        self._audit("model.rollback", member.staff_id, from_version=before, to_version=now, reason=why,
+                    approved_by=approver.staff_id if approver else "")
+        self._emit(Notice("info", f"model rolled back from v{before} to v{now} by {member.name}"))
+        return now
+
+
+class StaffIntents:
+    """The staff intents of :class:`~kiosk.services.checkout.CheckoutService` (its ``_desk``, ``_counter``)."""
+
+    _desk: StaffDesk
+
+    @property
+    def staff_unlocked(self) -> bool:
+        return self._desk.unlocked
+
+    @property
+    def staff_member(self) -> StaffMember | None:
+        """Who is signed in (None when staff mode is locked)."""
+        return self._desk.session.member if self._desk.unlocked else None
+
+    @property
+    def staff_accounts_in_use(self) -> bool:
+        """True once staff accounts exist: sign-in takes a staff number and a personal PIN."""
+        return self._desk.session.sign_in.personal
+
+    def staff_lock(self) -> None:
+        self._desk.lock()
+
+    def staff_approve(self, pin: str, staff_id: str) -> bool:
+        """A supervisor approves the next action above the signed-in person's role (one action, a minute)."""
+        return self._desk.approve(pin, staff_id)
+
+    def staff_correct(self, line_id: str, new_sku: str) -> str:
+        return self._desk.correct(line_id, new_sku)
+
+    def staff_void(self, line_id: str) -> None:
+        self._desk.void(line_id)
+
+    def staff_remove_line(self, line_id: str) -> None:
+        """Staff takes a line off (above ``[staff] supervisor_removal_above_paise``: a supervisor)."""
+        self._desk.remove(line_id)
+
+    def staff_override_price(self, line_id: str, paise: int) -> str:
+        return self._desk.override_price(line_id, paise)
+
+    def staff_rollback_model(self, reason: str = "") -> int:
+        """Supervisors: the previous installed model version becomes active (swapped in between two frames)."""
+        return self._desk.rollback_model(reason)
+
+    def staff_resolve(self, approve: bool) -> str | None:
+        """Staff decides on the item the scale disagreed with (StaffCalled): add it or not."""
+        return self._counter.resolve_held(approve, self._desk.require("resolve"))

@@ -56,6 +56,7 @@ class OpenedParts:
     notices: list[tuple[str, str]] = field(default_factory=list)  # (level, text) for the first UI
     scanner: Any = None  # kiosk.barcodes.scanner.Scanner or None
     terminal: Any = None  # kiosk.payments.PaymentTerminal (config.payment_terminal)
+    rollback: Any = None  # staff mode's model rollback, (actor, reason) -> (from, to); None without model_state
 
 
 def _open_models(config: KioskConfig, catalog_lock, opened: list) -> tuple[Any, Any, Any]:
@@ -106,7 +107,8 @@ def open_parts(config: KioskConfig) -> OpenedParts:
             if type(exc) is BundleError:  # one line for `checkout` (refusals are one line already)
                 raise BundleError(" ".join(str(exc).split())) from None
             raise
-        store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info)
+        store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info,
+                                audit_key=config.audit_key or None)
         opened.append(store)
         scale = open_scale(config.scale)
         opened.append(scale)
@@ -117,6 +119,11 @@ def open_parts(config: KioskConfig) -> OpenedParts:
     except BaseException:
         close_all(*reversed(opened))
         raise
-    return OpenedParts(catalog, store, scale, ActiveModel(recognizer), catalog_lock,
+    parts = OpenedParts(catalog, store, scale, ActiveModel(recognizer), catalog_lock,
                        models.updater if models is not None else None, _model_notices(config, models), scanner,
                        terminal)
+    if models is not None:
+        from kiosk.services.model_updates import model_rollback
+
+        parts.rollback = model_rollback(models, parts.model, config)
+    return parts

@@ -117,6 +117,8 @@ class PaymentsMixin:
             c.execute("INSERT INTO payment_intents (idempotency_key, cart_id, amount, method, terminal, state,"
                       " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
                       (key, cart_id, amount, method, terminal, now, now))
+            self._audit(c, "payment.started", "shopper", {"cart_id": cart_id, "amount": amount, "method": method,
+                                                          "terminal": terminal, "key": key})
             return self._intent(c, key)
 
     def _move(self, key: str, to: str, frm: tuple[str, ...], **fields: str) -> PaymentIntent:
@@ -129,6 +131,8 @@ class PaymentsMixin:
             sets = ", ".join(f"{k} = ?" for k in fields)
             c.execute(f"UPDATE payment_intents SET state = ?, updated_at = ?{', ' if sets else ''}{sets} "
                       "WHERE idempotency_key = ?", (to, self._time(), *fields.values(), key))
+            self._audit(c, f"payment.{to}", "kiosk", {"cart_id": intent.cart_id, "amount": intent.amount,
+                                                      "method": intent.method, "key": key, **fields})
             return self._intent(c, key)
 
     def record_approval(self, key: str, approval_ref: str) -> PaymentIntent:

@@ -28,6 +28,7 @@ class ReceiptsMixin:
                          (receipt_no,)).fetchone() is None:
                 c.execute("INSERT INTO receipt_prints (receipt_no, kind, by, at) VALUES (?, 'shown', ?, ?)",
                           (receipt_no, by, self._time()))
+                self._audit(c, "receipt.shown", by, {"receipt_no": receipt_no})
 
     def unshown_sales(self) -> list:
         """Sales whose receipt was never shown (committed just before a crash), oldest first."""
@@ -58,6 +59,8 @@ class ReceiptsMixin:
                       (sale.receipt_no, by, at))
             copy = c.execute("SELECT count(*) FROM receipt_prints WHERE receipt_no = ? AND kind = 'reprint'",
                              (sale.receipt_no,)).fetchone()[0]
+            self._audit(c, "receipt.reprinted", by, {"receipt_no": sale.receipt_no, "copy": copy,
+                                                     "total": sale.total})
         width = max((len(line) for line in sale.receipt_text.splitlines()), default=42)
         mark = f"*** DUPLICATE - reprint {copy} ***".center(width).rstrip()
         return Reprint(sale, copy, f"{mark}\n{at[:16].replace('T', ' ')}\n{sale.receipt_text}")

@@ -39,10 +39,12 @@ from pathlib import Path
 from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
 from kiosk.domain.pricing import SoldBy
 from kiosk.domain.receipt import Receipt, StoreInfo
+from kiosk.store.audit import AuditMixin, migrate_audit
 from kiosk.store.feedback import FeedbackMixin, migrate_feedback
 from kiosk.store.payments import PaymentsMixin, migrate_payments_and_receipts
 from kiosk.store.pin_lockout import PinLockoutMixin, migrate_pin_lockout
 from kiosk.store.receipts import ReceiptsMixin
+from kiosk.store.staff import StaffAccountsMixin, migrate_staff_accounts
 
 __all__ = ["SalesStore", "Sale", "Correction", "LineProvenance", "StoreError", "read_corrections", "SCHEMA_VERSION"]
 
@@ -153,9 +155,15 @@ def _005_feedback(c: sqlite3.Connection) -> None:
     migrate_feedback(c)
 
 
+def _006_audit(c: sqlite3.Connection) -> None:
+    # staff accounts, and the tamper-evident audit log (kiosk.store.audit)
+    migrate_staff_accounts(c)
+    migrate_audit(c)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _002_line_provenance,
                                                                 _003_payments_and_receipts, _004_staff_pin_lockout,
-                                                                _005_feedback)
+                                                                _005_feedback, _006_audit)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -264,21 +272,24 @@ def _line_from_row(r: sqlite3.Row) -> CartLine:
                     voided=r["voided_at"] is not None)
 
 
-class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin):
+class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, AuditMixin,
+                 StaffAccountsMixin):
     """Open with :meth:`open`; every public method that writes commits before it returns."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, kiosk_id: str = "K1",
-                 store_info: StoreInfo | None = None, clock: Callable[[], datetime] = _now) -> None:
+                 store_info: StoreInfo | None = None, clock: Callable[[], datetime] = _now,
+                 audit_key: str | Path | None = None) -> None:
         self._conn = conn
         self.path = path
         self.kiosk_id = kiosk_id
         self.store_info = store_info or StoreInfo(kiosk_id=kiosk_id)
         self._clock = clock
         self._lock = threading.RLock()
+        self._init_audit(audit_key)  # the audit log's key file (beside the store unless named): read or made
 
     @classmethod
     def open(cls, path: str | Path, *, kiosk_id: str = "K1", store_info: StoreInfo | None = None,
-             clock: Callable[[], datetime] = _now) -> SalesStore:
+             clock: Callable[[], datetime] = _now, audit_key: str | Path | None = None) -> SalesStore:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -286,7 +297,7 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin):
             _migrate(conn, path)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a usable sales database ({exc})") from exc
-        return cls(conn, path, kiosk_id=kiosk_id, store_info=store_info, clock=clock)
+        return cls(conn, path, kiosk_id=kiosk_id, store_info=store_info, clock=clock, audit_key=audit_key)
 
     def close(self) -> None:
         with self._lock:
@@ -350,7 +361,7 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin):
             return self._load_cart(self._conn, cart_id)
 
     # -- lines ---------------------------------------------------------------------------
-    def add_line(self, line: CartLine, provenance: LineProvenance | None = None) -> CartLine:
+    def add_line(self, line: CartLine, provenance: LineProvenance | None = None, *, by: str = "") -> CartLine:
         """Append a prepared line to the open cart; returns once committed.
 
         ``provenance`` (where the line came from) is committed in the same transaction as the line.
@@ -375,7 +386,7 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin):
                 (line.line_id, cart_id, line.sku, line.name, line.sold_by.value, line.unit_price, line.gst_bp,
                  line.qty, line.net_grams, line.total, now),
             )
-            self._event(c, cart_id, line, "add", now)
+            self._event(c, cart_id, line, "add", now, by)
             if provenance is not None:
                 self._put_provenance(c, line.line_id, provenance, now)
                 self._feedback_line(c, line, provenance, cart_id, now)
@@ -451,6 +462,7 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin):
     def _event(self, c: sqlite3.Connection, cart_id: str, line: CartLine, event: str, at: str, by: str = "") -> None:
         c.execute("INSERT INTO line_events (cart_id, line_id, event, at, by, line_json) VALUES (?, ?, ?, ?, ?, ?)",
                   (cart_id, line.line_id, event, at, by, json.dumps(line.to_dict(), sort_keys=True)))
+        self._audit(c, f"line.{event}", by or "shopper", {"cart_id": cart_id, **line.to_dict()})
 
     def line_events(self, cart_id: str) -> list[dict]:
         with self._lock:
@@ -490,6 +502,9 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin):
         )
         c.execute("UPDATE carts SET status = 'closed', closed_at = ? WHERE cart_id = ?", (now.isoformat(), cart_id))
         row = c.execute("SELECT * FROM sales WHERE cart_id = ?", (cart_id,)).fetchone()
+        self._audit(c, "sale.closed", "kiosk", {"cart_id": cart_id, "receipt_no": receipt_no, "gross": b.gross,
+                                                "round_off": b.round_off, "total": b.total, "method": method,
+                                                "payment_ref": payment_ref, "lines": len(cart.lines)})
         return Sale._from_row(row)
 
     close_sale = pay
@@ -533,6 +548,8 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin):
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (recognised_sku, corrected_sku, str(image_path), who, at.isoformat(), cart_id, line_id))
             row = c.execute("SELECT * FROM corrections WHERE id = ?", (cur.lastrowid,)).fetchone()
+            self._audit(c, "staff.correction", who, {"recognised_sku": recognised_sku, "corrected_sku": corrected_sku,
+                                                     "cart_id": cart_id, "line_id": line_id})
         return Correction._from_row(row)
 
     def corrections(self, *, since_id: int = 0) -> list[Correction]:

@@ -1,0 +1,92 @@
+"""``checkout audit verify|show|key``: a kiosk's audit log from its sales file (read-only; nothing is changed).
+
+``--config kiosk.toml`` takes the store and the key file from the kiosk's settings; ``--store DB`` (and ``--key
+FILE``) name them directly. ``verify`` exits 1 when anything is wrong, naming each row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from kiosk.errors import UserError
+
+__all__ = ["register"]
+
+
+def _where(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="kiosk settings (store and audit_key from there)")
+    p.add_argument("--store", type=Path, metavar="DB", help="the kiosk's sales database")
+    p.add_argument("--key", type=Path, metavar="FILE", help="the audit key file (default: beside the store)")
+
+
+def register(sub: argparse._SubParsersAction, groups: dict) -> None:
+    from kiosk.subcommands import group
+
+    audit = group(sub, groups, "audit", "the tamper-evident audit log: verify, show, collect at head office")
+    p = audit.add_parser("verify", help="check a kiosk's audit log: names edited, deleted, inserted, reordered rows")
+    _where(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_verify)
+    p = audit.add_parser("show", help="a kiosk's audit rows since a time, as a table or JSON lines")
+    _where(p)
+    p.add_argument("--since", metavar="WHEN", help="ISO date/time (local) or an age: 30m, 12h, 7d")
+    p.add_argument("--kind", help="only this kind or family (e.g. staff, line.void)")
+    p.add_argument("--actor", help="only rows by this staff number (or shopper, kiosk)")
+    p.add_argument("--json", action="store_true", help="one JSON object per row")
+    p.set_defaults(func=cmd_show)
+    p = audit.add_parser("key", help="the kiosk's audit key id; --export prints the key for head office's registry")
+    _where(p)
+    p.add_argument("--export", action="store_true",
+                   help="print the key itself (hex) for `checkout audit enroll` at head office; keep it secret")
+    p.set_defaults(func=cmd_key)
+
+
+def _paths(args) -> tuple[Path, Path | None]:
+    store, key = args.store, args.key
+    if args.config:
+        from kiosk.config import KioskConfig
+
+        config = KioskConfig.from_file(args.config)
+        store = store or Path(config.store)
+        key = key or (Path(config.audit_key) if config.audit_key else None)
+    if store is None:
+        raise UserError("name the kiosk's sales database: --store DB or --config kiosk.toml")
+    if not Path(store).is_file():
+        raise UserError(f"{store}: no sales database there")
+    return Path(store), key
+
+
+def cmd_verify(args) -> int:
+    from kiosk.audit.verify import verify_store
+
+    store, key = _paths(args)
+    try:
+        result = verify_store(store, key)
+    except Exception as exc:  # not a sales file, no audit table: one line
+        raise UserError(f"{store}: cannot read its audit log ({type(exc).__name__}: {exc})") from None
+    print(json.dumps(result.to_dict(), indent=2) if args.json else "\n".join(result.lines()))
+    return 0 if result.ok else 1
+
+
+def cmd_show(args) -> int:
+    from kiosk.audit.show import format_rows, parse_since, read_rows
+
+    store, _ = _paths(args)
+    rows = read_rows(store, since=parse_since(args.since), kind=args.kind, actor=args.actor)
+    print(format_rows(rows, as_json=args.json), end="")
+    return 0
+
+
+def cmd_key(args) -> int:
+    from kiosk.exchange.audit import key_id
+    from kiosk.store.audit import default_key_path, load_key
+
+    store, key_path = _paths(args)
+    key_path = key_path or default_key_path(store)
+    key = load_key(key_path)
+    if key is None:
+        raise UserError(f"{key_path}: no audit key (the kiosk makes it when it first opens its store)")
+    print(f"{key.hex()}" if args.export else f"key id {key_id(key)} ({key_path})")
+    return 0

@@ -1,0 +1,83 @@
+"""``checkout audit show --since …``: a kiosk's audit rows, as a table for people or JSON lines for tools."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from kiosk.errors import UserError
+from kiosk.store.audit import row_dict
+
+__all__ = ["format_rows", "parse_since", "read_rows"]
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> str | None:
+    """``--since``: an ISO date or time (naive = local time), or an age like ``30m``, ``12h``, ``7d``; as ISO."""
+    if not text:
+        return None
+    now = now or datetime.now().astimezone()
+    t = text.strip()
+    if len(t) >= 2 and t[-1] in _UNITS and t[:-1].isdigit():
+        return (now - timedelta(seconds=int(t[:-1]) * _UNITS[t[-1]])).isoformat()
+    try:
+        when = datetime.fromisoformat(t)
+    except ValueError:
+        raise UserError(f"--since {text!r}: not a date (YYYY-MM-DD), an ISO time or an age (30m, 12h, 7d)") from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # the kiosk's local time
+    return when.astimezone(timezone.utc).isoformat()
+
+
+def read_rows(path: str | Path, *, since: str | None = None, kind: str | None = None,
+              actor: str | None = None) -> list[dict]:
+    """The rows of ``path`` (read-only) at or after ``since``, optionally of a kind (prefix) and an actor."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no sales database there")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        rows = [row_dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY id")]
+    except sqlite3.DatabaseError as exc:
+        raise UserError(f"{path}: no audit log there ({exc})") from None
+    finally:
+        conn.close()
+    if since:
+        cutoff = datetime.fromisoformat(since)
+        rows = [r for r in rows if _at(r["at"]) >= cutoff]
+    if kind:
+        rows = [r for r in rows if r["kind"] == kind or r["kind"].startswith(kind.rstrip(".") + ".")]
+    if actor:
+        rows = [r for r in rows if r["actor"] == actor]
+    return rows
+
+
+def _at(text: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.astimezone()
+
+
+def _summary(detail) -> str:
+    if not isinstance(detail, dict):
+        return str(detail)[:80]
+    keys = ("receipt_no", "name", "sku", "qty", "net_grams", "total", "amount", "action", "reason", "role",
+            "old_price", "new_price", "approved_by", "from_version", "to_version", "staff_no")
+    parts = [f"{k}={detail[k]}" for k in keys if detail.get(k) not in (None, "")]
+    return " ".join(parts)[:100]
+
+
+def format_rows(rows: list[dict], *, as_json: bool = False) -> str:
+    if as_json:
+        return "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows)
+    out = [f"{'seq':>6}  {'at':<25}  {'kind':<24}  {'actor':<10}  detail"]
+    out += [f"{r['seq']:>6}  {r['at'][:25]:<25}  {r['kind'][:24]:<24}  {r['actor'][:10]:<10}  {_summary(r['detail'])}"
+            for r in rows]
+    out.append(f"{len(rows)} row(s)")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,251 @@
+"""The audit chain: what a kiosk's audit rows are, how each is bound to the one before it, and how a sequence of
+rows is checked. Shared by the till (:mod:`kiosk.store.audit` writes rows, ``checkout audit verify`` checks the
+file) and head office (``checkout audit collect`` checks the batches); standard library only.
+
+A row::
+
+    {"seq": 17, "at": "2026-12-01T10:15:02+05:30", "kind": "line.void", "actor": "101",
+     "detail": {"line_id": "…", "total": 4500, …},
+     "prev": "<hash of row 16>", "hash": "<sha256 of this row's content>", "mac": "<HMAC-SHA256(key, hash)>",
+     "key_id": "<which kiosk key made the MAC>"}
+
+``hash`` is the SHA-256 of the canonical JSON of ``seq, at, kind, actor, detail, prev``: change any of them and the
+hash no longer fits; the next row's ``prev`` then points at a hash that is no longer there. ``mac`` is an HMAC of
+that hash under the kiosk's own key, kept outside the database file (:mod:`kiosk.store.audit`): someone with the
+file alone can recompute hashes but cannot make a MAC, so a row made up or re-hashed after an edit is caught too.
+
+:func:`verify_rows` names each problem: an **edited** row (content ≠ hash, or re-hashed without the key), a
+**deleted** row (a sequence number missing between two rows that are there), an **inserted** row (a row that is not
+this kiosk's MAC, the chain running on without it), rows **out of order** (a swapped pair), and a chain that starts
+where it should not (rows cut off at the start, or another kiosk's rows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk.errors import DataError
+from kiosk.exchange.batch import Batch, BatchError, read_batch
+
+__all__ = ["GENESIS", "KIND", "AuditProblem", "AuditReport", "canonical", "content_hash", "key_id", "mac_of",
+           "parse_key", "read_audit_batch", "seal", "verify_rows"]
+
+KIND = "audit"
+#: the ``prev`` of a kiosk's first row
+GENESIS = "0" * 64
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+KINDS_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+FIELDS = ("seq", "at", "kind", "actor", "detail", "prev")
+
+
+def canonical(doc: Any) -> bytes:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+
+
+def content_hash(row: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the row's content: ``seq, at, kind, actor, detail, prev``."""
+    return hashlib.sha256(canonical({k: row[k] for k in FIELDS})).hexdigest()
+
+
+def mac_of(key: bytes, row_hash: str) -> str:
+    return hmac.new(key, row_hash.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a key (which key made a MAC); says nothing about the key itself."""
+    return hashlib.sha256(b"checkout audit key id\0" + key).hexdigest()[:16]
+
+
+def seal(seq: int, at: str, kind: str, actor: str, detail: Mapping[str, Any], prev: str, key: bytes) -> dict:
+    """A complete new row after ``prev``."""
+    row = {"seq": int(seq), "at": at, "kind": kind, "actor": actor, "detail": dict(detail), "prev": prev}
+    row["hash"] = content_hash(row)
+    row["mac"] = mac_of(key, row["hash"])
+    row["key_id"] = key_id(key)
+    return row
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One finding: ``what`` is ``edited`` | ``deleted`` | ``inserted`` | ``reordered`` | ``broken`` | ``unknown-key``;
+    ``seq`` the row it concerns (as the row claims it), ``message`` one line naming it."""
+
+    what: str
+    seq: int | None
+    message: str
+
+
+@dataclass
+class AuditReport:
+    rows: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    last_hash: str = GENESIS
+    problems: list[AuditProblem] = field(default_factory=list)
+    unverified: int = 0  # rows whose key is not known here (chain checked, MAC not)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, what: str, seq: int | None, message: str) -> None:
+        self.problems.append(AuditProblem(what, seq, message))
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.problems:
+            out[p.what] = out.get(p.what, 0) + 1
+        return out
+
+
+def _label(row: Mapping[str, Any]) -> str:
+    return f"row {row.get('seq')} ({row.get('kind')}, {row.get('at')}, by {row.get('actor') or '-'})"
+
+
+def _hash_ok(row: Mapping[str, Any]) -> bool:
+    try:
+        return content_hash(row) == row.get("hash")
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _classify(rows: list[dict], keys: Callable[[str], bytes | None], report: AuditReport) -> set[int]:
+    """Indices of the authentic rows (hash and, where the key is known, MAC right); the others are reported."""
+    good: set[int] = set()
+    suspects = []
+    for i, row in enumerate(rows):
+        if not _hash_ok(row):
+            report.add("edited", row.get("seq"), f"{_label(row)}: edited — its content no longer matches its hash")
+            continue
+        key = keys(str(row.get("key_id", "")))
+        if key is None:
+            report.unverified += 1
+            good.add(i)
+        elif hmac.compare_digest(mac_of(key, row["hash"]), str(row.get("mac", ""))):
+            good.add(i)
+        else:
+            suspects.append(i)
+    by_seq = {rows[i]["seq"] for i in good}
+    for i in suspects:  # a good hash with a wrong MAC: made without the kiosk's key
+        row = rows[i]
+        follower = next((rows[j] for j in range(i + 1, len(rows)) if j in good), None)
+        before = next((rows[j] for j in range(i - 1, -1, -1) if j in good), None)
+        chained_around = follower is not None and follower["prev"] == (before["hash"] if before else GENESIS)
+        if row["seq"] in by_seq or chained_around or follower is None:
+            report.add("inserted", row["seq"], f"a {_label(row)} was inserted: its MAC is not this kiosk's")
+        else:
+            report.add("edited", row["seq"], f"{_label(row)}: edited and re-hashed without the kiosk's key "
+                                             "(its MAC does not match)")
+    return good
+
+
+def _order(good: list[dict], report: AuditReport) -> None:
+    seqs = [r["seq"] for r in good]
+    ordered = sorted(seqs)
+    if seqs == ordered:
+        return
+    moved = [i for i, (a, b) in enumerate(zip(seqs, ordered)) if a != b]
+    if len(moved) == 2:
+        a, b = sorted((seqs[moved[0]], seqs[moved[1]]))
+        report.add("reordered", a, f"rows {a} and {b} swapped: they stand in each other's place")
+        return
+    late = [s for i, s in enumerate(seqs) if i and s < max(seqs[:i])]
+    report.add("reordered", late[0], f"rows out of order: {', '.join(map(str, late[:10]))} stand after later rows")
+
+
+def _gaps(good: list[dict], report: AuditReport, expect_prev: str, expect_first: int | None,
+          accounted: set[int]) -> None:
+    rows = sorted(good, key=lambda r: r["seq"])
+    prev_row: dict | None = None
+    for row in rows:
+        if prev_row is None:
+            if expect_first is not None and row["seq"] > expect_first:
+                _missing(range(expect_first, row["seq"]), accounted, report, "before it")
+            elif (expect_first is None or row["seq"] == expect_first) and row["prev"] != expect_prev:
+                report.add("broken", row["seq"], f"{_label(row)} does not follow the rows before it (chain starts "
+                                                 "elsewhere: earlier rows cut off or replaced)")
+        elif row["seq"] == prev_row["seq"]:
+            report.add("inserted", row["seq"], f"{_label(row)} appears twice (a copy was inserted)")
+        elif row["seq"] > prev_row["seq"] + 1:
+            _missing(range(prev_row["seq"] + 1, row["seq"]), accounted, report,
+                     f"between rows {prev_row['seq']} and {row['seq']}")
+        elif row["prev"] != prev_row["hash"]:
+            report.add("broken", row["seq"], f"{_label(row)} does not point at row {prev_row['seq']}")
+        prev_row = row
+
+
+def _missing(seqs: Iterable[int], accounted: set[int], report: AuditReport, where: str) -> None:
+    gone = [s for s in seqs if s not in accounted]
+    if not gone:
+        return
+    span = f"row {gone[0]}" if len(gone) == 1 else f"rows {gone[0]}–{gone[-1]}"
+    report.add("deleted", gone[0], f"{span} deleted ({where})")
+
+
+def verify_rows(rows: Iterable[Mapping[str, Any]], keys: Callable[[str], bytes | None] | Mapping[str, bytes], *,
+                expect_prev: str = GENESIS, expect_first: int | None = 1) -> AuditReport:
+    """Check ``rows`` in the order they are stored. ``keys``: key id → key (``None``/absent: MAC not checked, the
+    row counted ``unverified``). The chain must start at ``expect_first`` after ``expect_prev`` (a batch that
+    continues an earlier one passes the earlier one's last seq + 1 and hash; ``expect_first=None``: wherever)."""
+    lookup = keys.get if isinstance(keys, Mapping) else keys
+    rows = [dict(r) for r in rows]
+    report = AuditReport(rows=len(rows))
+    good_at = _classify(rows, lookup, report)
+    good = [rows[i] for i in sorted(good_at)]
+    accounted = {r.get("seq") for i, r in enumerate(rows) if i not in good_at}
+    _order(good, report)
+    _gaps(good, report, expect_prev, expect_first, accounted)
+    if good:
+        last = max(good, key=lambda r: r["seq"])
+        report.first_seq, report.last_seq, report.last_hash = min(r["seq"] for r in good), last["seq"], last["hash"]
+    return report
+
+
+# -- the batch head office receives ----------------------------------------------------------------------------------
+def _record_problem(rec: Mapping[str, Any]) -> str | None:
+    checks = {
+        "seq": isinstance(rec.get("seq"), int) and not isinstance(rec.get("seq"), bool) and rec["seq"] >= 1,
+        "at": isinstance(rec.get("at"), str) and 0 < len(rec["at"]) <= 64,
+        "kind": isinstance(rec.get("kind"), str) and bool(KINDS_RE.match(rec["kind"])),
+        "actor": isinstance(rec.get("actor"), str) and len(rec["actor"]) <= 128,
+        "detail": isinstance(rec.get("detail"), dict),
+        "prev": isinstance(rec.get("prev"), str) and bool(HEX64.match(rec["prev"])),
+        "hash": isinstance(rec.get("hash"), str) and bool(HEX64.match(rec["hash"])),
+        "mac": isinstance(rec.get("mac"), str) and bool(HEX64.match(rec["mac"])),
+        "key_id": isinstance(rec.get("key_id"), str) and len(rec["key_id"]) == 16,
+    }
+    wrong = [k for k, ok in checks.items() if not ok]
+    return f"field(s) {', '.join(wrong)} missing or of the wrong type" if wrong else None
+
+
+def read_audit_batch(data: bytes, name: str | None = None, *, where: str | None = None) -> Batch:
+    """:func:`~kiosk.exchange.batch.read_batch` for kind ``audit``, every record's shape checked (one bad record
+    refuses the batch). The chain and the MACs are head office's to check (it holds the kiosks' keys)."""
+    batch = read_batch(data, name, where=where)
+    where = where or name or "batch"
+    if batch.kind != KIND:
+        raise BatchError(f"{where}: a {batch.kind!r} batch, not {KIND!r}")
+    for key in ("kiosk_id", "store_id"):
+        if not isinstance(batch.meta.get(key), str):
+            raise BatchError(f"{where}: meta.{key} missing")
+    if not batch.records:
+        raise BatchError(f"{where}: no audit rows")
+    for i, rec in enumerate(batch.records):
+        problem = _record_problem(rec)
+        if problem:
+            raise BatchError(f"{where}: record {i + 1}: {problem}")
+    return batch
+
+
+def parse_key(text: str, where: str) -> bytes:
+    """A key file's text (64 hex digits) as bytes; :class:`~kiosk.errors.DataError` naming ``where`` otherwise."""
+    cleaned = text.strip()
+    if not HEX64.match(cleaned):
+        raise DataError(f"{where}: not an audit key (64 hex digits)")
+    return bytes.fromhex(cleaned)

@@ -1,0 +1,124 @@
+"""``checkout staff add|list|disable|enable|reset-pin``: the people who may sign in at a kiosk.
+
+The accounts live in the kiosk's sales database (``--store DB``, or the ``store`` of ``--config kiosk.toml``). A PIN
+is read from the terminal twice (not echoed), or one line from standard input with ``--pin-stdin`` (scripts); it
+is never printed or logged. Every change is written to the kiosk's audit log as ``cli:<login name>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from kiosk.errors import UserError
+
+__all__ = ["register"]
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="kiosk settings (store, kiosk_id and audit_key from there)")
+    p.add_argument("--store", type=Path, metavar="DB", help="the kiosk's sales database")
+
+
+def register(sub: argparse._SubParsersAction, groups: dict) -> None:
+    from kiosk.subcommands import group
+
+    staff = group(sub, groups, "staff", "staff accounts: a staff number, a role and a personal PIN each")
+    p = staff.add_parser("add", help="add a person (prints their staff number)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--role", required=True, choices=("assistant", "supervisor"))
+    p.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (one line)")
+    _store_args(p)
+    p.set_defaults(func=cmd_add)
+    p = staff.add_parser("list", help="the accounts: number, name, role, active")
+    p.add_argument("--json", action="store_true")
+    _store_args(p)
+    p.set_defaults(func=cmd_list)
+    for name, helptext in (("disable", "stop a person signing in (the account and its audit rows stay)"),
+                           ("enable", "let a disabled person sign in again")):
+        p = staff.add_parser(name, help=helptext)
+        p.add_argument("who", metavar="NUMBER_OR_NAME")
+        _store_args(p)
+        p.set_defaults(func=cmd_active, active=name == "enable")
+    p = staff.add_parser("reset-pin", help="give a person a new PIN (clears their wrong-PIN count)")
+    p.add_argument("who", metavar="NUMBER_OR_NAME")
+    p.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (one line)")
+    _store_args(p)
+    p.set_defaults(func=cmd_reset_pin)
+
+
+def _open(args):
+    from kiosk.store import SalesStore
+
+    store, kiosk_id, key = args.store, "K1", None
+    if args.config:
+        from kiosk.config import KioskConfig
+
+        config = KioskConfig.from_file(args.config)
+        store, kiosk_id, key = store or Path(config.store), config.kiosk_id, config.audit_key or None
+    if store is None:
+        raise UserError("name the kiosk's sales database: --store DB or --config kiosk.toml")
+    return SalesStore.open(store, kiosk_id=kiosk_id, audit_key=key)
+
+
+def _by() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _read_pin(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    pin = getpass.getpass("new staff PIN: ")
+    if getpass.getpass("the same PIN again: ") != pin:
+        raise UserError("the two PINs differ: nothing changed")
+    return pin
+
+
+def cmd_add(args) -> int:
+    from kiosk.staff.accounts import add_account
+
+    pin = _read_pin(args.pin_stdin)
+    with _open(args) as store:
+        account = add_account(store, args.name, args.role, pin, by=_by())
+    print(f"staff number {account.staff_no}: {account.name} ({account.role})")
+    return 0
+
+
+def cmd_list(args) -> int:
+    with _open(args) as store:
+        accounts = [a.public() for a in store.staff_accounts()]
+    if args.json:
+        print(json.dumps(accounts, indent=2))
+        return 0
+    print(f"{'number':<8}{'name':<28}{'role':<12}{'active':<8}since")
+    for a in accounts:
+        print(f"{a['staff_no']:<8}{a['name'][:27]:<28}{a['role']:<12}{'yes' if a['active'] else 'no':<8}"
+              f"{a['created_at'][:10]}")
+    if not accounts:
+        print("(none: the shared staff_pin_hash, if set, still signs in; `checkout staff add` makes accounts)")
+    return 0
+
+
+def cmd_active(args) -> int:
+    from kiosk.staff.accounts import set_active
+
+    with _open(args) as store:
+        account = set_active(store, args.who, args.active, by=_by())
+    print(f"staff number {account.staff_no}: {account.name} {'enabled' if account.active else 'disabled'}")
+    return 0
+
+
+def cmd_reset_pin(args) -> int:
+    from kiosk.staff.accounts import reset_pin
+
+    pin = _read_pin(args.pin_stdin)
+    with _open(args) as store:
+        account = reset_pin(store, args.who, pin, by=_by())
+    print(f"staff number {account.staff_no}: {account.name}: new PIN set")
+    return 0

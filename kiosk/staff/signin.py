@@ -1,0 +1,135 @@
+"""Signing in at the till: a staff number and a personal PIN, with lockouts that grow and survive restarts.
+
+**Who.** With staff accounts (``checkout staff add``) a person signs in with their staff number and PIN, checked
+against their own salted scrypt hash (:func:`kiosk.config.check_pin`). Before the first account exists the kiosk's
+shared ``staff_pin_hash`` still works (role ``[staff] legacy_pin_role``); once accounts exist it no longer does.
+
+**Lockouts.** Wrong PINs are counted per staff number — :data:`MAX_PIN_FAILURES` in a row are free, then each
+further one locks that number for twice as long as the one before (:data:`STAFF_LOCKOUT` … :data:`MAX_STAFF_LOCKOUT`)
+— and for the whole kiosk (:data:`KIOSK_ID`): ``[staff] kiosk_free_failures`` wrong PINs in a row, whatever the
+number, lock every sign-in the same growing way, so trying one PIN under many numbers gains nothing. A locked
+sign-in is refused without checking the PIN. The counts live in the kiosk's SQLite file (``pin_lockout``), so a
+restart clears nothing; a right PIN clears its number's count and the kiosk's. An unknown or disabled number costs
+the same scrypt time as a real one and is refused with the same words: the pad does not tell which numbers exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+__all__ = ["KIOSK_ID", "MAX_PIN_FAILURES", "MAX_STAFF_LOCKOUT", "STAFF_LOCKOUT", "MemoryLockout", "SignIn",
+           "StaffMember", "UnlockResult", "lockout_for"]
+
+#: wrong PINs in a row (one staff number) before unlocking is refused for STAFF_LOCKOUT
+MAX_PIN_FAILURES = 3
+STAFF_LOCKOUT = timedelta(seconds=30)
+#: the longest lockout (each wrong PIN past the free ones doubles it up to this)
+MAX_STAFF_LOCKOUT = timedelta(hours=1)
+#: the ``pin_lockout`` key of the kiosk-wide count (no staff number looks like it)
+KIOSK_ID = "*kiosk*"
+_DUMMY_HASH = "scrypt$16384$8$1$00000000000000000000000000000000$" + "00" * 32
+
+
+def lockout_for(failures: int, free: int = MAX_PIN_FAILURES) -> timedelta | None:
+    """How long unlocking is refused after ``failures`` wrong PINs in a row (None: not locked)."""
+    if failures < free:
+        return None
+    return min(STAFF_LOCKOUT * 2 ** min(failures - free, 16), MAX_STAFF_LOCKOUT)
+
+
+class MemoryLockout:
+    """Where the wrong-PIN counts live when no store is given (tests, tools): in memory, lost on restart."""
+
+    def __init__(self) -> None:
+        self._state: dict[str, tuple[int, datetime | None]] = {}
+
+    def pin_lockout(self, staff_id: str) -> tuple[int, datetime | None]:
+        return self._state.get(staff_id, (0, None))
+
+    def record_pin_failure(self, staff_id: str, failures: int, locked_until: datetime | None) -> None:
+        self._state[staff_id] = (failures, locked_until)
+
+    def clear_pin_failures(self, staff_id: str) -> None:
+        self._state.pop(staff_id, None)
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """Who is signed in: staff number (or the id typed with the shared PIN), name and role."""
+
+    staff_id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class UnlockResult:
+    ok: bool
+    wait_s: int = 0  # > 0: refused without checking, locked out for this long
+    reason: str = ""  # refused: wrong_pin | unknown_staff | disabled | locked | kiosk_locked | no_pin
+    member: StaffMember | None = None
+
+
+class SignIn:
+    """``check(pin, staff_id) -> UnlockResult``. ``accounts``: the store's staff accounts (``has_staff_accounts``,
+    ``staff_account``) or None; ``legacy_check``: the shared PIN's check; ``lockout``: where counts are kept."""
+
+    def __init__(self, *, accounts: Any, legacy_check: Callable[[str], bool], lockout: Any,
+                 clock: Callable[[], datetime], kiosk_free_failures: int = 10, legacy_role: str = "supervisor",
+                 check_hash: Callable[[str, str], bool] | None = None) -> None:
+        if check_hash is None:
+            from kiosk.config import check_pin as check_hash
+        self._accounts, self._legacy_check, self._lockout = accounts, legacy_check, lockout
+        self._clock, self._kiosk_free, self._legacy_role = clock, kiosk_free_failures, legacy_role
+        self._check_hash = check_hash
+
+    @property
+    def personal(self) -> bool:
+        """True once staff accounts exist (a staff number is needed; the shared PIN no longer works)."""
+        return self._accounts is not None and self._accounts.has_staff_accounts()
+
+    def _locked(self, key: str, now: datetime) -> int:
+        _failures, until = self._lockout.pin_lockout(key)
+        return int((until - now).total_seconds()) + 1 if until is not None and now < until else 0
+
+    def _fail(self, key: str, now: datetime, free: int) -> None:
+        failures = self._lockout.pin_lockout(key)[0] + 1
+        wait = lockout_for(failures, free)
+        self._lockout.record_pin_failure(key, failures, now + wait if wait else None)
+
+    def _who(self, pin: str, staff_id: str) -> tuple[StaffMember | None, str]:
+        """The member these credentials name, or ``(None, why not)``; always costs one scrypt check."""
+        if not self.personal:
+            ok = isinstance(pin, str) and self._legacy_check(pin)
+            return (StaffMember(staff_id, staff_id, self._legacy_role), "") if ok else (None, "wrong_pin")
+        account = self._accounts.staff_account(staff_id) if staff_id else None
+        if account is None or not account.active:
+            self._check_hash(pin if isinstance(pin, str) else "", _DUMMY_HASH)  # same time as a real check
+            return None, "unknown_staff" if account is None else "disabled"
+        if not (isinstance(pin, str) and self._check_hash(pin, account.pin_hash)):
+            return None, "wrong_pin"
+        return StaffMember(account.staff_no, account.name, account.role), ""
+
+    def check(self, pin: str, staff_id: str) -> UnlockResult:
+        """Are these the credentials of someone who may sign in? Counts failures; refuses while locked."""
+        staff_id = str(staff_id or "").strip()[:32] or "staff"
+        now = self._clock()
+        wait = self._locked(KIOSK_ID, now)
+        if wait:
+            return UnlockResult(False, wait, "kiosk_locked")
+        wait = self._locked(staff_id, now)
+        if wait:
+            return UnlockResult(False, wait, "locked")
+        member, why = self._who(pin, staff_id)
+        if member is None:
+            self._fail(KIOSK_ID, now, self._kiosk_free)
+            if why in ("wrong_pin", "disabled") or not self.personal:
+                self._fail(staff_id, now, MAX_PIN_FAILURES)
+            return UnlockResult(False, 0, why)
+        for key in (staff_id, KIOSK_ID):
+            if self._lockout.pin_lockout(key)[0]:
+                self._lockout.clear_pin_failures(key)
+        return UnlockResult(True, 0, "", member)
