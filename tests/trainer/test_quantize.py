@@ -11,8 +11,7 @@ import pytest
 from kiosk.bundle_format.bundle import load_bundle, sha256_file
 from kiosk.bundle_format.int8 import INT8_MODEL, int8_model
 from kiosk.cli import main
-from tests.bundles.factory import build_tiny_bundle
-from tests.recognition.int8_bundle import photo_manifest
+from tests.recognition.int8_bundle import build_two_conv_bundle, photo_manifest
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -22,7 +21,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 @pytest.fixture
 def tiny(tmp_path):
-    bundle = build_tiny_bundle(tmp_path / "bundle", model_version=3)
+    bundle = build_two_conv_bundle(tmp_path / "bundle", model_version=3)
     return bundle, photo_manifest(bundle, tmp_path / "train", 24, seed=11), photo_manifest(bundle, tmp_path / "val",
                                                                                           30, seed=12)
 
@@ -53,7 +52,10 @@ def test_quantize_writes_an_int8_model_the_manifest_lists_and_the_kiosk_verifies
     assert int8.calibration["images"] == 20 and int8.calibration["format"] == "QDQ"
     graph = onnx.load(str(bundle_dir / INT8_MODEL)).graph
     assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in graph.node}
-    assert any(t.data_type == onnx.TensorProto.INT8 for t in graph.initializer)  # int8 weights
+    int8_weights = [t.name for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert any(name.startswith("conv2.weight") for name in int8_weights)  # the middle layer runs in int8 ...
+    assert not any(name.startswith(("conv1.", "fc.")) for name in int8_weights)  # ... the ends stay fp32
+    assert int8.calibration["fp32_nodes"] and len(int8.calibration["fp32_nodes"]) == 2
 
     key = SigningKey.generate("head-office")
     sign_bundle(bundle_dir, key)
