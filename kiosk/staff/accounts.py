@@ -29,7 +29,7 @@ def pin_problem(pin: str) -> str | None:
         return "a staff PIN must not be one digit repeated"
     steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:])}
     if steps in ({1}, {9}):
-        return "a staff PIN must not be a straight run of digits (like 1234 or 9876)"
+        return "a staff PIN must not be a straight run of digits (each one up or down from the last)"
     return None
 
 

@@ -1,0 +1,127 @@
+"""Roles at the till: an assistant corrects and voids; a price override above the limit, a removal above the value
+and a model rollback need a supervisor (or a supervisor's one-off approval). Every refusal is audited and leaves the
+sale as it was; sign-ins, idle logouts and approvals are audited too."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.services.errors import CheckoutError, StaffLocked, SupervisorNeeded
+from kiosk.services.events import StaffModeChanged
+from kiosk.staff.accounts import add_account
+from tests.services.conftest import place
+
+ASSISTANT, SUPERVISOR = ("101", "5820"), ("102", "7391")
+
+
+@pytest.fixture
+def k(kit):
+    k = kit([("arla-standard-milk", 0.95)], threshold=0.9)
+    add_account(k.service.store, "Asha", "assistant", ASSISTANT[1], by="test")
+    add_account(k.service.store, "Ravi", "supervisor", SUPERVISOR[1], by="test")
+    return k
+
+
+def audit(k, since: int = 0) -> list[tuple[str, str, dict]]:
+    return [(r["kind"], r["actor"], r["detail"]) for r in k.service.store.audit_rows(since_seq=since)]
+
+
+def sign_in(k, who) -> None:
+    assert k.service.staff_unlock(who[1], who[0]) is True
+
+
+def test_who_is_signed_in_is_announced_with_the_role(k):
+    assert k.service.staff_accounts_in_use
+    assert k.service.staff_unlock("0000", "101") is False
+    sign_in(k, ASSISTANT)
+    assert k.of(StaffModeChanged)[-1] == StaffModeChanged(True, "101", "Asha", "assistant")
+    assert k.service.staff_member.role == "assistant"
+    kinds = [(kind, actor, d.get("reason")) for kind, actor, d in audit(k)]
+    assert ("staff.signin_refused", "101", "wrong_pin") in kinds and ("staff.signin", "101", None) in kinds
+
+
+def test_an_assistant_corrects_and_voids_but_a_big_override_needs_a_supervisor(k):
+    line_a = place(k.service).auto_added_line_id
+    line_b = place(k.service).auto_added_line_id
+    sign_in(k, ASSISTANT)
+    corrected = k.service.staff_correct(line_a, "bravo-apple-juice")
+    k.service.staff_void(line_b)
+    before = k.service.cart_view()
+    seq = k.service.store.audit_head()[0]
+    with pytest.raises(SupervisorNeeded, match="needs a supervisor"):
+        k.service.staff_override_price(corrected, 100)  # ₹250 juice at ₹1: far beyond ₹20
+    assert k.service.cart_view() == before  # nothing changed
+    (kind, actor, detail), = audit(k, seq)
+    assert (kind, actor, detail["action"], detail["role"]) == ("staff.refused", "101", "override", "assistant")
+    small = k.service.staff_override_price(corrected, 24000)  # ₹10 off: within the assistant's limit
+    assert k.service.cart_view().lines[-1].line_id == small
+
+
+def test_a_supervisor_approval_counts_once(k):
+    line = place(k.service).auto_added_line_id
+    sign_in(k, ASSISTANT)
+    assert k.service.staff_approve(ASSISTANT[1], ASSISTANT[0]) is False  # an assistant cannot approve
+    assert k.service.staff_approve(SUPERVISOR[1], SUPERVISOR[0]) is True
+    new = k.service.staff_override_price(line, 100)
+    override = [d for kind, _, d in audit(k) if kind == "staff.override"][-1]
+    assert override["approved_by"] == "102" and override["new_price"] == 100
+    with pytest.raises(SupervisorNeeded):  # used up
+        k.service.staff_override_price(new, 7200)
+    assert k.service.staff_member.staff_id == "101"  # still Asha's session
+
+
+def test_taking_off_a_big_line_needs_a_supervisor(k):
+    line = place(k.service).auto_added_line_id
+    sign_in(k, SUPERVISOR)
+    big = k.service.staff_override_price(line, 250000)  # a supervisor may: ₹2,500
+    sign_in(k, ASSISTANT)  # the next person at the till
+    with pytest.raises(SupervisorNeeded, match="taking off a line worth more than"):
+        k.service.staff_remove_line(big)
+    assert big in [v.line_id for v in k.service.cart_view().lines]
+    sign_in(k, SUPERVISOR)
+    k.service.staff_remove_line(big)
+    assert k.service.cart_view().lines == ()
+    kinds = [kind for kind, _, _ in audit(k)]
+    assert kinds.count("staff.remove") == 1 and "staff.refused" in kinds
+    assert ("staff.signout", "102", {"reason": "switched", "to": "101"}) in audit(k)
+
+
+def test_idle_logout_is_announced_and_audited(k):
+    sign_in(k, ASSISTANT)
+    k.clock.advance(k.config.staff_timeout_s + 1)
+    assert not k.service.staff_unlocked
+    assert k.of(StaffModeChanged)[-1] == StaffModeChanged(False, reason="idle")
+    assert audit(k)[-1][:2] == ("staff.signout", "101") and audit(k)[-1][2]["reason"] == "idle"
+    with pytest.raises(StaffLocked):
+        k.service.staff_void("anything")
+
+
+def test_only_a_supervisor_rolls_the_model_back(k):
+    done = []
+
+    def rollback(actor, reason):
+        done.append(actor)
+        return 7, 6
+
+    with pytest.raises(StaffLocked):
+        k.service.staff_rollback_model()
+    sign_in(k, ASSISTANT)
+    with pytest.raises(CheckoutError, match="nothing to roll back"):  # a plain bundle, no model_state
+        k.service.staff_rollback_model()
+    k.service._desk.rollback = rollback
+    with pytest.raises(SupervisorNeeded, match="rolling the recognition model back"):
+        k.service.staff_rollback_model()
+    assert done == []
+    sign_in(k, SUPERVISOR)
+    assert k.service.staff_rollback_model() == 6 and done == ["102 (Ravi)"]
+    kind, actor, detail = audit(k)[-1]
+    assert (kind, actor, detail["from_version"], detail["to_version"]) == ("model.rollback", "102", 7, 6)
+
+
+def test_paying_signs_staff_out(k):
+    place(k.service)
+    sign_in(k, ASSISTANT)
+    k.service.pay("card")
+    assert not k.service.staff_unlocked
+    assert [(kind, d.get("reason")) for kind, _, d in audit(k) if kind == "staff.signout"] == [("staff.signout",
+                                                                                                "paid")]
