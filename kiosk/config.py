@@ -39,6 +39,7 @@ import functools
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,16 @@ class KioskConfig:
     kiosk_id: str = _f("K1", "this kiosk's id: prefix of receipt numbers, printed on receipts")
     store_name: str = _f("Self-checkout", "store name printed at the top of receipts")
     store_address: str = _f("", "store address printed on receipts")
-    gstin: str = _f("", "the store's GSTIN printed on receipts")
+    gstin: str = _f("", "the store's GSTIN printed on receipts (a receipt without one is not headed TAX INVOICE)")
+    store_phone: str = _f("", "the store's phone number printed on receipts")
+    languages: tuple = _f(("en", "hi"), "languages the shopper can choose on screen (ISO 639-1 codes: en, hi); the "
+                                        "first is where every new shopper starts")
+    remove_approval_above_paise: int = _f(50000, "a shopper removing a line worth more than this (paise) needs a "
+                                                 "staff approval; 0 = every removal does")
+    receipt_printer: str = _f("", "receipt printer URI: escpos:DEVICE_OR_FILE (ESC/POS bytes, e.g. "
+                                  "escpos:/dev/usb/lp0); empty = no printer (the Print button is hidden)")
+    receipt_countdown_s: float = _f(20.0, "seconds the receipt stays up before the kiosk goes back to the welcome "
+                                          "screen (0 = until tapped)")
     model_state: str = _f("", "signed-bundle store directory (versions/, active.json, status.json); when set the kiosk "
                               "runs the store's active bundle instead of `bundle` (empty = run `bundle` as is)")
     trusted_keys: str = _f("assets/keys", "trusted Ed25519 public keys: a directory of *.pub (+ rotations/) or one "
@@ -170,6 +180,11 @@ class KioskConfig:
             "log_max_bytes": self.log_max_bytes > 0,
             "log_backups": self.log_backups >= 0,
             "min_free_mb": self.min_free_mb >= 0,
+            "languages": bool(self.languages) and all(isinstance(x, str) and re.fullmatch(r"[a-z]{2,3}", x)
+                                                      for x in self.languages),
+            "remove_approval_above_paise": self.remove_approval_above_paise >= 0,
+            "receipt_countdown_s": self.receipt_countdown_s >= 0,
+            "receipt_printer": not self.receipt_printer or self.receipt_printer.startswith("escpos:"),
         }
         bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
         if region_problem(self.tray_region):
@@ -179,7 +194,8 @@ class KioskConfig:
                               f"precision one of {', '.join(PRECISIONS)}; top_k 1..20; staff_pin_hash as made by "
                               "`checkout kiosk --hash-pin`; channel http://, https://, file: or a directory; "
                               "log_level one of "
-                              f"{', '.join(LOG_LEVELS)})")
+                              f"{', '.join(LOG_LEVELS)}; languages ISO 639-1 codes like \"hi\"; receipt_printer "
+                              "escpos:DEVICE_OR_FILE)")
         _check_secrets_and_drivers(self)
         if self.channel.strip():
             missing = [k for k in ("model_state", "store_id") if not getattr(self, k).strip()]
@@ -256,7 +272,8 @@ class KioskConfig:
     # -- derived -------------------------------------------------------------------------------
     @property
     def store_info(self) -> StoreInfo:
-        return StoreInfo(name=self.store_name, address=self.store_address, gstin=self.gstin, kiosk_id=self.kiosk_id)
+        return StoreInfo(name=self.store_name, address=self.store_address, gstin=self.gstin, kiosk_id=self.kiosk_id,
+                         phone=self.store_phone)
 
     def check_pin(self, pin: str) -> bool:
         """True when ``pin`` matches :attr:`staff_pin_hash` (always False when no PIN is set)."""

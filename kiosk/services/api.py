@@ -12,7 +12,16 @@ one-line :class:`~kiosk.errors.UserError`); the window shows that line as a noti
   items are added at once; by-weight items with the current stable weight, or they wait for one
   (``AwaitingWeight``, then ``WeighingEnded``; ``None`` is returned). Another SKU for a placement that already
   has a line replaces that line; the same SKU again does nothing;
-* ``remove_line(line_id)`` (the shopper put the item back); ``pay(method) -> Receipt`` closes the sale once;
+* ``remove_line(line_id) -> bool`` (the shopper put the item back, after confirming on screen): False when the line
+  is worth more than ``remove_approval_above_paise`` and waits for staff (``RemovalPending``); ``keep_line()`` (the
+  shopper changed their mind), ``staff_decide_removal(approve)`` (``RemovalDecided``); ``pay(method) -> Receipt``
+  closes the sale once (not while a removal waits);
+* ``call_help(reason="help") -> bool`` / ``cancel_help()``: the Help button (``HelpCallChanged``; staff unlocking
+  the kiosk answers the call; audited); ``set_language(code)``, ``set_large_text(on)``, ``new_shopper()`` (back to
+  the store's defaults): ``ShopperPrefsChanged``;
+* ``browse_groups() -> [BrowseGroup]``, ``browse(group) -> [SuggestionView]``: browse by picture;
+  ``print_receipt(receipt_no=None) -> receipt_no`` on the kiosk's printer (``SaleClosed.can_print``);
+  ``line_photo(line_id) -> path`` (staff: the placement photo of a line, ``""`` for none);
 * ``staff_unlock(pin) -> bool``, ``staff_lock()``, ``staff_unlocked``; ``staff_correct(line_id, sku) -> line_id``,
   ``staff_void(line_id)``, ``staff_override_price(line_id, paise) -> line_id`` (``StaffLocked`` unless unlocked);
   ``staff_reprint(receipt_no=None) -> text``: a marked duplicate of a receipt (the last sale's by default);
@@ -32,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from kiosk.services.events import CartView, Listener, SuggestionsReady, SuggestionView
+from kiosk.services.events import BrowseGroup, CartView, Listener, SuggestionsReady, SuggestionView
 
 __all__ = ["CheckoutApi", "ReplayApi"]
 
@@ -51,7 +60,29 @@ class CheckoutApi(Protocol):
 
     def choose(self, sku: str, placement_id: str | None = None) -> str | None: ...
 
-    def remove_line(self, line_id: str) -> None: ...
+    def remove_line(self, line_id: str) -> bool: ...
+
+    def keep_line(self) -> None: ...
+
+    def staff_decide_removal(self, approve: bool) -> None: ...
+
+    def call_help(self, reason: str = "help") -> bool: ...
+
+    def cancel_help(self) -> None: ...
+
+    def set_language(self, code: str) -> None: ...
+
+    def set_large_text(self, on: bool) -> None: ...
+
+    def new_shopper(self) -> None: ...
+
+    def browse_groups(self) -> list[BrowseGroup]: ...
+
+    def browse(self, group: str) -> list[SuggestionView]: ...
+
+    def print_receipt(self, receipt_no: str | None = None) -> str: ...
+
+    def line_photo(self, line_id: str) -> str: ...
 
     def pay(self, method: str = "card") -> Any: ...
 

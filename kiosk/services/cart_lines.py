@@ -58,10 +58,11 @@ class CartKeeper:
                                      "scale_grams": p.scale_grams, "chooser": p.chooser}
 
     def replace(self, line_id: str, new: CartLine, who: str) -> CartLine:
-        """Staff: ``new`` takes the place of ``line_id`` (voided), keeping its provenance. The new line is
-        committed first: a crash in between shows both, never neither."""
+        """Staff: ``new`` takes the place of ``line_id`` (voided; ``new`` is listed where it was), keeping its
+        provenance. The new line is committed first: a crash in between shows both, never neither."""
         before = self.provenance(line_id)
-        stored = self.add(new, replace(before, chooser="staff") if before is not None else None)
+        provenance = replace(before, chooser="staff") if before is not None else None
+        stored = self.add(replace(new, replaces=line_id), provenance)
         self.store.void_line(line_id, by=who)
         self.reload()
         return stored

@@ -59,6 +59,7 @@ from kiosk.services.recognise import PlacementRecogniser
 from kiosk.services.scale_desk import ScaleDesk
 from kiosk.services.scans import ScanDesk
 from kiosk.services.shelf import Shelf
+from kiosk.services.shopper import ShopperIntents
 from kiosk.services.staff import StaffSession
 from kiosk.services.staff_desk import StaffDesk, StaffIntents
 from kiosk.services.views import (
@@ -85,7 +86,7 @@ def _simulated_terminal():
     return open_terminal("sim:")
 
 
-class CheckoutService(StaffIntents):
+class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intents: services.shopper, staff_desk
     """See :class:`kiosk.services.api.CheckoutApi` for the contract (events, intents, threads)."""
 
     def __init__(self, config: KioskConfig, *, catalog, store, recognizer_holder, scale,
@@ -128,6 +129,7 @@ class CheckoutService(StaffIntents):
         self._desk = StaffDesk(session, self._cart, active_sku=self._shelf.active, weighing=self._weighing,
                                lock=self._lock, cart_view=self.cart_view, emit=self._emit, clock=self._clock,
                                pin_configured=bool(config.staff_pin_hash), rules=config.staff)
+        self._init_shopper_side(config, store)  # help, removals, language, browsing, printing
         self._unsubscribe_model = self.model.subscribe(lambda _rec: self._emit(ModelChanged(*self.model_info())))
         self._updates = UpdateRelay(updater, self.model, self._emit, lambda: self.config.update_interval_s)
         self._live = LiveLoop(camera=lambda: self.config.camera, scale=scale,
@@ -157,7 +159,8 @@ class CheckoutService(StaffIntents):
         self.stop()
         self.feedback.close()
         self._unsubscribe_model()
-        close_all(self.scanner, self._till.terminal, self.scale, self.store, self.catalog, self.model.recognizer)
+        close_all(self.scanner, self._till.terminal, self._receipts, self.scale, self.store, self.catalog,
+                  self.model.recognizer)
 
     def __enter__(self) -> CheckoutService:
         return self
@@ -178,7 +181,7 @@ class CheckoutService(StaffIntents):
     def announce(self) -> None:
         """Send the current model, cart, weight, staff and update state (a UI that just connected calls this)."""
         events: list[Any] = [ModelChanged(*self.model_info()), CartChanged(self.cart_view()),
-                             StaffModeChanged(self.staff_unlocked)]
+                             StaffModeChanged(self.staff_unlocked), self._prefs.event(), *self._attendant.events()]
         if self.last_reading is not None:
             with self._lock:
                 events.append(self._counter.weight_event())
@@ -194,7 +197,7 @@ class CheckoutService(StaffIntents):
     def _show(self, sale, *extra: Any) -> None:
         """Show a sale's receipt (SaleClosed, to the UI) and record that it was shown."""
         self.last_sale = sale
-        self._emit(SaleClosed(sale.receipt(), sale.receipt_text), *extra)
+        self._emit(SaleClosed(sale.receipt(), sale.receipt_text, self._receipts.available), *extra)
         self.store.mark_receipt_shown(sale.receipt_no)
 
     def cart_view(self) -> CartView:
@@ -257,8 +260,8 @@ class CheckoutService(StaffIntents):
         """Manual search by name, group or PLU (active SKUs only)."""
         return self._shelf.search(text, limit)
 
-    def remove_line(self, line_id: str) -> None:
-        self._counter.remove_line(line_id)
+    def remove_line(self, line_id: str) -> bool:  # False: it waits for a staff approval
+        return self._attendant.remove(line_id)
 
     def scanned(self, text: str, source: str = "scanner") -> str | None:
         """A USB scanner's code (kiosk.services.scans): sold when the catalog knows it, else a notice."""
@@ -285,6 +288,7 @@ class CheckoutService(StaffIntents):
         with self._lock:
             if self._counter.held is not None:
                 raise CheckoutError(f"staff must check {self._counter.held.line.name} before payment")
+            self._attendant.refuse_payment()
             sale = self._till.pay(method)
             dropped = self._weighing.drop()
             self._weighing.reset()
@@ -307,7 +311,7 @@ class CheckoutService(StaffIntents):
 
     # -- staff (kiosk.services.staff_desk; the other staff intents: StaffIntents) -----------------
     def staff_unlock(self, pin: str, staff_id: str = "staff") -> bool:
-        return self._desk.unlock(pin, staff_id)
+        return self._desk.unlock(pin, staff_id) and self._attendant.answered(staff_id)  # staff is here: help answered
 
     # -- model and updates (kiosk.services.model_updates) ----------------------------------------
     def swap_model(self, new_recognizer) -> None:

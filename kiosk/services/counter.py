@@ -167,7 +167,7 @@ class Counter:
         if sku.by_weight:
             if grams is None:
                 self.weighing.wait_for(PendingItem(pid, sku, chooser))
-                return None, [AwaitingWeight(pid, sku.sku, sku.name),
+                return None, [AwaitingWeight(pid, sku.sku, sku.name, sku.price_paise),
                               Notice("info", f"place {sku.name} on the scale and hold still")]
             line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, grams)
             return self._commit(line, placement, chooser, grams), [CartChanged(self._cart_view())]
@@ -261,9 +261,9 @@ class Counter:
         if self.held is not None:
             raise CheckoutError(f"staff must check {self.held.line.name} first: {self.held.reason}")
 
-    def remove_line(self, line_id: str) -> None:
+    def remove_line(self, line_id: str, by: str = "shopper") -> None:
         with self._lock:
-            self._cart.remove(line_id, by="shopper")
+            self._cart.remove(line_id, by=by)
             self.book.forget_line(line_id)
             view = self._cart_view()
         self._emit(CartChanged(view))

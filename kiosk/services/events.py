@@ -24,7 +24,7 @@ Events (names and fields are the UI contract: they only ever grow):
 * :class:`StaffCallEnded` ``(placement_id, sku, line_id)``: staff decided (``line_id`` ``None``: not added);
 * :class:`CartChanged` ``(cart_view)``: the cart after a committed change (a line is shown only after
   the store committed it);
-* :class:`SaleClosed` ``(receipt, receipt_text)``: payment done; a new empty cart follows as CartChanged;
+* :class:`SaleClosed` ``(receipt, receipt_text, can_print)``: payment done; a new empty cart follows as CartChanged;
 * :class:`ModelChanged` ``(version, description)``: the recogniser was loaded or swapped;
 * :class:`UpdateStatusChanged` ``(state, version, message, level, …)``: the model updater's state (only when
   the kiosk polls a channel); ``message`` is one line for the status bar, ``level`` ``ok|warn|error``;
@@ -32,7 +32,15 @@ Events (names and fields are the UI contract: they only ever grow):
   status bar shows ``message`` while ``level`` is not ``ok`` (head office unreachable for long, batches dropped);
 * :class:`StaffModeChanged` ``(unlocked, staff_id, name, role)``: who is signed in (``role`` ``assistant`` |
   ``supervisor``; all empty when locked), ``reason`` why it ended (``done``, ``idle``, ``paid``);
-* :class:`Notice` ``(level, message)``: ``level`` is ``info``, ``warning`` or ``error``.
+* :class:`Notice` ``(level, message)``: ``level`` is ``info``, ``warning`` or ``error``;
+* :class:`HelpCallChanged` ``(active, reason, since, by)``: the shopper called staff with the Help button (``active``)
+  or the call ended (cancelled by the shopper, or answered by staff ``by``);
+* :class:`RemovalPending` ``(line_id, name, total_text, total)``: the shopper asked to remove a line worth more than
+  ``remove_approval_above_paise``: it stays on the bill until staff approves;
+* :class:`RemovalDecided` ``(line_id, approved, by)``: staff approved (the line is gone) or refused, or the shopper
+  kept the item (``by`` ``"shopper"``);
+* :class:`ShopperPrefsChanged` ``(language, large_text, languages)``: the shopper's language and text size (back to
+  the store's defaults for the next shopper).
 """
 
 from __future__ import annotations
@@ -42,10 +50,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "AwaitingWeight", "BillView", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView", "Event",
-    "FrameCaptured", "Listener", "ModelChanged", "Notice", "OutboxChanged", "PlacementCleared", "SaleClosed",
-    "StaffCallEnded", "StaffCalled", "StaffModeChanged",
-    "SuggestionView", "SuggestionsReady", "TaxRowView", "UpdateStatusChanged", "WeighingEnded", "WeightChanged",
+    "AwaitingWeight", "BillView", "BrowseGroup", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView",
+    "Event", "FrameCaptured", "HelpCallChanged", "Listener", "ModelChanged", "Notice", "OutboxChanged",
+    "PlacementCleared", "RemovalDecided", "RemovalPending", "SaleClosed", "ShopperPrefsChanged", "StaffCallEnded",
+    "StaffCalled", "StaffModeChanged", "SuggestionView", "SuggestionsReady", "TaxRowView", "UpdateStatusChanged",
+    "WeighingEnded", "WeightChanged",
 ]
 
 
@@ -53,7 +62,8 @@ __all__ = [
 @dataclass(frozen=True)
 class SuggestionView:
     """One suggestion button (or manual-search result). ``price_text`` reads ``₹45.00`` or ``₹120.00/kg``;
-    ``image_path`` is an existing file or ``""``; ``score`` is the softmax probability (1.0 for search hits)."""
+    ``image_path`` is an existing file or ``""``; ``score`` is the softmax probability (1.0 for search hits);
+    ``price_paise`` the price per piece or per kg; ``group`` the catalog's group."""
 
     sku: str
     name: str
@@ -61,6 +71,19 @@ class SuggestionView:
     sold_by: str  # "unit" | "weight"
     image_path: str
     score: float
+    price_paise: int = field(default=0, compare=False)
+    group: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class BrowseGroup:
+    """A department to browse by picture: ``key`` (``fruit``, ``vegetables`` …), its English ``title``, a product
+    photo standing for it (``""``: none) and how many SKUs it holds."""
+
+    key: str
+    title: str
+    image_path: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -80,6 +103,11 @@ class CartLineView:
     unit_price: int = 0
     total: int = 0
     gst_bp: int = 0
+    voided: bool = False
+    #: what staff changed: "" (nothing), "corrected" (another item), "price" (another price), "voided"
+    mark: str = ""
+    #: for a mark: what it was (the item's name before a correction, the price before an override)
+    was_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,9 +148,13 @@ class BillView:
 
 @dataclass(frozen=True)
 class CartView:
+    """``lines``: the lines on the bill, in order (a corrected line where the one it replaced was);
+    ``shown_lines``: what a screen lists — those, plus lines staff voided (``voided``, marked) in their place."""
+
     cart_id: str
     lines: tuple[CartLineView, ...]
     bill: BillView
+    shown_lines: tuple[CartLineView, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -161,6 +193,7 @@ class AwaitingWeight:
     placement_id: str | None
     sku: str
     name: str
+    price_paise: int = field(default=0, compare=False)  # per kg: for the live price preview
 
 
 @dataclass(frozen=True)
@@ -206,6 +239,7 @@ class CartChanged:
 class SaleClosed:
     receipt: Any  # kiosk.domain.Receipt
     receipt_text: str = ""
+    can_print: bool = False  # a receipt printer is set up (the receipt screen offers Print)
 
 
 @dataclass(frozen=True)
@@ -259,7 +293,38 @@ class Notice:
     details: dict = field(default_factory=dict, compare=False)
 
 
+@dataclass(frozen=True)
+class HelpCallChanged:
+    active: bool
+    reason: str = "help"
+    since: str = ""  # ISO time the call began
+    by: str = ""  # who ended it: "shopper" (cancelled) or the staff id that answered
+
+
+@dataclass(frozen=True)
+class RemovalPending:
+    line_id: str
+    name: str
+    total_text: str
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class RemovalDecided:
+    line_id: str
+    approved: bool
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class ShopperPrefsChanged:
+    language: str
+    large_text: bool = False
+    languages: tuple[str, ...] = ("en",)
+
+
 Event = (CameraStatusChanged | FrameCaptured | SuggestionsReady | PlacementCleared | AwaitingWeight | WeighingEnded
          | WeightChanged | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | UpdateStatusChanged | Notice
-         | StaffCalled | StaffCallEnded | OutboxChanged)
+         | StaffCalled | StaffCallEnded | OutboxChanged | HelpCallChanged | RemovalPending | RemovalDecided
+         | ShopperPrefsChanged)
 Listener = Callable[[Event], None]

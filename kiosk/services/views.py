@@ -52,15 +52,26 @@ def model_description(recognizer) -> tuple[int | None, str]:
     return version, " ".join(x for x in (f"v{version}", arch, f"· {how}") if x)
 
 
-def _line_view(line: CartLine) -> CartLineView:
-    if line.sold_by is SoldBy.WEIGHT:
-        qty_text, unit_text = format_grams(line.net_grams), f"{format_inr(line.unit_price)}/kg"
-    else:
-        qty_text, unit_text = str(line.qty), format_inr(line.unit_price)
+def _unit_price_text(line: CartLine) -> str:
+    return f"{format_inr(line.unit_price)}/kg" if line.sold_by is SoldBy.WEIGHT else format_inr(line.unit_price)
+
+
+def _line_view(line: CartLine, cart: Cart | None = None) -> CartLineView:
+    qty_text = format_grams(line.net_grams) if line.sold_by is SoldBy.WEIGHT else str(line.qty)
+    mark, was = ("voided", "") if line.voided else (cart.change_kind(line), "") if cart is not None else ("", "")
+    if mark:
+        before = cart.original(line)
+        was = before.name if mark == "corrected" else _unit_price_text(before) if mark == "price" else ""
     return CartLineView(line_id=line.line_id, sku=line.sku, name=line.name, qty_text=qty_text,
-                        unit_price_text=unit_text, total_text=format_inr(line.total), sold_by=line.sold_by.value,
-                        grams=line.net_grams, qty=line.qty, unit_price=line.unit_price, total=line.total,
-                        gst_bp=line.gst_bp)
+                        unit_price_text=_unit_price_text(line), total_text=format_inr(line.total),
+                        sold_by=line.sold_by.value, grams=line.net_grams, qty=line.qty, unit_price=line.unit_price,
+                        total=line.total, gst_bp=line.gst_bp, voided=line.voided, mark=mark, was_text=was)
+
+
+def _shown(cart: Cart) -> tuple[CartLineView, ...]:
+    """Lines on the bill plus the ones staff voided outright (not those a correction replaced), in cart order."""
+    replaced = {line.replaces for line in cart.all_lines if line.replaces}
+    return tuple(_line_view(x, cart) for x in cart.all_lines if not (x.voided and x.line_id in replaced))
 
 
 def cart_view(cart: Cart) -> CartView:
@@ -74,7 +85,8 @@ def cart_view(cart: Cart) -> CartView:
                     total_text=format_inr(b.total), total=b.total, item_count=b.item_count,
                     taxable_text=format_inr(b.taxable), taxable=b.taxable, cgst_text=format_inr(b.cgst),
                     cgst=b.cgst, sgst_text=format_inr(b.sgst), sgst=b.sgst)
-    return CartView(cart_id=cart.cart_id, lines=tuple(_line_view(x) for x in cart.lines), bill=bill)
+    return CartView(cart_id=cart.cart_id, lines=tuple(_line_view(x, cart) for x in cart.lines), bill=bill,
+                    shown_lines=_shown(cart))
 
 
 class Presenter:
@@ -100,6 +112,7 @@ class Presenter:
 
     def suggestion(self, sku: Any, score: float) -> SuggestionView:
         return SuggestionView(sku=sku.sku, name=sku.name, price_text=price_text(sku), sold_by=sku.sold_by,
-                              image_path=self.image_path(sku.image), score=float(score))
+                              image_path=self.image_path(sku.image), score=float(score),
+                              price_paise=int(sku.price_paise), group=str(getattr(sku, "group", "") or ""))
 
     cart_view = staticmethod(cart_view)

@@ -23,6 +23,7 @@ in progress the cart cannot change. Receipts are recorded when shown and when re
 (:mod:`kiosk.store.receipts`); wrong staff PINs are counted per staff id (:mod:`kiosk.store.pin_lockout`).
 Each placement's feedback record (photo, top-k, who chose what, the label's trust) is kept in ``feedback``
 (:mod:`kiosk.store.feedback`), brought up to date in the same transaction as the line it becomes or leaves.
+A line a staff correction or price override added names the line it ``replaces`` and is listed in its place.
 """
 
 from __future__ import annotations
@@ -161,9 +162,14 @@ def _006_audit(c: sqlite3.Connection) -> None:
     migrate_audit(c)
 
 
+def _007_line_replaces(c: sqlite3.Connection) -> None:
+    # a staff correction / price override: the line it stands in for (listed in that line's place)
+    c.execute("ALTER TABLE cart_lines ADD COLUMN replaces TEXT")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _002_line_provenance,
                                                                 _003_payments_and_receipts, _004_staff_pin_lockout,
-                                                                _005_feedback, _006_audit)
+                                                                _005_feedback, _006_audit, _007_line_replaces)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -269,7 +275,7 @@ class Correction:
 def _line_from_row(r: sqlite3.Row) -> CartLine:
     return CartLine(line_id=r["line_id"], sku=r["sku"], name=r["name"], sold_by=SoldBy(r["sold_by"]),
                     unit_price=r["unit_price"], gst_bp=r["gst_bp"], qty=r["qty"], net_grams=r["net_grams"],
-                    voided=r["voided_at"] is not None)
+                    voided=r["voided_at"] is not None, replaces=r["replaces"])
 
 
 class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, AuditMixin,
@@ -382,9 +388,9 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
             now = self._time()
             c.execute(
                 "INSERT INTO cart_lines (line_id, cart_id, sku, name, sold_by, unit_price, gst_bp, qty, net_grams,"
-                " total, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " total, added_at, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (line.line_id, cart_id, line.sku, line.name, line.sold_by.value, line.unit_price, line.gst_bp,
-                 line.qty, line.net_grams, line.total, now),
+                 line.qty, line.net_grams, line.total, now, line.replaces),
             )
             self._event(c, cart_id, line, "add", now, by)
             if provenance is not None:

@@ -1,4 +1,4 @@
-"""The kiosk's look: one QSS file (``assets/ui/kiosk.qss``) written for a 1024×768 screen,
+"""The kiosk's look: one QSS file (``kiosk/ui/kiosk.qss``, installed with the package) written for a 1024×768 screen,
 scaled up for bigger screens by multiplying its pixel sizes.
 
 Qt style sheets have no relative units, so :func:`scaled_stylesheet` rewrites every
@@ -15,7 +15,7 @@ from pathlib import Path
 __all__ = ["QSS_PATH", "BASE_SIZE", "load_stylesheet", "scaled_stylesheet", "scale_factor"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-QSS_PATH = REPO_ROOT / "assets" / "ui" / "kiosk.qss"
+QSS_PATH = Path(__file__).resolve().parent / "kiosk.qss"
 #: the screen size the sheet's pixel values are written for
 BASE_SIZE = (1024, 768)
 

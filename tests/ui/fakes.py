@@ -9,7 +9,7 @@ show; only the catalog (a dict), the store (memory) and recognition (``place()``
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from kiosk.domain.cart import Cart, CartLine
@@ -18,12 +18,17 @@ from kiosk.domain.receipt import Receipt, StoreInfo
 from kiosk.scale import WeightReading
 from kiosk.services.events import (
     AwaitingWeight,
+    BrowseGroup,
     CartChanged,
     CartView,
+    HelpCallChanged,
     ModelChanged,
     Notice,
     PlacementCleared,
+    RemovalDecided,
+    RemovalPending,
     SaleClosed,
+    ShopperPrefsChanged,
     StaffModeChanged,
     SuggestionsReady,
     SuggestionView,
@@ -33,6 +38,11 @@ from kiosk.services.events import (
 from kiosk.services.views import cart_view
 
 PIN = "2468"
+#: a line worth more than this needs staff to approve its removal (the real default, remove_approval_above_paise)
+APPROVAL_ABOVE = 50000
+LANGUAGES = ("en", "hi")
+#: a tray photo for lines that came from a placement (what the staff page shows beside the line)
+TRAY_PHOTO = "assets/demo/camera/03_granny-smith.jpg"
 
 
 class FakeRefusal(ValueError):
@@ -48,16 +58,23 @@ class Item:
     gst_bp: int
     plu: str = ""
     image: str = ""
+    department: str = "other"
 
 
 CATALOG = {i.sku: i for i in (
-    Item("banana", "Banana", "weight", 6000, 0, "101", "assets/demo/products/banana.jpg"),
-    Item("granny-smith", "Granny Smith apple", "weight", 22000, 0, "104", "assets/demo/products/granny-smith.jpg"),
-    Item("oatly-oat-milk", "Oatly Oat Drink 1L", "unit", 34900, 1800, "", "assets/demo/products/oatly-oat-milk.jpg"),
-    Item("arla-standard-milk", "Arla Standard Milk 1L", "unit", 6800, 0, "", "no/such/file.jpg"),
-    Item("avocado", "Avocado", "unit", 9900, 0, "110", ""),
-    Item("yoghurt", "Arla Natural Yoghurt 1kg", "unit", 12550, 500, "", ""),
+    Item("banana", "Banana", "weight", 6000, 0, "101", "assets/demo/products/banana.jpg", "fruit"),
+    Item("granny-smith", "Granny Smith apple", "weight", 22000, 0, "104", "assets/demo/products/granny-smith.jpg",
+         "fruit"),
+    Item("oatly-oat-milk", "Oatly Oat Drink 1L", "unit", 34900, 1800, "", "assets/demo/products/oatly-oat-milk.jpg",
+         "drinks"),
+    Item("arla-standard-milk", "Arla Standard Milk 1L", "unit", 6800, 0, "", "no/such/file.jpg", "dairy"),
+    Item("avocado", "Avocado", "unit", 9900, 0, "110", "", "fruit"),
+    Item("yoghurt", "Arla Natural Yoghurt 1kg", "unit", 12550, 500, "", "", "dairy"),
+    Item("mango", "Mango", "unit", 8000, 0, "111", "assets/demo/products/mango.jpg", "fruit"),
+    Item("cheese", "Aged Cheddar Wheel", "unit", 275000, 1200, "", "", "dairy"),
 )}
+DEPARTMENTS = (("fruit", "Fruit"), ("vegetables", "Vegetables"), ("dairy", "Dairy"), ("drinks", "Drinks"),
+               ("other", "Other"))
 
 
 class FakeCheckoutService:
@@ -72,6 +89,12 @@ class FakeCheckoutService:
         self.receipts: list[Receipt] = []
         self.frame = None
         self._ids = itertools.count(1)
+        self.help_since: str | None = None
+        self.removal: str | None = None  # line id waiting for a staff approval
+        self.language, self.large_text = LANGUAGES[0], False
+        self.printed: list[str] = []  # receipt numbers printed
+        self.can_print = True
+        self.photos: dict[str, str] = {}  # line id → tray photo
 
     # listeners
     def add_listener(self, callback):
@@ -87,7 +110,10 @@ class FakeCheckoutService:
                 cb(e)
 
     def announce(self):
-        self.emit(ModelChanged(7, "v7 fake-net"), CartChanged(self.cart_view()), StaffModeChanged(self.unlocked))
+        self.emit(ModelChanged(7, "v7 fake-net"), CartChanged(self.cart_view()), StaffModeChanged(self.unlocked),
+                  self.prefs_event())
+        if self.help_since is not None:
+            self.emit(HelpCallChanged(True, "help", self.help_since))
 
     def latest_frame(self):
         return self.frame
@@ -106,7 +132,7 @@ class FakeCheckoutService:
     def view(self, sku: str, score: float = 1.0) -> SuggestionView:
         i = CATALOG[sku]
         price = format_inr(i.price_paise) + ("/kg" if i.sold_by == "weight" else "")
-        return SuggestionView(i.sku, i.name, price, i.sold_by, i.image, score)
+        return SuggestionView(i.sku, i.name, price, i.sold_by, i.image, score, i.price_paise, i.department)
 
     def cart_view(self) -> CartView:
         return cart_view(self.cart)  # the real service's presentation of a real cart
@@ -115,10 +141,11 @@ class FakeCheckoutService:
         self.emit(CartChanged(self.cart_view()))
 
     # test drivers ("the camera saw an item", "the scale moved")
-    def place(self, *skus: str, auto: bool = False) -> str:
+    def place(self, *skus: str, auto: bool = False, scores: tuple[float, ...] = ()) -> str:
+        """The camera saw an item: suggestions ``skus`` (scores 0.9, 0.7 … unless given); ``auto`` adds the first."""
         pid = f"p{next(self._ids)}"
         self.placements[pid] = None
-        views = [self.view(s, 0.9 - 0.2 * n) for n, s in enumerate(skus)]
+        views = [self.view(s, scores[n] if n < len(scores) else 0.9 - 0.2 * n) for n, s in enumerate(skus)]
         line_id = None
         if auto:
             line_id = self._add(skus[0], pid)
@@ -147,13 +174,14 @@ class FakeCheckoutService:
         if item.sold_by == "weight":
             if self.reading is None or not self.reading.usable or self.reading.grams <= 0:
                 self.pending = (pid, item)
-                self.emit(AwaitingWeight(pid, item.sku, item.name))
+                self.emit(AwaitingWeight(pid, item.sku, item.name, item.price_paise))
                 return None
             line = self.cart.add_weighed(item.sku, item.name, item.price_paise, item.gst_bp, self.reading.grams)
         else:
             line = self.cart.add_unit(item.sku, item.name, item.price_paise, item.gst_bp)
         if pid:
             self.placements[pid] = line.line_id
+            self.photos[line.line_id] = TRAY_PHOTO
         return line.line_id
 
     def choose(self, sku, placement_id=None):
@@ -179,13 +207,101 @@ class FakeCheckoutService:
 
     def remove_line(self, line_id):
         self.calls.append(("remove_line", line_id))
+        line = self.cart.line(line_id)
+        if line.total > APPROVAL_ABOVE:
+            self.removal = line_id
+            self.emit(RemovalPending(line_id, line.name, format_inr(line.total), line.total))
+            return False
         self.cart.remove(line_id)
         self._changed()
+        return True
+
+    def keep_line(self):
+        self.calls.append(("keep_line",))
+        if self.removal is not None:
+            line_id, self.removal = self.removal, None
+            self.emit(RemovalDecided(line_id, False, "shopper"))
+
+    def staff_decide_removal(self, approve):
+        self.calls.append(("staff_decide_removal", approve))
+        self._staff()
+        if self.removal is None:
+            raise FakeRefusal("no removal is waiting for a staff approval")
+        line_id, self.removal = self.removal, None
+        if approve:
+            self.cart.remove(line_id)
+            self._changed()
+        self.emit(RemovalDecided(line_id, bool(approve), "staff"))
+
+    # help, language, text size
+    def call_help(self, reason="help"):
+        self.calls.append(("call_help", reason))
+        if self.help_since is not None:
+            return False
+        self.help_since = "2025-01-02T10:30:00+05:30"
+        self.emit(HelpCallChanged(True, reason, self.help_since))
+        return True
+
+    def cancel_help(self):
+        self.calls.append(("cancel_help",))
+        self._end_help("shopper")
+
+    def _end_help(self, by):
+        if self.help_since is not None:
+            since, self.help_since = self.help_since, None
+            self.emit(HelpCallChanged(False, "help", since, by))
+
+    def prefs_event(self):
+        return ShopperPrefsChanged(self.language, self.large_text, LANGUAGES)
+
+    def set_language(self, code):
+        self.calls.append(("set_language", code))
+        if code not in LANGUAGES:
+            raise FakeRefusal(f"language {code!r} is not offered")
+        self.language = code
+        self.emit(self.prefs_event())
+
+    def set_large_text(self, on):
+        self.calls.append(("set_large_text", on))
+        self.large_text = bool(on)
+        self.emit(self.prefs_event())
+
+    def new_shopper(self):
+        self.calls.append(("new_shopper",))
+        self.language, self.large_text = LANGUAGES[0], False
+        self.emit(self.prefs_event())
+
+    # browsing, printing, photos
+    def browse_groups(self):
+        self.calls.append(("browse_groups",))
+        out = []
+        for key, title in DEPARTMENTS:
+            items = [i for i in CATALOG.values() if i.department == key]
+            if items:
+                out.append(BrowseGroup(key, title, next((i.image for i in items if i.image), ""), len(items)))
+        return out
+
+    def browse(self, group):
+        self.calls.append(("browse", group))
+        return [self.view(i.sku) for i in sorted(CATALOG.values(), key=lambda i: i.name) if i.department == group]
+
+    def print_receipt(self, receipt_no=None):
+        self.calls.append(("print_receipt", receipt_no))
+        if not self.receipts:
+            raise FakeRefusal("no sale yet: nothing to print")
+        self.printed.append(receipt_no or self.receipts[-1].receipt_no)
+        return self.printed[-1]
+
+    def line_photo(self, line_id):
+        self._staff()
+        return self.photos.get(line_id, "")
 
     def pay(self, method="card"):
         self.calls.append(("pay", method))
         if not self.cart.lines:
             raise FakeRefusal("nothing to pay: the cart is empty")
+        if self.removal is not None:
+            raise FakeRefusal("staff must first approve removing an item")
         self.cart.close()
         receipt = Receipt.from_cart(self.cart, f"K1-{len(self.receipts) + 1:06d}",
                                     datetime(2025, 1, 2, 10, 30, tzinfo=timezone.utc),
@@ -193,7 +309,7 @@ class FakeCheckoutService:
         self.receipts.append(receipt)
         self.cart = Cart()
         self.placements.clear()
-        self.emit(SaleClosed(receipt, receipt.to_text()), CartChanged(self.cart_view()))
+        self.emit(SaleClosed(receipt, receipt.to_text(), self.can_print), CartChanged(self.cart_view()))
         return receipt
 
     def staff_unlock(self, pin, staff_id="staff"):
@@ -201,6 +317,7 @@ class FakeCheckoutService:
         self.unlocked = pin == PIN
         if self.unlocked:
             self.emit(StaffModeChanged(True))
+            self._end_help("staff")
         else:
             self.emit(Notice("warning", "wrong staff PIN"))
         return self.unlocked
@@ -225,10 +342,12 @@ class FakeCheckoutService:
         self._staff()
         old = self.cart.line(line_id)
         item = CATALOG[new_sku]
+        n = f"c{next(self._ids)}"
         if item.sold_by == "weight":
-            line = self.cart.add_weighed(item.sku, item.name, item.price_paise, item.gst_bp, old.net_grams or 500)
+            line = CartLine.weighed(item.sku, item.name, item.price_paise, item.gst_bp, old.net_grams or 500, line_id=n)
         else:
-            line = self.cart.add_unit(item.sku, item.name, item.price_paise, item.gst_bp, old.qty or 1)
+            line = CartLine.unit(item.sku, item.name, item.price_paise, item.gst_bp, old.qty or 1, line_id=n)
+        line = self.cart.add(replace(line, replaces=line_id))  # listed where the old line was, as the store does
         self.cart.void(line_id)
         self._changed()
         return line.line_id
@@ -262,7 +381,7 @@ class FakeCheckoutService:
         self._staff()
         old = self.cart.line(line_id)
         new = CartLine(f"o{next(self._ids)}", old.sku, old.name, old.sold_by, paise, old.gst_bp, qty=old.qty,
-                       net_grams=old.net_grams)
+                       net_grams=old.net_grams, replaces=line_id)
         self.cart.add(new)
         self.cart.void(line_id)
         self._changed()

@@ -1,0 +1,48 @@
+"""Printing the receipt for the shopper (the Print button): the sale's stored text on the configured printer
+(:mod:`kiosk.printing`), audited as ``receipt_printed``. Without ``receipt_printer`` there is no printer and the
+receipt screen offers no Print button."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.printing import PrinterError, ReceiptPrinter, open_printer
+from kiosk.services import audit
+from kiosk.services.errors import CheckoutError
+from kiosk.services.events import Notice
+
+__all__ = ["ReceiptDesk"]
+
+log = logging.getLogger(__name__)
+
+
+class ReceiptDesk:
+    def __init__(self, uri: str, store: Any, emit: Callable[..., None], printer: ReceiptPrinter | None = None) -> None:
+        self._store, self._emit = store, emit
+        self.printer = printer if printer is not None else (open_printer(uri) if uri else None)
+
+    @property
+    def available(self) -> bool:
+        return self.printer is not None
+
+    def print(self, receipt_no: str | None = None) -> str:
+        """Print the receipt ``receipt_no`` (None: the last sale's); returns its number."""
+        if self.printer is None:
+            raise CheckoutError("no receipt printer is set up at this kiosk (receipt_printer)")
+        sale = self._store.sale(receipt_no) if receipt_no else self._store.last_sale()
+        if sale is None:
+            raise CheckoutError(f"no receipt {receipt_no} to print" if receipt_no else "no sale yet: nothing to print")
+        try:
+            self.printer.print_text(sale.receipt_text)
+        except PrinterError as exc:
+            log.warning("receipt %s not printed: %s", sale.receipt_no, exc)
+            raise CheckoutError(f"the receipt printer did not print: {exc}") from None
+        audit.record(self._store, "receipt_printed", "shopper", receipt_no=sale.receipt_no)
+        self._emit(Notice("info", f"receipt {sale.receipt_no} printed: please take it"))
+        return sale.receipt_no
+
+    def close(self) -> None:
+        if self.printer is not None:
+            self.printer.close()
