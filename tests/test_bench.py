@@ -104,6 +104,8 @@ def test_bench_kiosk_compare_runs_every_config_on_the_same_frames(int8_bundle, c
     assert second["backend"].endswith("int8 (int8 asked for)")
     assert second["ratio_p50"] == pytest.approx(second["stages_ms"]["recognise"]["p50"]
                                                 / first["stages_ms"]["recognise"]["p50"])
+    assert second["inference_ratio_p50"] == pytest.approx(second["stages_ms"]["inference"]["p50"]
+                                                          / first["stages_ms"]["inference"]["p50"])
     for run in report["runs"]:
         assert 0 < run["stages_ms"]["inference"]["p50"] <= run["stages_ms"]["recognise"]["p50"]
     text = format_compare(report)
