@@ -20,7 +20,7 @@ from trainer.options import get_args_parser
 from trainer.train_sources import parse_weighted, training_rows
 
 FAST = ["--arch", "tiny_cnn", "--img-size", "32", "--train-resize", "36", "--eval-size", "32", "--batch-size", "4",
-        "--threads", "1", "--no-progress", "--rotation", "0", "--exemplars", "0"]
+        "--threads", "1", "--no-progress", "--rotation", "0"]
 
 
 @pytest.fixture(scope="module")

@@ -142,7 +142,7 @@ def test_store_feedback_reaches_head_office_and_the_next_model(qtbot, kiosk, tmp
     run = tmp_path / "run"
     assert checkout(["train", "--train", str(base), "--train", f"{out / 'feedback.csv'}:2.0", "--out", str(run),
                      "--arch", "tiny_cnn", "--img-size", "32", "--train-resize", "36", "--batch-size", "8",
-                     "--epochs", "1", "--max-steps", "3", "--threads", "1", "--no-progress", "--exemplars", "0"]) == 0
+                     "--epochs", "1", "--max-steps", "3", "--threads", "1", "--no-progress"]) == 0
     labels = json.loads((run / "labels.json").read_text())["labels"]
     assert "avocado" in labels and picked in labels
     assert json.loads((run / "args.json").read_text())["train_sources"][1] == [str(out / "feedback.csv"), 2.0]
