@@ -210,8 +210,9 @@ class FeedbackMixin:
                 "SELECT trust, COUNT(*), SUM(label_sku IS NOT NULL AND trust != 'none' AND"
                 " label_sku IS NOT recognised_sku) FROM feedback WHERE placed_ts >= ? GROUP BY trust",
                 (since_ts,)).fetchall()
-            staff = self._conn.execute("SELECT COUNT(*) FROM corrections WHERE at >= ?",
-                                       (datetime.fromtimestamp(since_ts).astimezone().isoformat(),)).fetchone()[0]
+            # corrections.at is ISO text in the store clock's offset: compared as times, not as strings
+            staff = sum(datetime.fromisoformat(r[0]).timestamp() >= since_ts
+                        for r in self._conn.execute("SELECT at FROM corrections ORDER BY id DESC LIMIT 100000"))
         by_trust = {r[0]: int(r[1]) for r in rows}
         counts = {t: by_trust.get(t, 0) for t in ("staff", "barcode", "shopper", "auto")}
         counts["unlabelled"] = by_trust.get("none", 0)
