@@ -64,6 +64,7 @@ class CollectReport:
     superseded: int = 0  # older revisions of a placement
     before_since: int = 0
     unknown_skus: dict[str, list[str]] = field(default_factory=dict)  # batch -> SKUs the catalog does not know
+    catalog: str = ""  # the catalog the labels were checked against ("" = not checked)
     unreadable: list[dict] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)  # {"path", "kind", "of"}
     rows: int = 0
@@ -76,6 +77,8 @@ class CollectReport:
                  f"placement(s) ({self.superseded} older revisions replaced, {self.before_since} before --since)"]
         lines += [f"  skipped {s['batch']}: {s['reason']}" for s in self.skipped]
         lines += [f"  unknown SKUs in {b}: {', '.join(skus)}" for b, skus in sorted(self.unknown_skus.items())]
+        if not self.catalog:
+            lines.append("  labels not checked against a catalog (--catalog DB)")
         against = sum(1 for d in self.duplicates if d["kind"] == "against")
         lines.append(f"{self.rows} row(s) in {self.manifest} (" + ", ".join(
             f"{t} {n}" for t, n in sorted(self.by_trust.items(), key=lambda kv: -TRUST_RANK[kv[0]])) +
@@ -176,6 +179,7 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
         keep = [f for f in merged if _time(f.record["placed_at"]) >= since]
         report.before_since, merged = len(merged) - len(keep), keep
     known = load_catalog_skus(catalog)[0] if catalog is not None else None
+    report.catalog = str(catalog or "")
     labelled, rest = _usable(sorted(merged, key=lambda f: (f.store, f.kiosk, f.record["placement_id"])), known,
                              report)
     out.mkdir(parents=True, exist_ok=True)
