@@ -176,6 +176,40 @@ def replace_head(model: nn.Module, arch: str, num_classes: int, dropout: float =
         model.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(last.in_features, num_classes))
 
 
+def last_linear(model: nn.Module) -> nn.Linear:
+    """The network's classifier: its last linear layer. What it reads is the embedding a bundle exports (the pooled
+    features, after the dropout that is a no-op at inference), in every architecture of the table."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise UserError(f"{type(model).__name__} has no linear classifier")
+    return linears[-1]
+
+
+class WithEmbedding(nn.Module):
+    """``model`` answering ``(logits, embedding)`` from one forward pass: the embedding is the input of its last
+    linear layer (:func:`last_linear`), taken by a forward pre-hook, so no layer runs twice and the exported graph
+    (ONNX tracing records the hook's tensor) has both as outputs of the same nodes."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self._seen: list[torch.Tensor] | None = None  # a list only during this module's own forward
+        last_linear(model).register_forward_pre_hook(self._keep_input)
+
+    def _keep_input(self, _module: nn.Module, args: tuple) -> None:
+        if self._seen is not None:  # the bare model called on its own keeps nothing
+            self._seen.append(args[0])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self._seen = []
+        try:
+            logits = self.model(x)
+            embedding = torch.flatten(self._seen[-1], 1)
+        finally:
+            self._seen = None
+        return logits, embedding
+
+
 def build_network(arch: str, num_classes: int, dropout: float = 0.2) -> nn.Module:
     """The untrained network of a bundle: ``arch`` with a ``num_classes`` head (what its safetensors fit)."""
     model = backbone(arch)

@@ -3,8 +3,10 @@
 A bundle's ONNX models (``model.onnx``, and any other ``*.onnx`` the manifest lists, e.g. an int8 variant) take
 ONE input named ``input``: float32, NCHW, ``(batch, 3, crop_size, crop_size)`` from the manifest's preprocessing
 (the batch dimension may be dynamic), and give ONE output named ``logits``: float32, ``(batch, number of
-labels)``. A model that breaks this would crash the till at the first frame (an ``IndexError`` in the top-k) or
-silently mislabel items; :func:`check_model_contract` refuses it before it is installed.
+labels)``. A bundle whose manifest declares an embedding (:mod:`kiosk.bundle_format.openset`) has a second output,
+named as the manifest says (``embedding``): float32, ``(batch, dim)``. A model that breaks this would crash the till
+at the first frame (an ``IndexError`` in the top-k) or silently mislabel items; :func:`check_model_contract` refuses
+it before it is installed.
 
 The format does not load models itself: the caller passes a :data:`ModelInspector` (on the kiosk
 ``kiosk.recognition.contract.inspect_onnx``, which asks ONNX Runtime for the declared inputs and outputs and runs
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.bundle_format.bundle import Bundle, BundleManifest
+from kiosk.bundle_format.openset import embedding_info
 from kiosk.errors import BundleError
 
 __all__ = ["INPUT_NAME", "OUTPUT_NAME", "ModelInspector", "ModelSignature", "TensorInfo", "check_model_contract",
@@ -46,6 +49,8 @@ class ModelSignature:
     probe_shape: tuple[int, ...] | None = None
     probe_dtype: str | None = None
     probe_finite: bool = True
+    #: the shapes of every output for that image, in order (``None``: not recorded)
+    probe_outputs: tuple[tuple[int, ...], ...] | None = None
 
 
 #: ``(path of one model file, probe input shape) -> ModelSignature``; raises BundleError when it cannot load it
@@ -88,12 +93,35 @@ def _input_problems(sig: ModelSignature, manifest: BundleManifest) -> list[str]:
     return problems
 
 
+def _embedding_problems(sig: ModelSignature, manifest: BundleManifest) -> list[str]:
+    """The second output a manifest with an ``embedding`` section declares: its name, float32, (batch, dim)."""
+    info = embedding_info(manifest)
+    if info is None:
+        return []
+    e = sig.outputs[1]
+    problems = []
+    if e.name != info.output:
+        problems.append(f"second output is named {e.name!r}, not {info.output!r} as the manifest's embedding says")
+    if e.dtype != DTYPE:
+        problems.append(f"output {e.name!r} is {e.dtype}, not {DTYPE}")
+    if len(e.shape) != 2 or (_fixed(e.shape[1]) and e.shape[1] != info.dim):
+        problems.append(f"output {e.name!r} has shape {_shape_text(e.shape)}; the manifest's embedding has "
+                        f"(batch, {info.dim})")
+    if not problems and sig.probe_outputs is not None and len(sig.probe_outputs) > 1 and \
+            tuple(sig.probe_outputs[1]) != (1, info.dim):
+        problems.append(f"one image gave an embedding of shape {tuple(sig.probe_outputs[1])}, not (1, {info.dim})")
+    return problems
+
+
 def _output_problems(sig: ModelSignature, manifest: BundleManifest) -> list[str]:
     n = len(manifest.labels)
-    if len(sig.outputs) != 1:
-        return [f"has {len(sig.outputs)} outputs ({', '.join(t.name for t in sig.outputs)}); the format has one, "
-                f"{OUTPUT_NAME!r}"]
-    (y,) = sig.outputs
+    info = embedding_info(manifest)
+    want = 1 if info is None else 2
+    if len(sig.outputs) != want:
+        names = f"{OUTPUT_NAME!r}" + (f" and {info.output!r}" if info is not None else "")
+        return [f"has {len(sig.outputs)} outputs ({', '.join(t.name for t in sig.outputs)}); the manifest says "
+                f"{want}, {names}"]
+    y = sig.outputs[0]
     problems = []
     if y.name != OUTPUT_NAME:
         problems.append(f"output is named {y.name!r}, not {OUTPUT_NAME!r}")
@@ -102,7 +130,7 @@ def _output_problems(sig: ModelSignature, manifest: BundleManifest) -> list[str]
     if len(y.shape) != 2 or (_fixed(y.shape[1]) and y.shape[1] != n):
         problems.append(f"output {y.name!r} has shape {_shape_text(y.shape)}; the manifest has {n} labels, so "
                         f"(batch, {n})")
-    return problems
+    return problems + _embedding_problems(sig, manifest)
 
 
 def contract_problems(sig: ModelSignature, manifest: BundleManifest) -> list[str]:

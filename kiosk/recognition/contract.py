@@ -52,9 +52,10 @@ def inspect_onnx(path: Path, probe: tuple[int, ...]) -> ModelSignature:
     if not _probe_fits(inputs, probe) or not outputs:  # the declared contract is broken already: say that
         return ModelSignature(inputs, outputs)
     try:
-        result = session.run(None, {inputs[0].name: np.zeros(probe, np.float32)})[0]
+        results = [np.asarray(r) for r in session.run(None, {inputs[0].name: np.zeros(probe, np.float32)})]
     except Exception as exc:
         raise BundleError(f"{path}: the model fails on one image of shape {probe} ({_reason(exc)})") from None
-    result = np.asarray(result)
-    finite = bool(np.isfinite(result).all()) if np.issubdtype(result.dtype, np.floating) else True
-    return ModelSignature(inputs, outputs, tuple(int(d) for d in result.shape), str(result.dtype), finite)
+    result = results[0]
+    finite = all(bool(np.isfinite(r).all()) for r in results if np.issubdtype(r.dtype, np.floating))
+    return ModelSignature(inputs, outputs, tuple(int(d) for d in result.shape), str(result.dtype), finite,
+                          tuple(tuple(int(d) for d in r.shape) for r in results))

@@ -1,4 +1,9 @@
-"""Recognizer: bundle + backend + the shared preprocessing → top-k (SKU, score)."""
+"""Recognizer: bundle + backend + the shared preprocessing → top-k (SKU, score).
+
+A bundle that exports embeddings (:mod:`kiosk.bundle_format.openset`) gives them from the same forward pass; with a
+gallery attached (:meth:`Recognizer.attach_gallery`), SKUs enrolled at this kiosk compete with the trained ones
+(:mod:`kiosk.recognition.fusion`), and a bundle with an open-set rule says whether the item is one it knows at all
+(:attr:`Recognition.known`)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from kiosk.bundle_format.preprocess import preprocess
 from kiosk.bundle_format.selftest import ModelRunner, softmax
 from kiosk.errors import BundleError
 from kiosk.recognition.backends.base import InferenceBackend, create_backend
+from kiosk.recognition.fusion import Decision, GalleryFusion, GallerySource
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,13 @@ class Recognition:
     suggestions: list[Suggestion]
     timings_ms: dict[str, float] = field(default_factory=dict)  # preprocess / inference / postprocess
     model_version: int = 0
+    #: False when the bundle's open-set rule says the item is none the kiosk knows ("Not recognised")
+    known: bool = True
+    #: the open-set scores (kiosk.bundle_format.openset.SCORES) and the one the decision used
+    open_set: dict[str, float] = field(default_factory=dict)
+    open_set_score: str | None = None
+    #: suggestions whose score came from this kiosk's gallery (enrolled, not trained)
+    from_gallery: frozenset[str] = frozenset()
 
     @property
     def top(self) -> Suggestion:
@@ -56,6 +69,8 @@ class Recognizer:
         self.labels = bundle.manifest.labels
         self.spec = bundle.manifest.preprocess
         self._input = np.empty((1, 3, self.spec.crop_size, self.spec.crop_size), np.float32)
+        choice = getattr(backend, "model_choice", None)
+        self.fusion = GalleryFusion(bundle, choice.file if choice is not None else "model.onnx")
 
     @classmethod
     def load(cls, bundle_dir: Path | str, backend: str = "onnxruntime", device: str = "cpu",
@@ -98,19 +113,54 @@ class Recognizer:
     def auto_add_threshold(self) -> float:
         return self.bundle.manifest.auto_add_threshold
 
+    @property
+    def feature_key(self) -> str:
+        """What this model's embeddings are computed with (a gallery keeps its embeddings under it)."""
+        return self.fusion.feature_key
+
+    def attach_gallery(self, gallery: GallerySource | None) -> None:
+        """Fuse the SKUs enrolled in ``gallery`` from the next recognition on (``None``: detach); a bundle without
+        embeddings or fusion calibration ignores it."""
+        self.fusion.attach(gallery, self.embed)
+
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.fusion.has_embedding or self.fusion.rule is not None:
+            return self.backend.run_with_embedding(x)
+        return self.backend.run(x), None
+
     def recognize(self, image_bgr: np.ndarray) -> Recognition:
         t0 = time.perf_counter()
         x = self._input  # one call at a time: the input buffer is reused (no page faults per frame)
         preprocess(image_bgr, self.spec, out=x[0])
         t1 = time.perf_counter()
-        logits = self.backend.run(x)
+        logits, embedding = self._forward(x)
         if logits.shape != (1, len(self.labels)):  # never index labels past their end
             self._check_logits(np.asarray(logits), 1)
         t2 = time.perf_counter()
-        suggestions = topk(softmax(logits[0]), self.labels, self.top_k)
+        if self.fusion.rule is None and not self.fusion.can_fuse:
+            suggestions = topk(softmax(logits[0]), self.labels, self.top_k)
+            decision = None
+        else:
+            decision = self.fusion.decide(logits[0], None if embedding is None else embedding[0])
+            suggestions = topk(decision.probabilities, decision.labels, self.top_k)
         t3 = time.perf_counter()
         timings = {"preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
-        return Recognition(suggestions, timings, self.model_version)
+        return _recognition(suggestions, timings, self.model_version, decision)
+
+    def embed(self, images_bgr: list[np.ndarray], batch: int = 16) -> np.ndarray:
+        """Embeddings ``(N, dim)`` of BGR images, as the recogniser computes them (for a gallery). BundleError when
+        the bundle exports none."""
+        if not self.fusion.has_embedding:
+            raise BundleError(f"{self.bundle.root}: this model exports no embeddings (a bundle from before "
+                              "enrollment); export it again to enroll new products")
+        out = []
+        for i in range(0, len(images_bgr), batch):
+            x = np.stack([preprocess(im, self.spec) for im in images_bgr[i : i + batch]])
+            _logits, embedding = self.backend.run_with_embedding(x)
+            if embedding is None:
+                raise BundleError(f"{self.bundle.root}: backend {self.backend.key!r} gives no embeddings")
+            out.append(np.asarray(embedding, np.float32))
+        return np.concatenate(out) if out else np.zeros((0, self.fusion.info.dim), np.float32)
 
     def probabilities(self, images_bgr: list[np.ndarray]) -> np.ndarray:
         """Batch helper for self-tests and evaluation: (N, num_classes) probabilities."""
@@ -119,6 +169,15 @@ class Recognizer:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def _recognition(suggestions: list[Suggestion], timings: dict[str, float], version: int,
+                 decision: Decision | None) -> Recognition:
+    if decision is None:
+        return Recognition(suggestions, timings, version)
+    gallery = {decision.labels[i] for i in np.flatnonzero(decision.from_gallery)}
+    return Recognition(suggestions, timings, version, decision.known, decision.scores, decision.score_used,
+                       frozenset(s.sku for s in suggestions if s.sku in gallery))
 
 
 def selftest_runner(backend: str = "onnxruntime", threads: int | None = 1) -> ModelRunner:

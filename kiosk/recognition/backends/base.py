@@ -52,6 +52,18 @@ class InferenceBackend(ABC):
     def run(self, batch: np.ndarray) -> np.ndarray:
         """float32 (N, 3, H, W) → float32 logits (N, num_classes)."""
 
+    def run_with_embedding(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Logits and, from the same forward pass, the embedding ``(N, dim)`` of a bundle that exports one
+        (:mod:`kiosk.bundle_format.openset`); ``None`` where the bundle or the backend has none."""
+        return self.run(batch), None
+
+    def embedding_output(self) -> str | None:
+        """The name of the bundle's embedding output (``None``: the bundle has none)."""
+        from kiosk.bundle_format.openset import embedding_info
+
+        info = embedding_info(self.bundle.manifest)
+        return info.output if info is not None else None
+
     def warmup(self, runs: int = 2) -> None:
         spec = self.bundle.manifest.preprocess
         x = np.zeros((1, 3, spec.crop_size, spec.crop_size), np.float32)

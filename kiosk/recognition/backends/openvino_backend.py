@@ -91,6 +91,16 @@ class Backend(InferenceBackend):
         self.request.infer({0: batch})
         return self.request.get_output_tensor(0).data.copy()
 
+    def run_with_embedding(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.embedding_output() is None or len(self.compiled.outputs) < 2:
+            return self.run(batch), None
+        batch = np.ascontiguousarray(batch, np.float32)
+        if batch.shape[0] != 1:
+            parts = [self.run_with_embedding(batch[i : i + 1]) for i in range(batch.shape[0])]
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        self.request.infer({0: batch})
+        return self.request.get_output_tensor(0).data.copy(), self.request.get_output_tensor(1).data.copy()
+
     def describe(self) -> str:
         return (f"openvino {self.version} ({self.ov_device}, LATENCY, inference precision "
                 f"{self.inference_precision}){self.precision_note()}")

@@ -111,12 +111,22 @@ class Backend(InferenceBackend):
             log.warning("tensorrt backend: %s did not start; running on %s (fallback asked)", PROVIDER, active[0])
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
+        wanted = self.embedding_output()
+        self.embedding_name = wanted if wanted in [o.name for o in self.session.get_outputs()] else None
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, np.float32)
         outputs = [self.session.run([self.output_name], {self.input_name: batch[i : i + MAX_BATCH]})[0]
                    for i in range(0, len(batch), MAX_BATCH)]
         return np.concatenate(outputs)
+
+    def run_with_embedding(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.embedding_name is None:
+            return self.run(batch), None
+        batch = np.ascontiguousarray(batch, np.float32)
+        parts = [self.session.run([self.output_name, self.embedding_name], {self.input_name: batch[i : i + MAX_BATCH]})
+                 for i in range(0, len(batch), MAX_BATCH)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def describe(self) -> str:
         return (f"tensorrt via onnxruntime {self.ort_version} ({'fp16' if self.fp16 else 'fp32'}, "

@@ -25,7 +25,7 @@ class Backend(InferenceBackend):
             import torch
             from safetensors.torch import load_file
 
-            from kiosk.bundle_format.architectures import build_network
+            from kiosk.bundle_format.architectures import WithEmbedding, build_network
         except ImportError as exc:
             raise BackendUnavailable(f"backend 'torch' needs torch, torchvision and safetensors ({exc}); "
                                      "pip install 'edge-checkout-kiosk[torch-backend]'") from None
@@ -42,10 +42,20 @@ class Backend(InferenceBackend):
             raise BundleError(f"{path}: weights do not fit architecture {m.architecture!r} ({exc})") from None
         self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
         self.model = model.eval().to(device=device, dtype=self.dtype, memory_format=torch.channels_last)
+        self.with_embedding = WithEmbedding(self.model).eval() if self.embedding_output() is not None else None
+
+    def _input(self, batch: np.ndarray):
+        torch = self.torch
+        x = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).to(self.device, self.dtype)
+        return x.contiguous(memory_format=torch.channels_last)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        torch = self.torch
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).to(self.device, self.dtype)
-            x = x.contiguous(memory_format=torch.channels_last)
-            return self.model(x).float().cpu().numpy()
+        with self.torch.inference_mode():
+            return self.model(self._input(batch)).float().cpu().numpy()
+
+    def run_with_embedding(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.with_embedding is None:
+            return self.run(batch), None
+        with self.torch.inference_mode():
+            logits, embedding = self.with_embedding(self._input(batch))
+        return logits.float().cpu().numpy(), embedding.float().cpu().numpy()

@@ -1,0 +1,283 @@
+"""Embeddings, the gallery fusion and the open-set rule: what a bundle says about them, and the arithmetic that both
+the till (:mod:`kiosk.recognition.fusion`) and head office (the exporter's calibration, ``checkout evaluate
+onboarding``) run, so the figures head office measures are the ones the till shows.
+
+A bundle whose network exports its pooled features says so under the manifest key ``embedding`` (format 1 keeps
+unknown keys for later revisions: an older kiosk ignores it and runs the logits alone)::
+
+    "embedding": {"output": "embedding", "dim": 1280, "backbone_sha256": "…",
+                  "prototypes": "prototypes.npy",           # the trained SKUs' mean embeddings, labels' order
+                  "fusion": {"scale": 21.3, "bias": -14.2, "similarity": "mean", "shots": 10, "n": 296, …}}
+
+``model.onnx`` then has a second output named ``embedding``, ``(batch, dim)`` float32: the input of the network's
+last linear layer, from the same forward pass (:class:`kiosk.bundle_format.architectures.WithEmbedding`), so the
+till pays nothing for it. ``prototypes.npy`` (float16, ``(labels, dim)``, L2-normalised rows) is listed in
+``files`` like every file; it is loaded without pickle.
+
+**Fusion.** A SKU enrolled at the till (its gallery: a few photos' normalised embeddings) gets the logit
+``scale * similarity + bias``, next to the trained head's logits; ``similarity`` is the cosine of the item's
+embedding with the mean of the SKU's gallery embeddings (``mean``) or with the closest one (``max``). ``scale`` and
+``bias`` are fitted at export on validation photos, with each trained SKU in turn pretending to be enrolled from
+``shots`` of its training photos (its head logit removed), so an enrolled SKU and a trained one compete on one scale.
+A trained SKU that is also in the gallery keeps the larger of its two logits.
+
+**Open set** (manifest key ``open_set``): how sure the model is that the item is one it knows, one of
+:data:`SCORES` (higher = more known) of the fused logits and the embedding, and the threshold below which the till
+says "Not recognised". Thresholds for every score are stored (chosen on validation photos for a target false-rejection
+rate), the chosen one under ``score``::
+
+    "open_set": {"score": "combined", "thresholds": {"msp": 0.41, "energy": 3.2, "prototype": 0.55, "combined": -1.7},
+                 "standardise": {"energy": [5.1, 1.2], "prototype": [0.71, 0.08]}, "target_false_rejection": 0.05, …}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kiosk.bundle_format.bundle import Bundle, BundleManifest
+from kiosk.errors import BundleError
+
+__all__ = ["EMBEDDING_KEY", "EMBEDDING_OUTPUT", "OPEN_SET_KEY", "PROTOTYPES_FILE", "SCORES", "SIMILARITIES",
+           "EmbeddingInfo", "Fused", "Fusion", "OpenSetRule", "auroc", "embedding_info", "fuse", "gallery_similarity",
+           "l2_normalise", "load_prototypes", "open_set_rule", "open_set_scores", "standardise"]
+
+EMBEDDING_KEY = "embedding"
+OPEN_SET_KEY = "open_set"
+EMBEDDING_OUTPUT = "embedding"
+PROTOTYPES_FILE = "prototypes.npy"
+#: open-set scores, each higher for items the model knows
+SCORES = ("msp", "energy", "prototype", "combined")
+SIMILARITIES = ("mean", "max")
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """Gallery similarity → logit: ``scale * similarity + bias`` (fitted at export, see the module docstring)."""
+
+    scale: float
+    bias: float
+    similarity: str = "mean"
+    details: dict = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict:
+        return {**self.details, "scale": self.scale, "bias": self.bias, "similarity": self.similarity}
+
+
+@dataclass(frozen=True)
+class EmbeddingInfo:
+    output: str
+    dim: int
+    backbone_sha256: str = ""
+    prototypes: str | None = None
+    fusion: Fusion | None = None
+    details: dict = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict:
+        d = {**self.details, "output": self.output, "dim": self.dim, "backbone_sha256": self.backbone_sha256}
+        if self.prototypes:
+            d["prototypes"] = self.prototypes
+        if self.fusion is not None:
+            d["fusion"] = self.fusion.to_json()
+        return d
+
+
+@dataclass(frozen=True)
+class OpenSetRule:
+    score: str
+    thresholds: dict[str, float]
+    standardise: dict[str, tuple[float, float]] = field(default_factory=dict)
+    details: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def threshold(self) -> float:
+        return self.thresholds[self.score]
+
+    def usable(self, scores: dict[str, np.ndarray]) -> str | None:
+        """The score to decide with: the chosen one, else (no embedding at this till) the best one computable."""
+        for name in (self.score, "energy", "msp"):
+            if name in scores and name in self.thresholds:
+                return name
+        return None
+
+    def known(self, scores: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Per item: is it above the threshold (known)? ``None`` when no stored score can be computed."""
+        name = self.usable(scores)
+        return None if name is None else np.asarray(scores[name]) >= self.thresholds[name]
+
+    def to_json(self) -> dict:
+        return {**self.details, "score": self.score, "thresholds": dict(self.thresholds),
+                "standardise": {k: list(v) for k, v in self.standardise.items()}}
+
+
+def _where(manifest: BundleManifest, where: str | None) -> str:
+    return where or "manifest.json"
+
+
+def embedding_info(manifest: BundleManifest, where: str | None = None) -> EmbeddingInfo | None:
+    """What the manifest says about the network's embedding output; ``None`` for a bundle without one."""
+    d = manifest.extra.get(EMBEDDING_KEY)
+    if d is None:
+        return None
+    try:
+        fusion = d.get("fusion")
+        fused = None if fusion is None else Fusion(
+            float(fusion["scale"]), float(fusion["bias"]), str(fusion.get("similarity", "mean")),
+            {k: v for k, v in fusion.items() if k not in ("scale", "bias", "similarity")})
+        info = EmbeddingInfo(str(d["output"]), int(d["dim"]), str(d.get("backbone_sha256", "")),
+                             d.get("prototypes"), fused,
+                             {k: v for k, v in d.items()
+                              if k not in ("output", "dim", "backbone_sha256", "prototypes", "fusion")})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BundleError(f"{_where(manifest, where)}: '{EMBEDDING_KEY}' is malformed ({exc!r})") from None
+    if info.dim < 1 or (fused is not None and fused.similarity not in SIMILARITIES):
+        raise BundleError(f"{_where(manifest, where)}: '{EMBEDDING_KEY}' has dim {info.dim} or similarity "
+                          f"{getattr(fused, 'similarity', None)!r} (one of {', '.join(SIMILARITIES)})")
+    if info.prototypes is not None and info.prototypes not in manifest.files:
+        raise BundleError(f"{_where(manifest, where)}: '{EMBEDDING_KEY}' names {info.prototypes}, which the "
+                          "manifest does not list")
+    return info
+
+
+def open_set_rule(manifest: BundleManifest, where: str | None = None) -> OpenSetRule | None:
+    """The bundle's open-set rule; ``None`` for a bundle without one (it never says "not recognised")."""
+    d = manifest.extra.get(OPEN_SET_KEY)
+    if d is None:
+        return None
+    try:
+        thresholds = {str(k): float(v) for k, v in d["thresholds"].items()}
+        rule = OpenSetRule(str(d["score"]), thresholds,
+                           {str(k): (float(v[0]), float(v[1])) for k, v in d.get("standardise", {}).items()},
+                           {k: v for k, v in d.items() if k not in ("score", "thresholds", "standardise")})
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise BundleError(f"{_where(manifest, where)}: '{OPEN_SET_KEY}' is malformed ({exc!r})") from None
+    if rule.score not in SCORES or rule.score not in thresholds or any(k not in SCORES for k in thresholds):
+        raise BundleError(f"{_where(manifest, where)}: '{OPEN_SET_KEY}' score {rule.score!r} with thresholds for "
+                          f"{sorted(thresholds)} (scores: {', '.join(SCORES)})")
+    return rule
+
+
+def load_prototypes(bundle: Bundle, info: EmbeddingInfo) -> np.ndarray | None:
+    """The trained SKUs' mean embeddings ``(labels, dim)`` float32, or ``None`` when the bundle has none."""
+    if not info.prototypes:
+        return None
+    path = bundle.path(info.prototypes)
+    try:
+        protos = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{path}: not a NumPy array file ({exc})") from None
+    want = (bundle.manifest.num_classes, info.dim)
+    if protos.shape != want or not np.issubdtype(protos.dtype, np.floating):
+        raise BundleError(f"{path}: prototypes of shape {protos.shape} ({protos.dtype}); the manifest says {want}")
+    return l2_normalise(protos.astype(np.float32))
+
+
+# -- the arithmetic ---------------------------------------------------------------------------------------------------
+def l2_normalise(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), eps)
+
+
+def gallery_similarity(queries: np.ndarray, gallery: np.ndarray, owner: np.ndarray, count: int,
+                       how: str = "mean") -> np.ndarray:
+    """Cosine similarity ``(queries, count)`` of L2-normalised ``queries`` with each of ``count`` SKUs, whose
+    gallery rows are ``gallery`` (normalised) owned by ``owner`` (SKU index per row): with the SKU's normalised mean
+    embedding (``mean``) or its closest row (``max``)."""
+    queries = np.atleast_2d(queries)
+    if count == 0:
+        return np.zeros((len(queries), 0), np.float32)
+    if how == "mean":
+        sums = np.zeros((count, gallery.shape[1]), np.float32)
+        np.add.at(sums, owner, gallery)
+        return queries @ l2_normalise(sums).T
+    if how != "max":
+        raise ValueError(f"similarity {how!r}: one of {', '.join(SIMILARITIES)}")
+    sims = queries @ gallery.T
+    out = np.full((len(queries), count), -1.0, np.float32)
+    for k in range(count):
+        out[:, k] = sims[:, owner == k].max(axis=1)
+    return out
+
+
+@dataclass(frozen=True)
+class Fused:
+    """The head's logits and the gallery's, on one scale: ``labels`` (the head's, then enrolled SKUs it lacks)."""
+
+    logits: np.ndarray  # (batch, len(labels))
+    labels: list[str]
+    from_gallery: np.ndarray  # (batch, len(labels)) bool: that logit came from the gallery
+
+
+def fuse(logits: np.ndarray, labels: list[str], similarity: np.ndarray, gallery_skus: list[str],
+         fusion: Fusion) -> Fused:
+    """Append ``fusion``'s logits of the enrolled SKUs to the head's (a SKU in both keeps the larger)."""
+    logits = np.atleast_2d(np.asarray(logits, np.float32))
+    index = {s: i for i, s in enumerate(labels)}
+    extra = [s for s in gallery_skus if s not in index]
+    out_labels = list(labels) + extra
+    g = fusion.scale * np.atleast_2d(similarity).astype(np.float32) + fusion.bias
+    fused = np.concatenate([logits, np.zeros((len(logits), len(extra)), np.float32)], axis=1)
+    source = np.zeros(fused.shape, bool)
+    all_index = {s: i for i, s in enumerate(out_labels)}
+    for k, sku in enumerate(gallery_skus):
+        col = all_index[sku]
+        take = g[:, k] > fused[:, col] if sku in index else np.ones(len(fused), bool)
+        fused[take, col] = g[take, k]
+        source[take, col] = True
+    return Fused(fused, out_labels, source)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def standardise(values: np.ndarray, stats: tuple[float, float]) -> np.ndarray:
+    mean, std = stats
+    return (np.asarray(values, np.float32) - mean) / max(std, 1e-6)
+
+
+def open_set_scores(fused_logits: np.ndarray, embedding: np.ndarray | None = None,
+                    prototypes: np.ndarray | None = None,
+                    standardise_stats: dict[str, tuple[float, float]] | None = None) -> dict[str, np.ndarray]:
+    """Each of :data:`SCORES` that can be computed, per item (higher = more known):
+
+    * ``msp``: the largest softmax probability of the fused logits;
+    * ``energy``: their log-sum-exp (the negative free energy, Liu et al. 2020);
+    * ``prototype``: the largest cosine of the normalised embedding with any prototype (the trained SKUs' means and
+      the enrolled SKUs' gallery rows), needs ``embedding`` and ``prototypes``;
+    * ``combined``: the sum of ``energy`` and ``prototype``, each standardised on known validation photos
+      (``standardise_stats``)."""
+    z = np.atleast_2d(np.asarray(fused_logits, np.float32))
+    top = z.max(axis=1)
+    energy = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+    out = {"msp": np.exp(top - energy), "energy": energy}
+    if embedding is not None and prototypes is not None and len(prototypes):
+        out["prototype"] = (l2_normalise(np.atleast_2d(embedding)) @ prototypes.T).max(axis=1)
+        stats = standardise_stats or {}
+        if "energy" in stats and "prototype" in stats:
+            out["combined"] = standardise(energy, stats["energy"]) + standardise(out["prototype"], stats["prototype"])
+    return out
+
+
+def auroc(known: np.ndarray, unknown: np.ndarray) -> float:
+    """Area under the ROC curve of a score that should be higher for ``known`` than for ``unknown`` items (the
+    Mann-Whitney statistic; ties count half)."""
+    known, unknown = np.asarray(known, np.float64), np.asarray(unknown, np.float64)
+    if not len(known) or not len(unknown):
+        return float("nan")
+    both = np.concatenate([known, unknown])
+    order = np.argsort(both, kind="mergesort")
+    ranks = np.empty(len(both), np.float64)
+    sorted_values = both[order]
+    i = 0
+    while i < len(both):  # average ranks over ties
+        j = i
+        while j + 1 < len(both) and sorted_values[j + 1] == sorted_values[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    u = ranks[: len(known)].sum() - len(known) * (len(known) + 1) / 2
+    return float(u / (len(known) * len(unknown)))

@@ -1,0 +1,156 @@
+"""The till's side of the gallery fusion and the open-set rule (:mod:`kiosk.bundle_format.openset` holds the
+arithmetic, shared with head office): the trained head's logits and the gallery of SKUs enrolled at this kiosk, on
+one scale, and whether the item is one the kiosk knows at all.
+
+The gallery itself lives elsewhere (``kiosk.gallery``: SQLite and the enrollment photos); this module sees it through
+a :class:`GallerySource`, asked for its revision at every recognition (a cheap read) and for its embeddings only when
+the revision changed, so an enrollment made a moment ago, in this process or another (``checkout sku enroll``),
+counts from the next placement on, without a restart. The embeddings are asked for under this model's
+:attr:`GalleryFusion.feature_key`: a gallery that holds none under that key (a new bundle changed the backbone)
+re-embeds its stored photos with :meth:`~kiosk.recognition.recognizer.Recognizer.embed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from kiosk.bundle_format.bundle import Bundle
+from kiosk.bundle_format.openset import (
+    embedding_info,
+    fuse,
+    gallery_similarity,
+    load_prototypes,
+    open_set_rule,
+    open_set_scores,
+    softmax,
+)
+
+__all__ = ["Decision", "GalleryFusion", "GallerySnapshot", "GallerySource", "feature_key"]
+
+log = logging.getLogger(__name__)
+
+#: images → embeddings (N, dim), one forward pass each, by the model that recognises
+Embedder = Callable[[list[np.ndarray]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class GallerySnapshot:
+    """The enrolled SKUs' embeddings under one feature key: ``vectors`` (rows, dim), L2-normalised, each owned by
+    ``skus[owner[row]]``."""
+
+    skus: list[str]
+    owner: np.ndarray
+    vectors: np.ndarray
+    revision: object = None
+
+    @classmethod
+    def empty(cls, dim: int = 0, revision: object = None) -> GallerySnapshot:
+        return cls([], np.zeros(0, np.int64), np.zeros((0, dim), np.float32), revision)
+
+
+class GallerySource(Protocol):
+    def revision(self) -> object:
+        """Changes whenever an enrollment is added or withdrawn (here or in another process)."""
+
+    def snapshot(self, feature_key: str, embed: Embedder) -> GallerySnapshot:
+        """The enrolled SKUs' embeddings under ``feature_key`` (re-embedding stored photos with ``embed`` when the
+        gallery holds none under that key)."""
+
+
+def feature_key(bundle: Bundle, model_file: str = "model.onnx") -> str:
+    """What a gallery's embeddings were computed with: the backbone's hash for the fp32 model (a new head on the same
+    backbone keeps them), the model file's hash for any other model (an int8 model embeds a little differently)."""
+    info = embedding_info(bundle.manifest)
+    if model_file == "model.onnx" and info is not None and info.backbone_sha256:
+        return f"fp32-{info.backbone_sha256[:16]}"
+    meta = bundle.manifest.files.get(model_file, {})
+    return f"{model_file.removesuffix('.onnx')}-{str(meta.get('sha256', 'unknown'))[:16]}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One image's fused scores: probabilities over ``labels`` (the head's, then enrolled SKUs), which of them came
+    from the gallery, the open-set scores and whether the item counts as known."""
+
+    probabilities: np.ndarray
+    labels: list[str]
+    from_gallery: np.ndarray
+    known: bool = True
+    scores: dict[str, float] = field(default_factory=dict)
+    score_used: str | None = None
+
+
+class GalleryFusion:
+    """The bundle's embedding/open-set sections, the trained SKUs' prototypes and an attached gallery."""
+
+    def __init__(self, bundle: Bundle, model_file: str = "model.onnx") -> None:
+        manifest = bundle.manifest
+        where = str(bundle.root / "manifest.json")
+        self.labels = manifest.labels
+        self.info = embedding_info(manifest, where)
+        self.rule = open_set_rule(manifest, where)
+        self.trained = load_prototypes(bundle, self.info) if self.info is not None else None
+        self.feature_key = feature_key(bundle, model_file)
+        self._source: GallerySource | None = None
+        self._embed: Embedder | None = None
+        self._snapshot = GallerySnapshot.empty(self.info.dim if self.info else 0)
+        self._lock = threading.Lock()
+
+    @property
+    def has_embedding(self) -> bool:
+        return self.info is not None
+
+    @property
+    def can_fuse(self) -> bool:
+        return self.info is not None and self.info.fusion is not None
+
+    def attach(self, source: GallerySource | None, embed: Embedder) -> None:
+        with self._lock:
+            if source is self._source and embed == self._embed:
+                return  # attached already (by the loader, then by the service): keep the snapshot
+            self._source, self._embed = source, embed
+            self._snapshot = GallerySnapshot.empty(self.info.dim if self.info else 0)
+
+    def gallery(self) -> GallerySnapshot:
+        """The attached gallery as it is now (asked again only when its revision changed)."""
+        with self._lock:
+            source, embed = self._source, self._embed
+            if source is None or not self.can_fuse or embed is None:
+                return self._snapshot
+            revision = source.revision()
+            if revision != self._snapshot.revision:
+                snap = source.snapshot(self.feature_key, embed)
+                self._snapshot = GallerySnapshot(snap.skus, snap.owner, snap.vectors, revision)
+                log.info("gallery: %d enrolled SKU(s), %d photo(s) (revision %s)", len(snap.skus), len(snap.owner),
+                         revision)
+            return self._snapshot
+
+    def _prototypes(self, snap: GallerySnapshot) -> np.ndarray | None:
+        parts = [p for p in (self.trained, snap.vectors) if p is not None and len(p)]
+        return np.concatenate(parts) if parts else None
+
+    def decide(self, logits: np.ndarray, embedding: np.ndarray | None) -> Decision:
+        """Fused probabilities and the open-set decision for ONE image (``logits`` (C,), ``embedding`` (dim,))."""
+        snap = self.gallery() if embedding is not None else GallerySnapshot.empty()
+        labels, z = self.labels, np.asarray(logits, np.float32)[None]
+        source = np.zeros(z.shape, bool)
+        if embedding is not None and snap.skus and self.can_fuse:
+            query = embedding[None] / max(float(np.linalg.norm(embedding)), 1e-12)
+            sims = gallery_similarity(query, snap.vectors, snap.owner, len(snap.skus), self.info.fusion.similarity)
+            fused = fuse(z, labels, sims, snap.skus, self.info.fusion)
+            labels, z, source = fused.labels, fused.logits, fused.from_gallery
+        probs = softmax(z)[0]
+        if self.rule is None:
+            return Decision(probs, labels, source[0])
+        protos = self._prototypes(snap) if embedding is not None else None
+        scores = open_set_scores(z, None if embedding is None else embedding[None], protos, self.rule.standardise)
+        known = self.rule.known(scores)
+        flat = {k: float(v[0]) for k, v in scores.items()}
+        return Decision(probs, labels, source[0], True if known is None else bool(known[0]), flat,
+                        self.rule.usable(scores))
