@@ -4,6 +4,9 @@ Writes ONNX (dynamic batch) and safetensors weights, self-test images with the o
 gives for them, and ``manifest.json`` with labels → SKU ids, the eval preprocessing, metrics on the
 run's validation manifest, the auto-add threshold and the sha256 of every file. ONNX is checked against
 torch on the self-test images and a random batch; a mismatch above ``atol`` refuses the export.
+The ONNX graph has a second output, ``embedding`` (the pooled features its classifier reads, same forward pass),
+and the bundle carries the trained SKUs' prototypes, the gallery fusion's calibration and the open-set thresholds
+(:mod:`trainer.openset_fit`, described in :mod:`kiosk.bundle_format.openset`).
 The bundle is assembled in a temporary folder beside ``out`` and renamed into place.
 """
 
@@ -46,15 +49,45 @@ def _pick_selftest(manifest: Path, labels: list[str], count: int) -> list[Path]:
     return [first[skus[i]] for i in sorted(set(idx.tolist()))]
 
 
-def export_onnx(model, path: Path, size: int) -> None:
+def export_onnx(model, path: Path, size: int, embedding: bool = True) -> None:
+    """``model`` as ONNX: input ``input``, outputs ``logits`` and (``embedding``) ``embedding``, dynamic batch."""
     import torch
 
+    from kiosk.bundle_format.openset import EMBEDDING_OUTPUT
+    from trainer.models import WithEmbedding
+
     x = torch.zeros(1, 3, size, size)
+    net, outputs = (WithEmbedding(model).eval(), ["logits", EMBEDDING_OUTPUT]) if embedding else (model, ["logits"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), str(path), input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
-                          dynamo=False)
+        torch.onnx.export(net, (x,), str(path), input_names=["input"], output_names=outputs,
+                          dynamic_axes={"input": {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
+                          opset_version=17, dynamo=False)
+
+
+def _open_set(model, r: TrainingRun, tmp: Path, session, held_back: list[Path], options: dict) -> dict:
+    """The manifest's ``embedding`` and ``open_set`` sections (:mod:`trainer.openset_fit`), fitted on the held-back
+    manifests (calibration, else the run's val); without any, the embedding is exported unfused and no open set."""
+    from trainer.data.manifest import read_manifest
+    from trainer.openset_fit import (
+        DEFAULT_SHOTS,
+        PROTOTYPE_PHOTOS,
+        backbone_sha256,
+        class_photos,
+        open_set_sections,
+    )
+
+    backbone = backbone_sha256(model)
+    held = [m for m in held_back if m is not None and Path(m).is_file()]
+    if not held:
+        print("no validation or calibration manifest: embedding exported without gallery fusion or open-set rule")
+        return {"embedding": {"output": "embedding", "dim": int(session.get_outputs()[1].shape[1]),
+                              "backbone_sha256": backbone}}
+    shots = int(options.get("shots", DEFAULT_SHOTS))
+    train = Path(r.args["train"]) if r.args.get("train") else None
+    photos = class_photos(r.root, train, r.labels, max(shots, PROTOTYPE_PHOTOS))
+    val_rows = [(row.path, row.sku) for m in held for row in read_manifest(m)]
+    return open_set_sections(session, r.labels, r.spec, photos, val_rows, tmp, backbone=backbone, **options)
 
 
 @dataclass(frozen=True)
@@ -214,9 +247,10 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
                   selftest_count: int = 4, expires_days: int = 365, catalog: Path | None = None,
                   atol: float = 1e-3, force: bool = True, evaluate: bool = True,
                   calibration: list[Path] | None = None, target_precision: float = 0.99,
-                  confidence: float = 0.95) -> Path:
+                  confidence: float = 0.95, open_set: dict | None = None) -> Path:
     """``calibration``: held-back manifests to calibrate the scores and choose the auto-add threshold on
-    (:func:`calibrate`); without them the threshold is the one at which the run's val reaches ``target_precision``."""
+    (:func:`calibrate`); without them the threshold is the one at which the run's val reaches ``target_precision``.
+    ``open_set``: options of :func:`trainer.openset_fit.open_set_sections` (shots, frr, score, similarity)."""
     from safetensors.torch import save_file
 
     run, out = Path(run), Path(out)
@@ -231,7 +265,10 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
         st_manifest = selftest_manifest or Path(r.args["val"] if r.args.get("val") else r.args["train"])
         images, names = _write_selftest_images(tmp, st_manifest, r.labels, selftest_count)
         diff, session = _check_onnx(model, tmp / "model.onnx", images, r.spec, atol, run)
+        held_back = list(calibration or []) or [Path(r.args["val"]) if r.args.get("val") else None]
+        sections = _open_set(model, r, tmp, session, held_back, open_set or {})  # writes prototypes.npy first
         manifest = _manifest(r, tmp, model_version, expires_days, diff, _catalog_schema(catalog))
+        manifest = dataclasses.replace(manifest, extra={**manifest.extra, **sections})
         if calibrated is not None:
             manifest = dataclasses.replace(manifest, auto_add_threshold=calibrated["auto_add"]["threshold"],
                                            metrics={**manifest.metrics, **calibrated})

@@ -16,7 +16,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kiosk.bundle_format.architectures import EfficientNetLite, backbone, normalisation, replace_head
+from kiosk.bundle_format.architectures import (
+    EfficientNetLite,
+    WithEmbedding,
+    backbone,
+    last_linear,
+    normalisation,
+    replace_head,
+)
 from kiosk.errors import UserError
 
 #: default number of leading stages frozen by the recipe (the "low layers"). MobileNetV2: the stem and the
@@ -26,8 +33,8 @@ DEFAULT_FREEZE = {"resnet152": 2, "resnet101": 2, "resnet50": 2, "resnet18": 1, 
                   # EfficientNet-Lite: the stem and stages 1-2 (16 and 24 channels at 112/56 px), as for MobileNetV2
                   "efficientnet_lite0": 3, "efficientnet_lite1": 3, "efficientnet_lite2": 3}
 
-__all__ = ["DEFAULT_FREEZE", "build_model", "freeze_stages", "head", "keep_depthwise_fp32", "normalisation",
-           "scale_logits", "set_frozen_bn_eval", "stages"]
+__all__ = ["DEFAULT_FREEZE", "WithEmbedding", "build_model", "freeze_stages", "head", "keep_depthwise_fp32",
+           "last_linear", "normalisation", "scale_logits", "set_frozen_bn_eval", "stages"]
 
 
 def stages(model: nn.Module, arch: str) -> list[nn.Module]:

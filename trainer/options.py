@@ -90,4 +90,16 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
                    help="give up reaching MASTER_ADDR:MASTER_PORT after this long")
     p.add_argument("--dist-timeout", type=float, default=1800.0, metavar="SECONDS",
                    help="collective timeout (rank 0 validating while the others wait counts)")
+    # replay exemplars and incremental retraining (trainer/exemplars.py, trainer/incremental.py)
+    p.add_argument("--exemplars", type=int, default=20, metavar="PER_SKU",
+                   help="replay exemplars chosen per SKU at the end of the run (RUN/exemplars.csv, herding on the "
+                   "final embeddings; what an incremental retrain replays; 0 = none; default %(default)s)")
+    p.add_argument("--incremental", action="store_true",
+                   help="grow the head of --from's model for --add's new SKUs and fine-tune briefly on them plus "
+                   "--replay exemplars per existing SKU (cost follows the new data, not the catalog)")
+    p.add_argument("--from", dest="base", type=Path, metavar="BUNDLE_OR_RUN",
+                   help="with --incremental: the run or bundle to start from")
+    p.add_argument("--add", type=Path, metavar="MANIFEST", help="with --incremental: the new SKUs' photos")
+    p.add_argument("--replay", type=int, default=None, metavar="PER_SKU",
+                   help="with --incremental: exemplars replayed per existing SKU (default: all the base run stored)")
     return p

@@ -312,7 +312,28 @@ def run_training(args, dist_info: DistInfo, device: str) -> dict:
     data, val = load_data(args, dist_info, run, device)
     t = build_training(args, dist_info, device, run, data, val)
     resume(t)
-    return train_epochs(t)
+    result = train_epochs(t)
+    if dist_info.is_main:
+        keep_exemplars(t)
+    return result
+
+
+def keep_exemplars(t: Training) -> None:
+    """Choose and store the run's replay exemplars (``--exemplars`` per SKU, :mod:`trainer.exemplars`) with the
+    weights the run keeps; a run streamed from shards has no manifest rows to choose from."""
+    from trainer.exemplars import store_exemplars
+
+    per_sku = getattr(t.args, "exemplars", 0) or 0
+    if per_sku <= 0 or not t.args.train or not (t.run / "best.safetensors").is_file():
+        return
+    from safetensors.torch import load_file
+
+    model = build_model(t.args.arch, len(t.data.labels))
+    model.load_state_dict(load_file(str(t.run / "best.safetensors")))
+    sources = getattr(t.args, "train_sources", None) or [[str(t.args.train), 1.0]]  # every --train manifest
+    rows = [r for path, _weight in sources for r in read_manifest_items(Path(path))]
+    store_exemplars(model.to(t.device).eval(), rows, t.eval_spec, t.run, t.args.cache_dir or t.run.parent / ".cache",
+                    device=t.device, per_sku=per_sku)
 
 
 # ----------------------------------------------------------------------------- model, optimizer, DDP

@@ -1,0 +1,246 @@
+"""At export: the trained SKUs' prototypes, the gallery fusion's calibration and the open-set thresholds, all measured
+with the exported ONNX model (what the till runs) and written into the bundle (:mod:`kiosk.bundle_format.openset`
+describes the manifest sections and holds the arithmetic the till runs).
+
+* **Prototypes** (``prototypes.npy``): each trained SKU's mean L2-normalised embedding over its replay exemplars
+  (``RUN/exemplars.csv``, :mod:`trainer.exemplars`; a run without them: its first training photos).
+* **Fusion**: ``scale`` and ``bias`` of ``scale * similarity + bias``, fitted by maximum likelihood on validation
+  photos where each trained SKU in turn pretends to be enrolled from ``shots`` of its exemplars: its head logit is
+  removed and its gallery logit put in its place, for the photo's own SKU (the gallery must win) and for hard and
+  random other SKUs (the gallery must not steal the photo). The negative log-likelihood is convex in (scale, bias).
+* **Open set**: every score of :data:`~kiosk.bundle_format.openset.SCORES` on the validation photos (all of known
+  SKUs) with an empty gallery; each threshold is the ``target_false_rejection`` quantile, so that share of known items
+  would be answered "Not recognised". Which score decides is measured on SKUs held out of training (``checkout
+  evaluate onboarding``); the default is what that measurement chose (README).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.bundle_format.openset import (
+    EMBEDDING_KEY,
+    EMBEDDING_OUTPUT,
+    OPEN_SET_KEY,
+    PROTOTYPES_FILE,
+    SCORES,
+    Fusion,
+    gallery_similarity,
+    l2_normalise,
+    open_set_scores,
+)
+from kiosk.bundle_format.preprocess import PreprocessSpec, preprocess_batch, read_image
+from kiosk.errors import UserError
+
+__all__ = ["DEFAULT_FRR", "DEFAULT_SCORE", "DEFAULT_SHOTS", "DEFAULT_SIMILARITY", "backbone_sha256", "class_photos",
+           "fit_fusion", "onnx_outputs", "open_set_sections", "thresholds"]
+
+log = logging.getLogger(__name__)
+DEFAULT_SHOTS = 10
+DEFAULT_FRR = 0.05
+DEFAULT_SCORE = "combined"
+DEFAULT_SIMILARITY = "mean"
+PROTOTYPE_PHOTOS = 20  # exemplars averaged into a trained SKU's prototype
+RIDGE = 1e-4  # weight of (scale² + bias²) in the fusion fit
+
+
+def backbone_sha256(model) -> str:
+    """sha256 over every tensor of ``model`` but its last linear layer's (what the embedding depends on)."""
+    from trainer.models import last_linear
+
+    head = {id(p) for p in last_linear(model).parameters()}
+    h = hashlib.sha256()
+    named = dict(model.named_parameters())
+    for name, tensor in sorted({**dict(model.named_buffers()), **named}.items()):
+        if name in named and id(named[name]) in head:
+            continue
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def onnx_outputs(session, paths: list[Path], spec: PreprocessSpec, batch: int = 32,
+                 desc: str = "embed") -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """``(logits, embeddings, kept)`` of the photos at ``paths`` through an ONNX Runtime session of a bundle's model
+    (the till's preprocessing); ``kept``: indexes of the photos that could be decoded."""
+    from tqdm import tqdm
+
+    names = [o.name for o in session.get_outputs()]
+    if EMBEDDING_OUTPUT not in names:
+        raise UserError(f"the model has no {EMBEDDING_OUTPUT!r} output (outputs: {', '.join(names)})")
+    logits, embeddings, kept = [], [], []
+    for start in tqdm(range(0, len(paths), batch), desc=desc, unit="batch", leave=False, disable=None):
+        images, idx = [], []
+        for i in range(start, min(start + batch, len(paths))):
+            image = read_image(paths[i])
+            if image is not None:
+                images.append(image)
+                idx.append(i)
+        if not images:
+            continue
+        z, e = session.run([names[0], EMBEDDING_OUTPUT], {"input": preprocess_batch(images, spec)})
+        logits.append(z)
+        embeddings.append(e)
+        kept += idx
+    if not kept:
+        raise UserError(f"none of {len(paths)} photos could be read (first: {paths[0] if paths else '-'})")
+    return np.concatenate(logits), np.concatenate(embeddings), kept
+
+
+def class_photos(run: Path, train_manifest: Path | None, labels: list[str], per_sku: int) -> dict[str, list[Path]]:
+    """Up to ``per_sku`` photos of each label: the run's exemplars (best first), else its first training photos."""
+    from trainer.data.manifest import read_manifest
+    from trainer.exemplars import read_exemplars
+
+    rows = read_exemplars(run)
+    if rows is None:
+        if train_manifest is None or not Path(train_manifest).is_file():
+            raise UserError(f"{run}: no exemplars.csv and no training manifest to take prototype photos from")
+        rows = read_manifest(train_manifest)
+    out: dict[str, list[Path]] = {s: [] for s in labels}
+    for r in rows:
+        if r.sku in out and len(out[r.sku]) < per_sku:
+            out[r.sku].append(r.path)
+    missing = [s for s, p in out.items() if not p]
+    if missing:
+        raise UserError(f"{run}: no photos for SKU(s) {', '.join(missing[:5])} to build prototypes from")
+    return out
+
+
+def _shot_galleries(embeddings: dict[str, np.ndarray], labels: list[str], shots: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, owner = [], []
+    for k, sku in enumerate(labels):
+        vectors = l2_normalise(embeddings[sku][:shots])
+        rows.append(vectors)
+        owner += [k] * len(vectors)
+    return np.concatenate(rows), np.asarray(owner, np.int64)
+
+
+def fit_fusion(logits: np.ndarray, targets: np.ndarray, similarity: np.ndarray, negatives: int = 16,
+               seed: int = 0) -> tuple[float, float, dict]:
+    """Maximum-likelihood ``(scale, bias)`` (module docstring): ``logits`` (N, C) of validation photos of SKUs
+    ``targets``, ``similarity`` (N, C) of each photo to each SKU's pretend gallery. Returns them and fit figures."""
+    import torch
+
+    n, c = logits.shape
+    rng = np.random.default_rng(seed)
+    z = torch.from_numpy(np.asarray(logits, np.float32))
+    s = torch.from_numpy(np.asarray(similarity, np.float32))
+    y = torch.from_numpy(np.asarray(targets, np.int64))
+    neg = _negatives(similarity, targets, negatives, rng)
+    rows = torch.arange(n)
+    params = torch.tensor([10.0, -5.0], requires_grad=True)
+    opt = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def loss_fn():
+        opt.zero_grad()
+        loss = _fusion_nll(params, z, s, y, rows, neg)
+        loss.backward()
+        return loss
+
+    opt.step(loss_fn)
+    scale, bias = (float(v) for v in params.detach())
+    with torch.no_grad():
+        g_pos = scale * s[rows, y] + bias
+        others = z.clone()
+        others[rows, y] = -torch.inf
+        own = (g_pos > others.max(dim=1).values).float().mean().item()
+        g_neg = scale * s[rows[:, None], neg] + bias
+        steal = (g_neg > z[rows, y][:, None]).float().mean().item()
+        nll = float(_fusion_nll(params, z, s, y, rows, neg))
+    return scale, bias, {"n": n, "negatives_per_photo": int(neg.shape[1]), "nll": nll,
+                         "enrolled_own_top1": own, "stolen_rate": steal}
+
+
+def _negatives(similarity: np.ndarray, targets: np.ndarray, k: int, rng):
+    """Per photo, ``k`` other SKUs: the most similar half (hard) and a random half."""
+    import torch
+
+    n, c = similarity.shape
+    k = min(k, c - 1)
+    sims = similarity.copy()
+    sims[np.arange(n), targets] = -np.inf
+    hard = np.argsort(-sims, axis=1)[:, : (k + 1) // 2]
+    out = np.empty((n, k), np.int64)
+    for i in range(n):
+        pool = np.setdiff1d(np.arange(c), np.append(hard[i], targets[i]))
+        extra = rng.choice(pool, size=k - hard.shape[1], replace=False) if k > hard.shape[1] else []
+        out[i] = np.concatenate([hard[i], extra])
+    return torch.from_numpy(out)
+
+
+def _fusion_nll(params, z, s, y, rows, neg):
+    import torch
+
+    scale, bias = params[0], params[1]
+    pos = z.clone()
+    g = scale * s[rows, y] + bias
+    pos[rows, y] = g
+    loss_pos = torch.logsumexp(pos, dim=1) - g
+    e = neg.shape[1]
+    zz = z[:, None, :].expand(-1, e, -1).clone()
+    gn = scale * s[rows[:, None], neg] + bias
+    zz.scatter_(2, neg[..., None], gn[..., None])
+    loss_neg = torch.logsumexp(zz, dim=2) - z[rows, y][:, None]
+    # a weak ridge keeps the fit finite where validation separates perfectly (a small or easy catalog)
+    return loss_pos.mean() + loss_neg.mean() + RIDGE * (params ** 2).sum()
+
+
+def thresholds(scores: dict[str, np.ndarray], frr: float) -> dict[str, float]:
+    """Per score, the threshold that answers "Not recognised" to a ``frr`` share of these (known) items."""
+    return {name: float(np.quantile(values, frr)) for name, values in scores.items()}
+
+
+def _embed_classes(session, spec, photos: dict[str, list[Path]]) -> dict[str, np.ndarray]:
+    order = [(sku, p) for sku, paths in photos.items() for p in paths]
+    _z, e, kept = onnx_outputs(session, [p for _, p in order], spec, desc="embed exemplars")
+    out: dict[str, list] = {sku: [] for sku in photos}
+    for vector, i in zip(e, kept):
+        out[order[i][0]].append(vector)
+    return {sku: np.asarray(v, np.float32) for sku, v in out.items() if v}
+
+
+def open_set_sections(session, labels: list[str], spec: PreprocessSpec, photos: dict[str, list[Path]],
+                      val_rows: list, tmp: Path, *, backbone: str, shots: int = DEFAULT_SHOTS,
+                      frr: float = DEFAULT_FRR, score: str = DEFAULT_SCORE,
+                      similarity: str = DEFAULT_SIMILARITY) -> dict:
+    """Write ``prototypes.npy`` into the bundle folder ``tmp`` and return the manifest's ``embedding`` and
+    ``open_set`` sections. ``photos``: per label, its exemplar photos; ``val_rows``: (path, sku) of held-back photos
+    of the trained SKUs (validation / calibration manifests)."""
+    if score not in SCORES:
+        raise UserError(f"open-set score {score!r}: one of {', '.join(SCORES)}")
+    per_class = _embed_classes(session, spec, photos)
+    missing = [s for s in labels if s not in per_class]
+    if missing:
+        raise UserError(f"no readable photo of SKU(s) {', '.join(missing[:5])} to build prototypes from")
+    protos = l2_normalise(np.stack([l2_normalise(per_class[s]).mean(axis=0) for s in labels]))
+    np.save(tmp / PROTOTYPES_FILE, protos.astype(np.float16), allow_pickle=False)
+    index = {s: i for i, s in enumerate(labels)}
+    rows = [(Path(p), sku) for p, sku in val_rows if sku in index]
+    logits, emb, kept = onnx_outputs(session, [p for p, _ in rows], spec, desc="embed validation")
+    targets = np.asarray([index[rows[i][1]] for i in kept])
+    gallery, owner = _shot_galleries(per_class, labels, shots)
+    sims = gallery_similarity(l2_normalise(emb), gallery, owner, len(labels), similarity)
+    scale, bias, fit = fit_fusion(logits, targets, sims)
+    stored = l2_normalise(protos.astype(np.float16).astype(np.float32))
+    raw = open_set_scores(logits, emb, stored)
+    stats = {k: (float(raw[k].mean()), float(raw[k].std())) for k in ("energy", "prototype")}
+    scores = open_set_scores(logits, emb, stored, stats)
+    chosen = thresholds(scores, frr)
+    print(f"gallery fusion on {len(targets)} validation photos ({shots} shots per SKU, {similarity} similarity): "
+          f"scale {scale:.2f}, bias {bias:.2f}; a pretend-enrolled SKU wins its own photos "
+          f"{fit['enrolled_own_top1']:.1%}, steals others' {fit['stolen_rate']:.1%}; open set: {score} threshold "
+          f"{chosen[score]:.4f} "
+          f"(false rejections {frr:.0%} of validation photos)")
+    fusion = Fusion(scale, bias, similarity, {**fit, "shots": shots})
+    embedding = {"output": EMBEDDING_OUTPUT, "dim": int(emb.shape[1]), "backbone_sha256": backbone,
+                 "prototypes": PROTOTYPES_FILE, "fusion": fusion.to_json(),
+                 "layer": "input of the last linear layer (pooled features)"}
+    open_set = {"score": score, "thresholds": chosen, "standardise": {k: list(v) for k, v in stats.items()},
+                "target_false_rejection": frr, "n": int(len(targets)),
+                "chosen_by": "AUROC on SKUs held out of training (checkout evaluate onboarding, README)"}
+    return {EMBEDDING_KEY: embedding, OPEN_SET_KEY: open_set}
