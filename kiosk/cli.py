@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "kiosk.store.cli",  # receipt reprint
     "kiosk.staff.cli",  # staff add|list|disable|enable|reset-pin
     "kiosk.audit.cli",  # audit verify|show|key
+    "kiosk.gallery_cli",  # sku enroll/list/forget, bench enroll
 )
 #: entry-point group of the other rooms' subcommands (``trainer``: data, train, evaluate, bundle export/sign …)
 ENTRY_POINT_GROUP = "checkout.commands"

@@ -99,6 +99,9 @@ class KioskConfig:
     weight_tolerance_pct: int = _f(15, "slack around a SKU's unit weight range before a weight counts as not fitting")
     top_k: int = _f(3, "suggestions shown per placed item")
     captures: str = _f("var/captures", "placement images kept for staff corrections (training data)")
+    gallery: str = _f("var/gallery", "products taught at this kiosk (Staff → Teach a new product, `checkout sku "
+                                     "enroll`): their photos and embeddings, suggested until a model is trained on "
+                                     "them; empty = no teaching")
     tray_region: tuple = _f((), "the tray's part of the camera frame, [x0, y0, x1, y1] as fractions of the frame: "
                                 "the only part recognised and kept as a photo; empty = the whole frame (doctor warns)")
     feedback: FeedbackSettings = _f(FeedbackSettings, "where feedback goes and how long it stays ([feedback] table, "

@@ -231,6 +231,15 @@ class ItemTrigger:
                 return self._fire(small, frame, swapped=True)
         return None
 
+    def occupancy(self, image: np.ndarray) -> float | None:
+        """Share of ``image`` (a frame of this camera) that differs from the learnt empty tray; ``None`` before the
+        tray is learnt. A photo below ``occupied_fraction`` shows the empty tray (teaching refuses it)."""
+        background = self.background
+        if background is None:
+            return None
+        small = self.shrink(np.asarray(getattr(image, "image", image)))
+        return float(self._changed(small, background, self.config.pixel_threshold).mean())
+
     def _learn(self, small: np.ndarray, still: bool, frame) -> BackgroundLearned | None:
         if not still or self._learn_sum is None or self._learn_sum.shape != small.shape:
             self._learn_sum = small.copy()

@@ -38,6 +38,12 @@ class ActiveModel:
                 return None
             return self._recognizer.recognize(image_bgr)
 
+    def with_recognizer(self, fn: Callable[[object], object]):
+        """``fn(recognizer)`` between two frames (e.g. embedding teaching photos with the model that recognises);
+        ``fn(None)`` while there is no model."""
+        with self._lock:
+            return fn(self._recognizer)
+
     def swap(self, new_recognizer, close_old: bool = True):
         """Replace the recognizer between two frames; returns the old one (closed unless ``close_old=False``)."""
         with self._lock:

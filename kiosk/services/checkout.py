@@ -62,13 +62,14 @@ from kiosk.services.shelf import Shelf
 from kiosk.services.shopper import ShopperIntents
 from kiosk.services.staff import StaffSession
 from kiosk.services.staff_desk import StaffDesk, StaffIntents
+from kiosk.services.teaching import TeachDesk
 from kiosk.services.views import (
     Presenter,
     format_grams,
     model_description,
 )
 from kiosk.services.wiring import close_all, open_catalog
-from kiosk.trigger import ItemPlaced, ItemTrigger, TrayCleared
+from kiosk.trigger import BackgroundLearned, ItemPlaced, ItemTrigger, TrayCleared
 from kiosk.weighing import Weighing
 
 __all__ = ["CheckoutError", "StaffLocked", "CheckoutService", "Placement", "open_catalog", "format_grams"]
@@ -92,7 +93,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
     def __init__(self, config: KioskConfig, *, catalog, store, recognizer_holder, scale,
                  clock: Callable[[], datetime] | None = None, updater=None,
                  catalog_lock: threading.RLock | None = None, scanner=None, terminal=None,
-                 head_office=None) -> None:
+                 head_office=None, gallery=None) -> None:
         from kiosk.bundles.active import ActiveModel
         from kiosk.services.captures import CaptureFolder
 
@@ -115,7 +116,8 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self.captures.restore_provenance(store, self._cart.cart)
         self._recogniser = PlacementRecogniser(self.model, self.captures, find_sku=self._shelf.find, views=self._views,
                                                clock=self._clock, emit=self._emit, tray_region=config.tray_region,
-                                               record=store.record_placement)
+                                               record=store.record_placement,
+                                               outcome=getattr(store, "set_placement_outcome", None))
         opinion = SecondOpinion(config.weight_rerank, config.weight_check, config.weight_tolerance_pct / 100)
         self._counter = Counter(lock=self._lock, cart=self._cart, shelf=self._shelf, recogniser=self._recogniser,
                                 book=self._book, weighing=self._weighing, cart_view=self.cart_view, emit=self._emit,
@@ -129,6 +131,9 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self._desk = StaffDesk(session, self._cart, active_sku=self._shelf.active, weighing=self._weighing,
                                lock=self._lock, cart_view=self.cart_view, emit=self._emit, clock=self._clock,
                                pin_configured=bool(config.staff_pin_hash), rules=config.staff)
+        self.teaching = TeachDesk(gallery=gallery, model=self.model, shelf=self._shelf, emit=self._emit,
+                                  require_staff=self._desk.require, occupancy=self._trigger.occupancy,
+                                  tray_region=config.tray_region)
         self._init_shopper_side(config, store)  # help, removals, language, browsing, printing
         self._unsubscribe_model = self.model.subscribe(lambda _rec: self._emit(ModelChanged(*self.model_info())))
         self._updates = UpdateRelay(updater, self.model, self._emit, lambda: self.config.update_interval_s)
@@ -149,7 +154,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         parts = open_parts(config)
         service = cls(config, catalog=parts.catalog, store=parts.store, recognizer_holder=parts.model,
                       scale=parts.scale, clock=clock, updater=parts.updater, catalog_lock=parts.catalog_lock,
-                      scanner=parts.scanner, terminal=parts.terminal)
+                      scanner=parts.scanner, terminal=parts.terminal, gallery=parts.gallery)
         service._startup_notices = [Notice(level, text) for level, text in parts.notices]
         service._desk.rollback = parts.rollback  # staff mode's model rollback (model_state), else None
         return service
@@ -159,6 +164,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self.stop()
         self.feedback.close()
         self._unsubscribe_model()
+        self.teaching.close()  # the gallery
         close_all(self.scanner, self._till.terminal, self._receipts, self.scale, self.store, self.catalog,
                   self.model.recognizer)
 
@@ -250,6 +256,8 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
             if isinstance(event, TrayCleared):
                 self._counter.tray_cleared()
                 self._scale_desk.tray_cleared()
+            if isinstance(event, BackgroundLearned):  # teaching refuses photos of the empty tray
+                self.teaching.tray_learnt(getattr(frame, "image", frame))
         return None
 
     def choose(self, sku: str, placement_id: str | None = None) -> str | None:

@@ -28,6 +28,7 @@ from kiosk.errors import CatalogError, UserError
 from kiosk.services.cart_lines import CartKeeper
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import (
+    NOT_RECOGNISED,
     AwaitingWeight,
     CartChanged,
     CartView,
@@ -114,11 +115,13 @@ class Counter:
                 events.append(Notice("error", str(exc)))
             events += self._weight_changes()
         ready = SuggestionsReady(placement.placement_id, placement.suggestions,
-                                 line.line_id if line is not None else None, line.sku if line is not None else None)
+                                 line.line_id if line is not None else None, line.sku if line is not None else None,
+                                 not_recognised=placement.not_recognised)
         self._emit(*[e for e in events if isinstance(e, CartChanged)], ready,
                    *[e for e in events if not isinstance(e, CartChanged)])
         if not placement.suggestions:
-            self._emit(Notice("info", "item not recognised: search by name or PLU"))
+            self._emit(Notice("info", NOT_RECOGNISED if placement.not_recognised else
+                              "item not recognised: search by name or PLU"))
         return ready
 
     def _camera_codes(self, image) -> tuple[ScanOutcome | None, list[Any]]:

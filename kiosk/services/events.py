@@ -10,8 +10,10 @@ Events (names and fields are the UI contract: they only ever grow):
 * :class:`CameraStatusChanged` ``(status, error, retry_in)``: ``status`` is one of ``connecting``,
   ``live``, ``lost``, ``reconnecting``, ``ended``, ``failed`` (``kiosk.camera.CaptureState`` values);
 * :class:`FrameCaptured` ``(index, image)``: a frame the recognition worker took (live view), BGR uint8;
-* :class:`SuggestionsReady` ``(placement_id, suggestions, auto_added_line_id, auto_added_sku)``: the line and
-  SKU added without a tap (both ``None`` when the shopper must choose);
+* :class:`SuggestionsReady` ``(placement_id, suggestions, auto_added_line_id, auto_added_sku, not_recognised)``:
+  the line and SKU added without a tap (both ``None`` when the shopper must choose); ``not_recognised``: the model's
+  open-set rule says the item is none the kiosk knows: no suggestions, the screen says "Not recognised — search or
+  call staff" instead of tiles (:data:`NOT_RECOGNISED`), and the photo is kept for staff to label;
 * :class:`PlacementCleared` ``(placement_id)``: the tray was emptied; hide that item's suggestions;
 * :class:`AwaitingWeight` ``(placement_id, sku, name)``: a by-weight item waits for a stable reading;
 * :class:`WeighingEnded` ``(placement_id, sku, line_id)``: that wait is over — weighed and added (``line_id``), or
@@ -181,6 +183,11 @@ class SuggestionsReady:
     suggestions: list[SuggestionView]
     auto_added_line_id: str | None = None
     auto_added_sku: str | None = None
+    not_recognised: bool = False
+
+
+#: what the shopper reads instead of suggestions when the item is none the kiosk knows
+NOT_RECOGNISED = "Not recognised — search or call staff"
 
 
 @dataclass(frozen=True)

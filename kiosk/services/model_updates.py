@@ -72,7 +72,7 @@ def catalog_compat(catalog, lock: threading.RLock | None = None):
     return CatalogCompat(schema, is_active)
 
 
-def recognizer_loader(config: KioskConfig) -> Callable[[Path], Any]:
+def recognizer_loader(config: KioskConfig, gallery=None) -> Callable[[Path], Any]:
     """``path -> Recognizer`` with the kiosk's backend, device, threads and top-k (used at start and by the updater);
     backends keep what they build for a model (TensorRT engines) in the model state's ``cache/``."""
     from kiosk.bundles.store import CACHE
@@ -81,13 +81,18 @@ def recognizer_loader(config: KioskConfig) -> Callable[[Path], Any]:
     cache_dir = Path(config.model_state) / CACHE if config.model_state.strip() else None
 
     def load(path: Path):
-        return Recognizer.load(path, backend=config.backend, device=config.device, threads=config.threads or None,
-                               top_k=config.top_k, cache_dir=cache_dir, precision=config.precision)
+        from kiosk.services.teaching import attach_gallery
+
+        recognizer = Recognizer.load(path, backend=config.backend, device=config.device,
+                                     threads=config.threads or None, top_k=config.top_k, cache_dir=cache_dir,
+                                     precision=config.precision)
+        attach_gallery(recognizer, gallery)  # a new backbone re-embeds the taught products here, before the swap
+        return recognizer
 
     return load
 
 
-def open_model_store(config: KioskConfig, compat) -> OpenedModelStore:
+def open_model_store(config: KioskConfig, compat, gallery=None) -> OpenedModelStore:
     """Open ``config.model_state`` (see the module docstring). ``compat``: :func:`catalog_compat` of the catalog."""
     from kiosk.bundle_format.bundle import MANIFEST, load_bundle
     from kiosk.bundle_format.trust import KeyFileError, TrustStore
@@ -99,7 +104,7 @@ def open_model_store(config: KioskConfig, compat) -> OpenedModelStore:
         raise KeyFileError(f"{config.trusted_keys}: no trusted public keys (*.pub) there; trusted_keys must name "
                            "head office's public key(s)")
     store = BundleStore(config.model_state)
-    load = recognizer_loader(config)
+    load = recognizer_loader(config, gallery)
     updater = Updater(store, trust, config.channel.strip(), config.store_id.strip(), group=config.store_group.strip(),
                       catalog=compat, backend=config.backend, loader=load)
     opened = OpenedModelStore(store, trust, None, updater if config.channel.strip() else None)

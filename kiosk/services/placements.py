@@ -31,6 +31,10 @@ class Placement:
     scale_grams: int | None = None
     line_id: str | None = None
     top_k: tuple[tuple[str, float], ...] = ()
+    #: the open-set rule said the item is none the kiosk knows: no suggestions shown, the photo kept for staff
+    not_recognised: bool = False
+    #: suggestions whose score came from this kiosk's gallery (taught here, not trained): never added by themselves
+    enrolled: tuple[str, ...] = ()
 
     def provenance(self, chooser: str) -> LineProvenance:
         return LineProvenance(self.placement_id, self.image_path, self.recognised_sku, self.top_k,

@@ -24,10 +24,12 @@ log = logging.getLogger(__name__)
 class PlacementRecogniser:
     def __init__(self, model, captures, *, find_sku: Callable[[str], Any], views: Presenter,
                  clock: Callable[[], datetime], emit: Callable[..., None], tray_region: tuple = (),
-                 record: Callable[[Any], None] | None = None) -> None:
+                 record: Callable[[Any], None] | None = None, outcome: Callable[[str, str], Any] | None = None
+                 ) -> None:
         self.model, self.captures, self._find_sku, self._views = model, captures, find_sku, views
         self._clock, self._emit = clock, emit
         self.tray_region, self._record = tuple(tray_region), record
+        self._outcome = outcome  # (placement_id, chooser): marks a placement that became no line ("unknown")
         self.recognitions = 0
         self.last_timings_ms: dict[str, float] = {}
 
@@ -64,6 +66,11 @@ class PlacementRecogniser:
             found, version = result.suggestions, result.model_version
             self.recognitions += 1
             self.last_timings_ms = dict(result.timings_ms)
+            if not getattr(result, "known", True):
+                return self._not_recognised(Placement(placement_id, image_path, [], None, version,
+                                                      scale_grams=scale_grams, top_k=tuple((s.sku, s.score)
+                                                                                           for s in found),
+                                                      not_recognised=True))
         ranked = []
         for s in found:
             sku = self._find_sku(s.sku)
@@ -75,13 +82,29 @@ class PlacementRecogniser:
             ranked = rerank(ranked, scale_grams)
         views = [self._views.suggestion(sku, score) for sku, score in ranked]
         return self._recorded(Placement(placement_id, image_path, views, found[0].sku if found else None, version,
-                                        scale_grams=scale_grams, top_k=tuple((s.sku, s.score) for s in found)))
+                                        scale_grams=scale_grams, top_k=tuple((s.sku, s.score) for s in found),
+                                        enrolled=tuple(sorted(getattr(result, "from_gallery", ())))))
+
+    def _not_recognised(self, placement: Placement) -> Placement:
+        """The model's open-set rule says the item is none the kiosk knows: no suggestion is shown (never a
+        confident wrong tile); the tray photo stays, its feedback row marked ``unknown``, for staff to label."""
+        self._recorded(placement)
+        if self._outcome is not None:
+            try:
+                self._outcome(placement.placement_id, "unknown")
+            except Exception:  # noqa: BLE001 - feedback is a by-product of selling, never a reason not to sell
+                log.exception("cannot mark placement %s not recognised", placement.placement_id)
+        log.info("placement %s not recognised (open set); photo kept: %s", placement.placement_id,
+                 placement.image_path or "-")
+        return placement
 
     def auto_add_sku(self, placement: Placement) -> str | None:
         """The top-1 when it may be added by itself: sellable, scored at or above the threshold of the model
         that still runs (a model swapped in mid-recognition never lends its threshold)."""
         rec, views = self.model.recognizer, placement.suggestions
         if rec is None or not views or views[0].sku != placement.recognised_sku or not placement.top_k:
+            return None
+        if views[0].sku in placement.enrolled:  # taught at this kiosk: its precision was never certified
             return None
         if getattr(rec, "model_version", None) != placement.model_version:
             return None

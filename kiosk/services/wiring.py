@@ -57,24 +57,28 @@ class OpenedParts:
     scanner: Any = None  # kiosk.barcodes.scanner.Scanner or None
     terminal: Any = None  # kiosk.payments.PaymentTerminal (config.payment_terminal)
     rollback: Any = None  # staff mode's model rollback, (actor, reason) -> (from, to); None without model_state
+    gallery: Any = None  # kiosk.gallery.Gallery (config.gallery) or None
 
 
-def _open_models(config: KioskConfig, catalog_lock, opened: list) -> tuple[Any, Any, Any]:
+def _open_models(config: KioskConfig, catalog_lock, opened: list, gallery=None) -> tuple[Any, Any, Any]:
     """``(catalog, recognizer or None, OpenedModelStore or None)``: a plain bundle (loaded first), or the signed
-    store's active bundle, checked against the catalog (the catalog decides which model may run)."""
+    store's active bundle, checked against the catalog (the catalog decides which model may run); each recogniser
+    gets the kiosk's ``gallery`` (its taught products) as it loads."""
     from kiosk.recognition.recognizer import Recognizer
+    from kiosk.services.teaching import attach_gallery
 
     recognizer = models = None
     if not config.model_state.strip():
         recognizer = Recognizer.load(config.bundle, backend=config.backend, device=config.device,
                                      threads=config.threads or None, top_k=config.top_k, precision=config.precision)
         opened.append(recognizer)
+        attach_gallery(recognizer, gallery)
     catalog = open_catalog(config.catalog)
     opened.append(catalog)
     if config.model_state.strip():
         from kiosk.services.model_updates import catalog_compat, open_model_store
 
-        models = open_model_store(config, catalog_compat(catalog, catalog_lock))
+        models = open_model_store(config, catalog_compat(catalog, catalog_lock), gallery=gallery)
         recognizer = models.recognizer
         if recognizer is not None:
             opened.append(recognizer)
@@ -96,13 +100,16 @@ def open_parts(config: KioskConfig) -> OpenedParts:
     from kiosk.bundles.active import ActiveModel
     from kiosk.payments import open_terminal
     from kiosk.scale import open_scale
+    from kiosk.services.teaching import open_gallery
     from kiosk.store import SalesStore
 
     opened: list[Any] = []
     catalog_lock = threading.RLock()
     try:
         try:
-            catalog, recognizer, models = _open_models(config, catalog_lock, opened)
+            gallery = open_gallery(config.gallery)
+            opened.append(gallery)
+            catalog, recognizer, models = _open_models(config, catalog_lock, opened, gallery)
         except BundleError as exc:
             if type(exc) is BundleError:  # one line for `checkout` (refusals are one line already)
                 raise BundleError(" ".join(str(exc).split())) from None
@@ -121,7 +128,7 @@ def open_parts(config: KioskConfig) -> OpenedParts:
         raise
     parts = OpenedParts(catalog, store, scale, ActiveModel(recognizer), catalog_lock,
                        models.updater if models is not None else None, _model_notices(config, models), scanner,
-                       terminal)
+                       terminal, gallery=gallery)
     if models is not None:
         from kiosk.services.model_updates import model_rollback
 

@@ -20,6 +20,7 @@ from kiosk.services.api import CheckoutApi
 from kiosk.ui.bridge import ServiceBridge
 from kiosk.ui.models import CartTableModel
 from kiosk.ui.styles import load_stylesheet, scale_factor, scaled_stylesheet
+from kiosk.ui.teach import install as install_teach
 from kiosk.ui.widgets import (
     CameraView,
     CartPanel,
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
             self._add_demo_slider()
 
         self._connect()
+        self.teach, self.not_recognised = install_teach(self)  # kiosk.ui.teach: Teach page, "Not recognised" view
         self._apply_style(force=True)
         self.render_cart(self.service.cart_view())
         self.show_page("checkout")
@@ -254,6 +256,7 @@ class MainWindow(QMainWindow):
             "pin": "Staff only",
             "staff": "Staff mode",
             "price": "Staff mode — price override",
+            "teach": "Staff mode — teach a new product",
         }
         self.hint.setText(hints[name])
         self.page_changed.emit(name)

@@ -1,0 +1,303 @@
+"""The kiosk's gallery: SKUs enrolled at this kiosk, their photos and embeddings, kept with the kiosk's state.
+
+Layout of the gallery directory (``config.gallery``)::
+
+    gallery.sqlite          enrollments, photos, embeddings per feature key (WAL, synchronous=FULL)
+    photos/<sku>/<id>.png   each enrolled photo (lossless: re-embedding a new backbone sees the same pixels)
+    empty-tray.png          the empty tray the running kiosk's trigger learnt last (refuses empty photos)
+
+An enrollment is all or nothing: its photos are written first (temporary names, then renamed), its rows in one
+transaction, so a crash leaves either no enrollment or a whole one (a photo left without rows is removed at the next
+open). Embeddings are stored per *feature key* (:func:`kiosk.recognition.fusion.feature_key`): a new bundle with
+another backbone finds none under its key and re-embeds the stored photos once (:meth:`Gallery.snapshot`).
+
+:meth:`Gallery.revision` changes with every enrollment or withdrawal, from this process or another (``PRAGMA
+data_version``), and costs a few microseconds, so the recogniser asks it at every placement: a SKU enrolled with
+``checkout sku enroll`` while the kiosk runs is suggested from the next placement on.
+
+Enrollments wait for head office in ``sent_at IS NULL`` (:meth:`unsent`, :meth:`mark_sent`): the feedback outbox
+carries them with the placements' feedback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.bundle_format.atomic import atomic_write
+from kiosk.errors import UserError
+
+__all__ = ["DB_FILE", "EMPTY_TRAY", "Enrollment", "Gallery", "GalleryError", "PHOTOS"]
+
+log = logging.getLogger(__name__)
+DB_FILE = "gallery.sqlite"
+PHOTOS = "photos"
+EMPTY_TRAY = "empty-tray.png"
+SCHEMA_VERSION = 1
+
+
+class GalleryError(UserError):
+    """The gallery directory cannot be used (not a gallery database, a newer schema, unwritable)."""
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    enrollment_id: int
+    sku: str
+    created_at: str
+    staff: str
+    source: str
+    photos: int
+    refused: int = 0
+    sent_at: str | None = None
+
+
+def _schema(c: sqlite3.Connection) -> None:
+    c.execute("""CREATE TABLE enrollments (
+        enrollment_id INTEGER PRIMARY KEY AUTOINCREMENT, sku TEXT NOT NULL, created_at TEXT NOT NULL,
+        staff TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '', refused INTEGER NOT NULL DEFAULT 0,
+        withdrawn_at TEXT, sent_at TEXT)""")
+    c.execute("CREATE INDEX enrollments_sku ON enrollments(sku)")
+    c.execute("""CREATE TABLE photos (
+        photo_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        enrollment_id INTEGER NOT NULL REFERENCES enrollments(enrollment_id), sku TEXT NOT NULL,
+        path TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL, sharpness REAL)""")
+    c.execute("CREATE INDEX photos_enrollment ON photos(enrollment_id)")
+    c.execute("""CREATE TABLE embeddings (
+        photo_id INTEGER NOT NULL REFERENCES photos(photo_id) ON DELETE CASCADE, feature_key TEXT NOT NULL,
+        vector BLOB NOT NULL, PRIMARY KEY (photo_id, feature_key))""")
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+class Gallery:
+    """Open with :meth:`open`. Thread-safe: one connection behind a lock (the recogniser's thread, the staff screen
+    and the updater's loader all use it)."""
+
+    def __init__(self, root: Path, conn: sqlite3.Connection, clock: Callable[[], str] = _now) -> None:
+        self.root, self._conn, self._clock = root, conn, clock
+        self._lock = threading.RLock()
+        self._changes = 0
+
+    @classmethod
+    def open(cls, root: str | Path, *, clock: Callable[[], str] = _now) -> Gallery:
+        root = Path(root)
+        try:
+            (root / PHOTOS).mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(root / DB_FILE), isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise GalleryError(f"{root / DB_FILE}: gallery schema {version} is newer than this kiosk's "
+                                   f"({SCHEMA_VERSION})")
+            if version == 0:
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    _schema(conn)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise GalleryError(f"{root}: not a usable gallery ({exc})") from None
+        gallery = cls(root, conn, clock)
+        gallery._remove_orphans()
+        return gallery
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # -- what the recogniser asks ---------------------------------------------------------------------------------
+    def revision(self) -> tuple[int, int]:
+        """Changes whenever enrollments change, in this process (a counter) or another (``PRAGMA data_version``)."""
+        with self._lock:
+            return self._conn.execute("PRAGMA data_version").fetchone()[0], self._changes
+
+    def snapshot(self, feature_key: str, embed: Callable[[list[np.ndarray]], np.ndarray]):
+        """The active enrollments' embeddings under ``feature_key`` (a
+        :class:`~kiosk.recognition.fusion.GallerySnapshot`), re-embedding with ``embed`` the photos that have none
+        under that key (a new backbone) and keeping the result."""
+        from kiosk.recognition.fusion import GallerySnapshot
+
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT p.photo_id, p.sku, p.path, e.vector FROM photos p JOIN enrollments n USING (enrollment_id)"
+                " LEFT JOIN embeddings e ON e.photo_id = p.photo_id AND e.feature_key = ?"
+                " WHERE n.withdrawn_at IS NULL ORDER BY p.sku, p.photo_id", (feature_key,)).fetchall()
+            vectors = self._fill_missing(rows, feature_key, embed)
+        keep = [i for i, v in enumerate(vectors) if v is not None]
+        if not keep:
+            return GallerySnapshot.empty()
+        matrix = np.stack([vectors[i] for i in keep]).astype(np.float32)
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        used = sorted({rows[i]["sku"] for i in keep})
+        index = {s: i for i, s in enumerate(used)}
+        return GallerySnapshot(used, np.asarray([index[rows[i]["sku"]] for i in keep], np.int64), matrix)
+
+    def _fill_missing(self, rows, feature_key: str, embed) -> list[np.ndarray | None]:
+        from kiosk.bundle_format.preprocess import read_image
+
+        vectors: list[np.ndarray | None] = [None if r["vector"] is None else np.frombuffer(r["vector"], np.float32)
+                                            for r in rows]
+        todo = [i for i, v in enumerate(vectors) if v is None]
+        if not todo:
+            return vectors
+        log.info("gallery: embedding %d stored photo(s) for model %s", len(todo), feature_key)
+        images = {i: read_image(self.root / rows[i]["path"]) for i in todo}
+        readable = [i for i in todo if images[i] is not None]
+        for i in set(todo) - set(readable):
+            log.warning("gallery: photo %s cannot be read; left out", self.root / rows[i]["path"])
+        if readable:
+            found = np.asarray(embed([images[i] for i in readable]), np.float32)
+            with self._tx() as c:
+                c.executemany("INSERT OR REPLACE INTO embeddings (photo_id, feature_key, vector) VALUES (?, ?, ?)",
+                              [(rows[i]["photo_id"], feature_key, found[k].tobytes()) for k, i in enumerate(readable)])
+            for k, i in enumerate(readable):
+                vectors[i] = found[k]
+        return vectors
+
+    # -- enrolling ------------------------------------------------------------------------------------------------
+    def add(self, sku: str, photos: list[bytes], embeddings: np.ndarray, feature_key: str, *, staff: str = "",
+            source: str = "", refused: int = 0, sharpness: list[float] | None = None) -> Enrollment:
+        """Store one enrollment: ``photos`` (encoded PNG bytes) with their ``embeddings`` under ``feature_key``."""
+        if len(photos) != len(embeddings):
+            raise ValueError("one embedding per photo")
+        folder = self.root / PHOTOS / sku
+        folder.mkdir(parents=True, exist_ok=True)
+        names = []
+        for data in photos:
+            digest = hashlib.sha256(data).hexdigest()
+            name = f"{PHOTOS}/{sku}/{digest[:20]}.png"
+            atomic_write(self.root / name, data)
+            names.append((name, digest))
+        sharp = sharpness or [None] * len(photos)
+        with self._tx() as c:
+            cur = c.execute("INSERT INTO enrollments (sku, created_at, staff, source, refused) VALUES (?, ?, ?, ?, ?)",
+                            (sku, self._clock(), staff, source, refused))
+            enrollment_id = int(cur.lastrowid)
+            for (name, digest), vector, s in zip(names, np.asarray(embeddings, np.float32), sharp):
+                c.execute("INSERT OR IGNORE INTO photos (enrollment_id, sku, path, sha256, sharpness)"
+                          " VALUES (?, ?, ?, ?, ?)", (enrollment_id, sku, name, digest, s))
+                photo_id = c.execute("SELECT photo_id FROM photos WHERE path = ?", (name,)).fetchone()[0]
+                c.execute("INSERT OR REPLACE INTO embeddings (photo_id, feature_key, vector) VALUES (?, ?, ?)",
+                          (photo_id, feature_key, vector.tobytes()))
+            self._changes += 1
+        return self.enrollment(enrollment_id)
+
+    def withdraw(self, sku: str) -> int:
+        """Stop suggesting ``sku`` from the gallery (its photos stay for head office); returns enrollments withdrawn."""
+        with self._tx() as c:
+            cur = c.execute("UPDATE enrollments SET withdrawn_at = ? WHERE sku = ? AND withdrawn_at IS NULL",
+                            (self._clock(), sku))
+            self._changes += 1
+        return cur.rowcount
+
+    # -- reading -----------------------------------------------------------------------------------------------------
+    def _enrollment(self, r: sqlite3.Row) -> Enrollment:
+        count = self._conn.execute("SELECT COUNT(*) FROM photos WHERE enrollment_id = ?",
+                                   (r["enrollment_id"],)).fetchone()[0]
+        return Enrollment(r["enrollment_id"], r["sku"], r["created_at"], r["staff"], r["source"], int(count),
+                          r["refused"], r["sent_at"])
+
+    def enrollment(self, enrollment_id: int) -> Enrollment:
+        with self._lock:
+            r = self._conn.execute("SELECT * FROM enrollments WHERE enrollment_id = ?", (enrollment_id,)).fetchone()
+            return self._enrollment(r)
+
+    def enrollments(self, active_only: bool = True) -> list[Enrollment]:
+        with self._lock:
+            where = "WHERE withdrawn_at IS NULL" if active_only else ""
+            rows = self._conn.execute(f"SELECT * FROM enrollments {where} ORDER BY enrollment_id").fetchall()
+            return [self._enrollment(r) for r in rows]
+
+    def enrolled_skus(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._conn.execute(
+                "SELECT DISTINCT sku FROM enrollments WHERE withdrawn_at IS NULL ORDER BY sku")]
+
+    def vectors(self, feature_key: str, exclude_sku: str | None = None) -> tuple[list[str], np.ndarray]:
+        """``(sku per row, vectors)`` stored under ``feature_key`` for the active enrollments (near-duplicate check)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT p.sku, e.vector FROM photos p JOIN enrollments n USING (enrollment_id) JOIN embeddings e"
+                " ON e.photo_id = p.photo_id AND e.feature_key = ? WHERE n.withdrawn_at IS NULL AND p.sku IS NOT ?",
+                (feature_key, exclude_sku)).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), np.float32)
+        return [r["sku"] for r in rows], np.stack([np.frombuffer(r["vector"], np.float32) for r in rows])
+
+    def photos_of(self, enrollment_id: int) -> list[Path]:
+        with self._lock:
+            return [self.root / r[0] for r in self._conn.execute(
+                "SELECT path FROM photos WHERE enrollment_id = ? ORDER BY photo_id", (enrollment_id,))]
+
+    # -- head office -------------------------------------------------------------------------------------------------
+    def unsent(self, limit: int = 100) -> list[Enrollment]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM enrollments WHERE sent_at IS NULL ORDER BY enrollment_id LIMIT ?",
+                                      (limit,)).fetchall()
+            return [self._enrollment(r) for r in rows]
+
+    def mark_sent(self, enrollment_ids: list[int]) -> None:
+        with self._tx() as c:
+            c.executemany("UPDATE enrollments SET sent_at = ? WHERE enrollment_id = ?",
+                          [(self._clock(), i) for i in enrollment_ids])
+
+    # -- the empty tray ----------------------------------------------------------------------------------------------
+    def save_empty_tray(self, image_bgr: np.ndarray) -> None:
+        import cv2
+
+        ok, data = cv2.imencode(".png", image_bgr)
+        if ok:
+            atomic_write(self.root / EMPTY_TRAY, data.tobytes())
+
+    def empty_tray(self) -> np.ndarray | None:
+        from kiosk.bundle_format.preprocess import read_image
+
+        path = self.root / EMPTY_TRAY
+        return read_image(path) if path.is_file() else None
+
+    def _remove_orphans(self, min_age_s: float = 600.0) -> None:
+        """Photos a crash left without rows (written, then the enrollment's transaction never committed); only old
+        ones: another process may be writing an enrollment right now."""
+        import time
+
+        with self._lock:
+            known = {r[0] for r in self._conn.execute("SELECT path FROM photos")}
+        for path in (self.root / PHOTOS).rglob("*.png"):
+            try:
+                old = time.time() - path.stat().st_mtime > min_age_s
+            except OSError:
+                continue
+            if old and path.relative_to(self.root).as_posix() not in known:
+                path.unlink(missing_ok=True)

@@ -1,0 +1,196 @@
+"""``checkout sku enroll|list|forget`` (the kiosk's gallery, :mod:`kiosk.gallery`) and ``checkout bench enroll``.
+
+``checkout sku enroll SKU --images DIR [--config kiosk.toml] [--gallery DIR] [--bundle DIR] [--catalog DB]``
+teaches the kiosk a product from the photos in DIR with the model the kiosk runs (its ``model_state``'s active
+bundle, else ``bundle``), into the kiosk's gallery. A kiosk running on the same gallery suggests the SKU from its next
+placement on (it asks the gallery's revision at every placement). Refused with one line (exit 2): a SKU the catalog
+does not have or does not sell, too few usable photos (blurred, the empty tray, unreadable), photos that are
+near-duplicates of another enrolled SKU's. Photos of the empty tray are told by the empty tray the running kiosk
+learnt (kept in the gallery), or by ``--empty-tray IMAGE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from kiosk.errors import UserError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+def register(sub: argparse._SubParsersAction, groups: dict) -> None:
+    from kiosk.subcommands import group
+
+    sku = group(sub, groups, "sku", "products taught at this kiosk (its gallery): enroll, list, forget")
+    p = sku.add_parser("enroll", help="teach the kiosk a product from a folder of photos (no retraining)")
+    p.add_argument("sku", metavar="SKU", help="the product's SKU id (its catalog row must exist and be active)")
+    p.add_argument("--images", type=Path, required=True, metavar="DIR", help="photos of the item on the tray")
+    _kiosk_options(p)
+    p.add_argument("--empty-tray", type=Path, metavar="IMAGE",
+                   help="a photo of the empty tray (default: the one the running kiosk learnt, kept in the gallery)")
+    p.add_argument("--staff", default="", help="who teaches it (recorded with the enrollment)")
+    p.add_argument("--min-photos", type=int, default=None, help="usable photos needed (default 5)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(func=cmd_enroll)
+
+    p = sku.add_parser("list", help="the products taught at this kiosk")
+    _kiosk_options(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sku.add_parser("forget", help="stop suggesting a taught product (its photos stay for head office)")
+    p.add_argument("sku", metavar="SKU")
+    _kiosk_options(p)
+    p.set_defaults(func=cmd_forget)
+
+    bench = group(sub, groups, "bench", "benchmarks")
+    b = bench.add_parser("enroll", help="seconds from `checkout sku enroll` to the running kiosk's first suggestion")
+    b.add_argument("sku", metavar="SKU")
+    b.add_argument("--images", type=Path, required=True, metavar="DIR", help="the enrollment photos")
+    b.add_argument("--probe", type=Path, required=True, nargs="+", metavar="IMAGE",
+                   help="photo(s) of the item the shopper keeps placing (not among the enrollment photos)")
+    b.add_argument("--bundle", type=Path, required=True, metavar="DIR")
+    b.add_argument("--catalog", type=Path, required=True, metavar="DB")
+    b.add_argument("--work", type=Path, default=None, metavar="DIR", help="gallery and store (default: a temporary)")
+    b.add_argument("--fps", type=float, default=15.0, help="simulated camera rate (default 15)")
+    b.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_enroll)
+
+
+def _kiosk_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="the kiosk's settings (kiosk.toml): gallery, model, catalog")
+    p.add_argument("--gallery", metavar="DIR", help="the gallery directory (default: the config's gallery)")
+    p.add_argument("--bundle", metavar="DIR", help="model bundle (default: the config's model_state or bundle)")
+    p.add_argument("--catalog", metavar="DB", help="catalog database (default: the config's)")
+
+
+def _config(args):
+    from kiosk.config import KioskConfig
+
+    config = KioskConfig.from_file(args.config) if args.config else KioskConfig()
+    config = config.replace(gallery=args.gallery, catalog=args.catalog, bundle=getattr(args, "bundle", None))
+    if not config.gallery.strip():
+        raise UserError("no gallery: set gallery in the kiosk settings or pass --gallery DIR")
+    return config
+
+
+def model_dir(config, explicit: str | None) -> Path:
+    """The bundle the kiosk runs: ``--bundle``, else the model store's active bundle, else ``config.bundle``."""
+    if explicit:
+        return Path(explicit)
+    if config.model_state.strip():
+        from kiosk.bundles.store import BundleStore
+
+        active = BundleStore(config.model_state).active_dir()
+        if active is None:
+            raise UserError(f"{config.model_state}: no active model bundle; pass --bundle DIR")
+        return Path(active)
+    return Path(config.bundle)
+
+
+def read_photos(folder: Path) -> tuple[list[Path], list]:
+    from kiosk.bundle_format.preprocess import read_image
+
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such folder of photos")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not paths:
+        raise UserError(f"{folder}: no photos there ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return paths, [read_image(p) for p in paths]
+
+
+def empty_tray_occupancy(config, empty):
+    """The trigger's share of a photo that differs from the empty tray ``empty`` (``None`` without one)."""
+    if empty is None:
+        return None
+    import numpy as np
+
+    from kiosk.trigger import ItemTrigger
+
+    trigger = ItemTrigger(config.trigger)
+    trigger.background = trigger.shrink(np.asarray(empty))
+
+    def occupancy(image):
+        if image.shape[:2] != empty.shape[:2]:  # another camera: nothing to compare with
+            return None
+        return trigger.occupancy(image)
+
+    return occupancy
+
+
+def cmd_enroll(args) -> int:
+    from catalog.repository import Catalog
+    from kiosk.bundle_format.preprocess import read_image
+    from kiosk.gallery import EnrollPolicy, Gallery, enroll
+    from kiosk.recognition.recognizer import Recognizer
+
+    config = _config(args)
+    paths, images = read_photos(args.images)
+    policy = EnrollPolicy() if args.min_photos is None else EnrollPolicy(min_photos=args.min_photos)
+    with Catalog.open(config.catalog, create=False) as catalog:
+        sku = catalog.find(args.sku)
+    recognizer = Recognizer.load(model_dir(config, args.bundle), backend=config.backend, device=config.device,
+                                 threads=config.threads or None, precision=config.precision)
+    try:
+        with Gallery.open(config.gallery) as gallery:
+            empty = read_image(args.empty_tray) if args.empty_tray else gallery.empty_tray()
+            result = enroll(gallery, recognizer, args.sku, sku, images, policy=policy, staff=args.staff,
+                            occupancy=empty_tray_occupancy(config, empty), source="checkout sku enroll")
+    finally:
+        recognizer.close()
+    if args.json:
+        print(json.dumps({"sku": result.sku, "enrollment": result.enrollment.enrollment_id, "usable": result.usable,
+                          "photos": [{"path": str(paths[v.index]), "usable": v.usable, "reason": v.reason,
+                                      "sharpness": round(v.sharpness, 1)} for v in result.verdicts],
+                          "closest_other": result.closest_other, "feature_key": recognizer.feature_key}))
+    else:
+        print(result.summary())
+        for v in result.verdicts:
+            if not v.usable:
+                print(f"  refused {paths[v.index].name}: {v.reason}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from kiosk.gallery import Gallery
+
+    config = _config(args)
+    with Gallery.open(config.gallery) as gallery:
+        rows = gallery.enrollments()
+    if args.json:
+        print(json.dumps([vars(e) for e in rows]))
+        return 0
+    for e in rows:
+        print(f"{e.sku}: {e.photos} photos, {e.created_at}, by {e.staff or '-'} ({e.source or '-'})"
+              + ("" if e.sent_at else ", not sent to head office yet"))
+    if not rows:
+        print(f"no products taught in {config.gallery}")
+    return 0
+
+
+def cmd_forget(args) -> int:
+    from kiosk.gallery import Gallery
+
+    config = _config(args)
+    with Gallery.open(config.gallery) as gallery:
+        n = gallery.withdraw(args.sku)
+    if not n:
+        raise UserError(f"{args.sku}: not taught in {config.gallery}")
+    print(f"{args.sku}: {n} enrollment(s) withdrawn; the kiosk stops suggesting it from its next placement")
+    return 0
+
+
+def cmd_bench_enroll(args) -> int:
+    from kiosk.bench_enroll import bench_enroll
+
+    result = bench_enroll(args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"enroll → first suggestion of {args.sku}: {result['seconds_to_suggestion']:.2f} s (enroll command "
+              f"{result['enroll_seconds']:.2f} s, {result['placements']} placements meanwhile)", file=sys.stdout)
+    return 0

@@ -1,0 +1,181 @@
+"""Teaching the kiosk a new product (staff, behind the PIN): the gallery the recogniser fuses with the trained model.
+
+* :meth:`TeachDesk.check_frame`: is this camera frame a usable teaching photo (sharp, not the empty tray the trigger
+  learnt)? The Teach screen counts the good ones live;
+* :meth:`TeachDesk.create_sku`: the product's catalog row (name, price, sold by unit or weight, GST, HSN) when the
+  catalog has none, through the catalog repository, with its own checks;
+* :meth:`TeachDesk.teach`: enroll the SKU from the frames (:func:`kiosk.gallery.enroll`, every refusal one line); the
+  gallery's revision changes, so the very next placement is recognised with it, no restart;
+* :meth:`TeachDesk.attach`: every recogniser the kiosk runs (at start, after an update) gets the gallery; a new
+  backbone re-embeds the stored photos once (in the loader's thread, before the swap, where the loader attached it).
+
+The gallery is optional (``config.gallery`` empty): then teaching is refused with one line and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from kiosk.services.errors import CheckoutError
+from kiosk.services.events import Notice
+
+__all__ = ["TeachDesk", "attach_gallery", "open_gallery"]
+
+log = logging.getLogger(__name__)
+
+
+def open_gallery(path: str):
+    """The gallery at ``path`` (``kiosk.gallery.Gallery``), or ``None`` when no gallery is configured."""
+    if not str(path).strip():
+        return None
+    from kiosk.gallery import Gallery
+
+    return Gallery.open(path)
+
+
+def attach_gallery(recognizer, gallery) -> None:
+    """Give a newly loaded recogniser the gallery and embed the stored photos for it now (a new backbone re-embeds
+    them here, in the loader's thread, not at the first placement after the swap)."""
+    if recognizer is None or gallery is None or not hasattr(recognizer, "attach_gallery"):
+        return
+    recognizer.attach_gallery(gallery)
+    try:
+        recognizer.fusion.gallery()
+    except Exception:  # noqa: BLE001 - a gallery that cannot be embedded must not keep a model from loading
+        log.exception("gallery: cannot embed the stored photos for model v%s", getattr(recognizer, "model_version",
+                                                                                        "?"))
+
+
+class TeachDesk:
+    """``model``: the kiosk's :class:`~kiosk.bundles.active.ActiveModel` (the gallery is attached to its recogniser
+    now and after every swap); ``occupancy``: the trigger's share of a frame that is not the empty tray;
+    ``tray_region``: the part of a frame the recogniser sees (:mod:`kiosk.feedback.crop`), so what is kept and
+    embedded of a teaching frame."""
+
+    def __init__(self, *, gallery, model, shelf, require_staff: Callable[[], str], emit: Callable[..., None],
+                 occupancy: Callable[[np.ndarray], float | None] | None = None, tray_region: tuple = (),
+                 policy=None) -> None:
+        from kiosk.gallery import EnrollPolicy
+
+        self.gallery, self._model, self._shelf = gallery, model, shelf
+        self._require, self._emit, self._occupancy = require_staff, emit, occupancy
+        self.tray_region = tuple(tray_region)
+        self.policy = policy or EnrollPolicy()
+        self._lock = threading.Lock()  # one enrollment at a time
+        self.attach(model.recognizer)
+        self._unsubscribe = model.subscribe(self.attach) if gallery is not None else (lambda: None)
+
+    def close(self) -> None:
+        self._unsubscribe()
+        if self.gallery is not None:
+            self.gallery.close()
+
+    # -- the recogniser ----------------------------------------------------------------------------------------------
+    def attach(self, recognizer) -> None:
+        """Give ``recognizer`` the gallery (a recogniser without embeddings ignores it)."""
+        if recognizer is not None and self.gallery is not None and hasattr(recognizer, "attach_gallery"):
+            recognizer.attach_gallery(self.gallery)
+
+    @property
+    def available(self) -> str | None:
+        """Why teaching is not possible now (``None``: it is)."""
+        if self.gallery is None:
+            return "no gallery is configured (gallery in the kiosk settings)"
+        rec = self._model.recognizer
+        if rec is None:
+            return "no recognition model is loaded"
+        fusion = getattr(rec, "fusion", None)
+        if fusion is None or not fusion.can_fuse:
+            return (f"model v{getattr(rec, 'model_version', '?')} exports no embeddings: a bundle exported by this "
+                    "version of the trainer is needed to teach products")
+        return None
+
+    # -- the Teach screen ------------------------------------------------------------------------------------------
+    def lookup(self, sku_id: str) -> tuple[str, bool]:
+        """One line about ``sku_id`` for the screen, and whether the catalog has it."""
+        from kiosk.services.views import price_text
+
+        sku = self._shelf.find(sku_id) if sku_id else None
+        if sku is None:
+            return f"{sku_id} is not in the catalog: add its row below first", False
+        taught = " — taught here already (more photos add to it)" if sku_id in self.enrolled() else ""
+        if not sku.active:
+            return f"{sku.name}, {price_text(sku)} — not on sale (inactive): it cannot be taught", True
+        return f"{sku.name}, {price_text(sku)}{taught}", True
+
+    def check_frame(self, image: np.ndarray):
+        """A :class:`kiosk.gallery.PhotoVerdict` for one camera frame."""
+        from kiosk.gallery import judge
+
+        return judge([image], self.policy, self._occupancy)[0]
+
+    def create_sku(self, fields: dict[str, str]) -> str:
+        """Create a catalog row from the screen's ``fields`` (sku, name, price_paise, sold_by, gst_percent, hsn,
+        group); refused when the SKU exists or a field is wrong (every problem in one line)."""
+        from catalog.model import parse_sku_fields
+
+        who = self._require()
+        fields = {k: str(v).strip() for k, v in fields.items()}
+        fields.setdefault("group", "new products")
+        fields["group"] = fields["group"] or "new products"
+        sku_id = fields.get("sku", "")
+        if self._shelf.find(sku_id) is not None:
+            raise CheckoutError(f"SKU {sku_id!r} is already in the catalog")
+        sku, errors = parse_sku_fields(fields)
+        if errors:
+            raise CheckoutError(f"new product {sku_id or '?'}: " + "; ".join(str(e) for e in errors))
+        with self._shelf.lock:
+            self._shelf.catalog.upsert(sku)
+        log.info("catalog: %s (%s) created by %s at the kiosk", sku.sku, sku.name, who)
+        self._emit(Notice("info", f"{sku.name} added to the catalog"))
+        return sku.sku
+
+    def _crop(self, image: np.ndarray) -> np.ndarray:
+        from kiosk.feedback.crop import crop_to_tray
+
+        return crop_to_tray(image, self.tray_region)
+
+    def teach(self, sku_id: str, frames: list[np.ndarray]) -> Any:
+        """Enroll ``sku_id`` from ``frames`` (staff only); returns the :class:`kiosk.gallery.EnrollResult`."""
+        from kiosk.gallery import EnrollmentRefused, enroll
+
+        who = self._require()
+        why = self.available
+        if why is not None:
+            raise CheckoutError(f"cannot teach {sku_id}: {why}")
+        with self._lock:
+            try:
+                result = self._model.with_recognizer(
+                    lambda rec: enroll(self.gallery, rec, sku_id, self._shelf.find(sku_id), frames,
+                                       policy=self.policy, occupancy=self._occupancy, crop=self._crop, staff=who,
+                                       source="staff screen"))
+            except EnrollmentRefused as exc:
+                raise CheckoutError(str(exc)) from None
+        self._emit(Notice("info", f"taught {result.summary()}: suggested from the next placement"))
+        return result
+
+    def forget(self, sku_id: str) -> int:
+        """Stop suggesting ``sku_id`` from the gallery (staff only)."""
+        self._require()
+        if self.gallery is None:
+            raise CheckoutError("no gallery is configured (gallery in the kiosk settings)")
+        n = self.gallery.withdraw(sku_id)
+        self._emit(Notice("info", f"{sku_id}: {n} enrollment(s) withdrawn"))
+        return n
+
+    def enrolled(self) -> list[str]:
+        return self.gallery.enrolled_skus() if self.gallery is not None else []
+
+    def tray_learnt(self, image: np.ndarray) -> None:
+        """The trigger learnt the empty tray: keep it beside the gallery (``checkout sku enroll`` refuses empty
+        photos with it)."""
+        if self.gallery is not None:
+            try:
+                self.gallery.save_empty_tray(image)
+            except OSError as exc:
+                log.warning("gallery: cannot keep the empty tray: %s", exc)

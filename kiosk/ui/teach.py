@@ -1,0 +1,176 @@
+"""The window's side of teaching products and of items the model does not know (:mod:`kiosk.ui.widgets.teach`).
+
+:func:`install` is the main window's one hook: when the service can teach (``service.teaching``, a
+:class:`kiosk.services.teaching.TeachDesk`) it adds a "Teach a new product" button to the staff page and the
+``teach`` page; in every case it puts the "Not recognised — search or call staff" view in the checkout page, shown
+instead of the suggestion tiles when the service says so (``SuggestionsReady.not_recognised``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+
+from kiosk.errors import UserError
+from kiosk.ui.widgets.common import touch_button
+from kiosk.ui.widgets.teach import NotRecognisedPanel, TeachPanel
+
+__all__ = ["NotRecognisedView", "TeachController", "install"]
+
+log = logging.getLogger(__name__)
+
+
+class TeachController(QObject):
+    """Between :class:`TeachPanel` and the service's ``teaching`` desk: photos from ``frames()`` (the newest camera
+    frame), each judged as it is taken; the catalog row; Teach."""
+
+    def __init__(self, window, teaching, frames: Callable[[], Any], burst_ms: int = 150) -> None:
+        super().__init__(window)
+        self.window, self.teaching, self._frames = window, teaching, frames
+        self.panel = TeachPanel()
+        self.photos: list[Any] = []
+        self.refused: dict[str, int] = {}
+        self._pending = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(burst_ms)
+        self._timer.timeout.connect(self._take_one)
+        p = self.panel
+        p.lookup.connect(self._lookup)
+        p.create.connect(self._create)
+        p.take.connect(self.take)
+        p.clear_photos.connect(self.clear)
+        p.teach.connect(self._teach)
+        p.done.connect(lambda: window.show_page("staff"))
+
+    def open(self) -> None:
+        self.clear()
+        self.panel.reset()
+        why = self.teaching.available
+        if why:
+            self.panel.show_message(f"Cannot teach here: {why}", error=True)
+        self.window.show_page("teach")
+
+    # -- photos ----------------------------------------------------------------------------------------------------
+    def take(self, count: int) -> None:
+        """Take ``count`` photos from the camera, one every ``burst_ms`` (staff turns the item meanwhile)."""
+        self._pending += count
+        self._take_one()
+        if self._pending:
+            self._timer.start()
+
+    def _take_one(self) -> None:
+        if self._pending <= 0:
+            self._timer.stop()
+            return
+        self._pending -= 1
+        frame = self._frames()
+        if frame is None:
+            self._pending = 0
+            self.panel.show_message("No camera frame yet: is the camera connected?", error=True)
+            return
+        image = getattr(frame, "image", frame)
+        verdict = self.teaching.check_frame(image)
+        if verdict.usable:
+            self.photos.append(image.copy())
+        else:
+            self.refused[verdict.reason] = self.refused.get(verdict.reason, 0) + 1
+        self._show_count()
+
+    def clear(self) -> None:
+        self._pending = 0
+        self._timer.stop()
+        self.photos, self.refused = [], {}
+        self._show_count()
+
+    def _show_count(self) -> None:
+        self.panel.show_photos(len(self.photos), sum(self.refused.values()), self.refused,
+                               self.teaching.policy.min_photos)
+
+    # -- catalog and teaching ---------------------------------------------------------------------------------------
+    def _lookup(self, sku: str) -> None:
+        if not sku:
+            self.panel.show_lookup(None)
+            return
+        text, exists = self.teaching.lookup(sku)
+        self.panel.show_lookup(text, exists)
+        self._show_count()
+
+    def _create(self, fields: dict) -> None:
+        from kiosk.domain.money import parse_inr
+
+        try:
+            paise = parse_inr(fields.pop("price")) if fields.get("price") else ""
+            sku = self.teaching.create_sku({**fields, "price_paise": str(paise)})
+        except (UserError, ValueError, TypeError) as exc:
+            self.panel.show_message(str(exc), error=True)
+            return
+        self.panel.show_message(f"{sku} added to the catalog: now take its photos")
+        self._lookup(sku)
+
+    def _teach(self, sku: str) -> None:
+        try:
+            result = self.teaching.teach(sku, list(self.photos))
+        except UserError as exc:
+            self.panel.show_message(str(exc), error=True)
+            return
+        self.clear()
+        self.panel.show_message(f"Taught: {result.summary()}. It is suggested from the next placement on.")
+
+
+class NotRecognisedView(QObject):
+    """Swaps the suggestion tiles for :class:`NotRecognisedPanel` while the item on the tray is not recognised."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.panel = NotRecognisedPanel()
+        self.placement_id: str | None = None
+        parent = window.suggestions.parentWidget().layout()
+        parent.insertWidget(parent.indexOf(window.suggestions) + 1, self.panel, 3)
+        self.panel.hide()
+        window.bridge.suggestions_ready.connect(self._on_suggestions)
+        window.bridge.placement_cleared.connect(self._on_cleared)
+        self.panel.search.connect(window.open_search)
+        self.panel.call_staff.connect(self._call_staff)
+
+    def _on_suggestions(self, event: Any) -> None:
+        shown = bool(getattr(event, "not_recognised", False))
+        self.placement_id = event.placement_id if shown else None
+        self.panel.setVisible(shown)
+        self.window.suggestions.setVisible(not shown)
+
+    def _on_cleared(self, event: Any) -> None:
+        if self.placement_id is not None and event.placement_id == self.placement_id:
+            self.placement_id = None
+            self.panel.hide()
+            self.window.suggestions.show()
+
+    def _call_staff(self) -> None:
+        if hasattr(self.window.service, "call_help"):
+            self.window._intent("call_help", "item not recognised")
+        else:
+            self.window.open_staff()
+
+
+def install(window) -> tuple[TeachController | None, NotRecognisedView | None]:
+    """The hook :class:`~kiosk.ui.main_window.MainWindow` calls once its pages exist."""
+    # a step area that shows "Not recognised — search or call staff" itself needs no panel of ours
+    unknown = None if getattr(window.suggestions, "shows_not_recognised", False) else NotRecognisedView(window)
+    teaching = getattr(window.service, "teaching", None)
+    if teaching is None:
+        return None, unknown
+    controller = TeachController(window, teaching, window.bridge.frame_provider())
+    window._add_page("teach", controller.panel)
+    button = touch_button("Teach a new product", "staffTeach")
+    window.staff.layout().addWidget(button)
+    button.clicked.connect(controller.open)
+
+    def locked(event: Any) -> None:
+        if not event.unlocked and window.page == "teach":
+            window.show_page("checkout")
+
+    window.bridge.staff_mode_changed.connect(locked)
+    return controller, unknown

@@ -1,0 +1,114 @@
+"""The checkout service with a real model and gallery: staff teach a product and the next placement suggests it (never
+adding it by itself); an item the model does not know is answered "not recognised" and its photo is kept, marked
+for staff. The model is the onboarding world's tiny_cnn (tests/onboarding_kit.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.bundles.active import ActiveModel
+from kiosk.config import KioskConfig
+from kiosk.recognition.recognizer import Recognizer
+from kiosk.services import CheckoutService, open_catalog
+from kiosk.services.errors import CheckoutError, StaffLocked
+from kiosk.services.events import NOT_RECOGNISED, Notice, SuggestionsReady
+from kiosk.services.teaching import open_gallery
+from kiosk.store import SalesStore
+from tests.onboarding_kit import SIZE, TRAINED, build_world, onboarding_catalog, tray
+from tests.services.conftest import PIN, PIN_HASH, Clock
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world()
+
+
+class Till:
+    def __init__(self, tmp_path: Path, world) -> None:
+        catalog = onboarding_catalog(tmp_path / "catalog.sqlite")
+        self.config = KioskConfig(store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
+                                  catalog=str(catalog), gallery=str(tmp_path / "gallery"), staff_pin_hash=PIN_HASH,
+                                  weight_check=False, weight_rerank=False)
+        store = SalesStore.open(self.config.store, clock=Clock())
+        self.service = CheckoutService(self.config, catalog=open_catalog(catalog), store=store,
+                                       recognizer_holder=ActiveModel(Recognizer.load(world.bundle, threads=1)),
+                                       scale=None, gallery=open_gallery(self.config.gallery))
+        self.events: list = []
+        self.service.add_listener(self.events.append)
+        self.empty = tray()
+        self.feed(self.empty, 8)  # the trigger learns the empty tray
+
+    def feed(self, image, n: int) -> list:
+        return [r for r in (self.service.process_frame(image.copy()) for _ in range(n)) if r is not None]
+
+    def place(self, image) -> SuggestionsReady:
+        fired = self.feed(image, 8)
+        self.feed(self.empty, 5)
+        assert len(fired) == 1, fired
+        return fired[0]
+
+
+@pytest.fixture
+def till(tmp_path, world):
+    t = Till(tmp_path, world)
+    yield t
+    t.service.close()
+
+
+def test_staff_teach_a_product_and_the_next_placement_suggests_it(till, world):
+    s = till.service
+    probe = world.photos("blue-disc")
+    assert "blue-disc" not in [v.sku for v in till.place(probe[0]).suggestions]
+    frames = world.photos("blue-disc", world.new_train)[:10]
+    with pytest.raises(StaffLocked):
+        s.teaching.teach("blue-disc", frames)
+    assert s.staff_unlock(PIN)
+    assert s.teaching.lookup("blue-disc")[1] and "taught here" not in s.teaching.lookup("blue-disc")[0]
+    result = s.teaching.teach("blue-disc", frames)
+    assert result.usable == 10
+    ready = till.place(probe[1])
+    assert ready.suggestions[0].sku == "blue-disc" and not ready.not_recognised
+    assert ready.auto_added_line_id is None  # a taught product is never added without a tap
+    assert s.placement(ready.placement_id).enrolled == ("blue-disc",)
+    assert s.choose("blue-disc", ready.placement_id) is not None
+    assert "taught here" in s.teaching.lookup("blue-disc")[0]
+
+
+def test_teaching_checks_frames_and_creates_the_catalog_row(till, world):
+    s = till.service
+    assert s.teaching.check_frame(till.empty).reason == "empty tray"  # the trigger learnt it
+    assert s.teaching.check_frame(cv2.GaussianBlur(world.photos("blue-disc")[0], (0, 0), 4)).reason == "blurred"
+    assert s.teaching.check_frame(world.photos("blue-disc")[0]).usable
+    assert s.staff_unlock(PIN)
+    fields = {"sku": "mango-new", "name": "Mango (new)", "price_paise": "12000", "sold_by": "weight",
+              "gst_percent": "5", "hsn": "0804"}
+    with pytest.raises(CheckoutError, match="hsn"):
+        s.teaching.create_sku({**fields, "hsn": "12"})
+    assert s.teaching.create_sku(fields) == "mango-new"
+    with pytest.raises(CheckoutError, match="already in the catalog"):
+        s.teaching.create_sku(fields)
+    assert s.search("mango (new)")[0].sku == "mango-new"
+    with pytest.raises(CheckoutError, match="1 usable photo"):
+        s.teaching.teach("mango-new", [till.empty] * 9 + [world.photos("green-bar")[0]])
+
+
+def test_an_unknown_item_is_not_recognised_and_its_photo_is_kept(till, world):
+    s = till.service
+    unknown = [till.place(p) for sku in ("red-ring", "yellow-box", "green-disc")
+               for p in world.photos(sku, world.unknown)]
+    rejected = [r for r in unknown if r.not_recognised]
+    assert rejected, "no unknown item was rejected"
+    for r in rejected:
+        assert r.suggestions == [] and r.auto_added_line_id is None
+        placement = s.placement(r.placement_id)
+        assert placement.not_recognised and Path(placement.image_path).is_file()
+        row = s.store.feedback(r.placement_id)
+        assert row["chooser"] == "unknown" and row["image_path"] == placement.image_path
+    assert any(isinstance(e, Notice) and e.message == NOT_RECOGNISED for e in till.events)
+    known = [till.place(p) for p in world.photos(TRAINED[1], world.val)]
+    assert sum(not r.not_recognised for r in known) >= len(known) - 1
+    assert np.mean([r.not_recognised for r in rejected]) == 1.0 and SIZE
