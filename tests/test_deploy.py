@@ -16,6 +16,7 @@ import pytest
 from kiosk.cli import build_parser
 from kiosk.config import KioskConfig
 from kiosk.feedback.settings import FeedbackSettings
+from kiosk.staff.rules import StaffRules
 from kiosk.trigger import TriggerConfig
 from kiosk.weighing.rules import WeighingRules
 
@@ -91,20 +92,22 @@ def test_the_example_sets_and_documents_every_setting():
     text = EXAMPLE.read_text()
     lines = text.splitlines()
     keys = key_lines(text)
-    tables = ("trigger", "weighing", "barcodes", "feedback")
+    tables = ("trigger", "weighing", "barcodes", "feedback", "staff")
     scalar_rules = [f for f in fields(WeighingRules) if f.name not in ("containers", "tare_barcodes", "forced_tares")]
     want = ([f.name for f in fields(KioskConfig) if f.name not in tables] + [f.name for f in fields(TriggerConfig)]
             + [f.name for f in scalar_rules] + ["camera_frames", "scanner"]
-            + [f.name for f in fields(FeedbackSettings)])
+            + [f.name for f in fields(FeedbackSettings)] + [f.name for f in fields(StaffRules)])
     missing = [name for name in want if name not in keys]
     assert missing == [], f"{EXAMPLE} lacks {missing}: add each with a comment (what, unit, default)"
     assert "[trigger]" in lines and "[weighing]" in lines and "[barcodes]" in lines and "[feedback]" in lines
+    assert "[staff]" in lines
     undocumented = [name for name in want if "default" not in comment_above(lines, keys[name])]
     assert undocumented == [], f"{EXAMPLE}: no comment with the default above {undocumented}"
     # the documented default is the real one
     defaults = {**{f.name: f.default for f in fields(KioskConfig) if f.name not in tables},
                 **{f.name: f.default for f in fields(TriggerConfig)}, **{f.name: f.default for f in scalar_rules},
-                **{f.name: f.default for f in fields(FeedbackSettings)}}
+                **{f.name: f.default for f in fields(FeedbackSettings)},
+                **{f.name: f.default for f in fields(StaffRules)}}
     wrong = []
     for name, default in defaults.items():
         shown = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) \

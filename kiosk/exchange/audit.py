@@ -167,7 +167,7 @@ def _gaps(good: list[dict], report: AuditReport, expect_prev: str, expect_first:
         if prev_row is None:
             if expect_first is not None and row["seq"] > expect_first:
                 _missing(range(expect_first, row["seq"]), accounted, report, "before it")
-            elif (expect_first is None or row["seq"] == expect_first) and row["prev"] != expect_prev:
+            elif expect_first is not None and row["seq"] == expect_first and row["prev"] != expect_prev:
                 report.add("broken", row["seq"], f"{_label(row)} does not follow the rows before it (chain starts "
                                                  "elsewhere: earlier rows cut off or replaced)")
         elif row["seq"] == prev_row["seq"]:

@@ -1,0 +1,205 @@
+"""Head office's side of the kiosks' audit logs: ``checkout audit collect SRC --keys DIR [--out DIR]``.
+
+Every ``audit/<store>/<kiosk>/audit-<sha256>.tar`` at the head-office location is checked before it counts:
+
+1. whole and well-formed (:func:`kiosk.exchange.audit.read_audit_batch`), naming the kiosk its path names;
+2. its rows MACed with that kiosk's enrolled key (``DIR/<store>/<kiosk>.key``, from ``checkout audit key --export``
+   on the kiosk, put there by ``checkout audit enroll``) and chained without a gap, edit or insertion.
+
+A batch failing either is **refused whole** — a forged batch (rows made without the kiosk's key), one altered on the
+way, one claiming another kiosk — and the refusal is written to head office's own append-only log
+(``OUT/audit-refusals.jsonl``: when, which batch, why). The accepted batches of each kiosk are then joined in
+sequence order: a gap (rows never received: a batch still in a kiosk's outbox, or rows deleted there), rows that
+differ between two batches, and a log that **starts again at row 1** (a kiosk whose database was wiped or
+replaced) are each named in the kiosk's status. A kiosk with no enrolled key is shown ``unverified``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kiosk.errors import DataError, UserError
+from kiosk.exchange import BatchError, safe_segment
+from kiosk.exchange.audit import GENESIS, KIND, key_id, parse_key, read_audit_batch, verify_rows
+from trainer.fleet.location import HeadOffice
+
+__all__ = ["AuditCollection", "KioskAudit", "collect_audit", "enroll_key", "load_keys"]
+
+REFUSALS, STATUS = "audit-refusals.jsonl", "audit-status.json"
+
+
+@dataclass
+class KioskAudit:
+    store: str
+    kiosk: str
+    key_id: str | None = None  # the enrolled key's id (None: not enrolled)
+    batches: int = 0
+    refused: int = 0
+    rows: int = 0
+    last_seq: int | None = None
+    last_at: str | None = None
+    restarts: list[str] = field(default_factory=list)  # when the log began again at row 1
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.problems or self.restarts:
+            return "broken"
+        if self.refused:
+            return "refused batches"
+        return "ok" if self.key_id else "unverified"
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "status": self.status}
+
+
+@dataclass
+class AuditCollection:
+    source: str
+    kiosks: list[KioskAudit]
+    refusals: list[dict]
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "kiosks": [k.to_dict() for k in self.kiosks], "refusals": self.refusals}
+
+    def lines(self) -> list[str]:
+        out = [f"{'store':<12}{'kiosk':<8}{'status':<17}{'rows':>7}{'last':>7}  last row at / problems"]
+        for k in self.kiosks:
+            out.append(f"{k.store[:11]:<12}{k.kiosk[:7]:<8}{k.status:<17}{k.rows:>7}{k.last_seq or 0:>7}  "
+                       f"{k.last_at or '-'}")
+            out += [f"    {p}" for p in k.restarts + k.problems]
+        out += [f"refused {r['batch']}: {r['reason']}" for r in self.refusals]
+        return out
+
+
+def load_keys(keys_dir: str | os.PathLike | None) -> dict[tuple[str, str], bytes]:
+    """Enrolled kiosk keys: ``DIR/<store>/<kiosk>.key`` → ``{(store, kiosk): key}``."""
+    found: dict[tuple[str, str], bytes] = {}
+    if not keys_dir:
+        return found
+    root = Path(keys_dir)
+    if not root.is_dir():
+        raise UserError(f"--keys {root}: no such directory")
+    for path in sorted(root.glob("*/*.key")):
+        found[(path.parent.name, path.stem)] = parse_key(path.read_text(encoding="ascii"), str(path))
+    return found
+
+
+def enroll_key(keys_dir: str | os.PathLike, store: str, kiosk: str, key_text: str) -> Path:
+    """Put a kiosk's key (hex, as ``checkout audit key --export`` prints it) in the registry, mode 0600."""
+    key = parse_key(key_text, "the key given")
+    path = Path(keys_dir) / safe_segment(store) / f"{safe_segment(kiosk)}.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key.hex() + "\n")
+    return path
+
+
+def _check_batch(data: bytes, key: str, store: str, kiosk: str, secret: bytes | None) -> tuple[list[dict], str]:
+    """The batch's rows, or ``([], why it is refused)``."""
+    try:
+        batch = read_audit_batch(data, key.rsplit("/", 1)[-1], where=key)
+    except BatchError as exc:
+        return [], str(exc).removeprefix(f"{key}: ")
+    meta = batch.meta
+    if (safe_segment(meta["store_id"]), safe_segment(meta["kiosk_id"])) != (store, kiosk):
+        return [], f"claims kiosk {meta['store_id']}/{meta['kiosk_id']} but came in under {store}/{kiosk}"
+    report = verify_rows(batch.records, {key_id(secret): secret} if secret else {}, expect_first=None)
+    if secret is not None and report.unverified:
+        return [], f"rows MACed with key {batch.records[0]['key_id']}, not this kiosk's enrolled key {key_id(secret)}"
+    if report.problems:
+        return [], f"forged or altered: {report.problems[0].message}"
+    return batch.records, ""
+
+
+def _join(k: KioskAudit, chains: list[list[dict]], secret: bytes | None) -> None:
+    """Put a kiosk's accepted batches together: restarts, rewritten rows, gaps."""
+    runs: list[dict[int, dict]] = []  # one per start of the log (row 1 after GENESIS)
+    for rows in sorted(chains, key=lambda r: (r[0]["at"], r[0]["seq"])):
+        starts_again = rows[0]["seq"] == 1 and rows[0]["prev"] == GENESIS
+        if not runs or (starts_again and 1 in runs[-1] and runs[-1][1]["hash"] != rows[0]["hash"]):
+            if runs:
+                k.restarts.append(f"the log began again at row 1 on {rows[0]['at']} (database wiped or replaced; "
+                                  f"{len(runs[-1])} rows of the earlier log received)")
+            runs.append({})
+        for r in rows:
+            old = runs[-1].get(r["seq"])
+            if old is not None and old["hash"] != r["hash"]:
+                k.problems.append(f"row {r['seq']} differs between two batches (rewritten)")
+            runs[-1][r["seq"]] = r
+    if not runs:
+        return
+    current = [runs[-1][s] for s in sorted(runs[-1])]
+    report = verify_rows(current, {key_id(secret): secret} if secret else {}, expect_first=1)
+    k.problems += [p.message.replace("deleted", "not received (a batch still on its way, or deleted at the kiosk)")
+                   if p.what == "deleted" else p.message for p in report.problems]
+    k.rows, k.last_seq, k.last_at = len(current), current[-1]["seq"], current[-1]["at"]
+
+
+def _log_refusals(out: Path, refusals: list[dict]) -> None:
+    """Append the refusals not logged before (by batch) to head office's own log."""
+    path = out / REFUSALS
+    seen = set()
+    if path.is_file():
+        seen = {json.loads(line)["batch"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    new = [r for r in refusals if r["batch"] not in seen]
+    if new:
+        out.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            for r in new:
+                fh.write(json.dumps(r, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def collect_audit(src: str, keys_dir: str | os.PathLike | None, out: str | os.PathLike | None = None,
+                  now: datetime | None = None) -> AuditCollection:
+    """Check every kiosk's audit batches at ``src`` (see the module docstring); with ``out``, log the refusals and
+    write ``audit-status.json`` there."""
+    now = now or datetime.now(timezone.utc)
+    keys, ho = load_keys(keys_dir), HeadOffice(src)
+    kiosks: dict[tuple[str, str], KioskAudit] = {}
+    chains: dict[tuple[str, str], list[list[dict]]] = {}
+    refusals = []
+    for key in ho.keys(KIND, ".tar"):
+        parts = key.split("/")
+        if len(parts) != 4:
+            continue
+        store, kiosk = parts[1], parts[2]
+        k = kiosks.setdefault((store, kiosk), KioskAudit(store, kiosk))
+        secret = keys.get((store, kiosk))
+        k.key_id, k.batches = key_id(secret) if secret else None, k.batches + 1
+        try:
+            rows, why = _check_batch(ho.read(key), key, store, kiosk, secret)
+        except OSError as exc:
+            rows, why = [], f"cannot be read ({exc})"
+        if why:
+            k.refused += 1
+            refusals.append({"batch": key, "store": store, "kiosk": kiosk, "reason": why, "seen_at": now.isoformat()})
+            continue
+        chains.setdefault((store, kiosk), []).append(rows)
+    for (store, kiosk), k in kiosks.items():
+        _join(k, chains.get((store, kiosk), []), keys.get((store, kiosk)))
+    for store, kiosk in keys:
+        kiosks.setdefault((store, kiosk), KioskAudit(store, kiosk, key_id(keys[(store, kiosk)]),
+                                                     problems=["no audit batch received yet"]))
+    result = AuditCollection(str(src), [kiosks[k] for k in sorted(kiosks)], refusals)
+    if out is not None:
+        out = Path(out)
+        _log_refusals(out, refusals)
+        from kiosk.bundle_format.atomic import atomic_write
+
+        atomic_write(out / STATUS, json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+    return result
+
+
+def read_key_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the key ({exc})") from None

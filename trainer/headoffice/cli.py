@@ -1,0 +1,180 @@
+"""``checkout report quality``, ``checkout bench drift``, ``checkout audit collect|enroll`` and ``checkout headoffice
+serve|user`` (head office; heavy imports inside the handlers)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from kiosk.errors import UserError
+
+
+def register(sub, groups) -> None:
+    from kiosk.subcommands import group
+
+    report = group(sub, groups, "report", "reports over what the stores sent")
+    p = report.add_parser("quality", help="recognition quality per SKU and store, with drift alarms (table, --json, "
+                                          "--charts)")
+    p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to (directory or s3://…)")
+    p.add_argument("--since", metavar="DATE", help="only placements from this date (YYYY-MM-DD or ISO time) on")
+    p.add_argument("--store", action="append", metavar="STORE_ID", help="only this store (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--charts", type=Path, metavar="DIR", help="also write PNG charts there")
+    p.add_argument("--baseline", type=int, default=100, help="placements that make each SKU's baseline (100)")
+    p.add_argument("--threshold", type=float, default=10.0, help="CUSUM alarm threshold (10; higher: fewer alarms)")
+    p.set_defaults(func=_quality)
+
+    bench = group(sub, groups, "bench", "benchmarks")
+    p = bench.add_parser("drift", help="the drift alarm on seeded noise and planted rises: false alarms, delays")
+    p.add_argument("--histories", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_bench_drift)
+
+    _register_audit(group(sub, groups, "audit", "the tamper-evident audit log: verify, show, collect at head office"))
+    _register_headoffice(group(sub, groups, "headoffice", "the head-office dashboard and its users"))
+
+
+def _register_audit(audit) -> None:
+    p = audit.add_parser("collect", help="head office: check every kiosk's audit batches (forged ones refused)")
+    p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to")
+    p.add_argument("--keys", metavar="DIR", help="enrolled kiosk keys: DIR/<store>/<kiosk>.key")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write audit-status.json and append refusals to "
+                                                           "audit-refusals.jsonl there")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_audit_collect)
+    p = audit.add_parser("enroll", help="head office: register a kiosk's audit key (`checkout audit key --export`)")
+    p.add_argument("store_id", metavar="STORE_ID")
+    p.add_argument("kiosk_id", metavar="KIOSK_ID")
+    p.add_argument("--keys", required=True, metavar="DIR")
+    p.add_argument("--key-file", metavar="FILE", help="the exported key (default: one line on standard input)")
+    p.set_defaults(func=_audit_enroll)
+
+
+def _register_headoffice(ho) -> None:
+    p = ho.add_parser("serve", help="the dashboard: fleet, quality and drift alarms, roll-out, audit (sign-in needed)")
+    p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to")
+    p.add_argument("--users", type=Path, required=True, help="users file (`checkout headoffice user add`)")
+    p.add_argument("--keys", metavar="DIR", help="enrolled kiosk audit keys")
+    p.add_argument("--channel", metavar="DIR", help="the update channel head office publishes to")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--secret-file", type=Path, help="session key file (default: a new key each start)")
+    p.add_argument("--https-only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
+    p.set_defaults(func=_serve)
+    user = ho.add_parser("user", help="head-office users").add_subparsers(dest="user_command", required=True)
+    p = user.add_parser("add", help="add a user or set a new password")
+    p.add_argument("name")
+    p.add_argument("--users", type=Path, required=True)
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=_user_add)
+    for name, fn in (("remove", _user_remove), ("list", _user_list)):
+        p = user.add_parser(name)
+        if name == "remove":
+            p.add_argument("name")
+        p.add_argument("--users", type=Path, required=True)
+        p.set_defaults(func=fn)
+
+
+def _quality(args) -> int:
+    from trainer.fleet.collect import parse_since
+    from trainer.headoffice.drift import DriftSettings
+    from trainer.headoffice.quality import format_report, quality_report
+
+    settings = DriftSettings(baseline=args.baseline, threshold=args.threshold)
+    report = quality_report(args.src, since=parse_since(args.since), stores=args.store, settings=settings)
+    doc = report.to_dict()
+    if args.charts:
+        from trainer.headoffice.charts import write_charts
+
+        doc["charts"] = [str(p) for p in write_charts(doc, args.charts)]
+    if args.json:
+        for s in doc["skus"]:
+            s["drift"].pop("path", None)
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        print(format_report(report) + "".join(f"\nchart: {p}" for p in doc.get("charts", [])))
+    return 0
+
+
+def _bench_drift(args) -> int:
+    from trainer.headoffice.drift import simulate
+
+    result = simulate(args.histories, args.seed)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(f"drift alarm on {result['histories']} seeded noise histories: {result['false_alarms']} false alarm(s); "
+              f"planted rises caught {result['detected']}/{result['planted']}, median {result['median_delay']} "
+              f"placements after the rise (90 %: {result['p90_delay']}); seed {result['seed']}, threshold "
+              f"{result['threshold']:g}, baseline {result['baseline']}")
+    return 0
+
+
+def _audit_collect(args) -> int:
+    from trainer.headoffice.audit_status import collect_audit
+
+    result = collect_audit(args.src, args.keys, args.out)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else "\n".join(result.lines()))
+    return 0 if all(k.status == "ok" for k in result.kiosks) and not result.refusals else 1
+
+
+def _audit_enroll(args) -> int:
+    from trainer.headoffice.audit_status import enroll_key, read_key_text
+
+    text = read_key_text(args.key_file) if args.key_file else sys.stdin.readline()
+    path = enroll_key(args.keys, args.store_id, args.kiosk_id, text)
+    print(f"enrolled {args.store_id}/{args.kiosk_id}: {path}")
+    return 0
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("the same again: ") != first:
+        raise UserError("the two passwords differ: nothing changed")
+    return first
+
+
+def _user_add(args) -> int:
+    from trainer.headoffice.users import Users
+
+    Users(args.users).add(args.name, _password(args.password_stdin))
+    print(f"{args.users}: user {args.name} set")
+    return 0
+
+
+def _user_remove(args) -> int:
+    from trainer.headoffice.users import Users
+
+    Users(args.users).remove(args.name)
+    print(f"{args.users}: user {args.name} removed")
+    return 0
+
+
+def _user_list(args) -> int:
+    from trainer.headoffice.users import Users
+
+    print("\n".join(Users(args.users).names()) or "(no users)")
+    return 0
+
+
+def _serve(args) -> int:
+    import uvicorn
+
+    from trainer.headoffice.dashboard import DashboardData
+    from trainer.headoffice.users import Users
+    from trainer.headoffice.web import create_app
+
+    users = Users(args.users)
+    if not users.names():
+        raise UserError(f"{args.users}: no users yet: `checkout headoffice user add NAME --users {args.users}`")
+    secret = args.secret_file.read_text().strip() if args.secret_file else None
+    app = create_app(DashboardData(args.src, args.keys, args.channel), users, secret=secret,
+                     https_only=args.https_only)
+    print(f"head-office dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
