@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSizePolicy, QSlider, QS
 from kiosk.services.api import CheckoutApi
 from kiosk.ui.bridge import ServiceBridge
 from kiosk.ui.models import CartTableModel
+from kiosk.ui.staff_access import install as install_staff_access
 from kiosk.ui.styles import load_stylesheet, scale_factor, scaled_stylesheet
 from kiosk.ui.teach import install as install_teach
 from kiosk.ui.widgets import (
@@ -32,12 +33,12 @@ from kiosk.ui.widgets import (
     SearchPanel,
     StaffCallPanel,
     StaffPanel,
-    StaffPinPanel,
     SuggestionPanel,
     TotalsPanel,
     WeightPanel,
 )
 from kiosk.ui.widgets.common import label, touch_button
+from kiosk.ui.widgets.staff_signin import StaffSignInPanel
 
 __all__ = ["MainWindow"]
 
@@ -113,7 +114,7 @@ class MainWindow(QMainWindow):
         self.search = SearchPanel(self._search)
         self.payment = PaymentPanel(processing_ms=payment_ms)
         self.receipt = ReceiptPanel(auto_return_s=receipt_return_s)
-        self.pin = StaffPinPanel()
+        self.pin = StaffSignInPanel()  # staff number + personal PIN (kiosk.ui.widgets.staff_signin)
         self.staff = self._staff_page()
         self.price = PriceOverridePanel()
         for name, page in (("search", self.search), ("payment", self.payment), ("receipt", self.receipt),
@@ -201,6 +202,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.wedge_filter = self._install_wedge()  # a USB scanner's key presses, when it types into the window
+        self.staff_access = install_staff_access(self)  # kiosk.ui.staff_access: who is signed in, roles, approvals
         b = self.bridge
         b.cart_changed.connect(lambda e: self.render_cart(e.cart_view))
         b.suggestions_ready.connect(self._on_suggestions)
@@ -235,7 +237,7 @@ class MainWindow(QMainWindow):
         self.receipt.done.connect(self.new_order)
         self.staff_button.clicked.connect(self.open_staff)
         self.pin.submitted.connect(self._unlock)
-        self.pin.cancelled.connect(lambda: self.show_page("checkout"))
+        self.pin.cancelled.connect(lambda: self.staff_access.cancel_approval() or self.show_page("checkout"))
         self.staff.done.connect(self.close_staff)
         self.staff.void_requested.connect(lambda line_id: self._intent("staff_void", line_id))
         self.staff.correct_requested.connect(self._staff_correct)
@@ -337,11 +339,12 @@ class MainWindow(QMainWindow):
 
     # staff
     def open_staff(self) -> None:
-        self.pin.reset()
-        self.show_page("pin")
+        self.staff_access.open_sign_in()
 
     def _unlock(self, pin: str) -> None:
-        ok, unlocked = self._intent("staff_unlock", pin)
+        if self.staff_access.handle_pin(pin):  # a supervisor's approval
+            return
+        ok, unlocked = self._intent("staff_unlock", pin, self.staff_access.staff_number())
         if ok and unlocked is True:
             self.staff.table.clearSelection()
             self.show_page("staff")
@@ -376,7 +379,9 @@ class MainWindow(QMainWindow):
             self.show_page("receipt")
 
     def _price_submitted(self, paise: int) -> None:
-        ok, _ = self._intent("staff_override_price", self._staff_target, paise)
+        ok, result = self._intent("staff_override_price", self._staff_target, paise)
+        if not ok and self.staff_access.needs_supervisor(result, lambda: self._price_submitted(paise)):
+            return
         if ok:
             self.staff.table.clearSelection()
             self.show_page("staff")

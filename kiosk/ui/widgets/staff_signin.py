@@ -1,0 +1,126 @@
+"""Signing in at the kiosk: the staff number, then the personal PIN, on the same keypad; the same page asks a
+supervisor for an approval (their number and PIN for one action on someone else's session). Before any staff
+account exists it is the plain PIN page (the old shared PIN)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy
+
+from kiosk.ui.widgets.common import TOUCH_MIN
+from kiosk.ui.widgets.keypad import apply_key
+from kiosk.ui.widgets.staff import StaffPinPanel
+
+__all__ = ["StaffSignInPanel", "StaffBadge"]
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("StaffSignIn", text)
+
+
+class StaffSignInPanel(StaffPinPanel):
+    """``submitted(pin)`` as the PIN page, with :meth:`staff_number` beside it. ``personal`` shows the number field;
+    ``approving`` asks a supervisor instead of whoever signs in."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("staffPinPanel")
+        self.number = QLineEdit()
+        self.number.setObjectName("staffNumberEdit")
+        self.number.setMinimumHeight(TOUCH_MIN)
+        self.number.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.number.setMaxLength(8)
+        column = self.edit.parentWidget().layout()  # number and PIN side by side: the page gets no taller
+        index = column.indexOf(self.edit)
+        column.removeWidget(self.edit)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        row.addWidget(self.number, 2)
+        row.addWidget(self.edit, 3)
+        column.insertLayout(index, row)
+        self.number.returnPressed.connect(self._next_field)
+        self.personal = False
+        self.approving = False
+        self._labels()
+
+    def _labels(self) -> None:
+        self.number.setPlaceholderText(_tr("Staff number"))
+        if self.approving:
+            self.title.setText(_tr("Supervisor approval: your staff number and PIN"))
+            self.ok_button.setText(_tr("Approve"))
+        elif self.personal:
+            self.title.setText(_tr("Staff sign-in"))
+            self.ok_button.setText(_tr("Sign in"))
+
+    def retranslate(self) -> None:
+        base = getattr(super(), "retranslate", None)
+        if base is not None:
+            base()
+        else:  # a PIN page without its own translations
+            self.title.setText(_tr("Staff PIN"))
+            self.edit.setPlaceholderText(_tr("Enter PIN"))
+            self.ok_button.setText(_tr("Unlock"))
+        if hasattr(self, "number"):
+            self._labels()
+
+    def prepare(self, *, personal: bool, approving: bool = False, reason: str = "") -> None:
+        """Empty fields for the next person; the number field only with staff accounts."""
+        self.personal, self.approving = personal or approving, approving
+        self.number.setVisible(self.personal)
+        self.number.clear()
+        self.reset()
+        self.retranslate()
+        if reason:
+            self.error.setText(reason)
+        (self.number if self.personal else self.edit).setFocus()
+
+    def staff_number(self) -> str:
+        return self.number.text().strip() if self.personal else "staff"
+
+    def _field(self) -> QLineEdit:
+        return self.number if self.personal and (self.number.hasFocus() or not self.number.text()) else self.edit
+
+    def _key(self, key: str) -> None:
+        self.error.setText("")
+        apply_key(self._field(), key)
+
+    def _next_field(self) -> None:
+        self.edit.setFocus()
+
+    def _submit(self) -> None:
+        if self.personal and not self.number.text().strip():
+            self.error.setText(_tr("Type your staff number first"))
+            self.number.setFocus()
+            return
+        if self.personal and self.number.hasFocus() and not self.edit.text():
+            self.edit.setFocus()  # OK after the number: on to the PIN
+            return
+        super()._submit()
+
+
+class StaffBadge(QLabel):
+    """Who is signed in and their role, on one line that never widens the page: text that does not fit ends in "…"
+    and the whole text is the tooltip."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("staffBadge")
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._full = ""
+
+    def text(self) -> str:  # the whole text, elided or not
+        return self._full
+
+    def show_member(self, name: str, role: str, idle_s: float) -> None:
+        role_text = {"supervisor": _tr("supervisor"), "assistant": _tr("assistant")}.get(role, role)
+        self._full = _tr("{name} ({role}) · signs out after {minutes} min idle").format(
+            name=name, role=role_text, minutes=max(1, round(idle_s / 60))) if name else ""
+        self.setToolTip(self._full)
+        self._elide()
+
+    def _elide(self) -> None:
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 1)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._elide()
