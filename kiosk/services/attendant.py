@@ -107,8 +107,10 @@ class Attendant:
             self._emit(RemovalDecided(pending.line_id, False, "shopper"))
 
     def decide(self, approve: bool) -> None:
-        """Staff approves (the line is removed) or refuses the pending removal."""
-        who = self._require_staff()
+        """Staff approves (the line is removed) or refuses the pending removal; approving one worth more than the
+        ``[staff]`` rules allow an assistant needs a supervisor (``SupervisorNeeded``, audited)."""
+        waiting = self.removal
+        who = self._require_staff("remove", waiting.total) if approve and waiting else self._require_staff()
         with self._mutex:
             pending, self.removal = self.removal, None
         if pending is None:

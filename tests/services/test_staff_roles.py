@@ -125,3 +125,21 @@ def test_paying_signs_staff_out(k):
     assert not k.service.staff_unlocked
     assert [(kind, d.get("reason")) for kind, _, d in audit(k) if kind == "staff.signout"] == [("staff.signout",
                                                                                                 "paid")]
+
+
+def test_approving_a_big_removal_needs_a_supervisor(k):
+    line = place(k.service).auto_added_line_id
+    sign_in(k, SUPERVISOR)
+    big = k.service.staff_override_price(line, 250000)  # ₹2,500 on the bill
+    k.service.staff_lock()
+    assert k.service.remove_line(big) is False  # the shopper's removal waits for staff
+    sign_in(k, ASSISTANT)
+    with pytest.raises(SupervisorNeeded, match="taking off a line worth more than"):
+        k.service.staff_decide_removal(True)
+    assert big in [v.line_id for v in k.service.cart_view().lines]  # still waiting, nothing changed
+    k.service.staff_decide_removal(False)  # an assistant may refuse it
+    assert big in [v.line_id for v in k.service.cart_view().lines]
+    assert k.service.remove_line(big) is False
+    assert k.service.staff_approve(SUPERVISOR[1], SUPERVISOR[0])
+    k.service.staff_decide_removal(True)  # with a supervisor's approval
+    assert big not in [v.line_id for v in k.service.cart_view().lines]
