@@ -9,7 +9,8 @@ CAMERA ?= folder:assets/demo/camera?fps=8&hold=8
 SCALE  ?= script:assets/demo/scale.txt
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-slow test-all lint install weights demo-bundle bench clean model model-chain
+.PHONY: demo test test-slow test-all lint install weights demo-bundle bench clean model model-chain translations \
+        screenshots
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -46,6 +47,15 @@ test: $(STAMP) $(DEMO)/bundle/manifest.json
 lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check .
+
+# The window's translations (kiosk/ui/i18n): every marked text read from the code into kiosk_<lang>.ts (Qt's
+# pyside6-lupdate), compiled into the .qm the kiosk loads (pyside6-lrelease); translators edit the .ts.
+translations: $(STAMP)
+	$(BIN)/python tools/translations.py
+
+# docs/screens/: every screen state at 1024x768 in English and Hindi (offscreen Qt, the real service, the demo catalog).
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/screenshot.py --states --out docs/screens
 
 test-slow: $(STAMP)
 	@$(PYTEST) -m "slow" -q; rc=$$?; \

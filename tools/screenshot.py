@@ -1,4 +1,7 @@
-"""Screenshot of the kiosk window in live mode on the demo replay: ``docs/kiosk.png``.
+"""Screenshots of the kiosk window: in live mode on the demo replay (``docs/kiosk.png``), or every screen state in
+every language (``--states``: ``docs/screens/``, see ``tools/screen_states.py``).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshot.py --states --out docs/screens [--size 1024x768]
 
 Runs the real :class:`~kiosk.services.checkout.CheckoutService` in live mode (capture thread on
 ``folder:assets/demo/camera?fps=8&hold=8``, recognition worker, the scale script) behind the real
@@ -110,9 +113,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, help="use this model bundle instead of the replay recogniser")
     parser.add_argument("--store-name", default="Green Basket · Koramangala")
     parser.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds")
+    parser.add_argument("--states", action="store_true",
+                        help="every screen state in every language into the folder --out (default docs/screens, "
+                             "window 1024x768 unless --size)")
+    parser.add_argument("--languages", nargs="*", default=["en", "hi"], help="--states: these languages")
     args = parser.parse_args(argv)
-    width, height = (int(x) for x in args.size.lower().split("x"))
     os.chdir(REPO)  # the demo URIs and catalog image paths are relative to the repository
+    if args.states:
+        from tools.screen_states import take_states
+
+        out = args.out if args.out.suffix != ".png" else REPO / "docs" / "screens"
+        size = args.size if "--size" in (argv if argv is not None else sys.argv) else "1024x768"
+        files = take_states(out, args.languages, tuple(int(x) for x in size.lower().split("x")))
+        print(f"screenshot: {len(files)} states in {out} ({sum(f.stat().st_size for f in files) // 1024} KiB)")
+        return 0
+    width, height = (int(x) for x in args.size.lower().split("x"))
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -3,8 +3,9 @@
 * **Help**: :meth:`Attendant.call` raises a call (``HelpCallChanged(active=True)``) that stays up until the shopper
   cancels it or staff answers it — unlocking staff mode at the kiosk answers it. Each step is audited.
 * **Removals**: every removal is confirmed on screen first; a line worth more than ``approval_above`` paise is not
-  removed at once but held (``RemovalPending``) until staff approves or refuses it, or the shopper keeps the item
-  (``RemovalDecided``); payment waits meanwhile. Requests and decisions are audited with who made them.
+  removed at once but held (``RemovalPending``, and staff is called) until staff approves or refuses it, or the
+  shopper keeps the item (``RemovalDecided``; the call ends too); payment waits meanwhile. Requests and decisions
+  are audited with who made them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from kiosk.services import audit
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import HelpCallChanged, Notice, RemovalDecided, RemovalPending
 
-__all__ = ["Attendant", "HelpCall", "PendingRemoval"]
+__all__ = ["Attendant", "HelpCall", "PendingRemoval", "REMOVAL_CALL"]
+
+#: the reason of the help call a removal that waits for staff raises by itself
+REMOVAL_CALL = "removal approval"
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class Attendant:
         audit.record(self._store, "removal_requested", "shopper", line_id=line_id, name=line.name, total=line.total)
         self._emit(RemovalPending(line_id, line.name, format_inr(line.total), line.total),
                    Notice("warning", f"staff must approve removing {line.name} ({format_inr(line.total)})"))
+        self.call(REMOVAL_CALL)  # the attendant's light goes on: someone must come and approve
         return False
 
     def keep(self) -> None:
@@ -105,6 +110,8 @@ class Attendant:
         if pending is not None:
             audit.record(self._store, "removal_withdrawn", "shopper", line_id=pending.line_id, name=pending.name)
             self._emit(RemovalDecided(pending.line_id, False, "shopper"))
+            if self.help is not None and self.help.reason == REMOVAL_CALL:
+                self._end("shopper", "help_cancelled")  # the call was for that approval only
 
     def decide(self, approve: bool) -> None:
         """Staff approves (the line is removed) or refuses the pending removal; approving one worth more than the

@@ -45,6 +45,10 @@ EVENT_SIGNALS: dict[str, str] = {
     "StaffCalled": "staff_called",
     "StaffCallEnded": "staff_call_ended",
     "OutboxChanged": "outbox_changed",
+    "HelpCallChanged": "help_call_changed",
+    "RemovalPending": "removal_pending",
+    "RemovalDecided": "removal_decided",
+    "ShopperPrefsChanged": "prefs_changed",
 }
 
 
@@ -70,6 +74,10 @@ class ServiceBridge(QObject):
     staff_called = Signal(object)
     staff_call_ended = Signal(object)
     outbox_changed = Signal(object)
+    help_call_changed = Signal(object)
+    removal_pending = Signal(object)
+    removal_decided = Signal(object)
+    prefs_changed = Signal(object)
     #: any event, after its typed signal (for logging or tests)
     event_delivered = Signal(object)
 

@@ -1,10 +1,16 @@
-"""The kiosk window: pages on a stack, fed by the bridge's signals, forwarding taps to the service.
+"""The kiosk window: a header, a notice strip, pages on a stack, a status bar — fed by the bridge's signals,
+forwarding taps to the service.
 
-Pages (``MainWindow.pages``): ``checkout`` (camera, suggestions, weight, cart, totals, Search,
-Pay), ``search``, ``payment``, ``receipt``, ``pin`` (staff PIN), ``staff`` and ``price``
-(staff price override). The window holds no checkout logic: every decision (auto-add,
-replacing a line, weighing, pricing, tax) is the service's; the window only routes a tap to
-one intent, shows what the events say, and shows an intent's refusal as a notice.
+Pages (``MainWindow.pages``): ``checkout`` (camera, the step area, weight, cart, totals, Search or browse, Pay),
+``search``, ``browse``, ``payment``, ``receipt``, ``pin`` (staff PIN), ``staff`` and ``price`` (staff price
+override). The window holds no checkout logic: every decision (auto-add, replacing a line, weighing, pricing, tax,
+which removal needs staff) is the service's; the window routes a tap to one intent, shows what the events say, and
+shows an intent's refusal as a notice (translated, :mod:`kiosk.ui.notices`).
+
+Layout: landscape puts the cart beside the camera, portrait under it; sizes follow the screen (and the shopper's
+larger text); every text that might not fit elides with the whole text as its tooltip, so nothing can push a
+widget off the screen. Language: Qt's translation system (:mod:`kiosk.ui.i18n`); the shopper's language and text
+size are the service's (``ShopperPrefsChanged``), so the next shopper starts afresh.
 """
 
 from __future__ import annotations
@@ -13,18 +19,32 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSizePolicy, QSlider, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QHBoxLayout,
+    QLayout,
+    QMainWindow,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.services.api import CheckoutApi
 from kiosk.ui.bridge import ServiceBridge
+from kiosk.ui.i18n import Translations, translate
 from kiosk.ui.models import CartTableModel
+from kiosk.ui.notices import notice_text
 from kiosk.ui.staff_access import install as install_staff_access
 from kiosk.ui.styles import load_stylesheet, scale_factor, scaled_stylesheet
 from kiosk.ui.teach import install as install_teach
 from kiosk.ui.widgets import (
+    BrowsePanel,
     CameraView,
     CartPanel,
+    ConfirmOverlay,
+    Header,
     KioskStatusBar,
     NoticeBanner,
     PaymentPanel,
@@ -37,12 +57,33 @@ from kiosk.ui.widgets import (
     TotalsPanel,
     WeightPanel,
 )
-from kiosk.ui.widgets.common import label, touch_button
+from kiosk.ui.widgets.common import touch_button
 from kiosk.ui.widgets.staff_signin import StaffSignInPanel
 
 __all__ = ["MainWindow"]
 
 log = logging.getLogger(__name__)
+
+_C = "Window"
+#: the shopper's pages (the header shows language, larger text and Help there)
+SHOPPER_PAGES = ("checkout", "search", "browse", "payment", "receipt")
+#: how much bigger the shopper's "larger text" makes everything
+LARGE_TEXT = 1.25
+
+
+def _hint(page: str) -> str:
+    texts = {  # listed literally so that pyside6-lupdate finds them
+        "checkout": translate("Window", "Place one item at a time on the tray"),
+        "search": translate("Window", "Search by name or PLU"),
+        "browse": translate("Window", "Browse by picture"),
+        "payment": translate("Window", "Payment"),
+        "receipt": translate("Window", "Thank you for shopping with us"),
+        "pin": translate("Window", "Staff only"),
+        "staff": translate("Window", "Staff mode"),
+        "price": translate("Window", "Staff mode — price override"),
+        "teach": translate("Window", "Staff mode — teach a new product"),
+    }
+    return texts.get(page, "")
 
 
 class MainWindow(QMainWindow):
@@ -59,121 +100,117 @@ class MainWindow(QMainWindow):
         self.service = service
         self.bridge = bridge if bridge is not None else ServiceBridge(service, self).attach()
         self.setObjectName("kioskWindow")
-        self.setWindowTitle(f"{store_name} — self-checkout")
+        self.store_name = store_name
+        self.translations = Translations()
         self._scale = 0.0
+        self.large_text = False
         self._awaiting_placement: str | None = None
         self._staff_target: str | None = None  # line being corrected / re-priced
         self._search_mode = "shopper"
-
+        self._find_placement: str | None = None  # the placement a search/browse pick is for
+        self._last_line: tuple[str, str, str] | None = None  # (line id, sku, name) just added, for its amount
+        self._camera_status: Any = "connecting"
         self.cart_model = CartTableModel(parent=self)
         self.staff_model = CartTableModel(removable=False, parent=self)
+        # the screen decides the window's size, never its content (a long text, a portrait layout being left): what
+        # does not fit elides or gives way, and tests/ui/test_layout.py checks nothing is cut at the sizes tills have
+        self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self._build_chrome(store_name, notice_ms)
+        self._build_pages(camera_fps, payment_ms, receipt_return_s)
+        self.status = KioskStatusBar()
+        self.setStatusBar(self.status)
+        self.confirm = ConfirmOverlay(self.stack)  # over the page, not the header: Help and Staff stay in reach
+        self._demo_scale = self.bridge.simulated_scale()
+        if self._demo_scale is not None:
+            self._add_demo_slider()
+        self._connect()
+        self.teach, self.not_recognised = install_teach(self)  # kiosk.ui.teach: Teach page, "Not recognised" view
+        self._apply_style(force=True)
+        self.render_cart(self.service.cart_view())
+        self.retranslate()
+        self.show_page("checkout")
 
-        # -- header + notice (all pages) --------------------------------------------------
+    # -- building ------------------------------------------------------------------------
+    def _build_chrome(self, store_name: str, notice_ms: int) -> None:
         root = QWidget()
         root.setObjectName("root")
         column = QVBoxLayout(root)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        header = QWidget()
-        header.setObjectName("header")
-        header_row = QHBoxLayout(header)
-        header_row.setContentsMargins(16, 4, 8, 4)
-        self.title = label(store_name, "headerTitle")
-        self.hint = label("Place one item at a time on the tray", "headerHint")
-        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.staff_button = touch_button("Staff", "staffButton")
-        policy = QSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        policy.setRetainSizeWhenHidden(True)  # the header keeps its height on every page
-        self.staff_button.setSizePolicy(policy)
-        self.staff_button.setMinimumWidth(120)
-        header_row.addWidget(self.title)
-        header_row.addSpacing(24)
-        header_row.addWidget(self.hint, 1)
-        header_row.addWidget(self.staff_button)
+        self.header = Header(store_name)
+        self.title, self.hint = self.header.title, self.header.hint
+        self.staff_button, self.help_button = self.header.staff_button, self.header.help_button
+        self.language_button, self.large_text_button = self.header.language_button, self.header.text_button
         self.banner = NoticeBanner(timeout_ms=notice_ms)
-        column.addWidget(header)
-        column.addWidget(self.banner)
-
-        # -- pages -------------------------------------------------------------------------
         self.stack = QStackedWidget()
         self.pages: dict[str, QWidget] = {}
+        column.addWidget(self.header)
+        column.addWidget(self.banner)
         column.addWidget(self.stack, 1)
         self.setCentralWidget(root)
 
+    def _build_pages(self, camera_fps: float, payment_ms: int, receipt_return_s: float) -> None:
         self.camera = CameraView(self.bridge.frame_provider(), fps=camera_fps)
         self.suggestions = SuggestionPanel()
         self.weight = WeightPanel()
         self.cart = CartPanel(self.cart_model)
         self.totals = TotalsPanel()
-        self.search_button = touch_button("Search item", "searchButton")
-        self.pay_button = touch_button("Pay", "payButton")
-        self.pay_button.setMinimumHeight(80)
-        self.search_button.setMinimumHeight(80)
+        self.search_button = touch_button("", "searchButton")
+        self.pay_button = touch_button("", "payButton")
         self._add_page("checkout", self._checkout_page())
-
         self.search = SearchPanel(self._search)
+        self.browse = BrowsePanel(lambda: self._ask("browse_groups") or [], lambda g: self._ask("browse", g) or [])
         self.payment = PaymentPanel(processing_ms=payment_ms)
         self.receipt = ReceiptPanel(auto_return_s=receipt_return_s)
         self.pin = StaffSignInPanel()  # staff number + personal PIN (kiosk.ui.widgets.staff_signin)
         self.staff = self._staff_page()
         self.price = PriceOverridePanel()
-        for name, page in (("search", self.search), ("payment", self.payment), ("receipt", self.receipt),
-                           ("pin", self.pin), ("staff", self.staff), ("price", self.price)):
+        for name, page in (("search", self.search), ("browse", self.browse), ("payment", self.payment),
+                           ("receipt", self.receipt), ("pin", self.pin), ("staff", self.staff), ("price", self.price)):
             self._add_page(name, page)
 
-        self.status = KioskStatusBar()
-        self.setStatusBar(self.status)
-
-        self._demo_scale = self.bridge.simulated_scale()
-        if self._demo_scale is not None:
-            self._add_demo_slider()
-
-        self._connect()
-        self.teach, self.not_recognised = install_teach(self)  # kiosk.ui.teach: Teach page, "Not recognised" view
-        self._apply_style(force=True)
-        self.render_cart(self.service.cart_view())
-        self.show_page("checkout")
-
-    # -- building ------------------------------------------------------------------------
     def _add_page(self, name: str, widget: QWidget) -> None:
         widget.setProperty("page", name)
         self.pages[name] = widget
         self.stack.addWidget(widget)
 
     def _staff_page(self) -> StaffPanel:
-        """The staff panel with the staff call's Add it / Do not add on top."""
+        """The staff panel with the staff call's Add it / Do not add among its alerts."""
         staff = StaffPanel(self.staff_model)
         self.staff_call_desk = StaffCallPanel(with_buttons=True)
-        staff.layout().insertWidget(0, self.staff_call_desk)
+        staff.alerts.insertWidget(0, self.staff_call_desk)
         return staff
 
     def _checkout_page(self) -> QWidget:
-        self.staff_call = StaffCallPanel()  # the shopper's "staff is on the way"
         page = QWidget()
         page.setObjectName("checkoutPage")
-        row = QHBoxLayout(page)
-        row.setContentsMargins(12, 10, 12, 10)
-        row.setSpacing(12)
-        left = QVBoxLayout()
-        left.setSpacing(8)
-        left.addWidget(self.camera, 5)
+        self.body = QBoxLayout(QBoxLayout.Direction.LeftToRight, page)
+        self.body.setContentsMargins(10, 8, 10, 8)
+        self.body.setSpacing(10)
+        left_box = QWidget()
+        left_box.setObjectName("stepColumn")
+        left = QVBoxLayout(left_box)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.setSpacing(6)
+        left.addWidget(self.camera, 4)
         left.addWidget(self.suggestions, 3)
-        left.addWidget(self.staff_call)
         left.addWidget(self.weight)
         right_box = QWidget()
         right_box.setObjectName("cartColumn")
         right = QVBoxLayout(right_box)
         right.setContentsMargins(10, 8, 10, 10)
-        right.setSpacing(8)
+        right.setSpacing(6)
         right.addWidget(self.cart, 1)
         right.addWidget(self.totals)
         buttons = QHBoxLayout()
         buttons.setSpacing(10)
-        buttons.addWidget(self.search_button, 2)
-        buttons.addWidget(self.pay_button, 3)
+        buttons.addWidget(self.search_button, 1)
+        buttons.addWidget(self.pay_button, 1)
         right.addLayout(buttons)
-        row.addLayout(left, 11)
-        row.addWidget(right_box, 9)
+        self.body.addWidget(left_box, 11)
+        self.body.addWidget(right_box, 9)
+        self.left_column, self.cart_column = left_box, right_box
+        left_box.installEventFilter(self)  # the tiles that fit follow the column's width
         return page
 
     def _install_wedge(self):
@@ -196,13 +233,19 @@ class MainWindow(QMainWindow):
         self.demo_slider.setRange(0, 3000)
         self.demo_slider.setSingleStep(5)
         self.demo_slider.setToolTip("Simulated scale: drag to put grams on the platter")
-        self.demo_slider.setMinimumWidth(160)
+        self.demo_slider.setMinimumWidth(90)
+        self.demo_slider.setMaximumWidth(180)
         self.demo_slider.valueChanged.connect(lambda g: self._demo_scale.set_weight(int(g)))
         self.weight.layout().addWidget(self.demo_slider)
 
     def _connect(self) -> None:
         self.wedge_filter = self._install_wedge()  # a USB scanner's key presses, when it types into the window
         self.staff_access = install_staff_access(self)  # kiosk.ui.staff_access: who is signed in, roles, approvals
+        self._connect_events()
+        self._connect_shopper()
+        self._connect_staff()
+
+    def _connect_events(self) -> None:
         b = self.bridge
         b.cart_changed.connect(lambda e: self.render_cart(e.cart_view))
         b.suggestions_ready.connect(self._on_suggestions)
@@ -214,27 +257,45 @@ class MainWindow(QMainWindow):
         b.model_changed.connect(lambda e: self.status.set_model(
             "—" if e.version is None else f"v{e.version}", e.description))
         b.camera_status_changed.connect(self._on_camera_status)
-        b.notice.connect(lambda e: self.banner.show_notice(e.level, e.message))
+        b.notice.connect(lambda e: self._on_notice(e.level, e.message))
         b.staff_mode_changed.connect(self._on_staff_mode)
         b.update_status_changed.connect(
             lambda e: self.status.set_update(e.message, e.level, e.error if e.error else ""))
         b.outbox_changed.connect(lambda e: self.status.set_outbox(e.message, e.level, e.last_error or ""))
         b.staff_called.connect(self._on_staff_call)
         b.staff_call_ended.connect(lambda _e: self._on_staff_call(None))
+        b.help_call_changed.connect(self._on_help_call)
+        b.removal_pending.connect(self._on_removal_pending)
+        b.removal_decided.connect(self._on_removal_decided)
+        b.prefs_changed.connect(self._on_prefs)
+
+    def _connect_shopper(self) -> None:
+        self.header.help_requested.connect(lambda call: self._intent("call_help" if call else "cancel_help"))
+        self.header.language_requested.connect(lambda code: self._intent("set_language", code))
+        self.header.large_text_requested.connect(lambda on: self._intent("set_large_text", on))
         self.weight.tare_requested.connect(
             lambda container: self._intent("scale_tare", container) if container else self._intent("scale_clear_tare"))
         self.weight.zero_requested.connect(lambda: self._intent("scale_zero"))
-        self.staff_call_desk.resolved.connect(lambda approve: self._intent("staff_resolve", approve))
-
         self.suggestions.chosen.connect(self._choose_suggestion)
-        self.cart.table.remove_requested.connect(lambda line_id: self._intent("remove_line", line_id))
+        self.suggestions.find_requested.connect(lambda: self.open_browse(for_placement=True))
+        self.suggestions.help_requested.connect(lambda: self._intent("call_help", "item not recognised"))
+        self.cart.table.remove_requested.connect(self._ask_remove)
+        self.confirm.chosen.connect(self._on_confirm)
         self.search_button.clicked.connect(self.open_search)
         self.pay_button.clicked.connect(self.open_payment)
         self.search.chosen.connect(self._search_chosen)
         self.search.cancelled.connect(self._search_cancelled)
+        self.search.browse_requested.connect(lambda: self.open_browse(for_placement=self._find_placement is not None))
+        self.browse.chosen.connect(self._search_chosen)
+        self.browse.cancelled.connect(lambda: self.show_page("checkout"))
+        self.browse.search_requested.connect(lambda: self.open_search(for_placement=self._find_placement is not None))
         self.payment.pay_requested.connect(self._pay)
         self.payment.cancelled.connect(lambda: self.show_page("checkout"))
         self.receipt.done.connect(self.new_order)
+        self.receipt.print_requested.connect(self._print)
+
+    def _connect_staff(self) -> None:
+        self.staff_call_desk.resolved.connect(lambda approve: self._intent("staff_resolve", approve))
         self.staff_button.clicked.connect(self.open_staff)
         self.pin.submitted.connect(self._unlock)
         self.pin.cancelled.connect(lambda: self.staff_access.cancel_approval() or self.show_page("checkout"))
@@ -243,29 +304,40 @@ class MainWindow(QMainWindow):
         self.staff.correct_requested.connect(self._staff_correct)
         self.staff.override_requested.connect(self._staff_override)
         self.staff.reprint_requested.connect(self._reprint)
+        self.staff.line_selected.connect(self._show_line_photo)
+        self.staff.removal.decided.connect(lambda approve: self._intent("staff_decide_removal", approve))
         self.price.submitted.connect(self._price_submitted)
         self.price.cancelled.connect(lambda: self.show_page("staff"))
 
     # -- pages -----------------------------------------------------------------------------
     def show_page(self, name: str) -> None:
+        if name != self.page:
+            self.banner.clear_notice()  # a notice belongs to the page it was about
         self.stack.setCurrentWidget(self.pages[name])
-        self.staff_button.setVisible(name == "checkout")
-        hints = {
-            "checkout": "Place one item at a time on the tray",
-            "search": "Search by name or PLU",
-            "payment": "Payment",
-            "receipt": "Thank you for shopping with us",
-            "pin": "Staff only",
-            "staff": "Staff mode",
-            "price": "Staff mode — price override",
-            "teach": "Staff mode — teach a new product",
-        }
-        self.hint.setText(hints[name])
+        self.confirm.setVisible(self.confirm.open and name == "checkout")  # a question waits on its own page
+        self.header.set_page(_hint(name), shopper=name in SHOPPER_PAGES, staff_button=name == "checkout")
         self.page_changed.emit(name)
 
     @property
     def page(self) -> str:
-        return self.stack.currentWidget().property("page")
+        widget = self.stack.currentWidget()
+        return widget.property("page") if widget is not None else ""
+
+    def retranslate(self) -> None:
+        """The language changed: the window's own texts (every widget redraws its own)."""
+        self.setWindowTitle(translate("Window", "{store} — self-checkout").format(store=self.store_name))
+        self.search_button.setText(translate("Window", "Search or browse"))
+        self._render_pay_button()
+        if self.page:
+            self.header.set_page(_hint(self.page), shopper=self.page in SHOPPER_PAGES,
+                                 staff_button=self.page == "checkout")
+        self._on_camera_status(self._camera_status)
+        self._on_help_call(None)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     # -- intents ---------------------------------------------------------------------------
     def _intent(self, name: str, *args: Any) -> tuple[bool, Any]:
@@ -281,28 +353,49 @@ class MainWindow(QMainWindow):
                 log.warning("%s refused (%s)", name, type(exc).__name__)
             else:
                 log.warning("%s refused (%s): %s", name, type(exc).__name__, exc)
-            self.banner.show_notice("error", str(exc) or type(exc).__name__)
+            self._on_notice("error", str(exc) or type(exc).__name__)
             return False, exc
+
+    def _ask(self, name: str, *args: Any) -> Any:
+        ok, result = self._intent(name, *args)
+        return result if ok else None
 
     def _search(self, text: str) -> list:
         ok, result = self._intent("search", text)
         return list(result) if ok else []
 
     def _choose_suggestion(self, sku: str) -> None:
+        self.suggestions.show_choosing(sku)
         ok, line_id = self._intent("choose", sku, self.suggestions.placement_id)
-        if ok:
-            for button in self.suggestions.buttons:
-                if button.suggestion is not None:
-                    button.set_suggestion(button.suggestion, added=line_id is not None and button.suggestion.sku == sku)
-            chosen = next((b.suggestion for b in self.suggestions.buttons
-                           if b.suggestion is not None and b.suggestion.sku == sku), None)
-            if chosen is not None and line_id is not None:
-                self.suggestions.title.setText(f"Added {chosen.name}. Not right? Tap the correct item")
+        if not ok:
+            self.suggestions._render_tiles()
+            return
+        if line_id is not None:
+            view = next((b.suggestion for b in self.suggestions.buttons
+                         if b.suggestion is not None and b.suggestion.sku == sku), None)
+            self._added(line_id, sku, view.name if view is not None else sku)
 
-    def open_search(self) -> None:
+    def _added(self, line_id: str, sku: str, name: str, picked: Any = None) -> None:
+        """The step area says "✓ … added"; its amount follows with the cart (CartChanged)."""
+        self._last_line = (line_id, sku, name)
+        self.suggestions.show_added(sku, name, self._line_amount(line_id), picked=picked)
+
+    def _line_amount(self, line_id: str) -> str:
+        view = self.cart_model.cart_view
+        line = next((x for x in getattr(view, "lines", ()) if x.line_id == line_id), None)
+        return line.total_text if line is not None else ""
+
+    def open_search(self, for_placement: bool = False) -> None:
         self._search_mode = "shopper"
-        self.search.reset("Find your item: type its name or the PLU on its sticker")
+        self._find_placement = self.suggestions.placement_id if for_placement else None
+        self.search.reset(translate("Window", "Find your item: type its name or the PLU on its sticker"))
         self.show_page("search")
+
+    def open_browse(self, for_placement: bool = False) -> None:
+        self._search_mode = "shopper"
+        self._find_placement = self.suggestions.placement_id if for_placement else None
+        self.browse.open(self.browse.group)
+        self.show_page("browse")
 
     def _search_chosen(self, sku: str) -> None:
         if self._search_mode == "staff":
@@ -311,17 +404,47 @@ class MainWindow(QMainWindow):
             if ok:
                 self.staff.table.clearSelection()
             return
-        ok, _ = self._intent("choose", sku, None)
+        pid, self._find_placement = self._find_placement, None
+        ok, line_id = self._intent("choose", sku, pid)
         if ok:
             self.show_page("checkout")
+            view = next((v for v in [*self.search.results, *self.browse.views] if v.sku == sku), None)
+            if line_id is not None and view is not None:
+                self.suggestions.placement_id = pid
+                self._added(line_id, sku, view.name, picked=view)
 
     def _search_cancelled(self) -> None:
         self.show_page("staff" if self._search_mode == "staff" else "checkout")
 
+    def _ask_remove(self, line_id: str) -> None:
+        """✕ on a line: ask first (the service then removes it, or holds it for staff above a value)."""
+        row = self.cart_model.row_of(line_id)
+        if row < 0:
+            return
+        line = self.cart_model.line(row)
+
+        def render():
+            return (translate("Window", "Remove {name} from your bill?").format(name=line.name),
+                    translate("Window", "{qty} · {amount}. Put the item aside if you remove it.").format(
+                        qty=line.qty_text, amount=line.total_text),
+                    [("keep", translate("Window", "Keep it"), "secondary"),
+                     ("remove", translate("Window", "Remove"), "danger")])
+
+        self._remove_target = line_id
+        self.confirm.ask("remove", render)
+
+    def _on_confirm(self, kind: str, key: str) -> None:
+        if kind == "remove" and key == "remove":
+            ok, removed = self._intent("remove_line", self._remove_target)
+            if ok and removed is not False:
+                self.banner.show_notice("info", translate("Window", "Removed from your bill"))
+        elif kind == "approval" and key == "keep":
+            self._intent("keep_line")
+
     def open_payment(self) -> None:
         view = self.cart_model.cart_view
         if view is None or not view.lines:
-            self.banner.show_notice("info", "Your cart is empty")
+            self.banner.show_notice("info", translate("Window", "Your cart is empty"))
             return
         self.payment.prepare(view.bill.total_text)
         self.show_page("payment")
@@ -329,12 +452,21 @@ class MainWindow(QMainWindow):
     def _pay(self, method: str) -> None:
         ok, result = self._intent("pay", method)
         if not ok:
-            self.payment.failed(str(result))
+            self.payment.failed(notice_text(str(result)) or str(result))
         # on success SaleClosed (queued by the bridge) opens the receipt page
 
+    def _print(self) -> None:
+        receipt = self.receipt.receipt
+        ok, result = self._intent("print_receipt", getattr(receipt, "receipt_no", None))
+        self.receipt.printed(ok, "" if ok else (notice_text(str(result)) or ""))
+
     def new_order(self) -> None:
+        """The receipt was taken (or timed out): the welcome screen, as a new shopper finds it."""
+        self._intent("new_shopper")
         self.suggestions.clear()
-        self.weight.set_awaiting(None)
+        self._stop_awaiting()
+        self.confirm.close_question()
+        self.banner.clear_notice()
         self.show_page("checkout")
 
     # staff
@@ -349,7 +481,7 @@ class MainWindow(QMainWindow):
             self.staff.table.clearSelection()
             self.show_page("staff")
         else:
-            self.pin.show_error("Wrong PIN — try again")
+            self.pin.show_error(translate("Window", "Wrong PIN — try again"))
 
     def close_staff(self) -> None:
         try:
@@ -358,11 +490,19 @@ class MainWindow(QMainWindow):
             log.warning("staff_lock failed: %s", exc)
         self.show_page("checkout")
 
+    def _line_photo(self, line_id: str) -> str:
+        ok, path = self._intent("line_photo", line_id)
+        return path if ok and path else ""
+
+    def _show_line_photo(self, line_id: str) -> None:
+        self.staff.show_photo(self._line_photo(line_id))
+
     def _staff_correct(self, line_id: str) -> None:
         self._staff_target = line_id
         self._search_mode = "staff"
         line = self.staff_model.line(self.staff_model.row_of(line_id))
-        self.search.reset(f"Staff: correct “{line.name}” to…")
+        self.search.reset(translate("Window", "Staff: correct “{name}” to…").format(name=line.name),
+                          photo=self._line_photo(line_id))
         self.show_page("search")
 
     def _staff_override(self, line_id: str) -> None:
@@ -386,7 +526,7 @@ class MainWindow(QMainWindow):
             self.staff.table.clearSelection()
             self.show_page("staff")
         else:
-            self.price.error.setText(self.banner.text())
+            self.price.error.setText(notice_text(str(result)) or str(result))
 
     # -- rendering events --------------------------------------------------------------------
     def render_cart(self, view: Any) -> None:
@@ -395,9 +535,30 @@ class MainWindow(QMainWindow):
         self.staff_model.set_cart(view)
         self.staff.table.select_line(selected)
         self.totals.set_bill(view.bill)
-        has_lines = bool(view.lines)
+        self._render_pay_button()
+        if self._last_line is not None and self.suggestions.state == "added":
+            line_id, sku, name = self._last_line
+            amount = self._line_amount(line_id)
+            if amount:
+                self.suggestions.show_added(sku, name, amount)
+
+    def _render_pay_button(self) -> None:
+        view = self.cart_model.cart_view
+        has_lines = bool(view is not None and view.lines)
         self.pay_button.setEnabled(has_lines)
-        self.pay_button.setText(f"Pay {view.bill.total_text}" if has_lines else "Pay")
+        self.pay_button.setText(translate("Window", "Pay {total}").format(total=view.bill.total_text) if has_lines
+                                else translate("Window", "Pay"))
+
+    def _on_notice(self, level: str, message: str) -> None:
+        """A notice (or refusal) from the service: translated; on the PIN page in the PIN's error line only."""
+        text = notice_text(message)
+        if text is None:
+            return
+        level = str(getattr(level, "value", level)).lower()
+        if self.page == "pin" and level != "info":
+            self.pin.show_error(text)
+        else:
+            self.banner.show_notice(level, text)
 
     def _stop_awaiting(self) -> None:
         self._awaiting_placement = None
@@ -405,11 +566,14 @@ class MainWindow(QMainWindow):
 
     def _on_suggestions(self, event: Any) -> None:
         self._stop_awaiting()
+        self._last_line = None
+        if event.auto_added_line_id is not None:
+            self._last_line = (event.auto_added_line_id, event.auto_added_sku or "", "")
         self.suggestions.show_suggestions(event.placement_id, event.suggestions, event.auto_added_line_id,
-                                          event.auto_added_sku)
+                                          event.auto_added_sku, bool(getattr(event, "not_recognised", False)))
 
     def _on_placement_cleared(self, event: Any) -> None:
-        if self.suggestions.placement_id == event.placement_id:
+        if self.suggestions.placement_id == event.placement_id and self.suggestions.state != "held":
             self.suggestions.clear()
         if self._awaiting_placement is not None and self._awaiting_placement == event.placement_id:
             self._stop_awaiting()
@@ -417,49 +581,139 @@ class MainWindow(QMainWindow):
     def _on_weighing_ended(self, event: Any) -> None:
         if self.weight.awaiting and self.weight.awaiting_sku == event.sku:
             self._stop_awaiting()
+        if self.suggestions.state != "weigh":
+            return
+        name = self.suggestions._focus.get("name", event.sku)
+        if event.line_id is not None:
+            self._added(event.line_id, event.sku, name)
+        elif self.suggestions.visible_skus():
+            self.suggestions._set_state("choose")
+        else:
+            self.suggestions.clear()
 
     def _on_awaiting_weight(self, event: Any) -> None:
         self._awaiting_placement = event.placement_id
         self.weight.set_awaiting(event.sku, event.name)
+        view = next((b.suggestion for b in self.suggestions.buttons
+                     if b.suggestion is not None and b.suggestion.sku == event.sku), None)
+        self.suggestions.show_weighing(event.sku, event.name, getattr(event, "price_paise", 0),
+                                       view.price_text if view is not None else "")
+        self._on_weight_preview()
 
     def _on_weight(self, event: Any) -> None:
-        self.weight.set_reading(event.reading, getattr(event, "net", None))
+        net = getattr(event, "net", None)
+        self.weight.set_reading(event.reading, net)
         self.status.set_scale(event.reading)
+        self._on_weight_preview()
+
+    def _on_weight_preview(self) -> None:
+        net, reading = self.weight.net, self.weight.reading
+        if net is not None:
+            state = getattr(net.state, "value", "")
+            grams = net.net if net.shows_weight and net.net > 0 and state not in ("spent",) else None
+            self.suggestions.update_weight(grams, state == "motion")
+        elif reading is not None:
+            self.suggestions.update_weight(reading.grams if reading.grams > 0 else None, not reading.stable)
 
     def _on_staff_call(self, event: Any) -> None:
         """A held item (StaffCalled) or its end (None): the shopper waits, the staff page has the buttons."""
-        self.staff_call.set_call(event)
+        self.suggestions.set_held(event)
         self.staff_call_desk.set_call(event)
 
+    def _on_help_call(self, event: Any) -> None:
+        """The Help button's call (``event`` ``None``: show the state as it is, in the current language)."""
+        if event is not None:
+            self.header.set_help(bool(event.active))
+        active = self.header.help_active
+        self.banner.set_standing("info" if active else None,
+                                 translate("Window", "Staff has been called: please wait, someone is on the way"))
+
+    def _on_removal_pending(self, event: Any) -> None:
+        self.staff.removal.set_pending(event)
+
+        def render():
+            return (translate("Window", "Staff must approve this removal"),
+                    translate("Window", "{name} ({amount}) stays on your bill until staff approves. Staff has been "
+                                  "called.").format(name=event.name, amount=event.total_text),
+                    [("keep", translate("Window", "Keep the item"), "secondary")])
+
+        self.confirm.ask("approval", render)
+
+    def _on_removal_decided(self, event: Any) -> None:
+        self.staff.removal.set_pending(None)
+        self.confirm.close_question("approval")
+        if event.by != "shopper":
+            self.banner.show_notice("info", translate("Window", "Staff removed the item from your bill")
+                                    if event.approved
+                                    else translate("Window", "Staff kept the item on your bill"))
+
+    def _on_prefs(self, event: Any) -> None:
+        self.header.set_prefs(event.language, bool(event.large_text), tuple(event.languages))
+        if event.language != self.translations.language:
+            self.translations.switch(event.language)
+        if bool(event.large_text) != self.large_text:
+            self.large_text = bool(event.large_text)
+            self._apply_style(force=True)
+
     def _on_sale_closed(self, event: Any) -> None:
-        self.receipt.show_receipt(event.receipt, getattr(event, "receipt_text", "") or None)
+        self.receipt.show_receipt(event.receipt, getattr(event, "receipt_text", "") or None,
+                                  can_print=bool(getattr(event, "can_print", False)))
         self.suggestions.clear()
         self._stop_awaiting()
+        self.confirm.close_question()
         self.show_page("receipt")
 
     def _on_camera_status(self, event: Any) -> None:
+        self._camera_status = event
         status = getattr(event, "status", event)
         retry_in = getattr(event, "retry_in", None)
         self.status.set_camera(status, retry_in)
         state = str(getattr(status, "value", status))
-        self.camera.set_overlay(None if state == "live" else self.status.camera_label.text())
+        live, starting = state == "live", state == "connecting"
+        if not starting or self.camera.overlay is not None:  # starting: the first frame takes the overlay away
+            self.camera.set_overlay(None if live else CameraView.STARTING if starting
+                                    else self.status.camera_label.text())
+        self.suggestions.set_camera_ok(live or starting)
 
     def _on_staff_mode(self, event: Any) -> None:
+        self.status.set_technical(bool(event.unlocked))
         if not event.unlocked and self.page in ("staff", "price") or (
                 not event.unlocked and self.page == "search" and self._search_mode == "staff"):
-            self.banner.show_notice("info", "Staff mode locked")
+            self.banner.show_notice("info", translate("Window", "Staff mode locked"))
             self.show_page("checkout")
 
     # -- size and style ----------------------------------------------------------------------
     def _apply_style(self, force: bool = False) -> None:
         factor = scale_factor(max(self.width(), 1024), max(self.height(), 768))
+        room = min(self.width() / 1024, self.height() / 768) * LARGE_TEXT  # larger text only where it still fits
+        larger = max(factor, min(factor * LARGE_TEXT, room))
+        self.header.set_large_text_possible(larger > factor or self.large_text)
+        factor = round(larger if self.large_text else factor, 4)
+        portrait = self.height() > self.width() * 1.1
+        self.body.setDirection(QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight)
+        self.body.setStretch(0, 6 if portrait else 11)
+        self.body.setStretch(1, 5 if portrait else 9)
         if force or factor != self._scale:
             self._scale = factor
             self.setStyleSheet(scaled_stylesheet(load_stylesheet(), factor))
-            self.cart.table.set_row_height(round(56 * factor))
-            self.staff.table.set_row_height(round(56 * factor))
-            self.suggestions.set_photo_size(round(72 * factor))
-            self.weight.setMinimumHeight(round(70 * factor))
+            for table in (self.cart.table, self.staff.table):
+                table.set_row_height(round(58 * factor))
+                table.setMinimumHeight(round(60 * factor))  # one row at least; the page gives it the rest
+            self.suggestions.set_photo_size(round(64 * factor))
+            self.weight.setMinimumHeight(round(64 * factor))
+            self.banner.setFixedHeight(self.banner.fontMetrics().lineSpacing() + round(14 * factor))
+            self.browse.tile_size = round(140 * factor)
+        self._fit_tiles()
+
+    def _fit_tiles(self) -> None:
+        width = self.left_column.width() if self.left_column.width() > 10 else self.width() * 11 // 20
+        per_tile = round(96 * self._scale)
+        self.suggestions.set_visible_count(max(2, min(SuggestionPanel.COUNT, (width + 8) // (per_tile + 8) - 1)))
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt name
+        if watched is self.left_column and event.type() == QEvent.Type.Resize:
+            self._fit_tiles()
+        return super().eventFilter(watched, event)
 
     @property
     def style_scale(self) -> float:
@@ -472,7 +726,9 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         self.camera.start()
+        self._apply_style()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.camera.stop()
+        self.translations.switch("en")  # the translator is the application's: leave it as it was found
         super().closeEvent(event)

@@ -1,10 +1,11 @@
 """Qt models built from the service's cart view; no widgets here, so they test without a window.
 
 :class:`CartTableModel` shows the lines of the service's cart view (one row per cart line, in
-the order added): item, quantity or weight, unit price, line amount and a remove column.
-The texts come formatted from the service (money is never re-computed here); the model only
+the order added — a line staff corrected where the one it replaced was — and lines staff voided, struck out):
+item, quantity or weight, unit price, line amount and a remove column; what staff changed is the row's mark
+(``MARK_ROLE``). The texts come formatted from the service (money is never re-computed here); the model only
 lays them out. :func:`totals_rows` turns the bill of a cart view into the rows the totals
-panel prints (gross, GST per rate, round-off, total).
+panel prints (gross, GST per rate, round-off, total). Words are translated (:mod:`kiosk.ui.i18n`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont
 
-__all__ = ["CartTableModel", "TotalsRow", "TAX_COLUMNS", "totals_rows", "LINE_ID_ROLE", "SKU_ROLE", "DETAIL_ROLE"]
+from kiosk.ui.i18n import mark, translate
+
+__all__ = ["CartTableModel", "TotalsRow", "TAX_COLUMNS", "totals_rows", "LINE_ID_ROLE", "SKU_ROLE", "DETAIL_ROLE",
+           "MARK_ROLE", "mark_text"]
 
 #: role holding the cart line id of a row (any column)
 LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -23,6 +27,19 @@ LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SKU_ROLE = Qt.ItemDataRole.UserRole + 2
 #: role holding the second line of the item cell: "0.548 kg × ₹60.00/kg", "2 × ₹99.00"
 DETAIL_ROLE = Qt.ItemDataRole.UserRole + 3
+#: role holding what staff changed on the line, in words ("" when nothing): voided, corrected, re-priced
+MARK_ROLE = Qt.ItemDataRole.UserRole + 4
+
+_C = "Cart"
+_MARKS = {"voided": mark("Cart", "Voided by staff: not charged"),
+          "corrected": mark("Cart", "Corrected by staff (was {was})"),
+          "price": mark("Cart", "Price changed by staff (was {was})")}
+
+
+def mark_text(line: Any) -> str:
+    """What staff changed on a cart line view, in the shopper's language ("" for an untouched line)."""
+    kind = "voided" if getattr(line, "voided", False) else getattr(line, "mark", "")
+    return translate(_C, _MARKS[kind]).format(was=getattr(line, "was_text", "")) if kind in _MARKS else ""
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -31,7 +48,7 @@ class CartTableModel(QAbstractTableModel):
     """Rows = cart lines of the latest cart view. ``removable=False`` drops the remove column."""
 
     ITEM, QTY, PRICE, AMOUNT, REMOVE = range(5)
-    HEADERS = ("Item", "Qty / weight", "Price", "Amount", "")
+    HEADERS = (mark("Cart", "Item"), mark("Cart", "Qty / weight"), mark("Cart", "Price"), mark("Cart", "Amount"), "")
     REMOVE_MARK = "✕"
 
     def __init__(self, cart_view: Any = None, *, removable: bool = True, parent=None) -> None:
@@ -47,8 +64,15 @@ class CartTableModel(QAbstractTableModel):
         """Show ``cart_view`` (the service's ``cart_view()`` / ``CartChanged.cart_view``)."""
         self.beginResetModel()
         self._cart_view = cart_view
-        self._lines = list(cart_view.lines) if cart_view is not None else []
+        shown = getattr(cart_view, "shown_lines", ()) if cart_view is not None else ()
+        self._lines = list(shown or cart_view.lines) if cart_view is not None else []
         self.endResetModel()
+
+    def retranslate(self) -> None:
+        """The language changed: headers and marks are read again."""
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
+        if self._lines:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._lines) - 1, self.columnCount() - 1))
 
     @property
     def cart_view(self) -> Any:
@@ -76,7 +100,7 @@ class CartTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section] if 0 <= section < self.columnCount() else None
+            return translate(_C, self.HEADERS[section]) if 0 <= section < self.columnCount() else None
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
             return int(self._alignment(section))
         return None
@@ -96,7 +120,7 @@ class CartTableModel(QAbstractTableModel):
         voided = bool(getattr(line, "voided", False))
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.ITEM:
-                return f"{line.name} (void)" if voided else line.name
+                return line.name
             if column == self.QTY:
                 return line.qty_text
             if column == self.PRICE:
@@ -107,14 +131,20 @@ class CartTableModel(QAbstractTableModel):
                 return "" if voided else self.REMOVE_MARK
         elif role == Qt.ItemDataRole.TextAlignmentRole:
             return int(self._alignment(column))
-        elif role == Qt.ItemDataRole.ToolTipRole and column == self.REMOVE:
-            return f"Remove {line.name}"
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            if column == self.REMOVE:
+                return "" if voided else translate("Cart", "Remove {name}").format(name=line.name)
+            return "\n".join(x for x in (line.name, f"{line.qty_text} × {line.unit_price_text}", mark_text(line)) if x)
         elif role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{line.name}, {line.qty_text}, {line.total_text}"
+            return ", ".join(x for x in (line.name, line.qty_text, line.total_text, mark_text(line)) if x)
         elif role == Qt.ItemDataRole.FontRole and voided:
             font = QFont()
             font.setStrikeOut(True)
             return font
+        elif role == Qt.ItemDataRole.ForegroundRole and voided:
+            return QColor("#8a96a3")
+        elif role == MARK_ROLE:
+            return mark_text(line)
         elif role == LINE_ID_ROLE:
             return line.line_id
         elif role == SKU_ROLE:
@@ -143,17 +173,20 @@ class TotalsRow:
     cells: tuple[str, ...] = ()
 
 
-#: column titles of the GST table (the rate's gross is the row's value)
-TAX_COLUMNS = ("GST", "Taxable", "CGST", "SGST", "Amount")
+#: column titles of the GST table (the rate's gross is the row's value); translate them where shown
+TAX_COLUMNS = (mark("Cart", "GST"), mark("Cart", "Taxable"), mark("Cart", "CGST"), mark("Cart", "SGST"),
+               mark("Cart", "Amount"))
 
 
 def totals_rows(bill: Any) -> list[TotalsRow]:
-    """The totals panel's rows for a bill view: gross, one GST row per rate, round-off, total."""
+    """The totals panel's rows for a bill view: gross, one GST row per rate, round-off, total (words translated)."""
     n = bill.item_count
-    rows = [TotalsRow("gross", f"Subtotal, {n} item{'s' if n != 1 else ''} (GST incl.)", bill.gross_text)]
+    gross = translate("Cart", "Subtotal, 1 item (GST incl.)") if n == 1 else \
+        translate("Cart", "Subtotal, {n} items (GST incl.)").format(n=n)
+    rows = [TotalsRow("gross", gross, bill.gross_text)]
     for tax in bill.tax_rows:
-        rows.append(TotalsRow("tax", f"GST {tax.rate_text}", tax.gross_text,
+        rows.append(TotalsRow("tax", translate("Cart", "GST {rate}").format(rate=tax.rate_text), tax.gross_text,
                               (tax.rate_text, tax.taxable_text, tax.cgst_text, tax.sgst_text)))
-    rows.append(TotalsRow("round_off", "Round off", bill.round_off_text))
-    rows.append(TotalsRow("total", "Total", bill.total_text))
+    rows.append(TotalsRow("round_off", translate("Cart", "Round off"), bill.round_off_text))
+    rows.append(TotalsRow("total", translate("Cart", "Total"), bill.total_text))
     return rows

@@ -62,6 +62,7 @@ def test_removal_above_the_value_waits_for_staff_and_payment_waits_too(tmp_path,
     (pending,) = k.of(RemovalPending)
     assert (pending.line_id, pending.total) == (oat, s.cart_view().lines[0].total)
     assert pending.total_text.startswith("₹")
+    assert k.of(HelpCallChanged)[-1].active and k.of(HelpCallChanged)[-1].reason == "removal approval"  # staff called
     with pytest.raises(CheckoutError, match="approve removing"):
         s.pay("card")
     with pytest.raises(StaffLocked):
@@ -77,6 +78,7 @@ def test_removal_above_the_value_waits_for_staff_and_payment_waits_too(tmp_path,
     assert s.remove_line(oat2) is False
     s.keep_line()
     assert k.of(RemovalDecided)[-1] == RemovalDecided(oat2, False, "shopper")
+    assert not k.of(HelpCallChanged)[-1].active  # the call was for that approval: it ends with it
     assert s.remove_line(oat2) is False
     s.staff_unlock(PIN)
     s.staff_decide_removal(False)

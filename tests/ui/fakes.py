@@ -42,7 +42,7 @@ PIN = "2468"
 APPROVAL_ABOVE = 50000
 LANGUAGES = ("en", "hi")
 #: a tray photo for lines that came from a placement (what the staff page shows beside the line)
-TRAY_PHOTO = "assets/demo/camera/03_granny-smith.jpg"
+TRAY_PHOTO = "assets/demo/camera/05_granny-smith.jpg"
 
 
 class FakeRefusal(ValueError):
@@ -211,6 +211,7 @@ class FakeCheckoutService:
         if line.total > APPROVAL_ABOVE:
             self.removal = line_id
             self.emit(RemovalPending(line_id, line.name, format_inr(line.total), line.total))
+            self.call_help("removal approval")  # as the real attendant does
             return False
         self.cart.remove(line_id)
         self._changed()
@@ -221,6 +222,7 @@ class FakeCheckoutService:
         if self.removal is not None:
             line_id, self.removal = self.removal, None
             self.emit(RemovalDecided(line_id, False, "shopper"))
+            self._end_help("shopper")
 
     def staff_decide_removal(self, approve):
         self.calls.append(("staff_decide_removal", approve))

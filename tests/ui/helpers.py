@@ -1,6 +1,8 @@
-"""Touching the window like a person: tap buttons, table cells, list rows and keys."""
+"""Touching the window like a person: tap buttons, table cells, list rows and keys; and looking at it like one: is
+every widget on screen, is any text cut without its whole text as a tooltip."""
 
 from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QAbstractScrollArea, QLabel, QLineEdit, QPushButton, QStyle, QStyleOptionButton, QWidget
 
 
 def tap(qtbot, widget):
@@ -43,3 +45,64 @@ def fully_inside(widget, window) -> bool:
             return False
         parent = parent.parentWidget()
     return True
+
+
+def _scrolls(widget, window) -> bool:
+    """Inside a scroll area's viewport (content meant to scroll, e.g. a long receipt's items)."""
+    parent = widget.parentWidget()
+    while parent is not None and parent is not window:
+        area = parent.parentWidget()
+        if isinstance(area, QAbstractScrollArea) and parent is area.viewport():
+            return True
+        parent = area
+    return False
+
+
+def _button_room(button: QPushButton) -> int:
+    option = QStyleOptionButton()
+    button.initStyleOption(option)
+    option.text = ""
+    empty = button.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, option, button.size(), button)
+    return button.width() - (empty.width() - button.width())
+
+
+def text_problem(widget) -> str | None:
+    """Why a widget's text does not show in full (``None``: it does, or it is elided with the whole text as its
+    tooltip)."""
+    elided = getattr(widget, "elided", None)
+    if elided is not None:
+        if elided and widget.toolTip() != widget.text():
+            return "elided without the whole text as tooltip"
+        if elided or not isinstance(widget, QPushButton):
+            return None
+    if isinstance(widget, QPushButton):
+        text = widget.text()
+        if text and widget.fontMetrics().horizontalAdvance(text) > _button_room(widget) + 1:
+            return f"button text cut ({text!r})"
+        return None
+    if isinstance(widget, QLabel) and widget.text() and widget.pixmap().isNull():
+        room = widget.contentsRect()
+        if widget.wordWrap():
+            if widget.heightForWidth(widget.width()) > widget.height() + 1:
+                return f"wrapped text needs {widget.heightForWidth(widget.width())} px, has {widget.height()}"
+        elif widget.sizeHint().width() > widget.width() + 1 and widget.fontMetrics().horizontalAdvance(
+                widget.text().split("\n")[0]) > room.width() + 1:
+            return f"text cut ({widget.text()!r})"
+    return None
+
+
+def layout_problems(window, *, min_touch: int = 64) -> list[str]:
+    """Every visible widget of the window: on screen, inside its parents, text not cut, buttons finger-sized."""
+    found = []
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisible() or widget.width() <= 0 or widget.height() <= 0 or _scrolls(widget, window):
+            continue
+        name = widget.objectName() or type(widget).__name__
+        if not fully_inside(widget, window):
+            found.append(f"{name}: outside the window or its parent ({geometry_in(widget, window)})")
+        problem = None if isinstance(widget, QLineEdit) else text_problem(widget)
+        if problem:
+            found.append(f"{name}: {problem}")
+        if isinstance(widget, QPushButton) and widget.height() < min_touch:
+            found.append(f"{name}: button {widget.height()} px high (< {min_touch})")
+    return found

@@ -129,6 +129,7 @@ def test_real_service_auto_add_weight_item_and_staff_void(qtbot, real):
     assert window.page == "staff" and service.staff_unlocked
     tap_cell(qtbot, window.staff.table, 0, 0)
     tap(qtbot, window.staff.void_button)
-    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 0)
+    qtbot.waitUntil(lambda: window.cart_model.cart_view.lines == ())
+    assert window.cart_model.rowCount() == 1 and window.cart_model.line(0).mark == "voided"  # listed, struck out
     tap(qtbot, window.staff.done_button)
     assert not service.staff_unlocked and window.page == "checkout"

@@ -1,12 +1,16 @@
-"""The status bar's update slot: hidden until the updater reports, then its one line, level and full message."""
+"""The status bar's update slot: hidden until the updater reports, then its one line, level and full message —
+shown to staff (staff mode), never to shoppers."""
 
 import threading
 
 from kiosk.services.events import UpdateStatusChanged
+from tests.ui.fakes import PIN
 
 
 def test_update_slot_follows_update_status_events_from_another_thread(qtbot, window, service):
     label = window.status.update_label
+    service.staff_unlock(PIN)  # technical fields are staff's
+    qtbot.waitUntil(lambda: window.status.model_label.isVisible())
     assert not label.isVisible()  # no updater: the slot stays hidden
 
     def from_updater_thread(event):
@@ -23,3 +27,5 @@ def test_update_slot_follows_update_status_events_from_another_thread(qtbot, win
     qtbot.waitUntil(lambda: label.text() == "Update refused (signature): v7 keeps running", timeout=2000)
     assert label.property("level") == "error" and label.toolTip() == refusal
     assert window.status.model_label.text().startswith("Model v7")  # the model field is ModelChanged's alone
+    service.staff_lock()
+    qtbot.waitUntil(lambda: not label.isVisible() and not window.status.model_label.isVisible())

@@ -18,8 +18,9 @@ def test_place_tap_second_suggestion_pay_receipt_new_cart(qtbot, window, service
     pid = service.place("granny-smith", "oatly-oat-milk", "avocado")
     buttons = window.suggestions.buttons
     qtbot.waitUntil(lambda: buttons[2].isVisible())
-    assert [b.name_label.text() for b in buttons] == ["Granny Smith apple", "Oatly Oat Drink 1L", "Avocado"]
-    assert [b.price_label.text() for b in buttons] == ["₹220.00/kg", "₹349.00", "₹99.00"]
+    assert [b.name_label.text() for b in buttons[:3]] == ["Granny Smith apple", "Oatly Oat Drink 1L", "Avocado"]
+    assert [b.price_label.text() for b in buttons[:3]] == ["₹220.00/kg", "₹349.00", "₹99.00"]
+    assert not buttons[3].isVisible()  # three suggestions: the fourth slot stays empty
     assert buttons[0].has_photo and buttons[1].has_photo  # demo product photos
     assert not buttons[2].has_photo  # no image: placeholder
     assert not any(b.added for b in buttons)  # below the threshold nothing was added
@@ -62,7 +63,8 @@ def test_weight_item_waits_for_a_stable_reading(qtbot, window, service):
     qtbot.waitUntil(lambda: window.suggestions.buttons[0].isVisible())
     tap(qtbot, window.suggestions.buttons[0])
     qtbot.waitUntil(lambda: window.weight.awaiting)
-    assert window.weight.prompt.text() == "Place Banana on the scale" and window.weight.prompt.isVisible()
+    assert window.suggestions.title.text() == "Put Banana on the scale" and window.suggestions.state == "weigh"
+    assert window.suggestions.buttons[0].chosen  # the tapped tile stays highlighted while it is weighed
     assert window.cart_model.rowCount() == 0
     service.set_weight(300, stable=False)
     qtbot.waitUntil(lambda: window.weight.weight_label.text() == "0.300 kg")
@@ -71,6 +73,8 @@ def test_weight_item_waits_for_a_stable_reading(qtbot, window, service):
     qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
     assert cart_rows(window) == [("Banana", "0.548 kg", "₹32.88")]
     assert not window.weight.awaiting and window.weight.prompt.text() == ""
+    qtbot.waitUntil(lambda: window.suggestions.title.text() == "✓ Banana added · ₹32.88")
+    assert window.suggestions.buttons[0].added  # weighed items get their ✓ too
     assert window.weight.weight_label.text() == "0.548 kg"
     assert window.status.scale_label.text().startswith("Scale: 0.548")
 
@@ -81,6 +85,8 @@ def test_remove_line_with_the_cross(qtbot, window, service):
     qtbot.waitUntil(lambda: window.cart_model.rowCount() == 2)
     avocado = window.cart_model.line(0).line_id
     tap_cell(qtbot, window.cart.table, 0, CartTableModel.REMOVE)
+    assert window.confirm.open and "Avocado" in window.confirm.title.text()  # asked first, never one tap
+    tap(qtbot, window.confirm.buttons["remove"])
     qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
     assert ("remove_line", avocado) in service.calls
     assert cart_rows(window) == [("Arla Natural Yoghurt 1kg", "1", "₹125.50")]
@@ -120,7 +126,8 @@ def test_staff_pin_wrong_then_right_then_void_override_correct(qtbot, window, se
     type_keys(qtbot, window.pin.keypad, "1111")
     assert window.pin.edit.text() == "1111" and window.pin.edit.echoMode() != window.pin.edit.EchoMode.Normal
     tap(qtbot, window.pin.ok_button)
-    assert window.page == "pin" and "Wrong PIN" in window.pin.error.text()
+    qtbot.waitUntil(lambda: window.pin.error.text() == "Wrong staff PIN")  # once, on the PIN page only
+    assert window.page == "pin" and not window.banner.isVisible()
     assert window.pin.edit.text() == ""
     type_keys(qtbot, window.pin.keypad, PIN)
     tap(qtbot, window.pin.ok_button)
@@ -133,12 +140,15 @@ def test_staff_pin_wrong_then_right_then_void_override_correct(qtbot, window, se
     assert staff.void_button.isEnabled()
     avocado = staff.model.line(0).line_id
     tap(qtbot, staff.void_button)
-    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 2)
+    qtbot.waitUntil(lambda: len(window.cart_model.cart_view.lines) == 2)
     assert ("staff_void", avocado) in service.calls
+    # the voided line stays listed, struck out and marked, in its place
+    assert window.cart_model.line(0).line_id == avocado and window.cart_model.line(0).mark == "voided"
+    staff.table.clearSelection()
 
     # override the yoghurt's price to ₹45.50
-    tap_cell(qtbot, staff.table, 0, 0)
-    yoghurt = staff.model.line(0).line_id
+    tap_cell(qtbot, staff.table, 1, 0)
+    yoghurt = staff.model.line(1).line_id
     tap(qtbot, staff.override_button)
     assert window.page == "price"
     type_keys(qtbot, window.price.keypad, "45.50")
@@ -146,6 +156,7 @@ def test_staff_pin_wrong_then_right_then_void_override_correct(qtbot, window, se
     assert ("staff_override_price", yoghurt, 4550) in service.calls
     assert window.page == "staff"
     qtbot.waitUntil(lambda: ("Arla Natural Yoghurt 1kg", "1", "₹45.50") in cart_rows(window))
+    assert [r[0] for r in cart_rows(window)][:2] == ["Avocado", "Arla Natural Yoghurt 1kg"]  # kept its place
 
     # correct the oat drink to an avocado, found by name
     row = staff.model.row_of(next(line.line_id for line in staff.model.cart_view.lines if line.sku == "oatly-oat-milk"))
@@ -157,7 +168,8 @@ def test_staff_pin_wrong_then_right_then_void_override_correct(qtbot, window, se
     tap_list_row(qtbot, window.search.list, 0)
     assert ("staff_correct", oat, "avocado") in service.calls
     assert window.page == "staff"
-    qtbot.waitUntil(lambda: sorted(r[0] for r in cart_rows(window)) == ["Arla Natural Yoghurt 1kg", "Avocado"])
+    qtbot.waitUntil(lambda: sorted(x.name for x in window.cart_model.cart_view.lines) == [
+        "Arla Natural Yoghurt 1kg", "Avocado"])
 
     tap(qtbot, staff.done_button)
     assert window.page == "checkout" and service.calls[-1] == ("staff_lock",) and not service.unlocked
@@ -208,9 +220,12 @@ def test_notices_and_model_version_in_the_status_bar(qtbot, window, service):
     assert window.status.model_label.text() == "Model v7 · fake-net"
     service.emit(Notice("warning", "too many wrong PINs"))
     qtbot.waitUntil(lambda: window.banner.isVisible())
-    assert window.banner.text() == "too many wrong PINs" and window.banner.property("level") == "warning"
+    assert window.banner.text() == "Too many wrong PINs" and window.banner.property("level") == "warning"
     window.status.set_update("Update v8 ready")
-    assert window.status.update_label.isVisible()
+    assert not window.status.update_label.isVisible()  # technical: staff mode only
+    assert not window.status.model_label.isVisible()
+    service.staff_unlock(PIN)
+    qtbot.waitUntil(lambda: window.status.update_label.isVisible() and window.status.model_label.isVisible())
 
 
 def test_tray_cleared_hides_that_placements_suggestions(qtbot, window, service):

@@ -11,6 +11,8 @@ from PySide6.QtCore import QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from kiosk.ui.i18n import mark, translate
+
 __all__ = ["CameraView", "bgr_to_qimage"]
 
 
@@ -34,7 +36,8 @@ class CameraView(QWidget):
     """Shows the newest frame of ``frame_provider`` (a non-blocking callable returning a frame
     with ``.image``, a bare array, or ``None`` when there is nothing new)."""
 
-    STARTING = "Starting camera…"
+    STARTING = mark("Camera", "Starting camera…")
+    NO_CAMERA = mark("Camera", "No camera")
 
     def __init__(self, frame_provider: Callable[[], Any] | None = None, *, fps: float = 15.0, parent=None) -> None:
         super().__init__(parent)
@@ -45,7 +48,7 @@ class CameraView(QWidget):
         self._provider = frame_provider
         self._image: QImage | None = None
         self._source: Any = None
-        self._overlay = self.STARTING if frame_provider is not None else "No camera"
+        self._overlay = self.STARTING if frame_provider is not None else self.NO_CAMERA
         self.frames_shown = 0
         self._timer = QTimer(self)
         self._timer.setInterval(max(1, round(1000 / fps)))
@@ -108,11 +111,14 @@ class CameraView(QWidget):
             painter.drawImage(rect, self._image)
         if self._overlay:
             font = QFont(self.font())
-            font.setPixelSize(max(14, self.height() // 14))
+            font.setPixelSize(max(14, min(self.height() // 14, 40)))
             font.setBold(True)
             painter.setFont(font)
             band = QRect(0, self.height() // 2 - font.pixelSize(), self.width(), font.pixelSize() * 2)
             painter.fillRect(band, QColor(0, 0, 0, 150))
             painter.setPen(QColor("#ffffff"))
-            painter.drawText(band, Qt.AlignmentFlag.AlignCenter, self._overlay)
+            text = translate("Camera", self._overlay) if self._overlay in (self.STARTING, self.NO_CAMERA) \
+                else self._overlay
+            painter.drawText(band.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignCenter,
+                             painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, band.width() - 16))
         painter.end()

@@ -1,5 +1,11 @@
-"""The cart table (with a remove column) and the totals panel (gross, GST per rate, round-off,
-total). Both are fed from the service's cart view; neither computes money."""
+"""The cart table (with a remove column) and the totals panel (gross, the GST table, round-off, total). Both are
+fed from the service's cart view; neither computes money.
+
+The shopper's table is compact: each row is the item's name on the whole width, then "quantity × price" (and what
+staff changed, in amber) with the amount on the right. Rows scroll a whole row at a time (no half-cut row) with a
+finger-wide scroll bar; after a change the newest line is scrolled into view. Lines staff voided stay listed,
+struck out and marked, so nothing vanishes without a word.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHeaderView,
+    QSizePolicy,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -20,51 +27,80 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.ui.models import DETAIL_ROLE, LINE_ID_ROLE, TAX_COLUMNS, CartTableModel, TotalsRow, totals_rows
-from kiosk.ui.widgets.common import label
+from kiosk.ui.i18n import translate
+from kiosk.ui.models import DETAIL_ROLE, LINE_ID_ROLE, MARK_ROLE, TAX_COLUMNS, CartTableModel, TotalsRow, totals_rows
+from kiosk.ui.widgets.common import Translatable, label, line
 
 __all__ = ["CartTable", "CartPanel", "TotalsPanel"]
 
+_C = "Cart"
+
+
+def _smaller(font: QFont, factor: float = 0.82) -> QFont:
+    small = QFont(font)
+    if small.pixelSize() > 0:
+        small.setPixelSize(max(11, round(small.pixelSize() * factor)))
+    else:
+        small.setPointSizeF(max(8.0, small.pointSizeF() * factor))
+    return small
+
 
 class TwoLineItemDelegate(QStyledItemDelegate):
-    """Paints the item cell as the name over a smaller grey detail line (quantity × unit price)."""
+    """Paints a row's item cell: the name (bold) over "qty × price" and the staff mark; with ``amount`` the line's
+    amount on the right of the second line (the shopper's compact table)."""
+
+    def __init__(self, parent=None, *, amount: bool = True) -> None:
+        super().__init__(parent)
+        self.amount = amount
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        name, detail = opt.text, index.data(DETAIL_ROLE) or ""
+        name, detail, mark = opt.text, index.data(DETAIL_ROLE) or "", index.data(MARK_ROLE) or ""
         opt.text = ""
         style = opt.widget.style() if opt.widget is not None else None
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        rect = opt.rect.adjusted(8, 3, -4, -3)
+        rect = opt.rect.adjusted(8, 3, -6, -3)
         half = rect.height() // 2
+        voided = opt.font.strikeOut()
         painter.save()
         font = QFont(opt.font)
         font.setBold(True)
         painter.setFont(font)
-        painter.setPen(opt.palette.text().color())
+        painter.setPen(QColor("#8a96a3") if voided else opt.palette.text().color())
         top = QRect(rect.left(), rect.top(), rect.width(), half + 2)
         painter.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
                          painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, rect.width()))
-        small = QFont(opt.font)
-        if small.pixelSize() > 0:
-            small.setPixelSize(max(10, round(small.pixelSize() * 0.8)))
-        else:
-            small.setPointSizeF(max(7.0, small.pointSizeF() * 0.8))
-        painter.setFont(small)
-        painter.setPen(QColor("#5d6b7a"))
+        small = _smaller(opt.font)
+        small.setStrikeOut(False)
         bottom = QRect(rect.left(), rect.top() + half + 2, rect.width(), rect.height() - half - 2)
-        painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                         painter.fontMetrics().elidedText(detail, Qt.TextElideMode.ElideRight, rect.width()))
+        if self.amount:
+            amount = index.siblingAtColumn(CartTableModel.AMOUNT).data() or ""
+            bold = QFont(opt.font)
+            bold.setBold(True)
+            bold.setStrikeOut(voided)
+            painter.setFont(bold)
+            painter.drawText(bottom, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, amount)
+            bottom.setRight(bottom.right() - painter.fontMetrics().horizontalAdvance(amount) - 10)
+        painter.setFont(small)
+        metrics = painter.fontMetrics()
+        first = metrics.elidedText(detail, Qt.TextElideMode.ElideRight, bottom.width())
+        painter.setPen(QColor("#5d6b7a"))
+        painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, first)
+        if mark:
+            room = bottom.adjusted(metrics.horizontalAdvance(first + "  "), 0, 0, 0)
+            painter.setPen(QColor("#8a5a00"))
+            painter.drawText(room, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                             metrics.elidedText(mark, Qt.TextElideMode.ElideRight, max(room.width(), 0)))
         painter.restore()
 
 
 class CartTable(QTableView):
-    """A touch table over a :class:`CartTableModel`: tall rows, no grid, tap ✕ to remove.
+    """A touch table over a :class:`CartTableModel`: tall rows, no grid, tap ✕ to ask to remove a line.
 
-    ``compact``: the item cell shows name and "qty × price" on two lines and the separate
-    quantity and price columns are hidden (the shopper's narrow cart column)."""
+    ``compact``: one cell per line (name; quantity × price, the mark and the amount beneath) and the ✕; the
+    separate columns are hidden (the shopper's narrow cart column)."""
 
     remove_requested = Signal(str)
 
@@ -80,10 +116,10 @@ class CartTable(QTableView):
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)  # never a half-cut row at the top
         self.verticalHeader().hide()
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.verticalHeader().setDefaultSectionSize(52)
+        self.verticalHeader().setDefaultSectionSize(56)
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -92,11 +128,12 @@ class CartTable(QTableView):
             header.setSectionResizeMode(CartTableModel.REMOVE, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(CartTableModel.REMOVE, 64)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._delegate = TwoLineItemDelegate(self, amount=compact)
+        self.setItemDelegateForColumn(CartTableModel.ITEM, self._delegate)
         if compact:
-            self._delegate = TwoLineItemDelegate(self)
-            self.setItemDelegateForColumn(CartTableModel.ITEM, self._delegate)
-            self.setColumnHidden(CartTableModel.QTY, True)
-            self.setColumnHidden(CartTableModel.PRICE, True)
+            header.hide()
+            for column in (CartTableModel.QTY, CartTableModel.PRICE, CartTableModel.AMOUNT):
+                self.setColumnHidden(column, True)
         self.clicked.connect(self._clicked)
         # the newest line is the one the shopper is looking for: after a change, keep the view at the
         # bottom while the rows are laid out (the scroll range grows a moment after the reset)
@@ -104,6 +141,25 @@ class CartTable(QTableView):
         model.modelReset.connect(self._after_reset)
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
         self.verticalScrollBar().actionTriggered.connect(lambda _action: setattr(self, "_follow_bottom", False))
+
+    def updateGeometries(self) -> None:  # noqa: N802 - Qt name
+        """Only whole rows show: the space under the last whole row is left empty (a margin), so scrolled to the
+        newest line no row is cut in half at the top."""
+        super().updateGeometries()
+        if getattr(self, "_aligning", False):
+            return
+        self._aligning = True
+        try:
+            header = self.horizontalHeader()
+            top = 0 if header.isHidden() else header.height()
+            row = max(1, self.verticalHeader().defaultSectionSize())
+            space = self.height() - 2 * self.frameWidth() - top
+            extra = space % row if space > row else 0
+            margins = self.viewportMargins()
+            if (margins.top(), margins.bottom()) != (top, extra):
+                self.setViewportMargins(margins.left(), top, 0, extra)
+        finally:
+            self._aligning = False
 
     def _after_reset(self) -> None:
         self._follow_bottom = True  # until the person scrolls by hand
@@ -135,7 +191,7 @@ class CartTable(QTableView):
             self.selectRow(row)
 
 
-class CartPanel(QWidget):
+class CartPanel(Translatable, QWidget):
     """The cart table with an empty-cart hint in its place while there are no lines."""
 
     def __init__(self, model: CartTableModel, parent=None) -> None:
@@ -145,27 +201,34 @@ class CartPanel(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(4)
-        self.title = label("Your items", "cartTitle")
+        self.title = line("", "cartTitle")
         self.table = CartTable(model, self, compact=True)
-        self.empty_hint = label("Your cart is empty.\nPlace an item on the tray to start.", "cartEmpty", wrap=True)
+        self.empty_hint = label("", "cartEmpty", wrap=True)
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         column.addWidget(self.title)
         column.addWidget(self.table, 1)
         column.addWidget(self.empty_hint, 1)
         model.modelReset.connect(self._update_empty)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.empty_hint.setText(translate("Cart", "Your cart is empty.\nPlace an item on the tray to start."))
+        self.model.retranslate()
         self._update_empty()
 
     def _update_empty(self) -> None:
+        view = self.model.cart_view
+        n = len(view.lines) if view is not None else 0
         empty = self.model.rowCount() == 0
         self.table.setVisible(not empty)
         self.empty_hint.setVisible(empty)
-        n = self.model.rowCount()
-        self.title.setText("Your items" if empty else f"Your items ({n} line{'s' if n != 1 else ''})")
+        self.title.setText(translate("Cart", "Your items") if not n else
+                           translate("Cart", "Your items ({n})").format(n=n))
 
 
-class TotalsPanel(QFrame):
-    """Rows from :func:`totals_rows`: gross, a small GST table (rate, taxable, CGST, SGST,
-    amount), round-off, and the total in big type."""
+class TotalsPanel(Translatable, QFrame):
+    """Rows from :func:`totals_rows`: gross, the GST table (rate, taxable, CGST, SGST, amount), round-off, and the
+    total in big type."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -177,17 +240,23 @@ class TotalsPanel(QFrame):
         self._grid.setColumnStretch(0, 1)
         self.rows: list[TotalsRow] = []
         self.labels: dict[str, list] = {}
+        self._bill: Any = None
         self.set_bill(None)
 
+    def retranslate(self) -> None:
+        self.set_bill(self._bill)
+
     def _cell(self, text: str, name: str, kind: str, row: int, col: int, span: int = 1, right: bool = True):
-        cell = label(text, name)
+        cell = line(text, name)
         cell.setProperty("kind", kind)
-        if right:
+        if right:  # an amount keeps its width; only a label gives way (elided, whole text as tooltip)
             cell.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            cell.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self._grid.addWidget(cell, row, col, 1, span)
         return cell
 
     def set_bill(self, bill: Any) -> None:
+        self._bill = bill
         while self._grid.count():
             item = self._grid.takeAt(0)
             if item.widget() is not None:
@@ -195,7 +264,7 @@ class TotalsPanel(QFrame):
         self.labels = {}
         self.rows = totals_rows(bill) if bill is not None else []
         if not self.rows:
-            self.rows = [TotalsRow("total", "Total", "₹0.00")]
+            self.rows = [TotalsRow("total", translate("Cart", "Total"), "₹0.00")]
         r = 0
         header_done = False
         last = len(TAX_COLUMNS) - 1
@@ -203,7 +272,7 @@ class TotalsPanel(QFrame):
             if row.kind == "tax":
                 if not header_done:
                     for c, title in enumerate(TAX_COLUMNS):
-                        self._cell(title, "totals_taxhead", "taxhead", r, c, right=c > 0)
+                        self._cell(translate(_C, title), "totals_taxhead", "taxhead", r, c, right=c > 0)
                     r += 1
                     header_done = True
                 left = self._cell(row.cells[0], "totals_tax_label", "tax", r, 0, right=False)

@@ -1,13 +1,15 @@
-"""Small helpers shared by the widgets: touch buttons and product photos (with a placeholder)."""
+"""Small helpers shared by the widgets: touch buttons, labels that elide instead of growing the window (the full
+text as their tooltip), product photos (with a placeholder), and :class:`Translatable` (a widget's ``retranslate()``
+runs again when the language changes)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStyle, QStyleOptionButton, QWidget
 
 from kiosk.ui.styles import REPO_ROOT
 
@@ -15,9 +17,200 @@ from kiosk.ui.styles import REPO_ROOT
 TOUCH_MIN = 64
 
 
+class Translatable:
+    """Mixed into a widget (before the Qt class): its ``retranslate()`` runs on every language change."""
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:  # pragma: no cover - each widget writes its own texts
+        pass
+
+
+class ElidedLabel(QLabel):
+    """One line that never asks for more width than it gets: text that does not fit ends in "…" and the whole text
+    is the tooltip. ``text()`` is always the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._own_tip = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
+        text = str(text or "")
+        if text != self._full:
+            self._full = text
+            self.updateGeometry()  # the size it asks for follows the whole text
+        self._refit()
+
+    def text(self) -> str:
+        return self._full
+
+    def setToolTip(self, tip: str) -> None:  # noqa: N802 - a tooltip of its own wins over the elided text
+        self._own_tip = tip or ""
+        super().setToolTip(self._own_tip)
+
+    def shown_text(self) -> str:
+        return super().text()
+
+    @property
+    def elided(self) -> bool:
+        return super().text() != self._full
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = super().sizeHint()
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right() + 2 * self.margin()
+        return QSize(width + 2, hint.height())
+
+    def _refit(self) -> None:
+        margins = self.contentsMargins()
+        room = self.width() - margins.left() - margins.right() - 2 * self.margin() - self.indent() * 0
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(room, 0)) \
+            if room > 0 else self._full
+        QLabel.setText(self, shown)
+        QLabel.setToolTip(self, self._own_tip or (self._full if shown != self._full else ""))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._refit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - a new font (style sheet) changes what fits
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._refit()
+
+
+class ClampedLabel(QLabel):
+    """Text wrapped onto at most ``lines`` lines, the last one ending in "…" when it does not fit (the whole text
+    is the tooltip); never asks for more width than it gets."""
+
+    def __init__(self, text: str = "", name: str = "", lines: int = 2, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.lines = lines
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
+        text = str(text or "")
+        if text != self._full:
+            self._full = text
+            self.updateGeometry()
+        self._refit()
+
+    def text(self) -> str:
+        return self._full
+
+    @property
+    def elided(self) -> bool:
+        return super().text().replace("\n", " ") != self._full
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, self.fontMetrics().lineSpacing() * self.lines)
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self.fontMetrics().horizontalAdvance(self._full), self.fontMetrics().lineSpacing() * self.lines)
+
+    def _refit(self) -> None:
+        width = max(self.width(), 1)
+        metrics = self.fontMetrics()
+        words, out = self._full.split(), []
+        while words and len(out) < self.lines:
+            current = words.pop(0)
+            while words and metrics.horizontalAdvance(f"{current} {words[0]}") <= width:
+                current = f"{current} {words.pop(0)}"
+            out.append(current)
+        if words:
+            out[-1] = f"{out[-1]} {' '.join(words)}"
+        if out:
+            out[-1] = metrics.elidedText(out[-1], Qt.TextElideMode.ElideRight, width)
+            out = [metrics.elidedText(x, Qt.TextElideMode.ElideRight, width) for x in out[:-1]] + out[-1:]
+        QLabel.setText(self, "\n".join(out))
+        self.setToolTip(self._full if self.elided else "")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._refit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._refit()
+
+
+class ElidingButton(QPushButton):
+    """A touch button whose text ends in "…" when it does not fit (the whole text is the tooltip) instead of
+    widening the window. ``text()`` is always the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802
+        text = str(text or "")
+        if text != self._full:
+            self._full = text
+            self.updateGeometry()
+        self._refit()
+
+    def text(self) -> str:
+        return self._full
+
+    def shown_text(self) -> str:
+        return super().text()
+
+    @property
+    def elided(self) -> bool:
+        return super().text() != self._full
+
+    def _padding(self) -> int:
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        option.text = ""
+        empty = self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, option, QSize(0, 0), self)
+        return empty.width()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(min(super().minimumSizeHint().width(), self._padding() + 24), super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = super().sizeHint()
+        return QSize(self._padding() + self.fontMetrics().horizontalAdvance(self._full) + 4, hint.height())
+
+    def _refit(self) -> None:
+        room = self.width() - self._padding()
+        shown = self._full
+        if self.width() > 0 and self.fontMetrics().horizontalAdvance(self._full) > room:
+            shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(room, 0))
+        QPushButton.setText(self, shown)
+        self.setToolTip(self._full if shown != self._full else "")
+        self.setAccessibleName(self._full)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._refit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._refit()
+
+
 def touch_button(text: str, name: str, parent: QWidget | None = None) -> QPushButton:
-    """A push button at least :data:`TOUCH_MIN` px high, named for the style sheet and tests."""
-    button = QPushButton(text, parent)
+    """A push button at least :data:`TOUCH_MIN` px high, named for the style sheet and tests; its text is elided
+    (whole text as the tooltip) when the screen is too narrow for it."""
+    button = ElidingButton(text, parent)
     button.setObjectName(name)
     button.setMinimumHeight(TOUCH_MIN)
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a touch screen has no focus ring
@@ -30,6 +223,19 @@ def label(text: str, name: str, parent: QWidget | None = None, *, wrap: bool = F
     widget.setObjectName(name)
     widget.setWordWrap(wrap)
     return widget
+
+
+def line(text: str, name: str, parent: QWidget | None = None) -> ElidedLabel:
+    """One line of text that elides (whole text as the tooltip) rather than widen the window."""
+    widget = ElidedLabel(text, parent)
+    widget.setObjectName(name)
+    return widget
+
+
+def repolish(widget: QWidget) -> None:
+    """Apply the style sheet again after a dynamic property (``level``, ``state`` …) changed."""
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
 
 
 def resolve_image(path: str | Path | None) -> Path | None:

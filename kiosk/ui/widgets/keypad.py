@@ -6,13 +6,16 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLineEdit, QWidget
 
-from kiosk.ui.widgets.common import touch_button
+from kiosk.ui.i18n import mark, translate
+from kiosk.ui.widgets.common import Translatable, touch_button
 
 __all__ = ["NumericKeypad", "OnScreenKeyboard", "apply_key", "BACKSPACE", "CLEAR"]
 
 BACKSPACE = "⌫"
 CLEAR = "Clear"
 SPACE = "Space"
+#: keys whose label is a word (translated); the key itself stays the same
+_WORDS = {CLEAR: mark("Keys", "Clear"), SPACE: mark("Keys", "Space")}
 
 
 def apply_key(edit: QLineEdit, key: str) -> None:
@@ -27,7 +30,7 @@ def apply_key(edit: QLineEdit, key: str) -> None:
         edit.insert(key)
 
 
-class _Keys(QWidget):
+class _Keys(Translatable, QWidget):
     pressed = Signal(str)
     ROWS: tuple[tuple[str, ...], ...] = ()
 
@@ -36,7 +39,7 @@ class _Keys(QWidget):
         self.setObjectName(name)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(6)
+        grid.setSpacing(5)
         self.keys: dict[str, object] = {}
         for r, row in enumerate(self.ROWS):
             c = 0
@@ -48,6 +51,12 @@ class _Keys(QWidget):
                 grid.addWidget(button, r, c, 1, span)
                 self.keys[key] = button
                 c += span
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        for key, word in _WORDS.items():
+            if key in self.keys:
+                self.keys[key].setText(translate("Keys", word))
 
     @staticmethod
     def _ident(key: str) -> str:

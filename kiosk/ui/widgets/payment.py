@@ -1,48 +1,54 @@
-"""Simulated payment: the amount, a choice of method, a short "processing" pause, then the
-owner calls the service's ``pay`` (this panel only emits ``pay_requested(method)``)."""
+"""Paying: the amount, a choice of method, a short "processing" pause, then the owner calls the service's ``pay``
+(this panel only emits ``pay_requested(method)``)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk.ui.widgets.common import label, touch_button
+from kiosk.ui.i18n import mark, translate
+from kiosk.ui.widgets.common import Translatable, label, line, touch_button
 
 __all__ = ["PaymentPanel"]
 
+_C = "Payment"
 
-class PaymentPanel(QWidget):
+
+class PaymentPanel(Translatable, QWidget):
     pay_requested = Signal(str)
     cancelled = Signal()
-    METHODS = (("card", "Card"), ("upi", "UPI"), ("cash", "Cash at desk"))
+    METHODS = (("card", mark("Payment", "Card")), ("upi", mark("Payment", "UPI")),
+               ("cash", mark("Payment", "Cash at desk")))
 
     def __init__(self, *, processing_ms: int = 1200, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("paymentPanel")
         self.processing_ms = processing_ms
         self._pending: str | None = None
+        self._info: tuple[str, str] = ("choose", "")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._finish)
         column = QVBoxLayout(self)
-        column.setContentsMargins(40, 24, 40, 24)
-        column.setSpacing(16)
-        self.title = label("Pay", "pageTitle")
-        self.amount = label("₹0.00", "payAmount")
+        column.setContentsMargins(32, 20, 32, 20)
+        column.setSpacing(14)
+        self.title = line("", "pageTitle")
+        self.amount = line("₹0.00", "payAmount")
         self.amount.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.info = label("Choose how you pay", "payInfo", wrap=True)
+        self.info = label("", "payInfo", wrap=True)
         self.info.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row = QHBoxLayout()
-        row.setSpacing(16)
+        row.setSpacing(14)
         self.method_buttons = {}
-        for key, text in self.METHODS:
-            button = touch_button(text, f"payMethod_{key}")
+        for key, _text in self.METHODS:
+            button = touch_button("", f"payMethod_{key}")
             button.setProperty("role", "payMethod")
             button.setMinimumHeight(110)
             button.clicked.connect(lambda _=False, k=key: self.start(k))
             row.addWidget(button)
             self.method_buttons[key] = button
-        self.cancel_button = touch_button("Back to cart", "payCancel")
+        self.cancel_button = touch_button("", "payCancel")
         self.cancel_button.clicked.connect(self._cancel)
         column.addWidget(self.title)
         column.addStretch(1)
@@ -51,20 +57,39 @@ class PaymentPanel(QWidget):
         column.addLayout(row)
         column.addStretch(1)
         column.addWidget(self.cancel_button)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.title.setText(translate("Payment", "Pay"))
+        self.cancel_button.setText(translate("Payment", "Back to cart"))
+        for key, text in self.METHODS:
+            self.method_buttons[key].setText(translate(_C, text))
+        self._show_info()
+
+    def _show_info(self) -> None:
+        kind, detail = self._info
+        if kind == "processing":
+            self.info.setText(translate("Payment", "{method}: follow the terminal… processing payment").format(
+                method=translate(_C, dict(self.METHODS)[detail])))
+        elif kind == "failed":
+            self.info.setText(translate("Payment", "Payment not completed: {reason}").format(reason=detail))
+        else:
+            self.info.setText(translate("Payment", "Choose how you pay"))
 
     def prepare(self, total_text: str) -> None:
         """Show ``total_text`` and wait for a method."""
         self._timer.stop()
         self._pending = None
         self.amount.setText(total_text)
-        self.info.setText("Choose how you pay")
+        self._info = ("choose", "")
+        self._show_info()
         self._set_busy(False)
 
     def start(self, method: str) -> None:
         self._pending = method
         self._set_busy(True)
-        name = dict(self.METHODS)[method]
-        self.info.setText(f"{name}: follow the terminal… processing payment")
+        self._info = ("processing", method)
+        self._show_info()
         self._timer.start(self.processing_ms)
 
     def _finish(self) -> None:
@@ -79,7 +104,8 @@ class PaymentPanel(QWidget):
 
     def failed(self, message: str) -> None:
         self._set_busy(False)
-        self.info.setText(f"Payment not completed: {message}")
+        self._info = ("failed", message)
+        self._show_info()
 
     def _set_busy(self, busy: bool) -> None:
         for button in self.method_buttons.values():

@@ -1,5 +1,9 @@
-"""Manual search by name or PLU, the fallback when the camera does not know the item: a line
-edit typed on an on-screen keyboard, and the results as big rows with photo, name and price."""
+"""Manual search by name or PLU, the fallback when the camera does not know the item: a line edit typed on an
+on-screen keyboard, and the results as big rows with photo, name and price. "Browse by picture" is one tap away.
+
+For staff correcting a line, the placement photo the line came from is shown beside the results
+(:meth:`SearchPanel.set_photo`), so staff correct what they see, not blind.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,73 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk.ui.widgets.common import TOUCH_MIN, label, product_pixmap, touch_button
+from kiosk.ui.i18n import translate
+from kiosk.ui.widgets.common import TOUCH_MIN, Translatable, label, line, product_pixmap, resolve_image, touch_button
 from kiosk.ui.widgets.keypad import OnScreenKeyboard, apply_key
 
-__all__ = ["SearchPanel"]
+__all__ = ["SearchPanel", "PhotoPane"]
 
 SKU_ROLE = Qt.ItemDataRole.UserRole + 1
+_C = "Search"
 
 
-class SearchPanel(QWidget):
+class PhotoPane(Translatable, QWidget):
+    """The placement photo a line came from (staff), with a caption; "No photo" when there is none."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("photoPane")
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(4)
+        self.caption = line("", "photoCaption")
+        self.photo = label("", "placementPhoto")
+        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.photo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.photo.setMinimumSize(120, 56)
+        column.addWidget(self.caption)
+        column.addWidget(self.photo, 1)
+        self.path = ""
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.caption.setText(translate("Search", "What the camera saw"))
+        self._render()
+
+    def set_photo(self, path: str) -> None:
+        self.path = path or ""
+        self._render()
+
+    @property
+    def has_photo(self) -> bool:
+        return self.photo.pixmap() is not None and not self.photo.pixmap().isNull()
+
+    def _render(self) -> None:
+        from PySide6.QtGui import QPixmap
+
+        found = resolve_image(self.path)
+        pixmap = QPixmap(str(found)) if found is not None else QPixmap()
+        if pixmap.isNull():
+            self.photo.clear()  # two short lines, no word wrap: a wrapping label would make the page's layout
+            self.photo.setText(translate("Search", "No photo:\nadded by search or scan"))  # height-for-width
+            return
+        side = self.photo.size() if self.photo.width() > 10 else QSize(320, 240)
+        self.photo.setPixmap(pixmap.scaled(side, Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.path:
+            self._render()
+
+
+class SearchPanel(Translatable, QWidget):
     """``search`` is a callable text → list of suggestion views (the service's ``search``).
-    Emits ``chosen(sku)`` when a result is tapped and ``cancelled`` on Back."""
+    Emits ``chosen(sku)`` when a result is tapped, ``browse_requested`` and ``cancelled`` on Back."""
 
     chosen = Signal(str)
     cancelled = Signal()
+    browse_requested = Signal()
     ICON = 56
 
     def __init__(self, search: Callable[[str], Sequence[Any]], parent=None) -> None:
@@ -31,24 +88,27 @@ class SearchPanel(QWidget):
         self.setObjectName("searchPanel")
         self._search = search
         self.results: list[Any] = []
+        self._hint_state: tuple[str, Any] = ("empty", None)
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(16, 12, 16, 12)
-        outer.setSpacing(10)
+        outer.setContentsMargins(14, 6, 14, 6)
+        outer.setSpacing(6)
         top = QHBoxLayout()
-        self.title = label("Find your item: type its name or the PLU on its sticker", "pageTitle", wrap=True)
-        self.back_button = touch_button("Back", "searchBack")
-        self.back_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.back_button.setMinimumWidth(140)
+        self.title = label("", "pageTitle", wrap=True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.browse_button = touch_button("", "searchBrowse")
+        self.back_button = touch_button("", "searchBack")
+        for button in (self.browse_button, self.back_button):
+            button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         top.addWidget(self.title, 1)
+        top.addWidget(self.browse_button)
         top.addWidget(self.back_button)
         outer.addLayout(top)
         body = QHBoxLayout()
-        body.setSpacing(16)
+        body.setSpacing(14)
         left = QVBoxLayout()
-        left.setSpacing(10)
+        left.setSpacing(6)
         self.edit = QLineEdit()
         self.edit.setObjectName("searchEdit")
-        self.edit.setPlaceholderText("Name or PLU, e.g. banana or 101")
         self.edit.setMinimumHeight(TOUCH_MIN)
         self.edit.setClearButtonEnabled(False)
         self.keyboard = OnScreenKeyboard(self)
@@ -56,43 +116,75 @@ class SearchPanel(QWidget):
         left.addWidget(self.keyboard)
         left.addStretch(1)
         right = QVBoxLayout()
-        self.hint = label("", "searchHint", wrap=True)
+        self.hint = line("", "searchHint")
         self.list = QListWidget()
         self.list.setObjectName("searchResults")
         self.list.setIconSize(QSize(self.ICON, self.ICON))
         self.list.setUniformItemSizes(True)
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerItem)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         right.addWidget(self.hint)
         right.addWidget(self.list, 1)
+        self.photo = PhotoPane()
+        self.photo.hide()
         body.addLayout(left, 3)
         body.addLayout(right, 2)
+        body.addWidget(self.photo, 2)
         outer.addLayout(body, 1)
         self.keyboard.pressed.connect(lambda key: apply_key(self.edit, key))
         self.edit.textChanged.connect(self.run_search)
         self.list.itemClicked.connect(self._item_clicked)
         self.back_button.clicked.connect(self.cancelled)
+        self.browse_button.clicked.connect(self.browse_requested)
+        self.retranslate()
         self.reset()
 
-    def reset(self, title: str | None = None) -> None:
-        """Empty the query and results (and optionally change the title, e.g. for staff)."""
+    def retranslate(self) -> None:
+        self.back_button.setText(translate("Search", "Back"))
+        self.browse_button.setText(translate("Search", "Browse by picture"))
+        self.edit.setPlaceholderText(translate("Search", "Name or PLU, e.g. banana or 101"))
+        self._show_hint()
+
+    def reset(self, title: str | None = None, *, photo: str | None = None) -> None:
+        """Empty the query and results; ``title`` (e.g. for staff); ``photo``: the placement photo to show beside
+        the results (staff correcting a line), ``None`` for none (and Browse by picture for the shopper)."""
         if title is not None:
             self.title.setText(title)
+        self.photo.setVisible(photo is not None)
+        self.browse_button.setVisible(photo is None)
+        if photo is not None:
+            self.photo.set_photo(photo)
         self.edit.blockSignals(True)
         self.edit.clear()
         self.edit.blockSignals(False)
         self._show([])
-        self.hint.setText("Results appear here as you type.")
+        self._hint_state = ("empty", None)
+        self._show_hint()
+
+    def set_photo(self, path: str) -> None:
+        self.photo.set_photo(path)
 
     def run_search(self, text: str | None = None) -> None:
         text = self.edit.text() if text is None else text
         if not text.strip():
             self._show([])
-            self.hint.setText("Results appear here as you type.")
-            return
-        results = list(self._search(text.strip()))
-        self._show(results)
-        self.hint.setText(f"{len(results)} found — tap yours" if results else f"Nothing found for “{text.strip()}”")
+            self._hint_state = ("empty", None)
+        else:
+            results = list(self._search(text.strip()))
+            self._show(results)
+            self._hint_state = ("found", len(results)) if results else ("none", text.strip())
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        kind, value = self._hint_state
+        if kind == "found":
+            self.hint.setText(translate("Search", "{n} found — tap yours").format(n=value))
+        elif kind == "none":
+            self.hint.setText(translate("Search", "Nothing found for “{text}”").format(text=value))
+        else:
+            self.hint.setText(translate("Search", "Results appear here as you type."))
 
     def _show(self, results: list[Any]) -> None:
         self.results = results
@@ -104,6 +196,7 @@ class SearchPanel(QWidget):
                 price += "/kg"
             item = QListWidgetItem(QIcon(pixmap), f"{view.name}\n{price}")
             item.setData(SKU_ROLE, view.sku)
+            item.setToolTip(f"{view.name} — {price}")
             item.setSizeHint(QSize(0, max(TOUCH_MIN, self.ICON + 16)))
             self.list.addItem(item)
 

@@ -1,0 +1,1001 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="hi_IN" sourcelanguage="en">
+<context>
+    <name>Browse</name>
+    <message>
+        <source>Fruit</source>
+        <extracomment>the service&apos;s department keys, as the shopper reads them</extracomment>
+        <translation>फल</translation>
+    </message>
+    <message>
+        <source>Vegetables</source>
+        <translation>सब्ज़ियाँ</translation>
+    </message>
+    <message>
+        <source>Dairy</source>
+        <translation>डेयरी</translation>
+    </message>
+    <message>
+        <source>Drinks</source>
+        <translation>पेय</translation>
+    </message>
+    <message>
+        <source>Other</source>
+        <translation>अन्य</translation>
+    </message>
+    <message>
+        <source>Browse by picture</source>
+        <translation>तस्वीर से खोजें</translation>
+    </message>
+    <message>
+        <source>Search by name</source>
+        <translation>नाम से खोजें</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>वापस</translation>
+    </message>
+    <message>
+        <source>◀ Previous</source>
+        <translation>◀ पिछला</translation>
+    </message>
+    <message>
+        <source>Next ▶</source>
+        <translation>अगला ▶</translation>
+    </message>
+    <message>
+        <source>Page {page} of {pages}</source>
+        <translation>पृष्ठ {page} / {pages}</translation>
+    </message>
+</context>
+<context>
+    <name>Camera</name>
+    <message>
+        <source>Starting camera…</source>
+        <translation>कैमरा शुरू हो रहा है…</translation>
+    </message>
+    <message>
+        <source>No camera</source>
+        <translation>कैमरा नहीं है</translation>
+    </message>
+</context>
+<context>
+    <name>Cart</name>
+    <message>
+        <source>Voided by staff: not charged</source>
+        <extracomment>role holding the cart line id of a row (any column) role holding the SKU of a row role holding the second line of the item cell: &quot;0.548 kg × ₹60.00/kg&quot;, &quot;2 × ₹99.00&quot; role holding what staff changed on the line, in words (&quot;&quot; when nothing): voided, corrected, re-priced</extracomment>
+        <translation>स्टाफ़ ने रद्द किया: पैसे नहीं लगेंगे</translation>
+    </message>
+    <message>
+        <source>Corrected by staff (was {was})</source>
+        <translation>स्टाफ़ ने सुधारा (पहले {was})</translation>
+    </message>
+    <message>
+        <source>Price changed by staff (was {was})</source>
+        <translation>स्टाफ़ ने दाम बदला (पहले {was})</translation>
+    </message>
+    <message>
+        <source>Item</source>
+        <translation>सामान</translation>
+    </message>
+    <message>
+        <source>Qty / weight</source>
+        <translation>मात्रा / वज़न</translation>
+    </message>
+    <message>
+        <source>Price</source>
+        <translation>दाम</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>राशि</translation>
+    </message>
+    <message>
+        <source>Remove {name}</source>
+        <translation>{name} हटाएँ</translation>
+    </message>
+    <message>
+        <source>GST</source>
+        <extracomment>column titles of the GST table (the rate&apos;s gross is the row&apos;s value); translate them where shown</extracomment>
+        <translation>GST</translation>
+    </message>
+    <message>
+        <source>Taxable</source>
+        <translation>कर योग्य</translation>
+    </message>
+    <message>
+        <source>CGST</source>
+        <translation>CGST</translation>
+    </message>
+    <message>
+        <source>SGST</source>
+        <translation>SGST</translation>
+    </message>
+    <message>
+        <source>Subtotal, 1 item (GST incl.)</source>
+        <translation>उप-योग, 1 सामान (GST सहित)</translation>
+    </message>
+    <message>
+        <source>Subtotal, {n} items (GST incl.)</source>
+        <translation>उप-योग, {n} सामान (GST सहित)</translation>
+    </message>
+    <message>
+        <source>GST {rate}</source>
+        <translation>GST {rate}</translation>
+    </message>
+    <message>
+        <source>Round off</source>
+        <translation>पूर्णांकन</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>कुल</translation>
+    </message>
+    <message>
+        <source>Your cart is empty.
+Place an item on the tray to start.</source>
+        <translation>आपकी टोकरी खाली है।
+शुरू करने के लिए ट्रे पर सामान रखें।</translation>
+    </message>
+    <message>
+        <source>Your items</source>
+        <translation>आपका सामान</translation>
+    </message>
+    <message>
+        <source>Your items ({n})</source>
+        <translation>आपका सामान ({n})</translation>
+    </message>
+</context>
+<context>
+    <name>Header</name>
+    <message>
+        <source>Aa Normal text</source>
+        <translation>Aa सामान्य अक्षर</translation>
+    </message>
+    <message>
+        <source>Aa Larger</source>
+        <translation>Aa बड़े अक्षर</translation>
+    </message>
+    <message>
+        <source>Staff called — cancel</source>
+        <translation>स्टाफ़ बुलाया — रद्द करें</translation>
+    </message>
+    <message>
+        <source>Help</source>
+        <translation>मदद</translation>
+    </message>
+    <message>
+        <source>Staff</source>
+        <translation>स्टाफ़</translation>
+    </message>
+</context>
+<context>
+    <name>Keys</name>
+    <message>
+        <source>Clear</source>
+        <extracomment>keys whose label is a word (translated); the key itself stays the same</extracomment>
+        <translation>मिटाएँ</translation>
+    </message>
+    <message>
+        <source>Space</source>
+        <translation>स्पेस</translation>
+    </message>
+</context>
+<context>
+    <name>Notice</name>
+    <message>
+        <source>Barcode not read: scan it again</source>
+        <extracomment>(pattern of the service&apos;s message, template for the screen — None: shown elsewhere on the page, not as a notice)</extracomment>
+        <translation>बारकोड नहीं पढ़ा गया: फिर से स्कैन करें</translation>
+    </message>
+    <message>
+        <source>Barcode {code} is not in the catalog: search by name or PLU</source>
+        <translation>बारकोड {code} सूची में नहीं है: नाम या PLU से खोजें</translation>
+    </message>
+    <message>
+        <source>{what}: search by name or PLU</source>
+        <translation>{what}: नाम या PLU से खोजें</translation>
+    </message>
+    <message>
+        <source>{name} was not weighed: tap it again to add it</source>
+        <translation>{name} तौला नहीं गया: जोड़ने के लिए फिर से छुएँ</translation>
+    </message>
+    <message>
+        <source>{name} was taken away before it was weighed</source>
+        <translation>{name} तौलने से पहले हटा लिया गया</translation>
+    </message>
+    <message>
+        <source>{name} was never weighed and is not on the bill</source>
+        <translation>{name} तौला नहीं गया और बिल में नहीं है</translation>
+    </message>
+    <message>
+        <source>Scale zeroed</source>
+        <translation>तराज़ू शून्य पर किया गया</translation>
+    </message>
+    <message>
+        <source>The scale did not zero: take everything off the tray</source>
+        <translation>तराज़ू शून्य पर नहीं हुआ: ट्रे से सब कुछ हटाएँ</translation>
+    </message>
+    <message>
+        <source>Tare {container}: {grams} g</source>
+        <translation>टेयर {container}: {grams} g</translation>
+    </message>
+    <message>
+        <source>Tare: {grams} g</source>
+        <translation>टेयर: {grams} g</translation>
+    </message>
+    <message>
+        <source>Receipt {number} printed: please take it</source>
+        <translation>रसीद {number} छप गई: कृपया ले लें</translation>
+    </message>
+    <message>
+        <source>Nothing to pay: your cart is empty</source>
+        <translation>भुगतान के लिए कुछ नहीं: आपकी टोकरी खाली है</translation>
+    </message>
+    <message>
+        <source>Staff must check {name} first</source>
+        <translation>पहले स्टाफ़ को {name} जाँचना होगा</translation>
+    </message>
+    <message>
+        <source>Staff must first approve removing {name}</source>
+        <translation>{name} हटाने के लिए पहले स्टाफ़ की मंज़ूरी चाहिए</translation>
+    </message>
+    <message>
+        <source>Staff is already asked to remove {name}: please wait</source>
+        <translation>{name} हटाने के लिए स्टाफ़ को बुलाया जा चुका है: कृपया प्रतीक्षा करें</translation>
+    </message>
+    <message>
+        <source>{name} not added by staff</source>
+        <translation>स्टाफ़ ने {name} नहीं जोड़ा</translation>
+    </message>
+    <message>
+        <source>{name} added by staff</source>
+        <translation>स्टाफ़ ने {name} जोड़ा</translation>
+    </message>
+    <message>
+        <source>Staff corrected {old} to {new}</source>
+        <translation>स्टाफ़ ने {old} को {new} में सुधारा</translation>
+    </message>
+    <message>
+        <source>{name}: price changed from {old} to {new}</source>
+        <translation>{name}: दाम {old} से {new} किया गया</translation>
+    </message>
+    <message>
+        <source>{name} taken off the bill by staff</source>
+        <translation>स्टाफ़ ने {name} बिल से हटाया</translation>
+    </message>
+    <message>
+        <source>New recognition model v{version} active</source>
+        <translation>नया पहचान मॉडल v{version} चालू</translation>
+    </message>
+    <message>
+        <source>The receipt printer did not print: call staff</source>
+        <translation>रसीद प्रिंटर ने नहीं छापा: स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
+        <source>This kiosk has no receipt printer</source>
+        <translation>इस कियोस्क में रसीद प्रिंटर नहीं है</translation>
+    </message>
+    <message>
+        <source>Wrong staff PIN</source>
+        <translation>स्टाफ़ PIN गलत है</translation>
+    </message>
+    <message>
+        <source>Wrong staff number or PIN</source>
+        <translation>स्टाफ़ नंबर या PIN गलत है</translation>
+    </message>
+    <message>
+        <source>Too many wrong PINs: try again in {seconds} s</source>
+        <translation>बहुत बार गलत PIN: {seconds} सेकंड बाद फिर कोशिश करें</translation>
+    </message>
+    <message>
+        <source>Staff mode is locked: unlock it with the staff PIN first</source>
+        <translation>स्टाफ़ मोड बंद है: पहले स्टाफ़ PIN से खोलें</translation>
+    </message>
+</context>
+<context>
+    <name>Payment</name>
+    <message>
+        <source>Card</source>
+        <translation>कार्ड</translation>
+    </message>
+    <message>
+        <source>UPI</source>
+        <translation>UPI</translation>
+    </message>
+    <message>
+        <source>Cash at desk</source>
+        <translation>काउंटर पर नकद</translation>
+    </message>
+    <message>
+        <source>Pay</source>
+        <translation>भुगतान करें</translation>
+    </message>
+    <message>
+        <source>Back to cart</source>
+        <translation>टोकरी पर वापस</translation>
+    </message>
+    <message>
+        <source>{method}: follow the terminal… processing payment</source>
+        <translation>{method}: टर्मिनल के निर्देश देखें… भुगतान हो रहा है</translation>
+    </message>
+    <message>
+        <source>Payment not completed: {reason}</source>
+        <translation>भुगतान पूरा नहीं हुआ: {reason}</translation>
+    </message>
+    <message>
+        <source>Choose how you pay</source>
+        <translation>भुगतान का तरीका चुनें</translation>
+    </message>
+</context>
+<context>
+    <name>Receipt</name>
+    <message>
+        <source>Prices include GST. CGST = SGST = half the GST.</source>
+        <translation>दामों में GST शामिल है। CGST = SGST = GST का आधा।</translation>
+    </message>
+    <message>
+        <source>Phone {phone}</source>
+        <translation>फ़ोन {phone}</translation>
+    </message>
+    <message>
+        <source>TAX INVOICE</source>
+        <translation>कर बीजक (TAX INVOICE)</translation>
+    </message>
+    <message>
+        <source>RECEIPT</source>
+        <translation>रसीद</translation>
+    </message>
+    <message>
+        <source>Receipt {number} · {when}</source>
+        <translation>रसीद {number} · {when}</translation>
+    </message>
+    <message>
+        <source>Corrected by staff (was {was})</source>
+        <translation>स्टाफ़ ने सुधारा (पहले {was})</translation>
+    </message>
+    <message>
+        <source>Price changed by staff (was {was})</source>
+        <translation>स्टाफ़ ने दाम बदला (पहले {was})</translation>
+    </message>
+    <message>
+        <source>Items: {n}</source>
+        <translation>सामान: {n}</translation>
+    </message>
+    <message>
+        <source>Gross (incl. GST)</source>
+        <translation>कुल राशि (GST सहित)</translation>
+    </message>
+    <message>
+        <source>Round off</source>
+        <translation>पूर्णांकन</translation>
+    </message>
+    <message>
+        <source>TOTAL</source>
+        <translation>कुल देय</translation>
+    </message>
+    <message>
+        <source>Paid by</source>
+        <translation>भुगतान</translation>
+    </message>
+    <message>
+        <source>Lines voided by staff: {n}</source>
+        <translation>स्टाफ़ द्वारा रद्द पंक्तियाँ: {n}</translation>
+    </message>
+    <message>
+        <source>Taxable</source>
+        <translation>कर योग्य</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>कुल</translation>
+    </message>
+    <message>
+        <source>All</source>
+        <translation>सभी</translation>
+    </message>
+    <message>
+        <source>Printed: please take your receipt.</source>
+        <translation>छप गई: कृपया अपनी रसीद ले लें।</translation>
+    </message>
+    <message>
+        <source>Duplicate receipt</source>
+        <translation>रसीद की प्रति</translation>
+    </message>
+    <message>
+        <source>Reprinted for staff: a copy, not a new sale.</source>
+        <translation>स्टाफ़ के लिए दोबारा छापी गई: यह प्रति है, नई बिक्री नहीं।</translation>
+    </message>
+    <message>
+        <source>Thank you!</source>
+        <translation>धन्यवाद!</translation>
+    </message>
+    <message>
+        <source>Print again</source>
+        <translation>फिर से छापें</translation>
+    </message>
+    <message>
+        <source>Print receipt</source>
+        <translation>रसीद छापें</translation>
+    </message>
+    <message>
+        <source>Start a new order</source>
+        <translation>नया ऑर्डर शुरू करें</translation>
+    </message>
+    <message>
+        <source>Start a new order ({seconds} s)</source>
+        <translation>नया ऑर्डर शुरू करें ({seconds} से.)</translation>
+    </message>
+    <message>
+        <source>{amount} paid by {method}.</source>
+        <translation>{amount} का भुगतान {method} से हुआ।</translation>
+    </message>
+    <message>
+        <source>Paid.</source>
+        <translation>भुगतान हो गया।</translation>
+    </message>
+    <message>
+        <source>Receipt {number}.</source>
+        <translation>रसीद {number}।</translation>
+    </message>
+    <message>
+        <source>Please take your items.</source>
+        <translation>कृपया अपना सामान ले लें।</translation>
+    </message>
+</context>
+<context>
+    <name>Search</name>
+    <message>
+        <source>What the camera saw</source>
+        <translation>कैमरे ने क्या देखा</translation>
+    </message>
+    <message>
+        <source>No photo:
+added by search or scan</source>
+        <translation>तस्वीर नहीं:
+खोज या स्कैन से जोड़ा गया</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>वापस</translation>
+    </message>
+    <message>
+        <source>Browse by picture</source>
+        <translation>तस्वीर से खोजें</translation>
+    </message>
+    <message>
+        <source>Name or PLU, e.g. banana or 101</source>
+        <translation>नाम या PLU, जैसे banana या 101</translation>
+    </message>
+    <message>
+        <source>{n} found — tap yours</source>
+        <translation>{n} मिले — अपना सामान छुएँ</translation>
+    </message>
+    <message>
+        <source>Nothing found for “{text}”</source>
+        <translation>“{text}” के लिए कुछ नहीं मिला</translation>
+    </message>
+    <message>
+        <source>Results appear here as you type.</source>
+        <translation>टाइप करते ही नतीजे यहाँ दिखेंगे।</translation>
+    </message>
+</context>
+<context>
+    <name>Staff</name>
+    <message>
+        <source>Staff PIN</source>
+        <translation>स्टाफ़ PIN</translation>
+    </message>
+    <message>
+        <source>Enter PIN</source>
+        <translation>PIN डालें</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>रद्द करें</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>खोलें</translation>
+    </message>
+    <message>
+        <source>₹ e.g. 45.50</source>
+        <translation>₹ जैसे 45.50</translation>
+    </message>
+    <message>
+        <source>Set price</source>
+        <translation>दाम तय करें</translation>
+    </message>
+    <message>
+        <source>New price for {name} (now {price})</source>
+        <translation>{name} का नया दाम (अभी {price})</translation>
+    </message>
+    <message>
+        <source>New price</source>
+        <translation>नया दाम</translation>
+    </message>
+    <message>
+        <source>Not a price: type rupees, e.g. 45.50</source>
+        <translation>यह दाम नहीं है: रुपये लिखें, जैसे 45.50</translation>
+    </message>
+    <message>
+        <source>A price cannot be negative</source>
+        <translation>दाम ऋणात्मक नहीं हो सकता</translation>
+    </message>
+    <message>
+        <source>Approve removal</source>
+        <translation>हटाने की मंज़ूरी दें</translation>
+    </message>
+    <message>
+        <source>Keep on bill</source>
+        <translation>बिल में रखें</translation>
+    </message>
+    <message>
+        <source>The shopper asks to remove {name} ({amount})</source>
+        <translation>ग्राहक {name} ({amount}) हटाना चाहते हैं</translation>
+    </message>
+    <message>
+        <source>Staff mode — select a line</source>
+        <translation>स्टाफ़ मोड — एक पंक्ति चुनें</translation>
+    </message>
+    <message>
+        <source>Done (lock)</source>
+        <translation>पूरा (बंद करें)</translation>
+    </message>
+    <message>
+        <source>Reprint</source>
+        <translation>दोबारा छापें</translation>
+    </message>
+    <message>
+        <source>Print the last receipt again, marked as a duplicate</source>
+        <translation>पिछली रसीद दोबारा छापें, प्रति के रूप में</translation>
+    </message>
+    <message>
+        <source>Correct item…</source>
+        <translation>सामान सुधारें…</translation>
+    </message>
+    <message>
+        <source>Void line</source>
+        <translation>पंक्ति रद्द करें</translation>
+    </message>
+    <message>
+        <source>Override price…</source>
+        <translation>दाम बदलें…</translation>
+    </message>
+    <message>
+        <source>The cart is empty.</source>
+        <translation>टोकरी खाली है।</translation>
+    </message>
+    <message>
+        <source>Tap a line, then choose what to do.</source>
+        <translation>एक पंक्ति छुएँ, फिर चुनें कि क्या करना है।</translation>
+    </message>
+    <message>
+        <source>Selected: {name}</source>
+        <translation>चुना गया: {name}</translation>
+    </message>
+    <message>
+        <source>Add it</source>
+        <translation>जोड़ें</translation>
+    </message>
+    <message>
+        <source>Do not add</source>
+        <translation>न जोड़ें</translation>
+    </message>
+    <message>
+        <source>Check the item on the tray</source>
+        <translation>ट्रे पर रखा सामान जाँचें</translation>
+    </message>
+    <message>
+        <source>Please wait: staff is on the way</source>
+        <translation>कृपया प्रतीक्षा करें: स्टाफ़ आ रहा है</translation>
+    </message>
+</context>
+<context>
+    <name>Status</name>
+    <message>
+        <source>Camera: starting…</source>
+        <translation>कैमरा: शुरू हो रहा है…</translation>
+    </message>
+    <message>
+        <source>Camera: live</source>
+        <translation>कैमरा: चालू</translation>
+    </message>
+    <message>
+        <source>Camera lost</source>
+        <translation>कैमरा बंद हो गया</translation>
+    </message>
+    <message>
+        <source>Camera lost — reconnecting</source>
+        <translation>कैमरा बंद — फिर से जोड़ रहे हैं</translation>
+    </message>
+    <message>
+        <source>Camera: replay ended</source>
+        <translation>कैमरा: रीप्ले खत्म</translation>
+    </message>
+    <message>
+        <source>Camera failed</source>
+        <translation>कैमरा काम नहीं कर रहा</translation>
+    </message>
+    <message>
+        <source>Camera: {state}</source>
+        <translation>कैमरा: {state}</translation>
+    </message>
+    <message>
+        <source>Camera lost — reconnecting in {seconds} s</source>
+        <translation>कैमरा बंद — {seconds} सेकंड में फिर जोड़ेंगे</translation>
+    </message>
+    <message>
+        <source>Scale: —</source>
+        <translation>तराज़ू: —</translation>
+    </message>
+    <message>
+        <source>Model: —</source>
+        <translation>मॉडल: —</translation>
+    </message>
+    <message>
+        <source>Model {version}</source>
+        <translation>मॉडल {version}</translation>
+    </message>
+    <message>
+        <source>Scale: {weight} {mark}</source>
+        <translation>तराज़ू: {weight} {mark}</translation>
+    </message>
+</context>
+<context>
+    <name>Suggestions</name>
+    <message>
+        <source>Likely</source>
+        <extracomment>(lowest calibrated score, band, words): what a tile says about how sure the model is</extracomment>
+        <translation>संभावित</translation>
+    </message>
+    <message>
+        <source>Maybe</source>
+        <translation>शायद</translation>
+    </message>
+    <message>
+        <source>Unlikely</source>
+        <translation>कम संभव</translation>
+    </message>
+    <message>
+        <source>✓ Added</source>
+        <translation>✓ जुड़ा</translation>
+    </message>
+    <message>
+        <source>None of these?</source>
+        <translation>इनमें से कोई नहीं?</translation>
+    </message>
+    <message>
+        <source>Search or browse</source>
+        <extracomment>the panel shows the &quot;not recognised&quot; state itself (kiosk.ui.teach then adds no panel of its own)</extracomment>
+        <translation>खोजें या देखें</translation>
+    </message>
+    <message>
+        <source>Call staff</source>
+        <translation>स्टाफ़ बुलाएँ</translation>
+    </message>
+    <message>
+        <source>Is it this? Tap your item to add it</source>
+        <translation>क्या यह है? जोड़ने के लिए अपना सामान छुएँ</translation>
+    </message>
+    <message>
+        <source>Not sure what this is — tap your item</source>
+        <translation>पक्का पता नहीं — अपना सामान छुएँ</translation>
+    </message>
+    <message>
+        <source>Not listed? Tap “None of these” to search or browse</source>
+        <translation>सूची में नहीं? खोजने के लिए “इनमें से कोई नहीं” छुएँ</translation>
+    </message>
+    <message>
+        <source>✓ Added {name}. Not right? Tap the correct item</source>
+        <translation>✓ {name} जुड़ गया। सही नहीं? सही सामान छुएँ</translation>
+    </message>
+    <message>
+        <source>Then place the next item on the tray</source>
+        <translation>फिर अगला सामान ट्रे पर रखें</translation>
+    </message>
+    <message>
+        <source>✓ {name} added · {amount}</source>
+        <translation>✓ {name} जुड़ गया · {amount}</translation>
+    </message>
+    <message>
+        <source>✓ {name} added</source>
+        <translation>✓ {name} जुड़ गया</translation>
+    </message>
+    <message>
+        <source>Place the next item. Not right? Tap the correct item</source>
+        <translation>अगला सामान रखें। सही नहीं? सही सामान छुएँ</translation>
+    </message>
+    <message>
+        <source>Not recognised — search or call staff</source>
+        <translation>पहचाना नहीं गया — खोजें या स्टाफ़ बुलाएँ</translation>
+    </message>
+    <message>
+        <source>The camera does not know this item</source>
+        <translation>कैमरा इस सामान को नहीं पहचानता</translation>
+    </message>
+    <message>
+        <source>Find it by name or picture, or call staff to help</source>
+        <translation>नाम या तस्वीर से खोजें, या मदद के लिए स्टाफ़ बुलाएँ</translation>
+    </message>
+    <message>
+        <source>Please wait: staff is on the way</source>
+        <translation>कृपया प्रतीक्षा करें: स्टाफ़ आ रहा है</translation>
+    </message>
+    <message>
+        <source>Staff must check {name}</source>
+        <translation>स्टाफ़ को {name} जाँचना होगा</translation>
+    </message>
+    <message>
+        <source>The weight on the tray does not fit {name}. Staff will check it.</source>
+        <translation>ट्रे पर रखा वज़न {name} से मेल नहीं खाता। स्टाफ़ इसे जाँचेगा।</translation>
+    </message>
+    <message>
+        <source>The camera is not working</source>
+        <translation>कैमरा काम नहीं कर रहा</translation>
+    </message>
+    <message>
+        <source>Find your item by name or picture</source>
+        <translation>अपना सामान नाम या तस्वीर से खोजें</translation>
+    </message>
+    <message>
+        <source>Use Search or browse, or call staff</source>
+        <translation>खोजें या देखें, या स्टाफ़ बुलाएँ</translation>
+    </message>
+    <message>
+        <source>Place an item on the tray</source>
+        <translation>ट्रे पर सामान रखें</translation>
+    </message>
+    <message>
+        <source>One item at a time, then wait for it</source>
+        <translation>एक बार में एक सामान, फिर थोड़ा रुकें</translation>
+    </message>
+    <message>
+        <source>No barcode? No problem: the camera recognises the item</source>
+        <translation>बारकोड नहीं? कोई बात नहीं: कैमरा सामान पहचान लेता है</translation>
+    </message>
+    <message>
+        <source>{price}/kg</source>
+        <translation>{price}/kg</translation>
+    </message>
+    <message>
+        <source>Put {name} on the scale</source>
+        <translation>{name} तराज़ू पर रखें</translation>
+    </message>
+    <message>
+        <source>Hold still — weighing {name}…</source>
+        <translation>हिलाएँ नहीं — {name} तौल रहे हैं…</translation>
+    </message>
+    <message>
+        <source>Weighing {name}…</source>
+        <translation>{name} तौल रहे हैं…</translation>
+    </message>
+    <message>
+        <source>{weight} × {per_kg} = about {amount}</source>
+        <translation>{weight} × {per_kg} = लगभग {amount}</translation>
+    </message>
+</context>
+<context>
+    <name>Weight</name>
+    <message>
+        <source>Stable</source>
+        <extracomment>net state → (short state text, style state, what the shopper should do — &quot;&quot; when nothing)</extracomment>
+        <translation>स्थिर</translation>
+    </message>
+    <message>
+        <source>Empty</source>
+        <translation>खाली</translation>
+    </message>
+    <message>
+        <source>Settling…</source>
+        <translation>स्थिर हो रहा है…</translation>
+    </message>
+    <message>
+        <source>Too heavy</source>
+        <translation>बहुत भारी</translation>
+    </message>
+    <message>
+        <source>Too heavy for the scale: take some off</source>
+        <translation>तराज़ू के लिए बहुत भारी: कुछ हटाएँ</translation>
+    </message>
+    <message>
+        <source>Below zero</source>
+        <translation>शून्य से कम</translation>
+    </message>
+    <message>
+        <source>The scale reads below zero: call staff</source>
+        <translation>तराज़ू शून्य से कम दिखा रहा है: स्टाफ़ बुलाएँ</translation>
+    </message>
+    <message>
+        <source>Net below 0</source>
+        <translation>शुद्ध वज़न 0 से कम</translation>
+    </message>
+    <message>
+        <source>Less on the tray than the tare: is the bag right?</source>
+        <translation>ट्रे पर टेयर से कम वज़न: क्या थैला सही है?</translation>
+    </message>
+    <message>
+        <source>Under minimum</source>
+        <translation>न्यूनतम से कम</translation>
+    </message>
+    <message>
+        <source>Too light to weigh on its own</source>
+        <translation>अकेले तौलने के लिए बहुत हल्का</translation>
+    </message>
+    <message>
+        <source>Scale setup</source>
+        <translation>तराज़ू सेटअप</translation>
+    </message>
+    <message>
+        <source>The scale is set up wrongly: call staff</source>
+        <translation>तराज़ू गलत सेट है: स्टाफ़ बुलाएँ</translation>
+    </message>
+    <message>
+        <source>Take item off</source>
+        <translation>सामान हटाएँ</translation>
+    </message>
+    <message>
+        <source>Take the last item off the tray first</source>
+        <translation>पहले पिछला सामान ट्रे से हटाएँ</translation>
+    </message>
+    <message>
+        <source>Scale error</source>
+        <translation>तराज़ू में गड़बड़ी</translation>
+    </message>
+    <message>
+        <source>The scale is not answering: call staff</source>
+        <translation>तराज़ू जवाब नहीं दे रहा: स्टाफ़ बुलाएँ</translation>
+    </message>
+    <message>
+        <source>Too heavy for the scale</source>
+        <translation>तराज़ू के लिए बहुत भारी</translation>
+    </message>
+    <message>
+        <source>Scale below zero</source>
+        <translation>तराज़ू शून्य से कम</translation>
+    </message>
+    <message>
+        <source>Zero</source>
+        <extracomment>the shopper tapped Bag (``&quot;bag&quot;``) — or tapped it again to take the tare off (``&quot;&quot;``)</extracomment>
+        <translation>शून्य</translation>
+    </message>
+    <message>
+        <source>No bag</source>
+        <translation>थैला नहीं</translation>
+    </message>
+    <message>
+        <source>Bag</source>
+        <translation>थैला</translation>
+    </message>
+    <message>
+        <source>NET · tare {tare} ({name})</source>
+        <translation>शुद्ध · टेयर {tare} ({name})</translation>
+    </message>
+    <message>
+        <source>Scale</source>
+        <translation>तराज़ू</translation>
+    </message>
+</context>
+<context>
+    <name>Window</name>
+    <message>
+        <source>Place one item at a time on the tray</source>
+        <extracomment>the shopper&apos;s pages (the header shows language, larger text and Help there) how much bigger the shopper&apos;s &quot;larger text&quot; makes everything</extracomment>
+        <translation>ट्रे पर एक बार में एक सामान रखें</translation>
+    </message>
+    <message>
+        <source>Search by name or PLU</source>
+        <translation>नाम या PLU से खोजें</translation>
+    </message>
+    <message>
+        <source>Browse by picture</source>
+        <translation>तस्वीर से खोजें</translation>
+    </message>
+    <message>
+        <source>Payment</source>
+        <translation>भुगतान</translation>
+    </message>
+    <message>
+        <source>Thank you for shopping with us</source>
+        <translation>हमारे यहाँ खरीदारी के लिए धन्यवाद</translation>
+    </message>
+    <message>
+        <source>Staff only</source>
+        <translation>केवल स्टाफ़</translation>
+    </message>
+    <message>
+        <source>Staff mode</source>
+        <translation>स्टाफ़ मोड</translation>
+    </message>
+    <message>
+        <source>Staff mode — price override</source>
+        <translation>स्टाफ़ मोड — दाम बदलना</translation>
+    </message>
+    <message>
+        <source>Staff mode — teach a new product</source>
+        <translation>स्टाफ़ मोड — नया सामान सिखाएँ</translation>
+    </message>
+    <message>
+        <source>{store} — self-checkout</source>
+        <extracomment>the page now shown (name), after every page change</extracomment>
+        <translation>{store} — सेल्फ़-चेकआउट</translation>
+    </message>
+    <message>
+        <source>Search or browse</source>
+        <translation>खोजें या देखें</translation>
+    </message>
+    <message>
+        <source>Find your item: type its name or the PLU on its sticker</source>
+        <translation>अपना सामान खोजें: उसका नाम या स्टिकर पर लिखा PLU टाइप करें</translation>
+    </message>
+    <message>
+        <source>Remove {name} from your bill?</source>
+        <translation>{name} को बिल से हटाएँ?</translation>
+    </message>
+    <message>
+        <source>{qty} · {amount}. Put the item aside if you remove it.</source>
+        <translation>{qty} · {amount}। हटाने पर सामान अलग रख दें।</translation>
+    </message>
+    <message>
+        <source>Keep it</source>
+        <translation>रहने दें</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>हटाएँ</translation>
+    </message>
+    <message>
+        <source>Removed from your bill</source>
+        <translation>बिल से हटा दिया गया</translation>
+    </message>
+    <message>
+        <source>Your cart is empty</source>
+        <translation>आपकी टोकरी खाली है</translation>
+    </message>
+    <message>
+        <source>Wrong PIN — try again</source>
+        <translation>गलत PIN — फिर कोशिश करें</translation>
+    </message>
+    <message>
+        <source>Staff: correct “{name}” to…</source>
+        <translation>स्टाफ़: “{name}” को सुधारें…</translation>
+    </message>
+    <message>
+        <source>Pay {total}</source>
+        <translation>भुगतान {total}</translation>
+    </message>
+    <message>
+        <source>Pay</source>
+        <translation>भुगतान करें</translation>
+    </message>
+    <message>
+        <source>Staff has been called: please wait, someone is on the way</source>
+        <translation>स्टाफ़ को बुलाया गया है: कृपया प्रतीक्षा करें, कोई आ रहा है</translation>
+    </message>
+    <message>
+        <source>Staff must approve this removal</source>
+        <translation>इसे हटाने के लिए स्टाफ़ की मंज़ूरी चाहिए</translation>
+    </message>
+    <message>
+        <source>{name} ({amount}) stays on your bill until staff approves. Staff has been called.</source>
+        <translation>स्टाफ़ की मंज़ूरी तक {name} ({amount}) आपके बिल में रहेगा। स्टाफ़ को बुलाया गया है।</translation>
+    </message>
+    <message>
+        <source>Keep the item</source>
+        <translation>सामान रखें</translation>
+    </message>
+    <message>
+        <source>Staff removed the item from your bill</source>
+        <translation>स्टाफ़ ने सामान आपके बिल से हटा दिया</translation>
+    </message>
+    <message>
+        <source>Staff kept the item on your bill</source>
+        <translation>स्टाफ़ ने सामान आपके बिल में रखा</translation>
+    </message>
+    <message>
+        <source>Staff mode locked</source>
+        <translation>स्टाफ़ मोड बंद हुआ</translation>
+    </message>
+</context>
+</TS>
