@@ -34,6 +34,14 @@ from pathlib import Path
 from kiosk.errors import UserError
 
 
+def window_size(text: str) -> tuple[int, int]:
+    """``--size 1024x768`` → ``(1024, 768)``; anything else is refused in one line."""
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit() and 320 <= int(width) <= 8192 and 240 <= int(height) <= 8192):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a window size WIDTHxHEIGHT in pixels, e.g. 1024x768")
+    return int(width), int(height)
+
+
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     from kiosk.subcommands import group
 
@@ -67,6 +75,13 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--store-group", metavar="GROUP", dest="cfg_store_group",
                    help="store group followed in the channel index (default: default)")
     p.add_argument("--hash-pin", action="store_true", help="read a staff PIN and print its staff_pin_hash line")
+    screen = p.add_mutually_exclusive_group()
+    screen.add_argument("--fullscreen", dest="fullscreen", action="store_const", const=True,
+                        help="the window fills the screen (the default on a till; a kiosk has nothing else to show)")
+    screen.add_argument("--windowed", dest="fullscreen", action="store_const", const=False,
+                        help="an ordinary window (a desktop, trying the kiosk out); KIOSK_WINDOWED=1 does the same")
+    p.add_argument("--size", metavar="WxH", type=window_size,
+                   help="window size, e.g. 1024x768 or 1080x1920 (portrait); windowed unless --fullscreen")
     p.set_defaults(func=cmd_kiosk)
     groups["kiosk"] = p.add_subparsers(dest="kiosk_command", metavar="COMMAND", required=False)
 
@@ -164,10 +179,12 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
         from kiosk.headless import main as headless_main
 
         return headless_main(config, realtime=args.realtime)
-    return run_window(config)
+    return run_window(config, fullscreen=getattr(args, "fullscreen", None), size=getattr(args, "size", None))
 
 
-def run_window(config) -> int:
+def run_window(config, *, fullscreen: bool | None = None, size: tuple[int, int] | None = None) -> int:
+    """The window on the service: full screen unless ``fullscreen`` is False, ``size`` is given (and ``fullscreen``
+    is not True) or ``KIOSK_WINDOWED=1``."""
     from kiosk.services.checkout import CheckoutService
 
     try:
@@ -177,7 +194,7 @@ def run_window(config) -> int:
                         "use --headless") from None
     with CheckoutService.from_config(config) as service:
         service.start()
-        return int(run_app(service, config) or 0)
+        return int(run_app(service, config, fullscreen=fullscreen, size=size) or 0)
 
 
 def cmd_bench_startup(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ def build_window(service: CheckoutApi, config: Any = None, **options: Any):
 
     bridge = ServiceBridge(service)
     store_name = getattr(config, "store_name", None) or "Self-checkout"
+    options.setdefault("receipt_return_s", float(getattr(config, "receipt_countdown_s", 20.0)))
     window = MainWindow(service, bridge, store_name=store_name, **options)
     bridge.setParent(window)
     bridge.attach()
@@ -36,7 +37,8 @@ def run_app(service: CheckoutApi, config: Any = None, *, fullscreen: bool | None
     """Open the kiosk window on ``service``, start its live mode, run Qt until the window closes.
 
     ``fullscreen`` defaults to on, unless ``KIOSK_WINDOWED=1`` or ``size`` is given (a
-    ``width, height`` window, e.g. to try 1024×768 on a desktop). Returns the exit code.
+    ``width, height`` window, e.g. to try 1024×768 on a desktop); ``checkout kiosk --windowed | --fullscreen
+    [--size WxH]`` set them. Returns the exit code.
     """
     from PySide6.QtWidgets import QApplication
 
@@ -49,6 +51,7 @@ def run_app(service: CheckoutApi, config: Any = None, *, fullscreen: bool | None
         window.resize(*size)
     else:
         window.resize(1280, 800)
+    log.info("kiosk window %s, %dx%d", "full screen" if fullscreen else "windowed", window.width(), window.height())
     if fullscreen:
         window.showFullScreen()
     else:
