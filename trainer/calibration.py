@@ -81,6 +81,21 @@ def clopper_pearson_lower(successes: int, n: int, confidence: float = 0.95) -> f
     return lo
 
 
+def clean_items_needed(target_precision: float, confidence: float) -> int:
+    """The fewest accepted items that can certify ``target_precision``: a perfect record of ``m`` items has the bound
+    ``(1 - confidence) ** (1 / m)`` (299 at 99 % and 95 %, 69 at 99 % and 50 %)."""
+    return math.ceil(math.log(1.0 - confidence) / math.log(target_precision))
+
+
+def errors_allowed(n: int, target_precision: float, confidence: float) -> int:
+    """The most errors among ``n`` accepted items whose Clopper-Pearson bound still reaches ``target_precision``
+    (-1: not even a perfect record of ``n`` does)."""
+    k = -1
+    while k + 1 < n and clopper_pearson_lower(n - (k + 1), n, confidence) >= target_precision:
+        k += 1
+    return k
+
+
 def at_threshold(probs: np.ndarray, targets: np.ndarray, threshold: float) -> dict:
     """Share of items auto-added at ``threshold`` (top-1 score ≥ it) and the precision among them."""
     accepted = probs.max(1) >= threshold
@@ -96,8 +111,7 @@ def certified_threshold(probs: np.ndarray, targets: np.ndarray, target_precision
     conf = probs.max(1)
     order = np.argsort(-conf, kind="stable")
     scores, correct = conf[order], (probs.argmax(1) == targets)[order]
-    # a perfect record of m items has bound (1 - confidence) ** (1 / m): the fewest items that can reach the target
-    first = math.ceil(math.log(1.0 - confidence) / math.log(target_precision)) if target_precision < 1 else len(scores)
+    first = clean_items_needed(target_precision, confidence) if target_precision < 1 else len(scores)
     best, bound = None, None
     hits = np.cumsum(correct)
     for i in range(first - 1, len(scores)):

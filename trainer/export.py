@@ -205,6 +205,27 @@ def _with_evaluation(tmp: Path, manifest: BundleManifest, val: Path) -> BundleMa
         **manifest.metrics, "val": figures, "val_ece": s["calibration"]["ece"], "auto_add": a})
 
 
+def _refuse_selection_data(r: TrainingRun, manifests: list[Path]) -> None:
+    """The run's val picked the epoch unless the run kept its last one (``--keep last``): then it may not calibrate."""
+    val = r.args.get("val")
+    if val and r.args.get("keep", "best") == "best" and any(Path(m).resolve() == Path(val).resolve()
+                                                             for m in manifests):
+        raise UserError(f"--calibration {val}: this run's val picked its epoch (--keep best); calibrate on photos "
+                        "held back from training and selection, or train with --keep last")
+
+
+def _power_note(n: int, target_precision: float, confidence: float) -> str:
+    """What ``n`` held-back photos can certify at all: the clean items the bound needs, the errors allowed at half."""
+    from trainer.calibration import clean_items_needed, errors_allowed
+
+    need, half = clean_items_needed(target_precision, confidence), errors_allowed(n // 2, target_precision, confidence)
+    note = (f"{n} held-back photos: a {confidence:.0%} bound reaches {target_precision:.1%} from {need} error-free "
+            f"items ({need / max(n, 1):.0%} of them); at half of them auto-added it allows "
+            f"{half if half >= 0 else 'no'} error{'' if half == 1 else 's'}")
+    return note + (" — too few photos to certify half the items; pool more held-back photos or choose the confidence"
+                   if half < 0 else "")
+
+
 def calibrate(model, r: TrainingRun, manifests: list[Path], target_precision: float = 0.99,
               confidence: float = 0.95) -> dict:
     """Fit the temperature on ``manifests`` (held back: not used to train or to pick the weights), fold it into the
@@ -215,7 +236,9 @@ def calibrate(model, r: TrainingRun, manifests: list[Path], target_precision: fl
     from trainer.evaluate import model_logits
     from trainer.models import scale_logits
 
+    _refuse_selection_data(r, manifests)
     logits, targets = model_logits(model, r.labels, r.spec, manifests)
+    print(_power_note(len(targets), target_precision, confidence))
     temperature = fit_temperature(logits, targets)
     scale_logits(model, r.best["arch"], 1.0 / temperature)
     chosen = certified_threshold(softmax(logits, temperature), targets, target_precision, confidence)

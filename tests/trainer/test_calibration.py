@@ -18,7 +18,9 @@ from trainer.calibration import (
     NEVER,
     at_threshold,
     certified_threshold,
+    clean_items_needed,
     clopper_pearson_lower,
+    errors_allowed,
     fit_temperature,
     nll,
     softmax,
@@ -72,6 +74,33 @@ def test_certified_threshold_holds_the_bound_and_stops_at_the_first_failure():
     # lower confidence certifies with fewer items (230 at 90 %)
     assert certified_threshold(*_scored([True] * 250 + [False] * 50), 0.99, 0.90)["accepted"] == 250
     assert certified_threshold(*_scored([True] * 250 + [False] * 50), 0.99, 0.95)["threshold"] == NEVER
+
+
+def test_what_a_held_back_set_can_certify():
+    # the structural limit of the stored rule: 99 % at 95 % needs 299 error-free accepted items, so ~560 pooled
+    # held-back photos certify half of them only when all ~280 most confident ones are right
+    assert clean_items_needed(0.99, 0.95) == 299 and clean_items_needed(0.99, 0.5) == 69
+    assert errors_allowed(280, 0.99, 0.95) == -1 and errors_allowed(299, 0.99, 0.95) == 0
+    assert errors_allowed(280, 0.99, 0.5) == 2 and errors_allowed(168, 0.99, 0.5) == 1
+    for n, conf in ((280, 0.5), (400, 0.8), (1000, 0.95)):  # the largest count of errors that still passes
+        k = errors_allowed(n, 0.99, conf)
+        assert clopper_pearson_lower(n - k, n, conf) >= 0.99 > clopper_pearson_lower(n - k - 1, n, conf)
+
+
+def test_export_refuses_to_calibrate_on_the_val_that_picked_the_epoch(tmp_path):
+    from types import SimpleNamespace
+
+    from kiosk.errors import UserError
+    from trainer.export import _power_note, _refuse_selection_data
+
+    val = tmp_path / "val.csv"
+    with pytest.raises(UserError, match="picked its epoch"):
+        _refuse_selection_data(SimpleNamespace(args={"val": str(val), "keep": "best"}), [tmp_path / "other.csv", val])
+    _refuse_selection_data(SimpleNamespace(args={"val": str(val), "keep": "last"}), [val])  # val picked nothing
+    _refuse_selection_data(SimpleNamespace(args={"val": str(val), "keep": "best"}), [tmp_path / "held.csv"])
+    assert "557 held-back photos: a 95% bound reaches 99.0% from 299 error-free items (54% of them); at half of " \
+           "them auto-added it allows no errors — too few" in _power_note(557, 0.99, 0.95)
+    assert _power_note(557, 0.99, 0.5).endswith("allows 2 errors")
 
 
 def test_scale_logits_divides_the_networks_logits():
