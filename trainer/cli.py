@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
+from kiosk.errors import UserError
 from kiosk.subcommands import group
 
 
@@ -30,8 +32,10 @@ def register(sub, groups) -> None:
 
     p = sub.add_parser("evaluate",
                        help="measure a run or bundle on a manifest (top-1/3, per SKU, calibration, threshold)")
-    p.add_argument("model", type=Path, metavar="RUN_OR_BUNDLE")
-    p.add_argument("--manifest", type=Path, required=True)
+    p.add_argument("model", type=Path, metavar="RUN_OR_BUNDLE",
+                   help="a run or bundle; or `onboarding` (with --data): new products enrolled, unknown items, "
+                   "incremental vs full retrain (trainer/onboarding.py)")
+    p.add_argument("--manifest", type=Path, help="photos to measure on (required but for onboarding)")
     p.add_argument("--out", type=Path, help="folder for the report and plots (default: RUN_OR_BUNDLE/eval-<manifest>)")
     p.add_argument("--target-precision", type=float, default=0.99,
                    help="precision the auto-add threshold must reach (default 0.99)")
@@ -43,6 +47,7 @@ def register(sub, groups) -> None:
     p.add_argument("--by", action="append", default=None, metavar="COLUMN",
                    help="also report per value of a manifest column (source, store, trust …; repeatable); "
                    "default: per source when the manifest has several")
+    _onboarding_options(p)
     p.set_defaults(func=_evaluate)
 
     bundle = group(sub, groups, "bundle", "model bundles: export, sign, verify, publish")
@@ -89,6 +94,15 @@ def register(sub, groups) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if getattr(args, "incremental", False):
+        from trainer.incremental import run_incremental
+
+        result = run_incremental(args)
+        inc, best = result["incremental"], result["best"]
+        print(f"incremental: best val top-1 {best.get('top1', float('nan')):.4f} at epoch {best.get('epoch')}; "
+              f"{inc['images_processed']} images in {inc['seconds']:.0f} s; run in {result['run']} "
+              f"(`checkout bundle export {result['run']} --out DIR` makes its bundle)")
+        return 0
     if args.nproc_per_node > 1:
         from trainer.launch import relaunch_with_torchrun
 
@@ -101,7 +115,38 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _onboarding_options(p) -> None:
+    g = p.add_argument_group("checkout evaluate onboarding --data MANIFEST --holdout-skus K --shots N")
+    g.add_argument("--data", type=Path, help="training manifest the protocol splits (its val.csv beside it)")
+    g.add_argument("--val", type=Path, help="validation manifest (default: val.csv beside --data)")
+    g.add_argument("--holdout-skus", type=int, default=10, metavar="K", help="SKUs kept out of the base (default 10)")
+    g.add_argument("--unknown-skus", type=int, default=None, metavar="U",
+                   help="SKUs neither trained nor enrolled, the unknown items (default: K)")
+    g.add_argument("--shots", type=int, default=10, metavar="N", help="photos each new SKU is enrolled from (10)")
+    g.add_argument("--epochs", type=int, default=None,
+                   help="epochs of the base and the full retrain (default: the recipe's 10; the budget knob)")
+    g.add_argument("--recipe", default=None, metavar="'ARGS'",
+                   help="checkout train options of the base and full runs, one quoted string (default: the till's, "
+                   "`make model`'s)")
+    g.add_argument("--work", type=Path, default=Path("runs/onboarding"),
+                   help="where runs, bundles, the gallery and cached scores are kept (a second run reuses them)")
+    g.add_argument("--cache-dir", type=Path, default=Path(".cache/decoded"), help="decoded-image cache")
+    g.add_argument("--seed", type=int, default=0, help="which SKUs and photos (default 0)")
+    g.add_argument("--no-full", action="store_true", help="skip the full retrain (the costliest step)")
+    g.add_argument("--no-timing", action="store_true", help="skip the enroll → first suggestion measurement")
+
+
 def _evaluate(args) -> int:
+    if str(args.model) == "onboarding":
+        from trainer.onboarding import format_report, run_onboarding
+
+        if args.data is None:
+            raise UserError("evaluate onboarding needs --data MANIFEST")
+        result = run_onboarding(args)
+        print(json.dumps(result, default=str) if args.json else format_report(result))
+        return 0
+    if args.manifest is None:
+        raise UserError("evaluate needs --manifest CSV (the photos to measure on)")
     from trainer.evaluate import run_evaluate
 
     return run_evaluate(args)

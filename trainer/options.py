@@ -73,7 +73,13 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--bucket-cap-mb", type=int, default=25, help="DDP gradient bucket size")
     p.add_argument("--static-graph", action="store_true", help="DDP static_graph (no progressive unfreezing)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
-    # multi-node / streaming (issue 6)
+    _distributed_options(p)
+    _incremental_options(p)
+    return p
+
+
+def _distributed_options(p: argparse.ArgumentParser) -> None:
+    """Multi-node training and streaming from shards."""
     p.add_argument("--shards", default=None, metavar="DIR_OR_URL",
                    help="train from tar shards (`checkout data shard`) streamed from a folder or fsspec URL "
                    "instead of --train's decoded cache")
@@ -91,7 +97,10 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
                    help="give up reaching MASTER_ADDR:MASTER_PORT after this long")
     p.add_argument("--dist-timeout", type=float, default=1800.0, metavar="SECONDS",
                    help="collective timeout (rank 0 validating while the others wait counts)")
-    # replay exemplars and incremental retraining (trainer/exemplars.py, trainer/incremental.py)
+
+
+def _incremental_options(p: argparse.ArgumentParser) -> None:
+    """Replay exemplars and incremental retraining (trainer/exemplars.py, trainer/incremental.py)."""
     p.add_argument("--exemplars", type=int, default=20, metavar="PER_SKU",
                    help="replay exemplars chosen per SKU at the end of the run (RUN/exemplars.csv, herding on the "
                    "final embeddings; what an incremental retrain replays; 0 = none; default %(default)s)")
@@ -102,5 +111,6 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
                    help="with --incremental: the run or bundle to start from")
     p.add_argument("--add", type=Path, metavar="MANIFEST", help="with --incremental: the new SKUs' photos")
     p.add_argument("--replay", type=int, default=None, metavar="PER_SKU",
-                   help="with --incremental: exemplars replayed per existing SKU (default: all the base run stored)")
-    return p
+                   help="with --incremental: exemplars replayed per existing SKU (default: about twice as many "
+                   "replayed photos as --add's, at least 2 a SKU)")
+    p.add_argument("--export", type=Path, metavar="DIR", help="with --incremental: also write the run's bundle there")

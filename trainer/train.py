@@ -401,6 +401,10 @@ def build_training(args, dist_info: DistInfo, device: str, run: Path, data: Trai
 def build_model_for(args, num_classes: int, device: str) -> nn.Module:
     """The network on ``device`` with its low stages frozen (``args.freeze`` resolved to the architecture's default)."""
     model = build_model(args.arch, num_classes, pretrained=args.weights)
+    if getattr(args, "init_weights", None):  # an incremental retrain: the base network, its head grown
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(args.init_weights)))
     args.freeze = DEFAULT_FREEZE.get(args.arch, 0) if args.freeze is None else args.freeze
     freeze_stages(model, args.arch, args.freeze)
     if args.amp == "bf16" and device == "cpu":

@@ -1,0 +1,113 @@
+"""The embedding / fusion / open-set sections of a manifest, their arithmetic, and the model contract for a second
+output."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from kiosk.bundle_format.bundle import file_entry, read_manifest, write_manifest
+from kiosk.bundle_format.contract import ModelSignature, TensorInfo, contract_problems
+from kiosk.bundle_format.openset import (
+    Fusion,
+    auroc,
+    embedding_info,
+    fuse,
+    gallery_similarity,
+    l2_normalise,
+    open_set_rule,
+    open_set_scores,
+)
+from kiosk.errors import BundleError
+from tests.bundles.factory import TINY_LABELS, build_tiny_bundle
+
+
+def test_auroc_is_the_share_of_known_unknown_pairs_ranked_right():
+    rng = np.random.default_rng(0)
+    known, unknown = rng.normal(1, 1, 40).round(1), rng.normal(0, 1, 30).round(1)  # rounded: ties too
+    pairs = [(k > u) + 0.5 * (k == u) for k, u in itertools.product(known, unknown)]
+    assert auroc(known, unknown) == pytest.approx(np.mean(pairs))
+    assert auroc([2, 3], [0, 1]) == 1.0 and auroc([0, 1], [2, 3]) == 0.0 and auroc([1], [1]) == 0.5
+
+
+def test_gallery_similarity_mean_and_max():
+    q = l2_normalise(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    g = l2_normalise(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))
+    owner = np.array([0, 0, 1])
+    best = gallery_similarity(q, g, owner, 2, "max")
+    assert np.allclose(best, [[1.0, 0.0], [np.sqrt(0.5), 1.0]])
+    mean = gallery_similarity(q, g, owner, 2, "mean")  # the SKU's normalised mean row
+    assert np.allclose(mean[:, 0], l2_normalise(g[0] + g[1]) @ q.T)
+
+
+def test_fuse_appends_enrolled_skus_and_a_trained_one_keeps_its_larger_logit():
+    logits = np.array([[2.0, 1.0, 0.0]])
+    fused = fuse(logits, ["a", "b", "c"], np.array([[0.5, 0.9]]), ["b", "new"], Fusion(10.0, -4.0))
+    assert fused.labels == ["a", "b", "c", "new"]
+    assert np.allclose(fused.logits, [[2.0, 1.0, 0.0, 5.0]])  # b's gallery logit 1.0 is not larger than 1.0
+    assert fused.from_gallery.tolist() == [[False, False, False, True]]
+    fused = fuse(logits, ["a", "b", "c"], np.array([[0.8, 0.0]]), ["b", "new"], Fusion(10.0, -4.0))
+    assert fused.logits[0, 1] == pytest.approx(4.0) and fused.from_gallery[0, 1]
+
+
+def test_open_set_scores():
+    z = np.array([[5.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    emb = np.array([[1.0, 0.0], [0.0, 1.0]])
+    protos = l2_normalise(np.array([[1.0, 0.0], [1.0, 1.0]]))
+    s = open_set_scores(z, emb, protos, {"energy": (0.0, 1.0), "prototype": (0.0, 1.0)})
+    assert s["msp"][0] > s["msp"][1] and s["msp"][1] == pytest.approx(1 / 3)
+    assert s["energy"][1] == pytest.approx(1 + np.log(3))
+    assert np.allclose(s["prototype"], [1.0, np.sqrt(0.5)])
+    assert np.allclose(s["combined"], s["energy"] + s["prototype"])
+    assert "prototype" not in open_set_scores(z)  # no embedding: softmax and energy only
+
+
+def _with_sections(root, embedding=None, open_set=None):
+    m = read_manifest(root)
+    extra = dict(m.extra)
+    if embedding is not None:
+        extra["embedding"] = embedding
+    if open_set is not None:
+        extra["open_set"] = open_set
+    m = dataclasses.replace(m, extra=extra)
+    write_manifest(root, m)
+    return m
+
+
+def test_sections_are_read_and_malformed_ones_refused(tmp_path):
+    root = build_tiny_bundle(tmp_path / "b")
+    assert embedding_info(read_manifest(root)) is None and open_set_rule(read_manifest(root)) is None
+    m = _with_sections(root, {"output": "embedding", "dim": 8, "fusion": {"scale": 9, "bias": -3}},
+                       {"score": "energy", "thresholds": {"energy": 1.5, "msp": 0.3}})
+    info, rule = embedding_info(m), open_set_rule(m)
+    assert info.dim == 8 and info.fusion.scale == 9 and info.fusion.similarity == "mean"
+    assert rule.threshold == 1.5 and rule.known({"energy": np.array([1.4, 1.6])}).tolist() == [False, True]
+    assert rule.usable({"msp": np.array([0.5])}) == "msp"  # a till without embeddings falls back
+    for bad in ({"output": "embedding"}, {"output": "embedding", "dim": 8, "prototypes": "missing.npy"},
+                {"output": "embedding", "dim": 8, "fusion": {"scale": 1, "bias": 0, "similarity": "median"}}):
+        with pytest.raises(BundleError, match="embedding"):
+            embedding_info(_with_sections(root, bad))
+    with pytest.raises(BundleError, match="open_set"):
+        open_set_rule(_with_sections(root, {"output": "embedding", "dim": 8}, {"score": "magic", "thresholds": {}}))
+
+
+def test_the_contract_wants_the_declared_embedding_output(tmp_path):
+    root = build_tiny_bundle(tmp_path / "b")
+    n = len(TINY_LABELS)
+    x = (TensorInfo("input", "float32", ("N", 3, 32, 32)),)
+    logits = TensorInfo("logits", "float32", ("N", n))
+    plain = _with_sections(root)
+    declared = _with_sections(root, {"output": "embedding", "dim": 8})
+    good = ModelSignature(x, (logits, TensorInfo("embedding", "float32", ("N", 8))), (1, n), "float32", True,
+                          ((1, n), (1, 8)))
+    assert contract_problems(good, declared) == []
+    assert "has 2 outputs" in contract_problems(good, plain)[0]  # an undeclared second output
+    assert "has 1 outputs" in contract_problems(ModelSignature(x, (logits,), (1, n)), declared)[0]
+    wrong = ModelSignature(x, (logits, TensorInfo("features", "float32", ("N", 16))), (1, n), "float32", True,
+                           ((1, n), (1, 16)))
+    problems = " ".join(contract_problems(wrong, declared))
+    assert "not 'embedding'" in problems and "(batch, 8)" in problems
+    assert file_entry(root / "model.onnx")["size"] > 0

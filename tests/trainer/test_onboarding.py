@@ -1,0 +1,209 @@
+"""The trainer's side of onboarding: replay exemplars, the exported embedding and prototypes, incremental
+retraining (grown head, imprinted rows, replay sized by the new data, a normal bundle out), and the evaluation
+protocol's split and report. The trained world is tests/onboarding_kit.py's tiny_cnn."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiosk.cli import main as checkout
+from tests.onboarding_kit import NEW, SKUS, TRAINED, UNKNOWN, build_world, make_photos, write_manifest
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world()
+
+
+def test_herding_picks_the_photos_whose_mean_is_the_skus_mean():
+    from trainer.exemplars import herding
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(30, 5))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    order = herding(v, 30)
+    assert sorted(order) == list(range(30))
+    assert order[0] == int(np.argmin(np.linalg.norm(v - v.mean(0), axis=1)))
+    mean_err = [np.linalg.norm(v[order[:k]].mean(0) - v.mean(0)) for k in (1, 5, 15)]
+    random_err = [np.linalg.norm(v[:k].mean(0) - v.mean(0)) for k in (1, 5, 15)]
+    assert all(a <= b + 1e-9 for a, b in zip(mean_err, random_err))
+    assert herding(v[:3], 10) and len(herding(v[:3], 10)) == 3
+
+
+def test_every_run_keeps_exemplars_and_the_bundle_its_embedding(world):
+    import onnxruntime as ort
+    import torch
+    from safetensors.torch import load_file
+
+    from kiosk.bundle_format.bundle import load_bundle
+    from kiosk.bundle_format.openset import embedding_info, load_prototypes, open_set_rule
+    from trainer.data.manifest import read_manifest
+    from trainer.models import WithEmbedding, build_model
+
+    rows = read_manifest(world.run / "exemplars.csv")
+    assert {r.sku for r in rows} == set(TRAINED) and max(sum(r.sku == s for r in rows) for s in TRAINED) == 12
+    assert [r.extra["exemplar_rank"] for r in rows if r.sku == TRAINED[0]] == [str(i) for i in range(12)]
+    bundle = load_bundle(world.bundle)
+    info, rule = embedding_info(bundle.manifest), open_set_rule(bundle.manifest)
+    assert info.dim == 64 and info.fusion is not None and rule.score == "combined"
+    assert set(rule.thresholds) == {"msp", "energy", "prototype", "combined"}
+    protos = load_prototypes(bundle, info)
+    assert protos.shape == (len(TRAINED), 64) and np.allclose(np.linalg.norm(protos, axis=1), 1, atol=1e-3)
+    session = ort.InferenceSession(str(world.bundle / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["logits", "embedding"]
+    x = np.random.default_rng(1).normal(size=(3, 3, 64, 64)).astype(np.float32)
+    logits, emb = session.run(None, {"input": x})
+    model = build_model("tiny_cnn", len(TRAINED))
+    model.load_state_dict(load_file(str(world.bundle / "model.safetensors")))
+    with torch.no_grad():
+        ref_logits, ref_emb = WithEmbedding(model.eval())(torch.from_numpy(x))
+    assert np.allclose(logits, ref_logits.numpy(), atol=1e-4) and np.allclose(emb, ref_emb.numpy(), atol=1e-4)
+
+
+def test_imprinted_rows_sit_on_the_old_rows_scale():
+    from trainer.incremental import imprint_rows
+
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(40, 6))
+    logits = rng.normal(size=(40, 4))
+    targets = rng.integers(0, 4, 40)
+    new = rng.normal(loc=2.0, size=(8, 6))
+    (w, b), = imprint_rows({"x": new}, feats, logits, targets).values()
+    own = logits[np.arange(40), targets].mean()
+    off = logits[np.ones((40, 4), bool) & (np.arange(4)[None] != targets[:, None])].mean()
+    assert w @ new.mean(0) + b == pytest.approx(own, abs=1e-4)
+    assert w @ feats.mean(0) + b == pytest.approx(off, abs=1e-4)
+
+
+def test_incremental_retrain_grows_the_head_and_exports_a_normal_bundle(world, tmp_path, capsys):
+    from kiosk.bundle_format.bundle import load_bundle
+    from kiosk.recognition.recognizer import Recognizer
+
+    out, bundle = tmp_path / "inc", tmp_path / "inc-bundle"
+    assert checkout(["train", "--incremental", "--from", str(world.bundle), "--add", str(world.new_train), "--out",
+                     str(out), "--epochs", "1", "--threads", "2", "--no-progress", "--cache-dir",
+                     str(world.root / "cache"), "--export", str(bundle)]) == 0
+    text = capsys.readouterr().out
+    record = json.loads((out / "incremental.json").read_text())
+    assert record["new_skus"] == sorted(NEW) and record["base_kind"] == "bundle"
+    assert record["added_photos"] == 36 and record["replay_per_sku"] == 8 == record["replay_photos"] / len(TRAINED)
+    assert record["photos_per_epoch"] == 36 + 80 and "116 photos an epoch, 1 epoch(s)" in text
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    # what went through the network: the epoch padded to whole batches of 16 (116 photos → 8 batches)
+    assert record["images_processed"] == sum(m["train_images"] for m in metrics) == 128
+    labels = json.loads((out / "labels.json").read_text())["labels"]
+    assert labels == sorted(TRAINED + NEW)
+    assert {line.split(",")[1] for line in (out / "exemplars.csv").read_text().splitlines()[1:]} == set(labels)
+    m = load_bundle(bundle).manifest
+    assert m.labels == labels and "embedding" in m.extra and "open_set" in m.extra
+    rec = Recognizer.load(bundle)
+    assert rec.recognize(world.photos(NEW[0])[0]).suggestions and rec.labels == labels
+    rec.close()
+
+
+def test_grown_head_keeps_old_logits_exactly(world, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from trainer.incremental import grow_head
+    from trainer.models import build_model
+
+    base = build_model("tiny_cnn", len(TRAINED))
+    base.load_state_dict(load_file(str(world.run / "best.safetensors")))
+    labels = sorted(TRAINED + NEW)
+    rows = {s: (np.full(64, 0.01, np.float32), -3.0) for s in NEW}
+    grown = grow_head(build_model("tiny_cnn", len(labels)), TRAINED_SORTED(), labels, base.state_dict(), rows)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        a, b = base.eval()(x), grown.eval()(x)
+    idx = [labels.index(s) for s in TRAINED_SORTED()]
+    assert torch.allclose(a, b[:, idx], atol=1e-5)
+    assert torch.allclose(grown.classifier[-1].bias[labels.index(NEW[0])], torch.tensor(-3.0))
+
+
+def TRAINED_SORTED() -> list[str]:  # noqa: N802 - the base run's label order
+    return sorted(TRAINED)
+
+
+def test_incremental_refuses_a_base_without_exemplars(world, tmp_path):
+    import shutil
+
+    from kiosk.errors import UserError
+    from trainer.incremental import prepare
+    from trainer.options import get_args_parser
+
+    run = tmp_path / "old-run"
+    shutil.copytree(world.run, run, ignore=shutil.ignore_patterns("exemplars.*", "tb", "checkpoint.pt"))
+    args = get_args_parser().parse_args(["--incremental", "--from", str(run), "--add", str(world.new_train),
+                                         "--out", str(tmp_path / "x")])
+    with pytest.raises(UserError, match="no replay exemplars"):
+        prepare(args)
+
+
+def test_the_protocols_split_keeps_evaluation_photos_out_of_everything(tmp_path):
+    from trainer.data.manifest import read_manifest
+    from trainer.onboarding import choose_split
+
+    rows = make_photos(tmp_path, SKUS, 10, seed=3)
+    manifest = write_manifest(tmp_path / "all.csv", rows)
+    data = read_manifest(manifest)
+    train, val = [r for i, r in enumerate(data) if i % 5], [r for i, r in enumerate(data) if not i % 5]
+    s = choose_split(train, val, 4, 3, 4, seed=1)
+    assert len(s.new) == 4 and len(s.unknown) == 3 and len(s.old) == len(SKUS) - 7
+    assert not set(s.new) & set(s.unknown) and not set(s.old) & set(s.new + s.unknown)
+    paths = lambda rows: {r.path for r in rows}  # noqa: E731
+    assert all(paths(v) <= paths(s.add) for v in s.shots.values())
+    assert not paths(s.new_eval) & (paths(s.add) | paths(s.base_train) | paths(s.base_val))
+    assert {r.sku for r in s.unknown_rows} == set(s.unknown) and len(s.unknown_rows) == 30
+    assert {r.sku for r in s.base_train} == set(s.old) and {r.sku for r in s.add} == set(s.new)
+    # the export's held-back photos: a tenth of each old SKU's training photos, trained on by nobody
+    assert {r.sku for r in s.calibration} == set(s.old) and not paths(s.calibration) & paths(s.base_train)
+    assert len(s.calibration) == len(s.old) and paths(s.calibration) | paths(s.base_train) == paths(
+        [r for r in train if r.sku in s.old])
+    assert paths(s.new_val) <= paths(s.new_eval) and paths(s.new_val) <= paths(val)
+    assert choose_split(train, val, 4, 3, 4, seed=1).new == s.new != choose_split(train, val, 4, 3, 4, seed=2).new
+
+
+def test_format_report_states_each_acceptance_figure():
+    from trainer.onboarding import format_report
+
+    r = {"data": "d.csv", "shots": 10, "epochs": 10, "enrolled_skus": 10, "enrolled_top1": 0.9, "enrolled_top3": 0.97,
+         "enrolled_n": 170, "old_top1_before": 0.9, "old_top1_after": 0.895, "old_n": 230,
+         "split": {"old_skus": 61, "new_skus": ["a"] * 10, "unknown_skus": ["b"] * 10},
+         "open_set": {"score": "combined", "auroc": {"msp": 0.8, "combined": 0.91}, "thresholds": {"combined": -1.5},
+                      "false_rejection": {"combined": 0.05}, "unknown_accepted": {"combined": 0.4}, "known_n": 400,
+                      "unknown_n": 360, "target_false_rejection": 0.01,
+                      "false_rejection_by_photos": {"held_back_training_sessions": {"rate": 0.012, "n": 250},
+                                                    "other_sessions": {"rate": 0.08, "n": 300}}},
+         "enroll_to_suggestion": {"sku": "a", "seconds_to_suggestion": 3.2, "enroll_seconds": 2.9},
+         "incremental": {"images": 2500, "seconds": 300, "all_top1": 0.88, "new_top1": 0.8, "old_top1": 0.9, "n": 400},
+         "full": {"images": 21500, "seconds": 2700, "all_top1": 0.89, "new_top1": 0.85, "old_top1": 0.9, "n": 400}}
+    text = format_report(r)
+    for want in ("top-1 90.0 %, top-3 97.0 %", "90.0 % before enrollment, 89.5 % after", "combined AUROC 0.910",
+                 "false rejections 5.0 % of known items", "3.20 s", "8.6x fewer images, top-1 -1.0 points",
+                 "enrolled vs full on the new SKUs: +5.0 points", "held back training sessions 1.2 % of 250",
+                 "other sessions 8.0 % of 300 (threshold set for 1.0 % on the held-back photos)"):
+        assert want in text, (want, text)
+
+
+@pytest.mark.slow
+def test_evaluate_onboarding_end_to_end(tmp_path, capsys):
+    """The whole protocol on the synthetic products with tiny_cnn (minutes): every figure reported."""
+    rows = make_photos(tmp_path / "data", SKUS, 14, seed=5)
+    write_manifest(tmp_path / "data" / "train.csv", [r for i, r in enumerate(rows) if i % 7])
+    write_manifest(tmp_path / "data" / "val.csv", [r for i, r in enumerate(rows) if not i % 7])
+    assert checkout(["evaluate", "onboarding", "--data", str(tmp_path / "data" / "train.csv"), "--holdout-skus", "3",
+                     "--unknown-skus", str(len(UNKNOWN)), "--shots", "6", "--work", str(tmp_path / "w"),
+                     "--cache-dir", str(tmp_path / "cache"), "--json", "--recipe",
+                     "--arch tiny_cnn --img-size 64 --train-resize 72 --eval-size 64 --batch-size 16 --threads 2 "
+                     "--epochs 6 --lr 1e-2 --exemplars 12"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["enrolled_skus"] == 3 and 0 <= r["enrolled_top1"] <= 1 and r["old_n"] > 0
+    assert set(r["open_set"]["auroc"]) == {"msp", "energy", "prototype", "combined"}
+    assert r["enroll_to_suggestion"]["seconds_to_suggestion"] < 60
+    assert r["full"]["images"] > r["incremental"]["images"] > 0
+    assert Path(tmp_path / "w" / "onboarding.json").is_file()

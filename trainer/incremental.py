@@ -1,0 +1,276 @@
+"""``checkout train --incremental --from BUNDLE_OR_RUN --add MANIFEST --out RUN``: a monthly retrain whose cost follows
+the new data, not the catalog.
+
+1. The base: a finished run (``best.safetensors``, ``labels.json``, ``args.json``, ``exemplars.csv``) or an exported
+   bundle (``model.safetensors`` with the calibration temperature taken back out, its manifest's labels, and the
+   exemplars of the run it was exported from).
+2. The training set: ``--add``'s photos (the new SKUs; photos of existing SKUs may come along) plus, per existing SKU,
+   its first ``--replay`` exemplars (herding order, :mod:`trainer.exemplars`). By default ``--replay`` is sized so the
+   replay holds about twice as many photos as ``--add`` (at least 2 a SKU): each epoch costs a few times the new data.
+3. The network: the base's, its head grown by the new SKUs' rows, imprinted from their photos' features on the old
+   rows' scale (:func:`imprint_rows`), so the new classes start where their photos are and old items stay old.
+4. A brief fine-tune with the base's recipe (network, sizes, augmentation, frozen stages): ``--epochs`` defaults to
+   4 and ``--lr`` to half the base's; the model is picked on ``--val`` (default: the base's). The result is a normal
+   run: it keeps exemplars for every SKU, and ``checkout bundle export RUN`` (or ``--export DIR`` here) makes a normal
+   bundle of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.errors import UserError
+
+__all__ = ["INCREMENTAL_EPOCHS", "Base", "grow_head", "images_processed", "imprint_rows", "prepare", "read_base",
+           "run_incremental"]
+
+INCREMENTAL_EPOCHS = 4
+LR_FACTOR = 0.5
+REPLAY_RATIO = 2.0  # replay photos per new photo, when --replay is not given
+MIN_REPLAY = 2
+#: base options an incremental run keeps (the network and its input must stay what they were)
+KEPT = ("arch", "img_size", "eval_size", "train_resize", "eval_resize", "interpolation", "scale_min", "rotation",
+        "vflip", "color_jitter", "hue", "label_smoothing", "weight_decay", "backbone_lr_mult", "schedule",
+        "warmup_epochs", "batch_size", "freeze", "amp", "channels_last", "ema")
+
+
+@dataclass
+class Base:
+    root: Path
+    kind: str  # run | bundle
+    args: dict
+    labels: list[str]
+    groups: dict
+    weights: Path  # safetensors of the network (a bundle's with its temperature taken back out, see read_base)
+    temperature: float = 1.0
+
+
+def read_base(path: Path) -> Base:
+    path = Path(path)
+    if (path / "best.safetensors").is_file() and (path / "labels.json").is_file():
+        labels = json.loads((path / "labels.json").read_text())
+        return Base(path, "run", json.loads((path / "args.json").read_text()), labels["labels"],
+                    labels.get("groups", {}), path / "best.safetensors")
+    if (path / "manifest.json").is_file():
+        from kiosk.bundle_format.bundle import load_bundle
+
+        m = load_bundle(path).manifest
+        temperature = float(m.metrics.get("calibration", {}).get("temperature", 1.0))
+        args = dict(m.trainer.get("args", {}))
+        if not args.get("arch"):
+            args["arch"] = m.architecture
+        return Base(path, "bundle", args, m.labels, m.catalog.get("groups", {}), path / "model.safetensors",
+                    temperature)
+    raise UserError(f"{path}: neither a finished training run (best.safetensors, labels.json) nor a bundle "
+                    "(manifest.json)")
+
+
+def base_exemplars(base: Base) -> list:
+    """The exemplars of the base's run (a bundle names its run in ``trainer.args.out``)."""
+    from trainer.exemplars import EXEMPLARS_FILE, read_exemplars
+
+    run = base.root if base.kind == "run" else Path(base.args.get("out") or "")
+    rows = read_exemplars(run) if str(run) else None
+    if rows is None:
+        raise UserError(f"{run / EXEMPLARS_FILE}: the base run has no replay exemplars (runs keep them since "
+                        "--exemplars; train the base again, or pass --from the run itself)")
+    return rows
+
+
+def _replay(base: Base, exemplars: list, added: list, per_sku: int | None) -> list:
+    old = [s for s in base.labels]
+    if per_sku is None:
+        per_sku = max(MIN_REPLAY, math.ceil(REPLAY_RATIO * len(added) / max(1, len(old))))
+    taken: dict[str, int] = {}
+    out = []
+    for r in exemplars:
+        if r.sku in old and taken.get(r.sku, 0) < per_sku:
+            taken[r.sku] = taken.get(r.sku, 0) + 1
+            out.append(r.with_(extra={}))
+    missing = [s for s in old if s not in taken]
+    if missing:
+        raise UserError(f"the base run has no exemplars of {len(missing)} of its SKUs (first: {missing[0]})")
+    return out
+
+
+def grow_head(model, old_labels: list[str], new_labels: list[str], base_state: dict, imprint: dict):
+    """``model`` (built for ``new_labels``) takes ``base_state`` (built for ``old_labels``): everything but the
+    classifier as it is, the classifier's rows by SKU, and for SKUs the base lacks rows imprinted from ``imprint``
+    (:func:`imprint_rows`: a weight row and a bias per new SKU)."""
+    import torch
+
+    from trainer.models import last_linear
+
+    fc = last_linear(model)
+    names = {id(p): n for n, p in model.named_parameters()}
+    w_name, b_name = names[id(fc.weight)], names[id(fc.bias)]
+    state = {k: v for k, v in base_state.items() if k not in (w_name, b_name)}
+    missing = model.load_state_dict(state, strict=False).missing_keys
+    if sorted(missing) != sorted([w_name, b_name]):
+        raise UserError(f"the base's weights do not fit {len(new_labels)}-class {type(model).__name__}: {missing[:3]}")
+    old_w, old_b = base_state[w_name], base_state[b_name]
+    index = {s: i for i, s in enumerate(old_labels)}
+    with torch.no_grad():
+        for i, sku in enumerate(new_labels):
+            if sku in index:
+                fc.weight[i], fc.bias[i] = old_w[index[sku]], old_b[index[sku]]
+            else:
+                weight, bias = imprint[sku]
+                fc.weight[i] = torch.from_numpy(weight).to(fc.weight.dtype)
+                fc.bias[i] = float(bias)
+    return model
+
+
+def imprint_rows(new_features: dict[str, np.ndarray], replay_features: np.ndarray, replay_logits: np.ndarray,
+                 replay_targets: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
+    """Classifier rows for new SKUs on the old rows' scale ("centred imprinting"): for a new SKU with mean feature
+    ``m`` and the replay photos' mean feature ``a``, the row is ``c (m - a)`` and the bias puts the logit of an
+    average photo at the old classes' mean logit for photos not theirs (``off``); ``c`` puts the logit of the SKU's
+    own mean photo at the old classes' mean logit for their own photos (``own``). Raw imprinting (a row along ``m``)
+    would outscore every old class on every photo where features are all positive (after a ReLU)."""
+    n = len(replay_targets)
+    own = float(replay_logits[np.arange(n), replay_targets].mean())
+    mask = np.ones(replay_logits.shape, bool)
+    mask[np.arange(n), replay_targets] = False
+    off = float(replay_logits[mask].mean())
+    average = replay_features.mean(axis=0)
+    rows = {}
+    for sku, feats in new_features.items():
+        d = feats.mean(axis=0) - average
+        c = (own - off) / max(float(d @ d), 1e-12)
+        rows[sku] = ((c * d).astype(np.float32), off - float(c * d @ average))
+    return rows
+
+
+def _embed_rows(rows: list, model, spec, cache_dir: Path, device: str,
+                desc: str) -> tuple[list, np.ndarray, np.ndarray]:
+    """``(rows kept, logits, features)`` of ``rows``' photos by ``model`` (eval crops, decoded once into the cache)."""
+    from trainer.exemplars import embed_crops
+    from trainer.imagecache import build_cache
+
+    cache = build_cache([(r.path, 0) for r in rows], cache_dir, "eval", spec, desc=desc)
+    kept_index = {p: i for i, p in enumerate(cache.paths)}
+    kept = [r for r in rows if str(r.path) in kept_index]
+    logits, features = embed_crops(model.eval(), cache.images[[kept_index[str(r.path)] for r in kept]], spec, device)
+    return kept, logits, features
+
+
+def _imprint(base: Base, added: list, replay: list, model, spec, cache_dir: Path, device: str) -> dict:
+    new = [r for r in added if r.sku not in set(base.labels)]
+    if not new:
+        return {}
+    kept_new, _z, f_new = _embed_rows(new, model, spec, cache_dir, device, "embed new SKUs")
+    kept_old, z_old, f_old = _embed_rows(replay, model, spec, cache_dir, device, "embed replay")
+    index = {s: i for i, s in enumerate(base.labels)}
+    by_sku = {s: f_new[[i for i, r in enumerate(kept_new) if r.sku == s]] for s in {r.sku for r in kept_new}}
+    return imprint_rows(by_sku, f_old, z_old, np.asarray([index[r.sku] for r in kept_old]))
+
+
+def _options(args, base: Base) -> argparse.Namespace:
+    """The run's options: the base's network and recipe (:data:`KEPT`), the command line's for the rest; an
+    unchanged ``--epochs``/``--lr`` becomes the incremental default."""
+    from trainer.options import get_args_parser
+
+    defaults = get_args_parser().parse_args([])
+    opts = argparse.Namespace(**{**vars(defaults), **{k: v for k, v in vars(args).items() if k != "func"}})
+    for key in KEPT:
+        if key in base.args and not (key == "freeze" and args.freeze is not None):
+            setattr(opts, key, base.args[key])
+    if args.epochs == defaults.epochs:
+        opts.epochs = INCREMENTAL_EPOCHS
+    if args.lr == defaults.lr:
+        opts.lr = float(base.args.get("lr", defaults.lr)) * LR_FACTOR
+    val = args.val or base.args.get("val")
+    opts.val = Path(val) if val and Path(val).is_file() else None
+    opts.weights, opts.resume, opts.shards, opts.incremental = None, None, None, False
+    opts.train_sources = None
+    opts.cache_dir = args.cache_dir or (Path(base.args["cache_dir"]) if base.args.get("cache_dir") else None)
+    return opts
+
+
+def _initial_weights(base: Base, opts, labels: list[str], added: list, replay: list, run: Path) -> Path:
+    """The base network with its head grown for ``labels`` (imprinted new rows), saved as ``RUN/init.safetensors``."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from trainer.models import build_model, scale_logits
+    from trainer.train import specs_from_args
+
+    cuda = str(opts.device).startswith("cuda") or (opts.device == "auto" and torch.cuda.is_available())
+    device = "cuda" if cuda else "cpu"
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    base_model = build_model(opts.arch, len(base.labels))
+    base_model.load_state_dict(load_file(str(base.weights)))
+    if base.temperature != 1.0:  # a calibrated bundle's head has 1/T folded in: train on the plain logits
+        scale_logits(base_model, opts.arch, base.temperature)
+    cache = opts.cache_dir or run.parent / ".cache"
+    rows = _imprint(base, added, replay, base_model.to(device), specs_from_args(opts)[1], cache, device)
+    model = grow_head(build_model(opts.arch, len(labels)), base.labels, labels, base_model.cpu().state_dict(), rows)
+    path = run / "init.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    return path
+
+
+def prepare(args) -> tuple[argparse.Namespace, dict]:
+    """Write the run's training manifest (new photos + replay) and grown initial weights; return the options to train
+    with and what the run records about itself (``RUN/incremental.json``)."""
+    from kiosk.bundle_format.atomic import atomic_write
+    from trainer.data.manifest import read_manifest, write_manifest
+
+    if args.base is None or args.add is None or args.out is None:
+        raise UserError("train --incremental needs --from BUNDLE_OR_RUN, --add MANIFEST and --out RUN")
+    base = read_base(args.base)
+    run = Path(args.out)
+    run.mkdir(parents=True, exist_ok=True)
+    added = read_manifest(args.add)
+    replay = _replay(base, base_exemplars(base), added, args.replay)
+    manifest = write_manifest(added + replay, run / "incremental-train.csv")
+    opts = _options(args, base)
+    opts.train = manifest
+    labels = sorted({r.sku for r in added + replay})
+    new = sorted(set(labels) - set(base.labels))
+    opts.init_weights = str(_initial_weights(base, opts, labels, added, replay, run))
+    record = {"base": str(base.root), "base_kind": base.kind, "base_labels": len(base.labels), "new_skus": new,
+              "added_photos": len(added), "replay_photos": len(replay),
+              "replay_per_sku": max((sum(r.sku == s for r in replay) for s in base.labels), default=0),
+              "epochs": opts.epochs, "photos_per_epoch": len(added) + len(replay)}
+    atomic_write(run / "incremental.json", json.dumps(record, indent=2))
+    print(f"incremental: {len(new)} new SKU(s) on {len(base.labels)}; {len(added)} new photos + {len(replay)} "
+          f"replayed exemplars ({record['replay_per_sku']} per SKU): {record['photos_per_epoch']} photos an epoch, "
+          f"{opts.epochs} epoch(s)")
+    return opts, record
+
+
+def images_processed(run: Path) -> int:
+    """Training images a finished run pushed through the network, summed over its epochs (``metrics.jsonl``'s
+    ``train_images``: an epoch is padded to whole batches on every rank, so a little more than its photos)."""
+    lines = (Path(run) / "metrics.jsonl").read_text().splitlines()
+    return int(sum(json.loads(line).get("train_images", 0) for line in lines if line.strip()))
+
+
+def run_incremental(args) -> dict:
+    """``checkout train --incremental``: prepare, train (the normal trainer), and export when ``--export`` says."""
+    import time
+
+    from kiosk.bundle_format.atomic import atomic_write
+    from trainer.train import main
+
+    t0 = time.perf_counter()
+    opts, record = prepare(args)
+    result = main(opts)
+    record["seconds"] = time.perf_counter() - t0
+    record["images_processed"] = images_processed(Path(result["run"]))
+    atomic_write(Path(result["run"]) / "incremental.json", json.dumps(record, indent=2))
+    result["incremental"] = record
+    if getattr(args, "export", None):
+        from trainer.export import export_bundle
+
+        export_bundle(Path(result["run"]), Path(args.export))
+    return result
