@@ -75,6 +75,17 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--store-group", metavar="GROUP", dest="cfg_store_group",
                    help="store group followed in the channel index (default: default)")
     p.add_argument("--hash-pin", action="store_true", help="read a staff PIN and print its staff_pin_hash line")
+    _screen_options(p)
+    p.set_defaults(func=cmd_kiosk)
+    groups["kiosk"] = p.add_subparsers(dest="kiosk_command", metavar="COMMAND", required=False)
+
+    from kiosk.doctor.cli import register as register_doctor
+
+    register_doctor(sub)  # `checkout doctor`: the same settings, checked before the kiosk opens
+    _register_benches(group(sub, groups, "bench", "benchmarks"))
+
+
+def _screen_options(p) -> None:
     screen = p.add_mutually_exclusive_group()
     screen.add_argument("--fullscreen", dest="fullscreen", action="store_const", const=True,
                         help="the window fills the screen (the default on a till; a kiosk has nothing else to show)")
@@ -82,14 +93,9 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
                         help="an ordinary window (a desktop, trying the kiosk out); KIOSK_WINDOWED=1 does the same")
     p.add_argument("--size", metavar="WxH", type=window_size,
                    help="window size, e.g. 1024x768 or 1080x1920 (portrait); windowed unless --fullscreen")
-    p.set_defaults(func=cmd_kiosk)
-    groups["kiosk"] = p.add_subparsers(dest="kiosk_command", metavar="COMMAND", required=False)
 
-    from kiosk.doctor.cli import register as register_doctor
 
-    register_doctor(sub)  # `checkout doctor`: the same settings, checked before the kiosk opens
-
-    bench = group(sub, groups, "bench", "benchmarks")
+def _register_benches(bench) -> None:
     b = bench.add_parser("kiosk", help="per-stage recognition latency and the cost over bare ONNX Runtime")
     b.add_argument("--bundle", metavar="DIR", required=True, help="model bundle directory")
     b.add_argument("--camera", metavar="URI", default=None,

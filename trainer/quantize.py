@@ -20,6 +20,7 @@ the manifest, so a signed bundle is refused here (sign again after quantizing).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 import tempfile
@@ -119,6 +120,7 @@ def quantize_model(fp32: Path, out: Path, reader, method: str = "minmax") -> lis
     averaged over the calibration photos, the first and last layers left in fp32; returns those layers' names."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quant_pre_process, quantize_static
 
+    logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)  # its INFO lines say nothing to act on
     calibrate = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                  "percentile": CalibrationMethod.Percentile}[method]
     with tempfile.TemporaryDirectory(prefix="quantize-") as tmp:

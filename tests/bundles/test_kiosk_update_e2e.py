@@ -155,7 +155,7 @@ def test_running_kiosk_takes_v2_from_http_channel_cart_untouched(running_kiosk, 
     service.start_updates()  # the updater thread polls every 0.2 s from now on
     try:
         status = window.status.update_label
-        qtbot.waitUntil(lambda: status.isVisible() and "v1 up to date" in status.text(), timeout=10000)
+        qtbot.waitUntil(lambda: "v1 up to date" in status.text(), timeout=10000)  # the staff-mode field
         assert service.model.version == 1  # the channel has nothing newer yet
         frames_before = service.frames_processed
         publish(kiosk_bundles["v2"], channel_dir, head_office_key)  # head office pushes v2
@@ -170,7 +170,7 @@ def test_running_kiosk_takes_v2_from_http_channel_cart_untouched(running_kiosk, 
 
     # status bar: the new version and the update state
     assert window.status.model_label.text().startswith("Model v2 · tiny-conv-test")
-    assert status.isVisible() and status.property("level") == "ok"
+    assert not status.isVisible() and status.property("level") == "ok"  # technical: shown in staff mode only
     assert status.text().startswith("Update: v2 up to date")
     seen_states = [e.state for e in events if isinstance(e, UpdateStatusChanged)]
     assert {"checking", "downloading", "verifying", "activating", "idle"} <= set(seen_states)
@@ -235,7 +235,9 @@ def test_running_kiosk_refuses_bad_v2_and_keeps_v1(attack, running_kiosk, http_c
     result = service.check_for_update()  # what the polling thread does every update_interval_s
     assert result.outcome == "refused" and result.reason == reason, result
     label = window.status.update_label
-    qtbot.waitUntil(lambda: label.isVisible() and f"refused ({reason})" in label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: f"refused ({reason})" in label.text(), timeout=5000)
+    window.status.set_technical(True)  # staff mode opened
+    assert label.isVisible()
     assert label.text() == f"Update refused ({reason}): v1 keeps running"
     assert label.property("level") == "error"
     assert f"refused ({reason})" in label.toolTip()  # the full message, naming the file and why
