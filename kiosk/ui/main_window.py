@@ -546,6 +546,7 @@ class MainWindow(QMainWindow):
         view = self.cart_model.cart_view
         has_lines = bool(view is not None and view.lines)
         self.pay_button.setEnabled(has_lines)
+        self.pay_button.short_text = translate("Window", "Pay")  # where the amount does not fit (the total shows it)
         self.pay_button.setText(translate("Window", "Pay {total}").format(total=view.bill.total_text) if has_lines
                                 else translate("Window", "Pay"))
 
@@ -701,7 +702,8 @@ class MainWindow(QMainWindow):
                 table.setMinimumHeight(round(60 * factor))  # one row at least; the page gives it the rest
             self.suggestions.set_photo_size(round(64 * factor))
             self.weight.setMinimumHeight(round(64 * factor))
-            self.banner.setFixedHeight(self.banner.fontMetrics().lineSpacing() + round(14 * factor))
+            self.banner.ensurePolished()  # hidden until its first notice: its font from this sheet, not the last one
+            self.banner.setFixedHeight(self.banner.fontMetrics().lineSpacing() + round(10 * factor))  # + padding
             self.browse.tile_size = round(140 * factor)
         self._fit_tiles()
 

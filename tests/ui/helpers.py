@@ -69,6 +69,9 @@ def _button_room(button: QPushButton) -> int:
 def text_problem(widget) -> str | None:
     """Why a widget's text does not show in full (``None``: it does, or it is elided with the whole text as its
     tooltip)."""
+    short = _too_short(widget)
+    if short:
+        return short
     elided = getattr(widget, "elided", None)
     if elided is not None:
         if elided and widget.toolTip() != widget.text():
@@ -88,6 +91,21 @@ def text_problem(widget) -> str | None:
         elif widget.sizeHint().width() > widget.width() + 1 and widget.fontMetrics().horizontalAdvance(
                 widget.text().split("\n")[0]) > room.width() + 1:
             return f"text cut ({widget.text()!r})"
+    return None
+
+
+def _too_short(widget) -> str | None:
+    """A label whose lines (as shown: wrapped by hand or elided) are taller than the room it has: text cut at the
+    bottom, which no elision shows."""
+    if not isinstance(widget, QLabel) or widget.wordWrap() or not widget.pixmap().isNull():
+        return None
+    shown = QLabel.text(widget)
+    if not shown:
+        return None
+    lines = shown.count("\n") + 1
+    needs = widget.fontMetrics().boundingRect(QRect(0, 0, 1 << 20, 1 << 20), 0, shown).height()  # as QLabel measures
+    if needs > widget.height() + 2:
+        return f"{lines} line(s) need {needs} px, have {widget.height()} ({shown!r})"
     return None
 
 

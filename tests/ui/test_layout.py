@@ -160,3 +160,52 @@ def test_the_checker_sees_cut_text_a_widget_off_screen_and_a_small_button(qtbot)
     assert not any(p.startswith("elided") for p in found) and elided.toolTip() == elided.text()
     elided.setToolTip("something else")
     assert any(p.startswith("elided: elided without") for p in layout_problems(top))
+
+
+SHOPPER_STATES = ("idle", "camera lost", "suggestions", "unknown item", "weighing", "remove?", "approval", "help",
+                  "search", "browse", "payment", "receipt")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("size", [(1024, 768), (1920, 1080), (1080, 1920)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_larger_text_fits_every_shopper_page(qtbot, window, service, size, language):
+    """The shopper's larger text (where the screen offers it) cuts nothing either: the same check on every page a
+    shopper reaches, and on a tile marked "✓ Added"."""
+    service.set_language(language)
+    _fill(qtbot, window, service)
+    _settle(qtbot, window, size)
+    service.set_large_text(True)
+    qtbot.waitUntil(lambda: window.large_text)
+    qtbot.wait(40)
+    pay = window.pay_button
+    assert pay.shown_text() in (pay.text(), "Pay" if language == "en" else "भुगतान करें")  # no cut amount
+    problems = []
+    for name, action in _states(window, service):
+        if name in SHOPPER_STATES:
+            action()
+            problems += [f"{name}: {p}" for p in _settled_problems(qtbot, window)]
+        if name == "suggestions":
+            window.suggestions.buttons[0].click()  # a unit item: added, its tile marked
+            qtbot.waitUntil(lambda: window.suggestions.state == "added")
+            problems += [f"added: {p}" for p in _settled_problems(qtbot, window)]
+    assert problems == []
+
+
+def test_larger_text_and_back_puts_everything_where_it_was(qtbot, window, service):
+    """The next shopper after one with larger text sees the same screen as the first (the notice strip included:
+    it is sized for its own font, hidden or not)."""
+    def places():
+        return [(w.mapTo(window, w.rect().topLeft()), w.size()) for w in (window.banner, window.camera,
+                                                                             window.suggestions, window.cart)]
+
+    _settle(qtbot, window, (1024, 768))
+    before = places()
+    service.set_large_text(True)
+    qtbot.waitUntil(lambda: window.large_text)
+    service.set_large_text(False)
+    qtbot.waitUntil(lambda: not window.large_text)
+    qtbot.wait(40)
+    assert places() == before
+    window.banner.show_notice("info", "Removed from your bill")
+    qtbot.wait(40)
+    assert _settled_problems(qtbot, window) == [] and places() == before

@@ -236,3 +236,29 @@ def test_tray_cleared_hides_that_placements_suggestions(qtbot, window, service):
     assert window.suggestions.visible_skus() == ["avocado", "yoghurt"]
     service.clear_tray(pid)
     qtbot.waitUntil(lambda: window.suggestions.visible_skus() == [])
+
+
+def test_what_the_style_sheet_promises_is_painted(qtbot, window, service):
+    """The navy header under the white store name, the "✓ Added" badge clear of the tile's photo, and the step
+    title's colour following the step (green when added, amber when not recognised) — seen in the painted pixels
+    and the palette, not only in the properties."""
+    from PySide6.QtGui import QColor, QPalette
+
+    image = window.grab().toImage()
+    corner = window.header.mapTo(window, window.header.rect().topLeft())
+    assert image.pixelColor(corner.x() + 3, corner.y() + 3) == QColor("#1f3a5f")
+    title = window.suggestions.title
+
+    def colour() -> str:
+        return title.palette().color(QPalette.ColorRole.WindowText).name()
+
+    service.place("avocado", "oatly-oat-milk", auto=True)
+    tile = window.suggestions.buttons[0]
+    qtbot.waitUntil(lambda: tile.added and tile.badge.isVisible())
+    assert colour() == "#146a31"
+    badge, photo = tile.badge.geometry(), tile.photo.geometry()
+    assert not badge.intersects(photo) and tile.rect().contains(badge)
+    service.emit(type("SuggestionsReady", (), {"placement_id": "p8", "suggestions": [], "auto_added_line_id": None,
+                                                "auto_added_sku": None, "not_recognised": True})())
+    qtbot.waitUntil(lambda: window.suggestions.state == "unknown")
+    assert colour() == "#8a5a00"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStyle, QStyleOptionButton, QWidget
 
@@ -115,11 +115,18 @@ class ClampedLabel(QLabel):
     def elided(self) -> bool:
         return super().text().replace("\n", " ") != self._full
 
+    def _lines_height(self) -> int:
+        """The height of ``lines`` lines as QLabel draws them: the last line's descent, and Devanagari's taller
+        fallback font (vowel signs below the line) when the text has any."""
+        sample = "Ág" + (" कुृ" if any("\u0900" <= c <= "\u097f" for c in self._full) else "")
+        box = QRect(0, 0, 1 << 20, 1 << 20)
+        return self.fontMetrics().boundingRect(box, 0, "\n".join([sample] * self.lines)).height()
+
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(0, self.fontMetrics().lineSpacing() * self.lines)
+        return QSize(0, self._lines_height())
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(self.fontMetrics().horizontalAdvance(self._full), self.fontMetrics().lineSpacing() * self.lines)
+        return QSize(self.fontMetrics().horizontalAdvance(self._full), self._lines_height())
 
     def _refit(self) -> None:
         width = max(self.width(), 1)
@@ -150,11 +157,13 @@ class ClampedLabel(QLabel):
 
 class ElidingButton(QPushButton):
     """A touch button whose text ends in "…" when it does not fit (the whole text is the tooltip) instead of
-    widening the window. ``text()`` is always the whole text."""
+    widening the window — or shows ``short_text`` instead, when set and it fits ("Pay" for "Pay ₹1,173.00": better
+    than a cut amount). ``text()`` is always the whole text."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._full = ""
+        self.short_text = ""
         self.setText(text)
 
     def setText(self, text: str) -> None:  # noqa: N802
@@ -192,7 +201,9 @@ class ElidingButton(QPushButton):
         room = self.width() - self._padding()
         shown = self._full
         if self.width() > 0 and self.fontMetrics().horizontalAdvance(self._full) > room:
-            shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(room, 0))
+            short = self.short_text
+            shown = short if short and self.fontMetrics().horizontalAdvance(short) <= room else \
+                self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(room, 0))
         QPushButton.setText(self, shown)
         self.setToolTip(self._full if shown != self._full else "")
         self.setAccessibleName(self._full)

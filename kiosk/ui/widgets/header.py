@@ -5,7 +5,7 @@ Help has a visible state: while a call is up it reads "Staff called — cancel" 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
 from kiosk.ui.i18n import LANGUAGE_NAMES, translate
@@ -24,6 +24,7 @@ class Header(Translatable, QWidget):
     def __init__(self, store_name: str, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("header")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # a QWidget subclass paints no QSS background
         self.languages: tuple[str, ...] = ("en",)
         self.language = "en"
         self.large_text = False

@@ -68,6 +68,7 @@ class ReceiptView(Translatable, QFrame):
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setMinimumHeight(60)  # the lines scroll; the totals and the GST table keep their full height
         self.scroll.setWidget(self.items_box)
         column.addWidget(self.scroll, 1)
         self.totals = QGridLayout()

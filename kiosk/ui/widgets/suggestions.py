@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
@@ -90,7 +90,8 @@ class ConfidenceCue(QWidget):
 
 class SuggestionButton(Translatable, QPushButton):
     """A tile: product photo, the name (two lines at most), the price and the confidence cue; "✓ Added" in the
-    corner when the item is on the bill, a thick border while it is the one being weighed (``chosen``)."""
+    cue's place when the item is on the bill (never over the photo, however small larger text makes it), a thick
+    border while it is the one being weighed (``chosen``)."""
 
     PHOTO = 72
 
@@ -120,14 +121,14 @@ class SuggestionButton(Translatable, QPushButton):
         cue_row.addStretch(1)
         cue_row.addWidget(self.cue, 0, Qt.AlignmentFlag.AlignVCenter)
         cue_row.addWidget(self.cue_label, 0)
+        self.badge = label("", "suggestionBadge")
+        cue_row.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignVCenter)
         cue_row.addStretch(1)
         self.cue_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         column.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addWidget(self.name_label, 1)
         column.addWidget(self.price_label)
         column.addLayout(cue_row)
-        self.badge = label("", "suggestionBadge", self)
-        self.badge.move(5, 5)
         for child in (self.photo, self.name_label, self.price_label, self.badge, self.cue, self.cue_label):
             child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.badge.hide()
@@ -137,7 +138,6 @@ class SuggestionButton(Translatable, QPushButton):
 
     def retranslate(self) -> None:
         self.badge.setText(translate("Suggestions", "✓ Added"))
-        self.badge.adjustSize()
         if self.suggestion is not None:
             self._show_cue()
 
@@ -149,7 +149,7 @@ class SuggestionButton(Translatable, QPushButton):
 
     def _text_height(self) -> int:
         return (self.name_label.fontMetrics().lineSpacing() * 2 + self.price_label.fontMetrics().lineSpacing()
-                + max(16, self.cue_label.fontMetrics().lineSpacing()) + 18)
+                + max(16, self.cue_label.fontMetrics().lineSpacing(), self.badge.sizeHint().height()) + 18)
 
     def _fit_photo(self) -> None:
         room = min(self.height() - self._text_height(), self.width() - 16, 3 * self._base)
@@ -192,10 +192,9 @@ class SuggestionButton(Translatable, QPushButton):
         self.setProperty("added", added)
         self.setProperty("chosen", chosen)
         repolish(self)
-        self.badge.ensurePolished()
-        self.badge.adjustSize()  # its size as the style sheet draws it
         self.badge.setVisible(added)
-        self.badge.raise_()
+        for w in (self.cue, self.cue_label):
+            w.setVisible(self.with_cue and not added)
 
     def _show_cue(self) -> None:
         band, words = confidence_band(float(getattr(self.suggestion, "score", 0.0)))
@@ -203,7 +202,7 @@ class SuggestionButton(Translatable, QPushButton):
         self.cue_label.setText(translate(_C, words))
         self.setProperty("band", band)
         for w in (self.cue, self.cue_label):
-            w.setVisible(self.with_cue)
+            w.setVisible(self.with_cue and not self.added)
 
     @property
     def added(self) -> bool:
@@ -242,6 +241,33 @@ class NoneTile(Translatable, QPushButton):
         self.title.setText(translate("Suggestions", "None of these?"))
         self.hint.setText(translate("Suggestions", "Search or browse"))
         self.setAccessibleName(f"{self.title.text()} {self.hint.text()}")
+        self._fit()
+
+    def _fit(self) -> None:
+        """A short tile (a small screen, larger text) drops the icon, then the hint's second line, rather than cut
+        the title: the words say what the tile does."""
+        column = self.layout()
+        margins, spacing = column.contentsMargins(), column.spacing()
+        for w in (self.icon, self.title, self.hint):
+            w.ensurePolished()
+        room = self.height() - margins.top() - margins.bottom()
+        title = self.title.minimumSizeHint().height()
+        hint_line = self.hint.fontMetrics().lineSpacing()
+        self.icon.setVisible(room >= self.icon.sizeHint().height() + title + 2 * hint_line + 2 * spacing)
+        lines = 2 if room >= title + 2 * hint_line + spacing else 1
+        if lines != self.hint.lines:
+            self.hint.lines = lines
+            self.hint.updateGeometry()
+            self.hint.setText(self.hint.text())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - a new style sheet (larger text) changes what fits
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.StyleChange:
+            QTimer.singleShot(0, self, self._fit)  # once the labels have their new fonts
 
 
 class SuggestionPanel(Translatable, QWidget):
@@ -409,7 +435,8 @@ class SuggestionPanel(Translatable, QWidget):
     def _set_state(self, state: str) -> None:
         self.state = state
         self.setProperty("state", state)
-        repolish(self)
+        for widget in (self, self.title, self.detail):  # the title's colour follows the panel's state
+            repolish(widget)
         self.stack.setCurrentIndex(0 if state in ("choose", "weigh", "added") else 1)
         self._render_tiles()
         self._render_text()

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout
 
 from kiosk.ui.i18n import mark, translate
-from kiosk.ui.widgets.common import Translatable, label, line, repolish, touch_button
+from kiosk.ui.widgets.common import ClampedLabel, Translatable, label, line, repolish, touch_button
 
 __all__ = ["WeightPanel", "format_grams", "net_state", "reading_state"]
 
@@ -89,7 +89,8 @@ class WeightPanel(Translatable, QFrame):
         state = QVBoxLayout()
         state.setSpacing(0)
         self.state_label = line("", "weightState")
-        self.prompt = line("", "weightPrompt")
+        self.prompt = ClampedLabel("", "weightPrompt", 2)  # what to do: two lines before it elides
+        self.prompt.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         state.addWidget(self.state_label)
         state.addWidget(self.prompt)
         self.bag_button = touch_button("", "bagButton")
