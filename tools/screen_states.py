@@ -5,6 +5,8 @@ trigger fed the demo camera's photos, a simulated scale set by hand and an ESC/P
 the recogniser is scripted (it answers what each state needs: sure, unsure, wrong). The window is driven through the
 states a shopper and staff meet, in each language, and each is grabbed as ``<lang>-<nn>-<state>.png``; the PNGs
 are made small with pngquant when it is installed (``apt-get install pngquant``), else Pillow's palette.
+With a model bundle (``--bundle var/demo/bundle``) the scripted recogniser takes that bundle's auto-add threshold and
+model version, so the states show what this model's threshold does with the scripted scores.
 """
 
 from __future__ import annotations
@@ -24,16 +26,22 @@ PIN = "2468"
 
 
 class ScriptedRecognizer:
-    """Answers ``answer`` (``[(sku, score), …]``) for every placement; the auto-add threshold is the bundle's."""
+    """Answers ``answer`` (``[(sku, score), …]``) for every placement; the auto-add threshold and model version are
+    the bundle's when one is given (its manifest only: no model runs), else 0.9 and 7."""
 
     model_version = 7
     auto_add_threshold = 0.9
 
-    def __init__(self) -> None:
+    def __init__(self, bundle: Path | None = None) -> None:
         from kiosk.recognition.recognizer import Recognition, Suggestion
 
         self._recognition, self._suggestion = Recognition, Suggestion
         self.answer: list[tuple[str, float]] = []
+        if bundle is not None:
+            from kiosk.bundle_format.bundle import read_manifest
+
+            manifest = read_manifest(Path(bundle))
+            self.auto_add_threshold, self.model_version = manifest.auto_add_threshold, manifest.model_version
 
     def recognize(self, image):
         return self._recognition([self._suggestion(s, p) for s, p in self.answer], {"inference": 1.0},
@@ -43,7 +51,7 @@ class ScriptedRecognizer:
         pass
 
 
-def open_service(work: Path):
+def open_service(work: Path, bundle: Path | None = None):
     """The service of the states: (service, config, recogniser, scale)."""
     from catalog.csv_io import import_csv
     from catalog.repository import Catalog
@@ -60,7 +68,7 @@ def open_service(work: Path):
                          store_address="80 Feet Road, Koramangala, Bengaluru 560034", gstin="29ABCDE1234F1Z5",
                          store_phone="080 4123 4567", receipt_printer=f"escpos:{work / 'printer.prn'}",
                          weight_check=False, remove_approval_above_paise=30000)
-    recognizer, scale = ScriptedRecognizer(), SimulatedScale(0)
+    recognizer, scale = ScriptedRecognizer(bundle), SimulatedScale(0)
     store = SalesStore.open(config.store, kiosk_id="K7", store_info=config.store_info)
     service = CheckoutService(config, catalog=open_catalog(db), store=store, recognizer_holder=recognizer, scale=scale)
     return service, config, recognizer, scale
@@ -81,11 +89,11 @@ def tray_frame(name: str) -> np.ndarray:
 class Driver:
     """The window on the service, and the hands that drive both."""
 
-    def __init__(self, app, work: Path, size: tuple[int, int]) -> None:
+    def __init__(self, app, work: Path, size: tuple[int, int], bundle: Path | None = None) -> None:
         from kiosk.ui.app import build_window
 
         self.app = app
-        self.service, self.config, self.recognizer, self.scale = open_service(work)
+        self.service, self.config, self.recognizer, self.scale = open_service(work, bundle)
         self.window, self.bridge = build_window(self.service, self.config, payment_ms=0, receipt_return_s=20,
                                                 notice_ms=60000)
         self.window.resize(*size)
@@ -133,7 +141,8 @@ def walk(d: Driver, shot) -> None:
     w, s = d.window, d.service
     w.camera.show_frame(tray_frame("00_empty.jpg"))
     shot("welcome")
-    d.place("03_oatly-oat-milk.jpg", [("oatly-oat-milk", 0.97), ("alpro-fresh-soy-milk", 0.02)], grams=1062)
+    sure = min(0.999, max(0.97, d.recognizer.auto_add_threshold + 0.01))  # above the threshold: added by itself
+    d.place("03_oatly-oat-milk.jpg", [("oatly-oat-milk", sure), ("alpro-fresh-soy-milk", 0.02)], grams=1062)
     shot("auto-added")
     d.place("mango.jpg", [("papaya", 0.41), ("cantaloupe", 0.22), ("lemon", 0.12), ("orange", 0.08)], grams=240)
     shot("not-sure-choose")
@@ -151,6 +160,9 @@ def walk(d: Driver, shot) -> None:
     shot("weighing-price-preview")
     d.weigh(548)
     shot("weighed-added")
+    d.tap(w.large_text_button)
+    shot("larger-text")
+    d.tap(w.large_text_button)
     d.place("07_arla-standard-milk.jpg", [], grams=1059)
     shot("not-recognised")
     s.choose("arla-standard-milk")
@@ -231,27 +243,103 @@ def shrink(path: Path) -> None:
     Image.open(path).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
-def take_states(out: Path, languages: list[str], size: tuple[int, int]) -> list[Path]:
-    """Grab every state in every language into ``out``; returns the files."""
+#: every state the walk grabs, in its order, with what a reviewer sees in it (the index docs/screens/README.md)
+STATES = {
+    "welcome": "Waiting for an item: one next step (place it on the tray), Search or browse for anything else.",
+    "auto-added": "A sure match (above the bundle's auto-add threshold) is added by itself: “✓ Added” on "
+                  "its tile; a tap on another tile corrects it.",
+    "not-sure-choose": "An item the model does not know (a mango): up to four tiles by score, each with its "
+                       "confidence cue, and the fixed “None of these?” tile.",
+    "browse-by-picture": "None of these → browse by picture: departments and photo tiles, a page at a time.",
+    "browse-next-page": "The next page of Fruit, with the mango on it.",
+    "picked-from-browse": "Picked from browse: “✓ Mango added · ₹80.00”, the wrong tiles gone.",
+    "weighing-price-preview": "A weighed item: the tapped tile highlighted, “Hold still — weighing …” "
+                              "and the live price preview while the scale settles.",
+    "weighed-added": "The weight is stable: “✓ Banana added · ₹38.09”, priced like the bill.",
+    "larger-text": "Larger text for this shopper (Aa Larger): everything bigger, nothing cut.",
+    "not-recognised": "Not recognised: Search or browse and Call staff instead of tiles.",
+    "remove-confirm": "✕ on a line asks first: Keep it or Remove.",
+    "removal-needs-staff": "A removal above this kiosk's limit (₹300 here) waits for staff: the item stays on "
+                           "the bill and staff is called.",
+    "help-called": "Help: “Staff called — cancel” (amber) and the notice strip; a second tap cancels.",
+    "search": "Search by name or PLU on the on-screen keyboard.",
+    "camera-lost": "The camera lost: the camera view and the status bar say so in words; Staff, the ✕ buttons "
+                   "and the total stay on screen.",
+    "staff-pin-wrong": "The staff PIN page after a wrong PIN.",
+    "staff-line-photo": "Staff mode: the selected line beside the photo the camera took of it.",
+    "staff-correct-with-photo": "Correcting a line: the search beside the placement photo.",
+    "staff-marks": "After a correction, a void and a price change: each marked, each in its place.",
+    "payment": "Payment: the total and the ways to pay.",
+    "receipt": "The receipt: the store's legal header (name, address, GSTIN), the lines with staff marks, the full "
+               "GST table, Print, and the countdown to a new order.",
+    "receipt-printed": "After Print: the receipt went to the ESC/POS printer; Print again.",
+}
+LANGUAGE_TITLES = {"en": "English", "hi": "हिन्दी (Hindi)"}
+
+
+class _Enough(Exception):
+    """Raised by ``shot`` after the last state asked for (``until``)."""
+
+
+def take_states(out: Path, languages: list[str], size: tuple[int, int], bundle: Path | None = None,
+                until: str | None = None) -> list[Path]:
+    """Grab every state (up to ``until``) in every language into ``out`` as ``<lang>-<nn>-<state>.png``, replacing
+    that language's old ones, and write the index ``README.md``; returns the files."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     for language in languages:
+        for old in out.glob(f"{language}-[0-9][0-9]-*.png"):
+            old.unlink()
         with tempfile.TemporaryDirectory(prefix="kiosk-states-") as tmp:
-            d = Driver(app, Path(tmp), size)
+            d = Driver(app, Path(tmp), size, bundle)
             d.service.set_language(language)
             d.pump()
+            taken: list[Path] = []
 
-            def shot(name: str, d=d, language=language) -> None:
+            def shot(name: str, d=d, language=language, taken=taken) -> None:
                 d.pump(150)
-                path = out / f"{language}-{len([f for f in files if f.name.startswith(language)]) + 1:02d}-{name}.png"
+                path = out / f"{language}-{len(taken) + 1:02d}-{name}.png"
                 d.window.grab().save(str(path))
                 shrink(path)
-                files.append(path)
+                taken.append(path)
+                if name == until:
+                    raise _Enough
 
-            walk(d, shot)
-            d.window.close()
-            d.service.close()
+            try:
+                walk(d, shot)
+            except _Enough:
+                pass
+            finally:
+                d.window.close()
+                d.service.close()
+            files += taken
+    write_index(out, files, size, d.recognizer.auto_add_threshold if bundle is not None else None)
     return files
+
+
+def write_index(out: Path, files: list[Path], size: tuple[int, int], threshold: float | None) -> Path:
+    """``out/README.md``: every state, its languages side by side, with what it shows."""
+    languages = list(dict.fromkeys(f.name[:2] for f in files))
+    by_state: dict[str, dict[str, str]] = {}
+    for f in files:
+        by_state.setdefault(f.stem[3:], {})[f.name[:2]] = f.name
+    model = (f"the demo bundle's auto-add threshold ({threshold:.3f})" if threshold is not None
+             else "a fixed auto-add threshold (0.9)")
+    text = [f"# Every screen state of the kiosk, {size[0]}×{size[1]}, "
+            f"{' and '.join(LANGUAGE_TITLES.get(x, x) for x in languages)}", "",
+            "Made by `make screenshots` (`tools/screenshot.py --states`, walk in `tools/screen_states.py`): the real "
+            "window and checkout service on the demo catalog, offscreen Qt, a simulated scale and an ESC/POS printer "
+            f"writing to a file; only the recogniser's answers are scripted, with {model}. Do not edit these files: "
+            "regenerate them.", ""]
+    header = " | ".join(LANGUAGE_TITLES.get(x, x) for x in languages)
+    for key, shots in by_state.items():
+        number, name = key.split("-", 1)
+        text += [f"## {int(number)}. {name.replace('-', ' ').capitalize()}", "", STATES.get(name, ""), "",
+                 f"| {header} |", "|" + "---|" * len(languages),
+                 "| " + " | ".join(f"![{name}, {x}]({shots[x]})" if x in shots else "" for x in languages) + " |", ""]
+    index = out / "README.md"
+    index.write_text("\n".join(text), encoding="utf-8")
+    return index

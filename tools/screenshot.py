@@ -1,7 +1,8 @@
 """Screenshots of the kiosk window: in live mode on the demo replay (``docs/kiosk.png``), or every screen state in
 every language (``--states``: ``docs/screens/``, see ``tools/screen_states.py``).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshot.py --states --out docs/screens [--size 1024x768]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshot.py --states --out docs/screens [--size 1024x768] \
+        [--bundle var/demo/bundle] [--languages en hi]
 
 Runs the real :class:`~kiosk.services.checkout.CheckoutService` in live mode (capture thread on
 ``folder:assets/demo/camera?fps=8&hold=8``, recognition worker, the scale script) behind the real
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1280x800", help="window size WxH (default 1280x800)")
     parser.add_argument("--at-item", type=int, default=5, help="grab while the Nth basket item is on the tray")
     parser.add_argument("--ask", nargs="*", default=["satsumas"], help="replay recogniser: items it is unsure of")
-    parser.add_argument("--bundle", type=Path, help="use this model bundle instead of the replay recogniser")
+    parser.add_argument("--bundle", type=Path, help="use this model bundle instead of the replay recogniser "
+                        "(--states: its auto-add threshold and model version for the scripted answers)")
     parser.add_argument("--store-name", default="Green Basket · Koramangala")
     parser.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds")
     parser.add_argument("--states", action="store_true",
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
         out = args.out if args.out.suffix != ".png" else REPO / "docs" / "screens"
         size = args.size if "--size" in (argv if argv is not None else sys.argv) else "1024x768"
-        files = take_states(out, args.languages, tuple(int(x) for x in size.lower().split("x")))
+        files = take_states(out, args.languages, tuple(int(x) for x in size.lower().split("x")), args.bundle)
         print(f"screenshot: {len(files)} states in {out} ({sum(f.stat().st_size for f in files) // 1024} KiB)")
         return 0
     width, height = (int(x) for x in args.size.lower().split("x"))
