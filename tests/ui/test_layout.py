@@ -68,15 +68,19 @@ def _states(window, service):
     ]
 
 
+@pytest.mark.parametrize("camera", ["found", "lost"])
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_every_page_fits_the_screen_in_both_languages(qtbot, window, service, size, language):
+def test_every_page_fits_the_screen_in_both_languages(qtbot, window, service, size, language, camera):
+    """Every state after the first with the camera lost (its longest status texts), or all of them with it found."""
     service.set_language(language)
     qtbot.waitUntil(lambda: window.help_button.text() == ("मदद" if language == "hi" else "Help"))
     _fill(qtbot, window, service)
     _settle(qtbot, window, size)
     problems = []
     for name, action in _states(window, service):
+        if camera == "found" and name == "camera lost":
+            continue
         action()
         problems += [f"{name}: {p}" for p in _settled_problems(qtbot, window)]
     assert problems == []
