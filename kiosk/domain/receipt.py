@@ -21,7 +21,7 @@ from kiosk.domain.cart import Cart, CartError
 from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import Bill, SoldBy, TaxRow, compute_bill, format_rate, unit_line_total
 
-__all__ = ["StoreInfo", "ReceiptLine", "Receipt", "RECEIPT_SCHEMA", "printable", "columns"]
+__all__ = ["StoreInfo", "ReceiptLine", "Receipt", "StaffChanges", "RECEIPT_SCHEMA", "printable", "columns"]
 
 RECEIPT_SCHEMA = "kiosk.receipt/1"
 _UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -111,6 +111,52 @@ def _note(cart: Cart, line) -> str:
     return ""
 
 
+@dataclass(frozen=True, slots=True)
+class StaffChanges:
+    """What staff changed on a bill, told apart: lines voided outright (not charged, ``voided_paise`` their worth),
+    lines corrected to another item, lines re-priced. A correction or a price change voids the line it replaces;
+    that line is counted as the correction or price change, never as a void."""
+
+    voided: int = 0
+    voided_paise: int = 0
+    corrected: int = 0
+    repriced: int = 0
+
+    @classmethod
+    def of(cls, cart: Cart) -> StaffChanges:
+        replaced = {line.replaces for line in cart.all_lines if line.replaces}
+        voids = [line for line in cart.all_lines if line.voided and line.line_id not in replaced]
+        kinds = [cart.change_kind(line) for line in cart.all_lines if line.replaces]
+        return cls(len(voids), sum(line.total for line in voids), kinds.count("corrected"), kinds.count("price"))
+
+    @classmethod
+    def from_dict(cls, d: dict, lines: tuple[ReceiptLine, ...]) -> StaffChanges:
+        """Read from a receipt's JSON; one written before the kinds were told apart (only ``voided_count``, which
+        counted the lines a correction or price change replaced too) gets them from its lines' marks."""
+        if "corrected_count" in d:
+            return cls(d["voided_count"], d.get("voided_paise", 0), d["corrected_count"], d["repriced_count"])
+        marked = {kind: sum(len(x.line_ids) for x in lines if x.note.startswith(prefix))
+                  for kind, prefix in (("corrected", "corrected by staff"), ("price", "price changed by staff"))}
+        voided = max(0, d.get("voided_count", 0) - marked["corrected"] - marked["price"])
+        return cls(voided, 0, marked["corrected"], marked["price"])
+
+    def to_dict(self) -> dict:
+        return {"voided_count": self.voided, "voided_paise": self.voided_paise, "corrected_count": self.corrected,
+                "repriced_count": self.repriced}
+
+    def text_lines(self) -> list[tuple[str, str]]:
+        """The receipt's rows (left, right) for the kinds that happened, in English."""
+        rows = []
+        if self.voided:
+            rows.append((f"Voided by staff: {self.voided} (not charged)",
+                         format_inr(self.voided_paise) if self.voided_paise else ""))
+        if self.corrected:
+            rows.append((f"Corrected by staff: {self.corrected}", ""))
+        if self.repriced:
+            rows.append((f"Re-priced by staff: {self.repriced}", ""))
+        return rows
+
+
 def _consolidate(cart: Cart) -> tuple[ReceiptLine, ...]:
     rows: list[ReceiptLine] = []
     index: dict[tuple, int] = {}
@@ -140,7 +186,12 @@ class Receipt:
     bill: Bill
     store: StoreInfo = field(default_factory=StoreInfo)
     payment_method: str = ""
-    voided_count: int = 0
+    staff_changes: StaffChanges = field(default_factory=StaffChanges)
+
+    @property
+    def voided_count(self) -> int:
+        """Lines staff voided outright (not those a correction or price change replaced)."""
+        return self.staff_changes.voided
 
     @classmethod
     def from_cart(cls, cart: Cart, receipt_no: str, issued_at: datetime, *, store: StoreInfo | None = None,
@@ -153,7 +204,7 @@ class Receipt:
         return cls(
             receipt_no=receipt_no, issued_at=issued_at, cart_id=cart.cart_id, lines=_consolidate(cart),
             bill=cart.bill(), store=store or StoreInfo(), payment_method=payment_method,
-            voided_count=sum(1 for line in cart.all_lines if line.voided),
+            staff_changes=StaffChanges.of(cart),
         )
 
     # -- text ----------------------------------------------------------------------------
@@ -213,8 +264,8 @@ class Receipt:
         out.append(lr(left, format_paise(b.gross)))
         out.append(rule)
         out.append("Prices include GST. CGST = SGST = half.")
-        if self.voided_count:
-            out.append(f"Voided lines: {self.voided_count}")
+        for left, right in self.staff_changes.text_lines():
+            out.append(lr(left, right) if right else printable(left, width))
         out.append("Thank you!".center(width).rstrip())
         return "\n".join(out) + "\n"
 
@@ -236,7 +287,7 @@ class Receipt:
             "total": b.total,
             "item_count": b.item_count,
             "payment_method": self.payment_method,
-            "voided_count": self.voided_count,
+            **self.staff_changes.to_dict(),
             "currency": "INR",
             "amounts_in": "paise",
         }
@@ -262,4 +313,4 @@ class Receipt:
         return cls(receipt_no=d["receipt_no"], issued_at=datetime.fromisoformat(d["issued_at"]), cart_id=d["cart_id"],
                    lines=lines, bill=bill,
                    store=StoreInfo(s["name"], s["address"], s["gstin"], s["kiosk_id"], s.get("phone", "")),
-                   payment_method=d["payment_method"], voided_count=d["voided_count"])
+                   payment_method=d["payment_method"], staff_changes=StaffChanges.from_dict(d, lines))

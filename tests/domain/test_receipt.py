@@ -61,7 +61,9 @@ def test_to_text_shows_bill():
     assert any(x.startswith("TOTAL") and x.endswith("₹778.00") for x in lines)
     # the 12 % row: taxable 223.21, CGST 13.40, SGST 13.39 (odd paisa to CGST)
     assert any(x.split() == ["12%", "223.21", "13.40", "13.39", "250.00"] for x in lines)
-    assert "Oatly" not in text and "Voided lines: 1" in text
+    assert "Oatly" not in text and any(x.startswith("Voided by staff: 1 (not charged)") and x.endswith("₹275.00")
+                                       for x in lines)
+    assert "Corrected by staff" not in text and "Re-priced by staff" not in text
 
 
 def test_round_off_up_to_50_paise_on_text():
@@ -110,5 +112,55 @@ def test_staff_changes_are_marked_and_keep_their_place_and_the_header_is_legal()
     assert "TAX INVOICE" in lines[5]
     assert lines.index("  * corrected by staff (was Milk)") == lines.index("Oat Drink") + 2
     assert Receipt.from_json(r.to_json()) == r
+    # a correction and a price change each void the line they replace: neither is a void on the bill
+    assert (r.voided_count, r.staff_changes.corrected, r.staff_changes.repriced) == (0, 1, 1)
+    assert "Corrected by staff: 1" in lines and "Re-priced by staff: 1" in lines
+    assert not any(x.startswith("Voided") for x in lines)
     unregistered = Receipt.from_cart(cart, "K1-000009", WHEN, store=StoreInfo("Corner Shop"))
     assert "TAX INVOICE" not in unregistered.to_text() and "RECEIPT" in unregistered.to_text()
+
+
+def staff_changed_cart(*, chain: bool = False) -> Cart:
+    """Milk corrected to Oat Drink, Bread re-priced, Eggs voided; ``chain``: the Oat Drink then re-priced too."""
+    from kiosk.domain.cart import CartLine
+
+    cart = Cart("cart-3")
+    a = cart.add_unit("milk", "Milk", 7200, 0)
+    b = cart.add_unit("bread", "Bread", 4000, 500)
+    c = cart.add_unit("eggs", "Eggs", 9000, 0)
+    cart.add(CartLine.unit("oat", "Oat Drink", 27500, 1800, line_id="n1", replaces=a.line_id))
+    cart.void(a.line_id)
+    cart.add(CartLine.unit("bread", "Bread", 3500, 500, line_id="n2", replaces=b.line_id))
+    cart.void(b.line_id)
+    cart.void(c.line_id)
+    if chain:
+        cart.add(CartLine.unit("oat", "Oat Drink", 25000, 1800, line_id="n3", replaces="n1"))
+        cart.void("n1")
+    return cart.close()
+
+
+def counts(r: Receipt) -> tuple[int, int, int, int]:
+    c = r.staff_changes
+    return r.voided_count, c.voided_paise, c.corrected, c.repriced
+
+
+def test_voids_corrections_and_price_changes_counted_apart():
+    r = Receipt.from_cart(staff_changed_cart(), "K1-000010", WHEN)
+    assert counts(r) == (1, 9000, 1, 1)  # four lines voided in the cart; only Eggs by a void
+    d = r.to_dict()
+    assert (d["voided_count"], d["voided_paise"], d["corrected_count"], d["repriced_count"]) == (1, 9000, 1, 1)
+    lines = r.to_text().splitlines()
+    assert [x for x in lines if "by staff:" in x] == [
+        "Voided by staff: 1 (not charged)" + " " * 4 + "₹90.00", "Corrected by staff: 1", "Re-priced by staff: 1"]
+    chained = Receipt.from_cart(staff_changed_cart(chain=True), "K1-000011", WHEN)
+    assert counts(chained) == (1, 9000, 1, 2)  # a corrected line re-priced: one correction, one more price change
+
+
+def test_staff_changes_read_from_a_receipt_stored_before_they_were_told_apart():
+    d = Receipt.from_cart(staff_changed_cart(), "K1-000010", WHEN).to_dict()
+    for key in ("voided_paise", "corrected_count", "repriced_count"):
+        del d[key]
+    d["voided_count"] = 3  # it counted every voided line, the two a correction and a price change replaced too
+    old = Receipt.from_json(json.dumps(d))
+    assert counts(old) == (1, 0, 1, 1)  # from the lines' marks; the voided amount was not kept
+    assert "Voided by staff: 1 (not charged)" in old.to_text().splitlines()

@@ -173,4 +173,9 @@ def test_corrections_keep_their_place_and_are_marked_on_screen_and_receipt(kit):
     receipt_text = s.pay("cash").to_text()
     assert receipt_text.index("Oatly") < receipt_text.index("Lemon")
     assert "* price changed by staff (was ₹" in receipt_text and "* corrected by staff (was Lime)" in receipt_text
-    assert "Voided lines: 3" in receipt_text
+    # one line voided, one corrected, one re-priced: told apart, the void not counting the lines a change replaced
+    lines = receipt_text.splitlines()
+    avocado = format_inr(s._shelf.find("avocado").price_paise)
+    assert any(x.startswith("Voided by staff: 1 (not charged)") and x.endswith(avocado) for x in lines)
+    assert "Corrected by staff: 1" in lines and "Re-priced by staff: 1" in lines
+    assert "Voided lines" not in receipt_text

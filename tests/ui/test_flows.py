@@ -208,6 +208,43 @@ def test_staff_corrects_with_the_photo_and_changed_lines_keep_their_place_and_ma
                     ("Arla Standard Milk 1L", "Voided by staff: not charged")]  # the void stays, marked
 
 
+def test_one_void_one_correction_one_price_change_told_apart_on_staff_table_and_receipt(qtbot, window, service):
+    for sku in ("avocado", "yoghurt", "oatly-oat-milk"):
+        service.choose(sku)
+    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 3)
+    window.open_staff()
+    type_keys(qtbot, window.pin.keypad, PIN)
+    tap(qtbot, window.pin.ok_button)
+    staff = window.staff
+    tap_cell(qtbot, staff.table, 0, 0)
+    tap(qtbot, staff.void_button)  # the avocado (₹99.00): the one line voided
+    qtbot.waitUntil(lambda: len(window.cart_model.cart_view.lines) == 2)
+    tap_cell(qtbot, staff.table, 1, 0)
+    tap(qtbot, staff.override_button)  # the yoghurt re-priced
+    type_keys(qtbot, window.price.keypad, "45.50")
+    tap(qtbot, window.price.ok_button)
+    tap_cell(qtbot, staff.table, 2, 0)
+    tap(qtbot, staff.correct_button)  # the oat drink corrected to milk
+    type_keys(qtbot, window.search.keyboard, "arla")
+    tap_list_row(qtbot, window.search.list, 0)
+    qtbot.waitUntil(lambda: [x.sku for x in window.cart_model.cart_view.lines] == ["yoghurt", "arla-standard-milk"])
+    marks = [staff.model.index(r, 0).data(MARK_ROLE) for r in range(staff.model.rowCount())]
+    assert marks == ["Voided by staff: not charged", "Price changed by staff (was ₹125.50)",
+                     "Corrected by staff (was Oatly Oat Drink 1L)"]
+    tap(qtbot, staff.done_button)
+    tap(qtbot, window.pay_button)
+    tap(qtbot, window.payment.method_buttons["cash"])
+    qtbot.waitUntil(lambda: window.page == "receipt")
+    totals = window.receipt.view.totals
+    notes = [(totals.itemAtPosition(r, 0).widget().text(), totals.itemAtPosition(r, 1).widget().text())
+             for r in range(totals.rowCount()) if totals.itemAtPosition(r, 0).widget().objectName() == "receiptNote"]
+    assert notes == [("Voided by staff: 1 (not charged)", "₹99.00"), ("Corrected by staff: 1", ""),
+                     ("Re-priced by staff: 1", "")]  # four lines voided in the cart; staff voided one
+    printed = window.receipt.text.toPlainText().splitlines()  # the legal record, as printed
+    assert "Corrected by staff: 1" in printed and "Re-priced by staff: 1" in printed
+    assert any(x.startswith("Voided by staff: 1 (not charged)") and x.endswith("₹99.00") for x in printed)
+
+
 def test_receipt_legal_header_full_gst_table_print_and_countdown(qtbot, window, service):
     window.receipt.auto_return_s = 2
     service.set_weight(548)

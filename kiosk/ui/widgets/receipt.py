@@ -156,12 +156,28 @@ class ReceiptView(Translatable, QFrame):
                 (translate("Receipt", "TOTAL"), format_inr(b.total), "receiptTotal")]
         if r.payment_method:
             rows.append((translate("Receipt", "Paid by"), r.payment_method.upper(), "receiptLine"))
-        if getattr(r, "voided_count", 0):
-            rows.append((translate("Receipt", "Lines voided by staff: {n}").format(n=r.voided_count), "",
-                         "receiptNote"))
+        rows += self._staff_changes(getattr(r, "staff_changes", None))
         for i, (left, right, name) in enumerate(rows):
             self.totals.addWidget(line(left, name), i, 0)
             self.totals.addWidget(self._right(right, name), i, 1)
+
+    @staticmethod
+    def _staff_changes(changes: Any) -> list[tuple[str, str, str]]:
+        """What staff changed, each kind apart (voided outright with what it would have cost, corrected, re-priced):
+        a correction or price change is never counted as a void of the line it replaced."""
+        if changes is None:
+            return []
+        rows = []
+        if changes.voided:
+            rows.append((translate("Receipt", "Voided by staff: {n} (not charged)").format(n=changes.voided),
+                         format_inr(changes.voided_paise) if changes.voided_paise else "", "receiptNote"))
+        if changes.corrected:
+            rows.append((translate("Receipt", "Corrected by staff: {n}").format(n=changes.corrected), "",
+                         "receiptNote"))
+        if changes.repriced:
+            rows.append((translate("Receipt", "Re-priced by staff: {n}").format(n=changes.repriced), "",
+                         "receiptNote"))
+        return rows
 
     def _tax_table(self, r: Any) -> None:
         b = r.bill
