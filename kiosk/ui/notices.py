@@ -62,6 +62,25 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"too many wrong PINs: try again in (?P<seconds>\d+) s",
      mark("Notice", "Too many wrong PINs: try again in {seconds} s")),
     (r"staff mode is locked.*", mark("Notice", "Staff mode is locked: unlock it with the staff PIN first")),
+    # why staff are called to the tray (kiosk.services.second_opinion: the weight does not fit the item)
+    (r"(?P<grams>\d+) g on the tray fits (?P<count>\d+) × (?P<name>.+) \((?P<low>\d+)-(?P<high>\d+) g each\), "
+     r"not (?P<qty>\d+)",
+     mark("Notice", "{grams} g on the tray fits {count} × {name} ({low}-{high} g each), not {qty}")),
+    (r"(?P<grams>\d+) g on the tray does not fit (?P<name>.+) \((?P<low>\d+)-(?P<high>\d+) g each\)",
+     mark("Notice", "{grams} g on the tray does not fit {name} ({low}-{high} g each)")),
+    (r"the label says (?P<label>\d+) g, the tray weighs (?P<grams>\d+) g",
+     mark("Notice", "The label says {label} g, the tray weighs {grams} g")),
+    # why a supervisor is asked (kiosk.staff.rules, kiosk.services.staff_desk)
+    (r"a price override changing the bill by more than (?P<most>₹\S+) needs a supervisor: ask a supervisor to approve",
+     mark("Notice", "A price change of more than {most} needs a supervisor's approval")),
+    (r"taking off a line worth more than (?P<most>₹\S+) needs a supervisor: ask a supervisor to approve",
+     mark("Notice", "Taking off a line worth more than {most} needs a supervisor's approval")),
+    (r"rolling the recognition model back needs a supervisor: ask a supervisor to approve",
+     mark("Notice", "Rolling the recognition model back needs a supervisor's approval")),
+    (r"the role (?P<role>.+) may do nothing at the till: ask a supervisor to approve",
+     mark("Notice", "This staff role may do nothing at the till: a supervisor must approve")),
+    (r"(?P<what>.+) needs a supervisor: ask a supervisor to approve",
+     mark("Notice", "This needs a supervisor's approval")),
 )
 _COMPILED = tuple((re.compile(pattern + r"\.?\Z", re.DOTALL), template) for pattern, template in NOTICES)
 

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QSizePolicy
 
+from kiosk.ui.i18n import translate
 from kiosk.ui.widgets.common import touch_button
 from kiosk.ui.widgets.staff_signin import StaffBadge
 
@@ -25,18 +26,14 @@ log = logging.getLogger(__name__)
 STAFF_PAGES = ("staff", "price", "search", "browse", "teach", "pin")
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("StaffAccess", text)
-
-
 class StaffAccess(QObject):
     def __init__(self, window, idle_poll_ms: int = 1000) -> None:
         super().__init__(window)
         self.window, self.service = window, window.service
         self._retry: Callable[[], None] | None = None
         self.badge = StaffBadge()
-        self.rollback_button = touch_button(_tr("Roll back model"), "staffRollback")
-        self.rollback_button.setToolTip(_tr("Supervisors: run the previous signed model again"))
+        self.rollback_button = touch_button("", "staffRollback")
+        self.retranslate()
         self.rollback_button.clicked.connect(self.rollback)
         policy = self.rollback_button.sizePolicy()
         self.rollback_button.setSizePolicy(QSizePolicy.Policy.Ignored, policy.verticalPolicy())
@@ -51,6 +48,15 @@ class StaffAccess(QObject):
         self._timer.setInterval(idle_poll_ms)
         self._timer.timeout.connect(self._check_idle)
         self._timer.start()
+
+    def retranslate(self) -> None:
+        self.rollback_button.setText(translate("Staff", "Roll back model"))
+        self.rollback_button.setToolTip(translate("Staff", "Supervisors: run the previous signed model again"))
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LanguageChange:  # the window passes it on to its children, this one too
+            self.retranslate()
+        return super().event(event)
 
     @property
     def personal(self) -> bool:
@@ -75,7 +81,7 @@ class StaffAccess(QObject):
             return False
         ok, approved = self.window._intent("staff_approve", pin, self.staff_number())
         if not (ok and approved is True):
-            self.window.pin.show_error(_tr("Not approved: a supervisor's staff number and PIN, please"))
+            self.window.pin.show_error(translate("Staff", "Not approved: a supervisor's staff number and PIN, please"))
             return True
         retry, self._retry = self._retry, None
         retry()

@@ -12,11 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QSizePolicy
 
 from kiosk.errors import UserError
-from kiosk.ui.widgets.common import touch_button
-from kiosk.ui.widgets.teach import NotRecognisedPanel, TeachPanel
+from kiosk.ui.i18n import mark, translate
+from kiosk.ui.widgets.common import TOUCH_MIN, ElidingButton, Translatable
+from kiosk.ui.widgets.teach import REFUSALS, NotRecognisedPanel, TeachPanel, service_text
 
 __all__ = ["NotRecognisedView", "TeachController", "install"]
 
@@ -50,7 +52,7 @@ class TeachController(QObject):
         self.panel.reset()
         why = self.teaching.available
         if why:
-            self.panel.show_message(f"Cannot teach here: {why}", error=True)
+            self.panel.show_message(mark("Teach", "Cannot teach here: {why}"), error=True, why=service_text(why))
         self.window.show_page("teach")
 
     # -- photos ----------------------------------------------------------------------------------------------------
@@ -69,7 +71,7 @@ class TeachController(QObject):
         frame = self._frames()
         if frame is None:
             self._pending = 0
-            self.panel.show_message("No camera frame yet: is the camera connected?", error=True)
+            self.panel.show_message(mark("Teach", "No camera frame yet: is the camera connected?"), error=True)
             return
         image = getattr(frame, "image", frame)
         verdict = self.teaching.check_frame(image)
@@ -105,19 +107,35 @@ class TeachController(QObject):
             paise = parse_inr(fields.pop("price")) if fields.get("price") else ""
             sku = self.teaching.create_sku({**fields, "price_paise": str(paise)})
         except (UserError, ValueError, TypeError) as exc:
-            self.panel.show_message(str(exc), error=True)
+            self.panel.show_service_message(str(exc), error=True)
             return
-        self.panel.show_message(f"{sku} added to the catalog: now take its photos")
+        self.panel.show_message(mark("Teach", "{sku} added to the catalog: now take its photos"), sku=sku)
         self._lookup(sku)
 
     def _teach(self, sku: str) -> None:
         try:
             result = self.teaching.teach(sku, list(self.photos))
         except UserError as exc:
-            self.panel.show_message(str(exc), error=True)
+            self.panel.show_service_message(str(exc), error=True)
             return
         self.clear()
-        self.panel.show_message(f"Taught: {result.summary()}. It is suggested from the next placement on.")
+        self.panel.show_message(mark("Teach", "Taught: {summary}. It is suggested from the next placement on."),
+                                summary=taught_text(result))
+
+
+def taught_text(result: Any) -> str:
+    """What :meth:`kiosk.gallery.EnrollResult.summary` says, in the current language (its notes — a similar product
+    already taught — as the gallery words them)."""
+    refused = [v for v in result.verdicts if not v.usable]
+    text = translate("Teach", "{sku}: enrolled {n} photo(s)").format(sku=result.sku, n=result.usable)
+    if refused:
+        counts: dict[str, int] = {}
+        for v in refused:
+            counts[v.reason] = counts.get(v.reason, 0) + 1
+        why = ", ".join(f"{n} {translate('Teach', REFUSALS[r]) if r in REFUSALS else r}"
+                        for r, n in sorted(counts.items()))
+        text += translate("Teach", ", refused {n} ({why})").format(n=len(refused), why=why)
+    return text + "".join(f"; {note}" for note in result.notes)
 
 
 class NotRecognisedView(QObject):
@@ -155,6 +173,22 @@ class NotRecognisedView(QObject):
             self.window.open_staff()
 
 
+class TeachButton(Translatable, ElidingButton):
+    """The staff page's "Teach a new product": a touch button (:func:`~kiosk.ui.widgets.common.touch_button`) that
+    follows the language."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.setObjectName("staffTeach")
+        self.setMinimumHeight(TOUCH_MIN)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.setText(translate("Teach", "Teach a new product"))
+
+
 def install(window) -> tuple[TeachController | None, NotRecognisedView | None]:
     """The hook :class:`~kiosk.ui.main_window.MainWindow` calls once its pages exist."""
     # a step area that shows "Not recognised — search or call staff" itself needs no panel of ours
@@ -164,7 +198,7 @@ def install(window) -> tuple[TeachController | None, NotRecognisedView | None]:
         return None, unknown
     controller = TeachController(window, teaching, window.bridge.frame_provider())
     window._add_page("teach", controller.panel)
-    button = touch_button("Teach a new product", "staffTeach")
+    button = TeachButton()
     window.staff.layout().addWidget(button)
     button.clicked.connect(controller.open)
 

@@ -39,7 +39,8 @@ def _states(window, service):
         service.set_weight(410, stable=False)
 
     def staff():
-        service.emit(StaffCalled("p9", "avocado", "Avocado", 1200, "1.200 kg on the tray: Avocado weighs 150-300 g"))
+        service.emit(StaffCalled("p9", "avocado", "Avocado", 1200,
+                                 "1200 g on the tray does not fit Avocado (150-300 g each)"))  # the service's words
         service.emit(RemovalPending("x", "Aged Cheddar Wheel", "₹2,750.00", 275000))
         service.staff_unlock(PIN)
         window.show_page("staff")

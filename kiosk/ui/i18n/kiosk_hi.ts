@@ -293,6 +293,38 @@ Place an item on the tray to start.</source>
         <source>Staff mode is locked: unlock it with the staff PIN first</source>
         <translation>स्टाफ़ मोड बंद है: पहले स्टाफ़ PIN से खोलें</translation>
     </message>
+    <message>
+        <source>{grams} g on the tray fits {count} × {name} ({low}-{high} g each), not {qty}</source>
+        <translation>ट्रे पर {grams} g: यह {count} × {name} ({low}-{high} g हर एक) के बराबर है, {qty} नहीं</translation>
+    </message>
+    <message>
+        <source>{grams} g on the tray does not fit {name} ({low}-{high} g each)</source>
+        <translation>ट्रे पर {grams} g {name} ({low}-{high} g हर एक) से मेल नहीं खाता</translation>
+    </message>
+    <message>
+        <source>The label says {label} g, the tray weighs {grams} g</source>
+        <translation>लेबल पर {label} g लिखा है, ट्रे पर वज़न {grams} g है</translation>
+    </message>
+    <message>
+        <source>A price change of more than {most} needs a supervisor&apos;s approval</source>
+        <translation>{most} से ज़्यादा दाम बदलने के लिए सुपरवाइज़र की मंज़ूरी चाहिए</translation>
+    </message>
+    <message>
+        <source>Taking off a line worth more than {most} needs a supervisor&apos;s approval</source>
+        <translation>{most} से ज़्यादा की पंक्ति हटाने के लिए सुपरवाइज़र की मंज़ूरी चाहिए</translation>
+    </message>
+    <message>
+        <source>Rolling the recognition model back needs a supervisor&apos;s approval</source>
+        <translation>पहचान मॉडल को पिछले संस्करण पर लौटाने के लिए सुपरवाइज़र की मंज़ूरी चाहिए</translation>
+    </message>
+    <message>
+        <source>This staff role may do nothing at the till: a supervisor must approve</source>
+        <translation>यह स्टाफ़ भूमिका काउंटर पर कुछ नहीं कर सकती: सुपरवाइज़र की मंज़ूरी चाहिए</translation>
+    </message>
+    <message>
+        <source>This needs a supervisor&apos;s approval</source>
+        <translation>इसके लिए सुपरवाइज़र की मंज़ूरी चाहिए</translation>
+    </message>
 </context>
 <context>
     <name>Payment</name>
@@ -380,8 +412,16 @@ Place an item on the tray to start.</source>
         <translation>भुगतान</translation>
     </message>
     <message>
-        <source>Lines voided by staff: {n}</source>
-        <translation>स्टाफ़ द्वारा रद्द पंक्तियाँ: {n}</translation>
+        <source>Voided by staff: {n} (not charged)</source>
+        <translation>स्टाफ़ ने रद्द किया: {n} (पैसे नहीं लगे)</translation>
+    </message>
+    <message>
+        <source>Corrected by staff: {n}</source>
+        <translation>स्टाफ़ ने सुधारा: {n}</translation>
+    </message>
+    <message>
+        <source>Re-priced by staff: {n}</source>
+        <translation>स्टाफ़ ने दाम बदला: {n}</translation>
     </message>
     <message>
         <source>Taxable</source>
@@ -591,6 +631,54 @@ added by search or scan</source>
         <source>Please wait: staff is on the way</source>
         <translation>कृपया प्रतीक्षा करें: स्टाफ़ आ रहा है</translation>
     </message>
+    <message>
+        <source>Roll back model</source>
+        <translation>पिछला मॉडल चलाएँ</translation>
+    </message>
+    <message>
+        <source>Supervisors: run the previous signed model again</source>
+        <translation>सुपरवाइज़र: पिछला हस्ताक्षरित मॉडल फिर से चलाएँ</translation>
+    </message>
+    <message>
+        <source>Not approved: a supervisor&apos;s staff number and PIN, please</source>
+        <translation>मंज़ूरी नहीं मिली: कृपया सुपरवाइज़र का स्टाफ़ नंबर और PIN डालें</translation>
+    </message>
+    <message>
+        <source>Staff number</source>
+        <translation>स्टाफ़ नंबर</translation>
+    </message>
+    <message>
+        <source>Supervisor approval: your staff number and PIN</source>
+        <translation>सुपरवाइज़र की मंज़ूरी: अपना स्टाफ़ नंबर और PIN डालें</translation>
+    </message>
+    <message>
+        <source>Approve</source>
+        <translation>मंज़ूर करें</translation>
+    </message>
+    <message>
+        <source>Staff sign-in</source>
+        <translation>स्टाफ़ साइन-इन</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>साइन इन करें</translation>
+    </message>
+    <message>
+        <source>Type your staff number first</source>
+        <translation>पहले अपना स्टाफ़ नंबर लिखें</translation>
+    </message>
+    <message>
+        <source>supervisor</source>
+        <translation>सुपरवाइज़र</translation>
+    </message>
+    <message>
+        <source>assistant</source>
+        <translation>सहायक</translation>
+    </message>
+    <message>
+        <source>{name} ({role}) · signs out after {minutes} min idle</source>
+        <translation>{name} ({role}) · {minutes} मिनट कुछ न करने पर साइन आउट</translation>
+    </message>
 </context>
 <context>
     <name>Status</name>
@@ -774,6 +862,168 @@ added by search or scan</source>
     <message>
         <source>{weight} × {per_kg} = about {amount}</source>
         <translation>{weight} × {per_kg} = लगभग {amount}</translation>
+    </message>
+</context>
+<context>
+    <name>Teach</name>
+    <message>
+        <source>Cannot teach here: {why}</source>
+        <translation>यहाँ सिखाया नहीं जा सकता: {why}</translation>
+    </message>
+    <message>
+        <source>No camera frame yet: is the camera connected?</source>
+        <translation>कैमरे से अभी कोई तस्वीर नहीं: क्या कैमरा जुड़ा है?</translation>
+    </message>
+    <message>
+        <source>{sku} added to the catalog: now take its photos</source>
+        <translation>{sku} कैटलॉग में जुड़ गया: अब इसकी तस्वीरें लें</translation>
+    </message>
+    <message>
+        <source>Taught: {summary}. It is suggested from the next placement on.</source>
+        <translation>सिखा दिया: {summary}। अगली बार ट्रे पर रखने से यह सुझाया जाएगा।</translation>
+    </message>
+    <message>
+        <source>{sku}: enrolled {n} photo(s)</source>
+        <translation>{sku}: {n} तस्वीरें दर्ज</translation>
+    </message>
+    <message>
+        <source>, refused {n} ({why})</source>
+        <translation>, {n} नामंज़ूर ({why})</translation>
+    </message>
+    <message>
+        <source>Teach a new product</source>
+        <translation>नया सामान सिखाएँ</translation>
+    </message>
+    <message>
+        <source>by the piece</source>
+        <extracomment>how the catalog sells an item (the value the service takes) → its word on the screen</extracomment>
+        <translation>गिनती से</translation>
+    </message>
+    <message>
+        <source>by weight</source>
+        <translation>वज़न से</translation>
+    </message>
+    <message>
+        <source>blurred</source>
+        <extracomment>why a photo was refused (:class:`kiosk.gallery.PhotoVerdict.reason`) → its word on the screen</extracomment>
+        <translation>धुंधली</translation>
+    </message>
+    <message>
+        <source>empty tray</source>
+        <translation>खाली ट्रे</translation>
+    </message>
+    <message>
+        <source>unreadable</source>
+        <translation>पढ़ी नहीं जा सकी</translation>
+    </message>
+    <message>
+        <source>{sku} is not in the catalog: add its row below first</source>
+        <extracomment>(pattern of the teaching desk&apos;s English, template for the screen): its SKU lines, why teaching is not possible, its refusals (``tests/ui/test_i18n.py`` checks them against ``kiosk/services/teaching.py``)</extracomment>
+        <translation>{sku} कैटलॉग में नहीं है: पहले नीचे इसकी पंक्ति जोड़ें</translation>
+    </message>
+    <message>
+        <source>{item} — not on sale (inactive): it cannot be taught</source>
+        <translation>{item} — बिक्री में नहीं (निष्क्रिय): इसे सिखाया नहीं जा सकता</translation>
+    </message>
+    <message>
+        <source>{item} — taught here already (more photos add to it)</source>
+        <translation>{item} — यहाँ पहले से सिखाया गया (और तस्वीरें इसमें जुड़ेंगी)</translation>
+    </message>
+    <message>
+        <source>no gallery is configured (gallery in the kiosk settings)</source>
+        <translation>कोई गैलरी सेट नहीं है (कियोस्क सेटिंग में gallery)</translation>
+    </message>
+    <message>
+        <source>no recognition model is loaded</source>
+        <translation>कोई पहचान मॉडल लोड नहीं है</translation>
+    </message>
+    <message>
+        <source>model v{version} cannot learn new products: it needs a newer model from head office</source>
+        <translation>मॉडल v{version} नए सामान नहीं सीख सकता: मुख्य कार्यालय से नया मॉडल चाहिए</translation>
+    </message>
+    <message>
+        <source>{sku} is already in the catalog</source>
+        <translation>{sku} पहले से कैटलॉग में है</translation>
+    </message>
+    <message>
+        <source>{sku} cannot be taught: {why}</source>
+        <translation>{sku} सिखाया नहीं जा सकता: {why}</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>वापस</translation>
+    </message>
+    <message>
+        <source>SKU id, e.g. mango-alphonso</source>
+        <translation>SKU id, जैसे mango-alphonso</translation>
+    </message>
+    <message>
+        <source>Name on the receipt</source>
+        <translation>रसीद पर नाम</translation>
+    </message>
+    <message>
+        <source>Price in rupees (per kg if sold by weight), e.g. 45.50</source>
+        <translation>दाम रुपये में (वज़न से बिके तो प्रति kg), जैसे 45.50</translation>
+    </message>
+    <message>
+        <source>HSN code (4, 6 or 8 digits)</source>
+        <translation>HSN कोड (4, 6 या 8 अंक)</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>नाम</translation>
+    </message>
+    <message>
+        <source>Price ₹</source>
+        <translation>दाम ₹</translation>
+    </message>
+    <message>
+        <source>Sold</source>
+        <translation>बिक्री</translation>
+    </message>
+    <message>
+        <source>GST %</source>
+        <translation>GST %</translation>
+    </message>
+    <message>
+        <source>Add to catalog</source>
+        <translation>कैटलॉग में जोड़ें</translation>
+    </message>
+    <message>
+        <source>Take photo</source>
+        <translation>तस्वीर लें</translation>
+    </message>
+    <message>
+        <source>Take {n} photos</source>
+        <translation>{n} तस्वीरें लें</translation>
+    </message>
+    <message>
+        <source>Start again</source>
+        <translation>फिर से शुरू करें</translation>
+    </message>
+    <message>
+        <source>Teach</source>
+        <translation>सिखाएँ</translation>
+    </message>
+    <message>
+        <source>Type the product&apos;s SKU id</source>
+        <translation>सामान का SKU id लिखें</translation>
+    </message>
+    <message>
+        <source>{good} good photo(s) of the {needed} needed</source>
+        <translation>{needed} ज़रूरी में से {good} अच्छी तस्वीरें</translation>
+    </message>
+    <message>
+        <source>; refused {refused}: {why}</source>
+        <translation>; {refused} नामंज़ूर: {why}</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>खोजें</translation>
+    </message>
+    <message>
+        <source>Call staff</source>
+        <translation>स्टाफ़ बुलाएँ</translation>
     </message>
 </context>
 <context>

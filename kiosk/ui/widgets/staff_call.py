@@ -10,6 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout
 
 from kiosk.ui.i18n import translate
+from kiosk.ui.notices import notice_text
 from kiosk.ui.widgets.common import Translatable, line, touch_button
 
 __all__ = ["StaffCallPanel"]
@@ -53,7 +54,7 @@ class StaffCallPanel(Translatable, QFrame):
             who = translate("Staff", "Check the item on the tray") if self.with_buttons else \
                 translate("Staff", "Please wait: staff is on the way")
             self.title.setText(f"{who} — {self.call.name}")
-            self.reason.setText(self.call.reason)
+            self.reason.setText(notice_text(self.call.reason) or self.call.reason)
 
     def set_call(self, event: Any) -> None:
         self.call = event

@@ -4,18 +4,16 @@ account exists it is the plain PIN page (the old shared PIN)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy
 
-from kiosk.ui.widgets.common import TOUCH_MIN
+from kiosk.ui.i18n import translate
+from kiosk.ui.notices import notice_text
+from kiosk.ui.widgets.common import TOUCH_MIN, Translatable
 from kiosk.ui.widgets.keypad import apply_key
 from kiosk.ui.widgets.staff import StaffPinPanel
 
 __all__ = ["StaffSignInPanel", "StaffBadge"]
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("StaffSignIn", text)
 
 
 class StaffSignInPanel(StaffPinPanel):
@@ -41,27 +39,24 @@ class StaffSignInPanel(StaffPinPanel):
         self.number.returnPressed.connect(self._next_field)
         self.personal = False
         self.approving = False
+        self._reason = ""  # why a supervisor is asked (the service's words, shown in the staff member's language)
         self._labels()
 
     def _labels(self) -> None:
-        self.number.setPlaceholderText(_tr("Staff number"))
+        self.number.setPlaceholderText(translate("Staff", "Staff number"))
         if self.approving:
-            self.title.setText(_tr("Supervisor approval: your staff number and PIN"))
-            self.ok_button.setText(_tr("Approve"))
+            self.title.setText(translate("Staff", "Supervisor approval: your staff number and PIN"))
+            self.ok_button.setText(translate("Staff", "Approve"))
         elif self.personal:
-            self.title.setText(_tr("Staff sign-in"))
-            self.ok_button.setText(_tr("Sign in"))
+            self.title.setText(translate("Staff", "Staff sign-in"))
+            self.ok_button.setText(translate("Staff", "Sign in"))
 
     def retranslate(self) -> None:
-        base = getattr(super(), "retranslate", None)
-        if base is not None:
-            base()
-        else:  # a PIN page without its own translations
-            self.title.setText(_tr("Staff PIN"))
-            self.edit.setPlaceholderText(_tr("Enter PIN"))
-            self.ok_button.setText(_tr("Unlock"))
-        if hasattr(self, "number"):
+        super().retranslate()
+        if hasattr(self, "number"):  # StaffPinPanel's own __init__ runs this before the number field exists
             self._labels()
+            if self._reason:
+                self.error.setText(notice_text(self._reason) or "")
 
     def prepare(self, *, personal: bool, approving: bool = False, reason: str = "") -> None:
         """Empty fields for the next person; the number field only with staff accounts."""
@@ -69,9 +64,8 @@ class StaffSignInPanel(StaffPinPanel):
         self.number.setVisible(self.personal)
         self.number.clear()
         self.reset()
+        self._reason = reason
         self.retranslate()
-        if reason:
-            self.error.setText(reason)
         (self.number if self.personal else self.edit).setFocus()
 
     def staff_number(self) -> str:
@@ -81,15 +75,20 @@ class StaffSignInPanel(StaffPinPanel):
         return self.number if self.personal and (self.number.hasFocus() or not self.number.text()) else self.edit
 
     def _key(self, key: str) -> None:
+        self._reason = ""
         self.error.setText("")
         apply_key(self._field(), key)
+
+    def show_error(self, message: str) -> None:
+        self._reason = ""
+        super().show_error(message)
 
     def _next_field(self) -> None:
         self.edit.setFocus()
 
     def _submit(self) -> None:
         if self.personal and not self.number.text().strip():
-            self.error.setText(_tr("Type your staff number first"))
+            self.error.setText(translate("Staff", "Type your staff number first"))
             self.number.setFocus()
             return
         if self.personal and self.number.hasFocus() and not self.edit.text():
@@ -98,7 +97,7 @@ class StaffSignInPanel(StaffPinPanel):
         super()._submit()
 
 
-class StaffBadge(QLabel):
+class StaffBadge(Translatable, QLabel):
     """Who is signed in and their role, on one line that never widens the page: text that does not fit ends in "…"
     and the whole text is the tooltip."""
 
@@ -112,8 +111,14 @@ class StaffBadge(QLabel):
         return self._full
 
     def show_member(self, name: str, role: str, idle_s: float) -> None:
-        role_text = {"supervisor": _tr("supervisor"), "assistant": _tr("assistant")}.get(role, role)
-        self._full = _tr("{name} ({role}) · signs out after {minutes} min idle").format(
+        self._member = (name, role, idle_s)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        name, role, idle_s = getattr(self, "_member", ("", "", 0.0))
+        role_text = {"supervisor": translate("Staff", "supervisor"),
+                     "assistant": translate("Staff", "assistant")}.get(role, role)
+        self._full = translate("Staff", "{name} ({role}) · signs out after {minutes} min idle").format(
             name=name, role=role_text, minutes=max(1, round(idle_s / 60))) if name else ""
         self.setToolTip(self._full)
         self._elide()
