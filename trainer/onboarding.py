@@ -314,7 +314,8 @@ def _open_set(rule, known: dict[str, np.ndarray], unknown: dict[str, np.ndarray]
 def _rejections_by_photos(rule, scores: dict, sets: dict, split: Split) -> dict:
     """False rejections of known items at the stored threshold by where the photos come from: the held-back
     training-session photos the threshold was set on, and other sessions' photos (the data's val: the old SKUs' and
-    the enrolled SKUs'), which is what a store sees."""
+    the enrolled SKUs'), which is what a store sees; with the SKUs enrolled, and for the old SKUs' photos with nothing
+    enrolled (the bundle as it arrives, the gallery's logits and prototypes absent, as when the threshold was set)."""
     score, threshold = rule.score, rule.thresholds[rule.score]
     new_val = {str(r.path) for r in split.new_val}
     in_val = np.asarray([p in new_val for p in sets["new"].paths], bool)
@@ -322,7 +323,9 @@ def _rejections_by_photos(rule, scores: dict, sets: dict, split: Split) -> dict:
               "other_sessions": np.concatenate([scores["old"][score], scores["new"][score][in_val]]),
               "other_sessions_old_skus": scores["old"][score],
               "other_sessions_enrolled_skus": scores["new"][score][in_val],
-              "enrolled_skus_training_sessions": scores["new"][score][~in_val]}
+              "enrolled_skus_training_sessions": scores["new"][score][~in_val],
+              "held_back_nothing_enrolled": scores["calibration_bare"][score],
+              "other_sessions_old_skus_nothing_enrolled": scores["old_bare"][score]}
     return {name: {"rate": float(np.mean(v < threshold)) if len(v) else float("nan"), "n": int(len(v))}
             for name, v in groups.items()}
 
@@ -354,6 +357,9 @@ def measure_enrollment(bundle: Path, split: Split, enrolled: dict, work: Path) -
     f = {name: fused(s) for name, s in sets.items()}
     protos = np.concatenate([load_prototypes(b, info), vectors]) if len(vectors) else load_prototypes(b, info)
     scores = {name: open_set_scores(f[name].logits, s.embeddings, protos, rule.standardise) for name, s in sets.items()}
+    for name in ("old", "calibration"):  # nothing enrolled: the head and the trained SKUs' prototypes alone
+        s = sets[name]
+        scores[f"{name}_bare"] = open_set_scores(s.logits, s.embeddings, load_prototypes(b, info), rule.standardise)
     known = {k: np.concatenate([scores["old"][k], scores["new"][k]]) for k in scores["old"]}
     old, new = sets["old"], sets["new"]
     return {"enrolled_skus": len(skus), "enrolled_top1": _topk(f["new"].logits, f["new"].labels, new.truth, 1),
@@ -476,9 +482,12 @@ def format_report(r: dict) -> str:
     by = o.get("false_rejection_by_photos")
     if by:
         target = o.get("target_false_rejection")
-        lines.append("  false rejections by photos: " + ", ".join(
-            f"{name.replace('_', ' ')} {_pct(x['rate'])} of {x['n']}" for name, x in by.items())
-            + (f" (threshold set for {_pct(target)} on the held-back photos)" if target is not None else ""))
+        for title, bare in (("with the new SKUs enrolled", False), ("with nothing enrolled", True)):
+            lines.append(f"  false rejections {title}: " + ", ".join(
+                f"{name.replace('_nothing_enrolled', '').replace('_', ' ')} {_pct(x['rate'])} of {x['n']}"
+                for name, x in by.items() if name.endswith("_nothing_enrolled") == bare)
+                + (f" (threshold set for {_pct(target)} on the held-back photos)" if bare and target is not None
+                   else ""))
     t = r.get("enroll_to_suggestion")
     if t and "seconds_to_suggestion" in t:
         lines.append(f"checkout sku enroll → the running kiosk's first suggestion of {t['sku']}: "

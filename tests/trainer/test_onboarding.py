@@ -177,16 +177,21 @@ def test_format_report_states_each_acceptance_figure():
          "open_set": {"score": "combined", "auroc": {"msp": 0.8, "combined": 0.91}, "thresholds": {"combined": -1.5},
                       "false_rejection": {"combined": 0.05}, "unknown_accepted": {"combined": 0.4}, "known_n": 400,
                       "unknown_n": 360, "target_false_rejection": 0.01,
-                      "false_rejection_by_photos": {"held_back_training_sessions": {"rate": 0.012, "n": 250},
-                                                    "other_sessions": {"rate": 0.08, "n": 300}}},
+                      "false_rejection_by_photos": {"held_back_training_sessions": {"rate": 0.004, "n": 250},
+                                                    "other_sessions": {"rate": 0.03, "n": 300},
+                                                    "held_back_nothing_enrolled": {"rate": 0.012, "n": 250},
+                                                    "other_sessions_old_skus_nothing_enrolled": {"rate": 0.08,
+                                                                                                 "n": 230}}},
          "enroll_to_suggestion": {"sku": "a", "seconds_to_suggestion": 3.2, "enroll_seconds": 2.9},
          "incremental": {"images": 2500, "seconds": 300, "all_top1": 0.88, "new_top1": 0.8, "old_top1": 0.9, "n": 400},
          "full": {"images": 21500, "seconds": 2700, "all_top1": 0.89, "new_top1": 0.85, "old_top1": 0.9, "n": 400}}
     text = format_report(r)
     for want in ("top-1 90.0 %, top-3 97.0 %", "90.0 % before enrollment, 89.5 % after", "combined AUROC 0.910",
                  "false rejections 5.0 % of known items", "3.20 s", "8.6x fewer images, top-1 -1.0 points",
-                 "enrolled vs full on the new SKUs: +5.0 points", "held back training sessions 1.2 % of 250",
-                 "other sessions 8.0 % of 300 (threshold set for 1.0 % on the held-back photos)"):
+                 "enrolled vs full on the new SKUs: +5.0 points",
+                 "with the new SKUs enrolled: held back training sessions 0.4 % of 250, other sessions 3.0 % of 300\n",
+                 "with nothing enrolled: held back 1.2 % of 250, other sessions old skus 8.0 % of 230 (threshold set "
+                 "for 1.0 % on the held-back photos)"):
         assert want in text, (want, text)
 
 
