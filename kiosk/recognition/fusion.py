@@ -101,6 +101,7 @@ class GalleryFusion:
         self._embed: Embedder | None = None
         self._snapshot = GallerySnapshot.empty(self.info.dim if self.info else 0)
         self._lock = threading.Lock()
+        self._joined: tuple[GallerySnapshot, np.ndarray | None] | None = None  # _prototypes' cache
 
     @property
     def has_embedding(self) -> bool:
@@ -132,8 +133,14 @@ class GalleryFusion:
             return self._snapshot
 
     def _prototypes(self, snap: GallerySnapshot) -> np.ndarray | None:
-        parts = [p for p in (self.trained, snap.vectors) if p is not None and len(p)]
-        return np.concatenate(parts) if parts else None
+        """The trained SKUs' prototypes and the gallery's rows as one matrix, joined once per gallery snapshot, not
+        copied on every frame (81 x 1280 floats: postprocess p50 0.29-0.31 → 0.26 ms, ``checkout bench kiosk``)."""
+        joined = self._joined
+        if joined is None or joined[0] is not snap:
+            parts = [p for p in (self.trained, snap.vectors) if p is not None and len(p)]
+            joined = (snap, parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else None)
+            self._joined = joined
+        return joined[1]
 
     def decide(self, logits: np.ndarray, embedding: np.ndarray | None) -> Decision:
         """Fused probabilities and the open-set decision for ONE image (``logits`` (C,), ``embedding`` (dim,))."""

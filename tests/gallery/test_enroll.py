@@ -184,3 +184,21 @@ def test_unknown_products_score_lower_than_known_ones(world, recognizer):
     rate_unknown = np.mean([r.known for r in unknown])
     assert rate_known > rate_unknown, (rate_known, rate_unknown)
     assert all(r.open_set_score == recognizer.fusion.rule.score for r in known)
+
+
+def test_prototypes_are_joined_once_per_gallery_snapshot(world, recognizer, tmp_path):
+    """The open-set rule's prototypes (the trained SKUs' and the gallery's rows) are joined when the gallery changes,
+    not copied on every recognition; an enrollment joins them anew."""
+    fusion = recognizer.fusion
+    gallery = Gallery.open(tmp_path / "gallery")
+    recognizer.attach_gallery(gallery)
+    probe = world.photos("blue-disc")[0]
+    recognizer.recognize(probe)
+    assert fusion._prototypes(fusion.gallery()) is fusion.trained  # nothing enrolled: the trained ones as they are
+    enroll(gallery, recognizer, "blue-disc", Row("blue-disc"), world.photos("blue-disc", world.new_train)[:10])
+    first = recognizer.recognize(probe)
+    snap = fusion.gallery()
+    joined = fusion._prototypes(snap)
+    np.testing.assert_array_equal(joined, np.concatenate([fusion.trained, snap.vectors]))
+    again = recognizer.recognize(probe)
+    assert fusion._prototypes(fusion.gallery()) is joined and again.open_set == first.open_set
