@@ -273,7 +273,8 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
                   confidence: float = 0.95, open_set: dict | None = None) -> Path:
     """``calibration``: held-back manifests to calibrate the scores and choose the auto-add threshold on
     (:func:`calibrate`); without them the threshold is the one at which the run's val reaches ``target_precision``.
-    ``open_set``: options of :func:`trainer.openset_fit.open_set_sections` (shots, frr, score, similarity)."""
+    ``open_set``: options of :func:`trainer.openset_fit.open_set_sections` (shots, frr, score, similarity, form,
+    pretend)."""
     from safetensors.torch import save_file
 
     run, out = Path(run), Path(out)

@@ -338,9 +338,11 @@ def measure_enrollment(bundle: Path, split: Split, enrolled: dict, work: Path) -
         fuse,
         gallery_similarity,
         l2_normalise,
+        load_exemplars,
         load_prototypes,
         open_set_rule,
         open_set_scores,
+        trained_similarity,
     )
 
     b = load_bundle(bundle)
@@ -350,16 +352,22 @@ def measure_enrollment(bundle: Path, split: Split, enrolled: dict, work: Path) -
             (("old", split.base_val), ("new", split.new_eval), ("unknown", split.unknown_rows),
              ("calibration", split.calibration))}
 
+    trained, bank = load_prototypes(b, info), load_exemplars(b, info)
+
     def fused(s: Scored):
-        sims = gallery_similarity(l2_normalise(s.embeddings), vectors, owner, len(skus), info.fusion.similarity)
-        return fuse(s.logits, labels, sims, skus, info.fusion)
+        query = l2_normalise(s.embeddings)
+        sims = gallery_similarity(query, vectors, owner, len(skus), info.fusion.similarity)
+        return fuse(s.logits, labels, sims, skus, info.fusion,
+                    trained_similarity(query, trained, bank, info.fusion.similarity))
 
     f = {name: fused(s) for name, s in sets.items()}
-    protos = np.concatenate([load_prototypes(b, info), vectors]) if len(vectors) else load_prototypes(b, info)
-    scores = {name: open_set_scores(f[name].logits, s.embeddings, protos, rule.standardise) for name, s in sets.items()}
+    protos = np.concatenate([trained, vectors]) if len(vectors) else trained
+    both = None if bank is None else np.concatenate([bank, vectors]) if len(vectors) else bank
+    scores = {name: open_set_scores(f[name].logits, s.embeddings, protos, rule.standardise, both)
+              for name, s in sets.items()}
     for name in ("old", "calibration"):  # nothing enrolled: the head and the trained SKUs' prototypes alone
         s = sets[name]
-        scores[f"{name}_bare"] = open_set_scores(s.logits, s.embeddings, load_prototypes(b, info), rule.standardise)
+        scores[f"{name}_bare"] = open_set_scores(s.logits, s.embeddings, trained, rule.standardise, bank)
     known = {k: np.concatenate([scores["old"][k], scores["new"][k]]) for k in scores["old"]}
     old, new = sets["old"], sets["new"]
     return {"enrolled_skus": len(skus), "enrolled_top1": _topk(f["new"].logits, f["new"].labels, new.truth, 1),

@@ -4,10 +4,12 @@ describes the manifest sections and holds the arithmetic the till runs).
 
 * **Prototypes** (``prototypes.npy``): each trained SKU's mean L2-normalised embedding over its replay exemplars
   (``RUN/exemplars.csv``, :mod:`trainer.exemplars`; a run without them: its first training photos).
-* **Fusion**: ``scale`` and ``bias`` of ``scale * similarity + bias``, fitted by maximum likelihood on validation
-  photos where each trained SKU in turn pretends to be enrolled from ``shots`` of its exemplars: its head logit is
-  removed and its gallery logit put in its place, for the photo's own SKU (the gallery must win) and for hard and
-  random other SKUs (the gallery must not steal the photo). The negative log-likelihood is convex in (scale, bias).
+* **Exemplar embeddings** (``exemplars.npy``): the same photos' embeddings, the ``knn`` open-set score's bank.
+* **Fusion**: ``scale`` and ``bias`` of the fusion's form (``relative`` by default), fitted by maximum likelihood on
+  validation photos where ``pretend`` trained SKUs at once (:data:`DEFAULT_PRETEND`, many draws) pretend to be
+  enrolled from ``shots`` of their exemplars: their head logits and prototypes are removed and their gallery logits
+  appended, so the photos of those SKUs teach the gallery to win and every other photo teaches it not to steal, with
+  as many SKUs enrolled as a store will have (one at a time, ten enrolled at once stole the old SKUs' photos: README).
 * **Open set**: every score of :data:`~kiosk.bundle_format.openset.SCORES` on the validation photos (all of known
   SKUs) with an empty gallery; each threshold is the ``target_false_rejection`` quantile, so that share of known items
   would be answered "Not recognised". Which score decides is measured on SKUs held out of training (``checkout
@@ -25,6 +27,8 @@ import numpy as np
 from kiosk.bundle_format.openset import (
     EMBEDDING_KEY,
     EMBEDDING_OUTPUT,
+    EXEMPLARS_FILE,
+    FORMS,
     OPEN_SET_KEY,
     PROTOTYPES_FILE,
     SCORES,
@@ -36,7 +40,8 @@ from kiosk.bundle_format.openset import (
 from kiosk.bundle_format.preprocess import PreprocessSpec, preprocess_batch, read_image
 from kiosk.errors import UserError
 
-__all__ = ["DEFAULT_FRR", "DEFAULT_SCORE", "DEFAULT_SHOTS", "DEFAULT_SIMILARITY", "backbone_sha256", "class_photos",
+__all__ = ["DEFAULT_FORM", "DEFAULT_FRR", "DEFAULT_PRETEND", "DEFAULT_SCORE", "DEFAULT_SHOTS", "DEFAULT_SIMILARITY",
+           "backbone_sha256", "class_photos",
            "fit_fusion", "onnx_outputs", "open_set_sections", "thresholds"]
 
 log = logging.getLogger(__name__)
@@ -47,7 +52,9 @@ DEFAULT_SHOTS = 10
 # camera's 9 val-session photos refused). Hence 1 % on held-back photos.
 DEFAULT_FRR = 0.01
 DEFAULT_SCORE = "combined"
-DEFAULT_SIMILARITY = "mean"
+DEFAULT_SIMILARITY = "max"
+DEFAULT_FORM = "relative"
+DEFAULT_PRETEND = 10  # SKUs pretending to be enrolled at once in the fusion fit (the onboarding protocol's K)
 PROTOTYPE_PHOTOS = 20  # exemplars averaged into a trained SKU's prototype
 RIDGE = 1e-4  # weight of (scale² + bias²) in the fusion fit
 
@@ -124,74 +131,75 @@ def _shot_galleries(embeddings: dict[str, np.ndarray], labels: list[str], shots:
     return np.concatenate(rows), np.asarray(owner, np.int64)
 
 
-def fit_fusion(logits: np.ndarray, targets: np.ndarray, similarity: np.ndarray, negatives: int = 16,
+def fit_fusion(logits: np.ndarray, targets: np.ndarray, similarity: np.ndarray, trained: np.ndarray | None = None,
+               *, pretend: int = DEFAULT_PRETEND, form: str = DEFAULT_FORM, draws: int = 30,
                seed: int = 0) -> tuple[float, float, dict]:
     """Maximum-likelihood ``(scale, bias)`` (module docstring): ``logits`` (N, C) of validation photos of SKUs
-    ``targets``, ``similarity`` (N, C) of each photo to each SKU's pretend gallery. Returns them and fit figures."""
+    ``targets``, ``similarity`` (N, C) of each photo to each SKU's pretend gallery, ``trained`` (N, C) its cosine with
+    each SKU's prototype (the ``relative`` form's). Each draw takes ``pretend`` SKUs as enrolled at once: their head
+    logits and prototypes are removed and their gallery logits appended. Returns the pair and fit figures."""
     import torch
 
     n, c = logits.shape
+    k = max(1, min(pretend, c // 2))
     rng = np.random.default_rng(seed)
-    z = torch.from_numpy(np.asarray(logits, np.float32))
-    s = torch.from_numpy(np.asarray(similarity, np.float32))
-    y = torch.from_numpy(np.asarray(targets, np.int64))
-    neg = _negatives(similarity, targets, negatives, rng)
-    rows = torch.arange(n)
-    params = torch.tensor([10.0, -5.0], requires_grad=True)
+    z, s = torch.from_numpy(np.asarray(logits, np.float32)), torch.from_numpy(np.asarray(similarity, np.float32))
+    t = torch.from_numpy(np.asarray(trained if trained is not None else similarity, np.float32))
+    sets = [_pretend_draw(rng, c, k, np.asarray(targets)) for _ in range(draws)]
+    params = torch.tensor([10.0, 0.0 if form == "relative" else -5.0], requires_grad=True)
     opt = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
 
     def loss_fn():
         opt.zero_grad()
-        loss = _fusion_nll(params, z, s, y, rows, neg)
+        nll = sum(torch.nn.functional.cross_entropy(_pretend_logits(params, z, s, t, e, kept, form), y)
+                  for e, kept, y in sets) / len(sets)
+        loss = nll + RIDGE * (params ** 2).sum()  # a weak ridge keeps the fit finite where validation separates
         loss.backward()
         return loss
 
     opt.step(loss_fn)
     scale, bias = (float(v) for v in params.detach())
+    figures = _fit_figures(params, z, s, t, sets, form)
+    return scale, bias, {"n": n, "pretend": k, "draws": draws, "form": form, **figures}
+
+
+def _pretend_draw(rng, c: int, k: int, targets: np.ndarray):
+    """``k`` SKUs pretending to be enrolled, the others kept; each photo's column in ``kept + enrolled``."""
+    import torch
+
+    enrolled = rng.choice(c, size=k, replace=False)
+    kept = np.setdiff1d(np.arange(c), enrolled)
+    column = np.empty(c, np.int64)
+    column[kept] = np.arange(len(kept))
+    column[enrolled] = len(kept) + np.arange(k)
+    return torch.from_numpy(enrolled), torch.from_numpy(kept), torch.from_numpy(column[targets])
+
+
+def _pretend_logits(params, z, s, t, enrolled, kept, form: str):
+    import torch
+
+    head = z[:, kept]
+    g = params[0] * s[:, enrolled] + params[1]
+    if form == "relative":
+        g = g + (head.max(dim=1).values - params[0] * t[:, kept].max(dim=1).values)[:, None]
+    return torch.cat([head, g], dim=1)
+
+
+def _fit_figures(params, z, s, t, sets, form: str) -> dict:
+    """Over the draws: the share of pretend-enrolled SKUs' photos they win, and of the others' they steal."""
+    import torch
+
+    own, stolen, nll = [], [], []
     with torch.no_grad():
-        g_pos = scale * s[rows, y] + bias
-        others = z.clone()
-        others[rows, y] = -torch.inf
-        own = (g_pos > others.max(dim=1).values).float().mean().item()
-        g_neg = scale * s[rows[:, None], neg] + bias
-        steal = (g_neg > z[rows, y][:, None]).float().mean().item()
-        nll = float(_fusion_nll(params, z, s, y, rows, neg))
-    return scale, bias, {"n": n, "negatives_per_photo": int(neg.shape[1]), "nll": nll,
-                         "enrolled_own_top1": own, "stolen_rate": steal}
-
-
-def _negatives(similarity: np.ndarray, targets: np.ndarray, k: int, rng):
-    """Per photo, ``k`` other SKUs: the most similar half (hard) and a random half."""
-    import torch
-
-    n, c = similarity.shape
-    k = min(k, c - 1)
-    sims = similarity.copy()
-    sims[np.arange(n), targets] = -np.inf
-    hard = np.argsort(-sims, axis=1)[:, : (k + 1) // 2]
-    out = np.empty((n, k), np.int64)
-    for i in range(n):
-        pool = np.setdiff1d(np.arange(c), np.append(hard[i], targets[i]))
-        extra = rng.choice(pool, size=k - hard.shape[1], replace=False) if k > hard.shape[1] else []
-        out[i] = np.concatenate([hard[i], extra])
-    return torch.from_numpy(out)
-
-
-def _fusion_nll(params, z, s, y, rows, neg):
-    import torch
-
-    scale, bias = params[0], params[1]
-    pos = z.clone()
-    g = scale * s[rows, y] + bias
-    pos[rows, y] = g
-    loss_pos = torch.logsumexp(pos, dim=1) - g
-    e = neg.shape[1]
-    zz = z[:, None, :].expand(-1, e, -1).clone()
-    gn = scale * s[rows[:, None], neg] + bias
-    zz.scatter_(2, neg[..., None], gn[..., None])
-    loss_neg = torch.logsumexp(zz, dim=2) - z[rows, y][:, None]
-    # a weak ridge keeps the fit finite where validation separates perfectly (a small or easy catalog)
-    return loss_pos.mean() + loss_neg.mean() + RIDGE * (params ** 2).sum()
+        for enrolled, kept, y in sets:
+            f = _pretend_logits(params, z, s, t, enrolled, kept, form)
+            is_enrolled = y >= len(kept)
+            won = f.argmax(dim=1)
+            own.append((won[is_enrolled] == y[is_enrolled]).float())
+            stolen.append((won[~is_enrolled] >= len(kept)).float())
+            nll.append(float(torch.nn.functional.cross_entropy(f, y)))
+    return {"nll": float(np.mean(nll)), "enrolled_own_top1": float(torch.cat(own).mean()),
+            "stolen_rate": float(torch.cat(stolen).mean())}
 
 
 def thresholds(scores: dict[str, np.ndarray], frr: float) -> dict[str, float]:
@@ -208,43 +216,65 @@ def _embed_classes(session, spec, photos: dict[str, list[Path]]) -> dict[str, np
     return {sku: np.asarray(v, np.float32) for sku, v in out.items() if v}
 
 
-def open_set_sections(session, labels: list[str], spec: PreprocessSpec, photos: dict[str, list[Path]],
-                      val_rows: list, tmp: Path, *, backbone: str, shots: int = DEFAULT_SHOTS,
-                      frr: float = DEFAULT_FRR, score: str = DEFAULT_SCORE,
-                      similarity: str = DEFAULT_SIMILARITY) -> dict:
-    """Write ``prototypes.npy`` into the bundle folder ``tmp`` and return the manifest's ``embedding`` and
-    ``open_set`` sections. ``photos``: per label, its exemplar photos; ``val_rows``: (path, sku) of held-back photos
-    of the trained SKUs (validation / calibration manifests)."""
-    if score not in SCORES:
-        raise UserError(f"open-set score {score!r}: one of {', '.join(SCORES)}")
-    per_class = _embed_classes(session, spec, photos)
+def _write_banks(per_class: dict[str, np.ndarray], labels: list[str], tmp: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``prototypes.npy`` (each label's mean normalised embedding) and ``exemplars.npy`` (every exemplar's, the
+    ``knn`` score's bank, as the till reads it back: float16, normalised)."""
     missing = [s for s in labels if s not in per_class]
     if missing:
         raise UserError(f"no readable photo of SKU(s) {', '.join(missing[:5])} to build prototypes from")
     protos = l2_normalise(np.stack([l2_normalise(per_class[s]).mean(axis=0) for s in labels]))
     np.save(tmp / PROTOTYPES_FILE, protos.astype(np.float16), allow_pickle=False)
+    bank = l2_normalise(np.concatenate([per_class[s] for s in labels])).astype(np.float16)
+    np.save(tmp / EXEMPLARS_FILE, bank, allow_pickle=False)
+    return protos, l2_normalise(bank.astype(np.float32))
+
+
+def _trained_matrix(queries: np.ndarray, prototypes: np.ndarray, bank: np.ndarray, owner: np.ndarray,
+                    how: str) -> np.ndarray:
+    """(N, C): each photo's cosine with each trained SKU, as :func:`~kiosk.bundle_format.openset.trained_similarity`
+    takes it: with its prototype (``mean``) or its nearest exemplar (``max``; ``owner``: each ``bank`` row's SKU)."""
+    if how != "max":
+        return queries @ prototypes.T
+    return gallery_similarity(queries, bank, owner, len(prototypes), "max")
+
+
+def open_set_sections(session, labels: list[str], spec: PreprocessSpec, photos: dict[str, list[Path]],
+                      val_rows: list, tmp: Path, *, backbone: str, shots: int = DEFAULT_SHOTS,
+                      frr: float = DEFAULT_FRR, score: str = DEFAULT_SCORE,
+                      similarity: str = DEFAULT_SIMILARITY, form: str = DEFAULT_FORM,
+                      pretend: int = DEFAULT_PRETEND) -> dict:
+    """Write ``prototypes.npy`` and ``exemplars.npy`` into the bundle folder ``tmp`` and return the manifest's
+    ``embedding`` and ``open_set`` sections. ``photos``: per label, its exemplar photos; ``val_rows``: (path, sku) of
+    held-back photos of the trained SKUs (validation / calibration manifests)."""
+    if score not in SCORES or form not in FORMS:
+        raise UserError(f"open-set score {score!r} (one of {', '.join(SCORES)}) or fusion form {form!r} (one of "
+                        f"{', '.join(FORMS)})")
+    per_class = _embed_classes(session, spec, photos)
+    protos, bank = _write_banks(per_class, labels, tmp)
+    owner = np.repeat(np.arange(len(labels)), [len(per_class[s]) for s in labels])
     index = {s: i for i, s in enumerate(labels)}
     rows = [(Path(p), sku) for p, sku in val_rows if sku in index]
     logits, emb, kept = onnx_outputs(session, [p for p, _ in rows], spec, desc="embed validation")
     targets = np.asarray([index[rows[i][1]] for i in kept])
-    gallery, owner = _shot_galleries(per_class, labels, shots)
-    sims = gallery_similarity(l2_normalise(emb), gallery, owner, len(labels), similarity)
-    scale, bias, fit = fit_fusion(logits, targets, sims)
+    gallery, shot_owner = _shot_galleries(per_class, labels, shots)
+    sims = gallery_similarity(l2_normalise(emb), gallery, shot_owner, len(labels), similarity)
     stored = l2_normalise(protos.astype(np.float16).astype(np.float32))
+    trained = _trained_matrix(l2_normalise(emb), stored, bank, owner, similarity)
+    scale, bias, fit = fit_fusion(logits, targets, sims, trained, pretend=pretend, form=form)
     raw = open_set_scores(logits, emb, stored)
     stats = {k: (float(raw[k].mean()), float(raw[k].std())) for k in ("energy", "prototype")}
-    scores = open_set_scores(logits, emb, stored, stats)
+    scores = open_set_scores(logits, emb, stored, stats, bank)
     chosen = thresholds(scores, frr)
-    print(f"gallery fusion on {len(targets)} validation photos ({shots} shots per SKU, {similarity} similarity): "
-          f"scale {scale:.2f}, bias {bias:.2f}; a pretend-enrolled SKU wins its own photos "
-          f"{fit['enrolled_own_top1']:.1%}, steals others' {fit['stolen_rate']:.1%}; open set: {score} threshold "
-          f"{chosen[score]:.4f} "
-          f"(false rejections {frr:.0%} of validation photos)")
-    fusion = Fusion(scale, bias, similarity, {**fit, "shots": shots})
+    print(f"gallery fusion on {len(targets)} validation photos ({shots} shots per SKU, {similarity} similarity, "
+          f"{fit['pretend']} pretending at once, {form}): scale {scale:.2f}, bias {bias:.2f}; pretend-enrolled SKUs "
+          f"win their own photos {fit['enrolled_own_top1']:.1%}, steal others' {fit['stolen_rate']:.1%}; open set: "
+          f"{score} threshold {chosen[score]:.4f} (false rejections {frr:.0%} of validation photos)")
+    fusion = Fusion(scale, bias, similarity, {k: v for k, v in fit.items() if k != "form"} | {"shots": shots}, form)
     embedding = {"output": EMBEDDING_OUTPUT, "dim": int(emb.shape[1]), "backbone_sha256": backbone,
-                 "prototypes": PROTOTYPES_FILE, "fusion": fusion.to_json(),
+                 "prototypes": PROTOTYPES_FILE, "exemplars": EXEMPLARS_FILE, "fusion": fusion.to_json(),
                  "layer": "input of the last linear layer (pooled features)"}
     open_set = {"score": score, "thresholds": chosen, "standardise": {k: list(v) for k, v in stats.items()},
                 "target_false_rejection": frr, "n": int(len(targets)),
-                "chosen_by": "AUROC on SKUs held out of training (checkout evaluate onboarding, README)"}
+                "chosen_by": "AUROC on SKUs held out of training and false rejections on other sessions' photos "
+                             "(checkout evaluate onboarding on a selection split, README)"}
     return {EMBEDDING_KEY: embedding, OPEN_SET_KEY: open_set}

@@ -25,10 +25,12 @@ from kiosk.bundle_format.openset import (
     embedding_info,
     fuse,
     gallery_similarity,
+    load_exemplars,
     load_prototypes,
     open_set_rule,
     open_set_scores,
     softmax,
+    trained_similarity,
 )
 
 __all__ = ["Decision", "GalleryFusion", "GallerySnapshot", "GallerySource", "feature_key"]
@@ -96,6 +98,8 @@ class GalleryFusion:
         self.info = embedding_info(manifest, where)
         self.rule = open_set_rule(manifest, where)
         self.trained = load_prototypes(bundle, self.info) if self.info is not None else None
+        self.exemplars = load_exemplars(bundle, self.info) if self.info is not None else None
+        self._bank: tuple[GallerySnapshot, np.ndarray | None] | None = None  # _neighbours' cache
         self.feature_key = feature_key(bundle, model_file)
         self._source: GallerySource | None = None
         self._embed: Embedder | None = None
@@ -142,6 +146,15 @@ class GalleryFusion:
             self._joined = joined
         return joined[1]
 
+    def _neighbours(self, snap: GallerySnapshot) -> np.ndarray | None:
+        """The ``knn`` score's bank: the trained SKUs' exemplars and the gallery's rows, joined once per snapshot."""
+        bank = self._bank
+        if bank is None or bank[0] is not snap:
+            parts = [p for p in (self.exemplars, snap.vectors) if p is not None and len(p)]
+            bank = (snap, np.concatenate(parts) if self.exemplars is not None and parts else None)
+            self._bank = bank
+        return bank[1]
+
     def decide(self, logits: np.ndarray, embedding: np.ndarray | None) -> Decision:
         """Fused probabilities and the open-set decision for ONE image (``logits`` (C,), ``embedding`` (dim,))."""
         snap = self.gallery() if embedding is not None else GallerySnapshot.empty()
@@ -150,13 +163,17 @@ class GalleryFusion:
         if embedding is not None and snap.skus and self.can_fuse:
             query = embedding[None] / max(float(np.linalg.norm(embedding)), 1e-12)
             sims = gallery_similarity(query, snap.vectors, snap.owner, len(snap.skus), self.info.fusion.similarity)
-            fused = fuse(z, labels, sims, snap.skus, self.info.fusion)
+            how = self.info.fusion.similarity
+            trained = None if self.trained is None else trained_similarity(query, self.trained, self.exemplars, how)
+            fused = fuse(z, labels, sims, snap.skus, self.info.fusion, trained)
             labels, z, source = fused.labels, fused.logits, fused.from_gallery
         probs = softmax(z)[0]
         if self.rule is None:
             return Decision(probs, labels, source[0])
         protos = self._prototypes(snap) if embedding is not None else None
-        scores = open_set_scores(z, None if embedding is None else embedding[None], protos, self.rule.standardise)
+        bank = self._neighbours(snap) if embedding is not None and self.rule.score == "knn" else None  # ~1 ms
+        scores = open_set_scores(z, None if embedding is None else embedding[None], protos, self.rule.standardise,
+                                 bank)
         known = self.rule.known(scores)
         flat = {k: float(v[0]) for k, v in scores.items()}
         return Decision(probs, labels, source[0], True if known is None else bool(known[0]), flat,

@@ -20,6 +20,7 @@ from kiosk.bundle_format.openset import (
     l2_normalise,
     open_set_rule,
     open_set_scores,
+    trained_similarity,
 )
 from kiosk.errors import BundleError
 from tests.bundles.factory import TINY_LABELS, build_tiny_bundle
@@ -53,6 +54,38 @@ def test_fuse_appends_enrolled_skus_and_a_trained_one_keeps_its_larger_logit():
     assert fused.logits[0, 1] == pytest.approx(4.0) and fused.from_gallery[0, 1]
 
 
+def test_relative_fusion_measures_the_gallery_against_the_trained_prototypes():
+    logits = np.array([[3.0, 1.0], [3.0, 1.0]])
+    relative = Fusion(10.0, -1.0, form="relative")
+    # item 0 is nearer the enrolled SKU's gallery (0.9) than any trained prototype (0.6): it takes the top logit
+    # plus 10 * 0.3 - 1; item 1 is nearer a trained SKU's prototype (0.95): the gallery stays below the head's top
+    fused = fuse(logits, ["a", "b"], np.array([[0.9], [0.9]]), ["new"], relative, np.array([0.6, 0.95]))
+    assert np.allclose(fused.logits[:, 2], [3.0 + 3.0 - 1.0, 3.0 - 0.5 - 1.0])
+    assert fused.logits[0].argmax() == 2 and fused.logits[1].argmax() == 0
+    with pytest.raises(ValueError, match="trained"):
+        fuse(logits, ["a", "b"], np.array([[0.9], [0.9]]), ["new"], relative)
+    absolute = fuse(logits, ["a", "b"], np.array([[0.9], [0.9]]), ["new"], Fusion(10.0, -1.0), np.array([0.6, 0.95]))
+    assert np.allclose(absolute.logits[:, 2], 8.0)  # a bundle from before the form: as it always was
+
+
+def test_trained_similarity_takes_the_prototypes_or_the_nearest_exemplar():
+    q = l2_normalise(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    protos = l2_normalise(np.array([[1.0, 1.0]]))
+    exemplars = l2_normalise(np.array([[1.0, 0.0], [1.0, 2.0]]))
+    assert np.allclose(trained_similarity(q, protos, exemplars, "mean"), [np.sqrt(0.5)] * 2)
+    assert np.allclose(trained_similarity(q, protos, exemplars, "max"), [1.0, 2 / np.sqrt(5)])
+    assert np.allclose(trained_similarity(q, protos, None, "max"), [np.sqrt(0.5)] * 2)  # no exemplars: prototypes
+
+
+def test_knn_score_is_the_nearest_exemplar_or_gallery_row():
+    z = np.zeros((2, 3))
+    emb = np.array([[2.0, 0.0], [1.0, 1.0]])
+    bank = l2_normalise(np.array([[1.0, 0.0], [0.6, 0.8]]))
+    s = open_set_scores(z, emb, None, None, bank)
+    assert np.allclose(s["knn"], [1.0, (0.6 + 0.8) / np.sqrt(2)])
+    assert "knn" not in open_set_scores(z, emb, None, None, None)  # a bundle without exemplars: no knn
+
+
 def test_open_set_scores():
     z = np.array([[5.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
     emb = np.array([[1.0, 0.0], [0.0, 1.0]])
@@ -84,12 +117,18 @@ def test_sections_are_read_and_malformed_ones_refused(tmp_path):
                        {"score": "energy", "thresholds": {"energy": 1.5, "msp": 0.3}})
     info, rule = embedding_info(m), open_set_rule(m)
     assert info.dim == 8 and info.fusion.scale == 9 and info.fusion.similarity == "mean"
+    assert info.fusion.form == "absolute" and info.exemplars is None  # older bundles fuse as before
     assert rule.threshold == 1.5 and rule.known({"energy": np.array([1.4, 1.6])}).tolist() == [False, True]
     assert rule.usable({"msp": np.array([0.5])}) == "msp"  # a till without embeddings falls back
     for bad in ({"output": "embedding"}, {"output": "embedding", "dim": 8, "prototypes": "missing.npy"},
-                {"output": "embedding", "dim": 8, "fusion": {"scale": 1, "bias": 0, "similarity": "median"}}):
+                {"output": "embedding", "dim": 8, "fusion": {"scale": 1, "bias": 0, "similarity": "median"}},
+                {"output": "embedding", "dim": 8, "fusion": {"scale": 1, "bias": 0, "form": "sideways"}},
+                {"output": "embedding", "dim": 8, "exemplars": "missing.npy"}):
         with pytest.raises(BundleError, match="embedding"):
             embedding_info(_with_sections(root, bad))
+    m = _with_sections(root, {"output": "embedding", "dim": 8, "fusion": {"scale": 9, "bias": -3, "form": "relative"}})
+    assert embedding_info(m).fusion.form == "relative"
+    assert embedding_info(m).fusion.to_json()["form"] == "relative"
     with pytest.raises(BundleError, match="open_set"):
         open_set_rule(_with_sections(root, {"output": "embedding", "dim": 8}, {"score": "magic", "thresholds": {}}))
 

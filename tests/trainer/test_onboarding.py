@@ -40,7 +40,7 @@ def test_every_run_keeps_exemplars_and_the_bundle_its_embedding(world):
     from safetensors.torch import load_file
 
     from kiosk.bundle_format.bundle import load_bundle
-    from kiosk.bundle_format.openset import embedding_info, load_prototypes, open_set_rule
+    from kiosk.bundle_format.openset import embedding_info, load_exemplars, load_prototypes, open_set_rule
     from trainer.data.manifest import read_manifest
     from trainer.models import WithEmbedding, build_model
 
@@ -50,9 +50,13 @@ def test_every_run_keeps_exemplars_and_the_bundle_its_embedding(world):
     bundle = load_bundle(world.bundle)
     info, rule = embedding_info(bundle.manifest), open_set_rule(bundle.manifest)
     assert info.dim == 64 and info.fusion is not None and rule.score == "combined"
-    assert set(rule.thresholds) == {"msp", "energy", "prototype", "combined"}
+    assert info.fusion.form == "relative" and info.fusion.similarity == "max"
+    assert info.fusion.details["pretend"] == min(10, len(TRAINED) // 2)
+    assert set(rule.thresholds) == {"msp", "energy", "prototype", "combined", "knn"}
     protos = load_prototypes(bundle, info)
     assert protos.shape == (len(TRAINED), 64) and np.allclose(np.linalg.norm(protos, axis=1), 1, atol=1e-3)
+    bank = load_exemplars(bundle, info)  # every exemplar's embedding: the knn score's bank, the prototypes' photos
+    assert bank.shape[1] == 64 and len(bank) >= len(TRAINED) and np.allclose(np.linalg.norm(bank, axis=1), 1, atol=1e-3)
     session = ort.InferenceSession(str(world.bundle / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["logits", "embedding"]
     x = np.random.default_rng(1).normal(size=(3, 3, 64, 64)).astype(np.float32)
@@ -208,7 +212,7 @@ def test_evaluate_onboarding_end_to_end(tmp_path, capsys):
                      "--epochs 6 --lr 1e-2 --exemplars 12"]) == 0
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert r["enrolled_skus"] == 3 and 0 <= r["enrolled_top1"] <= 1 and r["old_n"] > 0
-    assert set(r["open_set"]["auroc"]) == {"msp", "energy", "prototype", "combined"}
+    assert set(r["open_set"]["auroc"]) == {"msp", "energy", "prototype", "combined", "knn"}
     assert r["enroll_to_suggestion"]["seconds_to_suggestion"] < 60
     assert r["full"]["images"] > r["incremental"]["images"] > 0
     assert Path(tmp_path / "w" / "onboarding.json").is_file()

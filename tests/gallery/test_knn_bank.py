@@ -1,0 +1,55 @@
+"""The till's side of the ``knn`` open-set score and the relative gallery fusion (kiosk.recognition.fusion): the bank
+is the trained SKUs' exemplars plus the gallery's rows, joined once per gallery snapshot, and an enrolled product is
+suggested against the trained SKUs' own prototypes. The world is tests/onboarding_kit.py's tiny_cnn."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from kiosk.gallery import Gallery, enroll
+from kiosk.recognition.recognizer import Recognizer
+from tests.onboarding_kit import build_world
+
+
+class Row:
+    def __init__(self, sku: str) -> None:
+        self.sku, self.name, self.active = sku, sku.title(), True
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world()
+
+
+@pytest.fixture
+def recognizer(world):
+    rec = Recognizer.load(world.bundle, threads=1)
+    yield rec
+    rec.close()
+
+
+def test_knn_bank_holds_the_exemplars_and_the_gallery(world, recognizer, tmp_path):
+    fusion = recognizer.fusion
+    assert fusion.info.fusion.form == "relative" and fusion.exemplars is not None
+    assert "knn" not in recognizer.recognize(world.photos("blue-disc")[0]).open_set  # not the rule's: not computed
+    fusion.rule = dataclasses.replace(fusion.rule, score="knn")  # a bundle exported with open_set score "knn"
+    probe = world.photos("blue-disc")[0]
+    query = recognizer.embed([probe])[0]
+    query = query / np.linalg.norm(query)
+    bare = recognizer.recognize(probe)
+    assert bare.open_set["knn"] == pytest.approx(float((fusion.exemplars @ query).max()), abs=1e-4)
+    gallery = Gallery.open(tmp_path / "gallery")
+    recognizer.attach_gallery(gallery)
+    enroll(gallery, recognizer, "blue-disc", Row("blue-disc"), world.photos("blue-disc", world.new_train)[:10])
+    taught = recognizer.recognize(probe)
+    snap = fusion.gallery()
+    bank = fusion._neighbours(snap)
+    np.testing.assert_array_equal(bank, np.concatenate([fusion.exemplars, snap.vectors]))
+    assert taught.open_set["knn"] == pytest.approx(float((bank @ query).max()), abs=1e-4)
+    assert taught.open_set["knn"] >= bare.open_set["knn"]  # its own gallery rows are near it now
+    assert taught.top.sku == "blue-disc" and "blue-disc" in taught.from_gallery
+    recognizer.recognize(probe)
+    assert fusion._neighbours(fusion.gallery()) is bank  # the same snapshot: not joined again
