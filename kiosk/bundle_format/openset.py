@@ -159,6 +159,8 @@ def embedding_info(manifest: BundleManifest, where: str | None = None) -> Embedd
         raise BundleError(f"{_where(manifest, where)}: '{EMBEDDING_KEY}' has dim {info.dim}, similarity "
                           f"{getattr(fused, 'similarity', None)!r} (one of {', '.join(SIMILARITIES)}) or form "
                           f"{getattr(fused, 'form', None)!r} (one of {', '.join(FORMS)})")
+    if fused is not None and fused.form == "relative" and not info.prototypes:
+        raise BundleError(f"{_where(manifest, where)}: '{EMBEDDING_KEY}' has a relative fusion but no prototypes")
     for name in (info.prototypes, info.exemplars):
         if name is not None and name not in manifest.files:
             raise BundleError(f"{_where(manifest, where)}: '{EMBEDDING_KEY}' names {name}, which the manifest does "

@@ -123,10 +123,16 @@ def test_sections_are_read_and_malformed_ones_refused(tmp_path):
     for bad in ({"output": "embedding"}, {"output": "embedding", "dim": 8, "prototypes": "missing.npy"},
                 {"output": "embedding", "dim": 8, "fusion": {"scale": 1, "bias": 0, "similarity": "median"}},
                 {"output": "embedding", "dim": 8, "fusion": {"scale": 1, "bias": 0, "form": "sideways"}},
-                {"output": "embedding", "dim": 8, "exemplars": "missing.npy"}):
+                {"output": "embedding", "dim": 8, "exemplars": "missing.npy"},
+                {"output": "embedding", "dim": 8, "fusion": {"scale": 1, "bias": 0, "form": "relative"}}):
         with pytest.raises(BundleError, match="embedding"):
             embedding_info(_with_sections(root, bad))
-    m = _with_sections(root, {"output": "embedding", "dim": 8, "fusion": {"scale": 9, "bias": -3, "form": "relative"}})
+    np.save(root / "prototypes.npy", np.eye(len(TINY_LABELS), 8, dtype=np.float16))
+    listed = read_manifest(root)
+    write_manifest(root, dataclasses.replace(listed, files={**listed.files,
+                                                            "prototypes.npy": file_entry(root / "prototypes.npy")}))
+    m = _with_sections(root, {"output": "embedding", "dim": 8, "prototypes": "prototypes.npy",
+                              "fusion": {"scale": 9, "bias": -3, "form": "relative"}})
     assert embedding_info(m).fusion.form == "relative"
     assert embedding_info(m).fusion.to_json()["form"] == "relative"
     with pytest.raises(BundleError, match="open_set"):
