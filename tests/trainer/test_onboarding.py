@@ -216,3 +216,17 @@ def test_evaluate_onboarding_end_to_end(tmp_path, capsys):
     assert r["enroll_to_suggestion"]["seconds_to_suggestion"] < 60
     assert r["full"]["images"] > r["incremental"]["images"] > 0
     assert Path(tmp_path / "w" / "onboarding.json").is_file()
+
+
+def test_the_default_recipe_is_make_models():
+    """`evaluate onboarding` without --recipe trains what `make model` trains (the Makefile's MODEL_TRAIN)."""
+    import re
+
+    from trainer.onboarding import RECIPE
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    block = re.search(r"^MODEL_TRAIN :=(.*?)(?<!\\)\n", makefile, re.M | re.S).group(1).replace("\\\n", " ")
+    arch = re.search(r"^MODEL_ARCH\s*:=\s*(\S+)", makefile, re.M).group(1)
+    train = block.replace("$(MODEL_ARCH)", arch).split()
+    pairs = {a: b for a, b in zip(train, train[1:]) if a.startswith("--")}
+    assert all(pairs.get(opt) == value for opt, value in zip(RECIPE[::2], RECIPE[1::2])), (RECIPE, pairs)
