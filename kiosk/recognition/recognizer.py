@@ -55,7 +55,8 @@ def topk(probs: np.ndarray, labels: list[str], k: int) -> list[Suggestion]:
 class Recognizer:
     """Thread-compatible (one call at a time); the capture thread never waits for it."""
 
-    def __init__(self, bundle: Bundle, backend: InferenceBackend, top_k: int = 3, opencv_threads: int | None = 1):
+    def __init__(self, bundle: Bundle, backend: InferenceBackend, top_k: int = 3, opencv_threads: int | None = 1,
+                 blas_threads: int | None = 1):
         if opencv_threads is not None:
             # One frame's resize is a few hundred thousand pixels: handing it to OpenCV's pool costs more than it
             # saves and competes with the inference threads (measured here: INTER_AREA 348 → 256 px, 1.44 ms with the
@@ -63,6 +64,13 @@ class Recognizer:
             import cv2
 
             cv2.setNumThreads(opencv_threads)
+        if blas_threads is not None:
+            # Likewise numpy's BLAS for the per-frame products (open-set scores, gallery similarity; a few million
+            # multiply-adds at most): next to the inference's thread pool, OpenBLAS's 2 threads took 8.0 ms to score
+            # one embedding against a 1,587 x 1,280 exemplar bank here, one thread 0.10 ms. Process-wide too.
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(blas_threads, user_api="blas")
         self.bundle = bundle
         self.backend = backend
         self.top_k = top_k
