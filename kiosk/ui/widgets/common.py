@@ -29,16 +29,12 @@ class Translatable:
         pass
 
 
-class ElidedLabel(QLabel):
-    """One line that never asks for more width than it gets: text that does not fit ends in "…" and the whole text
-    is the tooltip. ``text()`` is always the whole text."""
+class FitsItsText:
+    """Mixed into a label or button (before the Qt class) that shows its text fitted to its width: ``text()`` is
+    always the whole text, ``_refit()`` (the widget's own) decides what is shown, again on every resize and font or
+    style change. What is shown is the Qt class's own ``text()``."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self._own_tip = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setText(text)
+    _full = ""
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt name
         text = str(text or "")
@@ -50,16 +46,40 @@ class ElidedLabel(QLabel):
     def text(self) -> str:
         return self._full
 
+    def _refit(self) -> None:  # pragma: no cover - each widget fits its own way
+        raise NotImplementedError
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._refit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - a new font (style sheet) changes what fits
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._refit()
+
+
+class ElidedLabel(FitsItsText, QLabel):
+    """One line that never asks for more width than it gets: text that does not fit ends in "…" and the whole text
+    is the tooltip. ``text()`` is always the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._own_tip = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
     def setToolTip(self, tip: str) -> None:  # noqa: N802 - a tooltip of its own wins over the elided text
         self._own_tip = tip or ""
         super().setToolTip(self._own_tip)
 
     def shown_text(self) -> str:
-        return super().text()
+        return QLabel.text(self)
 
     @property
     def elided(self) -> bool:
-        return super().text() != self._full
+        return QLabel.text(self) != self._full
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(0, super().minimumSizeHint().height())
@@ -78,17 +98,8 @@ class ElidedLabel(QLabel):
         QLabel.setText(self, shown)
         QLabel.setToolTip(self, self._own_tip or (self._full if shown != self._full else ""))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._refit()
 
-    def changeEvent(self, event) -> None:  # noqa: N802 - a new font (style sheet) changes what fits
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._refit()
-
-
-class ClampedLabel(QLabel):
+class ClampedLabel(FitsItsText, QLabel):
     """Text wrapped onto at most ``lines`` lines, the last one ending in "…" when it does not fit (the whole text
     is the tooltip); never asks for more width than it gets."""
 
@@ -101,19 +112,9 @@ class ClampedLabel(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.setText(text)
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
-        text = str(text or "")
-        if text != self._full:
-            self._full = text
-            self.updateGeometry()
-        self._refit()
-
-    def text(self) -> str:
-        return self._full
-
     @property
     def elided(self) -> bool:
-        return super().text().replace("\n", " ") != self._full
+        return QLabel.text(self).replace("\n", " ") != self._full
 
     def _lines_height(self) -> int:
         """The height of ``lines`` lines as QLabel draws them: the last line's descent, and Devanagari's taller
@@ -145,17 +146,8 @@ class ClampedLabel(QLabel):
         QLabel.setText(self, "\n".join(out))
         self.setToolTip(self._full if self.elided else "")
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._refit()
 
-    def changeEvent(self, event) -> None:  # noqa: N802
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._refit()
-
-
-class ElidingButton(QPushButton):
+class ElidingButton(FitsItsText, QPushButton):
     """A touch button whose text ends in "…" when it does not fit (the whole text is the tooltip) instead of
     widening the window — or shows ``short_text`` instead, when set and it fits ("Pay" for "Pay ₹1,173.00": better
     than a cut amount). ``text()`` is always the whole text."""
@@ -166,22 +158,12 @@ class ElidingButton(QPushButton):
         self.short_text = ""
         self.setText(text)
 
-    def setText(self, text: str) -> None:  # noqa: N802
-        text = str(text or "")
-        if text != self._full:
-            self._full = text
-            self.updateGeometry()
-        self._refit()
-
-    def text(self) -> str:
-        return self._full
-
     def shown_text(self) -> str:
-        return super().text()
+        return QPushButton.text(self)
 
     @property
     def elided(self) -> bool:
-        return super().text() != self._full
+        return QPushButton.text(self) != self._full
 
     def _padding(self) -> int:
         option = QStyleOptionButton()
@@ -207,15 +189,6 @@ class ElidingButton(QPushButton):
         QPushButton.setText(self, shown)
         self.setToolTip(self._full if shown != self._full else "")
         self.setAccessibleName(self._full)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._refit()
-
-    def changeEvent(self, event) -> None:  # noqa: N802
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._refit()
 
 
 def touch_button(text: str, name: str, parent: QWidget | None = None) -> QPushButton:
