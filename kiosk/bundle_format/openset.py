@@ -47,6 +47,7 @@ only when it is the chosen score: about 1 ms a frame)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -186,15 +187,19 @@ def open_set_rule(manifest: BundleManifest, where: str | None = None) -> OpenSet
     return rule
 
 
+def _load_array(bundle: Bundle, name: str) -> tuple[Path, np.ndarray]:
+    path = bundle.path(name)
+    try:
+        return path, np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{path}: not a NumPy array file ({exc})") from None
+
+
 def load_prototypes(bundle: Bundle, info: EmbeddingInfo) -> np.ndarray | None:
     """The trained SKUs' mean embeddings ``(labels, dim)`` float32, or ``None`` when the bundle has none."""
     if not info.prototypes:
         return None
-    path = bundle.path(info.prototypes)
-    try:
-        protos = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{path}: not a NumPy array file ({exc})") from None
+    path, protos = _load_array(bundle, info.prototypes)
     want = (bundle.manifest.num_classes, info.dim)
     if protos.shape != want or not np.issubdtype(protos.dtype, np.floating):
         raise BundleError(f"{path}: prototypes of shape {protos.shape} ({protos.dtype}); the manifest says {want}")
@@ -206,11 +211,7 @@ def load_exemplars(bundle: Bundle, info: EmbeddingInfo) -> np.ndarray | None:
     (a bundle from before the ``knn`` score)."""
     if not info.exemplars:
         return None
-    path = bundle.path(info.exemplars)
-    try:
-        rows = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{path}: not a NumPy array file ({exc})") from None
+    path, rows = _load_array(bundle, info.exemplars)
     if rows.ndim != 2 or rows.shape[1] != info.dim or not np.issubdtype(rows.dtype, np.floating):
         raise BundleError(f"{path}: exemplars of shape {rows.shape} ({rows.dtype}); the manifest says (rows, "
                           f"{info.dim})")

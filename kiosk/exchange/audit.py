@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.errors import DataError
-from kiosk.exchange.batch import Batch, BatchError, read_batch
+from kiosk.exchange.batch import Batch, BatchError, read_kiosk_batch
 
 __all__ = ["GENESIS", "KIND", "AuditProblem", "AuditReport", "canonical", "content_hash", "key_id", "mac_of",
            "parse_key", "read_audit_batch", "seal", "verify_rows"]
@@ -225,15 +225,10 @@ def _record_problem(rec: Mapping[str, Any]) -> str | None:
 
 
 def read_audit_batch(data: bytes, name: str | None = None, *, where: str | None = None) -> Batch:
-    """:func:`~kiosk.exchange.batch.read_batch` for kind ``audit``, every record's shape checked (one bad record
+    """:func:`~kiosk.exchange.batch.read_kiosk_batch` for kind ``audit``, every record's shape checked (one bad record
     refuses the batch). The chain and the MACs are head office's to check (it holds the kiosks' keys)."""
-    batch = read_batch(data, name, where=where)
+    batch = read_kiosk_batch(data, name, KIND, where=where)
     where = where or name or "batch"
-    if batch.kind != KIND:
-        raise BatchError(f"{where}: a {batch.kind!r} batch, not {KIND!r}")
-    for key in ("kiosk_id", "store_id"):
-        if not isinstance(batch.meta.get(key), str):
-            raise BatchError(f"{where}: meta.{key} missing")
     if not batch.records:
         raise BatchError(f"{where}: no audit rows")
     for i, rec in enumerate(batch.records):

@@ -27,7 +27,8 @@ from typing import Any
 
 from kiosk.errors import DataError
 
-__all__ = ["Batch", "BatchError", "FORMAT", "INDEX", "batch_name", "parse_batch_name", "read_batch", "write_batch"]
+__all__ = ["Batch", "BatchError", "FORMAT", "INDEX", "batch_name", "parse_batch_name", "read_batch", "read_kiosk_batch",
+           "write_batch"]
 
 FORMAT = 1
 INDEX = "batch.json"
@@ -174,3 +175,15 @@ def read_batch(data: bytes, name: str | None = None, *, where: str | None = None
                 or want.get("sha256") != hashlib.sha256(data_n).hexdigest():
             raise BatchError(f"{where}: {n} does not match its hash in {INDEX}")
     return Batch(doc["kind"], doc["meta"], doc["records"], members, name or "")
+
+
+def read_kiosk_batch(data: bytes, name: str | None, kind: str, *, where: str | None = None) -> Batch:
+    """:func:`read_batch` for a kiosk's batch of ``kind``: the kind and the sending kiosk's and store's ids checked."""
+    batch = read_batch(data, name, where=where)
+    where = where or name or "batch"
+    if batch.kind != kind:
+        raise BatchError(f"{where}: a {batch.kind!r} batch, not {kind!r}")
+    for key in ("kiosk_id", "store_id"):
+        if not isinstance(batch.meta.get(key), str):
+            raise BatchError(f"{where}: meta.{key} missing")
+    return batch

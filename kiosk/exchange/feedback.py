@@ -26,7 +26,7 @@ import math
 import re
 from typing import Any
 
-from kiosk.exchange.batch import Batch, BatchError, read_batch
+from kiosk.exchange.batch import Batch, BatchError, read_kiosk_batch
 
 __all__ = ["KIND", "TRUST_RANK", "TRUSTS", "image_member", "read_feedback_batch", "trust_of", "validate_record"]
 
@@ -88,15 +88,10 @@ def validate_record(rec: dict[str, Any], files: dict[str, bytes] | None = None) 
 
 
 def read_feedback_batch(data: bytes, name: str | None = None, *, where: str | None = None) -> Batch:
-    """:func:`~kiosk.exchange.batch.read_batch` for kind ``feedback``, every record checked: one bad record
+    """:func:`~kiosk.exchange.batch.read_kiosk_batch` for kind ``feedback``, every record checked: one bad record
     refuses the whole batch (:class:`BatchError` naming the batch and the record)."""
-    batch = read_batch(data, name, where=where)
+    batch = read_kiosk_batch(data, name, KIND, where=where)
     where = where or name or "batch"
-    if batch.kind != KIND:
-        raise BatchError(f"{where}: a {batch.kind!r} batch, not {KIND!r}")
-    for key in ("kiosk_id", "store_id"):
-        if not isinstance(batch.meta.get(key), str):
-            raise BatchError(f"{where}: meta.{key} missing")
     for i, rec in enumerate(batch.records):
         problem = validate_record(rec, batch.files)
         if problem:

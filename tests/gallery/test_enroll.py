@@ -17,20 +17,7 @@ import pytest
 
 from kiosk.cli import main as checkout
 from kiosk.gallery import EnrollmentRefused, EnrollPolicy, Gallery, enroll, judge, sharpness
-from kiosk.recognition.recognizer import Recognizer
-from tests.onboarding_kit import NEW, TRAINED, UNKNOWN, build_world, draw, onboarding_catalog, tray
-
-
-@pytest.fixture(scope="module")
-def world():
-    return build_world()
-
-
-@pytest.fixture
-def recognizer(world):
-    rec = Recognizer.load(world.bundle, threads=1)
-    yield rec
-    rec.close()
+from tests.onboarding_kit import NEW, TRAINED, UNKNOWN, draw, onboarding_catalog, tray
 
 
 class Row:

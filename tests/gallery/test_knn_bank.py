@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 
 from kiosk.gallery import Gallery, enroll
-from kiosk.recognition.recognizer import Recognizer
-from tests.onboarding_kit import build_world
 
 
 class Row:
@@ -19,16 +17,6 @@ class Row:
         self.sku, self.name, self.active = sku, sku.title(), True
 
 
-@pytest.fixture(scope="module")
-def world():
-    return build_world()
-
-
-@pytest.fixture
-def recognizer(world):
-    rec = Recognizer.load(world.bundle, threads=1)
-    yield rec
-    rec.close()
 
 
 def test_knn_bank_holds_the_exemplars_and_the_gallery(world, recognizer, tmp_path):
