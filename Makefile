@@ -91,7 +91,7 @@ model: $(STAMP)
 model-chain: | $(STAMP)
 	$(BIN)/checkout data import-grocery-store $(GROCERY) --out $(GS)
 	$(BIN)/checkout data check $(GS)/train.csv $(GS)/val.csv --out $(GS)/check --no-progress
-	$(BIN)/checkout data split $(GS)/check/train.clean.csv --val 0 --test 0.1 --seed 0 --out $(GS)/own --no-progress
+	$(BIN)/checkout data split $(GS)/check/train.clean.csv --val 0 --test 0.1 --guard 1 --seed 0 --out $(GS)/own --no-progress
 	$(BIN)/checkout weights fetch $(MODEL_ARCH) --out .cache/weights
 	rm -rf $(MODEL_RUN)
 	$(BIN)/checkout train --train $(GS)/own/train.csv --val $(GS)/check/val.clean.csv --out $(MODEL_RUN) $(MODEL_TRAIN)

@@ -37,12 +37,16 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--min-per-sku", type=int, default=10, help="flag SKUs with fewer clean photos (10)")
     p.set_defaults(func=_check)
 
-    p = data.add_parser("split", help="stratified train/val/test split keeping duplicate groups together")
+    p = data.add_parser("split", help="stratified train/val/test split keeping duplicate groups and shooting sequences together")
     p.add_argument("manifest", type=Path)
     p.add_argument("--val", type=float, default=0.1, help="share of each SKU for val (0.1)")
     p.add_argument("--test", type=float, default=0.1, help="share of each SKU for test (0.1)")
     p.add_argument("--seed", type=int, default=0, help="same seed + same photos = same split (0)")
     p.add_argument("--out", type=Path, required=True, help="folder for train.csv, val.csv, test.csv")
+    p.add_argument("--no-sequences", dest="keep_sequences", action="store_false",
+                   help="split photo by photo: do not keep runs of consecutively numbered shots together")
+    p.add_argument("--guard", type=int, default=0, metavar="N",
+                   help="leave the N training photos either side of a held-out run out of training (guard.csv; 0)")
     _hash_options(p)
     p.set_defaults(func=_split)
 
@@ -108,7 +112,8 @@ def _split(args) -> int:
     from trainer.data.split import split_manifest
 
     result = split_manifest(args.manifest, args.out, val=args.val, test=args.test, seed=args.seed,
-                            phash_threshold=args.phash_threshold, workers=args.workers, cache=_cache(args),
+                            phash_threshold=args.phash_threshold, keep_sequences=args.keep_sequences,
+                            guard=args.guard, workers=args.workers, cache=_cache(args),
                             progress=not args.no_progress)
     print(result.table())
     print("wrote " + ", ".join(str(p) for p in result.files.values()))

@@ -9,6 +9,12 @@
   groups are ordered by ``sha256(seed:identity)``, so the same seed and the same photos give the same split
   whatever the order of the manifest's lines.
 
+* **Shooting sequences stay together** (``sequences``, on by default): numbered photos of one folder and SKU are
+  cut into runs of consecutive shots (:mod:`trainer.data.sequences`), each run one group, so a held-out split takes
+  whole runs instead of every other frame of a burst. What is left at the runs' edges is printed (held-out photos
+  with a training photo next to them), and ``guard`` leaves the training photos next to a held-out run out of
+  training (``guard.csv``).
+
 The manifest's ``group`` column (e.g. the coarse class) is carried along but not used for grouping.
 """
 
@@ -22,8 +28,9 @@ from pathlib import Path
 
 from kiosk.errors import DataError
 from trainer.data import hashing
-from trainer.data.duplicates import duplicate_groups, duplicate_pairs
+from trainer.data.duplicates import DuplicatePair, duplicate_groups, duplicate_pairs
 from trainer.data.manifest import ManifestRow, read_manifest, write_manifest
+from trainer.data.sequences import block_size, guard_band, neighbours_across, sequence_blocks, sequences
 
 SPLITS = ("train", "val", "test")
 
@@ -37,6 +44,8 @@ class SplitResult:
     multi_photo_groups: int
     unreadable: int
     files: dict[str, Path] = field(default_factory=dict)
+    neighbours: dict[str, tuple[int, int]] = field(default_factory=dict)  # held-out split: (next to train, photos)
+    guarded: list[ManifestRow] = field(default_factory=list)  # left out of training by the guard band
 
     def counts(self) -> dict[str, dict]:
         return {s: {"images": len(r), "skus": len({x.sku for x in r})} for s, r in self.rows.items()}
@@ -49,6 +58,10 @@ class SplitResult:
             skus = {x.sku for x in r}
             lines.append(f"{s:<6} {len(r):>7} {len(skus):>5}  {len(all_skus - skus)}")
         lines.append(f"{self.groups} groups ({self.multi_photo_groups} with several photos kept together)")
+        for s, (touching, total) in self.neighbours.items():
+            lines.append(f"{s}: {touching} of {total} photos have a training photo shot next to them")
+        if self.guarded:
+            lines.append(f"{len(self.guarded)} training photo(s) next to a held-out run left out (guard.csv)")
         if self.unreadable:
             lines.append(f"{self.unreadable} unreadable photo(s) grouped by content only: run `checkout data check`")
         return "\n".join(lines)
@@ -107,20 +120,53 @@ def split_manifest(
     test: float = 0.1,
     seed: int = 0,
     phash_threshold: int = hashing.DEFAULT_PHASH_THRESHOLD,
+    keep_sequences: bool = True,
+    guard: int = 0,
     workers: int | None = None,
     cache: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> SplitResult:
     """Split ``manifest`` into ``out/train.csv``, ``out/val.csv`` and ``out/test.csv`` (the ones with a share > 0;
-    train always). Rows keep their columns; ``split`` is set. Raises :class:`DataError` for bad fractions."""
+    train always; ``guard.csv`` when ``guard`` left photos out). Rows keep their columns; ``split`` is set. Raises
+    :class:`DataError` for bad fractions."""
     for name, value in (("val", val), ("test", test)):
         if not 0 <= value < 1:
             raise DataError(f"--{name} {value}: must be a fraction in [0, 1)")
     if val + test >= 1:
         raise DataError(f"--val {val} + --test {test} leave nothing for train")
+    if guard < 0:
+        raise DataError(f"--guard {guard}: must be 0 or more photos")
     rows = read_manifest(manifest)
     if not rows:
         raise DataError(f"{manifest}: no rows to split")
+    row_facts = _facts(rows, workers, cache, progress)
+    seqs = sequences([r.path for r in rows], [r.sku for r in rows])
+    share = min((f for f in (val, test) if f > 0), default=0) if keep_sequences else 0
+    pairs = duplicate_pairs([f.sha256 for f in row_facts], [f.phash for f in row_facts], phash_threshold)
+    pairs += [DuplicatePair(a, b, "sequence", 0)
+              for a, b in sequence_blocks(seqs, [block_size(len(q), share) for q in seqs])]
+    components = duplicate_groups(len(rows), pairs)
+    groups, member_of = _groups(components, rows, row_facts)
+    assignment = assign_groups(groups, {"val": val, "test": test}, seed)
+    split_of = [assignment[member_of[i]] for i in range(len(rows))]
+    guarded = guard_band(seqs, split_of, guard)
+    for i in guarded:
+        split_of[i] = "guard"
+    wanted = ["train"] + [s for s, f in (("val", val), ("test", test)) if f > 0]
+    result = SplitResult(
+        rows={s: [] for s in wanted}, groups=len(groups),
+        multi_photo_groups=sum(1 for c in components if len(c) > 1),
+        unreadable=sum(1 for f in row_facts if f.phash is None),
+        neighbours={s: neighbours_across(seqs, split_of, s) for s in wanted[1:] if seqs},
+    )
+    for i, row in enumerate(rows):
+        target = result.guarded if i in guarded else result.rows[split_of[i]]
+        target.append(row.with_(split=split_of[i]))
+    _write(result, Path(out), wanted)
+    return result
+
+
+def _facts(rows: list[ManifestRow], workers: int | None, cache, progress: bool) -> list:
     hash_cache = hashing.HashCache(cache) if cache else None
     try:
         facts = hashing.inspect_images([r.path for r in rows], workers=workers, cache=hash_cache,
@@ -128,10 +174,11 @@ def split_manifest(
     finally:
         if hash_cache is not None:
             hash_cache.close()
-    row_facts = [facts[os.fspath(r.path)] for r in rows]
-    pairs = duplicate_pairs([f.sha256 for f in row_facts], [f.phash for f in row_facts], phash_threshold)
-    components = duplicate_groups(len(rows), pairs)
+    return [facts[os.fspath(r.path)] for r in rows]
 
+
+def _groups(components: list[list[int]], rows: list[ManifestRow], row_facts: list):
+    """``(identity, majority sku, size)`` per component and each row's component identity."""
     groups: list[tuple[str, str, int]] = []
     member_of: dict[int, str] = {}
     for comp in components:
@@ -141,20 +188,18 @@ def split_manifest(
         groups.append((identity, sku, len(comp)))
         for i in comp:
             member_of[i] = identity
-    assignment = assign_groups(groups, {"val": val, "test": test}, seed)
+    return groups, member_of
 
-    wanted = ["train"] + [s for s, f in (("val", val), ("test", test)) if f > 0]
-    result = SplitResult(
-        rows={s: [] for s in wanted}, groups=len(groups),
-        multi_photo_groups=sum(1 for c in components if len(c) > 1),
-        unreadable=sum(1 for f in row_facts if f.phash is None),
-    )
-    for i, row in enumerate(rows):
-        s = assignment[member_of[i]]
-        result.rows[s].append(row.with_(split=s))
-    out = Path(out)
+
+def _write(result: SplitResult, out: Path, wanted: list[str]) -> None:
+    def ordered(rows):
+        return sorted(rows, key=lambda r: (r.sku, str(r.path)))
+
     for s in wanted:
-        ordered = sorted(result.rows[s], key=lambda r: (r.sku, str(r.path)))
-        result.rows[s] = ordered
-        result.files[s] = write_manifest(ordered, out / f"{s}.csv")
-    return result
+        result.rows[s] = ordered(result.rows[s])
+        result.files[s] = write_manifest(result.rows[s], out / f"{s}.csv")
+    stale = out / "guard.csv"
+    if result.guarded:
+        result.files["guard"] = write_manifest(ordered(result.guarded), stale)
+    elif stale.exists():
+        stale.unlink()
