@@ -8,8 +8,9 @@ The protocol (seeded, every step cached in ``--work`` so a second run only redoe
 2. **Photos.** Per new SKU, its training photos in a seeded order: the first ``N`` are the enrollment shots, the last
    40 % plus its validation photos are its evaluation photos (nobody ever trains on or enrolls them); the rest, shots
    included, are what a store sends later (``add.csv``: an incremental retrain's ``--add``, a full retrain's extra).
-   Per old SKU, 10 % of its training photos are held back (``calibration.csv``: photos of the training sessions that
-   no run trains on, as ``make model``'s own/val.csv), the rest is ``base_train.csv``. Old SKUs are evaluated on
+   Per old SKU, 10 % of its training photos are held back as one run of consecutive shots (``calibration.csv``:
+   photos of the training sessions that no run trains on), the photo either side of the run is trained on by nobody
+   (a guard, as ``checkout data split --guard 1``), the rest is ``base_train.csv``. Old SKUs are evaluated on
    their validation photos (``base_val.csv``: the data's own val, other sessions; also what every run picks its epoch
    on); unknown SKUs on all their photos.
 3. **Base model**: the till's recipe (:data:`RECIPE`, ``make model``'s; ``--epochs`` scales it) on the old SKUs only,
@@ -65,6 +66,7 @@ class Split:
     base_train: list = field(default_factory=list)
     base_val: list = field(default_factory=list)
     calibration: list = field(default_factory=list)  # old SKUs' held-back training-session photos
+    guard: list = field(default_factory=list)  # the photo either side of a held-back run: in no set
     shots: dict[str, list] = field(default_factory=dict)
     add: list = field(default_factory=list)
     new_eval: list = field(default_factory=list)
@@ -74,7 +76,7 @@ class Split:
     def describe(self) -> dict:
         return {"old_skus": len(self.old), "new_skus": self.new, "unknown_skus": self.unknown,
                 "base_train": len(self.base_train), "base_val": len(self.base_val),
-                "calibration": len(self.calibration), "add": len(self.add),
+                "calibration": len(self.calibration), "guard": len(self.guard), "add": len(self.add),
                 "new_eval": len(self.new_eval), "unknown_photos": len(self.unknown_rows),
                 "shots": {s: len(v) for s, v in self.shots.items()}}
 
@@ -91,11 +93,10 @@ def choose_split(train: list, val: list, k: int, u: int, shots: int, seed: int =
     s = Split(sorted(order[k + u:]), new, unknown)
     held_back = random.Random(seed + 1)  # its own stream: the new SKUs' photos stay what they were
     for sku in s.old:
-        rows = [r for r in train if r.sku == sku]
-        held_back.shuffle(rows)
-        n = round(CALIBRATION_SHARE * len(rows)) if len(rows) > 1 else 0
-        s.calibration += rows[:n]
-        s.base_train += rows[n:]
+        calibration, guard, rest = _held_back_run([r for r in train if r.sku == sku], held_back)
+        s.calibration += calibration
+        s.guard += guard
+        s.base_train += rest
     s.base_val = [r for r in val if r.sku in s.old]
     s.new_val = [r for r in val if r.sku in new]
     s.unknown_rows = [r for r in train + val if r.sku in unknown]
@@ -110,6 +111,26 @@ def choose_split(train: list, val: list, k: int, u: int, shots: int, seed: int =
         s.add += rows[: len(rows) - held]
         s.new_eval += rows[len(rows) - held:] + [r for r in s.new_val if r.sku == sku]
     return s
+
+
+def _held_back_run(rows: list, rng: random.Random) -> tuple[list, list, list]:
+    """An old SKU's held-back photos as one run of consecutive shots (:mod:`trainer.data.sequences`), the photo
+    either side of it (the guard, trained on by nobody) and the rest: held back photo by photo, nearly every one
+    had a training photo shot a second before or after it, and the calibration learnt from near-copies (README)."""
+    from trainer.data.sequences import sequence_key
+
+    def order(r):
+        key = sequence_key(Path(r.path))
+        return (key[0], key[1], key[2], "") if key else ("", "", -1, str(r.path))
+
+    rows = sorted(rows, key=order)
+    n = round(CALIBRATION_SHARE * len(rows)) if len(rows) > 3 else 0
+    if n == 0:
+        return [], [], rows
+    start = rng.randrange(len(rows) - n + 1)
+    guard = [rows[i] for i in (start - 1, start + n) if 0 <= i < len(rows)]
+    rest = rows[:max(0, start - 1)] + rows[start + n + 1:]
+    return rows[start:start + n], guard, rest
 
 
 def _write(rows: list, path: Path) -> Path:

@@ -164,10 +164,20 @@ def test_the_protocols_split_keeps_evaluation_photos_out_of_everything(tmp_path)
     assert not paths(s.new_eval) & (paths(s.add) | paths(s.base_train) | paths(s.base_val))
     assert {r.sku for r in s.unknown_rows} == set(s.unknown) and len(s.unknown_rows) == 30
     assert {r.sku for r in s.base_train} == set(s.old) and {r.sku for r in s.add} == set(s.new)
-    # the export's held-back photos: a tenth of each old SKU's training photos, trained on by nobody
+    # the export's held-back photos: a tenth of each old SKU's training photos, trained on by nobody, and the photo
+    # shot either side of them (the guard) in no set
     assert {r.sku for r in s.calibration} == set(s.old) and not paths(s.calibration) & paths(s.base_train)
-    assert len(s.calibration) == len(s.old) and paths(s.calibration) | paths(s.base_train) == paths(
+    assert not paths(s.guard) & (paths(s.base_train) | paths(s.calibration)) and len(s.guard) >= len(s.old)
+    assert len(s.calibration) == len(s.old) and paths(s.calibration) | paths(s.guard) | paths(s.base_train) == paths(
         [r for r in train if r.sku in s.old])
+    from trainer.data.sequences import sequence_key
+
+    for sku in s.old:  # no training photo is shot right next to a held-back one
+        held = {sequence_key(r.path)[2] for r in s.calibration if r.sku == sku}
+        trained = sorted(sequence_key(r.path)[2] for r in s.base_train if r.sku == sku)
+        everything = sorted(sequence_key(r.path)[2] for r in train if r.sku == sku)
+        rank = {n: i for i, n in enumerate(everything)}
+        assert all(abs(rank[t] - rank[h]) > 1 for t in trained for h in held), (sku, held, trained)
     assert paths(s.new_val) <= paths(s.new_eval) and paths(s.new_val) <= paths(val)
     assert choose_split(train, val, 4, 3, 4, seed=1).new == s.new != choose_split(train, val, 4, 3, 4, seed=2).new
 
