@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--min-per-sku", type=int, default=10, help="flag SKUs with fewer clean photos (10)")
     p.set_defaults(func=_check)
 
-    p = data.add_parser("split", help="stratified train/val/test split keeping duplicate groups and shooting sequences together")
+    p = data.add_parser("split", help="stratified train/val/test split keeping duplicate groups and shooting sequences "
+                                      "together")
     p.add_argument("manifest", type=Path)
     p.add_argument("--val", type=float, default=0.1, help="share of each SKU for val (0.1)")
     p.add_argument("--test", type=float, default=0.1, help="share of each SKU for test (0.1)")

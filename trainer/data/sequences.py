@@ -72,8 +72,7 @@ def neighbours_across(seqs: list[list[int]], split_of: Sequence[str], held_out: 
             if split_of[i] != held_out:
                 continue
             total += 1
-            near = seq[max(0, pos - distance):pos] + seq[pos + 1:pos + 1 + distance]
-            touching += any(split_of[j] == "train" for j in near)
+            touching += any(split_of[j] == "train" for j in _near(seq, pos, distance))
     return touching, total
 
 
@@ -86,6 +85,10 @@ def guard_band(seqs: list[list[int]], split_of: Sequence[str], guard: int) -> se
         for pos, i in enumerate(seq):
             if split_of[i] == "train":
                 continue
-            near = seq[max(0, pos - guard):pos] + seq[pos + 1:pos + 1 + guard]
-            out.update(j for j in near if split_of[j] == "train")
+            out.update(j for j in _near(seq, pos, guard) if split_of[j] == "train")
     return out
+
+
+def _near(seq: list[int], pos: int, distance: int) -> list[int]:
+    """The photos within ``distance`` places of ``seq[pos]``, itself excluded."""
+    return seq[max(0, pos - distance):pos] + seq[pos + 1:pos + 1 + distance]
