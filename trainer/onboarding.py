@@ -117,20 +117,20 @@ def _held_back_run(rows: list, rng: random.Random) -> tuple[list, list, list]:
     """An old SKU's held-back photos as one run of consecutive shots (:mod:`trainer.data.sequences`), the photo
     either side of it (the guard, trained on by nobody) and the rest: held back photo by photo, nearly every one
     had a training photo shot a second before or after it, and the calibration learnt from near-copies (README)."""
-    from trainer.data.sequences import sequence_key
+    from trainer.data.sequences import guard_band, sequences
 
-    def order(r):
-        key = sequence_key(Path(r.path))
-        return (key[0], key[1], key[2], "") if key else ("", "", -1, str(r.path))
-
-    rows = sorted(rows, key=order)
+    seqs = sequences([Path(r.path) for r in rows], [r.sku for r in rows])
+    in_seq = {i for q in seqs for i in q}
+    loose = sorted((i for i in range(len(rows)) if i not in in_seq), key=lambda i: str(rows[i].path))
+    order = loose + [i for q in seqs for i in q]  # shooting order
     n = round(CALIBRATION_SHARE * len(rows)) if len(rows) > 3 else 0
     if n == 0:
-        return [], [], rows
+        return [], [], [rows[i] for i in order]
     start = rng.randrange(len(rows) - n + 1)
-    guard = [rows[i] for i in (start - 1, start + n) if 0 <= i < len(rows)]
-    rest = rows[:max(0, start - 1)] + rows[start + n + 1:]
-    return rows[start:start + n], guard, rest
+    held = set(order[start:start + n])
+    guard = guard_band(seqs, ["held" if i in held else "train" for i in range(len(rows))], 1)
+    pick = lambda chosen: [rows[i] for i in order if i in chosen]  # noqa: E731
+    return pick(held), pick(guard), pick(set(order) - held - guard)
 
 
 def _write(rows: list, path: Path) -> Path:
