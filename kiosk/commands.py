@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--scale", metavar="URI", help="serial:PORT?protocol=…, sim:, script:FILE")
     p.add_argument("--bundle", metavar="DIR", help="model bundle directory")
     p.add_argument("--backend", choices=("onnxruntime", "torch", "tensorrt", "openvino"), help="inference backend")
-    p.add_argument("--precision", choices=("auto", "fp32", "int8"),
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"),
                    help="which model of the bundle runs: auto = its int8 model where the CPU has VNNI (default)")
     p.add_argument("--device", help="inference device (cpu, cuda …)")
     p.add_argument("--threads", type=int, help="inference threads (0: backend default)")
@@ -103,7 +103,7 @@ def _register_benches(bench) -> None:
     b.add_argument("--frames", type=int, default=200, help="frames measured (after warm-up); default 200")
     b.add_argument("--warmup", type=int, default=10, help="untimed frames first")
     b.add_argument("--threads", type=int, default=0, help="ORT intra-op threads for both paths (0: default)")
-    b.add_argument("--precision", choices=("auto", "fp32", "int8"), default="auto",
+    b.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",
                    help="which model of the bundle the recogniser (and the bare session) runs; auto: as the kiosk")
     b.add_argument("--compare", nargs="+", metavar="BACKEND[:PRECISION]",
                    help="bench these recognisers on the same frames in one run instead, e.g. onnxruntime:fp32 "

@@ -60,7 +60,8 @@ from kiosk.weighing.rules import WeighingConfigError, WeighingRules
 __all__ = ["ConfigError", "KioskConfig", "BACKENDS", "hash_pin", "check_pin", "config_from_args"]
 
 BACKENDS = ("onnxruntime", "torch", "tensorrt", "openvino")
-PRECISIONS = ("auto", "fp32", "int8")  # kiosk.recognition.precision.PRECISIONS (not imported: config stays light)
+# kiosk.recognition.precision.PRECISIONS (not imported: config stays light)
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 class ConfigError(UserError):
@@ -79,8 +80,8 @@ class KioskConfig:
 
     bundle: str = _f("var/bundle", "model bundle directory (manifest.json + model files)")
     backend: str = _f("onnxruntime", "inference backend: onnxruntime | torch | tensorrt | openvino")
-    precision: str = _f("auto", "model precision: auto (the bundle's int8 model where the CPU has VNNI, else fp32) "
-                                "| fp32 | int8")
+    precision: str = _f("auto", "model precision: auto (the bundle's int8 model where the CPU has VNNI, else fp32; "
+                                "bf16 on openvino where the CPU has it) | fp32 | bf16 | int8")
     device: str = _f("cpu", "inference device: cpu, cuda, cuda:0 …")
     threads: int = _f(0, "inference threads (0 = the backend's default: all cores)")
     catalog: str = _f("var/catalog.sqlite", "SKU catalog database (`checkout catalog import` makes one)")

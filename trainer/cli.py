@@ -39,9 +39,10 @@ def register(sub, groups) -> None:
     p.add_argument("--out", type=Path, help="folder for the report and plots (default: RUN_OR_BUNDLE/eval-<manifest>)")
     p.add_argument("--target-precision", type=float, default=0.99,
                    help="precision the auto-add threshold must reach (default 0.99)")
-    p.add_argument("--backend", default="onnxruntime", help="for bundles: onnxruntime | torch")
-    p.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
-                   help="for bundles: fp32, or the int8 model `bundle quantize` added (onnxruntime)")
+    p.add_argument("--backend", default="onnxruntime", help="for bundles: onnxruntime | openvino | torch")
+    p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
+                   help="for bundles: fp32, the int8 model `bundle quantize` added (onnxruntime, openvino), or "
+                   "bf16 (openvino)")
     p.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the text report")
     p.add_argument("--by", action="append", default=None, metavar="COLUMN",

@@ -61,21 +61,45 @@ def load_run_predictor(run: Path, device: str = "cpu", tta: bool = False) -> Pre
 
 
 def _onnx_file(bundle: Bundle, backend: str, precision: str) -> str:
-    """``model.onnx``, or for ``precision`` int8 the bundle's int8 model (``checkout bundle quantize``)."""
-    if precision == "fp32":
+    """``model.onnx``, or for ``precision`` int8 the bundle's int8 model (``checkout bundle quantize``); bf16 is the
+    fp32 model computed in bf16 (openvino only)."""
+    if precision == "fp32" or (precision == "bf16" and backend == "openvino"):
         return "model.onnx"
     from kiosk.bundle_format.int8 import int8_model
 
     int8 = int8_model(bundle.manifest)
-    if precision != "int8" or int8 is None or backend != "onnxruntime":
+    if precision != "int8" or int8 is None or backend not in ("onnxruntime", "openvino"):
         raise UserError(f"--precision {precision}: {bundle.root} with {backend} runs fp32"
-                        + ("" if int8 is not None else " (the bundle carries no int8 model)"))
+                        + ("" if int8 is not None or precision != "int8" else " (the bundle carries no int8 model)"))
     return int8.file
+
+
+def _openvino_logits(path: Path, precision: str) -> Callable[[np.ndarray], np.ndarray]:
+    """OpenVINO on the CPU as the kiosk's openvino backend compiles it (LATENCY; f32 or bf16 for the fp32 model, no
+    hint for the int8 one), for any batch size."""
+    try:
+        import openvino as ov
+    except ImportError as exc:
+        raise UserError(f"--backend openvino needs the openvino package ({exc}); "
+                        "pip install 'edge-checkout-kiosk[openvino]'") from None
+    core = ov.Core()
+    model = core.read_model(str(path))
+    model.reshape({model.inputs[0].any_name: [-1, *model.inputs[0].get_partial_shape()[1:]]})
+    config = {"PERFORMANCE_HINT": "LATENCY"}
+    if precision != "int8":
+        config["INFERENCE_PRECISION_HINT"] = precision.replace("fp", "f")
+    request = core.compile_model(model, "CPU", config).create_infer_request()
+
+    def run(x: np.ndarray) -> np.ndarray:
+        request.infer({0: np.ascontiguousarray(x, np.float32)})
+        return request.get_output_tensor(0).data.copy()
+
+    return run
 
 
 def _bundle_logits(bundle: Bundle, backend: str, precision: str = "fp32") -> Callable[[np.ndarray], np.ndarray]:
     """The bundle's network as NCHW float32 batch → logits, through ONNX Runtime (as the kiosk's default backend;
-    ``precision`` int8: its int8 model) or torch (its safetensors weights)."""
+    ``precision`` int8: its int8 model), OpenVINO (fp32, bf16 or int8) or torch (its safetensors weights)."""
     m = bundle.manifest
     model_file = _onnx_file(bundle, backend, precision)
     if backend == "onnxruntime":
@@ -84,6 +108,8 @@ def _bundle_logits(bundle: Bundle, backend: str, precision: str = "fp32") -> Cal
         session = ort.InferenceSession(str(bundle.path(model_file)), providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
         return lambda x: session.run(None, {name: x})[0]
+    if backend == "openvino":
+        return _openvino_logits(bundle.path(model_file), precision)
     if backend == "torch":
         import torch
         from safetensors.torch import load_file
@@ -99,7 +125,7 @@ def _bundle_logits(bundle: Bundle, backend: str, precision: str = "fp32") -> Cal
                 return model(torch.from_numpy(x)).numpy()
 
         return run
-    raise UserError(f"--backend {backend!r}: bundles are evaluated with onnxruntime or torch")
+    raise UserError(f"--backend {backend!r}: bundles are evaluated with onnxruntime, openvino or torch")
 
 
 def load_bundle_predictor(bundle_dir: Path, backend: str = "onnxruntime", tta: bool = False,

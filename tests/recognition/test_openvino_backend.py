@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from kiosk.bundle_format.bundle import load_bundle
+from kiosk.recognition import precision
 from kiosk.recognition.backends.base import BackendUnavailable, create_backend
 from kiosk.recognition.recognizer import Recognizer
 from tests.bundles.factory import build_tiny_bundle, tiny_images
@@ -48,8 +49,8 @@ def test_without_openvino_selecting_it_is_refused_in_one_line(tiny, monkeypatch)
 @needs_openvino
 def test_openvino_fp32_matches_onnxruntime(tiny):
     ref = probabilities(tiny, "onnxruntime")
-    np.testing.assert_allclose(probabilities(tiny, "openvino", bf16=False), ref, atol=1e-5)
-    bf16 = probabilities(tiny, "openvino")  # bf16 where this CPU has it: scores move a little, never the answer
+    np.testing.assert_allclose(probabilities(tiny, "openvino"), ref, atol=1e-5)  # fp32 is fp32 arithmetic
+    bf16 = probabilities(tiny, "openvino", "bf16")  # bf16 where this CPU has it: scores move a little, never the answer
     np.testing.assert_allclose(bf16, ref, atol=0.03)
     assert (bf16.argmax(1) == ref.argmax(1)).mean() >= 11 / 12
 
@@ -63,10 +64,11 @@ def test_openvino_runs_the_int8_model_as_onnxruntime_does(int8_bundle):
 
 
 @needs_openvino
-def test_openvino_describes_its_hints_and_caches_compiled_models(tiny, tmp_path):
+def test_openvino_describes_its_hints_and_caches_compiled_models(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(precision, "cpu_flags", lambda *a: frozenset({"avx512f", "avx512_vnni"}))
     rec = Recognizer.load(tiny, backend="openvino", cache_dir=tmp_path)
     text = rec.backend.describe()
-    assert text.startswith("openvino ") and "(CPU, LATENCY, inference precision " in text
+    assert text.startswith("openvino ") and "(CPU, LATENCY, inference precision f32)" in text
     assert text.endswith("· fp32 (bundle has no int8 model)")
     assert rec.backend.run(np.zeros((3, 3, 32, 32), np.float32)).shape == (3, 5)  # batch > 1: image by image
     rec.close()
@@ -74,3 +76,15 @@ def test_openvino_describes_its_hints_and_caches_compiled_models(tiny, tmp_path)
     fp32 = Recognizer.load(tiny, backend="openvino", precision="fp32")
     assert fp32.backend.describe().endswith("· fp32 (fp32 asked for)")
     fp32.close()
+
+
+@needs_openvino
+def test_auto_computes_the_fp32_model_in_bf16_where_the_cpu_does(tiny, monkeypatch):
+    monkeypatch.setattr(precision, "cpu_flags", lambda *a: frozenset({"avx512f", "avx512_bf16"}))
+    import openvino as ov
+
+    capable = "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    rec = Recognizer.load(tiny, backend="openvino")
+    assert rec.backend.describe().endswith("· bf16 (bundle has no int8 model; bf16: the CPU computes it)")
+    assert rec.backend.inference_precision == ("bf16" if capable else "f32")  # OpenVINO's own word on this CPU
+    rec.close()

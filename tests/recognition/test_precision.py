@@ -21,6 +21,8 @@ VNNI = frozenset({"sse4_2", "avx512f", "avx512_vnni"})
 AVX_VNNI = frozenset({"avx2", "avx_vnni"})
 NO_VNNI = frozenset({"sse4_2", "avx2", "avx512f"})
 INT8_CAPABLE = ("fp32", "int8")
+BF16_CAPABLE = ("fp32", "bf16", "int8")
+BF16 = frozenset({"avx512_bf16"})
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +54,26 @@ def test_forced_precisions(int8_bundle, fp32_bundle):
         choose_model(load_bundle(fp32_bundle), "int8", "onnxruntime", INT8_CAPABLE, flags=VNNI)
     with pytest.raises(UserError, match="backend 'torch' runs fp32 models only"):
         choose_model(bundle, "int8", "torch", ("fp32",), flags=VNNI)
-    with pytest.raises(UserError, match="precision 'bf16'"):
+    with pytest.raises(UserError, match="precision 'fp16'"):
+        choose_model(bundle, "fp16", "onnxruntime", INT8_CAPABLE)
+    with pytest.raises(UserError, match="precision bf16: backend 'onnxruntime' has no bf16 arithmetic"):
         choose_model(bundle, "bf16", "onnxruntime", INT8_CAPABLE)
+    assert str(choose_model(bundle, "bf16", "openvino", BF16_CAPABLE, flags=NO_VNNI)) == "bf16 (bf16 asked for)"
+
+
+@pytest.mark.parametrize("flags, bundle_has_int8, want", [
+    (VNNI | BF16, True, "int8 (CPU has VNNI)"),
+    (VNNI | BF16, False, "bf16 (bundle has no int8 model; bf16: the CPU computes it)"),
+    (NO_VNNI | BF16, True, "bf16 (CPU has no VNNI; bf16: the CPU computes it)"),
+    (NO_VNNI, True, "fp32 (CPU has no VNNI)"),
+])
+def test_auto_computes_the_fp32_model_in_bf16_where_backend_and_cpu_can(int8_bundle, fp32_bundle, flags,
+                                                                       bundle_has_int8, want):
+    bundle = load_bundle(int8_bundle if bundle_has_int8 else fp32_bundle)
+    choice = choose_model(bundle, "auto", "openvino", BF16_CAPABLE, flags=flags)
+    assert str(choice) == want
+    assert choice.file == ("model.int8.onnx" if want.startswith("int8") else "model.onnx")
+    assert choose_model(bundle, "auto", "onnxruntime", INT8_CAPABLE, flags=NO_VNNI | BF16).precision == "fp32"
 
 
 def test_cpu_flags_come_from_the_first_flags_line(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -115,3 +116,23 @@ def test_evaluate_scores_the_int8_model_on_request(tiny, capsys):
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["model"].endswith("(onnxruntime, int8)") and report["n"] == 30
     assert report["top1"] == pytest.approx(int8.validation["int8_top1"])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openvino") is None,
+                    reason="the openvino package is not installed (pip install 'edge-checkout-kiosk[openvino]')")
+def test_evaluate_scores_the_bundle_through_openvino(tiny, capsys):
+    bundle_dir, train, val = tiny
+    assert main(["bundle", "quantize", str(bundle_dir), "--calibration", str(train), "--val", str(val),
+                 "--tolerance", "100"]) == 0
+    reports = {}
+    for backend, precision in (("onnxruntime", "fp32"), ("openvino", "fp32"), ("openvino", "bf16"),
+                               ("onnxruntime", "int8"), ("openvino", "int8")):
+        capsys.readouterr()
+        assert main(["evaluate", str(bundle_dir), "--manifest", str(val), "--backend", backend,
+                     "--precision", precision, "--json"]) == 0
+        reports[backend, precision] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert reports[backend, precision]["model"].endswith(f"({backend}, {precision})")
+    assert reports["openvino", "fp32"]["top1"] == reports["onnxruntime", "fp32"]["top1"]  # fp32 arithmetic both
+    assert abs(reports["openvino", "int8"]["top1"] - reports["onnxruntime", "int8"]["top1"]) <= 0.1
+    assert main(["evaluate", str(bundle_dir), "--manifest", str(val), "--precision", "bf16"]) == 2
+    assert "with onnxruntime runs fp32" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from kiosk.errors import BundleError, UserError
-from kiosk.recognition.precision import ModelChoice, choose_model
+from kiosk.recognition.precision import FP32_MODEL, ModelChoice, choose_model
 
 BACKEND_MODULES = {
     "onnxruntime": "kiosk.recognition.backends.onnx_backend",
@@ -94,15 +94,17 @@ def backend_class(name: str) -> type[InferenceBackend]:
 def create_backend(name: str, bundle, device: str = "cpu", threads: int | None = None, warmup: bool = True,
                    precision: str = "auto", **options) -> InferenceBackend:
     """Instantiate backend ``name`` for ``bundle``; raises BackendUnavailable / BundleError with a clear message.
-    ``precision``: auto | fp32 | int8, which of the bundle's models runs (:mod:`kiosk.recognition.precision`).
+    ``precision``: auto | fp32 | bf16 | int8: which of the bundle's models runs, and how (kiosk.recognition.precision).
     ``options`` go to the backend (``cache_dir`` for all; the tensorrt backend also takes ``fp16`` and ``fallback``)."""
     cls = backend_class(name)
     have = bundle.manifest.backends
     if name not in have and (cls.same_model_as is None or cls.same_model_as not in have):
         raise BundleError(f"{bundle.root}: bundle does not provide backend {name!r} (it has {have})")
     choice = choose_model(bundle, precision, name, cls.precisions, device)
-    if choice.precision != "fp32":
+    if choice.file != FP32_MODEL:
         options["model_file"] = choice.file
+    if choice.precision == "bf16":
+        options["bf16"] = True
     backend = cls(bundle, device=device, threads=threads, **options)
     backend.model_choice = choice
     if warmup:

@@ -3,10 +3,11 @@
 It reads the same ``model.onnx`` as the onnxruntime backend (a bundle that provides "onnxruntime" runs here too),
 or the bundle's int8 model (``precision``, :mod:`kiosk.recognition.precision`), which OpenVINO runs as it is: its
 QuantizeLinear/DequantizeLinear pairs become int8 kernels. Compiled with the LATENCY performance hint for batch 1
-(the kiosk recognises one frame at a time; a larger batch runs image by image) and, for an fp32 model on a CPU that
-computes bf16 (``BF16`` among OpenVINO's CPU capabilities: AVX-512 BF16 or AMX), the bf16 inference-precision hint:
-measured here ResNet152 ≈ 2× faster than fp32, top-1 unchanged on the validation photos (README, Benchmarks).
-``bf16=False`` keeps fp32 arithmetic. Compiled models are cached in ``cache_dir`` when one is given (the kiosk's
+(the kiosk recognises one frame at a time; a larger batch runs image by image). The fp32 model runs in fp32
+arithmetic (an explicit f32 hint: OpenVINO would pick bf16 by itself on such CPUs) or, with ``bf16=True`` (precision
+``bf16``, which ``auto`` picks on a CPU that computes it: ``BF16`` among OpenVINO's CPU capabilities, AVX-512 BF16 or
+AMX), the bf16 inference-precision hint: measured here ResNet152 ≈ 2× faster than fp32, top-1 unchanged on the
+validation photos (README, Benchmarks). Compiled models are cached in ``cache_dir`` when one is given (the kiosk's
 model state). :func:`~kiosk.recognition.backends.base.create_backend` warms it up at load.
 
 ``openvino`` is an optional extra (``pip install 'edge-checkout-kiosk[openvino]'``): without it, selecting this
@@ -36,11 +37,11 @@ def import_openvino():
 
 class Backend(InferenceBackend):
     key = "openvino"
-    precisions = ("fp32", "int8")
+    precisions = ("fp32", "bf16", "int8")
     same_model_as = "onnxruntime"
 
     def __init__(self, bundle, device: str = "cpu", threads: int | None = None, cache_dir: Path | None = None,
-                 model_file: str = MODEL_FILE, bf16: bool = True):
+                 model_file: str = MODEL_FILE, bf16: bool = False):
         super().__init__(bundle, device, threads, cache_dir)
         ov = import_openvino()
         self.version = ov.get_version().split("-")[0]
@@ -62,8 +63,8 @@ class Backend(InferenceBackend):
         self.request = self.compiled.create_infer_request()
 
     def _hints(self, ov, core, bf16: bool, fp32_model: bool, threads: int | None) -> dict:
-        """LATENCY; for an fp32 model bf16 where the CPU computes it, else an explicit f32 (OpenVINO may pick bf16 by
-        itself on such CPUs); an int8 model gets no precision hint: it runs as it is."""
+        """LATENCY; for an fp32 model bf16 when asked for and the CPU computes it, else an explicit f32 (OpenVINO may
+        pick bf16 by itself on such CPUs); an int8 model gets no precision hint: it runs as it is."""
         import openvino.properties as props
         import openvino.properties.hint as hint
 
