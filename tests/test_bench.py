@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -115,3 +116,20 @@ def test_bench_kiosk_compare_runs_every_config_on_the_same_frames(int8_bundle, c
 def test_bench_kiosk_compare_refuses_an_unknown_config(int8_bundle, capsys):
     assert main(["bench", "kiosk", "--bundle", str(int8_bundle), "--compare", "onnxruntime:int4"]) == 2
     assert "--compare 'onnxruntime:int4'" in capsys.readouterr().err
+
+
+def test_bench_kiosk_compare_names_a_backend_without_bf16_in_one_line(int8_bundle, capsys):
+    assert main(["bench", "kiosk", "--bundle", str(int8_bundle), "--camera", CAMERA, "--frames", "2", "--warmup", "0",
+                 "--compare", "onnxruntime:fp32", "onnxruntime:bf16", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "precision bf16: backend 'onnxruntime' has no bf16 arithmetic" in err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openvino") is None,
+                    reason="the openvino package is not installed (pip install 'edge-checkout-kiosk[openvino]')")
+def test_bench_kiosk_compare_runs_openvino_in_fp32_and_bf16(int8_bundle, capsys):
+    assert main(["bench", "kiosk", "--bundle", str(int8_bundle), "--camera", CAMERA, "--frames", "3", "--warmup", "1",
+                 "--compare", "onnxruntime:fp32", "openvino:fp32", "openvino:bf16", "--json", "--no-progress"]) == 0
+    runs = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"]
+    assert "inference precision f32) · fp32 (fp32 asked for)" in runs[1]["backend"]
+    assert runs[2]["backend"].endswith("· bf16 (bf16 asked for)")
