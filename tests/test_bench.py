@@ -78,13 +78,6 @@ def test_bench_startup_without_a_bundle_is_one_line(tmp_path, capsys):
     assert "--bundle" in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def int8_bundle(tmp_path_factory):
-    from tests.recognition.int8_bundle import build_int8_bundle
-
-    return build_int8_bundle(tmp_path_factory.mktemp("bench-int8"))
-
-
 def test_bench_kiosk_precision_runs_the_int8_model_bare_and_in_the_recogniser(int8_bundle, capsys):
     assert main(["bench", "kiosk", "--bundle", str(int8_bundle), "--camera", CAMERA, "--frames", "5", "--warmup", "1",
                  "--precision", "int8", "--json", "--no-progress"]) == 0

@@ -115,7 +115,7 @@ def status(line: str) -> str:
 
 def test_a_healthy_till_is_all_ok_and_exits_0(till, head_office, capsys):
     rc, lines = doctor(capsys, "--config", str(till.config_file()))
-    assert list(lines) == ["config", "camera", "scale", "bundle", "catalog", "disk", "clock", "feedback"]
+    assert list(lines) == ["config", "camera", "scale", "bundle", "runtime", "catalog", "disk", "clock", "feedback"]
     # the clock line may WARN on a machine whose NTP is not synchronised (test_clock_* fakes both cases)
     assert all(status(line) == OK for name, line in lines.items() if name != "clock"), lines
     assert status(lines["clock"]) in (OK, WARN) and "earlier than" not in lines["clock"]
@@ -363,3 +363,49 @@ def test_under_systemd_the_lines_carry_journal_priorities(till, tmp_path):
     assert [line for line in lines if line.startswith("<3>")] == [
         line for line in lines if line.startswith("<3>FAIL camera")]
     assert "Traceback" not in proc.stderr
+
+
+def runtime_line(till, monkeypatch=None, **changes):
+    ctx = Context(till.config(**changes), config_file="kiosk.toml")
+    (result,) = run_doctor(ctx, tuple(c for c in CHECKS if c.name == "runtime"))
+    return result
+
+
+def test_runtime_names_the_model_the_kiosk_will_run(till, monkeypatch):
+    from kiosk.recognition import precision
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda *a: frozenset({"avx512f"}))
+    result = runtime_line(till)
+    assert result.status == OK
+    assert result.found == "onnxruntime on cpu, model.onnx: fp32 (bundle has no int8 model)"
+    forced = runtime_line(till, precision="int8")  # the kiosk would refuse to start: so does the doctor
+    assert forced.status == FAIL and "carries no int8 model" in forced.found
+
+
+def test_runtime_fails_when_the_backends_package_is_missing(till, monkeypatch):
+    from kiosk.doctor import runtime
+
+    monkeypatch.setattr(runtime, "installed", lambda package: package != "openvino")
+    result = runtime_line(till, backend="openvino")
+    assert result.status == FAIL and "needs the openvino package, which is not installed" in result.found
+    assert "pip install 'edge-checkout-kiosk[openvino]'" in result.fix
+
+
+def test_runtime_points_an_int8_till_on_onnxruntime_at_openvino(till, int8_bundle, monkeypatch):
+    from kiosk.doctor import runtime
+    from kiosk.recognition import precision
+
+    monkeypatch.setattr(runtime, "installed", lambda package: True)
+    monkeypatch.setattr(precision, "cpu_flags", lambda *a: frozenset({"avx512f", "avx512_vnni"}))
+    result = runtime_line(till, bundle=str(int8_bundle), model_state="")
+    assert result.status == OK and result.found.startswith("onnxruntime on cpu, model.int8.onnx: int8 (CPU has VNNI)")
+    assert 'backend = "openvino"' in result.found
+    assert 'backend = "openvino"' not in runtime_line(till, bundle=str(int8_bundle), model_state="",
+                                                      backend="openvino").found
+    monkeypatch.setattr(precision, "cpu_flags", lambda *a: frozenset({"avx512f"}))
+    assert runtime_line(till, bundle=str(int8_bundle), model_state="").found.endswith("fp32 (CPU has no VNNI)")
+
+
+def test_runtime_without_a_model_warns_and_leaves_the_verdict_to_the_bundle_line(till):
+    result = runtime_line(till, bundle=str(till.root / "nothing"), model_state="")
+    assert result.status == WARN and result.found.startswith("no model to choose from")

@@ -7,6 +7,8 @@ camera     opens ``camera`` and reads one frame within the timeout            (:
 scale      opens ``scale`` and takes one reading within the timeout           (:mod:`.devices`)
 bundle     the model the kiosk will run: signed by a trusted key, every file's hash; with ``model_state``
            the store's active version                                         (:mod:`.model`)
+runtime    which of the bundle's models the kiosk will run on the configured backend, precision and device;
+           the backend's package installed; a faster runtime for an int8 model named      (:mod:`.runtime`)
 catalog    opens, schema version, SKU count, every label of the model an active SKU   (:mod:`.model`)
 disk       free space (``min_free_mb``) and write access where the kiosk writes      (:mod:`.host`)
 clock      not before the build date or the model's signing time; NTP synchronised  (:mod:`.host`)
@@ -25,6 +27,7 @@ from kiosk.doctor.devices import camera_advice, check_camera, check_scale, scale
 from kiosk.doctor.feedback import check_feedback, feedback_advice
 from kiosk.doctor.host import check_clock, check_disk, clock_advice, disk_advice
 from kiosk.doctor.model import bundle_advice, catalog_advice, check_bundle, check_catalog
+from kiosk.doctor.runtime import check_runtime, runtime_advice
 
 __all__ = ["CHECKS", "FAIL", "OK", "WARN", "Check", "CheckResult", "CheckTimeout", "Context", "exit_status",
            "run_checks", "run_doctor"]
@@ -33,6 +36,7 @@ CHECKS = (
     Check("camera", check_camera, camera_advice),
     Check("scale", check_scale, scale_advice),
     Check("bundle", check_bundle, bundle_advice),
+    Check("runtime", check_runtime, runtime_advice),
     Check("catalog", check_catalog, catalog_advice),
     Check("disk", check_disk, disk_advice),
     Check("clock", check_clock, clock_advice),
