@@ -47,12 +47,16 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
     return frozenset()
 
 
+def _cpu_has(names: tuple[str, ...], flags: frozenset[str] | None) -> bool:
+    return any(f in (cpu_flags() if flags is None else flags) for f in names)
+
+
 def has_vnni(flags: frozenset[str] | None = None) -> bool:
-    return any(f in (cpu_flags() if flags is None else flags) for f in VNNI_FLAGS)
+    return _cpu_has(VNNI_FLAGS, flags)
 
 
 def has_bf16(flags: frozenset[str] | None = None) -> bool:
-    return any(f in (cpu_flags() if flags is None else flags) for f in BF16_FLAGS)
+    return _cpu_has(BF16_FLAGS, flags)
 
 
 @dataclass(frozen=True)
