@@ -365,7 +365,7 @@ def test_under_systemd_the_lines_carry_journal_priorities(till, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def runtime_line(till, monkeypatch=None, **changes):
+def runtime_line(till, **changes):
     ctx = Context(till.config(**changes), config_file="kiosk.toml")
     (result,) = run_doctor(ctx, tuple(c for c in CHECKS if c.name == "runtime"))
     return result
