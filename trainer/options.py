@@ -32,6 +32,14 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up for the cosine schedule")
     p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                    help="keep an EMA of the weights (e.g. 0.999); 0 = off")
+    p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                   help="MixUp: blend image pairs with a Beta(ALPHA, ALPHA) weight; 0 = off")
+    p.add_argument("--cutmix", type=float, default=0.0, metavar="ALPHA",
+                   help="CutMix: paste a box of another image, area from Beta(ALPHA, ALPHA); 0 = off (with --mixup "
+                        "too, each mixed batch picks one)")
+    p.add_argument("--mix-prob", type=float, default=1.0, metavar="P", help="share of batches mixed (default 1)")
+    p.add_argument("--mix-off-epochs", type=int, default=0, metavar="N",
+                   help="train the last N epochs on unmixed images (default 0)")
     p.add_argument("--img-size", type=int, default=224, help="training crop size")
     p.add_argument("--eval-size", type=int, default=None,
                    help="eval crop size (default: img-size; larger helps, FixRes)")

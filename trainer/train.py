@@ -29,6 +29,7 @@ from kiosk.bundle_format.atomic import AtomicFile, atomic_write
 from kiosk.bundle_format.preprocess import PreprocessSpec
 from kiosk.errors import UserError
 from trainer import checkpoint as ckpt
+from trainer import mixing
 from trainer.distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, rank_zero_first
 from trainer.imagecache import CachedImages, build_cache
 from trainer.metrics import topk_accuracy
@@ -113,6 +114,7 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
     if frozen_stages:
         set_frozen_bn_eval(bare, arch, frozen_stages)
     totals = [0.0, 0.0, 0.0]  # loss sum, correct, count
+    mix = mixing.from_args(args, epoch)
     t0 = time.perf_counter()
     step = start_step
     bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", disable=None if progress else True, leave=False,
@@ -121,7 +123,7 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
         if max_steps is not None and step >= max_steps:
             break
         loss, logits, targets = train_step(model, criterion, optimizer, scheduler, scaler, images, targets, spec,
-                                           device, args)
+                                           device, args, mix)
         if ema is not None:
             ema.update_parameters(bare)
         step += 1
@@ -140,15 +142,18 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
 
 
 def train_step(model, criterion, optimizer, scheduler, scaler, images, targets, spec: PreprocessSpec, device: str,
-               args) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One optimizer and schedule step on a uint8 batch: (loss, logits, targets on the device)."""
+               args, mix: mixing.BatchMix | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One optimizer and schedule step on a uint8 batch, MixUp/CutMix'ed by ``mix``: (loss, logits, targets on the
+    device)."""
     images = normalize_batch(images.to(device, non_blocking=True), spec)
+    targets = targets.to(device, non_blocking=True)
+    mixed = mix(images, targets) if mix is not None else mixing.Mixed(images, targets, 1.0)
+    images = mixed.images
     if args.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
-    targets = targets.to(device, non_blocking=True)
     with autocast_ctx(device, args.amp):
         logits = model(images)
-        loss = criterion(logits, targets)
+        loss = mixed.loss(criterion, logits, targets)
     optimizer.zero_grad(set_to_none=True)
     if scaler is not None:
         scaler.scale(loss).backward()
@@ -158,7 +163,7 @@ def train_step(model, criterion, optimizer, scheduler, scaler, images, targets, 
         loss.backward()
         optimizer.step()
     scheduler.step()
-    return loss, logits, targets
+    return loss, logits, targets if mixed.lam >= 0.5 else mixed.other  # accuracy: the image covering most
 
 @torch.inference_mode()
 def _predict(model, images_uint8: np.ndarray, spec: PreprocessSpec, device: str, batch_size: int, flips: bool,
@@ -276,6 +281,10 @@ def resolve_args(args) -> argparse.Namespace:
         raise UserError("train needs --train CSV (or --shards DIR) and --out RUN (or --resume RUN)")
     if getattr(args, "final_size", None) and args.shards:
         raise UserError("--final-size: trains from --train's decoded cache, not from --shards")
+    try:
+        mixing.from_args(args, 0)
+    except ValueError as exc:
+        raise UserError(f"--mixup/--cutmix/--mix-prob: {exc}") from None
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     return args
