@@ -25,10 +25,10 @@ from kiosk.bundle_format.openset import (
     embedding_info,
     fuse,
     gallery_similarity,
+    item_scores,
     load_exemplars,
     load_prototypes,
     open_set_rule,
-    open_set_scores,
     softmax,
     trained_similarity,
 )
@@ -167,14 +167,11 @@ class GalleryFusion:
             trained = trained_similarity(query, self.trained, self.exemplars, how) if relative else None
             fused = fuse(z, labels, sims, snap.skus, self.info.fusion, trained)
             labels, z, source = fused.labels, fused.logits, fused.from_gallery
-        probs = softmax(z)[0]
         if self.rule is None:
-            return Decision(probs, labels, source[0])
+            return Decision(softmax(z)[0], labels, source[0])
         protos = self._prototypes(snap) if embedding is not None else None
         bank = self._neighbours(snap) if embedding is not None and self.rule.score == "knn" else None  # 0.3 ms
-        scores = open_set_scores(z, None if embedding is None else embedding[None], protos, self.rule.standardise,
-                                 bank)
+        probs, scores = item_scores(z[0], embedding, protos, self.rule.standardise, bank)
         known = self.rule.known(scores)
-        flat = {k: float(v[0]) for k, v in scores.items()}
-        return Decision(probs, labels, source[0], True if known is None else bool(known[0]), flat,
+        return Decision(probs, labels, source[0], True if known is None else bool(known), scores,
                         self.rule.usable(scores))

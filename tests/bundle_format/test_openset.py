@@ -17,9 +17,11 @@ from kiosk.bundle_format.openset import (
     embedding_info,
     fuse,
     gallery_similarity,
+    item_scores,
     l2_normalise,
     open_set_rule,
     open_set_scores,
+    softmax,
     trained_similarity,
 )
 from kiosk.errors import BundleError
@@ -96,6 +98,26 @@ def test_open_set_scores():
     assert np.allclose(s["prototype"], [1.0, np.sqrt(0.5)])
     assert np.allclose(s["combined"], s["energy"] + s["prototype"])
     assert "prototype" not in open_set_scores(z)  # no embedding: softmax and energy only
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_tills_one_item_scores_are_the_batch_scores(seed):
+    """item_scores (the till's per-frame path) gives what head office's batch arithmetic gives, item by item."""
+    rng = np.random.default_rng(seed)
+    z = (rng.normal(size=(4, 30)) * rng.uniform(0.5, 8)).astype(np.float32)
+    emb = rng.normal(size=(4, 16)).astype(np.float32) * rng.uniform(0.1, 30)
+    protos, bank = l2_normalise(rng.normal(size=(30, 16))), l2_normalise(rng.normal(size=(90, 16)))
+    stats = {"energy": (float(rng.normal(5)), float(rng.uniform(0.5, 3))), "prototype": (0.5, 0.1)}
+    batch = open_set_scores(z, emb, protos, stats, bank)
+    probs = softmax(z)
+    for i in range(4):
+        p, one = item_scores(z[i], emb[i], protos, stats, bank)
+        assert sorted(one) == sorted(batch) and all(isinstance(v, float) for v in one.values())
+        for name, value in one.items():
+            assert value == pytest.approx(float(batch[name][i]), rel=1e-5, abs=1e-5), name
+        assert np.allclose(p, probs[i], rtol=1e-6, atol=1e-8) and p.argmax() == probs[i].argmax()
+    _p, bare = item_scores(z[0])
+    assert sorted(bare) == ["energy", "msp"]  # no embedding: softmax and energy only
 
 
 def _with_sections(root, embedding=None, open_set=None):
