@@ -295,8 +295,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def standardise(values: np.ndarray, stats: tuple[float, float]) -> np.ndarray:
-    mean, std = stats
-    return (np.asarray(values, np.float32) - mean) / max(std, 1e-6)
+    return _standard(np.asarray(values, np.float32), stats)
 
 
 def open_set_scores(fused_logits: np.ndarray, embedding: np.ndarray | None = None,
@@ -354,7 +353,8 @@ def item_scores(fused_logits: np.ndarray, embedding: np.ndarray | None = None, p
     return shifted / total, out
 
 
-def _standard(value: float, stats: tuple[float, float]) -> float:
+def _standard(value, stats: tuple[float, float]):
+    """``value`` (a float or an array) standardised by ``stats`` = (mean, std) of known validation photos."""
     mean, std = stats
     return (value - mean) / max(std, 1e-6)
 
