@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kiosk.bundle_format.preprocess import PreprocessSpec, eval_crop, preprocess, resize_shorter, to_model_input
+from kiosk.bundle_format.preprocess import (
+    FramePreprocessor,
+    PreprocessSpec,
+    eval_crop,
+    preprocess,
+    resize_shorter,
+    to_model_input,
+)
 
 
 def _photo(h: int, w: int) -> np.ndarray:
@@ -55,6 +62,27 @@ def test_preprocess_fills_any_float32_buffer_it_is_given():
     strided = np.full((3, 288, 576), np.nan, np.float32)[:, :, ::2]
     preprocess(img, spec, out=strided)
     assert np.array_equal(strided, ref)
+
+
+@pytest.mark.parametrize("interpolation", ["area", "reduce", "linear"])
+def test_the_frame_preprocessor_reuses_its_buffers_and_gives_preprocess_bit_for_bit(interpolation):
+    """Frames of changing sizes (a camera switched, a replay) through one FramePreprocessor: each result is the
+    stateless preprocess's, nothing of the frame before leaks into it, and its buffers are the same from frame to
+    frame while the size stays."""
+    spec = PreprocessSpec(resize_size=366, crop_size=320, interpolation=interpolation)
+    frames = FramePreprocessor(spec)
+    out = np.empty((3, 320, 320), np.float32)
+    kept = []
+    for i, shape in enumerate([(348, 348), (348, 348), (720, 1280), (366, 400), (348, 348), (200, 260)]):
+        img = np.roll(_photo(*shape), 7 * i, axis=1)  # a different picture each time
+        frames(img, out=out)
+        assert np.array_equal(out, preprocess(img, spec)), (i, shape)
+        kept.append((frames._resized, frames._planes[0]))
+    assert kept[1][0] is kept[0][0] and kept[1][1] is kept[0][1]  # the same 348 px frame: no new arrays
+    assert kept[3][0] is kept[2][0]  # 366 px short side: no resize, the 1280 px frame's buffer stays
+    assert np.array_equal(frames(_photo(348, 348)), preprocess(_photo(348, 348), spec))  # no out: a new array
+    with pytest.raises(ValueError, match="HxWx3"):
+        frames(np.zeros((10, 10), np.uint8))
 
 
 def test_unknown_interpolation_in_a_manifest_is_refused_by_name():

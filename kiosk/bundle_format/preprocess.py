@@ -79,14 +79,16 @@ def _check_interpolation(name: str) -> None:
         raise ValueError(f"unknown interpolation {name!r} (one of {', '.join(INTERPOLATIONS)})")
 
 
-def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area") -> np.ndarray:
+def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area",
+                   dst: np.ndarray | None = None) -> np.ndarray:
     """Resize so the shorter side is ``size`` (aspect kept). Used for caches and for eval.
 
     ``area``: OpenCV's INTER_AREA, a true box filter; at a fractional factor it takes its slow general path (~1 ms
     for a 348 px frame). ``reduce``: the same box filter over whole-pixel blocks (INTER_AREA's fast path, after
     trimming at most ``factor - 1`` edge pixels), then bilinear for the remaining factor below 2 — anti-aliased like
     ``area`` where it matters (big camera frames), 5-8× faster. ``linear``/``cubic``: plain OpenCV interpolation
-    (aliases past 2×).
+    (aliases past 2×). ``dst``: where the last resize may write (used when its shape fits, e.g. the previous frame's
+    result; a new array otherwise).
     """
     h, w = image.shape[:2]
     if min(h, w) == size:
@@ -103,12 +105,18 @@ def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area") ->
             top, left = (h - hh) // 2, (w - ww) // 2
             image = cv2.resize(image[top : top + hh, left : left + ww], (ww // factor, hh // factor),
                                interpolation=cv2.INTER_AREA)
-        return cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+        return _resize(image, new_w, new_h, cv2.INTER_LINEAR, dst)
     _check_interpolation(interpolation)
     interp = _INTERPOLATION[interpolation]
     if scale > 1 and interpolation == "area":
         interp = cv2.INTER_LINEAR  # INTER_AREA is for shrinking only
-    return cv2.resize(image, (new_w, new_h), interpolation=interp)
+    return _resize(image, new_w, new_h, interp, dst)
+
+
+def _resize(image: np.ndarray, w: int, h: int, interpolation: int, dst: np.ndarray | None) -> np.ndarray:
+    if dst is not None and dst.shape == (h, w, *image.shape[2:]) and dst.dtype == image.dtype:
+        return cv2.resize(image, (w, h), dst=dst, interpolation=interpolation)
+    return cv2.resize(image, (w, h), interpolation=interpolation)
 
 
 def center_crop(image: np.ndarray, size: int) -> np.ndarray:
@@ -127,8 +135,7 @@ def to_model_input(rgb_crop: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
 
 def eval_crop(image_bgr: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """BGR frame → uint8 RGB square crop of ``spec.crop_size`` (resize shorter side, centre crop)."""
-    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-        raise ValueError(f"expected an HxWx3 BGR image, got shape {image_bgr.shape}")
+    _check_frame(image_bgr)
     resized = resize_shorter(image_bgr, spec.resize_size, spec.interpolation)
     crop = center_crop(resized, spec.crop_size)
     return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
@@ -152,16 +159,49 @@ def preprocess(image_bgr: np.ndarray, spec: PreprocessSpec, out: np.ndarray | No
     Bit-identical to ``to_model_input(eval_crop(image_bgr, spec), spec)``, but faster: the colour swap
     and the per-channel normalisation are one table look-up per pixel (OpenCV's ``LUT`` on each colour plane,
     ~3x faster than ``np.take``, which widens every uint8 index to 64 bits first) written straight into the CHW
-    result (``out``, a C-contiguous float32 (3, crop, crop) array, is filled when given).
+    result (``out``, a C-contiguous float32 (3, crop, crop) array, is filled when given). A stream of frames:
+    :class:`FramePreprocessor`.
     """
+    _check_frame(image_bgr)
+    crop = center_crop(resize_shorter(image_bgr, spec.resize_size, spec.interpolation), spec.crop_size)
+    return _normalise_into(cv2.split(crop), spec, out)
+
+
+class FramePreprocessor:
+    """:func:`preprocess` for frames one at a time (not thread-safe): the resized frame and the colour planes are
+    written into buffers kept from the previous frame. Fresh ~0.7 MB of arrays a frame cost ~0.1 ms of page faults
+    and cold cache lines after each inference (measured here: 0.61 → 0.48 ms a 348 px frame, bit-identical)."""
+
+    def __init__(self, spec: PreprocessSpec) -> None:
+        self.spec = spec
+        self._resized: np.ndarray | None = None
+        self._planes: tuple[np.ndarray, ...] | None = None
+
+    def __call__(self, image_bgr: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        _check_frame(image_bgr)
+        spec = self.spec
+        resized = resize_shorter(image_bgr, spec.resize_size, spec.interpolation, dst=self._resized)
+        if resized is not image_bgr:
+            self._resized = resized
+        crop = center_crop(resized, spec.crop_size)
+        planes = self._planes
+        if planes is None or planes[0].shape != crop.shape[:2]:
+            planes = self._planes = tuple(np.empty(crop.shape[:2], np.uint8) for _ in range(3))
+        cv2.split(crop, planes)
+        return _normalise_into(planes, spec, out)
+
+
+def _check_frame(image_bgr: np.ndarray) -> None:
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
         raise ValueError(f"expected an HxWx3 BGR image, got shape {image_bgr.shape}")
-    crop = center_crop(resize_shorter(image_bgr, spec.resize_size, spec.interpolation), spec.crop_size)
+
+
+def _normalise_into(planes, spec: PreprocessSpec, out: np.ndarray | None) -> np.ndarray:
+    """The B, G, R ``planes`` of a crop → normalised RGB CHW float32 (into ``out`` when given)."""
     lut = _normalise_lut(tuple(spec.mean), tuple(spec.std))
-    h, w = crop.shape[:2]
+    h, w = planes[0].shape
     if out is None:
         out = np.empty((3, h, w), np.float32)
-    planes = cv2.split(crop)  # B, G, R
     for c in range(3):  # RGB channel c is BGR channel 2 - c
         dst = out[c]
         if dst.flags.c_contiguous and dst.dtype == np.float32:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.bundle_format.bundle import Bundle, load_bundle
-from kiosk.bundle_format.preprocess import preprocess
+from kiosk.bundle_format.preprocess import FramePreprocessor, preprocess
 from kiosk.bundle_format.selftest import ModelRunner, softmax
 from kiosk.errors import BundleError
 from kiosk.recognition.backends.base import InferenceBackend, create_backend
@@ -78,6 +78,7 @@ class Recognizer:
         self.labels = bundle.manifest.labels
         self.spec = bundle.manifest.preprocess
         self._input = np.empty((1, 3, self.spec.crop_size, self.spec.crop_size), np.float32)
+        self._preprocess = FramePreprocessor(self.spec)  # reuses its buffers: one call at a time, as recognize
         choice = getattr(backend, "model_choice", None)
         self.fusion = GalleryFusion(bundle, choice.file if choice is not None else "model.onnx")
 
@@ -140,7 +141,7 @@ class Recognizer:
     def recognize(self, image_bgr: np.ndarray) -> Recognition:
         t0 = time.perf_counter()
         x = self._input  # one call at a time: the input buffer is reused (no page faults per frame)
-        preprocess(image_bgr, self.spec, out=x[0])
+        self._preprocess(image_bgr, out=x[0])
         t1 = time.perf_counter()
         logits, embedding = self._forward(x)
         if logits.shape != (1, len(self.labels)):  # never index labels past their end
