@@ -56,19 +56,22 @@ def topk(probs: np.ndarray, labels: list[str], k: int) -> list[Suggestion]:
 class Recognizer:
     """Thread-compatible (one call at a time); the capture thread never waits for it."""
 
-    def __init__(self, bundle: Bundle, backend: InferenceBackend, top_k: int = 3, opencv_threads: int | None = 1,
+    def __init__(self, bundle: Bundle, backend: InferenceBackend, top_k: int = 3, opencv_threads: int | None = 2,
                  blas_threads: int | None = 1):
         if opencv_threads is not None:
-            # One frame's resize is a few hundred thousand pixels: handing it to OpenCV's pool costs more than it
-            # saves and competes with the inference threads (measured here: INTER_AREA 348 → 256 px, 1.44 ms with the
-            # default pool, 0.96 ms on one thread). The setting is process-wide; pass None to leave it alone.
+            # One frame's resize runs between two inferences, while nothing else of the recogniser does: two OpenCV
+            # threads halve it (measured here, quiet, each resize right after an inference: 348 px frame `reduce` →
+            # 366 px 0.24 → 0.15-0.19 ms, `area` → 329 px 1.1 → 0.59 ms, a 720p frame `reduce` 0.79 → 0.50 ms;
+            # `checkout bench kiosk` recognise / bare ORT 1.090, 1.090 → 1.076, 1.071; more threads were not measured).
+            # The setting is process-wide; None leaves it.
             import cv2
 
             cv2.setNumThreads(opencv_threads)
         if blas_threads is not None:
-            # Likewise numpy's BLAS for the per-frame products (open-set scores, gallery similarity; a few million
-            # multiply-adds at most): next to the inference's thread pool, OpenBLAS's 2 threads took 8.0 ms to score
-            # one embedding against a 1,587 x 1,280 exemplar bank here, one thread 0.10 ms. Process-wide too.
+            # numpy's BLAS, on the other hand, stays at one thread for the per-frame products (open-set scores, gallery
+            # similarity; a few million multiply-adds at most): next to the inference's thread pool, OpenBLAS's 2
+            # threads took 8.0 ms to score one embedding against a 1,587 x 1,280 exemplar bank here, one thread
+            # 0.10 ms. Process-wide too.
             from threadpoolctl import threadpool_limits
 
             threadpool_limits(blas_threads, user_api="blas")
