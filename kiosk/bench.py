@@ -166,6 +166,7 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
         "providers": session.get_providers(),
         "intra_op_threads": opts.intra_op_num_threads,
         "inter_op_threads": opts.inter_op_num_threads,
+        "opencv_threads": _opencv_threads(),
         "onnxruntime": ort.__version__,
         "barcode_decoder": decoder.name,
         "stages_ms": stats,
@@ -178,13 +179,20 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
     }
 
 
+def _opencv_threads() -> int:
+    import cv2
+
+    return cv2.getNumThreads()
+
+
 def format_report(report: dict) -> str:
     lines = [
         f"bench kiosk: bundle {report['bundle']} (v{report['model_version']} {report['architecture']}, "
         f"input {'x'.join(map(str, report['input']))}, {report['precision']} {report['model_file']})",
         f"camera {report['camera']}; {report['frames']} frames after {report['warmup']} warm-up; "
         f"onnxruntime {report['onnxruntime']} {','.join(report['providers'])}, "
-        f"intra-op threads {report['intra_op_threads'] or 'default'}, inter-op {report['inter_op_threads']}",
+        f"intra-op threads {report['intra_op_threads'] or 'default'}, inter-op {report['inter_op_threads']}, "
+        f"OpenCV threads {report.get('opencv_threads', '?')}",
         f"{'stage':<12}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}",
     ]
     for name in STAGES:

@@ -34,11 +34,12 @@ def test_bench_kiosk_reports_every_stage_and_the_ratio(demo_bundle, capsys):
     assert report["ratio_p50"] == pytest.approx(report["stages_ms"]["recognise"]["p50"]
                                                 / report["stages_ms"]["bare_ort"]["p50"])
     assert report["providers"] == ["CPUExecutionProvider"] and report["input"][:2] == [1, 3]
+    assert report["opencv_threads"] == 2  # what the recogniser sets for its resize
 
     text = format_report(report)
     for name in STAGES:
         assert any(line.startswith(name) for line in text.splitlines()), name
-    assert "p50 ratio" in text
+    assert "p50 ratio" in text and "OpenCV threads 2" in text
 
 
 def test_bench_kiosk_refuses_zero_frames(demo_bundle, capsys):
