@@ -96,6 +96,13 @@ def _stats(samples: dict[str, list[float]]) -> dict:
             for k, v in samples.items()}
 
 
+def _bare_session(ort, model: Path, session):
+    """A second session of the recogniser's model file with its options: the bare baseline, and its in/out names."""
+    options, providers = session.get_session_options(), session.get_providers()
+    bare = ort.InferenceSession(str(model), sess_options=options, providers=providers)
+    return bare, bare.get_inputs()[0].name, bare.get_outputs()[0].name
+
+
 def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 200, *, threads: int | None = None,
               warmup: int = 10, progress: bool = True, precision: str = "auto") -> dict:
     """Measure ``frames`` frames; returns the report dict (see :func:`format_report`)."""
@@ -106,11 +113,8 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
     from kiosk.recognition.recognizer import Recognizer
 
     rec = Recognizer.load(bundle, backend="onnxruntime", threads=threads, precision=precision)
-    session = rec.backend.session
-    choice = rec.backend.model_choice
-    bare = ort.InferenceSession(str(rec.bundle.path(choice.file)), sess_options=session.get_session_options(),
-                                providers=session.get_providers())
-    in_name, out_name = bare.get_inputs()[0].name, bare.get_outputs()[0].name
+    session, choice = rec.backend.session, rec.backend.model_choice
+    bare, in_name, out_name = _bare_session(ort, rec.bundle.path(choice.file), session)
     spec = rec.spec
     decoder = open_decoder()
 
