@@ -41,7 +41,7 @@ MIN_REPLAY = 2
 #: base options an incremental run keeps (the network and its input must stay what they were)
 KEPT = ("arch", "img_size", "eval_size", "train_resize", "eval_resize", "interpolation", "scale_min", "rotation",
         "vflip", "color_jitter", "hue", "label_smoothing", "weight_decay", "backbone_lr_mult", "schedule",
-        "warmup_epochs", "batch_size", "freeze", "amp", "channels_last", "ema")
+        "warmup_epochs", "batch_size", "freeze", "amp", "channels_last", "ema", "keep")
 
 
 @dataclass
