@@ -38,7 +38,8 @@ INCREMENTAL_EPOCHS = 4
 LR_FACTOR = 0.1
 REPLAY_RATIO = 2.0  # replay photos per new photo, when --replay is not given
 MIN_REPLAY = 2
-#: base options an incremental run keeps (the network and its input must stay what they were)
+#: base options an incremental run keeps (the network and its input must stay what they were; ``keep``: the base's
+#: rule for which epoch's weights are the result)
 KEPT = ("arch", "img_size", "eval_size", "train_resize", "eval_resize", "interpolation", "scale_min", "rotation",
         "vflip", "color_jitter", "hue", "label_smoothing", "weight_decay", "backbone_lr_mult", "schedule",
         "warmup_epochs", "batch_size", "freeze", "amp", "channels_last", "ema", "keep")
