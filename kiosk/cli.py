@@ -12,6 +12,7 @@ trainer's packages a head-office command says which extra to install instead of 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -62,6 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def disk_full(exc: BaseException) -> str | None:
+    """A full disk under any writer -- an OSError, or a library's own error quoting errno 28 (safetensors, onnx) --
+    as one line; None for anything else."""
+    if isinstance(exc, OSError):
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return None
+        where = f" writing {exc.filename}" if exc.filename else ""
+    elif "No space left on device" in str(exc) or "os error 28" in str(exc):
+        where = ""
+    else:
+        return None
+    return (f"the disk is full{where}; files being replaced keep their last complete version (every write is "
+            "atomic): free some space and run the command again (a training run continues with "
+            "`checkout train --resume RUN`)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -84,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("checkout: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        line = disk_full(exc)
+        if line is None:
+            raise
+        print(f"checkout: error: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
