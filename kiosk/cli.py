@@ -79,6 +79,15 @@ def disk_full(exc: BaseException) -> str | None:
             "`checkout train --resume RUN`)")
 
 
+def os_error(exc: BaseException) -> str | None:
+    """A file or folder the command could not read or write (missing, a file where a folder should be, no
+    permission, a read-only disk) as one line naming it; None for anything else."""
+    if not isinstance(exc, OSError) or exc.filename is None:
+        return None
+    where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else str(exc.filename)
+    return f"{where}: {exc.strerror or exc}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -102,9 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         print("checkout: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        line = disk_full(exc)
+        line = disk_full(exc) or os_error(exc)
         if line is None:
             raise
+        logging.getLogger(__name__).debug("checkout %s", args.command, exc_info=True)  # -vv shows where
         print(f"checkout: error: {line}", file=sys.stderr)
         return 2
 

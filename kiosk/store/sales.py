@@ -40,6 +40,7 @@ from pathlib import Path
 from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
 from kiosk.domain.pricing import SoldBy
 from kiosk.domain.receipt import Receipt, StoreInfo
+from kiosk.errors import UserError
 from kiosk.store.audit import AuditMixin, migrate_audit
 from kiosk.store.feedback import FeedbackMixin, migrate_feedback
 from kiosk.store.payments import PaymentsMixin, migrate_payments_and_receipts
@@ -50,7 +51,7 @@ from kiosk.store.staff import StaffAccountsMixin, migrate_staff_accounts
 __all__ = ["SalesStore", "Sale", "Correction", "LineProvenance", "StoreError", "read_corrections", "SCHEMA_VERSION"]
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """The sales file cannot be used as asked (unknown cart, newer schema, not a database)."""
 
 
