@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,20 @@ def cache_budget() -> int:
     return int(gb * GB)
 
 
+STALE_TMP_S = 24 * 3600
+
+
+def _stale_temporaries(cache_dir: Path) -> list[Path]:
+    """Temporaries a killed decode left (kill -9, a lost machine), untouched for a day: a live one is written to."""
+    stale = []
+    for tmp in cache_dir.glob(".*.npy.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - tmp.stat().st_mtime > STALE_TMP_S:
+                tmp.unlink()
+                stale.append(tmp)
+    return stale
+
+
 def evict(cache_dir: Path, room: int, budget: int) -> list[Path]:
     """Remove the least recently used entries until the rest plus ``room`` bytes fit ``budget``; returns them."""
     entries = []
@@ -108,7 +123,8 @@ def evict(cache_dir: Path, room: int, budget: int) -> list[Path]:
         except FileNotFoundError:  # another process evicted it
             continue
         entries.append((st.st_mtime_ns, st.st_size, npy))
-    total, removed = room + sum(size for _, size, _ in entries), []
+    removed = _stale_temporaries(cache_dir)
+    total = room + sum(size for _, size, _ in entries)
     for _, size, npy in sorted(entries):
         if total <= budget:
             break
@@ -117,7 +133,7 @@ def evict(cache_dir: Path, room: int, budget: int) -> list[Path]:
         total -= size
         removed.append(npy)
     if removed:
-        log.info("%s: %d least recently used decoded cache entries removed to stay under %.1f GB",
+        log.info("%s: %d stale temporaries and least recently used decoded cache entries removed (budget %.1f GB)",
                  cache_dir, len(removed), budget / GB)
     return removed
 
@@ -142,10 +158,13 @@ def _reserve(path: Path, cache_dir: Path, count: int) -> None:
                         f"{_size(free)} free; free some space or point --cache-dir at a larger disk") from None
 
 
+def _open(npy: Path, meta: dict) -> CachedImages:
+    return CachedImages(np.load(npy, mmap_mode="r"), np.asarray(meta["labels"], np.int64), meta["paths"],
+                        [tuple(b) for b in meta["bad"]])
+
+
 def _hit(npy: Path, meta_path: Path) -> CachedImages:
-    meta = json.loads(meta_path.read_text())
-    cached = CachedImages(np.load(npy, mmap_mode="r"), np.asarray(meta["labels"], np.int64), meta["paths"],
-                          [tuple(b) for b in meta["bad"]])
+    cached = _open(npy, json.loads(meta_path.read_text()))
     with contextlib.suppress(OSError):  # a read-only cache still serves
         os.utime(npy)  # its last use, for eviction
     return cached
@@ -186,4 +205,4 @@ def build_cache(items: list[tuple[Path, int]], cache_dir: Path, mode: str, spec:
         raise
     meta = {"labels": [items[i][1] for i in keep], "paths": [str(items[i][0]) for i in keep], "bad": bad}
     atomic_write(meta_path, json.dumps(meta))
-    return CachedImages(np.load(npy, mmap_mode="r"), np.asarray(meta["labels"], np.int64), meta["paths"], bad)
+    return _open(npy, meta)

@@ -106,7 +106,12 @@ def test_the_cache_keeps_its_budget_by_dropping_the_least_recently_used(tmp_path
     (b_npy,) = set(cache.glob("*.npy")) - {a_npy}
     for age, npy in ((2, a_npy), (1, b_npy)):  # b built after a, and then a used again: b is the least recent
         os.utime(npy, ns=(age * 10**9, age * 10**9))
+    stale, live = cache / ".eval-0.npy.0123456789ab.tmp", cache / ".eval-1.npy.0123456789ab.tmp"
+    stale.write_bytes(b"left by a kill -9")
+    live.write_bytes(b"being written")
+    os.utime(stale, ns=(10**9, 10**9))
     c_images = build_cache(c, cache, "eval", spec).images
+    assert not stale.exists() and live.exists()
     assert not b_npy.exists() and not b_npy.with_suffix(".json").exists()
     assert len(list(cache.glob("*.npy"))) == 2
     assert c_images.shape == (4, 32, 32, 3)
