@@ -32,6 +32,11 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up for the cosine schedule")
     p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                    help="keep an EMA of the weights (e.g. 0.999); 0 = off")
+    p.add_argument("--swa-epochs", type=int, default=0, metavar="K",
+                   help="SWA: the last K of --epochs hold the learning rate and the weights at each of their ends "
+                        "are averaged; the average is validated and kept; 0 = off")
+    p.add_argument("--swa-lr-factor", type=float, default=0.25, metavar="F",
+                   help="SWA's held learning rate, a share of each group's peak (default 0.25)")
     p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
                    help="MixUp: blend image pairs with a Beta(ALPHA, ALPHA) weight; 0 = off")
     p.add_argument("--cutmix", type=float, default=0.0, metavar="ALPHA",

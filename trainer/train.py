@@ -29,7 +29,7 @@ from kiosk.bundle_format.atomic import AtomicFile, atomic_write
 from kiosk.bundle_format.preprocess import PreprocessSpec
 from kiosk.errors import UserError
 from trainer import checkpoint as ckpt
-from trainer import mixing
+from trainer import mixing, swa
 from trainer.distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, rank_zero_first
 from trainer.imagecache import CachedImages, build_cache
 from trainer.metrics import topk_accuracy
@@ -281,6 +281,7 @@ def resolve_args(args) -> argparse.Namespace:
         raise UserError("train needs --train CSV (or --shards DIR) and --out RUN (or --resume RUN)")
     if getattr(args, "final_size", None) and args.shards:
         raise UserError("--final-size: trains from --train's decoded cache, not from --shards")
+    swa.check_args(args)
     try:
         mixing.from_args(args, 0)
     except ValueError as exc:
@@ -396,7 +397,7 @@ def build_training(args, dist_info: DistInfo, device: str, run: Path, data: Trai
     scheduler = make_scheduler(args, optimizer, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if args.amp == "fp16" and device.startswith("cuda") else None
     wrapped = wrap_ddp(model, args, dist_info, device)
-    ema = None
+    ema = swa.averaged(model) if getattr(args, "swa_epochs", 0) else None
     if args.ema:
         ema = torch.optim.swa_utils.AveragedModel(
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
@@ -426,14 +427,18 @@ def build_model_for(args, num_classes: int, device: str) -> nn.Module:
 
 def make_scheduler(args, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
     """Stepped once per batch: one-cycle (the recipe) or linear warm-up then cosine."""
-    total_steps = args.epochs * steps_per_epoch
+    total_steps = swa.main_epochs(args) * steps_per_epoch
     if args.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(
+        main = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], total_steps=max(total_steps, 1),
             pct_start=0.15, div_factor=20, final_div_factor=200)
-    warm = max(1, int(args.warmup_epochs * steps_per_epoch))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (
-        1 + math.cos(math.pi * min(1.0, max(0, s - warm) / max(1, total_steps - warm)))))
+    else:
+        warm = max(1, int(args.warmup_epochs * steps_per_epoch))
+        main = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (
+            1 + math.cos(math.pi * min(1.0, max(0, s - warm) / max(1, total_steps - warm)))))
+    if getattr(args, "swa_epochs", 0):
+        return swa.HoldAfter(main, optimizer, total_steps, args.swa_lr_factor)
+    return main
 
 
 def wrap_ddp(model: nn.Module, args, dist_info: DistInfo, device: str) -> nn.Module:
@@ -512,6 +517,7 @@ def train_epochs(t: Training) -> dict:
             t.freeze = 0
         use_final_size(t, epoch)
         stats, epoch_base = run_epoch(t, epoch, sample_log)
+        swa.at_epoch_end(t, epoch, finished=t.step - epoch_base >= t.steps_per_epoch)
         record = {"epoch": epoch, "step": t.step, "lr": t.scheduler.get_last_lr()[0],
                   **{f"train_{k}": v for k, v in stats.items() if k != "step"}}
         if t.dist.is_main:
@@ -553,7 +559,8 @@ def run_epoch(t: Training, epoch: int, sample_log: SampleLog | None) -> tuple[di
             ckpt.save_checkpoint(t.checkpoint(epoch - 1, epoch, done), t.run)
 
     stats = train_one_epoch(t.model, t.criterion, t.optimizer, t.scheduler, t.data, t.train_spec,
-                            t.device, epoch, t.args, ema=t.ema, scaler=t.scaler, frozen_stages=t.freeze,
+                            t.device, epoch, t.args, ema=t.ema if t.args.ema else None, scaler=t.scaler,
+                            frozen_stages=t.freeze,
                             arch=t.args.arch, progress=t.progress, max_steps=t.args.max_steps, start_step=t.step,
                             on_step=on_step)
     t.step = stats["step"]
@@ -564,7 +571,7 @@ def validate(t: Training, epoch: int) -> dict:
     """Score the weights (their EMA with ``--ema``) on the validation crops and keep them as best.safetensors when
     they are the best so far; without a validation set or with ``--keep last``, every epoch's weights are kept (the
     validation set then picks nothing and may calibrate the scores afterwards). Main process only."""
-    eval_model = t.ema.module if t.ema is not None else t.bare
+    eval_model = swa.eval_model(t)
     if t.val is None:
         save_weights(eval_model, t.run / "best.safetensors")
         t.best = {"top1": float("nan"), "epoch": epoch}
