@@ -8,6 +8,16 @@ from pathlib import Path
 from trainer.train_sources import add_train_options
 
 
+def _add_weight_averaging(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="keep an EMA of the weights (e.g. 0.999); 0 = off")
+    p.add_argument("--swa-epochs", type=int, default=0, metavar="K",
+                   help="SWA: the last K of --epochs hold the learning rate and the weights at each of their ends "
+                        "are averaged; the average is validated and kept; 0 = off")
+    p.add_argument("--swa-lr-factor", type=float, default=0.25, metavar="F",
+                   help="SWA's held learning rate, a share of each group's peak (default 0.25)")
+
+
 def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = parser or argparse.ArgumentParser(description="Fine-tune a product recogniser", add_help=True)
     add_train_options(p)  # --train CSV[:WEIGHT] (repeatable), --shopper-weight, --auto-weight
@@ -30,13 +40,7 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--schedule", choices=["onecycle", "cosine"], default="onecycle")
     p.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up for the cosine schedule")
-    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
-                   help="keep an EMA of the weights (e.g. 0.999); 0 = off")
-    p.add_argument("--swa-epochs", type=int, default=0, metavar="K",
-                   help="SWA: the last K of --epochs hold the learning rate and the weights at each of their ends "
-                        "are averaged; the average is validated and kept; 0 = off")
-    p.add_argument("--swa-lr-factor", type=float, default=0.25, metavar="F",
-                   help="SWA's held learning rate, a share of each group's peak (default 0.25)")
+    _add_weight_averaging(p)
     p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
                    help="MixUp: blend image pairs with a Beta(ALPHA, ALPHA) weight; 0 = off")
     p.add_argument("--cutmix", type=float, default=0.0, metavar="ALPHA",
