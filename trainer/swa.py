@@ -13,8 +13,13 @@ import torch
 from kiosk.errors import UserError
 
 
+def swa_epochs(args) -> int:
+    """``--swa-epochs`` (0 in runs saved before it existed)."""
+    return getattr(args, "swa_epochs", 0) or 0
+
+
 def check_args(args) -> None:
-    k = getattr(args, "swa_epochs", 0)
+    k = swa_epochs(args)
     if not k:
         return
     if not 0 < k < args.epochs:
@@ -27,7 +32,7 @@ def check_args(args) -> None:
 
 def main_epochs(args) -> int:
     """Epochs of the ordinary schedule (one-cycle or cosine); the rest hold the SWA learning rate."""
-    return args.epochs - getattr(args, "swa_epochs", 0)
+    return args.epochs - swa_epochs(args)
 
 
 class HoldAfter:
@@ -64,12 +69,12 @@ def averaged(model: torch.nn.Module) -> torch.optim.swa_utils.AveragedModel:
 
 def at_epoch_end(t, epoch: int, finished: bool) -> None:
     """Add the weights to the average at the end of each full SWA epoch."""
-    if getattr(t.args, "swa_epochs", 0) and finished and epoch >= main_epochs(t.args):
+    if swa_epochs(t.args) and finished and epoch >= main_epochs(t.args):
         t.ema.update_parameters(t.bare)
 
 
 def eval_model(t) -> torch.nn.Module:
     """The averaged weights once there are any (SWA from its first epoch's end; EMA always), else the weights."""
-    if t.ema is None or (getattr(t.args, "swa_epochs", 0) and int(t.ema.n_averaged) == 0):
+    if t.ema is None or (swa_epochs(t.args) and int(t.ema.n_averaged) == 0):
         return t.bare
     return t.ema.module

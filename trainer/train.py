@@ -397,7 +397,7 @@ def build_training(args, dist_info: DistInfo, device: str, run: Path, data: Trai
     scheduler = make_scheduler(args, optimizer, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if args.amp == "fp16" and device.startswith("cuda") else None
     wrapped = wrap_ddp(model, args, dist_info, device)
-    ema = swa.averaged(model) if getattr(args, "swa_epochs", 0) else None
+    ema = swa.averaged(model) if swa.swa_epochs(args) else None
     if args.ema:
         ema = torch.optim.swa_utils.AveragedModel(
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
@@ -436,7 +436,7 @@ def make_scheduler(args, optimizer: torch.optim.Optimizer, steps_per_epoch: int)
         warm = max(1, int(args.warmup_epochs * steps_per_epoch))
         main = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (
             1 + math.cos(math.pi * min(1.0, max(0, s - warm) / max(1, total_steps - warm)))))
-    if getattr(args, "swa_epochs", 0):
+    if swa.swa_epochs(args):
         return swa.HoldAfter(main, optimizer, total_steps, args.swa_lr_factor)
     return main
 
