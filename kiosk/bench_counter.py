@@ -148,7 +148,7 @@ def run_weight_bench(bundle: str, catalog: str, photos: str, *, top_k: int = 3, 
     """``draws`` weights per photo; top-1 of the image alone vs re-ranked by the weight, over the SKUs the model
     knows and the catalog sells."""
     from catalog.repository import Catalog
-    from kiosk.bundle_format.preprocess import read_image
+    from kiosk.bundle_format.preprocess import load_image
     from kiosk.recognition.recognizer import Recognizer
     from kiosk.services.second_opinion import rerank
 
@@ -164,7 +164,7 @@ def run_weight_bench(bundle: str, catalog: str, photos: str, *, top_k: int = 3, 
             decoys = [s for s in skus.values() if not s.by_weight and s.unit_weight_min_g]
             for path, truth in _progress([p for p in pairs if p[1] in labels and p[1] in skus], "bench weight",
                                          progress):
-                image = read_image(path)
+                image = load_image(path, rec.spec.resize_size)[0]
                 if image is None:
                     continue
                 found = [(skus[s.sku], s.score) for s in rec.recognize(image).suggestions if s.sku in skus]

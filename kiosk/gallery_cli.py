@@ -18,8 +18,6 @@ from pathlib import Path
 
 from kiosk.errors import UserError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     from kiosk.subcommands import group
@@ -93,13 +91,13 @@ def model_dir(config, explicit: str | None) -> Path:
 
 
 def read_photos(folder: Path) -> tuple[list[Path], list]:
-    from kiosk.bundle_format.preprocess import read_image
+    from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES, read_image
 
     if not folder.is_dir():
         raise UserError(f"{folder}: no such folder of photos")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not paths:
-        raise UserError(f"{folder}: no photos there ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise UserError(f"{folder}: no photos there ({', '.join(IMAGE_SUFFIXES)})")
     return paths, [read_image(p) for p in paths]
 
 

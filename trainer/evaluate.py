@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kiosk.bundle_format.bundle import MANIFEST, Bundle, load_bundle
-from kiosk.bundle_format.preprocess import PreprocessSpec, preprocess_batch, read_image
+from kiosk.bundle_format.preprocess import PreprocessSpec, load_image, preprocess_batch
 from kiosk.bundle_format.selftest import softmax
 from kiosk.errors import UserError
 from trainer import metrics
@@ -189,9 +189,9 @@ def predict_manifest(pred: Predictor, manifest: Path, batch: int = 32) -> tuple[
     for start in tqdm(range(0, len(usable), batch), desc="evaluate", unit="batch", leave=False, disable=None):
         images, tgt = [], []
         for line, r in usable[start : start + batch]:
-            im = read_image(r.path)
+            im, why = load_image(r.path, pred.spec.resize_size)
             if im is None:
-                skipped.append({"line": line, "path": str(r.path), "reason": "missing or undecodable image"})
+                skipped.append({"line": line, "path": str(r.path), "reason": why})
                 continue
             images.append(im)
             tgt.append(index[r.sku])

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.bundle_format.bundle import FORMAT_VERSION, BundleManifest, file_entry, sha256_file, write_manifest
-from kiosk.bundle_format.preprocess import PreprocessSpec, preprocess, preprocess_batch, read_image
+from kiosk.bundle_format.preprocess import PreprocessSpec, load_image, preprocess, preprocess_batch, read_image
 from kiosk.bundle_format.selftest import record_selftest, softmax
 from kiosk.errors import UserError
 
@@ -35,12 +35,12 @@ def default_model_version() -> int:
     return int((dt.datetime.now(dt.timezone.utc) - EPOCH_2020).total_seconds())
 
 
-def _pick_selftest(manifest: Path, labels: list[str], count: int) -> list[Path]:
+def _pick_selftest(manifest: Path, labels: list[str], count: int, size: int) -> list[Path]:
     from trainer.data.manifest import read_manifest
 
     first: dict[str, Path] = {}
     for r in read_manifest(manifest):
-        if r.sku in labels and r.sku not in first and read_image(r.path) is not None:
+        if r.sku in labels and r.sku not in first and load_image(r.path, size)[0] is not None:
             first[r.sku] = r.path
     skus = sorted(first)
     if not skus:
@@ -121,13 +121,14 @@ class TrainingRun:
         return model.eval()
 
 
-def _write_selftest_images(tmp: Path, manifest: Path, labels: list[str], count: int) -> tuple[list, list[str]]:
+def _write_selftest_images(tmp: Path, manifest: Path, labels: list[str], count: int,
+                           size: int) -> tuple[list, list[str]]:
     """Self-test images as PNG (lossless), so every kiosk decodes exactly the pixels recorded here."""
     import cv2
 
     (tmp / "selftest").mkdir()
     images, names = [], []
-    for i, src in enumerate(_pick_selftest(manifest, labels, count)):
+    for i, src in enumerate(_pick_selftest(manifest, labels, count, size)):
         name = f"selftest/{i:03d}.png"
         cv2.imwrite(str(tmp / name), read_image(src))
         images.append(read_image(tmp / name))
@@ -287,7 +288,7 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
         export_onnx(model, tmp / "model.onnx", r.spec.crop_size)
         st_manifest = selftest_manifest or Path(r.args["val"] if r.args.get("val") else r.args["train"])
-        images, names = _write_selftest_images(tmp, st_manifest, r.labels, selftest_count)
+        images, names = _write_selftest_images(tmp, st_manifest, r.labels, selftest_count, r.spec.resize_size)
         diff, session = _check_onnx(model, tmp / "model.onnx", images, r.spec, atol, run)
         held_back = list(calibration or []) or [Path(r.args["val"]) if r.args.get("val") else None]
         sections = _open_set(model, r, tmp, session, held_back, open_set or {})  # writes prototypes.npy first

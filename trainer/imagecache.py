@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kiosk.bundle_format.atomic import AtomicFile, atomic_open, atomic_write
-from kiosk.bundle_format.preprocess import PreprocessSpec, center_crop, eval_crop, read_image, resize_shorter
+from kiosk.bundle_format.preprocess import PreprocessSpec, center_crop, eval_crop, load_image, resize_shorter
 from kiosk.errors import DataError, UserError
 
 log = logging.getLogger(__name__)
@@ -56,17 +56,18 @@ def _key(items: list[tuple[Path, int]], mode: str, spec: PreprocessSpec) -> str:
     return h.hexdigest()[:20]
 
 
-def _load_one(path: Path, mode: str, spec: PreprocessSpec) -> np.ndarray | None:
+def _load_one(path: Path, mode: str, spec: PreprocessSpec) -> tuple[np.ndarray | None, str]:
+    """The cache row for ``path``, or ``(None, why it is left out)``."""
     import cv2
 
-    image = read_image(path)
+    image, why = load_image(path, spec.resize_size)
     if image is None:
-        return None
+        return None, why
     if mode == "eval":
-        return eval_crop(image, spec)
+        return eval_crop(image, spec), ""
     # train: keep more context than the eval crop so random-resized-crop has room to move
     square = center_crop(resize_shorter(image, spec.resize_size, spec.interpolation), spec.resize_size)
-    return cv2.cvtColor(square, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(square, cv2.COLOR_BGR2RGB), ""
 
 
 def _decode_into(out: np.ndarray, items: list[tuple[Path, int]], mode: str, spec: PreprocessSpec,
@@ -76,11 +77,11 @@ def _decode_into(out: np.ndarray, items: list[tuple[Path, int]], mode: str, spec
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(workers) as pool:  # OpenCV releases the GIL while decoding
         results = pool.map(lambda it: _load_one(it[0], mode, spec), items)
-        for i, arr in enumerate(tqdm(results, total=len(items), desc=desc, unit="img", leave=False, disable=None)):
+        for i, (arr, reason) in enumerate(tqdm(results, total=len(items), desc=desc, unit="img", leave=False,
+                                               disable=None)):
             path = items[i][0]
             if arr is None:
-                reason = "missing" if not path.exists() else "undecodable"
-                log.warning("manifest line %d: %s: %s image, left out", lines[i], path, reason)
+                log.warning("manifest line %d: %s: %s, left out", lines[i], path, reason)
                 bad.append((lines[i], str(path), reason))
                 continue
             out[len(keep)] = arr

@@ -37,7 +37,7 @@ from kiosk.bundle_format.openset import (
     l2_normalise,
     open_set_scores,
 )
-from kiosk.bundle_format.preprocess import PreprocessSpec, preprocess_batch, read_image
+from kiosk.bundle_format.preprocess import PreprocessSpec, load_image, preprocess_batch
 from kiosk.errors import UserError
 
 __all__ = ["DEFAULT_FORM", "DEFAULT_FRR", "DEFAULT_PRETEND", "DEFAULT_SCORE", "DEFAULT_SHOTS", "DEFAULT_SIMILARITY",
@@ -87,7 +87,7 @@ def onnx_outputs(session, paths: list[Path], spec: PreprocessSpec, batch: int = 
     for start in tqdm(range(0, len(paths), batch), desc=desc, unit="batch", leave=False, disable=None):
         images, idx = [], []
         for i in range(start, min(start + batch, len(paths))):
-            image = read_image(paths[i])
+            image = load_image(paths[i], spec.resize_size)[0]
             if image is not None:
                 images.append(image)
                 idx.append(i)

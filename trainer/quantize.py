@@ -31,7 +31,7 @@ import numpy as np
 
 from kiosk.bundle_format.bundle import SIGNATURE, Bundle, file_entry, load_bundle, sha256_file, write_manifest
 from kiosk.bundle_format.int8 import INT8_MODEL, Int8Model, int8_model, with_int8
-from kiosk.bundle_format.preprocess import preprocess, preprocess_batch, read_image
+from kiosk.bundle_format.preprocess import load_image, preprocess, preprocess_batch
 from kiosk.bundle_format.selftest import record_selftest, softmax
 from kiosk.errors import UserError
 
@@ -89,7 +89,7 @@ def calibration_reader(rows: list, spec, input_name: str):
 
         def get_next(self):
             for r in self.rows:
-                image = read_image(r.path)
+                image = load_image(r.path, spec.resize_size)[0]
                 if image is not None:
                     return {input_name: preprocess(image, spec)[None]}
             return None

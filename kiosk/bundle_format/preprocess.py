@@ -13,17 +13,25 @@ those to stderr and goes on); :func:`resize_shorter` never enlarges more than :d
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from kiosk.errors import UserError
+
+#: the file names a photo folder is read for: the formats :func:`decode_frame` reads
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 #: the most pixels a decoded image may have (40 MP: any camera frame or product photo; a 20000×20000 header is not)
 MAX_PIXELS = 40_000_000
 #: the longest side may be at most this many times the shortest
 MAX_ASPECT = 8
+#: the largest image file read (a 40 MP uncompressed BMP is 120 MB; a bigger "photo" is not one)
+MAX_FILE_BYTES = 256 * 1024 * 1024
 #: the most :func:`resize_shorter` may enlarge an image (a 1-pixel side must not become 256 pixels)
 MAX_UPSCALE = 8.0
 
@@ -79,6 +87,24 @@ def _check_interpolation(name: str) -> None:
         raise ValueError(f"unknown interpolation {name!r} (one of {', '.join(INTERPOLATIONS)})")
 
 
+class ImageTooSmall(UserError, ValueError):
+    """An image the network's input cannot be made from: more than :data:`MAX_UPSCALE` times too small, or too
+    narrow (one line naming its size and what it needs)."""
+
+
+def resize_problem(width: int, height: int, size: int) -> str:
+    """Why a ``width``×``height`` image cannot be resized to a ``size``-pixel shorter side (``""`` when it can)."""
+    short = min(width, height)
+    if short < 1:
+        return f"{width}x{height} px: an empty image"
+    if max(width, height) > MAX_ASPECT * short:
+        return f"{width}x{height} px: an aspect ratio above {MAX_ASPECT}:1"
+    if size / short > MAX_UPSCALE:
+        return (f"{width}x{height} px: too small for the model's {size} px (more than {MAX_UPSCALE:g}x enlargement; "
+                f"at least {math.ceil(size / MAX_UPSCALE)} px on the shorter side)")
+    return ""
+
+
 def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area",
                    dst: np.ndarray | None = None) -> np.ndarray:
     """Resize so the shorter side is ``size`` (aspect kept). Used for caches and for eval.
@@ -93,10 +119,10 @@ def resize_shorter(image: np.ndarray, size: int, interpolation: str = "area",
     h, w = image.shape[:2]
     if min(h, w) == size:
         return image
+    problem = resize_problem(w, h, size)
+    if problem:
+        raise ImageTooSmall(problem)
     scale = size / min(h, w)
-    if scale > MAX_UPSCALE or max(h, w) > MAX_ASPECT * min(h, w):
-        raise ValueError(f"refusing to resize a {w}x{h} image to a {size}-pixel short side "
-                         f"(more than {MAX_UPSCALE:g}x enlargement or an aspect ratio above {MAX_ASPECT}:1)")
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
     if interpolation == "reduce":
         factor = int(1 / scale) if scale < 1 else 1  # the box does the whole-pixel part; bilinear the rest (< 2x)
@@ -256,8 +282,24 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first image directory of a classic TIFF (tags 256 and 257, SHORT or LONG)."""
+    order = "<" if data[:2] == b"II" else ">"
+    try:
+        (ifd,) = struct.unpack_from(order + "I", data, 4)
+        (count,) = struct.unpack_from(order + "H", data, ifd)
+        size = {}
+        for k in range(count):
+            tag, kind, _n = struct.unpack_from(order + "HHI", data, ifd + 2 + 12 * k)
+            if tag in (256, 257) and kind in (3, 4):
+                size[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), data, ifd + 10 + 12 * k)[0]
+    except struct.error:  # the directory lies past the end of the file
+        return None
+    return (size[256], size[257]) if len(size) == 2 else None
+
+
 def image_size(data: bytes) -> tuple[str, int, int] | None:
-    """``(format, width, height)`` read from the header of JPEG, PNG, BMP or WebP bytes, without decoding;
+    """``(format, width, height)`` read from the header of JPEG, PNG, BMP, WebP or TIFF bytes, without decoding;
     ``None`` for any other or a broken header."""
     if data[:3] == b"\xff\xd8\xff":
         size = _jpeg_size(data)
@@ -270,17 +312,20 @@ def image_size(data: bytes) -> tuple[str, int, int] | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         size = _webp_size(data)
         return ("webp", *size) if size else None
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        size = _tiff_size(data)
+        return ("tiff", *size) if size else None
     return None
 
 
 def frame_problem(data: bytes) -> str:
-    """Why these image bytes must not be decoded (``""`` when they may): empty, not JPEG/PNG/BMP/WebP, too many
+    """Why these image bytes must not be decoded (``""`` when they may): empty, not JPEG/PNG/BMP/WebP/TIFF, too many
     pixels, too narrow, or a JPEG without its end-of-image marker. Reads the header only."""
     if not data:
         return "empty file (0 bytes)"
     header = image_size(data)
     if header is None:
-        return "corrupt or unknown image: no readable JPEG, PNG, BMP or WebP header"
+        return "corrupt or unknown image: no readable JPEG, PNG, BMP, WebP or TIFF header"
     kind, w, h = header
     if w < 1 or h < 1:
         return f"{kind} header gives a {w}x{h} image"
@@ -326,10 +371,26 @@ def decode_image(data: bytes) -> np.ndarray | None:
     return decode_frame(data)[0]
 
 
+def load_image(path, size: int = 0) -> tuple[np.ndarray | None, str]:
+    """Read an image file to BGR uint8: ``(image, "")``, or ``(None, why)`` when it is missing, not a file, cannot be
+    read or decoded (:func:`decode_frame`), or -- with ``size``, the model's resize size -- cannot become its input
+    (:func:`resize_problem`)."""
+    path = Path(path)
+    try:
+        if not path.is_file():  # a folder, a device or a pipe (reading one would wait for ever)
+            return None, "missing" if not path.exists() else "not a file"
+        size_bytes = path.stat().st_size
+        if size_bytes > MAX_FILE_BYTES:
+            return None, f"{size_bytes / 2**20:,.0f} MB: too large for a photo (at most {MAX_FILE_BYTES // 2**20} MB)"
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read it: {exc.strerror or exc}"
+    image, problem = decode_frame(data)
+    if image is not None and size:
+        problem = resize_problem(image.shape[1], image.shape[0], size)
+    return (None, problem) if problem else (image, "")
+
+
 def read_image(path) -> np.ndarray | None:
     """Read an image file to BGR uint8; ``None`` if it is missing, empty or undecodable."""
-    try:
-        with open(path, "rb") as fh:
-            return decode_image(fh.read())
-    except OSError:
-        return None
+    return load_image(path)[0]

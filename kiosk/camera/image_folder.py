@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.bundle_format.preprocess import decode_frame
+from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES, decode_frame
 from kiosk.camera.base import CameraError, FrameSource, Option, SourceUnavailable, parse_bool
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def load_frame_image(path: Path) -> tuple[np.ndarray | None, str]:

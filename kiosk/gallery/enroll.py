@@ -50,7 +50,7 @@ class EnrollPolicy:
 class PhotoVerdict:
     index: int
     usable: bool
-    reason: str = ""  # "" | "blurred" | "empty tray" | "unreadable"
+    reason: str = ""  # "" | "blurred" | "empty tray" | "unreadable" | "too small"
     sharpness: float = 0.0
     occupancy: float | None = None
 
@@ -94,13 +94,21 @@ def sharpness(image_bgr: np.ndarray) -> float:
 
 
 def judge(images: list[np.ndarray | None], policy: EnrollPolicy,
-          occupancy: Callable[[np.ndarray], float | None] | None = None) -> list[PhotoVerdict]:
-    """A verdict per photo: unreadable (``None``), the empty tray (``occupancy``: share of the tray that differs from
-    the empty tray, ``None`` when unknown), blurred, or usable."""
+          occupancy: Callable[[np.ndarray], float | None] | None = None, *, size: int = 0,
+          crop: Callable[[np.ndarray], np.ndarray] | None = None) -> list[PhotoVerdict]:
+    """A verdict per photo: unreadable (``None``), too small for the model's ``size`` px once cropped (``crop``: the
+    part the recogniser sees), the empty tray (``occupancy``: share of the tray that differs from the empty tray,
+    ``None`` when unknown), blurred, or usable."""
+    from kiosk.bundle_format.preprocess import resize_problem
+
     out = []
     for i, image in enumerate(images):
         if image is None:
             out.append(PhotoVerdict(i, False, "unreadable"))
+            continue
+        seen = crop(image) if crop is not None else image
+        if size and resize_problem(seen.shape[1], seen.shape[0], size):
+            out.append(PhotoVerdict(i, False, "too small"))
             continue
         occ = occupancy(image) if occupancy is not None else None
         sharp = sharpness(image)
@@ -111,6 +119,11 @@ def judge(images: list[np.ndarray | None], policy: EnrollPolicy,
         else:
             out.append(PhotoVerdict(i, True, "", sharp, occ))
     return out
+
+
+def model_size(recognizer) -> int:
+    """The size ``recognizer`` resizes a photo to (0 when it does not say)."""
+    return getattr(getattr(recognizer, "spec", None), "resize_size", 0) or 0
 
 
 def _check_sku(sku_id: str, sku: Any) -> None:
@@ -168,7 +181,7 @@ def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: list[np.
     policy = policy or EnrollPolicy()
     _check_sku(sku_id, sku)
     images = list(images)[: policy.max_photos]
-    verdicts = judge(images, policy, occupancy)
+    verdicts = judge(images, policy, occupancy, size=model_size(recognizer), crop=crop)
     usable = [_shrunk(crop(images[v.index]) if crop else images[v.index]) for v in verdicts if v.usable]
     if len(usable) < policy.min_photos:
         refused = _count_reasons([v for v in verdicts if not v.usable])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from kiosk.bundle_format.preprocess import ImageTooSmall
 from kiosk.feedback.crop import crop_to_tray
 from kiosk.services.events import Notice
 from kiosk.services.placements import Placement
@@ -58,9 +59,9 @@ class PlacementRecogniser:
         suggestions by ``scale_grams``. The placement keeps the model's own top-k for provenance."""
         tray = crop_to_tray(image, self.tray_region)
         placement_id, image_path = self._new_id(tray)
-        result = self.model.recognize(tray)
+        result, why = self._recognize(tray)
         if result is None:
-            self._emit(Notice("error", "no recognition model loaded: use manual search"))
+            self._emit(Notice("error", why))
             found, version = [], None
         else:
             found, version = result.suggestions, result.model_version
@@ -84,6 +85,15 @@ class PlacementRecogniser:
         return self._recorded(Placement(placement_id, image_path, views, found[0].sku if found else None, version,
                                         scale_grams=scale_grams, top_k=tuple((s.sku, s.score) for s in found),
                                         enrolled=tuple(sorted(getattr(result, "from_gallery", ())))))
+
+    def _recognize(self, tray) -> tuple[Any, str]:
+        """The model's result for the tray photo, or ``(None, what the staff should check)``."""
+        try:
+            result = self.model.recognize(tray)
+        except ImageTooSmall as exc:  # a camera at a thumbnail resolution, a tray region a few pixels wide
+            return None, (f"the tray's picture cannot be recognised, {exc}: check the camera's resolution and the "
+                          "tray region; use manual search")
+        return result, "" if result is not None else "no recognition model loaded: use manual search"
 
     def _not_recognised(self, placement: Placement) -> Placement:
         """The model's open-set rule says the item is none the kiosk knows: no suggestion is shown (never a

@@ -111,8 +111,10 @@ class TeachDesk:
     def check_frame(self, image: np.ndarray):
         """A :class:`kiosk.gallery.PhotoVerdict` for one camera frame."""
         from kiosk.gallery import judge
+        from kiosk.gallery.enroll import model_size
 
-        return judge([image], self.policy, self._occupancy)[0]
+        return judge([image], self.policy, self._occupancy, size=model_size(self._model.recognizer),
+                     crop=self._crop)[0]
 
     def create_sku(self, fields: dict[str, str]) -> str:
         """Create a catalog row from the screen's ``fields`` (sku, name, price_paise, sold_by, gst_percent, hsn,

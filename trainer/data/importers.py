@@ -14,12 +14,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES
 from kiosk.errors import DataError
 from trainer.data.manifest import ManifestRow, sku_from_name, validate_sku, write_manifest
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+IMAGE_EXTENSIONS = frozenset(IMAGE_SUFFIXES)
 
 
 @dataclass
