@@ -75,7 +75,7 @@ def iter_shard(location: str, shard_name: str, start: int, stop: int, want: Call
 
 def decode_sample(sample: RawSample, label_index: dict[str, int]):
     """(BGR image, label, id) or raise ValueError naming what is wrong with the sample."""
-    from kiosk.bundle_format.preprocess import decode_image
+    from kiosk.bundle_format.preprocess import decode_frame
 
     meta_bytes = sample.members.get("json")
     if meta_bytes is None:
@@ -87,7 +87,7 @@ def decode_sample(sample: RawSample, label_index: dict[str, int]):
     ext = next((e for e in sample.members if e in IMAGE_EXTS), None)
     if ext is None:
         raise ValueError("no image member")
-    image = decode_image(sample.members[ext])
+    image, why = decode_frame(sample.members[ext])
     if image is None:
-        raise ValueError(f"{sample.key}.{ext}: undecodable image")
+        raise ValueError(f"{sample.key}.{ext}: undecodable image ({why})")
     return image, label_index[sku], int(sample.key)

@@ -103,11 +103,11 @@ class ShardStream(torch.utils.data.IterableDataset):
             return None  # its shard is truncated or missing (already reported)
         try:
             image, label, sid = decode_sample(raw, self.label_index)
+            return self._prepare(image, sid), label, sid  # ImageTooSmall (a ValueError): a thumbnail is left out
         except (ValueError, UnicodeDecodeError) as exc:
             member = next((f"{raw.key}.{e}" for e in raw.members if e in IMAGE_EXTS), f"{raw.key}.json")
             on_error(raw.shard, member, str(exc))
             return None
-        return self._prepare(image, sid), label, sid
 
     def _collate(self, decoded: list, batch: int, errors: list[dict]):
         if not decoded:  # every sample of the batch was unreadable: one ignored placeholder keeps DDP in step

@@ -164,6 +164,32 @@ def test_corrupt_member_is_reported_and_skipped_ranks_stay_in_step(shard_dir, tm
         assert "undecodable" in errors[0]["reason"]
 
 
+def test_a_thumbnail_too_small_for_the_crop_is_reported_and_skipped(shard_dir):
+    """A sample that decodes but is more than 8x smaller than the training resize is left out like a broken one
+    (it stopped the run with an error before)."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    from trainer.shards.read import RawSample
+
+    index = load_index(shard_dir)
+    ds = ShardStream(index, 0, 1, 8, 1, seed=0, resize=40)
+    meta = json.dumps({"sku": index.labels[0]}).encode()
+    good = cv2.imencode(".png", np.full((40, 40, 3), 90, np.uint8))[1].tobytes()
+    thumb = cv2.imencode(".png", np.full((4, 4, 3), 90, np.uint8))[1].tobytes()
+    errors = []
+
+    def report(*error):
+        errors.append(error)
+
+    assert ds._decode(RawSample("s.tar", "000000007", {"json": meta, "png": good}), report) is not None
+    assert ds._decode(RawSample("s.tar", "000000008", {"json": meta, "png": thumb}), report) is None
+    assert errors == [("s.tar", "000000008.png", "4x4 px: too small for the model's 40 px (more than 8x "
+                                                 "enlargement; at least 5 px on the shorter side)")]
+
+
 def test_truncated_shard_is_reported_and_the_rest_still_trains(shard_dir, tmp_path):
     bad_dir = copy_shards(shard_dir, tmp_path / "trunc")
     index = load_index(bad_dir)
