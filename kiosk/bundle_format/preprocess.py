@@ -371,20 +371,29 @@ def decode_image(data: bytes) -> np.ndarray | None:
     return decode_frame(data)[0]
 
 
-def load_image(path, size: int = 0) -> tuple[np.ndarray | None, str]:
-    """Read an image file to BGR uint8: ``(image, "")``, or ``(None, why)`` when it is missing, not a file, cannot be
-    read or decoded (:func:`decode_frame`), or -- with ``size``, the model's resize size -- cannot become its input
-    (:func:`resize_problem`)."""
+def read_photo(path) -> tuple[bytes | None, str]:
+    """The bytes of the photo file at ``path``: ``(data, "")``, or ``(None, why)`` when it is missing, not a regular
+    file (a folder; a device or a pipe, which a read could wait on or never finish), over :data:`MAX_FILE_BYTES`, or
+    cannot be read."""
     path = Path(path)
     try:
-        if not path.is_file():  # a folder, a device or a pipe (reading one would wait for ever)
+        if not path.is_file():
             return None, "missing" if not path.exists() else "not a file"
-        size_bytes = path.stat().st_size
-        if size_bytes > MAX_FILE_BYTES:
-            return None, f"{size_bytes / 2**20:,.0f} MB: too large for a photo (at most {MAX_FILE_BYTES // 2**20} MB)"
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, f"{size / 2**20:,.0f} MB: too large for a photo (at most {MAX_FILE_BYTES // 2**20} MB)"
+        return path.read_bytes(), ""
     except OSError as exc:
         return None, f"cannot read it: {exc.strerror or exc}"
+
+
+def load_image(path, size: int = 0) -> tuple[np.ndarray | None, str]:
+    """Read an image file to BGR uint8: ``(image, "")``, or ``(None, why)`` when it cannot be read
+    (:func:`read_photo`) or decoded (:func:`decode_frame`), or -- with ``size``, the model's resize size -- cannot
+    become its input (:func:`resize_problem`)."""
+    data, problem = read_photo(path)
+    if data is None:
+        return None, problem
     image, problem = decode_frame(data)
     if image is not None and size:
         problem = resize_problem(image.shape[1], image.shape[0], size)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES, decode_frame
+from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES, decode_frame, read_photo
 from kiosk.camera.base import CameraError, FrameSource, Option, SourceUnavailable, parse_bool
 
 log = logging.getLogger(__name__)
@@ -27,11 +27,8 @@ log = logging.getLogger(__name__)
 
 def load_frame_image(path: Path) -> tuple[np.ndarray | None, str]:
     """Decode one image file; returns ``(image, "")`` or ``(None, reason)``."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read: {exc.strerror or exc}"
-    return decode_frame(data)
+    data, why = read_photo(path)
+    return decode_frame(data) if data is not None else (None, why)
 
 
 class Source(FrameSource):

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when :func:`phash` or the checks change, so cached facts are recomputed.
-HASH_VERSION = "phash-dct32x8-v2"
+HASH_VERSION = "phash-dct32x8-v3"
 
 #: Default Hamming distance (of 64 bits) at or below which two images count as near-duplicates.
 #: Chosen by measuring the clean grocery-store train+val: see ``trainer/data/README.md``.
@@ -101,18 +101,21 @@ def _truncation(data: bytes) -> str:
 
 
 def inspect_bytes(data: bytes) -> dict:
-    """Status, sha256, pHash and size of an encoded image held in memory (see :class:`ImageFacts`)."""
+    """Status, sha256, pHash and size of an encoded image held in memory (see :class:`ImageFacts`), decoded as the
+    trainer and the kiosk decode it (:func:`kiosk.bundle_format.preprocess.decode_frame`: the size read from the
+    header first, so a decompression bomb is refused before a byte is decoded; libjpeg's warnings refuse it too)."""
     import cv2
+
+    from kiosk.bundle_format.preprocess import decode_frame
 
     if not data:
         return {"status": EMPTY, "detail": "0 bytes"}
     sha = sha256_bytes(data)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    cut = _truncation(data)  # before the decode verdict: libjpeg may fail, or grey-fill the missing part
-    if image is None or image.size == 0:
-        if cut:
-            return {"status": TRUNCATED, "sha256": sha, "detail": f"{cut}; OpenCV cannot decode it"}
-        return {"status": UNDECODABLE, "sha256": sha, "detail": f"OpenCV cannot decode {len(data)} bytes"}
+    cut = _truncation(data)
+    image, problem = decode_frame(data)
+    if image is None:
+        return {"status": TRUNCATED if cut else UNDECODABLE, "sha256": sha,
+                "detail": f"{cut}: {problem}" if cut else problem}
     height, width = image.shape[:2]
     facts = {"sha256": sha, "width": int(width), "height": int(height)}
     if cut:
@@ -123,15 +126,18 @@ def inspect_bytes(data: bytes) -> dict:
 
 def inspect_image(path: str | os.PathLike) -> ImageFacts:
     """Read ``path`` once and return its :class:`ImageFacts` (never raises for a bad or missing file)."""
+    from kiosk.bundle_format.preprocess import read_photo
+
     path = os.fspath(path)
     try:
         st = os.stat(path)
-        with open(path, "rb") as fh:
-            data = fh.read()
     except FileNotFoundError:
         return ImageFacts(path, 0, 0, MISSING, detail="file not found")
     except OSError as exc:
         return ImageFacts(path, 0, 0, MISSING, detail=f"cannot read: {exc.strerror or exc}")
+    data, why = read_photo(path)
+    if data is None:  # a folder, a device, a pipe, a file too large to be a photo
+        return ImageFacts(path, st.st_size, st.st_mtime_ns, UNDECODABLE, detail=why)
     return ImageFacts(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, **inspect_bytes(data))
 
 

@@ -86,7 +86,8 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     """Rows of the manifest at ``path``, with absolute photo paths.
 
     Raises :class:`DataError` naming the file, line and column for: a missing file, a missing or duplicated
-    header column, a row with too many or too few fields, an empty path, an invalid SKU or sha256.
+    header column, a row with too many or too few fields, an empty path or one with a NUL character, an invalid SKU
+    or sha256.
     Blank lines are skipped. Files are not checked for existence here (that is ``checkout data check``).
     """
     path = Path(path)
@@ -135,6 +136,8 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
         bad = partial(_bad_field, path, line, header, record)
         if not record["path"]:
             raise bad("path", "is empty")
+        if "\x00" in record["path"]:  # no file system takes one; os.stat would raise ValueError
+            raise bad("path", "contains a NUL character")
         problem = validate_sku(record["sku"])
         if problem:
             raise bad("sku", problem if problem != "empty" else "is empty")

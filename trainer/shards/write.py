@@ -114,10 +114,11 @@ def shrink_jpeg(data: bytes, max_side: int, quality: int = 90) -> bytes | None:
 
 def _photo_bytes(path: Path, max_side: int | None) -> tuple[bytes | None, str]:
     """(what to store, its extension), or (None, why the photo is left out)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, exc.strerror or str(exc)
+    from kiosk.bundle_format.preprocess import read_photo
+
+    data, why = read_photo(path)
+    if data is None:
+        return None, why
     if not data:
         return None, "empty file"
     if max_side:

@@ -178,3 +178,40 @@ def test_checkout_entry_point_prints_one_line_error(tmp_path, capsys):
     assert main(["data", "check", str(bad), "--out", str(tmp_path / "out"), "--no-cache"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.csv line 2, column 2 'sku': 'Kiwi'" in err[0]
+
+
+def test_check_reads_and_decodes_photos_as_the_trainer_does(tmp_path, data_cli):
+    """The header is read before a byte is decoded (a 20000x20000 JPEG header is refused, not decoded to 1.2 GB),
+    libjpeg's warnings refuse a JPEG cut in its scan data that still ends in EOI (OpenCV alone passes it), and a
+    device, a pipe or a folder named like a photo is refused without reading it (/dev/zero never ends)."""
+    import os
+
+    from tests.bad_frames import write_bad_frames
+    from tests.trainer.synthetic import make_dataset
+
+    train, _ = make_dataset(tmp_path / "data", per_class=4)
+    photo = cv2.imread(str(read_manifest(train)[0].path))
+    bad = write_bad_frames(tmp_path / "bad", cv2.resize(photo, (320, 320)))
+    (tmp_path / "bad" / "folder.jpg").mkdir()
+    os.mkfifo(tmp_path / "bad" / "pipe.jpg")
+    paths = [*bad, tmp_path / "bad" / "folder.jpg", tmp_path / "bad" / "pipe.jpg", "/dev/zero"]
+    append(train, *(ManifestRow(p, "red-disc") for p in paths))
+    out = tmp_path / "check"
+    assert data_cli("check", train, "--out", out, "--no-cache", "--workers", "1", "--no-progress",
+                    "--min-per-sku", "1") == 0
+    found = {r["path"].rsplit("/", 1)[-1]: (r["reason"], r["detail"]) for r in quarantine(out)
+             if r["reason"] != "near-duplicate"}  # the synthetic shapes look alike
+    assert found == {
+        "bomb.jpg": ("undecodable", "jpeg header claims 20000x20000 = 400,000,000 pixels (at most 40,000,000 are "
+                                    "decoded)"),
+        "tall.png": ("undecodable", "png image is 1x20000: an aspect ratio above 8:1"),
+        "truncated.jpg": ("undecodable", "Corrupt JPEG data: premature end of data segment"),
+        "folder.jpg": ("undecodable", "not a file"), "pipe.jpg": ("undecodable", "not a file"),
+        "zero": ("undecodable", "not a file")}
+
+
+def test_a_manifest_path_with_a_nul_character_is_refused_in_one_line(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,sku\na\x00.jpg,kiwi\n")
+    with pytest.raises(DataError, match=r"m.csv line 2, column 1 'path': 'a\\x00.jpg' contains a NUL character"):
+        read_manifest(manifest)
