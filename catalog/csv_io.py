@@ -31,6 +31,7 @@ from catalog.model import CSV_COLUMNS, REQUIRED_COLUMNS, Sku, gtin14, parse_sku_
 from catalog.repository import Catalog
 from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import CatalogError
+from kiosk.inputfiles import MB, read_bounded
 
 __all__ = ["CsvImportError", "RowError", "ImportResult", "read_catalog_csv", "import_csv", "export_csv",
            "write_skus_csv"]
@@ -118,7 +119,7 @@ def _read_numbered(path: str | Path, text: str | None = None) -> list[tuple[int,
     name = str(path)
     if text is None:
         try:
-            raw = Path(path).read_bytes()
+            raw = read_bounded(path, 256 * MB, "a catalog CSV", error=CatalogError)
         except OSError as exc:
             raise CatalogError(f"{name}: cannot read ({exc.strerror or exc})") from exc
         try:

@@ -52,6 +52,7 @@ from kiosk.domain.receipt import StoreInfo
 from kiosk.errors import UserError
 from kiosk.feedback.crop import region_problem
 from kiosk.feedback.settings import FeedbackConfigError, FeedbackSettings
+from kiosk.inputfiles import MB, read_bounded
 from kiosk.logs import LEVELS as LOG_LEVELS
 from kiosk.staff.rules import StaffConfigError, StaffRules
 from kiosk.trigger import TriggerConfig, TriggerConfigError
@@ -241,7 +242,8 @@ class KioskConfig:
         """Read a TOML file; a missing file, bad TOML or unknown key raises :class:`ConfigError`."""
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_bounded(path, MB, "a kiosk settings file", text=True,
+                                                error=ConfigError).decode("utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{path}: config file not found") from None
         except (OSError, UnicodeDecodeError) as exc:

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE
 from kiosk.errors import BundleError, UserError
+from kiosk.inputfiles import KB, read_bounded
 
 CONTEXT_MANIFEST = b"checkout-bundle-manifest-v1"
 CONTEXT_INDEX = b"checkout-channel-index-v1"
@@ -107,7 +108,7 @@ class PublicKey:
 def load_public_key(path: Path | str) -> PublicKey:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_bounded(path, 64 * KB, "a public key", text=True, error=KeyFileError).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise KeyFileError(f"{path}: cannot read public key ({exc})") from None
     return PublicKey.from_line(text, where=str(path))

@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import DataError
+from kiosk.inputfiles import MB, read_bounded
 
 REQUIRED_COLUMNS = ("path", "sku")
 OPTIONAL_COLUMNS = ("group", "split", "source", "sha256")
@@ -86,13 +87,13 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     """Rows of the manifest at ``path``, with absolute photo paths.
 
     Raises :class:`DataError` naming the file, line and column for: a missing file, a missing or duplicated
-    header column, a row with too many or too few fields, an empty path or one with a NUL character, an invalid SKU
-    or sha256.
+    header column, a row with too many or too few fields, an empty path, an invalid SKU or sha256; a NUL byte (not
+    text: no path holds one) or more than 4 GB.
     Blank lines are skipped. Files are not checked for existence here (that is ``checkout data check``).
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_bounded(path, 4096 * MB, "a manifest", text=True, error=DataError).decode("utf-8-sig")
     except FileNotFoundError:
         raise DataError(f"{path}: manifest not found") from None
     except UnicodeDecodeError as exc:
@@ -136,8 +137,6 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
         bad = partial(_bad_field, path, line, header, record)
         if not record["path"]:
             raise bad("path", "is empty")
-        if "\x00" in record["path"]:  # no file system takes one; os.stat would raise ValueError
-            raise bad("path", "contains a NUL character")
         problem = validate_sku(record["sku"])
         if problem:
             raise bad("sku", problem if problem != "empty" else "is empty")

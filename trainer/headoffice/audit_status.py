@@ -25,6 +25,7 @@ from pathlib import Path
 from kiosk.errors import DataError, UserError
 from kiosk.exchange import BatchError, safe_segment
 from kiosk.exchange.audit import GENESIS, KIND, key_id, parse_key, read_audit_batch, verify_rows
+from kiosk.inputfiles import KB, read_bounded
 from trainer.fleet.location import HeadOffice
 
 __all__ = ["AuditCollection", "KioskAudit", "collect_audit", "enroll_key", "load_keys"]
@@ -200,6 +201,6 @@ def collect_audit(src: str, keys_dir: str | os.PathLike | None, out: str | os.Pa
 
 def read_key_text(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="ascii")
+        return read_bounded(path, 64 * KB, "a key", text=True, error=DataError).decode("ascii")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the key ({exc})") from None

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.errors import UserError
+from kiosk.inputfiles import MB, read_bounded
 
 __all__ = ["Users", "hash_password", "check_password"]
 
@@ -60,7 +61,7 @@ class Users:
 
     def _read(self) -> dict:
         try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            doc = json.loads(read_bounded(self.path, 64 * MB, "a users file", text=True).decode("utf-8"))
         except FileNotFoundError:
             return {"users": {}}
         except (OSError, ValueError) as exc:

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.bundle_format.trust import CONTEXT_ROTATION, ROTATION_TYPE, KeyFileError, PublicKey, canonical_json
+from kiosk.inputfiles import KB, read_bounded
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def write_keypair(out_dir: Path | str, name: str, allow_in_repo: bool = False,
 def load_signing_key(path: Path | str) -> SigningKey:
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, 64 * KB, "a private key", error=KeyFileError)
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read private key ({exc.strerror})") from None
     try:

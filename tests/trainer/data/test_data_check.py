@@ -210,8 +210,11 @@ def test_check_reads_and_decodes_photos_as_the_trainer_does(tmp_path, data_cli):
         "zero": ("undecodable", "not a file")}
 
 
-def test_a_manifest_path_with_a_nul_character_is_refused_in_one_line(tmp_path):
+def test_a_manifest_with_a_nul_byte_or_endless_is_refused_in_one_line(tmp_path):
+    """A NUL in a path made os.stat raise ValueError (a traceback); /dev/zero as a manifest filled the memory."""
     manifest = tmp_path / "m.csv"
     manifest.write_text("path,sku\na\x00.jpg,kiwi\n")
-    with pytest.raises(DataError, match=r"m.csv line 2, column 1 'path': 'a\\x00.jpg' contains a NUL character"):
+    with pytest.raises(DataError, match=r"m.csv: not UTF-8 text \(a NUL byte at offset 10\), so not a manifest"):
         read_manifest(manifest)
+    with pytest.raises(DataError, match=r"^/dev/zero: not UTF-8 text \(a NUL byte at offset 0\)"):
+        read_manifest("/dev/zero")

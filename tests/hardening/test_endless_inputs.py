@@ -1,0 +1,56 @@
+"""A file a command reads whole -- settings, keys, a users file, a catalog CSV, a manifest -- that is far larger than
+its kind can be, or never ends (/dev/zero), is one line naming it after a bounded read; it used to fill the memory
+(a MemoryError traceback, or the kernel's OOM kill). A pipe (``<(…)``) is still read like a file."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from kiosk.cli import main as checkout
+from kiosk.errors import UserError
+from kiosk.inputfiles import KB, read_bounded
+
+
+def test_read_bounded_stops_after_the_limit_and_at_a_nul_in_text(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * (9 * KB))
+    assert read_bounded(path, 9 * KB, "a thing") == b"x" * (9 * KB)
+    path.write_bytes(b"x" * (9 * KB + 1))
+    with pytest.raises(UserError, match=r"f: more than 9 KB, too large for a thing$"):
+        read_bounded(path, 9 * KB, "a thing")
+    with pytest.raises(UserError, match=r"^/dev/zero: more than 64 KB, too large for a key$"):
+        read_bounded("/dev/zero", 64 * KB, "a key")
+    with pytest.raises(UserError, match=r"^/dev/zero: not UTF-8 text \(a NUL byte at offset 0\), so not a manifest$"):
+        read_bounded("/dev/zero", 2**40, "a manifest", text=True)
+
+
+def test_a_pipe_is_read_like_a_file(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "wb") as fh:
+            fh.write(b"path,sku\n")
+
+    threading.Thread(target=write, daemon=True).start()
+    assert read_bounded(fifo, KB, "a manifest", text=True) == b"path,sku\n"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["staff", "list", "--config", "/dev/zero"], "/dev/zero: not UTF-8 text (a NUL byte at offset 0), so not a kiosk "
+                                                 "settings file"),
+    (["data", "split", "/dev/zero", "--out", "{tmp}/s"], "/dev/zero: not UTF-8 text (a NUL byte at offset 0), so not "
+                                                         "a manifest"),
+    (["bundle", "sign", "{tmp}", "--key", "/dev/zero"], "/dev/zero: more than 64 KB, too large for a private key"),
+    (["headoffice", "user", "list", "--users", "/dev/zero"], "/dev/zero: not UTF-8 text (a NUL byte at offset 0), so "
+                                                             "not a users file"),
+    (["audit", "enroll", "s1", "k1", "--keys", "{tmp}/keys", "--key-file", "/dev/zero"],
+     "/dev/zero: not UTF-8 text (a NUL byte at offset 0), so not a key"),
+])
+def test_commands_refuse_an_endless_file_in_one_line(argv, words, tmp_path, capsys):
+    rc = checkout([a.format(tmp=tmp_path) for a in argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and words in err and "Traceback" not in err, err
