@@ -38,8 +38,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -61,8 +63,23 @@ from kiosk.weighing.rules import WeighingConfigError, WeighingRules
 __all__ = ["ConfigError", "KioskConfig", "BACKENDS", "hash_pin", "check_pin", "config_from_args"]
 
 BACKENDS = ("onnxruntime", "torch", "tensorrt", "openvino")
+#: the settings that are tables of their own: their type and its error
+TABLES = {"trigger": (TriggerConfig, TriggerConfigError), "weighing": (WeighingRules, WeighingConfigError),
+          "barcodes": (BarcodeSettings, BarcodeConfigError), "feedback": (FeedbackSettings, FeedbackConfigError),
+          "staff": (StaffRules, StaffConfigError)}
+#: the largest number a setting may hold (a C int: Qt timers, thread counts, image sizes)
+MAX_NUMBER = 2**31 - 1
+#: a kiosk or store id: one path segment at head office as it is (two ids never meet in one folder)
+ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 # kiosk.recognition.precision.PRECISIONS (not imported: config stays light)
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
+#: what the range checks of :class:`KioskConfig` ask for (printed with a refusal)
+RANGES = (f"backend one of {', '.join(BACKENDS)}; precision one of {', '.join(PRECISIONS)}; top_k 1..20; "
+          "threads 0..1024; staff_timeout_s up to a day; receipt_countdown_s up to an hour; kiosk_id and store_id "
+          "1-64 letters, digits, '.', '_' or '-', not starting with '.'; staff_pin_hash as made by `checkout kiosk "
+          "--hash-pin`; channel http://, https://, file: or a directory; "
+          f"log_level one of {', '.join(LOG_LEVELS)}; languages ISO 639-1 codes like \"hi\"; receipt_printer "
+          "escpos:DEVICE_OR_FILE")
 
 
 class ConfigError(UserError):
@@ -171,12 +188,13 @@ class KioskConfig:
         checks = {
             "backend": self.backend in BACKENDS,
             "precision": self.precision in PRECISIONS,
-            "threads": self.threads >= 0,
+            "threads": 0 <= self.threads <= 1024,
             "top_k": 1 <= self.top_k <= 20,
             "weight_tolerance_pct": 0 <= self.weight_tolerance_pct <= 100,
             "scale_poll_hz": 0 < self.scale_poll_hz <= 1000,
-            "staff_timeout_s": self.staff_timeout_s > 0,
-            "kiosk_id": bool(self.kiosk_id.strip()),
+            "staff_timeout_s": 0 < self.staff_timeout_s <= 86400,  # a Qt timer counts milliseconds in a C int
+            "kiosk_id": bool(ID_RE.fullmatch(self.kiosk_id)),
+            "store_id": not self.store_id or bool(ID_RE.fullmatch(self.store_id)),
             "staff_pin_hash": not self.staff_pin_hash or _parse_hash(self.staff_pin_hash) is not None,
             "update_interval_s": self.update_interval_s > 0,
             "store_group": bool(self.store_group.strip()),
@@ -188,19 +206,14 @@ class KioskConfig:
             "languages": bool(self.languages) and all(isinstance(x, str) and re.fullmatch(r"[a-z]{2,3}", x)
                                                       for x in self.languages),
             "remove_approval_above_paise": self.remove_approval_above_paise >= 0,
-            "receipt_countdown_s": self.receipt_countdown_s >= 0,
+            "receipt_countdown_s": 0 <= self.receipt_countdown_s <= 3600,
             "receipt_printer": not self.receipt_printer or self.receipt_printer.startswith("escpos:"),
         }
         bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
         if region_problem(self.tray_region):
             raise ConfigError(str(region_problem(self.tray_region)))
         if bad:
-            raise ConfigError(f"kiosk settings out of range: {', '.join(bad)} (backend one of {', '.join(BACKENDS)}; "
-                              f"precision one of {', '.join(PRECISIONS)}; top_k 1..20; staff_pin_hash as made by "
-                              "`checkout kiosk --hash-pin`; channel http://, https://, file: or a directory; "
-                              "log_level one of "
-                              f"{', '.join(LOG_LEVELS)}; languages ISO 639-1 codes like \"hi\"; receipt_printer "
-                              "escpos:DEVICE_OR_FILE)")
+            raise ConfigError(f"kiosk settings out of range: {', '.join(bad)} ({RANGES})")
         _check_secrets_and_drivers(self)
         if self.channel.strip():
             missing = [k for k in ("model_state", "store_id") if not getattr(self, k).strip()]
@@ -214,24 +227,24 @@ class KioskConfig:
         """Build from plain values (a parsed TOML document); unknown keys raise :class:`ConfigError`."""
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected a table of settings, got {type(data).__name__}")
+        unusable = list(_unusable_numbers(data))
+        if unusable:
+            raise ConfigError(f"{where}: {', '.join(unusable)}: not a finite number of at most {MAX_NUMBER:,} (a "
+                              "count, a duration or an amount in paise or grams)")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         values = dict(data)
-        if "trigger" in values and not isinstance(values["trigger"], TriggerConfig):
+        for key, (kind, error) in TABLES.items():
+            if key not in values or isinstance(values[key], kind):
+                continue
+            if not isinstance(values[key], dict):
+                raise ConfigError(f"{where}: {key} = {values[key]!r}: expected a table ([{key}] and its settings)")
             try:
-                values["trigger"] = TriggerConfig.from_dict(dict(values["trigger"]))
-            except (TriggerConfigError, TypeError, ValueError) as exc:
-                raise ConfigError(f"{where}: [trigger]: {exc}") from None
-        tables = {"weighing": (WeighingRules, WeighingConfigError), "barcodes": (BarcodeSettings, BarcodeConfigError),
-                  "feedback": (FeedbackSettings, FeedbackConfigError), "staff": (StaffRules, StaffConfigError)}
-        for key, (kind, error) in tables.items():
-            if key in values and not isinstance(values[key], kind):
-                try:
-                    values[key] = kind.from_dict(values[key])
-                except (error, TypeError, ValueError) as exc:
-                    raise ConfigError(f"{where}: {exc}") from None
+                values[key] = kind.from_dict(dict(values[key]))
+            except (error, TypeError, ValueError) as exc:
+                raise ConfigError(f"{where}: [{key}]: {exc}") from None
         try:
             return cls(**values)
         except ConfigError as exc:
@@ -329,6 +342,20 @@ def _scrypt_refused(n: int, r: int, p: int, dklen: int) -> str | None:
     except (ValueError, MemoryError) as exc:
         return str(exc) or type(exc).__name__
     return None
+
+
+def _unusable_numbers(value: Any, key: str = "") -> Iterator[str]:
+    """The dotted keys of ``value`` (a parsed TOML document) holding inf or nan (TOML has both) or a number beyond
+    :data:`MAX_NUMBER` (a timer, a thread count or an image size past a C int stops the kiosk at start-up)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+            yield f"{key}={value!r}"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _unusable_numbers(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _unusable_numbers(v, f"{key}[{i}]")
 
 
 def _check_secrets_and_drivers(config: KioskConfig) -> None:

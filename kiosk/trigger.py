@@ -23,6 +23,7 @@ that match it). No Qt, no torch: numpy and OpenCV only.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -65,7 +66,7 @@ class TriggerConfig:
 
     def __post_init__(self):
         checks = {
-            "size": self.size >= 8,
+            "size": 8 <= self.size <= 1024,
             "learn_frames": self.learn_frames >= 1,
             "still_frames": self.still_frames >= 1,
             "clear_frames": self.clear_frames >= 1,
@@ -90,11 +91,12 @@ class TriggerConfig:
             raise TriggerConfigError(f"unknown trigger setting(s) {', '.join(unknown)} (known: {', '.join(known)})")
         values = {}
         for key, value in data.items():
-            kind = int if known[key].type in ("int", int) else float
-            try:
-                values[key] = kind(value)
-            except (TypeError, ValueError):
-                raise TriggerConfigError(f"trigger setting {key}={value!r}: expected {kind.__name__}") from None
+            whole = known[key].type in ("int", int)  # a count of frames or pixels: 1.5 or true is a typo
+            ok = type(value) is int or (not whole and type(value) is float and math.isfinite(value))
+            if not ok:
+                raise TriggerConfigError(f"trigger setting {key}={value!r}: expected "
+                                         f"{'a whole number' if whole else 'a number'}")
+            values[key] = value if whole else float(value)
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

@@ -253,7 +253,7 @@ def test_a_nearly_full_disk_warns(till):
 
 
 def test_min_free_mb_against_the_real_disk(till, capsys):
-    rc, lines = doctor(capsys, "--config", str(till.config_file(min_free_mb=1 << 40)))  # no disk is that big
+    rc, lines = doctor(capsys, "--config", str(till.config_file(min_free_mb=2**31 - 1)))  # 2 PB: no disk is that big
     assert rc == 1 and status(lines["disk"]) == FAIL and "below min_free_mb" in lines["disk"]
 
 

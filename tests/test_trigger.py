@@ -164,13 +164,21 @@ def test_reset_relearns():
 
 
 def test_config_validation():
-    assert TriggerConfig.from_dict({"still_frames": "7"}).still_frames == 7
+    assert TriggerConfig.from_dict({"still_frames": 7, "pixel_threshold": 30}).pixel_threshold == 30.0
     with pytest.raises(TriggerConfigError, match="unknown trigger setting.*stillness"):
         TriggerConfig.from_dict({"stillness": 3})
     with pytest.raises(UserError, match="still_frames=0"):
         TriggerConfig(still_frames=0)
-    with pytest.raises(TriggerConfigError, match="expected float"):
+    with pytest.raises(TriggerConfigError, match="pixel_threshold='high': expected a number"):
         TriggerConfig.from_dict({"pixel_threshold": "high"})
+    # a typo in a count is refused, not rounded (int(1.5) was 1, int(true) 1, int(inf) an OverflowError traceback)
+    for typo in ("7", 1.5, True, float("inf")):
+        with pytest.raises(TriggerConfigError, match=r"still_frames=.*: expected a whole number"):
+            TriggerConfig.from_dict({"still_frames": typo})
+    with pytest.raises(TriggerConfigError, match=r"drift_limit=nan: expected a number"):
+        TriggerConfig.from_dict({"drift_limit": float("nan")})
+    with pytest.raises(UserError, match="size=100000"):
+        TriggerConfig(size=100_000)
 
 
 # -- real photos ---------------------------------------------------------------------------------
