@@ -52,6 +52,7 @@ from kiosk.barcodes.settings import BarcodeSettings
 from kiosk.barcodes.variable import BarcodeConfigError
 from kiosk.domain.receipt import StoreInfo
 from kiosk.errors import UserError
+from kiosk.exchange.layout import ID_RE
 from kiosk.feedback.crop import region_problem
 from kiosk.feedback.settings import FeedbackConfigError, FeedbackSettings
 from kiosk.inputfiles import MB, read_bounded
@@ -69,8 +70,6 @@ TABLES = {"trigger": (TriggerConfig, TriggerConfigError), "weighing": (WeighingR
           "staff": (StaffRules, StaffConfigError)}
 #: the largest number a setting may hold (a C int: Qt timers, thread counts, image sizes)
 MAX_NUMBER = 2**31 - 1
-#: a kiosk or store id: one path segment at head office as it is (two ids never meet in one folder)
-ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 # kiosk.recognition.precision.PRECISIONS (not imported: config stays light)
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 #: what the range checks of :class:`KioskConfig` ask for (printed with a refusal)

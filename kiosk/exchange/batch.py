@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.errors import DataError
+from kiosk.exchange.document import load_document
+from kiosk.exchange.layout import ID_RE
 
 __all__ = ["Batch", "BatchError", "FORMAT", "INDEX", "batch_name", "parse_batch_name", "read_batch", "read_kiosk_batch",
            "write_batch"]
@@ -129,10 +131,7 @@ def _members(tar: tarfile.TarFile, where: str) -> dict[str, bytes]:
 def _index(raw: bytes, where: str) -> dict[str, Any]:
     if len(raw) > MAX_INDEX_BYTES:
         raise BatchError(f"{where}: {INDEX} is larger than {MAX_INDEX_BYTES >> 20} MiB")
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BatchError(f"{where}: {INDEX} is not JSON ({exc})") from None
+    doc = load_document(raw, where, INDEX, BatchError)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise BatchError(f"{where}: {INDEX} is not format {FORMAT} (got {str(got)[:40]!r})")
@@ -184,6 +183,10 @@ def read_kiosk_batch(data: bytes, name: str | None, kind: str, *, where: str | N
     if batch.kind != kind:
         raise BatchError(f"{where}: a {batch.kind!r} batch, not {kind!r}")
     for key in ("kiosk_id", "store_id"):
-        if not isinstance(batch.meta.get(key), str):
+        value = batch.meta.get(key)
+        if not isinstance(value, str):
             raise BatchError(f"{where}: meta.{key} missing")
+        if (value or key == "kiosk_id") and not ID_RE.fullmatch(value):  # two ids, one folder: mixed photos
+            raise BatchError(f"{where}: meta.{key} {value[:70]!r} is not an id head office files as it is (1-64 "
+                             "letters, digits, '.', '_' or '-')")
     return batch

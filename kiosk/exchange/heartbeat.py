@@ -18,10 +18,10 @@ corrections among them. :func:`read_heartbeat` checks what head office relies on
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kiosk.errors import DataError
+from kiosk.exchange.document import load_document
 
 __all__ = ["FORMAT", "KIND", "correction_rate", "read_heartbeat"]
 
@@ -33,10 +33,7 @@ REQUIRED = {"kiosk_id": str, "store_id": str, "at": str, "model": dict, "update"
 
 def read_heartbeat(data: bytes, where: str) -> dict[str, Any]:
     """The heartbeat in ``data``; :class:`~kiosk.errors.DataError` naming ``where`` when it is not one."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{where}: not a JSON heartbeat ({exc})") from None
+    doc = load_document(data, where, "the heartbeat")
     if not isinstance(doc, dict) or doc.get("kind") != KIND or doc.get("format") != FORMAT:
         raise DataError(f"{where}: not a format-{FORMAT} heartbeat")
     wrong = [k for k, t in REQUIRED.items() if not isinstance(doc.get(k), t)]

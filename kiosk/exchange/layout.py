@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["HEARTBEATS", "batch_key", "heartbeat_key", "safe_segment"]
+__all__ = ["HEARTBEATS", "ID_RE", "batch_key", "heartbeat_key", "safe_segment"]
 
 HEARTBEATS = "heartbeats"
+#: a kiosk or store id as the kiosk's settings take it: one path segment at head office as it is, so two ids never
+#: meet in one folder (``safe_segment`` of "BLR 9" and of "BLR_9" is the same)
+ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 
 
 def safe_segment(text: str) -> str:
