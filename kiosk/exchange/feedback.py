@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from typing import Any
 
 from kiosk.exchange.batch import Batch, BatchError, read_kiosk_batch
@@ -49,14 +50,32 @@ def image_member(placement_id: str) -> str:
     return f"images/{placement_id}.jpg"
 
 
-def _opt(value: Any, kind: type) -> bool:
-    return value is None or (isinstance(value, kind) and not isinstance(value, bool))
+def _opt(value: Any, kind: type, least: int | None = None) -> bool:
+    """None, or a ``kind`` (a bool is no number) of at least ``least``."""
+    if value is None:
+        return True
+    return isinstance(value, kind) and not isinstance(value, bool) and (least is None or value >= least)
+
+
+def _sku(value: Any) -> bool:
+    return isinstance(value, str) and bool(SKU_RE.match(value))
+
+
+def _time(value: Any, empty: bool = False) -> bool:
+    """An ISO-8601 time as the kiosk writes it (``Z`` or an offset; head office reads one without as UTC)."""
+    if not isinstance(value, str) or not value:
+        return empty and value == ""
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _top_k_ok(top_k: Any) -> bool:
     return isinstance(top_k, list) and len(top_k) <= 100 and all(
-        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], (int, float))
-        and not isinstance(p[1], bool) and math.isfinite(p[1]) for p in top_k)
+        isinstance(p, list) and len(p) == 2 and _sku(p[0]) and isinstance(p[1], (int, float))
+        and not isinstance(p[1], bool) and math.isfinite(p[1]) and 0 <= p[1] <= 1 for p in top_k)
 
 
 def validate_record(rec: dict[str, Any], files: dict[str, bytes] | None = None) -> str | None:
@@ -65,21 +84,22 @@ def validate_record(rec: dict[str, Any], files: dict[str, bytes] | None = None) 
         ("placement_id", isinstance(rec.get("placement_id"), str) and bool(ID_RE.match(rec["placement_id"]))),
         ("revision", isinstance(rec.get("revision"), int) and not isinstance(rec.get("revision"), bool)
          and rec["revision"] >= 1),
-        ("placed_at", isinstance(rec.get("placed_at"), str) and bool(rec["placed_at"])),
-        ("updated_at", isinstance(rec.get("updated_at"), str)),
+        ("placed_at", _time(rec.get("placed_at"))),
+        ("updated_at", _time(rec.get("updated_at"), empty=True)),
         ("top_k", _top_k_ok(rec.get("top_k"))),
-        ("recognised_sku", _opt(rec.get("recognised_sku"), str)),
-        ("model_version", _opt(rec.get("model_version"), int)),
-        ("grams", _opt(rec.get("grams"), int)),
-        ("chooser", isinstance(rec.get("chooser"), str)),
-        ("suggestion_rank", _opt(rec.get("suggestion_rank"), int)),
-        ("label", rec.get("label") is None or (isinstance(rec["label"], str) and bool(SKU_RE.match(rec["label"])))),
+        ("recognised_sku", rec.get("recognised_sku") is None or _sku(rec["recognised_sku"])),
+        ("model_version", _opt(rec.get("model_version"), int, 0)),
+        ("grams", _opt(rec.get("grams"), int, 0)),
+        ("chooser", isinstance(rec.get("chooser"), str) and rec["chooser"].isprintable() and len(rec["chooser"]) < 99),
+        ("suggestion_rank", _opt(rec.get("suggestion_rank"), int, 1)),
+        ("label", rec.get("label") is None or _sku(rec["label"])),
         ("trust", rec.get("trust") in TRUSTS),
         ("image", isinstance(rec.get("image"), str)),
+        ("paid", rec.get("paid") is None or isinstance(rec["paid"], bool)),
     ]
     wrong = [name for name, ok in checks if not ok]
     if wrong:
-        return f"field(s) {', '.join(wrong)} missing or of the wrong type"
+        return f"field(s) {', '.join(wrong)} missing, of the wrong type or out of range"
     if (rec["label"] is None) != (rec["trust"] == "none"):
         return f"label {rec['label']!r} with trust {rec['trust']!r}"
     if rec["image"] and files is not None and rec["image"] not in files:

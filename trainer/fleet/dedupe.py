@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import logging
+
+from trainer.data.check import CheckOptions
 from trainer.data.manifest import ManifestRow
 
 __all__ = ["dedupe"]
+
+log = logging.getLogger(__name__)
 
 
 def dedupe(found: list, base: list[ManifestRow], report, *, phash_threshold: int, workers: int | None = None,
@@ -22,10 +27,17 @@ def dedupe(found: list, base: list[ManifestRow], report, *, phash_threshold: int
                                    desc="hashing feedback")
     n_base = len(base)
     items = [facts[p] for p in paths]
-    readable = [k for k in range(n_base, len(items)) if items[k].ok]
+    floor = CheckOptions().min_side  # what `checkout data check` calls tiny: no photo to learn from
     for k in range(n_base, len(items)):
         if not items[k].ok:
             report.unreadable.append({"path": paths[k], "reason": items[k].detail or items[k].status})
+        elif items[k].min_side < floor:
+            report.unreadable.append({"path": paths[k], "reason": f"tiny: {items[k].width}x{items[k].height} px, "
+                                                                  f"shorter side below {floor}"})
+    readable = [k for k in range(n_base, len(items)) if items[k].ok and items[k].min_side >= floor]
+    lost = [paths[k] for k in range(n_base) if not items[k].ok]
+    if lost:
+        log.warning("%d photo(s) of --against cannot be read and are not compared (first: %s)", len(lost), lost[0])
     index = [k for k in range(n_base) if items[k].ok] + readable
     pairs = duplicate_pairs([items[k].sha256 for k in index], [items[k].phash for k in index], phash_threshold)
     keep: set[int] = set(readable)

@@ -22,7 +22,13 @@ class HeadOffice:
                 from fsspec.core import url_to_fs
             except ImportError:
                 raise DataError(f"{text}: reading URLs needs fsspec (pip install fsspec)") from None
-            self._fs, root = url_to_fs(text)
+            try:
+                self._fs, root = url_to_fs(text)
+            except ImportError as exc:  # fsspec knows the scheme; its driver (s3fs, aiohttp …) is not installed
+                raise DataError(f"{text}: reading this URL needs a package not installed here ({exc}); for s3:// "
+                                "pip install 'edge-checkout-kiosk[s3]'") from None
+            except ValueError as exc:  # an unknown protocol
+                raise DataError(f"{text}: {exc}") from None
             self._root = root.rstrip("/")
         else:
             self._local = Path(text.removeprefix("file://").removeprefix("file:"))

@@ -17,6 +17,7 @@ replaced) are each named in the kiosk's status. A kiosk with no enrolled key is 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +30,8 @@ from kiosk.inputfiles import KB, read_bounded
 from trainer.fleet.location import HeadOffice
 
 __all__ = ["AuditCollection", "KioskAudit", "collect_audit", "enroll_key", "load_keys"]
+
+log = logging.getLogger(__name__)
 
 REFUSALS, STATUS = "audit-refusals.jsonl", "audit-status.json"
 
@@ -86,7 +89,7 @@ def load_keys(keys_dir: str | os.PathLike | None) -> dict[tuple[str, str], bytes
     if not root.is_dir():
         raise UserError(f"--keys {root}: no such directory")
     for path in sorted(root.glob("*/*.key")):
-        found[(path.parent.name, path.stem)] = parse_key(path.read_text(encoding="ascii"), str(path))
+        found[(path.parent.name, path.stem)] = parse_key(read_key_text(str(path)), str(path))
     return found
 
 
@@ -110,9 +113,11 @@ def _check_batch(data: bytes, key: str, store: str, kiosk: str, secret: bytes | 
     meta = batch.meta
     if (safe_segment(meta["store_id"]), safe_segment(meta["kiosk_id"])) != (store, kiosk):
         return [], f"claims kiosk {meta['store_id']}/{meta['kiosk_id']} but came in under {store}/{kiosk}"
+    enrolled = key_id(secret) if secret else None
+    other = next((r.get("key_id") for r in batch.records if r.get("key_id") != enrolled), None) if secret else None
+    if other is not None:  # before any work on the rows: a forged batch costs nothing
+        return [], f"rows MACed with key {other}, not this kiosk's enrolled key {enrolled}"
     report = verify_rows(batch.records, {key_id(secret): secret} if secret else {}, expect_first=None)
-    if secret is not None and report.unverified:
-        return [], f"rows MACed with key {batch.records[0]['key_id']}, not this kiosk's enrolled key {key_id(secret)}"
     if report.problems:
         return [], f"forged or altered: {report.problems[0].message}"
     return batch.records, ""
@@ -145,13 +150,19 @@ def _join(k: KioskAudit, chains: list[list[dict]], secret: bytes | None) -> None
 def _log_refusals(out: Path, refusals: list[dict]) -> None:
     """Append the refusals not logged before (by batch) to head office's own log."""
     path = out / REFUSALS
+    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
     seen = set()
-    if path.is_file():
-        seen = {json.loads(line)["batch"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            seen.add(json.loads(line)["batch"])
+        except (ValueError, KeyError, TypeError):  # a line cut by a crash, or edited by hand: kept as it is
+            if line.strip():
+                log.warning("%s line %d: not a refusal record, left as it is", path, number)
     new = [r for r in refusals if r["batch"] not in seen]
     if new:
-        out.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
+            if text and not text.endswith("\n"):
+                fh.write("\n")  # a line a crash cut short stays apart from the new ones
             for r in new:
                 fh.write(json.dumps(r, sort_keys=True) + "\n")
             fh.flush()
@@ -192,6 +203,7 @@ def collect_audit(src: str, keys_dir: str | os.PathLike | None, out: str | os.Pa
     result = AuditCollection(str(src), [kiosks[k] for k in sorted(kiosks)], refusals)
     if out is not None:
         out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
         _log_refusals(out, refusals)
         from kiosk.bundle_format.atomic import atomic_write
 

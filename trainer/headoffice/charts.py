@@ -16,6 +16,7 @@ def _figure(width: float = 8.0, height: float = 4.0):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams["text.parse_math"] = False  # SKU ids and store names are text, never TeX ("$" stopped a chart)
     fig, ax = plt.subplots(figsize=(width, height), dpi=100)
     return plt, fig, ax
 
