@@ -228,10 +228,11 @@ def _record_problem(rec: Mapping[str, Any]) -> str | None:
     return f"field(s) {', '.join(wrong)} missing or of the wrong type" if wrong else None
 
 
-def read_audit_batch(data: bytes, name: str | None = None, *, where: str | None = None) -> Batch:
+def read_audit_batch(data: bytes, name: str | None = None, *, where: str | None = None,
+                     filed_under: tuple[str, str] | None = None) -> Batch:
     """:func:`~kiosk.exchange.batch.read_kiosk_batch` for kind ``audit``, every record's shape checked (one bad record
     refuses the batch). The chain and the MACs are head office's to check (it holds the kiosks' keys)."""
-    batch = read_kiosk_batch(data, name, KIND, where=where)
+    batch = read_kiosk_batch(data, name, KIND, where=where, filed_under=filed_under)
     where = where or name or "batch"
     if not batch.records:
         raise BatchError(f"{where}: no audit rows")

@@ -27,7 +27,7 @@ from typing import Any
 
 from kiosk.errors import DataError
 from kiosk.exchange.document import load_document
-from kiosk.exchange.layout import ID_RE
+from kiosk.exchange.layout import ID_RE, misfiled
 
 __all__ = ["Batch", "BatchError", "FORMAT", "INDEX", "batch_name", "parse_batch_name", "read_batch", "read_kiosk_batch",
            "write_batch"]
@@ -176,8 +176,10 @@ def read_batch(data: bytes, name: str | None = None, *, where: str | None = None
     return Batch(doc["kind"], doc["meta"], doc["records"], members, name or "")
 
 
-def read_kiosk_batch(data: bytes, name: str | None, kind: str, *, where: str | None = None) -> Batch:
-    """:func:`read_batch` for a kiosk's batch of ``kind``: the kind and the sending kiosk's and store's ids checked."""
+def read_kiosk_batch(data: bytes, name: str | None, kind: str, *, where: str | None = None,
+                     filed_under: tuple[str, str] | None = None) -> Batch:
+    """:func:`read_batch` for a kiosk's batch of ``kind``: the kind and the sending kiosk's and store's ids checked,
+    and -- ``filed_under``, the (store, kiosk) folders it came in under -- that they are its own."""
     batch = read_batch(data, name, where=where)
     where = where or name or "batch"
     if batch.kind != kind:
@@ -189,4 +191,6 @@ def read_kiosk_batch(data: bytes, name: str | None, kind: str, *, where: str | N
         if (value or key == "kiosk_id") and not ID_RE.fullmatch(value):  # two ids, one folder: mixed photos
             raise BatchError(f"{where}: meta.{key} {value[:70]!r} is not an id head office files as it is (1-64 "
                              "letters, digits, '.', '_' or '-')")
+    if filed_under is not None and misfiled(batch.meta, *filed_under):
+        raise BatchError(f"{where}: {misfiled(batch.meta, *filed_under)}")
     return batch

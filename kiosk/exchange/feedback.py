@@ -107,10 +107,11 @@ def validate_record(rec: dict[str, Any], files: dict[str, bytes] | None = None) 
     return None
 
 
-def read_feedback_batch(data: bytes, name: str | None = None, *, where: str | None = None) -> Batch:
+def read_feedback_batch(data: bytes, name: str | None = None, *, where: str | None = None,
+                        filed_under: tuple[str, str] | None = None) -> Batch:
     """:func:`~kiosk.exchange.batch.read_kiosk_batch` for kind ``feedback``, every record checked: one bad record
     refuses the whole batch (:class:`BatchError` naming the batch and the record)."""
-    batch = read_kiosk_batch(data, name, KIND, where=where)
+    batch = read_kiosk_batch(data, name, KIND, where=where, filed_under=filed_under)
     where = where or name or "batch"
     for i, rec in enumerate(batch.records):
         problem = validate_record(rec, batch.files)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["HEARTBEATS", "ID_RE", "batch_key", "heartbeat_key", "safe_segment"]
+__all__ = ["HEARTBEATS", "ID_RE", "batch_key", "heartbeat_key", "misfiled", "safe_segment"]
 
 HEARTBEATS = "heartbeats"
 #: a kiosk or store id as the kiosk's settings take it: one path segment at head office as it is, so two ids never
@@ -22,6 +22,15 @@ def safe_segment(text: str) -> str:
     """``text`` as one path segment: letters, digits, '.', '_' and '-' (others become '_'); never empty or dotted."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", str(text).strip()).lstrip(".")[:64]
     return cleaned or "-"
+
+
+def misfiled(meta: dict, store_dir: str, kiosk_dir: str) -> str:
+    """Why a batch whose ``meta`` names its kiosk came in under another kiosk's folder ("" when it did not): a kiosk
+    uploads only under its own ids, so anything else was copied there, or claims to be another kiosk's."""
+    store, kiosk = meta.get("store_id", ""), meta.get("kiosk_id", "")
+    if (safe_segment(store), safe_segment(kiosk)) == (store_dir, kiosk_dir):
+        return ""
+    return f"claims kiosk {store}/{kiosk} but came in under {store_dir}/{kiosk_dir}"
 
 
 def batch_key(kind: str, store_id: str, kiosk_id: str, name: str) -> str:

@@ -101,11 +101,13 @@ def parse_since(text: str | None) -> datetime | None:
 def _read_all(ho: HeadOffice, report: CollectReport) -> dict[tuple[str, str, str], Found]:
     """Every whole batch's records, newest revision per placement; broken batches named and skipped whole."""
     merged: dict[tuple[str, str, str], Found] = {}
-    for key in ho.keys(KIND, ".tar"):
-        name = key.rsplit("/", 1)[-1]
-        report.batches += 1
+    keys, misplaced = ho.batches(KIND)
+    report.batches += len(keys) + len(misplaced)
+    report.skipped += misplaced
+    for key, store_dir, kiosk_dir in keys:
         try:
-            batch = read_feedback_batch(ho.read(key), name, where=key)
+            batch = read_feedback_batch(ho.read(key), key.rsplit("/", 1)[-1], where=key,
+                                        filed_under=(store_dir, kiosk_dir))
         except (BatchError, OSError) as exc:
             report.skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
             log.warning("skipped %s", exc)

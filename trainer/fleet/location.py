@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from kiosk.errors import DataError
+from kiosk.exchange.batch import parse_batch_name
 
 __all__ = ["HeadOffice"]
 
@@ -36,14 +37,44 @@ class HeadOffice:
                 raise DataError(f"{self._local}: no such head-office directory")
 
     def keys(self, prefix: str, suffix: str) -> list[str]:
-        """Keys under ``prefix`` ending in ``suffix``, sorted (hidden files and temporaries left out)."""
+        """Keys under ``prefix`` ending in ``suffix``, sorted (hidden files and temporaries left out; linked folders
+        followed once, as a mounted store's folder would be)."""
         if self._fs is None:
-            base = self._local / prefix
-            found = [p.relative_to(self._local).as_posix() for p in base.rglob(f"*{suffix}") if p.is_file()]
+            found = [k for k in self._local_files(prefix) if k.endswith(suffix)]
         else:
             base = f"{self._root}/{prefix}"
             found = [p[len(self._root) + 1:] for p in self._fs.find(base) if p.endswith(suffix)]
         return sorted(k for k in found if not any(part.startswith(".") for part in k.split("/")))
+
+    def _local_files(self, prefix: str) -> list[str]:
+        base = self._local / prefix
+        if base.exists() and not base.is_dir():
+            raise DataError(f"{base}: a file where head office keeps its {prefix}/ folder")
+        found, seen = [], set()
+        for folder, dirs, files in os.walk(base, followlinks=True):
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:  # a link back up the tree
+                dirs.clear()
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            rel = Path(folder).relative_to(self._local)
+            found += [(rel / n).as_posix() for n in files if os.path.isfile(os.path.join(folder, n))]
+        return found
+
+    def batches(self, kind: str) -> tuple[list[tuple[str, str, str]], list[dict]]:
+        """``(key, store, kiosk)`` of every batch at ``<kind>/<store>/<kiosk>/<kind>-<sha256>.tar``, and a refusal
+        (``{"batch", "reason"}``) for each file under ``<kind>/`` that looks like a batch but is not one there."""
+        found, misplaced = [], []
+        for key in self.keys(kind, ""):
+            parts = key.split("/")
+            if not key.lower().endswith(".tar"):
+                continue
+            if len(parts) != 4 or parse_batch_name(parts[-1]) is None:
+                misplaced.append({"batch": key, "reason": f"not where a batch belongs ({kind}/<store>/<kiosk>/"
+                                                          f"{kind}-<sha256>.tar): not read"})
+                continue
+            found.append((key, parts[1], parts[2]))
+        return found, misplaced
 
     def read(self, key: str) -> bytes:
         if self._fs is None:

@@ -107,12 +107,9 @@ def enroll_key(keys_dir: str | os.PathLike, store: str, kiosk: str, key_text: st
 def _check_batch(data: bytes, key: str, store: str, kiosk: str, secret: bytes | None) -> tuple[list[dict], str]:
     """The batch's rows, or ``([], why it is refused)``."""
     try:
-        batch = read_audit_batch(data, key.rsplit("/", 1)[-1], where=key)
+        batch = read_audit_batch(data, key.rsplit("/", 1)[-1], where=key, filed_under=(store, kiosk))
     except BatchError as exc:
         return [], str(exc).removeprefix(f"{key}: ")
-    meta = batch.meta
-    if (safe_segment(meta["store_id"]), safe_segment(meta["kiosk_id"])) != (store, kiosk):
-        return [], f"claims kiosk {meta['store_id']}/{meta['kiosk_id']} but came in under {store}/{kiosk}"
     enrolled = key_id(secret) if secret else None
     other = next((r.get("key_id") for r in batch.records if r.get("key_id") != enrolled), None) if secret else None
     if other is not None:  # before any work on the rows: a forged batch costs nothing
@@ -177,12 +174,10 @@ def collect_audit(src: str, keys_dir: str | os.PathLike | None, out: str | os.Pa
     keys, ho = load_keys(keys_dir), HeadOffice(src)
     kiosks: dict[tuple[str, str], KioskAudit] = {}
     chains: dict[tuple[str, str], list[list[dict]]] = {}
-    refusals = []
-    for key in ho.keys(KIND, ".tar"):
-        parts = key.split("/")
-        if len(parts) != 4:
-            continue
-        store, kiosk = parts[1], parts[2]
+    found, misplaced = ho.batches(KIND)
+    refusals = [{**m, "store": m["batch"].split("/")[1] if m["batch"].count("/") > 1 else "", "kiosk": "",
+                 "seen_at": now.isoformat()} for m in misplaced]
+    for key, store, kiosk in found:
         k = kiosks.setdefault((store, kiosk), KioskAudit(store, kiosk))
         secret = keys.get((store, kiosk))
         k.key_id, k.batches = key_id(secret) if secret else None, k.batches + 1

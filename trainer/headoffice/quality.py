@@ -74,10 +74,11 @@ def read_placements(src: str) -> tuple[list[Placement], list[dict]]:
     """Every labelled placement at ``src`` (newest revision each), oldest first; and the batches skipped."""
     ho = HeadOffice(src)
     newest: dict[tuple[str, str, str], tuple[tuple, dict, str, str]] = {}
-    skipped = []
-    for key in ho.keys(KIND, ".tar"):
+    keys, skipped = ho.batches(KIND)
+    for key, store_dir, kiosk_dir in keys:
         try:
-            batch = read_feedback_batch(ho.read(key), key.rsplit("/", 1)[-1], where=key)
+            batch = read_feedback_batch(ho.read(key), key.rsplit("/", 1)[-1], where=key,
+                                        filed_under=(store_dir, kiosk_dir))
         except (BatchError, OSError) as exc:
             skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
             continue

@@ -133,3 +133,29 @@ def test_a_refusal_log_cut_by_a_crash_and_a_key_file_of_bytes_are_one_line_each(
     assert checkout(["audit", "collect", str(root), "--keys", str(keys)]) == 2
     err = capsys.readouterr().err
     assert "K1.key: cannot read the key" in err and "Traceback" not in err
+
+
+def test_batches_out_of_place_are_named_and_a_linked_store_folder_is_read(tmp_path, capsys):
+    """A batch at the wrong depth, named .TAR, or filed under another kiosk's folder was read under its own claim
+    (feedback) or skipped without a word (audit); a store folder that is a link (a mounted share) was not read."""
+    ho, elsewhere = tmp_path / "ho", tmp_path / "share"
+    good = put_batch(ho, "S1", "K1", [record("p1", "banana", "staff")], {"p1": crop(1)})
+    linked = put_batch(elsewhere, "S3", "K3", [record("p3", "lemon", "staff")], {"p3": crop(3)})
+    (ho / "feedback" / "S3").symlink_to(linked.parent.parent, target_is_directory=True)
+    (ho / "feedback" / "S3" / "K3" / "loop").symlink_to(ho / "feedback", target_is_directory=True)
+    deep = ho / "feedback" / "S1" / "K1" / "sub" / good.name
+    deep.parent.mkdir()
+    deep.write_bytes(good.read_bytes())
+    (ho / "feedback" / "S1" / "K1" / good.name.upper()).write_bytes(good.read_bytes())
+    other = ho / "feedback" / "S2" / "K2" / good.name  # S1/K1's batch copied under S2/K2
+    other.parent.mkdir(parents=True)
+    other.write_bytes(good.read_bytes())
+    report = collect_feedback(str(ho), tmp_path / "out", progress=False)
+    reasons = {s["batch"].split("/", 1)[1]: s["reason"] for s in report.skipped}
+    assert report.rows == 2 and len(reasons) == 3, reasons  # S1's and the linked S3's
+    assert "not where a batch belongs" in reasons[f"S1/K1/sub/{good.name}"]
+    assert "not where a batch belongs" in reasons[f"S1/K1/{good.name.upper()}"]
+    assert reasons[f"S2/K2/{good.name}"] == "claims kiosk S1/K1 but came in under S2/K2"
+    (ho / "audit").write_text("not a folder")
+    assert checkout(["audit", "collect", str(ho)]) == 2
+    assert "a file where head office keeps its audit/ folder" in capsys.readouterr().err
