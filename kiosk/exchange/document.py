@@ -38,7 +38,7 @@ def _problem(doc: Any) -> str:
             except UnicodeEncodeError:
                 return f"a string holds a lone surrogate ({value[:40]!r})"
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+            if abs(value) > MAX_NUMBER or not math.isfinite(value):  # abs first: isfinite floats a 400-digit int
                 return f"a number beyond ±2**53 ({str(value)[:40]})"
     return ""
 

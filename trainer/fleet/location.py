@@ -36,6 +36,11 @@ class HeadOffice:
             if not self._local.is_dir():
                 raise DataError(f"{self._local}: no such head-office directory")
 
+    @property
+    def local(self) -> Path | None:
+        """The directory, when the location is one (None for a URL)."""
+        return self._local if self._fs is None else None
+
     def keys(self, prefix: str, suffix: str) -> list[str]:
         """Keys under ``prefix`` ending in ``suffix``, sorted (hidden files and temporaries left out; linked folders
         followed once, as a mounted store's folder would be)."""
