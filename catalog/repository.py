@@ -52,6 +52,9 @@ class Catalog:
             raise CatalogError(
                 f"{path}: no catalog there (create one with `checkout catalog import FILE.csv --db {path}`)"
             )
+        if not create and path.stat().st_size == 0:  # SQLite would take it for a new database and write a schema
+            raise CatalogError(f"{path}: an empty file, not a catalog (a copy cut short? create one with `checkout "
+                               f"catalog import FILE.csv --db {path}`)")
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -54,3 +54,17 @@ def test_commands_refuse_an_endless_file_in_one_line(argv, words, tmp_path, caps
     rc = checkout([a.format(tmp=tmp_path) for a in argv])
     err = capsys.readouterr().err
     assert rc == 2 and words in err and "Traceback" not in err, err
+
+
+def test_an_empty_file_is_no_catalog_and_is_left_empty(tmp_path, capsys):
+    """SQLite takes an empty file for a new database: a reader wrote a schema into it and reported every label as
+    unknown (head office's --catalog), or a kiosk would have sold from an empty catalog."""
+    from catalog.repository import Catalog
+    from kiosk.errors import CatalogError
+
+    empty = tmp_path / "catalog.sqlite"
+    empty.write_bytes(b"")
+    with pytest.raises(CatalogError, match="an empty file, not a catalog"):
+        Catalog.open(empty, create=False)
+    assert checkout(["catalog", "show", "banana", "--db", str(empty)]) == 2
+    assert empty.stat().st_size == 0 and "Traceback" not in capsys.readouterr().err
