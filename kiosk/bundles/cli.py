@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from kiosk.errors import UserError
+from kiosk.inputfiles import MB, read_bounded
 
 
 def register(sub, groups) -> None:
@@ -63,7 +64,8 @@ def _catalog(args):
     if args.catalog_schema is None or args.active_skus is None:
         raise UserError("--catalog-schema and --active-skus go together")
     try:
-        lines = args.active_skus.read_text().splitlines()
+        lines = read_bounded(args.active_skus, 64 * MB, "a list of SKUs", text=True).decode("utf-8",
+                                                                                            "replace").splitlines()
     except OSError as exc:
         raise UserError(f"{args.active_skus}: cannot read ({exc.strerror})") from None
     skus = [s.strip() for s in lines if s.strip() and not s.startswith("#")]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.bundle_format.atomic import atomic_write
+from kiosk.errors import UserError
 from kiosk.exchange import heartbeat_key
 from kiosk.feedback.heartbeat import build_heartbeat
 from kiosk.feedback.outbox import Outbox, OutboxStatus
@@ -25,6 +26,7 @@ from kiosk.feedback.packer import FeedbackPacker
 from kiosk.feedback.retention import Retention
 from kiosk.feedback.settings import FeedbackSettings
 from kiosk.feedback.transports import Transport, TransportError, open_transport
+from kiosk.inputfiles import KB, read_bounded
 
 __all__ = ["FeedbackLoop", "HEARTBEAT_COPY", "read_token"]
 
@@ -37,8 +39,8 @@ def read_token(path: str) -> str:
     if not path.strip():
         return ""
     try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
+        return read_bounded(path, 64 * KB, "a token file", text=True).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError, UserError) as exc:
         log.warning("feedback: cannot read token_file %s: %s", path, exc.strerror or exc)
         return ""
 

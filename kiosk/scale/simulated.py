@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.inputfiles import MB, read_bounded
 from kiosk.scale.base import Scale, ScaleError, WeightReading, WeightStatus, reject_unknown_options
 
 
@@ -189,7 +190,7 @@ class ScriptedScale(Scale):
     def from_file(cls, path: str | Path) -> ScriptedScale:
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_bounded(path, 64 * MB, "a scale script", text=True, error=ScaleError).decode("utf-8")
         except FileNotFoundError:
             raise ScaleError(f"scale script {str(path)!r} does not exist") from None
         except (OSError, UnicodeDecodeError) as exc:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.exchange.audit import GENESIS, key_id, parse_key, seal
+from kiosk.inputfiles import KB, read_bounded
 
 __all__ = ["AuditMixin", "create_key", "default_key_path", "load_key", "migrate_audit", "row_dict"]
 
@@ -73,7 +74,7 @@ def default_key_path(store_path: str | os.PathLike) -> Path:
 def load_key(path: str | os.PathLike) -> bytes | None:
     """The key in ``path`` (None: no such file). A file that is not a key raises DataError naming it."""
     try:
-        text = Path(path).read_text(encoding="ascii")
+        text = read_bounded(path, 64 * KB, "an audit key", text=True).decode("ascii")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:

@@ -49,6 +49,9 @@ def test_a_pipe_is_read_like_a_file(tmp_path):
                                                              "not a users file"),
     (["audit", "enroll", "s1", "k1", "--keys", "{tmp}/keys", "--key-file", "/dev/zero"],
      "/dev/zero: not UTF-8 text (a NUL byte at offset 0), so not a key"),
+    (["kiosk", "update", "--channel", "{tmp}", "--state", "{tmp}/s", "--keys", "{tmp}", "--store-id", "S1",
+      "--catalog-schema", "1", "--active-skus", "/dev/zero"], "/dev/zero: not UTF-8 text (a NUL byte at offset 0), "
+                                                             "so not a list of SKUs"),
 ])
 def test_commands_refuse_an_endless_file_in_one_line(argv, words, tmp_path, capsys):
     rc = checkout([a.format(tmp=tmp_path) for a in argv])
@@ -68,3 +71,19 @@ def test_an_empty_file_is_no_catalog_and_is_left_empty(tmp_path, capsys):
         Catalog.open(empty, create=False)
     assert checkout(["catalog", "show", "banana", "--db", str(empty)]) == 2
     assert empty.stat().st_size == 0 and "Traceback" not in capsys.readouterr().err
+
+
+def test_a_scale_script_a_token_a_secret_and_an_audit_key_are_read_bounded():
+    from kiosk.feedback.loop import read_token
+    from kiosk.scale.base import ScaleError
+    from kiosk.scale.simulated import ScriptedScale
+    from kiosk.store.audit import load_key
+    from trainer.headoffice.cli import _secret
+
+    with pytest.raises(ScaleError, match="^/dev/zero: not UTF-8 text .*, so not a scale script$"):
+        ScriptedScale.from_file("/dev/zero")
+    with pytest.raises(UserError, match="^/dev/zero: not UTF-8 text .*, so not a secret file$"):
+        _secret("/dev/zero")
+    with pytest.raises(UserError, match="^/dev/zero: not UTF-8 text .*, so not an audit key$"):
+        load_key("/dev/zero")
+    assert read_token("/dev/zero") is None  # logged; the kiosk sends without a token rather than not at all

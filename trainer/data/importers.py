@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES
 from kiosk.errors import DataError
+from kiosk.inputfiles import MB, read_bounded
 from trainer.data.manifest import ManifestRow, sku_from_name, validate_sku, write_manifest
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,8 @@ def _read_grocery_split(src: Path, name: str, classes: dict[int, GroceryClass]) 
     if not path.is_file():
         raise DataError(f"{path}: not found")
     rows = []
-    for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    text_of = read_bounded(path, 1024 * MB, f"the dataset's {name}.txt", text=True, error=DataError)
+    for line, text in enumerate(text_of.decode("utf-8").splitlines(), start=1):
         if not text.strip():
             continue
         fields = [f.strip() for f in text.split(",")]

@@ -9,6 +9,15 @@ import sys
 from pathlib import Path
 
 from kiosk.errors import UserError
+from kiosk.inputfiles import KB, read_bounded
+
+
+def _secret(path: Path) -> str:
+    """The session secret in ``path`` (one line of text)."""
+    try:
+        return read_bounded(path, 64 * KB, "a secret file", text=True).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the secret ({exc})") from None
 
 
 def register(sub, groups) -> None:
@@ -172,7 +181,7 @@ def _serve(args) -> int:
     users = Users(args.users)
     if not users.names():
         raise UserError(f"{args.users}: no users yet: `checkout headoffice user add NAME --users {args.users}`")
-    secret = args.secret_file.read_text().strip() if args.secret_file else None
+    secret = _secret(args.secret_file) if args.secret_file else None
     app = create_app(DashboardData(args.src, args.keys, args.channel), users, secret=secret,
                      https_only=args.https_only)
     print(f"head-office dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from kiosk.errors import UserError
+from kiosk.inputfiles import MB, read_bounded
 from kiosk.subcommands import group
 
 
@@ -106,8 +107,8 @@ def cmd_bundle_publish(args) -> int:
     rotations = []
     for path in args.rotation:
         try:
-            rotations.append(json.loads(path.read_text()))
-        except (OSError, ValueError) as exc:
+            rotations.append(json.loads(read_bounded(path, MB, "a rotation document", text=True)))
+        except (OSError, ValueError, RecursionError) as exc:
             raise UserError(f"{path}: cannot read rotation document ({exc})") from None
     entry = publish(args.bundle, args.channel, key, group=args.group, rollout_percent=args.rollout,
                     index_expires_in=timedelta(days=args.index_expires_days), rotations=rotations, trust=trust)
