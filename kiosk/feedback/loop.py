@@ -41,7 +41,7 @@ def read_token(path: str) -> str:
     try:
         return read_bounded(path, 64 * KB, "a token file", text=True).decode("utf-8").strip()
     except (OSError, UnicodeDecodeError, UserError) as exc:
-        log.warning("feedback: cannot read token_file %s: %s", path, exc.strerror or exc)
+        log.warning("feedback: cannot read token_file %s: %s", path, getattr(exc, "strerror", None) or exc)
         return ""
 
 

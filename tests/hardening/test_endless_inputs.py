@@ -86,4 +86,4 @@ def test_a_scale_script_a_token_a_secret_and_an_audit_key_are_read_bounded():
         _secret("/dev/zero")
     with pytest.raises(UserError, match="^/dev/zero: not UTF-8 text .*, so not an audit key$"):
         load_key("/dev/zero")
-    assert read_token("/dev/zero") is None  # logged; the kiosk sends without a token rather than not at all
+    assert read_token("/dev/zero") == ""  # logged; the kiosk sends without a token rather than not at all
