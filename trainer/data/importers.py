@@ -106,7 +106,12 @@ def read_grocery_classes(src: str | os.PathLike) -> dict[int, GroceryClass]:
                 raise DataError(
                     f"{path} line {line}: class ids must be integers, got {fields[1]!r}/{fields[3]!r}"
                 ) from None
+            if cls.class_id in classes:
+                first = classes[cls.class_id].name
+                raise DataError(f"{path} line {line}: class id {cls.class_id} appears twice ({first} and {cls.name})")
             classes[cls.class_id] = cls
+    if not classes:
+        raise DataError(f"{path}: no classes (a header, then 'name, id, coarse name, coarse id' for each class)")
     return classes
 
 
@@ -131,6 +136,9 @@ def _read_grocery_split(src: Path, name: str, classes: dict[int, GroceryClass]) 
         cls = classes.get(fine)
         if cls is None:
             raise DataError(f"{path} line {line}, column 2: fine class id {fine} is not in classes.csv")
+        inside = os.path.normpath(fields[0])
+        if os.path.isabs(inside) or inside == ".." or inside.startswith(".." + os.sep):
+            raise DataError(f"{path} line {line}, column 1: {fields[0]!r} is not a photo inside the dataset's folder")
         if cls.coarse_id != coarse:
             raise DataError(
                 f"{path} line {line}, column 3: coarse id {coarse} does not match classes.csv "

@@ -87,3 +87,15 @@ def test_import_grocery_store_bad_lines(grocery_root, tmp_path):
     (src / "train.txt").write_text("train/a.jpg, 99, 0\n")
     with pytest.raises(DataError, match=r"fine class id 99 is not in classes.csv"):
         import_grocery_store(src, tmp_path / "out", catalog=False)
+    for outside in ("../../etc/passwd", "/etc/passwd", "train/../../x.jpg"):  # were imported as photos
+        (src / "train.txt").write_text(f"{outside}, 0, 0\n")
+        with pytest.raises(DataError, match=r"train.txt line 1, column 1: .* is not a photo inside the dataset"):
+            import_grocery_store(src, tmp_path / "out", catalog=False)
+    (src / "train.txt").write_text("train/a.jpg, 0, 0\n")
+    text = (grocery_root / "classes.csv").read_text(encoding="utf-8-sig").splitlines()
+    (src / "classes.csv").write_text("\n".join([*text[:3], text[2].replace(",1,", ",0,", 1)]) + "\n")
+    with pytest.raises(DataError, match=r"classes.csv line 4: class id 0 appears twice"):
+        import_grocery_store(src, tmp_path / "out", catalog=False)
+    (src / "classes.csv").write_text(text[0] + "\n")  # was blamed on train.txt's first line
+    with pytest.raises(DataError, match=r"classes.csv: no classes"):
+        import_grocery_store(src, tmp_path / "out", catalog=False)
