@@ -168,8 +168,8 @@ def read_manifest(root: Path) -> BundleManifest:
         raise BundleError(f"{mpath}: manifest missing")
     try:
         data = json.loads(mpath.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{mpath}: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number is a ValueError, deep nesting a RecursionError
+        raise BundleError(f"{mpath}: not valid JSON ({str(exc)[:120]})") from None
     return BundleManifest.from_json(data, where=str(mpath))
 
 

@@ -76,5 +76,5 @@ def read_index_file(path: Path) -> dict | None:
         return None
     try:
         return json.loads(path.read_bytes())
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise BundleError(f"{path}: not valid JSON ({exc})") from None

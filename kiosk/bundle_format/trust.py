@@ -177,7 +177,7 @@ class TrustStore:
                 for p in sorted(rdir.glob("*.json")) if rdir.is_dir() else []:
                     try:
                         rotation_docs.append((str(p), json.loads(p.read_text())))
-                    except (OSError, ValueError) as exc:
+                    except (OSError, ValueError, RecursionError) as exc:
                         raise BundleError(f"{p}: unreadable rotation document ({exc})") from None
             elif src.is_file():
                 k = load_public_key(src)
@@ -267,7 +267,7 @@ def verify_manifest_signature(root: Path | str, trust: TrustStore, installed: bo
         entries = doc["signatures"]
         if not isinstance(entries, list):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise BundleError(f"{spath}: not a valid signature file (expected JSON with 'signatures')") from None
     _bounded(entries, str(spath))
     keys = trust.keys_for(installed, now)

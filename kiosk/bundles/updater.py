@@ -286,8 +286,8 @@ class Updater:
         raw = self._fetch_small(url)
         try:
             doc = json.loads(raw)
-        except ValueError as exc:
-            raise BundleRefused("index", f"{url}: not valid JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested 100,000 deep
+            raise BundleRefused("index", f"{url}: not valid JSON ({str(exc)[:120]})") from None
         if isinstance(doc, dict) and isinstance(doc.get("signed"), dict):
             self._learn_rotations(doc["signed"].get("rotations"), url)
         state = self.store.read_state()

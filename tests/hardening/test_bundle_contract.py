@@ -160,3 +160,21 @@ def test_whatever_raises_inside_a_check_is_a_refusal(kiosk_v1, bundles_dir, tmp_
     assert err.value.reason == "contract" and "IndexError" in str(err.value)
     assert k.updater.status.state == "failed" and k.store.read_audit()[-1]["reason"] == "contract"
     assert k.active.version == 1
+
+
+def test_json_nested_100000_deep_or_a_5000_digit_number_is_one_refusal(tmp_path, capsys):
+    """json.loads raises RecursionError (not a ValueError) for arrays nested 100,000 deep: it came out as
+    "RecursionError: maximum recursion depth exceeded" instead of the file's refusal."""
+    from kiosk.bundle_format.bundle import load_bundle
+    from kiosk.errors import BundleError
+
+    bundle = tmp_path / "b"
+    bundle.mkdir()
+    for text in ("[" * 100_000 + "]" * 100_000, '{"a": ' + "9" * 5000 + "}"):
+        (bundle / "manifest.json").write_text(text)
+        with pytest.raises(BundleError, match=r"manifest.json: not valid JSON"):
+            load_bundle(bundle)
+        (bundle / "manifest.sig").write_text(text)
+        assert main(["bundle", "verify", str(bundle), "--keys", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert "manifest.sig: not a valid signature file" in err and "Recursion" not in err, err
