@@ -75,7 +75,7 @@ def _time(value: Any, empty: bool = False) -> bool:
 def _top_k_ok(top_k: Any) -> bool:
     return isinstance(top_k, list) and len(top_k) <= 100 and all(
         isinstance(p, list) and len(p) == 2 and _sku(p[0]) and isinstance(p[1], (int, float))
-        and not isinstance(p[1], bool) and math.isfinite(p[1]) and 0 <= p[1] <= 1 for p in top_k)
+        and not isinstance(p[1], bool) and math.isfinite(p[1]) and 0 <= p[1] <= 1 + 1e-6 for p in top_k)  # float32 sums
 
 
 def validate_record(rec: dict[str, Any], files: dict[str, bytes] | None = None) -> str | None:
