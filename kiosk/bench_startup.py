@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from kiosk.subcommands import bounded
+
 __all__ = ["run_startup_bench", "format_startup", "DEFAULT_CAMERA"]
 
 DEFAULT_CAMERA = "folder:assets/demo/camera?fps=30&hold=8"
@@ -161,7 +163,7 @@ def _parser():
     p.add_argument("--child", action="store_true")
     for name in ("bundle", "catalog", "store", "captures", "camera", "scale"):
         p.add_argument(f"--{name}")
-    p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--timeout", type=bounded(float, above=0, high=86400), default=30.0)
     p.add_argument("--whole-replay", action="store_true")
     return p
 

@@ -32,6 +32,7 @@ import sys
 from pathlib import Path
 
 from kiosk.errors import UserError
+from kiosk.subcommands import bounded
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -58,7 +59,7 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"),
                    help="which model of the bundle runs: auto = its int8 model where the CPU has VNNI (default)")
     p.add_argument("--device", help="inference device (cpu, cuda …)")
-    p.add_argument("--threads", type=int, help="inference threads (0: backend default)")
+    p.add_argument("--threads", type=bounded(int, 0, 1024), help="inference threads (0: backend default)")
     p.add_argument("--catalog", metavar="DB", help="SKU catalog database")
     p.add_argument("--store", metavar="DB", help="the kiosk's sales database (open cart, sales)")
     p.add_argument("--captures", metavar="DIR", help="where placement images are kept")
@@ -69,7 +70,8 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
                    help="trusted public keys: directory of *.pub or one .pub file (default assets/keys)")
     p.add_argument("--channel", metavar="URL", dest="cfg_channel",
                    help="update channel polled while the kiosk runs: http(s)://…, file:/… or a directory")
-    p.add_argument("--update-interval", metavar="SECONDS", type=float, dest="cfg_update_interval_s",
+    p.add_argument("--update-interval",
+                   metavar="SECONDS", type=bounded(float, above=0, high=7 * 86400), dest="cfg_update_interval_s",
                    help="seconds between update checks (default 900)")
     p.add_argument("--store-id", metavar="ID", dest="cfg_store_id", help="this store's id (staged roll-outs)")
     p.add_argument("--store-group", metavar="GROUP", dest="cfg_store_group",
@@ -100,9 +102,11 @@ def _register_benches(bench) -> None:
     b.add_argument("--bundle", metavar="DIR", required=True, help="model bundle directory")
     b.add_argument("--camera", metavar="URI", default=None,
                    help="frames to use (default folder:assets/demo/camera?hold=1, looped)")
-    b.add_argument("--frames", type=int, default=200, help="frames measured (after warm-up); default 200")
-    b.add_argument("--warmup", type=int, default=10, help="untimed frames first")
-    b.add_argument("--threads", type=int, default=0, help="ORT intra-op threads for both paths (0: default)")
+    b.add_argument("--frames", type=bounded(int, 1, 10**6), default=200,
+                   help="frames measured (after warm-up); default 200")
+    b.add_argument("--warmup", type=bounded(int, 0, 10**5), default=10, help="untimed frames first")
+    b.add_argument("--threads", type=bounded(int, 0, 1024), default=0,
+                   help="ORT intra-op threads for both paths (0: default)")
     b.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",
                    help="which model of the bundle the recogniser (and the bare session) runs; auto: as the kiosk")
     b.add_argument("--compare", nargs="+", metavar="BACKEND[:PRECISION]",
@@ -117,8 +121,9 @@ def _register_benches(bench) -> None:
     b.add_argument("--catalog", metavar="DB", default="var/demo/catalog.sqlite", help="catalog database")
     b.add_argument("--camera", metavar="URI", default=None, help="camera replay (default: the demo at 30 fps)")
     b.add_argument("--scale", metavar="URI", default="script:assets/demo/scale.txt")
-    b.add_argument("--runs", type=int, default=3, help="fresh processes measured (default 3)")
-    b.add_argument("--timeout", type=float, default=30.0, help="seconds a run may take to show a suggestion")
+    b.add_argument("--runs", type=bounded(int, 1, 1000), default=3, help="fresh processes measured (default 3)")
+    b.add_argument("--timeout", type=bounded(float, above=0, high=86400), default=30.0,
+                   help="seconds a run may take to show a suggestion")
     b.add_argument("--display", action="store_true", help="use the real display (default: offscreen Qt)")
     b.add_argument("--whole-replay", action="store_true",
                    help="keep each process running to the end of the replay before reading its peak memory")
@@ -128,8 +133,10 @@ def _register_benches(bench) -> None:
     _register_counter_benches(bench)
 
     b = bench.add_parser("hardening", help="seeded property run: hostile catalog rows, receipt names and searches")
-    b.add_argument("--cases", type=int, default=10_000, help="generated inputs per property (default 10000)")
-    b.add_argument("--seed", type=int, default=14, help="generator seed: the same seed gives the same run")
+    b.add_argument("--cases", type=bounded(int, 1, 10**7), default=10_000,
+                   help="generated inputs per property (default 10000)")
+    b.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=14,
+                   help="generator seed: the same seed gives the same run")
     b.add_argument("--json", action="store_true", help="print the counts as one JSON object")
     b.set_defaults(func=cmd_bench_hardening)
 
@@ -149,10 +156,12 @@ def _register_counter_benches(bench) -> None:
     b.add_argument("--photos", metavar="DIR", default="../shared/datasets/grocery-store",
                    help="grocery-store dataset (its val split) or a folder with basket.csv and camera/ like "
                         "assets/demo (default ../shared/datasets/grocery-store)")
-    b.add_argument("--top-k", type=int, default=3, help="suggestions re-ranked, as the kiosk's top_k (default 3)")
-    b.add_argument("--draws", type=int, default=3, help="weights drawn per photo (default 3)")
-    b.add_argument("--slack", type=float, default=0.15, help="weight_tolerance_pct / 100 (default 0.15)")
-    b.add_argument("--seed", type=int, default=15, help="weight draws' seed")
+    b.add_argument("--top-k", type=bounded(int, 1, 20), default=3,
+                   help="suggestions re-ranked, as the kiosk's top_k (default 3)")
+    b.add_argument("--draws", type=bounded(int, 1, 1000), default=3, help="weights drawn per photo (default 3)")
+    b.add_argument("--slack", type=bounded(float, 0, 10), default=0.15,
+                   help="weight_tolerance_pct / 100 (default 0.15)")
+    b.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=15, help="weight draws' seed")
     b.add_argument("--json", action="store_true", help="print the counts as one JSON line")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_bench_weight)

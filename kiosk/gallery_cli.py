@@ -20,7 +20,7 @@ from kiosk.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
-    from kiosk.subcommands import group
+    from kiosk.subcommands import bounded, group
 
     sku = group(sub, groups, "sku", "products taught at this kiosk (its gallery): enroll, list, forget")
     p = sku.add_parser("enroll", help="teach the kiosk a product from a folder of photos (no retraining)")
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--empty-tray", type=Path, metavar="IMAGE",
                    help="a photo of the empty tray (default: the one the running kiosk learnt, kept in the gallery)")
     p.add_argument("--staff", default="", help="who teaches it (recorded with the enrollment)")
-    p.add_argument("--min-photos", type=int, default=None, help="usable photos needed (default 5)")
+    p.add_argument("--min-photos", type=bounded(int, 1, 1000), default=None, help="usable photos needed (default 5)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=cmd_enroll)
 
@@ -53,8 +53,10 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     b.add_argument("--bundle", type=Path, required=True, metavar="DIR")
     b.add_argument("--catalog", type=Path, required=True, metavar="DB")
     b.add_argument("--work", type=Path, default=None, metavar="DIR", help="gallery and store (default: a temporary)")
-    b.add_argument("--fps", type=float, default=15.0, help="simulated camera rate (default 15)")
-    b.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
+    b.add_argument("--fps", type=bounded(float, above=0, high=1000), default=15.0,
+                   help="simulated camera rate (default 15)")
+    b.add_argument("--timeout", type=bounded(float, above=0, high=86400), default=120.0,
+                   help="give up after this many seconds")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_enroll)
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from kiosk.errors import UserError
-from kiosk.subcommands import group
+from kiosk.subcommands import bounded, group
 
 
 def register(sub, groups) -> None:
@@ -26,7 +26,7 @@ def register(sub, groups) -> None:
 
     p = sub.add_parser("train", help="fine-tune a recogniser on manifests (single process or under torchrun)")
     get_args_parser(p)
-    p.add_argument("--nproc-per-node", type=int, default=1,
+    p.add_argument("--nproc-per-node", type=bounded(int, 1, 1024), default=1,
                    help="launch this many processes on this machine through torchrun (DDP)")
     p.set_defaults(func=_train)
 
@@ -37,7 +37,7 @@ def register(sub, groups) -> None:
                    "incremental vs full retrain (trainer/onboarding.py)")
     p.add_argument("--manifest", type=Path, help="photos to measure on (required but for onboarding)")
     p.add_argument("--out", type=Path, help="folder for the report and plots (default: RUN_OR_BUNDLE/eval-<manifest>)")
-    p.add_argument("--target-precision", type=float, default=0.99,
+    p.add_argument("--target-precision", type=bounded(float, above=0, below=1), default=0.99,
                    help="precision the auto-add threshold must reach (default 0.99)")
     p.add_argument("--backend", default="onnxruntime", help="for bundles: onnxruntime | openvino | torch")
     p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
@@ -51,23 +51,37 @@ def register(sub, groups) -> None:
     _onboarding_options(p)
     p.set_defaults(func=_evaluate)
 
+    _register_bundle(sub, groups)
+    register_release(sub, groups)  # keys generate|rotate, bundle sign|publish
+
+    register_bench(sub, groups)
+    register_fleet(sub, groups)  # feedback collect, fleet status (trainer.fleet)
+    register_weights(sub, groups)
+
+
+
+def _register_bundle(sub, groups) -> None:
+    """``checkout bundle export|quantize|demo`` (sign, verify and publish are trainer.release's and the kiosk's)."""
     bundle = group(sub, groups, "bundle", "model bundles: export, sign, verify, publish")
     p = bundle.add_parser("export", help="write a kiosk bundle (ONNX + safetensors + manifest + self-test) from a run")
     p.add_argument("run", type=Path, metavar="RUN")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--model-version", type=int, default=None, help="default: seconds since 2020 (monotonic)")
+    p.add_argument("--model-version", type=bounded(int, 1, 2**31 - 1), default=None,
+                   help="default: seconds since 2020 (monotonic)")
     p.add_argument("--selftest-manifest", type=Path,
                    help="manifest to take self-test images from (default: the run's val)")
-    p.add_argument("--selftest-count", type=int, default=4)
-    p.add_argument("--expires-days", type=int, default=365)
+    p.add_argument("--selftest-count", type=bounded(int, 1, 1000), default=4)
+    p.add_argument("--expires-days", type=bounded(int, above=0, high=36500), default=365)
     p.add_argument("--catalog", type=Path, help="catalog DB: record its schema version in the bundle")
-    p.add_argument("--atol", type=float, default=1e-3, help="largest ONNX-vs-torch logit difference accepted")
+    p.add_argument("--atol", type=bounded(float, above=0, high=1), default=1e-3,
+                   help="largest ONNX-vs-torch logit difference accepted")
     p.add_argument("--calibration", type=Path, nargs="+", metavar="CSV",
                    help="held-back manifests (not used to train or pick the epoch): fit a temperature on them (folded "
                    "into the classifier) and choose the auto-add threshold there with a lower confidence bound on "
                    "precision (default: the threshold at which the run's val reaches the target)")
-    p.add_argument("--target-precision", type=float, default=0.99, help="auto-add precision to hold (0.99)")
-    p.add_argument("--confidence", type=float, default=0.95,
+    p.add_argument("--target-precision", type=bounded(float, above=0, below=1), default=0.99,
+                   help="auto-add precision to hold (0.99)")
+    p.add_argument("--confidence", type=bounded(float, above=0, below=1), default=0.95,
                    help="confidence of the Clopper-Pearson lower bound on that precision (0.95)")
     p.set_defaults(func=_export)
     p = bundle.add_parser("quantize", help="add an int8 model (ONNX Runtime static QDQ) to a bundle, checked on val")
@@ -75,24 +89,19 @@ def register(sub, groups) -> None:
     p.add_argument("--calibration", type=Path, required=True, metavar="MANIFEST",
                    help="training manifest the calibration photos are drawn from")
     p.add_argument("--val", type=Path, metavar="MANIFEST", help="validation manifest (default: the run's val)")
-    p.add_argument("--images", type=int, default=200, help="calibration photos (default 200, one SKU after another)")
-    p.add_argument("--tolerance", type=float, default=0.5, metavar="POINTS",
+    p.add_argument("--images", type=bounded(int, 1, 10**6), default=200,
+                   help="calibration photos (default 200, one SKU after another)")
+    p.add_argument("--tolerance", type=bounded(float, 0, 100), default=0.5, metavar="POINTS",
                    help="refuse when int8 top-1 is more than this many points below fp32 (default 0.5)")
     p.add_argument("--method", choices=("minmax", "entropy", "percentile"), default="minmax",
                    help="activation range calibration (default minmax)")
-    p.add_argument("--seed", type=int, default=0, help="which calibration photos are drawn")
+    p.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0, help="which calibration photos are drawn")
     p.set_defaults(func=_quantize)
-    register_release(sub, groups)  # keys generate|rotate, bundle sign|publish
-
-    register_bench(sub, groups)
-    register_fleet(sub, groups)  # feedback collect, fleet status (trainer.fleet)
-    register_weights(sub, groups)
     p = bundle.add_parser("demo", help="train and export the demo bundle from assets/demo/train (what make demo runs)")
     p.add_argument("--out", type=Path, default=Path("var/demo"), help="folder for the run and the bundle")
     p.add_argument("--weights", type=Path, default=None,
                    help="MobileNetV2 ImageNet weights (default: .cache/weights/…)")
     p.set_defaults(func=_demo_bundle)
-
 
 def _train(args: argparse.Namespace) -> int:
     if getattr(args, "incremental", False):
@@ -120,11 +129,13 @@ def _onboarding_options(p) -> None:
     g = p.add_argument_group("checkout evaluate onboarding --data MANIFEST --holdout-skus K --shots N")
     g.add_argument("--data", type=Path, help="training manifest the protocol splits (its val.csv beside it)")
     g.add_argument("--val", type=Path, help="validation manifest (default: val.csv beside --data)")
-    g.add_argument("--holdout-skus", type=int, default=10, metavar="K", help="SKUs kept out of the base (default 10)")
-    g.add_argument("--unknown-skus", type=int, default=None, metavar="U",
+    g.add_argument("--holdout-skus", type=bounded(int, 1, 10**4), default=10, metavar="K",
+                   help="SKUs kept out of the base (default 10)")
+    g.add_argument("--unknown-skus", type=bounded(int, 0, 10**4), default=None, metavar="U",
                    help="SKUs neither trained nor enrolled, the unknown items (default: K)")
-    g.add_argument("--shots", type=int, default=10, metavar="N", help="photos each new SKU is enrolled from (10)")
-    g.add_argument("--epochs", type=int, default=None,
+    g.add_argument("--shots", type=bounded(int, 1, 1000), default=10, metavar="N",
+                   help="photos each new SKU is enrolled from (10)")
+    g.add_argument("--epochs", type=bounded(int, 1, 10**5), default=None,
                    help="epochs of the base and the full retrain (default: the recipe's 10; the budget knob)")
     g.add_argument("--recipe", default=None, metavar="'ARGS'",
                    help="checkout train options of the base and full runs, one quoted string (default: the till's, "
@@ -132,7 +143,7 @@ def _onboarding_options(p) -> None:
     g.add_argument("--work", type=Path, default=Path("runs/onboarding"),
                    help="where runs, bundles, the gallery and cached scores are kept (a second run reuses them)")
     g.add_argument("--cache-dir", type=Path, default=Path(".cache/decoded"), help="decoded-image cache")
-    g.add_argument("--seed", type=int, default=0, help="which SKUs and photos (default 0)")
+    g.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0, help="which SKUs and photos (default 0)")
     g.add_argument("--no-full", action="store_true", help="skip the full retrain (the costliest step)")
     g.add_argument("--no-timing", action="store_true", help="skip the enroll → first suggestion measurement")
 
@@ -189,15 +200,17 @@ def register_bench(sub, groups) -> None:
     p = bench.add_parser("train", help="trainer input+step pipeline vs a naive ImageFolder + DataLoader loop")
     p.add_argument("--data", type=Path, help="manifest CSV (default: ../shared grocery train)")
     p.add_argument("--arch", default="mobilenet_v2")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--img-size", type=int, default=224)
-    p.add_argument("--steps", type=int, default=10, help="timed steps per pipeline and round (default 10)")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    p.add_argument("--freeze", type=int, default=None, help="frozen low stages (default: the recipe's for --arch)")
-    p.add_argument("--breakdown-steps", type=int, default=3,
+    p.add_argument("--batch-size", type=bounded(int, 1, 4096), default=32)
+    p.add_argument("--img-size", type=bounded(int, 16, 4096), default=224)
+    p.add_argument("--steps", type=bounded(int, 1, 10**6), default=10,
+                   help="timed steps per pipeline and round (default 10)")
+    p.add_argument("--rounds", type=bounded(int, 1, 1000), default=3, help="interleaved rounds (default 3)")
+    p.add_argument("--freeze", type=bounded(int, 0, 1000), default=None,
+                   help="frozen low stages (default: the recipe's for --arch)")
+    p.add_argument("--breakdown-steps", type=bounded(int, 0, 10**6), default=3,
                    help="then time each step and each input pipeline alone over this many batches (0: not)")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--threads", type=bounded(int, 1, 1024), default=None)
+    p.add_argument("--workers", type=bounded(int, 0, 256), default=None)
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/bench"))
     p.set_defaults(func=_bench_train)
 

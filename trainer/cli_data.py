@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kiosk.subcommands import bounded
+
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     from kiosk.subcommands import group
@@ -33,20 +35,23 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--catalog", type=Path, help="catalog SQLite file: flag SKUs it does not know")
     p.add_argument("--out", type=Path, required=True, help="folder for report.md/json, *.clean.csv, quarantine.csv")
     _hash_options(p)
-    p.add_argument("--min-side", type=int, default=64, help="shorter side (px) below which a photo is tiny (64)")
-    p.add_argument("--min-per-sku", type=int, default=10, help="flag SKUs with fewer clean photos (10)")
+    p.add_argument("--min-side", type=bounded(int, 1, 10**5), default=64,
+                   help="shorter side (px) below which a photo is tiny (64)")
+    p.add_argument("--min-per-sku", type=bounded(int, 0, 10**6), default=10,
+                   help="flag SKUs with fewer clean photos (10)")
     p.set_defaults(func=_check)
 
     p = data.add_parser("split", help="stratified train/val/test split keeping duplicate groups and shooting sequences "
                                       "together")
     p.add_argument("manifest", type=Path)
-    p.add_argument("--val", type=float, default=0.1, help="share of each SKU for val (0.1)")
-    p.add_argument("--test", type=float, default=0.1, help="share of each SKU for test (0.1)")
-    p.add_argument("--seed", type=int, default=0, help="same seed + same photos = same split (0)")
+    p.add_argument("--val", type=bounded(float, 0, below=1), default=0.1, help="share of each SKU for val (0.1)")
+    p.add_argument("--test", type=bounded(float, 0, below=1), default=0.1, help="share of each SKU for test (0.1)")
+    p.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0,
+                   help="same seed + same photos = same split (0)")
     p.add_argument("--out", type=Path, required=True, help="folder for train.csv, val.csv, test.csv")
     p.add_argument("--no-sequences", dest="keep_sequences", action="store_false",
                    help="split photo by photo: do not keep runs of consecutively numbered shots together")
-    p.add_argument("--guard", type=int, default=0, metavar="N",
+    p.add_argument("--guard", type=bounded(int, 0, 1000), default=0, metavar="N",
                    help="leave the N training photos either side of a held-out run out of training (guard.csv; 0)")
     _hash_options(p)
     p.set_defaults(func=_split)
@@ -55,9 +60,9 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
 def _hash_options(p: argparse.ArgumentParser) -> None:
     from trainer.data.hashing import DEFAULT_PHASH_THRESHOLD  # numpy only; cv2 is imported lazily there
 
-    p.add_argument("--phash-threshold", type=int, default=DEFAULT_PHASH_THRESHOLD,
+    p.add_argument("--phash-threshold", type=bounded(int, -1, 64), default=DEFAULT_PHASH_THRESHOLD,
                    help=f"near-duplicate Hamming distance of 64 bits ({DEFAULT_PHASH_THRESHOLD}); -1 = exact only")
-    p.add_argument("--workers", type=int, default=None, help="hashing processes (default: CPU count)")
+    p.add_argument("--workers", type=bounded(int, 1, 256), default=None, help="hashing processes (default: CPU count)")
     p.add_argument("--cache", type=Path, default=None,
                    help="hash cache file (default: ~/.cache/checkout/image-facts.sqlite)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the hash cache")

@@ -15,7 +15,7 @@ SHARE = bounded(float, 0, 1)
 #: a number of epochs to train
 EPOCHS = bounded(int, 1, 100_000)
 #: a count that may be 0 (an epoch index, exemplars, steps between checkpoints)
-COUNT = bounded(int, 0)
+COUNT = bounded(int, 0, 10**9)
 
 
 def _add_weight_averaging(p: argparse.ArgumentParser) -> None:
@@ -38,7 +38,7 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
                    help="resnet152 (recipe default), resnet50, mobilenet_v2 (CPU/edge) …")
     p.add_argument("--weights", type=Path,
                    help="local ImageNet weights in torchvision format (.pth or .safetensors); random init when omitted")
-    p.add_argument("--freeze", type=COUNT, default=None,
+    p.add_argument("--freeze", type=bounded(int, 0, 1000), default=None,
                    help="number of low backbone stages to freeze (default per arch)")
     p.add_argument("--unfreeze-at", type=COUNT, default=None, metavar="EPOCH",
                    help="progressive unfreezing: train every stage from this epoch on")
@@ -99,7 +99,7 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--workers", type=bounded(int, 0, 256), default=0, help="DataLoader workers for augmentation")
     p.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0)
     p.add_argument("--cache-dir", type=Path, default=None, help="decoded-image cache (default: RUN/../.cache)")
-    p.add_argument("--max-steps", type=bounded(int, 1), default=None,
+    p.add_argument("--max-steps", type=bounded(int, 1, 10**9), default=None,
                    help="stop after this many optimizer steps (smoke tests)")
     p.add_argument("--dist-backend", default=None, help="gloo | nccl | smddp (default: by device)")
     p.add_argument("--bucket-cap-mb", type=bounded(int, 1, 4096), default=25, help="DDP gradient bucket size")

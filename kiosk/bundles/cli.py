@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kiosk.errors import UserError
 from kiosk.inputfiles import MB, read_bounded
+from kiosk.subcommands import bounded
 
 
 def register(sub, groups) -> None:
@@ -18,7 +19,8 @@ def register(sub, groups) -> None:
                                         "and outputs against the manifest, and the self-test")
     p.add_argument("bundle", type=Path)
     p.add_argument("--keys", type=Path, action="append", required=True, help="trusted public key file or directory")
-    p.add_argument("--active-version", type=int, default=None, help="refuse model_version <= this")
+    p.add_argument("--active-version", type=bounded(int, 0, 2**31 - 1), default=None,
+                   help="refuse model_version <= this")
     _catalog_args(p)
     p.add_argument("--no-selftest", action="store_true", help="skip running the self-test images")
     p.set_defaults(func=cmd_bundle_verify)
@@ -32,13 +34,14 @@ def register(sub, groups) -> None:
     p.add_argument("--backend", default="onnxruntime", help="backend the new model must load with")
     _catalog_args(p, required=True)
     p.add_argument("--archive", type=Path, default=None, help="install this bundle archive instead of polling")
-    p.add_argument("--every", type=float, default=0, help="keep polling every SECONDS (0: once)")
+    p.add_argument("--every", type=bounded(float, 0, 7 * 86400), default=0, help="keep polling every SECONDS (0: once)")
     p.set_defaults(func=cmd_kiosk_update)
     p = kiosk.add_parser("rollback", help="staff: go back to an installed lower version (audited)")
     _store_args(p)
     p.add_argument("--staff", required=True, help="who is rolling back")
     p.add_argument("--reason", required=True, help="why (goes to the audit log)")
-    p.add_argument("--to", type=int, default=None, help="version (default: the newest installed below the active)")
+    p.add_argument("--to", type=bounded(int, 1, 2**31 - 1), default=None,
+                   help="version (default: the newest installed below the active)")
     p.set_defaults(func=cmd_kiosk_rollback)
     p = kiosk.add_parser("model-status", help="print the status report (active version, last check, last error)")
     p.add_argument("--state", type=Path, required=True, help="the kiosk's bundle store directory")
@@ -51,7 +54,8 @@ def _store_args(p) -> None:
 
 
 def _catalog_args(p, required: bool = False) -> None:
-    p.add_argument("--catalog-schema", type=int, required=required, help="the kiosk catalog's schema version")
+    p.add_argument("--catalog-schema", type=bounded(int, 0, 10**6), required=required,
+                   help="the kiosk catalog's schema version")
     p.add_argument("--active-skus", type=Path, required=required,
                    help="text file: one active SKU id per line (what the kiosk's catalog sells)")
 

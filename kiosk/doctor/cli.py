@@ -19,6 +19,8 @@ import json
 import logging
 import sys
 
+from kiosk.subcommands import bounded
+
 log = logging.getLogger("kiosk.doctor")
 
 #: options of ``checkout kiosk`` that name a part the doctor checks: (flag, dest, metavar, help)
@@ -41,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="kiosk settings (TOML), e.g. /etc/checkout/kiosk.toml")
     for flag, dest, metavar, text in _OVERRIDES:
         p.add_argument(flag, dest=dest, metavar=metavar, help=text)
-    p.add_argument("--timeout", metavar="SECONDS", type=float, default=10.0,
+    p.add_argument("--timeout", metavar="SECONDS", type=bounded(float, above=0, high=86400), default=10.0,
                    help="longest wait for the camera's frame and the scale's reading (default 10)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.set_defaults(func=cmd_doctor, backend=None, device=None, threads=None, kiosk_id=None)

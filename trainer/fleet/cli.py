@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(sub, groups) -> None:
-    from kiosk.subcommands import group
+    from kiosk.subcommands import bounded, group
 
     feedback = group(sub, groups, "feedback", "what the stores send: feedback batches into training manifests")
     p = feedback.add_parser("collect", help="merge every store's feedback batches into a training manifest")
@@ -20,8 +20,9 @@ def register(sub, groups) -> None:
                    help="existing training manifest: feedback photos that duplicate one of its photos are left out "
                         "(repeatable)")
     p.add_argument("--catalog", type=Path, help="catalog SQLite file: labels it does not know are left out and named")
-    p.add_argument("--phash-threshold", type=int, default=4, help="near-duplicate Hamming distance (4); -1 = exact")
-    p.add_argument("--workers", type=int, default=None, help="hashing processes (default: CPU count)")
+    p.add_argument("--phash-threshold", type=bounded(int, -1, 64), default=4,
+                   help="near-duplicate Hamming distance (4); -1 = exact")
+    p.add_argument("--workers", type=bounded(int, 1, 256), default=None, help="hashing processes (default: CPU count)")
     p.add_argument("--no-cache", action="store_true", help="do not use the image hash cache")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_collect)
@@ -29,7 +30,7 @@ def register(sub, groups) -> None:
     fleet = group(sub, groups, "fleet", "the kiosks of every store, from their heartbeats")
     p = fleet.add_parser("status", help="each kiosk's model, update state, last heartbeat and correction rate")
     p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to (directory or s3://…)")
-    p.add_argument("--stale-after", type=float, default=30.0, metavar="MINUTES",
+    p.add_argument("--stale-after", type=bounded(float, above=0, high=10**6), default=30.0, metavar="MINUTES",
                    help="a kiosk not heard from for longer is STALE (default 30)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_fleet_status)

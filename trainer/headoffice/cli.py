@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kiosk.errors import UserError
 from kiosk.inputfiles import KB, read_bounded
+from kiosk.subcommands import bounded
 
 
 def _secret(path: Path) -> str:
@@ -31,14 +32,16 @@ def register(sub, groups) -> None:
     p.add_argument("--store", action="append", metavar="STORE_ID", help="only this store (repeatable)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--charts", type=Path, metavar="DIR", help="also write PNG charts there")
-    p.add_argument("--baseline", type=int, default=100, help="placements that make each SKU's baseline (100)")
-    p.add_argument("--threshold", type=float, default=10.0, help="CUSUM alarm threshold (10; higher: fewer alarms)")
+    p.add_argument("--baseline", type=bounded(int, 1, 10**6), default=100,
+                   help="placements that make each SKU's baseline (100)")
+    p.add_argument("--threshold", type=bounded(float, above=0, high=10**6), default=10.0,
+                   help="CUSUM alarm threshold (10; higher: fewer alarms)")
     p.set_defaults(func=_quality)
 
     bench = group(sub, groups, "bench", "benchmarks")
     p = bench.add_parser("drift", help="the drift alarm on seeded noise and planted rises: false alarms, delays")
-    p.add_argument("--histories", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--histories", type=bounded(int, 1, 10**6), default=1000)
+    p.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=17)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_bench_drift)
 
@@ -69,7 +72,7 @@ def _register_headoffice(ho) -> None:
     p.add_argument("--keys", metavar="DIR", help="enrolled kiosk audit keys")
     p.add_argument("--channel", metavar="DIR", help="the update channel head office publishes to")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--port", type=bounded(int, 0, 65535), default=8080)
     p.add_argument("--secret-file", type=Path, help="session key file (default: a new key each start)")
     p.add_argument("--https-only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
     p.set_defaults(func=_serve)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kiosk.errors import UserError
 from kiosk.inputfiles import MB, read_bounded
-from kiosk.subcommands import group
+from kiosk.subcommands import bounded, group
 
 
 def register(sub, groups) -> None:
@@ -19,7 +19,7 @@ def register(sub, groups) -> None:
     p.add_argument("--out", type=Path, default=Path.home() / ".checkout" / "keys",
                    help="directory (default ~/.checkout/keys)")
     p.add_argument("--allow-in-repo", action="store_true", help="allow writing the private key inside a git work tree")
-    p.add_argument("--expires-days", type=float, default=None,
+    p.add_argument("--expires-days", type=bounded(float, above=0, high=36500), default=None,
                    help="the public key says it expires after this many days: kiosks then refuse new bundles and "
                         "channel indexes it signs (rotate to a new key before)")
     p.set_defaults(func=cmd_keys_generate)
@@ -34,7 +34,7 @@ def register(sub, groups) -> None:
     p = bundle.add_parser("sign", help="canonicalise manifest.json and write manifest.sig")
     p.add_argument("bundle", type=Path)
     p.add_argument("--key", type=Path, required=True, help="private key (NAME.key)")
-    p.add_argument("--expires-days", type=float, default=None,
+    p.add_argument("--expires-days", type=bounded(float, above=0, high=36500), default=None,
                    help="set expires_at to now + DAYS (default: keep; 180 if none)")
     p.set_defaults(func=cmd_bundle_sign)
     p = bundle.add_parser("publish", help="add a signed bundle to a channel directory (archive + signed index)")
@@ -42,8 +42,10 @@ def register(sub, groups) -> None:
     p.add_argument("--channel", type=Path, required=True, help="channel directory served over HTTP or shared")
     p.add_argument("--key", type=Path, required=True, help="private key that signs the channel index")
     p.add_argument("--group", default="default", help="store group (default: default)")
-    p.add_argument("--rollout", type=int, default=100, help="staged roll-out: percentage of the group's stores")
-    p.add_argument("--index-expires-days", type=float, default=30.0, help="kiosks refuse the index after this")
+    p.add_argument("--rollout", type=bounded(int, 0, 100), default=100,
+                   help="staged roll-out: percentage of the group's stores")
+    p.add_argument("--index-expires-days", type=bounded(float, above=0, high=36500), default=30.0,
+                   help="kiosks refuse the index after this")
     p.add_argument("--rotation", type=Path, action="append", default=[], help="key-rotation JSON to ship in the index")
     p.add_argument("--keys", type=Path, action="append", default=[], help="keys that may have signed the bundle "
                    "(default: the publishing key)")
