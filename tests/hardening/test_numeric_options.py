@@ -4,21 +4,10 @@ size, ``--label-smoothing 2``, ``--seed -1``), or into a run that "worked" on no
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
 from kiosk.cli import build_parser, main
-
-
-def _leaves(parser: argparse.ArgumentParser, words: list[str]):
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from _leaves(sub, [*words, name])
-            return
-    yield words, parser
-
+from tests.hardening.test_cli_sweep import _leaves  # every leaf command and its parser
 
 NUMERIC = [(" ".join(words), a) for words, p in _leaves(build_parser(), []) for a in p._actions
            if a.option_strings and getattr(a.type, "__name__", "") in ("int", "float", "a number", "a whole number")]
