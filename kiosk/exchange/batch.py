@@ -191,6 +191,7 @@ def read_kiosk_batch(data: bytes, name: str | None, kind: str, *, where: str | N
         if (value or key == "kiosk_id") and not ID_RE.fullmatch(value):  # two ids, one folder: mixed photos
             raise BatchError(f"{where}: meta.{key} {value[:70]!r} is not an id head office files as it is (1-64 "
                              "letters, digits, '.', '_' or '-')")
-    if filed_under is not None and misfiled(batch.meta, *filed_under):
-        raise BatchError(f"{where}: {misfiled(batch.meta, *filed_under)}")
+    problem = misfiled(batch.meta, *filed_under) if filed_under is not None else ""
+    if problem:
+        raise BatchError(f"{where}: {problem}")
     return batch
