@@ -5,13 +5,37 @@ as /dev/zero -- is refused in one line after ``limit + 1`` bytes instead of fill
 from __future__ import annotations
 
 import os
+import stat
 
 from kiosk.errors import UserError
 
-__all__ = ["KB", "MB", "read_bounded"]
+__all__ = ["KB", "MB", "KINDS", "not_a", "path_kind", "read_bounded"]
 
 KB, MB = 1024, 1024 * 1024
 CHUNK = MB
+
+
+#: what a path can be besides a regular file, in words
+KINDS = {stat.S_IFDIR: "a folder", stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a named pipe (FIFO)",
+         stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFSOCK: "a socket"}
+
+
+def path_kind(path: str | os.PathLike) -> str:
+    """What is at ``path``, links followed: ``'a file'``, ``'a folder'``, ``'a device'`` …, ``'a link to nothing'``
+    or ``'missing'`` -- for a message that says what is there instead of "does not exist"."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a link to nothing" if os.path.islink(path) else "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    return "a file" if stat.S_ISREG(mode) else KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def not_a(path: str | os.PathLike, what: str) -> str:
+    """``"'x.mp4' does not exist"`` or ``"'x.mp4' is a folder, not a video file"``: why ``path`` cannot be used."""
+    kind = path_kind(path)
+    return f"{str(path)!r} does not exist" if kind == "missing" else f"{str(path)!r} is {kind}, not {what}"
 
 
 def _size(n: int) -> str:

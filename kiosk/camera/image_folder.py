@@ -20,6 +20,7 @@ import numpy as np
 
 from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES, decode_frame, read_photo
 from kiosk.camera.base import CameraError, FrameSource, Option, SourceUnavailable, parse_bool
+from kiosk.inputfiles import not_a
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Source(FrameSource):
             raise CameraError(f"camera source {uri!r}: missing folder path (folder:PATH)")
         self.path = Path(target).expanduser()
         if not self.path.is_dir():
-            raise CameraError(f"camera source {uri!r}: folder {str(self.path)!r} does not exist")
+            raise CameraError(f"camera source {uri!r}: {not_a(self.path, 'a folder')}")
         self.files = sorted(p for p in self.path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not self.files:
             suffixes = ", ".join(IMAGE_SUFFIXES)

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from kiosk.camera.base import CameraError, FrameSource, Option, SourceUnavailable, parse_bool
+from kiosk.inputfiles import not_a
 
 
 class Source(FrameSource):
@@ -30,7 +31,7 @@ class Source(FrameSource):
             raise CameraError(f"camera source {uri!r}: missing file path (file:PATH)")
         self.path = Path(target).expanduser()
         if not self.path.is_file():
-            raise CameraError(f"camera source {uri!r}: video file {str(self.path)!r} does not exist")
+            raise CameraError(f"camera source {uri!r}: {not_a(self.path, 'a video file')}")
         self._cap = None
         self._rate: float | None = None
         self.loops = 0

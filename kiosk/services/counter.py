@@ -246,19 +246,23 @@ class Counter:
             self._emit(Notice("warning", "barcode not read: scan it again"))
             return None
         outcome = self.scans.resolve(code)
-        events: list[Any] = []
         line = None
         with self._lock:
-            if outcome.kind == "tare":
-                events += self._apply_tare(outcome.container)
-            elif outcome.sells:
-                self._refuse_while_held()
-                line, events = self._sell(outcome, None, source)
-            else:
-                events.append(Notice("warning", f"{outcome.message}: search by name or PLU"))
+            try:
+                line, events = self._scan_outcome(outcome, source)
+            except (CheckoutError, CatalogError, CartError) as exc:  # a held item, a line the cart cannot take
+                events = [Notice("error", str(exc))]
             events += self._weight_changes()
         self._emit(*events)
         return line.line_id if line is not None else None
+
+    def _scan_outcome(self, outcome: ScanOutcome, source: str) -> tuple[CartLine | None, list[Any]]:
+        if outcome.kind == "tare":
+            return None, self._apply_tare(outcome.container)
+        if not outcome.sells:
+            return None, [Notice("warning", f"{outcome.message}: search by name or PLU")]
+        self._refuse_while_held()
+        return self._sell(outcome, None, source)
 
     def _refuse_while_held(self) -> None:
         if self.held is not None:

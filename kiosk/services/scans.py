@@ -20,8 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.model import MAX_PRICE_PAISE
 from kiosk.barcodes import BarcodeSettings, ScannedCode, lookup_forms, match_variable
 from kiosk.barcodes.frames import FrameDecoder, open_decoder, scanned_code
+from kiosk.domain import MAX_NET_GRAMS
+from kiosk.domain.money import format_inr
 from kiosk.weighing import WeighingRules
 
 __all__ = ["ScanDesk", "ScanOutcome"]
@@ -118,4 +121,10 @@ class ScanDesk:
             return ScanOutcome("refused", code, sku, message=f"label {code.gtin}: {sku.name} is not sold by weight")
         if (grams is not None and grams <= 0) or (price is not None and price <= 0):
             return ScanOutcome("refused", code, sku, message=f"label {code.gtin}: no weight or price on it")
+        if grams is not None and grams > MAX_NET_GRAMS:
+            return ScanOutcome("refused", code, sku, message=f"label {code.gtin}: {grams} g is more than the "
+                                                             f"{MAX_NET_GRAMS // 1000} kg one line can weigh")
+        if price is not None and price > MAX_PRICE_PAISE:
+            return ScanOutcome("refused", code, sku, message=f"label {code.gtin}: its price {format_inr(price)} is "
+                                                             f"above {format_inr(MAX_PRICE_PAISE)}, a misprint")
         return ScanOutcome("label", code, sku, grams=grams, price=price)

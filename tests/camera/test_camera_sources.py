@@ -1,4 +1,5 @@
 import logging
+import re
 
 import cv2
 import numpy as np
@@ -59,6 +60,24 @@ def test_bad_uris_name_the_uri_and_the_problem(uri, words):
         assert word in message
     if uri:
         assert repr(uri) in message
+
+
+def test_a_source_that_is_something_else_says_what_is_there(tmp_path):
+    """A folder named like a video, a pipe, a link to a device or to nothing, a file named as the replay folder."""
+    import os
+
+    (tmp_path / "dir.mp4").mkdir()
+    os.mkfifo(tmp_path / "fifo.mp4")
+    (tmp_path / "zero.mp4").symlink_to("/dev/zero")
+    (tmp_path / "gone.mp4").symlink_to(tmp_path / "nothing")
+    (tmp_path / "frames").write_bytes(b"x")
+    for uri, words in ((f"file:{tmp_path}/dir.mp4", "is a folder, not a video file"),
+                       (f"file:{tmp_path}/fifo.mp4", "is a named pipe (FIFO), not a video file"),
+                       (f"file:{tmp_path}/zero.mp4", "is a device, not a video file"),
+                       (f"file:{tmp_path}/gone.mp4", "is a link to nothing, not a video file"),
+                       (f"folder:{tmp_path}/frames", "is a file, not a folder")):
+        with pytest.raises(CameraError, match=re.escape(words)):
+            create_source(uri)
 
 
 def test_folder_bad_options(folder):

@@ -17,14 +17,13 @@ from pathlib import Path
 from kiosk.errors import DataError
 from kiosk.exchange.heartbeat import MAX_BYTES, correction_rate, heartbeat_time, read_heartbeat
 from kiosk.exchange.layout import HEARTBEATS, heartbeat_key
+from kiosk.inputfiles import KINDS
 from trainer.fleet.location import HeadOffice
 
 __all__ = ["CLOCK_SLACK_S", "KioskRow", "fleet_status", "format_table", "printable"]
 
 #: a heartbeat up to this far ahead of head office's clock is "just now" (two clocks never agree to the second)
 CLOCK_SLACK_S = 120.0
-_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a named pipe (FIFO)",
-          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFSOCK: "a socket"}
 
 
 @dataclass
@@ -70,7 +69,7 @@ def printable(text: str) -> str:
 
 
 def _not_a(mode: int, what: str) -> str:
-    kind = "a file" if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    kind = "a file" if stat.S_ISREG(mode) else KINDS.get(stat.S_IFMT(mode), "not a regular file")
     return f"{kind}, not {what} (not read)"
 
 
