@@ -55,7 +55,7 @@ class CaptureFolder:
             with open(path, "wb") as fh:
                 fh.write(data)
         except (OSError, cv2.error) as exc:
-            path.unlink(missing_ok=True)  # never half a photo
+            _discard(path)  # never half a photo
             if getattr(exc, "errno", None) == errno.ENOSPC:
                 self.skipped_for_room += 1
                 log.warning("disk full: placement photo %s not kept", placement_id)
@@ -85,6 +85,15 @@ class CaptureFolder:
         except OSError as exc:
             log.warning("cannot read %s: %s", path, exc)
         return store.restore_provenance(found) if found else 0
+
+
+def _discard(path: Path) -> None:
+    """Remove a half-written photo; where even that fails (its folder is a file, the disk went read-only) there is
+    nothing to remove, and the placement goes on without a photo."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _record(text: str) -> dict | None:

@@ -16,6 +16,7 @@ from kiosk.services import (
     CartChanged,
     CheckoutError,
     ModelChanged,
+    Notice,
     SaleClosed,
     StaffLocked,
     StaffModeChanged,
@@ -305,3 +306,21 @@ def test_live_mode_recognises_on_a_worker_thread_and_drops_frames_while_busy(tmp
     assert statuses[0] == "connecting" and "live" in statuses and statuses[-1] == "ended"
     assert k.service.capture.dropped > 0
     assert rec.threads and set(rec.threads) == {"recognition"}
+
+
+
+@pytest.mark.parametrize("blocker", ["captures", "captures/20250301"])
+def test_a_photo_that_cannot_be_saved_never_stops_the_sale(kit, tmp_path, demo_catalog_db, blocker):
+    """The captures folder, or its day's folder, is a file (a restore gone wrong): each placement is still
+    recognised and sold, without its photo and with a warning -- before, the half-photo clean-up raised and no
+    item was ever recognised."""
+    from kiosk.config import KioskConfig
+
+    (tmp_path / blocker).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / blocker).write_text("x")
+    config = KioskConfig(store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
+                         catalog=str(demo_catalog_db), kiosk_id="T1")
+    k = kit([("oatly-oat-milk", 0.99)], config=config)
+    ready = place(k.service)
+    assert ready.auto_added_sku == "oatly-oat-milk" and len(k.service.cart_view().lines) == 1
+    assert any("cannot save placement image" in n.message for n in k.of(Notice))
