@@ -26,6 +26,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +78,42 @@ def _schema(c: sqlite3.Connection) -> None:
         vector BLOB NOT NULL, PRIMARY KEY (photo_id, feature_key))""")
 
 
+#: the columns each table must have for this kiosk to read it
+COLUMNS = {"enrollments": {"enrollment_id", "sku", "created_at", "staff", "source", "refused", "withdrawn_at",
+                           "sent_at"},
+           "photos": {"photo_id", "enrollment_id", "sku", "path", "sha256", "sharpness"},
+           "embeddings": {"photo_id", "feature_key", "vector"}}
+
+
+def _check_schema(c: sqlite3.Connection) -> None:
+    """A table or a column missing (a database edited by hand, restored from another program) is named, not found
+    by the first query that needs it."""
+    for table, wanted in COLUMNS.items():
+        have = {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
+        if not have:
+            raise sqlite3.DatabaseError(f"no table {table}")
+        if wanted - have:
+            raise sqlite3.DatabaseError(f"table {table} has no column {', '.join(sorted(wanted - have))}")
+
+
+def _vector(blob: object) -> np.ndarray | None:
+    """A stored embedding, or None where the row cannot be one (not bytes, a length that is no float32 vector,
+    non-finite or all zero): such a photo is embedded again from its stored pixels."""
+    if not isinstance(blob, bytes) or not blob or len(blob) % 4:
+        return None
+    v = np.frombuffer(blob, np.float32)
+    return v if np.isfinite(v).all() and np.any(v) else None
+
+
+def _common_length(vectors: list[np.ndarray | None]) -> list[np.ndarray | None]:
+    """Only the vectors of the length most of them have (a row of another length is None: embedded again)."""
+    lengths = Counter(len(v) for v in vectors if v is not None)
+    if len(lengths) <= 1:
+        return vectors
+    common = lengths.most_common(1)[0][0]
+    return [v if v is not None and len(v) == common else None for v in vectors]
+
+
 def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
@@ -110,6 +147,7 @@ class Gallery:
                     conn.execute("BEGIN IMMEDIATE")
                     _schema(conn)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _check_schema(conn)
         except (OSError, sqlite3.DatabaseError) as exc:
             raise GalleryError(f"{root}: not a usable gallery ({exc})") from None
         gallery = cls(root, conn, clock)
@@ -165,18 +203,15 @@ class Gallery:
         return GallerySnapshot(used, np.asarray([index[rows[i]["sku"]] for i in keep], np.int64), matrix)
 
     def _fill_missing(self, rows, feature_key: str, embed) -> list[np.ndarray | None]:
-        from kiosk.bundle_format.preprocess import read_image
-
-        vectors: list[np.ndarray | None] = [None if r["vector"] is None else np.frombuffer(r["vector"], np.float32)
-                                            for r in rows]
+        vectors = _common_length([_vector(r["vector"]) for r in rows])
         todo = [i for i, v in enumerate(vectors) if v is None]
         if not todo:
             return vectors
         log.info("gallery: embedding %d stored photo(s) for model %s", len(todo), feature_key)
-        images = {i: read_image(self.root / rows[i]["path"]) for i in todo}
+        images = {i: self._read_photo(rows[i]["path"]) for i in todo}
         readable = [i for i in todo if images[i] is not None]
         for i in set(todo) - set(readable):
-            log.warning("gallery: photo %s cannot be read; left out", self.root / rows[i]["path"])
+            log.warning("gallery: photo %r cannot be read; left out", rows[i]["path"])
         if readable:
             found = np.asarray(embed([images[i] for i in readable]), np.float32)
             with self._tx() as c:
@@ -184,7 +219,20 @@ class Gallery:
                               [(rows[i]["photo_id"], feature_key, found[k].tobytes()) for k, i in enumerate(readable)])
             for k, i in enumerate(readable):
                 vectors[i] = found[k]
-        return vectors
+        return _common_length(vectors)
+
+    def _photo(self, stored: object) -> Path | None:
+        """The file of a photo row: ``photos/<sku>/<name>.png`` inside the gallery, never a path that leaves it."""
+        if not isinstance(stored, str) or not stored.startswith(f"{PHOTOS}/") or "\\" in stored:
+            return None
+        parts = stored.split("/")
+        return self.root.joinpath(*parts) if ".." not in parts and "" not in parts else None
+
+    def _read_photo(self, stored: object) -> np.ndarray | None:
+        from kiosk.bundle_format.preprocess import read_image
+
+        path = self._photo(stored)
+        return read_image(path) if path is not None else None
 
     # -- enrolling ------------------------------------------------------------------------------------------------
     def add(self, sku: str, photos: list[bytes], embeddings: np.ndarray, feature_key: str, *, staff: str = "",
@@ -252,14 +300,17 @@ class Gallery:
                 "SELECT p.sku, e.vector FROM photos p JOIN enrollments n USING (enrollment_id) JOIN embeddings e"
                 " ON e.photo_id = p.photo_id AND e.feature_key = ? WHERE n.withdrawn_at IS NULL AND p.sku IS NOT ?",
                 (feature_key, exclude_sku)).fetchall()
-        if not rows:
+        vectors = _common_length([_vector(r["vector"]) for r in rows])
+        kept = [i for i, v in enumerate(vectors) if v is not None]
+        if not kept:
             return [], np.zeros((0, 0), np.float32)
-        return [r["sku"] for r in rows], np.stack([np.frombuffer(r["vector"], np.float32) for r in rows])
+        return [rows[i]["sku"] for i in kept], np.stack([vectors[i] for i in kept])
 
     def photos_of(self, enrollment_id: int) -> list[Path]:
         with self._lock:
-            return [self.root / r[0] for r in self._conn.execute(
-                "SELECT path FROM photos WHERE enrollment_id = ? ORDER BY photo_id", (enrollment_id,))]
+            rows = self._conn.execute("SELECT path FROM photos WHERE enrollment_id = ? ORDER BY photo_id",
+                                      (enrollment_id,)).fetchall()
+        return [p for p in (self._photo(r[0]) for r in rows) if p is not None]
 
     # -- head office -------------------------------------------------------------------------------------------------
     def unsent(self, limit: int = 100) -> list[Enrollment]:
