@@ -319,6 +319,16 @@ class Gallery:
                                       (limit,)).fetchall()
             return [self._enrollment(r) for r in rows]
 
+    def for_head_office(self, enrollment_id: int) -> tuple[dict, list[tuple[Path | None, str, float | None]]]:
+        """One enrollment as head office gets it: its row (withdrawal included) and each photo's file (None where
+        the row points outside the gallery), sha256 and sharpness."""
+        with self._lock:
+            row = dict(self._conn.execute("SELECT * FROM enrollments WHERE enrollment_id = ?",
+                                          (enrollment_id,)).fetchone())
+            photos = self._conn.execute("SELECT path, sha256, sharpness FROM photos WHERE enrollment_id = ?"
+                                        " ORDER BY photo_id", (enrollment_id,)).fetchall()
+        return row, [(self._photo(p["path"]), p["sha256"], p["sharpness"]) for p in photos]
+
     def mark_sent(self, enrollment_ids: list[int]) -> None:
         with self._tx() as c:
             c.executemany("UPDATE enrollments SET sent_at = ? WHERE enrollment_id = ?",

@@ -26,6 +26,7 @@ class FeedbackRelay:
         from kiosk.store import SalesStore
 
         self._emit = emit
+        self._kiosk_id, self._store_id = config.kiosk_id, config.store_id
         self.event: OutboxChanged | None = None
         # its own connection: the loop's transactions never wait on the checkout's lock, nor it on theirs
         self._store = SalesStore.open(store.path, kiosk_id=config.kiosk_id, clock=getattr(store, "_clock", clock),
@@ -37,6 +38,15 @@ class FeedbackRelay:
         # the audit log goes to head office through the same outbox (kiosk.audit.packer): a wiped kiosk is noticed
         self.loop.packers.append(AuditPacker(self._store, self.loop.outbox, kiosk_id=config.kiosk_id,
                                              store_id=config.store_id))
+
+    def carry_enrollments(self, gallery) -> None:
+        """Products taught at this kiosk go to head office through the same outbox (:mod:`kiosk.gallery.packer`);
+        ``gallery`` is the kiosk's :class:`~kiosk.gallery.Gallery` (None: nothing is taught here)."""
+        from kiosk.gallery.packer import EnrollmentPacker
+
+        if gallery is not None:
+            self.loop.packers.append(EnrollmentPacker(gallery, self.loop.outbox, kiosk_id=self._kiosk_id,
+                                                      store_id=self._store_id))
 
     def _on_status(self, status) -> None:
         text, level = status.line()

@@ -28,11 +28,11 @@ def world():
 
 
 class Till:
-    def __init__(self, tmp_path: Path, world) -> None:
+    def __init__(self, tmp_path: Path, world, **kw) -> None:
         catalog = onboarding_catalog(tmp_path / "catalog.sqlite")
         self.config = KioskConfig(store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
                                   catalog=str(catalog), gallery=str(tmp_path / "gallery"), staff_pin_hash=PIN_HASH,
-                                  weight_check=False, weight_rerank=False)
+                                  weight_check=False, weight_rerank=False, kiosk_id="K1", **kw)
         store = SalesStore.open(self.config.store, clock=Clock())
         self.service = CheckoutService(self.config, catalog=open_catalog(catalog), store=store,
                                        recognizer_holder=ActiveModel(Recognizer.load(world.bundle, threads=1)),
@@ -112,3 +112,32 @@ def test_an_unknown_item_is_not_recognised_and_its_photo_is_kept(till, world):
     known = [till.place(p) for p in world.photos(TRAINED[1], world.val)]
     assert sum(not r.not_recognised for r in known) >= len(known) - 1
     assert np.mean([r.not_recognised for r in rejected]) == 1.0 and SIZE
+
+
+def test_what_staff_teach_reaches_head_offices_training_manifest(tmp_path, world):
+    """Teach at the counter → the feedback round queues and uploads one enrollment batch → `feedback collect` at head
+    office puts the ten photos in the training manifest as staff-labelled rows of the new SKU (source enrolled)."""
+    from kiosk.feedback.settings import FeedbackSettings
+    from trainer.data.manifest import read_manifest
+    from trainer.fleet.collect import collect_feedback
+
+    ho = tmp_path / "head-office"
+    ho.mkdir()
+    t = Till(tmp_path, world, store_id="BLR-7",
+             feedback=FeedbackSettings(head_office=str(ho), outbox=str(tmp_path / "outbox"), settle_s=0))
+    try:
+        assert t.service.staff_unlock(PIN)
+        t.service.teaching.teach("blue-disc", world.photos("blue-disc", world.new_train)[:10])
+        status = t.service.feedback.run_once()
+        assert status.queued == 0 and status.last_error is None
+        assert t.service.feedback.run_once().queued == 0  # sent once
+    finally:
+        t.service.close()
+    batches = sorted((ho / "enrollment" / "BLR-7" / "K1").glob("enrollment-*.tar"))
+    assert len(batches) == 1
+    report = collect_feedback(str(ho), tmp_path / "collected", progress=False)
+    rows = [r for r in read_manifest(tmp_path / "collected" / "feedback.csv") if r.source == "enrolled"]
+    assert report.enrollments == 1 and report.enrolled_photos == 10 and report.skipped == []
+    assert len(rows) + len([d for d in report.duplicates if "enrolled" in d["path"]]) == 10
+    assert {r.sku for r in rows} == {"blue-disc"} and all(r.extra["trust"] == "staff" for r in rows)
+    assert all(r.path.suffix == ".png" and r.path.is_file() for r in rows)

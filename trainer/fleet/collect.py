@@ -27,6 +27,8 @@ from pathlib import Path
 from kiosk.bundle_format.atomic import atomic_write
 from kiosk.errors import DataError
 from kiosk.exchange import BatchError, safe_segment
+from kiosk.exchange.enrollment import KIND as ENROLLMENT
+from kiosk.exchange.enrollment import read_enrollment_batch
 from kiosk.exchange.feedback import KIND, TRUST_RANK, read_feedback_batch
 from trainer.data.manifest import ManifestRow, read_manifest, write_manifest
 from trainer.fleet.location import HeadOffice
@@ -35,7 +37,7 @@ __all__ = ["CollectReport", "collect_feedback", "parse_since"]
 
 log = logging.getLogger(__name__)
 MANIFEST, UNLABELLED, REPORT = "feedback.csv", "unlabelled.csv", "report.json"
-SOURCE = "feedback"
+SOURCE, ENROLLED = "feedback", "enrolled"
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Found:
     record: dict
     image: bytes | None
     path: Path | None = None
+    source: str = "feedback"
 
     @property
     def rank(self) -> tuple:
@@ -71,10 +74,16 @@ class CollectReport:
     by_trust: dict[str, int] = field(default_factory=dict)
     unlabelled: int = 0
     manifest: str = ""
+    enrollments: int = 0  # products taught at the kiosks: their batches read whole
+    enrolled_photos: int = 0
+    withdrawn: int = 0  # enrollments staff had withdrawn before they were sent: left out
 
     def summary(self) -> str:
         lines = [f"{self.batches} batch(es) read from {self.source}, {len(self.skipped)} skipped; {self.records} "
                  f"placement(s) ({self.superseded} older revisions replaced, {self.before_since} before --since)"]
+        if self.enrollments or self.withdrawn:
+            lines.append(f"{self.enrollments} enrollment(s) taught at the kiosks: {self.enrolled_photos} photo(s) "
+                         f"(source {ENROLLED}, trust staff); {self.withdrawn} withdrawn before sending, left out")
         lines += [f"  skipped {s['batch']}: {s['reason']}" for s in self.skipped]
         lines += [f"  unknown SKUs in {b}: {', '.join(skus)}" for b, skus in sorted(self.unknown_skus.items())]
         if not self.catalog:
@@ -127,6 +136,36 @@ def _read_all(ho: HeadOffice, report: CollectReport) -> dict[tuple[str, str, str
     return merged
 
 
+def _read_enrollments(ho: HeadOffice, report: CollectReport) -> list[Found]:
+    """Every whole enrollment batch's photos as staff-trusted records of their SKU; withdrawn ones counted, left out."""
+    found: list[Found] = []
+    keys, misplaced = ho.batches(ENROLLMENT)
+    report.batches += len(keys) + len(misplaced)
+    report.skipped += misplaced
+    for key, store_dir, kiosk_dir in keys:
+        try:
+            batch = read_enrollment_batch(ho.read(key), key.rsplit("/", 1)[-1], where=key,
+                                          filed_under=(store_dir, kiosk_dir))
+        except (BatchError, OSError) as exc:
+            report.skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
+            log.warning("skipped %s", exc)
+            continue
+        m = batch.meta
+        if m["withdrawn_at"] is not None:
+            report.withdrawn += 1
+            continue
+        report.enrollments += 1
+        for rec in batch.records:
+            placement = f"enrolled-{m['enrollment_id']}-{rec['sha256'][:12]}"
+            record = {"placement_id": placement, "revision": 1, "placed_at": m["created_at"],
+                      "updated_at": m["created_at"], "image": rec["image"], "top_k": [], "recognised_sku": None,
+                      "model_version": None, "grams": None, "chooser": f"staff:{m['staff']}" if m["staff"] else
+                      "staff", "suggestion_rank": None, "label": m["sku"], "trust": "staff", "paid": None}
+            found.append(Found(m["store_id"], m["kiosk_id"], key, record, batch.files[rec["image"]], source=ENROLLED))
+    report.enrolled_photos = len(found)
+    return found
+
+
 def _usable(found: list[Found], known: set[str] | None, report: CollectReport) -> tuple[list[Found], list[Found]]:
     """``(labelled with a crop and a known SKU, the rest)``; unknown SKUs are named with their batch."""
     labelled, rest = [], []
@@ -148,7 +187,8 @@ def _write_images(found: list[Found], out: Path) -> None:
     for f in found:
         if f.image is None:
             continue
-        f.path = out / "images" / safe_segment(f.store) / safe_segment(f.kiosk) / f"{f.record['placement_id']}.jpg"
+        suffix = Path(f.record["image"]).suffix or ".jpg"
+        f.path = out / "images" / safe_segment(f.store) / safe_segment(f.kiosk) / f"{f.record['placement_id']}{suffix}"
         if not (f.path.is_file() and f.path.read_bytes() == f.image):
             f.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(f.path, f.image)
@@ -164,7 +204,7 @@ def _row(f: Found) -> ManifestRow:
              "suggestion_rank": "" if r["suggestion_rank"] is None else str(r["suggestion_rank"]),
              "grams": "" if r["grams"] is None else str(r["grams"]), "paid": "yes" if r.get("paid") else "no",
              "time": r["placed_at"], "batch": f.batch.rsplit("/", 1)[-1]}
-    return ManifestRow(path=f.path.resolve(), sku=r["label"], source=SOURCE, extra=extra)
+    return ManifestRow(path=f.path.resolve(), sku=r["label"], source=f.source, extra=extra)
 
 
 def collect_feedback(src: str, out: Path, *, since: datetime | None = None, against: list[Path] = (),
@@ -176,7 +216,8 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
 
     out = Path(out)
     report = CollectReport(str(src), str(out), manifest=str(out / MANIFEST))
-    merged = list(_read_all(HeadOffice(src), report).values())
+    ho = HeadOffice(src)
+    merged = list(_read_all(ho, report).values()) + _read_enrollments(ho, report)
     if since is not None:
         keep = [f for f in merged if _time(f.record["placed_at"]) >= since]
         report.before_since, merged = len(merged) - len(keep), keep

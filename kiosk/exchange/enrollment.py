@@ -1,0 +1,108 @@
+"""The enrollment batch: a product staff taught at a kiosk (Staff → Teach a new product, ``checkout sku enroll``), as
+it travels to head office, so the next model is trained on it.
+
+One batch per enrollment, kind ``enrollment``; its files are the enrolled photos, lossless as the gallery keeps
+them (``images/e<enrollment>-<sha256[:20]>.png``)::
+
+    meta:    {"kiosk_id": "K1", "store_id": "BLR-7", "enrollment_id": 3, "sku": "alpro-blueberry-soyghurt",
+              "created_at": "2026-12-01T10:15:02+05:30", "staff": "101", "source": "teach-screen",
+              "refused": 2, "withdrawn_at": null}
+    records: [{"image": "images/e3-01b9b5eeb05ee1f437d1.png", "sha256": "01b9…", "sharpness": 812.5}, …]
+
+The same enrollment always gives the same bytes and so the same name: a kiosk killed between queueing the batch
+and marking the enrollment sent queues the same batch again, and head office stores it once. ``withdrawn_at`` is
+set when staff had already withdrawn the product when the batch was made (head office leaves such photos out).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from datetime import datetime
+from typing import Any
+
+from kiosk.exchange.batch import Batch, BatchError, read_kiosk_batch
+from kiosk.exchange.feedback import SKU_RE
+
+__all__ = ["KIND", "MAX_PHOTOS", "photo_member", "read_enrollment_batch", "validate_enrollment"]
+
+KIND = "enrollment"
+MAX_PHOTOS = 200
+MEMBER_RE = re.compile(r"^images/e(?P<id>[0-9]{1,12})-(?P<sha>[0-9a-f]{20})\.png$")
+
+
+def photo_member(enrollment_id: int, sha256: str) -> str:
+    return f"images/e{int(enrollment_id)}-{sha256[:20]}.png"
+
+
+def _time(value: Any, optional: bool = False) -> bool:
+    if value is None:
+        return optional
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _text(value: Any, limit: int = 64) -> bool:
+    return isinstance(value, str) and len(value) <= limit and (value == "" or value.isprintable())
+
+
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    eid = meta.get("enrollment_id")
+    checks = [("enrollment_id", isinstance(eid, int) and not isinstance(eid, bool) and 1 <= eid < 10**12),
+              ("sku", isinstance(meta.get("sku"), str) and bool(SKU_RE.match(meta["sku"])) and len(meta["sku"]) <= 64),
+              ("created_at", _time(meta.get("created_at"))), ("withdrawn_at", _time(meta.get("withdrawn_at"), True)),
+              ("staff", _text(meta.get("staff"))), ("source", _text(meta.get("source"))),
+              ("refused", isinstance(meta.get("refused"), int) and not isinstance(meta.get("refused"), bool)
+               and 0 <= meta["refused"] <= 10_000)]
+    wrong = [name for name, ok in checks if not ok]
+    return f"meta field(s) {', '.join(wrong)} missing, of the wrong type or out of range" if wrong else None
+
+
+def _record_problem(rec: dict[str, Any], eid: int, files: dict[str, bytes]) -> str | None:
+    image, sha, sharp = rec.get("image"), rec.get("sha256"), rec.get("sharpness")
+    found = MEMBER_RE.match(image) if isinstance(image, str) else None
+    if found is None or int(found["id"]) != eid:
+        return f"image {str(image)[:80]!r} is not images/e{eid}-<sha256>.png"
+    if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha) and sha.startswith(found["sha"])):
+        return "sha256 missing or not the photo's"
+    if image not in files or hashlib.sha256(files[image]).hexdigest() != sha:
+        return f"photo {image} is not in the batch or not the one enrolled"
+    if sharp is not None and not (isinstance(sharp, (int, float)) and not isinstance(sharp, bool)
+                                  and math.isfinite(sharp) and sharp >= 0):
+        return "sharpness is not a number >= 0"
+    return None
+
+
+def validate_enrollment(meta: dict[str, Any], records: list[dict[str, Any]], files: dict[str, bytes]) -> str | None:
+    """Why a batch's content is not one usable enrollment (None: it is)."""
+    problem = _meta_problem(meta)
+    if problem:
+        return problem
+    if not 1 <= len(records) <= MAX_PHOTOS:
+        return f"{len(records)} photo records (1..{MAX_PHOTOS})"
+    seen: set[str] = set()
+    for i, rec in enumerate(records):
+        problem = _record_problem(rec, meta["enrollment_id"], files) if isinstance(rec, dict) else "not an object"
+        if problem is None and rec["image"] in seen:
+            problem = f"photo {rec['image']} listed twice"
+        if problem:
+            return f"record {i + 1}: {problem}"
+        seen.add(rec["image"])
+    return None
+
+
+def read_enrollment_batch(data: bytes, name: str | None = None, *, where: str | None = None,
+                          filed_under: tuple[str, str] | None = None) -> Batch:
+    """:func:`~kiosk.exchange.batch.read_kiosk_batch` for kind ``enrollment``, the enrollment and every photo
+    checked: one problem refuses the whole batch (:class:`BatchError` naming the batch)."""
+    batch = read_kiosk_batch(data, name, KIND, where=where, filed_under=filed_under)
+    problem = validate_enrollment(batch.meta, batch.records, batch.files)
+    if problem:
+        raise BatchError(f"{where or name or 'batch'}: {problem}")
+    return batch

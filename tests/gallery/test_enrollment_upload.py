@@ -1,0 +1,118 @@
+"""Products taught at a kiosk go to head office (kiosk.gallery.packer, kiosk.exchange.enrollment): one batch per
+enrollment, exactly once through a kill, photos checked against their hashes; a batch that is not one whole
+enrollment is refused by head office, whole."""
+
+from __future__ import annotations
+
+import hashlib
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.exchange import BatchError, read_batch, write_batch
+from kiosk.exchange.enrollment import KIND, read_enrollment_batch
+from kiosk.gallery import Gallery
+from kiosk.gallery.packer import EnrollmentPacker
+from tests.gallery.test_gallery_state import KEY, embed_mean, png
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.batches: dict[str, bytes] = {}
+
+    def put(self, name: str, data: bytes) -> bool:
+        new = name not in self.batches
+        self.batches[name] = data
+        return new
+
+
+def teach(g: Gallery, sku: str, values, **kw):
+    photos = [png(v) for v in values]
+    images = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_COLOR) for p in photos]
+    return g.add(sku, photos, embed_mean(images), KEY, staff="101", source="teach-screen", **kw)
+
+
+@pytest.fixture
+def gallery(tmp_path):
+    g = Gallery.open(tmp_path / "gallery", clock=lambda: "2026-12-01T10:15:02+05:30")
+    yield g
+    g.close()
+
+
+def test_each_enrollment_is_one_batch_sent_once(gallery):
+    first = teach(gallery, "kiwi", (10, 60, 110), refused=2)
+    teach(gallery, "lime", (20, 70))
+    gallery.withdraw("lime")
+    box = Outbox()
+    packer = EnrollmentPacker(gallery, box, kiosk_id="K1", store_id="BLR-7")
+    assert packer.pack() == 2 and packer.pack() == 0 and gallery.unsent() == []
+    batches = [read_enrollment_batch(data, name) for name, data in sorted(box.batches.items())]
+    kiwi = next(b for b in batches if b.meta["sku"] == "kiwi")
+    assert kiwi.meta | {} == {"kiosk_id": "K1", "store_id": "BLR-7", "enrollment_id": first.enrollment_id,
+                              "sku": "kiwi", "created_at": "2026-12-01T10:15:02+05:30", "staff": "101",
+                              "source": "teach-screen", "refused": 2, "withdrawn_at": None}
+    assert sorted(hashlib.sha256(b).hexdigest() for b in kiwi.files.values()) == sorted(
+        r["sha256"] for r in kiwi.records) and len(kiwi.records) == 3
+    lime = next(b for b in batches if b.meta["sku"] == "lime")
+    assert lime.meta["withdrawn_at"] is not None  # head office leaves it out
+
+
+def test_a_kill_between_queueing_and_marking_sent_queues_the_same_batch(gallery, monkeypatch):
+    teach(gallery, "kiwi", (10, 60))
+    box = Outbox()
+    packer = EnrollmentPacker(gallery, box, kiosk_id="K1", store_id="BLR-7")
+    monkeypatch.setattr(gallery, "mark_sent", lambda ids: (_ for _ in ()).throw(KeyboardInterrupt("killed")))
+    with pytest.raises(KeyboardInterrupt):
+        packer.pack()
+    monkeypatch.undo()
+    assert packer.pack() == 1 and len(box.batches) == 1  # the same name: stored once
+
+
+def test_a_photo_gone_or_changed_is_left_out_of_the_batch(gallery):
+    teach(gallery, "kiwi", (10, 60, 110))
+    photos = sorted((gallery.root / "photos" / "kiwi").glob("*.png"))
+    photos[0].unlink()
+    photos[1].write_bytes(png(250))
+    box = Outbox()
+    EnrollmentPacker(gallery, box, kiosk_id="K1", store_id="BLR-7").pack()
+    (batch,) = [read_enrollment_batch(d, n) for n, d in box.batches.items()]
+    assert len(batch.records) == 1
+
+
+def _rewrite(data: bytes, change) -> tuple[str, bytes]:
+    b = read_batch(data)
+    meta, records, files = dict(b.meta), [dict(r) for r in b.records], dict(b.files)
+    change(meta, records, files)
+    return write_batch(b.kind, meta, records, files)
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda m, r, f: m.update(sku="Kiwi Fruit!"), "meta field(s) sku"),
+    (lambda m, r, f: m.update(enrollment_id=True), "meta field(s) enrollment_id"),
+    (lambda m, r, f: m.update(created_at="yesterday"), "created_at"),
+    (lambda m, r, f: m.update(staff="1\n2"), "staff"),
+    (lambda m, r, f: r.clear(), "0 photo records"),
+    (lambda m, r, f: r[0].update(image="images/../../etc/passwd"), "is not images/e"),
+    (lambda m, r, f: r[0].update(sha256="0" * 64), "sha256 missing or not the photo's"),
+    (lambda m, r, f: f.update({r[0]["image"]: b"other bytes"}), "not the one enrolled"),
+    (lambda m, r, f: r[0].update(sharpness=-1), "sharpness"),
+    (lambda m, r, f: r[0].update(sharpness="sharp"), "sharpness"),
+    (lambda m, r, f: r.append(dict(r[0])), "listed twice"),
+])
+def test_head_office_refuses_a_batch_that_is_not_one_whole_enrollment(gallery, change, says):
+    teach(gallery, "kiwi", (10, 60))
+    box = Outbox()
+    EnrollmentPacker(gallery, box, kiosk_id="K1", store_id="BLR-7").pack()
+    ((name, data),) = box.batches.items()
+    bad_name, bad = _rewrite(data, change)
+    with pytest.raises(BatchError) as info:
+        read_enrollment_batch(bad, bad_name)
+    assert says in str(info.value) and bad_name in str(info.value) and "\n" not in str(info.value)
+    assert read_enrollment_batch(data, name).meta["sku"] == "kiwi"  # the kiosk's own batch reads
+
+
+def test_only_enrollment_batches_are_read_as_enrollments(gallery):
+    name, data = write_batch("feedback", {"kiosk_id": "K1", "store_id": "BLR-7"}, [])
+    with pytest.raises(BatchError, match=f"a 'feedback' batch, not '{KIND}'"):
+        read_enrollment_batch(data, name)
