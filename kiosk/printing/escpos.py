@@ -10,6 +10,8 @@ any other character the code page lacks becomes ``?``.
 from __future__ import annotations
 
 import os
+import select
+import time
 from pathlib import Path
 
 from kiosk.printing.base import PrinterError
@@ -48,6 +50,9 @@ def render(text: str) -> bytes:
 class EscPosPrinter:
     """An ESC/POS printer at ``target`` (a device node or a file path)."""
 
+    #: seconds a printer may take to accept one receipt's bytes
+    timeout_s = 10.0
+
     def __init__(self, target: str) -> None:
         self.path = Path(target)
         if not self.path.parent.is_dir():
@@ -57,21 +62,33 @@ class EscPosPrinter:
         return f"ESC/POS on {self.path}"
 
     def print_text(self, text: str) -> None:
+        """Send one receipt; a printer that does not take it within :attr:`timeout_s` (offline, out of paper,
+        jammed, a pipe nobody reads) is a :class:`PrinterError`, never a kiosk that hangs on the Print button."""
         data = render(text)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
         except OSError as exc:
             raise PrinterError(f"receipt printer {self.path}: cannot open ({exc.strerror or exc})") from None
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            self._write_all(fd, data)
             if self.path.is_file():
                 os.fsync(fd)
         except OSError as exc:
             raise PrinterError(f"receipt printer {self.path}: write failed ({exc.strerror or exc})") from None
         finally:
             os.close(fd)
+
+    def _write_all(self, fd: int, data: bytes) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([], [fd], [], left)[1]:
+                    raise PrinterError(f"receipt printer {self.path}: did not take the receipt within "
+                                       f"{self.timeout_s:g} s (offline, out of paper or jammed?)") from None
 
     def close(self) -> None:
         pass

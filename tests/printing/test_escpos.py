@@ -42,3 +42,32 @@ def test_a_missing_device_is_a_printer_error(tmp_path):
     printer = open_printer(f"escpos:{tmp_path}")  # a directory cannot be written to
     with pytest.raises(PrinterError, match="cannot open"):
         printer.print_text(TEXT)
+
+
+def test_a_printer_that_does_not_take_the_receipt_never_hangs_the_kiosk(tmp_path):
+    """A pipe nobody reads (a print server that is down) cannot be opened; one whose reader stopped reading (a printer
+    out of paper) fills up: both are a PrinterError within the printer's timeout, not a kiosk stuck on Print."""
+    import os
+    import threading
+    import time
+
+    fifo = tmp_path / "lp0"
+    os.mkfifo(fifo)
+    printer = open_printer(f"escpos:{fifo}")
+    printer.timeout_s = 0.5
+    with pytest.raises(PrinterError, match="cannot open"):
+        printer.print_text(TEXT)
+    opened = threading.Event()
+
+    def stalled_reader():
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # opens at once, never reads
+        opened.set()
+        time.sleep(3)
+        os.close(fd)
+
+    threading.Thread(target=stalled_reader, daemon=True).start()
+    assert opened.wait(5)
+    started = time.monotonic()
+    with pytest.raises(PrinterError, match="did not take the receipt within 0.5 s"):
+        printer.print_text("\n".join(["a long receipt line"] * 20_000))  # more than a pipe's 64 KiB
+    assert time.monotonic() - started < 2
