@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.barcodes.gs1 import bracketed, looks_like_element_string
 from kiosk.barcodes.gtin import ScannedCode, canonical_gtin
 
 __all__ = ["DECODERS", "CombinedDecoder", "FrameDecoder", "OpenCvDecoder", "ZxingDecoder", "open_decoder",
@@ -52,6 +53,9 @@ def parse_gs1_elements(text: str) -> Gs1Elements | None:
     if not pairs or "".join(f"({a}){v}" for a, v in pairs) != text:
         return None
     fields = dict(pairs)
+    measures = [ai for ai in fields if re.fullmatch(r"310[0-9]|392[0-9]", ai)]
+    if len(fields) != len(pairs) or len({ai[:3] for ai in measures}) != len(measures):
+        return None  # an AI twice, or two weights or two prices: which one is meant is a guess
     gtin = canonical_gtin(fields.get("01", ""))
     if gtin is None:
         return None
@@ -73,7 +77,9 @@ def _scaled(value: int, decimals: int, per_unit: int) -> int:
 def scanned_code(text: str, symbology: str = "", source: str = "") -> ScannedCode | None:
     """A decoded text (digits, or a GS1 element string in brackets) as a :class:`ScannedCode`, or ``None`` when it
     holds no GTIN with a right check digit."""
-    text = text.strip() if isinstance(text, str) else ""
+    text = text.strip(" \t\r\n") if isinstance(text, str) else ""
+    if looks_like_element_string(text):  # a scanner's raw GS1 element string: as the camera's decoder writes it
+        text = bracketed(text) or ""
     if text.startswith("("):
         e = parse_gs1_elements(text)
         return ScannedCode(e.gtin, symbology, source, e.net_grams, e.price_paise) if e is not None else None

@@ -1,7 +1,8 @@
 """``serial:PORT?baud=9600``: a USB scanner in CDC/serial mode (or an RS-232 one) sending one code per line.
 
-Lines end in CR, LF or CR LF (scanners ship with any of the three). A line of anything but printable ASCII, or
-longer than 64 bytes, is logged with its raw bytes and dropped. A port that fails is reopened on a later read.
+Lines end in CR, LF or CR LF (scanners ship with any of the three). A line of anything but printable ASCII and the
+GS1 separator (GS, between the fields of a DataBar or GS1-128 element string), or longer than 96 bytes, is logged
+with its raw bytes and dropped. A port that fails is reopened on a later read.
 Options: ``baud`` (9600), ``bytesize`` (8), ``parity`` (N), ``stopbits`` (1).
 """
 
@@ -16,7 +17,8 @@ __all__ = ["SerialScanner"]
 
 log = logging.getLogger(__name__)
 
-MAX_LINE = 64
+MAX_LINE = 96  # a GS1 DataBar Expanded element string can hold 74 digits, plus separators and ]e0
+GS = 0x1D  # FNC1 between the variable-length fields of a GS1 element string
 
 
 class SerialScanner(Scanner):
@@ -99,7 +101,7 @@ class SerialScanner(Scanner):
     def _check(self, line: bytes) -> str | None:
         if not line:
             return None
-        if len(line) > MAX_LINE or not all(0x20 < b < 0x7F for b in line):
+        if len(line) > MAX_LINE or not all(0x20 < b < 0x7F or b == GS for b in line):
             log.warning("%s: unreadable scan dropped: %r", self.name, line[:80])
             self.dropped += 1
             return None

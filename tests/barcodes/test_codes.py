@@ -80,3 +80,34 @@ def test_databar_element_strings():
     assert parse_gs1_elements("(01)00012345678905(3922)12550").price_paise == 12550
     assert parse_gs1_elements("(01)00012345678906") is None  # wrong check digit
     assert parse_gs1_elements("01)0001") is None and parse_gs1_elements("(01)00012345678905junk(") is None
+
+
+@pytest.mark.parametrize(("raw", "gtin", "grams", "price"), [
+    ("]e00100012345678905\x1d3103000548", "0012345678905", 548, None),   # DataBar, AIM id; a GS where none is needed
+    ("0100012345678905392212550", "0012345678905", None, 12550),          # a price, last field: no GS
+    ("]C101000123456789053103000548\x1d10LOT7", "0012345678905", 548, None),  # GS1-128 with a batch number after
+    ("]e00100012345678905", "0012345678905", None, None),
+    ("0100012345678905", "0012345678905", None, None),
+])
+def test_a_scanners_raw_element_string_is_read_like_the_cameras(raw, gtin, grams, price):
+    from kiosk.barcodes.frames import scanned_code
+    from kiosk.barcodes.gs1 import bracketed
+
+    code = scanned_code(raw, source="scanner")
+    assert (code.gtin, code.net_grams, code.price_paise) == (gtin, grams, price)
+    assert scanned_code(bracketed(raw)) == scanned_code(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    "0100012345678906\x1d3103000548",              # wrong GTIN check digit
+    "01000123456789053103000548\x1d3102005480",    # two weights: which is meant is a guess
+    "0100012345678905\x1d99ABC",                   # an AI the till does not know: not split by guess
+    "0100012345678905310300054",                    # a weight cut short
+    "]e0",                                         # nothing after the AIM id
+    "0100012345678905\x1d3922" + "1" * 16,         # a price longer than GS1 allows
+    "0100012345678905\x1d10" + "é" * 3,            # not ASCII
+])
+def test_a_raw_element_string_that_cannot_be_split_without_guessing_is_refused(raw):
+    from kiosk.barcodes.frames import scanned_code
+
+    assert scanned_code(raw) is None

@@ -53,3 +53,23 @@ def test_serial_scanner_reads_lines_and_drops_garbage():
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_a_serial_scanner_passes_gs1_element_strings_with_their_separators():
+    """A DataBar Expanded label on loose produce, as a scanner in serial mode sends it: the AIM id ]e0, the fields run
+    together, GS (FNC1) after a variable-length field. The whole line reaches the till, which reads GTIN and weight."""
+    from kiosk.barcodes.frames import scanned_code
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        scanner = open_scanner(f"serial:{os.ttyname(slave)}")
+        os.write(master, b"]e00100012345678905\x1d3103000548\r\n")
+        text = scanner.read(1.0)
+        assert text == "]e00100012345678905\x1d3103000548" and scanner.dropped == 0
+        code = scanned_code(text, source="scanner")
+        assert (code.gtin, code.net_grams) == ("0012345678905", 548)
+        scanner.close()
+    finally:
+        os.close(master)
+        os.close(slave)

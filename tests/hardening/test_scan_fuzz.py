@@ -31,8 +31,10 @@ ai_value = st.tuples(st.sampled_from(["3100", "3101", "3103", "3105", "3920", "3
                      st.one_of(st.text("0123456789", min_size=1, max_size=16), st.sampled_from(["999999", "9" * 15])))
 element_string = st.builds(lambda g, ais: f"(01){g.zfill(14)}" + "".join(f"({a}){v}" for a, v in ais),
                            st.sampled_from([BANANA_GTIN, OATLY, BANANA_GTIN]) | checked, st.lists(ai_value, max_size=3))
+raw_element_string = st.builds(lambda text, aim: aim + text.replace("(", "\x1d").replace(")", "").lstrip("\x1d"),
+                               element_string, st.sampled_from(["", "]e0", "]C1"]))
 any_text = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=60)
-SCAN = st.one_of(element_string, digits, checked, any_text)
+SCAN = st.one_of(element_string, raw_element_string, digits, checked, any_text)
 
 
 @pytest.fixture(scope="module")
@@ -88,4 +90,12 @@ def test_a_scan_while_an_item_waits_for_staff_is_a_notice(new_counter):
     assert kit.service.scanned(f"(01)0{BANANA_GTIN}(3103)000548") is None and kit.of(StaffCalled)
     assert kit.service.scanned(OATLY) is None
     assert kit.service.cart_view().empty and "staff must check Banana first" in kit.of(Notice)[-1].message
+    kit.service.stop()
+
+
+def test_a_scanners_raw_databar_label_sells_at_its_weight(new_counter):
+    kit = new_counter()
+    assert kit.service.scanned(f"]e0010{BANANA_GTIN}\x1d3103000548") is not None
+    (line,) = kit.service.cart_view().lines
+    assert (line.sku, line.grams) == ("banana", 548)
     kit.service.stop()
