@@ -37,9 +37,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     from catalog.csv_io import CsvImportError, import_csv
     from catalog.images import IMAGE_DIR
     from catalog.repository import Catalog
+    from kiosk.inputfiles import not_a, path_kind
 
-    if not args.csv.is_file():
-        raise CatalogError(f"{args.csv}: no such file")
+    kind = path_kind(args.csv)
+    if kind not in ("a file", "a named pipe (FIFO)", "a device"):  # a pipe or /dev/stdin is read, bounded
+        raise CatalogError(f"{not_a(args.csv, 'a catalog CSV')}" if kind != "missing" else f"{args.csv}: no such file")
     new = not args.db.exists()
     images = args.db.parent / IMAGE_DIR
     new_images = not images.exists()

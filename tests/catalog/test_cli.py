@@ -57,3 +57,21 @@ def test_user_errors(tmp_path, capsys):
     assert not db.exists() and not list(tmp_path.glob("cat.sqlite*"))  # a failed import into a new path: no file
     with pytest.raises(CatalogError, match="no catalog there"):
         run("catalog", "show", "kiwi", "--db", str(db))
+
+
+def test_import_reads_a_pipe_and_names_what_is_not_a_csv(tmp_path, capsys):
+    """`checkout catalog import <(export-from-erp)` or /dev/stdin is read (bounded); a folder or a dangling link is
+    named for what it is, not "no such file"."""
+    import os
+    import threading
+
+    fifo = tmp_path / "from-erp.csv"
+    os.mkfifo(fifo)
+    threading.Thread(target=lambda: fifo.write_text(CSV, encoding="utf-8"), daemon=True).start()
+    assert run("catalog", "import", str(fifo), "--db", str(tmp_path / "cat.sqlite")) == 0
+    assert "imported 2 SKUs" in capsys.readouterr().out
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "gone.csv").symlink_to(tmp_path / "nothing")
+    for name, says in (("folder.csv", "is a folder, not a catalog CSV"), ("gone.csv", "is a link to nothing")):
+        with pytest.raises(CatalogError, match=says):
+            run("catalog", "import", str(tmp_path / name), "--db", str(tmp_path / "cat.sqlite"))
