@@ -107,20 +107,26 @@ def parse_since(text: str | None) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
-def _read_all(ho: HeadOffice, report: CollectReport) -> dict[tuple[str, str, str], Found]:
-    """Every whole batch's records, newest revision per placement; broken batches named and skipped whole."""
-    merged: dict[tuple[str, str, str], Found] = {}
-    keys, misplaced = ho.batches(KIND)
+def _whole_batches(ho: HeadOffice, kind: str, read, report: CollectReport):
+    """``(key, batch)`` of every whole batch of ``kind``; one out of place, cut short, altered or holding a bad record
+    is named in ``report.skipped`` and skipped whole."""
+    keys, misplaced = ho.batches(kind)
     report.batches += len(keys) + len(misplaced)
     report.skipped += misplaced
     for key, store_dir, kiosk_dir in keys:
         try:
-            batch = read_feedback_batch(ho.read(key), key.rsplit("/", 1)[-1], where=key,
-                                        filed_under=(store_dir, kiosk_dir))
+            batch = read(ho.read(key), key.rsplit("/", 1)[-1], where=key, filed_under=(store_dir, kiosk_dir))
         except (BatchError, OSError) as exc:
             report.skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
             log.warning("skipped %s", exc)
             continue
+        yield key, batch
+
+
+def _read_all(ho: HeadOffice, report: CollectReport) -> dict[tuple[str, str, str], Found]:
+    """Every whole batch's records, newest revision per placement; broken batches named and skipped whole."""
+    merged: dict[tuple[str, str, str], Found] = {}
+    for key, batch in _whole_batches(ho, KIND, read_feedback_batch, report):
         store, kiosk = batch.meta["store_id"], batch.meta["kiosk_id"]
         for rec in batch.records:
             found = Found(store, kiosk, key, rec, batch.files.get(rec["image"]) if rec["image"] else None)
@@ -139,17 +145,7 @@ def _read_all(ho: HeadOffice, report: CollectReport) -> dict[tuple[str, str, str
 def _read_enrollments(ho: HeadOffice, report: CollectReport) -> list[Found]:
     """Every whole enrollment batch's photos as staff-trusted records of their SKU; withdrawn ones counted, left out."""
     found: list[Found] = []
-    keys, misplaced = ho.batches(ENROLLMENT)
-    report.batches += len(keys) + len(misplaced)
-    report.skipped += misplaced
-    for key, store_dir, kiosk_dir in keys:
-        try:
-            batch = read_enrollment_batch(ho.read(key), key.rsplit("/", 1)[-1], where=key,
-                                          filed_under=(store_dir, kiosk_dir))
-        except (BatchError, OSError) as exc:
-            report.skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
-            log.warning("skipped %s", exc)
-            continue
+    for key, batch in _whole_batches(ho, ENROLLMENT, read_enrollment_batch, report):
         m = batch.meta
         if m["withdrawn_at"] is not None:
             report.withdrawn += 1
