@@ -4,6 +4,7 @@ for staff. The model is the onboarding world's tiny_cnn (tests/onboarding_kit.py
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -116,7 +117,8 @@ def test_an_unknown_item_is_not_recognised_and_its_photo_is_kept(till, world):
 
 def test_what_staff_teach_reaches_head_offices_training_manifest(tmp_path, world):
     """Teach at the counter → the feedback round queues and uploads one enrollment batch → `feedback collect` at head
-    office puts the ten photos in the training manifest as staff-labelled rows of the new SKU (source enrolled)."""
+    office puts the ten photos in the training manifest as staff-labelled rows of the new SKU (source enrolled) → an
+    incremental retrain on that manifest exports a bundle whose head has the new SKU."""
     from kiosk.feedback.settings import FeedbackSettings
     from trainer.data.manifest import read_manifest
     from trainer.fleet.collect import collect_feedback
@@ -141,3 +143,16 @@ def test_what_staff_teach_reaches_head_offices_training_manifest(tmp_path, world
     assert len(rows) + len([d for d in report.duplicates if "enrolled" in d["path"]]) == 10
     assert {r.sku for r in rows} == {"blue-disc"} and all(r.extra["trust"] == "staff" for r in rows)
     assert all(r.path.suffix == ".png" and r.path.is_file() for r in rows)
+    # ... and the next model knows it: an incremental retrain on the collected manifest grows the head for it
+    from kiosk.cli import main as checkout
+
+    bundle = tmp_path / "next-bundle"
+    assert checkout(["train", "--incremental", "--from", str(world.bundle), "--add",
+                     str(tmp_path / "collected" / "feedback.csv"), "--out", str(tmp_path / "next"), "--epochs", "1",
+                     "--threads", "2", "--no-progress", "--cache-dir", str(world.root / "cache"),
+                     "--export", str(bundle)]) == 0
+    record = json.loads((tmp_path / "next" / "incremental.json").read_text())
+    assert record["new_skus"] == ["blue-disc"] and record["added_photos"] == len(rows)
+    rec = Recognizer.load(bundle, threads=1)
+    assert "blue-disc" in rec.labels
+    rec.close()
