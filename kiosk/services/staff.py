@@ -48,9 +48,22 @@ class StaffSession:
         self._until: datetime | None = None
         self.member: StaffMember | None = None
         self._approval: tuple[StaffMember, datetime] | None = None
+        self._seen: datetime | None = None  # the latest time read: a clock set back is noticed
         self._lockout = lockout if lockout is not None else MemoryLockout()  # SalesStore: survives restarts
         self.sign_in = SignIn(accounts=accounts, legacy_check=check_pin, lockout=self._lockout, clock=clock,
                               kiosk_free_failures=kiosk_free_failures, legacy_role=legacy_role)
+
+    def _now(self) -> datetime:
+        """The clock, with the session's deadlines moved back as far as the clock was set back (NTP, a hand-set
+        clock): an idle session still ends ``timeout`` after its last action (give or take the time between two
+        reads: the staff page reads it every second), never an hour later."""
+        now = self._clock()
+        if self._seen is not None and now < self._seen:
+            back = self._seen - now
+            self._until = self._until - back if self._until is not None else None
+            self._approval = (self._approval[0], self._approval[1] - back) if self._approval is not None else None
+        self._seen = now
+        return now
 
     @property
     def staff_id(self) -> str:
@@ -61,7 +74,7 @@ class StaffSession:
         with self._lock:
             if self._until is None:
                 return False, False
-            if self._clock() < self._until:
+            if self._now() < self._until:
                 return True, False
             self._until = None
             self._approval = None
@@ -71,7 +84,7 @@ class StaffSession:
         with self._lock:  # one PIN at a time: two taps cannot both slip past the count
             result = self.sign_in.check(pin, staff_id)
             if result.ok:
-                self._until = self._clock() + self.timeout
+                self._until = self._now() + self.timeout
                 self.member = result.member
                 self._approval = None
         return result
@@ -80,20 +93,21 @@ class StaffSession:
         """A supervisor's number and PIN on this session: good for one action within ``approval_s``. Someone who is
         not a supervisor is refused (reason ``not_supervisor``) after the same checks."""
         with self._lock:
-            if self._until is None or self._clock() >= self._until:
+            if self._until is None or self._now() >= self._until:
                 raise StaffLocked("staff mode is locked: sign in first")
             result = self.sign_in.check(pin, staff_id)
             if result.ok and result.member.role != "supervisor":
                 return UnlockResult(False, 0, "not_supervisor", result.member)
             if result.ok:
-                self._approval = (result.member, self._clock() + self.approval_time)
+                self._approval = (result.member, self._now() + self.approval_time)
         return result
 
     def take_approval(self) -> StaffMember | None:
         """The supervisor whose approval is waiting (used up by this call), or None."""
         with self._lock:
+            now = self._now()
             approval, self._approval = self._approval, None
-        if approval is None or self._clock() >= approval[1]:
+        if approval is None or now >= approval[1]:
             return None
         return approval[0]
 
@@ -110,7 +124,7 @@ class StaffSession:
 
     def touch_member(self) -> StaffMember:
         with self._lock:
-            if self._until is None or self._clock() >= self._until or self.member is None:
+            if self._until is None or self._now() >= self._until or self.member is None:
                 raise StaffLocked("staff mode is locked: unlock it with the staff PIN first")
-            self._until = self._clock() + self.timeout
+            self._until = self._now() + self.timeout
             return self.member

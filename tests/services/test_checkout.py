@@ -233,6 +233,22 @@ def test_staff_pin_unlocks_times_out_and_locks_out_after_wrong_tries(kit):
     assert [e.unlocked for e in k.of(StaffModeChanged)] == [True, False, True]
 
 
+def test_a_clock_set_back_does_not_keep_staff_mode_open(kit):
+    """NTP or a hand-set clock moves the kiosk's time back an hour while staff mode is open: the session still ends
+    staff_timeout_s after the last action (it used to stay open for the hour), and a supervisor's approval with it."""
+    k = kit(UNIT_ANSWER, threshold=0.5)
+    assert k.service.staff_unlock(PIN) is True
+    k.clock.advance(k.config.staff_timeout_s / 2)
+    assert k.service.staff_unlocked  # the staff page asks every second
+    k.clock.advance(-3600)
+    assert k.service.staff_unlocked
+    k.clock.advance(k.config.staff_timeout_s / 2 + 1)
+    assert not k.service.staff_unlocked
+    assert k.service.staff_unlock(PIN) is True
+    k.clock.advance(k.config.staff_timeout_s - 1)
+    assert k.service.staff_unlocked  # an action's time-out restarts as before
+
+
 def test_staff_correction_is_recorded_with_the_placement_image(kit):
     k = kit([("granny-smith", 0.97), ("banana", 0.02)], threshold=0.9)
     k.scale.set_weight(548)
