@@ -63,3 +63,39 @@ def test_an_fsspec_store_takes_each_batch_once():
     import fsspec
 
     assert fsspec.filesystem("memory").cat_file("/ho-test/feedback/s/k/a.tar") == b"abc"
+
+
+def test_a_head_office_answering_without_end_fills_no_memory():
+    """A broken proxy or a hostile server answers the PUT with 200 and a body that never ends: the kiosk takes the
+    status, reads at most 64 KiB of the answer and goes on (it used to read the whole body into memory)."""
+    import socket
+    import threading
+    import time
+
+    from kiosk.feedback.transports.http import MAX_REPLY
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    sent = []
+
+    def endless():
+        conn, _ = server.accept()
+        conn.settimeout(5)
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
+            chunk = b"x" * 65536
+            while len(sent) < 2000:  # up to 128 MiB if the client kept reading
+                conn.sendall(chunk)
+                sent.append(1)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=endless, daemon=True).start()
+    started = time.monotonic()
+    assert HttpTransport(f"http://127.0.0.1:{server.getsockname()[1]}/ho", timeout_s=5).put("feedback/s/k/a.tar", b"x")
+    assert time.monotonic() - started < 5 and len(sent) * 65536 < 64 * MAX_REPLY * 16
+    server.close()

@@ -16,6 +16,7 @@ from kiosk.feedback.transports.base import TransportError
 
 __all__ = ["HttpTransport"]
 
+MAX_REPLY = 64 * 1024
 CONTENT_TYPES = {".tar": "application/x-tar", ".json": "application/json"}
 
 
@@ -39,7 +40,7 @@ class HttpTransport:
         request = urllib.request.Request(url, data=data, method="PUT", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                response.read()
+                response.read(MAX_REPLY)  # the answer is not used: a server that sends without end fills nothing
                 return True
         except urllib.error.HTTPError as exc:
             if exc.code == 412 and not overwrite:
