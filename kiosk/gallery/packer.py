@@ -23,25 +23,22 @@ log = logging.getLogger(__name__)
 
 
 class EnrollmentPacker:
-    """``gallery``: a :class:`~kiosk.gallery.Gallery` or a callable giving one (None: no gallery at this kiosk)."""
+    """``gallery``: the kiosk's :class:`~kiosk.gallery.Gallery`; ``outbox``: what takes ``put(name, bytes)``."""
 
     def __init__(self, gallery: Any, outbox: Any, *, kiosk_id: str, store_id: str, per_round: int = 20) -> None:
-        self._gallery, self.outbox = gallery, outbox
+        self.gallery, self.outbox = gallery, outbox
         self.kiosk_id, self.store_id, self.per_round = kiosk_id, store_id, per_round
 
     def pack(self) -> int:
         """One round; returns how many batches went into the outbox."""
-        gallery = self._gallery() if callable(self._gallery) else self._gallery
-        if gallery is None:
-            return 0
         made = 0
-        for enrollment in gallery.unsent(self.per_round):
-            made += bool(self._put(gallery, enrollment.enrollment_id))
-            gallery.mark_sent([enrollment.enrollment_id])
+        for enrollment in self.gallery.unsent(self.per_round):
+            made += bool(self._put(enrollment.enrollment_id))
+            self.gallery.mark_sent([enrollment.enrollment_id])
         return made
 
-    def _put(self, gallery: Any, enrollment_id: int) -> str:
-        row, photos = gallery.for_head_office(enrollment_id)
+    def _put(self, enrollment_id: int) -> str:
+        row, photos = self.gallery.for_head_office(enrollment_id)
         records, files, missing = [], {}, 0
         for path, sha, sharpness in photos[:MAX_PHOTOS]:
             data = _read(path)
