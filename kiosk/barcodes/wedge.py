@@ -1,8 +1,9 @@
 """``wedge:``: a USB scanner in keyboard mode ("keyboard wedge"). It types the code's digits and Enter faster
 than any person; the kiosk window hands every key press to :meth:`KeyboardWedge.key`.
 
-A burst counts as a scan when it ends in Enter (or Tab), holds 8-14 digits (or a GS1 element string in
-brackets), and every key came within ``gap_ms`` of the one before (default 50 ms; a person types at 150 ms+).
+A burst counts as a scan when it ends in Enter (or Tab), holds 8-14 digits (or a GS1 element string, in brackets
+or as scanners send it: ``]e0``, the fields run together, GS as Ctrl+]), and every key came within ``gap_ms`` of
+the one before (default 50 ms; a person types at 150 ms+).
 Anything slower is someone typing, and is left to whatever has the focus. Options: ``gap_ms``.
 """
 
@@ -20,7 +21,11 @@ __all__ = ["KeyboardWedge"]
 
 log = logging.getLogger(__name__)
 
-_SCAN = re.compile(r"^(\d{8,14}|(\(\d{2,4}\)[0-9A-Za-z]+)+)$")
+#: 8-14 digits; a GS1 element string in brackets; or one as the scanner sends it (an AIM id such as ]e0, then the
+#: (01) GTIN's 16 digits and more fields, GS -- Ctrl+] on a keyboard -- after the variable-length ones)
+_SCAN = re.compile(r"^(\d{8,14}|(\(\d{2,4}\)[0-9A-Za-z]+)+|(\][A-Za-z][0-9])?\d{16}[0-9A-Za-z\x1d]{0,78})$")
+GS = "\x1d"
+MAX_BURST = 96
 
 
 class KeyboardWedge(Scanner):
@@ -63,8 +68,8 @@ class KeyboardWedge(Scanner):
                 if burst:
                     log.debug("wedge: %r is not a scan", burst)
                 return False
-            if len(text) == 1 and text.isprintable():
-                self._buffer = (self._buffer + text)[-64:]
+            if len(text) == 1 and (text.isprintable() or text == GS):
+                self._buffer = (self._buffer + text)[-MAX_BURST:]
             return False
 
     def read(self, timeout: float) -> str | None:

@@ -29,6 +29,9 @@ def test_wedge_takes_fast_bursts_ending_in_enter_only():
     assert wedge.read(0.01) is None
     assert type_burst(wedge, "(01)00012345678905(3103)000548\n", 30.0, 0.005)
     assert wedge.read(0.01) == "(01)00012345678905(3103)000548"
+    raw = "]e00100012345678905\x1d3103000548"  # as a scanner types a DataBar label: GS is Ctrl+]
+    assert type_burst(wedge, raw + "\r", 40.0, 0.005) and wedge.read(0.01) == raw
+    assert not type_burst(wedge, "01000123456789\x1d\r", 50.0, 0.005)  # a GS1 string needs the (01) GTIN whole
 
 
 def test_scanner_uris():
