@@ -115,7 +115,8 @@ def status(line: str) -> str:
 
 def test_a_healthy_till_is_all_ok_and_exits_0(till, head_office, capsys):
     rc, lines = doctor(capsys, "--config", str(till.config_file()))
-    assert list(lines) == ["config", "camera", "scale", "bundle", "runtime", "catalog", "disk", "clock", "feedback"]
+    assert list(lines) == ["config", "camera", "scale", "bundle", "runtime", "catalog", "state", "disk", "clock",
+                           "feedback"]
     # the clock line may WARN on a machine whose NTP is not synchronised (test_clock_* fakes both cases)
     assert all(status(line) == OK for name, line in lines.items() if name != "clock"), lines
     assert status(lines["clock"]) in (OK, WARN) and "earlier than" not in lines["clock"]
@@ -307,6 +308,33 @@ def test_a_missing_catalog_fails(till, capsys):
     rc, lines = doctor(capsys, "--config", str(till.config_file(catalog=str(till.root / "none.sqlite"))))
     assert rc == 1 and status(lines["catalog"]) == FAIL and "no catalog there" in lines["catalog"]
     assert "checkout catalog import" in lines["catalog"]
+
+
+def test_the_kiosks_own_files_are_checked_read_only(till, capsys):
+    """A sales database, audit key, gallery or terminal ledger the kiosk would refuse to start on is a FAIL naming
+    it; the doctor opens them read-only and creates nothing (a new till's files are made at its first start)."""
+    import sqlite3
+
+    from kiosk.gallery import Gallery
+
+    rc, lines = doctor(capsys, "--config", str(till.config_file(gallery=str(till.root / "gallery"))))
+    assert status(lines["state"]) == OK and "(new: made at the first start)" in lines["state"]
+    assert not (till.root / "sales.sqlite").exists() and not (till.root / "gallery").exists()
+    Gallery.open(till.root / "gallery").close()
+    with sqlite3.connect(till.root / "gallery" / "gallery.sqlite") as c:
+        c.execute("DROP TABLE embeddings")
+    (till.root / "sales.sqlite").write_bytes(os.urandom(4096))
+    (till.root / "sales.audit-key").write_text("not a key\n")
+    (till.root / "terminal.sqlite").mkdir()
+    before = (till.root / "sales.sqlite").read_bytes()
+    rc, lines = doctor(capsys, "--config", str(till.config_file(
+        gallery=str(till.root / "gallery"), payment_terminal=f"sim:{till.root / 'terminal.sqlite'}")))
+    assert rc == 1 and status(lines["state"]) == FAIL
+    for words in ("sales.sqlite: not a usable sales database (file is not a database)", "sales.audit-key: not an "
+                  "audit key", "gallery.sqlite: not a gallery (no table embeddings)",
+                  "terminal.sqlite' is a folder, not a terminal ledger", "move it aside"):
+        assert words in lines["state"], words
+    assert (till.root / "sales.sqlite").read_bytes() == before
 
 
 def test_a_bad_config_file_is_one_fail_line(till, capsys):

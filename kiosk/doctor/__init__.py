@@ -10,6 +10,8 @@ bundle     the model the kiosk will run: signed by a trusted key, every file's h
 runtime    which of the bundle's models the kiosk will run on the configured backend, precision and device;
            the backend's package installed; a faster runtime for an int8 model named      (:mod:`.runtime`)
 catalog    opens, schema version, SKU count, every label of the model an active SKU   (:mod:`.model`)
+state      the kiosk's own files open as the kiosk will open them: sales database, audit key, gallery, terminal
+           ledger (read-only; a file not there yet is fine)                   (:mod:`.state`)
 disk       free space (``min_free_mb``) and write access where the kiosk writes      (:mod:`.host`)
 clock      not before the build date or the model's signing time; NTP synchronised  (:mod:`.host`)
 feedback   the tray region is set (privacy); head office reachable: the outbox's queue, oldest unsent batch,
@@ -28,6 +30,7 @@ from kiosk.doctor.feedback import check_feedback, feedback_advice
 from kiosk.doctor.host import check_clock, check_disk, clock_advice, disk_advice
 from kiosk.doctor.model import bundle_advice, catalog_advice, check_bundle, check_catalog
 from kiosk.doctor.runtime import check_runtime, runtime_advice
+from kiosk.doctor.state import check_state, state_advice
 
 __all__ = ["CHECKS", "FAIL", "OK", "WARN", "Check", "CheckResult", "CheckTimeout", "Context", "exit_status",
            "run_checks", "run_doctor"]
@@ -38,6 +41,7 @@ CHECKS = (
     Check("bundle", check_bundle, bundle_advice),
     Check("runtime", check_runtime, runtime_advice),
     Check("catalog", check_catalog, catalog_advice),
+    Check("state", check_state, state_advice),
     Check("disk", check_disk, disk_advice),
     Check("clock", check_clock, clock_advice),
     Check("feedback", check_feedback, feedback_advice),
