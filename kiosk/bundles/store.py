@@ -35,7 +35,9 @@ from kiosk.bundle_format.atomic import atomic_write, fsync_dir
 from kiosk.bundle_format.bundle import Bundle
 from kiosk.bundle_format.timestamps import iso, parse_time
 from kiosk.bundle_format.trust import TrustStore
-from kiosk.errors import BundleError, UserError
+from kiosk.errors import BundleError, DataError, UserError
+from kiosk.exchange.document import load_document
+from kiosk.inputfiles import MB, read_bounded
 
 POINTER = "active.json"
 CACHE = "cache"
@@ -76,14 +78,7 @@ class BundleStore:
     # ----------------------------------------------------------------------------------------- pointer
 
     def read_pointer(self) -> dict | None:
-        try:
-            data = json.loads(self.pointer_path.read_bytes())
-            int(data["version"])
-            return data
-        except FileNotFoundError:
-            return None
-        except (ValueError, KeyError, TypeError):
-            raise BundleError(f"{self.pointer_path}: corrupt active pointer") from None
+        return read_active_pointer(self.pointer_path)
 
     def active_version(self) -> int | None:
         p = self.read_pointer()
@@ -110,12 +105,10 @@ class BundleStore:
 
     def read_state(self) -> dict:
         try:
-            data = json.loads(self.state_path.read_bytes())
-            return data if isinstance(data, dict) else {}
+            data = _document(self.state_path, "the update state file")
         except FileNotFoundError:
             return {}
-        except ValueError:
-            raise BundleError(f"{self.state_path}: corrupt state file") from None
+        return data if isinstance(data, dict) else {}
 
     def write_state(self, **changes) -> dict:
         state = self.read_state()
@@ -165,8 +158,8 @@ class BundleStore:
         out = []
         for line in self.audit_path.read_text(encoding="utf-8").splitlines():
             try:
-                out.append(json.loads(line))
-            except ValueError:  # a line cut by a crash mid-write
+                out.append(load_document(line.encode("utf-8"), str(self.audit_path), "an update log line"))
+            except DataError:  # a line cut by a crash mid-write
                 continue
         return out
 
@@ -229,9 +222,10 @@ class BundleStore:
         docs = []
         for p in sorted((self.keys_dir / "rotations").glob("*.json")):
             try:
-                docs.append((str(p), json.loads(p.read_text())))
-            except (OSError, ValueError) as exc:
-                raise BundleError(f"{p}: unreadable rotation document ({exc})") from None
+                docs.append((str(p), _document(p, "a key rotation document")))
+            except FileNotFoundError:
+                continue  # removed meanwhile
+
         return trust.apply_rotations(docs) if docs else []
 
     def save_rotation(self, trust: TrustStore, keyid: str) -> None:
@@ -303,3 +297,30 @@ def verify_installed(path: Path, trust: TrustStore) -> Bundle:
     from kiosk.bundle_format.verify import VerifyPolicy, verify_bundle
 
     return verify_bundle(path, VerifyPolicy(trust, installed=True, selftest=False)).bundle
+
+
+def _document(path: Path, what: str):
+    """The JSON document at ``path`` (FileNotFoundError passes through); a :class:`BundleError` naming the file when
+    it is not one: unreadable, too large, not JSON, nested 100,000 deep or holding 1e400."""
+    try:
+        raw = read_bounded(path, MB, what, error=BundleError)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    try:
+        return load_document(raw, str(path), what)
+    except DataError as exc:
+        raise BundleError(str(exc)) from None
+
+
+def read_active_pointer(path: Path) -> dict | None:
+    """``active.json`` (None: no version is active yet); a :class:`BundleError` naming it when it holds no version."""
+    try:
+        data = _document(path, "the active pointer")
+    except FileNotFoundError:
+        return None
+    version = data.get("version") if isinstance(data, dict) else None
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise BundleError(f"{path}: corrupt active pointer (no version number)")
+    return data

@@ -31,15 +31,10 @@ class ModelSource:
 
 def _active_version(state: Path) -> int | None:
     """The version ``active.json`` names (the layout of :class:`kiosk.bundles.store.BundleStore`), or ``None``."""
-    from kiosk.bundles.store import POINTER
-    from kiosk.errors import BundleError
+    from kiosk.bundles.store import POINTER, read_active_pointer
 
-    try:
-        return int(json.loads((state / POINTER).read_bytes())["version"])
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError):
-        raise BundleError(f"{state / POINTER}: corrupt active pointer") from None
+    pointer = read_active_pointer(state / POINTER)
+    return None if pointer is None else pointer["version"]
 
 
 def model_source(ctx: Context) -> ModelSource:
