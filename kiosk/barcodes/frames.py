@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.barcodes.gs1 import bracketed, looks_like_element_string
+from kiosk.barcodes.gs1 import bracketed, looks_like_element_string, without_symbology_id
 from kiosk.barcodes.gtin import ScannedCode, canonical_gtin
 
 __all__ = ["DECODERS", "CombinedDecoder", "FrameDecoder", "OpenCvDecoder", "ZxingDecoder", "open_decoder",
@@ -77,7 +77,7 @@ def _scaled(value: int, decimals: int, per_unit: int) -> int:
 def scanned_code(text: str, symbology: str = "", source: str = "") -> ScannedCode | None:
     """A decoded text (digits, or a GS1 element string in brackets) as a :class:`ScannedCode`, or ``None`` when it
     holds no GTIN with a right check digit."""
-    text = text.strip(" \t\r\n") if isinstance(text, str) else ""
+    text = without_symbology_id(text.strip(" \t\r\n")) if isinstance(text, str) else ""
     if looks_like_element_string(text):  # a scanner's raw GS1 element string: as the camera's decoder writes it
         text = bracketed(text) or ""
     if text.startswith("("):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SYMBOLOGY_IDS", "bracketed", "looks_like_element_string"]
+__all__ = ["SYMBOLOGY_IDS", "bracketed", "looks_like_element_string", "without_symbology_id"]
 
 SYMBOLOGY_IDS = ("]e0", "]C1", "]d2", "]Q3")
 GS = "\x1d"
@@ -34,6 +34,14 @@ def looks_like_element_string(text: str) -> bool:
 
 def _strip_symbology(text: str) -> str:
     return text[3:] if text[:3] in SYMBOLOGY_IDS else text
+
+
+def without_symbology_id(text: str) -> str:
+    """A plain code without the AIM symbology identifier a scanner set to send them puts first (``]E0`` EAN-13,
+    ``]E4`` EAN-8, ``]A0`` …); GS1 element strings keep theirs (:func:`looks_like_element_string` reads it)."""
+    if re.match(r"^\][A-Za-z][0-9]", text) and text[:3] not in SYMBOLOGY_IDS:
+        return text[3:]
+    return text
 
 
 def _field(body: str, at: int) -> tuple[str, int, int] | None:

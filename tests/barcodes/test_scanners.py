@@ -32,6 +32,7 @@ def test_wedge_takes_fast_bursts_ending_in_enter_only():
     raw = "]e00100012345678905\x1d3103000548"  # as a scanner types a DataBar label: GS is Ctrl+]
     assert type_burst(wedge, raw + "\r", 40.0, 0.005) and wedge.read(0.01) == raw
     assert not type_burst(wedge, "01000123456789\x1d\r", 50.0, 0.005)  # a GS1 string needs the (01) GTIN whole
+    assert type_burst(wedge, "]E04006381333931\r", 60.0, 0.005) and wedge.read(0.01) == "]E04006381333931"
 
 
 def test_scanner_uris():
