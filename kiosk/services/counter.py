@@ -182,15 +182,16 @@ class Counter:
 
     def _sell(self, outcome: ScanOutcome, placement: Placement | None, chooser: str
               ) -> tuple[CartLine | None, list[Any]]:
-        """A scanned code the catalog knows: a plain GTIN is sold as its SKU; a label at its embedded price or
-        weight (checked against the tray when a fresh weight is there)."""
+        """A scanned code the catalog knows: a plain GTIN is sold as its SKU; a label at its embedded price (a DataBar
+        label with both, a weight and the amount payable, at the amount: GS1's rule, and what the shopper read), else
+        at its weight; a label's weight is checked against the tray when a fresh weight is there."""
         if outcome.kind == "sku":
             return self._add(outcome.sku.sku, placement, chooser)
         sku, pid = outcome.sku, placement.placement_id if placement else None
-        if outcome.grams is not None:
-            line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, outcome.grams)
-        else:
+        if outcome.price is not None:  # the amount on the label is what the shopper pays, its weight is checked
             line = CartLine.unit(sku.sku, f"{sku.name} (label)", outcome.price, sku.gst_bp, 1)
+        else:
+            line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, outcome.grams)
         grams = self.weighing.usable_grams(None, pid)
         if outcome.grams is not None and self.opinion.check:
             fit = check_label_weight(outcome.grams, grams, self.opinion.slack, self.weighing.rules.min_grams)

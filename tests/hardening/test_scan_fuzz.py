@@ -99,3 +99,16 @@ def test_a_scanners_raw_databar_label_sells_at_its_weight(new_counter):
     (line,) = kit.service.cart_view().lines
     assert (line.sku, line.grams) == ("banana", 548)
     kit.service.stop()
+
+
+def test_a_label_with_a_weight_and_an_amount_charges_the_amount_and_checks_the_weight(new_counter):
+    """A DataBar Expanded label from the deli scale: 548 g and ₹125.50 (a mark-down, say). The shopper pays the
+    amount on the label, not the catalog's price per kg; the weight is still held against the tray."""
+    kit = new_counter()
+    assert kit.service.scanned(f"(01)0{BANANA_GTIN}(3103)000548(3922)12550") is not None
+    (line,) = kit.service.cart_view().lines
+    assert (line.sku, line.total, line.qty) == ("banana", 12550, 1)
+    kit.scale.set_weight(1500)  # 1.5 kg on the tray for a 548 g label: staff is called
+    kit.service.poll_scale()
+    assert kit.service.scanned(f"(01)0{BANANA_GTIN}(3103)000548(3922)12550") is None and kit.of(StaffCalled)
+    kit.service.stop()
