@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -127,7 +128,8 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self.scanner = scanner
         session = StaffSession(config.check_pin, config.staff_timeout_s, self._clock, lockout=store, accounts=store,
                                kiosk_free_failures=config.staff.kiosk_free_failures,
-                               legacy_role=config.staff.legacy_pin_role, approval_s=config.staff.approval_valid_s)
+                               legacy_role=config.staff.legacy_pin_role, approval_s=config.staff.approval_valid_s,
+                               ticker=time.monotonic if clock is None else None)  # a lockout outlives a clock step
         self._desk = StaffDesk(session, self._cart, active_sku=self._shelf.active, weighing=self._weighing,
                                lock=self._lock, cart_view=self.cart_view, emit=self._emit, clock=self._clock,
                                pin_configured=bool(config.staff_pin_hash), rules=config.staff)

@@ -40,7 +40,8 @@ class StaffSession:
 
     def __init__(self, check_pin: Callable[[str], bool], timeout_s: float, clock: Callable[[], datetime],
                  lockout=None, *, accounts: Any = None, kiosk_free_failures: int = 10,
-                 legacy_role: str = "supervisor", approval_s: float = 60.0) -> None:
+                 legacy_role: str = "supervisor", approval_s: float = 60.0,
+                 ticker: Callable[[], float] | None = None) -> None:
         self.timeout = timedelta(seconds=timeout_s)
         self.approval_time = timedelta(seconds=approval_s)
         self._clock = clock
@@ -51,7 +52,7 @@ class StaffSession:
         self._seen: datetime | None = None  # the latest time read: a clock set back is noticed
         self._lockout = lockout if lockout is not None else MemoryLockout()  # SalesStore: survives restarts
         self.sign_in = SignIn(accounts=accounts, legacy_check=check_pin, lockout=self._lockout, clock=clock,
-                              kiosk_free_failures=kiosk_free_failures, legacy_role=legacy_role)
+                              kiosk_free_failures=kiosk_free_failures, legacy_role=legacy_role, ticker=ticker)
 
     def _now(self) -> datetime:
         """The clock, with the session's deadlines moved back as far as the clock was set back (NTP, a hand-set

@@ -11,6 +11,12 @@ number, lock every sign-in the same growing way, so trying one PIN under many nu
 sign-in is refused without checking the PIN. The counts live in the kiosk's SQLite file (``pin_lockout``), so a
 restart clears nothing; a right PIN clears its number's count and the kiosk's. An unknown or disabled number costs
 the same scrypt time as a real one and is refused with the same words: the pad does not tell which numbers exist.
+
+**Clocks.** The stored ``locked_until`` is wall-clock time (it must survive a restart), and a till's wall clock
+steps: NTP corrects an RTC that booted years off, someone sets it by hand. A lockout therefore never lasts longer
+than its own length (a clock set back four years does not lock staff out for four years), and with a ``ticker``
+(a steady clock such as :func:`time.monotonic`; the kiosk passes one) a lockout that began in this process runs
+its full length on that ticker too, so setting the wall clock forward does not end it early.
 """
 
 from __future__ import annotations
@@ -79,26 +85,47 @@ class SignIn:
 
     def __init__(self, *, accounts: Any, legacy_check: Callable[[str], bool], lockout: Any,
                  clock: Callable[[], datetime], kiosk_free_failures: int = 10, legacy_role: str = "supervisor",
-                 check_hash: Callable[[str, str], bool] | None = None) -> None:
+                 check_hash: Callable[[str, str], bool] | None = None,
+                 ticker: Callable[[], float] | None = None) -> None:
         if check_hash is None:
             from kiosk.config import check_pin as check_hash
         self._accounts, self._legacy_check, self._lockout = accounts, legacy_check, lockout
         self._clock, self._kiosk_free, self._legacy_role = clock, kiosk_free_failures, legacy_role
         self._check_hash = check_hash
+        self._ticker = ticker
+        self._steady: dict[str, float] = {}  # key -> the ticker's reading when its lockout (begun here) ends
 
     @property
     def personal(self) -> bool:
         """True once staff accounts exist (a staff number is needed; the shared PIN no longer works)."""
         return self._accounts is not None and self._accounts.has_staff_accounts()
 
-    def _locked(self, key: str, now: datetime) -> int:
-        _failures, until = self._lockout.pin_lockout(key)
-        return int((until - now).total_seconds()) + 1 if until is not None and now < until else 0
+    def _free(self, key: str) -> int:
+        return self._kiosk_free if key == KIOSK_ID else MAX_PIN_FAILURES
 
-    def _fail(self, key: str, now: datetime, free: int) -> None:
+    def _locked(self, key: str, now: datetime) -> int:
+        """Seconds ``key`` stays locked: the stored deadline, moved to now + the lockout's own length when it lies
+        further off (a clock set back), and never less than what is left of a lockout begun in this process on the
+        steady ticker."""
+        failures, until = self._lockout.pin_lockout(key)
+        length = lockout_for(failures, self._free(key)) or MAX_STAFF_LOCKOUT
+        if until is not None and until - now > length:  # the clock was set back: the lockout starts again from now
+            until = now + length
+            self._lockout.record_pin_failure(key, failures, until)
+        left = (until - now).total_seconds() if until is not None and now < until else 0.0
+        steady = self._steady.get(key)
+        if steady is not None and self._ticker is not None:
+            left = max(left, steady - self._ticker())
+        return int(left) + 1 if left > 0 else 0
+
+    def _fail(self, key: str, now: datetime) -> None:
         failures = self._lockout.pin_lockout(key)[0] + 1
-        wait = lockout_for(failures, free)
+        wait = lockout_for(failures, self._free(key))
         self._lockout.record_pin_failure(key, failures, now + wait if wait else None)
+        if wait and self._ticker is not None:
+            tick = self._ticker()
+            self._steady = {k: end for k, end in self._steady.items() if end > tick}  # bounded: live ones only
+            self._steady[key] = tick + wait.total_seconds()
 
     def _who(self, pin: str, staff_id: str) -> tuple[StaffMember | None, str]:
         """The member these credentials name, or ``(None, why not)``; always costs one scrypt check."""
@@ -125,11 +152,12 @@ class SignIn:
             return UnlockResult(False, wait, "locked")
         member, why = self._who(pin, staff_id)
         if member is None:
-            self._fail(KIOSK_ID, now, self._kiosk_free)
+            self._fail(KIOSK_ID, now)
             if why in ("wrong_pin", "disabled") or not self.personal:
-                self._fail(staff_id, now, MAX_PIN_FAILURES)
+                self._fail(staff_id, now)
             return UnlockResult(False, 0, why)
         for key in (staff_id, KIOSK_ID):
+            self._steady.pop(key, None)
             if self._lockout.pin_lockout(key)[0]:
                 self._lockout.clear_pin_failures(key)
         return UnlockResult(True, 0, "", member)

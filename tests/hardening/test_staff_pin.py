@@ -136,3 +136,68 @@ def test_the_typed_pin_never_reaches_a_log(level, kit, qtbot, tmp_path, caplog):
     logged = caplog.text + stream.getvalue() + (tmp_path / "kiosk.log").read_text()
     assert "staff_unlock refused (ValueError)" in caplog.text  # the refusal itself is logged …
     assert WRONG not in logged and PIN not in logged  # … what was typed never is
+
+
+class Ticker:
+    """time.monotonic's stand-in: moves when time really passes, never when the wall clock is set."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _locked_out(s: StaffSession) -> int:
+    for _ in range(3):
+        assert not s.unlock(WRONG).ok
+    result = s.unlock(PIN)
+    assert not result.ok and result.wait_s > 0
+    return result.wait_s
+
+
+def test_a_wall_clock_set_forward_does_not_end_a_lockout(tmp_path):
+    clock, ticker = Clock(), Ticker()
+    with SalesStore.open(tmp_path / "sales.sqlite", clock=clock) as store:
+        s = StaffSession(lambda pin: pin == PIN, 120, clock, lockout=store, ticker=ticker)
+        _locked_out(s)
+        clock.advance(7200)  # the wall clock is set two hours forward; 5 s really pass
+        ticker.t += 5
+        result = s.unlock(PIN)
+        assert not result.ok and 20 <= result.wait_s <= 26, result
+        ticker.t += 26  # the lockout's 30 s have really passed
+        assert s.unlock(PIN).ok
+
+
+def test_a_wall_clock_set_back_does_not_lock_staff_out_for_years(tmp_path):
+    clock = Clock()
+    with SalesStore.open(tmp_path / "sales.sqlite", clock=clock) as store:
+        s = StaffSession(lambda pin: pin == PIN, 120, clock, lockout=store)
+        _locked_out(s)  # recorded while the RTC ran four years ahead …
+        clock.advance(-4 * 365 * 86400)  # … then NTP corrected it
+        assert 0 < s.unlock(PIN).wait_s <= STAFF_LOCKOUT.total_seconds() + 1
+    with SalesStore.open(tmp_path / "sales.sqlite", clock=clock) as store:  # and after a restart
+        s = StaffSession(lambda pin: pin == PIN, 120, clock, lockout=store)
+        assert 0 < s.unlock(PIN).wait_s <= STAFF_LOCKOUT.total_seconds() + 1
+        clock.advance(STAFF_LOCKOUT.total_seconds() + 1)
+        assert s.unlock(PIN).ok
+
+
+def test_the_kiosk_passes_a_steady_ticker_to_its_lockouts(tmp_path, demo_catalog_db):
+    """The real kiosk (no test clock) counts its lockouts on time.monotonic too."""
+    import time
+
+    from kiosk.bundles.active import ActiveModel
+    from kiosk.scale import SimulatedScale
+    from kiosk.services import CheckoutService, open_catalog
+    from tests.services.conftest import PIN_HASH, FakeRecognizer
+
+    config = KioskConfig(store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
+                         catalog=str(demo_catalog_db), staff_pin_hash=PIN_HASH, kiosk_id="T1")
+    store = SalesStore.open(config.store, kiosk_id="T1")
+    service = CheckoutService(config, catalog=open_catalog(demo_catalog_db), store=store,
+                              recognizer_holder=ActiveModel(FakeRecognizer()), scale=SimulatedScale(0))
+    try:
+        assert service._desk.session.sign_in._ticker is time.monotonic
+    finally:
+        service.stop()
