@@ -20,7 +20,8 @@ from trainer.headoffice.users import Users  # noqa: E402
 from trainer.headoffice.web import create_app  # noqa: E402
 
 PAGES = (("/quality", "headoffice-quality.png"), ("/quality?store=BLR-0042", "headoffice-quality-store.png"),
-         ("/", "headoffice-fleet.png"), ("/rollout", "headoffice-rollout.png"), ("/audit", "headoffice-audit.png"))
+         ("/", "headoffice-fleet.png"), ("/taught", "headoffice-taught.png"), ("/rollout", "headoffice-rollout.png"),
+         ("/audit", "headoffice-audit.png"))
 
 
 def main(out: str = "docs") -> int:

@@ -1,5 +1,5 @@
-"""``checkout report quality``, ``checkout bench drift``, ``checkout audit collect|enroll`` and ``checkout headoffice
-serve|user`` (head office; heavy imports inside the handlers)."""
+"""``checkout report quality|taught``, ``checkout bench drift``, ``checkout audit collect|enroll`` and
+``checkout headoffice serve|user`` (head office; heavy imports inside the handlers)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def register(sub, groups) -> None:
     p.add_argument("--threshold", type=bounded(float, above=0, high=10**6), default=10.0,
                    help="CUSUM alarm threshold (10; higher: fewer alarms)")
     p.set_defaults(func=_quality)
+    p = report.add_parser("taught", help="the products staff taught at the kiosks: where, how many photos, whether a "
+                                         "published release knows them yet")
+    p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to (directory or s3://…)")
+    p.add_argument("--channel", metavar="DIR", help="the update channel: which groups' release knows each SKU")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=_taught)
 
     bench = group(sub, groups, "bench", "benchmarks")
     p = bench.add_parser("drift", help="the drift alarm on seeded noise and planted rises: false alarms, delays")
@@ -108,6 +114,14 @@ def _quality(args) -> int:
         print(json.dumps(doc, indent=2, sort_keys=True))
     else:
         print(format_report(report) + "".join(f"\nchart: {p}" for p in doc.get("charts", [])))
+    return 0
+
+
+def _taught(args) -> int:
+    from trainer.headoffice.taught import format_taught, taught_report
+
+    report = taught_report(args.src, args.channel)
+    print(json.dumps(report.to_dict(), indent=2, sort_keys=True) if args.json else format_taught(report))
     return 0
 
 

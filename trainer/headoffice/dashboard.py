@@ -4,7 +4,8 @@
 * fleet: each kiosk's heartbeat (:func:`trainer.fleet.status.fleet_status`);
 * quality per store and SKU with drift alarms (:func:`trainer.headoffice.quality.quality_report`);
 * bundle roll-out: each group's release in the channel index against the versions the kiosks report;
-* audit: each kiosk's audit log as received (:func:`trainer.headoffice.audit_status.collect_audit`).
+* audit: each kiosk's audit log as received (:func:`trainer.headoffice.audit_status.collect_audit`);
+* taught: the products staff taught at the kiosks (:func:`trainer.headoffice.taught.taught_report`).
 
 Each is computed when asked and kept for ``ttl_s`` seconds.
 """
@@ -101,3 +102,16 @@ class DashboardData:
         from trainer.headoffice.audit_status import collect_audit
 
         return self._cached(("audit",), lambda: collect_audit(self.src, self.keys))
+
+    def taught(self) -> dict:
+        from trainer.headoffice.taught import taught_report
+
+        return self._cached(("taught",), lambda: taught_report(self.src, self.channel).to_dict())
+
+    def taught_photo(self, batch: str, n: int) -> bytes | None:
+        """Photo ``n`` of a listed enrollment batch (looked up by name in the listing, never a path from outside)."""
+        from trainer.headoffice.taught import taught_photo
+
+        if batch not in {e["batch"] for e in self.taught()["enrollments"]}:
+            return None
+        return self._cached(("photo", batch, n), lambda: taught_photo(self.src, batch, n))

@@ -1,11 +1,12 @@
 """The head-office dashboard: ``checkout headoffice serve SRC --users FILE [--keys DIR] [--channel DIR]``.
 
-FastAPI with Jinja2 templates (``trainer/headoffice/templates``), served by uvicorn: four pages — fleet, quality per
-store and SKU with the drift alarms (and its charts as PNG), bundle roll-out progress, and each kiosk's audit
-status — and the same as JSON under ``/api/…``. Every page needs a signed-in head-office user
-(:mod:`trainer.headoffice.users`: scrypt-hashed passwords, a growing wait after wrong ones); the session is a signed
-cookie (Starlette's ``SessionMiddleware``, HttpOnly, SameSite=strict) under a key made at start (or read from
-``--secret-file``). Sign-ins and refusals go to ``headoffice-logins.jsonl`` beside the users file.
+FastAPI with Jinja2 templates (``trainer/headoffice/templates``), served by uvicorn: five pages — fleet, quality per
+store and SKU with the drift alarms (and its charts as PNG), the products staff taught at the kiosks (with their
+photos), bundle roll-out progress, and each kiosk's audit status — and the same as JSON under ``/api/…``. Every
+page needs a signed-in head-office user (:mod:`trainer.headoffice.users`: scrypt-hashed passwords, a growing wait
+after wrong ones); the session is a signed cookie (Starlette's ``SessionMiddleware``, HttpOnly, SameSite=strict)
+under a key made at start (or read from ``--secret-file``). Sign-ins and refusals go to ``headoffice-logins.jsonl``
+beside the users file.
 """
 
 
@@ -22,7 +23,7 @@ from trainer.headoffice.users import Users
 __all__ = ["create_app"]
 
 TEMPLATES = Path(__file__).with_name("templates")
-PAGES = (("/", "Fleet"), ("/quality", "Quality"), ("/rollout", "Roll-out"), ("/audit", "Audit"))
+PAGES = (("/", "Fleet"), ("/quality", "Quality"), ("/taught", "Taught"), ("/rollout", "Roll-out"), ("/audit", "Audit"))
 
 
 class _LoginRequired(Exception):
@@ -105,6 +106,15 @@ def _page_routes(app, templates, data: DashboardData) -> None:
         draw(data.quality(store or None), buf)
         return Response(buf.getvalue(), media_type="image/png")
 
+    @app.get("/taught")
+    def taught(request: Request, user: str = Depends(_user)):
+        return page(request, "taught.html", user, report=data.taught())
+
+    @app.get("/taught/photo/{batch}/{n}.png")
+    def taught_photo(batch: str, n: int, user: str = Depends(_user)):
+        photo = data.taught_photo(batch, n)
+        return Response(photo, media_type="image/png") if photo is not None else Response(status_code=404)
+
     @app.get("/rollout")
     def rollout(request: Request, user: str = Depends(_user)):
         return page(request, "rollout.html", user, groups=data.rollout(), channel=data.channel)
@@ -117,7 +127,7 @@ def _page_routes(app, templates, data: DashboardData) -> None:
     def api(what: str, store: str = "", user: str = Depends(_user)):
         made = {"fleet": lambda: {"kiosks": [r.to_dict() for r in data.fleet()[0]], "problems": data.fleet()[1]},
                 "quality": lambda: data.quality(store or None), "rollout": data.rollout,
-                "audit": lambda: data.audit().to_dict()}.get(what)
+                "audit": lambda: data.audit().to_dict(), "taught": data.taught}.get(what)
         return made() if made else Response(status_code=404)
 
 

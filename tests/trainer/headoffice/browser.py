@@ -89,12 +89,18 @@ def sign_in(driver, url: str, user: str, password: str) -> None:
 
 
 def _gone(element) -> bool:
-    from selenium.common.exceptions import StaleElementReferenceException
+    """The element left the document: stale, or (while the next page replaces it) Chrome's "Node with given id does
+    not belong to the document", which Selenium raises as a plain WebDriverException."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
     try:
         element.is_enabled()
     except StaleElementReferenceException:
         return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
     return False
 
 

@@ -1,6 +1,7 @@
 """A head office with seeded data, as the kiosks of three stores would have sent it: feedback batches over four weeks
-(one SKU at one store drifts in the last week: new packaging, say), heartbeats, audit batches from real kiosk
-stores (keys enrolled; one forged batch, one kiosk wiped and started again) and a channel with a staged release.
+(one SKU at one store drifts in the last week: new packaging, say), products staff taught, heartbeats, audit batches
+from real kiosk stores (keys enrolled; one forged batch, one kiosk wiped and started again) and a channel with a staged
+release.
 
 Used by the head-office tests and by ``tools/headoffice_screenshots.py`` (the screenshots in docs/)."""
 
@@ -94,7 +95,16 @@ def _heartbeats(root: Path) -> None:
 
 
 def _channel(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
+    """An index with one group and its release's archive (only its manifest.json: the labels it knows)."""
+    import io
+    import tarfile
+
+    (path / "bundles").mkdir(parents=True, exist_ok=True)
+    manifest = json.dumps({"labels": SKUS}).encode()
+    with tarfile.open(path / "bundles" / "v000003-x.tar", "w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
     index = {"signed": {"type": "channel-index", "version": 4, "created_at": "2026-11-28T09:00:00Z",
                         "expires_at": "2026-12-28T09:00:00Z",
                         "groups": {"default": {"model_version": 3, "archive": "bundles/v000003-x.tar", "sha256": "-",
@@ -102,6 +112,48 @@ def _channel(path: Path) -> None:
                                                "published_at": "2026-11-28T09:00:00Z"}}},
              "signatures": []}
     (path / "index.json").write_text(json.dumps(index))
+
+
+#: (store, kiosk, enrollment id, SKU, demo photo folder, photos, staff, days ago, withdrawn)
+TAUGHT = [("BLR-0042", "K1", 1, "avocado", "avocado", 6, "101", 9, False),
+          ("BLR-0107", "K1", 1, "avocado", "avocado", 5, "207", 4, False),
+          ("MYS-0003", "K1", 1, "garlic", "garlic", 4, "311", 2, True),
+          ("BLR-0042", "K2", 1, "banana", "banana", 3, "102", 1, False)]  # taught again: the release knows it
+
+
+def _photo(folder: str, n: int) -> bytes:
+    import cv2
+
+    from tests.conftest import REPO
+
+    files = sorted((REPO / "assets" / "demo" / "train" / folder).glob("*.jpg"))
+    image = cv2.imread(str(files[n % len(files)]))
+    image = cv2.resize(image, (160, 160), interpolation=cv2.INTER_AREA)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def seed_enrollments(root: Path) -> None:
+    """Products staff taught at the kiosks, as their enrollment packers sent them (one batch each)."""
+    import hashlib
+
+    from kiosk.exchange.enrollment import KIND as ENROLLMENT
+    from kiosk.exchange.enrollment import photo_member
+
+    for k, (store, kiosk, eid, sku, folder, n, staff, days, withdrawn) in enumerate(TAUGHT):
+        records, files = [], {}
+        for i in range(n):
+            data = _photo(folder, i + 3 * k)  # each kiosk its own shots
+            sha = hashlib.sha256(data).hexdigest()
+            files[photo_member(eid, sha)] = data
+            records.append({"image": photo_member(eid, sha), "sha256": sha, "sharpness": 400.0 + i})
+        at = NOW - timedelta(days=days)
+        meta = {"kiosk_id": kiosk, "store_id": store, "enrollment_id": eid, "sku": sku, "created_at": at.isoformat(),
+                "staff": staff, "source": "teach-screen", "refused": 1,
+                "withdrawn_at": (at + timedelta(hours=2)).isoformat() if withdrawn else None}
+        name, data = write_batch(ENROLLMENT, meta, records, files)
+        path = root / batch_key(ENROLLMENT, store, kiosk, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
 
 class _Outbox:
@@ -171,6 +223,7 @@ def seed(base: Path, *, seed: int = 7) -> SeededHeadOffice:
     ho = SeededHeadOffice(base / "head-office", base / "audit-keys", base / "channel", base / "users.json")
     ho.root.mkdir(parents=True, exist_ok=True)
     seed_feedback(ho.root, seed=seed)
+    seed_enrollments(ho.root)
     _heartbeats(ho.root)
     _channel(ho.channel)
     work = base / "kiosks"

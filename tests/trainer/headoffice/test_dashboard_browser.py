@@ -45,6 +45,12 @@ def test_the_dashboard_in_chromium(app, seeded, tmp_path):
         badge = driver.find_element(By.CSS_SELECTOR, "#sku-oatly-oat-milk .badge.alarm")
         assert badge.text.startswith("ALARM since")
         shots.append(browser.full_page(driver, tmp_path / "headoffice-quality-store.png"))
+        driver.get(url + "/taught")
+        assert "not yet" in driver.find_element(By.ID, "taught-avocado").text
+        thumbs = driver.find_elements(By.CSS_SELECTOR, ".thumbs img")
+        assert len(thumbs) == 15 and all(driver.execute_script("return arguments[0].complete && "
+                                                               "arguments[0].naturalWidth", t) == 160 for t in thumbs)
+        shots.append(browser.full_page(driver, tmp_path / "headoffice-taught.png"))
         for path, text in (("/", "MYS-0003"), ("/rollout", "BLR-0107/K1 (v2)"), ("/audit", "began again at row 1")):
             driver.get(url + path)
             assert text in driver.find_element(By.TAG_NAME, "main").text

@@ -1,0 +1,179 @@
+"""``checkout report taught SRC [--channel DIR]`` and the dashboard's Taught page: the products staff taught at the
+kiosks (the ``enrollment`` batches, :mod:`kiosk.exchange.enrollment`), read from the head-office location the kiosks
+upload to — what head office looks at before the next retrain adds them to the model.
+
+Per SKU: the stores and kiosks that taught it, how many enrollments and photos (withdrawn ones counted apart, their
+photos not), when it was first and last taught, and which groups' published release already knows it (the labels in
+the channel's bundle archive; "–" without a channel). Per enrollment: who taught it where and when, its photos. A
+batch that is cut short, altered or holds a bad record is named and skipped whole, as ``feedback collect`` skips it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import tarfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from kiosk.exchange import BatchError
+from kiosk.exchange.enrollment import KIND, read_enrollment_batch
+from trainer.fleet.location import HeadOffice
+
+__all__ = ["Taught", "TaughtReport", "format_taught", "released_labels", "taught_photo", "taught_report"]
+
+log = logging.getLogger(__name__)
+MAX_MANIFEST = 4 * 1024 * 1024  # a bundle's manifest.json is a few KiB; more is not one
+
+
+@dataclass(frozen=True)
+class Taught:
+    """One enrollment as head office received it."""
+
+    batch: str  # the batch's file name (sha256-named: unique, stable)
+    store: str
+    kiosk: str
+    enrollment_id: int
+    sku: str
+    photos: int
+    staff: str
+    source: str
+    created_at: str
+    withdrawn_at: str | None
+    refused: int
+
+
+@dataclass
+class TaughtSku:
+    sku: str
+    stores: list[str] = field(default_factory=list)
+    kiosks: int = 0
+    enrollments: int = 0
+    withdrawn: int = 0
+    photos: int = 0  # of enrollments not withdrawn: what a retrain gets
+    first_at: str = ""
+    last_at: str = ""
+    released_in: list[str] | None = None  # groups whose published release knows the SKU (None: no channel read)
+
+
+@dataclass
+class TaughtReport:
+    source: str
+    skus: list[TaughtSku]
+    enrollments: list[Taught]  # newest first
+    skipped: list[dict]
+    channel: str = ""
+    channel_problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _read(ho: HeadOffice) -> tuple[list[tuple[str, Taught]], list[dict]]:
+    """``[(batch key, enrollment)]`` of every whole enrollment batch, and the batches skipped."""
+    keys, skipped = ho.batches(KIND)
+    out = []
+    for key, store_dir, kiosk_dir in keys:
+        name = key.rsplit("/", 1)[-1]
+        try:
+            batch = read_enrollment_batch(ho.read(key), name, where=key, filed_under=(store_dir, kiosk_dir))
+        except (BatchError, OSError) as exc:
+            skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
+            continue
+        m = batch.meta
+        out.append((key, Taught(name, m["store_id"], m["kiosk_id"], m["enrollment_id"], m["sku"], len(batch.records),
+                                m["staff"], m["source"], m["created_at"], m["withdrawn_at"], m["refused"])))
+    return out, skipped
+
+
+def released_labels(channel: str | Path | None) -> tuple[dict[str, set[str]], list[str]]:
+    """``({group: SKU ids its published release knows}, problems)`` from the channel's index and bundle archives."""
+    from kiosk.bundle_format.channel import INDEX
+
+    if not channel:
+        return {}, []
+    root = Path(str(channel).removeprefix("file://").removeprefix("file:"))
+    try:
+        groups = json.loads((root / INDEX).read_text(encoding="utf-8"))["signed"]["groups"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return {}, [f"{root / INDEX}: {exc}"]
+    labels, problems = {}, []
+    for group, entry in sorted(groups.items()):
+        try:
+            labels[group] = _archive_labels(root / str(entry["archive"]))
+        except (OSError, ValueError, KeyError, TypeError, tarfile.TarError) as exc:
+            problems.append(f"group {group}: release v{entry.get('model_version', '?')}: {exc}")
+    return labels, problems
+
+
+def _archive_labels(path: Path) -> set[str]:
+    with tarfile.open(path, "r") as tar:
+        member = tar.getmember("manifest.json")
+        if not member.isfile() or member.size > MAX_MANIFEST:
+            raise ValueError(f"{path.name}: manifest.json is not a small file")
+        labels = json.loads(tar.extractfile(member).read().decode("utf-8"))["labels"]
+    if not isinstance(labels, list):
+        raise ValueError(f"{path.name}: manifest.json has no list of labels")
+    return {str(x) for x in labels}
+
+
+def _per_sku(rows: list[Taught], released: dict[str, set[str]], have_channel: bool) -> list[TaughtSku]:
+    skus: dict[str, TaughtSku] = {}
+    kiosks: dict[str, set[tuple[str, str]]] = {}
+    for t in sorted(rows, key=lambda r: r.created_at):
+        s = skus.setdefault(t.sku, TaughtSku(t.sku, first_at=t.created_at))
+        s.enrollments += 1
+        if t.withdrawn_at is not None:
+            s.withdrawn += 1
+            continue
+        s.photos += t.photos
+        s.last_at = t.created_at
+        kiosks.setdefault(t.sku, set()).add((t.store, t.kiosk))
+        if t.store not in s.stores:
+            s.stores.append(t.store)
+    for s in skus.values():
+        s.kiosks = len(kiosks.get(s.sku, ()))
+        s.released_in = sorted(g for g, known in released.items() if s.sku in known) if have_channel else None
+    return sorted(skus.values(), key=lambda s: (-s.kiosks, -s.photos, s.sku))
+
+
+def taught_report(src: str, channel: str | Path | None = None) -> TaughtReport:
+    found, skipped = _read(HeadOffice(src))
+    released, problems = released_labels(channel)
+    rows = [t for _key, t in found]
+    enrollments = sorted(rows, key=lambda t: (t.created_at, t.batch), reverse=True)
+    return TaughtReport(str(src), _per_sku(rows, released, bool(channel)), enrollments, skipped,
+                        str(channel or ""), problems)
+
+
+def taught_photo(src: str, batch: str, n: int) -> bytes | None:
+    """Photo ``n`` of the enrollment batch named ``batch`` (a name from the listing, never a path), or None."""
+    ho = HeadOffice(src)
+    keys, _skipped = ho.batches(KIND)
+    for key, store_dir, kiosk_dir in keys:
+        if key.rsplit("/", 1)[-1] != batch:
+            continue
+        try:
+            got = read_enrollment_batch(ho.read(key), batch, where=key, filed_under=(store_dir, kiosk_dir))
+        except (BatchError, OSError):
+            return None
+        return got.files[got.records[n]["image"]] if 0 <= n < len(got.records) else None
+    return None
+
+
+def format_taught(report: TaughtReport) -> str:
+    lines = [f"{len(report.skus)} product(s) taught at the kiosks, {len(report.enrollments)} enrollment(s) in "
+             f"{report.source}; {len(report.skipped)} batch(es) skipped"]
+    lines += [f"  skipped {s['batch']}: {s['reason']}" for s in report.skipped]
+    lines += [f"  channel: {p}" for p in report.channel_problems]
+    if not report.skus:
+        return "\n".join(lines)
+    out = io.StringIO()
+    out.write(f"{'SKU':<32} {'stores':<20} {'kiosks':>6} {'photos':>6} {'withdrawn':>9}  {'last taught':<16}  "
+              "release\n")
+    for s in report.skus:
+        release = "–" if s.released_in is None else (", ".join(s.released_in) or "not yet")
+        out.write(f"{s.sku:<32} {', '.join(s.stores) or '–':<20} {s.kiosks:>6} {s.photos:>6} {s.withdrawn:>9}  "
+                  f"{(s.last_at or '–')[:16].replace('T', ' '):<16}  {release}\n")
+    return "\n".join(lines) + "\n" + out.getvalue().rstrip()
