@@ -15,6 +15,7 @@ import argparse
 import errno
 import importlib
 import logging
+import os
 import sys
 
 from kiosk.errors import UserError
@@ -89,6 +90,23 @@ def os_error(exc: BaseException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `checkout … | head`: the reader has gone, as with any Unix tool (128 + SIGPIPE)
+        _quiet_stdout()
+        return 141
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail into the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (an embedding program's): nothing to quiet
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

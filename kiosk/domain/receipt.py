@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +22,8 @@ from kiosk.domain.cart import Cart, CartError
 from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import Bill, SoldBy, TaxRow, compute_bill, format_rate, unit_line_total
 
-__all__ = ["StoreInfo", "ReceiptLine", "Receipt", "StaffChanges", "RECEIPT_SCHEMA", "printable", "columns"]
+__all__ = ["StoreInfo", "ReceiptLine", "Receipt", "StaffChanges", "RECEIPT_SCHEMA", "printable", "columns", "roll_line",
+           "roll_centred", "tax_table"]
 
 RECEIPT_SCHEMA = "kiosk.receipt/1"
 _UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -53,6 +55,36 @@ def printable(text: object, width: int | None = None) -> str:
         out.append(ch)
         used += w
     return "".join(out)
+
+
+def roll_line(left: str, right: str, width: int) -> str:
+    """One printed line: ``left`` and ``right`` flush to the roll's edges (``left`` cut, marked ``~``, when both do
+    not fit)."""
+    left, right = printable(left), printable(right, width)
+    space = width - columns(left) - columns(right)
+    if space < 1:
+        left = printable(left, max(0, width - columns(right) - 2)) + "~"
+        space = width - columns(left) - columns(right)
+    return left + " " * max(space, 0) + right
+
+
+def roll_centred(text: str, width: int) -> str:
+    text = printable(text, width)
+    margin = width - columns(text)
+    return (" " * (margin // 2 + (margin & width & 1)) + text).rstrip()  # as str.center places it
+
+
+def tax_table(rows: Sequence[TaxRow], width: int) -> list[str]:
+    """The GST table as printed: a row per rate (taxable value, CGST, SGST, total incl. GST) and their sums."""
+    out = [roll_line(f"{'GST':>5}{'Taxable':>10}{'CGST':>9}{'SGST':>9}", "Total", width)]
+    for r in rows:
+        left = (f"{format_rate(r.rate_bp):>5}{format_paise(r.taxable):>10}"
+                f"{format_paise(r.cgst):>9}{format_paise(r.sgst):>9}")
+        out.append(roll_line(left, format_paise(r.gross), width))
+    taxable, cgst, sgst, gross = (sum(getattr(r, k) for r in rows) for k in ("taxable", "cgst", "sgst", "gross"))
+    left = f"{'':>5}{format_paise(taxable):>10}{format_paise(cgst):>9}{format_paise(sgst):>9}"
+    out.append(roll_line(left, format_paise(gross), width))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,17 +247,10 @@ class Receipt:
         rule = "-" * width
 
         def lr(left: str, right: str) -> str:
-            left, right = printable(left), printable(right, width)
-            space = width - columns(left) - columns(right)
-            if space < 1:
-                left = printable(left, max(0, width - columns(right) - 2)) + "~"
-                space = width - columns(left) - columns(right)
-            return left + " " * max(space, 0) + right
+            return roll_line(left, right, width)
 
         def centred(text: str) -> str:
-            text = printable(text, width)
-            margin = width - columns(text)
-            return (" " * (margin // 2 + (margin & width & 1)) + text).rstrip()  # as str.center places it
+            return roll_centred(text, width)
 
         out = [centred(self.store.name)]
         if self.store.address:
@@ -254,14 +279,7 @@ class Receipt:
         if self.payment_method:
             out.append(lr("Paid by", self.payment_method.upper()))
         out.append(rule)
-        cols = f"{'GST':>5}{'Taxable':>10}{'CGST':>9}{'SGST':>9}"
-        out.append(lr(cols, "Total"))
-        for r in b.tax_rows:
-            left = (f"{format_rate(r.rate_bp):>5}{format_paise(r.taxable):>10}"
-                    f"{format_paise(r.cgst):>9}{format_paise(r.sgst):>9}")
-            out.append(lr(left, format_paise(r.gross)))
-        left = f"{'':>5}{format_paise(b.taxable):>10}{format_paise(b.cgst):>9}{format_paise(b.sgst):>9}"
-        out.append(lr(left, format_paise(b.gross)))
+        out += tax_table(b.tax_rows, width)
         out.append(rule)
         out.append("Prices include GST. CGST = SGST = half.")
         for left, right in self.staff_changes.text_lines():

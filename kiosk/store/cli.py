@@ -1,4 +1,5 @@
-"""``checkout receipt reprint [RECEIPT_NO | --last] --store DB``: a receipt again, from the kiosk's sales file.
+"""``checkout receipt reprint [RECEIPT_NO | --last] --store DB``: a receipt again, from the kiosk's sales file;
+``checkout receipt day [--date DAY] --store DB [--json] [--csv FILE]``: the day's takings (end-of-day report).
 
 The copy is the stored receipt under a ``DUPLICATE`` line (never a second sale), and the reprint is recorded in the
 store with who asked (``--by``, default the login name). Cheap to import: the store is opened in the handler.
@@ -7,7 +8,12 @@ store with who asked (``--by``, default the login name). Cheap to import: the st
 from __future__ import annotations
 
 import argparse
+import csv
 import getpass
+import io
+import json
+import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from kiosk.errors import UserError
@@ -24,6 +30,14 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--store", type=Path, required=True, help="the kiosk's sales database")
     p.add_argument("--by", default=None, help="who is reprinting (default: the login name)")
     p.set_defaults(func=cmd_receipt_reprint)
+    p = receipt.add_parser("day", help="the day's takings (end-of-day report): sales, payments, GST per rate, staff "
+                                       "changes; --csv for the accountant")
+    p.add_argument("--store", type=Path, required=True, help="the kiosk's sales database")
+    p.add_argument("--date", default="today", metavar="YYYY-MM-DD",
+                   help="the day (the kiosk's local date; also today, yesterday; default today)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object (amounts in paise)")
+    p.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per receipt and GST rate there")
+    p.set_defaults(func=cmd_receipt_day)
 
 
 def _who(name: str | None) -> str:
@@ -46,4 +60,51 @@ def cmd_receipt_reprint(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise UserError(str(exc)) from None
     print(copy.text, end="" if copy.text.endswith("\n") else "\n")
+    return 0
+
+
+def _day(text: str) -> date:
+    today = datetime.now().astimezone().date()
+    named = {"today": today, "yesterday": today - timedelta(days=1)}
+    if text in named:
+        return named[text]
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--date {text!r}: not a date (YYYY-MM-DD, today or yesterday)") from None
+
+
+def _write_csv(path: Path, rows: list[tuple[str, ...]]) -> None:
+    from kiosk.bundle_format.atomic import atomic_write
+    from kiosk.domain.takings import TAX_CSV_HEADER
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(TAX_CSV_HEADER)
+    writer.writerows(rows)
+    try:
+        atomic_write(path, buf.getvalue().encode("utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the CSV ({exc.strerror or exc})") from None
+
+
+def cmd_receipt_day(args: argparse.Namespace) -> int:
+    from kiosk.domain.takings import tax_csv_rows
+    from kiosk.store import SalesStore, StoreError
+
+    day = _day(args.date)
+    if not args.store.is_file():
+        raise UserError(f"{args.store}: no sales database there")
+    try:
+        with SalesStore.open(args.store) as store:
+            takings, receipts = store.takings(day), store.receipts_on(day)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    if args.csv:
+        _write_csv(args.csv, tax_csv_rows(receipts))
+    print(json.dumps(takings.to_dict(), indent=2, ensure_ascii=False) if args.json else takings.to_text(), end="")
+    if args.json:
+        print()
+    if args.csv:
+        print(f"wrote {args.csv}: {len(receipts)} receipt(s)", file=sys.stderr)
     return 0

@@ -2,12 +2,17 @@
 
 A sale committed just before a crash has no ``shown`` record: the kiosk shows it again when it restarts
 (:meth:`ReceiptsMixin.unshown_sales`). A reprint is the stored receipt text under a ``DUPLICATE`` line, so a copy
-can never pass for a second sale; ``receipt_prints`` keeps who reprinted what and when.
+can never pass for a second sale; ``receipt_prints`` keeps who reprinted what and when. :meth:`ReceiptsMixin.takings`
+sums a day's receipts into the end-of-day report (``checkout receipt day``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+
+from kiosk.domain.receipt import Receipt
+from kiosk.domain.takings import Takings
 
 __all__ = ["Reprint", "ReceiptsMixin"]
 
@@ -69,3 +74,34 @@ class ReceiptsMixin:
         with self._lock:
             return [dict(r) for r in self._conn.execute(
                 "SELECT kind, by, at FROM receipt_prints WHERE receipt_no = ? ORDER BY id", (receipt_no,))]
+
+    # -- the day's takings ------------------------------------------------------------------------------------------
+    def receipts_on(self, day: date) -> list[Receipt]:
+        """The receipts of the sales closed on ``day`` (the kiosk's local date, as its clock wrote them), in order.
+        A stored receipt that no longer reads (or does not add up) is a :class:`~kiosk.store.StoreError` naming it:
+        a report never leaves a sale out quietly."""
+        from kiosk.store.sales import StoreError
+
+        with self._lock:
+            rows = self._conn.execute("SELECT receipt_no, receipt_json FROM sales WHERE substr(closed_at, 1, 10) = ?"
+                                      " ORDER BY receipt_seq", (day.isoformat(),)).fetchall()
+        out = []
+        for row in rows:
+            try:
+                out.append(Receipt.from_json(row["receipt_json"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StoreError(f"{self.path}: receipt {row['receipt_no']} cannot be read ({exc})") from None
+        return out
+
+    def takings(self, day: date) -> Takings:
+        """The day's takings (:class:`kiosk.domain.takings.Takings`): its receipts summed, with the reprints made
+        and the payment attempts declined or cancelled that day."""
+        key = (day.isoformat(),)
+        with self._lock:
+            reprints = self._conn.execute("SELECT count(*) FROM receipt_prints WHERE kind = 'reprint' AND "
+                                          "substr(at, 1, 10) = ?", key).fetchone()[0]
+            declined = self._conn.execute("SELECT count(*) FROM payment_intents WHERE state IN ('declined', "
+                                          "'cancelled') AND substr(updated_at, 1, 10) = ?", key).fetchone()[0]
+        receipts = self.receipts_on(day)
+        kiosk = receipts[0].store.kiosk_id if receipts and receipts[0].store.kiosk_id else self.kiosk_id
+        return Takings.of(day, receipts, kiosk_id=kiosk, reprints=reprints, declined=declined)
