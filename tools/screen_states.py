@@ -230,6 +230,12 @@ def staff_states(d: Driver, shot) -> None:
     shot("receipt")
     d.tap(w.receipt.print_button)
     shot("receipt-printed")
+    s.staff_unlock(PIN)  # the shared PIN's role: supervisor
+    w.show_page("staff")
+    d.pump()
+    d.tap(w.staff.day_button)
+    d.pump(300)
+    shot("end-of-day")
 
 
 def shrink(path: Path) -> None:
@@ -273,6 +279,8 @@ STATES = {
     "receipt": "The receipt: the store's legal header (name, address, GSTIN), the lines with staff marks, the full "
                "GST table, Print, and the countdown to a new order.",
     "receipt-printed": "After Print: the receipt went to the ESC/POS printer; Print again.",
+    "end-of-day": "End of day (staff page, a supervisor): today's takings as the report prints them — sales, "
+                  "payments per method, the GST table, what staff changed.",
 }
 LANGUAGE_TITLES = {"en": "English", "hi": "हिन्दी (Hindi)"}
 

@@ -320,6 +320,10 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         """Staff: a marked duplicate of ``receipt_no`` (None: the last sale), recorded with who asked."""
         return self._desk.reprint(lambda who: self._till.reprint(receipt_no, who))
 
+    def staff_day_report(self) -> str:
+        """Staff (a supervisor): today's takings, as the end-of-day report prints them (``checkout receipt day``)."""
+        return self._desk.day_report(lambda who: self._till.takings_text(self._clock().date()))
+
     # -- staff (kiosk.services.staff_desk; the other staff intents: StaffIntents) -----------------
     def staff_unlock(self, pin: str, staff_id: str = "staff") -> bool:
         return self._desk.unlock(pin, staff_id) and self._attendant.answered(staff_id)  # staff is here: help answered

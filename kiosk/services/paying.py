@@ -127,6 +127,15 @@ class Till:
         self._cart.reload()
         return done
 
+    def takings_text(self, day) -> str:
+        """The end-of-day report of ``day`` as printed (:meth:`kiosk.store.SalesStore.takings`)."""
+        from kiosk.store import StoreError
+
+        try:
+            return self.store.takings(day).to_text()
+        except StoreError as exc:
+            raise CheckoutError(str(exc)) from None
+
     def reprint(self, receipt_no: str | None, who: str):
         """A marked duplicate of ``receipt_no`` (None: the last sale); recorded with ``who``."""
         from kiosk.store import StoreError

@@ -164,6 +164,13 @@ class StaffDesk:
         self._emit(Notice("info", f"receipt {copy.sale.receipt_no} reprinted (copy {copy.copy}) by {who}"))
         return copy.text
 
+    def day_report(self, make: Callable[[str], str]) -> str:
+        """The day's takings as printed (``make(who)``); a supervisor's (or with one's approval), audited."""
+        who, approver = self.authorize("day_report")
+        text = make(who.staff_id)
+        self._audit("staff.day_report", who.staff_id, **({"approved_by": approver.staff_id} if approver else {}))
+        return text
+
     def void(self, line_id: str) -> None:
         who = self.require("void")
         with self._lock:

@@ -9,8 +9,9 @@
 
 Roles: an **assistant** corrects lines, voids them, reprints receipts, decides on a weight the scale disagreed with,
 overrides a price within ``assistant_override_max_paise`` and takes off lines up to
-``supervisor_removal_above_paise``; a **supervisor** may do all that and more: larger overrides and removals, and
-rolling the model back. What one role may not do, a supervisor may approve (one action, ``approval_valid_s``).
+``supervisor_removal_above_paise``; a **supervisor** may do all that and more: larger overrides and removals,
+rolling the model back, and the day's takings report (end of day). What one role may not do, a supervisor may
+approve (one action, ``approval_valid_s``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ __all__ = ["ACTIONS", "ROLES", "StaffConfigError", "StaffRules"]
 
 ROLES = ("assistant", "supervisor")
 #: what staff do (the names audit rows and refusals use)
-ACTIONS = ("correct", "void", "reprint", "resolve", "override", "remove", "rollback")
+ACTIONS = ("correct", "void", "reprint", "resolve", "override", "remove", "rollback", "day_report")
 _ASSISTANT_ALWAYS = {"correct", "void", "reprint", "resolve"}
 
 
@@ -91,6 +92,6 @@ class StaffRules:
         most = format_inr(self.assistant_override_max_paise)
         limits = {"override": f"a price override changing the bill by more than {most}",
                   "remove": f"taking off a line worth more than {format_inr(self.supervisor_removal_above_paise)}",
-                  "rollback": "rolling the recognition model back"}
+                  "rollback": "rolling the recognition model back", "day_report": "the day's takings report"}
         return f"{limits.get(action, action)} needs a supervisor"
 

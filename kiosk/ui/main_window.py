@@ -304,6 +304,7 @@ class MainWindow(QMainWindow):
         self.staff.correct_requested.connect(self._staff_correct)
         self.staff.override_requested.connect(self._staff_override)
         self.staff.reprint_requested.connect(self._reprint)
+        self.staff.day_report_requested.connect(self._day_report)
         self.staff.line_selected.connect(self._show_line_photo)
         self.staff.removal.decided.connect(lambda approve: self._intent("staff_decide_removal", approve))
         self.price.submitted.connect(self._price_submitted)
@@ -517,6 +518,15 @@ class MainWindow(QMainWindow):
         if ok:
             self.receipt.show_duplicate(text)
             self.show_page("receipt")
+
+    def _day_report(self) -> None:
+        """Staff (a supervisor, or with one's approval): today's takings, as the end-of-day report prints them."""
+        ok, text = self._intent("staff_day_report")
+        if ok:
+            self.receipt.show_report(text)
+            self.show_page("receipt")
+        else:
+            self.staff_access.needs_supervisor(text, self._day_report)
 
     def _price_submitted(self, paise: int) -> None:
         ok, result = self._intent("staff_override_price", self._staff_target, paise)

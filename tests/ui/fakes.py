@@ -361,6 +361,11 @@ class FakeCheckoutService:
             raise FakeRefusal("no sale yet, nothing to reprint")
         return "*** DUPLICATE - reprint 1 ***\n" + self.receipts[-1].to_text()
 
+    def staff_day_report(self):
+        self.calls.append(("staff_day_report",))
+        self._staff()
+        return "END OF DAY\n" + "".join(r.to_text() for r in self.receipts)
+
     def staff_resolve(self, approve):
         self.calls.append(("staff_resolve", approve))
         self._staff()

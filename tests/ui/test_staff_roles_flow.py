@@ -159,3 +159,31 @@ def test_a_wrong_pin_and_the_idle_logout_on_screen(qtbot, real):
     qtbot.waitUntil(lambda: window.page == "checkout", timeout=5000)  # the screen follows within a second
     kinds = [(r["kind"], r["actor"], r["detail"].get("reason")) for r in service.store.audit_rows()]
     assert ("staff.signin_refused", "101", "wrong_pin") in kinds and ("staff.signout", "101", "idle") in kinds
+
+
+def test_the_end_of_day_report_is_a_supervisors(qtbot, real):
+    """An assistant asks for the day's takings: a supervisor approves on the spot, the report shows today's sale."""
+    service, window = real
+    service.choose("arla-standard-milk")
+    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
+    tap(qtbot, window.pay_button)
+    tap(qtbot, window.payment.method_buttons["card"])
+    qtbot.waitUntil(lambda: window.page == "receipt", timeout=5000)
+    sale = service.last_sale
+    window.show_page("checkout")
+    tap(qtbot, window.staff_button)
+    sign_in(qtbot, window, ASSISTANT)
+    qtbot.waitUntil(lambda: window.page == "staff")
+    assert window.staff.day_button.isVisible() and window.staff.day_button.text() == "End of day"
+    tap(qtbot, window.staff.day_button)
+    assert window.page == "pin" and window.pin.approving and "needs a supervisor" in window.pin.error.text()
+    type_keys(qtbot, window.pin.keypad, SUPERVISOR[0])
+    tap(qtbot, window.pin.ok_button)
+    type_keys(qtbot, window.pin.keypad, SUPERVISOR[1])
+    tap(qtbot, window.pin.ok_button)
+    qtbot.waitUntil(lambda: window.page == "receipt")
+    text = window.receipt.text.toPlainText()
+    assert "END OF DAY" in text and sale.receipt_no in text and "Green Basket" in text
+    assert window.receipt.title.text() == "End of day" and window.receipt.text.isVisible()
+    rows = [(r["kind"], r["actor"], r["detail"]) for r in service.store.audit_rows()]
+    assert ("staff.day_report", "101", {"approved_by": "102"}) in rows

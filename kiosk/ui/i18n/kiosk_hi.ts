@@ -448,6 +448,14 @@ Place an item on the tray to start.</source>
         <translation>स्टाफ़ के लिए दोबारा छापी गई: यह प्रति है, नई बिक्री नहीं।</translation>
     </message>
     <message>
+        <source>End of day</source>
+        <translation>दिन का हिसाब</translation>
+    </message>
+    <message>
+        <source>Today&apos;s takings, for staff: not a sale.</source>
+        <translation>आज की बिक्री का हिसाब, स्टाफ़ के लिए: यह बिक्री नहीं है।</translation>
+    </message>
+    <message>
         <source>Thank you!</source>
         <translation>धन्यवाद!</translation>
     </message>
@@ -590,6 +598,14 @@ added by search or scan</source>
     <message>
         <source>Print the last receipt again, marked as a duplicate</source>
         <translation>पिछली रसीद दोबारा छापें, प्रति के रूप में</translation>
+    </message>
+    <message>
+        <source>End of day</source>
+        <translation>दिन का हिसाब</translation>
+    </message>
+    <message>
+        <source>Supervisors: today&apos;s takings (sales, payments, GST)</source>
+        <translation>सुपरवाइज़र: आज की बिक्री का हिसाब (बिक्री, भुगतान, GST)</translation>
     </message>
     <message>
         <source>Correct item…</source>

@@ -268,6 +268,12 @@ class ReceiptPanel(Translatable, QWidget):
         self.print_status.setText("")
         self._start_countdown()
 
+    def show_report(self, text: str) -> None:
+        """The end-of-day report for staff (today's takings as printed); not a sale."""
+        self.show_duplicate(text)
+        self._kind = "report"
+        self._render()
+
     def printed(self, ok: bool, message: str = "") -> None:
         """The print went out (``ok``) or why not."""
         self._printed = ok
@@ -293,6 +299,9 @@ class ReceiptPanel(Translatable, QWidget):
         if self._kind == "duplicate":
             self.title.setText(translate("Receipt", "Duplicate receipt"))
             self.summary.setText(translate("Receipt", "Reprinted for staff: a copy, not a new sale."))
+        elif self._kind == "report":
+            self.title.setText(translate("Receipt", "End of day"))
+            self.summary.setText(translate("Receipt", "Today's takings, for staff: not a sale."))
         else:
             self.title.setText(translate("Receipt", "Thank you!"))
             self.summary.setText(self._summary())

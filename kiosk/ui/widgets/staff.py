@@ -194,13 +194,14 @@ class RemovalApprovalPanel(Translatable, QFrame):
 
 class StaffPanel(Translatable, QWidget):
     """The cart in staff hands: pick a line (its placement photo shows beside it), then correct / void / override
-    its price; Reprint; Done locks staff mode."""
+    its price; Reprint; End of day (today's takings); Done locks staff mode."""
 
     correct_requested = Signal(str)
     void_requested = Signal(str)
     override_requested = Signal(str)
     line_selected = Signal(str)  # the window answers with show_photo(path)
     reprint_requested = Signal()  # the last sale's receipt again (needs no line)
+    day_report_requested = Signal()  # today's takings, the end-of-day report (a supervisor's)
     done = Signal()
 
     def __init__(self, model: CartTableModel, parent=None) -> None:
@@ -218,8 +219,10 @@ class StaffPanel(Translatable, QWidget):
         self.title = line("", "pageTitle")
         self.done_button = touch_button("", "staffDone")
         self.reprint_button = touch_button("", "staffReprint")
+        self.day_button = touch_button("", "staffDayReport")
         self.top.addWidget(self.title, 1)
         self.add_header_button(self.reprint_button)
+        self.add_header_button(self.day_button)
         self.add_header_button(self.done_button)
         body = QHBoxLayout()
         body.setSpacing(12)
@@ -246,6 +249,7 @@ class StaffPanel(Translatable, QWidget):
         self.override_button.clicked.connect(lambda: self._emit(self.override_requested))
         self.done_button.clicked.connect(self.done)
         self.reprint_button.clicked.connect(self.reprint_requested)
+        self.day_button.clicked.connect(self.day_report_requested)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         model.modelReset.connect(self._update_buttons)
         self.retranslate()
@@ -266,6 +270,8 @@ class StaffPanel(Translatable, QWidget):
         self.done_button.setText(translate("Staff", "Done (lock)"))
         self.reprint_button.setText(translate("Staff", "Reprint"))
         self.reprint_button.setToolTip(translate("Staff", "Print the last receipt again, marked as a duplicate"))
+        self.day_button.setText(translate("Staff", "End of day"))
+        self.day_button.setToolTip(translate("Staff", "Supervisors: today's takings (sales, payments, GST)"))
         self.correct_button.setText(translate("Staff", "Correct item…"))
         self.void_button.setText(translate("Staff", "Void line"))
         self.override_button.setText(translate("Staff", "Override price…"))
