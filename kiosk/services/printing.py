@@ -43,6 +43,17 @@ class ReceiptDesk:
         self._emit(Notice("info", f"receipt {sale.receipt_no} printed: please take it"))
         return sale.receipt_no
 
+    def print_document(self, text: str, what: str, who: str) -> None:
+        """Print a staff document (``what``: ``day_report``) on the receipt printer, audited as ``<what>_printed``."""
+        if self.printer is None:
+            raise CheckoutError("no receipt printer is set up at this kiosk (receipt_printer)")
+        try:
+            self.printer.print_text(text)
+        except PrinterError as exc:
+            log.warning("%s not printed: %s", what, exc)
+            raise CheckoutError(f"the receipt printer did not print: {exc}") from None
+        audit.record(self._store, f"{what}_printed", who)
+
     def close(self) -> None:
         if self.printer is not None:
             self.printer.close()

@@ -457,6 +457,9 @@ class MainWindow(QMainWindow):
         # on success SaleClosed (queued by the bridge) opens the receipt page
 
     def _print(self) -> None:
+        if self.receipt.kind == "report":
+            self._print_day_report()
+            return
         receipt = self.receipt.receipt
         ok, result = self._intent("print_receipt", getattr(receipt, "receipt_no", None))
         self.receipt.printed(ok, "" if ok else (notice_text(str(result)) or ""))
@@ -523,10 +526,18 @@ class MainWindow(QMainWindow):
         """Staff (a supervisor, or with one's approval): today's takings, as the end-of-day report prints them."""
         ok, text = self._intent("staff_day_report")
         if ok:
-            self.receipt.show_report(text)
+            self.receipt.show_report(text, bool(getattr(self.service, "can_print", False)))
             self.show_page("receipt")
         else:
             self.staff_access.needs_supervisor(text, self._day_report)
+
+    def _print_day_report(self) -> None:
+        ok, result = self._intent("staff_day_report", True)
+        if not ok and self.staff_access.needs_supervisor(result, self._print_day_report):
+            return
+        self.receipt.printed(ok, "" if ok else (notice_text(str(result)) or ""))
+        if ok:
+            self.show_page("receipt")
 
     def _price_submitted(self, paise: int) -> None:
         ok, result = self._intent("staff_override_price", self._staff_target, paise)

@@ -361,8 +361,8 @@ class FakeCheckoutService:
             raise FakeRefusal("no sale yet, nothing to reprint")
         return "*** DUPLICATE - reprint 1 ***\n" + self.receipts[-1].to_text()
 
-    def staff_day_report(self):
-        self.calls.append(("staff_day_report",))
+    def staff_day_report(self, print_it=False):
+        self.calls.append(("staff_day_report", print_it))
         self._staff()
         return "END OF DAY\n" + "".join(r.to_text() for r in self.receipts)
 

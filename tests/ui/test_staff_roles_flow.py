@@ -30,7 +30,7 @@ def real(tmp_path, qtbot):
     with Catalog.open(db) as cat:
         import_csv(cat, REPO / "assets" / "demo" / "catalog.csv")
     config = KioskConfig(catalog=str(db), store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
-                         store_name="Green Basket")
+                         store_name="Green Basket", receipt_printer=f"escpos:{tmp_path / 'printer.prn'}")
     store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info)
     add_account(store, "Asha Rao", "assistant", ASSISTANT[1], by="test")
     add_account(store, "Ravi K", "supervisor", SUPERVISOR[1], by="test")
@@ -187,3 +187,24 @@ def test_the_end_of_day_report_is_a_supervisors(qtbot, real):
     assert window.receipt.title.text() == "End of day" and window.receipt.text.isVisible()
     rows = [(r["kind"], r["actor"], r["detail"]) for r in service.store.audit_rows()]
     assert ("staff.day_report", "101", {"approved_by": "102"}) in rows
+
+
+def test_a_supervisor_prints_the_end_of_day_report(qtbot, real, tmp_path):
+    service, window = real
+    service.choose("arla-standard-milk")
+    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
+    tap(qtbot, window.pay_button)
+    tap(qtbot, window.payment.method_buttons["cash"])
+    qtbot.waitUntil(lambda: window.page == "receipt", timeout=5000)
+    window.show_page("checkout")
+    tap(qtbot, window.staff_button)
+    sign_in(qtbot, window, SUPERVISOR)
+    qtbot.waitUntil(lambda: window.page == "staff")
+    tap(qtbot, window.staff.day_button)
+    assert window.page == "receipt" and window.receipt.print_button.isVisible()
+    tap(qtbot, window.receipt.print_button)
+    assert window.receipt.print_status.text() == "Printed."
+    printed = (tmp_path / "printer.prn").read_bytes()
+    assert b"END OF DAY" in printed and service.last_sale.receipt_no.encode() in printed
+    kinds = [(r["kind"], r["actor"]) for r in service.store.audit_rows()]
+    assert ("day_report_printed", "102") in kinds and kinds.count(("staff.day_report", "102")) == 2

@@ -436,6 +436,10 @@ Place an item on the tray to start.</source>
         <translation>सभी</translation>
     </message>
     <message>
+        <source>Printed.</source>
+        <translation>छप गया।</translation>
+    </message>
+    <message>
         <source>Printed: please take your receipt.</source>
         <translation>छप गई: कृपया अपनी रसीद ले लें।</translation>
     </message>

@@ -268,16 +268,24 @@ class ReceiptPanel(Translatable, QWidget):
         self.print_status.setText("")
         self._start_countdown()
 
-    def show_report(self, text: str) -> None:
-        """The end-of-day report for staff (today's takings as printed); not a sale."""
+    def show_report(self, text: str, can_print: bool = False) -> None:
+        """The end-of-day report for staff (today's takings as printed); not a sale. Print when a printer is set up."""
         self.show_duplicate(text)
         self._kind = "report"
+        self.print_button.setVisible(can_print)
         self._render()
+
+    @property
+    def kind(self) -> str:
+        """What the page shows: ``sale`` (the shopper's receipt), ``duplicate`` or ``report`` (for staff)."""
+        return self._kind
 
     def printed(self, ok: bool, message: str = "") -> None:
         """The print went out (``ok``) or why not."""
         self._printed = ok
-        self.print_status.setText(translate("Receipt", "Printed: please take your receipt.") if ok else message)
+        done = translate("Receipt", "Printed.") if self._kind == "report" else \
+            translate("Receipt", "Printed: please take your receipt.")
+        self.print_status.setText(done if ok else message)
         self._render()
 
     def _start_countdown(self) -> None:
