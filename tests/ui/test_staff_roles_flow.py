@@ -161,19 +161,24 @@ def test_a_wrong_pin_and_the_idle_logout_on_screen(qtbot, real):
     assert ("staff.signin_refused", "101", "wrong_pin") in kinds and ("staff.signout", "101", "idle") in kinds
 
 
-def test_the_end_of_day_report_is_a_supervisors(qtbot, real):
-    """An assistant asks for the day's takings: a supervisor approves on the spot, the report shows today's sale."""
-    service, window = real
+def sell_one_and_open_staff(qtbot, service, window, who, method: str = "card"):
+    """A shopper buys one milk and pays by ``method``; then ``who`` signs in on the staff page. Returns the sale."""
     service.choose("arla-standard-milk")
     qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
     tap(qtbot, window.pay_button)
-    tap(qtbot, window.payment.method_buttons["card"])
+    tap(qtbot, window.payment.method_buttons[method])
     qtbot.waitUntil(lambda: window.page == "receipt", timeout=5000)
-    sale = service.last_sale
     window.show_page("checkout")
     tap(qtbot, window.staff_button)
-    sign_in(qtbot, window, ASSISTANT)
+    sign_in(qtbot, window, who)
     qtbot.waitUntil(lambda: window.page == "staff")
+    return service.last_sale
+
+
+def test_the_end_of_day_report_is_a_supervisors(qtbot, real):
+    """An assistant asks for the day's takings: a supervisor approves on the spot, the report shows today's sale."""
+    service, window = real
+    sale = sell_one_and_open_staff(qtbot, service, window, ASSISTANT)
     assert window.staff.day_button.isVisible() and window.staff.day_button.text() == "End of day"
     tap(qtbot, window.staff.day_button)
     assert window.page == "pin" and window.pin.approving and "needs a supervisor" in window.pin.error.text()
@@ -191,15 +196,7 @@ def test_the_end_of_day_report_is_a_supervisors(qtbot, real):
 
 def test_a_supervisor_prints_the_end_of_day_report(qtbot, real, tmp_path):
     service, window = real
-    service.choose("arla-standard-milk")
-    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
-    tap(qtbot, window.pay_button)
-    tap(qtbot, window.payment.method_buttons["cash"])
-    qtbot.waitUntil(lambda: window.page == "receipt", timeout=5000)
-    window.show_page("checkout")
-    tap(qtbot, window.staff_button)
-    sign_in(qtbot, window, SUPERVISOR)
-    qtbot.waitUntil(lambda: window.page == "staff")
+    sell_one_and_open_staff(qtbot, service, window, SUPERVISOR, "cash")
     tap(qtbot, window.staff.day_button)
     assert window.page == "receipt" and window.receipt.print_button.isVisible()
     tap(qtbot, window.receipt.print_button)
