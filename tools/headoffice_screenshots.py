@@ -31,7 +31,7 @@ def main(out: str = "docs") -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         ho = seed(Path(tmp))
-        app = create_app(DashboardData(str(ho.root), str(ho.keys), str(ho.channel)), Users(ho.users))
+        app = create_app(DashboardData(str(ho.root), str(ho.keys), str(ho.channel), str(ho.catalog)), Users(ho.users))
         shots = []
         with browser.served(app) as url, browser.chromium() as driver:
             driver.get(url + "/login")

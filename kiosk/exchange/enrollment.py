@@ -9,6 +9,10 @@ them (``images/e<enrollment>-<sha256[:20]>.png``)::
               "refused": 2, "withdrawn_at": null}
     records: [{"image": "images/e3-01b9b5eeb05ee1f437d1.png", "sha256": "01b9…", "sharpness": 812.5}, …]
 
+``product`` (optional) is the SKU's row in the kiosk's catalog as staff created or found it on the teach screen
+(the catalog CSV's columns as text: ``{"sku": "kiwi", "name": "Kiwi", "sold_by": "unit", "price_paise": "2500",
+"gst_percent": "0", "hsn": "0810", …}``), so head office can add a product a store created to its own catalog.
+
 The same enrollment always gives the same bytes and so the same name: a kiosk killed between queueing the batch
 and marking the enrollment sent queues the same batch again, and head office stores it once. ``withdrawn_at`` is
 set when staff had already withdrawn the product when the batch was made (head office leaves such photos out).
@@ -52,6 +56,14 @@ def _text(value: Any, limit: int = 64) -> bool:
     return isinstance(value, str) and len(value) <= limit and (value == "" or value.isprintable())
 
 
+def _product_ok(product: Any, sku: Any) -> bool:
+    """None, or a small table of catalog CSV text naming the same SKU (head office checks the fields themselves)."""
+    if product is None:
+        return True
+    return (isinstance(product, dict) and 0 < len(product) <= 32 and product.get("sku") == sku
+            and all(isinstance(k, str) and len(k) <= 32 and _text(v, 256) for k, v in product.items()))
+
+
 def _meta_problem(meta: dict[str, Any]) -> str | None:
     eid = meta.get("enrollment_id")
     checks = [("enrollment_id", isinstance(eid, int) and not isinstance(eid, bool) and 1 <= eid < 10**12),
@@ -59,7 +71,7 @@ def _meta_problem(meta: dict[str, Any]) -> str | None:
               ("created_at", _time(meta.get("created_at"))), ("withdrawn_at", _time(meta.get("withdrawn_at"), True)),
               ("staff", _text(meta.get("staff"))), ("source", _text(meta.get("source"))),
               ("refused", isinstance(meta.get("refused"), int) and not isinstance(meta.get("refused"), bool)
-               and 0 <= meta["refused"] <= 10_000)]
+               and 0 <= meta["refused"] <= 10_000), ("product", _product_ok(meta.get("product"), meta.get("sku")))]
     wrong = [name for name, ok in checks if not ok]
     return f"meta field(s) {', '.join(wrong)} missing, of the wrong type or out of range" if wrong else None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ log = logging.getLogger(__name__)
 class EnrollmentPacker:
     """``gallery``: the kiosk's :class:`~kiosk.gallery.Gallery`; ``outbox``: what takes ``put(name, bytes)``."""
 
-    def __init__(self, gallery: Any, outbox: Any, *, kiosk_id: str, store_id: str, per_round: int = 20) -> None:
+    def __init__(self, gallery: Any, outbox: Any, *, kiosk_id: str, store_id: str, per_round: int = 20,
+                 product: Callable[[str], dict[str, str] | None] | None = None) -> None:
         self.gallery, self.outbox = gallery, outbox
         self.kiosk_id, self.store_id, self.per_round = kiosk_id, store_id, per_round
+        self.product = product  # the SKU's catalog row (CSV text), sent with the enrollment when known
 
     def pack(self) -> int:
         """One round; returns how many batches went into the outbox."""
@@ -55,10 +58,23 @@ class EnrollmentPacker:
         meta = {"kiosk_id": self.kiosk_id, "store_id": self.store_id, "enrollment_id": enrollment_id,
                 "sku": row["sku"], "created_at": row["created_at"], "staff": row["staff"] or "",
                 "source": row["source"] or "", "refused": int(row["refused"] or 0), "withdrawn_at": row["withdrawn_at"]}
+        product = self._product(row["sku"])
+        if product is not None:
+            meta["product"] = product
         name, data = write_batch(KIND, meta, records, files)
         self.outbox.put(name, data)
         log.info("enrollment: %s (%s, %d photos) queued", name, row["sku"], len(records))
         return name
+
+
+    def _product(self, sku: str) -> dict[str, str] | None:
+        if self.product is None:
+            return None
+        try:
+            return self.product(sku)
+        except Exception:  # noqa: BLE001 - the catalog row is a courtesy: the photos go without it
+            log.exception("enrollment: the catalog row of %s could not be read; sent without it", sku)
+            return None
 
 
 def _read(path: Path | None) -> bytes | None:

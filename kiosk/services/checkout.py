@@ -136,7 +136,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self.teaching = TeachDesk(gallery=gallery, model=self.model, shelf=self._shelf, emit=self._emit,
                                   require_staff=self._desk.require, occupancy=self._trigger.occupancy,
                                   tray_region=config.tray_region)
-        self.feedback.carry_enrollments(gallery)  # what staff teach here goes to head office with the feedback
+        self.feedback.carry_enrollments(gallery, self._shelf.row)  # what staff teach goes to head office
         self._init_shopper_side(config, store)  # help, removals, language, browsing, printing
         self._unsubscribe_model = self.model.subscribe(lambda _rec: self._emit(ModelChanged(*self.model_info())))
         self._updates = UpdateRelay(updater, self.model, self._emit, lambda: self.config.update_interval_s)

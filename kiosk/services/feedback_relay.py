@@ -39,14 +39,15 @@ class FeedbackRelay:
         self.loop.packers.append(AuditPacker(self._store, self.loop.outbox, kiosk_id=config.kiosk_id,
                                              store_id=config.store_id))
 
-    def carry_enrollments(self, gallery) -> None:
+    def carry_enrollments(self, gallery, product=None) -> None:
         """Products taught at this kiosk go to head office through the same outbox (:mod:`kiosk.gallery.packer`);
-        ``gallery`` is the kiosk's :class:`~kiosk.gallery.Gallery` (None: nothing is taught here)."""
+        ``gallery`` is the kiosk's :class:`~kiosk.gallery.Gallery` (None: nothing is taught here); ``product(sku)``:
+        the SKU's catalog row (CSV text) sent with it."""
         from kiosk.gallery.packer import EnrollmentPacker
 
         if gallery is not None:
             self.loop.packers.append(EnrollmentPacker(gallery, self.loop.outbox, kiosk_id=self._kiosk_id,
-                                                      store_id=self._store_id))
+                                                      store_id=self._store_id, product=product))
 
     def _on_status(self, status) -> None:
         text, level = status.line()

@@ -27,6 +27,13 @@ class Shelf:
         with self.lock:
             return self.catalog.find(sku_id)
 
+    def row(self, sku_id: str) -> dict[str, str] | None:
+        """The SKU's catalog row as the catalog CSV writes it (None: not in the catalog)."""
+        from catalog.model import sku_to_fields
+
+        sku = self.find(sku_id)
+        return sku_to_fields(sku) if sku is not None else None
+
     def active(self, sku_id: str):
         """The SKU, refused with a one-line CheckoutError when it is unknown or not on sale."""
         sku = self.find(sku_id)

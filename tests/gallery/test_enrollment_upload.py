@@ -116,3 +116,21 @@ def test_only_enrollment_batches_are_read_as_enrollments(gallery):
     name, data = write_batch("feedback", {"kiosk_id": "K1", "store_id": "BLR-7"}, [])
     with pytest.raises(BatchError, match=f"a 'feedback' batch, not '{KIND}'"):
         read_enrollment_batch(data, name)
+
+
+def test_the_skus_catalog_row_goes_with_its_enrollment(gallery):
+    """What staff created on the teach screen (name, price, GST …) reaches head office with the photos; a catalog
+    that cannot be read costs the row, never the enrollment."""
+    teach(gallery, "kiwi", (10, 60))
+    teach(gallery, "lime", (20, 70))
+    rows = {"kiwi": {"sku": "kiwi", "name": "Kiwi", "sold_by": "unit", "price_paise": "2500"}}
+
+    def product(sku):
+        if sku == "lime":
+            raise OSError("catalog locked")
+        return rows.get(sku)
+
+    box = Outbox()
+    assert EnrollmentPacker(gallery, box, kiosk_id="K1", store_id="BLR-7", product=product).pack() == 2
+    metas = {b.meta["sku"]: b.meta for b in (read_enrollment_batch(d, n) for n, d in box.batches.items())}
+    assert metas["kiwi"]["product"] == rows["kiwi"] and "product" not in metas["lime"]

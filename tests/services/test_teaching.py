@@ -143,6 +143,13 @@ def test_what_staff_teach_reaches_head_offices_training_manifest(tmp_path, world
     assert len(rows) + len([d for d in report.duplicates if "enrolled" in d["path"]]) == 10
     assert {r.sku for r in rows} == {"blue-disc"} and all(r.extra["trust"] == "staff" for r in rows)
     assert all(r.path.suffix == ".png" and r.path.is_file() for r in rows)
+    # ... head office sees the product with the catalog row the store gave it, ready for its own catalog ...
+    from trainer.headoffice.taught import new_products, taught_report
+
+    (taught,) = taught_report(str(ho)).skus
+    assert (taught.sku, taught.stores, taught.photos) == ("blue-disc", ["BLR-7"], 10)
+    assert taught.product["sku"] == "blue-disc" and taught.product["name"] and taught.product["price_paise"]
+    assert [r["sku"] for r in new_products(taught_report(str(ho)))[0]] == ["blue-disc"]
     # ... and the next model knows it: an incremental retrain on the collected manifest grows the head for it
     from kiosk.cli import main as checkout
 

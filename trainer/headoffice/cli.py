@@ -41,6 +41,9 @@ def register(sub, groups) -> None:
                                          "published release knows them yet")
     p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to (directory or s3://…)")
     p.add_argument("--channel", metavar="DIR", help="the update channel: which groups' release knows each SKU")
+    p.add_argument("--catalog", type=Path, metavar="DB", help="head office's catalog: which taught SKUs it lacks")
+    p.add_argument("--new-products", type=Path, metavar="FILE",
+                   help="write the taught products the catalog lacks as a catalog CSV (checkout catalog import FILE)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(func=_taught)
 
@@ -77,6 +80,7 @@ def _register_headoffice(ho) -> None:
     p.add_argument("--users", type=Path, required=True, help="users file (`checkout headoffice user add`)")
     p.add_argument("--keys", metavar="DIR", help="enrolled kiosk audit keys")
     p.add_argument("--channel", metavar="DIR", help="the update channel head office publishes to")
+    p.add_argument("--catalog", metavar="DB", help="head office's catalog (the Taught page marks what it lacks)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=bounded(int, 0, 65535), default=8080)
     p.add_argument("--secret-file", type=Path, help="session key file (default: a new key each start)")
@@ -120,9 +124,34 @@ def _quality(args) -> int:
 def _taught(args) -> int:
     from trainer.headoffice.taught import format_taught, taught_report
 
-    report = taught_report(args.src, args.channel)
+    report = taught_report(args.src, args.channel, args.catalog)
     print(json.dumps(report.to_dict(), indent=2, sort_keys=True) if args.json else format_taught(report))
+    if args.new_products:
+        _write_new_products(args.new_products, report)
     return 0
+
+
+def _write_new_products(path: Path, report) -> None:
+    import csv
+    import io
+
+    from catalog.model import CSV_COLUMNS
+    from kiosk.bundle_format.atomic import atomic_write
+    from trainer.headoffice.taught import new_products
+
+    rows, problems = new_products(report)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    try:
+        atomic_write(path, buf.getvalue().encode("utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the new products ({exc.strerror or exc})") from None
+    for line in problems:
+        print(f"  left out {line}", file=sys.stderr)
+    print(f"wrote {path}: {len(rows)} new product(s) for `checkout catalog import {path} --db DB`"
+          + (f"; {len(problems)} left out" if problems else ""), file=sys.stderr)
 
 
 def _bench_drift(args) -> int:
@@ -199,7 +228,7 @@ def _serve(args) -> int:
     if not users.names():
         raise UserError(f"{args.users}: no users yet: `checkout headoffice user add NAME --users {args.users}`")
     secret = _secret(args.secret_file) if args.secret_file else None
-    app = create_app(DashboardData(args.src, args.keys, args.channel), users, secret=secret,
+    app = create_app(DashboardData(args.src, args.keys, args.channel, args.catalog), users, secret=secret,
                      https_only=args.https_only)
     print(f"head-office dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -59,6 +59,7 @@ class DashboardData:
     src: str
     keys: str | None = None
     channel: str | None = None
+    catalog: str | None = None  # head office's catalog: the Taught page marks the products it lacks
     stale_after_s: float = 1800.0
     settings: DriftSettings = DriftSettings()
     ttl_s: float = 30.0
@@ -106,7 +107,7 @@ class DashboardData:
     def taught(self) -> dict:
         from trainer.headoffice.taught import taught_report
 
-        return self._cached(("taught",), lambda: taught_report(self.src, self.channel).to_dict())
+        return self._cached(("taught",), lambda: taught_report(self.src, self.channel, self.catalog).to_dict())
 
     def taught_photo(self, batch: str, n: int) -> bytes | None:
         """Photo ``n`` of a listed enrollment batch (looked up by name in the listing, never a path from outside)."""

@@ -1,11 +1,15 @@
-"""``checkout report taught SRC [--channel DIR]`` and the dashboard's Taught page: the products staff taught at the
-kiosks (the ``enrollment`` batches, :mod:`kiosk.exchange.enrollment`), read from the head-office location the kiosks
-upload to — what head office looks at before the next retrain adds them to the model.
+"""``checkout report taught SRC [--channel DIR] [--catalog DB] [--new-products FILE]`` and the dashboard's Taught
+page: the products staff taught at the kiosks (the ``enrollment`` batches, :mod:`kiosk.exchange.enrollment`), read
+from the head-office location the kiosks upload to — what head office looks at before the next retrain adds them to
+the model.
 
 Per SKU: the stores and kiosks that taught it, how many enrollments and photos (withdrawn ones counted apart, their
 photos not), when it was first and last taught, and which groups' published release already knows it (the labels in
-the channel's bundle archive; "–" without a channel). Per enrollment: who taught it where and when, its photos. A
-batch that is cut short, altered or holds a bad record is named and skipped whole, as ``feedback collect`` skips it.
+the channel's bundle archive; "–" without a channel), its catalog row as the store created it (name, sold by, price,
+GST: the newest one sent) and whether head office's catalog (``--catalog``) has it. ``--new-products FILE`` writes
+the taught products head office's catalog lacks as a catalog CSV (``checkout catalog import FILE``); a row that
+would not import is named and left out. Per enrollment: who taught it where and when, its photos. A batch that is
+cut short, altered or holds a bad record is named and skipped whole, as ``feedback collect`` skips it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from kiosk.exchange import BatchError
 from kiosk.exchange.enrollment import KIND, read_enrollment_batch
 from trainer.fleet.location import HeadOffice
 
-__all__ = ["Taught", "TaughtReport", "format_taught", "released_labels", "taught_photo", "taught_report"]
+__all__ = ["Taught", "TaughtReport", "format_taught", "new_products", "released_labels", "taught_photo",
+           "taught_report"]
 
 log = logging.getLogger(__name__)
 MAX_MANIFEST = 4 * 1024 * 1024  # a bundle's manifest.json is a few KiB; more is not one
@@ -42,6 +47,7 @@ class Taught:
     created_at: str
     withdrawn_at: str | None
     refused: int
+    product: dict | None = None  # the SKU's catalog row at the kiosk (CSV text), when it sent one
 
 
 @dataclass
@@ -55,6 +61,8 @@ class TaughtSku:
     first_at: str = ""
     last_at: str = ""
     released_in: list[str] | None = None  # groups whose published release knows the SKU (None: no channel read)
+    product: dict | None = None  # the newest catalog row a kiosk sent with it
+    in_catalog: bool | None = None  # head office's catalog has the SKU (None: no catalog given)
 
 
 @dataclass
@@ -65,6 +73,7 @@ class TaughtReport:
     skipped: list[dict]
     channel: str = ""
     channel_problems: list[str] = field(default_factory=list)
+    catalog: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,7 +92,8 @@ def _read(ho: HeadOffice) -> tuple[list[tuple[str, Taught]], list[dict]]:
             continue
         m = batch.meta
         out.append((key, Taught(name, m["store_id"], m["kiosk_id"], m["enrollment_id"], m["sku"], len(batch.records),
-                                m["staff"], m["source"], m["created_at"], m["withdrawn_at"], m["refused"])))
+                                m["staff"], m["source"], m["created_at"], m["withdrawn_at"], m["refused"],
+                                m.get("product"))))
     return out, skipped
 
 
@@ -124,6 +134,7 @@ def _per_sku(rows: list[Taught], released: dict[str, set[str]], have_channel: bo
     for t in sorted(rows, key=lambda r: r.created_at):
         s = skus.setdefault(t.sku, TaughtSku(t.sku, first_at=t.created_at))
         s.enrollments += 1
+        s.product = t.product or s.product  # the newest row sent
         if t.withdrawn_at is not None:
             s.withdrawn += 1
             continue
@@ -138,13 +149,40 @@ def _per_sku(rows: list[Taught], released: dict[str, set[str]], have_channel: bo
     return sorted(skus.values(), key=lambda s: (-s.kiosks, -s.photos, s.sku))
 
 
-def taught_report(src: str, channel: str | Path | None = None) -> TaughtReport:
+def taught_report(src: str, channel: str | Path | None = None, catalog: str | Path | None = None) -> TaughtReport:
     found, skipped = _read(HeadOffice(src))
     released, problems = released_labels(channel)
     rows = [t for _key, t in found]
     enrollments = sorted(rows, key=lambda t: (t.created_at, t.batch), reverse=True)
-    return TaughtReport(str(src), _per_sku(rows, released, bool(channel)), enrollments, skipped,
-                        str(channel or ""), problems)
+    skus = _per_sku(rows, released, bool(channel))
+    if catalog is not None:
+        from trainer.data.check import load_catalog_skus
+
+        known = load_catalog_skus(catalog)[0]
+        for s in skus:
+            s.in_catalog = s.sku in known
+    return TaughtReport(str(src), skus, enrollments, skipped, str(channel or ""), problems, str(catalog or ""))
+
+
+def new_products(report: TaughtReport) -> tuple[list[dict[str, str]], list[str]]:
+    """``(catalog CSV rows, problems)``: the newest row of each taught product (not withdrawn everywhere) that head
+    office's catalog lacks (all of them without ``--catalog``); a row that would not import is named, left out."""
+    from catalog.model import CSV_COLUMNS, parse_sku_fields, sku_to_fields, validate_sku
+
+    rows, problems = [], []
+    for s in report.skus:
+        if s.in_catalog or s.withdrawn == s.enrollments:
+            continue
+        if s.product is None:
+            problems.append(f"{s.sku}: no kiosk sent its catalog row (taught before kiosks sent them)")
+            continue
+        sku, errors = parse_sku_fields({k: v for k, v in s.product.items() if k in CSV_COLUMNS})
+        errors = errors or (validate_sku(sku) if sku is not None else [])
+        if errors or sku is None:
+            problems.append(f"{s.sku}: its catalog row would not import ({'; '.join(map(str, errors[:3]))})")
+            continue
+        rows.append(sku_to_fields(sku))
+    return rows, problems
 
 
 def taught_photo(src: str, batch: str, n: int) -> bytes | None:
@@ -170,10 +208,12 @@ def format_taught(report: TaughtReport) -> str:
     if not report.skus:
         return "\n".join(lines)
     out = io.StringIO()
-    out.write(f"{'SKU':<32} {'stores':<20} {'kiosks':>6} {'photos':>6} {'withdrawn':>9}  {'last taught':<16}  "
-              "release\n")
+    out.write(f"{'SKU':<28} {'name':<24} {'stores':<20} {'kiosks':>6} {'photos':>6} {'withdrawn':>9}  "
+              f"{'last taught':<16}  {'catalog':<8} release\n")
     for s in report.skus:
         release = "–" if s.released_in is None else (", ".join(s.released_in) or "not yet")
-        out.write(f"{s.sku:<32} {', '.join(s.stores) or '–':<20} {s.kiosks:>6} {s.photos:>6} {s.withdrawn:>9}  "
-                  f"{(s.last_at or '–')[:16].replace('T', ' '):<16}  {release}\n")
+        known = "–" if s.in_catalog is None else ("yes" if s.in_catalog else "missing")
+        name = (s.product or {}).get("name", "–")[:24]
+        out.write(f"{s.sku:<28} {name:<24} {', '.join(s.stores) or '–':<20} {s.kiosks:>6} {s.photos:>6} "
+                  f"{s.withdrawn:>9}  {(s.last_at or '–')[:16].replace('T', ' '):<16}  {known:<8} {release}\n")
     return "\n".join(lines) + "\n" + out.getvalue().rstrip()

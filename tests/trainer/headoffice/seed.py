@@ -35,6 +35,7 @@ class SeededHeadOffice:
     keys: Path  # enrolled audit keys
     channel: Path
     users: Path
+    catalog: Path  # head office's catalog: the seeded SKUs, not the ones stores taught
     password: str = "correct horse battery"
 
 
@@ -114,6 +115,13 @@ def _channel(path: Path) -> None:
     (path / "index.json").write_text(json.dumps(index))
 
 
+#: the catalog rows the kiosks sent with their enrollments (CSV text); the oldest avocado enrollment sent none
+PRODUCTS = {"avocado": {"sku": "avocado", "name": "Hass Avocado", "group": "Fruit", "sold_by": "unit",
+                        "price_paise": "12000", "gst_percent": "0", "hsn": "0804", "active": "1"},
+            "garlic": {"sku": "garlic", "name": "Garlic", "group": "Vegetables", "sold_by": "weight",
+                       "price_paise": "24000", "gst_percent": "0", "hsn": "0703", "active": "1"},
+            "banana": {"sku": "banana", "name": "Banana", "group": "Fruit", "sold_by": "weight",
+                       "price_paise": "6950", "gst_percent": "0", "hsn": "0803", "active": "1"}}
 #: (store, kiosk, enrollment id, SKU, demo photo folder, photos, staff, days ago, withdrawn)
 TAUGHT = [("BLR-0042", "K1", 1, "avocado", "avocado", 6, "101", 9, False),
           ("BLR-0107", "K1", 1, "avocado", "avocado", 5, "207", 4, False),
@@ -150,6 +158,8 @@ def seed_enrollments(root: Path) -> None:
         meta = {"kiosk_id": kiosk, "store_id": store, "enrollment_id": eid, "sku": sku, "created_at": at.isoformat(),
                 "staff": staff, "source": "teach-screen", "refused": 1,
                 "withdrawn_at": (at + timedelta(hours=2)).isoformat() if withdrawn else None}
+        if k:  # the first kiosk taught before kiosks sent the catalog row
+            meta["product"] = PRODUCTS[sku]
         name, data = write_batch(ENROLLMENT, meta, records, files)
         path = root / batch_key(ENROLLMENT, store, kiosk, name)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,10 +227,31 @@ def seed_audit(root: Path, keys: Path, work: Path) -> None:
     kiosk_audit(root, keys, work, "MYS-0003", "K1", sales=1)  # same key file, a new database: the log restarts
 
 
+def _catalog(path: Path) -> None:
+    """Head office's catalog: the demo catalog's rows of the seeded SKUs only."""
+    import csv
+
+    from catalog.csv_io import import_csv
+    from catalog.repository import Catalog
+    from tests.conftest import REPO
+
+    lines = [x for x in (REPO / "assets" / "demo" / "catalog.csv").read_text().splitlines() if not x.startswith("#")]
+    rows = [r | {"image": ""} for r in csv.DictReader(lines) if r["sku"] in SKUS]  # no photos beside it
+    src = path.with_suffix(".csv")
+    with src.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with Catalog.open(path) as cat:
+        import_csv(cat, src)
+
+
 def seed(base: Path, *, seed: int = 7) -> SeededHeadOffice:
     from trainer.headoffice.users import Users
 
-    ho = SeededHeadOffice(base / "head-office", base / "audit-keys", base / "channel", base / "users.json")
+    ho = SeededHeadOffice(base / "head-office", base / "audit-keys", base / "channel", base / "users.json",
+                          base / "catalog.sqlite")
+    _catalog(ho.catalog)
     ho.root.mkdir(parents=True, exist_ok=True)
     seed_feedback(ho.root, seed=seed)
     seed_enrollments(ho.root)

@@ -20,7 +20,8 @@ def app(seeded, tmp_path):
 
     users = Users(tmp_path / "users.json")
     users.add("meera", seeded.password)
-    return create_app(DashboardData(str(seeded.root), str(seeded.keys), str(seeded.channel)), users)
+    data = DashboardData(str(seeded.root), str(seeded.keys), str(seeded.channel), str(seeded.catalog))
+    return create_app(data, users)
 
 
 def test_the_dashboard_in_chromium(app, seeded, tmp_path):

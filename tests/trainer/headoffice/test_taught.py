@@ -82,7 +82,8 @@ def client(seeded, tmp_path):
 
     users = Users(tmp_path / "users.json")
     users.add("meera", seeded.password)
-    app = create_app(DashboardData(str(seeded.root), str(seeded.keys), str(seeded.channel)), users, secret="s" * 64)
+    data = DashboardData(str(seeded.root), str(seeded.keys), str(seeded.channel), str(seeded.catalog))
+    app = create_app(data, users, secret="s" * 64)
     return TestClient(app, follow_redirects=False)
 
 
@@ -100,3 +101,70 @@ def test_the_taught_page_shows_the_products_and_their_photos(client, seeded):
                 "/taught/photo/..%2F..%2Fusers.json/0.png", f"/taught/photo/{batch}/-1.png"):
         assert client.get(bad).status_code in (404, 422), bad
     assert {s["sku"] for s in client.get("/api/taught").json()["skus"]} == {"banana", "avocado", "garlic"}
+
+
+def test_the_products_head_offices_catalog_lacks_become_a_catalog_csv(seeded, tmp_path, capsys):
+    """The stores' catalog rows travel with their enrollments: head office sees each taught product's name and price,
+    which ones its catalog lacks, and imports those with `checkout catalog import`."""
+    report = taught_report(str(seeded.root), seeded.channel, seeded.catalog)
+    skus = by_sku(report)
+    assert skus["avocado"].product["name"] == "Hass Avocado" and skus["avocado"].in_catalog is False
+    assert skus["banana"].in_catalog is True and skus["garlic"].in_catalog is False
+    out = tmp_path / "new.csv"
+    assert main(["report", "taught", str(seeded.root), "--catalog", str(seeded.catalog), "--new-products",
+                 str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "Hass Avocado" in captured.out and "missing" in captured.out
+    assert f"wrote {out}: 1 new product(s)" in captured.err  # garlic was withdrawn everywhere, banana is known
+    db = tmp_path / "ho-catalog.sqlite"
+    shutil.copy(seeded.catalog, db)
+    assert main(["catalog", "import", str(out), "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert by_sku(taught_report(str(seeded.root), None, db))["avocado"].in_catalog is True
+
+
+def test_a_catalog_row_that_would_not_import_is_named(seeded, tmp_path, capsys):
+    import hashlib
+
+    from kiosk.exchange import batch_key, write_batch
+    from kiosk.exchange.enrollment import KIND, photo_member
+    from tests.trainer.headoffice.seed import PRODUCTS, _photo
+    from trainer.headoffice.taught import new_products
+
+    root = tmp_path / "ho"
+    shutil.copytree(seeded.root / "enrollment", root / "enrollment")
+
+    data = _photo("garlic", 0)
+    sha = hashlib.sha256(data).hexdigest()
+    bad = dict(PRODUCTS["garlic"], sku="black-garlic", price_paise="a lot")
+    meta = {"kiosk_id": "K9", "store_id": "BLR-0042", "enrollment_id": 4, "sku": "black-garlic",
+            "created_at": "2026-12-01T10:00:00+05:30", "staff": "101", "source": "teach-screen", "refused": 0,
+            "withdrawn_at": None, "product": bad}
+    name, blob = write_batch(KIND, meta, [{"image": photo_member(4, sha), "sha256": sha, "sharpness": 1.0}],
+                             {photo_member(4, sha): data})
+    path = root / batch_key(KIND, "BLR-0042", "K9", name)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(blob)
+    rows, problems = new_products(taught_report(str(root)))
+    assert [r["sku"] for r in rows] == ["avocado", "banana"]
+    assert len(problems) == 1 and problems[0].startswith("black-garlic: its catalog row would not import")
+
+
+def test_an_enrollment_whose_catalog_row_names_another_sku_is_refused_whole():
+    import hashlib
+
+    from kiosk.exchange import BatchError, write_batch
+    from kiosk.exchange.enrollment import KIND, photo_member, read_enrollment_batch
+    from tests.trainer.headoffice.seed import PRODUCTS
+
+    data = b"\x89PNG not really"
+    sha = hashlib.sha256(data).hexdigest()
+    base = {"kiosk_id": "K1", "store_id": "S1", "enrollment_id": 2, "sku": "kiwi", "created_at": "2026-12-01T10:00:00Z",
+            "staff": "", "source": "", "refused": 0, "withdrawn_at": None}
+    records, files = [{"image": photo_member(2, sha), "sha256": sha}], {photo_member(2, sha): data}
+    for product in (PRODUCTS["banana"], {"sku": "kiwi", "name": 7}, {"sku": "kiwi", "name": "x" * 300}, ["kiwi"]):
+        name, blob = write_batch(KIND, base | {"product": product}, records, files)
+        with pytest.raises(BatchError, match="product"):
+            read_enrollment_batch(blob, name)
+    name, blob = write_batch(KIND, base | {"product": {"sku": "kiwi", "name": "Kiwi"}}, records, files)
+    assert read_enrollment_batch(blob, name).meta["product"]["name"] == "Kiwi"
