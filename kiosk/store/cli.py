@@ -97,7 +97,8 @@ def cmd_receipt_day(args: argparse.Namespace) -> int:
         raise UserError(f"{args.store}: no sales database there")
     try:
         with SalesStore.open(args.store) as store:
-            takings, receipts = store.takings(day), store.receipts_on(day)
+            receipts = store.receipts_on(day)
+            takings = store.takings(day, receipts)
     except StoreError as exc:
         raise UserError(str(exc)) from None
     if args.csv:

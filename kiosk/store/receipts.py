@@ -93,15 +93,16 @@ class ReceiptsMixin:
                 raise StoreError(f"{self.path}: receipt {row['receipt_no']} cannot be read ({exc})") from None
         return out
 
-    def takings(self, day: date) -> Takings:
-        """The day's takings (:class:`kiosk.domain.takings.Takings`): its receipts summed, with the reprints made
-        and the payment attempts declined or cancelled that day."""
+    def takings(self, day: date, receipts: list[Receipt] | None = None) -> Takings:
+        """The day's takings (:class:`kiosk.domain.takings.Takings`): its receipts (``receipts``: read already by
+        :meth:`receipts_on`) summed, with the reprints made and the payment attempts declined or cancelled that
+        day."""
         key = (day.isoformat(),)
         with self._lock:
             reprints = self._conn.execute("SELECT count(*) FROM receipt_prints WHERE kind = 'reprint' AND "
                                           "substr(at, 1, 10) = ?", key).fetchone()[0]
             declined = self._conn.execute("SELECT count(*) FROM payment_intents WHERE state IN ('declined', "
                                           "'cancelled') AND substr(updated_at, 1, 10) = ?", key).fetchone()[0]
-        receipts = self.receipts_on(day)
+        receipts = self.receipts_on(day) if receipts is None else receipts
         kiosk = receipts[0].store.kiosk_id if receipts and receipts[0].store.kiosk_id else self.kiosk_id
         return Takings.of(day, receipts, kiosk_id=kiosk, reprints=reprints, declined=declined)

@@ -110,9 +110,11 @@ class DashboardData:
         return self._cached(("taught",), lambda: taught_report(self.src, self.channel, self.catalog).to_dict())
 
     def taught_photo(self, batch: str, n: int) -> bytes | None:
-        """Photo ``n`` of a listed enrollment batch (looked up by name in the listing, never a path from outside)."""
-        from trainer.headoffice.taught import taught_photo
+        """Thumbnail ``n`` of a listed enrollment batch (looked up by name in the listing, never a path from
+        outside); the batch is read once for all its thumbnails."""
+        from trainer.headoffice.taught import taught_photos
 
         if batch not in {e["batch"] for e in self.taught()["enrollments"]}:
             return None
-        return self._cached(("photo", batch, n), lambda: taught_photo(self.src, batch, n))
+        photos = self._cached(("photos", batch), lambda: taught_photos(self.src, batch))
+        return photos[n] if 0 <= n < len(photos) else None

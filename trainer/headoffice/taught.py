@@ -25,11 +25,12 @@ from kiosk.exchange import BatchError
 from kiosk.exchange.enrollment import KIND, read_enrollment_batch
 from trainer.fleet.location import HeadOffice
 
-__all__ = ["Taught", "TaughtReport", "format_taught", "new_products", "released_labels", "taught_photo",
-           "taught_report"]
+__all__ = ["THUMBNAILS", "Taught", "TaughtReport", "format_taught", "new_products", "released_labels",
+           "taught_photos", "taught_report"]
 
 log = logging.getLogger(__name__)
 MAX_MANIFEST = 4 * 1024 * 1024  # a bundle's manifest.json is a few KiB; more is not one
+THUMBNAILS = 4  # photos per enrollment the Taught page shows
 
 
 @dataclass(frozen=True)
@@ -185,8 +186,9 @@ def new_products(report: TaughtReport) -> tuple[list[dict[str, str]], list[str]]
     return rows, problems
 
 
-def taught_photo(src: str, batch: str, n: int) -> bytes | None:
-    """Photo ``n`` of the enrollment batch named ``batch`` (a name from the listing, never a path), or None."""
+def taught_photos(src: str, batch: str, limit: int = THUMBNAILS) -> list[bytes]:
+    """The first ``limit`` photos of the enrollment batch named ``batch`` (a name from the listing, never a path),
+    read and checked once; [] when there is no such whole batch."""
     ho = HeadOffice(src)
     keys, _skipped = ho.batches(KIND)
     for key, store_dir, kiosk_dir in keys:
@@ -195,9 +197,9 @@ def taught_photo(src: str, batch: str, n: int) -> bytes | None:
         try:
             got = read_enrollment_batch(ho.read(key), batch, where=key, filed_under=(store_dir, kiosk_dir))
         except (BatchError, OSError):
-            return None
-        return got.files[got.records[n]["image"]] if 0 <= n < len(got.records) else None
-    return None
+            return []
+        return [got.files[r["image"]] for r in got.records[:limit]]
+    return []
 
 
 def format_taught(report: TaughtReport) -> str:

@@ -117,7 +117,9 @@ def _page_routes(app, templates, data: DashboardData) -> None:
 
     @app.get("/taught")
     def taught(request: Request, user: str = Depends(_user)):
-        return page(request, "taught.html", user, report=data.taught())
+        from trainer.headoffice.taught import THUMBNAILS
+
+        return page(request, "taught.html", user, report=data.taught(), thumbnails=THUMBNAILS)
 
     @app.get("/taught/photo/{batch}/{n}.png")
     def taught_photo(batch: str, n: int, user: str = Depends(_user)):
