@@ -25,19 +25,31 @@ from trainer.headoffice.drift import DriftSettings
 __all__ = ["DashboardData", "rollout_progress"]
 
 
+def channel_groups(channel: str | Path) -> tuple[Path, dict | None, str]:
+    """``(channel folder, {group: entry} of its index or None, why not)``: the release each group runs."""
+    from kiosk.bundle_format.channel import INDEX
+
+    root = Path(str(channel).removeprefix("file://").removeprefix("file:"))
+    try:
+        groups = json.loads((root / INDEX).read_text(encoding="utf-8"))["signed"]["groups"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        return root, None, f"{root / INDEX}: {exc}"
+    if not isinstance(groups, dict):
+        return root, None, f"{root / INDEX}: its groups are not a table"
+    return root, groups, ""
+
+
 def rollout_progress(channel: str | Path | None, fleet_rows: list) -> list[dict]:
     """Per group of the channel index: the release, its roll-out percentage, and the kiosks it reaches (by the same
     per-store bucket the kiosks use) — how many run it, how many still run an older version, how many report
     an update error."""
-    from kiosk.bundle_format.channel import INDEX, in_rollout
+    from kiosk.bundle_format.channel import in_rollout
 
     if not channel:
         return []
-    path = Path(str(channel).removeprefix("file://").removeprefix("file:")) / INDEX
-    try:
-        groups = json.loads(path.read_text(encoding="utf-8"))["signed"]["groups"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [{"group": "-", "error": f"{path}: {exc}"}]
+    _root, groups, problem = channel_groups(channel)
+    if groups is None:
+        return [{"group": "-", "error": problem}]
     out = []
     for group, entry in sorted(groups.items()):
         version = int(entry["model_version"])

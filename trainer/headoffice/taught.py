@@ -19,6 +19,7 @@ import json
 import logging
 import tarfile
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.exchange import BatchError
@@ -80,8 +81,8 @@ class TaughtReport:
         return asdict(self)
 
 
-def _read(ho: HeadOffice) -> tuple[list[tuple[str, Taught]], list[dict]]:
-    """``[(batch key, enrollment)]`` of every whole enrollment batch, and the batches skipped."""
+def _read(ho: HeadOffice) -> tuple[list[Taught], list[dict]]:
+    """Every whole enrollment batch's enrollment, and the batches skipped."""
     keys, skipped = ho.batches(KIND)
     out = []
     for key, store_dir, kiosk_dir in keys:
@@ -92,23 +93,20 @@ def _read(ho: HeadOffice) -> tuple[list[tuple[str, Taught]], list[dict]]:
             skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
             continue
         m = batch.meta
-        out.append((key, Taught(name, m["store_id"], m["kiosk_id"], m["enrollment_id"], m["sku"], len(batch.records),
-                                m["staff"], m["source"], m["created_at"], m["withdrawn_at"], m["refused"],
-                                m.get("product"))))
+        out.append(Taught(name, m["store_id"], m["kiosk_id"], m["enrollment_id"], m["sku"], len(batch.records),
+                          m["staff"], m["source"], m["created_at"], m["withdrawn_at"], m["refused"], m.get("product")))
     return out, skipped
 
 
 def released_labels(channel: str | Path | None) -> tuple[dict[str, set[str]], list[str]]:
     """``({group: SKU ids its published release knows}, problems)`` from the channel's index and bundle archives."""
-    from kiosk.bundle_format.channel import INDEX
+    from trainer.headoffice.dashboard import channel_groups
 
     if not channel:
         return {}, []
-    root = Path(str(channel).removeprefix("file://").removeprefix("file:"))
-    try:
-        groups = json.loads((root / INDEX).read_text(encoding="utf-8"))["signed"]["groups"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return {}, [f"{root / INDEX}: {exc}"]
+    root, groups, problem = channel_groups(channel)
+    if groups is None:
+        return {}, [problem]
     labels, problems = {}, []
     for group, entry in sorted(groups.items()):
         try:
@@ -129,10 +127,16 @@ def _archive_labels(path: Path) -> set[str]:
     return {str(x) for x in labels}
 
 
+def _when(t: Taught) -> datetime:
+    """When it was taught, comparable across kiosks' offsets (a time without one is taken as UTC)."""
+    at = datetime.fromisoformat(t.created_at.replace("Z", "+00:00"))
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
 def _per_sku(rows: list[Taught], released: dict[str, set[str]], have_channel: bool) -> list[TaughtSku]:
     skus: dict[str, TaughtSku] = {}
     kiosks: dict[str, set[tuple[str, str]]] = {}
-    for t in sorted(rows, key=lambda r: r.created_at):
+    for t in sorted(rows, key=_when):
         s = skus.setdefault(t.sku, TaughtSku(t.sku, first_at=t.created_at))
         s.enrollments += 1
         s.product = t.product or s.product  # the newest row sent
@@ -151,10 +155,9 @@ def _per_sku(rows: list[Taught], released: dict[str, set[str]], have_channel: bo
 
 
 def taught_report(src: str, channel: str | Path | None = None, catalog: str | Path | None = None) -> TaughtReport:
-    found, skipped = _read(HeadOffice(src))
+    rows, skipped = _read(HeadOffice(src))
     released, problems = released_labels(channel)
-    rows = [t for _key, t in found]
-    enrollments = sorted(rows, key=lambda t: (t.created_at, t.batch), reverse=True)
+    enrollments = sorted(rows, key=lambda t: (_when(t), t.batch), reverse=True)
     skus = _per_sku(rows, released, bool(channel))
     if catalog is not None:
         from trainer.data.check import load_catalog_skus

@@ -123,28 +123,43 @@ def test_the_products_head_offices_catalog_lacks_become_a_catalog_csv(seeded, tm
     assert by_sku(taught_report(str(seeded.root), None, db))["avocado"].in_catalog is True
 
 
-def test_a_catalog_row_that_would_not_import_is_named(seeded, tmp_path, capsys):
+def put_enrollment(root, kiosk: str, eid: int, sku: str, created_at: str, product=None) -> None:
+    """One enrollment batch (one photo) as kiosk ``kiosk`` of BLR-0042 would upload it."""
     import hashlib
 
     from kiosk.exchange import batch_key, write_batch
     from kiosk.exchange.enrollment import KIND, photo_member
-    from tests.trainer.headoffice.seed import PRODUCTS, _photo
+    from tests.trainer.headoffice.seed import _photo
+
+    data = _photo("garlic", eid)
+    sha = hashlib.sha256(data).hexdigest()
+    meta = {"kiosk_id": kiosk, "store_id": "BLR-0042", "enrollment_id": eid, "sku": sku, "created_at": created_at,
+            "staff": "101", "source": "teach-screen", "refused": 0, "withdrawn_at": None,
+            **({"product": product} if product else {})}
+    name, blob = write_batch(KIND, meta, [{"image": photo_member(eid, sha), "sha256": sha, "sharpness": 1.0}],
+                             {photo_member(eid, sha): data})
+    path = root / batch_key(KIND, "BLR-0042", kiosk, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(blob)
+
+
+def test_kiosks_in_other_time_zones_are_ordered_by_the_moment_not_the_text(tmp_path):
+    root = tmp_path / "ho"
+    put_enrollment(root, "K8", 1, "kiwi", "2026-12-01T10:00:00+05:30")  # 04:30 UTC
+    put_enrollment(root, "K9", 1, "kiwi", "2026-12-01T05:00:00Z")  # later, though its text sorts first
+    report = taught_report(str(root))
+    assert [e.kiosk for e in report.enrollments] == ["K9", "K8"]
+    assert report.skus[0].first_at.endswith("+05:30") and report.skus[0].last_at.endswith("Z")
+
+
+def test_a_catalog_row_that_would_not_import_is_named(seeded, tmp_path, capsys):
+    from tests.trainer.headoffice.seed import PRODUCTS
     from trainer.headoffice.taught import new_products
 
     root = tmp_path / "ho"
     shutil.copytree(seeded.root / "enrollment", root / "enrollment")
-
-    data = _photo("garlic", 0)
-    sha = hashlib.sha256(data).hexdigest()
     bad = dict(PRODUCTS["garlic"], sku="black-garlic", price_paise="a lot")
-    meta = {"kiosk_id": "K9", "store_id": "BLR-0042", "enrollment_id": 4, "sku": "black-garlic",
-            "created_at": "2026-12-01T10:00:00+05:30", "staff": "101", "source": "teach-screen", "refused": 0,
-            "withdrawn_at": None, "product": bad}
-    name, blob = write_batch(KIND, meta, [{"image": photo_member(4, sha), "sha256": sha, "sharpness": 1.0}],
-                             {photo_member(4, sha): data})
-    path = root / batch_key(KIND, "BLR-0042", "K9", name)
-    path.parent.mkdir(parents=True)
-    path.write_bytes(blob)
+    put_enrollment(root, "K9", 4, "black-garlic", "2026-12-01T10:00:00+05:30", bad)
     rows, problems = new_products(taught_report(str(root)))
     assert [r["sku"] for r in rows] == ["avocado", "banana"]
     assert len(problems) == 1 and problems[0].startswith("black-garlic: its catalog row would not import")
