@@ -1,5 +1,6 @@
 """``checkout receipt reprint [RECEIPT_NO | --last] --store DB``: a receipt again, from the kiosk's sales file;
-``checkout receipt day [--date DAY] --store DB [--json] [--csv FILE]``: the day's takings (end-of-day report).
+``checkout receipt day [--date DAY] --store DB [--json] [--csv FILE]``: the day's takings (end-of-day report);
+``checkout receipt list [--date DAY] --store DB [--json]``: the day's receipts, one line each.
 
 The copy is the stored receipt under a ``DUPLICATE`` line (never a second sale), and the reprint is recorded in the
 store with who asked (``--by``, default the login name). Cheap to import: the store is opened in the handler.
@@ -38,6 +39,13 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--json", action="store_true", help="print the report as one JSON object (amounts in paise)")
     p.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per receipt and GST rate there")
     p.set_defaults(func=cmd_receipt_day)
+    p = receipt.add_parser("list", help="the day's receipts: number, time, items, total, how paid (to find one to "
+                                        "reprint)")
+    p.add_argument("--store", type=Path, required=True, help="the kiosk's sales database")
+    p.add_argument("--date", default="today", metavar="YYYY-MM-DD",
+                   help="the day (the kiosk's local date; also today, yesterday; default today)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line (amounts in paise)")
+    p.set_defaults(func=cmd_receipt_list)
 
 
 def _who(name: str | None) -> str:
@@ -88,8 +96,8 @@ def _write_csv(path: Path, rows: list[tuple[str, ...]]) -> None:
         raise UserError(f"{path}: cannot write the CSV ({exc.strerror or exc})") from None
 
 
-def cmd_receipt_day(args: argparse.Namespace) -> int:
-    from kiosk.domain.takings import tax_csv_rows
+def _days_receipts(args: argparse.Namespace):
+    """``(day, its receipts, its takings)`` from ``--store`` and ``--date``; one line when either is wrong."""
     from kiosk.store import SalesStore, StoreError
 
     day = _day(args.date)
@@ -98,9 +106,32 @@ def cmd_receipt_day(args: argparse.Namespace) -> int:
     try:
         with SalesStore.open(args.store) as store:
             receipts = store.receipts_on(day)
-            takings = store.takings(day, receipts)
+            return day, receipts, store.takings(day, receipts)
     except StoreError as exc:
         raise UserError(str(exc)) from None
+
+
+def cmd_receipt_list(args: argparse.Namespace) -> int:
+    from kiosk.domain.money import format_inr
+
+    day, receipts, _takings = _days_receipts(args)
+    for r in receipts:
+        b = r.bill
+        if args.json:
+            print(json.dumps({"receipt_no": r.receipt_no, "issued_at": r.issued_at.isoformat(), "items": b.item_count,
+                              "total": b.total, "payment_method": r.payment_method}))
+        else:
+            print(f"{r.receipt_no:<14} {r.issued_at:%H:%M}  {b.item_count:>3} item(s) {format_inr(b.total):>14}  "
+                  f"{r.payment_method.upper()}")
+    if not args.json:
+        print(f"{len(receipts)} receipt(s) on {day:%d-%m-%Y}", file=sys.stderr)
+    return 0
+
+
+def cmd_receipt_day(args: argparse.Namespace) -> int:
+    from kiosk.domain.takings import tax_csv_rows
+
+    _, receipts, takings = _days_receipts(args)
     if args.csv:
         _write_csv(args.csv, tax_csv_rows(receipts))
     print(json.dumps(takings.to_dict(), indent=2, ensure_ascii=False) if args.json else takings.to_text(), end="")

@@ -123,3 +123,18 @@ def test_the_report_fits_any_roll(tmp_path, width):
     with fill(tmp_path / "sales.sqlite") as store:
         text = store.takings(DAY).to_text(width)
     assert all(len(line) <= width for line in text.splitlines())
+
+
+def test_the_days_receipts_are_listed_to_find_one_to_reprint(tmp_path, capsys):
+    fill(tmp_path / "sales.sqlite").close()
+    db = str(tmp_path / "sales.sqlite")
+    assert main(["receipt", "list", "--store", db, "--date", "2026-11-30"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [x.split()[0] for x in lines] == ["K7-000002", "K7-000003", "K7-000004", "K7-000005"]
+    assert lines[0].split()[1] == "00:01" and lines[0].endswith("CARD") and "₹3.00" in lines[0]
+    assert "4 receipt(s) on 30-11-2026" in captured.err
+    assert main(["receipt", "list", "--store", db, "--date", "2026-11-29", "--json"]) == 0
+    (only,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert only == {"receipt_no": "K7-000001", "issued_at": "2026-11-29T23:59:00+05:30", "items": 1, "total": 7200,
+                    "payment_method": "cash"}
