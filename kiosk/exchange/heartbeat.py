@@ -9,20 +9,23 @@
      "disk": {"free_mb": 20480, "captures_mb": 412},
      "outbox": {"queued": 0, "bytes": 0, "oldest": null, "dropped": 0, "sent": 57, "last_success": "…",
                 "last_error": null},
+     "sales": {"day": "2026-12-01", "count": 37, "total_paise": 1234600},
      "last_error": null}
 
 ``counts`` cover the last ``window_days`` of placements: ``corrected`` is how many labelled placements ended with
 another SKU than the model's top-1 (the correction rate is ``corrected / labelled``), ``corrections`` the staff
-corrections among them. :func:`read_heartbeat` checks what head office relies on: ids as head office files them
-(:data:`~kiosk.exchange.layout.ID_RE`; the store id may be empty), ``at`` an ISO-8601 time with its offset, every
-count a whole number ≥ 0 or null (``corrected`` at most ``labelled``), versions whole numbers or null, the update
-state and the errors text or null — so that nothing in a heartbeat can stop the table or the dashboard that show it.
+corrections among them; ``sales`` (optional: kiosks before it send none) the kiosk's sales so far on its local
+``day``, how many and their total in paise. :func:`read_heartbeat` checks what head office relies on: ids as head
+office files them (:data:`~kiosk.exchange.layout.ID_RE`; the store id may be empty), ``at`` an ISO-8601 time with
+its offset, every count a whole number ≥ 0 or null (``corrected`` at most ``labelled``; ``sales.day`` a date),
+versions whole numbers or null, the update state and the errors text or null — so that nothing in a heartbeat can
+stop the table or the dashboard that show it.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from kiosk.errors import DataError
@@ -40,11 +43,13 @@ REQUIRED = {"kiosk_id": str, "store_id": str, "at": str, "model": dict, "update"
 #: (section, field): a whole number ≥ 0, or null
 COUNTS = [("counts", k) for k in ("window_days", "placements", "labelled", "corrected", "corrections", "staff",
                                   "shopper", "auto", "barcode", "unlabelled")] + \
-         [("outbox", k) for k in ("queued", "bytes", "dropped", "sent")]
+         [("outbox", k) for k in ("queued", "bytes", "dropped", "sent")] + \
+         [("sales", k) for k in ("count", "total_paise")]
 #: (section, field): a whole number, or null
 VERSIONS = [("model", "version"), ("update", "active_version"), ("update", "available_version")]
 #: (section, field; "" = the document itself): text, or null
-TEXTS = [("", "software"), ("", "last_error"), ("update", "state"), ("update", "last_error"), ("outbox", "last_error")]
+TEXTS = [("", "software"), ("", "last_error"), ("update", "state"), ("update", "last_error"), ("outbox", "last_error"),
+         ("sales", "day")]
 
 
 def read_heartbeat(data: bytes, where: str) -> dict[str, Any]:
@@ -95,13 +100,24 @@ def _time_problem(at: str) -> str:
     return ""
 
 
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
 def _is_whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _fields_problem(doc: dict[str, Any]) -> str:
+    if "sales" in doc and not isinstance(doc["sales"], dict):
+        return "sales is not a table"
+
     def get(section: str, key: str) -> Any:
-        return (doc[section] if section else doc).get(key)
+        return (doc.get(section) or {} if section else doc).get(key)
 
     for section, key in COUNTS:
         value = get(section, key)
@@ -115,6 +131,9 @@ def _fields_problem(doc: dict[str, Any]) -> str:
         value = get(section, key)
         if value is not None and not isinstance(value, str):
             return f"{(section + '.') if section else ''}{key} is {type(value).__name__}, not text or null"
+    day = (doc.get("sales") or {}).get("day")
+    if day is not None and not _is_date(day):
+        return f"sales.day {day[:40]!r} is not a date (YYYY-MM-DD)"
     labelled, corrected = doc["counts"].get("labelled") or 0, doc["counts"].get("corrected") or 0
     if corrected > labelled:
         return f"counts.corrected ({corrected}) is more than counts.labelled ({labelled})"

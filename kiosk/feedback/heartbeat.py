@@ -53,4 +53,8 @@ def build_heartbeat(*, kiosk_id: str, store_id: str, now: datetime, store, stats
         "outbox": outbox,
         "last_error": last_error,
     }
+    if hasattr(store, "sales_so_far"):
+        day = now.date()  # the kiosk's own local day, as its receipts are dated
+        count, total = store.sales_so_far(day)
+        doc["sales"] = {"day": day.isoformat(), "count": count, "total_paise": total}
     return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()

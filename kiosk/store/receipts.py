@@ -93,6 +93,19 @@ class ReceiptsMixin:
                 raise StoreError(f"{self.path}: receipt {row['receipt_no']} cannot be read ({exc})") from None
         return out
 
+    def sales_so_far(self, day: date) -> tuple[int, int]:
+        """``(sales, total paise)`` closed on ``day`` so far: read from the newest sale back to the first of an
+        earlier day (the heartbeat asks every minute; years of sales are not scanned)."""
+        count = total = 0
+        key = day.isoformat()
+        with self._lock:
+            for closed_at, paid in self._conn.execute("SELECT closed_at, total FROM sales ORDER BY receipt_seq DESC"):
+                if closed_at[:10] < key:
+                    break
+                if closed_at[:10] == key:
+                    count, total = count + 1, total + paid
+        return count, total
+
     def takings(self, day: date, receipts: list[Receipt] | None = None) -> Takings:
         """The day's takings (:class:`kiosk.domain.takings.Takings`): its receipts (``receipts``: read already by
         :meth:`receipts_on`) summed, with the reprints made and the payment attempts declined or cancelled that

@@ -55,6 +55,8 @@ def test_a_closed_sale_reaches_head_office_with_its_crops_and_a_heartbeat(tmp_pa
     heartbeat = read_heartbeat((tmp_path / "ho/heartbeats/S1/K1.json").read_bytes(), "hb")
     assert heartbeat["model"]["version"] == 4 and heartbeat["counts"]["labelled"] == 2
     assert correction_rate(heartbeat["counts"]) == 0.5 and heartbeat["outbox"]["sent"] == 1
+    sale = store.last_sale()
+    assert heartbeat["sales"] == {"day": clock().date().isoformat(), "count": 1, "total_paise": sale.total}
     assert json.loads((tmp_path / "outbox/heartbeat.json").read_text())["kiosk_id"] == "K1"
     assert loop.run_once().sent == 1 and len(received(tmp_path)) == 1  # nothing new: nothing sent
 

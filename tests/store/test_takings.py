@@ -75,6 +75,15 @@ def test_a_days_takings_sum_its_receipts(tmp_path):
     assert (other.sales, other.total, other.payments) == (1, 7200, {"cash": (1, 7200)})
 
 
+def test_the_heartbeat_counts_the_days_sales_without_reading_them_all(tmp_path):
+    with fill(tmp_path / "sales.sqlite") as store:
+        t = store.takings(DAY)
+        assert store.sales_so_far(DAY) == (4, t.total)
+        assert store.sales_so_far(DAY + timedelta(days=1)) == (1, 7200)
+        assert store.sales_so_far(DAY - timedelta(days=1)) == (1, 7200)
+        assert store.sales_so_far(DAY + timedelta(days=2)) == (0, 0)
+
+
 def test_the_command_prints_the_report_json_and_csv(tmp_path, capsys):
     fill(tmp_path / "sales.sqlite").close()
     db = str(tmp_path / "sales.sqlite")

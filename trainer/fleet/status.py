@@ -45,6 +45,9 @@ class KioskRow:
     outbox_dropped: int
     last_error: str | None
     clock_ahead: bool = False  # the heartbeat's time is ahead of head office's clock (counted as stale)
+    sales_day: str = ""  # the kiosk's local day of the two figures below ("": the kiosk sends none)
+    sales_count: int | None = None
+    sales_paise: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,12 +56,13 @@ class KioskRow:
 def _row(doc: dict, now: datetime, stale_after_s: float) -> KioskRow:
     age = (now - heartbeat_time(doc)).total_seconds()
     ahead = age < -CLOCK_SLACK_S
-    counts, update, outbox = doc["counts"], doc["update"], doc["outbox"]
+    counts, update, outbox, sales = doc["counts"], doc["update"], doc["outbox"], doc.get("sales") or {}
     return KioskRow(doc["store_id"], doc["kiosk_id"], doc["at"], round(age, 1), ahead or age > stale_after_s,
                     doc["model"].get("version"), doc.get("software") or "", update.get("state") or "-",
                     update.get("available_version"), counts.get("placements") or 0, correction_rate(counts),
                     counts.get("corrections") or 0, counts.get("window_days") or 0, outbox.get("queued") or 0,
-                    outbox.get("dropped") or 0, doc.get("last_error") or outbox.get("last_error"), ahead)
+                    outbox.get("dropped") or 0, doc.get("last_error") or outbox.get("last_error"), ahead,
+                    sales.get("day") or "", sales.get("count"), sales.get("total_paise"))
 
 
 def printable(text: str) -> str:
@@ -166,10 +170,18 @@ def _age(row: KioskRow) -> str:
     return f"{_span(max(0.0, row.age_s))} ago"
 
 
+def _sales(row: KioskRow) -> str:
+    if row.sales_count is None:
+        return "-"
+    from kiosk.domain.money import format_inr
+
+    return f"{row.sales_count} {format_inr(row.sales_paise or 0)} ({printable(row.sales_day)[5:10]})"
+
+
 def format_table(rows: list[KioskRow], problems: list[dict]) -> str:
     """The text table, one line per kiosk whatever its heartbeat's texts hold, then the unreadable ones."""
-    header = ("STORE", "KIOSK", "MODEL", "UPDATE", "LAST HEARTBEAT", "PLACED", "CORRECTED", "STAFF", "OUTBOX",
-              "LAST ERROR")
+    header = ("STORE", "KIOSK", "MODEL", "UPDATE", "LAST HEARTBEAT", "SALES (ITS DAY)", "PLACED", "CORRECTED", "STAFF",
+              "OUTBOX", "LAST ERROR")
     table = [header]
     for r in rows:
         update = printable(r.update_state)[:40] + (f" (v{r.available_version} offered)" if r.available_version
@@ -177,8 +189,8 @@ def format_table(rows: list[KioskRow], problems: list[dict]) -> str:
         rate = "-" if r.correction_rate is None else f"{100 * r.correction_rate:.1f}%"
         outbox = f"{r.outbox_queued} waiting" + (f", {r.outbox_dropped} dropped" if r.outbox_dropped else "")
         table.append((printable(r.store), printable(r.kiosk), "-" if r.model_version is None else f"v{r.model_version}",
-                      update, _age(r) + (" STALE" if r.stale else ""), str(r.placements), rate, str(r.corrections),
-                      outbox, printable(r.last_error or "")[:60]))
+                      update, _age(r) + (" STALE" if r.stale else ""), _sales(r), str(r.placements), rate,
+                      str(r.corrections), outbox, printable(r.last_error or "")[:60]))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
     stale, ahead = sum(r.stale for r in rows), sum(r.clock_ahead for r in rows)

@@ -45,7 +45,8 @@ def put_batch(root: Path, store: str, kiosk: str, records: list[dict], images: d
 
 def put_heartbeat(root: Path, store: str, kiosk: str, *, at: datetime, version: int, placements: int,
                   labelled: int, corrected: int, corrections: int = 0, state: str = "idle",
-                  available: int | None = None, queued: int = 0, error: str | None = None) -> None:
+                  available: int | None = None, queued: int = 0, error: str | None = None,
+                  sales: tuple[str, int, int] | None = None) -> None:
     doc = {"format": 1, "kind": "heartbeat", "kiosk_id": kiosk, "store_id": store,
            "at": at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"), "software": "0.1.0",
            "model": {"version": version, "description": f"v{version}"},
@@ -54,6 +55,8 @@ def put_heartbeat(root: Path, store: str, kiosk: str, *, at: datetime, version: 
                       "corrections": corrections},
            "recognitions_since_start": placements, "disk": {"free_mb": 1000, "captures_mb": 12.5},
            "outbox": {"queued": queued, "dropped": 0, "last_error": error}, "last_error": error}
+    if sales is not None:  # (day, count, total paise); kiosks before the section send none
+        doc["sales"] = dict(zip(("day", "count", "total_paise"), sales))
     path = root / heartbeat_key(store, kiosk)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc))

@@ -72,6 +72,16 @@ BAD = {
     "at-out-of-range": (put("", "at", "9999-12-31T23:59:59-12:00"), "is out of range"),
     "kiosk-id-newline": (put("", "kiosk_id", "K1\nMYS-0003  K9  v9"), "kiosk_id 'K1\\nMYS-0003"),
     "store-id-space": (put("", "store_id", "BLR 0042"), "store_id 'BLR 0042' is not an id"),
+    "sales-list": (put("", "sales", [37]), "sales is not a table"),
+    "sales-count-negative": (put("", "sales", {"day": "2026-12-01", "count": -1, "total_paise": 0}),
+                             "sales.count -1 is not a count"),
+    "sales-total-float": (put("", "sales", {"day": "2026-12-01", "count": 1, "total_paise": 1.5}),
+                          "sales.total_paise 1.5 is not a count"),
+    "sales-day-words": (put("", "sales", {"day": "today", "count": 1, "total_paise": 100}),
+                        "sales.day 'today' is not a date"),
+    "sales-day-time": (put("", "sales", {"day": "2026-12-01T10:00", "count": 1, "total_paise": 100}),
+                       "is not a date"),
+    "sales-day-number": (put("", "sales", {"day": 5, "count": 1, "total_paise": 100}), "sales.day is int, not text"),
 }
 
 

@@ -85,10 +85,11 @@ def seed_feedback(root: Path, *, seed: int = 7, days: int = 28, per_day: int = 4
 
 def _heartbeats(root: Path) -> None:
     now = datetime.now(timezone.utc)  # staleness is judged against the clock the dashboard reads
+    day = now.date().isoformat()
     put_heartbeat(root, "BLR-0042", "K1", at=now - timedelta(minutes=3), version=3, placements=280, labelled=280,
-                  corrected=31, corrections=6)
+                  corrected=31, corrections=6, sales=(day, 37, 1234600))
     put_heartbeat(root, "BLR-0042", "K2", at=now - timedelta(minutes=7), version=3, placements=270, labelled=270,
-                  corrected=28, corrections=4)
+                  corrected=28, corrections=4, sales=(day, 29, 987450))
     put_heartbeat(root, "BLR-0107", "K1", at=now - timedelta(minutes=2), version=2, placements=260, labelled=258,
                   corrected=12, state="downloading", available=3)
     put_heartbeat(root, "MYS-0003", "K1", at=now - timedelta(hours=5), version=2, placements=240, labelled=240,
