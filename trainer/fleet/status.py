@@ -170,12 +170,19 @@ def _age(row: KioskRow) -> str:
     return f"{_span(max(0.0, row.age_s))} ago"
 
 
+def rupees(paise: object) -> str:
+    """Whole paise (an int, or catalog text such as ``"12000"``) as rupees, ``120.00``; anything else as it came."""
+    try:
+        whole, part = divmod(int(str(paise)), 100)
+    except ValueError:
+        return str(paise)
+    return f"{whole}.{part:02d}"
+
+
 def _sales(row: KioskRow) -> str:
     if row.sales_count is None:
         return "-"
-    from kiosk.domain.money import format_inr
-
-    return f"{row.sales_count} {format_inr(row.sales_paise or 0)} ({printable(row.sales_day)[5:10]})"
+    return f"{row.sales_count} ₹{rupees(row.sales_paise or 0)} ({printable(row.sales_day)[5:10]})"
 
 
 def format_table(rows: list[KioskRow], problems: list[dict]) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from trainer.fleet.status import rupees
 from trainer.headoffice.dashboard import DashboardData
 from trainer.headoffice.users import Users
 
@@ -36,15 +37,6 @@ def _log_login(users: Users, name: str, ok: bool, why: str, client: str) -> None
              "client": client}
     with open(users.path.with_name("headoffice-logins.jsonl"), "a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\n")
-
-
-def _rupees(paise: Any) -> str:
-    """Catalog text in paise (``"12000"``) as rupees (``120.00``); anything else as it came."""
-    try:
-        whole, part = divmod(int(str(paise)), 100)
-    except ValueError:
-        return str(paise)
-    return f"{whole:,}.{part:02d}"
 
 
 def _safe_next(target: str | None) -> str:
@@ -155,7 +147,7 @@ def create_app(data: DashboardData, users: Users, *, secret: str | None = None, 
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["pct"] = lambda x: "–" if x is None else f"{100 * x:.1f} %"
     templates.env.filters["when"] = lambda t: (t or "–")[:16].replace("T", " ")
-    templates.env.filters["rupees"] = _rupees
+    templates.env.filters["rupees"] = rupees
 
     @app.exception_handler(_LoginRequired)
     def login_required(request: Request, exc: _LoginRequired):
