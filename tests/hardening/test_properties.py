@@ -85,3 +85,46 @@ def test_seeded_run_at_acceptance_size():
     c = result.counts
     assert c["catalog_rows"] >= 10_000 and c["searches"] >= 10_000 and c["receipt_names"] >= 10_000
     assert c["tracebacks"] == 0 and result.ok, result.tracebacks
+
+
+LINE = st.tuples(st.sampled_from(["unit", "weight"]), st.integers(0, 10_000_000), st.sampled_from([0, 500, 1200, 1800,
+                                                                                                 2800]),
+                 st.integers(1, 999), st.integers(1, 100_000), st.booleans())
+SALE = st.tuples(st.lists(LINE, min_size=1, max_size=12), st.sampled_from(["card", "cash", "upi", ""]),
+                 st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=60))
+
+
+def _sale(n: int, lines, method: str, store_name: str) -> Receipt:
+    cart = Cart(f"c{n}")
+    for kind, price, gst, qty, grams, voided in lines:
+        line = cart.add(CartLine.unit("s", "Item", price, gst, qty) if kind == "unit" else
+                        CartLine.weighed("w", "Loose", price, gst, grams))
+        if voided and len(cart.lines) > 1:
+            cart.void(line.line_id)
+    cart.close()
+    return Receipt.from_cart(cart, f"K1-{n:06d}", datetime(2026, 12, 1, 10, n % 60, tzinfo=timezone.utc),
+                             store=StoreInfo(name=store_name, kiosk_id="K1"), payment_method=method)
+
+
+@FAST
+@given(st.lists(SALE, max_size=8), st.integers(32, 60))
+def test_any_days_takings_add_up_to_its_receipts_and_fit_the_roll(sales, width):
+    """Whatever was sold (any prices, rates, weights, voids, payment names, store names), the end-of-day report's
+    figures are the receipts' own sums, its GST rows add up, and every printed line fits the roll."""
+    from datetime import date
+
+    from kiosk.domain.takings import Takings, tax_csv_rows
+
+    receipts = [_sale(n, lines, method, name) for n, (lines, method, name) in enumerate(sales)]
+    t = Takings.of(date(2026, 12, 1), receipts)
+    bills = [r.bill for r in receipts]
+    assert (t.sales, t.total, t.gross, t.round_off) == (len(receipts), sum(b.total for b in bills),
+                                                        sum(b.gross for b in bills), sum(b.round_off for b in bills))
+    assert t.total == t.gross + t.round_off and sum(a for _n, a in t.payments.values()) == t.total
+    assert sum(n for n, _a in t.payments.values()) == t.sales
+    for row in t.tax_rows:
+        assert row.taxable + row.cgst + row.sgst == row.gross
+        assert row.cgst == sum(x.cgst for b in bills for x in b.tax_rows if x.rate_bp == row.rate_bp)
+    assert sum(r.gross for r in t.tax_rows) == t.gross
+    assert all(columns(line) <= width for line in t.to_text(width).splitlines())
+    assert len(tax_csv_rows(receipts)) == sum(len(b.tax_rows) for b in bills)
