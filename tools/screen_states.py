@@ -233,6 +233,9 @@ def staff_states(d: Driver, shot) -> None:
     s.staff_unlock(PIN)  # the shared PIN's role: supervisor
     w.show_page("staff")
     d.pump()
+    d.tap(w.staff.reprint_button)
+    shot("staff-receipts")
+    d.tap(w.receipts.back_button)
     d.tap(w.staff.day_button)
     d.pump(300)
     shot("end-of-day")
@@ -279,6 +282,8 @@ STATES = {
     "receipt": "The receipt: the store's legal header (name, address, GSTIN), the lines with staff marks, the full "
                "GST table, Print, and the countdown to a new order.",
     "receipt-printed": "After Print: the receipt went to the ESC/POS printer; Print again.",
+    "staff-receipts": "Reprint on the staff page: today's receipts, newest first; a tap prints that one again as a "
+                      "duplicate.",
     "end-of-day": "End of day (staff page, a supervisor): today's takings as the report prints them — sales, "
                   "payments per method, the GST table, what staff changed.",
 }

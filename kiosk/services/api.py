@@ -25,6 +25,7 @@ one-line :class:`~kiosk.errors.UserError`); the window shows that line as a noti
 * ``staff_unlock(pin) -> bool``, ``staff_lock()``, ``staff_unlocked``; ``staff_correct(line_id, sku) -> line_id``,
   ``staff_void(line_id)``, ``staff_override_price(line_id, paise) -> line_id`` (``StaffLocked`` unless unlocked);
   ``staff_reprint(receipt_no=None) -> text``: a marked duplicate of a receipt (the last sale's by default);
+  ``staff_receipts_today() -> [summary]``: today's receipts, newest first, to pick one to reprint;
   ``staff_day_report(print_it=False) -> text``: today's takings, the end-of-day report (a supervisor's), printed
   on the receipt printer with ``print_it`` (``can_print``: one is set up);
 * ``scale_tare(container="bag") -> grams`` (a container's preset tare), ``scale_clear_tare()``, ``scale_zero() ->
@@ -104,6 +105,8 @@ class CheckoutApi(Protocol):
     def staff_reprint(self, receipt_no: str | None = None) -> str: ...
 
     def staff_day_report(self, print_it: bool = False) -> str: ...
+
+    def staff_receipts_today(self) -> list[Any]: ...
 
     def staff_resolve(self, approve: bool) -> str | None: ...
 

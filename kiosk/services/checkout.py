@@ -320,6 +320,12 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         """Staff: a marked duplicate of ``receipt_no`` (None: the last sale), recorded with who asked."""
         return self._desk.reprint(lambda who: self._till.reprint(receipt_no, who))
 
+    def staff_receipts_today(self) -> list:
+        """Staff: today's receipts, newest first (``receipt_no, time, items, total, payment_method``), to reprint
+        one."""
+        self._desk.require("reprint")
+        return self._till.receipts_of(self._clock().date())
+
     def staff_day_report(self, print_it: bool = False) -> str:
         """Staff (a supervisor): today's takings, as the end-of-day report prints them (``checkout receipt day``);
         ``print_it``: on the receipt printer too."""

@@ -39,6 +39,17 @@ class Recovery:
     unresolved: int = 0
 
 
+@dataclass(frozen=True)
+class ReceiptSummary:
+    """One line of the staff's receipt list."""
+
+    receipt_no: str
+    time: str  # HH:MM, the kiosk's local time
+    items: int
+    total: int  # paise
+    payment_method: str
+
+
 class Till:
     def __init__(self, cart: CartKeeper, terminal: PaymentTerminal) -> None:
         self._cart, self.terminal = cart, terminal
@@ -126,6 +137,17 @@ class Till:
                 done.unresolved += 1
         self._cart.reload()
         return done
+
+    def receipts_of(self, day) -> list[ReceiptSummary]:
+        """The receipts of ``day``, newest first, one summary each (for staff to pick one to reprint)."""
+        from kiosk.store import StoreError
+
+        try:
+            receipts = self.store.receipts_on(day)
+        except StoreError as exc:
+            raise CheckoutError(str(exc)) from None
+        return [ReceiptSummary(r.receipt_no, r.issued_at.strftime("%H:%M"), r.bill.item_count, r.bill.total,
+                               r.payment_method) for r in reversed(receipts)]
 
     def takings_text(self, day) -> str:
         """The end-of-day report of ``day`` as printed (:meth:`kiosk.store.SalesStore.takings`)."""

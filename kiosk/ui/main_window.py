@@ -58,6 +58,7 @@ from kiosk.ui.widgets import (
     WeightPanel,
 )
 from kiosk.ui.widgets.common import touch_button
+from kiosk.ui.widgets.receipts import ReceiptListPanel
 from kiosk.ui.widgets.staff_signin import StaffSignInPanel
 
 __all__ = ["MainWindow"]
@@ -165,8 +166,10 @@ class MainWindow(QMainWindow):
         self.pin = StaffSignInPanel()  # staff number + personal PIN (kiosk.ui.widgets.staff_signin)
         self.staff = self._staff_page()
         self.price = PriceOverridePanel()
+        self.receipts = ReceiptListPanel()  # staff: today's receipts, to reprint one
         for name, page in (("search", self.search), ("browse", self.browse), ("payment", self.payment),
-                           ("receipt", self.receipt), ("pin", self.pin), ("staff", self.staff), ("price", self.price)):
+                           ("receipt", self.receipt), ("pin", self.pin), ("staff", self.staff), ("price", self.price),
+                           ("receipts", self.receipts)):
             self._add_page(name, page)
 
     def _add_page(self, name: str, widget: QWidget) -> None:
@@ -304,6 +307,8 @@ class MainWindow(QMainWindow):
         self.staff.correct_requested.connect(self._staff_correct)
         self.staff.override_requested.connect(self._staff_override)
         self.staff.reprint_requested.connect(self._reprint)
+        self.receipts.chosen.connect(self._reprint_one)
+        self.receipts.back.connect(lambda: self.show_page("staff"))
         self.staff.day_report_requested.connect(self._day_report)
         self.staff.line_selected.connect(self._show_line_photo)
         self.staff.removal.decided.connect(lambda approve: self._intent("staff_decide_removal", approve))
@@ -516,8 +521,14 @@ class MainWindow(QMainWindow):
         self.show_page("price")
 
     def _reprint(self) -> None:
-        """Staff: the last sale's receipt again, marked as a duplicate (recorded by the service)."""
-        ok, text = self._intent("staff_reprint")
+        """Staff: today's receipts to pick one from (its duplicate is recorded by the service)."""
+        ok, rows = self._intent("staff_receipts_today")
+        if ok:
+            self.receipts.show_receipts(rows)
+            self.show_page("receipts")
+
+    def _reprint_one(self, receipt_no: str) -> None:
+        ok, text = self._intent("staff_reprint", receipt_no)
         if ok:
             self.receipt.show_duplicate(text)
             self.show_page("receipt")

@@ -23,7 +23,7 @@ from kiosk.ui.widgets.staff_signin import StaffBadge
 __all__ = ["StaffAccess", "install"]
 
 log = logging.getLogger(__name__)
-STAFF_PAGES = ("staff", "price", "search", "browse", "teach", "pin")
+STAFF_PAGES = ("staff", "price", "search", "browse", "teach", "pin", "receipts")
 
 
 class StaffAccess(QObject):

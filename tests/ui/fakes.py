@@ -361,6 +361,14 @@ class FakeCheckoutService:
             raise FakeRefusal("no sale yet, nothing to reprint")
         return "*** DUPLICATE - reprint 1 ***\n" + self.receipts[-1].to_text()
 
+    def staff_receipts_today(self):
+        from kiosk.services.paying import ReceiptSummary
+
+        self.calls.append(("staff_receipts_today",))
+        self._staff()
+        return [ReceiptSummary(r.receipt_no, r.issued_at.strftime("%H:%M"), r.bill.item_count, r.bill.total,
+                               r.payment_method) for r in reversed(self.receipts)]
+
     def staff_day_report(self, print_it=False):
         self.calls.append(("staff_day_report", print_it))
         self._staff()

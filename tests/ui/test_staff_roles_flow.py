@@ -205,3 +205,21 @@ def test_a_supervisor_prints_the_end_of_day_report(qtbot, real, tmp_path):
     assert b"END OF DAY" in printed and service.last_sale.receipt_no.encode() in printed
     kinds = [(r["kind"], r["actor"]) for r in service.store.audit_rows()]
     assert ("day_report_printed", "102") in kinds and kinds.count(("staff.day_report", "102")) == 2
+
+
+def test_staff_reprint_the_receipt_a_shopper_comes_back_for(qtbot, real):
+    """Two shoppers pay; the first comes back for their receipt: staff pick it from today's list, newest first."""
+    service, window = real
+    first = sell_one_and_open_staff(qtbot, service, window, ASSISTANT)
+    tap(qtbot, window.staff.done_button)
+    second = sell_one_and_open_staff(qtbot, service, window, ASSISTANT, "cash")
+    tap(qtbot, window.staff.reprint_button)
+    assert window.page == "receipts"
+    assert window.receipts.receipt_numbers() == [second.receipt_no, first.receipt_no]
+    assert "CARD" in window.receipts.list.item(1).text() and "CASH" in window.receipts.list.item(0).text()
+    tap_list_row(qtbot, window.receipts.list, 1)
+    qtbot.waitUntil(lambda: window.page == "receipt")
+    text = window.receipt.text.toPlainText()
+    assert "DUPLICATE" in text and first.receipt_no in text and second.receipt_no not in text
+    prints = service.store.receipt_prints(first.receipt_no)
+    assert [(p["kind"], p["by"]) for p in prints][-1] == ("reprint", "101")

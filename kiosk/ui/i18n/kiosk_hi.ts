@@ -497,6 +497,25 @@ Place an item on the tray to start.</source>
     </message>
 </context>
 <context>
+    <name>Receipts</name>
+    <message>
+        <source>Today&apos;s receipts — tap one to print it again</source>
+        <translation>आज की रसीदें — दोबारा छापने के लिए एक छुएँ</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>वापस</translation>
+    </message>
+    <message>
+        <source>No sale yet today.</source>
+        <translation>आज अभी तक कोई बिक्री नहीं।</translation>
+    </message>
+    <message>
+        <source>{n} item(s)</source>
+        <translation>{n} सामान</translation>
+    </message>
+</context>
+<context>
     <name>Search</name>
     <message>
         <source>What the camera saw</source>
