@@ -156,6 +156,20 @@ def fleet_status(src: str, *, now: datetime | None = None, stale_after_s: float 
     return sorted(rows, key=lambda r: (r.store, r.kiosk)), sorted(problems, key=lambda p: p["heartbeat"])
 
 
+def store_sales(rows: list[KioskRow]) -> list[dict]:
+    """Per store, its kiosks' sales on the newest day any of them reports: ``store, day, sales, paise, kiosks``
+    (how many kiosks that day's figures come from) and ``of`` (how many kiosks the store has)."""
+    out = []
+    for store in sorted({r.store for r in rows}):
+        mine = [r for r in rows if r.store == store]
+        day = max((r.sales_day for r in mine if r.sales_count is not None), default="")
+        today = [r for r in mine if r.sales_count is not None and r.sales_day == day]
+        if today:
+            out.append({"store": store, "day": day, "sales": sum(r.sales_count for r in today),
+                        "paise": sum(r.sales_paise or 0 for r in today), "kiosks": len(today), "of": len(mine)})
+    return out
+
+
 def _span(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -204,5 +218,7 @@ def format_table(rows: list[KioskRow], problems: list[dict]) -> str:
     lines.append(f"{len(rows)} kiosk(s), {stale} stale" + (f" ({ahead} with the clock ahead)" if ahead else "")
                  + f"; placements and corrections over the last "
                  f"{max((r.window_days for r in rows), default=7)} days")
+    lines += [f"store {printable(s['store'])}: {s['sales']} sale(s), ₹{rupees(s['paise'])} on {s['day']} "
+              f"({s['kiosks']} of {s['of']} kiosk(s) report it)" for s in store_sales(rows)]
     lines += [f"unreadable heartbeat {printable(p['heartbeat'])}: {printable(p['reason'])}" for p in problems]
     return "\n".join(lines)

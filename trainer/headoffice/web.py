@@ -85,8 +85,10 @@ def _page_routes(app, templates, data: DashboardData) -> None:
 
     @app.get("/")
     def fleet(request: Request, user: str = Depends(_user)):
+        from trainer.fleet.status import store_sales
+
         rows, problems = data.fleet()
-        return page(request, "fleet.html", user, rows=rows, problems=problems)
+        return page(request, "fleet.html", user, rows=rows, problems=problems, stores=store_sales(rows))
 
     @app.get("/quality")
     def quality(request: Request, store: str = "", user: str = Depends(_user)):

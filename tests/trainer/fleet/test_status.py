@@ -47,3 +47,21 @@ def test_the_command_text_and_json(tmp_path, capsys):
     assert checkout(["fleet", "status", str(ho), "--stale-after", str(60 * 48)]) == 0
     out = capsys.readouterr().out
     assert "3 kiosk(s), 0 stale" in out and "BLR-0042" in out
+
+
+def test_a_stores_sales_are_its_kiosks_on_the_newest_day(tmp_path):
+    """Sales per store add up the kiosks reporting the newest day; a kiosk still on yesterday (switched off last
+    night) or one that sends no sales is counted as not reporting, never added in."""
+    from trainer.fleet.status import store_sales
+
+    ho = tmp_path / "ho"
+    for kiosk, at, sales in (("K1", AGO(minutes=3), ("2026-12-01", 37, 1234600)),
+                             ("K2", AGO(minutes=4), ("2026-12-01", 29, 987450)),
+                             ("K3", AGO(hours=14), ("2026-11-30", 80, 5000000)), ("K4", AGO(minutes=1), None)):
+        put_heartbeat(ho, "BLR-0042", kiosk, at=NOW - at, version=3, placements=1, labelled=1, corrected=0,
+                      sales=sales)
+    put_heartbeat(ho, "MUM-0007", "K1", at=NOW, version=3, placements=1, labelled=1, corrected=0)
+    rows, _problems = fleet_status(str(ho), now=NOW)
+    assert store_sales(rows) == [{"store": "BLR-0042", "day": "2026-12-01", "sales": 66, "paise": 2222050,
+                                  "kiosks": 2, "of": 4}]
+    assert "store BLR-0042: 66 sale(s), ₹22220.50 on 2026-12-01 (2 of 4 kiosk(s) report it)" in format_table(rows, [])

@@ -49,6 +49,7 @@ def test_pages_show_the_seeded_fleet(client, seeded):
     fleet = client.get("/").text
     assert "BLR-0042" in fleet and "MYS-0003" in fleet and "stale" in fleet and "head office unreachable" in fleet
     assert "37 · ₹12346.00" in fleet  # the kiosk's sales so far on its day
+    assert 'id="store-sales"' in fleet and "₹22220.50" in fleet and "2 of 2" in fleet  # BLR-0042's two kiosks
     quality = client.get("/quality").text
     assert 'id="drift-alarms"' in quality and "oatly-oat-milk" in quality and "BLR-0042" in quality
     assert "ALARM since" in client.get("/quality?store=BLR-0042").text
