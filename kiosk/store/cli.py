@@ -31,21 +31,23 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--store", type=Path, required=True, help="the kiosk's sales database")
     p.add_argument("--by", default=None, help="who is reprinting (default: the login name)")
     p.set_defaults(func=cmd_receipt_reprint)
-    p = receipt.add_parser("day", help="the day's takings (end-of-day report): sales, payments, GST per rate, staff "
-                                       "changes; --csv for the accountant")
-    p.add_argument("--store", type=Path, required=True, help="the kiosk's sales database")
-    p.add_argument("--date", default="today", metavar="YYYY-MM-DD",
-                   help="the day (the kiosk's local date; also today, yesterday; default today)")
-    p.add_argument("--json", action="store_true", help="print the report as one JSON object (amounts in paise)")
+    p = _a_day(receipt, "day", "the day's takings (end-of-day report): sales, payments, GST per rate, staff changes; "
+                               "--csv for the accountant", "print the report as one JSON object (amounts in paise)")
     p.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per receipt and GST rate there")
     p.set_defaults(func=cmd_receipt_day)
-    p = receipt.add_parser("list", help="the day's receipts: number, time, items, total, how paid (to find one to "
-                                        "reprint)")
+    p = _a_day(receipt, "list", "the day's receipts: number, time, items, total, how paid (to find one to reprint)",
+               "one JSON object per line (amounts in paise)")
+    p.set_defaults(func=cmd_receipt_list)
+
+
+def _a_day(receipt, name: str, what: str, json_help: str) -> argparse.ArgumentParser:
+    """A command over one day of the kiosk's sales: ``--store``, ``--date``, ``--json``."""
+    p = receipt.add_parser(name, help=what)
     p.add_argument("--store", type=Path, required=True, help="the kiosk's sales database")
     p.add_argument("--date", default="today", metavar="YYYY-MM-DD",
                    help="the day (the kiosk's local date; also today, yesterday; default today)")
-    p.add_argument("--json", action="store_true", help="one JSON object per line (amounts in paise)")
-    p.set_defaults(func=cmd_receipt_list)
+    p.add_argument("--json", action="store_true", help=json_help)
+    return p
 
 
 def _who(name: str | None) -> str:
