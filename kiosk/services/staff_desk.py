@@ -234,9 +234,40 @@ class StaffDesk:
 
 
 class StaffIntents:
-    """The staff intents of :class:`~kiosk.services.checkout.CheckoutService` (its ``_desk``, ``_counter``)."""
+    """The staff intents of :class:`~kiosk.services.checkout.CheckoutService` (its ``_desk``, ``_counter``, and for
+    receipts ``_till``, ``_receipts`` and ``_clock``)."""
 
     _desk: StaffDesk
+    _till: Any  # kiosk.services.paying.Till
+    _receipts: Any  # kiosk.services.printing.ReceiptDesk
+    _clock: Callable[[], datetime]
+
+    # -- receipts (staff) ------------------------------------------------------------------------------------------
+    def staff_reprint(self, receipt_no: str | None = None) -> str:
+        """Staff: a marked duplicate of ``receipt_no`` (None: the last sale), recorded with who asked."""
+        return self._desk.reprint(lambda who: self._till.reprint(receipt_no, who))
+
+    def staff_receipts_today(self) -> list:
+        """Staff: today's receipts, newest first (``receipt_no, time, items, total, payment_method``), to reprint
+        one."""
+        self._desk.require("reprint")
+        return self._till.receipts_of(self._clock().date())
+
+    def staff_day_report(self, print_it: bool = False) -> str:
+        """Staff (a supervisor): today's takings, as the end-of-day report prints them (``checkout receipt day``);
+        ``print_it``: on the receipt printer too."""
+        def make(who: str) -> str:
+            text = self._till.takings_text(self._clock().date())
+            if print_it:
+                self._receipts.print_document(text, "day_report", who)
+            return text
+
+        return self._desk.day_report(make)
+
+    @property
+    def can_print(self) -> bool:
+        """A receipt printer is set up at this kiosk."""
+        return self._receipts.available
 
     @property
     def staff_unlocked(self) -> bool:

@@ -184,10 +184,11 @@ def test_checkout_receipt_reprint_command(tmp_path, capsys):
 
 
 def test_staff_reprint_from_the_window(kit, qtbot):
-    """The staff page's Reprint button shows the last receipt again, marked as a duplicate, on the real service."""
+    """The staff page's Reprint button lists today's receipts; the one tapped shows again, marked as a duplicate, on
+    the real service."""
     from kiosk.ui.app import build_window
     from tests.services.conftest import PIN
-    from tests.ui.helpers import tap
+    from tests.ui.helpers import tap, tap_list_row
 
     k = kit()
     window, _ = build_window(k.service, k.config, payment_ms=0, receipt_return_s=0)
@@ -203,6 +204,8 @@ def test_staff_reprint_from_the_window(kit, qtbot):
     tap(qtbot, window.pin.ok_button)
     qtbot.waitUntil(lambda: window.page == "staff")
     tap(qtbot, window.staff.reprint_button)
+    assert window.page == "receipts" and window.receipts.receipt_numbers() == [receipt.receipt_no]
+    tap_list_row(qtbot, window.receipts.list, 0)
     qtbot.waitUntil(lambda: window.page == "receipt")
     text = window.receipt.text.toPlainText()
     assert "DUPLICATE - reprint 1" in text and receipt.receipt_no in text
