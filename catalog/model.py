@@ -49,10 +49,10 @@ CSV_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("sku", "name", "group", "sold_by", "price_paise", "gst_percent", "hsn")
 
-_SKU_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_HSN = re.compile(r"^([0-9]{4}|[0-9]{6}|[0-9]{8})$")
-_PLU = re.compile(r"^[1-9][0-9]{2,4}$")
-_WHOLE = re.compile(r"^-?[0-9]+$")
+_SKU_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
+_HSN = re.compile(r"^([0-9]{4}|[0-9]{6}|[0-9]{8})\Z")
+_PLU = re.compile(r"^[1-9][0-9]{2,4}\Z")
+_WHOLE = re.compile(r"^-?[0-9]+\Z")
 #: Unicode categories never allowed in catalog text: controls, format (bidi overrides …), surrogates, private use,
 #: unassigned, line and paragraph separators
 _UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}

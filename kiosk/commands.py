@@ -38,7 +38,8 @@ from kiosk.subcommands import bounded
 def window_size(text: str) -> tuple[int, int]:
     """``--size 1024x768`` → ``(1024, 768)``; anything else is refused in one line."""
     width, sep, height = text.lower().partition("x")
-    if not (sep and width.isdigit() and height.isdigit() and 320 <= int(width) <= 8192 and 240 <= int(height) <= 8192):
+    digits = sep and (width + height).isascii() and width.isdigit() and height.isdigit()
+    if not (digits and 320 <= int(width) <= 8192 and 240 <= int(height) <= 8192):
         raise argparse.ArgumentTypeError(f"{text!r} is not a window size WIDTHxHEIGHT in pixels, e.g. 1024x768")
     return int(width), int(height)
 

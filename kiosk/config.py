@@ -312,7 +312,7 @@ _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
 def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
     """``scrypt$N$r$p$SALT_HEX$HASH_HEX`` for ``pin`` with a fresh 16-byte salt."""
-    if not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 12:
+    if not isinstance(pin, str) or not (pin.isascii() and pin.isdigit()) or not 4 <= len(pin) <= 12:
         raise ConfigError("a staff PIN must be 4-12 digits")
     salt = salt if salt is not None else os.urandom(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)

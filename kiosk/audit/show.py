@@ -21,7 +21,7 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
         return None
     now = now or datetime.now().astimezone()
     t = text.strip()
-    if len(t) >= 2 and t[-1] in _UNITS and t[:-1].isdigit():
+    if len(t) >= 2 and t[-1] in _UNITS and t[:-1].isascii() and t[:-1].isdigit():
         return (now - timedelta(seconds=int(t[:-1]) * _UNITS[t[-1]])).isoformat()
     try:
         when = datetime.fromisoformat(t)

@@ -33,7 +33,7 @@ __all__ = ["DECODERS", "CombinedDecoder", "FrameDecoder", "OpenCvDecoder", "Zxin
 
 log = logging.getLogger(__name__)
 
-_AI = re.compile(r"\((\d{2,4})\)([^()]*)")
+_AI = re.compile(r"\(([0-9]{2,4})\)([^()]*)")
 #: a 1D read must be confirmed across at least this many pixels of bar height
 MIN_THICKNESS = 3.0
 
@@ -61,9 +61,9 @@ def parse_gs1_elements(text: str) -> Gs1Elements | None:
         return None
     grams = price = None
     for ai, value in fields.items():
-        if re.fullmatch(r"310[0-5]", ai) and re.fullmatch(r"\d{6}", value):
+        if re.fullmatch(r"310[0-5]", ai) and re.fullmatch(r"[0-9]{6}", value):
             grams = _scaled(int(value), int(ai[3]), 1000)
-        elif re.fullmatch(r"392[0-3]", ai) and re.fullmatch(r"\d{1,15}", value):
+        elif re.fullmatch(r"392[0-3]", ai) and re.fullmatch(r"[0-9]{1,15}", value):
             price = _scaled(int(value), int(ai[3]), 100)
     return Gs1Elements(gtin, grams, price)
 

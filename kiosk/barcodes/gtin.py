@@ -34,7 +34,7 @@ def with_check_digit(body: str) -> str:
 
 def expand_upce(code: str) -> str | None:
     """An 8-digit UPC-E (number system, 6 digits, check) → its 12-digit UPC-A, or ``None`` when it is not one."""
-    if len(code) != 8 or not code.isdigit() or code[0] not in "01":
+    if len(code) != 8 or not (code.isascii() and code.isdigit()) or code[0] not in "01":
         return None
     ns, d, check = code[0], code[1:7], code[7]
     last = d[5]

@@ -73,7 +73,8 @@ class VariableLayout:
     def __post_init__(self) -> None:
         where = f"[[barcodes.variable]] prefix {self.prefix!r}"
         lay = self.layout
-        if not (isinstance(self.prefix, str) and self.prefix.isdigit() and 1 <= len(self.prefix) <= 3):
+        digits = isinstance(self.prefix, str) and self.prefix.isascii() and self.prefix.isdigit()
+        if not (digits and 1 <= len(self.prefix) <= 3):
             raise BarcodeConfigError(f"{where}: prefix must be 1-3 digits")
         if self.kind not in ("price", "weight"):
             raise BarcodeConfigError(f"{where}: kind must be 'price' or 'weight', not {self.kind!r}")

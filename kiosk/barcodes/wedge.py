@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 #: 8-14 digits; a GS1 element string in brackets; or one as the scanner sends it (an AIM id such as ]e0, then the
 #: (01) GTIN's 16 digits and more fields, GS -- Ctrl+] on a keyboard -- after the variable-length ones)
-_SCAN = re.compile(r"^(\][A-Za-z][0-9])?(\d{8,14}|(\(\d{2,4}\)[0-9A-Za-z]+)+|\d{16}[0-9A-Za-z\x1d]{0,78})$")
+_SCAN = re.compile(r"^(\][A-Za-z][0-9])?([0-9]{8,14}|(\([0-9]{2,4}\)[0-9A-Za-z]+)+|[0-9]{16}[0-9A-Za-z\x1d]{0,78})\Z")
 GS = "\x1d"
 MAX_BURST = 96
 

@@ -92,7 +92,8 @@ class BundleStore:
         return None if v is None else self.version_dir(v)
 
     def installed_versions(self) -> list[int]:
-        return sorted(int(p.name) for p in self.versions_dir.iterdir() if p.is_dir() and p.name.isdigit())
+        return sorted(int(p.name) for p in self.versions_dir.iterdir()
+                      if p.is_dir() and p.name.isascii() and p.name.isdigit())
 
     def set_active(self, version: int, by: str, previous: int | None = None) -> None:
         if not self.version_dir(version).is_dir():

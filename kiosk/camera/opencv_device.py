@@ -41,7 +41,7 @@ class Source(FrameSource):
     def __init__(self, uri, target, options):
         super().__init__(uri, target, options)
         text = target.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             self.device: int | str = int(text)
         elif text.startswith("/dev/"):
             self.device = text

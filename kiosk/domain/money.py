@@ -93,8 +93,8 @@ def format_paise(paise: int) -> str:
     return f"{'-' if paise < 0 else ''}{rupees}.{p:02d}"
 
 
-_AMOUNT = re.compile(r"^(?P<sign>[-+]?)(?P<int>\d+)(?:\.(?P<frac>\d{1,2}))?$")
-_GROUPED = re.compile(r"^\d{1,3}(,\d{2})*,\d{3}$|^\d{1,3}(,\d{3})+$|^\d{1,3}$")
+_AMOUNT = re.compile(r"^(?P<sign>[-+]?)(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]{1,2}))?\Z")
+_GROUPED = re.compile(r"^[0-9]{1,3}(,[0-9]{2})*,[0-9]{3}\Z|^[0-9]{1,3}(,[0-9]{3})+\Z|^[0-9]{1,3}\Z")
 
 
 def parse_inr(text: str) -> int:

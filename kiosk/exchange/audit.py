@@ -40,8 +40,8 @@ __all__ = ["GENESIS", "KIND", "AuditProblem", "AuditReport", "canonical", "conte
 KIND = "audit"
 #: the ``prev`` of a kiosk's first row
 GENESIS = "0" * 64
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
-KINDS_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
+KINDS_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*\Z")
 FIELDS = ("seq", "at", "kind", "actor", "detail", "prev")
 
 

@@ -34,10 +34,10 @@ __all__ = ["Batch", "BatchError", "FORMAT", "INDEX", "batch_name", "parse_batch_
 
 FORMAT = 1
 INDEX = "batch.json"
-KIND_RE = re.compile(r"^[a-z][a-z0-9]{0,31}$")
-NAME_RE = re.compile(r"^(?P<kind>[a-z][a-z0-9]{0,31})-(?P<sha256>[0-9a-f]{64})\.tar$")
+KIND_RE = re.compile(r"^[a-z][a-z0-9]{0,31}\Z")
+NAME_RE = re.compile(r"^(?P<kind>[a-z][a-z0-9]{0,31})-(?P<sha256>[0-9a-f]{64})\.tar\Z")
 #: a member name: path segments of letters, digits, '.', '_' and '-', none starting with '.' (so never '..')
-MEMBER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}(/[A-Za-z0-9_][A-Za-z0-9._-]{0,99}){0,3}$")
+MEMBER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}(/[A-Za-z0-9_][A-Za-z0-9._-]{0,99}){0,3}\Z")
 MAX_BATCH_BYTES = 512 << 20
 MAX_FILES = 10_000
 MAX_INDEX_BYTES = 64 << 20

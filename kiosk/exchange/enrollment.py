@@ -33,7 +33,7 @@ __all__ = ["KIND", "MAX_PHOTOS", "photo_member", "read_enrollment_batch", "valid
 
 KIND = "enrollment"
 MAX_PHOTOS = 200
-MEMBER_RE = re.compile(r"^images/e(?P<id>[0-9]{1,12})-(?P<sha>[0-9a-f]{20})\.png$")
+MEMBER_RE = re.compile(r"^images/e(?P<id>[0-9]{1,12})-(?P<sha>[0-9a-f]{20})\.png\Z")
 
 
 def photo_member(enrollment_id: int, sha256: str) -> str:

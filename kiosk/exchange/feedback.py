@@ -35,8 +35,8 @@ KIND = "feedback"
 #: label trust, most trusted first
 TRUSTS = ("staff", "barcode", "shopper", "auto", "none")
 TRUST_RANK = {t: len(TRUSTS) - 1 - i for i, t in enumerate(TRUSTS)}  # staff 4 … none 0
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-SKU_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+SKU_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 
 
 def trust_of(chooser: str) -> str:

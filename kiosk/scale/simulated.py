@@ -112,7 +112,7 @@ class ScriptStep:
     line: int
 
 
-_STEP = re.compile(r"^(?:(?P<count>\S+?)[xX]\s+)?(?P<value>[^\s~]+)(?P<moving>~?)$")
+_STEP = re.compile(r"^(?:(?P<count>\S+?)[xX]\s+)?(?P<value>[^\s~]+)(?P<moving>~?)\Z")
 
 
 def parse_script(text: str, source: str = "<script>") -> list[ScriptStep]:
@@ -132,7 +132,7 @@ def parse_script(text: str, source: str = "<script>") -> list[ScriptStep]:
         count_text, value, moving = match.group("count"), match.group("value"), bool(match.group("moving"))
         count = 1
         if count_text is not None:
-            if not count_text.isdigit() or int(count_text) < 1:
+            if not (count_text.isascii() and count_text.isdigit()) or int(count_text) < 1:
                 raise ScaleError(f"{source}:{number}:{column}: bad count {count_text!r}: expected a whole number >= 1")
             count = int(count_text)
         value_column = column + (stripped.index(value) if count_text is not None else 0)
@@ -147,7 +147,7 @@ def parse_script(text: str, source: str = "<script>") -> list[ScriptStep]:
                 status = WeightStatus.OVERLOAD if word == "over" else WeightStatus.UNDERLOAD
                 reading = WeightReading(0, False, status, raw)
         else:
-            if not re.fullmatch(r"[+-]?\d+", value):
+            if not re.fullmatch(r"[+-]?[0-9]+", value):
                 raise ScaleError(
                     f"{source}:{number}:{value_column}: bad weight {value!r}: "
                     "expected whole grams (e.g. 1185) or over/under/error"

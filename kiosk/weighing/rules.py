@@ -27,7 +27,7 @@ __all__ = ["WeighingConfigError", "WeighingRules", "DEFAULT_CONTAINERS"]
 #: preset tares a store starts with (grams): a thin produce bag and the kiosk's own tray insert
 DEFAULT_CONTAINERS = {"bag": 2}
 
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}\Z")
 
 
 class WeighingConfigError(UserError):
@@ -95,7 +95,7 @@ class WeighingRules:
                 problems.append(f"forced tare {sku!r}={grams!r} (whole grams > 0, in division_g steps, below "
                                 "capacity_g)")
         for code, name in self.tare_barcodes.items():
-            if not isinstance(code, str) or not code.isdigit() or name not in self.containers:
+            if not isinstance(code, str) or not (code.isascii() and code.isdigit()) or name not in self.containers:
                 problems.append(f"tare barcode {code!r} → {name!r} (digits → one of the containers)")
         return problems
 

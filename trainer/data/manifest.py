@@ -32,8 +32,8 @@ from kiosk.inputfiles import MB, read_bounded
 
 REQUIRED_COLUMNS = ("path", "sku")
 OPTIONAL_COLUMNS = ("group", "split", "source", "sha256")
-SKU_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SKU_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True)

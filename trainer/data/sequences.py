@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-_NUMBERED = re.compile(r"^(?P<stem>.*?)(?P<number>\d+)$")
+_NUMBERED = re.compile(r"^(?P<stem>.*?)(?P<number>[0-9]+)\Z")
 
 
 def sequence_key(path: Path) -> tuple[str, str, int] | None:

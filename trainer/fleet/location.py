@@ -18,6 +18,8 @@ class HeadOffice:
         text = str(src)
         self.src = text
         self._fs = None
+        if not text.strip():
+            raise DataError("the head-office location is empty: give its directory or s3://… URL")
         if "://" in text and not text.startswith("file:"):
             try:
                 from fsspec.core import url_to_fs

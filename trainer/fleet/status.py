@@ -185,12 +185,14 @@ def _age(row: KioskRow) -> str:
 
 
 def rupees(paise: object) -> str:
-    """Whole paise (an int, or catalog text such as ``"12000"``) as rupees, ``120.00``; anything else as it came."""
-    try:
-        whole, part = divmod(int(str(paise)), 100)
-    except ValueError:
-        return str(paise)
-    return f"{whole}.{part:02d}"
+    """Whole paise (an int, or catalog text of ASCII digits such as ``"12000"``) as rupees, ``120.00`` (``-1.50`` for
+    ``-150``); anything else — ``"12_000"``, ``" 5"``, ``True``, ``1.5`` — as it came."""
+    text = str(paise)
+    digits = text.removeprefix("-")
+    if isinstance(paise, bool) or not (digits.isascii() and digits.isdigit()) or len(digits) > 30:
+        return text
+    whole, part = divmod(int(digits), 100)
+    return f"{'-' if text.startswith('-') and int(digits) else ''}{whole}.{part:02d}"
 
 
 def _sales(row: KioskRow) -> str:

@@ -80,17 +80,22 @@ class AuditCollection:
         return out
 
 
-def load_keys(keys_dir: str | os.PathLike | None) -> dict[tuple[str, str], bytes]:
-    """Enrolled kiosk keys: ``DIR/<store>/<kiosk>.key`` → ``{(store, kiosk): key}``."""
+def load_keys(keys_dir: str | os.PathLike | None) -> tuple[dict[tuple[str, str], bytes], dict[tuple[str, str], str]]:
+    """Enrolled kiosk keys, ``DIR/<store>/<kiosk>.key``: ``({(store, kiosk): key}, {(store, kiosk): why a key file
+    is unusable})`` — one bad key file is that kiosk's problem, not the whole fleet's."""
     found: dict[tuple[str, str], bytes] = {}
+    bad: dict[tuple[str, str], str] = {}
     if not keys_dir:
-        return found
+        return found, bad
     root = Path(keys_dir)
     if not root.is_dir():
         raise UserError(f"--keys {root}: no such directory")
     for path in sorted(root.glob("*/*.key")):
-        found[(path.parent.name, path.stem)] = parse_key(read_key_text(str(path)), str(path))
-    return found
+        try:
+            found[(path.parent.name, path.stem)] = parse_key(read_key_text(str(path)), str(path))
+        except DataError as exc:
+            bad[(path.parent.name, path.stem)] = str(exc)
+    return found, bad
 
 
 def enroll_key(keys_dir: str | os.PathLike, store: str, kiosk: str, key_text: str) -> Path:
@@ -171,7 +176,7 @@ def collect_audit(src: str, keys_dir: str | os.PathLike | None, out: str | os.Pa
     """Check every kiosk's audit batches at ``src`` (see the module docstring); with ``out``, log the refusals and
     write ``audit-status.json`` there."""
     now = now or datetime.now(timezone.utc)
-    keys, ho = load_keys(keys_dir), HeadOffice(src)
+    (keys, bad_keys), ho = load_keys(keys_dir), HeadOffice(src)
     kiosks: dict[tuple[str, str], KioskAudit] = {}
     chains: dict[tuple[str, str], list[list[dict]]] = {}
     found, misplaced = ho.batches(KIND)
@@ -195,6 +200,9 @@ def collect_audit(src: str, keys_dir: str | os.PathLike | None, out: str | os.Pa
     for store, kiosk in keys:
         kiosks.setdefault((store, kiosk), KioskAudit(store, kiosk, key_id(keys[(store, kiosk)]),
                                                      problems=["no audit batch received yet"]))
+    for (store, kiosk), why in bad_keys.items():
+        kiosks.setdefault((store, kiosk), KioskAudit(store, kiosk)).problems.append(
+            f"its enrolled key cannot be used ({why}): enrol it again")
     result = AuditCollection(str(src), [kiosks[k] for k in sorted(kiosks)], refusals)
     if out is not None:
         out = Path(out)

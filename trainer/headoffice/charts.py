@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kiosk.errors import DataError
+
 __all__ = ["write_charts"]
 
 ALARM, OK, GREY = "#c62828", "#2e7d32", "#9e9e9e"
@@ -80,6 +82,8 @@ def select_chart(report: dict, path: Path) -> Path:
 def write_charts(report: dict, out: Path) -> list[Path]:
     """The four charts of ``report`` (:meth:`QualityReport.to_dict`) as PNG files in ``out``."""
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--charts {out}: not a folder (the charts are written into a folder)")
     out.mkdir(parents=True, exist_ok=True)
     return [correction_chart(report, out / "correction-rate.png"), cusum_chart(report, out / "drift-cusum.png"),
             pairs_chart(report, out / "confused-pairs.png"), select_chart(report, out / "time-to-select.png")]

@@ -12,13 +12,33 @@ from kiosk.errors import UserError
 from kiosk.inputfiles import KB, read_bounded
 from kiosk.subcommands import bounded
 
+MIN_SECRET = 32
+
 
 def _secret(path: Path) -> str:
-    """The session secret in ``path`` (one line of text)."""
+    """The session secret in ``path`` (one line of text, at least :data:`MIN_SECRET` characters: anyone who can
+    guess it can sign a session cookie)."""
     try:
-        return read_bounded(path, 64 * KB, "a secret file", text=True).decode("utf-8").strip()
+        secret = read_bounded(path, 64 * KB, "a secret file", text=True).decode("utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read the secret ({exc})") from None
+    if len(secret) < MIN_SECRET:
+        raise UserError(f"{path}: the session secret has {len(secret)} characters, at least {MIN_SECRET} are needed "
+                        "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)")
+    return secret
+
+
+def _check_sources(args) -> None:
+    """What the dashboard reads, checked before it serves (each in one line), rather than a 500 on every page."""
+    from trainer.fleet.location import HeadOffice
+    from trainer.headoffice.audit_status import load_keys
+
+    HeadOffice(args.src)
+    load_keys(args.keys)
+    if args.catalog:
+        from trainer.data.check import load_catalog_skus
+
+        load_catalog_skus(args.catalog)
 
 
 def register(sub, groups) -> None:
@@ -228,8 +248,22 @@ def _serve(args) -> int:
     if not users.names():
         raise UserError(f"{args.users}: no users yet: `checkout headoffice user add NAME --users {args.users}`")
     secret = _secret(args.secret_file) if args.secret_file else None
+    _check_sources(args)
     app = create_app(DashboardData(args.src, args.keys, args.channel, args.catalog), users, secret=secret,
                      https_only=args.https_only)
-    print(f"head-office dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    sock = _listen(args.host, args.port)
+    port = sock.getsockname()[1]
+    print(f"head-office dashboard on http://{args.host}:{port}/ (Ctrl-C stops it)", flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     return 0
+
+
+def _listen(host: str, port: int):
+    """The dashboard's listening socket, bound before it says where it serves (a port in use is one line)."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        raise UserError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None

@@ -24,6 +24,8 @@ from trainer.headoffice.drift import DriftSettings
 
 __all__ = ["DashboardData", "rollout_progress"]
 
+MAX_CACHED = 256  # reports kept at once
+
 
 def channel_groups(channel: str | Path) -> tuple[Path, dict | None, str]:
     """``(channel folder, {group: entry} of its index or None, why not)``: the release each group runs."""
@@ -43,8 +45,6 @@ def rollout_progress(channel: str | Path | None, fleet_rows: list) -> list[dict]
     """Per group of the channel index: the release, its roll-out percentage, and the kiosks it reaches (by the same
     per-store bucket the kiosks use) — how many run it, how many still run an older version, how many report
     an update error."""
-    from kiosk.bundle_format.channel import in_rollout
-
     if not channel:
         return []
     _root, groups, problem = channel_groups(channel)
@@ -52,18 +52,28 @@ def rollout_progress(channel: str | Path | None, fleet_rows: list) -> list[dict]
         return [{"group": "-", "error": problem}]
     out = []
     for group, entry in sorted(groups.items()):
-        version = int(entry["model_version"])
-        targeted = [r for r in fleet_rows if in_rollout(r.store, group, entry)]
-        running = [r for r in targeted if (r.model_version or 0) >= version]
-        failing = [r for r in targeted if r.update_state in ("error", "refused", "failed")]
-        out.append({"group": group, "model_version": version, "rollout_percent": int(entry.get("rollout_percent", 100)),
-                    "published_at": entry.get("published_at", ""), "kiosks": len(fleet_rows),
-                    "targeted": len(targeted), "running": len(running), "behind": len(targeted) - len(running),
-                    "errors": len(failing),
-                    "progress": round(len(running) / len(targeted), 3) if targeted else None,
-                    "behind_kiosks": [f"{r.store}/{r.kiosk} (v{r.model_version})" for r in targeted
-                                      if (r.model_version or 0) < version][:20]})
+        try:
+            version, percent = int(entry["model_version"]), int(entry.get("rollout_percent", 100))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            out.append({"group": group, "error": f"group {group!r} of the channel index is not a release ({exc!r})"})
+            continue
+        out.append(_group_progress(group, entry, version, percent, fleet_rows))
     return out
+
+
+def _group_progress(group: str, entry: dict, version: int, percent: int, fleet_rows: list) -> dict:
+    from kiosk.bundle_format.channel import in_rollout
+
+    targeted = [r for r in fleet_rows if in_rollout(r.store, group, entry)]
+    running = [r for r in targeted if (r.model_version or 0) >= version]
+    failing = [r for r in targeted if r.update_state in ("error", "refused", "failed")]
+    return {"group": group, "model_version": version, "rollout_percent": percent,
+            "published_at": entry.get("published_at", ""), "kiosks": len(fleet_rows),
+            "targeted": len(targeted), "running": len(running), "behind": len(targeted) - len(running),
+            "errors": len(failing),
+            "progress": round(len(running) / len(targeted), 3) if targeted else None,
+            "behind_kiosks": [f"{r.store}/{r.kiosk} (v{r.model_version})" for r in targeted
+                              if (r.model_version or 0) < version][:20]}
 
 
 @dataclass
@@ -85,7 +95,13 @@ class DashboardData:
                 return hit[1]
         value = make()
         with self._lock:
-            self._cache[key] = (time.monotonic(), value)
+            now = time.monotonic()
+            if len(self._cache) >= MAX_CACHED:  # a report per store asked for: forget the expired, then the oldest
+                for old in [k for k, (at, _v) in self._cache.items() if now - at >= self.ttl_s]:
+                    del self._cache[old]
+                for old in sorted(self._cache, key=lambda k: self._cache[k][0])[:len(self._cache) - MAX_CACHED + 1]:
+                    del self._cache[old]
+            self._cache[key] = (now, value)
         return value
 
     def fleet(self):

@@ -110,10 +110,18 @@ def released_labels(channel: str | Path | None) -> tuple[dict[str, set[str]], li
     labels, problems = {}, []
     for group, entry in sorted(groups.items()):
         try:
-            labels[group] = _archive_labels(root / str(entry["archive"]))
+            labels[group] = _archive_labels(_inside(root, str(entry["archive"])))
         except (OSError, ValueError, KeyError, TypeError, tarfile.TarError) as exc:
             problems.append(f"group {group}: release v{entry.get('model_version', '?')}: {exc}")
     return labels, problems
+
+
+def _inside(root: Path, name: str) -> Path:
+    """The channel's file ``name``, refused when it lies outside the channel folder (``../…``, an absolute path)."""
+    path = (root / name).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise ValueError(f"archive {name!r} is outside the channel folder")
+    return path
 
 
 def _archive_labels(path: Path) -> set[str]:
@@ -158,7 +166,7 @@ def taught_report(src: str, channel: str | Path | None = None, catalog: str | Pa
     rows, skipped = _read(HeadOffice(src))
     released, problems = released_labels(channel)
     enrollments = sorted(rows, key=lambda t: (_when(t), t.batch), reverse=True)
-    skus = _per_sku(rows, released, bool(channel))
+    skus = _per_sku(rows, released, bool(channel) and (bool(released) or not problems))
     if catalog is not None:
         from trainer.data.check import load_catalog_skus
 
@@ -216,7 +224,8 @@ def format_taught(report: TaughtReport) -> str:
     out.write(f"{'SKU':<28} {'name':<24} {'stores':<20} {'kiosks':>6} {'photos':>6} {'withdrawn':>9}  "
               f"{'last taught':<16}  {'catalog':<8} release\n")
     for s in report.skus:
-        release = "–" if s.released_in is None else (", ".join(s.released_in) or "not yet")
+        release = ("unknown" if report.channel else "–") if s.released_in is None else (", ".join(s.released_in)
+                                                                                          or "not yet")
         known = "–" if s.in_catalog is None else ("yes" if s.in_catalog else "missing")
         name = (s.product or {}).get("name", "–")[:24]
         out.write(f"{s.sku:<28} {name:<24} {', '.join(s.stores) or '–':<20} {s.kiosks:>6} {s.photos:>6} "

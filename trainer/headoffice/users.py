@@ -26,11 +26,24 @@ _N, _R, _P = 2**14, 8, 1
 MIN_LENGTH = 10
 FREE_FAILURES = 5
 MAX_WAIT_S = 900.0
+MAX_NAME = 64
+#: names whose wrong passwords are remembered at once; beyond it the longest-quiet ones are forgotten
+MAX_REMEMBERED = 10_000
+#: a name's wrong passwords are forgotten this long after the last one
+FORGET_AFTER_S = 24 * 3600.0
+
+
+def valid_name(name: str) -> bool:
+    return 0 < len(name) <= MAX_NAME and name.isprintable() and name == name.strip()
 
 
 def hash_password(password: str) -> str:
+    try:
+        secret = password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError("the password is not UTF-8 text: nothing changed") from None
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    digest = hashlib.scrypt(secret, salt=salt, n=_N, r=_R, p=_P, dklen=32)
     return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
 
 
@@ -56,7 +69,7 @@ class Users:
     def __init__(self, path: str | os.PathLike, clock=time.monotonic) -> None:
         self.path = Path(path)
         self._clock = clock
-        self._failures: dict[str, tuple[int, float]] = {}
+        self._failures: dict[str, tuple[int, float, float]] = {}  # name → (wrong passwords, locked until, last)
         self._lock = threading.Lock()
 
     def _read(self) -> dict:
@@ -68,23 +81,38 @@ class Users:
             raise UserError(f"{self.path}: not a users file ({exc})") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("users"), dict):
             raise UserError(f"{self.path}: not a users file (no 'users' table)")
+        for name, entry in doc["users"].items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("hash"), str):
+                raise UserError(f"{self.path}: user {name[:70]!r} has no password hash (set one with "
+                                f"`checkout headoffice user add`)")
         return doc
+
+    def password_stamp(self, name: str) -> str | None:
+        """A short fingerprint of ``name``'s stored password hash (None: no such user): a session made before the
+        user was removed or given a new password no longer matches it."""
+        try:
+            entry = self._read()["users"].get(name)
+        except UserError:
+            return None
+        return hashlib.sha256(entry["hash"].encode()).hexdigest()[:16] if entry else None
 
     def _write(self, doc: dict) -> None:
         from kiosk.bundle_format.atomic import AtomicFile
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with AtomicFile(self.path) as target:
-            os.chmod(target.tmp, 0o600)
-            target.tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with AtomicFile(self.path) as target:
+                os.chmod(target.tmp, 0o600)
+                target.tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{self.path}: cannot write the users file ({exc.strerror or exc})") from None
 
     def names(self) -> list[str]:
         return sorted(self._read()["users"])
 
     def add(self, name: str, password: str) -> None:
-        name = name.strip()
-        if not name or len(name) > 64 or not name.isprintable():
-            raise UserError(f"user name {name[:70]!r}: 1-64 printable characters")
+        if not valid_name(name):
+            raise UserError(f"user name {name[:70]!r}: 1-{MAX_NAME} printable characters, no spaces at either end")
         if len(password) < MIN_LENGTH:
             raise UserError(f"a head-office password needs at least {MIN_LENGTH} characters")
         doc = self._read()
@@ -100,20 +128,46 @@ class Users:
     def wait_s(self, name: str) -> float:
         """Seconds before ``name`` may try again (0: now)."""
         with self._lock:
-            failures, until = self._failures.get(name, (0, 0.0))
+            _failures, until, _last = self._failures.get(name, (0, 0.0, 0.0))
         return max(0.0, until - self._clock())
+
+    def _count_try(self, name: str) -> bool:
+        """Count a try as a wrong password before it is checked (False: locked, refused unchecked), so that tries
+        sent at once meet the wait as tries sent one after another do."""
+        now = self._clock()
+        with self._lock:
+            n, until, _last = self._failures.get(name, (0, 0.0, 0.0))
+            if until > now:
+                return False
+            n += 1
+            wait = 0.0 if n < FREE_FAILURES else min(MAX_WAIT_S, 2.0 ** (n - FREE_FAILURES + 1))
+            self._failures[name] = (n, now + wait, now)
+            if len(self._failures) > MAX_REMEMBERED:
+                self._forget(now)
+        return True
+
+    def _forget(self, now: float) -> None:
+        """Forget names quiet for a day, then the quietest until the table is back under its bound."""
+        for name in [k for k, v in self._failures.items() if now - v[2] > FORGET_AFTER_S]:
+            del self._failures[name]
+        if len(self._failures) > MAX_REMEMBERED:
+            quiet = sorted(self._failures, key=lambda k: self._failures[k][2])
+            for name in quiet[:len(self._failures) - MAX_REMEMBERED]:
+                del self._failures[name]
 
     def sign_in(self, name: str, password: str) -> tuple[bool, str]:
         """``(ok, why not)``: ``locked`` (refused unchecked), ``wrong`` (name or password)."""
-        if self.wait_s(name) > 0:
+        if not valid_name(name):
+            check_password(password, _DUMMY)  # the same time as a real check
+            return False, "wrong"
+        if not self._count_try(name):
             return False, "locked"
-        entry = self._read()["users"].get(name)
+        try:
+            entry = self._read()["users"].get(name)
+        except UserError:
+            entry = None
         ok = check_password(password, entry["hash"] if entry else _DUMMY) and entry is not None
-        with self._lock:
-            if ok:
+        if ok:
+            with self._lock:
                 self._failures.pop(name, None)
-            else:
-                n = self._failures.get(name, (0, 0.0))[0] + 1
-                wait = 0.0 if n < FREE_FAILURES else min(MAX_WAIT_S, 2.0 ** (n - FREE_FAILURES + 1))
-                self._failures[name] = (n, self._clock() + wait)
         return ok, "" if ok else "wrong"

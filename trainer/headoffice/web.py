@@ -60,7 +60,7 @@ def _auth_routes(app, templates, users: Users) -> None:
             return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": error},
                                               status_code=401)
         request.session.clear()
-        request.session["user"] = username
+        request.session["user"], request.session["stamp"] = username, users.password_stamp(username)
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.get("/logout")
@@ -69,13 +69,15 @@ def _auth_routes(app, templates, users: Users) -> None:
         return RedirectResponse("/login", status_code=303)
 
 
-def _page_routes(app, templates, data: DashboardData) -> None:
+def _page_routes(app, templates, data: DashboardData, users: Users) -> None:
     from fastapi import Depends, Request
     from fastapi.responses import Response
 
     def _user(request: Request) -> str:
+        """The signed-in user, while they are still in the users file with the password they signed in with."""
         user = request.session.get("user")
-        if not user:
+        if not user or request.session.get("stamp") != users.password_stamp(user):
+            request.session.clear()
             raise _LoginRequired(request.url.path)
         return user
 
@@ -158,5 +160,5 @@ def create_app(data: DashboardData, users: Users, *, secret: str | None = None, 
         return RedirectResponse(f"/login?next={exc.path}", status_code=303)
 
     _auth_routes(app, templates, users)
-    _page_routes(app, templates, data)
+    _page_routes(app, templates, data, users)
     return app

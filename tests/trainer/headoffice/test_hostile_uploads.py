@@ -130,9 +130,13 @@ def test_a_refusal_log_cut_by_a_crash_and_a_key_file_of_bytes_are_one_line_each(
     lines = (out / "audit-refusals.jsonl").read_text().splitlines()
     assert lines[1] == '{"batch": "aud' and json.loads(lines[2])["store"] == "S1"  # the cut line kept apart
     (keys / "S1" / "K1.key").write_bytes(b"\xff\xfe not a key")
-    assert checkout(["audit", "collect", str(root), "--keys", str(keys)]) == 2
-    err = capsys.readouterr().err
-    assert "K1.key: cannot read the key" in err and "Traceback" not in err
+    kiosk_audit(root, keys, work, "S2", "K1")  # another kiosk, whose key is fine
+    capsys.readouterr()
+    assert checkout(["audit", "collect", str(root), "--keys", str(keys)]) == 1  # that kiosk's problem, not the fleet's
+    captured = capsys.readouterr()
+    assert "K1.key: cannot read the key" in captured.out and "Traceback" not in captured.err
+    rows = {line.split()[0]: line for line in captured.out.splitlines() if line.startswith(("S1 ", "S2 "))}
+    assert "broken" in rows["S1"] and "ok" in rows["S2"]
 
 
 def test_batches_out_of_place_are_named_and_a_linked_store_folder_is_read(tmp_path, capsys):
