@@ -151,7 +151,8 @@ class KioskConfig:
     channel: str = _f("", "update channel: http(s)://…, file:/… or a directory; empty = no updates (needs "
                           "model_state and store_id)")
     update_interval_s: float = _f(900.0, "seconds between two update checks of the channel")
-    store_id: str = _f("", "this store's id: staged roll-outs pick stores by it (required with channel)")
+    store_id: str = _f("", "this store's id: staged roll-outs pick stores by it (required with channel and with a "
+                           "feedback head_office)")
     store_group: str = _f("default", "the store group whose release this kiosk follows in the channel index")
     log_level: str = _f("info", "log level: debug | info | warning | error (each `checkout -v` lowers it a step)")
     log_file: str = _f("", "rotating log file, e.g. /var/log/checkout/kiosk.log (empty = stderr / the journal only)")
@@ -214,6 +215,9 @@ class KioskConfig:
         if bad:
             raise ConfigError(f"kiosk settings out of range: {', '.join(bad)} ({RANGES})")
         _check_secrets_and_drivers(self)
+        if self.feedback.sends and not self.store_id.strip():
+            raise ConfigError(f"[feedback] head_office={self.feedback.head_office!r} needs store_id (head office files "
+                              "each kiosk's uploads under its store and kiosk ids)")
         if self.channel.strip():
             missing = [k for k in ("model_state", "store_id") if not getattr(self, k).strip()]
             if missing:

@@ -39,9 +39,22 @@ def test_the_outbox_queue_its_oldest_batch_and_last_error(tmp_path, clock):
         box.put(name, data)
         os.utime(box.pending / name, (clock().timestamp() - 7200,) * 2)
     box.drain()
-    ctx = Context(KioskConfig(tray_region=(0.0, 0.0, 1.0, 1.0), feedback=settings),
+    ctx = Context(KioskConfig(tray_region=(0.0, 0.0, 1.0, 1.0), feedback=settings, store_id="S1"),
                   now=lambda: clock().astimezone(timezone.utc))
     result = check_feedback(ctx)
     assert result.status == WARN, result
     assert "3 batch(es) waiting (oldest 2.0 h)" in result.found and "unreachable (timed out)" in result.found
     assert "Head office unreachable: 3 batches waiting" in result.found
+
+
+def test_a_kiosk_that_sends_feedback_needs_a_store_id(tmp_path):
+    """Head office files every upload under its store and kiosk ids: without a store id they met under "-"."""
+    import pytest
+
+    from kiosk.config import ConfigError
+
+    sends = FeedbackSettings(head_office="https://ho.example/feedback", outbox=str(tmp_path / "ob"))
+    with pytest.raises(ConfigError, match=r"head_office='https://ho.example/feedback' needs store_id"):
+        KioskConfig(feedback=sends)
+    assert KioskConfig(feedback=sends, store_id="BLR-0042").store_id == "BLR-0042"
+    assert KioskConfig(feedback=FeedbackSettings(outbox=str(tmp_path / "ob"))).store_id == ""  # keeps its feedback

@@ -111,7 +111,7 @@ def test_checkout_never_waits_for_a_head_office_that_does_not_answer(kit, tmp_pa
     threading.Thread(target=lambda: held.append(silent.accept()), daemon=True).start()
     settings = FeedbackSettings(head_office=f"http://127.0.0.1:{silent.getsockname()[1]}/ho",
                                 outbox=str(tmp_path / "outbox"), timeout_s=3, settle_s=0)
-    k = kit(UNIT, config=config(tmp_path, demo_catalog_db).replace(feedback=settings))
+    k = kit(UNIT, config=config(tmp_path, demo_catalog_db).replace(feedback=settings, store_id="S1"))
     first = place(k.service)
     k.service.choose("arla-standard-milk", first.placement_id)
     k.service.pay("card")  # the sale's placement is ready: the next round packs and tries to send it
