@@ -31,7 +31,7 @@ from pathlib import Path
 from kiosk.errors import DataError
 from trainer.data import hashing
 from trainer.data.duplicates import duplicate_groups, duplicate_pairs
-from trainer.data.manifest import ManifestRow, read_manifest, relative_path, write_manifest
+from trainer.data.manifest import ManifestRow, check_out_folder, read_manifest, relative_path, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,7 @@ def run_check(
     paths = [Path(m) for m in manifests]
     if not paths:
         raise DataError("no manifest given")
+    check_out_folder(out)
     names = _manifest_names(paths)
     items: list[tuple[int, ManifestRow]] = [(m, row) for m, p in enumerate(paths) for row in read_manifest(p)]
     catalog_skus, reader = load_catalog_skus(catalog) if catalog is not None else (None, None)

@@ -17,7 +17,7 @@ from pathlib import Path
 from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES
 from kiosk.errors import DataError
 from kiosk.inputfiles import MB, read_bounded
-from trainer.data.manifest import ManifestRow, sku_from_name, validate_sku, write_manifest
+from trainer.data.manifest import ManifestRow, check_out_folder, sku_from_name, validate_sku, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def import_folder(root: str | os.PathLike, out: str | os.PathLike, *, copy: bool
     (existing identical copies are kept). Files at the top level or with other extensions are skipped (and
     counted in the notes). Raises :class:`DataError` for a missing root, an invalid SKU name, or no images.
     """
-    root, out = Path(root).resolve(), Path(out).resolve()
+    root, out = Path(root).resolve(), check_out_folder(out).resolve()
     if not root.is_dir():
         raise DataError(f"{root}: not a folder")
     rows: list[ManifestRow] = []
@@ -152,7 +152,7 @@ def _read_grocery_split(src: Path, name: str, classes: dict[int, GroceryClass]) 
 def import_grocery_store(src: str | os.PathLike, out: str | os.PathLike, *, catalog: bool = True) -> ImportResult:
     """Write ``out/train.csv`` and ``out/val.csv`` (sku = fine class, group = coarse class, both lower-case)
     and, when ``catalog`` and ``catalog.grocery`` is available, ``out/catalog.csv`` for the kiosk catalog."""
-    src, out = Path(src).resolve(), Path(out).resolve()
+    src, out = Path(src).resolve(), check_out_folder(out).resolve()
     classes = read_grocery_classes(src)
     result = ImportResult()
     skus: set[str] = set()

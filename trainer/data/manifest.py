@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import DataError
-from kiosk.inputfiles import MB, read_bounded
+from kiosk.inputfiles import MB, path_kind, read_bounded
 
 REQUIRED_COLUMNS = ("path", "sku")
 OPTIONAL_COLUMNS = ("group", "split", "source", "sha256")
@@ -77,6 +77,19 @@ def relative_path(path: str | os.PathLike, manifest_dir: str | os.PathLike) -> s
     return PurePosixPath(*Path(rel).parts).as_posix()
 
 
+def check_out_folder(out: str | os.PathLike) -> Path:
+    """``out`` as a Path, or :class:`DataError` ``--out X: not a folder`` when it, or the nearest part of it that
+    exists, is something else (a file): said before any work starts."""
+    out = Path(out)
+    for part in (out, *out.parents):
+        if part.exists() or part.is_symlink():
+            if not part.is_dir():
+                raise DataError(f"--out {out}: not a folder" if part == out else
+                                f"--out {out}: not a folder ({part} is {path_kind(part)})")
+            break
+    return out
+
+
 def _bad_field(path: Path, line: int, header: list[str], record: dict[str, str], column: str, why: str) -> DataError:
     """The error for one field of a manifest row: file, line, column (number and name), its value and why."""
     number = header.index(column) + 1
@@ -119,16 +132,20 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
 
     base = path.parent
     rows: list[ManifestRow] = []
+    line = 1
     while True:
+        first = line + 1  # the line this record starts on
         try:
             fields = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            raise DataError(f"{path} line {reader.line_num}: {exc}") from None
+            raise DataError(f"{path} line {first}: {exc}") from None
         line = reader.line_num
         if not fields or all(not f.strip() for f in fields):
             continue
+        if _quote_left_open(fields, header):
+            raise DataError(f"{path} line {first}: {_quote_problem(line, first)}")
         if len(fields) != len(header):
             raise DataError(
                 f"{path} line {line}: expected {len(header)} columns ({','.join(header)}), found {len(fields)}"
@@ -158,6 +175,28 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     return rows
 
 
+def _check_utf8(path: Path) -> None:
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise DataError(f"{shown}: the file name is not UTF-8, so a manifest cannot name it: rename it") from None
+
+
+def _quote_left_open(fields: list[str], header: list[str]) -> bool:
+    """A field runs over a line break (legal when quoted) and the record is broken with it: too few or too many
+    fields, or a SKU holding the rest of the file -- a quote opened and never closed."""
+    if not any("\n" in f or "\r" in f for f in fields):
+        return False
+    return len(fields) != len(header) or validate_sku(fields[header.index("sku")].strip()) is not None
+
+
+def _quote_problem(last: int, first: int) -> str:
+    """Why a record starting on line ``first`` ran to line ``last``: a quote opened and not closed on its line."""
+    runs_on = f" (its field runs on to line {last})" if last > first else ""
+    return f"a quote opened on this line is never closed{runs_on}"
+
+
 def write_manifest(rows: Iterable[ManifestRow], path: str | os.PathLike) -> Path:
     """Write ``rows`` to ``path`` (paths relative to its folder); optional columns only when some row uses them.
 
@@ -175,6 +214,7 @@ def write_manifest(rows: Iterable[ManifestRow], path: str | os.PathLike) -> Path
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(columns)
         for r in rows:
+            _check_utf8(r.path)
             values = {"path": relative_path(r.path, base), "sku": r.sku, "group": r.group, "split": r.split,
                       "source": r.source, "sha256": r.sha256, **r.extra}
             writer.writerow([values.get(c, "") for c in columns])

@@ -1,0 +1,141 @@
+"""Bad inputs to the trainer's data commands (``checkout data import-folder|import-grocery-store|check|split``): each
+is refused in one line naming what and where, or handled without losing or mixing up photos, and nothing already
+written is lost or half-written."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.cli import main
+from trainer.data.manifest import ManifestRow, read_manifest, write_manifest
+from trainer.data.split import split_manifest
+
+FAST = ("--no-cache", "--workers", "1", "--no-progress")
+
+
+def photo(path: Path, seed: int, size: int = 80) -> Path:
+    """A distinct textured PNG (random noise: its pHash is ~32 bits from any other)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    cv2.imwrite(str(path), img)
+    return path
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_line_error(capsys, *argv) -> str:
+    code, _, err = run(capsys, *argv)
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.startswith("checkout: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def counts(out: Path) -> Counter:
+    return Counter({s: len(read_manifest(out / f"{s}.csv")) for s in ("train", "val", "test")
+                    if (out / f"{s}.csv").exists()})
+
+
+# -- data split: shares ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [4, 5, 6])
+def test_split_of_a_short_sequence_keeps_the_asked_shares(tmp_path, capsys, n):
+    """4-6 consecutive shots of one SKU, 10 %/10 % asked: each held-out split takes at most its 1-photo target
+    (before: a 2-photo run was moved whole, holding out 50 %)."""
+    for i in range(n):
+        photo(tmp_path / "t" / "apple" / f"Golden-Delicious_{i + 1:03d}.png", i)
+    assert run(capsys, "data", "import-folder", tmp_path / "t", "--out", tmp_path / "m")[0] == 0
+    assert run(capsys, "data", "split", tmp_path / "m" / "manifest.csv", "--out", tmp_path / "s", *FAST)[0] == 0
+    got = counts(tmp_path / "s")
+    assert got["val"] <= 1 and got["test"] <= 1 and got["train"] >= n - 2, got
+
+
+def test_split_of_small_skus_warns_and_holds_out_at_most_a_photo_per_split(tmp_path, caplog):
+    rows = [ManifestRow(photo(tmp_path / sku / f"IMG_{i:04d}.png", 100 * k + i), sku)
+            for k, sku in enumerate(("apple", "kiwi", "leek", "pear")) for i in range(5)]
+    manifest = write_manifest(rows, tmp_path / "all.csv")
+    with caplog.at_level(logging.WARNING):
+        result = split_manifest(manifest, tmp_path / "s", workers=1, progress=False)
+    per = Counter((r.sku, s) for s, split_rows in result.rows.items() for r in split_rows)
+    for sku in ("apple", "kiwi", "leek", "pear"):
+        assert per[(sku, "val")] <= 1 and per[(sku, "test")] <= 1 and per[(sku, "train")] >= 3, per
+    assert result.warnings and "could not be split as asked" in result.warnings[0]
+    assert "could not be split as asked" in caplog.text
+
+
+def test_split_guard_that_leaves_a_sku_nothing_to_train_on_is_refused(tmp_path, capsys):
+    rows = [ManifestRow(photo(tmp_path / sku / f"IMG_{i:04d}.png", 100 * k + i), sku)
+            for k, sku in enumerate(("apple", "kiwi")) for i in range(5)]
+    manifest = write_manifest(rows, tmp_path / "all.csv")
+    line = one_line_error(capsys, "data", "split", manifest, "--out", tmp_path / "s", "--guard", "5", *FAST)
+    assert "--guard 5" in line and "without a training photo" in line and "apple" in line
+    assert not (tmp_path / "s").exists()
+
+
+# -- data split: outputs ---------------------------------------------------------------------------------------
+def _twenty(tmp_path: Path) -> Path:
+    rows = [ManifestRow(photo(tmp_path / "p" / sku / f"x{i}.png", 100 * k + i), sku)
+            for k, sku in enumerate(("apple", "kiwi")) for i in range(10)]
+    return write_manifest(rows, tmp_path / "ds" / "train.csv")
+
+
+def test_split_never_replaces_its_input_or_a_manifest_it_did_not_write(tmp_path, capsys):
+    manifest = _twenty(tmp_path)
+    val = write_manifest(read_manifest(manifest)[:3], tmp_path / "ds" / "val.csv")
+    before = manifest.read_bytes(), val.read_bytes()
+    line = one_line_error(capsys, "data", "split", manifest, "--out", tmp_path / "ds", *FAST)
+    assert "train.csv" in line and "being split" in line
+    val_only = tmp_path / "other" / "val.csv"
+    write_manifest(read_manifest(val), val_only)
+    line = one_line_error(capsys, "data", "split", manifest, "--out", tmp_path / "other", *FAST)
+    assert "val.csv" in line and "not written by" in line
+    assert (manifest.read_bytes(), val.read_bytes()) == before
+
+
+def test_split_again_into_the_same_folder_leaves_no_stale_manifest(tmp_path, capsys):
+    manifest, out = _twenty(tmp_path), tmp_path / "s"
+    assert run(capsys, "data", "split", manifest, "--out", out, *FAST)[0] == 0
+    assert (out / "test.csv").exists()
+    assert run(capsys, "data", "split", manifest, "--out", out, "--test", "0", "--val", "0.2", *FAST)[0] == 0
+    assert not (out / "test.csv").exists()
+    paths = [r.path for s in ("train", "val") for r in read_manifest(out / f"{s}.csv")]
+    assert len(paths) == len(set(paths)) == 20
+
+
+@pytest.mark.parametrize("command", ["import-folder", "check", "split", "import-grocery-store"])
+def test_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys, command, monkeypatch):
+    manifest = _twenty(tmp_path)
+    out = tmp_path / "base.csv"
+    out.write_text("keep me\n")
+    import trainer.data.hashing as hashing
+
+    monkeypatch.setattr(hashing, "inspect_images", lambda *a, **k: pytest.fail("hashed before --out was checked"))
+    source = {"import-folder": tmp_path / "p", "check": manifest, "split": manifest,
+              "import-grocery-store": tmp_path / "p"}[command]
+    line = one_line_error(capsys, "data", command, source, "--out", out, *(FAST if command in ("check", "split")
+                                                                            else ()))
+    assert f"--out {out}: not a folder" in line
+    assert out.read_text() == "keep me\n"
+
+
+# -- manifests -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("where", ["path", "sku", "last line"])
+def test_a_quote_never_closed_is_named_on_its_own_line(tmp_path, where):
+    from kiosk.errors import DataError
+
+    lines = [f"Golden-Delicious_{i:03d}.jpg,golden" for i in range(1, 51)]
+    at = 49 if where == "last line" else 2
+    lines[at] = f'"{lines[at]}' if where != "sku" else lines[at].replace(",", ',"')
+    m = tmp_path / "m.csv"
+    m.write_text("path,sku\n" + "\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=rf"m.csv line {at + 2}: a quote opened on this line is never closed"):
+        read_manifest(m)
