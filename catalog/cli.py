@@ -74,6 +74,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from catalog.repository import Catalog
 
     with Catalog.open(args.db, create=False) as cat:
+        cat.strict = True  # a row that breaks a rule is an error naming it, not a silent gap in the export
         n = export_csv(cat, args.out)
     if args.out:
         print(f"exported {n} SKUs to {args.out}", file=sys.stderr)
@@ -84,6 +85,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from catalog.repository import Catalog
 
     with Catalog.open(args.db, create=False) as cat:
+        cat.strict = True  # a row that breaks a rule is an error naming it, not "unknown SKU"
         s = cat.lookup(args.sku)
         if s is None:
             raise CatalogError(f"unknown SKU, PLU or barcode {args.sku!r} in {args.db}")

@@ -16,18 +16,83 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from catalog.model import Sku, gtin14, validate_sku
-from catalog.schema import MIGRATIONS, Migration, current_version, migrate
+from catalog.model import FieldError, Sku, gtin14, validate_sku
+from catalog.schema import MIGRATIONS, Migration, check_columns, check_objects, current_version, migrate
 from kiosk.errors import CatalogError
 
-__all__ = ["Catalog", "Sku"]
+__all__ = ["Catalog", "Sku", "bad_rows_message", "db_error", "row_problem"]
 
 _CHUNK = 500
 MAX_SEARCH_CHARS = 100  # what a shopper can type on the kiosk's keyboard, with room to spare
 MAX_SEARCH_WORDS = 8
 MAX_SEARCH_RESULTS = 100
 IMAGE_DIR = "images"  # where a catalog file keeps its photos (catalog.images copies them there)
+BUSY_TIMEOUT_S = 5.0  # how long a write waits for another program's write transaction before giving up
+MAX_ROWS_SHOWN = 5  # bad rows named in one error message
+MAX_VALUE_SHOWN = 40  # characters of a bad cell's repr in a message
 log = logging.getLogger(__name__)
+
+
+def _connect(path: Path, *, read_only: bool = False, **kw: object) -> sqlite3.Connection:
+    if read_only:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, **kw)
+    return sqlite3.connect(str(path), **kw)
+
+
+def db_error(where: object, exc: sqlite3.Error) -> CatalogError:
+    """A SQLite error on the catalog ``where`` as one line saying what to do."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return CatalogError(f"{where}: the catalog is being written by another program; try again (nothing was "
+                            "written)")
+    if "readonly" in text or "read-only" in text:
+        return CatalogError(f"{where}: the catalog is read-only here (no write permission on the file or its "
+                            f"folder): nothing was written ({text})")
+    return CatalogError(f"{where}: not a usable catalog database ({text})")
+
+
+def _prepare(db: Database, path: Path, *, create: bool, migrations: Sequence[tuple[str, Migration]],
+             read_only: bool) -> None:
+    """Check that ``db`` is a catalog (reads only), then migrate it (writes only when a migration is due)."""
+    db.execute("PRAGMA foreign_keys = ON")
+    check_objects(db, str(path))
+    version = current_version(db)
+    if version == 0:
+        names = [n for n in db.table_names() if n != "schema_version"]
+        if not create or names:
+            why = "schema_version is empty" if "schema_version" in db.table_names() else "no schema_version table"
+            holds = f"; it holds {', '.join(names[:5])}" if names else ""
+            raise CatalogError(f"{path}: not a catalog ({why}){holds}; nothing was written to it")
+    if read_only:
+        if version <= len(migrations):
+            check_columns(db, str(path))
+        return
+    if create or version < len(migrations):
+        db.enable_wal()  # a writer: readers go on reading while it writes
+    migrate(db, migrations)
+    check_columns(db, str(path))
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_VALUE_SHOWN else f"{text[:MAX_VALUE_SHOWN]}…"
+
+
+def row_problem(s: Sku, errs: Sequence[FieldError]) -> str:
+    """A catalog row's broken rules as one line, in the file's column names and values."""
+    cells = []
+    for e in errs:
+        column, value = {"group": ("group_name", e.value), "gst_percent": ("gst_bp", s.gst_bp)}.get(
+            e.column, (e.column, e.value))
+        cells.append(f"column {column} value {_shown(value)}: {e.reason}")
+    return f"SKU {_shown(s.sku)}: {'; '.join(cells)}"
+
+
+def bad_rows_message(where: object, problems: Sequence[str], *, lead: str = "") -> str:
+    shown = " | ".join(problems[:MAX_ROWS_SHOWN])
+    more = f" | and {len(problems) - MAX_ROWS_SHOWN} more" if len(problems) > MAX_ROWS_SHOWN else ""
+    return (f"{where or 'catalog'}: {lead}{len(problems)} SKU row(s) break the catalog's rules and cannot be sold: "
+            f"{shown}{more} (import a corrected CSV with `checkout catalog import`)")
 
 
 def _like_escape(text: str) -> str:
@@ -40,13 +105,25 @@ class Catalog:
     def __init__(self, db: Database, path: Path | None = None) -> None:
         self.db = db
         self.path = path
+        #: False (the kiosk): a row that breaks a catalog rule is left out of every lookup, logged once; True
+        #: (``catalog show``, ``export``): reading it is a :class:`CatalogError` naming its SKU and column
+        self.strict = False
+        self._left_out: set[object] = set()
         db.conn.create_function("casefold", 1, lambda s: s.casefold() if isinstance(s, str) else s,
                                 deterministic=True)
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True,
-             migrations: Sequence[tuple[str, Migration]] = MIGRATIONS) -> Catalog:
-        """Open (or create) the catalog file and bring its schema up to date."""
+    def open(cls, path: str | Path, *, create: bool = True, migrations: Sequence[tuple[str, Migration]] = MIGRATIONS,
+             shared: bool = False, read_only: bool = False) -> Catalog:
+        """Open (or, with ``create``, create) the catalog file and bring its schema up to date.
+
+        Only a catalog is opened: a file with a ``schema_version`` table (with ``create``, also a new or empty
+        database), holding the tables and columns the code reads and no view or trigger (:func:`check_objects`,
+        :func:`check_columns`); anything else is a :class:`CatalogError` and the file is left as it was. Reading
+        writes nothing, so a read-only file can be read: the journal is switched to WAL only by a writer
+        (``create``) or a due migration. ``shared``: one connection any thread may use (the kiosk serialises
+        access). ``read_only``: a ``mode=ro`` connection and no migration (``checkout doctor``).
+        """
         path = Path(path)
         if not create and not path.is_file():
             raise CatalogError(
@@ -58,12 +135,19 @@ class Catalog:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            db = Database(path)
-            db.execute("PRAGMA foreign_keys = ON")
-            db.enable_wal()
-            migrate(db, migrations)
-        except sqlite3.DatabaseError as exc:
-            raise CatalogError(f"{path}: not a usable catalog database ({exc})") from exc
+            conn = _connect(path, read_only=read_only and not create, timeout=BUSY_TIMEOUT_S,
+                            check_same_thread=not shared)
+        except sqlite3.Error as exc:
+            raise db_error(path, exc) from exc
+        try:
+            db = Database(conn)
+            _prepare(db, path, create=create, migrations=migrations, read_only=read_only and not create)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise db_error(path, exc) from exc
+        except BaseException:
+            conn.close()
+            raise
         return cls(db, path)
 
     def close(self) -> None:
@@ -91,19 +175,47 @@ class Catalog:
                 out[sku].append(code)
         return out
 
-    def _select(
+    def _rows(
         self, where: str = "1", params: Sequence = (), order: str = "sku", limit: int | None = None
-    ) -> list[Sku]:
+    ) -> list[tuple[Sku, list[FieldError]]]:
+        """Each row as a :class:`Sku` with the catalog rules it breaks (a file written around the table's
+        constraints can hold any value in any column)."""
         sql = f"SELECT * FROM skus WHERE {where} ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit else "")
         rows = [dict(r) for r in self.db.query(sql, params)]
         codes = self._barcodes_for([r["sku"] for r in rows])
-        return [
-            Sku(sku=r["sku"], name=r["name"], group=r["group_name"], sold_by=r["sold_by"], price_paise=r["price_paise"],
-                gst_bp=r["gst_bp"], hsn=r["hsn"], plu=r["plu"], barcodes=tuple(codes[r["sku"]]),
-                unit_weight_min_g=r["unit_weight_min_g"], unit_weight_max_g=r["unit_weight_max_g"],
-                active=bool(r["active"]), image=r["image"])
-            for r in rows
-        ]
+        out = []
+        for r in rows:
+            active = r["active"]
+            s = Sku(sku=r["sku"], name=r["name"], group=r["group_name"], sold_by=r["sold_by"],
+                    price_paise=r["price_paise"], gst_bp=r["gst_bp"], hsn=r["hsn"], plu=r["plu"],
+                    barcodes=tuple(codes[r["sku"]]), unit_weight_min_g=r["unit_weight_min_g"],
+                    unit_weight_max_g=r["unit_weight_max_g"],
+                    active=bool(active) if type(active) is int and active in (0, 1) else active, image=r["image"])
+            out.append((s, validate_sku(s)))
+        return out
+
+    def _select(
+        self, where: str = "1", params: Sequence = (), order: str = "sku", limit: int | None = None
+    ) -> list[Sku]:
+        """The rows that keep every catalog rule; the others are left out (logged once each), or, when
+        :attr:`strict`, a :class:`CatalogError` naming them."""
+        good, bad = [], []
+        for s, errs in self._rows(where, params, order, limit):
+            if not errs:
+                good.append(s)
+                continue
+            bad.append(row_problem(s, errs))
+            if s.sku not in self._left_out and not self.strict:
+                self._left_out.add(s.sku)
+                log.warning("%s: %s; left out", self.path or "catalog", bad[-1])
+        if bad and self.strict:
+            raise CatalogError(bad_rows_message(self.path, bad))
+        return good
+
+    def bad_rows(self) -> list[str]:
+        """One line per SKU row that breaks a catalog rule, naming its SKU and column(s): rows the kiosk does not
+        sell (empty: every row is good)."""
+        return [row_problem(s, errs) for s, errs in self._rows() if errs]
 
     def find(self, sku: str) -> Sku | None:
         found = self._select("sku = ?", [sku])
@@ -229,6 +341,8 @@ class Catalog:
                 )
         except sqlite3.IntegrityError as exc:
             raise CatalogError(f"catalog update refused, nothing written: {self._explain(skus, exc)}") from exc
+        except sqlite3.DatabaseError as exc:  # another program's write lock, a read-only file: all rolled back
+            raise db_error(self.path or "catalog", exc) from exc
         return len(skus)
 
     def _stored_image_problems(self, skus: Sequence[Sku]) -> list[str]:
@@ -269,9 +383,12 @@ class Catalog:
 
     def set_active(self, sku: str, active: bool) -> None:
         self.get(sku)
-        with self.db.atomic():
-            self.db.execute("UPDATE skus SET active = ?, updated_at = ? WHERE sku = ?",
-                            [int(active), datetime.now(timezone.utc).isoformat(timespec="seconds"), sku])
+        try:
+            with self.db.atomic():
+                self.db.execute("UPDATE skus SET active = ?, updated_at = ? WHERE sku = ?",
+                                [int(active), datetime.now(timezone.utc).isoformat(timespec="seconds"), sku])
+        except sqlite3.DatabaseError as exc:
+            raise db_error(self.path or "catalog", exc) from exc
 
     def owners(self) -> tuple[dict[str, str], dict[str, str]]:
         """``({plu: sku}, {barcode: sku})`` over the whole catalog (for conflict checks before an import)."""

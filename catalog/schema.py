@@ -4,6 +4,10 @@
 the schema, append ONE function to :data:`MIGRATIONS`; never edit one that has shipped. Each
 migration runs in its own transaction together with its ``schema_version`` row, so a crash
 mid-migration leaves the file at the previous version.
+
+What the code reads is checked before it is read (:func:`check_objects`, :func:`check_columns`): a catalog file holds
+the tables of :data:`TABLES` as plain tables with at least those columns, none of them computed, and no view or
+trigger at all (the schema has none, and one could change a price between the file and the bill).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlite_utils import Database
 
 from kiosk.errors import CatalogError
 
-__all__ = ["MIGRATIONS", "Migration", "current_version", "migrate"]
+__all__ = ["MIGRATIONS", "TABLES", "Migration", "check_columns", "check_objects", "current_version", "migrate"]
 
 Migration = Callable[[Database], None]
 
@@ -64,9 +68,62 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
 )
 
 
+#: The catalog's tables and the columns the code reads and writes in each, at the newest version (a migration that
+#: adds a column the code needs adds it here too).
+TABLES: dict[str, tuple[str, ...]] = {
+    "schema_version": ("version", "name", "applied_at"),
+    "skus": ("sku", "name", "group_name", "sold_by", "price_paise", "gst_bp", "hsn", "plu", "unit_weight_min_g",
+             "unit_weight_max_g", "active", "image", "updated_at"),
+    "barcodes": ("barcode", "sku", "position"),
+}
+
+
+def _where(db: Database) -> str:
+    return db.conn.execute("PRAGMA database_list").fetchone()[2] or "catalog"
+
+
+def check_objects(db: Database, where: str | None = None) -> None:
+    """Refuse a file whose views or triggers could change what is read or written behind the code's back (a
+    catalog has none), or whose catalog tables are not plain tables. Reads only."""
+    where = where or _where(db)
+    rows = db.execute("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master").fetchall()
+    for kind, name, table, _sql in rows:
+        if kind in ("view", "trigger"):
+            on = f" on {table}" if kind == "trigger" else ""
+            raise CatalogError(f"{where}: not a usable catalog: it holds the {kind} {name!r}{on}, and a catalog has "
+                               "no views or triggers (re-create it with `checkout catalog import`)")
+    for kind, name, _table, sql in rows:
+        if name in TABLES and (kind != "table" or sql.lstrip().upper().startswith("CREATE VIRTUAL")):
+            raise CatalogError(f"{where}: not a usable catalog: {name} is a virtual table, not a plain table")
+
+
+def check_columns(db: Database, where: str | None = None) -> None:
+    """Refuse a catalog that lacks a table or a column the code reads, or computes one (a generated column)."""
+    where = where or _where(db)
+    tables = set(db.table_names())
+    for table, needed in TABLES.items():
+        if table not in tables:
+            raise CatalogError(f"{where}: not a usable catalog: no {table} table")
+        info = db.execute(f"PRAGMA table_xinfo([{table}])").fetchall()  # cid, name, type, notnull, dflt, pk, hidden
+        computed = sorted(r[1] for r in info if r[6] in (2, 3) and r[1] in needed)
+        if computed:
+            raise CatalogError(f"{where}: not a usable catalog: {table}.{', '.join(computed)} is computed (a "
+                               "generated column), not stored")
+        have = {r[1] for r in info}
+        missing = [c for c in needed if c not in have]
+        if missing:
+            raise CatalogError(f"{where}: not a usable catalog: {table} lacks the column(s) {', '.join(missing)}")
+
+
 def current_version(db: Database) -> int:
+    """The newest applied migration (0: none); :class:`CatalogError` when ``schema_version`` holds something else."""
     if "schema_version" not in db.table_names():
         return 0
+    row = db.execute("SELECT max(version), count(*) FROM schema_version "
+                     "WHERE typeof(version) != 'integer' OR version < 1").fetchone()
+    if row[1]:
+        raise CatalogError(f"{_where(db)}: not a usable catalog: schema_version holds {row[0]!r}, not a version "
+                           "number")
     row = db.execute("SELECT max(version) FROM schema_version").fetchone()
     return row[0] or 0
 
@@ -78,10 +135,8 @@ def migrate(db: Database, migrations: Sequence[tuple[str, Migration]] = MIGRATIO
                    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
     have = current_version(db)
     if have > len(migrations):
-        raise CatalogError(
-            f"{db.conn.execute('PRAGMA database_list').fetchone()[2] or 'catalog'}: schema version {have} is newer "
-            f"than this program knows ({len(migrations)}); upgrade the kiosk software"
-        )
+        raise CatalogError(f"{_where(db)}: schema version {have} is newer than this program knows ({len(migrations)}); "
+                           "upgrade the kiosk software")
     applied = []
     for version, (name, fn) in enumerate(migrations, start=1):
         if version <= have:

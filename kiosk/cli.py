@@ -89,6 +89,17 @@ def os_error(exc: BaseException) -> str | None:
     return f"{where}: {exc.strerror or exc}"
 
 
+def sqlite_error(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """A SQLite error no command turned into its own message, as one line naming the database(s) the command was
+    given; None for anything else."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    named = [str(v) for k in ("db", "catalog", "store") if isinstance(v := getattr(args, k, None), (str, os.PathLike))]
+    return f"{', '.join(named) or 'a database'}: {' '.join(str(exc).split()) or type(exc).__name__} (SQLite)"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -132,7 +143,7 @@ def _main(argv: list[str] | None) -> int:
         print("checkout: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        line = disk_full(exc) or os_error(exc)
+        line = disk_full(exc) or os_error(exc) or sqlite_error(exc, args)
         if line is None:
             raise
         logging.getLogger(__name__).debug("checkout %s", args.command, exc_info=True)  # -vv shows where

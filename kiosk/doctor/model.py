@@ -3,14 +3,14 @@
 Which bundle: with ``model_state`` set, the store's active version (what ``checkout kiosk`` loads), or, while the
 store is still empty, ``bundle`` (the first start installs it with every check a channel update gets); without
 ``model_state``, ``bundle`` as it is. Nothing here writes: the store is read without :class:`BundleStore` (whose
-constructor creates directories) and the catalog through a read-only SQLite connection, so running the doctor as
-root never leaves root-owned files in the kiosk's state directory.
+constructor creates directories) and the catalog through a read-only SQLite connection (checked as the kiosk checks
+it: a catalog's tables and columns, no views or triggers, every row keeping the catalog's rules), so running the
+doctor as root never leaves root-owned files in the kiosk's state directory.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,24 +113,16 @@ def catalog_advice(ctx: Context) -> str:
 
 
 def _open_read_only(path: Path):
-    from sqlite_utils import Database
-
+    """The catalog through a ``mode=ro`` connection, its structure checked as the kiosk checks it (nothing migrated:
+    the kiosk does that)."""
     from catalog.repository import Catalog
-    from kiosk.errors import CatalogError
 
-    if not path.is_file():
-        raise CatalogError(f"{path}: no catalog there")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise CatalogError(f"{path}: not a usable catalog database ({exc})") from None
-    return Catalog(Database(conn), path)
+    return Catalog.open(path, create=False, read_only=True)
 
 
 def check_catalog(ctx: Context) -> CheckResult:
     """Opens, schema version, SKU count, and every label of the model an active SKU."""
+    from catalog.repository import bad_rows_message
     from catalog.schema import MIGRATIONS
     from kiosk.bundle_format.bundle import Bundle
     from kiosk.bundle_format.verify import BundleRefused, CatalogCompat
@@ -139,13 +131,18 @@ def check_catalog(ctx: Context) -> CheckResult:
     path = Path(ctx.config.catalog)
     catalog = _open_read_only(path)
     try:
-        schema, total, active = catalog.schema_version, len(catalog), {s.sku for s in catalog.list_active()}
+        schema, total = catalog.schema_version, len(catalog)
+        readable = schema <= len(MIGRATIONS)  # a newer schema is refused below, unread
+        bad = catalog.bad_rows() if readable else []
+        active = {s.sku for s in catalog.list_active()} if readable else set()
     finally:
         catalog.close()
     known = len(MIGRATIONS)
     if schema > known:
         return CheckResult(FAIL, "catalog", f"{path}: schema {schema} is newer than this kiosk software knows "
                                             f"({known})", "upgrade the kiosk software (README: Install a till)")
+    if bad:
+        return CheckResult(FAIL, "catalog", bad_rows_message(path, bad), catalog_advice(ctx))
     found = f"{path}: schema {schema}, {total} SKUs ({len(active)} active)"
     if not active:
         return CheckResult(FAIL, "catalog", f"{found}: nothing to sell")

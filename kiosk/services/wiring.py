@@ -5,7 +5,6 @@ failure is closed again; a missing or broken bundle is one line (:class:`~kiosk.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,19 +19,27 @@ log = logging.getLogger(__name__)
 
 
 def open_catalog(path: str | Path):
-    """Open an existing catalog so that any thread may use it (the service serialises access)."""
-    from sqlite_utils import Database
+    """Open an existing catalog so that any thread may use it (the service serialises access).
 
-    from catalog.repository import Catalog
+    A row that breaks a catalog rule (a price that is not whole paise in range, an unknown GST rate …) is left out
+    of the kiosk's lookups and logged as an error naming its SKU and column: one bad row does not close the store.
+    A catalog with nothing left to sell is refused.
+    """
+    from catalog.repository import Catalog, bad_rows_message
 
     path = Path(path)
-    Catalog.open(path, create=False).close()  # exists? migrations applied?
+    catalog = Catalog.open(path, create=False, shared=True)  # a catalog, schema checked, migrations applied
     try:
-        conn = sqlite3.connect(str(path), check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 5000")
-    except sqlite3.DatabaseError as exc:
-        raise CatalogError(f"{path}: not a usable catalog database ({exc})") from None
-    return Catalog(Database(conn), path)
+        bad = catalog.bad_rows()
+        if bad and not catalog.list_active():
+            raise CatalogError(bad_rows_message(path, bad, lead="no SKU can be sold: "))
+        for line in bad:
+            log.error("%s: %s; the kiosk does not sell it (import a corrected CSV with `checkout catalog import`)",
+                      path, line)
+    except BaseException:
+        catalog.close()
+        raise
+    return catalog
 
 
 def close_all(*things: Any) -> None:
