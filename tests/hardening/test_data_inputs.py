@@ -5,6 +5,7 @@ written is lost or half-written."""
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -139,3 +140,66 @@ def test_a_quote_never_closed_is_named_on_its_own_line(tmp_path, where):
     m.write_text("path,sku\n" + "\n".join(lines) + "\n")
     with pytest.raises(DataError, match=rf"m.csv line {at + 2}: a quote opened on this line is never closed"):
         read_manifest(m)
+
+
+# -- data import-folder ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("names", [("Apple", "apple"), ("Red Apple", "red-apple")])
+@pytest.mark.parametrize("copy", [True, False])
+def test_import_folder_refuses_two_folders_that_make_one_sku(tmp_path, capsys, names, copy):
+    for k, name in enumerate(names):
+        photo(tmp_path / "t" / name / "img1.png", k)
+    line = one_line_error(capsys, "data", "import-folder", tmp_path / "t", "--out", tmp_path / "o",
+                          *(["--copy"] if copy else []))
+    assert all(repr(n) in line for n in names) and "both make SKU id" in line
+    assert not (tmp_path / "o" / "manifest.csv").exists()
+
+
+def test_import_folder_copy_replaces_a_changed_photo_of_the_same_size(tmp_path, capsys):
+    src = photo(tmp_path / "t" / "apple" / "a.png", 1)
+    assert run(capsys, "data", "import-folder", tmp_path / "t", "--out", tmp_path / "o", "--copy")[0] == 0
+    copied = tmp_path / "o" / "images" / "apple" / "a.png"
+    changed = bytearray(src.read_bytes())
+    changed[-20] ^= 0xFF  # same size, other content
+    src.write_bytes(bytes(changed))
+    assert run(capsys, "data", "import-folder", tmp_path / "t", "--out", tmp_path / "o", "--copy")[0] == 0
+    assert copied.read_bytes() == src.read_bytes()
+
+
+def test_import_folder_with_out_inside_the_root_does_not_import_its_own_copies(tmp_path, capsys):
+    photo(tmp_path / "t" / "apple" / "a.png", 1)
+    photo(tmp_path / "t" / "kiwi" / "b.png", 2)
+    for _ in range(2):
+        assert run(capsys, "data", "import-folder", tmp_path / "t", "--out", tmp_path / "t" / "out", "--copy")[0] == 0
+    rows = read_manifest(tmp_path / "t" / "out" / "manifest.csv")
+    assert sorted(r.sku for r in rows) == ["apple", "kiwi"]
+    photo(tmp_path / "u" / "apple" / "a.png", 1)
+    for _ in range(2):  # --out the root itself: its images/ is left out
+        assert run(capsys, "data", "import-folder", tmp_path / "u", "--out", tmp_path / "u", "--copy")[0] == 0
+    assert [r.sku for r in read_manifest(tmp_path / "u" / "manifest.csv")] == ["apple"]
+
+
+def test_import_folder_skips_a_linked_folder_outside_the_root(tmp_path, capsys):
+    photo(tmp_path / "t" / "apple" / "a.png", 1)
+    photo(tmp_path / "elsewhere" / "x" / "b.png", 2)
+    (tmp_path / "t" / "everything").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "t" / "pomme").symlink_to(tmp_path / "t" / "apple")  # a link inside the root is fine
+    code, out, _ = run(capsys, "data", "import-folder", tmp_path / "t", "--out", tmp_path / "o")
+    assert code == 0 and "everything" in out and "outside" in out
+    assert sorted(r.sku for r in read_manifest(tmp_path / "o" / "manifest.csv")) == ["apple", "pomme"]
+
+
+def test_import_folder_names_a_photo_name_that_is_not_utf8(tmp_path, capsys):
+    photo(tmp_path / "t" / "apple" / "a.png", 1)
+    bad = os.path.join(os.fsencode(tmp_path / "t" / "apple"), b"bad\xff\xfe.jpg")
+    with open(bad, "wb") as fh:
+        fh.write(b"x")
+    line = one_line_error(capsys, "data", "import-folder", tmp_path / "t", "--out", tmp_path / "o")
+    assert "not UTF-8" in line and "bad" in line
+
+
+def test_import_folder_copy_skips_a_pipe_named_like_a_photo(tmp_path, capsys):
+    photo(tmp_path / "t" / "apple" / "a.png", 1)
+    os.mkfifo(tmp_path / "t" / "apple" / "pipe.jpg")
+    code, out, err = run(capsys, "data", "import-folder", tmp_path / "t", "--out", tmp_path / "o", "--copy")
+    assert code == 0 and "Traceback" not in err and "not regular files" in out
+    assert [r.path.name for r in read_manifest(tmp_path / "o" / "manifest.csv")] == ["a.png"]

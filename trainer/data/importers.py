@@ -11,6 +11,8 @@ import csv
 import logging
 import os
 import shutil
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,42 +41,102 @@ def import_folder(root: str | os.PathLike, out: str | os.PathLike, *, copy: bool
 
     The SKU id is the sub-folder name in lower case. Without ``copy`` the manifest references the original
     files through paths relative to ``out``; with ``copy`` the photos are copied to ``out/images/<sku>/…``
-    (existing identical copies are kept). Files at the top level or with other extensions are skipped (and
-    counted in the notes). Raises :class:`DataError` for a missing root, an invalid SKU name, or no images.
+    (an existing copy with the source's size and modification time is kept). Files at the top level, with other
+    extensions or that are not regular files are skipped (and counted in the notes), so are ``out`` when it lies
+    inside ``root`` and a linked folder that leads outside ``root`` (named in the notes). Raises
+    :class:`DataError` for a missing root, an invalid SKU name, two folders that make one SKU id, a photo name that
+    is not UTF-8, or no images.
     """
     root, out = Path(root).resolve(), check_out_folder(out).resolve()
     if not root.is_dir():
         raise DataError(f"{root}: not a folder")
+    result = ImportResult()
+    skipped = Counter()
+    skipped["not an image"] += sum(1 for f in root.iterdir() if f.is_file())
     rows: list[ManifestRow] = []
-    skipped = 0
-    sku_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    skipped += sum(1 for f in root.iterdir() if f.is_file())
-    for sku_dir in sku_dirs:
+    for sku, sku_dir in _sku_dirs(root, out, result.notes).items():
+        for src in _photos(sku_dir, out, skipped):
+            target = src
+            if copy:
+                target = out / "images" / sku / src.relative_to(sku_dir)
+                _copy(src, target)
+            rows.append(ManifestRow(path=target, sku=sku, source=f"folder:{sku_dir.name}"))
+    if not rows:
+        raise DataError(f"{root}: no images found in per-SKU sub-folders ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+    manifest = write_manifest(rows, out / "manifest.csv")
+    result.manifests, result.skus = {manifest: len(rows)}, len({r.sku for r in rows})
+    if skipped["not an image"]:
+        result.notes.append(f"skipped {skipped['not an image']} file(s) that are not images inside a SKU folder")
+    if skipped["not a file"]:
+        result.notes.append(f"skipped {skipped['not a file']} photo name(s) that are not regular files "
+                            "(a pipe, a device, a link to nothing)")
+    return result
+
+
+def _sku_dirs(root: Path, out: Path, notes: list[str]) -> dict[str, Path]:
+    """SKU id → its folder under ``root``; ``out`` (inside ``root``) and links leading outside ``root`` are left out
+    with a note; two folders making one SKU id (``Apple`` and ``apple``) are refused."""
+    found: dict[str, Path] = {}
+    for sku_dir in sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")):
+        real = sku_dir.resolve()
+        if real == out or real == out / "images" or out / "images" in real.parents:
+            notes.append(f"skipped {sku_dir.name}/: it is the --out folder or inside it (earlier copies)")
+            continue
+        if sku_dir.is_symlink() and not real.is_relative_to(root):
+            notes.append(f"skipped {sku_dir.name}/: a link to {real}, outside {root}")
+            continue
         sku = sku_from_name(sku_dir.name)
         problem = validate_sku(sku)
         if problem:
             raise DataError(f"{sku_dir}: folder name {sku_dir.name!r} is not a valid SKU id: {problem}")
-        for dirpath, dirnames, filenames in os.walk(sku_dir):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                src = Path(dirpath) / name
-                if name.startswith(".") or src.suffix.lower() not in IMAGE_EXTENSIONS:
-                    skipped += 1
-                    continue
-                target = src
-                if copy:
-                    target = out / "images" / sku / src.relative_to(sku_dir)
-                    if not (target.exists() and target.stat().st_size == src.stat().st_size):
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copy2(src, target)
-                rows.append(ManifestRow(path=target, sku=sku, source=f"folder:{sku_dir.name}"))
-    if not rows:
-        raise DataError(f"{root}: no images found in per-SKU sub-folders ({', '.join(sorted(IMAGE_EXTENSIONS))})")
-    manifest = write_manifest(rows, out / "manifest.csv")
-    result = ImportResult(manifests={manifest: len(rows)}, skus=len({r.sku for r in rows}))
-    if skipped:
-        result.notes.append(f"skipped {skipped} file(s) that are not images inside a SKU folder")
-    return result
+        if sku in found:
+            raise DataError(f"{root}: folders {found[sku].name!r} and {sku_dir.name!r} both make SKU id {sku!r}: "
+                            "rename or merge one")
+        found[sku] = sku_dir
+    return found
+
+
+def _photos(sku_dir: Path, out: Path, skipped: Counter) -> Iterator[Path]:
+    """The photos inside ``sku_dir`` (recursively, sorted; hidden names, ``out`` and links to folders not
+    entered); what is not a photo is counted in ``skipped``."""
+    for dirpath, dirnames, filenames in os.walk(sku_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and (Path(dirpath) / d).resolve() != out)
+        for name in sorted(filenames):
+            src = Path(dirpath) / name
+            if name.startswith(".") or src.suffix.lower() not in IMAGE_EXTENSIONS:
+                skipped["not an image"] += 1
+                continue
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = os.fsencode(src).decode("utf-8", "backslashreplace")
+                raise DataError(f"{shown}: the file name is not UTF-8, so a manifest cannot name it: "
+                                "rename it") from None
+            if not src.is_file():
+                skipped["not a file"] += 1
+                continue
+            yield src
+
+
+def _copy(src: Path, target: Path) -> None:
+    """Copy ``src`` to ``target`` (through a temporary file: never half a photo) unless ``target`` already has its
+    size and modification time (``copy2`` keeps the time, so a changed source -- even of the same size -- is
+    copied again)."""
+    st = src.stat()
+    try:
+        have = target.stat()
+    except FileNotFoundError:
+        have = None
+    if have is not None and (have.st_size, have.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        shutil.copy2(src, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
