@@ -203,3 +203,53 @@ def test_import_folder_copy_skips_a_pipe_named_like_a_photo(tmp_path, capsys):
     code, out, err = run(capsys, "data", "import-folder", tmp_path / "t", "--out", tmp_path / "o", "--copy")
     assert code == 0 and "Traceback" not in err and "not regular files" in out
     assert [r.path.name for r in read_manifest(tmp_path / "o" / "manifest.csv")] == ["a.png"]
+
+
+# -- data import-grocery-store -------------------------------------------------------------------------------
+def grocery(tmp_path: Path, classes: list[str], train: str = "train/a.jpg, 0, 0\n", val: str = "val/b.jpg, 0, 0\n"):
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    header = "Class Name (str),Class ID (int),Coarse Class Name (str),Coarse Class ID (int)\n"
+    (src / "classes.csv").write_text(header + "".join(f"{c},{i},Fruit,0\n" for i, c in enumerate(classes)))
+    (src / "train.txt").write_text(train)
+    (src / "val.txt").write_text(val)
+    return src
+
+
+def test_import_grocery_store_writes_nothing_when_an_input_is_missing(tmp_path, capsys):
+    src = grocery(tmp_path, ["Golden-Delicious"])
+    assert run(capsys, "data", "import-grocery-store", src, "--out", tmp_path / "gs", "--no-catalog")[0] == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "gs").iterdir()}
+    (src / "train.txt").write_text("train/a.jpg, 0, 0\ntrain/c.jpg, 0, 0\n")
+    (src / "val.txt").unlink()
+    line = one_line_error(capsys, "data", "import-grocery-store", src, "--out", tmp_path / "gs", "--no-catalog")
+    assert "val.txt" in line
+    assert {p.name: p.read_bytes() for p in (tmp_path / "gs").iterdir()} == before
+
+
+@pytest.mark.parametrize("name", ["Äpple Röd", "Milk (1L)", "Salt & Pepper", '""'])
+def test_import_grocery_store_names_a_class_that_makes_no_valid_sku(tmp_path, capsys, name):
+    src = grocery(tmp_path, ["Golden-Delicious", name], train="train/a.jpg, 1, 0\n")
+    line = one_line_error(capsys, "data", "import-grocery-store", src, "--out", tmp_path / "gs", "--no-catalog")
+    assert "classes.csv line 3" in line and "valid SKU id" in line
+    assert not (tmp_path / "gs").exists()
+
+
+def test_import_grocery_store_refuses_two_classes_that_make_one_sku(tmp_path, capsys):
+    src = grocery(tmp_path, ["Granny Smith", "Kiwi", "granny-smith"])
+    line = one_line_error(capsys, "data", "import-grocery-store", src, "--out", tmp_path / "gs", "--no-catalog")
+    assert "classes.csv line 4" in line and "line 2" in line and "'granny-smith'" in line
+
+
+def test_import_grocery_store_drops_a_bom_and_names_bytes_that_are_not_utf8(tmp_path, capsys):
+    src = grocery(tmp_path, ["Golden-Delicious"])
+    (src / "train.txt").write_bytes(b"\xef\xbb\xbftrain/a.jpg, 0, 0\n")
+    assert run(capsys, "data", "import-grocery-store", src, "--out", tmp_path / "gs", "--no-catalog")[0] == 0
+    assert read_manifest(tmp_path / "gs" / "train.csv")[0].path == (src / "train" / "a.jpg").resolve()
+    (src / "train.txt").write_bytes(b"train/a.jpg, 0, 0\ntrain/b\xff.jpg, 0, 0\n")
+    line = one_line_error(capsys, "data", "import-grocery-store", src, "--out", tmp_path / "gs2", "--no-catalog")
+    assert "train.txt line 2: not UTF-8" in line
+    (src / "train.txt").write_bytes(b"train/a.jpg, 0, 0\n")
+    (src / "classes.csv").write_bytes((src / "classes.csv").read_bytes().replace(b"Golden", b"Gr\xe4nny"))
+    line = one_line_error(capsys, "data", "import-grocery-store", src, "--out", tmp_path / "gs2", "--no-catalog")
+    assert "classes.csv line 2: not UTF-8" in line

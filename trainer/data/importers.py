@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 import shutil
@@ -145,33 +146,57 @@ class GroceryClass:
     class_id: int
     coarse_name: str
     coarse_id: int
+    line: int = 0  #: its line in classes.csv
+
+    @property
+    def sku(self) -> str:
+        return sku_from_name(self.name)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """UTF-8 text (a BOM dropped), or :class:`DataError` naming the line of the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DataError(f"{path} line {line}: not UTF-8 text (byte {exc.start}: {data[exc.start]:#04x})") from None
 
 
 def read_grocery_classes(src: str | os.PathLike) -> dict[int, GroceryClass]:
-    """``classes.csv`` of the Grocery Store dataset, by fine class id."""
+    """``classes.csv`` of the Grocery Store dataset, by fine class id. Every class must make a valid SKU id of its
+    own (:func:`sku_from_name`); the line of one that does not, or of two that make the same id, is named."""
     path = Path(src) / "classes.csv"
     if not path.is_file():
         raise DataError(f"{path}: not found (is {src} the grocery-store dataset?)")
+    text = _decode(read_bounded(path, 64 * MB, "the dataset's classes.csv", text=True, error=DataError), path)
     classes: dict[int, GroceryClass] = {}
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        next(reader, None)
-        for fields in reader:
-            if not fields:
-                continue
-            line = reader.line_num
-            if len(fields) < 4:
-                raise DataError(f"{path} line {line}: expected at least 4 columns, found {len(fields)}")
-            try:
-                cls = GroceryClass(fields[0].strip(), int(fields[1]), fields[2].strip(), int(fields[3]))
-            except ValueError:
-                raise DataError(
-                    f"{path} line {line}: class ids must be integers, got {fields[1]!r}/{fields[3]!r}"
-                ) from None
-            if cls.class_id in classes:
-                first = classes[cls.class_id].name
-                raise DataError(f"{path} line {line}: class id {cls.class_id} appears twice ({first} and {cls.name})")
-            classes[cls.class_id] = cls
+    by_sku: dict[str, GroceryClass] = {}
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader, None)
+    for fields in reader:
+        if not fields:
+            continue
+        line = reader.line_num
+        if len(fields) < 4:
+            raise DataError(f"{path} line {line}: expected at least 4 columns, found {len(fields)}")
+        try:
+            cls = GroceryClass(fields[0].strip(), int(fields[1]), fields[2].strip(), int(fields[3]), line)
+        except ValueError:
+            raise DataError(
+                f"{path} line {line}: class ids must be integers, got {fields[1]!r}/{fields[3]!r}"
+            ) from None
+        if cls.class_id in classes:
+            first = classes[cls.class_id].name
+            raise DataError(f"{path} line {line}: class id {cls.class_id} appears twice ({first} and {cls.name})")
+        problem = validate_sku(cls.sku)
+        if problem:
+            raise DataError(f"{path} line {line}, column 1: class name {cls.name!r} does not make a valid SKU id "
+                            f"({cls.sku!r}: {problem}): rename the class")
+        if cls.sku in by_sku:
+            other = by_sku[cls.sku]
+            raise DataError(f"{path} line {line}, column 1: class {cls.name!r} makes SKU id {cls.sku!r}, as class "
+                            f"{other.name!r} on line {other.line} does: rename one")
+        classes[cls.class_id] = by_sku[cls.sku] = cls
     if not classes:
         raise DataError(f"{path}: no classes (a header, then 'name, id, coarse name, coarse id' for each class)")
     return classes
@@ -183,7 +208,7 @@ def _read_grocery_split(src: Path, name: str, classes: dict[int, GroceryClass]) 
         raise DataError(f"{path}: not found")
     rows = []
     text_of = read_bounded(path, 1024 * MB, f"the dataset's {name}.txt", text=True, error=DataError)
-    for line, text in enumerate(text_of.decode("utf-8").splitlines(), start=1):
+    for line, text in enumerate(_decode(text_of, path).splitlines(), start=1):
         if not text.strip():
             continue
         fields = [f.strip() for f in text.split(",")]
@@ -206,7 +231,7 @@ def _read_grocery_split(src: Path, name: str, classes: dict[int, GroceryClass]) 
                 f"{path} line {line}, column 3: coarse id {coarse} does not match classes.csv "
                 f"({cls.coarse_id} for {cls.name})"
             )
-        rows.append(ManifestRow(path=(src / fields[0]).resolve(), sku=sku_from_name(cls.name),
+        rows.append(ManifestRow(path=(src / fields[0]).resolve(), sku=cls.sku,
                                 group=sku_from_name(cls.coarse_name), split=name, source="grocery-store"))
     return rows
 
@@ -216,14 +241,8 @@ def import_grocery_store(src: str | os.PathLike, out: str | os.PathLike, *, cata
     and, when ``catalog`` and ``catalog.grocery`` is available, ``out/catalog.csv`` for the kiosk catalog."""
     src, out = Path(src).resolve(), check_out_folder(out).resolve()
     classes = read_grocery_classes(src)
-    result = ImportResult()
-    skus: set[str] = set()
-    for name in ("train", "val"):
-        rows = _read_grocery_split(src, name, classes)
-        manifest = write_manifest(rows, out / f"{name}.csv")
-        result.manifests[manifest] = len(rows)
-        skus.update(r.sku for r in rows)
-    result.skus = len(skus)
+    splits = {name: _read_grocery_split(src, name, classes) for name in ("train", "val")}  # both read, then written
+    catalog_rows, result = None, ImportResult()
     if catalog:
         try:
             from catalog.grocery import grocery_catalog_rows, write_catalog_csv
@@ -232,6 +251,11 @@ def import_grocery_store(src: str | os.PathLike, out: str | os.PathLike, *, cata
                 raise
             result.notes.append("catalog CSV not written: module catalog.grocery is not available yet")
         else:
-            result.catalog = out / "catalog.csv"
-            write_catalog_csv(grocery_catalog_rows(src), result.catalog)
+            catalog_rows = grocery_catalog_rows(src)
+    for name, rows in splits.items():
+        result.manifests[write_manifest(rows, out / f"{name}.csv")] = len(rows)
+    result.skus = len({r.sku for rows in splits.values() for r in rows})
+    if catalog_rows is not None:
+        result.catalog = out / "catalog.csv"
+        write_catalog_csv(catalog_rows, result.catalog)
     return result
