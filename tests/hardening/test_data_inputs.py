@@ -253,3 +253,20 @@ def test_import_grocery_store_drops_a_bom_and_names_bytes_that_are_not_utf8(tmp_
     (src / "classes.csv").write_bytes((src / "classes.csv").read_bytes().replace(b"Golden", b"Gr\xe4nny"))
     line = one_line_error(capsys, "data", "import-grocery-store", src, "--out", tmp_path / "gs2", "--no-catalog")
     assert "classes.csv line 2: not UTF-8" in line
+
+
+# -- feedback collect ------------------------------------------------------------------------------------------
+def test_feedback_collect_keeps_the_newer_label_whatever_offset_the_kiosks_write(tmp_path):
+    from tests.trainer.fleet.stores import crop, put_batch, record
+    from trainer.fleet.collect import collect_feedback
+
+    ho = tmp_path / "ho"
+    older, newer = "2026-12-01T23:00:00+05:30", "2026-12-01T18:00:00Z"  # 17:30 UTC, then 18:00 UTC
+    put_batch(ho, "S", "K1", [record("a", "lemon", "shopper", when=older)], {"a": crop(1)})
+    put_batch(ho, "S", "K2", [record("b", "banana", "shopper", when=newer)], {"b": crop(1)})  # the same crop
+    # and one placement whose revision 2 was written twice, the later one with a Z
+    put_batch(ho, "S", "K3", [record("c", "lemon", "staff", revision=2, when=older)], {"c": crop(2)})
+    put_batch(ho, "S", "K3", [record("c", "kiwi", "staff", revision=2, when=newer)], {"c": crop(2)})
+    collect_feedback(str(ho), tmp_path / "out", progress=False, workers=1)
+    kept = {r.extra["placement_id"]: r.sku for r in read_manifest(tmp_path / "out" / "feedback.csv")}
+    assert kept == {"b": "banana", "c": "kiwi"}

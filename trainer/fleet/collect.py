@@ -54,7 +54,7 @@ class Found:
 
     @property
     def rank(self) -> tuple:
-        return TRUST_RANK[self.record["trust"]], self.record["updated_at"], self.record["placement_id"]
+        return TRUST_RANK[self.record["trust"]], _updated(self.record), self.record["placement_id"]
 
 
 @dataclass
@@ -132,8 +132,7 @@ def _read_all(ho: HeadOffice, report: CollectReport) -> dict[tuple[str, str, str
             found = Found(store, kiosk, key, rec, batch.files.get(rec["image"]) if rec["image"] else None)
             k = (store, kiosk, rec["placement_id"])
             old = merged.get(k)
-            if old is None or (rec["revision"], rec["updated_at"]) > (old.record["revision"],
-                                                                      old.record["updated_at"]):
+            if old is None or (rec["revision"], _updated(rec)) > (old.record["revision"], _updated(old.record)):
                 report.superseded += old is not None
                 merged[k] = found
             else:
@@ -239,6 +238,12 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
 def _time(text: str) -> datetime:
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _updated(record: dict) -> datetime:
+    """When a record was last changed, as a time (kiosks write different offsets: ``…+05:30`` and ``…Z`` compare
+    as instants, not as text); an empty ``updated_at`` means never since ``placed_at``."""
+    return _time(record["updated_at"] or record["placed_at"])
 
 
 def _write_unlabelled(found: list[Found], path: Path) -> None:
