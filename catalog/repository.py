@@ -55,14 +55,14 @@ def _prepare(db: Database, path: Path, *, create: bool, migrations: Sequence[tup
              read_only: bool) -> None:
     """Check that ``db`` is a catalog (reads only), then migrate it (writes only when a migration is due)."""
     db.execute("PRAGMA foreign_keys = ON")
-    check_objects(db, str(path))
     version = current_version(db)
     if version == 0:
-        names = [n for n in db.table_names() if n != "schema_version"]
+        names = [n for n in db.table_names() if n != "schema_version" and not n.startswith("sqlite_")]
         if not create or names:
             why = "schema_version is empty" if "schema_version" in db.table_names() else "no schema_version table"
             holds = f"; it holds {', '.join(names[:5])}" if names else ""
             raise CatalogError(f"{path}: not a catalog ({why}){holds}; nothing was written to it")
+    check_objects(db, str(path))
     if read_only:
         if version <= len(migrations):
             check_columns(db, str(path))
@@ -214,8 +214,10 @@ class Catalog:
 
     def bad_rows(self) -> list[str]:
         """One line per SKU row that breaks a catalog rule, naming its SKU and column(s): rows the kiosk does not
-        sell (empty: every row is good)."""
-        return [row_problem(s, errs) for s, errs in self._rows() if errs]
+        sell (empty: every row is good). The caller reports them: lookups then leave them out without a warning."""
+        bad = [(s, errs) for s, errs in self._rows() if errs]
+        self._left_out.update(s.sku for s, _ in bad)
+        return [row_problem(s, errs) for s, errs in bad]
 
     def find(self, sku: str) -> Sku | None:
         found = self._select("sku = ?", [sku])

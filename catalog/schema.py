@@ -76,6 +76,8 @@ TABLES: dict[str, tuple[str, ...]] = {
              "unit_weight_max_g", "active", "image", "updated_at"),
     "barcodes": ("barcode", "sku", "position"),
 }
+#: The primary key of each table: what makes one SKU one row and one barcode one SKU's.
+KEYS = {"schema_version": "version", "skus": "sku", "barcodes": "barcode"}
 
 
 def _where(db: Database) -> str:
@@ -113,6 +115,21 @@ def check_columns(db: Database, where: str | None = None) -> None:
         missing = [c for c in needed if c not in have]
         if missing:
             raise CatalogError(f"{where}: not a usable catalog: {table} lacks the column(s) {', '.join(missing)}")
+        keys = [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]]
+        if table in KEYS and keys != [KEYS[table]]:
+            raise CatalogError(f"{where}: not a usable catalog: {table}'s primary key is {', '.join(keys) or 'none'}, "
+                               f"not {KEYS[table]} (the same {KEYS[table]} could be there twice)")
+    if not _unique(db, "skus", "plu"):
+        raise CatalogError(f"{where}: not a usable catalog: skus.plu is not unique (one PLU could name two SKUs)")
+
+
+def _unique(db: Database, table: str, column: str) -> bool:
+    for index in db.execute(f"PRAGMA index_list([{table}])").fetchall():  # seq, name, unique, origin, partial
+        if index[2] and not index[4]:
+            columns = [r[2] for r in db.execute(f"PRAGMA index_info([{index[1]}])").fetchall()]
+            if columns == [column]:
+                return True
+    return False
 
 
 def current_version(db: Database) -> int:

@@ -111,11 +111,12 @@ def test_a_version_that_is_not_a_number_is_refused(catalog_db):
 
 # -- B2: a row the table's constraints would have refused is never sold -------------------------------------------
 def _loosen(path: Path) -> None:
-    """Rebuild ``skus`` without any constraint (as a broken tool or a hand edit could leave it)."""
+    """Rebuild ``skus`` without any constraint but its keys (as a broken tool or a hand edit could leave it)."""
     conn = sqlite3.connect(path)
     cols = [r[1] for r in conn.execute("PRAGMA table_info(skus)")]
     conn.execute("PRAGMA foreign_keys = OFF")
-    conn.execute(f"CREATE TABLE skus_loose ({', '.join(cols)})")
+    loose = ["sku PRIMARY KEY" if c == "sku" else "plu UNIQUE" if c == "plu" else c for c in cols]
+    conn.execute(f"CREATE TABLE skus_loose ({', '.join(loose)})")
     conn.execute("INSERT INTO skus_loose SELECT * FROM skus")
     conn.execute("DROP TABLE skus")
     conn.execute("ALTER TABLE skus_loose RENAME TO skus")
@@ -227,7 +228,12 @@ def _rebuild_skus(path: Path, sql: str | None) -> None:
     ("CREATE TABLE skus (sku TEXT PRIMARY KEY, name TEXT)", r"skus lacks the column\(s\) group_name, sold_by"),
     (None, "no skus table"),
     ("CREATE TABLE skus (sku, name, group_name, sold_by, price_paise, gst_bp, hsn, plu, unit_weight_min_g, "
-     "unit_weight_max_g, active, image, updated_at, raw, price_paise2 GENERATED ALWAYS AS (raw * 2))", None),
+     "unit_weight_max_g, active, image, updated_at)", "skus's primary key is none, not sku"),
+    ("CREATE TABLE skus (sku PRIMARY KEY, name, group_name, sold_by, price_paise, gst_bp, hsn, plu, unit_weight_min_g, "
+     "unit_weight_max_g, active, image, updated_at)", "skus.plu is not unique"),
+    ("CREATE TABLE skus (sku PRIMARY KEY, name, group_name, sold_by, price_paise, gst_bp, hsn, plu UNIQUE, "
+     "unit_weight_min_g, unit_weight_max_g, active, image, updated_at, raw, "
+     "price_paise2 GENERATED ALWAYS AS (raw * 2))", None),
 ])
 def test_a_schema_without_the_columns_the_code_reads_is_refused(catalog_db, capsys, sql, expected):
     _rebuild_skus(catalog_db, sql)
@@ -245,8 +251,8 @@ def test_a_schema_without_the_columns_the_code_reads_is_refused(catalog_db, caps
 
 
 def test_a_generated_price_column_is_refused(catalog_db):
-    _rebuild_skus(catalog_db, "CREATE TABLE skus (sku, name, group_name, sold_by, raw, gst_bp, hsn, plu, "
-                              "unit_weight_min_g, unit_weight_max_g, active, image, updated_at, "
+    _rebuild_skus(catalog_db, "CREATE TABLE skus (sku PRIMARY KEY, name, group_name, sold_by, raw, gst_bp, hsn, "
+                              "plu UNIQUE, unit_weight_min_g, unit_weight_max_g, active, image, updated_at, "
                               "price_paise GENERATED ALWAYS AS (raw * 2))")
     with pytest.raises(CatalogError, match="price_paise.*computed"):
         Catalog.open(catalog_db, create=False)
