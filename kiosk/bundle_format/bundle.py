@@ -22,6 +22,7 @@ from pathlib import Path
 
 from kiosk.bundle_format.atomic import atomic_write
 from kiosk.bundle_format.preprocess import PreprocessSpec
+from kiosk.bundle_format.values import number, sha256_hex
 from kiosk.errors import BundleError
 
 FORMAT_VERSION = 1
@@ -29,6 +30,12 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 #: Files that may sit in a bundle directory without being listed in the manifest.
 UNLISTED_OK = {MANIFEST, SIGNATURE}
+#: the highest model_version (what ``checkout kiosk rollback --to`` and ``bundle verify --active-version`` take)
+MAX_MODEL_VERSION = 2**31 - 1
+#: the highest auto_add_threshold: any value above 1 (a softmax score) means "never add without a tap"
+MAX_AUTO_ADD = 2.0
+#: the highest softmax score recorded (float32 rounding may put a sum a hair above 1)
+MAX_SCORE = 1 + 1e-6
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -48,8 +55,17 @@ class SelfTestCase:
     top_scores: list[float]
 
     @classmethod
-    def from_json(cls, d: dict) -> SelfTestCase:
-        return cls(image=d["image"], top_labels=list(d["top_labels"]), top_scores=[float(s) for s in d["top_scores"]])
+    def from_json(cls, d: dict, what: str = "selftest case") -> SelfTestCase:
+        """A recorded case; ``ValueError`` naming ``what`` unless it has an image, at least one label and one
+        softmax score (0..1, finite) per label."""
+        if not isinstance(d, dict) or not isinstance(d.get("image"), str):
+            raise ValueError(f"{what} must be an object naming its 'image'")
+        labels, scores = d["top_labels"], d["top_scores"]
+        if not isinstance(labels, list) or not isinstance(scores, list) or not labels \
+                or len(labels) != len(scores) or not all(isinstance(x, str) for x in labels):
+            raise ValueError(f"{what} ({d['image']}) must record one or more labels and as many scores")
+        return cls(image=d["image"], top_labels=list(labels),
+                   top_scores=[number(s, f"{what} ({d['image']}) score", 0, MAX_SCORE) for s in scores])
 
     def to_json(self) -> dict:
         return {"image": self.image, "top_labels": self.top_labels, "top_scores": self.top_scores}
@@ -103,10 +119,12 @@ class BundleManifest:
 
     @classmethod
     def from_json(cls, d: dict, where: str = MANIFEST) -> BundleManifest:
+        """The manifest in ``d``; a :class:`BundleError` naming ``where``, the field and what is wrong when any value
+        is missing, of the wrong type or out of range (a signature vouches for who wrote it, not for its values)."""
         if not isinstance(d, dict):
             raise BundleError(f"{where}: expected a JSON object")
         try:
-            fv = int(d["format_version"])
+            fv = number(d["format_version"], "format_version", integer=True)
             if fv != FORMAT_VERSION:
                 raise BundleError(f"{where}: format_version {fv} is not supported (this kiosk reads {FORMAT_VERSION})")
             known = set(cls.__dataclass_fields__) - {"extra", "selftest", "preprocess"}
@@ -114,23 +132,20 @@ class BundleManifest:
             labels = [str(x) for x in d["labels"]]
             if not labels or len(set(labels)) != len(labels):
                 raise BundleError(f"{where}: labels must be a non-empty list of distinct SKU ids")
-            files = d["files"]
-            if not isinstance(files, dict) or not all(isinstance(v, dict) and "sha256" in v for v in files.values()):
-                raise BundleError(f"{where}: 'files' must map each path to {{sha256, size}}")
             return cls(
                 format_version=fv,
-                model_version=int(d["model_version"]),
+                model_version=number(d["model_version"], "model_version", 0, MAX_MODEL_VERSION, integer=True),
                 architecture=str(d["architecture"]),
                 preprocess=PreprocessSpec.from_json(d["preprocess"]),
                 labels=labels,
-                files=files,
-                backends=list(d.get("backends", ["onnxruntime", "torch"])),
+                files=_files(d["files"]),
+                backends=_strings(d.get("backends", ["onnxruntime", "torch"]), "backends"),
                 created_at=str(d.get("created_at", "")),
                 expires_at=d.get("expires_at"),
-                auto_add_threshold=float(d.get("auto_add_threshold", 1.01)),
+                auto_add_threshold=_auto_add(d.get("auto_add_threshold", 1.01), len(labels)),
                 metrics=dict(d.get("metrics", {})),
-                selftest=[SelfTestCase.from_json(c) for c in d.get("selftest", [])],
-                catalog=dict(d.get("catalog", {})),
+                selftest=[SelfTestCase.from_json(c, f"selftest[{i}]") for i, c in enumerate(_list(d, "selftest"))],
+                catalog=_catalog(d.get("catalog", {})),
                 trainer=dict(d.get("trainer", {})),
                 extra=extra,
             )
@@ -140,6 +155,47 @@ class BundleManifest:
             raise BundleError(f"{where}: missing key {exc.args[0]!r}") from None
         except (TypeError, ValueError) as exc:
             raise BundleError(f"{where}: {exc}") from None
+
+
+def _list(d: dict, key: str) -> list:
+    value = d.get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"{key} must be a list")
+    return value
+
+
+def _strings(value, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ValueError(f"{what} must be a list of names")
+    return list(value)
+
+
+def _files(files) -> dict[str, dict]:
+    """``files``: each path → {"sha256": 64 hex digits, "size": bytes (optional)}."""
+    if not isinstance(files, dict) or not all(isinstance(v, dict) and "sha256" in v for v in files.values()):
+        raise ValueError("'files' must map each path to {sha256, size}")
+    for name, meta in files.items():
+        sha256_hex(meta["sha256"], f"files[{name!r}].sha256")
+        if "size" in meta:
+            number(meta["size"], f"files[{name!r}].size", 0, integer=True)
+    return files
+
+
+def _auto_add(value, num_labels: int) -> float:
+    """A top-1 softmax score is at least 1/labels: a threshold at or below it would add every item without a tap."""
+    low = 1 / num_labels if num_labels > 1 else 0.0
+    return number(value, "auto_add_threshold", low, MAX_AUTO_ADD, above=True)
+
+
+def _catalog(catalog) -> dict:
+    """``catalog``: {"schema_version": int, "skus": [names]}, either optional."""
+    if not isinstance(catalog, dict):
+        raise ValueError("catalog must be an object")
+    if "schema_version" in catalog:
+        number(catalog["schema_version"], "catalog.schema_version", 0, integer=True)
+    if "skus" in catalog:
+        _strings(catalog["skus"], "catalog.skus")
+    return dict(catalog)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.bundle_format.bundle import Bundle, BundleManifest
+from kiosk.bundle_format.values import number
 from kiosk.errors import BundleError
 
 __all__ = ["EMBEDDING_KEY", "EMBEDDING_OUTPUT", "EXEMPLARS_FILE", "FORMS", "OPEN_SET_KEY", "PROTOTYPES_FILE", "SCORES",
@@ -67,6 +68,9 @@ PROTOTYPES_FILE = "prototypes.npy"
 EXEMPLARS_FILE = "exemplars.npy"
 #: open-set scores, each higher for items the model knows
 SCORES = ("msp", "energy", "prototype", "combined", "knn")
+#: the values a score can take (a threshold outside them says "not recognised" to every item or to none); the others
+#: (``energy``, ``combined``) may be any finite number
+SCORE_RANGES = {"msp": (0.0, 1.0), "prototype": (-1.0, 1.0), "knn": (-1.0, 1.0)}
 SIMILARITIES = ("mean", "max")
 FORMS = ("absolute", "relative")
 
@@ -147,7 +151,8 @@ def embedding_info(manifest: BundleManifest, where: str | None = None) -> Embedd
     try:
         fusion = d.get("fusion")
         fused = None if fusion is None else Fusion(
-            float(fusion["scale"]), float(fusion["bias"]), str(fusion.get("similarity", "mean")),
+            number(fusion["scale"], f"{EMBEDDING_KEY}.fusion.scale"),
+            number(fusion["bias"], f"{EMBEDDING_KEY}.fusion.bias"), str(fusion.get("similarity", "mean")),
             {k: v for k, v in fusion.items() if k not in ("scale", "bias", "similarity", "form")},
             str(fusion.get("form", "absolute")))
         info = EmbeddingInfo(str(d["output"]), int(d["dim"]), str(d.get("backbone_sha256", "")),
@@ -176,11 +181,16 @@ def open_set_rule(manifest: BundleManifest, where: str | None = None) -> OpenSet
     if d is None:
         return None
     try:
-        thresholds = {str(k): float(v) for k, v in d["thresholds"].items()}
+        thresholds = {str(k): number(v, f"{OPEN_SET_KEY}.thresholds.{k}", *SCORE_RANGES.get(k, (None, None)))
+                      for k, v in d["thresholds"].items()}
         rule = OpenSetRule(str(d["score"]), thresholds,
-                           {str(k): (float(v[0]), float(v[1])) for k, v in d.get("standardise", {}).items()},
+                           {str(k): (number(v[0], f"{OPEN_SET_KEY}.standardise.{k}[0]"),
+                                     number(v[1], f"{OPEN_SET_KEY}.standardise.{k}[1]"))
+                            for k, v in d.get("standardise", {}).items()},
                            {k: v for k, v in d.items() if k not in ("score", "thresholds", "standardise")})
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except ValueError as exc:
+        raise BundleError(f"{_where(manifest, where)}: {exc}") from None
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise BundleError(f"{_where(manifest, where)}: '{OPEN_SET_KEY}' is malformed ({exc!r})") from None
     if rule.score not in SCORES or rule.score not in thresholds or any(k not in SCORES for k in thresholds):
         raise BundleError(f"{_where(manifest, where)}: '{OPEN_SET_KEY}' score {rule.score!r} with thresholds for "

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kiosk.bundle_format.values import number
 from kiosk.errors import UserError
 
 #: the file names a photo folder is read for: the formats :func:`decode_frame` reads
@@ -34,6 +35,9 @@ MAX_ASPECT = 8
 MAX_FILE_BYTES = 256 * 1024 * 1024
 #: the most :func:`resize_shorter` may enlarge an image (a 1-pixel side must not become 256 pixels)
 MAX_UPSCALE = 8.0
+
+#: the largest resize or crop side a bundle may name (pixels)
+MAX_INPUT_SIDE = 4096
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -61,14 +65,24 @@ class PreprocessSpec:
 
     @classmethod
     def from_json(cls, data: dict) -> PreprocessSpec:
+        """The spec in ``data``; ``ValueError`` naming the field when a value is of the wrong type or out of range
+        (sizes are whole pixels, ``mean`` three finite numbers, ``std`` three finite numbers above 0)."""
+        if not isinstance(data, dict):
+            raise ValueError("preprocess must be an object")
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown preprocessing keys: {sorted(unknown)}")
         values = dict(data)
-        for key in ("mean", "std"):
+        for key in ("resize_size", "crop_size"):
             if key in values:
-                values[key] = tuple(float(v) for v in values[key])
+                values[key] = number(values[key], f"preprocess.{key}", 1, MAX_INPUT_SIDE, integer=True)
+        for key, low in (("mean", None), ("std", 0.0)):
+            if key in values:
+                if not isinstance(values[key], (list, tuple)) or len(values[key]) != 3:
+                    raise ValueError(f"preprocess.{key} must be a list of 3 numbers (R, G, B)")
+                values[key] = tuple(number(v, f"preprocess.{key}[{i}]", low, above=low is not None)
+                                    for i, v in enumerate(values[key]))
         spec = cls(**values)
         if spec.crop_size > spec.resize_size:
             raise ValueError(f"crop_size {spec.crop_size} larger than resize_size {spec.resize_size}")

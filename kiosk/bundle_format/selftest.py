@@ -76,10 +76,20 @@ class SelfTestReport:
 
 
 def compare_case(case: SelfTestCase, probs: np.ndarray, labels: list[str], atol: float) -> CaseResult:
+    """Whether the model's ``probs`` for one image reproduce the recorded case. A case that records nothing, a score
+    per label short, or any score that is not finite (a model giving NaN, a NaN recorded) fails: NaN compares with
+    nothing, so it would otherwise pass every tolerance."""
     index = {name: i for i, name in enumerate(labels)}
     k = len(case.top_labels)
     order = np.argsort(-probs, kind="stable")[:k]
     got = [labels[i] for i in order]
+    if not k or len(case.top_scores) != k:
+        return CaseResult(case.image, False, float("inf"), case.top_labels, got,
+                          f"records {k} labels and {len(case.top_scores)} scores (needs one score per label, "
+                          "at least one)")
+    if not np.isfinite(probs).all():
+        return CaseResult(case.image, False, float("inf"), case.top_labels, got,
+                          "the model gave scores that are not finite numbers (NaN or infinity)")
     diffs = []
     for name, score in zip(case.top_labels, case.top_scores):
         if name not in index:
@@ -87,6 +97,9 @@ def compare_case(case: SelfTestCase, probs: np.ndarray, labels: list[str], atol:
                               f"recorded label {name!r} is not an output")
         diffs.append(abs(float(probs[index[name]]) - score))
     max_diff = max(diffs, default=0.0)
+    if not np.isfinite(diffs).all():
+        return CaseResult(case.image, False, float("inf"), case.top_labels, got,
+                          "a recorded score is not a finite number")
     if max_diff > atol:
         worst = case.top_labels[int(np.argmax(diffs))]
         return CaseResult(case.image, False, max_diff, case.top_labels, got,

@@ -122,8 +122,10 @@ def _bounded(entries: list, where: str) -> None:
         raise BundleError(f"{where}: {len(entries)} signatures; a document may carry at most {MAX_SIGNATURES}")
 
 
-def verify_envelope(doc, context: bytes, keys: dict[str, PublicKey], where: str) -> str:
-    """Check a ``{"signed": …, "signatures": […]}`` envelope; returns the key id that verified it."""
+def verify_envelope(doc, context: bytes, keys: dict[str, PublicKey], where: str,
+                    expired: dict[str, PublicKey] | None = None) -> str:
+    """Check a ``{"signed": …, "signatures": […]}`` envelope; returns the key id that verified it. ``expired``:
+    trusted keys past their expiry, named as such when one of them is all that signed."""
     if (not isinstance(doc, dict) or not isinstance(doc.get("signed"), dict)
             or not isinstance(doc.get("signatures"), list)):
         raise BundleError(f"{where}: not a signed document (needs 'signed' and 'signatures')")
@@ -144,6 +146,9 @@ def verify_envelope(doc, context: bytes, keys: dict[str, PublicKey], where: str)
             continue
         if key.verify(sig, context, payload):
             return kid
+    late = [expired[k] for k in seen if k in (expired or {}) and k not in keys]
+    if late and not any(k in keys for k in seen):
+        raise BundleError(f"{where}: signed by key {late[0].keyid}, which expired at {late[0].expires}")
     if not any(k in keys for k in seen):
         raise BundleError(f"{where}: signed by untrusted key(s) {seen or '[none]'}; trusted: {sorted(keys)}")
     raise BundleError(f"{where}: signature invalid (document altered after signing)")
@@ -228,6 +233,10 @@ class TrustStore:
 
     def all_keys(self) -> dict[str, PublicKey]:
         return {**self.retired, **self.trusted}
+
+    def expired_keys(self, now: datetime | None) -> dict[str, PublicKey]:
+        """Trusted keys past their expiry at ``now`` (they verify nothing new; named when they signed)."""
+        return {kid: k for kid, k in self.trusted.items() if k.expired(now)}
 
     def keys_for(self, installed: bool, now: datetime | None = None) -> dict[str, PublicKey]:
         """Keys that may verify a new bundle or channel index (``installed=False``: trusted ones not expired at

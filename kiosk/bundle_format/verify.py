@@ -126,6 +126,7 @@ def _verify(root: Path, policy: VerifyPolicy) -> VerifiedBundle:
     _wrap("hash", verify_files, root, manifest)
     bundle = Bundle(root=root, manifest=manifest)
     where = root / "manifest.json"
+    _wrap("manifest", _sections, manifest, str(where))
     if not policy.installed:
         if policy.active_version is not None and manifest.model_version <= policy.active_version:
             raise BundleRefused("version", f"{where}: model_version {manifest.model_version} is not above the "
@@ -152,6 +153,14 @@ def _verify(root: Path, policy: VerifyPolicy) -> VerifiedBundle:
             raise BundleRefused("selftest", f"{root}: {report.summary()}")
         _selftest_int8(bundle, policy)
     return VerifiedBundle(bundle, keyid, report)
+
+
+def _sections(manifest, where: str) -> None:
+    """The embedding and open-set sections read as the till reads them (their thresholds finite and in range)."""
+    from kiosk.bundle_format.openset import embedding_info, open_set_rule
+
+    embedding_info(manifest, where)
+    open_set_rule(manifest, where)
 
 
 def _selftest_int8(bundle: Bundle, policy: VerifyPolicy) -> None:
