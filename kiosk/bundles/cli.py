@@ -91,11 +91,11 @@ def cmd_bundle_verify(args) -> int:
     return 0
 
 
-def _open(args):
+def _open(args, create: bool = True):
     from kiosk.bundle_format.trust import TrustStore
     from kiosk.bundles.store import BundleStore
 
-    return BundleStore(args.state), TrustStore.load(*args.keys)
+    return BundleStore(args.state, create=create), TrustStore.load(*args.keys)
 
 
 def cmd_kiosk_update(args) -> int:
@@ -106,20 +106,25 @@ def cmd_kiosk_update(args) -> int:
     store, trust = _open(args)
     updater = Updater(store, trust, args.channel, args.store_id, group=args.group, catalog=_catalog(args),
                       backend=args.backend)
-    if args.archive is not None:
+    if args.archive is not None:  # a refusal raises (exit 2); a model that failed to load and was rolled back: 1
         result = updater.install_archive(args.archive)
         print(f"{result.outcome}: {result.message}")
-        return 0
+        return _update_exit(result)
     while True:
         result = updater.check_once()
         print(f"{result.outcome}: {result.message}", flush=True)
         if not args.every:
-            return 0 if result.outcome not in ("refused", "error", "rolled-back") else 1
+            return _update_exit(result)
         time.sleep(args.every)
 
 
+def _update_exit(result) -> int:
+    """The exit status of one update, the same from a channel and from ``--archive``: 1 unless it ended well."""
+    return 0 if result.outcome not in ("refused", "error", "rolled-back") else 1
+
+
 def cmd_kiosk_rollback(args) -> int:
-    store, trust = _open(args)
+    store, trust = _open(args, create=False)
     before = store.active_version()
     now = store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to)
     print(f"{args.state}: rolled back from model_version {before} to {now} (audited in {store.audit_path})")
@@ -129,7 +134,7 @@ def cmd_kiosk_rollback(args) -> int:
 def cmd_kiosk_status(args) -> int:
     from kiosk.bundles.store import BundleStore
 
-    store = BundleStore(args.state)
+    store = BundleStore(args.state, create=False)  # reading only: a mistyped --state makes nothing
     try:
         report = json.loads(store.status_path.read_text())
     except (OSError, ValueError):

@@ -46,7 +46,9 @@ LAST_SEEN_STEP_S = 60
 
 
 class BundleStore:
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, create: bool = True):
+        """The store in ``root``, its folders made when missing; ``create=False`` (commands that only read or roll
+        back): a :class:`UserError` when ``root`` holds no model store, and nothing is created."""
         self.root = Path(root)
         self.versions_dir = self.root / "versions"
         self.staging_dir = self.root / "staging"
@@ -57,7 +59,10 @@ class BundleStore:
         self.audit_path = self.root / "audit.jsonl"
         self.status_path = self.root / "status.json"
         self.cache_dir = self.root / CACHE
-        for d in (self.versions_dir, self.staging_dir, self.keys_dir / "rotations"):
+        if not create and not self.versions_dir.is_dir():
+            raise UserError(f"{self.root}: no model store there (no versions/ folder; `checkout kiosk update` or the "
+                            "kiosk's first start makes one)")
+        for d in (self.versions_dir, self.staging_dir, self.keys_dir / "rotations") if create else ():
             d.mkdir(parents=True, exist_ok=True)
         self._last_seen: datetime | None = None  # latest time seen (None: not read yet)
         self._stored_seen: datetime | None = None  # what state.json holds
@@ -100,7 +105,7 @@ class BundleStore:
             raise BundleError(f"{self.version_dir(version)}: not installed")
         data = {"version": int(version), "previous": previous, "activated_at": iso(datetime.now(timezone.utc)),
                 "by": by}
-        atomic_write(self.pointer_path, (json.dumps(data, sort_keys=True) + "\n").encode())
+        _write_document(self.pointer_path, data, "the active pointer", _pointer_problem)
 
     # ----------------------------------------------------------------------------------------- state
 
@@ -114,7 +119,7 @@ class BundleStore:
     def write_state(self, **changes) -> dict:
         state = self.read_state()
         state.update(changes)
-        atomic_write(self.state_path, (json.dumps(state, sort_keys=True) + "\n").encode())
+        _write_document(self.state_path, state, "the update state file")
         return state
 
     def trusted_now(self, wall: datetime) -> datetime:
@@ -200,7 +205,11 @@ class BundleStore:
             except BundleError:
                 self.discard(dest)
         fsync_dir(src)
-        os.rename(src, dest)
+        try:
+            os.rename(src, dest)
+        except OSError as exc:
+            raise BundleError(f"{self.versions_dir}: cannot install version {version} there "
+                              f"({exc.strerror or exc})") from None
         fsync_dir(self.versions_dir)
         return dest
 
@@ -315,13 +324,41 @@ def _document(path: Path, what: str):
         raise BundleError(str(exc)) from None
 
 
+def _pointer_problem(data) -> str:
+    """Why ``data`` is not an active pointer ("" when it is one): it names a version (and a previous one) by number."""
+    if not isinstance(data, dict):
+        return "corrupt active pointer (no version number)"
+    for key in ("version", "previous"):
+        value = data.get(key)
+        if (value is not None or key == "version") and (isinstance(value, bool) or not isinstance(value, int)
+                                                        or value < 0):
+            return f"corrupt active pointer (no {key} number)" if key == "version" else \
+                f"corrupt active pointer ({key} {value!r} is not a version number)"
+    return ""
+
+
+def _write_document(path: Path, data, what: str, problem=None) -> None:
+    """Write ``data`` as JSON to ``path`` atomically, only if this store can read it back (:func:`_document` and
+    ``problem``): a value it would refuse (a number beyond ±2**53, NaN) is a :class:`BundleError` and leaves the
+    file as it was, so a kiosk never locks itself out of its own store."""
+    raw = (json.dumps(data, sort_keys=True) + "\n").encode()
+    try:
+        load_document(raw, str(path), what)
+    except DataError as exc:
+        raise BundleError(f"refusing to write {exc}") from None
+    reason = problem(data) if problem else ""
+    if reason:
+        raise BundleError(f"refusing to write {path}: {reason}")
+    atomic_write(path, raw)
+
+
 def read_active_pointer(path: Path) -> dict | None:
     """``active.json`` (None: no version is active yet); a :class:`BundleError` naming it when it holds no version."""
     try:
         data = _document(path, "the active pointer")
     except FileNotFoundError:
         return None
-    version = data.get("version") if isinstance(data, dict) else None
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise BundleError(f"{path}: corrupt active pointer (no version number)")
+    problem = _pointer_problem(data)
+    if problem:
+        raise BundleError(f"{path}: {problem}")
     return data

@@ -23,7 +23,6 @@ import enum
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 import urllib.error
@@ -37,7 +36,7 @@ from pathlib import Path
 from kiosk.bundle_format.archive import safe_extract
 from kiosk.bundle_format.atomic import atomic_write
 from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE, read_manifest, sha256_file
-from kiosk.bundle_format.channel import INDEX, in_rollout, verify_index
+from kiosk.bundle_format.channel import INDEX, group_entry, in_rollout, verify_index
 from kiosk.bundle_format.contract import ModelInspector
 from kiosk.bundle_format.selftest import DEFAULT_ATOL
 from kiosk.bundle_format.timestamps import iso
@@ -293,20 +292,14 @@ class Updater:
         state = self.store.read_state()
         try:
             signed = verify_index(doc, self.trust, url, min_version=state.get("index_version"), now=self.now())
+            entry = group_entry(signed, self.group, url)  # every value checked before any is used or stored
         except BundleError as exc:
             raise BundleRefused("index", str(exc)) from None
         if signed["version"] != state.get("index_version"):
-            self.store.write_state(index_version=int(signed["version"]))
-        entry = signed["groups"].get(self.group)
+            self.store.write_state(index_version=signed["version"])
         if entry is None:
             return UpdateResult("up-to-date", self.store.active_version(), f"no release for group {self.group!r}")
-        try:
-            version, size, digest = int(entry["model_version"]), int(entry["size"]), str(entry["sha256"])
-            archive = str(entry["archive"])
-        except (KeyError, TypeError, ValueError):
-            raise BundleRefused("index", f"{url}: group {self.group!r} entry is incomplete") from None
-        if archive.startswith("/") or ".." in archive.split("/") or "://" in archive:
-            raise BundleRefused("index", f"{url}: unsafe archive path {archive!r}")
+        version, size, digest, archive = entry["model_version"], entry["size"], entry["sha256"], entry["archive"]
         self._set(available_version=version)
         active = self.store.active_version()
         if active is not None and version <= active:
@@ -322,7 +315,7 @@ class Updater:
         self.download(channel_url(self.channel, archive), part, size, digest)
         result = self._install_archive(part, expected_version=version,
                                        expected_manifest_sha256=entry.get("manifest_sha256"),
-                                       source=f"channel {self.channel}")
+                                       source=f"channel {self.channel}", shown=channel_url(self.channel, archive))
         part.unlink(missing_ok=True)
         return result
 
@@ -334,7 +327,8 @@ class Updater:
         with self.store.lock():
             self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
             try:
-                result = self._install_archive(Path(archive), source=source or f"archive {archive}")
+                result = self._install_archive(Path(archive), source=source or f"archive {archive}",
+                                               shown=str(archive))
             except Exception as exc:  # noqa: BLE001 - one line, an audit entry and a clean status, never a traceback
                 exc = _as_bundle_error(exc)
                 self._failed(exc)
@@ -354,7 +348,6 @@ class Updater:
 
         bundle_dir = Path(bundle_dir)
         packed = self.store.staging_dir / f"pack-{os.getpid()}-{threading.get_ident()}.tmp"
-        staged = re.compile(re.escape(str(self.store.staging_dir)) + r"/extract-[0-9a-f]+")
         with self.store.lock():
             self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
             try:
@@ -365,19 +358,17 @@ class Updater:
                     manifest = read_manifest(bundle_dir)  # parsed only: every check follows in _install_archive
                 except BundleError as exc:
                     raise BundleRefused("manifest", str(exc)) from None
-                try:
+                try:  # a FIFO or device listed is refused by write_archive, never opened for a blocking read
                     write_archive(bundle_dir, packed, [MANIFEST, SIGNATURE, *manifest.files])
                 except OSError as exc:
                     raise BundleRefused("hash",
                                         f"{bundle_dir}: cannot read a file the manifest lists ({exc})") from None
-                result = self._install_archive(packed, source=source or f"directory {bundle_dir}")
+                except BundleError as exc:
+                    raise BundleRefused("hash", str(exc)) from None
+                result = self._install_archive(packed, source=source or f"directory {bundle_dir}",
+                                               shown=str(bundle_dir), directory=True)
             except Exception as exc:  # noqa: BLE001 - one line, an audit entry and a clean status, never a traceback
                 exc = _as_bundle_error(exc)
-                if isinstance(exc, BundleRefused):
-                    text = str(exc).removeprefix(f"refused ({exc.reason}): ")
-                    version = getattr(exc, "version", None)
-                    exc = BundleRefused(exc.reason, staged.sub(str(bundle_dir), text))
-                    exc.version = version
                 self._failed(exc)
                 raise exc from None
             finally:
@@ -389,9 +380,24 @@ class Updater:
             return result
 
     def _install_archive(self, archive: Path, expected_version: int | None = None,
-                         expected_manifest_sha256: str | None = None, source: str = "") -> UpdateResult:
+                         expected_manifest_sha256: str | None = None, source: str = "", shown: str = "",
+                         directory: bool = False) -> UpdateResult:
+        """Extract ``archive`` into staging/, verify and activate it. A refusal names ``shown`` (what the user gave:
+        the archive, the bundle directory when ``directory``, the channel URL) and the member, never the staging
+        copy, which is gone by the time anyone reads the message."""
         self._set(state=UpdateState.VERIFYING)
         work = self.store.new_staging_dir("extract")
+        try:
+            return self._install_extracted(archive, work, expected_version, expected_manifest_sha256, source)
+        except BundleRefused as exc:
+            raise _renamed(exc, [(f"{work}/", f"{shown}/" if directory else f"{shown} member "),
+                                 (str(work), shown), (str(archive), shown)] if shown else []) from None
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+
+    def _install_extracted(self, archive: Path, work: Path, expected_version: int | None,
+                           expected_manifest_sha256: str | None, source: str) -> UpdateResult:
         try:
             try:
                 safe_extract(archive, work)
@@ -404,9 +410,6 @@ class Updater:
         except BundleRefused as exc:  # name the version refused, so that _failed can block it
             exc.version = expected_version if expected_version is not None else _manifest_version(work)
             raise
-        finally:
-            if work.exists():
-                shutil.rmtree(work, ignore_errors=True)
 
     def _verify_and_activate(self, work: Path, expected_version: int | None, source: str) -> UpdateResult:
         active = self.store.active_version()
@@ -474,10 +477,24 @@ class Updater:
             self._thread.join(timeout)
 
 
+def _renamed(exc: BundleRefused, paths: list[tuple[str, str]]) -> BundleRefused:
+    """``exc`` with each ``(old, new)`` path text replaced, keeping its reason and the version it names."""
+    text = str(exc).removeprefix(f"refused ({exc.reason}): ")
+    for old, new in paths:
+        text = text.replace(old, new)
+    out = BundleRefused(exc.reason, text)
+    out.version = getattr(exc, "version", None)
+    return out
+
+
 def _as_bundle_error(exc: Exception) -> BundleError:
-    """A BundleError as it is; anything else (a bug, an OS error) as one ``error`` line, logged with its traceback."""
+    """A BundleError as it is; an OS error (a read-only folder, a full disk) as one ``error`` line naming the file;
+    anything else (a bug) as one line too, logged with its traceback."""
     if isinstance(exc, BundleError):
         return exc
+    if isinstance(exc, OSError) and exc.filename is not None:
+        target = f" → {exc.filename2}" if exc.filename2 is not None else ""
+        return BundleError(f"update failed: {exc.filename}{target}: {exc.strerror or exc}")
     log.error("update failed unexpectedly", exc_info=exc)
     return BundleError(f"update failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
 
