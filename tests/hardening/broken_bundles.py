@@ -8,6 +8,7 @@ catalog all pass and the contract check is what must refuse it.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,58 @@ def build_broken_bundle(out: Path, kind: str, key, model_version: int = 2, schem
 
 def zeros_image() -> np.ndarray:
     return np.full((48, 64, 3), 120, np.uint8)
+
+
+# -- manifests and channel indexes whose values are wrong, signed all the same ------------------------------------
+#
+# ``sign_bundle`` reads the manifest (and so refuses these), so they are signed here over the raw bytes, as a
+# hand-edited manifest signed with head office's key would be. A value given as ``Raw("1e400")`` is written as it
+# is (json.dumps would write ``Infinity``).
+
+
+class Raw(str):
+    """A JSON text written into a document verbatim."""
+
+
+def _dumps(doc) -> bytes:
+    raws: dict[str, str] = {}
+
+    def mark(value):
+        if isinstance(value, Raw):
+            key = f"@@raw{len(raws)}@@"
+            raws[key] = str(value)
+            return key
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    text = json.dumps(mark(doc), indent=2, sort_keys=True)
+    for key, value in raws.items():
+        text = text.replace(json.dumps(key), value)
+    return (text + "\n").encode()
+
+
+def resign_edited(root: Path, key, edit) -> Path:
+    """``edit(manifest_dict)`` (in place) on ``root``'s manifest.json, written and signed over its raw bytes."""
+    from kiosk.bundle_format.trust import CONTEXT_MANIFEST
+
+    doc = json.loads((root / "manifest.json").read_bytes())
+    edit(doc)
+    data = _dumps(doc)
+    (root / "manifest.json").write_bytes(data)
+    sig = {"algorithm": "ed25519", "signed_file": "manifest.json", "signatures": [key.sign(CONTEXT_MANIFEST, data)]}
+    (root / "manifest.sig").write_text(json.dumps(sig))
+    return root
+
+
+def resign_index(channel: Path, key, edit) -> Path:
+    """``edit(signed)`` (in place) on the channel's index, signed again with ``key``."""
+    from trainer.release.publish import sign_index
+
+    path = channel / "index.json"
+    signed = json.loads(path.read_bytes())["signed"]
+    edit(signed)
+    path.write_text(json.dumps(sign_index(signed, key), indent=2, sort_keys=True))
+    return path
