@@ -4,6 +4,7 @@ written is lost or half-written."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
@@ -270,3 +271,34 @@ def test_feedback_collect_keeps_the_newer_label_whatever_offset_the_kiosks_write
     collect_feedback(str(ho), tmp_path / "out", progress=False, workers=1)
     kept = {r.extra["placement_id"]: r.sku for r in read_manifest(tmp_path / "out" / "feedback.csv")}
     assert kept == {"b": "banana", "c": "kiwi"}
+
+
+# -- data check ------------------------------------------------------------------------------------------------
+def test_check_flat_photos_of_different_colours_are_not_near_duplicates(tmp_path, capsys):
+    rows = []
+    for k in range(300):
+        path = tmp_path / "p" / f"flat{k:03d}.png"
+        path.parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(path), np.full((80, 80, 3), (k % 256, (7 * k) % 256, (k // 2) % 256), np.uint8))
+        rows.append(ManifestRow(path, "kiwi"))
+    manifest = write_manifest(rows, tmp_path / "m.csv")
+    assert run(capsys, "data", "check", manifest, "--out", tmp_path / "out", *FAST)[0] == 0
+    assert read_manifest(tmp_path / "out" / "m.clean.csv") == read_manifest(manifest)
+
+
+def test_check_report_grows_with_the_photos_not_with_their_pairs(tmp_path, capsys):
+    base = np.random.default_rng(0).integers(0, 256, (80, 80, 3), dtype=np.uint8)
+    rows = []
+    for k in range(300):  # one photo, 300 slightly different copies: 44,850 near pairs
+        img = base.copy()
+        img[k // 80, k % 80] ^= 1
+        path = tmp_path / "p" / f"copy{k:03d}.png"
+        path.parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(path), img)
+        rows.append(ManifestRow(path, "kiwi" if k else "lemon"))  # one copy labelled otherwise
+    manifest = write_manifest(rows, tmp_path / "m.csv")
+    assert run(capsys, "data", "check", manifest, "--out", tmp_path / "out", *FAST)[0] == 0
+    (group,) = json.loads((tmp_path / "out" / "report.json").read_text())["duplicate_groups"]
+    assert len(group["members"]) == 300 and len(group["links"]) == 299
+    assert (tmp_path / "out" / "report.json").stat().st_size < 1_000_000
+    assert (tmp_path / "out" / "quarantine.csv").stat().st_size < 200_000

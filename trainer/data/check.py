@@ -23,7 +23,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -244,25 +244,33 @@ def _judge_duplicates(items: list[tuple[int, ManifestRow]], item_facts: list[has
     candidates = [k for k in range(len(items)) if k not in problems]
     pairs = duplicate_pairs([item_facts[k].sha256 for k in candidates], [item_facts[k].phash for k in candidates],
                             options.phash_threshold)
-    distance = {(candidates[p.i], candidates[p.j]): p.distance for p in pairs}
+    links: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # group's first member -> its joining pairs
+    groups = [g for g in duplicate_groups(len(candidates), pairs) if len(g) >= 2]
+    first = {i: g[0] for g in groups for i in g}
+    for p in pairs:
+        links[first[p.i]].append((candidates[p.i], candidates[p.j], p.distance))
     report = []
-    for group in duplicate_groups(len(candidates), pairs):
-        if len(group) >= 2:
-            members = [candidates[i] for i in group]  # already in manifest order, then file order
-            report.append(_judge_group(members, items, item_facts, problems, names, base, distance))
+    for group in groups:
+        members = [candidates[i] for i in group]  # already in manifest order, then file order
+        report.append(_judge_group(members, items, item_facts, problems, names, base, sorted(links[group[0]])))
     return report
 
 
 def _judge_group(members: list[int], items: list[tuple[int, ManifestRow]], item_facts: list[hashing.ImageFacts],
                  problems: dict[int, tuple[str, str]], names: list[str], base: Path,
-                 distance: dict[tuple[int, int], int]) -> dict:
+                 links: list[tuple[int, int, int]]) -> dict:
+    """Quarantine a group's copies (see :func:`_judge_duplicates`); its report entry: members and the pairs that
+    joined them (one fewer than the members: the report grows with the photos, not with their pairs)."""
     skus = sorted({items[k][1].sku for k in members})
     keeper = members[0]
     kinds = {"exact" if item_facts[k].sha256 == item_facts[keeper].sha256 else "near" for k in members[1:]}
     if len(skus) > 1:
         for k in members:
-            others = [f"{relative_path(items[o][1].path, base)} ({items[o][1].sku})" for o in members if o != k]
-            problems[k] = ("conflicting-labels", f"copies labelled {', '.join(skus)}: {'; '.join(others)}")
+            others = [f"{relative_path(items[o][1].path, base)} ({items[o][1].sku})" for o in members[:4] if o != k]
+            more = len(members) - 1 - len(others)
+            problems[k] = ("conflicting-labels", f"copies labelled {', '.join(skus[:10])}"
+                           f"{f' and {len(skus) - 10} more' if len(skus) > 10 else ''}: {'; '.join(others)}"
+                           f"{f' and {more} more' if more > 0 else ''}")
     else:
         for k in members[1:]:
             problems[k] = _duplicate_problem(k, keeper, items, item_facts, names, base)
@@ -277,7 +285,7 @@ def _judge_group(members: list[int], items: list[tuple[int, ManifestRow]], item_
         ],
         "links": [
             {"a": relative_path(items[a][1].path, base), "b": relative_path(items[b][1].path, base), "distance": d}
-            for (a, b), d in sorted(distance.items()) if a in members and b in members
+            for a, b, d in links
         ],
     }
 

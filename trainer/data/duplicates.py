@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from trainer.data.hashing import near_pairs
+from trainer.data.hashing import degenerate, iter_near_pairs
 
 
 class UnionFind:
@@ -58,20 +58,26 @@ class DuplicatePair:
 def duplicate_pairs(
     sha256s: Sequence[str | None], phashes: Sequence[int | None], threshold: int
 ) -> list[DuplicatePair]:
-    """Exact pairs (same sha256; a chain per content, enough for union-find) and near pairs (pHash Hamming
-    distance <= ``threshold`` between items with different content). ``None`` entries take no part."""
+    """Pairs enough to join every duplicate group, at most one fewer than the items (memory bounded by the photos,
+    not by the pairs): exact pairs (same sha256, a chain per content) and near pairs (pHash Hamming distance <=
+    ``threshold`` between items with different content) that join two groups not joined yet. ``None`` entries and
+    degenerate pHashes (:func:`trainer.data.hashing.degenerate`: flat images) take no part in near matching."""
     pairs: list[DuplicatePair] = []
+    uf = UnionFind(len(sha256s))
     by_sha: dict[str, list[int]] = defaultdict(list)
     for i, sha in enumerate(sha256s):
         if sha:
             by_sha[sha].append(i)
     for members in by_sha.values():
         pairs += [DuplicatePair(a, b, "exact", 0) for a, b in zip(members, members[1:])]
+        for a, b in zip(members, members[1:]):
+            uf.union(a, b)
     if threshold >= 0:
-        index = [i for i, h in enumerate(phashes) if h is not None]
-        for a, b, dist in near_pairs([phashes[i] for i in index], threshold):
+        index = [i for i, h in enumerate(phashes) if h is not None and not degenerate(h)]
+        for a, b, dist in iter_near_pairs([phashes[i] for i in index], threshold):
             i, j = index[a], index[b]
-            if not (sha256s[i] and sha256s[i] == sha256s[j]):
+            if uf.find(i) != uf.find(j):
+                uf.union(i, j)
                 pairs.append(DuplicatePair(i, j, "near", dist))
     return pairs
 

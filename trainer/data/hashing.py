@@ -19,7 +19,7 @@ import hashlib
 import multiprocessing
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -254,23 +254,37 @@ def distance_matrix(hashes: Sequence[int]) -> np.ndarray:
     return np.bitwise_count(h[:, None] ^ h[None, :]).astype(np.uint8)
 
 
+#: A pHash with fewer bits set is *degenerate*: most of its 63 AC coefficients tie at the median (a flat or nearly
+#: flat image: every flat image hashes to 0 whatever its colour), so it says nothing about what the image shows and
+#: is not compared (:func:`trainer.data.duplicates.duplicate_pairs`). A photo's pHash has 31 bits set (no ties).
+MIN_PHASH_BITS = 16
+
+
+def degenerate(h: int) -> bool:
+    """Whether pHash ``h`` is too featureless to compare (see :data:`MIN_PHASH_BITS`)."""
+    return h.bit_count() < MIN_PHASH_BITS
+
+
 def near_pairs(hashes: Sequence[int], threshold: int, *, block: int = 2048) -> list[tuple[int, int, int]]:
-    """Index pairs ``(i, j, distance)`` with ``i < j`` and Hamming distance <= ``threshold``.
+    """Index pairs ``(i, j, distance)`` with ``i < j`` and Hamming distance <= ``threshold`` (a list of
+    :func:`iter_near_pairs`: as many as there are pairs; use that to keep memory bounded)."""
+    return list(iter_near_pairs(hashes, threshold, block=block))
+
+
+def iter_near_pairs(hashes: Sequence[int], threshold: int, *, block: int = 2048) -> Iterator[tuple[int, int, int]]:
+    """Yield ``(i, j, distance)`` with ``i < j`` and Hamming distance <= ``threshold``, ordered by ``i``, then ``j``.
 
     Exhaustive comparison in blocks of ``block`` rows (numpy popcount): ~N²/2 XORs, about a second for 10k
-    hashes; memory stays at ``block`` x N bytes.
+    hashes; memory stays at ``block`` x N bytes however many pairs match.
     """
     h = np.asarray(list(hashes), dtype=np.uint64)
-    out: list[tuple[int, int, int]] = []
     for start in range(0, len(h), block):
         rows = h[start:start + block]
-        dist = np.bitwise_count(rows[:, None] ^ h[None, :])
-        ii, jj = np.nonzero(dist <= threshold)
-        for i, j in zip(ii.tolist(), jj.tolist()):
-            i += start
-            if i < j:
-                out.append((i, j, int(dist[i - start, j])))
-    return out
+        near = np.bitwise_count(rows[:, None] ^ h[None, start:]) <= threshold  # j >= start only
+        for r in np.flatnonzero(near.any(axis=1)).tolist():
+            js = np.flatnonzero(near[r, r + 1:]) + r + 1
+            for j in js.tolist():
+                yield start + r, start + j, hamming(int(h[start + r]), int(h[start + j]))
 
 
 def facts_to_json(f: ImageFacts) -> dict:
