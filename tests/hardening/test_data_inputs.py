@@ -302,3 +302,35 @@ def test_check_report_grows_with_the_photos_not_with_their_pairs(tmp_path, capsy
     assert len(group["members"]) == 300 and len(group["links"]) == 299
     assert (tmp_path / "out" / "report.json").stat().st_size < 1_000_000
     assert (tmp_path / "out" / "quarantine.csv").stat().st_size < 200_000
+
+
+# -- hash cache ------------------------------------------------------------------------------------------------
+def test_a_hash_cache_that_cannot_be_used_is_said_and_skipped(tmp_path, capsys, monkeypatch, caplog):
+    import sqlite3
+
+    manifest = write_manifest([ManifestRow(photo(tmp_path / "p" / f"{k}.png", k), "kiwi") for k in range(3)],
+                              tmp_path / "m.csv")
+    notdb = tmp_path / "notdb.sqlite"
+    notdb.write_bytes(b"not a database, just some text\n" * 100)
+    catalog = tmp_path / "kiosk.db"  # someone else's database: never written into
+    with sqlite3.connect(catalog) as db:
+        db.execute("CREATE TABLE skus (sku TEXT)")
+    catalog_bytes = catalog.read_bytes()
+    for cache in (notdb, tmp_path, catalog):
+        code, out, err = run(capsys, "data", "check", manifest, "--out", tmp_path / "out", "--cache", cache,
+                             "--workers", "1", "--no-progress")
+        assert code == 0 and "Traceback" not in err and f"hash cache {cache} cannot be used" in caplog.text, err
+        assert "3 clean" in out
+        caplog.clear()
+    assert notdb.read_bytes() == b"not a database, just some text\n" * 100 and catalog.read_bytes() == catalog_bytes
+    # the default cache is ours: a broken one is moved aside and rebuilt
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    default = tmp_path / "xdg" / "checkout" / "image-facts.sqlite"
+    default.parent.mkdir(parents=True)
+    default.write_bytes(notdb.read_bytes())
+    for command in (("check", manifest, "--out", tmp_path / "o2"), ("split", manifest, "--out", tmp_path / "s")):
+        code, _, err = run(capsys, "data", *command, "--workers", "1", "--no-progress")
+        assert code == 0 and "Traceback" not in err, err
+    assert default.with_name("image-facts.sqlite.broken").read_bytes() == notdb.read_bytes()
+    with sqlite3.connect(default) as db:
+        assert db.execute("SELECT COUNT(*) FROM facts").fetchone()[0] == 3

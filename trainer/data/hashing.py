@@ -16,6 +16,7 @@ carries mean brightness). A resized or re-encoded copy changes a few bits; diffe
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import os
 import sqlite3
@@ -25,6 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 #: Bump when :func:`phash` or the checks change, so cached facts are recomputed.
 HASH_VERSION = "phash-dct32x8-v3"
@@ -146,27 +149,70 @@ class HashCache:
 
     A changed file has a new size or mtime and is simply looked up under a new key; stale rows for the
     same path are replaced on :meth:`put`. Not shared between processes: only the parent reads/writes it.
+
+    It is only a cache: one that cannot be used (not SQLite, a folder, corrupt, unwritable, or an SQLite file with
+    other tables -- someone else's database) is said in one warning and then not used, so every photo is hashed;
+    the default cache (:func:`default_cache_path`), which is ours, is moved aside to ``….broken`` and rebuilt.
     """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = self._open()
+        except (sqlite3.Error, OSError) as exc:
+            if not (self.path == default_cache_path() and self.path.is_file()):
+                self._give_up(exc)
+                return
+            aside = self.path.with_name(self.path.name + ".broken")
+            log.warning("hash cache %s cannot be used (%s): moved to %s, starting a new one", self.path, exc, aside)
+            try:
+                os.replace(self.path, aside)
+                self._db = self._open()
+            except (sqlite3.Error, OSError) as again:
+                self._give_up(again)
+
+    def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS facts (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
-            " version TEXT, status TEXT, sha256 TEXT, phash TEXT, width INTEGER, height INTEGER, detail TEXT)"
-        )
+        db = sqlite3.connect(self.path)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables - {"facts"}:
+                raise sqlite3.DatabaseError(f"an SQLite file with other tables ({', '.join(sorted(tables)[:3])}), "
+                                            "not a hash cache")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS facts (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
+                " version TEXT, status TEXT, sha256 TEXT, phash TEXT, width INTEGER, height INTEGER, detail TEXT)"
+            )
+            db.execute("SELECT path FROM facts LIMIT 1").fetchall()
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _give_up(self, exc: Exception) -> None:
+        """Say once that the cache is not used, and do without it."""
+        log.warning("hash cache %s cannot be used (%s): hashing without it", self.path, exc)
+        if self._db is not None:
+            self._db.close()
+        self._db = None
 
     def get(self, path: str) -> ImageFacts | None:
+        if self._db is None:
+            return None
         try:
             st = os.stat(path)
         except OSError:
             return None
-        row = self._db.execute(
-            "SELECT status, sha256, phash, width, height, detail FROM facts"
-            " WHERE path = ? AND size = ? AND mtime_ns = ? AND version = ?",
-            (path, st.st_size, st.st_mtime_ns, HASH_VERSION),
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT status, sha256, phash, width, height, detail FROM facts"
+                " WHERE path = ? AND size = ? AND mtime_ns = ? AND version = ?",
+                (path, st.st_size, st.st_mtime_ns, HASH_VERSION),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return None
         if row is None:
             return None
         status, sha, ph, width, height, detail = row
@@ -174,16 +220,22 @@ class HashCache:
                           width, height, detail)
 
     def put_many(self, facts: Iterable[ImageFacts]) -> None:
+        if self._db is None:
+            return
         rows = [
             (f.path, f.size, f.mtime_ns, HASH_VERSION, f.status, f.sha256,
              None if f.phash is None else f"{f.phash:016x}", f.width, f.height, f.detail)
             for f in facts if f.status != MISSING
         ]
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO facts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO facts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
 
 def default_cache_path() -> Path:
