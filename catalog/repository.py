@@ -3,6 +3,11 @@
 Barcodes are one GTIN however many leading zeros they are written with (``0012345678905`` = ``012345678905``): a
 lookup finds either spelling and an update refuses to give one GTIN to two SKUs. Manual search bounds what it is
 given (:data:`MAX_SEARCH_CHARS`, :data:`MAX_SEARCH_WORDS`) and never raises: odd input finds nothing.
+
+A file is trusted no further than it is checked: :meth:`Catalog.open` opens only a catalog (its tables, columns and
+keys, no view or trigger) and writes nothing to a file it only reads; every row read is checked with
+:func:`~catalog.model.validate_sku` (the rules a CSV import enforces), and one that breaks a rule is never sold (left
+out, or, :attr:`Catalog.strict`, an error naming its SKU and column).
 """
 
 from __future__ import annotations
