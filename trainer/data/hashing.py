@@ -167,7 +167,7 @@ class HashCache:
             aside = self.path.with_name(self.path.name + ".broken")
             log.warning("hash cache %s cannot be used (%s): moved to %s, starting a new one", self.path, exc, aside)
             try:
-                os.replace(self.path, aside)
+                self.path.rename(aside)
                 self._db = self._open()
             except (sqlite3.Error, OSError) as again:
                 self._give_up(again)

@@ -131,13 +131,11 @@ def _copy(src: Path, target: Path) -> None:
         have = None
     if have is not None and (have.st_size, have.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
         return
+    from kiosk.bundle_format.atomic import AtomicFile
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.part")
-    try:
-        shutil.copy2(src, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with AtomicFile(target) as out:
+        shutil.copy2(src, out.tmp)
 
 
 @dataclass(frozen=True)
