@@ -3,7 +3,8 @@
 Layout of the gallery directory (``config.gallery``)::
 
     gallery.sqlite          enrollments, photos, embeddings per feature key (WAL, synchronous=FULL)
-    photos/<sku>/<id>.png   each enrolled photo (lossless: re-embedding a new backbone sees the same pixels)
+    photos/<sku>/<sha>.png  each enrolled photo, named by its content (lossless: re-embedding a new backbone sees
+                            the same pixels); ``<sha>-<enrollment>.png`` when a withdrawn enrollment's row has that name
     empty-tray.png          the empty tray the running kiosk's trigger learnt last (refuses empty photos)
 
 An enrollment is all or nothing: its photos are written first (temporary names, then renamed), its rows in one
@@ -112,6 +113,12 @@ def _common_length(vectors: list[np.ndarray | None]) -> list[np.ndarray | None]:
         return vectors
     common = lengths.most_common(1)[0][0]
     return [v if v is not None and len(v) == common else None for v in vectors]
+
+
+def _photo_name(sku: str, digest: str, enrollment_id: int | None = None) -> str:
+    """Where a photo is kept: named by its content, and by its enrollment when an earlier (withdrawn) enrollment's
+    row holds that name already (a path is one row's)."""
+    return f"{PHOTOS}/{sku}/{digest[:20]}" + (f"-{enrollment_id}" if enrollment_id is not None else "") + ".png"
 
 
 def _now() -> str:
@@ -235,29 +242,50 @@ class Gallery:
         return read_image(path) if path is not None else None
 
     # -- enrolling ------------------------------------------------------------------------------------------------
+    def taught(self, sku: str) -> set[str]:
+        """The sha256 of every photo an active enrollment of ``sku`` holds (a photo taught already is not stored
+        again)."""
+        with self._lock:
+            return self._taught(self._conn, sku)
+
+    @staticmethod
+    def _taught(c: sqlite3.Connection, sku: str) -> set[str]:
+        return {r[0] for r in c.execute("SELECT p.sha256 FROM photos p JOIN enrollments n USING (enrollment_id)"
+                                        " WHERE n.sku = ? AND n.withdrawn_at IS NULL", (sku,))}
+
     def add(self, sku: str, photos: list[bytes], embeddings: np.ndarray, feature_key: str, *, staff: str = "",
             source: str = "", refused: int = 0, sharpness: list[float] | None = None) -> Enrollment:
-        """Store one enrollment: ``photos`` (encoded PNG bytes) with their ``embeddings`` under ``feature_key``."""
+        """Store one enrollment: ``photos`` (encoded PNG bytes) with their ``embeddings`` under ``feature_key``.
+        Each distinct photo is stored once: a repeat within ``photos`` and a photo an active enrollment of ``sku``
+        holds already are left out (:attr:`Enrollment.photos` counts what was stored). A photo a withdrawn
+        enrollment holds is stored again, under its own name, for this one. Raises :class:`GalleryError` when no
+        photo is left to store (no enrollment is made)."""
         if len(photos) != len(embeddings):
             raise ValueError("one embedding per photo")
-        folder = self.root / PHOTOS / sku
-        folder.mkdir(parents=True, exist_ok=True)
-        names = []
-        for data in photos:
-            digest = hashlib.sha256(data).hexdigest()
-            name = f"{PHOTOS}/{sku}/{digest[:20]}.png"
-            atomic_write(self.root / name, data)
-            names.append((name, digest))
-        sharp = sharpness or [None] * len(photos)
+        sharp = list(sharpness) if sharpness else [None] * len(photos)
+        items: dict[str, tuple[bytes, np.ndarray, float | None]] = {}
+        for data, vector, s in zip(photos, np.asarray(embeddings, np.float32), sharp):
+            items.setdefault(hashlib.sha256(data).hexdigest(), (data, vector, s))
+        (self.root / PHOTOS / sku).mkdir(parents=True, exist_ok=True)
+        for digest, (data, _, _) in items.items():  # written before the rows (a crash leaves only orphans)
+            atomic_write(self.root / _photo_name(sku, digest), data)
         with self._tx() as c:
+            taught = self._taught(c, sku)
+            new = {d: item for d, item in items.items() if d not in taught}
+            if not new:
+                raise GalleryError(f"{sku}: all {len(items)} photo(s) are taught here already (an active enrollment "
+                                   "holds them); nothing stored")
             cur = c.execute("INSERT INTO enrollments (sku, created_at, staff, source, refused) VALUES (?, ?, ?, ?, ?)",
-                            (sku, self._clock(), staff, source, refused))
+                            (sku, self._clock(), staff, source, refused + len(photos) - len(new)))
             enrollment_id = int(cur.lastrowid)
-            for (name, digest), vector, s in zip(names, np.asarray(embeddings, np.float32), sharp):
-                c.execute("INSERT OR IGNORE INTO photos (enrollment_id, sku, path, sha256, sharpness)"
-                          " VALUES (?, ?, ?, ?, ?)", (enrollment_id, sku, name, digest, s))
-                photo_id = c.execute("SELECT photo_id FROM photos WHERE path = ?", (name,)).fetchone()[0]
-                c.execute("INSERT OR REPLACE INTO embeddings (photo_id, feature_key, vector) VALUES (?, ?, ?)",
+            for digest, (data, vector, s) in new.items():
+                name = _photo_name(sku, digest)
+                if c.execute("SELECT 1 FROM photos WHERE path = ?", (name,)).fetchone():  # a withdrawn one's
+                    name = _photo_name(sku, digest, enrollment_id)
+                    atomic_write(self.root / name, data)
+                photo_id = c.execute("INSERT INTO photos (enrollment_id, sku, path, sha256, sharpness)"
+                                     " VALUES (?, ?, ?, ?, ?)", (enrollment_id, sku, name, digest, s)).lastrowid
+                c.execute("INSERT INTO embeddings (photo_id, feature_key, vector) VALUES (?, ?, ?)",
                           (photo_id, feature_key, vector.tobytes()))
             self._changes += 1
         return self.enrollment(enrollment_id)
