@@ -3,10 +3,15 @@
 Reads the sales file read-only and the kiosk's key (never made here), then:
 
 1. the chain and the MACs (:func:`kiosk.exchange.audit.verify_rows`): edited, deleted, inserted, reordered rows;
-2. rows cut off at the end: SQLite's own counter of the table (``sqlite_sequence``) is past the last row;
-3. what the file's other tables say happened: every sale has its ``sale.closed`` row with the same total, and every
-   line event its ``line.*`` row (a sale edited in ``sales``, or an audit row deleted together with its event,
-   shows here).
+2. rows cut off at the end: SQLite's own counter of the table (``sqlite_sequence``; its row gone or set back is named
+   too), a batch for head office made of rows past the end, and every other witness below;
+3. what the file's other tables say happened, both ways (:mod:`kiosk.audit.check_sales`,
+   :mod:`kiosk.audit.check_staff`): every sale has its ``sale.closed`` row and every such row its sale, with the
+   same columns, receipt JSON, receipt text and lines; receipt numbers run to the counter without a gap; no cart is
+   closed without a sale; payment intents, staff accounts and receipt prints are what their audit rows say; every
+   line event has its ``line.*`` row; and the tables the program only appends to have no rows cut off their end.
+   A sale deleted or edited, a receipt rewritten, rows cut off the end with the counter set back, an account inserted
+   or promoted by hand: each shows here.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.audit.check_sales import payment_findings, sale_findings
+from kiosk.audit.check_staff import print_findings, staff_findings
+from kiosk.audit.witness import Log
 from kiosk.exchange.audit import AuditReport, key_id, verify_rows
 from kiosk.store.audit import default_key_path, load_key, row_dict
 
@@ -58,36 +66,48 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _tail(conn: sqlite3.Connection, rows: list[dict]) -> list[str]:
+def _tail(conn: sqlite3.Connection, log: Log) -> list[str]:
+    """Rows cut off the end: SQLite's counter of the table, and the batches already made for head office."""
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
     top = conn.execute("SELECT COALESCE(max(id), 0) FROM audit_log").fetchone()[0]
-    if row is not None and row["seq"] > top:
-        last = rows[-1]["seq"] if rows else 0
-        return [f"deleted: {row['seq'] - top} row(s) after row {last} (the table's counter is at {row['seq']})"]
-    return []
-
-
-def _sales(conn: sqlite3.Connection, rows: list[dict]) -> list[str]:
-    closed = {r["detail"].get("receipt_no"): r for r in rows
-              if r["kind"] == "sale.closed" and isinstance(r["detail"], dict)}
-    started = next((r for r in rows if r["kind"] == "audit.started"), None)
-    before = (started or {}).get("detail", {}).get("last_receipt_before") if started else None
     out = []
-    for sale in conn.execute("SELECT receipt_no, total FROM sales ORDER BY receipt_seq"):
-        row = closed.get(sale["receipt_no"])
-        if row is None:
-            if before is None or sale["receipt_no"] > before:
-                out.append(f"missing: sale {sale['receipt_no']} has no sale.closed audit row")
-        elif row["detail"].get("total") != sale["total"]:
-            out.append(f"edited: sale {sale['receipt_no']} totals {sale['total']} paise in the sales table, "
-                       f"{row['detail'].get('total')} in audit row {row['seq']}")
+    if row is None and top:
+        out.append("edited: sqlite_sequence has no row for audit_log (removed by hand: rows cut off the end are no "
+                   "longer counted there)")
+    elif row is not None and row["seq"] > top:
+        out.append(f"deleted: {row['seq'] - top} row(s) after row {log.last_seq} (the table's counter is at "
+                   f"{row['seq']})")
+    elif row is not None and row["seq"] < top:
+        out.append(f"edited: sqlite_sequence says audit_log ends at id {row['seq']}, its last row is id {top}")
+    packed = conn.execute("SELECT max(last_seq) FROM audit_packs").fetchone()[0]
+    if packed is not None and packed > log.last_seq:
+        out.append(f"deleted: a batch for head office was made of rows up to {packed}, the log ends at row "
+                   f"{log.last_seq}")
     return out
 
 
-def _line_events(conn: sqlite3.Connection, rows: list[dict]) -> list[str]:
-    started_at = next((r["at"] for r in rows if r["kind"] == "audit.started"), None)
-    audited = {(r["kind"][5:], r["detail"].get("line_id")) for r in rows
-               if r["kind"].startswith("line.") and isinstance(r["detail"], dict)}
+# tables whose rows the program never deletes, each written with its audit row: rows cut off their end show here
+_APPEND_ONLY = ("line_events", "receipt_prints", "payment_intents", "corrections")
+
+
+def _witness_tails(conn: sqlite3.Connection) -> list[str]:
+    out = []
+    for table in _APPEND_ONLY:
+        key = "intent_id" if table == "payment_intents" else "id"
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        top = conn.execute(f"SELECT COALESCE(max({key}), 0) FROM {table}").fetchone()[0]
+        if row is not None and row["seq"] > top:
+            out.append(f"deleted: {row['seq'] - top} row(s) at the end of {table} (SQLite's counter of it is at "
+                       f"{row['seq']}, its last row is {top})")
+        elif top and (row is None or row["seq"] < top):
+            out.append(f"edited: sqlite_sequence's row for {table} is {row['seq'] if row else 'gone'}, its last row "
+                       f"is {top}")
+    return out
+
+
+def _line_events(conn: sqlite3.Connection, log: Log) -> list[str]:
+    started_at = log.started["at"] if log.started else None
+    audited = {(r["kind"][5:], r["detail"].get("line_id")) for r in log.of("line.add", "line.remove", "line.void")}
     sql = "SELECT event, line_id, at FROM line_events" + (" WHERE at >= ?" if started_at else "")
     missing = [f"{e['event']} of line {e['line_id'][:12]} at {e['at']}"
                for e in conn.execute(sql, (started_at,) if started_at else ())
@@ -106,7 +126,9 @@ def verify_store(path: str | Path, key_path: str | Path | None = None) -> StoreA
     try:
         stored = [row_dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY id")]
         chain = verify_rows(stored, {key_id(key): key} if key else {})
-        findings = _tail(conn, stored) + _sales(conn, stored) + _line_events(conn, stored)
+        log = Log(stored)
+        findings = (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
+                    + _line_events(conn, log) + staff_findings(conn, log) + print_findings(conn, log))
     finally:
         conn.close()
     return StoreAudit(str(path), str(key_path), key_id(key) if key else None, chain, findings)

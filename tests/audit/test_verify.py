@@ -83,7 +83,8 @@ def test_a_changed_amount_is_named(store_path, capsys):
                         (n,)))
     rc, out = verify(store_path, capsys)
     assert rc == 1 and f"edited: row {n} (sale.closed" in out and "no longer matches its hash" in out
-    assert "FAILED: 2 problem(s)" in out and "totals" in out  # and the sales table no longer agrees with it
+    # and the sales table, the receipt JSON and the receipt text no longer agree with it
+    assert "FAILED: 4 problem(s)" in out and "totals" in out and "edited: receipt T1-000002 total" in out
 
 
 def test_a_sale_edited_in_the_sales_table_is_named(store_path, capsys):

@@ -1,0 +1,107 @@
+"""``checkout audit verify``'s staff and receipt-print cross-checks: each row of ``staff_accounts`` and
+``receipt_prints`` is what the audit rows that made and changed it say.
+
+A staff account is replayed from ``staff.account_added`` / ``staff.account_enabled`` / ``staff.account_disabled`` /
+``staff.pin_reset`` (and a ``role`` in any later staff row of it): number, name, role, active, when it was made and
+last changed. The PIN hash itself is not in those rows; a row that holds its SHA-256 (``pin_sha256``) vouches for it,
+and a row without one vouches only for *when* it changed (``updated_at``): a hash swapped by hand with its time left
+alone is caught only under rows that hold ``pin_sha256``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections import defaultdict
+
+from kiosk.audit.witness import Log, apart
+
+__all__ = ["print_findings", "staff_findings"]
+
+_STAFF = ("staff.account_added", "staff.account_enabled", "staff.account_disabled", "staff.pin_reset",
+          "staff.role_changed")
+_PRINTS = {"shown": "receipt.shown", "reprint": "receipt.reprinted"}
+
+
+def _replay(log: Log) -> dict[str, dict]:
+    """Per staff number: the rows that made it, changed it last, set its role, its active flag and its PIN."""
+    accounts: dict[str, dict] = {}
+    for r in log.of(*_STAFF):
+        no = str(r["detail"].get("staff_no"))
+        a = accounts.setdefault(no, {"added": None, "last": r, "role": None, "active": None, "pin": None})
+        a["last"] = r
+        if r["kind"] == "staff.account_added":
+            a.update(added=r, role=r, active=r, pin=r)
+        elif r["kind"] in ("staff.account_enabled", "staff.account_disabled"):
+            a["active"] = r
+        elif r["kind"] == "staff.pin_reset":
+            a["pin"] = r
+        if "role" in r["detail"] and r["kind"] != "staff.account_added":
+            a["role"] = r
+    return accounts
+
+
+def staff_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
+    accounts, out, seen = _replay(log), [], set()
+    for s in conn.execute("SELECT * FROM staff_accounts ORDER BY CAST(staff_no AS INTEGER)"):
+        no = s["staff_no"]
+        seen.add(no)
+        a = accounts.get(no)
+        if a is None or a["added"] is None:
+            out.append(f"inserted: staff account {no} ({s['name']}, {s['role']}) has no staff.account_added audit row")
+            continue
+        out += _account(s, a)
+    out += [f"deleted: staff account {no} ({a['added']['detail'].get('name')}) added in audit row "
+            f"{a['added']['seq']} is not in staff_accounts" for no, a in accounts.items()
+            if a["added"] is not None and no not in seen]
+    return out
+
+
+def _account(s: sqlite3.Row, a: dict) -> list[str]:
+    no, out = s["staff_no"], []
+    added, role_row = a["added"], a["role"]
+    if added["detail"].get("name") != s["name"]:
+        out.append(f"edited: staff account {no} name {s['name']!r} in staff_accounts, "
+                   f"{added['detail'].get('name')!r} in audit row {added['seq']}")
+    if role_row["detail"].get("role") != s["role"]:
+        out.append(f"edited: staff account {no} role is {s['role']!r} in staff_accounts, "
+                   f"{role_row['detail'].get('role')!r} in audit row {role_row['seq']}")
+    act = a["active"]
+    active = act["kind"] != "staff.account_disabled"
+    if bool(s["active"]) != active:
+        said = ("active", "disabled") if s["active"] else ("disabled", "active")
+        out.append(f"edited: staff account {no} is {said[0]} in staff_accounts, {said[1]} in audit row {act['seq']}")
+    if apart(s["created_at"], added["at"]):
+        out.append(f"edited: staff account {no} created at {s['created_at']}, audit row {added['seq']} at "
+                   f"{added['at']}")
+    if apart(s["updated_at"], a["last"]["at"]):
+        out.append(f"edited: staff account {no} changed at {s['updated_at']} in staff_accounts, its last audit row "
+                   f"{a['last']['seq']} at {a['last']['at']}")
+    pin = a["pin"]["detail"].get("pin_sha256")
+    if pin is not None and hashlib.sha256(str(s["pin_hash"]).encode()).hexdigest() != pin:
+        out.append(f"edited: staff account {no} PIN hash is not the one in audit row {a['pin']['seq']}")
+    return out
+
+
+def print_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
+    """Each shown/reprinted receipt in ``receipt_prints`` has its ``receipt.shown``/``receipt.reprinted`` row (same
+    receipt, who, time), and each such row its print."""
+    rows: dict[tuple, list[dict]] = defaultdict(list)
+    for kind, audit_kind in _PRINTS.items():
+        for r in log.of(audit_kind):
+            rows[(kind, r["detail"].get("receipt_no"), r["actor"])].append(r)
+    out = []
+    for p in conn.execute("SELECT * FROM receipt_prints ORDER BY id"):
+        what = f"{p['kind']} of {p['receipt_no']} by {p['by']} at {p['at']}"
+        todo = rows.get((p["kind"], p["receipt_no"], p["by"]))
+        if not todo:
+            if p["by"] != "before-upgrade" and not log.before_log(p["at"]):
+                out.append(f"missing: receipt print {p['id']} ({what}) has no "
+                           f"{_PRINTS.get(p['kind'], 'receipt.*')} audit row")
+            continue
+        r = todo.pop(0)
+        if apart(p["at"], r["at"]):
+            out.append(f"edited: receipt print {p['id']} ({what}): audit row {r['seq']} is at {r['at']}")
+    out += [f"deleted: receipt print ({kind} of {no} by {who}) of audit row {r['seq']} is not in receipt_prints"
+            for (kind, no, who), left in rows.items() for r in left]
+    return out
