@@ -4,9 +4,10 @@
 teaches the kiosk a product from the photos in DIR with the model the kiosk runs (its ``model_state``'s active
 bundle, else ``bundle``), into the kiosk's gallery. A kiosk running on the same gallery suggests the SKU from its next
 placement on (it asks the gallery's revision at every placement). Refused with one line (exit 2): a SKU the catalog
-does not have or does not sell, too few usable photos (blurred, the empty tray, unreadable), photos that are
-near-duplicates of another enrolled SKU's. Photos of the empty tray are told by the empty tray the running kiosk
-learnt (kept in the gallery), or by ``--empty-tray IMAGE``.
+does not have or does not sell, too few distinct usable photos (blurred, the empty tray, unreadable, a repeat of
+another), photos all taught already, photos that are near-duplicates of another enrolled SKU's. Photos of the empty
+tray are told by the empty tray the running kiosk learnt (kept in the gallery), or by ``--empty-tray IMAGE``. Only the
+first 30 photos (by name) are read; how many more the folder held is said.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from kiosk.errors import UserError
@@ -92,15 +94,34 @@ def model_dir(config, explicit: str | None) -> Path:
     return Path(config.bundle)
 
 
-def read_photos(folder: Path) -> tuple[list[Path], list]:
-    from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES, read_image
+class PhotoFolder(Sequence):
+    """The photos of a folder (sorted by name), each read only when it is asked for: enrollment takes the first
+    :attr:`~kiosk.gallery.EnrollPolicy.max_photos` and reads no more, whatever the folder holds."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        from kiosk.bundle_format.preprocess import read_image
+
+        if isinstance(i, slice):
+            return [read_image(p) for p in self.paths[i]]
+        return read_image(self.paths[i])
+
+
+def read_photos(folder: Path) -> tuple[list[Path], PhotoFolder]:
+    """The photo files of ``folder`` and the photos, read lazily (:class:`PhotoFolder`)."""
+    from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES
 
     if not folder.is_dir():
         raise UserError(f"{folder}: no such folder of photos")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not paths:
         raise UserError(f"{folder}: no photos there ({', '.join(IMAGE_SUFFIXES)})")
-    return paths, [read_image(p) for p in paths]
+    return paths, PhotoFolder(paths)
 
 
 def empty_tray_occupancy(config, empty):
@@ -145,13 +166,17 @@ def cmd_enroll(args) -> int:
     if args.json:
         print(json.dumps({"sku": result.sku, "enrollment": result.enrollment.enrollment_id, "usable": result.usable,
                           "photos": [{"path": str(paths[v.index]), "usable": v.usable, "reason": v.reason,
-                                      "sharpness": round(v.sharpness, 1)} for v in result.verdicts],
+                                      "sharpness": round(v.sharpness, 1),
+                                      **({"same_as": str(paths[v.same_as])} if v.same_as is not None else {})}
+                                     for v in result.verdicts],
+                          "not_read": len(paths) - len(result.verdicts), "notes": result.notes,
                           "closest_other": result.closest_other, "feature_key": recognizer.feature_key}))
     else:
         print(result.summary())
         for v in result.verdicts:
             if not v.usable:
-                print(f"  refused {paths[v.index].name}: {v.reason}")
+                same = f" of {paths[v.same_as].name}" if v.same_as is not None else ""
+                print(f"  refused {paths[v.index].name}: {v.reason}{same}")
     return 0
 
 

@@ -3,9 +3,16 @@ checked against the catalog, the photos embedded by the running model and checke
 then stored as one enrollment (:class:`~kiosk.gallery.store.Gallery`).
 
 Refused, each with one line that says why (:class:`EnrollmentRefused`): a SKU the catalog does not have, one that is
-not on sale, fewer than :attr:`EnrollPolicy.min_photos` usable photos (how many were blurred, showed the empty tray
-or could not be read), and photos that are near-duplicates of another enrolled SKU's (the same product taught under
-two ids, or the wrong item on the tray).
+not on sale, fewer than :attr:`EnrollPolicy.min_photos` distinct usable photos (how many were blurred, showed the
+empty tray, could not be read or repeated another), photos all taught already, and photos that are near-duplicates
+of another enrolled SKU's (the same product taught under two ids, or the wrong item on the tray).
+
+A photo is counted once: a repeat of another (the same pixels as kept: a copy, a hard link) is refused as
+"duplicate", and one an active enrollment of the SKU holds already as "already taught" — it still counts towards the
+minimum (the SKU has it), but is not stored again. Near-identical frames (the same pose, other sensor noise) are not
+told apart: the embeddings cannot (on the demo photos, a frame with noise of σ 3 scores 0.91-0.95 against its own
+photo, two different photos of one product up to 0.988), and the cross-SKU near-duplicate rule is about products,
+not frames. Only the first :attr:`EnrollPolicy.max_photos` photos are read; how many more there were is said.
 
 Sharpness is the variance of the Laplacian of the photo shrunk to 256 px on its shorter side. Measured on 300
 photos of the grocery dataset's training split: sharp photos 25.7 at the least (1st percentile 62), the same photos
@@ -15,15 +22,18 @@ every sharp photo and refuses that blur. A featureless photo (a bare tray) score
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from kiosk.errors import UserError
-from kiosk.gallery.store import Enrollment, Gallery
+from kiosk.gallery.store import Enrollment, Gallery, GalleryError
 
 __all__ = ["EnrollPolicy", "EnrollResult", "EnrollmentRefused", "PhotoVerdict", "enroll", "judge", "sharpness"]
 
@@ -50,9 +60,10 @@ class EnrollPolicy:
 class PhotoVerdict:
     index: int
     usable: bool
-    reason: str = ""  # "" | "blurred" | "empty tray" | "unreadable" | "too small"
+    reason: str = ""  # "" | "blurred" | "empty tray" | "unreadable" | "too small" | "duplicate" | "already taught"
     sharpness: float = 0.0
     occupancy: float | None = None
+    same_as: int | None = None  # a duplicate: the index of the photo it repeats
 
 
 @dataclass
@@ -169,29 +180,65 @@ def _duplicates(gallery: Gallery, feature_key: str, sku_id: str, vectors: np.nda
     return top, float(best_sim[skus == top].mean())
 
 
-def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: list[np.ndarray | None], *,
+def _distinct(verdicts: list[PhotoVerdict], kept: dict[int, bytes], taught: set[str]) -> list[PhotoVerdict]:
+    """``verdicts`` with each usable photo whose stored bytes (``kept``, by index) repeat an earlier one's refused as
+    "duplicate", and one ``taught`` holds (sha256) as "already taught"."""
+    first: dict[str, int] = {}
+    out = []
+    for v in verdicts:
+        if v.usable:
+            digest = hashlib.sha256(kept[v.index]).hexdigest()
+            if digest in first:
+                v = dataclasses.replace(v, usable=False, reason="duplicate", same_as=first[digest])
+            else:
+                first[digest] = v.index
+                if digest in taught:
+                    v = dataclasses.replace(v, usable=False, reason="already taught")
+        out.append(v)
+    return out
+
+
+def _take(images: Iterable[np.ndarray | None], policy: EnrollPolicy) -> tuple[list[np.ndarray | None], list[str]]:
+    """The first :attr:`EnrollPolicy.max_photos` of ``images``, read no further (a lazy sequence is read only that
+    far), and a note of how many were left out."""
+    taken = list(itertools.islice(images, policy.max_photos))
+    left = len(images) - len(taken) if isinstance(images, Sized) else 0
+    return taken, [f"{left} more photo(s) not read (the first {policy.max_photos} are taken)"] if left > 0 else []
+
+
+def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: Iterable[np.ndarray | None], *,
            policy: EnrollPolicy | None = None, occupancy: Callable[[np.ndarray], float | None] | None = None,
            crop: Callable[[np.ndarray], np.ndarray] | None = None, staff: str = "", source: str = "") -> EnrollResult:
     """Teach ``sku_id`` (``sku``: its catalog row, ``None`` when the catalog has none) from ``images`` (BGR; ``None``
-    for a photo that could not be read) with ``recognizer``'s embeddings. ``crop``: what of a photo is kept and
-    embedded (the tray region of a camera frame: what the recogniser sees); the photo is judged whole.
-    Raises :class:`EnrollmentRefused`."""
+    for a photo that could not be read; a list, or a lazy sequence read only as far as the first
+    :attr:`EnrollPolicy.max_photos`) with ``recognizer``'s embeddings. ``crop``: what of a photo is kept and
+    embedded (the tray region of a camera frame: what the recogniser sees); the photo is judged whole. Each distinct
+    photo counts once (module docstring). Raises :class:`EnrollmentRefused`."""
     import cv2
 
     policy = policy or EnrollPolicy()
     _check_sku(sku_id, sku)
-    images = list(images)[: policy.max_photos]
+    images, notes = _take(images, policy)
     verdicts = judge(images, policy, occupancy, size=model_size(recognizer), crop=crop)
-    usable = [_shrunk(crop(images[v.index]) if crop else images[v.index]) for v in verdicts if v.usable]
-    if len(usable) < policy.min_photos:
+    shrunk = {v.index: _shrunk(crop(images[v.index]) if crop else images[v.index]) for v in verdicts if v.usable}
+    kept = {i: cv2.imencode(".png", im)[1].tobytes() for i, im in shrunk.items()}
+    verdicts = _distinct(verdicts, kept, gallery.taught(sku_id))
+    new = [v for v in verdicts if v.usable]
+    distinct = len(new) + sum(v.reason == "already taught" for v in verdicts)
+    if distinct < policy.min_photos or not new:
         refused = _count_reasons([v for v in verdicts if not v.usable])
-        raise EnrollmentRefused(f"{sku_id}: {len(usable)} usable photo(s) of {len(images)}, at least "
-                                f"{policy.min_photos} needed" + (f" (refused: {refused})" if refused else ""))
-    vectors = recognizer.embed(usable)
+        why = (f"{distinct} usable photo(s) of {len(images)}, at least {policy.min_photos} needed"
+               if distinct < policy.min_photos else
+               f"all {distinct} usable photo(s) are taught here already, nothing new to add")
+        raise EnrollmentRefused(f"{sku_id}: {why}" + (f" (refused: {refused})" if refused else "")
+                                + "".join(f"; {n}" for n in notes))
+    vectors = recognizer.embed([shrunk[v.index] for v in new])
     closest = _duplicates(gallery, recognizer.feature_key, sku_id, vectors, policy)
-    encoded = [cv2.imencode(".png", im)[1].tobytes() for im in usable]
-    enrollment = gallery.add(sku_id, encoded, vectors, recognizer.feature_key, staff=staff, source=source,
-                             refused=len(verdicts) - len(usable),
-                             sharpness=[v.sharpness for v in verdicts if v.usable])
-    log.info("enrolled %s: %d photos (%s) by %s", sku_id, len(usable), source or "-", staff or "-")
-    return EnrollResult(sku_id, enrollment, verdicts, closest)
+    try:
+        enrollment = gallery.add(sku_id, [kept[v.index] for v in new], vectors, recognizer.feature_key, staff=staff,
+                                 source=source, refused=len(verdicts) - len(new),
+                                 sharpness=[v.sharpness for v in new])
+    except GalleryError as exc:  # taught meanwhile, by another process
+        raise EnrollmentRefused(str(exc)) from None
+    log.info("enrolled %s: %d photos (%s) by %s", sku_id, enrollment.photos, source or "-", staff or "-")
+    return EnrollResult(sku_id, enrollment, verdicts, closest, notes)

@@ -1,17 +1,22 @@
 """What an enrollment says it stored is what the gallery holds and suggests: a product taught again after it was
-forgotten (at `checkout sku enroll` and at the kiosk's Teach screen)."""
+forgotten (at `checkout sku enroll` and at the kiosk's Teach screen), the same photo given many times (copies, hard
+links: counted once, the minimum applied to distinct photos, the repeats named), photos already taught (not stored
+twice), and a folder of many photos (only the photos taken are read)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 
 import cv2
+import numpy as np
+import pytest
 
 from kiosk.bundles.active import ActiveModel
 from kiosk.cli import main as checkout
-from kiosk.gallery import Gallery, enroll
+from kiosk.gallery import EnrollmentRefused, EnrollPolicy, Gallery, enroll
 from kiosk.gallery.packer import _read
-from tests.onboarding_kit import onboarding_catalog
+from tests.onboarding_kit import draw, onboarding_catalog
 
 
 class Row:
@@ -91,3 +96,73 @@ def test_the_teach_screen_teaches_a_product_again_after_it_was_forgotten(world, 
     probe = world.photos("blue-disc")[0]
     recognizer.attach_gallery(gallery)
     assert "blue-disc" in [s.sku for s in recognizer.recognize(probe).suggestions]
+
+
+def test_the_same_photo_given_many_times_counts_once(world, tmp_path, capsys):
+    one = world.photos("green-bar", world.new_train)[0]
+    copies = _write(tmp_path / "copies", [one] * 6)
+    assert _cli(world, tmp_path, "sku", "enroll", "green-bar", "--images", str(copies)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "green-bar: 1 usable photo(s) of 6, at least 5 needed (refused: 5 duplicate)" in err[0]
+    # hard links: five distinct photos, each linked three times
+    distinct = _write(tmp_path / "distinct", world.photos("green-bar", world.new_train)[:5])
+    links = tmp_path / "links"
+    links.mkdir()
+    for i, path in enumerate(sorted(distinct.iterdir())):
+        for k in range(3):
+            os.link(path, links / f"{i}-{k}.png")
+    assert _cli(world, tmp_path, "sku", "enroll", "green-bar", "--images", str(links)) == 0
+    out = capsys.readouterr().out
+    assert "green-bar: enrolled 5 photo(s), refused 10 (10 duplicate)" in out
+    assert "  refused 0-1.png: duplicate of 0-0.png" in out
+    assert checkout(["sku", "list", "--gallery", str(tmp_path / "g")]) == 0
+    assert "green-bar: 5 photos" in capsys.readouterr().out
+
+
+def test_photos_taught_already_are_not_stored_again(world, recognizer, tmp_path):
+    gallery = Gallery.open(tmp_path / "gallery")
+    photos = world.photos("yellow-ring", world.new_train)
+    enroll(gallery, recognizer, "yellow-ring", Row("yellow-ring"), photos[:6])
+    with pytest.raises(EnrollmentRefused, match=r"yellow-ring: all 6 usable photo\(s\) are taught here already"):
+        enroll(gallery, recognizer, "yellow-ring", Row("yellow-ring"), photos[:6])
+    # the taught ones count towards the minimum (the product has them), only the new ones are stored
+    more = enroll(gallery, recognizer, "yellow-ring", Row("yellow-ring"), photos[:4] + photos[6:8])
+    assert more.usable == 2 and more.enrollment.photos == 2
+    assert more.summary() == "yellow-ring: enrolled 2 photo(s), refused 4 (4 already taught)"
+    assert sum(e.photos for e in gallery.enrollments()) == 8 == _snapshot_rows(gallery, recognizer, "yellow-ring")
+    # Gallery.add on its own stores each distinct photo once and never makes an empty enrollment
+    png = [cv2.imencode(".png", p)[1].tobytes() for p in photos[8:10]]
+    vectors = recognizer.embed(photos[8:10])
+    added = gallery.add("yellow-ring", png + png, np.concatenate([vectors, vectors]), recognizer.feature_key)
+    assert added.photos == 2
+    with pytest.raises(Exception, match="taught here already"):
+        gallery.add("yellow-ring", png, vectors, recognizer.feature_key)
+    assert len(gallery.enrollments()) == 3
+
+
+def test_enroll_reads_only_the_photos_it_takes(world, tmp_path, capsys, monkeypatch):
+    import kiosk.bundle_format.preprocess as preprocess
+
+    rng = np.random.default_rng(5)
+    folder = _write(tmp_path / "many", [draw("green-bar", rng) for _ in range(40)])
+    reads = []
+    real = preprocess.read_image
+    monkeypatch.setattr(preprocess, "read_image", lambda path: reads.append(path) or real(path))
+    assert _cli(world, tmp_path, "sku", "enroll", "green-bar", "--images", str(folder)) == 0
+    out = capsys.readouterr().out
+    assert len(reads) == EnrollPolicy().max_photos, len(reads)
+    assert "green-bar: enrolled 30 photo(s); 10 more photo(s) not read (the first 30 are taken)" in out
+
+
+def test_enroll_takes_a_lazy_stream_only_as_far_as_it_keeps(world, recognizer, tmp_path):
+    photos = world.photos("blue-disc", world.new_train)
+    taken = []
+
+    def stream():
+        for i in range(10_000):
+            taken.append(i)
+            yield photos[i % len(photos)]
+
+    result = enroll(Gallery.open(tmp_path / "g"), recognizer, "blue-disc", Row("blue-disc"), stream(),
+                    policy=EnrollPolicy(max_photos=12))
+    assert len(taken) == 12 and result.enrollment.photos == len(photos) == 12

@@ -92,7 +92,8 @@ def test_near_duplicates_of_another_enrolled_product_are_refused(world, recogniz
     with pytest.raises(EnrollmentRefused, match=r"near-duplicates of 'yellow-ring'"):
         enroll(gallery, recognizer, "gold-ring", Row("gold-ring"), yellow[:10])  # the same item under a new id
     more = enroll(gallery, recognizer, "yellow-ring", Row("yellow-ring"), yellow[10:] + yellow[:5])  # more photos
-    assert more.usable == 7 and gallery.enrolled_skus() == ["yellow-ring"]
+    assert more.usable == 2 and more.enrollment.photos == 2 and gallery.enrolled_skus() == ["yellow-ring"]
+    assert more.summary() == "yellow-ring: enrolled 2 photo(s), refused 5 (5 already taught)"
 
 
 def test_gallery_survives_a_restart_and_is_re_embedded_for_a_new_backbone(world, recognizer, tmp_path):
