@@ -15,21 +15,33 @@ __all__ = ["format_rows", "parse_since", "read_rows"]
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
 
 
+_FIRST = datetime.min.replace(tzinfo=timezone.utc)
+_LAST = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def parse_since(text: str | None, now: datetime | None = None) -> str | None:
-    """``--since``: an ISO date or time (naive = local time), or an age like ``30m``, ``12h``, ``7d``; as ISO."""
+    """``--since``: an ISO date or time (naive = local time), or an age like ``30m``, ``12h``, ``7d``; as ISO.
+    An age or a time further back than a datetime goes is the first moment there is (the whole log), one further
+    on the last (no row); text that is neither a time nor an age is a one-line :class:`UserError`."""
     if not text:
         return None
     now = now or datetime.now().astimezone()
     t = text.strip()
     if len(t) >= 2 and t[-1] in _UNITS and t[:-1].isascii() and t[:-1].isdigit():
-        return (now - timedelta(seconds=int(t[:-1]) * _UNITS[t[-1]])).isoformat()
+        try:
+            return (now - timedelta(seconds=int(t[:-1]) * _UNITS[t[-1]])).isoformat()
+        except (OverflowError, ValueError):  # further back than year 1 (or more digits than an int is read from)
+            return _FIRST.isoformat()
     try:
         when = datetime.fromisoformat(t)
     except ValueError:
         raise UserError(f"--since {text!r}: not a date (YYYY-MM-DD), an ISO time or an age (30m, 12h, 7d)") from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # the kiosk's local time
-    return when.astimezone(timezone.utc).isoformat()
+    try:
+        if when.tzinfo is None:
+            when = when.astimezone()  # the kiosk's local time
+        return when.astimezone(timezone.utc).isoformat()
+    except (OverflowError, ValueError):  # within a day of year 1 or year 9999: past the ends of time in UTC
+        return (_FIRST if when.year < 5000 else _LAST).isoformat()
 
 
 def read_rows(path: str | Path, *, since: str | None = None, kind: str | None = None,
@@ -59,9 +71,9 @@ def read_rows(path: str | Path, *, since: str | None = None, kind: str | None = 
 def _at(text: str) -> datetime:
     try:
         t = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return datetime.min.replace(tzinfo=timezone.utc)
-    return t if t.tzinfo else t.astimezone()
+        return t if t.tzinfo else t.astimezone()
+    except (TypeError, ValueError, OverflowError):
+        return _FIRST
 
 
 def _summary(detail) -> str:
