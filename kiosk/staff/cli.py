@@ -1,6 +1,8 @@
 """``checkout staff add|list|disable|enable|reset-pin``: the people who may sign in at a kiosk.
 
-The accounts live in the kiosk's sales database (``--store DB``, or the ``store`` of ``--config kiosk.toml``). A PIN
+The accounts live in the kiosk's sales database (``--store DB``, or the ``store`` of ``--config kiosk.toml``), opened
+as :func:`kiosk.store.cli.opened` says: ``list`` read-only; a path that is not there is refused, except that ``add``
+with ``--config`` makes the kiosk's store where the kiosk will look for it (staff added before its first start). A PIN
 is read from the terminal twice (not echoed), or one line from standard input with ``--pin-stdin`` (scripts); it
 is never printed or logged. Every change is written to the kiosk's audit log as ``cli:<login name>``.
 """
@@ -11,7 +13,6 @@ import argparse
 import getpass
 import json
 import sys
-from pathlib import Path
 
 from kiosk.errors import UserError
 
@@ -19,8 +20,9 @@ __all__ = ["register"]
 
 
 def _store_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", help="kiosk settings (store, kiosk_id and audit_key from there)")
-    p.add_argument("--store", type=Path, metavar="DB", help="the kiosk's sales database")
+    from kiosk.store.cli import store_args
+
+    store_args(p)
 
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
@@ -50,18 +52,17 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.set_defaults(func=cmd_reset_pin)
 
 
-def _open(args):
-    from kiosk.store import SalesStore
+def _kiosk_config(path: str) -> tuple[str, str, str]:
+    from kiosk.config import KioskConfig
 
-    store, kiosk_id, key = args.store, "K1", None
-    if args.config:
-        from kiosk.config import KioskConfig
+    config = KioskConfig.from_file(path)
+    return config.store, config.kiosk_id, config.audit_key
 
-        config = KioskConfig.from_file(args.config)
-        store, kiosk_id, key = store or Path(config.store), config.kiosk_id, config.audit_key or None
-    if store is None:
-        raise UserError("name the kiosk's sales database: --store DB or --config kiosk.toml")
-    return SalesStore.open(store, kiosk_id=kiosk_id, audit_key=key)
+
+def _open(args, *, write: bool = True, may_create: bool = False):
+    from kiosk.store.cli import opened
+
+    return opened(args, write=write, may_create=may_create, read_config=_kiosk_config)
 
 
 def _by() -> str:
@@ -84,14 +85,14 @@ def cmd_add(args) -> int:
     from kiosk.staff.accounts import add_account
 
     pin = _read_pin(args.pin_stdin)
-    with _open(args) as store:
+    with _open(args, may_create=True) as store:
         account = add_account(store, args.name, args.role, pin, by=_by())
     print(f"staff number {account.staff_no}: {account.name} ({account.role})")
     return 0
 
 
 def cmd_list(args) -> int:
-    with _open(args) as store:
+    with _open(args, write=False) as store:
         accounts = [a.public() for a in store.staff_accounts()]
     if args.json:
         print(json.dumps(accounts, indent=2))

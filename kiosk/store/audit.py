@@ -12,8 +12,10 @@ UPDATE and DELETE (triggers), so the program can only append; someone editing th
 The key is 32 random bytes, hex, in a file of its own (mode 0600) **outside the database file**: by default beside it
 as ``<store>.audit-key`` (``audit_key`` in ``kiosk.toml`` puts it elsewhere, e.g. the kiosk's state directory).
 It is made when the log is empty; a log whose key file has gone gets a new key and an ``audit.rekeyed`` row (the rows
-before it can then no longer be checked here — which is what an auditor should see). Head office holds a copy of
-each kiosk's key to check the batches it receives (``checkout audit key``).
+before it can then no longer be checked here — which is what an auditor should see). Only the kiosk does that: the
+till-side commands (``checkout receipt``, ``checkout staff``) open the store with the kiosk's settings and refuse to
+make a key beside a log that has rows (``new_key``), and a command that only reads opens it read-only, with no key.
+Head office holds a copy of each kiosk's key to check the batches it receives (``checkout audit key``).
 
 Batches for head office go in two steps like feedback (:mod:`kiosk.audit.packer`): ``begin_audit_pack`` records the
 range, the batch made from that range goes to the outbox, ``finish_audit_pack`` marks it done; a range a crash left
@@ -27,14 +29,17 @@ import os
 import secrets
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kiosk.exchange.audit import GENESIS, key_id, parse_key, seal
 from kiosk.inputfiles import KB, read_bounded
 
-__all__ = ["AuditMixin", "create_key", "default_key_path", "load_key", "migrate_audit", "row_dict"]
+__all__ = ["AuditMixin", "NewKey", "create_key", "default_key_path", "load_key", "migrate_audit", "row_dict"]
 
 KEY_SUFFIX = ".audit-key"
+
+#: what opening a store does when its audit key file is not there (:meth:`AuditMixin._init_audit`)
+NewKey = Literal["rekey", "if-log-empty", "no", "none"]
 
 
 def migrate_audit(c: sqlite3.Connection) -> None:
@@ -123,14 +128,34 @@ class AuditMixin:
     audit_key_path: Path
     _audit_rekeyed: int = 0  # rows already there when the key file was found missing (a row says so, first)
 
-    def _init_audit(self, key_path: str | os.PathLike | None) -> None:
+    def _init_audit(self, key_path: str | os.PathLike | None, new_key: NewKey = "rekey") -> None:
+        """Read the key; when its file is not there, ``new_key`` decides: ``"rekey"`` (the kiosk) makes one, and a
+        log that has rows gets an ``audit.rekeyed`` row first; ``"if-log-empty"`` makes one only for an empty log;
+        ``"no"`` never makes one; ``"none"`` (opened read-only) reads no key at all. A refusal names the key file
+        looked for and the key the log's rows were MACed with."""
         self.audit_key_path = Path(key_path) if key_path else default_key_path(self.path)
+        if new_key == "none":
+            return
         key = load_key(self.audit_key_path)
         if key is None:
             with self._lock:
-                self._audit_rekeyed = self._conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+                rows, kid = self._conn.execute("SELECT count(*), (SELECT key_id FROM audit_log ORDER BY id DESC "
+                                               "LIMIT 1) FROM audit_log").fetchone()
+            if new_key != "rekey" and (rows or new_key == "no"):
+                raise self._missing_key(rows, kid)
+            self._audit_rekeyed = rows
             key = create_key(self.audit_key_path)
         self._audit_key = key
+
+    def _missing_key(self, rows: int, kid: str | None) -> Exception:
+        from kiosk.store.sales import StoreError
+
+        if rows:
+            return StoreError(f"{self.path}: no audit key at {self.audit_key_path}, and its audit log has {rows} "
+                              f"row(s) MACed with key {kid}: a new key there would re-key the kiosk's log; name the "
+                              f"kiosk's settings (--config kiosk.toml), whose audit_key holds key {kid}")
+        return StoreError(f"{self.path}: no audit key at {self.audit_key_path}: name the kiosk's settings "
+                          f"(--config kiosk.toml), whose audit_key says where the kiosk keeps it")
 
     def _audit_preamble(self, c: sqlite3.Connection, last: sqlite3.Row | None) -> None:
         """Before the first row of a log, ``audit.started`` (what the file held already); before the first row under

@@ -1,6 +1,10 @@
-"""``checkout receipt reprint [RECEIPT_NO | --last] --store DB``: a receipt again, from the kiosk's sales file;
-``checkout receipt day [--date DAY] --store DB [--json] [--csv FILE]``: the day's takings (end-of-day report);
-``checkout receipt list [--date DAY] --store DB [--json]``: the day's receipts, one line each.
+"""``checkout receipt reprint [RECEIPT_NO | --last] --config kiosk.toml``: a receipt again, from the kiosk's sales file;
+``checkout receipt day [--date DAY] --config kiosk.toml [--json] [--csv FILE]``: the day's takings (end-of-day report);
+``checkout receipt list [--date DAY] --config kiosk.toml [--json]``: the day's receipts, one line each.
+
+``--config`` takes the store, kiosk id and audit key from the kiosk's settings; ``--store DB`` names the database
+alone (its audit key then beside it). :func:`opened` is how these and ``checkout staff`` open it: read-only when the
+command only reads, never making a database at a path that is not there, never re-keying the kiosk's audit log.
 
 The copy is the stored receipt under a ``DUPLICATE`` line (never a second sale), and the reprint is recorded in the
 store with who asked (``--by``, default the login name). Cheap to import: the store is opened in the handler.
@@ -13,11 +17,93 @@ import csv
 import getpass
 import io
 import json
+import sqlite3
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.errors import UserError
+
+if TYPE_CHECKING:
+    from kiosk.store.sales import SalesStore
+
+
+def store_args(p: argparse.ArgumentParser) -> None:
+    """``--config`` (store, kiosk_id and audit_key from the kiosk's settings) and ``--store DB``."""
+    p.add_argument("--config", metavar="FILE", help="kiosk settings (store, kiosk_id and audit_key from there)")
+    p.add_argument("--store", type=Path, metavar="DB",
+                   help="the kiosk's sales database (default: the store of --config; its audit key beside it)")
+
+
+#: what the receipt commands take from the kiosk's settings, and KioskConfig's defaults for them
+_SETTINGS = {"store": "var/sales.sqlite", "kiosk_id": "K1", "audit_key": ""}
+
+
+def read_settings(path: str) -> tuple[str, str, str]:
+    """``(store, kiosk_id, audit_key)`` from the kiosk's settings file. The store layer may not import
+    :mod:`kiosk.config` (it sits above it), so this reads only these three keys of the TOML; ``checkout staff`` passes
+    :class:`~kiosk.config.KioskConfig`, which checks the whole file, and ``checkout doctor`` checks it for the kiosk."""
+    import tomllib
+
+    from kiosk.inputfiles import MB, read_bounded
+
+    try:
+        data = tomllib.loads(read_bounded(path, MB, "a kiosk settings file", text=True).decode("utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read config file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML ({exc})") from None
+    values = {k: data.get(k, default) for k, default in _SETTINGS.items()}
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise UserError(f"{path}: {key} = {value!r}: expected a string")
+    return values["store"], values["kiosk_id"], values["audit_key"]
+
+
+def _settings(args: argparse.Namespace, read_config: Callable[[str], tuple[str, str, str]]
+              ) -> tuple[Path, str, str | None]:
+    """``(store, kiosk_id, audit key file or None)`` from ``--store`` / ``--config``."""
+    store, kiosk_id, key = args.store, "K1", None
+    if args.config:
+        config_store, kiosk_id, key = read_config(args.config)
+        store, key = store or Path(config_store), key or None
+    if store is None:
+        raise UserError("name the kiosk's sales database: --store DB or --config kiosk.toml")
+    return Path(store), kiosk_id, key
+
+
+@contextmanager
+def opened(args: argparse.Namespace, *, write: bool, may_create: bool = False,
+           read_config: Callable[[str], tuple[str, str, str]] = read_settings) -> Iterator[SalesStore]:
+    """The kiosk's sales database as ``--config`` / ``--store`` name it, closed after.
+
+    A command that only reads opens it read-only: nothing made or written, no audit key read or made. One that
+    writes uses the kiosk's audit key and never makes a new key beside a log that has rows (that would re-key the
+    kiosk's log); with ``--store`` alone the key must already be beside it. A file that is not there is refused (a
+    mistyped path must not become a new database) unless ``may_create`` and the path is the store of ``--config``:
+    the one the kiosk will open, with its key. ``read_config``: how ``--config`` is read (:func:`read_settings`)."""
+    from kiosk.store.sales import SalesStore, unusable
+
+    store, kiosk_id, key = _settings(args, read_config)
+    if not store.exists() and not store.is_symlink() and not (may_create and args.config and not args.store):
+        hint = (" (the kiosk makes its store at its first start; to add staff before that, name the kiosk's "
+                "settings: --config kiosk.toml)") if may_create else ""
+        raise UserError(f"{store}: no sales database there{hint}")
+    if write:
+        opened_store = SalesStore.open(store, kiosk_id=kiosk_id, audit_key=key,
+                                       new_key="if-log-empty" if args.config else "no")
+    else:
+        opened_store = SalesStore.open(store, kiosk_id=kiosk_id, audit_key=key, readonly=True)
+    try:
+        with opened_store:
+            yield opened_store
+    except sqlite3.OperationalError as exc:  # one the open did not meet (made read-only, locked, cut since)
+        raise unusable(store, exc) from None
 
 
 def register(sub: argparse._SubParsersAction, groups: dict) -> None:
@@ -28,7 +114,7 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("receipt_no", nargs="?", metavar="RECEIPT_NO", help="e.g. K1-000123")
     which.add_argument("--last", action="store_true", help="the last sale's receipt")
-    p.add_argument("--store", type=Path, required=True, help="the kiosk's sales database")
+    store_args(p)
     p.add_argument("--by", default=None, help="who is reprinting (default: the login name)")
     p.set_defaults(func=cmd_receipt_reprint)
     p = _a_day(receipt, "day", "the day's takings (end-of-day report): sales, payments, GST per rate, staff changes; "
@@ -41,9 +127,9 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
 
 
 def _a_day(receipt, name: str, what: str, json_help: str) -> argparse.ArgumentParser:
-    """A command over one day of the kiosk's sales: ``--store``, ``--date``, ``--json``."""
+    """A command over one day of the kiosk's sales: ``--config`` / ``--store``, ``--date``, ``--json``."""
     p = receipt.add_parser(name, help=what)
-    p.add_argument("--store", type=Path, required=True, help="the kiosk's sales database")
+    store_args(p)
     p.add_argument("--date", default="today", metavar="YYYY-MM-DD",
                    help="the day (the kiosk's local date; also today, yesterday; default today)")
     p.add_argument("--json", action="store_true", help=json_help)
@@ -60,15 +146,8 @@ def _who(name: str | None) -> str:
 
 
 def cmd_receipt_reprint(args: argparse.Namespace) -> int:
-    from kiosk.store import SalesStore, StoreError
-
-    if not args.store.is_file():
-        raise UserError(f"{args.store}: no sales database there")
-    try:
-        with SalesStore.open(args.store) as store:
-            copy = store.reprint(None if args.last else args.receipt_no, by=_who(args.by))
-    except StoreError as exc:
-        raise UserError(str(exc)) from None
+    with opened(args, write=True) as store:
+        copy = store.reprint(None if args.last else args.receipt_no, by=_who(args.by))
     print(copy.text, end="" if copy.text.endswith("\n") else "\n")
     return 0
 
@@ -99,18 +178,12 @@ def _write_csv(path: Path, rows: list[tuple[str, ...]]) -> None:
 
 
 def _days_receipts(args: argparse.Namespace):
-    """``(day, its receipts, its takings)`` from ``--store`` and ``--date``; one line when either is wrong."""
-    from kiosk.store import SalesStore, StoreError
-
+    """``(day, its receipts, its takings)`` from the store (opened read-only) and ``--date``; one line when either is
+    wrong."""
     day = _day(args.date)
-    if not args.store.is_file():
-        raise UserError(f"{args.store}: no sales database there")
-    try:
-        with SalesStore.open(args.store) as store:
-            receipts = store.receipts_on(day)
-            return day, receipts, store.takings(day, receipts)
-    except StoreError as exc:
-        raise UserError(str(exc)) from None
+    with opened(args, write=False) as store:
+        receipts = store.receipts_on(day)
+        return day, receipts, store.takings(day, receipts)
 
 
 def cmd_receipt_list(args: argparse.Namespace) -> int:

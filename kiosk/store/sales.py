@@ -29,26 +29,30 @@ A line a staff correction or price override added names the line it ``replaces``
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
 from kiosk.domain.pricing import SoldBy
 from kiosk.domain.receipt import Receipt, StoreInfo
 from kiosk.errors import UserError
-from kiosk.store.audit import AuditMixin, migrate_audit
+from kiosk.store.audit import AuditMixin, NewKey, migrate_audit
 from kiosk.store.feedback import FeedbackMixin, migrate_feedback
 from kiosk.store.payments import PaymentsMixin, migrate_payments_and_receipts
 from kiosk.store.pin_lockout import PinLockoutMixin, migrate_pin_lockout
 from kiosk.store.receipts import ReceiptsMixin
 from kiosk.store.staff import StaffAccountsMixin, migrate_staff_accounts
 
-__all__ = ["SalesStore", "Sale", "Correction", "LineProvenance", "StoreError", "read_corrections", "SCHEMA_VERSION"]
+__all__ = ["SalesStore", "Sale", "Correction", "LineProvenance", "StoreError", "read_corrections", "SCHEMA_VERSION",
+           "READ_ONLY_FIX", "connect_readonly", "read_only_reason", "unusable"]
 
 
 class StoreError(UserError, RuntimeError):
@@ -174,35 +178,151 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _0
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+READ_ONLY_FIX = ("the kiosk writes every sale there: mount it read-write, or let the kiosk's user write the file and "
+                 "its folder (do not move a good database aside)")
+
+
+def read_only_reason(path: Path) -> str:
+    """Why the sales database at ``path`` cannot be written here ("" when it can, or when that cannot be told): a
+    read-only mount, or the file's or its folder's mode."""
+    folder = path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "on a read-only file system"
+    except OSError:  # no folder yet (a new store) or none to look at: the open says what is wrong
+        return ""
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    if not os.access(folder, os.W_OK):
+        return f"its folder {folder} is read-only"
+    return ""
+
+
+def unusable(path: Path, exc: sqlite3.Error) -> StoreError:
+    """The one line for a sales database SQLite refused: read-only, busy, or not usable (only the last suggests a
+    damaged or foreign file)."""
+    name, text = getattr(exc, "sqlite_errorname", "") or "", str(exc)
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in text or "unable to open" in text:
+        why = read_only_reason(path) or ("SQLite can only read it" if "readonly" in text else "")
+        if why:
+            return StoreError(f"{path}: read-only ({why}): {READ_ONLY_FIX}")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in text:
+        return StoreError(f"{path}: the sales database is busy: another program holds it ({text}); try again")
+    return StoreError(f"{path}: not a usable sales database ({text})")
+
+
+def _switch_to_wal(conn: sqlite3.Connection, wait_s: float = 10.0) -> str:
+    """``PRAGMA journal_mode = WAL``, waiting for another process that holds a new file (two tills' first start): SQLite
+    answers "locked" there at once, without its busy timeout."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 10000")
-    if not readonly:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise StoreError(f"{path}: cannot switch to WAL journal (got {mode})")
+    mode = _switch_to_wal(conn)
+    if mode.lower() != "wal":
+        raise StoreError(f"{path}: cannot switch to WAL journal (got {mode})")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    have = conn.execute("PRAGMA user_version").fetchone()[0]
+def _connect_uri(path: Path, params: str, timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?{params}", uri=True, isolation_level=None,
+                           check_same_thread=False, timeout=timeout)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()  # SQLite opens the WAL index on the first read
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_readonly(path: Path, *, timeout: float = 10.0) -> sqlite3.Connection:
+    """``path`` opened read-only (nothing is written). On a read-only mount, where SQLite cannot make the WAL index
+    beside a database that no longer has one, it is opened immutable: nothing can change it there. A -wal journal
+    with content not yet merged is never skipped that way: the read-only error stands."""
+    try:
+        return _connect_uri(path, "mode=ro", timeout)
+    except sqlite3.OperationalError:
+        wal = Path(f"{path}-wal")
+        try:
+            pending = wal.exists() and wal.stat().st_size > 0
+        except OSError:
+            pending = True
+        if pending or not read_only_reason(path):
+            raise
+    return _connect_uri(path, "mode=ro&immutable=1", timeout)
+
+
+def _check_version(have: int, path: Path, *, readonly: bool = False) -> None:
     if have > SCHEMA_VERSION:
         raise StoreError(f"{path}: sales schema version {have} is newer than this program ({SCHEMA_VERSION})")
-    for version in range(have + 1, SCHEMA_VERSION + 1):
+    if readonly and have < SCHEMA_VERSION:
+        raise StoreError(f"{path}: sales schema version {have} is older than this program ({SCHEMA_VERSION}); the "
+                         f"kiosk brings it up to date when it next starts (a command that only reads changes nothing)")
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to date, one migration per transaction. The version is read again inside each
+    transaction: another process (a second till command, the kiosk's first start) may have migrated meanwhile."""
+    while True:
+        have = conn.execute("PRAGMA user_version").fetchone()[0]
+        _check_version(have, path)
+        if have == SCHEMA_VERSION:
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            MIGRATIONS[version - 1](conn)
-            conn.execute(f"PRAGMA user_version = {version}")
+            if conn.execute("PRAGMA user_version").fetchone()[0] == have:
+                MIGRATIONS[have](conn)
+                conn.execute(f"PRAGMA user_version = {have + 1}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _open_for_writing(path: Path) -> sqlite3.Connection:
+    why = read_only_reason(path)
+    if why:
+        raise StoreError(f"{path}: read-only ({why}): {READ_ONLY_FIX}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = _connect(path)
+        try:
+            _migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+    except sqlite3.DatabaseError as exc:
+        raise unusable(path, exc) from exc
+    return conn
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise StoreError(f"{path}: no sales database there")
+    try:
+        conn = connect_readonly(path)
+        try:
+            _check_version(conn.execute("PRAGMA user_version").fetchone()[0], path, readonly=True)
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
+    except sqlite3.DatabaseError as exc:
+        raise unusable(path, exc) from exc
+    conn.row_factory = sqlite3.Row
+    return conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,26 +405,31 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, kiosk_id: str = "K1",
                  store_info: StoreInfo | None = None, clock: Callable[[], datetime] = _now,
-                 audit_key: str | Path | None = None) -> None:
+                 audit_key: str | Path | None = None, new_key: NewKey = "rekey") -> None:
         self._conn = conn
         self.path = path
         self.kiosk_id = kiosk_id
         self.store_info = store_info or StoreInfo(kiosk_id=kiosk_id)
         self._clock = clock
         self._lock = threading.RLock()
-        self._init_audit(audit_key)  # the audit log's key file (beside the store unless named): read or made
+        self._init_audit(audit_key, new_key)  # the audit log's key file (beside the store unless named)
 
     @classmethod
     def open(cls, path: str | Path, *, kiosk_id: str = "K1", store_info: StoreInfo | None = None,
-             clock: Callable[[], datetime] = _now, audit_key: str | Path | None = None) -> SalesStore:
+             clock: Callable[[], datetime] = _now, audit_key: str | Path | None = None, readonly: bool = False,
+             new_key: NewKey = "rekey") -> SalesStore:
+        """Open (and make or migrate) the sales database at ``path``. ``readonly``: an existing database as it is,
+        nothing written, no audit key read or made (a newer or older schema is refused). ``new_key`` says what to
+        do when the audit key file is not there (:meth:`AuditMixin._init_audit`): the kiosk's ``"rekey"``, or
+        ``"if-log-empty"`` / ``"no"`` for tools that must not re-key a kiosk's log."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _open_readonly(path) if readonly else _open_for_writing(path)
         try:
-            conn = _connect(path)
-            _migrate(conn, path)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: not a usable sales database ({exc})") from exc
-        return cls(conn, path, kiosk_id=kiosk_id, store_info=store_info, clock=clock, audit_key=audit_key)
+            return cls(conn, path, kiosk_id=kiosk_id, store_info=store_info, clock=clock, audit_key=audit_key,
+                       new_key="none" if readonly else new_key)
+        except BaseException:
+            conn.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -578,7 +703,8 @@ def read_corrections(path: str | Path, *, since_id: int = 0) -> list[Correction]
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"{path}: no sales file")
-    conn = _connect(path, readonly=True)
+    conn = connect_readonly(path)
+    conn.row_factory = sqlite3.Row
     try:
         return [Correction._from_row(r) for r in conn.execute(
             "SELECT * FROM corrections WHERE id > ? ORDER BY id", (since_id,))]

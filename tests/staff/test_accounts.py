@@ -25,6 +25,7 @@ def run(capsys, monkeypatch, *argv: str, pin: str | None = None) -> tuple[int, s
 
 def test_add_list_disable_enable_reset_pin(tmp_path, capsys, monkeypatch):
     db = str(tmp_path / "sales.sqlite")
+    SalesStore.open(db).close()  # the kiosk's first start (`--store` names a store that is there; tests/hardening)
     rc, out, _ = run(capsys, monkeypatch, "staff", "add", "Asha Rao", "--role", "assistant", "--pin-stdin",
                      "--store", db, pin="2580")
     assert rc == 0 and out.strip() == "staff number 101: Asha Rao (assistant)"
