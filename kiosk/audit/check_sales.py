@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from kiosk.audit.witness import Log, apart, listed
+from kiosk.audit.witness import Log, apart, guarded, listed
 from kiosk.domain.money import format_inr
 from kiosk.domain.receipt import Receipt
 
@@ -39,16 +39,20 @@ def sale_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
     sales = conn.execute("SELECT * FROM sales ORDER BY receipt_seq").fetchall()
     out = []
     for sale in sales:
-        row = closed.get(sale["receipt_no"])
-        if row is None:
-            if before is None or sale["receipt_no"] > before:
-                out.append(f"missing: sale {sale['receipt_no']} has no sale.closed audit row")
-            continue
-        out += _sale_columns(sale, row) + _receipt(sale, row, carts) + _receipt_text(sale, row)
+        out += guarded(f"sale {sale['receipt_no']!r}", _sale, sale, closed, before, carts)
     have = {s["receipt_no"] for s in sales}
     out += [f"deleted: sale {no} (audit row {r['seq']}, sale.closed) is not in the sales table"
             for no, r in closed.items() if no not in have]
     return out + _numbering(conn, sales, closed, log) + _closed_carts(conn)
+
+
+def _sale(sale: sqlite3.Row, closed: dict, before: object, carts: dict) -> list[str]:
+    row = closed.get(sale["receipt_no"])
+    if row is None:
+        if before is None or str(sale["receipt_no"]) > str(before):
+            return [f"missing: sale {sale['receipt_no']} has no sale.closed audit row"]
+        return []
+    return _sale_columns(sale, row) + _receipt(sale, row, carts) + _receipt_text(sale, row)
 
 
 def _sale_columns(sale: sqlite3.Row, row: dict) -> list[str]:
@@ -72,12 +76,18 @@ def _receipt(sale: sqlite3.Row, row: dict, carts: dict[str, dict[str, dict]]) ->
         receipt = Receipt.from_json(sale["receipt_json"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         return [f"edited: receipt {no} cannot be read from its receipt JSON ({exc})"]
-    b = receipt.bill
+    b, ids = receipt.bill, [i for x in receipt.lines for i in x.line_ids]
     got = {"receipt_no": receipt.receipt_no, "cart_id": receipt.cart_id, "gross": b.gross,
-           "round_off": b.round_off, "total": b.total, "method": receipt.payment_method, "lines": b.item_count}
-    names = {"method": "payment method", "lines": "item count"}
+           "round_off": b.round_off, "total": b.total, "method": receipt.payment_method, "lines": len(ids)}
+    names = {"method": "payment method", "lines": "line count"}
     out = [f"edited: receipt {no} {names.get(k, k.replace('_', ' '))} {v!r} in its receipt JSON, {d[k]!r} in audit "
            f"row {seq}" for k, v in got.items() if k in d and d[k] != v]
+    # items on the bill: one per line (receipts written before units were counted), or each unit of a unit line
+    units = sum(x.qty if x.sold_by.value == "unit" and isinstance(x.qty, int) else len(x.line_ids)
+                for x in receipt.lines)
+    if b.item_count not in (len(ids), units):
+        out.append(f"edited: receipt {no} item count {b.item_count!r} in its receipt JSON, its lines make "
+                   f"{units} item(s)")
     if apart(receipt.issued_at.isoformat(), row["at"]):
         out.append(f"edited: receipt {no} issued at {receipt.issued_at.isoformat()} in its receipt JSON, audit row "
                    f"{seq} at {row['at']}")
@@ -101,11 +111,11 @@ def _cart_lines(log: Log) -> dict[str, dict[str, dict]]:
 
 def _receipt_lines(no: str, receipt: Receipt, audited: dict[str, dict]) -> list[str]:
     ids = [i for x in receipt.lines for i in x.line_ids]
-    if sorted(ids) != sorted(audited):
-        extra = [i[:12] for i in ids if i not in audited]
-        gone = [i[:12] for i in audited if i not in ids]
-        return [f"edited: receipt {no} lists {len(ids)} line(s) in its receipt JSON, its cart's line audit rows "
-                f"{len(audited)}" + (f"; not in the log: {listed(extra)}" if extra else "")
+    if sorted(map(str, ids)) != sorted(map(str, audited)) or not all(isinstance(i, str) for i in ids):
+        extra = [str(i)[:12] for i in ids if i not in audited]
+        gone = [str(i)[:12] for i in audited if i not in ids]
+        return [f"edited: receipt {no} has {len(ids)} line(s) in its receipt JSON, {len(audited)} in its cart's line "
+                "audit rows" + (f"; not in the log: {listed(extra)}" if extra else "")
                 + (f"; left out: {listed(gone)}" if gone else "")]
     out = []
     for n, x in enumerate(receipt.lines, 1):
@@ -178,7 +188,7 @@ def _numbering(conn: sqlite3.Connection, sales: list, closed: dict, log: Log) ->
 def _closed_carts(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute("SELECT cart_id, closed_at FROM carts c WHERE status = 'closed' AND NOT EXISTS "
                         "(SELECT 1 FROM sales s WHERE s.cart_id = c.cart_id) ORDER BY closed_at").fetchall()
-    return [f"deleted: cart {r['cart_id'][:12]} closed without a sale at {r['closed_at']}: its sale is not in the "
+    return [f"deleted: cart {str(r['cart_id'])[:12]} closed without a sale at {r['closed_at']}: its sale is not in the "
             f"sales table" for r in rows]
 
 
@@ -191,27 +201,35 @@ def payment_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
     sold = {(r["detail"].get("cart_id"), r["detail"].get("payment_ref")): r for r in log.of("sale.closed")}
     out, seen = [], set()
     for p in conn.execute("SELECT * FROM payment_intents ORDER BY intent_id"):
-        key, r = p["idempotency_key"], started.get(p["idempotency_key"])
-        seen.add(key)
-        if r is None:
-            if not log.before_log(p["created_at"]):
-                out.append(f"missing: payment {str(key)[:12]} ({p['amount']} paise {p['method']}, {p['created_at']}) "
-                           f"has no payment.started audit row")
-            continue
-        d = r["detail"]
-        out += [f"edited: payment {key[:12]} {col} {p[col]!r} in payment_intents, {d[col]!r} in audit row {r['seq']}"
-                for col in ("amount", "method", "cart_id", "terminal") if col in d and d[col] != p[col]]
-        move = moves.get(key)
-        state = move["kind"].split(".", 1)[1] if move else "pending"
-        ref = move["detail"].get("approval_ref", "") if move else ""
-        sale = sold.get((p["cart_id"], ref)) if state == "approved" and ref else None
-        state = "completed" if sale else state
-        if p["state"] != state:
-            out.append(f"edited: payment {key[:12]} is {p['state']} in payment_intents, {state} by audit row "
-                       f"{(sale or move or r)['seq']}")
-        elif state in ("approved", "completed") and p["approval_ref"] != ref:
-            out.append(f"edited: payment {key[:12]} approval {p['approval_ref']!r} in payment_intents, {ref!r} in "
-                       f"audit row {move['seq']}")
+        seen.add(p["idempotency_key"])
+        out += guarded(f"payment intent {p['intent_id']}", _payment, p, log, started, moves, sold)
     out += [f"deleted: payment {str(k)[:12]} (audit row {r['seq']}, payment.started) is not in payment_intents"
             for k, r in started.items() if k not in seen]
+    return out
+
+
+def _payment(p: sqlite3.Row, log: Log, started: dict, moves: dict, sold: dict) -> list[str]:
+    key, r = str(p["idempotency_key"]), started.get(p["idempotency_key"])
+    if r is None:
+        if log.before_log(p["created_at"]):
+            return []
+        return [f"missing: payment {key[:12]} ({p['amount']} paise {p['method']}, {p['created_at']}) has no "
+                f"payment.started audit row"]
+    d = r["detail"]
+    out = [f"edited: payment {key[:12]} {col} {p[col]!r} in payment_intents, {d[col]!r} in audit row {r['seq']}"
+           for col in ("amount", "method", "cart_id", "terminal") if col in d and d[col] != p[col]]
+    move = moves.get(p["idempotency_key"])
+    state = move["kind"].split(".", 1)[1] if move else "pending"
+    ref = move["detail"].get("approval_ref", "") if move else ""
+    sale = sold.get((p["cart_id"], ref)) if state == "approved" and ref else None
+    state = "completed" if sale else state
+    if p["state"] != state:
+        out.append(f"edited: payment {key[:12]} is {p['state']} in payment_intents, {state} by audit row "
+                   f"{(sale or move or r)['seq']}")
+    elif state in ("approved", "completed") and p["approval_ref"] != ref:
+        out.append(f"edited: payment {key[:12]} approval {p['approval_ref']!r} in payment_intents, {ref!r} in "
+                   f"audit row {move['seq']}")
+    elif sale and p["receipt_no"] != sale["detail"].get("receipt_no"):
+        out.append(f"edited: payment {key[:12]} paid for receipt {p['receipt_no']!r} in payment_intents, "
+                   f"{sale['detail'].get('receipt_no')!r} by audit row {sale['seq']}")
     return out

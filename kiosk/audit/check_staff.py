@@ -14,7 +14,7 @@ import hashlib
 import sqlite3
 from collections import defaultdict
 
-from kiosk.audit.witness import Log, apart
+from kiosk.audit.witness import Log, apart, guarded
 
 __all__ = ["print_findings", "staff_findings"]
 
@@ -44,13 +44,13 @@ def _replay(log: Log) -> dict[str, dict]:
 def staff_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
     accounts, out, seen = _replay(log), [], set()
     for s in conn.execute("SELECT * FROM staff_accounts ORDER BY CAST(staff_no AS INTEGER)"):
-        no = s["staff_no"]
+        no = str(s["staff_no"])
         seen.add(no)
         a = accounts.get(no)
         if a is None or a["added"] is None:
             out.append(f"inserted: staff account {no} ({s['name']}, {s['role']}) has no staff.account_added audit row")
             continue
-        out += _account(s, a)
+        out += guarded(f"staff account {no!r}", _account, s, a)
     out += [f"deleted: staff account {no} ({a['added']['detail'].get('name')}) added in audit row "
             f"{a['added']['seq']} is not in staff_accounts" for no, a in accounts.items()
             if a["added"] is not None and no not in seen]
@@ -83,6 +83,19 @@ def _account(s: sqlite3.Row, a: dict) -> list[str]:
     return out
 
 
+def _print(p: sqlite3.Row, rows: dict[tuple, list[dict]], log: Log) -> list[str]:
+    what = f"{p['kind']} of {p['receipt_no']} by {p['by']} at {p['at']}"
+    todo = rows.get((p["kind"], p["receipt_no"], p["by"]))
+    if not todo:
+        if p["by"] == "before-upgrade" or log.before_log(p["at"]):
+            return []
+        return [f"missing: receipt print {p['id']} ({what}) has no {_PRINTS.get(p['kind'], 'receipt.*')} audit row"]
+    r = todo.pop(0)
+    if apart(p["at"], r["at"]):
+        return [f"edited: receipt print {p['id']} ({what}): audit row {r['seq']} is at {r['at']}"]
+    return []
+
+
 def print_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
     """Each shown/reprinted receipt in ``receipt_prints`` has its ``receipt.shown``/``receipt.reprinted`` row (same
     receipt, who, time), and each such row its print."""
@@ -92,16 +105,7 @@ def print_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
             rows[(kind, r["detail"].get("receipt_no"), r["actor"])].append(r)
     out = []
     for p in conn.execute("SELECT * FROM receipt_prints ORDER BY id"):
-        what = f"{p['kind']} of {p['receipt_no']} by {p['by']} at {p['at']}"
-        todo = rows.get((p["kind"], p["receipt_no"], p["by"]))
-        if not todo:
-            if p["by"] != "before-upgrade" and not log.before_log(p["at"]):
-                out.append(f"missing: receipt print {p['id']} ({what}) has no "
-                           f"{_PRINTS.get(p['kind'], 'receipt.*')} audit row")
-            continue
-        r = todo.pop(0)
-        if apart(p["at"], r["at"]):
-            out.append(f"edited: receipt print {p['id']} ({what}): audit row {r['seq']} is at {r['at']}")
+        out += guarded(f"receipt print {p['id']}", _print, p, rows, log)
     out += [f"deleted: receipt print ({kind} of {no} by {who}) of audit row {r['seq']} is not in receipt_prints"
             for (kind, no, who), left in rows.items() for r in left]
     return out

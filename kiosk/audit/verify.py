@@ -106,15 +106,20 @@ def _witness_tails(conn: sqlite3.Connection) -> list[str]:
 
 
 def _line_events(conn: sqlite3.Connection, log: Log) -> list[str]:
+    """Each line event has its ``line.*`` row, and each ``line.*`` row its line event (both in one transaction)."""
     started_at = log.started["at"] if log.started else None
-    audited = {(r["kind"][5:], r["detail"].get("line_id")) for r in log.of("line.add", "line.remove", "line.void")}
-    sql = "SELECT event, line_id, at FROM line_events" + (" WHERE at >= ?" if started_at else "")
-    missing = [f"{e['event']} of line {e['line_id'][:12]} at {e['at']}"
-               for e in conn.execute(sql, (started_at,) if started_at else ())
-               if (e["event"], e["line_id"]) not in audited]
-    if not missing:
-        return []
-    return [f"missing: {len(missing)} line event(s) without their audit row, first: {missing[0]}"]
+    audited = {(r["kind"][5:], r["detail"].get("line_id")): r for r in log.of("line.add", "line.remove", "line.void")}
+    events = conn.execute("SELECT event, line_id, at FROM line_events").fetchall()
+    missing = [f"{e['event']} of line {str(e['line_id'])[:12]} at {e['at']}" for e in events
+               if (e["event"], e["line_id"]) not in audited and not (started_at and str(e["at"]) < started_at)]
+    have = {(e["event"], e["line_id"]) for e in events}
+    gone = [f"audit row {r['seq']} ({r['kind']} of line {str(k[1])[:12]})" for k, r in audited.items() if k not in have]
+    out = []
+    if missing:
+        out.append(f"missing: {len(missing)} line event(s) without their audit row, first: {missing[0]}")
+    if gone:
+        out.append(f"deleted: {len(gone)} line event(s) of the audit log not in line_events, first: {gone[0]}")
+    return out
 
 
 def verify_store(path: str | Path, key_path: str | Path | None = None) -> StoreAudit:

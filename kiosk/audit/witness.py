@@ -6,10 +6,11 @@ their times differ by microseconds; :data:`SAME_MOMENT` is how far apart they ma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-__all__ = ["SAME_MOMENT", "Log", "apart", "listed", "when"]
+__all__ = ["SAME_MOMENT", "Log", "apart", "guarded", "listed", "when"]
 
 SAME_MOMENT = timedelta(seconds=10)
 
@@ -32,6 +33,15 @@ def apart(a: object, b: object) -> bool:
         return abs(ta - tb) > SAME_MOMENT
     except OverflowError:
         return True
+
+
+def guarded(what: str, check: Callable[..., list[str]], *args: object) -> list[str]:
+    """``check(*args)``'s findings; a row so edited that it cannot even be compared (a number where text belongs,
+    a list where a number does) is itself one finding naming ``what``, and the other rows are still checked."""
+    try:
+        return check(*args)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+        return [f"edited: {what} cannot be checked ({type(exc).__name__}: {exc})"]
 
 
 def listed(items: list[str], most: int = 5) -> str:

@@ -226,3 +226,25 @@ def test_the_verify_json_carries_the_findings(store_path, capsys):
     rc = main(["audit", "verify", "--store", str(store_path), "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert rc == 1 and doc["ok"] is False and any("K2-000002" in f for f in doc["findings"])
+
+
+# -- other tampering of the same kinds: each named, none a traceback ---------------------------------------------------
+@pytest.mark.parametrize("statement, finding", [
+    ("UPDATE sales SET receipt_json = replace(receipt_json, '\"Banana\"', '\"Bananas\"') WHERE receipt_seq = 1",
+     "edited: receipt K2-000001 line 2 (Bananas) name 'Bananas' in its receipt JSON, 'Banana' in its line audit rows"),
+    ("UPDATE sales SET receipt_json = replace(receipt_json, '\"line_ids\":[\"', '\"line_ids\":[[1],\"') "
+     "WHERE receipt_seq = 2", "edited: sale 'K2-000002' cannot be checked (TypeError"),
+    ("UPDATE sales SET receipt_json = (SELECT receipt_json FROM sales WHERE receipt_seq = 1) WHERE receipt_seq = 3",
+     "edited: receipt K2-000003 receipt no 'K2-000001' in its receipt JSON, 'K2-000003' in audit row"),
+    ("UPDATE receipt_counter SET last_no = 2", "edited: the receipt counter is at 2, but audit row"),
+    ("DELETE FROM line_events WHERE id = 2", "deleted: 1 line event(s) of the audit log not in line_events"),
+    ("UPDATE staff_accounts SET staff_no = 7 WHERE staff_no = '101'", "deleted: staff account 101 (Asha) added in"),
+    ("UPDATE staff_accounts SET created_at = 7 WHERE staff_no = '102'", "edited: staff account 102 created at 7"),
+    ("UPDATE receipt_prints SET at = '2030-01-01T00:00:00+00:00' WHERE kind = 'reprint'",
+     "(reprint of K2-000002 by 102 at 2030-01-01T00:00:00+00:00): audit row"),
+])
+def test_more_tampering_is_named_in_one_line(store_path, capsys, statement, finding):
+    sql(store_path, (statement,))
+    rc, out = verify(store_path, capsys)
+    assert rc == 1 and finding in out, out
+    assert all(line.startswith(("  ", "FAILED", str(store_path))) for line in out.splitlines())
