@@ -337,6 +337,48 @@ def test_the_kiosks_own_files_are_checked_read_only(till, capsys):
     assert (till.root / "sales.sqlite").read_bytes() == before
 
 
+def test_a_sales_database_the_kiosk_refuses_for_its_schema_fails(till, capsys):
+    """A sales database written by a newer program: the kiosk refuses it, so the doctor fails it too (and does not
+    advise moving it aside: it holds sales)."""
+    import sqlite3
+
+    from kiosk.store import SCHEMA_VERSION, SalesStore
+
+    SalesStore.open(till.root / "sales.sqlite").close()
+    with sqlite3.connect(till.root / "sales.sqlite") as c:
+        c.execute("PRAGMA user_version = 99")
+    c.close()
+    rc, lines = doctor(capsys, "--config", str(till.config_file()))
+    assert rc == 1 and status(lines["state"]) == FAIL, lines["state"]
+    assert f"sales schema version 99 is newer than this program ({SCHEMA_VERSION})" in lines["state"]
+    assert "move it aside" not in lines["state"]
+
+
+def test_a_good_sales_database_on_a_read_only_mount_is_named_read_only(till, capsys, monkeypatch):
+    """Read-only (a mount, or the file's or folder's mode) is said as such: the advice is to make it writable, never
+    to move a good database aside."""
+    import sqlite3
+
+    from kiosk.store import SalesStore
+    from kiosk.store import sales as sales_module
+
+    SalesStore.open(till.root / "sales.sqlite").close()
+    real_connect = sqlite3.connect
+
+    def connect(database, *args, **kwargs):  # SQLite on a read-only mount, a WAL file whose -shm is not there
+        if "immutable=1" not in str(database):
+            raise sqlite3.OperationalError("unable to open database file")
+        return real_connect(database, *args, **kwargs)
+
+    monkeypatch.setattr(sales_module, "read_only_reason", lambda path: "on a read-only file system", raising=False)
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    rc, lines = doctor(capsys, "--config", str(till.config_file()))
+    assert rc == 1 and status(lines["state"]) == FAIL, lines["state"]
+    assert "sales.sqlite: read-only (on a read-only file system)" in lines["state"], lines["state"]
+    assert "not a usable" not in lines["state"] and "move it aside" not in lines["state"]
+    assert "read-write" in lines["state"]
+
+
 def test_a_bad_config_file_is_one_fail_line(till, capsys):
     config = till.root / "kiosk.toml"
     config.write_text('camera = "camera:0"\nscael = "sim:"\n')

@@ -1,14 +1,15 @@
 """The kiosk's own files: its sales database, the audit key beside it, the gallery of products taught here and the
 simulated terminal's ledger. Each one the kiosk would refuse to start on (garbage, cut short, a folder, another
-program's database) is a FAIL naming it, found before the store opens. Everything is opened read-only: the doctor
-never creates, migrates or repairs what it checks; a file not there yet is what a new till has (the kiosk makes it).
+program's database, a sales schema newer than this program, a file or folder it cannot write) is a FAIL naming it,
+found before the store opens, with advice that fits: only a damaged or foreign file is to be restored or moved aside.
+Everything is opened read-only: the doctor never creates, migrates or repairs what it checks; a file not there yet
+is what a new till has (the kiosk makes it).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from urllib.parse import quote
 
 from kiosk.doctor.core import FAIL, OK, CheckResult, Context
 
@@ -16,6 +17,10 @@ __all__ = ["check_state", "state_advice"]
 
 #: tables a sales database of any schema version has
 SALES_TABLES = ("carts", "cart_lines", "sales")
+READ_ONLY_ADVICE = ("mount it read-write, or let the kiosk's user write the file and its folder (the kiosk writes "
+                    "there; a good file is not to be moved aside)")
+NEWER_ADVICE = ("it was written by a newer release of this program: install that release (or a newer one) on this "
+                "till; keep the database (it holds sales)")
 
 
 def state_advice(ctx: Context) -> str:
@@ -23,33 +28,48 @@ def state_advice(ctx: Context) -> str:
             "moved aside keeps its sales for head office and the tax records)")
 
 
-def _tables(path: Path) -> set[str]:
-    """The tables of the SQLite file at ``path``, opened read-only. Its schema is read as the kiosk's first query
-    reads it (a cut or foreign file fails here); the rows are not scanned: a start must not wait on a years-old
-    database, and the kiosk does not refuse one for a damaged old page either."""
-    conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True, timeout=5)
+def _tables(path: Path) -> tuple[set[str], int]:
+    """The tables and ``user_version`` of the SQLite file at ``path``, opened read-only (as the store opens it for
+    reading: immutable on a read-only mount). Its schema is read as the kiosk's first query reads it (a cut or
+    foreign file fails here); the rows are not scanned: a start must not wait on a years-old database, and the kiosk
+    does not refuse one for a damaged old page either."""
+    from kiosk.store import sales
+
+    conn = sales.connect_readonly(path, timeout=5)
     try:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return tables, conn.execute("PRAGMA user_version").fetchone()[0]
     finally:
         conn.close()
 
 
-def _database(path: Path, what: str, wanted: tuple[str, ...] | set[str]) -> str:
-    """A problem with the database at ``path`` ("" when it is fine or not there yet)."""
+def _database(path: Path, what: str, wanted: tuple[str, ...] | set[str], newest: int | None = None
+              ) -> tuple[str, str]:
+    """``(a problem with the database at path, its advice)``: ``("", "")`` when it is fine or not there yet; an empty
+    advice is the check's standing one (restore or move aside). ``newest``: the highest schema version it may have."""
+    from kiosk.store import sales
+
     if not path.exists() and not path.is_symlink():
-        return ""
+        return "", ""
     if not path.is_file():
         from kiosk.inputfiles import not_a
 
-        return not_a(path, f"a {what}")
+        return not_a(path, f"a {what}"), ""
     try:
-        tables = _tables(path)
+        tables, version = _tables(path)
     except sqlite3.Error as exc:
-        return f"{path}: not a usable {what} ({exc})"
+        why = sales.read_only_reason(path)
+        return (f"{path}: read-only ({why})", READ_ONLY_ADVICE) if why else (f"{path}: not a usable {what} ({exc})", "")
     missing = sorted(set(wanted) - tables)
     if tables and missing:
-        return f"{path}: not a {what} (no table {', '.join(missing)})"
-    return ""
+        return f"{path}: not a {what} (no table {', '.join(missing)})", ""
+    if newest is not None and version > newest:
+        kind = what.removesuffix(" database")  # "sales schema version 9 ...", as the kiosk says it
+        return f"{path}: {kind} schema version {version} is newer than this program ({newest})", NEWER_ADVICE
+    why = sales.read_only_reason(path)
+    if why:
+        return f"{path}: read-only ({why}): the kiosk cannot write its {what} there", READ_ONLY_ADVICE
+    return "", ""
 
 
 def _audit_key(store: Path, configured: str) -> str:
@@ -64,23 +84,25 @@ def _audit_key(store: Path, configured: str) -> str:
     return ""
 
 
-def _ledger(uri: str) -> str:
+def _ledger(uri: str) -> tuple[str, str]:
     target = uri.partition(":")[2].split("?", 1)[0] if uri.startswith("sim:") else ""
-    return _database(Path(target), "terminal ledger", ("charges",)) if target else ""
+    return _database(Path(target), "terminal ledger", ("charges",)) if target else ("", "")
 
 
 def check_state(ctx: Context) -> CheckResult:
     """The sales database, its audit key, the gallery and the terminal ledger: each opens as the kiosk will open it."""
     from kiosk.gallery.store import COLUMNS, DB_FILE
+    from kiosk.store import SCHEMA_VERSION
 
     c = ctx.config
     store = Path(c.store)
-    problems = [_database(store, "sales database", SALES_TABLES), _audit_key(store, c.audit_key),
-                _database(Path(c.gallery) / DB_FILE, "gallery", set(COLUMNS)) if c.gallery.strip() else "",
-                _ledger(c.payment_terminal)]
-    problems = [p for p in problems if p]
+    found = [_database(store, "sales database", SALES_TABLES, SCHEMA_VERSION), (_audit_key(store, c.audit_key), ""),
+             _database(Path(c.gallery) / DB_FILE, "gallery", set(COLUMNS)) if c.gallery.strip() else ("", ""),
+             _ledger(c.payment_terminal)]
+    problems = [(p, fix or state_advice(ctx)) for p, fix in found if p]
     if problems:
-        return CheckResult(FAIL, "state", "; ".join(problems))
+        fixes = "; ".join(dict.fromkeys(fix for _, fix in problems))
+        return CheckResult(FAIL, "state", "; ".join(p for p, _ in problems), fixes)
     parts = [f"{store}" + ("" if store.exists() else " (new: made at the first start)")]
     if c.gallery.strip():
         parts.append(f"gallery {c.gallery}")

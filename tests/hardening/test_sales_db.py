@@ -178,7 +178,7 @@ def _as_on_a_read_only_mount(monkeypatch) -> None:
             raise sqlite3.OperationalError("unable to open database file")
         return real_connect(database, *args, **kwargs)
 
-    monkeypatch.setattr(sales_module, "read_only_reason", lambda path: "on a read-only file system")
+    monkeypatch.setattr(sales_module, "read_only_reason", lambda path: "on a read-only file system", raising=False)
     monkeypatch.setattr(sales_module.sqlite3, "connect", connect)
 
 
