@@ -9,7 +9,10 @@ Rules (all amounts int paise, all weights int grams):
   ``gross − taxable``; the tax is split into CGST (half, rounded half-up) and SGST (the rest),
   so ``taxable + CGST + SGST == gross`` exactly, and the sum over rates is the bill's gross;
 * the amount payable is the gross rounded to the nearest rupee (50 paise up); the
-  difference is shown as "Round off" (between −0.49 and +0.50).
+  difference is shown as "Round off" (between −0.49 and +0.50);
+* the bill's item count (printed "Items", ``receipt list``, ``receipt day``) counts what the shopper carries out:
+  each unit of a unit line (3 × milk is 3 items), one per weighed line (1.2 kg of apples is 1 item) —
+  :func:`line_items`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "split_inclusive_gst",
     "compute_bill",
     "format_rate",
+    "line_items",
 ]
 
 #: GST slabs the kiosk accepts, in basis points (500 = 5 %).
@@ -70,6 +74,16 @@ def weighed_line_total(price_per_kg: int, net_grams: int) -> int:
     if net_grams <= 0:
         raise ValueError(f"net weight must be at least 1 g, got {net_grams} g")
     return round_half_up(Fraction(price_per_kg * net_grams, GRAMS_PER_KG))
+
+
+def line_items(sold_by: SoldBy | str, qty: int | None) -> int:
+    """Items a line counts on the bill: its quantity for a unit line, 1 for a weighed line."""
+    if SoldBy(sold_by) is SoldBy.WEIGHT:
+        return 1
+    _check_count("qty", qty)
+    if qty <= 0:
+        raise ValueError(f"quantity must be at least 1, got {qty}")
+    return qty
 
 
 def format_rate(rate_bp: int) -> str:
@@ -136,16 +150,21 @@ class Bill:
         return sum(r.sgst for r in self.tax_rows)
 
 
-def compute_bill(lines: Iterable[tuple[int, int]]) -> Bill:
-    """Build the bill from ``(line_total, gst_rate_bp)`` pairs (tax-inclusive line totals)."""
+def compute_bill(lines: Iterable[tuple[int, int] | tuple[int, int, int]]) -> Bill:
+    """Build the bill from ``(line_total, gst_rate_bp, items)`` per line (tax-inclusive line totals; ``items``:
+    :func:`line_items`). A ``(line_total, gst_rate_bp)`` pair counts one item."""
     by_rate: dict[int, int] = {}
     count = 0
-    for total, rate_bp in lines:
+    for line in lines:
+        total, rate_bp, items = line if len(line) == 3 else (*line, 1)
         _check_count("line total", total)
+        _check_count("items", items)
         if rate_bp not in GST_RATES_BP:
             raise ValueError(f"GST rate {rate_bp} bp is not an accepted slab")
+        if items < 1:
+            raise ValueError(f"a line counts at least 1 item, got {items}")
         by_rate[rate_bp] = by_rate.get(rate_bp, 0) + total
-        count += 1
+        count += items
     rows = tuple(split_inclusive_gst(by_rate[r], r) for r in sorted(by_rate))
     gross = sum(by_rate.values())
     total = round_to_rupee(gross)

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from kiosk.domain.cart import Cart, CartError
 from kiosk.domain.money import format_inr, format_paise
-from kiosk.domain.pricing import Bill, SoldBy, TaxRow, compute_bill, format_rate, unit_line_total
+from kiosk.domain.pricing import Bill, SoldBy, TaxRow, compute_bill, format_rate, line_items, unit_line_total
 
 __all__ = ["StoreInfo", "ReceiptLine", "Receipt", "StaffChanges", "RECEIPT_SCHEMA", "printable", "columns", "roll_line",
            "roll_centred", "tax_table"]
@@ -112,6 +112,11 @@ class ReceiptLine:
     total: int
     line_ids: tuple[str, ...]
     note: str = ""  # what staff changed: "corrected from Banana", "price changed from ₹125.50"
+
+    @property
+    def items(self) -> int:
+        """Items the row counts on the bill (:func:`~kiosk.domain.pricing.line_items`)."""
+        return line_items(self.sold_by, self.qty)
 
     def detail(self) -> str:
         if self.sold_by is SoldBy.WEIGHT:
@@ -272,7 +277,7 @@ class Receipt:
                 out.append(printable(f"  * {row.note}", width))
         out.append(rule)
         b = self.bill
-        out.append(f"Items {sum(r.qty or 1 for r in self.lines)}")
+        out.append(f"Items {sum(r.items for r in self.lines)}")  # pricing.line_items: units, 1 per weighed line
         out.append(lr("Gross (incl. GST)", format_inr(b.gross)))
         out.append(lr("Round off", format_inr(b.round_off, sign=True)))
         out.append(lr("TOTAL", format_inr(b.total)))
