@@ -94,6 +94,10 @@ def opened(args: argparse.Namespace, *, write: bool, may_create: bool = False,
         hint = (" (the kiosk makes its store at its first start; to add staff before that, name the kiosk's "
                 "settings: --config kiosk.toml)") if may_create else ""
         raise UserError(f"{store}: no sales database there{hint}")
+    if store.exists() and not store.is_file():
+        from kiosk.inputfiles import not_a
+
+        raise UserError(not_a(store, "a sales database"))
     if write:
         opened_store = SalesStore.open(store, kiosk_id=kiosk_id, audit_key=key,
                                        new_key="if-log-empty" if args.config else "no")

@@ -114,6 +114,9 @@ def test_a_missing_store_is_refused_not_made(tmp_path, capsys, monkeypatch):
                      stdin="2580\n", monkeypatch=monkeypatch)
     assert rc == 2 and "no sales database there" in err and "--config" in err, err
     assert not typo.parent.exists()
+    for argv in (["receipt", "reprint", "--last", "--store", tmp_path], ["staff", "list", "--store", tmp_path]):
+        rc, _, err = run(capsys, *argv)
+        assert rc == 2 and "is a folder, not a sales database" in err, err
     config, store, key = tmp_path / "kiosk.toml", tmp_path / "new" / "sales.sqlite", tmp_path / "keys" / "audit.key"
     config.write_text(f'store = "{store}"\naudit_key = "{key}"\nkiosk_id = "K3"\n')
     rc, out, err = run(capsys, "staff", "add", "Asha", "--role", "assistant", "--pin-stdin", "--config", config,
