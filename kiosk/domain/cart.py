@@ -17,7 +17,15 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from kiosk.domain.pricing import GST_RATES_BP, Bill, SoldBy, compute_bill, unit_line_total, weighed_line_total
+from kiosk.domain.pricing import (
+    GST_RATES_BP,
+    Bill,
+    SoldBy,
+    compute_bill,
+    line_items,
+    unit_line_total,
+    weighed_line_total,
+)
 
 __all__ = ["CartError", "CartLine", "Cart", "MAX_UNIT_QTY", "MAX_NET_GRAMS"]
 
@@ -180,7 +188,7 @@ class Cart:
         return sum(line.total for line in self.lines)
 
     def bill(self) -> Bill:
-        return compute_bill((line.total, line.gst_bp) for line in self.lines)
+        return compute_bill((line.total, line.gst_bp, line_items(line.sold_by, line.qty)) for line in self.lines)
 
     # -- editing -------------------------------------------------------------------------
     def _check_open(self) -> None:
