@@ -8,6 +8,7 @@ change — an account added, disabled, enabled, its PIN reset — is audited in 
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 
@@ -53,6 +54,12 @@ class StaffAccount:
                 "created_at": self.created_at, "updated_at": self.updated_at}
 
 
+
+def _pin_sha256(pin_hash: str) -> str:
+    """What the audit log keeps of a PIN: the SHA-256 of its salted scrypt hash (``checkout audit verify`` holds the
+    stored hash to it; neither the PIN nor its hash is in the log)."""
+    return hashlib.sha256(pin_hash.encode("utf-8")).hexdigest()
+
 class StaffAccountsMixin:
     """Staff accounts of :class:`~kiosk.store.sales.SalesStore` (its ``_tx``, ``_lock``, ``_conn``, ``_audit``)."""
 
@@ -66,7 +73,8 @@ class StaffAccountsMixin:
             now = self._time()
             c.execute("INSERT INTO staff_accounts (staff_no, name, role, pin_hash, active, created_at, updated_at)"
                       " VALUES (?, ?, ?, ?, 1, ?, ?)", (staff_no, name, role, pin_hash, now, now))
-            self._audit(c, "staff.account_added", by, {"staff_no": staff_no, "name": name, "role": role})
+            self._audit(c, "staff.account_added", by, {"staff_no": staff_no, "name": name, "role": role,
+                                                       "pin_sha256": _pin_sha256(pin_hash)})
             return self._account(c, staff_no)
 
     @staticmethod
@@ -113,5 +121,6 @@ class StaffAccountsMixin:
             c.execute("UPDATE staff_accounts SET pin_hash = ?, updated_at = ? WHERE staff_no = ?",
                       (pin_hash, self._time(), staff_no))
             c.execute("DELETE FROM pin_lockout WHERE staff_id = ?", (staff_no,))
-            self._audit(c, "staff.pin_reset", by, {"staff_no": staff_no, "name": account.name})
+            self._audit(c, "staff.pin_reset", by, {"staff_no": staff_no, "name": account.name,
+                                                   "pin_sha256": _pin_sha256(pin_hash)})
             return self._account(c, staff_no)

@@ -248,3 +248,13 @@ def test_more_tampering_is_named_in_one_line(store_path, capsys, statement, find
     rc, out = verify(store_path, capsys)
     assert rc == 1 and finding in out, out
     assert all(line.startswith(("  ", "FAILED", str(store_path))) for line in out.splitlines())
+
+
+def test_a_pin_hash_swapped_on_an_account_made_by_the_store_is_named(store_path, capsys):
+    """The store logs the SHA-256 of every PIN hash it sets (``pin_sha256``): another PIN's hash put in by hand, its
+    time left alone, no longer passes."""
+    added = [json.loads(r["detail"]) for r in rows(store_path) if r["kind"] == "staff.account_added"]
+    assert added and all(len(d["pin_sha256"]) == 64 for d in added)
+    sql(store_path, ("UPDATE staff_accounts SET pin_hash = ? WHERE staff_no = '101'", (hash_pin("0000"),)))
+    rc, out = verify(store_path, capsys)
+    assert rc == 1 and "edited: staff account 101 PIN hash is not the one in audit row" in out
