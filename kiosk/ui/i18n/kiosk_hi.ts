@@ -960,6 +960,14 @@ added by search or scan</source>
         <translation>बहुत छोटी</translation>
     </message>
     <message>
+        <source>the same photo again</source>
+        <translation>वही फ़ोटो दोबारा</translation>
+    </message>
+    <message>
+        <source>taught already</source>
+        <translation>पहले से सिखाया गया</translation>
+    </message>
+    <message>
         <source>{sku} is not in the catalog: add its row below first</source>
         <extracomment>(pattern of the teaching desk&apos;s English, template for the screen): its SKU lines, why teaching is not possible, its refusals (``tests/ui/test_i18n.py`` checks them against ``kiosk/services/teaching.py``)</extracomment>
         <translation>{sku} कैटलॉग में नहीं है: पहले नीचे इसकी पंक्ति जोड़ें</translation>
