@@ -295,6 +295,7 @@ class MainWindow(QMainWindow):
         self.payment.pay_requested.connect(self._pay)
         self.payment.cancelled.connect(lambda: self.show_page("checkout"))
         self.receipt.done.connect(self.new_order)
+        self.receipt.back.connect(lambda: self.show_page("staff"))  # a duplicate or the report: staff's, not a sale
         self.receipt.print_requested.connect(self._print)
 
     def _connect_staff(self) -> None:
@@ -321,8 +322,21 @@ class MainWindow(QMainWindow):
             self.banner.clear_notice()  # a notice belongs to the page it was about
         self.stack.setCurrentWidget(self.pages[name])
         self.confirm.setVisible(self.confirm.open and name == "checkout")  # a question waits on its own page
-        self.header.set_page(_hint(name), shopper=name in SHOPPER_PAGES, staff_button=name == "checkout")
+        self._set_header(name)
         self.page_changed.emit(name)
+
+    def _set_header(self, name: str) -> None:
+        """The header for page ``name``: a duplicate or the day's report on the receipt page is staff's."""
+        staff_receipt = name == "receipt" and self.receipt.for_staff
+        self.header.set_page(_hint("staff" if staff_receipt else name),
+                             shopper=name in SHOPPER_PAGES and not staff_receipt, staff_button=name == "checkout")
+
+    @property
+    def on_staff_page(self) -> bool:
+        """A page only signed-in staff may see (the PIN page is not: it is the way in)."""
+        page = self.page
+        return page in ("staff", "price", "receipts", "teach") or (page == "receipt" and self.receipt.for_staff) or (
+            page in ("search", "browse") and self._search_mode == "staff")
 
     @property
     def page(self) -> str:
@@ -335,8 +349,7 @@ class MainWindow(QMainWindow):
         self.search_button.setText(translate("Window", "Search or browse"))
         self._render_pay_button()
         if self.page:
-            self.header.set_page(_hint(self.page), shopper=self.page in SHOPPER_PAGES,
-                                 staff_button=self.page == "checkout")
+            self._set_header(self.page)
         self._on_camera_status(self._camera_status)
         self._on_help_call(None)
 
@@ -710,8 +723,7 @@ class MainWindow(QMainWindow):
 
     def _on_staff_mode(self, event: Any) -> None:
         self.status.set_technical(bool(event.unlocked))
-        if not event.unlocked and self.page in ("staff", "price") or (
-                not event.unlocked and self.page == "search" and self._search_mode == "staff"):
+        if not event.unlocked and self.on_staff_page:  # every staff-only page, the receipts list and duplicate too
             self.banner.show_notice("info", translate("Window", "Staff mode locked"))
             self.show_page("checkout")
 

@@ -23,7 +23,6 @@ from kiosk.ui.widgets.staff_signin import StaffBadge
 __all__ = ["StaffAccess", "install"]
 
 log = logging.getLogger(__name__)
-STAFF_PAGES = ("staff", "price", "search", "browse", "teach", "pin", "receipts")
 
 
 class StaffAccess(QObject):
@@ -123,7 +122,7 @@ class StaffAccess(QObject):
 
     def _check_idle(self) -> None:
         """While a staff page shows, ask the service: an idle session it ends sends StaffModeChanged(False)."""
-        if self.window.page in STAFF_PAGES and self.window.page != "pin":
+        if self.window.on_staff_page:  # the receipts list, a duplicate and the day's report too
             try:
                 self.service.staff_unlocked  # noqa: B018 - announces an idle logout
             except Exception:  # the window must keep running whatever the service does

@@ -472,6 +472,10 @@ Place an item on the tray to start.</source>
         <translation>रसीद छापें</translation>
     </message>
     <message>
+        <source>Back</source>
+        <translation>वापस</translation>
+    </message>
+    <message>
         <source>Start a new order</source>
         <translation>नया ऑर्डर शुरू करें</translation>
     </message>

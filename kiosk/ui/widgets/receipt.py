@@ -1,7 +1,8 @@
 """The receipt screen after payment: the bill as a document — the store's legal header (name, address, phone,
 GSTIN), the items with what staff changed, the totals and the full GST table, which never scrolls away (only a long
 list of items scrolls) — a Print button when the kiosk has a printer, and "Start a new order" counting down to the
-welcome screen.
+welcome screen. A staff reprint (a duplicate) and the end-of-day report show here too: for staff, with "Back" to the
+staff page and no countdown (a shopper's sale may be in progress behind them).
 
 The words are the shopper's language; the printed receipt (``SaleClosed.receipt_text``, the legal record) is the
 store's, kept in :attr:`ReceiptPanel.text`, which a staff reprint (a marked duplicate) shows as printed.
@@ -193,9 +194,11 @@ class ReceiptView(Translatable, QFrame):
 
 
 class ReceiptPanel(Translatable, QWidget):
-    """Emits ``done`` (new order: tapped, or when the countdown ends) and ``print_requested``."""
+    """Emits ``done`` (new order: tapped, or when the countdown ends), ``back`` (staff leave a duplicate or the
+    report) and ``print_requested``."""
 
     done = Signal()
+    back = Signal()
     print_requested = Signal()
 
     def __init__(self, *, auto_return_s: float = 30.0, parent=None) -> None:
@@ -259,14 +262,17 @@ class ReceiptPanel(Translatable, QWidget):
         self._start_countdown()
 
     def show_duplicate(self, text: str) -> None:
-        """A staff reprint: the duplicate's text (marked as such by the store); not a new sale."""
-        self._kind = "duplicate"
+        """A staff reprint: the duplicate's text (marked as such by the store); not a new sale — Back to the staff
+        page, no countdown."""
+        self._kind, self._printed = "duplicate", False
         self.text.setPlainText(text)
         self.text.show()
         self.view.hide()
         self.print_button.hide()
         self.print_status.setText("")
-        self._start_countdown()
+        self._tick.stop()
+        self.remaining = 0
+        self._render()
 
     def show_report(self, text: str, can_print: bool = False) -> None:
         """The end-of-day report for staff (today's takings as printed); not a sale. Print when a printer is set up."""
@@ -279,6 +285,11 @@ class ReceiptPanel(Translatable, QWidget):
     def kind(self) -> str:
         """What the page shows: ``sale`` (the shopper's receipt), ``duplicate`` or ``report`` (for staff)."""
         return self._kind
+
+    @property
+    def for_staff(self) -> bool:
+        """A duplicate or the report: a staff page, not the shopper's receipt."""
+        return self._kind != "sale"
 
     def printed(self, ok: bool, message: str = "") -> None:
         """The print went out (``ok``) or why not."""
@@ -315,6 +326,9 @@ class ReceiptPanel(Translatable, QWidget):
             self.summary.setText(self._summary())
         self.print_button.setText(translate("Receipt", "Print again") if self._printed else
                                   translate("Receipt", "Print receipt"))
+        if self.for_staff:
+            self.new_button.setText(translate("Receipt", "Back"))
+            return
         new = translate("Receipt", "Start a new order")
         self.new_button.setText(translate("Receipt", "Start a new order ({seconds} s)").format(seconds=self.remaining)
                                 if self._tick.isActive() and self.remaining > 0 else new)
@@ -334,4 +348,4 @@ class ReceiptPanel(Translatable, QWidget):
     def _done(self) -> None:
         self._tick.stop()
         self.remaining = 0
-        self.done.emit()
+        (self.back if self.for_staff else self.done).emit()

@@ -1,0 +1,152 @@
+"""Staff's pages in the middle of a shopper's sale, on the real service, like a person: a reprinted receipt and the
+end-of-day report lead back to the staff page (never to a new shopper), and when staff mode locks (the idle
+time-out) no staff-only page stays on screen — the receipts list, a duplicate, the report included."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.ui.helpers import tap, tap_list_row, type_keys
+from tests.ui.test_integration import ScriptedRecognizer, place
+
+REPO = Path(__file__).resolve().parents[2]
+PIN = "2468"
+
+
+@pytest.fixture
+def real(tmp_path, qtbot):
+    """The window on the real service with the shared staff PIN, a clock the test moves, a 2 s receipt countdown."""
+    from catalog.csv_io import import_csv
+    from catalog.repository import Catalog
+    from kiosk.config import KioskConfig, hash_pin
+    from kiosk.scale.simulated import SimulatedScale
+    from kiosk.services.checkout import CheckoutService, open_catalog
+    from kiosk.store import SalesStore
+    from kiosk.ui.app import build_window
+
+    db = tmp_path / "catalog.sqlite"
+    with Catalog.open(db) as cat:
+        import_csv(cat, REPO / "assets" / "demo" / "catalog.csv")
+    config = KioskConfig(catalog=str(db), store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
+                         staff_pin_hash=hash_pin(PIN), store_name="Green Basket", staff_timeout_s=60.0)
+    now = [datetime.now(timezone.utc)]  # the store dates its sales by the real day
+    recognizer, scale = ScriptedRecognizer(), SimulatedScale(0)
+    store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info)
+    service = CheckoutService(config, catalog=open_catalog(db), store=store, recognizer_holder=recognizer,
+                              scale=scale, clock=lambda: now[0])
+    window, _ = build_window(service, config, payment_ms=0, receipt_return_s=2)
+    qtbot.addWidget(window)
+    window.resize(1024, 768)
+    window.show()
+    service.announce()
+    yield service, window, recognizer, scale, now
+    window.close()
+    service.close()
+
+
+def sell_milk(qtbot, service, window, recognizer) -> None:
+    recognizer.answer = [("arla-standard-milk", 0.6), ("oatly-oat-milk", 0.2)]
+    place(service, "07_arla-standard-milk.jpg")
+    qtbot.waitUntil(lambda: window.suggestions.state == "choose")
+    rows = window.cart_model.rowCount()
+    tap(qtbot, window.suggestions.buttons[0])
+    qtbot.waitUntil(lambda: window.cart_model.rowCount() == rows + 1)
+
+
+def pay_and_next_shopper(qtbot, window) -> None:
+    tap(qtbot, window.pay_button)
+    tap(qtbot, window.payment.method_buttons["card"])
+    qtbot.waitUntil(lambda: window.page == "receipt")
+    tap(qtbot, window.receipt.new_button)
+    assert window.page == "checkout"
+
+
+def sign_in(qtbot, window) -> None:
+    tap(qtbot, window.staff_button)
+    type_keys(qtbot, window.pin.keypad, PIN)
+    tap(qtbot, window.pin.ok_button)
+    qtbot.waitUntil(lambda: window.page == "staff")
+
+
+def to_hindi(qtbot, window) -> None:
+    tap(qtbot, window.language_button)
+    qtbot.waitUntil(lambda: window.translations.language == "hi")
+
+
+def test_a_reprint_mid_sale_goes_back_to_staff_and_the_shoppers_sale_carries_on(qtbot, real):
+    """A Hindi shopper has milk on the bill and a banana waiting for the scale; staff reprint an earlier receipt: the
+    duplicate has Back (no countdown), Back is the staff page, Done is the shopper's screen as it was — still Hindi,
+    still asking for the banana's weight, which the scale then adds."""
+    service, window, recognizer, scale, _now = real
+    sell_milk(qtbot, service, window, recognizer)
+    pay_and_next_shopper(qtbot, window)
+    earlier = service.last_sale.receipt_no
+    to_hindi(qtbot, window)
+    sell_milk(qtbot, service, window, recognizer)
+    recognizer.answer = [("banana", 0.6), ("granny-smith", 0.2)]
+    place(service, "01_banana.jpg")
+    qtbot.waitUntil(lambda: window.suggestions.state == "choose")
+    tap(qtbot, window.suggestions.buttons[0])
+    qtbot.waitUntil(lambda: window.suggestions.state == "weigh")
+    sign_in(qtbot, window)
+    tap(qtbot, window.staff.reprint_button)
+    assert window.page == "receipts" and window.receipts.receipt_numbers() == [earlier]
+    tap_list_row(qtbot, window.receipts.list, 0)
+    qtbot.waitUntil(lambda: window.page == "receipt")
+    assert "DUPLICATE" in window.receipt.text.toPlainText()
+    assert window.receipt.new_button.text() == "वापस"  # Back, in the shopper's language
+    assert not window.language_button.isVisible() and not window.help_button.isVisible()  # a staff page
+    qtbot.wait(2600)  # longer than the receipt's countdown: a duplicate has none
+    assert window.page == "receipt" and service.staff_unlocked
+    tap(qtbot, window.receipt.new_button)
+    assert window.page == "staff" and service.staff_unlocked
+    tap(qtbot, window.staff.done_button)
+    assert window.page == "checkout" and not service.staff_unlocked
+    assert window.translations.language == "hi"  # the shopper's language, as they left it
+    assert window.suggestions.state == "weigh" and window.weight.awaiting and service.awaiting_weight
+    assert window.cart_model.rowCount() == 1
+    scale.set_weight(548)
+    service.poll_scale()
+    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 2)
+    qtbot.waitUntil(lambda: window.suggestions.state == "added")
+
+
+def test_the_day_report_goes_back_to_staff(qtbot, real):
+    service, window, recognizer, _scale, _now = real
+    sell_milk(qtbot, service, window, recognizer)
+    pay_and_next_shopper(qtbot, window)
+    sell_milk(qtbot, service, window, recognizer)
+    sign_in(qtbot, window)
+    tap(qtbot, window.staff.day_button)
+    qtbot.waitUntil(lambda: window.page == "receipt")
+    assert "END OF DAY" in window.receipt.text.toPlainText() and window.receipt.new_button.text() == "Back"
+    qtbot.wait(2600)
+    assert window.page == "receipt"
+    tap(qtbot, window.receipt.new_button)
+    assert window.page == "staff" and service.staff_unlocked and window.cart_model.rowCount() == 1
+
+
+@pytest.mark.parametrize("where", ["receipts", "duplicate", "report"])
+def test_the_idle_time_out_leaves_every_staff_only_page(qtbot, real, where):
+    """Staff walk away from the receipts list, a duplicate or the report: the idle time-out locks staff mode and the
+    screen goes back to the shopper's checkout — no way back to a staff page without the PIN."""
+    service, window, recognizer, _scale, now = real
+    sell_milk(qtbot, service, window, recognizer)
+    pay_and_next_shopper(qtbot, window)
+    sign_in(qtbot, window)
+    if where == "report":
+        tap(qtbot, window.staff.day_button)
+    else:
+        tap(qtbot, window.staff.reprint_button)
+        if where == "duplicate":
+            tap_list_row(qtbot, window.receipts.list, 0)
+    qtbot.waitUntil(lambda: window.page == ("receipts" if where == "receipts" else "receipt"))
+    now[0] += timedelta(seconds=600)
+    qtbot.waitUntil(lambda: window.page == "checkout", timeout=5000)  # the idle check runs every second
+    assert not service.staff_unlocked
+    assert window.staff_button.isVisible() and window.language_button.isVisible()
+    tap(qtbot, window.staff_button)
+    assert window.page == "pin"  # the way back in is the PIN
