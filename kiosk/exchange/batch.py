@@ -29,8 +29,8 @@ from kiosk.errors import DataError
 from kiosk.exchange.document import load_document
 from kiosk.exchange.layout import ID_RE, misfiled
 
-__all__ = ["Batch", "BatchError", "FORMAT", "INDEX", "batch_name", "parse_batch_name", "read_batch", "read_kiosk_batch",
-           "write_batch"]
+__all__ = ["Batch", "BatchError", "BatchTooLarge", "FORMAT", "INDEX", "MAX_BATCH_BYTES", "batch_name", "batch_bytes",
+           "parse_batch_name", "read_batch", "read_kiosk_batch", "write_batch"]
 
 FORMAT = 1
 INDEX = "batch.json"
@@ -45,6 +45,11 @@ MAX_INDEX_BYTES = 64 << 20
 
 class BatchError(DataError):
     """A batch that cannot be used whole: cut short, altered, renamed, or not a batch at all (names it)."""
+
+
+class BatchTooLarge(ValueError):
+    """:func:`write_batch` refuses a batch :func:`read_batch` would refuse (too many bytes, files or records): the
+    writer must split it."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,17 @@ def _member(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
+def _blocks(size: int) -> int:
+    return -(-size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+
+
+def batch_bytes(index_size: int, file_sizes: list[int] | tuple[int, ...]) -> int:
+    """The exact size of the tar :func:`write_batch` makes from an index of ``index_size`` bytes and files of
+    ``file_sizes`` bytes (a header and whole blocks per member, two end blocks, whole records)."""
+    body = sum(tarfile.BLOCKSIZE + _blocks(n) for n in (index_size, *file_sizes)) + 2 * tarfile.BLOCKSIZE
+    return -(-body // tarfile.RECORDSIZE) * tarfile.RECORDSIZE
+
+
 def write_batch(kind: str, meta: Mapping[str, Any], records: list[Mapping[str, Any]],
                 files: Mapping[str, bytes] | None = None) -> tuple[str, bytes]:
     """``(name, bytes)`` of a new batch; the same arguments always give the same bytes (and name)."""
@@ -92,11 +108,20 @@ def write_batch(kind: str, meta: Mapping[str, Any], records: list[Mapping[str, A
     bad = sorted(n for n in files if not MEMBER_RE.match(n) or n == INDEX)
     if bad:
         raise ValueError(f"batch file names not allowed: {', '.join(bad)}")
+    if len(files) > MAX_FILES:
+        raise BatchTooLarge(f"a batch of {len(files)} files: at most {MAX_FILES} (head office refuses more)")
     doc = {"format": FORMAT, "kind": kind, "meta": dict(meta), "records": [dict(r) for r in records],
            "files": {n: {"sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for n, b in sorted(files.items())}}
+    index = _json_bytes(doc)
+    if len(index) > MAX_INDEX_BYTES:
+        raise BatchTooLarge(f"{INDEX} of {len(index)} bytes: at most {MAX_INDEX_BYTES >> 20} MiB (head office "
+                            "refuses more)")
+    size = batch_bytes(len(index), [len(b) for b in files.values()])
+    if size > MAX_BATCH_BYTES:
+        raise BatchTooLarge(f"a batch of {size} bytes: at most {MAX_BATCH_BYTES >> 20} MiB (head office refuses "
+                            "more)")
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        index = _json_bytes(doc)
         tar.addfile(_member(INDEX, len(index)), io.BytesIO(index))
         for n in sorted(files):
             tar.addfile(_member(n, len(files[n])), io.BytesIO(files[n]))
