@@ -11,9 +11,9 @@
 
 from __future__ import annotations
 
-from kiosk.feedback.transports.base import Transport, TransportError
+from kiosk.feedback.transports.base import Transport, TransportError, TransportRefused
 
-__all__ = ["Transport", "TransportError", "open_transport"]
+__all__ = ["Transport", "TransportError", "TransportRefused", "open_transport"]
 
 
 def open_transport(url: str, *, timeout_s: float = 30.0, token: str = "") -> Transport:
