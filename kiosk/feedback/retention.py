@@ -50,19 +50,26 @@ class Retention:
         self._clock, self._disk_usage = clock, disk_usage
         self._lock = threading.Lock()  # one purge at a time (the loop, and make_room on the recognition thread)
 
-    def purge(self) -> PurgeResult:
+    def purge(self, *, by_age: bool = True, spare_from_ts: float | None = None) -> PurgeResult:
+        """Delete by age (unless not ``by_age``: the wall clock just moved, ages are not known this round), by size
+        and orphans. ``spare_from_ts``: no row placed at or after this time is deleted by age (the oldest row not
+        packed yet: the feedback loop never lets age delete what head office has not been given)."""
         with self._lock:
             result = PurgeResult()
-            self._by_age(result)
+            if by_age:
+                self._by_age(result, spare_from_ts)
             self._by_size(result)
-            self._orphans(result)
+            if by_age:
+                self._orphans(result)
         if result.rows or result.photos or result.orphans:
             log.info("retention: %d feedback rows, %d photos, %d other files deleted (%d bytes)", result.rows,
                      result.photos, result.orphans, result.freed)
         return result
 
-    def _by_age(self, result: PurgeResult) -> None:
+    def _by_age(self, result: PurgeResult, spare_from_ts: float | None = None) -> None:
         cutoff = int(self._clock().timestamp() - self.keep_s)
+        if spare_from_ts is not None:
+            cutoff = min(cutoff, int(spare_from_ts))
         while True:
             rows, photos = self.store.delete_feedback_before(cutoff, CHUNK)
             result.rows += rows

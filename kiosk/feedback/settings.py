@@ -13,12 +13,13 @@ Nothing leaves the kiosk while ``head_office`` is empty; retention runs either w
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from kiosk.errors import UserError
 
-__all__ = ["FeedbackConfigError", "FeedbackSettings", "SCHEMES", "head_office_problem"]
+__all__ = ["FeedbackConfigError", "FeedbackSettings", "SCHEMES", "display_url", "head_office_problem"]
 
 #: head-office locations: a directory (plain path or file:), an HTTP(S) server taking PUT, an fsspec store
 SCHEMES = ("file:", "http://", "https://", "s3://")
@@ -31,9 +32,28 @@ class FeedbackConfigError(UserError):
 def head_office_problem(url: str) -> str | None:
     """Why ``url`` is not a head-office location (None: it is, or it is empty)."""
     text = url.strip()
+    if text.startswith(("http://", "https://")) and _has_credentials(text):  # they would end up in logs
+        return f"head_office={display_url(url)!r}: put credentials in token_file, not in the URL"
     if not text or text.startswith(SCHEMES) or "://" not in text:
         return None
-    return f"head_office={url!r}: use a directory, file:/…, http(s)://… or s3://…"
+    return f"head_office={display_url(url)!r}: use a directory, file:/…, http(s)://… or s3://…"
+
+
+def _has_credentials(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return bool(parts.username or parts.password)
+    except ValueError:
+        return "@" in url.split("/", 3)[2] if url.count("/") >= 2 else False
+
+
+def display_url(url: str) -> str:
+    """``url`` without any ``user:password@`` in it (for the status line, logs and the heartbeat)."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        return url.strip()
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def make_loop(tmp_path, clock, store, head_office=None, **settings):
     stats = {"model_version": 4, "model_description": "v4 · test", "recognitions": 3,
              "update": {"state": "idle", "active_version": 4}}
     return FeedbackLoop(s, store=store, captures=tmp_path / "captures", kiosk_id="K1", store_id="S1", clock=clock,
-                        min_free_bytes=0, stats=lambda: stats)
+                        min_free_bytes=0, stats=lambda: stats, monotonic=clock.monotonic)
 
 
 def received(tmp_path):
@@ -101,7 +101,7 @@ def test_without_a_head_office_nothing_is_packed_but_retention_runs(tmp_path, cl
     store.pay(store.open_cart().cart_id)
     s = FeedbackSettings(outbox=str(tmp_path / "outbox"), keep_days=1)
     loop = FeedbackLoop(s, store=store, captures=tmp_path / "captures", kiosk_id="K1", store_id="S1", clock=clock,
-                        min_free_bytes=0)
+                        min_free_bytes=0, monotonic=clock.monotonic)
     assert not loop.sends and loop.run_once().queued == 0 and store.ready_feedback(10**12)
     clock.advance(days=2)
     loop.run_once()
