@@ -5,43 +5,20 @@ time-out) no staff-only page stays on screen — the receipts list, a duplicate,
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from tests.ui.helpers import tap, tap_list_row, type_keys
-from tests.ui.test_integration import ScriptedRecognizer, place
-
-REPO = Path(__file__).resolve().parents[2]
-PIN = "2468"
+from tests.ui.real import PIN, make_real
+from tests.ui.test_integration import place
 
 
 @pytest.fixture
 def real(tmp_path, qtbot):
     """The window on the real service with the shared staff PIN, a clock the test moves, a 2 s receipt countdown."""
-    from catalog.csv_io import import_csv
-    from catalog.repository import Catalog
-    from kiosk.config import KioskConfig, hash_pin
-    from kiosk.scale.simulated import SimulatedScale
-    from kiosk.services.checkout import CheckoutService, open_catalog
-    from kiosk.store import SalesStore
-    from kiosk.ui.app import build_window
-
-    db = tmp_path / "catalog.sqlite"
-    with Catalog.open(db) as cat:
-        import_csv(cat, REPO / "assets" / "demo" / "catalog.csv")
-    config = KioskConfig(catalog=str(db), store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
-                         staff_pin_hash=hash_pin(PIN), store_name="Green Basket", staff_timeout_s=60.0)
     now = [datetime.now(timezone.utc)]  # the store dates its sales by the real day
-    recognizer, scale = ScriptedRecognizer(), SimulatedScale(0)
-    store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info)
-    service = CheckoutService(config, catalog=open_catalog(db), store=store, recognizer_holder=recognizer,
-                              scale=scale, clock=lambda: now[0])
-    window, _ = build_window(service, config, payment_ms=0, receipt_return_s=2)
-    qtbot.addWidget(window)
-    window.resize(1024, 768)
-    window.show()
-    service.announce()
+    service, window, recognizer, scale = make_real(tmp_path, qtbot, clock=lambda: now[0], receipt_return_s=2,
+                                                   staff_timeout_s=60.0)
     yield service, window, recognizer, scale, now
     window.close()
     service.close()

@@ -560,6 +560,7 @@ added by search or scan</source>
     <name>Staff</name>
     <message>
         <source>Staff PIN</source>
+        <extracomment>a staff PIN is 4-12 digits (kiosk.config.hash_pin, kiosk.staff.accounts): the field takes no more, nothing else</extracomment>
         <translation>स्टाफ़ PIN</translation>
     </message>
     <message>
@@ -573,6 +574,10 @@ added by search or scan</source>
     <message>
         <source>Unlock</source>
         <translation>खोलें</translation>
+    </message>
+    <message>
+        <source>Type the PIN first</source>
+        <translation>पहले PIN लिखें</translation>
     </message>
     <message>
         <source>₹ e.g. 45.50</source>

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.domain.money import parse_inr
@@ -25,15 +26,21 @@ from kiosk.ui.widgets.search import PhotoPane
 __all__ = ["StaffPinPanel", "StaffPanel", "PriceOverridePanel", "RemovalApprovalPanel"]
 
 _C = "Staff"
+#: a staff PIN is 4-12 digits (kiosk.config.hash_pin, kiosk.staff.accounts): the field takes no more, nothing else
+PIN_MAX = 12
 
 
-def _big_edit(name: str, *, password: bool = False) -> QLineEdit:
+def _big_edit(name: str, *, password: bool = False, digits: int = 0) -> QLineEdit:
+    """A big centred line edit; ``digits``: at most that many, digits only (typed, keyed or pasted)."""
     edit = QLineEdit()
     edit.setObjectName(name)
     edit.setMinimumHeight(TOUCH_MIN)
     edit.setAlignment(Qt.AlignmentFlag.AlignCenter)
     if password:
         edit.setEchoMode(QLineEdit.EchoMode.Password)
+    if digits:
+        edit.setMaxLength(digits)
+        edit.setValidator(QRegularExpressionValidator(QRegularExpression(rf"[0-9]{{0,{digits}}}"), edit))
     return edit
 
 
@@ -99,8 +106,8 @@ class StaffPinPanel(_KeypadPanel):
     submitted = Signal(str)
 
     def __init__(self, parent=None) -> None:
-        super().__init__("staffPinPanel", _big_edit("pinEdit", password=True), NumericKeypad(name="pinKeypad"),
-                         "pinCancel", "pinOk", parent)
+        super().__init__("staffPinPanel", _big_edit("pinEdit", password=True, digits=PIN_MAX),
+                         NumericKeypad(name="pinKeypad"), "pinCancel", "pinOk", parent)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.retranslate()
@@ -113,6 +120,10 @@ class StaffPinPanel(_KeypadPanel):
 
     def _submit(self) -> None:
         pin = self.edit.text()
+        if not pin:  # OK or Enter with nothing typed: not a try (no wrong PIN counted, no lockout)
+            self.error.setText(translate("Staff", "Type the PIN first"))
+            self.edit.setFocus()
+            return
         self.edit.clear()
         self.submitted.emit(pin)
 
