@@ -33,13 +33,28 @@ class AtomicFile:
     """A fresh, empty temporary file beside ``path`` (``tmp``) that :meth:`commit` renames onto ``path``.
 
     As a context manager it commits when the block ends normally and removes the temporary on an exception.
-    The temporary is created with ``O_EXCL`` and the usual permissions (0666 less the umask).
+    The temporary is created with ``O_EXCL`` and the usual permissions (0666 less the umask); with ``locked`` the
+    writer holds an ``flock`` on it until it is committed or discarded (the feedback outbox sweeps temporaries nobody
+    holds: a killed writer's).
     """
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, locked: bool = False):
         self.path = Path(path)
         self.tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}.tmp")
-        os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        self._held: int | None = None
+        if locked:  # held until commit or discard: a sweep of temporaries tells a live write from a dead one
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._held = fd
+        else:
+            os.close(fd)
+
+    def _release(self) -> None:
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
 
     def commit(self) -> Path:
         fd = os.open(self.tmp, os.O_RDONLY)
@@ -48,11 +63,13 @@ class AtomicFile:
         finally:
             os.close(fd)
         os.replace(self.tmp, self.path)
+        self._release()
         fsync_dir(self.path.parent)
         return self.path
 
     def discard(self) -> None:
         self.tmp.unlink(missing_ok=True)
+        self._release()
 
     def __enter__(self) -> AtomicFile:
         return self

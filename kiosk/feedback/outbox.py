@@ -33,7 +33,6 @@ import os
 import stat
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -218,24 +217,10 @@ def _entries(folder: Path) -> list[_Entry]:
 
 def _write_held(target: Path, data: bytes) -> None:
     """``data`` to ``target`` atomically, through a temporary this process holds an ``flock`` on while writing."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # a sweep sees a live write (and a killed writer's lock is gone)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    finally:
-        os.close(fd)
-    fsync_dir(target.parent)
+    from kiosk.bundle_format.atomic import AtomicFile
+
+    with AtomicFile(target, locked=True) as out:
+        out.tmp.write_bytes(data)
 
 
 def sweep_temporaries(folder: Path) -> int:
@@ -429,7 +414,7 @@ class Outbox:
         try:
             bad.mkdir(exist_ok=True)
             (bad / f"{path.name}.reason.txt").write_text(printable(reason, 300) + "\n")
-            os.replace(path, bad / path.name)
+            path.rename(bad / path.name)
         except OSError as exc:  # gone meanwhile, or bad/ cannot be written: it stays out of the counts anyway
             log.error("outbox: cannot move %s to %s: %s", path.name, bad, exc.strerror or exc)
 
