@@ -359,8 +359,9 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     # -- intents ---------------------------------------------------------------------------
-    def _intent(self, name: str, *args: Any) -> tuple[bool, Any]:
-        """Call ``service.<name>(*args)``; a refusal becomes an error notice, never a crash.
+    def _intent(self, name: str, *args: Any, notify: bool = True) -> tuple[bool, Any]:
+        """Call ``service.<name>(*args)``; a refusal becomes an error notice (``notify``: the caller shows it on its
+        page instead), never a crash.
 
         The log names the intent and the refusal, never what was typed: no arguments at all (a PIN, a search), and
         for staff intents not even the refusal's text (it might quote the input), at any log level."""
@@ -372,7 +373,8 @@ class MainWindow(QMainWindow):
                 log.warning("%s refused (%s)", name, type(exc).__name__)
             else:
                 log.warning("%s refused (%s): %s", name, type(exc).__name__, exc)
-            self._on_notice("error", str(exc) or type(exc).__name__)
+            if notify:
+                self._on_notice("error", str(exc) or type(exc).__name__)
             return False, exc
 
     def _ask(self, name: str, *args: Any) -> Any:
@@ -469,7 +471,7 @@ class MainWindow(QMainWindow):
         self.show_page("payment")
 
     def _pay(self, method: str) -> None:
-        ok, result = self._intent("pay", method)
+        ok, result = self._intent("pay", method, notify=False)  # why not: on the payment page only, once
         if not ok:
             self.payment.failed(notice_text(str(result)) or str(result))
         # on success SaleClosed (queued by the bridge) opens the receipt page

@@ -42,6 +42,25 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"tare: (?P<grams>\d+) g", mark("Notice", "Tare: {grams} g")),
     (r"receipt (?P<number>\S+) printed: please take it", mark("Notice", "Receipt {number} printed: please take it")),
     (r"nothing to pay: the cart is empty", mark("Notice", "Nothing to pay: your cart is empty")),
+    # paying (kiosk.services.paying, kiosk.store.payments): the terminal's own reason is in the log, not on screen
+    (r"payment declined: (?P<why>.+)",
+     mark("Notice", "The payment was declined: try again or choose another way to pay")),
+    (r"the payment terminal did not answer \((?P<why>.*)\); the payment of (?P<amount>₹\S+) is kept and checked "
+     r"again, never charged twice",
+     mark("Notice", "The payment terminal did not answer: tap your payment method again — {amount} is never charged "
+                    "twice")),
+    (r"a payment of (?P<amount>₹\S+) is waiting for the terminal, which does not answer \((?P<why>.*)\); ask staff",
+     mark("Notice", "A payment of {amount} is waiting for the terminal, which does not answer: please call staff")),
+    (r"the terminal has not confirmed the payment of (?P<amount>₹\S+) yet \((?P<status>[^)]*)\); tap Pay again to "
+     r"check",
+     mark("Notice", "The terminal has not confirmed the payment of {amount} yet: tap your payment method again to "
+                    "check")),
+    (r"a payment of (?P<amount>₹\S+) is in progress for this cart \((?P<state>[^)]*)\); the cart cannot change until "
+     r"it is settled",
+     mark("Notice", "A payment of {amount} is in progress: the cart cannot change until it is settled")),
+    (r"cart (?P<cart>.+) already has a payment in progress",
+     mark("Notice", "A payment is already in progress for this cart")),
+    (r"cart (?P<cart>.+) is not open: nothing to pay", mark("Notice", "Nothing to pay: this sale is already closed")),
     (r"staff must check (?P<name>.+?) (?:before payment|first: .*)", mark("Notice", "Staff must check {name} first")),
     (r"staff must first approve removing (?P<name>.+)", mark("Notice", "Staff must first approve removing {name}")),
     (r"staff is already asked to remove (?P<name>.+): wait for them",

@@ -49,6 +49,7 @@ def sign_in(qtbot, window) -> None:
 
 
 def to_hindi(qtbot, window) -> None:
+    qtbot.waitUntil(window.language_button.isVisible)
     tap(qtbot, window.language_button)
     qtbot.waitUntil(lambda: window.translations.language == "hi")
 

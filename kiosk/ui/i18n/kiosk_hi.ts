@@ -234,6 +234,34 @@ Place an item on the tray to start.</source>
         <translation>भुगतान के लिए कुछ नहीं: आपकी टोकरी खाली है</translation>
     </message>
     <message>
+        <source>The payment was declined: try again or choose another way to pay</source>
+        <translation>भुगतान अस्वीकार हो गया: फिर से कोशिश करें या भुगतान का दूसरा तरीका चुनें</translation>
+    </message>
+    <message>
+        <source>The payment terminal did not answer: tap your payment method again — {amount} is never charged twice</source>
+        <translation>भुगतान टर्मिनल ने जवाब नहीं दिया: भुगतान का तरीका फिर से दबाएँ — {amount} कभी दो बार नहीं कटेगा</translation>
+    </message>
+    <message>
+        <source>A payment of {amount} is waiting for the terminal, which does not answer: please call staff</source>
+        <translation>{amount} का एक भुगतान टर्मिनल की प्रतीक्षा में है, जो जवाब नहीं दे रहा: कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
+        <source>The terminal has not confirmed the payment of {amount} yet: tap your payment method again to check</source>
+        <translation>टर्मिनल ने अभी तक {amount} के भुगतान की पुष्टि नहीं की है: जाँचने के लिए भुगतान का तरीका फिर से दबाएँ</translation>
+    </message>
+    <message>
+        <source>A payment of {amount} is in progress: the cart cannot change until it is settled</source>
+        <translation>{amount} का भुगतान चल रहा है: भुगतान पूरा होने तक टोकरी नहीं बदल सकती</translation>
+    </message>
+    <message>
+        <source>A payment is already in progress for this cart</source>
+        <translation>इस टोकरी का भुगतान पहले से चल रहा है</translation>
+    </message>
+    <message>
+        <source>Nothing to pay: this sale is already closed</source>
+        <translation>भुगतान के लिए कुछ नहीं: यह बिक्री पहले ही बंद हो चुकी है</translation>
+    </message>
+    <message>
         <source>Staff must check {name} first</source>
         <translation>पहले स्टाफ़ को {name} जाँचना होगा</translation>
     </message>
