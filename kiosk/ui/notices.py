@@ -75,11 +75,51 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"the receipt printer did not print: (?P<why>.+)",
      mark("Notice", "The receipt printer did not print: call staff")),
     (r"no receipt printer is set up at this kiosk.*", mark("Notice", "This kiosk has no receipt printer")),
+    # the scale's Zero key (kiosk.services.scale_desk)
+    (r"zero: take everything off the tray first", mark("Notice", "Zero: take everything off the tray first")),
+    (r"zero: the scale must be still and within (?P<grams>\d+) g of zero",
+     mark("Notice", "Zero: the scale must be still and within {grams} g of zero")),
+    # the camera, recognition and the scanner (kiosk.services.live): their error's own words are in the log
+    (r"camera back", mark("Notice", "The camera works again")),
+    (r"camera failed: (?P<why>.*)", mark("Notice", "The camera is not working: please call staff")),
+    (r"recognition failed: (?P<why>.*)", mark("Notice", "The item was not recognised: search by name or PLU")),
+    (r"scan failed: (?P<why>.*)", mark("Notice", "The barcode was not read: scan it again")),
+    (r"cannot save placement image (?P<path>.*)", None),  # the sale goes on; the log has it for staff
+    # a tap that came too late (another tap, staff or the service got there first) or a text the kiosk does not offer
+    (r"no line (?P<line>.+) in the open cart", mark("Notice", "That line is no longer on the bill")),
+    (r"line (?P<line>.+) is voided", mark("Notice", "That line was taken off the bill")),
+    (r"no department (?P<group>.+) to browse \(one of .*\)", mark("Notice", "That department is not offered")),
+    (r"unknown SKU (?P<sku>.+): not in the catalog.*", mark("Notice", "This product is not in the catalog")),
+    (r"(?P<name>.+) \((?P<sku>[^()]+)\) is not on sale", mark("Notice", "{name} is not on sale")),
+    (r"language (?P<code>.+) is not offered at this kiosk.*", mark("Notice", "This language is not offered here")),
+    (r"no removal is waiting for a staff approval", mark("Notice", "No removal is waiting for staff approval")),
+    (r"no item is waiting for staff", mark("Notice", "No item is waiting for staff")),
+    # staff's actions (kiosk.services.staff_desk, teaching, model_updates)
+    (r"(?P<name>.+) is sold by weight: put it on the scale, then correct again",
+     mark("Notice", "{name} is sold by weight: put it on the scale, then correct again")),
+    (r"price override must be whole paise >= 0, got (?P<paise>.+)", mark("Notice", "A price must be zero or more")),
+    (r"receipt (?P<number>\S+) reprinted \(copy (?P<copy>\d+)\) by (?P<who>.+)",
+     mark("Notice", "Receipt {number}: duplicate {copy} made")),
+    (r"approved by (?P<name>.+): go ahead", mark("Notice", "Approved by {name}: go ahead")),
+    (r"this kiosk runs a plain bundle.*nothing to roll back to",
+     mark("Notice", "There is no earlier model to roll back to")),
+    (r"rollback refused: (?P<why>.+)", mark("Notice", "The model was not rolled back: see the kiosk's log")),
+    (r"model rolled back from v(?P<old>\S+) to v(?P<new>\S+) by (?P<who>.+)",
+     mark("Notice", "Model rolled back from v{old} to v{new}")),
+    (r"no update channel is configured.*", mark("Notice", "No model update channel is set up at this kiosk")),
+    (r"(?P<sku>.+) added to the catalog", None),  # the Teach page says it
+    (r"taught (?P<what>.+): suggested from the next placement", None),  # the Teach page says it
+    (r"(?P<sku>.+): (?P<n>\d+) enrollment\(s\) withdrawn", mark("Notice", "{sku}: no longer suggested from photos")),
     # staff's
     (r"wrong staff PIN", mark("Notice", "Wrong staff PIN")),
     (r"wrong staff number or PIN", mark("Notice", "Wrong staff number or PIN")),
     (r"too many wrong PINs: try again in (?P<seconds>\d+) s",
      mark("Notice", "Too many wrong PINs: try again in {seconds} s")),
+    (r"too many wrong PINs at this kiosk: try again in (?P<seconds>\d+) s",
+     mark("Notice", "Too many wrong PINs at this kiosk: try again in {seconds} s")),
+    (r"an approval needs a supervisor's staff number and PIN",
+     mark("Notice", "An approval needs a supervisor's staff number and PIN")),
+    (r"no staff PIN is configured.*", mark("Notice", "No staff PIN is set up at this kiosk: ask the store manager")),
     (r"staff mode is locked.*", mark("Notice", "Staff mode is locked: unlock it with the staff PIN first")),
     # why staff are called to the tray (kiosk.services.second_opinion: the weight does not fit the item)
     (r"(?P<grams>\d+) g on the tray fits (?P<count>\d+) × (?P<name>.+) \((?P<low>\d+)-(?P<high>\d+) g each\), "
@@ -100,6 +140,7 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
      mark("Notice", "This staff role may do nothing at the till: a supervisor must approve")),
     (r"(?P<what>.+) needs a supervisor: ask a supervisor to approve",
      mark("Notice", "This needs a supervisor's approval")),
+    (r"(?P<what>.+): ask a supervisor to approve", mark("Notice", "This needs a supervisor's approval")),
 )
 _COMPILED = tuple((re.compile(pattern + r"\.?\Z", re.DOTALL), template) for pattern, template in NOTICES)
 

@@ -306,6 +306,98 @@ Place an item on the tray to start.</source>
         <translation>इस कियोस्क में रसीद प्रिंटर नहीं है</translation>
     </message>
     <message>
+        <source>Zero: take everything off the tray first</source>
+        <translation>शून्य: पहले ट्रे से सब कुछ हटा दें</translation>
+    </message>
+    <message>
+        <source>Zero: the scale must be still and within {grams} g of zero</source>
+        <translation>शून्य: तराज़ू स्थिर हो और शून्य से {grams} g के भीतर हो</translation>
+    </message>
+    <message>
+        <source>The camera works again</source>
+        <translation>कैमरा फिर से काम कर रहा है</translation>
+    </message>
+    <message>
+        <source>The camera is not working: please call staff</source>
+        <translation>कैमरा काम नहीं कर रहा: कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
+        <source>The item was not recognised: search by name or PLU</source>
+        <translation>आइटम पहचाना नहीं गया: नाम या PLU से खोजें</translation>
+    </message>
+    <message>
+        <source>The barcode was not read: scan it again</source>
+        <translation>बारकोड नहीं पढ़ा गया: फिर से स्कैन करें</translation>
+    </message>
+    <message>
+        <source>That line is no longer on the bill</source>
+        <translation>वह लाइन अब बिल में नहीं है</translation>
+    </message>
+    <message>
+        <source>That line was taken off the bill</source>
+        <translation>वह लाइन बिल से हटा दी गई है</translation>
+    </message>
+    <message>
+        <source>That department is not offered</source>
+        <translation>यह विभाग उपलब्ध नहीं है</translation>
+    </message>
+    <message>
+        <source>This product is not in the catalog</source>
+        <translation>यह उत्पाद कैटलॉग में नहीं है</translation>
+    </message>
+    <message>
+        <source>{name} is not on sale</source>
+        <translation>{name} बिक्री के लिए उपलब्ध नहीं है</translation>
+    </message>
+    <message>
+        <source>This language is not offered here</source>
+        <translation>यह भाषा यहाँ उपलब्ध नहीं है</translation>
+    </message>
+    <message>
+        <source>No removal is waiting for staff approval</source>
+        <translation>कोई आइटम हटाना स्टाफ़ की मंज़ूरी का इंतज़ार नहीं कर रहा</translation>
+    </message>
+    <message>
+        <source>No item is waiting for staff</source>
+        <translation>कोई आइटम स्टाफ़ का इंतज़ार नहीं कर रहा</translation>
+    </message>
+    <message>
+        <source>{name} is sold by weight: put it on the scale, then correct again</source>
+        <translation>{name} वज़न से बिकता है: उसे तराज़ू पर रखें, फिर दोबारा सुधारें</translation>
+    </message>
+    <message>
+        <source>A price must be zero or more</source>
+        <translation>कीमत शून्य या उससे अधिक होनी चाहिए</translation>
+    </message>
+    <message>
+        <source>Receipt {number}: duplicate {copy} made</source>
+        <translation>रसीद {number}: प्रतिलिपि {copy} बनाई गई</translation>
+    </message>
+    <message>
+        <source>Approved by {name}: go ahead</source>
+        <translation>{name} ने मंज़ूरी दी: आगे बढ़ें</translation>
+    </message>
+    <message>
+        <source>There is no earlier model to roll back to</source>
+        <translation>वापस जाने के लिए कोई पिछला मॉडल नहीं है</translation>
+    </message>
+    <message>
+        <source>The model was not rolled back: see the kiosk&apos;s log</source>
+        <translation>मॉडल वापस नहीं किया गया: कियोस्क का लॉग देखें</translation>
+    </message>
+    <message>
+        <source>Model rolled back from v{old} to v{new}</source>
+        <translation>मॉडल v{old} से v{new} पर वापस किया गया</translation>
+    </message>
+    <message>
+        <source>No model update channel is set up at this kiosk</source>
+        <translation>इस कियोस्क पर मॉडल अपडेट का कोई चैनल सेट नहीं है</translation>
+    </message>
+    <message>
+        <source>{sku}: no longer suggested from photos</source>
+        <translation>{sku}: अब फ़ोटो से सुझाया नहीं जाएगा</translation>
+    </message>
+    <message>
         <source>Wrong staff PIN</source>
         <translation>स्टाफ़ PIN गलत है</translation>
     </message>
@@ -316,6 +408,18 @@ Place an item on the tray to start.</source>
     <message>
         <source>Too many wrong PINs: try again in {seconds} s</source>
         <translation>बहुत बार गलत PIN: {seconds} सेकंड बाद फिर कोशिश करें</translation>
+    </message>
+    <message>
+        <source>Too many wrong PINs at this kiosk: try again in {seconds} s</source>
+        <translation>इस कियोस्क पर बहुत बार गलत PIN: {seconds} सेकंड बाद फिर कोशिश करें</translation>
+    </message>
+    <message>
+        <source>An approval needs a supervisor&apos;s staff number and PIN</source>
+        <translation>मंज़ूरी के लिए सुपरवाइज़र का स्टाफ़ नंबर और PIN चाहिए</translation>
+    </message>
+    <message>
+        <source>No staff PIN is set up at this kiosk: ask the store manager</source>
+        <translation>इस कियोस्क पर कोई स्टाफ़ PIN सेट नहीं है: स्टोर मैनेजर से पूछें</translation>
     </message>
     <message>
         <source>Staff mode is locked: unlock it with the staff PIN first</source>
