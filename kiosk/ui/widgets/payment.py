@@ -9,9 +9,16 @@ from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 from kiosk.ui.i18n import mark, translate
 from kiosk.ui.widgets.common import Translatable, label, line, touch_button
 
-__all__ = ["PaymentPanel"]
+__all__ = ["PaymentPanel", "method_text"]
 
 _C = "Payment"
+
+
+def method_text(method: str) -> str:
+    """A payment method's name (``card``, ``upi``, ``cash``) in the current language, as the payment page says it;
+    an unknown one as the service named it."""
+    text = dict(PaymentPanel.METHODS).get(str(method or "").lower())
+    return translate(_C, text) if text else str(method or "").upper()
 
 
 class PaymentPanel(Translatable, QWidget):

@@ -29,6 +29,7 @@ from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import format_rate
 from kiosk.ui.i18n import translate
 from kiosk.ui.widgets.common import Translatable, label, line, touch_button
+from kiosk.ui.widgets.payment import method_text
 
 __all__ = ["ReceiptPanel", "ReceiptView"]
 
@@ -156,7 +157,7 @@ class ReceiptView(Translatable, QFrame):
                 (translate("Receipt", "Round off"), format_inr(b.round_off, sign=True), "receiptLine"),
                 (translate("Receipt", "TOTAL"), format_inr(b.total), "receiptTotal")]
         if r.payment_method:
-            rows.append((translate("Receipt", "Paid by"), r.payment_method.upper(), "receiptLine"))
+            rows.append((translate("Receipt", "Paid by"), method_text(r.payment_method), "receiptLine"))
         rows += self._staff_changes(getattr(r, "staff_changes", None))
         for i, (left, right, name) in enumerate(rows):
             self.totals.addWidget(line(left, name), i, 0)
@@ -340,7 +341,7 @@ class ReceiptPanel(Translatable, QWidget):
         total = getattr(getattr(receipt, "bill", None), "total", None)
         method = getattr(receipt, "payment_method", "")
         paid = translate("Receipt", "{amount} paid by {method}.").format(amount=format_inr(total),
-                                                                         method=method.upper()) \
+                                                                         method=method_text(method)) \
             if isinstance(total, int) and method else translate("Receipt", "Paid.")
         return "\n".join((paid, translate("Receipt", "Receipt {number}.").format(number=receipt.receipt_no),
                           translate("Receipt", "Please take your items.")))
