@@ -83,6 +83,8 @@ def _register_bundle(sub, groups) -> None:
                    help="auto-add precision to hold (0.99)")
     p.add_argument("--confidence", type=bounded(float, above=0, below=1), default=0.95,
                    help="confidence of the Clopper-Pearson lower bound on that precision (0.95)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a signed bundle at --out (the new one is unsigned: sign it again)")
     p.set_defaults(func=_export)
     p = bundle.add_parser("quantize", help="add an int8 model (ONNX Runtime static QDQ) to a bundle, checked on val")
     p.add_argument("bundle", type=Path, metavar="BUNDLE", help="an exported bundle, not yet signed")
@@ -109,7 +111,7 @@ def _train(args: argparse.Namespace) -> int:
 
         result = run_incremental(args)
         inc, best = result["incremental"], result["best"]
-        print(f"incremental: best val top-1 {best.get('top1', float('nan')):.4f} at epoch {best.get('epoch')}; "
+        print(f"incremental: best val top-1 {_top1(best)} at epoch {best.get('epoch')}; "
               f"{inc['images_processed']} images in {inc['seconds']:.0f} s; run in {result['run']} "
               f"(`checkout bundle export {result['run']} --out DIR` makes its bundle)")
         return 0
@@ -121,8 +123,14 @@ def _train(args: argparse.Namespace) -> int:
 
     result = main(args)
     best = result["best"]
-    print(f"best val top-1 {best.get('top1', float('nan')):.4f} at epoch {best.get('epoch')}; run in {result['run']}")
+    print(f"best val top-1 {_top1(best)} at epoch {best.get('epoch')}; run in {result['run']}")
     return 0
+
+
+def _top1(best: dict) -> str:
+    """The kept weights' val top-1 as printed (a run without val measured none)."""
+    top1 = best.get("top1")
+    return f"{top1:.4f}" if isinstance(top1, (int, float)) and top1 >= 0 else "n/a (no val)"
 
 
 def _onboarding_options(p) -> None:
@@ -170,7 +178,7 @@ def _export(args) -> int:
     export_bundle(args.run, args.out, model_version=args.model_version, selftest_manifest=args.selftest_manifest,
                   selftest_count=args.selftest_count, expires_days=args.expires_days, catalog=args.catalog,
                   atol=args.atol, calibration=args.calibration, target_precision=args.target_precision,
-                  confidence=args.confidence)
+                  confidence=args.confidence, replace_signed=args.force)
     return 0
 
 

@@ -35,21 +35,13 @@ class Predictor:
 
 def load_run_predictor(run: Path, device: str = "cpu", tta: bool = False) -> Predictor:
     import torch
-    from safetensors.torch import load_file
 
-    from trainer.models import build_model
     from trainer.presets import EvalPreset
+    from trainer.run_files import read_run
     from trainer.train import predict
 
-    for name in ("labels.json", "best.json", "best.safetensors"):
-        if not (run / name).is_file():
-            raise UserError(f"{run / name}: missing — is {run} a finished training run?")
-    labels_doc = json.loads((run / "labels.json").read_text())
-    best = json.loads((run / "best.json").read_text())
-    spec = PreprocessSpec.from_json(best["preprocess"])
-    model = build_model(best["arch"], len(labels_doc["labels"]))
-    model.load_state_dict(load_file(str(run / "best.safetensors")))
-    model.eval()
+    r = read_run(Path(run), need_args=False)
+    spec, model = r.spec, r.load_model()
     preset = EvalPreset(spec)
 
     def run_batch(images: list[np.ndarray]) -> np.ndarray:
@@ -57,7 +49,7 @@ def load_run_predictor(run: Path, device: str = "cpu", tta: bool = False) -> Pre
         with torch.inference_mode():
             return predict(model, crops, spec, device, tta=tta)
 
-    return Predictor(labels_doc["labels"], labels_doc.get("groups", {}), spec, run_batch, f"run {run}")
+    return Predictor(r.labels, r.groups, spec, run_batch, f"run {run}")
 
 
 def _onnx_file(bundle: Bundle, backend: str, precision: str) -> str:
@@ -157,7 +149,12 @@ def model_logits(model, labels: list[str], spec: PreprocessSpec,
         with torch.inference_mode():
             return model(torch.from_numpy(preprocess_batch(images, spec))).float().numpy()
 
-    parts = [predict_manifest(Predictor(labels, {}, spec, run, "model"), Path(m))[:2] for m in manifests]
+    parts = []
+    for m in manifests:
+        probs, targets, _groups, skipped = predict_manifest(Predictor(labels, {}, spec, run, "model"), Path(m))
+        if skipped:
+            print(f"{m}: {len(skipped)} row(s) skipped: {skipped_note(skipped)}")
+        parts.append((probs, targets))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
@@ -168,6 +165,17 @@ def load_predictor(path: Path, backend: str = "onnxruntime", tta: bool = False, 
     if (path / "best.safetensors").is_file() or (path / "args.json").is_file():
         return load_run_predictor(path, tta=tta)
     raise UserError(f"{path}: neither a model bundle (manifest.json) nor a training run (best.safetensors)")
+
+
+def skipped_note(skipped: list[dict]) -> str:
+    """Why rows were skipped, counted by reason (unknown SKUs together), with the first line of each."""
+    kinds: dict[str, list] = {}
+    for s in skipped:
+        kind = "SKU unknown to the model" if "unknown to the model" in s["reason"] else s["reason"]
+        kinds.setdefault(kind, []).append(s)
+    return "; ".join(f"{len(rows)} {kind} (first: line {rows[0]['line']}"
+                     + (f", {rows[0]['reason']})" if kind.startswith("SKU unknown") else ")")
+                     for kind, rows in sorted(kinds.items(), key=lambda kv: -len(kv[1])))
 
 
 def predict_manifest(pred: Predictor, manifest: Path, batch: int = 32) -> tuple[np.ndarray, np.ndarray, dict, list]:
@@ -236,6 +244,7 @@ def format_report(s: dict) -> str:
     lines = [
         f"model     {s['model']}",
         f"manifest  {s['manifest']}  (n={s['n']}, skipped {len(s['skipped'])})",
+        *([f"skipped   {skipped_note(s['skipped'])}"] if s["skipped"] else []),
         f"top-1     {s['top1']:.4f}",
         f"top-3     {s['top3']:.4f}",
         f"coarse    {s['coarse_top1']:.4f}" if s["coarse_top1"] is not None else "coarse    n/a (no groups)",

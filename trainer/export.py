@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ from kiosk.bundle_format.bundle import FORMAT_VERSION, BundleManifest, file_entr
 from kiosk.bundle_format.preprocess import PreprocessSpec, load_image, preprocess, preprocess_batch, read_image
 from kiosk.bundle_format.selftest import record_selftest, softmax
 from kiosk.errors import UserError
+from trainer.run_files import RunFiles, read_run
 
 EPOCH_2020 = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -90,35 +89,14 @@ def _open_set(model, r: TrainingRun, tmp: Path, session, held_back: list[Path], 
     return open_set_sections(session, r.labels, r.spec, photos, val_rows, tmp, backbone=backbone, **options)
 
 
-@dataclass(frozen=True)
-class TrainingRun:
-    """What ``checkout bundle export`` reads from a finished run."""
-
-    root: Path
-    args: dict
-    labels: list[str]
-    groups: dict
-    best: dict
-    spec: PreprocessSpec
+class TrainingRun(RunFiles):
+    """What ``checkout bundle export`` reads from a finished run (:func:`trainer.run_files.read_run`: every file
+    checked, its labels against those the weights were trained on)."""
 
     @classmethod
     def read(cls, run: Path) -> TrainingRun:
-        for name in ("labels.json", "best.json", "best.safetensors", "args.json"):
-            if not (run / name).is_file():
-                raise UserError(f"{run / name}: missing — is {run} a finished training run?")
-        labels_doc = json.loads((run / "labels.json").read_text())
-        best = json.loads((run / "best.json").read_text())
-        return cls(run, json.loads((run / "args.json").read_text()), labels_doc["labels"],
-                   labels_doc.get("groups", {}), best, PreprocessSpec.from_json(best["preprocess"]))
-
-    def load_model(self):
-        from safetensors.torch import load_file
-
-        from trainer.models import build_model
-
-        model = build_model(self.best["arch"], len(self.labels))
-        model.load_state_dict(load_file(str(self.root / "best.safetensors")))
-        return model.eval()
+        r = read_run(Path(run))
+        return cls(r.root, r.args, r.labels, r.groups, r.best, r.spec)
 
 
 def _write_selftest_images(tmp: Path, manifest: Path, labels: list[str], count: int,
@@ -179,12 +157,18 @@ def _manifest(r: TrainingRun, tmp: Path, model_version: int | None, expires_days
         backends=["onnxruntime", "torch", "tensorrt"],
         created_at=now.isoformat(),
         expires_at=(now + dt.timedelta(days=expires_days)).isoformat() if expires_days else None,
-        metrics={"best_epoch": r.best.get("epoch"), "train_val_top1": r.best.get("top1"), "onnx_max_abs_diff": diff},
+        metrics={"best_epoch": r.best.get("epoch"), "train_val_top1": _finite(r.best.get("top1")),
+                 "onnx_max_abs_diff": diff},
         selftest=[],
         catalog={"schema_version": schema_version, "skus": r.labels, "groups": r.groups},
         trainer={"args": args, "manifests": {k: sha256_file(Path(args[k])) for k in ("train", "val")
                                               if args.get(k) and Path(args[k]).is_file()}},
     )
+
+
+def _finite(x):
+    """A number JSON can hold, or None (a run without val recorded NaN before it recorded null)."""
+    return x if isinstance(x, (int, float)) and np.isfinite(x) else None
 
 
 def _with_evaluation(tmp: Path, manifest: BundleManifest, val: Path) -> BundleManifest:
@@ -208,6 +192,10 @@ def _with_evaluation(tmp: Path, manifest: BundleManifest, val: Path) -> BundleMa
 
 def _refuse_selection_data(r: TrainingRun, manifests: list[Path]) -> None:
     """The run's val picked the epoch unless the run kept its last one (``--keep last``): then it may not calibrate."""
+    sources = r.args.get("train_sources") or ([[r.args["train"], 1.0]] if r.args.get("train") else [])
+    for m in manifests:
+        if any(Path(m).resolve() == Path(p).resolve() for p, _w in sources):
+            raise UserError(f"--calibration {m}: this run trained on it; calibrate on photos held back from training")
     val = r.args.get("val")
     if val and r.args.get("keep", "best") == "best" and any(Path(m).resolve() == Path(val).resolve()
                                                              for m in manifests):
@@ -254,13 +242,71 @@ def calibrate(model, r: TrainingRun, manifests: list[Path], target_precision: fl
             "auto_add": chosen}
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the system cannot."""
+    import ctypes
+    import os
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    return False
+
+
+def _refuse_out(out: Path, replace_signed: bool) -> None:
+    """``--out`` may be new, empty, or a bundle (replaced); a signed bundle only with ``--force``."""
+    from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    if (out / MANIFEST).is_file():
+        if (out / SIGNATURE).exists() and not replace_signed:
+            raise UserError(f"--out {out}: holds a signed bundle; exporting would replace it with an unsigned one — "
+                            "pass --force to replace it (then sign again), or choose another --out")
+    elif any(out.iterdir()):
+        raise UserError(f"--out {out}: a folder that is not a bundle (no {MANIFEST}); choose another --out")
+
+
+def sweep_stale(out: Path) -> None:
+    """Remove what a killed export left beside ``out``: ``.OUT.<pid>.xxxx`` folders of processes no longer alive and
+    a ``.OUT.old``; an old bundle left there alone (killed between two renames) is put back first."""
+    import os
+
+    old = out.with_name(f".{out.name}.old")
+    if old.is_dir() and not out.exists():
+        old.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+    for p in out.parent.glob(f".{out.name}.*"):
+        pid = p.name[len(out.name) + 2:].split(".", 1)[0]
+        if not p.is_dir() or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def _move_into_place(tmp: Path, out: Path, force: bool) -> None:
+    """``tmp`` becomes ``out``; an existing ``out`` is swapped out in one step where the system can, so a kill at
+    any moment leaves the old bundle or the new one there."""
     if not out.exists():
         tmp.rename(out)
         return
     if not force:
         raise UserError(f"{out}: already exists")
-    old = out.with_name(f".{out.name}.old")
+    if _exchange(tmp, out):
+        shutil.rmtree(tmp, ignore_errors=True)  # the old bundle, now at tmp
+        return
+    old = out.with_name(f".{out.name}.old")  # sweep_stale puts it back if a kill comes between the renames
     shutil.rmtree(old, ignore_errors=True)
     out.rename(old)
     tmp.rename(out)
@@ -271,19 +317,23 @@ def export_bundle(run: Path, out: Path, model_version: int | None = None, selfte
                   selftest_count: int = 4, expires_days: int = 365, catalog: Path | None = None,
                   atol: float = 1e-3, force: bool = True, evaluate: bool = True,
                   calibration: list[Path] | None = None, target_precision: float = 0.99,
-                  confidence: float = 0.95, open_set: dict | None = None) -> Path:
+                  confidence: float = 0.95, open_set: dict | None = None, replace_signed: bool = False) -> Path:
     """``calibration``: held-back manifests to calibrate the scores and choose the auto-add threshold on
     (:func:`calibrate`); without them the threshold is the one at which the run's val reaches ``target_precision``.
     ``open_set``: options of :func:`trainer.openset_fit.open_set_sections` (shots, frr, score, similarity, form,
-    pretend)."""
+    pretend). ``replace_signed``: an existing signed bundle at ``out`` may be replaced (``--force``)."""
+    import os
+
     from safetensors.torch import save_file
 
     run, out = Path(run), Path(out)
+    sweep_stale(out)
+    _refuse_out(out, replace_signed)
     r = TrainingRun.read(run)
     model = r.load_model()
     calibrated = calibrate(model, r, calibration, target_precision, confidence) if calibration else None
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", dir=out.parent))
     try:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
         export_onnx(model, tmp / "model.onnx", r.spec.crop_size)

@@ -57,11 +57,12 @@ class Base:
 
 
 def read_base(path: Path) -> Base:
+    from trainer.run_files import read_run
+
     path = Path(path)
     if (path / "best.safetensors").is_file() and (path / "labels.json").is_file():
-        labels = json.loads((path / "labels.json").read_text())
-        return Base(path, "run", json.loads((path / "args.json").read_text()), labels["labels"],
-                    labels.get("groups", {}), path / "best.safetensors")
+        r = read_run(path)
+        return Base(path, "run", r.args, r.labels, r.groups, r.weights)
     if (path / "manifest.json").is_file():
         from kiosk.bundle_format.bundle import load_bundle
 
@@ -202,9 +203,10 @@ def _options(args, base: Base) -> argparse.Namespace:
 def _initial_weights(base: Base, opts, labels: list[str], added: list, replay: list, run: Path) -> Path:
     """The base network with its head grown for ``labels`` (imprinted new rows), saved as ``RUN/init.safetensors``."""
     import torch
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     from trainer.models import build_model, scale_logits
+    from trainer.run_files import load_into
     from trainer.train import specs_from_args
 
     cuda = str(opts.device).startswith("cuda") or (opts.device == "auto" and torch.cuda.is_available())
@@ -212,7 +214,7 @@ def _initial_weights(base: Base, opts, labels: list[str], added: list, replay: l
     if opts.threads:
         torch.set_num_threads(opts.threads)
     base_model = build_model(opts.arch, len(base.labels))
-    base_model.load_state_dict(load_file(str(base.weights)))
+    load_into(base_model, base.weights, f"the base's {len(base.labels)}-class {opts.arch}")
     if base.temperature != 1.0:  # a calibrated bundle's head has 1/T folded in: train on the plain logits
         scale_logits(base_model, opts.arch, base.temperature)
     cache = opts.cache_dir or run.parent / ".cache"
@@ -233,6 +235,7 @@ def prepare(args) -> tuple[argparse.Namespace, dict]:
         raise UserError("train --incremental needs --from BUNDLE_OR_RUN, --add MANIFEST and --out RUN")
     base = read_base(args.base)
     run = Path(args.out)
+    _refuse_out(run, base)
     run.mkdir(parents=True, exist_ok=True)
     added = read_manifest(args.add)
     replay = _replay(base, base_exemplars(base), added, args.replay)
@@ -253,11 +256,27 @@ def prepare(args) -> tuple[argparse.Namespace, dict]:
     return opts, record
 
 
+def _refuse_out(run: Path, base: Base) -> None:
+    """``--out`` is a new folder: not the base itself (it would be overwritten) nor another run (their files and
+    metrics would mix)."""
+    from trainer.run_files import holds_run
+
+    if run.resolve() == base.root.resolve():
+        raise UserError(f"--out {run}: that is the base (--from {base.root}); an incremental run writes a new run "
+                        "folder — choose another --out")
+    found = holds_run(run) or ("incremental.json" if (run / "incremental.json").exists() else None)
+    if found:
+        raise UserError(f"--out {run}: already holds a training run ({found}); choose a new --out (or remove the "
+                        "old run)")
+
+
 def images_processed(run: Path) -> int:
     """Training images a finished run pushed through the network, summed over its epochs (``metrics.jsonl``'s
-    ``train_images``: an epoch is padded to whole batches on every rank, so a little more than its photos)."""
-    lines = (Path(run) / "metrics.jsonl").read_text().splitlines()
-    return int(sum(json.loads(line).get("train_images", 0) for line in lines if line.strip()))
+    ``train_images``: an epoch is padded to whole batches on every rank, so a little more than its photos); a
+    damaged line is skipped with a warning naming it."""
+    from trainer.run_files import METRICS, read_records
+
+    return int(sum(r.get("train_images", 0) or 0 for r in read_records(Path(run) / METRICS)))
 
 
 def run_incremental(args) -> dict:
@@ -265,11 +284,15 @@ def run_incremental(args) -> dict:
     import time
 
     from kiosk.bundle_format.atomic import atomic_write
+    from trainer.run_files import run_lock
     from trainer.train import main
 
     t0 = time.perf_counter()
-    opts, record = prepare(args)
-    result = main(opts)
+    if args.out is None:
+        raise UserError("train --incremental needs --from BUNDLE_OR_RUN, --add MANIFEST and --out RUN")
+    with run_lock(Path(args.out)):  # held from the first file written to the last (main() takes it again)
+        opts, record = prepare(args)
+        result = main(opts)
     record["seconds"] = time.perf_counter() - t0
     record["images_processed"] = images_processed(Path(result["run"]))
     atomic_write(Path(result["run"]) / "incremental.json", json.dumps(record, indent=2))

@@ -96,19 +96,25 @@ def load_weights_file(path: Path | str) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: weights file not found (download it on a machine with access and pass --weights)")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+    if path.suffix == ".safetensors":
+        from trainer.run_files import load_state
 
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserError(f"{path}: cannot read weights ({exc.__class__.__name__}: {exc})") from None
+        state = load_state(path)
+    else:
+        import warnings
+
+        from trainer.checkpoint import torch_load_reason
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise UserError(f"{path}: not a torch state dict ({torch_load_reason(exc)})") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]  # a torchvision-references checkpoint
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise UserError(f"{path}: not a state dict of tensors")
+        raise UserError(f"{path}: not a torch state dict (not a dict of tensors)")
     return state
 
 

@@ -58,8 +58,9 @@ class Comparison:
                 f"{self.agreement:.1%}")
 
 
-def calibration_rows(manifest: Path, labels: list[str], count: int, seed: int = 0) -> list:
-    """``count`` rows of ``manifest`` whose SKU the model knows, one SKU after another (each SKU's rows shuffled)."""
+def calibration_rows(manifest: Path, labels: list[str], count: int, seed: int = 0, size: int | None = None) -> list:
+    """``count`` rows of ``manifest`` whose SKU the model knows, one SKU after another (each SKU's rows shuffled);
+    with ``size`` (the model's resize size) only rows whose photo reads as its input, so the count is of photos."""
     from trainer.data.manifest import read_manifest
 
     known = set(labels)
@@ -71,11 +72,23 @@ def calibration_rows(manifest: Path, labels: list[str], count: int, seed: int = 
         raise UserError(f"{manifest}: no rows of the model's SKUs to calibrate with")
     rng = np.random.default_rng(seed)
     queues = [list(rng.permutation(np.array(rows, dtype=object))) for _, rows in sorted(by_sku.items())]
-    picked = []
+    picked, unreadable = [], []
     while len(picked) < count and any(queues):
         for q in queues:
-            if q and len(picked) < count:
-                picked.append(q.pop())
+            while q and len(picked) < count:
+                r = q.pop()
+                why = load_image(r.path, size)[1] if size is not None else ""
+                if not why:
+                    picked.append(r)
+                    break
+                unreadable.append((r, why))
+    if not picked:
+        r, why = unreadable[0]
+        raise UserError(f"{manifest}: none of its {len(unreadable)} photos of the model's SKUs can be read to "
+                        f"calibrate with (first: {r.path}: {why})")
+    if unreadable:
+        print(f"{manifest}: {len(unreadable)} unreadable photo(s) passed over (first: {unreadable[0][0].path}: "
+              f"{unreadable[0][1]})", flush=True)
     return picked
 
 
@@ -190,11 +203,9 @@ def _assemble(bundle: Bundle, int8_file: Path, int8: Int8Model) -> Path:
 
 
 def _swap_in(tmp: Path, root: Path) -> None:
-    old = root.with_name(f".{root.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    root.rename(old)
-    tmp.rename(root)
-    shutil.rmtree(old, ignore_errors=True)
+    from trainer.export import _move_into_place
+
+    _move_into_place(tmp, root, force=True)  # swapped in one step where the system can
 
 
 def quantize_bundle(root: Path, calibration: Path, val: Path | None = None, images: int = 200,
@@ -213,7 +224,7 @@ def quantize_bundle(root: Path, calibration: Path, val: Path | None = None, imag
     int8_model(bundle.manifest)  # a malformed int8 section is refused before any work
     val = _validation_manifest(bundle, val)
     m = bundle.manifest
-    rows = calibration_rows(calibration, m.labels, images, seed)
+    rows = calibration_rows(calibration, m.labels, images, seed, size=m.preprocess.resize_size)
     with tempfile.TemporaryDirectory(prefix="quantize-", dir=root.parent) as work:
         int8_path = Path(work) / INT8_MODEL
         input_name = _session(bundle.path(FP32_MODEL)).get_inputs()[0].name

@@ -29,7 +29,7 @@ from kiosk.bundle_format.atomic import AtomicFile, atomic_write
 from kiosk.bundle_format.preprocess import PreprocessSpec
 from kiosk.errors import UserError
 from trainer import checkpoint as ckpt
-from trainer import mixing, swa
+from trainer import mixing, run_files, swa
 from trainer.distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, rank_zero_first
 from trainer.imagecache import CachedImages, build_cache
 from trainer.metrics import topk_accuracy
@@ -79,7 +79,11 @@ def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[Traini
     train_spec, eval_spec = specs_from_args(args)
     source = TrainingSource.from_args(args)
     val_rows = read_manifest_items(args.val) if args.val else []
+    if args.val and not val_rows:
+        raise UserError(f"--val {args.val}: no photos (only a header?); give a manifest with photos, or no --val")
     source.check_known(val_rows, args.val)
+    if getattr(args, "resume", None) is not None:
+        check_resumed_labels(run, source.labels)
     preset = train_preset(args)
     cache_dir = args.cache_dir or run.parent / ".cache"
     index = {s: i for i, s in enumerate(source.labels)}
@@ -241,24 +245,125 @@ def _args_to_json(args) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "func"}
 
 
-def resolve_resume(args) -> argparse.Namespace:
-    """``--resume RUN``: the run's saved arguments, with RUN as the output."""
-    run = args.resume
+#: options a resumed run may take from the command line (where and how it runs, not what it trains)
+RESUME_MAY_CHANGE = ("resume", "out", "max_steps", "no_progress", "reshard", "device", "threads", "dist_backend",
+                     "dist_timeout", "rdzv_timeout", "auto_resume", "nproc_per_node", "func", "cache_dir",
+                     "sample_log")
+_PATHS = ("train", "val", "out", "weights", "cache_dir", "resume")
+
+
+def resolve_resume(args, automatic: bool = False) -> argparse.Namespace:
+    """``--resume RUN``: the run's saved arguments, with RUN as the output. Refused, before anything is written: a
+    run with no checkpoint, a training or validation manifest changed since, an option that differs from the run's
+    (a resumed run keeps its recipe; only :data:`RESUME_MAY_CHANGE` may differ), a ``--max-steps`` already reached.
+    ``automatic``: ``--auto-resume`` or a torchrun restart of the same command."""
+    run = Path(args.resume)
     saved = run / "args.json"
     if not saved.is_file():
         raise UserError(f"{saved}: not a training run (args.json missing)")
-    data = json.loads(saved.read_text())
+    data = run_files.read_json(saved)
+    if not (run / ckpt.CHECKPOINT).is_file():
+        raise UserError(f"{run / ckpt.CHECKPOINT}: no checkpoint to resume from (the run stopped before its first "
+                        "checkpoint); train it again into a new --out")
+    state = ckpt.load_checkpoint(run)
+    defaults = get_args_parser().parse_args([])
+    if not automatic:
+        _refuse_changed_options(run, args, data, defaults)
     new = get_args_parser().parse_args([])
     for k, v in data.items():
-        if k in ("train", "val", "out", "weights", "cache_dir", "resume") and v is not None:
+        if k in _PATHS and v is not None:
             v = Path(v)
         setattr(new, k, v)
     new.resume, new.out = run, run
     new.no_progress = args.no_progress
     new.reshard = getattr(args, "reshard", False)
-    if args.max_steps is not None:
-        new.max_steps = args.max_steps
+    for k in ("device", "threads", "dist_backend", "dist_timeout", "rdzv_timeout", "cache_dir", "sample_log"):
+        if getattr(args, k, None) != getattr(defaults, k, None):
+            setattr(new, k, getattr(args, k))
+    _check_manifests(run, state.get("manifests"), new)
+    _resume_max_steps(run, new, args.max_steps, int(state.get("step", 0)), automatic)
     return new
+
+
+def _refuse_changed_options(run: Path, args, saved: dict, defaults) -> None:
+    """One line naming every option given with ``--resume`` that differs from the run's own."""
+    def norm(v):
+        return [norm(x) for x in v] if isinstance(v, (list, tuple)) else str(v) if isinstance(v, Path) else v
+
+    changed = [k for k, v in vars(args).items()
+               if k not in RESUME_MAY_CHANGE and hasattr(defaults, k) and norm(v) != norm(getattr(defaults, k))
+               and norm(v) != norm(saved.get(k, getattr(defaults, k)))]
+    if changed:
+        given = ", ".join(f"--{k.replace('_', '-')} {norm(getattr(args, k))} (run: {saved.get(k)})" for k in changed)
+        raise UserError(f"--resume {run}: {given}: a resumed run keeps its own options (only --max-steps, --device, "
+                        "--threads and the like may change); to train with others, start a new run with --out")
+
+
+def _check_manifests(run: Path, recorded: dict | None, args) -> None:
+    """The manifests the checkpoint was trained on (their sha256) are still what the options name."""
+    if not recorded:
+        return  # a checkpoint from before they were recorded
+    now = manifest_digests(args)
+    for role in ("train", "val"):
+        before, after = dict(recorded.get(role) or []), dict(now.get(role) or [])
+        for path, digest in before.items():
+            if after.get(path) != digest:
+                why = "is gone" if not Path(path).is_file() else "has changed since"
+                raise UserError(f"{path}: the {role} manifest of {run} {why} its checkpoint was written; resuming "
+                                "would mix two trainings — restore it, or train a new run with --out")
+
+
+def manifest_digests(args) -> dict:
+    """``{"train": [[path, sha256], …], "val": [[path, sha256]]}`` of the manifests the run reads (none for
+    shards), recorded in every checkpoint."""
+    from kiosk.bundle_format.bundle import sha256_file
+
+    def digest(path) -> list:
+        return [str(path), sha256_file(Path(path)) if Path(path).is_file() else None]
+
+    sources = getattr(args, "train_sources", None) or ([[str(args.train), 1.0]] if args.train else [])
+    return {"train": [digest(p) for p, _w in sources], "val": [digest(args.val)] if args.val else []}
+
+
+def _resume_max_steps(run: Path, new, given: int | None, step: int, automatic: bool) -> None:
+    """A new ``--max-steps`` replaces the saved one (and must lie ahead); a saved one already reached is dropped, so a
+    run cut short by ``--max-steps`` resumes to its ``--epochs``."""
+    if given is not None:
+        if given <= step and not automatic:
+            raise UserError(f"--max-steps {given}: {run} is already at step {step}; give a larger one")
+        new.max_steps = given
+    elif new.max_steps is not None and new.max_steps <= step:
+        new.max_steps = None
+
+
+def check_resumed_labels(run: Path, labels: list[str]) -> None:
+    """Before a resumed run writes anything: its data has the SKUs it was trained on (labels.json)."""
+    path = run / "labels.json"
+    if path.is_file():
+        check_resumed_labels_against(run, run_files.read_json(path).get("labels") or [], labels)
+
+
+def check_resumed_labels_against(run: Path, before: list[str], labels: list[str]) -> None:
+    """One line naming the SKUs in which ``labels`` (this data's) differ from ``before`` (the run's)."""
+    if before == labels:
+        return
+    gone, new = [s for s in before if s not in labels], [s for s in labels if s not in before]
+    what = "; ".join(f"{name}: {', '.join(skus[:5])}{' …' if len(skus) > 5 else ''}"
+                     for name, skus in (("no longer in the data", gone), ("new in the data", new)) if skus)
+    what = what or "the same SKUs in another order"
+    raise UserError(f"--resume {run}: the training data's SKUs differ from the run's ({what}); resume with the "
+                    "run's own data, or train a new run with --out")
+
+
+def refuse_reused_out(args) -> None:
+    """A new training may not write into a folder that already holds a run (its files would mix with this one's):
+    ``--resume`` continues it; ``--auto-resume`` and a torchrun restart may start it afresh."""
+    if args.resume is not None or args.out is None or args.auto_resume or elastic_restart():
+        return
+    found = run_files.holds_run(Path(args.out))
+    if found:
+        raise UserError(f"--out {args.out}: already holds a training run ({found}); pass --resume {args.out} to "
+                        "continue it, or choose a new --out (or remove the old run)")
 
 
 def elastic_restart() -> int:
@@ -275,10 +380,17 @@ def resolve_args(args) -> argparse.Namespace:
     if (args.resume is None and args.out is not None and (args.auto_resume or elastic_restart())
             and (Path(args.out) / ckpt.CHECKPOINT).is_file()):
         args.resume = Path(args.out)  # a restarted worker continues from the last checkpoint
+    automatic = args.resume is not None and args.resume == Path(args.out or "") and (
+        args.auto_resume or elastic_restart())
     if args.resume is not None:
-        args = resolve_resume(args)
+        args = resolve_resume(args, automatic=automatic)
+    refuse_reused_out(args)
     if (args.train is None and not args.shards) or args.out is None:
         raise UserError("train needs --train CSV (or --shards DIR) and --out RUN (or --resume RUN)")
+    sources = getattr(args, "train_sources", None) or ([[str(args.train), 1.0]] if args.train else [])
+    if args.val and any(Path(p).resolve() == Path(args.val).resolve() for p, _w in sources):
+        raise UserError(f"--val {args.val}: is a --train manifest; validation on the training photos measures "
+                        "nothing — give photos held back from training (or no --val)")
     if getattr(args, "final_size", None) and args.shards:
         raise UserError("--final-size: trains from --train's decoded cache, not from --shards")
     swa.check_args(args)
@@ -316,8 +428,14 @@ def main(args) -> dict:
 def run_training(args, dist_info: DistInfo, device: str) -> dict:
     """data → model, optimizer, schedule, DDP, EMA → resume → epochs."""
     run = Path(args.out)
-    if dist_info.is_main:
-        run.mkdir(parents=True, exist_ok=True)
+    if not dist_info.is_main:
+        return _run_training(args, dist_info, device, run)
+    with run_files.run_lock(run):  # one writer: a second training into this folder is refused
+        refuse_reused_out(args)  # again, now that it is held
+        return _run_training(args, dist_info, device, run)
+
+
+def _run_training(args, dist_info: DistInfo, device: str, run: Path) -> dict:
     _set_seed(args.seed)
     data, val = load_data(args, dist_info, run, device)
     t = build_training(args, dist_info, device, run, data, val)
@@ -383,7 +501,7 @@ class Training:
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict() if self.scaler else None,
                 "ema": self.ema.state_dict() if self.ema is not None else None, "epoch": epoch_done,
                 "step": self.step, "args": _args_to_json(self.args), "labels": self.data.labels, "best": self.best,
-                "rng": ckpt.rng_state(), "world_size": self.dist.world_size,
+                "rng": ckpt.rng_state(), "world_size": self.dist.world_size, "manifests": manifest_digests(self.args),
                 "data": {"epoch": next_epoch, "batch": next_batch, **self.data.layout}}
 
 
@@ -454,12 +572,14 @@ def wrap_ddp(model: nn.Module, args, dist_info: DistInfo, device: str) -> nn.Mod
 
 def resume(t: Training) -> None:
     """Continue RUN from its checkpoint (``--resume``): weights, optimizer, schedule, RNG, position in the data."""
-    if t.args.resume is None or not (t.run / ckpt.CHECKPOINT).is_file():
+    if t.args.resume is None:
         return
     state = ckpt.load_checkpoint(t.run)
-    if state["args"]["arch"] != t.args.arch or state["labels"] != t.data.labels:
-        raise UserError(f"{t.run}: checkpoint is for {state['args']['arch']} with {len(state['labels'])} classes; "
-                        f"this run is {t.args.arch} with {len(t.data.labels)}")
+    if state["args"]["arch"] != t.args.arch:
+        raise UserError(f"{t.run / ckpt.CHECKPOINT}: the checkpoint is a {state['args']['arch']}; this run is a "
+                        f"{t.args.arch}")
+    if state["labels"] != t.data.labels:
+        check_resumed_labels_against(t.run, state["labels"], t.data.labels)
     pos, reshard = data_position(t, state)
     t.bare.load_state_dict(state["model"])
     t.optimizer.load_state_dict(state["optimizer"])
@@ -574,8 +694,8 @@ def validate(t: Training, epoch: int) -> dict:
     eval_model = swa.eval_model(t)
     if t.val is None:
         save_weights(eval_model, t.run / "best.safetensors")
-        t.best = {"top1": float("nan"), "epoch": epoch}
-        _write_json(t.run / "best.json", {**t.best, "preprocess": t.eval_spec.to_json(), "arch": t.args.arch})
+        t.best = {"top1": None, "epoch": epoch}  # nothing measured (JSON has no NaN)
+        _write_best(t)
         return {}
     if t.args.tta:
         val, val_tta = evaluate_with_tta(eval_model, t.val, t.eval_spec, t.device, channels_last=t.args.channels_last)
@@ -584,11 +704,20 @@ def validate(t: Training, epoch: int) -> dict:
     record = {f"val_{k}": v for k, v in val.items()}
     if val_tta is not None:
         record["val_top1_tta"] = val_tta["top1"]
-    if val["top1"] > t.best["top1"] or getattr(t.args, "keep", "best") == "last":
+    so_far = t.best.get("top1") if t.best.get("top1") is not None else -1.0  # None: a run without val
+    if val["top1"] > so_far or getattr(t.args, "keep", "best") == "last":
         t.best = {"top1": val["top1"], "top3": val["top3"], "epoch": epoch}
         save_weights(eval_model, t.run / "best.safetensors")
-        _write_json(t.run / "best.json", {**t.best, "preprocess": t.eval_spec.to_json(), "arch": t.args.arch})
+        _write_best(t)
     return record
+
+
+def _write_best(t: Training) -> None:
+    """best.json: the kept weights' scores, preprocessing, network and the labels they were trained on (so a
+    labels.json of another training beside them is refused at export)."""
+    _write_json(t.run / "best.json", {**t.best, "preprocess": t.eval_spec.to_json(), "arch": t.args.arch,
+                                      "num_classes": len(t.data.labels),
+                                      "labels_sha256": run_files.labels_sha256(t.data.labels)})
 
 
 def finish_epoch(t: Training, epoch: int, epoch_base: int, record: dict, writer) -> None:
@@ -596,8 +725,7 @@ def finish_epoch(t: Training, epoch: int, epoch_base: int, record: dict, writer)
     done = t.step - epoch_base
     ckpt.save_checkpoint(t.checkpoint(epoch, epoch + 1, 0) if done >= t.steps_per_epoch
                          else t.checkpoint(epoch - 1, epoch, done), t.run)
-    with open(t.run / "metrics.jsonl", "a") as fh:
-        fh.write(json.dumps(record) + "\n")
+    run_files.append_record(t.run / run_files.METRICS, record)
     if writer is not None:
         for k, v in record.items():
             if isinstance(v, (int, float)) and k != "epoch":

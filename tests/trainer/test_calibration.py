@@ -132,7 +132,8 @@ def test_export_calibrates_on_held_back_photos_and_evaluate_reports_the_stored_t
     best = json.loads((run / "best.json").read_text())
     assert best["epoch"] == 3  # --keep last: val picked nothing
     bundle = tmp_path / "bundle"
-    assert checkout(["bundle", "export", str(run), "--out", str(bundle), "--calibration", str(val), str(train),
+    held_back, _ = make_dataset(tmp_path / "held-back", per_class=16, seed=1)  # not the training manifest: refused
+    assert checkout(["bundle", "export", str(run), "--out", str(bundle), "--calibration", str(val), str(held_back),
                      "--confidence", "0.5", "--target-precision", "0.9"]) == 0
     assert "calibration on 64 held-back photos: temperature" in capsys.readouterr().out
     m = load_bundle(bundle).manifest
