@@ -32,6 +32,9 @@ def build_demo_bundle(out_dir: Path, weights: Path = DEMO_WEIGHTS, progress: boo
     if not Path(weights).is_file():
         raise UserError(f"{weights}: MobileNetV2 ImageNet weights missing (run `checkout weights fetch`)")
     run = out_dir / "run"
+    import shutil
+
+    shutil.rmtree(run, ignore_errors=True)  # a rebuild trains afresh (train refuses a folder holding a run)
     if checkout(demo_train_args(weights, run, out_dir / "cache", progress)) != 0:
         raise UserError("demo bundle: training failed")
     export = ["bundle", "export", str(run), "--out", str(out_dir / "bundle"), "--selftest-count", "4"]
