@@ -266,6 +266,9 @@ def resolve_resume(args, automatic: bool = False) -> argparse.Namespace:
         raise UserError(f"{run / ckpt.CHECKPOINT}: no checkpoint to resume from (the run stopped before its first "
                         "checkpoint); train it again into a new --out")
     state = ckpt.load_checkpoint(run)
+    if state["args"].get("arch") != data.get("arch"):
+        raise UserError(f"{saved}: arch {data.get('arch')!r}, but the checkpoint is a {state['args'].get('arch')} "
+                        "(damaged, or two runs mixed?)")
     defaults = get_args_parser().parse_args([])
     if not automatic:
         _refuse_changed_options(run, args, data, defaults)

@@ -112,7 +112,7 @@ def test_checkpoint_of_another_architecture_is_refused(data, tmp_path):
     from trainer.options import get_args_parser
     from trainer.train import main
 
-    with pytest.raises(UserError, match="checkpoint is for tiny_cnn with 4 classes; this run is mobilenet_v2"):
+    with pytest.raises(UserError, match="args.json: arch 'mobilenet_v2', but the checkpoint is a tiny_cnn"):
         main(get_args_parser().parse_args(["--resume", str(run), "--no-progress"]))
 
 
