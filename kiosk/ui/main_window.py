@@ -725,7 +725,8 @@ class MainWindow(QMainWindow):
 
     def _on_staff_mode(self, event: Any) -> None:
         self.status.set_technical(bool(event.unlocked))
-        if not event.unlocked and self.on_staff_page:  # every staff-only page, the receipts list and duplicate too
+        # every staff-only page, the receipts list and duplicate too; an event older than a sign-in is not acted on
+        if not event.unlocked and self.on_staff_page and not self.service.staff_unlocked:
             self.banner.show_notice("info", translate("Window", "Staff mode locked"))
             self.show_page("checkout")
 

@@ -68,3 +68,18 @@ def test_the_pin_field_takes_digits_only_and_at_most_twelve(qtbot, window, servi
     assert edit.text() == "2468"
     tap(qtbot, window.pin.ok_button)
     assert window.page == "staff" and [c for c in service.calls if c[0] == "staff_unlock"] == [("staff_unlock", PIN)]
+
+
+def test_staff_signed_in_before_the_start_up_events_arrive_stay_in(qtbot, tmp_path):
+    """The service announces "staff locked" at start; a sign-in before the window has handled that event is not
+    undone by it (the stale event sent the staff page back to checkout)."""
+    service, window, _recognizer, _scale = make_real(tmp_path, qtbot)  # its start-up events not yet delivered
+    try:
+        tap(qtbot, window.staff_button)
+        type_keys(qtbot, window.pin.keypad, PIN)
+        tap(qtbot, window.pin.ok_button)
+        qtbot.wait(100)  # now they are
+        assert window.page == "staff" and service.staff_unlocked
+    finally:
+        window.close()
+        service.close()
