@@ -285,7 +285,7 @@ def sweep_stale(out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
     for p in out.parent.glob(f".{out.name}.*"):
         pid = p.name[len(out.name) + 2:].split(".", 1)[0]
-        if not p.is_dir() or not pid.isdigit():
+        if not p.is_dir() or not (pid.isascii() and pid.isdigit()):
             continue
         try:
             os.kill(int(pid), 0)
