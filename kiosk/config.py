@@ -46,8 +46,6 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from kiosk.barcodes.settings import BarcodeSettings
 from kiosk.barcodes.variable import BarcodeConfigError
 from kiosk.domain.receipt import StoreInfo
@@ -55,7 +53,7 @@ from kiosk.errors import UserError
 from kiosk.exchange.layout import ID_RE
 from kiosk.feedback.crop import region_problem
 from kiosk.feedback.settings import FeedbackConfigError, FeedbackSettings
-from kiosk.inputfiles import MB, read_bounded
+from kiosk.inputfiles import read_settings_toml
 from kiosk.logs import LEVELS as LOG_LEVELS
 from kiosk.staff.rules import StaffConfigError, StaffRules
 from kiosk.trigger import TriggerConfig, TriggerConfigError
@@ -257,16 +255,7 @@ class KioskConfig:
     def from_file(cls, path: str | os.PathLike) -> KioskConfig:
         """Read a TOML file; a missing file, bad TOML or unknown key raises :class:`ConfigError`."""
         path = Path(path)
-        try:
-            data = tomllib.loads(read_bounded(path, MB, "a kiosk settings file", text=True,
-                                                error=ConfigError).decode("utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read config file ({exc})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        return cls.from_dict(data, where=str(path))
+        return cls.from_dict(read_settings_toml(path, ConfigError), where=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

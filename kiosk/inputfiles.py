@@ -9,7 +9,7 @@ import stat
 
 from kiosk.errors import UserError
 
-__all__ = ["KB", "MB", "KINDS", "not_a", "path_kind", "read_bounded"]
+__all__ = ["KB", "MB", "KINDS", "not_a", "path_kind", "read_bounded", "read_settings_toml"]
 
 KB, MB = 1024, 1024 * 1024
 CHUNK = MB
@@ -62,3 +62,18 @@ def read_bounded(path: str | os.PathLike, limit: int, what: str, *, text: bool =
     if size > limit:
         raise error(f"{path}: more than {_size(limit)}, too large for {what}")
     return b"".join(chunks)
+
+
+def read_settings_toml(path: str | os.PathLike, error: type[UserError] = UserError) -> dict:
+    """A kiosk settings file (TOML, at most 1 MB) as a dict; ``error`` naming the file when it is missing, cannot be
+    read, is not UTF-8 text or not valid TOML."""
+    import tomllib
+
+    try:
+        return tomllib.loads(read_bounded(path, MB, "a kiosk settings file", text=True, error=error).decode("utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read config file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML ({exc})") from None

@@ -46,18 +46,9 @@ def read_settings(path: str) -> tuple[str, str, str]:
     """``(store, kiosk_id, audit_key)`` from the kiosk's settings file. The store layer may not import
     :mod:`kiosk.config` (it sits above it), so this reads only these three keys of the TOML; ``checkout staff`` passes
     :class:`~kiosk.config.KioskConfig`, which checks the whole file, and ``checkout doctor`` checks it for the kiosk."""
-    import tomllib
+    from kiosk.inputfiles import read_settings_toml
 
-    from kiosk.inputfiles import MB, read_bounded
-
-    try:
-        data = tomllib.loads(read_bounded(path, MB, "a kiosk settings file", text=True).decode("utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read config file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML ({exc})") from None
+    data = read_settings_toml(path)
     values = {k: data.get(k, default) for k, default in _SETTINGS.items()}
     for key, value in values.items():
         if not isinstance(value, str):
