@@ -216,7 +216,7 @@ def test_staff_reprint_the_receipt_a_shopper_comes_back_for(qtbot, real):
     tap(qtbot, window.staff.reprint_button)
     assert window.page == "receipts"
     assert window.receipts.receipt_numbers() == [second.receipt_no, first.receipt_no]
-    assert "CARD" in window.receipts.list.item(1).text() and "CASH" in window.receipts.list.item(0).text()
+    assert "Card" in window.receipts.list.item(1).text() and "Cash at desk" in window.receipts.list.item(0).text()
     tap_list_row(qtbot, window.receipts.list, 1)
     qtbot.waitUntil(lambda: window.page == "receipt")
     text = window.receipt.text.toPlainText()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLa
 from kiosk.domain.money import format_inr
 from kiosk.ui.i18n import translate
 from kiosk.ui.widgets.common import TOUCH_MIN, Translatable, line, touch_button
+from kiosk.ui.widgets.payment import method_text
 
 __all__ = ["ReceiptListPanel"]
 
@@ -56,7 +57,7 @@ class ReceiptListPanel(Translatable, QWidget):
         self.list.clear()
         for r in rows:
             text = "   ".join((r.receipt_no, r.time, translate("Receipts", "{n} item(s)").format(n=r.items),
-                               format_inr(r.total), (r.payment_method or "").upper()))
+                               format_inr(r.total), method_text(r.payment_method)))
             item = QListWidgetItem(text)
             item.setData(NUMBER_ROLE, r.receipt_no)
             item.setSizeHint(QSize(0, TOUCH_MIN))
