@@ -146,3 +146,54 @@ def all_reduce_sum(values: list[float], device: str | torch.device = "cpu") -> l
 def cleanup() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def agree_across_ranks(info: DistInfo, facts: dict, what: str) -> None:
+    """Every rank's ``facts`` (small, picklable: digests, counts, names) equal rank 0's, or every rank raises the
+    same :class:`kiosk.errors.UserError` naming the first rank (and its node and host) that differs and how.
+
+    One collective right after joining, before anything is built on the facts: ranks that disagree (another
+    manifest, another checkpoint) would otherwise train silently apart or hang in DDP. ``facts`` may carry an
+    ``"error"``: a rank that could not compute its facts fails the whole job at once instead of leaving the others
+    waiting in the next collective.
+    """
+    if not info.distributed or not dist.is_initialized():
+        if facts.get("error"):
+            from kiosk.errors import UserError
+
+            raise UserError(facts["error"])
+        return
+    import socket
+
+    from kiosk.errors import UserError
+
+    mine = {**facts, "_node": os.environ.get("GROUP_RANK", "?"), "_host": socket.gethostname()}
+    gathered: list = [None] * info.world_size
+    dist.all_gather_object(gathered, mine)
+    for rank, theirs in enumerate(gathered):
+        if theirs.get("error"):
+            raise UserError(f"rank {rank} (node {theirs['_node']}, {theirs['_host']}): {theirs['error']}")
+    ref = gathered[0]
+    for rank, theirs in enumerate(gathered[1:], start=1):
+        diff = [k for k in ref if not k.startswith("_") and theirs.get(k) != ref[k]]
+        if diff:
+            shown = "; ".join(_differ(k, theirs.get(k), ref[k]) for k in diff)
+            where = (f" (rank {rank} reads {theirs.get('_where')}, rank 0 {ref.get('_where')})"
+                     if "_where" in ref else "")
+            raise UserError(f"rank {rank} (node {theirs['_node']}, {theirs['_host']}) and rank 0 (node "
+                            f"{ref['_node']}, {ref['_host']}) disagree on {what}: {shown}{where}; every node must "
+                            "train on the same data from the same run")
+
+
+def _differ(key: str, theirs, ref) -> str:
+    """How one fact differs: for two lists the items only one side has (or "another order"), else both values."""
+    if isinstance(theirs, list) and isinstance(ref, list):
+        only, missing = [x for x in theirs if x not in ref], [x for x in ref if x not in theirs]
+        parts = [f"{_short(only)} only here" if only else "", f"{_short(missing)} only on rank 0" if missing else ""]
+        return f"{key}: {'; '.join(p for p in parts if p) or 'the same items in another order'}"
+    return f"{key}: {_short(theirs)} (rank 0: {_short(ref)})"
+
+
+def _short(value, limit: int = 160) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

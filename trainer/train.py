@@ -30,7 +30,14 @@ from kiosk.bundle_format.preprocess import PreprocessSpec
 from kiosk.errors import UserError
 from trainer import checkpoint as ckpt
 from trainer import mixing, run_files, swa
-from trainer.distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, rank_zero_first
+from trainer.distributed import (
+    DistInfo,
+    agree_across_ranks,
+    all_reduce_sum,
+    cleanup,
+    init_distributed,
+    rank_zero_first,
+)
 from trainer.imagecache import CachedImages, build_cache
 from trainer.metrics import topk_accuracy
 from trainer.models import (
@@ -77,11 +84,18 @@ def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[Traini
     what needs decoding while the others wait, and they read the caches it wrote.
     """
     train_spec, eval_spec = specs_from_args(args)
-    source = TrainingSource.from_args(args)
-    val_rows = read_manifest_items(args.val) if args.val else []
-    if args.val and not val_rows:
-        raise UserError(f"--val {args.val}: no photos (only a header?); give a manifest with photos, or no --val")
-    source.check_known(val_rows, args.val)
+    try:
+        source = TrainingSource.from_args(args)
+        val_rows = read_manifest_items(args.val) if args.val else []
+        if args.val and not val_rows:
+            raise UserError(f"--val {args.val}: no photos (only a header?); give a manifest with photos, or no --val")
+        source.check_known(val_rows, args.val)
+        facts = rank_facts(args, source)
+    except UserError as exc:  # the other ranks fail at once too, instead of waiting in the next collective
+        if not dist_info.distributed:
+            raise
+        facts = {"error": str(exc)}
+    agree_across_ranks(dist_info, facts, "what they train")
     if getattr(args, "resume", None) is not None:
         check_resumed_labels(run, source.labels)
     preset = train_preset(args)
@@ -97,6 +111,30 @@ def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[Traini
         _write_json(run / "quarantine.json", data.skipped + val_bad)
         _write_json(run / "labels.json", {"labels": data.labels, "groups": data.groups})
     return data, val
+
+
+def rank_facts(args, source: TrainingSource) -> dict:
+    """What every rank of a job must share, exchanged right after joining (:func:`agree_across_ranks`): the classes
+    in order, the manifests' contents (sha256, not their paths) or the shard index, and the checkpoint resumed from
+    (``--auto-resume`` decides it per node from its own ``--out``)."""
+    from kiosk.bundle_format.bundle import sha256_file
+
+    digests = manifest_digests(args)
+    facts = {"SKUs": list(source.labels), "SKU groups": sorted(source.groups.items()),
+             "train manifests (sha256)": [d[1] for d in digests["train"]],
+             "val manifest (sha256)": [d[1] for d in digests["val"]],
+             "_where": ", ".join([p for p, _ in digests["train"]] or [str(args.shards)])}
+    if source.index is not None:
+        facts["shard index (sha256)"] = sha256_file(Path(args.shards) / "index.json") if (
+            Path(args.shards) / "index.json").is_file() else str(len(source.index.labels))
+    resumed = getattr(args, "resume", None)
+    facts["resumes from"] = "nothing (starts at epoch 0)"
+    if resumed is not None and (Path(resumed) / ckpt.CHECKPOINT).is_file():
+        state = ckpt.load_checkpoint(Path(resumed))
+        pos = state.get("data") or {"epoch": state["epoch"] + 1, "batch": 0}
+        facts["resumes from"] = (f"a checkpoint at epoch {pos['epoch']} batch {pos['batch']} step {state['step']} "
+                                 f"(sha256 {sha256_file(Path(resumed) / ckpt.CHECKPOINT)[:12]})")
+    return facts
 
 
 # ----------------------------------------------------------------------------- loops
