@@ -55,6 +55,9 @@ from trainer.training_data import TrainingData, TrainingSource, read_manifest_it
 
 log = logging.getLogger(__name__)
 
+#: the target of a placeholder sample (trainer.shards.stream.IGNORE, nn.CrossEntropyLoss's ignore_index)
+IGNORE_TARGET = -100
+
 
 # ----------------------------------------------------------------------------- data
 
@@ -150,12 +153,14 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
                     args, ema=None, scaler=None, on_step=None, frozen_stages: int = 0, arch: str = "",
                     progress: bool = True, max_steps: int | None = None, start_step: int = 0) -> dict:
     """One pass over ``loader``; loss, accuracy and image count are summed over all ranks, on the device the
-    process group's backend reduces on (the model's ``device`` under NCCL)."""
+    process group's backend reduces on (the model's ``device`` under NCCL). Placeholder samples (target
+    ``IGNORE_TARGET``: unreadable shard members) count in none of them; an epoch of batches without one real photo on
+    any rank raises :class:`UserError` on every rank (nothing was trained)."""
     model.train()
     bare = model.module if hasattr(model, "module") else model
     if frozen_stages:
         set_frozen_bn_eval(bare, arch, frozen_stages)
-    totals = [0.0, 0.0, 0.0]  # loss sum, correct, count
+    totals = [0.0, 0.0, 0.0, 0.0]  # loss sum, correct, photos (placeholders left out), batches
     mix = mixing.from_args(args, epoch)
     t0 = time.perf_counter()
     step = start_step
@@ -169,15 +174,22 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
         if ema is not None:
             ema.update_parameters(bare)
         step += 1
-        n = images.shape[0]
+        valid = targets != IGNORE_TARGET  # a placeholder for unreadable shard members trains nothing: not counted
+        n = int(valid.sum().item())
         totals[0] += loss.item() * n
-        totals[1] += (logits.argmax(1) == targets).sum().item()
+        totals[1] += ((logits.argmax(1) == targets) & valid).sum().item()
         totals[2] += n
+        totals[3] += 1
         rate = totals[2] / (time.perf_counter() - t0)
-        bar.set_postfix(loss=f"{totals[0] / totals[2]:.3f}", acc=f"{totals[1] / totals[2]:.3f}", img_s=f"{rate:.1f}")
+        seen = max(totals[2], 1)
+        bar.set_postfix(loss=f"{totals[0] / seen:.3f}", acc=f"{totals[1] / seen:.3f}", img_s=f"{rate:.1f}")
         if on_step is not None:
             on_step(step, loss.item())
-    loss_sum, correct, count = all_reduce_sum(totals, device)
+    loss_sum, correct, count, batches = all_reduce_sum(totals, device)
+    if batches and not count:
+        raise UserError(f"epoch {epoch}: {int(batches)} batches but not one readable photo in them on any rank (every "
+                        "sample unreadable: see the run's shard-errors.jsonl); nothing was trained, so no weights "
+                        "are kept — fix or re-shard the data")
     elapsed = time.perf_counter() - t0
     return {"loss": loss_sum / max(count, 1), "acc": correct / max(count, 1), "images": count,
             "seconds": elapsed, "img_per_s": count / max(elapsed, 1e-9), "step": step}
