@@ -122,6 +122,8 @@ def _train(args: argparse.Namespace) -> int:
     from trainer.train import main
 
     result = main(args)
+    if not result.get("main", True):
+        return 0  # under torchrun only rank 0 has the run's best weights and prints where they are
     best = result["best"]
     print(f"best val top-1 {_top1(best)} at epoch {best.get('epoch')}; run in {result['run']}")
     return 0

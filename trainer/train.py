@@ -468,7 +468,7 @@ def main(args) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        result = run_training(args, dist_info, device)
+        result = {**run_training(args, dist_info, device), "main": dist_info.is_main}  # who prints the summary
         if dist_info.is_main and getattr(args, "sagemaker_model_dir", None):
             from trainer.sagemaker.env import publish_outputs
 

@@ -81,3 +81,13 @@ def test_a_node_without_the_checkpoint_rank_0_resumes_is_refused(data, tmp_path)
         assert rc != 0, text[-3000:]
         assert "resumes from: nothing (starts at epoch 0) (rank 0: a checkpoint at epoch 1" in text, text[-3000:]
     assert "resumed" not in results[0][1].split("disagree")[0].splitlines()[-1]
+
+
+def test_only_rank_0_prints_the_summary(data, tmp_path):
+    _, train, _ = data
+    results = two_nodes([["--train", str(train), "--out", str(tmp_path / f"n{n}"), *FAST, "--epochs", "1"]
+                         for n in (0, 1)])
+    assert [rc for rc, _ in results] == [0, 0], "\n".join(t[-2000:] for _, t in results)
+    summaries = [line for _, text in results for line in text.splitlines() if line.startswith("best val top-1")]
+    assert len(summaries) == 1 and "at epoch 0" in summaries[0], summaries
+    assert "best val top-1" in results[0][1]
