@@ -116,8 +116,12 @@ def _train(args: argparse.Namespace) -> int:
               f"(`checkout bundle export {result['run']} --out DIR` makes its bundle)")
         return 0
     if args.nproc_per_node > 1:
-        from trainer.launch import relaunch_with_torchrun
+        import copy
 
+        from trainer.launch import relaunch_with_torchrun
+        from trainer.train import resolve_args
+
+        resolve_args(copy.deepcopy(args))  # option and data checks once, here, before any worker starts
         return relaunch_with_torchrun(args.nproc_per_node)
     from trainer.train import main
 

@@ -8,10 +8,14 @@ command lines, so what the docs show is what the code runs.
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 #: ``checkout train`` options that belong to the launcher, not to the workers
 LAUNCHER_OPTIONS = ("--nproc-per-node",)
@@ -68,10 +72,14 @@ def torchrun_command(train_args: Sequence[str], nproc_per_node: int, nnodes: int
 
 def relaunch_with_torchrun(nproc_per_node: int, argv: Sequence[str] | None = None,
                            max_restarts: int | None = None) -> int:
-    """Run this ``checkout train`` command as ``nproc_per_node`` DDP processes on this machine; their exit code.
+    """Run this ``checkout train`` command as ``nproc_per_node`` DDP processes on this machine; 0, or after one
+    ``checkout: error:`` line, 2 when a worker refused its input (its own error line) and 1 for any other failure
+    (a crash, a signal).
 
     ``max_restarts`` (default: ``$CHECKOUT_MAX_RESTARTS`` or 0) lets torchrun restart the workers after a
-    failure; they resume from the run's last checkpoint.
+    failure; they resume from the run's last checkpoint. SIGTERM and SIGINT to this process are passed on to torchrun
+    (which stops its workers), and this process waits for it. Once a worker fails, torchrun's and the workers'
+    tracebacks go to a log file the error line names, not to the terminal.
     """
     if nproc_per_node < 1:
         from kiosk.errors import UserError
@@ -83,4 +91,88 @@ def relaunch_with_torchrun(nproc_per_node: int, argv: Sequence[str] | None = Non
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc_per_node)))
     print("launching:", " ".join(cmd[2:]), flush=True)
-    return subprocess.run(cmd, env=env).returncode
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, errors="replace", bufsize=1)
+    received: list[int] = []
+    with _forwarding_signals(proc, received):
+        held = _relay_stderr(proc.stderr)
+        rc = proc.wait()
+    if rc == 0:
+        sys.stderr.writelines(held)  # a failure torchrun recovered from (--max-restarts): keep its report visible
+        return 0
+    line, status = failure_line(held, rc, received)
+    print(f"checkout: error: {line}{_saved(held)}", file=sys.stderr, flush=True)
+    return status
+
+
+#: a line from which on the workers' and torchrun's output is a failure report (kept in a file, not shown)
+_FAILING = re.compile(r"^(\[rank\d+\]:\s*)?Traceback \(most recent call last\)|^checkout: error:|failed \(exitcode:")
+
+
+def _relay_stderr(stream) -> list[str]:
+    """Copy torchrun's stderr through until a failure begins; return the failure's lines (held back)."""
+    held: list[str] = []
+    for text in stream:
+        if held or _FAILING.search(text):
+            held.append(text)
+        else:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+    return held
+
+
+@contextmanager
+def _forwarding_signals(proc: subprocess.Popen, received: list[int]):
+    """While torchrun runs, SIGTERM/SIGINT to this launcher go to torchrun (it stops its workers) and are noted."""
+    def forward(signum, _frame):
+        received.append(signum)
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[sig] = signal.signal(sig, forward)
+        except ValueError:  # not the main thread: signals stay with their default handling
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def failure_line(held: list[str], rc: int, received: list[int]) -> tuple[str, int]:
+    """(the one line that says why the job failed, the exit status): which rank, its exit code or signal, and the
+    first ``checkout: error:`` a worker printed; status 2 when that worker refused its input, else 1."""
+    if received:
+        return (f"stopped by {signal.Signals(received[0]).name}; torchrun and its workers have exited "
+                f"(exit code {rc})"), 1
+    text = "".join(held)
+    root = text.split("Root Cause", 1)[-1]
+    rank = re.search(r"rank\s*:\s*(\d+)", root)
+    code = re.search(r"exitcode\s*:\s*(-?\d+)", root)
+    own = next((t.strip().split("checkout: error:", 1)[1].strip() for t in held if "checkout: error:" in t), None)
+    exit_code = int(code.group(1)) if code else None
+    who = f"rank {rank.group(1)}" if rank else "a worker"
+    if exit_code is not None and exit_code < 0:
+        how = f"was killed by {_signal_name(-exit_code)}"
+    else:
+        how = f"exited with code {exit_code if exit_code is not None else rc}"
+    return (f"{who} {how}: {own}" if own else f"{who} {how}"), (2 if own and exit_code == 2 else 1)
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
+def _saved(held: list[str]) -> str:
+    """Where the held-back report went (a temporary file), as the error line's tail."""
+    if not held:
+        return ""
+    fd, path = tempfile.mkstemp(prefix="checkout-torchrun-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        fh.writelines(held)
+    return f" (the workers' and torchrun's report: {path})"

@@ -1,0 +1,88 @@
+"""``checkout train --nproc-per-node 2``: option errors once, before torchrun; a worker's failure condensed to one
+``checkout: error:`` line (which rank, how it ended, its own error line); SIGTERM to the launcher stops torchrun and
+its workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.trainer.synthetic import make_dataset
+from trainer import run_files
+
+REPO = Path(__file__).resolve().parents[3]
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+FAST = ["--arch", "tiny_cnn", "--img-size", "32", "--train-resize", "36", "--batch-size", "4", "--threads", "1",
+        "--no-progress", "--workers", "0", "--exemplars", "0"]
+
+
+def launch(*args: str, timeout: int = 90) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kiosk", "train", *args, "--nproc-per-node", "2"], env=ENV,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def train(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("launch") / "img", per_class=2, size=40)[0]
+
+
+def test_an_option_error_is_one_line_before_torchrun_starts(train, tmp_path):
+    proc = launch("--train", str(train), "--val", str(train), "--out", str(tmp_path / "run"), *FAST)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("checkout: error: --val"), proc.stderr
+    assert "launching:" not in proc.stdout
+
+
+def test_a_worker_refusing_its_input_is_one_line_naming_the_rank(train, tmp_path):
+    run = tmp_path / "run"
+    with run_files.run_lock(run):  # another training holds the run folder: rank 0 refuses, rank 1 is left waiting
+        proc = launch("--train", str(train), "--out", str(run), *FAST, "--epochs", "1")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert len(lines) == 1 and "Traceback" not in proc.stdout, proc.stderr[-3000:]
+    assert lines[0].startswith("checkout: error: rank 0 exited with code 2: ") and "another training" in lines[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the workers through /proc")
+def test_sigterm_to_the_launcher_stops_torchrun_and_its_workers(train, tmp_path):
+    mark = uuid.uuid4().hex
+    run = tmp_path / "run"
+    job = subprocess.Popen([sys.executable, "-m", "kiosk", "train", "--train", str(train), "--out", str(run), *FAST,
+                            "--epochs", "500", "--nproc-per-node", "2"], env={**ENV, "CHECKOUT_TEST_MARK": mark},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (run / "metrics.jsonl").is_file():
+        time.sleep(0.2)
+    assert (run / "metrics.jsonl").is_file(), job.kill() or job.communicate()[1][-3000:]
+    job.send_signal(signal.SIGTERM)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode != 0 and "stopped by SIGTERM" in err, err[-3000:]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and marked(mark):
+        time.sleep(0.2)
+    left = marked(mark)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "torchrun or its workers outlived the launcher"
+
+
+def marked(mark: str) -> list[int]:
+    """Live processes whose environment holds ``CHECKOUT_TEST_MARK=mark``."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if f"CHECKOUT_TEST_MARK={mark}".encode() in (d / "environ").read_bytes():
+                    stat = (d / "stat").read_text()
+                    if stat.rsplit(")", 1)[1].split()[0] != "Z":
+                        out.append(int(d.name))
+            except OSError:
+                pass
+    return out
