@@ -195,6 +195,28 @@ def format_report(res: dict) -> str:
     return "\n".join(lines)
 
 
+def check_config(cfg: dict) -> None:
+    """What the spawned processes would fail on, refused here first in one line: an unknown ``--arch``, a
+    ``--freeze`` outside its stages, a ``--backend`` this device or build cannot run."""
+    import torch.distributed as dist
+
+    from kiosk.errors import UserError
+    from trainer.models import DEFAULT_FREEZE, build_model, freeze_stages
+
+    backend, device = cfg["backend"], cfg["device"]
+    if backend == "nccl" and not device.startswith("cuda"):
+        raise UserError(f"--backend nccl: reduces tensors on CUDA GPUs only; this bench runs on {device} "
+                        "(use --backend gloo, or --device cuda on a GPU machine)")
+    available = {"gloo": dist.is_gloo_available(), "nccl": dist.is_nccl_available(), "mpi": dist.is_mpi_available()}
+    if not available.get(backend, True):
+        raise UserError(f"--backend {backend}: not available in this torch build")
+    try:
+        model = build_model(cfg["arch"], cfg["classes"])
+    except (KeyError, ValueError) as exc:
+        raise UserError(f"--arch {cfg['arch']}: {exc}") from None
+    freeze_stages(model, cfg["arch"], DEFAULT_FREEZE.get(cfg["arch"], 0) if cfg["freeze"] is None else cfg["freeze"])
+
+
 def bench_ddp(args) -> int:
     import torch
 
@@ -210,6 +232,7 @@ def bench_ddp(args) -> int:
            "img_size": args.img_size, "nproc": args.nproc, "steps": args.steps, "bucket_cap_mb": args.bucket_cap_mb,
            "backend": args.backend or ("nccl" if device.startswith("cuda") else "gloo"), "device": device,
            "amp": args.amp, "channels_last": args.channels_last, "threads": threads}
+    check_config(cfg)
     res = run_bench(cfg)
     res["command"] = "checkout bench ddp " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in (("arch", args.arch), ("batch_size", args.batch_size),

@@ -55,7 +55,13 @@ def init_distributed(device: str = "cpu", backend: str | None = None, timeout_s:
                             "(it exists only in SageMaker's GPU training images)") from None
     if device.startswith("cuda"):
         torch.cuda.set_device(local)
-    host, port = os.environ.get("MASTER_ADDR", "?"), os.environ.get("MASTER_PORT", "?")
+    missing = [k for k in ("MASTER_ADDR", "MASTER_PORT") if not os.environ.get(k)]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise UserError(f"RANK={rank} WORLD_SIZE={world} but {' and '.join(missing)} {verb} not set: "
+                        "launch through torchrun (or checkout train --nproc-per-node N), or set "
+                        "MASTER_ADDR and MASTER_PORT to node rank 0's address and a free port")
+    host, port = os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"]
     try:
         store, rank, world = next(rendezvous("env://", rank, world,
                                              timeout=datetime.timedelta(seconds=rdzv_timeout_s)))

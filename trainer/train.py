@@ -106,7 +106,7 @@ def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[Traini
     index = {s: i for i, s in enumerate(source.labels)}
     with rank_zero_first(dist_info):  # two processes writing one cache file would race
         data = source.open(args, dist_info.rank, dist_info.world_size, train_spec, preset.build(), cache_dir,
-                           pin_memory=device.startswith("cuda"), errors_path=run / "shard-errors.jsonl")
+                           pin_memory=device.startswith("cuda"), errors_path=shard_errors_path(run, dist_info.rank))
         val = (build_cache([(r["path"], index[r["sku"]]) for r in val_rows], cache_dir, "eval", eval_spec,
                            lines=[r["line"] for r in val_rows], desc="decode val") if val_rows else None)
     if dist_info.is_main:
@@ -114,6 +114,12 @@ def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[Traini
         _write_json(run / "quarantine.json", data.skipped + val_bad)
         _write_json(run / "labels.json", {"labels": data.labels, "groups": data.groups})
     return data, val
+
+
+def shard_errors_path(run: Path, rank: int) -> Path:
+    """Where rank ``rank`` reports its unreadable shard members: ``shard-errors.jsonl`` for rank 0, and a file of
+    its own for every other rank (each reads other shards; several writers appending to one file would interleave)."""
+    return run / ("shard-errors.jsonl" if rank == 0 else f"shard-errors.rank{rank}.jsonl")
 
 
 def rank_facts(args, source: TrainingSource) -> dict:
