@@ -7,6 +7,7 @@ command lines, so what the docs show is what the code runs.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -52,7 +53,9 @@ def torchrun_command(train_args: Sequence[str], nproc_per_node: int, nnodes: int
 
     One node without a master address rendezvouses privately on 127.0.0.1 and a free port (what torchrun's
     ``--standalone`` does, on the loopback address only). Otherwise the rendezvous is torchrun's store on
-    ``master_addr:master_port`` (node rank 0 hosts it).
+    ``master_addr:master_port`` (node rank 0 hosts it), its join bounded by the workers' ``--rdzv-timeout``
+    (default 300 s): torchrun's own rendezvous comes before any worker starts, so without ``--rdzv-conf`` a node
+    whose peers never come waits torchrun's 900 s (static) / 600 s (c10d) first.
     """
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc_per_node)]
     if nnodes == 1 and master_addr is None:
@@ -62,12 +65,31 @@ def torchrun_command(train_args: Sequence[str], nproc_per_node: int, nnodes: int
         if master_addr is None or master_port is None:
             raise ValueError("a multi-node launch needs master_addr and master_port")
         cmd += ["--nnodes", str(nnodes), "--node-rank", str(node_rank), "--master-addr", master_addr,
-                "--master-port", str(master_port)]
+                "--master-port", str(master_port), "--rdzv-conf", rdzv_conf(_rdzv_timeout(train_args))]
         if rdzv_id:
             cmd += ["--rdzv-id", rdzv_id]
     if max_restarts:
         cmd += ["--max-restarts", str(max_restarts)]
     return cmd + ["-m", "trainer", *train_args]
+
+
+def rdzv_conf(timeout_s: float) -> str:
+    """torchrun's ``--rdzv-conf`` bounding its rendezvous: ``timeout`` is the static rendezvous' (``--master-addr``:
+    node rank 0's store waits that long for the other nodes, they that long to reach it), ``join_timeout`` the
+    c10d rendezvous' (``--rdzv-backend c10d``)."""
+    seconds = max(1, math.ceil(timeout_s))
+    return f"timeout={seconds},join_timeout={seconds}"
+
+
+def _rdzv_timeout(train_args: Sequence[str], default: float = 300.0) -> float:
+    """The ``--rdzv-timeout`` among the workers' arguments (their option's default if none)."""
+    args = list(train_args)
+    for i, a in enumerate(args):
+        if a == "--rdzv-timeout" and i + 1 < len(args):
+            return float(args[i + 1])
+        if a.startswith("--rdzv-timeout="):
+            return float(a.split("=", 1)[1])
+    return default
 
 
 def relaunch_with_torchrun(nproc_per_node: int, argv: Sequence[str] | None = None,

@@ -86,3 +86,17 @@ def marked(mark: str) -> list[int]:
             except OSError:
                 pass
     return out
+
+
+def test_a_node_whose_peers_never_come_gives_up_within_its_rdzv_timeout(train, tmp_path):
+    """Node 0 of 2 alone: torchrun's own rendezvous (before any worker) is bounded by the workers' --rdzv-timeout."""
+    from tests.trainer.ddp.test_ranks_agree import free_port
+    from trainer.launch import torchrun_command
+
+    cmd = torchrun_command(["--train", str(train), "--out", str(tmp_path / "run"), *FAST, "--rdzv-timeout", "3"], 1,
+                           nnodes=2, node_rank=0, master_addr="127.0.0.1", master_port=free_port())
+    assert "--rdzv-conf" in cmd and cmd[cmd.index("--rdzv-conf") + 1] == "timeout=3,join_timeout=3"
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and time.monotonic() - t0 < 40, proc.stderr[-2000:]
+    assert "1/2 clients joined" in proc.stderr or "Timed out" in proc.stderr, proc.stderr[-2000:]

@@ -186,7 +186,8 @@ def test_torchrun_command_lines():
     cmd = torchrun_command(["--out", "r"], 8, nnodes=2, node_rank=1, master_addr="10.0.0.1", master_port=29500,
                            max_restarts=3)
     assert cmd[3:] == ["--nproc-per-node", "8", "--nnodes", "2", "--node-rank", "1", "--master-addr", "10.0.0.1",
-                       "--master-port", "29500", "--max-restarts", "3", "-m", "trainer", "--out", "r"]
+                       "--master-port", "29500", "--rdzv-conf", "timeout=300,join_timeout=300", "--max-restarts", "3",
+                       "-m", "trainer", "--out", "r"]
 
 
 def test_sagemaker_launcher_and_entry_without_the_sdk():
