@@ -93,7 +93,7 @@ def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[Traini
         if args.val and not val_rows:
             raise UserError(f"--val {args.val}: no photos (only a header?); give a manifest with photos, or no --val")
         source.check_known(val_rows, args.val)
-        facts = rank_facts(args, source)
+        facts = rank_facts(args, source) if dist_info.distributed else {}
     except UserError as exc:  # the other ranks fail at once too, instead of waiting in the next collective
         if not dist_info.distributed:
             raise

@@ -100,3 +100,14 @@ def test_a_node_whose_peers_never_come_gives_up_within_its_rdzv_timeout(train, t
     proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and time.monotonic() - t0 < 40, proc.stderr[-2000:]
     assert "1/2 clients joined" in proc.stderr or "Timed out" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_killed_rank_is_named_with_its_signal_and_exit_status_1():
+    from trainer.launch import failure_line
+
+    held = ["[rank0]: Traceback (most recent call last):\n", "[rank0]: RuntimeError: Connection closed by peer\n",
+            "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:\n",
+            "Root Cause (first observed failure):\n",
+            "[1]:\n", "  rank      : 1 (local_rank: 1)\n", "  exitcode  : -9 (pid: 29653)  (SIGKILL)\n"]
+    assert failure_line(held, 1, []) == ("rank 1 was killed by SIGKILL", 1)
+    assert failure_line([], 1, [15]) == ("stopped by SIGTERM; torchrun and its workers have exited (exit code 1)", 1)
