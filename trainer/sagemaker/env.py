@@ -91,6 +91,8 @@ def publish_outputs(args, run: Path) -> list[Path]:
             continue
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
+        if attr == "sagemaker_output_dir":  # each rank's own shard-error log beside rank 0's
+            names = (*names, *sorted(p.name for p in Path(run).glob("shard-errors.rank*.jsonl")))
         for name in names:
             src = Path(run) / name
             if src.is_file() and src.resolve() != (dest / name).resolve():

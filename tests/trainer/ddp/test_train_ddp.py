@@ -166,12 +166,12 @@ def test_sagemaker_variables_fill_the_options(data, tmp_path):
     assert (lay.nnodes, lay.node_rank, lay.nproc_per_node, lay.master_addr) == (2, 1, 8, "algo-1")
     run = tmp_path / "run"
     run.mkdir()
-    for name in ("best.safetensors", "labels.json", "metrics.jsonl", "checkpoint.pt"):
+    for name in ("best.safetensors", "labels.json", "metrics.jsonl", "checkpoint.pt", "shard-errors.rank1.jsonl"):
         (run / name).write_text("x")
     args.sagemaker_model_dir, args.sagemaker_output_dir = str(tmp_path / "m2"), str(tmp_path / "o2")
     publish_outputs(args, run)
     assert sorted(p.name for p in (tmp_path / "m2").iterdir()) == ["best.safetensors", "labels.json"]
-    assert [p.name for p in (tmp_path / "o2").iterdir()] == ["metrics.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "o2").iterdir()) == ["metrics.jsonl", "shard-errors.rank1.jsonl"]
 
 
 def test_torchrun_command_lines():
