@@ -215,12 +215,14 @@ def _entries(folder: Path) -> list[_Entry]:
     return _scan(folder)[0]
 
 
-def _write_held(target: Path, data: bytes) -> None:
-    """``data`` to ``target`` atomically, through a temporary this process holds an ``flock`` on while writing."""
+def _write_held(target: Path, data: bytes, when: float) -> None:
+    """``data`` to ``target`` atomically, through a temporary this process holds an ``flock`` on while writing;
+    the file's time is ``when`` (the outbox's clock: a batch's age is measured on the clock that judges it)."""
     from kiosk.bundle_format.atomic import AtomicFile
 
     with AtomicFile(target, locked=True) as out:
         out.tmp.write_bytes(data)
+        os.utime(out.tmp, (when, when))
 
 
 def sweep_temporaries(folder: Path) -> int:
@@ -288,7 +290,7 @@ class Outbox:
         target = self.pending / name
         if target.is_file():
             return False
-        _write_held(target, data)
+        _write_held(target, data, self._clock().timestamp())
         return True
 
     # -- bound ------------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ class FeedbackRelay:
         from kiosk.feedback.loop import FeedbackLoop
         from kiosk.store import SalesStore
 
-        self._emit = emit
+        self._emit, self._clock = emit, clock
         self._kiosk_id, self._store_id = config.kiosk_id, config.store_id
         self.event: OutboxChanged | None = None
         # its own connection: the loop's transactions never wait on the checkout's lock, nor it on theirs
@@ -50,7 +50,7 @@ class FeedbackRelay:
                                                       store_id=self._store_id, product=product))
 
     def _on_status(self, status) -> None:
-        text, level = status.line()
+        text, level = status.line(now=self._clock())
         event = OutboxChanged(status.queued, text, level, status.last_error, status.dropped)
         if event != self.event:
             self.event = event

@@ -12,7 +12,7 @@ class FakeClock:
     together) or ``step(days=…)`` (the wall clock set, as by NTP or a person: ``monotonic`` does not move)."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 12, 1, 10, 0, tzinfo=IST)
+        self.now = start or datetime(2001, 12, 1, 10, 0, tzinfo=IST)  # far from the real date: a real-time read shows
         self.elapsed = 0.0
 
     def __call__(self) -> datetime:
