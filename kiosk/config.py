@@ -76,7 +76,7 @@ RANGES = (f"backend one of {', '.join(BACKENDS)}; precision one of {', '.join(PR
           "1-64 letters, digits, '.', '_' or '-', not starting with '.'; staff_pin_hash as made by `checkout kiosk "
           "--hash-pin`; channel http://, https://, file: or a directory; "
           f"log_level one of {', '.join(LOG_LEVELS)}; languages ISO 639-1 codes like \"hi\"; receipt_printer "
-          "escpos:DEVICE_OR_FILE")
+          "escpos:DEVICE or escpos:file:PATH")
 
 
 class ConfigError(UserError):
@@ -138,8 +138,9 @@ class KioskConfig:
                                         "first is where every new shopper starts")
     remove_approval_above_paise: int = _f(50000, "a shopper removing a line worth more than this (paise) needs a "
                                                  "staff approval; 0 = every removal does")
-    receipt_printer: str = _f("", "receipt printer URI: escpos:DEVICE_OR_FILE (ESC/POS bytes, e.g. "
-                                  "escpos:/dev/usb/lp0); empty = no printer (the Print button is hidden)")
+    receipt_printer: str = _f("", "receipt printer URI: escpos:DEVICE (ESC/POS bytes to a printer, e.g. "
+                                  "escpos:/dev/usb/lp0) or escpos:file:PATH (appended to a spool file: tests, the "
+                                  "demo); empty = no printer (the Print button is hidden)")
     receipt_countdown_s: float = _f(20.0, "seconds the receipt stays up before the kiosk goes back to the welcome "
                                           "screen (0 = until tapped)")
     model_state: str = _f("", "signed-bundle store directory (versions/, active.json, status.json); when set the kiosk "
@@ -351,8 +352,10 @@ def _unusable_numbers(value: Any, key: str = "") -> Iterator[str]:
 
 
 def _check_secrets_and_drivers(config: KioskConfig) -> None:
-    """The staff PIN hash must be usable here, and the payment terminal a known driver (one line each)."""
+    """The staff PIN hash must be usable here, and the payment terminal and receipt printer known drivers (one line
+    each)."""
     from kiosk.payments.terminal import terminal_uri_problem
+    from kiosk.printing import printer_uri_problem
 
     parsed = _parse_hash(config.staff_pin_hash) if config.staff_pin_hash else None
     if parsed is not None:
@@ -362,6 +365,8 @@ def _check_secrets_and_drivers(config: KioskConfig) -> None:
             raise ConfigError(f"staff_pin_hash: OpenSSL on this machine refuses scrypt N={n}, r={r}, p={p} "
                               f"({refused}); make a new one with `checkout kiosk --hash-pin`")
     problem = terminal_uri_problem(config.payment_terminal)
+    if problem is None and config.receipt_printer:
+        problem = printer_uri_problem(config.receipt_printer)
     if problem is not None:
         raise ConfigError(problem)
 

@@ -66,7 +66,7 @@ def open_service(work: Path, bundle: Path | None = None):
     config = KioskConfig(catalog=str(db), store=str(work / "sales.sqlite"), captures=str(work / "captures"),
                          staff_pin_hash=hash_pin(PIN), kiosk_id="K7", store_name="Green Basket · Koramangala",
                          store_address="80 Feet Road, Koramangala, Bengaluru 560034", gstin="29ABCDE1234F1Z5",
-                         store_phone="080 4123 4567", receipt_printer=f"escpos:{work / 'printer.prn'}",
+                         store_phone="080 4123 4567", receipt_printer=f"escpos:file:{work / 'printer.prn'}",
                          weight_check=False, remove_approval_above_paise=30000)
     recognizer, scale = ScriptedRecognizer(bundle), SimulatedScale(0)
     store = SalesStore.open(config.store, kiosk_id="K7", store_info=config.store_info)

@@ -2,21 +2,29 @@
 models Indian stores use). Only what a receipt needs: initialise, a code page, centred and emphasised text, feed and
 a partial cut.
 
-The bytes go to a device (``/dev/usb/lp0`` of the usblp driver, a serial port set up by the OS) or to a file, which is
-appended to (a spool a test or a print server can read). ``₹`` is printed ``Rs.`` (not in the printers' code pages);
-any other character the code page lacks becomes ``?``.
+Where the bytes go (the part of the URI after ``escpos:``):
+
+* ``DEVICE`` (``/dev/usb/lp0`` of the usblp driver, ``/dev/ttyUSB0``, ``/dev/serial/by-id/…``): a printer. The node
+  is never created: a device that is not there is a printer that is not connected, and a regular file where the
+  device should be (left by something that wrote to the path while the printer was unplugged) is refused, not
+  appended to. A named pipe (a print server's) is written to as it is.
+* ``file:PATH``: a spool file, created and appended to (tests, the demo, a print server that reads a file).
+
+``₹`` is printed ``Rs.`` (not in the printers' code pages); any other character the code page lacks becomes ``?``.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import select
+import stat
 import time
 from pathlib import Path
 
-from kiosk.printing.base import PrinterError
+from kiosk.printing.base import NOT_ANSWERING, NOT_CONNECTED, NOT_WORKING, PrinterError
 
-__all__ = ["EscPosPrinter", "render", "ESC", "GS"]
+__all__ = ["EscPosPrinter", "render", "parse_target", "ESC", "GS", "FILE_PREFIX"]
 
 ESC, GS = b"\x1b", b"\x1d"
 INIT = ESC + b"@"
@@ -25,6 +33,9 @@ ALIGN_LEFT, ALIGN_CENTRE = ESC + b"a\x00", ESC + b"a\x01"
 BOLD_ON, BOLD_OFF = ESC + b"E\x01", ESC + b"E\x00"
 DOUBLE_ON, DOUBLE_OFF = GS + b"!\x11", GS + b"!\x00"
 FEED_AND_CUT = ESC + b"d\x04" + GS + b"V\x42\x00"  # feed 4 lines, partial cut
+#: the target of a spool file: ``escpos:file:var/receipts.prn``
+FILE_PREFIX = "file:"
+FORMS = "escpos:DEVICE or escpos:file:PATH"
 
 
 def _encode(line: str) -> bytes:
@@ -47,36 +58,96 @@ def render(text: str) -> bytes:
     return b"".join(out)
 
 
+def parse_target(target: str) -> tuple[str, bool]:
+    """``target`` → (path, is a spool file); a malformed one is a :class:`PrinterError`."""
+    uri = f"escpos:{target}"
+    path, _, query = str(target).partition("?")
+    spool = path.startswith(FILE_PREFIX)
+    if spool:
+        path = path[len(FILE_PREFIX):]
+    if not path.strip() or "\x00" in path:
+        raise PrinterError(f"receipt_printer={uri!r}: no path (expected {FORMS})")
+    if query:
+        raise PrinterError(f"receipt_printer={uri!r}: unknown option(s) {query!r} (expected {FORMS})")
+    return path, spool
+
+
 class EscPosPrinter:
-    """An ESC/POS printer at ``target`` (a device node or a file path)."""
+    """An ESC/POS printer: a device node (see the module) or a spool file (``file:PATH``)."""
 
     #: seconds a printer may take to accept one receipt's bytes
     timeout_s = 10.0
+    parse_target = staticmethod(parse_target)
 
     def __init__(self, target: str) -> None:
-        self.path = Path(target)
-        if not self.path.parent.is_dir():
-            raise PrinterError(f"receipt printer {target}: no directory {self.path.parent}")
+        path, self.spool = parse_target(target)
+        self.path = Path(path)
+        if self.spool and not self.path.parent.is_dir():
+            raise PrinterError(f"receipt printer {path}: no directory {self.path.parent}", NOT_WORKING)
 
     def describe(self) -> str:
+        if self.spool:
+            return f"ESC/POS to the file {self.path}"
         return f"ESC/POS on {self.path}"
 
     def print_text(self, text: str) -> None:
         """Send one receipt; a printer that does not take it within :attr:`timeout_s` (offline, out of paper,
         jammed, a pipe nobody reads) is a :class:`PrinterError`, never a kiosk that hangs on the Print button."""
         data = render(text)
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
-        except OSError as exc:
-            raise PrinterError(f"receipt printer {self.path}: cannot open ({exc.strerror or exc})") from None
+        fd = self._open()
         try:
             self._write_all(fd, data)
-            if self.path.is_file():
+            if self.spool:
                 os.fsync(fd)
         except OSError as exc:
-            raise PrinterError(f"receipt printer {self.path}: write failed ({exc.strerror or exc})") from None
+            raise PrinterError(f"receipt printer {self.path}: write failed ({exc.strerror or exc})",
+                               NOT_WORKING) from None
         finally:
             os.close(fd)
+
+    def _open(self) -> int:
+        if self.spool:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
+        else:  # never O_CREAT: a device that is not there is not connected, not a file to make
+            flags = os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY
+            self._check_node(self._mode())
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            gone = exc.errno in (errno.ENOENT, errno.ENXIO, errno.ENODEV)  # unplugged, off, a pipe nobody reads
+            raise PrinterError(f"receipt printer {self.path}: cannot open ({exc.strerror or exc})"
+                               + (": not connected" if gone else ""), NOT_CONNECTED if gone else NOT_WORKING) from None
+        mode = os.fstat(fd).st_mode
+        if self.spool and not stat.S_ISREG(mode):
+            os.close(fd)
+            raise PrinterError(f"receipt printer file:{self.path}: not a regular file", NOT_WORKING)
+        if not self.spool:
+            try:
+                self._check_node(mode)  # the node may have changed since it was looked at
+            except PrinterError:
+                os.close(fd)
+                raise
+        return fd
+
+    def _mode(self) -> int | None:
+        try:
+            return os.stat(self.path).st_mode
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise PrinterError(f"receipt printer {self.path}: cannot look at it ({exc.strerror or exc})",
+                               NOT_WORKING) from None
+
+    def _check_node(self, mode: int | None) -> None:
+        """A device path must name a device or a pipe: nothing there is a printer not connected."""
+        if mode is None:
+            raise PrinterError(f"receipt printer {self.path}: no such device: not connected (unplugged or switched "
+                               "off?)", NOT_CONNECTED)
+        if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+            return
+        kind = "a regular file" if stat.S_ISREG(mode) else "a directory" if stat.S_ISDIR(mode) else "not a device"
+        raise PrinterError(f"receipt printer {self.path}: is {kind}, not a printer device (for a spool file write "
+                           f"escpos:{FILE_PREFIX}{self.path})", NOT_CONNECTED)
 
     def _write_all(self, fd: int, data: bytes) -> None:
         deadline = time.monotonic() + self.timeout_s
@@ -88,7 +159,8 @@ class EscPosPrinter:
                 left = deadline - time.monotonic()
                 if left <= 0 or not select.select([], [fd], [], left)[1]:
                     raise PrinterError(f"receipt printer {self.path}: did not take the receipt within "
-                                       f"{self.timeout_s:g} s (offline, out of paper or jammed?)") from None
+                                       f"{self.timeout_s:g} s (offline, out of paper or jammed?)",
+                                       NOT_ANSWERING) from None
 
     def close(self) -> None:
         pass

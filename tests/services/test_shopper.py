@@ -126,7 +126,7 @@ def test_browse_by_picture_groups_the_catalog_by_department(kit):
 
 def test_print_receipt_on_an_escpos_file_printer(tmp_path, demo_catalog_db, kit):
     printer = tmp_path / "printer.prn"
-    k = kit(UNIT_ANSWER, config=config(tmp_path, demo_catalog_db, receipt_printer=f"escpos:{printer}",
+    k = kit(UNIT_ANSWER, config=config(tmp_path, demo_catalog_db, receipt_printer=f"escpos:file:{printer}",
                                        gstin="29ABCDE1234F1Z5", store_name="Green Basket"))
     s = k.service
     with pytest.raises(CheckoutError, match="nothing to print"):

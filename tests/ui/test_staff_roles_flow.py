@@ -30,7 +30,7 @@ def real(tmp_path, qtbot):
     with Catalog.open(db) as cat:
         import_csv(cat, REPO / "assets" / "demo" / "catalog.csv")
     config = KioskConfig(catalog=str(db), store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
-                         store_name="Green Basket", receipt_printer=f"escpos:{tmp_path / 'printer.prn'}")
+                         store_name="Green Basket", receipt_printer=f"escpos:file:{tmp_path / 'printer.prn'}")
     store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info)
     add_account(store, "Asha Rao", "assistant", ASSISTANT[1], by="test")
     add_account(store, "Ravi K", "supervisor", SUPERVISOR[1], by="test")
