@@ -5,10 +5,14 @@ idempotency key, and keeps its ledger the way a terminal's acquirer does.
 knows which keys it approved, as a real terminal would: the kiosk's recovery asks it and must never be charged twice.
 Options: ``?decline_over=PAISE`` declines larger amounts, ``?delay_ms=N`` answers after N ms (a shopper at the PIN
 pad). ``ledger()`` and ``requests()`` let tests and the demo see what the "bank" saw.
+
+Every answer names the idempotency key, the amount and the reference it is about, as a real terminal's does.
+:meth:`Terminal.misbehave` makes it fail the way terminals and their connections do (:data:`FAULTS`), for tests.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import sqlite3
 import threading
@@ -19,7 +23,17 @@ from pathlib import Path
 
 from kiosk.payments.terminal import ChargeRequest, ChargeStatus, PaymentTerminal, TerminalError, TerminalReply
 
-__all__ = ["Terminal"]
+__all__ = ["FAULTS", "Terminal"]
+
+#: what :meth:`Terminal.misbehave` can make the next calls (charge or status) do
+FAULTS = {
+    "silent": "no answer (TerminalError) and nothing reaches the terminal",
+    "drop": "the terminal decides (and keeps) the charge, then the connection drops (TerminalError): answer lost",
+    "reset": "as drop, but the driver lets a raw ConnectionResetError out instead of a TerminalError",
+    "wrong-amount": "the answer names 100 paise more than the terminal decided",
+    "wrong-key": "the answer names another payment's idempotency key",
+    "wrong-reference": "the answer names another cart as the reference",
+}
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS charges (
@@ -57,6 +71,34 @@ class Terminal(PaymentTerminal):
         except (OSError, sqlite3.Error) as exc:
             raise TerminalError(f"simulated terminal ledger {self.path}: cannot open ({exc})") from None
         self._lock = threading.Lock()
+        self._faults: list[str] = []
+
+    def misbehave(self, fault: str, times: int = 1) -> None:
+        """Fail the next ``times`` calls (charge or status) the way ``fault`` says (:data:`FAULTS`), in order after
+        the faults already queued."""
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
+        with self._lock:
+            self._faults += [fault] * times
+
+    def _next_fault(self) -> str | None:
+        with self._lock:
+            return self._faults.pop(0) if self._faults else None
+
+    @staticmethod
+    def _misreply(fault: str | None, reply: TerminalReply) -> TerminalReply:
+        """The answer as it reaches the kiosk: lost (drop, reset), or naming something else (wrong-…)."""
+        if fault == "drop":
+            raise TerminalError("connection to the terminal closed before its answer (simulated)")
+        if fault == "reset":
+            raise ConnectionResetError(104, "Connection reset by peer (simulated)")
+        if fault == "wrong-amount":
+            return dataclasses.replace(reply, amount_paise=(reply.amount_paise or 0) + 100)
+        if fault == "wrong-key":
+            return dataclasses.replace(reply, idempotency_key=f"other-{reply.idempotency_key}")
+        if fault == "wrong-reference":
+            return dataclasses.replace(reply, reference=f"other-{reply.reference}")
+        return reply
 
     @classmethod
     def from_uri(cls, uri: str) -> Terminal:
@@ -76,15 +118,25 @@ class Terminal(PaymentTerminal):
     def describe(self) -> str:
         return f"simulated terminal ({self.path or 'in memory'})"
 
+    _COLUMNS = "status, approval_ref, message, amount, idempotency_key, reference"
+
     def _reply(self, row) -> TerminalReply:
-        return TerminalReply(ChargeStatus(row[0]), row[1], row[2])
+        return TerminalReply(ChargeStatus(row[0]), row[1], row[2], amount_paise=row[3], idempotency_key=row[4],
+                             reference=row[5])
 
     def charge(self, request: ChargeRequest) -> TerminalReply:
+        fault = self._next_fault()
+        if fault == "silent":
+            raise TerminalError("no answer from the terminal (simulated)")
+        return self._misreply(fault, self._charge(request))
+
+    def _charge(self, request: ChargeRequest) -> TerminalReply:
         if self.delay_s:
             time.sleep(self.delay_s)  # the shopper taps the card; nothing is recorded yet
         if isinstance(request.amount_paise, bool) or not isinstance(request.amount_paise, int) \
                 or request.amount_paise <= 0:
-            return TerminalReply(ChargeStatus.DECLINED, message=f"invalid amount {request.amount_paise!r}")
+            return TerminalReply(ChargeStatus.DECLINED, message=f"invalid amount {request.amount_paise!r}",
+                                 idempotency_key=request.idempotency_key, reference=request.reference)
         with self._lock:
             c = self._conn
             c.execute("BEGIN IMMEDIATE")
@@ -99,11 +151,13 @@ class Terminal(PaymentTerminal):
         return reply
 
     def _charge_once(self, c: sqlite3.Connection, request: ChargeRequest) -> TerminalReply:
-        row = c.execute("SELECT status, approval_ref, message, amount, reference FROM charges "
-                        "WHERE idempotency_key = ?", (request.idempotency_key,)).fetchone()
+        row = c.execute(f"SELECT {self._COLUMNS} FROM charges WHERE idempotency_key = ?",
+                        (request.idempotency_key,)).fetchone()
         if row is not None:
-            if (row[3], row[4]) != (request.amount_paise, request.reference):
-                return TerminalReply(ChargeStatus.DECLINED, message="idempotency key reused for another payment")
+            if (row[3], row[5]) != (request.amount_paise, request.reference):
+                return TerminalReply(ChargeStatus.DECLINED, message="idempotency key reused for another payment",
+                                     amount_paise=request.amount_paise, idempotency_key=request.idempotency_key,
+                                     reference=request.reference)
             return self._reply(row)
         if self.decline_over is not None and request.amount_paise > self.decline_over:
             status, ref, message = ChargeStatus.DECLINED, "", "declined by the card issuer (simulated)"
@@ -112,15 +166,21 @@ class Terminal(PaymentTerminal):
         c.execute("INSERT INTO charges (idempotency_key, amount, method, reference, status, approval_ref, message, at)"
                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (request.idempotency_key, request.amount_paise, request.method,
                                                        request.reference, status.value, ref, message, _now()))
-        return TerminalReply(status, ref, message)
+        return TerminalReply(status, ref, message, amount_paise=request.amount_paise,
+                             idempotency_key=request.idempotency_key, reference=request.reference)
 
     def status(self, idempotency_key: str) -> TerminalReply:
+        fault = self._next_fault()
+        if fault == "silent":
+            raise TerminalError("no answer from the terminal (simulated)")
         with self._lock:
             self._conn.execute("INSERT INTO requests (idempotency_key, kind, reference, at) "
                                "VALUES (?, 'status', '', ?)", (idempotency_key, _now()))
-            row = self._conn.execute("SELECT status, approval_ref, message FROM charges WHERE idempotency_key = ?",
+            row = self._conn.execute(f"SELECT {self._COLUMNS} FROM charges WHERE idempotency_key = ?",
                                      (idempotency_key,)).fetchone()
-        return self._reply(row) if row else TerminalReply(ChargeStatus.NOT_FOUND, message="no such payment")
+        reply = self._reply(row) if row else TerminalReply(ChargeStatus.NOT_FOUND, message="no such payment",
+                                                           idempotency_key=idempotency_key)
+        return self._misreply(fault, reply)
 
     def ledger(self) -> list[dict]:
         """Every charge the terminal decided, oldest first (what the bank saw)."""

@@ -50,13 +50,35 @@ class ChargeRequest:
 
 @dataclass(frozen=True)
 class TerminalReply:
+    """The terminal's answer about one request. A driver fills in what the terminal says it decided: the idempotency
+    key the answer is about, the amount (paise) and the reference, so the kiosk can tell an answer about another
+    payment (:meth:`mismatch`) from the approval of its own."""
+
     status: ChargeStatus
     approval_ref: str = ""  # the terminal's approval (auth) code: set when APPROVED
     message: str = ""
+    amount_paise: int | None = None  # the amount the terminal approved (or declined)
+    idempotency_key: str = ""  # the request this answer is about
+    reference: str = ""  # the kiosk's cart id, as the terminal has it
 
     @property
     def approved(self) -> bool:
         return self.status is ChargeStatus.APPROVED and bool(self.approval_ref)
+
+    def mismatch(self, key: str, amount_paise: int, reference: str) -> str | None:
+        """Why this answer is not one about the payment ``key`` of ``amount_paise`` for ``reference`` (None: it is).
+        Every decided answer (approved, declined, never received) must name the key asked about; an approval must
+        also name the amount and the reference of that payment. A PENDING answer decides nothing and is not checked."""
+        if self.status is ChargeStatus.PENDING:
+            return None
+        if self.idempotency_key != key:
+            return f"it is about payment {self.idempotency_key or '(none)'!r}, not {key!r}"
+        if self.status is ChargeStatus.APPROVED:
+            if isinstance(self.amount_paise, bool) or self.amount_paise != amount_paise:
+                return f"it approved {self.amount_paise!r} paise, not {amount_paise}"
+            if self.reference != reference:
+                return f"it approved reference {self.reference!r}, not {reference!r}"
+        return None
 
 
 class PaymentTerminal(ABC):
