@@ -8,17 +8,28 @@
 A driver's :meth:`Scanner.read` waits up to ``timeout`` seconds for one complete code and returns its text (the
 caller checks the check digit: a misread is ignored, never guessed); it never raises for a garbled line, which is
 logged with its raw bytes and dropped. Configuration mistakes raise :class:`ScannerError`.
+
+A driver that can lose its device (the serial one: a cable pulled) reports ``lost`` and ``live`` again to the
+observers of :meth:`Scanner.add_observer` (a :class:`ScannerStatus`, once per change), as the camera's capture worker
+does. :class:`CodeBuffer` is how drivers tell a code's characters from a fragment left over from a scan cut short:
+a pause longer than the gap between two characters ends it.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import AnyStr, Generic
 
 from kiosk.errors import UserError
 from kiosk.uri import split_device_uri
 
-__all__ = ["SCANNER_DRIVERS", "Scanner", "ScannerError", "open_scanner"]
+__all__ = ["SCANNER_DRIVERS", "CodeBuffer", "Scanner", "ScannerError", "ScannerStatus", "open_scanner"]
+
+log = logging.getLogger(__name__)
 
 #: scheme → (module, class), imported when selected
 SCANNER_DRIVERS = {
@@ -29,6 +40,51 @@ SCANNER_DRIVERS = {
 
 class ScannerError(UserError):
     """A scanner URI, option or port that cannot be used (names it and the reason)."""
+
+
+@dataclass(frozen=True)
+class ScannerStatus:
+    """What a scanner's observers receive: ``state`` ``live`` or ``lost`` (the device is gone; it is reopened after
+    ``retry_in`` seconds, attempt ``attempt``), and the device's own error text."""
+
+    state: str
+    error: str = ""
+    attempt: int = 0
+    retry_in: float | None = None
+
+
+LIVE = ScannerStatus("live")
+
+
+class CodeBuffer(Generic[AnyStr]):
+    """The characters of the code being received (``str`` key presses or ``bytes`` off a port).
+
+    A scanner sends a code's characters back to back; a pause longer than ``gap_s`` since the last of them means
+    the rest is never coming (a scan cut short, a misread, a cable pulled mid-code): :meth:`expire` drops what
+    came, so it is never glued onto the next scan. The keyboard wedge calls it at each key press (its time), the
+    serial driver when the line has been silent (bytes that waited in the port while the kiosk was busy do not
+    count as a pause)."""
+
+    def __init__(self, gap_s: float, empty: AnyStr) -> None:
+        self.gap_s, self._empty = gap_s, empty
+        self.data: AnyStr = empty
+        self.last = 0.0
+
+    def add(self, chunk: AnyStr, now: float) -> None:
+        """``chunk`` arrived at ``now`` (an empty one marks a keystroke that adds nothing)."""
+        self.data += chunk
+        self.last = now
+
+    def expire(self, now: float) -> AnyStr:
+        """What was dropped because nothing came for longer than the gap (empty when nothing was)."""
+        if self.data and now - self.last > self.gap_s:
+            return self.clear()
+        return self._empty
+
+    def clear(self) -> AnyStr:
+        """Drop what came; returns it."""
+        old, self.data = self.data, self._empty
+        return old
 
 
 class Scanner(ABC):
@@ -48,6 +104,26 @@ class Scanner(ABC):
     def close(self) -> None:
         """Release the device (an optional hook)."""
         return None
+
+    # -- the device's state, for whoever shows it -------------------------------------------------
+    @property
+    def status(self) -> ScannerStatus:
+        return self.__dict__.get("_status", LIVE)
+
+    def add_observer(self, observer: Callable[[ScannerStatus], None]) -> None:
+        """``observer(status)`` is called on the reading thread at every change of :attr:`status`; keep it quick."""
+        self.__dict__.setdefault("_observers", []).append(observer)
+
+    def remove_observer(self, observer: Callable[[ScannerStatus], None]) -> None:
+        self.__dict__.setdefault("_observers", []).remove(observer)
+
+    def _set_status(self, status: ScannerStatus) -> None:
+        self.__dict__["_status"] = status
+        for observer in list(self.__dict__.get("_observers", ())):
+            try:
+                observer(status)
+            except Exception:  # an observer's bug must not stop the scanner
+                log.exception("%s: scanner state observer failed", self.name)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

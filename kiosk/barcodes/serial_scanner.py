@@ -2,8 +2,15 @@
 
 Lines end in CR, LF or CR LF (scanners ship with any of the three). A line of anything but printable ASCII and the
 GS1 separator (GS, between the fields of a DataBar or GS1-128 element string), or longer than 96 bytes, is logged
-with its raw bytes and dropped. A port that fails is reopened on a later read.
-Options: ``baud`` (9600), ``bytesize`` (8), ``parity`` (N), ``stopbits`` (1).
+with its raw bytes and dropped. A scanner sends a code's characters back to back: characters followed by a silence
+longer than ``gap_ms`` without a line end (a scan cut short, a misread) are logged and dropped, never glued onto the
+next scan (:class:`~kiosk.barcodes.scanner.CodeBuffer`, as the keyboard wedge does); closing the port drops them too.
+
+A port that fails (the cable pulled) is closed and reopened after 0.25 s, then 0.5 s, 1 s, 2 s, 2 s …: one
+warning when the scanner goes and one when it is back, and the scanner's observers hear ``lost`` and ``live``
+(:class:`~kiosk.barcodes.scanner.ScannerStatus`).
+Options: ``baud`` (9600), ``bytesize`` (8), ``parity`` (N), ``stopbits`` (1), ``gap_ms`` (100; 50..1000: a silence
+is noticed after the port's 50 ms read timeout).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 
-from kiosk.barcodes.scanner import Scanner, ScannerError
+from kiosk.barcodes.scanner import LIVE, CodeBuffer, Scanner, ScannerError, ScannerStatus
 
 __all__ = ["SerialScanner"]
 
@@ -19,13 +26,16 @@ log = logging.getLogger(__name__)
 
 MAX_LINE = 96  # a GS1 DataBar Expanded element string can hold 74 digits, plus separators and ]e0
 GS = 0x1D  # FNC1 between the variable-length fields of a GS1 element string
+#: reopening a lost port: the first wait and the longest, seconds (doubling in between)
+RETRY = (0.25, 2.0)
+OPTIONS = ("baud", "bytesize", "parity", "stopbits", "gap_ms")
 
 
 class SerialScanner(Scanner):
     scheme = "serial"
 
     def __init__(self, port: str, *, baud: int = 9600, bytesize: int = 8, parity: str = "N", stopbits: int = 1,
-                 name: str | None = None) -> None:
+                 gap_ms: float = 100.0, name: str | None = None, retry: tuple[float, float] | None = None) -> None:
         try:
             import serial
         except ImportError:
@@ -34,7 +44,8 @@ class SerialScanner(Scanner):
         self.port, self.name = port, name or f"serial:{port}"
         self.settings = {"baudrate": baud, "bytesize": bytesize, "parity": parity, "stopbits": stopbits}
         self._port = None
-        self._pending = b""
+        self._buffer = CodeBuffer(gap_ms / 1000.0, b"")
+        self._retry, self._attempt, self._retry_at = retry or RETRY, 0, 0.0
         self.dropped = 0
         try:
             self._open()
@@ -43,30 +54,41 @@ class SerialScanner(Scanner):
 
     @classmethod
     def from_uri(cls, uri, target, options):
-        unknown = sorted(set(options) - {"baud", "bytesize", "parity", "stopbits"})
+        unknown = sorted(set(options) - set(OPTIONS))
         if unknown or not target:
-            raise ScannerError(f"scanner {uri!r}: serial:PORT takes the options baud, bytesize, parity, stopbits")
+            raise ScannerError(f"scanner {uri!r}: serial:PORT takes the options {', '.join(OPTIONS)}")
         try:
             values = {"baud": int(options.get("baud", "9600")), "bytesize": int(options.get("bytesize", "8")),
                       "stopbits": int(options.get("stopbits", "1"))}
         except ValueError:
             raise ScannerError(f"scanner {uri!r}: baud, bytesize and stopbits are whole numbers") from None
+        try:
+            gap = float(options.get("gap_ms", "100"))
+        except ValueError:
+            gap = -1.0
         parity = options.get("parity", "N").upper()
         if values["baud"] <= 0 or values["bytesize"] not in (7, 8) or values["stopbits"] not in (1, 2) \
-                or parity not in ("N", "E", "O"):
-            raise ScannerError(f"scanner {uri!r}: baud > 0, bytesize 7 or 8, parity N/E/O, stopbits 1 or 2")
-        return cls(target, parity=parity, name=uri, **values)
+                or parity not in ("N", "E", "O") or not 50 <= gap <= 1000:
+            raise ScannerError(f"scanner {uri!r}: baud > 0, bytesize 7 or 8, parity N/E/O, stopbits 1 or 2, gap_ms "
+                               "50..1000")
+        return cls(target, parity=parity, gap_ms=gap, name=uri, **values)
 
     def _open(self) -> None:
         self._port = self._serial_mod.Serial(self.port, timeout=0.05, **self.settings)
 
+    @property
+    def _pending(self) -> bytes:
+        """What came and is not a line yet."""
+        return self._buffer.data
+
     def _line(self) -> bytes | None:
         """The next line (CR, LF or CR LF end it; the empty line between CR and LF is skipped by the caller)."""
-        ends = [p for p in (self._pending.find(b"\r"), self._pending.find(b"\n")) if p >= 0]
+        pending = self._buffer.data
+        ends = [p for p in (pending.find(b"\r"), pending.find(b"\n")) if p >= 0]
         if not ends:
             return None
         pos = min(ends)
-        line, self._pending = self._pending[:pos], self._pending[pos + 1:]
+        line, self._buffer.data = pending[:pos], pending[pos + 1:]
         return line
 
     def read(self, timeout: float) -> str | None:
@@ -78,25 +100,62 @@ class SerialScanner(Scanner):
                 if text is not None:
                     return text
                 continue
-            if time.monotonic() >= deadline or not self._fill():
+            now = time.monotonic()
+            if now >= deadline:
                 return None
+            if not self._fill():  # the port is gone: wait for the next attempt, or the caller's deadline
+                time.sleep(max(0.0, min(deadline, self._retry_at) - now))
 
     def _fill(self) -> bool:
-        """Read what arrived; False when the port is gone (it is reopened on a later call)."""
-        try:
-            if self._port is None:
-                self._open()
-            self._pending += self._port.read(max(1, self._port.in_waiting))
-        except (self._serial_mod.SerialException, OSError) as exc:
-            log.warning("%s: %s", self.name, exc)
-            self.close()
-            time.sleep(0.05)
+        """Read what arrived; False when the port is gone (it is reopened once its wait is over)."""
+        if self._port is None and not self._reopen():
             return False
-        if len(self._pending) > 4 * MAX_LINE and not any(e in self._pending for e in (b"\r", b"\n")):
-            log.warning("%s: %d bytes without a line end dropped: %r", self.name, len(self._pending),
-                        self._pending[:80])
-            self._pending, self.dropped = b"", self.dropped + 1
+        try:
+            data = self._port.read(max(1, self._port.in_waiting))
+        except (self._serial_mod.SerialException, OSError) as exc:
+            self._lost(exc)
+            return False
+        now = time.monotonic()
+        if data:
+            self._buffer.add(data, now)
+        else:  # the line was silent for the port's timeout
+            self._drop(self._buffer.expire(now), f"no line end within {self._buffer.gap_s * 1000:.0f} ms")
+        if len(self._buffer.data) > 4 * MAX_LINE and not any(e in self._buffer.data for e in (b"\r", b"\n")):
+            self._drop(self._buffer.clear(), "no line end")
         return True
+
+    def _reopen(self) -> bool:
+        if time.monotonic() < self._retry_at:
+            return False
+        try:
+            self._open()
+        except (self._serial_mod.SerialException, OSError, ValueError) as exc:
+            self._lost(exc)
+            return False
+        if self.status.state != "live":
+            log.warning("%s: the scanner is back (port reopened after %d attempt(s))", self.name, self._attempt)
+            self._attempt = 0
+            self._set_status(LIVE)
+        return True
+
+    def _lost(self, exc: Exception) -> None:
+        """The port failed: closed, and reopened after a wait that doubles with each failed attempt."""
+        self.close()
+        self._attempt += 1
+        first, most = self._retry
+        delay = min(most, first * 2 ** min(self._attempt - 1, 30))
+        self._retry_at = time.monotonic() + delay
+        if self.status.state == "live":
+            log.warning("%s: the scanner is gone (%s); trying to reopen it every %g s at most", self.name, exc, most)
+            self._set_status(ScannerStatus("lost", str(exc), self._attempt, delay))
+        else:
+            log.debug("%s: still gone (attempt %d: %s); next try in %.2f s", self.name, self._attempt, exc, delay)
+
+    def _drop(self, fragment: bytes, why: str) -> None:
+        if fragment:
+            log.warning("%s: %d byte(s) dropped, %s (a scan cut short?): %r", self.name, len(fragment), why,
+                        fragment[:80])
+            self.dropped += 1
 
     def _check(self, line: bytes) -> str | None:
         if not line:
@@ -108,6 +167,8 @@ class SerialScanner(Scanner):
         return line.decode("ascii")
 
     def close(self) -> None:
+        """Close the port; characters of a code not finished are dropped (a later read reopens the port)."""
+        self._drop(self._buffer.clear(), "the port was closed")
         if self._port is not None:
             try:
                 self._port.close()

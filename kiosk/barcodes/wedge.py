@@ -15,7 +15,7 @@ import re
 import threading
 import time
 
-from kiosk.barcodes.scanner import Scanner, ScannerError
+from kiosk.barcodes.scanner import CodeBuffer, Scanner, ScannerError
 
 __all__ = ["KeyboardWedge"]
 
@@ -35,8 +35,7 @@ class KeyboardWedge(Scanner):
     def __init__(self, gap_ms: float = 50.0, name: str = "wedge:") -> None:
         self.name = name
         self.gap_s = gap_ms / 1000.0
-        self._buffer = ""
-        self._last = 0.0
+        self._burst = CodeBuffer(self.gap_s, "")
         self._codes: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()
 
@@ -57,19 +56,19 @@ class KeyboardWedge(Scanner):
         """One key press (its text; ``"\\r"``/``"\\n"``/``"\\t"`` end a code). True when it completed a scan."""
         now = time.monotonic() if when is None else when
         with self._lock:
-            if self._buffer and now - self._last > self.gap_s:
-                self._buffer = ""  # too slow: a person typing, not the scanner
-            self._last = now
+            slow = self._burst.expire(now)  # too slow: a person typing, not the scanner
+            if slow:
+                log.debug("wedge: %r typed too slowly for a scan", slow)
             if text in ("\r", "\n", "\t"):
-                burst, self._buffer = self._buffer, ""
+                burst = self._burst.clear()
                 if _SCAN.match(burst):
                     self._codes.put(burst)
                     return True
                 if burst:
                     log.debug("wedge: %r is not a scan", burst)
                 return False
-            if len(text) == 1 and (text.isprintable() or text == GS):
-                self._buffer = (self._buffer + text)[-MAX_BURST:]
+            self._burst.add(text if len(text) == 1 and (text.isprintable() or text == GS) else "", now)
+            self._burst.data = self._burst.data[-MAX_BURST:]
             return False
 
     def read(self, timeout: float) -> str | None:

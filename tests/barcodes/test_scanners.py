@@ -4,6 +4,7 @@ per line and drops garbage; the URI picks the driver."""
 from __future__ import annotations
 
 import os
+import time
 import tty
 
 import pytest
@@ -37,7 +38,8 @@ def test_wedge_takes_fast_bursts_ending_in_enter_only():
 
 def test_scanner_uris():
     assert open_scanner("") is None
-    for bad in ("usb:x", "wedge:?gap_ms=0", "wedge:?speed=1", "serial:", "serial:/dev/x?baud=fast"):
+    for bad in ("usb:x", "wedge:?gap_ms=0", "wedge:?speed=1", "serial:", "serial:/dev/x?baud=fast",
+                "serial:/dev/x?gap_ms=5"):
         with pytest.raises(ScannerError):
             open_scanner(bad)
     with pytest.raises(ScannerError, match="cannot open serial port"):
@@ -77,3 +79,109 @@ def test_a_serial_scanner_passes_gs1_element_strings_with_their_separators():
     finally:
         os.close(master)
         os.close(slave)
+
+
+# -- a serial scanner's cut-short scans and lost cable (the hardware probe: p4) ------------------------------------
+OATLY = b"2000000000459"
+
+
+@pytest.fixture
+def pty_port(tmp_path):
+    """A pty behind a stable path (as /dev/serial/by-id/… is): ``plug()`` (again) and ``unplug()``."""
+    link = tmp_path / "scanner"
+    ends: list[int] = []
+
+    class Port:
+        path = str(link)
+
+        def plug(self) -> int:
+            master, slave = os.openpty()
+            tty.setraw(slave)
+            ends[:] = [master, slave]
+            link.symlink_to(os.ttyname(slave))
+            return master
+
+        def unplug(self) -> None:
+            for fd in ends:
+                os.close(fd)
+            ends.clear()
+            link.unlink()
+
+    port = Port()
+    yield port
+    if ends:
+        port.unplug()
+
+
+def test_a_scan_cut_short_is_dropped_not_glued_onto_the_next(pty_port, caplog):
+    """Before: '20000' without a line end, then a good scan a moment later, read as 200002000000000459 (and the good
+    scan lost). Now the silence after '20000' ends it: logged and dropped."""
+    master = pty_port.plug()
+    scanner = open_scanner(f"serial:{pty_port.path}")  # gap_ms 100 by default
+    os.write(master, b"20000")
+    assert scanner.read(0.3) is None
+    os.write(master, OATLY + b"\r")
+    assert scanner.read(0.5) == OATLY.decode()
+    assert scanner.dropped == 1 and "5 byte(s) dropped, no line end within 100 ms" in caplog.text
+    scanner.close()
+
+
+def test_a_code_that_waited_in_the_port_while_the_kiosk_was_busy_is_read_whole(pty_port):
+    """Only silence on the line ends a code: bytes that came meanwhile and waited to be read are no pause."""
+    master = pty_port.plug()
+    scanner = open_scanner(f"serial:{pty_port.path}")
+    os.write(master, OATLY[:7])
+    assert scanner.read(0.01) is None  # the first half read
+    os.write(master, OATLY[7:] + b"\r")
+    time.sleep(0.3)  # the kiosk was busy: the rest waited in the port
+    assert scanner.read(0.5) == OATLY.decode() and scanner.dropped == 0
+    scanner.close()
+
+
+def test_closing_the_port_drops_half_a_code(pty_port):
+    master = pty_port.plug()
+    scanner = open_scanner(f"serial:{pty_port.path}")
+    os.write(master, b"2000000")
+    assert scanner.read(0.05) is None
+    scanner.close()
+    assert scanner.dropped == 1
+    assert scanner.read(0.05) is None  # reopened at once (opening a port empties what waited in it)
+    os.write(master, OATLY + b"\r")
+    assert scanner.read(0.5) == OATLY.decode()  # was 20000002000000000459
+    scanner.close()
+
+
+def test_an_unplugged_scanner_is_retried_ever_more_slowly_and_says_so_once(pty_port, caplog, monkeypatch):
+    """Before: a warning and a reopen every 50 ms (40 warnings in 2 s) and nothing for staff; half a code from before
+    the unplug glued onto the first scan after it."""
+    from kiosk.barcodes import serial_scanner
+
+    monkeypatch.setattr(serial_scanner, "RETRY", (0.05, 0.2), raising=False)  # the first wait and the longest
+    master = pty_port.plug()
+    scanner = open_scanner(f"serial:{pty_port.path}")
+    states, opened = [], []
+    scanner.add_observer(lambda status: states.append(status.state))
+    real_open = scanner._open
+    scanner._open = lambda: (opened.append(time.monotonic()), real_open())
+    os.write(master, b"2000000")
+    assert scanner.read(0.02) is None  # half a code in flight when the cable is pulled
+    pty_port.unplug()
+    caplog.clear()
+    until = time.monotonic() + 0.8
+    while time.monotonic() < until:
+        assert scanner.read(0.2) is None
+    assert states == ["lost"] and scanner.status.state == "lost"
+    assert 3 <= len(opened) <= 7  # after 0.05, 0.1, 0.2, 0.2 … s (every 50 ms before: 16)
+    gaps = [b - a for a, b in zip(opened, opened[1:])]
+    assert gaps[0] < 0.15 <= gaps[-1]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and "scanner is gone" in warnings[-1] and "7 byte(s) dropped" in warnings[0]
+    master = pty_port.plug()
+    until = time.monotonic() + 0.4
+    while states == ["lost"] and time.monotonic() < until:
+        assert scanner.read(0.05) is None
+    assert states == ["lost", "live"]
+    os.write(master, OATLY + b"\r")
+    assert scanner.read(0.5) == OATLY.decode()  # was 2000000 glued in front
+    assert "scanner is back" in caplog.records[-1].getMessage()
+    scanner.close()
