@@ -6,6 +6,8 @@ Standard library only (plus :mod:`kiosk.errors`), so head office imports it with
 * :mod:`~kiosk.exchange.batch` — the batch container: a deterministic tar named ``<kind>-<sha256>.tar`` after
   its bytes, holding ``batch.json`` (kind, kiosk, records, each file's hash) and the files; writer, reader and
   validation (a batch cut short, altered or renamed is refused, whole);
+* :mod:`~kiosk.exchange.cut` — cutting what a kiosk sends into batches head office takes, by bytes as well as by
+  count (one mechanism for the feedback, audit and enrollment packers);
 * :mod:`~kiosk.exchange.feedback` — the feedback record (one per placement: photo, top-k, who chose what, trust);
 * :mod:`~kiosk.exchange.heartbeat` — the kiosk's status report (model, updates, counts, disk, outbox);
 * :mod:`~kiosk.exchange.layout` — where each thing lives at head office (``<kind>/<store>/<kiosk>/<name>``).

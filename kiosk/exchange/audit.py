@@ -18,6 +18,11 @@ file alone can recompute hashes but cannot make a MAC, so a row made up or re-ha
 **deleted** row (a sequence number missing between two rows that are there), an **inserted** row (a row that is not
 this kiosk's MAC, the chain running on without it), rows **out of order** (a swapped pair), and a chain that starts
 where it should not (rows cut off at the start, or another kiosk's rows).
+
+A row too large for any batch (:func:`kiosk.exchange.cut.budget`) travels **withheld** (:func:`withhold`): everything
+but its ``detail``, which stays in the kiosk's own log, and ``"withheld": <its size in bytes>``. Its hash and MAC
+still chain it to the rows around it, so head office (``allow_withheld``) checks the chain across it and the MAC of
+its hash, and names it -- it is never a gap, nor a row that blocks the ones behind it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from kiosk.errors import DataError
 from kiosk.exchange.batch import Batch, BatchError, read_kiosk_batch
 
 __all__ = ["GENESIS", "KIND", "AuditProblem", "AuditReport", "canonical", "content_hash", "key_id", "mac_of",
-           "parse_key", "read_audit_batch", "seal", "verify_rows"]
+           "parse_key", "read_audit_batch", "seal", "verify_rows", "withheld", "withhold"]
 
 KIND = "audit"
 #: the ``prev`` of a kiosk's first row
@@ -52,6 +57,17 @@ def canonical(doc: Any) -> bytes:
 def content_hash(row: Mapping[str, Any]) -> str:
     """SHA-256 (hex) of the row's content: ``seq, at, kind, actor, detail, prev``."""
     return hashlib.sha256(canonical({k: row[k] for k in FIELDS})).hexdigest()
+
+
+def withhold(row: Mapping[str, Any], size: int) -> dict:
+    """``row`` as it travels when it is too large for a batch: its ``detail`` left out, its size (bytes) said."""
+    return {**row, "detail": {}, "withheld": int(size)}
+
+
+def withheld(row: Mapping[str, Any]) -> int | None:
+    """The size of a withheld row's detail (None: the row is whole)."""
+    size = row.get("withheld")
+    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None
 
 
 def mac_of(key: bytes, row_hash: str) -> str:
@@ -90,6 +106,7 @@ class AuditReport:
     last_hash: str = GENESIS
     problems: list[AuditProblem] = field(default_factory=list)
     unverified: int = 0  # rows whose key is not known here (chain checked, MAC not)
+    withheld: list[int] = field(default_factory=list)  # seqs of rows sent without their detail (too large)
 
     @property
     def ok(self) -> bool:
@@ -109,19 +126,22 @@ def _label(row: Mapping[str, Any]) -> str:
     return f"row {row.get('seq')} ({row.get('kind')}, {row.get('at')}, by {row.get('actor') or '-'})"
 
 
-def _hash_ok(row: Mapping[str, Any]) -> bool:
+def _hash_ok(row: Mapping[str, Any], allow_withheld: bool = False) -> bool:
+    if allow_withheld and "withheld" in row:  # its content stayed at the kiosk: the hash stands for it (MAC-checked)
+        return withheld(row) is not None and isinstance(row.get("hash"), str)
     try:
         return content_hash(row) == row.get("hash")
     except (KeyError, TypeError, ValueError):
         return False
 
 
-def _classify(rows: list[dict], keys: Callable[[str], bytes | None], report: AuditReport) -> set[int]:
+def _classify(rows: list[dict], keys: Callable[[str], bytes | None], report: AuditReport,
+              allow_withheld: bool = False) -> set[int]:
     """Indices of the authentic rows (hash and, where the key is known, MAC right); the others are reported."""
     good: set[int] = set()
     suspects = []
     for i, row in enumerate(rows):
-        if not _hash_ok(row):
+        if not _hash_ok(row, allow_withheld):
             report.add("edited", row.get("seq"), f"{_label(row)}: edited — its content no longer matches its hash")
             continue
         key = keys(str(row.get("key_id", "")))
@@ -193,14 +213,15 @@ def _missing(seqs: range, accounted: set[int], report: AuditReport, where: str) 
 
 
 def verify_rows(rows: Iterable[Mapping[str, Any]], keys: Callable[[str], bytes | None] | Mapping[str, bytes], *,
-                expect_prev: str = GENESIS, expect_first: int | None = 1) -> AuditReport:
+                expect_prev: str = GENESIS, expect_first: int | None = 1, allow_withheld: bool = False) -> AuditReport:
     """Check ``rows`` in the order they are stored. ``keys``: key id → key (``None``/absent: MAC not checked, the
     row counted ``unverified``). The chain must start at ``expect_first`` after ``expect_prev`` (a batch that
-    continues an earlier one passes the earlier one's last seq + 1 and hash; ``expect_first=None``: wherever)."""
+    continues an earlier one passes the earlier one's last seq + 1 and hash; ``expect_first=None``: wherever).
+    ``allow_withheld`` (head office): a :func:`withhold` row's hash is taken as it is, its MAC and chain checked."""
     lookup = keys.get if isinstance(keys, Mapping) else keys
     rows = [dict(r) for r in rows]
     report = AuditReport(rows=len(rows))
-    good_at = _classify(rows, lookup, report)
+    good_at = _classify(rows, lookup, report, allow_withheld)
     good = [rows[i] for i in sorted(good_at)]
     accounted = {r.get("seq") for i, r in enumerate(rows) if i not in good_at}
     _order(good, report)
@@ -208,6 +229,7 @@ def verify_rows(rows: Iterable[Mapping[str, Any]], keys: Callable[[str], bytes |
     if good:
         last = max(good, key=lambda r: r["seq"])
         report.first_seq, report.last_seq, report.last_hash = min(r["seq"] for r in good), last["seq"], last["hash"]
+    report.withheld = [r["seq"] for r in good if "withheld" in r] if allow_withheld else []
     return report
 
 
@@ -223,6 +245,7 @@ def _record_problem(rec: Mapping[str, Any]) -> str | None:
         "hash": isinstance(rec.get("hash"), str) and bool(HEX64.match(rec["hash"])),
         "mac": isinstance(rec.get("mac"), str) and bool(HEX64.match(rec["mac"])),
         "key_id": isinstance(rec.get("key_id"), str) and len(rec["key_id"]) == 16,
+        "withheld": "withheld" not in rec or withheld(rec) is not None,
     }
     wrong = [k for k, ok in checks.items() if not ok]
     return f"field(s) {', '.join(wrong)} missing or of the wrong type" if wrong else None

@@ -1,8 +1,8 @@
 """The enrollment batch: a product staff taught at a kiosk (Staff → Teach a new product, ``checkout sku enroll``), as
 it travels to head office, so the next model is trained on it.
 
-One batch per enrollment, kind ``enrollment``; its files are the enrolled photos, lossless as the gallery keeps
-them (``images/e<enrollment>-<sha256[:20]>.png``)::
+One batch per enrollment (its parts when it is larger than a batch: below), kind ``enrollment``; its files are the
+enrolled photos, lossless as the gallery keeps them (``images/e<enrollment>-<sha256[:20]>.png``)::
 
     meta:    {"kiosk_id": "K1", "store_id": "BLR-7", "enrollment_id": 3, "sku": "alpro-blueberry-soyghurt",
               "created_at": "2026-12-01T10:15:02+05:30", "staff": "101", "source": "teach-screen",
@@ -16,6 +16,14 @@ them (``images/e<enrollment>-<sha256[:20]>.png``)::
 The same enrollment always gives the same bytes and so the same name: a kiosk killed between queueing the batch
 and marking the enrollment sent queues the same batch again, and head office stores it once. ``withdrawn_at`` is
 set when staff had already withdrawn the product when the batch was made (head office leaves such photos out).
+
+An enrollment whose photos come to more than a batch may hold (:func:`kiosk.exchange.cut.budget`, 32 MiB) goes as
+**parts**: each a whole enrollment batch of its own (the same meta, some of the photos, every one checked as above)
+with ``"parts": N`` and, after the first, ``"part": 1 … N-1``; one that fits has neither, so its bytes are what they
+always were. The unit stays the enrollment: head office reads every batch it has and joins them
+(:func:`join_enrollments`) by kiosk and enrollment id -- the parts, or the same enrollment sent again -- into one,
+each photo once, and says how many parts have not arrived yet. A photo too large for any batch on its own is left
+out at the kiosk, with a warning in its log (:mod:`kiosk.gallery.packer`).
 """
 
 from __future__ import annotations
@@ -23,13 +31,16 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from kiosk.exchange.batch import Batch, BatchError, read_kiosk_batch
 from kiosk.exchange.feedback import SKU_RE
 
-__all__ = ["KIND", "MAX_PHOTOS", "photo_member", "read_enrollment_batch", "validate_enrollment"]
+__all__ = ["KIND", "MAX_PHOTOS", "Enrollment", "join_enrollments", "photo_member", "read_enrollment_batch",
+           "validate_enrollment"]
 
 KIND = "enrollment"
 MAX_PHOTOS = 200
@@ -64,6 +75,18 @@ def _product_ok(product: Any, sku: Any) -> bool:
             and all(isinstance(k, str) and len(k) <= 32 and _text(v, 256) for k, v in product.items()))
 
 
+def _int(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _parts_ok(meta: dict[str, Any]) -> bool:
+    """No ``parts`` (one batch, no ``part``), or ``parts`` 2..MAX_PHOTOS and ``part`` absent (the first) or
+    1..parts-1."""
+    if "parts" not in meta:
+        return "part" not in meta
+    return _int(meta["parts"], 2, MAX_PHOTOS) and ("part" not in meta or _int(meta["part"], 1, meta["parts"] - 1))
+
+
 def _meta_problem(meta: dict[str, Any]) -> str | None:
     eid = meta.get("enrollment_id")
     checks = [("enrollment_id", isinstance(eid, int) and not isinstance(eid, bool) and 1 <= eid < 10**12),
@@ -71,7 +94,8 @@ def _meta_problem(meta: dict[str, Any]) -> str | None:
               ("created_at", _time(meta.get("created_at"))), ("withdrawn_at", _time(meta.get("withdrawn_at"), True)),
               ("staff", _text(meta.get("staff"))), ("source", _text(meta.get("source"))),
               ("refused", isinstance(meta.get("refused"), int) and not isinstance(meta.get("refused"), bool)
-               and 0 <= meta["refused"] <= 10_000), ("product", _product_ok(meta.get("product"), meta.get("sku")))]
+               and 0 <= meta["refused"] <= 10_000), ("product", _product_ok(meta.get("product"), meta.get("sku"))),
+              ("part", _parts_ok(meta))]
     wrong = [name for name, ok in checks if not ok]
     return f"meta field(s) {', '.join(wrong)} missing, of the wrong type or out of range" if wrong else None
 
@@ -118,3 +142,43 @@ def read_enrollment_batch(data: bytes, name: str | None = None, *, where: str | 
     if problem:
         raise BatchError(f"{where or name or 'batch'}: {problem}")
     return batch
+
+
+@dataclass
+class Enrollment:
+    """One enrollment as head office has it: every whole batch that carried it joined -- the parts of one the kiosk
+    cut by bytes, or the same enrollment sent again -- each photo once."""
+
+    meta: dict[str, Any]  # the first part's (``part``/``parts`` dropped); withdrawn: when any batch says so
+    records: list[dict[str, Any]] = field(default_factory=list)  # each photo once, in the kiosk's order
+    carried_by: dict[str, str] = field(default_factory=dict)  # photo sha256 -> the batch (key) it came in
+    batches: list[str] = field(default_factory=list)  # the batches (keys), first part first
+    missing: int = 0  # parts the kiosk cut it into that have not arrived (yet)
+
+
+def join_enrollments(batches: Iterable[tuple[str, Batch]]) -> list[Enrollment]:
+    """Whole enrollment batches (``(key, batch)``, read with :func:`read_enrollment_batch`) joined per kiosk and
+    enrollment id, in the order first seen. Keeps no photo bytes: the caller takes what it needs as they pass."""
+    found: dict[tuple[str, str, int], list[tuple[int, str, dict, list]]] = {}
+    for key, batch in batches:
+        m = batch.meta
+        found.setdefault((m["store_id"], m["kiosk_id"], m["enrollment_id"]), []).append(
+            (m.get("part", 0), key, m, batch.records))
+    return [_joined(sorted(parts, key=lambda p: (p[0], p[1]))) for parts in found.values()]
+
+
+def _joined(parts: list[tuple[int, str, dict, list]]) -> Enrollment:
+    meta = {k: v for k, v in parts[0][2].items() if k not in ("part", "parts")}
+    meta["withdrawn_at"] = next((p[2]["withdrawn_at"] for p in parts if p[2]["withdrawn_at"] is not None), None)
+    meta["product"] = next((p[2]["product"] for p in parts if p[2].get("product") is not None), None)
+    if meta["product"] is None:
+        del meta["product"]
+    joined = Enrollment(meta, batches=[p[1] for p in parts])
+    for _, key, _, records in parts:
+        for rec in records:
+            if rec["sha256"] not in joined.carried_by:
+                joined.carried_by[rec["sha256"]] = key
+                joined.records.append(rec)
+    if all("parts" in p[2] for p in parts):  # a batch without parts carries all its photos
+        joined.missing = max(0, max(p[2]["parts"] for p in parts) - len({p[0] for p in parts}))
+    return joined

@@ -6,11 +6,12 @@ snapshot and the crops on disk (:func:`kiosk.exchange.write_batch`: the same sna
 names), put them in the outbox, and drop the snapshot. A crop deleted meanwhile (retention) leaves its record
 without an image.
 
-Batches are cut by bytes as well as by count: a snapshot whose photos come to more than ``max_bytes``
-(:data:`BATCH_BYTES`, far under what head office reads, :data:`kiosk.exchange.batch.MAX_BATCH_BYTES`) goes out as
-several batches (``meta.part`` 1, 2, … after the first), each built in memory on its own. A photo is read only if it
-is a regular file (never through a symbolic link) inside the captures folder and at most :data:`MAX_PHOTO_BYTES`;
-anything else leaves its record without an image.
+Batches are cut by bytes as well as by count (:func:`kiosk.exchange.cut.cut`, as the audit and enrollment packers
+cut theirs): a snapshot whose photos come to more than ``max_bytes`` (:data:`BATCH_BYTES`, far under what head
+office reads, :data:`kiosk.exchange.batch.MAX_BATCH_BYTES`) goes out as several batches (``meta.part`` 1, 2, … after
+the first), each built in memory on its own. A photo is read only if it is a regular file (never through a symbolic
+link) inside the captures folder and at most :data:`MAX_PHOTO_BYTES` (and what a batch holds); anything else leaves
+its record without an image.
 """
 
 from __future__ import annotations
@@ -23,18 +24,15 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk.exchange import write_batch
+from kiosk.exchange.cut import BATCH_BYTES, RECORD_OVERHEAD, budget, cut
 from kiosk.exchange.feedback import KIND
 
 __all__ = ["BATCH_BYTES", "FeedbackPacker", "MAX_PHOTO_BYTES"]
 
 log = logging.getLogger(__name__)
 
-#: a batch's photos and records come to at most this many bytes (built in memory; a server may cap request bodies)
-BATCH_BYTES = 32 << 20
 #: a tray crop is far smaller: a larger "photo" is not sent (its record is, without an image)
 MAX_PHOTO_BYTES = 16 << 20
-#: what one record adds besides its photo, generously: its JSON in batch.json, a tar header, block padding
-RECORD_OVERHEAD = 4096
 
 
 class FeedbackPacker:
@@ -79,28 +77,21 @@ class FeedbackPacker:
 
     def _parts(self, snapshot: list[dict]) -> Iterator[tuple[list[dict], dict[str, bytes]]]:
         """``snapshot`` cut, in order, into (records, photos) of at most ``max_bytes`` (one record at least)."""
-        records: list[dict] = []
-        files: dict[str, bytes] = {}
-        size = 0
+        for run in cut(self._costed(snapshot), budget(self.max_bytes)):
+            yield [rec for rec, _ in run], {rec["image"]: data for rec, data in run if data is not None}
+
+    def _costed(self, snapshot: list[dict]) -> Iterator[tuple[tuple[dict, bytes | None], int]]:
+        """Each record (its photo read, or its ``image`` emptied) with what it costs in a batch."""
         for rec in snapshot:
             rec = dict(rec)
             path = rec.pop("_image_path", "")
             data = self._photo(path) if rec["image"] else None
             if data is None:
                 rec["image"] = ""
-            cost = RECORD_OVERHEAD + (len(data) if data is not None else 0)
-            if records and size + cost > self.max_bytes:
-                yield records, files
-                records, files, size = [], {}, 0
-            if data is not None:
-                files[rec["image"]] = data
-            records.append(rec)
-            size += cost
-        if records:
-            yield records, files
+            yield (rec, data), RECORD_OVERHEAD + (len(data) if data is not None else 0)
 
     def _photo(self, path: str) -> bytes | None:
-        limit = min(MAX_PHOTO_BYTES, max(0, self.max_bytes - RECORD_OVERHEAD))
+        limit = min(MAX_PHOTO_BYTES, max(0, budget(self.max_bytes) - RECORD_OVERHEAD))
         if self.captures is not None and path and not _inside(path, self.captures):
             log.warning("feedback: photo %s is outside the captures folder %s: not sent", path, self.captures)
             return None

@@ -134,3 +134,84 @@ def test_the_skus_catalog_row_goes_with_its_enrollment(gallery):
     assert EnrollmentPacker(gallery, box, kiosk_id="K1", store_id="BLR-7", product=product).pack() == 2
     metas = {b.meta["sku"]: b.meta for b in (read_enrollment_batch(d, n) for n, d in box.batches.items())}
     assert metas["kiwi"]["product"] == rows["kiwi"] and "product" not in metas["lime"]
+
+
+# -- an enrollment larger than a batch goes in parts; head office joins them into the one enrollment -----------------
+HEAD_OFFICE_READS = 100_000  # a batch head office takes here (MAX_BATCH_BYTES, 512 MiB for real)
+
+
+class HeadOfficeBox:
+    """An outbox that puts each batch where the directory transport would, under head office's folder."""
+
+    def __init__(self, root) -> None:
+        self.root = root
+
+    def put(self, name: str, data: bytes) -> bool:
+        from kiosk.exchange import batch_key
+
+        path = self.root / batch_key(KIND, "BLR-7", "K1", name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return True
+
+
+def noise(seed: int, side: int = 64) -> bytes:
+    """A photo PNG cannot squeeze: ``side``² × 3 bytes and a little more."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), np.uint8)
+    return cv2.imencode(".png", pixels)[1].tobytes()
+
+
+def teach_noise(g: Gallery, sku: str, sides: list[int]):
+    photos = [noise(i, side) for i, side in enumerate(sides)]
+    images = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_COLOR) for p in photos]
+    return g.add(sku, photos, embed_mean(images), KEY, staff="101", source="teach-screen"), photos
+
+
+def test_an_enrollment_larger_than_a_batch_goes_in_parts_that_head_office_joins(gallery, tmp_path, monkeypatch):
+    """Before: one batch of all twelve photos (150 kB), over what head office reads: BatchTooLarge, the enrollment
+    never marked sent, tried again at every round. Now: parts under the limit, all queued before it is marked sent;
+    head office's Taught report and feedback collect read one enrollment with every photo, as from one batch."""
+    from kiosk.exchange import batch
+    from trainer.fleet.collect import CollectReport, _read_enrollments
+    from trainer.fleet.location import HeadOffice
+    from trainer.headoffice.taught import taught_report
+
+    enrollment, photos = teach_noise(gallery, "kiwi", [64] * 12)
+    whole = EnrollmentPacker(gallery, HeadOfficeBox(tmp_path / "whole"), kiosk_id="K1", store_id="BLR-7")
+    assert whole.pack() == 1  # head office's real limit: one batch
+    one = taught_report(str(tmp_path / "whole"))
+    gallery._conn.execute("UPDATE enrollments SET sent_at = NULL")
+    monkeypatch.setattr(batch, "MAX_BATCH_BYTES", HEAD_OFFICE_READS)
+    made = EnrollmentPacker(gallery, HeadOfficeBox(tmp_path / "ho"), kiosk_id="K1", store_id="BLR-7").pack()
+    assert made >= 4 and gallery.unsent() == []
+    tars = sorted((tmp_path / "ho/enrollment/BLR-7/K1").iterdir())
+    assert len(tars) == made and all(p.stat().st_size <= HEAD_OFFICE_READS for p in tars)
+    parts = [read_enrollment_batch(p.read_bytes(), p.name) for p in tars]
+    assert sorted(b.meta.get("part", 0) for b in parts) == list(range(made))
+    assert {b.meta["parts"] for b in parts} == {made} and sum(len(b.records) for b in parts) == 12
+    cut = taught_report(str(tmp_path / "ho"))
+    (e,), (w,) = cut.enrollments, one.enrollments
+    assert cut.skipped == [] and (e.enrollment_id, e.photos, e.missing_parts) == (enrollment.enrollment_id, 12, 0)
+    assert {**vars(e), "batch": ""} == {**vars(w), "batch": ""} and [vars(s) for s in cut.skus] == [
+        vars(s) for s in one.skus]
+    report = CollectReport(str(tmp_path / "ho"), "")
+    found = _read_enrollments(HeadOffice(str(tmp_path / "ho")), report)
+    assert (report.enrollments, report.enrolled_photos) == (1, 12) and sorted(f.image for f in found) == sorted(photos)
+    tars[-1].unlink()  # a part still on its way: the rest count, the gap is said
+    (e,) = taught_report(str(tmp_path / "ho")).enrollments
+    assert e.missing_parts == 1 and 0 < e.photos < 12
+
+
+def test_a_photo_larger_than_a_batch_is_left_out_and_blocks_nothing(gallery, tmp_path, monkeypatch, caplog):
+    """A photo over the limit on its own: left out with a warning naming it; the enrollment's other photos, and the
+    enrollments after it, leave."""
+    from kiosk.exchange import batch
+
+    teach_noise(gallery, "kiwi", [64, 200, 64])  # 200² × 3 = 120 kB: more than head office reads
+    teach(gallery, "lime", (20, 70))
+    monkeypatch.setattr(batch, "MAX_BATCH_BYTES", HEAD_OFFICE_READS)
+    box = Outbox()
+    assert EnrollmentPacker(gallery, box, kiosk_id="K1", store_id="BLR-7").pack() == 2 and gallery.unsent() == []
+    got = {b.meta["sku"]: b for b in (read_enrollment_batch(d, n) for n, d in box.batches.items())}
+    assert len(got["kiwi"].records) == 2 and len(got["lime"].records) == 2 and "parts" not in got["kiwi"].meta
+    assert "enrollment 1 (kiwi): photo" in caplog.text and "more than a batch holds" in caplog.text

@@ -61,6 +61,20 @@ def test_batches_are_cut_by_bytes_and_every_one_reads_back_at_head_office(tmp_pa
     assert len(ids) == 12 == len(set(ids)) and all(len(b.files) == len(b.records) for b in got.values())
 
 
+def test_batches_are_cut_to_what_head_office_reads_whatever_max_bytes_says(tmp_path, clock, monkeypatch):
+    """The cut (kiosk.exchange.cut, shared with the audit and enrollment packers) never makes a batch larger than
+    head office reads, even when the packer's own max_bytes (32 MiB) is larger: before, BatchTooLarge at every
+    round and no feedback sent."""
+    store = sold(tmp_path, clock, n=6, size=40_000)
+    store.pay(store.open_cart().cart_id)
+    monkeypatch.setattr(batch, "MAX_BATCH_BYTES", 200_000)
+    loop = make_loop(tmp_path, clock, store, batch_records=5000)
+    assert loop.run_once().sent >= 2
+    got = received(tmp_path)
+    assert all(len((tmp_path / "ho/feedback/S1/K1" / n).read_bytes()) <= 200_000 for n in got)
+    assert sorted(len(b.files) for b in got.values())[-1] >= 2 and sum(len(b.files) for b in got.values()) == 6
+
+
 def test_write_batch_refuses_a_batch_head_office_would_refuse(monkeypatch):
     name, data = write_batch("feedback", {}, [], {"images/a.jpg": b"x" * 30_000})
     read_batch(data, name)

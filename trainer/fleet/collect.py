@@ -28,7 +28,7 @@ from kiosk.bundle_format.atomic import atomic_write
 from kiosk.errors import DataError
 from kiosk.exchange import BatchError, safe_segment
 from kiosk.exchange.enrollment import KIND as ENROLLMENT
-from kiosk.exchange.enrollment import read_enrollment_batch
+from kiosk.exchange.enrollment import join_enrollments, read_enrollment_batch
 from kiosk.exchange.feedback import KIND, TRUST_RANK, read_feedback_batch
 from trainer.data.manifest import ManifestRow, read_manifest, write_manifest
 from trainer.fleet.location import HeadOffice
@@ -142,21 +142,32 @@ def _read_all(ho: HeadOffice, report: CollectReport) -> dict[tuple[str, str, str
 
 
 def _read_enrollments(ho: HeadOffice, report: CollectReport) -> list[Found]:
-    """Every whole enrollment batch's photos as staff-trusted records of their SKU; withdrawn ones counted, left out."""
+    """Every enrollment's photos (its whole batches joined: the parts of one, or one sent again; each photo once) as
+    staff-trusted records of their SKU; withdrawn ones counted, left out."""
     found: list[Found] = []
-    for key, batch in _whole_batches(ho, ENROLLMENT, read_enrollment_batch, report):
-        m = batch.meta
+    photos: dict[tuple[str, str], bytes] = {}  # (batch, sha256) -> the photo
+
+    def whole():
+        for key, batch in _whole_batches(ho, ENROLLMENT, read_enrollment_batch, report):
+            if batch.meta["withdrawn_at"] is None:
+                photos.update({(key, r["sha256"]): batch.files[r["image"]] for r in batch.records})
+            yield key, batch
+
+    for e in join_enrollments(whole()):
+        m = e.meta
         if m["withdrawn_at"] is not None:
             report.withdrawn += 1
             continue
         report.enrollments += 1
-        for rec in batch.records:
+        for rec in e.records:
             placement = f"enrolled-{m['enrollment_id']}-{rec['sha256'][:12]}"
             record = {"placement_id": placement, "revision": 1, "placed_at": m["created_at"],
                       "updated_at": m["created_at"], "image": rec["image"], "top_k": [], "recognised_sku": None,
                       "model_version": None, "grams": None, "chooser": f"staff:{m['staff']}" if m["staff"] else
                       "staff", "suggestion_rank": None, "label": m["sku"], "trust": "staff", "paid": None}
-            found.append(Found(m["store_id"], m["kiosk_id"], key, record, batch.files[rec["image"]], source=ENROLLED))
+            key = e.carried_by[rec["sha256"]]
+            found.append(Found(m["store_id"], m["kiosk_id"], key, record, photos[(key, rec["sha256"])],
+                               source=ENROLLED))
     report.enrolled_photos = len(found)
     return found
 

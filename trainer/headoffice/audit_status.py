@@ -12,6 +12,10 @@ way, one claiming another kiosk — and the refusal is written to head office's 
 sequence order: a gap (rows never received: a batch still in a kiosk's outbox, or rows deleted there), rows that
 differ between two batches, and a log that **starts again at row 1** (a kiosk whose database was wiped or
 replaced) are each named in the kiosk's status. A kiosk with no enrolled key is shown ``unverified``.
+
+A kiosk cuts its log into batches by bytes as well as by rows (:mod:`kiosk.audit.packer`); the join makes one chain
+of them, whatever the cut. A row too large for any batch comes **withheld** (without its detail, which stays at the
+kiosk): its MAC and its place in the chain are checked as any row's, and it is named under ``withheld``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 
 from kiosk.errors import DataError, UserError
 from kiosk.exchange import BatchError, safe_segment
-from kiosk.exchange.audit import GENESIS, KIND, key_id, parse_key, read_audit_batch, verify_rows
+from kiosk.exchange.audit import GENESIS, KIND, key_id, parse_key, read_audit_batch, verify_rows, withheld
 from kiosk.inputfiles import KB, read_bounded
 from trainer.fleet.location import HeadOffice
 
@@ -48,6 +52,7 @@ class KioskAudit:
     last_at: str | None = None
     restarts: list[str] = field(default_factory=list)  # when the log began again at row 1
     problems: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)  # rows the kiosk sent without their detail (too large)
 
     @property
     def status(self) -> str:
@@ -75,7 +80,7 @@ class AuditCollection:
         for k in self.kiosks:
             out.append(f"{k.store[:11]:<12}{k.kiosk[:7]:<8}{k.status:<17}{k.rows:>7}{k.last_seq or 0:>7}  "
                        f"{k.last_at or '-'}")
-            out += [f"    {p}" for p in k.restarts + k.problems]
+            out += [f"    {p}" for p in k.restarts + k.problems + k.withheld]
         out += [f"refused {r['batch']}: {r['reason']}" for r in self.refusals]
         return out
 
@@ -119,7 +124,8 @@ def _check_batch(data: bytes, key: str, store: str, kiosk: str, secret: bytes | 
     other = next((r.get("key_id") for r in batch.records if r.get("key_id") != enrolled), None) if secret else None
     if other is not None:  # before any work on the rows: a forged batch costs nothing
         return [], f"rows MACed with key {other}, not this kiosk's enrolled key {enrolled}"
-    report = verify_rows(batch.records, {key_id(secret): secret} if secret else {}, expect_first=None)
+    report = verify_rows(batch.records, {key_id(secret): secret} if secret else {}, expect_first=None,
+                         allow_withheld=True)
     if report.problems:
         return [], f"forged or altered: {report.problems[0].message}"
     return batch.records, ""
@@ -139,13 +145,17 @@ def _join(k: KioskAudit, chains: list[list[dict]], secret: bytes | None) -> None
             old = runs[-1].get(r["seq"])
             if old is not None and old["hash"] != r["hash"]:
                 k.problems.append(f"row {r['seq']} differs between two batches (rewritten)")
-            runs[-1][r["seq"]] = r
+            if old is None or "withheld" not in r or "withheld" in old:  # a row received whole stays whole
+                runs[-1][r["seq"]] = r
     if not runs:
         return
     current = [runs[-1][s] for s in sorted(runs[-1])]
-    report = verify_rows(current, {key_id(secret): secret} if secret else {}, expect_first=1)
+    report = verify_rows(current, {key_id(secret): secret} if secret else {}, expect_first=1, allow_withheld=True)
     k.problems += [p.message.replace("deleted", "not received (a batch still on its way, or deleted at the kiosk)")
                    if p.what == "deleted" else p.message for p in report.problems]
+    k.withheld = [f"row {r['seq']} ({r['kind']}, {r['at']}): its detail ({withheld(r)} bytes) was too large for a "
+                  "batch and stays in the kiosk's log (its hash, MAC and place in the chain checked)"
+                  for r in (runs[-1][s] for s in report.withheld)]
     k.rows, k.last_seq, k.last_at = len(current), current[-1]["seq"], current[-1]["at"]
 
 

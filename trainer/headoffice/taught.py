@@ -9,7 +9,9 @@ the channel's bundle archive; "–" without a channel), its catalog row as the s
 GST: the newest one sent) and whether head office's catalog (``--catalog``) has it. ``--new-products FILE`` writes
 the taught products head office's catalog lacks as a catalog CSV (``checkout catalog import FILE``); a row that
 would not import is named and left out. Per enrollment: who taught it where and when, its photos. A batch that is
-cut short, altered or holds a bad record is named and skipped whole, as ``feedback collect`` skips it.
+cut short, altered or holds a bad record is named and skipped whole, as ``feedback collect`` skips it. An enrollment
+a kiosk sent as several batches (its parts, :mod:`kiosk.exchange.enrollment`) or sent again is one enrollment here,
+each photo counted once; parts not arrived yet are said.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.exchange import BatchError
-from kiosk.exchange.enrollment import KIND, read_enrollment_batch
+from kiosk.exchange.enrollment import KIND, join_enrollments, read_enrollment_batch
 from trainer.fleet.location import HeadOffice
 
 __all__ = ["THUMBNAILS", "Taught", "TaughtReport", "format_taught", "new_products", "released_labels",
@@ -38,7 +40,7 @@ THUMBNAILS = 4  # photos per enrollment the Taught page shows
 class Taught:
     """One enrollment as head office received it."""
 
-    batch: str  # the batch's file name (sha256-named: unique, stable)
+    batch: str  # the (first) batch's file name (sha256-named: unique, stable)
     store: str
     kiosk: str
     enrollment_id: int
@@ -50,6 +52,7 @@ class Taught:
     withdrawn_at: str | None
     refused: int
     product: dict | None = None  # the SKU's catalog row at the kiosk (CSV text), when it sent one
+    missing_parts: int = 0  # batches of its photos not arrived yet (an enrollment sent in parts)
 
 
 @dataclass
@@ -82,19 +85,23 @@ class TaughtReport:
 
 
 def _read(ho: HeadOffice) -> tuple[list[Taught], list[dict]]:
-    """Every whole enrollment batch's enrollment, and the batches skipped."""
+    """Every enrollment its whole batches carry (the parts of one joined), and the batches skipped."""
     keys, skipped = ho.batches(KIND)
+
+    def whole():
+        for key, store_dir, kiosk_dir in keys:
+            try:
+                yield key, read_enrollment_batch(ho.read(key), key.rsplit("/", 1)[-1], where=key,
+                                                 filed_under=(store_dir, kiosk_dir))
+            except (BatchError, OSError) as exc:
+                skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
+
     out = []
-    for key, store_dir, kiosk_dir in keys:
-        name = key.rsplit("/", 1)[-1]
-        try:
-            batch = read_enrollment_batch(ho.read(key), name, where=key, filed_under=(store_dir, kiosk_dir))
-        except (BatchError, OSError) as exc:
-            skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
-            continue
-        m = batch.meta
-        out.append(Taught(name, m["store_id"], m["kiosk_id"], m["enrollment_id"], m["sku"], len(batch.records),
-                          m["staff"], m["source"], m["created_at"], m["withdrawn_at"], m["refused"], m.get("product")))
+    for e in join_enrollments(whole()):
+        m = e.meta
+        out.append(Taught(e.batches[0].rsplit("/", 1)[-1], m["store_id"], m["kiosk_id"], m["enrollment_id"], m["sku"],
+                          len(e.records), m["staff"], m["source"], m["created_at"], m["withdrawn_at"], m["refused"],
+                          m.get("product"), e.missing))
     return out, skipped
 
 
@@ -217,6 +224,8 @@ def format_taught(report: TaughtReport) -> str:
     lines = [f"{len(report.skus)} product(s) taught at the kiosks, {len(report.enrollments)} enrollment(s) in "
              f"{report.source}; {len(report.skipped)} batch(es) skipped"]
     lines += [f"  skipped {s['batch']}: {s['reason']}" for s in report.skipped]
+    lines += [f"  {e.sku} (enrollment {e.enrollment_id} at {e.store}/{e.kiosk}): {e.missing_parts} batch(es) of its "
+              "photos not arrived yet" for e in report.enrollments if e.missing_parts]
     lines += [f"  channel: {p}" for p in report.channel_problems]
     if not report.skus:
         return "\n".join(lines)
