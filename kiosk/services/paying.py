@@ -10,22 +10,32 @@ that approval. :meth:`Till.recover` (at start) settles what a crash interrupted,
   the cart stays open; never received (``NOT_FOUND``) → cancelled, the cart stays open and can be paid normally;
   no answer → left as it is (the cart stays locked; the next pay or start asks again).
 
+Whatever a driver raises when the line fails (a TerminalError, but also ConnectionResetError, TimeoutError, any
+OSError, a garbled answer) is "the terminal did not answer": the outcome is unknown and asked about later, never
+charged again. Only a programming error (:data:`PROGRAMMING_ERRORS`) is let out as it is.
+
 The service's lock guards a :class:`Till` (a payment is one intent at a time); it has no lock of its own.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kiosk.domain.money import format_inr
 from kiosk.payments.terminal import ChargeRequest, ChargeStatus, PaymentTerminal, TerminalError, TerminalReply
 from kiosk.services.cart_lines import CartKeeper
 from kiosk.services.errors import CheckoutError
 
-__all__ = ["Till", "Recovery"]
+__all__ = ["PROGRAMMING_ERRORS", "Till", "Recovery"]
 
 log = logging.getLogger(__name__)
+
+#: a driver's own bugs: let out as they are (not taken for a terminal that does not answer)
+PROGRAMMING_ERRORS = (TypeError, AttributeError, NameError, AssertionError, ImportError, NotImplementedError,
+                      SyntaxError, RecursionError)
 
 
 @dataclass
@@ -58,6 +68,17 @@ class Till:
     def store(self):
         return self._cart.store
 
+    def ask(self, question: Callable[[Any], TerminalReply], arg: Any) -> TerminalReply:
+        """One question to the terminal (``terminal.charge`` or ``terminal.status``). Any failure of the driver but a
+        programming error becomes a TerminalError: the terminal did not answer, the outcome is unknown."""
+        try:
+            return question(arg)
+        except (TerminalError, *PROGRAMMING_ERRORS):
+            raise
+        except Exception as exc:
+            log.warning("payment terminal %s: %s: %s", self.terminal.describe(), type(exc).__name__, exc)
+            raise TerminalError(f"{type(exc).__name__}: {exc}") from exc
+
     def pay(self, method: str):
         """Charge the open cart and close it as a sale; returns the Sale. Raises CheckoutError when the terminal
         declines or does not answer (nothing is charged twice: the next try asks about the same payment first)."""
@@ -72,8 +93,8 @@ class Till:
         intent = self.store.live_payment(cart.cart_id) or self.store.begin_payment(
             cart.cart_id, cart.bill().total, method, self.terminal.key)
         try:
-            reply = self.terminal.charge(ChargeRequest(intent.idempotency_key, intent.amount, intent.method,
-                                                       intent.cart_id))
+            reply = self.ask(self.terminal.charge, ChargeRequest(intent.idempotency_key, intent.amount,
+                                                                 intent.method, intent.cart_id))
         except TerminalError as exc:
             raise CheckoutError(f"the payment terminal did not answer ({exc}); the payment of "
                                 f"{format_inr(intent.amount)} is kept and checked again, never charged twice") from None
@@ -84,7 +105,7 @@ class Till:
         if intent.state == "approved":
             return self._complete(intent.idempotency_key)
         try:
-            reply = self.terminal.status(intent.idempotency_key)
+            reply = self.ask(self.terminal.status, intent.idempotency_key)
         except TerminalError as exc:
             raise CheckoutError(f"a payment of {format_inr(intent.amount)} is waiting for the terminal, which does not "
                                 f"answer ({exc}); ask staff") from None
@@ -119,7 +140,7 @@ class Till:
                 if intent.state == "approved":
                     done.completed.append(self._complete(intent.idempotency_key))
                     continue
-                reply = self.terminal.status(intent.idempotency_key)
+                reply = self.ask(self.terminal.status, intent.idempotency_key)
             except TerminalError as exc:
                 log.warning("payment %s: the terminal does not answer (%s); left pending", intent.intent_id, exc)
                 done.unresolved += 1

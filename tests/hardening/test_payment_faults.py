@@ -10,6 +10,10 @@ import pytest
 
 from kiosk.payments import ChargeRequest, ChargeStatus, TerminalError, TerminalReply
 from kiosk.payments.simulator import Terminal as Simulator
+from kiosk.services.cart_lines import CartKeeper
+from kiosk.services.errors import CheckoutError
+from kiosk.services.paying import Till
+from kiosk.store import SalesStore
 
 REQUEST = ChargeRequest("k1", 5000, "card", "cart-1")
 
@@ -47,3 +51,64 @@ def test_the_simulator_misbehaves_on_demand():
     assert sim.status("k1").mismatch("k1", 5000, "cart-1") is None and len(sim.ledger()) == 1
     with pytest.raises(ValueError, match="unknown fault 'explode'"):
         sim.misbehave("explode")
+
+
+# -- a driver that lets a raw OSError (or another failure of the line) out --------------------------------------
+class Raising(Simulator):
+    """The simulator behind a driver that fails with ``exc`` (charge and status) until it is set to None."""
+
+    def __init__(self, exc: BaseException | None) -> None:
+        super().__init__()
+        self.exc = exc
+
+    def charge(self, request):
+        if self.exc is not None:
+            raise self.exc
+        return super().charge(request)
+
+    def status(self, idempotency_key):
+        if self.exc is not None:
+            raise self.exc
+        return super().status(idempotency_key)
+
+
+def _till(tmp_path, terminal) -> tuple[SalesStore, Till]:
+    store = SalesStore.open(tmp_path / "sales.sqlite", kiosk_id="T1")
+    store.add_unit("milk", "Toned Milk 500 ml", 2800, 500, 2)
+    return store, Till(CartKeeper(store), terminal)
+
+
+@pytest.mark.parametrize("exc", [ConnectionResetError(104, "Connection reset by peer"), TimeoutError("timed out"),
+                                 OSError(5, "Input/output error"), EOFError("short read"),
+                                 ValueError("garbled answer")], ids=lambda e: type(e).__name__)
+def test_any_driver_failure_is_the_terminal_not_answering(tmp_path, exc):
+    terminal = Raising(exc)
+    store, till = _till(tmp_path, terminal)
+    with pytest.raises(CheckoutError, match=rf"did not answer \({type(exc).__name__}: .*never charged twice"):
+        till.pay("card")
+    assert [p.state for p in store.payments()] == ["pending"]
+    with pytest.raises(CheckoutError, match="waiting for the terminal, which does not answer"):
+        till.pay("card")  # asking about that payment fails the same way: still no traceback
+    terminal.exc = None
+    sale = till.pay("card")
+    assert [c["approval_ref"] for c in terminal.ledger()] == [sale.payment_ref]
+    store.close()
+
+
+def test_a_connection_reset_after_the_approval_is_checked_and_charged_once(tmp_path):
+    sim = Simulator()
+    store, till = _till(tmp_path, sim)
+    sim.misbehave("reset")  # the terminal approved, the driver let ConnectionResetError out
+    with pytest.raises(CheckoutError, match="did not answer .*ConnectionResetError"):
+        till.pay("card")
+    sale = till.pay("card")
+    assert len(sim.requests("charge")) == 1 and sale.payment_ref == sim.ledger()[0]["approval_ref"]
+    store.close()
+
+
+def test_a_bug_in_the_driver_is_not_hidden_as_a_silent_terminal(tmp_path):
+    store, till = _till(tmp_path, Raising(TypeError("unsupported operand type(s)")))
+    with pytest.raises(TypeError):
+        till.pay("card")
+    assert [p.state for p in store.payments()] == ["pending"]  # what the terminal did is unknown: nothing released
+    store.close()
