@@ -10,6 +10,11 @@ Where the bytes go (the part of the URI after ``escpos:``):
   appended to. A named pipe (a print server's) is written to as it is.
 * ``file:PATH``: a spool file, created and appended to (tests, the demo, a print server that reads a file).
 
+A device is asked for its status before each receipt (``DLE EOT``, :mod:`kiosk.printing.status`): one that is out of
+paper, has its cover open, is offline, reports a fault or does not answer is refused before a byte of the receipt is
+sent, and asked again once it took the receipt. ``?status=none`` (``escpos:/dev/usb/lp0?status=none``) is for a
+printer that cannot answer: its receipts are sent unasked, as before. A spool file or a pipe is never asked.
+
 ``₹`` is printed ``Rs.`` (not in the printers' code pages); any other character the code page lacks becomes ``?``.
 """
 
@@ -22,9 +27,10 @@ import stat
 import time
 from pathlib import Path
 
+from kiosk.printing import status as printer_status
 from kiosk.printing.base import NOT_ANSWERING, NOT_CONNECTED, NOT_WORKING, PrinterError
 
-__all__ = ["EscPosPrinter", "render", "parse_target", "ESC", "GS", "FILE_PREFIX"]
+__all__ = ["EscPosPrinter", "render", "parse_target", "ESC", "GS", "FILE_PREFIX", "STATUS_MODES"]
 
 ESC, GS = b"\x1b", b"\x1d"
 INIT = ESC + b"@"
@@ -35,7 +41,9 @@ DOUBLE_ON, DOUBLE_OFF = GS + b"!\x11", GS + b"!\x00"
 FEED_AND_CUT = ESC + b"d\x04" + GS + b"V\x42\x00"  # feed 4 lines, partial cut
 #: the target of a spool file: ``escpos:file:var/receipts.prn``
 FILE_PREFIX = "file:"
-FORMS = "escpos:DEVICE or escpos:file:PATH"
+#: ``?status=``: ``ask`` the printer (DLE EOT) before and after each receipt, or ``none`` (it cannot answer)
+STATUS_MODES = ("ask", "none")
+FORMS = "escpos:DEVICE[?status=ask|none] or escpos:file:PATH"
 
 
 def _encode(line: str) -> bytes:
@@ -58,8 +66,8 @@ def render(text: str) -> bytes:
     return b"".join(out)
 
 
-def parse_target(target: str) -> tuple[str, bool]:
-    """``target`` → (path, is a spool file); a malformed one is a :class:`PrinterError`."""
+def parse_target(target: str) -> tuple[str, bool, str]:
+    """``target`` → (path, is a spool file, status mode); a malformed one is a :class:`PrinterError`."""
     uri = f"escpos:{target}"
     path, _, query = str(target).partition("?")
     spool = path.startswith(FILE_PREFIX)
@@ -67,9 +75,11 @@ def parse_target(target: str) -> tuple[str, bool]:
         path = path[len(FILE_PREFIX):]
     if not path.strip() or "\x00" in path:
         raise PrinterError(f"receipt_printer={uri!r}: no path (expected {FORMS})")
-    if query:
-        raise PrinterError(f"receipt_printer={uri!r}: unknown option(s) {query!r} (expected {FORMS})")
-    return path, spool
+    key, _, mode = query.partition("=")
+    if query and (key != "status" or mode not in STATUS_MODES or spool):
+        raise PrinterError(f"receipt_printer={uri!r}: unknown option {query!r} (expected {FORMS}; a spool file "
+                           "cannot answer)")
+    return path, spool, mode or ("none" if spool else "ask")
 
 
 class EscPosPrinter:
@@ -77,28 +87,40 @@ class EscPosPrinter:
 
     #: seconds a printer may take to accept one receipt's bytes
     timeout_s = 10.0
+    #: seconds a printer may take to answer one status request (they answer in milliseconds)
+    status_timeout_s = 1.0
     parse_target = staticmethod(parse_target)
 
     def __init__(self, target: str) -> None:
-        path, self.spool = parse_target(target)
+        path, self.spool, self.status = parse_target(target)
         self.path = Path(path)
+        #: what the printer said at the last receipt that staff should know though it printed, else ""
+        self.warning = ""
         if self.spool and not self.path.parent.is_dir():
             raise PrinterError(f"receipt printer {path}: no directory {self.path.parent}", NOT_WORKING)
 
     def describe(self) -> str:
         if self.spool:
             return f"ESC/POS to the file {self.path}"
-        return f"ESC/POS on {self.path}"
+        return f"ESC/POS on {self.path}" + (" (status not asked)" if self.status == "none" else "")
 
     def print_text(self, text: str) -> None:
         """Send one receipt; a printer that does not take it within :attr:`timeout_s` (offline, out of paper,
-        jammed, a pipe nobody reads) is a :class:`PrinterError`, never a kiosk that hangs on the Print button."""
+        jammed, a pipe nobody reads) is a :class:`PrinterError`, never a kiosk that hangs on the Print button. A
+        printer asked for its status that is not ready is refused before any byte is sent (:attr:`warning`: what it
+        said that staff should know though it printed)."""
         data = render(text)
+        self.warning = ""
         fd = self._open()
         try:
+            asking = self.status == "ask" and printer_status.can_answer(fd)
+            if asking:
+                printer_status.check_ready(fd, self.path, self.status_timeout_s)
             self._write_all(fd, data)
             if self.spool:
                 os.fsync(fd)
+            if asking:  # it took every byte and can still print: the paper did not run out, the cover stayed shut
+                self.warning = printer_status.check_ready(fd, self.path, self.timeout_s, after=True)
         except OSError as exc:
             raise PrinterError(f"receipt printer {self.path}: write failed ({exc.strerror or exc})",
                                NOT_WORKING) from None
@@ -109,8 +131,10 @@ class EscPosPrinter:
         if self.spool:
             flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
         else:  # never O_CREAT: a device that is not there is not connected, not a file to make
-            flags = os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY
-            self._check_node(self._mode())
+            mode = self._mode()
+            self._check_node(mode)
+            reads = self.status == "ask" and stat.S_ISCHR(mode or 0)  # a pipe opened to read would read itself
+            flags = (os.O_RDWR if reads else os.O_WRONLY) | os.O_NONBLOCK | os.O_NOCTTY
         try:
             fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
@@ -124,9 +148,13 @@ class EscPosPrinter:
         if not self.spool:
             try:
                 self._check_node(mode)  # the node may have changed since it was looked at
-            except PrinterError:
+                printer_status.prepare_line(fd)
+            except (PrinterError, OSError) as exc:
                 os.close(fd)
-                raise
+                if isinstance(exc, PrinterError):
+                    raise
+                raise PrinterError(f"receipt printer {self.path}: cannot set up the line ({exc.strerror or exc})",
+                                   NOT_WORKING) from None
         return fd
 
     def _mode(self) -> int | None:

@@ -1,6 +1,8 @@
 """Printing the receipt for the shopper (the Print button): the sale's stored text on the configured printer
-(:mod:`kiosk.printing`), audited as ``receipt_printed``. Without ``receipt_printer`` there is no printer and the
-receipt screen offers no Print button."""
+(:mod:`kiosk.printing`), audited as ``receipt_printed`` (with the printer's warning for staff, e.g. paper near its
+end). A printer that cannot print (out of paper, cover open, not connected …) is ``receipt_not_printed`` with the
+reason, and the shopper is told why and that staff can reprint it: the sale is recorded either way. Without
+``receipt_printer`` there is no printer and the receipt screen offers no Print button."""
 
 from __future__ import annotations
 
@@ -38,10 +40,18 @@ class ReceiptDesk:
             self.printer.print_text(sale.receipt_text)
         except PrinterError as exc:
             log.warning("receipt %s not printed: %s", sale.receipt_no, exc)
-            raise CheckoutError(f"the receipt printer did not print: {exc}") from None
-        audit.record(self._store, "receipt_printed", "shopper", receipt_no=sale.receipt_no)
+            audit.record(self._store, "receipt_not_printed", "shopper", receipt_no=sale.receipt_no, reason=exc.reason)
+            raise CheckoutError(f"receipt {sale.receipt_no} not printed: {exc.reason} — staff can reprint") from None
+        audit.record(self._store, "receipt_printed", "shopper", receipt_no=sale.receipt_no, **self._warning())
         self._emit(Notice("info", f"receipt {sale.receipt_no} printed: please take it"))
         return sale.receipt_no
+
+    def _warning(self) -> dict[str, str]:
+        """What the printer said that staff should know though it printed (``printer_warning``), logged."""
+        warning = str(getattr(self.printer, "warning", "") or "")
+        if warning:
+            log.warning("receipt printer: %s", warning)
+        return {"printer_warning": warning} if warning else {}
 
     def print_document(self, text: str, what: str, who: str) -> None:
         """Print a staff document (``what``: ``day_report``) on the receipt printer, audited as ``<what>_printed``."""
@@ -51,8 +61,8 @@ class ReceiptDesk:
             self.printer.print_text(text)
         except PrinterError as exc:
             log.warning("%s not printed: %s", what, exc)
-            raise CheckoutError(f"the receipt printer did not print: {exc}") from None
-        audit.record(self._store, f"{what}_printed", who)
+            raise CheckoutError(f"the receipt printer did not print: {exc.reason}") from None
+        audit.record(self._store, f"{what}_printed", who, **self._warning())
 
     def close(self) -> None:
         if self.printer is not None:

@@ -298,6 +298,34 @@ Place an item on the tray to start.</source>
         <translation>नया पहचान मॉडल v{version} चालू</translation>
     </message>
     <message>
+        <source>Receipt {number} not printed: the printer is not connected. Staff can reprint it</source>
+        <translation>रसीद {number} नहीं छपी: प्रिंटर जुड़ा नहीं है। स्टाफ़ इसे फिर से छाप सकते हैं</translation>
+    </message>
+    <message>
+        <source>Receipt {number} not printed: the printer does not answer. Staff can reprint it</source>
+        <translation>रसीद {number} नहीं छपी: प्रिंटर जवाब नहीं दे रहा है। स्टाफ़ इसे फिर से छाप सकते हैं</translation>
+    </message>
+    <message>
+        <source>Receipt {number} not printed: the printer is out of paper. Staff can reprint it</source>
+        <translation>रसीद {number} नहीं छपी: प्रिंटर में कागज़ खत्म हो गया है। स्टाफ़ इसे फिर से छाप सकते हैं</translation>
+    </message>
+    <message>
+        <source>Receipt {number} not printed: the printer&apos;s cover is open. Staff can reprint it</source>
+        <translation>रसीद {number} नहीं छपी: प्रिंटर का ढक्कन खुला है। स्टाफ़ इसे फिर से छाप सकते हैं</translation>
+    </message>
+    <message>
+        <source>Receipt {number} not printed: the printer is offline. Staff can reprint it</source>
+        <translation>रसीद {number} नहीं छपी: प्रिंटर ऑफ़लाइन है। स्टाफ़ इसे फिर से छाप सकते हैं</translation>
+    </message>
+    <message>
+        <source>Receipt {number} not printed: the printer reports a fault. Staff can reprint it</source>
+        <translation>रसीद {number} नहीं छपी: प्रिंटर में खराबी है। स्टाफ़ इसे फिर से छाप सकते हैं</translation>
+    </message>
+    <message>
+        <source>Receipt {number} not printed: the printer is not working. Staff can reprint it</source>
+        <translation>रसीद {number} नहीं छपी: प्रिंटर काम नहीं कर रहा है। स्टाफ़ इसे फिर से छाप सकते हैं</translation>
+    </message>
+    <message>
         <source>The receipt printer did not print: call staff</source>
         <translation>रसीद प्रिंटर ने नहीं छापा: स्टाफ़ को बुलाएँ</translation>
     </message>
