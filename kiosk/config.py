@@ -139,8 +139,10 @@ class KioskConfig:
     remove_approval_above_paise: int = _f(50000, "a shopper removing a line worth more than this (paise) needs a "
                                                  "staff approval; 0 = every removal does")
     receipt_printer: str = _f("", "receipt printer URI: escpos:DEVICE (ESC/POS bytes to a printer, e.g. "
-                                  "escpos:/dev/usb/lp0) or escpos:file:PATH (appended to a spool file: tests, the "
-                                  "demo); empty = no printer (the Print button is hidden)")
+                                  "escpos:/dev/usb/lp0, asked for its status before each receipt; "
+                                  "escpos:DEVICE?status=none for one that cannot answer) or escpos:file:PATH "
+                                  "(appended to a spool file: tests, the demo); empty = no printer (the Print button "
+                                  "is hidden)")
     receipt_countdown_s: float = _f(20.0, "seconds the receipt stays up before the kiosk goes back to the welcome "
                                           "screen (0 = until tapped)")
     model_state: str = _f("", "signed-bundle store directory (versions/, active.json, status.json); when set the kiosk "
