@@ -16,6 +16,9 @@ corrected); DataBar's GS1 element strings give their (01) GTIN and, for DataBar 
 or (392n) price. A mod-10 check digit misses some misreads, so two more rules refuse guesses: a code confirmed by a
 single scan line (its outline thinner than :data:`MIN_THICKNESS` pixels) is dropped, and two different codes read
 from the same spot of the frame are both dropped.
+
+:func:`decodable` makes what a camera may hand over (BGRA, one channel of three dimensions, float 0..1 or
+0..255, 16-bit) into the uint8 BGR or grey the decoders take, and says why a frame cannot be (empty, no picture).
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from typing import Any
 from kiosk.barcodes.gs1 import bracketed, looks_like_element_string, without_symbology_id
 from kiosk.barcodes.gtin import ScannedCode, canonical_gtin
 
-__all__ = ["DECODERS", "CombinedDecoder", "FrameDecoder", "OpenCvDecoder", "ZxingDecoder", "open_decoder",
-           "parse_gs1_elements", "scanned_code"]
+__all__ = ["DECODERS", "CombinedDecoder", "FrameDecoder", "OpenCvDecoder", "ZxingDecoder", "decodable",
+           "open_decoder", "parse_gs1_elements", "scanned_code"]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,39 @@ def scanned_code(text: str, symbology: str = "", source: str = "") -> ScannedCod
         return ScannedCode(e.gtin, symbology, source, e.net_grams, e.price_paise) if e is not None else None
     gtin = canonical_gtin(text, symbology)
     return ScannedCode(gtin, symbology, source) if gtin is not None else None
+
+
+def decodable(image: Any) -> tuple[Any, str]:
+    """``(frame, "")``: ``image`` as the decoders read it (uint8, grey or 3 channels, C-contiguous; the same array
+    when it already is), or ``(None, why)`` for what holds no picture. What was changed is named in ``why`` too."""
+    import numpy as np
+
+    try:
+        a = np.asarray(image)
+    except Exception as exc:  # an object numpy cannot take: not a picture
+        return None, f"not an image ({type(exc).__name__})"
+    if a.size == 0 or a.ndim not in (2, 3) or min(a.shape[:2]) < 1:
+        return None, f"no picture in a frame of shape {a.shape}"
+    if a.dtype.kind not in "biuf":
+        return None, f"frames of {a.dtype} hold no picture"
+    changed = []
+    if a.ndim == 3 and a.shape[2] in (1, 4):  # grey with a channel axis; BGRA: the alpha is dropped
+        changed.append(f"{a.shape[2]} channels")
+        a = a[:, :, 0] if a.shape[2] == 1 else a[:, :, :3]
+    elif a.ndim == 3 and a.shape[2] != 3:
+        return None, f"frames of {a.shape[2]} channels hold no picture"
+    if a.dtype != np.uint8:
+        changed.append(str(a.dtype))
+        if a.dtype.kind == "f":
+            a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+            a = a * 255.0 if a.max() <= 1.0 else a  # 0..1, as many libraries write light
+            a = np.clip(a.round(), 0, 255)
+        elif a.dtype == np.uint16:
+            a = a >> 8
+        else:
+            a = np.clip(a.astype(np.int64), 0, 255)
+        a = a.astype(np.uint8)
+    return np.ascontiguousarray(a), (f"converted from {', '.join(changed)}" if changed else "")
 
 
 def _thickness(corners: list[tuple[float, float]]) -> float:

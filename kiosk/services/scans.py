@@ -15,6 +15,7 @@ Codes with a wrong GTIN check digit never get here (:func:`kiosk.barcodes.canoni
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any
 
 from catalog.model import MAX_PRICE_PAISE
 from kiosk.barcodes import BarcodeSettings, ScannedCode, lookup_forms, match_variable
-from kiosk.barcodes.frames import FrameDecoder, open_decoder, scanned_code
+from kiosk.barcodes.frames import FrameDecoder, decodable, open_decoder, scanned_code
 from kiosk.domain import MAX_NET_GRAMS
 from kiosk.domain.money import format_inr
 from kiosk.weighing import WeighingRules
@@ -57,23 +58,53 @@ class ScanDesk:
         self._decoder: FrameDecoder | None = None
         self.last_decode_ms = 0.0
         self.frames_decoded = 0
+        #: frames converted before decoding (BGRA, float, 16-bit …) and frames the decoder could not read
+        self.frames_converted = self.frames_skipped = 0
+        self._told: set[str] = set()
 
     def decode(self, image: Any) -> list[ScannedCode]:
-        """The codes in one camera frame (none when camera barcodes are off). Never raises."""
+        """The codes in one camera frame (none when camera barcodes are off). Never raises; a frame it cannot read
+        is skipped and counted (each kind of problem logged once), and the next frame is decoded as ever."""
         if self._make_decoder is None or image is None:
             return []
         start = time.perf_counter()
-        try:
-            if self._decoder is None:
+        if self._decoder is None:
+            try:
                 self._decoder = self._make_decoder()
-            codes = self._decoder.decode(image)
-        except Exception:  # a decoder fault must not cost the placement its recognition
-            log.exception("barcode decoding failed; camera barcodes are off until restart")
-            self._make_decoder = None
-            codes = []
+            except Exception:  # zxing-cpp or OpenCV missing or broken: no frame will ever be read
+                log.exception("camera barcodes are off: the barcode decoder cannot start")
+                self._make_decoder = None
+                return []
+        codes: list[ScannedCode] = []
+        frame, problem = decodable(image)
+        if frame is None:
+            self._skipped(problem)
+        else:
+            if problem:
+                self.frames_converted += 1
+                self._once(logging.INFO, problem, f"camera frames for barcodes {problem} (counted in "
+                                                  "frames_converted)")
+            try:
+                codes = self._decoder.decode(frame)
+            except Exception as exc:  # a decoder fault must not cost the placement its recognition
+                self._skipped(f"the decoder failed on it: {type(exc).__name__}: {exc}", exc_info=True)
         self.last_decode_ms = (time.perf_counter() - start) * 1000.0
         self.frames_decoded += 1
         return codes
+
+    def _skipped(self, why: str, exc_info: bool = False) -> None:
+        self.frames_skipped += 1
+        self._once(logging.WARNING, why, f"a camera frame skipped for barcodes: {why} (the next are read as ever; "
+                                         f"{self.frames_skipped} skipped so far, counted in frames_skipped)", exc_info)
+
+    def _once(self, level: int, kind: str, message: str, exc_info: bool = False) -> None:
+        """Log ``message`` the first time its ``kind`` comes (numbers aside: a frame's shape), later ones at debug."""
+        kind = re.sub(r"[0-9]+", "#", kind)[:120]
+        if kind in self._told or len(self._told) >= 50:
+            log.debug(message)
+            return
+        self._told.add(kind)
+        log.log(level, message, exc_info=exc_info)
 
     @staticmethod
     def read_text(text: str, source: str = "scanner") -> ScannedCode | None:
