@@ -146,7 +146,8 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self._startup_notices: list[Notice] = []
         self.frames_processed = 0
         self.last_sale = None
-        self._till = Till(self._cart, terminal if terminal is not None else _simulated_terminal())
+        self._till = Till(self._cart, terminal if terminal is not None else _simulated_terminal(),
+                          alert=self._attendant.call)  # an answer about another payment calls staff
         self.recovered = self._till.recover()  # a payment a crash cut short: completed or released, never recharged
 
     @classmethod

@@ -28,10 +28,14 @@ from kiosk.domain.money import format_inr
 from kiosk.payments.terminal import ChargeRequest, ChargeStatus, PaymentTerminal, TerminalError, TerminalReply
 from kiosk.services.cart_lines import CartKeeper
 from kiosk.services.errors import CheckoutError
+from kiosk.store.payments import LIVE_STATES
 
-__all__ = ["PROGRAMMING_ERRORS", "Till", "Recovery"]
+__all__ = ["PROGRAMMING_ERRORS", "STAFF_CALL", "Till", "Recovery"]
 
 log = logging.getLogger(__name__)
+
+#: the reason of the help call raised when the terminal answers about another payment than the one asked
+STAFF_CALL = "payment check"
 
 #: a driver's own bugs: let out as they are (not taken for a terminal that does not answer)
 PROGRAMMING_ERRORS = (TypeError, AttributeError, NameError, AssertionError, ImportError, NotImplementedError,
@@ -61,8 +65,14 @@ class ReceiptSummary:
 
 
 class Till:
-    def __init__(self, cart: CartKeeper, terminal: PaymentTerminal) -> None:
+    """``alert(reason)`` calls staff to the kiosk (the service's help call): used when the terminal answers about
+    another payment than the one asked."""
+
+    def __init__(self, cart: CartKeeper, terminal: PaymentTerminal,
+                 alert: Callable[[str], object] | None = None) -> None:
         self._cart, self.terminal = cart, terminal
+        self.alert: Callable[[str], object] = alert or (lambda reason: None)
+        self._refused: set[tuple[str, TerminalReply]] = set()  # answers already audited as not about their payment
 
     @property
     def store(self):
@@ -98,10 +108,13 @@ class Till:
         except TerminalError as exc:
             raise CheckoutError(f"the payment terminal did not answer ({exc}); the payment of "
                                 f"{format_inr(intent.amount)} is kept and checked again, never charged twice") from None
-        return self._settle(intent, reply)
+        undecided = reply.status is ChargeStatus.NOT_FOUND  # said of the request it answers: asked about later
+        outcome, sale = self.apply(intent, TerminalReply(ChargeStatus.PENDING) if undecided else reply)
+        return self._settled(intent, reply, outcome, sale, declined_is_final=True)
 
     def _settle_existing(self, intent):
-        """A payment already under way for this cart: finish it from what the store and the terminal know."""
+        """A payment already under way for this cart: finish it from what the store and the terminal know (None: it
+        was declined or never reached the terminal, so this tap is a new payment)."""
         if intent.state == "approved":
             return self._complete(intent.idempotency_key)
         try:
@@ -109,23 +122,61 @@ class Till:
         except TerminalError as exc:
             raise CheckoutError(f"a payment of {format_inr(intent.amount)} is waiting for the terminal, which does not "
                                 f"answer ({exc}); ask staff") from None
-        if reply.status is ChargeStatus.NOT_FOUND:  # nothing was charged: pay anew under a new key
-            self.store.cancel_payment(intent.idempotency_key, "never reached the terminal")
-            return None
-        if reply.status is ChargeStatus.DECLINED:  # that try was declined: this tap is a new one
-            self.store.record_decline(intent.idempotency_key, reply.message)
-            return None
-        return self._settle(intent, reply)
+        outcome, sale = self.apply(intent, reply, "never reached the terminal")
+        return self._settled(intent, reply, outcome, sale, declined_is_final=False)
 
-    def _settle(self, intent, reply: TerminalReply):
-        if reply.approved:
-            self.store.record_approval(intent.idempotency_key, reply.approval_ref)  # committed before anything else
-            return self._complete(intent.idempotency_key)
-        if reply.status is ChargeStatus.DECLINED:
-            self.store.record_decline(intent.idempotency_key, reply.message)
+    def _settled(self, intent, reply: TerminalReply, outcome: str, sale, *, declined_is_final: bool):
+        """The sale of an :meth:`apply` outcome, or the refusal the shopper reads (None: pay anew: the payment was
+        declined before this tap, or never reached the terminal)."""
+        if outcome == "completed":
+            return sale
+        if outcome == "mismatch":
+            raise CheckoutError(f"the terminal's answer does not match the payment of {format_inr(intent.amount)}: "
+                                f"the sale is not closed and staff is called")
+        if outcome == "declined" and declined_is_final:
             raise CheckoutError(f"payment declined: {reply.message or 'by the terminal'}")
+        if outcome != "pending":
+            return None
         raise CheckoutError(f"the terminal has not confirmed the payment of {format_inr(intent.amount)} yet "
                             f"({reply.status.value}); tap Pay again to check")
+
+    def apply(self, intent, reply: TerminalReply | None, cancel_note: str = "never reached the terminal"):
+        """Settle the payment ``intent`` from the terminal's answer about it (None: it is approved, only its sale is
+        missing); the caller holds the service's lock. Returns ``(outcome, sale)``: ``completed`` (with the sale),
+        ``declined``, ``cancelled`` (the terminal never received it), ``pending`` (undecided), ``mismatch`` (the
+        answer is about another payment: audited, staff called, nothing changes) or ``gone`` (settled meanwhile)."""
+        key = intent.idempotency_key
+        now = self.store.payment(key)
+        if now is None or now.state not in LIVE_STATES:
+            return "gone", None
+        if now.state == "approved":
+            return "completed", self._complete(key)
+        if reply is None or reply.status is ChargeStatus.PENDING or (
+                reply.status is ChargeStatus.APPROVED and not reply.approved):
+            return "pending", None
+        problem = reply.mismatch(key, now.amount, now.cart_id)
+        if problem is not None:
+            self._refuse(now, reply, problem)
+            return "mismatch", None
+        if reply.approved:
+            self.store.record_approval(key, reply.approval_ref)  # committed before anything else
+            return "completed", self._complete(key)
+        if reply.status is ChargeStatus.DECLINED:
+            self.store.record_decline(key, reply.message)
+            return "declined", None
+        self.store.cancel_payment(key, cancel_note)  # NOT_FOUND: nothing was charged
+        return "cancelled", None
+
+    def _refuse(self, intent, reply: TerminalReply, problem: str) -> None:
+        """An answer about another payment: audited and staff called, once per answer; the cart stays as it is."""
+        if (intent.idempotency_key, reply) in self._refused:
+            return
+        self._refused.add((intent.idempotency_key, reply))
+        log.error("payment %s: the terminal's answer is not about it (%s): %r", intent.intent_id, problem, reply)
+        self.store.record_mismatch(intent.idempotency_key, problem, status=reply.status.value,
+                                   approval_ref=reply.approval_ref, amount=reply.amount_paise,
+                                   answer_key=reply.idempotency_key, reference=reply.reference)
+        self.alert(STAFF_CALL)
 
     def _complete(self, key: str):
         sale = self.store.complete_payment(key)
@@ -135,27 +186,21 @@ class Till:
     def recover(self) -> Recovery:
         """Settle every payment a crash interrupted (see the module docstring). Never raises for the terminal."""
         done = Recovery()
-        for intent in self.store.payments(states=("pending", "approved")):
-            try:
-                if intent.state == "approved":
-                    done.completed.append(self._complete(intent.idempotency_key))
+        for intent in self.store.payments(states=LIVE_STATES):
+            reply = None
+            if intent.state == "pending":
+                try:
+                    reply = self.ask(self.terminal.status, intent.idempotency_key)
+                except TerminalError as exc:
+                    log.warning("payment %s: the terminal does not answer (%s); left pending", intent.intent_id, exc)
+                    done.unresolved += 1
                     continue
-                reply = self.ask(self.terminal.status, intent.idempotency_key)
-            except TerminalError as exc:
-                log.warning("payment %s: the terminal does not answer (%s); left pending", intent.intent_id, exc)
-                done.unresolved += 1
-                continue
-            if reply.approved:
-                self.store.record_approval(intent.idempotency_key, reply.approval_ref)
-                done.completed.append(self._complete(intent.idempotency_key))
-            elif reply.status is ChargeStatus.DECLINED:
-                self.store.record_decline(intent.idempotency_key, reply.message)
-                done.declined += 1
-            elif reply.status is ChargeStatus.NOT_FOUND:
-                self.store.cancel_payment(intent.idempotency_key, "never reached the terminal (found at start)")
-                done.cancelled += 1
-            else:
-                done.unresolved += 1
+            outcome, sale = self.apply(intent, reply, "never reached the terminal (found at start)")
+            if sale is not None:
+                done.completed.append(sale)
+            done.cancelled += outcome == "cancelled"
+            done.declined += outcome == "declined"
+            done.unresolved += outcome in ("pending", "mismatch")
         self._cart.reload()
         return done
 

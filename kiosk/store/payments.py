@@ -148,6 +148,17 @@ class PaymentsMixin:
         """The terminal never received the request under ``key``: nothing was charged; the cart may be paid anew."""
         return self._move(key, "cancelled", ("pending",), message=message[:500])
 
+    def record_mismatch(self, key: str, problem: str, **answer: object) -> PaymentIntent:
+        """The terminal answered about ``key`` with something that is not this payment (another amount, key or
+        reference; ``answer``: what it said): audited as ``payment.mismatch``; the intent stays as it is, so the cart
+        is neither closed nor released."""
+        with self._tx() as c:
+            intent = self._intent(c, key)
+            self._audit(c, "payment.mismatch", "kiosk", {"cart_id": intent.cart_id, "amount": intent.amount,
+                                                         "method": intent.method, "key": key,
+                                                         "problem": problem[:500], "answer": answer})
+            return intent
+
     def complete_payment(self, key: str):
         """Close the cart of an approved intent as ONE sale (with the approval as its payment reference) in the
         same transaction that marks the intent completed; a repeated call returns that sale."""

@@ -60,6 +60,14 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
      mark("Notice", "A payment of {amount} is in progress: the cart cannot change until it is settled")),
     (r"cart (?P<cart>.+) already has a payment in progress",
      mark("Notice", "A payment is already in progress for this cart")),
+    (r"the terminal's answer does not match the payment of (?P<amount>₹\S+): the sale is not closed and staff is "
+     r"called",
+     mark("Notice", "The terminal's answer does not match the payment of {amount}: the sale is not closed and staff "
+                    "has been called")),
+    (r"the payment of (?P<amount>₹\S+) was declined by the terminal: the cart can be paid again",
+     mark("Notice", "The payment of {amount} was declined: you can pay again")),
+    (r"the payment of (?P<amount>₹\S+) never reached the terminal: nothing was charged, the cart can be paid again",
+     mark("Notice", "The payment of {amount} never reached the terminal: nothing was charged, you can pay again")),
     (r"cart (?P<cart>.+) is not open: nothing to pay", mark("Notice", "Nothing to pay: this sale is already closed")),
     (r"staff must check (?P<name>.+?) (?:before payment|first: .*)", mark("Notice", "Staff must check {name} first")),
     (r"staff must first approve removing (?P<name>.+)", mark("Notice", "Staff must first approve removing {name}")),

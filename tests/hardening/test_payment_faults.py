@@ -112,3 +112,76 @@ def test_a_bug_in_the_driver_is_not_hidden_as_a_silent_terminal(tmp_path):
         till.pay("card")
     assert [p.state for p in store.payments()] == ["pending"]  # what the terminal did is unknown: nothing released
     store.close()
+
+
+# -- an answer about another payment -------------------------------------------------------------------------------
+MISMATCH = r"the terminal's answer does not match the payment of ₹56\.00: the sale is not closed and staff is called"
+
+
+def _mismatches(store: SalesStore) -> list[dict]:
+    return [e["details"] for e in store.audit_events() if e["action"] == "payment.mismatch"]
+
+
+@pytest.mark.parametrize("fault", ["wrong-amount", "wrong-key", "wrong-reference"])
+def test_an_approval_of_another_payment_never_closes_the_cart(tmp_path, fault):
+    sim = Simulator()
+    store, till = _till(tmp_path, sim)
+    alerts: list[str] = []
+    till.alert = alerts.append
+    cart_id = store.open_cart().cart_id
+    sim.misbehave(fault)
+    with pytest.raises(CheckoutError, match=MISMATCH):
+        till.pay("card")
+    (intent,) = store.payments()
+    assert (intent.state, intent.approval_ref, store.sales(), store.open_cart().cart_id) == ("pending", "", [], cart_id)
+    (row,) = _mismatches(store)
+    assert row["key"] == intent.idempotency_key and row["amount"] == 5600 and row["answer"]["status"] == "approved"
+    assert alerts == ["payment check"]
+    sale = till.pay("card")  # asked about its own key, the terminal answers for this payment: that approval counts
+    assert len(sim.requests("charge")) == 1 and sale.payment_ref == sim.ledger()[0]["approval_ref"]
+    assert len(_mismatches(store)) == 1
+    store.close()
+
+
+def test_a_decline_of_another_payment_does_not_release_the_cart(tmp_path):
+    sim = Simulator(decline_over=100)
+    store, till = _till(tmp_path, sim)
+    sim.misbehave("wrong-key")  # a decline, but of another payment: this one may have been approved
+    with pytest.raises(CheckoutError, match=MISMATCH):
+        till.pay("card")
+    assert [p.state for p in store.payments()] == ["pending"]
+    sim.misbehave("wrong-key")  # asked again, the same answer: refused again, audited once
+    with pytest.raises(CheckoutError, match=MISMATCH):
+        till.pay("card")
+    assert [p.state for p in store.payments()] == ["pending"] and len(_mismatches(store)) == 1
+    with pytest.raises(CheckoutError, match="declined"):  # its own answer: declined, and this tap was declined too
+        till.pay("card")
+    assert [p.state for p in store.payments()] == ["declined", "declined"]
+    store.close()
+
+
+def test_recovery_at_start_does_not_take_an_answer_about_another_payment(tmp_path):
+    sim = Simulator(tmp_path / "ledger.sqlite")
+    store, till = _till(tmp_path, sim)
+    cart_id = store.open_cart().cart_id
+    intent = store.begin_payment(cart_id, 5600, "card", "sim")
+    sim.charge(ChargeRequest(intent.idempotency_key, intent.amount, "card", cart_id))  # approved; then the crash
+    sim.misbehave("wrong-amount")
+    done = till.recover()
+    assert (done.completed, done.unresolved, [p.state for p in store.payments()]) == ([], 1, ["pending"])
+    assert _mismatches(store)[0]["problem"] == "it approved 5700 paise, not 5600"
+    (sale,) = till.recover().completed  # the next start hears the true answer
+    assert sale.payment_ref == sim.ledger()[0]["approval_ref"]
+    store.close()
+
+
+def test_the_service_calls_staff_when_the_terminal_answers_about_another_payment(kit):
+    from kiosk.services.events import HelpCallChanged, SaleClosed
+
+    k = kit()
+    k.service.choose("oatly-oat-milk")
+    k.service._till.terminal.misbehave("wrong-amount")
+    with pytest.raises(CheckoutError, match="does not match the payment"):
+        k.service.pay("card")
+    assert [(e.active, e.reason) for e in k.of(HelpCallChanged)] == [(True, "payment check")]
+    assert k.of(SaleClosed) == [] and len(k.service.cart.lines) == 1

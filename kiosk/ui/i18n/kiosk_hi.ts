@@ -258,6 +258,18 @@ Place an item on the tray to start.</source>
         <translation>इस टोकरी का भुगतान पहले से चल रहा है</translation>
     </message>
     <message>
+        <source>The terminal&apos;s answer does not match the payment of {amount}: the sale is not closed and staff has been called</source>
+        <translation>टर्मिनल का जवाब {amount} के भुगतान से मेल नहीं खाता: बिक्री बंद नहीं हुई और स्टाफ़ को बुलाया गया है</translation>
+    </message>
+    <message>
+        <source>The payment of {amount} was declined: you can pay again</source>
+        <translation>{amount} का भुगतान अस्वीकार हो गया: आप फिर से भुगतान कर सकते हैं</translation>
+    </message>
+    <message>
+        <source>The payment of {amount} never reached the terminal: nothing was charged, you can pay again</source>
+        <translation>{amount} का भुगतान टर्मिनल तक नहीं पहुँचा: कुछ नहीं कटा, आप फिर से भुगतान कर सकते हैं</translation>
+    </message>
+    <message>
         <source>Nothing to pay: this sale is already closed</source>
         <translation>भुगतान के लिए कुछ नहीं: यह बिक्री पहले ही बंद हो चुकी है</translation>
     </message>
