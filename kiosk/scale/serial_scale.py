@@ -9,6 +9,8 @@ bytesize   7 or 8 (mt-sics 8, nci 7)
 parity     N, E or O (mt-sics N, nci E)
 stopbits   1 or 2
 timeout    seconds to wait for a complete answer (0.5)
+late       seconds after an unanswered command during which its late answer is waited for and dropped
+           (3 × timeout)
 command    mt-sics only: ``SI`` (immediate, reports motion; default) or ``S`` (stable only)
 =========  =====================================================================
 
@@ -19,6 +21,12 @@ port error become an ``error`` reading whose raw bytes are logged (a warning whe
 then every 100th); a port that failed is reopened on a later read (at most once per
 ``reopen_interval`` seconds). Reads and zeroes from different threads take turns on the port.
 A port that cannot be opened when the scale is created is a configuration error (ScaleError).
+
+Neither protocol numbers its answers, so an answer that comes after its timeout would be read as the answer to
+the next command: a weight seconds old, looking fine. A command that got no complete answer is therefore *owed*
+one: before the next command the driver waits for the owed answers' terminators (until ``late`` seconds after the
+last unanswered command was sent) and drops them. A scale that always answers late gives only error readings
+("no answer within …, the last answer came … s late"), never an old weight.
 """
 
 from __future__ import annotations
@@ -37,7 +45,9 @@ except ImportError:  # pragma: no cover - pyserial is a declared dependency
 
 log = logging.getLogger(__name__)
 
-OPTIONS = ("protocol", "baud", "bytesize", "parity", "stopbits", "timeout", "command")
+OPTIONS = ("protocol", "baud", "bytesize", "parity", "stopbits", "timeout", "late", "command")
+#: how often the driver looks for owed answers while it waits for them (seconds)
+_LATE_POLL_S = 0.005
 
 
 class SerialScale(Scale):
@@ -53,6 +63,7 @@ class SerialScale(Scale):
         parity: str | None = None,
         stopbits: int | None = None,
         timeout: float = 0.5,
+        late: float | None = None,
         reopen_interval: float = 1.0,
         name: str | None = None,
     ):
@@ -70,6 +81,7 @@ class SerialScale(Scale):
             "write_timeout": timeout,
         }
         self.timeout = timeout
+        self.late = 3 * timeout if late is None else late
         self.reopen_interval = reopen_interval
         self.name = name or f"serial:{port}?protocol={self.protocol.name}"
         self._serial = None
@@ -77,6 +89,10 @@ class SerialScale(Scale):
         self._io = threading.Lock()
         self.errors = 0
         self._last_error = ""
+        self._owed = 0  # answers the scale still owes: commands that got no complete answer in time
+        self._owed_since = 0.0  # when the last of those commands was sent
+        self.late_answers = 0  # answers that came after their timeout (dropped)
+        self._late_note = ""  # how late the last late answer was, for the error readings that follow
         try:
             self._open()
         except (serial.SerialException, OSError, ValueError) as exc:
@@ -121,6 +137,7 @@ class SerialScale(Scale):
             parity=parity,
             stopbits=number("stopbits", int, (1, 2)),
             timeout=number("timeout", float) or 0.5,
+            late=number("late", float),
             name=uri,
         )
 
@@ -143,6 +160,7 @@ class SerialScale(Scale):
         return None
 
     def _drop_port(self) -> None:
+        self._owed = 0  # a port opened again starts clean
         if self._serial is not None:
             try:
                 self._serial.close()
@@ -161,7 +179,9 @@ class SerialScale(Scale):
             return None, why
         end = self.protocol.response_end
         try:
-            self._serial.reset_input_buffer()  # a late answer to an earlier poll is stale now
+            self._drop_late_answers()
+            self._serial.reset_input_buffer()  # anything else already waiting is stale too
+            sent = time.monotonic()
             self._serial.write(command)
             self._serial.flush()
             data = self._serial.read_until(end)
@@ -170,13 +190,41 @@ class SerialScale(Scale):
         except Exception as exc:  # SerialException, OSError, termios.error (port unplugged)
             self._drop_port()
             return None, f"serial port error: {exc}"
+        if not data.endswith(end):  # its answer (or the rest of it) may still come: not as the next one's
+            self._owed, self._owed_since = self._owed + 1, sent
         if not data:
-            return b"", f"no answer within {self.timeout:g} s"
+            return b"", f"no answer within {self.timeout:g} s{self._late_note}"
         if not data.endswith(end):
-            return data, f"incomplete answer within {self.timeout:g} s"
+            return data, f"incomplete answer within {self.timeout:g} s{self._late_note}"
+        self._late_note = ""
         if extra:
             return data + extra, "more than one frame for one command"
         return data, ""
+
+    def _drop_late_answers(self) -> None:
+        """Wait for the answers the scale still owes, at most until ``late`` seconds after the last unanswered
+        command was sent, and drop them: a late answer is never read as the answer to the next command."""
+        if not self._owed:
+            return
+        end = self.protocol.response_end
+        deadline = self._owed_since + self.late
+        dropped = b""
+        while dropped.count(end) < self._owed:
+            waiting = self._serial.in_waiting
+            if waiting:
+                dropped += self._serial.read(waiting)
+            elif time.monotonic() >= deadline:
+                break
+            else:
+                time.sleep(_LATE_POLL_S)
+        self._owed = 0
+        if dropped.count(end):
+            self.late_answers += dropped.count(end)
+            after = time.monotonic() - self._owed_since
+            self._late_note = f" (the last answer came {after:.1f} s after its command, and was dropped)"
+            loud = self.late_answers == 1 or self.late_answers % 100 == 0
+            log.log(logging.WARNING if loud else logging.DEBUG, "%s: late answer #%d dropped, %.1f s after its "
+                    "command (timeout %g s): %r", self.name, self.late_answers, after, self.timeout, dropped)
 
     # -- Scale ----------------------------------------------------------------------------------
     def read(self) -> WeightReading:

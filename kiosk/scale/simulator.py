@@ -4,7 +4,8 @@
 an MT-SICS balance or an NCI scale would, and takes its load from any :class:`Scale`
 (a :class:`~kiosk.scale.simulated.SimulatedScale` you set, or a script). Faults can be
 injected: :meth:`ScaleSimulator.inject` replaces the next answer with raw bytes (garbage, a
-cut-off frame) and ``mute`` stops answering, like a disconnected cable.
+cut-off frame), ``mute`` stops answering, like a disconnected cable, and ``delay`` answers that many
+seconds after each command (a slow scale: the weight as it was when the command came).
 
 Dev tool::
 
@@ -23,6 +24,7 @@ import os
 import select
 import sys
 import threading
+import time
 import tty
 from collections import deque
 
@@ -38,6 +40,7 @@ class ScaleSimulator:
         self.protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
         self.scale = scale if scale is not None else SimulatedScale()
         self.mute = False
+        self.delay = 0.0  # seconds between a command and its answer
         self.commands: list[bytes] = []  # every command received, for tests and logs
         self._injected: deque[bytes] = deque()
         self._master: int | None = None
@@ -100,24 +103,29 @@ class ScaleSimulator:
 
     def _serve(self) -> None:
         buffer = b""
+        outbox: deque[tuple[float, bytes]] = deque()  # (when, answer): answers kept back by ``delay``
         while not self._stop.is_set():
+            wait = 0.05 if not outbox else min(0.05, max(0.0, outbox[0][0] - time.monotonic()))
             try:
-                ready, _, _ = select.select([self._master], [], [], 0.05)
-                if not ready:
-                    continue
-                data = os.read(self._master, 1024)
+                ready, _, _ = select.select([self._master], [], [], wait)
+                data = os.read(self._master, 1024) if ready else None
+                while outbox and outbox[0][0] <= time.monotonic():
+                    os.write(self._master, outbox.popleft()[1])
             except OSError:
                 return
+            if data is None:
+                continue
             if not data:
                 return
             buffer += data
             commands, buffer = self.protocol.split_commands(buffer)
             for command in commands:
                 reply = self.handle(command)
-                if self.mute or not reply:
-                    continue
+                if not self.mute and reply:
+                    outbox.append((time.monotonic() + self.delay, reply))
+            while outbox and outbox[0][0] <= time.monotonic():
                 try:
-                    os.write(self._master, reply)
+                    os.write(self._master, outbox.popleft()[1])
                 except OSError:
                     return
 

@@ -131,3 +131,39 @@ def test_simulator_console_commands():
     apply_console_command(sim, sim.scale, "garbage")
     assert sim.handle(b"SI").startswith(b"\x00")
     assert apply_console_command(sim, sim.scale, "quit") is False
+
+
+@pytest.fixture(params=["mt-sics", "nci"])
+def slow_rig(request):
+    """A scale that answers late, and the driver with a short timeout (0.05 s) and a longer wait for late answers."""
+    sim = ScaleSimulator(request.param, SimulatedScale(0))
+    sim.start()
+    scale = open_scale(f"{sim.uri}&timeout=0.05&late=0.6")
+    yield sim, scale
+    scale.close()
+    sim.stop()
+
+
+def test_a_slow_scales_late_answers_are_errors_never_old_weights(slow_rig):
+    """Every answer comes 0.15 s after its command, beyond the 0.05 s timeout: before, the late answer to one poll
+    was read as the answer to the next, an ok, stable weight from before the load changed."""
+    sim, scale = slow_rig
+    sim.delay = 0.15
+    readings = []
+    for grams in (0, 0, 1000, 1000, 548, 548):
+        sim.scale.set_weight(grams)
+        readings.append(scale.read())
+    assert [r.status for r in readings] == [WeightStatus.ERROR] * 6, [(r.status.value, r.grams) for r in readings]
+    assert "s after its command, and was dropped" in readings[-1].message
+    assert scale.late_answers >= 4
+
+
+def test_one_late_answer_is_dropped_and_the_next_reading_is_fresh(slow_rig):
+    sim, scale = slow_rig
+    sim.scale.set_weight(1000)
+    sim.delay = 0.15  # one slow answer (a busy scale) …
+    assert scale.read().status is WeightStatus.ERROR
+    sim.delay = 0.0  # … then prompt ones again, after the load changed
+    sim.scale.set_weight(548)
+    assert triple(scale.read()) == (548, True, "ok")  # not the late 1000 g
+    assert triple(scale.read()) == (548, True, "ok") and scale.late_answers == 1
