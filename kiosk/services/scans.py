@@ -9,7 +9,10 @@
    check digit → ``refused``;
 4. anything else → ``unknown``: the classifier and the search take over.
 
-Codes with a wrong GTIN check digit never get here (:func:`kiosk.barcodes.canonical_gtin` refuses them).
+Codes with a wrong GTIN check digit never get here (:func:`kiosk.barcodes.canonical_gtin` refuses them). Before
+any of it, :meth:`ScanDesk.admit` applies ``[barcodes] same_code_s`` and ``max_scans_per_s`` to a USB scanner's codes
+(:mod:`kiosk.barcodes.gate`): the same code again at once counts once, and a scanner sending codes faster than
+anyone scans is refused, with a notice to call staff, until it is quiet.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from typing import Any
 from catalog.model import MAX_PRICE_PAISE
 from kiosk.barcodes import BarcodeSettings, ScannedCode, lookup_forms, match_variable
 from kiosk.barcodes.frames import FrameDecoder, decodable, open_decoder, scanned_code
+from kiosk.barcodes.gate import ScanGate
 from kiosk.domain import MAX_NET_GRAMS
 from kiosk.domain.money import format_inr
+from kiosk.services.events import Notice
 from kiosk.weighing import WeighingRules
 
 __all__ = ["ScanDesk", "ScanOutcome"]
@@ -52,8 +57,10 @@ class ScanDesk:
     """``shelf``: the checkout's :class:`~kiosk.services.shelf.Shelf` (its catalog, under its lock)."""
 
     def __init__(self, settings: BarcodeSettings, rules: WeighingRules, shelf: Any,
-                 decoder: Callable[[], FrameDecoder] | None = open_decoder) -> None:
+                 decoder: Callable[[], FrameDecoder] | None = open_decoder,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings, self.rules, self._shelf = settings, rules, shelf
+        self.gate = ScanGate(settings.same_code_s, settings.max_scans_per_s, clock=clock)
         self._make_decoder = decoder if settings.camera_frames else None
         self._decoder: FrameDecoder | None = None
         self.last_decode_ms = 0.0
@@ -105,6 +112,16 @@ class ScanDesk:
             return
         self._told.add(kind)
         log.log(level, message, exc_info=exc_info)
+
+    def admit(self, text: str, source: str = "scanner") -> tuple[bool, list[Notice]]:
+        """Whether a scanner's code counts (not the same code again at once, not a flood), and what to tell."""
+        admission = self.gate.admit(text)
+        if admission.why == "flood":  # logged by the gate
+            return False, [Notice("warning", "the barcode scanner sends codes faster than anyone scans: scanning is "
+                                             "paused, please call staff")]
+        if admission.resumed:
+            return True, [Notice("info", "the barcode scanner is read again")]
+        return admission.taken, []
 
     @staticmethod
     def read_text(text: str, source: str = "scanner") -> ScannedCode | None:

@@ -164,6 +164,12 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"(?P<what>.+) needs a supervisor: ask a supervisor to approve",
      mark("Notice", "This needs a supervisor's approval")),
     (r"(?P<what>.+): ask a supervisor to approve", mark("Notice", "This needs a supervisor's approval")),
+    # the barcode scanner: a flood of codes (kiosk.services.scans), the device gone and back (its status observers)
+    (r"the barcode scanner sends codes faster than anyone scans: scanning is paused, please call staff",
+     mark("Notice", "The barcode scanner is sending codes too fast: scanning is paused, please call staff")),
+    (r"the barcode scanner is read again|barcode scanner back", mark("Notice", "The barcode scanner works again")),
+    (r"barcode scanner lost(?:: (?P<why>.*))?",
+     mark("Notice", "The barcode scanner is not connected: please call staff")),
 )
 _COMPILED = tuple((re.compile(pattern + r"\.?\Z", re.DOTALL), template) for pattern, template in NOTICES)
 

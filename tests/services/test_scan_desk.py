@@ -1,5 +1,6 @@
 """The scan desk between the counter and the barcodes: camera frames of any kind are read or skipped one at a time
-(never camera barcodes off for good because of one frame)."""
+(never camera barcodes off for good because of one frame); a scanner's codes are taken at the rate a person scans
+(the same code again at once counts once; a flood is refused with a notice to call staff)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import numpy as np
 import pytest
 
 from kiosk.barcodes import BarcodeSettings
+from kiosk.barcodes.gate import QUIET_S
 from kiosk.barcodes.synth import tray_scene, zxing_bars
+from kiosk.services import Notice
 from kiosk.services.scans import ScanDesk
 from kiosk.weighing import WeighingRules
 
@@ -68,3 +71,29 @@ def test_a_decoder_that_cannot_start_turns_camera_barcodes_off_once(label, caplo
     scans = ScanDesk(BarcodeSettings(), WeighingRules(), None, decoder=missing)
     assert scans.decode(label) == [] and scans.decode(label) == []
     assert caplog.text.count("cannot start") == 1
+
+
+class Clock:
+    now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_desk_takes_a_scanners_codes_at_a_persons_rate_and_says_when_it_stops():
+    clock = Clock()
+    scans = ScanDesk(BarcodeSettings(same_code_s=0.5, max_scans_per_s=4), WeighingRules(), None, clock=clock)
+    assert scans.admit(OATLY) == (True, [])
+    clock.now += 0.2
+    assert scans.admit(OATLY) == (False, [])  # the same code at once: counted once, nothing to say
+    clock.now += 0.6
+    assert scans.admit(OATLY) == (True, [])
+    told = []
+    for i in range(20):  # a scanner gone mad: 20 codes in 0.2 s
+        clock.now += 0.01
+        taken, notices = scans.admit(f"{i:013d}")
+        told += notices
+    assert [(n.level, n.message) for n in told] == [
+        ("warning", "the barcode scanner sends codes faster than anyone scans: scanning is paused, please call staff")]
+    clock.now += QUIET_S + 0.1
+    assert scans.admit(OATLY) == (True, [Notice("info", "the barcode scanner is read again")])

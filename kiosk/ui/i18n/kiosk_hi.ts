@@ -370,6 +370,18 @@ Place an item on the tray to start.</source>
         <translation>बारकोड नहीं पढ़ा गया: फिर से स्कैन करें</translation>
     </message>
     <message>
+        <source>The barcode scanner is sending codes too fast: scanning is paused, please call staff</source>
+        <translation>बारकोड स्कैनर बहुत तेज़ी से कोड भेज रहा है: स्कैन करना रोका गया है, कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
+        <source>The barcode scanner works again</source>
+        <translation>बारकोड स्कैनर फिर से काम कर रहा है</translation>
+    </message>
+    <message>
+        <source>The barcode scanner is not connected: please call staff</source>
+        <translation>बारकोड स्कैनर जुड़ा नहीं है: कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
         <source>That line is no longer on the bill</source>
         <translation>वह लाइन अब बिल में नहीं है</translation>
     </message>
