@@ -9,9 +9,10 @@ take the same path without a placement.
 
 Unit items are added at once — unless the weight on the tray does not fit them: then staff is called instead
 (:class:`~kiosk.services.events.StaffCalled`). By-weight items are priced on the net weight of the weighing room
-(:class:`kiosk.weighing.Weighing`), or they wait for one. Another choice for a placement replaces its line; the tray
-cleared before weighing drops the item. Every line is committed with its provenance
-(:mod:`~kiosk.services.cart_lines`) before listeners hear of it.
+(:class:`kiosk.weighing.Weighing`), or they wait for one. Every line added, unit or by weight, claims the load on
+the tray (even one still settling): no by-weight item is priced on it until the tray is emptied. Another choice for a
+placement replaces its line; the tray cleared before weighing drops the item. Every line is committed with its
+provenance (:mod:`~kiosk.services.cart_lines`) before listeners hear of it.
 """
 
 from __future__ import annotations
@@ -173,12 +174,12 @@ class Counter:
                 return None, [AwaitingWeight(pid, sku.sku, sku.name, sku.price_paise),
                               Notice("info", f"place {sku.name} on the scale and hold still")]
             line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, grams)
-            return self._commit(line, placement, chooser, grams), [CartChanged(self._cart_view())]
+            return self._commit(line, placement, chooser), [CartChanged(self._cart_view())]
         line = CartLine.unit(sku.sku, sku.name, sku.price_paise, sku.gst_bp, 1)
         fit = check_unit_weight(sku, grams, 1, self.opinion.slack) if self.opinion.check else None
         if fit is not None and fit.fits is False:
             return None, self._hold(HeldItem(pid, line, grams, fit.reason, chooser))
-        return self._commit(line, placement, chooser, grams), [CartChanged(self._cart_view())]
+        return self._commit(line, placement, chooser), [CartChanged(self._cart_view())]
 
     def _sell(self, outcome: ScanOutcome, placement: Placement | None, chooser: str
               ) -> tuple[CartLine | None, list[Any]]:
@@ -197,7 +198,7 @@ class Counter:
             fit = check_label_weight(outcome.grams, grams, self.opinion.slack, self.weighing.rules.min_grams)
             if fit.fits is False:
                 return None, self._hold(HeldItem(pid, line, grams, fit.reason, chooser))
-        return self._commit(line, placement, chooser, grams), [CartChanged(self._cart_view())]
+        return self._commit(line, placement, chooser), [CartChanged(self._cart_view())]
 
     def _hold(self, item: HeldItem) -> list[Any]:
         self.held = item
@@ -205,14 +206,18 @@ class Counter:
         return [StaffCalled(item.placement_id, item.line.sku, item.line.name, item.grams, item.reason),
                 Notice("warning", f"Staff is on the way: {item.reason}")]
 
-    def _commit(self, line: CartLine, placement: Placement | None, chooser: str, grams: int | None) -> CartLine:
+    def _commit(self, line: CartLine, placement: Placement | None, chooser: str) -> CartLine:
         provenance = placement.provenance(chooser) if placement is not None else None
         stored = self._cart.add(line, provenance)  # committed (fsynced) before anything shows it
+        self._committed(stored, placement)
+        return stored
+
+    def _committed(self, stored: CartLine, placement: Placement | None) -> None:
+        """A line is in the store: its placement knows it, and it claims the load on the tray (stable, settling or
+        unknown): no other item is priced on that load until the tray is emptied."""
         if placement is not None:
             placement.line_id = stored.line_id
-        if grams is not None:
-            self.weighing.spend(placement.placement_id if placement else None, grams)
-        return stored
+        self.weighing.spend(placement.placement_id if placement else None)
 
     # -- the shopper's and the scanner's intents ---------------------------------------------------
     def choose(self, sku: str, placement_id: str | None = None) -> str | None:
@@ -285,7 +290,7 @@ class Counter:
             events: list[Any] = []
             line_id = None
             if approve:
-                stored = self._commit(item.line, self.book.get(item.placement_id), f"staff:{who}", item.grams)
+                stored = self._commit(item.line, self.book.get(item.placement_id), f"staff:{who}")
                 line_id = stored.line_id
                 events += [CartChanged(self._cart_view()), *self._weight_changes()]
         events += [StaffCallEnded(item.placement_id, item.line.sku, line_id),
@@ -327,7 +332,7 @@ class Counter:
         grams = self.weighing.usable_grams(sku, item.placement_id)
         try:
             line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, grams)
-            stored = self._commit(line, self.book.get(item.placement_id), item.chooser, grams)
+            stored = self._commit(line, self.book.get(item.placement_id), item.chooser)
         except (CartError, UserError) as exc:
             return [*weighing_ended(item, None), Notice("error", f"{sku.name}: {exc}")]
         return [CartChanged(self._cart_view()), *weighing_ended(item, stored.line_id)]

@@ -1,4 +1,4 @@
-"""The weighing state of the counter: the last reading, the tare in force, the load that priced the last item, and
+"""The weighing state of the counter: the last reading, the tare in force, the load the last lines claimed, and
 the by-weight item waiting for a priceable weight.
 
 :class:`Weighing` is plain state (the checkout service holds its lock around every call):
@@ -6,13 +6,15 @@ the by-weight item waiting for a priceable weight.
 * ``idle`` → ``waiting`` (:meth:`Weighing.wait_for`: an item was chosen and no priceable weight is there) → a
   priceable reading completes it (:meth:`Weighing.take` returns it), or it is dropped (:meth:`Weighing.drop`:
   replaced, taken away, paid);
-* every priced item *spends* the load it was priced on (:meth:`Weighing.spend`): the same stable load never
-  prices another item. The tray must change first — a stable reading at least the minimum weight (Min) away
-  from it, which includes the tray emptied; a wobble of a few divisions is still the same load;
+* every line added *claims* the load on the tray (:meth:`Weighing.spend`) — the stable load it was priced on, a
+  load still settling, or one the scale could not report — and a claimed load prices no other item, however it
+  changes, until the tray has been emptied: a stable reading under the minimum weight (Min). Items added on
+  top of a billed one, or left with it, are never priced with its weight. Only a line added with the tray seen
+  empty (or the scale never read yet) claims nothing: its item is not on the tray;
 * a tare is set by container (:meth:`Weighing.set_container`: the bag button, a tare barcode) or by weighing the
   empty container (:meth:`Weighing.tare_current`); a SKU's forced tare (``[weighing] forced_tares``, or a catalog
-  SKU's ``tare_g`` should the catalog carry one) is the least tare its weighing uses. The tare is cleared once it
-  has served an item, when the tray is emptied and after payment.
+  SKU's ``tare_g`` should the catalog carry one) is the least tare its weighing uses. The tare is cleared once a
+  line has claimed the load it was for, when the tray is emptied and after payment.
 """
 
 from __future__ import annotations
@@ -47,10 +49,10 @@ class Tare:
 
 
 @dataclass(frozen=True)
-class _Spent:
-    gross: int
-    net: int
-    placement_id: str | None
+class _Claim:
+    """The load on the tray belongs to lines already added (their placements; ``None``: no placement)."""
+
+    owners: frozenset
 
 
 def forced_tare(sku: Any, rules: WeighingRules | None = None) -> int:
@@ -69,14 +71,14 @@ class Weighing:
         self.reading: WeightReading | None = None
         self.pending: PendingItem | None = None
         self.tare: Tare | None = None
-        self._spent: _Spent | None = None
+        self._claim: _Claim | None = None
 
     # -- what the scale says -------------------------------------------------------------------
     def net(self, sku: Any = None, placement_id: str | None = None) -> NetWeight:
-        """The reading evaluated with the tare in force (at least ``sku``'s forced tare). A load spent by
-        ``placement_id`` itself is not spent for it (its line may be re-chosen at the same weight)."""
+        """The reading evaluated with the tare in force (at least ``sku``'s forced tare). A load claimed by
+        ``placement_id`` alone is not spent for it (its line may be re-chosen at the same weight)."""
         tare, name = self._tare_for(sku)
-        spent = self._spent is not None and (placement_id is None or self._spent.placement_id != placement_id)
+        spent = self._claim is not None and (placement_id is None or self._claim.owners != {placement_id})
         return net_weight(self.reading, self.rules, tare, name, spent)
 
     def usable_grams(self, sku: Any = None, placement_id: str | None = None) -> int | None:
@@ -85,8 +87,8 @@ class Weighing:
         return net.net if net.priceable else None
 
     def fresh_grams(self) -> int | None:
-        """Net grams of a priceable load nobody was priced on yet (for the second opinion), else ``None``."""
-        return self.usable_grams() if self._spent is None else None
+        """Net grams of a priceable load no line claimed yet (for the second opinion), else ``None``."""
+        return self.usable_grams() if self._claim is None else None
 
     def _tare_for(self, sku: Any) -> tuple[int, str]:
         chosen = self.tare.grams if self.tare is not None else 0
@@ -101,18 +103,26 @@ class Weighing:
         changed = last is None or (last.grams, last.stable, last.status) != (reading.grams, reading.stable,
                                                                            reading.status)
         self.reading = reading
-        if self._spent is not None and reading.usable and abs(reading.grams - self._spent.gross) >= \
-                self.rules.min_grams:
-            self._spent = None  # the tray changed: a stable load at least Min away (or emptied)
+        if self._claim is not None and self._emptied():
+            self._claim = None  # the tray was emptied: the lines' items are off it
         done = None
-        if self.pending is not None and self.usable_grams(self.pending.sku) is not None:
+        if self.pending is not None and self.usable_grams(self.pending.sku, self.pending.placement_id) is not None:
             done, self.pending = self.pending, None
         return changed, done
 
-    def spend(self, placement_id: str | None, net: int) -> None:
-        """The current load priced an item: it prices no other; the tare has served and is cleared."""
-        gross = self.reading.grams if self.reading is not None else 0
-        self._spent = _Spent(gross, net, placement_id)
+    def _emptied(self) -> bool:
+        """The tray reads empty now: a stable reading under Min (drift, crumbs, a bag left behind)."""
+        r = self.reading
+        return r is not None and r.usable and r.grams < self.rules.min_grams
+
+    def spend(self, placement_id: str | None) -> None:
+        """A line (of ``placement_id``) was added: the load on the tray — stable, settling, or one the scale could
+        not report — prices no other item until the tray is emptied, and a tare has served. A line added with the
+        tray seen empty (or before the scale was ever read) claims nothing: its item is not on the tray."""
+        if self.reading is None or self._emptied():
+            return
+        owners = self._claim.owners if self._claim is not None else frozenset()
+        self._claim = _Claim(owners | {placement_id})
         self.tare = None
 
     def tray_emptied(self) -> None:
@@ -162,7 +172,7 @@ class Weighing:
         return item
 
     def reset(self) -> None:
-        """After payment: nothing waits, no tare; the load on the tray stays spent until it changes."""
+        """After payment: nothing waits, no tare; the load on the tray stays claimed until the tray is emptied."""
         self.pending = None
         self.tare = None
 

@@ -99,8 +99,9 @@ def fill_cart(service) -> None:
     assert ready.suggestions, "the tiny model suggested nothing the catalog sells"
     assert service.placement(ready.placement_id).model_version == 1
     assert service.choose(ready.suggestions[0].sku, ready.placement_id) is not None
-    service.scale.set_weight(640)
-    service.poll_scale()
+    for grams in (0, 640):  # that item taken off (its load prices nothing else until the tray is empty), the next on
+        service.scale.set_weight(grams)
+        service.poll_scale()
     hits = service.search("tomato")
     assert [h.sku for h in hits] == ["tomato-hybrid"]
     assert service.choose("tomato-hybrid") is not None

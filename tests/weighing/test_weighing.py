@@ -63,7 +63,7 @@ def test_the_same_stable_load_prices_one_item_only():
     w = Weighing(RETAIL)
     w.take(ok(550))
     assert w.usable_grams() == 550 and w.fresh_grams() == 550
-    w.spend("p1", 550)
+    w.spend("p1")
     assert w.usable_grams() is None and w.net().state is NetState.SPENT and w.fresh_grams() is None
     assert w.usable_grams(placement_id="p1") == 550  # its own placement may be re-chosen at that weight
     w.take(ok(550, stable=False))  # a touch: still the same item
@@ -76,10 +76,60 @@ def test_the_same_stable_load_prices_one_item_only():
     assert w.usable_grams() == 550
 
 
+def test_a_load_a_line_claimed_prices_nothing_until_the_tray_is_emptied():
+    """Items put on top of a billed one, or a part of the tray taken off, never price a weighed item with the
+    billed item's weight: only an emptied tray (a stable reading under Min) frees it."""
+    w = Weighing(RETAIL)
+    w.take(ok(1000))
+    w.spend(None)  # a 1 kg carton, scanned
+    for grams in (1550, 2300, 1000, 400):  # bananas on top of it, more, taken off, the carton lifted a little
+        w.take(ok(grams))
+        assert w.usable_grams() is None and w.net().state is NetState.SPENT, grams
+    w.take(ok(95))  # under Min: the tray is empty
+    w.take(ok(550))
+    assert w.usable_grams() == 550
+
+
+@pytest.mark.parametrize("at_commit", [ok(1000, stable=False), WeightReading.error("no answer"),
+                                       WeightReading(0, False, WeightStatus.OVERLOAD)])
+def test_a_line_added_while_the_load_moves_or_is_unknown_claims_the_load_that_settles(at_commit):
+    w = Weighing(RETAIL)
+    w.take(ok(0))
+    w.take(at_commit)
+    w.spend(None)  # a carton scanned while it lands (or while the scale did not answer)
+    w.take(ok(1000))
+    assert w.usable_grams() is None and w.net().state is NetState.SPENT
+    w.take(ok(0))
+    w.take(ok(550))
+    assert w.usable_grams() == 550
+
+
+def test_a_line_added_with_the_tray_empty_claims_nothing():
+    w = Weighing(RETAIL)
+    w.set_container("tub")
+    w.spend(None)  # never read yet: nothing is known to be on the tray
+    w.take(ok(0))
+    w.spend(None)  # an item scanned by hand, kept in the basket
+    assert w.tare is not None  # the tub's tare waits for its item
+    w.take(ok(525))
+    assert w.usable_grams() == 500
+
+
+def test_a_placement_alone_on_its_load_may_be_chosen_again_a_stacked_one_may_not():
+    w = Weighing(RETAIL)
+    w.take(ok(400, stable=False))
+    w.spend("p1")  # its first choice, while it settled
+    w.take(ok(400))
+    assert w.usable_grams(placement_id="p1") == 400 and w.usable_grams(placement_id="p2") is None
+    w.spend("p2")  # a second item put with it
+    w.take(ok(900))
+    assert w.usable_grams(placement_id="p1") is None and w.usable_grams(placement_id="p2") is None
+
+
 def test_a_waiting_item_is_completed_by_a_new_priceable_load_only():
     w = Weighing(RETAIL)
     w.take(ok(400))
-    w.spend("p0", 400)
+    w.spend("p0")
     item = PendingItem("p1", SimpleNamespace(sku="banana"))
     w.wait_for(item)
     for reading in (ok(400), ok(700, stable=False), WeightReading(0, False, WeightStatus.OVERLOAD), ok(90)):
@@ -97,8 +147,9 @@ def test_tare_by_container_by_weighing_and_forced_by_the_catalog():
         w.set_container("box")
     forced = SimpleNamespace(sku="salad", tare_g=40)
     assert w.usable_grams(forced) == 485 and w.net(forced).tare_name == "sku"  # the larger tare wins
-    w.spend("p", 500)
+    w.spend("p")
     assert w.tare is None  # a tare serves one item
+    w.take(ok(0))
     w.take(ok(30))
     assert w.tare_current().grams == 30
     w.take(ok(30, stable=False))
@@ -119,3 +170,4 @@ def test_zero_only_when_stable_and_within_the_zero_range():
     assert not w.may_zero()  # above 4 % of Max
     w.take(ok(15, stable=False))
     assert not w.may_zero()
+
