@@ -81,6 +81,11 @@ class Terminal(PaymentTerminal):
         with self._lock:
             self._faults += [fault] * times
 
+    def behave(self) -> None:
+        """Drop the faults still queued: answer normally again."""
+        with self._lock:
+            self._faults.clear()
+
     def _next_fault(self) -> str | None:
         with self._lock:
             return self._faults.pop(0) if self._faults else None

@@ -54,7 +54,7 @@ from kiosk.services.events import (
 from kiosk.services.feedback_relay import FeedbackRelay, service_stats
 from kiosk.services.live import LiveLoop
 from kiosk.services.model_updates import UpdateRelay
-from kiosk.services.paying import Till
+from kiosk.services.paying import PaymentWatch, Till
 from kiosk.services.placements import Placement, PlacementBook
 from kiosk.services.recognise import PlacementRecogniser
 from kiosk.services.scale_desk import ScaleDesk
@@ -149,6 +149,8 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self._till = Till(self._cart, terminal if terminal is not None else _simulated_terminal(),
                           alert=self._attendant.call)  # an answer about another payment calls staff
         self.recovered = self._till.recover()  # a payment a crash cut short: completed or released, never recharged
+        self.payments = PaymentWatch(self._till, lock=self._lock, emit=self._emit, after_sale=self._after_sale,
+                                     paid=self._paid)  # one whose outcome is unknown: asked about in the background
 
     @classmethod
     def from_config(cls, config: KioskConfig, *, clock: Callable[[], datetime] | None = None) -> CheckoutService:
@@ -199,6 +201,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
             events.append(self._updates.status)
         if self.feedback.event is not None:
             events.append(self.feedback.event)
+        events += self.payments.pending()  # payments the terminal has not settled yet, for staff to see
         notices, self._startup_notices = self._startup_notices, []  # once, to the first UI that listens
         self._emit(*events, *notices)
         for sale in self.store.unshown_sales():  # committed just before a crash: the shopper sees the receipt now
@@ -302,17 +305,23 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
                 raise CheckoutError(f"staff must check {self._counter.held.line.name} before payment")
             self._attendant.refuse_payment()
             sale = self._till.pay(method)
-            dropped = self._weighing.drop()
-            self._weighing.reset()
-            self._book.clear()
-            was_staff = self._desk.signed_out("paid")
-            view = self.cart_view()
-        events: list[Any] = [CartChanged(view)]
+            events = self._after_sale()
+        return self._paid(sale, events)
+
+    def _after_sale(self) -> list[Any]:
+        """Under the lock, once a sale closed (a tap on Pay, or the payment watch): the counter starts afresh."""
+        dropped = self._weighing.drop()
+        self._weighing.reset()
+        self._book.clear()
+        events: list[Any] = [CartChanged(self.cart_view())]
         if dropped is not None:
             events += weighing_ended(dropped, None, f"{dropped.sku.name} was never weighed and is not on "
                                                           "the bill")
-        if was_staff:
+        if self._desk.signed_out("paid"):
             events.append(StaffModeChanged(False, reason="paid"))
+        return events
+
+    def _paid(self, sale, events: list[Any]) -> Receipt:
         self._show(sale, *events)
         self.feedback.wake()  # the sale's placements are final: they can go to head office now
         return sale.receipt()
@@ -363,6 +372,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
             self._live.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        self.payments.stop(timeout)  # a payment left unsettled later starts it again
         self.stop_updates()
         self.feedback.stop()
         self._live.stop(timeout)

@@ -42,7 +42,11 @@ Events (names and fields are the UI contract: they only ever grow):
 * :class:`RemovalDecided` ``(line_id, approved, by)``: staff approved (the line is gone) or refused, or the shopper
   kept the item (``by`` ``"shopper"``);
 * :class:`ShopperPrefsChanged` ``(language, large_text, languages)``: the shopper's language and text size (back to
-  the store's defaults for the next shopper).
+  the store's defaults for the next shopper);
+* :class:`PaymentPending` ``(cart_id, amount, amount_text, since, checks, answer, active)``: a payment whose outcome
+  the terminal has not told yet (its answer lost, no answer, still at the PIN pad, an answer about another payment):
+  the kiosk asks again in the background (:class:`kiosk.services.paying.PaymentWatch`), for staff to see meanwhile;
+  ``active`` ``False`` when it is settled (the receipt, or the cart released, follows as usual).
 """
 
 from __future__ import annotations
@@ -54,9 +58,9 @@ from typing import Any
 __all__ = [
     "AwaitingWeight", "BillView", "BrowseGroup", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView",
     "Event", "FrameCaptured", "HelpCallChanged", "Listener", "ModelChanged", "Notice", "OutboxChanged",
-    "PlacementCleared", "RemovalDecided", "RemovalPending", "SaleClosed", "ShopperPrefsChanged", "StaffCallEnded",
-    "StaffCalled", "StaffModeChanged", "SuggestionView", "SuggestionsReady", "TaxRowView", "UpdateStatusChanged",
-    "WeighingEnded", "WeightChanged",
+    "PaymentPending", "PlacementCleared", "RemovalDecided", "RemovalPending", "SaleClosed", "ShopperPrefsChanged",
+    "StaffCallEnded", "StaffCalled", "StaffModeChanged", "SuggestionView", "SuggestionsReady", "TaxRowView",
+    "UpdateStatusChanged", "WeighingEnded", "WeightChanged",
 ]
 
 
@@ -324,6 +328,17 @@ class RemovalDecided:
 
 
 @dataclass(frozen=True)
+class PaymentPending:
+    cart_id: str
+    amount: int  # paise
+    amount_text: str
+    since: str  # ISO time the payment began
+    checks: int = 0  # how often the kiosk asked the terminal about it since
+    answer: str = ""  # the terminal's last answer (or why there was none); at the end: what settled it
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class ShopperPrefsChanged:
     language: str
     large_text: bool = False
@@ -333,5 +348,5 @@ class ShopperPrefsChanged:
 Event = (CameraStatusChanged | FrameCaptured | SuggestionsReady | PlacementCleared | AwaitingWeight | WeighingEnded
          | WeightChanged | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | UpdateStatusChanged | Notice
          | StaffCalled | StaffCallEnded | OutboxChanged | HelpCallChanged | RemovalPending | RemovalDecided
-         | ShopperPrefsChanged)
+         | ShopperPrefsChanged | PaymentPending)
 Listener = Callable[[Event], None]

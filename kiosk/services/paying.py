@@ -8,19 +8,32 @@ that approval. :meth:`Till.recover` (at start) settles what a crash interrupted,
 * an intent with an approval completes its sale (the shopper has paid: the receipt is shown at start);
 * an intent without one asks the terminal for the status of its key: approved → completed as above; declined →
   the cart stays open; never received (``NOT_FOUND``) → cancelled, the cart stays open and can be paid normally;
-  no answer → left as it is (the cart stays locked; the next pay or start asks again).
+  no answer → left as it is (the cart stays locked; :class:`PaymentWatch` asks again, as does a tap on Pay).
+
+Every answer must be about the payment asked (:meth:`~kiosk.payments.TerminalReply.mismatch`: its key, and for an
+approval its amount and reference): one about another payment never closes nor releases the cart; it is audited
+(``payment.mismatch``), staff is called (a help call, :data:`STAFF_CALL`) and the payment is asked about again.
 
 Whatever a driver raises when the line fails (a TerminalError, but also ConnectionResetError, TimeoutError, any
 OSError, a garbled answer) is "the terminal did not answer": the outcome is unknown and asked about later, never
 charged again. Only a programming error (:data:`PROGRAMMING_ERRORS`) is let out as it is.
 
-The service's lock guards a :class:`Till` (a payment is one intent at a time); it has no lock of its own.
+While a payment's outcome is unknown (the answer was lost, the terminal did not answer or still waits for the
+shopper's PIN, an answer was about another payment, or a start found the terminal silent) the kiosk does not wait
+for someone to tap Pay again: :class:`PaymentWatch` asks the terminal about the payment's key on a thread of its
+own, after 1 s and then with pauses doubling up to 30 s, and settles it exactly as a tap would: approved → the sale
+is closed and its receipt shown, once; declined or never received → the cart is released (a notice says so). Staff
+see what waits meanwhile (:class:`~kiosk.services.events.PaymentPending`).
+
+The service's lock guards a :class:`Till` (a payment is one intent at a time); the watch takes it to settle, not to
+ask: only the questions to the terminal are serialised by the till itself (a driver need not be thread-safe).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +41,10 @@ from kiosk.domain.money import format_inr
 from kiosk.payments.terminal import ChargeRequest, ChargeStatus, PaymentTerminal, TerminalError, TerminalReply
 from kiosk.services.cart_lines import CartKeeper
 from kiosk.services.errors import CheckoutError
+from kiosk.services.events import Notice, PaymentPending
 from kiosk.store.payments import LIVE_STATES
 
-__all__ = ["PROGRAMMING_ERRORS", "STAFF_CALL", "Till", "Recovery"]
+__all__ = ["PROGRAMMING_ERRORS", "STAFF_CALL", "PaymentWatch", "Till", "Recovery"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +86,9 @@ class Till:
                  alert: Callable[[str], object] | None = None) -> None:
         self._cart, self.terminal = cart, terminal
         self.alert: Callable[[str], object] = alert or (lambda reason: None)
+        #: told of a payment left pending with its outcome unknown (:class:`PaymentWatch` asks about it later)
+        self.unsettled: Callable[[Any], None] = lambda intent: None
+        self._asking = threading.Lock()  # one question to the terminal at a time
         self._refused: set[tuple[str, TerminalReply]] = set()  # answers already audited as not about their payment
 
     @property
@@ -82,7 +99,8 @@ class Till:
         """One question to the terminal (``terminal.charge`` or ``terminal.status``). Any failure of the driver but a
         programming error becomes a TerminalError: the terminal did not answer, the outcome is unknown."""
         try:
-            return question(arg)
+            with self._asking:
+                return question(arg)
         except (TerminalError, *PROGRAMMING_ERRORS):
             raise
         except Exception as exc:
@@ -106,8 +124,12 @@ class Till:
             reply = self.ask(self.terminal.charge, ChargeRequest(intent.idempotency_key, intent.amount,
                                                                  intent.method, intent.cart_id))
         except TerminalError as exc:
+            self.unsettled(intent)
             raise CheckoutError(f"the payment terminal did not answer ({exc}); the payment of "
                                 f"{format_inr(intent.amount)} is kept and checked again, never charged twice") from None
+        except BaseException:
+            self.unsettled(intent)  # a bug in the driver: what the terminal did is unknown all the same
+            raise
         undecided = reply.status is ChargeStatus.NOT_FOUND  # said of the request it answers: asked about later
         outcome, sale = self.apply(intent, TerminalReply(ChargeStatus.PENDING) if undecided else reply)
         return self._settled(intent, reply, outcome, sale, declined_is_final=True)
@@ -120,6 +142,7 @@ class Till:
         try:
             reply = self.ask(self.terminal.status, intent.idempotency_key)
         except TerminalError as exc:
+            self.unsettled(intent)
             raise CheckoutError(f"a payment of {format_inr(intent.amount)} is waiting for the terminal, which does not "
                                 f"answer ({exc}); ask staff") from None
         outcome, sale = self.apply(intent, reply, "never reached the terminal")
@@ -130,6 +153,8 @@ class Till:
         declined before this tap, or never reached the terminal)."""
         if outcome == "completed":
             return sale
+        if outcome in ("mismatch", "pending"):
+            self.unsettled(intent)
         if outcome == "mismatch":
             raise CheckoutError(f"the terminal's answer does not match the payment of {format_inr(intent.amount)}: "
                                 f"the sale is not closed and staff is called")
@@ -191,8 +216,9 @@ class Till:
             if intent.state == "pending":
                 try:
                     reply = self.ask(self.terminal.status, intent.idempotency_key)
-                except TerminalError as exc:
-                    log.warning("payment %s: the terminal does not answer (%s); left pending", intent.intent_id, exc)
+                except Exception as exc:  # a bug in the driver too: the kiosk starts all the same, and asks again
+                    log.warning("payment %s: the terminal does not answer (%s); left pending", intent.intent_id, exc,
+                                exc_info=not isinstance(exc, TerminalError))
                     done.unresolved += 1
                     continue
             outcome, sale = self.apply(intent, reply, "never reached the terminal (found at start)")
@@ -232,3 +258,143 @@ class Till:
             return self.store.reprint(receipt_no, by=who)
         except StoreError as exc:
             raise CheckoutError(str(exc)) from None
+
+
+def pauses(first_s: float, most_s: float) -> Iterator[float]:
+    """The pauses between two questions about an unsettled payment: ``first_s``, doubling up to ``most_s``."""
+    pause = first_s
+    while True:
+        yield pause
+        pause = min(pause * 2, most_s)
+
+
+class PaymentWatch:
+    """Asks the terminal again about every payment whose outcome is unknown, on a thread of its own (see the module
+    docstring), until none is left; :meth:`arm` (the till calls it) starts it again.
+
+    ``lock``: the service's lock, held while a payment is settled; ``after_sale()`` (under that lock): the counter
+    starts afresh after a sale and says what changed (events); ``paid(sale, events)``: the receipt is shown, as after
+    a tap on Pay. It starts by itself when a payment is still unsettled when it is made (a start found the terminal
+    silent)."""
+
+    #: seconds before the first question about a payment, and the longest pause between two
+    first_s, most_s = 1.0, 30.0
+
+    def __init__(self, till: Till, *, lock, emit: Callable[..., None], after_sale: Callable[[], list],
+                 paid: Callable[[Any, list], object]) -> None:
+        self._till, self._lock, self._emit, self._after_sale, self._paid = till, lock, emit, after_sale, paid
+        self._mutex = threading.Lock()
+        self._kick = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._asked: dict[str, tuple[int, str]] = {}  # key → (questions asked, the last answer)
+        self._told: set[str] = set()  # keys whose mismatch the screen was told of
+        till.unsettled = self.arm
+        if till.store.payments(states=LIVE_STATES):
+            self.arm()
+
+    # -- the thread ------------------------------------------------------------------------------------
+    def arm(self, intent=None) -> None:
+        """A payment's outcome is unknown (``intent``, None: some): ask about it after ``first_s``."""
+        if intent is not None:
+            self._emit(self._event(intent))
+        with self._mutex:
+            self._stopping = False
+            self._kick.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="payment-watch", daemon=True)
+                self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread (a later :meth:`arm` starts it again); waits up to ``timeout`` for a question under way."""
+        with self._mutex:
+            self._stopping = True
+            self._kick.set()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def _run(self) -> None:
+        waits = pauses(self.first_s, self.most_s)
+        pause = next(waits)
+        while True:
+            kicked = self._kick.wait(pause)
+            with self._mutex:
+                if self._stopping:
+                    return
+                if kicked:  # (again) a payment just left unsettled: wait first_s from now
+                    self._kick.clear()
+                    waits = pauses(self.first_s, self.most_s)
+                    pause = next(waits)
+                    continue
+            left = self.check_now()
+            with self._mutex:
+                if self._stopping or (not left and not self._kick.is_set()):
+                    if self._thread is threading.current_thread():
+                        self._thread = None
+                    return
+            pause = next(waits)
+
+    # -- one round -------------------------------------------------------------------------------------
+    def check_now(self) -> int:
+        """Ask once about every unsettled payment and settle those the terminal decided; how many are left."""
+        left = 0
+        for intent in self._till.store.payments(states=LIVE_STATES):
+            try:
+                left += not self._check(intent)
+            except Exception:  # a bug in the driver, the store failing: logged, asked again after the next pause
+                log.exception("payment %s: checking it in the background failed", intent.intent_id)
+                left += 1
+        return left
+
+    def _check(self, intent) -> bool:
+        """Ask about one payment (outside the service's lock) and settle it (under it); True: it is settled."""
+        key, reply = intent.idempotency_key, None
+        if intent.state == "pending":
+            try:
+                reply = self._till.ask(self._till.terminal.status, key)
+            except TerminalError as exc:
+                log.warning("payment %s: the terminal still does not answer (%s)", intent.intent_id, exc)
+                self._emit(self._event(intent, f"no answer: {exc}"))
+                return False
+        with self._lock:
+            outcome, sale = self._till.apply(intent, reply, "never reached the terminal (found in the background)")
+            events = self._after_sale() if sale is not None else []
+        if outcome in ("pending", "mismatch"):
+            self._emit(self._event(intent, "does not match this payment" if outcome == "mismatch" else
+                                   reply.message or reply.status.value))
+            if outcome == "mismatch" and key not in self._told:
+                self._told.add(key)
+                self._emit(Notice("error", f"the terminal's answer does not match the payment of "
+                                           f"{format_inr(intent.amount)}: the sale is not closed and staff is called"))
+            return False
+        log.info("payment %s settled in the background: %s", intent.intent_id, outcome)
+        self._emit(self._event(intent, outcome, active=False))
+        self._asked.pop(key, None)
+        if sale is not None:
+            self._paid(sale, events)
+        elif outcome == "declined":
+            self._emit(Notice("warning", f"the payment of {format_inr(intent.amount)} was declined by the terminal: "
+                                         f"the cart can be paid again"))
+        elif outcome == "cancelled":
+            self._emit(Notice("info", f"the payment of {format_inr(intent.amount)} never reached the terminal: "
+                                      f"nothing was charged, the cart can be paid again"))
+        return True
+
+    # -- what staff see --------------------------------------------------------------------------------
+    def _event(self, intent, answer: str | None = None, *, active: bool = True) -> PaymentPending:
+        checks, last = self._asked.get(intent.idempotency_key, (0, ""))
+        if answer is not None:  # one more question asked, and what it heard
+            checks, last = checks + 1, answer
+            self._asked[intent.idempotency_key] = (checks, last)
+        return PaymentPending(intent.cart_id, intent.amount, format_inr(intent.amount), intent.created_at, checks,
+                              last, active)
+
+    def pending(self) -> list[PaymentPending]:
+        """The payments still unsettled, as staff see them (the UI that just connected is sent these)."""
+        return [self._event(i) for i in self._till.store.payments(states=LIVE_STATES)]

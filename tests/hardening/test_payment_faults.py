@@ -6,13 +6,18 @@ reference never closes the cart: it is audited and staff is called."""
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
+
 import pytest
 
 from kiosk.payments import ChargeRequest, ChargeStatus, TerminalError, TerminalReply
 from kiosk.payments.simulator import Terminal as Simulator
 from kiosk.services.cart_lines import CartKeeper
 from kiosk.services.errors import CheckoutError
-from kiosk.services.paying import Till
+from kiosk.services.events import CartChanged, HelpCallChanged, Notice, PaymentPending, SaleClosed
+from kiosk.services.paying import PaymentWatch, Till, pauses
 from kiosk.store import SalesStore
 
 REQUEST = ChargeRequest("k1", 5000, "card", "cart-1")
@@ -176,8 +181,6 @@ def test_recovery_at_start_does_not_take_an_answer_about_another_payment(tmp_pat
 
 
 def test_the_service_calls_staff_when_the_terminal_answers_about_another_payment(kit):
-    from kiosk.services.events import HelpCallChanged, SaleClosed
-
     k = kit()
     k.service.choose("oatly-oat-milk")
     k.service._till.terminal.misbehave("wrong-amount")
@@ -185,3 +188,147 @@ def test_the_service_calls_staff_when_the_terminal_answers_about_another_payment
         k.service.pay("card")
     assert [(e.active, e.reason) for e in k.of(HelpCallChanged)] == [(True, "payment check")]
     assert k.of(SaleClosed) == [] and len(k.service.cart.lines) == 1
+
+
+# -- the kiosk asks again on its own ------------------------------------------------------------------------------
+def _until(condition, timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """The payment watch asks after 20 ms, pausing at most 40 ms (1 s and 30 s at the kiosk)."""
+    monkeypatch.setattr(PaymentWatch, "first_s", 0.02)
+    monkeypatch.setattr(PaymentWatch, "most_s", 0.04)
+
+
+def _notices(k) -> list[tuple[str, str]]:
+    return [(e.level, e.message) for e in k.of(Notice)]
+
+
+def test_a_lost_approval_is_closed_in_the_background_and_its_receipt_shown_once(kit, quick):
+    k = kit()
+    s, sim = k.service, k.service._till.terminal
+    s.choose("oatly-oat-milk")
+    sim.misbehave("drop")  # the terminal approved; the connection dropped before its answer
+    with pytest.raises(CheckoutError, match="did not answer"):
+        s.pay("card")
+    _until(lambda: k.of(SaleClosed))  # nobody tapped Pay again
+    _until(lambda: not s.payments.running)
+    (closed,) = k.of(SaleClosed)
+    (sale,) = s.store.sales()
+    assert closed.receipt.receipt_no == sale.receipt_no and sale.payment_ref == sim.ledger()[0]["approval_ref"]
+    assert len(sim.requests("charge")) == 1 and [p.state for p in s.store.payments()] == ["completed"]
+    assert s.store.unshown_sales() == [] and s.cart.lines == () and k.of(CartChanged)[-1].cart_view.empty
+    waiting = k.of(PaymentPending)
+    assert waiting[0].active and waiting[0].amount == sale.total and not waiting[-1].active
+    assert waiting[-1].answer == "completed"
+    s.choose("oatly-oat-milk")  # the next shopper's item goes on a new cart
+    assert len(s.cart.lines) == 1 and len(k.of(SaleClosed)) == 1
+
+
+@pytest.mark.parametrize("fault", ["silent", "declined"])
+def test_a_payment_declined_or_never_received_releases_the_cart_in_the_background(kit, quick, fault):
+    k = kit()
+    s, sim = k.service, k.service._till.terminal
+    s.choose("oatly-oat-milk")
+    if fault == "declined":
+        sim.decline_over = 100
+    sim.misbehave("silent" if fault == "silent" else "drop")
+    with pytest.raises(CheckoutError, match="did not answer"):
+        s.pay("card")
+    expected = {"silent": ("info", "never reached the terminal: nothing was charged, the cart can be paid again"),
+                "declined": ("warning", "was declined by the terminal: the cart can be paid again")}[fault]
+    _until(lambda: any(level == expected[0] and expected[1] in text for level, text in _notices(k)))
+    assert [p.state for p in s.store.payments()] == ["cancelled" if fault == "silent" else "declined"]
+    assert k.of(SaleClosed) == [] and not k.of(PaymentPending)[-1].active
+    s.choose("oatly-oat-milk")  # released: the cart may change, and be paid
+    sim.decline_over = None
+    assert len(s.cart.lines) == 2 and s.pay("card").receipt_no == s.store.sales()[0].receipt_no
+
+
+def test_staff_see_the_payment_waiting_and_the_pauses_grow(kit, quick):
+    assert list(itertools.islice(pauses(1, 30), 7)) == [1, 2, 4, 8, 16, 30, 30]
+    k = kit()
+    s, sim = k.service, k.service._till.terminal
+    s.choose("oatly-oat-milk")
+    sim.misbehave("silent", times=10_000)
+    with pytest.raises(CheckoutError, match="did not answer"):
+        s.pay("card")
+    time.sleep(0.4)
+    asked = [e for e in k.of(PaymentPending) if e.checks]
+    assert 2 <= len(asked) <= 14, len(asked)  # 20, 40, 40 … ms apart (without the pauses growing: 20)
+    (waiting,) = s.payments.pending()
+    assert waiting.active and waiting.checks >= len(asked) and waiting.answer.startswith("no answer: ")
+    assert waiting.amount_text == s.cart_view().bill.total_text
+    k.events.clear()
+    s.announce()  # a window that connects now shows it too
+    assert [e.cart_id for e in k.of(PaymentPending)] == [s.cart.cart_id]
+    sim.behave()  # the terminal answers again: it never received that charge
+    _until(lambda: not s.payments.running)
+    assert [p.state for p in s.store.payments()] == ["cancelled"] and s.payments.pending() == []
+    assert sim.ledger() == []
+
+
+def test_an_answer_about_another_payment_in_the_background_calls_staff_once(kit, quick):
+    k = kit()
+    s, sim = k.service, k.service._till.terminal
+    s.choose("oatly-oat-milk")
+    sim.misbehave("drop")
+    sim.misbehave("wrong-amount", times=3)  # the watch's first three questions hear another amount
+    with pytest.raises(CheckoutError, match="did not answer"):
+        s.pay("card")
+    _until(lambda: k.of(SaleClosed))
+    mismatch = [text for level, text in _notices(k) if "does not match the payment" in text]
+    assert len(mismatch) == 1 and [(e.active, e.reason) for e in k.of(HelpCallChanged)] == [(True, "payment check")]
+    assert len(_mismatches(s.store)) == 1 and len(s.store.sales()) == 1
+
+
+def test_a_payment_left_pending_by_a_crash_is_settled_after_a_silent_start(kit, quick, tmp_path, monkeypatch):
+    import kiosk.services.checkout as checkout
+
+    ledger = tmp_path / "terminal.sqlite"
+    monkeypatch.setattr(checkout, "_simulated_terminal", lambda: Simulator(ledger))
+    k = kit()
+    k.service.choose("oatly-oat-milk")
+    store, cart = k.service.store, k.service.cart
+    intent = store.begin_payment(cart.cart_id, cart.bill().total, "card", "sim")
+    k.service._till.terminal.charge(ChargeRequest(intent.idempotency_key, intent.amount, "card", cart.cart_id))
+    k.service.close()  # the kiosk dies with the approval unknown to it; at the restart the terminal is silent
+    silent = Simulator(ledger)
+    silent.misbehave("silent")
+    monkeypatch.setattr(checkout, "_simulated_terminal", lambda: silent)
+    k.events.clear()
+    k.service = k.open()
+    assert k.service.recovered.unresolved == 1 and k.service.payments.running
+    k.service.announce()
+    assert [e.amount for e in k.of(PaymentPending)] == [intent.amount]  # staff see it waiting
+    _until(lambda: k.of(SaleClosed))
+    (sale,) = k.service.store.sales()
+    assert sale.payment_ref == silent.ledger()[0]["approval_ref"] and len(silent.requests("charge")) == 1
+    assert k.of(SaleClosed)[0].receipt.receipt_no == sale.receipt_no and k.service.store.unshown_sales() == []
+
+
+def test_a_tap_on_pay_and_the_watch_settle_a_payment_once(kit, monkeypatch):
+    monkeypatch.setattr(PaymentWatch, "first_s", 60.0)  # the thread stays out of it: check_now races the tap
+    k = kit()
+    s, sim = k.service, k.service._till.terminal
+    for _ in range(4):
+        s.choose("oatly-oat-milk")
+        sim.misbehave("drop")
+        with pytest.raises(CheckoutError, match="did not answer"):
+            s.pay("card")
+        watch = threading.Thread(target=s.payments.check_now)
+        watch.start()
+        try:
+            s.pay("card")
+        except CheckoutError as exc:  # the watch closed it first: the cart is a new, empty one
+            assert "nothing to pay" in str(exc)
+        watch.join()
+    assert len(s.store.sales()) == len(k.of(SaleClosed)) == len(sim.ledger()) == 4
+    assert len({e.receipt.receipt_no for e in k.of(SaleClosed)}) == 4
+    s.stop()
+    assert not s.payments.running

@@ -26,12 +26,16 @@ class MoodyTerminal(Terminal):
         if self.mood == "silent":
             raise TerminalError("no answer from the terminal (simulated)")
         if self.mood == "pending":
-            return TerminalReply(ChargeStatus.PENDING, message="waiting for the shopper's PIN")
+            return TerminalReply(ChargeStatus.PENDING, message="waiting for the shopper's PIN",
+                                 idempotency_key=request.idempotency_key)
         return super().charge(request)
 
-    def status(self, idempotency_key):
+    def status(self, idempotency_key):  # also what the kiosk's payment watch hears, in the background
         if self.mood == "silent":
             raise TerminalError("no answer from the terminal (simulated)")
+        if self.mood == "pending":
+            return TerminalReply(ChargeStatus.PENDING, message="waiting for the shopper's PIN",
+                                 idempotency_key=idempotency_key)
         return super().status(idempotency_key)
 
 
