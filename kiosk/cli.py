@@ -101,11 +101,26 @@ def sqlite_error(exc: BaseException, args: argparse.Namespace) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _utf8_streams()
     try:
         return _main(argv)
     except BrokenPipeError:  # `checkout … | head`: the reader has gone, as with any Unix tool (128 + SIGPIPE)
         _quiet_stdout()
         return 141
+
+
+def _utf8_streams() -> None:
+    """stdout and stderr in UTF-8 where the locale's encoding cannot write the rupee sign (a C or ISO-8859 locale
+    without Python's UTF-8 mode): a bill, a catalog row or a Hindi name is never a UnicodeEncodeError after the sale
+    it prints was recorded. Lone surrogates (an undecodable file name) come out as escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "\u20b9".encode(stream.encoding or "ascii")
+        except (LookupError, UnicodeEncodeError):
+            try:
+                stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+            except (AttributeError, ValueError, OSError):  # not a text stream of ours (embedded, replaced)
+                pass
 
 
 def _quiet_stdout() -> None:
