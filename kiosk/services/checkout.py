@@ -142,7 +142,8 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self._updates = UpdateRelay(updater, self.model, self._emit, lambda: self.config.update_interval_s)
         self._live = LiveLoop(camera=lambda: self.config.camera, scale=scale,
                               poll_hz=lambda: self.config.scale_poll_hz, process_frame=self.process_frame,
-                              poll_scale=self.poll_scale, emit=self._emit, scanner=scanner, scanned=self.scanned)
+                              poll_scale=self.poll_scale, emit=self._emit, scanner=scanner, scanned=self.scanned,
+                              on_scale_polling=self._weighing.expire_readings)
         self._startup_notices: list[Notice] = []
         self.frames_processed = 0
         self.last_sale = None

@@ -12,7 +12,8 @@ Unit items are added at once — unless the weight on the tray does not fit them
 (:class:`kiosk.weighing.Weighing`), or they wait for one. Every line added, unit or by weight, claims the load on
 the tray (even one still settling): no by-weight item is priced on it until the tray is emptied. Another choice for a
 placement replaces its line; the tray cleared before weighing drops the item. Every line is committed with its
-provenance (:mod:`~kiosk.services.cart_lines`) before listeners hear of it.
+provenance (:mod:`~kiosk.services.cart_lines`) before listeners hear of it; a weighed line the store failed to take
+keeps its item waiting for the scale and is tried again.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ from kiosk.weighing import PendingItem, Weighing
 __all__ = ["Counter", "SecondOpinion", "weighing_ended"]
 
 log = logging.getLogger(__name__)
+
+#: seconds before a weighed line whose commit failed (the store locked or failing) is tried again
+RETRY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -301,9 +305,10 @@ class Counter:
     # -- the scale -------------------------------------------------------------------------------
     def take_reading(self, reading) -> None:
         """A scale reading: sent on when it changed; completes a waiting by-weight item when it is priceable."""
+        read_at = self.weighing.clock()  # before the lock: a reading that waited for it is as old as it is
         events: list[Any] = []
         with self._lock:
-            _changed, done = self.weighing.take(reading)
+            _changed, done = self.weighing.take(reading, read_at)
             events += self._weight_changes()
             if done is not None:
                 events += self._complete_weighing(done)
@@ -328,11 +333,43 @@ class Counter:
         return [self.weight_event(), Notice("info", f"tare {container}: {tare.grams} g")]
 
     def _complete_weighing(self, item: PendingItem) -> list[Any]:
-        sku = item.sku
-        grams = self.weighing.usable_grams(sku, item.placement_id)
+        """Add the waiting item's line on the priceable weight now on the tray. A line the store refused ends the
+        wait with its reason; a store that failed (locked, disk full, I/O) leaves the item waiting, tried again
+        after :data:`RETRY_S` -- unless the failed try reached the store after all."""
+        sku, placement = item.sku, self.book.get(item.placement_id)
+        known, stored = self._stored(item.tried_line)
+        if not known:  # an earlier try may be in the store, which does not answer: never add it twice
+            self.weighing.retry_later(RETRY_S, None)
+            return []
+        line = None
         try:
-            line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, grams)
-            stored = self._commit(line, self.book.get(item.placement_id), item.chooser)
+            if stored is None:
+                grams = self.weighing.usable_grams(sku, item.placement_id)
+                line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, grams)
+                stored = self._commit(line, placement, item.chooser)
+            else:
+                self._committed(stored, placement)
         except (CartError, UserError) as exc:
+            self.weighing.complete(item)
             return [*weighing_ended(item, None), Notice("error", f"{sku.name}: {exc}")]
+        except Exception as exc:  # the store failed: the item still waits, nothing is lost
+            log.exception("%s: the weighed line could not be committed", sku.sku)
+            _known, stored = self._stored(line.line_id if line is not None else None)
+            if stored is None:
+                self.weighing.retry_later(RETRY_S, line.line_id if line is not None else None)
+                return [Notice("error", f"{sku.name} was not added yet: the bill could not be saved "
+                                        f"({type(exc).__name__}: {exc}); trying again")]
+            self._committed(stored, placement)
+        self.weighing.complete(item)
         return [CartChanged(self._cart_view()), *weighing_ended(item, stored.line_id)]
+
+    def _stored(self, line_id: str | None) -> tuple[bool, CartLine | None]:
+        """Whether the store answered, and line ``line_id`` as the open cart holds it (``None``: not there)."""
+        if line_id is None:
+            return True, None
+        try:
+            self._cart.reload()
+        except Exception:
+            log.warning("the open cart could not be read back to look for line %s", line_id, exc_info=True)
+            return False, None
+        return True, (self._cart.cart.line(line_id) if line_id in self._cart.cart else None)

@@ -36,6 +36,8 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
      mark("Notice", "{name} was taken away before it was weighed")),
     (r"(?P<name>.+) was never weighed and is not on the bill",
      mark("Notice", "{name} was never weighed and is not on the bill")),
+    (r"(?P<name>.+) was not added yet: the bill could not be saved \((?P<why>.*)\); trying again",
+     mark("Notice", "{name} was not added yet: the kiosk is trying again")),
     (r"scale zeroed", mark("Notice", "Scale zeroed")),
     (r"the scale did not zero", mark("Notice", "The scale did not zero: take everything off the tray")),
     (r"tare (?P<container>\w+): (?P<grams>\d+) g", mark("Notice", "Tare {container}: {grams} g")),
@@ -107,6 +109,7 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"camera failed: (?P<why>.*)", mark("Notice", "The camera is not working: please call staff")),
     (r"recognition failed: (?P<why>.*)", mark("Notice", "The item was not recognised: search by name or PLU")),
     (r"scan failed: (?P<why>.*)", mark("Notice", "The barcode was not read: scan it again")),
+    (r"scale reading failed: (?P<why>.*)", mark("Notice", "The scale could not be read: if this goes on, call staff")),
     (r"cannot save placement image (?P<path>.*)", None),  # the sale goes on; the log has it for staff
     # a tap that came too late (another tap, staff or the service got there first) or a text the kiosk does not offer
     (r"no line (?P<line>.+) in the open cart", mark("Notice", "That line is no longer on the bill")),

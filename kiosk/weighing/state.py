@@ -4,13 +4,16 @@ the by-weight item waiting for a priceable weight.
 :class:`Weighing` is plain state (the checkout service holds its lock around every call):
 
 * ``idle`` → ``waiting`` (:meth:`Weighing.wait_for`: an item was chosen and no priceable weight is there) → a
-  priceable reading completes it (:meth:`Weighing.take` returns it), or it is dropped (:meth:`Weighing.drop`:
-  replaced, taken away, paid);
+  priceable reading offers it (:meth:`Weighing.take` returns it) and it ends once its line is committed
+  (:meth:`Weighing.complete`; a commit that failed leaves it waiting, tried again after
+  :meth:`Weighing.retry_later`), or it is dropped (:meth:`Weighing.drop`: replaced, taken away, paid);
 * every line added *claims* the load on the tray (:meth:`Weighing.spend`) — the stable load it was priced on, a
   load still settling, or one the scale could not report — and a claimed load prices no other item, however it
   changes, until the tray has been emptied: a stable reading under the minimum weight (Min). Items added on
   top of a billed one, or left with it, are never priced with its weight. Only a line added with the tray seen
   empty (or the scale never read yet) claims nothing: its item is not on the tray;
+* a reading older than :attr:`Weighing.max_age_s` (set while a poller reads the scale on a timer) is "scale not
+  answering": shown as an error, never priced;
 * a tare is set by container (:meth:`Weighing.set_container`: the bag button, a tare barcode) or by weighing the
   empty container (:meth:`Weighing.tare_current`); a SKU's forced tare (``[weighing] forced_tares``, or a catalog
   SKU's ``tare_g`` should the catalog carry one) is the least tare its weighing uses. The tare is cleared once a
@@ -19,7 +22,9 @@ the by-weight item waiting for a priceable weight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kiosk.scale.base import WeightReading
@@ -40,6 +45,8 @@ class PendingItem:
     placement_id: str | None
     sku: Any  # catalog.Sku
     chooser: str = "shopper"
+    #: the line id of a commit that failed: it may have reached the store, so it is looked for before another try
+    tried_line: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,20 +73,40 @@ def forced_tare(sku: Any, rules: WeighingRules | None = None) -> int:
 class Weighing:
     """See the module docstring. ``rules``: the legal settings (:class:`~kiosk.weighing.rules.WeighingRules`)."""
 
-    def __init__(self, rules: WeighingRules | None = None) -> None:
+    def __init__(self, rules: WeighingRules | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.rules = rules or WeighingRules()
+        self.clock = clock
         self.reading: WeightReading | None = None
         self.pending: PendingItem | None = None
         self.tare: Tare | None = None
+        #: a reading older than this many seconds is not trusted (``None``: readings come when someone polls)
+        self.max_age_s: float | None = None
+        self._read_at = 0.0
         self._claim: _Claim | None = None
+        self._retry_at = 0.0
 
     # -- what the scale says -------------------------------------------------------------------
+    def expire_readings(self, max_age_s: float | None) -> None:
+        """A poller reads the scale on a timer: a reading older than ``max_age_s`` means the scale (or its poller)
+        stopped answering. ``None``: no poller, a reading stands until the next one."""
+        self.max_age_s = max_age_s
+
+    def current(self) -> WeightReading | None:
+        """The last reading, or an error reading when it is older than :attr:`max_age_s`."""
+        r = self.reading
+        if r is None or self.max_age_s is None:
+            return r
+        age = self.clock() - self._read_at
+        if age <= self.max_age_s:
+            return r
+        return WeightReading.error(f"scale not answering: the last reading is {age:.1f} s old", r.raw)
+
     def net(self, sku: Any = None, placement_id: str | None = None) -> NetWeight:
         """The reading evaluated with the tare in force (at least ``sku``'s forced tare). A load claimed by
         ``placement_id`` alone is not spent for it (its line may be re-chosen at the same weight)."""
         tare, name = self._tare_for(sku)
         spent = self._claim is not None and (placement_id is None or self._claim.owners != {placement_id})
-        return net_weight(self.reading, self.rules, tare, name, spent)
+        return net_weight(self.current(), self.rules, tare, name, spent)
 
     def usable_grams(self, sku: Any = None, placement_id: str | None = None) -> int | None:
         """Net grams that may be priced now for ``sku`` (and ``placement_id``), else ``None``."""
@@ -97,22 +124,23 @@ class Weighing:
             return forced, "sku"
         return (chosen, self.tare.name) if self.tare is not None else (0, "")
 
-    def take(self, reading: WeightReading) -> tuple[bool, PendingItem | None]:
-        """Record a reading. Returns (changed since the last one, the pending item it completes or ``None``)."""
+    def take(self, reading: WeightReading, at: float | None = None) -> tuple[bool, PendingItem | None]:
+        """Record a reading (made at ``at`` on :attr:`clock`; now when not given). Returns (changed since the last
+        one, the pending item it can price now or ``None``); the item waits until :meth:`complete`."""
         last = self.reading
         changed = last is None or (last.grams, last.stable, last.status) != (reading.grams, reading.stable,
                                                                            reading.status)
-        self.reading = reading
+        self.reading, self._read_at = reading, self.clock() if at is None else at
         if self._claim is not None and self._emptied():
             self._claim = None  # the tray was emptied: the lines' items are off it
-        done = None
-        if self.pending is not None and self.usable_grams(self.pending.sku, self.pending.placement_id) is not None:
-            done, self.pending = self.pending, None
-        return changed, done
+        item = self.pending
+        if item is None or self.clock() < self._retry_at or self.usable_grams(item.sku, item.placement_id) is None:
+            return changed, None
+        return changed, item
 
     def _emptied(self) -> bool:
-        """The tray reads empty now: a stable reading under Min (drift, crumbs, a bag left behind)."""
-        r = self.reading
+        """The tray reads empty now: a fresh, stable reading under Min (drift, crumbs, a bag left behind)."""
+        r = self.current()
         return r is not None and r.usable and r.grams < self.rules.min_grams
 
     def spend(self, placement_id: str | None) -> None:
@@ -136,7 +164,7 @@ class Weighing:
 
     def tare_current(self) -> Tare:
         """Semi-automatic tare: the empty container now on the tray (stable, in range) becomes the tare."""
-        r = self.reading
+        r = self.current()
         if r is None or not r.usable:
             raise TareError("tare: the scale must show a stable weight (hold still)")
         if r.grams <= 0 or r.grams % self.rules.division_g:
@@ -152,7 +180,7 @@ class Weighing:
 
     def may_zero(self) -> bool:
         """The zero key may act: a stable reading within the zero range (an empty tray drifting a little)."""
-        r = self.reading
+        r = self.current()
         return r is not None and r.usable and abs(r.grams) <= self.rules.zero_limit_grams
 
     def needs_zero(self) -> bool:
@@ -162,6 +190,19 @@ class Weighing:
     # -- the item waiting for the scale -----------------------------------------------------------
     def wait_for(self, item: PendingItem) -> None:
         self.pending = item
+        self._retry_at = 0.0
+
+    def complete(self, item: PendingItem) -> None:
+        """``item``'s line is committed: it waits no more."""
+        if self.pending is not None and (self.pending.placement_id, self.pending.sku) == (item.placement_id, item.sku):
+            self.pending = None
+
+    def retry_later(self, seconds: float, tried_line: str | None) -> None:
+        """The waiting item's line could not be committed: it keeps waiting, offered again after ``seconds``;
+        ``tried_line`` is the line id that try used (it may have reached the store)."""
+        if self.pending is not None:
+            self.pending = replace(self.pending, tried_line=tried_line or self.pending.tried_line)
+        self._retry_at = self.clock() + seconds
 
     def drop(self, placement_id: str | None = None) -> PendingItem | None:
         """End the wait (for ``placement_id`` only, when given); returns the item that was waiting."""

@@ -135,7 +135,9 @@ def test_a_waiting_item_is_completed_by_a_new_priceable_load_only():
     for reading in (ok(400), ok(700, stable=False), WeightReading(0, False, WeightStatus.OVERLOAD), ok(90)):
         assert w.take(reading)[1] is None  # stale, moving, overload, below Min
     changed, done = w.take(ok(700))
-    assert changed and done is item and w.pending is None
+    assert changed and done is item and w.pending is item  # it waits until its line is committed
+    w.complete(done)
+    assert w.pending is None
 
 
 def test_tare_by_container_by_weighing_and_forced_by_the_catalog():
@@ -171,3 +173,22 @@ def test_zero_only_when_stable_and_within_the_zero_range():
     w.take(ok(15, stable=False))
     assert not w.may_zero()
 
+
+def test_a_reading_older_than_the_pollers_limit_is_scale_not_answering():
+    now = [100.0]
+    w = Weighing(RETAIL, clock=lambda: now[0])
+    w.take(ok(550))
+    now[0] += 30
+    assert w.usable_grams() == 550  # nobody polls on a timer: a reading stands until the next one
+    w.expire_readings(0.5)
+    assert w.usable_grams() is None and w.net().state is NetState.ERROR
+    assert "scale not answering" in w.current().message and not w.may_zero()
+    w.take(ok(550))
+    assert w.usable_grams() == 550
+    now[0] += 0.6
+    assert w.usable_grams() is None  # the poller stopped: the weight froze
+    w.take(ok(550), at=now[0] - 2)  # read, then kept waiting 2 s for the checkout's lock
+    assert w.usable_grams() is None
+    w.wait_for(PendingItem(None, SimpleNamespace(sku="banana")))
+    assert w.take(ok(600), at=now[0] - 2)[1] is None  # an old reading completes nothing
+    assert w.take(ok(600))[1] is not None

@@ -210,6 +210,10 @@ Place an item on the tray to start.</source>
         <translation>{name} तौला नहीं गया और बिल में नहीं है</translation>
     </message>
     <message>
+        <source>{name} was not added yet: the kiosk is trying again</source>
+        <translation>{name} अभी जोड़ा नहीं गया: कियोस्क फिर से कोशिश कर रहा है</translation>
+    </message>
+    <message>
         <source>Scale zeroed</source>
         <translation>तराज़ू शून्य पर किया गया</translation>
     </message>
@@ -368,6 +372,10 @@ Place an item on the tray to start.</source>
     <message>
         <source>The barcode was not read: scan it again</source>
         <translation>बारकोड नहीं पढ़ा गया: फिर से स्कैन करें</translation>
+    </message>
+    <message>
+        <source>The scale could not be read: if this goes on, call staff</source>
+        <translation>तराज़ू पढ़ा नहीं जा सका: ऐसा होता रहे तो स्टाफ़ को बुलाएँ</translation>
     </message>
     <message>
         <source>The barcode scanner is sending codes too fast: scanning is paused, please call staff</source>
