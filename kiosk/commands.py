@@ -172,6 +172,18 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+#: what the kiosk never lets others than its user and group do with what it writes (shopper photos, sales, outbox)
+PRIVATE_UMASK = 0o027
+
+
+def private_umask() -> int:
+    """Widen the process's umask to at least :data:`PRIVATE_UMASK` (the deploy unit's ``UMask=``): started by hand
+    under umask 000, shopper photos and the outbox came out world-writable. Returns the umask now in force."""
+    old = os.umask(PRIVATE_UMASK)
+    os.umask(old | PRIVATE_UMASK)
+    return old | PRIVATE_UMASK
+
+
 def cmd_kiosk(args: argparse.Namespace) -> int:
     if args.hash_pin:
         import getpass
@@ -184,6 +196,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     from kiosk.config import config_from_args
 
     config = config_from_args(args)
+    private_umask()
     from kiosk.logs import setup_logging
 
     setup_logging(config, verbose=getattr(args, "verbose", 0))  # journal / terminal, and log_file when set
