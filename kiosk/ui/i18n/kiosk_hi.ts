@@ -374,10 +374,6 @@ Place an item on the tray to start.</source>
         <translation>बारकोड नहीं पढ़ा गया: फिर से स्कैन करें</translation>
     </message>
     <message>
-        <source>The scale could not be read: if this goes on, call staff</source>
-        <translation>तराज़ू पढ़ा नहीं जा सका: ऐसा होता रहे तो स्टाफ़ को बुलाएँ</translation>
-    </message>
-    <message>
         <source>The barcode scanner is sending codes too fast: scanning is paused, please call staff</source>
         <translation>बारकोड स्कैनर बहुत तेज़ी से कोड भेज रहा है: स्कैन करना रोका गया है, कृपया स्टाफ़ को बुलाएँ</translation>
     </message>
@@ -388,6 +384,10 @@ Place an item on the tray to start.</source>
     <message>
         <source>The barcode scanner is not connected: please call staff</source>
         <translation>बारकोड स्कैनर जुड़ा नहीं है: कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
+        <source>The scale could not be read: if this goes on, call staff</source>
+        <translation>तराज़ू पढ़ा नहीं जा सका: ऐसा होता रहे तो स्टाफ़ को बुलाएँ</translation>
     </message>
     <message>
         <source>That line is no longer on the bill</source>
