@@ -249,7 +249,13 @@ class Counter:
         return line.line_id if line is not None else None
 
     def scanned(self, text: str, source: str = "scanner") -> str | None:
-        """A USB scanner's code: sold when the catalog knows it; a bad check digit is ignored (never guessed)."""
+        """A USB scanner's code: sold when the catalog knows it; a bad check digit is ignored (never guessed); the
+        same code again at once counts once, and a scanner sending faster than anyone scans is paused (ScanDesk)."""
+        if self.scans is not None:
+            taken, notices = self.scans.admit(text, source)
+            self._emit(*notices)
+            if not taken:
+                return None
         code = self.scans.read_text(text, source) if self.scans is not None else None
         if code is None:
             log.warning("%s: %r ignored: not a GTIN with a right check digit", source, text)

@@ -53,6 +53,8 @@ class LiveLoop:
         self.last_frame = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        if scanner is not None and hasattr(scanner, "add_observer"):
+            scanner.add_observer(self._on_scanner_status)
 
     @property
     def running(self) -> bool:
@@ -97,6 +99,12 @@ class LiveLoop:
         elif state == "failed":
             events.append(Notice("error", f"camera failed: {status.error}"))
         self._emit(*events)
+
+    def _on_scanner_status(self, status) -> None:
+        if status.state == "lost":
+            self._emit(Notice("warning", f"barcode scanner lost: {status.error or 'unplugged'}"))
+        else:
+            self._emit(Notice("info", "barcode scanner back"))
 
     def _recognition_loop(self) -> None:
         capture = self.capture

@@ -105,6 +105,7 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"zero: the scale must be still and within (?P<grams>\d+) g of zero",
      mark("Notice", "Zero: the scale must be still and within {grams} g of zero")),
     # the camera, recognition and the scanner (kiosk.services.live): their error's own words are in the log
+    (r"camera lost(?:: (?P<why>.*))?", None),  # the camera view says it over the picture, with the retry
     (r"camera back", mark("Notice", "The camera works again")),
     (r"camera failed: (?P<why>.*)", mark("Notice", "The camera is not working: please call staff")),
     (r"recognition failed: (?P<why>.*)", mark("Notice", "The item was not recognised: search by name or PLU")),
