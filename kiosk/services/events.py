@@ -46,7 +46,11 @@ Events (names and fields are the UI contract: they only ever grow):
 * :class:`PaymentPending` ``(cart_id, amount, amount_text, since, checks, answer, active)``: a payment whose outcome
   the terminal has not told yet (its answer lost, no answer, still at the PIN pad, an answer about another payment):
   the kiosk asks again in the background (:class:`kiosk.services.paying.PaymentWatch`), for staff to see meanwhile;
-  ``active`` ``False`` when it is settled (the receipt, or the cart released, follows as usual).
+  ``active`` ``False`` when it is settled (the receipt, or the cart released, follows as usual);
+* :class:`PrinterStatus` ``(level, reason, details)``: the receipt printer's state as staff should know it, sent by
+  :class:`kiosk.services.printing.ReceiptDesk` when it changes (after a print, or a refusal to print): ``ok`` (it
+  printed, nothing to say), ``warn`` (it printed, but: ``reason``, e.g. paper near its end) or ``error`` (it refused:
+  ``reason`` is one of :mod:`kiosk.printing.base`'s reasons); ``details``: what the printer said, for the log.
 """
 
 from __future__ import annotations
@@ -58,9 +62,9 @@ from typing import Any
 __all__ = [
     "AwaitingWeight", "BillView", "BrowseGroup", "CameraStatusChanged", "CartChanged", "CartLineView", "CartView",
     "Event", "FrameCaptured", "HelpCallChanged", "Listener", "ModelChanged", "Notice", "OutboxChanged",
-    "PaymentPending", "PlacementCleared", "RemovalDecided", "RemovalPending", "SaleClosed", "ShopperPrefsChanged",
-    "StaffCallEnded", "StaffCalled", "StaffModeChanged", "SuggestionView", "SuggestionsReady", "TaxRowView",
-    "UpdateStatusChanged", "WeighingEnded", "WeightChanged",
+    "PaymentPending", "PlacementCleared", "PrinterStatus", "RemovalDecided", "RemovalPending", "SaleClosed",
+    "ShopperPrefsChanged", "StaffCallEnded", "StaffCalled", "StaffModeChanged", "SuggestionView", "SuggestionsReady",
+    "TaxRowView", "UpdateStatusChanged", "WeighingEnded", "WeightChanged",
 ]
 
 
@@ -339,6 +343,13 @@ class PaymentPending:
 
 
 @dataclass(frozen=True)
+class PrinterStatus:
+    level: str  # ok | warn | error
+    reason: str = ""  # the warning (warn) or why it did not print (error); "" when ok
+    details: str = field(default="", compare=False)  # what the printer said (for the log and a tooltip)
+
+
+@dataclass(frozen=True)
 class ShopperPrefsChanged:
     language: str
     large_text: bool = False
@@ -348,5 +359,5 @@ class ShopperPrefsChanged:
 Event = (CameraStatusChanged | FrameCaptured | SuggestionsReady | PlacementCleared | AwaitingWeight | WeighingEnded
          | WeightChanged | CartChanged | SaleClosed | ModelChanged | StaffModeChanged | UpdateStatusChanged | Notice
          | StaffCalled | StaffCallEnded | OutboxChanged | HelpCallChanged | RemovalPending | RemovalDecided
-         | ShopperPrefsChanged | PaymentPending)
+         | ShopperPrefsChanged | PaymentPending | PrinterStatus)
 Listener = Callable[[Event], None]

@@ -2,7 +2,10 @@
 (:mod:`kiosk.printing`), audited as ``receipt_printed`` (with the printer's warning for staff, e.g. paper near its
 end). A printer that cannot print (out of paper, cover open, not connected …) is ``receipt_not_printed`` with the
 reason, and the shopper is told why and that staff can reprint it: the sale is recorded either way. Without
-``receipt_printer`` there is no printer and the receipt screen offers no Print button."""
+``receipt_printer`` there is no printer and the receipt screen offers no Print button.
+
+Staff see the printer's state beside the other devices' (:class:`~kiosk.services.events.PrinterStatus`, sent when it
+changes): a warning it printed with (paper near its end), a reason it refused to print, or all well again."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 from kiosk.printing import PrinterError, ReceiptPrinter, open_printer
 from kiosk.services import audit
 from kiosk.services.errors import CheckoutError
-from kiosk.services.events import Notice
+from kiosk.services.events import Notice, PrinterStatus
 
 __all__ = ["ReceiptDesk"]
 
@@ -24,6 +27,8 @@ class ReceiptDesk:
     def __init__(self, uri: str, store: Any, emit: Callable[..., None], printer: ReceiptPrinter | None = None) -> None:
         self._store, self._emit = store, emit
         self.printer = printer if printer is not None else (open_printer(uri) if uri else None)
+        #: the printer's state as last told (None: it has not printed since the kiosk started)
+        self.status: PrinterStatus | None = None
 
     @property
     def available(self) -> bool:
@@ -40,9 +45,11 @@ class ReceiptDesk:
             self.printer.print_text(sale.receipt_text)
         except PrinterError as exc:
             log.warning("receipt %s not printed: %s", sale.receipt_no, exc)
+            self._tell(PrinterStatus("error", exc.reason, str(exc)))
             audit.record(self._store, "receipt_not_printed", "shopper", receipt_no=sale.receipt_no, reason=exc.reason)
             raise CheckoutError(f"receipt {sale.receipt_no} not printed: {exc.reason} — staff can reprint") from None
         audit.record(self._store, "receipt_printed", "shopper", receipt_no=sale.receipt_no, **self._warning())
+        self._printed()
         self._emit(Notice("info", f"receipt {sale.receipt_no} printed: please take it"))
         return sale.receipt_no
 
@@ -61,8 +68,22 @@ class ReceiptDesk:
             self.printer.print_text(text)
         except PrinterError as exc:
             log.warning("%s not printed: %s", what, exc)
+            self._tell(PrinterStatus("error", exc.reason, str(exc)))
             raise CheckoutError(f"the receipt printer did not print: {exc.reason}") from None
         audit.record(self._store, f"{what}_printed", who, **self._warning())
+        self._printed()
+
+    def _printed(self) -> None:
+        """It printed: staff's line says the warning it printed with, or that all is well (after one)."""
+        warning = str(getattr(self.printer, "warning", "") or "")
+        self._tell(PrinterStatus("warn", warning) if warning else PrinterStatus("ok"))
+
+    def _tell(self, status: PrinterStatus) -> None:
+        """Send ``status`` when it differs from the last one (the first "all well" is not news either)."""
+        changed = status != (self.status or PrinterStatus("ok"))
+        self.status = status
+        if changed:
+            self._emit(status)
 
     def close(self) -> None:
         if self.printer is not None:

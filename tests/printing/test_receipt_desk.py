@@ -81,3 +81,27 @@ def test_a_staff_document_on_a_printer_with_its_cover_open(desk):
     with pytest.raises(CheckoutError, match="the receipt printer did not print: the printer's cover is open\\Z"):
         receipts.print_document("END OF DAY\n", "day_report", "102")
     assert store.audit == []
+
+
+def test_staff_are_told_each_change_of_the_printer_state_once(desk):
+    from kiosk.printing.base import OUT_OF_PAPER
+    from kiosk.services.events import PrinterStatus
+
+    sim, receipts, _store, events = desk
+
+    def told():
+        return [(e.level, e.reason) for e in events if isinstance(e, PrinterStatus)]
+
+    receipts.print()
+    assert told() == [] and receipts.status == PrinterStatus("ok")  # all well from the start is no news
+    sim.paper = "near_end"
+    receipts.print()
+    receipts.print()
+    assert told() == [("warn", PAPER_NEAR_END)] and isinstance(events[-1], Notice)  # once, before "take it"
+    sim.paper = "out"
+    with pytest.raises(CheckoutError):
+        receipts.print()
+    assert told()[-1] == ("error", OUT_OF_PAPER) and "paper end" in receipts.status.details
+    sim.paper = "ok"  # a new roll
+    receipts.print_document("END OF DAY\n", "day_report", "102")
+    assert told() == [("warn", PAPER_NEAR_END), ("error", OUT_OF_PAPER), ("ok", "")]
