@@ -1,0 +1,446 @@
+"""``checkout report takings SRC --keys DIR [--date D | --from D --to D] [--store S] [--csv FILE] [--json]``: each
+store's day across all its kiosks, from the audit logs the kiosks send to head office (what a till cannot quietly
+rewrite), rather than from what each till prints (``checkout receipt day``).
+
+The audit batches are read and checked as ``checkout audit collect`` checks them (:mod:`.audit_status`: a forged or
+altered batch refused whole, the accepted ones joined per kiosk). Each kiosk's rows are then replayed in order: its
+carts are rebuilt from their ``line.add`` / ``line.remove`` / ``line.void`` rows (each line's stated total checked
+against its price and quantity or weight), and at each ``sale.closed`` the cart becomes a receipt with the till's own
+code (:class:`kiosk.domain.receipt.Receipt`), so the GST per rate (taxable value, CGST, SGST: each bill's
+GST-inclusive split, summed), payments, items and staff changes are what the kiosk's day report shows, to the paisa
+(:class:`kiosk.domain.takings.Takings`). A sale whose rebuilt lines do not give the gross, round-off, total and line
+count its ``sale.closed`` row states (line rows missing, withheld or edited) is **not counted**: it is listed as a
+discrepancy with its receipt number and what each side says.
+
+The day is each row's own date, in the offset it was written with (the store's zone): a sale counts on the day of
+its ``sale.closed`` row, a reprint (``receipt.reprinted``) and a declined or cancelled payment on theirs.
+
+Per store and day every kiosk of the store is listed (one that sold nothing shows zeros), with its status: ``ok``,
+or ``unverified: <first problem>`` when its chain has one (rows not received, rewritten, a log that began again, a
+batch refused, no enrolled key). An unverified kiosk's figures are shown but **left out of the store total**, which
+sums the verified kiosks only and names those left out. Rows sent withheld for size (their detail stays at the
+kiosk) are named.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+
+from kiosk.domain.cart import Cart, CartError, CartLine
+from kiosk.domain.money import format_inr, format_paise
+from kiosk.domain.pricing import format_rate
+from kiosk.domain.receipt import Receipt, StoreInfo, printable
+from kiosk.domain.takings import Takings
+from kiosk.errors import DataError, UserError
+from kiosk.exchange.audit import GENESIS, KIND, key_id, withheld
+from trainer.fleet.location import HeadOffice
+from trainer.headoffice.audit_status import KioskAudit, _check_batch, _join, load_keys
+
+__all__ = ["KioskDay", "StoreDay", "TakingsReport", "csv_columns", "csv_rows", "format_takings", "parse_days",
+           "read_kiosks", "takings_report", "write_csv"]
+
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+DECLINED = ("payment.declined", "payment.cancelled")  # what the till counts as "Payments declined"
+
+
+# -- options ---------------------------------------------------------------------------------------------------------
+def _date(option: str, text: str) -> date:
+    try:
+        if _DATE.match(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise UserError(f"{option} {text!r}: not a date (YYYY-MM-DD)")
+
+
+def parse_days(on: str | None, first: str | None, last: str | None) -> tuple[date | None, date | None]:
+    """``--date`` or ``--from`` / ``--to`` as the first and last day (inclusive; None: open), one line when wrong."""
+    if on is not None and (first is not None or last is not None):
+        raise UserError("--date is one day, --from/--to a range: give one or the other")
+    if on is not None:
+        day = _date("--date", on)
+        return day, day
+    start = _date("--from", first) if first is not None else None
+    end = _date("--to", last) if last is not None else None
+    if start and end and start > end:
+        raise UserError(f"--from {start} is after --to {end}: no day between")
+    return start, end
+
+
+# -- reading the kiosks' audit logs ----------------------------------------------------------------------------------
+@dataclass
+class _Kiosk:
+    audit: KioskAudit
+    chains: list[list[dict]] = field(default_factory=list)  # the rows of each accepted batch
+    refusals: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        problems = self.audit.restarts + self.audit.problems + self.refusals
+        if problems:
+            return f"unverified: {problems[0]}"
+        return "ok" if self.audit.key_id else "unverified: no enrolled key (its rows' MACs cannot be checked)"
+
+    def runs(self) -> list[list[dict]]:
+        """The rows in order: one run per start of the kiosk's log (joined as :func:`.audit_status._join` joins
+        them), each in sequence order, the older run first."""
+        runs: list[dict[int, dict]] = []
+        for rows in sorted(self.chains, key=lambda r: (r[0]["at"], r[0]["seq"])):
+            again = rows[0]["seq"] == 1 and rows[0]["prev"] == GENESIS
+            if not runs or (again and 1 in runs[-1] and runs[-1][1]["hash"] != rows[0]["hash"]):
+                runs.append({})
+            for r in rows:
+                old = runs[-1].get(r["seq"])
+                if old is None or "withheld" not in r or "withheld" in old:
+                    runs[-1][r["seq"]] = r
+        return [[run[s] for s in sorted(run)] for run in runs]
+
+
+def read_kiosks(src: str, keys_dir: str | Path) -> dict[tuple[str, str], _Kiosk]:
+    """Every kiosk's accepted audit rows at ``src`` and its chain's status, checked with the enrolled keys in
+    ``keys_dir`` as ``checkout audit collect`` checks them (each batch read once)."""
+    ho = HeadOffice(src)
+    keys, bad_keys = load_keys(keys_dir)
+    found, _misplaced = ho.batches(KIND)  # a batch out of place is no kiosk's: audit collect names it
+    if not found and (ho.local is None or not (ho.local / KIND).is_dir()):
+        raise DataError(f"{src}: no {KIND}/ folder of kiosk audit batches: not the head-office location the kiosks "
+                        "upload to, or no kiosk has sent its audit log yet")
+    kiosks: dict[tuple[str, str], _Kiosk] = {}
+    for key, store, kiosk in found:
+        k = kiosks.setdefault((store, kiosk), _Kiosk(KioskAudit(store, kiosk)))
+        secret = keys.get((store, kiosk))
+        k.audit.key_id, k.audit.batches = key_id(secret) if secret else None, k.audit.batches + 1
+        try:
+            rows, why = _check_batch(ho.read(key), key, store, kiosk, secret)
+        except OSError as exc:
+            rows, why = [], f"cannot be read ({exc})"
+        if why:
+            k.audit.refused += 1
+            k.refusals.append(f"batch {key.rsplit('/', 1)[-1]} refused: {why}")
+        else:
+            k.chains.append(rows)
+    for (store, kiosk), k in kiosks.items():
+        _join(k.audit, k.chains, keys.get((store, kiosk)))
+    for store, kiosk in keys:
+        kiosks.setdefault((store, kiosk), _Kiosk(KioskAudit(store, kiosk, key_id(keys[(store, kiosk)]),
+                                                            problems=["no audit batch received yet"])))
+    for (store, kiosk), why in bad_keys.items():
+        kiosks.setdefault((store, kiosk), _Kiosk(KioskAudit(store, kiosk))).audit.problems.append(
+            f"its enrolled key cannot be used ({why}): enrol it again")
+    return kiosks
+
+
+# -- replaying one kiosk's rows --------------------------------------------------------------------------------------
+def _day(row: dict) -> tuple[date, datetime] | None:
+    try:
+        at = datetime.fromisoformat(row["at"])
+    except (TypeError, ValueError):
+        return None
+    return at.date(), at  # the date in the row's own offset: the store's day
+
+
+def _paise(value: object) -> str:
+    return format_inr(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+
+
+@dataclass
+class _Ledger:
+    """One kiosk's sales rebuilt from its rows: receipts, discrepancies, reprints, declines and withheld rows by
+    day."""
+
+    store: str
+    kiosk: str
+    carts: dict[str, dict[str, CartLine]] = field(default_factory=dict)  # open carts: line id -> line, added order
+    broken: dict[str, str] = field(default_factory=dict)  # cart id -> why its lines cannot be trusted
+    receipts: dict[date, list[Receipt]] = field(default_factory=lambda: defaultdict(list))
+    discrepancies: dict[date, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    withheld: dict[date, list[str]] = field(default_factory=lambda: defaultdict(list))
+    reprints: Counter = field(default_factory=Counter)
+    declined: Counter = field(default_factory=Counter)
+    days: set[date] = field(default_factory=set)
+
+    def replay(self, row: dict) -> None:
+        when = _day(row)
+        if when is None:  # a kiosk writes ISO times; only a kiosk with no enrolled key (unverified) could send other
+            return
+        day, at = when
+        self.days.add(day)
+        kind, detail = row["kind"], row["detail"]
+        if withheld(row) is not None:
+            self.withheld[day].append(f"row {row['seq']} ({kind}, {row['at']}): its detail ({withheld(row)} bytes) was "
+                                      "too large for a batch and stays in the kiosk's log"
+                                      + (": that sale is not counted here" if kind == "sale.closed" else ""))
+        elif kind.startswith("line."):
+            self._line(row["seq"], kind, detail)
+        elif kind == "sale.closed":
+            self._close(day, at, detail)
+        elif kind == "receipt.reprinted":
+            self.reprints[day] += 1
+        elif kind in DECLINED:
+            self.declined[day] += 1
+
+    def _line(self, seq: int, kind: str, d: dict) -> None:
+        cart_id = str(d.get("cart_id") or "")
+        lines = self.carts.setdefault(cart_id, {})
+        try:
+            line = CartLine.from_dict(d)
+        except (CartError, KeyError, TypeError, ValueError) as exc:
+            self.broken.setdefault(cart_id, f"row {seq} ({kind}) is not a cart line: {exc}")
+            return
+        why = ""
+        if d.get("total") != line.total:
+            why = f"row {seq} ({kind}): {line.sku} says {_paise(d.get('total'))}, its price makes {_paise(line.total)}"
+        elif kind == "line.add":
+            why = f"row {seq}: line {line.line_id} added twice" if line.line_id in lines else ""
+            lines.setdefault(line.line_id, line)
+        elif kind in ("line.remove", "line.void") and line.line_id not in lines:
+            why = f"row {seq} ({kind}): line {line.line_id} was never added (its row not received)"
+        elif kind == "line.remove":
+            del lines[line.line_id]
+        elif kind == "line.void":
+            lines[line.line_id] = replace(lines[line.line_id], voided=True)
+        else:
+            why = f"row {seq}: {kind} is no line event head office knows"
+        if why:
+            self.broken.setdefault(cart_id, why)
+
+    def _close(self, day: date, at: datetime, d: dict) -> None:
+        cart_id, receipt_no = str(d.get("cart_id") or ""), str(d.get("receipt_no") or "?")
+        lines, why = self.carts.pop(cart_id, {}), self.broken.pop(cart_id, "")
+        try:
+            cart = Cart(cart_id or None, lines.values(), closed=True)
+            receipt = Receipt.from_cart(cart, receipt_no, at, store=StoreInfo(name=self.store, kiosk_id=self.kiosk),
+                                        payment_method=str(d.get("method") or ""))
+        except (CartError, ValueError) as exc:
+            cart, receipt, why = None, None, why or str(exc)
+        if receipt is not None and not why:
+            b = receipt.bill
+            if (b.gross, b.round_off, b.total, len(cart.lines)) == tuple(d.get(k) for k in ("gross", "round_off",
+                                                                                              "total", "lines")):
+                self.receipts[day].append(receipt)
+                return
+        made = (f"its line rows make {len(cart.lines)} line(s), gross {format_inr(receipt.bill.gross)}, total "
+                f"{format_inr(receipt.bill.total)}" if receipt is not None else "its lines cannot be rebuilt")
+        self.discrepancies[day].append({
+            "receipt_no": receipt_no, "cart_id": cart_id, "gross": d.get("gross"), "total": d.get("total"),
+            "lines": d.get("lines"),
+            "message": f"receipt {receipt_no}: closed with {d.get('lines')} line(s), gross {_paise(d.get('gross'))}, "
+                       f"total {_paise(d.get('total'))}; {made}" + (f" ({why})" if why else "") + ": not counted"})
+
+
+def _ledger(store: str, kiosk: str, k: _Kiosk) -> _Ledger:
+    led = _Ledger(store, kiosk)
+    for run in k.runs():
+        for row in run:
+            led.replay(row)
+        led.carts.clear()  # a cart left open when the log began again is gone with that database
+        led.broken.clear()
+    return led
+
+
+# -- the report ------------------------------------------------------------------------------------------------------
+@dataclass
+class KioskDay:
+    kiosk: str
+    status: str  # "ok" or "unverified: <first problem>"
+    takings: Takings
+    discrepancies: list[dict] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def discrepant_total(self) -> int:
+        """What the sales not counted (discrepancies) were closed at, by their ``sale.closed`` rows."""
+        return sum(d["total"] for d in self.discrepancies if isinstance(d["total"], int))
+
+    def to_dict(self) -> dict:
+        return {**self.takings.to_dict(), "kiosk": self.kiosk, "status": self.status, "verified": self.verified,
+                "discrepancies": self.discrepancies, "discrepant_total": self.discrepant_total,
+                "withheld": self.withheld}
+
+
+@dataclass
+class StoreDay:
+    store: str
+    day: date
+    kiosks: list[KioskDay]
+    total: Takings  # the verified kiosks' takings summed
+
+    @property
+    def left_out(self) -> list[str]:
+        return [k.kiosk for k in self.kiosks if not k.verified]
+
+    def to_dict(self) -> dict:
+        return {"store": self.store, "day": self.day.isoformat(), "kiosks": [k.to_dict() for k in self.kiosks],
+                "total": {**self.total.to_dict(), "kiosks_counted": [k.kiosk for k in self.kiosks if k.verified],
+                          "kiosks_left_out": self.left_out}}
+
+
+@dataclass
+class TakingsReport:
+    source: str
+    first: date | None
+    last: date | None
+    days: list[StoreDay]
+
+    @property
+    def clean(self) -> bool:
+        """Every kiosk verified and no sale discrepant."""
+        return all(k.verified and not k.discrepancies for s in self.days for k in s.kiosks)
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "from": self.first.isoformat() if self.first else None,
+                "to": self.last.isoformat() if self.last else None, "stores": [s.to_dict() for s in self.days],
+                "currency": "INR", "amounts_in": "paise"}
+
+
+def _kiosk_day(day: date, store: str, kiosk: str, k: _Kiosk, led: _Ledger) -> KioskDay:
+    takings = Takings.of(day, led.receipts.get(day, []), kiosk_id=kiosk, reprints=led.reprints[day],
+                         declined=led.declined[day])
+    return KioskDay(kiosk, k.status, replace(takings, store_name=store), list(led.discrepancies.get(day, [])),
+                    list(led.withheld.get(day, [])))
+
+
+def _store_day(store: str, day: date, kiosks: dict[str, tuple[_Kiosk, _Ledger]]) -> StoreDay:
+    rows = [_kiosk_day(day, store, name, k, led) for name, (k, led) in sorted(kiosks.items())]
+    counted = [name for name, row in zip(sorted(kiosks), rows) if row.verified]
+    receipts = [r for name in counted for r in kiosks[name][1].receipts.get(day, [])]
+    total = Takings.of(day, receipts, reprints=sum(kiosks[n][1].reprints[day] for n in counted),
+                       declined=sum(kiosks[n][1].declined[day] for n in counted))
+    return StoreDay(store, day, rows, replace(total, kiosk_id="", store_name=store, first_receipt="", last_receipt=""))
+
+
+def takings_report(src: str, keys_dir: str | Path, *, first: date | None = None, last: date | None = None,
+                   stores: list[str] | None = None) -> TakingsReport:
+    """Each store's takings per day from ``first`` to ``last`` (inclusive; None: open), per kiosk and in total."""
+    kiosks = read_kiosks(src, keys_dir)
+    known = sorted({s for s, _ in kiosks})
+    unknown = [s for s in stores or [] if s not in known]
+    if unknown:
+        raise UserError(f"--store {unknown[0]}: no kiosk of that store at {src} (stores: {', '.join(known) or 'none'})")
+    by_store: dict[str, dict[str, tuple[_Kiosk, _Ledger]]] = defaultdict(dict)
+    for (store, kiosk), k in sorted(kiosks.items()):
+        if not stores or store in stores:
+            by_store[store][kiosk] = (k, _ledger(store, kiosk, k))
+    days = []
+    for store, members in sorted(by_store.items()):
+        active = set().union(*(led.days for _, led in members.values()))
+        if first is not None and first == last:
+            active.add(first)  # the day asked for, even when nothing happened
+        for day in sorted(d for d in active if (first is None or d >= first) and (last is None or d <= last)):
+            days.append(_store_day(store, day, members))
+    return TakingsReport(str(src), first, last, days)
+
+
+# -- text, CSV -------------------------------------------------------------------------------------------------------
+def _methods_rates(days: list[StoreDay]) -> tuple[list[str], list[int]]:
+    """The payment methods and GST rates any kiosk of ``days`` took."""
+    ts = [k.takings for s in days for k in s.kiosks]
+    return sorted({m for t in ts for m in t.payments}), sorted({r.rate_bp for t in ts for r in t.tax_rows})
+
+
+def _figures(t: Takings, methods: list[str], rates: list[int]) -> list[tuple[str, str]]:
+    """``(label, value)`` of every figure of ``t``, in the order of the till's day report."""
+    tax = {r.rate_bp: r for r in t.tax_rows}
+    out = [("Sales", str(t.sales)), ("Receipts", f"{t.first_receipt}–{t.last_receipt}" if t.first_receipt else "-"),
+           ("Items", str(t.items)), ("Gross (incl. GST)", format_inr(t.gross)),
+           ("Round off", format_inr(t.round_off, sign=True)), ("TOTAL", format_inr(t.total))]
+    for m in methods:
+        n, paid = t.payments.get(m, (0, 0))
+        out += [(f"Paid by {printable(m).upper()}", f"{n}: {format_inr(paid)}")]
+    for rate in rates:
+        r = tax.get(rate)
+        out += [(f"GST {format_rate(rate)} {what}", format_inr(getattr(r, key) if r else 0)) for what, key in
+                (("taxable", "taxable"), ("CGST", "cgst"), ("SGST", "sgst"), ("incl. GST", "gross"))]
+    out += [("Voided by staff", f"{t.voided} ({format_inr(t.voided_paise)})"), ("Corrected by staff", str(t.corrected)),
+            ("Re-priced by staff", str(t.repriced)), ("Receipts reprinted", str(t.reprints)),
+            ("Payments declined", str(t.declined))]
+    return out
+
+
+def _store_day_text(s: StoreDay) -> list[str]:
+    methods, rates = _methods_rates([s])
+    heads = [printable(k.kiosk) for k in s.kiosks] + ["store total"]
+    columns = [_figures(k.takings, methods, rates) for k in s.kiosks] + [_figures(s.total, methods, rates)]
+    width = max(14, *(len(v) + 2 for col in columns for _, v in col), *(len(h) + 2 for h in heads))
+    out = [f"{printable(s.store)}  {s.day.isoformat()} ({s.day:%A})", f"{'':<22}" + "".join(f"{h:>{width}}"
+                                                                                           for h in heads)]
+    for i, (label, _) in enumerate(columns[0]):
+        out.append(f"{label:<22}" + "".join(f"{col[i][1]:>{width}}" for col in columns))
+    for k in s.kiosks:
+        if not k.verified:
+            out.append(f"  {printable(k.kiosk)} {printable(k.status)} — not in the store total")
+        out += [f"  {printable(k.kiosk)} discrepancy: {printable(d['message'])}" for d in k.discrepancies]
+        out += [f"  {printable(k.kiosk)} withheld: {printable(w)}" for w in k.withheld]
+    return out
+
+
+def format_takings(report: TakingsReport) -> str:
+    if not report.days:
+        span = (f" from {report.first}" if report.first else "") + (f" to {report.last}" if report.last else "")
+        return f"{report.source}: no sales, reprints or payments recorded{span}"
+    blocks = ["\n".join(_store_day_text(s)) for s in report.days]
+    return "\n\n".join(blocks) + "\n\nFrom the kiosks' audit logs; a store total sums its verified kiosks only."
+
+
+def csv_columns(report: TakingsReport) -> list[str]:
+    methods, rates = _methods_rates(report.days)
+    return (["store", "day", "kiosk", "status", "sales", "first_receipt", "last_receipt", "items", "gross",
+             "round_off", "total"] + [f"paid_{m}_{x}" for m in methods for x in ("sales", "amount")]
+            + [f"gst_{format_rate(r)}_{x}" for r in rates for x in ("taxable", "cgst", "sgst", "total")]
+            + ["voided_lines", "voided_amount", "corrected_lines", "repriced_lines", "reprints", "declined_payments",
+               "discrepancies", "discrepant_total", "withheld_rows"])
+
+
+def csv_rows(report: TakingsReport) -> list[dict[str, str]]:
+    """One row per store, day and kiosk (the store total is their verified rows' sum), amounts in rupees with two
+    decimals as the till's tax CSV writes them."""
+    methods, rates = _methods_rates(report.days)
+    out = []
+    for s in report.days:
+        for k in s.kiosks:
+            t = k.takings
+            tax = {r.rate_bp: r for r in t.tax_rows}
+            row = {"store": s.store, "day": s.day.isoformat(), "kiosk": k.kiosk, "status": k.status,
+                   "sales": str(t.sales), "first_receipt": t.first_receipt, "last_receipt": t.last_receipt,
+                   "items": str(t.items), "gross": format_paise(t.gross), "round_off": format_paise(t.round_off),
+                   "total": format_paise(t.total)}
+            for m in methods:
+                n, paid = t.payments.get(m, (0, 0))
+                row |= {f"paid_{m}_sales": str(n), f"paid_{m}_amount": format_paise(paid)}
+            for rate in rates:
+                r = tax.get(rate)
+                row |= {f"gst_{format_rate(rate)}_{x}": format_paise(getattr(r, key) if r else 0) for x, key in
+                        (("taxable", "taxable"), ("cgst", "cgst"), ("sgst", "sgst"), ("total", "gross"))}
+            row |= {"voided_lines": str(t.voided), "voided_amount": format_paise(t.voided_paise),
+                    "corrected_lines": str(t.corrected), "repriced_lines": str(t.repriced),
+                    "reprints": str(t.reprints), "declined_payments": str(t.declined),
+                    "discrepancies": str(len(k.discrepancies)), "discrepant_total": format_paise(k.discrepant_total),
+                    "withheld_rows": str(len(k.withheld))}
+            out.append(row)
+    return out
+
+
+def write_csv(path: str | Path, report: TakingsReport) -> int:
+    """Write :func:`csv_rows` to ``path`` atomically; returns how many rows."""
+    from kiosk.bundle_format.atomic import atomic_write
+
+    rows = csv_rows(report)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=csv_columns(report), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    try:
+        atomic_write(Path(path), buf.getvalue().encode("utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the CSV ({exc.strerror or exc})") from None
+    return len(rows)
