@@ -1,4 +1,4 @@
-"""``checkout report quality|taught``, ``checkout bench drift``, ``checkout audit collect|enroll`` and
+"""``checkout report quality|taught|takings``, ``checkout bench drift``, ``checkout audit collect|enroll`` and
 ``checkout headoffice serve|user`` (head office; heavy imports inside the handlers)."""
 
 from __future__ import annotations
@@ -66,6 +66,17 @@ def register(sub, groups) -> None:
                    help="write the taught products the catalog lacks as a catalog CSV (checkout catalog import FILE)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(func=_taught)
+    p = report.add_parser("takings", help="each store's takings per day across its kiosks (sales, payments, GST per "
+                                          "rate, staff changes), from the kiosks' verified audit logs")
+    p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to (directory or s3://…)")
+    p.add_argument("--keys", required=True, metavar="DIR", help="enrolled kiosk audit keys: DIR/<store>/<kiosk>.key")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="one day (the store's local date)")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="from this day on")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="up to this day")
+    p.add_argument("--store", action="append", metavar="STORE_ID", help="only this store (repeatable)")
+    p.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per store, day and kiosk there")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=_takings)
 
     bench = group(sub, groups, "bench", "benchmarks")
     p = bench.add_parser("drift", help="the drift alarm on seeded noise and planted rises: false alarms, delays")
@@ -149,6 +160,21 @@ def _taught(args) -> int:
     if args.new_products:
         _write_new_products(args.new_products, report)
     return 0
+
+
+def _takings(args) -> int:
+    from trainer.headoffice.takings import format_takings, parse_days, takings_report, write_csv
+
+    first, last = parse_days(args.date, args.date_from, args.date_to)
+    report = takings_report(args.src, args.keys, first=first, last=last, stores=args.store)
+    rows = write_csv(args.csv, report) if args.csv else 0
+    print(json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) if args.json
+          else format_takings(report))
+    if args.csv:
+        print(f"wrote {args.csv}: {rows} row(s), one per store, day and kiosk", file=sys.stderr)
+    if not report.clean:
+        print("not all figures verified: a kiosk unverified or a sale discrepant (listed above)", file=sys.stderr)
+    return 0 if report.clean else 1
 
 
 def _write_new_products(path: Path, report) -> None:
