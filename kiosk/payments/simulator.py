@@ -4,7 +4,14 @@ idempotency key, and keeps its ledger the way a terminal's acquirer does.
 ``sim:`` keeps the ledger in memory; ``sim:PATH`` in a SQLite file (WAL, fsynced), so after a kiosk crash it still
 knows which keys it approved, as a real terminal would: the kiosk's recovery asks it and must never be charged twice.
 Options: ``?decline_over=PAISE`` declines larger amounts, ``?delay_ms=N`` answers after N ms (a shopper at the PIN
-pad). ``ledger()`` and ``requests()`` let tests and the demo see what the "bank" saw.
+pad); ``timeout_s`` (the driver's deadline for one call, 60) and ``max_transaction_s`` (the terminal's longest
+transaction, 120) as every driver; ``cancel=no``: a terminal without a cancel (:meth:`Terminal.cancel` answers None).
+A ``delay_ms`` longer than ``timeout_s`` approves late: the call gives up at ``timeout_s`` (TerminalError) while the
+request is still on its way, the terminal says it never received it meanwhile, and approves it at ``delay_ms``.
+``ledger()`` and ``requests()`` let tests and the demo see what the "bank" saw.
+
+A cancel voids a key, received or not: a charge under it that arrives later is answered ``CANCELLED`` and never
+charged (the voids are kept beside the ledger, not in it); an outcome already decided is answered as it is.
 
 Every answer names the idempotency key, the amount and the reference it is about, as a real terminal's does.
 :meth:`Terminal.misbehave` makes it fail the way terminals and their connections do (:data:`FAULTS`), for tests.
@@ -21,11 +28,18 @@ import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kiosk.payments.terminal import ChargeRequest, ChargeStatus, PaymentTerminal, TerminalError, TerminalReply
+from kiosk.payments.terminal import (
+    ChargeRequest,
+    ChargeStatus,
+    PaymentTerminal,
+    TerminalError,
+    TerminalReply,
+    seconds_option,
+)
 
 __all__ = ["FAULTS", "Terminal"]
 
-#: what :meth:`Terminal.misbehave` can make the next calls (charge or status) do
+#: what :meth:`Terminal.misbehave` can make the next calls (charge, status or cancel) do
 FAULTS = {
     "silent": "no answer (TerminalError) and nothing reaches the terminal",
     "drop": "the terminal decides (and keeps) the charge, then the connection drops (TerminalError): answer lost",
@@ -33,6 +47,9 @@ FAULTS = {
     "wrong-amount": "the answer names 100 paise more than the terminal decided",
     "wrong-key": "the answer names another payment's idempotency key",
     "wrong-reference": "the answer names another cart as the reference",
+    "late": "(a charge) the driver's deadline passes (TerminalError) with the request still on its way: the terminal "
+            "says it never received it until arrive() delivers it, then decides it (approves, unless it was "
+            "cancelled meanwhile); a status or cancel answers normally",
 }
 
 _SCHEMA = (
@@ -43,7 +60,9 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS requests (
         id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL, kind TEXT NOT NULL,
         reference TEXT NOT NULL, at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS voids (idempotency_key TEXT PRIMARY KEY NOT NULL, at TEXT NOT NULL)""",
 )
+_OPTIONS = ("decline_over", "delay_ms", "timeout_s", "max_transaction_s", "cancel")
 
 
 def _now() -> str:
@@ -54,9 +73,12 @@ class Terminal(PaymentTerminal):
     key = "sim"
 
     def __init__(self, ledger: str | Path | None = None, *, decline_over: int | None = None,
-                 delay_s: float = 0.0) -> None:
+                 delay_s: float = 0.0, timeout_s: float = PaymentTerminal.timeout_s,
+                 max_transaction_s: float = PaymentTerminal.max_transaction_s, can_cancel: bool = True) -> None:
         self.path = Path(ledger) if ledger else None
         self.decline_over, self.delay_s = decline_over, delay_s
+        self.timeout_s, self.max_transaction_s, self.can_cancel = timeout_s, max_transaction_s, can_cancel
+        self._in_flight: list[ChargeRequest] = []  # charges on their way, the driver no longer waiting (late)
         try:
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,8 +96,8 @@ class Terminal(PaymentTerminal):
         self._faults: list[str] = []
 
     def misbehave(self, fault: str, times: int = 1) -> None:
-        """Fail the next ``times`` calls (charge or status) the way ``fault`` says (:data:`FAULTS`), in order after
-        the faults already queued."""
+        """Fail the next ``times`` calls (charge, status or cancel) the way ``fault`` says (:data:`FAULTS`), in order
+        after the faults already queued."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
         with self._lock:
@@ -106,19 +128,38 @@ class Terminal(PaymentTerminal):
         return reply
 
     @classmethod
-    def from_uri(cls, uri: str) -> Terminal:
+    def _settings(cls, uri: str) -> tuple[str, dict]:
+        """The ledger path and the constructor's keywords a ``sim:`` URI names; TerminalError (one line) if not."""
         rest = uri.split(":", 1)[1] if ":" in uri else ""
         path, _, query = rest.partition("?")
         options = dict(urllib.parse.parse_qsl(query))
-        try:
-            decline_over = int(options["decline_over"]) if "decline_over" in options else None
-            delay_s = int(options.get("delay_ms", 0)) / 1000
-        except ValueError:
-            raise TerminalError(f"{uri}: decline_over and delay_ms must be whole numbers") from None
-        unknown = sorted(set(options) - {"decline_over", "delay_ms"})
+        unknown = sorted(set(options) - set(_OPTIONS))
         if unknown:
-            raise TerminalError(f"{uri}: unknown option(s) {', '.join(unknown)} (known: decline_over, delay_ms)")
-        return cls(path or None, decline_over=decline_over, delay_s=delay_s)
+            raise TerminalError(f"{uri}: unknown option(s) {', '.join(unknown)} (known: {', '.join(_OPTIONS)})")
+        whole = {k: options[k].strip() for k in ("decline_over", "delay_ms") if k in options}
+        if not all(v.isascii() and v.isdigit() and len(v) <= 12 for v in whole.values()):
+            raise TerminalError(f"{uri}: decline_over and delay_ms must be whole numbers")
+        if options.get("cancel", "yes") not in ("yes", "no"):
+            raise TerminalError(f"{uri}: cancel={options['cancel']!r} must be yes or no")
+        return path, {"decline_over": int(whole["decline_over"]) if "decline_over" in whole else None,
+                      "delay_s": int(whole.get("delay_ms", 0)) / 1000,
+                      "timeout_s": seconds_option(options, "timeout_s", PaymentTerminal.timeout_s, uri),
+                      "max_transaction_s": seconds_option(options, "max_transaction_s",
+                                                          PaymentTerminal.max_transaction_s, uri),
+                      "can_cancel": options.get("cancel", "yes") == "yes"}
+
+    @classmethod
+    def uri_problem(cls, uri: str) -> str | None:
+        try:
+            cls._settings(uri)
+        except TerminalError as exc:
+            return str(exc)
+        return None
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Terminal:
+        path, settings = cls._settings(uri)
+        return cls(path or None, **settings)
 
     def describe(self) -> str:
         return f"simulated terminal ({self.path or 'in memory'})"
@@ -133,11 +174,43 @@ class Terminal(PaymentTerminal):
         fault = self._next_fault()
         if fault == "silent":
             raise TerminalError("no answer from the terminal (simulated)")
-        return self._misreply(fault, self._charge(request))
-
-    def _charge(self, request: ChargeRequest) -> TerminalReply:
+        if fault == "late" or self.delay_s > self.timeout_s:
+            self._send_late(request, None if fault == "late" else self.delay_s)
         if self.delay_s:
             time.sleep(self.delay_s)  # the shopper taps the card; nothing is recorded yet
+        return self._misreply(fault, self._charge(request))
+
+    def _send_late(self, request: ChargeRequest, after_s: float | None) -> None:
+        """The request is on its way; the driver gives up waiting (at ``timeout_s``, or at once for the ``late``
+        fault): TerminalError. It reaches the terminal ``after_s`` seconds from now (None: when :meth:`arrive`)."""
+        with self._lock:
+            self._in_flight.append(request)
+        if after_s is not None:
+            timer = threading.Timer(after_s, self._deliver, (request,))
+            timer.daemon = True
+            timer.start()
+            time.sleep(self.timeout_s)
+        raise TerminalError(f"no answer from the terminal within {self.timeout_s:g} s (simulated: the request is "
+                            f"still on its way)")
+
+    def arrive(self) -> list[TerminalReply]:
+        """The charges still on their way reach the terminal now and are decided (approved unless cancelled,
+        declined or over ``decline_over``); their answers, which no driver waits for any more."""
+        with self._lock:
+            late, self._in_flight = self._in_flight, []
+        return [self._charge(request) for request in late]
+
+    def _deliver(self, request: ChargeRequest) -> None:
+        with self._lock:
+            if request not in self._in_flight:
+                return
+            self._in_flight.remove(request)
+        try:
+            self._charge(request)
+        except sqlite3.Error:  # the terminal was closed meanwhile
+            pass
+
+    def _charge(self, request: ChargeRequest) -> TerminalReply:
         if isinstance(request.amount_paise, bool) or not isinstance(request.amount_paise, int) \
                 or request.amount_paise <= 0:
             return TerminalReply(ChargeStatus.DECLINED, message=f"invalid amount {request.amount_paise!r}",
@@ -158,6 +231,10 @@ class Terminal(PaymentTerminal):
     def _charge_once(self, c: sqlite3.Connection, request: ChargeRequest) -> TerminalReply:
         row = c.execute(f"SELECT {self._COLUMNS} FROM charges WHERE idempotency_key = ?",
                         (request.idempotency_key,)).fetchone()
+        if row is None and self._voided(c, request.idempotency_key):
+            return TerminalReply(ChargeStatus.CANCELLED, message="cancelled before it reached the terminal",
+                                 amount_paise=request.amount_paise, idempotency_key=request.idempotency_key,
+                                 reference=request.reference)
         if row is not None:
             if (row[3], row[5]) != (request.amount_paise, request.reference):
                 return TerminalReply(ChargeStatus.DECLINED, message="idempotency key reused for another payment",
@@ -183,7 +260,42 @@ class Terminal(PaymentTerminal):
                                "VALUES (?, 'status', '', ?)", (idempotency_key, _now()))
             row = self._conn.execute(f"SELECT {self._COLUMNS} FROM charges WHERE idempotency_key = ?",
                                      (idempotency_key,)).fetchone()
-        reply = self._reply(row) if row else TerminalReply(ChargeStatus.NOT_FOUND, message="no such payment",
+            voided = row is None and self._voided(self._conn, idempotency_key)
+        if row is not None:
+            reply = self._reply(row)
+        elif voided:
+            reply = TerminalReply(ChargeStatus.CANCELLED, message="cancelled", idempotency_key=idempotency_key)
+        else:
+            reply = TerminalReply(ChargeStatus.NOT_FOUND, message="no such payment", idempotency_key=idempotency_key)
+        return self._misreply(fault, reply)
+
+    @staticmethod
+    def _voided(c: sqlite3.Connection, key: str) -> bool:
+        return c.execute("SELECT 1 FROM voids WHERE idempotency_key = ?", (key,)).fetchone() is not None
+
+    def cancel(self, idempotency_key: str) -> TerminalReply | None:
+        """Void the key (see the module docstring); None with ``cancel=no`` (a terminal without a cancel)."""
+        if not self.can_cancel:
+            return None
+        fault = self._next_fault()
+        if fault == "silent":
+            raise TerminalError("no answer from the terminal (simulated)")
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.execute("INSERT INTO requests (idempotency_key, kind, reference, at) VALUES (?, 'cancel', '', ?)",
+                          (idempotency_key, _now()))
+                row = c.execute(f"SELECT {self._COLUMNS} FROM charges WHERE idempotency_key = ?",
+                                (idempotency_key,)).fetchone()
+                if row is None:
+                    c.execute("INSERT OR IGNORE INTO voids (idempotency_key, at) VALUES (?, ?)", (idempotency_key,
+                                                                                                    _now()))
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        reply = self._reply(row) if row else TerminalReply(ChargeStatus.CANCELLED, message="cancelled",
                                                            idempotency_key=idempotency_key)
         return self._misreply(fault, reply)
 
