@@ -7,8 +7,23 @@ that approval. :meth:`Till.recover` (at start) settles what a crash interrupted,
 
 * an intent with an approval completes its sale (the shopper has paid: the receipt is shown at start);
 * an intent without one asks the terminal for the status of its key: approved → completed as above; declined →
-  the cart stays open; never received (``NOT_FOUND``) → cancelled, the cart stays open and can be paid normally;
-  no answer → left as it is (the cart stays locked; :class:`PaymentWatch` asks again, as does a tap on Pay).
+  the cart stays open; never received (``NOT_FOUND``) → released as below; no answer → left as it is (the cart
+  stays locked; :class:`PaymentWatch` asks again, as does a tap on Pay).
+
+"Never received" is not final: the request may still be on its way, or at the PIN pad, and the terminal may approve
+it a minute later; released then, the cart would be charged again under a new key. So a payment is released as not
+charged only once the terminal can no longer approve it (:meth:`Till.enquire`, :meth:`Till.apply`):
+
+* the key is cancelled at the terminal first (``PaymentTerminal.cancel``): a confirmed ``CANCELLED`` releases it
+  (the terminal refuses the request if it arrives later); an approval or a decline is taken as it is;
+* a terminal without a cancel (or one that cannot cancel a key it has not seen) is believed only after its own
+  longest transaction (``max_transaction_s``) has passed since the charge call ended (``timeout_s`` more for a
+  payment a start found), and only when it says "never received" twice, :attr:`Till.confirm_s` apart; until then
+  the payment waits (a tap on Pay: "not confirmed yet"), and is asked about again;
+* an approval heard after a release (a terminal out of its own limits) is never lost nor used for another cart: it
+  is recorded on the released payment (audited ``payment.late_approval``) and staff is called (:data:`LATE_CALL`:
+  refund the shopper, or collect the sale); :class:`PaymentWatch` keeps asking about a payment released on "never
+  received" alone for ``timeout_s + max_transaction_s`` more.
 
 Every answer must be about the payment asked (:meth:`~kiosk.payments.TerminalReply.mismatch`: its key, and for an
 approval its amount and reference): one about another payment never closes nor releases the cart; it is audited
@@ -33,6 +48,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,12 +60,14 @@ from kiosk.services.errors import CheckoutError
 from kiosk.services.events import Notice, PaymentPending
 from kiosk.store.payments import LIVE_STATES
 
-__all__ = ["PROGRAMMING_ERRORS", "STAFF_CALL", "PaymentWatch", "Till", "Recovery"]
+__all__ = ["LATE_CALL", "PROGRAMMING_ERRORS", "STAFF_CALL", "PaymentWatch", "Till", "Recovery"]
 
 log = logging.getLogger(__name__)
 
 #: the reason of the help call raised when the terminal answers about another payment than the one asked
 STAFF_CALL = "payment check"
+#: the reason of the help call raised when the terminal approved a payment after its cart was released
+LATE_CALL = "payment approved late: refund or collect"
 
 #: a driver's own bugs: let out as they are (not taken for a terminal that does not answer)
 PROGRAMMING_ERRORS = (TypeError, AttributeError, NameError, AssertionError, ImportError, NotImplementedError,
@@ -80,16 +98,27 @@ class ReceiptSummary:
 
 class Till:
     """``alert(reason)`` calls staff to the kiosk (the service's help call): used when the terminal answers about
-    another payment than the one asked."""
+    another payment than the one asked, or approves one after its cart was released. ``clock``: monotonic seconds
+    (the deadlines of "never received", see the module docstring)."""
+
+    #: seconds between the two "never received" answers that release a payment the terminal did not cancel
+    confirm_s = 5.0
 
     def __init__(self, cart: CartKeeper, terminal: PaymentTerminal,
-                 alert: Callable[[str], object] | None = None) -> None:
+                 alert: Callable[[str], object] | None = None, *, clock: Callable[[], float] | None = None) -> None:
         self._cart, self.terminal = cart, terminal
         self.alert: Callable[[str], object] = alert or (lambda reason: None)
         #: told of a payment left pending with its outcome unknown (:class:`PaymentWatch` asks about it later)
         self.unsettled: Callable[[Any], None] = lambda intent: None
         self._asking = threading.Lock()  # one question to the terminal at a time
         self._refused: set[tuple[str, TerminalReply]] = set()  # answers already audited as not about their payment
+        self._clock = clock or time.monotonic
+        self._since = self._clock()  # a payment found at start was charged before this
+        self._calls = threading.Lock()  # guards the four below
+        self._charging: set[str] = set()  # keys whose charge call is under way
+        self._ended: dict[str, float] = {}  # key → when its charge call ended
+        self._unheard: dict[str, float] = {}  # key → when the terminal first said "never received", past the deadline
+        self._released: dict[str, float] = {}  # key → released on "never received" alone: watched until then
 
     @property
     def store(self):
@@ -118,11 +147,12 @@ class Till:
             sale = self._settle_existing(live)
             if sale is not None:
                 return sale
-        intent = self.store.live_payment(cart.cart_id) or self.store.begin_payment(
-            cart.cart_id, cart.bill().total, method, self.terminal.key)
+        with self._calls:  # the watch sees the new intent only as charging: it asks nothing while the call lasts
+            intent = self.store.live_payment(cart.cart_id) or self.store.begin_payment(
+                cart.cart_id, cart.bill().total, method, self.terminal.key)
+            self._charging.add(intent.idempotency_key)
         try:
-            reply = self.ask(self.terminal.charge, ChargeRequest(intent.idempotency_key, intent.amount,
-                                                                 intent.method, intent.cart_id))
+            reply = self._charge(intent)
         except TerminalError as exc:
             self.unsettled(intent)
             raise CheckoutError(f"the payment terminal did not answer ({exc}); the payment of "
@@ -134,13 +164,66 @@ class Till:
         outcome, sale = self.apply(intent, TerminalReply(ChargeStatus.PENDING) if undecided else reply)
         return self._settled(intent, reply, outcome, sale, declined_is_final=True)
 
+    def _charge(self, intent) -> TerminalReply:
+        """The charge call; when it ends (answered, failed or timed out at the driver) is when the terminal's own
+        longest transaction starts counting (see :meth:`_may_release`)."""
+        try:
+            return self.ask(self.terminal.charge, ChargeRequest(intent.idempotency_key, intent.amount,
+                                                                intent.method, intent.cart_id))
+        finally:
+            with self._calls:
+                self._charging.discard(intent.idempotency_key)
+                self._ended[intent.idempotency_key] = self._clock()
+
+    def enquire(self, key: str) -> TerminalReply | None:
+        """What became of the payment ``key``, asked outside the service's lock: its status; a "never received" is
+        followed by a cancel of the key where the terminal has one (its answer is returned then: CANCELLED, or the
+        outcome decided meanwhile). None: its charge call is still under way, nothing was asked. TerminalError: the
+        terminal did not answer."""
+        with self._calls:
+            if key in self._charging:
+                return None
+        reply = self.ask(self.terminal.status, key)
+        if reply.status is not ChargeStatus.NOT_FOUND or reply.mismatch(key, 0, "") is not None:
+            return reply
+        try:
+            cancelled = self.ask(self.terminal.cancel, key)
+        except TerminalError as exc:  # the cancel may or may not have reached it: the deadline decides instead
+            log.warning("payment %s: cancelling it at the terminal failed (%s)", key, exc)
+            return reply
+        return reply if cancelled is None else cancelled
+
+    def _may_release(self, key: str) -> bool:
+        """May a "never received" release the payment ``key``, which the terminal did not cancel? Only once the
+        terminal can no longer approve it: its own longest transaction has passed since the charge call ended
+        (since this start, plus the driver's deadline, for a payment charged before it), and it said so twice,
+        :attr:`confirm_s` apart."""
+        now, most = self._clock(), self._seconds("max_transaction_s")
+        with self._calls:
+            ended = self._ended.get(key)
+            deadline = (ended + most if ended is not None else self._since + self._seconds("timeout_s") + most)
+            if key in self._charging or now < deadline:
+                self._unheard.pop(key, None)
+                return False
+            first = self._unheard.setdefault(key, now)
+            if now - first < self.confirm_s:
+                return False
+            self._released[key] = now
+            return True
+
+    def _seconds(self, name: str) -> float:
+        value = getattr(self.terminal, name, None)
+        default = getattr(PaymentTerminal, name)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < float("inf")
+        return float(value) if ok else default
+
     def _settle_existing(self, intent):
         """A payment already under way for this cart: finish it from what the store and the terminal know (None: it
         was declined or never reached the terminal, so this tap is a new payment)."""
         if intent.state == "approved":
             return self._complete(intent.idempotency_key)
         try:
-            reply = self.ask(self.terminal.status, intent.idempotency_key)
+            reply = self.enquire(intent.idempotency_key) or TerminalReply(ChargeStatus.PENDING)
         except TerminalError as exc:
             self.unsettled(intent)
             raise CheckoutError(f"a payment of {format_inr(intent.amount)} is waiting for the terminal, which does not "
@@ -158,7 +241,7 @@ class Till:
         if outcome == "mismatch":
             raise CheckoutError(f"the terminal's answer does not match the payment of {format_inr(intent.amount)}: "
                                 f"the sale is not closed and staff is called")
-        if outcome == "declined" and declined_is_final:
+        if outcome in ("declined", "cancelled") and declined_is_final:  # cancelled: a key voided before its charge
             raise CheckoutError(f"payment declined: {reply.message or 'by the terminal'}")
         if outcome != "pending":
             return None
@@ -168,16 +251,28 @@ class Till:
     def apply(self, intent, reply: TerminalReply | None, cancel_note: str = "never reached the terminal"):
         """Settle the payment ``intent`` from the terminal's answer about it (None: it is approved, only its sale is
         missing); the caller holds the service's lock. Returns ``(outcome, sale)``: ``completed`` (with the sale),
-        ``declined``, ``cancelled`` (the terminal never received it), ``pending`` (undecided), ``mismatch`` (the
-        answer is about another payment: audited, staff called, nothing changes) or ``gone`` (settled meanwhile)."""
+        ``declined``, ``cancelled`` (cancelled at the terminal, or never received and the terminal can no longer
+        approve it: :meth:`_may_release`), ``pending`` (undecided, or "never received" too early to believe),
+        ``mismatch`` (the answer is about another payment: audited, staff called, nothing changes), ``late`` (an
+        approval of a payment already released: recorded, staff called) or ``gone`` (settled meanwhile)."""
+        outcome, sale = self._decide(intent, reply, cancel_note)
+        if outcome not in ("pending", "mismatch"):
+            with self._calls:  # settled: its deadlines are no longer needed
+                self._ended.pop(intent.idempotency_key, None)
+                self._unheard.pop(intent.idempotency_key, None)
+        return outcome, sale
+
+    def _decide(self, intent, reply: TerminalReply | None, cancel_note: str):
         key = intent.idempotency_key
         now = self.store.payment(key)
         if now is None or now.state not in LIVE_STATES:
-            return "gone", None
+            return self._after_release(now, reply), None
         if now.state == "approved":
             return "completed", self._complete(key)
         if reply is None or reply.status is ChargeStatus.PENDING or (
                 reply.status is ChargeStatus.APPROVED and not reply.approved):
+            with self._calls:
+                self._unheard.pop(key, None)  # "never received" twice means twice in a row
             return "pending", None
         problem = reply.mismatch(key, now.amount, now.cart_id)
         if problem is not None:
@@ -189,8 +284,38 @@ class Till:
         if reply.status is ChargeStatus.DECLINED:
             self.store.record_decline(key, reply.message)
             return "declined", None
-        self.store.cancel_payment(key, cancel_note)  # NOT_FOUND: nothing was charged
+        if reply.status is ChargeStatus.CANCELLED:
+            self.store.cancel_payment(key, f"cancelled at the terminal: {cancel_note}")
+            return "cancelled", None
+        if not self._may_release(key):  # NOT_FOUND, while the terminal may still approve it
+            return "pending", None
+        self.store.cancel_payment(key, f"{cancel_note}: said twice after the terminal's longest transaction")
         return "cancelled", None
+
+    def _after_release(self, intent, reply: TerminalReply | None) -> str:
+        """An answer about a payment no longer live: ``late`` when it is an approval of one released as not
+        charged (recorded on it, audited, staff called once; no cart is closed with it), else ``gone``."""
+        if (intent is None or reply is None or not reply.approved or intent.state not in ("cancelled", "declined")
+                or reply.mismatch(intent.idempotency_key, intent.amount, intent.cart_id) is not None):
+            return "gone"
+        with self._calls:
+            self._released.pop(intent.idempotency_key, None)
+        if intent.approval_ref != reply.approval_ref:
+            log.error("payment %s of %s for cart %s was approved (%s) after its cart was released: refund or "
+                      "collect", intent.intent_id, format_inr(intent.amount), intent.cart_id, reply.approval_ref)
+            self.store.record_late_approval(intent.idempotency_key, reply.approval_ref)
+            self.alert(LATE_CALL)
+        return "late"
+
+    def released(self) -> list:
+        """The payments released on "never received" alone (the terminal did not cancel them) whose approval could
+        still come late: :class:`PaymentWatch` asks about them for ``timeout_s + max_transaction_s`` more."""
+        now, window = self._clock(), self._seconds("timeout_s") + self._seconds("max_transaction_s")
+        with self._calls:
+            for key in [k for k, at in self._released.items() if now - at > window]:
+                del self._released[key]
+            keys = list(self._released)
+        return [p for p in map(self.store.payment, keys) if p is not None]
 
     def _refuse(self, intent, reply: TerminalReply, problem: str) -> None:
         """An answer about another payment: audited and staff called, once per answer; the cart stays as it is."""
@@ -215,7 +340,7 @@ class Till:
             reply = None
             if intent.state == "pending":
                 try:
-                    reply = self.ask(self.terminal.status, intent.idempotency_key)
+                    reply = self.enquire(intent.idempotency_key)
                 except Exception as exc:  # a bug in the driver too: the kiosk starts all the same, and asks again
                     log.warning("payment %s: the terminal does not answer (%s); left pending", intent.intent_id, exc,
                                 exc_info=not isinstance(exc, TerminalError))
@@ -350,24 +475,45 @@ class PaymentWatch:
             except Exception:  # a bug in the driver, the store failing: logged, asked again after the next pause
                 log.exception("payment %s: checking it in the background failed", intent.intent_id)
                 left += 1
+        for intent in self._till.released():  # released on "never received" alone: an approval may come late
+            left += 1
+            try:
+                self._check_late(intent)
+            except Exception:
+                log.exception("payment %s: checking it for a late approval failed", intent.intent_id)
         return left
+
+    def _check_late(self, intent) -> None:
+        try:
+            reply = self._till.ask(self._till.terminal.status, intent.idempotency_key)
+        except TerminalError as exc:
+            log.info("payment %s (released): the terminal does not answer (%s)", intent.intent_id, exc)
+            return
+        with self._lock:
+            outcome, _ = self._till.apply(intent, reply)
+        if outcome == "late":
+            self._emit(self._event(intent, "approved after the cart was released: refund or collect", active=False))
 
     def _check(self, intent) -> bool:
         """Ask about one payment (outside the service's lock) and settle it (under it); True: it is settled."""
         key, reply = intent.idempotency_key, None
         if intent.state == "pending":
             try:
-                reply = self._till.ask(self._till.terminal.status, key)
+                reply = self._till.enquire(key)
             except TerminalError as exc:
                 log.warning("payment %s: the terminal still does not answer (%s)", intent.intent_id, exc)
                 self._emit(self._event(intent, f"no answer: {exc}"))
+                return False
+            if reply is None:  # its charge call is under way (a tap on Pay): asked about once it has ended
                 return False
         with self._lock:
             outcome, sale = self._till.apply(intent, reply, "never reached the terminal (found in the background)")
             events = self._after_sale() if sale is not None else []
         if outcome in ("pending", "mismatch"):
+            unheard = reply is not None and reply.status is ChargeStatus.NOT_FOUND
             self._emit(self._event(intent, "does not match this payment" if outcome == "mismatch" else
-                                   reply.message or reply.status.value))
+                                   "never received so far: released once the terminal can no longer approve it"
+                                   if unheard else reply.message or reply.status.value))
             if outcome == "mismatch" and key not in self._told:
                 self._told.add(key)
                 self._emit(Notice("error", f"the terminal's answer does not match the payment of "

@@ -12,6 +12,11 @@ At most one intent per cart is pending, approved or completed (a unique index), 
 hold two approvals for one cart; while one is pending or approved the cart cannot change (the amount asked is the
 amount billed). After a crash: an approved intent completes its sale; a pending one is settled by asking the
 terminal for the status of its key (:class:`kiosk.services.paying.Till`), never by charging again.
+
+An approval the terminal gives after the intent was released (declined or cancelled: the terminal broke its own
+limits) is recorded on that intent (:meth:`PaymentsMixin.record_late_approval`: its ``approval_ref``, state unchanged,
+audited ``payment.late_approval``) for staff to refund or collect; it closes no cart. :meth:`late_approvals` lists
+them.
 """
 
 from __future__ import annotations
@@ -147,6 +152,33 @@ class PaymentsMixin:
     def cancel_payment(self, key: str, message: str) -> PaymentIntent:
         """The terminal never received the request under ``key``: nothing was charged; the cart may be paid anew."""
         return self._move(key, "cancelled", ("pending",), message=message[:500])
+
+    def record_late_approval(self, key: str, approval_ref: str) -> PaymentIntent:
+        """The terminal approved ``key`` after it was released (declined or cancelled): its reference is kept on the
+        intent, whose state stays as it is (its cart was released; no cart is closed with it), and audited as
+        ``payment.late_approval`` for staff to refund or collect. A repeated call changes nothing."""
+        if not approval_ref:
+            raise CartError(f"payment {key}: an approval needs the terminal's reference")
+        with self._tx() as c:
+            intent = self._intent(c, key)
+            if intent.state not in ("declined", "cancelled"):
+                raise CartError(f"payment {key} is {intent.state}: only a released payment is approved late")
+            if intent.approval_ref == approval_ref:
+                return intent
+            message = f"approved ({approval_ref}) after the cart was released: refund or collect"
+            c.execute("UPDATE payment_intents SET approval_ref = ?, message = ?, updated_at = ? "
+                      "WHERE idempotency_key = ?", (approval_ref, message, self._time(), key))
+            self._audit(c, "payment.late_approval", "kiosk", {"cart_id": intent.cart_id, "amount": intent.amount,
+                                                              "method": intent.method, "key": key,
+                                                              "state": intent.state, "approval_ref": approval_ref})
+            return self._intent(c, key)
+
+    def late_approvals(self) -> list[PaymentIntent]:
+        """Released payments the terminal approved afterwards (:meth:`record_late_approval`), oldest first."""
+        with self._lock:
+            return [PaymentIntent._from_row(r) for r in self._conn.execute(
+                "SELECT * FROM payment_intents WHERE state IN ('declined', 'cancelled') AND approval_ref != '' "
+                "ORDER BY intent_id")]
 
     def record_mismatch(self, key: str, problem: str, **answer: object) -> PaymentIntent:
         """The terminal answered about ``key`` with something that is not this payment (another amount, key or
