@@ -57,7 +57,9 @@ def signed_bundle(tmp_path_factory, demo_bundle, head_office) -> Path:
     """A copy of the demo bundle signed by ``head_office`` (read-only use; copy it to change it)."""
     root = tmp_path_factory.mktemp("doctor-bundle") / "bundle"
     shutil.copytree(demo_bundle, root)
-    sign_bundle(root, head_office)
+    # expiring a month from now, not a year from when the demo bundle was built (a cached var/demo failed the
+    # doctor's first-start check a year later)
+    sign_bundle(root, head_office, expires_in=timedelta(days=30))
     return root
 
 

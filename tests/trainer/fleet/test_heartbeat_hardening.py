@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -206,7 +207,8 @@ def test_the_dashboard_shows_what_it_cannot_read(tmp_path):
     ho = tmp_path / "ho"
     two_kiosks(ho)
     mangle(ho, put("update", "state", ["idle"]))
-    mangle(ho, put("", "at", "2099-01-01T00:00:00Z"), "heartbeats/MYS-0003/K1.json")
+    ahead = (datetime.now(timezone.utc) + timedelta(days=3650)).strftime("%Y-%m-%dT%H:%M:%SZ")  # the page's real clock
+    mangle(ho, put("", "at", ahead), "heartbeats/MYS-0003/K1.json")
     os.mkfifo(ho / "heartbeats" / "MYS-0003" / "K2.json")
     users = Users(tmp_path / "users.json")
     users.add("meera", "a long enough password 1")
