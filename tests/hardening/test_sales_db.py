@@ -186,10 +186,13 @@ def _as_on_a_read_only_mount(monkeypatch) -> None:
 
 
 def test_a_good_store_on_a_read_only_mount_is_read_and_named_read_only(kiosk, capsys, monkeypatch):
+    c = sqlite3.connect(kiosk["store"])  # the sale's own day: the test may run across midnight
+    day = c.execute("SELECT closed_at FROM sales").fetchone()[0][:10]
+    c.close()
     for ext in ("-wal", "-shm"):
         Path(f"{kiosk['store']}{ext}").unlink(missing_ok=True)
     _as_on_a_read_only_mount(monkeypatch)
-    rc, out, err = run(capsys, "receipt", "list", "--store", kiosk["store"])
+    rc, out, err = run(capsys, "receipt", "list", "--store", kiosk["store"], "--date", day)
     assert rc == 0 and "K2-000001" in out, err
     rc, _, err = run(capsys, "receipt", "reprint", "--last", "--config", kiosk["config"])
     assert rc == 2 and "read-only" in err and "not a usable" not in err, err
