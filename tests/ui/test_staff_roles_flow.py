@@ -5,6 +5,8 @@ rows tell the same story (and `checkout audit verify` finds the log whole)."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,13 @@ from tests.ui.helpers import tap, tap_cell, tap_list_row, type_keys
 
 REPO = Path(__file__).resolve().parents[2]
 ASSISTANT, SUPERVISOR = ("101", "5820"), ("102", "7391")
+
+
+def noon_clock():
+    """Today's noon, ticking in real time: "today's" receipts and report are the sales' day even when the test runs
+    across midnight."""
+    t0, noon = time.monotonic(), datetime.now().astimezone().replace(hour=12, minute=0, second=0, microsecond=0)
+    return lambda: noon + timedelta(seconds=time.monotonic() - t0)
 
 
 @pytest.fixture
@@ -31,11 +40,11 @@ def real(tmp_path, qtbot):
         import_csv(cat, REPO / "assets" / "demo" / "catalog.csv")
     config = KioskConfig(catalog=str(db), store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
                          store_name="Green Basket", receipt_printer=f"escpos:file:{tmp_path / 'printer.prn'}")
-    store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info)
+    store = SalesStore.open(config.store, kiosk_id=config.kiosk_id, store_info=config.store_info, clock=noon_clock())
     add_account(store, "Asha Rao", "assistant", ASSISTANT[1], by="test")
     add_account(store, "Ravi K", "supervisor", SUPERVISOR[1], by="test")
     service = CheckoutService(config, catalog=open_catalog(db), store=store, recognizer_holder=None,
-                              scale=SimulatedScale(0))
+                              scale=SimulatedScale(0), clock=store._clock)
     window, _ = build_window(service, config, payment_ms=0, receipt_return_s=0)
     qtbot.addWidget(window)
     window.resize(1024, 768)
