@@ -33,7 +33,7 @@ from kiosk.exchange.audit import GENESIS, KIND, key_id, parse_key, read_audit_ba
 from kiosk.inputfiles import KB, read_bounded
 from trainer.fleet.location import HeadOffice
 
-__all__ = ["AuditCollection", "KioskAudit", "collect_audit", "enroll_key", "load_keys"]
+__all__ = ["AuditCollection", "KioskAudit", "collect_audit", "enroll_key", "join_runs", "load_keys", "read_audit"]
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,11 @@ def _check_batch(data: bytes, key: str, store: str, kiosk: str, secret: bytes | 
     return batch.records, ""
 
 
-def _join(k: KioskAudit, chains: list[list[dict]], secret: bytes | None) -> None:
-    """Put a kiosk's accepted batches together: restarts, rewritten rows, gaps."""
-    runs: list[dict[int, dict]] = []  # one per start of the log (row 1 after GENESIS)
+def join_runs(chains: list[list[dict]], k: KioskAudit | None = None) -> list[dict[int, dict]]:
+    """A kiosk's accepted batches put together: one ``{seq: row}`` run per start of its log (row 1 after GENESIS),
+    the older first; restarts and rows that differ between two batches are named in ``k`` when given."""
+    k = k or KioskAudit("", "")
+    runs: list[dict[int, dict]] = []
     for rows in sorted(chains, key=lambda r: (r[0]["at"], r[0]["seq"])):
         starts_again = rows[0]["seq"] == 1 and rows[0]["prev"] == GENESIS
         if not runs or (starts_again and 1 in runs[-1] and runs[-1][1]["hash"] != rows[0]["hash"]):
@@ -147,6 +149,12 @@ def _join(k: KioskAudit, chains: list[list[dict]], secret: bytes | None) -> None
                 k.problems.append(f"row {r['seq']} differs between two batches (rewritten)")
             if old is None or "withheld" not in r or "withheld" in old:  # a row received whole stays whole
                 runs[-1][r["seq"]] = r
+    return runs
+
+
+def _join(k: KioskAudit, chains: list[list[dict]], secret: bytes | None) -> None:
+    """Put a kiosk's accepted batches together: restarts, rewritten rows, gaps."""
+    runs = join_runs(chains, k)
     if not runs:
         return
     current = [runs[-1][s] for s in sorted(runs[-1])]
@@ -186,10 +194,30 @@ def collect_audit(src: str, keys_dir: str | os.PathLike | None, out: str | os.Pa
     """Check every kiosk's audit batches at ``src`` (see the module docstring); with ``out``, log the refusals and
     write ``audit-status.json`` there."""
     now = now or datetime.now(timezone.utc)
+    kiosks, _chains, refusals = read_audit(src, keys_dir, now)
+    result = AuditCollection(str(src), [kiosks[k] for k in sorted(kiosks)], refusals)
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        _log_refusals(out, refusals)
+        from kiosk.bundle_format.atomic import atomic_write
+
+        atomic_write(out / STATUS, json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+    return result
+
+
+def read_audit(src: str, keys_dir: str | os.PathLike | None, now: datetime, *, need_folder: bool = False
+               ) -> tuple[dict[tuple[str, str], KioskAudit], dict[tuple[str, str], list[list[dict]]], list[dict]]:
+    """Every kiosk's audit batches at ``src`` checked with the enrolled keys (each batch read once): ``(kiosks'
+    status, each kiosk's accepted batches' rows, refusals)``. ``need_folder``: no ``audit/`` folder at a local
+    ``src`` is an error (a wrong location), not an empty fleet."""
     (keys, bad_keys), ho = load_keys(keys_dir), HeadOffice(src)
     kiosks: dict[tuple[str, str], KioskAudit] = {}
     chains: dict[tuple[str, str], list[list[dict]]] = {}
     found, misplaced = ho.batches(KIND)
+    if need_folder and not found and (ho.local is None or not (ho.local / KIND).is_dir()):
+        raise DataError(f"{src}: no {KIND}/ folder of kiosk audit batches: not the head-office location the kiosks "
+                        "upload to, or no kiosk has sent its audit log yet")
     refusals = [{**m, "store": m["batch"].split("/")[1] if m["batch"].count("/") > 1 else "", "kiosk": "",
                  "seen_at": now.isoformat()} for m in misplaced]
     for key, store, kiosk in found:
@@ -213,15 +241,7 @@ def collect_audit(src: str, keys_dir: str | os.PathLike | None, out: str | os.Pa
     for (store, kiosk), why in bad_keys.items():
         kiosks.setdefault((store, kiosk), KioskAudit(store, kiosk)).problems.append(
             f"its enrolled key cannot be used ({why}): enrol it again")
-    result = AuditCollection(str(src), [kiosks[k] for k in sorted(kiosks)], refusals)
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        _log_refusals(out, refusals)
-        from kiosk.bundle_format.atomic import atomic_write
-
-        atomic_write(out / STATUS, json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
-    return result
+    return kiosks, chains, refusals
 
 
 def read_key_text(path: str) -> str:

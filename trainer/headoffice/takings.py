@@ -29,7 +29,7 @@ import io
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from kiosk.domain.cart import Cart, CartError, CartLine
@@ -37,10 +37,9 @@ from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import format_rate
 from kiosk.domain.receipt import Receipt, StoreInfo, printable
 from kiosk.domain.takings import Takings
-from kiosk.errors import DataError, UserError
-from kiosk.exchange.audit import GENESIS, KIND, key_id, withheld
-from trainer.fleet.location import HeadOffice
-from trainer.headoffice.audit_status import KioskAudit, _check_batch, _join, load_keys
+from kiosk.errors import UserError
+from kiosk.exchange.audit import withheld
+from trainer.headoffice.audit_status import KioskAudit, join_runs, read_audit
 
 __all__ = ["KioskDay", "StoreDay", "TakingsReport", "csv_columns", "csv_rows", "format_takings", "parse_days",
            "read_kiosks", "takings_report", "write_csv"]
@@ -88,51 +87,21 @@ class _Kiosk:
         return "ok" if self.audit.key_id else "unverified: no enrolled key (its rows' MACs cannot be checked)"
 
     def runs(self) -> list[list[dict]]:
-        """The rows in order: one run per start of the kiosk's log (joined as :func:`.audit_status._join` joins
-        them), each in sequence order, the older run first."""
-        runs: list[dict[int, dict]] = []
-        for rows in sorted(self.chains, key=lambda r: (r[0]["at"], r[0]["seq"])):
-            again = rows[0]["seq"] == 1 and rows[0]["prev"] == GENESIS
-            if not runs or (again and 1 in runs[-1] and runs[-1][1]["hash"] != rows[0]["hash"]):
-                runs.append({})
-            for r in rows:
-                old = runs[-1].get(r["seq"])
-                if old is None or "withheld" not in r or "withheld" in old:
-                    runs[-1][r["seq"]] = r
-        return [[run[s] for s in sorted(run)] for run in runs]
+        """The rows in order: one run per start of the kiosk's log (as ``audit collect`` joins them), each in
+        sequence order, the older run first."""
+        return [[run[s] for s in sorted(run)] for run in join_runs(self.chains)]
 
 
 def read_kiosks(src: str, keys_dir: str | Path) -> dict[tuple[str, str], _Kiosk]:
     """Every kiosk's accepted audit rows at ``src`` and its chain's status, checked with the enrolled keys in
-    ``keys_dir`` as ``checkout audit collect`` checks them (each batch read once)."""
-    ho = HeadOffice(src)
-    keys, bad_keys = load_keys(keys_dir)
-    found, _misplaced = ho.batches(KIND)  # a batch out of place is no kiosk's: audit collect names it
-    if not found and (ho.local is None or not (ho.local / KIND).is_dir()):
-        raise DataError(f"{src}: no {KIND}/ folder of kiosk audit batches: not the head-office location the kiosks "
-                        "upload to, or no kiosk has sent its audit log yet")
-    kiosks: dict[tuple[str, str], _Kiosk] = {}
-    for key, store, kiosk in found:
-        k = kiosks.setdefault((store, kiosk), _Kiosk(KioskAudit(store, kiosk)))
-        secret = keys.get((store, kiosk))
-        k.audit.key_id, k.audit.batches = key_id(secret) if secret else None, k.audit.batches + 1
-        try:
-            rows, why = _check_batch(ho.read(key), key, store, kiosk, secret)
-        except OSError as exc:
-            rows, why = [], f"cannot be read ({exc})"
-        if why:
-            k.audit.refused += 1
-            k.refusals.append(f"batch {key.rsplit('/', 1)[-1]} refused: {why}")
-        else:
-            k.chains.append(rows)
-    for (store, kiosk), k in kiosks.items():
-        _join(k.audit, k.chains, keys.get((store, kiosk)))
-    for store, kiosk in keys:
-        kiosks.setdefault((store, kiosk), _Kiosk(KioskAudit(store, kiosk, key_id(keys[(store, kiosk)]),
-                                                            problems=["no audit batch received yet"])))
-    for (store, kiosk), why in bad_keys.items():
-        kiosks.setdefault((store, kiosk), _Kiosk(KioskAudit(store, kiosk))).audit.problems.append(
-            f"its enrolled key cannot be used ({why}): enrol it again")
+    ``keys_dir`` as ``checkout audit collect`` checks them (each batch read once; a batch out of place is no
+    kiosk's: audit collect names it)."""
+    audits, chains, refusals = read_audit(src, keys_dir, datetime.now(timezone.utc), need_folder=True)
+    kiosks = {where: _Kiosk(audit, chains.get(where, [])) for where, audit in audits.items()}
+    for r in refusals:
+        if (r["store"], r["kiosk"]) in kiosks:
+            kiosks[(r["store"], r["kiosk"])].refusals.append(
+                f"batch {r['batch'].rsplit('/', 1)[-1]} refused: {r['reason']}")
     return kiosks
 
 
