@@ -49,6 +49,8 @@ EVENT_SIGNALS: dict[str, str] = {
     "RemovalPending": "removal_pending",
     "RemovalDecided": "removal_decided",
     "ShopperPrefsChanged": "prefs_changed",
+    "PaymentPending": "payment_pending",
+    "PrinterStatus": "printer_status",
 }
 
 
@@ -78,6 +80,8 @@ class ServiceBridge(QObject):
     removal_pending = Signal(object)
     removal_decided = Signal(object)
     prefs_changed = Signal(object)
+    payment_pending = Signal(object)
+    printer_status = Signal(object)
     #: any event, after its typed signal (for logging or tests)
     event_delivered = Signal(object)
 

@@ -48,6 +48,7 @@ from kiosk.ui.widgets import (
     KioskStatusBar,
     NoticeBanner,
     PaymentPanel,
+    PaymentWaitPanel,
     PriceOverridePanel,
     ReceiptPanel,
     SearchPanel,
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self._find_placement: str | None = None  # the placement a search/browse pick is for
         self._last_line: tuple[str, str, str] | None = None  # (line id, sku, name) just added, for its amount
         self._camera_status: Any = "connecting"
+        self._waiting: dict[str, Any] = {}  # cart id → its payment checked in the background (PaymentPending)
         self.cart_model = CartTableModel(parent=self)
         self.staff_model = CartTableModel(removable=False, parent=self)
         # the screen decides the window's size, never its content (a long text, a portrait layout being left): what
@@ -178,10 +180,12 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(widget)
 
     def _staff_page(self) -> StaffPanel:
-        """The staff panel with the staff call's Add it / Do not add among its alerts."""
+        """The staff panel with the staff call's Add it / Do not add and the payments not settled among its alerts."""
         staff = StaffPanel(self.staff_model)
         self.staff_call_desk = StaffCallPanel(with_buttons=True)
         staff.alerts.insertWidget(0, self.staff_call_desk)
+        self.payment_wait = PaymentWaitPanel()
+        staff.alerts.insertWidget(1, self.payment_wait)
         return staff
 
     def _checkout_page(self) -> QWidget:
@@ -271,6 +275,8 @@ class MainWindow(QMainWindow):
         b.removal_pending.connect(self._on_removal_pending)
         b.removal_decided.connect(self._on_removal_decided)
         b.prefs_changed.connect(self._on_prefs)
+        b.payment_pending.connect(self._on_payment_pending)
+        b.printer_status.connect(lambda e: self.status.set_printer(e.level, e.reason, e.details))
 
     def _connect_shopper(self) -> None:
         self.header.help_requested.connect(lambda call: self._intent("call_help" if call else "cancel_help"))
@@ -321,6 +327,7 @@ class MainWindow(QMainWindow):
         if name != self.page:
             self.banner.clear_notice()  # a notice belongs to the page it was about
         self.stack.setCurrentWidget(self.pages[name])
+        self._render_standing()  # the payment page says itself that a payment is being checked
         self.confirm.setVisible(self.confirm.open and name == "checkout")  # a question waits on its own page
         self._set_header(name)
         self.page_changed.emit(name)
@@ -351,7 +358,7 @@ class MainWindow(QMainWindow):
         if self.page:
             self._set_header(self.page)
         self._on_camera_status(self._camera_status)
-        self._on_help_call(None)
+        self._render_standing()
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt name
         if event.type() == QEvent.Type.LanguageChange:
@@ -473,6 +480,9 @@ class MainWindow(QMainWindow):
     def _pay(self, method: str) -> None:
         ok, result = self._intent("pay", method, notify=False)  # why not: on the payment page only, once
         if not ok:
+            if str(result).startswith("payment declined"):  # this tap settled what waited: nothing waits now
+                self._waiting.clear()
+                self._render_waiting()
             self.payment.failed(notice_text(str(result)) or str(result))
         # on success SaleClosed (queued by the bridge) opens the receipt page
 
@@ -580,6 +590,9 @@ class MainWindow(QMainWindow):
         selected = self.staff.table.selected_line_id()
         self.cart_model.set_cart(view)
         self.staff_model.set_cart(view)
+        if any(cart != view.cart_id for cart in self._waiting):  # a new cart: what was checked is over
+            self._waiting = {cart: e for cart, e in self._waiting.items() if cart == view.cart_id}
+            self._render_waiting()
         self.staff.table.select_line(selected)
         self.totals.set_bill(view.bill)
         self._render_pay_button()
@@ -672,9 +685,43 @@ class MainWindow(QMainWindow):
         """The Help button's call (``event`` ``None``: show the state as it is, in the current language)."""
         if event is not None:
             self.header.set_help(bool(event.active))
-        active = self.header.help_active
-        self.banner.set_standing("info" if active else None,
-                                 translate("Window", "Staff has been called: please wait, someone is on the way"))
+        self._render_standing()
+
+    def _render_standing(self) -> None:
+        """The notice strip's standing message: staff called (Help), else a payment being checked (on the shopper's
+        pages but the payment page, which says it itself; staff's page has it among its alerts), else none."""
+        waiting = next(reversed(self._waiting.values()), None)
+        if self.header.help_active:
+            self.banner.set_standing("info", translate("Window", "Staff has been called: please wait, someone is on "
+                                                                 "the way"))
+        elif waiting is not None and self.page in ("checkout", "search", "browse"):
+            self.banner.set_standing("info", translate("Window", "Checking your payment of {amount} with the "
+                                                                 "terminal: please wait").format(
+                amount=waiting.amount_text))
+        else:
+            self.banner.set_standing(None)
+
+    def _on_payment_pending(self, event: Any) -> None:
+        """A payment the kiosk checks with the terminal in the background (``active``), or its end. Only the open
+        cart's: one that comes after its sale closed (a question under way meanwhile) is over."""
+        if event.active and event.cart_id == self._open_cart():
+            self._waiting[event.cart_id] = event
+        else:
+            self._waiting.pop(event.cart_id, None)
+        self._render_waiting()
+
+    def _open_cart(self) -> str | None:
+        return getattr(self.cart_model.cart_view, "cart_id", None)
+
+    def _render_waiting(self) -> None:
+        """Staff's line, the payment page's "checking" and the strip's standing message, from ``_waiting``."""
+        waiting = list(self._waiting.values())
+        self.payment_wait.set_waiting(waiting[::-1])  # the newest first
+        if waiting:
+            self.payment.set_checking(waiting[-1])
+        elif self.payment.waiting is not None:
+            self.payment.settled()
+        self._render_standing()
 
     def _on_removal_pending(self, event: Any) -> None:
         self.staff.removal.set_pending(event)
@@ -704,6 +751,8 @@ class MainWindow(QMainWindow):
             self._apply_style(force=True)
 
     def _on_sale_closed(self, event: Any) -> None:
+        self._waiting.clear()  # a tap on Pay may settle what was checked in the background: nothing waits now
+        self._render_waiting()
         self.receipt.show_receipt(event.receipt, getattr(event, "receipt_text", "") or None,
                                   can_print=bool(getattr(event, "can_print", False)))
         self.suggestions.clear()

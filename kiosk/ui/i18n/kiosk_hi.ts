@@ -541,6 +541,10 @@ Place an item on the tray to start.</source>
         <translation>टोकरी पर वापस</translation>
     </message>
     <message>
+        <source>Checking the payment of {amount} with the terminal… please wait: you are never charged twice</source>
+        <translation>{amount} के भुगतान की टर्मिनल से जाँच हो रही है… कृपया प्रतीक्षा करें: पैसा कभी दो बार नहीं कटेगा</translation>
+    </message>
+    <message>
         <source>{method}: follow the terminal… processing payment</source>
         <translation>{method}: टर्मिनल के निर्देश देखें… भुगतान हो रहा है</translation>
     </message>
@@ -919,6 +923,30 @@ added by search or scan</source>
         <source>{name} ({role}) · signs out after {minutes} min idle</source>
         <translation>{name} ({role}) · {minutes} मिनट कुछ न करने पर साइन आउट</translation>
     </message>
+    <message>
+        <source>Payment of {amount} not settled since {time}: the kiosk asks the terminal again by itself</source>
+        <translation>{amount} का भुगतान {time} से तय नहीं हुआ: कियोस्क टर्मिनल से खुद फिर पूछ रहा है</translation>
+    </message>
+    <message>
+        <source>no answer</source>
+        <translation>कोई जवाब नहीं</translation>
+    </message>
+    <message>
+        <source>about another payment (staff called)</source>
+        <translation>किसी दूसरे भुगतान के बारे में (स्टाफ़ को बुलाया गया)</translation>
+    </message>
+    <message>
+        <source>Times asked: {count} · last answer: {answer}</source>
+        <translation>कितनी बार पूछा: {count} · आख़िरी जवाब: {answer}</translation>
+    </message>
+    <message>
+        <source>Outcome unknown: the terminal is asked again shortly</source>
+        <translation>नतीजा पता नहीं: टर्मिनल से जल्द ही फिर पूछा जाएगा</translation>
+    </message>
+    <message>
+        <source>{count} more waiting</source>
+        <translation>{count} और प्रतीक्षा में</translation>
+    </message>
 </context>
 <context>
     <name>Status</name>
@@ -945,6 +973,43 @@ added by search or scan</source>
     <message>
         <source>Camera failed</source>
         <translation>कैमरा काम नहीं कर रहा</translation>
+    </message>
+    <message>
+        <source>Printer: paper low</source>
+        <extracomment>the receipt printer&apos;s warning or reason not to print (kiosk.printing) → the status bar&apos;s words</extracomment>
+        <translation>प्रिंटर: कागज़ कम है</translation>
+    </message>
+    <message>
+        <source>Printer: out of paper</source>
+        <translation>प्रिंटर: कागज़ खत्म</translation>
+    </message>
+    <message>
+        <source>Printer: cover open</source>
+        <translation>प्रिंटर: ढक्कन खुला है</translation>
+    </message>
+    <message>
+        <source>Printer: offline</source>
+        <translation>प्रिंटर: ऑफ़लाइन</translation>
+    </message>
+    <message>
+        <source>Printer: reports a fault</source>
+        <translation>प्रिंटर: खराबी है</translation>
+    </message>
+    <message>
+        <source>Printer: not connected</source>
+        <translation>प्रिंटर: जुड़ा नहीं है</translation>
+    </message>
+    <message>
+        <source>Printer: does not answer</source>
+        <translation>प्रिंटर: जवाब नहीं दे रहा</translation>
+    </message>
+    <message>
+        <source>Printer: not working</source>
+        <translation>प्रिंटर: काम नहीं कर रहा</translation>
+    </message>
+    <message>
+        <source>Printer: {reason}</source>
+        <translation>प्रिंटर: {reason}</translation>
     </message>
     <message>
         <source>Camera: {state}</source>
@@ -1474,6 +1539,10 @@ added by search or scan</source>
     <message>
         <source>Staff has been called: please wait, someone is on the way</source>
         <translation>स्टाफ़ को बुलाया गया है: कृपया प्रतीक्षा करें, कोई आ रहा है</translation>
+    </message>
+    <message>
+        <source>Checking your payment of {amount} with the terminal: please wait</source>
+        <translation>आपके {amount} के भुगतान की टर्मिनल से जाँच हो रही है: कृपया प्रतीक्षा करें</translation>
     </message>
     <message>
         <source>Staff must approve this removal</source>

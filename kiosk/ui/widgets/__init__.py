@@ -8,7 +8,7 @@ from kiosk.ui.widgets.cart import CartPanel, TotalsPanel
 from kiosk.ui.widgets.confirm import ConfirmOverlay
 from kiosk.ui.widgets.header import Header
 from kiosk.ui.widgets.keypad import NumericKeypad, OnScreenKeyboard
-from kiosk.ui.widgets.payment import PaymentPanel
+from kiosk.ui.widgets.payment import PaymentPanel, PaymentWaitPanel
 from kiosk.ui.widgets.receipt import ReceiptPanel
 from kiosk.ui.widgets.search import SearchPanel
 from kiosk.ui.widgets.staff import PriceOverridePanel, StaffPanel, StaffPinPanel
@@ -19,7 +19,7 @@ from kiosk.ui.widgets.weight import WeightPanel
 
 __all__ = [
     "BrowsePanel", "CameraView", "CartPanel", "ConfirmOverlay", "Header", "TotalsPanel", "NumericKeypad",
-    "OnScreenKeyboard", "PaymentPanel", "ReceiptPanel", "SearchPanel", "StaffPinPanel", "StaffPanel",
-    "PriceOverridePanel", "KioskStatusBar", "NoticeBanner", "StaffCallPanel", "SuggestionButton", "SuggestionPanel",
-    "WeightPanel",
+    "OnScreenKeyboard", "PaymentPanel", "PaymentWaitPanel", "ReceiptPanel", "SearchPanel", "StaffPinPanel",
+    "StaffPanel", "PriceOverridePanel", "KioskStatusBar", "NoticeBanner", "StaffCallPanel", "SuggestionButton",
+    "SuggestionPanel", "WeightPanel",
 ]

@@ -1,15 +1,23 @@
 """Paying: the amount, a choice of method, a short "processing" pause, then the owner calls the service's ``pay``
-(this panel only emits ``pay_requested(method)``)."""
+(this panel only emits ``pay_requested(method)``).
+
+A payment whose outcome the terminal has not told yet (``PaymentPending``: its answer was lost, the terminal did not
+answer …) is asked about again in the background: the shopper reads that it is being checked, under a moving bar (the
+screen is not frozen; the methods stay: a tap asks at once, never charging twice), and staff see it on the staff page
+(:class:`PaymentWaitPanel`: the amount, since when, how often the terminal was asked and its last answer)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.ui.i18n import mark, translate
 from kiosk.ui.widgets.common import Translatable, label, line, touch_button
 
-__all__ = ["PaymentPanel", "method_text"]
+__all__ = ["PaymentPanel", "PaymentWaitPanel", "method_text"]
 
 _C = "Payment"
 
@@ -45,6 +53,15 @@ class PaymentPanel(Translatable, QWidget):
         self.info = label("", "payInfo", wrap=True)
         self.info.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.waiting: Any = None  # the PaymentPending being checked, if any
+        self.checking = label("", "payChecking", wrap=True)
+        self.checking.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.checking.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.checking_bar = QProgressBar()
+        self.checking_bar.setObjectName("payCheckingBar")
+        self.checking_bar.setRange(0, 0)  # busy: it moves by itself
+        self.checking_bar.setTextVisible(False)
+        self.checking_bar.setFixedHeight(10)
         row = QHBoxLayout()
         row.setSpacing(14)
         self.method_buttons = {}
@@ -61,6 +78,8 @@ class PaymentPanel(Translatable, QWidget):
         column.addStretch(1)
         column.addWidget(self.amount)
         column.addWidget(self.info)
+        column.addWidget(self.checking)
+        column.addWidget(self.checking_bar)
         column.addLayout(row)
         column.addStretch(1)
         column.addWidget(self.cancel_button)
@@ -72,6 +91,24 @@ class PaymentPanel(Translatable, QWidget):
         for key, text in self.METHODS:
             self.method_buttons[key].setText(translate(_C, text))
         self._show_info()
+        self.set_checking(self.waiting)
+
+    def set_checking(self, event: Any) -> None:
+        """A payment being checked with the terminal in the background (``PaymentPending``), or None."""
+        self.waiting = event
+        self.checking.setVisible(event is not None)
+        self.checking_bar.setVisible(event is not None)
+        if event is not None:
+            self.checking.setText(translate("Payment", "Checking the payment of {amount} with the terminal… please "
+                                                       "wait: you are never charged twice").format(
+                amount=event.amount_text))
+
+    def settled(self) -> None:
+        """The payment that was checked is settled: no longer "not completed" (a notice or the receipt says how)."""
+        self.set_checking(None)
+        if self._info[0] == "failed" and not self.busy:
+            self._info = ("choose", "")
+            self._show_info()
 
     def _show_info(self) -> None:
         kind, detail = self._info
@@ -122,3 +159,54 @@ class PaymentPanel(Translatable, QWidget):
     @property
     def busy(self) -> bool:
         return self._pending is not None
+
+
+def _since(iso: str) -> str:
+    """``HH:MM`` of an ISO time (the store's clock), else the text as it is."""
+    try:
+        return datetime.fromisoformat(iso).strftime("%H:%M")
+    except (TypeError, ValueError):
+        return str(iso or "")
+
+
+class PaymentWaitPanel(Translatable, QFrame):
+    """Staff page: the payments whose outcome the terminal has not told yet (``PaymentPending``), hidden while none
+    waits: the amount and since when; how often the kiosk asked since, and the terminal's last answer."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("paymentWait")
+        self.waiting: list[Any] = []
+        column = QVBoxLayout(self)
+        column.setContentsMargins(10, 2, 10, 2)
+        column.setSpacing(0)
+        self.title = line("", "paymentWaitTitle")  # one line each (elided, whole text as tooltip)
+        self.detail = line("", "paymentWaitDetail")
+        column.addWidget(self.title)
+        column.addWidget(self.detail)
+        self.set_waiting([])
+
+    def retranslate(self) -> None:
+        if not self.waiting:
+            return
+        event = self.waiting[0]
+        self.title.setText(translate("Staff", "Payment of {amount} not settled since {time}: the kiosk asks the "
+                                              "terminal again by itself").format(amount=event.amount_text,
+                                                                                 time=_since(event.since)))
+        answer = str(event.answer or "")
+        if answer.startswith("no answer"):
+            answer = translate("Staff", "no answer")
+        elif answer == "does not match this payment":
+            answer = translate("Staff", "about another payment (staff called)")
+        detail = (translate("Staff", "Times asked: {count} · last answer: {answer}").format(count=event.checks,
+                                                                                          answer=answer)
+                  if event.checks else translate("Staff", "Outcome unknown: the terminal is asked again shortly"))
+        if len(self.waiting) > 1:
+            detail += " · " + translate("Staff", "{count} more waiting").format(count=len(self.waiting) - 1)
+        self.detail.setText(detail)
+        self.detail.setToolTip(str(event.answer or ""))
+
+    def set_waiting(self, events: list[Any]) -> None:
+        self.waiting = list(events)
+        self.setVisible(bool(self.waiting))
+        self.retranslate()

@@ -2,7 +2,8 @@
 
 The status bar says in words what a shopper may need to know — the camera and the scale working or not — and,
 only while staff mode is open (``set_technical(True)``), the technical fields: the model's version and backend,
-the model updater and the feedback outbox. Every field is one line that elides (the whole text as its tooltip), so
+the model updater, the feedback outbox and the receipt printer (while it needs attention: paper near its end, or
+why it did not print). Every field is one line that elides (the whole text as its tooltip), so
 no text, however long (a camera error, a refusal), can widen the window.
 
 The notice strip under the header keeps its height whether or not it shows a notice (the page never jumps); it
@@ -16,11 +17,21 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QSizePolicy, QStatusBar
 
+from kiosk.printing.base import (
+    COVER_OPEN,
+    NOT_ANSWERING,
+    NOT_CONNECTED,
+    NOT_WORKING,
+    OFFLINE,
+    OUT_OF_PAPER,
+    PRINTER_FAULT,
+)
+from kiosk.printing.status import PAPER_NEAR_END
 from kiosk.ui.i18n import mark, translate
 from kiosk.ui.widgets.common import ElidedLabel, Translatable, line, repolish
 from kiosk.ui.widgets.weight import format_grams, reading_state
 
-__all__ = ["KioskStatusBar", "NoticeBanner", "camera_text"]
+__all__ = ["KioskStatusBar", "NoticeBanner", "camera_text", "printer_text"]
 
 _C = "Status"
 _CAMERA_WORDS = {
@@ -31,6 +42,24 @@ _CAMERA_WORDS = {
     "ended": (mark("Status", "Camera: replay ended"), "warn"),
     "failed": (mark("Status", "Camera failed"), "error"),
 }
+
+#: the receipt printer's warning or reason not to print (kiosk.printing) → the status bar's words
+_PRINTER_WORDS = {
+    PAPER_NEAR_END: mark("Status", "Printer: paper low"),
+    OUT_OF_PAPER: mark("Status", "Printer: out of paper"),
+    COVER_OPEN: mark("Status", "Printer: cover open"),
+    OFFLINE: mark("Status", "Printer: offline"),
+    PRINTER_FAULT: mark("Status", "Printer: reports a fault"),
+    NOT_CONNECTED: mark("Status", "Printer: not connected"),
+    NOT_ANSWERING: mark("Status", "Printer: does not answer"),
+    NOT_WORKING: mark("Status", "Printer: not working"),
+}
+
+
+def printer_text(reason: str) -> str:
+    """The receipt printer's warning or reason not to print, as the status bar says it (translated)."""
+    words = _PRINTER_WORDS.get(reason)
+    return translate(_C, words) if words else translate("Status", "Printer: {reason}").format(reason=reason)
 
 
 def camera_text(status: Any, retry_in: float | None = None) -> tuple[str, str]:
@@ -61,7 +90,9 @@ class KioskStatusBar(Translatable, QStatusBar):
         self.model_label = self._field("statusModel", 3)
         self.update_label = self._field("statusUpdate", 3)
         self.outbox_label = self._field("statusOutbox", 2)
-        self._wanted = {self.update_label: False, self.outbox_label: False}
+        self.printer_label = self._field("statusPrinter", 2)
+        self._printer: tuple[str, str, str] = ("ok", "", "")
+        self._wanted = {self.update_label: False, self.outbox_label: False, self.printer_label: False}
         self.retranslate()
         self.set_technical(False)
 
@@ -87,6 +118,7 @@ class KioskStatusBar(Translatable, QStatusBar):
             self._set(self.model_label, translate("Status", "Model: —"))
         else:
             self.set_model(*self._model)
+        self.set_printer(*self._printer)
 
     def set_technical(self, on: bool) -> None:
         """Show the technical fields (staff mode) or hide them (shoppers see words only)."""
@@ -131,6 +163,15 @@ class KioskStatusBar(Translatable, QStatusBar):
         self.outbox_label.setToolTip(details or text)
         self._wanted[self.outbox_label] = level != "ok"
         self.outbox_label.setVisible(self.technical and level != "ok")
+
+    def set_printer(self, level: str, reason: str = "", details: str = "") -> None:
+        """The receipt printer (``PrinterStatus``): shown (in staff mode) while it warns or did not print."""
+        self._printer = (level, reason, details)
+        attention = level != "ok" and bool(reason)
+        self._set(self.printer_label, printer_text(reason) if attention else "", level)
+        self.printer_label.setToolTip(details or reason)
+        self._wanted[self.printer_label] = attention
+        self.printer_label.setVisible(self.technical and attention)
 
 
 class NoticeBanner(ElidedLabel):
