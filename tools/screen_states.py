@@ -239,6 +239,53 @@ def staff_states(d: Driver, shot) -> None:
     d.tap(w.staff.day_button)
     d.pump(300)
     shot("end-of-day")
+    device_states(d, shot)
+
+
+def sign_in(d: Driver) -> None:
+    w = d.window
+    d.tap(w.staff_button)
+    for key in PIN:
+        d.tap(w.pin.keypad.keys[key])
+    d.tap(w.pin.ok_button)
+
+
+def device_states(d: Driver, shot) -> None:
+    """A card payment whose answer was lost (the terminal approved it; the kiosk asks again in the background, here
+    by hand: its watch waits an hour), then a receipt printer whose roll is near its end."""
+    from kiosk.printing import open_printer
+    from kiosk.printing.simulator import PrinterSimulator
+
+    w, s = d.window, d.service
+    language = s._prefs.language  # the walk's (a new shopper starts in the store's first language)
+    terminal = s._till.terminal  # the simulated terminal
+    s.payments.first_s = 3600.0
+    d.tap(w.receipt.new_button)  # back to the staff page
+    d.tap(w.staff.done_button)
+    s.choose("arla-standard-milk")
+    d.pump()
+    d.tap(w.pay_button)
+    terminal.misbehave("drop")  # approved at the terminal, the answer lost on the way back
+    d.tap(w.payment.method_buttons["card"])
+    terminal.misbehave("silent")  # the kiosk's first question about it is not answered either
+    s.payments.check_now()
+    d.pump()
+    shot("payment-being-checked")
+    d.tap(w.payment.cancel_button)
+    sign_in(d)
+    shot("staff-payment-pending")
+    s.payments.check_now()  # the terminal answers: approved, the sale closes and its receipt shows
+    d.pump(300)
+    with PrinterSimulator() as printer:
+        s._receipts.printer.close()  # the file "printer" cannot tell its paper: one that can
+        s._receipts.printer = open_printer(printer.uri)
+        printer.paper = "near_end"
+        d.tap(w.receipt.print_button)
+        d.pump(300)
+        d.tap(w.receipt.new_button)
+        s.set_language(language)
+        sign_in(d)
+        shot("staff-printer-paper-low")
 
 
 def shrink(path: Path) -> None:
@@ -286,6 +333,13 @@ STATES = {
                       "duplicate.",
     "end-of-day": "End of day (staff page, a supervisor): today's takings as the report prints them — sales, "
                   "payments per method, the GST table, what staff changed.",
+    "payment-being-checked": "A card payment whose answer was lost: the payment page says it is being checked with "
+                             "the terminal (a moving bar, not a frozen screen); the kiosk asks again by itself and "
+                             "never charges twice.",
+    "staff-payment-pending": "Staff see that payment waiting: its amount, since when, how often the terminal was "
+                             "asked and its last answer (the cart page's strip tells the shopper too).",
+    "staff-printer-paper-low": "After a receipt, the printer's roll near its end: the status bar tells staff, beside "
+                               "the camera, the scale and head office (the shopper is not told).",
 }
 LANGUAGE_TITLES = {"en": "English", "hi": "हिन्दी (Hindi)"}
 
