@@ -703,11 +703,14 @@ class MainWindow(QMainWindow):
 
     def _on_payment_pending(self, event: Any) -> None:
         """A payment the kiosk checks with the terminal in the background (``active``), or its end. Only the open
-        cart's: one that comes after its sale closed (a question under way meanwhile) is over."""
+        cart's: one that comes after its sale closed (a question under way meanwhile) is over. A cart has one payment
+        under way at a time; the end of an older one (``since``: when it began; an approval heard after it was
+        released) leaves the newer one shown."""
+        shown = self._waiting.get(event.cart_id)
         if event.active and event.cart_id == self._open_cart():
             self._waiting[event.cart_id] = event
-        else:
-            self._waiting.pop(event.cart_id, None)
+        elif shown is not None and (event.active or shown.since == event.since):
+            del self._waiting[event.cart_id]
         self._render_waiting()
 
     def _open_cart(self) -> str | None:

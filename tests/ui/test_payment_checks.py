@@ -69,8 +69,9 @@ def test_a_lost_answer_is_checked_in_sight_of_shopper_and_staff_and_both_clear_w
 
 
 def test_a_check_settled_otherwise_clears_and_a_late_one_for_another_cart_is_not_shown(qtbot, window, service):
-    """Declined in the background: the page offers the methods again; settled by a tap on the method (the receipt, no
-    end of the check is sent): gone too; a question that was under way when its sale closed shows nothing."""
+    """Declined in the background: the page offers the methods again; the end of an older payment of the cart leaves
+    the newer one shown; settled by a tap on the method (the receipt, no end of the check is sent): gone too; a
+    question that was under way when its sale closed shows nothing."""
     service.choose("avocado")
     qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
     tap(qtbot, window.pay_button)
@@ -83,6 +84,14 @@ def test_a_check_settled_otherwise_clears_and_a_late_one_for_another_cart_is_not
     service.emit(PaymentPending(cart, 9900, "₹99.00", waiting.since, 3, "declined", active=False))
     qtbot.waitUntil(lambda: not window.payment.checking.isVisible())
     assert window.payment.info.text() == "Choose how you pay" and window.payment_wait.waiting == []
+
+    newer = PaymentPending(cart, 9900, "₹99.00", "2025-01-02T10:34:00+05:30", 0, "")  # paid again: no answer
+    service.emit(newer)
+    qtbot.waitUntil(lambda: checking_shown(window))
+    service.emit(PaymentPending(cart, 9900, "₹99.00", waiting.since, 4, "approved after the cart was released: refund "
+                                "or collect", active=False))  # the older payment's end (staff are called for it)
+    qtbot.wait(50)
+    assert window.payment_wait.waiting == [newer] and checking_shown(window)
 
     service.emit(waiting)  # asked again, and this time the shopper's tap settles it: the receipt
     qtbot.waitUntil(lambda: checking_shown(window))

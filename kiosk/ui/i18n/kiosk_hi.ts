@@ -936,6 +936,10 @@ added by search or scan</source>
         <translation>किसी दूसरे भुगतान के बारे में (स्टाफ़ को बुलाया गया)</translation>
     </message>
     <message>
+        <source>not received by the terminal so far</source>
+        <translation>टर्मिनल को अब तक नहीं मिला</translation>
+    </message>
+    <message>
         <source>Times asked: {count} · last answer: {answer}</source>
         <translation>कितनी बार पूछा: {count} · आख़िरी जवाब: {answer}</translation>
     </message>

@@ -198,6 +198,8 @@ class PaymentWaitPanel(Translatable, QFrame):
             answer = translate("Staff", "no answer")
         elif answer == "does not match this payment":
             answer = translate("Staff", "about another payment (staff called)")
+        elif answer.startswith("never received so far"):
+            answer = translate("Staff", "not received by the terminal so far")
         detail = (translate("Staff", "Times asked: {count} · last answer: {answer}").format(count=event.checks,
                                                                                           answer=answer)
                   if event.checks else translate("Staff", "Outcome unknown: the terminal is asked again shortly"))
