@@ -200,8 +200,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
                 events.append(self._counter.weight_event())
         if self._updates.status is not None:
             events.append(self._updates.status)
-        if self.feedback.event is not None:
-            events.append(self.feedback.event)
+        events += [e for e in (self.feedback.event, self._receipts.status) if e is not None]  # head office, printer
         events += self.payments.pending()  # payments the terminal has not settled yet, for staff to see
         notices, self._startup_notices = self._startup_notices, []  # once, to the first UI that listens
         self._emit(*events, *notices)

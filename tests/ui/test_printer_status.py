@@ -64,3 +64,17 @@ def test_a_printer_that_refused_shows_why_until_it_prints_again_in_hindi_too(qtb
     service.emit(PrinterStatus("ok"))
     qtbot.waitUntil(lambda: not label.isVisible())
     assert label.text() == ""
+
+
+def test_a_window_that_connects_after_a_receipt_hears_the_printers_state(qtbot, printing):
+    """The service repeats the printer's state to a window that connects late (as it does the scale's and head
+    office's): a restarted window showed staff nothing about a roll near its end."""
+    service, _window, printer = printing
+    printer.paper = "near_end"
+    service.choose("oatly-oat-milk")
+    service.pay("card")
+    service.print_receipt()
+    heard: list = []
+    service.add_listener(heard.append)
+    service.announce()
+    assert [e.level for e in heard if isinstance(e, PrinterStatus)] == ["warn"]
