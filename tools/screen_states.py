@@ -124,6 +124,7 @@ class Driver:
         self.recognizer.answer = answer
         for _ in range(6):
             self.service.process_frame(tray_frame("00_empty.jpg"))
+        self.weigh(0)  # the tray emptied and settled: the last item's load is spent (a weighed item needs a new one)
         self.weigh(grams, stable=bool(grams))
         frame = tray_frame(photo)
         for _ in range(8):
