@@ -316,3 +316,22 @@ def test_technical_details_only_in_staff_mode(qtbot, window, service):
     service.staff_unlock(PIN)
     qtbot.waitUntil(lambda: status.model_label.isVisible())
     assert status.model_label.text() == "Model v7 · fake-net"
+
+
+def test_the_staff_photo_goes_with_the_line_it_belongs_to(qtbot, window, service):
+    """A new cart (the sale paid meanwhile) clears the placement photo of the line that was selected: staff saw the
+    last sale's item beside a cart that did not hold it (docs/screens 19, 26, 27)."""
+    pid = service.place("avocado", "yoghurt", auto=True)
+    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
+    service.clear_tray(pid)
+    window.open_staff()
+    type_keys(qtbot, window.pin.keypad, PIN)
+    tap(qtbot, window.pin.ok_button)
+    staff = window.staff
+    tap_cell(qtbot, staff.table, 0, 0)
+    qtbot.waitUntil(lambda: staff.detail.path == TRAY_PHOTO)
+    service.pay("card")
+    service.choose("oatly-oat-milk")
+    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1 and window.cart_model.line(0).sku == "oatly-oat-milk")
+    assert staff.table.selected_line_id() is None
+    assert staff.detail.path == "" and not staff.detail.has_photo

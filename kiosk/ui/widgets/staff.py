@@ -309,6 +309,8 @@ class StaffPanel(Translatable, QWidget):
         row = self.model.row_of(line_id) if line_id else -1
         line_view = self.model.line(row) if row >= 0 else None
         usable = line_view is not None and not getattr(line_view, "voided", False)
+        if line_view is None:  # a new cart (a model reset drops the selection without a signal): no old photo
+            self.detail.set_photo("")
         for i in range(self.actions.count()):
             button = self.actions.itemAt(i).widget()
             if button is not None and button.property("needs_line"):
