@@ -343,14 +343,32 @@ def _unusable_numbers(value: Any, key: str = "") -> Iterator[str]:
     """The dotted keys of ``value`` (a parsed TOML document) holding inf or nan (TOML has both) or a number beyond
     :data:`MAX_NUMBER` (a timer, a thread count or an image size past a C int stops the kiosk at start-up)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value) or abs(value) > MAX_NUMBER:
-            yield f"{key}={value!r}"
+        if _too_big(value):
+            yield f"{key}={_shown(value)}"
     elif isinstance(value, dict):
         for k, v in value.items():
             yield from _unusable_numbers(v, f"{key}.{k}" if key else str(k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from _unusable_numbers(v, f"{key}[{i}]")
+
+
+def _too_big(value: int | float) -> bool:
+    """Past :data:`MAX_NUMBER`, inf or nan. An int is compared as an int: TOML integers have any number of digits,
+    and a 400-digit one is past what a float holds (``math.isfinite`` raised OverflowError)."""
+    if isinstance(value, int):
+        return abs(value) > MAX_NUMBER
+    return not math.isfinite(value) or abs(value) > MAX_NUMBER
+
+
+def _shown(value: int | float) -> str:
+    """A number as a one-line refusal names it: a long integer by its number of digits, not all of them."""
+    if isinstance(value, int) and abs(value) >= 10**30:
+        digits = int((abs(value).bit_length() - 1) * 0.30103)  # at most its digits less one, counted up exactly
+        while 10**digits <= abs(value):
+            digits += 1
+        return f"a {digits}-digit integer"
+    return repr(value)
 
 
 def _check_secrets_and_drivers(config: KioskConfig) -> None:

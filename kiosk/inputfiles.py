@@ -77,3 +77,5 @@ def read_settings_toml(path: str | os.PathLike, error: type[UserError] = UserErr
         raise error(f"{path}: cannot read config file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML ({exc})") from None
+    except ValueError as exc:  # an integer of more digits than Python reads (4300): tomllib lets int() raise
+        raise error(f"{path}: a number too long to read ({str(exc).split(';')[0]})") from None

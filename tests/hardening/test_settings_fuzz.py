@@ -77,3 +77,22 @@ def test_what_start_up_cannot_take_is_refused_at_load(doc, words):
     with pytest.raises(ConfigError, match=None) as refused:
         KioskConfig.from_dict(doc)
     assert words in str(refused.value)
+
+
+@pytest.mark.parametrize("digits", [31, 400, 4000, 5000])
+@pytest.mark.parametrize("where", ["threads", "[trigger]\nsize", "[feedback]\nkeep_days"])
+def test_an_integer_of_any_length_in_the_file_is_one_config_error(tmp_path, digits, where):
+    """TOML integers have any number of digits: a 400-digit one made math.isfinite raise OverflowError (a traceback
+    at start-up and in `checkout doctor`); now a one-line refusal naming the setting and the number's length."""
+    path = tmp_path / "kiosk.toml"
+    key = where.split("\n")[-1]
+    for sign in ("", "-"):
+        path.write_text(f"{where} = {sign}{'9' * digits}\n")
+        with pytest.raises(ConfigError) as refused:
+            KioskConfig.from_file(path)
+        message = str(refused.value)
+        assert "\n" not in message and len(message) < 400
+        if digits > 4300:  # more than Python reads from text: tomllib's int() raised ValueError
+            assert "a number too long to read (Exceeds the limit (4300 digits)" in message
+        else:
+            assert f"{key}=a {digits}-digit integer: not a finite number" in message
