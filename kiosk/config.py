@@ -43,12 +43,14 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from kiosk.barcodes.settings import BarcodeSettings
 from kiosk.barcodes.variable import BarcodeConfigError
 from kiosk.domain.receipt import StoreInfo
+from kiosk.domain.store_time import now_in, store_zone, zone_problem
 from kiosk.errors import UserError
 from kiosk.exchange.layout import ID_RE
 from kiosk.feedback.crop import region_problem
@@ -134,6 +136,11 @@ class KioskConfig:
     store_address: str = _f("", "store address printed on receipts")
     gstin: str = _f("", "the store's GSTIN printed on receipts (a receipt without one is not headed TAX INVOICE)")
     store_phone: str = _f("", "the store's phone number printed on receipts")
+    store_timezone: str = _f("", "the store's time zone, an IANA name such as \"Asia/Kolkata\": every time the kiosk "
+                                 "writes (sales, receipts, reprints, payments, staff changes, audit rows) is in it, "
+                                 "and the end-of-day report counts its calendar days; empty = this machine's local "
+                                 "zone (a till must set it: a shell or service in another zone then writes and "
+                                 "reports in its own)")
     languages: tuple = _f(("en", "hi"), "languages the shopper can choose on screen (ISO 639-1 codes: en, hi); the "
                                         "first is where every new shopper starts")
     remove_approval_above_paise: int = _f(50000, "a shopper removing a line worth more than this (paise) needs a "
@@ -211,6 +218,9 @@ class KioskConfig:
             "receipt_printer": not self.receipt_printer or self.receipt_printer.startswith("escpos:"),
         }
         bad = [f"{k}={getattr(self, k)!r}" for k, ok in checks.items() if not ok]
+        zone = zone_problem(self.store_timezone)
+        if zone is not None:
+            raise ConfigError(f"store_timezone={zone}")
         if region_problem(self.tray_region):
             raise ConfigError(str(region_problem(self.tray_region)))
         if bad:
@@ -285,9 +295,18 @@ class KioskConfig:
 
     # -- derived -------------------------------------------------------------------------------
     @property
+    def tz(self) -> tzinfo | None:
+        """The store's time zone (``store_timezone``; None: this machine's local zone)."""
+        return store_zone(self.store_timezone)
+
+    def now(self) -> datetime:
+        """Now on the store's clock: timezone-aware, in :attr:`tz`."""
+        return now_in(self.tz)
+
+    @property
     def store_info(self) -> StoreInfo:
         return StoreInfo(name=self.store_name, address=self.store_address, gstin=self.gstin, kiosk_id=self.kiosk_id,
-                         phone=self.store_phone)
+                         phone=self.store_phone, timezone=self.tz)
 
     def check_pin(self, pin: str) -> bool:
         """True when ``pin`` matches :attr:`staff_pin_hash` (always False when no PIN is set)."""

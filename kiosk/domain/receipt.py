@@ -16,7 +16,7 @@ import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from kiosk.domain.cart import Cart, CartError
 from kiosk.domain.money import format_inr, format_paise
@@ -89,13 +89,15 @@ def tax_table(rows: Sequence[TaxRow], width: int) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class StoreInfo:
-    """Header printed on every receipt."""
+    """Header printed on every receipt, and the store's time zone its times are in (``timezone``: None for the
+    machine's local zone; not printed, not stored with a receipt, not compared)."""
 
     name: str = "Self-checkout"
     address: str = ""
     gstin: str = ""
     kiosk_id: str = ""
     phone: str = ""
+    timezone: tzinfo | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

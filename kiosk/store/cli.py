@@ -2,9 +2,12 @@
 ``checkout receipt day [--date DAY] --config kiosk.toml [--json] [--csv FILE]``: the day's takings (end-of-day report);
 ``checkout receipt list [--date DAY] --config kiosk.toml [--json]``: the day's receipts, one line each.
 
-``--config`` takes the store, kiosk id and audit key from the kiosk's settings; ``--store DB`` names the database
-alone (its audit key then beside it). :func:`opened` is how these and ``checkout staff`` open it: read-only when the
-command only reads, never making a database at a path that is not there, never re-keying the kiosk's audit log.
+``--config`` takes the store, kiosk id, audit key and the store's time zone from the kiosk's settings; ``--store DB``
+names the database alone (its audit key then beside it). :func:`opened` is how these and ``checkout staff`` open it:
+read-only when the command only reads, never making a database at a path that is not there, never re-keying the
+kiosk's audit log, and on the store's clock: what they write and the days they count are in the store's time zone
+(``--timezone``, else ``store_timezone`` of ``--config``, else the offset the kiosk wrote its last sale with), never
+in the zone of the shell they run in.
 
 The copy is the stored receipt under a ``DUPLICATE`` line (never a second sale), and the reprint is recorded in the
 store with who asked (``--by``, default the login name). Cheap to import: the store is opened in the handler.
@@ -21,7 +24,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +39,9 @@ def store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="kiosk settings (store, kiosk_id and audit_key from there)")
     p.add_argument("--store", type=Path, metavar="DB",
                    help="the kiosk's sales database (default: the store of --config; its audit key beside it)")
+    p.add_argument("--timezone", metavar="ZONE",
+                   help="the store's time zone, e.g. Asia/Kolkata (default: store_timezone of --config, else the "
+                        "offset of the store's last sale, else this machine's zone)")
 
 
 #: what the receipt commands take from the kiosk's settings, and KioskConfig's defaults for them
@@ -54,6 +60,36 @@ def read_settings(path: str) -> tuple[str, str, str]:
         if not isinstance(value, str):
             raise UserError(f"{path}: {key} = {value!r}: expected a string")
     return values["store"], values["kiosk_id"], values["audit_key"]
+
+
+def read_zone(path: str) -> str:
+    """``store_timezone`` of the kiosk's settings file ("" when not set); one line when it is not a time zone."""
+    from kiosk.domain.store_time import zone_problem
+    from kiosk.inputfiles import read_settings_toml
+
+    name = read_settings_toml(path).get("store_timezone", "")
+    problem = zone_problem(name)
+    if problem is not None:
+        raise UserError(f"{path}: store_timezone={problem}")
+    return name
+
+
+def _zone(args: argparse.Namespace, store: SalesStore) -> tzinfo | None:
+    """The store's time zone for a command: ``--timezone``, else ``store_timezone`` of ``--config``, else the offset
+    of the store's last sale (what the kiosk wrote), else None (this machine's local zone)."""
+    from kiosk.domain.store_time import store_zone, zone_problem
+
+    name = getattr(args, "timezone", None)
+    if name is not None:
+        problem = zone_problem(name)
+        if problem is not None:
+            raise UserError(f"--timezone {problem}")
+        return store_zone(name) or store.zone_of_sales()
+    if args.config:
+        name = read_zone(args.config)
+        if name:
+            return store_zone(name)
+    return store.zone_of_sales()
 
 
 def _settings(args: argparse.Namespace, read_config: Callable[[str], tuple[str, str, str]]
@@ -96,6 +132,7 @@ def opened(args: argparse.Namespace, *, write: bool, may_create: bool = False,
         opened_store = SalesStore.open(store, kiosk_id=kiosk_id, audit_key=key, readonly=True)
     try:
         with opened_store:
+            opened_store.use_zone(_zone(args, opened_store))
             yield opened_store
     except sqlite3.OperationalError as exc:  # one the open did not meet (made read-only, locked, cut since)
         raise unusable(store, exc) from None
@@ -126,7 +163,7 @@ def _a_day(receipt, name: str, what: str, json_help: str) -> argparse.ArgumentPa
     p = receipt.add_parser(name, help=what)
     store_args(p)
     p.add_argument("--date", default="today", metavar="YYYY-MM-DD",
-                   help="the day (the kiosk's local date; also today, yesterday; default today)")
+                   help="the day (a calendar day in the store's time zone; also today, yesterday; default today)")
     p.add_argument("--json", action="store_true", help=json_help)
     return p
 
@@ -147,15 +184,21 @@ def cmd_receipt_reprint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _day(text: str) -> date:
-    today = datetime.now().astimezone().date()
-    named = {"today": today, "yesterday": today - timedelta(days=1)}
-    if text in named:
-        return named[text]
+def _day(text: str) -> date | None:
+    """``--date`` as a date; None for today or yesterday (the store's, known once it is open)."""
+    if text in ("today", "yesterday"):
+        return None
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise UserError(f"--date {text!r}: not a date (YYYY-MM-DD, today or yesterday)") from None
+
+
+def zone_name(zone: tzinfo | None) -> str:
+    """How a report names the time zone its days are in."""
+    if zone is None:
+        return "this machine's local time"
+    return str(getattr(zone, "key", None) or zone.tzname(None) or zone)
 
 
 def _write_csv(path: Path, rows: list[tuple[str, ...]]) -> None:
@@ -173,35 +216,37 @@ def _write_csv(path: Path, rows: list[tuple[str, ...]]) -> None:
 
 
 def _days_receipts(args: argparse.Namespace):
-    """``(day, its receipts, its takings)`` from the store (opened read-only) and ``--date``; one line when either is
-    wrong."""
+    """``(day, its receipts, its takings, the store's zone)`` from the store (opened read-only) and ``--date`` (a day
+    in the store's zone); one line when either is wrong."""
     day = _day(args.date)
     with opened(args, write=False) as store:
+        if day is None:
+            day = store.today() - timedelta(days=1 if args.date == "yesterday" else 0)
         receipts = store.receipts_on(day)
-        return day, receipts, store.takings(day, receipts)
+        return day, receipts, store.takings(day, receipts), store.zone
 
 
 def cmd_receipt_list(args: argparse.Namespace) -> int:
     from kiosk.domain.money import format_inr
 
-    day, receipts, _takings = _days_receipts(args)
+    day, receipts, _takings, zone = _days_receipts(args)
     for r in receipts:
-        b = r.bill
+        b, at = r.bill, r.issued_at.astimezone(zone)  # on the store's clock
         if args.json:
-            print(json.dumps({"receipt_no": r.receipt_no, "issued_at": r.issued_at.isoformat(), "items": b.item_count,
+            print(json.dumps({"receipt_no": r.receipt_no, "issued_at": at.isoformat(), "items": b.item_count,
                               "total": b.total, "payment_method": r.payment_method}))
         else:
-            print(f"{r.receipt_no:<14} {r.issued_at:%H:%M}  {b.item_count:>3} item(s) {format_inr(b.total):>14}  "
+            print(f"{r.receipt_no:<14} {at:%H:%M}  {b.item_count:>3} item(s) {format_inr(b.total):>14}  "
                   f"{r.payment_method.upper()}")
     if not args.json:
-        print(f"{len(receipts)} receipt(s) on {day:%d-%m-%Y}", file=sys.stderr)
+        print(f"{len(receipts)} receipt(s) on {day:%d-%m-%Y} ({zone_name(zone)})", file=sys.stderr)
     return 0
 
 
 def cmd_receipt_day(args: argparse.Namespace) -> int:
     from kiosk.domain.takings import tax_csv_rows
 
-    _, receipts, takings = _days_receipts(args)
+    _, receipts, takings, _zone = _days_receipts(args)
     if args.csv:
         _write_csv(args.csv, tax_csv_rows(receipts))
     print(json.dumps(takings.to_dict(), indent=2, ensure_ascii=False) if args.json else takings.to_text(), end="")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from kiosk.domain.store_time import in_zone
+
 __all__ = ["PinLockoutMixin", "migrate_pin_lockout"]
 
 
@@ -39,7 +41,8 @@ class PinLockoutMixin:
             c.execute("INSERT INTO pin_lockout (staff_id, failures, locked_until, last_failure_at) VALUES (?, ?, ?, ?)"
                       " ON CONFLICT(staff_id) DO UPDATE SET failures = excluded.failures,"
                       " locked_until = excluded.locked_until, last_failure_at = excluded.last_failure_at",
-                      (staff_id, failures, locked_until.isoformat() if locked_until else None, self._time()))
+                      (staff_id, failures, in_zone(locked_until, self.tz).isoformat() if locked_until else None,
+                       self._time()))
 
     def clear_pin_failures(self, staff_id: str) -> None:
         with self._tx() as c:

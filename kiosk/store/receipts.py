@@ -3,15 +3,18 @@
 A sale committed just before a crash has no ``shown`` record: the kiosk shows it again when it restarts
 (:meth:`ReceiptsMixin.unshown_sales`). A reprint is the stored receipt text under a ``DUPLICATE`` line, so a copy
 can never pass for a second sale; ``receipt_prints`` keeps who reprinted what and when. :meth:`ReceiptsMixin.takings`
-sums a day's receipts into the end-of-day report (``checkout receipt day``).
+sums a day's receipts into the end-of-day report (``checkout receipt day``). A day is a calendar day in the store's
+time zone: each stored time is converted to it before its date is taken (a row written with another offset, by a
+shell in another zone or before the kiosk had a store zone, counts on the store's day all the same).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, tzinfo
 
 from kiosk.domain.receipt import Receipt
+from kiosk.domain.store_time import day_of
 from kiosk.domain.takings import Takings
 
 __all__ = ["Reprint", "ReceiptsMixin"]
@@ -77,16 +80,18 @@ class ReceiptsMixin:
 
     # -- the day's takings ------------------------------------------------------------------------------------------
     def receipts_on(self, day: date) -> list[Receipt]:
-        """The receipts of the sales closed on ``day`` (the kiosk's local date, as its clock wrote them), in order.
+        """The receipts of the sales closed on ``day`` (a calendar day in the store's zone, :attr:`zone`), in order.
         A stored receipt that no longer reads (or does not add up) is a :class:`~kiosk.store.StoreError` naming it:
         a report never leaves a sale out quietly."""
         from kiosk.store.sales import StoreError
 
         with self._lock:
-            rows = self._conn.execute("SELECT receipt_no, receipt_json FROM sales WHERE substr(closed_at, 1, 10) = ?"
-                                      " ORDER BY receipt_seq", (day.isoformat(),)).fetchall()
+            rows = self._conn.execute("SELECT receipt_no, closed_at, receipt_json FROM sales WHERE substr(closed_at, 1,"
+                                      " 10) BETWEEN ? AND ? ORDER BY receipt_seq", _near(day)).fetchall()
         out = []
         for row in rows:
+            if self._day_of(row["closed_at"], f"receipt {row['receipt_no']}") != day:
+                continue
             try:
                 out.append(Receipt.from_json(row["receipt_json"]))
             except (ValueError, KeyError, TypeError) as exc:
@@ -94,28 +99,62 @@ class ReceiptsMixin:
         return out
 
     def sales_so_far(self, day: date) -> tuple[int, int]:
-        """``(sales, total paise)`` closed on ``day`` so far: read from the newest sale back to the first of an
-        earlier day (the heartbeat asks every minute; years of sales are not scanned)."""
+        """``(sales, total paise)`` closed on ``day`` (the store's) so far: read from the newest sale back to the first
+        of two days before (the heartbeat asks every minute; years of sales are not scanned)."""
         count = total = 0
-        key = day.isoformat()
+        zone, before = self.zone, (day - timedelta(days=2)).isoformat()
         with self._lock:
             for closed_at, paid in self._conn.execute("SELECT closed_at, total FROM sales ORDER BY receipt_seq DESC"):
-                if closed_at[:10] < key:
+                if closed_at[:10] < before:
                     break
-                if closed_at[:10] == key:
-                    count, total = count + 1, total + paid
+                try:
+                    if day_of(closed_at, zone) == day:
+                        count, total = count + 1, total + paid
+                except ValueError:  # a time edited by hand: the report names it (receipts_on)
+                    continue
         return count, total
 
     def takings(self, day: date, receipts: list[Receipt] | None = None) -> Takings:
         """The day's takings (:class:`kiosk.domain.takings.Takings`): its receipts (``receipts``: read already by
         :meth:`receipts_on`) summed, with the reprints made and the payment attempts declined or cancelled that
-        day."""
-        key = (day.isoformat(),)
+        day (the store's day, whatever offset each was written with)."""
         with self._lock:
-            reprints = self._conn.execute("SELECT count(*) FROM receipt_prints WHERE kind = 'reprint' AND "
-                                          "substr(at, 1, 10) = ?", key).fetchone()[0]
-            declined = self._conn.execute("SELECT count(*) FROM payment_intents WHERE state IN ('declined', "
-                                          "'cancelled') AND substr(updated_at, 1, 10) = ?", key).fetchone()[0]
+            reprints = self._conn.execute("SELECT at FROM receipt_prints WHERE kind = 'reprint' AND "
+                                          "substr(at, 1, 10) BETWEEN ? AND ?", _near(day)).fetchall()
+            declined = self._conn.execute("SELECT updated_at FROM payment_intents WHERE state IN ('declined', "
+                                          "'cancelled') AND substr(updated_at, 1, 10) BETWEEN ? AND ?",
+                                          _near(day)).fetchall()
+        reprints = sum(self._day_of(at, "a reprint") == day for (at,) in reprints)
+        declined = sum(self._day_of(at, "a payment") == day for (at,) in declined)
         receipts = self.receipts_on(day) if receipts is None else receipts
         kiosk = receipts[0].store.kiosk_id if receipts and receipts[0].store.kiosk_id else self.kiosk_id
         return Takings.of(day, receipts, kiosk_id=kiosk, reprints=reprints, declined=declined)
+
+    def today(self) -> date:
+        """Today on the store's clock, in its zone."""
+        return day_of(self._clock(), self.zone)
+
+    def zone_of_sales(self) -> tzinfo | None:
+        """The UTC offset the last sale was written with, as a fixed zone (None: no sale, or no offset): the store's
+        zone as the kiosk wrote it, for a tool that is not told the zone."""
+        with self._lock:
+            row = self._conn.execute("SELECT closed_at FROM sales ORDER BY receipt_seq DESC LIMIT 1").fetchone()
+        try:
+            return datetime.fromisoformat(row[0]).tzinfo if row else None
+        except (TypeError, ValueError):
+            return None
+
+    def _day_of(self, at: str, what: str) -> date:
+        """The store's day of a stored time; one that does not read is a StoreError naming ``what``."""
+        from kiosk.store.sales import StoreError
+
+        try:
+            return day_of(at, self.zone)
+        except (TypeError, ValueError, OverflowError):
+            raise StoreError(f"{self.path}: {what} has a time that does not read ({at!r})") from None
+
+
+def _near(day: date) -> tuple[str, str]:
+    """The dates a time on the store's ``day`` can be written with, whatever its offset (-14 h .. +14 h, and
+    ``zone``'s): two days either side, so the SQL reads a few rows and the exact day is taken after converting."""
+    return (day - timedelta(days=2)).isoformat(), (day + timedelta(days=2)).isoformat()

@@ -36,13 +36,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from urllib.parse import quote
 
 from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
 from kiosk.domain.pricing import SoldBy
 from kiosk.domain.receipt import Receipt, StoreInfo
+from kiosk.domain.store_time import in_zone
 from kiosk.errors import UserError
 from kiosk.store.audit import AuditMixin, NewKey, migrate_audit
 from kiosk.store.feedback import FeedbackMixin, migrate_feedback
@@ -61,6 +62,20 @@ class StoreError(UserError, RuntimeError):
 
 def _now() -> datetime:
     return datetime.now().astimezone()
+
+
+def _zoned(clock: Callable[[], datetime], tz: tzinfo | None) -> Callable[[], datetime]:
+    """``clock`` read in the store's zone ``tz`` (None: as it reads)."""
+    if tz is None:
+        return clock
+
+    def store_clock() -> datetime:
+        t = clock()
+        if t.tzinfo is None:
+            raise StoreError("the store's clock must return timezone-aware datetimes")
+        return t.astimezone(tz)
+
+    return store_clock
 
 
 # -- schema: one function per migration, tracked in PRAGMA user_version ----------------------
@@ -401,32 +416,39 @@ def _line_from_row(r: sqlite3.Row) -> CartLine:
 
 class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, AuditMixin,
                  StaffAccountsMixin):
-    """Open with :meth:`open`; every public method that writes commits before it returns."""
+    """Open with :meth:`open`; every public method that writes commits before it returns.
+
+    Every time it writes is on the store's clock: ``clock`` read in the store's time zone, ``tz`` or else
+    ``store_info.timezone`` (the kiosk's ``store_timezone``); with neither, as the clock reads (the default clock:
+    the process's local zone). Days (:meth:`receipts_on`, :meth:`takings`) are calendar days in :attr:`zone`."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, kiosk_id: str = "K1",
                  store_info: StoreInfo | None = None, clock: Callable[[], datetime] = _now,
-                 audit_key: str | Path | None = None, new_key: NewKey = "rekey") -> None:
+                 audit_key: str | Path | None = None, new_key: NewKey = "rekey", tz: tzinfo | None = None) -> None:
         self._conn = conn
         self.path = path
         self.kiosk_id = kiosk_id
         self.store_info = store_info or StoreInfo(kiosk_id=kiosk_id)
-        self._clock = clock
+        self._raw_clock = clock
+        self._clock_zone: tzinfo | None = None
+        self.use_zone(tz if tz is not None else self.store_info.timezone)
         self._lock = threading.RLock()
         self._init_audit(audit_key, new_key)  # the audit log's key file (beside the store unless named)
 
     @classmethod
     def open(cls, path: str | Path, *, kiosk_id: str = "K1", store_info: StoreInfo | None = None,
              clock: Callable[[], datetime] = _now, audit_key: str | Path | None = None, readonly: bool = False,
-             new_key: NewKey = "rekey") -> SalesStore:
+             new_key: NewKey = "rekey", tz: tzinfo | None = None) -> SalesStore:
         """Open (and make or migrate) the sales database at ``path``. ``readonly``: an existing database as it is,
         nothing written, no audit key read or made (a newer or older schema is refused). ``new_key`` says what to
         do when the audit key file is not there (:meth:`AuditMixin._init_audit`): the kiosk's ``"rekey"``, or
-        ``"if-log-empty"`` / ``"no"`` for tools that must not re-key a kiosk's log."""
+        ``"if-log-empty"`` / ``"no"`` for tools that must not re-key a kiosk's log. ``tz``: the store's time zone
+        (else ``store_info``'s)."""
         path = Path(path)
         conn = _open_readonly(path) if readonly else _open_for_writing(path)
         try:
             return cls(conn, path, kiosk_id=kiosk_id, store_info=store_info, clock=clock, audit_key=audit_key,
-                       new_key="none" if readonly else new_key)
+                       new_key="none" if readonly else new_key, tz=tz)
         except BaseException:
             conn.close()
             raise
@@ -440,6 +462,21 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def use_zone(self, tz: tzinfo | None) -> None:
+        """Write and count days in the time zone ``tz`` from now on (None: as the clock reads)."""
+        self.tz = tz
+        self._clock = _zoned(self._raw_clock, tz)
+
+    @property
+    def zone(self) -> tzinfo | None:
+        """The time zone whose calendar days the reports count: :attr:`tz`; else the zone of a clock given to the
+        store (tests); else None, the process's local zone (the default clock's)."""
+        if self.tz is not None or self._raw_clock is _now:
+            return self.tz
+        if self._clock_zone is None:
+            self._clock_zone = self._raw_clock().tzinfo
+        return self._clock_zone
 
     def _time(self) -> str:
         t = self._clock()
@@ -674,6 +711,7 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
         at = (when or self._clock())
         if at.tzinfo is None:
             raise ValueError("correction time must be timezone-aware")
+        at = in_zone(at, self.tz)
         with self._tx() as c:
             cur = c.execute(
                 "INSERT INTO corrections (recognised_sku, corrected_sku, image_path, who, at, cart_id, line_id)"

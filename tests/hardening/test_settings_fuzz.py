@@ -96,3 +96,19 @@ def test_an_integer_of_any_length_in_the_file_is_one_config_error(tmp_path, digi
             assert "a number too long to read (Exceeds the limit (4300 digits)" in message
         else:
             assert f"{key}=a {digits}-digit integer: not a finite number" in message
+
+
+@pytest.mark.parametrize("name", ["Mars/Base", "asia/kolkata", "IST", "+05:30", "Asia", "Asia/", "../etc/passwd",
+                                  "/etc/localtime", "zone.tab", "Asia\\Kolkata", " Asia/Kolkata", "x" * 5000, "a\x00b",
+                                  "\U0001F600"])
+def test_a_store_time_zone_that_is_not_one_is_one_config_error(name):
+    with pytest.raises(ConfigError) as refused:
+        KioskConfig.from_dict({"store_timezone": name}, where="kiosk.toml")
+    message = str(refused.value)
+    assert message.startswith("kiosk.toml: store_timezone=") and "not a time zone" in message
+    assert "\n" not in message and len(message) < 400
+
+
+def test_a_store_time_zone_is_an_iana_name():
+    assert KioskConfig.from_dict({"store_timezone": "Asia/Kolkata"}).tz.key == "Asia/Kolkata"
+    assert KioskConfig().tz is None  # the default: this machine's local zone
