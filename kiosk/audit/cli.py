@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.set_defaults(func=cmd_verify)
     p = audit.add_parser("show", help="a kiosk's audit rows since a time, as a table or JSON lines")
     _where(p)
-    p.add_argument("--since", metavar="WHEN", help="ISO date/time (local) or an age: 30m, 12h, 7d")
+    p.add_argument("--since", metavar="WHEN", help="ISO date/time (without an offset: the store's time, "
+                                                     "store_timezone of --config, else local) or an age: 30m, 12h, 7d")
     p.add_argument("--kind", help="only this kind or family (e.g. staff, line.void)")
     p.add_argument("--actor", help="only rows by this staff number (or shopper, kiosk)")
     p.add_argument("--json", action="store_true", help="one JSON object per row")
@@ -74,7 +75,12 @@ def cmd_show(args) -> int:
     from kiosk.audit.show import format_rows, parse_since, read_rows
 
     store, _ = _paths(args)
-    rows = read_rows(store, since=parse_since(args.since), kind=args.kind, actor=args.actor)
+    tz = None
+    if args.config:  # a --since without an offset is the store's time
+        from kiosk.config import KioskConfig
+
+        tz = KioskConfig.from_file(args.config).tz
+    rows = read_rows(store, since=parse_since(args.since, tz=tz), kind=args.kind, actor=args.actor)
     print(format_rows(rows, as_json=args.json), end="")
     return 0
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
+from kiosk.domain.store_time import now_in
 from kiosk.errors import UserError
 from kiosk.store.audit import row_dict
 
@@ -19,13 +20,14 @@ _FIRST = datetime.min.replace(tzinfo=timezone.utc)
 _LAST = datetime.max.replace(tzinfo=timezone.utc)
 
 
-def parse_since(text: str | None, now: datetime | None = None) -> str | None:
-    """``--since``: an ISO date or time (naive = local time), or an age like ``30m``, ``12h``, ``7d``; as ISO.
-    An age or a time further back than a datetime goes is the first moment there is (the whole log), one further
-    on the last (no row); text that is neither a time nor an age is a one-line :class:`UserError`."""
+def parse_since(text: str | None, now: datetime | None = None, tz: tzinfo | None = None) -> str | None:
+    """``--since``: an ISO date or time (naive = the store's time: in ``tz``, the store's zone; None: local time), or
+    an age like ``30m``, ``12h``, ``7d``; as ISO. An age or a time further back than a datetime goes is the first
+    moment there is (the whole log), one further on the last (no row); text that is neither a time nor an age is a
+    one-line :class:`UserError`."""
     if not text:
         return None
-    now = now or datetime.now().astimezone()
+    now = now or now_in(tz)
     t = text.strip()
     if len(t) >= 2 and t[-1] in _UNITS and t[:-1].isascii() and t[:-1].isdigit():
         try:
@@ -37,8 +39,8 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
     except ValueError:
         raise UserError(f"--since {text!r}: not a date (YYYY-MM-DD), an ISO time or an age (30m, 12h, 7d)") from None
     try:
-        if when.tzinfo is None:
-            when = when.astimezone()  # the kiosk's local time
+        if when.tzinfo is None:  # the store's time (without a store zone: the local time)
+            when = when.replace(tzinfo=tz) if tz is not None else when.astimezone()
         return when.astimezone(timezone.utc).isoformat()
     except (OverflowError, ValueError):  # within a day of year 1 or year 9999: past the ends of time in UTC
         return (_FIRST if when.year < 5000 else _LAST).isoformat()

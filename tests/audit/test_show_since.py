@@ -51,3 +51,26 @@ def test_since_that_is_no_time_is_one_line():
 def test_an_age_and_a_date_still_read_as_before():
     assert parse_since("30m", NOW) == (NOW - timedelta(minutes=30)).isoformat()
     assert parse_since("2025-03-01T10:00+05:30", NOW) == "2025-03-01T04:30:00+00:00"
+
+
+def test_a_since_without_an_offset_is_the_stores_time(tmp_path, monkeypatch, capsys):
+    """`--since 2026-12-03` from a UTC shell is midnight in the store's zone (store_timezone), not the shell's: the
+    rows written at 00:10 IST that day are shown (before: midnight UTC, 5.5 hours later, left them out)."""
+    import time
+    from zoneinfo import ZoneInfo
+
+    ist = ZoneInfo("Asia/Kolkata")
+    assert parse_since("2026-12-03", NOW, tz=ist) == "2026-12-02T18:30:00+00:00"
+    path = tmp_path / "sales.sqlite"
+    with SalesStore.open(path, kiosk_id="T1", clock=lambda: datetime(2026, 12, 3, 0, 10, tzinfo=ist)) as store:
+        store.add_unit("milk", "Milk 1 l", 4500, 0)
+    toml = tmp_path / "kiosk.toml"
+    toml.write_text(f'store = "{path}"\nstore_timezone = "Asia/Kolkata"\n')
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert main(["audit", "show", "--config", str(toml), "--since", "2026-12-03"]) == 0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
