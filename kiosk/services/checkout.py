@@ -78,10 +78,6 @@ __all__ = ["CheckoutError", "StaffLocked", "CheckoutService", "Placement", "open
 log = logging.getLogger(__name__)
 
 
-def _now() -> datetime:
-    return datetime.now().astimezone()
-
-
 def _simulated_terminal():
     from kiosk.payments import open_terminal
 
@@ -102,7 +98,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         if recognizer_holder is None or not hasattr(recognizer_holder, "swap"):
             recognizer_holder = ActiveModel(recognizer_holder)
         self.model = recognizer_holder
-        self._clock = clock or _now
+        self._clock = clock or config.now  # the store's clock: in store_timezone
         self._bus = EventBus()
         self._lock = threading.RLock()  # cart, placements, weighing
         self._frame_lock = threading.Lock()  # the trigger sees one frame at a time

@@ -247,17 +247,22 @@ class StaffIntents:
         """Staff: a marked duplicate of ``receipt_no`` (None: the last sale), recorded with who asked."""
         return self._desk.reprint(lambda who: self._till.reprint(receipt_no, who))
 
+    def _store_today(self):
+        """Today in the store's time zone (``store_timezone``; none: this process's local zone, as the store writes),
+        whatever zone the clock's reading is in."""
+        return self._clock().astimezone(self.config.tz).date()
+
     def staff_receipts_today(self) -> list:
         """Staff: today's receipts, newest first (``receipt_no, time, items, total, payment_method``), to reprint
         one."""
         self._desk.require("reprint")
-        return self._till.receipts_of(self._clock().date())
+        return self._till.receipts_of(self._store_today())
 
     def staff_day_report(self, print_it: bool = False) -> str:
         """Staff (a supervisor): today's takings, as the end-of-day report prints them (``checkout receipt day``);
         ``print_it``: on the receipt printer too."""
         def make(who: str) -> str:
-            text = self._till.takings_text(self._clock().date())
+            text = self._till.takings_text(self._store_today())
             if print_it:
                 self._receipts.print_document(text, "day_report", who)
             return text

@@ -128,3 +128,31 @@ def test_the_idle_time_out_leaves_every_staff_only_page(qtbot, real, where):
     assert window.staff_button.isVisible() and window.language_button.isVisible()
     tap(qtbot, window.staff_button)
     assert window.page == "pin"  # the way back in is the PIN
+
+
+@pytest.fixture
+def far_zone(monkeypatch):
+    """A local zone whose calendar day differs from UTC's right now (UTC+14 from 10:00 UTC, else UTC−11)."""
+    import time
+
+    zone = "Pacific/Kiritimati" if datetime.now(timezone.utc).hour >= 10 else "Pacific/Pago_Pago"
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    yield zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_todays_receipts_are_the_stores_day_whatever_zone_the_clock_reads_in(qtbot, far_zone, tmp_path):
+    """The service's clock may read in UTC (an injected clock, NTP-fed UTC): staff's "today" is still the store's
+    calendar day, the day its sales are dated by (it listed nothing when the two days differed)."""
+    service, window, recognizer, _scale = make_real(tmp_path, qtbot, clock=lambda: datetime.now(timezone.utc))
+    try:
+        sell_milk(qtbot, service, window, recognizer)
+        pay_and_next_shopper(qtbot, window)
+        sign_in(qtbot, window)
+        tap(qtbot, window.staff.reprint_button)
+        assert window.page == "receipts" and window.receipts.receipt_numbers() == [service.last_sale.receipt_no]
+    finally:
+        window.close()
+        service.close()
