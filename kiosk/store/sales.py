@@ -673,7 +673,8 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
         row = c.execute("SELECT * FROM sales WHERE cart_id = ?", (cart_id,)).fetchone()
         self._audit(c, "sale.closed", "kiosk", {"cart_id": cart_id, "receipt_no": receipt_no, "gross": b.gross,
                                                 "round_off": b.round_off, "total": b.total, "method": method,
-                                                "payment_ref": payment_ref, "lines": len(cart.lines)})
+                                                "payment_ref": payment_ref, "lines": len(cart.lines),
+                                                "closed_at": now.isoformat()})  # the receipt's time (and day)
         return Sale._from_row(row)
 
     close_sale = pay

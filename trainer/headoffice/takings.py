@@ -148,7 +148,7 @@ class _Ledger:
         elif kind.startswith("line."):
             self._line(row["seq"], kind, detail)
         elif kind == "sale.closed":
-            self._close(day, at, detail)
+            self._close(*(_day({"at": detail.get("closed_at")}) or (day, at)), detail)  # the receipt's own time
         elif kind == "receipt.reprinted":
             self.reprints[day] += 1
         elif kind in DECLINED:
@@ -180,6 +180,7 @@ class _Ledger:
             self.broken.setdefault(cart_id, why)
 
     def _close(self, day: date, at: datetime, d: dict) -> None:
+        self.days.add(day)
         cart_id, receipt_no = str(d.get("cart_id") or ""), str(d.get("receipt_no") or "?")
         lines, why = self.carts.pop(cart_id, {}), self.broken.pop(cart_id, "")
         try:

@@ -256,3 +256,20 @@ def test_bad_options_are_one_line(store, tmp_path, capsys, args, says):
     assert main(argv + args) == 2
     err = capsys.readouterr().err
     assert says in err and err.count("\n") == 1 and err.startswith("checkout: error: ")
+
+
+def _closed_at_midnight(s, clock: Clock) -> None:
+    s.add_unit("tea", "Tea 250 g", 15500, 500, 1)
+    clock.t = datetime(2026, 12, 1, 23, 59, 58, tzinfo=IST)  # the sale is dated 23:59:59, its audit row 00:00:00
+    s.pay(s.open_cart().cart_id, method="cash")
+
+
+def test_a_sale_closed_at_the_last_second_counts_on_its_receipts_day(tmp_path):
+    """The receipt's time and its audit row's are two readings of the clock: a sale closed in the last second of a
+    day was the till's on the 1st and head office's on the 2nd."""
+    store = make_store(tmp_path, {"K1": _closed_at_midnight, "K2": lambda s, clock: None})
+    report = takings_report(str(store.root), store.keys)
+    till = till_day(store.dbs["K1"], "K1", DAY)
+    assert till.sales == 1
+    days = {d.day: d.total.sales for d in report.days}
+    assert days.get(DAY) == 1 and days.get(NEXT, 0) == 0
