@@ -335,3 +335,4 @@ def test_the_staff_photo_goes_with_the_line_it_belongs_to(qtbot, window, service
     qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1 and window.cart_model.line(0).sku == "oatly-oat-milk")
     assert staff.table.selected_line_id() is None
     assert staff.detail.path == "" and not staff.detail.has_photo
+    assert staff.detail.photo.text() == "Tap a line to see\nwhat the camera saw"  # not "added by search or scan"

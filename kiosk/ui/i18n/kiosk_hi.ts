@@ -728,6 +728,12 @@ added by search or scan</source>
 खोज या स्कैन से जोड़ा गया</translation>
     </message>
     <message>
+        <source>Tap a line to see
+what the camera saw</source>
+        <translation>कैमरे ने क्या देखा,
+यह देखने के लिए पंक्ति चुनें</translation>
+    </message>
+    <message>
         <source>Back</source>
         <translation>वापस</translation>
     </message>

@@ -40,15 +40,17 @@ class PhotoPane(Translatable, QWidget):
         self.photo.setMinimumSize(120, 56)
         column.addWidget(self.caption)
         column.addWidget(self.photo, 1)
-        self.path = ""
+        self.path, self.selected = "", True
         self.retranslate()
 
     def retranslate(self) -> None:
         self.caption.setText(translate("Search", "What the camera saw"))
         self._render()
 
-    def set_photo(self, path: str) -> None:
-        self.path = path or ""
+    def set_photo(self, path: str, *, selected: bool = True) -> None:
+        """``path``: the placement photo ("" for none); ``selected``: False when no line is picked (nothing to show
+        yet, as opposed to a line added without a photo)."""
+        self.path, self.selected = path or "", selected
         self._render()
 
     @property
@@ -62,7 +64,8 @@ class PhotoPane(Translatable, QWidget):
         pixmap = QPixmap(str(found)) if found is not None else QPixmap()
         if pixmap.isNull():
             self.photo.clear()  # two short lines, no word wrap: a wrapping label would make the page's layout
-            self.photo.setText(translate("Search", "No photo:\nadded by search or scan"))  # height-for-width
+            self.photo.setText(translate("Search", "No photo:\nadded by search or scan") if self.selected else
+                               translate("Search", "Tap a line to see\nwhat the camera saw"))  # height-for-width
             return
         side = self.photo.size() if self.photo.width() > 10 else QSize(320, 240)
         self.photo.setPixmap(pixmap.scaled(side, Qt.AspectRatioMode.KeepAspectRatio,

@@ -297,7 +297,7 @@ class StaffPanel(Translatable, QWidget):
         self._update_buttons()
         line_id = self.table.selected_line_id()
         if line_id is None:
-            self.detail.set_photo("")
+            self.detail.set_photo("", selected=False)
         else:
             self.line_selected.emit(line_id)
 
@@ -310,7 +310,7 @@ class StaffPanel(Translatable, QWidget):
         line_view = self.model.line(row) if row >= 0 else None
         usable = line_view is not None and not getattr(line_view, "voided", False)
         if line_view is None:  # a new cart (a model reset drops the selection without a signal): no old photo
-            self.detail.set_photo("")
+            self.detail.set_photo("", selected=False)
         for i in range(self.actions.count()):
             button = self.actions.itemAt(i).widget()
             if button is not None and button.property("needs_line"):
