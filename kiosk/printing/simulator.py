@@ -23,7 +23,8 @@ import re
 import select
 import sys
 import threading
-import tty
+
+from kiosk.pty_device import PtyDevice
 
 __all__ = ["PrinterSimulator", "status_byte", "PAPER_STATES", "ERRORS"]
 
@@ -49,8 +50,11 @@ def status_byte(n: int, paper: str = "ok", cover_open: bool = False, error: str 
     return None
 
 
-class PrinterSimulator:
+class PrinterSimulator(PtyDevice):
+    what = "printer"
+
     def __init__(self) -> None:
+        super().__init__()
         self.paper = "ok"
         self.cover_open = False
         self.error = ""
@@ -59,11 +63,6 @@ class PrinterSimulator:
         self.requests: list[int] = []  # the n of every DLE EOT n received
         self._pending = b""
         self._lock = threading.Lock()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self.port: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- protocol logic (no I/O) ------------------------------------------------------------------------------------
     def feed(self, data: bytes) -> bytes:
@@ -98,41 +97,9 @@ class PrinterSimulator:
         return [data[start:end] for start, end in zip([0, *ends], ends)]
 
     # -- pty --------------------------------------------------------------------------------------------------------
-    def start(self) -> str:
-        """Open the pty pair and start answering; returns the port to print to (its slave end)."""
-        master, slave = os.openpty()
-        tty.setraw(slave)  # no echo, no CR/LF translation: bytes go through as on a real line
-        self._master, self._slave = master, slave
-        self.port = os.ttyname(slave)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._serve, name=f"printer simulator {self.port}", daemon=True)
-        self._thread.start()
-        return self.port
-
     @property
     def uri(self) -> str:
         return f"escpos:{self.port}"
-
-    def stop(self) -> None:
-        """Stop answering and close the pty (the port disappears, like an unplugged cable)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2)
-            self._thread = None
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._master = self._slave = None
-
-    def __enter__(self) -> PrinterSimulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def _serve(self) -> None:
         while not self._stop.is_set():

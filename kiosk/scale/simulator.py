@@ -25,9 +25,9 @@ import select
 import sys
 import threading
 import time
-import tty
 from collections import deque
 
+from kiosk.pty_device import PtyDevice
 from kiosk.scale.base import Scale, WeightStatus
 from kiosk.scale.protocol import ScaleProtocol, get_protocol
 from kiosk.scale.simulated import SimulatedScale
@@ -35,19 +35,17 @@ from kiosk.scale.simulated import SimulatedScale
 log = logging.getLogger(__name__)
 
 
-class ScaleSimulator:
+class ScaleSimulator(PtyDevice):
+    what = "scale"
+
     def __init__(self, protocol: ScaleProtocol | str = "mt-sics", scale: Scale | None = None):
+        super().__init__()
         self.protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
         self.scale = scale if scale is not None else SimulatedScale()
         self.mute = False
         self.delay = 0.0  # seconds between a command and its answer
         self.commands: list[bytes] = []  # every command received, for tests and logs
         self._injected: deque[bytes] = deque()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self.port: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- protocol logic (no I/O) ----------------------------------------------------------------
     def inject(self, raw: bytes) -> None:
@@ -65,41 +63,9 @@ class ScaleSimulator:
         return self.protocol.respond(command, self.scale.read())
 
     # -- pty --------------------------------------------------------------------------------------
-    def start(self) -> str:
-        """Open the pty pair and start answering; returns the port path to open (slave end)."""
-        master, slave = os.openpty()
-        tty.setraw(slave)  # no echo, no CR/LF translation: bytes go through as on a real line
-        self._master, self._slave = master, slave
-        self.port = os.ttyname(slave)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._serve, name=f"scale simulator {self.port}", daemon=True)
-        self._thread.start()
-        return self.port
-
     @property
     def uri(self) -> str:
         return f"serial:{self.port}?protocol={self.protocol.name}"
-
-    def stop(self) -> None:
-        """Stop answering and close the pty (the port disappears, like an unplugged cable)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2)
-            self._thread = None
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._master = self._slave = None
-
-    def __enter__(self) -> ScaleSimulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def _serve(self) -> None:
         buffer = b""
