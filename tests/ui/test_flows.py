@@ -181,18 +181,24 @@ def test_not_recognised_shows_search_and_call_staff(qtbot, window, service):
     assert window.page == "browse"
 
 
-def test_staff_corrects_with_the_photo_and_changed_lines_keep_their_place_and_marks(qtbot, window, service):
-    pid = service.place("avocado", "yoghurt", auto=True)
-    service.choose("oatly-oat-milk")
-    service.choose("arla-standard-milk")
-    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 3)
-    service.clear_tray(pid)
+def staff_on_the_first_line(qtbot, window):
+    """Staff signed in, the first line picked and its placement photo shown; returns the staff page."""
     window.open_staff()
     type_keys(qtbot, window.pin.keypad, PIN)
     tap(qtbot, window.pin.ok_button)
     staff = window.staff
     tap_cell(qtbot, staff.table, 0, 0)
     qtbot.waitUntil(lambda: staff.detail.path == TRAY_PHOTO)
+    return staff
+
+
+def test_staff_corrects_with_the_photo_and_changed_lines_keep_their_place_and_marks(qtbot, window, service):
+    pid = service.place("avocado", "yoghurt", auto=True)
+    service.choose("oatly-oat-milk")
+    service.choose("arla-standard-milk")
+    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 3)
+    service.clear_tray(pid)
+    staff = staff_on_the_first_line(qtbot, window)
     assert staff.detail.has_photo  # the placement photo beside the line
     tap(qtbot, staff.correct_button)
     assert window.page == "search" and window.search.photo.isVisible() and window.search.photo.has_photo
@@ -324,12 +330,7 @@ def test_the_staff_photo_goes_with_the_line_it_belongs_to(qtbot, window, service
     pid = service.place("avocado", "yoghurt", auto=True)
     qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
     service.clear_tray(pid)
-    window.open_staff()
-    type_keys(qtbot, window.pin.keypad, PIN)
-    tap(qtbot, window.pin.ok_button)
-    staff = window.staff
-    tap_cell(qtbot, staff.table, 0, 0)
-    qtbot.waitUntil(lambda: staff.detail.path == TRAY_PHOTO)
+    staff = staff_on_the_first_line(qtbot, window)
     service.pay("card")
     service.choose("oatly-oat-milk")
     qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1 and window.cart_model.line(0).sku == "oatly-oat-milk")
