@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,18 @@ def start_worker(state: Path, pub: Path, channel: Path) -> subprocess.Popen:
     line = proc.stdout.readline()
     assert line.startswith("READY"), (line, proc.stderr.read())
     return proc
+
+
+def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """The rest of a worker's output once it ends. Not ``communicate()``: after ``readline()`` that reads the raw pipe
+    and loses the lines the text buffer already holds (a quick worker's DONE line)."""
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    out = proc.stdout.read()
+    reader.join(timeout)
+    proc.wait(timeout)
+    return out, "".join(err)
 
 
 def test_sigkill_during_update_leaves_old_or_new(kiosk_v1, bundles_dir, head_office_key, tmp_path, capsys):
@@ -50,7 +63,7 @@ def test_sigkill_during_update_leaves_old_or_new(kiosk_v1, bundles_dir, head_off
     for _ in range(3):
         reset()
         proc = start_worker(state, pub, channel)
-        out, err = proc.communicate(timeout=60)
+        out, err = finish(proc, 60)
         done = [ln for ln in out.splitlines() if ln.startswith("DONE")]
         assert proc.returncode == 0 and done and done[0].startswith("DONE activated"), (out, err)
         durations.append(float(done[0].split()[2]))
@@ -92,7 +105,7 @@ def test_sigkill_during_update_leaves_old_or_new(kiosk_v1, bundles_dir, head_off
             reset()
     # after all that debris, an undisturbed run still completes
     proc = start_worker(state, pub, channel)
-    out, err = proc.communicate(timeout=60)
+    out, err = finish(proc, 60)
     assert "DONE activated" in out or "DONE up-to-date" in out, (out, err)
     assert BundleStore(state).active_version() == 2
     with capsys.disabled():

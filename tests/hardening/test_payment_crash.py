@@ -63,7 +63,9 @@ def _kill_after(work: Path, seed: int, target: str, rng: random.Random) -> list[
                 break
     time.sleep(rng.uniform(0, 0.025))
     os.kill(proc.pid, signal.SIGKILL)
-    rest, _ = proc.communicate(timeout=10)
+    rest = proc.stdout.read()  # the text object, not communicate(): that reads the raw pipe and loses the lines
+    proc.stderr.read()  # readline() already took into its buffer
+    proc.wait(timeout=10)
     complete = rest[: rest.rfind("\n") + 1]  # a line cut by the kill was never "shown"
     assert proc.returncode == -signal.SIGKILL
     return lines + [x.split() for x in complete.splitlines() if x.strip()]

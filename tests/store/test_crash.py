@@ -35,7 +35,9 @@ def run_and_kill(db: Path, seed: int, mode: str, delay: float) -> list[list[str]
         out, err = proc.communicate()
         pytest.fail(f"child exited early with {proc.returncode}: {err[-2000:]}")
     os.kill(proc.pid, signal.SIGKILL)
-    out, _ = proc.communicate(timeout=10)
+    out = proc.stdout.read()  # the text object, not communicate(): that reads the raw pipe and loses the lines
+    proc.stderr.read()  # readline() already took into its buffer (a sale's PAYING/PAID lines: a false "sold twice")
+    proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
     complete = out[: out.rfind("\n") + 1]  # a line cut off by the kill was never "shown"
     return [line.split() for line in complete.splitlines() if line.strip()]
