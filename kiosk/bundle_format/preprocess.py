@@ -29,6 +29,9 @@ from kiosk.errors import UserError
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 #: the most pixels a decoded image may have (40 MP: any camera frame or product photo; a 20000×20000 header is not)
 MAX_PIXELS = 40_000_000
+#: the most pixels a camera frame may have (4096×4096: any tray camera; a 6300×6300 PNG of 116 KB decoded to 120 MB
+#: and peaked the replayed camera at 272 MB while the model uses 320 px)
+CAMERA_MAX_PIXELS = 4096 * 4096
 #: the longest side may be at most this many times the shortest
 MAX_ASPECT = 8
 #: the largest image file read (a 40 MP uncompressed BMP is 120 MB; a bigger "photo" is not one)
@@ -332,9 +335,9 @@ def image_size(data: bytes) -> tuple[str, int, int] | None:
     return None
 
 
-def frame_problem(data: bytes) -> str:
-    """Why these image bytes must not be decoded (``""`` when they may): empty, not JPEG/PNG/BMP/WebP/TIFF, too many
-    pixels, too narrow, or a JPEG without its end-of-image marker. Reads the header only."""
+def frame_problem(data: bytes, max_pixels: int = MAX_PIXELS) -> str:
+    """Why these image bytes must not be decoded (``""`` when they may): empty, not JPEG/PNG/BMP/WebP/TIFF, more
+    than ``max_pixels``, too narrow, or a JPEG without its end-of-image marker. Reads the header only."""
     if not data:
         return "empty file (0 bytes)"
     header = image_size(data)
@@ -343,8 +346,8 @@ def frame_problem(data: bytes) -> str:
     kind, w, h = header
     if w < 1 or h < 1:
         return f"{kind} header gives a {w}x{h} image"
-    if w * h > MAX_PIXELS:
-        return f"{kind} header claims {w}x{h} = {w * h:,} pixels (at most {MAX_PIXELS:,} are decoded)"
+    if w * h > max_pixels:
+        return f"{kind} header claims {w}x{h} = {w * h:,} pixels (at most {max_pixels:,} are decoded)"
     if max(w, h) > MAX_ASPECT * min(w, h):
         return f"{kind} image is {w}x{h}: an aspect ratio above {MAX_ASPECT}:1"
     if kind == "jpeg" and not data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
@@ -367,9 +370,10 @@ def _jpeg_warning(data: bytes) -> str:
     return ""
 
 
-def decode_frame(data: bytes) -> tuple[np.ndarray | None, str]:
-    """Decode image bytes to BGR uint8 safely: ``(image, "")`` or ``(None, reason)`` (see the module notes)."""
-    problem = frame_problem(data)
+def decode_frame(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray | None, str]:
+    """Decode image bytes to BGR uint8 safely: ``(image, "")`` or ``(None, reason)`` (see the module notes);
+    ``max_pixels``: :data:`CAMERA_MAX_PIXELS` for a camera's frames."""
+    problem = frame_problem(data, max_pixels)
     if not problem and data[:2] == b"\xff\xd8":
         problem = _jpeg_warning(data)
     if problem:

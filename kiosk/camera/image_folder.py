@@ -5,7 +5,7 @@ Options: ``fps=N`` (real-time delivery rate for the capture worker, default 10; 
 delivered as K consecutive frames, so a demo can show a still scene without duplicate files).
 
 A corrupt, truncated (no end-of-image marker, or a libjpeg "corrupt data" warning), oversized (more pixels
-than :data:`~kiosk.bundle_format.preprocess.MAX_PIXELS` in its header), extremely narrow or empty image is
+than :data:`~kiosk.bundle_format.preprocess.CAMERA_MAX_PIXELS` in its header), extremely narrow or empty image is
 skipped before it is decoded in full, with a logged warning, and counted in :attr:`Source.skipped`; it is not
 retried on later loops (:func:`kiosk.bundle_format.preprocess.decode_frame`).
 Held frames share one read-only array: copy before drawing on it.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES, decode_frame, read_photo
+from kiosk.bundle_format.preprocess import CAMERA_MAX_PIXELS, IMAGE_SUFFIXES, decode_frame, read_photo
 from kiosk.camera.base import CameraError, FrameSource, Option, SourceUnavailable, parse_bool
 from kiosk.inputfiles import not_a
 
@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 
 
 def load_frame_image(path: Path) -> tuple[np.ndarray | None, str]:
-    """Decode one image file; returns ``(image, "")`` or ``(None, reason)``."""
+    """Decode one image file as a camera frame (at most :data:`CAMERA_MAX_PIXELS`); returns ``(image, "")`` or
+    ``(None, reason)``."""
     data, why = read_photo(path)
-    return decode_frame(data) if data is not None else (None, why)
+    return decode_frame(data, CAMERA_MAX_PIXELS) if data is not None else (None, why)
 
 
 class Source(FrameSource):

@@ -116,3 +116,28 @@ def test_the_three_bad_frames_are_skipped_in_little_memory(tmp_path):
     assert got["bomb.jpg"][0] and got["tall.png"][0] and got["truncated.jpg"][0] and not got["ok.jpg"][0]
     assert got["frames delivered"] == 1 and got["skipped"] == 3
     assert got["peak MB"] < 300
+
+
+def png_header(width: int, height: int) -> bytes:
+    """The signature and header of a ``width``×``height`` RGB PNG (what the size check reads), no pixel data."""
+    import struct
+    import zlib
+
+    body = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(body)) + b"IHDR" + body
+            + struct.pack(">I", zlib.crc32(b"IHDR" + body) & 0xFFFFFFFF))
+
+
+def test_a_camera_frame_is_at_most_a_4096_square_a_product_photo_may_be_larger(tmp_path):
+    """A 6300×6300 PNG of 116 KB (under the 40 MP photo cap) decoded to 120 MB and peaked a replayed camera at
+    272 MB: a camera's frames stop at 4096×4096, head office's photos at 40 MP."""
+    from kiosk.bundle_format.preprocess import CAMERA_MAX_PIXELS
+    from kiosk.camera.image_folder import load_frame_image
+
+    data = png_header(6300, 6300)
+    assert frame_problem(data) == ""  # a large product photo is still read for training
+    assert "at most 16,777,216" in frame_problem(data, CAMERA_MAX_PIXELS)
+    (tmp_path / "big.png").write_bytes(data)
+    image, why = load_frame_image(tmp_path / "big.png")
+    assert image is None and "6300x6300" in why and "16,777,216" in why
+    assert frame_problem(png_header(4096, 4096), CAMERA_MAX_PIXELS) == ""
