@@ -109,6 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
+#: the longest error line printed: a setting holding 5,000 characters was quoted whole in its refusal
+MAX_ERROR_CHARS = 600
+
+
+def clip(line: str, most: int = MAX_ERROR_CHARS) -> str:
+    """``line`` as one readable line: at most ``most`` characters, its start (what and where) and its end kept."""
+    if len(line) <= most:
+        return line
+    return f"{line[:most - 140]} … [{len(line) - most + 100:,} characters left out] … {line[-100:]}"
+
+
 def _utf8_streams() -> None:
     """stdout and stderr in UTF-8 where the locale's encoding cannot write the rupee sign (a C or ISO-8859 locale
     without Python's UTF-8 mode): a bill, a catalog row or a Hindi name is never a UnicodeEncodeError after the sale
@@ -145,7 +156,7 @@ def _main(argv: list[str] | None) -> int:
     except UserError as exc:
         from kiosk.logs import redact
 
-        print(f"checkout: error: {redact(str(exc))}", file=sys.stderr)  # a config error may quote a secret
+        print(f"checkout: error: {clip(redact(str(exc)))}", file=sys.stderr)  # a config error may quote a secret
         return 2
     except ModuleNotFoundError as exc:  # a command of a role this install leaves out
         top = (exc.name or "").split(".")[0]
@@ -162,7 +173,7 @@ def _main(argv: list[str] | None) -> int:
         if line is None:
             raise
         logging.getLogger(__name__).debug("checkout %s", args.command, exc_info=True)  # -vv shows where
-        print(f"checkout: error: {line}", file=sys.stderr)
+        print(f"checkout: error: {clip(line)}", file=sys.stderr)
         return 2
 
 

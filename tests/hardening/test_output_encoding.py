@@ -46,3 +46,15 @@ def test_the_headless_bill_prints_in_an_ascii_locale_after_the_sale_is_recorded(
     assert "TOTAL" in bill and "₹" in bill
     with SalesStore.open(store, kiosk_id="K1") as sales:
         assert sales.sale("K1-000001") is not None
+
+
+def test_a_setting_holding_5000_characters_is_refused_in_one_readable_line(tmp_path, capsys):
+    """The refusal quoted the whole value (5,000+ characters on one line); it keeps what and where."""
+    from kiosk.cli import MAX_ERROR_CHARS, main
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'kiosk_id = "{"K" * 5000}"\n')
+    rc = main(["kiosk", "--config", str(config), "--headless"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and len(err) <= MAX_ERROR_CHARS + 20
+    assert "kiosk_id" in err and "characters left out" in err
