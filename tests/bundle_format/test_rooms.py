@@ -116,10 +116,13 @@ def test_the_trainer_uses_only_the_shared_rooms_of_the_kiosk():
     the bounded reader of input files and the CLI helper)."""
     shared = ("kiosk.bundle_format", "kiosk.exchange", "kiosk.errors", "kiosk.inputfiles", "kiosk.cli",
               "kiosk.subcommands")
+    # the one exception pyproject's contract names: store takings rebuild receipts with the till's own GST code
+    also = {"trainer/headoffice/takings.py": ("kiosk.domain",)}
     found = {}
     for path in sorted((REPO / "trainer").rglob("*.py")):
         kiosk = [n for n in imports(path) if n == "kiosk" or n.startswith("kiosk.")]
-        wrong = sorted(n for n in kiosk if not n.startswith(shared))
+        allowed = shared + also.get(str(path.relative_to(REPO)), ())
+        wrong = sorted(n for n in kiosk if not n.startswith(allowed))
         if wrong:
             found[str(path.relative_to(REPO))] = wrong
     assert found == {}
