@@ -92,7 +92,7 @@ def till(tmp_path, signed_bundle, demo_catalog_db, head_office):
         "camera": CAMERA, "scale": scale.uri, "bundle": str(signed_bundle), "catalog": str(demo_catalog_db),
         "model_state": str(tmp_path / "models"), "trusted_keys": str(keys), "store": str(tmp_path / "sales.sqlite"),
         "captures": str(tmp_path / "captures"), "log_file": str(tmp_path / "log" / "kiosk.log"), "min_free_mb": 1,
-        "tray_region": [0.0, 0.0, 1.0, 1.0],
+        "tray_region": [0.0, 0.0, 1.0, 1.0], "store_timezone": "Asia/Kolkata",
     }
     yield Till(tmp_path, settings, scale)
     scale.stop()
@@ -481,3 +481,13 @@ def test_runtime_points_an_int8_till_on_onnxruntime_at_openvino(till, int8_bundl
 def test_runtime_without_a_model_warns_and_leaves_the_verdict_to_the_bundle_line(till):
     result = runtime_line(till, bundle=str(till.root / "nothing"), model_state="")
     assert result.status == WARN and result.found.startswith("no model to choose from")
+
+
+def test_a_till_without_its_store_time_zone_is_warned(till):
+    """Without ``store_timezone`` the till's days follow whatever zone its process has (a UTC service, an SSH shell):
+    the doctor says so and how to set it."""
+    unset = run_doctor(Context(till.config(store_timezone=""), config_file="kiosk.toml", ntp=lambda: (True, "yes")))
+    clock = next(r for r in unset if r.name == "clock")
+    assert clock.status == WARN and "store_timezone NOT set" in clock.found and "Asia/Kolkata" in clock.fix
+    named = run_doctor(Context(till.config(), config_file="kiosk.toml", ntp=lambda: (True, "yes")))
+    assert "store zone Asia/Kolkata" in next(r for r in named if r.name == "clock").found

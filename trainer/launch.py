@@ -170,17 +170,29 @@ def failure_line(held: list[str], rc: int, received: list[int]) -> tuple[str, in
         return (f"stopped by {signal.Signals(received[0]).name}; torchrun and its workers have exited "
                 f"(exit code {rc})"), 1
     text = "".join(held)
-    root = text.split("Root Cause", 1)[-1]
-    rank = re.search(r"rank\s*:\s*(\d+)", root)
-    code = re.search(r"exitcode\s*:\s*(-?\d+)", root)
     own = next((t.strip().split("checkout: error:", 1)[1].strip() for t in held if "checkout: error:" in t), None)
-    exit_code = int(code.group(1)) if code else None
-    who = f"rank {rank.group(1)}" if rank else "a worker"
+    rank, exit_code = _failed_rank(text, refused=own is not None)
+    who = f"rank {rank}" if rank is not None else "a worker"
     if exit_code is not None and exit_code < 0:
         how = f"was killed by {_signal_name(-exit_code)}"
     else:
         how = f"exited with code {exit_code if exit_code is not None else rc}"
     return (f"{who} {how}: {own}" if own else f"{who} {how}"), (2 if own and exit_code == 2 else 1)
+
+
+def _failed_rank(text: str, *, refused: bool) -> tuple[int | None, int | None]:
+    """(rank, exit code) of the failure to name from torchrun's report: when a worker refused its input (exit code
+    2), the lowest such rank — the others only went down with it, and which of them torchrun saw first is a race —
+    else its root cause."""
+    failures = [(int(r), int(c)) for r, c in  # a report's own lines, not "failed (exitcode: 1) local_rank: 1" in a log
+                re.findall(r"^\s*rank\s*:\s*(\d+).*?^\s*exitcode\s*:\s*(-?\d+)", text, re.S | re.M)]
+    refusals = sorted(f for f in failures if f[1] == 2)
+    if refused and refusals:
+        return refusals[0]
+    root = text.split("Root Cause", 1)[-1]
+    rank = re.search(r"^\s*rank\s*:\s*(\d+)", root, re.M)
+    code = re.search(r"^\s*exitcode\s*:\s*(-?\d+)", root, re.M)
+    return (int(rank.group(1)) if rank else None), (int(code.group(1)) if code else None)
 
 
 def _signal_name(num: int) -> str:

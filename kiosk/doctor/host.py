@@ -64,8 +64,11 @@ def check_disk(ctx: Context) -> CheckResult:
 
 
 def clock_advice(ctx: Context) -> str:
+    zone = "" if ctx.config.store_timezone else (
+        f"; name the store's time zone: {ctx.setting('store_timezone')} (e.g. \"Asia/Kolkata\"): receipts, "
+        "today's receipts and the end-of-day report follow it")
     return ("set the time: `timedatectl set-ntp true` and let the till reach an NTP server (or check the RTC "
-            "battery); receipts and bundle expiry use this clock")
+            "battery); receipts and bundle expiry use this clock" + zone)
 
 
 def _model_signed_at(ctx: Context) -> datetime | None:
@@ -89,8 +92,11 @@ def check_clock(ctx: Context) -> CheckResult:
         floors.append(("the model's signing time", signed_at))
     synced, how = ctx.ntp()
     ntp = {True: "NTP synchronised", False: "NTP NOT synchronised"}.get(synced, f"NTP status unknown ({how})")
-    found = f"{now.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC; {ntp}"
+    zone = ctx.config.store_timezone
+    zone_text = f"store zone {zone}" if zone else (
+        f"store_timezone NOT set: days follow this process's zone ({datetime.now().astimezone().tzname()})")
+    found = f"{now.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC; {ntp}; {zone_text}"
     behind = [f"{what} {when.astimezone(timezone.utc):%Y-%m-%d %H:%M}" for what, when in floors if now < when]
     if behind:
         return CheckResult(FAIL, "clock", f"{found}; earlier than {' and '.join(behind)}")
-    return CheckResult(WARN if synced is False else OK, "clock", found)
+    return CheckResult(WARN if synced is False or not zone else OK, "clock", found)

@@ -111,3 +111,19 @@ def test_a_killed_rank_is_named_with_its_signal_and_exit_status_1():
             "[1]:\n", "  rank      : 1 (local_rank: 1)\n", "  exitcode  : -9 (pid: 29653)  (SIGKILL)\n"]
     assert failure_line(held, 1, []) == ("rank 1 was killed by SIGKILL", 1)
     assert failure_line([], 1, [15]) == ("stopped by SIGTERM; torchrun and its workers have exited (exit code 1)", 1)
+
+
+def test_the_rank_that_refused_is_named_whichever_rank_torchrun_saw_fail_first():
+    """Rank 0 refused its run folder (exit 2); rank 1, waiting for it, went down with code 1 a moment earlier, so
+    torchrun's root cause was rank 1 and the line said "rank 1 exited with code 1: <rank 0's refusal>", exit 1 (a race
+    seen in the suite)."""
+    from trainer.launch import failure_line
+
+    held = ["checkout: error: /tmp/run: another training is writing this run folder now\n",
+            "E1202 06:33:21 api.py:1002] failed (exitcode: 1) local_rank: 1 (pid: 4467) of binary: python\n",
+            "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:\n", "Failures:\n",
+            "[1]:\n", "  rank      : 0 (local_rank: 0)\n", "  exitcode  : 2 (pid: 29652)\n",
+            "Root Cause (first observed failure):\n",
+            "[0]:\n", "  rank      : 1 (local_rank: 1)\n", "  exitcode  : 1 (pid: 29653)\n"]
+    assert failure_line(held, 1, []) == (
+        "rank 0 exited with code 2: /tmp/run: another training is writing this run folder now", 2)
