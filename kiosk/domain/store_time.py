@@ -13,14 +13,16 @@ a shell in another zone) is counted on the store's day all the same.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-__all__ = ["ZONE_HELP", "day_of", "in_zone", "now_in", "store_zone", "zone_problem"]
+__all__ = ["ZONE_HELP", "day_of", "days_from", "in_zone", "now_in", "store_zone", "zone_problem"]
 
 #: what a time zone setting takes (printed with a refusal)
 ZONE_HELP = ('an IANA time zone name such as "Asia/Kolkata", from the system\'s tzdata or the tzdata package; empty '
              'for this machine\'s local zone')
+#: files in the zone database that are not a place's zone: "localtime" is this machine's own (what empty means)
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 _NAME = re.compile(r"[A-Za-z0-9_+\-]{1,64}(/[A-Za-z0-9_+\-]{1,64}){0,3}\Z")
 
 
@@ -32,7 +34,7 @@ def zone_problem(name: object) -> str | None:
         return None
     shown = repr(name) if len(name) <= 40 else f"{name[:40]!r}…"
     try:
-        if not _NAME.match(name):
+        if not _NAME.match(name) or name in _NOT_ZONES:
             raise ValueError(name)
         ZoneInfo(name)
     except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError; a folder, a bad file: OSError
@@ -66,3 +68,12 @@ def day_of(t: datetime | str, tz: tzinfo | None) -> date:
     if when.tzinfo is None:
         return when.date()
     return when.astimezone(tz).date()
+
+
+def days_from(day: date, days: int) -> date:
+    """``day`` moved by ``days``, held at the calendar's ends (:data:`date.min`, :data:`date.max`): a report over
+    a range of days near 0001-01-01 or 9999-12-31 reads the days there are instead of overflowing."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min

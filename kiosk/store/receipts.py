@@ -11,10 +11,10 @@ shell in another zone or before the kiosk had a store zone, counts on the store'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 
 from kiosk.domain.receipt import Receipt
-from kiosk.domain.store_time import day_of
+from kiosk.domain.store_time import day_of, days_from
 from kiosk.domain.takings import Takings
 
 __all__ = ["Reprint", "ReceiptsMixin"]
@@ -102,7 +102,7 @@ class ReceiptsMixin:
         """``(sales, total paise)`` closed on ``day`` (the store's) so far: read from the newest sale back to the first
         of two days before (the heartbeat asks every minute; years of sales are not scanned)."""
         count = total = 0
-        zone, before = self.zone, (day - timedelta(days=2)).isoformat()
+        zone, before = self.zone, days_from(day, -2).isoformat()
         with self._lock:
             for closed_at, paid in self._conn.execute("SELECT closed_at, total FROM sales ORDER BY receipt_seq DESC"):
                 if closed_at[:10] < before:
@@ -110,8 +110,8 @@ class ReceiptsMixin:
                 try:
                     if day_of(closed_at, zone) == day:
                         count, total = count + 1, total + paid
-                except ValueError:  # a time edited by hand: the report names it (receipts_on)
-                    continue
+                except (ValueError, OverflowError):  # a time edited by hand (the report names it), or past the
+                    continue  # calendar's end in the store's zone (on no day that can be asked for)
         return count, total
 
     def takings(self, day: date, receipts: list[Receipt] | None = None) -> Takings:
@@ -144,17 +144,20 @@ class ReceiptsMixin:
         except (TypeError, ValueError):
             return None
 
-    def _day_of(self, at: str, what: str) -> date:
-        """The store's day of a stored time; one that does not read is a StoreError naming ``what``."""
+    def _day_of(self, at: str, what: str) -> date | None:
+        """The store's day of a stored time (None: a time past the calendar's ends in the store's zone, on no day a
+        report can ask for); one that does not read is a StoreError naming ``what``."""
         from kiosk.store.sales import StoreError
 
         try:
             return day_of(at, self.zone)
-        except (TypeError, ValueError, OverflowError):
+        except OverflowError:
+            return None
+        except (TypeError, ValueError):
             raise StoreError(f"{self.path}: {what} has a time that does not read ({at!r})") from None
 
 
 def _near(day: date) -> tuple[str, str]:
     """The dates a time on the store's ``day`` can be written with, whatever its offset (-14 h .. +14 h, and
     ``zone``'s): two days either side, so the SQL reads a few rows and the exact day is taken after converting."""
-    return (day - timedelta(days=2)).isoformat(), (day + timedelta(days=2)).isoformat()
+    return days_from(day, -2).isoformat(), days_from(day, 2).isoformat()
