@@ -83,13 +83,36 @@ def _service(args, work: Path):
     return CheckoutService.from_config(config)
 
 
-def bench_enroll(args) -> dict:
+def _check_work(work: Path | None) -> None:
+    """``--work`` must be a new or empty folder: the bench's kiosk writes a gallery, a sales database, its audit key
+    and captures there, and enrolls the SKU from every photo given: a kiosk's own folder would be changed."""
+    if work is None:
+        return
+    try:
+        if work.exists() and (not work.is_dir() or any(work.iterdir())):
+            raise UserError(f"{work}: not an empty folder; the bench writes a gallery, a sales database and captures "
+                            "there, so --work must be new or empty (leave it out for a temporary one)")
+    except OSError as exc:
+        raise UserError(f"{work}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _probes(paths: list[Path]) -> list[np.ndarray]:
     from kiosk.bundle_format.preprocess import read_image
+
+    probes = []
+    for path in paths:
+        image = read_image(path)
+        if image is None:
+            raise UserError(f"{path}: a probe photo cannot be read")
+        probes.append(image)
+    return probes
+
+
+def bench_enroll(args) -> dict:
     from kiosk.services.events import SuggestionsReady
 
-    probes = [read_image(p) for p in args.probe]
-    if any(p is None for p in probes):
-        raise UserError(f"{args.probe}: a probe photo cannot be read")
+    _check_work(args.work)
+    probes = _probes(args.probe)
     with tempfile.TemporaryDirectory(prefix="bench-enroll-") as tmp:
         work = Path(args.work or tmp)
         work.mkdir(parents=True, exist_ok=True)
