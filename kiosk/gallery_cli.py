@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
                    help="photo(s) of the item the shopper keeps placing (not among the enrollment photos)")
     b.add_argument("--bundle", type=Path, required=True, metavar="DIR")
     b.add_argument("--catalog", type=Path, required=True, metavar="DB")
-    b.add_argument("--work", type=Path, default=None, metavar="DIR", help="gallery and store (default: a temporary)")
+    b.add_argument("--work", type=Path, default=None, metavar="DIR",
+                   help="a new or empty folder for the bench kiosk's gallery and store (default: a temporary one)")
     b.add_argument("--fps", type=bounded(float, above=0, high=1000), default=15.0,
                    help="simulated camera rate (default 15)")
     b.add_argument("--timeout", type=bounded(float, above=0, high=86400), default=120.0,
@@ -184,7 +185,7 @@ def cmd_list(args) -> int:
     from kiosk.gallery import Gallery
 
     config = _config(args)
-    with Gallery.open(config.gallery) as gallery:
+    with Gallery.open_readonly(config.gallery) as gallery:  # reads only: a read-only mount lists, nothing is made
         rows = gallery.enrollments()
     if args.json:
         print(json.dumps([vars(e) for e in rows]))
@@ -201,7 +202,7 @@ def cmd_forget(args) -> int:
     from kiosk.gallery import Gallery
 
     config = _config(args)
-    with Gallery.open(config.gallery) as gallery:
+    with Gallery.open(config.gallery, create=False) as gallery:  # only enroll (and the kiosk) make a gallery
         n = gallery.withdraw(args.sku)
     if not n:
         raise UserError(f"{args.sku}: not taught in {config.gallery}")

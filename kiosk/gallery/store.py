@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 from collections import Counter
@@ -32,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -125,6 +127,55 @@ def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def _existing(root: Path) -> Path:
+    """``root``'s gallery database, or :class:`GalleryError` naming the folder when it holds none."""
+    path = root / DB_FILE
+    if not path.is_file():
+        raise GalleryError(f"no gallery at {root}")
+    return path
+
+
+def _version(conn: sqlite3.Connection, root: Path) -> int:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise GalleryError(f"{root / DB_FILE}: gallery schema {version} is newer than this kiosk's ({SCHEMA_VERSION})")
+    return version
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
+    except OSError:
+        return False
+
+
+def _connect_uri(path: Path, params: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?{params}", uri=True, isolation_level=None,
+                           check_same_thread=False, timeout=10.0)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()  # SQLite opens the WAL index on the first read
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """``path`` read-only; on a read-only mount (no WAL index can be made there) immutable, unless its -wal journal
+    holds changes not yet merged (then the error stands: immutable would skip them)."""
+    try:
+        return _connect_uri(path, "mode=ro")
+    except sqlite3.OperationalError:
+        wal = Path(f"{path}-wal")
+        try:
+            pending = wal.exists() and wal.stat().st_size > 0
+        except OSError:
+            pending = True
+        if pending or not _read_only_mount(path.parent):
+            raise
+    return _connect_uri(path, "mode=ro&immutable=1")
+
+
 class Gallery:
     """Open with :meth:`open`. Thread-safe: one connection behind a lock (the recogniser's thread, the staff screen
     and the updater's loader all use it)."""
@@ -135,20 +186,23 @@ class Gallery:
         self._changes = 0
 
     @classmethod
-    def open(cls, root: str | Path, *, clock: Callable[[], str] = _now) -> Gallery:
+    def open(cls, root: str | Path, *, clock: Callable[[], str] = _now, create: bool = True) -> Gallery:
+        """The gallery at ``root``, made there when ``create`` (the kiosk, ``checkout sku enroll``); without
+        ``create`` a folder that holds no gallery is refused (:class:`GalleryError` "no gallery at ...") and
+        nothing is made."""
         root = Path(root)
+        if not create:
+            _existing(root)
         try:
-            (root / PHOTOS).mkdir(parents=True, exist_ok=True)
+            if create:
+                (root / PHOTOS).mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(root / DB_FILE), isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise GalleryError(f"{root / DB_FILE}: gallery schema {version} is newer than this kiosk's "
-                                   f"({SCHEMA_VERSION})")
+            version = _version(conn, root)
             if version == 0:
                 with conn:
                     conn.execute("BEGIN IMMEDIATE")
@@ -160,6 +214,27 @@ class Gallery:
         gallery = cls(root, conn, clock)
         gallery._remove_orphans()
         return gallery
+
+    @classmethod
+    def open_readonly(cls, root: str | Path) -> Gallery:
+        """The existing gallery at ``root`` opened only to read (``checkout sku list``): nothing is made, written or
+        removed, and a gallery on a read-only mount is read (opened immutable there, as the sales database's
+        read-only commands do, unless its -wal journal holds changes not yet merged)."""
+        root = Path(root)
+        path = _existing(root)
+        try:
+            conn = _connect_readonly(path)
+            try:
+                if _version(conn, root) == 0:
+                    raise sqlite3.DatabaseError("no gallery tables")
+                _check_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise GalleryError(f"{root}: not a usable gallery ({exc})") from None
+        conn.row_factory = sqlite3.Row
+        return cls(root, conn)
 
     def close(self) -> None:
         with self._lock:
