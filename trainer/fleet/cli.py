@@ -59,7 +59,7 @@ def _fleet_status(args: argparse.Namespace) -> int:
     from kiosk.exchange.layout import HEARTBEATS
     from trainer.fleet.status import fleet_status, format_table
 
-    rows, problems = fleet_status(args.src, stale_after_s=args.stale_after * 60)
+    rows, problems = fleet_status(args.src, stale_after_s=args.stale_after * 60, need_folder=True)
     folder = [p["reason"] for p in problems if p["heartbeat"] == HEARTBEATS]
     if folder:  # not a head office's tree: one line, exit 2
         raise DataError(f"{args.src.rstrip('/')}/{HEARTBEATS}: {folder[0]}")

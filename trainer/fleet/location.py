@@ -10,7 +10,11 @@ from pathlib import Path
 from kiosk.errors import DataError
 from kiosk.exchange.batch import parse_batch_name
 
-__all__ = ["HeadOffice"]
+__all__ = ["SUPPORTED", "HeadOffice"]
+
+#: what a head-office location can be (named in a refusal)
+SUPPORTED = ("a directory, file:PATH, s3://bucket/prefix (the [s3] extra) or http(s)://… (needs aiohttp); other fsspec "
+             "URLs where their package is installed")
 
 
 class HeadOffice:
@@ -31,7 +35,9 @@ class HeadOffice:
                 raise DataError(f"{text}: reading this URL needs a package not installed here ({exc}); for s3:// "
                                 "pip install 'edge-checkout-kiosk[s3]'") from None
             except ValueError as exc:  # an unknown protocol
-                raise DataError(f"{text}: {exc}") from None
+                raise DataError(f"{text}: {exc}; a head-office location is {SUPPORTED}") from None
+            except OSError as exc:  # a driver that connects when made (ftp://: the host not found, refused …)
+                raise _unreachable(text, exc) from None
             self._root = root.rstrip("/")
         else:
             self._local = Path(text.removeprefix("file://").removeprefix("file:"))
@@ -50,7 +56,11 @@ class HeadOffice:
             found = [k for k in self._local_files(prefix) if k.endswith(suffix)]
         else:
             base = f"{self._root}/{prefix}"
-            found = [p[len(self._root) + 1:] for p in self._fs.find(base) if p.endswith(suffix)]
+            try:
+                listed = self._fs.find(base)
+            except OSError as exc:
+                raise _unreachable(self.src, exc) from None
+            found = [p[len(self._root) + 1:] for p in listed if p.endswith(suffix)]
         return sorted(k for k in found if not any(part.startswith(".") for part in k.split("/")))
 
     def _local_files(self, prefix: str) -> list[str]:
@@ -87,3 +97,9 @@ class HeadOffice:
         if self._fs is None:
             return (self._local / key).read_bytes()
         return self._fs.cat_file(f"{self._root}/{key}")
+
+
+def _unreachable(url: str, exc: OSError) -> DataError:
+    """One line for a URL whose store cannot be reached or listed (a socket error has no file name to show)."""
+    why = exc.strerror or str(exc) or type(exc).__name__
+    return DataError(f"{url}: cannot be read ({why}); a head-office location is {SUPPORTED}")

@@ -136,14 +136,17 @@ def _read(ho: HeadOffice, local: Path | None, key: str, now: datetime, stale_aft
     return _row(doc, now, stale_after_s)
 
 
-def fleet_status(src: str, *, now: datetime | None = None, stale_after_s: float = 1800.0
+def fleet_status(src: str, *, now: datetime | None = None, stale_after_s: float = 1800.0, need_folder: bool = False
                  ) -> tuple[list[KioskRow], list[dict]]:
     """``(rows by store and kiosk, [{"heartbeat", "reason"}] for what is not a heartbeat, by path)``; a problem
-    for ``heartbeats`` itself when it is not a folder."""
+    for ``heartbeats`` itself when it is not a folder. ``need_folder``: no ``heartbeats/`` at ``src`` (nothing
+    under it, for a URL) is a :class:`DataError` (a wrong location), not an empty fleet."""
     now = now or datetime.now(timezone.utc)
     ho = HeadOffice(src)
     local = ho.local  # a local directory: listed and read without opening what is not a file
     keys, problems = _local_keys(local) if local is not None else (ho.keys(HEARTBEATS, ".json"), [])
+    if need_folder and not keys and (local is None or not os.path.lexists(local / HEARTBEATS)):
+        raise DataError(_no_folder(src))
     rows = []
     for key in keys:
         try:
@@ -154,6 +157,14 @@ def fleet_status(src: str, *, now: datetime | None = None, stale_after_s: float 
                 reason = reason.removeprefix(prefix)
             problems.append({"heartbeat": printable(key), "reason": reason})
     return sorted(rows, key=lambda r: (r.store, r.kiosk)), sorted(problems, key=lambda p: p["heartbeat"])
+
+
+def _no_folder(src: str) -> str:
+    hint = ""
+    if src.rstrip("/").rsplit("/", 1)[-1] == HEARTBEATS:
+        hint = f" (this looks like the {HEARTBEATS}/ folder itself: give the location above it)"
+    return (f"{src}: no {HEARTBEATS}/ folder of kiosk heartbeats{hint}: not the head-office location the kiosks "
+            "upload to, or no kiosk has reported yet")
 
 
 def store_sales(rows: list[KioskRow]) -> list[dict]:
