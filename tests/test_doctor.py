@@ -117,13 +117,14 @@ def status(line: str) -> str:
 
 def test_a_healthy_till_is_all_ok_and_exits_0(till, head_office, capsys):
     rc, lines = doctor(capsys, "--config", str(till.config_file()))
-    assert list(lines) == ["config", "camera", "scale", "bundle", "runtime", "catalog", "state", "disk", "clock",
-                           "feedback"]
+    assert list(lines) == ["config", "camera", "scale", "printer", "bundle", "runtime", "catalog", "state", "disk",
+                           "clock", "feedback"]
     # the clock line may WARN on a machine whose NTP is not synchronised (test_clock_* fakes both cases)
     assert all(status(line) == OK for name, line in lines.items() if name != "clock"), lines
     assert status(lines["clock"]) in (OK, WARN) and "earlier than" not in lines["clock"]
     assert rc == 0
     assert "348x348 frame" in lines["camera"] and "reads 0 g" in lines["scale"]
+    assert "none (receipt_printer not set" in lines["printer"]
     assert f"signed by key {head_office.keyid}" in lines["bundle"]
     assert "first start installs" in lines["bundle"] and "files verified" in lines["bundle"]
     assert "81 SKUs (81 active)" in lines["catalog"] and "labels of the model are active SKUs" in lines["catalog"]

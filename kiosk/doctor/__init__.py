@@ -5,6 +5,9 @@ Checks, in order (each a small function ``check(ctx) -> CheckResult``, isolated 
 =========  ==========================================================================================
 camera     opens ``camera`` and reads one frame within the timeout            (:mod:`.devices`)
 scale      opens ``scale`` and takes one reading within the timeout           (:mod:`.devices`)
+printer    ``receipt_printer``: none set is OK; a device there and a device (not a file), asked its status
+           within the timeout (paper near end WARN; out, cover open, offline, fault, no answer FAIL); a spool
+           file's folder there and writable                                   (:mod:`.devices`)
 bundle     the model the kiosk will run: signed by a trusted key, every file's hash; with ``model_state``
            the store's active version                                         (:mod:`.model`)
 runtime    which of the bundle's models the kiosk will run on the configured backend, precision and device;
@@ -25,7 +28,7 @@ the command itself is in :mod:`kiosk.doctor.cli`.
 from __future__ import annotations
 
 from kiosk.doctor.core import FAIL, OK, WARN, Check, CheckResult, CheckTimeout, Context, exit_status, run_checks
-from kiosk.doctor.devices import camera_advice, check_camera, check_scale, scale_advice
+from kiosk.doctor.devices import camera_advice, check_camera, check_printer, check_scale, printer_advice, scale_advice
 from kiosk.doctor.feedback import check_feedback, feedback_advice
 from kiosk.doctor.host import check_clock, check_disk, clock_advice, disk_advice
 from kiosk.doctor.model import bundle_advice, catalog_advice, check_bundle, check_catalog
@@ -38,6 +41,7 @@ __all__ = ["CHECKS", "FAIL", "OK", "WARN", "Check", "CheckResult", "CheckTimeout
 CHECKS = (
     Check("camera", check_camera, camera_advice),
     Check("scale", check_scale, scale_advice),
+    Check("printer", check_printer, printer_advice),
     Check("bundle", check_bundle, bundle_advice),
     Check("runtime", check_runtime, runtime_advice),
     Check("catalog", check_catalog, catalog_advice),

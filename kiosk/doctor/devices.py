@@ -1,12 +1,16 @@
-"""The camera and the scale: open the configured device and get one frame / one reading, each within the timeout."""
+"""The camera, the scale and the receipt printer: open the configured device and get one frame / one reading / its
+status, each within the timeout."""
 
 from __future__ import annotations
 
+import os
+import stat
 import time
+from pathlib import Path
 
 from kiosk.doctor.core import FAIL, OK, WARN, CheckResult, CheckTimeout, Context, within
 
-__all__ = ["check_camera", "check_scale", "camera_advice", "scale_advice"]
+__all__ = ["check_camera", "check_printer", "check_scale", "camera_advice", "printer_advice", "scale_advice"]
 
 
 def camera_advice(ctx: Context) -> str:
@@ -17,6 +21,12 @@ def camera_advice(ctx: Context) -> str:
 def scale_advice(ctx: Context) -> str:
     return (f"check the scale's power and USB/serial cable and {ctx.setting('scale')} (port, protocol, baud; the "
             "kiosk user needs the dialout group)")
+
+
+def printer_advice(ctx: Context) -> str:
+    return (f"check the receipt printer's power, paper, cover and USB/serial cable and {ctx.setting('receipt_printer')}"
+            " (escpos:/dev/usb/lp0, a serial port, or escpos:file:PATH for a spool file; the kiosk user needs the lp "
+            "or dialout group)")
 
 
 def check_camera(ctx: Context) -> CheckResult:
@@ -49,6 +59,53 @@ def check_scale(ctx: Context) -> CheckResult:
                            "empty the tray and zero the scale; if it persists, have the scale serviced")
     motion = "" if reading.stable else " (in motion)"
     return CheckResult(OK, "scale", f"{uri} reads {reading.grams} g{motion}")
+
+
+def check_printer(ctx: Context) -> CheckResult:
+    """``config.receipt_printer``: nothing set is fine (no Print button); a spool file's folder must take writes; a
+    device must be there, be a device, and — asked its status (``DLE EOT``) within the timeout — be ready to print."""
+    from kiosk.printing import open_printer
+    from kiosk.printing.base import NOT_ANSWERING
+
+    uri = ctx.config.receipt_printer
+    if not uri:
+        return CheckResult(OK, "printer", "none (receipt_printer not set: receipts are shown, not printed)")
+    printer = open_printer(uri)  # a malformed URI, a spool file's folder missing: PrinterError, one line
+    if printer.spool:
+        return _check_spool(printer.path)
+    printer._check_node(printer._mode())  # missing: not connected; a file or folder where the device should be
+    if printer.status == "none" or not stat.S_ISCHR(printer._mode() or 0):
+        return CheckResult(OK, "printer", f"{printer.describe()}: there (its status is not asked)")
+    wait_s = max(0.05, min(printer.status_timeout_s, ctx.timeout_s / 5))
+    reason, said, warning = within(ctx.timeout_s, _ask_status, printer, wait_s, what=f"asking printer {uri}")
+    if reason:
+        hint = "; a printer that cannot report its status: add ?status=none" if reason == NOT_ANSWERING else ""
+        return CheckResult(FAIL, "printer", f"{printer.path}: {reason.removeprefix('the printer ')} ({said}){hint}")
+    if warning:
+        return CheckResult(WARN, "printer", f"{printer.path}: {warning} ({said})", "put a new paper roll in soon")
+    return CheckResult(OK, "printer", f"{printer.describe()}: ready ({said})")
+
+
+def _ask_status(printer, wait_s: float) -> tuple[str, str, str]:
+    from kiosk.printing.status import read_state
+
+    fd = printer._open()
+    try:
+        return read_state(fd, wait_s)
+    finally:
+        os.close(fd)
+
+
+def _check_spool(path: Path) -> CheckResult:
+    """A spool file the kiosk can append to (or create): nothing is written."""
+    if path.is_dir():
+        return CheckResult(FAIL, "printer", f"spool file {path}: is a folder, not a file")
+    if path.exists() and not path.is_file():
+        return CheckResult(FAIL, "printer", f"spool file {path}: not a regular file")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        where = path if path.exists() else f"its folder {path.parent}"
+        return CheckResult(FAIL, "printer", f"spool file {path}: {where} is not writable by this user")
+    return CheckResult(OK, "printer", f"ESC/POS to the file {path}")
 
 
 def _read_then_close(ctx: Context, read, close, what: str):
