@@ -27,12 +27,15 @@ from kiosk.domain.pricing import (
     weighed_line_total,
 )
 
-__all__ = ["CartError", "CartLine", "Cart", "MAX_UNIT_QTY", "MAX_NET_GRAMS"]
+__all__ = ["CartError", "CartLine", "Cart", "MAX_UNIT_QTY", "MAX_NET_GRAMS", "MAX_CART_LINES"]
 
 #: Largest quantity one unit line may carry (a kiosk is not a wholesale till).
 MAX_UNIT_QTY = 999
 #: Largest net weight of one weighed line, in grams (above any retail scale's capacity).
 MAX_NET_GRAMS = 100_000
+#: Most lines one cart may hold, voided ones included (a shopper's basket, not a warehouse: a cart rebuilt from
+#: forged rows with more is refused rather than replayed line by line).
+MAX_CART_LINES = 2_000
 
 
 class CartError(ValueError):
@@ -68,8 +71,14 @@ class CartLine:
         object.__setattr__(self, "sold_by", SoldBy(self.sold_by))
         if not self.line_id or not isinstance(self.line_id, str):
             raise CartError("line id must be a non-empty string")
-        if not self.sku:
-            raise CartError("line needs a SKU")
+        if not self.sku or not isinstance(self.sku, str):
+            raise CartError(f"line needs a SKU (a non-empty string), got {type(self.sku).__name__}")
+        if not isinstance(self.name, str):
+            raise CartError(f"{self.sku}: name must be a string, got {type(self.name).__name__}")
+        if self.replaces is not None and not isinstance(self.replaces, str):
+            raise CartError(f"{self.sku}: replaces must be a line id (string), got {type(self.replaces).__name__}")
+        if not isinstance(self.voided, bool):
+            raise CartError(f"{self.sku}: voided must be true or false, got {type(self.voided).__name__}")
         for name in ("unit_price", "gst_bp"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int):
@@ -127,7 +136,7 @@ class CartLine:
         return cls(
             line_id=d["line_id"], sku=d["sku"], name=d["name"], sold_by=SoldBy(d["sold_by"]),
             unit_price=d["unit_price"], gst_bp=d["gst_bp"], qty=d.get("qty"), net_grams=d.get("net_grams"),
-            voided=bool(d.get("voided", False)), replaces=d.get("replaces") or None,
+            voided=d.get("voided", False), replaces=d.get("replaces") or None,
         )
 
 
@@ -198,6 +207,8 @@ class Cart:
     def _insert(self, line: CartLine) -> None:
         if line.line_id in self._lines:
             raise CartError(f"line {line.line_id!r} is already in cart {self.cart_id}")
+        if len(self._lines) >= MAX_CART_LINES:
+            raise CartError(f"cart {self.cart_id} already holds {MAX_CART_LINES} lines: no more")
         if line.replaces not in self._lines:
             self._lines[line.line_id] = line
             return

@@ -22,10 +22,12 @@ from kiosk.domain.cart import Cart, CartError
 from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import Bill, SoldBy, TaxRow, compute_bill, format_rate, line_items, unit_line_total
 
-__all__ = ["StoreInfo", "ReceiptLine", "Receipt", "StaffChanges", "RECEIPT_SCHEMA", "printable", "columns", "roll_line",
-           "roll_centred", "tax_table"]
+__all__ = ["PAYMENT_METHODS", "StoreInfo", "ReceiptLine", "Receipt", "StaffChanges", "RECEIPT_SCHEMA", "printable",
+           "columns", "roll_line", "roll_centred", "tax_table"]
 
 RECEIPT_SCHEMA = "kiosk.receipt/1"
+#: The ways a shopper can pay at the till (its payment page's buttons); a report lists any other as "other".
+PAYMENT_METHODS = ("card", "upi", "cash")
 _UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 

@@ -133,3 +133,25 @@ def test_a_replacing_line_takes_the_place_of_the_line_it_replaces():
     again = Cart("c", cart.all_lines)
     assert [x.line_id for x in again.lines] == ["Y", "X", c.line_id]
     assert CartLine.from_dict(b2.to_dict()) == b2 and "replaces" not in a.to_dict()
+
+
+@pytest.mark.parametrize("field, value", [("sku", ["a"]), ("name", {"x": 1}), ("replaces", ["L0"]),
+                                          ("replaces", {"a": 1}), ("voided", "false"), ("qty", True),
+                                          ("unit_price", 155.0)])
+def test_a_line_dict_of_the_wrong_types_is_refused_as_a_cart_error(field, value):
+    """Every reader of a line dict (head office replays forged ones) gets a CartError, never a TypeError later in a
+    dict key or a receipt row; ``voided: "false"`` is not read as voided."""
+    d = {**CartLine.unit("tea", "Tea", 15500, 500, 1, line_id="L1").to_dict(), field: value}
+    with pytest.raises(CartError):
+        CartLine.from_dict(d)
+
+
+def test_a_cart_holds_at_most_max_cart_lines():
+    from kiosk.domain.cart import MAX_CART_LINES
+
+    lines = [CartLine.unit("tea", "Tea", 100, 500, 1, line_id="L0")]
+    lines += [CartLine.unit("tea", "Tea", 100, 500, 1, line_id=f"L{i}", replaces="L0")
+              for i in range(1, MAX_CART_LINES)]
+    assert len(Cart("c", lines).all_lines) == MAX_CART_LINES
+    with pytest.raises(CartError, match="2000 lines"):
+        Cart("c", [*lines, CartLine.unit("tea", "Tea", 100, 500, 1, line_id="one-more")])

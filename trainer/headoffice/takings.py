@@ -32,10 +32,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from catalog.csv_io import neutralise_formula
 from kiosk.domain.cart import Cart, CartError, CartLine
 from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import format_rate
-from kiosk.domain.receipt import Receipt, StoreInfo, printable
+from kiosk.domain.receipt import PAYMENT_METHODS, Receipt, StoreInfo, columns, printable
 from kiosk.domain.takings import Takings
 from kiosk.errors import UserError
 from kiosk.exchange.audit import withheld
@@ -46,6 +47,18 @@ __all__ = ["KioskDay", "StoreDay", "TakingsReport", "csv_columns", "csv_rows", "
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 DECLINED = ("payment.declined", "payment.cancelled")  # what the till counts as "Payments declined"
+SHOWN = 40  # printed columns of a kiosk's own text (receipt number, id, SKU) quoted in the report
+OTHER = "other"  # the column of any payment method the till does not offer (PAYMENT_METHODS)
+
+
+def said(value: object, width: int = SHOWN) -> str:
+    """A kiosk's text as quoted in the report: one line, at most ``width`` columns (cut ones end in ``…``)."""
+    text = printable(value)
+    return text if columns(text) <= width else printable(text, width - 1) + "…"
+
+
+def _count(value: object) -> bool:
+    return type(value) is int  # exact: not a bool, not a float equal to it
 
 
 # -- options ---------------------------------------------------------------------------------------------------------
@@ -115,7 +128,7 @@ def _day(row: dict) -> tuple[date, datetime] | None:
 
 
 def _paise(value: object) -> str:
-    return format_inr(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+    return format_inr(value) if _count(value) else said(repr(value))
 
 
 @dataclass
@@ -142,8 +155,8 @@ class _Ledger:
         self.days.add(day)
         kind, detail = row["kind"], row["detail"]
         if withheld(row) is not None:
-            self.withheld[day].append(f"row {row['seq']} ({kind}, {row['at']}): its detail ({withheld(row)} bytes) was "
-                                      "too large for a batch and stays in the kiosk's log"
+            self.withheld[day].append(f"row {row['seq']} ({said(kind)}, {said(row['at'])}): its detail "
+                                      f"({withheld(row)} bytes) was too large for a batch and stays in the kiosk's log"
                                       + (": that sale is not counted here" if kind == "sale.closed" else ""))
         elif kind.startswith("line."):
             self._line(row["seq"], kind, detail)
@@ -160,22 +173,23 @@ class _Ledger:
         try:
             line = CartLine.from_dict(d)
         except (CartError, KeyError, TypeError, ValueError) as exc:
-            self.broken.setdefault(cart_id, f"row {seq} ({kind}) is not a cart line: {exc}")
+            self.broken.setdefault(cart_id, f"row {seq} ({said(kind)}) is not a cart line: {said(exc, 200)}")
             return
         why = ""
-        if d.get("total") != line.total:
-            why = f"row {seq} ({kind}): {line.sku} says {_paise(d.get('total'))}, its price makes {_paise(line.total)}"
+        if not _count(d.get("total")) or d.get("total") != line.total:
+            why = (f"row {seq} ({kind}): {said(line.sku)} says {_paise(d.get('total'))}, its price makes "
+                   f"{_paise(line.total)}")
         elif kind == "line.add":
-            why = f"row {seq}: line {line.line_id} added twice" if line.line_id in lines else ""
+            why = f"row {seq}: line {said(line.line_id)} added twice" if line.line_id in lines else ""
             lines.setdefault(line.line_id, line)
         elif kind in ("line.remove", "line.void") and line.line_id not in lines:
-            why = f"row {seq} ({kind}): line {line.line_id} was never added (its row not received)"
+            why = f"row {seq} ({kind}): line {said(line.line_id)} was never added (its row not received)"
         elif kind == "line.remove":
             del lines[line.line_id]
         elif kind == "line.void":
             lines[line.line_id] = replace(lines[line.line_id], voided=True)
         else:
-            why = f"row {seq}: {kind} is no line event head office knows"
+            why = f"row {seq}: {said(kind)} is no line event head office knows"
         if why:
             self.broken.setdefault(cart_id, why)
 
@@ -188,11 +202,12 @@ class _Ledger:
             receipt = Receipt.from_cart(cart, receipt_no, at, store=StoreInfo(name=self.store, kiosk_id=self.kiosk),
                                         payment_method=str(d.get("method") or ""))
         except (CartError, ValueError) as exc:
-            cart, receipt, why = None, None, why or str(exc)
+            cart, receipt, why = None, None, why or said(exc, 200)
+        if receipt is not None and not why and not cart.lines:
+            why = "no line left to pay for (a till never closes an empty cart)"
         if receipt is not None and not why:
-            b = receipt.bill
-            if (b.gross, b.round_off, b.total, len(cart.lines)) == tuple(d.get(k) for k in ("gross", "round_off",
-                                                                                              "total", "lines")):
+            b, stated = receipt.bill, tuple(d.get(k) for k in ("gross", "round_off", "total", "lines"))
+            if all(_count(v) for v in stated) and (b.gross, b.round_off, b.total, len(cart.lines)) == stated:
                 self.receipts[day].append(receipt)
                 return
         made = (f"its line rows make {len(cart.lines)} line(s), gross {format_inr(receipt.bill.gross)}, total "
@@ -200,8 +215,9 @@ class _Ledger:
         self.discrepancies[day].append({
             "receipt_no": receipt_no, "cart_id": cart_id, "gross": d.get("gross"), "total": d.get("total"),
             "lines": d.get("lines"),
-            "message": f"receipt {receipt_no}: closed with {d.get('lines')} line(s), gross {_paise(d.get('gross'))}, "
-                       f"total {_paise(d.get('total'))}; {made}" + (f" ({why})" if why else "") + ": not counted"})
+            "message": f"receipt {said(receipt_no)}: closed with {said(d.get('lines'))} line(s), gross "
+                       f"{_paise(d.get('gross'))}, total {_paise(d.get('total'))}; {made}"
+                       + (f" ({why})" if why else "") + ": not counted"})
 
 
 def _ledger(store: str, kiosk: str, k: _Kiosk) -> _Ledger:
@@ -261,15 +277,17 @@ class TakingsReport:
     first: date | None
     last: date | None
     days: list[StoreDay]
+    unshown: list[str] = field(default_factory=list)  # "store/kiosk: unverified: …" of kiosks in no day shown
 
     @property
     def clean(self) -> bool:
-        """Every kiosk verified and no sale discrepant."""
-        return all(k.verified and not k.discrepancies for s in self.days for k in s.kiosks)
+        """Every kiosk verified (those in no day shown too: one whose batches never came) and no sale discrepant."""
+        return not self.unshown and all(k.verified and not k.discrepancies for s in self.days for k in s.kiosks)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "from": self.first.isoformat() if self.first else None,
                 "to": self.last.isoformat() if self.last else None, "stores": [s.to_dict() for s in self.days],
+                "unverified_kiosks_not_shown": self.unshown,
                 "currency": "INR", "amounts_in": "paise"}
 
 
@@ -308,25 +326,39 @@ def takings_report(src: str, keys_dir: str | Path, *, first: date | None = None,
             active.add(first)  # the day asked for, even when nothing happened
         for day in sorted(d for d in active if (first is None or d >= first) and (last is None or d <= last)):
             days.append(_store_day(store, day, members))
-    return TakingsReport(str(src), first, last, days)
+    shown = {(s.store, k.kiosk) for s in days for k in s.kiosks}
+    unshown = [f"{store}/{kiosk}: {k.status}" for store, members in sorted(by_store.items())
+               for kiosk, (k, _) in sorted(members.items()) if (store, kiosk) not in shown and k.status != "ok"]
+    return TakingsReport(str(src), first, last, days, unshown)
 
 
 # -- text, CSV -------------------------------------------------------------------------------------------------------
 def _methods_rates(days: list[StoreDay]) -> tuple[list[str], list[int]]:
-    """The payment methods and GST rates any kiosk of ``days`` took."""
+    """The payment methods (the till's own, then ``other`` for any it does not offer: a handful of columns however
+    many names a kiosk sends) and GST rates (the accepted slabs) any kiosk of ``days`` took."""
     ts = [k.takings for s in days for k in s.kiosks]
-    return sorted({m for t in ts for m in t.payments}), sorted({r.rate_bp for t in ts for r in t.tax_rows})
+    seen = {m if m in PAYMENT_METHODS else OTHER for t in ts for m in t.payments}
+    return [m for m in (*PAYMENT_METHODS, OTHER) if m in seen], sorted({r.rate_bp for t in ts for r in t.tax_rows})
+
+
+def _paid(t: Takings, method: str) -> tuple[int, int]:
+    """Sales and amount paid by ``method`` (``other``: by every method the till does not offer)."""
+    if method != OTHER:
+        return t.payments.get(method, (0, 0))
+    other = [v for m, v in t.payments.items() if m not in PAYMENT_METHODS]
+    return sum(n for n, _ in other), sum(a for _, a in other)
 
 
 def _figures(t: Takings, methods: list[str], rates: list[int]) -> list[tuple[str, str]]:
     """``(label, value)`` of every figure of ``t``, in the order of the till's day report."""
     tax = {r.rate_bp: r for r in t.tax_rows}
-    out = [("Sales", str(t.sales)), ("Receipts", f"{t.first_receipt}–{t.last_receipt}" if t.first_receipt else "-"),
+    receipts = f"{said(t.first_receipt, 16)}–{said(t.last_receipt, 16)}" if t.first_receipt else "-"
+    out = [("Sales", str(t.sales)), ("Receipts", receipts),
            ("Items", str(t.items)), ("Gross (incl. GST)", format_inr(t.gross)),
            ("Round off", format_inr(t.round_off, sign=True)), ("TOTAL", format_inr(t.total))]
     for m in methods:
-        n, paid = t.payments.get(m, (0, 0))
-        out += [(f"Paid by {printable(m).upper()}", f"{n}: {format_inr(paid)}")]
+        n, paid = _paid(t, m)
+        out += [(f"Paid by {m.upper()}", f"{n}: {format_inr(paid)}")]
     for rate in rates:
         r = tax.get(rate)
         out += [(f"GST {format_rate(rate)} {what}", format_inr(getattr(r, key) if r else 0)) for what, key in
@@ -339,27 +371,29 @@ def _figures(t: Takings, methods: list[str], rates: list[int]) -> list[tuple[str
 
 def _store_day_text(s: StoreDay) -> list[str]:
     methods, rates = _methods_rates([s])
-    heads = [printable(k.kiosk) for k in s.kiosks] + ["store total"]
+    heads = [said(k.kiosk, 20) for k in s.kiosks] + ["store total"]
     columns = [_figures(k.takings, methods, rates) for k in s.kiosks] + [_figures(s.total, methods, rates)]
     width = max(14, *(len(v) + 2 for col in columns for _, v in col), *(len(h) + 2 for h in heads))
-    out = [f"{printable(s.store)}  {s.day.isoformat()} ({s.day:%A})", f"{'':<22}" + "".join(f"{h:>{width}}"
+    out = [f"{said(s.store)}  {s.day.isoformat()} ({s.day:%A})", f"{'':<22}" + "".join(f"{h:>{width}}"
                                                                                            for h in heads)]
     for i, (label, _) in enumerate(columns[0]):
         out.append(f"{label:<22}" + "".join(f"{col[i][1]:>{width}}" for col in columns))
     for k in s.kiosks:
         if not k.verified:
-            out.append(f"  {printable(k.kiosk)} {printable(k.status)} — not in the store total")
-        out += [f"  {printable(k.kiosk)} discrepancy: {printable(d['message'])}" for d in k.discrepancies]
-        out += [f"  {printable(k.kiosk)} withheld: {printable(w)}" for w in k.withheld]
+            out.append(f"  {said(k.kiosk)} {said(k.status, 300)} — not in the store total")
+        out += [f"  {said(k.kiosk)} discrepancy: {said(d['message'], 600)}" for d in k.discrepancies]
+        out += [f"  {said(k.kiosk)} withheld: {said(w, 600)}" for w in k.withheld]
     return out
 
 
 def format_takings(report: TakingsReport) -> str:
+    unshown = "".join(f"\n{said(u, 300)}" for u in report.unshown)
     if not report.days:
         span = (f" from {report.first}" if report.first else "") + (f" to {report.last}" if report.last else "")
-        return f"{report.source}: no sales, reprints or payments recorded{span}"
+        return f"{report.source}: no sales, reprints or payments recorded{span}{unshown}"
     blocks = ["\n".join(_store_day_text(s)) for s in report.days]
-    return "\n\n".join(blocks) + "\n\nFrom the kiosks' audit logs; a store total sums its verified kiosks only."
+    return ("\n\n".join(blocks) + f"\n{unshown}" * bool(unshown)
+            + "\n\nFrom the kiosks' audit logs; a store total sums its verified kiosks only.")
 
 
 def csv_columns(report: TakingsReport) -> list[str]:
@@ -380,12 +414,14 @@ def csv_rows(report: TakingsReport) -> list[dict[str, str]]:
         for k in s.kiosks:
             t = k.takings
             tax = {r.rate_bp: r for r in t.tax_rows}
-            row = {"store": s.store, "day": s.day.isoformat(), "kiosk": k.kiosk, "status": k.status,
-                   "sales": str(t.sales), "first_receipt": t.first_receipt, "last_receipt": t.last_receipt,
+            row = {"store": neutralise_formula(s.store), "day": s.day.isoformat(), "kiosk": neutralise_formula(k.kiosk),
+                   "status": neutralise_formula(k.status), "sales": str(t.sales),
+                   "first_receipt": neutralise_formula(t.first_receipt),
+                   "last_receipt": neutralise_formula(t.last_receipt),
                    "items": str(t.items), "gross": format_paise(t.gross), "round_off": format_paise(t.round_off),
                    "total": format_paise(t.total)}
             for m in methods:
-                n, paid = t.payments.get(m, (0, 0))
+                n, paid = _paid(t, m)
                 row |= {f"paid_{m}_sales": str(n), f"paid_{m}_amount": format_paise(paid)}
             for rate in rates:
                 r = tax.get(rate)

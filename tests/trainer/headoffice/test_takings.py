@@ -19,7 +19,7 @@ from kiosk.cli import main
 from kiosk.domain.cart import CartLine
 from kiosk.domain.money import parse_inr
 from tests.trainer.headoffice.seed import _Outbox
-from trainer.headoffice.takings import csv_rows, format_takings, takings_report, write_csv
+from trainer.headoffice.takings import csv_columns, csv_rows, format_takings, takings_report, write_csv
 
 IST = timezone(timedelta(hours=5, minutes=30))  # the store's zone; rows are written in it
 DAY = date(2026, 12, 1)  # fixed: nothing here compares it with the real clock
@@ -273,3 +273,115 @@ def test_a_sale_closed_at_the_last_second_counts_on_its_receipts_day(tmp_path):
     assert till.sales == 1
     days = {d.day: d.total.sales for d in report.days}
     assert days.get(DAY) == 1 and days.get(NEXT, 0) == 0
+
+
+# -- a kiosk with no enrolled key sends anything ---------------------------------------------------------------------
+AT = "2026-12-01T12:00:00+05:30"
+
+
+def _line(cart="C1", lid="L1", **kw) -> dict:
+    return {"cart_id": cart, **CartLine.unit("tea", "Tea", 15500, 500, 1, line_id=lid).to_dict(), **kw}
+
+
+def _closed(cart="C1", receipt="KX-1", **kw) -> dict:
+    return {"cart_id": cart, "receipt_no": receipt, "gross": 15500, "round_off": 0, "total": 15500, "method": "cash",
+            "payment_ref": "", "lines": 1, "closed_at": AT, **kw}
+
+
+def _unverified(root: Path, rows: list, kiosk: str = "KX") -> None:
+    """Rows (kind, detail[, at]) of kiosk ``kiosk`` of S1, sealed with a key head office never enrolled."""
+    import secrets
+
+    from kiosk.exchange import batch_key, write_batch
+    from kiosk.exchange.audit import GENESIS, KIND, seal
+
+    key, prev, out = secrets.token_bytes(32), GENESIS, []
+    for i, (kind, detail, *at) in enumerate(rows, 1):
+        out.append(seal(i, at[0] if at else AT, kind, "kiosk", detail, prev, key))
+        prev = out[-1]["hash"]
+    name, data = write_batch(KIND, {"kiosk_id": kiosk, "store_id": "S1", "first_seq": 1, "last_seq": len(out)}, out)
+    path = root / batch_key(KIND, "S1", kiosk, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _with(store: Store, tmp_path: Path, rows: list) -> Path:
+    root = tmp_path / "ho"
+    shutil.copytree(store.root, root)
+    _unverified(root, rows)
+    return root
+
+
+@pytest.mark.parametrize("rows", [
+    [("line.add", _line(name={"x": 1})), ("sale.closed", _closed())],
+    [("line.add", _line(sku=["a"])), ("sale.closed", _closed())],
+    [("line.add", _line(replaces=["L0"])), ("sale.closed", _closed())],
+    [("line.add", _line(replaces={"a": 1})), ("sale.closed", _closed())],
+    [("line.add", _line(voided="false")), ("sale.closed", _closed())],
+    [("line.add", _line()), ("sale.closed", _closed(lines=True))],
+    [("line.add", _line()), ("sale.closed", _closed(gross=15500.0))],
+    [("line.add", _line()), ("line.remove", _line()), ("sale.closed", _closed(lines=0, gross=0, total=0))],
+], ids=["name-dict", "sku-list", "replaces-list", "replaces-dict", "voided-str", "lines-bool", "gross-float",
+        "emptied-cart"])
+def test_an_unverified_kiosks_odd_sale_is_one_discrepancy_not_a_crash(store, tmp_path, rows):
+    report = takings_report(str(_with(store, tmp_path, rows)), store.keys, first=DAY, last=DAY)
+    (day,) = report.days
+    kx = next(k for k in day.kiosks if k.kiosk == "KX")
+    assert kx.takings.sales == 0 and len(kx.discrepancies) == 1 and not report.clean
+    assert [k.takings.sales for k in day.kiosks if k.verified] == [2, 1]  # K1 and K2 still counted
+
+
+def test_a_cart_of_thousands_of_replacing_lines_is_refused_fast(store, tmp_path):
+    import time
+
+    rows = [("line.add", _line(lid="L0"))] + [("line.add", _line(lid=f"L{i}", replaces="L0")) for i in range(1, 6000)]
+    root = _with(store, tmp_path, [*rows, ("sale.closed", _closed(lines=6000))])
+    started = time.monotonic()
+    report = takings_report(str(root), store.keys, first=DAY, last=DAY)
+    kx = next(k for k in report.days[0].kiosks if k.kiosk == "KX")
+    assert len(kx.discrepancies) == 1 and "2000 lines" in kx.discrepancies[0]["message"]
+    assert time.monotonic() - started < 5
+
+
+def test_the_csv_neutralises_a_kiosks_formulas_not_its_negative_amounts(store, tmp_path):
+    rows = [("line.add", _line()), ("sale.closed", _closed(receipt="=1+1", gross=15500))]
+    root = tmp_path / "ho"
+    shutil.copytree(store.root, root)
+    _unverified(root, rows, kiosk="-cmd")
+    report = takings_report(str(root), store.keys, first=DAY, last=DAY)
+    rows = csv_rows(report)
+    (kx,) = [r for r in rows if r["kiosk"] == "'-cmd"]
+    assert (kx["first_receipt"], kx["sales"]) == ("'=1+1", "1")
+    assert not [v for r in rows for v in r.values() if v.startswith(("=", "+", "@"))]
+    assert {r["round_off"] for r in rows} >= {"-0.28", "-0.20"}  # numbers stay numbers
+
+
+def test_a_kiosks_long_text_is_cut_in_the_text_report(store, tmp_path):
+    rows = [("line.add", _line()), ("sale.closed", _closed(receipt="R" * 100_000, gross=1))]
+    text = format_takings(takings_report(str(_with(store, tmp_path, rows)), store.keys, first=DAY, last=DAY))
+    assert len(text) < 20_000 and "R" * 41 not in text
+
+
+def test_unknown_payment_methods_share_one_other_column(store, tmp_path):
+    rows = []
+    for i in range(50):
+        at = f"2026-11-{1 + i % 28:02d}T12:00:00+05:30"
+        rows += [("line.add", _line(cart=f"C{i}", lid=f"L{i}"), at),
+                 ("sale.closed", _closed(cart=f"C{i}", receipt=f"R{i}", method=f"m{i}", closed_at=at), at)]
+    report = takings_report(str(_with(store, tmp_path, rows)), store.keys)
+    paid = [c for c in csv_columns(report) if c.startswith("paid_")]
+    assert paid == ["paid_card_sales", "paid_card_amount", "paid_cash_sales", "paid_cash_amount", "paid_other_sales",
+                    "paid_other_amount"]
+    assert sum(int(r["paid_other_sales"]) for r in csv_rows(report)) == 50
+
+
+@pytest.mark.parametrize("days", [{}, {"first": DAY}, {"first": DAY, "last": NEXT}])
+def test_a_kiosk_with_no_batch_received_makes_the_report_not_clean_in_every_mode(store, tmp_path, days):
+    root = tmp_path / "ho"
+    shutil.copytree(store.root, root)
+    shutil.rmtree(root / "audit/S1/K2")
+    for batch in (root / "audit/S1/K1").iterdir():
+        batch.unlink()
+    (root / "audit/S1/K1/.keep").write_text("")
+    report = takings_report(str(root), store.keys, **days)
+    assert not report.clean and "no audit batch received yet" in format_takings(report)
