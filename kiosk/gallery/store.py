@@ -33,12 +33,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 
 from kiosk.bundle_format.atomic import atomic_write
 from kiosk.errors import UserError
+from kiosk.sqlite_readonly import connect_readonly
 
 __all__ = ["DB_FILE", "EMPTY_TRAY", "Enrollment", "Gallery", "GalleryError", "PHOTOS"]
 
@@ -149,31 +149,9 @@ def _read_only_mount(folder: Path) -> bool:
         return False
 
 
-def _connect_uri(path: Path, params: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?{params}", uri=True, isolation_level=None,
-                           check_same_thread=False, timeout=10.0)
-    try:
-        conn.execute("PRAGMA user_version").fetchone()  # SQLite opens the WAL index on the first read
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
 def _connect_readonly(path: Path) -> sqlite3.Connection:
-    """``path`` read-only; on a read-only mount (no WAL index can be made there) immutable, unless its -wal journal
-    holds changes not yet merged (then the error stands: immutable would skip them)."""
-    try:
-        return _connect_uri(path, "mode=ro")
-    except sqlite3.OperationalError:
-        wal = Path(f"{path}-wal")
-        try:
-            pending = wal.exists() and wal.stat().st_size > 0
-        except OSError:
-            pending = True
-        if pending or not _read_only_mount(path.parent):
-            raise
-    return _connect_uri(path, "mode=ro&immutable=1")
+    """``path`` read-only; immutable on a read-only mount (:mod:`kiosk.sqlite_readonly`)."""
+    return connect_readonly(path, lambda p: _read_only_mount(p.parent))
 
 
 class Gallery:

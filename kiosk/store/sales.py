@@ -38,13 +38,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
-from urllib.parse import quote
 
 from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
 from kiosk.domain.pricing import SoldBy
 from kiosk.domain.receipt import Receipt, StoreInfo
 from kiosk.domain.store_time import in_zone
 from kiosk.errors import UserError
+from kiosk.sqlite_readonly import connect_readonly as _connect_readonly
 from kiosk.store.audit import AuditMixin, NewKey, migrate_audit
 from kiosk.store.feedback import FeedbackMixin, migrate_feedback
 from kiosk.store.payments import PaymentsMixin, migrate_payments_and_receipts
@@ -251,32 +251,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _connect_uri(path: Path, params: str, timeout: float) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?{params}", uri=True, isolation_level=None,
-                           check_same_thread=False, timeout=timeout)
-    try:
-        conn.execute("PRAGMA user_version").fetchone()  # SQLite opens the WAL index on the first read
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
 def connect_readonly(path: Path, *, timeout: float = 10.0) -> sqlite3.Connection:
-    """``path`` opened read-only (nothing is written). On a read-only mount, where SQLite cannot make the WAL index
-    beside a database that no longer has one, it is opened immutable: nothing can change it there. A -wal journal
-    with content not yet merged is never skipped that way: the read-only error stands."""
-    try:
-        return _connect_uri(path, "mode=ro", timeout)
-    except sqlite3.OperationalError:
-        wal = Path(f"{path}-wal")
-        try:
-            pending = wal.exists() and wal.stat().st_size > 0
-        except OSError:
-            pending = True
-        if pending or not read_only_reason(path):
-            raise
-    return _connect_uri(path, "mode=ro&immutable=1", timeout)
+    """``path`` opened read-only (nothing is written); immutable on a read-only mount (:mod:`kiosk.sqlite_readonly`)."""
+    return _connect_readonly(path, lambda p: bool(read_only_reason(p)), timeout=timeout)
 
 
 def _check_version(have: int, path: Path, *, readonly: bool = False) -> None:
