@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     exp = cmds.add_parser("export", help="write the whole catalog as CSV (the import format)")
     exp.add_argument("--db", type=Path, required=True, help="catalog SQLite file")
     exp.add_argument("--out", type=Path, help="CSV file to write (default: stdout)")
+    exp.add_argument("--force", action="store_true", help="replace the --out file when it is there (never a database "
+                                                          "or a key)")
     exp.set_defaults(func=cmd_export)
 
     show = cmds.add_parser("show", help="show one SKU (by id, PLU or barcode)")
@@ -72,12 +74,15 @@ def _remove_database(db: Path) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     from catalog.csv_io import export_csv
     from catalog.repository import Catalog
+    from kiosk.bundle_format.atomic import check_output, shown
 
+    if args.out is not None:  # before the catalog is read: a database or key is never replaced by the CSV
+        check_output(args.out, force=args.force, error=CatalogError)
     with Catalog.open(args.db, create=False) as cat:
         cat.strict = True  # a row that breaks a rule is an error naming it, not a silent gap in the export
         n = export_csv(cat, args.out)
     if args.out:
-        print(f"exported {n} SKUs to {args.out}", file=sys.stderr)
+        print(f"exported {n} SKUs to {shown(args.out)}", file=sys.stderr)
     return 0
 
 

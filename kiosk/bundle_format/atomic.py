@@ -8,12 +8,17 @@ and the directory is fsynced so the rename itself survives a power cut.
 * :func:`atomic_open` — a file object to write into (``torch.save``, ``csv.writer``, ``np.save`` …);
 * :class:`AtomicFile` — a temporary *path* for libraries that want a file name (a memory map, ``tarfile``), or for
   output written over several calls; :meth:`AtomicFile.commit` publishes it.
+
+:func:`check_output` is the one check of a file a user names for a command to write (``--csv``, ``--out FILE``);
+:func:`shown` is how a path goes into a one-line message.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,3 +105,68 @@ def atomic_write(path: Path | str, data: bytes | str, encoding: str = "utf-8") -
     with atomic_open(path, "wb") as fh:
         fh.write(payload)
     return Path(path)
+
+
+SQLITE_HEADER = b"SQLite format 3\0"
+_WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")  # a SQLite write-ahead log's first bytes
+#: names of key files: the kiosk's audit key (``<store>.audit-key``), head office's signing (``NAME.key``, PEM) and
+#: public keys (``NAME.pub``) and its enrolled kiosk keys (``<kiosk>.key``)
+KEY_SUFFIXES = (".audit-key", ".key", ".pub", ".pem")
+_AUDIT_KEY = re.compile(rb"\s*[0-9a-f]{64}\s*\Z")
+_PUBLIC_KEY = re.compile(rb"ed25519 [A-Za-z0-9+/=]{40,}")
+
+
+def shown(path: os.PathLike | str) -> str:
+    """``path`` for a one-line message: as it is, or quoted with escapes when it holds a newline, a control
+    character or bytes that are not text (so a crafted name cannot split or forge a line)."""
+    text = os.fspath(path)
+    return text if text.isprintable() else repr(text)
+
+
+def _what_it_holds(path: Path) -> str | None:
+    """``'a SQLite database'``, ``'a key'`` … when the regular file ``path`` holds data no output may replace."""
+    if path.name.endswith(KEY_SUFFIXES):
+        return "a key file"
+    if path.name.endswith(("-wal", "-shm", "-journal")):
+        return "a SQLite database's journal"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if head.startswith(SQLITE_HEADER):
+        return "a SQLite database"
+    if head[:4] in _WAL_MAGIC:
+        return "a SQLite database's journal"
+    if _AUDIT_KEY.match(head) or b"PRIVATE KEY-----" in head or _PUBLIC_KEY.match(head):
+        return "a key file"
+    return None
+
+
+def check_output(path: os.PathLike | str, *, force: bool = False, option: str = "--out", error=None) -> Path:
+    """Refuse, before any work, to write a user-named output file over something: a database, a key, or anything
+    that is not a regular file (a folder, a device, a pipe) always; any other file that is there unless ``force``.
+    ``error`` (a :class:`~kiosk.errors.UserError`, the caller's own kind) names ``option`` and the path on one line."""
+    from kiosk.errors import UserError
+
+    error = error or UserError
+    path = Path(path)
+    where = f"{option} {shown(path)}"
+    if not os.fspath(path).strip():
+        raise error(f"{option}: empty; name the file to write")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return path  # nothing there (or a link to nothing): the new file takes its place
+    except OSError as exc:
+        raise error(f"{where}: cannot be checked ({exc.strerror or exc}); nothing written") from None
+    if not stat.S_ISREG(mode):
+        from kiosk.inputfiles import path_kind
+
+        raise error(f"{where} is {path_kind(path)}, not a file this command may write; nothing written")
+    held = _what_it_holds(path)
+    if held is not None:
+        raise error(f"{where} is {held}; refusing to replace it (name a new file); nothing written")
+    if not force:
+        raise error(f"{where} already exists; --force replaces it; nothing written")
+    return path

@@ -152,6 +152,8 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p = _a_day(receipt, "day", "the day's takings (end-of-day report): sales, payments, GST per rate, staff changes; "
                                "--csv for the accountant", "print the report as one JSON object (amounts in paise)")
     p.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per receipt and GST rate there")
+    p.add_argument("--force", action="store_true", help="replace the --csv file when it is there (never a database "
+                                                         "or a key)")
     p.set_defaults(func=cmd_receipt_day)
     p = _a_day(receipt, "list", "the day's receipts: number, time, items, total, how paid (to find one to reprint)",
                "one JSON object per line (amounts in paise)")
@@ -244,8 +246,11 @@ def cmd_receipt_list(args: argparse.Namespace) -> int:
 
 
 def cmd_receipt_day(args: argparse.Namespace) -> int:
+    from kiosk.bundle_format.atomic import check_output, shown
     from kiosk.domain.takings import tax_csv_rows
 
+    if args.csv is not None:  # before the store is opened: never a database or key replaced by the CSV
+        check_output(args.csv, force=args.force, option="--csv")
     _, receipts, takings, _zone = _days_receipts(args)
     if args.csv:
         _write_csv(args.csv, tax_csv_rows(receipts))
@@ -253,5 +258,5 @@ def cmd_receipt_day(args: argparse.Namespace) -> int:
     if args.json:
         print()
     if args.csv:
-        print(f"wrote {args.csv}: {len(receipts)} receipt(s)", file=sys.stderr)
+        print(f"wrote {shown(args.csv)}: {len(receipts)} receipt(s)", file=sys.stderr)
     return 0

@@ -13,8 +13,10 @@ def register(sub, groups) -> None:
     feedback = group(sub, groups, "feedback", "what the stores send: feedback batches into training manifests")
     p = feedback.add_parser("collect", help="merge every store's feedback batches into a training manifest")
     p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to (directory or s3://…)")
-    p.add_argument("--out", type=Path, required=True, help="folder for feedback.csv, images/, unlabelled.csv, "
-                                                             "report.json")
+    p.add_argument("--out", type=_out_folder, required=True, help="folder for feedback.csv, images/, unlabelled.csv, "
+                                                                    "report.json, collect.json (not inside SRC)")
+    p.add_argument("--force", action="store_true", help="replace files in --out that no collect wrote there, or a "
+                                                        "manifest with more rows")
     p.add_argument("--since", metavar="DATE", help="only placements from this date (YYYY-MM-DD or ISO time) on")
     p.add_argument("--against", type=Path, action="append", default=[], metavar="MANIFEST",
                    help="existing training manifest: feedback photos that duplicate one of its photos are left out "
@@ -36,6 +38,13 @@ def register(sub, groups) -> None:
     p.set_defaults(func=_fleet_status)
 
 
+def _out_folder(text: str) -> Path:
+    """``--out``: a folder's name; an empty one (which would mean the current folder) is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: name the folder for the manifest")
+    return Path(text)
+
+
 def _collect(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -46,7 +55,7 @@ def _collect(args: argparse.Namespace) -> int:
     try:
         report = collect_feedback(args.src, args.out, since=parse_since(args.since), against=args.against,
                                   catalog=args.catalog, phash_threshold=args.phash_threshold, workers=args.workers,
-                                  cache=cache, progress=not args.json)
+                                  cache=cache, progress=not args.json, force=args.force)
     finally:
         if cache is not None:
             cache.close()

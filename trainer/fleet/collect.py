@@ -14,29 +14,34 @@
    feedback (of near-identical crops the best-trusted label, then the newest, is kept).
 
 ``DIR/report.json`` holds the whole account; the command prints its summary. Running it again gives the same output.
+``DIR/collect.json`` records what a collect wrote there (each file's sha256, the manifest's rows): a later collect
+into DIR replaces only those files as they were written, and never a manifest by one with fewer rows, unless
+``force``; DIR may not be SRC or inside it (the kiosks' upload tree).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kiosk.bundle_format.atomic import atomic_write
+from kiosk.bundle_format.atomic import atomic_write, shown
 from kiosk.errors import DataError
 from kiosk.exchange import BatchError, safe_segment
 from kiosk.exchange.enrollment import KIND as ENROLLMENT
 from kiosk.exchange.enrollment import join_enrollments, read_enrollment_batch
 from kiosk.exchange.feedback import KIND, TRUST_RANK, read_feedback_batch
-from trainer.data.manifest import ManifestRow, read_manifest, write_manifest
+from trainer.data.manifest import ManifestRow, check_out_folder, read_manifest, write_manifest
 from trainer.fleet.location import HeadOffice
 
 __all__ = ["CollectReport", "collect_feedback", "parse_since"]
 
 log = logging.getLogger(__name__)
 MANIFEST, UNLABELLED, REPORT = "feedback.csv", "unlabelled.csv", "report.json"
+MARKER = "collect.json"  # what a collect wrote into --out: what a later one there may replace
 SOURCE, ENROLLED = "feedback", "enrolled"
 
 
@@ -79,17 +84,18 @@ class CollectReport:
     withdrawn: int = 0  # enrollments staff had withdrawn before they were sent: left out
 
     def summary(self) -> str:
-        lines = [f"{self.batches} batch(es) read from {self.source}, {len(self.skipped)} skipped; {self.records} "
-                 f"placement(s) ({self.superseded} older revisions replaced, {self.before_since} before --since)"]
+        lines = [f"{self.batches} batch(es) read from {shown(self.source)}, {len(self.skipped)} skipped; "
+                 f"{self.records} placement(s) ({self.superseded} older revisions replaced, {self.before_since} "
+                 f"before --since)"]
         if self.enrollments or self.withdrawn:
             lines.append(f"{self.enrollments} enrollment(s) taught at the kiosks: {self.enrolled_photos} photo(s) "
                          f"(source {ENROLLED}, trust staff); {self.withdrawn} withdrawn before sending, left out")
-        lines += [f"  skipped {s['batch']}: {s['reason']}" for s in self.skipped]
+        lines += [f"  skipped {shown(s['batch'])}: {shown(s['reason'])}" for s in self.skipped]
         lines += [f"  unknown SKUs in {b}: {', '.join(skus)}" for b, skus in sorted(self.unknown_skus.items())]
         if not self.catalog:
             lines.append("  labels not checked against a catalog (--catalog DB)")
         against = sum(1 for d in self.duplicates if d["kind"] == "against")
-        lines.append(f"{self.rows} row(s) in {self.manifest} (" + ", ".join(
+        lines.append(f"{self.rows} row(s) in {shown(self.manifest)} (" + ", ".join(
             f"{t} {n}" for t, n in sorted(self.by_trust.items(), key=lambda kv: -TRUST_RANK[kv[0]])) +
             f"); {len(self.duplicates)} duplicate(s) left out ({against} of photos already trained on), "
             f"{len(self.unreadable)} unreadable, {self.unlabelled} unlabelled in {UNLABELLED}")
@@ -213,14 +219,52 @@ def _row(f: Found) -> ManifestRow:
     return ManifestRow(path=f.path.resolve(), sku=r["label"], source=f.source, extra=extra)
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _written_before(out: Path) -> dict:
+    """What an earlier collect recorded in ``out/collect.json`` (``{}``: none did, or the record does not read)."""
+    try:
+        doc = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) and isinstance(doc.get("files"), dict) else {}
+
+
+def _check_out(src: str, out: Path, force: bool) -> dict:
+    """Refuse, before any work, an ``out`` that is not a folder, SRC or inside it, or holding files of ours
+    that no collect wrote there (or that changed since), unless ``force``. Returns the earlier collect's record."""
+    check_out_folder(out)
+    if "://" not in src:
+        here, there = Path(src).resolve(), out.resolve()
+        if there == here or here in there.parents:
+            raise DataError(f"--out {shown(out)}: inside SRC {shown(src)} (the kiosks' upload tree); choose a folder "
+                            f"outside it")
+    before = _written_before(out)
+    if force:
+        return before
+    for name in (MANIFEST, UNLABELLED, REPORT, "images"):
+        path = out / name
+        if not (path.exists() or path.is_symlink()):
+            continue
+        if name == "images" and before:
+            continue
+        if not path.is_file() or before.get("files", {}).get(name) != _sha256(path):
+            raise DataError(f"--out {shown(out)}: {name} there was not written by `checkout feedback collect` (or "
+                            f"changed since: {MARKER} does not record it); choose another folder, or --force")
+    return before
+
+
 def collect_feedback(src: str, out: Path, *, since: datetime | None = None, against: list[Path] = (),
                      catalog: Path | None = None, phash_threshold: int = 4, workers: int | None = None,
-                     cache=None, progress: bool = True) -> CollectReport:
+                     cache=None, progress: bool = True, force: bool = False) -> CollectReport:
     """See the module docstring. Returns the report (also written to ``out/report.json``)."""
     from trainer.data.check import load_catalog_skus
     from trainer.fleet.dedupe import dedupe
 
     out = Path(out)
+    before = _check_out(str(src), out, force)
     report = CollectReport(str(src), str(out), manifest=str(out / MANIFEST))
     ho = HeadOffice(src)
     merged = list(_read_all(ho, report).values()) + _read_enrollments(ho, report)
@@ -237,12 +281,17 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
     kept = dedupe(labelled, base, report, phash_threshold=phash_threshold, workers=workers, cache=cache,
                   progress=progress)
     rows = [_row(f) for f in kept]
+    if not force and len(rows) < before.get("rows", 0):
+        raise DataError(f"--out {shown(out)}: {MANIFEST} there holds {before['rows']} row(s), this collect {len(rows)} "
+                        f"(a narrower --since?); not replaced: choose another folder, or --force")
     write_manifest(rows, out / MANIFEST)
     _write_unlabelled(rest, out / UNLABELLED)
     report.rows, report.unlabelled = len(rows), len(rest)
     for f in kept:
         report.by_trust[f.record["trust"]] = report.by_trust.get(f.record["trust"], 0) + 1
     atomic_write(out / REPORT, json.dumps(asdict(report), indent=2, sort_keys=True) + "\n")
+    files = {name: _sha256(out / name) for name in (MANIFEST, UNLABELLED, REPORT)}
+    atomic_write(out / MARKER, json.dumps({"source": str(src), "rows": len(rows), "files": files}, indent=2) + "\n")
     return report
 
 

@@ -64,6 +64,8 @@ def register(sub, groups) -> None:
     p.add_argument("--catalog", type=Path, metavar="DB", help="head office's catalog: which taught SKUs it lacks")
     p.add_argument("--new-products", type=Path, metavar="FILE",
                    help="write the taught products the catalog lacks as a catalog CSV (checkout catalog import FILE)")
+    p.add_argument("--force", action="store_true", help="replace the --new-products file when it is there (never a "
+                                                         "database or a key)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(func=_taught)
     p = report.add_parser("takings", help="each store's takings per day across its kiosks (sales, payments, GST per "
@@ -75,6 +77,8 @@ def register(sub, groups) -> None:
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="up to this day")
     p.add_argument("--store", action="append", metavar="STORE_ID", help="only this store (repeatable)")
     p.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per store, day and kiosk there")
+    p.add_argument("--force", action="store_true", help="replace the --csv file when it is there (never a database "
+                                                         "or a key)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(func=_takings)
 
@@ -153,8 +157,11 @@ def _quality(args) -> int:
 
 
 def _taught(args) -> int:
+    from kiosk.bundle_format.atomic import check_output
     from trainer.headoffice.taught import format_taught, taught_report
 
+    if args.new_products is not None:
+        check_output(args.new_products, force=args.force, option="--new-products")
     report = taught_report(args.src, args.channel, args.catalog)
     print(json.dumps(report.to_dict(), indent=2, sort_keys=True) if args.json else format_taught(report))
     if args.new_products:
@@ -163,15 +170,18 @@ def _taught(args) -> int:
 
 
 def _takings(args) -> int:
+    from kiosk.bundle_format.atomic import check_output, shown
     from trainer.headoffice.takings import format_takings, parse_days, takings_report, write_csv
 
     first, last = parse_days(args.date, args.date_from, args.date_to)
+    if args.csv is not None:  # before the uploads are read: never a database or a key replaced by the CSV
+        check_output(args.csv, force=args.force, option="--csv")
     report = takings_report(args.src, args.keys, first=first, last=last, stores=args.store)
     rows = write_csv(args.csv, report) if args.csv else 0
     print(json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) if args.json
           else format_takings(report))
     if args.csv:
-        print(f"wrote {args.csv}: {rows} row(s), one per store, day and kiosk", file=sys.stderr)
+        print(f"wrote {shown(args.csv)}: {rows} row(s), one per store, day and kiosk", file=sys.stderr)
     if not report.clean:
         print("not all figures verified: a kiosk unverified or a sale discrepant (listed above)", file=sys.stderr)
     return 0 if report.clean else 1
