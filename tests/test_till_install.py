@@ -76,5 +76,6 @@ def test_checkout_doctor_runs_on_a_till_without_torch(till_venv, demo_bundle, tm
                   "--camera", f"folder:{DEMO}/camera", "--scale", f"script:{DEMO}/scale.txt"], cwd=tmp_path)
     assert doctor.returncode == 0 and "Traceback" not in doctor.stderr, doctor.stdout + doctor.stderr
     names = [line.split()[1] for line in doctor.stdout.splitlines()]
-    assert names == ["config", "camera", "scale", "bundle", "runtime", "catalog", "state", "disk", "clock", "feedback"]
+    assert names == ["config", "camera", "scale", "printer", "bundle", "runtime", "catalog", "state", "disk", "clock",
+                     "feedback"]
     assert "FAIL" not in doctor.stdout and "labels of the model are active SKUs" in doctor.stdout

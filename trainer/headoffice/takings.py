@@ -33,7 +33,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from catalog.csv_io import neutralise_formula
-from kiosk.domain.cart import Cart, CartError, CartLine
+from kiosk.domain.cart import MAX_CART_LINES, Cart, CartError, CartLine
 from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import format_rate
 from kiosk.domain.receipt import PAYMENT_METHODS, Receipt, StoreInfo, columns, printable
@@ -197,6 +197,8 @@ class _Ledger:
         self.days.add(day)
         cart_id, receipt_no = str(d.get("cart_id") or ""), str(d.get("receipt_no") or "?")
         lines, why = self.carts.pop(cart_id, {}), self.broken.pop(cart_id, "")
+        if len(lines) > MAX_CART_LINES:  # a till refuses the line after them
+            why = why or f"{len(lines)} lines: more than a till's cart holds ({MAX_CART_LINES} lines)"
         try:
             cart = Cart(cart_id or None, lines.values(), closed=True)
             receipt = Receipt.from_cart(cart, receipt_no, at, store=StoreInfo(name=self.store, kiosk_id=self.kiosk),
