@@ -10,15 +10,21 @@ from kiosk.scale.simulator import ScaleSimulator, apply_console_command
 FAST = "timeout=0.2"
 
 
-@pytest.fixture(params=["mt-sics", "nci"])
-def rig(request):
-    """A simulated scale speaking the protocol on a pty, and the serial driver opened on it."""
-    sim = ScaleSimulator(request.param, SimulatedScale(0))
+def simulated_and_driver(protocol: str, options: str):
+    """A simulated scale speaking ``protocol`` on a pty and the serial driver opened on it with ``options``
+    (yielded; both closed after)."""
+    sim = ScaleSimulator(protocol, SimulatedScale(0))
     sim.start()
-    scale = open_scale(f"{sim.uri}&{FAST}")
+    scale = open_scale(f"{sim.uri}&{options}")
     yield sim, scale
     scale.close()
     sim.stop()
+
+
+@pytest.fixture(params=["mt-sics", "nci"])
+def rig(request):
+    """A simulated scale speaking the protocol on a pty, and the serial driver opened on it."""
+    yield from simulated_and_driver(request.param, FAST)
 
 
 def triple(r):
@@ -136,12 +142,7 @@ def test_simulator_console_commands():
 @pytest.fixture(params=["mt-sics", "nci"])
 def slow_rig(request):
     """A scale that answers late, and the driver with a short timeout (0.05 s) and a longer wait for late answers."""
-    sim = ScaleSimulator(request.param, SimulatedScale(0))
-    sim.start()
-    scale = open_scale(f"{sim.uri}&timeout=0.05&late=0.6")
-    yield sim, scale
-    scale.close()
-    sim.stop()
+    yield from simulated_and_driver(request.param, "timeout=0.05&late=0.6")
 
 
 def test_a_slow_scales_late_answers_are_errors_never_old_weights(slow_rig):
