@@ -110,6 +110,8 @@ def _one_run(args, folder: Path, n: int) -> dict:
         from kiosk.errors import UserError
 
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        if time.monotonic() - t0 < args.timeout:  # it stopped by itself: its reason, not a wait it never made
+            raise UserError(f"bench startup: run {n}: the kiosk stopped before its first suggestion ({tail})")
         raise UserError(f"bench startup: run {n} saw no suggestion within {args.timeout} s ({tail})")
     report = json.loads(done.stdout.strip().splitlines()[-1])
     steps = {k: report["marks"][k] - t0 for k in STEPS}

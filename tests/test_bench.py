@@ -81,6 +81,18 @@ def test_bench_startup_without_a_bundle_is_one_line(tmp_path, capsys):
     assert "--bundle" in capsys.readouterr().err
 
 
+def test_bench_startup_with_a_broken_bundle_says_why_the_kiosk_stopped(demo_bundle, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "bundle"
+    shutil.copytree(demo_bundle, broken)
+    (broken / "model.onnx").write_bytes(b"not a model")
+    assert main(["bench", "startup", "--bundle", str(broken), "--runs", "1", "--timeout", "300"]) == 2
+    err = capsys.readouterr().err
+    assert "stopped before its first suggestion" in err and "model.onnx" in err
+    assert "within 300" not in err  # it never waited that long
+
+
 def test_bench_kiosk_precision_runs_the_int8_model_bare_and_in_the_recogniser(int8_bundle, capsys):
     assert main(["bench", "kiosk", "--bundle", str(int8_bundle), "--camera", CAMERA, "--frames", "5", "--warmup", "1",
                  "--precision", "int8", "--json", "--no-progress"]) == 0
