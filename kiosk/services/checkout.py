@@ -135,7 +135,8 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self.feedback.carry_enrollments(gallery, self._shelf.row)  # what staff teach goes to head office
         self._init_shopper_side(config, store)  # help, removals, language, browsing, printing
         self._unsubscribe_model = self.model.subscribe(lambda _rec: self._emit(ModelChanged(*self.model_info())))
-        self._updates = UpdateRelay(updater, self.model, self._emit, lambda: self.config.update_interval_s)
+        self._updates = UpdateRelay(updater, self.model, self._emit, lambda: self.config.update_interval_s,
+                                    self.config.tz)
         self._live = LiveLoop(camera=lambda: self.config.camera, scale=scale,
                               poll_hz=lambda: self.config.scale_poll_hz, process_frame=self.process_frame,
                               poll_scale=self.poll_scale, emit=self._emit, scanner=scanner, scanned=self.scanned,

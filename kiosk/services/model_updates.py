@@ -27,7 +27,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -144,17 +144,19 @@ def open_model_store(config: KioskConfig, compat, gallery=None) -> OpenedModelSt
 
 
 # -- status bar ---------------------------------------------------------------------------------------------
-def _clock_text(iso_time: str | None) -> str:
+def _clock_text(iso_time: str | None, tz: tzinfo | None = None) -> str:
+    """``iso_time`` as HH:MM on the store's clock (``tz``; None: the process's zone)."""
     if not iso_time:
         return ""
     try:
-        return datetime.fromisoformat(iso_time.replace("Z", "+00:00")).astimezone().strftime("%H:%M")
+        return datetime.fromisoformat(iso_time.replace("Z", "+00:00")).astimezone(tz).strftime("%H:%M")
     except ValueError:
         return ""
 
 
-def describe_status(status, running_version: int | None = None) -> tuple[str, str]:
-    """``(text, level)`` for an UpdateStatus: one short line (``level`` ``ok|warn|error``)."""
+def describe_status(status, running_version: int | None = None, tz: tzinfo | None = None) -> tuple[str, str]:
+    """``(text, level)`` for an UpdateStatus: one short line (``level`` ``ok|warn|error``); times on the store's
+    clock (``tz``)."""
     active_v = status.active_version if status.active_version is not None else running_version
     active = f"v{active_v}" if active_v is not None else "no model"
     offered = f"v{status.available_version}" if status.available_version is not None else "new model"
@@ -175,15 +177,15 @@ def describe_status(status, running_version: int | None = None) -> tuple[str, st
         return f"Update refused ({reason}): {active} keeps running", "error"
     if status.last_error:  # idle after an automatic rollback (the new version failed to load)
         return f"Update: {offered} failed to load ({reason}), back on {active}", "error"
-    checked = _clock_text(status.last_check)
+    checked = _clock_text(status.last_check, tz)
     if not status.last_check:
         return f"Update: {active}, first check pending", "ok"
     return f"Update: {active} up to date" + (f" · checked {checked}" if checked else ""), "ok"
 
 
-def update_event(status, running_version: int | None = None) -> UpdateStatusChanged:
+def update_event(status, running_version: int | None = None, tz: tzinfo | None = None) -> UpdateStatusChanged:
     """An immutable snapshot of ``status`` (an UpdateStatus) for listeners on other threads."""
-    text, level = describe_status(status, running_version)
+    text, level = describe_status(status, running_version, tz)
     version = status.active_version if status.active_version is not None else running_version
     return UpdateStatusChanged(state=str(status.state), version=version, message=text, level=level,
                                available_version=status.available_version, error=status.last_error,
@@ -195,8 +197,10 @@ class UpdateRelay:
     (between two frames, cart untouched) and starts/stops its polling thread. ``updater`` may be ``None`` (no
     channel): then there is no status and nothing to start."""
 
-    def __init__(self, updater, model, emit: Callable[..., None], interval_s: Callable[[], float]) -> None:
+    def __init__(self, updater, model, emit: Callable[..., None], interval_s: Callable[[], float],
+                 tz: tzinfo | None = None) -> None:
         self.updater = updater
+        self._tz = tz  # the store's zone: the status line's times are on the store's clock
         self._model = model  # kiosk.bundles.active.ActiveModel
         self._emit = emit
         self._interval_s = interval_s
@@ -206,11 +210,11 @@ class UpdateRelay:
         if updater is not None:
             updater.on_activated = self._on_activated
             self._unsubscribe = updater.add_listener(self._on_status)
-            self.status = update_event(updater.status, model.version)
+            self.status = update_event(updater.status, model.version, tz)
 
     def _on_status(self, status) -> None:
         """Updater listener (updater thread): snapshot the status and re-send it as an event."""
-        self.status = update_event(status, self._model.version)
+        self.status = update_event(status, self._model.version, self._tz)
         self._emit(self.status)
 
     def _on_activated(self, recognizer) -> None:

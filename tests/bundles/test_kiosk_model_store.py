@@ -193,3 +193,27 @@ def test_no_model_yet_sells_by_search_then_gets_one_from_the_channel(kiosk_confi
         assert service.update_status.message.startswith("Update: v1 up to date")
     report = json.loads((tmp_path / "models" / "status.json").read_text())
     assert report["active_version"] == 1 and report["channel"] == str(channel)
+
+
+def test_the_update_line_tells_the_time_on_the_stores_clock(kiosk_config, kiosk_bundles, head_office_key, tmp_path,
+                                                             monkeypatch):
+    """A till's service may run in UTC (systemd without TZ): "checked HH:MM" is the store's time, as receipts are."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        channel = tmp_path / "channel"
+        publish(kiosk_bundles["v1"], channel, head_office_key)
+        config = kiosk_config(channel=str(channel), store_id="S1", store_timezone="Pacific/Kiritimati")  # UTC+14
+        with CheckoutService.from_config(config) as service:
+            service.check_for_update()
+            status = service.update_status
+            checked = datetime.fromisoformat(status.last_check.replace("Z", "+00:00"))
+            store_hhmm = checked.astimezone(ZoneInfo("Pacific/Kiritimati")).strftime("%H:%M")
+            assert status.message.endswith(f"checked {store_hhmm}"), status.message
+            assert store_hhmm != checked.astimezone(ZoneInfo("UTC")).strftime("%H:%M")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
