@@ -132,15 +132,30 @@ def cmd_kiosk_rollback(args) -> int:
 
 
 def cmd_kiosk_status(args) -> int:
+    """The status report as JSON; a problem with the store's own files (a wrongly typed ``state.json``) is listed
+    under ``problems`` and as one warning line each on stderr, exit 1, the rest of the report still shown."""
+    import sys
+
     from kiosk.bundles.store import BundleStore
+    from kiosk.errors import BundleError
 
     store = BundleStore(args.state, create=False)  # reading only: a mistyped --state makes nothing
     try:
         report = json.loads(store.status_path.read_text())
     except (OSError, ValueError):
         report = {}
+    if not isinstance(report, dict):
+        report = {}
+    problems = []
     report["active_version"] = store.active_version()
     report["installed_versions"] = store.installed_versions()
-    report["blocked_versions"] = sorted(store.blocked_versions())
+    try:
+        report["blocked_versions"] = sorted(store.blocked_versions())
+    except BundleError as exc:
+        report["blocked_versions"] = None
+        problems.append(str(exc))
+    report["problems"] = problems
     print(json.dumps(report, indent=2, sort_keys=True))
-    return 0
+    for line in problems:
+        print(f"checkout: warning: {line}", file=sys.stderr)
+    return 1 if problems else 0

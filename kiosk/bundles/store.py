@@ -32,9 +32,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.bundle_format.atomic import atomic_write, fsync_dir
-from kiosk.bundle_format.bundle import Bundle
+from kiosk.bundle_format.bundle import MAX_MODEL_VERSION, Bundle
 from kiosk.bundle_format.timestamps import iso, parse_time
 from kiosk.bundle_format.trust import TrustStore
+from kiosk.bundle_format.values import MAX_NUMBER, number
 from kiosk.errors import BundleError, DataError, UserError
 from kiosk.exchange.document import load_document
 from kiosk.inputfiles import MB, read_bounded
@@ -110,16 +111,14 @@ class BundleStore:
     # ----------------------------------------------------------------------------------------- state
 
     def read_state(self) -> dict:
-        try:
-            data = _document(self.state_path, "the update state file")
-        except FileNotFoundError:
-            return {}
-        return data if isinstance(data, dict) else {}
+        """``state.json`` ({} when there is none yet); a :class:`BundleError` naming it and the field when a value is
+        of the wrong kind (``"blocked": 5``, ``"index_version": "7"``), see :func:`read_update_state`."""
+        return read_update_state(self.state_path)
 
     def write_state(self, **changes) -> dict:
         state = self.read_state()
         state.update(changes)
-        _write_document(self.state_path, state, "the update state file")
+        _write_document(self.state_path, state, "the update state file", _state_problem)
         return state
 
     def trusted_now(self, wall: datetime) -> datetime:
@@ -335,6 +334,57 @@ def _pointer_problem(data) -> str:
             return f"corrupt active pointer (no {key} number)" if key == "version" else \
                 f"corrupt active pointer ({key} {value!r} is not a version number)"
     return ""
+
+
+#: the times state.json keeps (ISO 8601, see :mod:`kiosk.bundle_format.timestamps`)
+STATE_TIMES = ("last_seen", "signed_seen")
+
+
+def _state_problem(data) -> str:
+    """Why ``data`` is not an update state ("" when it is one): ``index_version`` a number, ``blocked`` a list of
+    version numbers, the times ISO 8601 text. Fields it does not know are left alone."""
+    if not isinstance(data, dict):
+        return f"the update state file holds {_kind(data)}, not a JSON object"
+    at = "the update state file's"
+    if data.get("index_version") is not None:
+        try:
+            number(data["index_version"], f"{at} 'index_version'", 0, MAX_NUMBER, integer=True)
+        except ValueError as exc:
+            return str(exc)
+    blocked = data.get("blocked", [])
+    if not isinstance(blocked, list):
+        return f"{at} 'blocked' must be a list of version numbers, not {_kind(blocked)}"
+    for value in blocked:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MODEL_VERSION:
+            return f"{at} 'blocked' must hold version numbers only, not {_kind(value)}"
+    for key in STATE_TIMES:
+        value = data.get(key)
+        if value is None:
+            continue
+        try:
+            parse_time(value if isinstance(value, str) else "", "")
+        except BundleError:
+            return f"{at} {key!r} must be an ISO 8601 time, not {_kind(value)}"
+    return ""
+
+
+def _kind(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def read_update_state(path: Path) -> dict:
+    """The update state file at ``path`` ({} when there is none yet); a :class:`BundleError` in one line naming it,
+    what is wrong and where, when it cannot be read or a value has the wrong kind."""
+    try:
+        data = _document(path, "the update state file")
+    except FileNotFoundError:
+        return {}
+    problem = _state_problem(data)
+    if problem:
+        raise BundleError(f"{path}: {problem} (correct it by hand or remove it; the file keeps the channel index "
+                          "version seen, the versions blocked here and the latest time seen)")
+    return data
 
 
 def _write_document(path: Path, data, what: str, problem=None) -> None:

@@ -156,9 +156,13 @@ class Updater:
         for k, v in changes.items():
             setattr(self.status, k, v.value if isinstance(v, enum.Enum) else v)
         s = self.status
-        s.active_version = self.store.active_version()
-        s.installed_versions = self.store.installed_versions()
-        s.blocked_versions = sorted(self.store.blocked_versions())
+        for key, read in (("active_version", self.store.active_version),
+                          ("installed_versions", self.store.installed_versions),
+                          ("blocked_versions", lambda: sorted(self.store.blocked_versions()))):
+            try:
+                setattr(s, key, read())
+            except (OSError, BundleError):  # a damaged store file: the check that reads it says so, in one line
+                pass
         s.updated_at = iso(self.now())
         try:
             atomic_write(self.store.status_path, (json.dumps(s.to_json(), indent=2, sort_keys=True) + "\n").encode())
@@ -254,8 +258,8 @@ class Updater:
     def check_once(self) -> UpdateResult:
         """One poll of the channel. Never raises for update problems: they end in ``status.last_error``."""
         with self.store.lock():
-            self._set(state=UpdateState.CHECKING, last_check=iso(self.now()), progress_bytes=0, progress_total=0)
             try:
+                self._set(state=UpdateState.CHECKING, last_check=iso(self.now()), progress_bytes=0, progress_total=0)
                 result = self._check()
             except Exception as exc:  # noqa: BLE001 - whatever happened, the status says so and polling goes on
                 exc = _as_bundle_error(exc)

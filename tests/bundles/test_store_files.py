@@ -4,6 +4,8 @@ an OverflowError -- and a damaged update-log line is skipped, the others kept.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kiosk.bundles.store import BundleStore
@@ -49,3 +51,40 @@ def test_a_damaged_state_file_or_rotation_is_one_line_and_a_damaged_log_line_is_
         store.apply_rotations(None)
     store.audit_path.write_text('{"event": "installed"}\n' + DEEP + "\n" + '{"event": "activated"}\n')
     assert [e["event"] for e in store.read_audit()] == ["installed", "activated"]
+
+
+WRONG_KINDS = {
+    "blocked holds text": ('{"blocked": ["x"]}', "'blocked'"),
+    "blocked is a number": ('{"blocked": 5}', "'blocked'"),
+    "index_version is text": ('{"index_version": "7"}', "'index_version'"),
+    "last_seen is a number": ('{"last_seen": 5}', "'last_seen'"),
+}
+
+
+@pytest.mark.parametrize(("text", "field"), WRONG_KINDS.values(), ids=WRONG_KINDS.keys())
+def test_a_state_file_with_values_of_the_wrong_kind_is_one_line_naming_it_and_the_field(
+        kiosk_v1, bundles_dir, head_office_key, tmp_path, capsys, text, field):
+    """The probe's state.json values crashed model-status and kiosk start (int('x'), iterating 5) and every poll
+    said `update failed: TypeError` without naming the file: now each is one line naming state.json and the field."""
+    from kiosk.cli import main
+    from trainer.release.publish import publish
+
+    store = kiosk_v1.store
+    publish(bundles_dir / "v1", tmp_path / "ch", head_office_key)
+    kiosk_v1.updater.channel = str(tmp_path / "ch")
+    store.state_path.write_text(text)
+    with pytest.raises(BundleError) as info:
+        store.read_state()
+    line = str(info.value)
+    assert str(store.state_path) in line and field in line and "\n" not in line
+    result = kiosk_v1.updater.check_once()  # a poll: one line naming the file, no TypeError
+    assert result.outcome == "error" and str(store.state_path) in result.message and field in result.message
+    assert "TypeError" not in result.message and kiosk_v1.updater.status.state == "failed"
+    with pytest.raises(BundleError, match="state.json"):  # kiosk start: one line (checkout kiosk exits 2)
+        BundleStore(store.root).open_active(kiosk_v1.trust)
+    capsys.readouterr()
+    assert main(["kiosk", "model-status", "--state", str(store.root)]) == 1  # the rest of the report still shown
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["active_version"] == 1 and report["problems"] == [line]
+    assert err.count("\n") == 1 and str(store.state_path) in err and field in err
