@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from catalog.model import MAX_PRICE_PAISE
 from kiosk.domain.cart import CartLine
 from kiosk.domain.money import format_inr
 from kiosk.services.cart_lines import CartKeeper
@@ -193,10 +194,13 @@ class StaffDesk:
         self._emit(CartChanged(view), Notice("info", f"{line.name} taken off by {member.name}"))
 
     def override_price(self, line_id: str, paise: int) -> str:
-        """Re-price a line (``paise`` per unit, or per kg for weighed lines); the old line is voided."""
+        """Re-price a line (``paise`` per unit, or per kg for weighed lines, at most the catalog's MAX_PRICE_PAISE); the
+        old line is voided."""
         self.require()
         if isinstance(paise, bool) or not isinstance(paise, int) or paise < 0:
             raise CheckoutError(f"price override must be whole paise >= 0, got {paise!r}")
+        if paise > MAX_PRICE_PAISE:  # the catalog's own limit (a typo past it overflowed a 32-bit signal, SQLite)
+            raise CheckoutError(f"a price override is at most {format_inr(MAX_PRICE_PAISE)}")
         with self._lock:
             old = self._cart.open_line(line_id)
             new = CartLine(line_id=uuid.uuid4().hex, sku=old.sku, name=old.name, sold_by=old.sold_by,

@@ -125,6 +125,7 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"(?P<name>.+) is sold by weight: put it on the scale, then correct again",
      mark("Notice", "{name} is sold by weight: put it on the scale, then correct again")),
     (r"price override must be whole paise >= 0, got (?P<paise>.+)", mark("Notice", "A price must be zero or more")),
+    (r"a price override is at most (?P<most>₹\S+)", mark("Notice", "A price is at most {most}")),
     (r"receipt (?P<number>\S+) reprinted \(copy (?P<copy>\d+)\) by (?P<who>.+)",
      mark("Notice", "Receipt {number}: duplicate {copy} made")),
     (r"approved by (?P<name>.+): go ahead", mark("Notice", "Approved by {name}: go ahead")),

@@ -374,6 +374,10 @@ Place an item on the tray to start.</source>
         <translation>बारकोड नहीं पढ़ा गया: फिर से स्कैन करें</translation>
     </message>
     <message>
+        <source>A price is at most {most}</source>
+        <translation>दाम अधिक से अधिक {most} हो सकता है</translation>
+    </message>
+    <message>
         <source>The barcode scanner is sending codes too fast: scanning is paused, please call staff</source>
         <translation>बारकोड स्कैनर बहुत तेज़ी से कोड भेज रहा है: स्कैन करना रोका गया है, कृपया स्टाफ़ को बुलाएँ</translation>
     </message>
@@ -804,6 +808,10 @@ what the camera saw</source>
     <message>
         <source>A price cannot be negative</source>
         <translation>दाम ऋणात्मक नहीं हो सकता</translation>
+    </message>
+    <message>
+        <source>A price is at most {most}</source>
+        <translation>दाम अधिक से अधिक {most} हो सकता है</translation>
     </message>
     <message>
         <source>Approve removal</source>

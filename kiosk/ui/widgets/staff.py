@@ -15,7 +15,8 @@ from PySide6.QtCore import QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk.domain.money import parse_inr
+from catalog.model import MAX_PRICE_PAISE
+from kiosk.domain.money import format_inr, parse_inr
 from kiosk.ui.i18n import translate
 from kiosk.ui.models import CartTableModel, mark_text
 from kiosk.ui.widgets.cart import CartTable
@@ -41,6 +42,15 @@ def _big_edit(name: str, *, password: bool = False, digits: int = 0) -> QLineEdi
     if digits:
         edit.setMaxLength(digits)
         edit.setValidator(QRegularExpressionValidator(QRegularExpression(rf"[0-9]{{0,{digits}}}"), edit))
+    return edit
+
+
+def _price_edit() -> QLineEdit:
+    """The price field: rupees with at most as many digits as the largest price has (₹1 crore: 8) and two decimals,
+    typed, keyed or pasted."""
+    edit = _big_edit("priceEdit")
+    digits = len(str(MAX_PRICE_PAISE // 100))
+    edit.setValidator(QRegularExpressionValidator(QRegularExpression(rf"[0-9]{{0,{digits}}}(\.[0-9]{{0,2}})?"), edit))
     return edit
 
 
@@ -133,12 +143,14 @@ class StaffPinPanel(_KeypadPanel):
 
 
 class PriceOverridePanel(_KeypadPanel):
-    """New price in rupees on a keypad (``12.50``); emits ``submitted(paise)`` — an int."""
+    """New price in rupees on a keypad (``12.50``), at most the catalog's :data:`~catalog.model.MAX_PRICE_PAISE` (the
+    service refuses more too); emits ``submitted(paise)`` — a Python int (``Signal(object)``: a 32-bit ``int``
+    signal overflowed past ₹2,14,74,836.47)."""
 
-    submitted = Signal(int)
+    submitted = Signal(object)
 
     def __init__(self, parent=None) -> None:
-        super().__init__("priceOverridePanel", _big_edit("priceEdit"), NumericKeypad(decimal=True, name="priceKeypad"),
+        super().__init__("priceOverridePanel", _price_edit(), NumericKeypad(decimal=True, name="priceKeypad"),
                          "priceCancel", "priceOk", parent)
         self._line: tuple[str, str] | None = None
         self.retranslate()
@@ -164,6 +176,9 @@ class PriceOverridePanel(_KeypadPanel):
             return
         if paise < 0:
             self.error.setText(translate("Staff", "A price cannot be negative"))
+            return
+        if paise > MAX_PRICE_PAISE:
+            self.error.setText(translate("Staff", "A price is at most {most}").format(most=format_inr(MAX_PRICE_PAISE)))
             return
         self.submitted.emit(paise)
 
