@@ -195,6 +195,29 @@ class Cart:
         """The (voided) line ``line`` replaced — a staff correction or price override — or ``None``."""
         return self._lines.get(line.replaces) if line.replaces else None
 
+    def chain(self, line: CartLine) -> tuple[CartLine, ...]:
+        """``line`` and the lines it stands in for (staff corrections and price overrides one after another, through
+        ``replaces``), the first first."""
+        out, seen = [line], {line.line_id}
+        while (before := self.original(out[-1])) is not None and before.line_id not in seen:
+            seen.add(before.line_id)
+            out.append(before)
+        return tuple(reversed(out))
+
+    def first(self, line: CartLine) -> CartLine | None:
+        """The line ``line`` stands in for at the start of its chain (before the first staff change), or ``None``."""
+        first = self.chain(line)[0]
+        return first if first is not line else None
+
+    def shown_change(self, line: CartLine) -> tuple[str, CartLine | None]:
+        """What a shopper is told staff changed on ``line``, against the line's FIRST state (several changes in a row
+        tell the first price or item, not only the last step's): ``("corrected", first)`` (another item),
+        ``("price", first)`` or ``("", None)``."""
+        first = self.first(line)
+        if first is None:
+            return "", None
+        return ("corrected" if first.sku != line.sku else "price"), first
+
     def change_kind(self, line: CartLine) -> str:
         """How staff changed ``line``: ``"corrected"`` (another SKU), ``"price"`` (another price), ``""`` (not)."""
         before = self.original(line)

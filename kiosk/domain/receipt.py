@@ -143,7 +143,7 @@ class ReceiptLine:
 
 def _note(cart: Cart, line) -> str:
     """The receipt's mark for a line staff changed (corrected to another item, or re-priced)."""
-    before, kind = cart.original(line), cart.change_kind(line)
+    kind, before = cart.shown_change(line)  # against the line's first price or item, not the last step's
     if kind == "corrected":
         return f"corrected by staff (was {before.name})"
     if kind == "price":

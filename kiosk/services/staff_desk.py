@@ -136,9 +136,14 @@ class StaffDesk:
         raise SupervisorNeeded(f"{why}: ask a supervisor to approve", action)
 
     # -- actions on lines ------------------------------------------------------------------------------------------
+    def _chain(self, line: CartLine) -> tuple[CartLine, ...]:
+        """``line`` and the lines it stands in for, the first first: the limits judge a change against the first."""
+        return self._cart.cart.chain(line)
+
     def correct(self, line_id: str, new_sku: str) -> str:
-        """The item of ``line_id`` is really ``new_sku``: replace the line, record the correction."""
-        who = self.require("correct")
+        """The item of ``line_id`` is really ``new_sku``: replace the line, record the correction. One that lowers the
+        bill (this step, or the line's changes added up) by more than an assistant's limit needs a supervisor."""
+        self.require()
         with self._lock:
             old = self._cart.open_line(line_id)
             sku = self._active_sku(new_sku)
@@ -150,6 +155,9 @@ class StaffDesk:
                 new = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, int(grams))
             else:
                 new = CartLine.unit(sku.sku, sku.name, sku.price_paise, sku.gst_bp, old.qty or 1)
+            change = self.rules.bill_change(self._chain(old), new, "correct")
+        who = self.authorize("correct", change, line_id=line_id, sku=old.sku, new_sku=sku.sku)[0].staff_id
+        with self._lock:
             stored = self._cart.replace(line_id, new, who)
             self._cart.store.record_correction(
                 (before.recognised_sku if before else None) or old.sku, sku.sku, before.image_path if before else "",
@@ -173,10 +181,19 @@ class StaffDesk:
         return text
 
     def void(self, line_id: str) -> None:
-        who = self.require("void")
+        """Void a line: it takes the line off the bill like a removal, so above the rules' value (the most the line
+        was worth, through the lines it replaced) only a supervisor, or with one's approval."""
+        self.require()
         with self._lock:
-            self._cart.void(line_id, by=who)
+            line = self._cart.open_line(line_id)
+            worth = self.rules.line_worth(self._chain(line))
+        member, approver = self.authorize("void", worth, line_id=line_id, name=line.name)
+        with self._lock:
+            self._cart.void(line_id, by=member.staff_id)
             view = self._cart_view()
+        if approver is not None:
+            self._audit("staff.void", member.staff_id, line_id=line_id, name=line.name, total=line.total,
+                        worth=worth, approved_by=approver.staff_id)
         self._emit(CartChanged(view))
 
     def remove(self, line_id: str) -> None:
@@ -185,7 +202,8 @@ class StaffDesk:
         self.require()
         with self._lock:
             line = self._cart.open_line(line_id)
-        member, approver = self.authorize("remove", line.total, line_id=line_id, name=line.name)
+            worth = self.rules.line_worth(self._chain(line))
+        member, approver = self.authorize("remove", worth, line_id=line_id, name=line.name)
         with self._lock:
             self._cart.remove(line_id, by=member.staff_id)
             view = self._cart_view()
@@ -205,14 +223,15 @@ class StaffDesk:
             old = self._cart.open_line(line_id)
             new = CartLine(line_id=uuid.uuid4().hex, sku=old.sku, name=old.name, sold_by=old.sold_by,
                            unit_price=paise, gst_bp=old.gst_bp, qty=old.qty, net_grams=old.net_grams)
+            judged = self.rules.bill_change(self._chain(old), new, "override")  # this step's, or added up
         change = new.total - old.total
-        member, approver = self.authorize("override", change, line_id=line_id, sku=old.sku,
+        member, approver = self.authorize("override", judged, line_id=line_id, sku=old.sku,
                                           old_price=old.unit_price, new_price=paise)
         with self._lock:
             stored = self._cart.replace(line_id, new, member.staff_id)
             view = self._cart_view()
         self._audit("staff.override", member.staff_id, line_id=line_id, new_line_id=stored.line_id, sku=old.sku,
-                    old_price=old.unit_price, new_price=paise, change=change,
+                    old_price=old.unit_price, new_price=paise, change=change, judged=judged,
                     approved_by=approver.staff_id if approver else "")
         self._emit(CartChanged(view), Notice("info", f"{old.name}: price {format_inr(old.unit_price)} → "
                                                      f"{format_inr(paise)} by {member.name}"))

@@ -58,9 +58,9 @@ def _unit_price_text(line: CartLine) -> str:
 
 def _line_view(line: CartLine, cart: Cart | None = None) -> CartLineView:
     qty_text = format_grams(line.net_grams) if line.sold_by is SoldBy.WEIGHT else str(line.qty)
-    mark, was = ("voided", "") if line.voided else (cart.change_kind(line), "") if cart is not None else ("", "")
-    if mark:
-        before = cart.original(line)
+    mark, was = ("voided", "") if line.voided else ("", "")
+    if not line.voided and cart is not None:
+        mark, before = cart.shown_change(line)  # "was": the line's first price or item, however many steps since
         was = before.name if mark == "corrected" else _unit_price_text(before) if mark == "price" else ""
     return CartLineView(line_id=line.line_id, sku=line.sku, name=line.name, qty_text=qty_text,
                         unit_price_text=_unit_price_text(line), total_text=format_inr(line.total),

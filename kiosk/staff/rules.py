@@ -7,18 +7,25 @@
     kiosk_free_failures = 10                # wrong PINs in a row at this kiosk (any staff number) before it locks
     legacy_pin_role = "supervisor"          # the role of the old shared staff_pin_hash (no accounts yet)
 
-Roles: an **assistant** corrects lines, voids them, reprints receipts, decides on a weight the scale disagreed with,
-overrides a price within ``assistant_override_max_paise`` and takes off lines up to
-``supervisor_removal_above_paise``; a **supervisor** may do all that and more: larger overrides and removals,
-rolling the model back, and the day's takings report (end of day). What one role may not do, a supervisor may
-approve (one action, ``approval_valid_s``).
+Roles: an **assistant** reprints receipts, decides on a weight the scale disagreed with, overrides a price or
+corrects a line to a cheaper item within ``assistant_override_max_paise`` and voids or takes off lines up to
+``supervisor_removal_above_paise``; a **supervisor** may do all that and more: larger overrides, corrections, voids
+and removals, rolling the model back, and the day's takings report (end of day). What one role may not do, a
+supervisor may approve (one action, ``approval_valid_s``).
+
+The limits are judged by a change's effect on the bill against the line's FIRST price (through the lines it
+``replaces``): overrides and corrections of one line add up (four ₹20 steps are an ₹80 change), and a void is a
+removal of the most the line was worth (:meth:`StaffRules.reference`, :meth:`StaffRules.line_worth`,
+:meth:`StaffRules.bill_change`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from kiosk.domain.cart import CartLine
 from kiosk.domain.money import format_inr
 from kiosk.errors import UserError
 
@@ -27,7 +34,7 @@ __all__ = ["ACTIONS", "ROLES", "StaffConfigError", "StaffRules"]
 ROLES = ("assistant", "supervisor")
 #: what staff do (the names audit rows and refusals use)
 ACTIONS = ("correct", "void", "reprint", "resolve", "override", "remove", "rollback", "day_report")
-_ASSISTANT_ALWAYS = {"correct", "void", "reprint", "resolve"}
+_ASSISTANT_ALWAYS = {"reprint", "resolve"}
 
 
 class StaffConfigError(UserError):
@@ -78,7 +85,11 @@ class StaffRules:
         return asdict(self)
 
     def refusal(self, role: str, action: str, paise: int = 0) -> str | None:
-        """Why ``role`` may not do ``action`` (involving ``paise``: the bill's change, the line's value); None: may."""
+        """Why ``role`` may not do ``action`` (involving ``paise``: the bill's change, the line's value); None: may.
+
+        ``paise`` is what the staff desk measures against the line's first price (:meth:`line_worth`,
+        :meth:`bill_change`): an override or a correction by the changes to the line added up, a void or a removal by
+        the most the line was worth."""
         if role == "supervisor":
             return None
         if role != "assistant":
@@ -87,11 +98,39 @@ class StaffRules:
             return None
         if action == "override" and abs(paise) <= self.assistant_override_max_paise:
             return None
-        if action == "remove" and paise <= self.supervisor_removal_above_paise:
+        if action == "correct" and -paise <= self.assistant_override_max_paise:
             return None
-        most = format_inr(self.assistant_override_max_paise)
+        if action in ("remove", "void") and paise <= self.supervisor_removal_above_paise:
+            return None
+        most, worth = format_inr(self.assistant_override_max_paise), format_inr(self.supervisor_removal_above_paise)
         limits = {"override": f"a price override changing the bill by more than {most}",
-                  "remove": f"taking off a line worth more than {format_inr(self.supervisor_removal_above_paise)}",
+                  "correct": f"a correction lowering the bill by more than {most}",
+                  "remove": f"taking off a line worth more than {worth}",
+                  "void": f"voiding a line worth more than {worth}",
                   "rollback": "rolling the recognition model back", "day_report": "the day's takings report"}
         return f"{limits.get(action, action)} needs a supervisor"
 
+    @staticmethod
+    def reference(chain: Sequence[CartLine]) -> int:
+        """What the limits measure a line against (``chain``: the line and the lines it stands in for, the first
+        first): its first total, raised by a correction to a dearer item (that charges the item's own price; it is
+        not a discount)."""
+        worth = chain[0].total
+        for before, after in zip(chain, chain[1:]):
+            if after.sku != before.sku:
+                worth = max(worth, after.total)
+        return worth
+
+    @classmethod
+    def line_worth(cls, chain: Sequence[CartLine]) -> int:
+        """What voiding or taking off the line takes off the bill, to the limits: the most of its :meth:`reference`
+        and what it is now (an override down first does not make a big line small)."""
+        return max(cls.reference(chain), chain[-1].total)
+
+    @classmethod
+    def bill_change(cls, chain: Sequence[CartLine], new: CartLine, action: str) -> int:
+        """The change to the bill of ``new`` in place of ``chain[-1]``: of this step, and of the line's changes added
+        up (against :meth:`reference`), whichever is further from zero — for a correction, whichever lowers the bill
+        more (a correction that raises it charges the item's own price)."""
+        step, added_up = new.total - chain[-1].total, new.total - cls.reference(chain)
+        return min(step, added_up) if action == "correct" else max(step, added_up, key=abs)

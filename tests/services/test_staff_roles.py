@@ -9,6 +9,7 @@ import pytest
 from kiosk.services.errors import CheckoutError, StaffLocked, SupervisorNeeded
 from kiosk.services.events import StaffModeChanged
 from kiosk.staff.accounts import add_account
+from kiosk.staff.rules import StaffRules
 from tests.services.conftest import place
 
 ASSISTANT, SUPERVISOR = ("101", "5820"), ("102", "7391")
@@ -143,3 +144,74 @@ def test_approving_a_big_removal_needs_a_supervisor(k):
     assert k.service.staff_approve(SUPERVISOR[1], SUPERVISOR[0])
     k.service.staff_decide_removal(True)  # with a supervisor's approval
     assert big not in [v.line_id for v in k.service.cart_view().lines]
+
+
+# -- the limits judge a change by its effect on the bill against the line's FIRST price (probe-staff fault 1) ------
+def shown(k, line_id):
+    return next(v for v in k.service.cart_view().shown_lines if v.line_id == line_id)
+
+
+def test_an_assistant_cannot_void_a_line_they_may_not_take_off(k):
+    line = place(k.service).auto_added_line_id
+    sign_in(k, SUPERVISOR)
+    big = k.service.staff_override_price(line, 500000)  # ₹5,000 on the bill
+    sign_in(k, ASSISTANT)
+    seq = k.service.store.audit_head()[0]
+    with pytest.raises(SupervisorNeeded, match="voiding a line worth more than ₹2,000.00"):
+        k.service.staff_void(big)  # a void takes the line off the bill: a removal by another name
+    assert [v.line_id for v in k.service.cart_view().lines] == [big] and k.service.cart_view().bill.total == 500000
+    (kind, actor, detail), = audit(k, seq)
+    assert (kind, actor, detail["action"], detail["paise"]) == ("staff.refused", "101", "void", 500000)
+    assert k.service.staff_approve(SUPERVISOR[1], SUPERVISOR[0])
+    k.service.staff_void(big)  # with a supervisor's approval
+    assert k.service.cart_view().lines == ()
+    assert [d["approved_by"] for kind, _, d in audit(k) if kind == "staff.void"] == ["102"]
+
+
+def test_override_steps_add_up_and_the_line_shows_its_first_price(k):
+    line = place(k.service).auto_added_line_id  # ₹72.00
+    sign_in(k, ASSISTANT)
+    step = k.service.staff_override_price(line, 6200)
+    step = k.service.staff_override_price(step, 5200)  # ₹20 off in all: the most an assistant may
+    with pytest.raises(SupervisorNeeded, match="a price override changing the bill by more than ₹20.00"):
+        k.service.staff_override_price(step, 3200)  # ₹20 this step, ₹40 off the first price
+    assert shown(k, step).unit_price == 5200 and (shown(k, step).mark, shown(k, step).was_text) == ("price", "₹72.00")
+    step = k.service.staff_override_price(k.service.staff_override_price(step, 7200), 9200)  # ₹20 over the first
+    with pytest.raises(SupervisorNeeded):
+        k.service.staff_override_price(step, 9300)  # ₹1 this step, ₹21 over the first price
+    assert k.service.staff_approve(SUPERVISOR[1], SUPERVISOR[0])
+    cheap = k.service.staff_override_price(step, 100)  # with a supervisor's approval
+    assert shown(k, cheap).was_text == "₹72.00" and k.service.cart_view().bill.total == 100
+    k.service.pay("card")
+    note = k.service.store.last_sale().receipt().lines[0].note
+    assert note == "price changed by staff (was ₹72.00)"
+
+
+def test_a_correction_that_lowers_the_bill_is_held_to_the_same_limit(k):
+    line = place(k.service).auto_added_line_id  # Arla Standard Milk ₹72.00
+    sign_in(k, ASSISTANT)
+    with pytest.raises(SupervisorNeeded, match="a correction lowering the bill by more than ₹20.00"):
+        k.service.staff_correct(line, "lime")  # ₹8.00: ₹64 off
+    near = k.service.staff_correct(line, "arla-medium-fat-milk")  # ₹68.00: ₹4 off
+    with pytest.raises(SupervisorNeeded):
+        k.service.staff_correct(near, "lemon")  # ₹10.00: ₹58 this step
+    dear = k.service.staff_correct(near, "bravo-apple-juice")  # ₹250.00: the item's own price, up
+    assert (shown(k, dear).mark, shown(k, dear).was_text) == ("corrected", "Arla Standard Milk 1 l")
+    k.service.staff_override_price(dear, 24000)  # ₹10 off the juice the line now is
+    sign_in(k, SUPERVISOR)
+    big = k.service.staff_override_price(place(k.service).auto_added_line_id, 500000)
+    sign_in(k, ASSISTANT)
+    with pytest.raises(SupervisorNeeded, match="a correction lowering the bill"):
+        k.service.staff_correct(big, "arla-standard-milk")  # ₹5,000 → ₹72: a correction is no way round
+    assert [v.total for v in k.service.cart_view().lines] == [24000, 500000]
+
+
+def test_an_override_down_first_does_not_make_a_big_line_small(k):
+    k.service._desk.rules = StaffRules(supervisor_removal_above_paise=7100)  # ₹71: the ₹72 milk is a big line
+    line = place(k.service).auto_added_line_id
+    sign_in(k, ASSISTANT)
+    small = k.service.staff_override_price(line, 7000)  # ₹2 off: within the assistant's limit
+    for take_off in (k.service.staff_void, k.service.staff_remove_line):
+        with pytest.raises(SupervisorNeeded, match="worth more than ₹71.00"):
+            take_off(small)  # it was worth ₹72 on this bill
+    assert [v.total for v in k.service.cart_view().lines] == [7000]

@@ -378,6 +378,14 @@ Place an item on the tray to start.</source>
         <translation>दाम अधिक से अधिक {most} हो सकता है</translation>
     </message>
     <message>
+        <source>A correction lowering the bill by more than {most} needs a supervisor&apos;s approval</source>
+        <translation>बिल को {most} से ज़्यादा घटाने वाले सुधार के लिए सुपरवाइज़र की मंज़ूरी चाहिए</translation>
+    </message>
+    <message>
+        <source>Voiding a line worth more than {most} needs a supervisor&apos;s approval</source>
+        <translation>{most} से ज़्यादा की पंक्ति रद्द करने के लिए सुपरवाइज़र की मंज़ूरी चाहिए</translation>
+    </message>
+    <message>
         <source>The barcode scanner is sending codes too fast: scanning is paused, please call staff</source>
         <translation>बारकोड स्कैनर बहुत तेज़ी से कोड भेज रहा है: स्कैन करना रोका गया है, कृपया स्टाफ़ को बुलाएँ</translation>
     </message>
