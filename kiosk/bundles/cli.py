@@ -1,4 +1,4 @@
-"""The till's model commands: ``checkout bundle verify`` and ``checkout kiosk update|rollback|model-status``
+"""The till's model commands: ``checkout bundle verify`` and ``checkout kiosk update|rollback|clock-reset|model-status``
 (head office signs and publishes with ``trainer.release.cli``)."""
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ def register(sub, groups) -> None:
     p.add_argument("--to", type=bounded(int, 1, 2**31 - 1), default=None,
                    help="version (default: the newest installed below the active)")
     p.set_defaults(func=cmd_kiosk_rollback)
+    p = kiosk.add_parser("clock-reset", help="staff: forget a remembered time later than the clock (a reading far "
+                                             "ahead makes every update 'expired'; audited)")
+    p.add_argument("--state", type=Path, required=True, help="the kiosk's bundle store directory")
+    p.add_argument("--staff", required=True, help="who is resetting it")
+    p.add_argument("--reason", required=True, help="why (goes to the audit log)")
+    p.set_defaults(func=cmd_kiosk_clock_reset)
     p = kiosk.add_parser("model-status", help="print the status report (active version, last check, last error)")
     p.add_argument("--state", type=Path, required=True, help="the kiosk's bundle store directory")
     p.set_defaults(func=cmd_kiosk_status)
@@ -128,6 +134,23 @@ def cmd_kiosk_rollback(args) -> int:
     before = store.active_version()
     now = store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to)
     print(f"{args.state}: rolled back from model_version {before} to {now} (audited in {store.audit_path})")
+    return 0
+
+
+def cmd_kiosk_clock_reset(args) -> int:
+    from datetime import datetime, timezone
+
+    from kiosk.bundle_format.timestamps import iso
+    from kiosk.bundles.store import BundleStore
+
+    store = BundleStore(args.state, create=False)
+    before, after = store.reset_clock(args.staff, args.reason, datetime.now(timezone.utc))
+    if after is None:
+        print(f"{args.state}: nothing to reset: the remembered time ({iso(before) if before else 'none yet'}) is not "
+              "after this clock")
+        return 0
+    print(f"{args.state}: the remembered time went back from {iso(before)} to {iso(after)} (audited in "
+          f"{store.audit_path})")
     return 0
 
 

@@ -7,8 +7,9 @@ Layout (``state_dir``, e.g. ``/var/lib/checkout/models``)::
       versions/4/ …
       active.json              # {"version": 4, "previous": 3, "activated_at": …, "by": …}
       staging/                 # downloads (*.part, resumable) and extraction dirs; debris is cleared
-      state.json               # {"index_version": 7, "blocked": [5], "last_seen": "…Z"}: replay protection,
-                               # refused versions, the latest time seen (the store's clock never runs backwards)
+      state.json               # {"index_version": 7, "blocked": [5], "last_seen": "…Z", "signed_seen": "…Z"}:
+                               # replay protection, refused versions, the latest time seen (the store's clock
+                               # never runs backwards) and the newest created_at head office signed
       keys/rotations/*.json    # key rotations learned from the channel
       audit.jsonl              # one JSON line per activation / rollback (who, when, from, to, why)
       status.json              # the status report head office collects (written by the updater)
@@ -44,6 +45,8 @@ POINTER = "active.json"
 CACHE = "cache"
 #: the remembered "last seen" time is written again once the clock has moved on this far
 LAST_SEEN_STEP_S = 60
+#: a remembered time more than this past both the clock and a newer signed document is taken for a bad reading
+CLOCK_SLACK_S = 86_400
 
 
 class BundleStore:
@@ -65,8 +68,6 @@ class BundleStore:
                             "kiosk's first start makes one)")
         for d in (self.versions_dir, self.staging_dir, self.keys_dir / "rotations") if create else ():
             d.mkdir(parents=True, exist_ok=True)
-        self._last_seen: datetime | None = None  # latest time seen (None: not read yet)
-        self._stored_seen: datetime | None = None  # what state.json holds
 
     # ----------------------------------------------------------------------------------------- locking
 
@@ -121,27 +122,86 @@ class BundleStore:
         _write_document(self.state_path, state, "the update state file", _state_problem)
         return state
 
+    def _remembered(self) -> tuple[datetime | None, datetime | None]:
+        """``(last_seen, signed_seen)`` from ``state.json`` (read each time: staff may reset it from another
+        process); ``(None, None)`` when the file cannot be read (judged, and refused, where it is read for its data)."""
+        try:
+            state = self.read_state()
+        except BundleError:
+            return None, None
+        seen, signed = (parse_time(state[k], str(self.state_path)) if state.get(k) else None for k in STATE_TIMES)
+        return seen, signed
+
     def trusted_now(self, wall: datetime) -> datetime:
         """``wall`` (the machine's clock), or the latest time this store has seen if that is later: a clock set back
         (by mistake, a dead RTC battery or on purpose) cannot make an expired bundle or channel index valid again.
-        The latest time is kept in ``state.json`` (written again once it has moved on :data:`LAST_SEEN_STEP_S`)."""
-        if self._last_seen is None:
-            try:
-                seen = self.read_state().get("last_seen")
-                self._last_seen = parse_time(seen, str(self.state_path)) if seen else None
-            except BundleError:  # an unreadable state file: judged (and refused) where it is read for its data
-                self._last_seen = None
-            self._stored_seen = self._last_seen
-        if self._last_seen is not None and wall <= self._last_seen:
-            return self._last_seen
-        self._last_seen = wall
-        if self._stored_seen is None or (wall - self._stored_seen).total_seconds() >= LAST_SEEN_STEP_S:
+        The latest time is kept in ``state.json`` (written again once it has moved on :data:`LAST_SEEN_STEP_S`). A
+        reading that was far ahead is taken back by :meth:`vouch` or, by staff, :meth:`reset_clock`."""
+        seen, _ = self._remembered()
+        if seen is not None and wall <= seen:
+            return seen
+        if seen is None or (wall - seen).total_seconds() >= LAST_SEEN_STEP_S:
             try:
                 self.write_state(last_seen=iso(wall))
-                self._stored_seen = wall
             except (OSError, BundleError):  # a read-only or broken state file must not stop a check
                 pass
         return wall
+
+    def vouched_now(self, wall: datetime) -> datetime:
+        """``wall``, or the newest ``created_at`` head office signed (:meth:`vouch`) when that is later: the time
+        judged without the clock readings this store remembers."""
+        _, signed = self._remembered()
+        return max(wall, signed) if signed is not None else wall
+
+    def clock_note(self, wall: datetime) -> str:
+        """When the remembered time is later than :meth:`vouched_now`, the words a refusal judged by it ends with:
+        that it was, the time and state.json, and the ways out; "" otherwise."""
+        seen, _ = self._remembered()
+        if seen is None or seen <= self.vouched_now(wall):
+            return ""
+        return (f"; judged by the time this kiosk remembers ({iso(seen)}, last_seen in {self.state_path}), not by "
+                f"its clock ({iso(wall)}): the clock was set back, or once read ahead. A newer index from head office "
+                f"corrects a reading that was ahead; staff can: checkout kiosk clock-reset --state {self.root} "
+                "--staff NAME --reason WHY (audited)")
+
+    def vouch(self, created: datetime, wall: datetime, what: str) -> None:
+        """Head office signed ``what`` at ``created`` (its signature verified, by the clock ``wall``). A signed time
+        newer than any before is evidence about the clock: when the remembered time is more than
+        :data:`CLOCK_SLACK_S` past both it and the clock, that time was a bad reading (one check with the clock years
+        ahead stored it, and every later check refused as expired what head office had just signed), so it goes back
+        to the later of the two, audited as ``clock-correction``. A clock set back cannot use this: it needs a
+        signature newer than any this store has seen, and it keeps the time head office signed. A ``created_at`` more
+        than the slack ahead of the clock (head office's own clock wrong) is not taken."""
+        if (created - wall).total_seconds() > CLOCK_SLACK_S:
+            return
+        seen, signed = self._remembered()
+        if signed is not None and created <= signed:
+            return
+        floor = max(created, wall)
+        wrong = seen is not None and (seen - floor).total_seconds() > CLOCK_SLACK_S
+        self.write_state(signed_seen=iso(created), **({"last_seen": iso(floor)} if wrong else {}))
+        if wrong:
+            self.audit("clock-correction", actor="updater", from_time=iso(seen), to_time=iso(floor),
+                       reason=f"{what} was signed at {iso(created)}, newer than anything signed before, and the "
+                              f"clock says {iso(wall)}: the remembered time was a reading far ahead")
+
+    def reset_clock(self, actor: str, reason: str, wall: datetime) -> tuple[datetime | None, datetime | None]:
+        """Staff: forget a remembered time later than the clock ``wall`` (a reading far ahead that blocks every
+        update and no newer index from head office has corrected yet). It goes back to the clock, never below the
+        newest time head office signed; audited as ``clock-reset``. Returns ``(before, after)``; ``after`` is None
+        when there was nothing to reset."""
+        if not actor.strip() or not reason.strip():
+            raise UserError("clock-reset needs the staff member's name (--staff) and a reason (--reason)")
+        with self.lock():
+            state = self.read_state()  # a damaged file is one line here, never reset blindly
+            seen, signed = (parse_time(state[k], str(self.state_path)) if state.get(k) else None
+                            for k in STATE_TIMES)
+            after = max(wall, signed) if signed is not None else wall
+            if seen is None or seen <= after:
+                return seen, None
+            self.write_state(last_seen=iso(after))
+            self.audit("clock-reset", actor=actor, reason=reason, from_time=iso(seen), to_time=iso(after))
+            return seen, after
 
     def blocked_versions(self) -> set[int]:
         return {int(v) for v in self.read_state().get("blocked", [])}

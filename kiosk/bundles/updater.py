@@ -14,7 +14,10 @@ is one line in ``status.json`` (state ``failed``) and ``audit.jsonl``, whatever 
 refused for what head office signed (its model contract or self-test, see :data:`BLOCKING_REASONS`) is blocked, so
 the channel is not downloaded and verified again on every poll: head office has to publish a newer version. Expiry
 is judged by the store's clock (:meth:`BundleStore.trusted_now`), which never runs backwards: a till whose clock is
-set back cannot revive an expired bundle or channel index.
+set back cannot revive an expired bundle or channel index. One reading far ahead cannot stop updates for good: a
+newer ``created_at`` head office signs (an index, a bundle) takes it back (:meth:`BundleStore.vouch`, audited
+``clock-correction``), a refusal only the remembered time makes says so and names state.json, and staff can run
+``checkout kiosk clock-reset`` (audited).
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE, read_manifest, sha25
 from kiosk.bundle_format.channel import INDEX, group_entry, in_rollout, verify_index
 from kiosk.bundle_format.contract import ModelInspector
 from kiosk.bundle_format.selftest import DEFAULT_ATOL
-from kiosk.bundle_format.timestamps import iso
-from kiosk.bundle_format.trust import TrustStore
+from kiosk.bundle_format.timestamps import iso, parse_time
+from kiosk.bundle_format.trust import TrustStore, verify_manifest_signature
 from kiosk.bundle_format.verify import BundleRefused, CatalogCompat, VerifyPolicy, verify_bundle
 from kiosk.bundles.store import BundleStore
 from kiosk.errors import BundleError
@@ -294,11 +297,7 @@ class Updater:
         if isinstance(doc, dict) and isinstance(doc.get("signed"), dict):
             self._learn_rotations(doc["signed"].get("rotations"), url)
         state = self.store.read_state()
-        try:
-            signed = verify_index(doc, self.trust, url, min_version=state.get("index_version"), now=self.now())
-            entry = group_entry(signed, self.group, url)  # every value checked before any is used or stored
-        except BundleError as exc:
-            raise BundleRefused("index", str(exc)) from None
+        signed, entry = self._verified_index(doc, url, state.get("index_version"))
         if signed["version"] != state.get("index_version"):
             self.store.write_state(index_version=signed["version"])
         if entry is None:
@@ -322,6 +321,53 @@ class Updater:
                                        source=f"channel {self.channel}", shown=channel_url(self.channel, archive))
         part.unlink(missing_ok=True)
         return result
+
+    def _verified_index(self, doc, url: str, min_version: int | None) -> tuple[dict, dict | None]:
+        """The verified index and this group's entry. Judged first by the clock (never below the newest time head
+        office signed); its ``created_at`` is then vouched for (:meth:`BundleStore.vouch`, which takes back a
+        remembered reading far ahead), and, when the store remembers a later time still, judged by that too: a
+        refusal caused by the remembered time says so and names state.json."""
+        wall = self.wall_clock()
+        try:
+            signed = verify_index(doc, self.trust, url, min_version=min_version, now=self.store.vouched_now(wall))
+            entry = group_entry(signed, self.group, url)  # every value checked before any is used or stored
+            created = parse_time(signed["created_at"], url) if signed.get("created_at") else None
+        except BundleError as exc:
+            raise BundleRefused("index", str(exc)) from None
+        if created is not None:
+            self.store.vouch(created, wall, f"{url} (index version {signed['version']})")
+        note = self.store.clock_note(wall)
+        if note:
+            try:
+                verify_index(doc, self.trust, url, min_version=min_version, now=self.now())
+            except BundleError as exc:
+                raise BundleRefused("index", f"{exc}{note}") from None
+        return signed, entry
+
+    def _vouch_bundle(self, work: Path, wall: datetime) -> None:
+        """Vouch for an extracted bundle's ``created_at`` (see :meth:`_verified_index`) when its signature verifies;
+        otherwise nothing: :func:`verify_bundle` refuses it with its reason."""
+        try:
+            verify_manifest_signature(work, self.trust, now=self.store.vouched_now(wall))
+            manifest = read_manifest(work)
+            created = parse_time(manifest.created_at, str(work / MANIFEST)) if manifest.created_at else None
+        except Exception:  # noqa: BLE001 - judged (one line, its reason) by verify_bundle
+            return
+        if created is not None:
+            self.store.vouch(created, wall, f"bundle model_version {manifest.model_version}")
+
+    def _judged_by_memory(self, exc: BundleRefused, work: Path, wall: datetime) -> BundleRefused:
+        """``exc``, saying so and naming state.json when it is an expiry only the remembered time makes."""
+        note = self.store.clock_note(wall) if exc.reason == "expired" else ""
+        try:
+            expired = parse_time(read_manifest(work).expires_at, "") <= self.store.vouched_now(wall)
+        except Exception:  # noqa: BLE001 - no readable expiry: the refusal stands as it is
+            expired = True
+        if not note or expired:
+            return exc
+        out = BundleRefused(exc.reason, f"{str(exc).removeprefix(f'refused ({exc.reason}): ')}{note}")
+        out.version = getattr(exc, "version", None)
+        return out
 
     # ----------------------------------------------------------------------------------------- installing
 
@@ -410,7 +456,12 @@ class Updater:
             if expected_manifest_sha256 and (work / MANIFEST).is_file() \
                     and sha256_file(work / MANIFEST) != expected_manifest_sha256:
                 raise BundleRefused("index", f"{archive}: manifest.json differs from the one the channel index names")
-            return self._verify_and_activate(work, expected_version, source)
+            wall = self.wall_clock()
+            self._vouch_bundle(work, wall)
+            try:
+                return self._verify_and_activate(work, expected_version, source)
+            except BundleRefused as exc:
+                raise self._judged_by_memory(exc, work, wall) from None
         except BundleRefused as exc:  # name the version refused, so that _failed can block it
             exc.version = expected_version if expected_version is not None else _manifest_version(work)
             raise
