@@ -43,6 +43,12 @@ from kiosk.inputfiles import MB, read_bounded
 
 POINTER = "active.json"
 CACHE = "cache"
+#: refusals of what head office signed (the model files' hashes verified, so nobody else can cause them): that
+#: version is blocked, not fetched and verified again (the updater), nor run again at a start (:meth:`open_active`).
+#: A damaged copy (hash, archive, signature) or an old signature (expired) says nothing about the real release, so
+#: they never block it (else a doctored USB stick could); nor does a model that failed to load at a start for a
+#: reason of the moment (out of memory, a GPU not ready, a SKU inactive today).
+BLOCKING_REASONS = frozenset({"contract", "selftest", "load"})
 #: the remembered "last seen" time is written again once the clock has moved on this far
 LAST_SEEN_STEP_S = 60
 #: a remembered time more than this past both the clock and a newer signed document is taken for a bad reading
@@ -306,7 +312,12 @@ class BundleStore:
     def open_active(self, trust: TrustStore, loader=None):
         """Verify the active bundle (signature + every hash) and return ``(Bundle, loaded)`` where ``loaded`` is
         ``loader(path)`` (e.g. a Recognizer) or ``None``. If the active one is broken or fails to load, fall back
-        to the previous, then to the newest other verified version (audited as ``auto-rollback``).
+        to the previous, then to the newest other verified version not blocked. What becomes of the one that failed
+        depends on why (:meth:`_fell_back`): refused for what head office signed (a :data:`BLOCKING_REASONS`
+        refusal) it is blocked and the pointer moves (``auto-rollback``); a copy that does not verify (missing or
+        damaged files) moves the pointer without blocking it, so the channel or an archive can install it again;
+        anything else (out of memory, a GPU not ready at boot, a SKU inactive in the catalog today) runs the other
+        version for this start only (``fallback``): the pointer stays and the next start tries it again.
         Returns ``(None, None)`` when no installed version is usable."""
         self.apply_rotations(trust)
         with self.lock():
@@ -314,26 +325,44 @@ class BundleStore:
             pointer = self.read_pointer()
             if pointer is None:
                 return None, None
+            pointed = int(pointer["version"])
             blocked = self.blocked_versions()
-            order = [int(pointer["version"])]
+            order = [pointed]
             if pointer.get("previous") is not None:
                 order.append(int(pointer["previous"]))
             order += [v for v in reversed(self.installed_versions()) if v not in order and v not in blocked]
-            errors = []
+            errors: list[str] = []
+            why = ""  # why the pointed version failed: "damaged", a blocking reason, or "" (a reason of the moment)
             for v in order:
                 try:
                     bundle = verify_installed(self.version_dir(v), trust)
+                except Exception as exc:  # noqa: BLE001 - a copy that does not verify: try the next one
+                    errors.append(f"v{v}: {exc}")
+                    why = why or ("damaged" if v == pointed else "")
+                    continue
+                try:
                     loaded = loader(self.version_dir(v)) if loader else None
                 except Exception as exc:  # noqa: BLE001 - any failure to load means: try the next one
                     errors.append(f"v{v}: {exc}")
+                    reason = getattr(exc, "reason", None)
+                    why = why or (reason if v == pointed and reason in BLOCKING_REASONS else "")
                     continue
-                if v != int(pointer["version"]):
-                    self.block(int(pointer["version"]))
-                    self.set_active(v, by="auto-rollback", previous=None)
-                    self.audit("auto-rollback", from_version=int(pointer["version"]), to_version=v, actor="kiosk",
-                               reason="; ".join(errors))
+                if v != pointed:
+                    self._fell_back(pointed, v, why, "; ".join(errors))
                 return bundle, loaded
             return None, None
+
+    def _fell_back(self, pointed: int, to: int, why: str, errors: str) -> None:
+        """The start runs ``to`` because ``pointed`` failed (see :meth:`open_active`); audited either way."""
+        if not why:
+            self.audit("fallback", from_version=pointed, to_version=to, actor="kiosk", reason=errors,
+                       retry=f"the next start tries version {pointed} again")
+            return
+        if why in BLOCKING_REASONS:
+            self.block(pointed)
+        self.set_active(to, by="auto-rollback", previous=None)
+        self.audit("auto-rollback", from_version=pointed, to_version=to, actor="kiosk", reason=errors,
+                   blocked=why in BLOCKING_REASONS)
 
     def rollback(self, trust: TrustStore, actor: str, reason: str, to_version: int | None = None) -> int:
         """Staff rollback: the only way to a lower version. Audited; the version left is blocked so the updater

@@ -45,15 +45,11 @@ from kiosk.bundle_format.selftest import DEFAULT_ATOL
 from kiosk.bundle_format.timestamps import iso, parse_time
 from kiosk.bundle_format.trust import TrustStore, verify_manifest_signature
 from kiosk.bundle_format.verify import BundleRefused, CatalogCompat, VerifyPolicy, verify_bundle
-from kiosk.bundles.store import BundleStore
+from kiosk.bundles.store import BLOCKING_REASONS, BundleStore
 from kiosk.errors import BundleError
 
 log = logging.getLogger(__name__)
 MAX_INDEX_BYTES = 1 << 20
-#: refusals of what head office signed (the model files' hashes verified, so nobody else can cause them): that
-#: version is blocked, not fetched and verified again. A damaged copy (hash, archive, signature) or an old signature
-#: (expired) says nothing about the real release, so they never block it (else a doctored USB stick could).
-BLOCKING_REASONS = frozenset({"contract", "selftest", "load"})
 
 
 class UpdateState(str, enum.Enum):
