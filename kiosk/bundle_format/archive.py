@@ -66,7 +66,11 @@ def _safe_member_name(name: str, where: str) -> str:
 
 def safe_extract(archive: Path | str, dest: Path | str, max_total: int = MAX_TOTAL_BYTES) -> list[str]:
     """Extract regular files only into a new directory ``dest``; refuses links, devices, FIFOs, absolute or
-    ``..`` paths, duplicates, more than MAX_MEMBERS entries or ``max_total`` bytes. Files are fsynced."""
+    ``..`` paths, duplicates, more than MAX_MEMBERS entries or ``max_total`` bytes. Files are fsynced.
+
+    What the archive holds is a :class:`BundleError` (a refusal); an ``OSError`` is the machine's, not the
+    archive's (a full disk, a file size limit, a USB stick that cannot be read) and is raised as itself, naming the
+    file written (or the archive read), so an updater reports a disk problem instead of a corrupt archive."""
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True)
     names: list[str] = []
@@ -92,23 +96,48 @@ def safe_extract(archive: Path | str, dest: Path | str, max_total: int = MAX_TOT
                 total += member.size
                 if total > max_total:
                     raise BundleError(f"{archive}: more than {max_total} bytes when extracted")
-                target = dest / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                src = tar.extractfile(member)
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                with os.fdopen(fd, "wb") as out:
-                    remaining = member.size
-                    while remaining:
-                        block = src.read(min(remaining, 1 << 20))
-                        if not block:
-                            raise BundleError(f"{archive}: entry {name!r} is truncated")
-                        out.write(block)
-                        remaining -= len(block)
-                    out.flush()
-                    os.fsync(out.fileno())
+                _extract_member(tar.extractfile(member), member.size, dest / name, f"{archive}: entry {name!r}")
                 names.append(name)
-        except (tarfile.TarError, EOFError, OSError) as exc:
+        except (tarfile.TarError, EOFError) as exc:
             raise BundleError(f"{archive}: corrupt archive ({exc})") from None
+        except OSError as exc:  # reading the archive (writing is named by _extract_member): the machine's problem
+            raise _named(exc, archive) from None
     for d in sorted({(dest / n).parent for n in names} | {dest}, key=lambda p: len(p.parts), reverse=True):
         fsync_dir(d)
     return names
+
+
+def _extract_member(src, size: int, target: Path, where: str) -> None:
+    """Copy ``size`` bytes of ``src`` into the new file ``target`` and fsync it; an ``OSError`` writing names
+    ``target`` (``where``: the archive and entry, for a member cut short)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as exc:
+        raise _named(exc, target) from None
+    try:
+        remaining = size
+        while remaining:
+            block = src.read(min(remaining, 1 << 20))
+            if not block:
+                raise BundleError(f"{where} is truncated")
+            view = memoryview(block)
+            while view:
+                try:
+                    view = view[os.write(fd, view):]
+                except OSError as exc:
+                    raise _named(exc, target) from None
+            remaining -= len(block)
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise _named(exc, target) from None
+    finally:
+        os.close(fd)
+
+
+def _named(exc: OSError, path: Path) -> OSError:
+    """``exc`` with ``path`` as its file name when it names none (a write's ENOSPC does not)."""
+    if exc.filename is not None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))

@@ -23,6 +23,7 @@ newer ``created_at`` head office signs (an index, a bundle) takes it back (:meth
 from __future__ import annotations
 
 import enum
+import errno
 import json
 import logging
 import os
@@ -213,7 +214,8 @@ class Updater:
             part.unlink()
             have = 0
         self._set(state=UpdateState.DOWNLOADING, progress_bytes=have, progress_total=size)
-        if have < size:
+        if have < size:  # the rest of the archive, then a copy unpacked beside it (at most its size)
+            _check_space(part.parent, size - have + size, f"downloading and unpacking {url}")
             try:
                 if url.startswith("file:"):
                     src = open(_file_path(url), "rb")
@@ -240,7 +242,8 @@ class Updater:
                     part.unlink(missing_ok=True)
                 raise BundleError(f"{url}: HTTP {exc.code} {exc.reason}") from None
             except (OSError, urllib.error.URLError) as exc:
-                raise BundleError(f"{url}: download interrupted ({exc}); will resume") from None
+                raise _disk_error(exc, part, size - have) or BundleError(
+                    f"{url}: download interrupted ({exc}); will resume") from None
         self._set(progress_bytes=have)
         if have > size:
             part.unlink(missing_ok=True)
@@ -434,7 +437,14 @@ class Updater:
         self._set(state=UpdateState.VERIFYING)
         work = self.store.new_staging_dir("extract")
         try:
+            size = archive.stat().st_size  # what is unpacked is at most the archive's size
+        except OSError:
+            size = 0  # safe_extract names what is wrong with it
+        _check_space(self.store.staging_dir, size, f"unpacking {shown or archive}")
+        try:
             return self._install_extracted(archive, work, expected_version, expected_manifest_sha256, source)
+        except OSError as exc:  # the disk's problem (full, a file size limit), not the archive's: no refusal
+            raise _disk_error(exc, work, size) or exc from None
         except BundleRefused as exc:
             raise _renamed(exc, [(f"{work}/", f"{shown}/" if directory else f"{shown} member "),
                                  (str(work), shown), (str(archive), shown)] if shown else []) from None
@@ -538,11 +548,53 @@ def _renamed(exc: BundleRefused, paths: list[tuple[str, str]]) -> BundleRefused:
     return out
 
 
+#: errors that mean the disk (or a limit on it), not what was being written
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def _free(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def _check_space(folder: Path, needed: int, what: str) -> None:
+    """One ``error`` line (not a refusal) when ``folder``'s disk has less than ``needed`` bytes free."""
+    free = _free(folder)
+    if free is not None and needed > free:
+        raise BundleError(f"update failed: not enough disk space for {what}: needs {_mb(needed)}, {_mb(free)} "
+                          f"free in {folder}; free some space and it is tried again")
+
+
+def _disk_error(exc: Exception, path: Path, needed: int | None = None) -> BundleError | None:
+    """``exc`` as one ``error`` line about the disk when it is a full disk, a quota or a file size limit met while
+    writing ``path`` (a file the error names wins); ``None`` for any other error."""
+    if not isinstance(exc, OSError) or exc.errno not in _DISK_ERRNOS:
+        return None
+    where = Path(exc.filename) if exc.filename is not None else path
+    if exc.errno == errno.EFBIG:
+        return BundleError(f"update failed: {where}: {exc.strerror} (a limit on file size, e.g. `ulimit -f`, not a "
+                           "fault of the bundle)")
+    folder = where if where.is_dir() else where.parent
+    free = _free(folder)
+    amounts = (f"needs {_mb(needed)}, " if needed else "") + (f"{_mb(free)} free" if free is not None else "")
+    return BundleError(f"update failed: the disk is full: {where}: {exc.strerror}"
+                       + (f" ({amounts} in {folder})" if amounts else "") + "; free some space and it is tried again")
+
+
 def _as_bundle_error(exc: Exception) -> BundleError:
     """A BundleError as it is; an OS error (a read-only folder, a full disk) as one ``error`` line naming the file;
     anything else (a bug) as one line too, logged with its traceback."""
     if isinstance(exc, BundleError):
         return exc
+    disk = _disk_error(exc, Path("."))
+    if disk is not None:
+        return disk
     if isinstance(exc, OSError) and exc.filename is not None:
         target = f" → {exc.filename2}" if exc.filename2 is not None else ""
         return BundleError(f"update failed: {exc.filename}{target}: {exc.strerror or exc}")
