@@ -120,6 +120,13 @@ def _register_headoffice(ho) -> None:
     p.add_argument("--port", type=bounded(int, 0, 65535), default=8080)
     p.add_argument("--secret-file", type=Path, help="session key file (default: a new key each start)")
     p.add_argument("--https-only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
+    p.add_argument("--request-timeout", type=bounded(float, above=0, high=600), default=10.0, metavar="SECONDS",
+                   help="a connection's whole request (headers and body) must arrive within this, or it is closed "
+                        "(10)")
+    p.add_argument("--max-connections", type=bounded(int, 1, 65536), default=256, metavar="N",
+                   help="connections open at once; more are answered 503 (256)")
+    p.add_argument("--per-client", type=bounded(int, 1, 65536), default=32, metavar="N",
+                   help="connections open at once from one address (32; behind a TLS proxy: the proxy's limit)")
     p.set_defaults(func=_serve)
     user = ho.add_parser("user", help="head-office users").add_subparsers(dest="user_command", required=True)
     p = user.add_parser("add", help="add a user or set a new password")
@@ -274,9 +281,8 @@ def _user_list(args) -> int:
 
 
 def _serve(args) -> int:
-    import uvicorn
-
     from trainer.headoffice.dashboard import DashboardData
+    from trainer.headoffice.serving import Limits, fit_to_open_files, server
     from trainer.headoffice.users import Users
     from trainer.headoffice.web import create_app
 
@@ -287,10 +293,12 @@ def _serve(args) -> int:
     _check_sources(args)
     app = create_app(DashboardData(args.src, args.keys, args.channel, args.catalog), users, secret=secret,
                      https_only=args.https_only)
+    limits = fit_to_open_files(Limits(request_timeout_s=args.request_timeout, max_connections=args.max_connections,
+                                      per_client=args.per_client))
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
     print(f"head-office dashboard on http://{args.host}:{port}/ (Ctrl-C stops it)", flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    server(app, limits).run(sockets=[sock])
     return 0
 
 

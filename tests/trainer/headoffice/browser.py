@@ -1,5 +1,5 @@
 """A real browser for the dashboard: Debian's headless Chromium driven by Selenium through Debian's chromedriver
-(never a downloaded browser), and the app served by uvicorn on 127.0.0.1 in a thread."""
+(never a downloaded browser), and the app served by uvicorn on 127.0.0.1 in a thread (as `serve` runs it)."""
 
 from __future__ import annotations
 
@@ -27,15 +27,16 @@ def missing() -> str | None:
 
 
 @contextmanager
-def served(app):
-    """``url`` of ``app`` served by uvicorn on a free port of 127.0.0.1 until the block ends."""
-    import uvicorn
+def served(app, limits=None):
+    """``url`` of ``app`` served on a free port of 127.0.0.1 until the block ends, by uvicorn as ``checkout
+    headoffice serve`` runs it (:mod:`trainer.headoffice.serving`, under ``limits``)."""
+    from trainer.headoffice.serving import Limits
+    from trainer.headoffice.serving import server as make_server
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = make_server(app, limits or Limits())
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
@@ -45,6 +46,7 @@ def served(app):
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
 
 
 @contextmanager
