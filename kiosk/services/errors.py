@@ -2,7 +2,7 @@
 
 from kiosk.errors import UserError
 
-__all__ = ["CheckoutError", "StaffLocked", "SupervisorNeeded"]
+__all__ = ["CheckoutError", "StaffAccountChanged", "StaffLocked", "SupervisorNeeded"]
 
 
 class CheckoutError(UserError):
@@ -11,6 +11,15 @@ class CheckoutError(UserError):
 
 class StaffLocked(CheckoutError):
     """A staff action was asked for while staff mode is locked."""
+
+
+class StaffAccountChanged(StaffLocked):
+    """The signed-in person's account changed since they signed in (``reason``: disabled, a new PIN, another role,
+    gone): their session has ended and nothing was done."""
+
+    def __init__(self, message: str, staff_id: str, reason: str) -> None:
+        super().__init__(message)
+        self.staff_id, self.reason = staff_id, reason
 
 
 class SupervisorNeeded(CheckoutError):

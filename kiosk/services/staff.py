@@ -5,9 +5,10 @@ Signing in — staff number and personal PIN, or the old shared PIN before any a
 grow per person and for the whole kiosk and survive restarts are :mod:`kiosk.staff.signin`'s; the PIN itself is
 never stored or logged here.
 
-A session ends when staff lock it, after ``timeout_s`` without a staff action (idle logout), or when the sale is
-paid. A supervisor's approval (:meth:`StaffSession.approve`: their number and PIN on someone else's session) is good
-for one action within ``approval_s``.
+A session ends when staff lock it, after ``timeout_s`` without a staff action (idle logout), when the sale is
+paid, or when the person's account changed since they signed in (read again on each action: disabled, a new PIN,
+another role). A supervisor's approval (:meth:`StaffSession.approve`: their number and PIN on someone else's
+session) is good for one action within ``approval_s``, and for nothing once their own account changed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.services.errors import StaffLocked
+from kiosk.services.errors import StaffAccountChanged, StaffLocked
 from kiosk.staff.signin import (
     KIOSK_ID,
     MAX_PIN_FAILURES,
@@ -31,7 +32,19 @@ from kiosk.staff.signin import (
 )
 
 __all__ = ["KIOSK_ID", "MAX_PIN_FAILURES", "MAX_STAFF_LOCKOUT", "STAFF_LOCKOUT", "MemoryLockout", "StaffMember",
-           "StaffSession", "UnlockResult", "lockout_for"]
+           "StaffSession", "UnlockResult", "ended_text", "lockout_for"]
+
+#: why a session ended because its person's account changed since the sign-in (:meth:`SignIn.changed`'s reasons)
+_REFUSALS = {"removed": "staff mode is locked: your staff account is gone: ask the store manager",
+             "disabled": "staff mode is locked: your staff account was disabled: ask the store manager",
+             "role_changed": "staff mode is locked: your staff account has another role now: sign in again",
+             "pin_reset": "staff mode is locked: your staff PIN was changed: sign in with the new PIN"}
+
+
+def ended_text(why: str) -> str:
+    """What staff are told when their session ended because their account changed (``why``: a reason of
+    :meth:`SignIn.changed`)."""
+    return _REFUSALS.get(why, "staff mode is locked: your staff account changed: sign in again")
 
 
 class StaffSession:
@@ -103,14 +116,28 @@ class StaffSession:
                 self._approval = (result.member, self._now() + self.approval_time)
         return result
 
-    def take_approval(self) -> StaffMember | None:
-        """The supervisor whose approval is waiting (used up by this call), or None."""
+    def take_approval(self) -> tuple[StaffMember | None, str]:
+        """``(the supervisor whose approval is waiting, "")`` (used up by this call), ``(None, "")`` when none is, or
+        ``(that supervisor, why)`` when their account, read again, changed since (disabled, a new PIN, another role):
+        then the approval counts for nothing."""
         with self._lock:
             now = self._now()
             approval, self._approval = self._approval, None
         if approval is None or now >= approval[1]:
-            return None
-        return approval[0]
+            return None, ""
+        return approval[0], self.sign_in.changed(approval[0]) or ""
+
+    def account_changed(self) -> tuple[StaffMember, str] | None:
+        """``(who, why)`` when the open session's person may not go on (their account read again: disabled, a new
+        PIN, another role, gone); the session has then ended. None: it goes on, or none is open."""
+        with self._lock:
+            member = self.member
+            if self._until is None or member is None:
+                return None
+            why = self.sign_in.changed(member)
+            if why:
+                self._until, self._approval = None, None
+        return (member, why) if why else None
 
     def lock(self) -> bool:
         """End the session; returns whether it was open."""
@@ -124,8 +151,14 @@ class StaffSession:
         return self.touch_member().staff_id
 
     def touch_member(self) -> StaffMember:
+        """For a staff action: who, their account read again (changed since the sign-in: the session ends,
+        StaffAccountChanged), and the idle time-out starts again. Raises StaffLocked."""
         with self._lock:
             if self._until is None or self._now() >= self._until or self.member is None:
                 raise StaffLocked("staff mode is locked: unlock it with the staff PIN first")
+            why = self.sign_in.changed(self.member)
+            if why:
+                self._until, self._approval = None, None
+                raise StaffAccountChanged(ended_text(why), self.member.staff_id, why)
             self._until = self._now() + self.timeout
             return self.member

@@ -21,9 +21,9 @@ from catalog.model import MAX_PRICE_PAISE
 from kiosk.domain.cart import CartLine
 from kiosk.domain.money import format_inr
 from kiosk.services.cart_lines import CartKeeper
-from kiosk.services.errors import CheckoutError, SupervisorNeeded
+from kiosk.services.errors import CheckoutError, StaffAccountChanged, SupervisorNeeded
 from kiosk.services.events import CartChanged, CartView, Notice, StaffModeChanged
-from kiosk.services.staff import StaffMember, StaffSession, UnlockResult
+from kiosk.services.staff import StaffMember, StaffSession, UnlockResult, ended_text
 from kiosk.staff.rules import StaffRules
 from kiosk.weighing import Weighing
 
@@ -55,11 +55,28 @@ class StaffDesk:
 
     @property
     def unlocked(self) -> bool:
+        """Whether a session is open; one that timed out, or whose person's account changed since the sign-in, ends
+        here (announced, audited)."""
+        if not self._still_open():
+            return False
+        changed = self.session.account_changed()
+        if changed is not None:
+            self._account_changed(*changed)
+            self._emit(Notice("warning", ended_text(changed[1])))
+            return False
+        return True
+
+    def _still_open(self) -> bool:
         unlocked, timed_out = self.session.is_open()
         if timed_out:
             self._audit("staff.signout", self.session.staff_id, reason="idle")
             self._emit(StaffModeChanged(False, reason="idle"))
         return unlocked
+
+    def _account_changed(self, member: StaffMember, why: str) -> None:
+        """The session ended because ``member``'s account changed (``why``): audited and announced."""
+        self._audit("staff.signout", member.staff_id, reason="account_changed", change=why)
+        self._emit(StaffModeChanged(False, reason="account_changed"))
 
     def _refusal_text(self, result: UnlockResult) -> str:
         if result.reason in _REFUSALS:
@@ -123,13 +140,20 @@ class StaffDesk:
 
     def authorize(self, action: str, paise: int = 0, **what: Any) -> tuple[StaffMember, StaffMember | None]:
         """``(who, approving supervisor or None)`` for ``action``; see :meth:`require`."""
-        self.unlocked  # noqa: B018 - announces a time-out
-        member = self.session.touch_member()
+        self._still_open()  # announces a time-out
+        try:
+            member = self.session.touch_member()  # the account read again: changed since the sign-in, it ends
+        except StaffAccountChanged as exc:
+            self._account_changed(self.session.member, exc.reason)
+            raise
         why = self.rules.refusal(member.role, action, paise) if action else None
         if why is None:
             return member, None
-        approver = self.session.take_approval()
-        if approver is not None:
+        approver, changed = self.session.take_approval()
+        if approver is not None and changed:
+            self._audit("staff.approval_dropped", approver.staff_id, session=member.staff_id, change=changed,
+                        action=action)
+        elif approver is not None:
             return member, approver
         self._audit("staff.refused", member.staff_id, action=action, role=member.role, paise=paise, reason=why,
                     **what)

@@ -17,17 +17,22 @@ steps: NTP corrects an RTC that booted years off, someone sets it by hand. A loc
 than its own length (a clock set back four years does not lock staff out for four years), and with a ``ticker``
 (a steady clock such as :func:`time.monotonic`; the kiosk passes one) a lockout that began in this process runs
 its full length on that ticker too, so setting the wall clock forward does not end it early.
+
+**Afterwards.** A sign-in is not a licence for the rest of the session: :meth:`SignIn.changed` reads the account
+again (the staff session asks on each action and before a supervisor's approval counts), so a person disabled, given
+a new PIN or another role while signed in can do nothing more.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 __all__ = ["KIOSK_ID", "MAX_PIN_FAILURES", "MAX_STAFF_LOCKOUT", "STAFF_LOCKOUT", "MemoryLockout", "SignIn",
-           "StaffMember", "UnlockResult", "lockout_for"]
+           "StaffMember", "UnlockResult", "account_stamp", "lockout_for"]
 
 #: wrong PINs in a row (one staff number) before unlocking is refused for STAFF_LOCKOUT
 MAX_PIN_FAILURES = 3
@@ -64,11 +69,19 @@ class MemoryLockout:
 
 @dataclass(frozen=True)
 class StaffMember:
-    """Who is signed in: staff number (or the id typed with the shared PIN), name and role."""
+    """Who is signed in: staff number (or the id typed with the shared PIN), name and role. ``stamp``: what their
+    account was at sign-in (role, active, PIN hash; "" for the shared PIN), to tell when it changed since."""
 
     staff_id: str
     name: str
     role: str
+    stamp: str = field(default="", repr=False, compare=False)
+
+
+def account_stamp(account: Any) -> str:
+    """A digest of what lets an account act (role, active, PIN hash): a session compares it on each action."""
+    text = "\0".join((str(account.role), "1" if account.active else "0", str(account.pin_hash)))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -138,7 +151,22 @@ class SignIn:
             return None, "unknown_staff" if account is None else "disabled"
         if not (isinstance(pin, str) and self._check_hash(pin, account.pin_hash)):
             return None, "wrong_pin"
-        return StaffMember(account.staff_no, account.name, account.role), ""
+        return StaffMember(account.staff_no, account.name, account.role, account_stamp(account)), ""
+
+    def changed(self, member: StaffMember) -> str | None:
+        """Why ``member`` may not go on acting, their account read again: ``removed``, ``disabled``, ``role_changed``
+        or ``pin_reset`` (a new PIN, or disabled and enabled again); None: as when they signed in (or no account: the
+        shared PIN)."""
+        if not member.stamp or self._accounts is None:
+            return None
+        account = self._accounts.staff_account(member.staff_id)
+        if account is None:
+            return "removed"
+        if not account.active:
+            return "disabled"
+        if account.role != member.role:
+            return "role_changed"
+        return "pin_reset" if account_stamp(account) != member.stamp else None
 
     def check(self, pin: str, staff_id: str) -> UnlockResult:
         """Are these the credentials of someone who may sign in? Counts failures; refuses while locked."""

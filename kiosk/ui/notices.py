@@ -148,6 +148,17 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"an approval needs a supervisor's staff number and PIN",
      mark("Notice", "An approval needs a supervisor's staff number and PIN")),
     (r"no staff PIN is configured.*", mark("Notice", "No staff PIN is set up at this kiosk: ask the store manager")),
+    # a session ended because the person's account changed since the sign-in (kiosk.services.staff)
+    (r"staff mode is locked: your staff account is gone: ask the store manager",
+     mark("Notice", "Staff mode is locked: your staff account is gone: ask the store manager")),
+    (r"staff mode is locked: your staff account was disabled: ask the store manager",
+     mark("Notice", "Staff mode is locked: your staff account was disabled: ask the store manager")),
+    (r"staff mode is locked: your staff account has another role now: sign in again",
+     mark("Notice", "Staff mode is locked: your role was changed: sign in again")),
+    (r"staff mode is locked: your staff PIN was changed: sign in with the new PIN",
+     mark("Notice", "Staff mode is locked: your staff PIN was changed: sign in with the new PIN")),
+    (r"staff mode is locked: your staff account changed: sign in again",
+     mark("Notice", "Staff mode is locked: your staff account changed: sign in again")),
     (r"staff mode is locked.*", mark("Notice", "Staff mode is locked: unlock it with the staff PIN first")),
     # why staff are called to the tray (kiosk.services.second_opinion: the weight does not fit the item)
     (r"(?P<grams>\d+) g on the tray fits (?P<count>\d+) × (?P<name>.+) \((?P<low>\d+)-(?P<high>\d+) g each\), "

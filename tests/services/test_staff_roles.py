@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.services.errors import CheckoutError, StaffLocked, SupervisorNeeded
-from kiosk.services.events import StaffModeChanged
-from kiosk.staff.accounts import add_account
+from kiosk.services.errors import CheckoutError, StaffAccountChanged, StaffLocked, SupervisorNeeded
+from kiosk.services.events import Notice, StaffModeChanged
+from kiosk.staff.accounts import add_account, reset_pin, set_active
 from kiosk.staff.rules import StaffRules
 from tests.services.conftest import place
 
@@ -215,3 +215,43 @@ def test_an_override_down_first_does_not_make_a_big_line_small(k):
         with pytest.raises(SupervisorNeeded, match="worth more than ₹71.00"):
             take_off(small)  # it was worth ₹72 on this bill
     assert [v.total for v in k.service.cart_view().lines] == [7000]
+
+
+# -- the account is read again on each action: disabled or re-PINned while signed in ends it (probe fault 3) ---------
+def test_a_person_disabled_while_signed_in_can_do_nothing_more(k):
+    line = place(k.service).auto_added_line_id
+    sign_in(k, ASSISTANT)
+    set_active(k.service.store, "101", False, by="cli:manager")
+    with pytest.raises(StaffAccountChanged, match="your staff account was disabled"):
+        k.service.staff_void(line)
+    assert [v.line_id for v in k.service.cart_view().lines] == [line]
+    assert not k.service.staff_unlocked and k.service.staff_member is None
+    assert k.of(StaffModeChanged)[-1] == StaffModeChanged(False, reason="account_changed")
+    kind, actor, detail = audit(k)[-1]
+    assert (kind, actor, detail) == ("staff.signout", "101", {"reason": "account_changed", "change": "disabled"})
+    k.clock.advance(1)
+    with pytest.raises(StaffLocked):  # and the idle clock gives them nothing back
+        k.service.staff_void(line)
+
+
+def test_a_new_pin_ends_the_session_within_the_staff_pages_next_look(k):
+    sign_in(k, SUPERVISOR)
+    reset_pin(k.service.store, "102", "2468", by="cli:manager")
+    assert not k.service.staff_unlocked  # what the staff page asks every second
+    assert k.of(Notice)[-1] == Notice("warning", "staff mode is locked: your staff PIN was changed: sign in with the "
+                                                 "new PIN")
+    assert k.service.staff_unlock(SUPERVISOR[1], SUPERVISOR[0]) is False
+    assert k.service.staff_unlock("2468", "102") is True
+
+
+def test_a_disabled_supervisors_waiting_approval_counts_for_nothing(k):
+    line = place(k.service).auto_added_line_id
+    sign_in(k, ASSISTANT)
+    assert k.service.staff_approve(SUPERVISOR[1], SUPERVISOR[0])
+    set_active(k.service.store, "102", False, by="cli:manager")
+    with pytest.raises(SupervisorNeeded):
+        k.service.staff_override_price(line, 0)
+    assert k.service.cart_view().lines[0].total == 7200
+    dropped = [(actor, d) for kind, actor, d in audit(k) if kind == "staff.approval_dropped"]
+    assert dropped == [("102", {"session": "101", "change": "disabled", "action": "override"})]
+    assert k.service.staff_member.staff_id == "101"  # the assistant's own session goes on

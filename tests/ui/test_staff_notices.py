@@ -31,3 +31,18 @@ def test_every_limit_of_an_assistant_is_said_in_hindi_in_its_own_words(qapp):
                                           "supervisor to approve")
     finally:
         translations.switch("en")
+
+
+def test_a_session_ended_by_an_account_change_says_why_in_hindi(qapp):
+    from kiosk.services.staff import ended_text
+
+    reasons = ("removed", "disabled", "role_changed", "pin_reset", "something new")
+    generic = notice_text("staff mode is locked: unlock it with the staff PIN first")
+    assert len({notice_text(ended_text(why)) for why in reasons} | {generic}) == len(reasons) + 1
+    translations = Translations(qapp)
+    translations.switch("hi")
+    try:
+        for why in reasons:
+            assert DEVANAGARI.search(notice_text(ended_text(why))), why
+    finally:
+        translations.switch("en")

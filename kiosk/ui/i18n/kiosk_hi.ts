@@ -402,6 +402,26 @@ Place an item on the tray to start.</source>
         <translation>तराज़ू पढ़ा नहीं जा सका: ऐसा होता रहे तो स्टाफ़ को बुलाएँ</translation>
     </message>
     <message>
+        <source>Staff mode is locked: your staff account is gone: ask the store manager</source>
+        <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ खाता अब नहीं है: स्टोर मैनेजर से पूछें</translation>
+    </message>
+    <message>
+        <source>Staff mode is locked: your staff account was disabled: ask the store manager</source>
+        <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ खाता बंद कर दिया गया है: स्टोर मैनेजर से पूछें</translation>
+    </message>
+    <message>
+        <source>Staff mode is locked: your role was changed: sign in again</source>
+        <translation>स्टाफ़ मोड बंद है: आपकी भूमिका बदल दी गई है: फिर से साइन इन करें</translation>
+    </message>
+    <message>
+        <source>Staff mode is locked: your staff PIN was changed: sign in with the new PIN</source>
+        <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ PIN बदल दिया गया है: नए PIN से साइन इन करें</translation>
+    </message>
+    <message>
+        <source>Staff mode is locked: your staff account changed: sign in again</source>
+        <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ खाता बदल गया है: फिर से साइन इन करें</translation>
+    </message>
+    <message>
         <source>That line is no longer on the bill</source>
         <translation>वह लाइन अब बिल में नहीं है</translation>
     </message>
