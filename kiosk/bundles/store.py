@@ -249,12 +249,25 @@ class BundleStore:
         shutil.rmtree(target, ignore_errors=True)
 
     def clean_staging(self) -> None:
-        """Remove extraction and trash debris left by an interrupted run; keep ``*.part`` downloads."""
+        """Remove extraction and trash debris (and ``*.tmp`` packs) left by an interrupted or killed run; keep
+        ``*.part`` downloads (:meth:`drop_partials` judges those). Call with :meth:`lock` held: every write into
+        staging/ happens under it, so nothing found here is in use. Done at each start and each update."""
         for p in self.staging_dir.iterdir():
-            if p.is_dir():
+            if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
             elif p.name.endswith(".tmp"):
                 p.unlink(missing_ok=True)
+
+    def drop_partials(self, keep: str | None = None) -> list[str]:
+        """Remove the interrupted downloads (``*.part``) in staging/ except the one named ``keep`` (the release the
+        channel's verified index names now: a resume continues it); a superseded release's partial would stay for
+        good otherwise. Call with :meth:`lock` held. Returns the names removed."""
+        dropped = []
+        for p in self.staging_dir.glob("*.part"):
+            if p.name != keep:
+                p.unlink(missing_ok=True)
+                dropped.append(p.name)
+        return dropped
 
     def install(self, src: Path, version: int, trust: TrustStore) -> Path:
         """Move a verified staging directory to ``versions/N`` with one rename. If ``versions/N`` is already

@@ -261,6 +261,7 @@ class Updater:
         """One poll of the channel. Never raises for update problems: they end in ``status.last_error``."""
         with self.store.lock():
             try:
+                self.store.clean_staging()  # what a killed run (CLI or kiosk) left unpacked
                 self._set(state=UpdateState.CHECKING, last_check=iso(self.now()), progress_bytes=0, progress_total=0)
                 result = self._check()
             except Exception as exc:  # noqa: BLE001 - whatever happened, the status says so and polling goes on
@@ -299,6 +300,7 @@ class Updater:
         signed, entry = self._verified_index(doc, url, state.get("index_version"))
         if signed["version"] != state.get("index_version"):
             self.store.write_state(index_version=signed["version"])
+        self.store.drop_partials(keep=_part_name(entry["sha256"]) if entry else None)  # superseded downloads
         if entry is None:
             return UpdateResult("up-to-date", self.store.active_version(), f"no release for group {self.group!r}")
         version, size, digest, archive = entry["model_version"], entry["size"], entry["sha256"], entry["archive"]
@@ -313,7 +315,7 @@ class Updater:
             return UpdateResult("not-in-rollout", active,
                                 f"version {version} is rolling out to {entry.get('rollout_percent')}%; "
                                 "not this store yet")
-        part = self.store.staging_dir / f"download-{digest[:32]}.part"
+        part = self.store.staging_dir / _part_name(digest)
         self.download(channel_url(self.channel, archive), part, size, digest)
         result = self._install_archive(part, expected_version=version,
                                        expected_manifest_sha256=entry.get("manifest_sha256"),
@@ -376,6 +378,7 @@ class Updater:
         with self.store.lock():
             self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
             try:
+                self.store.clean_staging()  # what a killed run (CLI or kiosk) left unpacked
                 result = self._install_archive(Path(archive), source=source or f"archive {archive}",
                                                shown=str(archive))
             except Exception as exc:  # noqa: BLE001 - one line, an audit entry and a clean status, never a traceback
@@ -400,6 +403,7 @@ class Updater:
         with self.store.lock():
             self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
             try:
+                self.store.clean_staging()
                 if not (bundle_dir / SIGNATURE).is_file():
                     raise BundleRefused("signature", f"{bundle_dir}: not signed (no {SIGNATURE}; head office signs "
                                                      "with `checkout bundle sign`)")
@@ -536,6 +540,11 @@ class Updater:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _part_name(digest: str) -> str:
+    """The file in staging/ a download of the archive with sha256 ``digest`` goes to (and resumes from)."""
+    return f"download-{digest[:32]}.part"
 
 
 def _renamed(exc: BundleRefused, paths: list[tuple[str, str]]) -> BundleRefused:
