@@ -127,6 +127,9 @@ def _register_headoffice(ho) -> None:
                    help="connections open at once; more are answered 503 (256)")
     p.add_argument("--per-client", type=bounded(int, 1, 65536), default=32, metavar="N",
                    help="connections open at once from one address (32; behind a TLS proxy: the proxy's limit)")
+    p.add_argument("--idle-timeout", type=bounded(float, above=0, high=480), default=30.0, metavar="MINUTES",
+                   help="sign a user out after this long without a request (30; a session never lasts more than 8 "
+                        "hours, and a restart signs everyone out)")
     p.set_defaults(func=_serve)
     user = ho.add_parser("user", help="head-office users").add_subparsers(dest="user_command", required=True)
     p = user.add_parser("add", help="add a user or set a new password")
@@ -292,7 +295,7 @@ def _serve(args) -> int:
     secret = _secret(args.secret_file) if args.secret_file else None
     _check_sources(args)
     app = create_app(DashboardData(args.src, args.keys, args.channel, args.catalog), users, secret=secret,
-                     https_only=args.https_only)
+                     https_only=args.https_only, idle_timeout_s=60 * args.idle_timeout)
     limits = fit_to_open_files(Limits(request_timeout_s=args.request_timeout, max_connections=args.max_connections,
                                       per_client=args.per_client))
     sock = _listen(args.host, args.port)

@@ -4,15 +4,20 @@ FastAPI with Jinja2 templates (``trainer/headoffice/templates``), served by uvic
 store and SKU with the drift alarms (and its charts as PNG), the products staff taught at the kiosks (with their
 photos), bundle roll-out progress, and each kiosk's audit status — and the same as JSON under ``/api/…``. Every
 page needs a signed-in head-office user (:mod:`trainer.headoffice.users`: scrypt-hashed passwords, a growing wait
-after wrong ones); the session is a signed cookie (Starlette's ``SessionMiddleware``, HttpOnly, SameSite=strict)
-under a key made at start (or read from ``--secret-file``). Sign-ins and refusals go to ``headoffice-logins.jsonl``
-beside the users file.
+after wrong ones). A sign-in starts a session kept in this process's memory (:class:`Sessions`): the cookie
+(Starlette's ``SessionMiddleware``: signed under a key made at start or read from ``--secret-file``, HttpOnly,
+SameSite=strict) carries only its random id. Signing out ends it on the server, so a copy of the cookie no longer
+works; so do ``idle_timeout_s`` without a request (30 minutes) and 8 hours after the sign-in. A restart signs everyone
+out. Sign-ins and refusals go to ``headoffice-logins.jsonl`` beside the users file.
 """
 
 
 import io
 import json
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,10 +26,56 @@ from trainer.fleet.status import rupees
 from trainer.headoffice.dashboard import DashboardData
 from trainer.headoffice.users import Users
 
-__all__ = ["create_app"]
+__all__ = ["Sessions", "create_app"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 PAGES = (("/", "Fleet"), ("/quality", "Quality"), ("/taught", "Taught"), ("/rollout", "Roll-out"), ("/audit", "Audit"))
+IDLE_TIMEOUT_S = 30 * 60.0
+SESSION_LIFETIME_S = 8 * 3600.0
+MAX_SESSIONS = 1000  # sessions kept at once; beyond it the longest idle ends
+
+
+class Sessions:
+    """Signed-in sessions, in memory only: a random id per sign-in, ended by signing out, after ``idle_s`` without a
+    request, ``lifetime_s`` after the sign-in, or (the longest idle first) when more than ``most`` are open."""
+
+    def __init__(self, idle_s: float = IDLE_TIMEOUT_S, lifetime_s: float = SESSION_LIFETIME_S, *,
+                 most: int = MAX_SESSIONS, clock=time.monotonic) -> None:
+        self.idle_s, self.lifetime_s, self.most, self._clock = idle_s, lifetime_s, most, clock
+        self._open: OrderedDict[str, list] = OrderedDict()  # id → [user, password stamp, started, last seen]
+        self._lock = threading.Lock()
+
+    def start(self, user: str, stamp: str | None) -> str:
+        sid, now = secrets.token_urlsafe(32), self._clock()
+        with self._lock:
+            self._open[sid] = [user, stamp, now, now]
+            while len(self._open) > self.most:
+                self._open.popitem(last=False)
+        return sid
+
+    def get(self, sid: object) -> tuple[str, str | None] | None:
+        """``(user, password stamp)`` of a live session (its idle time starts again), None: no such session."""
+        if not isinstance(sid, str):
+            return None
+        now = self._clock()
+        with self._lock:
+            entry = self._open.get(sid)
+            if entry is None:
+                return None
+            if now - entry[3] >= self.idle_s or now - entry[2] >= self.lifetime_s:
+                del self._open[sid]
+                return None
+            entry[3] = now
+            self._open.move_to_end(sid)
+            return entry[0], entry[1]
+
+    def end(self, sid: object) -> None:
+        if isinstance(sid, str):
+            with self._lock:
+                self._open.pop(sid, None)
+
+    def __len__(self) -> int:
+        return len(self._open)
 
 
 class _LoginRequired(Exception):
@@ -43,7 +94,7 @@ def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
-def _auth_routes(app, templates, users: Users) -> None:
+def _auth_routes(app, templates, users: Users, sessions: Sessions) -> None:
     from fastapi import Form, Request
     from fastapi.responses import RedirectResponse
 
@@ -59,27 +110,32 @@ def _auth_routes(app, templates, users: Users) -> None:
             error = ("too many wrong passwords: wait a little" if why == "locked" else "wrong user name or password")
             return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": error},
                                               status_code=401)
+        sessions.end(request.session.get("sid"))  # never the session id the client came with
         request.session.clear()
-        request.session["user"], request.session["stamp"] = username, users.password_stamp(username)
+        request.session["sid"] = sessions.start(username, users.password_stamp(username))
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.get("/logout")
     def logout(request: Request):
+        sessions.end(request.session.get("sid"))
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
 
-def _page_routes(app, templates, data: DashboardData, users: Users) -> None:
+def _page_routes(app, templates, data: DashboardData, users: Users, sessions: Sessions) -> None:
     from fastapi import Depends, Request
     from fastapi.responses import Response
 
     def _user(request: Request) -> str:
-        """The signed-in user, while they are still in the users file with the password they signed in with."""
-        user = request.session.get("user")
-        if not user or request.session.get("stamp") != users.password_stamp(user):
+        """The signed-in user of a live session, while they are still in the users file with the password they
+        signed in with."""
+        sid = request.session.get("sid")
+        live = sessions.get(sid)
+        if live is None or live[1] != users.password_stamp(live[0]):
+            sessions.end(sid)
             request.session.clear()
             raise _LoginRequired(request.url.path)
-        return user
+        return live[0]
 
     def page(request: Request, name: str, user: str, **context: Any):
         return templates.TemplateResponse(request, name, {"user": user, "pages": PAGES, "path": request.url.path,
@@ -138,8 +194,10 @@ def _page_routes(app, templates, data: DashboardData, users: Users) -> None:
         return made() if made else Response(status_code=404)
 
 
-def create_app(data: DashboardData, users: Users, *, secret: str | None = None, https_only: bool = False):
-    """The dashboard over ``data``, signing in ``users``."""
+def create_app(data: DashboardData, users: Users, *, secret: str | None = None, https_only: bool = False,
+               idle_timeout_s: float = IDLE_TIMEOUT_S, clock=time.monotonic):
+    """The dashboard over ``data``, signing in ``users`` (sessions end after ``idle_timeout_s`` without a request,
+    timed by ``clock``)."""
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, RedirectResponse
     from fastapi.templating import Jinja2Templates
@@ -147,7 +205,8 @@ def create_app(data: DashboardData, users: Users, *, secret: str | None = None, 
 
     app = FastAPI(title="Checkout head office", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SessionMiddleware, secret_key=secret or secrets.token_hex(32), same_site="strict",
-                       https_only=https_only, max_age=8 * 3600, session_cookie="checkout_ho")
+                       https_only=https_only, max_age=int(SESSION_LIFETIME_S), session_cookie="checkout_ho")
+    sessions = Sessions(idle_timeout_s, clock=clock)
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["pct"] = lambda x: "–" if x is None else f"{100 * x:.1f} %"
     templates.env.filters["when"] = lambda t: (t or "–")[:16].replace("T", " ")
@@ -159,6 +218,6 @@ def create_app(data: DashboardData, users: Users, *, secret: str | None = None, 
             return JSONResponse({"error": "sign in first"}, status_code=401)
         return RedirectResponse(f"/login?next={exc.path}", status_code=303)
 
-    _auth_routes(app, templates, users)
-    _page_routes(app, templates, data, users)
+    _auth_routes(app, templates, users, sessions)
+    _page_routes(app, templates, data, users, sessions)
     return app
