@@ -34,6 +34,11 @@ def register(sub, groups) -> None:
     p.add_argument("--backend", default="onnxruntime", help="backend the new model must load with")
     _catalog_args(p, required=True)
     p.add_argument("--archive", type=Path, default=None, help="install this bundle archive instead of polling")
+    p.add_argument("--unblock", action="store_true",
+                   help="with --archive: install it even if its version is blocked here (a staff rollback or a "
+                        "refusal); needs --staff and --reason, audited, and unblocks that version")
+    p.add_argument("--staff", default="", help="with --unblock: who decided it")
+    p.add_argument("--reason", default="", help="with --unblock: why (goes to the audit log)")
     p.add_argument("--every", type=bounded(float, 0, 7 * 86400), default=0, help="keep polling every SECONDS (0: once)")
     p.set_defaults(func=cmd_kiosk_update)
     p = kiosk.add_parser("rollback", help="staff: go back to an installed lower version (audited)")
@@ -109,11 +114,16 @@ def cmd_kiosk_update(args) -> int:
 
     from kiosk.bundles.updater import Updater
 
+    if args.unblock and (args.archive is None or not args.staff.strip() or not args.reason.strip()):
+        raise UserError("--unblock goes with --archive, and needs the staff member's name (--staff) and a reason "
+                        "(--reason) for the audit log")
+    if not args.unblock and (args.staff or args.reason):
+        raise UserError("--staff and --reason go with --unblock")
     store, trust = _open(args)
     updater = Updater(store, trust, args.channel, args.store_id, group=args.group, catalog=_catalog(args),
                       backend=args.backend)
     if args.archive is not None:  # a refusal raises (exit 2); a model that failed to load and was rolled back: 1
-        result = updater.install_archive(args.archive)
+        result = updater.install_archive(args.archive, unblock=(args.staff, args.reason) if args.unblock else None)
         print(f"{result.outcome}: {result.message}")
         return _update_exit(result)
     while True:

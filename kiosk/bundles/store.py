@@ -215,6 +215,10 @@ class BundleStore:
     def block(self, version: int) -> None:
         self.write_state(blocked=sorted(self.blocked_versions() | {int(version)}))
 
+    def unblock(self, version: int) -> None:
+        """Staff's explicit go-ahead (audited by the caller): the version may be installed again."""
+        self.write_state(blocked=sorted(self.blocked_versions() - {int(version)}))
+
     def audit(self, event: str, **fields) -> dict:
         entry = {"time": iso(datetime.now(timezone.utc)), "event": event, **fields}
         with open(self.audit_path, "a", encoding="utf-8") as fh:

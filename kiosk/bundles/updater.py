@@ -372,15 +372,21 @@ class Updater:
 
     # ----------------------------------------------------------------------------------------- installing
 
-    def install_archive(self, archive: Path | str, source: str = "") -> UpdateResult:
+    def install_archive(self, archive: Path | str, source: str = "",
+                        unblock: tuple[str, str] | None = None) -> UpdateResult:
         """Extract, verify, install and activate a bundle archive (e.g. from a USB stick), with the same checks
-        as a channel update. Raises BundleRefused naming the reason; the active bundle is untouched then."""
+        as a channel update. Raises BundleRefused naming the reason; the active bundle is untouched then.
+
+        A version blocked here (a staff rollback left it, or it was refused for its contract or self-test) is
+        refused, as the channel skips it, unless ``unblock`` is ``(staff, reason)``: then, once it has verified, it is
+        unblocked (audited ``unblock``, who and why) and installed."""
         with self.store.lock():
             self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
             try:
                 self.store.clean_staging()  # what a killed run (CLI or kiosk) left unpacked
                 result = self._install_archive(Path(archive), source=source or f"archive {archive}",
-                                               shown=str(archive))
+                                               shown=str(archive),
+                                               before_install=lambda v: self._unblocked(v, archive, unblock))
             except Exception as exc:  # noqa: BLE001 - one line, an audit entry and a clean status, never a traceback
                 exc = _as_bundle_error(exc)
                 self._failed(exc)
@@ -434,10 +440,11 @@ class Updater:
 
     def _install_archive(self, archive: Path, expected_version: int | None = None,
                          expected_manifest_sha256: str | None = None, source: str = "", shown: str = "",
-                         directory: bool = False) -> UpdateResult:
+                         directory: bool = False, before_install: Callable[[int], None] | None = None) -> UpdateResult:
         """Extract ``archive`` into staging/, verify and activate it. A refusal names ``shown`` (what the user gave:
         the archive, the bundle directory when ``directory``, the channel URL) and the member, never the staging
-        copy, which is gone by the time anyone reads the message."""
+        copy, which is gone by the time anyone reads the message. ``before_install(version)`` runs once it has
+        verified (it may refuse)."""
         self._set(state=UpdateState.VERIFYING)
         work = self.store.new_staging_dir("extract")
         try:
@@ -446,7 +453,8 @@ class Updater:
             size = 0  # safe_extract names what is wrong with it
         _check_space(self.store.staging_dir, size, f"unpacking {shown or archive}")
         try:
-            return self._install_extracted(archive, work, expected_version, expected_manifest_sha256, source)
+            return self._install_extracted(archive, work, expected_version, expected_manifest_sha256, source,
+                                           before_install)
         except OSError as exc:  # the disk's problem (full, a file size limit), not the archive's: no refusal
             raise _disk_error(exc, work, size) or exc from None
         except BundleRefused as exc:
@@ -457,7 +465,8 @@ class Updater:
                 shutil.rmtree(work, ignore_errors=True)
 
     def _install_extracted(self, archive: Path, work: Path, expected_version: int | None,
-                           expected_manifest_sha256: str | None, source: str) -> UpdateResult:
+                           expected_manifest_sha256: str | None, source: str,
+                           before_install: Callable[[int], None] | None = None) -> UpdateResult:
         try:
             try:
                 safe_extract(archive, work)
@@ -469,14 +478,15 @@ class Updater:
             wall = self.wall_clock()
             self._vouch_bundle(work, wall)
             try:
-                return self._verify_and_activate(work, expected_version, source)
+                return self._verify_and_activate(work, expected_version, source, before_install)
             except BundleRefused as exc:
                 raise self._judged_by_memory(exc, work, wall) from None
         except BundleRefused as exc:  # name the version refused, so that _failed can block it
             exc.version = expected_version if expected_version is not None else _manifest_version(work)
             raise
 
-    def _verify_and_activate(self, work: Path, expected_version: int | None, source: str) -> UpdateResult:
+    def _verify_and_activate(self, work: Path, expected_version: int | None, source: str,
+                             before_install: Callable[[int], None] | None = None) -> UpdateResult:
         active = self.store.active_version()
         from kiosk.recognition.recognizer import selftest_runner
 
@@ -491,6 +501,8 @@ class Updater:
         if expected_version is not None and version != expected_version:
             raise BundleRefused("index", f"{work / MANIFEST}: model_version {version}, "
                                          f"channel index says {expected_version}")
+        if before_install is not None:
+            before_install(version)
         self._set(state=UpdateState.ACTIVATING)
         self.store.install(work, version, self.trust)
         self.store.set_active(version, by="updater", previous=active)
@@ -513,6 +525,20 @@ class Updater:
         self.store.prune(self.keep_versions)
         self._set(last_activation=iso(self.now()))
         return UpdateResult("activated", version, f"activated model version {version}")
+
+    def _unblocked(self, version: int, archive, unblock: tuple[str, str] | None) -> None:
+        """Nothing when ``version`` is not blocked here; else a refusal, or with ``unblock`` (staff, reason) the
+        version unblocked, audited."""
+        if version not in self.store.blocked_versions():
+            return
+        staff, reason = unblock or ("", "")
+        if not staff.strip() or not reason.strip():
+            raise BundleRefused("version", f"{archive}: model_version {version} is blocked here (a staff rollback "
+                                           f"left it, or it was refused for its contract or self-test; see "
+                                           f"{self.store.audit_path}); to install it anyway: checkout kiosk update "
+                                           f"--archive {archive} --unblock --staff NAME --reason WHY (audited)")
+        self.store.unblock(version)
+        self.store.audit("unblock", version=version, actor=staff, reason=reason, source=f"archive {archive}")
 
     # ----------------------------------------------------------------------------------------- polling
 

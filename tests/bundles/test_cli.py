@@ -80,7 +80,9 @@ def test_head_office_and_till_commands_keep_their_names_and_options():
     assert _options(parser, "kiosk", "rollback") == {"--state", "--keys", "--staff", "--reason", "--to"}
     assert _options(parser, "kiosk", "model-status") == {"--state"}
     assert {"--state", "--keys", "--channel", "--store-id", "--group", "--backend", "--catalog-schema",
-            "--active-skus", "--archive", "--every"} == _options(parser, "kiosk", "update")
+            "--active-skus", "--archive", "--every", "--unblock", "--staff", "--reason"} == _options(parser, "kiosk",
+                                                                                                    "update")
+    assert _options(parser, "kiosk", "clock-reset") == {"--state", "--staff", "--reason"}
 
 
 def test_the_till_registers_no_signing_commands():

@@ -35,3 +35,36 @@ def test_a_supervisor_rolls_the_model_back_from_staff_mode(kiosk_config, kiosk_b
         "model.rollback", "102", 2, 1)
     last = store.read_audit()[-1]
     assert last["event"] == "staff-rollback" and last["actor"] == "102 (Ravi)" and 2 in store.blocked_versions()
+
+
+def test_an_archive_of_a_version_staff_rolled_back_is_refused_unless_unblocked(kiosk_v1, bundles_dir, head_office_key,
+                                                                               tmp_path, capsys):
+    """A USB stick's v2 activated v2 right after staff had rolled back from it (state.json still listed it as
+    blocked): now it is refused as the channel skips it, unless staff unblock it by name, with a reason, audited."""
+    from kiosk.bundle_format.archive import write_archive
+    from kiosk.bundle_format.verify import BundleRefused
+    from kiosk.cli import main
+    from tests.bundles.factory import TINY_LABELS
+
+    store, updater = kiosk_v1.store, kiosk_v1.updater
+    v2 = write_archive(bundles_dir / "v2", tmp_path / "v2.tar")
+    assert updater.install_archive(v2).outcome == "activated"
+    assert store.rollback(kiosk_v1.trust, actor="Asha", reason="v2 misreads bananas") == 1
+    with pytest.raises(BundleRefused) as info:
+        updater.install_archive(v2)
+    assert info.value.reason == "version" and "blocked here" in str(info.value) and "--unblock" in str(info.value)
+    assert store.active_version() == 1 and store.blocked_versions() == {2}
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "ho.pub").write_text(head_office_key.public.line())
+    skus = tmp_path / "skus.txt"
+    skus.write_text("\n".join(TINY_LABELS) + "\n")
+    cli = ["kiosk", "update", "--state", str(store.root), "--keys", str(keys), "--channel", str(tmp_path / "none"),
+           "--store-id", "s1", "--catalog-schema", "1", "--active-skus", str(skus), "--archive", str(v2)]
+    assert main([*cli, "--unblock", "--staff", "Ravi"]) == 2  # no reason: nothing done
+    assert "needs the staff member's name" in capsys.readouterr().err and store.blocked_versions() == {2}
+    assert main([*cli, "--unblock", "--staff", "Ravi", "--reason", "head office fixed the banana labels"]) == 0
+    assert "activated model version 2" in capsys.readouterr().out
+    assert store.active_version() == 2 and store.blocked_versions() == set()
+    unblock = [e for e in store.read_audit() if e["event"] == "unblock"]
+    assert len(unblock) == 1 and unblock[0]["actor"] == "Ravi" and unblock[0]["version"] == 2
