@@ -3,11 +3,13 @@ marked, the CUSUM of the SKUs that alarmed (or came closest), the most confused 
 
 from __future__ import annotations
 
+import io
+import threading
 from pathlib import Path
 
 from kiosk.errors import DataError
 
-__all__ = ["write_charts"]
+__all__ = ["CHARTS", "png", "write_charts"]
 
 ALARM, OK, GREY = "#c62828", "#2e7d32", "#9e9e9e"
 
@@ -77,6 +79,19 @@ def select_chart(report: dict, path: Path) -> Path:
     ax.set_xlabel("median seconds from placing the item to the shopper's choice")
     ax.set_title("Time to select")
     return _save(plt, fig, path)
+
+
+CHARTS = {"correction-rate": correction_chart, "drift-cusum": cusum_chart, "confused-pairs": pairs_chart,
+          "time-to-select": select_chart}
+_PYPLOT = threading.Lock()  # pyplot's figures are global state: one chart is drawn at a time
+
+
+def png(name: str, report: dict) -> bytes:
+    """Chart ``name`` (a key of :data:`CHARTS`) of ``report`` as PNG bytes."""
+    buf = io.BytesIO()
+    with _PYPLOT:
+        CHARTS[name](report, buf)
+    return buf.getvalue()
 
 
 def write_charts(report: dict, out: Path) -> list[Path]:

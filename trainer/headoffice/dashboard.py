@@ -7,7 +7,9 @@
 * audit: each kiosk's audit log as received (:func:`trainer.headoffice.audit_status.collect_audit`);
 * taught: the products staff taught at the kiosks (:func:`trainer.headoffice.taught.taught_report`).
 
-Each is computed when asked and kept for ``ttl_s`` seconds.
+Each is computed when asked and kept for ``ttl_s`` seconds, once however many requests ask for it at the same time
+(they wait for the one computing it; once it is kept, an expired value is served while the next is computed), and the
+quality charts are drawn once per report and kept with it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from trainer.headoffice.drift import DriftSettings
 
 __all__ = ["DashboardData", "rollout_progress"]
 
-MAX_CACHED = 256  # reports kept at once
+MAX_CACHED = 256  # reports (and charts) kept at once
 
 
 def channel_groups(channel: str | Path) -> tuple[Path, dict | None, str]:
@@ -76,6 +78,25 @@ def _group_progress(group: str, entry: dict, version: int, percent: int, fleet_r
                               if (r.model_version or 0) < version][:20]}
 
 
+class _Flight:
+    """One computation of a cache key that other requests for the key wait for."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._entry: tuple[float, Any] | None = None
+        self._error: BaseException | None = None
+
+    def finish(self, entry: tuple[float, Any] | None, error: BaseException | None = None) -> None:
+        self._entry, self._error = entry, error
+        self._done.set()
+
+    def wait(self) -> tuple[float, Any]:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._entry  # type: ignore[return-value]
+
+
 @dataclass
 class DashboardData:
     src: str
@@ -87,22 +108,49 @@ class DashboardData:
     ttl_s: float = 30.0
     _cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _flights: dict = field(default_factory=dict, repr=False)
 
     def _cached(self, key: tuple, make) -> Any:
+        return self._entry(key, make)[1]
+
+    def _entry(self, key: tuple, make) -> tuple[float, Any]:
+        """``(when made, value)`` of ``key``: made by one request while the others that ask for it wait (a cold
+        Quality page took 5.5 s alone, 37 s each for six at once); an expired value while another request makes the
+        next."""
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
-                return hit[1]
-        value = make()
+                return hit
+            flight = self._flights.get(key)
+            if flight is not None and hit is not None:
+                return hit
+            leader = flight is None
+            if leader:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            return flight.wait()
+        try:
+            value = make()
+        except BaseException as exc:
+            with self._lock:
+                del self._flights[key]
+            flight.finish(None, exc)
+            raise
         with self._lock:
-            now = time.monotonic()
-            if len(self._cache) >= MAX_CACHED:  # a report per store asked for: forget the expired, then the oldest
-                for old in [k for k, (at, _v) in self._cache.items() if now - at >= self.ttl_s]:
-                    del self._cache[old]
-                for old in sorted(self._cache, key=lambda k: self._cache[k][0])[:len(self._cache) - MAX_CACHED + 1]:
-                    del self._cache[old]
-            self._cache[key] = (now, value)
-        return value
+            entry = self._keep(key, value)
+            del self._flights[key]
+        flight.finish(entry)
+        return entry
+
+    def _keep(self, key: tuple, value: Any) -> tuple[float, Any]:
+        now = time.monotonic()
+        if len(self._cache) >= MAX_CACHED:  # a report per store asked for: forget the expired, then the oldest
+            for old in [k for k, (at, _v) in self._cache.items() if now - at >= self.ttl_s]:
+                del self._cache[old]
+            for old in sorted(self._cache, key=lambda k: self._cache[k][0])[:len(self._cache) - MAX_CACHED + 1]:
+                del self._cache[old]
+        self._cache[key] = (now, value)
+        return now, value
 
     def fleet(self):
         from trainer.fleet.status import fleet_status
@@ -114,7 +162,7 @@ class DashboardData:
 
         return self._cached(("placements",), lambda: read_placements(self.src))
 
-    def quality(self, store: str | None = None, since: datetime | None = None) -> dict:
+    def _quality(self, store: str | None, since: datetime | None) -> tuple[float, dict]:
         from trainer.headoffice.quality import quality_report
 
         def make() -> dict:
@@ -122,7 +170,19 @@ class DashboardData:
             return quality_report(self.src, since=since, stores=[store] if store else None, settings=self.settings,
                                   placements=placements, skipped=skipped).to_dict()
 
-        return self._cached(("quality", store, since), make)
+        return self._entry(("quality", store or None, since), make)
+
+    def quality(self, store: str | None = None, since: datetime | None = None) -> dict:
+        return self._quality(store, since)[1]
+
+    def chart(self, name: str, store: str | None = None) -> bytes | None:
+        """Chart ``name`` of the quality report as PNG (None: no such chart), drawn once per report."""
+        from trainer.headoffice.charts import CHARTS, png
+
+        if name not in CHARTS:
+            return None
+        made, report = self._quality(store, None)
+        return self._cached(("chart", name, store or None, made), lambda: png(name, report))
 
     def rollout(self) -> list[dict]:
         return self._cached(("rollout",), lambda: rollout_progress(self.channel, self.fleet()[0]))

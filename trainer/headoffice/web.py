@@ -12,7 +12,6 @@ out. Sign-ins and refusals go to ``headoffice-logins.jsonl`` beside the users fi
 """
 
 
-import io
 import json
 import secrets
 import threading
@@ -157,15 +156,8 @@ def _page_routes(app, templates, data: DashboardData, users: Users, sessions: Se
 
     @app.get("/quality/chart/{name}.png")
     def chart(name: str, store: str = "", user: str = Depends(_user)):
-        from trainer.headoffice import charts
-
-        draw = {"correction-rate": charts.correction_chart, "drift-cusum": charts.cusum_chart,
-                "confused-pairs": charts.pairs_chart, "time-to-select": charts.select_chart}.get(name)
-        if draw is None:
-            return Response(status_code=404)
-        buf = io.BytesIO()
-        draw(data.quality(store or None), buf)
-        return Response(buf.getvalue(), media_type="image/png")
+        png = data.chart(name, store or None)
+        return Response(status_code=404) if png is None else Response(png, media_type="image/png")
 
     @app.get("/taught")
     def taught(request: Request, user: str = Depends(_user)):
