@@ -1,5 +1,8 @@
 """Head-office users of the dashboard: a JSON file of names and salted scrypt password hashes (mode 0600), and a
-sign-in check that slows down a name after repeated wrong passwords (growing waits, like the kiosks' PIN pad).
+sign-in check that makes a client wait after repeated wrong passwords for a name (growing waits, like the kiosks' PIN
+pad). The wait is per name *and client address*: someone who knows a user's name and guesses from elsewhere locks
+out only themselves. Past :data:`NAME_CEILING` wrong passwords for a name from anywhere, every try on it is slowed
+(:meth:`Users.slow_s`) but still checked, so the user's right password still signs them in.
 
 ``checkout headoffice user add NAME --users FILE`` (the password read twice from the terminal, or one line from
 standard input with ``--password-stdin``); ``user remove``; the password itself is never stored or printed.
@@ -27,10 +30,13 @@ MIN_LENGTH = 10
 FREE_FAILURES = 5
 MAX_WAIT_S = 900.0
 MAX_NAME = 64
-#: names whose wrong passwords are remembered at once; beyond it the longest-quiet ones are forgotten
+#: (name, client) pairs whose wrong passwords are remembered at once; beyond it the longest-quiet ones are forgotten
 MAX_REMEMBERED = 10_000
 #: a name's wrong passwords are forgotten this long after the last one
 FORGET_AFTER_S = 24 * 3600.0
+#: wrong passwords for one name from all clients after which every try on the name is slowed by NAME_SLOW_S
+NAME_CEILING = 20
+NAME_SLOW_S = 2.0
 
 
 def valid_name(name: str) -> bool:
@@ -64,12 +70,15 @@ _DUMMY = hash_password(secrets.token_hex(8))
 
 
 class Users:
-    """The users file, and sign-in with a growing wait per name after :data:`FREE_FAILURES` wrong passwords."""
+    """The users file, and sign-in with a growing wait per name and client after :data:`FREE_FAILURES` wrong
+    passwords."""
 
     def __init__(self, path: str | os.PathLike, clock=time.monotonic) -> None:
         self.path = Path(path)
         self._clock = clock
-        self._failures: dict[str, tuple[int, float, float]] = {}  # name → (wrong passwords, locked until, last)
+        #: (name, client) → (wrong passwords, locked until, last)
+        self._failures: dict[tuple[str, str], tuple[int, float, float]] = {}
+        self._by_name: dict[str, tuple[int, float]] = {}  # name → (wrong passwords from any client, last)
         self._lock = threading.Lock()
 
     def _read(self) -> dict:
@@ -125,42 +134,50 @@ class Users:
             raise UserError(f"{self.path}: no user {name!r}")
         self._write(doc)
 
-    def wait_s(self, name: str) -> float:
-        """Seconds before ``name`` may try again (0: now)."""
+    def wait_s(self, name: str, client: str = "") -> float:
+        """Seconds before ``client`` may try ``name`` again (0: now)."""
         with self._lock:
-            _failures, until, _last = self._failures.get(name, (0, 0.0, 0.0))
+            _failures, until, _last = self._failures.get((name, client), (0, 0.0, 0.0))
         return max(0.0, until - self._clock())
 
-    def _count_try(self, name: str) -> bool:
-        """Count a try as a wrong password before it is checked (False: locked, refused unchecked), so that tries
-        sent at once meet the wait as tries sent one after another do."""
+    def slow_s(self, name: str) -> float:
+        """Seconds to hold a try on ``name`` before it is checked: :data:`NAME_SLOW_S` once it has had
+        :data:`NAME_CEILING` wrong passwords from all clients (a day quiet forgets them), else 0."""
+        with self._lock:
+            wrong, last = self._by_name.get(name, (0, 0.0))
+        return NAME_SLOW_S if wrong >= NAME_CEILING and self._clock() - last <= FORGET_AFTER_S else 0.0
+
+    def _count_try(self, name: str, client: str) -> bool:
+        """Count a try as a wrong password from ``client`` before it is checked (False: this client is locked out
+        of this name, refused unchecked), so that tries sent at once meet the wait as tries sent one after another
+        do."""
         now = self._clock()
         with self._lock:
-            n, until, _last = self._failures.get(name, (0, 0.0, 0.0))
+            n, until, _last = self._failures.get((name, client), (0, 0.0, 0.0))
             if until > now:
                 return False
             n += 1
             wait = 0.0 if n < FREE_FAILURES else min(MAX_WAIT_S, 2.0 ** (n - FREE_FAILURES + 1))
-            self._failures[name] = (n, now + wait, now)
+            self._failures[(name, client)] = (n, now + wait, now)
             if len(self._failures) > MAX_REMEMBERED:
-                self._forget(now)
+                _forget(self._failures, now, key=lambda v: v[2])
         return True
 
-    def _forget(self, now: float) -> None:
-        """Forget names quiet for a day, then the quietest until the table is back under its bound."""
-        for name in [k for k, v in self._failures.items() if now - v[2] > FORGET_AFTER_S]:
-            del self._failures[name]
-        if len(self._failures) > MAX_REMEMBERED:
-            quiet = sorted(self._failures, key=lambda k: self._failures[k][2])
-            for name in quiet[:len(self._failures) - MAX_REMEMBERED]:
-                del self._failures[name]
+    def _count_wrong(self, name: str) -> None:
+        now = self._clock()
+        with self._lock:
+            wrong, last = self._by_name.get(name, (0, 0.0))
+            self._by_name[name] = (1 if now - last > FORGET_AFTER_S else wrong + 1, now)
+            if len(self._by_name) > MAX_REMEMBERED:
+                _forget(self._by_name, now, key=lambda v: v[1])
 
-    def sign_in(self, name: str, password: str) -> tuple[bool, str]:
-        """``(ok, why not)``: ``locked`` (refused unchecked), ``wrong`` (name or password)."""
+    def sign_in(self, name: str, password: str, client: str = "") -> tuple[bool, str]:
+        """``(ok, why not)`` of ``client``'s try: ``locked`` (this client's wait for this name runs: refused
+        unchecked), ``wrong`` (name or password)."""
         if not valid_name(name):
             check_password(password, _DUMMY)  # the same time as a real check
             return False, "wrong"
-        if not self._count_try(name):
+        if not self._count_try(name, client):
             return False, "locked"
         try:
             entry = self._read()["users"].get(name)
@@ -169,5 +186,17 @@ class Users:
         ok = check_password(password, entry["hash"] if entry else _DUMMY) and entry is not None
         if ok:
             with self._lock:
-                self._failures.pop(name, None)
+                self._failures.pop((name, client), None)
+        else:
+            self._count_wrong(name)
         return ok, "" if ok else "wrong"
+
+
+def _forget(table: dict, now: float, key) -> None:
+    """Forget entries quiet for a day (``key``: an entry's last time), then the quietest until ``table`` is back
+    under :data:`MAX_REMEMBERED`."""
+    for k in [k for k, v in table.items() if now - key(v) > FORGET_AFTER_S]:
+        del table[k]
+    if len(table) > MAX_REMEMBERED:
+        for k in sorted(table, key=lambda k: key(table[k]))[:len(table) - MAX_REMEMBERED]:
+            del table[k]

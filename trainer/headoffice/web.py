@@ -12,6 +12,7 @@ out. Sign-ins and refusals go to ``headoffice-logins.jsonl`` beside the users fi
 """
 
 
+import asyncio
 import json
 import secrets
 import threading
@@ -32,6 +33,7 @@ PAGES = (("/", "Fleet"), ("/quality", "Quality"), ("/taught", "Taught"), ("/roll
 IDLE_TIMEOUT_S = 30 * 60.0
 SESSION_LIFETIME_S = 8 * 3600.0
 MAX_SESSIONS = 1000  # sessions kept at once; beyond it the longest idle ends
+CHECKS_AT_ONCE = 4  # password checks (scrypt: 16 MB each) run at once; more tries wait for a turn without a thread
 
 
 class Sessions:
@@ -101,10 +103,19 @@ def _auth_routes(app, templates, users: Users, sessions: Sessions) -> None:
     def login_form(request: Request, next: str = "/"):
         return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": ""})
 
+    checks = asyncio.Semaphore(CHECKS_AT_ONCE)
+
     @app.post("/login")
-    def login(request: Request, username: str = Form(...), password: str = Form(...), next: str = Form("/")):
-        ok, why = users.sign_in(username, password)
-        _log_login(users, username, ok, why, request.client.host if request.client else "")
+    async def login(request: Request, username: str = Form(...), password: str = Form(...), next: str = Form("/")):
+        from starlette.concurrency import run_in_threadpool
+
+        client = request.client.host if request.client else ""
+        slow = users.slow_s(username)
+        if slow:  # a name many wrong passwords were tried on: every try waits (holding no thread), none is refused
+            await asyncio.sleep(slow)
+        async with checks:
+            ok, why = await run_in_threadpool(users.sign_in, username, password, client)
+        await run_in_threadpool(_log_login, users, username, ok, why, client)
         if not ok:
             error = ("too many wrong passwords: wait a little" if why == "locked" else "wrong user name or password")
             return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": error},

@@ -37,13 +37,13 @@ def test_names_nobody_has_cannot_fill_the_servers_memory(tmp_path, monkeypatch):
     users = Users(tmp_path / "users.json")
     users.add("meera", PASSWORD)
     assert users.sign_in("x" * 1_000_000, "guess") == (False, "wrong")  # not a name anyone can have: not kept
-    assert users._failures == {}
+    assert users._failures == {} and users._by_name == {}
     monkeypatch.setattr(users_module, "MAX_REMEMBERED", 20)
     monkeypatch.setattr(users_module, "check_password", lambda password, stored: False)  # the bound, not scrypt
     for n in range(400):
-        users.sign_in(f"stranger-{n}", "guess")
-    assert len(users._failures) <= 20
-    assert "stranger-399" in users._failures  # the newest are the ones kept
+        users.sign_in(f"stranger-{n}", "guess", f"10.0.{n // 256}.{n % 256}")
+    assert len(users._failures) <= 20 and len(users._by_name) <= 20
+    assert ("stranger-399", "10.0.1.143") in users._failures and "stranger-399" in users._by_name  # the newest kept
 
 
 def test_wrong_passwords_sent_at_once_meet_the_same_wait(tmp_path, monkeypatch):
