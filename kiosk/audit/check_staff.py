@@ -6,6 +6,12 @@ A staff account is replayed from ``staff.account_added`` / ``staff.account_enabl
 last changed. The PIN hash itself is not in those rows; a row that holds its SHA-256 (``pin_sha256``) vouches for it,
 and a row without one vouches only for *when* it changed (``updated_at``): a hash swapped by hand with its time left
 alone is caught only under rows that hold ``pin_sha256``.
+
+With the kiosk's key, each row must also match its seal (:func:`kiosk.store.staff.account_mac`): an edit made and
+put back leaves the seal alone, but one still there — a name, role, active flag or PIN hash written by hand — does
+not. And since an edit can be made, used and put back between two looks, every sign-in and approval is held to the
+account as its rows stood at that moment (:func:`act_findings`): a ``staff.signin`` whose role is not the account's,
+or by an account disabled then, or an approval by someone who was not an active supervisor, is named.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import sqlite3
 from collections import defaultdict
 
 from kiosk.audit.witness import Log, apart, guarded
+from kiosk.store.staff import account_mac
 
-__all__ = ["print_findings", "staff_findings"]
+__all__ = ["act_findings", "print_findings", "staff_findings"]
 
 _STAFF = ("staff.account_added", "staff.account_enabled", "staff.account_disabled", "staff.pin_reset",
           "staff.role_changed")
@@ -41,11 +48,28 @@ def _replay(log: Log) -> dict[str, dict]:
     return accounts
 
 
-def staff_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
-    accounts, out, seen = _replay(log), [], set()
+def _seal(s: sqlite3.Row, key: bytes | None) -> list[str]:
+    """The row against its seal under ``key`` (no key, or a file from before seals: nothing to say)."""
+    if not key or "mac" not in s.keys():
+        return []
+    no = s["staff_no"]
+    if not s["mac"]:
+        return [f"unsealed: staff account {no} has no seal (the kiosk seals a row only when it is what its audit rows "
+                f"say; `checkout staff reset-pin {no}` puts it back)"]
+    if s["mac"] != account_mac(key, no, s["name"], s["role"], s["active"], s["pin_hash"]):
+        return [f"edited: staff account {no} does not match its seal (its name, role, active flag or PIN hash was "
+                f"changed outside the kiosk)"]
+    return []
+
+
+def staff_findings(conn: sqlite3.Connection, log: Log, key: bytes | None = None) -> list[str]:
+    """Each account row against its audit rows and (with the kiosk's ``key``) its seal; and every sign-in and approval
+    against the accounts as they stood (:func:`act_findings`)."""
+    accounts, out, seen = _replay(log), act_findings(log), set()
     for s in conn.execute("SELECT * FROM staff_accounts ORDER BY CAST(staff_no AS INTEGER)"):
         no = str(s["staff_no"])
         seen.add(no)
+        out += guarded(f"staff account {no!r}", _seal, s, key)
         a = accounts.get(no)
         if a is None or a["added"] is None:
             out.append(f"inserted: staff account {no} ({s['name']}, {s['role']}) has no staff.account_added audit row")
@@ -54,6 +78,36 @@ def staff_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
     out += [f"deleted: staff account {no} ({a['added']['detail'].get('name')}) added in audit row "
             f"{a['added']['seq']} is not in staff_accounts" for no, a in accounts.items()
             if a["added"] is not None and no not in seen]
+    return out
+
+
+def act_findings(log: Log) -> list[str]:
+    """Sign-ins and approvals against the accounts as their audit rows had them at that moment: a ``staff.signin``
+    with another role than the account's, or by a disabled account; a ``staff.approval`` by someone who was not an
+    active supervisor (the shared PIN's sign-ins, with no account behind them, are not held to one)."""
+    state: dict[str, dict] = {}
+    out = []
+    for r in log.of(*_STAFF, "staff.signin", "staff.approval"):
+        d, kind = r["detail"], r["kind"]
+        if kind in _STAFF:
+            a = state.setdefault(str(d.get("staff_no")), {"role": None, "active": True})
+            if kind in ("staff.account_enabled", "staff.account_disabled"):
+                a["active"] = kind == "staff.account_enabled"
+            if "role" in d:
+                a["role"] = d["role"]
+            continue
+        a = state.get(str(r["actor"]))
+        if a is None:
+            continue
+        what = f"audit row {r['seq']} ({kind} by {r['actor']} at {r['at']})"
+        if not a["active"]:
+            out.append(f"edited: {what}: the account was disabled then")
+        elif kind == "staff.signin" and d.get("role") != a["role"]:
+            out.append(f"edited: {what} as {d.get('role')!r}: the account was {a['role']!r} then (its row was "
+                       f"changed by hand for it)")
+        elif kind == "staff.approval" and a["role"] != "supervisor":
+            out.append(f"edited: {what}: the account was {a['role']!r} then, not a supervisor (its row was changed "
+                       f"by hand for it)")
     return out
 
 

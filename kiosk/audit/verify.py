@@ -133,7 +133,7 @@ def verify_store(path: str | Path, key_path: str | Path | None = None) -> StoreA
         chain = verify_rows(stored, {key_id(key): key} if key else {})
         log = Log(stored)
         findings = (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
-                    + _line_events(conn, log) + staff_findings(conn, log) + print_findings(conn, log))
+                    + _line_events(conn, log) + staff_findings(conn, log, key) + print_findings(conn, log))
     finally:
         conn.close()
     return StoreAudit(str(path), str(key_path), key_id(key) if key else None, chain, findings)

@@ -41,7 +41,8 @@ def register(sub, groups) -> None:
     p.add_argument("--reason", default="", help="with --unblock: why (goes to the audit log)")
     p.add_argument("--every", type=bounded(float, 0, 7 * 86400), default=0, help="keep polling every SECONDS (0: once)")
     p.set_defaults(func=cmd_kiosk_update)
-    p = kiosk.add_parser("rollback", help="staff: go back to an installed lower version (audited)")
+    p = kiosk.add_parser("rollback", help="staff: go back to an installed lower version (audited; while the running "
+                                          "kiosk holds the model store, e.g. downloading, it says so and waits)")
     _store_args(p)
     p.add_argument("--staff", required=True, help="who is rolling back")
     p.add_argument("--reason", required=True, help="why (goes to the audit log)")
@@ -106,7 +107,16 @@ def _open(args, create: bool = True):
     from kiosk.bundle_format.trust import TrustStore
     from kiosk.bundles.store import BundleStore
 
-    return BundleStore(args.state, create=create), TrustStore.load(*args.keys)
+    store = BundleStore(args.state, create=create)
+    store.on_lock_wait = _say
+    return store, TrustStore.load(*args.keys)
+
+
+def _say(line: str) -> None:
+    """A line for the person at the command (stderr, at once): e.g. that it waits for the store's lock."""
+    import sys
+
+    print(f"checkout: {line}", file=sys.stderr, flush=True)
 
 
 def cmd_kiosk_update(args) -> int:
@@ -154,6 +164,7 @@ def cmd_kiosk_clock_reset(args) -> int:
     from kiosk.bundles.store import BundleStore
 
     store = BundleStore(args.state, create=False)
+    store.on_lock_wait = _say
     before, after = store.reset_clock(args.staff, args.reason, datetime.now(timezone.utc))
     if after is None:
         print(f"{args.state}: nothing to reset: the remembered time ({iso(before) if before else 'none yet'}) is not "

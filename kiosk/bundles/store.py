@@ -25,10 +25,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
+import logging
 import os
 import shutil
+import sys
+import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -41,6 +46,7 @@ from kiosk.errors import BundleError, DataError, UserError
 from kiosk.exchange.document import load_document
 from kiosk.inputfiles import MB, read_bounded
 
+log = logging.getLogger(__name__)
 POINTER = "active.json"
 CACHE = "cache"
 #: refusals of what head office signed (the model files' hashes verified, so nobody else can cause them): that
@@ -69,6 +75,7 @@ class BundleStore:
         self.audit_path = self.root / "audit.jsonl"
         self.status_path = self.root / "status.json"
         self.cache_dir = self.root / CACHE
+        self.on_lock_wait: Callable[[str], None] = log.warning  # the line said while waiting for :meth:`lock`
         if not create and not self.versions_dir.is_dir():
             raise UserError(f"{self.root}: no model store there (no versions/ folder; `checkout kiosk update` or the "
                             "kiosk's first start makes one)")
@@ -78,11 +85,25 @@ class BundleStore:
     # ----------------------------------------------------------------------------------------- locking
 
     @contextlib.contextmanager
-    def lock(self):
-        """Exclusive lock for anything that changes the store (released by the kernel if the process dies)."""
+    def lock(self, wait_s: float | None = None):
+        """Exclusive lock for anything that changes the store (released by the kernel if the process dies).
+
+        Tried without waiting first. When another process holds it (the running kiosk through a download, its
+        self-test and the gallery's re-embedding), one line ``waiting for the model store's lock (held by pid N,
+        COMMAND, since TIME)`` goes to :attr:`on_lock_wait` (the log; the ``checkout kiosk`` commands print it), and
+        the lock is waited for: as long as the holder takes (``wait_s`` None: staff asked for a rollback, and it runs
+        once the update in hand is done; Ctrl-C gives up), or ``wait_s`` seconds, then a :class:`UserError` naming
+        the holder. The holder's pid, command and time are written into the lock file for that line."""
         fd = os.open(self.root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _lock_holder(fd)
+                self.on_lock_wait(f"{self.root}: waiting for the model store's lock (held by {holder}); it goes on "
+                                  "when that has finished (Ctrl-C gives up)")
+                _wait_for_lock(fd, wait_s, f"{self.root}: the model store's lock is still held by {holder}")
+            _note_holder(fd)
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -381,13 +402,15 @@ class BundleStore:
         self.audit("auto-rollback", from_version=pointed, to_version=to, actor="kiosk", reason=errors,
                    blocked=why in BLOCKING_REASONS)
 
-    def rollback(self, trust: TrustStore, actor: str, reason: str, to_version: int | None = None) -> int:
+    def rollback(self, trust: TrustStore, actor: str, reason: str, to_version: int | None = None,
+                 wait_s: float | None = None) -> int:
         """Staff rollback: the only way to a lower version. Audited; the version left is blocked so the updater
-        does not reinstall it (a newer release is needed). Returns the version now active."""
+        does not reinstall it (a newer release is needed). Returns the version now active. ``wait_s``: how long to
+        wait for the store's lock (see :meth:`lock`; None: until it is free)."""
         if not actor.strip() or not reason.strip():
             raise UserError("rollback needs the staff member's name (--staff) and a reason (--reason)")
         self.apply_rotations(trust)
-        with self.lock():
+        with self.lock(wait_s):
             current = self.active_version()
             if current is None:
                 raise UserError(f"{self.root}: no active model to roll back from")
@@ -405,6 +428,43 @@ class BundleStore:
             self.set_active(to_version, by=f"staff:{actor}", previous=None)
             self.audit("staff-rollback", from_version=current, to_version=to_version, actor=actor, reason=reason)
             return to_version
+
+
+def _lock_holder(fd: int) -> str:
+    """Who holds the lock, as its holder wrote it into the lock file (:func:`_note_holder`)."""
+    try:
+        text = os.pread(fd, 300, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return " ".join(text.split()) or "another process"
+
+
+def _note_holder(fd: int) -> None:
+    """Write this process (pid, command, since when) into the lock file it now holds; best effort."""
+    words = [Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"]
+    words += list(itertools.takewhile(lambda a: not a.startswith("-"), sys.argv[1:3]))
+    text = f"pid {os.getpid()}, {' '.join(words)[:80]}, since {iso(datetime.now(timezone.utc))}\n".encode()
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, text, 0)
+    except OSError:  # a read-only lock file still locks
+        pass
+
+
+def _wait_for_lock(fd: int, wait_s: float | None, still_held: str) -> None:
+    """Block until ``fd`` is locked; with ``wait_s``, at most that long, then a UserError ``still_held``."""
+    if wait_s is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise UserError(f"{still_held} after {wait_s:g} s; try again when it has finished") from None
+            time.sleep(0.05)
 
 
 def verify_installed(path: Path, trust: TrustStore) -> Bundle:

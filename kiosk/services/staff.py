@@ -38,7 +38,9 @@ __all__ = ["KIOSK_ID", "MAX_PIN_FAILURES", "MAX_STAFF_LOCKOUT", "STAFF_LOCKOUT",
 _REFUSALS = {"removed": "staff mode is locked: your staff account is gone: ask the store manager",
              "disabled": "staff mode is locked: your staff account was disabled: ask the store manager",
              "role_changed": "staff mode is locked: your staff account has another role now: sign in again",
-             "pin_reset": "staff mode is locked: your staff PIN was changed: sign in with the new PIN"}
+             "pin_reset": "staff mode is locked: your staff PIN was changed: sign in with the new PIN",
+             "tampered": "staff mode is locked: your staff account was changed outside the kiosk: ask the store "
+                         "manager"}
 
 
 def ended_text(why: str) -> str:

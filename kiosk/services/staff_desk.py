@@ -31,7 +31,8 @@ __all__ = ["StaffDesk", "StaffIntents"]
 
 _REFUSALS = {"kiosk_locked": "too many wrong PINs at this kiosk: try again in {wait} s",
              "locked": "too many wrong PINs: try again in {wait} s",
-             "not_supervisor": "an approval needs a supervisor's staff number and PIN"}
+             "not_supervisor": "an approval needs a supervisor's staff number and PIN",
+             "tampered": "this staff account was changed outside the kiosk and cannot sign in: ask the store manager"}
 
 
 class StaffDesk:

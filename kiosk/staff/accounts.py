@@ -69,8 +69,16 @@ def _find(store, who: str):
 
 
 def set_active(store, who: str, active: bool, *, by: str):
-    return store.set_staff_active(_find(store, who).staff_no, active, by=by)
+    """Enable or disable an account (one edited outside the kiosk is refused: ``reset-pin`` puts it back)."""
+    try:
+        return store.set_staff_active(_find(store, who).staff_no, active, by=by)
+    except ValueError as exc:
+        raise StaffAccountError(f"{store.path}: {exc}") from None
 
 
 def reset_pin(store, who: str, pin: str, *, by: str):
-    return store.set_staff_pin(_find(store, who).staff_no, _hash(pin), by=by)
+    """A new PIN; an account edited outside the kiosk is put back as its audit rows say, then sealed again."""
+    try:
+        return store.set_staff_pin(_find(store, who).staff_no, _hash(pin), by=by)
+    except ValueError as exc:
+        raise StaffAccountError(f"{store.path}: {exc}") from None

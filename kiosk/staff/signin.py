@@ -11,6 +11,8 @@ number, lock every sign-in the same growing way, so trying one PIN under many nu
 sign-in is refused without checking the PIN. The counts live in the kiosk's SQLite file (``pin_lockout``), so a
 restart clears nothing; a right PIN clears its number's count and the kiosk's. An unknown or disabled number costs
 the same scrypt time as a real one and is refused with the same words: the pad does not tell which numbers exist.
+An account whose row fails its seal (edited in the file by hand: :mod:`kiosk.store.staff`) is refused too, whatever
+the PIN, and told so: staff must know to fetch the manager.
 
 **Clocks.** The stored ``locked_until`` is wall-clock time (it must survive a restart), and a till's wall clock
 steps: NTP corrects an RTC that booted years off, someone sets it by hand. A lockout therefore never lasts longer
@@ -88,7 +90,7 @@ def account_stamp(account: Any) -> str:
 class UnlockResult:
     ok: bool
     wait_s: int = 0  # > 0: refused without checking, locked out for this long
-    reason: str = ""  # refused: wrong_pin | unknown_staff | disabled | locked | kiosk_locked | no_pin
+    reason: str = ""  # refused: wrong_pin | unknown_staff | disabled | tampered | locked | kiosk_locked | no_pin
     member: StaffMember | None = None
 
 
@@ -146,22 +148,24 @@ class SignIn:
             ok = isinstance(pin, str) and self._legacy_check(pin)
             return (StaffMember(staff_id, staff_id, self._legacy_role), "") if ok else (None, "wrong_pin")
         account = self._accounts.staff_account(staff_id) if staff_id else None
-        if account is None or not account.active:
+        if account is None or not account.active or getattr(account, "sealed", None) is False:
             self._check_hash(pin if isinstance(pin, str) else "", _DUMMY_HASH)  # same time as a real check
-            return None, "unknown_staff" if account is None else "disabled"
+            return None, ("unknown_staff" if account is None else "disabled" if not account.active else "tampered")
         if not (isinstance(pin, str) and self._check_hash(pin, account.pin_hash)):
             return None, "wrong_pin"
         return StaffMember(account.staff_no, account.name, account.role, account_stamp(account)), ""
 
     def changed(self, member: StaffMember) -> str | None:
-        """Why ``member`` may not go on acting, their account read again: ``removed``, ``disabled``, ``role_changed``
-        or ``pin_reset`` (a new PIN, or disabled and enabled again); None: as when they signed in (or no account: the
-        shared PIN)."""
+        """Why ``member`` may not go on acting, their account read again: ``removed``, ``tampered`` (the row fails its
+        seal), ``disabled``, ``role_changed`` or ``pin_reset`` (a new PIN, or disabled and enabled again); None: as when
+        they signed in (or no account: the shared PIN)."""
         if not member.stamp or self._accounts is None:
             return None
         account = self._accounts.staff_account(member.staff_id)
         if account is None:
             return "removed"
+        if getattr(account, "sealed", None) is False:
+            return "tampered"
         if not account.active:
             return "disabled"
         if account.role != member.role:

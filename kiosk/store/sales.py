@@ -50,7 +50,7 @@ from kiosk.store.feedback import FeedbackMixin, migrate_feedback
 from kiosk.store.payments import PaymentsMixin, migrate_payments_and_receipts
 from kiosk.store.pin_lockout import PinLockoutMixin, migrate_pin_lockout
 from kiosk.store.receipts import ReceiptsMixin
-from kiosk.store.staff import StaffAccountsMixin, migrate_staff_accounts
+from kiosk.store.staff import StaffAccountsMixin, migrate_staff_accounts, migrate_staff_seal
 
 __all__ = ["SalesStore", "Sale", "Correction", "LineProvenance", "StoreError", "read_corrections", "SCHEMA_VERSION",
            "READ_ONLY_FIX", "connect_readonly", "read_only_reason", "unusable"]
@@ -187,9 +187,15 @@ def _007_line_replaces(c: sqlite3.Connection) -> None:
     c.execute("ALTER TABLE cart_lines ADD COLUMN replaces TEXT")
 
 
+def _008_staff_seal(c: sqlite3.Connection) -> None:
+    # each staff account row's MAC under the audit key (sealed at the first open with the key: kiosk.store.staff)
+    migrate_staff_seal(c)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _002_line_provenance,
                                                                 _003_payments_and_receipts, _004_staff_pin_lockout,
-                                                                _005_feedback, _006_audit, _007_line_replaces)
+                                                                _005_feedback, _006_audit, _007_line_replaces,
+                                                                _008_staff_seal)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -411,6 +417,8 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
         self.use_zone(tz if tz is not None else self.store_info.timezone)
         self._lock = threading.RLock()
         self._init_audit(audit_key, new_key)  # the audit log's key file (beside the store unless named)
+        if self._audit_key:
+            self._seal_staff_accounts()  # rows from before seals, when they are what the audit log says
 
     @classmethod
     def open(cls, path: str | Path, *, kiosk_id: str = "K1", store_info: StoreInfo | None = None,

@@ -194,11 +194,8 @@ def test_a_pin_hash_recorded_in_the_log_is_checked(store_path, capsys):
     vouch for it: a hash swapped by hand, even with its time left alone, is named."""
     with SalesStore.open(store_path, kiosk_id="K2", clock=Clock()) as store:
         new = hash_pin("9876")
-        with store._tx() as c:
-            c.execute("UPDATE staff_accounts SET pin_hash = ?, updated_at = ? WHERE staff_no = '101'",
-                      (new, store._time()))
-            store._audit(c, "staff.pin_reset", "102", {"staff_no": "101", "name": "Asha",
-                                                       "pin_sha256": hashlib.sha256(new.encode()).hexdigest()})
+        store.set_staff_pin("101", new, by="102")  # the row, its seal and its audit row (with pin_sha256) together
+        assert store.audit_rows()[-1]["detail"]["pin_sha256"] == hashlib.sha256(new.encode()).hexdigest()
     rc, out = verify(store_path, capsys)
     assert rc == 0, out
     sql(store_path, ("UPDATE staff_accounts SET pin_hash = ? WHERE staff_no = '101'", (hash_pin("0000"),)))

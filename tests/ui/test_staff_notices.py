@@ -36,7 +36,7 @@ def test_every_limit_of_an_assistant_is_said_in_hindi_in_its_own_words(qapp):
 def test_a_session_ended_by_an_account_change_says_why_in_hindi(qapp):
     from kiosk.services.staff import ended_text
 
-    reasons = ("removed", "disabled", "role_changed", "pin_reset", "something new")
+    reasons = ("removed", "disabled", "role_changed", "pin_reset", "tampered", "something new")
     generic = notice_text("staff mode is locked: unlock it with the staff PIN first")
     assert len({notice_text(ended_text(why)) for why in reasons} | {generic}) == len(reasons) + 1
     translations = Translations(qapp)
@@ -44,5 +44,19 @@ def test_a_session_ended_by_an_account_change_says_why_in_hindi(qapp):
     try:
         for why in reasons:
             assert DEVANAGARI.search(notice_text(ended_text(why))), why
+    finally:
+        translations.switch("en")
+
+
+def test_an_account_edited_outside_the_kiosk_is_refused_in_hindi(qapp):
+    from kiosk.services.staff_desk import _REFUSALS
+
+    message = _REFUSALS["tampered"]
+    assert notice_text(message) == ("This staff account was changed outside the kiosk and cannot sign in: ask the "
+                                    "store manager")
+    translations = Translations(qapp)
+    translations.switch("hi")
+    try:
+        assert DEVANAGARI.search(notice_text(message))
     finally:
         translations.switch("en")

@@ -418,6 +418,10 @@ Place an item on the tray to start.</source>
         <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ PIN बदल दिया गया है: नए PIN से साइन इन करें</translation>
     </message>
     <message>
+        <source>Staff mode is locked: your staff account was changed outside the kiosk: ask the store manager</source>
+        <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ खाता कियोस्क के बाहर बदला गया है: स्टोर मैनेजर से पूछें</translation>
+    </message>
+    <message>
         <source>Staff mode is locked: your staff account changed: sign in again</source>
         <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ खाता बदल गया है: फिर से साइन इन करें</translation>
     </message>
@@ -508,6 +512,10 @@ Place an item on the tray to start.</source>
     <message>
         <source>An approval needs a supervisor&apos;s staff number and PIN</source>
         <translation>मंज़ूरी के लिए सुपरवाइज़र का स्टाफ़ नंबर और PIN चाहिए</translation>
+    </message>
+    <message>
+        <source>This staff account was changed outside the kiosk and cannot sign in: ask the store manager</source>
+        <translation>यह स्टाफ़ खाता कियोस्क के बाहर बदला गया है, इससे साइन इन नहीं हो सकता: स्टोर मैनेजर से पूछें</translation>
     </message>
     <message>
         <source>No staff PIN is set up at this kiosk: ask the store manager</source>

@@ -1,0 +1,63 @@
+"""A command that meets the model store's lock held (the running kiosk downloading, self-testing, re-embedding)
+says so in one line naming the holder, then waits (or, given a limit, stops with one line): `kiosk rollback` printed
+nothing and hung until the holder finished."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from kiosk.bundle_format.archive import write_archive
+from kiosk.bundles.store import BundleStore
+from kiosk.errors import UserError
+
+
+@pytest.fixture
+def held(kiosk_v1):
+    """Another holder of the store's lock (its own open file: flock excludes it as it would another process)."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold():
+        with BundleStore(kiosk_v1.store.root).lock():
+            taken.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert taken.wait(10)
+    yield release
+    release.set()
+    thread.join(10)
+
+
+def test_a_rollback_waiting_for_the_lock_says_who_holds_it_then_runs(kiosk_v1, bundles_dir, head_office_key,
+                                                                     tmp_path, capsys, request, monkeypatch):
+    from kiosk.bundles import cli as till_cli
+    from kiosk.cli import main
+
+    assert kiosk_v1.updater.install_archive(write_archive(bundles_dir / "v2", tmp_path / "v2.tar")).outcome \
+        == "activated"
+    release = request.getfixturevalue("held")
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "ho.pub").write_text(head_office_key.public.line())
+    said = till_cli._say
+    monkeypatch.setattr(till_cli, "_say", lambda line: (said(line), release.set()))  # the holder finishes then
+    assert main(["kiosk", "rollback", "--state", str(kiosk_v1.store.root), "--keys", str(keys), "--staff", "Asha",
+                 "--reason", "misreads bananas"]) == 0
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "waiting for the model store's lock (held by pid " in err
+    assert f"pid {os.getpid()}," in err and "since 20" in err
+    assert "rolled back from model_version 2 to 1" in out and kiosk_v1.store.active_version() == 1
+
+
+def test_a_wait_with_a_limit_ends_in_one_line_naming_the_holder(kiosk_v1, held):
+    lines = []
+    store = BundleStore(kiosk_v1.store.root)
+    store.on_lock_wait = lines.append
+    with pytest.raises(UserError, match=r"lock is still held by pid \d+, .* after 0.2 s"):
+        with store.lock(wait_s=0.2):
+            pass
+    assert len(lines) == 1 and "waiting for the model store's lock" in lines[0]
