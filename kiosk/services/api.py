@@ -14,8 +14,11 @@ one-line :class:`~kiosk.errors.UserError`); the window shows that line as a noti
   has a line replaces that line; the same SKU again does nothing;
 * ``remove_line(line_id) -> bool`` (the shopper put the item back, after confirming on screen): False when the line
   is worth more than ``remove_approval_above_paise`` and waits for staff (``RemovalPending``); ``keep_line()`` (the
-  shopper changed their mind), ``staff_decide_removal(approve)`` (``RemovalDecided``); ``pay(method) -> Receipt``
-  closes the sale once (not while a removal waits);
+  shopper changed their mind), ``staff_decide_removal(approve)`` (``RemovalDecided``);
+* ``freeze_cart() -> CartView``: the payment page opened; the cart stays as returned (a scan or a placed item is
+  refused with a notice, an item waiting for the scale waits) until ``unfreeze_cart()`` or the sale;
+  ``pay(method, expected_total_paise=None) -> Receipt`` closes the sale once (not while a removal waits), refusing a
+  bill that is not the total the shopper was shown;
 * ``call_help(reason="help") -> bool`` / ``cancel_help()``: the Help button (``HelpCallChanged``; staff unlocking
   the kiosk answers the call; audited); ``set_language(code)``, ``set_large_text(on)``, ``new_shopper()`` (back to
   the store's defaults): ``ShopperPrefsChanged``;
@@ -87,7 +90,11 @@ class CheckoutApi(Protocol):
 
     def line_photo(self, line_id: str) -> str: ...
 
-    def pay(self, method: str = "card") -> Any: ...
+    def freeze_cart(self) -> CartView: ...
+
+    def unfreeze_cart(self) -> None: ...
+
+    def pay(self, method: str = "card", expected_total_paise: int | None = None) -> Any: ...
 
     @property
     def staff_unlocked(self) -> bool: ...

@@ -3,6 +3,11 @@
 Each change is committed (fsynced) before the cart is read back, so what listeners are shown is what the store
 holds; a line's provenance (photo, top-k, model version, grams, who chose it) is committed with the line.
 The service's lock guards a :class:`CartKeeper`; it has none of its own.
+
+While the shopper is paying (:meth:`CartKeeper.freeze`: the payment page shows the total) the open cart does not
+change: every add, removal, void or replacement is refused with :data:`FROZEN` until :meth:`CartKeeper.unfreeze`
+(the shopper went back to the cart) or the sale (a new cart is not frozen). Once a payment is under way with the
+terminal the store itself refuses changes too (``SalesStore`` while an intent is live).
 """
 
 from __future__ import annotations
@@ -13,18 +18,45 @@ from kiosk.domain.cart import Cart, CartLine
 from kiosk.services.errors import CheckoutError
 from kiosk.store import LineProvenance, Sale
 
-__all__ = ["CartKeeper"]
+__all__ = ["CartKeeper", "FROZEN"]
+
+#: why the cart does not change while the shopper is on the payment page
+FROZEN = "finish or cancel the payment first: the bill cannot change while you pay"
 
 
 class CartKeeper:
     def __init__(self, store) -> None:
         self.store = store
         self.cart: Cart = store.open_cart()
+        self._frozen: str | None = None  # the id of the cart the shopper is paying for
 
     def reload(self) -> None:
         self.cart = self.store.open_cart()
 
+    # -- the shopper is paying ----------------------------------------------------------------------
+    def freeze(self) -> Cart:
+        """The shopper is paying the open cart as it is now (returned): nothing changes it until :meth:`unfreeze` or
+        its sale."""
+        if not self.cart.lines:
+            raise CheckoutError("nothing to pay: the cart is empty")
+        self._frozen = self.cart.cart_id
+        return self.cart
+
+    def unfreeze(self) -> None:
+        self._frozen = None
+
+    @property
+    def frozen(self) -> bool:
+        """The shopper is paying the open cart (a sale ends it: the next cart is another)."""
+        return self._frozen is not None and self._frozen == self.cart.cart_id
+
+    def refuse_while_frozen(self) -> None:
+        if self.frozen:
+            raise CheckoutError(FROZEN)
+
+    # -- changes ---------------------------------------------------------------------------------------
     def add(self, line: CartLine, provenance: LineProvenance | None = None) -> CartLine:
+        self.refuse_while_frozen()
         stored = self.store.add_line(line, provenance)
         self.reload()
         return stored
@@ -38,12 +70,14 @@ class CartKeeper:
         return line
 
     def remove(self, line_id: str, by: str = "shopper") -> None:
+        self.refuse_while_frozen()
         if line_id not in self.cart:
             raise CheckoutError(f"no line {line_id!r} in the open cart")
         self.store.remove_line(line_id, by=by)
         self.reload()
 
     def void(self, line_id: str, by: str) -> None:
+        self.refuse_while_frozen()
         self.open_line(line_id)
         self.store.void_line(line_id, by=by)
         self.reload()
@@ -60,6 +94,7 @@ class CartKeeper:
     def replace(self, line_id: str, new: CartLine, who: str) -> CartLine:
         """Staff: ``new`` takes the place of ``line_id`` (voided; ``new`` is listed where it was), keeping its
         provenance. The new line is committed first: a crash in between shows both, never neither."""
+        self.refuse_while_frozen()
         before = self.provenance(line_id)
         provenance = replace(before, chooser="staff") if before is not None else None
         stored = self.add(replace(new, replaces=line_id), provenance)

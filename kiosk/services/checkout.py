@@ -294,14 +294,15 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self._scale_desk.clear_tare()
 
     # -- paying ----------------------------------------------------------------------------------
-    def pay(self, method: str = "card") -> Receipt:
+    def pay(self, method: str = "card", expected_total_paise: int | None = None) -> Receipt:
         """Charge the open cart on the payment terminal exactly once (:mod:`~kiosk.services.paying`), close it as one
-        sale and open a new cart. A decline or a silent terminal is a CheckoutError; the cart stays as it is."""
+        sale and open a new cart. A decline or a silent terminal is a CheckoutError; the cart stays as it is.
+        ``expected_total_paise``: the total the shopper agreed to (a bill that differs is refused)."""
         with self._lock:
             if self._counter.held is not None:
                 raise CheckoutError(f"staff must check {self._counter.held.line.name} before payment")
             self._attendant.refuse_payment()
-            sale = self._till.pay(method)
+            sale = self._till.pay(method, expected_total_paise)
             events = self._after_sale()
         return self._paid(sale, events)
 

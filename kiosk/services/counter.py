@@ -14,6 +14,10 @@ the tray (even one still settling): no by-weight item is priced on it until the 
 placement replaces its line; the tray cleared before weighing drops the item. Every line is committed with its
 provenance (:mod:`~kiosk.services.cart_lines`) before listeners hear of it; a weighed line the store failed to take
 keeps its item waiting for the scale and is tried again.
+
+While the shopper is paying (:meth:`CartKeeper.freeze <kiosk.services.cart_lines.CartKeeper.freeze>`: the payment
+page shows the total) the bill stays as shown: a scan or a placed item is not added (a notice says why), an item
+waiting for the scale keeps waiting (priced once the shopper goes back to the cart; the sale drops it, saying so).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 
 from kiosk.domain.cart import CartError, CartLine
 from kiosk.errors import CatalogError, UserError
-from kiosk.services.cart_lines import CartKeeper
+from kiosk.services.cart_lines import FROZEN, CartKeeper
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import (
     NOT_RECOGNISED,
@@ -56,6 +60,8 @@ log = logging.getLogger(__name__)
 
 #: seconds before a weighed line whose commit failed (the store locked or failing) is tried again
 RETRY_S = 1.0
+#: a scanner's code while the shopper is paying
+SCAN_WHILE_PAYING = "finish or cancel the payment first: the scan was not added"
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,9 @@ class Counter:
                 events += weighing_ended(dropped, None, f"{dropped.sku.name} was not weighed: tap it again to add it")
             self.book.add(placement)
             try:
-                if sale is not None:
+                if self._cart.frozen:  # the shopper is paying: the bill stays as shown
+                    line, add_events = None, [Notice("warning", FROZEN)]
+                elif sale is not None:
                     line, add_events = self._sell(sale, placement, "barcode")
                 else:
                     line, add_events = self._auto_add(placement)
@@ -229,6 +237,7 @@ class Counter:
         events: list[Any] = []
         with self._lock:
             self._refuse_while_held()
+            self._cart.refuse_while_frozen()
             placement = self.book.get(placement_id)
             if placement_id is not None and placement is None:
                 log.info("choose(): placement %s is no longer known; adding %s as a manual pick", placement_id, sku)
@@ -273,6 +282,8 @@ class Counter:
         return line.line_id if line is not None else None
 
     def _scan_outcome(self, outcome: ScanOutcome, source: str) -> tuple[CartLine | None, list[Any]]:
+        if self._cart.frozen:  # the shopper is paying: neither sold nor a tare, never kept for later
+            return None, [Notice("warning", SCAN_WHILE_PAYING)]
         if outcome.kind == "tare":
             return None, self._apply_tare(outcome.container)
         if not outcome.sells:
@@ -294,6 +305,8 @@ class Counter:
     def resolve_held(self, approve: bool, who: str) -> str | None:
         """Staff looked at the held item: add it (``approve``) or not. Returns the line id when added."""
         with self._lock:
+            if approve:
+                self._cart.refuse_while_frozen()  # the item stays held: staff adds it once the shopper went back
             item, self.held = self.held, None
             if item is None:
                 raise CheckoutError("no item is waiting for staff")
@@ -316,7 +329,7 @@ class Counter:
         with self._lock:
             _changed, done = self.weighing.take(reading, read_at)
             events += self._weight_changes()
-            if done is not None:
+            if done is not None and not self._cart.frozen:  # paying: it waits until the shopper goes back
                 events += self._complete_weighing(done)
                 events += self._weight_changes()
         self._emit(*events)

@@ -136,12 +136,16 @@ class Till:
             log.warning("payment terminal %s: %s: %s", self.terminal.describe(), type(exc).__name__, exc)
             raise TerminalError(f"{type(exc).__name__}: {exc}") from exc
 
-    def pay(self, method: str):
+    def pay(self, method: str, expected_paise: int | None = None):
         """Charge the open cart and close it as a sale; returns the Sale. Raises CheckoutError when the terminal
-        declines or does not answer (nothing is charged twice: the next try asks about the same payment first)."""
+        declines or does not answer (nothing is charged twice: the next try asks about the same payment first).
+        ``expected_paise``: the total the shopper was shown and agreed to; a bill that is not that total (it changed
+        since) is refused before the terminal is asked. None: the caller showed no one an amount (a replay, a tool)."""
         cart = self._cart.cart
         if not cart.lines:
             raise CheckoutError("nothing to pay: the cart is empty")
+        if expected_paise is not None:
+            check_shown(expected_paise, cart.bill().total)
         live = self.store.live_payment(cart.cart_id)
         if live is not None:
             sale = self._settle_existing(live)
@@ -383,6 +387,15 @@ class Till:
             return self.store.reprint(receipt_no, by=who)
         except StoreError as exc:
             raise CheckoutError(str(exc)) from None
+
+
+def check_shown(shown: int, total: int) -> None:
+    """The total the shopper was shown (``shown``, paise) is the bill's ``total``, or a one-line refusal."""
+    if isinstance(shown, bool) or not isinstance(shown, int):
+        raise CheckoutError(f"the amount shown must be whole paise, got {type(shown).__name__}")
+    if shown != total:
+        raise CheckoutError(f"the bill is now {format_inr(total)}, not the {format_inr(shown)} shown: check it and "
+                            f"pay again")
 
 
 def pauses(first_s: float, most_s: float) -> Iterator[float]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from kiosk.services.attendant import Attendant
 from kiosk.services.browse import Browser
 from kiosk.services.errors import CheckoutError
-from kiosk.services.events import BrowseGroup, ShopperPrefsChanged, SuggestionView
+from kiosk.services.events import BrowseGroup, CartView, ShopperPrefsChanged, SuggestionView
 from kiosk.services.printing import ReceiptDesk
 
 __all__ = ["ShopperPrefs", "ShopperIntents"]
@@ -51,7 +51,7 @@ class ShopperPrefs:
 class ShopperIntents:
     """Intents of :class:`~kiosk.services.api.CheckoutApi` served by the shopper-side parts. The service that mixes
     this in calls :meth:`_init_shopper_side` and has ``_cart`` (CartKeeper), ``_counter``, ``_desk`` (StaffDesk),
-    ``_shelf``, ``_views``, ``_emit`` and ``_clock``."""
+    ``_shelf``, ``_views``, ``_emit``, ``_clock`` and ``_lock``."""
 
     def _init_shopper_side(self, config, store) -> None:
         """Make the parts (called by the service's ``__init__`` once its cart, counter, staff desk and shelf exist)."""
@@ -68,6 +68,18 @@ class ShopperIntents:
 
     def cancel_help(self) -> None:
         self._attendant.cancel()
+
+    def freeze_cart(self) -> CartView:
+        """The shopper opened the payment page: the open cart is frozen as it is now (returned: its total is what to
+        show and to pass to ``pay``). A scan or a placed item is refused with a notice, an item waiting for the scale
+        waits, removals and staff's changes are refused, until :meth:`unfreeze_cart` or the sale."""
+        with self._lock:
+            return self._views.cart_view(self._cart.freeze())
+
+    def unfreeze_cart(self) -> None:
+        """The shopper left the payment page without paying: the cart may change again."""
+        with self._lock:
+            self._cart.unfreeze()
 
     def keep_line(self) -> None:
         """The shopper keeps the item whose removal waits for staff."""

@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self._last_line: tuple[str, str, str] | None = None  # (line id, sku, name) just added, for its amount
         self._camera_status: Any = "connecting"
         self._waiting: dict[str, Any] = {}  # cart id → its payment checked in the background (PaymentPending)
+        self._frozen = False  # the service holds the cart as the payment page shows it (freeze_cart)
         self.cart_model = CartTableModel(parent=self)
         self.staff_model = CartTableModel(removable=False, parent=self)
         # the screen decides the window's size, never its content (a long text, a portrait layout being left): what
@@ -299,6 +300,7 @@ class MainWindow(QMainWindow):
         self.browse.cancelled.connect(lambda: self.show_page("checkout"))
         self.browse.search_requested.connect(lambda: self.open_search(for_placement=self._find_placement is not None))
         self.payment.pay_requested.connect(self._pay)
+        self.page_changed.connect(self._left_payment)
         self.payment.cancelled.connect(lambda: self.show_page("checkout"))
         self.receipt.done.connect(self.new_order)
         self.receipt.back.connect(lambda: self.show_page("staff"))  # a duplicate or the report: staff's, not a sale
@@ -474,11 +476,22 @@ class MainWindow(QMainWindow):
         if view is None or not view.lines:
             self.banner.show_notice("info", translate("Window", "Your cart is empty"))
             return
-        self.payment.prepare(view.bill.total_text)
+        ok, view = self._intent("freeze_cart")  # the cart stays as this page shows it until the shopper leaves or pays
+        if not ok:
+            return
+        self._frozen = True
+        self.payment.prepare(view.bill.total_text, view.bill.total)
         self.show_page("payment")
 
+    def _left_payment(self, page: str) -> None:
+        """Off the payment page by any way but the sale (Back to cart, …): the cart may change again."""
+        if self._frozen and page != "payment":
+            self._frozen = False
+            self._intent("unfreeze_cart")
+
     def _pay(self, method: str) -> None:
-        ok, result = self._intent("pay", method, notify=False)  # why not: on the payment page only, once
+        # the total shown when the method was tapped; why not: on the payment page only, once
+        ok, result = self._intent("pay", method, self.payment.agreed_paise, notify=False)
         if not ok:
             if str(result).startswith("payment declined"):  # this tap settled what waited: nothing waits now
                 self._waiting.clear()
@@ -595,6 +608,7 @@ class MainWindow(QMainWindow):
             self._render_waiting()
         self.staff.table.select_line(selected)
         self.totals.set_bill(view.bill)
+        self.payment.set_amount(view.bill.total_text, view.bill.total)  # the payment page shows the bill as it is
         self._render_pay_button()
         if self._last_line is not None and self.suggestions.state == "added":
             line_id, sku, name = self._last_line
@@ -754,6 +768,7 @@ class MainWindow(QMainWindow):
             self._apply_style(force=True)
 
     def _on_sale_closed(self, event: Any) -> None:
+        self._frozen = False  # the sale ended it: the next cart is another
         self._waiting.clear()  # a tap on Pay may settle what was checked in the background: nothing waits now
         self._render_waiting()
         self.receipt.show_receipt(event.receipt, getattr(event, "receipt_text", "") or None,

@@ -95,6 +95,8 @@ class FakeCheckoutService:
         self.printed: list[str] = []  # receipt numbers printed
         self.can_print = True
         self.photos: dict[str, str] = {}  # line id → tray photo
+        self.expected_totals: list[int | None] = []  # what each pay() was told the shopper was shown
+        self.frozen = False  # the shopper is on the payment page (freeze_cart): choose and remove_line are refused
 
     # listeners
     def add_listener(self, callback):
@@ -186,6 +188,7 @@ class FakeCheckoutService:
 
     def choose(self, sku, placement_id=None):
         self.calls.append(("choose", sku, placement_id))
+        self._refuse_while_frozen()
         if sku not in CATALOG:
             raise FakeRefusal(f"unknown SKU {sku!r}")
         old = self.placements.get(placement_id) if placement_id else None
@@ -207,6 +210,7 @@ class FakeCheckoutService:
 
     def remove_line(self, line_id):
         self.calls.append(("remove_line", line_id))
+        self._refuse_while_frozen()
         line = self.cart.line(line_id)
         if line.total > APPROVAL_ABOVE:
             self.removal = line_id
@@ -298,10 +302,30 @@ class FakeCheckoutService:
         self._staff()
         return self.photos.get(line_id, "")
 
-    def pay(self, method="card"):
-        self.calls.append(("pay", method))
+    def freeze_cart(self):
+        self.calls.append(("freeze_cart",))
         if not self.cart.lines:
             raise FakeRefusal("nothing to pay: the cart is empty")
+        self.frozen = True
+        return self.cart_view()
+
+    def unfreeze_cart(self):
+        self.calls.append(("unfreeze_cart",))
+        self.frozen = False
+
+    def _refuse_while_frozen(self):
+        if self.frozen:
+            raise FakeRefusal("finish or cancel the payment first: the bill cannot change while you pay")
+
+    def pay(self, method="card", expected_total_paise=None):
+        self.calls.append(("pay", method))
+        self.expected_totals.append(expected_total_paise)
+        if not self.cart.lines:
+            raise FakeRefusal("nothing to pay: the cart is empty")
+        total = self.cart.bill().total
+        if expected_total_paise is not None and expected_total_paise != total:
+            raise FakeRefusal(f"the bill is now {format_inr(total)}, not the {format_inr(expected_total_paise)} shown: "
+                              f"check it and pay again")
         if self.removal is not None:
             raise FakeRefusal("staff must first approve removing an item")
         self.cart.close()
@@ -311,6 +335,7 @@ class FakeCheckoutService:
         self.receipts.append(receipt)
         self.cart = Cart()
         self.placements.clear()
+        self.frozen = False
         self.emit(SaleClosed(receipt, receipt.to_text(), self.can_print), CartChanged(self.cart_view()))
         return receipt
 

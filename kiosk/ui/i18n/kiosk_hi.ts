@@ -278,6 +278,22 @@ Place an item on the tray to start.</source>
         <translation>भुगतान के लिए कुछ नहीं: यह बिक्री पहले ही बंद हो चुकी है</translation>
     </message>
     <message>
+        <source>Finish or cancel the payment first: the scan was not added</source>
+        <translation>पहले भुगतान पूरा करें या रद्द करें: स्कैन किया गया सामान नहीं जोड़ा गया</translation>
+    </message>
+    <message>
+        <source>Finish or cancel the payment first: your bill cannot change while you pay</source>
+        <translation>पहले भुगतान पूरा करें या रद्द करें: भुगतान के दौरान आपका बिल नहीं बदल सकता</translation>
+    </message>
+    <message>
+        <source>Your bill is now {now}, not the {shown} shown: check it and pay again</source>
+        <translation>आपका बिल अब {now} है, दिखाया गया {shown} नहीं: इसे जाँचें और फिर से भुगतान करें</translation>
+    </message>
+    <message>
+        <source>The amount to pay could not be checked: please call staff</source>
+        <translation>भुगतान की राशि जाँची नहीं जा सकी: कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
         <source>Staff must check {name} first</source>
         <translation>पहले स्टाफ़ को {name} जाँचना होगा</translation>
     </message>
@@ -418,10 +434,6 @@ Place an item on the tray to start.</source>
         <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ PIN बदल दिया गया है: नए PIN से साइन इन करें</translation>
     </message>
     <message>
-        <source>Staff mode is locked: your staff account was changed outside the kiosk: ask the store manager</source>
-        <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ खाता कियोस्क के बाहर बदला गया है: स्टोर मैनेजर से पूछें</translation>
-    </message>
-    <message>
         <source>Staff mode is locked: your staff account changed: sign in again</source>
         <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ खाता बदल गया है: फिर से साइन इन करें</translation>
     </message>
@@ -512,10 +524,6 @@ Place an item on the tray to start.</source>
     <message>
         <source>An approval needs a supervisor&apos;s staff number and PIN</source>
         <translation>मंज़ूरी के लिए सुपरवाइज़र का स्टाफ़ नंबर और PIN चाहिए</translation>
-    </message>
-    <message>
-        <source>This staff account was changed outside the kiosk and cannot sign in: ask the store manager</source>
-        <translation>यह स्टाफ़ खाता कियोस्क के बाहर बदला गया है, इससे साइन इन नहीं हो सकता: स्टोर मैनेजर से पूछें</translation>
     </message>
     <message>
         <source>No staff PIN is set up at this kiosk: ask the store manager</source>

@@ -54,6 +54,8 @@ class PaymentPanel(Translatable, QWidget):
         self.info.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.waiting: Any = None  # the PaymentPending being checked, if any
+        self.total_paise: int | None = None  # the total shown now
+        self.agreed_paise: int | None = None  # the total shown when the shopper tapped a method: what pay is told
         self.checking = label("", "payChecking", wrap=True)
         self.checking.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.checking.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -120,17 +122,24 @@ class PaymentPanel(Translatable, QWidget):
         else:
             self.info.setText(translate("Payment", "Choose how you pay"))
 
-    def prepare(self, total_text: str) -> None:
-        """Show ``total_text`` and wait for a method."""
+    def prepare(self, total_text: str, total_paise: int | None = None) -> None:
+        """Show ``total_text`` (``total_paise``) and wait for a method."""
         self._timer.stop()
         self._pending = None
-        self.amount.setText(total_text)
+        self.set_amount(total_text, total_paise)
         self._info = ("choose", "")
         self._show_info()
         self._set_busy(False)
 
+    def set_amount(self, total_text: str, total_paise: int | None = None) -> None:
+        """The bill's total as it is now (the window calls this on every cart change): shown at once; a tap already
+        made keeps what it agreed to (the service refuses a bill that is not that)."""
+        self.amount.setText(total_text)
+        self.total_paise = total_paise
+
     def start(self, method: str) -> None:
         self._pending = method
+        self.agreed_paise = self.total_paise
         self._set_busy(True)
         self._info = ("processing", method)
         self._show_info()
