@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ IDLE_TIMEOUT_S = 30 * 60.0
 SESSION_LIFETIME_S = 8 * 3600.0
 MAX_SESSIONS = 1000  # sessions kept at once; beyond it the longest idle ends
 CHECKS_AT_ONCE = 4  # password checks (scrypt: 16 MB each) run at once; more tries wait for a turn without a thread
+LOG_WINDOW_S = 60.0  # the sign-in log's repeats of one (name, client, outcome) are counted over this
+LOG_NAMES_PER_CLIENT = 20
+LOG_MAX_OPEN = 1000
 
 
 class Sessions:
@@ -84,18 +88,71 @@ class _LoginRequired(Exception):
         self.path = path
 
 
-def _log_login(users: Users, name: str, ok: bool, why: str, client: str) -> None:
-    entry = {"at": datetime.now(timezone.utc).isoformat(), "user": name[:64], "ok": ok, "reason": why,
-             "client": client}
-    with open(users.path.with_name("headoffice-logins.jsonl"), "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry) + "\n")
+class LoginLog:
+    """``headoffice-logins.jsonl``, rate-limited: the first try of a (name, client, outcome) in a minute is a line at
+    once, the ones after it in that minute one line with their count (``repeats``, from ``since`` to ``at``) once the
+    minute is over — written at the next try or at shutdown. A client's tries on more than :data:`LOG_NAMES_PER_CLIENT`
+    names at once are counted under the name ``*``; at most :data:`LOG_MAX_OPEN` minutes are counted at once (the
+    oldest written early). 903 tries in 10 s on a locked name were 903 lines (0.9 GB a day from one client)."""
+
+    def __init__(self, path: Path, clock=time.monotonic) -> None:
+        self.path, self._clock = path, clock
+        self._open: OrderedDict[tuple, list] = OrderedDict()  # key → [started, first at, last at, repeats]
+        self._names: dict[str, int] = {}  # client → names with a minute open
+        self._lock = threading.Lock()
+
+    def record(self, name: str, ok: bool, why: str, client: str) -> None:
+        now, at = self._clock(), datetime.now(timezone.utc).isoformat()
+        with self._lock:
+            lines = self._close(lambda started: now - started >= LOG_WINDOW_S)
+            key = (name[:64], client, ok, why)
+            if key not in self._open and self._names.get(client, 0) >= LOG_NAMES_PER_CLIENT:
+                key = ("*", client, ok, why)
+            window = self._open.get(key)
+            if window is not None:
+                window[2], window[3] = at, window[3] + 1
+            else:
+                self._open[key] = [now, at, at, 0]
+                self._names[client] = self._names.get(client, 0) + 1
+                lines.append({"at": at, "user": key[0], "ok": ok, "reason": why, "client": client})
+                if len(self._open) > LOG_MAX_OPEN:
+                    lines += self._close(lambda started: True, most=len(self._open) - LOG_MAX_OPEN)
+            self._write(lines)
+
+    def close(self) -> None:
+        """Write the counts of every minute still open (at shutdown)."""
+        with self._lock:
+            self._write(self._close(lambda started: True))
+
+    def _close(self, due, most: int | None = None) -> list[dict]:
+        """Close the oldest minutes while ``due(started)`` (at most ``most``): the lines of their repeats."""
+        lines: list[dict] = []
+        closed = 0
+        while self._open and (most is None or closed < most):
+            key, (started, first, last, repeats) = next(iter(self._open.items()))
+            if not due(started):
+                break
+            del self._open[key]
+            closed += 1
+            self._names[key[1]] -= 1
+            if not self._names[key[1]]:
+                del self._names[key[1]]
+            if repeats:
+                lines.append({"at": last, "user": key[0], "ok": key[2], "reason": key[3], "client": key[1],
+                              "repeats": repeats, "since": first})
+        return lines
+
+    def _write(self, lines: list[dict]) -> None:
+        if lines:
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write("".join(json.dumps(line) + "\n" for line in lines))
 
 
 def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
-def _auth_routes(app, templates, users: Users, sessions: Sessions) -> None:
+def _auth_routes(app, templates, users: Users, sessions: Sessions, login_log: LoginLog) -> None:
     from fastapi import Form, Request
     from fastapi.responses import RedirectResponse
 
@@ -115,7 +172,7 @@ def _auth_routes(app, templates, users: Users, sessions: Sessions) -> None:
             await asyncio.sleep(slow)
         async with checks:
             ok, why = await run_in_threadpool(users.sign_in, username, password, client)
-        await run_in_threadpool(_log_login, users, username, ok, why, client)
+        await run_in_threadpool(login_log.record, username, ok, why, client)
         if not ok:
             error = ("too many wrong passwords: wait a little" if why == "locked" else "wrong user name or password")
             return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": error},
@@ -206,7 +263,15 @@ def create_app(data: DashboardData, users: Users, *, secret: str | None = None, 
     from fastapi.templating import Jinja2Templates
     from starlette.middleware.sessions import SessionMiddleware
 
-    app = FastAPI(title="Checkout head office", docs_url=None, redoc_url=None, openapi_url=None)
+    login_log = LoginLog(users.path.with_name("headoffice-logins.jsonl"), clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        login_log.close()  # the repeats still being counted
+
+    app = FastAPI(title="Checkout head office", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.login_log = login_log
     app.add_middleware(SessionMiddleware, secret_key=secret or secrets.token_hex(32), same_site="strict",
                        https_only=https_only, max_age=int(SESSION_LIFETIME_S), session_cookie="checkout_ho")
     sessions = Sessions(idle_timeout_s, clock=clock)
@@ -221,6 +286,6 @@ def create_app(data: DashboardData, users: Users, *, secret: str | None = None, 
             return JSONResponse({"error": "sign in first"}, status_code=401)
         return RedirectResponse(f"/login?next={exc.path}", status_code=303)
 
-    _auth_routes(app, templates, users, sessions)
+    _auth_routes(app, templates, users, sessions, login_log)
     _page_routes(app, templates, data, users, sessions)
     return app

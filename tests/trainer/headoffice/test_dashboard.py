@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("fastapi", reason="the [headoffice] extra is not installed")
@@ -39,8 +41,11 @@ def test_wrong_passwords_are_refused_then_slowed_down(client, seeded, tmp_path):
         assert sign_in(client, seeded, "not the password").status_code == 401
     r = sign_in(client, seeded)  # even the right one, while the wait runs
     assert r.status_code == 401 and "wait a little" in r.text
+    client.app.state.login_log.close()  # as at shutdown: the repeats counted so far
     log = (tmp_path / "headoffice-logins.jsonl").read_text()
-    assert log.count('"ok": false') == 6 and seeded.password not in log
+    entries = [json.loads(line) for line in log.splitlines()]
+    assert [(e["reason"], e.get("repeats", 0)) for e in entries] == [("wrong", 0), ("locked", 0), ("wrong", 4)]
+    assert seeded.password not in log
 
 
 def test_pages_show_the_seeded_fleet(client, seeded):
