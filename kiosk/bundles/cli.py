@@ -176,8 +176,9 @@ def cmd_kiosk_clock_reset(args) -> int:
 
 
 def cmd_kiosk_status(args) -> int:
-    """The status report as JSON; a problem with the store's own files (a wrongly typed ``state.json``) is listed
-    under ``problems`` and as one warning line each on stderr, exit 1, the rest of the report still shown."""
+    """The status report as JSON; a problem with the store's own files (a wrongly typed ``state.json``, an
+    ``active.json`` naming a version that is not installed) is listed under ``problems`` and as one warning line each
+    on stderr, exit 1, the rest of the report still shown."""
     import sys
 
     from kiosk.bundles.store import BundleStore
@@ -190,7 +191,7 @@ def cmd_kiosk_status(args) -> int:
         report = {}
     if not isinstance(report, dict):
         report = {}
-    problems = []
+    problems = [line for line in [store.pointer_problem()] if line]
     report["active_version"] = store.active_version()
     report["installed_versions"] = store.installed_versions()
     try:

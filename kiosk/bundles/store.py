@@ -136,6 +136,41 @@ class BundleStore:
                 "by": by}
         _write_document(self.pointer_path, data, "the active pointer", _pointer_problem)
 
+    def pointer_problem(self) -> str:
+        """One line when ``active.json`` names a version that is not installed (its folder gone), else ""."""
+        pointer = self.read_pointer()
+        if pointer is None or self.version_dir(pointer["version"]).is_dir():
+            return ""
+        return (f"{self.pointer_path}: names model version {pointer['version']}, which is not installed (no "
+                f"{self.version_dir(pointer['version'])}); the next update or kiosk start falls back to the newest "
+                "installed version that verifies")
+
+    def repair_pointer(self, trust: TrustStore) -> str:
+        """When ``active.json`` names a version that is not installed, point it at the newest installed version
+        that verifies and is not blocked, or remove it (no active version: the channel or an archive installs one)
+        when none does; audited ``pointer-repair``. Returns what was wrong ("" when nothing). Call with
+        :meth:`lock` held."""
+        problem = self.pointer_problem()
+        if not problem:
+            return ""
+        named = int(self.read_pointer()["version"])
+        blocked, to = self.blocked_versions(), None
+        for v in reversed(self.installed_versions()):
+            try:
+                if v not in blocked:
+                    verify_installed(self.version_dir(v), trust)
+                    to = v
+                    break
+            except BundleError:
+                continue
+        if to is None:
+            self.pointer_path.unlink(missing_ok=True)
+            fsync_dir(self.root)
+        else:
+            self.set_active(to, by="pointer-repair", previous=None)
+        self.audit("pointer-repair", from_version=named, to_version=to, actor="updater", reason=problem)
+        return problem
+
     # ----------------------------------------------------------------------------------------- state
 
     def read_state(self) -> dict:

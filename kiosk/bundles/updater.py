@@ -262,6 +262,7 @@ class Updater:
         with self.store.lock():
             try:
                 self.store.clean_staging()  # what a killed run (CLI or kiosk) left unpacked
+                self._repair_pointer()
                 self._set(state=UpdateState.CHECKING, last_check=iso(self.now()), progress_bytes=0, progress_total=0)
                 result = self._check()
             except Exception as exc:  # noqa: BLE001 - whatever happened, the status says so and polling goes on
@@ -274,6 +275,14 @@ class Updater:
                 fields.update(last_error=None, last_error_reason=None)
             self._set(**fields)
             return result
+
+    def _repair_pointer(self) -> None:
+        """An ``active.json`` naming a version that is not installed said "up to date" for ever: it now points at
+        the newest installed version that verifies (or none), audited, before the check goes on."""
+        problem = self.store.repair_pointer(self.trust)
+        if problem:
+            log.warning("%s; now %s", problem, f"version {self.store.active_version()}"
+                        if self.store.active_version() is not None else "no active version")
 
     def _failed(self, exc: BundleError) -> None:
         reason = getattr(exc, "reason", "error")
@@ -384,6 +393,7 @@ class Updater:
             self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
             try:
                 self.store.clean_staging()  # what a killed run (CLI or kiosk) left unpacked
+                self._repair_pointer()
                 result = self._install_archive(Path(archive), source=source or f"archive {archive}",
                                                shown=str(archive),
                                                before_install=lambda v: self._unblocked(v, archive, unblock))
