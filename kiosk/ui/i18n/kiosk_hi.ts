@@ -394,6 +394,14 @@ Place an item on the tray to start.</source>
         <translation>दाम अधिक से अधिक {most} हो सकता है</translation>
     </message>
     <message>
+        <source>This staff account was changed outside the kiosk and cannot sign in: ask the store manager</source>
+        <translation>यह स्टाफ़ खाता कियोस्क के बाहर बदला गया है, इससे साइन इन नहीं हो सकता: स्टोर मैनेजर से पूछें</translation>
+    </message>
+    <message>
+        <source>Staff mode is locked: your staff account was changed outside the kiosk: ask the store manager</source>
+        <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ खाता कियोस्क के बाहर बदला गया है: स्टोर मैनेजर से पूछें</translation>
+    </message>
+    <message>
         <source>A correction lowering the bill by more than {most} needs a supervisor&apos;s approval</source>
         <translation>बिल को {most} से ज़्यादा घटाने वाले सुधार के लिए सुपरवाइज़र की मंज़ूरी चाहिए</translation>
     </message>
