@@ -466,12 +466,30 @@ class BundleStore:
 
 
 def _lock_holder(fd: int) -> str:
-    """Who holds the lock, as its holder wrote it into the lock file (:func:`_note_holder`)."""
+    """Who holds the lock, as its holder wrote it into the lock file (:func:`_note_holder`), or, for a holder that
+    wrote nothing (an older release, another tool), the pid Linux's /proc/locks names."""
     try:
         text = os.pread(fd, 300, 0).decode("utf-8", "replace").strip()
     except OSError:
         text = ""
-    return " ".join(text.split()) or "another process"
+    return " ".join(text.split()) or _flock_pid(fd) or "another process"
+
+
+def _flock_pid(fd: int) -> str:
+    """``pid N (name)`` of the process /proc/locks says holds a flock on ``fd``'s file; "" when it cannot tell."""
+    try:
+        st = os.fstat(fd)
+        want = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                fields = line.split()
+                if "->" not in fields and "FLOCK" in fields and want in fields:
+                    pid = fields[fields.index(want) - 1]
+                    name = Path(f"/proc/{pid}/comm").read_text(errors="replace").strip()
+                    return f"pid {pid} ({name})"
+    except (OSError, ValueError):
+        pass
+    return ""
 
 
 def _note_holder(fd: int) -> None:

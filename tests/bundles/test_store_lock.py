@@ -61,3 +61,20 @@ def test_a_wait_with_a_limit_ends_in_one_line_naming_the_holder(kiosk_v1, held):
         with store.lock(wait_s=0.2):
             pass
     assert len(lines) == 1 and "waiting for the model store's lock" in lines[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="Linux's /proc/locks names a lock's holder")
+def test_a_holder_that_wrote_nothing_is_named_by_its_pid(kiosk_v1):
+    import fcntl
+
+    fd = os.open(kiosk_v1.store.root / "lock", os.O_RDWR | os.O_CREAT, 0o644)  # an older release's kiosk, a tool
+    try:
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        store = BundleStore(kiosk_v1.store.root)
+        store.on_lock_wait = lambda line: None
+        with pytest.raises(UserError, match=rf"still held by pid {os.getpid()} \(\S+\) after"):
+            with store.lock(wait_s=0.1):
+                pass
+    finally:
+        os.close(fd)
