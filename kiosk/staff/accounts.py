@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from kiosk.domain.staff_names import name_problem
 from kiosk.errors import UserError
 from kiosk.staff.rules import ROLES
 
@@ -34,10 +35,15 @@ def pin_problem(pin: str) -> str | None:
 
 
 def check_name(name: str) -> str:
-    """A person's name as stored: one printable line, NFC, at most 40 characters."""
+    """A person's name as stored: one printable line, NFC, at most 40 characters, nothing invisible, one script per
+    word, a few combining marks per letter at most (:func:`kiosk.domain.staff_names.name_problem`); two names are the
+    same when their :func:`~kiosk.domain.staff_names.name_key` is (the store refuses the second)."""
     cleaned = unicodedata.normalize("NFC", " ".join(str(name).split()))
     if not cleaned or len(cleaned) > MAX_NAME or not cleaned.isprintable() or cleaned.isdigit():
         raise StaffAccountError(f"staff name {str(name)[:60]!r}: 1-{MAX_NAME} printable characters, not only digits")
+    problem = name_problem(cleaned)
+    if problem:
+        raise StaffAccountError(f"staff name {str(name)[:60]!r}: {problem} (a name must read as only itself)")
     return cleaned
 
 

@@ -50,7 +50,12 @@ from kiosk.store.feedback import FeedbackMixin, migrate_feedback
 from kiosk.store.payments import PaymentsMixin, migrate_payments_and_receipts
 from kiosk.store.pin_lockout import PinLockoutMixin, migrate_pin_lockout
 from kiosk.store.receipts import ReceiptsMixin
-from kiosk.store.staff import StaffAccountsMixin, migrate_staff_accounts, migrate_staff_seal
+from kiosk.store.staff import (
+    StaffAccountsMixin,
+    migrate_staff_accounts,
+    migrate_staff_name_key,
+    migrate_staff_seal,
+)
 
 __all__ = ["SalesStore", "Sale", "Correction", "LineProvenance", "StoreError", "read_corrections", "SCHEMA_VERSION",
            "READ_ONLY_FIX", "connect_readonly", "read_only_reason", "unusable"]
@@ -192,10 +197,17 @@ def _008_staff_seal(c: sqlite3.Connection) -> None:
     migrate_staff_seal(c)
 
 
+
+def _009_staff_name_key(c: sqlite3.Connection) -> None:
+    # staff names compared as a reader sees them (NFKC, case-folded, invisibles dropped), unique
+    # (kiosk.domain.staff_names)
+    migrate_staff_name_key(c)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _002_line_provenance,
                                                                 _003_payments_and_receipts, _004_staff_pin_lockout,
                                                                 _005_feedback, _006_audit, _007_line_replaces,
-                                                                _008_staff_seal)
+                                                                _008_staff_seal, _009_staff_name_key)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

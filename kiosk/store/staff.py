@@ -12,6 +12,10 @@ sign-in refuses it (:mod:`kiosk.staff.signin`), ``staff enable|disable`` refuse 
 verify`` names it. Rows made before seals existed are sealed at the first open with the key, and only when they are
 what the account's own MAC-checked audit rows say (name, role, active, PIN hash where a row holds its SHA-256);
 ``staff reset-pin`` puts a row that fails its seal back to what those rows say, with the new PIN, and seals it.
+
+**Names.** Two accounts may not have names that read the same: ``name_key``
+(:func:`kiosk.domain.staff_names.name_key`: NFKC, case-folded, invisible characters dropped, Latin look-alikes read as
+Latin) is unique, and a name is found by it.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kiosk.domain.staff_names import name_key
 from kiosk.exchange.audit import content_hash, key_id, mac_of
 from kiosk.store.audit import row_dict
 
 __all__ = ["FIRST_STAFF_NO", "StaffAccount", "StaffAccountsMixin", "account_mac", "migrate_staff_accounts",
-           "migrate_staff_seal"]
+           "migrate_staff_name_key", "migrate_staff_seal"]
 
 #: the first staff number handed out (three digits: quick to type on the pad)
 FIRST_STAFF_NO = 101
@@ -51,6 +56,21 @@ def migrate_staff_accounts(c: sqlite3.Connection) -> None:
 def migrate_staff_seal(c: sqlite3.Connection) -> None:
     """Sales schema 8: each account row's MAC under the audit key ('' until the first open with the key seals it)."""
     c.execute("ALTER TABLE staff_accounts ADD COLUMN mac TEXT NOT NULL DEFAULT ''")
+
+
+def migrate_staff_name_key(c: sqlite3.Connection) -> None:
+    """Sales schema 9: each account's :func:`~kiosk.domain.staff_names.name_key`, unique (look-alike names were two
+    accounts). Look-alikes already there keep their accounts; each after the first gets a key of its own (its staff
+    number added), so a third can no longer be made and the first is the one a name finds."""
+    c.execute("ALTER TABLE staff_accounts ADD COLUMN name_key TEXT")
+    seen: set[str] = set()
+    for r in c.execute("SELECT staff_no, name FROM staff_accounts ORDER BY CAST(staff_no AS INTEGER)").fetchall():
+        key = name_key(str(r[1]))
+        if key in seen:
+            key = f"{key}\x00{r[0]}"
+        seen.add(key)
+        c.execute("UPDATE staff_accounts SET name_key = ? WHERE staff_no = ?", (key, r[0]))
+    c.execute("CREATE UNIQUE INDEX staff_accounts_name_key ON staff_accounts(name_key)")
 
 
 def account_mac(key: bytes, staff_no: Any, name: Any, role: Any, active: Any, pin_hash: Any) -> str:
@@ -180,14 +200,19 @@ class StaffAccountsMixin:
     def add_staff(self, name: str, role: str, pin_hash: str, *, by: str) -> StaffAccount:
         """A new account with the next free staff number; a name already used (any case) raises ValueError."""
         with self._tx() as c:
-            if c.execute("SELECT 1 FROM staff_accounts WHERE lower(name) = lower(?)", (name,)).fetchone():
-                raise ValueError(f"a staff account named {name!r} exists already")
+            same = c.execute("SELECT staff_no, name FROM staff_accounts WHERE name_key = ? OR lower(name) = lower(?)",
+                             (name_key(name), name)).fetchone()
+            if same:
+                raise ValueError(f"a staff account named {name!r} exists already"
+                                 + ("" if same["name"] == name else f" (staff number {same['staff_no']}, "
+                                                                    f"{same['name']!r}: the same name to a reader)"))
             last = c.execute("SELECT max(CAST(staff_no AS INTEGER)) FROM staff_accounts").fetchone()[0]
             staff_no = str(max(FIRST_STAFF_NO, (last or 0) + 1))
             now = self._time()
             c.execute("INSERT INTO staff_accounts (staff_no, name, role, pin_hash, active, created_at, updated_at,"
-                      " mac) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
-                      (staff_no, name, role, pin_hash, now, now, self._seal(staff_no, name, role, True, pin_hash)))
+                      " mac, name_key) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                      (staff_no, name, role, pin_hash, now, now, self._seal(staff_no, name, role, True, pin_hash),
+                       name_key(name)))
             self._audit(c, "staff.account_added", by, {"staff_no": staff_no, "name": name, "role": role,
                                                        "pin_sha256": _pin_sha256(pin_hash)})
             return self._account(c, staff_no)
@@ -210,10 +235,12 @@ class StaffAccountsMixin:
         return self._staff_row(row) if row else None
 
     def find_staff(self, number_or_name: str) -> StaffAccount | None:
-        """An account by staff number, or by name (any case)."""
+        """An account by staff number, or by name (as :func:`~kiosk.domain.staff_names.name_key` compares names: any
+        case)."""
         with self._lock:
-            row = self._conn.execute("SELECT * FROM staff_accounts WHERE staff_no = ? OR lower(name) = lower(?)",
-                                     (number_or_name, number_or_name)).fetchone()
+            row = self._conn.execute("SELECT * FROM staff_accounts WHERE staff_no = ? OR name_key = ? ORDER BY "
+                                     "staff_no <> ?, CAST(staff_no AS INTEGER) LIMIT 1",
+                                     (number_or_name, name_key(number_or_name), number_or_name)).fetchone()
         return self._staff_row(row) if row else None
 
     def staff_accounts(self) -> list[StaffAccount]:

@@ -83,8 +83,9 @@ def test_a_sign_in_or_approval_made_under_an_edit_since_put_back_is_named(k, cap
 
 
 def _before_seals(path) -> None:
-    """The file as the kiosk before seals left it: no mac column, schema 7."""
-    sql(path, "ALTER TABLE staff_accounts DROP COLUMN mac", "PRAGMA user_version = 7")
+    """The file as the kiosk before seals left it: no mac (nor name_key) column, schema 7."""
+    sql(path, "DROP INDEX staff_accounts_name_key", "ALTER TABLE staff_accounts DROP COLUMN name_key",
+        "ALTER TABLE staff_accounts DROP COLUMN mac", "PRAGMA user_version = 7")
 
 
 def test_rows_from_before_seals_are_sealed_only_when_their_audit_rows_say_so(tmp_path, capsys, monkeypatch):
