@@ -24,9 +24,29 @@ from typing import Any
 
 from trainer.headoffice.drift import DriftSettings
 
-__all__ = ["DashboardData", "rollout_progress"]
+__all__ = ["DashboardData", "image_type", "rollout_progress"]
 
 MAX_CACHED = 256  # reports (and charts) kept at once
+MAX_PHOTO_SIDE = 4096  # pixels: a thumbnail's header saying more is not served
+
+
+def image_type(data: bytes) -> str | None:
+    """``image/png`` or ``image/jpeg`` for bytes that start as one and whose header and structure Pillow reads
+    (at most :data:`MAX_PHOTO_SIDE` pixels a side); None for anything else."""
+    import io
+
+    from PIL import Image
+
+    kind = "PNG" if data.startswith(b"\x89PNG\r\n\x1a\n") else "JPEG" if data.startswith(b"\xff\xd8\xff") else None
+    if kind is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(data), formats=[kind]) as image:
+            width, height = image.size
+            image.verify()
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return None
+    return f"image/{kind.lower()}" if 0 < width <= MAX_PHOTO_SIDE and 0 < height <= MAX_PHOTO_SIDE else None
 
 
 def channel_groups(channel: str | Path) -> tuple[Path, dict | None, str]:
@@ -197,12 +217,16 @@ class DashboardData:
 
         return self._cached(("taught",), lambda: taught_report(self.src, self.channel, self.catalog).to_dict())
 
-    def taught_photo(self, batch: str, n: int) -> bytes | None:
-        """Thumbnail ``n`` of a listed enrollment batch (looked up by name in the listing, never a path from
-        outside); the batch is read once for all its thumbnails."""
+    def taught_photo(self, batch: str, n: int) -> tuple[bytes, str] | None:
+        """``(bytes, media type)`` of thumbnail ``n`` of a listed enrollment batch (looked up by name in the listing,
+        never a path from outside), None when there is none or it is not a PNG or JPEG image (a kiosk's "photo" of
+        HTML was served as image/png); the batch is read and its photos checked once for all its thumbnails."""
         from trainer.headoffice.taught import taught_photos
 
         if batch not in {e["batch"] for e in self.taught()["enrollments"]}:
             return None
-        photos = self._cached(("photos", batch), lambda: taught_photos(self.src, batch))
-        return photos[n] if 0 <= n < len(photos) else None
+        photos = self._cached(("photos", batch),
+                              lambda: [(p, image_type(p)) for p in taught_photos(self.src, batch)])
+        if not 0 <= n < len(photos) or photos[n][1] is None:
+            return None
+        return photos[n]

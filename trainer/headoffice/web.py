@@ -9,6 +9,10 @@ after wrong ones). A sign-in starts a session kept in this process's memory (:cl
 SameSite=strict) carries only its random id. Signing out ends it on the server, so a copy of the cookie no longer
 works; so do ``idle_timeout_s`` without a request (30 minutes) and 8 hours after the sign-in. A restart signs everyone
 out. Sign-ins and refusals go to ``headoffice-logins.jsonl`` beside the users file.
+
+Every response carries :data:`SECURITY_HEADERS`: ``Cache-Control: no-store`` (sales figures never come back from the
+browser's cache after sign-out), a Content-Security-Policy that allows the dashboard's own stylesheet and images and
+nothing else (no script, no inline style, no framing), ``X-Frame-Options: DENY``, ``nosniff`` and no referrer.
 """
 
 
@@ -34,6 +38,11 @@ PAGES = (("/", "Fleet"), ("/quality", "Quality"), ("/taught", "Taught"), ("/roll
 IDLE_TIMEOUT_S = 30 * 60.0
 SESSION_LIFETIME_S = 8 * 3600.0
 MAX_SESSIONS = 1000  # sessions kept at once; beyond it the longest idle ends
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+       "base-uri 'none'")
+SECURITY_HEADERS = (("cache-control", "no-store"), ("content-security-policy", CSP), ("x-frame-options", "DENY"),
+                    ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"),
+                    ("cross-origin-opener-policy", "same-origin"), ("cross-origin-resource-policy", "same-origin"))
 CHECKS_AT_ONCE = 4  # password checks (scrypt: 16 MB each) run at once; more tries wait for a turn without a thread
 LOG_WINDOW_S = 60.0  # the sign-in log's repeats of one (name, client, outcome) are counted over this
 LOG_NAMES_PER_CLIENT = 20
@@ -81,6 +90,29 @@ class Sessions:
 
     def __len__(self) -> int:
         return len(self._open)
+
+
+class _SecurityHeaders:
+    """ASGI middleware: :data:`SECURITY_HEADERS` (and HSTS when served over HTTPS only) on every response."""
+
+    def __init__(self, app, https_only: bool = False) -> None:
+        self.app = app
+        pairs = SECURITY_HEADERS + ((("strict-transport-security", "max-age=31536000"),) if https_only else ())
+        self.headers = [(k.encode(), v.encode()) for k, v in pairs]
+        self.names = {k for k, _v in self.headers}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self.names]
+                message = {**message, "headers": kept + self.headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class _LoginRequired(Exception):
@@ -235,8 +267,8 @@ def _page_routes(app, templates, data: DashboardData, users: Users, sessions: Se
 
     @app.get("/taught/photo/{batch}/{n}.png")
     def taught_photo(batch: str, n: int, user: str = Depends(_user)):
-        photo = data.taught_photo(batch, n)
-        return Response(photo, media_type="image/png") if photo is not None else Response(status_code=404)
+        photo = data.taught_photo(batch, n)  # a PNG or JPEG whose header decodes, else None
+        return Response(photo[0], media_type=photo[1]) if photo is not None else Response(status_code=404)
 
     @app.get("/rollout")
     def rollout(request: Request, user: str = Depends(_user)):
@@ -259,7 +291,7 @@ def create_app(data: DashboardData, users: Users, *, secret: str | None = None, 
     """The dashboard over ``data``, signing in ``users`` (sessions end after ``idle_timeout_s`` without a request,
     timed by ``clock``)."""
     from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse, RedirectResponse
+    from fastapi.responses import JSONResponse, RedirectResponse, Response
     from fastapi.templating import Jinja2Templates
     from starlette.middleware.sessions import SessionMiddleware
 
@@ -275,7 +307,13 @@ def create_app(data: DashboardData, users: Users, *, secret: str | None = None, 
     app.add_middleware(SessionMiddleware, secret_key=secret or secrets.token_hex(32), same_site="strict",
                        https_only=https_only, max_age=int(SESSION_LIFETIME_S), session_cookie="checkout_ho")
     sessions = Sessions(idle_timeout_s, clock=clock)
+    app.add_middleware(_SecurityHeaders, https_only=https_only)
     templates = Jinja2Templates(directory=str(TEMPLATES))
+    stylesheet = (TEMPLATES / "dashboard.css").read_bytes()
+
+    @app.get("/dashboard.css")
+    def css():
+        return Response(stylesheet, media_type="text/css")
     templates.env.filters["pct"] = lambda x: "–" if x is None else f"{100 * x:.1f} %"
     templates.env.filters["when"] = lambda t: (t or "–")[:16].replace("T", " ")
     templates.env.filters["rupees"] = rupees

@@ -59,12 +59,18 @@ def chromium(width: int = 1280, height: int = 900):
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 f"--window-size={width},{height}", "--lang=en-GB"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console: what the page's CSP refused
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def refused_by_policy(driver) -> list[str]:
+    """What the pages' Content-Security-Policy refused since the last call (from the browser's console)."""
+    return [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
 
 
 def full_page(driver, path: Path) -> Path:

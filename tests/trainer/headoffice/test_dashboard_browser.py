@@ -56,6 +56,7 @@ def test_the_dashboard_in_chromium(app, seeded, tmp_path):
             driver.get(url + path)
             assert text in driver.find_element(By.TAG_NAME, "main").text
             shots.append(browser.full_page(driver, tmp_path / f"headoffice-{path.strip('/') or 'fleet'}.png"))
+        assert browser.refused_by_policy(driver) == []  # the pages keep to their CSP: nothing refused
         driver.get(url + "/logout")
         driver.get(url + "/audit")
         assert "/login" in driver.current_url
