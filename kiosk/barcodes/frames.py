@@ -1,21 +1,31 @@
 """Barcodes in camera frames: the frame of each placed item is searched for retail codes.
 
-Three decoders share one shape (``decode(image) -> list[ScannedCode]``, BGR or grey uint8 in):
+Four decoders share one shape (``decode(image) -> list[ScannedCode]``, BGR or grey uint8 in):
 
 * :class:`ZxingDecoder` — zxing-cpp: EAN-13, EAN-8, UPC-A, UPC-E and GS1 DataBar (omnidirectional, limited,
   expanded); fast, but its scan lines find 1D codes only within about ±20° of a frame axis, and slight blur
   costs it more than OpenCV;
 * :class:`OpenCvDecoder` — OpenCV's ``cv2.barcode.BarcodeDetector``: EAN-13/EAN-8/UPC-A at any angle, better on
   blur, slower, and it never reads UPC-E or DataBar;
-* :class:`CombinedDecoder` (``zxing+opencv``, the kiosk's) — zxing-cpp first, OpenCV's detector only when zxing
-  found nothing: on generated labels at 1280×720 it reads more than either alone (``checkout bench barcodes``;
-  README, "Libraries and why").
+* :class:`ConfirmingDecoder` (``zxing+opencv``, the kiosk's) — zxing-cpp and OpenCV on the frame, then, for each
+  region OpenCV's detector found that holds no confirmed code yet, zxing-cpp and OpenCV again on the region cut out
+  upright (:func:`~kiosk.barcodes.outline.upright`). A code is taken only when it is **confirmed**
+  (:func:`confirmed`): two of those reads agree on it, and for a price or weight label (GS1 prefix 2,
+  :func:`variable_measure`) the two must come from both libraries. One read alone is never taken: taking the
+  first read gave a wrong code with a right check digit (a mod-10 check digit misses some changed digits) on about
+  1 frame in 100 of random labels, and no two reads agreed on a wrong code (``checkout bench barcodes``; README);
+  a miss costs the shopper a retry where a wrong code sells the wrong product or price. GS1 DataBar, which only
+  zxing-cpp reads, is taken on one read: its own checksum (mod 79 / mod 211 over all its characters) comes on top
+  of the GTIN's.
+* :class:`FirstReadDecoder` (``zxing-then-opencv``) — the rule before confirmation, zxing-cpp then OpenCV when
+  zxing found nothing: kept for ``checkout bench barcodes`` to measure against.
 
 Every decoded text goes through :func:`~kiosk.barcodes.gtin.canonical_gtin` (check digit verified again, never
 corrected); DataBar's GS1 element strings give their (01) GTIN and, for DataBar Expanded, the (310n) net weight
-or (392n) price. A mod-10 check digit misses some misreads, so two more rules refuse guesses: a code confirmed by a
-single scan line (its outline thinner than :data:`MIN_THICKNESS` pixels) is dropped, and two different codes read
-from the same spot of the frame are both dropped.
+or (392n) price. Within one decoder three more rules refuse guesses: a code confirmed by a single scan line (its
+outline thinner than :data:`MIN_THICKNESS` pixels) is dropped; an EAN-8 or UPC-E read inside a symbol with more
+bars than its own (part of an EAN-13: :func:`~kiosk.barcodes.outline.symbol_bars`) is dropped; and two different
+codes read from the same spot of the frame are both dropped (across all the kiosk decoder's reads too).
 
 :func:`decodable` makes what a camera may hand over (BGRA, one channel of three dimensions, float 0..1 or
 0..255, 16-bit) into the uint8 BGR or grey the decoders take, and says why a frame cannot be (empty, no picture).
@@ -30,15 +40,24 @@ from typing import Any
 
 from kiosk.barcodes.gs1 import bracketed, looks_like_element_string, without_symbology_id
 from kiosk.barcodes.gtin import ScannedCode, canonical_gtin
+from kiosk.barcodes.outline import Corners, overlap, symbol_bars, thickness, upright
 
-__all__ = ["DECODERS", "CombinedDecoder", "FrameDecoder", "OpenCvDecoder", "ZxingDecoder", "decodable",
-           "open_decoder", "parse_gs1_elements", "scanned_code"]
+__all__ = ["DECODERS", "ConfirmingDecoder", "FirstReadDecoder", "FrameDecoder", "OpenCvDecoder", "Read",
+           "ZxingDecoder", "confirmed", "decodable", "open_decoder", "parse_gs1_elements", "scanned_code",
+           "variable_measure"]
 
 log = logging.getLogger(__name__)
 
 _AI = re.compile(r"\(([0-9]{2,4})\)([^()]*)")
 #: a 1D read must be confirmed across at least this many pixels of bar height
 MIN_THICKNESS = 3.0
+#: dark bars and modules of a whole symbol of the symbologies that fit inside a longer one (an EAN-13 has 30 bars)
+SHORT_SYMBOLS = {"EAN8": (22, 67), "UPCE": (17, 51)}
+#: a read of one of those whose symbol has this many bars more than its own is a partial read (on 2,400 random
+#: labels, whole symbols counted exactly their own bars and partial reads of EAN-13s 8 or 13 more)
+PARTIAL_BARS = 4
+#: the sources of zxing-cpp's and OpenCV's reads of a region OpenCV found, cut out upright
+ZXING_UPRIGHT, OPENCV_UPRIGHT = "zxing-upright", "opencv-upright"
 
 
 @dataclass(frozen=True)
@@ -123,48 +142,74 @@ def decodable(image: Any) -> tuple[Any, str]:
     return np.ascontiguousarray(a), (f"converted from {', '.join(changed)}" if changed else "")
 
 
-def _thickness(corners: list[tuple[float, float]]) -> float:
-    """Height of a read's outline: the distance from its top-left to its bottom-left corner."""
-    if len(corners) != 4:
-        return MIN_THICKNESS
-    (x0, y0), (x3, y3) = corners[0], corners[3]
-    return ((x3 - x0) ** 2 + (y3 - y0) ** 2) ** 0.5
+@dataclass(frozen=True)
+class Read:
+    """One read of one code in a frame: the code, its outline in the frame's pixels and the read it came from
+    (``zxing``, ``opencv``; ``zxing-upright``, ``opencv-upright``: on a region OpenCV found, cut out upright)."""
+
+    code: ScannedCode
+    corners: Corners
+    source: str
 
 
-def _box(corners: list[tuple[float, float]]) -> tuple[float, float, float, float]:
-    xs, ys = [p[0] for p in corners] or [0.0], [p[1] for p in corners] or [0.0]
-    return min(xs), min(ys), max(xs), max(ys)
+def _meaning(code: ScannedCode) -> tuple:
+    return code.gtin, code.net_grams, code.price_paise
 
 
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+def _grey(image: Any) -> Any:
+    import cv2
+
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+
+
+def variable_measure(code: ScannedCode) -> bool:
+    """A GS1 restricted-circulation EAN-13 (prefix 2; 02 for a UPC-A): a store's price or weight label."""
+    return len(code.gtin) == 13 and (code.gtin[0] == "2" or code.gtin.startswith("02"))
 
 
 class FrameDecoder:
     name = ""
 
     def decode(self, image: Any) -> list[ScannedCode]:
+        out: list[ScannedCode] = []
+        for read in self.reads(image):
+            if all(_meaning(c) != _meaning(read.code) for c in out):
+                out.append(read.code)
+        return out
+
+    def reads(self, image: Any) -> list[Read]:
         raise NotImplementedError
 
     @staticmethod
-    def _codes(found: list[tuple[str, str, list[tuple[float, float]]]]) -> list[ScannedCode]:
-        """``(text, symbology, corners)`` reads → codes, by the rules in the module docstring."""
-        kept: list[tuple[ScannedCode, tuple[float, float, float, float]]] = []
+    def _kept(found: list[tuple[str, str, Corners]], image: Any, source: str) -> list[Read]:
+        """``(text, symbology, corners)`` reads of one decoder → the reads its own rules keep (module docstring)."""
+        grey, kept = None, []
         for text, symbology, corners in found:
             code = scanned_code(text, symbology, "camera")
+            kind = symbology.upper().replace("-", "").replace("_", "")
+            height = thickness(corners)
             if code is None:
                 log.info("camera barcode %r (%s) ignored: not a GTIN with a right check digit", text, symbology)
-            elif _thickness(corners) < MIN_THICKNESS:
+            elif height is not None and height < MIN_THICKNESS:
                 log.info("camera barcode %s (%s) ignored: seen on one scan line only", code.gtin, symbology)
+            elif kind in SHORT_SYMBOLS:
+                bars, modules = SHORT_SYMBOLS[kind]
+                grey = _grey(image) if grey is None else grey
+                found_bars = symbol_bars(grey, corners, modules)
+                if found_bars is not None and found_bars >= bars + PARTIAL_BARS:
+                    log.info("camera barcode %s (%s) ignored: a partial read (its symbol has %d bars, a whole %s %d)",
+                             code.gtin, symbology, found_bars, symbology, bars)
+                else:
+                    kept.append(Read(code, corners, source))
             else:
-                kept.append((code, _box(corners)))
-        out: list[ScannedCode] = []
-        for code, box in kept:
-            rivals = [c for c, b in kept if c.gtin != code.gtin and _overlap(box, b)]
-            if rivals:
-                log.info("camera barcode %s ignored: %s read at the same spot", code.gtin, rivals[0].gtin)
-            elif code not in out:
-                out.append(code)
+                kept.append(Read(code, corners, source))
+        out: list[Read] = []
+        for read in kept:
+            rival = next((r for r in kept if r.code.gtin != read.code.gtin and overlap(read.corners, r.corners)), None)
+            if rival is not None:
+                log.info("camera barcode %s ignored: %s read at the same spot", read.code.gtin, rival.code.gtin)
+            elif all(_meaning(r.code) != _meaning(read.code) for r in out):
+                out.append(read)
         return out
 
 
@@ -183,9 +228,9 @@ class ZxingDecoder(FrameDecoder):
         f = zxingcpp.BarcodeFormat
         self._formats = (f.EAN13, f.EAN8, f.UPCA, f.UPCE, f.DataBar, f.DataBarLtd, f.DataBarExp)
 
-    def decode(self, image: Any) -> list[ScannedCode]:
+    def reads(self, image: Any, source: str = "zxing") -> list[Read]:
         found = self._zx.read_barcodes(image, formats=self._formats)
-        return self._codes([(r.text, r.format.name, _corners(r.position)) for r in found if r.valid])
+        return self._kept([(r.text, r.format.name, _corners(r.position)) for r in found if r.valid], image, source)
 
 
 class OpenCvDecoder(FrameDecoder):
@@ -196,31 +241,108 @@ class OpenCvDecoder(FrameDecoder):
 
         self._detector = cv2.barcode.BarcodeDetector()
 
-    def decode(self, image: Any) -> list[ScannedCode]:
-        ok, texts, kinds, points = self._detector.detectAndDecodeWithType(image)
+    def reads(self, image: Any) -> list[Read]:
+        return self.scan(image)[0]
+
+    def scan(self, image: Any) -> tuple[list[Read], list[Corners]]:
+        """The reads, and every region OpenCV's detector took for a barcode (read or not)."""
+        ok, points = self._detector.detect(image)
+        if not ok or points is None:
+            return [], []
+        # OpenCV gives each region's 4 corners as bottom-left, top-left, top-right, bottom-right
+        regions = [tuple((float(x), float(y)) for x, y in (p[1], p[2], p[3], p[0])) for p in points]
+        ok, texts, kinds = self._detector.decodeWithType(image, points)
         if not ok:
-            return []
-        # OpenCV gives each detection's 4 corners as bottom-left, top-left, top-right, bottom-right
-        return self._codes([(t, k.replace("_", ""), [(float(x), float(y)) for x, y in (p[1], p[2], p[3], p[0])])
-                            for t, k, p in zip(texts, kinds, points) if t])
+            return [], regions
+        found = [(t, k.replace("_", ""), c) for t, k, c in zip(texts, kinds, regions) if t]
+        return self._kept(found, image, self.name), regions
 
 
-class CombinedDecoder(FrameDecoder):
-    name = "zxing+opencv"
+class FirstReadDecoder(FrameDecoder):
+    """The rule before confirmation (``zxing-then-opencv``): zxing-cpp's codes, or OpenCV's when zxing found none.
+    Kept for ``checkout bench barcodes`` to compare against; a single read of it can be a wrong code."""
+
+    name = "zxing-then-opencv"
 
     def __init__(self) -> None:
         self.first, self.second = ZxingDecoder(), OpenCvDecoder()
 
-    def decode(self, image: Any) -> list[ScannedCode]:
-        return self.first.decode(image) or self.second.decode(image)
+    def reads(self, image: Any) -> list[Read]:
+        return self.first.reads(image) or self.second.reads(image)
 
 
-def _corners(position: Any) -> list[tuple[float, float]]:
+class ConfirmingDecoder(FrameDecoder):
+    """The kiosk's (``zxing+opencv``): only the codes :func:`confirmed` by independent reads of the frame."""
+
+    name = "zxing+opencv"
+
+    def __init__(self) -> None:
+        self.zxing, self.opencv = ZxingDecoder(), OpenCvDecoder()
+
+    def reads(self, image: Any) -> list[Read]:
+        """zxing-cpp and OpenCV on the frame; then, for each region OpenCV's detector found that holds no confirmed
+        code yet, zxing-cpp and (still none) OpenCV again on the region cut out upright."""
+        found = self.zxing.reads(image)
+        by_opencv, regions = self.opencv.scan(image)
+        found += by_opencv
+        grey = None
+        for region in regions:
+            cut = None
+            for source in (ZXING_UPRIGHT, OPENCV_UPRIGHT):
+                if any(overlap(r.corners, region) for r in confirmed(found, quiet=True)):
+                    break
+                if cut is None:
+                    grey = _grey(image) if grey is None else grey
+                    cut = upright(grey, region)
+                    if cut is None:
+                        break
+                reads = self.zxing.reads(cut, source) if source == ZXING_UPRIGHT else self.opencv.scan(cut)[0]
+                found += [Read(r.code, region, source) for r in reads]
+        return confirmed(found)
+
+
+#: the library behind each read (two reads of one library on differently sampled pictures are two reads)
+LIBRARY = {"zxing": "zxing", ZXING_UPRIGHT: "zxing", "opencv": "opencv", OPENCV_UPRIGHT: "opencv"}
+
+
+def _unconfirmed(code: ScannedCode, sources: set[str]) -> str:
+    """Why a code read by ``sources`` is not confirmed; ``""`` when it is (the rule in the module docstring)."""
+    by = ", ".join(sorted(sources))
+    if code.symbology.startswith("DataBar"):
+        return ""
+    if variable_measure(code):
+        if {LIBRARY.get(s, s) for s in sources} >= {"zxing", "opencv"}:
+            return ""
+        return f"a price or weight label needs zxing-cpp and OpenCV to agree (read by {by} only)"
+    return "" if len(sources) >= 2 else f"read once ({by}), not confirmed by a second read"
+
+
+def confirmed(reads: list[Read], quiet: bool = False) -> list[Read]:
+    """The reads whose code is confirmed by independent reads and has no rival read at the same spot (each code
+    refused is logged unless ``quiet``)."""
+    groups: dict[tuple, list[Read]] = {}
+    for read in reads:
+        groups.setdefault(_meaning(read.code), []).append(read)
+    out: list[Read] = []
+    for key, seen in groups.items():
+        rival = next((r for r in reads if _meaning(r.code) != key
+                      and any(overlap(r.corners, s.corners) for s in seen)), None)
+        why = (f"{rival.code.gtin} ({rival.source}) read at the same spot" if rival is not None
+               else _unconfirmed(seen[0].code, {r.source for r in seen}))
+        if not why:
+            out.append(seen[0])
+        elif not quiet:
+            log.info("camera barcode %s ignored: %s", seen[0].code.gtin, why)
+    return out
+
+
+def _corners(position: Any) -> Corners:
     pts = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
-    return [(float(p.x), float(p.y)) for p in pts]
+    return tuple((float(p.x), float(p.y)) for p in pts)
 
 
-DECODERS = {"zxing+opencv": CombinedDecoder, "zxing": ZxingDecoder, "opencv": OpenCvDecoder}
+DECODERS = {"zxing+opencv": ConfirmingDecoder, "zxing": ZxingDecoder, "opencv": OpenCvDecoder,
+            "zxing-then-opencv": FirstReadDecoder}
 
 
 def open_decoder(name: str = "zxing+opencv") -> FrameDecoder:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.barcodes.frames import CombinedDecoder, open_decoder
+from kiosk.barcodes.frames import ConfirmingDecoder, open_decoder
 from kiosk.barcodes.gtin import canonical_gtin, with_check_digit
 from kiosk.barcodes.synth import ean13_bars, tray_scene, zxing_bars
 from kiosk.barcodes.variable import price_check_digit
@@ -17,7 +17,7 @@ CODES = [("4006381333931", "EAN13"), ("96385074", "EAN8"), ("036000291452", "UPC
 
 
 @pytest.fixture(scope="module")
-def decoder() -> CombinedDecoder:
+def decoder() -> ConfirmingDecoder:
     return open_decoder()
 
 
