@@ -300,9 +300,28 @@ def _serve(args) -> int:
                                       per_client=args.per_client))
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
+    warning = _plain_http_warning(sock.getsockname()[0], args.https_only)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     print(f"head-office dashboard on http://{args.host}:{port}/ (Ctrl-C stops it)", flush=True)
     server(app, limits).run(sockets=[sock])
     return 0
+
+
+def _plain_http_warning(address: str, https_only: bool) -> str | None:
+    """The warning for serving plain HTTP on ``address`` (the bound one) to other machines, None on loopback or
+    with ``--https-only`` (behind a TLS proxy)."""
+    import ipaddress
+
+    try:
+        loopback = ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback or https_only:
+        return None
+    return (f"WARNING: plain HTTP on {address}, reachable from other machines: head-office passwords and session "
+            "cookies cross the network readable by anyone on the way. Serve on 127.0.0.1 behind a TLS proxy and pass "
+            "--https-only.")
 
 
 def _listen(host: str, port: int):

@@ -40,3 +40,23 @@ def test_a_sign_in_posted_from_another_site_is_refused(client, tmp_path, headers
                                      {"Origin": "https://ho.example", "X-Forwarded-Host": "ho.example"}])
 def test_a_sign_in_from_the_dashboards_own_page_goes_through(client, headers):
     assert client.post("/login", data=FORM, headers=headers).status_code == 303
+
+
+@pytest.mark.parametrize(("extra", "warned"), [(["--host", "0.0.0.0"], True), (["--host", "127.0.0.1"], False),
+                                               (["--host", "0.0.0.0", "--https-only"], False)])
+def test_serving_plain_http_beyond_this_machine_warns_loudly(tmp_path, monkeypatch, capsys, extra, warned):
+    from kiosk.cli import main
+    from trainer.headoffice import serving
+
+    class NotServed:
+        def run(self, sockets) -> None:
+            sockets[0].close()
+
+    monkeypatch.setattr(serving, "server", lambda app, limits: NotServed())
+    users = tmp_path / "users.json"
+    Users(users).add("meera", PASSWORD)
+    (tmp_path / "head-office").mkdir()
+    assert main(["headoffice", "serve", str(tmp_path / "head-office"), "--users", str(users), "--port", "0",
+                 *extra]) == 0
+    err = capsys.readouterr().err
+    assert ("WARNING: plain HTTP on 0.0.0.0" in err and "--https-only" in err) is warned
