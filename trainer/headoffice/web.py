@@ -93,7 +93,8 @@ class Sessions:
 
 
 class _SecurityHeaders:
-    """ASGI middleware: :data:`SECURITY_HEADERS` (and HSTS when served over HTTPS only) on every response."""
+    """ASGI middleware: :data:`SECURITY_HEADERS` (and HSTS when served over HTTPS only) on every response; a HEAD
+    request is answered as its GET is, without the body (the routes know GET only: HEAD was 405 everywhere)."""
 
     def __init__(self, app, https_only: bool = False) -> None:
         self.app = app
@@ -106,13 +107,17 @@ class _SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        head = scope["method"] == "HEAD"
+
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self.names]
                 message = {**message, "headers": kept + self.headers}
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app({**scope, "method": "GET"} if head else scope, receive, send_with_headers)
 
 
 class _LoginRequired(Exception):

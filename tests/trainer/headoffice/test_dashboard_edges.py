@@ -60,3 +60,16 @@ def test_serving_plain_http_beyond_this_machine_warns_loudly(tmp_path, monkeypat
                  *extra]) == 0
     err = capsys.readouterr().err
     assert ("WARNING: plain HTTP on 0.0.0.0" in err and "--https-only" in err) is warned
+
+
+def test_head_is_answered_where_get_is(client):
+    for path, status in (("/login", 200), ("/dashboard.css", 200), ("/", 303), ("/api/fleet", 401),
+                         ("/no-such-page", 404)):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == status and head.content == b"", path
+        assert head.headers.get("content-type") == got.headers.get("content-type")
+        assert head.headers["cache-control"] == "no-store"
+    client.post("/login", data=FORM)
+    head = client.head("/api/rollout")
+    assert head.status_code == 200 and head.headers["content-type"] == "application/json" and not head.content
+    assert client.post("/logout").status_code == 405  # other methods are still refused
