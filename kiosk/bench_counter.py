@@ -1,10 +1,14 @@
 """Counter-hardware benches: ``checkout bench barcodes`` and ``checkout bench weight``.
 
-``bench barcodes`` draws retail labels (EAN-13, EAN-8, UPC-A, UPC-E, GS1 price- and weight-embedded EAN-13s) on a
-pack on the grey tray at the kiosk camera's 1280×720, rotated (0-180°) and blurred (0, 1, 1.5 px), with 2- and
-3-pixel modules, and reads every picture with each frame decoder (:mod:`kiosk.barcodes.frames`): the share read
-right, the time per frame (p50/p95), the time on frames with no code at all, and the wrong reads (codes with a
-wrong check digit drawn on purpose must never come back).
+``bench barcodes`` draws ``--frames`` random labels per ``--seed`` (:func:`kiosk.barcodes.synth.random_label`:
+EAN-13, EAN-8, UPC-A, UPC-E, GS1 price/weight EAN-13s, DataBar Expanded with a weight, and EAN-13s with a wrong
+check digit that must never be read) on a pack anywhere on the grey tray at the kiosk camera's 1280×720, at the
+angles, blurs and module sizes below, and reads every picture with each frame decoder
+(:mod:`kiosk.barcodes.frames`): the share read right, the frames with a **wrong** code (another code than the
+label's, or any code from a wrong check digit), the time per frame (p50/p95) and on frames with no code at all.
+``zxing-then-opencv`` (the rule before confirmation) and ``zxing+opencv`` (the kiosk's, confirmed reads) are
+measured on the same frames. ``--fixed`` reads the earlier fixed set instead (:func:`barcode_cases`: 6 codes,
+centred, every angle × blur × module, and 6 wrong check digits).
 
 ``bench weight`` pairs each photo (the grocery-store val split, or the demo camera's basket) with a weight drawn
 from its SKU's catalog range (``unit_weight_min_g``..``max_g``; loose produce: 1-6 pieces) and reports the model's
@@ -23,11 +27,10 @@ import time
 from pathlib import Path
 
 __all__ = ["run_barcode_bench", "format_barcode_report", "run_weight_bench", "format_weight_report",
-           "barcode_cases"]
+           "barcode_cases", "random_cases", "BARCODE_DECODERS"]
 
-ANGLES = (0, 5, 10, 20, 45, 90, 135, 180)
-BLURS = (0.0, 1.0, 1.5)
-MODULES = (2, 3)
+#: what ``bench barcodes`` compares by default: each library alone, the rule before confirmation, the kiosk's
+BARCODE_DECODERS = ("zxing", "opencv", "zxing-then-opencv", "zxing+opencv")
 
 
 def _codes() -> list[tuple[str, str, str]]:
@@ -41,10 +44,10 @@ def _codes() -> list[tuple[str, str, str]]:
 
 
 def barcode_cases():
-    """``(label, expected GTIN or None, BGR image)`` for every code × angle × blur × module size, then codes with
-    a wrong check digit (expected ``None``)."""
+    """The fixed set: ``(label, expected GTIN or None, BGR image)`` for every code × angle × blur × module size,
+    then codes with a wrong check digit (expected ``None``)."""
     from kiosk.barcodes.gtin import canonical_gtin
-    from kiosk.barcodes.synth import ean13_bars, tray_scene, zxing_bars
+    from kiosk.barcodes.synth import ANGLES, BLURS, MODULES, ean13_bars, tray_scene, zxing_bars
 
     for (label, code, fmt), angle, blur, module in itertools.product(_codes(), ANGLES, BLURS, MODULES):
         yield label, canonical_gtin(code, fmt), tray_scene(zxing_bars(code, fmt, scale=module), angle=angle,
@@ -53,61 +56,114 @@ def barcode_cases():
         yield "wrong check digit", None, tray_scene(ean13_bars(code), angle=angle, blur=0.5)
 
 
+def random_cases(seed: int, frames: int):
+    """``frames`` random labels of one seed as ``(kind, expected GTIN or None, BGR image)``."""
+    from kiosk.barcodes.synth import random_label
+
+    rng = random.Random(seed)
+    for _ in range(frames):
+        label = random_label(rng)
+        yield label.kind, label.want, label.image()
+
+
 def _p(values: list[float], q: float) -> float:
     xs = sorted(values)
     return xs[min(len(xs) - 1, int(round((len(xs) - 1) * q / 100)))] if xs else float("nan")
 
 
-def run_barcode_bench(decoders: tuple[str, ...] = ("zxing", "opencv", "zxing+opencv"), progress: bool = True) -> dict:
+def _cases(seeds: tuple[int, ...], frames: int, fixed: bool):
+    """``(seed or None, kind, expected GTIN or None, image)``, drawn one at a time (2,000 frames are 5.5 GB)."""
+    if fixed:
+        for case in barcode_cases():
+            yield (None, *case)
+        return
+    for seed in seeds:
+        for case in random_cases(seed, frames):
+            yield (seed, *case)
+
+
+def _tally(stats: dict, seed: int | None, label: str, want: str | None, got: list[str], ms: float) -> None:
+    ok = want in got if want is not None else not got
+    stats["times"].append(ms)
+    if ok and want is not None:
+        stats["read_times"].append(ms)
+    if any(g != want for g in got):
+        stats["wrong"].append({"seed": seed, "kind": label, "want": want, "got": got})
+        stats["wrong_by_seed"][str(seed)] = stats["wrong_by_seed"].get(str(seed), 0) + 1
+    counts = stats["by_label"].setdefault(label, [0, 0])
+    counts[0] += ok
+    counts[1] += 1
+
+
+def run_barcode_bench(decoders: tuple[str, ...] = BARCODE_DECODERS, progress: bool = True, *,
+                      seeds: tuple[int, ...] = (1,), frames: int = 400, fixed: bool = False) -> dict:
+    """Every decoder on the same frames, one frame at a time: ``frames`` random labels per seed, or the fixed set.
+    ``ms_read_p50``: the time per frame on the frames the decoder read right (a confirmed code's time to accept)."""
     import numpy as np
 
     from kiosk.barcodes.frames import open_decoder
-    from kiosk.barcodes.synth import tray_scene
+    from kiosk.barcodes.synth import read_as, tray_scene
 
-    cases = list(barcode_cases())
-    blank = tray_scene(np.full((120, 300), 255, np.uint8), angle=10)
-    report = {"cases": len(cases), "resolution": "1280x720", "decoders": {}}
-    for name in decoders:
-        decoder = open_decoder(name)
-        read = wrong = 0
-        times, empty = [], []
-        by_label: dict[str, list[int]] = {}
-        for label, want, image in _progress(cases, f"bench barcodes {name}", progress):
+    opened = {name: open_decoder(name) for name in decoders}
+    stats = {name: {"times": [], "read_times": [], "wrong": [], "by_label": {},
+                    "wrong_by_seed": {} if fixed else {str(s): 0 for s in seeds}} for name in decoders}
+    total = 294 if fixed else len(seeds) * frames
+    real = 0
+    for seed, label, want, image in _progress(_cases(seeds, frames, fixed), "bench barcodes", progress, total):
+        real += want is not None
+        for name, decoder in opened.items():
             t0 = time.perf_counter()
-            got = [c.gtin for c in decoder.decode(image)]
-            times.append((time.perf_counter() - t0) * 1e3)
-            ok = want in got if want is not None else not got
-            wrong += any(g != want for g in got)
-            read += ok and want is not None
-            by_label.setdefault(label, [0, 0])
-            by_label[label][0] += ok
-            by_label[label][1] += 1
+            got = [read_as(c) for c in decoder.decode(image)]
+            _tally(stats[name], seed, label, want, got, (time.perf_counter() - t0) * 1e3)
+    blank = tray_scene(np.full((120, 300), 255, np.uint8), angle=10)
+    report = {"cases": len(stats[decoders[0]]["times"]) if decoders else 0, "resolution": "1280x720",
+              "fixed": fixed, "seeds": [] if fixed else list(seeds), "frames_per_seed": None if fixed else frames,
+              "decoders": {}}
+    for name, decoder in opened.items():
+        empty = []
         for _ in range(20):
             t0 = time.perf_counter()
             decoder.decode(blank)
             empty.append((time.perf_counter() - t0) * 1e3)
-        real = sum(1 for _, want, _ in cases if want is not None)
-        report["decoders"][name] = {"read": read, "of": real, "wrong_reads": wrong, "by_label": by_label,
-                                    "ms_p50": _p(times, 50), "ms_p95": _p(times, 95), "ms_no_code_p50": _p(empty, 50)}
+        st = stats[name]
+        read = sum(ok for label, (ok, _) in st["by_label"].items() if label != "wrong check digit")
+        report["decoders"][name] = {"read": read, "of": real, "wrong_reads": len(st["wrong"]), "wrong": st["wrong"],
+                                    "wrong_by_seed": st["wrong_by_seed"], "by_label": st["by_label"],
+                                    "ms_p50": _p(st["times"], 50), "ms_p95": _p(st["times"], 95),
+                                    "ms_read_p50": _p(st["read_times"], 50), "ms_no_code_p50": _p(empty, 50)}
     return report
 
 
-def _progress(items, desc: str, progress: bool):
+def _progress(items, desc: str, progress: bool, total: int | None = None):
     if not progress:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit="frame", file=sys.stderr)
+    return tqdm(items, desc=desc, unit="frame", file=sys.stderr, total=total)
 
 
 def format_barcode_report(report: dict) -> str:
-    lines = [f"bench barcodes: {report['cases']} generated frames at {report['resolution']} (angles {ANGLES}, blur "
-             f"{BLURS} px, modules {MODULES} px)",
-             f"{'decoder':<14}{'read':>12}{'wrong':>7}{'p50 ms':>9}{'p95 ms':>9}{'no code ms':>12}  by label"]
+    from kiosk.barcodes.synth import ANGLES, BLURS, MODULES
+
+    if report["fixed"]:
+        what = f"the fixed set: {report['cases']} frames (6 codes, centred; angles {ANGLES}, blur {BLURS} px, " \
+               f"modules {MODULES} px; 6 wrong check digits)"
+    else:
+        what = (f"{report['cases']} random labels ({report['frames_per_seed']} per seed, seeds "
+                f"{', '.join(map(str, report['seeds']))}; anywhere on the tray, angles {ANGLES} or any, blur {BLURS} "
+                f"px, modules {MODULES} px)")
+    lines = [f"bench barcodes: {what} at {report['resolution']}",
+             f"{'decoder':<19}{'read':>13}{'wrong':>7}{'p50 ms':>8}{'p95 ms':>8}{'read ms':>9}{'no code ms':>11}"
+             f"  by label"]
     for name, d in report["decoders"].items():
         labels = ", ".join(f"{k} {ok}/{n}" for k, (ok, n) in d["by_label"].items())
-        lines.append(f"{name:<14}{d['read']:>5}/{d['of']:<3} {100 * d['read'] / d['of']:>4.0f}%{d['wrong_reads']:>5}"
-                     f"{d['ms_p50']:>9.1f}{d['ms_p95']:>9.1f}{d['ms_no_code_p50']:>12.1f}  {labels}")
+        share = 100 * d["read"] / d["of"] if d["of"] else float("nan")
+        lines.append(f"{name:<19}{d['read']:>6}/{d['of']:<4} {share:>3.0f}%{d['wrong_reads']:>5}{d['ms_p50']:>8.1f}"
+                     f"{d['ms_p95']:>8.1f}{d['ms_read_p50']:>9.1f}{d['ms_no_code_p50']:>11.1f}  {labels}")
+    if report["seeds"]:
+        per_seed = "; ".join(f"{name} {' '.join(str(n) for n in d['wrong_by_seed'].values())}"
+                             for name, d in report["decoders"].items())
+        lines.append(f"frames with a wrong code per seed ({', '.join(map(str, report['seeds']))}): {per_seed}")
     return "\n".join(lines) + "\n"
 
 
