@@ -16,6 +16,8 @@ top-1 on the image alone and re-ranked by that weight (:func:`kiosk.services.sec
 SKUs without a range get no weight (the scale has nothing to say about them) and are counted apart. It also
 counts ticket switches caught: each pair's weight against every *other* unit SKU with a range, as if that one had
 been confirmed (:func:`kiosk.services.second_opinion.check_unit_weight` calls staff when it does not fit).
+Each photo is recognised once and its weights drawn under each of ``--seeds`` (default 1-5): every count is given
+as its range over the seeds, the switches caught seed by seed too (one seed's figure is one draw of many).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import itertools
 import random
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["run_barcode_bench", "format_barcode_report", "run_weight_bench", "format_weight_report",
@@ -199,43 +202,62 @@ def draw_weight(sku, rng: random.Random) -> int | None:
     return sum(rng.randint(lo, hi) for _ in range(pieces))
 
 
+WEIGHT_SEEDS = (1, 2, 3, 4, 5)  # bench weight's default: the weights drawn five times over
+COUNTS = ("pairs", "no_range", "image_top1", "weight_top1", "helped", "hurt", "weighed_errors", "switches",
+          "switches_caught")
+
+
 def run_weight_bench(bundle: str, catalog: str, photos: str, *, top_k: int = 3, slack: float = 0.15, seed: int = 15,
-                     draws: int = 3, progress: bool = True) -> dict:
+                     draws: int = 3, progress: bool = True, seeds: Sequence[int] | None = None) -> dict:
     """``draws`` weights per photo; top-1 of the image alone vs re-ranked by the weight, over the SKUs the model
-    knows and the catalog sells."""
+    knows and the catalog sells. Each photo is recognised once; the weights are drawn again for each of ``seeds``
+    (default: ``seed`` alone): ``runs`` holds each seed's counts, ``range`` each count's lowest and highest."""
     from catalog.repository import Catalog
-    from kiosk.bundle_format.preprocess import load_image
     from kiosk.recognition.recognizer import Recognizer
-    from kiosk.services.second_opinion import rerank
 
     pairs = _val_photos(Path(photos)) if (Path(photos) / "val.txt").is_file() else _demo_photos(Path(photos))
-    rng = random.Random(seed)
     rec = Recognizer.load(bundle, top_k=top_k)
-    counts = {"photos": 0, "pairs": 0, "no_range": 0, "image_top1": 0, "weight_top1": 0, "helped": 0, "hurt": 0,
-              "weighed_errors": 0, "switches": 0, "switches_caught": 0}
     try:
         with Catalog.open(catalog, create=False) as cat:
             skus = {s.sku: s for s in cat.all()}
             labels = set(rec.bundle.manifest.labels)
-            decoys = [s for s in skus.values() if not s.by_weight and s.unit_weight_min_g]
-            for path, truth in _progress([p for p in pairs if p[1] in labels and p[1] in skus], "bench weight",
-                                         progress):
-                image = load_image(path, rec.spec.resize_size)[0]
-                if image is None:
-                    continue
-                found = [(skus[s.sku], s.score) for s in rec.recognize(image).suggestions if s.sku in skus]
-                counts["photos"] += 1
-                for _ in range(draws):
-                    grams = draw_weight(skus[truth], rng)
-                    counts["no_range"] += grams is None
-                    _score_pair(counts, truth, found, rerank(found, grams, slack) if grams else found)
-                    counts["weighed_errors"] += bool(grams) and bool(found) and found[0][0].sku != truth
-                    _count_switches(counts, truth, grams, decoys, slack)
+            wanted = [p for p in pairs if p[1] in labels and p[1] in skus]
+            seen = _recognise(rec, skus, _progress(wanted, "bench weight", progress))
     finally:
         rec.close()
-    counts.update({"bundle": bundle, "photos_from": photos, "top_k": top_k, "slack": slack, "seed": seed,
-                   "draws": draws})
-    return counts
+    decoys = [s for s in skus.values() if not s.by_weight and s.unit_weight_min_g]
+    runs = [_weigh(seen, skus, decoys, seed=s, draws=draws, slack=slack) for s in (seeds or (seed,))]
+    return {"photos": len(seen), "bundle": bundle, "photos_from": photos, "top_k": top_k, "slack": slack,
+            "draws": draws, "seeds": [r["seed"] for r in runs], "runs": runs,
+            "range": {k: [min(r[k] for r in runs), max(r[k] for r in runs)] for k in COUNTS}}
+
+
+def _recognise(rec, skus: dict, pairs) -> list[tuple[str, list]]:
+    """``(true SKU, [(catalog SKU, score), ...] as the model suggests them)`` per photo that loads."""
+    from kiosk.bundle_format.preprocess import load_image
+
+    out = []
+    for path, truth in pairs:
+        image = load_image(path, rec.spec.resize_size)[0]
+        if image is not None:
+            out.append((truth, [(skus[s.sku], s.score) for s in rec.recognize(image).suggestions if s.sku in skus]))
+    return out
+
+
+def _weigh(seen: list[tuple[str, list]], skus: dict, decoys: list, *, seed: int, draws: int, slack: float) -> dict:
+    """One seed's weight draws over the recognised photos."""
+    from kiosk.services.second_opinion import rerank
+
+    rng = random.Random(seed)
+    counts = dict.fromkeys(COUNTS, 0)
+    for truth, found in seen:
+        for _ in range(draws):
+            grams = draw_weight(skus[truth], rng)
+            counts["no_range"] += grams is None
+            _score_pair(counts, truth, found, rerank(found, grams, slack) if grams else found)
+            counts["weighed_errors"] += bool(grams) and bool(found) and found[0][0].sku != truth
+            _count_switches(counts, truth, grams, decoys, slack)
+    return {"seed": seed, **counts}
 
 
 def _count_switches(counts: dict, truth: str, grams: int | None, decoys: list, slack: float) -> None:
@@ -259,13 +281,27 @@ def _score_pair(counts: dict, truth: str, image: list, weighted: list) -> None:
     counts["hurt"] += before and not after
 
 
+def _spread(r: dict, key: str) -> str:
+    lo, hi = r["range"][key]
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
 def format_weight_report(r: dict) -> str:
-    n = max(r["pairs"], 1)
-    return (f"bench weight: {r['photos']} photos from {r['photos_from']} × {r['draws']} weights = {r['pairs']} "
-            f"(photo, weight) pairs; bundle {r['bundle']}, top-{r['top_k']}, slack {r['slack']:.0%}, seed {r['seed']}\n"
-            f"top-1 image alone    {r['image_top1']:>5}/{r['pairs']}  {100 * r['image_top1'] / n:5.1f}%\n"
-            f"top-1 with weight    {r['weight_top1']:>5}/{r['pairs']}  {100 * r['weight_top1'] / n:5.1f}%\n"
-            f"re-ranking fixed {r['helped']}, broke {r['hurt']} (of {r['weighed_errors']} image-alone errors with a "
-            f"weight); {r['no_range']} pairs had no weight (SKU without a catalog range)\n"
-            f"ticket switches caught: {r['switches_caught']}/{r['switches']} (each weighed pair confirmed as another "
-            f"unit SKU with a range)\n")
+    first, many = r["runs"][0], len(r["runs"]) > 1
+    n = max(first["pairs"], 1)
+    pct = {k: "-".join(dict.fromkeys(f"{100 * v / n:.1f}" for v in r["range"][k])) + "%"
+           for k in ("image_top1", "weight_top1")}
+    text = (f"bench weight: {r['photos']} photos from {r['photos_from']} × {r['draws']} weights = {first['pairs']} "
+            f"(photo, weight) pairs; bundle {r['bundle']}, top-{r['top_k']}, slack {r['slack']:.0%}, "
+            f"seed{'s' if many else ''} {' '.join(map(str, r['seeds']))}\n"
+            f"top-1 image alone    {_spread(r, 'image_top1'):>9}/{first['pairs']}  {pct['image_top1']}\n"
+            f"top-1 with weight    {_spread(r, 'weight_top1'):>9}/{first['pairs']}  {pct['weight_top1']}\n"
+            f"re-ranking fixed {_spread(r, 'helped')}, broke {_spread(r, 'hurt')} (of {_spread(r, 'weighed_errors')} "
+            f"image-alone errors with a weight); {_spread(r, 'no_range')} pairs had no weight (SKU without a catalog "
+            f"range)\n"
+            f"ticket switches caught: {_spread(r, 'switches_caught')}/{first['switches']} (each weighed pair "
+            f"confirmed as another unit SKU with a range)\n")
+    if many:
+        text += "per seed, switches caught: " + ", ".join(f"{x['seed']}: {x['switches_caught']}/{x['switches']}"
+                                                         for x in r["runs"]) + "\n"
+    return text

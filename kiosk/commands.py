@@ -171,7 +171,10 @@ def _register_counter_benches(bench) -> None:
     b.add_argument("--draws", type=bounded(int, 1, 1000), default=3, help="weights drawn per photo (default 3)")
     b.add_argument("--slack", type=bounded(float, 0, 10), default=0.15,
                    help="weight_tolerance_pct / 100 (default 0.15)")
-    b.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=15, help="weight draws' seed")
+    seeds = b.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=bounded(int, 0, 2**32 - 1), nargs="+", metavar="SEED",
+                       help="weight draws' seeds: each count is given as its range over them (default 1 2 3 4 5)")
+    seeds.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), help="one seed only (same as --seeds SEED)")
     b.add_argument("--json", action="store_true", help="print the counts as one JSON line")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_bench_weight)
@@ -280,13 +283,14 @@ def cmd_bench_barcodes(args: argparse.Namespace) -> int:
 def cmd_bench_weight(args: argparse.Namespace) -> int:
     import json
 
-    from kiosk.bench_counter import format_weight_report, run_weight_bench
+    from kiosk.bench_counter import WEIGHT_SEEDS, format_weight_report, run_weight_bench
 
     photos = Path(args.photos)
     if not (photos / "val.txt").is_file() and not (photos / "basket.csv").is_file():
         raise UserError(f"--photos {args.photos}: neither the grocery-store dataset (val.txt) nor a basket.csv folder")
+    seeds = args.seeds or ([args.seed] if args.seed is not None else list(WEIGHT_SEEDS))
     report = run_weight_bench(args.bundle, args.catalog, args.photos, top_k=args.top_k, slack=args.slack,
-                              seed=args.seed, draws=args.draws, progress=not args.no_progress)
+                              seeds=seeds, draws=args.draws, progress=not args.no_progress)
     print(json.dumps(report) if args.json else format_weight_report(report), end="" if not args.json else "\n")
     return 0
 
