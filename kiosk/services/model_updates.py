@@ -250,16 +250,22 @@ class UpdateRelay:
         return self.updater.check_once()
 
 
+#: how long staff mode's rollback waits for the model store's lock (an update in hand) before saying so
+STAFF_LOCK_WAIT_S = 3.0
+
+
 def model_rollback(models: OpenedModelStore, active,
                    config: KioskConfig) -> Callable[[str, str], tuple[int | None, int]]:
     """Staff mode's rollback (supervisors, :meth:`kiosk.services.staff_desk.StaffDesk.rollback_model`): the store's
     previous installed version becomes active (``BundleStore.rollback``: audited there too, the version left blocked)
-    and runs at once, swapped in between two frames. Returns ``(version before, version now)``."""
+    and runs at once, swapped in between two frames. Returns ``(version before, version now)``. While an update holds
+    the store's lock (a download, its self-test) it waits at most :data:`STAFF_LOCK_WAIT_S`, then refuses in one line
+    naming the holder: the window is not frozen for the length of a download."""
     load = recognizer_loader(config)
 
     def rollback(actor: str, reason: str) -> tuple[int | None, int]:
         before = models.store.active_version()
-        now = models.store.rollback(models.trust, actor=actor, reason=reason)
+        now = models.store.rollback(models.trust, actor=actor, reason=reason, wait_s=STAFF_LOCK_WAIT_S)
         active.swap(load(models.store.version_dir(now)))
         return before, now
 

@@ -68,3 +68,36 @@ def test_an_archive_of_a_version_staff_rolled_back_is_refused_unless_unblocked(k
     assert store.active_version() == 2 and store.blocked_versions() == set()
     unblock = [e for e in store.read_audit() if e["event"] == "unblock"]
     assert len(unblock) == 1 and unblock[0]["actor"] == "Ravi" and unblock[0]["version"] == 2
+
+
+def test_a_rollback_from_staff_mode_during_an_update_says_so_instead_of_freezing(kiosk_config, kiosk_bundles,
+                                                                                   head_office_key, monkeypatch):
+    """The updater holds the model store's lock through a whole download: staff mode waits a moment, then one line
+    naming the holder (it waited as long as the download took, with the window frozen)."""
+    import fcntl
+    import os
+    import time
+
+    from kiosk.services import model_updates
+    from kiosk.services.errors import CheckoutError
+
+    monkeypatch.setattr(model_updates, "STAFF_LOCK_WAIT_S", 0.3)
+    config = kiosk_config()
+    CheckoutService.from_config(config).close()
+    store = BundleStore(config.model_state)
+    assert Updater(store, TrustStore.from_keys(head_office_key.public), "", "S1").install_directory(
+        kiosk_bundles["v2"]).outcome == "activated"
+    with CheckoutService.from_config(config) as service:
+        add_account(service.store, "Ravi", "supervisor", "7391", by="test")
+        assert service.staff_unlock("7391", "101")
+        fd = os.open(store.root / "lock", os.O_RDWR)  # another open file: flock conflicts as another process's would
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            t0 = time.monotonic()
+            with pytest.raises(CheckoutError, match="rollback refused: .*lock is still held"):
+                service.staff_rollback_model("wrong labels on apples")
+            assert time.monotonic() - t0 < 5
+        finally:
+            os.close(fd)
+        assert service.model.version == 2
+        assert service.staff_rollback_model("wrong labels on apples") == 1  # free again: it runs
