@@ -12,7 +12,8 @@ out. Sign-ins and refusals go to ``headoffice-logins.jsonl`` beside the users fi
 
 Every response carries :data:`SECURITY_HEADERS`: ``Cache-Control: no-store`` (sales figures never come back from the
 browser's cache after sign-out), a Content-Security-Policy that allows the dashboard's own stylesheet and images and
-nothing else (no script, no inline style, no framing), ``X-Frame-Options: DENY``, ``nosniff`` and no referrer.
+nothing else (no script, no inline style, no framing), ``X-Frame-Options: DENY``, ``nosniff`` and no referrer to
+other sites (``same-origin``: with ``no-referrer`` Chromium sends ``Origin: null`` with the sign-in form).
 """
 
 
@@ -41,7 +42,7 @@ MAX_SESSIONS = 1000  # sessions kept at once; beyond it the longest idle ends
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
 SECURITY_HEADERS = (("cache-control", "no-store"), ("content-security-policy", CSP), ("x-frame-options", "DENY"),
-                    ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"),
+                    ("x-content-type-options", "nosniff"), ("referrer-policy", "same-origin"),
                     ("cross-origin-opener-policy", "same-origin"), ("cross-origin-resource-policy", "same-origin"))
 CHECKS_AT_ONCE = 4  # password checks (scrypt: 16 MB each) run at once; more tries wait for a turn without a thread
 LOG_WINDOW_S = 60.0  # the sign-in log's repeats of one (name, client, outcome) are counted over this
@@ -186,13 +187,15 @@ class LoginLog:
 
 
 def _cross_site(request) -> bool:
-    """A browser's request from another site (its ``Origin`` not this dashboard's host, or ``Sec-Fetch-Site:
-    cross-site``): a sign-in form on another site would sign the browser in as its author (sign-in CSRF). A request
-    without ``Origin`` is no browser's form post. Behind a proxy the host is ``X-Forwarded-Host`` or ``Host``."""
+    """A browser's request from another site: a sign-in form on another site would sign the browser in as its
+    author (sign-in CSRF). ``Sec-Fetch-Site`` says it where the browser sends it; else its ``Origin`` must be this
+    dashboard's host (``Host``, or ``X-Forwarded-Host`` behind a proxy); a request without either is no browser's
+    form post."""
     from urllib.parse import urlsplit
 
-    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
-        return True
+    site = request.headers.get("sec-fetch-site", "").lower()
+    if site:
+        return site not in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None:
         return False

@@ -27,7 +27,8 @@ def client(tmp_path):
 
 @pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"}, {"Origin": "null"},
                                      {"Origin": "http://testserver.evil.example"},
-                                     {"Sec-Fetch-Site": "cross-site"},
+                                     {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                                     {"Origin": "http://testserver", "Sec-Fetch-Site": "cross-site"},
                                      {"Origin": "http://evil.example", "X-Forwarded-Host": "ho.example"}])
 def test_a_sign_in_posted_from_another_site_is_refused(client, tmp_path, headers):
     r = client.post("/login", data=FORM, headers=headers)
@@ -37,6 +38,7 @@ def test_a_sign_in_posted_from_another_site_is_refused(client, tmp_path, headers
 
 
 @pytest.mark.parametrize("headers", [{}, {"Origin": "http://testserver"}, {"Sec-Fetch-Site": "same-origin"},
+                                     {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
                                      {"Origin": "https://ho.example", "X-Forwarded-Host": "ho.example"}])
 def test_a_sign_in_from_the_dashboards_own_page_goes_through(client, headers):
     assert client.post("/login", data=FORM, headers=headers).status_code == 303

@@ -35,7 +35,7 @@ def _hardened(r) -> bool:
     return (r.headers.get("cache-control") == "no-store" and "frame-ancestors 'none'" in csp
             and "default-src 'none'" in csp and "unsafe" not in csp and r.headers.get("x-frame-options") == "DENY"
             and r.headers.get("x-content-type-options") == "nosniff"
-            and r.headers.get("referrer-policy") == "no-referrer")
+            and r.headers.get("referrer-policy") == "same-origin")
 
 
 def test_every_response_carries_the_security_headers(seeded, tmp_path):
