@@ -207,6 +207,16 @@ def _cross_site(request) -> bool:
     return not netloc or netloc not in hosts
 
 
+def _price(product: dict) -> str:
+    """A taught product's price as its kiosk's catalog row has it: ``₹69.50`` (``/kg`` sold by weight), or the
+    text as sent, said not to be whole paise (``"120.00"`` was shown as ``₹120.00``, a hundred times the price)."""
+    paise = product.get("price_paise")
+    shown = rupees(paise)
+    if shown == str(paise):  # rupees() gives back what is not whole paise as it came
+        return f"price {str(paise)[:40]!r}: not whole paise"
+    return f"₹{shown}{'/kg' if product.get('sold_by') == 'weight' else ''}"
+
+
 def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
@@ -347,6 +357,7 @@ def create_app(data: DashboardData, users: Users, *, secret: str | None = None, 
     templates.env.filters["pct"] = lambda x: "–" if x is None else f"{100 * x:.1f} %"
     templates.env.filters["when"] = lambda t: (t or "–")[:16].replace("T", " ")
     templates.env.filters["rupees"] = rupees
+    templates.env.filters["price"] = _price
 
     @app.exception_handler(_LoginRequired)
     def login_required(request: Request, exc: _LoginRequired):

@@ -75,3 +75,21 @@ def test_head_is_answered_where_get_is(client):
     head = client.head("/api/rollout")
     assert head.status_code == 200 and head.headers["content-type"] == "application/json" and not head.content
     assert client.post("/logout").status_code == 405  # other methods are still refused
+
+
+@pytest.mark.parametrize(("price", "sold_by", "shown"), [("6950", "unit", "₹69.50"), ("12000", "weight", "₹120.00/kg"),
+                                                         ("120.00", "unit", "price &#39;120.00&#39;: not whole paise"),
+                                                         ("12_000", "unit", "not whole paise")])
+def test_the_taught_page_shows_rupees_only_for_whole_paise(tmp_path, price, sold_by, shown):
+    from tests.trainer.headoffice.test_taught import put_enrollment
+
+    root = tmp_path / "head-office"
+    product = {"sku": "kiwi", "name": "Kiwi", "group": "fruit", "sold_by": sold_by, "price_paise": price,
+               "gst_percent": "0", "hsn": "0810", "active": "1"}
+    put_enrollment(root, "K1", 1, "kiwi", "2026-12-01T10:00:00+05:30", product)
+    users = Users(tmp_path / "users.json")
+    users.add("meera", PASSWORD)
+    client = TestClient(create_app(DashboardData(str(root)), users, secret="s" * 64), follow_redirects=False)
+    client.post("/login", data=FORM)
+    row = client.get("/taught").text.split('id="taught-kiwi"')[1].split("</tr>")[0]
+    assert shown in row and ("₹" in row) is shown.startswith("₹")
