@@ -59,12 +59,24 @@ class FitsItsText:
             self._refit()
 
 
+def plain_tip(text: str) -> str:
+    """``text`` for a tooltip, shown as the plain text it is: Qt takes a tooltip that looks like HTML for HTML (a staff
+    name ``<s>Asha</s>`` struck out, ``<img src=…>`` fetched), so such a one is escaped."""
+    from PySide6.QtGui import Qt as GuiQt  # the text functions live in QtGui's Qt namespace
+
+    text = str(text or "")
+    return GuiQt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNoWrap) if GuiQt.mightBeRichText(text) \
+        else text
+
+
 class ElidedLabel(FitsItsText, QLabel):
     """One line that never asks for more width than it gets: text that does not fit ends in "…" and the whole text
-    is the tooltip. ``text()`` is always the whole text."""
+    is the tooltip. ``text()`` is always the whole text, shown as plain text (never Qt's rich text: a staff name or a
+    notice quoting one may look like HTML)."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self._full = ""
         self._own_tip = ""
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -72,7 +84,7 @@ class ElidedLabel(FitsItsText, QLabel):
 
     def setToolTip(self, tip: str) -> None:  # noqa: N802 - a tooltip of its own wins over the elided text
         self._own_tip = tip or ""
-        super().setToolTip(self._own_tip)
+        super().setToolTip(plain_tip(self._own_tip))
 
     def shown_text(self) -> str:
         return QLabel.text(self)
@@ -96,21 +108,25 @@ class ElidedLabel(FitsItsText, QLabel):
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(room, 0)) \
             if room > 0 else self._full
         QLabel.setText(self, shown)
-        QLabel.setToolTip(self, self._own_tip or (self._full if shown != self._full else ""))
+        QLabel.setToolTip(self, plain_tip(self._own_tip or (self._full if shown != self._full else "")))
 
 
 class ClampedLabel(FitsItsText, QLabel):
     """Text wrapped onto at most ``lines`` lines, the last one ending in "…" when it does not fit (the whole text
-    is the tooltip); never asks for more width than it gets."""
+    is the tooltip); never asks for more width than it gets. Plain text, never rich text."""
 
     def __init__(self, text: str = "", name: str = "", lines: int = 2, parent=None) -> None:
         super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self.setObjectName(name)
         self.lines = lines
         self._full = ""
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.setText(text)
+
+    def setToolTip(self, tip: str) -> None:  # noqa: N802 - the whole text as a tooltip is plain text too
+        super().setToolTip(plain_tip(tip))
 
     @property
     def elided(self) -> bool:
@@ -203,7 +219,9 @@ def touch_button(text: str, name: str, parent: QWidget | None = None) -> QPushBu
 
 
 def label(text: str, name: str, parent: QWidget | None = None, *, wrap: bool = False) -> QLabel:
+    """A label of plain text (never Qt's rich text: what it shows may quote a staff name or a product name)."""
     widget = QLabel(text, parent)
+    widget.setTextFormat(Qt.TextFormat.PlainText)
     widget.setObjectName(name)
     widget.setWordWrap(wrap)
     return widget

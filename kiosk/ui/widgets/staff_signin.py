@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy
 
 from kiosk.ui.i18n import translate
 from kiosk.ui.notices import notice_text
-from kiosk.ui.widgets.common import TOUCH_MIN, Translatable
+from kiosk.ui.widgets.common import TOUCH_MIN, Translatable, plain_tip
 from kiosk.ui.widgets.keypad import apply_key
 from kiosk.ui.widgets.staff import StaffPinPanel
 
@@ -99,10 +99,12 @@ class StaffSignInPanel(StaffPinPanel):
 
 class StaffBadge(Translatable, QLabel):
     """Who is signed in and their role, on one line that never widens the page: text that does not fit ends in "…"
-    and the whole text is the tooltip."""
+    and the whole text is the tooltip. Plain text: a name is shown as typed, never as Qt's rich text (``<s>Asha</s>``
+    read as a struck-out "Asha")."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self.setObjectName("staffBadge")
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._full = ""
@@ -120,7 +122,7 @@ class StaffBadge(Translatable, QLabel):
                      "assistant": translate("Staff", "assistant")}.get(role, role)
         self._full = translate("Staff", "{name} ({role}) · signs out after {minutes} min idle").format(
             name=name, role=role_text, minutes=max(1, round(idle_s / 60))) if name else ""
-        self.setToolTip(self._full)
+        self.setToolTip(plain_tip(self._full))
         self._elide()
 
     def _elide(self) -> None:
