@@ -52,8 +52,9 @@ class KeyboardWedge(Scanner):
             raise ScannerError(f"scanner {uri!r}: gap_ms must be 5..500 milliseconds")
         return cls(gap, name=uri)
 
-    def key(self, text: str, when: float | None = None) -> bool:
-        """One key press (its text; ``"\\r"``/``"\\n"``/``"\\t"`` end a code). True when it completed a scan."""
+    def key(self, text: str, when: float | None = None, *, keep: bool = True) -> bool:
+        """One key press (its text; ``"\\r"``/``"\\n"``/``"\\t"`` end a code). True when it completed a scan;
+        ``keep=False``: a scan it completes is dropped, not handed on to be sold (a page where scans are refused)."""
         now = time.monotonic() if when is None else when
         with self._lock:
             slow = self._burst.expire(now)  # too slow: a person typing, not the scanner
@@ -62,7 +63,8 @@ class KeyboardWedge(Scanner):
             if text in ("\r", "\n", "\t"):
                 burst = self._burst.clear()
                 if _SCAN.match(burst):
-                    self._codes.put(burst)
+                    if keep:
+                        self._codes.put(burst)
                     return True
                 if burst:
                     log.debug("wedge: %r is not a scan", burst)

@@ -1,8 +1,18 @@
 """Key presses for a keyboard-wedge barcode scanner (``[barcodes] scanner = "wedge:"``).
 
 An application-wide event filter hands every key press to the scanner driver
-(:class:`kiosk.barcodes.wedge.KeyboardWedge`), which tells a scanner's burst from a person typing. Keys still
-reach the focused widget, except the Enter that completes a scan (it must not press a focused button).
+(:class:`kiosk.barcodes.wedge.KeyboardWedge`), which tells a scanner's burst from a person typing. A scanner types
+into whatever has the focus, so the filter holds back every key that types something for the scanner's gap
+(``gap_ms``, 50 ms by default; the next key within the gap is held too), and then:
+
+* a burst the driver takes as a scan (a code ended by Enter or Tab): its keys are dropped with its Enter -- never
+  typed into a field (search read "ban4006381333931"), never pressing a button -- and the code is sold as before;
+* on the staff PIN and price pages (:data:`NOT_SOLD_ON`) a scan, or any burst of :data:`MIN_BURST` keys or more each
+  within the gap and ended by Enter (a shelf label or coupon the driver does not sell), is neither sold, typed nor
+  submitted (four scans of a 6-digit label locked staff out): the page's error line says so;
+* anything else -- the gap passes, a key that types nothing (Backspace, an arrow), a line end that is no scan, a tap
+  -- has the held keys typed into the widget with the focus, in their order, before that key or tap, each with its
+  release. A person typing (60-120 ms a key) sees each character one gap later; auto-repeat is typed at once.
 
 GS (FNC1, between a DataBar label's variable-length fields) comes from the scanner as Ctrl+]. X11 turns it into the
 character ``\x1d``; other platforms (offscreen, eglfs, some Wayland compositors) give the key with no text or a
@@ -11,15 +21,31 @@ plain "]": the filter hands the driver GS for Ctrl+] whatever the text.
 
 from __future__ import annotations
 
+import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
-__all__ = ["WedgeKeyFilter"]
+from kiosk.ui.i18n import translate
+
+__all__ = ["MIN_BURST", "NOT_SOLD_ON", "WedgeKeyFilter"]
+
+log = logging.getLogger(__name__)
 
 _ENDS = {Qt.Key.Key_Return: "\r", Qt.Key.Key_Enter: "\r", Qt.Key.Key_Tab: "\t"}
 GS = "\x1d"
+# pages where staff type a number (the PIN, a price): a scan there is neither sold nor typed
+NOT_SOLD_ON = frozenset({"pin", "price"})
+# keys, each within the gap, that make a burst ended by Enter a scanner's whatever it reads (no one types 4 keys
+# 50 ms apart)
+MIN_BURST = 4
+# keys that type nothing by themselves and come around a scanner's capitals: neither held nor releasing the held
+_MODIFIERS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr, Qt.Key.Key_Meta}
+_TAPS = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
 
 
 def _text(event: QEvent) -> str:
@@ -29,26 +55,123 @@ def _text(event: QEvent) -> str:
     return _ENDS.get(event.key(), event.text())
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A key event held back (press or release), as it came."""
+
+    kind: QEvent.Type
+    key: int
+    modifiers: Qt.KeyboardModifier
+    text: str
+    at: float  # time.monotonic(), the driver's clock
+
+    @classmethod
+    def of(cls, event: QKeyEvent) -> _Held:
+        return cls(event.type(), event.key(), event.modifiers(), event.text(), time.monotonic())
+
+    def event(self) -> QKeyEvent:
+        return QKeyEvent(self.kind, self.key, self.modifiers, self.text)
+
+
 class WedgeKeyFilter(QObject):
-    """``window``: the kiosk window, which gets the key presses when no widget has the focus (touch buttons never
-    take it)."""
+    """``window``: the kiosk window, which gets the key presses when no widget has the focus, and whose ``page``
+    says where a scan is refused (:data:`NOT_SOLD_ON`)."""
 
     def __init__(self, scanner: Any, window: QObject) -> None:
         super().__init__(window)
         self.scanner, self.window = scanner, window
         self.scans = 0
+        self.refused = 0  # scans (or scanner bursts) dropped on a page where they are refused
+        self.gap_s = float(getattr(scanner, "gap_s", 0.05))
+        self._held: list[_Held] = []
+        self._replaying = False
+        self._swallow_release: int | None = None  # the key whose press ended a dropped scan
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(max(1, round(self.gap_s * 1000)))
+        self._timer.timeout.connect(self.release)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
-        if event.type() != QEvent.Type.KeyPress or event.isAutoRepeat():
+        kind = event.type()
+        if kind in _TAPS and self._held:
+            self.release()  # typed, then tapped: what was typed lands first (Set price reads the whole price)
             return False
-        # a key press is offered to the platform window, the focus widget and its parents: take it once, at the
-        # focus widget (or the kiosk window when nothing has the focus)
-        if watched is not (QApplication.focusWidget() or self.window):
+        if self._replaying or kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            return False
+        # a key event is offered to the platform window, the focus widget and its parents: take it once, at the
+        # focus widget (or the kiosk window when nothing has the focus), and only this window's
+        if watched is not (QApplication.focusWidget() or self.window) or watched.window() is not self.window:
+            return False
+        if kind == QEvent.Type.KeyRelease:
+            return self._on_release(event)
+        if event.isAutoRepeat():
+            self.release()
+            return False
+        if event.key() in _MODIFIERS:
             return False
         text = _text(event)
-        if not text:
-            return False
-        if self.scanner.key(text):
-            self.scans += 1
-            return True  # the scan's Enter: swallowed
+        if text in ("\r", "\t"):
+            return self._on_line_end(event, text)
+        if text:
+            self.scanner.key(text)
+        if len(text) == 1 and (text.isprintable() or text == GS):
+            self._held.append(_Held.of(event))
+            self._timer.start()  # the gap starts again
+            return True
+        self.release()  # a key that types nothing: what was held goes first
         return False
+
+    def _on_release(self, event: QEvent) -> bool:
+        if self._swallow_release is not None and event.key() == self._swallow_release and not event.isAutoRepeat():
+            self._swallow_release = None
+            return True
+        if self._held:  # its press may be held: released after it, in order
+            self._held.append(_Held.of(event))
+            return True
+        return False
+
+    def _on_line_end(self, event: QEvent, text: str) -> bool:
+        """Enter or Tab: a scan (dropped with its keys), else the held keys are typed and the key goes on."""
+        refusing = getattr(self.window, "page", "") in NOT_SOLD_ON
+        scan = self.scanner.key(text, keep=not refusing)
+        if not (scan or (refusing and self._scanner_burst())):
+            self.release()
+            return False
+        self._timer.stop()
+        self._held.clear()
+        self._swallow_release = event.key()
+        self.scans += scan
+        if refusing:
+            self.refused += 1
+            self._say_refused()
+        return True
+
+    def _scanner_burst(self) -> bool:
+        """The held keys are a scanner's: :data:`MIN_BURST` presses or more, each (and the line end) within the gap."""
+        times = [h.at for h in self._held if h.kind == QEvent.Type.KeyPress]
+        if len(times) < MIN_BURST:
+            return False
+        times.append(time.monotonic())
+        return all(b - a <= self.gap_s for a, b in zip(times, times[1:], strict=False))
+
+    def _say_refused(self) -> None:
+        """On the page's own error line (the PIN's, the price's), else as a notice; the code is never logged."""
+        page = getattr(self.window, "page", "")
+        log.info("wedge: a scan on the %s page was dropped: not sold, not typed", page)
+        text = translate("Window", "Barcode ignored: scan items on the checkout page")
+        shown = getattr(self.window, "pages", {}).get(page)
+        if callable(getattr(shown, "show_error", None)):
+            shown.show_error(text)
+        else:
+            self.window.banner.show_notice("warning", text)
+
+    def release(self) -> None:
+        """Type the held keys into the widget with the focus (the window when none), in their order."""
+        self._timer.stop()
+        held, self._held = self._held, []
+        self._replaying = True
+        try:
+            for key in held:
+                QApplication.sendEvent(QApplication.focusWidget() or self.window, key.event())
+        finally:
+            self._replaying = False

@@ -1638,5 +1638,9 @@ what the camera saw</source>
         <source>Staff mode locked</source>
         <translation>स्टाफ़ मोड बंद हुआ</translation>
     </message>
+    <message>
+        <source>Barcode ignored: scan items on the checkout page</source>
+        <translation>बारकोड अनदेखा किया गया: सामान चेकआउट पेज पर स्कैन करें</translation>
+    </message>
 </context>
 </TS>
