@@ -3,8 +3,11 @@
 Reads the sales file read-only and the kiosk's key (never made here), then:
 
 1. the chain and the MACs (:func:`kiosk.exchange.audit.verify_rows`): edited, deleted, inserted, reordered rows;
-2. rows cut off at the end: SQLite's own counter of the table (``sqlite_sequence``; its row gone or set back is named
-   too), a batch for head office made of rows past the end, and every other witness below;
+2. rows cut off at the end: the log's **witness** outside the file (:mod:`kiosk.store.audit_witness`, beside the key:
+   the last row the kiosk committed, MACed) -- rows past the log's end, or another row at its place, are a log rolled
+   back (a deleted ``-wal`` file, a restored copy), and a kiosk that started without it is named; SQLite's own counter
+   of the table (``sqlite_sequence``; its row gone or set back is named too), a batch for head office made of rows
+   past the end, and every other witness below;
 3. what the file's other tables say happened, both ways (:mod:`kiosk.audit.check_sales`,
    :mod:`kiosk.audit.check_staff`): every sale has its ``sale.closed`` row and every such row its sale, with the
    same columns, receipt JSON, receipt text and lines; receipt numbers run to the counter without a gap; no cart is
@@ -23,8 +26,10 @@ from pathlib import Path
 from kiosk.audit.check_sales import payment_findings, sale_findings
 from kiosk.audit.check_staff import print_findings, staff_findings
 from kiosk.audit.witness import Log
-from kiosk.exchange.audit import AuditReport, key_id, verify_rows
+from kiosk.errors import DataError
+from kiosk.exchange.audit import AuditReport, key_id, verify_rows, witness_against, witness_mac_ok
 from kiosk.store.audit import default_key_path, load_key, row_dict
+from kiosk.store.audit_witness import read_witness, witness_path
 
 __all__ = ["StoreAudit", "verify_store"]
 
@@ -36,6 +41,7 @@ class StoreAudit:
     key_id: str | None
     chain: AuditReport
     findings: list[str] = field(default_factory=list)  # cross-checks against the other tables
+    witness: str = ""  # what the witness outside the file says (one line)
 
     @property
     def ok(self) -> bool:
@@ -44,7 +50,8 @@ class StoreAudit:
     def lines(self) -> list[str]:
         head = (f"{self.path}: {self.chain.rows} audit rows, last {self.chain.last_seq}; key "
                 f"{self.key_id or 'MISSING'} ({self.key_path})")
-        out = [head] + [f"  {p.what}: {p.message}" for p in self.chain.problems] + [f"  {f}" for f in self.findings]
+        out = [head] + ([f"  {self.witness}"] if self.witness else [])
+        out += [f"  {p.what}: {p.message}" for p in self.chain.problems] + [f"  {f}" for f in self.findings]
         if self.key_id is None:
             out.append(f"  no key at {self.key_path}: the MACs cannot be checked")
         elif self.chain.unverified:
@@ -57,7 +64,7 @@ class StoreAudit:
         return {"path": self.path, "key_path": self.key_path, "key_id": self.key_id, "ok": self.ok,
                 "rows": self.chain.rows, "last_seq": self.chain.last_seq, "unverified": self.chain.unverified,
                 "problems": [{"what": p.what, "seq": p.seq, "message": p.message} for p in self.chain.problems],
-                "findings": self.findings}
+                "findings": self.findings, "witness": self.witness}
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -84,6 +91,43 @@ def _tail(conn: sqlite3.Connection, log: Log) -> list[str]:
         out.append(f"deleted: a batch for head office was made of rows up to {packed}, the log ends at row "
                    f"{log.last_seq}")
     return out
+
+
+def _witness(log: Log, key: bytes | None, path: Path) -> tuple[str, list[str]]:
+    """The log against its witness outside the file: ``(one line on the witness, findings)``."""
+    out = [f"deleted?: row {r['seq']} ({r['at']}): the kiosk started without its witness file, which the log had: "
+           f"rows cut off the end before it cannot be ruled out" for r in log.of("audit.witness_started")
+           if r["detail"].get("lost")]
+    try:
+        doc = read_witness(path)
+    except DataError as exc:
+        return f"witness: UNREADABLE ({path})", out + [f"edited: {exc}"]
+    if doc is None:
+        began = log.started["detail"] if log.started else {}
+        if not log.rows:
+            return f"witness: none ({path}; an empty log)", out
+        if "witness" in began or log.of("audit.witness_started"):
+            return f"witness: MISSING ({path})", out + [f"deleted: no witness at {path}, which this log had: rows cut "
+                                                        "off the end of the log cannot be ruled out"]
+        return (f"witness: none at {path} (the log began before witnesses; the kiosk makes one when it next opens "
+                "it)"), out
+    if key is not None and doc["key_id"] == key_id(key) and not witness_mac_ok(doc, key):
+        out.append(f"edited: the witness {path} was edited by hand (its MAC is not the key's)")
+    elif key is not None and doc["key_id"] != key_id(key):
+        out.append(f"unverified: the witness {path} was made with key {doc['key_id']}, not key {key_id(key)}")
+    hashes: dict[int, str] = {}
+    for r in log.rows:
+        hashes.setdefault(r["seq"], r["hash"])
+    verdict = witness_against(doc, log.last_seq, hashes.get)
+    if verdict == "ahead":
+        out.append(f"deleted: {doc['seq'] - log.last_seq} row(s) after row {log.last_seq}: the witness {path} says "
+                   f"row {doc['seq']} ({doc['at']}) was committed (rows cut off the end: a deleted -wal file, a "
+                   "restored older copy)")
+    elif verdict == "differs":
+        out.append(f"replaced: row {doc['seq']} is not the row the witness {path} holds ({doc['at']}): the log was "
+                   "replaced or rewritten")
+    behind = log.last_seq - doc["seq"]
+    return f"witness: row {doc['seq']} ({path})" + (f", {behind} row(s) behind the log" if behind > 0 else ""), out
 
 
 # tables whose rows the program never deletes, each written with its audit row: rows cut off their end show here
@@ -132,8 +176,9 @@ def verify_store(path: str | Path, key_path: str | Path | None = None) -> StoreA
         stored = [row_dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY id")]
         chain = verify_rows(stored, {key_id(key): key} if key else {})
         log = Log(stored)
-        findings = (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
+        witness, findings = _witness(log, key, witness_path(key_path))
+        findings += (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
                     + _line_events(conn, log) + staff_findings(conn, log, key) + print_findings(conn, log))
     finally:
         conn.close()
-    return StoreAudit(str(path), str(key_path), key_id(key) if key else None, chain, findings)
+    return StoreAudit(str(path), str(key_path), key_id(key) if key else None, chain, findings, witness)

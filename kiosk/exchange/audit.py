@@ -23,6 +23,12 @@ A row too large for any batch (:func:`kiosk.exchange.cut.budget`) travels **with
 but its ``detail``, which stays in the kiosk's own log, and ``"withheld": <its size in bytes>``. Its hash and MAC
 still chain it to the rows around it, so head office (``allow_withheld``) checks the chain across it and the MAC of
 its hash, and names it -- it is never a gap, nor a row that blocks the ones behind it.
+
+Every check above lives in the rows themselves, so rows cut off the **end** leave no trace in them. The kiosk's
+**witness** (:func:`seal_witness`) is a record of the log's last row -- its ``seq``, ``hash`` and time, with a MAC
+under the same key (bound to its own purpose, so a row's MAC cannot stand in for it) -- kept outside the database and
+sent in the heartbeat. :func:`witness_against` says whether a log fits it: a witness behind the log is fine (a crash
+between the commit and the witness), one ahead of it, or naming another row at its ``seq``, is a log rolled back.
 """
 
 from __future__ import annotations
@@ -39,8 +45,9 @@ from typing import Any
 from kiosk.errors import DataError
 from kiosk.exchange.batch import Batch, BatchError, read_kiosk_batch
 
-__all__ = ["GENESIS", "KIND", "AuditProblem", "AuditReport", "canonical", "content_hash", "key_id", "mac_of",
-           "parse_key", "read_audit_batch", "seal", "verify_rows", "withheld", "withhold"]
+__all__ = ["GENESIS", "KIND", "WITNESS", "AuditProblem", "AuditReport", "canonical", "content_hash", "key_id", "mac_of",
+           "parse_key", "read_audit_batch", "seal", "seal_witness", "verify_rows", "withheld", "withhold",
+           "witness_against", "witness_mac_ok", "witness_problem"]
 
 KIND = "audit"
 #: the ``prev`` of a kiosk's first row
@@ -48,6 +55,9 @@ GENESIS = "0" * 64
 HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 KINDS_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*\Z")
 FIELDS = ("seq", "at", "kind", "actor", "detail", "prev")
+#: the ``kind`` of a witness of a log's last row (:func:`seal_witness`)
+WITNESS = "audit-witness"
+HEX16 = re.compile(r"^[0-9a-f]{16}\Z")
 
 
 def canonical(doc: Any) -> bytes:
@@ -264,6 +274,54 @@ def read_audit_batch(data: bytes, name: str | None = None, *, where: str | None 
         if problem:
             raise BatchError(f"{where}: record {i + 1}: {problem}")
     return batch
+
+
+# -- the witness of a log's last row ---------------------------------------------------------------------------------
+def _witness_mac(key: bytes, seq: int, row_hash: str, at: str) -> str:
+    """The witness's MAC: over its own purpose, the row's seq, hash and time (never equal to that row's MAC)."""
+    body = b"checkout audit witness\0" + canonical({"seq": seq, "hash": row_hash, "at": at})
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def seal_witness(seq: int, row_hash: str, at: str, key: bytes) -> dict:
+    """The witness of a log whose last row is ``seq`` (``0``, :data:`GENESIS`, ``""``: a log with no row yet)."""
+    return {"kind": WITNESS, "seq": int(seq), "hash": row_hash, "at": at, "key_id": key_id(key),
+            "mac": _witness_mac(key, int(seq), row_hash, at)}
+
+
+def witness_problem(doc: Any) -> str | None:
+    """What is wrong with the shape of a witness (None: it is one; its MAC is :func:`witness_mac_ok`'s)."""
+    if not isinstance(doc, dict) or doc.get("kind") != WITNESS:
+        return "not an audit witness"
+    seq = doc.get("seq")
+    checks = {
+        "seq": isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 1 << 53,
+        "hash": isinstance(doc.get("hash"), str) and bool(HEX64.match(doc["hash"])),
+        "at": isinstance(doc.get("at"), str) and len(doc["at"]) <= 64 and doc["at"].isprintable(),
+        "key_id": isinstance(doc.get("key_id"), str) and bool(HEX16.match(doc["key_id"])),
+        "mac": isinstance(doc.get("mac"), str) and bool(HEX64.match(doc["mac"])),
+    }
+    wrong = [k for k, ok in checks.items() if not ok]
+    return f"witness field(s) {', '.join(wrong)} missing or of the wrong type" if wrong else None
+
+
+def witness_mac_ok(doc: Mapping[str, Any], key: bytes) -> bool:
+    """Was the (well-formed) witness made with ``key``?"""
+    return doc.get("key_id") == key_id(key) and hmac.compare_digest(
+        _witness_mac(key, doc["seq"], doc["hash"], doc["at"]), str(doc.get("mac", "")))
+
+
+def witness_against(doc: Mapping[str, Any], last_seq: int, hash_at: Callable[[int], str | None]) -> str | None:
+    """``"ahead"`` when the witness names a row past the log's last one (``last_seq``), ``"differs"`` when the log's
+    row at its ``seq`` is another row (``hash_at(seq)``: that row's hash, None when the log has no such row); None
+    when the log fits it (a witness behind the log is fine: the commit came first, the witness after)."""
+    seq = doc["seq"]
+    if seq > last_seq:
+        return "ahead"
+    if seq == 0:
+        return None
+    have = hash_at(seq)
+    return "differs" if have is not None and have != doc["hash"] else None
 
 
 def parse_key(text: str, where: str) -> bytes:

@@ -10,12 +10,15 @@
      "outbox": {"queued": 0, "bytes": 0, "oldest": null, "dropped": 0, "sent": 57, "last_success": "…",
                 "last_error": null},
      "sales": {"day": "2026-12-01", "count": 37, "total_paise": 1234600},
+     "audit": {"kind": "audit-witness", "seq": 412, "hash": "…", "at": "…", "key_id": "…", "mac": "…"},
      "last_error": null}
 
 ``counts`` cover the last ``window_days`` of placements: ``corrected`` is how many labelled placements ended with
 another SKU than the model's top-1 (the correction rate is ``corrected / labelled``), ``corrections`` the staff
 corrections among them; ``sales`` (optional: kiosks before it send none) the kiosk's sales so far on its local
-``day``, how many and their total in paise. :func:`read_heartbeat` checks what head office relies on: ids as head
+``day``, how many and their total in paise; ``audit`` (optional) the witness of the kiosk's audit log, its last row
+MACed with the kiosk's audit key (:func:`kiosk.exchange.audit.seal_witness`), which ``audit collect`` holds against
+the rows received. :func:`read_heartbeat` checks what head office relies on: ids as head
 office files them (:data:`~kiosk.exchange.layout.ID_RE`; the store id may be empty), ``at`` an ISO-8601 time with
 its offset, every count a whole number ≥ 0 or null (``corrected`` at most ``labelled``; ``sales.day`` a date),
 versions whole numbers or null, the update state and the errors text or null — so that nothing in a heartbeat can
@@ -29,6 +32,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from kiosk.errors import DataError
+from kiosk.exchange.audit import witness_problem
 from kiosk.exchange.document import load_document
 from kiosk.exchange.layout import ID_RE
 
@@ -115,6 +119,8 @@ def _is_whole(value: Any) -> bool:
 def _fields_problem(doc: dict[str, Any]) -> str:
     if "sales" in doc and not isinstance(doc["sales"], dict):
         return "sales is not a table"
+    if doc.get("audit") is not None and witness_problem(doc["audit"]):
+        return f"audit: {witness_problem(doc['audit'])}"
 
     def get(section: str, key: str) -> Any:
         return (doc.get(section) or {} if section else doc).get(key)

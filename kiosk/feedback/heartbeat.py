@@ -53,6 +53,9 @@ def build_heartbeat(*, kiosk_id: str, store_id: str, now: datetime, store, stats
         "outbox": outbox,
         "last_error": last_error,
     }
+    witness = store.audit_witness() if hasattr(store, "audit_witness") else None
+    if witness is not None:  # the audit log's last row, MACed: head office sees a log rolled back (audit collect)
+        doc["audit"] = witness
     if hasattr(store, "sales_so_far"):
         day = now.date()  # the kiosk's own local day, as its receipts are dated
         count, total = store.sales_so_far(day)

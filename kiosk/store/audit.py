@@ -17,6 +17,10 @@ till-side commands (``checkout receipt``, ``checkout staff``) open the store wit
 make a key beside a log that has rows (``new_key``), and a command that only reads opens it read-only, with no key.
 Head office holds a copy of each kiosk's key to check the batches it receives (``checkout audit key``).
 
+Rows cut off the log's **end** leave no trace inside the file, so the log's last row is also kept outside it, beside
+the key: the **witness** (:mod:`kiosk.store.audit_witness`), replaced after each commit that adds rows and checked
+whenever the store is opened with its key (a log rolled back or replaced is refused, naming both files).
+
 Batches for head office go in two steps like feedback (:mod:`kiosk.audit.packer`): ``begin_audit_pack`` records the
 range, the batch made from that range goes to the outbox, ``finish_audit_pack`` marks it done; a range a crash left
 open is packed again into the same bytes.
@@ -25,16 +29,21 @@ open is packed again into the same bytes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any, Literal
 
-from kiosk.exchange.audit import GENESIS, key_id, parse_key, seal
+from kiosk.errors import DataError
+from kiosk.exchange.audit import GENESIS, key_id, parse_key, seal, seal_witness
 from kiosk.inputfiles import KB, read_bounded
+from kiosk.store.audit_witness import read_witness, refusal, witness_path, write_witness
 
 __all__ = ["AuditMixin", "NewKey", "create_key", "default_key_path", "load_key", "migrate_audit", "row_dict"]
+
+log = logging.getLogger(__name__)
 
 KEY_SUFFIX = ".audit-key"
 
@@ -83,8 +92,6 @@ def load_key(path: str | os.PathLike) -> bytes | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        from kiosk.errors import DataError
-
         raise DataError(f"{path}: cannot read the audit key ({exc})") from None
     return parse_key(text, str(path))
 
@@ -127,6 +134,9 @@ class AuditMixin:
     _audit_key: bytes = b""
     audit_key_path: Path
     _audit_rekeyed: int = 0  # rows already there when the key file was found missing (a row says so, first)
+    witness_path: Path
+    _witness_due: tuple[int, str, str] | None = None  # (seq, hash, at) of the last row the open transaction added
+    _witness_failing: bool = False
 
     def _init_audit(self, key_path: str | os.PathLike | None, new_key: NewKey = "rekey") -> None:
         """Read the key; when its file is not there, ``new_key`` decides: ``"rekey"`` (the kiosk) makes one, and a
@@ -134,6 +144,7 @@ class AuditMixin:
         ``"no"`` never makes one; ``"none"`` (opened read-only) reads no key at all. A refusal names the key file
         looked for and the key the log's rows were MACed with."""
         self.audit_key_path = Path(key_path) if key_path else default_key_path(self.path)
+        self.witness_path = witness_path(self.audit_key_path)
         if new_key == "none":
             return
         key = load_key(self.audit_key_path)
@@ -146,6 +157,7 @@ class AuditMixin:
             self._audit_rekeyed = rows
             key = create_key(self.audit_key_path)
         self._audit_key = key
+        self._open_witness()
 
     def _missing_key(self, rows: int, kid: str | None) -> Exception:
         from kiosk.store.sales import StoreError
@@ -163,11 +175,85 @@ class AuditMixin:
         if last is None:
             sales, receipt = c.execute("SELECT count(*), max(receipt_no) FROM sales").fetchone()
             self._append(c, "audit.started", "kiosk", {"kiosk_id": self.kiosk_id, "sales_before": sales,
-                                                       "last_receipt_before": receipt})
+                                                       "last_receipt_before": receipt,
+                                                       "witness": self.witness_path.name})
         elif self._audit_rekeyed:
             self._append(c, "audit.rekeyed", "kiosk", {"reason": f"key file {self.audit_key_path.name} was missing",
                                                        "rows_before": self._audit_rekeyed})
         self._audit_rekeyed = 0
+
+    # -- the witness outside the file (kiosk.store.audit_witness) ------------------------------------------------------
+    def _open_witness(self) -> None:
+        """The log against its witness: refused (one line naming both files) when rolled back or replaced; brought
+        up to the log's last row when behind; made, after an ``audit.witness_started`` row, when there is none."""
+        from kiosk.store.sales import StoreError
+
+        with self._lock:
+            last = self._conn.execute("SELECT seq, hash, at FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        head = (last["seq"], last["hash"], last["at"]) if last else (0, GENESIS, "")
+        try:
+            doc = read_witness(self.witness_path)
+        except DataError as exc:
+            raise StoreError(f"{exc}: it witnesses the audit log of {self.path}; move it aside to open the database "
+                             "(the kiosk records that in its audit log)") from None
+        if doc is None:
+            if last is None or self._audit_rekeyed:  # a new log; a lost key (its ``audit.rekeyed`` row says so)
+                self._put_witness(*head)
+            else:
+                self._witness_started(head[0])
+            return
+        why = refusal(self.path, self.witness_path, doc, self._audit_key, bool(self._audit_rekeyed), head[0],
+                      self._row_hash)
+        if why:
+            raise StoreError(why)
+        if (doc["seq"], doc["key_id"]) != (head[0], self.audit_key_id):
+            self._put_witness(*head)
+
+    def _row_hash(self, seq: int) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT hash FROM audit_log WHERE seq = ? ORDER BY id LIMIT 1", (seq,)).fetchone()
+        return row["hash"] if row else None
+
+    def _witness_started(self, last_seq: int) -> None:
+        """A log with rows and no witness file: ``lost`` when it had one (begun with a witness, or witnessed since)."""
+        with self._lock:
+            first = self._conn.execute("SELECT * FROM audit_log WHERE kind = 'audit.started' ORDER BY id "
+                                       "LIMIT 1").fetchone()
+            since = self._conn.execute("SELECT 1 FROM audit_log WHERE kind = 'audit.witness_started' LIMIT 1"
+                                       ).fetchone()
+        began = row_dict(first)["detail"] if first is not None else None
+        lost = since is not None or (isinstance(began, dict) and "witness" in began)
+        if lost:
+            log.warning("audit: %s: no witness at %s, though its log had one: rows cut off the log's end before row "
+                        "%d cannot be ruled out (recorded in the audit log; `checkout audit verify` names it)",
+                        self.path, self.witness_path, last_seq)
+        self.audit("audit.witness_started", "kiosk", lost=lost, last_seq=last_seq, witness=self.witness_path.name)
+
+    def _put_witness(self, seq: int, row_hash: str, at: str) -> None:
+        try:
+            write_witness(self.witness_path, seal_witness(seq, row_hash, at, self._audit_key))
+        except OSError as exc:
+            if not self._witness_failing:
+                log.warning("audit: the witness %s cannot be written (%s): rows cut off the log's end after row %d "
+                            "would not be seen", self.witness_path, exc.strerror or exc, seq)
+            self._witness_failing = True
+            return
+        if self._witness_failing:
+            log.info("audit: the witness %s is written again (row %d)", self.witness_path, seq)
+        self._witness_failing = False
+
+    def _audit_committed(self) -> None:
+        """After a commit (:meth:`SalesStore._tx`): the witness of the last row it added, if it added any."""
+        due, self._witness_due = self._witness_due, None
+        if due is not None:
+            self._put_witness(*due)
+
+    def audit_witness(self) -> dict | None:
+        """The witness as it is on disk (None: no file, or not a witness), for the heartbeat."""
+        try:
+            return read_witness(self.witness_path)
+        except DataError:
+            return None
 
     @property
     def audit_key_id(self) -> str:
@@ -187,6 +273,7 @@ class AuditMixin:
                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   (row["seq"], row["at"], kind, row["actor"], json.dumps(row["detail"], sort_keys=True),
                    prev, row["hash"], row["mac"], row["key_id"]))
+        self._witness_due = (row["seq"], row["hash"], row["at"])
         return row
 
     def audit(self, kind: str, actor: str = "", **detail: Any) -> dict:

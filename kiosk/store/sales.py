@@ -486,12 +486,14 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
         """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._witness_due = None
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self._audit_committed()  # then the audit log's witness, outside the file (kiosk.store.audit_witness)
 
     # -- carts ---------------------------------------------------------------------------
     def _open_cart_id(self, c: sqlite3.Connection, *, create: bool) -> str | None:

@@ -16,6 +16,12 @@ replaced) are each named in the kiosk's status. A kiosk with no enrolled key is 
 A kiosk cuts its log into batches by bytes as well as by rows (:mod:`kiosk.audit.packer`); the join makes one chain
 of them, whatever the cut. A row too large for any batch comes **withheld** (without its detail, which stays at the
 kiosk): its MAC and its place in the chain are checked as any row's, and it is named under ``withheld``.
+
+Rows cut off the end of a kiosk's log before they were sent leave no gap here. The kiosk's heartbeat carries the
+**witness** of its log's last row (:func:`kiosk.exchange.audit.seal_witness`, MACed with its key): a witnessed row
+that differs from the one received, or rows received from before the heartbeat past the row it witnesses, are a log
+rolled back at the kiosk; a forged witness, and a kiosk that started without its witness file (an
+``audit.witness_started`` row that says ``lost``), are named too.
 """
 
 from __future__ import annotations
@@ -24,12 +30,24 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kiosk.errors import DataError, UserError
 from kiosk.exchange import BatchError, safe_segment
-from kiosk.exchange.audit import GENESIS, KIND, key_id, parse_key, read_audit_batch, verify_rows, withheld
+from kiosk.exchange.audit import (
+    GENESIS,
+    KIND,
+    key_id,
+    parse_key,
+    read_audit_batch,
+    verify_rows,
+    withheld,
+    witness_against,
+    witness_mac_ok,
+)
+from kiosk.exchange.heartbeat import heartbeat_time, read_heartbeat
+from kiosk.exchange.layout import heartbeat_key
 from kiosk.inputfiles import KB, read_bounded
 from trainer.fleet.location import HeadOffice
 
@@ -38,6 +56,8 @@ __all__ = ["AuditCollection", "KioskAudit", "collect_audit", "enroll_key", "join
 log = logging.getLogger(__name__)
 
 REFUSALS, STATUS = "audit-refusals.jsonl", "audit-status.json"
+#: a row this much older than a heartbeat was committed before it was built (the kiosk's clock, both)
+WITNESS_SLACK = timedelta(seconds=60)
 
 
 @dataclass
@@ -53,6 +73,7 @@ class KioskAudit:
     restarts: list[str] = field(default_factory=list)  # when the log began again at row 1
     problems: list[str] = field(default_factory=list)
     withheld: list[str] = field(default_factory=list)  # rows the kiosk sent without their detail (too large)
+    witnessed: int | None = None  # the last row its latest heartbeat's witness names
 
     @property
     def status(self) -> str:
@@ -152,11 +173,11 @@ def join_runs(chains: list[list[dict]], k: KioskAudit | None = None) -> list[dic
     return runs
 
 
-def _join(k: KioskAudit, chains: list[list[dict]], secret: bytes | None) -> None:
-    """Put a kiosk's accepted batches together: restarts, rewritten rows, gaps."""
+def _join(k: KioskAudit, chains: list[list[dict]], secret: bytes | None) -> list[dict]:
+    """Put a kiosk's accepted batches together: restarts, rewritten rows, gaps; the current run's rows."""
     runs = join_runs(chains, k)
     if not runs:
-        return
+        return []
     current = [runs[-1][s] for s in sorted(runs[-1])]
     report = verify_rows(current, {key_id(secret): secret} if secret else {}, expect_first=1, allow_withheld=True)
     k.problems += [p.message.replace("deleted", "not received (a batch still on its way, or deleted at the kiosk)")
@@ -165,6 +186,53 @@ def _join(k: KioskAudit, chains: list[list[dict]], secret: bytes | None) -> None
                   "batch and stays in the kiosk's log (its hash, MAC and place in the chain checked)"
                   for r in (runs[-1][s] for s in report.withheld)]
     k.rows, k.last_seq, k.last_at = len(current), current[-1]["seq"], current[-1]["at"]
+    k.problems += [f"row {r['seq']} ({r['at']}): the kiosk started without its audit witness file, which its log "
+                   "had: rows cut off the end of its log before then cannot be ruled out" for r in current
+                   if r["kind"] == "audit.witness_started" and (r["detail"] or {}).get("lost") is True]
+    return current
+
+
+def _heartbeat(ho: HeadOffice, store: str, kiosk: str) -> dict | None:
+    """The kiosk's latest heartbeat, if there is one that can be read (``fleet status`` names one that cannot)."""
+    from trainer.fleet.status import _read_local
+
+    key = heartbeat_key(store, kiosk)
+    try:
+        data = _read_local(ho.local / key) if ho.local is not None else ho.read(key)
+        doc = read_heartbeat(data, key)
+    except (OSError, DataError):
+        return None
+    return doc if (doc["store_id"], doc["kiosk_id"]) == (store, kiosk) else None
+
+
+def _witnessed(k: KioskAudit, beat: dict | None, current: list[dict], secret: bytes | None) -> None:
+    """The heartbeat's witness of the kiosk's log against the rows received: a log rolled back at the kiosk."""
+    w = (beat or {}).get("audit")
+    if not w:
+        return
+    k.witnessed = w["seq"]
+    if secret is not None and not witness_mac_ok(w, secret):
+        k.problems.append(f"its heartbeat of {beat['at']} carries an audit witness (row {w['seq']}) not MACed with "
+                          "its enrolled key: forged")
+        return
+    received = {r["seq"]: r["hash"] for r in current}
+    if witness_against(w, max(received, default=0), received.get) == "differs":
+        k.problems.append(f"rolled back: its heartbeat of {beat['at']} witnesses row {w['seq']} ({w['at']}), and the "
+                          f"row {w['seq']} received is another (its database was rolled back or replaced)")
+    sent = heartbeat_time(beat) - WITNESS_SLACK
+    past = [r for r in current if r["seq"] > w["seq"] and _before(r["at"], sent)]
+    if past:
+        k.problems.append(f"rolled back: its heartbeat of {beat['at']} witnesses row {w['seq']} as its log's last, "
+                          f"but row {past[-1]['seq']} ({past[-1]['at']}) was received from before it (its database "
+                          "rolled back, or its witness not written)")
+
+
+def _before(at: str, moment: datetime) -> bool:
+    try:
+        t = datetime.fromisoformat(at)
+        return t.tzinfo is not None and t < moment
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def _log_refusals(out: Path, refusals: list[dict]) -> None:
@@ -234,7 +302,8 @@ def read_audit(src: str, keys_dir: str | os.PathLike | None, now: datetime, *, n
             continue
         chains.setdefault((store, kiosk), []).append(rows)
     for (store, kiosk), k in kiosks.items():
-        _join(k, chains.get((store, kiosk), []), keys.get((store, kiosk)))
+        current = _join(k, chains.get((store, kiosk), []), keys.get((store, kiosk)))
+        _witnessed(k, _heartbeat(ho, store, kiosk), current, keys.get((store, kiosk)))
     for store, kiosk in keys:
         kiosks.setdefault((store, kiosk), KioskAudit(store, kiosk, key_id(keys[(store, kiosk)]),
                                                      problems=["no audit batch received yet"]))

@@ -225,6 +225,7 @@ def seed_audit(root: Path, keys: Path, work: Path) -> None:
     db = work / "MYS-0003-K1.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    (work / "MYS-0003-K1.audit-key.head").unlink()  # its witness too: a kiosk refuses a log behind its witness
     kiosk_audit(root, keys, work, "MYS-0003", "K1", sales=1)  # same key file, a new database: the log restarts
 
 
