@@ -1,7 +1,8 @@
 """``checkout audit verify|show|key``: a kiosk's audit log from its sales file (read-only; nothing is changed).
 
-``--config kiosk.toml`` takes the store and the key file from the kiosk's settings; ``--store DB`` (and ``--key
-FILE``) name them directly. ``verify`` exits 1 when anything is wrong, naming each row.
+``--config kiosk.toml`` takes the store and the key file from the kiosk's settings, and ``verify`` holds the log's own
+kiosk id (its ``audit.started`` row) against the settings' ``kiosk_id``; ``--store DB`` (and ``--key FILE``) name
+them directly. ``verify`` exits 1 when anything is wrong, naming each row.
 """
 
 from __future__ import annotations
@@ -63,8 +64,13 @@ def cmd_verify(args) -> int:
     from kiosk.audit.verify import verify_store
 
     store, key = _paths(args)
+    kiosk_id = None
+    if args.config:  # the log's own kiosk id is held against the settings' (another kiosk's file and key)
+        from kiosk.config import KioskConfig
+
+        kiosk_id = KioskConfig.from_file(args.config).kiosk_id
     try:
-        result = verify_store(store, key)
+        result = verify_store(store, key, kiosk_id=kiosk_id)
     except Exception as exc:  # not a sales file, no audit table: one line
         raise UserError(f"{store}: cannot read its audit log ({type(exc).__name__}: {exc})") from None
     print(json.dumps(result.to_dict(), indent=2) if args.json else "\n".join(result.lines()))

@@ -42,6 +42,7 @@ class StoreAudit:
     chain: AuditReport
     findings: list[str] = field(default_factory=list)  # cross-checks against the other tables
     witness: str = ""  # what the witness outside the file says (one line)
+    kiosk: str = ""  # the log's kiosk id against the settings' (one line; "" when no settings were given)
 
     @property
     def ok(self) -> bool:
@@ -50,7 +51,7 @@ class StoreAudit:
     def lines(self) -> list[str]:
         head = (f"{self.path}: {self.chain.rows} audit rows, last {self.chain.last_seq}; key "
                 f"{self.key_id or 'MISSING'} ({self.key_path})")
-        out = [head] + ([f"  {self.witness}"] if self.witness else [])
+        out = [head] + [f"  {line}" for line in (self.kiosk, self.witness) if line]
         out += [f"  {p.what}: {p.message}" for p in self.chain.problems] + [f"  {f}" for f in self.findings]
         if self.key_id is None:
             out.append(f"  no key at {self.key_path}: the MACs cannot be checked")
@@ -64,7 +65,7 @@ class StoreAudit:
         return {"path": self.path, "key_path": self.key_path, "key_id": self.key_id, "ok": self.ok,
                 "rows": self.chain.rows, "last_seq": self.chain.last_seq, "unverified": self.chain.unverified,
                 "problems": [{"what": p.what, "seq": p.seq, "message": p.message} for p in self.chain.problems],
-                "findings": self.findings, "witness": self.witness}
+                "findings": self.findings, "witness": self.witness, "kiosk": self.kiosk}
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -130,6 +131,20 @@ def _witness(log: Log, key: bytes | None, path: Path) -> tuple[str, list[str]]:
     return f"witness: row {doc['seq']} ({path})" + (f", {behind} row(s) behind the log" if behind > 0 else ""), out
 
 
+def _kiosk(log: Log, kiosk_id: str) -> tuple[str, list[str]]:
+    """The kiosk id the log began with (its ``audit.started`` row, MACed) against the settings' ``kiosk_id``."""
+    began = log.started["detail"].get("kiosk_id") if log.started else None
+    if began is None:
+        return (f"kiosk: the settings say {kiosk_id}; the log has no audit.started row naming its own",
+                [f"kiosk: the log's first row (audit.started) is not there to say whose log it is (the settings say "
+                 f"{kiosk_id})"] if log.rows else [])
+    if began != kiosk_id:
+        return (f"kiosk: the log is kiosk {began}'s, the settings say {kiosk_id}",
+                [f"another kiosk's log: its audit.started row (row {log.started['seq']}) names kiosk {began}, the "
+                 f"settings name kiosk {kiosk_id} (another kiosk's database and key)"])
+    return f"kiosk: {kiosk_id}, as the settings say (its audit.started row {log.started['seq']})", []
+
+
 # tables whose rows the program never deletes, each written with its audit row: rows cut off their end show here
 _APPEND_ONLY = ("line_events", "receipt_prints", "payment_intents", "corrections")
 
@@ -166,8 +181,9 @@ def _line_events(conn: sqlite3.Connection, log: Log) -> list[str]:
     return out
 
 
-def verify_store(path: str | Path, key_path: str | Path | None = None) -> StoreAudit:
-    """Check the audit log of the sales file ``path`` with the key in ``key_path`` (default: beside it)."""
+def verify_store(path: str | Path, key_path: str | Path | None = None, *, kiosk_id: str | None = None) -> StoreAudit:
+    """Check the audit log of the sales file ``path`` with the key in ``key_path`` (default: beside it); with
+    ``kiosk_id`` (the kiosk's settings), the log must be that kiosk's."""
     path = Path(path)
     key_path = Path(key_path) if key_path else default_key_path(path)
     key = load_key(key_path)
@@ -176,9 +192,11 @@ def verify_store(path: str | Path, key_path: str | Path | None = None) -> StoreA
         stored = [row_dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY id")]
         chain = verify_rows(stored, {key_id(key): key} if key else {})
         log = Log(stored)
-        witness, findings = _witness(log, key, witness_path(key_path))
+        kiosk, findings = _kiosk(log, kiosk_id) if kiosk_id is not None else ("", [])
+        witness, found = _witness(log, key, witness_path(key_path))
+        findings += found
         findings += (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
                     + _line_events(conn, log) + staff_findings(conn, log, key) + print_findings(conn, log))
     finally:
         conn.close()
-    return StoreAudit(str(path), str(key_path), key_id(key) if key else None, chain, findings, witness)
+    return StoreAudit(str(path), str(key_path), key_id(key) if key else None, chain, findings, witness, kiosk)
