@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QEvent, QLocale, QTranslator
 
 from kiosk.domain.money import format_inr
 
@@ -82,4 +82,7 @@ class Translations:
             self.app.installTranslator(translator)
         self.language = code
         QLocale.setDefault(QLocale(LOCALES.get(code, "en_IN")))
+        # Qt posts the widgets' LanguageChange events: deliver them now, so the whole window is in the new language
+        # when the switch returns (not half of it while a queued sale or notice is drawn in the old one)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LanguageChange)
         return True
