@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from kiosk.services.api import CheckoutApi
 from kiosk.ui.bridge import ServiceBridge
 from kiosk.ui.i18n import Translations, translate
+from kiosk.ui.keyboard import install as install_keyboard
 from kiosk.ui.models import CartTableModel
 from kiosk.ui.notices import notice_text
 from kiosk.ui.staff_access import install as install_staff_access
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.status = KioskStatusBar()
         self.setStatusBar(self.status)
         self.confirm = ConfirmOverlay(self.stack)  # over the page, not the header: Help and Staff stay in reach
+        self.keyboard = install_keyboard(self)  # kiosk.ui.keyboard: Tab order, first control, Escape (before the wedge)
         self._demo_scale = self.bridge.simulated_scale()
         if self._demo_scale is not None:
             self._add_demo_slider()
@@ -825,6 +827,10 @@ class MainWindow(QMainWindow):
         width = self.left_column.width() if self.left_column.width() > 10 else self.width() * 11 // 20
         per_tile = round(96 * self._scale)
         self.suggestions.set_visible_count(max(2, min(SuggestionPanel.COUNT, (width + 8) // (per_tile + 8) - 1)))
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 - Qt name: Tab goes round the page shown
+        keyboard = getattr(self, "keyboard", None)
+        return keyboard.tab(next) if keyboard is not None else super().focusNextPrevChild(next)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt name
         if watched is self.left_column and event.type() == QEvent.Type.Resize:

@@ -136,7 +136,7 @@ class CartTableModel(QAbstractTableModel):
                 return "" if voided else translate("Cart", "Remove {name}").format(name=line.name)
             return "\n".join(x for x in (line.name, f"{line.qty_text} × {line.unit_price_text}", mark_text(line)) if x)
         elif role == Qt.ItemDataRole.AccessibleTextRole:
-            return ", ".join(x for x in (line.name, line.qty_text, line.total_text, mark_text(line)) if x)
+            return self._spoken(line, column, voided)
         elif role == Qt.ItemDataRole.FontRole and voided:
             font = QFont()
             font.setStrikeOut(True)
@@ -152,6 +152,18 @@ class CartTableModel(QAbstractTableModel):
         elif role == DETAIL_ROLE:
             return f"{line.qty_text} × {line.unit_price_text}"
         return None
+
+    def _spoken(self, line: Any, column: int, voided: bool) -> str:
+        """What a screen reader says for a cell: the whole line on the item, "Remove <item>" on ✕, else the cell."""
+        if column == self.REMOVE:
+            return "" if voided else translate("Cart", "Remove {name}").format(name=line.name)
+        if column == self.QTY:
+            return line.qty_text
+        if column == self.PRICE:
+            return line.unit_price_text
+        if column == self.AMOUNT:
+            return line.total_text
+        return ", ".join(x for x in (line.name, line.qty_text, line.total_text, mark_text(line)) if x)
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():

@@ -12,12 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QSizePolicy
 
 from kiosk.errors import UserError
 from kiosk.ui.i18n import mark, translate
-from kiosk.ui.widgets.common import TOUCH_MIN, ElidingButton, Translatable
+from kiosk.ui.widgets.common import KEY_FOCUS, TOUCH_MIN, ElidingButton, Translatable
 from kiosk.ui.widgets.teach import REFUSALS, NotRecognisedPanel, TeachPanel, service_text
 
 __all__ = ["NotRecognisedView", "TeachController", "install"]
@@ -181,7 +181,7 @@ class TeachButton(Translatable, ElidingButton):
         super().__init__("")
         self.setObjectName("staffTeach")
         self.setMinimumHeight(TOUCH_MIN)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFocusPolicy(KEY_FOCUS)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.retranslate()
 

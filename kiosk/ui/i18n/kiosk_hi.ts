@@ -169,6 +169,26 @@ Place an item on the tray to start.</source>
         <source>Staff</source>
         <translation>स्टाफ़</translation>
     </message>
+    <message>
+        <source>Change the language</source>
+        <translation>भाषा बदलें</translation>
+    </message>
+    <message>
+        <source>Normal text size</source>
+        <translation>सामान्य अक्षर</translation>
+    </message>
+    <message>
+        <source>Larger text</source>
+        <translation>बड़े अक्षर</translation>
+    </message>
+    <message>
+        <source>Calls a member of staff to this kiosk</source>
+        <translation>स्टाफ़ के किसी सदस्य को इस कियोस्क पर बुलाता है</translation>
+    </message>
+    <message>
+        <source>For store staff only</source>
+        <translation>केवल स्टोर स्टाफ़ के लिए</translation>
+    </message>
 </context>
 <context>
     <name>Keys</name>
@@ -180,6 +200,15 @@ Place an item on the tray to start.</source>
     <message>
         <source>Space</source>
         <translation>स्पेस</translation>
+    </message>
+    <message>
+        <source>Delete last character</source>
+        <extracomment>keys shown as a glyph: what a screen reader says for them</extracomment>
+        <translation>आख़िरी अक्षर मिटाएँ</translation>
+    </message>
+    <message>
+        <source>Decimal point</source>
+        <translation>दशमलव बिंदु</translation>
     </message>
 </context>
 <context>
@@ -802,6 +831,14 @@ what the camera saw</source>
         <translation>नाम या PLU, जैसे banana या 101</translation>
     </message>
     <message>
+        <source>Search by name or PLU</source>
+        <translation>नाम या PLU से खोजें</translation>
+    </message>
+    <message>
+        <source>Results</source>
+        <translation>नतीजे</translation>
+    </message>
+    <message>
         <source>{n} found — tap yours</source>
         <translation>{n} मिले — अपना सामान छुएँ</translation>
     </message>
@@ -880,6 +917,10 @@ what the camera saw</source>
     <message>
         <source>Staff mode — select a line</source>
         <translation>स्टाफ़ मोड — एक पंक्ति चुनें</translation>
+    </message>
+    <message>
+        <source>Lines on the bill</source>
+        <translation>बिल की पंक्तियाँ</translation>
     </message>
     <message>
         <source>Done (lock)</source>
@@ -1124,6 +1165,14 @@ what the camera saw</source>
     <message>
         <source>✓ Added</source>
         <translation>✓ जुड़ा</translation>
+    </message>
+    <message>
+        <source>added to your bill</source>
+        <translation>आपके बिल में जुड़ गया</translation>
+    </message>
+    <message>
+        <source>being weighed</source>
+        <translation>तौला जा रहा है</translation>
     </message>
     <message>
         <source>None of these?</source>

@@ -13,7 +13,17 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.ui.i18n import mark, translate
-from kiosk.ui.widgets.common import ClampedLabel, Translatable, label, line, product_pixmap, repolish, touch_button
+from kiosk.ui.widgets.common import (
+    KEY_FOCUS,
+    ClampedLabel,
+    KeyButton,
+    Translatable,
+    label,
+    line,
+    product_pixmap,
+    repolish,
+    touch_button,
+)
 
 __all__ = ["BrowsePanel", "ItemTile", "DEPARTMENT_NAMES"]
 
@@ -24,13 +34,13 @@ DEPARTMENT_NAMES = {"fruit": mark("Browse", "Fruit"), "vegetables": mark("Browse
                     "drinks": mark("Browse", "Drinks"), "other": mark("Browse", "Other")}
 
 
-class ItemTile(QPushButton):
-    """A product to tap: photo, name (two lines at most), price."""
+class ItemTile(KeyButton, QPushButton):
+    """A product to tap: photo, name (two lines at most), price; the arrow keys move across the grid."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setProperty("role", "browseTile")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFocusPolicy(KEY_FOCUS)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         column = QVBoxLayout(self)
         column.setContentsMargins(6, 6, 6, 6)
@@ -139,6 +149,11 @@ class BrowsePanel(Translatable, QWidget):
             button.setText(translate(_C, DEPARTMENT_NAMES.get(key, key)))
         self._render()
 
+    def first_control(self) -> QWidget | None:
+        """Where the keyboard starts: the first product, else the department shown."""
+        shown = [t for t in self.tiles if t.view is not None and t.isVisibleTo(self)]
+        return shown[0] if shown else self.department_buttons.get(self.group)
+
     def open(self, group: str | None = None) -> None:
         """Load the departments again (the catalog may have changed) and show ``group`` (default: the first)."""
         for button in self.department_buttons.values():
@@ -185,6 +200,7 @@ class BrowsePanel(Translatable, QWidget):
             return
         for tile in self.tiles:
             self.grid.removeWidget(tile)
+            tile.hide()  # gone now, not at the next event loop (the arrow keys look for the tiles shown)
             tile.deleteLater()
         self.tiles = []
         for i in range(cols * rows):
@@ -201,6 +217,7 @@ class BrowsePanel(Translatable, QWidget):
         self.page = min(self.page, self.pages - 1)
 
     def _render(self) -> None:
+        focused = next((i for i, t in enumerate(self.tiles) if t.hasFocus()), None)  # the keyboard's tile
         self._layout_grid()
         first = self.page * self.per_page
         for i, tile in enumerate(self.tiles):
@@ -209,6 +226,9 @@ class BrowsePanel(Translatable, QWidget):
             policy = tile.sizePolicy()
             policy.setRetainSizeWhenHidden(True)
             tile.setSizePolicy(policy)
+        shown = [t for t in self.tiles if t.view is not None]
+        if focused is not None and shown and not any(t.hasFocus() for t in shown):  # a new grid or page
+            shown[min(focused, len(shown) - 1)].setFocus(Qt.FocusReason.OtherFocusReason)
         self.page_label.setText(translate("Browse", "Page {page} of {pages}").format(page=self.page + 1,
                                                                                      pages=self.pages))
         self.prev_button.setEnabled(self.page > 0)

@@ -5,6 +5,9 @@ The shopper's table is compact: each row is the item's name on the whole width, 
 staff changed, in amber) with the amount on the right. Rows scroll a whole row at a time (no half-cut row) with a
 finger-wide scroll bar; after a change the newest line is scrolled into view. Lines staff voided stay listed,
 struck out and marked, so nothing vanishes without a word.
+
+By keyboard the table is one Tab stop: Up/Down move between lines (Left/Right to the ✕ cell, which a screen reader
+reads as "Remove <item>"), Delete — or Enter/Space on the ✕ — asks to remove the line, as a tap on ✕ does.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.ui.i18n import translate
 from kiosk.ui.models import DETAIL_ROLE, LINE_ID_ROLE, MARK_ROLE, TAX_COLUMNS, CartTableModel, TotalsRow, totals_rows
-from kiosk.ui.widgets.common import Translatable, label, line
+from kiosk.ui.widgets.common import ENTER_KEYS, KEY_FOCUS, Translatable, label, line, plain
 
 __all__ = ["CartTable", "CartPanel", "TotalsPanel"]
 
@@ -115,7 +118,8 @@ class CartTable(QTableView):
         self.setShowGrid(False)
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFocusPolicy(KEY_FOCUS)
+        self.setTabKeyNavigation(False)  # Tab leaves the table (the arrows move in it)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)  # never a half-cut row at the top
         self.verticalHeader().hide()
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -138,6 +142,8 @@ class CartTable(QTableView):
         # the newest line is the one the shopper is looking for: after a change, keep the view at the
         # bottom while the rows are laid out (the scroll range grows a moment after the reset)
         self._follow_bottom = False
+        self._current: tuple[str | None, int, int] = (None, -1, 0)  # the keyboard's line, row, column across a reset
+        model.modelAboutToBeReset.connect(self._before_reset)
         model.modelReset.connect(self._after_reset)
         self.verticalScrollBar().rangeChanged.connect(self._range_changed)
         self.verticalScrollBar().actionTriggered.connect(lambda _action: setattr(self, "_follow_bottom", False))
@@ -161,9 +167,31 @@ class CartTable(QTableView):
         finally:
             self._aligning = False
 
+    def _before_reset(self) -> None:
+        index = self.currentIndex()
+        self._current = (index.data(LINE_ID_ROLE) if index.isValid() else None, index.row(), max(index.column(), 0))
+
     def _after_reset(self) -> None:
         self._follow_bottom = True  # until the person scrolls by hand
         self.scrollToBottom()
+        line_id, row, column = self._current
+        model: CartTableModel = self.model()
+        if line_id is not None and self.hasFocus() and model.rowCount():
+            found = model.row_of(line_id)  # the line the keyboard was on, else the one in its place (removed)
+            self.setCurrentIndex(model.index(found if found >= 0 else min(row, model.rowCount() - 1), column))
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Delete (or Enter/Space on ✕) asks to remove the line
+        model: CartTableModel = self.model()
+        index = self.currentIndex()
+        on_remove = index.isValid() and index.column() == CartTableModel.REMOVE
+        asks = event.key() == Qt.Key.Key_Delete or (  # not Backspace: a keypad's Back may send it
+            on_remove and (event.key() in ENTER_KEYS or event.key() == Qt.Key.Key_Space))
+        if model.removable and asks and plain(event) and index.isValid():
+            if not event.isAutoRepeat() and index.siblingAtColumn(CartTableModel.REMOVE).data():
+                self.remove_requested.emit(index.data(LINE_ID_ROLE))
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def _range_changed(self, _low: int, high: int) -> None:
         if self._follow_bottom:
@@ -189,6 +217,7 @@ class CartTable(QTableView):
             self.clearSelection()
         else:
             self.selectRow(row)
+            self.scrollTo(self.model().index(row, CartTableModel.ITEM))  # also when the row was current already
 
 
 class CartPanel(Translatable, QWidget):
@@ -224,6 +253,7 @@ class CartPanel(Translatable, QWidget):
         self.empty_hint.setVisible(empty)
         self.title.setText(translate("Cart", "Your items") if not n else
                            translate("Cart", "Your items ({n})").format(n=n))
+        self.table.setAccessibleName(self.title.text())
 
 
 class TotalsPanel(Translatable, QFrame):

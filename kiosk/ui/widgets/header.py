@@ -1,7 +1,8 @@
 """The header on every page: the store's name, what the page is for, and the shopper's buttons — language, larger
 text, Help — and Staff. Every text elides rather than widen the window.
 
-Help has a visible state: while a call is up it reads "Staff called — cancel" (amber) and a tap cancels it."""
+Help has a visible state: while a call is up it reads "Staff called — cancel" (amber) and a tap cancels it. A screen
+reader hears each button's words and what it does (F1, the keypad's Help key, is Help: :mod:`kiosk.ui.keyboard`)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,12 @@ class Header(Translatable, QWidget):
         self.help_button.setText(translate("Header", "Staff called — cancel") if self.help_active else
                                  translate("Header", "Help"))
         self.staff_button.setText(translate("Header", "Staff"))
+        # for a screen reader: "Aa" is no word, and what each button does
+        self.language_button.set_spoken("", translate("Header", "Change the language"))
+        self.text_button.set_spoken(translate("Header", "Normal text size") if self.large_text else
+                                    translate("Header", "Larger text"))
+        self.help_button.set_spoken("", translate("Header", "Calls a member of staff to this kiosk"))
+        self.staff_button.set_spoken("", translate("Header", "For store staff only"))
 
     def _other(self) -> str:
         if self.language not in self.languages or len(self.languages) < 2:

@@ -1,5 +1,7 @@
 """On-screen keys for a touch screen: a numeric keypad (PIN, PLU, price) and a compact
-keyboard (names). Both only emit the key pressed; the owner edits its line edit."""
+keyboard (names). Both only emit the key pressed; the owner edits its line edit. By keyboard each is one Tab stop
+and the arrow keys move between its keys (Enter or Space presses one); a key that is a glyph is named for a screen
+reader ("Delete last character")."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLineEdit, QWidget
 
 from kiosk.ui.i18n import mark, translate
-from kiosk.ui.widgets.common import Translatable, touch_button
+from kiosk.ui.widgets.common import Translatable, arrow_group, touch_button
 
 __all__ = ["NumericKeypad", "OnScreenKeyboard", "apply_key", "BACKSPACE", "CLEAR"]
 
@@ -16,6 +18,8 @@ CLEAR = "Clear"
 SPACE = "Space"
 #: keys whose label is a word (translated); the key itself stays the same
 _WORDS = {CLEAR: mark("Keys", "Clear"), SPACE: mark("Keys", "Space")}
+#: keys shown as a glyph: what a screen reader says for them
+_SPOKEN = {BACKSPACE: mark("Keys", "Delete last character"), ".": mark("Keys", "Decimal point")}
 
 
 def apply_key(edit: QLineEdit, key: str) -> None:
@@ -51,12 +55,16 @@ class _Keys(Translatable, QWidget):
                 grid.addWidget(button, r, c, 1, span)
                 self.keys[key] = button
                 c += span
+        arrow_group(self, roving=True)
         self.retranslate()
 
     def retranslate(self) -> None:
         for key, word in _WORDS.items():
             if key in self.keys:
                 self.keys[key].setText(translate("Keys", word))
+        for key, words in _SPOKEN.items():
+            if key in self.keys:
+                self.keys[key].set_spoken(translate("Keys", words))
 
     @staticmethod
     def _ident(key: str) -> str:

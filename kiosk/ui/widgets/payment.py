@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.ui.i18n import mark, translate
-from kiosk.ui.widgets.common import Translatable, label, line, touch_button
+from kiosk.ui.widgets.common import Translatable, announce, label, line, touch_button
 
 __all__ = ["PaymentPanel", "PaymentWaitPanel", "method_text"]
 
@@ -159,6 +159,11 @@ class PaymentPanel(Translatable, QWidget):
         self._set_busy(False)
         self._info = ("failed", message)
         self._show_info()
+        announce(self.info, self.info.text(), assertive=True)
+
+    def first_control(self) -> QWidget:
+        """Where the keyboard starts: the first way to pay (Back to cart while none can be tapped)."""
+        return next((b for b in self.method_buttons.values() if b.isEnabled()), self.cancel_button)
 
     def _set_busy(self, busy: bool) -> None:
         for button in self.method_buttons.values():

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidgetItem, QVBoxLayout, QWidget
 
 from kiosk.domain.money import format_inr
 from kiosk.ui.i18n import translate
-from kiosk.ui.widgets.common import TOUCH_MIN, Translatable, line, touch_button
+from kiosk.ui.widgets.common import TOUCH_MIN, KeyList, Translatable, line, touch_button
 from kiosk.ui.widgets.payment import method_text
 
 __all__ = ["ReceiptListPanel"]
@@ -37,7 +37,7 @@ class ReceiptListPanel(Translatable, QWidget):
         self.back_button = touch_button("", "receiptsBack")
         top.addWidget(self.title, 1)
         top.addWidget(self.back_button)
-        self.list = QListWidget()
+        self.list = KeyList()
         self.list.setObjectName("receiptList")
         self.list.setUniformItemSizes(True)
         self.empty = line("", "receiptsEmpty")
@@ -45,6 +45,7 @@ class ReceiptListPanel(Translatable, QWidget):
         column.addWidget(self.list, 1)
         column.addWidget(self.empty)
         self.list.itemClicked.connect(lambda item: self.chosen.emit(item.data(NUMBER_ROLE)))
+        self.list.entered.connect(lambda item: self.chosen.emit(item.data(NUMBER_ROLE)))
         self.back_button.clicked.connect(self.back)
         self.retranslate()
 
@@ -52,6 +53,10 @@ class ReceiptListPanel(Translatable, QWidget):
         self.title.setText(translate("Receipts", "Today's receipts — tap one to print it again"))
         self.back_button.setText(translate("Receipts", "Back"))
         self.empty.setText(translate("Receipts", "No sale yet today.") if self.list.count() == 0 else "")
+
+    def first_control(self) -> QWidget:
+        """Where the keyboard starts: the newest receipt, else Back."""
+        return self.list if self.list.count() else self.back_button
 
     def show_receipts(self, rows: Sequence[Any]) -> None:
         self.list.clear()

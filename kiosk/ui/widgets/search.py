@@ -3,6 +3,9 @@ on-screen keyboard, and the results as big rows with photo, name and price. "Bro
 
 For staff correcting a line, the placement photo the line came from is shown beside the results
 (:meth:`SearchPanel.set_photo`), so staff correct what they see, not blind.
+
+By keyboard: type in the field; Down (or Enter with several results) goes to the results, Enter picks the one
+result or the row chosen with the arrows, Up on the first row comes back to the field.
 """
 
 from __future__ import annotations
@@ -10,12 +13,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.ui.i18n import translate
-from kiosk.ui.widgets.common import TOUCH_MIN, Translatable, label, line, product_pixmap, resolve_image, touch_button
+from kiosk.ui.widgets.common import (
+    ENTER_KEYS,
+    TOUCH_MIN,
+    KeyList,
+    Translatable,
+    label,
+    line,
+    plain,
+    product_pixmap,
+    resolve_image,
+    touch_button,
+)
 from kiosk.ui.widgets.keypad import OnScreenKeyboard, apply_key
 
 __all__ = ["SearchPanel", "PhotoPane"]
@@ -120,11 +134,11 @@ class SearchPanel(Translatable, QWidget):
         left.addStretch(1)
         right = QVBoxLayout()
         self.hint = line("", "searchHint")
-        self.list = QListWidget()
+        self.list = KeyList()
         self.list.setObjectName("searchResults")
+        self.list.above = self.edit
         self.list.setIconSize(QSize(self.ICON, self.ICON))
         self.list.setUniformItemSizes(True)
-        self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerItem)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -139,6 +153,8 @@ class SearchPanel(Translatable, QWidget):
         self.keyboard.pressed.connect(lambda key: apply_key(self.edit, key))
         self.edit.textChanged.connect(self.run_search)
         self.list.itemClicked.connect(self._item_clicked)
+        self.list.entered.connect(self._item_clicked)
+        self.edit.installEventFilter(self)
         self.back_button.clicked.connect(self.cancelled)
         self.browse_button.clicked.connect(self.browse_requested)
         self.retranslate()
@@ -148,7 +164,24 @@ class SearchPanel(Translatable, QWidget):
         self.back_button.setText(translate("Search", "Back"))
         self.browse_button.setText(translate("Search", "Browse by picture"))
         self.edit.setPlaceholderText(translate("Search", "Name or PLU, e.g. banana or 101"))
+        self.edit.setAccessibleName(translate("Search", "Search by name or PLU"))
+        self.edit.setAccessibleDescription(self.edit.placeholderText())
+        self.list.setAccessibleName(translate("Search", "Results"))
         self._show_hint()
+
+    def first_control(self) -> QWidget:
+        return self.edit
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - the field's Down and Enter lead to the results
+        if watched is self.edit and event.type() == QEvent.Type.KeyPress and plain(event) and self.list.count():
+            if event.key() in ENTER_KEYS and self.list.count() == 1:
+                self._item_clicked(self.list.item(0))
+                return True
+            if event.key() == Qt.Key.Key_Down or event.key() in ENTER_KEYS:
+                self.list.setCurrentRow(0)
+                self.list.setFocus(Qt.FocusReason.TabFocusReason)
+                return True
+        return super().eventFilter(watched, event)
 
     def reset(self, title: str | None = None, *, photo: str | None = None) -> None:
         """Empty the query and results; ``title`` (e.g. for staff); ``photo``: the placement photo to show beside
@@ -199,6 +232,7 @@ class SearchPanel(Translatable, QWidget):
                 price += "/kg"
             item = QListWidgetItem(QIcon(pixmap), f"{view.name}\n{price}")
             item.setData(SKU_ROLE, view.sku)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{view.name}, {price}")
             item.setToolTip(f"{view.name} — {price}")
             item.setSizeHint(QSize(0, max(TOUCH_MIN, self.ICON + 16)))
             self.list.addItem(item)

@@ -20,7 +20,7 @@ from kiosk.domain.money import format_inr, parse_inr
 from kiosk.ui.i18n import translate
 from kiosk.ui.models import CartTableModel, mark_text
 from kiosk.ui.widgets.cart import CartTable
-from kiosk.ui.widgets.common import TOUCH_MIN, Translatable, label, line, touch_button
+from kiosk.ui.widgets.common import TOUCH_MIN, Translatable, announce, label, line, touch_button
 from kiosk.ui.widgets.keypad import NumericKeypad, apply_key
 from kiosk.ui.widgets.search import PhotoPane
 
@@ -108,6 +108,7 @@ class _KeypadPanel(Translatable, QWidget):
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
+        announce(self.error, message, assertive=True)
 
 
 class StaffPinPanel(_KeypadPanel):
@@ -125,6 +126,8 @@ class StaffPinPanel(_KeypadPanel):
     def retranslate(self) -> None:
         self.title.setText(translate("Staff", "Staff PIN"))
         self.edit.setPlaceholderText(translate("Staff", "Enter PIN"))
+        self.edit.setAccessibleName(translate("Staff", "Staff PIN"))
+        self.edit.setAccessibleDescription(self.edit.placeholderText())
         self.cancel_button.setText(translate("Staff", "Cancel"))
         self.ok_button.setText(translate("Staff", "Unlock"))
 
@@ -280,6 +283,16 @@ class StaffPanel(Translatable, QWidget):
         model.modelReset.connect(self._update_buttons)
         self.retranslate()
 
+    def first_control(self) -> QWidget:
+        """Where the keyboard starts: what waits for staff (Add it, Approve removal), else the lines, else Done."""
+        for i in range(self.alerts.count()):
+            panel = self.alerts.itemAt(i).widget()
+            buttons = [b for b in panel.findChildren(QPushButton) if b.isVisibleTo(self) and b.isEnabled()] \
+                if panel is not None and panel.isVisibleTo(self) else []
+            if buttons:
+                return buttons[0]
+        return self.table if self.model.rowCount() else self.done_button
+
     def add_header_button(self, button: QPushButton) -> None:
         """A button in the title row (right of the title)."""
         button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
@@ -293,6 +306,7 @@ class StaffPanel(Translatable, QWidget):
 
     def retranslate(self) -> None:
         self.title.setText(translate("Staff", "Staff mode — select a line"))
+        self.table.setAccessibleName(translate("Staff", "Lines on the bill"))
         self.done_button.setText(translate("Staff", "Done (lock)"))
         self.reprint_button.setText(translate("Staff", "Reprint"))
         self.reprint_button.setToolTip(translate("Staff", "Print the last receipt again, marked as a duplicate"))

@@ -44,6 +44,7 @@ class StaffSignInPanel(StaffPinPanel):
 
     def _labels(self) -> None:
         self.number.setPlaceholderText(translate("Staff", "Staff number"))
+        self.number.setAccessibleName(translate("Staff", "Staff number"))
         if self.approving:
             self.title.setText(translate("Staff", "Supervisor approval: your staff number and PIN"))
             self.ok_button.setText(translate("Staff", "Approve"))

@@ -7,7 +7,8 @@ why it did not print). Every field is one line that elides (the whole text as it
 no text, however long (a camera error, a refusal), can widen the window.
 
 The notice strip under the header keeps its height whether or not it shows a notice (the page never jumps); it
-shows the newest notice for a few seconds, otherwise a standing message (a help call), otherwise nothing.
+shows the newest notice for a few seconds, otherwise a standing message (a help call), otherwise nothing. A screen
+reader is told each notice (an accessibility announcement: an error interrupts, anything else waits its turn).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from kiosk.printing.base import (
 )
 from kiosk.printing.status import PAPER_NEAR_END
 from kiosk.ui.i18n import mark, translate
-from kiosk.ui.widgets.common import ElidedLabel, Translatable, line, repolish
+from kiosk.ui.widgets.common import ElidedLabel, Translatable, announce, line, repolish
 from kiosk.ui.widgets.weight import format_grams, reading_state
 
 __all__ = ["KioskStatusBar", "NoticeBanner", "camera_text", "printer_text"]
@@ -192,14 +193,19 @@ class NoticeBanner(ElidedLabel):
         self.hide()
 
     def show_notice(self, level: str, message: str) -> None:
+        """Show a notice; a screen reader says it (an error at once)."""
         level = str(getattr(level, "value", level)).lower()
         self._show(level, message)
+        announce(self, message, assertive=level == "error")
         if self.timeout_ms > 0:
             self._timer.start(self.timeout_ms)
 
     def set_standing(self, level: str | None, message: str = "") -> None:
-        """A message that stays while nothing newer is shown (``None`` removes it)."""
-        self._standing = (level, message) if level else None
+        """A message that stays while nothing newer is shown (``None`` removes it); said once when it changes."""
+        standing = (level, message) if level else None
+        if standing is not None and standing != self._standing:
+            announce(self, message)
+        self._standing = standing
         if not self._timer.isActive():
             self.clear_notice()
 

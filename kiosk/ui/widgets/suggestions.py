@@ -13,9 +13,11 @@ moves when it changes:
 * ``unknown`` — "Not recognised — search or call staff" with both buttons, instead of tiles;
 * ``held`` — the weight did not fit the item: "Please wait: staff is on the way".
 
-Every transition replaces the title, the detail line and the tiles, so nothing stale stays up. The panel decides
-nothing about the checkout: it shows what it is given and emits ``chosen(sku)``, ``find_requested()`` and
-``help_requested()``.
+Every transition replaces the title, the detail line and the tiles, so nothing stale stays up; a screen reader
+is told the new title (:func:`~kiosk.ui.widgets.common.announce`), and each tile's accessible name says the item,
+its price, the confidence words and whether it is added or being weighed. The panel decides nothing about the
+checkout: it shows what it is given and emits ``chosen(sku)``, ``find_requested()``, ``help_requested()`` and
+``state_changed(state)``.
 """
 
 from __future__ import annotations
@@ -31,9 +33,12 @@ from kiosk.domain.money import format_inr
 from kiosk.domain.pricing import weighed_line_total
 from kiosk.ui.i18n import mark, translate
 from kiosk.ui.widgets.common import (
+    KEY_FOCUS,
     TOUCH_MIN,
     ClampedLabel,
+    KeyButton,
     Translatable,
+    announce,
     label,
     line,
     product_pixmap,
@@ -88,10 +93,10 @@ class ConfidenceCue(QWidget):
         painter.end()
 
 
-class SuggestionButton(Translatable, QPushButton):
+class SuggestionButton(Translatable, KeyButton, QPushButton):
     """A tile: product photo, the name (two lines at most), the price and the confidence cue; "✓ Added" in the
     cue's place when the item is on the bill (never over the photo, however small larger text makes it), a thick
-    border while it is the one being weighed (``chosen``)."""
+    border while it is the one being weighed (``chosen``). Its accessible name says all of it in words."""
 
     PHOTO = 72
 
@@ -99,7 +104,7 @@ class SuggestionButton(Translatable, QPushButton):
         super().__init__(parent)
         self.setObjectName(f"suggestion{index}")
         self.setProperty("role", "suggestion")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFocusPolicy(KEY_FOCUS)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.suggestion: Any = None
         self.has_photo = False
@@ -140,6 +145,18 @@ class SuggestionButton(Translatable, QPushButton):
         self.badge.setText(translate("Suggestions", "✓ Added"))
         if self.suggestion is not None:
             self._show_cue()
+            self._name_it()
+
+    def _name_it(self) -> None:
+        """The accessible name: the item, its price, how sure the model is (when the cue shows) and its state."""
+        parts = [self.suggestion.name, self.price_label.text()]
+        if self.with_cue and not self.added:
+            parts.append(self.cue_label.text())
+        if self.added:
+            parts.append(translate("Suggestions", "added to your bill"))
+        elif self.chosen:
+            parts.append(translate("Suggestions", "being weighed"))
+        self.setAccessibleName(", ".join(p for p in parts if p))
 
     def set_photo_size(self, side: int) -> None:
         """Smallest photo edge in px (the window scales it with the screen); a taller tile shows a bigger one."""
@@ -187,7 +204,6 @@ class SuggestionButton(Translatable, QPushButton):
             self.price_label.setText(price if not per_kg or "kg" in price else f"{price}/kg")
             self.setEnabled(True)
             self.setVisible(True)
-            self.setAccessibleName(f"{suggestion.name}, {self.price_label.text()}")
             self._show_cue()
         self.setProperty("added", added)
         self.setProperty("chosen", chosen)
@@ -195,6 +211,8 @@ class SuggestionButton(Translatable, QPushButton):
         self.badge.setVisible(added)
         for w in (self.cue, self.cue_label):
             w.setVisible(self.with_cue and not added)
+        if suggestion is not None:
+            self._name_it()
 
     def _show_cue(self) -> None:
         band, words = confidence_band(float(getattr(self.suggestion, "score", 0.0)))
@@ -213,14 +231,14 @@ class SuggestionButton(Translatable, QPushButton):
         return bool(self.property("chosen"))
 
 
-class NoneTile(Translatable, QPushButton):
+class NoneTile(Translatable, KeyButton, QPushButton):
     """The fixed way out next to the tiles: "None of these?" / "Search or browse"."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("noneOfThese")
         self.setProperty("role", "noneTile")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFocusPolicy(KEY_FOCUS)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         column = QVBoxLayout(self)
         column.setContentsMargins(6, 8, 6, 8)
@@ -277,6 +295,7 @@ class SuggestionPanel(Translatable, QWidget):
     chosen = Signal(str)
     find_requested = Signal()
     help_requested = Signal()
+    state_changed = Signal(str)
     COUNT = 4
     #: the panel shows the "not recognised" state itself (kiosk.ui.teach then adds no panel of its own)
     shows_not_recognised = True
@@ -440,14 +459,20 @@ class SuggestionPanel(Translatable, QWidget):
         self.stack.setCurrentIndex(0 if state in ("choose", "weigh", "added") else 1)
         self._render_tiles()
         self._render_text()
+        announce(self, self.title.text())
+        self.state_changed.emit(state)
+
+    def first_control(self) -> QWidget | None:
+        """Where the keyboard starts in the step area: the first tile, else Search or browse, else Call staff."""
+        shown = (*self.buttons, self.none_tile) if self.stack.currentIndex() == 0 else (self.find_button,
+                                                                                          self.help_button)
+        return next((w for w in shown if w.isVisibleTo(self) and w.isEnabled()), None)
 
     # -- drawing ---------------------------------------------------------------------------------
     def _render_tiles(self) -> None:
         shown = self._shown if self.state in ("choose", "weigh", "added") else []
         focus = self._focus.get("sku")
         slots = [b for b in self.buttons if not b.property("slot_hidden")]
-        for b in self.buttons:
-            b.setVisible(False)
         for i, button in enumerate(slots):
             s = shown[i] if i < len(shown) else None
             is_focus = s is not None and s.sku == focus
