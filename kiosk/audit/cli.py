@@ -2,7 +2,8 @@
 
 ``--config kiosk.toml`` takes the store and the key file from the kiosk's settings, and ``verify`` holds the log's own
 kiosk id (its ``audit.started`` row) against the settings' ``kiosk_id``; ``--store DB`` (and ``--key FILE``) name
-them directly. ``verify`` exits 1 when anything is wrong, naming each row.
+them directly. ``verify`` exits 1 when anything is wrong, naming each row. What the file holds is printed through
+:func:`kiosk.exchange.display.display` (a hand-edited row's terminal escapes are shown, not obeyed).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from pathlib import Path
 
 from kiosk.errors import UserError
+from kiosk.exchange.display import display_lines
 
 __all__ = ["register"]
 
@@ -73,7 +75,7 @@ def cmd_verify(args) -> int:
         result = verify_store(store, key, kiosk_id=kiosk_id)
     except Exception as exc:  # not a sales file, no audit table: one line
         raise UserError(f"{store}: cannot read its audit log ({type(exc).__name__}: {exc})") from None
-    print(json.dumps(result.to_dict(), indent=2) if args.json else "\n".join(result.lines()))
+    print(json.dumps(result.to_dict(), indent=2) if args.json else display_lines(result.lines()))
     return 0 if result.ok else 1
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kiosk.domain.store_time import now_in
 from kiosk.errors import UserError
+from kiosk.exchange.display import display_lines
 from kiosk.store.audit import row_dict
 
 __all__ = ["format_rows", "parse_since", "read_rows"]
@@ -88,10 +89,12 @@ def _summary(detail) -> str:
 
 
 def format_rows(rows: list[dict], *, as_json: bool = False) -> str:
+    """The rows as printed: a table, or one JSON object a line; every line through
+    :func:`~kiosk.exchange.display.display` (a hand-edited row's escapes are shown, not obeyed by the terminal)."""
     if as_json:
-        return "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows)
+        return "".join(display_lines([json.dumps(r, sort_keys=True, ensure_ascii=False)]) + "\n" for r in rows)
     out = [f"{'seq':>6}  {'at':<25}  {'kind':<24}  {'actor':<10}  detail"]
     out += [f"{r['seq']:>6}  {r['at'][:25]:<25}  {r['kind'][:24]:<24}  {r['actor'][:10]:<10}  {_summary(r['detail'])}"
             for r in rows]
     out.append(f"{len(rows)} row(s)")
-    return "\n".join(out) + "\n"
+    return display_lines(out) + "\n"

@@ -10,7 +10,9 @@ Standard library only (plus :mod:`kiosk.errors`), so head office imports it with
   count (one mechanism for the feedback, audit and enrollment packers);
 * :mod:`~kiosk.exchange.feedback` — the feedback record (one per placement: photo, top-k, who chose what, trust);
 * :mod:`~kiosk.exchange.heartbeat` — the kiosk's status report (model, updates, counts, disk, outbox);
-* :mod:`~kiosk.exchange.layout` — where each thing lives at head office (``<kind>/<store>/<kiosk>/<name>``).
+* :mod:`~kiosk.exchange.layout` — where each thing lives at head office (``<kind>/<store>/<kiosk>/<name>``);
+* :mod:`~kiosk.exchange.display` — the one escape every command puts stored or received text through before a
+  person's terminal shows it.
 """
 
 from kiosk.exchange.batch import Batch, BatchError, batch_name, parse_batch_name, read_batch, write_batch

@@ -40,6 +40,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from kiosk.errors import DataError
@@ -244,17 +245,29 @@ def verify_rows(rows: Iterable[Mapping[str, Any]], keys: Callable[[str], bytes |
 
 
 # -- the batch head office receives ----------------------------------------------------------------------------------
+def _iso_time(text: str) -> bool:
+    """An ISO-8601 time with its offset, as a kiosk writes ``at`` (ASCII, at most 64 characters)."""
+    if not (0 < len(text) <= 64 and text.isascii() and text.isprintable()):
+        return False
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
+
+
 def _record_problem(rec: Mapping[str, Any]) -> str | None:
+    """What is wrong with a received row's shape: besides the types, the fields head office prints -- ``at`` an ISO
+    time, ``actor`` printable text, ``key_id`` 16 hex digits -- hold nothing a terminal obeys."""
     checks = {
         "seq": isinstance(rec.get("seq"), int) and not isinstance(rec.get("seq"), bool) and rec["seq"] >= 1,
-        "at": isinstance(rec.get("at"), str) and 0 < len(rec["at"]) <= 64,
+        "at": isinstance(rec.get("at"), str) and _iso_time(rec["at"]),
         "kind": isinstance(rec.get("kind"), str) and bool(KINDS_RE.match(rec["kind"])),
-        "actor": isinstance(rec.get("actor"), str) and len(rec["actor"]) <= 128,
+        "actor": isinstance(rec.get("actor"), str) and len(rec["actor"]) <= 128 and rec["actor"].isprintable(),
         "detail": isinstance(rec.get("detail"), dict),
         "prev": isinstance(rec.get("prev"), str) and bool(HEX64.match(rec["prev"])),
         "hash": isinstance(rec.get("hash"), str) and bool(HEX64.match(rec["hash"])),
         "mac": isinstance(rec.get("mac"), str) and bool(HEX64.match(rec["mac"])),
-        "key_id": isinstance(rec.get("key_id"), str) and len(rec["key_id"]) == 16,
+        "key_id": isinstance(rec.get("key_id"), str) and bool(HEX16.match(rec["key_id"])),
         "withheld": "withheld" not in rec or withheld(rec) is not None,
     }
     wrong = [k for k, ok in checks.items() if not ok]

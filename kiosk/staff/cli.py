@@ -15,6 +15,7 @@ import json
 import sys
 
 from kiosk.errors import UserError
+from kiosk.exchange.display import display
 
 __all__ = ["register"]
 
@@ -87,7 +88,7 @@ def cmd_add(args) -> int:
     pin = _read_pin(args.pin_stdin)
     with _open(args, may_create=True) as store:
         account = add_account(store, args.name, args.role, pin, by=_by())
-    print(f"staff number {account.staff_no}: {account.name} ({account.role})")
+    print(display(f"staff number {account.staff_no}: {account.name} ({account.role})"))
     return 0
 
 
@@ -98,9 +99,9 @@ def cmd_list(args) -> int:
         print(json.dumps(accounts, indent=2))
         return 0
     print(f"{'number':<8}{'name':<28}{'role':<12}{'active':<8}since")
-    for a in accounts:
-        print(f"{a['staff_no']:<8}{a['name'][:27]:<28}{a['role']:<12}{'yes' if a['active'] else 'no':<8}"
-              f"{a['created_at'][:10]}")
+    for a in accounts:  # a name edited into the file by hand may hold terminal escapes: shown, not obeyed
+        print(display(f"{a['staff_no']:<8}{a['name'][:27]:<28}{a['role']:<12}{'yes' if a['active'] else 'no':<8}"
+                      f"{a['created_at'][:10]}"))
     if not accounts:
         print("(none: the shared staff_pin_hash, if set, still signs in; `checkout staff add` makes accounts)")
     return 0
@@ -121,5 +122,5 @@ def cmd_reset_pin(args) -> int:
     pin = _read_pin(args.pin_stdin)
     with _open(args) as store:
         account = reset_pin(store, args.who, pin, by=_by())
-    print(f"staff number {account.staff_no}: {account.name}: new PIN set")
+    print(display(f"staff number {account.staff_no}: {account.name}: new PIN set"))
     return 0

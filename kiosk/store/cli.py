@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.errors import UserError
+from kiosk.exchange.display import display, display_lines
 
 if TYPE_CHECKING:
     from kiosk.store.sales import SalesStore
@@ -182,7 +183,7 @@ def _who(name: str | None) -> str:
 def cmd_receipt_reprint(args: argparse.Namespace) -> int:
     with opened(args, write=True) as store:
         copy = store.reprint(None if args.last else args.receipt_no, by=_who(args.by))
-    print(copy.text, end="" if copy.text.endswith("\n") else "\n")
+    print(display_lines(copy.text.removesuffix("\n").split("\n")))
     return 0
 
 
@@ -238,8 +239,8 @@ def cmd_receipt_list(args: argparse.Namespace) -> int:
             print(json.dumps({"receipt_no": r.receipt_no, "issued_at": at.isoformat(), "items": b.item_count,
                               "total": b.total, "payment_method": r.payment_method}))
         else:
-            print(f"{r.receipt_no:<14} {at:%H:%M}  {b.item_count:>3} item(s) {format_inr(b.total):>14}  "
-                  f"{r.payment_method.upper()}")
+            print(display(f"{r.receipt_no:<14} {at:%H:%M}  {b.item_count:>3} item(s) {format_inr(b.total):>14}  "
+                          f"{r.payment_method.upper()}"))
     if not args.json:
         print(f"{len(receipts)} receipt(s) on {day:%d-%m-%Y} ({zone_name(zone)})", file=sys.stderr)
     return 0
@@ -254,9 +255,8 @@ def cmd_receipt_day(args: argparse.Namespace) -> int:
     _, receipts, takings, _zone = _days_receipts(args)
     if args.csv:
         _write_csv(args.csv, tax_csv_rows(receipts))
-    print(json.dumps(takings.to_dict(), indent=2, ensure_ascii=False) if args.json else takings.to_text(), end="")
-    if args.json:
-        print()
+    text = json.dumps(takings.to_dict(), indent=2, ensure_ascii=False) if args.json else takings.to_text()
+    print(display_lines(text.removesuffix("\n").split("\n")))
     if args.csv:
         print(f"wrote {shown(args.csv)}: {len(receipts)} receipt(s)", file=sys.stderr)
     return 0

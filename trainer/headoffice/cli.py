@@ -235,10 +235,11 @@ def _bench_drift(args) -> int:
 
 
 def _audit_collect(args) -> int:
+    from kiosk.exchange.display import display_lines
     from trainer.headoffice.audit_status import collect_audit
 
     result = collect_audit(args.src, args.keys, args.out)
-    print(json.dumps(result.to_dict(), indent=2) if args.json else "\n".join(result.lines()))
+    print(json.dumps(result.to_dict(), indent=2) if args.json else display_lines(result.lines()))
     return 0 if all(k.status == "ok" for k in result.kiosks) and not result.refusals else 1
 
 
