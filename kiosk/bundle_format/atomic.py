@@ -140,6 +140,8 @@ def _what_it_holds(path: Path) -> str | None:
         return "a SQLite database's journal"
     if _AUDIT_KEY.match(head) or b"PRIVATE KEY-----" in head or _PUBLIC_KEY.match(head):
         return "a key file"
+    if b'"kind": "audit-witness"' in head:  # the audit log's last row, kept beside its key (kiosk.store.audit_witness)
+        return "an audit witness"
     return None
 
 

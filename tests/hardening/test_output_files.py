@@ -34,14 +34,15 @@ def _day(db, csv, *extra):
 
 
 def test_receipt_day_csv_never_replaces_the_database_or_its_key(store, tmp_path, capsys):
-    key = store.with_name("kiosk.audit-key")
-    assert key.is_file()
-    before = store.read_bytes(), key.read_bytes()
-    for target in (store, key):
+    key, witness = store.with_name("kiosk.audit-key"), store.with_name("kiosk.audit-key.head")
+    assert key.is_file() and witness.is_file()
+    before = store.read_bytes(), key.read_bytes(), witness.read_bytes()
+    for target in (store, key, witness):
         assert _day(store, target, "--force") == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and str(target) in err[0] and ("SQLite database" in err[0] or "key" in err[0])
-    assert (store.read_bytes(), key.read_bytes()) == before
+        assert len(err) == 1 and str(target) in err[0]
+        assert any(word in err[0] for word in ("SQLite database", "key", "audit witness"))
+    assert (store.read_bytes(), key.read_bytes(), witness.read_bytes()) == before
     copy = tmp_path / "sales-copy.bin"  # a database under any name: found by its header
     copy.write_bytes(store.read_bytes())
     assert _day(store, copy, "--force") == 2 and copy.read_bytes() == store.read_bytes()
