@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
-import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.errors import DataError
+from kiosk.exchange.display import display
 from kiosk.exchange.heartbeat import MAX_BYTES, correction_rate, heartbeat_time, read_heartbeat
 from kiosk.exchange.layout import HEARTBEATS, heartbeat_key
 from kiosk.inputfiles import KINDS
@@ -67,9 +67,8 @@ def _row(doc: dict, now: datetime, stale_after_s: float) -> KioskRow:
 
 def printable(text: str) -> str:
     """``text`` on one line, whatever is in it: control, format and separator characters and lone surrogates (a
-    file name that is not UTF-8) written as escapes."""
-    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c
-                   for c in text)
+    file name that is not UTF-8) written as escapes (the one shared escape, :func:`kiosk.exchange.display.display`)."""
+    return display(text)
 
 
 def _not_a(mode: int, what: str) -> str:

@@ -141,8 +141,9 @@ def test_any_accepted_text_stays_on_its_kiosks_row(tmp_path):
     text.encode("utf-8")  # printable
     lines = text.splitlines()
     assert len(lines) == 5 and lines[0].startswith("STORE") and lines[3].startswith("2 kiosk(s)")
-    assert "idle\\nK9" in lines[1] and "line 1\\nMYS-0003  K9  v9\\r\\u2028\\u202eevil\\x1b[31m" in lines[1]
-    assert lines[4].startswith("unreadable heartbeat heartbeats/MYS-0003/K\\udcff\\n.json: ")
+    assert "idle\\u000aK9" in lines[1]  # the one shared escape (kiosk.exchange.display): JSON's \\uXXXX
+    assert "line 1\\u000aMYS-0003  K9  v9\\u000d\\u2028\\u202eevil\\u001b[31m" in lines[1]
+    assert lines[4].startswith("unreadable heartbeat heartbeats/MYS-0003/K\\udcff\\u000a.json: ")
     json.dumps(problems).encode("utf-8")
 
 
