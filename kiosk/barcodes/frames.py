@@ -10,11 +10,14 @@ Four decoders share one shape (``decode(image) -> list[ScannedCode]``, BGR or gr
 * :class:`ConfirmingDecoder` (``zxing+opencv``, the kiosk's) — zxing-cpp and OpenCV on the frame, then, for each
   region OpenCV's detector found that holds no confirmed code yet, zxing-cpp and OpenCV again on the region cut out
   upright (:func:`~kiosk.barcodes.outline.upright`). A code is taken only when it is **confirmed**
-  (:func:`confirmed`): two of those reads agree on it, and for a price or weight label (GS1 prefix 2,
-  :func:`variable_measure`) the two must come from both libraries. One read alone is never taken: taking the
-  first read gave a wrong code with a right check digit (a mod-10 check digit misses some changed digits) on about
-  1 frame in 100 of random labels, and no two reads agreed on a wrong code (``checkout bench barcodes``; README);
-  a miss costs the shopper a retry where a wrong code sells the wrong product or price. GS1 DataBar, which only
+  (:func:`confirmed`): two independent reads agree on it — one of each library, or zxing-cpp on the frame and on
+  the upright cut (its scan lines cross the symbol differently; UPC-E, which OpenCV never reads, needs this) —
+  and for a price or weight label (GS1 prefix 2, :func:`variable_measure`) one of each library. OpenCV's two
+  reads are one: its decoder cuts the region it found out upright itself, and on random labels its two reads
+  agreed on the same wrong code. One read alone is never taken: taking the first read gave a wrong code with a
+  right check digit (a mod-10 check digit misses some changed digits) on about 1 frame in 200 of random labels;
+  a miss costs the shopper a retry where a wrong code sells the wrong product or price (figures: README,
+  ``checkout bench barcodes``). GS1 DataBar, which only
   zxing-cpp reads, is taken on one read: its own checksum (mod 79 / mod 211 over all its characters) comes on top
   of the GTIN's.
 * :class:`FirstReadDecoder` (``zxing-then-opencv``) — the rule before confirmation, zxing-cpp then OpenCV when
@@ -301,20 +304,23 @@ class ConfirmingDecoder(FrameDecoder):
         return confirmed(found)
 
 
-#: the library behind each read (two reads of one library on differently sampled pictures are two reads)
+#: the library behind each read
 LIBRARY = {"zxing": "zxing", ZXING_UPRIGHT: "zxing", "opencv": "opencv", OPENCV_UPRIGHT: "opencv"}
 
 
 def _unconfirmed(code: ScannedCode, sources: set[str]) -> str:
     """Why a code read by ``sources`` is not confirmed; ``""`` when it is (the rule in the module docstring)."""
     by = ", ".join(sorted(sources))
+    libraries = {LIBRARY.get(s, s) for s in sources}
     if code.symbology.startswith("DataBar"):
         return ""
     if variable_measure(code):
-        if {LIBRARY.get(s, s) for s in sources} >= {"zxing", "opencv"}:
+        if libraries >= {"zxing", "opencv"}:
             return ""
         return f"a price or weight label needs zxing-cpp and OpenCV to agree (read by {by} only)"
-    return "" if len(sources) >= 2 else f"read once ({by}), not confirmed by a second read"
+    if len(libraries) >= 2 or {"zxing", ZXING_UPRIGHT} <= sources:
+        return ""
+    return f"read by {by} only, not confirmed by an independent read"
 
 
 def confirmed(reads: list[Read], quiet: bool = False) -> list[Read]:
