@@ -1,5 +1,6 @@
-"""Staff accounts as head of a store manages them: add a person with a role and a PIN, list, disable, enable,
-reset a PIN. Over :class:`~kiosk.store.staff.StaffAccountsMixin` (the kiosk's SQLite file); every change audited.
+"""Staff accounts as head of a store manages them: add a person with a role and a PIN, list, disable, enable (with a
+new PIN: the one it had ended with the disable), reset a PIN. Over :class:`~kiosk.store.staff.StaffAccountsMixin`
+(the kiosk's SQLite file); every change audited.
 
 A PIN is 4–12 digits and not one anyone would guess first (all one digit, a straight run like 1234 or 9876); it is
 stored only as a salted scrypt hash (:func:`kiosk.config.hash_pin`, a fresh salt per PIN) and never printed.
@@ -74,10 +75,24 @@ def _find(store, who: str):
     return account
 
 
-def set_active(store, who: str, active: bool, *, by: str):
-    """Enable or disable an account (one edited outside the kiosk is refused: ``reset-pin`` puts it back)."""
+def set_active(store, who: str, active: bool, *, by: str, pin: str | None = None):
+    """Disable an account, or enable it with a new ``pin`` (not the one it had: a PIN someone learnt before the
+    disable must not come back with the account). One edited outside the kiosk is refused (``reset-pin`` puts it
+    back)."""
+    from kiosk.config import check_pin
+
+    account = _find(store, who)
+    pin_hash = None
+    if active:
+        if pin is None:
+            raise StaffAccountError(f"{store.path}: enabling staff account {account.staff_no} takes a new PIN (the old "
+                                    f"one ended with the disable)")
+        pin_hash = _hash(pin)
+        if check_pin(pin, account.pin_hash):
+            raise StaffAccountError(f"{store.path}: staff account {account.staff_no}: the new PIN must not be the "
+                                    f"one it had")
     try:
-        return store.set_staff_active(_find(store, who).staff_no, active, by=by)
+        return store.set_staff_active(account.staff_no, active, by=by, pin_hash=pin_hash)
     except ValueError as exc:
         raise StaffAccountError(f"{store.path}: {exc}") from None
 

@@ -4,7 +4,8 @@ The accounts live in the kiosk's sales database (``--store DB``, or the ``store`
 as :func:`kiosk.store.cli.opened` says: ``list`` read-only; a path that is not there is refused, except that ``add``
 with ``--config`` makes the kiosk's store where the kiosk will look for it (staff added before its first start). A PIN
 is read from the terminal twice (not echoed), or one line from standard input with ``--pin-stdin`` (scripts); it
-is never printed or logged. Every change is written to the kiosk's audit log as ``cli:<login name>``.
+is never printed or logged. ``enable`` takes a new PIN too: the one an account had ends with its disable. Every
+change is written to the kiosk's audit log as ``cli:<login name>``.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     _store_args(p)
     p.set_defaults(func=cmd_list)
     for name, helptext in (("disable", "stop a person signing in (the account and its audit rows stay)"),
-                           ("enable", "let a disabled person sign in again")):
+                           ("enable", "let a disabled person sign in again, with a new PIN (the old one ended with "
+                                      "the disable)")):
         p = staff.add_parser(name, help=helptext)
         p.add_argument("who", metavar="NUMBER_OR_NAME")
+        if name == "enable":
+            p.add_argument("--pin-stdin", action="store_true", help="read the new PIN from standard input (one line)")
         _store_args(p)
         p.set_defaults(func=cmd_active, active=name == "enable")
     p = staff.add_parser("reset-pin", help="give a person a new PIN (clears their wrong-PIN count)")
@@ -110,9 +114,11 @@ def cmd_list(args) -> int:
 def cmd_active(args) -> int:
     from kiosk.staff.accounts import set_active
 
+    pin = _read_pin(args.pin_stdin) if args.active else None
     with _open(args) as store:
-        account = set_active(store, args.who, args.active, by=_by())
-    print(f"staff number {account.staff_no}: {account.name} {'enabled' if account.active else 'disabled'}")
+        account = set_active(store, args.who, args.active, by=_by(), pin=pin)
+    print(f"staff number {account.staff_no}: {account.name} "
+          f"{'enabled, new PIN set' if account.active else 'disabled'}")
     return 0
 
 

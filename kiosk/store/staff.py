@@ -252,8 +252,13 @@ class StaffAccountsMixin:
         with self._lock:
             return self._conn.execute("SELECT 1 FROM staff_accounts LIMIT 1").fetchone() is not None
 
-    def set_staff_active(self, staff_no: str, active: bool, *, by: str) -> StaffAccount:
-        """Enable or disable an account; one that fails its seal raises ValueError (nothing changed)."""
+    def set_staff_active(self, staff_no: str, active: bool, *, by: str, pin_hash: str | None = None) -> StaffAccount:
+        """Disable an account, or enable it with a new PIN hash (``pin_hash``: the PIN it had ends with the disable,
+        audited as a ``staff.pin_reset`` too, its wrong-PIN count cleared); one that fails its seal, or enabling
+        without a new PIN, raises ValueError (nothing changed)."""
+        if active and not pin_hash:
+            raise ValueError(f"staff account {staff_no}: enabling it takes a new PIN (the old one ended with the "
+                             f"disable)")
         with self._tx() as c:
             account = self._account(c, staff_no)
             if account.sealed is False:
@@ -262,6 +267,11 @@ class StaffAccountsMixin:
                       (int(active), self._time(), staff_no))
             self._audit(c, "staff.account_enabled" if active else "staff.account_disabled", by,
                         {"staff_no": staff_no, "name": account.name, "role": account.role})
+            if active:
+                c.execute("UPDATE staff_accounts SET pin_hash = ? WHERE staff_no = ?", (pin_hash, staff_no))
+                c.execute("DELETE FROM pin_lockout WHERE staff_id = ?", (staff_no,))
+                self._audit(c, "staff.pin_reset", by, {"staff_no": staff_no, "name": account.name, "reason": "enabled",
+                                                       "pin_sha256": _pin_sha256(pin_hash)})
             return self._reseal(c, staff_no)
 
     def _put_back(self, c: sqlite3.Connection, account: StaffAccount) -> dict[str, Any]:

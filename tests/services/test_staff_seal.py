@@ -54,7 +54,7 @@ def test_an_assistant_promoted_in_the_file_cannot_sign_in_and_verify_names_it(k,
     rc, out = verify(path, capsys)
     assert rc == 1 and "staff account 101 does not match its seal" in out
     with pytest.raises(StaffAccountError, match="changed outside the kiosk"):
-        set_active(k.service.store, "101", True, by="cli:manager")  # enable/disable would seal the edit
+        set_active(k.service.store, "101", True, by="cli:manager", pin="2468")  # it would seal the edit
     sql(path, "UPDATE staff_accounts SET role = 'assistant' WHERE staff_no = '101'")  # put back: the seal fits again
     assert k.service.staff_unlock(ASSISTANT[1], ASSISTANT[0]) is True
 

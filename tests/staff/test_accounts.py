@@ -42,14 +42,16 @@ def test_add_list_disable_enable_reset_pin(tmp_path, capsys, monkeypatch):
     assert run(capsys, monkeypatch, "staff", "disable", "Ravi", "--store", db)[0] == 0
     rc, out, _ = run(capsys, monkeypatch, "staff", "list", "--store", db)
     assert "101     Asha Rao" in out and "102     Ravi                        supervisor  no" in out
-    assert run(capsys, monkeypatch, "staff", "enable", "102", "--store", db)[0] == 0
+    assert run(capsys, monkeypatch, "staff", "enable", "102", "--store", db, pin="")[0] == 2  # a new PIN it takes
+    assert run(capsys, monkeypatch, "staff", "enable", "102", "--pin-stdin", "--store", db, pin="7391")[0] == 0
     assert run(capsys, monkeypatch, "staff", "reset-pin", "101", "--pin-stdin", "--store", db, pin="4826")[0] == 0
     with SalesStore.open(db) as store:
         asha, ravi = store.staff_accounts()
         assert ravi.active and "2580" not in asha.pin_hash + ravi.pin_hash
         kinds = [(r["kind"], r["actor"]) for r in store.audit_rows()]
     assert [k for k, _ in kinds] == ["audit.started", "staff.account_added", "staff.account_added",
-                                     "staff.account_disabled", "staff.account_enabled", "staff.pin_reset"]
+                                     "staff.account_disabled", "staff.account_enabled", "staff.pin_reset",
+                                     "staff.pin_reset"]
     assert all(actor.startswith("cli") for _, actor in kinds[1:])
     assert "2580" not in capsys.readouterr().out
 
@@ -129,3 +131,27 @@ def test_switching_staff_numbers_hits_the_kiosk_wide_lockout(accounts):
         assert store.pin_lockout(KIOSK_ID)[0] == 10 and store.pin_lockout("200") == (0, None)
         clock.advance(refused.wait_s)
         assert s.check("5820", "101").ok and store.pin_lockout(KIOSK_ID) == (0, None)
+
+
+def test_an_account_enabled_again_takes_a_new_pin_and_the_old_one_is_gone(tmp_path, capsys):
+    """A PIN someone learnt before the disable (why disable, else) must not come back with the account (probe-staff
+    fault 7: a re-enabled account's old PIN still worked)."""
+    from kiosk.config import check_pin
+    from kiosk.staff.accounts import StaffAccountError, add_account, set_active
+
+    db = tmp_path / "s.sqlite"
+    with SalesStore.open(db) as store:
+        add_account(store, "Asha", "assistant", "5820", by="test")
+        set_active(store, "101", False, by="test")
+        with pytest.raises(StaffAccountError, match="takes a new PIN"):
+            set_active(store, "101", True, by="test")
+        with pytest.raises(StaffAccountError, match="must not be the one it had"):
+            set_active(store, "101", True, by="test", pin="5820")
+        with pytest.raises(ValueError, match="takes a new PIN"):  # the store holds the rule too
+            store.set_staff_active("101", True, by="test")
+        assert not store.staff_account("101").active
+        asha = set_active(store, "101", True, by="test", pin="2468")
+        assert asha.active and not check_pin("5820", asha.pin_hash) and check_pin("2468", asha.pin_hash)
+        rows = [(r["kind"], r["detail"].get("reason")) for r in store.audit_rows()[-2:]]
+        assert rows == [("staff.account_enabled", None), ("staff.pin_reset", "enabled")]
+    assert main(["audit", "verify", "--store", str(db)]) == 0, capsys.readouterr().out
