@@ -144,6 +144,8 @@ class Till:
         cart = self._cart.cart
         if not cart.lines:
             raise CheckoutError("nothing to pay: the cart is empty")
+        if cart.bill().total <= 0:  # every line priced at ₹0 by staff: no terminal takes ₹0, the store keeps none
+            raise CheckoutError("the bill is ₹0.00: there is nothing to charge; staff void the cart")
         if expected_paise is not None:
             check_shown(expected_paise, cart.bill().total)
         live = self.store.live_payment(cart.cart_id)

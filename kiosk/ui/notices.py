@@ -44,6 +44,8 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"tare: (?P<grams>\d+) g", mark("Notice", "Tare: {grams} g")),
     (r"receipt (?P<number>\S+) printed: please take it", mark("Notice", "Receipt {number} printed: please take it")),
     (r"nothing to pay: the cart is empty", mark("Notice", "Nothing to pay: your cart is empty")),
+    (r"the bill is ₹0\.00: there is nothing to charge; staff void the cart",
+     mark("Notice", "The bill is ₹0.00: please call staff")),
     # paying (kiosk.services.paying, kiosk.store.payments): the terminal's own reason is in the log, not on screen
     (r"payment declined: (?P<why>.+)",
      mark("Notice", "The payment was declined: try again or choose another way to pay")),

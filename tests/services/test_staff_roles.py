@@ -255,3 +255,14 @@ def test_a_disabled_supervisors_waiting_approval_counts_for_nothing(k):
     dropped = [(actor, d) for kind, actor, d in audit(k) if kind == "staff.approval_dropped"]
     assert dropped == [("102", {"session": "101", "change": "disabled", "action": "override"})]
     assert k.service.staff_member.staff_id == "101"  # the assistant's own session goes on
+
+
+def test_a_bill_priced_down_to_nothing_is_refused_in_one_line_not_charged(k):
+    """A supervisor's override to ₹0 on every line: Pay said nothing useful (SQLite's CHECK amount > 0 raised an
+    IntegrityError traceback); now one line, nothing recorded, and staff void the cart."""
+    line = place(k.service).auto_added_line_id
+    sign_in(k, SUPERVISOR)
+    k.service.staff_override_price(line, 0)
+    with pytest.raises(CheckoutError, match=r"the bill is ₹0\.00: there is nothing to charge"):
+        k.service.pay("card")
+    assert k.service.store.live_payment(k.service.cart_view().cart_id) is None

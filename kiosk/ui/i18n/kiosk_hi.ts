@@ -267,6 +267,10 @@ Place an item on the tray to start.</source>
         <translation>भुगतान के लिए कुछ नहीं: आपकी टोकरी खाली है</translation>
     </message>
     <message>
+        <source>The bill is ₹0.00: please call staff</source>
+        <translation>बिल ₹0.00 का है: कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
         <source>The payment was declined: try again or choose another way to pay</source>
         <translation>भुगतान अस्वीकार हो गया: फिर से कोशिश करें या भुगतान का दूसरा तरीका चुनें</translation>
     </message>
