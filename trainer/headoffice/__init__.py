@@ -2,7 +2,7 @@
 
 * :mod:`~trainer.headoffice.quality` — ``checkout report quality``: per SKU recognitions, auto-add rate, top-1/3 of
   the final choice, corrections, time to select, the most confused pairs; :mod:`~trainer.headoffice.drift` — the
-  drift alarm (Bernoulli CUSUM over each SKU's own baseline), ``checkout bench drift``;
+  drift alarm (a binomial change-point GLR over each SKU's own history), ``checkout bench drift``;
   :mod:`~trainer.headoffice.charts` — the report's PNG charts;
 * :mod:`~trainer.headoffice.audit_status` — ``checkout audit collect|enroll``: the kiosks' audit batches checked
   against their enrolled keys, forged ones refused and logged, wiped kiosks noticed;

@@ -1,5 +1,6 @@
 """PNG charts of a quality report (matplotlib, Agg: no display needed): correction rate per SKU with drift alarms
-marked, the CUSUM of the SKUs that alarmed (or came closest), the most confused pairs, and time to select."""
+marked, the drift score (change-point GLR) of the SKUs that alarmed (or came closest), the most confused pairs, and
+time to select."""
 
 from __future__ import annotations
 
@@ -55,8 +56,8 @@ def cusum_chart(report: dict, path: Path, most: int = 4) -> Path:
     threshold = report["settings"]["threshold"]
     ax.axhline(threshold, color=GREY, linestyle="--", label=f"threshold {threshold:g}")
     ax.set_xlabel("placement of the SKU (after its baseline)")
-    ax.set_ylabel("CUSUM S")
-    ax.set_title("Drift: Bernoulli CUSUM of corrections above each SKU's baseline")
+    ax.set_ylabel("drift score S")
+    ax.set_title("Drift: change-point score of each SKU's corrections (a rise above its own rate)")
     if chosen:
         ax.legend(fontsize=8)
     return _save(plt, fig, path)

@@ -55,7 +55,7 @@ def register(sub, groups) -> None:
     p.add_argument("--baseline", type=bounded(int, 1, 10**6), default=100,
                    help="placements that make each SKU's baseline (100)")
     p.add_argument("--threshold", type=bounded(float, above=0, high=10**6), default=10.0,
-                   help="CUSUM alarm threshold (10; higher: fewer alarms)")
+                   help="drift alarm threshold, the change-point score (10; higher: fewer alarms)")
     p.set_defaults(func=_quality)
     p = report.add_parser("taught", help="the products staff taught at the kiosks: where, how many photos, whether a "
                                          "published release knows them yet")
@@ -231,6 +231,9 @@ def _bench_drift(args) -> int:
               f"planted rises caught {result['detected']}/{result['planted']}, median {result['median_delay']} "
               f"placements after the rise (90 %: {result['p90_delay']}); seed {result['seed']}, threshold "
               f"{result['threshold']:g}, baseline {result['baseline']}")
+        for band in result["bands"]:  # the low base rates (the best-recognised SKUs) are the hard ones
+            print(f"  base rate {band['rates']}: rises caught {band['detected']}/{band['histories']}, median "
+                  f"{band['median_delay']} placements (90 %: {band['p90_delay']})")
     return 0
 
 

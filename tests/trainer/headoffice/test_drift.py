@@ -106,6 +106,7 @@ def test_bench_drift_prints_the_counts_and_the_bands(capsys):
     assert main(["bench", "drift", "--histories", "50", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "false alarm(s)" in out and "50 seeded noise histories" in out
+    assert "base rate 1%-5%: rises caught" in out and "base rate 20%-30%" in out
     assert main(["bench", "drift", "--histories", "50", "--seed", "3", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [b["rates"] for b in doc["bands"]] == ["1%-5%", "5%-10%", "10%-20%", "20%-30%"]
