@@ -147,12 +147,12 @@ def test_random_labels_never_come_back_as_a_wrong_code(decoder, seed):
 
 @pytest.mark.slow
 def test_two_thousand_random_labels_give_no_wrong_code_and_most_are_read(decoder):
-    """``checkout bench barcodes --seed 1 2 3 4 5``'s labels: the rule before confirmation read a wrong code on
-    about 1 frame in 100 of them."""
+    """``checkout bench barcodes --seed 1 2 3 4 5``'s labels: the rule before confirmation read a wrong code on 18
+    of these frames."""
     wrong, read = [], 0
     for seed in (1, 2, 3, 4, 5):
         w, r = _wrong(decoder, seed, 400)
         wrong += w
         read += r
     assert wrong == []
-    assert read >= 900  # of about 1,700 labels that can be read (see README)
+    assert read >= 1000  # of 1,686 labels that can be read: 1,044 measured (README), 1,110 before
