@@ -8,18 +8,11 @@ import time
 
 import pytest
 
+from tests.trainer.headoffice.clock import Clock
 from trainer.headoffice import users as users_module
 from trainer.headoffice.users import FREE_FAILURES, NAME_CEILING, NAME_SLOW_S, Users
 
 PASSWORD = "correct horse battery"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_guesser_elsewhere_never_locks_the_user_out(tmp_path, monkeypatch):

@@ -7,17 +7,10 @@ import json
 
 import pytest
 
+from tests.trainer.headoffice.clock import Clock
 from trainer.headoffice import users as users_module
 
 PASSWORD = "correct horse battery"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _entries(path) -> list[dict]:

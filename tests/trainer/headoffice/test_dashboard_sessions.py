@@ -12,19 +12,12 @@ pytest.importorskip("fastapi", reason="the [headoffice] extra is not installed")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from tests.trainer.headoffice.clock import Clock
 from trainer.headoffice.dashboard import DashboardData  # noqa: E402
 from trainer.headoffice.users import Users  # noqa: E402
 from trainer.headoffice.web import Sessions, create_app  # noqa: E402
 
 PASSWORD = "correct horse battery"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
