@@ -119,16 +119,7 @@ class CartTableModel(QAbstractTableModel):
         column = index.column()
         voided = bool(getattr(line, "voided", False))
         if role == Qt.ItemDataRole.DisplayRole:
-            if column == self.ITEM:
-                return line.name
-            if column == self.QTY:
-                return line.qty_text
-            if column == self.PRICE:
-                return line.unit_price_text
-            if column == self.AMOUNT:
-                return line.total_text
-            if column == self.REMOVE:
-                return "" if voided else self.REMOVE_MARK
+            return line.name if column == self.ITEM else self._cell(line, column, voided, self.REMOVE_MARK)
         elif role == Qt.ItemDataRole.TextAlignmentRole:
             return int(self._alignment(column))
         elif role == Qt.ItemDataRole.ToolTipRole:
@@ -153,17 +144,17 @@ class CartTableModel(QAbstractTableModel):
             return f"{line.qty_text} × {line.unit_price_text}"
         return None
 
+    def _cell(self, line: Any, column: int, voided: bool, remove: str) -> str | None:
+        """A number column's text, or ``remove`` on ✕ (nothing on a voided line); None for the item column."""
+        if column == self.REMOVE:
+            return "" if voided else remove
+        return {self.QTY: line.qty_text, self.PRICE: line.unit_price_text, self.AMOUNT: line.total_text}.get(column)
+
     def _spoken(self, line: Any, column: int, voided: bool) -> str:
         """What a screen reader says for a cell: the whole line on the item, "Remove <item>" on ✕, else the cell."""
-        if column == self.REMOVE:
-            return "" if voided else translate("Cart", "Remove {name}").format(name=line.name)
-        if column == self.QTY:
-            return line.qty_text
-        if column == self.PRICE:
-            return line.unit_price_text
-        if column == self.AMOUNT:
-            return line.total_text
-        return ", ".join(x for x in (line.name, line.qty_text, line.total_text, mark_text(line)) if x)
+        if column == self.ITEM:
+            return ", ".join(x for x in (line.name, line.qty_text, line.total_text, mark_text(line)) if x)
+        return self._cell(line, column, voided, translate("Cart", "Remove {name}").format(name=line.name)) or ""
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():
