@@ -194,3 +194,13 @@ def test_the_driver_can_recognise_a_scan_without_selling_it():
         assert wedge.key(ch, when=at) is False
     assert wedge.key("\r", when=at + 0.01, keep=False) is True  # a scan, dropped
     assert wedge.read(0.01) is None
+
+
+def test_a_scan_on_the_checkout_page_leaves_touch_mode_alone(qtbot, wedged, service):
+    """A scan ends in Enter, one of the keyboard user's keys: the scanner's keys never switch the window to keyboard
+    use (a focus ring on the first button after every scan) -- the wedge's filter sees keys first."""
+    assert wedged.property("keysInUse") is False
+    scan(qtbot, wedged)
+    assert service.scanner.read(1.0) == CODE and wedged.wedge_filter.scans == 1
+    qtbot.wait(GAP_MS + 100)
+    assert wedged.property("keysInUse") is False
