@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
 
 #: the longest error line printed: a setting holding 5,000 characters was quoted whole in its refusal
 MAX_ERROR_CHARS = 600
+#: called, in order, when a command refuses its input (exit 2), before its ``checkout: error:`` line is printed: a
+#: torchrun worker marks itself as the rank that refused (``trainer/__main__.py``), so the launcher names it even when
+#: torchrun stops it before it exits
+ON_REFUSAL: list = []
 
 
 def clip(line: str, most: int = MAX_ERROR_CHARS) -> str:
@@ -156,15 +160,13 @@ def _main(argv: list[str] | None) -> int:
     except UserError as exc:
         from kiosk.logs import redact
 
-        print(f"checkout: error: {clip(redact(str(exc)))}", file=sys.stderr)  # a config error may quote a secret
-        return 2
+        return _refuse(redact(str(exc)))  # a config error may quote a secret
     except ModuleNotFoundError as exc:  # a command of a role this install leaves out
         top = (exc.name or "").split(".")[0]
         if top not in EXTRA_FOR:
             raise
-        print(f"checkout: error: `checkout {args.command}` needs the Python package {top!r}, which is not "
-              f"installed here: pip install 'edge-checkout-kiosk[{EXTRA_FOR[top]}]'", file=sys.stderr)
-        return 2
+        return _refuse(f"`checkout {args.command}` needs the Python package {top!r}, which is not installed here: "
+                       f"pip install 'edge-checkout-kiosk[{EXTRA_FOR[top]}]'")
     except KeyboardInterrupt:
         print("checkout: interrupted", file=sys.stderr)
         return 130
@@ -173,8 +175,15 @@ def _main(argv: list[str] | None) -> int:
         if line is None:
             raise
         logging.getLogger(__name__).debug("checkout %s", args.command, exc_info=True)  # -vv shows where
-        print(f"checkout: error: {clip(line)}", file=sys.stderr)
-        return 2
+        return _refuse(line)
+
+
+def _refuse(line: str) -> int:
+    """The command refused: :data:`ON_REFUSAL`'s hooks, then one ``checkout: error:`` line; exit status 2."""
+    for hook in ON_REFUSAL:
+        hook()
+    print(f"checkout: error: {clip(line)}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

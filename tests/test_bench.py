@@ -81,13 +81,15 @@ def test_bench_startup_without_a_bundle_is_one_line(tmp_path, capsys):
     assert "--bundle" in capsys.readouterr().err
 
 
-def test_bench_startup_with_a_broken_bundle_says_why_the_kiosk_stopped(demo_bundle, tmp_path, capsys):
+def test_bench_startup_with_a_broken_bundle_says_why_the_kiosk_stopped(demo_bundle, demo_catalog_db, tmp_path,
+                                                                        capsys):
     import shutil
 
     broken = tmp_path / "bundle"
     shutil.copytree(demo_bundle, broken)
     (broken / "model.onnx").write_bytes(b"not a model")
-    assert main(["bench", "startup", "--bundle", str(broken), "--runs", "1", "--timeout", "300"]) == 2
+    assert main(["bench", "startup", "--bundle", str(broken), "--catalog", str(demo_catalog_db), "--runs", "1",
+                 "--timeout", "300"]) == 2
     err = capsys.readouterr().err
     assert "stopped before its first suggestion" in err and "model.onnx" in err
     assert "within 300" not in err  # it never waited that long

@@ -17,9 +17,12 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 #: ``checkout train`` options that belong to the launcher, not to the workers
 LAUNCHER_OPTIONS = ("--nproc-per-node",)
+#: the folder a launch gives its workers (``trainer/__main__.py``): a rank that refuses its input leaves ``rank-N``
+REFUSALS_ENV = "CHECKOUT_REFUSALS"
 
 
 def strip_launcher_options(argv: Sequence[str]) -> list[str]:
@@ -113,15 +116,19 @@ def relaunch_with_torchrun(nproc_per_node: int, argv: Sequence[str] | None = Non
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc_per_node)))
     print("launching:", " ".join(cmd[2:]), flush=True)
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, errors="replace", bufsize=1)
-    received: list[int] = []
-    with _forwarding_signals(proc, received):
-        held = _relay_stderr(proc.stderr)
-        rc = proc.wait()
+    with tempfile.TemporaryDirectory(prefix="checkout-refusals-") as marks:
+        proc = subprocess.Popen(cmd, env={**env, REFUSALS_ENV: marks}, stderr=subprocess.PIPE, text=True,
+                                errors="replace", bufsize=1)
+        received: list[int] = []
+        with _forwarding_signals(proc, received):
+            held = _relay_stderr(proc.stderr)
+            rc = proc.wait()
+        names = [p.name.removeprefix("rank-") for p in Path(marks).glob("rank-*")]
+        refused = sorted(int(n) for n in names if n.isascii() and n.isdigit())
     if rc == 0:
         sys.stderr.writelines(held)  # a failure torchrun recovered from (--max-restarts): keep its report visible
         return 0
-    line, status = failure_line(held, rc, received)
+    line, status = failure_line(held, rc, received, refused)
     print(f"checkout: error: {line}{_saved(held)}", file=sys.stderr, flush=True)
     return status
 
@@ -163,14 +170,18 @@ def _forwarding_signals(proc: subprocess.Popen, received: list[int]):
             signal.signal(sig, handler)
 
 
-def failure_line(held: list[str], rc: int, received: list[int]) -> tuple[str, int]:
+def failure_line(held: list[str], rc: int, received: list[int], refused: Sequence[int] = ()) -> tuple[str, int]:
     """(the one line that says why the job failed, the exit status): which rank, its exit code or signal, and the
-    first ``checkout: error:`` a worker printed; status 2 when that worker refused its input, else 1."""
+    first ``checkout: error:`` a worker printed; status 2 when that worker refused its input, else 1. ``refused``:
+    the ranks that said they refused (their marks): the lowest is named, whatever torchrun saw first (it may have
+    stopped that rank with SIGTERM while it was exiting, after a peer lost its connection)."""
     if received:
         return (f"stopped by {signal.Signals(received[0]).name}; torchrun and its workers have exited "
                 f"(exit code {rc})"), 1
     text = "".join(held)
     own = next((t.strip().split("checkout: error:", 1)[1].strip() for t in held if "checkout: error:" in t), None)
+    if own is not None and refused:
+        return f"rank {min(refused)} exited with code 2: {own}", 2
     rank, exit_code = _failed_rank(text, refused=own is not None)
     who = f"rank {rank}" if rank is not None else "a worker"
     if exit_code is not None and exit_code < 0:

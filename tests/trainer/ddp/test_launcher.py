@@ -127,3 +127,28 @@ def test_the_rank_that_refused_is_named_whichever_rank_torchrun_saw_fail_first()
             "[0]:\n", "  rank      : 1 (local_rank: 1)\n", "  exitcode  : 1 (pid: 29653)\n"]
     assert failure_line(held, 1, []) == (
         "rank 0 exited with code 2: /tmp/run: another training is writing this run folder now", 2)
+
+
+def test_the_rank_that_refused_is_named_even_when_torchrun_stopped_it_while_it_exited():
+    """Rank 0 printed its refusal; rank 1 lost its connection and exited 1 first, and torchrun stopped rank 0 with
+    SIGTERM before it exited 2: the report holds no exit code 2 (seen in CI: "rank 1 exited with code 1: <rank 0's
+    refusal>", exit 1). The refusing worker marks itself before it prints (trainer/__main__.py); the mark names it."""
+    from trainer.launch import failure_line
+
+    held = ["checkout: error: /tmp/run: another training is writing this run folder now\n",
+            "[rank1]: RuntimeError: Connection closed by peer [127.0.0.1]:9093\n",
+            "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:\n", "Failures:\n",
+            "[1]:\n", "  rank      : 0 (local_rank: 0)\n", "  exitcode  : -15 (pid: 7423)  (SIGTERM)\n",
+            "Root Cause (first observed failure):\n",
+            "[0]:\n", "  rank      : 1 (local_rank: 1)\n", "  exitcode  : 1 (pid: 7424)\n"]
+    assert failure_line(held, 1, [], refused=[0]) == (
+        "rank 0 exited with code 2: /tmp/run: another training is writing this run folder now", 2)
+
+
+def test_a_refusing_worker_marks_its_rank_before_it_prints(tmp_path):
+    """`python -m trainer` as torchrun runs it, refusing its input: rank-3 is in the launcher's folder, exit 2."""
+    env = {**ENV, "CHECKOUT_REFUSALS": str(tmp_path), "RANK": "3"}
+    proc = subprocess.run([sys.executable, "-m", "trainer", "--train", str(tmp_path / "none.csv"), "--out",
+                           str(tmp_path / "run")], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "checkout: error:" in proc.stderr, proc.stderr[-2000:]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("rank-")] == ["rank-3"]
