@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from kiosk import cli
+from kiosk.cli import ON_REFUSAL, main
 from trainer.launch import REFUSALS_ENV
 
 
@@ -18,5 +18,5 @@ def _mark_refusal() -> None:
             pass
 
 
-cli.ON_REFUSAL.append(_mark_refusal)
-raise SystemExit(cli.main(["train", *sys.argv[1:]]))
+ON_REFUSAL.append(_mark_refusal)
+raise SystemExit(main(["train", *sys.argv[1:]]))
