@@ -492,3 +492,29 @@ def test_a_till_without_its_store_time_zone_is_warned(till):
     assert clock.status == WARN and "store_timezone NOT set" in clock.found and "Asia/Kolkata" in clock.fix
     named = run_doctor(Context(till.config(), config_file="kiosk.toml", ntp=lambda: (True, "yes")))
     assert "store zone Asia/Kolkata" in next(r for r in named if r.name == "clock").found
+
+
+def test_a_sales_database_rolled_back_behind_its_audit_witness_fails(till, capsys):
+    """The kiosk refuses a database whose audit log ends before its witness says (a -wal deleted after a power cut,
+    an older copy restored: receipt numbers would be issued again): the doctor says so first, read-only, and does
+    not advise moving the database aside (it holds sales)."""
+    import shutil
+
+    from kiosk.store import SalesStore
+
+    db = till.root / "sales.sqlite"
+    with SalesStore.open(db, kiosk_id="K1") as s:
+        s.add_unit("milk", "Milk 1 l", 7200, 0)
+    older = till.root / "older.sqlite"
+    shutil.copy(db, older)
+    rc, lines = doctor(capsys, "--config", str(till.config_file()))
+    assert status(lines["state"]) == OK, lines["state"]
+    with SalesStore.open(db, kiosk_id="K1") as s:
+        s.pay(s.open_cart().cart_id, method="cash")
+    shutil.copy(older, db)  # the older copy restored: the witness beside the key saw the sale
+    witness = (till.root / "sales.audit-key.head").read_bytes()
+    rc, lines = doctor(capsys, "--config", str(till.config_file()))
+    assert rc == 1 and status(lines["state"]) == FAIL, lines["state"]
+    assert "was rolled back" in lines["state"] and "sales.audit-key.head" in lines["state"]
+    assert "keep the database" in lines["state"]
+    assert (till.root / "sales.audit-key.head").read_bytes() == witness  # nothing written

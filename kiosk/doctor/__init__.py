@@ -13,8 +13,8 @@ bundle     the model the kiosk will run: signed by a trusted key, every file's h
 runtime    which of the bundle's models the kiosk will run on the configured backend, precision and device;
            the backend's package installed; a faster runtime for an int8 model named      (:mod:`.runtime`)
 catalog    opens, schema version, SKU count, every label of the model an active SKU   (:mod:`.model`)
-state      the kiosk's own files open as the kiosk will open them: sales database, audit key, gallery, terminal
-           ledger (read-only; a file not there yet is fine)                   (:mod:`.state`)
+state      the kiosk's own files open as the kiosk will open them: sales database, audit key and its witness,
+           gallery, terminal ledger (read-only; a file not there yet is fine)  (:mod:`.state`)
 disk       free space (``min_free_mb``) and write access where the kiosk writes      (:mod:`.host`)
 clock      not before the build date or the model's signing time; NTP synchronised  (:mod:`.host`)
 feedback   the tray region is set (privacy); head office reachable: the outbox's queue, oldest unsent batch,

@@ -19,6 +19,8 @@ __all__ = ["check_state", "state_advice"]
 SALES_TABLES = ("carts", "cart_lines", "sales")
 READ_ONLY_ADVICE = ("mount it read-write, or let the kiosk's user write the file and its folder (the kiosk writes "
                     "there; a good file is not to be moved aside)")
+WITNESS_ADVICE = ("keep the database (it holds sales): put the kiosk's own newer database (or its -wal file) back, "
+                  "or move the witness aside to go on with this one (the kiosk records that in its audit log)")
 NEWER_ADVICE = ("it was written by a newer release of this program: install that release (or a newer one) on this "
                 "till; keep the database (it holds sales)")
 
@@ -84,6 +86,42 @@ def _audit_key(store: Path, configured: str) -> str:
     return ""
 
 
+def _witness(store: Path, configured: str) -> str:
+    """Why the kiosk would refuse its sales database against the audit witness beside the key (rows cut off the
+    log's end, another database put in its place, a witness edited or not one): "" when it fits or either is not
+    there yet. Read-only: a witness behind the log is brought up to date by the kiosk, not here."""
+    from kiosk.errors import DataError
+    from kiosk.store import sales
+    from kiosk.store.audit import default_key_path, load_key
+    from kiosk.store.audit_witness import read_witness, refusal, witness_path
+
+    key_path = Path(configured) if configured.strip() else default_key_path(store)
+    try:
+        key = load_key(key_path)
+    except DataError:  # the key's own check says so
+        return ""
+    try:
+        doc = read_witness(witness_path(key_path))
+    except DataError as exc:
+        return f"{exc}: it witnesses the audit log of {store}"
+    if key is None or doc is None or not store.is_file():
+        return ""
+    try:
+        conn = sales.connect_readonly(store, timeout=5)
+        try:
+            last = conn.execute("SELECT seq FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+
+            def hash_at(seq: int) -> str | None:
+                row = conn.execute("SELECT hash FROM audit_log WHERE seq = ? ORDER BY id LIMIT 1", (seq,)).fetchone()
+                return row[0] if row else None
+
+            return refusal(store, witness_path(key_path), doc, key, False, last[0] if last else 0, hash_at) or ""
+        finally:
+            conn.close()
+    except sqlite3.Error:  # not a sales database the kiosk can read: the database's own check says so
+        return ""
+
+
 def _ledger(uri: str) -> tuple[str, str]:
     target = uri.partition(":")[2].split("?", 1)[0] if uri.startswith("sim:") else ""
     return _database(Path(target), "terminal ledger", ("charges",)) if target else ("", "")
@@ -97,6 +135,7 @@ def check_state(ctx: Context) -> CheckResult:
     c = ctx.config
     store = Path(c.store)
     found = [_database(store, "sales database", SALES_TABLES, SCHEMA_VERSION), (_audit_key(store, c.audit_key), ""),
+             (_witness(store, c.audit_key), WITNESS_ADVICE),
              _database(Path(c.gallery) / DB_FILE, "gallery", set(COLUMNS)) if c.gallery.strip() else ("", ""),
              _ledger(c.payment_terminal)]
     problems = [(p, fix or state_advice(ctx)) for p, fix in found if p]
