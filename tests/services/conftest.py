@@ -132,3 +132,18 @@ def kit(tmp_path, demo_catalog_db):
     yield make
     for k in made:
         k.service.stop()
+
+
+#: (staff number, PIN) of the two accounts :func:`staffed` adds
+ASSISTANT, SUPERVISOR = ("101", "5820"), ("102", "7391")
+
+
+@pytest.fixture
+def staffed(kit):
+    """A kit (milk recognised at 0.95, auto-add at 0.9) with an assistant, Asha, and a supervisor, Ravi."""
+    from kiosk.staff.accounts import add_account
+
+    k = kit([("arla-standard-milk", 0.95)], threshold=0.9)
+    add_account(k.service.store, "Asha", "assistant", ASSISTANT[1], by="test")
+    add_account(k.service.store, "Ravi", "supervisor", SUPERVISOR[1], by="test")
+    return k

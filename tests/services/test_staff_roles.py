@@ -8,19 +8,14 @@ import pytest
 
 from kiosk.services.errors import CheckoutError, StaffAccountChanged, StaffLocked, SupervisorNeeded
 from kiosk.services.events import Notice, StaffModeChanged
-from kiosk.staff.accounts import add_account, reset_pin, set_active
+from kiosk.staff.accounts import reset_pin, set_active
 from kiosk.staff.rules import StaffRules
-from tests.services.conftest import place
-
-ASSISTANT, SUPERVISOR = ("101", "5820"), ("102", "7391")
+from tests.services.conftest import ASSISTANT, SUPERVISOR, place
 
 
 @pytest.fixture
-def k(kit):
-    k = kit([("arla-standard-milk", 0.95)], threshold=0.9)
-    add_account(k.service.store, "Asha", "assistant", ASSISTANT[1], by="test")
-    add_account(k.service.store, "Ravi", "supervisor", SUPERVISOR[1], by="test")
-    return k
+def k(staffed):
+    return staffed
 
 
 def audit(k, since: int = 0) -> list[tuple[str, str, dict]]:

@@ -15,17 +15,12 @@ from kiosk.cli import main
 from kiosk.services.events import Notice
 from kiosk.staff.accounts import StaffAccountError, add_account, reset_pin, set_active
 from kiosk.store import SalesStore
-from tests.services.conftest import Clock, place
-
-ASSISTANT, SUPERVISOR = ("101", "5820"), ("102", "7391")
+from tests.services.conftest import ASSISTANT, SUPERVISOR, Clock, place
 
 
 @pytest.fixture
-def k(kit):
-    k = kit([("arla-standard-milk", 0.95)], threshold=0.9)
-    add_account(k.service.store, "Asha", "assistant", ASSISTANT[1], by="test")
-    add_account(k.service.store, "Ravi", "supervisor", SUPERVISOR[1], by="test")
-    return k
+def k(staffed):
+    return staffed
 
 
 def sql(path, *statements) -> None:

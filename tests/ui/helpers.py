@@ -28,6 +28,18 @@ def type_keys(qtbot, keys_widget, text):
         tap(qtbot, keys_widget.keys[ch.upper() if ch.isalpha() else ch])
 
 
+def open_price_page(qtbot, window, service) -> str:
+    """A mango in the cart, staff signed in, its price override page open (the fake service); its line id."""
+    service.choose("mango")
+    qtbot.waitUntil(lambda: bool(window.staff_model.cart_view.lines))
+    service.unlocked = True
+    window.show_page("staff")
+    line_id = window.staff_model.cart_view.lines[0].line_id
+    window._staff_override(line_id)
+    assert window.page == "price"
+    return line_id
+
+
 def geometry_in(widget, window) -> QRect:
     return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
 

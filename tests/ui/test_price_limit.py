@@ -4,26 +4,15 @@
 from __future__ import annotations
 
 from catalog.model import MAX_PRICE_PAISE
-from tests.ui.helpers import tap, type_keys
+from tests.ui.helpers import open_price_page, tap, type_keys
 from tests.ui.real import PIN, make_real
 
 LIMIT = "A price is at most ₹1,00,00,000.00"
 
 
-def _price_page(qtbot, window, service):
-    service.choose("mango")
-    qtbot.waitUntil(lambda: bool(window.staff_model.cart_view.lines))
-    service.unlocked = True
-    window.show_page("staff")
-    line_id = window.staff_model.cart_view.lines[0].line_id
-    window._staff_override(line_id)
-    assert window.page == "price"
-    return line_id
-
-
 def test_a_price_past_the_limit_is_one_line_and_never_reaches_the_service(qtbot, window, service):
     assert MAX_PRICE_PAISE == 10**9
-    _price_page(qtbot, window, service)
+    open_price_page(qtbot, window, service)
     type_keys(qtbot, window.price.keypad, "21474837")  # 2,147,483,700 paise: past a C int, past ₹1 crore
     tap(qtbot, window.price.ok_button)
     assert window.price.error.text() == LIMIT
@@ -32,7 +21,7 @@ def test_a_price_past_the_limit_is_one_line_and_never_reaches_the_service(qtbot,
 
 
 def test_the_price_field_takes_no_more_rupee_digits_than_the_limit_has(qtbot, window, service):
-    _price_page(qtbot, window, service)
+    open_price_page(qtbot, window, service)
     type_keys(qtbot, window.price.keypad, "2147483648")  # 10 digits: the field keeps 8
     assert window.price.edit.text() == "21474836"
     window.price.edit.clear()
@@ -41,7 +30,7 @@ def test_the_price_field_takes_no_more_rupee_digits_than_the_limit_has(qtbot, wi
 
 
 def test_the_limit_itself_reaches_the_service_as_whole_paise(qtbot, window, service):
-    line_id = _price_page(qtbot, window, service)
+    line_id = open_price_page(qtbot, window, service)
     type_keys(qtbot, window.price.keypad, "10000000")  # ₹1 crore
     tap(qtbot, window.price.ok_button)
     (call,) = [c for c in service.calls if c[0] == "staff_override_price"]

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.barcodes.wedge import KeyboardWedge
 from kiosk.ui.wedge_keys import WedgeKeyFilter
-from tests.ui.helpers import tap, type_keys
+from tests.ui.helpers import open_price_page, tap, type_keys
 from tests.ui.real import PIN, make_real
 
 CODE = "4006381333931"  # a valid EAN-13
@@ -87,12 +87,7 @@ def test_held_keys_are_typed_before_a_key_that_types_nothing(qtbot, wedged):
 
 
 def test_what_was_typed_lands_before_a_tap(qtbot, wedged, service):
-    service.choose("mango")
-    qtbot.waitUntil(lambda: bool(wedged.staff_model.cart_view.lines))
-    service.unlocked = True
-    wedged.show_page("staff")
-    line_id = wedged.staff_model.cart_view.lines[0].line_id
-    wedged._staff_override(line_id)
+    line_id = open_price_page(qtbot, wedged, service)
     wedged.price.edit.setFocus()
     qtbot.keyClicks(wedged.price.edit, "45")  # typed, and Set price tapped at once
     tap(qtbot, wedged.price.ok_button)
@@ -143,12 +138,7 @@ def test_a_scan_on_the_pin_page_is_not_sold_not_typed_not_submitted(qtbot, wedge
 
 
 def test_a_scan_on_the_price_page_is_not_sold_nor_kept_in_the_field(qtbot, wedged, service):
-    service.choose("mango")
-    qtbot.waitUntil(lambda: bool(wedged.staff_model.cart_view.lines))
-    service.unlocked = True
-    wedged.show_page("staff")
-    line_id = wedged.staff_model.cart_view.lines[0].line_id
-    wedged._staff_override(line_id)
+    line_id = open_price_page(qtbot, wedged, service)
     wedged.price.edit.setFocus()
     scan(qtbot, wedged)
     qtbot.wait(GAP_MS + 50)
