@@ -49,6 +49,9 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     p.add_argument("--backbone-lr-mult", type=bounded(float, 0, 100), default=0.5, help="backbone lr = lr × this")
     p.add_argument("--weight-decay", type=bounded(float, 0, 10), default=0.05)
     p.add_argument("--label-smoothing", type=bounded(float, 0, below=1), default=0.1)
+    p.add_argument("--logit-norm", type=bounded(float, 0, 10), default=0.0, metavar="TAU",
+                   help="LogitNorm: the loss sees the logits scaled to norm 1/TAU (e.g. 0.04; the network and its "
+                        "export are unchanged); 0 = off")
     p.add_argument("--schedule", choices=["onecycle", "cosine"], default="onecycle")
     p.add_argument("--warmup-epochs", type=bounded(float, 0, 100_000), default=1.0,
                    help="linear warm-up for the cosine schedule")

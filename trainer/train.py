@@ -39,6 +39,7 @@ from trainer.distributed import (
     rank_zero_first,
 )
 from trainer.imagecache import CachedImages, build_cache
+from trainer.logit_norm import with_logit_norm
 from trainer.metrics import topk_accuracy
 from trainer.models import (
     DEFAULT_FREEZE,
@@ -578,7 +579,8 @@ def build_training(args, dist_info: DistInfo, device: str, run: Path, data: Trai
     if args.ema:
         ema = torch.optim.swa_utils.AveragedModel(
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
-    criterion = data.criterion(nn.CrossEntropyLoss(label_smoothing=args.label_smoothing))
+    criterion = with_logit_norm(data.criterion(nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)),
+                                getattr(args, "logit_norm", 0.0))
     train_spec, eval_spec = specs_from_args(args)
     return Training(args=args, run=run, dist=dist_info, device=device, data=data, val=val, train_spec=train_spec,
                     eval_spec=eval_spec, model=wrapped, bare=model, criterion=criterion, optimizer=optimizer,
