@@ -129,12 +129,16 @@ def write_batch(kind: str, meta: Mapping[str, Any], records: list[Mapping[str, A
     return batch_name(kind, data), data
 
 
-def _members(tar: tarfile.TarFile, where: str) -> dict[str, bytes]:
-    """Every member's bytes, in order; refuses links, devices, odd names, duplicates and too many files."""
+def _members(tar: tarfile.TarFile, where: str, budget: int) -> dict[str, bytes]:
+    """Every member's bytes, in order; refuses links, devices, sparse members, odd names, duplicates, too many files
+    and a member larger than the ``budget`` bytes left (checked by its header before it is read: a 3 KB tar whose
+    GNU sparse member claimed 8 GiB was read whole, a MemoryError)."""
     found: dict[str, bytes] = {}
     for info in tar:
-        if not info.isreg():
+        if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE) or info.sparse is not None:
             raise BatchError(f"{where}: member {info.name!r} is not a regular file")
+        if info.size > budget:
+            raise BatchError(f"{where}: member {info.name!r} claims {info.size} bytes, more than the batch holds")
         if info.name != INDEX and not MEMBER_RE.match(info.name):
             raise BatchError(f"{where}: member name {info.name!r} is not allowed")
         if info.name in found:
@@ -144,7 +148,8 @@ def _members(tar: tarfile.TarFile, where: str) -> dict[str, bytes]:
         if not found and info.name != INDEX:
             raise BatchError(f"{where}: the first member is {info.name!r}, not {INDEX}")
         fh = tar.extractfile(info)
-        data = fh.read() if fh is not None else b""
+        data = fh.read(info.size) if fh is not None else b""
+        budget -= len(data)
         if len(data) != info.size:
             raise BatchError(f"{where}: member {info.name!r} is cut short ({len(data)} of {info.size} bytes)")
         found[info.name] = data
@@ -183,7 +188,7 @@ def read_batch(data: bytes, name: str | None = None, *, where: str | None = None
         raise BatchError(f"{where}: larger than {MAX_BATCH_BYTES >> 20} MiB")
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-            members = _members(tar, where)
+            members = _members(tar, where, len(data))
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise BatchError(f"{where}: not a readable tar ({exc})") from None
     doc = _index(members.pop(INDEX), where)

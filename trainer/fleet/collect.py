@@ -122,7 +122,7 @@ def _whole_batches(ho: HeadOffice, kind: str, read, report: CollectReport):
     for key, store_dir, kiosk_dir in keys:
         try:
             batch = read(ho.read(key), key.rsplit("/", 1)[-1], where=key, filed_under=(store_dir, kiosk_dir))
-        except (BatchError, OSError) as exc:
+        except (BatchError, OSError, MemoryError) as exc:
             report.skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
             log.warning("skipped %s", exc)
             continue

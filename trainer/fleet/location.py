@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from kiosk.errors import DataError
-from kiosk.exchange.batch import parse_batch_name
+from kiosk.exchange.batch import MAX_BATCH_BYTES, parse_batch_name
 
-__all__ = ["SUPPORTED", "HeadOffice"]
+__all__ = ["SUPPORTED", "HeadOffice", "TooLarge"]
 
 #: what a head-office location can be (named in a refusal)
 SUPPORTED = ("a directory, file:PATH, s3://bucket/prefix (the [s3] extra) or http(s)://… (needs aiohttp); other fsspec "
@@ -93,10 +94,59 @@ class HeadOffice:
             found.append((key, parts[1], parts[2]))
         return found, misplaced
 
-    def read(self, key: str) -> bytes:
+    def read(self, key: str, limit: int = MAX_BATCH_BYTES) -> bytes:
+        """The bytes at ``key``, never more than ``limit`` of them held: a file larger than that (by its size, or as
+        read) is :class:`TooLarge` naming the key, before it is read whole (a 6 GB file named like a batch was a
+        MemoryError that stopped every store's collect)."""
         if self._fs is None:
-            return (self._local / key).read_bytes()
-        return self._fs.cat_file(f"{self._root}/{key}")
+            return _read_bounded(self._local / key, key, limit)
+        path = f"{self._root}/{key}"
+        try:
+            size = self._fs.size(path)
+        except (OSError, NotImplementedError, ValueError):
+            size = None
+        if size is not None and size > limit:
+            raise TooLarge(key, size, limit)
+        data = self._fs.cat_file(path, start=0, end=limit + 1)
+        if len(data) > limit:
+            raise TooLarge(key, None, limit)
+        return data
+
+
+class TooLarge(OSError):
+    """A file at head office larger than its reader takes: refused by its key, unread (an ``OSError``, so every
+    reader's "skip this batch, go on with the others" takes it)."""
+
+    def __init__(self, key: str, size: int | None, limit: int) -> None:
+        told = f"{size} bytes" if size is not None else f"more than {limit} bytes"
+        super().__init__(f"{key}: {told}, larger than the {limit >> 20} MiB a batch may be: not read")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _read_bounded(path: Path, key: str, limit: int) -> bytes:
+    """A local file's bytes, its size checked before a byte is read and at most ``limit`` + 1 read (it may grow
+    after the check)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{key}: not a regular file")
+        if st.st_size > limit:
+            raise TooLarge(key, st.st_size, limit)
+        chunks, got = [], 0
+        while got <= limit:
+            chunk = os.read(fd, min(limit + 1 - got, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > limit:
+            raise TooLarge(key, None, limit)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _unreachable(url: str, exc: OSError) -> DataError:

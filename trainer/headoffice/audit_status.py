@@ -294,8 +294,8 @@ def read_audit(src: str, keys_dir: str | os.PathLike | None, now: datetime, *, n
         k.key_id, k.batches = key_id(secret) if secret else None, k.batches + 1
         try:
             rows, why = _check_batch(ho.read(key), key, store, kiosk, secret)
-        except OSError as exc:
-            rows, why = [], f"cannot be read ({exc})"
+        except (OSError, MemoryError) as exc:
+            rows, why = [], f"cannot be read ({str(exc).removeprefix(key + ': ') or type(exc).__name__})"
         if why:
             k.refused += 1
             refusals.append({"batch": key, "store": store, "kiosk": kiosk, "reason": why, "seen_at": now.isoformat()})

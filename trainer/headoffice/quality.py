@@ -79,7 +79,7 @@ def read_placements(src: str) -> tuple[list[Placement], list[dict]]:
         try:
             batch = read_feedback_batch(ho.read(key), key.rsplit("/", 1)[-1], where=key,
                                         filed_under=(store_dir, kiosk_dir))
-        except (BatchError, OSError) as exc:
+        except (BatchError, OSError, MemoryError) as exc:
             skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
             continue
         store, kiosk = batch.meta["store_id"], batch.meta["kiosk_id"]

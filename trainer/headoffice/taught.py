@@ -93,7 +93,7 @@ def _read(ho: HeadOffice) -> tuple[list[Taught], list[dict]]:
             try:
                 yield key, read_enrollment_batch(ho.read(key), key.rsplit("/", 1)[-1], where=key,
                                                  filed_under=(store_dir, kiosk_dir))
-            except (BatchError, OSError) as exc:
+            except (BatchError, OSError, MemoryError) as exc:
                 skipped.append({"batch": key, "reason": str(exc).removeprefix(f"{key}: ")})
 
     out = []

@@ -1,0 +1,79 @@
+"""What head office takes in from stores (probe "intake"): a batch too large to hold, ids that share a folder,
+formulas in CSV cells, a collect that failed part way, a kiosk whose clock is ahead."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+
+import pytest
+
+from kiosk.exchange import BatchError, read_batch
+from tests.trainer.fleet.stores import crop, put_batch, record
+from trainer.fleet.collect import collect_feedback
+from trainer.fleet.location import HeadOffice, TooLarge
+
+
+def _header(name: str, type_: bytes, size: int, realsize: int | None = None) -> bytes:
+    """A GNU tar header; with ``realsize``: a GNU sparse member claiming that many bytes (one 512-byte block)."""
+    info = tarfile.TarInfo(name)
+    info.size, info.type, info.mode = size, type_, 0o644
+    buf = bytearray(info.tobuf(format=tarfile.GNU_FORMAT))
+    if realsize is not None:
+        buf[386:398] = tarfile.itn(realsize - 512, 12, tarfile.GNU_FORMAT)
+        buf[398:410] = tarfile.itn(512, 12, tarfile.GNU_FORMAT)
+        buf[483:495] = tarfile.itn(realsize, 12, tarfile.GNU_FORMAT)
+        buf[148:156] = b"        "
+        buf[148:156] = b"%06o\0 " % sum(buf[:512])
+    return bytes(buf)
+
+
+def sparse_batch(realsize: int) -> bytes:
+    """A 3 KB feedback batch whose image member is GNU sparse, ``realsize`` bytes when read (a tar bomb)."""
+    index = json.dumps({"format": 1, "kind": "feedback", "meta": {"kiosk_id": "K9", "store_id": "EVIL"},
+                        "records": [], "files": {"images/a.jpg": {"sha256": "0" * 64, "size": realsize}}}).encode()
+    out = _header("batch.json", tarfile.REGTYPE, len(index)) + index + b"\0" * (-len(index) % 512)
+    return out + _header("images/a.jpg", tarfile.GNUTYPE_SPARSE, 512, realsize) + b"x" * 512 + b"\0" * 1024
+
+
+def test_a_sparse_member_is_refused_by_its_header_not_read():
+    data = sparse_batch(64 << 20)  # before: read as 64 MiB of zeros (8 GiB: a MemoryError)
+    with pytest.raises(BatchError, match=r"member 'images/a\.jpg' is not a regular file"):
+        read_batch(data, where="feedback/EVIL/K9/x.tar")
+
+
+def test_a_member_claiming_more_bytes_than_the_batch_holds_is_refused():
+    index = b'{"format": 1}'
+    data = (_header("batch.json", tarfile.REGTYPE, len(index)) + index + b"\0" * (-len(index) % 512)
+            + _header("images/a.jpg", tarfile.REGTYPE, 1 << 30) + b"\0" * 1024)
+    with pytest.raises(BatchError, match="claims 1073741824 bytes, more than the batch holds"):
+        read_batch(data, where="b")
+
+
+def test_head_office_reads_at_most_its_limit(tmp_path):
+    (tmp_path / "big.tar").write_bytes(b"x" * 2000)
+    ho = HeadOffice(tmp_path)
+    with pytest.raises(TooLarge, match=r"^big\.tar: 2000 bytes, larger than"):
+        ho.read("big.tar", limit=1000)
+    assert ho.read("big.tar", limit=2000) == b"x" * 2000
+
+
+def test_huge_and_sparse_batches_are_refused_by_name_and_the_other_stores_collected(tmp_path):
+    ho = tmp_path / "ho"
+    put_batch(ho, "BLR-1", "K1", [record("p1", "banana", "staff")], {"p1": crop(1)})
+    huge = ho / "feedback" / "EVIL" / "K9" / f"feedback-{'a' * 64}.tar"
+    huge.parent.mkdir(parents=True)
+    with open(huge, "wb") as fh:
+        fh.truncate(600 << 20)  # sparse on disk: before, read whole (and hashed) before its size was checked
+    bomb = sparse_batch(8 << 30)
+    bomb_key = f"feedback/EVIL/K8/feedback-{hashlib.sha256(bomb).hexdigest()}.tar"
+    os.makedirs(ho / "feedback" / "EVIL" / "K8")
+    (ho / bomb_key).write_bytes(bomb)
+    report = collect_feedback(str(ho), tmp_path / "out", progress=False)
+    skipped = {s["batch"]: s["reason"] for s in report.skipped}
+    assert skipped[f"feedback/EVIL/K9/{huge.name}"] == "629145600 bytes, larger than the 512 MiB a batch may be: " \
+                                                       "not read"
+    assert "not a regular file" in skipped[bomb_key]
+    assert report.rows == 1
