@@ -4,7 +4,8 @@ it travels to head office, so the next model is trained on it.
 One batch per enrollment (its parts when it is larger than a batch: below), kind ``enrollment``; its files are the
 enrolled photos, lossless as the gallery keeps them (``images/e<enrollment>-<sha256[:20]>.png``)::
 
-    meta:    {"kiosk_id": "K1", "store_id": "BLR-7", "enrollment_id": 3, "sku": "alpro-blueberry-soyghurt",
+    meta:    {"kiosk_id": "K1", "store_id": "BLR-7", "gallery_id": "9f1c…", "enrollment_id": 3,
+              "sku": "alpro-blueberry-soyghurt",
               "created_at": "2026-12-01T10:15:02+05:30", "staff": "101", "source": "teach-screen",
               "refused": 2, "withdrawn_at": null}
     records: [{"image": "images/e3-01b9b5eeb05ee1f437d1.png", "sha256": "01b9…", "sharpness": 812.5}, …]
@@ -21,14 +22,21 @@ An enrollment whose photos come to more than a batch may hold (:func:`kiosk.exch
 **parts**: each a whole enrollment batch of its own (the same meta, some of the photos, every one checked as above)
 with ``"parts": N`` and, after the first, ``"part": 1 … N-1``; one that fits has neither, so its bytes are what they
 always were. The unit stays the enrollment: head office reads every batch it has and joins them
-(:func:`join_enrollments`) by kiosk and enrollment id -- the parts, or the same enrollment sent again -- into one,
-each photo once, and says how many parts have not arrived yet. A photo too large for any batch on its own is left
+(:func:`join_enrollments`) by store, kiosk, gallery and enrollment id -- the parts, or the same enrollment sent
+again -- into one, each photo once, and says how many parts have not arrived yet.
+
+``gallery_id`` is the kiosk gallery's random id (32 hex digits), made with the gallery: a gallery lost and made
+anew restarts its enrollment ids at 1, and its new id keeps them apart from the old gallery's. Batches sent before
+kiosks sent it have none; they are joined by kiosk and enrollment id as before (with a batch of the same enrollment
+that has one). Batches of one enrollment id whose SKU or ``created_at`` differ are never joined: each is its own
+enrollment, and one line naming the store and the batch says so. A photo too large for any batch on its own is left
 out at the kiosk, with a warning in its log (:mod:`kiosk.gallery.packer`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 from collections.abc import Iterable
@@ -39,12 +47,15 @@ from typing import Any
 from kiosk.exchange.batch import Batch, BatchError, read_kiosk_batch
 from kiosk.exchange.feedback import SKU_RE
 
+log = logging.getLogger(__name__)
+
 __all__ = ["KIND", "MAX_PHOTOS", "Enrollment", "join_enrollments", "photo_member", "read_enrollment_batch",
            "validate_enrollment"]
 
 KIND = "enrollment"
 MAX_PHOTOS = 200
 MEMBER_RE = re.compile(r"^images/e(?P<id>[0-9]{1,12})-(?P<sha>[0-9a-f]{20})\.png\Z")
+GALLERY_ID_RE = re.compile(r"[0-9a-f]{32}\Z")
 
 
 def photo_member(enrollment_id: int, sha256: str) -> str:
@@ -95,7 +106,8 @@ def _meta_problem(meta: dict[str, Any]) -> str | None:
               ("staff", _text(meta.get("staff"))), ("source", _text(meta.get("source"))),
               ("refused", isinstance(meta.get("refused"), int) and not isinstance(meta.get("refused"), bool)
                and 0 <= meta["refused"] <= 10_000), ("product", _product_ok(meta.get("product"), meta.get("sku"))),
-              ("part", _parts_ok(meta))]
+              ("part", _parts_ok(meta)), ("gallery_id", "gallery_id" not in meta or (
+                  isinstance(meta["gallery_id"], str) and bool(GALLERY_ID_RE.match(meta["gallery_id"]))))]
     wrong = [name for name, ok in checks if not ok]
     return f"meta field(s) {', '.join(wrong)} missing, of the wrong type or out of range" if wrong else None
 
@@ -156,15 +168,38 @@ class Enrollment:
     missing: int = 0  # parts the kiosk cut it into that have not arrived (yet)
 
 
-def join_enrollments(batches: Iterable[tuple[str, Batch]]) -> list[Enrollment]:
-    """Whole enrollment batches (``(key, batch)``, read with :func:`read_enrollment_batch`) joined per kiosk and
-    enrollment id, in the order first seen. Keeps no photo bytes: the caller takes what it needs as they pass."""
-    found: dict[tuple[str, str, int], list[tuple[int, str, dict, list]]] = {}
+def join_enrollments(batches: Iterable[tuple[str, Batch]], apart: list[dict] | None = None) -> list[Enrollment]:
+    """Whole enrollment batches (``(key, batch)``, read with :func:`read_enrollment_batch`) joined per store, kiosk,
+    gallery and enrollment id, in the order first seen; a batch without ``gallery_id`` (an older kiosk's) joins as
+    before. Batches of one enrollment id that disagree on SKU or ``created_at`` are kept apart, never merged: each
+    such batch is named in the log and in ``apart`` (``{"batch", "reason"}``). Keeps no photo bytes: the caller takes
+    what it needs as they pass."""
+    found: dict[tuple, list[tuple[int, str, dict, list]]] = {}
     for key, batch in batches:
         m = batch.meta
-        found.setdefault((m["store_id"], m["kiosk_id"], m["enrollment_id"]), []).append(
-            (m.get("part", 0), key, m, batch.records))
+        found.setdefault((m["store_id"], m["kiosk_id"], m["enrollment_id"], m.get("gallery_id"), m["sku"],
+                          m["created_at"]), []).append((m.get("part", 0), key, m, batch.records))
+    for ident in [i for i in found if i[3] is None]:  # an older batch: with the one gallery that has it, if one
+        same = [i for i in found if i[3] is not None and i[:3] == ident[:3] and i[4:] == ident[4:]]
+        if len(same) == 1:
+            found[same[0]] += found.pop(ident)
+    _say_apart(found, apart)
     return [_joined(sorted(parts, key=lambda p: (p[0], p[1]))) for parts in found.values()]
+
+
+def _say_apart(found: dict[tuple, list], apart: list[dict] | None) -> None:
+    first: dict[tuple, tuple] = {}
+    for ident, parts in found.items():
+        seen = first.setdefault(ident[:4], ident)
+        if seen == ident:
+            continue
+        key, other = min(p[1] for p in parts), min(p[1] for p in found[seen])
+        reason = (f"store {ident[0]}, kiosk {ident[1]}: batch {key} (enrollment {ident[2]}: {ident[4]} taught "
+                  f"{ident[5]}) disagrees with batch {other} of the same enrollment id ({seen[4]} taught {seen[5]}): "
+                  "kept apart, not merged")
+        log.warning("enrollment: %s", reason)
+        if apart is not None:
+            apart.append({"batch": key, "reason": reason})
 
 
 def _joined(parts: list[tuple[int, str, dict, list]]) -> Enrollment:

@@ -69,6 +69,9 @@ class EnrollmentPacker:
         meta = {"kiosk_id": self.kiosk_id, "store_id": self.store_id, "enrollment_id": enrollment_id,
                 "sku": row["sku"], "created_at": row["created_at"], "staff": row["staff"] or "",
                 "source": row["source"] or "", "refused": int(row["refused"] or 0), "withdrawn_at": row["withdrawn_at"]}
+        gallery_id = getattr(self.gallery, "gallery_id", None)
+        if gallery_id is not None:  # head office joins on it: a gallery made anew restarts its enrollment ids
+            meta["gallery_id"] = gallery_id
         product = self._product(row["sku"])
         if product is not None:
             meta["product"] = product

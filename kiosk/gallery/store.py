@@ -2,14 +2,19 @@
 
 Layout of the gallery directory (``config.gallery``)::
 
-    gallery.sqlite          enrollments, photos, embeddings per feature key (WAL, synchronous=FULL)
+    gallery.sqlite          enrollments, photos, embeddings per feature key (WAL, synchronous=FULL), and the
+                            gallery's random id (``gallery_info``), made with it, sent with every enrollment
     photos/<sku>/<sha>.png  each enrolled photo, named by its content (lossless: re-embedding a new backbone sees
                             the same pixels); ``<sha>-<enrollment>.png`` when a withdrawn enrollment's row has that name
     empty-tray.png          the empty tray the running kiosk's trigger learnt last (refuses empty photos)
 
-An enrollment is all or nothing: its photos are written first (temporary names, then renamed), its rows in one
-transaction, so a crash leaves either no enrollment or a whole one (a photo left without rows is removed at the next
-open). Embeddings are stored per *feature key* (:func:`kiosk.recognition.fusion.feature_key`): a new bundle with
+An enrollment is all or nothing: its photos are written first under pending names (``.<name>.<random>.tmp``), its
+rows in one transaction, and only after the commit are the photos renamed to their own names, so a crash leaves
+either no enrollment or a whole one. At the next open a pending photo a committed row wants is put in place, and an
+old one no row wants is removed; nothing else is ever removed (a ``.png`` without a row may be a lost database's
+photo: kept). A database found zero-length, or new while ``photos/`` holds files (lost, replaced), is said in one
+line and the photos are kept; the new gallery gets a new id, so head office never joins its enrollment ids with the
+old gallery's. Embeddings are stored per *feature key* (:func:`kiosk.recognition.fusion.feature_key`): a new bundle with
 another backbone finds none under its key and re-embeds the stored photos once (:meth:`Gallery.snapshot`).
 
 :meth:`Gallery.revision` changes with every enrollment or withdrawal, from this process or another (``PRAGMA
@@ -28,6 +33,8 @@ import logging
 import os
 import sqlite3
 import threading
+import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.bundle_format.atomic import atomic_write
+from kiosk.bundle_format.atomic import AtomicFile, atomic_write, shown
 from kiosk.errors import UserError
 from kiosk.sqlite_readonly import connect_readonly
 
@@ -79,6 +86,29 @@ def _schema(c: sqlite3.Connection) -> None:
     c.execute("""CREATE TABLE embeddings (
         photo_id INTEGER NOT NULL REFERENCES photos(photo_id) ON DELETE CASCADE, feature_key TEXT NOT NULL,
         vector BLOB NOT NULL, PRIMARY KEY (photo_id, feature_key))""")
+
+
+def _gallery_id(c: sqlite3.Connection, *, make: bool) -> str | None:
+    """The gallery's random id; made (with its table) when ``make`` and there is none yet (a new gallery, or one
+    made before galleries had ids)."""
+    have = c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gallery_info'").fetchone()
+    row = c.execute("SELECT value FROM gallery_info WHERE key = 'gallery_id'").fetchone() if have else None
+    if row is not None or not make:
+        return row[0] if row is not None else None
+    with c:
+        c.execute("BEGIN IMMEDIATE")
+        c.execute("CREATE TABLE IF NOT EXISTS gallery_info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        c.execute("INSERT OR IGNORE INTO gallery_info (key, value) VALUES ('gallery_id', ?)", (uuid.uuid4().hex,))
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # in the database file itself: a lost -wal does not take it
+    return c.execute("SELECT value FROM gallery_info WHERE key = 'gallery_id'").fetchone()[0]
+
+
+def _pending_target(name: str) -> str | None:
+    """The photo name a pending file ``.<name>.png.<random>.tmp`` was written for (None: not a pending photo)."""
+    if not (name.startswith(".") and name.endswith(".tmp")):
+        return None
+    base = name[1:-4].rpartition(".")[0]
+    return base if base.endswith(".png") else None
 
 
 #: the columns each table must have for this kiosk to read it
@@ -162,6 +192,7 @@ class Gallery:
         self.root, self._conn, self._clock = root, conn, clock
         self._lock = threading.RLock()
         self._changes = 0
+        self.gallery_id: str | None = None  # the gallery's random id (None: an old gallery opened read-only)
 
     @classmethod
     def open(cls, root: str | Path, *, clock: Callable[[], str] = _now, create: bool = True) -> Gallery:
@@ -171,10 +202,12 @@ class Gallery:
         root = Path(root)
         if not create:
             _existing(root)
+        db = root / DB_FILE
         try:
+            zero = db.is_file() and db.stat().st_size == 0
             if create:
                 (root / PHOTOS).mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(root / DB_FILE), isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(str(db), isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA journal_mode = WAL")
@@ -187,10 +220,15 @@ class Gallery:
                     _schema(conn)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             _check_schema(conn)
+            gallery_id = _gallery_id(conn, make=True)
         except (OSError, sqlite3.DatabaseError) as exc:
-            raise GalleryError(f"{root}: not a usable gallery ({exc})") from None
+            raise GalleryError(f"{shown(db)}: not a usable gallery ({exc})") from None
         gallery = cls(root, conn, clock)
-        gallery._remove_orphans()
+        gallery.gallery_id = gallery_id
+        if zero or version == 0:
+            gallery._started_anew("was empty (zero length: lost in a power cut?)" if zero else "is new")
+        else:
+            gallery._remove_orphans()
         return gallery
 
     @classmethod
@@ -206,13 +244,16 @@ class Gallery:
                 if _version(conn, root) == 0:
                     raise sqlite3.DatabaseError("no gallery tables")
                 _check_schema(conn)
+                gallery_id = _gallery_id(conn, make=False)
             except BaseException:
                 conn.close()
                 raise
         except (OSError, sqlite3.DatabaseError) as exc:
-            raise GalleryError(f"{root}: not a usable gallery ({exc})") from None
+            raise GalleryError(f"{shown(path)}: not a usable gallery ({exc})") from None
         conn.row_factory = sqlite3.Row
-        return cls(root, conn)
+        gallery = cls(root, conn)
+        gallery.gallery_id = gallery_id
+        return gallery
 
     def close(self) -> None:
         with self._lock:
@@ -320,8 +361,28 @@ class Gallery:
         for data, vector, s in zip(photos, np.asarray(embeddings, np.float32), sharp):
             items.setdefault(hashlib.sha256(data).hexdigest(), (data, vector, s))
         (self.root / PHOTOS / sku).mkdir(parents=True, exist_ok=True)
-        for digest, (data, _, _) in items.items():  # written before the rows (a crash leaves only orphans)
-            atomic_write(self.root / _photo_name(sku, digest), data)
+        pending: dict[str, AtomicFile] = {}  # written under pending names before the rows, renamed after the commit
+        try:
+            for digest, (data, _, _) in items.items():
+                pending[digest] = AtomicFile(self.root / _photo_name(sku, digest))
+                pending[digest].tmp.write_bytes(data)
+            enrollment_id, names = self._insert(sku, items, feature_key, staff, source, refused + len(photos))
+        except BaseException:
+            for target in pending.values():
+                target.discard()
+            raise
+        for digest, target in pending.items():
+            if digest in names:
+                target.path = self.root / names[digest]
+                target.commit()
+            else:
+                target.discard()  # taught already: the stored file is the active enrollment's
+        return self.enrollment(enrollment_id)
+
+    def _insert(self, sku: str, items: dict, feature_key: str, staff: str, source: str,
+                offered: int) -> tuple[int, dict[str, str]]:
+        """The enrollment's rows in one transaction: ``(enrollment id, {sha256: photo name})`` of the photos stored."""
+        names: dict[str, str] = {}
         with self._tx() as c:
             taught = self._taught(c, sku)
             new = {d: item for d, item in items.items() if d not in taught}
@@ -329,19 +390,19 @@ class Gallery:
                 raise GalleryError(f"{sku}: all {len(items)} photo(s) are taught here already (an active enrollment "
                                    "holds them); nothing stored")
             cur = c.execute("INSERT INTO enrollments (sku, created_at, staff, source, refused) VALUES (?, ?, ?, ?, ?)",
-                            (sku, self._clock(), staff, source, refused + len(photos) - len(new)))
+                            (sku, self._clock(), staff, source, offered - len(new)))
             enrollment_id = int(cur.lastrowid)
-            for digest, (data, vector, s) in new.items():
+            for digest, (_, vector, s) in new.items():
                 name = _photo_name(sku, digest)
                 if c.execute("SELECT 1 FROM photos WHERE path = ?", (name,)).fetchone():  # a withdrawn one's
                     name = _photo_name(sku, digest, enrollment_id)
-                    atomic_write(self.root / name, data)
+                names[digest] = name
                 photo_id = c.execute("INSERT INTO photos (enrollment_id, sku, path, sha256, sharpness)"
                                      " VALUES (?, ?, ?, ?, ?)", (enrollment_id, sku, name, digest, s)).lastrowid
                 c.execute("INSERT INTO embeddings (photo_id, feature_key, vector) VALUES (?, ?, ?)",
                           (photo_id, feature_key, vector.tobytes()))
             self._changes += 1
-        return self.enrollment(enrollment_id)
+        return enrollment_id, names
 
     def withdraw(self, sku: str) -> int:
         """Stop suggesting ``sku`` from the gallery (its photos stay for head office); returns enrollments withdrawn."""
@@ -429,17 +490,45 @@ class Gallery:
         path = self.root / EMPTY_TRAY
         return read_image(path) if path.is_file() else None
 
-    def _remove_orphans(self, min_age_s: float = 600.0) -> None:
-        """Photos a crash left without rows (written, then the enrollment's transaction never committed); only old
-        ones: another process may be writing an enrollment right now."""
-        import time
+    def _started_anew(self, why: str) -> None:
+        """A database just made (or found zero-length) beside a photos folder: said in one line; no photo removed."""
+        photos = [p for p in (self.root / PHOTOS).rglob("*") if p.is_file()]
+        if why.startswith("is new") and not photos:
+            return  # a new gallery in a new folder
+        log.warning("gallery: %s %s: a new gallery (id %s) is started; the %d file(s) under %s are kept, not "
+                    "deleted (re-enroll a product with `checkout sku enroll SKU --images %s`)",
+                    shown(self.root / DB_FILE), why, self.gallery_id, len(photos), shown(self.root / PHOTOS),
+                    shown(self.root / PHOTOS / "SKU"))
 
+    def _remove_orphans(self, min_age_s: float = 600.0) -> None:
+        """Pending photos (``.<name>.png.<random>.tmp``) a crash left: one a committed row wants (killed between the
+        commit and the rename) is put in place; one no row wants is removed. Only old ones (another process may be
+        enrolling right now), and nothing else: a ``.png`` without a row is kept (it may be a lost database's)."""
         with self._lock:
-            known = {r[0] for r in self._conn.execute("SELECT path FROM photos")}
-        for path in (self.root / PHOTOS).rglob("*.png"):
+            rows = {r[0]: r[1] for r in self._conn.execute("SELECT path, sha256 FROM photos")}
+        for path in (self.root / PHOTOS).glob("*/.*.tmp"):
+            target = _pending_target(path.name)
             try:
                 old = time.time() - path.stat().st_mtime > min_age_s
             except OSError:
                 continue
-            if old and path.relative_to(self.root).as_posix() not in known:
-                path.unlink(missing_ok=True)
+            if target is None or not old:
+                continue
+            self._settle(path, target, rows)
+
+    def _settle(self, path: Path, target: str, rows: dict[str, str]) -> None:
+        """Put pending photo ``path`` where a row that has no file wants it (the same content), else remove it."""
+        folder = path.parent.relative_to(self.root).as_posix()
+        stem = target.removesuffix(".png")
+        wants = [n for n in rows if n == f"{folder}/{target}" or n.startswith(f"{folder}/{stem}-")]
+        try:
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            for name in wants:
+                if rows[name] == digest and not (self.root / name).exists():
+                    atomic_write(self.root / name, data)
+                    log.warning("gallery: photo %s put in place from its pending file (a crash after its enrollment "
+                                "was stored)", name)
+            path.unlink()
+        except OSError as exc:
+            log.warning("gallery: pending photo %s could not be settled: %s", shown(path), exc)

@@ -30,12 +30,19 @@ log = logging.getLogger(__name__)
 
 
 def open_gallery(path: str):
-    """The gallery at ``path`` (``kiosk.gallery.Gallery``), or ``None`` when no gallery is configured."""
+    """The gallery at ``path`` (``kiosk.gallery.Gallery``), or ``None`` when no gallery is configured, or when it
+    cannot be used (not a database, a newer schema, unwritable): one line naming the file, and the kiosk sells
+    without it (the trained model alone; teaching refused) rather than not at all."""
     if not str(path).strip():
         return None
-    from kiosk.gallery import Gallery
+    from kiosk.gallery import Gallery, GalleryError
 
-    return Gallery.open(path)
+    try:
+        return Gallery.open(path)
+    except GalleryError as exc:
+        log.warning("gallery: %s; the kiosk sells without its gallery (taught products not suggested, teaching off)",
+                    exc)
+        return None
 
 
 def attach_gallery(recognizer, gallery) -> None:

@@ -49,7 +49,8 @@ def test_each_enrollment_is_one_batch_sent_once(gallery):
     assert packer.pack() == 2 and packer.pack() == 0 and gallery.unsent() == []
     batches = [read_enrollment_batch(data, name) for name, data in sorted(box.batches.items())]
     kiwi = next(b for b in batches if b.meta["sku"] == "kiwi")
-    assert kiwi.meta | {} == {"kiosk_id": "K1", "store_id": "BLR-7", "enrollment_id": first.enrollment_id,
+    assert kiwi.meta | {} == {"kiosk_id": "K1", "store_id": "BLR-7", "gallery_id": gallery.gallery_id,
+                              "enrollment_id": first.enrollment_id,
                               "sku": "kiwi", "created_at": "2026-12-01T10:15:02+05:30", "staff": "101",
                               "source": "teach-screen", "refused": 2, "withdrawn_at": None}
     assert sorted(hashlib.sha256(b).hexdigest() for b in kiwi.files.values()) == sorted(
