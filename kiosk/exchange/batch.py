@@ -220,7 +220,7 @@ def read_kiosk_batch(data: bytes, name: str | None, kind: str, *, where: str | N
             raise BatchError(f"{where}: meta.{key} missing")
         if (value or key == "kiosk_id") and not ID_RE.fullmatch(value):  # two ids, one folder: mixed photos
             raise BatchError(f"{where}: meta.{key} {value[:70]!r} is not an id head office files as it is (1-64 "
-                             "letters, digits, '.', '_' or '-')")
+                             "letters, digits, '.', '_' or '-'; not '-' alone, the folder of no store)")
     problem = misfiled(batch.meta, *filed_under) if filed_under is not None else ""
     if problem:
         raise BatchError(f"{where}: {problem}")

@@ -87,7 +87,7 @@ def _ids_problem(doc: dict[str, Any]) -> str:
     for key in ("store_id", "kiosk_id"):
         value = doc[key]
         if (value or key == "kiosk_id") and not ID_RE.fullmatch(value):
-            return f"{key} {value[:40]!r} is not an id (letters, digits, '.', '_' and '-', at most 64)"
+            return f"{key} {value[:40]!r} is not an id (letters, digits, '.', '_' and '-', at most 64; not '-' alone)"
     return ""
 
 

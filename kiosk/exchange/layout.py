@@ -3,25 +3,30 @@
     <kind>/<store_id>/<kiosk_id>/<kind>-<sha256>.tar     batches (feedback/, later audit/)
     heartbeats/<store_id>/<kiosk_id>.json                each kiosk's latest heartbeat (overwritten)
 
-Store and kiosk ids become one safe path segment each (:func:`safe_segment`); an empty store id is ``-``.
+Store and kiosk ids become one safe path segment each (:func:`safe_segment`); an empty store id is ``-``
+(:data:`EMPTY`), which is therefore no id itself.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["HEARTBEATS", "ID_RE", "batch_key", "heartbeat_key", "misfiled", "safe_segment"]
+__all__ = ["EMPTY", "HEARTBEATS", "ID_RE", "batch_key", "heartbeat_key", "misfiled", "safe_segment"]
 
 HEARTBEATS = "heartbeats"
+#: the folder of an empty store id (a kiosk with no store set)
+EMPTY = "-"
 #: a kiosk or store id as the kiosk's settings take it: one path segment at head office as it is, so two ids never
-#: meet in one folder (``safe_segment`` of "BLR 9" and of "BLR_9" is the same)
-ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
+#: meet in one folder (``safe_segment`` of "BLR 9" and of "BLR_9" is the same); never :data:`EMPTY`, the empty
+#: store id's folder (store "-" and no store met in ``-/``: one's lemon photo trained as the other's banana).
+#: ``safe_segment`` is the identity on these ids, so "" and the ids map to folders one to one.
+ID_RE = re.compile(r"(?!-\Z)[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 
 
 def safe_segment(text: str) -> str:
     """``text`` as one path segment: letters, digits, '.', '_' and '-' (others become '_'); never empty or dotted."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", str(text).strip()).lstrip(".")[:64]
-    return cleaned or "-"
+    return cleaned or EMPTY
 
 
 def misfiled(meta: dict, store_dir: str, kiosk_dir: str) -> str:

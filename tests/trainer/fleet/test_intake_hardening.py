@@ -77,3 +77,31 @@ def test_huge_and_sparse_batches_are_refused_by_name_and_the_other_stores_collec
                                                        "not read"
     assert "not a regular file" in skipped[bomb_key]
     assert report.rows == 1
+
+
+def test_store_ids_and_no_store_map_to_folders_one_to_one():
+    from kiosk.exchange.layout import ID_RE, safe_segment
+
+    ids = ["", "-", "_", "--", "-a", "a-", "A", "a", "a.b", "a_b", "0", "K1", "x" * 64]
+    valid = [i for i in ids if i == "" or ID_RE.fullmatch(i)]
+    assert "-" not in valid and "--" in valid  # "-" is where a kiosk with no store id files its batches
+    assert len({safe_segment(i) for i in valid}) == len(valid)
+    assert all(safe_segment(i) == i for i in valid if i)
+
+
+def test_store_dash_and_no_store_never_share_a_folder(tmp_path):
+    ho = tmp_path / "ho"
+    put_batch(ho, "", "K1", [record("p1", "banana", "staff")], {"p1": crop(31)})
+    dash = put_batch(ho, "-", "K1", [record("p1", "lemon", "shopper", rank=1)], {"p1": crop(32)})
+    report = collect_feedback(str(ho), tmp_path / "out", progress=False)
+    skipped = {s["batch"]: s["reason"] for s in report.skipped}
+    assert "meta.store_id '-' is not an id" in skipped[dash.relative_to(ho).as_posix()]
+    assert report.rows == 1
+    assert (tmp_path / "out" / "images" / "-" / "K1" / "p1.jpg").read_bytes() == crop(31)
+
+
+def test_the_kiosk_refuses_store_dash_in_its_settings():
+    from kiosk.config import ConfigError, KioskConfig
+
+    with pytest.raises(ConfigError, match="store_id='-'"):
+        KioskConfig(store_id="-")
