@@ -28,6 +28,13 @@ def _add_weight_averaging(p: argparse.ArgumentParser) -> None:
                    help="SWA's held learning rate, a share of each group's peak (default 0.25)")
 
 
+def _add_loss_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--label-smoothing", type=bounded(float, 0, below=1), default=0.1)
+    p.add_argument("--logit-norm", type=bounded(float, 0, 10), default=0.0, metavar="TAU",
+                   help="LogitNorm: the loss sees the logits scaled to norm 1/TAU (e.g. 0.04; the network and its "
+                        "export are unchanged); 0 = off")
+
+
 def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = parser or argparse.ArgumentParser(description="Fine-tune a product recogniser", add_help=True)
     add_train_options(p)  # --train CSV[:WEIGHT] (repeatable), --shopper-weight, --auto-weight
@@ -48,10 +55,7 @@ def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
                    help="peak learning rate of the new head")
     p.add_argument("--backbone-lr-mult", type=bounded(float, 0, 100), default=0.5, help="backbone lr = lr × this")
     p.add_argument("--weight-decay", type=bounded(float, 0, 10), default=0.05)
-    p.add_argument("--label-smoothing", type=bounded(float, 0, below=1), default=0.1)
-    p.add_argument("--logit-norm", type=bounded(float, 0, 10), default=0.0, metavar="TAU",
-                   help="LogitNorm: the loss sees the logits scaled to norm 1/TAU (e.g. 0.04; the network and its "
-                        "export are unchanged); 0 = off")
+    _add_loss_options(p)
     p.add_argument("--schedule", choices=["onecycle", "cosine"], default="onecycle")
     p.add_argument("--warmup-epochs", type=bounded(float, 0, 100_000), default=1.0,
                    help="linear warm-up for the cosine schedule")
