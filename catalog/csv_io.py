@@ -21,7 +21,7 @@ import csv
 import io
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
@@ -48,6 +48,13 @@ def neutralise_formula(cell: str) -> str:
     if cell.startswith(FORMULA_START) or (cell.startswith("'") and cell[1:].startswith(FORMULA_START)):
         return "'" + cell
     return cell
+
+
+def formula_safe(cells: Iterable[object]) -> list[object]:
+    """A CSV row as every head-office CSV writes it (a catalog export, feedback.csv's provenance, unlabelled.csv,
+    ``report taught --new-products``, takings): each text cell through :func:`neutralise_formula`, so a value a
+    store sent (a chooser, a product name) never runs as a formula in the spreadsheet that opens it."""
+    return [neutralise_formula(c) if isinstance(c, str) else c for c in cells]
 
 
 def restore_formula(cell: str) -> str:

@@ -36,7 +36,10 @@ KIND = "feedback"
 TRUSTS = ("staff", "barcode", "shopper", "auto", "none")
 TRUST_RANK = {t: len(TRUSTS) - 1 - i for i, t in enumerate(TRUSTS)}  # staff 4 … none 0
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
-SKU_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
+SKU_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")  # a catalog SKU: 1-64 characters
+#: who chose a label, as the kiosk writes it: "" (nobody yet), a word (shopper, search, auto, removed …) or
+#: ``staff:<id>``; nothing a spreadsheet would run (``=cmd|…`` reached feedback.csv as it was)
+CHOOSER_RE = re.compile(r"^(?:[a-z][a-z_-]{0,31}(?::[A-Za-z0-9._-]{1,64})?)?\Z")
 
 
 def trust_of(chooser: str) -> str:
@@ -90,9 +93,10 @@ def validate_record(rec: dict[str, Any], files: dict[str, bytes] | None = None) 
         ("recognised_sku", rec.get("recognised_sku") is None or _sku(rec["recognised_sku"])),
         ("model_version", _opt(rec.get("model_version"), int, 0)),
         ("grams", _opt(rec.get("grams"), int, 0)),
-        ("chooser", isinstance(rec.get("chooser"), str) and rec["chooser"].isprintable() and len(rec["chooser"]) < 99),
+        ("chooser", isinstance(rec.get("chooser"), str) and bool(CHOOSER_RE.match(rec["chooser"]))),
         ("suggestion_rank", _opt(rec.get("suggestion_rank"), int, 1)),
         ("label", rec.get("label") is None or _sku(rec["label"])),
+        ("last_sku", rec.get("last_sku") is None or _sku(rec["last_sku"])),
         ("trust", rec.get("trust") in TRUSTS),
         ("image", isinstance(rec.get("image"), str)),
         ("paid", rec.get("paid") is None or isinstance(rec["paid"], bool)),

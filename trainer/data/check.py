@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from catalog.csv_io import formula_safe
 from kiosk.errors import DataError
 from trainer.data import hashing
 from trainer.data.duplicates import duplicate_groups, duplicate_pairs
@@ -349,7 +350,8 @@ def _write_quarantine(quarantined: Sequence[Quarantined], path: Path) -> None:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["path", "reason", "detail", "manifest", "sku"])
         for q in quarantined:
-            writer.writerow([relative_path(q.path, path.parent), q.reason, q.detail, q.manifest, q.sku])
+            cells = formula_safe([q.reason, q.detail, q.manifest, q.sku])
+            writer.writerow([relative_path(q.path, path.parent), *cells])
 
 
 def render_markdown(report: CheckReport, base: Path) -> str:

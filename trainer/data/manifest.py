@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 
+from catalog.csv_io import formula_safe, restore_formula
 from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import DataError
 from kiosk.inputfiles import MB, path_kind, read_bounded
@@ -160,6 +161,7 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
         sha = record.get("sha256", "").lower()
         if sha and not SHA256_RE.match(sha):
             raise bad("sha256", "is not 64 hexadecimal digits")
+        record = {k: v if k == "path" else restore_formula(v) for k, v in record.items()}
         extra = {k: v for k, v in record.items() if k not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
         rows.append(
             ManifestRow(
@@ -215,7 +217,9 @@ def write_manifest(rows: Iterable[ManifestRow], path: str | os.PathLike) -> Path
         writer.writerow(columns)
         for r in rows:
             _check_utf8(r.path)
-            values = {"path": relative_path(r.path, base), "sku": r.sku, "group": r.group, "split": r.split,
-                      "source": r.source, "sha256": r.sha256, **r.extra}
+            values = {"sku": r.sku, "group": r.group, "split": r.split, "source": r.source, "sha256": r.sha256,
+                      **r.extra}
+            values = dict(zip(values, formula_safe(values.values())))  # read_manifest gives them back exactly
+            values["path"] = relative_path(r.path, base)
             writer.writerow([values.get(c, "") for c in columns])
     return path

@@ -310,6 +310,7 @@ def _write_unlabelled(found: list[Found], path: Path) -> None:
     """Placements without a usable label, for review: what the model said and what happened."""
     import csv
 
+    from catalog.csv_io import formula_safe
     from kiosk.bundle_format.atomic import atomic_open
 
     columns = ["path", "store", "kiosk", "placement_id", "predicted", "chooser", "last_sku", "label", "time", "batch"]
@@ -318,6 +319,7 @@ def _write_unlabelled(found: list[Found], path: Path) -> None:
         writer.writerow(columns)
         for f in found:
             r = f.record
-            writer.writerow([f.path.relative_to(path.parent).as_posix() if f.path else "", f.store, f.kiosk,
-                             r["placement_id"], r["recognised_sku"] or "", r["chooser"], r.get("last_sku") or "",
-                             r["label"] or "", r["placed_at"], f.batch.rsplit("/", 1)[-1]])
+            where = f.path.relative_to(path.parent).as_posix() if f.path else ""
+            writer.writerow(formula_safe([where, f.store, f.kiosk, r["placement_id"], r["recognised_sku"] or "",
+                                          r["chooser"], r.get("last_sku") or "", r["label"] or "", r["placed_at"],
+                                          f.batch.rsplit("/", 1)[-1]]))

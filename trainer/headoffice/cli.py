@@ -201,15 +201,17 @@ def _write_new_products(path: Path, report) -> None:
     import csv
     import io
 
+    from catalog.csv_io import formula_safe
     from catalog.model import CSV_COLUMNS
     from kiosk.bundle_format.atomic import atomic_write
     from trainer.headoffice.taught import new_products
 
     rows, problems = new_products(report)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:  # `catalog import` restores a neutralised cell (a store's product name "=cmd|…")
+        writer.writerow(formula_safe(row.get(c, "") for c in CSV_COLUMNS))
     try:
         atomic_write(path, buf.getvalue().encode("utf-8"))
     except OSError as exc:

