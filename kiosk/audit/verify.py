@@ -94,15 +94,22 @@ def _tail(conn: sqlite3.Connection, log: Log) -> list[str]:
     return out
 
 
-def _witness(log: Log, key: bytes | None, path: Path) -> tuple[str, list[str]]:
-    """The log against its witness outside the file: ``(one line on the witness, findings)``."""
+def _read_witness(path: Path) -> dict | DataError | None:
+    """The witness at ``path`` (None: no file; the DataError when it is not one). Read **before** the log: a running
+    kiosk commits first and replaces the witness after, so a witness read after the log could be a row ahead."""
+    try:
+        return read_witness(path)
+    except DataError as exc:
+        return exc
+
+
+def _witness(log: Log, key: bytes | None, path: Path, doc: dict | DataError | None) -> tuple[str, list[str]]:
+    """The log against its witness ``doc`` (:func:`_read_witness`) at ``path``: ``(one line on it, findings)``."""
     out = [f"deleted?: row {r['seq']} ({r['at']}): the kiosk started without its witness file, which the log had: "
            f"rows cut off the end before it cannot be ruled out" for r in log.of("audit.witness_started")
            if r["detail"].get("lost")]
-    try:
-        doc = read_witness(path)
-    except DataError as exc:
-        return f"witness: UNREADABLE ({path})", out + [f"edited: {exc}"]
+    if isinstance(doc, DataError):
+        return f"witness: UNREADABLE ({path})", out + [f"edited: {doc}"]
     if doc is None:
         began = log.started["detail"] if log.started else {}
         if not log.rows:
@@ -187,13 +194,15 @@ def verify_store(path: str | Path, key_path: str | Path | None = None, *, kiosk_
     path = Path(path)
     key_path = Path(key_path) if key_path else default_key_path(path)
     key = load_key(key_path)
+    doc = _read_witness(witness_path(key_path))  # first: it trails the log's commits
     conn = _connect(path)
     try:
+        conn.execute("BEGIN")  # one snapshot for every table, though the kiosk sells on beside this
         stored = [row_dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY id")]
         chain = verify_rows(stored, {key_id(key): key} if key else {})
         log = Log(stored)
         kiosk, findings = _kiosk(log, kiosk_id) if kiosk_id is not None else ("", [])
-        witness, found = _witness(log, key, witness_path(key_path))
+        witness, found = _witness(log, key, witness_path(key_path), doc)
         findings += found
         findings += (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
                     + _line_events(conn, log) + staff_findings(conn, log, key) + print_findings(conn, log))

@@ -100,7 +100,7 @@ def _witness(store: Path, configured: str) -> str:
         key = load_key(key_path)
     except DataError:  # the key's own check says so
         return ""
-    try:
+    try:  # the witness before the log: the running kiosk commits first, then replaces it (it trails, never leads)
         doc = read_witness(witness_path(key_path))
     except DataError as exc:
         return f"{exc}: it witnesses the audit log of {store}"

@@ -188,14 +188,14 @@ class AuditMixin:
         up to the log's last row when behind; made, after an ``audit.witness_started`` row, when there is none."""
         from kiosk.store.sales import StoreError
 
-        with self._lock:
-            last = self._conn.execute("SELECT seq, hash, at FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-        head = (last["seq"], last["hash"], last["at"]) if last else (0, GENESIS, "")
-        try:
-            doc = read_witness(self.witness_path)
+        try:  # the witness first, then the log: a writer (the running kiosk) commits first and then replaces the
+            doc = read_witness(self.witness_path)  # witness, so read the other way round it looks one row ahead
         except DataError as exc:
             raise StoreError(f"{exc}: it witnesses the audit log of {self.path}; move it aside to open the database "
                              "(the kiosk records that in its audit log)") from None
+        with self._lock:
+            last = self._conn.execute("SELECT seq, hash, at FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        head = (last["seq"], last["hash"], last["at"]) if last else (0, GENESIS, "")
         if doc is None:
             if last is None or self._audit_rekeyed:  # a new log; a lost key (its ``audit.rekeyed`` row says so)
                 self._put_witness(*head)
