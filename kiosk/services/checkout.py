@@ -87,6 +87,8 @@ def _simulated_terminal():
 class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intents: services.shopper, staff_desk
     """See :class:`kiosk.services.api.CheckoutApi` for the contract (events, intents, threads)."""
 
+    _instance = None  # from_config's lock: one kiosk per state folder (kiosk.services.instance), let go at close
+
     def __init__(self, config: KioskConfig, *, catalog, store, recognizer_holder, scale,
                  clock: Callable[[], datetime] | None = None, updater=None,
                  catalog_lock: threading.RLock | None = None, scanner=None, terminal=None,
@@ -161,6 +163,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
                       scanner=parts.scanner, terminal=parts.terminal, gallery=parts.gallery)
         service._startup_notices = [Notice(level, text) for level, text in parts.notices]
         service._desk.rollback = parts.rollback  # staff mode's model rollback (model_state), else None
+        service._instance = parts.instance
         return service
 
     def close(self) -> None:
@@ -170,7 +173,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         self._unsubscribe_model()
         self.teaching.close()  # the gallery
         close_all(self.scanner, self._till.terminal, self._receipts, self.scale, self.store, self.catalog,
-                  self.model.recognizer)
+                  self.model.recognizer, self._instance)
 
     def __enter__(self) -> CheckoutService:
         return self

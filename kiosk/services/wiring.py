@@ -65,6 +65,7 @@ class OpenedParts:
     terminal: Any = None  # kiosk.payments.PaymentTerminal (config.payment_terminal)
     rollback: Any = None  # staff mode's model rollback, (actor, reason) -> (from, to); None without model_state
     gallery: Any = None  # kiosk.gallery.Gallery (config.gallery) or None
+    instance: Any = None  # kiosk.services.instance.InstanceLock: one kiosk per state folder, held until closed
 
 
 def _open_models(config: KioskConfig, catalog_lock, opened: list, gallery=None) -> tuple[Any, Any, Any]:
@@ -107,10 +108,12 @@ def open_parts(config: KioskConfig) -> OpenedParts:
     from kiosk.bundles.active import ActiveModel
     from kiosk.payments import open_terminal
     from kiosk.scale import open_scale
+    from kiosk.services.instance import hold_instance_lock
     from kiosk.services.teaching import open_gallery
     from kiosk.store import SalesStore
 
-    opened: list[Any] = []
+    instance = hold_instance_lock(Path(config.store).parent)  # before anything is opened (the gallery sweeps)
+    opened: list[Any] = [instance]
     catalog_lock = threading.RLock()
     try:
         try:
@@ -135,7 +138,7 @@ def open_parts(config: KioskConfig) -> OpenedParts:
         raise
     parts = OpenedParts(catalog, store, scale, ActiveModel(recognizer), catalog_lock,
                        models.updater if models is not None else None, _model_notices(config, models), scanner,
-                       terminal, gallery=gallery)
+                       terminal, gallery=gallery, instance=instance)
     if models is not None:
         from kiosk.services.model_updates import model_rollback
 
