@@ -265,19 +265,22 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
 
     out = Path(out)
     before = _check_out(str(src), out, force)
+    known = load_catalog_skus(catalog)[0] if catalog is not None else None  # every input checked before a write
+    base = [r for m in against for r in read_manifest(m)]
     report = CollectReport(str(src), str(out), manifest=str(out / MANIFEST))
     ho = HeadOffice(src)
     merged = list(_read_all(ho, report).values()) + _read_enrollments(ho, report)
     if since is not None:
         keep = [f for f in merged if _time(f.record["placed_at"]) >= since]
         report.before_since, merged = len(merged) - len(keep), keep
-    known = load_catalog_skus(catalog)[0] if catalog is not None else None
     report.catalog = str(catalog or "")
     labelled, rest = _usable(sorted(merged, key=lambda f: (f.store, f.kiosk, f.record["placement_id"])), known,
                              report)
     out.mkdir(parents=True, exist_ok=True)
+    # images/ claimed before its first photo: a run that fails or is killed after this is rerun without --force
+    atomic_write(out / MARKER, json.dumps({"source": str(src), "rows": before.get("rows", 0),
+                                           "files": before.get("files", {})}, indent=2) + "\n")
     _write_images(labelled + rest, out)
-    base = [r for m in against for r in read_manifest(m)]
     kept = dedupe(labelled, base, report, phash_threshold=phash_threshold, workers=workers, cache=cache,
                   progress=progress)
     rows = [_row(f) for f in kept]

@@ -148,3 +148,25 @@ def test_new_products_from_a_store_are_written_formula_safe(tmp_path, capsys):
     capsys.readouterr()
     text = out.read_text(encoding="utf-8")
     assert "'=cmd|' /C calc'!A0" in text and "'@SUM(1+1)" in text and ",=" not in text and ",@" not in text
+
+
+def test_a_collect_that_failed_part_way_is_rerun_without_force(tmp_path, monkeypatch):
+    from kiosk.errors import DataError
+
+    ho, out = tmp_path / "ho", tmp_path / "out"
+    put_batch(ho, "BLR-1", "K1", [record("p1", "banana", "staff")], {"p1": crop(1)})
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n", encoding="utf-8")
+    with pytest.raises(DataError, match="path"):
+        collect_feedback(str(ho), out, against=[bad], progress=False)
+    assert not (out / "images").exists()  # --against checked before anything was written
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # a kill while the photos are hashed
+
+    monkeypatch.setattr("trainer.fleet.dedupe.dedupe", killed)
+    with pytest.raises(KeyboardInterrupt):
+        collect_feedback(str(ho), out, progress=False)
+    assert (out / "images").is_dir()
+    monkeypatch.undo()
+    assert collect_feedback(str(ho), out, progress=False).rows == 1  # no --force needed
