@@ -47,13 +47,13 @@ SOURCE, ENROLLED = "feedback", "enrolled"
 
 @dataclass
 class Found:
-    """One merged record: where it came from and its crop's bytes (None: none was sent)."""
+    """One merged record: where it came from and where its crop was written (None: none was sent). Crops go to disk
+    as their batch is read, so a collect holds one batch's photos at a time, not the whole upload tree's."""
 
     store: str
     kiosk: str
     batch: str
     record: dict
-    image: bytes | None
     path: Path | None = None
     source: str = "feedback"
 
@@ -129,36 +129,49 @@ def _whole_batches(ho: HeadOffice, kind: str, read, report: CollectReport):
         yield key, batch
 
 
-def _read_all(ho: HeadOffice, report: CollectReport) -> dict[tuple[str, str, str], Found]:
-    """Every whole batch's records, newest revision per placement; broken batches named and skipped whole."""
+def _read_all(ho: HeadOffice, report: CollectReport, out: Path,
+              since: datetime | None) -> dict[tuple[str, str, str], Found]:
+    """Every whole batch's records, newest revision per placement, its crop written under ``out`` as its batch is
+    read (a later revision's replaces it); broken batches named and skipped whole; ``since``: placements from then."""
     merged: dict[tuple[str, str, str], Found] = {}
+    before: set[tuple[str, str, str]] = set()
     for key, batch in _whole_batches(ho, KIND, read_feedback_batch, report):
         store, kiosk = batch.meta["store_id"], batch.meta["kiosk_id"]
         for rec in batch.records:
-            found = Found(store, kiosk, key, rec, batch.files.get(rec["image"]) if rec["image"] else None)
             k = (store, kiosk, rec["placement_id"])
+            if since is not None and _time(rec["placed_at"]) < since:
+                before.add(k)
+                continue
             old = merged.get(k)
             if old is None or (rec["revision"], _updated(rec)) > (old.record["revision"], _updated(old.record)):
                 report.superseded += old is not None
-                merged[k] = found
+                merged[k] = Found(store, kiosk, key, rec)
+                _put_image(merged[k], batch.files.get(rec["image"]) if rec["image"] else None, out, old)
             else:
                 report.superseded += 1
     report.records = len(merged)
+    report.before_since = len(before - set(merged))
     return merged
 
 
-def _read_enrollments(ho: HeadOffice, report: CollectReport) -> list[Found]:
+def _read_enrollments(ho: HeadOffice, report: CollectReport, out: Path) -> list[Found]:
     """Every enrollment's photos (its whole batches joined: the parts of one, or one sent again; each photo once) as
-    staff-trusted records of their SKU; withdrawn ones counted, left out."""
+    staff-trusted records of their SKU, written under ``out`` as their batch is read; withdrawn ones counted, left
+    out."""
     found: list[Found] = []
-    photos: dict[tuple[str, str], bytes] = {}  # (batch, sha256) -> the photo
+    photos: dict[tuple[str, str], Path] = {}  # (batch, sha256) -> where the photo was written
 
     def whole():
         for key, batch in _whole_batches(ho, ENROLLMENT, read_enrollment_batch, report):
             if batch.meta["withdrawn_at"] is None:
-                photos.update({(key, r["sha256"]): batch.files[r["image"]] for r in batch.records})
+                m = batch.meta
+                for r in batch.records:
+                    where = _image_path(out, m["store_id"], m["kiosk_id"], _enrolled(m, r), r["image"])
+                    _write_once(where, batch.files[r["image"]])
+                    photos[(key, r["sha256"])] = where
             yield key, batch
 
+    used: set[Path] = set()
     for e in join_enrollments(whole()):
         m = e.meta
         if m["withdrawn_at"] is not None:
@@ -166,7 +179,7 @@ def _read_enrollments(ho: HeadOffice, report: CollectReport) -> list[Found]:
             continue
         report.enrollments += 1
         for rec in e.records:
-            placement = f"enrolled-{m['enrollment_id']}-{rec['sha256'][:12]}"
+            placement = _enrolled(m, rec)
             record = {"placement_id": placement, "revision": 1, "placed_at": m["created_at"],
                       "updated_at": m["created_at"], "image": rec["image"], "top_k": [], "recognised_sku": None,
                       "model_version": None, "grams": None, "chooser": f"staff:{m['staff']}" if m["staff"] else
@@ -174,8 +187,16 @@ def _read_enrollments(ho: HeadOffice, report: CollectReport) -> list[Found]:
             key = e.carried_by[rec["sha256"]]
             found.append(Found(m["store_id"], m["kiosk_id"], key, record, photos[(key, rec["sha256"])],
                                source=ENROLLED))
+            used.add(photos[(key, rec["sha256"])])
     report.enrolled_photos = len(found)
+    for path in set(photos.values()) - used:  # a part of an enrollment withdrawn in another part
+        path.unlink(missing_ok=True)
     return found
+
+
+def _enrolled(meta: dict, rec: dict) -> str:
+    """The placement id an enrollment's photo is collected as."""
+    return f"enrolled-{meta['enrollment_id']}-{rec['sha256'][:12]}"
 
 
 def _usable(found: list[Found], known: set[str] | None, report: CollectReport) -> tuple[list[Found], list[Found]]:
@@ -188,22 +209,32 @@ def _usable(found: list[Found], known: set[str] | None, report: CollectReport) -
             if label not in skus:
                 skus.append(label)
             rest.append(f)
-        elif label is not None and f.image is not None:
+        elif label is not None and f.path is not None:
             labelled.append(f)
         else:
             rest.append(f)
     return labelled, rest
 
 
-def _write_images(found: list[Found], out: Path) -> None:
-    for f in found:
-        if f.image is None:
-            continue
-        suffix = Path(f.record["image"]).suffix or ".jpg"
-        f.path = out / "images" / safe_segment(f.store) / safe_segment(f.kiosk) / f"{f.record['placement_id']}{suffix}"
-        if not (f.path.is_file() and f.path.read_bytes() == f.image):
-            f.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(f.path, f.image)
+def _image_path(out: Path, store: str, kiosk: str, placement: str, member: str) -> Path:
+    return out / "images" / safe_segment(store) / safe_segment(kiosk) / f"{placement}{Path(member).suffix or '.jpg'}"
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    """``data`` at ``path``, left alone when it is there already (a rerun rewrites nothing)."""
+    if not (path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data)
+
+
+def _put_image(f: Found, data: bytes | None, out: Path, replaced: Found | None) -> None:
+    """``f``'s crop written now, while its batch is held; the crop of the revision it ``replaced`` gone if it
+    has none."""
+    f.path = None if data is None else _image_path(out, f.store, f.kiosk, f.record["placement_id"], f.record["image"])
+    if f.path is not None:
+        _write_once(f.path, data)
+    elif replaced is not None and replaced.path is not None:
+        replaced.path.unlink(missing_ok=True)
 
 
 def _row(f: Found) -> ManifestRow:
@@ -269,18 +300,21 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
     base = [r for m in against for r in read_manifest(m)]
     report = CollectReport(str(src), str(out), manifest=str(out / MANIFEST))
     ho = HeadOffice(src)
-    merged = list(_read_all(ho, report).values()) + _read_enrollments(ho, report)
-    if since is not None:
-        keep = [f for f in merged if _time(f.record["placed_at"]) >= since]
-        report.before_since, merged = len(merged) - len(keep), keep
-    report.catalog = str(catalog or "")
-    labelled, rest = _usable(sorted(merged, key=lambda f: (f.store, f.kiosk, f.record["placement_id"])), known,
-                             report)
     out.mkdir(parents=True, exist_ok=True)
     # images/ claimed before its first photo: a run that fails or is killed after this is rerun without --force
     atomic_write(out / MARKER, json.dumps({"source": str(src), "rows": before.get("rows", 0),
                                            "files": before.get("files", {})}, indent=2) + "\n")
-    _write_images(labelled + rest, out)
+    merged = list(_read_all(ho, report, out, since).values())
+    enrolled = _read_enrollments(ho, report, out)
+    if since is not None:
+        keep = [f for f in enrolled if _time(f.record["placed_at"]) >= since]
+        for f in enrolled:
+            if f.path is not None and f not in keep:
+                f.path.unlink(missing_ok=True)
+        report.before_since, enrolled = report.before_since + len(enrolled) - len(keep), keep
+    report.catalog = str(catalog or "")
+    labelled, rest = _usable(sorted(merged + enrolled, key=lambda f: (f.store, f.kiosk, f.record["placement_id"])),
+                             known, report)
     kept = dedupe(labelled, base, report, phash_threshold=phash_threshold, workers=workers, cache=cache,
                   progress=progress)
     rows = [_row(f) for f in kept]

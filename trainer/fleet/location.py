@@ -137,7 +137,8 @@ def _read_bounded(path: Path, key: str, limit: int) -> bytes:
             raise TooLarge(key, st.st_size, limit)
         chunks, got = [], 0
         while got <= limit:
-            chunk = os.read(fd, min(limit + 1 - got, 1 << 24))
+            want = st.st_size + 1 - got if got < st.st_size + 1 else 1 << 16  # its size: no larger buffer made
+            chunk = os.read(fd, min(limit + 1 - got, want))
             if not chunk:
                 break
             chunks.append(chunk)

@@ -170,3 +170,20 @@ def test_a_collect_that_failed_part_way_is_rerun_without_force(tmp_path, monkeyp
     assert (out / "images").is_dir()
     monkeypatch.undo()
     assert collect_feedback(str(ho), out, progress=False).rows == 1  # no --force needed
+
+
+def test_collect_holds_one_batch_of_crops_at_a_time_not_the_whole_tree(tmp_path):
+    import tracemalloc
+
+    ho = tmp_path / "ho"
+    for b in range(8):  # 8 batches of 1 MiB of crops: 8 MiB in all
+        crops = {f"b{b}-{i}": os.urandom(64 << 10) for i in range(16)}
+        put_batch(ho, "BIG", "K1", [record(pid, None, "none") for pid in crops], crops)
+    tracemalloc.start()
+    try:
+        report = collect_feedback(str(ho), tmp_path / "out", progress=False, workers=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.unlabelled == 128 and len(list((tmp_path / "out" / "images" / "BIG" / "K1").iterdir())) == 128
+    assert peak < 7 << 20, f"peak {peak / 2**20:.1f} MiB"  # before: every crop held until the write (10 MiB)
