@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kiosk.errors import DataError
@@ -166,14 +166,27 @@ def _no_folder(src: str) -> str:
             "upload to, or no kiosk has reported yet")
 
 
+def _day_possible(r: KioskRow) -> bool:
+    """Whether a kiosk's sales figures may be the store's: sent, its clock not ahead of head office's, its day not
+    after head office's today anywhere (UTC+14) -- a kiosk a year ahead hid its store's sales behind its own day."""
+    if r.sales_count is None or r.clock_ahead:
+        return False
+    try:
+        now = datetime.fromisoformat(r.last_heartbeat.replace("Z", "+00:00")) + timedelta(seconds=r.age_s)
+        return r.sales_day <= (now + timedelta(hours=14)).date().isoformat()
+    except (ValueError, OverflowError):
+        return False
+
+
 def store_sales(rows: list[KioskRow]) -> list[dict]:
-    """Per store, its kiosks' sales on the newest day any of them reports: ``store, day, sales, paise, kiosks``
-    (how many kiosks that day's figures come from) and ``of`` (how many kiosks the store has)."""
+    """Per store, its kiosks' sales on the newest day any of them reports (a kiosk whose clock is ahead left out):
+    ``store, day, sales, paise, kiosks`` (how many kiosks that day's figures come from) and ``of`` (how many kiosks
+    the store has)."""
     out = []
     for store in sorted({r.store for r in rows}):
         mine = [r for r in rows if r.store == store]
-        day = max((r.sales_day for r in mine if r.sales_count is not None), default="")
-        today = [r for r in mine if r.sales_count is not None and r.sales_day == day]
+        day = max((r.sales_day for r in mine if _day_possible(r)), default="")
+        today = [r for r in mine if _day_possible(r) and r.sales_day == day]
         if today:
             out.append({"store": store, "day": day, "sales": sum(r.sales_count for r in today),
                         "paise": sum(r.sales_paise or 0 for r in today), "kiosks": len(today), "of": len(mine)})

@@ -187,3 +187,21 @@ def test_collect_holds_one_batch_of_crops_at_a_time_not_the_whole_tree(tmp_path)
         tracemalloc.stop()
     assert report.unlabelled == 128 and len(list((tmp_path / "out" / "images" / "BIG" / "K1").iterdir())) == 128
     assert peak < 7 << 20, f"peak {peak / 2**20:.1f} MiB"  # before: every crop held until the write (10 MiB)
+
+
+def test_a_kiosk_whose_clock_is_ahead_cannot_hide_its_stores_sales(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from tests.trainer.fleet.stores import put_heartbeat
+    from trainer.fleet.status import fleet_status, format_table, store_sales
+
+    now = datetime(2026, 12, 2, 6, 0, tzinfo=timezone.utc)
+    for kiosk, at, sales in (("K1", now, ("2026-12-02", 40, 400000)), ("K2", now, ("2026-12-02", 35, 350000)),
+                             ("K3", now + timedelta(days=365), ("2027-12-02", 1, 1000)),  # a year ahead: STALE
+                             ("K4", now, ("2026-12-09", 2, 2000))):  # its heartbeat on time, its sales day not
+        put_heartbeat(tmp_path, "BLR-1", kiosk, at=at, version=7, placements=1, labelled=1, corrected=0,
+                      sales=sales)
+    rows, _ = fleet_status(str(tmp_path), now=now)
+    assert store_sales(rows) == [{"store": "BLR-1", "day": "2026-12-02", "sales": 75, "paise": 750000,
+                                  "kiosks": 2, "of": 4}]
+    assert "store BLR-1: 75 sale(s), ₹7500.00 on 2026-12-02 (2 of 4 kiosk(s) report it)" in format_table(rows, [])
