@@ -147,9 +147,29 @@ def test_head_office_never_joins_a_new_gallerys_enrollment_with_the_lost_ones(tm
         assert teach(g, "lime", (20, 70)).enrollment_id == 1
         _pack(g, HeadOfficeBox(ho))
     report = CollectReport(str(ho), "")
-    found = _read_enrollments(HeadOffice(str(ho)), report)
+    found = _read_enrollments(HeadOffice(str(ho)), report, tmp_path / "out")
     assert sorted(f.record["label"] for f in found) == ["kiwi"] * 3 + ["lime"] * 2
-    assert report.enrollments == 2
+    assert report.enrollments == 2 and report.kept_apart == []  # two galleries: two enrollments, nothing to say
+
+
+def test_collect_names_enrollments_it_kept_apart_in_its_summary(tmp_path):
+    """One gallery gave enrollment id 1 to kiwi, then (a lost -wal) to lime: collect says so in its summary, not only
+    in the log."""
+    from trainer.fleet.collect import CollectReport, _read_enrollments
+    from trainer.fleet.location import HeadOffice
+
+    ho = tmp_path / "ho"
+    with Gallery.open(tmp_path / "g", clock=lambda: "2026-12-01T10:15:02+05:30") as g:
+        teach(g, "kiwi", (10, 60))
+        _pack(g, HeadOfficeBox(ho))
+        g._conn.execute("UPDATE enrollments SET sku = 'lime', sent_at = NULL, created_at = '2026-12-02T09:00:00Z'")
+        _pack(g, HeadOfficeBox(ho))
+    report = CollectReport(str(ho), "")
+    found = _read_enrollments(HeadOffice(str(ho)), report, tmp_path / "out")
+    assert sorted(f.record["label"] for f in found) == ["kiwi"] * 2 + ["lime"] * 2
+    (said,) = report.kept_apart
+    lines = [line for line in report.summary().splitlines() if "kept apart" in line]
+    assert lines == [f"  kept apart {said['batch']}: {said['reason']}"] and "store BLR-7" in lines[0]
 
 
 def _legacy(data: bytes, **change) -> tuple[str, bytes]:

@@ -82,6 +82,7 @@ class CollectReport:
     enrollments: int = 0  # products taught at the kiosks: their batches read whole
     enrolled_photos: int = 0
     withdrawn: int = 0  # enrollments staff had withdrawn before they were sent: left out
+    kept_apart: list[dict] = field(default_factory=list)  # {"batch", "reason"}: one enrollment id, two products
 
     def summary(self) -> str:
         lines = [f"{self.batches} batch(es) read from {shown(self.source)}, {len(self.skipped)} skipped; "
@@ -91,6 +92,7 @@ class CollectReport:
             lines.append(f"{self.enrollments} enrollment(s) taught at the kiosks: {self.enrolled_photos} photo(s) "
                          f"(source {ENROLLED}, trust staff); {self.withdrawn} withdrawn before sending, left out")
         lines += [f"  skipped {shown(s['batch'])}: {shown(s['reason'])}" for s in self.skipped]
+        lines += [f"  kept apart {shown(s['batch'])}: {shown(s['reason'])}" for s in self.kept_apart]
         lines += [f"  unknown SKUs in {b}: {', '.join(skus)}" for b, skus in sorted(self.unknown_skus.items())]
         if not self.catalog:
             lines.append("  labels not checked against a catalog (--catalog DB)")
@@ -172,7 +174,7 @@ def _read_enrollments(ho: HeadOffice, report: CollectReport, out: Path) -> list[
             yield key, batch
 
     used: set[Path] = set()
-    for e in join_enrollments(whole()):
+    for e in join_enrollments(whole(), report.kept_apart):
         m = e.meta
         if m["withdrawn_at"] is not None:
             report.withdrawn += 1
