@@ -152,10 +152,57 @@ def _catalog(path: Path, skus: list[str]) -> Path:
 
 
 # -- training ---------------------------------------------------------------------------------------------------------
+#: ``checkout train`` options the protocol passes itself (its manifests, run folders, cache), from the argv it builds
+#: (:func:`_protocol_argv`), and those that would make a run something else than a fresh training of its manifests;
+#: ``--epochs`` is the recipe's own (the protocol scales it)
+NOT_IN_RECIPE_TOO = ("--resume", "--auto-resume", "--shards", "--export", "--replay")
+
+
+def _protocol_argv(args, recipe: tuple = (), incremental: tuple = ("--epochs", "1")) -> dict[str, list[str]]:
+    """The ``checkout train`` argv of each training the protocol runs: the base and the full retrain with ``recipe``
+    (the recipe's options, :func:`_recipe`), the incremental one with ``incremental`` (its epochs and
+    :func:`_passed_on`)."""
+    w, end = Path(args.work), ["--cache-dir", str(args.cache_dir), "--no-progress"]
+    val = ["--val", str(w / "base_val.csv")]
+    return {"base": ["--train", str(w / "base_train.csv"), *val, "--out", str(w / "base"), *recipe, *end],
+            "full": ["--train", str(w / "full_train.csv"), *val, "--out", str(w / "full"), *recipe, *end],
+            "incremental": ["--incremental", "--from", str(w / "base"), "--add", str(w / "add.csv"), *val,
+                            "--out", str(w / "incremental"), *incremental, *end]}
+
+
+def _check_recipe(args, recipe: list[str]) -> list[str]:
+    """``recipe`` parsed by ``checkout train``'s own parser: an unknown option or a bad value, or an option the
+    protocol sets itself (:func:`_protocol_argv`, :data:`NOT_IN_RECIPE_TOO`), is one line naming it."""
+    import argparse
+
+    from trainer.options import get_args_parser
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message):
+            raise UserError(f"--recipe: {message} (give checkout train options, one quoted string)")
+
+    parser = get_args_parser(Parser(prog="--recipe", add_help=False))
+    parsed, defaults = parser.parse_args(recipe), parser.parse_args([])
+    owned = {a for argv in _protocol_argv(args).values() for a in argv if a.startswith("--")} - {"--epochs"}
+    owned.update(o for o in NOT_IN_RECIPE_TOO if o in parser._option_string_actions)
+    for option in sorted(owned):
+        dest = parser._option_string_actions[option].dest
+        if getattr(parsed, dest) != getattr(defaults, dest):  # abbreviated (--ou) and --opt=value forms too
+            raise UserError(f"--recipe: {option} is the onboarding protocol's own (it sets it for every training it "
+                            "runs); leave it out of the recipe")
+    return recipe
+
+
 def _recipe_args(args) -> list[str]:
     import shlex
 
-    return shlex.split(args.recipe) if args.recipe else list(RECIPE)
+    if not args.recipe:
+        return list(RECIPE)
+    try:
+        recipe = shlex.split(args.recipe)
+    except ValueError as exc:
+        raise UserError(f"--recipe {args.recipe!r}: {exc} (one quoted string of checkout train options)") from None
+    return _check_recipe(args, recipe)
 
 
 def _passed_on(args) -> list[str]:
@@ -168,12 +215,13 @@ def _passed_on(args) -> list[str]:
 
 
 def _recipe(args, epochs: int | None = None) -> list[str]:
+    """The recipe's options (``--epochs`` set to ``epochs``), as the base and the full retrain run them."""
     recipe = _recipe_args(args)
     if epochs is not None:
         i = recipe.index("--epochs") if "--epochs" in recipe else None
         recipe = recipe[:i] + recipe[i + 2:] if i is not None else recipe
         recipe += ["--epochs", str(epochs)]
-    return recipe + ["--cache-dir", str(args.cache_dir), "--no-progress"]
+    return recipe
 
 
 def _train(name: str, argv: list[str], run: Path, after: Path | None = None) -> dict:
@@ -428,14 +476,15 @@ class Plan:
 def _plan(args) -> Plan:
     from trainer.data.manifest import read_manifest
 
+    recipe = _recipe_args(args)  # checked before anything is written
     work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
     data = Path(args.data)
     val_path = Path(args.val) if args.val else data.with_name(data.name.replace("train", "val", 1)
                                                                if "train" in data.name else "val.csv")
     if not val_path.is_file():
         raise UserError(f"{val_path}: no validation manifest (pass --val)")
     train, val = read_manifest(args.data), read_manifest(val_path)
+    work.mkdir(parents=True, exist_ok=True)
     split = choose_split(train, val, args.holdout_skus, args.unknown_skus if args.unknown_skus is not None
                          else args.holdout_skus, args.shots, args.seed)
     manifests = {name: _write(rows, work / f"{name}.csv") for name, rows in
@@ -443,7 +492,6 @@ def _plan(args) -> Plan:
                   ("calibration", split.calibration), ("add", split.add),
                   ("full_train", split.base_train + split.add), ("new_eval", split.new_eval),
                   ("unknown", split.unknown_rows))}
-    recipe = _recipe_args(args)
     epochs = args.epochs or (int(recipe[recipe.index("--epochs") + 1]) if "--epochs" in recipe else 10)
     return Plan(work, split, manifests, _catalog(work / "catalog.sqlite", sorted({r.sku for r in train})), epochs)
 
@@ -453,16 +501,13 @@ def _retrains(args, plan: Plan) -> dict:
     w, m = plan.work, plan.manifests
     out = {}
     inc_epochs = max(1, math.ceil(0.4 * plan.epochs))
-    inc = _train("incremental", ["--incremental", "--from", str(w / "base"), "--add", str(m["add"]), "--val",
-                                 str(m["base_val"]), "--out", str(w / "incremental"), "--epochs", str(inc_epochs),
-                                 *_passed_on(args), "--cache-dir", str(args.cache_dir), "--no-progress"],
-                  w / "incremental", after=w / "base" / "best.safetensors")
+    argv = _protocol_argv(args, _recipe(args, plan.epochs), ("--epochs", str(inc_epochs), *_passed_on(args)))
+    inc = _train("incremental", argv["incremental"], w / "incremental", after=w / "base" / "best.safetensors")
     cal = m["calibration"]
     out["incremental"] = {**inc, **_head_top1(_export(w / "incremental", w / "incremental-bundle", cal), plan.split,
                                               w, "incremental")}
     if not args.no_full:
-        full = _train("full", ["--train", str(m["full_train"]), "--val", str(m["base_val"]), "--out", str(w / "full"),
-                               *_recipe(args, plan.epochs)], w / "full")
+        full = _train("full", argv["full"], w / "full")
         out["full"] = {**full, **_head_top1(_export(w / "full", w / "full-bundle", cal), plan.split, w, "full")}
     return out
 
@@ -473,8 +518,7 @@ def run_onboarding(args) -> dict:
     plan = _plan(args)
     w = plan.work
     t0 = time.perf_counter()
-    base = _train("base", ["--train", str(plan.manifests["base_train"]), "--val", str(plan.manifests["base_val"]),
-                           "--out", str(w / "base"), *_recipe(args, plan.epochs)], w / "base")
+    base = _train("base", _protocol_argv(args, _recipe(args, plan.epochs))["base"], w / "base")
     bundle = _export(w / "base", w / "base-bundle", plan.manifests["calibration"])
     enrolled = _enroll(plan.split, bundle, plan.catalog, w)
     result = {"data": str(args.data), "seed": args.seed, "shots": args.shots, "epochs": plan.epochs,
