@@ -200,6 +200,24 @@ def _options(args, base: Base) -> argparse.Namespace:
     return opts
 
 
+def _refuse_conflicts(args, base: Base) -> None:
+    """An option of :data:`KEPT` given on the command line (not its default) that differs from the base's is refused
+    in one line naming it and both values: the run keeps the base's (``--arch tiny_cnn`` from a mobilenet_v2 base
+    trained a mobilenet_v2, no word). ``--freeze`` may differ (how much of the base network is fine-tuned)."""
+    from trainer.options import get_args_parser
+
+    defaults = get_args_parser().parse_args([])
+    for key in KEPT:
+        given, kept = getattr(args, key, None), base.args.get(key)
+        if key == "freeze" or key not in base.args or given == getattr(defaults, key, None):
+            continue
+        if given != kept and str(given) != str(kept):
+            option = "--" + key.replace("_", "-")
+            raise UserError(f"{option} {given}: the base (--from {base.root}) was trained with {option} {kept}, and "
+                            "an incremental run keeps the base's network and recipe; leave it out (or give the base's "
+                            "value)")
+
+
 def _initial_weights(base: Base, opts, labels: list[str], added: list, replay: list, run: Path) -> Path:
     """The base network with its head grown for ``labels`` (imprinted new rows), saved as ``RUN/init.safetensors``."""
     import torch
@@ -236,6 +254,7 @@ def prepare(args) -> tuple[argparse.Namespace, dict]:
     base = read_base(args.base)
     run = Path(args.out)
     _refuse_out(run, base)
+    _refuse_conflicts(args, base)
     run.mkdir(parents=True, exist_ok=True)
     added = read_manifest(args.add)
     replay = _replay(base, base_exemplars(base), added, args.replay)

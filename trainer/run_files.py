@@ -27,7 +27,9 @@ from pathlib import Path
 from kiosk.errors import UserError
 
 #: files whose presence says a folder already holds (part of) a training run
-RUN_MARKERS = ("args.json", "labels.json", "best.json", "best.safetensors", "checkpoint.pt", "metrics.jsonl")
+#: (a folder with only ``labels.json``, ``quarantine.json`` and ``.run.lock``, say, is a training that stopped before it
+#: recorded its options: not a run)
+RUN_MARKERS = ("args.json", "best.json", "best.safetensors", "checkpoint.pt", "metrics.jsonl")
 LOCK_FILE = ".run.lock"
 METRICS = "metrics.jsonl"
 
@@ -74,10 +76,12 @@ def run_lock(run: Path) -> Iterator[None]:
     """Hold ``RUN/.run.lock`` (an ``flock``) while writing the run; a second writer is refused at once.
 
     Re-entrant in one process (``train --incremental`` holds it around the training it starts); released when the
-    process ends, however it ends."""
+    process ends, however it ends. A failure before the run recorded its options (``args.json``) removes, while the lock
+    is still held, what the outermost holder created in ``run`` (:func:`_undo`)."""
     import fcntl
 
     run = Path(run)
+    before = _entries(run)
     run.mkdir(parents=True, exist_ok=True)
     key = str((run / LOCK_FILE).resolve())
     if key in _held:
@@ -97,9 +101,46 @@ def run_lock(run: Path) -> Iterator[None]:
     _held[key] = [fd, 1]
     try:
         yield
+    except Exception:
+        _undo(run, before)  # still held: nobody else writes here while it is swept
+        raise
     finally:
         del _held[key]
         os.close(fd)
+
+
+#: files that make a failed training a run, kept as it is (it recorded its options and started: its logs say why it
+#: stopped; or it resumes from them, or they are its result)
+KEPT_ON_FAILURE = ("args.json", "checkpoint.pt", "best.safetensors")
+
+
+def _entries(run: Path) -> set[str] | None:
+    """The names in ``run`` (None: no such folder)."""
+    try:
+        return set(os.listdir(run))
+    except FileNotFoundError:
+        return None
+
+
+def _undo(run: Path, before: set[str] | None) -> None:
+    """A training refused before it started (weights that are not the architecture's, a bad base of
+    ``--incremental``, …) leaves nothing behind: what it created in ``run`` is removed (never what was there before),
+    and ``run`` itself when it created it, so the corrected command is not refused as a folder holding a run."""
+    import shutil
+
+    if any((run / name).exists() for name in KEPT_ON_FAILURE):
+        return
+    new = (_entries(run) or set()) - (before or set())
+    for name in sorted(new):
+        path = run / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    if before is None:
+        with contextlib.suppress(OSError):
+            run.rmdir()
 
 
 # ----------------------------------------------------------------------------- metrics.jsonl
