@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from kiosk.exchange.fields import SKU_RE
+
 __all__ = [
     "GST_PERCENTS",
     "SOLD_BY",
@@ -49,7 +51,7 @@ CSV_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("sku", "name", "group", "sold_by", "price_paise", "gst_percent", "hsn")
 
-_SKU_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
+_SKU_ID = SKU_RE  # the one rule the till, head office and the trainer share
 _HSN = re.compile(r"^([0-9]{4}|[0-9]{6}|[0-9]{8})\Z")
 _PLU = re.compile(r"^[1-9][0-9]{2,4}\Z")
 _WHOLE = re.compile(r"^-?[0-9]+\Z")

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.exchange.batch import Batch, BatchError, read_kiosk_batch
+from kiosk.exchange.fields import SKU_RE  # a catalog SKU: 1-64 characters
 
 __all__ = ["KIND", "TRUST_RANK", "TRUSTS", "image_member", "read_feedback_batch", "trust_of", "validate_record"]
 
@@ -36,7 +37,6 @@ KIND = "feedback"
 TRUSTS = ("staff", "barcode", "shopper", "auto", "none")
 TRUST_RANK = {t: len(TRUSTS) - 1 - i for i, t in enumerate(TRUSTS)}  # staff 4 … none 0
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
-SKU_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")  # a catalog SKU: 1-64 characters
 #: who chose a label, as the kiosk writes it: "" (nobody yet), a word (shopper, search, auto, removed …) or
 #: ``staff:<id>``; nothing a spreadsheet would run (``=cmd|…`` reached feedback.csv as it was)
 CHOOSER_RE = re.compile(r"^(?:[a-z][a-z_-]{0,31}(?::[A-Za-z0-9._-]{1,64})?)?\Z")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES
 from kiosk.errors import DataError
+from kiosk.exchange.fields import whole_number
 from kiosk.inputfiles import MB, read_bounded
 from trainer.data.manifest import ManifestRow, check_out_folder, sku_from_name, validate_sku, write_manifest
 
@@ -177,12 +178,11 @@ def read_grocery_classes(src: str | os.PathLike) -> dict[int, GroceryClass]:
         line = reader.line_num
         if len(fields) < 4:
             raise DataError(f"{path} line {line}: expected at least 4 columns, found {len(fields)}")
-        try:
-            cls = GroceryClass(fields[0].strip(), int(fields[1]), fields[2].strip(), int(fields[3]), line)
-        except ValueError:
-            raise DataError(
-                f"{path} line {line}: class ids must be integers, got {fields[1]!r}/{fields[3]!r}"
-            ) from None
+        fine, coarse = whole_number(fields[1]), whole_number(fields[3])
+        if fine is None or coarse is None:  # ASCII digits only: int() also reads '٣' as 3
+            raise DataError(f"{path} line {line}: class ids must be whole numbers in ASCII digits, got "
+                            f"{fields[1]!r}/{fields[3]!r}")
+        cls = GroceryClass(fields[0].strip(), fine, fields[2].strip(), coarse, line)
         if cls.class_id in classes:
             first = classes[cls.class_id].name
             raise DataError(f"{path} line {line}: class id {cls.class_id} appears twice ({first} and {cls.name})")
@@ -212,12 +212,10 @@ def _read_grocery_split(src: Path, name: str, classes: dict[int, GroceryClass]) 
         fields = [f.strip() for f in text.split(",")]
         if len(fields) != 3:
             raise DataError(f"{path} line {line}: expected 'path, fine_id, coarse_id', found {len(fields)} fields")
-        try:
-            fine, coarse = int(fields[1]), int(fields[2])
-        except ValueError:
-            raise DataError(
-                f"{path} line {line}: class ids must be integers, got {fields[1]!r}, {fields[2]!r}"
-            ) from None
+        fine, coarse = whole_number(fields[1]), whole_number(fields[2])
+        if fine is None or coarse is None:  # ASCII digits only: int() also reads '٣' as 3
+            raise DataError(f"{path} line {line}: class ids must be whole numbers in ASCII digits, got "
+                            f"{fields[1]!r}, {fields[2]!r}")
         cls = classes.get(fine)
         if cls is None:
             raise DataError(f"{path} line {line}, column 2: fine class id {fine} is not in classes.csv")
@@ -231,6 +229,8 @@ def _read_grocery_split(src: Path, name: str, classes: dict[int, GroceryClass]) 
             )
         rows.append(ManifestRow(path=(src / fields[0]).resolve(), sku=cls.sku,
                                 group=sku_from_name(cls.coarse_name), split=name, source="grocery-store"))
+    if not rows:
+        raise DataError(f"{path}: no photos (a line 'path, fine_id, coarse_id' for each); nothing imported")
     return rows
 
 

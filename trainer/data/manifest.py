@@ -29,11 +29,11 @@ from pathlib import Path, PurePosixPath
 from catalog.csv_io import formula_safe, restore_formula
 from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import DataError
+from kiosk.exchange.fields import sku_problem
 from kiosk.inputfiles import MB, path_kind, read_bounded
 
 REQUIRED_COLUMNS = ("path", "sku")
 OPTIONAL_COLUMNS = ("group", "split", "source", "sha256")
-SKU_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 
 
@@ -59,12 +59,8 @@ def sku_from_name(name: str) -> str:
 
 
 def validate_sku(sku: str) -> str | None:
-    """Why ``sku`` is not a valid SKU id, or None."""
-    if not sku:
-        return "empty"
-    if not SKU_RE.match(sku):
-        return "must be lower-case letters, digits, '.', '_' or '-' (starting with a letter or digit)"
-    return None
+    """Why ``sku`` is not a valid SKU id (the catalog's rule, :func:`kiosk.exchange.fields.sku_problem`), or None."""
+    return sku_problem(sku)
 
 
 def resolve_path(manifest_dir: str | os.PathLike, path: str) -> Path:
