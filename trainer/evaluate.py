@@ -106,10 +106,11 @@ def _bundle_logits(bundle: Bundle, backend: str, precision: str = "fp32") -> Cal
         import torch
         from safetensors.torch import load_file
 
-        from trainer.models import build_model
+        from trainer.models import build_model, head_in_file
 
-        model = build_model(m.architecture, m.num_classes)
-        model.load_state_dict(load_file(str(bundle.path("model.safetensors"))))
+        weights = bundle.path("model.safetensors")
+        model = build_model(m.architecture, m.num_classes, head=head_in_file(weights))
+        model.load_state_dict(load_file(str(weights)))
         model.eval()
 
         def run(x: np.ndarray) -> np.ndarray:

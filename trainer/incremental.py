@@ -27,8 +27,8 @@ import numpy as np
 
 from kiosk.errors import UserError
 
-__all__ = ["INCREMENTAL_EPOCHS", "Base", "grow_head", "images_processed", "imprint_rows", "prepare", "read_base",
-           "run_incremental"]
+__all__ = ["INCREMENTAL_EPOCHS", "Base", "cosine_rows", "grow_head", "images_processed", "imprint_rows", "prepare",
+           "read_base", "run_incremental"]
 
 INCREMENTAL_EPOCHS = 4
 # The base's peak learning rate × this. Measured (2026-12-01, issue 13's protocol, MobileNetV2 160 px base on 61 grocery
@@ -40,8 +40,8 @@ REPLAY_RATIO = 2.0  # replay photos per new photo, when --replay is not given
 MIN_REPLAY = 2
 #: base options an incremental run keeps (the network and its input must stay what they were; ``keep``: the base's
 #: rule for which epoch's weights are the result)
-KEPT = ("arch", "img_size", "eval_size", "train_resize", "eval_resize", "interpolation", "scale_min", "rotation",
-        "vflip", "color_jitter", "hue", "label_smoothing", "logit_norm", "weight_decay", "backbone_lr_mult",
+KEPT = ("arch", "head", "img_size", "eval_size", "train_resize", "eval_resize", "interpolation", "scale_min",
+        "rotation", "vflip", "color_jitter", "hue", "label_smoothing", "logit_norm", "weight_decay", "backbone_lr_mult",
         "schedule", "warmup_epochs", "batch_size", "freeze", "amp", "channels_last", "ema", "keep")
 
 
@@ -154,6 +154,20 @@ def imprint_rows(new_features: dict[str, np.ndarray], replay_features: np.ndarra
     return rows
 
 
+def cosine_rows(new_features: dict[str, np.ndarray], replay_features: np.ndarray, old_weight: np.ndarray,
+                old_bias: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
+    """Rows of a cosine head (only a row's direction counts) for new SKUs: along the SKU's mean feature less the replay
+    photos' mean (features after a ReLU all point one way, so a row along the plain mean would be near every photo),
+    at the old rows' mean norm, with the old rows' mean bias."""
+    norm = float(np.linalg.norm(old_weight, axis=1).mean())
+    average = replay_features.mean(axis=0)
+    rows = {}
+    for sku, feats in new_features.items():
+        d = feats.mean(axis=0) - average
+        rows[sku] = ((norm * d / max(float(np.linalg.norm(d)), 1e-12)).astype(np.float32), float(old_bias.mean()))
+    return rows
+
+
 def _embed_rows(rows: list, model, spec, cache_dir: Path, device: str,
                 desc: str) -> tuple[list, np.ndarray, np.ndarray]:
     """``(rows kept, logits, features)`` of ``rows``' photos by ``model`` (eval crops, decoded once into the cache)."""
@@ -175,6 +189,11 @@ def _imprint(base: Base, added: list, replay: list, model, spec, cache_dir: Path
     kept_old, z_old, f_old = _embed_rows(replay, model, spec, cache_dir, device, "embed replay")
     index = {s: i for i, s in enumerate(base.labels)}
     by_sku = {s: f_new[[i for i, r in enumerate(kept_new) if r.sku == s]] for s in {r.sku for r in kept_new}}
+    from trainer.models import CosineLinear, last_linear
+
+    fc = last_linear(model)
+    if isinstance(fc, CosineLinear):
+        return cosine_rows(by_sku, f_old, fc.weight.detach().cpu().numpy(), fc.bias.detach().cpu().numpy())
     return imprint_rows(by_sku, f_old, z_old, np.asarray([index[r.sku] for r in kept_old]))
 
 
@@ -231,13 +250,14 @@ def _initial_weights(base: Base, opts, labels: list[str], added: list, replay: l
     device = "cuda" if cuda else "cpu"
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    base_model = build_model(opts.arch, len(base.labels))
+    base_model = build_model(opts.arch, len(base.labels), head=getattr(opts, "head", "linear"))
     load_into(base_model, base.weights, f"the base's {len(base.labels)}-class {opts.arch}")
     if base.temperature != 1.0:  # a calibrated bundle's head has 1/T folded in: train on the plain logits
         scale_logits(base_model, opts.arch, base.temperature)
     cache = opts.cache_dir or run.parent / ".cache"
     rows = _imprint(base, added, replay, base_model.to(device), specs_from_args(opts)[1], cache, device)
-    model = grow_head(build_model(opts.arch, len(labels)), base.labels, labels, base_model.cpu().state_dict(), rows)
+    grown = build_model(opts.arch, len(labels), head=getattr(opts, "head", "linear"))
+    model = grow_head(grown, base.labels, labels, base_model.cpu().state_dict(), rows)
     path = run / "init.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
     return path

@@ -17,9 +17,12 @@ import torch
 from torch import nn
 
 from kiosk.bundle_format.architectures import (
+    HEADS,
+    CosineLinear,
     EfficientNetLite,
     WithEmbedding,
     backbone,
+    head_of,
     last_linear,
     normalisation,
     replace_head,
@@ -33,8 +36,9 @@ DEFAULT_FREEZE = {"resnet152": 2, "resnet101": 2, "resnet50": 2, "resnet18": 1, 
                   # EfficientNet-Lite: the stem and stages 1-2 (16 and 24 channels at 112/56 px), as for MobileNetV2
                   "efficientnet_lite0": 3, "efficientnet_lite1": 3, "efficientnet_lite2": 3}
 
-__all__ = ["DEFAULT_FREEZE", "WithEmbedding", "build_model", "freeze_stages", "head", "keep_depthwise_fp32",
-           "last_linear", "normalisation", "scale_logits", "set_frozen_bn_eval", "stages"]
+__all__ = ["DEFAULT_FREEZE", "HEADS", "CosineLinear", "WithEmbedding", "build_model", "freeze_stages", "head",
+           "head_in_file", "head_of", "keep_depthwise_fp32", "last_linear", "normalisation", "scale_logits",
+           "set_frozen_bn_eval", "stages"]
 
 
 def stages(model: nn.Module, arch: str) -> list[nn.Module]:
@@ -87,8 +91,16 @@ def scale_logits(model: nn.Module, arch: str, factor: float) -> None:
     """Multiply the network's logits by ``factor`` by scaling its last linear layer (folds a temperature in)."""
     last = [m for m in head(model, arch).modules() if isinstance(m, nn.Linear)][-1]
     with torch.no_grad():
-        last.weight.mul_(factor)
+        (last.scale if isinstance(last, CosineLinear) else last.weight).mul_(factor)  # a cosine row's norm is moot
         last.bias.mul_(factor)
+
+
+def head_in_file(path: Path | str) -> str:
+    """Which head (:data:`HEADS`) the network in a ``.safetensors`` file ends in, from its keys alone."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return head_of(f.keys())
 
 
 def load_weights_file(path: Path | str) -> dict[str, torch.Tensor]:
@@ -118,8 +130,10 @@ def load_weights_file(path: Path | str) -> dict[str, torch.Tensor]:
     return state
 
 
-def build_model(arch: str, num_classes: int, pretrained: Path | str | None = None, dropout: float = 0.2) -> nn.Module:
-    """Backbone ``arch`` with a fresh ``num_classes`` head; ImageNet weights from a local file if given."""
+def build_model(arch: str, num_classes: int, pretrained: Path | str | None = None, dropout: float = 0.2,
+                head: str = "linear") -> nn.Module:
+    """Backbone ``arch`` with a fresh ``num_classes`` head (:data:`HEADS`); ImageNet weights from a local file if
+    given."""
     model = backbone(arch)
     if pretrained is not None:
         state = load_weights_file(pretrained)
@@ -135,7 +149,7 @@ def build_model(arch: str, num_classes: int, pretrained: Path | str | None = Non
             )
             raise UserError(f"{pretrained}: weights do not fit architecture {arch!r} ({detail})")
         model.load_state_dict(state)
-    replace_head(model, arch, num_classes, dropout)
+    replace_head(model, arch, num_classes, dropout, head)
     return model
 
 

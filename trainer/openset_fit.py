@@ -63,11 +63,12 @@ def backbone_sha256(model) -> str:
     """sha256 over every tensor of ``model`` but its last linear layer's (what the embedding depends on)."""
     from trainer.models import last_linear
 
-    head = {id(p) for p in last_linear(model).parameters()}
+    last = last_linear(model)
+    head = {id(t) for t in (*last.parameters(), *last.buffers())}  # a cosine head's scale holds the temperature
     h = hashlib.sha256()
-    named = dict(model.named_parameters())
-    for name, tensor in sorted({**dict(model.named_buffers()), **named}.items()):
-        if name in named and id(named[name]) in head:
+    tensors = {**dict(model.named_buffers()), **dict(model.named_parameters())}
+    for name, tensor in sorted(tensors.items()):
+        if id(tensor) in head:
             continue
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())

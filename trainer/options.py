@@ -29,6 +29,9 @@ def _add_weight_averaging(p: argparse.ArgumentParser) -> None:
 
 
 def _add_loss_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--head", choices=["linear", "cosine"], default="linear",
+                   help="the new classifier head: linear (default) or cosine (16 · cos(embedding, row) + bias, the "
+                        "measure the prototypes and the gallery use)")
     p.add_argument("--label-smoothing", type=bounded(float, 0, below=1), default=0.1)
     p.add_argument("--logit-norm", type=bounded(float, 0, 10), default=0.0, metavar="TAU",
                    help="LogitNorm: the loss sees the logits scaled to norm 1/TAU (e.g. 0.04; the network and its "

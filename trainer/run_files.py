@@ -233,7 +233,7 @@ class RunFiles:
 
         arch = self.best["arch"]
         try:
-            model = build_model(arch, len(self.labels))
+            model = build_model(arch, len(self.labels), head=_head_of_file(self.weights))
         except (KeyError, ValueError, UserError) as exc:
             raise UserError(f"{self.root / 'best.json'}: arch {arch!r}: {_why(exc)}") from None
         return load_into(model, self.weights, f"a {len(self.labels)}-class {arch} (best.json's arch, labels.json's "
@@ -276,3 +276,13 @@ def read_run(run: Path, need_args: bool = True) -> RunFiles:
         raise UserError(f"{run / 'best.json'}: arch {best['arch']!r}, but the run trained a {args['arch']!r} "
                         "(args.json); damaged or mixed?")
     return RunFiles(run, args, labels, groups, best, spec)
+
+
+def _head_of_file(path: Path) -> str:
+    """The head a run's weights file holds (``linear`` when it cannot be read: loading it then says why)."""
+    from trainer.models import head_in_file
+
+    try:
+        return head_in_file(path)
+    except Exception:
+        return "linear"

@@ -516,7 +516,7 @@ def keep_exemplars(t: Training) -> None:
         return
     from safetensors.torch import load_file
 
-    model = build_model(t.args.arch, len(t.data.labels))
+    model = build_model(t.args.arch, len(t.data.labels), head=getattr(t.args, "head", "linear"))
     model.load_state_dict(load_file(str(t.run / "best.safetensors")))
     sources = getattr(t.args, "train_sources", None) or [[str(t.args.train), 1.0]]  # every --train manifest
     rows = [r for path, _weight in sources for r in read_manifest_items(Path(path))]
@@ -589,7 +589,7 @@ def build_training(args, dist_info: DistInfo, device: str, run: Path, data: Trai
 
 def build_model_for(args, num_classes: int, device: str) -> nn.Module:
     """The network on ``device`` with its low stages frozen (``args.freeze`` resolved to the architecture's default)."""
-    model = build_model(args.arch, num_classes, pretrained=args.weights)
+    model = build_model(args.arch, num_classes, pretrained=args.weights, head=getattr(args, "head", "linear"))
     if getattr(args, "init_weights", None):  # an incremental retrain: the base network, its head grown
         from safetensors.torch import load_file
 

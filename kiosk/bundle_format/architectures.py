@@ -171,15 +171,44 @@ def backbone(arch: str) -> nn.Module:
     return ARCHITECTURES[arch](weights=None)
 
 
-def replace_head(model: nn.Module, arch: str, num_classes: int, dropout: float = 0.2) -> None:
-    """Swap the ImageNet classifier for a fresh ``num_classes`` one (dropout, then linear)."""
+#: the classifier heads a network may end in (``checkout train --head``)
+HEADS = ("linear", "cosine")
+#: a cosine head's logit scale before calibration: 16 lets a softmax over tens of thousands of SKUs still reach 0.99
+COSINE_SCALE = 16.0
+
+
+class CosineLinear(nn.Linear):
+    """A cosine classifier (NormFace, Wang et al. 2017): ``scale · cos(embedding, w_c) + b_c``. The head then compares
+    the direction of the embedding with each SKU's row, the same measure the prototypes, the replay exemplars and
+    the gallery of taught products use. ``scale`` is a buffer (kept in the weights file: it names the head there,
+    :func:`head_of`, and a calibrated bundle folds its temperature into it)."""
+
+    def __init__(self, in_features: int, out_features: int, scale: float = COSINE_SCALE) -> None:
+        super().__init__(in_features, out_features)
+        nn.init.zeros_(self.bias)
+        self.register_buffer("scale", torch.tensor(float(scale)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * F.linear(F.normalize(x, dim=-1), F.normalize(self.weight, dim=-1)) + self.bias
+
+
+def head_of(keys) -> str:
+    """Which head (:data:`HEADS`) a state dict's keys hold: a cosine head's ``scale`` is the one ``*.scale`` key."""
+    return "cosine" if any(str(k).endswith(".scale") for k in keys) else "linear"
+
+
+def replace_head(model: nn.Module, arch: str, num_classes: int, dropout: float = 0.2, head: str = "linear") -> None:
+    """Swap the ImageNet classifier for a fresh ``num_classes`` one (dropout, then a linear or a cosine head)."""
+    if head not in HEADS:
+        raise UserError(f"head {head!r}: not one of {', '.join(HEADS)}")
+    linear = CosineLinear if head == "cosine" else nn.Linear
     if arch.startswith("resnet"):
-        model.fc = nn.Linear(model.fc.in_features, num_classes)
+        model.fc = linear(model.fc.in_features, num_classes)
     elif isinstance(model, EfficientNetLite):
-        model._dropout, model._fc = nn.Dropout(dropout), nn.Linear(model._fc.in_features, num_classes)
+        model._dropout, model._fc = nn.Dropout(dropout), linear(model._fc.in_features, num_classes)
     else:
         last = model.classifier[-1]
-        model.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(last.in_features, num_classes))
+        model.classifier = nn.Sequential(nn.Dropout(dropout), linear(last.in_features, num_classes))
 
 
 def last_linear(model: nn.Module) -> nn.Linear:
@@ -216,8 +245,8 @@ class WithEmbedding(nn.Module):
         return logits, embedding
 
 
-def build_network(arch: str, num_classes: int, dropout: float = 0.2) -> nn.Module:
+def build_network(arch: str, num_classes: int, dropout: float = 0.2, head: str = "linear") -> nn.Module:
     """The untrained network of a bundle: ``arch`` with a ``num_classes`` head (what its safetensors fit)."""
     model = backbone(arch)
-    replace_head(model, arch, num_classes, dropout)
+    replace_head(model, arch, num_classes, dropout, head)
     return model

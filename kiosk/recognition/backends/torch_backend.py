@@ -25,7 +25,7 @@ class Backend(InferenceBackend):
             import torch
             from safetensors.torch import load_file
 
-            from kiosk.bundle_format.architectures import WithEmbedding, build_network
+            from kiosk.bundle_format.architectures import WithEmbedding, build_network, head_of
         except ImportError as exc:
             raise BackendUnavailable(f"backend 'torch' needs torch, torchvision and safetensors ({exc}); "
                                      "pip install 'edge-checkout-kiosk[torch-backend]'") from None
@@ -34,9 +34,9 @@ class Backend(InferenceBackend):
             torch.set_num_threads(threads)
         m = bundle.manifest
         path = bundle.path(WEIGHTS_FILE)
-        model = build_network(m.architecture, m.num_classes)
         try:
             state = load_file(str(path))
+            model = build_network(m.architecture, m.num_classes, head=head_of(state))
             model.load_state_dict(state, strict=True)
         except Exception as exc:
             raise BundleError(f"{path}: weights do not fit architecture {m.architecture!r} ({exc})") from None
