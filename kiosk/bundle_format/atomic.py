@@ -48,6 +48,7 @@ class AtomicFile:
         self.tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}.tmp")
         fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         self._held: int | None = None
+        self._synced = False
         if locked:  # held until commit or discard: a sweep of temporaries tells a live write from a dead one
             import fcntl
 
@@ -61,15 +62,28 @@ class AtomicFile:
             os.close(self._held)
             self._held = None
 
-    def commit(self) -> Path:
-        fd = os.open(self.tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    def write(self, data: bytes) -> None:
+        """The temporary's whole content, written and fsynced: durable before anything that needs it is recorded
+        (a database row, say), so :meth:`commit` after that is only the rename."""
+        with open(self.tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._synced = True
+
+    def commit(self, *, sync_dir: bool = True) -> Path:
+        """Rename the temporary onto ``path`` (fsynced first unless :meth:`write` did); ``sync_dir=False`` leaves
+        the directory's fsync to the caller (one for many files)."""
+        if not self._synced:
+            fd = os.open(self.tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.replace(self.tmp, self.path)
         self._release()
-        fsync_dir(self.path.parent)
+        if sync_dir:
+            fsync_dir(self.path.parent)
         return self.path
 
     def discard(self) -> None:

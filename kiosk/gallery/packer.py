@@ -3,8 +3,10 @@ model on what staff taught here. Run by the feedback loop each round, like the a
 
 Exactly once through kills: an enrollment's batch is made from what the gallery holds (the same bytes, so the same
 name, every time), queued, and only then marked sent; a kill in between queues the same batch again, which the outbox
-and head office store once. A photo whose file is gone or no longer matches its hash is left out of the batch (and
-counted in the log); an enrollment with no photo left is marked sent without a batch.
+and head office store once. An enrollment goes whole or not at all: before each round the gallery puts in place the
+pending photos committed rows want (:meth:`~kiosk.gallery.Gallery.settle_pending`: an enrollment killed between its
+commit and its renames), and an enrollment with a photo still gone, pending or not matching its hash is neither
+packed nor marked sent (one line naming it): it is tried again next round, never sent short.
 
 Batches are cut by bytes as the feedback packer cuts its own (:func:`kiosk.exchange.cut.cut`, at most ``max_bytes``,
 never more than head office reads): an enrollment whose photos come to more goes as several batches, its parts
@@ -51,18 +53,33 @@ class EnrollmentPacker:
         self.max_bytes = max_bytes
 
     def pack(self) -> int:
-        """One round; returns how many batches went into the outbox."""
-        made = 0
-        for enrollment in self.gallery.unsent(self.per_round):
-            made += self._put(enrollment.enrollment_id)
-            self.gallery.mark_sent([enrollment.enrollment_id])
+        """One round; returns how many batches went into the outbox. Enrollments held back (a photo not whole yet)
+        do not take the round's places: up to ``per_round`` others are packed."""
+        made, done, held, settled = 0, 0, set(), False
+        while done < self.per_round:
+            unsent = self.gallery.unsent(self.per_round - done, skip=held)
+            if not unsent:
+                break
+            if not settled:  # pending photos committed rows want, put in place first (a kill after the commit)
+                self.gallery.settle_pending()
+                settled = True
+            for enrollment in unsent:
+                n = self._put(enrollment.enrollment_id)
+                if n is None:
+                    held.add(enrollment.enrollment_id)
+                    continue
+                self.gallery.mark_sent([enrollment.enrollment_id])
+                made, done = made + n, done + 1
         return made
 
-    def _put(self, enrollment_id: int) -> int:
-        """The enrollment's batches (one, or its parts) into the outbox; returns how many."""
+    def _put(self, enrollment_id: int) -> int | None:
+        """The enrollment's batches (one, or its parts) into the outbox; returns how many (None: held back, a photo
+        is not whole)."""
         row, photos = self.gallery.for_head_office(enrollment_id)
         limit = budget(self.max_bytes)
         kept = self._checked(enrollment_id, row["sku"], photos[:MAX_PHOTOS], limit - RECORD_OVERHEAD)
+        if kept is None:
+            return None
         parts = list(cut(((p, RECORD_OVERHEAD + p.size) for p in kept), limit))
         if not parts:
             return 0
@@ -84,8 +101,9 @@ class EnrollmentPacker:
                      f", part {n + 1} of {len(parts)}" if len(parts) > 1 else "")
         return len(parts)
 
-    def _checked(self, enrollment_id: int, sku: str, photos: list, limit: int) -> list[_Photo]:
-        """The photos that can go: there, matching their hash, and at most ``limit`` bytes (the others logged)."""
+    def _checked(self, enrollment_id: int, sku: str, photos: list, limit: int) -> list[_Photo] | None:
+        """The photos that can go (one over ``limit`` bytes is left out, logged), or None when one is gone, pending
+        or not matching its hash: the enrollment is not sent short."""
         kept, missing = [], 0
         for path, sha, sharpness in photos:
             size = _size(path)
@@ -99,7 +117,10 @@ class EnrollmentPacker:
                 continue
             kept.append(_Photo(path, sha, sharpness, len(data)))
         if missing:
-            log.warning("enrollment %d (%s): %d photo(s) gone or changed, left out", enrollment_id, sku, missing)
+            log.warning("enrollment %d (%s): %d of %d photo(s) not in place or not matching their hash (pending after "
+                        "a kill?): not sent this round, tried again next round; never sent short", enrollment_id, sku,
+                        missing, len(photos))
+            return None
         return kept
 
     def _part(self, enrollment_id: int, part: list[_Photo]) -> tuple[list[dict], dict[str, bytes]]:

@@ -8,10 +8,13 @@ Layout of the gallery directory (``config.gallery``)::
                             the same pixels); ``<sha>-<enrollment>.png`` when a withdrawn enrollment's row has that name
     empty-tray.png          the empty tray the running kiosk's trigger learnt last (refuses empty photos)
 
-An enrollment is all or nothing: its photos are written first under pending names (``.<name>.<random>.tmp``), its
-rows in one transaction, and only after the commit are the photos renamed to their own names, so a crash leaves
-either no enrollment or a whole one. At the next open a pending photo a committed row wants is put in place, and an
-old one no row wants is removed; nothing else is ever removed (a ``.png`` without a row may be a lost database's
+An enrollment is all or nothing: its photos are written and fsynced first under pending names
+(``.<name>.<random>.tmp``, their folder fsynced too), its rows in one transaction, and only after the commit are the
+photos renamed to their own names (one fsync of the folder after), so a kill or a power cut leaves either no
+enrollment or a whole one. A pending photo a committed row wants (a kill between the commit and the renames) is put
+in place at once, whatever its age, when its bytes have the row's sha256 (:meth:`Gallery.settle_pending`, at open
+and before each packing round for head office); a pending file is removed only once 10 minutes old (another process
+may be enrolling right now); nothing else is ever removed (a ``.png`` without a row may be a lost database's
 photo: kept). A database found zero-length, or new while ``photos/`` holds files (lost, replaced), is said in one
 line and the photos are kept; the new gallery gets a new id, so head office never joins its enrollment ids with the
 old gallery's. Embeddings are stored per *feature key* (:func:`kiosk.recognition.fusion.feature_key`): a new bundle with
@@ -43,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.bundle_format.atomic import AtomicFile, atomic_write, shown
+from kiosk.bundle_format.atomic import AtomicFile, atomic_write, fsync_dir, shown
 from kiosk.errors import UserError
 from kiosk.sqlite_readonly import connect_readonly
 
@@ -228,7 +231,7 @@ class Gallery:
         if zero or version == 0:
             gallery._started_anew("was empty (zero length: lost in a power cut?)" if zero else "is new")
         else:
-            gallery._remove_orphans()
+            gallery.settle_pending()
         return gallery
 
     @classmethod
@@ -361,22 +364,25 @@ class Gallery:
         for data, vector, s in zip(photos, np.asarray(embeddings, np.float32), sharp):
             items.setdefault(hashlib.sha256(data).hexdigest(), (data, vector, s))
         (self.root / PHOTOS / sku).mkdir(parents=True, exist_ok=True)
-        pending: dict[str, AtomicFile] = {}  # written under pending names before the rows, renamed after the commit
+        folder = self.root / PHOTOS / sku
+        pending: dict[str, AtomicFile] = {}  # written and fsynced under pending names before the rows commit
         try:
             for digest, (data, _, _) in items.items():
                 pending[digest] = AtomicFile(self.root / _photo_name(sku, digest))
-                pending[digest].tmp.write_bytes(data)
+                pending[digest].write(data)
+            fsync_dir(folder)  # the pending names too: a power cut after the commit finds every photo whole
             enrollment_id, names = self._insert(sku, items, feature_key, staff, source, refused + len(photos))
         except BaseException:
             for target in pending.values():
                 target.discard()
             raise
-        for digest, target in pending.items():
+        for digest, target in pending.items():  # after the commit: renames only (a kill here: settle_pending)
             if digest in names:
                 target.path = self.root / names[digest]
-                target.commit()
+                target.commit(sync_dir=False)
             else:
                 target.discard()  # taught already: the stored file is the active enrollment's
+        fsync_dir(folder)
         return self.enrollment(enrollment_id)
 
     def _insert(self, sku: str, items: dict, feature_key: str, staff: str, source: str,
@@ -455,10 +461,12 @@ class Gallery:
         return [p for p in (self._photo(r[0]) for r in rows) if p is not None]
 
     # -- head office -------------------------------------------------------------------------------------------------
-    def unsent(self, limit: int = 100) -> list[Enrollment]:
+    def unsent(self, limit: int = 100, skip: set[int] | frozenset[int] = frozenset()) -> list[Enrollment]:
+        """Enrollments not sent to head office yet, oldest first, but those in ``skip`` (held back this round)."""
         with self._lock:
-            rows = self._conn.execute("SELECT * FROM enrollments WHERE sent_at IS NULL ORDER BY enrollment_id LIMIT ?",
-                                      (limit,)).fetchall()
+            marks = ", ".join("?" * len(skip))
+            rows = self._conn.execute(f"SELECT * FROM enrollments WHERE sent_at IS NULL AND enrollment_id NOT IN"
+                                      f" ({marks}) ORDER BY enrollment_id LIMIT ?", (*sorted(skip), limit)).fetchall()
             return [self._enrollment(r) for r in rows]
 
     def for_head_office(self, enrollment_id: int) -> tuple[dict, list[tuple[Path | None, str, float | None]]]:
@@ -500,35 +508,60 @@ class Gallery:
                     shown(self.root / DB_FILE), why, self.gallery_id, len(photos), shown(self.root / PHOTOS),
                     shown(self.root / PHOTOS / "SKU"))
 
-    def _remove_orphans(self, min_age_s: float = 600.0) -> None:
-        """Pending photos (``.<name>.png.<random>.tmp``) a crash left: one a committed row wants (killed between the
-        commit and the rename) is put in place; one no row wants is removed. Only old ones (another process may be
-        enrolling right now), and nothing else: a ``.png`` without a row is kept (it may be a lost database's)."""
+    def settle_pending(self, min_age_s: float = 600.0) -> None:
+        """Pending photos (``.<name>.png.<random>.tmp``) a kill or a crash left. One a committed row wants (killed
+        between the commit and the renames) is put in place at once, whatever its age, when its bytes have the
+        row's sha256; one that does not match is not used, and its enrollment is named in one line. A pending file
+        is removed only once old (another process may be enrolling, or renaming, right now); nothing else is ever
+        removed (a ``.png`` without a row may be a lost database's). Run at open and before each packing round."""
+        found = [(p, t) for p in (self.root / PHOTOS).glob("*/.*.tmp") if (t := _pending_target(p.name))]
+        if not found:
+            return
         with self._lock:
-            rows = {r[0]: r[1] for r in self._conn.execute("SELECT path, sha256 FROM photos")}
-        for path in (self.root / PHOTOS).glob("*/.*.tmp"):
-            target = _pending_target(path.name)
-            try:
-                old = time.time() - path.stat().st_mtime > min_age_s
-            except OSError:
-                continue
-            if target is None or not old:
-                continue
-            self._settle(path, target, rows)
+            rows = self._conn.execute("SELECT p.path, p.sha256, p.enrollment_id, n.sku FROM photos p"
+                                      " JOIN enrollments n USING (enrollment_id)").fetchall()
+        wanted: dict[str, list] = {}  # 'photos/<sku>/<first 20 of sha>' -> the rows named after it
+        for r in rows:
+            folder, _, name = str(r["path"]).rpartition("/")
+            wanted.setdefault(f"{folder}/{name[:20]}", []).append(r)
+        unmatched: dict[int, tuple[str, set[str]]] = {}
+        placed: dict[tuple[int, str], int] = {}
+        for path, target in found:
+            stem = f"{path.parent.relative_to(self.root).as_posix()}/{target.removesuffix('.png')}"
+            wants = [r for r in wanted.get(stem, []) if self._missing(r["path"])]
+            self._settle(path, wants, min_age_s, unmatched, placed)
+        for (enrollment_id, sku), n in sorted(placed.items()):
+            log.warning("gallery: enrollment %d (%s): %d photo(s) put in place from their pending files (killed after "
+                        "it was stored)", enrollment_id, sku, n)
+        for enrollment_id, (sku, names) in sorted(unmatched.items()):
+            still = sorted(n for n in names if self._missing(n))
+            if still:
+                log.warning("gallery: enrollment %d (%s): %d photo(s) missing and their pending file(s) do not match "
+                            "the stored sha256 (cut short by a power cut?): not used; not sent to head office while "
+                            "short (re-enroll the product with `checkout sku enroll`)", enrollment_id, sku, len(still))
 
-    def _settle(self, path: Path, target: str, rows: dict[str, str]) -> None:
-        """Put pending photo ``path`` where a row that has no file wants it (the same content), else remove it."""
-        folder = path.parent.relative_to(self.root).as_posix()
-        stem = target.removesuffix(".png")
-        wants = [n for n in rows if n == f"{folder}/{target}" or n.startswith(f"{folder}/{stem}-")]
+    def _missing(self, stored: object) -> bool:
+        path = self._photo(stored)
+        return path is not None and not path.exists()
+
+    def _settle(self, path: Path, wants: list, min_age_s: float, unmatched: dict, placed: dict) -> None:
+        """Put pending photo ``path`` where the rows in ``wants`` (none has its file) want it, when it is their
+        content; remove it once old."""
         try:
-            data = path.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            for name in wants:
-                if rows[name] == digest and not (self.root / name).exists():
-                    atomic_write(self.root / name, data)
-                    log.warning("gallery: photo %s put in place from its pending file (a crash after its enrollment "
-                                "was stored)", name)
-            path.unlink()
+            old = time.time() - path.stat().st_mtime > min_age_s
+            data = path.read_bytes() if wants else b""
+        except OSError:
+            return  # taken by the process that wrote it (renamed) or settled elsewhere
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            for r in wants:
+                if r["sha256"] == digest:
+                    atomic_write(self._photo(r["path"]), data)
+                    key = (r["enrollment_id"], r["sku"])
+                    placed[key] = placed.get(key, 0) + 1
+                else:
+                    unmatched.setdefault(r["enrollment_id"], (r["sku"], set()))[1].add(r["path"])
+            if old:
+                path.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("gallery: pending photo %s could not be settled: %s", shown(path), exc)

@@ -70,15 +70,20 @@ def test_a_kill_between_queueing_and_marking_sent_queues_the_same_batch(gallery,
     assert packer.pack() == 1 and len(box.batches) == 1  # the same name: stored once
 
 
-def test_a_photo_gone_or_changed_is_left_out_of_the_batch(gallery):
+def test_a_photo_gone_or_changed_holds_the_enrollment_back_never_sent_short(gallery):
     teach(gallery, "kiwi", (10, 60, 110))
     photos = sorted((gallery.root / "photos" / "kiwi").glob("*.png"))
+    kept = [p.read_bytes() for p in photos[:2]]
     photos[0].unlink()
     photos[1].write_bytes(png(250))
     box = Outbox()
-    EnrollmentPacker(gallery, box, kiosk_id="K1", store_id="BLR-7").pack()
+    packer = EnrollmentPacker(gallery, box, kiosk_id="K1", store_id="BLR-7")
+    assert packer.pack() == 0 and box.batches == {} and len(gallery.unsent()) == 1
+    for p, data in zip(photos, kept):
+        p.write_bytes(data)
+    assert packer.pack() == 1 and gallery.unsent() == []
     (batch,) = [read_enrollment_batch(d, n) for n, d in box.batches.items()]
-    assert len(batch.records) == 1
+    assert len(batch.records) == 3
 
 
 def _rewrite(data: bytes, change) -> tuple[str, bytes]:

@@ -102,7 +102,7 @@ def test_photos_take_their_names_only_after_the_rows_commit_and_a_kill_between_i
         return real_insert(*args)
 
     monkeypatch.setattr(g, "_insert", insert)
-    monkeypatch.setattr(AtomicFile, "commit", lambda self: (_ for _ in ()).throw(KeyboardInterrupt("killed")))
+    monkeypatch.setattr(AtomicFile, "commit", lambda self, **kw: (_ for _ in ()).throw(KeyboardInterrupt("kill")))
     with pytest.raises(KeyboardInterrupt):
         teach(g, "kiwi", (10, 60))
     monkeypatch.undo()
