@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ from tqdm import tqdm
 from kiosk.bundle_format.bundle import MANIFEST, Bundle, load_bundle
 from kiosk.bundle_format.preprocess import PreprocessSpec, load_image, preprocess_batch
 from kiosk.bundle_format.selftest import softmax
-from kiosk.errors import UserError
+from kiosk.errors import DataError, UserError
 from trainer import metrics
 
 log = logging.getLogger(__name__)
@@ -31,17 +31,19 @@ class Predictor:
     predict: Callable[[list[np.ndarray]], np.ndarray]
     kind: str
     auto_add_threshold: float | None = None  # a bundle's stored threshold
+    trained_on: dict = field(default_factory=dict)  # the options it was trained with (args.json): its manifests
 
 
 def load_run_predictor(run: Path, device: str = "cpu", tta: bool = False) -> Predictor:
     import torch
 
     from trainer.presets import EvalPreset
-    from trainer.run_files import read_run
+    from trainer.run_files import read_json, read_run
     from trainer.train import predict
 
     r = read_run(Path(run), need_args=False)
     spec, model = r.spec, r.load_model()
+    trained_on = read_json(Path(run) / "args.json") if (Path(run) / "args.json").is_file() else {}
     preset = EvalPreset(spec)
 
     def run_batch(images: list[np.ndarray]) -> np.ndarray:
@@ -49,7 +51,7 @@ def load_run_predictor(run: Path, device: str = "cpu", tta: bool = False) -> Pre
         with torch.inference_mode():
             return predict(model, crops, spec, device, tta=tta)
 
-    return Predictor(r.labels, r.groups, spec, run_batch, f"run {run}")
+    return Predictor(r.labels, r.groups, spec, run_batch, f"run {run}", trained_on=trained_on)
 
 
 def _onnx_file(bundle: Bundle, backend: str, precision: str) -> str:
@@ -138,7 +140,7 @@ def load_bundle_predictor(bundle_dir: Path, backend: str = "onnxruntime", tta: b
 
     groups = bundle.manifest.catalog.get("groups", {})
     return Predictor(labels, groups, spec, run_batch, f"bundle {bundle_dir} ({backend}, {precision})",
-                     bundle.manifest.auto_add_threshold)
+                     bundle.manifest.auto_add_threshold, bundle.manifest.trainer.get("args") or {})
 
 
 def model_logits(model, labels: list[str], spec: PreprocessSpec,
@@ -219,6 +221,7 @@ def evaluate_model(path: Path, manifest: Path, out: Path | None = None, target_p
     from trainer.evaluate_by import default_columns, scores_by
 
     pred = load_predictor(path, backend, tta, precision)
+    _warn_training_photos(pred, manifest)
     probs, targets, groups, skipped = predict_manifest(pred, manifest)
     summary = metrics.summarize(probs, targets, pred.labels, groups, target_precision)
     columns = default_columns(manifest) if by is None else by
@@ -238,6 +241,23 @@ def evaluate_model(path: Path, manifest: Path, out: Path | None = None, target_p
         (out / "metrics.json").write_text(json.dumps(summary, indent=2))
         summary["plots"] = [str(out / "confusion.png"), str(out / "reliability.png")]
     return summary
+
+
+def _warn_training_photos(pred: Predictor, manifest: Path) -> None:
+    """Evaluating on photos the model trained on is allowed (a sanity check) but its figures flatter the model: one
+    warning line naming the first such photo (:mod:`trainer.data.overlap`)."""
+    import sys
+
+    from trainer.data.overlap import find_overlap, training_manifests
+
+    try:
+        overlap = find_overlap(manifest, training_manifests(pred.trained_on if isinstance(pred.trained_on, dict)
+                                                            else {}))
+    except DataError:
+        return  # an unreadable --manifest is said by predict_manifest; a training manifest gone bad says nothing here
+    if overlap is not None:
+        where = overlap.text("--manifest", "the model's training manifest")
+        print(f"warning: {where}; these figures overstate what the model does on new photos", file=sys.stderr)
 
 
 def format_report(s: dict) -> str:

@@ -191,16 +191,22 @@ def _with_evaluation(tmp: Path, manifest: BundleManifest, val: Path) -> BundleMa
 
 
 def _refuse_selection_data(r: TrainingRun, manifests: list[Path]) -> None:
-    """The run's val picked the epoch unless the run kept its last one (``--keep last``): then it may not calibrate."""
-    sources = r.args.get("train_sources") or ([[r.args["train"], 1.0]] if r.args.get("train") else [])
-    for m in manifests:
-        if any(Path(m).resolve() == Path(p).resolve() for p, _w in sources):
-            raise UserError(f"--calibration {m}: this run trained on it; calibrate on photos held back from training")
+    """No calibration photo may be one the run trained on, nor one of the val that picked its epoch (unless the run
+    kept its last one, ``--keep last``): compared photo by photo (:mod:`trainer.data.overlap`), not by file name."""
+    from trainer.data.overlap import find_overlap, training_manifests
+
     val = r.args.get("val")
-    if val and r.args.get("keep", "best") == "best" and any(Path(m).resolve() == Path(val).resolve()
-                                                             for m in manifests):
-        raise UserError(f"--calibration {val}: this run's val picked its epoch (--keep best); calibrate on photos "
-                        "held back from training and selection, or train with --keep last")
+    selection = [Path(val)] if val and r.args.get("keep", "best") == "best" else []
+    for m in manifests:
+        overlap = find_overlap(m, training_manifests(r.args))
+        if overlap is not None:
+            where = overlap.text("--calibration", "this run's training manifest")
+            raise UserError(f"{where}; calibrate on photos held back from training")
+        overlap = find_overlap(m, [v for v in selection if v.is_file() or Path(m).resolve() == v.resolve()])
+        if overlap is not None:
+            raise UserError(f"{overlap.text('--calibration', 'the val')}; this run's val picked its epoch "
+                            "(--keep best); calibrate on photos held back from training and selection, or train "
+                            "with --keep last")
 
 
 def _power_note(n: int, target_precision: float, confidence: float) -> str:

@@ -173,13 +173,22 @@ def compare(bundle: Bundle, int8_path: Path, manifest: Path) -> Comparison:
                       float((fp32 == int8).mean()))
 
 
-def _validation_manifest(bundle: Bundle, given: Path | None) -> Path:
-    if given is not None:
-        return given
-    val = bundle.manifest.trainer.get("args", {}).get("val")
-    if val and Path(val).is_file():
-        return Path(val)
-    raise UserError(f"{bundle.root}: no --val given and the bundle's training run names no readable val manifest")
+def _validation_manifest(bundle: Bundle, given: Path | None, calibration: Path) -> Path:
+    """``--val``, else the run's val; refused when its photos are ones int8 was calibrated on (the calibration
+    photos may be training photos, issue 11) or the model trained on: the check would measure nothing."""
+    from trainer.data.overlap import find_overlap, training_manifests
+
+    args = bundle.manifest.trainer.get("args", {})
+    val, option = (given, "--val") if given is not None else (Path(args.get("val") or ""), "the run's val")
+    if given is None and not (args.get("val") and val.is_file()):
+        raise UserError(f"{bundle.root}: no --val given and the bundle's training run names no readable val manifest")
+    for what, manifests in (("--calibration", [calibration]), ("the bundle's training manifest",
+                                                                training_manifests(args))):
+        overlap = find_overlap(val, manifests)
+        if overlap is not None:
+            raise UserError(f"{overlap.text(option, what)}; int8 would be checked on photos it was calibrated or "
+                            "trained on — validate on photos held back from both")
+    return val
 
 
 def _assemble(bundle: Bundle, int8_file: Path, int8: Int8Model) -> Path:
@@ -222,7 +231,7 @@ def quantize_bundle(root: Path, calibration: Path, val: Path | None = None, imag
                         f"tolerance ≥ 0 points, method one of {', '.join(METHODS)}")
     bundle = load_bundle(root)
     int8_model(bundle.manifest)  # a malformed int8 section is refused before any work
-    val = _validation_manifest(bundle, val)
+    val = _validation_manifest(bundle, val, Path(calibration))
     m = bundle.manifest
     rows = calibration_rows(calibration, m.labels, images, seed, size=m.preprocess.resize_size)
     with tempfile.TemporaryDirectory(prefix="quantize-", dir=root.parent) as work:

@@ -30,6 +30,7 @@ from kiosk.bundle_format.preprocess import PreprocessSpec
 from kiosk.errors import UserError
 from trainer import checkpoint as ckpt
 from trainer import mixing, run_files, swa
+from trainer.data.overlap import find_overlap
 from trainer.distributed import (
     DistInfo,
     agree_across_ranks,
@@ -448,9 +449,10 @@ def resolve_args(args) -> argparse.Namespace:
     if (args.train is None and not args.shards) or args.out is None:
         raise UserError("train needs --train CSV (or --shards DIR) and --out RUN (or --resume RUN)")
     sources = getattr(args, "train_sources", None) or ([[str(args.train), 1.0]] if args.train else [])
-    if args.val and any(Path(p).resolve() == Path(args.val).resolve() for p, _w in sources):
-        raise UserError(f"--val {args.val}: is a --train manifest; validation on the training photos measures "
-                        "nothing — give photos held back from training (or no --val)")
+    overlap = find_overlap(args.val, [p for p, _w in sources]) if args.val else None
+    if overlap is not None:
+        raise UserError(f"{overlap.text('--val', '--train')}; validation on the training photos measures nothing — "
+                        "give photos held back from training (or no --val)")
     if getattr(args, "final_size", None) and args.shards:
         raise UserError("--final-size: trains from --train's decoded cache, not from --shards")
     swa.check_args(args)

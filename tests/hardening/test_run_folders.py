@@ -306,14 +306,27 @@ def test_a_run_without_val_writes_strict_json(cut, tmp_path):
 def test_val_equal_to_train_header_only_val_and_calibration_on_train_are_refused(run_a, data, tmp_path, capsys):
     train, _ = data
     assert checkout(["train", "--train", str(train), "--val", str(train), "--out", str(tmp_path / "r"), *FAST]) == 2
-    assert "is a --train manifest" in _error(capsys)
+    assert f"--val {train}: is --train {train} itself; validation on the training photos" in _error(capsys)
     empty = tmp_path / "empty.csv"
     empty.write_text("path,sku\n")
     assert checkout(["train", "--train", str(train), "--val", str(empty), "--out", str(tmp_path / "r2"), *FAST]) == 2
     assert "no photos" in _error(capsys)
     assert checkout(["bundle", "export", str(run_a), "--out", str(tmp_path / "b"), "--calibration",
                      str(train)]) == 2
-    assert "this run trained on it" in _error(capsys)
+    assert f"--calibration {train}: is this run's training manifest {train} itself" in _error(capsys)
+
+
+def test_evaluate_on_the_training_photos_warns_and_scores(run_a, data, tmp_path, capsys):
+    train, val = data
+    copy = train.parent / "train-copy.csv"
+    shutil.copy(train, copy)
+    assert checkout(["evaluate", str(run_a), "--manifest", str(copy), "--out", str(tmp_path / "e1")]) == 0
+    err = capsys.readouterr().err
+    warned = [x for x in err.splitlines() if x.startswith("warning: --manifest")]
+    assert len(warned) == 1 and f"{copy} line 2: " in warned[0] and f"same photo as the model's training manifest " \
+        f"{train} line 2" in warned[0] and "these figures overstate" in warned[0], err
+    assert checkout(["evaluate", str(run_a), "--manifest", str(val), "--out", str(tmp_path / "e2")]) == 0
+    assert "warning: --manifest" not in capsys.readouterr().err
 
 
 def test_weights_fetch_out_a_file(tmp_path, capsys):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import struct
 import threading
 
@@ -115,16 +114,17 @@ def test_training_export_quantize_and_evaluate_leave_unusable_photos_out(tmp_pat
     assert left_out == {bad_train["tiny"]: "6x6 px: too small for the model's 72 px (more than 8x enlargement; "
                                            "at least 9 px on the shorter side)",
                         bad_train["folder"]: "not a file"}  # the TIFF trained
-    shutil.copy(train, val)  # the self-test and the calibration read the unusable rows first
+    (tmp_path / "data" / "held").mkdir()  # the held-back photos get unusable rows of their own (not training photos)
+    bad_val = _with_unusable_rows(val, tmp_path / "data" / "held")
     assert checkout(["bundle", "export", str(run), "--out", str(bundle), "--selftest-manifest", str(val),
                      "--calibration", str(val)]) == 0
-    assert checkout(["bundle", "quantize", str(bundle), "--calibration", str(val), "--val", str(val),
+    assert checkout(["bundle", "quantize", str(bundle), "--calibration", str(train), "--val", str(val),
                      "--tolerance", "100"]) == 0
     capsys.readouterr()
     assert checkout(["evaluate", str(bundle), "--manifest", str(val), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert {s["path"]: s["reason"].split(":")[0] for s in report["skipped"]} == {bad_train["tiny"]: "6x6 px",
-                                                                                bad_train["folder"]: "not a file"}
+    assert {s["path"]: s["reason"].split(":")[0] for s in report["skipped"]} == {bad_val["tiny"]: "6x6 px",
+                                                                                bad_val["folder"]: "not a file"}
 
 
 def test_a_frame_too_small_for_the_model_is_a_notice_and_the_sale_goes_on(demo_bundle, demo_catalog_db, tmp_path,

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from catalog.csv_io import formula_safe
+from kiosk.bundle_format.atomic import atomic_open, atomic_write, check_output, shown
 from kiosk.errors import DataError
 from trainer.data import hashing
 from trainer.data.duplicates import duplicate_groups, duplicate_pairs
@@ -188,6 +189,7 @@ def run_check(
         raise DataError("no manifest given")
     check_out_folder(out)
     names = _manifest_names(paths)
+    _check_outputs(paths, _output_paths(Path(out), names))
     items: list[tuple[int, ManifestRow]] = [(m, row) for m, p in enumerate(paths) for row in read_manifest(p)]
     catalog_skus, reader = load_catalog_skus(catalog) if catalog is not None else (None, None)
     item_facts = _inspect(items, options)
@@ -331,6 +333,26 @@ def _imbalance(counts: dict[str, dict[str, int]], all_skus: list[str], options: 
     return imbalance
 
 
+def _output_paths(out: Path, names: list[str]) -> list[Path]:
+    """Every file ``data check`` writes into ``out``."""
+    return [*(out / f"{name}.clean.csv" for name in names), out / "quarantine.csv", out / "report.json",
+            out / "report.md"]
+
+
+def _check_outputs(inputs: list[Path], outputs: list[Path]) -> None:
+    """Before any work: no output may replace an input manifest (``check out/quarantine.csv --out out``), a
+    folder, a device or a database (:func:`~kiosk.bundle_format.atomic.check_output`); an earlier report is
+    replaced."""
+    for path in outputs:
+        check_output(path, force=True, option="--out", error=DataError)
+        if not path.exists():
+            continue
+        for given in inputs:
+            if given.exists() and os.path.samefile(path, given):
+                raise DataError(f"--out {shown(path.parent)}: {path.name} there would replace the input manifest "
+                                f"{shown(given)}; choose another --out folder (nothing written)")
+
+
 def _write_outputs(report: CheckReport, items: list[tuple[int, ManifestRow]], problems: dict[int, tuple[str, str]],
                    names: list[str], base: Path, started: float) -> None:
     """The cleansed manifests, quarantine.csv, report.json and report.md into ``base``."""
@@ -340,13 +362,12 @@ def _write_outputs(report: CheckReport, items: list[tuple[int, ManifestRow]], pr
         report.outputs[name] = str(write_manifest(clean_rows, base / f"{name}.clean.csv"))
     _write_quarantine(report.quarantined, base / "quarantine.csv")
     report.seconds = round(time.perf_counter() - started, 2)
-    (base / "report.json").write_text(json.dumps(report.to_json(base), indent=2, default=str) + "\n",
-                                      encoding="utf-8")
-    (base / "report.md").write_text(render_markdown(report, base), encoding="utf-8")
+    atomic_write(base / "report.json", json.dumps(report.to_json(base), indent=2, default=str) + "\n")
+    atomic_write(base / "report.md", render_markdown(report, base))
 
 
 def _write_quarantine(quarantined: Sequence[Quarantined], path: Path) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["path", "reason", "detail", "manifest", "sku"])
         for q in quarantined:

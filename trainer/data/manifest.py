@@ -48,6 +48,7 @@ class ManifestRow:
     source: str = ""
     sha256: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    line: int = field(default=0, compare=False, hash=False)  #: the manifest line the row starts on (0: not read)
 
     def with_(self, **changes) -> ManifestRow:
         return replace(self, **changes)
@@ -168,6 +169,7 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
                 source=record.get("source", ""),
                 sha256=sha,
                 extra=extra,
+                line=first,
             )
         )
     return rows
