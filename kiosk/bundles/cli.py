@@ -108,7 +108,7 @@ def _open(args, create: bool = True):
     from kiosk.bundles.store import BundleStore
 
     store = BundleStore(args.state, create=create)
-    store.on_lock_wait = _say
+    store.on_lock_wait = store.on_notice = _say
     return store, TrustStore.load(*args.keys)
 
 
@@ -191,7 +191,7 @@ def cmd_kiosk_status(args) -> int:
         report = {}
     if not isinstance(report, dict):
         report = {}
-    problems = [line for line in [store.pointer_problem()] if line]
+    problems = [line for line in [store.pointer_problem(), *store.state_problems()] if line]
     report["active_version"] = store.active_version()
     report["installed_versions"] = store.installed_versions()
     try:

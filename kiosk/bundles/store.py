@@ -9,7 +9,9 @@ Layout (``state_dir``, e.g. ``/var/lib/checkout/models``)::
       staging/                 # downloads (*.part, resumable) and extraction dirs; debris is cleared
       state.json               # {"index_version": 7, "blocked": [5], "last_seen": "…Z", "signed_seen": "…Z"}:
                                # replay protection, refused versions, the latest time seen (the store's clock
-                               # never runs backwards) and the newest created_at head office signed
+                               # never runs backwards) and the newest created_at head office signed; while a staff
+                               # rollback is under way also "rolling_back": {"from": 5, "to": 4, …} (its intent,
+                               # written first: whoever takes the lock next finishes a rollback that was killed)
       keys/rotations/*.json    # key rotations learned from the channel
       audit.jsonl              # one JSON line per activation / rollback (who, when, from, to, why)
       status.json              # the status report head office collects (written by the updater)
@@ -76,6 +78,8 @@ class BundleStore:
         self.status_path = self.root / "status.json"
         self.cache_dir = self.root / CACHE
         self.on_lock_wait: Callable[[str], None] = log.warning  # the line said while waiting for :meth:`lock`
+        self.on_notice: Callable[[str], None] = log.warning  # a repair made on taking the lock (see :meth:`lock`)
+        self.resumed_rollback: dict | None = None  # the intent :meth:`finish_rollback` finished at the last lock
         if not create and not self.versions_dir.is_dir():
             raise UserError(f"{self.root}: no model store there (no versions/ folder; `checkout kiosk update` or the "
                             "kiosk's first start makes one)")
@@ -93,7 +97,10 @@ class BundleStore:
         COMMAND, since TIME)`` goes to :attr:`on_lock_wait` (the log; the ``checkout kiosk`` commands print it), and
         the lock is waited for: as long as the holder takes (``wait_s`` None: staff asked for a rollback, and it runs
         once the update in hand is done; Ctrl-C gives up), or ``wait_s`` seconds, then a :class:`UserError` naming
-        the holder. The holder's pid, command and time are written into the lock file for that line."""
+        the holder. The holder's pid, command and time are written into the lock file for that line.
+
+        Whoever takes the lock first finishes a staff rollback that was killed half-way (:meth:`finish_rollback`),
+        saying so in one line to :attr:`on_notice`."""
         fd = os.open(self.root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
@@ -104,6 +111,8 @@ class BundleStore:
                                   "when that has finished (Ctrl-C gives up)")
                 _wait_for_lock(fd, wait_s, f"{self.root}: the model store's lock is still held by {holder}")
             _note_holder(fd)
+            self.resumed_rollback = None
+            self.finish_rollback()
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -145,6 +154,25 @@ class BundleStore:
                 f"{self.version_dir(pointer['version'])}); the next update or kiosk start falls back to the newest "
                 "installed version that verifies")
 
+    def state_problems(self) -> list[str]:
+        """One line each for a staff rollback left half-done (the next lock holder finishes it) and an active version
+        that is also blocked (the next start runs another one); [] when neither. A state file that cannot be read
+        is left to :meth:`blocked_versions`, which names it."""
+        try:
+            intent, blocked = self.pending_rollback(), self.blocked_versions()
+            active = self.active_version()
+        except (OSError, BundleError):
+            return []
+        out = []
+        if intent:
+            out.append(f"{self.state_path}: a staff rollback from model version {intent['from']} to {intent['to']} "
+                       f"({intent['actor']}, {intent['at']}) was interrupted; the next kiosk start, update or "
+                       "rollback finishes it")
+        if active is not None and active in blocked:
+            out.append(f"{self.pointer_path}: model version {active} is active but also blocked in {self.state_path}"
+                       + ("" if intent else "; the next kiosk start runs the newest other version that verifies"))
+        return out
+
     def repair_pointer(self, trust: TrustStore) -> str:
         """When ``active.json`` names a version that is not installed, point it at the newest installed version
         that verifies and is not blocked, or remove it (no active version: the channel or an archive installs one)
@@ -179,8 +207,10 @@ class BundleStore:
         return read_update_state(self.state_path)
 
     def write_state(self, **changes) -> dict:
+        """``state.json`` with ``changes`` made (a value None removes that field), written atomically."""
         state = self.read_state()
         state.update(changes)
+        state = {k: v for k, v in state.items() if v is not None}
         _write_document(self.state_path, state, "the update state file", _state_problem)
         return state
 
@@ -391,6 +421,9 @@ class BundleStore:
         damaged files) moves the pointer without blocking it, so the channel or an archive can install it again;
         anything else (out of memory, a GPU not ready at boot, a SKU inactive in the catalog today) runs the other
         version for this start only (``fallback``): the pointer stays and the next start tries it again.
+        An active version that is also blocked (a rollback or auto-rollback killed between its steps by an older
+        release) is tried last: the pointer moves to the version that runs (audited ``blocked-active``), and either
+        way one line to :attr:`on_notice` names it and what was done.
         Returns ``(None, None)`` when no installed version is usable."""
         self.apply_rotations(trust)
         with self.lock():
@@ -406,6 +439,9 @@ class BundleStore:
             order += [v for v in reversed(self.installed_versions()) if v not in order and v not in blocked]
             errors: list[str] = []
             why = ""  # why the pointed version failed: "damaged", a blocking reason, or "" (a reason of the moment)
+            if pointed in blocked:  # tried only when nothing else runs
+                order = [v for v in order if v != pointed] + [pointed]
+                why = "blocked"
             for v in order:
                 try:
                     bundle = verify_installed(self.version_dir(v), trust)
@@ -422,6 +458,10 @@ class BundleStore:
                     continue
                 if v != pointed:
                     self._fell_back(pointed, v, why, "; ".join(errors))
+                elif why == "blocked":
+                    self.on_notice(f"{self.root}: model version {pointed} is active ({self.pointer_path}) but blocked "
+                                   f"({self.state_path}); running it anyway: no other installed version verifies "
+                                   f"and loads ({'; '.join(errors) or 'none installed'})")
                 return bundle, loaded
             return None, None
 
@@ -430,6 +470,14 @@ class BundleStore:
         if not why:
             self.audit("fallback", from_version=pointed, to_version=to, actor="kiosk", reason=errors,
                        retry=f"the next start tries version {pointed} again")
+            return
+        if why == "blocked":
+            self.set_active(to, by="blocked-repair", previous=None)
+            self.audit("blocked-active", from_version=pointed, to_version=to, actor="kiosk",
+                       reason="the active version was also blocked (a rollback killed half-way)")
+            self.on_notice(f"{self.root}: model version {pointed} was active ({self.pointer_path}) and also blocked "
+                           f"({self.state_path}), left so by a rollback killed half-way; it stays blocked and version "
+                           f"{to} runs, now the active one")
             return
         if why in BLOCKING_REASONS:
             self.block(pointed)
@@ -441,11 +489,20 @@ class BundleStore:
                  wait_s: float | None = None) -> int:
         """Staff rollback: the only way to a lower version. Audited; the version left is blocked so the updater
         does not reinstall it (a newer release is needed). Returns the version now active. ``wait_s``: how long to
-        wait for the store's lock (see :meth:`lock`; None: until it is free)."""
+        wait for the store's lock (see :meth:`lock`; None: until it is free).
+
+        Its intent (``rolling_back`` in state.json) is written before anything changes, then the version left is
+        blocked, the pointer moved, the rollback audited and the intent cleared: a process killed in between leaves
+        the intent, and the next one to take the lock (a kiosk start, an update, a rerun) finishes it
+        (:meth:`finish_rollback`). Blocking after moving the pointer instead would let the updater reinstall the
+        version left in that window."""
         if not actor.strip() or not reason.strip():
             raise UserError("rollback needs the staff member's name (--staff) and a reason (--reason)")
         self.apply_rotations(trust)
         with self.lock(wait_s):
+            done = self.resumed_rollback
+            if done and to_version in (None, done["to"]):  # a rerun of the rollback the lock just finished
+                return int(done["to"])
             current = self.active_version()
             if current is None:
                 raise UserError(f"{self.root}: no active model to roll back from")
@@ -459,10 +516,54 @@ class BundleStore:
             if to_version not in self.installed_versions():
                 raise UserError(f"rollback to {to_version}: not installed (have {self.installed_versions()})")
             verify_installed(self.version_dir(to_version), trust)
-            self.block(current)
-            self.set_active(to_version, by=f"staff:{actor}", previous=None)
-            self.audit("staff-rollback", from_version=current, to_version=to_version, actor=actor, reason=reason)
+            intent = {"from": current, "to": to_version, "actor": actor, "reason": reason,
+                      "at": iso(datetime.now(timezone.utc)), "id": uuid.uuid4().hex[:16]}
+            self.write_state(rolling_back=intent)
+            self._complete_rollback(intent, resumed=False)
             return to_version
+
+    def pending_rollback(self) -> dict | None:
+        """The intent of a staff rollback that was killed before it finished (``rolling_back`` in state.json)."""
+        return self.read_state().get("rolling_back")
+
+    def finish_rollback(self) -> str:
+        """Finish a staff rollback a killed process left half-done (see :meth:`rollback`): block the version it
+        left, point at the one it went to, audit it once (``resumed``), clear the intent; one line to
+        :attr:`on_notice` saying so, also returned ("" when there was none). Should the version it went to no longer
+        be installed (removed by hand), the rollback is given up instead (the version left unblocked, so it is not
+        both active and blocked; audited ``rollback-abandoned``). Call with :meth:`lock` held (it does so itself).
+        A state file it cannot read is left to the caller, which reads it for its own work and says so."""
+        try:
+            intent = self.pending_rollback()
+        except (OSError, BundleError):
+            return ""
+        if not intent:
+            return ""
+        what = (f"{self.root}: a staff rollback from model version {intent['from']} to {intent['to']} "
+                f"({intent['actor']}, {intent['at']}) was interrupted before it finished")
+        if not self.version_dir(intent["to"]).is_dir():
+            self.write_state(blocked=sorted(self.blocked_versions() - {intent["from"]}), rolling_back=None)
+            self.audit("rollback-abandoned", from_version=intent["from"], to_version=intent["to"],
+                       actor=intent["actor"], reason=intent["reason"], rollback_id=intent["id"])
+            line = f"{what}; version {intent['to']} is no longer installed, so it is given up: roll back again"
+        else:
+            self._complete_rollback(intent, resumed=True)
+            self.resumed_rollback = intent
+            line = f"{what}; finished now: version {intent['to']} active, version {intent['from']} blocked"
+        self.on_notice(line)
+        return line
+
+    def _complete_rollback(self, intent: dict, resumed: bool) -> None:
+        """The steps of a rollback after its intent is recorded; each is safe to repeat."""
+        frm, to = int(intent["from"]), int(intent["to"])
+        if frm not in self.blocked_versions():
+            self.block(frm)
+        if self.active_version() != to:
+            self.set_active(to, by=f"staff:{intent['actor']}", previous=None)
+        if not resumed or not any(e.get("rollback_id") == intent["id"] for e in self.read_audit()):
+            self.audit("staff-rollback", from_version=frm, to_version=to, actor=intent["actor"],
+                       reason=intent["reason"], rollback_id=intent["id"], **({"resumed": True} if resumed else {}))
+        self.write_state(rolling_back=None)
 
 
 def _lock_holder(fd: int) -> str:
@@ -584,6 +685,22 @@ def _state_problem(data) -> str:
             parse_time(value if isinstance(value, str) else "", "")
         except BundleError:
             return f"{at} {key!r} must be an ISO 8601 time, not {_kind(value)}"
+    return _intent_problem(data.get("rolling_back"), at)
+
+
+def _intent_problem(intent, at: str) -> str:
+    """Why ``intent`` is not a staff rollback's intent (see :meth:`BundleStore.rollback`); "" when it is one or None."""
+    if intent is None:
+        return ""
+    if not isinstance(intent, dict):
+        return f"{at} 'rolling_back' must be an object, not {_kind(intent)}"
+    for key in ("from", "to"):
+        value = intent.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MODEL_VERSION:
+            return f"{at} 'rolling_back' must name the versions 'from' and 'to', not {key} {_kind(value)}"
+    for key in ("actor", "reason", "at", "id"):
+        if not isinstance(intent.get(key), str):
+            return f"{at} 'rolling_back' must hold {key!r} as text, not {_kind(intent.get(key))}"
     return ""
 
 

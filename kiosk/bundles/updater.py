@@ -498,6 +498,9 @@ class Updater:
     def _verify_and_activate(self, work: Path, expected_version: int | None, source: str,
                              before_install: Callable[[int], None] | None = None) -> UpdateResult:
         active = self.store.active_version()
+        if self._same_as_active(work, active):  # e.g. a rerun of an install killed after it had activated
+            return UpdateResult("up-to-date", active, f"model_version {active} is already the active version (the "
+                                                      f"same files as {self.store.version_dir(active)}); nothing to do")
         from kiosk.recognition.recognizer import selftest_runner
 
         inspect = self.inspect_model
@@ -535,6 +538,22 @@ class Updater:
         self.store.prune(self.keep_versions)
         self._set(last_activation=iso(self.now()))
         return UpdateResult("activated", version, f"activated model version {version}")
+
+    def _same_as_active(self, work: Path, active: int | None) -> bool:
+        """True when the extracted bundle in ``work`` is the active version's own content: manifest.json first (so
+        the names compared are the installed manifest's), then the signature and every file it lists, by sha256. A
+        different bundle claiming the active version (or an older one) is left to :func:`verify_bundle`, which
+        refuses it (rollback protection)."""
+        if active is None:
+            return False
+        installed = self.store.version_dir(active)
+        try:
+            if sha256_file(work / MANIFEST) != sha256_file(installed / MANIFEST):
+                return False
+            names = [SIGNATURE, *read_manifest(installed).files]
+            return all(sha256_file(work / n) == sha256_file(installed / n) for n in names)
+        except (OSError, BundleError, ValueError):
+            return False
 
     def _unblocked(self, version: int, archive, unblock: tuple[str, str] | None) -> None:
         """Nothing when ``version`` is not blocked here; else a refusal, or with ``unblock`` (staff, reason) the

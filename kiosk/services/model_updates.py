@@ -94,7 +94,6 @@ def recognizer_loader(config: KioskConfig, gallery=None) -> Callable[[Path], Any
 
 def open_model_store(config: KioskConfig, compat, gallery=None) -> OpenedModelStore:
     """Open ``config.model_state`` (see the module docstring). ``compat``: :func:`catalog_compat` of the catalog."""
-    from kiosk.bundle_format.bundle import MANIFEST, load_bundle
     from kiosk.bundle_format.trust import KeyFileError, TrustStore
     from kiosk.bundles.store import BundleStore
     from kiosk.bundles.updater import Updater
@@ -104,10 +103,25 @@ def open_model_store(config: KioskConfig, compat, gallery=None) -> OpenedModelSt
         raise KeyFileError(f"{config.trusted_keys}: no trusted public keys (*.pub) there; trusted_keys must name "
                            "head office's public key(s)")
     store = BundleStore(config.model_state)
+    opened = OpenedModelStore(store, trust, None)
+    store.on_notice = opened.warnings.append  # a rollback finished, a blocked version active: shown and logged
     load = recognizer_loader(config, gallery)
     updater = Updater(store, trust, config.channel.strip(), config.store_id.strip(), group=config.store_group.strip(),
                       catalog=compat, backend=config.backend, loader=load)
-    opened = OpenedModelStore(store, trust, None, updater if config.channel.strip() else None)
+    opened.updater = updater if config.channel.strip() else None
+    try:
+        return _open_active(config, compat, opened, updater, load)
+    finally:
+        store.on_notice = log.warning
+        for text in opened.warnings:
+            log.warning("%s", text)
+
+
+def _open_active(config: KioskConfig, compat, opened: OpenedModelStore, updater, load) -> OpenedModelStore:
+    """The first start's install from ``config.bundle``, or the store's active bundle (see :func:`open_model_store`)."""
+    from kiosk.bundle_format.bundle import MANIFEST, load_bundle
+
+    store, trust = opened.store, opened.trust
     bundle_dir = Path(config.bundle) if config.bundle else None
 
     if store.active_version() is None and bundle_dir is not None and (bundle_dir / MANIFEST).is_file():
@@ -135,11 +149,9 @@ def open_model_store(config: KioskConfig, compat, gallery=None) -> OpenedModelSt
             f"no usable model in {store.root}" + (f" (v{pointed} failed its checks, see {store.audit_path})"
                                                   if pointed is not None else "")
             + ": sell by manual search until " + ("the channel delivers one" if opened.updater else "one is installed"))
-    elif pointed is not None and bundle.manifest.model_version != pointed:
+    elif pointed is not None and bundle.manifest.model_version != pointed and not opened.warnings:
         opened.warnings.append(f"model v{pointed} failed its checks at start; running v{bundle.manifest.model_version} "
                                f"(see {store.audit_path})")
-    for text in opened.warnings:
-        log.warning("%s", text)
     return opened
 
 

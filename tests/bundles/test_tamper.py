@@ -94,7 +94,11 @@ def test_tamper_suite(kiosk_v1, bundle_copy, bundles_dir, head_office_key, tmp_p
         return d
     archive_case("signature file removed", "signature", unsigned)
 
-    archive_case("version equal to active (replay of v1)", "version", lambda: bundle_copy(1, "replay"))
+    def same_version():  # the active v1's own files again are "already active" (test_rollback_interrupted.py)
+        d = build_tiny_bundle(tmp_path / "other-v1", model_version=1, seed=7)
+        sign_bundle(d, head_office_key)
+        return d
+    archive_case("version equal to active (another bundle claiming v1)", "version", same_version)
 
     def older():
         d = build_tiny_bundle(tmp_path / "v0", model_version=0, seed=7)
