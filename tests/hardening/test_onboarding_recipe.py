@@ -8,15 +8,12 @@ from __future__ import annotations
 import pytest
 
 from kiosk.cli import main as checkout
+from tests.hardening.errors import one_error
 from tests.trainer.synthetic import make_dataset
 
 
 def _error(capsys) -> str:
-    err = capsys.readouterr().err
-    lines = [x for x in err.splitlines() if x.strip() and not x.startswith("warning:")]
-    assert len(lines) == 1 and lines[0].startswith("checkout: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
+    return one_error(capsys)
 
 
 @pytest.fixture(scope="module")

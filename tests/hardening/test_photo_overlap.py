@@ -15,6 +15,7 @@ import pytest
 
 from kiosk.cli import main as checkout
 from kiosk.errors import DataError, UserError
+from tests.hardening.errors import one_error
 from tests.trainer.synthetic import make_dataset
 from trainer.data.overlap import find_overlap, training_manifests
 
@@ -23,10 +24,7 @@ FAST = ["--arch", "tiny_cnn", "--img-size", "64", "--eval-size", "64", "--batch-
 
 
 def _error(capsys) -> str:
-    err = capsys.readouterr().err
-    lines = [x for x in err.splitlines() if x.strip()]
-    assert len(lines) == 1 and lines[0].startswith("checkout: error: ") and "Traceback" not in err, err
-    return lines[0]
+    return one_error(capsys, allow_warnings=False)
 
 
 @pytest.fixture

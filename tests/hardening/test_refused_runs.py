@@ -11,6 +11,7 @@ import csv
 import pytest
 
 from kiosk.cli import main as checkout
+from tests.hardening.errors import one_error
 from tests.trainer.synthetic import make_dataset
 
 FAST = ["--arch", "tiny_cnn", "--img-size", "64", "--train-resize", "72", "--eval-size", "64", "--batch-size", "8",
@@ -18,11 +19,7 @@ FAST = ["--arch", "tiny_cnn", "--img-size", "64", "--train-resize", "72", "--eva
 
 
 def _error(capsys) -> str:
-    err = capsys.readouterr().err
-    lines = [x for x in err.splitlines() if x.strip() and not x.startswith("warning:")]
-    assert len(lines) == 1 and lines[0].startswith("checkout: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
+    return one_error(capsys)
 
 
 @pytest.fixture(scope="module")

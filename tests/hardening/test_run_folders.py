@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main as checkout
+from tests.hardening.errors import one_error
 from tests.trainer.synthetic import make_dataset
 
 FAST = ["--arch", "tiny_cnn", "--img-size", "64", "--train-resize", "72", "--eval-size", "64", "--batch-size", "8",
@@ -25,12 +26,7 @@ def _no_nan(text: str):
 
 
 def _error(capsys) -> str:
-    """The one error line ``checkout`` printed (no traceback)."""
-    err = capsys.readouterr().err
-    lines = [x for x in err.splitlines() if x.strip() and not x.startswith("warning:")]
-    assert len(lines) == 1 and lines[0].startswith("checkout: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
+    return one_error(capsys)
 
 
 @pytest.fixture(scope="module")
