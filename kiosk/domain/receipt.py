@@ -23,7 +23,7 @@ from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import Bill, SoldBy, TaxRow, compute_bill, format_rate, line_items, unit_line_total
 
 __all__ = ["PAYMENT_METHODS", "StoreInfo", "ReceiptLine", "Receipt", "StaffChanges", "RECEIPT_SCHEMA", "printable",
-           "columns", "roll_line", "roll_centred", "tax_table"]
+           "columns", "roll_line", "roll_centred", "tax_table", "money_row", "wrap_words"]
 
 RECEIPT_SCHEMA = "kiosk.receipt/1"
 #: The ways a shopper can pay at the till (its payment page's buttons); a report lists any other as "other".
@@ -76,16 +76,83 @@ def roll_centred(text: str, width: int) -> str:
     return (" " * (margin // 2 + (margin & width & 1)) + text).rstrip()  # as str.center places it
 
 
+def wrap_words(text: str, width: int, indent: str = "    ") -> list[str]:
+    """Generated text (no names: a line's detail, a staff price note) as lines of at most ``width`` columns: whole
+    when it fits, else broken between its double-space groups, then between words, continuation lines indented. A
+    word (an amount, a weight) is never cut unless it alone is wider than the roll."""
+    text = printable(text)
+    if columns(text) <= width:
+        return [text]
+    lead = text[:len(text) - len(text.lstrip(" "))]
+    units: list[str] = []
+    for group in text.strip().split("  "):
+        units += [group] if columns(group) <= width - len(indent) else group.split()
+    lines, current = [], lead
+    for unit in (u.strip() for u in units if u.strip()):
+        joined = current + (" " if current.strip() else "") + unit
+        if current.strip() and columns(joined) > width:
+            lines.append(current)
+            joined = indent + unit
+        current = joined
+    lines.append(current)
+    return [printable(line, width) for line in lines]
+
+
+def money_row(left: str, amount: str, width: int, *, wrap: bool = False) -> list[str]:
+    """A label and an amount: one line when both fit, else the label (``wrap``: generated text, wrapped; else cut
+    like any name) and then the amount right-aligned on a line of its own. The amount is never cut."""
+    if columns(printable(left)) + 1 + columns(amount) <= width:
+        return [roll_line(left, amount, width)]
+    head = wrap_words(left, width) if wrap else [printable(left, width)]
+    return [*head, " " * max(width - columns(amount), 0) + amount]
+
+
+_TAX_HEAD = ("Taxable", "CGST", "SGST", "Total")
+#: the GST table's layouts, tried in turn: the four amounts on one line; Taxable and Total over CGST and SGST
+_TAX_LAYOUTS = (((0, 1, 2, 3),), ((0, 3), (1, 2)))
+
+
+def _tax_grid(body: list[tuple[str, list[str]]], layout: tuple[tuple[int, ...], ...], width: int) -> list[str] | None:
+    """The table in ``layout`` (lines of column indexes), each column as wide as its widest figure or heading and the
+    spare space shared between the gaps; None when it does not fit ``width``."""
+    rate_w = max(columns(rate) for rate, _ in [("GST", []), *body])
+    ncols = max(len(line) for line in layout)
+    col_w = [max(columns(text) for line in layout if j < len(line)
+                 for text in [_TAX_HEAD[line[j]], *(values[line[j]] for _, values in body)]) for j in range(ncols)]
+    spare = width - rate_w - sum(1 + w for w in col_w)
+    if spare < 0:
+        return None
+    gaps = [1 + spare // ncols + (1 if j < spare % ncols else 0) for j in range(ncols)]
+
+    def lines(rate: str, texts: Sequence[str]) -> list[str]:
+        out = []
+        for i, line in enumerate(layout):
+            cells = "".join(" " * (gaps[j] + col_w[j] - columns(texts[k])) + texts[k] for j, k in enumerate(line))
+            out.append(" " * (rate_w - columns(rate if i == 0 else "")) + (rate if i == 0 else "") + cells)
+        return out
+
+    out = lines("GST", _TAX_HEAD)
+    for rate, values in body:
+        out += lines(rate, values)
+    return out
+
+
 def tax_table(rows: Sequence[TaxRow], width: int) -> list[str]:
-    """The GST table as printed: a row per rate (taxable value, CGST, SGST, total incl. GST) and their sums."""
-    out = [roll_line(f"{'GST':>5}{'Taxable':>10}{'CGST':>9}{'SGST':>9}", "Total", width)]
-    for r in rows:
-        left = (f"{format_rate(r.rate_bp):>5}{format_paise(r.taxable):>10}"
-                f"{format_paise(r.cgst):>9}{format_paise(r.sgst):>9}")
-        out.append(roll_line(left, format_paise(r.gross), width))
-    taxable, cgst, sgst, gross = (sum(getattr(r, k) for r in rows) for k in ("taxable", "cgst", "sgst", "gross"))
-    left = f"{'':>5}{format_paise(taxable):>10}{format_paise(cgst):>9}{format_paise(sgst):>9}"
-    out.append(roll_line(left, format_paise(gross), width))
+    """The GST table as printed: a row per rate (taxable value, CGST, SGST, total incl. GST) and their sums, its
+    columns sized from the widest figure. Where the four do not fit on one line a row takes two (Taxable and Total
+    over CGST and SGST), and where those do not fit either each figure gets a labelled line: a figure is never cut."""
+    sums = [sum(getattr(r, k) for r in rows) for k in ("taxable", "cgst", "sgst", "gross")]
+    body = [(format_rate(r.rate_bp), [format_paise(v) for v in (r.taxable, r.cgst, r.sgst, r.gross)]) for r in rows]
+    body.append(("", [format_paise(v) for v in sums]))
+    for layout in _TAX_LAYOUTS:
+        grid = _tax_grid(body, layout, width)
+        if grid is not None:
+            return grid
+    out = []
+    for rate, values in body:
+        out.append(printable(f"GST {rate}" if rate else "All rates", width))
+        for head, value in zip(_TAX_HEAD, values):
+            out += money_row(f"  {head}", value, width)
     return out
 
 
@@ -270,29 +337,32 @@ class Receipt:
             out.append(centred(f"GSTIN {self.store.gstin}"))
         # a tax invoice names the seller's GSTIN; without one configured the kiosk prints a plain receipt
         out += [rule, centred("TAX INVOICE" if self.store.gstin else "RECEIPT"),
-                lr(f"Receipt {self.receipt_no}", self.issued_at.strftime("%d-%m-%Y %H:%M"))]
+                *money_row(f"Receipt {self.receipt_no}", self.issued_at.strftime("%d-%m-%Y %H:%M"), width)]
         if self.store.kiosk_id:
             out.append(printable(f"Kiosk {self.store.kiosk_id}", width))
         out.append(rule)
         for row in self.lines:
             out.append(printable(row.name, width))
-            out.append(lr(f"  {row.detail()}  GST {format_rate(row.gst_bp)}", format_inr(row.total)))
-            if row.note:
-                out.append(printable(f"  * {row.note}", width))
+            out += money_row(f"  {row.detail()}  GST {format_rate(row.gst_bp)}", format_inr(row.total), width,
+                             wrap=True)
+            if row.note:  # a price note's amount is wrapped, never cut; a correction's item name is cut like names
+                note = f"  * {row.note}"
+                out += wrap_words(note, width) if row.note.startswith("price changed") else [printable(note, width)]
         out.append(rule)
         b = self.bill
         out.append(f"Items {sum(r.items for r in self.lines)}")  # pricing.line_items: units, 1 per weighed line
-        out.append(lr("Gross (incl. GST)", format_inr(b.gross)))
-        out.append(lr("Round off", format_inr(b.round_off, sign=True)))
-        out.append(lr("TOTAL", format_inr(b.total)))
+        for left, amount in (("Gross (incl. GST)", format_inr(b.gross)),
+                             ("Round off", format_inr(b.round_off, sign=True)), ("TOTAL", format_inr(b.total))):
+            out += money_row(left, amount, width)
         if self.payment_method:
             out.append(lr("Paid by", self.payment_method.upper()))
         out.append(rule)
         out += tax_table(b.tax_rows, width)
         out.append(rule)
-        out.append("Prices include GST. CGST = SGST = half.")
+        note = "Prices include GST. CGST = SGST = half."
+        out += [note] if len(note) <= width else ["Prices include GST.", "CGST = SGST = half."]
         for left, right in self.staff_changes.text_lines():
-            out.append(lr(left, right) if right else printable(left, width))
+            out += money_row(left, right, width, wrap=True) if right else [printable(left, width)]
         out.append("Thank you!".center(width).rstrip())
         return "\n".join(out) + "\n"
 
