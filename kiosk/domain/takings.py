@@ -4,7 +4,9 @@ Every figure is the sum of what the receipts say: the GST table adds each receip
 (what each invoice stated, which is what the returns are filed from), never tax recomputed on the day's total, so
 the report and the receipts always agree to the paisa. Payments are counted per method; what staff changed
 (voided, corrected, re-priced lines) is summed from the receipts too. The kiosk's store adds what no receipt holds:
-reprints, and payment attempts declined or cancelled that day.
+reprints, payment attempts declined or cancelled that day, and payments the terminal approved that day after
+they were released (declined or cancelled: the shopper gone or paid another way): money taken with no sale, shown
+as "Approved late" with "refund or collect" for staff.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from datetime import date
 
 from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import TaxRow, format_rate
-from kiosk.domain.receipt import Receipt, printable, roll_centred, roll_line, tax_table
+from kiosk.domain.receipt import Receipt, money_row, printable, roll_centred, roll_line, tax_table
 
-__all__ = ["Takings", "TAX_CSV_HEADER", "tax_csv_rows"]
+__all__ = ["LATE_NOTE", "Takings", "TAX_CSV_HEADER", "tax_csv_rows"]
+
+#: what staff do about a payment approved late (printed under its count)
+LATE_NOTE = "refund or collect"
 
 TAX_CSV_HEADER = ("receipt_no", "issued_at", "kiosk", "payment_method", "gst_rate", "taxable", "cgst", "sgst",
                   "total_incl_gst")
@@ -53,11 +58,14 @@ class Takings:
     repriced: int = 0
     reprints: int = 0
     declined: int = 0  # payment attempts declined or cancelled
+    approved_late: int = 0  # released payments the terminal approved after all: refund or collect
+    approved_late_paise: int = 0
 
     @classmethod
     def of(cls, day: date, receipts: Iterable[Receipt], *, kiosk_id: str = "", reprints: int = 0,
-           declined: int = 0) -> Takings:
-        """The takings of ``receipts`` (the day's, in receipt order)."""
+           declined: int = 0, approved_late: tuple[int, int] = (0, 0)) -> Takings:
+        """The takings of ``receipts`` (the day's, in receipt order); ``approved_late``: ``(payments, paise)``
+        approved that day after they were released (money taken with no sale)."""
         rs = list(receipts)
         payments: dict[str, tuple[int, int]] = {}
         for r in rs:
@@ -70,7 +78,7 @@ class Takings:
                    sum(r.bill.round_off for r in rs), sum(r.bill.total for r in rs), _sum_tax(rs),
                    dict(sorted(payments.items())), sum(c.voided for c in changes),
                    sum(c.voided_paise for c in changes), sum(c.corrected for c in changes),
-                   sum(c.repriced for c in changes), reprints, declined)
+                   sum(c.repriced for c in changes), reprints, declined, *approved_late)
 
     def to_dict(self) -> dict:
         return {"day": self.day.isoformat(), "kiosk_id": self.kiosk_id, "store": self.store_name,
@@ -81,6 +89,7 @@ class Takings:
                 "payments": {m: {"sales": n, "amount": a} for m, (n, a) in self.payments.items()},
                 "voided_lines": self.voided, "voided_paise": self.voided_paise, "corrected_lines": self.corrected,
                 "repriced_lines": self.repriced, "reprints": self.reprints, "declined_payments": self.declined,
+                "approved_late_payments": self.approved_late, "approved_late_paise": self.approved_late_paise,
                 "currency": "INR", "amounts_in": "paise"}
 
     def to_text(self, width: int = 42) -> str:
@@ -104,6 +113,9 @@ class Takings:
             ("Voided by staff", f"{self.voided} ({format_inr(self.voided_paise)})"),
             ("Corrected by staff", str(self.corrected)), ("Re-priced by staff", str(self.repriced)),
             ("Receipts reprinted", str(self.reprints)), ("Payments declined", str(self.declined)))]
+        out += money_row("Approved late", f"{self.approved_late} ({format_inr(self.approved_late_paise)})", width)
+        if self.approved_late:  # money taken with no sale: staff refund the shopper (or collect the sale)
+            out.append(roll_line(f"  {LATE_NOTE}", "", width))
         return "\n".join(out) + "\n"
 
 

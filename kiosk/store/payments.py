@@ -14,9 +14,9 @@ amount billed). After a crash: an approved intent completes its sale; a pending 
 terminal for the status of its key (:class:`kiosk.services.paying.Till`), never by charging again.
 
 An approval the terminal gives after the intent was released (declined or cancelled: the terminal broke its own
-limits) is recorded on that intent (:meth:`PaymentsMixin.record_late_approval`: its ``approval_ref``, state unchanged,
-audited ``payment.late_approval``) for staff to refund or collect; it closes no cart. :meth:`late_approvals` lists
-them.
+limits) is recorded on that intent (:meth:`PaymentsMixin.record_late_approval`: its ``approval_ref``, state and
+``updated_at`` unchanged, audited ``payment.late_approval`` at its own time) for staff to refund or collect; it closes
+no cart. :meth:`late_approvals` lists them; the day's takings count them on the day they were approved.
 """
 
 from __future__ import annotations
@@ -166,8 +166,10 @@ class PaymentsMixin:
             if intent.approval_ref == approval_ref:
                 return intent
             message = f"approved ({approval_ref}) after the cart was released: refund or collect"
-            c.execute("UPDATE payment_intents SET approval_ref = ?, message = ?, updated_at = ? "
-                      "WHERE idempotency_key = ?", (approval_ref, message, self._time(), key))
+            # updated_at stays the time it was declined or cancelled (the day reports count that on); the late
+            # approval is its own event, its audit row, with its own time (ReceiptsMixin.approved_late_on)
+            c.execute("UPDATE payment_intents SET approval_ref = ?, message = ? WHERE idempotency_key = ?",
+                      (approval_ref, message, key))
             self._audit(c, "payment.late_approval", "kiosk", {"cart_id": intent.cart_id, "amount": intent.amount,
                                                               "method": intent.method, "key": key,
                                                               "state": intent.state, "approval_ref": approval_ref})

@@ -10,6 +10,7 @@ shell in another zone or before the kiosk had a store zone, counts on the store'
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
@@ -116,8 +117,9 @@ class ReceiptsMixin:
 
     def takings(self, day: date, receipts: list[Receipt] | None = None) -> Takings:
         """The day's takings (:class:`kiosk.domain.takings.Takings`): its receipts (``receipts``: read already by
-        :meth:`receipts_on`) summed, with the reprints made and the payment attempts declined or cancelled that
-        day (the store's day, whatever offset each was written with)."""
+        :meth:`receipts_on`) summed, with the reprints made, the payment attempts declined or cancelled that day and
+        the payments approved late that day (:meth:`approved_late_on`) (the store's day, whatever offset each was
+        written with)."""
         with self._lock:
             reprints = self._conn.execute("SELECT at FROM receipt_prints WHERE kind = 'reprint' AND "
                                           "substr(at, 1, 10) BETWEEN ? AND ?", _near(day)).fetchall()
@@ -128,7 +130,35 @@ class ReceiptsMixin:
         declined = sum(self._day_of(at, "a payment") == day for (at,) in declined)
         receipts = self.receipts_on(day) if receipts is None else receipts
         kiosk = receipts[0].store.kiosk_id if receipts and receipts[0].store.kiosk_id else self.kiosk_id
-        return Takings.of(day, receipts, kiosk_id=kiosk, reprints=reprints, declined=declined)
+        return Takings.of(day, receipts, kiosk_id=kiosk, reprints=reprints, declined=declined,
+                          approved_late=self.approved_late_on(day))
+
+    def approved_late_on(self, day: date) -> tuple[int, int]:
+        """``(payments, paise)`` the terminal approved on ``day`` (the store's) after they were released (declined or
+        cancelled, the shopper gone or paid another way): money taken with no sale, for staff to refund or collect.
+        Read from their ``payment.late_approval`` audit rows (each at its own time; a payment approved late twice
+        counts once, on the day of the first), as head office counts them (:mod:`trainer.headoffice.takings`)."""
+        first, last = _near(day)
+        with self._lock:
+            rows = self._conn.execute("SELECT id, at, detail FROM audit_log WHERE at >= ? AND at < ? AND kind = "
+                                      "'payment.late_approval' ORDER BY id", (first, f"{last}~")).fetchall()
+            found = []
+            for row in rows:
+                if self._day_of(row["at"], "a late approval") != day:
+                    continue
+                try:
+                    detail = json.loads(row["detail"])
+                    key = detail["key"]
+                except (ValueError, TypeError, KeyError):
+                    from kiosk.store.sales import StoreError
+
+                    raise StoreError(f"{self.path}: the late approval at {row['at']} does not read") from None
+                if key in {k for k, _ in found} or self._conn.execute(  # approved late before (another reference)
+                        "SELECT 1 FROM audit_log WHERE id < ? AND kind = 'payment.late_approval' AND "
+                        "json_extract(detail, '$.key') = ? LIMIT 1", (row["id"], key)).fetchone():
+                    continue
+                found.append((key, detail.get("amount")))
+        return len(found), sum(a for _, a in found if type(a) is int)
 
     def today(self) -> date:
         """Today on the store's clock, in its zone."""

@@ -69,6 +69,14 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
+def _zone_stated(tz: tzinfo | None) -> dict[str, str]:
+    """``{"zone": name}`` for a sale's audit row when the store's zone has an IANA name: head office dates this
+    kiosk's rows in the zone its newest sale states, as the kiosk dates them in its zone now
+    (:mod:`trainer.headoffice.takings`); none without one (each row's own offset is its day there)."""
+    name = getattr(tz, "key", None)
+    return {"zone": name} if isinstance(name, str) and name else {}
+
+
 def _zoned(clock: Callable[[], datetime], tz: tzinfo | None) -> Callable[[], datetime]:
     """``clock`` read in the store's zone ``tz`` (None: as it reads)."""
     if tz is None:
@@ -673,7 +681,8 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
         self._audit(c, "sale.closed", "kiosk", {"cart_id": cart_id, "receipt_no": receipt_no, "gross": b.gross,
                                                 "round_off": b.round_off, "total": b.total, "method": method,
                                                 "payment_ref": payment_ref, "lines": len(cart.lines),
-                                                "closed_at": now.isoformat()})  # the receipt's time (and day)
+                                                "closed_at": now.isoformat(),  # the receipt's time (and day)
+                                                **_zone_stated(self.zone)})
         return Sale._from_row(row)
 
     close_sale = pay

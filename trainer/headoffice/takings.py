@@ -12,8 +12,14 @@ GST-inclusive split, summed), payments, items and staff changes are what the kio
 count its ``sale.closed`` row states (line rows missing, withheld or edited) is **not counted**: it is listed as a
 discrepancy with its receipt number and what each side says.
 
-The day is each row's own date, in the offset it was written with (the store's zone): a sale counts on the day of
-its ``sale.closed`` row, a reprint (``receipt.reprinted``) and a declined or cancelled payment on theirs.
+The day is a calendar day in the store's time zone, by the kiosk's own rule (:mod:`kiosk.domain.store_time`: each
+time converted to the zone, then its date). The zone is the one the kiosk's newest ``sale.closed`` row states
+(``"zone"``, its ``store_timezone``), and it dates all that kiosk's rows, those written before the zone was set (with
+another offset) too, as the kiosk dates every stored time in its zone now; a kiosk that has stated none (no
+``store_timezone``: it writes and counts in its machine's zone) has each row dated in the offset it was written with.
+A sale counts on the day of its ``sale.closed`` row, a reprint (``receipt.reprinted``) and a declined or cancelled
+payment on theirs, and a payment the terminal approved after it was released (``payment.late_approval``: money taken
+with no sale, for staff to refund or collect) on the day it was approved (once, however often it was reported).
 
 Per store and day every kiosk of the store is listed (one that sold nothing shows zeros), with its status: ``ok``,
 or ``unverified: <first problem>`` when its chain has one (rows not received, rewritten, a log that began again, a
@@ -29,7 +35,7 @@ import io
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 
 from catalog.csv_io import neutralise_formula
@@ -37,6 +43,7 @@ from kiosk.domain.cart import MAX_CART_LINES, Cart, CartError, CartLine
 from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import format_rate
 from kiosk.domain.receipt import PAYMENT_METHODS, Receipt, StoreInfo, columns, printable
+from kiosk.domain.store_time import store_zone
 from kiosk.domain.takings import Takings
 from kiosk.errors import UserError
 from kiosk.exchange.audit import withheld
@@ -47,6 +54,7 @@ __all__ = ["KioskDay", "StoreDay", "TakingsReport", "csv_columns", "csv_rows", "
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 DECLINED = ("payment.declined", "payment.cancelled")  # what the till counts as "Payments declined"
+LATE = "payment.late_approval"  # what the till counts as "Approved late" (refund or collect)
 SHOWN = 40  # printed columns of a kiosk's own text (receipt number, id, SKU) quoted in the report
 OTHER = "other"  # the column of any payment method the till does not offer (PAYMENT_METHODS)
 
@@ -119,12 +127,31 @@ def read_kiosks(src: str, keys_dir: str | Path) -> dict[tuple[str, str], _Kiosk]
 
 
 # -- replaying one kiosk's rows --------------------------------------------------------------------------------------
-def _day(row: dict) -> tuple[date, datetime] | None:
+def _day(row: dict, zone: tzinfo | None = None) -> tuple[date, datetime] | None:
+    """The store's day of a row's time, and the time on the store's clock: in ``zone`` (None: the row's own
+    offset)."""
     try:
         at = datetime.fromisoformat(row["at"])
-    except (TypeError, ValueError):
+        if zone is not None and at.tzinfo is not None:
+            at = at.astimezone(zone)
+    except (TypeError, ValueError, OverflowError):
         return None
-    return at.date(), at  # the date in the row's own offset: the store's day
+    return at.date(), at
+
+
+def kiosk_zone(runs: list[list[dict]]) -> tzinfo | None:
+    """The store's time zone as the kiosk last stated it (its newest ``sale.closed`` row with a ``"zone"`` this
+    machine knows); None when it stated none (each row is then dated in its own offset)."""
+    for run in reversed(runs):
+        for row in reversed(run):
+            detail = row.get("detail")
+            name = detail.get("zone") if row.get("kind") == "sale.closed" and isinstance(detail, dict) else None
+            if isinstance(name, str) and name and withheld(row) is None:
+                try:
+                    return store_zone(name)
+                except ValueError:
+                    continue
+    return None
 
 
 def _paise(value: object) -> str:
@@ -145,10 +172,13 @@ class _Ledger:
     withheld: dict[date, list[str]] = field(default_factory=lambda: defaultdict(list))
     reprints: Counter = field(default_factory=Counter)
     declined: Counter = field(default_factory=Counter)
+    late: dict[date, tuple[int, int]] = field(default_factory=dict)  # approved late: (payments, paise)
+    late_keys: set[str] = field(default_factory=set)
     days: set[date] = field(default_factory=set)
+    zone: tzinfo | None = None  # the store's zone (kiosk_zone); None: each row's own offset
 
     def replay(self, row: dict) -> None:
-        when = _day(row)
+        when = _day(row, self.zone)
         if when is None:  # a kiosk writes ISO times; only a kiosk with no enrolled key (unverified) could send other
             return
         day, at = when
@@ -161,11 +191,16 @@ class _Ledger:
         elif kind.startswith("line."):
             self._line(row["seq"], kind, detail)
         elif kind == "sale.closed":
-            self._close(*(_day({"at": detail.get("closed_at")}) or (day, at)), detail)  # the receipt's own time
+            self._close(*(_day({"at": detail.get("closed_at")}, self.zone) or (day, at)), detail)  # the receipt's time
         elif kind == "receipt.reprinted":
             self.reprints[day] += 1
         elif kind in DECLINED:
             self.declined[day] += 1
+        elif kind == LATE and str(detail.get("key")) not in self.late_keys:  # once, on the day first approved
+            self.late_keys.add(str(detail.get("key")))
+            n, paise = self.late.get(day, (0, 0))
+            amount = detail.get("amount")
+            self.late[day] = (n + 1, paise + (amount if _count(amount) else 0))
 
     def _line(self, seq: int, kind: str, d: dict) -> None:
         cart_id = str(d.get("cart_id") or "")
@@ -223,8 +258,9 @@ class _Ledger:
 
 
 def _ledger(store: str, kiosk: str, k: _Kiosk) -> _Ledger:
-    led = _Ledger(store, kiosk)
-    for run in k.runs():
+    runs = k.runs()
+    led = _Ledger(store, kiosk, zone=kiosk_zone(runs))
+    for run in runs:
         for row in run:
             led.replay(row)
         led.carts.clear()  # a cart left open when the log began again is gone with that database
@@ -295,7 +331,7 @@ class TakingsReport:
 
 def _kiosk_day(day: date, store: str, kiosk: str, k: _Kiosk, led: _Ledger) -> KioskDay:
     takings = Takings.of(day, led.receipts.get(day, []), kiosk_id=kiosk, reprints=led.reprints[day],
-                         declined=led.declined[day])
+                         declined=led.declined[day], approved_late=led.late.get(day, (0, 0)))
     return KioskDay(kiosk, k.status, replace(takings, store_name=store), list(led.discrepancies.get(day, [])),
                     list(led.withheld.get(day, [])))
 
@@ -304,8 +340,10 @@ def _store_day(store: str, day: date, kiosks: dict[str, tuple[_Kiosk, _Ledger]])
     rows = [_kiosk_day(day, store, name, k, led) for name, (k, led) in sorted(kiosks.items())]
     counted = [name for name, row in zip(sorted(kiosks), rows) if row.verified]
     receipts = [r for name in counted for r in kiosks[name][1].receipts.get(day, [])]
+    late = [kiosks[n][1].late.get(day, (0, 0)) for n in counted]
     total = Takings.of(day, receipts, reprints=sum(kiosks[n][1].reprints[day] for n in counted),
-                       declined=sum(kiosks[n][1].declined[day] for n in counted))
+                       declined=sum(kiosks[n][1].declined[day] for n in counted),
+                       approved_late=(sum(n for n, _ in late), sum(a for _, a in late)))
     return StoreDay(store, day, rows, replace(total, kiosk_id="", store_name=store, first_receipt="", last_receipt=""))
 
 
@@ -367,7 +405,8 @@ def _figures(t: Takings, methods: list[str], rates: list[int]) -> list[tuple[str
                 (("taxable", "taxable"), ("CGST", "cgst"), ("SGST", "sgst"), ("incl. GST", "gross"))]
     out += [("Voided by staff", f"{t.voided} ({format_inr(t.voided_paise)})"), ("Corrected by staff", str(t.corrected)),
             ("Re-priced by staff", str(t.repriced)), ("Receipts reprinted", str(t.reprints)),
-            ("Payments declined", str(t.declined))]
+            ("Payments declined", str(t.declined)),
+            ("Approved late: refund or collect", f"{t.approved_late} ({format_inr(t.approved_late_paise)})")]
     return out
 
 
@@ -376,10 +415,11 @@ def _store_day_text(s: StoreDay) -> list[str]:
     heads = [said(k.kiosk, 20) for k in s.kiosks] + ["store total"]
     columns = [_figures(k.takings, methods, rates) for k in s.kiosks] + [_figures(s.total, methods, rates)]
     width = max(14, *(len(v) + 2 for col in columns for _, v in col), *(len(h) + 2 for h in heads))
-    out = [f"{said(s.store)}  {s.day.isoformat()} ({s.day:%A})", f"{'':<22}" + "".join(f"{h:>{width}}"
-                                                                                           for h in heads)]
+    lw = max(22, *(len(label) for label, _ in columns[0]))
+    out = [f"{said(s.store)}  {s.day.isoformat()} ({s.day:%A})", f"{'':<{lw}}" + "".join(f"{h:>{width}}"
+                                                                                             for h in heads)]
     for i, (label, _) in enumerate(columns[0]):
-        out.append(f"{label:<22}" + "".join(f"{col[i][1]:>{width}}" for col in columns))
+        out.append(f"{label:<{lw}}" + "".join(f"{col[i][1]:>{width}}" for col in columns))
     for k in s.kiosks:
         if not k.verified:
             out.append(f"  {said(k.kiosk)} {said(k.status, 300)} — not in the store total")
@@ -404,7 +444,7 @@ def csv_columns(report: TakingsReport) -> list[str]:
              "round_off", "total"] + [f"paid_{m}_{x}" for m in methods for x in ("sales", "amount")]
             + [f"gst_{format_rate(r)}_{x}" for r in rates for x in ("taxable", "cgst", "sgst", "total")]
             + ["voided_lines", "voided_amount", "corrected_lines", "repriced_lines", "reprints", "declined_payments",
-               "discrepancies", "discrepant_total", "withheld_rows"])
+               "approved_late_payments", "approved_late_amount", "discrepancies", "discrepant_total", "withheld_rows"])
 
 
 def csv_rows(report: TakingsReport) -> list[dict[str, str]]:
@@ -432,6 +472,8 @@ def csv_rows(report: TakingsReport) -> list[dict[str, str]]:
             row |= {"voided_lines": str(t.voided), "voided_amount": format_paise(t.voided_paise),
                     "corrected_lines": str(t.corrected), "repriced_lines": str(t.repriced),
                     "reprints": str(t.reprints), "declined_payments": str(t.declined),
+                    "approved_late_payments": str(t.approved_late),
+                    "approved_late_amount": format_paise(t.approved_late_paise),
                     "discrepancies": str(len(k.discrepancies)), "discrepant_total": format_paise(k.discrepant_total),
                     "withheld_rows": str(len(k.withheld))}
             out.append(row)
