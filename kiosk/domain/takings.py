@@ -17,7 +17,7 @@ from datetime import date
 
 from kiosk.domain.money import format_inr, format_paise
 from kiosk.domain.pricing import TaxRow, format_rate
-from kiosk.domain.receipt import Receipt, money_row, printable, roll_centred, roll_line, tax_table
+from kiosk.domain.receipt import Receipt, columns, money_row, printable, roll_centred, roll_line, tax_table
 
 __all__ = ["LATE_NOTE", "Takings", "TAX_CSV_HEADER", "tax_csv_rows"]
 
@@ -101,16 +101,21 @@ class Takings:
                roll_line("Sales", str(self.sales), width)]
         if self.sales:
             out.append(roll_line("Receipts", f"{self.first_receipt} to {self.last_receipt}", width))
-        out += [roll_line("Items", str(self.items), width),
-                roll_line("Gross (incl. GST)", format_inr(self.gross), width),
-                roll_line("Round off", format_inr(self.round_off, sign=True), width),
-                roll_line("TOTAL", format_inr(self.total), width), rule,
-                roll_line("Paid by", "Sales      Amount", width)]
-        out += [roll_line(f"  {printable(m).upper()}", f"{n:>5} {format_inr(a):>11}", width)
-                for m, (n, a) in self.payments.items()]
+        out.append(roll_line("Items", str(self.items), width))
+        for label, amount in (("Gross (incl. GST)", format_inr(self.gross)),
+                              ("Round off", format_inr(self.round_off, sign=True)), ("TOTAL", format_inr(self.total))):
+            out += money_row(label, amount, width)
+        # the payments' columns are as wide as their widest figure (a day can take crores)
+        sales_w = max([5, *(len(str(n)) for n, _a in self.payments.values())])
+        amount_w = max([6, *(columns(format_inr(a)) for _n, a in self.payments.values())])
+        out += [rule, roll_line("Paid by", f"{'Sales':>{sales_w}} {'Amount':>{amount_w}}", width)]
+        for m, (n, a) in self.payments.items():
+            amount = format_inr(a)
+            figures = f"{n:>{sales_w}} {' ' * (amount_w - columns(amount))}{amount}"
+            out += money_row(f"  {printable(m).upper()}", figures, width)
         out += [rule, *tax_table(self.tax_rows, width), rule]
+        out += money_row("Voided by staff", f"{self.voided} ({format_inr(self.voided_paise)})", width)
         out += [roll_line(label, value, width) for label, value in (
-            ("Voided by staff", f"{self.voided} ({format_inr(self.voided_paise)})"),
             ("Corrected by staff", str(self.corrected)), ("Re-priced by staff", str(self.repriced)),
             ("Receipts reprinted", str(self.reprints)), ("Payments declined", str(self.declined)))]
         out += money_row("Approved late", f"{self.approved_late} ({format_inr(self.approved_late_paise)})", width)
