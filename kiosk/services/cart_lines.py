@@ -17,11 +17,27 @@ from dataclasses import replace
 from kiosk.domain.cart import Cart, CartLine
 from kiosk.services.errors import CheckoutError
 from kiosk.store import LineProvenance, Sale
+from kiosk.weighing import forced_tare
 
-__all__ = ["CartKeeper", "FROZEN"]
+__all__ = ["CartKeeper", "FROZEN", "weighed_line"]
 
 #: why the cart does not change while the shopper is on the payment page
 FROZEN = "finish or cancel the payment first: the bill cannot change while you pay"
+
+
+def weighed_line(sku, gross_grams: int, chosen_tare_grams: int, rules) -> tuple[CartLine, tuple[int, int]]:
+    """The line of by-weight ``sku`` (a catalog SKU) for ``gross_grams`` on the scale with ``chosen_tare_grams`` (a
+    bag, a container; 0: none) in force, under the weighing ``rules``: net = gross − the larger of the chosen tare
+    and the SKU's forced tare (legal metrology: the container is never sold). Returned with ``(gross, chosen tare)``
+    as stored with the line. The shopper's choice and a staff correction both price a weighed item here, so a
+    correction bills what choosing that SKU would have."""
+    tare = max(int(chosen_tare_grams), forced_tare(sku, rules))
+    net = int(gross_grams) - tare
+    if net < rules.min_grams:
+        raise CheckoutError(f"{sku.name}: {net} g net ({gross_grams} g less {tare} g tare) is under the scale's "
+                            f"minimum of {rules.min_grams} g: weigh it again")
+    line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, net)
+    return line, (int(gross_grams), int(chosen_tare_grams))
 
 
 class CartKeeper:
@@ -55,10 +71,15 @@ class CartKeeper:
             raise CheckoutError(FROZEN)
 
     # -- changes ---------------------------------------------------------------------------------------
-    def add(self, line: CartLine, provenance: LineProvenance | None = None) -> CartLine:
+    def add(self, line: CartLine, provenance: LineProvenance | None = None,
+            weighed: tuple[int, int] | None = None, removes: str | None = None) -> CartLine:
+        """``weighed``: a weighed line's ``(gross grams, chosen tare grams)`` (:func:`weighed_line`); ``removes``: a
+        line the new one takes the place of, removed in the same store transaction."""
         self.refuse_while_frozen()
-        stored = self.store.add_line(line, provenance)
-        self.reload()
+        try:
+            stored = self.store.add_line(line, provenance, weighed=weighed, removes=removes)
+        finally:
+            self.reload()
         return stored
 
     def open_line(self, line_id: str) -> CartLine:
@@ -91,15 +112,19 @@ class CartKeeper:
                                      "recognised_sku": p.recognised_sku, "model_version": p.model_version,
                                      "scale_grams": p.scale_grams, "chooser": p.chooser}
 
-    def replace(self, line_id: str, new: CartLine, who: str) -> CartLine:
+    def replace(self, line_id: str, new: CartLine, who: str, *, weighed: tuple[int, int] | None = None,
+                correction: dict | None = None) -> CartLine:
         """Staff: ``new`` takes the place of ``line_id`` (voided; ``new`` is listed where it was), keeping its
-        provenance. The new line is committed first: a crash in between shows both, never neither."""
+        provenance. ONE store transaction (``SalesStore.replace_line``: the new line, the void, their audit rows and
+        ``correction``): a crash or an error leaves the old line or the new one, never both, never neither."""
         self.refuse_while_frozen()
+        self.open_line(line_id)
         before = self.provenance(line_id)
         provenance = replace(before, chooser="staff") if before is not None else None
-        stored = self.add(replace(new, replaces=line_id), provenance)
-        self.store.void_line(line_id, by=who)
-        self.reload()
+        try:
+            stored = self.store.replace_line(line_id, new, provenance, by=who, weighed=weighed, correction=correction)
+        finally:
+            self.reload()
         return stored
 
     def pay(self, method: str, payment_ref: str) -> Sale:

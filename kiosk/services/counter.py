@@ -31,7 +31,7 @@ from typing import Any
 
 from kiosk.domain.cart import CartError, CartLine
 from kiosk.errors import CatalogError, UserError
-from kiosk.services.cart_lines import FROZEN, CartKeeper
+from kiosk.services.cart_lines import FROZEN, CartKeeper, weighed_line
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import (
     NOT_RECOGNISED,
@@ -98,6 +98,7 @@ class Counter:
         self.book, self.weighing, self._cart_view, self._emit = book, weighing, cart_view, emit
         self.scans, self.opinion = scans, opinion or SecondOpinion()
         self.held: HeldItem | None = None
+        self._replacing: str | None = None  # the line a re-choice takes the place of (choose → _commit)
         self._shown: tuple = ()  # (reading, net) last sent in a WeightChanged
 
     # -- a placed item ---------------------------------------------------------------------------
@@ -185,8 +186,8 @@ class Counter:
                 self.weighing.wait_for(PendingItem(pid, sku, chooser))
                 return None, [AwaitingWeight(pid, sku.sku, sku.name, sku.price_paise),
                               Notice("info", f"place {sku.name} on the scale and hold still")]
-            line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, grams)
-            return self._commit(line, placement, chooser), [CartChanged(self._cart_view())]
+            line, weighed = self._weighed(sku)
+            return self._commit(line, placement, chooser, weighed), [CartChanged(self._cart_view())]
         line = CartLine.unit(sku.sku, sku.name, sku.price_paise, sku.gst_bp, 1)
         fit = check_unit_weight(sku, grams, 1, self.opinion.slack) if self.opinion.check else None
         if fit is not None and fit.fits is False:
@@ -218,9 +219,16 @@ class Counter:
         return [StaffCalled(item.placement_id, item.line.sku, item.line.name, item.grams, item.reason),
                 Notice("warning", f"Staff is on the way: {item.reason}")]
 
-    def _commit(self, line: CartLine, placement: Placement | None, chooser: str) -> CartLine:
+    def _weighed(self, sku: Any) -> tuple[CartLine, tuple[int, int]]:
+        """The line of by-weight ``sku`` on the priceable load now on the tray (``weighed_line``, as a staff
+        correction prices it), with its ``(gross, chosen tare)``."""
+        return weighed_line(sku, self.weighing.current().grams, self.weighing.chosen_tare_grams, self.weighing.rules)
+
+    def _commit(self, line: CartLine, placement: Placement | None, chooser: str,
+                weighed: tuple[int, int] | None = None) -> CartLine:
         provenance = placement.provenance(chooser) if placement is not None else None
-        stored = self._cart.add(line, provenance)  # committed (fsynced) before anything shows it
+        removes, self._replacing = self._replacing, None  # a line the shopper's new choice takes the place of
+        stored = self._cart.add(line, provenance, weighed, removes)  # committed (fsynced) before anything shows it
         self._committed(stored, placement)
         return stored
 
@@ -246,13 +254,18 @@ class Counter:
                 if existing.sku == sku and not existing.voided:
                     return existing.line_id  # a second tap on the same button
                 self._shelf.active(sku)  # refuse an unknown SKU before touching the cart
-                self._cart.remove(existing.line_id, by="shopper")
-                placement.line_id = None
-                events.append(CartChanged(self._cart_view()))
+                self._replacing = existing.line_id  # removed in the new line's transaction (_commit)
             dropped = self.weighing.drop()  # the new choice replaces an item that still waited for the scale
             if dropped is not None:
                 events += weighing_ended(dropped, None)
-            line, add_events = self._add(sku, placement, "shopper" if placement is not None else "search")
+            try:
+                line, add_events = self._add(sku, placement, "shopper" if placement is not None else "search")
+            finally:
+                old, self._replacing = self._replacing, None
+            if old is not None and line is None:  # the new item waits (scale, staff): the old line goes now
+                self._cart.remove(old, by="shopper")
+                placement.line_id = None
+                events.append(CartChanged(self._cart_view()))
             events += add_events + self._weight_changes()
         self._emit(*events)
         return line.line_id if line is not None else None
@@ -363,9 +376,8 @@ class Counter:
         line = None
         try:
             if stored is None:
-                grams = self.weighing.usable_grams(sku, item.placement_id)
-                line = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, grams)
-                stored = self._commit(line, placement, item.chooser)
+                line, weighed = self._weighed(sku)
+                stored = self._commit(line, placement, item.chooser, weighed)
             else:
                 self._committed(stored, placement)
         except (CartError, UserError) as exc:

@@ -144,10 +144,14 @@ class Till:
         cart = self._cart.cart
         if not cart.lines:
             raise CheckoutError("nothing to pay: the cart is empty")
-        if cart.bill().total <= 0:  # every line priced at ₹0 by staff: no terminal takes ₹0, the store keeps none
+        if cart.bill().gross <= 0:  # every line priced at ₹0 by staff: no terminal takes ₹0, the store keeps none
             raise CheckoutError("the bill is ₹0.00: there is nothing to charge; staff void the cart")
         if expected_paise is not None:
             check_shown(expected_paise, cart.bill().total)
+        if cart.bill().total <= 0:  # 1-49 paise, rounded to the rupee (as every bill is): ₹0 due, nothing to charge
+            log.info("cart %s: gross %d paise rounds to ₹0: closed with nothing charged", cart.cart_id,
+                     cart.bill().gross)
+            return self._cart.pay(method, payment_ref="")
         live = self.store.live_payment(cart.cart_id)
         if live is not None:
             sale = self._settle_existing(live)

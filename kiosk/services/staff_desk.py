@@ -20,7 +20,7 @@ from typing import Any
 from catalog.model import MAX_PRICE_PAISE
 from kiosk.domain.cart import CartLine
 from kiosk.domain.money import format_inr
-from kiosk.services.cart_lines import CartKeeper
+from kiosk.services.cart_lines import CartKeeper, weighed_line
 from kiosk.services.errors import CheckoutError, StaffAccountChanged, SupervisorNeeded
 from kiosk.services.events import CartChanged, CartView, Notice, StaffModeChanged
 from kiosk.services.staff import StaffMember, StaffSession, UnlockResult, ended_text
@@ -165,28 +165,43 @@ class StaffDesk:
         """``line`` and the lines it stands in for, the first first: the limits judge a change against the first."""
         return self._cart.cart.chain(line)
 
+    def _weighed(self, old: CartLine, before: Any, sku: Any) -> tuple[CartLine, tuple[int, int] | None]:
+        """By-weight ``sku`` in place of ``old``: the same load, netted with ``sku``'s tare as choosing ``sku`` would
+        (:func:`weighed_line`): the gross and chosen tare stored with ``old``; a scanned label's weight (stored without
+        them: already net) as it is; else the placement's scale reading, or the load on the scale now."""
+        stored = self._cart.store.weighing_of(old.line_id)
+        if stored is not None:
+            return weighed_line(sku, *stored, self._weighing.rules)
+        if old.net_grams:  # a label's printed net weight (or a line from before gross weights were stored)
+            return CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, old.net_grams), None
+        if before is not None and before.scale_grams:  # the placement's load, less the chosen tare of the time
+            return weighed_line(sku, before.scale_grams, 0, self._weighing.rules)
+        if self._weighing.usable_grams() is None:
+            raise CheckoutError(f"{sku.name} is sold by weight: put it on the scale, then correct again")
+        return weighed_line(sku, self._weighing.current().grams, self._weighing.chosen_tare_grams,
+                            self._weighing.rules)
+
     def correct(self, line_id: str, new_sku: str) -> str:
-        """The item of ``line_id`` is really ``new_sku``: replace the line, record the correction. One that lowers the
-        bill (this step, or the line's changes added up) by more than an assistant's limit needs a supervisor."""
+        """The item of ``line_id`` is really ``new_sku``: replace the line, record the correction (one store
+        transaction). One that lowers the bill (this step, or the line's changes added up) by more than an
+        assistant's limit needs a supervisor."""
         self.require()
         with self._lock:
             old = self._cart.open_line(line_id)
             sku = self._active_sku(new_sku)
             before = self._cart.provenance(line_id)
+            weighed = None
             if sku.by_weight:
-                grams = old.net_grams or (before.scale_grams if before else None) or self._weighing.usable_grams()
-                if not grams:
-                    raise CheckoutError(f"{sku.name} is sold by weight: put it on the scale, then correct again")
-                new = CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, int(grams))
+                new, weighed = self._weighed(old, before, sku)
             else:
                 new = CartLine.unit(sku.sku, sku.name, sku.price_paise, sku.gst_bp, old.qty or 1)
             change = self.rules.bill_change(self._chain(old), new, "correct")
         who = self.authorize("correct", change, line_id=line_id, sku=old.sku, new_sku=sku.sku)[0].staff_id
         with self._lock:
-            stored = self._cart.replace(line_id, new, who)
-            self._cart.store.record_correction(
-                (before.recognised_sku if before else None) or old.sku, sku.sku, before.image_path if before else "",
-                who, when=self._clock(), cart_id=self._cart.cart.cart_id, line_id=line_id)
+            correction = {"recognised_sku": (before.recognised_sku if before else None) or old.sku,
+                          "corrected_sku": sku.sku, "image_path": before.image_path if before else "",
+                          "when": self._clock()}
+            stored = self._cart.replace(line_id, new, who, weighed=weighed, correction=correction)
             view = self._cart_view()
         self._emit(CartChanged(view), Notice("info", f"corrected {old.name} → {sku.name}"))
         return stored.line_id
@@ -253,7 +268,8 @@ class StaffDesk:
         member, approver = self.authorize("override", judged, line_id=line_id, sku=old.sku,
                                           old_price=old.unit_price, new_price=paise)
         with self._lock:
-            stored = self._cart.replace(line_id, new, member.staff_id)
+            stored = self._cart.replace(line_id, new, member.staff_id,
+                                        weighed=self._cart.store.weighing_of(line_id) if old.net_grams else None)
             view = self._cart_view()
         self._audit("staff.override", member.staff_id, line_id=line_id, new_line_id=stored.line_id, sku=old.sku,
                     old_price=old.unit_price, new_price=paise, change=change, judged=judged,

@@ -212,10 +212,23 @@ def _009_staff_name_key(c: sqlite3.Connection) -> None:
     migrate_staff_name_key(c)
 
 
+def _010_line_weighing(c: sqlite3.Connection) -> None:
+    # how a weighed line was weighed: the scale's gross and the tare chosen then (a bag, a container), so a staff
+    # correction to another SKU nets the same load with that SKU's forced tare (kiosk.services.cart_lines.weighed_line)
+    have = {r[1] for r in c.execute("PRAGMA table_info(cart_lines)")}  # a file set back to an older version keeps them
+    if "gross_grams" not in have:
+        c.execute("ALTER TABLE cart_lines ADD COLUMN gross_grams INTEGER"
+                  " CHECK (gross_grams IS NULL OR gross_grams > 0)")
+    if "chosen_tare_grams" not in have:
+        c.execute("ALTER TABLE cart_lines ADD COLUMN chosen_tare_grams INTEGER"
+                  " CHECK (chosen_tare_grams IS NULL OR chosen_tare_grams >= 0)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_001_initial, _002_line_provenance,
                                                                 _003_payments_and_receipts, _004_staff_pin_lockout,
                                                                 _005_feedback, _006_audit, _007_line_replaces,
-                                                                _008_staff_seal, _009_staff_name_key)
+                                                                _008_staff_seal, _009_staff_name_key,
+                                                                _010_line_weighing)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -537,10 +550,13 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
             return self._load_cart(self._conn, cart_id)
 
     # -- lines ---------------------------------------------------------------------------
-    def add_line(self, line: CartLine, provenance: LineProvenance | None = None, *, by: str = "") -> CartLine:
+    def add_line(self, line: CartLine, provenance: LineProvenance | None = None, *, by: str = "",
+                 weighed: tuple[int, int] | None = None, removes: str | None = None) -> CartLine:
         """Append a prepared line to the open cart; returns once committed.
 
-        ``provenance`` (where the line came from) is committed in the same transaction as the line.
+        ``provenance`` (where the line came from) is committed in the same transaction as the line; so is
+        ``weighed``, a weighed line's ``(gross grams, chosen tare grams)`` (:meth:`weighing_of`), and the removal
+        of line ``removes`` (the shopper chose another item for the same placement: never both, never neither).
         Retrying with the same ``line_id`` (after a crash, say) is harmless: if that line is
         already stored with the same content it is returned, never added twice.
         """
@@ -555,18 +571,56 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
                 return stored
             cart_id = self._open_cart_id(c, create=True)
             self._refuse_during_payment(c, cart_id)
-            now = self._time()
-            c.execute(
-                "INSERT INTO cart_lines (line_id, cart_id, sku, name, sold_by, unit_price, gst_bp, qty, net_grams,"
-                " total, added_at, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (line.line_id, cart_id, line.sku, line.name, line.sold_by.value, line.unit_price, line.gst_bp,
-                 line.qty, line.net_grams, line.total, now, line.replaces),
-            )
-            self._event(c, cart_id, line, "add", now, by)
-            if provenance is not None:
-                self._put_provenance(c, line.line_id, provenance, now)
-                self._feedback_line(c, line, provenance, cart_id, now)
+            if removes is not None:
+                self._remove_in(c, removes, by or "shopper")
+            self._insert_line(c, cart_id, line, provenance, by, weighed)
         return line
+
+    def _insert_line(self, c: sqlite3.Connection, cart_id: str, line: CartLine, provenance: LineProvenance | None,
+                     by: str, weighed: tuple[int, int] | None) -> None:
+        """Inside a write transaction: ``line`` appended to ``cart_id``, its event, provenance and feedback."""
+        now = self._time()
+        gross, chosen = weighed if weighed is not None and line.net_grams is not None else (None, None)
+        c.execute(
+            "INSERT INTO cart_lines (line_id, cart_id, sku, name, sold_by, unit_price, gst_bp, qty, net_grams,"
+            " total, added_at, replaces, gross_grams, chosen_tare_grams) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?)",
+            (line.line_id, cart_id, line.sku, line.name, line.sold_by.value, line.unit_price, line.gst_bp,
+             line.qty, line.net_grams, line.total, now, line.replaces, gross, chosen),
+        )
+        self._event(c, cart_id, line, "add", now, by)
+        if provenance is not None:
+            self._put_provenance(c, line.line_id, provenance, now)
+            self._feedback_line(c, line, provenance, cart_id, now)
+
+    def weighing_of(self, line_id: str) -> tuple[int, int] | None:
+        """A weighed line's ``(gross grams, chosen tare grams)`` as weighed (``None``: not stored, e.g. a unit line,
+        a scanned label's weight, or a line from before they were kept)."""
+        with self._lock:
+            row = self._conn.execute("SELECT gross_grams, chosen_tare_grams FROM cart_lines WHERE line_id = ?",
+                                     (line_id,)).fetchone()
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    def replace_line(self, line_id: str, new: CartLine, provenance: LineProvenance | None = None, *, by: str,
+                     weighed: tuple[int, int] | None = None, correction: dict | None = None) -> CartLine:
+        """Staff: ``new`` (its ``replaces`` set to ``line_id``) takes the place of ``line_id``, which is voided — in
+        ONE transaction with both line events, their audit rows and ``correction`` (the keyword arguments of
+        :meth:`record_correction`, when this is a correction): after a crash or an error the bill holds the old
+        line or the new one, never both and never neither."""
+        new = replace(new, replaces=line_id)
+        if new.voided:
+            raise CartError("cannot add a voided line")
+        with self._tx() as c:
+            cart_id, _row = self._open_line(c, line_id)
+            if c.execute("SELECT 1 FROM cart_lines WHERE line_id = ?", (new.line_id,)).fetchone() is not None:
+                raise CartError(f"line id {new.line_id!r} is already used")
+            self._insert_line(c, cart_id, new, provenance, by, weighed)
+            self._void_in(c, line_id, by)
+            if correction is not None:
+                self._put_correction(c, who=by, cart_id=cart_id, line_id=line_id, **correction)
+        return new
 
     @staticmethod
     def _put_provenance(c: sqlite3.Connection, line_id: str, p: LineProvenance, at: str) -> None:
@@ -612,27 +666,35 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
     def remove_line(self, line_id: str, *, by: str = "") -> CartLine:
         """Take a line out of the open cart (the audit log keeps it). Returns the removed line."""
         with self._tx() as c:
-            cart_id, row = self._open_line(c, line_id)
-            self._refuse_during_payment(c, cart_id)
-            line = _line_from_row(row)
-            c.execute("DELETE FROM cart_lines WHERE line_id = ?", (line_id,))
-            now = self._time()
-            self._event(c, cart_id, line, "remove", now, by)
-            self._feedback_unline(c, line_id, "removed", now)
+            return self._remove_in(c, line_id, by)
+
+    def _remove_in(self, c: sqlite3.Connection, line_id: str, by: str) -> CartLine:
+        """Inside a write transaction: line ``line_id`` out of the open cart (its event, audit row, feedback)."""
+        cart_id, row = self._open_line(c, line_id)
+        self._refuse_during_payment(c, cart_id)
+        line = _line_from_row(row)
+        c.execute("DELETE FROM cart_lines WHERE line_id = ?", (line_id,))
+        now = self._time()
+        self._event(c, cart_id, line, "remove", now, by)
+        self._feedback_unline(c, line_id, "removed", now)
         return line
 
     def void_line(self, line_id: str, *, by: str = "") -> CartLine:
         """Void a line: it stays in the cart for audit but counts for nothing."""
         with self._tx() as c:
-            cart_id, row = self._open_line(c, line_id)
-            self._refuse_during_payment(c, cart_id)
-            if row["voided_at"] is not None:
-                raise CartError(f"line {line_id!r} is already voided")
-            now = self._time()
-            c.execute("UPDATE cart_lines SET voided_at = ?, voided_by = ? WHERE line_id = ?", (now, by, line_id))
-            line = _line_from_row(row)
-            self._event(c, cart_id, line, "void", now, by)
-            self._feedback_unline(c, line_id, "voided", now)
+            return self._void_in(c, line_id, by)
+
+    def _void_in(self, c: sqlite3.Connection, line_id: str, by: str) -> CartLine:
+        """Inside a write transaction: void line ``line_id`` of the open cart (its event, audit row, feedback)."""
+        cart_id, row = self._open_line(c, line_id)
+        self._refuse_during_payment(c, cart_id)
+        if row["voided_at"] is not None:
+            raise CartError(f"line {line_id!r} is already voided")
+        now = self._time()
+        c.execute("UPDATE cart_lines SET voided_at = ?, voided_by = ? WHERE line_id = ?", (now, by, line_id))
+        line = _line_from_row(row)
+        self._event(c, cart_id, line, "void", now, by)
+        self._feedback_unline(c, line_id, "voided", now)
         return replace(line, voided=True)
 
     def _event(self, c: sqlite3.Connection, cart_id: str, line: CartLine, event: str, at: str, by: str = "") -> None:
@@ -713,6 +775,14 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
                           *, when: datetime | None = None, cart_id: str | None = None,
                           line_id: str | None = None) -> Correction:
         """Store one staff correction of the recogniser (read by the next training run)."""
+        with self._tx() as c:
+            return self._put_correction(c, recognised_sku, corrected_sku, image_path, who, when=when, cart_id=cart_id,
+                                        line_id=line_id)
+
+    def _put_correction(self, c: sqlite3.Connection, recognised_sku: str | None, corrected_sku: str,
+                        image_path: str | Path, who: str, *, when: datetime | None = None, cart_id: str | None = None,
+                        line_id: str | None = None) -> Correction:
+        """Inside a write transaction: one correction row and its audit row (see :meth:`record_correction`)."""
         if not corrected_sku:
             raise ValueError("a correction needs the corrected SKU")
         if not who:
@@ -721,14 +791,13 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
         if at.tzinfo is None:
             raise ValueError("correction time must be timezone-aware")
         at = in_zone(at, self.tz)
-        with self._tx() as c:
-            cur = c.execute(
-                "INSERT INTO corrections (recognised_sku, corrected_sku, image_path, who, at, cart_id, line_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (recognised_sku, corrected_sku, str(image_path), who, at.isoformat(), cart_id, line_id))
-            row = c.execute("SELECT * FROM corrections WHERE id = ?", (cur.lastrowid,)).fetchone()
-            self._audit(c, "staff.correction", who, {"recognised_sku": recognised_sku, "corrected_sku": corrected_sku,
-                                                     "cart_id": cart_id, "line_id": line_id})
+        cur = c.execute(
+            "INSERT INTO corrections (recognised_sku, corrected_sku, image_path, who, at, cart_id, line_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (recognised_sku, corrected_sku, str(image_path), who, at.isoformat(), cart_id, line_id))
+        row = c.execute("SELECT * FROM corrections WHERE id = ?", (cur.lastrowid,)).fetchone()
+        self._audit(c, "staff.correction", who, {"recognised_sku": recognised_sku, "corrected_sku": corrected_sku,
+                                                 "cart_id": cart_id, "line_id": line_id})
         return Correction._from_row(row)
 
     def corrections(self, *, since_id: int = 0) -> list[Correction]:

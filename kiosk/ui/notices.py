@@ -135,6 +135,10 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     # staff's actions (kiosk.services.staff_desk, teaching, model_updates)
     (r"(?P<name>.+) is sold by weight: put it on the scale, then correct again",
      mark("Notice", "{name} is sold by weight: put it on the scale, then correct again")),
+    (r"(?P<name>.+): (?P<net>-?\d+) g net \((?P<gross>\d+) g less (?P<tare>\d+) g tare\) is under the scale's "
+     r"minimum of (?P<least>\d+) g: weigh it again",
+     mark("Notice", "{name}: {net} g net ({gross} g less {tare} g tare) is under the scale's minimum of {least} g: "
+                    "weigh it again")),
     (r"price override must be whole paise >= 0, got (?P<paise>.+)", mark("Notice", "A price must be zero or more")),
     (r"a price override is at most (?P<most>₹\S+)", mark("Notice", "A price is at most {most}")),
     (r"receipt (?P<number>\S+) reprinted \(copy (?P<copy>\d+)\) by (?P<who>.+)",

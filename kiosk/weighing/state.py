@@ -117,6 +117,11 @@ class Weighing:
         """Net grams of a priceable load no line claimed yet (for the second opinion), else ``None``."""
         return self.usable_grams() if self._claim is None else None
 
+    @property
+    def chosen_tare_grams(self) -> int:
+        """The tare chosen for the load now on the tray (a bag, a container, a weighed one); 0: none."""
+        return self.tare.grams if self.tare is not None else 0
+
     def _tare_for(self, sku: Any) -> tuple[int, str]:
         chosen = self.tare.grams if self.tare is not None else 0
         forced = forced_tare(sku, self.rules) if sku is not None else 0

@@ -423,6 +423,10 @@ Place an item on the tray to start.</source>
         <translation>बारकोड नहीं पढ़ा गया: फिर से स्कैन करें</translation>
     </message>
     <message>
+        <source>{name}: {net} g net ({gross} g less {tare} g tare) is under the scale&apos;s minimum of {least} g: weigh it again</source>
+        <translation>{name}: शुद्ध वज़न {net} g ({gross} g में से {tare} g टेयर घटाकर) तराज़ू के न्यूनतम {least} g से कम है: फिर से तौलें</translation>
+    </message>
+    <message>
         <source>A price is at most {most}</source>
         <translation>दाम अधिक से अधिक {most} हो सकता है</translation>
     </message>
