@@ -81,8 +81,8 @@ MODEL_RUN  ?= runs/model
 MODEL      ?= var/bundles/model
 MODEL_ARCH := mobilenet_v2
 MODEL_TRAIN := --arch $(MODEL_ARCH) --weights .cache/weights/mobilenet_v2-b0353104.pth --epochs 14 \
-  --img-size 288 --eval-size 320 --freeze 3 --lr 1.5e-3 --backbone-lr-mult 0.5 --color-jitter 0.1 --keep last \
-  --workers 1 --cache-dir .cache/decoded --no-progress
+  --img-size 288 --eval-size 320 --freeze 3 --lr 1.5e-3 --backbone-lr-mult 0.5 --color-jitter 0.1 --head cosine \
+  --keep last --workers 1 --cache-dir .cache/decoded --no-progress
 MODEL_CALIBRATION := --calibration $(GS)/check/val.clean.csv --confidence 0.5
 
 model: $(STAMP)

@@ -51,7 +51,7 @@ __all__ = ["RECIPE", "Split", "choose_split", "format_report", "run_onboarding"]
 #: the till's training recipe (``make model``): the base and the full retrain use it, ``--epochs`` aside
 RECIPE = ["--arch", "mobilenet_v2", "--weights", ".cache/weights/mobilenet_v2-b0353104.pth",
           "--epochs", "14", "--img-size", "288", "--eval-size", "320", "--freeze", "3", "--lr", "1.5e-3",
-          "--backbone-lr-mult", "0.5", "--color-jitter", "0.1", "--keep", "last", "--workers", "1"]
+          "--backbone-lr-mult", "0.5", "--color-jitter", "0.1", "--head", "cosine", "--keep", "last", "--workers", "1"]
 EVAL_SHARE = 0.4  # of a new SKU's training photos, kept for evaluation
 CALIBRATION_SHARE = 0.1  # of an old SKU's training photos, held back for the export's calibration
 #: recipe options the incremental retrain runs with too (how it runs, not what it trains: the rest comes from the base)
