@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     import shutil
 
-    from catalog.csv_io import CsvImportError, import_csv
+    from catalog.csv_io import CsvImportError, import_csv, read_import
     from catalog.images import IMAGE_DIR
     from catalog.repository import Catalog
     from kiosk.inputfiles import not_a, path_kind
@@ -44,16 +44,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     kind = path_kind(args.csv)
     if kind not in ("a file", "a named pipe (FIFO)", "a device"):  # a pipe or /dev/stdin is read, bounded
         raise CatalogError(f"{not_a(args.csv, 'a catalog CSV')}" if kind != "missing" else f"{args.csv}: no such file")
+    try:  # the file and its images first: a refusal (or a kill while reading) creates no database
+        rows = read_import(args.csv)
+    except CsvImportError as exc:
+        _print_errors(exc)
+        raise
     new = not args.db.exists()
     images = args.db.parent / IMAGE_DIR
     new_images = not images.exists()
     try:
         with Catalog.open(args.db) as cat:
             try:
-                result = import_csv(cat, args.csv)
+                result = import_csv(cat, rows)
             except CsvImportError as exc:
-                for err in exc.errors:  # every problem on its own line; the summary is the error itself
-                    print(err, file=sys.stderr)
+                _print_errors(exc)
                 raise
             print(f"imported {result.total} SKUs into {args.db} ({result.created} new, {result.updated} updated); "
                   f"catalog now holds {len(cat)}")
@@ -64,6 +68,11 @@ def cmd_import(args: argparse.Namespace) -> int:
             shutil.rmtree(images, ignore_errors=True)
         raise
     return 0
+
+
+def _print_errors(exc) -> None:
+    for err in exc.errors:  # every problem on its own line; the summary is the error itself
+        print(err, file=sys.stderr)
 
 
 def _remove_database(db: Path) -> None:

@@ -33,8 +33,8 @@ from kiosk.bundle_format.atomic import atomic_open
 from kiosk.errors import CatalogError
 from kiosk.inputfiles import MB, read_bounded
 
-__all__ = ["CsvImportError", "RowError", "ImportResult", "read_catalog_csv", "import_csv", "export_csv",
-           "write_skus_csv"]
+__all__ = ["CsvImportError", "CsvRows", "RowError", "ImportResult", "read_catalog_csv", "read_import", "import_csv",
+           "export_csv", "write_skus_csv"]
 
 MAX_ERRORS_IN_MESSAGE = 5
 MAX_VALUE_SHOWN = 60  # characters of a bad cell quoted in a message
@@ -211,17 +211,39 @@ def _unique_keys(fields: dict[str, str]) -> list[tuple[str, str, str]]:
     return out
 
 
-def import_csv(catalog: Catalog, path: str | Path) -> ImportResult:
-    """Validate the whole file, check it against the catalog, then upsert every row in one transaction.
+@dataclass(frozen=True, slots=True)
+class CsvRows:
+    """A catalog CSV read and checked on its own (:func:`read_import`): every row valid, every image usable."""
+    name: str
+    csv_dir: Path
+    numbered: list[tuple[int, Sku]]
+
+
+def read_import(path: str | Path) -> CsvRows:
+    """The rows of the catalog CSV at ``path``, each row and its image checked: :class:`CsvImportError` naming every
+    problem. Needs no catalog, so ``catalog import`` runs it before the database is opened (or created): a refused
+    file -- or an import killed while it reads -- leaves no empty catalog behind."""
+    name, csv_dir = str(path), Path(path).parent
+    numbered = _read_numbered(path)
+    errors = [RowError(name, line, "image", s.image, reason) for line, s in numbered
+              if (reason := image_problem(csv_dir, s.image)) is not None]
+    if errors:
+        raise CsvImportError(name, errors)
+    return CsvRows(name, csv_dir, numbered)
+
+
+def import_csv(catalog: Catalog, path: str | Path | CsvRows) -> ImportResult:
+    """Validate the whole file (:func:`read_import`, or the rows it read), check it against the catalog, then
+    upsert every row in one transaction.
 
     SKUs already in the catalog but absent from the file are left as they are. A PLU or barcode
     that the file gives to one SKU while another SKU (not in the file) holds it is an error. Each row's image is
     copied into the catalog's image folder (:mod:`catalog.images`).
     """
-    name = str(path)
-    numbered = _read_numbered(path)
-    skus = [s for _, s in numbered]
-    lines = {s.sku: line for line, s in numbered}
+    rows = path if isinstance(path, CsvRows) else read_import(path)
+    name = rows.name
+    skus = [s for _, s in rows.numbered]
+    lines = {s.sku: line for line, s in rows.numbered}
     ids = {s.sku for s in skus}
     plu_owner, code_owner = catalog.owners()
     code_owner = {gtin14(code): sku for code, sku in code_owner.items()}
@@ -234,12 +256,9 @@ def import_csv(catalog: Catalog, path: str | Path) -> ImportResult:
             if code_owner.get(gtin14(code), s.sku) not in ids:
                 errors.append(RowError(name, lines.get(s.sku, 0), "barcodes", code,
                                        f"already a barcode of {code_owner[gtin14(code)]!r} in the catalog"))
-    csv_dir = Path(path).parent
-    errors += [RowError(name, lines.get(s.sku, 0), "image", s.image, reason) for s in skus
-               if (reason := image_problem(csv_dir, s.image)) is not None]
     if errors:
         raise CsvImportError(name, sorted(errors, key=lambda e: e.line))
-    skus = [_with_installed_image(s, csv_dir, catalog.path) for s in skus]
+    skus = [_with_installed_image(s, rows.csv_dir, catalog.path) for s in skus]
     existing = {s.sku for s in catalog.all()}
     catalog.upsert_many(skus)
     created = sum(1 for s in skus if s.sku not in existing)

@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 
 from kiosk.bundle_format.atomic import AtomicFile
+from kiosk.errors import CatalogError
+from kiosk.inputfiles import open_regular
 
 __all__ = ["IMAGE_DIR", "MAX_IMAGE_BYTES", "image_problem", "install_image", "resolve_source"]
 
@@ -43,14 +45,14 @@ def image_problem(csv_dir: Path, value: str) -> str | None:
     source = resolve_source(csv_dir, value)
     if not Path(value).is_absolute() and os.path.normpath(value).split(os.sep)[0] == os.pardir:
         return "a relative image path must stay inside the CSV file's folder"
-    try:
-        size = source.stat().st_size
-        with open(source, "rb") as fh:
+    try:  # a FIFO, a device or a folder is refused before it is read: a FIFO's open waited for ever
+        with open_regular(source, "an image file", error=CatalogError) as fh:
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(16)
+    except CatalogError as exc:  # missing, a folder, a FIFO, a device, a link loop: what is there instead
+        return f"cannot read the image: {exc}"
     except OSError as exc:
         return f"cannot read the image ({exc.strerror or exc})"
-    if not source.is_file():
-        return "not a file"
     if size > MAX_IMAGE_BYTES:
         return f"image is {size} bytes, more than {MAX_IMAGE_BYTES}"
     if _kind(head) is None:
@@ -60,7 +62,7 @@ def image_problem(csv_dir: Path, value: str) -> str | None:
 
 def install_image(source: Path, catalog_path: Path, sku: str) -> str:
     """Copy ``source`` into the catalog's image folder as ``<sku><ext>``; returns the value to store."""
-    with open(source, "rb") as fh:
+    with open_regular(source, "an image file", error=CatalogError) as fh:
         ext = _kind(fh.read(16)) or source.suffix.lower()
     folder = catalog_path.parent / IMAGE_DIR
     folder.mkdir(parents=True, exist_ok=True)

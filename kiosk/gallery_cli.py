@@ -97,29 +97,44 @@ def model_dir(config, explicit: str | None) -> Path:
 
 class PhotoFolder(Sequence):
     """The photos of a folder (sorted by name), each read only when it is asked for: enrollment takes the first
-    :attr:`~kiosk.gallery.EnrollPolicy.max_photos` and reads no more, whatever the folder holds."""
+    :attr:`~kiosk.gallery.EnrollPolicy.max_photos` and reads no more, whatever the folder holds. A photo that cannot
+    be read is ``None`` (refused "unreadable"), why in :attr:`problems` by index: a named pipe, a link to a device,
+    a link loop or a folder named like a photo is never opened (a FIFO's read waited for ever)."""
 
     def __init__(self, paths: list[Path]) -> None:
         self.paths = paths
+        self.problems: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i):
-        from kiosk.bundle_format.preprocess import read_image
-
         if isinstance(i, slice):
-            return [read_image(p) for p in self.paths[i]]
-        return read_image(self.paths[i])
+            return [self._read(j) for j in range(len(self.paths))[i]]
+        return self._read(range(len(self.paths))[i])
+
+    def _read(self, i: int):
+        from kiosk.bundle_format.preprocess import load_image
+        from kiosk.inputfiles import path_kind
+
+        kind = path_kind(self.paths[i])
+        if kind != "a file":
+            self.problems[i] = f"{kind}, not a photo file" if kind != "missing" else "missing"
+            return None
+        image, why = load_image(self.paths[i])
+        if image is None:
+            self.problems[i] = why
+        return image
 
 
 def read_photos(folder: Path) -> tuple[list[Path], PhotoFolder]:
-    """The photo files of ``folder`` and the photos, read lazily (:class:`PhotoFolder`)."""
+    """The photo files of ``folder`` and the photos, read lazily (:class:`PhotoFolder`). Everything named like a
+    photo is listed: what is not a regular file is refused "unreadable" with its reason, never skipped unsaid."""
     from kiosk.bundle_format.preprocess import IMAGE_SUFFIXES
 
     if not folder.is_dir():
         raise UserError(f"{folder}: no such folder of photos")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise UserError(f"{folder}: no photos there ({', '.join(IMAGE_SUFFIXES)})")
     return paths, PhotoFolder(paths)
@@ -167,6 +182,7 @@ def cmd_enroll(args) -> int:
     if args.json:
         print(json.dumps({"sku": result.sku, "enrollment": result.enrollment.enrollment_id, "usable": result.usable,
                           "photos": [{"path": str(paths[v.index]), "usable": v.usable, "reason": v.reason,
+                                      **({"why": images.problems[v.index]} if v.index in images.problems else {}),
                                       "sharpness": round(v.sharpness, 1),
                                       **({"same_as": str(paths[v.same_as])} if v.same_as is not None else {})}
                                      for v in result.verdicts],
@@ -177,7 +193,8 @@ def cmd_enroll(args) -> int:
         for v in result.verdicts:
             if not v.usable:
                 same = f" of {paths[v.same_as].name}" if v.same_as is not None else ""
-                print(f"  refused {paths[v.index].name}: {v.reason}{same}")
+                why = f" ({images.problems[v.index]})" if v.index in images.problems else ""
+                print(f"  refused {paths[v.index].name}: {v.reason}{same}{why}")
     return 0
 
 

@@ -4,15 +4,20 @@ as /dev/zero -- is refused in one line after ``limit + 1`` bytes instead of fill
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+from typing import BinaryIO
 
 from kiosk.errors import UserError
 
-__all__ = ["KB", "MB", "KINDS", "not_a", "path_kind", "read_bounded", "read_settings_toml"]
+__all__ = ["KB", "MB", "KINDS", "MAX_DEPTH", "nesting_problem", "not_a", "open_regular", "path_kind", "read_bounded",
+           "read_settings_toml"]
 
 KB, MB = 1024, 1024 * 1024
 CHUNK = MB
+#: the deepest a document users or other machines hand us may nest (JSON from a kiosk, a kiosk.toml)
+MAX_DEPTH = 32
 
 
 #: what a path can be besides a regular file, in words
@@ -28,6 +33,8 @@ def path_kind(path: str | os.PathLike) -> str:
     except FileNotFoundError:
         return "a link to nothing" if os.path.islink(path) else "missing"
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a loop of symbolic links"
         return f"unreadable ({exc.strerror or exc})"
     return "a file" if stat.S_ISREG(mode) else KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
@@ -36,6 +43,44 @@ def not_a(path: str | os.PathLike, what: str) -> str:
     """``"'x.mp4' does not exist"`` or ``"'x.mp4' is a folder, not a video file"``: why ``path`` cannot be used."""
     kind = path_kind(path)
     return f"{str(path)!r} does not exist" if kind == "missing" else f"{str(path)!r} is {kind}, not {what}"
+
+
+def open_regular(path: str | os.PathLike, what: str, error: type[UserError] = UserError) -> BinaryIO:
+    """``path`` open for reading (binary) when it is a regular file, links followed; otherwise ``error`` in one line
+    saying what is there instead (:func:`not_a`: missing, a folder, a named pipe, a device, a link loop). Checked
+    before the open (a device is never opened) and again on the open file, which is opened without waiting: a FIFO
+    swapped in between cannot hang the reader. Where a user names a file to read and a pipe makes no sense."""
+    kind = path_kind(path)
+    if kind != "a file":
+        raise error(not_a(path, what))
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise error(f"{str(path)!r} cannot be read ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise error(f"{str(path)!r} is {KINDS.get(stat.S_IFMT(mode), 'not a regular file')}, not {what}")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def nesting_problem(doc: object, limit: int = MAX_DEPTH) -> str:
+    """``"nested deeper than 32 levels"`` when ``doc`` (parsed JSON or TOML: dicts and lists) is, walked without
+    recursion; "" when it is not. The one depth cap for documents users and other machines hand us."""
+    todo = [(doc, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > limit:
+            return f"nested deeper than {limit} levels"
+        if isinstance(value, dict):
+            todo += [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            todo += [(v, depth + 1) for v in value]
+    return ""
 
 
 def _size(n: int) -> str:
@@ -66,11 +111,15 @@ def read_bounded(path: str | os.PathLike, limit: int, what: str, *, text: bool =
 
 def read_settings_toml(path: str | os.PathLike, error: type[UserError] = UserError) -> dict:
     """A kiosk settings file (TOML, at most 1 MB) as a dict; ``error`` naming the file when it is missing, cannot be
-    read, is not UTF-8 text or not valid TOML."""
+    read, is not UTF-8 text, not valid TOML or nested deeper than 32 levels (1,000 levels stopped the parser, fewer
+    the settings' checks, with a RecursionError). A UTF-8 byte-order mark (Notepad writes one) is skipped."""
     import tomllib
 
     try:
-        return tomllib.loads(read_bounded(path, MB, "a kiosk settings file", text=True, error=error).decode("utf-8"))
+        text = read_bounded(path, MB, "a kiosk settings file", text=True, error=error).decode("utf-8")
+        doc = tomllib.loads(text.removeprefix("\ufeff"))
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to read (at most {MAX_DEPTH} levels)") from None
     except FileNotFoundError:
         raise error(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -79,3 +128,6 @@ def read_settings_toml(path: str | os.PathLike, error: type[UserError] = UserErr
         raise error(f"{path}: not valid TOML ({exc})") from None
     except ValueError as exc:  # an integer of more digits than Python reads (4300): tomllib lets int() raise
         raise error(f"{path}: a number too long to read ({str(exc).split(';')[0]})") from None
+    if nesting_problem(doc):
+        raise error(f"{path}: nested too deeply to read (at most {MAX_DEPTH} levels)")
+    return doc

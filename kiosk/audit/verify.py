@@ -28,6 +28,7 @@ from kiosk.audit.check_staff import print_findings, staff_findings
 from kiosk.audit.witness import Log
 from kiosk.errors import DataError
 from kiosk.exchange.audit import AuditReport, key_id, verify_rows, witness_against, witness_mac_ok
+from kiosk.sqlite_readonly import damage
 from kiosk.store.audit import default_key_path, load_key, row_dict
 from kiosk.store.audit_witness import read_witness, witness_path
 
@@ -198,12 +199,13 @@ def verify_store(path: str | Path, key_path: str | Path | None = None, *, kiosk_
     conn = _connect(path)
     try:
         conn.execute("BEGIN")  # one snapshot for every table, though the kiosk sells on beside this
+        broken = damage(conn, path)  # zeroed pages no query below reads passed as "whole and unedited"
         stored = [row_dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY id")]
         chain = verify_rows(stored, {key_id(key): key} if key else {})
         log = Log(stored)
         kiosk, findings = _kiosk(log, kiosk_id) if kiosk_id is not None else ("", [])
         witness, found = _witness(log, key, witness_path(key_path), doc)
-        findings += found
+        findings += ([broken] if broken else []) + found
         findings += (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
                     + _line_events(conn, log) + staff_findings(conn, log, key) + print_findings(conn, log))
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from kiosk.bundle_format.atomic import AtomicFile, fsync_dir
 from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE, load_bundle
 from kiosk.errors import BundleError
+from kiosk.inputfiles import open_regular
 
 MAX_MEMBERS = 10_000
 MAX_TOTAL_BYTES = 4 << 30
@@ -75,11 +76,13 @@ def safe_extract(archive: Path | str, dest: Path | str, max_total: int = MAX_TOT
     dest.mkdir(parents=True)
     names: list[str] = []
     total = 0
+    fh = open_regular(archive, "a bundle archive", error=BundleError)  # a FIFO's read waited for ever
     try:
-        tar = tarfile.open(archive, "r:")
+        tar = tarfile.open(fileobj=fh, mode="r:")
     except (tarfile.TarError, OSError) as exc:
+        fh.close()
         raise BundleError(f"{archive}: not a readable tar archive ({exc})") from None
-    with tar:
+    with fh, tar:
         try:
             for count, member in enumerate(tar):
                 if count >= MAX_MEMBERS:  # every entry counts: 400,000 directories cost as much to read as files

@@ -48,6 +48,7 @@ from kiosk.bundle_format.trust import TrustStore, verify_manifest_signature
 from kiosk.bundle_format.verify import BundleRefused, CatalogCompat, VerifyPolicy, verify_bundle
 from kiosk.bundles.store import BLOCKING_REASONS, BundleStore
 from kiosk.errors import BundleError
+from kiosk.inputfiles import not_a, path_kind
 
 log = logging.getLogger(__name__)
 MAX_INDEX_BYTES = 1 << 20
@@ -388,7 +389,10 @@ class Updater:
 
         A version blocked here (a staff rollback left it, or it was refused for its contract or self-test) is
         refused, as the channel skips it, unless ``unblock`` is ``(staff, reason)``: then, once it has verified, it is
-        unblocked (audited ``unblock``, who and why) and installed."""
+        unblocked (audited ``unblock``, who and why) and installed. Anything but a regular file (a FIFO, a device,
+        a folder) is refused before the store's lock is taken: a FIFO's read waited for ever holding it."""
+        if path_kind(archive) != "a file":
+            raise BundleRefused("archive", not_a(archive, "a bundle archive"))
         with self.store.lock():
             self._set(state=UpdateState.CHECKING, progress_bytes=0, progress_total=0)
             try:

@@ -25,6 +25,10 @@ NEWER_ADVICE = ("it was written by a newer release of this program: install that
                 "till; keep the database (it holds sales)")
 
 
+#: how long the state check reads a database's pages (``quick_check``) before it lets the rest pass unread
+CHECK_BUDGET_S = 5.0
+
+
 def state_advice(ctx: Context) -> str:
     return ("restore the file from the kiosk's backup, or move it aside (the kiosk starts a new one; a sales database "
             "moved aside keeps its sales for head office and the tax records)")
@@ -33,13 +37,17 @@ def state_advice(ctx: Context) -> str:
 def _tables(path: Path) -> tuple[set[str], int]:
     """The tables and ``user_version`` of the SQLite file at ``path``, opened read-only (as the store opens it for
     reading: immutable on a read-only mount). Its schema is read as the kiosk's first query reads it (a cut or
-    foreign file fails here); the rows are not scanned: a start must not wait on a years-old database, and the kiosk
-    does not refuse one for a damaged old page either."""
+    foreign file fails here), then its pages by ``quick_check`` for at most :data:`CHECK_BUDGET_S` (a start must not
+    wait on a years-old database: one not checked in time passes): zeroed pages are ``sqlite3.DatabaseError``."""
+    from kiosk.sqlite_readonly import damage
     from kiosk.store import sales
 
     conn = sales.connect_readonly(path, timeout=5)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        broken = damage(conn, path, budget_s=CHECK_BUDGET_S)
+        if broken:
+            raise sqlite3.DatabaseError(broken.removeprefix(f"{path}: "))
         return tables, conn.execute("PRAGMA user_version").fetchone()[0]
     finally:
         conn.close()

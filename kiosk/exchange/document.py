@@ -10,10 +10,10 @@ import math
 from typing import Any
 
 from kiosk.errors import DataError
+from kiosk.inputfiles import MAX_DEPTH, nesting_problem
 
-__all__ = ["MAX_DEPTH", "MAX_NUMBER", "load_document"]
+__all__ = ["MAX_DEPTH", "MAX_NUMBER", "load_document", "nesting_problem"]
 
-MAX_DEPTH = 32
 MAX_NUMBER = 2**53
 
 
@@ -23,15 +23,16 @@ def _refuse_constant(name: str) -> Any:
 
 def _problem(doc: Any) -> str:
     """Why ``doc`` (parsed JSON) is unfit, walking it without recursion; "" when it is fit."""
-    todo = [(doc, 1)]
+    problem = nesting_problem(doc)
+    if problem:
+        return problem
+    todo = [doc]
     while todo:
-        value, depth = todo.pop()
-        if depth > MAX_DEPTH:
-            return f"nested deeper than {MAX_DEPTH} levels"
+        value = todo.pop()
         if isinstance(value, dict):
-            todo += [(k, depth) for k in value] + [(v, depth + 1) for v in value.values()]
+            todo += list(value) + list(value.values())
         elif isinstance(value, list):
-            todo += [(v, depth + 1) for v in value]
+            todo += value
         elif isinstance(value, str):
             try:
                 value.encode("utf-8")

@@ -146,8 +146,8 @@ def test_enroll_reads_only_the_photos_it_takes(world, tmp_path, capsys, monkeypa
     rng = np.random.default_rng(5)
     folder = _write(tmp_path / "many", [draw("green-bar", rng) for _ in range(40)])
     reads = []
-    real = preprocess.read_image
-    monkeypatch.setattr(preprocess, "read_image", lambda path: reads.append(path) or real(path))
+    real = preprocess.load_image
+    monkeypatch.setattr(preprocess, "load_image", lambda path, size=0: reads.append(path) or real(path, size))
     assert _cli(world, tmp_path, "sku", "enroll", "green-bar", "--images", str(folder)) == 0
     out = capsys.readouterr().out
     assert len(reads) == EnrollPolicy().max_photos, len(reads)
