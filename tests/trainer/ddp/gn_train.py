@@ -25,7 +25,8 @@ class TinyGN(architectures.TinyCNN):
 architectures.ARCHITECTURES["tiny_gn"] = TinyGN
 models.DEFAULT_FREEZE["tiny_gn"] = 0
 _replace_head = models.replace_head
-models.replace_head = lambda model, arch, num_classes, dropout=0.2: _replace_head(model, arch, num_classes, 0.0)
+models.replace_head = lambda model, arch, num_classes, dropout=0.2, head="linear": _replace_head(
+    model, arch, num_classes, 0.0, head)
 
 if __name__ == "__main__":
     from kiosk.cli import main
