@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import stat
 import tarfile
 from pathlib import Path
 
@@ -31,28 +30,12 @@ def write_archive(root: Path | str, dest: Path | str, names: list[str] | None = 
     root, dest = Path(root), Path(dest)
     with AtomicFile(dest) as out, tarfile.open(out.tmp, "w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(names) if names is not None else bundle_files(root):
-            with _open_regular(root / name) as fh:
+            with open_regular(root / name, "a regular file (a bundle holds regular files only)", BundleError) as fh:
                 info = tarfile.TarInfo(name)
                 info.size = os.fstat(fh.fileno()).st_size
                 info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = 0o644, 0, 0, 0, "", ""
                 tar.addfile(info, fh)
     return dest
-
-
-def _open_regular(path: Path):
-    """``path`` opened for reading when it is a regular file; a :class:`BundleError` naming it otherwise. Opened
-    without blocking and checked on the open file: a FIFO must not hang the packer, a device not feed it forever."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
-            raise BundleError(f"{path}: is {kind}, not a regular file; a bundle holds regular files only")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def _safe_member_name(name: str, where: str) -> str:
