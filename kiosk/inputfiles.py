@@ -5,14 +5,16 @@ as /dev/zero -- is refused in one line after ``limit + 1`` bytes instead of fill
 from __future__ import annotations
 
 import errno
+import json
+import math
 import os
 import stat
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from kiosk.errors import UserError
+from kiosk.errors import DataError, UserError
 
-__all__ = ["KB", "MB", "KINDS", "MAX_DEPTH", "nesting_problem", "not_a", "open_regular", "path_kind", "read_bounded",
-           "read_settings_toml"]
+__all__ = ["KB", "MB", "KINDS", "MAX_DEPTH", "MAX_NUMBER", "load_document", "nesting_problem", "not_a", "open_regular",
+           "path_kind", "read_bounded", "read_document", "read_settings_toml"]
 
 KB, MB = 1024, 1024 * 1024
 CHUNK = MB
@@ -131,3 +133,89 @@ def read_settings_toml(path: str | os.PathLike, error: type[UserError] = UserErr
     if nesting_problem(doc):
         raise error(f"{path}: nested too deeply to read (at most {MAX_DEPTH} levels)")
     return doc
+
+
+# -- JSON from a user or another machine (kiosk.exchange.document names it for the exchange) ----------------------
+#: what JSON carries exactly: a number beyond it in a document from outside is refused
+MAX_NUMBER = 2**53
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON carries")
+
+
+def _unfit(value: Any) -> str:
+    """Why one scalar of a parsed document is unfit; "" when it is fit."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"a string holds a lone surrogate ({value[:40]!r})"
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if abs(value) > MAX_NUMBER or not math.isfinite(value):  # abs first: isfinite floats a 400-digit int
+            return f"a number beyond ±2**53 ({str(value)[:40]})"
+    return ""
+
+
+def _step(key: Any) -> str:
+    text = str(key)
+    return f"[{text}]" if isinstance(key, int) else f".{text}" if text.isidentifier() and len(text) <= 40 \
+        else f"[{text[:40]!r}]"
+
+
+def _located(doc: Any, bad: Any) -> str:
+    """Where in ``doc`` the value ``bad`` is (``signed.groups.default.size``), walked again only for the message."""
+    todo: list[tuple[Any, str]] = [(doc, "")]
+    while todo:
+        value, at = todo.pop()
+        if value is bad:
+            return at.lstrip(".") or "the document"
+        if isinstance(value, dict):
+            todo += [(k, f"{at}{_step(k)} (the key)") for k in value] + [(v, at + _step(k)) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(v, at + _step(i)) for i, v in enumerate(value)]
+    return "the document"
+
+
+def _problem(doc: Any) -> str:
+    """Why ``doc`` (parsed JSON) is unfit and where, walking it without recursion; "" when it is fit."""
+    problem = nesting_problem(doc)
+    if problem:
+        return problem
+    todo = [doc]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo += list(value) + list(value.values())
+        elif isinstance(value, list):
+            todo += value
+        else:
+            problem = _unfit(value)
+            if problem:
+                return f"{_located(doc, value)}: {problem}"
+    return ""
+
+
+def load_document(raw: bytes, where: str, what: str, error: type[Exception] = DataError) -> Any:
+    """The JSON document in ``raw``; ``error`` naming ``where`` and ``what`` it should be when it is not fit."""
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # a 5,000-digit integer is a ValueError too
+        raise error(f"{where}: {what} is not JSON ({str(exc)[:200]})") from None
+    problem = _problem(doc)
+    if problem:
+        raise error(f"{where}: {what} is not usable: {problem}")
+    return doc
+
+
+def read_document(path, limit: int, what: str, error: type[Exception] = DataError) -> Any:
+    """The JSON document in the file at ``path`` (at most ``limit`` bytes), read as :func:`load_document` reads one;
+    ``error`` in one line naming the file and ``what`` it should be when it is too large, unreadable, holds a NUL
+    byte or is unfit. A missing file is a :class:`FileNotFoundError`, the caller's to word (often "none yet")."""
+    try:
+        raw = read_bounded(path, limit, what, text=True, error=error)  # a NUL byte: no JSON holds one
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+    return load_document(raw, str(path), what, error)

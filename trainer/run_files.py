@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.errors import UserError
+from kiosk.inputfiles import nesting_problem
 
 #: files whose presence says a folder already holds (part of) a training run
 #: (a folder with only ``labels.json``, ``quarantine.json`` and ``.run.lock``, say, is a training that stopped before it
@@ -53,8 +54,11 @@ def read_json(path: Path, kind: type = dict):
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested 100,000 deep
         raise UserError(f"{path}: not valid JSON ({_why(exc)}) — damaged or cut short?") from None
+    deep = nesting_problem(data)  # NaN is let through: best.json held it before it was strict
+    if deep:
+        raise UserError(f"{path}: not valid JSON ({deep}) — damaged or cut short?")
     if not isinstance(data, kind):
         raise UserError(f"{path}: not a JSON {kind.__name__}")
     return data
@@ -169,7 +173,7 @@ def read_records(path: Path) -> list[dict]:
             continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a line nested 100,000 deep
             record = None
         if not isinstance(record, dict):
             print(f"warning: {path} line {n}: not a JSON record (cut short?); skipped", file=sys.stderr)

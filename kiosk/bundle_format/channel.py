@@ -24,7 +24,6 @@ deterministic per-store hash, so raising the percentage only ever adds stores.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,11 +33,14 @@ from kiosk.bundle_format.timestamps import parse_time
 from kiosk.bundle_format.trust import CONTEXT_INDEX, TrustStore, verify_envelope
 from kiosk.bundle_format.values import MAX_NUMBER, number, sha256_hex
 from kiosk.errors import BundleError
+from kiosk.inputfiles import read_document
 
 INDEX = "index.json"
 INDEX_TYPE = "channel-index"
 #: the largest archive an index may name: the most a kiosk extracts plus room for the tar headers
 MAX_ARCHIVE_BYTES = 2 * MAX_TOTAL_BYTES
+#: the largest channel index a kiosk fetches (or head office reads back before publishing)
+MAX_INDEX_BYTES = 1 << 20
 
 
 def rollout_bucket(store_id: str, group: str, model_version: int) -> int:
@@ -108,7 +110,4 @@ def group_entry(signed: dict, group: str, where: str) -> dict | None:
 def read_index_file(path: Path) -> dict | None:
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as exc:
-        raise BundleError(f"{path}: not valid JSON ({exc})") from None
+    return read_document(path, MAX_INDEX_BYTES, "a channel index", BundleError)

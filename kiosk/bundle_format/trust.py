@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE
 from kiosk.errors import BundleError, UserError
-from kiosk.inputfiles import KB, read_bounded
+from kiosk.inputfiles import KB, MB, read_bounded, read_document
 
 CONTEXT_MANIFEST = b"checkout-bundle-manifest-v1"
 CONTEXT_INDEX = b"checkout-channel-index-v1"
@@ -181,9 +181,9 @@ class TrustStore:
                 rdir = src / "rotations"
                 for p in sorted(rdir.glob("*.json")) if rdir.is_dir() else []:
                     try:
-                        rotation_docs.append((str(p), json.loads(p.read_text())))
-                    except (OSError, ValueError, RecursionError) as exc:
-                        raise BundleError(f"{p}: unreadable rotation document ({exc})") from None
+                        rotation_docs.append((str(p), read_document(p, MB, "a rotation document", BundleError)))
+                    except FileNotFoundError:
+                        continue  # removed meanwhile
             elif src.is_file():
                 k = load_public_key(src)
                 store.trusted[k.keyid] = k
@@ -272,12 +272,14 @@ def verify_manifest_signature(root: Path | str, trust: TrustStore, installed: bo
     except OSError as exc:
         raise BundleError(f"{mpath}: cannot read manifest ({exc.strerror})") from None
     try:
-        doc = json.loads(spath.read_bytes())
+        doc = read_document(spath, 64 * KB, "a signature file", BundleError)
         entries = doc["signatures"]
         if not isinstance(entries, list):
             raise TypeError
-    except (ValueError, KeyError, TypeError, RecursionError):
+    except (OSError, KeyError, TypeError):
         raise BundleError(f"{spath}: not a valid signature file (expected JSON with 'signatures')") from None
+    except BundleError as exc:  # not JSON, nested 100,000 deep, NaN, 1e400: the reason after the usual words
+        raise BundleError(f"{spath}: not a valid signature file ({str(exc).removeprefix(f'{spath}: ')})") from None
     _bounded(entries, str(spath))
     keys = trust.keys_for(installed, now)
     seen = []

@@ -185,13 +185,8 @@ def cmd_kiosk_status(args) -> int:
     from kiosk.errors import BundleError
 
     store = BundleStore(args.state, create=False)  # reading only: a mistyped --state makes nothing
-    try:
-        report = json.loads(store.status_path.read_text())
-    except (OSError, ValueError):
-        report = {}
-    if not isinstance(report, dict):
-        report = {}
-    problems = [line for line in [store.pointer_problem(), *store.state_problems()] if line]
+    report, status_problem = store.read_status()
+    problems = [line for line in [status_problem, store.pointer_problem(), *store.state_problems()] if line]
     report["active_version"] = store.active_version()
     report["installed_versions"] = store.installed_versions()
     try:

@@ -45,8 +45,8 @@ from kiosk.bundle_format.timestamps import iso, parse_time
 from kiosk.bundle_format.trust import TrustStore
 from kiosk.bundle_format.values import MAX_NUMBER, number
 from kiosk.errors import BundleError, DataError, UserError
-from kiosk.exchange.document import load_document
-from kiosk.inputfiles import MB, read_bounded
+from kiosk.exchange.document import load_document, read_document
+from kiosk.inputfiles import MB
 
 log = logging.getLogger(__name__)
 POINTER = "active.json"
@@ -200,6 +200,20 @@ class BundleStore:
         return problem
 
     # ----------------------------------------------------------------------------------------- state
+
+    def read_status(self) -> tuple[dict, str]:
+        """The updater's last status report (``status.json``, rewritten at each change) and ""; ``({}, line naming
+        the file)`` when a disk fault or a hand damaged it (nested 100,000 deep was a RecursionError at the kiosk's
+        start and in ``kiosk status``); ``({}, "")`` when there is none yet."""
+        try:
+            doc = _document(self.status_path, "the update status file")
+        except FileNotFoundError:
+            return {}, ""
+        except BundleError as exc:
+            return {}, f"{exc} (rewritten at the next check)"
+        if not isinstance(doc, dict):
+            return {}, f"{self.status_path}: the update status file is not a JSON object (rewritten at the next check)"
+        return doc, ""
 
     def read_state(self) -> dict:
         """``state.json`` ({} when there is none yet); a :class:`BundleError` naming it and the field when a value is
@@ -397,13 +411,7 @@ class BundleStore:
 
     def apply_rotations(self, trust: TrustStore) -> list[str]:
         """Teach ``trust`` the key rotations this kiosk learned from its channel (``keys/rotations/``)."""
-        docs = []
-        for p in sorted((self.keys_dir / "rotations").glob("*.json")):
-            try:
-                docs.append((str(p), _document(p, "a key rotation document")))
-            except FileNotFoundError:
-                continue  # removed meanwhile
-
+        docs = read_rotations(self.keys_dir / "rotations")
         return trust.apply_rotations(docs) if docs else []
 
     def save_rotation(self, trust: TrustStore, keyid: str) -> None:
@@ -631,16 +639,19 @@ def verify_installed(path: Path, trust: TrustStore) -> Bundle:
 def _document(path: Path, what: str):
     """The JSON document at ``path`` (FileNotFoundError passes through); a :class:`BundleError` naming the file when
     it is not one: unreadable, too large, not JSON, nested 100,000 deep or holding 1e400."""
-    try:
-        raw = read_bounded(path, MB, what, error=BundleError)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise BundleError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
-    try:
-        return load_document(raw, str(path), what)
-    except DataError as exc:
-        raise BundleError(str(exc)) from None
+    return read_document(path, MB, what, BundleError)
+
+
+def read_rotations(folder: Path) -> list[tuple[str, dict]]:
+    """``(path, document)`` of each key rotation in ``folder`` (a model store's ``keys/rotations``), in name order;
+    a :class:`BundleError` naming the file that is not one (nested 100,000 deep, 1e400, …)."""
+    docs = []
+    for p in sorted(Path(folder).glob("*.json")):
+        try:
+            docs.append((str(p), _document(p, "a key rotation document")))
+        except FileNotFoundError:
+            continue  # removed meanwhile
+    return docs
 
 
 def _pointer_problem(data) -> str:

@@ -40,18 +40,18 @@ from pathlib import Path
 from kiosk.bundle_format.archive import safe_extract
 from kiosk.bundle_format.atomic import atomic_write
 from kiosk.bundle_format.bundle import MANIFEST, SIGNATURE, read_manifest, sha256_file
-from kiosk.bundle_format.channel import INDEX, group_entry, in_rollout, verify_index
+from kiosk.bundle_format.channel import INDEX, MAX_INDEX_BYTES, group_entry, in_rollout, verify_index
 from kiosk.bundle_format.contract import ModelInspector
 from kiosk.bundle_format.selftest import DEFAULT_ATOL
 from kiosk.bundle_format.timestamps import iso, parse_time
 from kiosk.bundle_format.trust import TrustStore, verify_manifest_signature
 from kiosk.bundle_format.verify import BundleRefused, CatalogCompat, VerifyPolicy, verify_bundle
 from kiosk.bundles.store import BLOCKING_REASONS, BundleStore
-from kiosk.errors import BundleError
+from kiosk.errors import BundleError, DataError
+from kiosk.exchange.document import load_document
 from kiosk.inputfiles import not_a, path_kind
 
 log = logging.getLogger(__name__)
-MAX_INDEX_BYTES = 1 << 20
 
 
 class UpdateState(str, enum.Enum):
@@ -148,10 +148,10 @@ class Updater:
         return lambda: self._listeners.remove(callback)
 
     def _read_status(self) -> dict:
-        try:
-            return json.loads(self.store.status_path.read_bytes())
-        except (OSError, ValueError):
-            return {}
+        status, problem = self.store.read_status()
+        if problem:
+            log.warning("%s", problem)
+        return status
 
     def _set(self, **changes) -> None:
         for k, v in changes.items():
@@ -300,10 +300,10 @@ class Updater:
     def _check(self) -> UpdateResult:
         url = channel_url(self.channel, INDEX)
         raw = self._fetch_small(url)
-        try:
-            doc = json.loads(raw)
-        except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested 100,000 deep
-            raise BundleRefused("index", f"{url}: not valid JSON ({str(exc)[:120]})") from None
+        try:  # nested 100,000 deep, NaN, 1e400 or a lone surrogate: refused here, not where it is used
+            doc = load_document(raw, url, "the channel index")
+        except DataError as exc:
+            raise BundleRefused("index", str(exc)) from None
         if isinstance(doc, dict) and isinstance(doc.get("signed"), dict):
             self._learn_rotations(doc["signed"].get("rotations"), url)
         state = self.store.read_state()

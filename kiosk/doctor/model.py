@@ -10,7 +10,6 @@ doctor as root never leaves root-owned files in the kiosk's state directory.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,11 +75,12 @@ def bundle_advice(ctx: Context) -> str:
 def _trust_store(ctx: Context):
     """The trusted keys of ``config.trusted_keys`` plus the rotations the model store learned from its channel."""
     from kiosk.bundle_format.trust import KeyFileError, TrustStore
+    from kiosk.bundles.store import read_rotations
 
     trust = TrustStore.load(ctx.config.trusted_keys)
     rotations = Path(ctx.config.model_state) / "keys" / "rotations" if ctx.config.model_state.strip() else None
-    if rotations is not None and rotations.is_dir():
-        trust.apply_rotations([(str(p), json.loads(p.read_text())) for p in sorted(rotations.glob("*.json"))])
+    if rotations is not None and rotations.is_dir():  # one nested 100,000 deep is a FAIL line naming it
+        trust.apply_rotations(read_rotations(rotations))
     if not trust.trusted:
         raise KeyFileError(f"{ctx.config.trusted_keys}: no trusted public keys (*.pub) there")
     return trust

@@ -9,11 +9,12 @@ into the store once, so an upgrade in the middle of a sale loses no photo link.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from kiosk.errors import DataError
+from kiosk.exchange.document import load_document
 from kiosk.services.events import Notice
 from kiosk.store import LineProvenance
 
@@ -75,10 +76,10 @@ class CaptureFolder:
             return 0
         found: dict[str, LineProvenance] = {}
         try:
-            with open(path, encoding="utf-8") as fh:
-                for text in fh:
-                    rec = _record(text)
-                    if rec is not None and rec.get("line_id") in wanted:
+            with open(path, "rb") as fh:
+                for raw in fh:
+                    rec = _record(raw, path)
+                    if rec is not None and isinstance(rec.get("line_id"), str) and rec["line_id"] in wanted:
                         found[rec["line_id"]] = LineProvenance(
                             rec.get("placement_id"), rec.get("image") or "", rec.get("recognised_sku"), (),
                             rec.get("model_version"), rec.get("scale_grams"), "")
@@ -96,9 +97,11 @@ def _discard(path: Path) -> None:
         pass
 
 
-def _record(text: str) -> dict | None:
+def _record(raw: bytes, path: Path) -> dict | None:
+    """One record of the legacy side file; None for a line a crash cut short or a disk fault damaged (not UTF-8,
+    nested 100,000 deep: a RecursionError stopped the restore)."""
     try:
-        rec = json.loads(text)
-    except json.JSONDecodeError:
-        return None  # a line cut short by a crash
+        rec = load_document(raw, str(path), "a capture record")
+    except DataError:
+        return None
     return rec if isinstance(rec, dict) else None

@@ -31,9 +31,11 @@ from pathlib import Path
 from kiosk.bundle_format.atomic import atomic_write, shown
 from kiosk.errors import DataError
 from kiosk.exchange import BatchError, safe_segment
+from kiosk.exchange.document import read_document
 from kiosk.exchange.enrollment import KIND as ENROLLMENT
 from kiosk.exchange.enrollment import join_enrollments, read_enrollment_batch
 from kiosk.exchange.feedback import KIND, TRUST_RANK, read_feedback_batch
+from kiosk.inputfiles import MB
 from trainer.data.manifest import ManifestRow, check_out_folder, read_manifest, write_manifest
 from trainer.fleet.location import HeadOffice
 
@@ -259,8 +261,11 @@ def _sha256(path: Path) -> str:
 def _written_before(out: Path) -> dict:
     """What an earlier collect recorded in ``out/collect.json`` (``{}``: none did, or the record does not read)."""
     try:
-        doc = json.loads((out / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = read_document(out / MARKER, 256 * MB, "a collect record")
+    except FileNotFoundError:
+        return {}
+    except DataError as exc:  # damaged (nested 100,000 deep was a RecursionError): its files count as not ours
+        log.warning("%s", exc)
         return {}
     return doc if isinstance(doc, dict) and isinstance(doc.get("files"), dict) else {}
 

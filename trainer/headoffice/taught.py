@@ -136,7 +136,10 @@ def _archive_labels(path: Path) -> set[str]:
         member = tar.getmember("manifest.json")
         if not member.isfile() or member.size > MAX_MANIFEST:
             raise ValueError(f"{path.name}: manifest.json is not a small file")
-        labels = json.loads(tar.extractfile(member).read().decode("utf-8"))["labels"]
+        try:  # NaN is let through: releases exported before best.json was strict carry it in their metrics
+            labels = json.loads(tar.extractfile(member).read().decode("utf-8"))["labels"]
+        except RecursionError:  # nested 100,000 deep: it stopped the whole report
+            raise ValueError(f"{path.name}: manifest.json nested too deeply to read") from None
     if not isinstance(labels, list):
         raise ValueError(f"{path.name}: manifest.json has no list of labels")
     return {str(x) for x in labels}

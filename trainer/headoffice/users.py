@@ -21,7 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.errors import UserError
-from kiosk.inputfiles import MB, read_bounded
+from kiosk.exchange.document import read_document
+from kiosk.inputfiles import MB
 
 __all__ = ["Users", "hash_password", "check_password"]
 
@@ -82,12 +83,10 @@ class Users:
         self._lock = threading.Lock()
 
     def _read(self) -> dict:
-        try:
-            doc = json.loads(read_bounded(self.path, 64 * MB, "a users file", text=True).decode("utf-8"))
+        try:  # nested 100,000 deep was a RecursionError traceback (a 500 on every dashboard page)
+            doc = read_document(self.path, 64 * MB, "a users file", UserError)
         except FileNotFoundError:
             return {"users": {}}
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{self.path}: not a users file ({exc})") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("users"), dict):
             raise UserError(f"{self.path}: not a users file (no 'users' table)")
         for name, entry in doc["users"].items():

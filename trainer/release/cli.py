@@ -7,7 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from kiosk.errors import UserError
-from kiosk.inputfiles import MB, read_bounded
+from kiosk.exchange.document import read_document
+from kiosk.inputfiles import MB
 from kiosk.subcommands import bounded, group
 
 
@@ -108,10 +109,10 @@ def cmd_bundle_publish(args) -> int:
         trust.trusted.setdefault(key.keyid, key.public)
     rotations = []
     for path in args.rotation:
-        try:
-            rotations.append(json.loads(read_bounded(path, MB, "a rotation document", text=True)))
-        except (OSError, ValueError, RecursionError) as exc:
-            raise UserError(f"{path}: cannot read rotation document ({exc})") from None
+        try:  # nested 100,000 deep, NaN or 1e400: refused here, before it is signed into the index
+            rotations.append(read_document(path, MB, "a rotation document", UserError))
+        except FileNotFoundError:
+            raise UserError(f"{path}: cannot read rotation document (no such file)") from None
     entry = publish(args.bundle, args.channel, key, group=args.group, rollout_percent=args.rollout,
                     index_expires_in=timedelta(days=args.index_expires_days), rotations=rotations, trust=trust)
     print(f"{args.channel}: group {args.group!r} → model_version {entry['model_version']} "

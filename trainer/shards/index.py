@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 
 from kiosk.errors import DataError
+from kiosk.exchange.document import load_document
 from trainer.shards.layout import FORMAT, INDEX, VERSION
 from trainer.shards.location import join, open_binary
 
@@ -30,13 +30,14 @@ def load_index(root: str | os.PathLike) -> ShardIndex:
     where = join(root, INDEX)
     try:
         with open_binary(where) as fh:
-            data = json.loads(fh.read().decode())
+            raw = fh.read()
     except FileNotFoundError:
         raise DataError(f"{where}: no shard index (make shards with `checkout data shard MANIFEST --out DIR`)"
                         ) from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise DataError(f"{where}: cannot read the shard index ({exc})") from None
-    if data.get("format") != FORMAT or data.get("version") != VERSION:
+    data = load_document(raw, where, "a shard index")  # nested 100,000 deep was a RecursionError traceback
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
         raise DataError(f"{where}: not a version-{VERSION} {FORMAT} index")
     names = [s["name"] for s in data["shards"]]
     counts = [int(s["count"]) for s in data["shards"]]

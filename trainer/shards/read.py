@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from kiosk.exchange.document import load_document
 from trainer.shards.layout import IMAGE_EXTS
 from trainer.shards.location import is_url, join, open_binary
 
@@ -80,8 +80,8 @@ def decode_sample(sample: RawSample, label_index: dict[str, int]):
     meta_bytes = sample.members.get("json")
     if meta_bytes is None:
         raise ValueError("no .json member")
-    meta = json.loads(meta_bytes.decode())
-    sku = meta.get("sku")
+    meta = load_document(meta_bytes, f"{sample.key}.json", "a sample's metadata", ValueError)  # no RecursionError
+    sku = meta.get("sku") if isinstance(meta, dict) else None
     if sku not in label_index:
         raise ValueError(f"SKU {sku!r} not in the index labels")
     ext = next((e for e in sample.members if e in IMAGE_EXTS), None)
