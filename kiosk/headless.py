@@ -76,6 +76,16 @@ def run_headless(service: ReplayApi, camera: str, *, out: TextIO | None = None, 
         unsubscribe()
 
 
+def _refuse_endless(camera: str) -> None:
+    """A looping replay never ends either: headless, it billed and photographed on until the disk filled (197 lines
+    and 18 MB of photos in 25 s)."""
+    from kiosk.camera import create_source
+
+    if create_source(camera).config.get("loop"):
+        raise UserError(f"headless mode plays a recording once: drop loop=1 from --camera {camera!r} "
+                        "(a looping replay never ends)")
+
+
 def main(config, *, realtime: bool = False, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Open everything ``config`` names, run headless, close. Exit status 0 on a printed bill."""
     from kiosk.services.checkout import CheckoutService
@@ -84,6 +94,7 @@ def main(config, *, realtime: bool = False, out: TextIO | None = None, err: Text
         # a live device never ends; headless is meant for replays (folder:/file:)
         raise UserError(f"headless mode replays a recording: give --camera folder:PATH or file:PATH "
                         f"(got {config.camera!r})")
+    _refuse_endless(config.camera)
     with CheckoutService.from_config(config) as service:
         run_headless(service, config.camera, out=out, err=err, realtime=realtime,
                      scale_name=getattr(service.scale, "name", config.scale), store_name=config.store)

@@ -27,7 +27,8 @@ from kiosk.errors import UserError
 
 #: the file names a photo folder is read for: the formats :func:`decode_frame` reads
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-#: the most pixels a decoded image may have (40 MP: any camera frame or product photo; a 20000×20000 header is not)
+#: the most pixels a decoded image may have (40 MP: any camera frame or product photo; a 20000×20000 header is not);
+#: OpenCV itself refuses to decode more (``OPENCV_IO_MAX_IMAGE_PIXELS``: ``kiosk.OPENCV_MAX_PIXELS``, the same number)
 MAX_PIXELS = 40_000_000
 #: the most pixels a camera frame may have (4096×4096: any tray camera; a 6300×6300 PNG of 116 KB decoded to 120 MB
 #: and peaked the replayed camera at 272 MB while the model uses 320 px)
@@ -230,13 +231,17 @@ class FramePreprocessor:
         planes = self._planes
         if planes is None or planes[0].shape != crop.shape[:2]:
             planes = self._planes = tuple(np.empty(crop.shape[:2], np.uint8) for _ in range(3))
-        cv2.split(crop, planes)
-        return _normalise_into(planes, spec, out)
+        got = cv2.split(crop, planes)  # what split returns: it writes elsewhere when a buffer does not fit
+        return _normalise_into(got, spec, out)
 
 
 def _check_frame(image_bgr: np.ndarray) -> None:
+    """An HxWx3 uint8 BGR frame, or ``ValueError``: a 16-bit or float frame split into 8-bit planes left the previous
+    frame's planes in place, and the recogniser saw the previous frame (the sources deliver 8-bit BGR only)."""
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
         raise ValueError(f"expected an HxWx3 BGR image, got shape {image_bgr.shape}")
+    if image_bgr.dtype != np.uint8:
+        raise ValueError(f"expected an 8-bit (uint8) BGR image, got {image_bgr.dtype}")
 
 
 def _normalise_into(planes, spec: PreprocessSpec, out: np.ndarray | None) -> np.ndarray:
@@ -281,9 +286,27 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             if i + 9 > len(data):
                 return None
             height, width = struct.unpack_from(">HH", data, i + 5)
-            return width, height
+            # a second frame header before the scan: which one a decoder takes is not ours to guess
+            return (width, height) if _jpeg_scan_follows(data, i + 2 + length) else None
         i += 2 + length
     return None
+
+
+def _jpeg_scan_follows(data: bytes, i: int) -> bool:
+    """False when the markers from ``i`` give another SOFn before the start of scan (libjpeg refuses a second one; a
+    header check must never read a size the decoder does not use). Broken or cut-short markers are the truncation
+    and libjpeg checks' to refuse."""
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            i += 1 if marker == 0xFF else 2
+            continue
+        if marker in (0xD9, 0xDA):
+            return True
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return False
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return True
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:
@@ -300,19 +323,38 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _tiff_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the first image directory of a classic TIFF (tags 256 and 257, SHORT or LONG)."""
+    """(width, height) from the first image directory of a classic TIFF (tags 256 and 257: one SHORT or LONG each).
+
+    ``None`` -- refused -- when either tag is missing, given twice (libtiff keeps the first copy: a 140 KB file whose
+    second copies said 1000x1000 decoded to 12000x12000, 1 GB), or not a single SHORT/LONG: the size the header
+    check reads must be the one the decoder uses."""
     order = "<" if data[:2] == b"II" else ">"
     try:
         (ifd,) = struct.unpack_from(order + "I", data, 4)
         (count,) = struct.unpack_from(order + "H", data, ifd)
         size = {}
         for k in range(count):
-            tag, kind, _n = struct.unpack_from(order + "HHI", data, ifd + 2 + 12 * k)
-            if tag in (256, 257) and kind in (3, 4):
-                size[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), data, ifd + 10 + 12 * k)[0]
+            tag, kind, n = struct.unpack_from(order + "HHI", data, ifd + 2 + 12 * k)
+            if tag not in (256, 257):
+                continue
+            if tag in size or kind not in (3, 4) or n != 1:
+                return None
+            size[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), data, ifd + 10 + 12 * k)[0]
     except struct.error:  # the directory lies past the end of the file
         return None
     return (size[256], size[257]) if len(size) == 2 else None
+
+
+def _bmp_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a BMP, read as its header's own size says: 16-bit fields in the 12-byte OS/2 core header,
+    signed 32-bit ones (height negative for top-down rows) in the larger ones; ``None`` for any other header size."""
+    (header,) = struct.unpack_from("<I", data, 14)
+    if header == 12:
+        return struct.unpack_from("<HH", data, 18)
+    if header < 16:
+        return None
+    w, h = struct.unpack_from("<ii", data, 18)
+    return abs(w), abs(h)
 
 
 def image_size(data: bytes) -> tuple[str, int, int] | None:
@@ -324,8 +366,8 @@ def image_size(data: bytes) -> tuple[str, int, int] | None:
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
         return ("png", *struct.unpack_from(">II", data, 16))
     if data[:2] == b"BM" and len(data) >= 26:
-        w, h = struct.unpack_from("<ii", data, 18)
-        return "bmp", abs(w), abs(h)
+        size = _bmp_size(data)
+        return ("bmp", *size) if size else None
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         size = _webp_size(data)
         return ("webp", *size) if size else None
@@ -392,8 +434,13 @@ def decode_frame(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray 
         problem = _jpeg_warning(data)
     if problem:
         return None, problem
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None or not image.size:
+    try:  # OpenCV's own pixel cap (OPENCV_IO_MAX_IMAGE_PIXELS, set in kiosk/__init__.py) raises past a header lie
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        if "MAX_IMAGE" in str(exc):
+            return None, f"decodes to more than {MAX_PIXELS:,} pixels (its header understates its size)"
+        return None, f"refused by the decoder: {getattr(exc, 'err', '') or type(exc).__name__}"
+    if image is None or not image.size or image.dtype != np.uint8:
         return None, "corrupt or undecodable image data"
     return image, ""
 

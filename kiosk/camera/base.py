@@ -81,6 +81,33 @@ class Option:
     requirement: str = ""
 
 
+#: the frame rates an ``fps`` option may name (besides 0 where it means unpaced): a finite rate from one frame in
+#: 100 s to 1,000 a second (``fps=1e-300`` passed ``>= 0``, then a 1e300 s wait killed the capture thread)
+MIN_FPS, MAX_FPS = 0.01, 1000.0
+FPS_RANGE = f"{MIN_FPS:g} to {MAX_FPS:g}"
+
+
+def fps_ok(value: float, *, zero: bool = True) -> bool:
+    """A usable ``fps`` option: :data:`MIN_FPS` to :data:`MAX_FPS` (NaN and infinity are not), or 0 when ``zero``."""
+    return (zero and value == 0) or MIN_FPS <= value <= MAX_FPS
+
+
+def as_bgr8(image: np.ndarray, uri: str) -> np.ndarray:
+    """``image`` as the 8-bit BGR every consumer expects: greyscale and BGRA become BGR, 16-bit is scaled to 8-bit.
+    Any other kind of frame (float, signed, 2 or 5 channels) raises :class:`SourceLost` naming it: a 16-bit or float
+    frame passed through made the recogniser see the previous frame again."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        raise SourceLost(f"camera source {uri!r} delivers {image.dtype} frames of shape {image.shape} "
+                         "(8- or 16-bit greyscale, BGR or BGRA expected)")
+    if image.ndim == 2 or image.shape[2] == 1:
+        image = np.repeat(image.reshape(*image.shape[:2], 1), 3, axis=2)
+    elif image.shape[2] == 4:
+        image = np.ascontiguousarray(image[:, :, :3])
+    return image
+
+
 def parse_bool(text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -172,6 +199,7 @@ class FrameSource(ABC):
             self._close()
 
     def _make_frame(self, image: np.ndarray, timestamp: float) -> Frame:
+        image = as_bgr8(image, self.uri)
         frame = Frame(index=self._next_index, timestamp=timestamp, image=image, source=self.name)
         self._next_index += 1
         return frame

@@ -199,51 +199,59 @@ class CaptureWorker:
     # -- capture thread -----------------------------------------------------------------------
     def _wait(self, seconds: float) -> bool:
         """Sleep unless stopped; True when stop was requested."""
-        return self._stop.wait(max(0.0, seconds))
+        return self._stop.wait(min(max(0.0, seconds), 3600.0))
 
     def _run(self) -> None:
-        source = self.source
-        attempt = 0
+        """The capture thread: any exception the loop does not expect ends it as ``failed`` with the error (a
+        notice), never as a dead thread behind a state still saying ``live`` (the picture frozen, nothing said)."""
         try:
-            while not self._stop.is_set():
-                if attempt == 0:
-                    self._set_status(CaptureState.CONNECTING)
-                else:
-                    self.reconnects += 1
-                try:
-                    source.open()
-                except Exception as exc:  # SourceUnavailable, driver errors
-                    if not source.live:
-                        self._set_status(CaptureState.FAILED, str(exc))
-                        return
-                    attempt += 1
-                    delay = self.backoff.delay(attempt)
-                    self._set_status(CaptureState.RECONNECTING, str(exc), attempt, delay)
-                    if self._wait(delay):
-                        return
-                    continue
-                attempt = 0
-                self._set_status(CaptureState.LIVE)
-                outcome, error = self._pump(source)
-                source.close()
-                if outcome == "stopped":
-                    return
-                if outcome == "ended":
-                    self._set_status(CaptureState.ENDED)
-                    return
-                if not source.live:
-                    self._set_status(CaptureState.FAILED, error)
-                    return
-                self._set_status(CaptureState.LOST, error)
-                attempt = 1
-                delay = self.backoff.delay(attempt)
-                self._set_status(CaptureState.RECONNECTING, error, attempt, delay)
-                if self._wait(delay):
-                    return
+            self._loop()
+        except Exception as exc:
+            log.exception("%s: capture stopped", self.source.name)
+            self._set_status(CaptureState.FAILED, f"capture stopped: {type(exc).__name__}: {exc}")
         finally:
-            source.close()
+            self.source.close()
             with self._lock:
                 self._new_frame.notify_all()
+
+    def _loop(self) -> None:
+        source = self.source
+        attempt = 0
+        while not self._stop.is_set():
+            if attempt == 0:
+                self._set_status(CaptureState.CONNECTING)
+            else:
+                self.reconnects += 1
+            try:
+                source.open()
+            except Exception as exc:  # SourceUnavailable, driver errors
+                if not source.live:
+                    self._set_status(CaptureState.FAILED, str(exc))
+                    return
+                attempt += 1
+                delay = self.backoff.delay(attempt)
+                self._set_status(CaptureState.RECONNECTING, str(exc), attempt, delay)
+                if self._wait(delay):
+                    return
+                continue
+            attempt = 0
+            self._set_status(CaptureState.LIVE)
+            outcome, error = self._pump(source)
+            source.close()
+            if outcome == "stopped":
+                return
+            if outcome == "ended":
+                self._set_status(CaptureState.ENDED)
+                return
+            if not source.live:
+                self._set_status(CaptureState.FAILED, error)
+                return
+            self._set_status(CaptureState.LOST, error)
+            attempt = 1
+            delay = self.backoff.delay(attempt)
+            self._set_status(CaptureState.RECONNECTING, error, attempt, delay)
+            if self._wait(delay):
+                return
 
     def _pump(self, source: FrameSource) -> tuple[str, str | None]:
         rate = source.pacing_fps if self.pace else None

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.bundle_format.preprocess import CAMERA_MAX_PIXELS, IMAGE_SUFFIXES, decode_frame, read_photo
-from kiosk.camera.base import CameraError, FrameSource, Option, SourceUnavailable, parse_bool
+from kiosk.camera.base import FPS_RANGE, CameraError, FrameSource, Option, SourceUnavailable, fps_ok, parse_bool
 from kiosk.inputfiles import not_a
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class Source(FrameSource):
     live = False
     options = (
         Option("fps", float, 10.0, "real-time delivery rate for the capture worker (0 = unpaced)",
-               lambda v: v >= 0, "a number >= 0"),
+               fps_ok, f"0 or {FPS_RANGE}"),
         Option("loop", parse_bool, False, "start again after the last image instead of ending", None, "0 or 1"),
         Option("hold", int, 1, "frames each image is shown for", lambda v: v >= 1, "an integer >= 1"),
     )

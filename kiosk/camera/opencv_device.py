@@ -13,7 +13,7 @@ import time
 import cv2
 import numpy as np
 
-from kiosk.camera.base import CameraError, FrameSource, Option, SourceLost, SourceUnavailable
+from kiosk.camera.base import FPS_RANGE, CameraError, FrameSource, Option, SourceLost, SourceUnavailable, fps_ok
 
 
 def _positive(value) -> bool:
@@ -32,7 +32,7 @@ class Source(FrameSource):
     options = (
         Option("width", int, None, "requested frame width in pixels", _positive, "a positive integer"),
         Option("height", int, None, "requested frame height in pixels", _positive, "a positive integer"),
-        Option("fps", float, None, "requested frame rate", _positive, "a positive number"),
+        Option("fps", float, None, "requested frame rate", lambda v: fps_ok(v, zero=False), FPS_RANGE),
         Option("fourcc", _fourcc, None, "pixel format the driver should deliver, e.g. MJPG or YUYV", None,
                "4 characters"),
         Option("buffer", int, 1, "frames the driver may queue (1 = lowest latency)", _positive, "a positive integer"),
@@ -76,11 +76,7 @@ class Source(FrameSource):
         ok, image = self._cap.read()
         if not ok or image is None or image.size == 0:
             raise SourceLost(f"camera source {self.uri!r}: device {self.device!r} stopped delivering frames")
-        if image.ndim == 2:
-            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        elif image.shape[2] == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-        return self._make_frame(np.ascontiguousarray(image), time.monotonic())
+        return self._make_frame(np.ascontiguousarray(image), time.monotonic())  # made 8-bit BGR there
 
     def _close(self) -> None:
         if self._cap is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.camera.base import CameraError, FrameSource, Option, SourceUnavailable, parse_bool
+from kiosk.camera.base import FPS_RANGE, CameraError, FrameSource, Option, SourceUnavailable, fps_ok, parse_bool
 from kiosk.inputfiles import not_a
 
 
@@ -22,7 +22,7 @@ class Source(FrameSource):
     options = (
         Option("loop", parse_bool, False, "restart at the end of the file instead of ending", None, "0 or 1"),
         Option("fps", float, None, "real-time delivery rate (default: the file's own rate; 0 = unpaced)",
-               lambda v: v >= 0, "a number >= 0"),
+               fps_ok, f"0 or {FPS_RANGE}"),
     )
 
     def __init__(self, uri, target, options):
@@ -42,6 +42,7 @@ class Source(FrameSource):
             cap.release()
             raise SourceUnavailable(f"camera source {self.uri!r}: cannot decode video file {str(self.path)!r}")
         native = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        native = native if fps_ok(native, zero=False) else 0.0  # NaN, -1 or 1e-300 in a file: unpaced
         requested = self.config["fps"]
         if requested is None:
             self.pacing_fps = native if native > 0 else None
@@ -54,9 +55,7 @@ class Source(FrameSource):
         ok, image = self._cap.read()
         if not ok or image is None or image.size == 0:
             return None
-        if image.ndim == 2:
-            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        return np.ascontiguousarray(image)
+        return np.ascontiguousarray(image)  # made 8-bit BGR by _make_frame
 
     def _read(self):
         image = self._grab()
