@@ -6,8 +6,10 @@ The service's lock guards a :class:`CartKeeper`; it has none of its own.
 
 While the shopper is paying (:meth:`CartKeeper.freeze`: the payment page shows the total) the open cart does not
 change: every add, removal, void or replacement is refused with :data:`FROZEN` until :meth:`CartKeeper.unfreeze`
-(the shopper went back to the cart) or the sale (a new cart is not frozen). Once a payment is under way with the
-terminal the store itself refuses changes too (``SalesStore`` while an intent is live).
+(the shopper went back to the cart) or the sale (a new cart is not frozen). While a tap on Pay waits for the
+terminal (:meth:`CartKeeper.start_paying`, the service's lock let go meanwhile) the cart is frozen too, whatever the
+page did. Once a payment is under way with the terminal the store itself refuses changes too (``SalesStore`` while an
+intent is live).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class CartKeeper:
         self.store = store
         self.cart: Cart = store.open_cart()
         self._frozen: str | None = None  # the id of the cart the shopper is paying for
+        self._paying: str | None = None  # the id of the cart a tap on Pay is asking the terminal about now
 
     def reload(self) -> None:
         self.cart = self.store.open_cart()
@@ -61,10 +64,20 @@ class CartKeeper:
     def unfreeze(self) -> None:
         self._frozen = None
 
+    def start_paying(self) -> None:
+        """A tap on Pay asks the terminal about the open cart: frozen until :meth:`stop_paying` or its sale; a second
+        tap meanwhile is refused."""
+        if self._paying is not None and self._paying == self.cart.cart_id:
+            raise CheckoutError(f"cart {self.cart.cart_id} already has a payment in progress")
+        self._paying = self.cart.cart_id
+
+    def stop_paying(self) -> None:
+        self._paying = None
+
     @property
     def frozen(self) -> bool:
         """The shopper is paying the open cart (a sale ends it: the next cart is another)."""
-        return self._frozen is not None and self._frozen == self.cart.cart_id
+        return self.cart.cart_id in (self._frozen, self._paying)
 
     def refuse_while_frozen(self) -> None:
         if self.frozen:

@@ -301,12 +301,18 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
         """Charge the open cart on the payment terminal exactly once (:mod:`~kiosk.services.paying`), close it as one
         sale and open a new cart. A decline or a silent terminal is a CheckoutError; the cart stays as it is.
         ``expected_total_paise``: the total the shopper agreed to (a bill that differs is refused)."""
-        with self._lock:
+        with self._lock:  # not held while the terminal is asked (seconds): a scan meanwhile is refused, not queued
             if self._counter.held is not None:
                 raise CheckoutError(f"staff must check {self._counter.held.line.name} before payment")
             self._attendant.refuse_payment()
-            sale = self._till.pay(method, expected_total_paise)
-            events = self._after_sale()
+            self._cart.start_paying()  # frozen (a scan: "finish or cancel the payment first") until the answer
+        events: list[Any] = []
+        try:
+            sale = self._till.pay(method, expected_total_paise, lock=self._lock,
+                                  closed=lambda _sale: events.extend(self._after_sale()))
+        finally:
+            with self._lock:
+                self._cart.stop_paying()
         return self._paid(sale, events)
 
     def _after_sale(self) -> list[Any]:

@@ -40,12 +40,15 @@ own, after 1 s and then with pauses doubling up to 30 s, and settles it exactly 
 is closed and its receipt shown, once; declined or never received → the cart is released (a notice says so). Staff
 see what waits meanwhile (:class:`~kiosk.services.events.PaymentPending`).
 
-The service's lock guards a :class:`Till` (a payment is one intent at a time); the watch takes it to settle, not to
-ask: only the questions to the terminal are serialised by the till itself (a driver need not be thread-safe).
+The service's lock guards a :class:`Till` (a payment is one intent at a time); a tap on Pay and the watch take it to
+decide and to settle, never to ask (a charge waits seconds at the PIN pad: the scanner, the scale and the camera go on,
+refused while the cart is being paid): only the questions to the terminal are serialised by the till itself (a driver
+need not be thread-safe). The payment a tap asks about is its own until the answer is applied (:meth:`Till.in_hand`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -114,11 +117,12 @@ class Till:
         self._refused: set[tuple[str, TerminalReply]] = set()  # answers already audited as not about their payment
         self._clock = clock or time.monotonic
         self._since = self._clock()  # a payment found at start was charged before this
-        self._calls = threading.Lock()  # guards the four below
+        self._calls = threading.Lock()  # guards the five below
         self._charging: set[str] = set()  # keys whose charge call is under way
         self._ended: dict[str, float] = {}  # key → when its charge call ended
         self._unheard: dict[str, float] = {}  # key → when the terminal first said "never received", past the deadline
         self._released: dict[str, float] = {}  # key → released on "never received" alone: watched until then
+        self._held: set[str] = set()  # keys a tap on Pay asks about and settles itself (the lock let go meanwhile)
 
     @property
     def store(self):
@@ -136,11 +140,41 @@ class Till:
             log.warning("payment terminal %s: %s: %s", self.terminal.describe(), type(exc).__name__, exc)
             raise TerminalError(f"{type(exc).__name__}: {exc}") from exc
 
-    def pay(self, method: str, expected_paise: int | None = None):
+    def pay(self, method: str, expected_paise: int | None = None, *, lock=None,
+            closed: Callable[[Any], object] | None = None):
         """Charge the open cart and close it as a sale; returns the Sale. Raises CheckoutError when the terminal
         declines or does not answer (nothing is charged twice: the next try asks about the same payment first).
         ``expected_paise``: the total the shopper was shown and agreed to; a bill that is not that total (it changed
-        since) is refused before the terminal is asked. None: the caller showed no one an amount (a replay, a tool)."""
+        since) is refused before the terminal is asked. None: the caller showed no one an amount (a replay, a tool).
+
+        ``lock``: the service's lock, held to decide what to ask and to settle the answer, never while the terminal
+        is asked (seconds at the PIN pad: the scanner, the scale and the camera go on meanwhile); the payment is the
+        tap's own in between (:meth:`in_hand`: the watch neither asks about it nor settles it). ``closed(sale)``: run
+        under that lock with the sale just closed (the counter starts afresh)."""
+        lock = lock if lock is not None else contextlib.nullcontext()
+        for _ in range(3):  # a payment already under way, declined or never received meanwhile: then a new one
+            with lock:
+                step = self._begin(method, expected_paise)
+                if not isinstance(step, tuple):  # closed without the terminal: ₹0 due, or approved before
+                    return _closed(step, closed)
+            intent, charging = step
+            try:
+                reply = self._ask_about(intent, charging)
+            except BaseException:
+                self._let_go(intent.idempotency_key)
+                raise
+            with lock:
+                try:
+                    sale = self._answer(intent, reply, charging)
+                finally:
+                    self._let_go(intent.idempotency_key)
+                if sale is not None:
+                    return _closed(sale, closed)
+        raise CheckoutError(f"cart {self._cart.cart.cart_id} already has a payment in progress")
+
+    def _begin(self, method: str, expected_paise: int | None):
+        """Under the service's lock: a sale closed without asking the terminal, or ``(intent, charging)``: the
+        payment to ask about, now in hand (a new intent to charge, or the one already under way for this cart)."""
         cart = self._cart.cart
         if not cart.lines:
             raise CheckoutError("nothing to pay: the cart is empty")
@@ -153,16 +187,28 @@ class Till:
                      cart.bill().gross)
             return self._cart.pay(method, payment_ref="")
         live = self.store.live_payment(cart.cart_id)
-        if live is not None:
-            sale = self._settle_existing(live)
-            if sale is not None:
-                return sale
+        if live is not None and live.state == "approved":
+            return self._complete(live.idempotency_key)
         with self._calls:  # the watch sees the new intent only as charging: it asks nothing while the call lasts
-            intent = self.store.live_payment(cart.cart_id) or self.store.begin_payment(
-                cart.cart_id, cart.bill().total, method, self.terminal.key)
-            self._charging.add(intent.idempotency_key)
+            if live is not None and (live.idempotency_key in self._held or live.idempotency_key in self._charging):
+                raise CheckoutError(f"cart {cart.cart_id} already has a payment in progress")
+            intent = live or self.store.begin_payment(cart.cart_id, cart.bill().total, method, self.terminal.key)
+            if live is None:
+                self._charging.add(intent.idempotency_key)
+            self._held.add(intent.idempotency_key)
+        return intent, live is None
+
+    def _ask_about(self, intent, charging: bool) -> TerminalReply:
+        """Outside the service's lock: the charge of a new payment, or the status of the one under way."""
+        if not charging:
+            try:
+                return self._enquire(intent.idempotency_key)
+            except TerminalError as exc:
+                self.unsettled(intent)
+                raise CheckoutError(f"a payment of {format_inr(intent.amount)} is waiting for the terminal, which "
+                                    f"does not answer ({exc}); ask staff") from None
         try:
-            reply = self._charge(intent)
+            return self._charge(intent)
         except TerminalError as exc:
             self.unsettled(intent)
             raise CheckoutError(f"the payment terminal did not answer ({exc}); the payment of "
@@ -170,9 +216,25 @@ class Till:
         except BaseException:
             self.unsettled(intent)  # a bug in the driver: what the terminal did is unknown all the same
             raise
+
+    def _answer(self, intent, reply: TerminalReply, charging: bool):
+        """Under the service's lock: the terminal's answer applied; the sale, or None: pay anew (the payment under
+        way was declined before this tap, or never reached the terminal)."""
+        if not charging:
+            outcome, sale = self.apply(intent, reply, "never reached the terminal")
+            return self._settled(intent, reply, outcome, sale, declined_is_final=False)
         undecided = reply.status is ChargeStatus.NOT_FOUND  # said of the request it answers: asked about later
         outcome, sale = self.apply(intent, TerminalReply(ChargeStatus.PENDING) if undecided else reply)
         return self._settled(intent, reply, outcome, sale, declined_is_final=True)
+
+    def in_hand(self, key: str) -> bool:
+        """A tap on Pay is asking the terminal about the payment ``key`` and settles it itself."""
+        with self._calls:
+            return key in self._held
+
+    def _let_go(self, key: str) -> None:
+        with self._calls:
+            self._held.discard(key)
 
     def _charge(self, intent) -> TerminalReply:
         """The charge call; when it ends (answered, failed or timed out at the driver) is when the terminal's own
@@ -191,8 +253,11 @@ class Till:
         outcome decided meanwhile). None: its charge call is still under way, nothing was asked. TerminalError: the
         terminal did not answer."""
         with self._calls:
-            if key in self._charging:
+            if key in self._charging or key in self._held:
                 return None
+        return self._enquire(key)
+
+    def _enquire(self, key: str) -> TerminalReply:
         reply = self.ask(self.terminal.status, key)
         if reply.status is not ChargeStatus.NOT_FOUND or reply.mismatch(key, 0, "") is not None:
             return reply
@@ -226,20 +291,6 @@ class Till:
         default = getattr(PaymentTerminal, name)
         ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < float("inf")
         return float(value) if ok else default
-
-    def _settle_existing(self, intent):
-        """A payment already under way for this cart: finish it from what the store and the terminal know (None: it
-        was declined or never reached the terminal, so this tap is a new payment)."""
-        if intent.state == "approved":
-            return self._complete(intent.idempotency_key)
-        try:
-            reply = self.enquire(intent.idempotency_key) or TerminalReply(ChargeStatus.PENDING)
-        except TerminalError as exc:
-            self.unsettled(intent)
-            raise CheckoutError(f"a payment of {format_inr(intent.amount)} is waiting for the terminal, which does not "
-                                f"answer ({exc}); ask staff") from None
-        outcome, sale = self.apply(intent, reply, "never reached the terminal")
-        return self._settled(intent, reply, outcome, sale, declined_is_final=False)
 
     def _settled(self, intent, reply: TerminalReply, outcome: str, sale, *, declined_is_final: bool):
         """The sale of an :meth:`apply` outcome, or the refusal the shopper reads (None: pay anew: the payment was
@@ -395,6 +446,12 @@ class Till:
             raise CheckoutError(str(exc)) from None
 
 
+def _closed(sale, closed: Callable[[Any], object] | None):
+    if closed is not None:
+        closed(sale)
+    return sale
+
+
 def check_shown(shown: int, total: int) -> None:
     """The total the shopper was shown (``shown``, paise) is the bill's ``total``, or a one-line refusal."""
     if isinstance(shown, bool) or not isinstance(shown, int):
@@ -526,6 +583,8 @@ class PaymentWatch:
             if reply is None:  # its charge call is under way (a tap on Pay): asked about once it has ended
                 return False
         with self._lock:
+            if self._till.in_hand(key):  # a tap on Pay asks about it now, and settles it itself
+                return False
             outcome, sale = self._till.apply(intent, reply, "never reached the terminal (found in the background)")
             events = self._after_sale() if sale is not None else []
         if outcome in ("pending", "mismatch"):

@@ -17,6 +17,7 @@ service, or the UI tests' fake).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -87,6 +88,7 @@ class ServiceBridge(QObject):
 
     # internal: crosses the thread boundary, always queued
     _incoming = Signal(object)
+    _answered = Signal(object)  # (done, ok, result) of :meth:`call_off_thread`
 
     def __init__(self, service: CheckoutApi, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +97,7 @@ class ServiceBridge(QObject):
         self._attached = False
         self._last_frame: object | None = None
         self._incoming.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
+        self._answered.connect(self._deliver_answer, Qt.ConnectionType.QueuedConnection)
 
     # -- listening ----------------------------------------------------------------------
     def attach(self) -> ServiceBridge:
@@ -132,6 +135,26 @@ class ServiceBridge(QObject):
         self.event_delivered.emit(event)
 
     # -- what the window asks of the service ------------------------------------------------
+    def call_off_thread(self, name: str, *args: Any, done: Callable[[bool, Any], None]) -> threading.Thread:
+        """``service.<name>(*args)`` on a thread of its own, for an intent that waits on a device for seconds (the
+        card terminal at the PIN pad): the window goes on painting and answering. ``done(ok, result)`` is called on
+        the GUI thread afterwards, after the events the call sent (``ok`` False: ``result`` is the exception)."""
+        def run() -> None:
+            try:
+                answer = (done, True, getattr(self.service, name)(*args))
+            except Exception as exc:  # the service's refusals and its bugs alike: the window says so
+                answer = (done, False, exc)
+            self._answered.emit(answer)
+
+        thread = threading.Thread(target=run, name=f"ui-{name}", daemon=True)
+        thread.start()
+        return thread
+
+    @Slot(object)
+    def _deliver_answer(self, answer: tuple) -> None:
+        done, ok, result = answer
+        done(ok, result)
+
     def frame_provider(self) -> Callable[[], Any]:
         """A no-argument callable returning the newest camera frame (or ``None``), never blocking.
 

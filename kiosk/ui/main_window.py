@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self._camera_status: Any = "connecting"
         self._waiting: dict[str, Any] = {}  # cart id → its payment checked in the background (PaymentPending)
         self._frozen = False  # the service holds the cart as the payment page shows it (freeze_cart)
+        self._paying = False  # a tap on Pay waits for the terminal (service.pay runs off the Qt thread)
         self.cart_model = CartTableModel(parent=self)
         self.staff_model = CartTableModel(removable=False, parent=self)
         # the screen decides the window's size, never its content (a long text, a portrait layout being left): what
@@ -492,9 +493,20 @@ class MainWindow(QMainWindow):
             self._intent("unfreeze_cart")
 
     def _pay(self, method: str) -> None:
+        """The method tapped: the service asks the terminal (seconds at the PIN pad) off the Qt thread; the page says
+        it waits for the terminal, its buttons and Pay are off until the answer (:meth:`_paid`)."""
+        if self._paying:
+            return
+        self._paying = True
+        self._render_pay_button()
         # the total shown when the method was tapped; why not: on the payment page only, once
-        ok, result = self._intent("pay", method, self.payment.agreed_paise, notify=False)
+        self.bridge.call_off_thread("pay", method, self.payment.agreed_paise, done=self._paid)
+
+    def _paid(self, ok: bool, result: Any) -> None:
+        self._paying = False
+        self._render_pay_button()
         if not ok:
+            log.warning("pay refused (%s): %s", type(result).__name__, result)
             if str(result).startswith("payment declined"):  # this tap settled what waited: nothing waits now
                 self._waiting.clear()
                 self._render_waiting()
@@ -621,7 +633,7 @@ class MainWindow(QMainWindow):
     def _render_pay_button(self) -> None:
         view = self.cart_model.cart_view
         has_lines = bool(view is not None and view.lines)
-        self.pay_button.setEnabled(has_lines)
+        self.pay_button.setEnabled(has_lines and not self._paying)
         self.pay_button.short_text = translate("Window", "Pay")  # where the amount does not fit (the total shows it)
         self.pay_button.setText(translate("Window", "Pay {total}").format(total=view.bill.total_text) if has_lines
                                 else translate("Window", "Pay"))

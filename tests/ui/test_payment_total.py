@@ -79,6 +79,7 @@ def test_a_tap_made_before_the_cart_changed_is_refused_on_the_page(qtbot, window
     qtbot.waitUntil(lambda: window.payment.amount.text() == "₹179.00")
     window.payment._timer.stop()
     window.payment._finish()
+    qtbot.waitUntil(lambda: window.payment.info.text().startswith("Payment not completed"))  # pay: off the Qt thread
     assert service.expected_totals == [9900] and service.receipts == []
     assert window.page == "payment"
     assert window.payment.info.text() == ("Payment not completed: Your bill is now ₹179.00, not the ₹99.00 shown: "
