@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,9 +78,15 @@ class CaptureFolder:
         found: dict[str, LineProvenance] = {}
         try:
             with open(path, "rb") as fh:
-                for raw in fh:
-                    rec = _record(raw, path)
-                    if rec is not None and isinstance(rec.get("line_id"), str) and rec["line_id"] in wanted:
+                for number, raw in enumerate(fh, 1):
+                    rec, problem = _record(raw, path)
+                    if rec is not None:
+                        if not (isinstance(rec.get("line_id"), str) and rec["line_id"] in wanted):
+                            continue  # a line of a sale that is closed
+                        problem = _record_problem(rec, self.root)
+                    if problem:
+                        log.warning("%s:%d: %s; this photo link is skipped", path, number, problem)
+                    elif rec is not None:
                         found[rec["line_id"]] = LineProvenance(
                             rec.get("placement_id"), rec.get("image") or "", rec.get("recognised_sku"), (),
                             rec.get("model_version"), rec.get("scale_grams"), "")
@@ -97,11 +104,39 @@ def _discard(path: Path) -> None:
         pass
 
 
-def _record(raw: bytes, path: Path) -> dict | None:
-    """One record of the legacy side file; None for a line a crash cut short or a disk fault damaged (not UTF-8,
-    nested 100,000 deep: a RecursionError stopped the restore)."""
+def _record(raw: bytes, path: Path) -> tuple[dict | None, str]:
+    """One record of the legacy side file, or ``(None, why)`` for a line a crash cut short or a disk fault damaged
+    (not UTF-8, nested 100,000 deep: a RecursionError stopped the restore); ``(None, "")`` for a blank line."""
+    if not raw.strip():
+        return None, ""
     try:
         rec = load_document(raw, str(path), "a capture record")
-    except DataError:
-        return None
-    return rec if isinstance(rec, dict) else None
+    except DataError as exc:
+        return None, str(exc).removeprefix(f"{path}: ")
+    return (rec, "") if isinstance(rec, dict) else (None, "not a JSON object")
+
+
+#: the fields of a legacy record: text (at most this many characters) or a whole number in this range, or null
+_TEXT_FIELDS = {"placement_id": 200, "image": 4096, "recognised_sku": 200}
+_NUMBER_FIELDS = {"model_version": (0, 2**63 - 1), "scale_grams": (-1_000_000, 1_000_000)}
+
+
+def _record_problem(rec: dict, root: Path) -> str:
+    """Why a legacy record must not reach the store (``""`` when it may): a field of the wrong type or out of range
+    (a list where the grams belong stopped the kiosk starting with SQLite's "Error binding parameter 7", naming the
+    databases, not this file), or a photo outside the captures folder."""
+    for name, longest in _TEXT_FIELDS.items():
+        value = rec.get(name)
+        if value is not None and not (isinstance(value, str) and len(value) <= longest):
+            return f"{name} is not text of at most {longest} characters"
+    for name, (low, high) in _NUMBER_FIELDS.items():
+        value = rec.get(name)
+        if value is not None and not (type(value) is int and low <= value <= high):
+            return f"{name} is not a whole number from {low} to {high}"
+    image = rec.get("image")
+    if image:
+        folder = os.path.abspath(root)
+        if "\x00" in image or not os.path.abspath(image).startswith(folder + os.sep):
+            return f"image {image[:80]!r} is not in the captures folder {folder}"
+    return ""
+

@@ -151,11 +151,12 @@ def test_a_capture_record_nested_deep_is_skipped(tmp_path):
             self.found = found
             return len(found)
 
+    photo = str(tmp_path / "c" / "p.jpg")  # a photo in the captures folder (tests/services/test_legacy_captures.py)
     (tmp_path / LEGACY_INDEX).write_bytes(b"\n".join([DEEP.encode(), b'{"line_id": ["L1"]}', b"\xff\xfe",
-                                                      b'{"line_id": "L1", "image": "/c/p.jpg"}']))
+                                                      b'{"line_id": "L1", "image": "%s"}' % photo.encode()]))
     store = Store()
     assert CaptureFolder(tmp_path, emit=lambda *a: None).restore_provenance(store, Cart()) == 1
-    assert store.found["L1"].image_path == "/c/p.jpg"
+    assert store.found["L1"].image_path == photo
 
 
 # -- the trainer: run folders, shards, collect's record, the taught report ---------------------------------------------

@@ -44,11 +44,12 @@ def test_links_from_the_old_side_file_are_moved_into_the_store_once(kit):
     k.service.close()
     index = k.tmp_path / "captures" / "index.jsonl"
     index.parent.mkdir(parents=True, exist_ok=True)
-    rec = {"line_id": line_id, "placement_id": "p-old", "image": "/captures/old.jpg", "recognised_sku": "banana",
+    photo = str(index.parent / "20240101" / "old.jpg")
+    rec = {"line_id": line_id, "placement_id": "p-old", "image": photo, "recognised_sku": "banana",
            "model_version": 3, "scale_grams": None}
     index.write_text(json.dumps(rec) + "\n" + '{"line_id": "cut sh', encoding="utf-8")  # last line cut by a crash
     again = k.open()
-    assert again.line_capture(line_id)["image"] == "/captures/old.jpg"
+    assert again.line_capture(line_id)["image"] == photo
     assert again.line_capture(line_id)["recognised_sku"] == "banana"
 
 
