@@ -17,7 +17,10 @@ threshold, after removing the frame-wide median shift of each channel (small lig
 auto-exposure), clipped to ``drift_limit``. The tray is *occupied* when enough pixels differ
 from the background; the scene is *still* when few pixels differ from the previous frame.
 While the tray is empty the background follows slow changes (running average of the pixels
-that match it). No Qt, no torch: numpy and OpenCV only.
+that match it). A frame of another size than the background (the camera came back in another mode) starts the
+learning again; ``update(frame, may_learn=False)`` holds the learning while the scale says something is on the
+tray, and :meth:`ItemTrigger.relearn` takes a frame known to show the empty tray as the background (a lighting jump
+past ``drift_limit``: :mod:`kiosk.services.tray_watch` decides when). No Qt, no torch: numpy and OpenCV only.
 """
 
 from __future__ import annotations
@@ -183,10 +186,13 @@ class ItemTrigger:
         return self.difference(a, b) > threshold
 
     # -- the state machine ------------------------------------------------------------------------
-    def update(self, frame) -> TriggerEvent | None:
+    def update(self, frame, may_learn: bool = True) -> TriggerEvent | None:
+        """``may_learn=False``: the empty tray is not learnt from this frame (the scale says something is on it)."""
         cfg = self.config
         image = getattr(frame, "image", frame)
         small = self.shrink(np.asarray(image))
+        if self.background is not None and self.background.shape != small.shape:
+            self.reset()  # the camera's picture changed size (another mode after a reconnect): learn the tray again
         if self._previous is None or self._previous.shape != small.shape:
             self.motion_fraction = 0.0 if self._previous is None else 1.0
         else:
@@ -196,6 +202,9 @@ class ItemTrigger:
         self._still_run = self._still_run + 1 if still else 1
 
         if self.state is TrayState.LEARNING:
+            if not may_learn:
+                self._learn_sum = None
+                return None
             return self._learn(small, still, frame)
 
         changed = self._changed(small, self.background, cfg.pixel_threshold)
@@ -241,6 +250,16 @@ class ItemTrigger:
             return None
         small = self.shrink(np.asarray(getattr(image, "image", image)))
         return float(self._changed(small, background, self.config.pixel_threshold).mean())
+
+    def relearn(self, frame) -> None:
+        """``frame`` shows the empty tray (the caller has the evidence): it becomes the background, the trigger is
+        armed again."""
+        small = self.shrink(np.asarray(getattr(frame, "image", frame)))
+        self.background = small
+        self._previous, self._learn_sum = small, None
+        self.state = TrayState.EMPTY
+        self._fired, self._fired_area, self._empty_run = None, 0.0, 0
+        self.occupied_fraction = 0.0
 
     def _learn(self, small: np.ndarray, still: bool, frame) -> BackgroundLearned | None:
         if not still or self._learn_sum is None or self._learn_sum.shape != small.shape:

@@ -135,7 +135,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
                                   require_staff=self._desk.require, occupancy=self._trigger.occupancy,
                                   tray_region=config.tray_region)
         self.feedback.carry_enrollments(gallery, self._shelf.row)  # what staff teach goes to head office
-        self._init_shopper_side(config, store)  # help, removals, language, browsing, printing
+        self._init_shopper_side(config, store)  # help, removals, language, browsing, printing, the tray's camera
         self._unsubscribe_model = self.model.subscribe(lambda _rec: self._emit(ModelChanged(*self.model_info())))
         self._updates = UpdateRelay(updater, self.model, self._emit, lambda: self.config.update_interval_s,
                                     self.config.tz)
@@ -256,7 +256,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
     def process_frame(self, frame) -> SuggestionsReady | None:
         """Feed one frame to the trigger; recognise a newly placed item (on this thread)."""
         with self._frame_lock:
-            event = self._trigger.update(frame)
+            event = self._tray.update(frame)
             self.frames_processed += 1
             if isinstance(event, ItemPlaced):
                 return self._counter.item_placed(getattr(frame, "image", frame))
@@ -305,6 +305,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
             if self._counter.held is not None:
                 raise CheckoutError(f"staff must check {self._counter.held.line.name} before payment")
             self._attendant.refuse_payment()
+            self._tray.refuse_payment(self.staff_unlocked)  # a load the camera did not see
             self._cart.start_paying()  # frozen (a scan: "finish or cancel the payment first") until the answer
         events: list[Any] = []
         try:

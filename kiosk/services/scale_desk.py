@@ -31,6 +31,7 @@ class ScaleDesk:
     def __init__(self, *, scale: Any, counter: Any, lock: threading.RLock, tray_empty: Callable[[], bool],
                  emit: Callable[..., None]) -> None:
         self.scale, self._counter, self._lock, self._tray_empty, self._emit = scale, counter, lock, tray_empty, emit
+        self.zeroed: Callable[[], None] | None = None  # told after the scale zeroed (the camera learns the tray)
 
     @property
     def weighing(self):
@@ -64,6 +65,8 @@ class ScaleDesk:
             log.exception("scale zero failed")
             done = False
         self._emit(Notice("info" if done else "warning", "scale zeroed" if done else "the scale did not zero"))
+        if done and self.zeroed is not None:
+            self.zeroed()
         self.poll()
         return done
 

@@ -17,6 +17,7 @@ from kiosk.services.browse import Browser
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import BrowseGroup, CartView, ShopperPrefsChanged, SuggestionView
 from kiosk.services.printing import ReceiptDesk
+from kiosk.services.tray_watch import TrayWatch
 
 __all__ = ["ShopperPrefs", "ShopperIntents"]
 
@@ -51,7 +52,8 @@ class ShopperPrefs:
 class ShopperIntents:
     """Intents of :class:`~kiosk.services.api.CheckoutApi` served by the shopper-side parts. The service that mixes
     this in calls :meth:`_init_shopper_side` and has ``_cart`` (CartKeeper), ``_counter``, ``_desk`` (StaffDesk),
-    ``_shelf``, ``_views``, ``_emit``, ``_clock`` and ``_lock``."""
+    ``_shelf``, ``_views``, ``_emit``, ``_clock`` and ``_lock`` (and ``_trigger``, ``_weighing``, ``_book``,
+    ``_scale_desk`` for :class:`~kiosk.services.tray_watch.TrayWatch`)."""
 
     def _init_shopper_side(self, config, store) -> None:
         """Make the parts (called by the service's ``__init__`` once its cart, counter, staff desk and shelf exist)."""
@@ -61,6 +63,8 @@ class ShopperIntents:
         self._prefs = ShopperPrefs(config.languages, self._emit)
         self._receipts = ReceiptDesk(config.receipt_printer, store, self._emit)
         self._browser = Browser(lambda: self._shelf.catalog.list_active(), lambda s: self._views.suggestion(s, 1.0))
+        self._tray = TrayWatch(self._trigger, self._weighing, self._book, emit=self._emit, listen=self.add_listener,
+                               desk=self._scale_desk, call=self._attendant.call)  # the empty tray; a blind camera
 
     def call_help(self, reason: str = "help") -> bool:
         """The Help button: call staff to the kiosk (audited); False when a call is already up."""

@@ -119,6 +119,16 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"camera lost(?:: (?P<why>.*))?", None),  # the camera view says it over the picture, with the retry
     (r"camera back", mark("Notice", "The camera works again")),
     (r"camera failed: (?P<why>.*)", mark("Notice", "The camera is not working: please call staff")),
+    # the camera against the scale (kiosk.services.tray_watch)
+    (r"the camera did not see what is on the scale \((?P<grams>\d+) g\): call staff",
+     mark("Notice", "The camera did not see what is on the scale ({grams} g): please call staff")),
+    (r"the scale holds (?P<grams>\d+) g the camera did not see: call staff",
+     mark("Notice", "The scale holds {grams} g the camera did not see: please call staff before paying")),
+    (r"the camera sees the tray again", mark("Notice", "The camera sees the tray again")),
+    (r"the camera's picture has not changed: call staff",
+     mark("Notice", "The camera's picture is not changing: please call staff")),
+    (r"the camera sees nothing: is it covered\? call staff",
+     mark("Notice", "The camera sees nothing: is it covered? Please call staff")),
     (r"recognition failed: (?P<why>.*)", mark("Notice", "The item was not recognised: search by name or PLU")),
     (r"scan failed: (?P<why>.*)", mark("Notice", "The barcode was not read: scan it again")),
     (r"scale reading failed: (?P<why>.*)", mark("Notice", "The scale could not be read: if this goes on, call staff")),

@@ -415,6 +415,26 @@ Place an item on the tray to start.</source>
         <translation>कैमरा काम नहीं कर रहा: कृपया स्टाफ़ को बुलाएँ</translation>
     </message>
     <message>
+        <source>The camera did not see what is on the scale ({grams} g): please call staff</source>
+        <translation>कैमरा तराज़ू पर रखा सामान ({grams} g) नहीं देख पाया: कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
+        <source>The scale holds {grams} g the camera did not see: please call staff before paying</source>
+        <translation>तराज़ू पर {grams} g है जो कैमरे ने नहीं देखा: भुगतान से पहले कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
+        <source>The camera sees the tray again</source>
+        <translation>कैमरा ट्रे को फिर से देख रहा है</translation>
+    </message>
+    <message>
+        <source>The camera&apos;s picture is not changing: please call staff</source>
+        <translation>कैमरे की तस्वीर नहीं बदल रही: कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
+        <source>The camera sees nothing: is it covered? Please call staff</source>
+        <translation>कैमरा कुछ नहीं देख पा रहा: क्या वह ढका है? कृपया स्टाफ़ को बुलाएँ</translation>
+    </message>
+    <message>
         <source>The item was not recognised: search by name or PLU</source>
         <translation>आइटम पहचाना नहीं गया: नाम या PLU से खोजें</translation>
     </message>
