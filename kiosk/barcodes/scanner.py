@@ -61,9 +61,9 @@ class CodeBuffer(Generic[AnyStr]):
 
     A scanner sends a code's characters back to back; a pause longer than ``gap_s`` since the last of them means
     the rest is never coming (a scan cut short, a misread, a cable pulled mid-code): :meth:`expire` drops what
-    came, so it is never glued onto the next scan. The keyboard wedge calls it at each key press (its time), the
-    serial driver when the line has been silent (bytes that waited in the port while the kiosk was busy do not
-    count as a pause)."""
+    came, so it is never glued onto the next scan. Times are when the characters ARRIVED, never when someone got
+    round to them: the keyboard wedge passes each key event's own time, the serial driver's reader thread (which
+    does nothing but read the port) stamps bytes as it reads them and expires the code when the line is silent."""
 
     def __init__(self, gap_s: float, empty: AnyStr) -> None:
         self.gap_s, self._empty = gap_s, empty

@@ -5,6 +5,10 @@ GS1 separator (GS, between the fields of a DataBar or GS1-128 element string), o
 with its raw bytes and dropped. A scanner sends a code's characters back to back: characters followed by a silence
 longer than ``gap_ms`` without a line end (a scan cut short, a misread) are logged and dropped, never glued onto the
 next scan (:class:`~kiosk.barcodes.scanner.CodeBuffer`, as the keyboard wedge does); closing the port drops them too.
+The port is read by a thread of its own (``scanner reader``) that does nothing else: bytes are timed as they arrive
+and split into codes there, and finished codes wait in a queue for :meth:`SerialScanner.read`. However long the
+caller is busy between reads (the scanner loop waiting for the checkout), a fragment and the next scan are never
+read together as one code (they were: ``2400`` and 300 ms later ``96300008`` read as the valid ``240096300008``).
 
 A port that fails (the cable pulled) is closed and reopened after 0.25 s, then 0.5 s, 1 s, 2 s, 2 s …: one
 warning when the scanner goes and one when it is back, and the scanner's observers hear ``lost`` and ``live``
@@ -16,6 +20,8 @@ is noticed after the port's 50 ms read timeout).
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 
 from kiosk.barcodes.scanner import LIVE, CodeBuffer, Scanner, ScannerError, ScannerStatus
@@ -29,6 +35,8 @@ GS = 0x1D  # FNC1 between the variable-length fields of a GS1 element string
 #: reopening a lost port: the first wait and the longest, seconds (doubling in between)
 RETRY = (0.25, 2.0)
 OPTIONS = ("baud", "bytesize", "parity", "stopbits", "gap_ms")
+#: finished codes waiting for the caller; more are logged and dropped (no one scans 64 items during one payment)
+MAX_QUEUED = 64
 
 
 class SerialScanner(Scanner):
@@ -47,10 +55,15 @@ class SerialScanner(Scanner):
         self._buffer = CodeBuffer(gap_ms / 1000.0, b"")
         self._retry, self._attempt, self._retry_at = retry or RETRY, 0, 0.0
         self.dropped = 0
+        self._codes: queue.Queue[str] = queue.Queue(MAX_QUEUED)
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._reader_lock = threading.Lock()  # starting and stopping the reader
         try:
             self._open()
         except (serial.SerialException, OSError, ValueError) as exc:
             raise ScannerError(f"scanner {self.name!r}: cannot open serial port {port!r}: {exc}") from None
+        self._start_reader()
 
     @classmethod
     def from_uri(cls, uri, target, options):
@@ -92,19 +105,42 @@ class SerialScanner(Scanner):
         return line
 
     def read(self, timeout: float) -> str | None:
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self._line()
-            if line is not None:
-                text = self._check(line)
-                if text is not None:
-                    return text
+        """The next finished code, waiting up to ``timeout`` s (the reader thread is started again after close)."""
+        self._start_reader()
+        try:
+            return self._codes.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+
+    def _start_reader(self) -> None:
+        with self._reader_lock:
+            if self._reader is not None and self._reader.is_alive():
+                return
+            self._stop.clear()
+            self._reader = threading.Thread(target=self._read_port, name=f"scanner reader {self.name}", daemon=True)
+            self._reader.start()
+
+    def _read_port(self) -> None:
+        """The reader thread: read the port, time what arrives, queue finished codes; nothing else."""
+        while not self._stop.is_set():
+            try:
+                if not self._fill():  # the port is gone: wait for the next attempt
+                    self._stop.wait(max(0.0, self._retry_at - time.monotonic()))
+                self._queue_lines()
+            except Exception:  # a driver bug must not end the scanner unsaid
+                log.exception("%s: reading the scanner failed", self.name)
+                self._stop.wait(0.25)
+
+    def _queue_lines(self) -> None:
+        while (line := self._line()) is not None:
+            text = self._check(line)
+            if text is None:
                 continue
-            now = time.monotonic()
-            if now >= deadline:
-                return None
-            if not self._fill():  # the port is gone: wait for the next attempt, or the caller's deadline
-                time.sleep(max(0.0, min(deadline, self._retry_at) - now))
+            try:
+                self._codes.put_nowait(text)
+            except queue.Full:
+                log.warning("%s: scan %r dropped: %d codes already wait to be read", self.name, text, MAX_QUEUED)
+                self.dropped += 1
 
     def _fill(self) -> bool:
         """Read what arrived; False when the port is gone (it is reopened once its wait is over)."""
@@ -140,7 +176,7 @@ class SerialScanner(Scanner):
 
     def _lost(self, exc: Exception) -> None:
         """The port failed: closed, and reopened after a wait that doubles with each failed attempt."""
-        self.close()
+        self._close_port()
         self._attempt += 1
         first, most = self._retry
         delay = min(most, first * 2 ** min(self._attempt - 1, 30))
@@ -167,7 +203,16 @@ class SerialScanner(Scanner):
         return line.decode("ascii")
 
     def close(self) -> None:
-        """Close the port; characters of a code not finished are dropped (a later read reopens the port)."""
+        """Stop the reader and close the port; characters of a code not finished are dropped (a later read reopens
+        the port)."""
+        with self._reader_lock:
+            self._stop.set()
+            reader, self._reader = self._reader, None
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(2.0)
+        self._close_port()
+
+    def _close_port(self) -> None:
         self._drop(self._buffer.clear(), "the port was closed")
         if self._port is not None:
             try:

@@ -85,7 +85,7 @@ def parse_target(target: str) -> tuple[str, bool, str]:
 class EscPosPrinter:
     """An ESC/POS printer: a device node (see the module) or a spool file (``file:PATH``)."""
 
-    #: seconds a printer may take to accept one receipt's bytes
+    #: seconds one receipt may take, status requests before and after it included: an error within them, never more
     timeout_s = 10.0
     #: seconds a printer may take to answer one status request (they answer in milliseconds)
     status_timeout_s = 1.0
@@ -108,19 +108,24 @@ class EscPosPrinter:
         """Send one receipt; a printer that does not take it within :attr:`timeout_s` (offline, out of paper,
         jammed, a pipe nobody reads) is a :class:`PrinterError`, never a kiosk that hangs on the Print button. A
         printer asked for its status that is not ready is refused before any byte is sent (:attr:`warning`: what it
-        said that staff should know though it printed)."""
+        said that staff should know though it printed). Each status request waits :attr:`status_timeout_s` (the first
+        after the receipt what is left: the receipt's bytes may still be on the wire), all of it within
+        :attr:`timeout_s`. Blocking: call it off the UI thread."""
         data = render(text)
         self.warning = ""
+        deadline = time.monotonic() + self.timeout_s
         fd = self._open()
         try:
             asking = self.status == "ask" and printer_status.can_answer(fd)
             if asking:
-                printer_status.check_ready(fd, self.path, self.status_timeout_s)
-            self._write_all(fd, data)
+                printer_status.check_ready(fd, self.path, self.status_timeout_s, deadline=deadline)
+            self._write_all(fd, data, deadline)
             if self.spool:
                 os.fsync(fd)
             if asking:  # it took every byte and can still print: the paper did not run out, the cover stayed shut
-                self.warning = printer_status.check_ready(fd, self.path, self.timeout_s, after=True)
+                self.warning = printer_status.check_ready(fd, self.path, self.status_timeout_s, after=True,
+                                                          deadline=deadline,
+                                                          first_wait_s=deadline - time.monotonic())
         except OSError as exc:
             raise PrinterError(f"receipt printer {self.path}: write failed ({exc.strerror or exc})",
                                NOT_WORKING) from None
@@ -177,8 +182,7 @@ class EscPosPrinter:
         raise PrinterError(f"receipt printer {self.path}: is {kind}, not a printer device (for a spool file write "
                            f"escpos:{FILE_PREFIX}{self.path})", NOT_CONNECTED)
 
-    def _write_all(self, fd: int, data: bytes) -> None:
-        deadline = time.monotonic() + self.timeout_s
+    def _write_all(self, fd: int, data: bytes, deadline: float) -> None:
         view = memoryview(data)
         while view:
             try:

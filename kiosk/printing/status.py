@@ -87,42 +87,57 @@ def ask(fd: int, n: int, wait_s: float) -> int | None:
     return None
 
 
-def read_state(fd: int, wait_s: float) -> tuple[str, str, str]:
-    """(reason not to print or "", what the printer said, a warning for staff or "") from DLE EOT 1, 2, 3, 4."""
+def read_state(fd: int, wait_s: float, *, deadline: float | None = None,
+               first_wait_s: float | None = None) -> tuple[str, str, str]:
+    """(reason not to print or "", what the printer said, a warning for staff or "") from DLE EOT 1, 2, 3, 4.
+
+    Each request waits ``wait_s`` (the first ``first_wait_s``: after a receipt its bytes may still be on the wire),
+    none past ``deadline`` (``time.monotonic()``). A printer that answers one request and not a later one is not
+    answering: a paper sensor that says nothing is never taken for paper."""
+    first = wait_s if first_wait_s is None else first_wait_s
+    if deadline is None:
+        deadline = time.monotonic() + first + 3 * wait_s
     try:
-        return _read_state(fd, wait_s)
+        return _read_state(fd, wait_s, deadline, first)
     except OSError as exc:  # a usblp printer without a channel back, a USB-serial adapter pulled out
         return NOT_ANSWERING, f"cannot read its status ({exc.strerror or exc})", ""
 
 
-def _read_state(fd: int, wait_s: float) -> tuple[str, str, str]:
+def _read_state(fd: int, wait_s: float, deadline: float, first_wait_s: float) -> tuple[str, str, str]:
+    def asked(n: int, wait: float) -> int | None:
+        return ask(fd, n, max(0.0, min(wait, deadline - time.monotonic())))
+
     _drain(fd)
-    printer = ask(fd, 1, wait_s)
+    printer = asked(1, first_wait_s)
     if printer is None:
-        return NOT_ANSWERING, f"no answer to a status request (DLE EOT) within {wait_s:g} s", ""
-    paper = ask(fd, 4, wait_s)
-    said = f"status {printer:#04x}" + ("" if paper is None else f", paper {paper:#04x}")
-    if paper is not None and paper & 0x60:
+        return NOT_ANSWERING, f"no answer to a status request (DLE EOT) within {first_wait_s:.2g} s", ""
+    paper = asked(4, wait_s)
+    if paper is None:
+        return NOT_ANSWERING, (f"status {printer:#04x}, then no answer to the paper sensor's status request (DLE EOT "
+                               f"4) within {wait_s:.2g} s: not answering"), ""
+    said = f"status {printer:#04x}, paper {paper:#04x}"
+    if paper & 0x60:
         return OUT_OF_PAPER, f"{said}: paper end", ""
     if printer & 0x08:
-        cause = ask(fd, 2, wait_s)
+        cause = asked(2, wait_s)
         said += "" if cause is None else f", offline cause {cause:#04x}"
         if cause is not None and cause & 0x04:
             return COVER_OPEN, f"{said}: cover open", ""
         if cause is not None and cause & 0x20:
             return OUT_OF_PAPER, f"{said}: stopped at paper end", ""
         if cause is not None and cause & 0x40:
-            error = ask(fd, 3, wait_s)
+            error = asked(3, wait_s)
             what = [text for bit, text in _FAULTS if error is not None and error & bit] or ["an error"]
             return PRINTER_FAULT, f"{said}, error cause {error if error is None else hex(error)}: {', '.join(what)}", ""
         return OFFLINE, f"{said}: offline", ""
-    return "", said, PAPER_NEAR_END if paper is not None and paper & 0x0C else ""
+    return "", said, PAPER_NEAR_END if paper & 0x0C else ""
 
 
-def check_ready(fd: int, path: Path, wait_s: float, after: bool = False) -> str:
+def check_ready(fd: int, path: Path, wait_s: float, after: bool = False, *, deadline: float | None = None,
+                first_wait_s: float | None = None) -> str:
     """Raise :class:`PrinterError` unless the printer can print (``after``: it took a receipt and can still print);
-    returns a warning for staff or ""."""
-    reason, said, warning = read_state(fd, wait_s)
+    returns a warning for staff or "". ``wait_s``, ``deadline``, ``first_wait_s``: as :func:`read_state`."""
+    reason, said, warning = read_state(fd, wait_s, deadline=deadline, first_wait_s=first_wait_s)
     if not reason:
         return warning
     if after:

@@ -514,12 +514,23 @@ class MainWindow(QMainWindow):
         # on success SaleClosed (queued by the bridge) opens the receipt page
 
     def _print(self) -> None:
+        """The printer is asked off the Qt thread (up to its 10 s: a printer switched off), Print off meanwhile."""
+        if self.receipt.print_pending:
+            return
         if self.receipt.kind == "report":
             self._print_day_report()
             return
         receipt = self.receipt.receipt
-        ok, result = self._intent("print_receipt", getattr(receipt, "receipt_no", None))
-        self.receipt.printed(ok, "" if ok else (notice_text(str(result)) or ""))
+        self.receipt.printing()
+        self.bridge.call_off_thread("print_receipt", getattr(receipt, "receipt_no", None),
+                                    done=lambda ok, result: self._printed(receipt, "print_receipt", ok, result))
+
+    def _printed(self, shown: Any, name: str, ok: bool, result: Any) -> None:
+        """A print ended: said on the receipt page when it still shows what was printed, else the notice only."""
+        if not ok:
+            log.warning("%s refused (%s): %s", name, type(result).__name__, result)
+            self._on_notice("error", str(result) or type(result).__name__)
+        self.receipt.printed(ok, "" if ok else (notice_text(str(result)) or ""), shown=shown)
 
     def new_order(self) -> None:
         """The receipt was taken (or timed out): the welcome screen, as a new shopper finds it."""
@@ -595,10 +606,17 @@ class MainWindow(QMainWindow):
             self.staff_access.needs_supervisor(text, self._day_report)
 
     def _print_day_report(self) -> None:
-        ok, result = self._intent("staff_day_report", True)
-        if not ok and self.staff_access.needs_supervisor(result, self._print_day_report):
-            return
-        self.receipt.printed(ok, "" if ok else (notice_text(str(result)) or ""))
+        self.receipt.printing()
+        self.bridge.call_off_thread("staff_day_report", True, done=self._day_report_printed)
+
+    def _day_report_printed(self, ok: bool, result: Any) -> None:
+        if not ok:
+            log.warning("staff_day_report refused (%s)", type(result).__name__)  # staff intents: never the text
+            self._on_notice("error", str(result) or type(result).__name__)
+            if self.staff_access.needs_supervisor(result, self._print_day_report):
+                self.receipt.printed(False, "", shown=None)  # Print back on; the supervisor's approval prints it
+                return
+        self.receipt.printed(ok, "" if ok else (notice_text(str(result)) or ""), shown="report")
         if ok:
             self.show_page("receipt")
 

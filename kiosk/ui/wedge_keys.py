@@ -14,6 +14,11 @@ into whatever has the focus, so the filter holds back every key that types somet
   -- has the held keys typed into the widget with the focus, in their order, before that key or tap, each with its
   release. A person typing (60-120 ms a key) sees each character one gap later; auto-repeat is typed at once.
 
+Keys are timed when they were typed (the key event's own timestamp, the window system's), not when the window got
+round to them: while the Qt thread was busy a fragment ("2400", a scan cut short) and the next scan 300 ms later
+queued up and read back to back as one valid code (240096300008), and a person's slow typing as a scan
+(:class:`KeyTimes`). Events without a timestamp (synthetic ones) are timed as they are handled.
+
 GS (FNC1, between a DataBar label's variable-length fields) comes from the scanner as Ctrl+]. X11 turns it into the
 character ``\x1d``; other platforms (offscreen, eglfs, some Wayland compositors) give the key with no text or a
 plain "]": the filter hands the driver GS for Ctrl+] whatever the text.
@@ -32,7 +37,7 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.ui.i18n import translate
 
-__all__ = ["MIN_BURST", "NOT_SOLD_ON", "WedgeKeyFilter"]
+__all__ = ["MIN_BURST", "NOT_SOLD_ON", "KeyTimes", "WedgeKeyFilter"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,30 @@ def _text(event: QEvent) -> str:
     return _ENDS.get(event.key(), event.text())
 
 
+class KeyTimes:
+    """A key event's time on the driver's clock (``time.monotonic()``): its own timestamp (ms, the window system's
+    clock) mapped through an event seen earlier, so the time between two keys is the time between their typing,
+    however late either was handled. A mapping more than :attr:`SLIP_S` from now (the window system's clock wrapped
+    or restarted) or going back before that event starts again from the event in hand."""
+
+    SLIP_S = 60.0
+
+    def __init__(self) -> None:
+        self._base: tuple[int, float] | None = None  # (an event's timestamp, time.monotonic() when handled)
+
+    def at(self, event: QKeyEvent) -> float:
+        now = time.monotonic()
+        stamp = int(event.timestamp() or 0)
+        if not stamp:  # a synthetic event: no time of its own
+            return now
+        if self._base is not None and stamp >= self._base[0]:
+            at = self._base[1] + (stamp - self._base[0]) / 1000.0
+            if abs(at - now) <= self.SLIP_S:
+                return at
+        self._base = (stamp, now)
+        return now
+
+
 @dataclass(frozen=True)
 class _Held:
     """A key event held back (press or release), as it came."""
@@ -63,11 +92,11 @@ class _Held:
     key: int
     modifiers: Qt.KeyboardModifier
     text: str
-    at: float  # time.monotonic(), the driver's clock
+    at: float  # when it was typed, on the driver's clock (KeyTimes)
 
     @classmethod
-    def of(cls, event: QKeyEvent) -> _Held:
-        return cls(event.type(), event.key(), event.modifiers(), event.text(), time.monotonic())
+    def of(cls, event: QKeyEvent, at: float) -> _Held:
+        return cls(event.type(), event.key(), event.modifiers(), event.text(), at)
 
     def event(self) -> QKeyEvent:
         return QKeyEvent(self.kind, self.key, self.modifiers, self.text)
@@ -86,6 +115,7 @@ class WedgeKeyFilter(QObject):
         self._held: list[_Held] = []
         self._replaying = False
         self._swallow_release: int | None = None  # the key whose press ended a dropped scan
+        self._times = KeyTimes()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(max(1, round(self.gap_s * 1000)))
@@ -102,8 +132,9 @@ class WedgeKeyFilter(QObject):
         # focus widget (or the kiosk window when nothing has the focus), and only this window's
         if watched is not (QApplication.focusWidget() or self.window) or watched.window() is not self.window:
             return False
+        at = self._times.at(event)
         if kind == QEvent.Type.KeyRelease:
-            return self._on_release(event)
+            return self._on_release(event, at)
         if event.isAutoRepeat():
             self.release()
             return False
@@ -111,30 +142,30 @@ class WedgeKeyFilter(QObject):
             return False
         text = _text(event)
         if text in ("\r", "\t"):
-            return self._on_line_end(event, text)
+            return self._on_line_end(event, text, at)
         if text:
-            self.scanner.key(text)
+            self.scanner.key(text, at)
         if len(text) == 1 and (text.isprintable() or text == GS):
-            self._held.append(_Held.of(event))
+            self._held.append(_Held.of(event, at))
             self._timer.start()  # the gap starts again
             return True
         self.release()  # a key that types nothing: what was held goes first
         return False
 
-    def _on_release(self, event: QEvent) -> bool:
+    def _on_release(self, event: QEvent, at: float) -> bool:
         if self._swallow_release is not None and event.key() == self._swallow_release and not event.isAutoRepeat():
             self._swallow_release = None
             return True
         if self._held:  # its press may be held: released after it, in order
-            self._held.append(_Held.of(event))
+            self._held.append(_Held.of(event, at))
             return True
         return False
 
-    def _on_line_end(self, event: QEvent, text: str) -> bool:
+    def _on_line_end(self, event: QEvent, text: str, at: float) -> bool:
         """Enter or Tab: a scan (dropped with its keys), else the held keys are typed and the key goes on."""
         refusing = getattr(self.window, "page", "") in NOT_SOLD_ON
-        scan = self.scanner.key(text, keep=not refusing)
-        if not (scan or (refusing and self._scanner_burst())):
+        scan = self.scanner.key(text, at, keep=not refusing)
+        if not (scan or (refusing and self._scanner_burst(at))):
             self.release()
             return False
         self._timer.stop()
@@ -146,12 +177,12 @@ class WedgeKeyFilter(QObject):
             self._say_refused()
         return True
 
-    def _scanner_burst(self) -> bool:
+    def _scanner_burst(self, end: float) -> bool:
         """The held keys are a scanner's: :data:`MIN_BURST` presses or more, each (and the line end) within the gap."""
         times = [h.at for h in self._held if h.kind == QEvent.Type.KeyPress]
         if len(times) < MIN_BURST:
             return False
-        times.append(time.monotonic())
+        times.append(end)
         return all(b - a <= self.gap_s for a, b in zip(times, times[1:], strict=False))
 
     def _say_refused(self) -> None:

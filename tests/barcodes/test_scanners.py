@@ -165,8 +165,8 @@ def test_an_unplugged_scanner_is_retried_ever_more_slowly_and_says_so_once(pty_p
     scanner._open = lambda: (opened.append(time.monotonic()), real_open())
     os.write(master, b"2000000")
     assert scanner.read(0.02) is None  # half a code in flight when the cable is pulled
+    caplog.clear()  # before the unplug: the driver's reader thread notices it at once
     pty_port.unplug()
-    caplog.clear()
     until = time.monotonic() + 0.8
     while time.monotonic() < until:
         assert scanner.read(0.2) is None
@@ -185,3 +185,54 @@ def test_an_unplugged_scanner_is_retried_ever_more_slowly_and_says_so_once(pty_p
     assert scanner.read(0.5) == OATLY.decode()  # was 2000000 glued in front
     assert "scanner is back" in caplog.records[-1].getMessage()
     scanner.close()
+
+
+# -- bytes are timed as they arrive, not when the caller gets round to them (the hardware probe: finding 2) --------
+GLUED_FRAGMENT, EAN8 = b"2400", b"96300008"  # 2400 + 96300008 is 240096300008, a valid UPC-A of its own
+
+
+def test_a_fragment_is_dropped_even_when_no_one_reads_during_the_gap(pty_port):
+    """Before: with the caller busy (the scanner loop waiting for the checkout's lock), '2400' and 300 ms later the
+    EAN-8 96300008 were read together as 240096300008 (another valid code) and the real scan was lost. Now a thread
+    of the driver's own reads the port all along: the silence after '2400' drops it, whoever reads or not."""
+    master = pty_port.plug()
+    scanner = open_scanner(f"serial:{pty_port.path}")
+    os.write(master, GLUED_FRAGMENT)
+    time.sleep(0.3)  # nobody calls read()
+    os.write(master, EAN8 + b"\r")
+    time.sleep(0.05)
+    assert scanner.read(0.5) == EAN8.decode() and scanner.dropped == 1
+    assert scanner.read(0.05) is None
+    scanner.close()
+
+
+def test_a_slow_checkout_never_changes_how_the_scanner_loop_frames_codes(pty_port):
+    """The live loop's scanner thread is a consumer only: while it waits 0.4 s in ``scanned`` for the first code,
+    a fragment and a good scan arrive; the next call gets the good scan, not the two glued."""
+    from kiosk.services.live import LiveLoop
+
+    master = pty_port.plug()
+    scanner = open_scanner(f"serial:{pty_port.path}")
+    got, busy = [], __import__("threading").Event()
+
+    def scanned(text):
+        got.append(text)
+        busy.set()
+        time.sleep(0.4)  # the checkout's lock held elsewhere
+
+    loop = LiveLoop(camera=lambda: "", scale=None, poll_hz=lambda: 5.0, process_frame=None, poll_scale=None,
+                    emit=lambda *events: None, scanner=scanner, scanned=scanned)
+    thread = __import__("threading").Thread(target=loop._scanner_loop, daemon=True)
+    thread.start()
+    os.write(master, OATLY + b"\r")
+    assert busy.wait(1.0)
+    os.write(master, GLUED_FRAGMENT)
+    time.sleep(0.25)
+    os.write(master, EAN8 + b"\r")
+    until = time.monotonic() + 1.5
+    while len(got) < 2 and time.monotonic() < until:
+        time.sleep(0.02)
+    loop._stop.set()
+    thread.join(1.0)
+    scanner.close()
+    assert got == [OATLY.decode(), EAN8.decode()]

@@ -139,3 +139,50 @@ def test_the_status_setting_loads():
     for printer in ("escpos:/dev/usb/lp0?status=none", "escpos:/dev/ttyUSB0?status=ask", "escpos:/dev/usb/lp0",
                     "escpos:file:var/receipts.prn"):
         assert KioskConfig(receipt_printer=printer).receipt_printer == printer
+
+
+# -- a printer that answers some requests and not others; one deadline for the whole receipt (probe: finding 3) ----
+def answers_only_the_first(sim, after_receipt: bool):
+    """Answers DLE EOT 1 and then nothing (a printer busy recovering), from the start or once it took a receipt."""
+    feed = sim.feed
+
+    def stalls(data):
+        answer = feed(data)
+        if (sim.receipts() or not after_receipt) and sim.requests and sim.requests[-1] != 1:
+            return b""
+        return answer
+
+    sim.feed = stalls
+
+
+@pytest.mark.parametrize("after_receipt", [False, True])
+def test_a_paper_sensor_that_does_not_answer_is_not_answering_not_paper_ok(sim, after_receipt):
+    """Before: DLE EOT 1 answered and DLE EOT 4 not counted as paper OK: 'printed', receipt_printed audited."""
+    answers_only_the_first(sim, after_receipt)
+    with pytest.raises(PrinterError, match=r"status 0x12, then no answer to the paper sensor") as refused:
+        printer_on(sim.uri).print_text(TEXT)
+    assert refused.value.reason == NOT_ANSWERING
+    assert sim.receipts() == ([render(TEXT)] if after_receipt else [])  # refused before a byte when it was before
+    assert ("after the receipt was sent" in str(refused.value)) == after_receipt
+
+
+def test_a_slow_printer_is_an_error_within_timeout_s_whatever_it_is_asked(sim):
+    """The README's promise ('an error within 10 s', here scaled to 0.6 s): every status request answered just
+    inside ``status_timeout_s``, so no one request is late. Before: each request had its own wait (10 s after the
+    receipt), 1.0 s in all here, and 'printed'."""
+    feed = sim.feed
+
+    def slow(data):
+        answer = feed(data)
+        if answer:
+            time.sleep(0.25)
+        return answer
+
+    sim.feed = slow
+    printer = open_printer(sim.uri)
+    printer.timeout_s, printer.status_timeout_s = 0.6, 0.4
+    started = time.monotonic()
+    with pytest.raises(PrinterError) as refused:
+        printer.print_text(TEXT)
+    assert time.monotonic() - started < 0.6 + 0.15 and refused.value.reason == NOT_ANSWERING
+    assert type(printer).timeout_s == 10.0 and type(printer).status_timeout_s <= 1.0  # the README's 10 s

@@ -36,8 +36,8 @@ def test_paper_near_its_end_shows_staff_a_warning_after_the_receipt(qtbot, print
     tap(qtbot, window.pay_button)
     tap(qtbot, window.payment.method_buttons["card"])
     qtbot.waitUntil(lambda: window.page == "receipt")
-    tap(qtbot, window.receipt.print_button)
-    assert window.receipt.print_status.text() == "Printed: please take your receipt."  # it printed
+    tap(qtbot, window.receipt.print_button)  # printed off the Qt thread
+    qtbot.waitUntil(lambda: window.receipt.print_status.text() == "Printed: please take your receipt.")  # it printed
     qtbot.waitUntil(lambda: label.text() != "")
     assert not label.isVisible()  # the shopper is not told about the roll
     tap(qtbot, window.receipt.new_button)
@@ -78,3 +78,31 @@ def test_a_window_that_connects_after_a_receipt_hears_the_printers_state(qtbot, 
     service.add_listener(heard.append)
     service.announce()
     assert [e.level for e in heard if isinstance(e, PrinterStatus)] == ["warn"]
+
+
+def test_print_runs_off_the_qt_thread_with_print_off_meanwhile(qtbot, window, service):
+    """Before: Print called the printer on the Qt thread: a printer switched off froze the window for 10 s and more
+    (the hardware probe, finding 3). Now the window goes on while it prints; Print is off until it ends."""
+    import threading
+    import time
+
+    service.choose("avocado")
+    qtbot.waitUntil(lambda: window.pay_button.isEnabled())
+    tap(qtbot, window.pay_button)
+    tap(qtbot, window.payment.method_buttons["card"])
+    qtbot.waitUntil(lambda: window.page == "receipt")
+    started, release, real = threading.Event(), threading.Event(), service.print_receipt
+
+    def slow_printer(receipt_no=None):
+        started.set()
+        release.wait(1.0)
+        return real(receipt_no)
+
+    service.print_receipt = slow_printer
+    before = time.monotonic()
+    tap(qtbot, window.receipt.print_button)
+    assert time.monotonic() - before < 0.5 and started.wait(1.0)
+    assert not window.receipt.print_button.isEnabled() and window.receipt.print_status.text() == "Printing…"
+    release.set()
+    qtbot.waitUntil(lambda: window.receipt.print_status.text() == "Printed: please take your receipt.")
+    assert window.receipt.print_button.isEnabled() and service.printed == [service.receipts[0].receipt_no]

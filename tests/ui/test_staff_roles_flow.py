@@ -208,8 +208,8 @@ def test_a_supervisor_prints_the_end_of_day_report(qtbot, real, tmp_path):
     sell_one_and_open_staff(qtbot, service, window, SUPERVISOR, "cash")
     tap(qtbot, window.staff.day_button)
     assert window.page == "receipt" and window.receipt.print_button.isVisible()
-    tap(qtbot, window.receipt.print_button)
-    assert window.receipt.print_status.text() == "Printed."
+    tap(qtbot, window.receipt.print_button)  # printed off the Qt thread
+    qtbot.waitUntil(lambda: window.receipt.print_status.text() == "Printed.")
     printed = (tmp_path / "printer.prn").read_bytes()
     assert b"END OF DAY" in printed and service.last_sale.receipt_no.encode() in printed
     kinds = [(r["kind"], r["actor"]) for r in service.store.audit_rows()]

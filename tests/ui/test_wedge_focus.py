@@ -194,3 +194,27 @@ def test_a_scan_on_the_checkout_page_leaves_touch_mode_alone(qtbot, wedged, serv
     assert service.scanner.read(1.0) == CODE and wedged.wedge_filter.scans == 1
     qtbot.wait(GAP_MS + 100)
     assert wedged.property("keysInUse") is False
+
+
+def stamped_keys(text: str, first_ms: int, step_ms: int) -> list[QKeyEvent]:
+    """Press and release of each key of ``text`` (``\\r``: Enter), stamped as the window system stamps them."""
+    events = []
+    for i, ch in enumerate(text):
+        key = Qt.Key.Key_Return if ch == "\r" else Qt.Key(ord(ch))
+        for kind, late in ((QEvent.Type.KeyPress, 0), (QEvent.Type.KeyRelease, 2)):
+            event = QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, ch)
+            event.setTimestamp(first_ms + i * step_ms + late)
+            events.append(event)
+    return events
+
+
+def test_keys_are_timed_when_typed_not_when_the_busy_window_handles_them(qtbot, wedged, service):
+    """Before: keys were timed when the Qt thread handled them. A scan cut short ('2400') and the next scan 300 ms
+    later (the EAN-8 96300008), queued while the window was busy, were handled back to back and read as 240096300008,
+    another valid code; the real scan was lost (probe: finding 2, the keyboard wedge's twin). Now each key's own
+    timestamp times it: the 300 ms pause ends the fragment."""
+    target = QApplication.focusWidget() or wedged
+    start = 7_000_000  # the window system's clock, ms
+    for event in stamped_keys("2400", start, 10) + stamped_keys("96300008\r", start + 300, 10):
+        QApplication.sendEvent(target, event)  # back to back: the Qt thread was busy while they were typed
+    assert service.scanner.read(0.5) == "96300008" and service.scanner.read(0.05) is None

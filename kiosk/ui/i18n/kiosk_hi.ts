@@ -745,6 +745,10 @@ Place an item on the tray to start.</source>
         <translation>सभी</translation>
     </message>
     <message>
+        <source>Printing…</source>
+        <translation>छप रही है…</translation>
+    </message>
+    <message>
         <source>Printed.</source>
         <translation>छप गया।</translation>
     </message>

@@ -210,6 +210,7 @@ class ReceiptPanel(Translatable, QWidget):
         self.remaining = 0
         self._kind = "sale"
         self._printed = False
+        self._print_pending = False
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._count_down)
@@ -292,8 +293,29 @@ class ReceiptPanel(Translatable, QWidget):
         """A duplicate or the report: a staff page, not the shopper's receipt."""
         return self._kind != "sale"
 
-    def printed(self, ok: bool, message: str = "") -> None:
-        """The print went out (``ok``) or why not."""
+    @property
+    def print_pending(self) -> bool:
+        """A print asked for has not ended (the printer is asked off the Qt thread): Print is off meanwhile."""
+        return self._print_pending
+
+    def printing(self) -> None:
+        """Print was tapped: off, and saying so, until :meth:`printed` (one print at a time on one printer)."""
+        self._print_pending = True
+        self.print_button.setEnabled(False)
+        self.print_status.setText(translate("Receipt", "Printing…"))
+
+    def printed(self, ok: bool, message: str = "", *, shown: Any = "") -> None:
+        """The print went out (``ok``) or why not. ``shown``: what was printed (a receipt, or ``"report"``): when the
+        page shows something else by now (the next shopper's receipt) only Print comes back on; None: nothing to say.
+        """
+        self._print_pending = False
+        self.print_button.setEnabled(True)
+        if shown is None:
+            self.print_status.setText("")
+            return
+        if isinstance(shown, str) and shown not in ("", self._kind) or \
+                not isinstance(shown, str) and (self._kind != "sale" or shown is not self.receipt):
+            return
         self._printed = ok
         done = translate("Receipt", "Printed.") if self._kind == "report" else \
             translate("Receipt", "Printed: please take your receipt.")
