@@ -10,10 +10,11 @@ take the same path without a placement.
 Unit items are added at once — unless the weight on the tray does not fit them: then staff is called instead
 (:class:`~kiosk.services.events.StaffCalled`). By-weight items are priced on the net weight of the weighing room
 (:class:`kiosk.weighing.Weighing`), or they wait for one. Every line added, unit or by weight, claims the load on
-the tray (even one still settling): no by-weight item is priced on it until the tray is emptied. Another choice for a
-placement replaces its line; the tray cleared before weighing drops the item. Every line is committed with its
-provenance (:mod:`~kiosk.services.cart_lines`) before listeners hear of it; a weighed line the store failed to take
-keeps its item waiting for the scale and is tried again.
+the tray (even one still settling): a later item is judged and priced on the increase over it, and a new picture
+with no increase is the same item moved, never a new line (a confident other top-1 alone on the tray replaces its
+line: a swap). Another choice for a placement replaces its line; the tray cleared before weighing drops the item.
+Every line is committed with its provenance (:mod:`~kiosk.services.cart_lines`) before listeners hear of it; a
+weighed line the store failed to take keeps its item waiting for the scale and is tried again.
 
 While the shopper is paying (:meth:`CartKeeper.freeze <kiosk.services.cart_lines.CartKeeper.freeze>`: the payment
 page shows the total) the bill stays as shown: a scan or a placed item is not added (a notice says why), an item
@@ -120,6 +121,8 @@ class Counter:
             try:
                 if self._cart.frozen:  # the shopper is paying: the bill stays as shown
                     line, add_events = None, [Notice("warning", FROZEN)]
+                elif (same := self._same_items(placement)) is not None:  # moved, not added: never a new line
+                    line, add_events = same
                 elif sale is not None:
                     line, add_events = self._sell(sale, placement, "barcode")
                 else:
@@ -164,6 +167,35 @@ class Counter:
             return None, []  # the weight says otherwise: the shopper chooses, and a wrong choice calls staff
         return self._add(auto_sku, placement, "auto")
 
+    def _same_items(self, placement: Placement) -> tuple[CartLine | None, list[Any]] | None:
+        """The picture changed and the claimed load did not grow by Min: the same item(s) moved (or one swapped for
+        one of the same weight), never a new line. The placement takes over the newest line on the tray; a confident
+        top-1 that differs replaces that line when its item is alone on the tray, judged on the whole load as a
+        re-choice is. ``None``: the load grew, or the scale cannot say: a new item."""
+        if self.weighing.grew() is not False:
+            return None
+        old = self.book.get(self.weighing.newest_owner())
+        if old is None or old.line_id is None or old.line_id not in self._cart.cart:
+            log.info("placement %s: the load did not grow; not added by itself", placement.placement_id)
+            return None, []
+        existing = self._cart.cart.line(old.line_id)
+        self.weighing.adopt(old.placement_id, placement.placement_id)
+        placement.line_id = existing.line_id
+        auto = self._recogniser.auto_add_sku(placement)
+        if auto is None or auto == existing.sku or not self.weighing.sole_owner(placement.placement_id):
+            return existing, []
+        sku = self._shelf.active(auto)
+        grams = self.weighing.usable_grams(sku, placement.placement_id)
+        if grams is None or (not sku.by_weight and self.opinion.check
+                             and check_unit_weight(sku, grams, 1, self.opinion.slack).fits is False):
+            return existing, []  # the weight does not say it is the other item: the shopper may re-choose
+        self._replacing = existing.line_id  # swapped: removed in the new line's transaction (_commit)
+        try:
+            line, events = self._add(auto, placement, "auto")
+        finally:
+            self._replacing = None
+        return (line, events) if line is not None else (existing, events)
+
     def tray_cleared(self) -> None:
         events: list[Any] = []
         with self._lock:
@@ -186,7 +218,7 @@ class Counter:
                 self.weighing.wait_for(PendingItem(pid, sku, chooser))
                 return None, [AwaitingWeight(pid, sku.sku, sku.name, sku.price_paise),
                               Notice("info", f"place {sku.name} on the scale and hold still")]
-            line, weighed = self._weighed(sku)
+            line, weighed = self._weighed(sku, pid)
             return self._commit(line, placement, chooser, weighed), [CartChanged(self._cart_view())]
         line = CartLine.unit(sku.sku, sku.name, sku.price_paise, sku.gst_bp, 1)
         fit = check_unit_weight(sku, grams, 1, self.opinion.slack) if self.opinion.check else None
@@ -219,10 +251,12 @@ class Counter:
         return [StaffCalled(item.placement_id, item.line.sku, item.line.name, item.grams, item.reason),
                 Notice("warning", f"Staff is on the way: {item.reason}")]
 
-    def _weighed(self, sku: Any) -> tuple[CartLine, tuple[int, int]]:
+    def _weighed(self, sku: Any, placement_id: str | None) -> tuple[CartLine, tuple[int, int]]:
         """The line of by-weight ``sku`` on the priceable load now on the tray (``weighed_line``, as a staff
-        correction prices it), with its ``(gross, chosen tare)``."""
-        return weighed_line(sku, self.weighing.current().grams, self.weighing.chosen_tare_grams, self.weighing.rules)
+        correction prices it), with its ``(gross, chosen tare)``: the item's own gross, the increase over a load
+        other lines claimed."""
+        gross = self.weighing.net(sku, placement_id).gross
+        return weighed_line(sku, gross, self.weighing.chosen_tare_grams, self.weighing.rules)
 
     def _commit(self, line: CartLine, placement: Placement | None, chooser: str,
                 weighed: tuple[int, int] | None = None) -> CartLine:
@@ -376,7 +410,7 @@ class Counter:
         line = None
         try:
             if stored is None:
-                line, weighed = self._weighed(sku)
+                line, weighed = self._weighed(sku, item.placement_id)
                 stored = self._commit(line, placement, item.chooser, weighed)
             else:
                 self._committed(stored, placement)

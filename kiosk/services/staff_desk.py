@@ -176,10 +176,10 @@ class StaffDesk:
             return CartLine.weighed(sku.sku, sku.name, sku.price_paise, sku.gst_bp, old.net_grams), None
         if before is not None and before.scale_grams:  # the placement's load, less the chosen tare of the time
             return weighed_line(sku, before.scale_grams, 0, self._weighing.rules)
-        if self._weighing.usable_grams() is None:
+        net = self._weighing.net()  # the load no line claimed (the increase over a claimed one)
+        if not net.priceable:
             raise CheckoutError(f"{sku.name} is sold by weight: put it on the scale, then correct again")
-        return weighed_line(sku, self._weighing.current().grams, self._weighing.chosen_tare_grams,
-                            self._weighing.rules)
+        return weighed_line(sku, net.gross, self._weighing.chosen_tare_grams, self._weighing.rules)
 
     def correct(self, line_id: str, new_sku: str) -> str:
         """The item of ``line_id`` is really ``new_sku``: replace the line, record the correction (one store

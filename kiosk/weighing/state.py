@@ -7,11 +7,13 @@ the by-weight item waiting for a priceable weight.
   priceable reading offers it (:meth:`Weighing.take` returns it) and it ends once its line is committed
   (:meth:`Weighing.complete`; a commit that failed leaves it waiting, tried again after
   :meth:`Weighing.retry_later`), or it is dropped (:meth:`Weighing.drop`: replaced, taken away, paid);
-* every line added *claims* the load on the tray (:meth:`Weighing.spend`) — the stable load it was priced on, a
-  load still settling, or one the scale could not report — and a claimed load prices no other item, however it
-  changes, until the tray has been emptied: a stable reading under the minimum weight (Min). Items added on
-  top of a billed one, or left with it, are never priced with its weight. Only a line added with the tray seen
-  empty (or the scale never read yet) claims nothing: its item is not on the tray;
+* every line added *claims* the load on the tray (:meth:`Weighing.spend`): the stable gross it was added on (a
+  load still settling, or one the scale could not report, claims the first stable gross after it). A new item is
+  judged and priced on the *increase* over the claimed gross (its own gross; its tare comes off that), never with
+  the billed items' weight; a new picture with no increase of Min is the same items moved
+  (:meth:`Weighing.grew`). A stable reading below the claim means items were taken off: the claim shrinks to it;
+  a stable reading under the minimum weight (Min) is an emptied tray: nothing is claimed. Only a line added with
+  the tray seen empty (or the scale never read yet) claims nothing: its item is not on the tray;
 * a reading older than :attr:`Weighing.max_age_s` (set while a poller reads the scale on a timer) is "scale not
   answering": shown as an error, never priced;
 * a tare is set by container (:meth:`Weighing.set_container`: the bag button, a tare barcode) or by weighing the
@@ -32,6 +34,10 @@ from kiosk.weighing.net import NetState, NetWeight, net_weight
 from kiosk.weighing.rules import WeighingConfigError, WeighingRules
 
 __all__ = ["PendingItem", "Tare", "TareError", "Weighing"]
+
+
+#: readings that say nothing of the load: moving, out of range, not in divisions, no answer
+_UNWEIGHED = (NetState.MOTION, NetState.OVERLOAD, NetState.UNDERLOAD, NetState.OFF_SCALE, NetState.ERROR)
 
 
 class TareError(WeighingConfigError):
@@ -57,9 +63,11 @@ class Tare:
 
 @dataclass(frozen=True)
 class _Claim:
-    """The load on the tray belongs to lines already added (their placements; ``None``: no placement)."""
+    """The load on the tray belongs to lines already added: their placements, oldest first (``None``: a line with
+    no placement), and the stable gross grams they claim (``None``: not settled yet, the next stable reading)."""
 
-    owners: frozenset
+    owners: tuple
+    gross: int | None = None
 
 
 def forced_tare(sku: Any, rules: WeighingRules | None = None) -> int:
@@ -102,11 +110,20 @@ class Weighing:
         return WeightReading.error(f"scale not answering: the last reading is {age:.1f} s old", r.raw)
 
     def net(self, sku: Any = None, placement_id: str | None = None) -> NetWeight:
-        """The reading evaluated with the tare in force (at least ``sku``'s forced tare). A load claimed by
-        ``placement_id`` alone is not spent for it (its line may be re-chosen at the same weight)."""
+        """The reading evaluated with the tare in force (at least ``sku``'s forced tare). On a claimed load the
+        priceable part is its increase over the claim (``gross``: the increase); a load claimed by ``placement_id``
+        alone is its own while nothing was added (its line may be re-chosen at the same weight); one it shares is
+        spent for it."""
         tare, name = self._tare_for(sku)
-        spent = self._claim is not None and (placement_id is None or self._claim.owners != {placement_id})
-        return net_weight(self.current(), self.rules, tare, name, spent)
+        claim, reading = self._claim, self.current()
+        if claim is None or (self.sole_owner(placement_id) and self.grew() is not True):
+            return net_weight(reading, self.rules, tare, name)
+        whole = net_weight(reading, self.rules, tare, name, spent=True)
+        if whole.state is not NetState.SPENT or claim.gross is None or \
+                (placement_id is not None and placement_id in claim.owners):
+            return whole
+        part = net_weight(replace(reading, grams=reading.grams - claim.gross), self.rules, tare, name)
+        return part if part.priceable else whole
 
     def usable_grams(self, sku: Any = None, placement_id: str | None = None) -> int | None:
         """Net grams that may be priced now for ``sku`` (and ``placement_id``), else ``None``."""
@@ -114,8 +131,33 @@ class Weighing:
         return net.net if net.priceable else None
 
     def fresh_grams(self) -> int | None:
-        """Net grams of a priceable load no line claimed yet (for the second opinion), else ``None``."""
-        return self.usable_grams() if self._claim is None else None
+        """Net grams of a priceable load no line claimed yet (the increase over a claim), else ``None``."""
+        return self.usable_grams()
+
+    def grew(self) -> bool | None:
+        """Whether the tray holds something new: ``True`` when nothing is claimed or the stable gross rose at least
+        Min over the claim, ``False`` when it did not (a new picture is the same items moved), ``None`` when the
+        scale cannot say now (moving, no answer, the claim not settled)."""
+        claim, reading = self._claim, self.current()
+        if claim is None:
+            return True
+        if claim.gross is None or net_weight(reading, self.rules).state in _UNWEIGHED:
+            return None
+        return reading.grams - claim.gross >= self.rules.min_grams
+
+    def newest_owner(self) -> str | None:
+        """The placement of the newest line on the claimed load (``None``: none, or a line with no placement)."""
+        return self._claim.owners[-1] if self._claim is not None and self._claim.owners else None
+
+    def sole_owner(self, placement_id: str | None) -> bool:
+        return self._claim is not None and placement_id is not None and self._claim.owners == (placement_id,)
+
+    def adopt(self, old: str, new: str) -> None:
+        """Placement ``new`` is a new picture of ``old``'s item (moved, or swapped at the same weight): it owns
+        ``old``'s share of the claim."""
+        if self._claim is not None and old in self._claim.owners:
+            owners = tuple(new if o == old else o for o in self._claim.owners)
+            self._claim = replace(self._claim, owners=owners)
 
     @property
     def chosen_tare_grams(self) -> int:
@@ -138,6 +180,9 @@ class Weighing:
         self.reading, self._read_at = reading, self.clock() if at is None else at
         if self._claim is not None and self._emptied():
             self._claim = None  # the tray was emptied: the lines' items are off it
+        elif self._claim is not None and reading.usable and (self._claim.gross is None
+                                                              or reading.grams < self._claim.gross):
+            self._claim = replace(self._claim, gross=reading.grams)  # settled, or items taken off: the claim is this
         item = self.pending
         if item is None or self.clock() < self._retry_at or self.usable_grams(item.sku, item.placement_id) is None:
             return changed, None
@@ -149,13 +194,17 @@ class Weighing:
         return r is not None and r.usable and r.grams < self.rules.min_grams
 
     def spend(self, placement_id: str | None) -> None:
-        """A line (of ``placement_id``) was added: the load on the tray — stable, settling, or one the scale could
-        not report — prices no other item until the tray is emptied, and a tare has served. A line added with the
-        tray seen empty (or before the scale was ever read) claims nothing: its item is not on the tray."""
+        """A line (of ``placement_id``) was added: the load on the tray — its stable gross, or the first stable
+        gross after a load settling or one the scale could not report — is claimed (only an increase over it prices
+        another item), and a tare has served. A line added with the tray seen empty (or before the scale was ever
+        read) claims nothing: its item is not on the tray."""
         if self.reading is None or self._emptied():
             return
-        owners = self._claim.owners if self._claim is not None else frozenset()
-        self._claim = _Claim(owners | {placement_id})
+        owners = self._claim.owners if self._claim is not None else ()
+        r = self.current()
+        gross = r.grams if r is not None and r.usable else None
+        self._claim = _Claim(owners if placement_id in owners and placement_id is not None else
+                             (*owners, placement_id), gross)
         self.tare = None
 
     def tray_emptied(self) -> None:

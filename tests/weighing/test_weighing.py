@@ -76,13 +76,15 @@ def test_the_same_stable_load_prices_one_item_only():
     assert w.usable_grams() == 550
 
 
-def test_a_load_a_line_claimed_prices_nothing_until_the_tray_is_emptied():
-    """Items put on top of a billed one, or a part of the tray taken off, never price a weighed item with the
-    billed item's weight: only an emptied tray (a stable reading under Min) frees it."""
+def test_a_claimed_load_prices_only_what_is_added_to_it_until_the_tray_is_emptied():
+    """Items put on top of a billed one are priced on the increase, never with the billed item's weight; a part of
+    the tray taken off shrinks the claim; only an emptied tray (a stable reading under Min) frees it."""
     w = Weighing(RETAIL)
     w.take(ok(1000))
     w.spend(None)  # a 1 kg carton, scanned
-    for grams in (1550, 2300, 1000, 400):  # bananas on top of it, more, taken off, the carton lifted a little
+    w.take(ok(1550))  # bananas on top of it: their own 550 g
+    assert w.usable_grams() == 550 and w.net().gross == 550
+    for grams in (1000, 1050, 400, 450):  # taken off, back a little, the carton half lifted, a wobble
         w.take(ok(grams))
         assert w.usable_grams() is None and w.net().state is NetState.SPENT, grams
     w.take(ok(95))  # under Min: the tray is empty
