@@ -5,7 +5,9 @@
 * **the empty tray is learnt again** when the evidence says the tray is empty — the scale reads a stable load under
   Min and the picture has been still for :data:`RELEARN_S` seconds while the trigger thinks something lies there (a
   lighting jump past the drift limit) — after the camera was lost and came back, when its picture changes size, and
-  after a Zero. Never while the scale says something is on the tray: learning waits for it. A placement the
+  after a Zero. Never while the scale says something is on the tray: learning waits for it — but for the
+  first learning at start, which a loaded or un-zeroed scale must not hold up for good (a wrong first picture of the
+  tray is learnt again as above). A placement the
   camera still held is cleared (``TrayCleared``), so Zero and the leftovers' auto-zero work again;
 * **a blind camera** is said once: a load the scale holds, stable, :data:`UNSEEN_S` seconds at least Min above what
   the camera has accounted for (a placement seen, or the load it last saw) with no placement seen — "the camera did
@@ -59,6 +61,7 @@ class TrayWatch:
         self._trigger, self._weighing, self._book, self._emit, self.clock = trigger, weighing, book, emit, clock
         self._call = call  # raises a help call (the staff page lists it)
         self._reset_due = self._relearn_due = False
+        self._learnt = False  # the trigger has learnt the empty tray once: a later learning waits for an empty scale
         self._still_since: float | None = None  # the trigger thinks occupied, the scale reads empty, still picture
         self._base: int | None = None  # the stable load the camera has accounted for (grams)
         self._unseen_since: float | None = None
@@ -97,9 +100,11 @@ class TrayWatch:
         min_grams = self._weighing.rules.min_grams
         loaded = reading is not None and reading.ok and reading.grams >= min_grams
         empty = reading is not None and reading.usable and abs(reading.grams) < min_grams
-        event = self._trigger.update(frame, may_learn=not loaded)
-        if isinstance(event, BackgroundLearned) and self._book.current is not None:
-            event = TrayCleared(frame)  # learnt again (a reconnect, another size): the old placement is gone
+        event = self._trigger.update(frame, may_learn=not (loaded and self._learnt))
+        if isinstance(event, BackgroundLearned):
+            self._learnt, was_learnt = True, self._learnt
+            if was_learnt and self._book.current is not None:
+                event = TrayCleared(frame)  # learnt again (a reconnect, another size): the old placement is gone
         if event is None:
             event = self._relearn(frame, t, empty)
         self._unseen(t, reading, event, min_grams)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from kiosk.camera import Frame
+from kiosk.scale import SimulatedScale
 from kiosk.services import Notice
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import CameraStatusChanged, PlacementCleared, SuggestionsReady
@@ -154,3 +155,23 @@ def test_a_recording_that_repeats_its_frames_is_not_frozen(kit):
     r.weigh(0)
     r.feed(EMPTY, FROZEN_S * 2)
     assert warnings(k) == []
+
+
+
+def test_a_kiosk_that_starts_with_a_load_on_the_scale_still_learns_the_tray(kit, monkeypatch):
+    """The first learning is not held by the scale: a kiosk started with a reading of Min or more (a bag left on the
+    tray, a scale not zeroed) learnt nothing and never suggested a product until staff zeroed it."""
+    import tests.services.conftest as services_conftest
+
+    plain_feed = services_conftest.feed
+
+    def weighed_first(service, image, n):  # the scale's first reading arrives before the camera's first frames
+        service.poll_scale()
+        return plain_feed(service, image, n)
+
+    monkeypatch.setattr(services_conftest, "feed", weighed_first)
+    k = kit(scale=SimulatedScale(1059))
+    assert k.service._trigger.state is TrayState.EMPTY
+    r = Replay(k)
+    r.weigh(1059 + 500)
+    assert len(r.feed(item_frame(), 1)) == 1

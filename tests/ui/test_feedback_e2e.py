@@ -87,7 +87,10 @@ def test_store_feedback_reaches_head_office_and_the_next_model(qtbot, kiosk, tmp
     tap(qtbot, window.suggestions.buttons[1])
     qtbot.waitUntil(lambda: [line.sku for line in service.cart_view().lines] == [picked], timeout=5000)
 
-    # another item; whatever the till made of it, staff corrects it to an avocado
+    # another item (the scale grows by its weight: a picture that adds nothing is the first item moved);
+    # whatever the till made of it, staff corrects it to an avocado
+    scale.set_weight(1059 + 1062)
+    service.poll_scale()
     place(service, "03_oatly-oat-milk.jpg")
     qtbot.waitUntil(lambda: shows_suggestions(window) and window.suggestions.placement_id != first, timeout=10000)
     second = window.suggestions.placement_id
