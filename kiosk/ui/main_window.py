@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         self._camera_status: Any = "connecting"
         self._waiting: dict[str, Any] = {}  # cart id → its payment checked in the background (PaymentPending)
         self._frozen = False  # the service holds the cart as the payment page shows it (freeze_cart)
-        self._paying = False  # a tap on Pay waits for the terminal (service.pay runs off the Qt thread)
+        self._paying: object | None = None  # the tap on Pay waiting for the terminal (service.pay off the Qt thread)
         self.cart_model = CartTableModel(parent=self)
         self.staff_model = CartTableModel(removable=False, parent=self)
         # the screen decides the window's size, never its content (a long text, a portrait layout being left): what
@@ -495,15 +495,22 @@ class MainWindow(QMainWindow):
     def _pay(self, method: str) -> None:
         """The method tapped: the service asks the terminal (seconds at the PIN pad) off the Qt thread; the page says
         it waits for the terminal, its buttons and Pay are off until the answer (:meth:`_paid`)."""
-        if self._paying:
+        if self._paying is not None:
             return
-        self._paying = True
+        self._paying = tap = object()
         self._render_pay_button()
         # the total shown when the method was tapped; why not: on the payment page only, once
-        self.bridge.call_off_thread("pay", method, self.payment.agreed_paise, done=self._paid)
+        self.bridge.call_off_thread("pay", method, self.payment.agreed_paise,
+                                    done=lambda ok, result: self._paid(tap, ok, result))
 
-    def _paid(self, ok: bool, result: Any) -> None:
-        self._paying = False
+    def _paid(self, tap: object, ok: bool, result: Any) -> None:
+        """The terminal's answer to ``tap``; nothing when the sale it paid was already closed (SaleClosed comes first
+        and ends the wait: the next shopper's Pay works at once)."""
+        if self._paying is not tap:
+            if not ok:
+                log.warning("pay refused after its sale closed (%s): %s", type(result).__name__, result)
+            return
+        self._paying = None
         self._render_pay_button()
         if not ok:
             log.warning("pay refused (%s): %s", type(result).__name__, result)
@@ -801,6 +808,7 @@ class MainWindow(QMainWindow):
 
     def _on_sale_closed(self, event: Any) -> None:
         self._frozen = False  # the sale ended it: the next cart is another
+        self._paying = None  # the tap that paid it waits no more (its answer may come after this event)
         self._waiting.clear()  # a tap on Pay may settle what was checked in the background: nothing waits now
         self._render_waiting()
         self.receipt.show_receipt(event.receipt, getattr(event, "receipt_text", "") or None,

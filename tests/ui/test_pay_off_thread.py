@@ -65,3 +65,39 @@ def test_the_window_keeps_running_while_the_terminal_charges_and_shows_the_recei
         terminal.go.set()
         window.close()
         service.close()
+
+
+def test_the_next_shoppers_pay_works_as_soon_as_the_sale_closed_even_before_the_answer_is_delivered(tmp_path, qtbot):
+    """The sale's SaleClosed reaches the window before the pay call's own answer; the next shopper's Pay button must
+    not wait for that answer (a loaded till delivered it late and the next Pay could not be tapped), and a late
+    answer of the earlier tap must not touch the next payment."""
+    service, window, _recognizer, _scale = make_real(tmp_path, qtbot)
+    held = []
+    real_call = window.bridge.call_off_thread
+
+    def answer_held_back(name, *args, done):
+        return real_call(name, *args, done=lambda ok, result: held.append((done, ok, result)))
+
+    window.bridge.call_off_thread = answer_held_back
+    try:
+        service.choose("arla-standard-milk")
+        qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
+        tap(qtbot, window.pay_button)
+        tap(qtbot, window.payment.method_buttons["card"])
+        qtbot.waitUntil(lambda: window.page == "receipt" and len(held) == 1, timeout=5000)
+        window.show_page("checkout")
+        service.choose("oatly-oat-milk")
+        qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
+        assert window.pay_button.isEnabled()  # the answer of the first tap has not been delivered yet
+        tap(qtbot, window.pay_button)
+        window.bridge.call_off_thread = real_call
+        tap(qtbot, window.payment.method_buttons["card"])
+        done, ok, result = held.pop()
+        done(ok, result)  # the first tap's answer, late: the second payment goes on regardless
+        qtbot.waitUntil(lambda: window.page == "receipt"
+                        and [line.sku for line in window.receipt.receipt.lines] == ["oatly-oat-milk"],
+                        timeout=5000)
+    finally:
+        window.bridge.call_off_thread = real_call
+        window.close()
+        service.close()
