@@ -10,6 +10,26 @@ SHARED_GROCERY = REPO.parent / "shared" / "datasets" / "grocery-store"
 DEMO = REPO / "assets" / "demo"
 
 
+@pytest.fixture(autouse=True)
+def _root_logger_as_found():
+    """Each test leaves the root logger as it found it. ``checkout kiosk`` (kiosk.logs.setup_logging) and the CLI's
+    basicConfig install a stderr handler on the stream of the test that ran them; a later test's one-line refusal
+    then carried a WARNING line too (only in the whole suite's order). pytest's own capture handlers are left alone."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        plain = type(handler) in (logging.StreamHandler, logging.FileHandler)
+        ours = getattr(handler, "_checkout_handler", False) or plain
+        if handler not in handlers and ours:
+            root.removeHandler(handler)
+            if isinstance(handler, logging.FileHandler):
+                handler.close()
+    root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
