@@ -31,7 +31,9 @@ trained head's; ``similarity`` is the cosine of the item's embedding with the me
 ``scale`` and ``bias`` are fitted at export on validation photos, with ``pretend`` trained SKUs at once (draws of
 them) pretending to be enrolled from ``shots`` of their exemplars (their head logits and prototypes removed), so an
 enrolled SKU and a trained one compete on one scale as they will with that many SKUs enrolled. A trained SKU that is
-also in the gallery keeps the larger of its two logits.
+also in the gallery (taught again at the till) keeps its head's logit: the head's calibrated score decides how sure
+the till is (auto-add), its gallery photos only join the open-set scores' neighbours (``prototype``, ``knn``). Taking
+the larger of the two flagged every placement of it as the gallery's (20 of 20), so it was never added without a tap.
 
 **Open set** (manifest key ``open_set``): how sure the model is that the item is one it knows, one of
 :data:`SCORES` (higher = more known) of the fused logits and the embedding, and the threshold below which the till
@@ -275,7 +277,8 @@ class Fused:
 
 def fuse(logits: np.ndarray, labels: list[str], similarity: np.ndarray, gallery_skus: list[str],
          fusion: Fusion, trained: np.ndarray | None = None) -> Fused:
-    """Append ``fusion``'s logits of the enrolled SKUs to the head's (a SKU in both keeps the larger). ``trained``
+    """Append ``fusion``'s logits of the enrolled SKUs the head lacks to the head's (a SKU in both keeps the head's
+    logit, never flagged as the gallery's: see the module docstring). ``trained``
     (batch,): each item's largest cosine with the trained SKUs' prototypes, which the ``relative`` form needs."""
     logits = np.atleast_2d(np.asarray(logits, np.float32))
     index = {s: i for i, s in enumerate(labels)}
@@ -291,10 +294,11 @@ def fuse(logits: np.ndarray, labels: list[str], similarity: np.ndarray, gallery_
     source = np.zeros(fused.shape, bool)
     all_index = {s: i for i, s in enumerate(out_labels)}
     for k, sku in enumerate(gallery_skus):
+        if sku in index:  # trained: the head's answer and certification stand
+            continue
         col = all_index[sku]
-        take = g[:, k] > fused[:, col] if sku in index else np.ones(len(fused), bool)
-        fused[take, col] = g[take, k]
-        source[take, col] = True
+        fused[:, col] = g[:, k]
+        source[:, col] = True
     return Fused(fused, out_labels, source)
 
 

@@ -46,14 +46,19 @@ def test_gallery_similarity_mean_and_max():
     assert np.allclose(mean[:, 0], l2_normalise(g[0] + g[1]) @ q.T)
 
 
-def test_fuse_appends_enrolled_skus_and_a_trained_one_keeps_its_larger_logit():
+def test_fuse_appends_enrolled_skus_and_a_trained_one_keeps_its_head_logit():
     logits = np.array([[2.0, 1.0, 0.0]])
     fused = fuse(logits, ["a", "b", "c"], np.array([[0.5, 0.9]]), ["b", "new"], Fusion(10.0, -4.0))
     assert fused.labels == ["a", "b", "c", "new"]
     assert np.allclose(fused.logits, [[2.0, 1.0, 0.0, 5.0]])  # b's gallery logit 1.0 is not larger than 1.0
     assert fused.from_gallery.tolist() == [[False, False, False, True]]
-    fused = fuse(logits, ["a", "b", "c"], np.array([[0.8, 0.0]]), ["b", "new"], Fusion(10.0, -4.0))
-    assert fused.logits[0, 1] == pytest.approx(4.0) and fused.from_gallery[0, 1]
+    # a trained SKU taught again: its gallery logit (4.0) would beat the head's (1.0); the head's answer stands, not
+    # flagged as the gallery's, so its auto-add still follows the head's calibrated score (was 4.0, from the gallery)
+    for form, trained in (("absolute", None), ("relative", np.array([0.5]))):
+        fused = fuse(logits, ["a", "b", "c"], np.array([[0.8, 0.0]]), ["b", "new"], Fusion(10.0, -4.0, form=form),
+                     trained)
+        assert fused.logits[0, 1] == pytest.approx(1.0) and not fused.from_gallery[0, :3].any()
+        assert fused.from_gallery[0, 3]
 
 
 def test_relative_fusion_measures_the_gallery_against_the_trained_prototypes():
