@@ -277,7 +277,9 @@ def prepare(args) -> tuple[argparse.Namespace, dict]:
     _refuse_conflicts(args, base)
     run.mkdir(parents=True, exist_ok=True)
     added = read_manifest(args.add)
-    replay = _replay(base, base_exemplars(base), added, args.replay)
+    exemplars = base_exemplars(base)
+    _check_added(args.add, added, base, exemplars, getattr(args, "min_new_photos", None))
+    replay = _replay(base, exemplars, added, args.replay)
     manifest = write_manifest(added + replay, run / "incremental-train.csv")
     opts = _options(args, base)
     opts.train = manifest
@@ -293,6 +295,22 @@ def prepare(args) -> tuple[argparse.Namespace, dict]:
           f"replayed exemplars ({record['replay_per_sku']} per SKU): {record['photos_per_epoch']} photos an epoch, "
           f"{opts.epochs} epoch(s)")
     return opts, record
+
+
+def _check_added(manifest: Path, added: list, base: Base, exemplars: list, minimum: int | None) -> None:
+    """:func:`trainer.data.added.check_added` against the base's training photos, or (its training manifest not here,
+    e.g. a bundle from another machine) against its replay exemplars, said in a line."""
+    from trainer.data.added import MIN_NEW_PHOTOS, check_added
+    from trainer.data.manifest import read_manifest
+
+    train = Path(str(base.args.get("train") or ""))
+    if str(train) not in ("", ".") and train.is_file():
+        rows, name = read_manifest(train), f"the base's training manifest {train}"
+    else:
+        rows, name = exemplars, f"the base's replay exemplars ({len(exemplars)})"
+        print(f"incremental: the base's training photos are not here (--train {train if str(train) != '.' else '?'}"
+              f"); --add's photos are checked against its {len(exemplars)} replay exemplars only")
+    check_added(Path(manifest), added, base.labels, rows, name, minimum=minimum or MIN_NEW_PHOTOS)
 
 
 def _refuse_out(run: Path, base: Base) -> None:

@@ -156,4 +156,7 @@ def _incremental_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay", type=bounded(int, 0, 100_000), default=None, metavar="PER_SKU",
                    help="with --incremental: exemplars replayed per existing SKU (default: about twice as many "
                    "replayed photos as --add's, at least 2 a SKU)")
+    p.add_argument("--min-new-photos", type=bounded(int, 1, 100_000), default=None, metavar="N",
+                   help="with --incremental: distinct photos (exact and near copies counted once) each new SKU of "
+                   "--add needs (default: 5, the till's minimum to teach a product)")
     p.add_argument("--export", type=Path, metavar="DIR", help="with --incremental: also write the run's bundle there")
