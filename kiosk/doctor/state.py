@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from kiosk.doctor.core import FAIL, OK, CheckResult, Context
+from kiosk.doctor.core import FAIL, OK, WARN, CheckResult, Context
 
 __all__ = ["check_state", "state_advice"]
 
@@ -153,4 +153,42 @@ def check_state(ctx: Context) -> CheckResult:
     parts = [f"{store}" + ("" if store.exists() else " (new: made at the first start)")]
     if c.gallery.strip():
         parts.append(f"gallery {c.gallery}")
+    unused = _taught_unused(ctx, Path(c.gallery) / DB_FILE) if c.gallery.strip() else ""
+    if unused:
+        return CheckResult(WARN, "state", ", ".join(parts) + f" open; {unused}",
+                           "roll forward to a model exported with gallery fusion (`checkout kiosk rollback` lists "
+                           "the versions), or teach the products again under a newer model")
     return CheckResult(OK, "state", ", ".join(parts) + ": open as the kiosk will open them")
+
+
+def _taught_unused(ctx: Context, gallery: Path) -> str:
+    """Taught products the model the kiosk will run cannot suggest (a bundle without gallery fusion, e.g. an older
+    one after a rollback), in words; ``""`` when there are none, or the model or gallery cannot be read (their own
+    checks say so)."""
+    from kiosk.bundle_format.openset import embedding_info
+    from kiosk.doctor.model import read_model_manifest
+    from kiosk.errors import BundleError
+
+    if not gallery.is_file():
+        return ""
+    try:
+        manifest = read_model_manifest(ctx)
+        info = embedding_info(manifest)
+    except (BundleError, OSError, ValueError):
+        return ""
+    if info is not None and info.fusion is not None:
+        return ""
+    try:
+        conn = sqlite3.connect(f"{gallery.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            skus = [r[0] for r in conn.execute(
+                "SELECT DISTINCT sku FROM enrollments WHERE withdrawn_at IS NULL ORDER BY sku")]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return ""
+    if not skus:
+        return ""
+    return (f"taught products are not suggested by model v{manifest.model_version}: it has no gallery fusion "
+            f"({len(skus)} taught: {', '.join(skus[:5])}{' …' if len(skus) > 5 else ''}); teach them again under a "
+            "newer model or roll forward")

@@ -24,7 +24,7 @@ import numpy as np
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import Notice
 
-__all__ = ["TeachDesk", "attach_gallery", "open_gallery"]
+__all__ = ["TeachDesk", "attach_gallery", "open_gallery", "unused_gallery"]
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,33 @@ def open_gallery(path: str):
         return None
 
 
+def unused_gallery(recognizer, gallery) -> Notice | None:
+    """The warning when ``gallery`` holds taught products that ``recognizer``'s model cannot suggest (a bundle without
+    gallery fusion, e.g. an older one after a rollback: they vanished without a word), else ``None``."""
+    fusion = getattr(recognizer, "fusion", None)
+    if gallery is None or fusion is None or getattr(fusion, "can_fuse", True):
+        return None
+    try:
+        if not gallery.enrolled_skus():
+            return None
+    except Exception:  # noqa: BLE001 - a gallery that cannot be read is said where it is opened
+        return None
+    version = getattr(recognizer, "model_version", "?")
+    return Notice("warning", f"taught products are not suggested by model v{version}: it has no gallery fusion; "
+                             "teach them again under a newer model or roll forward")
+
+
 def attach_gallery(recognizer, gallery) -> None:
     """Give a newly loaded recogniser the gallery and embed the stored photos for it now (a new backbone re-embeds
-    them here, in the loader's thread, not at the first placement after the swap)."""
+    them here, in the loader's thread, not at the first placement after the swap); a model that cannot use the
+    gallery is said once in the log (:func:`unused_gallery`)."""
     if recognizer is None or gallery is None or not hasattr(recognizer, "attach_gallery"):
         return
     recognizer.attach_gallery(gallery)
+    unused = unused_gallery(recognizer, gallery)
+    if unused is not None:
+        log.warning("gallery: %s (taught: %s)", unused.message, ", ".join(gallery.enrolled_skus()[:10]))
+        return
     try:
         recognizer.fusion.gallery()
     except Exception:  # noqa: BLE001 - a gallery that cannot be embedded must not keep a model from loading
@@ -74,8 +95,8 @@ class TeachDesk:
         self.tray_region = tuple(tray_region)
         self.policy = policy or EnrollPolicy()
         self._lock = threading.Lock()  # one enrollment at a time
-        self.attach(model.recognizer)
-        self._unsubscribe = model.subscribe(self.attach) if gallery is not None else (lambda: None)
+        self.attach(model.recognizer)  # the first model's warning is a startup notice (kiosk.services.wiring)
+        self._unsubscribe = model.subscribe(self._swapped) if gallery is not None else (lambda: None)
 
     def close(self) -> None:
         self._unsubscribe()
@@ -87,6 +108,14 @@ class TeachDesk:
         """Give ``recognizer`` the gallery (a recogniser without embeddings ignores it)."""
         if recognizer is not None and self.gallery is not None and hasattr(recognizer, "attach_gallery"):
             recognizer.attach_gallery(self.gallery)
+
+    def _swapped(self, recognizer) -> None:
+        """A model swapped in (update, rollback): attach the gallery, and tell staff (once a swap) when it cannot use
+        it."""
+        self.attach(recognizer)
+        unused = unused_gallery(recognizer, self.gallery)
+        if unused is not None:
+            self._emit(unused)
 
     @property
     def available(self) -> str | None:

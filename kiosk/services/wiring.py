@@ -136,8 +136,12 @@ def open_parts(config: KioskConfig) -> OpenedParts:
     except BaseException:
         close_all(*reversed(opened))
         raise
+    from kiosk.services.teaching import unused_gallery
+
+    unused = unused_gallery(recognizer, gallery)  # taught products this model cannot suggest: said at the start
+    notices = _model_notices(config, models) + ([(unused.level, unused.message)] if unused is not None else [])
     parts = OpenedParts(catalog, store, scale, ActiveModel(recognizer), catalog_lock,
-                       models.updater if models is not None else None, _model_notices(config, models), scanner,
+                       models.updater if models is not None else None, notices, scanner,
                        terminal, gallery=gallery, instance=instance)
     if models is not None:
         from kiosk.services.model_updates import model_rollback

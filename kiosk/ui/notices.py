@@ -143,6 +143,10 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"no removal is waiting for a staff approval", mark("Notice", "No removal is waiting for staff approval")),
     (r"no item is waiting for staff", mark("Notice", "No item is waiting for staff")),
     # staff's actions (kiosk.services.staff_desk, teaching, model_updates)
+    (r"taught products are not suggested by model v(?P<version>\S+): it has no gallery fusion; teach them again "
+     r"under a newer model or roll forward",
+     mark("Notice", "Taught products are not suggested by model v{version}: it has no gallery fusion; teach them "
+                    "again under a newer model or roll forward")),
     (r"(?P<name>.+) is sold by weight: put it on the scale, then correct again",
      mark("Notice", "{name} is sold by weight: put it on the scale, then correct again")),
     (r"(?P<name>.+): (?P<net>-?\d+) g net \((?P<gross>\d+) g less (?P<tare>\d+) g tare\) is under the scale's "

@@ -443,6 +443,10 @@ Place an item on the tray to start.</source>
         <translation>बारकोड नहीं पढ़ा गया: फिर से स्कैन करें</translation>
     </message>
     <message>
+        <source>Taught products are not suggested by model v{version}: it has no gallery fusion; teach them again under a newer model or roll forward</source>
+        <translation>मॉडल v{version} सिखाए गए उत्पाद नहीं सुझाता: उसमें गैलरी फ़्यूज़न नहीं है; उन्हें नए मॉडल पर फिर से सिखाएँ या नया मॉडल वापस लाएँ</translation>
+    </message>
+    <message>
         <source>{name}: {net} g net ({gross} g less {tare} g tare) is under the scale&apos;s minimum of {least} g: weigh it again</source>
         <translation>{name}: शुद्ध वज़न {net} g ({gross} g में से {tare} g टेयर घटाकर) तराज़ू के न्यूनतम {least} g से कम है: फिर से तौलें</translation>
     </message>
