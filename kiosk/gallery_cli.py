@@ -152,8 +152,10 @@ def empty_tray_occupancy(config, empty):
     trigger.background = trigger.shrink(np.asarray(empty))
 
     def occupancy(image):
-        if image.shape[:2] != empty.shape[:2]:  # another camera: nothing to compare with
-            return None
+        if image.shape[:2] != empty.shape[:2]:  # another camera, a phone: compared at the tray's size
+            import cv2
+
+            image = cv2.resize(image, (empty.shape[1], empty.shape[0]), interpolation=cv2.INTER_AREA)
         return trigger.occupancy(image)
 
     return occupancy
@@ -170,13 +172,15 @@ def cmd_enroll(args) -> int:
     policy = EnrollPolicy() if args.min_photos is None else EnrollPolicy(min_photos=args.min_photos)
     with Catalog.open(config.catalog, create=False) as catalog:
         sku = catalog.find(args.sku)
+        names = {s.sku: s.name for s in catalog.all()}
     recognizer = Recognizer.load(model_dir(config, args.bundle), backend=config.backend, device=config.device,
                                  threads=config.threads or None, precision=config.precision)
     try:
         with Gallery.open(config.gallery) as gallery:
             empty = read_image(args.empty_tray) if args.empty_tray else gallery.empty_tray()
             result = enroll(gallery, recognizer, args.sku, sku, images, policy=policy, staff=args.staff,
-                            occupancy=empty_tray_occupancy(config, empty), source="checkout sku enroll")
+                            occupancy=empty_tray_occupancy(config, empty), source="checkout sku enroll",
+                            name_of=lambda s: names.get(s, s))
     finally:
         recognizer.close()
     if args.json:
@@ -194,7 +198,8 @@ def cmd_enroll(args) -> int:
             if not v.usable:
                 same = f" of {paths[v.same_as].name}" if v.same_as is not None else ""
                 why = f" ({images.problems[v.index]})" if v.index in images.problems else ""
-                print(f"  refused {paths[v.index].name}: {v.reason}{same}{why}")
+                like = f" ({names.get(v.like[0], v.like[0])}, {v.like[1]}, {v.like[2]:.2f})" if v.like else ""
+                print(f"  refused {paths[v.index].name}: {v.reason}{same}{why}{like}")
     return 0
 
 

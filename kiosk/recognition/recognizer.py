@@ -163,17 +163,25 @@ class Recognizer:
     def embed(self, images_bgr: list[np.ndarray], batch: int = 16) -> np.ndarray:
         """Embeddings ``(N, dim)`` of BGR images, as the recogniser computes them (for a gallery). BundleError when
         the bundle exports none."""
+        return self.forward(images_bgr, batch)[1]
+
+    def forward(self, images_bgr: list[np.ndarray], batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        """The head's logits ``(N, labels)`` and the embeddings ``(N, dim)`` of BGR images, one forward pass each
+        (what :meth:`GalleryFusion.decide` takes: an enrollment judges its photos as the till would)."""
         if not self.fusion.has_embedding:
             raise BundleError(f"{self.bundle.root}: this model exports no embeddings (a bundle from before "
                               "enrollment); export it again to enroll new products")
-        out = []
+        logits, out = [], []
         for i in range(0, len(images_bgr), batch):
             x = np.stack([preprocess(im, self.spec) for im in images_bgr[i : i + batch]])
-            _logits, embedding = self.backend.run_with_embedding(x)
+            z, embedding = self.backend.run_with_embedding(x)
             if embedding is None:
                 raise BundleError(f"{self.bundle.root}: backend {self.backend.key!r} gives no embeddings")
+            logits.append(np.asarray(z, np.float32))
             out.append(np.asarray(embedding, np.float32))
-        return np.concatenate(out) if out else np.zeros((0, self.fusion.info.dim), np.float32)
+        if not out:
+            return np.zeros((0, len(self.labels)), np.float32), np.zeros((0, self.fusion.info.dim), np.float32)
+        return np.concatenate(logits), np.concatenate(out)
 
     def probabilities(self, images_bgr: list[np.ndarray]) -> np.ndarray:
         """Batch helper for self-tests and evaluation: (N, num_classes) probabilities."""

@@ -152,6 +152,22 @@ class TeachDesk:
         return judge([image], self.policy, self._occupancy, size=model_size(self._model.recognizer),
                      crop=self._crop)[0]
 
+    def fingerprint(self, image: np.ndarray) -> np.ndarray:
+        """What Teach tells one photo from another by (:func:`kiosk.gallery.enroll.fingerprint` of the part kept)."""
+        from kiosk.gallery.enroll import fingerprint
+
+        return fingerprint(self._crop(image))
+
+    def same_photo(self, a: np.ndarray, b: np.ndarray) -> bool:
+        """Two :meth:`fingerprint` s of one photo: Teach would refuse the second as "duplicate"."""
+        from kiosk.gallery.enroll import same_photo
+
+        return same_photo(a, b, self.policy)
+
+    def _name(self, sku_id: str) -> str:
+        sku = self._shelf.find(sku_id)
+        return sku.name if sku is not None else sku_id
+
     def create_sku(self, fields: dict[str, str]) -> str:
         """Create a catalog row from the screen's ``fields`` (sku, name, price_paise, sold_by, gst_percent, hsn,
         group); refused when the SKU exists or a field is wrong (every problem in one line)."""
@@ -191,7 +207,7 @@ class TeachDesk:
                 result = self._model.with_recognizer(
                     lambda rec: enroll(self.gallery, rec, sku_id, self._shelf.find(sku_id), frames,
                                        policy=self.policy, occupancy=self._occupancy, crop=self._crop, staff=who,
-                                       source="staff screen"))
+                                       source="staff screen", name_of=self._name))
             except EnrollmentRefused as exc:
                 raise CheckoutError(str(exc)) from None
         self._emit(Notice("info", f"taught {result.summary()}: suggested from the next placement"))

@@ -34,6 +34,7 @@ class TeachController(QObject):
         self.window, self.teaching, self._frames = window, teaching, frames
         self.panel = TeachPanel()
         self.photos: list[Any] = []
+        self._marks: list[Any] = []  # each photo's fingerprint (teaching.fingerprint)
         self.refused: dict[str, int] = {}
         self._pending = 0
         self._timer = QTimer(self)
@@ -75,16 +76,22 @@ class TeachController(QObject):
             return
         image = getattr(frame, "image", frame)
         verdict = self.teaching.check_frame(image)
-        if verdict.usable:
-            self.photos.append(image.copy())
-        else:
-            self.refused[verdict.reason] = self.refused.get(verdict.reason, 0) + 1
+        reason = verdict.reason
+        if verdict.usable:  # counted once: a frame Teach would refuse as the same photo again is not a new photo
+            seen = self.teaching.fingerprint(image)
+            if any(self.teaching.same_photo(seen, other) for other in self._marks):
+                reason = "duplicate"
+            else:
+                self.photos.append(image.copy())
+                self._marks.append(seen)
+        if reason:
+            self.refused[reason] = self.refused.get(reason, 0) + 1
         self._show_count()
 
     def clear(self) -> None:
         self._pending = 0
         self._timer.stop()
-        self.photos, self.refused = [], {}
+        self.photos, self.refused, self._marks = [], {}, []
         self._show_count()
 
     def _show_count(self) -> None:

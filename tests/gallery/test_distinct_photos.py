@@ -53,7 +53,7 @@ def test_a_product_taught_again_after_it_was_forgotten_is_stored_and_suggested(w
     assert again.usable == 8 and again.enrollment.photos == 8
     assert [(e.sku, e.photos) for e in gallery.enrollments()] == [("green-bar", 8)]
     assert _snapshot_rows(gallery, recognizer, "green-bar") == 8
-    assert "green-bar: enrolled 8 photo(s)" == again.summary()
+    assert again.summary().split("; ")[0] == "green-bar: enrolled 8 photo(s)"  # (a word on what it looks like)
     # the withdrawn enrollment keeps its photos for head office, each file still matching its hash
     for enrollment in (first.enrollment, again.enrollment):
         _, files = gallery.for_head_office(enrollment.enrollment_id)

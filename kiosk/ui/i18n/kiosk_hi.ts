@@ -1389,6 +1389,10 @@ what the camera saw</source>
         <translation>पहले से सिखाया गया</translation>
     </message>
     <message>
+        <source>another product</source>
+        <translation>दूसरा उत्पाद</translation>
+    </message>
+    <message>
         <source>{sku} is not in the catalog: add its row below first</source>
         <extracomment>(pattern of the teaching desk&apos;s English, template for the screen): its SKU lines, why teaching is not possible, its refusals (``tests/ui/test_i18n.py`` checks them against ``kiosk/services/teaching.py``)</extracomment>
         <translation>{sku} कैटलॉग में नहीं है: पहले नीचे इसकी पंक्ति जोड़ें</translation>

@@ -32,7 +32,8 @@ SOLD_BY = (("unit", mark("Teach", "by the piece")), ("weight", mark("Teach", "by
 #: why a photo was refused (:class:`kiosk.gallery.PhotoVerdict.reason`) → its word on the screen
 REFUSALS = {"blurred": mark("Teach", "blurred"), "empty tray": mark("Teach", "empty tray"),
             "unreadable": mark("Teach", "unreadable"), "too small": mark("Teach", "too small"),
-            "duplicate": mark("Teach", "the same photo again"), "already taught": mark("Teach", "taught already")}
+            "duplicate": mark("Teach", "the same photo again"), "already taught": mark("Teach", "taught already"),
+            "another product": mark("Teach", "another product")}
 #: (pattern of the teaching desk's English, template for the screen): its SKU lines, why teaching is not possible,
 #: its refusals (``tests/ui/test_i18n.py`` checks them against ``kiosk/services/teaching.py``)
 SERVICE_TEXTS: tuple[tuple[str, str], ...] = (
