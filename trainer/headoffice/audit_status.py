@@ -243,7 +243,7 @@ def _log_refusals(out: Path, refusals: list[dict]) -> None:
     for number, line in enumerate(text.splitlines(), start=1):
         try:
             seen.add(json.loads(line)["batch"])
-        except (ValueError, KeyError, TypeError):  # a line cut by a crash, or edited by hand: kept as it is
+        except (ValueError, KeyError, TypeError, RecursionError):  # a line cut by a crash, or edited by hand: kept
             if line.strip():
                 log.warning("%s line %d: not a refusal record, left as it is", path, number)
     new = [r for r in refusals if r["batch"] not in seen]

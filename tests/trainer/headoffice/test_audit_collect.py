@@ -152,3 +152,15 @@ def test_a_row_larger_than_a_batch_goes_withheld_and_blocks_nothing(tmp_path, mo
     assert (k.status, k.rows, k.last_seq, k.problems) == ("ok", 7, 7, [])
     assert len(k.withheld) == 1 and k.withheld[0].startswith("row 4 (help.note")
     assert verify_rows([stub], {}, expect_first=4, expect_prev=stub["prev"]).counts() == {"edited": 1}  # kiosk side
+
+
+def test_a_refusal_log_line_nested_too_deep_is_left_as_it_is(seeded, tmp_path, capsys):
+    """Head office's own refusal log edited by hand (a line nested 100,000 deep) was a RecursionError traceback from
+    `audit collect`; the line is kept, a warning names it, and the refusal is logged after it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "audit-refusals.jsonl").write_text("[" * 100_000 + "\n")
+    assert main(["audit", "collect", str(seeded.root), "--keys", str(seeded.keys), "--out", str(out)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    lines = (out / "audit-refusals.jsonl").read_text().splitlines()
+    assert lines[0] == "[" * 100_000 and json.loads(lines[1])["store"] == "BLR-0107"
