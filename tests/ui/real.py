@@ -39,3 +39,17 @@ def make_real(tmp_path, qtbot, *, terminal=None, clock=None, receipt_return_s: f
     window.show()
     service.announce()
     return service, window, recognizer, scale
+
+
+def milk_to_payment(qtbot, service, window, recognizer) -> None:
+    """A shopper places a milk, taps its suggestion and then Pay: the payment page is open, the bill one line."""
+    from tests.ui.helpers import tap
+    from tests.ui.test_integration import place
+
+    recognizer.answer = [("arla-standard-milk", 0.6), ("oatly-oat-milk", 0.2)]
+    place(service, "07_arla-standard-milk.jpg")
+    qtbot.waitUntil(lambda: window.suggestions.state == "choose")
+    tap(qtbot, window.suggestions.buttons[0])
+    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
+    tap(qtbot, window.pay_button)
+    assert window.page == "payment"

@@ -11,8 +11,7 @@ from PySide6.QtCore import QTimer
 
 from kiosk.payments.simulator import Terminal
 from tests.ui.helpers import tap
-from tests.ui.real import make_real
-from tests.ui.test_integration import place
+from tests.ui.real import make_real, milk_to_payment
 
 
 class PinPad(Terminal):
@@ -34,13 +33,7 @@ def test_the_window_keeps_running_while_the_terminal_charges_and_shows_the_recei
     terminal = PinPad()
     service, window, recognizer, _scale = make_real(tmp_path, qtbot, terminal=terminal)
     try:
-        recognizer.answer = [("arla-standard-milk", 0.6), ("oatly-oat-milk", 0.2)]
-        place(service, "07_arla-standard-milk.jpg")
-        qtbot.waitUntil(lambda: window.suggestions.state == "choose")
-        tap(qtbot, window.suggestions.buttons[0])
-        qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
-        tap(qtbot, window.pay_button)
-        assert window.page == "payment"
+        milk_to_payment(qtbot, service, window, recognizer)
         tap(qtbot, window.payment.method_buttons["card"])
         qtbot.waitUntil(terminal.asked.is_set, timeout=3000)  # the page's short pause, then the charge
         assert terminal.thread != threading.main_thread().name

@@ -11,8 +11,7 @@ from kiosk.payments.simulator import Terminal
 from kiosk.payments.terminal import ChargeStatus, TerminalError, TerminalReply
 from kiosk.ui.models import CartTableModel
 from tests.ui.helpers import tap, tap_cell
-from tests.ui.real import make_real
-from tests.ui.test_integration import place
+from tests.ui.real import make_real, milk_to_payment
 
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 
@@ -47,13 +46,7 @@ def hindi_milk(tmp_path, qtbot):
     qtbot.waitUntil(window.language_button.isVisible)  # the service's languages (ShopperPrefsChanged)
     tap(qtbot, window.language_button)
     qtbot.waitUntil(lambda: window.translations.language == "hi")
-    recognizer.answer = [("arla-standard-milk", 0.6), ("oatly-oat-milk", 0.2)]
-    place(service, "07_arla-standard-milk.jpg")
-    qtbot.waitUntil(lambda: window.suggestions.state == "choose")
-    tap(qtbot, window.suggestions.buttons[0])
-    qtbot.waitUntil(lambda: window.cart_model.rowCount() == 1)
-    tap(qtbot, window.pay_button)
-    assert window.page == "payment"
+    milk_to_payment(qtbot, service, window, recognizer)
     yield service, window, terminal
     window.close()
     service.close()
