@@ -36,6 +36,8 @@ INCREMENTAL_EPOCHS = 4
 # 30 % of the added photos (new SKUs): × 0.5: old 92.0 %, new 94.7 % (the base: old 96.0 %); × 0.2: 96.0 % / 100 %;
 # × 0.1: 97.5 % / 96.5 %. A fresh one-cycle warm-up to half the base's peak undoes what the base learnt.
 LR_FACTOR = 0.1
+#: ``--distill``'s default: the weight of the less-forget term (:mod:`trainer.distill`)
+DISTILL = 0.0
 REPLAY_RATIO = 2.0  # replay photos per new photo, when --replay is not given
 MIN_REPLAY = 2
 #: base options an incremental run keeps (the network and its input must stay what they were; ``keep``: the base's
@@ -211,6 +213,8 @@ def _options(args, base: Base) -> argparse.Namespace:
         opts.epochs = INCREMENTAL_EPOCHS
     if args.lr == defaults.lr:
         opts.lr = float(base.args.get("lr", defaults.lr)) * LR_FACTOR
+    if getattr(args, "distill", None) is None:
+        opts.distill = DISTILL
     val = args.val or base.args.get("val")
     opts.val = Path(val) if val and Path(val).is_file() else None
     opts.weights, opts.resume, opts.shards, opts.incremental = None, None, None, False

@@ -31,6 +31,7 @@ from kiosk.errors import UserError
 from trainer import checkpoint as ckpt
 from trainer import mixing, run_files, swa
 from trainer.data.overlap import find_overlap
+from trainer.distill import FeatureDistillation, with_distillation
 from trainer.distributed import (
     DistInfo,
     agree_across_ranks,
@@ -455,6 +456,9 @@ def resolve_args(args) -> argparse.Namespace:
                         "give photos held back from training (or no --val)")
     if getattr(args, "final_size", None) and args.shards:
         raise UserError("--final-size: trains from --train's decoded cache, not from --shards")
+    if getattr(args, "distill", None) and not getattr(args, "init_weights", None):
+        raise UserError(f"--distill {args.distill:g}: only with --incremental (the term keeps the base network's "
+                        "embeddings; a training from ImageNet weights has no base)")
     swa.check_args(args)
     try:
         mixing.from_args(args, 0)
@@ -583,10 +587,20 @@ def build_training(args, dist_info: DistInfo, device: str, run: Path, data: Trai
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
     criterion = with_logit_norm(data.criterion(nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)),
                                 getattr(args, "logit_norm", 0.0))
+    criterion = with_distillation(criterion, distillation_for(args, model))
     train_spec, eval_spec = specs_from_args(args)
     return Training(args=args, run=run, dist=dist_info, device=device, data=data, val=val, train_spec=train_spec,
                     eval_spec=eval_spec, model=wrapped, bare=model, criterion=criterion, optimizer=optimizer,
                     scheduler=scheduler, scaler=scaler, ema=ema, freeze=args.freeze, steps_per_epoch=steps_per_epoch)
+
+
+def distillation_for(args, model: nn.Module) -> FeatureDistillation | None:
+    """An incremental run's less-forget term (``--distill``, :mod:`trainer.distill`): the teacher is ``model`` as
+    built, i.e. the base network (``--init-weights``) before any step or resume."""
+    weight = float(getattr(args, "distill", None) or 0.0)
+    if not weight:
+        return None
+    return FeatureDistillation(model, args.arch, weight)
 
 
 def build_model_for(args, num_classes: int, device: str) -> nn.Module:
