@@ -69,10 +69,21 @@ def test_nodes_with_different_manifests_are_refused(data, tmp_path):
     assert not (out[0] / "best.safetensors").exists()
 
 
-def test_a_node_without_the_checkpoint_rank_0_resumes_is_refused(data, tmp_path):
-    root, train, _ = data
-    out = [tmp_path / "n0", tmp_path / "n1"]
+@pytest.fixture(scope="module")
+def one_epoch(data, tmp_path_factory):
+    """A two-node job of one epoch, node 1 with its own run folder: (exit code, output) per node and the folders.
+    Trained once for this module (a two-node launch is ~5-10 s): the summary test reads its output, the resume test
+    goes on from its folders."""
+    _, train, _ = data
+    root = tmp_path_factory.mktemp("one-epoch")
+    out = [root / "n0", root / "n1"]
     results = two_nodes([["--train", str(train), "--out", str(o), *FAST, "--epochs", "1"] for o in out])
+    return results, out
+
+
+def test_a_node_without_the_checkpoint_rank_0_resumes_is_refused(data, one_epoch):
+    _, train, _ = data
+    results, out = one_epoch
     assert [rc for rc, _ in results] == [0, 0], "\n".join(t[-2000:] for _, t in results)
     shutil.rmtree(out[1], ignore_errors=True)  # node 1's run folder is its own (rank 0 wrote the checkpoint)
     results = two_nodes([["--train", str(train), "--out", str(o), *FAST, "--epochs", "2", "--auto-resume"]
@@ -83,10 +94,8 @@ def test_a_node_without_the_checkpoint_rank_0_resumes_is_refused(data, tmp_path)
     assert "resumed" not in results[0][1].split("disagree")[0].splitlines()[-1]
 
 
-def test_only_rank_0_prints_the_summary(data, tmp_path):
-    _, train, _ = data
-    results = two_nodes([["--train", str(train), "--out", str(tmp_path / f"n{n}"), *FAST, "--epochs", "1"]
-                         for n in (0, 1)])
+def test_only_rank_0_prints_the_summary(one_epoch):
+    results, _ = one_epoch
     assert [rc for rc, _ in results] == [0, 0], "\n".join(t[-2000:] for _, t in results)
     summaries = [line for _, text in results for line in text.splitlines() if line.startswith("best val top-1")]
     assert len(summaries) == 1 and "at epoch 0" in summaries[0], summaries
