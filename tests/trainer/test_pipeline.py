@@ -122,25 +122,34 @@ def test_resume_after_kill_gives_identical_losses(data, tmp_path):
     assert [got[e] for e in range(3)] == ref_losses  # bit-identical on CPU
 
 
-@pytest.mark.parametrize("with_weights", [False, True], ids=["random-init", "weights-file"])
-def test_resnet152_trains_a_few_steps_and_exports(data, tmp_path, with_weights):
+RESNETS = [
+    # resnet18: the same resnet code path (build, --weights, freeze, train, export, load) in seconds
+    pytest.param("resnet18", True, 1, id="resnet18-weights-file"),
+    # the recipe's default network: ~30-45 s each on 2 cores, so in `make test-slow`
+    pytest.param("resnet152", False, 2, id="random-init", marks=pytest.mark.slow),
+    pytest.param("resnet152", True, 2, id="weights-file", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("arch, with_weights, freeze", RESNETS)
+def test_resnet_trains_a_few_steps_and_exports(data, tmp_path, arch, with_weights, freeze):
     from safetensors.torch import save_file
-    from torchvision.models import resnet152
+    from torchvision import models as tvm
 
     train, val = data
     extra = []
     if with_weights:
-        weights = tmp_path / "resnet152-imagenet.safetensors"
-        save_file({k: v.contiguous() for k, v in resnet152(weights=None).state_dict().items()}, str(weights))
+        weights = tmp_path / f"{arch}-imagenet.safetensors"
+        save_file({k: v.contiguous() for k, v in getattr(tvm, arch)(weights=None).state_dict().items()}, str(weights))
         extra = ["--weights", str(weights)]
-    run = tmp_path / "r152"
-    assert checkout(["train", "--train", str(train), "--val", str(val), "--out", str(run), "--arch", "resnet152",
+    run = tmp_path / arch
+    assert checkout(["train", "--train", str(train), "--val", str(val), "--out", str(run), "--arch", arch,
                      "--img-size", "32", "--train-resize", "36", "--batch-size", "4", "--epochs", "1",
                      "--max-steps", "2", "--threads", "2", "--no-progress", *extra]) == 0
     args = json.loads((run / "args.json").read_text())
-    assert args["freeze"] == 2  # the recipe's frozen stem and first stage
+    assert args["freeze"] == freeze  # the recipe's frozen stem and first stage(s)
     assert checkout(["bundle", "export", str(run), "--out", str(tmp_path / "b"), "--selftest-count", "1"]) == 0
-    assert Recognizer.load(tmp_path / "b").bundle.manifest.architecture == "resnet152"
+    assert Recognizer.load(tmp_path / "b").bundle.manifest.architecture == arch
 
 
 def test_weights_of_wrong_architecture_are_refused(data, tmp_path):
