@@ -10,7 +10,9 @@ further one locks that number for twice as long as the one before (:data:`STAFF_
 number, lock every sign-in the same growing way, so trying one PIN under many numbers gains nothing. A locked
 sign-in is refused without checking the PIN. The counts live in the kiosk's SQLite file (``pin_lockout``), so a
 restart clears nothing; a right PIN clears its number's count and the kiosk's. An unknown or disabled number costs
-the same scrypt time as a real one and is refused with the same words: the pad does not tell which numbers exist.
+the same scrypt time as a real one, is refused with the same words and is counted and locked per typed number like a
+real one (the same answer try for try, the lockout kept across restarts too): the pad does not tell which numbers
+exist.
 An account whose row fails its seal (edited in the file by hand: :mod:`kiosk.store.staff`) is refused too, whatever
 the PIN, and told so: staff must know to fetch the manager.
 
@@ -185,7 +187,7 @@ class SignIn:
         member, why = self._who(pin, staff_id)
         if member is None:
             self._fail(KIOSK_ID, now)
-            if why in ("wrong_pin", "disabled") or not self.personal:
+            if why != "tampered":  # counted per typed number, known or not: a lockout tells no number exists
                 self._fail(staff_id, now)
             return UnlockResult(False, 0, why)
         for key in (staff_id, KIOSK_ID):
