@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
         self.page_changed.connect(self._left_payment)
         self.payment.cancelled.connect(lambda: self.show_page("checkout"))
         self.receipt.done.connect(self.new_order)
-        self.receipt.back.connect(lambda: self.show_page("staff"))  # a duplicate or the report: staff's, not a sale
+        self.receipt.back.connect(self.back_to_staff)  # a duplicate or the report: staff's, not a sale
         self.receipt.print_requested.connect(self._print)
 
     def _connect_staff(self) -> None:
@@ -320,12 +320,12 @@ class MainWindow(QMainWindow):
         self.staff.override_requested.connect(self._staff_override)
         self.staff.reprint_requested.connect(self._reprint)
         self.receipts.chosen.connect(self._reprint_one)
-        self.receipts.back.connect(lambda: self.show_page("staff"))
+        self.receipts.back.connect(self.back_to_staff)
         self.staff.day_report_requested.connect(self._day_report)
         self.staff.line_selected.connect(self._show_line_photo)
         self.staff.removal.decided.connect(lambda approve: self._intent("staff_decide_removal", approve))
         self.price.submitted.connect(self._price_submitted)
-        self.price.cancelled.connect(lambda: self.show_page("staff"))
+        self.price.cancelled.connect(self.back_to_staff)
 
     # -- pages -----------------------------------------------------------------------------
     def show_page(self, name: str) -> None:
@@ -342,6 +342,28 @@ class MainWindow(QMainWindow):
         staff_receipt = name == "receipt" and self.receipt.for_staff
         self.header.set_page(_hint("staff" if staff_receipt else name),
                              shopper=name in SHOPPER_PAGES and not staff_receipt, staff_button=name == "checkout")
+
+    @property
+    def staff_open(self) -> bool:
+        """Staff mode is open, the service says now (an idle session it ends is announced); never raises."""
+        try:
+            return bool(self.service.staff_unlocked)
+        except Exception:  # the window must keep running whatever the service does
+            log.exception("staff_unlocked failed")
+            return False
+
+    def back_to_staff(self) -> None:
+        """Back from one of staff's pages (a duplicate, the report, the receipts list, a price, a search, Teach):
+        the staff page while staff mode is open, else the shopper's checkout — never a staff page on a locked kiosk."""
+        self.show_page("staff" if self.staff_open else "checkout")
+
+    def leave_staff_pages(self) -> None:
+        """Staff mode is locked: a staff-only page on screen gives way to the shopper's checkout."""
+        if not self.on_staff_page or self.staff_open:
+            return
+        if self.on_staff_page:  # asking may have announced an idle logout, whose event left the page already
+            self.banner.show_notice("info", translate("Window", "Staff mode locked"))
+            self.show_page("checkout")
 
     @property
     def on_staff_page(self) -> bool:
@@ -433,7 +455,7 @@ class MainWindow(QMainWindow):
     def _search_chosen(self, sku: str) -> None:
         if self._search_mode == "staff":
             ok, _ = self._intent("staff_correct", self._staff_target, sku)
-            self.show_page("staff")
+            self.back_to_staff()
             if ok:
                 self.staff.table.clearSelection()
             return
@@ -447,7 +469,10 @@ class MainWindow(QMainWindow):
                 self._added(line_id, sku, view.name, picked=view)
 
     def _search_cancelled(self) -> None:
-        self.show_page("staff" if self._search_mode == "staff" else "checkout")
+        if self._search_mode == "staff":
+            self.back_to_staff()
+        else:
+            self.show_page("checkout")
 
     def _ask_remove(self, line_id: str) -> None:
         """✕ on a line: ask first (the service then removes it, or holds it for staff above a value)."""
@@ -616,16 +641,30 @@ class MainWindow(QMainWindow):
         self.receipt.printing()
         self.bridge.call_off_thread("staff_day_report", True, done=self._day_report_printed)
 
+    def _report_showing(self) -> bool:
+        """The day's report is on screen, for staff still signed in."""
+        return self.page == "receipt" and self.receipt.kind == "report" and self.staff_open
+
+    def _print_day_report_approved(self) -> None:
+        """A supervisor approved the report's print on the PIN page: back to the report, which prints meanwhile."""
+        if self.receipt.kind != "report" or not self.staff_open:
+            self.back_to_staff()
+            return
+        self.show_page("receipt")
+        self._print_day_report()
+
     def _day_report_printed(self, ok: bool, result: Any) -> None:
+        """The report's print ended (off the Qt thread, seconds later). It never changes the page: staff may have left
+        meanwhile (Back, Done, the idle time-out) and a shopper be at the kiosk, paying. Said on the report when it
+        still shows; a refusal after staff left is a notice only (the printer's state is on staff's line too)."""
+        showing = self._report_showing()
         if not ok:
             log.warning("staff_day_report refused (%s)", type(result).__name__)  # staff intents: never the text
             self._on_notice("error", str(result) or type(result).__name__)
-            if self.staff_access.needs_supervisor(result, self._print_day_report):
+            if showing and self.staff_access.needs_supervisor(result, self._print_day_report_approved):
                 self.receipt.printed(False, "", shown=None)  # Print back on; the supervisor's approval prints it
                 return
-        self.receipt.printed(ok, "" if ok else (notice_text(str(result)) or ""), shown="report")
-        if ok:
-            self.show_page("receipt")
+        self.receipt.printed(ok, "" if ok else (notice_text(str(result)) or ""), shown="report" if showing else None)
 
     def _price_submitted(self, paise: int) -> None:
         ok, result = self._intent("staff_override_price", self._staff_target, paise)
@@ -833,9 +872,8 @@ class MainWindow(QMainWindow):
     def _on_staff_mode(self, event: Any) -> None:
         self.status.set_technical(bool(event.unlocked))
         # every staff-only page, the receipts list and duplicate too; an event older than a sign-in is not acted on
-        if not event.unlocked and self.on_staff_page and not self.service.staff_unlocked:
-            self.banner.show_notice("info", translate("Window", "Staff mode locked"))
-            self.show_page("checkout")
+        if not event.unlocked:
+            self.leave_staff_pages()
 
     # -- size and style ----------------------------------------------------------------------
     def _apply_style(self, force: bool = False) -> None:

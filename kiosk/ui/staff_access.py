@@ -91,7 +91,7 @@ class StaffAccess(QObject):
         if self._retry is None:
             return False
         self._retry = None
-        self.window.show_page("staff")
+        self.window.back_to_staff()
         return True
 
     def needs_supervisor(self, refusal: Any, retry: Callable[[], None]) -> bool:
@@ -121,12 +121,10 @@ class StaffAccess(QObject):
             self._retry = None
 
     def _check_idle(self) -> None:
-        """While a staff page shows, ask the service: an idle session it ends sends StaffModeChanged(False)."""
+        """While a staff page shows, ask the service: an idle session it ends sends StaffModeChanged(False), and a
+        staff page still on screen with staff mode locked (no event will come again) gives way all the same."""
         if self.window.on_staff_page:  # the receipts list, a duplicate and the day's report too
-            try:
-                self.service.staff_unlocked  # noqa: B018 - announces an idle logout
-            except Exception:  # the window must keep running whatever the service does
-                log.exception("staff_unlocked failed")
+            self.window.leave_staff_pages()  # asks staff_unlocked: announces an idle logout
 
 
 def _row_of(widget, layout):

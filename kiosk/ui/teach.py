@@ -46,7 +46,7 @@ class TeachController(QObject):
         p.take.connect(self.take)
         p.clear_photos.connect(self.clear)
         p.teach.connect(self._teach)
-        p.done.connect(lambda: window.show_page("staff"))
+        p.done.connect(window.back_to_staff)  # the staff page, while staff mode is open
 
     def open(self) -> None:
         self.clear()
