@@ -17,6 +17,9 @@ class Window(QWidget):
     def show_page(self, name: str) -> None:
         self.page = name
 
+    def back_to_staff(self) -> None:
+        self.show_page("staff")
+
 
 def test_an_unchanged_frame_is_one_photo(qtbot):
     window = Window()
