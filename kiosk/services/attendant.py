@@ -5,7 +5,13 @@
 * **Removals**: every removal is confirmed on screen first; a line worth more than ``approval_above`` paise is not
   removed at once but held (``RemovalPending``, and staff is called) until staff approves or refuses it, or the
   shopper keeps the item (``RemovalDecided``; the call ends too); payment waits meanwhile. Requests and decisions
-  are audited with who made them.
+  are audited with who made them; an approved removal's ``removal_approved`` row (with ``approved_by``, the
+  supervisor whose approval it needed) is written in the removal's own store transaction.
+* A removal is about the item, not the row: when staff correct or re-price the line meanwhile, the waiting removal
+  follows the line that took its place (announced again with ``RemovalPending``), and approving it takes that line
+  off — the shopper asked for the item to go, and a changed price does not change that. When staff voided or took
+  the line off meanwhile, approving it removes nothing more. A voided line itself is never removed (it is the record
+  of what the line was: the first price the staff limits and the receipt go by).
 """
 
 from __future__ import annotations
@@ -42,12 +48,12 @@ class PendingRemoval:
 
 class Attendant:
     """``store``: where the audit rows go; ``line``: a cart line by id (raises for an unknown one); ``remove(line_id,
-    by)`` takes a line off the bill; ``require_staff()`` gives the staff id of an open staff session or raises."""
+    by, audit_with)`` takes a line off the bill with those audit rows; ``staff``: the staff desk
+    (:class:`~kiosk.services.staff_desk.StaffDesk`: ``require``, ``authorize``, ``standing_for``, ``worth``)."""
 
-    def __init__(self, *, store: Any, line: Callable[[str], Any], remove: Callable[[str, str], None],
-                 require_staff: Callable[[], str], emit: Callable[..., None], clock: Callable[[], datetime],
-                 approval_above: int) -> None:
-        self._store, self._line, self._remove, self._require_staff = store, line, remove, require_staff
+    def __init__(self, *, store: Any, line: Callable[[str], Any], remove: Callable[..., None], staff: Any,
+                 emit: Callable[..., None], clock: Callable[[], datetime], approval_above: int) -> None:
+        self._store, self._line, self._remove, self._staff = store, line, remove, staff
         self._emit, self._clock, self.approval_above = emit, clock, approval_above
         self._mutex = threading.Lock()
         self.help: HelpCall | None = None
@@ -90,6 +96,8 @@ class Attendant:
             line = self._line(line_id)
         except (KeyError, ValueError):  # CartError: not in the open cart
             raise CheckoutError(f"no line {line_id!r} in the open cart") from None
+        if line.voided:  # off the bill already: kept as the record of what it was
+            raise CheckoutError(f"line {line_id!r} is voided")
         if line.total <= self.approval_above:
             self._remove(line_id, "shopper")
             return True
@@ -114,22 +122,45 @@ class Attendant:
                 self._end("shopper", "help_cancelled")  # the call was for that approval only
 
     def decide(self, approve: bool) -> None:
-        """Staff approves (the line is removed) or refuses the pending removal; approving one worth more than the
-        ``[staff]`` rules allow an assistant needs a supervisor (``SupervisorNeeded``, audited)."""
+        """Staff approves (the line now standing for the one the shopper asked about is removed) or refuses the
+        pending removal; approving one worth more than the ``[staff]`` rules allow an assistant needs a supervisor
+        (``SupervisorNeeded``, audited), whose staff number the ``removal_approved`` row names (``approved_by``)."""
         waiting = self.removal
-        who = self._require_staff("remove", waiting.total) if approve and waiting else self._require_staff()
+        line = self._staff.standing_for(waiting.line_id) if approve and waiting else None
+        if line is not None:
+            member, approver = self._staff.authorize("remove", self._staff.worth(line), line_id=line.line_id,
+                                                     name=line.name)
+            who, approved_by = member.staff_id, approver.staff_id if approver is not None else ""
+        else:
+            who, approved_by = self._staff.require(), ""
         with self._mutex:
             pending, self.removal = self.removal, None
         if pending is None:
             raise CheckoutError("no removal is waiting for a staff approval")
-        if approve:
+        detail = {"line_id": pending.line_id, "name": pending.name, "total": pending.total}
+        if not approve:
+            audit.record(self._store, "removal_refused", who, **detail)
+        elif line is None:  # staff voided or took it off meanwhile: nothing on the bill is left to remove
+            audit.record(self._store, "removal_approved", who, **detail, removed="", approved_by=approved_by)
+        else:
+            row = ("removal_approved", who, {**detail, "removed": line.line_id, "approved_by": approved_by})
             try:
-                self._remove(pending.line_id, f"shopper, approved by {who}")
-            except CheckoutError:
-                pass  # the line went meanwhile (voided by staff): nothing left to remove
-        audit.record(self._store, "removal_approved" if approve else "removal_refused", who,
-                     line_id=pending.line_id, name=pending.name, total=pending.total)
+                self._remove(line.line_id, f"shopper, approved by {who}", audit_with=[row])
+            except BaseException:
+                with self._mutex:  # still waiting (the bill could not change): staff may try again
+                    self.removal = self.removal or pending
+                raise
         self._emit(RemovalDecided(pending.line_id, bool(approve), who))
+
+    def replaced(self, line_id: str, new_line_id: str) -> None:
+        """Staff put ``new_line_id`` in the place of ``line_id`` (a correction, a price override): a removal waiting
+        for ``line_id`` now waits for the new line, announced again (name and price as they are now)."""
+        line = self._line(new_line_id)
+        with self._mutex:
+            if self.removal is None or self.removal.line_id != line_id:
+                return
+            self.removal = PendingRemoval(line.line_id, line.name, line.total)
+        self._emit(RemovalPending(line.line_id, line.name, format_inr(line.total), line.total))
 
     def refuse_payment(self) -> None:
         """Payment waits while a removal waits for staff (the shopper meant to take that item off the bill)."""

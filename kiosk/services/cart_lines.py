@@ -14,11 +14,13 @@ intent is live).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from kiosk.domain.cart import Cart, CartLine
 from kiosk.services.errors import CheckoutError
 from kiosk.store import LineProvenance, Sale
+from kiosk.store.sales import AuditRow
 from kiosk.weighing import forced_tare
 
 __all__ = ["CartKeeper", "FROZEN", "weighed_line"]
@@ -103,18 +105,36 @@ class CartKeeper:
             raise CheckoutError(f"line {line_id!r} is voided")
         return line
 
-    def remove(self, line_id: str, by: str = "shopper") -> None:
-        self.refuse_while_frozen()
+    def current(self, line_id: str) -> CartLine | None:
+        """The line on the bill that stands for ``line_id`` now: the line itself, or the line a staff correction or
+        price override put in its place (followed through each one); None when it is not on the bill any more
+        (voided or taken off with nothing in its place, or never in this cart)."""
         if line_id not in self.cart:
-            raise CheckoutError(f"no line {line_id!r} in the open cart")
-        self.store.remove_line(line_id, by=by)
-        self.reload()
+            return None
+        after = {line.replaces: line for line in self.cart.all_lines if line.replaces}
+        line, seen = self.cart.line(line_id), {line_id}
+        while line.voided and line.line_id in after and after[line.line_id].line_id not in seen:
+            line = after[line.line_id]
+            seen.add(line.line_id)
+        return None if line.voided else line
 
-    def void(self, line_id: str, by: str) -> None:
+    def remove(self, line_id: str, by: str = "shopper", audit_with: Sequence[AuditRow] = ()) -> None:
+        """Take an open line off the bill (a voided one is refused: it is the record of what it was), with the rows
+        ``audit_with`` in the same store transaction."""
         self.refuse_while_frozen()
         self.open_line(line_id)
-        self.store.void_line(line_id, by=by)
-        self.reload()
+        try:
+            self.store.remove_line(line_id, by=by, audit_with=audit_with)
+        finally:
+            self.reload()
+
+    def void(self, line_id: str, by: str, audit_with: Sequence[AuditRow] = ()) -> None:
+        self.refuse_while_frozen()
+        self.open_line(line_id)
+        try:
+            self.store.void_line(line_id, by=by, audit_with=audit_with)
+        finally:
+            self.reload()
 
     def provenance(self, line_id: str) -> LineProvenance | None:
         return self.store.provenance(line_id)
@@ -126,16 +146,18 @@ class CartKeeper:
                                      "scale_grams": p.scale_grams, "chooser": p.chooser}
 
     def replace(self, line_id: str, new: CartLine, who: str, *, weighed: tuple[int, int] | None = None,
-                correction: dict | None = None) -> CartLine:
+                correction: dict | None = None, audit_with: Sequence[AuditRow] = ()) -> CartLine:
         """Staff: ``new`` takes the place of ``line_id`` (voided; ``new`` is listed where it was), keeping its
-        provenance. ONE store transaction (``SalesStore.replace_line``: the new line, the void, their audit rows and
-        ``correction``): a crash or an error leaves the old line or the new one, never both, never neither."""
+        provenance. ONE store transaction (``SalesStore.replace_line``: the new line, the void, their audit rows,
+        ``correction`` and ``audit_with``): a crash or an error leaves the old line or the new one, never both, never
+        neither."""
         self.refuse_while_frozen()
         self.open_line(line_id)
         before = self.provenance(line_id)
         provenance = replace(before, chooser="staff") if before is not None else None
         try:
-            stored = self.store.replace_line(line_id, new, provenance, by=who, weighed=weighed, correction=correction)
+            stored = self.store.replace_line(line_id, new, provenance, by=who, weighed=weighed, correction=correction,
+                                             audit_with=audit_with)
         finally:
             self.reload()
         return stored

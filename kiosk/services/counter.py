@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -53,6 +53,7 @@ from kiosk.services.scans import ScanDesk, ScanOutcome
 from kiosk.services.second_opinion import check_label_weight, check_unit_weight, rerank
 from kiosk.services.shelf import Shelf
 from kiosk.services.views import reading_text
+from kiosk.store.sales import AuditRow
 from kiosk.weighing import PendingItem, Weighing
 
 __all__ = ["Counter", "SecondOpinion", "weighing_ended"]
@@ -283,9 +284,9 @@ class Counter:
             placement = self.book.get(placement_id)
             if placement_id is not None and placement is None:
                 log.info("choose(): placement %s is no longer known; adding %s as a manual pick", placement_id, sku)
-            if placement is not None and placement.line_id is not None and placement.line_id in self._cart.cart:
-                existing = self._cart.cart.line(placement.line_id)
-                if existing.sku == sku and not existing.voided:
+            existing = self._cart.open_line(placement.line_id) if self._on_bill(placement) else None
+            if existing is not None:  # a line staff voided or replaced stays as it is: the record of what it was
+                if existing.sku == sku:
                     return existing.line_id  # a second tap on the same button
                 self._shelf.active(sku)  # refuse an unknown SKU before touching the cart
                 self._replacing = existing.line_id  # removed in the new line's transaction (_commit)
@@ -303,6 +304,12 @@ class Counter:
             events += add_events + self._weight_changes()
         self._emit(*events)
         return line.line_id if line is not None else None
+
+    def _on_bill(self, placement: Placement | None) -> bool:
+        """``placement``'s line is on the bill (in the cart and not voided)."""
+        if placement is None or placement.line_id is None or placement.line_id not in self._cart.cart:
+            return False
+        return not self._cart.cart.line(placement.line_id).voided
 
     def scanned(self, text: str, source: str = "scanner") -> str | None:
         """A USB scanner's code: sold when the catalog knows it; a bad check digit is ignored (never guessed); the
@@ -342,9 +349,10 @@ class Counter:
         if self.held is not None:
             raise CheckoutError(f"staff must check {self.held.line.name} first: {self.held.reason}")
 
-    def remove_line(self, line_id: str, by: str = "shopper") -> None:
+    def remove_line(self, line_id: str, by: str = "shopper", audit_with: Sequence[AuditRow] = ()) -> None:
+        """``audit_with``: rows written in the removal's own store transaction (an approval's)."""
         with self._lock:
-            self._cart.remove(line_id, by=by)
+            self._cart.remove(line_id, by=by, audit_with=audit_with)
             self.book.forget_line(line_id)
             view = self._cart_view()
         self._emit(CartChanged(view))

@@ -58,7 +58,7 @@ class ShopperIntents:
     def _init_shopper_side(self, config, store) -> None:
         """Make the parts (called by the service's ``__init__`` once its cart, counter, staff desk and shelf exist)."""
         self._attendant = Attendant(store=store, line=lambda i: self._cart.cart.line(i), emit=self._emit,
-                                    remove=self._counter.remove_line, require_staff=self._desk.require,
+                                    remove=self._counter.remove_line, staff=self._desk,
                                     clock=self._clock, approval_above=config.remove_approval_above_paise)
         self._prefs = ShopperPrefs(config.languages, self._emit)
         self._receipts = ReceiptDesk(config.receipt_printer, store, self._emit)

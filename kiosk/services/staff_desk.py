@@ -4,9 +4,11 @@ StaffRules`), or with a supervisor's one-off approval.
 
 Every sign-in, sign-out (done, idle, paid), action and refusal is written to the kiosk's audit log
 (:meth:`SalesStore.audit <kiosk.store.audit.AuditMixin.audit>`); the line changes themselves are audited by the
-store in the same transaction as the change. A refusal changes nothing: the sale in progress stays as it is.
-Corrections are stored with the placement photo (``SalesStore.record_correction``) as labelled data for the next
-training run; every change keeps the line's provenance and is committed before it shows.
+store in the same transaction as the change, and so is the action's own row (``staff.override``, ``staff.remove``,
+``staff.void``, ``staff.correction``) with ``approved_by``, the supervisor whose approval it needed: a crash never
+leaves a change without the row that says who made it and who approved it. A refusal changes nothing: the sale in
+progress stays as it is. Corrections are stored with the placement photo (``SalesStore.record_correction``) as
+labelled data for the next training run; every change keeps the line's provenance and is committed before it shows.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ _REFUSALS = {"kiosk_locked": "too many wrong PINs at this kiosk: try again in {w
              "locked": "too many wrong PINs: try again in {wait} s",
              "not_supervisor": "an approval needs a supervisor's staff number and PIN",
              "tampered": "this staff account was changed outside the kiosk and cannot sign in: ask the store manager"}
+
+
+def _approver(approver: StaffMember | None) -> str:
+    """An action's ``approved_by``: the staff number of the supervisor whose approval it needed ("": none)."""
+    return approver.staff_id if approver is not None else ""
 
 
 class StaffDesk:
@@ -196,15 +203,26 @@ class StaffDesk:
             else:
                 new = CartLine.unit(sku.sku, sku.name, sku.price_paise, sku.gst_bp, old.qty or 1)
             change = self.rules.bill_change(self._chain(old), new, "correct")
-        who = self.authorize("correct", change, line_id=line_id, sku=old.sku, new_sku=sku.sku)[0].staff_id
+        member, approver = self.authorize("correct", change, line_id=line_id, sku=old.sku, new_sku=sku.sku)
+        who = member.staff_id
         with self._lock:
             correction = {"recognised_sku": (before.recognised_sku if before else None) or old.sku,
                           "corrected_sku": sku.sku, "image_path": before.image_path if before else "",
-                          "when": self._clock()}
+                          "when": self._clock(), "approved_by": _approver(approver)}
             stored = self._cart.replace(line_id, new, who, weighed=weighed, correction=correction)
             view = self._cart_view()
         self._emit(CartChanged(view), Notice("info", f"corrected {old.name} → {sku.name}"))
         return stored.line_id
+
+    def standing_for(self, line_id: str) -> CartLine | None:
+        """The line on the bill that stands for ``line_id`` now (itself, or what staff put in its place), or None."""
+        with self._lock:
+            return self._cart.current(line_id)
+
+    def worth(self, line: CartLine) -> int:
+        """What taking ``line`` off takes off the bill, to the limits (the most it was worth, through its chain)."""
+        with self._lock:
+            return self.rules.line_worth(self._chain(line))
 
     def reprint(self, make: Callable[[str], Any]) -> str:
         """A duplicate receipt, made by ``make(who)`` (a ``kiosk.store.receipts.Reprint``); staff only."""
@@ -228,12 +246,11 @@ class StaffDesk:
             line = self._cart.open_line(line_id)
             worth = self.rules.line_worth(self._chain(line))
         member, approver = self.authorize("void", worth, line_id=line_id, name=line.name)
-        with self._lock:
-            self._cart.void(line_id, by=member.staff_id)
+        rows = [("staff.void", member.staff_id, {"line_id": line_id, "name": line.name, "total": line.total,
+                                                 "worth": worth, "approved_by": _approver(approver)})]
+        with self._lock:  # the void and its row: one store transaction
+            self._cart.void(line_id, by=member.staff_id, audit_with=rows if approver is not None else ())
             view = self._cart_view()
-        if approver is not None:
-            self._audit("staff.void", member.staff_id, line_id=line_id, name=line.name, total=line.total,
-                        worth=worth, approved_by=approver.staff_id)
         self._emit(CartChanged(view))
 
     def remove(self, line_id: str) -> None:
@@ -244,11 +261,11 @@ class StaffDesk:
             line = self._cart.open_line(line_id)
             worth = self.rules.line_worth(self._chain(line))
         member, approver = self.authorize("remove", worth, line_id=line_id, name=line.name)
-        with self._lock:
-            self._cart.remove(line_id, by=member.staff_id)
+        row = ("staff.remove", member.staff_id, {"line_id": line_id, "name": line.name, "total": line.total,
+                                                 "approved_by": _approver(approver)})
+        with self._lock:  # the removal and its row: one store transaction
+            self._cart.remove(line_id, by=member.staff_id, audit_with=[row])
             view = self._cart_view()
-        self._audit("staff.remove", member.staff_id, line_id=line_id, name=line.name, total=line.total,
-                    approved_by=approver.staff_id if approver else "")
         self._emit(CartChanged(view), Notice("info", f"{line.name} taken off by {member.name}"))
 
     def override_price(self, line_id: str, paise: int) -> str:
@@ -267,13 +284,13 @@ class StaffDesk:
         change = new.total - old.total
         member, approver = self.authorize("override", judged, line_id=line_id, sku=old.sku,
                                           old_price=old.unit_price, new_price=paise)
-        with self._lock:
-            stored = self._cart.replace(line_id, new, member.staff_id,
+        row = ("staff.override", member.staff_id, {"line_id": line_id, "new_line_id": new.line_id, "sku": old.sku,
+                                                   "old_price": old.unit_price, "new_price": paise, "change": change,
+                                                   "judged": judged, "approved_by": _approver(approver)})
+        with self._lock:  # the new line, the void and the override's row: one store transaction
+            stored = self._cart.replace(line_id, new, member.staff_id, audit_with=[row],
                                         weighed=self._cart.store.weighing_of(line_id) if old.net_grams else None)
             view = self._cart_view()
-        self._audit("staff.override", member.staff_id, line_id=line_id, new_line_id=stored.line_id, sku=old.sku,
-                    old_price=old.unit_price, new_price=paise, change=change, judged=judged,
-                    approved_by=approver.staff_id if approver else "")
         self._emit(CartChanged(view), Notice("info", f"{old.name}: price {format_inr(old.unit_price)} → "
                                                      f"{format_inr(paise)} by {member.name}"))
         return stored.line_id
@@ -298,10 +315,11 @@ class StaffDesk:
 
 
 class StaffIntents:
-    """The staff intents of :class:`~kiosk.services.checkout.CheckoutService` (its ``_desk``, ``_counter``, and for
-    receipts ``_till``, ``_receipts`` and ``_clock``)."""
+    """The staff intents of :class:`~kiosk.services.checkout.CheckoutService` (its ``_desk``, ``_counter``,
+    ``_attendant``, and for receipts ``_till``, ``_receipts`` and ``_clock``)."""
 
     _desk: StaffDesk
+    _attendant: Any  # kiosk.services.attendant.Attendant
     _till: Any  # kiosk.services.paying.Till
     _receipts: Any  # kiosk.services.printing.ReceiptDesk
     _clock: Callable[[], datetime]
@@ -360,7 +378,9 @@ class StaffIntents:
         return self._desk.approve(pin, staff_id)
 
     def staff_correct(self, line_id: str, new_sku: str) -> str:
-        return self._desk.correct(line_id, new_sku)
+        new = self._desk.correct(line_id, new_sku)
+        self._attendant.replaced(line_id, new)  # a removal waiting for the line follows it
+        return new
 
     def staff_void(self, line_id: str) -> None:
         self._desk.void(line_id)
@@ -370,7 +390,9 @@ class StaffIntents:
         self._desk.remove(line_id)
 
     def staff_override_price(self, line_id: str, paise: int) -> str:
-        return self._desk.override_price(line_id, paise)
+        new = self._desk.override_price(line_id, paise)
+        self._attendant.replaced(line_id, new)  # a removal waiting for the line follows it
+        return new
 
     def staff_rollback_model(self, reason: str = "") -> int:
         """Supervisors: the previous installed model version becomes active (swapped in between two frames)."""

@@ -33,11 +33,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Any
 
 from kiosk.domain.cart import Cart, CartError, CartLine, new_line_id
 from kiosk.domain.pricing import SoldBy
@@ -57,8 +58,13 @@ from kiosk.store.staff import (
     migrate_staff_seal,
 )
 
-__all__ = ["SalesStore", "Sale", "Correction", "LineProvenance", "StoreError", "read_corrections", "SCHEMA_VERSION",
-           "READ_ONLY_FIX", "connect_readonly", "read_only_reason", "unusable"]
+__all__ = ["SalesStore", "Sale", "AuditRow", "Correction", "LineProvenance", "StoreError", "read_corrections",
+           "SCHEMA_VERSION", "READ_ONLY_FIX", "connect_readonly", "read_only_reason", "unusable"]
+
+
+#: ``(kind, actor, detail)``: an audit row a line change writes in its own transaction (a staff action's row, with who
+#: approved it): the change and the row that says who made it and why commit together or not at all
+AuditRow = tuple[str, str, dict[str, Any]]
 
 
 class StoreError(UserError, RuntimeError):
@@ -604,11 +610,12 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
         return int(row[0]), int(row[1])
 
     def replace_line(self, line_id: str, new: CartLine, provenance: LineProvenance | None = None, *, by: str,
-                     weighed: tuple[int, int] | None = None, correction: dict | None = None) -> CartLine:
+                     weighed: tuple[int, int] | None = None, correction: dict | None = None,
+                     audit_with: Sequence[AuditRow] = ()) -> CartLine:
         """Staff: ``new`` (its ``replaces`` set to ``line_id``) takes the place of ``line_id``, which is voided — in
-        ONE transaction with both line events, their audit rows and ``correction`` (the keyword arguments of
-        :meth:`record_correction`, when this is a correction): after a crash or an error the bill holds the old
-        line or the new one, never both and never neither."""
+        ONE transaction with both line events, their audit rows, ``correction`` (the keyword arguments of
+        :meth:`record_correction`, when this is a correction) and ``audit_with``: after a crash or an error the bill
+        holds the old line or the new one, never both and never neither, and never one without its rows."""
         new = replace(new, replaces=line_id)
         if new.voided:
             raise CartError("cannot add a voided line")
@@ -620,7 +627,13 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
             self._void_in(c, line_id, by)
             if correction is not None:
                 self._put_correction(c, who=by, cart_id=cart_id, line_id=line_id, **correction)
+            self._audit_rows_in(c, audit_with)
         return new
+
+    def _audit_rows_in(self, c: sqlite3.Connection, rows: Sequence[AuditRow]) -> None:
+        """Inside a write transaction: ``rows`` (what the caller says about the change it makes there)."""
+        for kind, actor, detail in rows:
+            self._audit(c, kind, actor, dict(detail))
 
     @staticmethod
     def _put_provenance(c: sqlite3.Connection, line_id: str, p: LineProvenance, at: str) -> None:
@@ -663,15 +676,20 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
             raise CartError(f"line {line_id!r} belongs to a closed sale")
         return row["cart_id"], row
 
-    def remove_line(self, line_id: str, *, by: str = "") -> CartLine:
-        """Take a line out of the open cart (the audit log keeps it). Returns the removed line."""
+    def remove_line(self, line_id: str, *, by: str = "", audit_with: Sequence[AuditRow] = ()) -> CartLine:
+        """Take a line out of the open cart (the audit log keeps it), with ``audit_with`` in the same transaction.
+        Returns the removed line. A voided line is refused: it stays as the record of what it was."""
         with self._tx() as c:
-            return self._remove_in(c, line_id, by)
+            line = self._remove_in(c, line_id, by)
+            self._audit_rows_in(c, audit_with)
+            return line
 
     def _remove_in(self, c: sqlite3.Connection, line_id: str, by: str) -> CartLine:
         """Inside a write transaction: line ``line_id`` out of the open cart (its event, audit row, feedback)."""
         cart_id, row = self._open_line(c, line_id)
         self._refuse_during_payment(c, cart_id)
+        if row["voided_at"] is not None:  # the record of the line a void or a staff change took off the bill
+            raise CartError(f"line {line_id!r} is voided")
         line = _line_from_row(row)
         c.execute("DELETE FROM cart_lines WHERE line_id = ?", (line_id,))
         now = self._time()
@@ -679,10 +697,13 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
         self._feedback_unline(c, line_id, "removed", now)
         return line
 
-    def void_line(self, line_id: str, *, by: str = "") -> CartLine:
-        """Void a line: it stays in the cart for audit but counts for nothing."""
+    def void_line(self, line_id: str, *, by: str = "", audit_with: Sequence[AuditRow] = ()) -> CartLine:
+        """Void a line: it stays in the cart for audit but counts for nothing; ``audit_with`` in the same
+        transaction."""
         with self._tx() as c:
-            return self._void_in(c, line_id, by)
+            line = self._void_in(c, line_id, by)
+            self._audit_rows_in(c, audit_with)
+            return line
 
     def _void_in(self, c: sqlite3.Connection, line_id: str, by: str) -> CartLine:
         """Inside a write transaction: void line ``line_id`` of the open cart (its event, audit row, feedback)."""
@@ -773,15 +794,16 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
     # -- corrections ---------------------------------------------------------------------
     def record_correction(self, recognised_sku: str | None, corrected_sku: str, image_path: str | Path, who: str,
                           *, when: datetime | None = None, cart_id: str | None = None,
-                          line_id: str | None = None) -> Correction:
-        """Store one staff correction of the recogniser (read by the next training run)."""
+                          line_id: str | None = None, approved_by: str = "") -> Correction:
+        """Store one staff correction of the recogniser (read by the next training run); ``approved_by``: the
+        supervisor whose approval it needed ("" when none), in its audit row."""
         with self._tx() as c:
             return self._put_correction(c, recognised_sku, corrected_sku, image_path, who, when=when, cart_id=cart_id,
-                                        line_id=line_id)
+                                        line_id=line_id, approved_by=approved_by)
 
     def _put_correction(self, c: sqlite3.Connection, recognised_sku: str | None, corrected_sku: str,
                         image_path: str | Path, who: str, *, when: datetime | None = None, cart_id: str | None = None,
-                        line_id: str | None = None) -> Correction:
+                        line_id: str | None = None, approved_by: str = "") -> Correction:
         """Inside a write transaction: one correction row and its audit row (see :meth:`record_correction`)."""
         if not corrected_sku:
             raise ValueError("a correction needs the corrected SKU")
@@ -797,7 +819,7 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
             (recognised_sku, corrected_sku, str(image_path), who, at.isoformat(), cart_id, line_id))
         row = c.execute("SELECT * FROM corrections WHERE id = ?", (cur.lastrowid,)).fetchone()
         self._audit(c, "staff.correction", who, {"recognised_sku": recognised_sku, "corrected_sku": corrected_sku,
-                                                 "cart_id": cart_id, "line_id": line_id})
+                                                 "cart_id": cart_id, "line_id": line_id, "approved_by": approved_by})
         return Correction._from_row(row)
 
     def corrections(self, *, since_id: int = 0) -> list[Correction]:
