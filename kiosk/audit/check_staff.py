@@ -1,5 +1,6 @@
 """``checkout audit verify``'s staff and receipt-print cross-checks: each row of ``staff_accounts`` and
-``receipt_prints`` is what the audit rows that made and changed it say.
+``receipt_prints`` is what the audit rows that made and changed it say, and each staff change to a line has the row
+of the action that made it (:func:`change_findings`).
 
 A staff account is replayed from ``staff.account_added`` / ``staff.account_enabled`` / ``staff.account_disabled`` /
 ``staff.pin_reset`` (and a ``role`` in any later staff row of it): number, name, role, active, when it was made and
@@ -23,7 +24,7 @@ from collections import defaultdict
 from kiosk.audit.witness import Log, apart, guarded
 from kiosk.store.staff import account_mac
 
-__all__ = ["act_findings", "print_findings", "staff_findings"]
+__all__ = ["act_findings", "change_findings", "print_findings", "staff_findings"]
 
 _STAFF = ("staff.account_added", "staff.account_enabled", "staff.account_disabled", "staff.pin_reset",
           "staff.role_changed")
@@ -162,4 +163,32 @@ def print_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
         out += guarded(f"receipt print {p['id']}", _print, p, rows, log)
     out += [f"deleted: receipt print ({kind} of {no} by {who}) of audit row {r['seq']} is not in receipt_prints"
             for (kind, no, who), left in rows.items() for r in left]
+    return out
+
+
+def change_findings(log: Log) -> list[str]:
+    """Each staff change to a line has its action's row, which says who approved it (``approved_by``): a line put in
+    another's place (``line.add`` with ``replaces``) its ``staff.override`` or ``staff.correction``, a line staff took
+    off its ``staff.remove``, one a shopper's removal took off with staff's approval its ``removal_approved``. The
+    kiosk writes both in one transaction; a file from before that, cut between the two by a crash, is named here."""
+    overrides = {r["detail"].get("new_line_id") for r in log.of("staff.override")}
+    corrected = {r["detail"].get("line_id") for r in log.of("staff.correction")}
+    removed = {r["detail"].get("line_id") for r in log.of("staff.remove")}
+    approved = {r["detail"].get("removed", r["detail"].get("line_id")) for r in log.of("removal_approved")}
+    out = []
+    for r in log.of("line.add", "line.remove"):
+        d, actor = r["detail"], str(r["actor"])
+        line, what = d.get("line_id"), f"audit row {r['seq']} ({r['kind']} by {actor} at {r['at']})"
+        if r["kind"] == "line.add":
+            if d.get("replaces") and line not in overrides and d.get("replaces") not in corrected:
+                out.append(f"missing: {what} puts line {str(line)[:12]} in the place of line "
+                           f"{str(d.get('replaces'))[:12]}, with no staff.override or staff.correction row saying who "
+                           f"approved it")
+        elif actor.startswith("shopper, approved by"):
+            if line not in approved:
+                out.append(f"missing: {what} takes line {str(line)[:12]} off with no removal_approved row saying who "
+                           f"approved it")
+        elif actor != "shopper" and line not in removed:
+            out.append(f"missing: {what} takes line {str(line)[:12]} off with no staff.remove row saying who approved "
+                       f"it")
     return out

@@ -12,7 +12,8 @@ Reads the sales file read-only and the kiosk's key (never made here), then:
    :mod:`kiosk.audit.check_staff`): every sale has its ``sale.closed`` row and every such row its sale, with the
    same columns, receipt JSON, receipt text and lines; receipt numbers run to the counter without a gap; no cart is
    closed without a sale; payment intents, staff accounts and receipt prints are what their audit rows say; every
-   line event has its ``line.*`` row; and the tables the program only appends to have no rows cut off their end.
+   line event has its ``line.*`` row, and every staff change to a line its action's row (who approved it); and the
+   tables the program only appends to have no rows cut off their end.
    A sale deleted or edited, a receipt rewritten, rows cut off the end with the counter set back, an account inserted
    or promoted by hand: each shows here.
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.audit.check_sales import payment_findings, sale_findings
-from kiosk.audit.check_staff import print_findings, staff_findings
+from kiosk.audit.check_staff import change_findings, print_findings, staff_findings
 from kiosk.audit.witness import Log
 from kiosk.errors import DataError
 from kiosk.exchange.audit import AuditReport, key_id, verify_rows, witness_against, witness_mac_ok
@@ -207,7 +208,8 @@ def verify_store(path: str | Path, key_path: str | Path | None = None, *, kiosk_
         witness, found = _witness(log, key, witness_path(key_path), doc)
         findings += ([broken] if broken else []) + found
         findings += (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
-                    + _line_events(conn, log) + staff_findings(conn, log, key) + print_findings(conn, log))
+                    + _line_events(conn, log) + staff_findings(conn, log, key) + print_findings(conn, log)
+                    + change_findings(log))
     finally:
         conn.close()
     return StoreAudit(str(path), str(key_path), key_id(key) if key else None, chain, findings, witness, kiosk)

@@ -255,3 +255,24 @@ def test_a_kill_at_the_overrides_row_leaves_the_line_as_it_was(tmp_path):
         overrides = [r for r in store.audit_rows() if r["kind"] == "staff.override"]
     assert lines == [(7200, False)] and overrides == []  # the change and its row: both or neither
 
+
+def test_audit_verify_names_a_staff_change_without_its_row(tmp_path, capsys):
+    """A file an older kiosk left cut between the change and its row (as the probe's kill did) does not verify OK."""
+    from kiosk.cli import main
+    from kiosk.domain.cart import CartLine
+    from tests.services.conftest import Clock
+
+    path = tmp_path / "sales.sqlite"
+    with SalesStore.open(path, kiosk_id="T1", clock=Clock()) as store:
+        milk = store.add_unit("milk", "Milk 1 l", 7200, 500, 1)
+        new = CartLine.unit("milk", "Milk 1 l", 100, 500, 1)
+        fixed = store.replace_line(milk.line_id, new, by="101", audit_with=[  # as the kiosk writes it now
+            ("staff.override", "101", {"line_id": milk.line_id, "new_line_id": new.line_id, "approved_by": "102"})])
+        store.replace_line(fixed.line_id, CartLine.unit("milk", "Milk 1 l", 50, 500, 1), by="101")  # no row
+        curd = store.add_unit("curd", "Curd", 3000, 500, 1)
+        store.remove_line(curd.line_id, by="101")  # a staff removal with no staff.remove row
+    assert main(["audit", "verify", "--store", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("missing: ") == 2, out
+    assert f"in the place of line {fixed.line_id[:12]}, with no staff.override or staff.correction row" in out
+    assert f"takes line {curd.line_id[:12]} off with no staff.remove row" in out
