@@ -362,8 +362,8 @@ class MainWindow(QMainWindow):
         if not self.on_staff_page or self.staff_open:
             return
         if self.on_staff_page:  # asking may have announced an idle logout, whose event left the page already
+            self.show_page("checkout")  # first: a page change clears the notice strip
             self.banner.show_notice("info", translate("Window", "Staff mode locked"))
-            self.show_page("checkout")
 
     @property
     def on_staff_page(self) -> bool:

@@ -68,6 +68,9 @@ class TeachController(QObject):
         if self._pending <= 0:
             self._timer.stop()
             return
+        if not self.window.staff_open:  # a tick or tap after staff mode ended: the camera sees the shopper's items
+            self.discard()
+            return
         self._pending -= 1
         frame = self._frames()
         if frame is None:
@@ -93,6 +96,12 @@ class TeachController(QObject):
         self._timer.stop()
         self.photos, self.refused, self._marks = [], {}, []
         self._show_count()
+
+    def discard(self) -> None:
+        """Staff mode ended (Done, the idle time-out, a changed account): the burst stops, and the photos, the SKU
+        and the catalog row typed go — nothing of one session waits on the page for the next."""
+        self.clear()
+        self.panel.reset()
 
     def _show_count(self) -> None:
         self.panel.show_photos(len(self.photos), sum(self.refused.values()), self.refused,
@@ -210,7 +219,10 @@ def install(window) -> tuple[TeachController | None, NotRecognisedView | None]:
     button.clicked.connect(controller.open)
 
     def locked(event: Any) -> None:
-        if not event.unlocked and window.page == "teach":
+        if event.unlocked:
+            return
+        controller.discard()
+        if window.page == "teach":
             window.show_page("checkout")
 
     window.bridge.staff_mode_changed.connect(locked)

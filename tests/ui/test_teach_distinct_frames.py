@@ -14,6 +14,8 @@ from kiosk.ui.teach import TeachController
 
 
 class Window(QWidget):
+    staff_open = True  # signed in: the page takes photos only then
+
     def show_page(self, name: str) -> None:
         self.page = name
 

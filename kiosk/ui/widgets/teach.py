@@ -224,8 +224,11 @@ class TeachPanel(Translatable, QWidget):
         self.message.setText(service_text(text) if said else translate(_C, text).format(**fields) if text else "")
 
     def reset(self) -> None:
+        """Empty for the next person: the fields typed, the choices made, the last message."""
         for edit in (self.sku_edit, self.name_edit, self.price_edit, self.hsn_edit):
             edit.clear()
+        for choice in (self.sold_by, self.gst):
+            choice.setCurrentIndex(0)
         self.show_message("")
 
 
