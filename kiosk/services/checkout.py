@@ -133,7 +133,7 @@ class CheckoutService(ShopperIntents, StaffIntents):  # shopper and staff intent
                                pin_configured=bool(config.staff_pin_hash), rules=config.staff)
         self.teaching = TeachDesk(gallery=gallery, model=self.model, shelf=self._shelf, emit=self._emit,
                                   require_staff=self._desk.require, occupancy=self._trigger.occupancy,
-                                  tray_region=config.tray_region)
+                                  tray_region=config.tray_region, audit=getattr(store, "audit", None))
         self.feedback.carry_enrollments(gallery, self._shelf.row)  # what staff teach goes to head office
         self._init_shopper_side(config, store)  # help, removals, language, browsing, printing, the tray's camera
         self._unsubscribe_model = self.model.subscribe(lambda _rec: self._emit(ModelChanged(*self.model_info())))

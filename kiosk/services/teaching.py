@@ -83,15 +83,18 @@ class TeachDesk:
     """``model``: the kiosk's :class:`~kiosk.bundles.active.ActiveModel` (the gallery is attached to its recogniser
     now and after every swap); ``occupancy``: the trigger's share of a frame that is not the empty tray;
     ``tray_region``: the part of a frame the recogniser sees (:mod:`kiosk.feedback.crop`), so what is kept and
-    embedded of a teaching frame."""
+    embedded of a teaching frame; ``audit``: the kiosk's audit log (``SalesStore.audit``), where each catalog row
+    made, product taught and enrollment withdrawn is written with who did it (``staff.catalog_add``,
+    ``staff.teach``, ``staff.teach_withdrawn``), like every other staff action."""
 
     def __init__(self, *, gallery, model, shelf, require_staff: Callable[[], str], emit: Callable[..., None],
                  occupancy: Callable[[np.ndarray], float | None] | None = None, tray_region: tuple = (),
-                 policy=None) -> None:
+                 policy=None, audit: Callable[..., Any] | None = None) -> None:
         from kiosk.gallery import EnrollPolicy
 
         self.gallery, self._model, self._shelf = gallery, model, shelf
         self._require, self._emit, self._occupancy = require_staff, emit, occupancy
+        self._audit = audit or (lambda *a, **k: None)
         self.tray_region = tuple(tray_region)
         self.policy = policy or EnrollPolicy()
         self._lock = threading.Lock()  # one enrollment at a time
@@ -186,6 +189,8 @@ class TeachDesk:
         with self._shelf.lock:
             self._shelf.catalog.upsert(sku)
         log.info("catalog: %s (%s) created by %s at the kiosk", sku.sku, sku.name, who)
+        self._audit("staff.catalog_add", who, sku=sku.sku, name=sku.name, price_paise=sku.price_paise,
+                    sold_by=sku.sold_by, gst_bp=sku.gst_bp, hsn=sku.hsn, group=sku.group)
         self._emit(Notice("info", f"{sku.name} added to the catalog"))
         return sku.sku
 
@@ -210,15 +215,19 @@ class TeachDesk:
                                        source="staff screen", name_of=self._name))
             except EnrollmentRefused as exc:
                 raise CheckoutError(str(exc)) from None
+        enrollment = result.enrollment
+        self._audit("staff.teach", who, sku=sku_id, photos=result.usable, refused=len(result.verdicts) - result.usable,
+                    enrollment=enrollment.enrollment_id if enrollment is not None else None)
         self._emit(Notice("info", f"taught {result.summary()}: suggested from the next placement"))
         return result
 
     def forget(self, sku_id: str) -> int:
         """Stop suggesting ``sku_id`` from the gallery (staff only)."""
-        self._require()
+        who = self._require()
         if self.gallery is None:
             raise CheckoutError("no gallery is configured (gallery in the kiosk settings)")
         n = self.gallery.withdraw(sku_id)
+        self._audit("staff.teach_withdrawn", who, sku=sku_id, enrollments=n)
         self._emit(Notice("info", f"{sku_id}: {n} enrollment(s) withdrawn"))
         return n
 

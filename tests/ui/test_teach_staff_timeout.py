@@ -2,7 +2,7 @@
 half typed, then nobody comes back. The idle time-out on the real service and window (the demo bundle, a gallery, a
 clock the test moves): the shopper's screen comes back saying staff mode is locked, a burst under way stops and what
 was taken or typed is gone (a late camera tick or tap takes nothing and writes nothing), the next sign-in finds an
-empty Teach page."""
+empty Teach page; what staff did add — a catalog row, a taught product — is in the audit log with who did it."""
 
 from __future__ import annotations
 
@@ -133,3 +133,31 @@ def test_walking_away_mid_form_then_signing_in_again(teach_till, qtbot):
     assert_teach_page_empty(teach)
     assert not panel.form.isVisible()
 
+
+def test_what_staff_added_before_walking_away_is_audited_and_stays(teach_till, qtbot):
+    """The catalog row made and a product taught, then staff walk away: both stay (the row is a product on sale from
+    then on, searchable at the price typed) and the audit log says who added what."""
+    service, window, clock = teach_till
+    sign_in_and_open_teach(qtbot, window)
+    teach, panel = window.teach, window.teach.panel
+    fill_catalog_row(qtbot, panel)
+    tap(qtbot, panel.create_button)
+    assert "added to the catalog" in panel.message.text()
+    panel.sku_edit.clear()
+    qtbot.keyClicks(panel.sku_edit, "banana")
+    tap(qtbot, panel.burst_button)
+    qtbot.waitUntil(lambda: panel.teach_button.isEnabled() and not teach._timer.isActive(), timeout=5000)
+    tap(qtbot, panel.teach_button)
+    assert panel.message.text().startswith("Taught: banana: enrolled"), panel.message.text()
+    clock.advance(TIMEOUT_S + 1)
+    qtbot.waitUntil(lambda: window.page == "checkout", timeout=3000)
+
+    assert "mango-alphonso" in [v.sku for v in service.search("alphonso")]
+    assert service.teaching.enrolled() == ["banana"]
+    rows = {r["kind"]: r for r in service.store.audit_rows()}
+    added, taught = rows["staff.catalog_add"], rows["staff.teach"]
+    assert added["actor"] == "staff" and added["detail"]["sku"] == "mango-alphonso"
+    assert (added["detail"]["price_paise"], added["detail"]["name"]) == (4550, "Alphonso mango")
+    assert taught["actor"] == "staff" and taught["detail"]["sku"] == "banana"
+    assert taught["detail"]["photos"] >= service.teaching.policy.min_photos
+    assert rows["staff.signout"]["detail"]["reason"] == "idle"
