@@ -7,8 +7,9 @@ never stored or logged here.
 
 A session ends when staff lock it, after ``timeout_s`` without a staff action (idle logout), when the sale is
 paid, or when the person's account changed since they signed in (read again on each action: disabled, a new PIN,
-another role). A supervisor's approval (:meth:`StaffSession.approve`: their number and PIN on someone else's
-session) is good for one action within ``approval_s``, and for nothing once their own account changed.
+another role; for the shared PIN, the first staff account made). A supervisor's approval
+(:meth:`StaffSession.approve`: their number and PIN on someone else's session) is good for one action within
+``approval_s``, and for nothing once their own account changed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ _REFUSALS = {"removed": "staff mode is locked: your staff account is gone: ask t
              "role_changed": "staff mode is locked: your staff account has another role now: sign in again",
              "pin_reset": "staff mode is locked: your staff PIN was changed: sign in with the new PIN",
              "tampered": "staff mode is locked: your staff account was changed outside the kiosk: ask the store "
-                         "manager"}
+                         "manager",
+             "shared_pin_retired": "staff mode is locked: staff accounts are in use now: sign in with your staff "
+                                   "number and PIN"}
 
 
 def ended_text(why: str) -> str:

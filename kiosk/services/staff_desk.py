@@ -94,11 +94,12 @@ class StaffDesk:
         return "wrong staff number or PIN" if self.session.sign_in.personal else "wrong staff PIN"
 
     def _known(self, staff_id: str) -> str:
-        """The staff number as typed when it names an account (never anything else typed at the pad)."""
+        """The staff number as typed when it names an account (never anything else typed at the pad: a PIN typed into
+        the number field stays out of the audit log); before any account exists, the shared PIN's ``staff``."""
         accounts = self.session.sign_in._accounts
         if self.session.sign_in.personal:
             return staff_id if accounts.staff_account(staff_id) is not None else "unknown"
-        return str(staff_id or "staff")[:32]
+        return "staff"
 
     def unlock(self, pin: str, staff_id: str = "staff") -> bool:
         was = self.session.member if self.unlocked else None
@@ -107,7 +108,8 @@ class StaffDesk:
             m = result.member
             if was is not None and was.staff_id != m.staff_id:
                 self._audit("staff.signout", was.staff_id, reason="switched", to=m.staff_id)
-            self._audit("staff.signin", m.staff_id, name=m.name, role=m.role)
+            shared = {} if m.stamp else {"shared_pin": True}  # no account behind it: whoever knows the shared PIN
+            self._audit("staff.signin", m.staff_id, name=m.name, role=m.role, **shared)
             self._emit(self._mode_event())
         else:
             self._audit("staff.signin_refused", self._known(staff_id), reason=result.reason, wait_s=result.wait_s)
@@ -143,7 +145,8 @@ class StaffDesk:
 
     def require(self, action: str = "", paise: int = 0) -> str:
         """The staff id of the open session, allowed to do ``action`` (worth ``paise``): raises StaffLocked when
-        nobody is signed in, SupervisorNeeded (audited) when the role may not and no supervisor approved."""
+        nobody is signed in, SupervisorNeeded (audited) when the role may not and no supervisor approved — a plain
+        CheckoutError under the shared PIN, where no staff account, so no supervisor, exists to approve it."""
         return self.authorize(action, paise)[0].staff_id
 
     def authorize(self, action: str, paise: int = 0, **what: Any) -> tuple[StaffMember, StaffMember | None]:
@@ -165,6 +168,9 @@ class StaffDesk:
             return member, approver
         self._audit("staff.refused", member.staff_id, action=action, role=member.role, paise=paise, reason=why,
                     **what)
+        if not self.session.sign_in.personal:  # no staff account yet: no supervisor who could approve it
+            raise CheckoutError(f"{why}: the shared staff PIN has no supervisor to approve it: ask the store manager "
+                                "to add staff accounts")
         raise SupervisorNeeded(f"{why}: ask a supervisor to approve", action)
 
     # -- actions on lines ------------------------------------------------------------------------------------------

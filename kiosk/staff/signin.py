@@ -24,7 +24,8 @@ its full length on that ticker too, so setting the wall clock forward does not e
 
 **Afterwards.** A sign-in is not a licence for the rest of the session: :meth:`SignIn.changed` reads the account
 again (the staff session asks on each action and before a supervisor's approval counts), so a person disabled, given
-a new PIN or another role while signed in can do nothing more.
+a new PIN or another role while signed in can do nothing more — nor can a session the shared PIN opened once the
+first staff account exists.
 """
 
 from __future__ import annotations
@@ -159,9 +160,12 @@ class SignIn:
 
     def changed(self, member: StaffMember) -> str | None:
         """Why ``member`` may not go on acting, their account read again: ``removed``, ``tampered`` (the row fails its
-        seal), ``disabled``, ``role_changed`` or ``pin_reset`` (a new PIN, or disabled and enabled again); None: as when
-        they signed in (or no account: the shared PIN)."""
-        if not member.stamp or self._accounts is None:
+        seal), ``disabled``, ``role_changed`` or ``pin_reset`` (a new PIN, or disabled and enabled again), and for the
+        shared PIN's (no account behind it) ``shared_pin_retired`` once staff accounts exist (it signs in no more, so
+        what it opened goes no further); None: as when they signed in."""
+        if not member.stamp:
+            return "shared_pin_retired" if self.personal else None
+        if self._accounts is None:
             return None
         account = self._accounts.staff_account(member.staff_id)
         if account is None:

@@ -192,6 +192,8 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
      mark("Notice", "Staff mode is locked: your staff account was changed outside the kiosk: ask the store manager")),
     (r"staff mode is locked: your staff account changed: sign in again",
      mark("Notice", "Staff mode is locked: your staff account changed: sign in again")),
+    (r"staff mode is locked: staff accounts are in use now: sign in with your staff number and PIN",
+     mark("Notice", "Staff mode is locked: staff accounts are in use now: sign in with your staff number and PIN")),
     (r"staff mode is locked.*", mark("Notice", "Staff mode is locked: unlock it with the staff PIN first")),
     # why staff are called to the tray (kiosk.services.second_opinion: the weight does not fit the item)
     (r"(?P<grams>\d+) g on the tray fits (?P<count>\d+) × (?P<name>.+) \((?P<low>\d+)-(?P<high>\d+) g each\), "
@@ -212,6 +214,10 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
      mark("Notice", "Voiding a line worth more than {most} needs a supervisor's approval")),
     (r"rolling the recognition model back needs a supervisor: ask a supervisor to approve",
      mark("Notice", "Rolling the recognition model back needs a supervisor's approval")),
+    (r"(?P<what>.+): the shared staff PIN has no supervisor to approve it: ask the store manager to add staff "
+     r"accounts",
+     mark("Notice", "This needs a supervisor, and the shared staff PIN has none: ask the store manager to add staff "
+                    "accounts")),
     (r"the role (?P<role>.+) may do nothing at the till: ask a supervisor to approve",
      mark("Notice", "This staff role may do nothing at the till: a supervisor must approve")),
     (r"(?P<what>.+) needs a supervisor: ask a supervisor to approve",

@@ -463,12 +463,20 @@ Place an item on the tray to start.</source>
         <translation>स्टाफ़ मोड बंद है: आपका स्टाफ़ खाता कियोस्क के बाहर बदला गया है: स्टोर मैनेजर से पूछें</translation>
     </message>
     <message>
+        <source>Staff mode is locked: staff accounts are in use now: sign in with your staff number and PIN</source>
+        <translation>स्टाफ़ मोड बंद है: अब स्टाफ़ खाते चालू हैं: अपने स्टाफ़ नंबर और PIN से साइन इन करें</translation>
+    </message>
+    <message>
         <source>A correction lowering the bill by more than {most} needs a supervisor&apos;s approval</source>
         <translation>बिल को {most} से ज़्यादा घटाने वाले सुधार के लिए सुपरवाइज़र की मंज़ूरी चाहिए</translation>
     </message>
     <message>
         <source>Voiding a line worth more than {most} needs a supervisor&apos;s approval</source>
         <translation>{most} से ज़्यादा की पंक्ति रद्द करने के लिए सुपरवाइज़र की मंज़ूरी चाहिए</translation>
+    </message>
+    <message>
+        <source>This needs a supervisor, and the shared staff PIN has none: ask the store manager to add staff accounts</source>
+        <translation>इसके लिए सुपरवाइज़र चाहिए, और साझा स्टाफ़ PIN में कोई सुपरवाइज़र नहीं है: स्टोर मैनेजर से स्टाफ़ खाते बनवाएँ</translation>
     </message>
     <message>
         <source>The barcode scanner is sending codes too fast: scanning is paused, please call staff</source>
@@ -1644,7 +1652,6 @@ what the camera saw</source>
     </message>
     <message>
         <source>{store} — self-checkout</source>
-        <extracomment>the page now shown (name), after every page change</extracomment>
         <translation>{store} — सेल्फ़-चेकआउट</translation>
     </message>
     <message>
@@ -1725,6 +1732,7 @@ what the camera saw</source>
     </message>
     <message>
         <source>Staff mode locked</source>
+        <extracomment>the page now shown (name), after every page change</extracomment>
         <translation>स्टाफ़ मोड बंद हुआ</translation>
     </message>
     <message>
