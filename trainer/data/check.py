@@ -12,7 +12,10 @@ Writes into ``out``: ``report.md``, ``report.json``, ``<manifest>.clean.csv`` pe
 Cleansing policy: a photo with a file problem or an unknown SKU is quarantined. In a duplicate group the first
 copy (manifests in the order given, then file order) is kept and the others are quarantined, so with
 ``check train.csv val.csv`` a leaked copy leaves val, not train; a group whose copies carry different SKUs is
-quarantined entirely (nobody knows which label is right).
+quarantined entirely (nobody knows which label is right). A near pHash joins photos of one SKU (consecutive frames
+count: leakage), but photos of different SKUs only when their pixels say they are one photo
+(:func:`trainer.data.hashing.same_photo`): pHash is grey and coarse, so two products of one shape and brightness in
+one place hash alike, and were quarantined both as "conflicting labels".
 """
 
 from __future__ import annotations
@@ -245,8 +248,21 @@ def _judge_duplicates(items: list[tuple[int, ManifestRow]], item_facts: list[has
     """Group the photos that are otherwise fine into duplicates, quarantine (in ``problems``) all but each group's
     first copy, or every copy when they carry different SKUs; the groups' report entries."""
     candidates = [k for k in range(len(items)) if k not in problems]
+    thumbs: dict[int, object] = {}
+
+    def one_photo(i: int, j: int, _distance: int) -> bool:
+        """A near pHash joins photos labelled alike (consecutive frames: leakage); photos labelled differently only
+        when they are one photo (two products of one shape in one place hash alike, and are not copies)."""
+        a, b = candidates[i], candidates[j]
+        if items[a][1].sku == items[b][1].sku:
+            return True
+        for k in (a, b):
+            if k not in thumbs:
+                thumbs[k] = hashing.thumbnail(items[k][1].path)
+        return hashing.same_photo(thumbs[a], thumbs[b])
+
     pairs = duplicate_pairs([item_facts[k].sha256 for k in candidates], [item_facts[k].phash for k in candidates],
-                            options.phash_threshold)
+                            options.phash_threshold, confirm=one_photo)
     links: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # group's first member -> its joining pairs
     groups = [g for g in duplicate_groups(len(candidates), pairs) if len(g) >= 2]
     first = {i: g[0] for g in groups for i in g}

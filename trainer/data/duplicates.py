@@ -7,7 +7,7 @@ copy of a photo inside one split). Pure Python + numpy (through :func:`trainer.d
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from trainer.data.hashing import degenerate, iter_near_pairs
@@ -56,12 +56,16 @@ class DuplicatePair:
 
 
 def duplicate_pairs(
-    sha256s: Sequence[str | None], phashes: Sequence[int | None], threshold: int
+    sha256s: Sequence[str | None], phashes: Sequence[int | None], threshold: int,
+    confirm: Callable[[int, int, int], bool] | None = None,
 ) -> list[DuplicatePair]:
     """Pairs enough to join every duplicate group, at most one fewer than the items (memory bounded by the photos,
     not by the pairs): exact pairs (same sha256, a chain per content) and near pairs (pHash Hamming distance <=
     ``threshold`` between items with different content) that join two groups not joined yet. ``None`` entries and
-    degenerate pHashes (:func:`trainer.data.hashing.degenerate`: flat images) take no part in near matching."""
+    degenerate pHashes (:func:`trainer.data.hashing.degenerate`: flat images) take no part in near matching.
+
+    ``confirm(i, j, distance)``: a near pair joins only when it says so (a pHash alone does not tell one photo from
+    two photos of one layout: :func:`trainer.data.hashing.same_photo`); asked only for pairs not joined yet."""
     pairs: list[DuplicatePair] = []
     uf = UnionFind(len(sha256s))
     by_sha: dict[str, list[int]] = defaultdict(list)
@@ -76,7 +80,7 @@ def duplicate_pairs(
         index = [i for i, h in enumerate(phashes) if h is not None and not degenerate(h)]
         for a, b, dist in iter_near_pairs([phashes[i] for i in index], threshold):
             i, j = index[a], index[b]
-            if uf.find(i) != uf.find(j):
+            if uf.find(i) != uf.find(j) and (confirm is None or confirm(i, j, dist)):
                 uf.union(i, j)
                 pairs.append(DuplicatePair(i, j, "near", dist))
     return pairs

@@ -7,6 +7,9 @@ Only numpy and OpenCV (imported here, so import this module inside command handl
 * :func:`inspect_images` does that for many files in a process pool with a tqdm bar, reusing a
   :class:`HashCache` (SQLite, keyed by absolute path, size and mtime) so a re-run only reads new or changed files.
 * :func:`hamming` / :func:`near_pairs` compare pHashes.
+* :func:`thumbnail` / :func:`pixel_difference` / :func:`same_photo`: whether two near pHashes are one photo (a
+  re-encoded, resized or brightened copy) or two photos that only share a layout (pHash is grey and coarse: two
+  products of one shape and brightness in one place on a tray hash alike).
 
 pHash: grayscale → 32x32 (area resampling) → 2-D DCT → the 8x8 lowest frequencies → one bit per coefficient,
 set when the coefficient is above the median of the 63 AC coefficients (the DC term is forced to 0, it only
@@ -337,6 +340,44 @@ def iter_near_pairs(hashes: Sequence[int], threshold: int, *, block: int = 2048)
             js = np.flatnonzero(near[r, r + 1:]) + r + 1
             for j in js.tolist():
                 yield start + r, start + j, hamming(int(h[start + r]), int(h[start + j]))
+
+
+#: :func:`same_photo`: the side of the colour thumbnails compared, and the most a thumbnail pixel may differ (of 255,
+#: in any channel, once each thumbnail's mean colour is taken off) for two images to be one photo. Measured
+#: (``trainer/data/README.md``): copies of grocery photos (JPEG q50, resized to 300/174 px, 2x, PNG, brightness
+#: +-20) differ by at most 19.6; the reviewed consecutive frames of one product (pHash 0-4) by at least 39.9; two
+#: products of one shape and brightness on one tray (pHash 2) by 31.
+SAME_PHOTO_SIDE = 24
+SAME_PHOTO_TOLERANCE = 25.0
+
+
+def thumbnail(path: str | os.PathLike) -> np.ndarray | None:
+    """The image at ``path`` as a :data:`SAME_PHOTO_SIDE` square colour thumbnail less its mean colour (float32, area
+    resampling); None when it cannot be read or decoded."""
+    from kiosk.bundle_format.preprocess import decode_frame, read_photo
+
+    data, _ = read_photo(path)
+    image = decode_frame(data)[0] if data else None
+    return None if image is None else thumbnail_of(image)
+
+
+def thumbnail_of(image: np.ndarray) -> np.ndarray:
+    """:func:`thumbnail` of a decoded BGR image."""
+    import cv2
+
+    small = cv2.resize(image.astype(np.float32), (SAME_PHOTO_SIDE, SAME_PHOTO_SIDE), interpolation=cv2.INTER_AREA)
+    return small - small.reshape(-1, 3).mean(axis=0)
+
+
+def pixel_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest difference between two :func:`thumbnail` s at any pixel, in any channel (0-255)."""
+    return float(np.abs(a - b).max())
+
+
+def same_photo(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Whether two :func:`thumbnail` s are of one photo (within :data:`SAME_PHOTO_TOLERANCE`); never when either
+    could not be made."""
+    return a is not None and b is not None and pixel_difference(a, b) <= SAME_PHOTO_TOLERANCE
 
 
 def facts_to_json(f: ImageFacts) -> dict:

@@ -126,6 +126,29 @@ def test_conflicting_labels_quarantine_every_copy(grocery_subset, tmp_path):
                                                                 (copy, "conflicting-labels")}
 
 
+def test_two_products_that_only_hash_alike_are_not_conflicting_copies(tmp_path):
+    """Two cartons of one shape with different labels hash within 4 bits (a grey pHash): before, both were
+    quarantined as "conflicting-labels" copies. Photos labelled differently are joined only when their pixels say
+    they are one photo; near frames of one SKU are still near-duplicates (leakage)."""
+    from tests.trainer.tray_scenes import BLUE_LABEL, LEMON, LIME, RED_LABEL, carton, copy_of, fruit, jpeg
+
+    photos = {"arla.jpg": jpeg(carton(BLUE_LABEL, seed=1)), "valio.jpg": jpeg(carton(RED_LABEL, seed=2)),
+              "lemon-1.jpg": jpeg(fruit(LEMON, seed=1)), "lemon-2.jpg": jpeg(fruit(LEMON, seed=4, centre=(114, 98))),
+              "lime.jpg": jpeg(fruit(LIME, seed=2, centre=(100, 90)))}
+    photos["lime-copy.jpg"] = copy_of(photos["lime.jpg"])
+    for name, data in photos.items():
+        (tmp_path / name).write_bytes(data)
+    skus = {"arla.jpg": "arla-milk", "valio.jpg": "valio-milk", "lemon-1.jpg": "lemon", "lemon-2.jpg": "lemon",
+            "lime.jpg": "lime", "lime-copy.jpg": "lemon"}  # the copy of the lime photo is labelled lemon
+    write_manifest([ManifestRow(tmp_path / n, sku) for n, sku in skus.items()], tmp_path / "train.csv")
+    report = run_check([tmp_path / "train.csv"], tmp_path / "out", options=CheckOptions(workers=1, progress=False,
+                                                                                        min_per_sku=1))
+    assert {q.path.name: q.reason for q in report.quarantined} == {
+        "lemon-2.jpg": "near-duplicate", "lime.jpg": "conflicting-labels", "lime-copy.jpg": "conflicting-labels"}
+    assert sorted(sorted(m["path"] for m in g["members"]) for g in report.duplicate_groups) == [
+        ["../lemon-1.jpg", "../lemon-2.jpg"], ["../lime-copy.jpg", "../lime.jpg"]]
+
+
 def test_checksum_column_is_verified(grocery_subset, tmp_path):
     s = grocery_subset
     rows = read_manifest(s.train)

@@ -83,4 +83,11 @@ def test_threshold_separates_copies_from_distinct_photos(grocery_root):
         ok, buf = cv2.imencode(".jpg", cv2.resize(img, (300, 300), interpolation=cv2.INTER_AREA),
                                [cv2.IMWRITE_JPEG_QUALITY, 75])
         worst = max(worst, hashing.hamming(hashing.inspect_bytes(buf.tobytes())["phash"], int(h[i])))
+        # one photo by its pixels too (what feedback collect and a conflict of labels need), and a brighter copy
+        copy = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        assert hashing.same_photo(hashing.thumbnail_of(img), hashing.thumbnail_of(copy))
+        assert hashing.same_photo(hashing.thumbnail_of(img), hashing.thumbnail_of(cv2.convertScaleAbs(img, beta=20)))
     assert worst <= t - 2
+    # the reviewed near-duplicates are consecutive frames of one product, not one photo: their pixels differ
+    for _, a, b in REVIEWED_NEAR_DUPLICATES:
+        assert not hashing.same_photo(hashing.thumbnail(grocery_root / a), hashing.thumbnail(grocery_root / b)), a

@@ -113,6 +113,56 @@ def test_duplicate_pairs_and_groups():
     assert {(p.i, p.j) for p in duplicate_pairs(sha, ph, threshold=-1)} == {(0, 2)}
 
 
+def test_same_photo_tells_a_copy_from_photos_that_only_hash_alike(tmp_path):
+    """pHash within 4 bits is a copy of a photo or another photo of the same grey layout; the colour thumbnails
+    (24x24, less their mean colour) tell which."""
+    from tests.trainer.tray_scenes import BLUE_LABEL, LEMON, LIME, RED_LABEL, carton, copy_of, fruit, phash_distance
+    from tests.trainer.tray_scenes import jpeg as tray_jpeg
+
+    lemon = tray_jpeg(fruit(LEMON, seed=1))
+    image = cv2.imdecode(np.frombuffer(lemon, np.uint8), cv2.IMREAD_COLOR)
+    copies = {"q50": jpeg(image, 50), "resized": copy_of(lemon), "brighter": jpeg(cv2.convertScaleAbs(image, beta=20)),
+              "png": cv2.imencode(".png", image)[1].tobytes()}
+    others = {"lime": tray_jpeg(fruit(LIME, seed=2)), "put down again": tray_jpeg(fruit(LEMON, seed=4, centre=(114, 98),
+                                                                                         angle=5))}
+    cartons = tray_jpeg(carton(BLUE_LABEL, seed=1)), tray_jpeg(carton(RED_LABEL, seed=2))
+    small = [np.full((200, 240, 3), 170, np.uint8) for _ in range(2)]  # a small item on an empty tray
+    cv2.circle(small[0], (120, 100), 12, LEMON, -1)
+    cv2.circle(small[1], (120, 100), 12, (40, 40, 200), -1)
+
+    def thumb(data: bytes, name: str):
+        (tmp_path / name).write_bytes(data)
+        return hashing.thumbnail(tmp_path / name)
+
+    original = thumb(lemon, "lemon.jpg")
+    for name, data in copies.items():
+        assert phash_distance(lemon, data) <= hashing.DEFAULT_PHASH_THRESHOLD
+        assert hashing.same_photo(original, thumb(data, name)), name
+    for name, data in others.items():
+        assert phash_distance(lemon, data) <= hashing.DEFAULT_PHASH_THRESHOLD
+        assert not hashing.same_photo(original, thumb(data, name)), name
+    assert phash_distance(*cartons) <= hashing.DEFAULT_PHASH_THRESHOLD
+    assert not hashing.same_photo(thumb(cartons[0], "blue.jpg"), thumb(cartons[1], "red.jpg"))
+    assert not hashing.same_photo(hashing.thumbnail_of(small[0]), hashing.thumbnail_of(small[1]))
+    assert not hashing.same_photo(original, thumb(b"not a photo", "bad.jpg"))  # what cannot be read is no copy
+
+
+def test_duplicate_pairs_joins_a_near_pair_only_when_confirmed():
+    sha = ["a", "b", "c", "a"]
+    base = 0x5555_5555_0000_0000 | 0b1111_0000
+    ph = [base, base ^ 0b1, base ^ 0b11, base]
+    asked = []
+
+    def confirm(i, j, distance):
+        asked.append((i, j, distance))
+        return (i, j) == (1, 2)
+
+    pairs = duplicate_pairs(sha, ph, threshold=2, confirm=confirm)
+    assert {(p.i, p.j, p.kind) for p in pairs} == {(0, 3, "exact"), (1, 2, "near")}
+    assert (0, 3, 0) not in asked and {(0, 1, 1), (1, 2, 1)} <= set(asked)  # exact copies are never asked about
+    assert [g for g in duplicate_groups(4, pairs) if len(g) > 1] == [[0, 3], [1, 2]]
+
+
 def test_union_find():
     uf = UnionFind(5)
     uf.union(3, 4)
