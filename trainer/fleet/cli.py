@@ -22,6 +22,9 @@ def register(sub, groups) -> None:
                    help="existing training manifest: feedback photos that duplicate one of its photos are left out "
                         "(repeatable)")
     p.add_argument("--catalog", type=Path, help="catalog SQLite file: labels it does not know are left out and named")
+    p.add_argument("--kiosks", type=Path, metavar="DIR",
+                   help="the enrolled kiosks (DIR/<store>/<kiosk>.key, as `checkout audit enroll` keeps them): batches "
+                        "of any other kiosk are skipped and named")
     p.add_argument("--phash-threshold", type=bounded(int, -1, 64), default=4,
                    help="near-duplicate Hamming distance (4); -1 = exact")
     p.add_argument("--workers", type=bounded(int, 1, 256), default=None, help="hashing processes (default: CPU count)")
@@ -55,7 +58,7 @@ def _collect(args: argparse.Namespace) -> int:
     try:
         report = collect_feedback(args.src, args.out, since=parse_since(args.since), against=args.against,
                                   catalog=args.catalog, phash_threshold=args.phash_threshold, workers=args.workers,
-                                  cache=cache, progress=not args.json, force=args.force)
+                                  cache=cache, progress=not args.json, force=args.force, kiosks=args.kiosks)
     finally:
         if cache is not None:
             cache.close()

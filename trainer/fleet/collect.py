@@ -2,16 +2,24 @@
 
 1. Read every ``feedback/<store>/<kiosk>/feedback-<sha256>.tar`` under SRC (a directory or an fsspec URL). A batch
    that is cut short, altered, renamed or holds one bad record is **reported by name and skipped whole**
-   (:func:`kiosk.exchange.feedback.read_feedback_batch`): nothing of it is merged.
-2. Merge the records: per (store, kiosk, placement) the highest revision wins (a label a kiosk corrected after it
-   first sent it). ``--since`` keeps placements from that date on.
+   (:func:`kiosk.exchange.feedback.read_feedback_batch`): nothing of it is merged. With ``--kiosks DIR`` (the
+   enrolled kiosks: ``DIR/<store>/<kiosk>.key``, as ``checkout audit enroll`` keeps them) a batch of a kiosk not
+   enrolled there is skipped whole the same way.
+2. Merge the records: per (store, kiosk, placement) the highest revision wins, then the latest ``updated_at`` (a
+   label a kiosk corrected after it first sent it); the same record sent again in another batch is counted, not
+   merged twice. Two records of one revision and time with different labels (a kiosk never sends them): the most
+   trusted label wins; of equal trust, the placement is left for review. Each such conflict is reported.
+   ``--since`` keeps placements from that date on.
 3. Labelled records with a tray crop go to ``DIR/feedback.csv`` (``path,sku,source`` + provenance: ``store, kiosk,
    placement_id, bundle_version, predicted, score, chooser, trust, suggestion_rank, grams, paid, time, batch``), their
    crops to ``DIR/images/<store>/<kiosk>/<placement>.jpg``. Labels the catalog (``--catalog``) does not know are
-   left out and named with their batch. The rest (removed, unknown, no crop) go to ``DIR/unlabelled.csv`` for review.
-4. De-duplicate as ``checkout data check`` does (sha256 and pHash within ``--phash-threshold``): against the
-   existing training manifests (``--against``: a copy of a photo already trained on is left out), and within the
-   feedback (of near-identical crops the best-trusted label, then the newest, is kept).
+   left out and named with their batch. The rest (removed, unknown, no crop, an unreadable crop, labels that
+   cannot be settled) go to ``DIR/unlabelled.csv`` for review, each with its reason.
+4. De-duplicate (:mod:`trainer.fleet.dedupe`): a duplicate is one photo sent twice -- the same bytes, or a near pHash
+   (``--phash-threshold``) whose pixels agree, never two photos of one kiosk with different bytes. Against the
+   existing training manifests (``--against``: a photo already trained on is left out, a different label of it
+   named), and within the feedback (one row per photo: the most trusted label, then the latest, wins; a conflict is
+   named). The summary says how many were merged and why, and how many near matches were kept as two photos.
 
 ``DIR/report.json`` holds the whole account; the command prints its summary. Running it again gives the same output.
 ``DIR/collect.json`` records what a collect wrote there (each file's sha256, the manifest's rows): a later collect
@@ -72,11 +80,15 @@ class CollectReport:
     skipped: list[dict] = field(default_factory=list)  # {"batch", "reason"}
     records: int = 0
     superseded: int = 0  # older revisions of a placement
+    resent: int = 0  # a record sent again, unchanged, in another batch
     before_since: int = 0
     unknown_skus: dict[str, list[str]] = field(default_factory=dict)  # batch -> SKUs the catalog does not know
     catalog: str = ""  # the catalog the labels were checked against ("" = not checked)
-    unreadable: list[dict] = field(default_factory=list)
-    duplicates: list[dict] = field(default_factory=list)  # {"path", "kind", "of"}
+    kiosks: str = ""  # the enrolled kiosks' folder the batches were checked against ("" = not checked)
+    unreadable: list[dict] = field(default_factory=list)  # {"path", "reason", "batch"}
+    duplicates: list[dict] = field(default_factory=list)  # {"path", "kind", "of", "why", "label", "of_label"}
+    conflicts: list[dict] = field(default_factory=list)  # {"kind", "labels", "kept", "reason"}: one photo, 2 labels
+    kept_as_two: dict[str, int] = field(default_factory=dict)  # near pHash matches that are two photos, by why
     rows: int = 0
     by_trust: dict[str, int] = field(default_factory=dict)
     unlabelled: int = 0
@@ -88,8 +100,8 @@ class CollectReport:
 
     def summary(self) -> str:
         lines = [f"{self.batches} batch(es) read from {shown(self.source)}, {len(self.skipped)} skipped; "
-                 f"{self.records} placement(s) ({self.superseded} older revisions replaced, {self.before_since} "
-                 f"before --since)"]
+                 f"{self.records} placement(s) ({self.superseded} older revisions replaced, {self.resent} sent again, "
+                 f"{self.before_since} before --since)"]
         if self.enrollments or self.withdrawn:
             lines.append(f"{self.enrollments} enrollment(s) taught at the kiosks: {self.enrolled_photos} photo(s) "
                          f"(source {ENROLLED}, trust staff); {self.withdrawn} withdrawn before sending, left out")
@@ -98,12 +110,29 @@ class CollectReport:
         lines += [f"  unknown SKUs in {b}: {', '.join(skus)}" for b, skus in sorted(self.unknown_skus.items())]
         if not self.catalog:
             lines.append("  labels not checked against a catalog (--catalog DB)")
-        against = sum(1 for d in self.duplicates if d["kind"] == "against")
+        if not self.kiosks:
+            lines.append("  kiosks not checked against the enrolled ones (--kiosks DIR)")
+        lines += [f"  conflicting labels: {shown(c['reason'])}" for c in self.conflicts]
+        lines += [f"  unreadable {shown(self._here(u['path']))} (batch {shown(u.get('batch', '?'))}): "
+                  f"{shown(u['reason'])}" for u in self.unreadable]
         lines.append(f"{self.rows} row(s) in {shown(self.manifest)} (" + ", ".join(
             f"{t} {n}" for t, n in sorted(self.by_trust.items(), key=lambda kv: -TRUST_RANK[kv[0]])) +
-            f"); {len(self.duplicates)} duplicate(s) left out ({against} of photos already trained on), "
-            f"{len(self.unreadable)} unreadable, {self.unlabelled} unlabelled in {UNLABELLED}")
+            f"); {self._merged()}; {len(self.unreadable)} unreadable, {self.unlabelled} for review in {UNLABELLED}")
         return "\n".join(lines)
+
+    def _here(self, path: str) -> str:
+        """``path`` under --out as written there (images/<store>/<kiosk>/…)."""
+        return path.removeprefix(str(Path(self.out).resolve()) + "/").removeprefix(self.out.rstrip("/") + "/")
+
+    def _merged(self) -> str:
+        """How many photos were merged into another row or left out as trained on, and why; the near matches kept."""
+        exact = sum(1 for d in self.duplicates if d["kind"] == "within" and d.get("why", "").startswith("same bytes"))
+        within = sum(1 for d in self.duplicates if d["kind"] == "within")
+        against = len(self.duplicates) - within
+        apart = ", ".join(f"{n} {why}" for why, n in sorted(self.kept_as_two.items()))
+        return (f"{within} duplicate(s) merged into one row ({exact} same bytes, {within - exact} one photo "
+                f"re-encoded), {against} already trained on (--against) left out; "
+                f"{sum(self.kept_as_two.values())} near pHash match(es) kept as two photos ({apart or 'none'})")
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -117,13 +146,34 @@ def parse_since(text: str | None) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
-def _whole_batches(ho: HeadOffice, kind: str, read, report: CollectReport):
-    """``(key, batch)`` of every whole batch of ``kind``; one out of place, cut short, altered or holding a bad record
-    is named in ``report.skipped`` and skipped whole."""
+def enrolled_kiosks(folder: Path | None) -> set[tuple[str, str]] | None:
+    """``--kiosks DIR``: the (store, kiosk) folders of the kiosks enrolled there (``DIR/<store>/<kiosk>.key``, the
+    registry ``checkout audit enroll`` fills; the key itself is the audit's business); None: not checked."""
+    if folder is None:
+        return None
+    if not folder.is_dir():
+        what = "not a folder" if folder.exists() else "no such folder"
+        raise DataError(f"--kiosks {shown(folder)}: {what} (the enrolled kiosks: <store>/<kiosk>.key)")
+    found = {(p.parent.name, p.stem) for p in folder.glob("*/*.key") if p.is_file()}
+    if not found:
+        raise DataError(f"--kiosks {shown(folder)}: no enrolled kiosk there (no <store>/<kiosk>.key); "
+                        "`checkout audit enroll` puts them there")
+    return found
+
+
+def _whole_batches(ho: HeadOffice, kind: str, read, report: CollectReport,
+                   enrolled: set[tuple[str, str]] | None = None):
+    """``(key, batch)`` of every whole batch of ``kind``; one out of place, of a kiosk not ``enrolled`` (when given),
+    cut short, altered or holding a bad record is named in ``report.skipped`` and skipped whole."""
     keys, misplaced = ho.batches(kind)
     report.batches += len(keys) + len(misplaced)
     report.skipped += misplaced
     for key, store_dir, kiosk_dir in keys:
+        if enrolled is not None and (store_dir, kiosk_dir) not in enrolled:
+            report.skipped.append({"batch": key, "reason": f"kiosk {store_dir}/{kiosk_dir} is not enrolled (no "
+                                                           f"{store_dir}/{kiosk_dir}.key in --kiosks): not read"})
+            log.warning("skipped %s: kiosk %s/%s is not enrolled", key, store_dir, kiosk_dir)
+            continue
         try:
             batch = read(ho.read(key), key.rsplit("/", 1)[-1], where=key, filed_under=(store_dir, kiosk_dir))
         except (BatchError, OSError, MemoryError) as exc:
@@ -133,13 +183,15 @@ def _whole_batches(ho: HeadOffice, kind: str, read, report: CollectReport):
         yield key, batch
 
 
-def _read_all(ho: HeadOffice, report: CollectReport, out: Path,
-              since: datetime | None) -> dict[tuple[str, str, str], Found]:
+def _read_all(ho: HeadOffice, report: CollectReport, out: Path, since: datetime | None,
+              enrolled: set[tuple[str, str]] | None = None) -> tuple[dict[tuple[str, str, str], Found], list]:
     """Every whole batch's records, newest revision per placement, its crop written under ``out`` as its batch is
-    read (a later revision's replaces it); broken batches named and skipped whole; ``since``: placements from then."""
+    read (a later revision's replaces it); broken batches named and skipped whole; ``since``: placements from then.
+    Returns the merged records and ``(Found, reason)`` of placements whose labels cannot be settled (for review)."""
     merged: dict[tuple[str, str, str], Found] = {}
+    rivals: dict[tuple[str, str, str], list[Found]] = {}  # same revision and time as the merged one, another label
     before: set[tuple[str, str, str]] = set()
-    for key, batch in _whole_batches(ho, KIND, read_feedback_batch, report):
+    for key, batch in _whole_batches(ho, KIND, read_feedback_batch, report, enrolled):
         store, kiosk = batch.meta["store_id"], batch.meta["kiosk_id"]
         for rec in batch.records:
             k = (store, kiosk, rec["placement_id"])
@@ -147,18 +199,57 @@ def _read_all(ho: HeadOffice, report: CollectReport, out: Path,
                 before.add(k)
                 continue
             old = merged.get(k)
-            if old is None or (rec["revision"], _updated(rec)) > (old.record["revision"], _updated(old.record)):
+            order = None if old is None else _order(rec, old.record)
+            if old is None or order > 0:
                 report.superseded += old is not None
                 merged[k] = Found(store, kiosk, key, rec)
+                rivals.pop(k, None)
                 _put_image(merged[k], batch.files.get(rec["image"]) if rec["image"] else None, out, old)
-            else:
+            elif order < 0:
                 report.superseded += 1
-    report.records = len(merged)
-    report.before_since = len(before - set(merged))
-    return merged
+            elif rec["label"] in {f.record["label"] for f in [old, *rivals.get(k, [])]}:
+                report.resent += 1  # the same record again (another cut of the kiosk's outbox)
+            else:
+                rivals.setdefault(k, []).append(Found(store, kiosk, key, rec, old.path))
+    review = [r for k, rs in sorted(rivals.items()) if (r := _settle_revision(merged, k, rs, report))]
+    report.records = len(merged) + len(review)
+    report.before_since = len(before - set(merged) - {(f.store, f.kiosk, f.record["placement_id"]) for f, _ in review})
+    return merged, review
 
 
-def _read_enrollments(ho: HeadOffice, report: CollectReport, out: Path) -> list[Found]:
+def _order(rec: dict, old: dict) -> int:
+    """1 when ``rec`` is a later version of a placement than ``old`` (a higher revision, then a later
+    ``updated_at``), -1 when an earlier one, 0 when of the same revision and time."""
+    a, b = (rec["revision"], _updated(rec)), (old["revision"], _updated(old))
+    return (a > b) - (a < b)
+
+
+def _settle_revision(merged: dict, k: tuple[str, str, str], rivals: list[Found], report: CollectReport):
+    """One placement sent as two records of one revision and time with different labels (a kiosk never does): the
+    most trusted label wins; of equal trust nobody knows, and the placement is taken out of ``merged`` for review
+    (returned as ``(Found, reason)``). Either way reported in ``report.conflicts``."""
+    every = sorted([merged[k], *rivals], key=lambda f: (TRUST_RANK[f.record["trust"]], f.batch), reverse=True)
+    labels = sorted({str(f.record["label"]) for f in every})
+    told = "; ".join(f"{f.record['label']} ({f.record['trust']}, batch {f.batch.rsplit('/', 1)[-1][:21]}…)"
+                     for f in every)
+    where = f"{k[0]}/{k[1]}/{k[2]} revision {every[0].record['revision']}"
+    top = [f for f in every if f.record["trust"] == every[0].record["trust"]]
+    if len({f.record["label"] for f in top}) > 1:
+        merged.pop(k)
+        reason = f"{where} sent with labels of equal trust at the same time: {told}; left out for review"
+        report.conflicts.append({"kind": "revision", "placement": list(k), "labels": labels, "kept": None,
+                                 "reason": reason})
+        return every[0], reason
+    merged[k] = Found(k[0], k[1], every[0].batch, every[0].record, merged[k].path)
+    report.conflicts.append({"kind": "revision", "placement": list(k), "labels": labels,
+                             "kept": every[0].record["label"],
+                             "reason": f"{where} sent with different labels at the same time: {told}; kept "
+                                       f"{every[0].record['label']} (the most trusted)"})
+    return None
+
+
+def _read_enrollments(ho: HeadOffice, report: CollectReport, out: Path,
+                      enrolled: set[tuple[str, str]] | None = None) -> list[Found]:
     """Every enrollment's photos (its whole batches joined: the parts of one, or one sent again; each photo once) as
     staff-trusted records of their SKU, written under ``out`` as their batch is read; withdrawn ones counted, left
     out."""
@@ -166,7 +257,7 @@ def _read_enrollments(ho: HeadOffice, report: CollectReport, out: Path) -> list[
     photos: dict[tuple[str, str], Path] = {}  # (batch, sha256) -> where the photo was written
 
     def whole():
-        for key, batch in _whole_batches(ho, ENROLLMENT, read_enrollment_batch, report):
+        for key, batch in _whole_batches(ho, ENROLLMENT, read_enrollment_batch, report, enrolled):
             if batch.meta["withdrawn_at"] is None:
                 m = batch.meta
                 for r in batch.records:
@@ -203,8 +294,9 @@ def _enrolled(meta: dict, rec: dict) -> str:
     return f"enrolled-{meta['enrollment_id']}-{rec['sha256'][:12]}"
 
 
-def _usable(found: list[Found], known: set[str] | None, report: CollectReport) -> tuple[list[Found], list[Found]]:
-    """``(labelled with a crop and a known SKU, the rest)``; unknown SKUs are named with their batch."""
+def _usable(found: list[Found], known: set[str] | None,
+            report: CollectReport) -> tuple[list[Found], list[tuple[Found, str]]]:
+    """``(labelled with a crop and a known SKU, the rest with why)``; unknown SKUs are named with their batch."""
     labelled, rest = [], []
     for f in found:
         label = f.record["label"]
@@ -212,11 +304,11 @@ def _usable(found: list[Found], known: set[str] | None, report: CollectReport) -
             skus = report.unknown_skus.setdefault(f.batch, [])
             if label not in skus:
                 skus.append(label)
-            rest.append(f)
+            rest.append((f, f"SKU {label} is not in the catalog"))
         elif label is not None and f.path is not None:
             labelled.append(f)
         else:
-            rest.append(f)
+            rest.append((f, "no label" if label is None else "no crop kept"))
     return labelled, rest
 
 
@@ -296,7 +388,8 @@ def _check_out(src: str, out: Path, force: bool) -> dict:
 
 def collect_feedback(src: str, out: Path, *, since: datetime | None = None, against: list[Path] = (),
                      catalog: Path | None = None, phash_threshold: int = 4, workers: int | None = None,
-                     cache=None, progress: bool = True, force: bool = False) -> CollectReport:
+                     cache=None, progress: bool = True, force: bool = False,
+                     kiosks: Path | None = None) -> CollectReport:
     """See the module docstring. Returns the report (also written to ``out/report.json``)."""
     from trainer.data.check import load_catalog_skus
     from trainer.fleet.dedupe import dedupe
@@ -305,14 +398,15 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
     before = _check_out(str(src), out, force)
     known = load_catalog_skus(catalog)[0] if catalog is not None else None  # every input checked before a write
     base = [r for m in against for r in read_manifest(m)]
-    report = CollectReport(str(src), str(out), manifest=str(out / MANIFEST))
+    registry = enrolled_kiosks(None if kiosks is None else Path(kiosks))
+    report = CollectReport(str(src), str(out), manifest=str(out / MANIFEST), kiosks=str(kiosks or ""))
     ho = HeadOffice(src)
     out.mkdir(parents=True, exist_ok=True)
     # images/ claimed before its first photo: a run that fails or is killed after this is rerun without --force
     atomic_write(out / MARKER, json.dumps({"source": str(src), "rows": before.get("rows", 0),
                                            "files": before.get("files", {})}, indent=2) + "\n")
-    merged = list(_read_all(ho, report, out, since).values())
-    enrolled = _read_enrollments(ho, report, out)
+    merged, unsettled = _read_all(ho, report, out, since, registry)
+    enrolled = _read_enrollments(ho, report, out, registry)
     if since is not None:
         keep = [f for f in enrolled if _time(f.record["placed_at"]) >= since]
         for f in enrolled:
@@ -320,10 +414,10 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
                 f.path.unlink(missing_ok=True)
         report.before_since, enrolled = report.before_since + len(enrolled) - len(keep), keep
     report.catalog = str(catalog or "")
-    labelled, rest = _usable(sorted(merged + enrolled, key=lambda f: (f.store, f.kiosk, f.record["placement_id"])),
-                             known, report)
-    kept = dedupe(labelled, base, report, phash_threshold=phash_threshold, workers=workers, cache=cache,
-                  progress=progress)
+    labelled, rest = _usable(sorted([*merged.values(), *enrolled], key=_where), known, report)
+    deduped = dedupe(labelled, base, report, phash_threshold=phash_threshold, workers=workers, cache=cache,
+                     progress=progress)
+    kept, rest = deduped.kept, sorted([*rest, *unsettled, *deduped.review], key=lambda fr: (_where(fr[0]), fr[1]))
     rows = [_row(f) for f in kept]
     if not force and len(rows) < before.get("rows", 0):
         raise DataError(f"--out {shown(out)}: {MANIFEST} there holds {before['rows']} row(s), this collect {len(rows)} "
@@ -339,6 +433,10 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
     return report
 
 
+def _where(f: Found) -> tuple[str, str, str]:
+    return f.store, f.kiosk, f.record["placement_id"]
+
+
 def _time(text: str) -> datetime:
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
@@ -350,20 +448,22 @@ def _updated(record: dict) -> datetime:
     return _time(record["updated_at"] or record["placed_at"])
 
 
-def _write_unlabelled(found: list[Found], path: Path) -> None:
-    """Placements without a usable label, for review: what the model said and what happened."""
+def _write_unlabelled(found: list[tuple[Found, str]], path: Path) -> None:
+    """Placements without a usable label, for review: what the model said, what happened and why the placement is
+    not in the manifest."""
     import csv
 
     from catalog.csv_io import formula_safe
     from kiosk.bundle_format.atomic import atomic_open
 
-    columns = ["path", "store", "kiosk", "placement_id", "predicted", "chooser", "last_sku", "label", "time", "batch"]
+    columns = ["path", "store", "kiosk", "placement_id", "predicted", "chooser", "last_sku", "label", "time", "batch",
+               "reason"]
     with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(columns)
-        for f in found:
+        for f, why in found:
             r = f.record
             where = f.path.relative_to(path.parent).as_posix() if f.path else ""
             writer.writerow(formula_safe([where, f.store, f.kiosk, r["placement_id"], r["recognised_sku"] or "",
                                           r["chooser"], r.get("last_sku") or "", r["label"] or "", r["placed_at"],
-                                          f.batch.rsplit("/", 1)[-1]]))
+                                          f.batch.rsplit("/", 1)[-1], why]))

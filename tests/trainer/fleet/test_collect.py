@@ -96,3 +96,90 @@ def test_since_and_the_command_line(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["before_since"] == 1 and report["rows"] == 1
     assert checkout(["feedback", "collect", str(ho), "--out", str(tmp_path / "o2"), "--since", "yesterday"]) == 2
+
+
+def _rename_to_its_hash(path):
+    """A batch altered inside and renamed after its new bytes: the name check passes, the member check must not."""
+    import hashlib
+
+    data = bytearray(path.read_bytes())
+    data[data.find(b"\xff\xd8") + 300] ^= 0xFF  # a byte of its photo
+    path.unlink()
+    renamed = path.parent / f"feedback-{hashlib.sha256(bytes(data)).hexdigest()}.tar"
+    renamed.write_bytes(bytes(data))
+    return renamed
+
+
+def test_bad_input_is_one_line_each_and_nothing_collected_is_lost(tmp_path, demo_catalog_db, capsys):
+    from trainer.headoffice.audit_status import enroll_key
+
+    ho, out, keys = tmp_path / "ho", tmp_path / "out", tmp_path / "keys"
+    for kiosk in ("K1", "K2"):
+        enroll_key(keys, "S", kiosk, "ab" * 32)
+    first = [record("a", "lemon", "staff"), record("b", "banana", "shopper")]
+    put_batch(ho, "S", "K1", first, {"a": crop(1), "b": crop(2)})
+    argv = ["feedback", "collect", str(ho), "--out", str(out), "--catalog", str(demo_catalog_db), "--kiosks",
+            str(keys), "--no-cache", "--workers", "1"]
+    assert checkout(argv) == 0 and len(read_manifest(out / "feedback.csv")) == 2
+    capsys.readouterr()
+    bad_hash = _rename_to_its_hash(put_batch(ho, "S", "K1", [record("x", "lemon", "staff")], {"x": crop(3)}))
+    cut = put_batch(ho, "S", "K2", [record("t", "lemon", "staff"), record("u", "dragonfruit-xl", "staff")],
+                    {"t": crop(4)[:-400], "u": crop(5)})  # a crop cut short before the kiosk packed it
+    rogue = put_batch(ho, "S", "K9", [record("r", "lemon", "staff")], {"r": crop(6)})  # no K9 enrolled
+    put_batch(ho, "S", "K1", [*first, record("c", "lime", "staff")], {"a": crop(1), "b": crop(2), "c": crop(7)})
+    assert checkout(argv) == 0
+    text = capsys.readouterr().out
+    assert {(r.extra["kiosk"], r.extra["placement_id"], r.sku) for r in read_manifest(out / "feedback.csv")} == {
+        ("K1", "a", "lemon"), ("K1", "b", "banana"), ("K1", "c", "lime")}  # what was collected is all there
+    lines = text.splitlines()
+
+    def line(start):
+        (found,) = [x for x in lines if x.startswith(start)]
+        return found
+
+    assert line(f"  skipped {bad_hash.relative_to(ho).as_posix()}: ").endswith(
+        "images/x.jpg does not match its hash in batch.json")
+    assert line(f"  skipped {rogue.relative_to(ho).as_posix()}: ").endswith(
+        "kiosk S/K9 is not enrolled (no S/K9.key in --kiosks): not read")
+    assert line(f"  unknown SKUs in {cut.relative_to(ho).as_posix()}: ") == \
+        f"  unknown SKUs in {cut.relative_to(ho).as_posix()}: dragonfruit-xl"
+    assert line("  unreadable images/S/K2/t.jpg ").startswith(
+        f"  unreadable images/S/K2/t.jpg (batch {cut.relative_to(ho).as_posix()}): JPEG without end-of-image marker")
+    assert "2 sent again" in lines[0] and lines[0].startswith("5 batch(es) read")
+    assert not any("not checked" in x for x in lines)  # catalog and kiosks were both checked
+    with open(out / "unlabelled.csv", newline="") as fh:
+        review = {r["placement_id"]: r["reason"] for r in csv.DictReader(fh)}
+    assert review["u"] == "SKU dragonfruit-xl is not in the catalog"
+    assert review["t"].startswith("unreadable crop: JPEG without end-of-image marker") and set(review) == {"t", "u"}
+    written = {n: (out / n).read_bytes() for n in ("feedback.csv", "unlabelled.csv", "report.json")}
+    assert checkout(argv) == 0  # collected again: the same output, byte for byte
+    assert {n: (out / n).read_bytes() for n in written} == written
+
+
+def test_kiosks_folder_that_is_not_a_registry_is_one_line(tmp_path, capsys):
+    ho = tmp_path / "ho"
+    put_batch(ho, "S", "K1", [record("a", "lemon", "staff")], {"a": crop(1)})
+    (tmp_path / "empty").mkdir()
+    for folder, says in ((tmp_path / "nowhere", "no such folder"), (tmp_path / "empty", "no enrolled kiosk there")):
+        assert checkout(["feedback", "collect", str(ho), "--out", str(tmp_path / "out"), "--kiosks", str(folder),
+                         "--no-cache"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert says in err and "\n" not in err
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_one_placement_sent_twice_at_one_revision_with_two_labels_is_settled_or_left_for_review(tmp_path):
+    ho = tmp_path / "ho"
+    put_batch(ho, "S", "K3", [record("x", "lemon", "staff"), record("y", "banana", "auto")],
+              {"x": crop(1), "y": crop(2)})
+    put_batch(ho, "S", "K3", [record("x", "banana", "staff"), record("y", "lime", "staff")],
+              {"x": crop(1), "y": crop(2)})
+    report = collect_feedback(str(ho), tmp_path / "out", progress=False, workers=1)
+    assert [(r.extra["placement_id"], r.sku) for r in read_manifest(tmp_path / "out" / "feedback.csv")] == [
+        ("y", "lime")]  # of one revision and time the most trusted label
+    assert report.records == 2 and report.superseded == 0 and report.unlabelled == 1
+    kept = {c["placement"][2]: c["kept"] for c in report.conflicts}
+    assert kept == {"x": None, "y": "lime"}
+    (row,) = read_rows(tmp_path / "out" / "unlabelled.csv")
+    assert row["placement_id"] == "x" and "labels of equal trust at the same time" in row["reason"]
+    assert "conflicting labels: S/K3/x revision 1 sent with labels of equal trust" in report.summary()
