@@ -226,4 +226,7 @@ def install(window) -> tuple[TeachController | None, NotRecognisedView | None]:
             window.show_page("checkout")
 
     window.bridge.staff_mode_changed.connect(locked)
+    # whichever way staff mode ended first moves the page (the lock event, or the window's own check of the session,
+    # which may come before it), leaving the page with staff mode shut discards what was on it
+    window.stack.currentChanged.connect(lambda _index: None if window.staff_open else controller.discard())
     return controller, unknown
