@@ -21,7 +21,7 @@ from pathlib import Path
 
 from kiosk.errors import DataError
 
-__all__ = ["TrainManifests", "add_train_options", "parse_weighted", "training_rows"]
+__all__ = ["TrainManifests", "add_train_options", "balance_classes", "parse_weighted", "training_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="rows labelled by a shopper (trust column 'shopper') count W times; 0 leaves them out")
     p.add_argument("--auto-weight", type=_weight, default=1.0, metavar="W",
                    help="rows the model added by itself, never confirmed (trust 'auto'), count W times; 0: out")
+    p.add_argument("--class-balance", action=argparse.BooleanOptionalAction, default=None,
+                   help="every SKU counts the same in the loss however many photos it has (each row's weight × "
+                        "the mean photos a SKU / its SKU's photos); an incremental run's default, where the replay's "
+                        "few photos a SKU are a budget, not the store's mix (trainer/incremental.py BALANCE)")
     p.set_defaults(train_sources=None)
 
 
@@ -96,4 +100,14 @@ def training_rows(args) -> list[dict]:
     if len(sources) > 1 or left_out:
         log.info("training on %d rows from %d manifest(s); %d left out by their trust", len(rows), len(sources),
                  left_out)
-    return rows
+    return balance_classes(rows) if getattr(args, "class_balance", None) else rows
+
+
+def balance_classes(rows: list[dict]) -> list[dict]:
+    """``rows`` with each weight × (mean weight a SKU / its SKU's summed weight): every SKU then weighs the same in
+    the loss (the weighted mean over a batch), and the rows' mean weight stays 1 where it was."""
+    per_sku: dict[str, float] = {}
+    for r in rows:
+        per_sku[r["sku"]] = per_sku.get(r["sku"], 0.0) + r["weight"]
+    mean = sum(per_sku.values()) / len(per_sku)
+    return [{**r, "weight": r["weight"] * mean / per_sku[r["sku"]]} for r in rows]

@@ -157,7 +157,7 @@ def test_what_staff_teach_reaches_head_offices_training_manifest(tmp_path, world
     assert checkout(["train", "--incremental", "--from", str(world.bundle), "--add",
                      str(tmp_path / "collected" / "feedback.csv"), "--out", str(tmp_path / "next"), "--epochs", "1",
                      "--threads", "2", "--no-progress", "--cache-dir", str(world.root / "cache"),
-                     "--min-new-photos", str(len(rows)),  # the drawn discs share a pHash: the check counts near copies once
+                     "--min-new-photos", str(len(rows)),  # the drawn discs share a pHash: near copies count once
                      "--export", str(bundle)]) == 0
     record = json.loads((tmp_path / "next" / "incremental.json").read_text())
     assert record["new_skus"] == ["blue-disc"] and record["added_photos"] == len(rows)

@@ -102,3 +102,17 @@ def test_an_incremental_retrain_distils_with_the_given_weight_and_records_it(tmp
     assert json.loads((out / "args.json").read_text())["distill"] == 2.5
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert metrics and all(m["train_loss"] > 0 for m in metrics)
+
+
+def test_an_incremental_retrain_balances_its_classes_unless_told_not_to(tmp_path):
+    """The new SKUs' photos outnumber each old SKU's few replayed exemplars: by default every SKU weighs the same
+    (trainer/incremental.py BALANCE); --no-class-balance trains on the plain mean."""
+    from trainer.incremental import BALANCE, _options, read_base
+    from trainer.options import get_args_parser
+
+    world = build_world()
+    base = read_base(world.run)
+    parser = get_args_parser()
+    common = ["--incremental", "--from", str(world.run), "--add", str(world.new_train), "--out", str(tmp_path / "x")]
+    assert BALANCE is True and _options(parser.parse_args(common), base).class_balance is True
+    assert _options(parser.parse_args([*common, "--no-class-balance"]), base).class_balance is False

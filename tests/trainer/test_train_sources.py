@@ -117,3 +117,27 @@ def test_a_weighted_run_resumes_exactly(data, tmp_path):
              *FAST]
     assert checkout(["train", *plain, "--out", str(tmp_path / "plain")]) == 0
     assert losses(tmp_path / "plain")[1] != losses(tmp_path / "ref")[1]
+
+
+def test_class_balance_makes_every_sku_weigh_the_same_and_keeps_the_mean_weight():
+    from trainer.train_sources import balance_classes
+
+    rows = ([{"sku": "new", "weight": 1.0}] * 19 + [{"sku": "old-a", "weight": 1.0}] * 7
+            + [{"sku": "old-b", "weight": 2.0}] * 7)
+    out = balance_classes(rows)
+    per_sku = {}
+    for r in out:
+        per_sku[r["sku"]] = per_sku.get(r["sku"], 0.0) + r["weight"]
+    assert len(set(round(v, 9) for v in per_sku.values())) == 1  # each SKU sums to the same weight
+    assert sum(r["weight"] for r in out) == pytest.approx(sum(r["weight"] for r in rows))
+    assert out[0]["weight"] < 1.0 < out[19]["weight"]  # the crowded SKU's rows count less, the replayed ones more
+    assert [r["weight"] for r in rows[:1]] == [1.0]  # the input rows are not changed
+
+
+def test_class_balance_is_off_for_plain_training_and_reaches_the_rows_when_asked(data):
+    train, _val, _feedback = data
+    plain = training_rows(get_args_parser().parse_args(["--train", str(train)]))
+    assert {r["weight"] for r in plain} == {1.0}
+    args = get_args_parser().parse_args(["--train", str(train), "--class-balance"])
+    assert args.class_balance is True and get_args_parser().parse_args([]).class_balance is None
+    assert [r["weight"] for r in training_rows(args)] == pytest.approx([r["weight"] for r in plain])  # balanced already
