@@ -169,13 +169,16 @@ def print_findings(conn: sqlite3.Connection, log: Log) -> list[str]:
 def change_findings(log: Log) -> list[str]:
     """Each staff change to a line has its action's row, which says who approved it (``approved_by``): a line put in
     another's place (``line.add`` with ``replaces``) its ``staff.override`` or ``staff.correction``, a line staff took
-    off its ``staff.remove``, one a shopper's removal took off with staff's approval its ``removal_approved``. The
-    kiosk writes both in one transaction; a file from before that, cut between the two by a crash, is named here."""
+    off its ``staff.remove``, one a shopper's removal took off with staff's approval its ``removal_approved``, a line
+    staff let on the bill (a ``line.add`` by them) its ``staff.resolve``, a line staff voided its ``staff.void``
+    (:func:`_void_findings`). The kiosk writes both in one transaction; a file from before that, cut between the two
+    by a crash, is named here."""
     overrides = {r["detail"].get("new_line_id") for r in log.of("staff.override")}
     corrected = {r["detail"].get("line_id") for r in log.of("staff.correction")}
     removed = {r["detail"].get("line_id") for r in log.of("staff.remove")}
     approved = {r["detail"].get("removed", r["detail"].get("line_id")) for r in log.of("removal_approved")}
-    out = []
+    resolved = {r["detail"].get("line_id") for r in log.of("staff.resolve")}
+    out = _void_findings(log)
     for r in log.of("line.add", "line.remove"):
         d, actor = r["detail"], str(r["actor"])
         line, what = d.get("line_id"), f"audit row {r['seq']} ({r['kind']} by {actor} at {r['at']})"
@@ -184,6 +187,9 @@ def change_findings(log: Log) -> list[str]:
                 out.append(f"missing: {what} puts line {str(line)[:12]} in the place of line "
                            f"{str(d.get('replaces'))[:12]}, with no staff.override or staff.correction row saying who "
                            f"approved it")
+            elif not d.get("replaces") and actor != "shopper" and line not in resolved:
+                out.append(f"missing: {what} adds line {str(line)[:12]} with no staff.resolve row saying which staff "
+                           f"member let it on the bill")
         elif actor.startswith("shopper, approved by"):
             if line not in approved:
                 out.append(f"missing: {what} takes line {str(line)[:12]} off with no removal_approved row saying who "
@@ -192,3 +198,18 @@ def change_findings(log: Log) -> list[str]:
             out.append(f"missing: {what} takes line {str(line)[:12]} off with no staff.remove row saying who approved "
                        f"it")
     return out
+
+
+def _void_findings(log: Log) -> list[str]:
+    """Each line staff voided (a ``line.void`` whose line no other took the place of) has its ``staff.void`` row --
+    from the first void the log shows audited without an approval (``approved_by`` empty) on: a kiosk from before
+    then wrote one only for a void a supervisor approved, so until that row a void without one is what it did."""
+    rows = log.of("staff.void")
+    since = next((r["seq"] for r in rows if not r["detail"].get("approved_by")), None)
+    if since is None:
+        return []
+    explained = ({r["detail"].get("line_id") for r in rows}  # its own row, or a line put in its place
+                 | {r["detail"].get("replaces") for r in log.of("line.add") if r["detail"].get("replaces")})
+    return [f"missing: audit row {r['seq']} (line.void by {r['actor']} at {r['at']}) voids line "
+            f"{str(r['detail'].get('line_id'))[:12]} with no staff.void row saying who approved it"
+            for r in log.of("line.void") if r["seq"] > since and r["detail"].get("line_id") not in explained]

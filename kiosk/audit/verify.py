@@ -26,7 +26,7 @@ from pathlib import Path
 
 from kiosk.audit.check_sales import payment_findings, sale_findings
 from kiosk.audit.check_staff import change_findings, print_findings, staff_findings
-from kiosk.audit.witness import Log
+from kiosk.audit.witness import Log, guarded
 from kiosk.errors import DataError
 from kiosk.exchange.audit import AuditReport, key_id, verify_rows, witness_against, witness_mac_ok
 from kiosk.sqlite_readonly import damage
@@ -209,7 +209,7 @@ def verify_store(path: str | Path, key_path: str | Path | None = None, *, kiosk_
         findings += ([broken] if broken else []) + found
         findings += (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
                     + _line_events(conn, log) + staff_findings(conn, log, key) + print_findings(conn, log)
-                    + change_findings(log))
+                    + guarded("the staff changes to lines", change_findings, log))
     finally:
         conn.close()
     return StoreAudit(str(path), str(key_path), key_id(key) if key else None, chain, findings, witness, kiosk)

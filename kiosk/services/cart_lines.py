@@ -87,12 +87,15 @@ class CartKeeper:
 
     # -- changes ---------------------------------------------------------------------------------------
     def add(self, line: CartLine, provenance: LineProvenance | None = None,
-            weighed: tuple[int, int] | None = None, removes: str | None = None) -> CartLine:
+            weighed: tuple[int, int] | None = None, removes: str | None = None, *, by: str = "",
+            audit_with: Sequence[AuditRow] = ()) -> CartLine:
         """``weighed``: a weighed line's ``(gross grams, chosen tare grams)`` (:func:`weighed_line`); ``removes``: a
-        line the new one takes the place of, removed in the same store transaction."""
+        line the new one takes the place of, removed in the same store transaction; ``by``: who put it on the bill
+        (empty: the shopper), with the rows ``audit_with`` in that transaction too."""
         self.refuse_while_frozen()
         try:
-            stored = self.store.add_line(line, provenance, weighed=weighed, removes=removes)
+            stored = self.store.add_line(line, provenance, weighed=weighed, removes=removes, by=by,
+                                         audit_with=audit_with)
         finally:
             self.reload()
         return stored

@@ -260,10 +260,14 @@ class Counter:
         return weighed_line(sku, gross, self.weighing.chosen_tare_grams, self.weighing.rules)
 
     def _commit(self, line: CartLine, placement: Placement | None, chooser: str,
-                weighed: tuple[int, int] | None = None) -> CartLine:
+                weighed: tuple[int, int] | None = None, *, by: str = "",
+                audit_with: Sequence[AuditRow] = ()) -> CartLine:
+        """``by``, ``audit_with``: who put the line on the bill (empty: the shopper) and their action's rows, in the
+        line's own store transaction."""
         provenance = placement.provenance(chooser) if placement is not None else None
         removes, self._replacing = self._replacing, None  # a line the shopper's new choice takes the place of
-        stored = self._cart.add(line, provenance, weighed, removes)  # committed (fsynced) before anything shows it
+        stored = self._cart.add(line, provenance, weighed, removes, by=by,  # committed (fsynced) before it shows
+                                audit_with=audit_with)
         self._committed(stored, placement)
         return stored
 
@@ -367,8 +371,19 @@ class Counter:
                 raise CheckoutError("no item is waiting for staff")
             events: list[Any] = []
             line_id = None
+            detail = {"sku": item.line.sku, "name": item.line.name, "total": item.line.total, "grams": item.grams,
+                      "placement_id": item.placement_id, "reason": item.reason}
+            try:  # the line (by them) and their row in one store transaction; a refusal is their row alone
+                if approve:
+                    row = ("staff.resolve", who, {"line_id": item.line.line_id, **detail, "added": True})
+                    stored = self._commit(item.line, self.book.get(item.placement_id), f"staff:{who}", by=who,
+                                          audit_with=[row])
+                else:
+                    self._cart.store.audit("staff.resolve", who, line_id="", **detail, added=False)
+            except BaseException:
+                self.held = item  # nothing changed: it still waits for staff
+                raise
             if approve:
-                stored = self._commit(item.line, self.book.get(item.placement_id), f"staff:{who}")
                 line_id = stored.line_id
                 events += [CartChanged(self._cart_view()), *self._weight_changes()]
         events += [StaffCallEnded(item.placement_id, item.line.sku, line_id),

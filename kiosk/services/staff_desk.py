@@ -5,10 +5,12 @@ StaffRules`), or with a supervisor's one-off approval.
 Every sign-in, sign-out (done, idle, paid), action and refusal is written to the kiosk's audit log
 (:meth:`SalesStore.audit <kiosk.store.audit.AuditMixin.audit>`); the line changes themselves are audited by the
 store in the same transaction as the change, and so is the action's own row (``staff.override``, ``staff.remove``,
-``staff.void``, ``staff.correction``) with ``approved_by``, the supervisor whose approval it needed: a crash never
-leaves a change without the row that says who made it and who approved it. A refusal changes nothing: the sale in
-progress stays as it is. Corrections are stored with the placement photo (``SalesStore.record_correction``) as
-labelled data for the next training run; every change keeps the line's provenance and is committed before it shows.
+``staff.void`` -- every void, approved or not --, ``staff.correction``; ``staff.resolve`` for a held item staff let
+on the bill, :meth:`~kiosk.services.counter.Counter.resolve_held`) with ``approved_by``, the supervisor whose
+approval it needed: a crash never leaves a change without the row that says who made it and who approved it. A
+refusal changes nothing: the sale in progress stays as it is. Corrections are stored with the placement photo
+(``SalesStore.record_correction``) as labelled data for the next training run; every change keeps the line's
+provenance and is committed before it shows.
 """
 
 from __future__ import annotations
@@ -252,10 +254,10 @@ class StaffDesk:
             line = self._cart.open_line(line_id)
             worth = self.rules.line_worth(self._chain(line))
         member, approver = self.authorize("void", worth, line_id=line_id, name=line.name)
-        rows = [("staff.void", member.staff_id, {"line_id": line_id, "name": line.name, "total": line.total,
-                                                 "worth": worth, "approved_by": _approver(approver)})]
-        with self._lock:  # the void and its row: one store transaction
-            self._cart.void(line_id, by=member.staff_id, audit_with=rows if approver is not None else ())
+        row = ("staff.void", member.staff_id, {"line_id": line_id, "name": line.name, "total": line.total,
+                                               "worth": worth, "approved_by": _approver(approver)})
+        with self._lock:  # the void and its row (approved or not: every void has one): one store transaction
+            self._cart.void(line_id, by=member.staff_id, audit_with=[row])
             view = self._cart_view()
         self._emit(CartChanged(view))
 

@@ -266,9 +266,11 @@ class AuditMixin:
         return self._append(c, kind, actor, detail)
 
     def _append(self, c: sqlite3.Connection, kind: str, actor: str, detail: dict[str, Any]) -> dict:
+        if not isinstance(actor, str) or not actor.strip():  # a staff number, the shopper, the kiosk: never nobody
+            raise ValueError(f"audit row {kind}: it needs who did it (actor), got {actor!r}")
         last = c.execute("SELECT seq, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
         seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
-        row = seal(seq, self._time(), kind, actor or "", detail, prev, self._audit_key)
+        row = seal(seq, self._time(), kind, actor, detail, prev, self._audit_key)
         c.execute("INSERT INTO audit_log (seq, at, kind, actor, detail, prev, hash, mac, key_id)"
                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   (row["seq"], row["at"], kind, row["actor"], json.dumps(row["detail"], sort_keys=True),
@@ -276,8 +278,9 @@ class AuditMixin:
         self._witness_due = (row["seq"], row["hash"], row["at"])
         return row
 
-    def audit(self, kind: str, actor: str = "", **detail: Any) -> dict:
-        """Append one row in a transaction of its own (staff actions, refusals); returns it."""
+    def audit(self, kind: str, actor: str, **detail: Any) -> dict:
+        """Append one row in a transaction of its own (staff actions, refusals); returns it. ``actor``: who did it
+        (a row without one is refused with ValueError, as in every transaction)."""
         with self._tx() as c:
             return self._audit(c, kind, actor, detail)
 

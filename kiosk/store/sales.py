@@ -557,12 +557,14 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
 
     # -- lines ---------------------------------------------------------------------------
     def add_line(self, line: CartLine, provenance: LineProvenance | None = None, *, by: str = "",
-                 weighed: tuple[int, int] | None = None, removes: str | None = None) -> CartLine:
+                 weighed: tuple[int, int] | None = None, removes: str | None = None,
+                 audit_with: Sequence[AuditRow] = ()) -> CartLine:
         """Append a prepared line to the open cart; returns once committed.
 
         ``provenance`` (where the line came from) is committed in the same transaction as the line; so is
         ``weighed``, a weighed line's ``(gross grams, chosen tare grams)`` (:meth:`weighing_of`), and the removal
-        of line ``removes`` (the shopper chose another item for the same placement: never both, never neither).
+        of line ``removes`` (the shopper chose another item for the same placement: never both, never neither),
+        and ``audit_with``, the rows of the action that put it there (staff let a held item on: ``by`` them).
         Retrying with the same ``line_id`` (after a crash, say) is harmless: if that line is
         already stored with the same content it is returned, never added twice.
         """
@@ -580,6 +582,7 @@ class SalesStore(PaymentsMixin, ReceiptsMixin, PinLockoutMixin, FeedbackMixin, A
             if removes is not None:
                 self._remove_in(c, removes, by or "shopper")
             self._insert_line(c, cart_id, line, provenance, by, weighed)
+            self._audit_rows_in(c, audit_with)
         return line
 
     def _insert_line(self, c: sqlite3.Connection, cart_id: str, line: CartLine, provenance: LineProvenance | None,

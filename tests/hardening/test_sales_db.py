@@ -98,7 +98,7 @@ def test_the_store_keeps_rekeying_for_the_kiosk_but_not_on_request(kiosk):
     assert str(kiosk["stray"]) in str(caught.value) and "row(s)" in str(caught.value)
     assert not kiosk["stray"].exists()
     with SalesStore.open(kiosk["store"], kiosk_id="K2") as s:  # the kiosk's way (default): a new key, said so
-        s.audit("test.event")
+        s.audit("test.event", "test")
     assert kiosk["stray"].exists() and audit_kinds(kiosk["store"])[-2:] == ["audit.rekeyed", "test.event"]
 
 
