@@ -1,7 +1,8 @@
 """``checkout audit verify|show|key``: a kiosk's audit log from its sales file (read-only; nothing is changed).
 
 ``--config kiosk.toml`` takes the store and the key file from the kiosk's settings, and ``verify`` holds the log's own
-kiosk id (its ``audit.started`` row) against the settings' ``kiosk_id``; ``--store DB`` (and ``--key FILE``) name
+kiosk id (its ``audit.started`` row) against the settings' ``kiosk_id`` and its staff model rollbacks against the
+model store (``model_state``, or ``--model-state DIR``); ``--store DB`` (and ``--key FILE``) name
 them directly. ``verify`` exits 1 when anything is wrong, naming each row. What the file holds is printed through
 :func:`kiosk.exchange.display.display` (a hand-edited row's terminal escapes are shown, not obeyed).
 """
@@ -30,6 +31,9 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     audit = group(sub, groups, "audit", "the tamper-evident audit log: verify, show, collect at head office")
     p = audit.add_parser("verify", help="check a kiosk's audit log: names edited, deleted, inserted, reordered rows")
     _where(p)
+    p.add_argument("--model-state", type=Path, metavar="DIR",
+                   help="the kiosk's model store (default: model_state of --config): staff model rollbacks there and "
+                        "in the log are held against each other")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_verify)
     p = audit.add_parser("show", help="a kiosk's audit rows since a time, as a table or JSON lines")
@@ -66,13 +70,17 @@ def cmd_verify(args) -> int:
     from kiosk.audit.verify import verify_store
 
     store, key = _paths(args)
-    kiosk_id = None
+    kiosk_id, model_state = None, args.model_state
     if args.config:  # the log's own kiosk id is held against the settings' (another kiosk's file and key)
         from kiosk.config import KioskConfig
 
-        kiosk_id = KioskConfig.from_file(args.config).kiosk_id
+        config = KioskConfig.from_file(args.config)
+        kiosk_id = config.kiosk_id
+        model_state = model_state or (Path(config.model_state) if config.model_state.strip() else None)
+    if args.model_state is not None and not args.model_state.is_dir():
+        raise UserError(f"{args.model_state}: no model store there (--model-state names the kiosk's model_state)")
     try:
-        result = verify_store(store, key, kiosk_id=kiosk_id)
+        result = verify_store(store, key, kiosk_id=kiosk_id, model_state=model_state)
     except Exception as exc:  # not a sales file, no audit table: one line
         raise UserError(f"{store}: cannot read its audit log ({type(exc).__name__}: {exc})") from None
     print(json.dumps(result.to_dict(), indent=2) if args.json else display_lines(result.lines()))

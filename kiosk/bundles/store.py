@@ -494,7 +494,7 @@ class BundleStore:
                    blocked=why in BLOCKING_REASONS)
 
     def rollback(self, trust: TrustStore, actor: str, reason: str, to_version: int | None = None,
-                 wait_s: float | None = None) -> int:
+                 wait_s: float | None = None, record: Callable[[dict], dict | None] | None = None) -> int:
         """Staff rollback: the only way to a lower version. Audited; the version left is blocked so the updater
         does not reinstall it (a newer release is needed). Returns the version now active. ``wait_s``: how long to
         wait for the store's lock (see :meth:`lock`; None: until it is free).
@@ -503,7 +503,11 @@ class BundleStore:
         blocked, the pointer moved, the rollback audited and the intent cleared: a process killed in between leaves
         the intent, and the next one to take the lock (a kiosk start, an update, a rerun) finishes it
         (:meth:`finish_rollback`). Blocking after moving the pointer instead would let the updater reinstall the
-        version left in that window."""
+        version left in that window.
+
+        ``record(intent)`` (the kiosk's own audit log) is called once every check passed, before the intent is
+        written: a refusal there (it raises) changes nothing, and what it returns (``{"audit_seq": N}``: the row
+        that records it) goes into the intent and the ``staff-rollback`` line, so each names the other."""
         if not actor.strip() or not reason.strip():
             raise UserError("rollback needs the staff member's name (--staff) and a reason (--reason)")
         self.apply_rotations(trust)
@@ -526,6 +530,8 @@ class BundleStore:
             verify_installed(self.version_dir(to_version), trust)
             intent = {"from": current, "to": to_version, "actor": actor, "reason": reason,
                       "at": iso(datetime.now(timezone.utc)), "id": uuid.uuid4().hex[:16]}
+            if record is not None:  # the caller's record first: a change is never without it
+                intent.update(_noted(record(dict(intent))))
             self.write_state(rolling_back=intent)
             self._complete_rollback(intent, resumed=False)
             return to_version
@@ -570,8 +576,16 @@ class BundleStore:
             self.set_active(to, by=f"staff:{intent['actor']}", previous=None)
         if not resumed or not any(e.get("rollback_id") == intent["id"] for e in self.read_audit()):
             self.audit("staff-rollback", from_version=frm, to_version=to, actor=intent["actor"],
-                       reason=intent["reason"], rollback_id=intent["id"], **({"resumed": True} if resumed else {}))
+                       reason=intent["reason"], rollback_id=intent["id"], **({"resumed": True} if resumed else {}),
+                       **_noted(intent))
         self.write_state(rolling_back=None)
+
+
+def _noted(fields: dict | None) -> dict:
+    """What a rollback's ``record`` noted that its intent and its ``staff-rollback`` line carry: ``audit_seq``, the
+    number of the kiosk's audit row that records it."""
+    seq = (fields or {}).get("audit_seq")
+    return {"audit_seq": seq} if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0 else {}
 
 
 def _lock_holder(fd: int) -> str:

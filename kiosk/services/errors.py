@@ -2,7 +2,7 @@
 
 from kiosk.errors import UserError
 
-__all__ = ["CheckoutError", "StaffAccountChanged", "StaffLocked", "SupervisorNeeded"]
+__all__ = ["CheckoutError", "RollbackUnfinished", "StaffAccountChanged", "StaffLocked", "SupervisorNeeded"]
 
 
 class CheckoutError(UserError):
@@ -29,3 +29,13 @@ class SupervisorNeeded(CheckoutError):
     def __init__(self, message: str, action: str = "") -> None:
         super().__init__(message)
         self.action = action
+
+
+class RollbackUnfinished(CheckoutError):
+    """Staff's model rollback was made in the model store (it stands: its audit row is true) but is not running now
+    (``version`` could not be loaded, or the store's last steps failed): it is finished and runs from the next
+    start."""
+
+    def __init__(self, message: str, version: int) -> None:
+        super().__init__(message)
+        self.version = version

@@ -36,7 +36,7 @@ from kiosk.errors import BundleError
 from kiosk.services.events import UpdateStatusChanged
 
 __all__ = ["OpenedModelStore", "UpdateRelay", "catalog_compat", "model_rollback", "open_model_store",
-           "recognizer_loader", "update_event", "describe_status"]
+           "recognizer_loader", "settle_staff_rollback", "update_event", "describe_status"]
 
 log = logging.getLogger(__name__)
 
@@ -267,18 +267,77 @@ STAFF_LOCK_WAIT_S = 3.0
 
 
 def model_rollback(models: OpenedModelStore, active,
-                   config: KioskConfig) -> Callable[[str, str], tuple[int | None, int]]:
+                   config: KioskConfig) -> Callable[..., tuple[int | None, int]]:
     """Staff mode's rollback (supervisors, :meth:`kiosk.services.staff_desk.StaffDesk.rollback_model`): the store's
     previous installed version becomes active (``BundleStore.rollback``: audited there too, the version left blocked)
     and runs at once, swapped in between two frames. Returns ``(version before, version now)``. While an update holds
     the store's lock (a download, its self-test) it waits at most :data:`STAFF_LOCK_WAIT_S`, then refuses in one line
-    naming the holder: the window is not frozen for the length of a download."""
+    naming the holder: the window is not frozen for the length of a download.
+
+    ``record(intent)``: the till's audit row, written by the store once every check passed and before anything there
+    changes (see ``BundleStore.rollback``). A failure after the store made the rollback (its intent written: it is
+    finished at the next start if not now) or after it moved the pointer (the model does not load) is
+    :class:`~kiosk.services.errors.RollbackUnfinished`: the rollback stands."""
     load = recognizer_loader(config)
 
-    def rollback(actor: str, reason: str) -> tuple[int | None, int]:
-        before = models.store.active_version()
-        now = models.store.rollback(models.trust, actor=actor, reason=reason, wait_s=STAFF_LOCK_WAIT_S)
-        active.swap(load(models.store.version_dir(now)))
+    def rollback(actor: str, reason: str, record: Callable[[dict], dict | None] | None = None
+                 ) -> tuple[int | None, int]:
+        from kiosk.services.errors import RollbackUnfinished
+
+        store, noted = models.store, {}
+
+        def noting(intent: dict) -> dict | None:
+            noted.update(intent)
+            return record(intent) if record is not None else None
+
+        before = store.active_version()
+        try:
+            now = store.rollback(models.trust, actor=actor, reason=reason, wait_s=STAFF_LOCK_WAIT_S, record=noting)
+        except Exception as exc:
+            if noted and _rollback_made(store, noted):
+                raise RollbackUnfinished(f"model version {noted['to']} is active in {store.root} but the rollback "
+                                         f"did not finish now ({exc}): it runs from the next start",
+                                         noted["to"]) from exc
+            raise
+        try:
+            active.swap(load(store.version_dir(now)))
+        except Exception as exc:
+            raise RollbackUnfinished(f"model version {now} is active in {store.root} but could not be loaded now "
+                                     f"({exc}): it runs from the next start", now) from exc
         return before, now
 
     return rollback
+
+
+def _rollback_made(store, intent: dict) -> bool:
+    """Whether the model store holds rollback ``intent`` (its intent written, to be finished at the next lock, or
+    its pointer moved already); a store it cannot read counts as holding it (the row stands, the start settles it)."""
+    try:
+        pending = store.pending_rollback()
+        return (pending or {}).get("id") == intent["id"] or store.active_version() == intent["to"]
+    except Exception:  # noqa: BLE001 - an unreadable state file: :func:`settle_staff_rollback` looks again
+        return True
+
+
+def settle_staff_rollback(sales, models: OpenedModelStore | None) -> dict | None:
+    """At the kiosk's start: a ``model.rollback`` row (the last of its kind) whose rollback the model store never
+    made -- the kiosk stopped between writing the row and the store's intent -- gets its ``model.rollback_failed``
+    row, so the log does not say a model is running that never was. Returns that row (None: nothing to settle)."""
+    if models is None:
+        return None
+    last = sales.last_audit_row("model.rollback", "model.rollback_failed", "model.rollback_unfinished")
+    rollback_id = last["detail"].get("rollback_id") if last and isinstance(last["detail"], dict) else None
+    if last is None or last["kind"] != "model.rollback" or not isinstance(rollback_id, str):
+        return None
+    try:  # the start's lock has finished an intent it found (BundleStore.finish_rollback): its line is there
+        made = any(e.get("event") == "staff-rollback" and e.get("rollback_id") == rollback_id
+                   for e in models.store.read_audit())
+        made = made or (models.store.pending_rollback() or {}).get("id") == rollback_id
+    except Exception:  # noqa: BLE001 - a model store that cannot be read says nothing either way
+        return None
+    if made:
+        return None
+    log.warning("audit: the model rollback of audit row %d (%s) was not made: the kiosk stopped before the model "
+                "store made it", last["seq"], rollback_id)
+    return sales.audit("model.rollback_failed", last["actor"], rollback_id=rollback_id,
+                       reason="not made: the kiosk stopped before the model store made it")

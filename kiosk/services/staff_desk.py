@@ -25,7 +25,7 @@ from catalog.model import MAX_PRICE_PAISE
 from kiosk.domain.cart import CartLine
 from kiosk.domain.money import format_inr
 from kiosk.services.cart_lines import CartKeeper, weighed_line
-from kiosk.services.errors import CheckoutError, StaffAccountChanged, SupervisorNeeded
+from kiosk.services.errors import CheckoutError, RollbackUnfinished, StaffAccountChanged, SupervisorNeeded
 from kiosk.services.events import CartChanged, CartView, Notice, StaffModeChanged
 from kiosk.services.staff import StaffMember, StaffSession, UnlockResult, ended_text
 from kiosk.staff.rules import StaffRules
@@ -54,7 +54,7 @@ class StaffDesk:
         self._pin_configured = pin_configured
         self.rules = rules or StaffRules()
         self._audit = audit or getattr(cart.store, "audit", lambda *a, **k: None)
-        self.rollback: Callable[[str], tuple[int | None, int]] | None = None  # the service sets it (model_state)
+        self.rollback: Callable[..., tuple[int | None, int]] | None = None  # the service sets it (model_state)
 
     # -- signing in and out ---------------------------------------------------------------------------------------
     def _mode_event(self, reason: str = "") -> StaffModeChanged:
@@ -305,19 +305,35 @@ class StaffDesk:
 
     # -- the model ---------------------------------------------------------------------------------------------
     def rollback_model(self, reason: str = "") -> int:
-        """Roll the recognition model back to the previous installed version (supervisors); returns it."""
+        """Roll the recognition model back to the previous installed version (supervisors); returns it. Its
+        ``model.rollback`` row is written before the model store changes anything (:func:`~kiosk.services.
+        model_updates.model_rollback`): one that fails after it is called off (``model.rollback_failed``, the same
+        ``rollback_id``), one the store made but the kiosk could not load now says so
+        (``model.rollback_unfinished``)."""
         if self.rollback is None:
             self.require()
             raise CheckoutError("this kiosk runs a plain bundle (no model_state): there is nothing to roll back to")
         member, approver = self.authorize("rollback")
         why = reason.strip() or "rolled back from staff mode"
+        began: list[str] = []  # the rollback_id of the row written
+
+        def record(intent: dict) -> dict:
+            row = self._audit("model.rollback", member.staff_id, from_version=intent["from"],
+                              to_version=intent["to"], reason=why, approved_by=_approver(approver),
+                              rollback_id=intent["id"])
+            began.append(intent["id"])
+            return {"audit_seq": row["seq"]} if isinstance(row, dict) else {}
+
         try:
-            before, now = self.rollback(f"{member.staff_id} ({member.name})", why)
-        except Exception as exc:  # a refusal of the bundle store (nothing older, not verified): one line, audited
-            self._audit("model.rollback_failed", member.staff_id, reason=str(exc)[:300])
+            before, now = self.rollback(f"{member.staff_id} ({member.name})", why, record)
+        except RollbackUnfinished as exc:  # made in the model store: the row stands
+            self._audit("model.rollback_unfinished", member.staff_id, reason=str(exc)[:300],
+                        **{"rollback_id": began[0]} if began else {})
+            raise
+        except Exception as exc:  # refused (nothing older, not verified, the row not written) or failed after it
+            self._audit("model.rollback_failed", member.staff_id, reason=str(exc)[:300],
+                        **{"rollback_id": began[0]} if began else {})
             raise CheckoutError(f"rollback refused: {exc}") from None
-        self._audit("model.rollback", member.staff_id, from_version=before, to_version=now, reason=why,
-                    approved_by=approver.staff_id if approver else "")
         self._emit(Notice("info", f"model rolled back from v{before} to v{now} by {member.name}"))
         return now
 

@@ -63,7 +63,7 @@ class OpenedParts:
     notices: list[tuple[str, str]] = field(default_factory=list)  # (level, text) for the first UI
     scanner: Any = None  # kiosk.barcodes.scanner.Scanner or None
     terminal: Any = None  # kiosk.payments.PaymentTerminal (config.payment_terminal)
-    rollback: Any = None  # staff mode's model rollback, (actor, reason) -> (from, to); None without model_state
+    rollback: Any = None  # staff mode's model rollback, (actor, reason, record) -> (from, to); None without model_state
     gallery: Any = None  # kiosk.gallery.Gallery (config.gallery) or None
     instance: Any = None  # kiosk.services.instance.InstanceLock: one kiosk per state folder, held until closed
 
@@ -144,7 +144,8 @@ def open_parts(config: KioskConfig) -> OpenedParts:
                        models.updater if models is not None else None, notices, scanner,
                        terminal, gallery=gallery, instance=instance)
     if models is not None:
-        from kiosk.services.model_updates import model_rollback
+        from kiosk.services.model_updates import model_rollback, settle_staff_rollback
 
         parts.rollback = model_rollback(models, parts.model, config)
+        settle_staff_rollback(store, models)  # a rollback row whose rollback a kill kept the store from making
     return parts

@@ -305,6 +305,14 @@ class AuditMixin:
         with self._lock:
             return [row_dict(r) for r in self._conn.execute(sql, params)]
 
+    def last_audit_row(self, *kinds: str) -> dict | None:
+        """The latest row of any of ``kinds`` (None: none)."""
+        marks = ", ".join("?" * len(kinds))
+        with self._lock:
+            row = self._conn.execute(f"SELECT * FROM audit_log WHERE kind IN ({marks}) ORDER BY id DESC LIMIT 1",
+                                     kinds).fetchone()
+        return row_dict(row) if row is not None else None
+
     def audit_head(self) -> tuple[int, str]:
         """``(last seq, its hash)``; ``(0, GENESIS)`` for an empty log."""
         with self._lock:

@@ -161,6 +161,8 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"this kiosk runs a plain bundle.*nothing to roll back to",
      mark("Notice", "There is no earlier model to roll back to")),
     (r"rollback refused: (?P<why>.+)", mark("Notice", "The model was not rolled back: see the kiosk's log")),
+    (r"model version (?P<version>\S+) is active in .+: it runs from the next start",
+     mark("Notice", "Model v{version} is active but does not run yet: it runs from the next start")),
     (r"model rolled back from v(?P<old>\S+) to v(?P<new>\S+) by (?P<who>.+)",
      mark("Notice", "Model rolled back from v{old} to v{new}")),
     (r"no update channel is configured.*", mark("Notice", "No model update channel is set up at this kiosk")),

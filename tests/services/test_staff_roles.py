@@ -95,8 +95,9 @@ def test_idle_logout_is_announced_and_audited(k):
 def test_only_a_supervisor_rolls_the_model_back(k):
     done = []
 
-    def rollback(actor, reason):
+    def rollback(actor, reason, record):  # the model store's: the till's row before it changes anything
         done.append(actor)
+        record({"from": 7, "to": 6, "id": "0123456789abcdef"})
         return 7, 6
 
     with pytest.raises(StaffLocked):

@@ -455,6 +455,10 @@ Place an item on the tray to start.</source>
         <translation>दाम अधिक से अधिक {most} हो सकता है</translation>
     </message>
     <message>
+        <source>Model v{version} is active but does not run yet: it runs from the next start</source>
+        <translation>मॉडल v{version} सक्रिय है पर अभी नहीं चल रहा: यह अगली बार शुरू होने पर चलेगा</translation>
+    </message>
+    <message>
         <source>This staff account was changed outside the kiosk and cannot sign in: ask the store manager</source>
         <translation>यह स्टाफ़ खाता कियोस्क के बाहर बदला गया है, इससे साइन इन नहीं हो सकता: स्टोर मैनेजर से पूछें</translation>
     </message>
