@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -305,14 +305,15 @@ class Catalog:
         return self.db.execute("SELECT count(*) FROM skus").fetchone()[0]
 
     # -- writing -------------------------------------------------------------------------
-    def upsert(self, sku: Sku) -> None:
-        self.upsert_many([sku])
+    def upsert(self, sku: Sku, *, before_commit: Callable[[], None] | None = None) -> None:
+        self.upsert_many([sku], before_commit=before_commit)
 
-    def upsert_many(self, skus: Sequence[Sku]) -> int:
+    def upsert_many(self, skus: Sequence[Sku], *, before_commit: Callable[[], None] | None = None) -> int:
         """Insert or replace these SKUs (and their barcode lists) in ONE transaction: all or nothing.
 
         Raises :class:`CatalogError` naming the SKU for an invalid record, or for a PLU or barcode
-        that another SKU already uses; nothing is written then.
+        that another SKU already uses; nothing is written then. ``before_commit()`` is called inside that
+        transaction, last (the kiosk's audit row of a catalog row staff made): if it raises, nothing is written.
         """
         skus = list(skus)
         problems = []
@@ -325,6 +326,7 @@ class Catalog:
         if problems:
             raise CatalogError("; ".join(problems))
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        theirs = False
         try:
             with self.db.atomic():
                 for i in range(0, len(ids), _CHUNK):  # free PLUs and barcodes first, so they can move between SKUs
@@ -346,9 +348,17 @@ class Catalog:
                         for pos, code in enumerate(s.barcodes)
                     ]
                 )
+                if before_commit is not None:
+                    theirs = True  # an error from here on is the caller's (its own database's), not the catalog's
+                    before_commit()
+                    theirs = False
         except sqlite3.IntegrityError as exc:
+            if theirs:
+                raise
             raise CatalogError(f"catalog update refused, nothing written: {self._explain(skus, exc)}") from exc
         except sqlite3.DatabaseError as exc:  # another program's write lock, a read-only file: all rolled back
+            if theirs:
+                raise
             raise db_error(self.path or "catalog", exc) from exc
         return len(skus)
 

@@ -1,5 +1,9 @@
-"""``checkout audit verify``'s model-store cross-check, with the kiosk's model store (``model_state`` of its settings,
-or ``--model-state``): staff mode's model rollbacks, written in two files that no one transaction spans.
+"""``checkout audit verify``'s cross-checks with the files beside the sales file that staff change what the till
+recognises in: the model store (``model_state`` of the kiosk's settings, or ``--model-state``; :func:`model_findings`)
+and the gallery of taught products (``gallery``, or ``--gallery``; :func:`gallery_findings`). No one transaction spans
+the sales file and either, so each change and its audit row name each other.
+
+**Model rollbacks** (:func:`model_findings`).
 
 The kiosk writes the ``model.rollback`` row first, naming the rollback (``rollback_id``), then the model store its
 intent, which names the row (``audit_seq``) and goes into its ``staff-rollback`` line (``audit.jsonl``) once made
@@ -15,16 +19,25 @@ Rows and lines from before the two named each other (no ``rollback_id``, no ``au
 ``checkout kiosk rollback`` at a shell (they write the store's line only), are not held to each other.
 The model store's files are read as text here (no ``kiosk.bundles`` code): a line that is not JSON is left out, as the
 store itself leaves it out.
+
+**Taught products** (:func:`gallery_findings`): the kiosk commits a ``staff.teach`` row inside the enrollment's own
+gallery transaction, naming it (``enrollment``). So an enrollment made at the staff screen (``source`` "staff screen")
+after the first one a row names has its row (**missing** otherwise: an older kiosk stopped between the two), and each
+row names an enrollment of its SKU that the gallery holds (**unfinished** otherwise: the kiosk stopped during the
+gallery's own commit). Enrollments made at a shell (``checkout sku enroll``) and withdrawals (the shell's
+``checkout sku forget`` writes no row) are not held to rows; nor are catalog rows (the catalog does not say who
+made a row).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from kiosk.audit.witness import Log
 
-__all__ = ["model_findings"]
+__all__ = ["gallery_findings", "model_findings"]
 
 
 def _lines(path: Path) -> list[dict]:
@@ -78,4 +91,37 @@ def model_findings(log: Log, model_state: str | Path) -> list[str]:
             out.append(f"missing: the model store's rollback {e.get('rollback_id')} (v{e.get('from_version')} → "
                        f"v{e.get('to_version')} by {e.get('actor')} at {e.get('time')}, {root / 'audit.jsonl'}) "
                        f"names audit row {seq}, which is not its model.rollback row")
+    return out
+
+
+def _enrollments(root: Path) -> dict[int, tuple[str, str, str]]:
+    """``{enrollment id: (sku, source, staff)}`` of the gallery in ``root``, read-only ({} when there is none)."""
+    db = root / "gallery.sqlite"
+    if not db.is_file():
+        return {}
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return {int(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in conn.execute(
+            "SELECT enrollment_id, sku, source, staff FROM enrollments")}
+    finally:
+        conn.close()
+
+
+def gallery_findings(log: Log, gallery: str | Path) -> list[str]:
+    """The log's ``staff.teach`` rows against the gallery in ``gallery`` (see the module docstring)."""
+    root = Path(gallery)
+    try:
+        held = _enrollments(root)
+    except sqlite3.Error as exc:
+        return [f"unreadable: the gallery {root} ({exc}): what staff taught cannot be held against it"]
+    rows = log.of("staff.teach")
+    named = {r["detail"].get("enrollment"): r for r in rows if isinstance(r["detail"].get("enrollment"), int)}
+    out = [f"unfinished: audit row {r['seq']} (staff.teach by {r['actor']} at {r['at']}) names enrollment {e} of "
+           f"{r['detail'].get('sku')}, which the gallery {root} does not hold" for e, r in named.items()
+           if held.get(e, ("",))[0] != r["detail"].get("sku")]
+    since = min(named, default=None)
+    if since is not None:
+        out += [f"missing: enrollment {e} of {sku} (taught at the staff screen by {staff}, {root}) has no staff.teach "
+                f"row saying who taught it" for e, (sku, source, staff) in sorted(held.items())
+                if e > since and source == "staff screen" and e not in named]
     return out

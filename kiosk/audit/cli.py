@@ -1,8 +1,9 @@
 """``checkout audit verify|show|key``: a kiosk's audit log from its sales file (read-only; nothing is changed).
 
 ``--config kiosk.toml`` takes the store and the key file from the kiosk's settings, and ``verify`` holds the log's own
-kiosk id (its ``audit.started`` row) against the settings' ``kiosk_id`` and its staff model rollbacks against the
-model store (``model_state``, or ``--model-state DIR``); ``--store DB`` (and ``--key FILE``) name
+kiosk id (its ``audit.started`` row) against the settings' ``kiosk_id``, its staff model rollbacks against the
+model store (``model_state``, or ``--model-state DIR``) and the products staff taught against the gallery
+(``gallery``, or ``--gallery DIR``); ``--store DB`` (and ``--key FILE``) name
 them directly. ``verify`` exits 1 when anything is wrong, naming each row. What the file holds is printed through
 :func:`kiosk.exchange.display.display` (a hand-edited row's terminal escapes are shown, not obeyed).
 """
@@ -34,6 +35,9 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.add_argument("--model-state", type=Path, metavar="DIR",
                    help="the kiosk's model store (default: model_state of --config): staff model rollbacks there and "
                         "in the log are held against each other")
+    p.add_argument("--gallery", type=Path, metavar="DIR",
+                   help="the kiosk's gallery of taught products (default: gallery of --config): products taught at "
+                        "the staff screen and their staff.teach rows are held against each other")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_verify)
     p = audit.add_parser("show", help="a kiosk's audit rows since a time, as a table or JSON lines")
@@ -70,17 +74,20 @@ def cmd_verify(args) -> int:
     from kiosk.audit.verify import verify_store
 
     store, key = _paths(args)
-    kiosk_id, model_state = None, args.model_state
+    kiosk_id, model_state, gallery = None, args.model_state, args.gallery
     if args.config:  # the log's own kiosk id is held against the settings' (another kiosk's file and key)
         from kiosk.config import KioskConfig
 
         config = KioskConfig.from_file(args.config)
         kiosk_id = config.kiosk_id
         model_state = model_state or (Path(config.model_state) if config.model_state.strip() else None)
-    if args.model_state is not None and not args.model_state.is_dir():
-        raise UserError(f"{args.model_state}: no model store there (--model-state names the kiosk's model_state)")
+        gallery = gallery or (Path(config.gallery) if config.gallery.strip() else None)
+    for named, what in ((args.model_state, "--model-state names the kiosk's model_state"),
+                        (args.gallery, "--gallery names the kiosk's gallery")):
+        if named is not None and not named.is_dir():
+            raise UserError(f"{named}: no such folder ({what})")
     try:
-        result = verify_store(store, key, kiosk_id=kiosk_id, model_state=model_state)
+        result = verify_store(store, key, kiosk_id=kiosk_id, model_state=model_state, gallery=gallery)
     except Exception as exc:  # not a sales file, no audit table: one line
         raise UserError(f"{store}: cannot read its audit log ({type(exc).__name__}: {exc})") from None
     print(json.dumps(result.to_dict(), indent=2) if args.json else display_lines(result.lines()))

@@ -13,8 +13,9 @@ Reads the sales file read-only and the kiosk's key (never made here), then:
    same columns, receipt JSON, receipt text and lines; receipt numbers run to the counter without a gap; no cart is
    closed without a sale; payment intents, staff accounts and receipt prints are what their audit rows say; every
    line event has its ``line.*`` row, and every staff change to a line its action's row (who approved it); and the
-   tables the program only appends to have no rows cut off their end; with the kiosk's model store, every staff model
-   rollback the log records was made there (or called off), and every one made there that names its row has it.
+   tables the program only appends to have no rows cut off their end; with the kiosk's model store and gallery, every
+   staff model rollback and product taught the log records was made there (or called off), and every one made there
+   has its row.
    A sale deleted or edited, a receipt rewritten, rows cut off the end with the counter set back, an account inserted
    or promoted by hand: each shows here.
 """
@@ -25,7 +26,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.audit.check_models import model_findings
+from kiosk.audit.check_models import gallery_findings, model_findings
 from kiosk.audit.check_sales import payment_findings, sale_findings
 from kiosk.audit.check_staff import change_findings, print_findings, staff_findings
 from kiosk.audit.witness import Log, guarded
@@ -193,10 +194,11 @@ def _line_events(conn: sqlite3.Connection, log: Log) -> list[str]:
 
 
 def verify_store(path: str | Path, key_path: str | Path | None = None, *, kiosk_id: str | None = None,
-                 model_state: str | Path | None = None) -> StoreAudit:
+                 model_state: str | Path | None = None, gallery: str | Path | None = None) -> StoreAudit:
     """Check the audit log of the sales file ``path`` with the key in ``key_path`` (default: beside it); with
-    ``kiosk_id`` (the kiosk's settings), the log must be that kiosk's; with ``model_state`` (the kiosk's model store),
-    its staff rollbacks are held against the store's (:mod:`kiosk.audit.check_models`)."""
+    ``kiosk_id`` (the kiosk's settings), the log must be that kiosk's; with ``model_state`` (the kiosk's model store)
+    and ``gallery`` (its taught products), staff's rollbacks and teaching are held against them
+    (:mod:`kiosk.audit.check_models`)."""
     path = Path(path)
     key_path = Path(key_path) if key_path else default_key_path(path)
     key = load_key(key_path)
@@ -216,6 +218,8 @@ def verify_store(path: str | Path, key_path: str | Path | None = None, *, kiosk_
                     + guarded("the staff changes to lines", change_findings, log))
         if model_state is not None:
             findings += guarded(f"the model store {model_state}", model_findings, log, model_state)
+        if gallery is not None:
+            findings += guarded(f"the gallery {gallery}", gallery_findings, log, gallery)
     finally:
         conn.close()
     return StoreAudit(str(path), str(key_path), key_id(key) if key else None, chain, findings, witness, kiosk)

@@ -292,14 +292,16 @@ def _enough(sku_id: str, verdicts: list[PhotoVerdict], total: int, policy: Enrol
 def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: Iterable[np.ndarray | None], *,
            policy: EnrollPolicy | None = None, occupancy: Callable[[np.ndarray], float | None] | None = None,
            crop: Callable[[np.ndarray], np.ndarray] | None = None, staff: str = "", source: str = "",
-           name_of: Callable[[str], str] | None = None) -> EnrollResult:
+           name_of: Callable[[str], str] | None = None,
+           before_commit: Callable[[int, int, int], None] | None = None) -> EnrollResult:
     """Teach ``sku_id`` (``sku``: its catalog row, ``None`` when the catalog has none) from ``images`` (BGR; ``None``
     for a photo that could not be read; a list, or a lazy sequence read only as far as the first
     :attr:`EnrollPolicy.max_photos`) with ``recognizer``'s embeddings. ``crop``: what of a photo is kept and
     embedded (the tray region of a camera frame: what the recogniser sees); the photo is judged whole. Each distinct
     photo counts once (module docstring). A photo the till already recognises as another product (or a
     near-duplicate of another SKU's taught photo) is refused as "another product", named (``name_of``: a SKU's name
-    for the staff). Raises :class:`EnrollmentRefused`."""
+    for the staff). ``before_commit``: see :meth:`Gallery.add` (the kiosk's audit row, in the enrollment's
+    transaction). Raises :class:`EnrollmentRefused`."""
     import cv2
 
     policy = policy or EnrollPolicy()
@@ -325,7 +327,7 @@ def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: Iterable
     try:
         enrollment = gallery.add(sku_id, [kept[v.index] for v in new], vectors, recognizer.feature_key, staff=staff,
                                  source=source, refused=len(verdicts) - len(new),
-                                 sharpness=[v.sharpness for v in new])
+                                 sharpness=[v.sharpness for v in new], before_commit=before_commit)
     except GalleryError as exc:  # taught meanwhile, by another process
         raise EnrollmentRefused(str(exc)) from None
     log.info("enrolled %s: %d photos (%s) by %s", sku_id, enrollment.photos, source or "-", staff or "-")

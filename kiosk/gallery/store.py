@@ -351,12 +351,15 @@ class Gallery:
                                         " WHERE n.sku = ? AND n.withdrawn_at IS NULL", (sku,))}
 
     def add(self, sku: str, photos: list[bytes], embeddings: np.ndarray, feature_key: str, *, staff: str = "",
-            source: str = "", refused: int = 0, sharpness: list[float] | None = None) -> Enrollment:
+            source: str = "", refused: int = 0, sharpness: list[float] | None = None,
+            before_commit: Callable[[int, int, int], None] | None = None) -> Enrollment:
         """Store one enrollment: ``photos`` (encoded PNG bytes) with their ``embeddings`` under ``feature_key``.
         Each distinct photo is stored once: a repeat within ``photos`` and a photo an active enrollment of ``sku``
         holds already are left out (:attr:`Enrollment.photos` counts what was stored). A photo a withdrawn
         enrollment holds is stored again, under its own name, for this one. Raises :class:`GalleryError` when no
-        photo is left to store (no enrollment is made)."""
+        photo is left to store (no enrollment is made). ``before_commit(enrollment id, photos stored, photos
+        refused)`` is called inside the enrollment's transaction, last (the kiosk's audit row of it): if it raises,
+        nothing is stored."""
         if len(photos) != len(embeddings):
             raise ValueError("one embedding per photo")
         sharp = list(sharpness) if sharpness else [None] * len(photos)
@@ -371,7 +374,8 @@ class Gallery:
                 pending[digest] = AtomicFile(self.root / _photo_name(sku, digest))
                 pending[digest].write(data)
             fsync_dir(folder)  # the pending names too: a power cut after the commit finds every photo whole
-            enrollment_id, names = self._insert(sku, items, feature_key, staff, source, refused + len(photos))
+            enrollment_id, names = self._insert(sku, items, feature_key, staff, source, refused + len(photos),
+                                                before_commit)
         except BaseException:
             for target in pending.values():
                 target.discard()
@@ -385,9 +389,10 @@ class Gallery:
         fsync_dir(folder)
         return self.enrollment(enrollment_id)
 
-    def _insert(self, sku: str, items: dict, feature_key: str, staff: str, source: str,
-                offered: int) -> tuple[int, dict[str, str]]:
-        """The enrollment's rows in one transaction: ``(enrollment id, {sha256: photo name})`` of the photos stored."""
+    def _insert(self, sku: str, items: dict, feature_key: str, staff: str, source: str, offered: int,
+                before_commit: Callable[[int, int, int], None] | None = None) -> tuple[int, dict[str, str]]:
+        """The enrollment's rows in one transaction: ``(enrollment id, {sha256: photo name})`` of the photos stored;
+        ``before_commit`` last in it (see :meth:`add`)."""
         names: dict[str, str] = {}
         with self._tx() as c:
             taught = self._taught(c, sku)
@@ -407,14 +412,20 @@ class Gallery:
                                      " VALUES (?, ?, ?, ?, ?)", (enrollment_id, sku, name, digest, s)).lastrowid
                 c.execute("INSERT INTO embeddings (photo_id, feature_key, vector) VALUES (?, ?, ?)",
                           (photo_id, feature_key, vector.tobytes()))
+            if before_commit is not None:
+                before_commit(enrollment_id, len(new), offered - len(new))
             self._changes += 1
         return enrollment_id, names
 
-    def withdraw(self, sku: str) -> int:
-        """Stop suggesting ``sku`` from the gallery (its photos stay for head office); returns enrollments withdrawn."""
+    def withdraw(self, sku: str, *, before_commit: Callable[[int], None] | None = None) -> int:
+        """Stop suggesting ``sku`` from the gallery (its photos stay for head office); returns enrollments withdrawn.
+        ``before_commit(enrollments withdrawn)`` is called inside the transaction, last (the kiosk's audit row of
+        it): if it raises, nothing is withdrawn."""
         with self._tx() as c:
             cur = c.execute("UPDATE enrollments SET withdrawn_at = ? WHERE sku = ? AND withdrawn_at IS NULL",
                             (self._clock(), sku))
+            if before_commit is not None:
+                before_commit(cur.rowcount)
             self._changes += 1
         return cur.rowcount
 

@@ -85,7 +85,9 @@ class TeachDesk:
     ``tray_region``: the part of a frame the recogniser sees (:mod:`kiosk.feedback.crop`), so what is kept and
     embedded of a teaching frame; ``audit``: the kiosk's audit log (``SalesStore.audit``), where each catalog row
     made, product taught and enrollment withdrawn is written with who did it (``staff.catalog_add``,
-    ``staff.teach``, ``staff.teach_withdrawn``), like every other staff action."""
+    ``staff.teach``, ``staff.teach_withdrawn``), like every other staff action -- committed inside the catalog's or
+    the gallery's own transaction, as its last step: a row that cannot be written rolls the change back, and a
+    change is never without its row (only a stop during that file's very commit leaves a row without it)."""
 
     def __init__(self, *, gallery, model, shelf, require_staff: Callable[[], str], emit: Callable[..., None],
                  occupancy: Callable[[np.ndarray], float | None] | None = None, tray_region: tuple = (),
@@ -186,11 +188,13 @@ class TeachDesk:
         sku, errors = parse_sku_fields(fields)
         if errors:
             raise CheckoutError(f"new product {sku_id or '?'}: " + "; ".join(str(e) for e in errors))
+        def audited() -> None:  # the row, committed inside the catalog's transaction: never a row-less change
+            self._audit("staff.catalog_add", who, sku=sku.sku, name=sku.name, price_paise=sku.price_paise,
+                        sold_by=sku.sold_by, gst_bp=sku.gst_bp, hsn=sku.hsn, group=sku.group)
+
         with self._shelf.lock:
-            self._shelf.catalog.upsert(sku)
+            self._shelf.catalog.upsert(sku, before_commit=audited)
         log.info("catalog: %s (%s) created by %s at the kiosk", sku.sku, sku.name, who)
-        self._audit("staff.catalog_add", who, sku=sku.sku, name=sku.name, price_paise=sku.price_paise,
-                    sold_by=sku.sold_by, gst_bp=sku.gst_bp, hsn=sku.hsn, group=sku.group)
         self._emit(Notice("info", f"{sku.name} added to the catalog"))
         return sku.sku
 
@@ -207,17 +211,17 @@ class TeachDesk:
         why = self.available
         if why is not None:
             raise CheckoutError(f"cannot teach {sku_id}: {why}")
+        def audited(enrollment: int, photos: int, refused: int) -> None:  # inside the gallery's transaction
+            self._audit("staff.teach", who, sku=sku_id, photos=photos, refused=refused, enrollment=enrollment)
+
         with self._lock:
             try:
                 result = self._model.with_recognizer(
                     lambda rec: enroll(self.gallery, rec, sku_id, self._shelf.find(sku_id), frames,
                                        policy=self.policy, occupancy=self._occupancy, crop=self._crop, staff=who,
-                                       source="staff screen", name_of=self._name))
+                                       source="staff screen", name_of=self._name, before_commit=audited))
             except EnrollmentRefused as exc:
                 raise CheckoutError(str(exc)) from None
-        enrollment = result.enrollment
-        self._audit("staff.teach", who, sku=sku_id, photos=result.usable, refused=len(result.verdicts) - result.usable,
-                    enrollment=enrollment.enrollment_id if enrollment is not None else None)
         self._emit(Notice("info", f"taught {result.summary()}: suggested from the next placement"))
         return result
 
@@ -226,8 +230,8 @@ class TeachDesk:
         who = self._require()
         if self.gallery is None:
             raise CheckoutError("no gallery is configured (gallery in the kiosk settings)")
-        n = self.gallery.withdraw(sku_id)
-        self._audit("staff.teach_withdrawn", who, sku=sku_id, enrollments=n)
+        n = self.gallery.withdraw(sku_id, before_commit=lambda n: self._audit("staff.teach_withdrawn", who, sku=sku_id,
+                                                                              enrollments=n))  # in its transaction
         self._emit(Notice("info", f"{sku_id}: {n} enrollment(s) withdrawn"))
         return n
 
