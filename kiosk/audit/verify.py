@@ -2,7 +2,8 @@
 
 Reads the sales file read-only and the kiosk's key (never made here), then:
 
-1. the chain and the MACs (:func:`kiosk.exchange.audit.verify_rows`): edited, deleted, inserted, reordered rows;
+1. the chain and the MACs (:func:`kiosk.exchange.audit.verify_rows`): edited, deleted, inserted, reordered rows; and
+   every row names who did it (its actor: an older kiosk took a row without one);
 2. rows cut off at the end: the log's **witness** outside the file (:mod:`kiosk.store.audit_witness`, beside the key:
    the last row the kiosk committed, MACed) -- rows past the log's end, or another row at its place, are a log rolled
    back (a deleted ``-wal`` file, a restored copy), and a kiosk that started without it is named; SQLite's own counter
@@ -193,6 +194,13 @@ def _line_events(conn: sqlite3.Connection, log: Log) -> list[str]:
     return out
 
 
+def _nobody(log: Log) -> list[str]:
+    """Every row names who did it (the kiosk refuses one that does not; an older kiosk took it)."""
+    rows = [r for r in log.rows if not str(r.get("actor") or "").strip()]
+    return [f"no actor: {len(rows)} audit row(s) name nobody as who did it, first: row {rows[0]['seq']} "
+            f"({rows[0]['kind']} at {rows[0]['at']})"] if rows else []
+
+
 def verify_store(path: str | Path, key_path: str | Path | None = None, *, kiosk_id: str | None = None,
                  model_state: str | Path | None = None, gallery: str | Path | None = None) -> StoreAudit:
     """Check the audit log of the sales file ``path`` with the key in ``key_path`` (default: beside it); with
@@ -213,9 +221,9 @@ def verify_store(path: str | Path, key_path: str | Path | None = None, *, kiosk_
         kiosk, findings = _kiosk(log, kiosk_id) if kiosk_id is not None else ("", [])
         witness, found = _witness(log, key, witness_path(key_path), doc)
         findings += ([broken] if broken else []) + found
-        findings += (_tail(conn, log) + _witness_tails(conn) + sale_findings(conn, log) + payment_findings(conn, log)
-                    + _line_events(conn, log) + staff_findings(conn, log, key) + print_findings(conn, log)
-                    + guarded("the staff changes to lines", change_findings, log))
+        findings += (_tail(conn, log) + _nobody(log) + _witness_tails(conn) + sale_findings(conn, log)
+                     + payment_findings(conn, log) + _line_events(conn, log) + staff_findings(conn, log, key)
+                     + print_findings(conn, log) + guarded("the staff changes to lines", change_findings, log))
         if model_state is not None:
             findings += guarded(f"the model store {model_state}", model_findings, log, model_state)
         if gallery is not None:

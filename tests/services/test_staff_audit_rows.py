@@ -127,3 +127,32 @@ def test_audit_verify_names_a_staff_void_or_added_line_without_its_row(tmp_path,
     assert f"voids line {curd.line_id[:12]} with no staff.void row" in out
     assert "adds line" in out and "with no staff.resolve row" in out
     assert old.line_id[:12] not in out  # before the kiosk audited every void: not expected then
+
+
+def test_audit_verify_names_rows_that_name_nobody(tmp_path, capsys):
+    """A row an older kiosk took without an actor (its store wrote ``actor or ""``) is named."""
+    import json as _json
+
+    from kiosk.cli import main
+    from kiosk.exchange.audit import GENESIS, seal
+
+    def old_append(self, c, kind, actor, detail):  # the store's append before it refused a row without an actor
+        last = c.execute("SELECT seq, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
+        row = seal(seq, self._time(), kind, actor or "", detail, prev, self._audit_key)
+        c.execute("INSERT INTO audit_log (seq, at, kind, actor, detail, prev, hash, mac, key_id)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (row["seq"], row["at"], kind, row["actor"],
+                                                          _json.dumps(row["detail"], sort_keys=True), prev,
+                                                          row["hash"], row["mac"], row["key_id"]))
+        self._witness_due = (row["seq"], row["hash"], row["at"])
+        return row
+
+    path = tmp_path / "sales.sqlite"
+    with SalesStore.open(path, kiosk_id="T1", clock=Clock()) as store:
+        store.add_unit("milk", "Milk 1 l", 7200, 500, 1)
+        assert main(["audit", "verify", "--store", str(path)]) == 0
+        store._append = old_append.__get__(store)
+        store.audit("staff.signout", "", reason="idle")
+    assert main(["audit", "verify", "--store", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "no actor: 1 audit row(s) name nobody as who did it, first: row 3 (staff.signout" in out, out
