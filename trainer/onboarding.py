@@ -233,7 +233,9 @@ def _train(name: str, argv: list[str], run: Path, after: Path | None = None) -> 
     from trainer.incremental import images_processed
 
     done = run / "onboarding-run.json"
+    defaults = _defaults(argv)
     if (done.is_file() and json.loads(done.read_text()).get("argv") == argv
+            and json.loads(done.read_text()).get("defaults", {}) == defaults
             and (after is None or done.stat().st_mtime >= after.stat().st_mtime)):
         return json.loads(done.read_text())
     shutil.rmtree(run, ignore_errors=True)  # a run appends to its metrics: start clean
@@ -242,11 +244,22 @@ def _train(name: str, argv: list[str], run: Path, after: Path | None = None) -> 
     if checkout(["train", *argv]) != 0:
         raise UserError(f"onboarding: the {name} training failed")
     seconds = time.perf_counter() - t0
-    record = {"argv": argv, "seconds": seconds, "images": images_processed(run)}
+    record = {"argv": argv, "seconds": seconds, "images": images_processed(run), "defaults": defaults}
     if (run / "incremental.json").is_file():
         record["incremental"] = json.loads((run / "incremental.json").read_text())
     atomic_write(done, json.dumps(record, indent=2))
     return record
+
+
+def _defaults(argv: list[str]) -> dict:
+    """What an incremental run takes from the code, not its command line (a rerun after one changes retrains, not
+    reuses the old run: the same argv trained with a tenth of the rate, unbalanced, before the seventeenth session)."""
+    if "--incremental" not in argv:
+        return {}
+    from trainer import incremental as inc
+
+    return {"lr_factor": inc.LR_FACTOR, "balance": inc.BALANCE, "distill": inc.DISTILL,
+            "replay_ratio": inc.REPLAY_RATIO, "min_replay": inc.MIN_REPLAY}
 
 
 def _export(run: Path, out: Path, calibration: Path) -> Path:

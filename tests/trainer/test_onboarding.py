@@ -242,3 +242,34 @@ def test_the_default_recipe_is_make_models():
     recipe = dict(zip(RECIPE[::2], RECIPE[1::2]))
     pairs.pop("--cache-dir", None)  # where it runs: the protocol passes its own
     assert recipe == pairs, f"RECIPE {recipe} vs the Makefile's MODEL_TRAIN {pairs}"
+
+
+def test_a_rerun_retrains_the_incremental_run_when_the_codes_defaults_changed(tmp_path, monkeypatch):
+    """The protocol reuses a finished run with the same command; an incremental run's learning rate, class balance
+    and replay come from trainer/incremental.py, so a change there retrains it instead of reporting the old run."""
+    import json
+
+    import kiosk.cli
+    import trainer.incremental as inc
+    from trainer.onboarding import _train
+
+    calls = []
+
+    def fake_train(argv):
+        calls.append(argv)
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.jsonl").write_text(json.dumps({"epoch": 0, "train_images": 8}) + "\n")
+        return 0
+
+    monkeypatch.setattr(kiosk.cli, "main", fake_train)
+    run = tmp_path / "incremental"
+    argv = ["--incremental", "--from", "b", "--add", "a.csv", "--out", str(run)]
+    assert _train("incremental", argv, run)["defaults"]["lr_factor"] == inc.LR_FACTOR
+    _train("incremental", argv, run)
+    assert len(calls) == 1  # same command, same defaults: reused
+    monkeypatch.setattr(inc, "LR_FACTOR", inc.LR_FACTOR / 3)
+    _train("incremental", argv, run)
+    assert len(calls) == 2  # the code's rate changed: trained again
+    full = ["--train", "t.csv", "--out", str(tmp_path / "full")]
+    assert _train("full", full, tmp_path / "full")["defaults"] == {}
