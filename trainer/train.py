@@ -456,6 +456,8 @@ def resolve_args(args) -> argparse.Namespace:
                         "give photos held back from training (or no --val)")
     if getattr(args, "final_size", None) and args.shards:
         raise UserError("--final-size: trains from --train's decoded cache, not from --shards")
+    if getattr(args, "class_balance", None) and args.shards:
+        raise UserError("--class-balance: weighs --train manifests' rows; --shards stream without per-SKU counts")
     if getattr(args, "distill", None) and not getattr(args, "init_weights", None):
         raise UserError(f"--distill {args.distill:g}: only with --incremental (the term keeps the base network's "
                         "embeddings; a training from ImageNet weights has no base)")

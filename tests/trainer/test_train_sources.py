@@ -141,3 +141,11 @@ def test_class_balance_is_off_for_plain_training_and_reaches_the_rows_when_asked
     args = get_args_parser().parse_args(["--train", str(train), "--class-balance"])
     assert args.class_balance is True and get_args_parser().parse_args([]).class_balance is None
     assert [r["weight"] for r in training_rows(args)] == pytest.approx([r["weight"] for r in plain])  # balanced already
+
+
+def test_class_balance_with_shards_is_refused_in_one_line():
+    from kiosk.errors import UserError
+    from trainer.train import resolve_args
+
+    with pytest.raises(UserError, match=r"--class-balance: weighs --train manifests' rows"):
+        resolve_args(get_args_parser().parse_args(["--shards", "s/", "--out", "run", "--class-balance"]))
