@@ -53,10 +53,7 @@ def _facts(rows: Sequence[ManifestRow]) -> list[hashing.ImageFacts]:
 def _thumbnail(path: Path) -> np.ndarray | None:
     import cv2
 
-    from kiosk.bundle_format.preprocess import decode_frame, read_photo
-
-    data, _why = read_photo(path)
-    image = decode_frame(data)[0] if data is not None else None
+    image = hashing.decoded(path)
     return None if image is None else cv2.resize(image, (16, 16), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 

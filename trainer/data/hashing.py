@@ -351,13 +351,19 @@ SAME_PHOTO_SIDE = 24
 SAME_PHOTO_TOLERANCE = 25.0
 
 
-def thumbnail(path: str | os.PathLike) -> np.ndarray | None:
-    """The image at ``path`` as a :data:`SAME_PHOTO_SIDE` square colour thumbnail less its mean colour (float32, area
-    resampling); None when it cannot be read or decoded."""
+def decoded(path: str | os.PathLike) -> np.ndarray | None:
+    """The photo at ``path`` decoded (BGR uint8, the kiosk's strict reader and decoder); None when it cannot be read
+    or decoded."""
     from kiosk.bundle_format.preprocess import decode_frame, read_photo
 
     data, _ = read_photo(path)
-    image = decode_frame(data)[0] if data else None
+    return decode_frame(data)[0] if data else None
+
+
+def thumbnail(path: str | os.PathLike) -> np.ndarray | None:
+    """The image at ``path`` as a :data:`SAME_PHOTO_SIDE` square colour thumbnail less its mean colour (float32, area
+    resampling); None when it cannot be read or decoded."""
+    image = decoded(path)
     return None if image is None else thumbnail_of(image)
 
 
