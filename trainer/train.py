@@ -160,7 +160,8 @@ def autocast_ctx(device: str, amp: str):
 
 def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: PreprocessSpec, device: str, epoch: int,
                     args, ema=None, scaler=None, on_step=None, frozen_stages: int = 0, arch: str = "",
-                    progress: bool = True, max_steps: int | None = None, start_step: int = 0) -> dict:
+                    progress: bool = True, max_steps: int | None = None, start_step: int = 0,
+                    before_step=None) -> dict:
     """One pass over ``loader``; loss, accuracy and image count are summed over all ranks, on the device the
     process group's backend reduces on (the model's ``device`` under NCCL). Placeholder samples (target
     ``IGNORE_TARGET``: unreadable shard members) count in none of them; an epoch of batches without one real photo on
@@ -178,6 +179,8 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
     for images, targets in bar:
         if max_steps is not None and step >= max_steps:
             break
+        if before_step is not None:  # e.g. the sample log: written before the step, so a kill can't lose a done one
+            before_step(step + 1)
         loss, logits, targets = train_step(model, criterion, optimizer, scheduler, scaler, images, targets, spec,
                                            device, args, mix)
         if ema is not None:
@@ -748,10 +751,11 @@ def run_epoch(t: Training, epoch: int, sample_log: SampleLog | None) -> tuple[di
     t.data.set_epoch(epoch, first_batch)
     epoch_base = t.step - first_batch
 
+    def log_samples(step: int) -> None:  # before the step: a line past the checkpoint is dropped at resume
+        sample_log.record(epoch, step, step - epoch_base - 1, t.data.last_ids)
+
     def on_step(step: int, loss: float) -> None:
         t.step = step  # what a checkpoint saves
-        if sample_log is not None:
-            sample_log.record(epoch, step, step - epoch_base - 1, t.data.last_ids)
         done = step - epoch_base
         if (t.dist.is_main and t.args.checkpoint_every and step % t.args.checkpoint_every == 0
                 and done < t.steps_per_epoch):
@@ -761,7 +765,7 @@ def run_epoch(t: Training, epoch: int, sample_log: SampleLog | None) -> tuple[di
                             t.device, epoch, t.args, ema=t.ema if t.args.ema else None, scaler=t.scaler,
                             frozen_stages=t.freeze,
                             arch=t.args.arch, progress=t.progress, max_steps=t.args.max_steps, start_step=t.step,
-                            on_step=on_step)
+                            on_step=on_step, before_step=log_samples if sample_log is not None else None)
     t.step = stats["step"]
     return stats, epoch_base
 
