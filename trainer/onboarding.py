@@ -263,13 +263,29 @@ def _defaults(argv: list[str]) -> dict:
 
 
 def _export(run: Path, out: Path, calibration: Path) -> Path:
-    """``checkout bundle export RUN --calibration calibration.csv`` unless the bundle is newer than the run."""
+    """``checkout bundle export RUN --calibration calibration.csv`` unless the bundle is newer than the run and was
+    fitted as the exporter fits today (:func:`_export_defaults`)."""
     from trainer.export import export_bundle
 
     stamp = out / "manifest.json"
-    if stamp.is_file() and stamp.stat().st_mtime >= (run / "best.safetensors").stat().st_mtime:
+    if (stamp.is_file() and stamp.stat().st_mtime >= (run / "best.safetensors").stat().st_mtime
+            and _export_defaults(json.loads(stamp.read_text()).get("embedding") or {}) == _export_defaults()):
         return out
     return export_bundle(run, out, model_version=1, calibration=[calibration])
+
+
+def _export_defaults(embedding: dict | None = None) -> dict:
+    """What the open-set fit takes from the code (:mod:`trainer.openset_views`): the defaults, or with ``embedding``
+    (a bundle manifest's section) what that bundle was fitted with (a bundle from before them: none, so a rerun
+    re-exports it rather than measure the old fit)."""
+    from trainer import openset_views as views
+
+    if embedding is None:
+        return {"exemplar_views": list(views.BANK_VIEWS), "shifted_copies": views.SHIFT_COPIES,
+                "shift_strength": views.SHIFT_STRENGTH}
+    fusion = embedding.get("fusion") or {}
+    return {"exemplar_views": embedding.get("exemplar_views"), "shifted_copies": fusion.get("shifted_copies"),
+            "shift_strength": fusion.get("shift_strength")}
 
 
 # -- the kiosk's side, through its own commands ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from kiosk.bundle_format.openset import (
 )
 from kiosk.bundle_format.preprocess import PreprocessSpec, load_image, preprocess_batch
 from kiosk.errors import UserError
+from trainer.openset_views import BANK_VIEWS, SHIFT_COPIES, SHIFT_STRENGTH
 
 __all__ = ["DEFAULT_FORM", "DEFAULT_FRR", "DEFAULT_PRETEND", "DEFAULT_SCORE", "DEFAULT_SHOTS", "DEFAULT_SIMILARITY",
            "backbone_sha256", "class_photos",
@@ -76,9 +78,10 @@ def backbone_sha256(model) -> str:
 
 
 def onnx_outputs(session, paths: list[Path], spec: PreprocessSpec, batch: int = 32,
-                 desc: str = "embed") -> tuple[np.ndarray, np.ndarray, list[int]]:
+                 desc: str = "embed", view=None) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """``(logits, embeddings, kept)`` of the photos at ``paths`` through an ONNX Runtime session of a bundle's model
-    (the till's preprocessing); ``kept``: indexes of the photos that could be decoded."""
+    (the till's preprocessing); ``kept``: indexes of the photos that could be decoded. ``view``: a function of each
+    decoded image (BGR uint8) to what the model sees instead (:mod:`trainer.openset_views`)."""
     from tqdm import tqdm
 
     names = [o.name for o in session.get_outputs()]
@@ -90,7 +93,7 @@ def onnx_outputs(session, paths: list[Path], spec: PreprocessSpec, batch: int = 
         for i in range(start, min(start + batch, len(paths))):
             image = load_image(paths[i], spec.resize_size)[0]
             if image is not None:
-                images.append(image)
+                images.append(image if view is None else view(image))
                 idx.append(i)
         if not images:
             continue
@@ -208,24 +211,56 @@ def thresholds(scores: dict[str, np.ndarray], frr: float) -> dict[str, float]:
     return {name: float(np.quantile(values, frr)) for name, values in scores.items()}
 
 
-def _embed_classes(session, spec, photos: dict[str, list[Path]]) -> dict[str, np.ndarray]:
+def _embed_classes(session, spec, photos: dict[str, list[Path]], view: str = "identity") -> dict[str, np.ndarray]:
+    from trainer.openset_views import bank_view
+
     order = [(sku, p) for sku, paths in photos.items() for p in paths]
-    _z, e, kept = onnx_outputs(session, [p for _, p in order], spec, desc="embed exemplars")
+    _z, e, kept = onnx_outputs(session, [p for _, p in order], spec, desc=f"embed exemplars ({view})",
+                               view=None if view == "identity" else lambda image: bank_view(image, view))
     out: dict[str, list] = {sku: [] for sku in photos}
     for vector, i in zip(e, kept):
         out[order[i][0]].append(vector)
     return {sku: np.asarray(v, np.float32) for sku, v in out.items() if v}
 
 
-def _write_banks(per_class: dict[str, np.ndarray], labels: list[str], tmp: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``prototypes.npy`` (each label's mean normalised embedding) and ``exemplars.npy`` (every exemplar's, the
-    ``knn`` score's bank, as the till reads it back: float16, normalised)."""
+def _bank_views(session, spec, photos: dict[str, list[Path]], per_class: dict[str, np.ndarray],
+                views: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Each SKU's exemplar embeddings under ``views`` (:data:`trainer.openset_views.BANK_VIEWS`), ``per_class`` (the
+    identity view's) first."""
+    extra = [_embed_classes(session, spec, photos, v) for v in views if v != "identity"]
+    return {sku: np.concatenate([vectors, *(e[sku] for e in extra if sku in e)]) for sku, vectors in per_class.items()}
+
+
+def _with_shifted(session, spec, rows: list, held: tuple[np.ndarray, np.ndarray, np.ndarray], index: dict[str, int],
+                  copies: int, strength: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fusion fit's ``(logits, embeddings, targets)``: the held-back photos' (``held``, of ``rows``: (path, sku),
+    the photos kept) and those of ``copies`` session-shifted copies of them, drawn from a fixed seed
+    (:func:`trainer.openset_views.session_shift`)."""
+    from kiosk.bundle_format.preprocess import MAX_UPSCALE
+    from trainer.openset_views import session_shift
+
+    rng = np.random.default_rng(0)
+    min_side = math.ceil(spec.resize_size / MAX_UPSCALE)
+    parts = [held]
+    for c in range(copies):
+        z, e, kept = onnx_outputs(session, [p for p, _ in rows], spec, desc=f"embed shifted copy {c + 1}",
+                                  view=lambda image: session_shift(image, rng, strength, min_side))
+        parts.append((z, e, np.asarray([index[rows[i][1]] for i in kept], np.int64)))
+    return tuple(np.concatenate([part[j] for part in parts]) for j in range(3))
+
+
+def _write_banks(per_class: dict[str, np.ndarray], labels: list[str], tmp: Path,
+                 banked: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``prototypes.npy`` (each label's mean normalised embedding) and ``exemplars.npy`` (every exemplar's under every
+    bank view, ``banked``, else ``per_class``: the fusion's ``trained`` side and the ``knn`` score's bank, as the till
+    reads it back: float16, normalised)."""
     missing = [s for s in labels if s not in per_class]
     if missing:
         raise UserError(f"no readable photo of SKU(s) {', '.join(missing[:5])} to build prototypes from")
     protos = l2_normalise(np.stack([l2_normalise(per_class[s]).mean(axis=0) for s in labels]))
     np.save(tmp / PROTOTYPES_FILE, protos.astype(np.float16), allow_pickle=False)
-    bank = l2_normalise(np.concatenate([per_class[s] for s in labels])).astype(np.float16)
+    banked = banked or per_class
+    bank = l2_normalise(np.concatenate([banked[s] for s in labels])).astype(np.float16)
     np.save(tmp / EXEMPLARS_FILE, bank, allow_pickle=False)
     return protos, l2_normalise(bank.astype(np.float32))
 
@@ -243,36 +278,45 @@ def open_set_sections(session, labels: list[str], spec: PreprocessSpec, photos: 
                       val_rows: list, tmp: Path, *, backbone: str, shots: int = DEFAULT_SHOTS,
                       frr: float = DEFAULT_FRR, score: str = DEFAULT_SCORE,
                       similarity: str = DEFAULT_SIMILARITY, form: str = DEFAULT_FORM,
-                      pretend: int = DEFAULT_PRETEND) -> dict:
+                      pretend: int = DEFAULT_PRETEND, bank_views: tuple[str, ...] = BANK_VIEWS,
+                      shift_copies: int = SHIFT_COPIES, shift_strength: float = SHIFT_STRENGTH) -> dict:
     """Write ``prototypes.npy`` and ``exemplars.npy`` into the bundle folder ``tmp`` and return the manifest's
     ``embedding`` and ``open_set`` sections. ``photos``: per label, its exemplar photos; ``val_rows``: (path, sku) of
-    held-back photos of the trained SKUs (validation / calibration manifests)."""
+    held-back photos of the trained SKUs (validation / calibration manifests). ``bank_views`` and ``shift_copies``
+    / ``shift_strength``: :mod:`trainer.openset_views` (the bank's views; session-shifted copies of the held-back
+    photos in the fusion fit, none with 0)."""
     if score not in SCORES or form not in FORMS:
         raise UserError(f"open-set score {score!r} (one of {', '.join(SCORES)}) or fusion form {form!r} (one of "
                         f"{', '.join(FORMS)})")
     per_class = _embed_classes(session, spec, photos)
-    protos, bank = _write_banks(per_class, labels, tmp)
-    owner = np.repeat(np.arange(len(labels)), [len(per_class[s]) for s in labels])
+    banked = _bank_views(session, spec, photos, per_class, bank_views)
+    protos, bank = _write_banks(per_class, labels, tmp, banked)
+    owner = np.repeat(np.arange(len(labels)), [len(banked[s]) for s in labels])
     index = {s: i for i, s in enumerate(labels)}
     rows = [(Path(p), sku) for p, sku in val_rows if sku in index]
     logits, emb, kept = onnx_outputs(session, [p for p, _ in rows], spec, desc="embed validation")
     targets = np.asarray([index[rows[i][1]] for i in kept])
+    fit_z, fit_e, fit_t = _with_shifted(session, spec, [rows[i] for i in kept], (logits, emb, targets), index,
+                                        shift_copies, shift_strength)
     gallery, shot_owner = _shot_galleries(per_class, labels, shots)
-    sims = gallery_similarity(l2_normalise(emb), gallery, shot_owner, len(labels), similarity)
+    sims = gallery_similarity(l2_normalise(fit_e), gallery, shot_owner, len(labels), similarity)
     stored = l2_normalise(protos.astype(np.float16).astype(np.float32))
-    trained = _trained_matrix(l2_normalise(emb), stored, bank, owner, similarity)
-    scale, bias, fit = fit_fusion(logits, targets, sims, trained, pretend=pretend, form=form)
+    trained = _trained_matrix(l2_normalise(fit_e), stored, bank, owner, similarity)
+    scale, bias, fit = fit_fusion(fit_z, fit_t, sims, trained, pretend=pretend, form=form)
     raw = open_set_scores(logits, emb, stored)
     stats = {k: (float(raw[k].mean()), float(raw[k].std())) for k in ("energy", "prototype")}
     scores = open_set_scores(logits, emb, stored, stats, bank)
     chosen = thresholds(scores, frr)
-    print(f"gallery fusion on {len(targets)} validation photos ({shots} shots per SKU, {similarity} similarity, "
+    print(f"gallery fusion on {len(targets)} validation photos and {len(fit_t) - len(targets)} session-shifted copies "
+          f"({shots} shots per SKU, {similarity} similarity, "
           f"{fit['pretend']} pretending at once, {form}): scale {scale:.2f}, bias {bias:.2f}; pretend-enrolled SKUs "
           f"win their own photos {fit['enrolled_own_top1']:.1%}, steal others' {fit['stolen_rate']:.1%}; open set: "
           f"{score} threshold {chosen[score]:.4f} (false rejections {frr:.0%} of validation photos)")
-    fusion = Fusion(scale, bias, similarity, {k: v for k, v in fit.items() if k != "form"} | {"shots": shots}, form)
+    fusion = Fusion(scale, bias, similarity, {k: v for k, v in fit.items() if k != "form"}
+                    | {"shots": shots, "shifted_copies": shift_copies, "shift_strength": shift_strength}, form)
     embedding = {"output": EMBEDDING_OUTPUT, "dim": int(emb.shape[1]), "backbone_sha256": backbone,
                  "prototypes": PROTOTYPES_FILE, "exemplars": EXEMPLARS_FILE, "fusion": fusion.to_json(),
+                 "exemplar_views": list(bank_views),
                  "layer": "input of the last linear layer (pooled features)"}
     open_set = {"score": score, "thresholds": chosen, "standardise": {k: list(v) for k, v in stats.items()},
                 "target_false_rejection": frr, "n": int(len(targets)),

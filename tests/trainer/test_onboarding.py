@@ -43,6 +43,7 @@ def test_every_run_keeps_exemplars_and_the_bundle_its_embedding(world):
     from kiosk.bundle_format.openset import embedding_info, load_exemplars, load_prototypes, open_set_rule
     from trainer.data.manifest import read_manifest
     from trainer.models import WithEmbedding, build_model
+    from trainer.openset_views import BANK_VIEWS, SHIFT_COPIES
 
     rows = read_manifest(world.run / "exemplars.csv")
     assert {r.sku for r in rows} == set(TRAINED) and max(sum(r.sku == s for r in rows) for s in TRAINED) == 12
@@ -57,6 +58,11 @@ def test_every_run_keeps_exemplars_and_the_bundle_its_embedding(world):
     assert protos.shape == (len(TRAINED), 64) and np.allclose(np.linalg.norm(protos, axis=1), 1, atol=1e-3)
     bank = load_exemplars(bundle, info)  # every exemplar's embedding: the knn score's bank, the prototypes' photos
     assert bank.shape[1] == 64 and len(bank) >= len(TRAINED) and np.allclose(np.linalg.norm(bank, axis=1), 1, atol=1e-3)
+    # ... under every bank view (mirrored, centre-cropped), and the fusion fitted on session-shifted copies too
+    assert info.details["exemplar_views"] == list(BANK_VIEWS) and len(bank) == len(BANK_VIEWS) * len(rows)
+    assert info.fusion.details["n"] == (1 + SHIFT_COPIES) * rule.details["n"]
+    assert info.fusion.details["shifted_copies"] == SHIFT_COPIES
+    assert len({tuple(np.round(v, 3)) for v in bank}) == len(bank)  # the views are other photos, not copies
     session = ort.InferenceSession(str(world.bundle / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["logits", "embedding"]
     x = np.random.default_rng(1).normal(size=(3, 3, 64, 64)).astype(np.float32)
@@ -273,3 +279,37 @@ def test_a_rerun_retrains_the_incremental_run_when_the_codes_defaults_changed(tm
     assert len(calls) == 2  # the code's rate changed: trained again
     full = ["--train", "t.csv", "--out", str(tmp_path / "full")]
     assert _train("full", full, tmp_path / "full")["defaults"] == {}
+
+
+def test_a_rerun_re_exports_a_bundle_fitted_before_the_exporters_views_changed(tmp_path, monkeypatch):
+    """A bundle newer than its run is reused, unless its open-set fit used other bank views or session-shifted
+    copies than trainer/openset_views.py gives today (a rerun then measures the fit the code would ship)."""
+    import json
+
+    import trainer.export
+    import trainer.openset_views as views
+    from trainer.onboarding import _export
+
+    run, out = tmp_path / "run", tmp_path / "bundle"
+    run.mkdir()
+    (run / "best.safetensors").write_bytes(b"w")
+    calls = []
+
+    def fake_export(run_, out_, **kwargs):
+        calls.append(out_)
+        out_.mkdir(exist_ok=True)
+        fusion = {"shifted_copies": views.SHIFT_COPIES, "shift_strength": views.SHIFT_STRENGTH}
+        (out_ / "manifest.json").write_text(json.dumps({"embedding": {"exemplar_views": list(views.BANK_VIEWS),
+                                                                      "fusion": fusion}}))
+        return out_
+
+    monkeypatch.setattr(trainer.export, "export_bundle", fake_export)
+    _export(run, out, tmp_path / "cal.csv")
+    _export(run, out, tmp_path / "cal.csv")
+    assert len(calls) == 1  # same fit: reused
+    monkeypatch.setattr(views, "SHIFT_STRENGTH", views.SHIFT_STRENGTH + 0.5)
+    _export(run, out, tmp_path / "cal.csv")
+    assert len(calls) == 2  # the exporter's defaults changed: exported again
+    (out / "manifest.json").write_text(json.dumps({"embedding": {"fusion": {}}}))  # a bundle from before the views
+    _export(run, out, tmp_path / "cal.csv")
+    assert len(calls) == 3
