@@ -269,23 +269,27 @@ def _export(run: Path, out: Path, calibration: Path) -> Path:
 
     stamp = out / "manifest.json"
     if (stamp.is_file() and stamp.stat().st_mtime >= (run / "best.safetensors").stat().st_mtime
-            and _export_defaults(json.loads(stamp.read_text()).get("embedding") or {}) == _export_defaults()):
+            and _export_defaults(json.loads(stamp.read_text())) == _export_defaults()):
         return out
     return export_bundle(run, out, model_version=1, calibration=[calibration])
 
 
-def _export_defaults(embedding: dict | None = None) -> dict:
-    """What the open-set fit takes from the code (:mod:`trainer.openset_views`): the defaults, or with ``embedding``
-    (a bundle manifest's section) what that bundle was fitted with (a bundle from before them: none, so a rerun
-    re-exports it rather than measure the old fit)."""
+def _export_defaults(manifest: dict | None = None) -> dict:
+    """What the open-set fit takes from the code (:mod:`trainer.openset_views`, the target false rejections): the
+    defaults, or with ``manifest`` (a bundle's) what that bundle was fitted with (a bundle from before them: none, so
+    a rerun re-exports it rather than measure the old fit)."""
     from trainer import openset_views as views
+    from trainer.openset_fit import DEFAULT_FRR
 
-    if embedding is None:
+    if manifest is None:
         return {"exemplar_views": list(views.BANK_VIEWS), "shifted_copies": views.SHIFT_COPIES,
-                "shift_strength": views.SHIFT_STRENGTH}
+                "shift_strength": views.SHIFT_STRENGTH, "threshold_strength": views.THRESHOLD_STRENGTH,
+                "frr": DEFAULT_FRR}
+    embedding, open_set = manifest.get("embedding") or {}, manifest.get("open_set") or {}
     fusion = embedding.get("fusion") or {}
     return {"exemplar_views": embedding.get("exemplar_views"), "shifted_copies": fusion.get("shifted_copies"),
-            "shift_strength": fusion.get("shift_strength")}
+            "shift_strength": fusion.get("shift_strength"), "threshold_strength": open_set.get("shift_strength"),
+            "frr": open_set.get("target_false_rejection")}
 
 
 # -- the kiosk's side, through its own commands ----------------------------------------------------------------------

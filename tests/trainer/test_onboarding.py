@@ -43,7 +43,7 @@ def test_every_run_keeps_exemplars_and_the_bundle_its_embedding(world):
     from kiosk.bundle_format.openset import embedding_info, load_exemplars, load_prototypes, open_set_rule
     from trainer.data.manifest import read_manifest
     from trainer.models import WithEmbedding, build_model
-    from trainer.openset_views import BANK_VIEWS, SHIFT_COPIES
+    from trainer.openset_views import BANK_VIEWS, SHIFT_COPIES, THRESHOLD_STRENGTH
 
     rows = read_manifest(world.run / "exemplars.csv")
     assert {r.sku for r in rows} == set(TRAINED) and max(sum(r.sku == s for r in rows) for s in TRAINED) == 12
@@ -62,6 +62,8 @@ def test_every_run_keeps_exemplars_and_the_bundle_its_embedding(world):
     assert info.details["exemplar_views"] == list(BANK_VIEWS) and len(bank) == len(BANK_VIEWS) * len(rows)
     assert info.fusion.details["n"] == (1 + SHIFT_COPIES) * rule.details["n"]
     assert info.fusion.details["shifted_copies"] == SHIFT_COPIES
+    assert rule.details["shift_strength"] == THRESHOLD_STRENGTH == 0 and rule.details["target_false_rejection"] == 0.01
+    assert rule.details["set_on"] == "the held-back photos"
     assert len({tuple(np.round(v, 3)) for v in bank}) == len(bank)  # the views are other photos, not copies
     session = ort.InferenceSession(str(world.bundle / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["logits", "embedding"]
@@ -72,6 +74,33 @@ def test_every_run_keeps_exemplars_and_the_bundle_its_embedding(world):
     with torch.no_grad():
         ref_logits, ref_emb = WithEmbedding(model.eval())(torch.from_numpy(x))
     assert np.allclose(logits, ref_logits.numpy(), atol=1e-4) and np.allclose(emb, ref_emb.numpy(), atol=1e-4)
+
+
+def test_thresholds_can_be_set_on_session_shifted_copies_of_the_held_back_photos(world, tmp_path):
+    """``threshold_strength``: the open-set thresholds refuse their share of session-shifted copies of the held-back
+    photos (which sit further from the exemplars, as another session's photos do) rather than of the photos."""
+    import onnxruntime as ort
+
+    from kiosk.bundle_format.bundle import load_bundle
+    from trainer.data.manifest import read_manifest
+    from trainer.openset_fit import class_photos, open_set_sections
+
+    bundle = load_bundle(world.bundle)
+    labels, spec = bundle.manifest.labels, bundle.manifest.preprocess
+    session = ort.InferenceSession(str(world.bundle / "model.onnx"), providers=["CPUExecutionProvider"])
+    photos = class_photos(world.run, world.train, labels, 20)
+    val_rows = [(r.path, r.sku) for r in read_manifest(world.val)]
+    sections = {}
+    for strength in (0.0, 1.0):
+        folder = tmp_path / str(strength)
+        folder.mkdir()
+        sections[strength] = open_set_sections(session, labels, spec, photos, val_rows, folder, backbone="b",
+                                               threshold_strength=strength)["open_set"]
+    plain, shifted = sections[0.0], sections[1.0]
+    assert plain["set_on"] == "the held-back photos" and plain["n"] == len(val_rows)
+    assert shifted["set_on"] == "session-shifted copies of the held-back photos" and shifted["shift_strength"] == 1.0
+    assert shifted["n"] == 2 * len(val_rows) and shifted["standardise"] == plain["standardise"]
+    assert shifted["thresholds"]["prototype"] < plain["thresholds"]["prototype"]  # copies sit further away
 
 
 def test_imprinted_rows_sit_on_the_old_rows_scale():
@@ -289,6 +318,7 @@ def test_a_rerun_re_exports_a_bundle_fitted_before_the_exporters_views_changed(t
     import trainer.export
     import trainer.openset_views as views
     from trainer.onboarding import _export
+    from trainer.openset_fit import DEFAULT_FRR
 
     run, out = tmp_path / "run", tmp_path / "bundle"
     run.mkdir()
@@ -299,8 +329,9 @@ def test_a_rerun_re_exports_a_bundle_fitted_before_the_exporters_views_changed(t
         calls.append(out_)
         out_.mkdir(exist_ok=True)
         fusion = {"shifted_copies": views.SHIFT_COPIES, "shift_strength": views.SHIFT_STRENGTH}
+        open_set = {"shift_strength": views.THRESHOLD_STRENGTH, "target_false_rejection": DEFAULT_FRR}
         (out_ / "manifest.json").write_text(json.dumps({"embedding": {"exemplar_views": list(views.BANK_VIEWS),
-                                                                      "fusion": fusion}}))
+                                                                      "fusion": fusion}, "open_set": open_set}))
         return out_
 
     monkeypatch.setattr(trainer.export, "export_bundle", fake_export)
@@ -310,6 +341,11 @@ def test_a_rerun_re_exports_a_bundle_fitted_before_the_exporters_views_changed(t
     monkeypatch.setattr(views, "SHIFT_STRENGTH", views.SHIFT_STRENGTH + 0.5)
     _export(run, out, tmp_path / "cal.csv")
     assert len(calls) == 2  # the exporter's defaults changed: exported again
-    (out / "manifest.json").write_text(json.dumps({"embedding": {"fusion": {}}}))  # a bundle from before the views
+    monkeypatch.setattr(views, "THRESHOLD_STRENGTH", 1.0)
+    _export(run, out, tmp_path / "cal.csv")
+    assert len(calls) == 3  # so did the thresholds'
     _export(run, out, tmp_path / "cal.csv")
     assert len(calls) == 3
+    (out / "manifest.json").write_text(json.dumps({"embedding": {"fusion": {}}}))  # a bundle from before the views
+    _export(run, out, tmp_path / "cal.csv")
+    assert len(calls) == 4
