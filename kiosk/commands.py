@@ -113,6 +113,9 @@ def _register_benches(bench) -> None:
     b.add_argument("--compare", nargs="+", metavar="BACKEND[:PRECISION]",
                    help="bench these recognisers on the same frames in one run instead, e.g. onnxruntime:fp32 "
                         "onnxruntime:int8 openvino:fp32 (ratios to the first)")
+    b.add_argument("--gallery", metavar="DIR", default=None,
+                   help="a kiosk's gallery folder: its taught products compete on every frame, as at that till (the "
+                        "gallery fusion and the exemplar bank's product are timed in postprocess)")
     b.add_argument("--json", action="store_true", help="print the report as one JSON line")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_bench_kiosk)

@@ -5,6 +5,7 @@ suggested against the trained SKUs' own prototypes. The world is tests/onboardin
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,3 +42,29 @@ def test_knn_bank_holds_the_exemplars_and_the_gallery(world, recognizer, tmp_pat
     assert taught.top.sku == "blue-disc" and "blue-disc" in taught.from_gallery
     recognizer.recognize(probe)
     assert fusion._neighbours(fusion.gallery()) is bank  # the same snapshot: not joined again
+
+
+def test_bench_kiosk_times_the_recogniser_with_a_kiosks_gallery(world, recognizer, tmp_path, capsys):
+    """``checkout bench kiosk --gallery DIR``: the taught products are fused on every frame, as at that till, and
+    the report says what the gallery held; a folder without a gallery is one line."""
+    import json
+
+    from kiosk.cli import main
+
+    gallery = Gallery.open(tmp_path / "gallery")
+    enroll(gallery, recognizer, "blue-disc", Row("blue-disc"), world.photos("blue-disc", world.new_train)[:10])
+    gallery.close()
+    camera = f"folder:{Path(__file__).resolve().parents[2] / 'assets' / 'demo' / 'camera'}?hold=1"
+    assert main(["bench", "kiosk", "--bundle", str(world.bundle), "--camera", camera, "--frames", "6", "--warmup",
+                 "1", "--gallery", str(tmp_path / "gallery"), "--json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["gallery"] == {"path": str(tmp_path / "gallery"), "skus": 1, "photos": 10,
+                                 "exemplar_rows": len(recognizer.fusion.exemplars)}
+    assert report["frames"] == 6 and report["stages_ms"]["postprocess"]["p50"] > 0
+    assert main(["bench", "kiosk", "--bundle", str(world.bundle), "--camera", camera, "--frames", "2",
+                 "--no-progress"]) == 0
+    assert "gallery" not in capsys.readouterr().out  # without one: no gallery line
+    assert main(["bench", "kiosk", "--bundle", str(world.bundle), "--camera", camera, "--frames", "2",
+                 "--gallery", str(tmp_path / "none"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no gallery" in err and len(err.splitlines()) == 1 and "Traceback" not in err, err
