@@ -183,8 +183,17 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
         rec.close()
         if opened is not None:
             opened.close()
+    return _report(bundle, rec, choice, session, camera, warmup, decoder.name, taught, samples)
+
+
+def _report(bundle, rec, choice, session, camera: str, warmup: int, decoder_name: str, taught: dict | None,
+            samples: dict[str, list[float]]) -> dict:
+    """The report dict of one run (see :func:`format_report`) from its per-frame ``samples``."""
+    import onnxruntime as ort
+
     stats = _stats(samples)
     opts = session.get_session_options()
+    spec = rec.spec
     return {
         "bundle": str(bundle),
         "model_version": rec.model_version,
@@ -200,7 +209,7 @@ def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 20
         "inter_op_threads": opts.inter_op_num_threads,
         "opencv_threads": _opencv_threads(),
         "onnxruntime": ort.__version__,
-        "barcode_decoder": decoder.name,
+        "barcode_decoder": decoder_name,
         "gallery": taught,
         "stages_ms": stats,
         "ratio_p50": stats["recognise"]["p50"] / stats["bare_ort"]["p50"],
