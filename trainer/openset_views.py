@@ -12,7 +12,8 @@ training-session photos looks more like what a store's camera will show.
   steals and sets the gallery's bias too high for a store; a threshold refusing 1 % of them refused 10-23 % of
   another session's known items.
 
-Chosen on issue 13's selection split (README: "The gallery fusion: other views").
+Chosen on issue 13's protocol split, checked on a second one (README: "Eighteenth session (2026-12-03): the gallery
+fusion fitted on session-shifted copies").
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ SHIFT_STRENGTH = 1.5
 # 0.98), and 5 % of the copies refused 4.3 % and 8.7 % of other sessions' known items (1 % of the held-back photos:
 # 23.4 % and 10.0 %), but a kiosk's fixed camera shifts far less than that, and on the tests' drawn products the
 # same copies set thresholds that refused no unknown item at all: how far to shift depends on the store's camera,
-# so it is an export option, not a default (README: "The gallery fusion: session-shifted copies").
+# so it is an export option, not a default (README: "Eighteenth session").
 THRESHOLD_STRENGTH = 0.0
 CENTRE = 0.9  # the crop views keep this share of each side
 
