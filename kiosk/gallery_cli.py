@@ -5,7 +5,9 @@ teaches the kiosk a product from the photos in DIR with the model the kiosk runs
 bundle, else ``bundle``), into the kiosk's gallery. A kiosk running on the same gallery suggests the SKU from its next
 placement on (it asks the gallery's revision at every placement). Refused with one line (exit 2): a SKU the catalog
 does not have or does not sell, too few distinct usable photos (blurred, the empty tray, unreadable, a repeat of
-another), photos all taught already, photos that are near-duplicates of another enrolled SKU's. Photos of the empty
+another), photos all taught already, photos that are near-duplicates of another enrolled SKU's, photos the till
+already takes for another product (unless staff confirm it is not that one: ``--different-from SKU``, a new pack of
+a trained product). Photos of the empty
 tray are told by the empty tray the running kiosk learnt (kept in the gallery), or by ``--empty-tray IMAGE``. Only the
 first 30 photos (by name) are read; how many more the folder held is said.
 """
@@ -33,6 +35,9 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
                    help="a photo of the empty tray (default: the one the running kiosk learnt, kept in the gallery)")
     p.add_argument("--staff", default="", help="who teaches it (recorded with the enrollment)")
     p.add_argument("--min-photos", type=bounded(int, 1, 1000), default=None, help="usable photos needed (default 5)")
+    p.add_argument("--different-from", nargs="+", default=[], metavar="SKU",
+                   help="staff confirm the item is not these products, though the till takes it for them (a new "
+                        "pack or variant of a trained product): its photos are taught, not refused")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=cmd_enroll)
 
@@ -164,7 +169,7 @@ def empty_tray_occupancy(config, empty):
 def cmd_enroll(args) -> int:
     from catalog.repository import Catalog
     from kiosk.bundle_format.preprocess import read_image
-    from kiosk.gallery import EnrollPolicy, Gallery, enroll
+    from kiosk.gallery import EnrollmentRefused, EnrollPolicy, Gallery, enroll
     from kiosk.recognition.recognizer import Recognizer
 
     config = _config(args)
@@ -180,7 +185,12 @@ def cmd_enroll(args) -> int:
             empty = read_image(args.empty_tray) if args.empty_tray else gallery.empty_tray()
             result = enroll(gallery, recognizer, args.sku, sku, images, policy=policy, staff=args.staff,
                             occupancy=empty_tray_occupancy(config, empty), source="checkout sku enroll",
-                            name_of=lambda s: names.get(s, s))
+                            name_of=lambda s: names.get(s, s), different_from=set(args.different_from))
+    except EnrollmentRefused as exc:
+        if not exc.looks_like:
+            raise
+        raise EnrollmentRefused(f"{exc}; if it is a different product, teach it as one: --different-from "
+                                f"{' '.join(exc.looks_like)}", exc.looks_like) from None
     finally:
         recognizer.close()
     if args.json:

@@ -83,6 +83,10 @@ def _register_bundle(sub, groups) -> None:
                    help="auto-add precision to hold (0.99)")
     p.add_argument("--confidence", type=bounded(float, above=0, below=1), default=0.95,
                    help="confidence of the Clopper-Pearson lower bound on that precision (0.95)")
+    p.add_argument("--fusion-similarity", choices=("probe", "max", "mean"), default=None,
+                   help="how a product taught at a kiosk competes with the trained ones: a linear probe over the "
+                        "embeddings (probe, the default: README, issue 13), or the cosine with its nearest (max) or "
+                        "mean (mean) taught photo")
     p.add_argument("--force", action="store_true",
                    help="replace a signed bundle at --out (the new one is unsigned: sign it again)")
     p.set_defaults(func=_export)
@@ -184,7 +188,8 @@ def _export(args) -> int:
     export_bundle(args.run, args.out, model_version=args.model_version, selftest_manifest=args.selftest_manifest,
                   selftest_count=args.selftest_count, expires_days=args.expires_days, catalog=args.catalog,
                   atol=args.atol, calibration=args.calibration, target_precision=args.target_precision,
-                  confidence=args.confidence, replace_signed=args.force)
+                  confidence=args.confidence, replace_signed=args.force,
+                  open_set={"similarity": args.fusion_similarity} if args.fusion_similarity else None)
     return 0
 
 

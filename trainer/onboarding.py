@@ -279,17 +279,17 @@ def _export_defaults(manifest: dict | None = None) -> dict:
     defaults, or with ``manifest`` (a bundle's) what that bundle was fitted with (a bundle from before them: none, so
     a rerun re-exports it rather than measure the old fit)."""
     from trainer import openset_views as views
-    from trainer.openset_fit import DEFAULT_FRR
+    from trainer.openset_fit import DEFAULT_FRR, DEFAULT_SIMILARITY
 
     if manifest is None:
         return {"exemplar_views": list(views.BANK_VIEWS), "shifted_copies": views.SHIFT_COPIES,
                 "shift_strength": views.SHIFT_STRENGTH, "threshold_strength": views.THRESHOLD_STRENGTH,
-                "frr": DEFAULT_FRR}
+                "frr": DEFAULT_FRR, "similarity": DEFAULT_SIMILARITY}
     embedding, open_set = manifest.get("embedding") or {}, manifest.get("open_set") or {}
     fusion = embedding.get("fusion") or {}
     return {"exemplar_views": embedding.get("exemplar_views"), "shifted_copies": fusion.get("shifted_copies"),
             "shift_strength": fusion.get("shift_strength"), "threshold_strength": open_set.get("shift_strength"),
-            "frr": open_set.get("target_false_rejection")}
+            "frr": open_set.get("target_false_rejection"), "similarity": fusion.get("similarity")}
 
 
 # -- the kiosk's side, through its own commands ----------------------------------------------------------------------
@@ -305,7 +305,8 @@ def _enroll(split: Split, bundle: Path, catalog: Path, work: Path) -> dict[str, 
 
     done, gallery = work / "enrolled.json", work / "gallery"
     model = load_bundle(bundle).manifest.files["model.onnx"]["sha256"]
-    if done.is_file() and json.loads(done.read_text()).get("model") == model:
+    if done.is_file() and json.loads(done.read_text()).get("model") == model and json.loads(
+            done.read_text()).get("staff_confirm"):  # enrolled before staff could confirm a look-alike: again
         return json.loads(done.read_text())["skus"]
     shutil.rmtree(gallery, ignore_errors=True)  # enrolled by another base model
     out = {}
@@ -316,20 +317,35 @@ def _enroll(split: Split, bundle: Path, catalog: Path, work: Path) -> dict[str, 
             link = folder / Path(r.path).name
             if not link.exists():
                 link.symlink_to(Path(r.path).resolve())
-        t0 = time.perf_counter()
-        p = _kiosk("sku", "enroll", sku, "--images", str(folder), "--gallery", str(gallery), "--bundle", str(bundle),
-                   "--catalog", str(catalog), "--staff", "onboarding", "--json")
-        if p.returncode == 0:
-            result = json.loads(p.stdout.strip().splitlines()[-1])
-            out[sku] = {"enrolled": True, "photos": [x["path"] for x in result["photos"] if x["usable"]],
-                        "refused": [x["reason"] for x in result["photos"] if not x["usable"]],
-                        "seconds": time.perf_counter() - t0}
-        else:
-            out[sku] = {"enrolled": False, "reason": (p.stderr.strip().splitlines() or ["?"])[-1], "photos": []}
+        out[sku] = _enroll_one(sku, folder, gallery, bundle, catalog)
         print(f"onboarding: enroll {sku}: " + (f"{len(out[sku]['photos'])} photos" if out[sku]["enrolled"]
-                                               else out[sku]["reason"]), flush=True)
-    atomic_write(done, json.dumps({"model": model, "skus": out}, indent=2))
+                                               else out[sku]["reason"])
+              + (f" (staff confirmed it is not {', '.join(out[sku]['different_from'])})"
+                 if out[sku].get("different_from") else ""), flush=True)
+    atomic_write(done, json.dumps({"model": model, "staff_confirm": True, "skus": out}, indent=2))
     return out
+
+
+def _enroll_one(sku: str, folder: Path, gallery: Path, bundle: Path, catalog: Path) -> dict:
+    """``checkout sku enroll`` as staff would run it: refused as looking like another product, it is taught again
+    with ``--different-from`` those products (every held-out SKU is a product of its own, a new pack of a trained
+    one at most), and the first refusal is kept."""
+    t0 = time.perf_counter()
+    argv = ["sku", "enroll", sku, "--images", str(folder), "--gallery", str(gallery), "--bundle", str(bundle),
+            "--catalog", str(catalog), "--staff", "onboarding", "--json"]
+    p, first, confirmed = _kiosk(*argv), None, []
+    hint = "--different-from "
+    if p.returncode != 0 and hint in p.stderr:
+        first = (p.stderr.strip().splitlines() or ["?"])[-1]
+        confirmed = first.rsplit(hint, 1)[1].split()
+        p = _kiosk(*argv, "--different-from", *confirmed)
+    if p.returncode != 0:
+        return {"enrolled": False, "reason": (p.stderr.strip().splitlines() or ["?"])[-1], "photos": []}
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    return {"enrolled": True, "photos": [x["path"] for x in result["photos"] if x["usable"]],
+            "refused": [x["reason"] for x in result["photos"] if not x["usable"]],
+            "seconds": time.perf_counter() - t0,
+            **({"different_from": confirmed, "refused_first": first} if confirmed else {})}
 
 
 def _time_to_suggestion(split: Split, bundle: Path, catalog: Path, work: Path) -> dict:
@@ -432,19 +448,29 @@ def _rejections_by_photos(rule, scores: dict, sets: dict, split: Split) -> dict:
             for name, v in groups.items()}
 
 
+def _fitted_probe(b, info, bank: np.ndarray | None, vectors: np.ndarray, owner: np.ndarray, skus: list[str]):
+    """The ``probe`` fusion's classifier for this gallery, as the till fits it; ``None`` for the cosine fusions."""
+    from kiosk.bundle_format.openset import exemplar_owner
+    from kiosk.bundle_format.probe import RIDGE, ProbeBase
+
+    if info.fusion.similarity != "probe":
+        return None
+    base = ProbeBase(bank, exemplar_owner(b, info, bank), b.manifest.labels, info.fusion.details.get("ridge", RIDGE))
+    return base.fit(vectors, owner, skus)
+
+
 def measure_enrollment(bundle: Path, split: Split, enrolled: dict, work: Path) -> dict:
     """Enrolled SKUs' top-1/3, old SKUs' top-1 before and after, open-set figures (module docstring, step 5)."""
     from kiosk.bundle_format.bundle import load_bundle
     from kiosk.bundle_format.openset import (
         embedding_info,
         fuse,
-        gallery_similarity,
+        fusion_similarities,
         l2_normalise,
         load_exemplars,
         load_prototypes,
         open_set_rule,
         open_set_scores,
-        trained_similarity,
     )
 
     b = load_bundle(bundle)
@@ -455,12 +481,12 @@ def measure_enrollment(bundle: Path, split: Split, enrolled: dict, work: Path) -
              ("calibration", split.calibration))}
 
     trained, bank = load_prototypes(b, info), load_exemplars(b, info)
+    fitted = _fitted_probe(b, info, bank, vectors, owner, skus)
 
     def fused(s: Scored):
         query = l2_normalise(s.embeddings)
-        sims = gallery_similarity(query, vectors, owner, len(skus), info.fusion.similarity)
-        return fuse(s.logits, labels, sims, skus, info.fusion,
-                    trained_similarity(query, trained, bank, info.fusion.similarity))
+        sims, best = fusion_similarities(query, info.fusion, vectors, owner, skus, trained, bank, fitted)
+        return fuse(s.logits, labels, sims, skus, info.fusion, best)
 
     f = {name: fused(s) for name, s in sets.items()}
     protos = np.concatenate([trained, vectors]) if len(vectors) else trained
@@ -574,9 +600,12 @@ def _pct(x) -> str:
 
 def format_report(r: dict) -> str:
     s, o = r["split"], r["open_set"]
+    confirmed = sum(bool(e.get("different_from")) for e in r.get("enrollment", {}).values())
     lines = [f"onboarding on {r['data']}: {s['old_skus']} old SKUs, {len(s['new_skus'])} new (enrolled from "
              f"{r['shots']} photos), {len(s['unknown_skus'])} unknown; recipe at {r['epochs']} epochs",
-             f"enrolled SKUs ({r['enrolled_skus']} of {len(s['new_skus'])} accepted): top-1 "
+             f"enrolled SKUs ({r['enrolled_skus']} of {len(s['new_skus'])} accepted"
+             + (f", {confirmed} once staff confirmed a look-alike is a different product" if confirmed else "")
+             + "): top-1 "
              f"{_pct(r['enrolled_top1'])}, top-3 {_pct(r['enrolled_top3'])} on {r['enrolled_n']} other photos",
              f"old SKUs: top-1 {_pct(r['old_top1_before'])} before enrollment, {_pct(r['old_top1_after'])} after "
              f"({r['old_n']} photos)",

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk.bundle_format import probe
 from kiosk.bundle_format.openset import (
     EMBEDDING_KEY,
     EMBEDDING_OUTPUT,
@@ -37,6 +38,7 @@ from kiosk.bundle_format.openset import (
     OPEN_SET_KEY,
     PROTOTYPES_FILE,
     SCORES,
+    SIMILARITIES,
     Fusion,
     gallery_similarity,
     l2_normalise,
@@ -59,11 +61,12 @@ DEFAULT_SHOTS = 10
 # 1 % on held-back photos; with ``threshold_strength`` the share is taken of session-shifted copies of them instead.
 DEFAULT_FRR = 0.01
 DEFAULT_SCORE = "combined"
-DEFAULT_SIMILARITY = "max"
+DEFAULT_SIMILARITY = "probe"  # kiosk.bundle_format.probe (README: "Eighteenth session")
 DEFAULT_FORM = "relative"
 DEFAULT_PRETEND = 10  # SKUs pretending to be enrolled at once in the fusion fit (the onboarding protocol's K)
 PROTOTYPE_PHOTOS = 20  # exemplars averaged into a trained SKU's prototype
 RIDGE = 1e-4  # weight of (scale² + bias²) in the fusion fit
+PROBE_RIDGE = probe.RIDGE  # the probe similarity's own ridge (kiosk.bundle_format.probe), stored with the fusion
 
 
 def backbone_sha256(model) -> str:
@@ -140,35 +143,43 @@ def _shot_galleries(embeddings: dict[str, np.ndarray], labels: list[str], shots:
     return np.concatenate(rows), np.asarray(owner, np.int64)
 
 
-def fit_fusion(logits: np.ndarray, targets: np.ndarray, similarity: np.ndarray, trained: np.ndarray | None = None,
-               *, pretend: int = DEFAULT_PRETEND, form: str = DEFAULT_FORM, draws: int = 30,
-               seed: int = 0) -> tuple[float, float, dict]:
+def fit_fusion(logits: np.ndarray, targets: np.ndarray, similarity: np.ndarray | None,
+               trained: np.ndarray | None = None, *, pretend: int = DEFAULT_PRETEND, form: str = DEFAULT_FORM,
+               draws: int = 30, seed: int = 0, per_draw=None) -> tuple[float, float, dict]:
     """Maximum-likelihood ``(scale, bias)`` (module docstring): ``logits`` (N, C) of validation photos of SKUs
     ``targets``, ``similarity`` (N, C) of each photo to each SKU's pretend gallery, ``trained`` (N, C) its cosine with
     each SKU's prototype (the ``relative`` form's). Each draw takes ``pretend`` SKUs as enrolled at once: their head
-    logits and prototypes are removed and their gallery logits appended. Returns the pair and fit figures."""
+    logits and prototypes are removed and their gallery logits appended. ``per_draw`` (the ``probe`` similarity):
+    instead of the two matrices, a function from a draw's enrolled SKUs to the (N, C) scores that serve as both, the
+    probe refitted with those SKUs enrolled. Returns the pair and fit figures."""
     import torch
 
     n, c = logits.shape
     k = max(1, min(pretend, c // 2))
     rng = np.random.default_rng(seed)
-    z, s = torch.from_numpy(np.asarray(logits, np.float32)), torch.from_numpy(np.asarray(similarity, np.float32))
-    t = torch.from_numpy(np.asarray(trained if trained is not None else similarity, np.float32))
-    sets = [_pretend_draw(rng, c, k, np.asarray(targets)) for _ in range(draws)]
+    z = torch.from_numpy(np.asarray(logits, np.float32))
+    draws_ = [_pretend_draw(rng, c, k, np.asarray(targets)) for _ in range(draws)]
+    if per_draw is None:
+        s = torch.from_numpy(np.asarray(similarity, np.float32))
+        t = torch.from_numpy(np.asarray(trained if trained is not None else similarity, np.float32))
+        sets = [(e, kept, y, s, t) for e, kept, y in draws_]
+    else:
+        scored = [torch.from_numpy(np.asarray(per_draw(e.numpy()), np.float32)) for e, _, _ in draws_]
+        sets = [(e, kept, y, m, m) for (e, kept, y), m in zip(draws_, scored)]
     params = torch.tensor([10.0, 0.0 if form == "relative" else -5.0], requires_grad=True)
     opt = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
 
     def loss_fn():
         opt.zero_grad()
         nll = sum(torch.nn.functional.cross_entropy(_pretend_logits(params, z, s, t, e, kept, form), y)
-                  for e, kept, y in sets) / len(sets)
+                  for e, kept, y, s, t in sets) / len(sets)
         loss = nll + RIDGE * (params ** 2).sum()  # a weak ridge keeps the fit finite where validation separates
         loss.backward()
         return loss
 
     opt.step(loss_fn)
     scale, bias = (float(v) for v in params.detach())
-    figures = _fit_figures(params, z, s, t, sets, form)
+    figures = _fit_figures(params, z, sets, form)
     return scale, bias, {"n": n, "pretend": k, "draws": draws, "form": form, **figures}
 
 
@@ -194,13 +205,13 @@ def _pretend_logits(params, z, s, t, enrolled, kept, form: str):
     return torch.cat([head, g], dim=1)
 
 
-def _fit_figures(params, z, s, t, sets, form: str) -> dict:
+def _fit_figures(params, z, sets, form: str) -> dict:
     """Over the draws: the share of pretend-enrolled SKUs' photos they win, and of the others' they steal."""
     import torch
 
     own, stolen, nll = [], [], []
     with torch.no_grad():
-        for enrolled, kept, y in sets:
+        for enrolled, kept, y, s, t in sets:
             f = _pretend_logits(params, z, s, t, enrolled, kept, form)
             is_enrolled = y >= len(kept)
             won = f.argmax(dim=1)
@@ -291,6 +302,29 @@ def _trained_matrix(queries: np.ndarray, prototypes: np.ndarray, bank: np.ndarra
     return gallery_similarity(queries, bank, owner, len(prototypes), "max")
 
 
+def _probe_per_draw(queries: np.ndarray, bank: np.ndarray, owner: np.ndarray, gallery: np.ndarray,
+                    shot_owner: np.ndarray, classes: int, ridge: float):
+    """The ``probe`` similarity's fit: for a draw's pretend-enrolled SKUs, the probe refitted with their exemplar
+    rows replaced by their shots (what a gallery would hold), and each fit photo's scores (N, C) under it."""
+    from kiosk.bundle_format.probe import class_sums, solve
+
+    gram, targets = class_sums(bank, owner, classes)
+
+    def one_class(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return class_sums(rows, np.zeros(len(rows), np.int64), 1)
+
+    def scores(enrolled: np.ndarray) -> np.ndarray:
+        g, t = gram.copy(), targets.copy()
+        for c in enrolled:
+            shot_gram, shot_targets = one_class(gallery[shot_owner == c])
+            g += shot_gram - one_class(bank[owner == c])[0]
+            t[:, c] = shot_targets[:, 0]
+        weights, intercepts = solve(g, t, ridge)
+        return queries @ weights + intercepts
+
+    return scores
+
+
 def open_set_sections(session, labels: list[str], spec: PreprocessSpec, photos: dict[str, list[Path]],
                       val_rows: list, tmp: Path, *, backbone: str, shots: int = DEFAULT_SHOTS,
                       frr: float = DEFAULT_FRR, score: str = DEFAULT_SCORE,
@@ -304,9 +338,11 @@ def open_set_sections(session, labels: list[str], spec: PreprocessSpec, photos: 
     ``shift_strength`` and ``threshold_strength``: :mod:`trainer.openset_views` (the bank's views; how many
     session-shifted copies of each held-back photo, and how far shifted for the fusion fit and for the thresholds:
     ``frr`` of them refused; no copies, or a strength 0 for the thresholds: the held-back photos themselves)."""
-    if score not in SCORES or form not in FORMS:
-        raise UserError(f"open-set score {score!r} (one of {', '.join(SCORES)}) or fusion form {form!r} (one of "
-                        f"{', '.join(FORMS)})")
+    if score not in SCORES or form not in FORMS or similarity not in SIMILARITIES or (
+            similarity == "probe" and form != "relative"):
+        raise UserError(f"open-set score {score!r} (one of {', '.join(SCORES)}), fusion form {form!r} (one of "
+                        f"{', '.join(FORMS)}) or similarity {similarity!r} (one of {', '.join(SIMILARITIES)}; probe "
+                        "with the relative form)")
     per_class = _embed_classes(session, spec, photos)
     banked = _bank_views(session, spec, photos, per_class, bank_views)
     protos, bank = _write_banks(per_class, labels, tmp, banked)
@@ -319,9 +355,13 @@ def open_set_sections(session, labels: list[str], spec: PreprocessSpec, photos: 
     fit_z, fit_e, fit_t = (np.concatenate([a, b]) if len(b) else a for a, b in zip(
         (logits, emb, held.targets), _shifted_copies(session, spec, held, shift_copies, shift_strength)))
     gallery, shot_owner = _shot_galleries(per_class, labels, shots)
-    sims = gallery_similarity(l2_normalise(fit_e), gallery, shot_owner, len(labels), similarity)
-    trained = _trained_matrix(l2_normalise(fit_e), stored, bank, owner, similarity)
-    scale, bias, fit = fit_fusion(fit_z, fit_t, sims, trained, pretend=pretend, form=form)
+    sims = trained = per_draw = None
+    if similarity == "probe":
+        per_draw = _probe_per_draw(l2_normalise(fit_e), bank, owner, gallery, shot_owner, len(labels), PROBE_RIDGE)
+    else:
+        sims = gallery_similarity(l2_normalise(fit_e), gallery, shot_owner, len(labels), similarity)
+        trained = _trained_matrix(l2_normalise(fit_e), stored, bank, owner, similarity)
+    scale, bias, fit = fit_fusion(fit_z, fit_t, sims, trained, pretend=pretend, form=form, per_draw=per_draw)
     open_set = _open_set_rule(session, spec, held, stored, bank, score, frr,
                               shift_copies if threshold_strength else 0, threshold_strength)
     print(f"gallery fusion on {len(held.rows)} validation photos and {len(fit_t) - len(held.rows)} session-shifted "
@@ -330,10 +370,12 @@ def open_set_sections(session, labels: list[str], spec: PreprocessSpec, photos: 
           f"{fit['enrolled_own_top1']:.1%}, steal others' {fit['stolen_rate']:.1%}; open set: {score} threshold "
           f"{open_set['thresholds'][score]:.4f} (false rejections {frr:.0%} of {open_set['set_on']})")
     fusion = Fusion(scale, bias, similarity, {k: v for k, v in fit.items() if k != "form"}
-                    | {"shots": shots, "shifted_copies": shift_copies, "shift_strength": shift_strength}, form)
+                    | {"shots": shots, "shifted_copies": shift_copies, "shift_strength": shift_strength}
+                    | ({"ridge": PROBE_RIDGE} if similarity == "probe" else {}), form)
     embedding = {"output": EMBEDDING_OUTPUT, "dim": int(emb.shape[1]), "backbone_sha256": backbone,
                  "prototypes": PROTOTYPES_FILE, "exemplars": EXEMPLARS_FILE, "fusion": fusion.to_json(),
-                 "exemplar_views": list(bank_views), "layer": "input of the last linear layer (pooled features)"}
+                 "exemplar_views": list(bank_views), "exemplar_counts": [int(len(banked[s])) for s in labels],
+                 "layer": "input of the last linear layer (pooled features)"}
     return {EMBEDDING_KEY: embedding, OPEN_SET_KEY: open_set}
 
 

@@ -18,7 +18,9 @@ holds the embeddings of the trained SKUs' replay exemplars (the ``knn`` score's 
 
 **Fusion.** A SKU enrolled at the till (its gallery: a few photos' normalised embeddings) gets a logit next to the
 trained head's; ``similarity`` is the cosine of the item's embedding with the mean of the SKU's gallery embeddings
-(``mean``) or with the closest one (``max``). Two forms (``form``):
+(``mean``) or with the closest one (``max``), or the SKU's score under a linear probe fitted on the trained SKUs'
+exemplars and the gallery's photos (``probe``, :mod:`kiosk.bundle_format.probe`; the manifest then says how many
+exemplar rows each label has, ``exemplar_counts``). Two forms (``form``):
 
 * ``absolute`` (bundles before it had a ``form``): ``scale * similarity + bias``;
 * ``relative``: ``top + scale * (similarity - trained) + bias``, where ``top`` is the head's largest logit and
@@ -60,8 +62,8 @@ from kiosk.errors import BundleError
 
 __all__ = ["EMBEDDING_KEY", "EMBEDDING_OUTPUT", "EXEMPLARS_FILE", "FORMS", "OPEN_SET_KEY", "PROTOTYPES_FILE", "SCORES",
            "SIMILARITIES", "EmbeddingInfo", "Fused", "Fusion", "OpenSetRule", "auroc", "embedding_info", "fuse",
-           "gallery_similarity", "l2_normalise", "load_exemplars", "load_prototypes", "open_set_rule",
-           "item_scores", "open_set_scores", "standardise", "trained_similarity"]
+           "exemplar_owner", "fusion_similarities", "gallery_similarity", "l2_normalise", "load_exemplars",
+           "load_prototypes", "open_set_rule", "item_scores", "open_set_scores", "standardise", "trained_similarity"]
 
 EMBEDDING_KEY = "embedding"
 OPEN_SET_KEY = "open_set"
@@ -73,7 +75,8 @@ SCORES = ("msp", "energy", "prototype", "combined", "knn")
 #: the values a score can take (a threshold outside them says "not recognised" to every item or to none); the others
 #: (``energy``, ``combined``) may be any finite number
 SCORE_RANGES = {"msp": (0.0, 1.0), "prototype": (-1.0, 1.0), "knn": (-1.0, 1.0)}
-SIMILARITIES = ("mean", "max")
+#: ``probe``: :mod:`kiosk.bundle_format.probe` (a ridge classifier over the exemplars and the gallery; relative form)
+SIMILARITIES = ("mean", "max", "probe")
 FORMS = ("absolute", "relative")
 
 
@@ -170,11 +173,28 @@ def embedding_info(manifest: BundleManifest, where: str | None = None) -> Embedd
                           f"{getattr(fused, 'form', None)!r} (one of {', '.join(FORMS)})")
     if fused is not None and fused.form == "relative" and not info.prototypes:
         raise BundleError(f"{_where(manifest, where)}: '{EMBEDDING_KEY}' has a relative fusion but no prototypes")
+    if fused is not None and fused.similarity == "probe":
+        _check_probe(manifest, where, info)
     for name in (info.prototypes, info.exemplars):
         if name is not None and name not in manifest.files:
             raise BundleError(f"{_where(manifest, where)}: '{EMBEDDING_KEY}' names {name}, which the manifest does "
                               "not list")
     return info
+
+
+def _check_probe(manifest: BundleManifest, where: str | None, info: EmbeddingInfo) -> None:
+    """A ``probe`` fusion needs the relative form, the exemplars and their counts per label (``exemplar_counts``)."""
+    counts = info.details.get("exemplar_counts")
+    ok = (isinstance(counts, list) and len(counts) == manifest.num_classes
+          and all(type(c) is int and 0 <= c <= 10**7 for c in counts))
+    if info.fusion.form != "relative" or not info.exemplars or not ok:
+        raise BundleError(f"{_where(manifest, where)}: '{EMBEDDING_KEY}' has a probe fusion, which needs the relative "
+                          f"form, exemplars and 'exemplar_counts' (one count per label, {manifest.num_classes})")
+    if "ridge" in info.fusion.details:
+        try:
+            number(info.fusion.details["ridge"], f"{EMBEDDING_KEY}.fusion.ridge", 0.0, 1e6, above=True)
+        except ValueError as exc:
+            raise BundleError(f"{_where(manifest, where)}: {exc}") from None
 
 
 def open_set_rule(manifest: BundleManifest, where: str | None = None) -> OpenSetRule | None:
@@ -231,6 +251,18 @@ def load_exemplars(bundle: Bundle, info: EmbeddingInfo) -> np.ndarray | None:
     return l2_normalise(rows.astype(np.float32))
 
 
+def exemplar_owner(bundle: Bundle, info: EmbeddingInfo, exemplars: np.ndarray | None) -> np.ndarray | None:
+    """Each exemplar row's label index, from the manifest's ``exemplar_counts`` (rows in labels' order); ``None``
+    when the bundle does not say (before the ``probe`` fusion)."""
+    counts = info.details.get("exemplar_counts")
+    if exemplars is None or counts is None:
+        return None
+    if not isinstance(counts, list) or sum(counts) != len(exemplars) or len(counts) != bundle.manifest.num_classes:
+        raise BundleError(f"{bundle.path(info.exemplars)}: {len(exemplars)} exemplar rows; the manifest's "
+                          f"exemplar_counts say {sum(counts) if isinstance(counts, list) else counts!r}")
+    return np.repeat(np.arange(len(counts)), counts)
+
+
 # -- the arithmetic ---------------------------------------------------------------------------------------------------
 def l2_normalise(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     x = np.asarray(x, np.float32)
@@ -264,6 +296,21 @@ def gallery_similarity(queries: np.ndarray, gallery: np.ndarray, owner: np.ndarr
     for k in range(count):
         out[:, k] = sims[:, owner == k].max(axis=1)
     return out
+
+
+def fusion_similarities(queries: np.ndarray, fusion: Fusion, gallery: np.ndarray, owner: np.ndarray,
+                        skus: list[str], prototypes: np.ndarray | None, exemplars: np.ndarray | None,
+                        probe=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """What :func:`fuse` takes for L2-normalised ``queries``: each gallery SKU's similarity ``(batch, skus)`` and, for
+    the relative form, the best trained SKU's ``(batch,)``: cosines (``mean``/``max``) or the scores of ``probe``
+    (a :class:`kiosk.bundle_format.probe.Probe` fitted on this gallery, for the ``probe`` similarity)."""
+    if fusion.similarity == "probe":
+        if probe is None:
+            raise ValueError("the probe fusion needs the probe fitted on this gallery")
+        return probe.similarities(queries)
+    sims = gallery_similarity(queries, gallery, owner, len(skus), fusion.similarity)
+    relative = fusion.form == "relative"
+    return sims, trained_similarity(queries, prototypes, exemplars, fusion.similarity) if relative else None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import dataclasses
 import hashlib
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Collection, Iterable, Sized
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +50,12 @@ MAX_SIDE = 640
 
 
 class EnrollmentRefused(UserError):
-    """An enrollment that would teach the kiosk something wrong or unusable (one line: which SKU and why)."""
+    """An enrollment that would teach the kiosk something wrong or unusable (one line: which SKU and why);
+    ``looks_like``: the SKUs the till took photos for ("another product"), which staff may confirm it is not."""
+
+    def __init__(self, message: str, looks_like: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.looks_like = looks_like
 
 
 @dataclass(frozen=True)
@@ -193,14 +198,15 @@ def _shrunk(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
-def _others(gallery: Gallery, recognizer, sku_id: str, images: list[np.ndarray],
-            policy: EnrollPolicy) -> tuple[np.ndarray, list, list, tuple[str, float] | None]:
+def _others(gallery: Gallery, recognizer, sku_id: str, images: list[np.ndarray], policy: EnrollPolicy,
+            different_from: Collection[str] = ()) -> tuple[np.ndarray, list, list, tuple[str, float] | None]:
     """Each photo judged as the till would (the head and the gallery fused, :meth:`GalleryFusion.decide`): the
     embeddings, per photo the other product it already shows (``(sku, "trained" | "taught", probability)``, or a
     near-duplicate of another SKU's taught photo: ``(sku, "taught", cosine)``) or None, per photo the other product
     it may show (:attr:`EnrollPolicy.other_product_note` and above: a word to staff) or None, and the most similar other
     taught SKU with its mean best cosine (for the summary). Every taught photo is compared in this model's space
-    (:meth:`Gallery.snapshot` re-embeds those stored under another backbone)."""
+    (:meth:`Gallery.snapshot` re-embeds those stored under another backbone). A product staff confirmed this one is
+    not (``different_from``) is only a word, however sure the till is; a near-duplicate photo is refused still."""
     logits, vectors = recognizer.forward(images)
     snap = gallery.snapshot(recognizer.feature_key, recognizer.embed)
     recognizer.attach_gallery(gallery)
@@ -212,8 +218,9 @@ def _others(gallery: Gallery, recognizer, sku_id: str, images: list[np.ndarray],
         top = int(np.argmax(d.probabilities))
         label, p = d.labels[top], float(d.probabilities[top])
         seen = (label, "taught" if d.from_gallery[top] else "trained", p) if label != sku_id else None
-        like.append(seen if seen is not None and p >= policy.other_product else None)
-        maybe.append(seen if seen is not None and policy.other_product_note <= p < policy.other_product else None)
+        confirmed = seen is not None and seen[0] in different_from
+        like.append(seen if seen is not None and p >= policy.other_product and not confirmed else None)
+        maybe.append(seen if seen is not None and policy.other_product_note <= p and like[-1] is None else None)
     closest = None
     rows = np.asarray([snap.skus[o] != sku_id for o in snap.owner], bool)
     if rows.any():
@@ -285,14 +292,15 @@ def _enough(sku_id: str, verdicts: list[PhotoVerdict], total: int, policy: Enrol
            if distinct < policy.min_photos else
            f"all {distinct} usable photo(s) are taught here already, nothing new to add")
     like = _looks_like(verdicts, name_of)
+    skus = tuple(dict.fromkeys(v.like[0] for v in verdicts if v.reason == "another product" and v.like))
     raise EnrollmentRefused(f"{sku_id}: {why}" + (f" (refused: {refused})" if refused else "")
-                            + (f"; {like}" if like else "") + "".join(f"; {n}" for n in notes))
+                            + (f"; {like}" if like else "") + "".join(f"; {n}" for n in notes), skus)
 
 
 def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: Iterable[np.ndarray | None], *,
            policy: EnrollPolicy | None = None, occupancy: Callable[[np.ndarray], float | None] | None = None,
            crop: Callable[[np.ndarray], np.ndarray] | None = None, staff: str = "", source: str = "",
-           name_of: Callable[[str], str] | None = None,
+           name_of: Callable[[str], str] | None = None, different_from: Collection[str] = (),
            before_commit: Callable[[int, int, int], None] | None = None) -> EnrollResult:
     """Teach ``sku_id`` (``sku``: its catalog row, ``None`` when the catalog has none) from ``images`` (BGR; ``None``
     for a photo that could not be read; a list, or a lazy sequence read only as far as the first
@@ -300,8 +308,9 @@ def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: Iterable
     embedded (the tray region of a camera frame: what the recogniser sees); the photo is judged whole. Each distinct
     photo counts once (module docstring). A photo the till already recognises as another product (or a
     near-duplicate of another SKU's taught photo) is refused as "another product", named (``name_of``: a SKU's name
-    for the staff). ``before_commit``: see :meth:`Gallery.add` (the kiosk's audit row, in the enrollment's
-    transaction). Raises :class:`EnrollmentRefused`."""
+    for the staff), unless staff confirmed the item is a different product from that one (``different_from``: SKU
+    ids; a new pack of a trained product looks like it to the till). ``before_commit``: see :meth:`Gallery.add` (the
+    kiosk's audit row, in the enrollment's transaction). Raises :class:`EnrollmentRefused`."""
     import cv2
 
     policy = policy or EnrollPolicy()
@@ -313,7 +322,8 @@ def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: Iterable
     kept = {i: cv2.imencode(".png", im)[1].tobytes() for i, im in shrunk.items()}
     verdicts = _distinct(verdicts, kept, shrunk, gallery.taught(sku_id), policy)
     new = _enough(sku_id, verdicts, len(images), policy, notes, name_of)
-    vectors, like, maybe, closest = _others(gallery, recognizer, sku_id, [shrunk[v.index] for v in new], policy)
+    vectors, like, maybe, closest = _others(gallery, recognizer, sku_id, [shrunk[v.index] for v in new], policy,
+                                            different_from)
     hint = _like_text([(v.index, m) for v, m in zip(new, maybe)], name_of)
     if any(like):
         refuse = {v.index: w for v, w in zip(new, like) if w is not None}

@@ -23,15 +23,16 @@ import numpy as np
 from kiosk.bundle_format.bundle import Bundle
 from kiosk.bundle_format.openset import (
     embedding_info,
+    exemplar_owner,
     fuse,
-    gallery_similarity,
+    fusion_similarities,
     item_scores,
     load_exemplars,
     load_prototypes,
     open_set_rule,
     softmax,
-    trained_similarity,
 )
+from kiosk.bundle_format.probe import RIDGE, Probe, ProbeBase
 
 __all__ = ["Decision", "GalleryFusion", "GallerySnapshot", "GallerySource", "feature_key"]
 
@@ -99,6 +100,9 @@ class GalleryFusion:
         self.rule = open_set_rule(manifest, where)
         self.trained = load_prototypes(bundle, self.info) if self.info is not None else None
         self.exemplars = load_exemplars(bundle, self.info) if self.info is not None else None
+        self.exemplar_owner = exemplar_owner(bundle, self.info, self.exemplars) if self.info is not None else None
+        self._probe_base: ProbeBase | None = None
+        self._probe: tuple[GallerySnapshot, Probe] | None = None  # _fitted_probe's cache
         self._bank: tuple[GallerySnapshot, np.ndarray | None] | None = None  # _neighbours' cache
         self.feature_key = feature_key(bundle, model_file)
         self._source: GallerySource | None = None
@@ -155,6 +159,20 @@ class GalleryFusion:
             self._bank = bank
         return bank[1]
 
+    def _fitted_probe(self, snap: GallerySnapshot) -> Probe | None:
+        """The ``probe`` fusion's classifier for this gallery snapshot: fitted once per snapshot (the exemplars' sums
+        once per bundle), on the recognising thread at the first placement after an enrollment (~0.1-0.3 s)."""
+        if self.info is None or self.info.fusion is None or self.info.fusion.similarity != "probe":
+            return None
+        cached = self._probe
+        if cached is None or cached[0] is not snap:
+            if self._probe_base is None:
+                ridge = float(self.info.fusion.details.get("ridge", RIDGE))
+                self._probe_base = ProbeBase(self.exemplars, self.exemplar_owner, self.labels, ridge)
+            cached = (snap, self._probe_base.fit(snap.vectors, snap.owner, snap.skus))
+            self._probe = cached
+        return cached[1]
+
     def decide(self, logits: np.ndarray, embedding: np.ndarray | None) -> Decision:
         """Fused probabilities and the open-set decision for ONE image (``logits`` (C,), ``embedding`` (dim,))."""
         snap = self.gallery() if embedding is not None else GallerySnapshot.empty()
@@ -162,9 +180,8 @@ class GalleryFusion:
         source = np.zeros(z.shape, bool)
         if embedding is not None and snap.skus and self.can_fuse:
             query = embedding[None] / max(float(np.linalg.norm(embedding)), 1e-12)
-            sims = gallery_similarity(query, snap.vectors, snap.owner, len(snap.skus), self.info.fusion.similarity)
-            how, relative = self.info.fusion.similarity, self.info.fusion.form == "relative"
-            trained = trained_similarity(query, self.trained, self.exemplars, how) if relative else None
+            sims, trained = fusion_similarities(query, self.info.fusion, snap.vectors, snap.owner, snap.skus,
+                                                self.trained, self.exemplars, self._fitted_probe(snap))
             fused = fuse(z, labels, sims, snap.skus, self.info.fusion, trained)
             labels, z, source = fused.labels, fused.logits, fused.from_gallery
         if self.rule is None:

@@ -24,7 +24,7 @@ import numpy as np
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import Notice
 
-__all__ = ["TeachDesk", "attach_gallery", "open_gallery", "unused_gallery"]
+__all__ = ["LookAlike", "TeachDesk", "attach_gallery", "open_gallery", "unused_gallery"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,15 @@ def attach_gallery(recognizer, gallery) -> None:
     except Exception:  # noqa: BLE001 - a gallery that cannot be embedded must not keep a model from loading
         log.exception("gallery: cannot embed the stored photos for model v%s", getattr(recognizer, "model_version",
                                                                                         "?"))
+
+
+class LookAlike(CheckoutError):
+    """Teaching refused because the till takes the photos for other products (``looks_like``: their SKU ids,
+    ``names``: their names); staff who know it is a different product teach it again with ``different_from``."""
+
+    def __init__(self, message: str, looks_like: tuple[str, ...], names: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.looks_like, self.names = looks_like, names
 
 
 class TeachDesk:
@@ -203,8 +212,10 @@ class TeachDesk:
 
         return crop_to_tray(image, self.tray_region)
 
-    def teach(self, sku_id: str, frames: list[np.ndarray]) -> Any:
-        """Enroll ``sku_id`` from ``frames`` (staff only); returns the :class:`kiosk.gallery.EnrollResult`."""
+    def teach(self, sku_id: str, frames: list[np.ndarray], different_from: tuple[str, ...] = ()) -> Any:
+        """Enroll ``sku_id`` from ``frames`` (staff only); returns the :class:`kiosk.gallery.EnrollResult`.
+        ``different_from``: products staff confirmed this one is not, though the till takes it for them (a new pack
+        of a trained product); refused as looking like others: :class:`LookAlike`, naming them."""
         from kiosk.gallery import EnrollmentRefused, enroll
 
         who = self._require()
@@ -212,15 +223,19 @@ class TeachDesk:
         if why is not None:
             raise CheckoutError(f"cannot teach {sku_id}: {why}")
         def audited(enrollment: int, photos: int, refused: int) -> None:  # inside the gallery's transaction
-            self._audit("staff.teach", who, sku=sku_id, photos=photos, refused=refused, enrollment=enrollment)
+            self._audit("staff.teach", who, sku=sku_id, photos=photos, refused=refused, enrollment=enrollment,
+                        **({"different_from": list(different_from)} if different_from else {}))
 
         with self._lock:
             try:
                 result = self._model.with_recognizer(
                     lambda rec: enroll(self.gallery, rec, sku_id, self._shelf.find(sku_id), frames,
                                        policy=self.policy, occupancy=self._occupancy, crop=self._crop, staff=who,
-                                       source="staff screen", name_of=self._name, before_commit=audited))
+                                       source="staff screen", name_of=self._name, different_from=different_from,
+                                       before_commit=audited))
             except EnrollmentRefused as exc:
+                if exc.looks_like:
+                    raise LookAlike(str(exc), exc.looks_like, tuple(map(self._name, exc.looks_like))) from None
                 raise CheckoutError(str(exc)) from None
         self._emit(Notice("info", f"taught {result.summary()}: suggested from the next placement"))
         return result

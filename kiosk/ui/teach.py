@@ -36,6 +36,7 @@ class TeachController(QObject):
         self.photos: list[Any] = []
         self._marks: list[Any] = []  # each photo's fingerprint (teaching.fingerprint)
         self.refused: dict[str, int] = {}
+        self._look_alike: tuple[str, ...] = ()  # what the last refusal took the photos for
         self._pending = 0
         self._timer = QTimer(self)
         self._timer.setInterval(burst_ms)
@@ -46,6 +47,7 @@ class TeachController(QObject):
         p.take.connect(self.take)
         p.clear_photos.connect(self.clear)
         p.teach.connect(self._teach)
+        p.teach_different.connect(self._teach_different)
         p.done.connect(window.back_to_staff)  # the staff page, while staff mode is open
 
     def open(self) -> None:
@@ -59,6 +61,7 @@ class TeachController(QObject):
     # -- photos ----------------------------------------------------------------------------------------------------
     def take(self, count: int) -> None:
         """Take ``count`` photos from the camera, one every ``burst_ms`` (staff turns the item meanwhile)."""
+        self._forget_look_alike()
         self._pending += count
         self._take_one()
         if self._pending:
@@ -95,7 +98,13 @@ class TeachController(QObject):
         self._pending = 0
         self._timer.stop()
         self.photos, self.refused, self._marks = [], {}, []
+        self._forget_look_alike()
         self._show_count()
+
+    def _forget_look_alike(self) -> None:
+        """The offer to teach as a different product holds for the photos refused, not for new ones."""
+        self._look_alike = ()
+        self.panel.show_look_alike(None)
 
     def discard(self) -> None:
         """Staff mode ended (Done, the idle time-out, a changed account): the burst stops, and the photos, the SKU
@@ -128,15 +137,28 @@ class TeachController(QObject):
         self.panel.show_message(mark("Teach", "{sku} added to the catalog: now take its photos"), sku=sku)
         self._lookup(sku)
 
-    def _teach(self, sku: str) -> None:
+    def _teach(self, sku: str, different_from: tuple[str, ...] = ()) -> None:
+        from kiosk.services.teaching import LookAlike
+
+        self._forget_look_alike()
         try:
-            result = self.teaching.teach(sku, list(self.photos))
+            result = self.teaching.teach(sku, list(self.photos), different_from)
+        except LookAlike as exc:
+            self.panel.show_service_message(str(exc), error=True)
+            self._look_alike = exc.looks_like
+            self.panel.show_look_alike(", ".join(exc.names))
+            return
         except UserError as exc:
             self.panel.show_service_message(str(exc), error=True)
             return
         self.clear()
         self.panel.show_message(mark("Teach", "Taught: {summary}. It is suggested from the next placement on."),
                                 summary=taught_text(result))
+
+
+    def _teach_different(self, sku: str) -> None:
+        """Staff confirmed the item is not what the till took its photos for: teach it as a different product."""
+        self._teach(sku, tuple(self._look_alike))
 
 
 def taught_text(result: Any) -> str:

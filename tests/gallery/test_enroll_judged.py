@@ -90,3 +90,45 @@ def test_photos_the_till_may_take_for_another_product_are_taught_with_a_word(wor
     assert result.usable == 8
     assert re.search(r"photo 1, .* look like green-box \(trained, 0\.\d\d\): taught; if it is that product, "
                      r"withdraw it \(sku forget blue-disc\)", result.summary()), result.summary()
+
+
+def test_staff_who_confirm_a_look_alike_is_a_different_product_teach_it(world, recognizer, tmp_path):
+    """A new pack of a trained product looks like it to the till (issue 13's second split: a shelf-stable soy milk
+    refused as the fresh one, 1.00): refused, the refusal names the product; confirmed different, it is taught with
+    a word, and a near-duplicate of a taught photo is refused still."""
+    gallery = Gallery.open(tmp_path / "gallery")
+    look_alike = world.photos("green-box", world.train)[:8]
+    strict = EnrollPolicy(other_product=0.7)  # the tiny model is far less sure than a real one (README)
+    with pytest.raises(EnrollmentRefused) as refused:
+        enroll(gallery, recognizer, "blue-disc", Row("blue-disc"), look_alike, policy=strict)
+    assert refused.value.looks_like == ("green-box",)
+    result = enroll(gallery, recognizer, "blue-disc", Row("blue-disc"), look_alike, policy=strict,
+                    different_from={"green-box"})
+    assert result.usable == 8 and not [v for v in result.verdicts if v.reason == "another product"]
+    assert re.search(r"look like green-box \(trained, 0\.\d\d\): taught", result.summary()), result.summary()
+    with pytest.raises(EnrollmentRefused, match=r"another product.*like blue-disc \(taught"):
+        enroll(gallery, recognizer, "green-bar", Row("green-bar"), look_alike, policy=strict,
+               different_from={"green-box"})  # the same photos again: near-duplicates of blue-disc's
+
+
+def test_the_cli_says_how_to_teach_a_look_alike_and_takes_the_confirmation(world, tmp_path, monkeypatch, capsys):
+    import functools
+
+    import kiosk.gallery
+    from kiosk.cli import main as checkout
+    from tests.onboarding_kit import onboarding_catalog
+
+    monkeypatch.setattr(kiosk.gallery, "EnrollPolicy", functools.partial(EnrollPolicy, other_product=0.7))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, image in enumerate(world.photos("green-box", world.train)[:8]):
+        cv2.imwrite(str(folder / f"{i}.png"), image)
+    catalog = onboarding_catalog(tmp_path / "catalog.sqlite")
+    argv = ["sku", "enroll", "blue-disc", "--images", str(folder), "--gallery", str(tmp_path / "g"), "--bundle",
+            str(world.bundle), "--catalog", str(catalog)]
+    assert checkout(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("if it is a different product, teach it as one: --different-from green-box"), err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert checkout([*argv, "--different-from", "green-box"]) == 0
+    assert "blue-disc: enrolled 8 photo(s)" in capsys.readouterr().out

@@ -311,14 +311,14 @@ def test_a_rerun_retrains_the_incremental_run_when_the_codes_defaults_changed(tm
 
 
 def test_a_rerun_re_exports_a_bundle_fitted_before_the_exporters_views_changed(tmp_path, monkeypatch):
-    """A bundle newer than its run is reused, unless its open-set fit used other bank views or session-shifted
-    copies than trainer/openset_views.py gives today (a rerun then measures the fit the code would ship)."""
+    """A bundle newer than its run is reused, unless its open-set fit used other bank views, session-shifted copies
+    or fusion similarity than the exporter gives today (a rerun then measures the fit the code would ship)."""
     import json
 
     import trainer.export
     import trainer.openset_views as views
     from trainer.onboarding import _export
-    from trainer.openset_fit import DEFAULT_FRR
+    from trainer.openset_fit import DEFAULT_FRR, DEFAULT_SIMILARITY
 
     run, out = tmp_path / "run", tmp_path / "bundle"
     run.mkdir()
@@ -328,7 +328,8 @@ def test_a_rerun_re_exports_a_bundle_fitted_before_the_exporters_views_changed(t
     def fake_export(run_, out_, **kwargs):
         calls.append(out_)
         out_.mkdir(exist_ok=True)
-        fusion = {"shifted_copies": views.SHIFT_COPIES, "shift_strength": views.SHIFT_STRENGTH}
+        fusion = {"shifted_copies": views.SHIFT_COPIES, "shift_strength": views.SHIFT_STRENGTH,
+                  "similarity": DEFAULT_SIMILARITY}
         open_set = {"shift_strength": views.THRESHOLD_STRENGTH, "target_false_rejection": DEFAULT_FRR}
         (out_ / "manifest.json").write_text(json.dumps({"embedding": {"exemplar_views": list(views.BANK_VIEWS),
                                                                       "fusion": fusion}, "open_set": open_set}))
@@ -349,3 +350,32 @@ def test_a_rerun_re_exports_a_bundle_fitted_before_the_exporters_views_changed(t
     (out / "manifest.json").write_text(json.dumps({"embedding": {"fusion": {}}}))  # a bundle from before the views
     _export(run, out, tmp_path / "cal.csv")
     assert len(calls) == 4
+
+
+def test_the_protocols_staff_confirm_a_look_alike_is_a_different_product(tmp_path, monkeypatch):
+    """Refused as looking like a trained product, a held-out SKU (a product of its own by construction) is taught
+    again with --different-from as staff would; the first refusal is kept; any other refusal stands."""
+    import subprocess
+
+    import trainer.onboarding as onboarding
+
+    calls = []
+    refusal = ("checkout: error: alpro-shelf: 0 usable photo(s) of 10, at least 5 needed (refused: 10 another "
+               "product); photo 1, 2 look like Alpro Fresh (trained, 1.00); if it is a different product, teach it "
+               "as one: --different-from alpro-fresh")
+
+    def fake_kiosk(*argv):
+        calls.append(argv)
+        if "--different-from" in argv:
+            out = json.dumps({"photos": [{"path": "a.jpg", "usable": True, "reason": ""}]})
+            return subprocess.CompletedProcess(argv, 0, out + "\n", "")
+        return subprocess.CompletedProcess(argv, 2, "", refusal + "\n")
+
+    monkeypatch.setattr(onboarding, "_kiosk", fake_kiosk)
+    got = onboarding._enroll_one("alpro-shelf", tmp_path, tmp_path / "g", tmp_path / "b", tmp_path / "c")
+    assert got["enrolled"] and got["photos"] == ["a.jpg"] and got["different_from"] == ["alpro-fresh"]
+    assert got["refused_first"] == refusal and calls[1][-2:] == ("--different-from", "alpro-fresh")
+    calls.clear()
+    refusal = "checkout: error: x: 2 usable photo(s) of 10, at least 5 needed (refused: 8 blurred)"
+    got = onboarding._enroll_one("x", tmp_path, tmp_path / "g", tmp_path / "b", tmp_path / "c")
+    assert not got["enrolled"] and got["reason"] == refusal and len(calls) == 1

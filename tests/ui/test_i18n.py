@@ -149,7 +149,7 @@ class FakeTeachDesk:
             raise CheckoutError("SKU 'mango' is already in the catalog")
         return fields["sku"]
 
-    def teach(self, sku, photos):
+    def teach(self, sku, photos, different_from=()):
         from kiosk.gallery import EnrollResult, PhotoVerdict
 
         return EnrollResult(sku, None, [PhotoVerdict(i, True) for i in range(len(photos))]
@@ -245,6 +245,7 @@ def _staff_states(window, service):
         ("teach: photos refused", photos),
         ("teach: SKU exists", lambda: (panel.sku_edit.setText("mango"), panel.create_button.click())),
         ("teach: taught", lambda: teach._teach("mango")),
+        ("teach: a look-alike", lambda: panel.show_look_alike("Mango")),  # the offer after such a refusal
         ("teach: no camera frame", lambda: (setattr(teach, "_frames", lambda: None), teach.take(1))),
         ("teach: cannot teach", unavailable),
     ]

@@ -139,3 +139,35 @@ def test_an_unknown_item_shows_not_recognised_and_its_photo_is_kept(real, qtbot,
     assert Path(placement.image_path).is_file()
     assert cv2.imread(placement.image_path) is not None
     assert service.store.feedback(placement.placement_id)["chooser"] == "unknown"
+
+
+def test_staff_teach_a_look_alike_of_a_trained_product_as_a_different_product(real, qtbot, world):
+    """A new pack of a trained product: the till takes its photos for the trained one and Teach is refused, naming
+    it; "It is not …: teach it as a different product" teaches it, audited with what staff confirmed; new photos
+    withdraw the offer."""
+    from kiosk.gallery import EnrollPolicy
+
+    service, window, camera = real
+    service.teaching.policy = EnrollPolicy(other_product=0.7)  # the tiny model is far less sure than a real one
+    assert service.staff_unlock(PIN)
+    window.show_page("staff")
+    tap(qtbot, window.findChild(type(window.staff_button), "staffTeach"))
+    panel = window.teach.panel
+    qtbot.keyClicks(panel.sku_edit, "green-bar")
+    frames = itertools.cycle(world.photos("green-box", world.train)[:10])
+    window.teach._frames = lambda: next(frames)
+    tap(qtbot, panel.burst_button)
+    qtbot.waitUntil(lambda: panel.count.text().startswith("10 good photo(s)"), timeout=10_000)
+    assert not panel.different_button.isVisible()
+    tap(qtbot, panel.teach_button)
+    assert "look like" in panel.message.text() and panel.different_button.isVisible(), panel.message.text()
+    assert panel.different_button.text() == "It is not Green Box: teach it as a different product"
+    tap(qtbot, panel.take_button)  # another photo: the offer was for the photos refused
+    assert not panel.different_button.isVisible()
+    tap(qtbot, panel.teach_button)
+    assert panel.different_button.isVisible()
+    tap(qtbot, panel.different_button)
+    assert panel.message.text().startswith("Taught: green-bar: enrolled 1"), panel.message.text()
+    assert not panel.different_button.isVisible()
+    rows = [r for r in service.store.audit_rows() if r["kind"] == "staff.teach"]
+    assert len(rows) == 1 and rows[0]["detail"]["different_from"] == ["green-box"], rows

@@ -1438,6 +1438,10 @@ what the camera saw</source>
         <translation>{sku} सिखाया नहीं जा सकता: {why}</translation>
     </message>
     <message>
+        <source>It is not {names}: teach it as a different product</source>
+        <translation>यह {names} नहीं है: इसे अलग उत्पाद के रूप में सिखाएँ</translation>
+    </message>
+    <message>
         <source>Back</source>
         <translation>वापस</translation>
     </message>

@@ -4,7 +4,8 @@ emit what the person asked for; :mod:`kiosk.ui.teach` connects them to the servi
 :class:`TeachPanel` — "Teach a new product": the SKU id (looked up in the catalog as it is typed), the catalog row
 to create when there is none (name, price, sold by unit or weight, GST, HSN), photos from the live camera (one at a
 time, or ten in a row while staff turns the item), how many are good and why the others were refused (blurred, the
-empty tray), and Teach.
+empty tray), and Teach; refused because the till takes the photos for another product, "It is not …: teach it as a
+different product" (a new pack of a trained product looks like it).
 
 :class:`NotRecognisedPanel` — what the shopper sees instead of suggestion tiles when the model says the item is none
 it knows: "Not recognised — search or call staff", with both buttons.
@@ -83,6 +84,7 @@ class TeachPanel(Translatable, QWidget):
     take = Signal(int)
     clear_photos = Signal()
     teach = Signal(str)
+    teach_different = Signal(str)  # staff confirmed the item is not the product(s) the till took it for
     done = Signal()
     BURST = 10
 
@@ -111,10 +113,14 @@ class TeachPanel(Translatable, QWidget):
         column.addWidget(self.message)
         self.teach_button = touch_button("", "teachGo")
         column.addWidget(self.teach_button)
+        self.different_button = touch_button("", "teachDifferent")  # shown when refused as a look-alike
+        column.addWidget(self.different_button)
+        self._look_alike: str | None = None
         column.addStretch(1)
         self.sku_edit.textChanged.connect(lambda text: self.lookup.emit(text.strip()))
         self.done_button.clicked.connect(self.done)
         self.teach_button.clicked.connect(lambda: self.teach.emit(self.sku_edit.text().strip()))
+        self.different_button.clicked.connect(lambda: self.teach_different.emit(self.sku_edit.text().strip()))
         self._found: str | None = None
         self._photos: tuple = (0, 0, {}, 5)
         self._message: tuple[str, dict, bool] = ("", {}, False)
@@ -123,6 +129,9 @@ class TeachPanel(Translatable, QWidget):
 
     def retranslate(self) -> None:
         self.title.setText(translate("Teach", "Teach a new product"))
+        self.different_button.setText(translate("Teach", "It is not {names}: teach it as a different product").format(
+            names=self._look_alike or ""))
+        self.different_button.setVisible(self._look_alike is not None)
         self.done_button.setText(translate("Teach", "Back"))
         self.sku_edit.setPlaceholderText(translate("Teach", "SKU id, e.g. mango-alphonso"))
         self.name_edit.setPlaceholderText(translate("Teach", "Name on the receipt"))
@@ -223,8 +232,15 @@ class TeachPanel(Translatable, QWidget):
         text, fields, said = self._message
         self.message.setText(service_text(text) if said else translate(_C, text).format(**fields) if text else "")
 
+    def show_look_alike(self, names: str | None) -> None:
+        """Offer to teach the item as a different product from ``names`` (the products the till took its photos
+        for; ``None``: no offer)."""
+        self._look_alike = names
+        self.retranslate()
+
     def reset(self) -> None:
         """Empty for the next person: the fields typed, the choices made, the last message."""
+        self.show_look_alike(None)
         for edit in (self.sku_edit, self.name_edit, self.price_edit, self.hsn_edit):
             edit.clear()
         for choice in (self.sold_by, self.gst):

@@ -1,0 +1,96 @@
+"""The gallery fusion's ``probe`` similarity: a linear classifier over the frozen embeddings, fitted in closed form
+(ridge regression onto one-hot targets) on the trained SKUs' exemplars and the gallery's photos whenever the gallery
+changes, at the till and in the export's fit alike.
+
+Why: the ``mean``/``max`` similarities compare cosines with the nearest gallery photo and the nearest trained
+exemplar, and a new variant of a trained pack (a shelf-stable carton of the same soy milk, a lactose-free bottle of
+the same milk) sits nearer the old pack's exemplars than its own ten shots from another session: taught at the
+counter it reached the top three on every photo and top-1 on none (issue 13's protocol, second split, README). A
+linear probe weighs the few directions that tell the two apart; on that split, with the two look-alikes taught, the
+enrolled SKUs' top-1 went 73 % → 92 % with the old SKUs' unchanged (README: "Eighteenth session").
+
+The probe's scores replace the cosines in the ``relative`` form (:func:`kiosk.bundle_format.openset.fuse`): an
+enrolled SKU's similarity is its probe score, ``trained`` the best trained SKU's, so an enrolled SKU wins an item
+where the probe prefers it to every trained SKU, by ``scale``/``bias`` fitted at export as before; the head still
+ranks the trained SKUs among themselves.
+
+Every SKU weighs the same (a row weighs 1 / its SKU's rows: a trained SKU's exemplars come in several views, an
+enrolled SKU has its handful of photos), ``ridge`` is the penalty per SKU's weight. The trained side's sums (a
+``dim`` x ``dim`` matrix and one column a SKU) are computed once per bundle (:class:`ProbeBase`); a gallery adds its
+photos' and one ``dim`` x ``dim`` solve (0.12 s at 1280 on one core here). Plain numpy: the till has no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["RIDGE", "Probe", "ProbeBase", "class_sums", "solve"]
+
+#: the ridge penalty per SKU's weight; chosen on issue 13's protocol (README: "Eighteenth session")
+RIDGE = 0.01
+
+
+def class_sums(rows: np.ndarray, owner: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(gram, targets)``: the weighted ``rows.T @ rows`` (dim, dim) and ``rows.T @ one_hot`` (dim, classes), float64,
+    each row weighing 1 / its class's rows, so every class present weighs 1."""
+    rows = np.asarray(rows, np.float64)
+    owner = np.asarray(owner, np.int64)
+    counts = np.bincount(owner, minlength=classes).astype(np.float64)
+    weights = 1.0 / np.maximum(counts[owner], 1.0)
+    weighted = rows * weights[:, None]
+    targets = np.zeros((rows.shape[1], classes), np.float64)
+    np.add.at(targets.T, owner, weighted)
+    return weighted.T @ rows, targets
+
+
+def solve(gram: np.ndarray, targets: np.ndarray, ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
+    """The ridge weights (dim, classes) and intercepts (classes,), float32, from :func:`class_sums` of every class
+    (each weighing 1): fitted on the centred rows, ``ridge`` times the rows' mean variance a dimension as penalty, so
+    the same ``ridge`` suits any network's features."""
+    classes, dim = targets.shape[1], gram.shape[0]
+    mean = targets.sum(axis=1) / classes
+    cov = gram / classes - np.outer(mean, mean)
+    cross = targets / classes - mean[:, None] / classes
+    penalty = ridge * max(float(np.trace(cov)) / dim, 1e-12)
+    weights = np.linalg.solve(cov + penalty * np.eye(dim), cross)
+    return weights.astype(np.float32), (1.0 / classes - mean @ weights).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Fitted weights (dim, trained + new SKUs) and intercepts; ``columns``: each gallery SKU's column (a trained
+    SKU taught again at the till has its trained column)."""
+
+    weights: np.ndarray
+    trained: int
+    columns: np.ndarray
+    intercepts: np.ndarray | float = 0.0
+
+    def similarities(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(per gallery SKU (batch, skus), best trained SKU (batch,))`` for L2-normalised ``queries``."""
+        z = np.atleast_2d(queries) @ self.weights + self.intercepts
+        return z[:, self.columns], z[:, : self.trained].max(axis=1)
+
+
+class ProbeBase:
+    """The trained side of the probe: the exemplars' sums, computed once; :meth:`fit` adds a gallery."""
+
+    def __init__(self, exemplars: np.ndarray, owner: np.ndarray, labels: list[str], ridge: float = RIDGE) -> None:
+        self.labels, self.ridge = list(labels), ridge
+        self.gram, self.targets = class_sums(exemplars, owner, len(labels))
+
+    def fit(self, gallery: np.ndarray, owner: np.ndarray, skus: list[str]) -> Probe:
+        """The probe with the gallery's rows (``owner``: each row's index in ``skus``) as their SKUs' examples."""
+        index = {s: i for i, s in enumerate(self.labels)}
+        new = [s for s in skus if s not in index]
+        column = np.asarray([index.get(s, len(self.labels) + new.index(s) if s in new else 0) for s in skus],
+                            np.int64)
+        classes = len(self.labels) + len(new)
+        gram, targets = self.gram, np.pad(self.targets, ((0, 0), (0, len(new))))
+        if len(gallery):
+            g_gram, g_targets = class_sums(gallery, column[np.asarray(owner, np.int64)], classes)
+            gram, targets = gram + g_gram, targets + g_targets
+        weights, intercepts = solve(gram, targets, self.ridge)
+        return Probe(weights, len(self.labels), column, intercepts)
