@@ -138,7 +138,8 @@ def _measure(args, work: Path, shopper: _Shopper, seen: list) -> dict:
     if any(args.sku in skus for skus in before):
         raise UserError(f"{args.sku} was suggested before it was enrolled: is it a trained SKU?")
     cmd = [sys.executable, "-m", "kiosk", "sku", "enroll", args.sku, "--images", str(args.images), "--gallery",
-           str(work / "gallery"), "--bundle", str(args.bundle), "--catalog", str(args.catalog), "--json"]
+           str(work / "gallery"), "--bundle", str(args.bundle), "--catalog", str(args.catalog), "--json",
+           *(["--different-from", *args.different_from] if getattr(args, "different_from", None) else [])]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
     t_enrolled = time.perf_counter()

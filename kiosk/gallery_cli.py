@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
                    help="photo(s) of the item the shopper keeps placing (not among the enrollment photos)")
     b.add_argument("--bundle", type=Path, required=True, metavar="DIR")
     b.add_argument("--catalog", type=Path, required=True, metavar="DB")
+    b.add_argument("--different-from", nargs="+", default=[], metavar="SKU",
+                   help="passed to `checkout sku enroll` (staff confirm the item is not these products)")
     b.add_argument("--work", type=Path, default=None, metavar="DIR",
                    help="a new or empty folder for the bench kiosk's gallery and store (default: a temporary one)")
     b.add_argument("--fps", type=bounded(float, above=0, high=1000), default=15.0,

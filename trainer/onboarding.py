@@ -348,12 +348,15 @@ def _enroll_one(sku: str, folder: Path, gallery: Path, bundle: Path, catalog: Pa
             **({"different_from": confirmed, "refused_first": first} if confirmed else {})}
 
 
-def _time_to_suggestion(split: Split, bundle: Path, catalog: Path, work: Path) -> dict:
-    """``checkout bench enroll`` on the first new SKU: the enroll command against a running kiosk."""
+def _time_to_suggestion(split: Split, bundle: Path, catalog: Path, work: Path, enrolled: dict | None = None) -> dict:
+    """``checkout bench enroll`` on the first new SKU: the enroll command against a running kiosk (with the
+    ``--different-from`` staff confirmed when it was enrolled, ``enrolled``: :func:`_enroll`'s)."""
     sku = split.new[0]
     probes = [str(r.path) for r in split.new_eval if r.sku == sku][:3]
+    confirmed = ((enrolled or {}).get(sku) or {}).get("different_from") or []
     p = _kiosk("bench", "enroll", sku, "--images", str(work / "shots" / sku), "--probe", *probes, "--bundle",
-               str(bundle), "--catalog", str(catalog), "--json")
+               str(bundle), "--catalog", str(catalog), "--json",
+               *(["--different-from", *confirmed] if confirmed else []))
     if p.returncode != 0:
         return {"sku": sku, "error": (p.stderr.strip().splitlines() or ["?"])[-1]}
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -586,7 +589,7 @@ def run_onboarding(args) -> dict:
                              for s, e in enrolled.items()},
               **measure_enrollment(bundle, plan.split, enrolled, w)}
     result["enroll_to_suggestion"] = None if args.no_timing else _time_to_suggestion(plan.split, bundle,
-                                                                                    plan.catalog, w)
+                                                                                    plan.catalog, w, enrolled)
     result.update(_retrains(args, plan))
     result["machine"] = {"cpus": __import__("os").cpu_count(), "cpu": platform.processor() or platform.machine(),
                          "python": platform.python_version(), "seconds": time.perf_counter() - t0}
