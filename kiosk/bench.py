@@ -118,8 +118,10 @@ def _attach_gallery(rec, gallery: str | Path | None):
         g.close()
         raise
     exemplars = getattr(rec.fusion, "exemplars", None)
+    info = getattr(rec.fusion, "info", None)
     return g, {"path": str(gallery), "skus": len(snap.skus), "photos": int(len(snap.vectors)),
-               "exemplar_rows": 0 if exemplars is None else int(len(exemplars))}
+               "exemplar_rows": 0 if exemplars is None else int(len(exemplars)),
+               "similarity": info.fusion.similarity if info is not None and info.fusion is not None else None}
 
 
 def run_bench(bundle: str | Path, camera: str = DEFAULT_CAMERA, frames: int = 200, *, threads: int | None = None,
@@ -243,8 +245,10 @@ def format_report(report: dict) -> str:
     lines.append(f"barcodes: the {report.get('barcode_decoder', '?')} decoder on the same frames")
     g = report.get("gallery")
     if g:
+        how = (f"by a probe fitted on {g['exemplar_rows']} exemplar row(s) and them" if g.get("similarity") == "probe"
+               else f"against {g['exemplar_rows']} exemplar row(s)")
         lines.append(f"gallery {g['path']}: {g['skus']} taught product(s), {g['photos']} photo(s), fused on every "
-                     f"frame against {g['exemplar_rows']} exemplar row(s) (in postprocess)")
+                     f"frame {how} (in postprocess)")
     lines.append(f"recognise / bare ORT: p50 ratio {report['ratio_p50']:.3f} (target <= 1.10); mean ratio "
                  f"{report['ratio_mean']:.3f}; median per-frame ratio {report['ratio_paired_p50']:.3f}")
     return "\n".join(lines) + "\n"

@@ -59,7 +59,7 @@ def test_bench_kiosk_times_the_recogniser_with_a_kiosks_gallery(world, recognize
                  "1", "--gallery", str(tmp_path / "gallery"), "--json", "--no-progress"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["gallery"] == {"path": str(tmp_path / "gallery"), "skus": 1, "photos": 10,
-                                 "exemplar_rows": len(recognizer.fusion.exemplars)}
+                                 "exemplar_rows": len(recognizer.fusion.exemplars), "similarity": "max"}
     assert report["frames"] == 6 and report["stages_ms"]["postprocess"]["p50"] > 0
     assert main(["bench", "kiosk", "--bundle", str(world.bundle), "--camera", camera, "--frames", "2",
                  "--no-progress"]) == 0
