@@ -7,7 +7,7 @@ exemplar, and a new variant of a trained pack (a shelf-stable carton of the same
 the same milk) sits nearer the old pack's exemplars than its own ten shots from another session: taught at the
 counter it reached the top three on every photo and top-1 on none (issue 13's protocol, second split, README). A
 linear probe weighs the few directions that tell the two apart; on that split, with the two look-alikes taught, the
-enrolled SKUs' top-1 went 73 % → 92 % with the old SKUs' unchanged (README: "Eighteenth session").
+enrolled SKUs' top-1 went 73 % → 91 % with the old SKUs' unchanged (README: "Eighteenth session").
 
 The probe's scores replace the cosines in the ``relative`` form (:func:`kiosk.bundle_format.openset.fuse`): an
 enrolled SKU's similarity is its probe score, ``trained`` the best trained SKU's, so an enrolled SKU wins an item
