@@ -308,18 +308,18 @@ def _probe_per_draw(queries: np.ndarray, bank: np.ndarray, owner: np.ndarray, ga
     rows replaced by their shots (what a gallery would hold), and each fit photo's scores (N, C) under it."""
     from kiosk.bundle_format.probe import class_sums, solve
 
-    gram, targets = class_sums(bank, owner, classes)
+    gram, targets, mass = class_sums(bank, owner, classes)
 
-    def one_class(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def one_class(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return class_sums(rows, np.zeros(len(rows), np.int64), 1)
 
     def scores(enrolled: np.ndarray) -> np.ndarray:
         g, t = gram.copy(), targets.copy()
-        for c in enrolled:
-            shot_gram, shot_targets = one_class(gallery[shot_owner == c])
+        for c in enrolled:  # its exemplars out, its shots in: it still weighs 1
+            shot_gram, shot_targets, _ = one_class(gallery[shot_owner == c])
             g += shot_gram - one_class(bank[owner == c])[0]
             t[:, c] = shot_targets[:, 0]
-        weights, intercepts = solve(g, t, ridge)
+        weights, intercepts = solve(g, t, mass, ridge)
         return queries @ weights + intercepts
 
     return scores

@@ -32,9 +32,10 @@ __all__ = ["RIDGE", "Probe", "ProbeBase", "class_sums", "solve"]
 RIDGE = 0.01
 
 
-def class_sums(rows: np.ndarray, owner: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(gram, targets)``: the weighted ``rows.T @ rows`` (dim, dim) and ``rows.T @ one_hot`` (dim, classes), float64,
-    each row weighing 1 / its class's rows, so every class present weighs 1."""
+def class_sums(rows: np.ndarray, owner: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(gram, targets, mass)``: the weighted ``rows.T @ rows`` (dim, dim), ``rows.T @ one_hot`` (dim, classes) and
+    each class's weight (classes,), float64, each row weighing 1 / its class's rows, so every class present weighs 1.
+    Sums of several sets add up (a trained SKU taught again at the till weighs 2)."""
     rows = np.asarray(rows, np.float64)
     owner = np.asarray(owner, np.int64)
     counts = np.bincount(owner, minlength=classes).astype(np.float64)
@@ -42,20 +43,21 @@ def class_sums(rows: np.ndarray, owner: np.ndarray, classes: int) -> tuple[np.nd
     weighted = rows * weights[:, None]
     targets = np.zeros((rows.shape[1], classes), np.float64)
     np.add.at(targets.T, owner, weighted)
-    return weighted.T @ rows, targets
+    return weighted.T @ rows, targets, (counts > 0).astype(np.float64)
 
 
-def solve(gram: np.ndarray, targets: np.ndarray, ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
-    """The ridge weights (dim, classes) and intercepts (classes,), float32, from :func:`class_sums` of every class
-    (each weighing 1): fitted on the centred rows, ``ridge`` times the rows' mean variance a dimension as penalty, so
-    the same ``ridge`` suits any network's features."""
-    classes, dim = targets.shape[1], gram.shape[0]
-    mean = targets.sum(axis=1) / classes
-    cov = gram / classes - np.outer(mean, mean)
-    cross = targets / classes - mean[:, None] / classes
+def solve(gram: np.ndarray, targets: np.ndarray, mass: np.ndarray,
+          ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
+    """The ridge weights (dim, classes) and intercepts (classes,), float32, from :func:`class_sums`: fitted on the
+    centred rows, ``ridge`` times the rows' mean variance a dimension as penalty, so the same ``ridge`` suits any
+    network's features."""
+    dim, total = gram.shape[0], max(float(mass.sum()), 1e-12)
+    mean, share = targets.sum(axis=1) / total, mass / total
+    cov = gram / total - np.outer(mean, mean)
+    cross = targets / total - np.outer(mean, share)
     penalty = ridge * max(float(np.trace(cov)) / dim, 1e-12)
     weights = np.linalg.solve(cov + penalty * np.eye(dim), cross)
-    return weights.astype(np.float32), (1.0 / classes - mean @ weights).astype(np.float32)
+    return weights.astype(np.float32), (share - mean @ weights).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -79,18 +81,17 @@ class ProbeBase:
 
     def __init__(self, exemplars: np.ndarray, owner: np.ndarray, labels: list[str], ridge: float = RIDGE) -> None:
         self.labels, self.ridge = list(labels), ridge
-        self.gram, self.targets = class_sums(exemplars, owner, len(labels))
+        self.gram, self.targets, self.mass = class_sums(exemplars, owner, len(labels))
 
     def fit(self, gallery: np.ndarray, owner: np.ndarray, skus: list[str]) -> Probe:
         """The probe with the gallery's rows (``owner``: each row's index in ``skus``) as their SKUs' examples."""
         index = {s: i for i, s in enumerate(self.labels)}
         new = [s for s in skus if s not in index]
-        column = np.asarray([index.get(s, len(self.labels) + new.index(s) if s in new else 0) for s in skus],
-                            np.int64)
+        column = np.asarray([index[s] if s in index else len(self.labels) + new.index(s) for s in skus], np.int64)
         classes = len(self.labels) + len(new)
-        gram, targets = self.gram, np.pad(self.targets, ((0, 0), (0, len(new))))
+        gram, targets, mass = self.gram, np.pad(self.targets, ((0, 0), (0, len(new)))), np.pad(self.mass, (0, len(new)))
         if len(gallery):
-            g_gram, g_targets = class_sums(gallery, column[np.asarray(owner, np.int64)], classes)
-            gram, targets = gram + g_gram, targets + g_targets
-        weights, intercepts = solve(gram, targets, self.ridge)
+            g_gram, g_targets, g_mass = class_sums(gallery, column[np.asarray(owner, np.int64)], classes)
+            gram, targets, mass = gram + g_gram, targets + g_targets, mass + g_mass
+        weights, intercepts = solve(gram, targets, mass, self.ridge)
         return Probe(weights, len(self.labels), column, intercepts)

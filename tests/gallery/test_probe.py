@@ -53,7 +53,8 @@ def test_the_probe_tells_a_new_pack_from_the_old_where_the_nearest_photo_cannot(
 def test_every_sku_weighs_the_same_and_a_trained_sku_taught_again_keeps_its_column():
     rng = np.random.default_rng(1)
     rows, owner = rng.normal(size=(13, 5)), np.array([0] * 10 + [1] * 3)
-    gram, targets = class_sums(rows, owner, 2)
+    gram, targets, mass = class_sums(rows, owner, 2)
+    assert mass.tolist() == [1.0, 1.0]
     np.testing.assert_allclose(gram, rows[:10].T @ rows[:10] / 10 + rows[10:].T @ rows[10:] / 3)
     np.testing.assert_allclose(targets, np.stack([rows[:10].mean(0), rows[10:].mean(0)], axis=1))
     base = ProbeBase(l2_normalise(rows), owner, ["a", "b"])
