@@ -143,8 +143,10 @@ class TeachController(QObject):
         self._forget_look_alike()
         try:
             result = self.teaching.teach(sku, list(self.photos), different_from)
-        except LookAlike as exc:
-            self.panel.show_service_message(str(exc), error=True)
+        except LookAlike as exc:  # said in the staff member's language, the products named
+            self.panel.show_message(mark("Teach", "{sku}: the till takes these photos for {names}, so they were not "
+                                                  "taught. If it is a different product, say so below."),
+                                    error=True, sku=sku, names=", ".join(exc.names))
             self._look_alike = exc.looks_like
             self.panel.show_look_alike(", ".join(exc.names))
             return

@@ -245,7 +245,9 @@ def _staff_states(window, service):
         ("teach: photos refused", photos),
         ("teach: SKU exists", lambda: (panel.sku_edit.setText("mango"), panel.create_button.click())),
         ("teach: taught", lambda: teach._teach("mango")),
-        ("teach: a look-alike", lambda: panel.show_look_alike("Mango")),  # the offer after such a refusal
+        ("teach: a look-alike", lambda: (panel.show_message(  # the refusal and the offer, as the controller shows
+            "{sku}: the till takes these photos for {names}, so they were not taught. If it is a different product, "
+            "say so below.", error=True, sku="mango", names="Mango"), panel.show_look_alike("Mango"))),
         ("teach: no camera frame", lambda: (setattr(teach, "_frames", lambda: None), teach.take(1))),
         ("teach: cannot teach", unavailable),
     ]

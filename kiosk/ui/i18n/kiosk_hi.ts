@@ -1351,6 +1351,10 @@ what the camera saw</source>
         <translation>{sku} कैटलॉग में जुड़ गया: अब इसकी तस्वीरें लें</translation>
     </message>
     <message>
+        <source>{sku}: the till takes these photos for {names}, so they were not taught. If it is a different product, say so below.</source>
+        <translation>{sku}: काउंटर इन तस्वीरों को {names} समझता है, इसलिए ये नहीं सिखाई गईं। अगर यह अलग उत्पाद है, तो नीचे बताएँ।</translation>
+    </message>
+    <message>
         <source>Taught: {summary}. It is suggested from the next placement on.</source>
         <translation>सिखा दिया: {summary}। अगली बार ट्रे पर रखने से यह सुझाया जाएगा।</translation>
     </message>
