@@ -51,11 +51,13 @@ MAX_SIDE = 640
 
 class EnrollmentRefused(UserError):
     """An enrollment that would teach the kiosk something wrong or unusable (one line: which SKU and why);
-    ``looks_like``: the SKUs the till took photos for ("another product"), which staff may confirm it is not."""
+    ``looks_like``: the SKUs the till took photos for ("another product"), which staff may confirm it is not;
+    ``photos``: for too few usable photos, the counts (``usable``, ``total``, ``needed``, ``refused`` by reason,
+    ``all_taught``), for a screen to say in its own words."""
 
-    def __init__(self, message: str, looks_like: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, looks_like: tuple[str, ...] = (), photos: dict | None = None) -> None:
         super().__init__(message)
-        self.looks_like = looks_like
+        self.looks_like, self.photos = looks_like, photos
 
 
 @dataclass(frozen=True)
@@ -293,8 +295,14 @@ def _enough(sku_id: str, verdicts: list[PhotoVerdict], total: int, policy: Enrol
            f"all {distinct} usable photo(s) are taught here already, nothing new to add")
     like = _looks_like(verdicts, name_of)
     skus = tuple(dict.fromkeys(v.like[0] for v in verdicts if v.reason == "another product" and v.like))
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        if not v.usable:
+            counts[v.reason] = counts.get(v.reason, 0) + 1
+    photos = {"usable": distinct, "total": total, "needed": policy.min_photos, "refused": counts,
+              "all_taught": distinct >= policy.min_photos}
     raise EnrollmentRefused(f"{sku_id}: {why}" + (f" (refused: {refused})" if refused else "")
-                            + (f"; {like}" if like else "") + "".join(f"; {n}" for n in notes), skus)
+                            + (f"; {like}" if like else "") + "".join(f"; {n}" for n in notes), skus, photos)
 
 
 def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: Iterable[np.ndarray | None], *,

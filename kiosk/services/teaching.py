@@ -24,7 +24,7 @@ import numpy as np
 from kiosk.services.errors import CheckoutError
 from kiosk.services.events import Notice
 
-__all__ = ["LookAlike", "TeachDesk", "attach_gallery", "open_gallery", "unused_gallery"]
+__all__ = ["LookAlike", "PhotosRefused", "TeachDesk", "attach_gallery", "open_gallery", "unused_gallery"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,15 @@ class LookAlike(CheckoutError):
     def __init__(self, message: str, looks_like: tuple[str, ...], names: tuple[str, ...]) -> None:
         super().__init__(message)
         self.looks_like, self.names = looks_like, names
+
+
+class PhotosRefused(CheckoutError):
+    """Teaching refused for too few usable photos (or none new): ``photos``, the counts
+    (:class:`kiosk.gallery.EnrollmentRefused`), for the Teach page to say in the staff member's language."""
+
+    def __init__(self, message: str, photos: dict) -> None:
+        super().__init__(message)
+        self.photos = photos
 
 
 class TeachDesk:
@@ -236,6 +245,8 @@ class TeachDesk:
             except EnrollmentRefused as exc:
                 if exc.looks_like:
                     raise LookAlike(str(exc), exc.looks_like, tuple(map(self._name, exc.looks_like))) from None
+                if exc.photos:
+                    raise PhotosRefused(str(exc), exc.photos) from None
                 raise CheckoutError(str(exc)) from None
         self._emit(Notice("info", f"taught {result.summary()}: suggested from the next placement"))
         return result

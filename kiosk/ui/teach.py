@@ -138,7 +138,7 @@ class TeachController(QObject):
         self._lookup(sku)
 
     def _teach(self, sku: str, different_from: tuple[str, ...] = ()) -> None:
-        from kiosk.services.teaching import LookAlike
+        from kiosk.services.teaching import LookAlike, PhotosRefused
 
         self._forget_look_alike()
         try:
@@ -150,6 +150,9 @@ class TeachController(QObject):
             self._look_alike = exc.looks_like
             self.panel.show_look_alike(", ".join(exc.names))
             return
+        except PhotosRefused as exc:
+            self._photos_refused(sku, exc.photos)
+            return
         except UserError as exc:
             self.panel.show_service_message(str(exc), error=True)
             return
@@ -158,9 +161,26 @@ class TeachController(QObject):
                                 summary=taught_text(result))
 
 
+    def _photos_refused(self, sku: str, photos: dict) -> None:
+        """Too few usable photos, or none new, in the staff member's language."""
+        if photos.get("all_taught"):
+            self.panel.show_message(mark("Teach", "{sku}: all {usable} usable photo(s) are taught here already, "
+                                                  "nothing new to add"), error=True, sku=sku, usable=photos["usable"])
+            return
+        why = refusal_words(photos.get("refused", {}))
+        self.panel.show_message(mark("Teach", "{sku}: {usable} usable photo(s) of {total}, at least {needed} needed "
+                                              "(refused: {why})"), error=True, sku=sku, usable=photos["usable"],
+                                total=photos["total"], needed=photos["needed"], why=why)
+
     def _teach_different(self, sku: str) -> None:
         """Staff confirmed the item is not what the till took its photos for: teach it as a different product."""
         self._teach(sku, tuple(self._look_alike))
+
+
+def refusal_words(counts: dict[str, int]) -> str:
+    """"2 blurred, 1 empty tray" (photos refused, by reason) in the current language."""
+    return ", ".join(f"{n} {translate('Teach', REFUSALS[r]) if r in REFUSALS else r}"
+                     for r, n in sorted(counts.items()))
 
 
 def taught_text(result: Any) -> str:
@@ -172,8 +192,7 @@ def taught_text(result: Any) -> str:
         counts: dict[str, int] = {}
         for v in refused:
             counts[v.reason] = counts.get(v.reason, 0) + 1
-        why = ", ".join(f"{n} {translate('Teach', REFUSALS[r]) if r in REFUSALS else r}"
-                        for r, n in sorted(counts.items()))
+        why = refusal_words(counts)
         text += translate("Teach", ", refused {n} ({why})").format(n=len(refused), why=why)
     return text + "".join(f"; {note}" for note in result.notes)
 

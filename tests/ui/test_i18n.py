@@ -248,6 +248,8 @@ def _staff_states(window, service):
         ("teach: a look-alike", lambda: (panel.show_message(  # the refusal and the offer, as the controller shows
             "{sku}: the till takes these photos for {names}, so they were not taught. If it is a different product, "
             "say so below.", error=True, sku="mango", names="Mango"), panel.show_look_alike("Mango"))),
+        ("teach: too few photos", lambda: teach._photos_refused("mango", {
+            "usable": 3, "total": 10, "needed": 5, "refused": {"duplicate": 4, "another product": 3}})),
         ("teach: no camera frame", lambda: (setattr(teach, "_frames", lambda: None), teach.take(1))),
         ("teach: cannot teach", unavailable),
     ]

@@ -173,3 +173,7 @@ def test_staff_teach_a_look_alike_of_a_trained_product_as_a_different_product(re
     assert not panel.different_button.isVisible()
     rows = [r for r in service.store.audit_rows() if r["kind"] == "staff.teach"]
     assert len(rows) == 1 and rows[0]["detail"]["different_from"] == ["green-box"], rows
+    tap(qtbot, panel.burst_button)  # the same photos again: nothing new, said in the staff member's words
+    qtbot.waitUntil(lambda: panel.count.text().startswith("10 good photo(s)"), timeout=10_000)
+    tap(qtbot, panel.teach_button)
+    assert panel.message.text() == "green-bar: all 10 usable photo(s) are taught here already, nothing new to add"

@@ -1359,6 +1359,14 @@ what the camera saw</source>
         <translation>सिखा दिया: {summary}। अगली बार ट्रे पर रखने से यह सुझाया जाएगा।</translation>
     </message>
     <message>
+        <source>{sku}: all {usable} usable photo(s) are taught here already, nothing new to add</source>
+        <translation>{sku}: सभी {usable} काम की तस्वीरें यहाँ पहले से सिखाई जा चुकी हैं, जोड़ने को कुछ नया नहीं</translation>
+    </message>
+    <message>
+        <source>{sku}: {usable} usable photo(s) of {total}, at least {needed} needed (refused: {why})</source>
+        <translation>{sku}: {total} में से {usable} काम की तस्वीरें, कम से कम {needed} चाहिए (अस्वीकार: {why})</translation>
+    </message>
+    <message>
         <source>{sku}: enrolled {n} photo(s)</source>
         <translation>{sku}: {n} तस्वीरें दर्ज</translation>
     </message>
