@@ -305,9 +305,9 @@ def _enroll(split: Split, bundle: Path, catalog: Path, work: Path) -> dict[str, 
 
     done, gallery = work / "enrolled.json", work / "gallery"
     model = load_bundle(bundle).manifest.files["model.onnx"]["sha256"]
-    if done.is_file() and json.loads(done.read_text()).get("model") == model and json.loads(
-            done.read_text()).get("staff_confirm"):  # enrolled before staff could confirm a look-alike: again
-        return json.loads(done.read_text())["skus"]
+    kept = json.loads(done.read_text()) if done.is_file() else {}
+    if kept.get("model") == model and kept.get("staff_confirm"):  # else enrolled by another model, or before staff
+        return kept["skus"]                                         # could confirm a look-alike: enrolled again
     shutil.rmtree(gallery, ignore_errors=True)  # enrolled by another base model
     out = {}
     for sku, rows in split.shots.items():

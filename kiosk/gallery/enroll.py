@@ -106,11 +106,15 @@ class EnrollResult:
                                                                    else "") + "".join(f"; {n}" for n in self.notes))
 
 
-def _count_reasons(verdicts: list[PhotoVerdict]) -> str:
+def _reason_counts(verdicts: list[PhotoVerdict]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for v in verdicts:
         counts[v.reason] = counts.get(v.reason, 0) + 1
-    return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+    return counts
+
+
+def _count_reasons(verdicts: list[PhotoVerdict]) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(_reason_counts(verdicts).items()))
 
 
 def sharpness(image_bgr: np.ndarray) -> float:
@@ -295,11 +299,8 @@ def _enough(sku_id: str, verdicts: list[PhotoVerdict], total: int, policy: Enrol
            f"all {distinct} usable photo(s) are taught here already, nothing new to add")
     like = _looks_like(verdicts, name_of)
     skus = tuple(dict.fromkeys(v.like[0] for v in verdicts if v.reason == "another product" and v.like))
-    counts: dict[str, int] = {}
-    for v in verdicts:
-        if not v.usable:
-            counts[v.reason] = counts.get(v.reason, 0) + 1
-    photos = {"usable": distinct, "total": total, "needed": policy.min_photos, "refused": counts,
+    photos = {"usable": distinct, "total": total, "needed": policy.min_photos,
+              "refused": _reason_counts([v for v in verdicts if not v.usable]),
               "all_taught": distinct >= policy.min_photos}
     raise EnrollmentRefused(f"{sku_id}: {why}" + (f" (refused: {refused})" if refused else "")
                             + (f"; {like}" if like else "") + "".join(f"; {n}" for n in notes), skus, photos)
