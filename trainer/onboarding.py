@@ -454,12 +454,10 @@ def _rejections_by_photos(rule, scores: dict, sets: dict, split: Split) -> dict:
 def _fitted_probe(b, info, bank: np.ndarray | None, vectors: np.ndarray, owner: np.ndarray, skus: list[str]):
     """The ``probe`` fusion's classifier for this gallery, as the till fits it; ``None`` for the cosine fusions."""
     from kiosk.bundle_format.openset import exemplar_owner
-    from kiosk.bundle_format.probe import RIDGE, ProbeBase
+    from kiosk.bundle_format.probe import ProbeBase
 
-    if info.fusion.similarity != "probe":
-        return None
-    base = ProbeBase(bank, exemplar_owner(b, info, bank), b.manifest.labels, info.fusion.details.get("ridge", RIDGE))
-    return base.fit(vectors, owner, skus)
+    base = ProbeBase.of(info.fusion, bank, exemplar_owner(b, info, bank), b.manifest.labels)
+    return None if base is None else base.fit(vectors, owner, skus)
 
 
 def measure_enrollment(bundle: Path, split: Split, enrolled: dict, work: Path) -> dict:

@@ -79,6 +79,15 @@ class Probe:
 class ProbeBase:
     """The trained side of the probe: the exemplars' sums, computed once; :meth:`fit` adds a gallery."""
 
+    @classmethod
+    def of(cls, fusion, exemplars: np.ndarray | None, owner: np.ndarray | None,
+           labels: list[str]) -> ProbeBase | None:
+        """The base a bundle's ``fusion`` (:class:`kiosk.bundle_format.openset.Fusion`) fits its probe on, with the
+        ridge it was exported with; ``None`` for the cosine similarities."""
+        if fusion is None or fusion.similarity != "probe":
+            return None
+        return cls(exemplars, owner, labels, float(fusion.details.get("ridge", RIDGE)))
+
     def __init__(self, exemplars: np.ndarray, owner: np.ndarray, labels: list[str], ridge: float = RIDGE) -> None:
         self.labels, self.ridge = list(labels), ridge
         self.gram, self.targets, self.mass = class_sums(exemplars, owner, len(labels))

@@ -32,7 +32,7 @@ from kiosk.bundle_format.openset import (
     open_set_rule,
     softmax,
 )
-from kiosk.bundle_format.probe import RIDGE, Probe, ProbeBase
+from kiosk.bundle_format.probe import Probe, ProbeBase
 
 __all__ = ["Decision", "GalleryFusion", "GallerySnapshot", "GallerySource", "feature_key"]
 
@@ -167,8 +167,7 @@ class GalleryFusion:
         cached = self._probe
         if cached is None or cached[0] is not snap:
             if self._probe_base is None:
-                ridge = float(self.info.fusion.details.get("ridge", RIDGE))
-                self._probe_base = ProbeBase(self.exemplars, self.exemplar_owner, self.labels, ridge)
+                self._probe_base = ProbeBase.of(self.info.fusion, self.exemplars, self.exemplar_owner, self.labels)
             cached = (snap, self._probe_base.fit(snap.vectors, snap.owner, snap.skus))
             self._probe = cached
         return cached[1]
