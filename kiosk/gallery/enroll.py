@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from kiosk.errors import UserError
-from kiosk.gallery.store import Enrollment, Gallery, GalleryError
+from kiosk.gallery.store import AlreadyTaught, Enrollment, Gallery, GalleryError
 
 __all__ = ["EnrollPolicy", "EnrollResult", "EnrollmentRefused", "PhotoVerdict", "content", "enroll", "fingerprint",
            "judge", "same_photo", "sharpness"]
@@ -347,7 +347,11 @@ def enroll(gallery: Gallery, recognizer, sku_id: str, sku: Any, images: Iterable
         enrollment = gallery.add(sku_id, [kept[v.index] for v in new], vectors, recognizer.feature_key, staff=staff,
                                  source=source, refused=len(verdicts) - len(new),
                                  sharpness=[v.sharpness for v in new], before_commit=before_commit)
-    except GalleryError as exc:  # taught meanwhile, by another process
+    except AlreadyTaught as exc:  # taught meanwhile, by another process: counted like the check above
+        raise EnrollmentRefused(str(exc), photos={"usable": exc.photos, "total": len(images),
+                                                  "needed": policy.min_photos, "refused": {},
+                                                  "all_taught": True}) from None
+    except GalleryError as exc:
         raise EnrollmentRefused(str(exc)) from None
     log.info("enrolled %s: %d photos (%s) by %s", sku_id, enrollment.photos, source or "-", staff or "-")
     return EnrollResult(sku_id, enrollment, verdicts, closest, notes)

@@ -63,6 +63,15 @@ class GalleryError(UserError):
     """The gallery directory cannot be used (not a gallery database, a newer schema, unwritable)."""
 
 
+class AlreadyTaught(GalleryError):
+    """Every photo offered is held by an active enrollment of the SKU already (taught meanwhile, by another
+    process): nothing stored; ``photos``: how many were offered."""
+
+    def __init__(self, message: str, photos: int) -> None:
+        super().__init__(message)
+        self.photos = photos
+
+
 @dataclass(frozen=True)
 class Enrollment:
     enrollment_id: int
@@ -398,8 +407,8 @@ class Gallery:
             taught = self._taught(c, sku)
             new = {d: item for d, item in items.items() if d not in taught}
             if not new:
-                raise GalleryError(f"{sku}: all {len(items)} photo(s) are taught here already (an active enrollment "
-                                   "holds them); nothing stored")
+                raise AlreadyTaught(f"{sku}: all {len(items)} photo(s) are taught here already (an active enrollment "
+                                    "holds them); nothing stored", len(items))
             cur = c.execute("INSERT INTO enrollments (sku, created_at, staff, source, refused) VALUES (?, ?, ?, ?, ?)",
                             (sku, self._clock(), staff, source, offered - len(new)))
             enrollment_id = int(cur.lastrowid)

@@ -140,6 +140,20 @@ def test_photos_taught_already_are_not_stored_again(world, recognizer, tmp_path)
     assert len(gallery.enrollments()) == 3
 
 
+def test_photos_taught_meanwhile_by_another_process_are_refused_with_their_counts(world, recognizer, tmp_path,
+                                                                                  monkeypatch):
+    """Another process (the shell's ``sku enroll`` beside the kiosk) taught the same photos between the check and
+    the write: refused like the check's "all taught", with the counts a screen words in its own language."""
+    gallery = Gallery.open(tmp_path / "gallery")
+    photos = world.photos("yellow-ring", world.new_train)[:6]
+    enroll(gallery, recognizer, "yellow-ring", Row("yellow-ring"), photos)
+    monkeypatch.setattr(gallery, "taught", lambda sku: set())  # what this process read before the other one wrote
+    with pytest.raises(EnrollmentRefused, match=r"yellow-ring: all 6 photo\(s\) are taught here already") as caught:
+        enroll(gallery, recognizer, "yellow-ring", Row("yellow-ring"), photos)
+    assert caught.value.photos == {"usable": 6, "total": 6, "needed": 5, "refused": {}, "all_taught": True}
+    assert len(gallery.enrollments()) == 1
+
+
 def test_enroll_reads_only_the_photos_it_takes(world, tmp_path, capsys, monkeypatch):
     import kiosk.bundle_format.preprocess as preprocess
 
