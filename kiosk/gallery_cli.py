@@ -10,6 +10,11 @@ already takes for another product (unless staff confirm it is not that one: ``--
 a trained product). Photos of the empty
 tray are told by the empty tray the running kiosk learnt (kept in the gallery), or by ``--empty-tray IMAGE``. Only the
 first 30 photos (by name) are read; how many more the folder held is said.
+
+With ``--config`` each enrollment and withdrawal is also a row of the till's audit log (``staff.teach``,
+``staff.teach_withdrawn``, as the Teach page writes them, with ``source`` the command and the actor ``--staff`` or the
+user running it), written in the gallery's transaction: a row that cannot be written leaves the gallery unchanged.
+Without ``--config`` no till is named, and the gallery's own record (who, when, from where) is the record.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 from kiosk.errors import UserError
 
@@ -49,6 +56,7 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p = sku.add_parser("forget", help="stop suggesting a taught product (its photos stay for head office)")
     p.add_argument("sku", metavar="SKU")
     _kiosk_options(p)
+    p.add_argument("--staff", default="", help="who withdraws it (the till's audit row; default: this user)")
     p.set_defaults(func=cmd_forget)
 
     bench = group(sub, groups, "bench", "benchmarks")
@@ -86,6 +94,20 @@ def _config(args):
     if not config.gallery.strip():
         raise UserError("no gallery: set gallery in the kiosk settings or pass --gallery DIR")
     return config
+
+
+@contextmanager
+def till_audit(args, kind: str, counts: tuple[str, ...], **detail) -> Iterator[Callable[..., None] | None]:
+    """The ``before_commit`` hook that writes the till's audit row ``kind`` (module docstring), or ``None`` without
+    ``--config``: its detail is ``detail``, the command, and the hook's arguments named by ``counts``."""
+    if not args.config:
+        yield None
+        return
+    from kiosk.store.cli import opened, who_ran
+
+    who, source = who_ran(args.staff), f"checkout sku {args.sku_command}"
+    with opened(SimpleNamespace(config=args.config, store=None, timezone=None), write=True, may_create=True) as till:
+        yield lambda *values: till.audit(kind, who, **detail, source=source, **dict(zip(counts, values)))
 
 
 def model_dir(config, explicit: str | None) -> Path:
@@ -182,12 +204,15 @@ def cmd_enroll(args) -> int:
         names = {s.sku: s.name for s in catalog.all()}
     recognizer = Recognizer.load(model_dir(config, args.bundle), backend=config.backend, device=config.device,
                                  threads=config.threads or None, precision=config.precision)
+    confirmed = {"different_from": sorted(args.different_from)} if args.different_from else {}
+    audit = till_audit(args, "staff.teach", ("enrollment", "photos", "refused"), sku=args.sku, **confirmed)
     try:
-        with Gallery.open(config.gallery) as gallery:
+        with Gallery.open(config.gallery) as gallery, audit as audited:
             empty = read_image(args.empty_tray) if args.empty_tray else gallery.empty_tray()
             result = enroll(gallery, recognizer, args.sku, sku, images, policy=policy, staff=args.staff,
                             occupancy=empty_tray_occupancy(config, empty), source="checkout sku enroll",
-                            name_of=lambda s: names.get(s, s), different_from=set(args.different_from))
+                            name_of=lambda s: names.get(s, s), different_from=set(args.different_from),
+                            before_commit=audited)
     except EnrollmentRefused as exc:
         if not exc.looks_like:
             raise
@@ -236,8 +261,9 @@ def cmd_forget(args) -> int:
     from kiosk.gallery import Gallery
 
     config = _config(args)
-    with Gallery.open(config.gallery, create=False) as gallery:  # only enroll (and the kiosk) make a gallery
-        n = gallery.withdraw(args.sku)
+    audit = till_audit(args, "staff.teach_withdrawn", ("enrollments",), sku=args.sku)
+    with Gallery.open(config.gallery, create=False) as gallery, audit as audited:  # only enroll, the kiosk make one
+        n = gallery.withdraw(args.sku, before_commit=audited)
     if not n:
         raise UserError(f"{args.sku}: not taught in {config.gallery}")
     print(f"{args.sku}: {n} enrollment(s) withdrawn; the kiosk stops suggesting it from its next placement")

@@ -171,7 +171,8 @@ def _a_day(receipt, name: str, what: str, json_help: str) -> argparse.ArgumentPa
     return p
 
 
-def _who(name: str | None) -> str:
+def who_ran(name: str | None) -> str:
+    """``name``, else the user running the command (an audit row's actor from the shell)."""
     if name:
         return name
     try:
@@ -182,7 +183,7 @@ def _who(name: str | None) -> str:
 
 def cmd_receipt_reprint(args: argparse.Namespace) -> int:
     with opened(args, write=True) as store:
-        copy = store.reprint(None if args.last else args.receipt_no, by=_who(args.by))
+        copy = store.reprint(None if args.last else args.receipt_no, by=who_ran(args.by))
     print(display_lines(copy.text.removesuffix("\n").split("\n")))
     return 0
 
