@@ -429,11 +429,11 @@ class Gallery:
     def withdraw(self, sku: str, *, before_commit: Callable[[int], None] | None = None) -> int:
         """Stop suggesting ``sku`` from the gallery (its photos stay for head office); returns enrollments withdrawn.
         ``before_commit(enrollments withdrawn)`` is called inside the transaction, last (the kiosk's audit row of
-        it): if it raises, nothing is withdrawn."""
+        it), only when something was withdrawn: if it raises, nothing is."""
         with self._tx() as c:
             cur = c.execute("UPDATE enrollments SET withdrawn_at = ? WHERE sku = ? AND withdrawn_at IS NULL",
                             (self._clock(), sku))
-            if before_commit is not None:
+            if before_commit is not None and cur.rowcount:
                 before_commit(cur.rowcount)
             self._changes += 1
         return cur.rowcount

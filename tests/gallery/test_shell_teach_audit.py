@@ -54,6 +54,8 @@ def test_enroll_and_forget_from_the_shell_write_the_tills_audit_rows(kiosk, caps
     assert checkout(["sku", "forget", "banana", "--config", str(config)]) == 0
     assert _rows(tmp_path, "staff.teach_withdrawn") == [(getpass.getuser(), {"sku": "banana", "enrollments": 1,
                                                                               "source": "checkout sku forget"})]
+    assert checkout(["sku", "forget", "banana", "--config", str(config)]) == 2  # nothing taught: no row for it
+    assert len(_rows(tmp_path, "staff.teach_withdrawn")) == 1
     assert checkout(["audit", "verify", "--config", str(config)]) == 0, capsys.readouterr()
 
 
