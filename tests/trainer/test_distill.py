@@ -116,3 +116,45 @@ def test_an_incremental_retrain_balances_its_classes_unless_told_not_to(tmp_path
     common = ["--incremental", "--from", str(world.run), "--add", str(world.new_train), "--out", str(tmp_path / "x")]
     assert BALANCE is True and _options(parser.parse_args(common), base).class_balance is True
     assert _options(parser.parse_args([*common, "--no-class-balance"]), base).class_balance is False
+
+
+def _bn_buffers(state: dict) -> dict:
+    return {k: v for k, v in state.items() if k.endswith(("running_mean", "running_var"))}
+
+
+def test_an_incremental_retrain_keeps_the_bases_batchnorm_statistics_unless_told_not_to(tmp_path):
+    """A fine-tune on a few hundred replayed and new photos estimates BatchNorm's running statistics worse than the
+    base did on all its photos (trainer/incremental.py FREEZE_BN): by default the retrain ends with the base's
+    statistics while its weights (the BatchNorm scale and shift among them) train; --no-freeze-bn re-estimates them."""
+    from safetensors.torch import load_file
+
+    world = build_world()
+    runs = {}
+    for name, extra in (("kept", []), ("updated", ["--no-freeze-bn"])):
+        out = tmp_path / name
+        assert checkout(["train", "--incremental", "--from", str(world.run), "--add", str(world.new_train), "--out",
+                         str(out), "--epochs", "1", "--threads", "2", "--no-progress", "--cache-dir",
+                         str(world.root / "cache"), *extra]) == 0
+        runs[name] = (load_file(str(out / "init.safetensors")), load_file(str(out / "best.safetensors")),
+                      json.loads((out / "args.json").read_text())["freeze_bn"])
+    init, best, recorded = runs["kept"]
+    buffers = _bn_buffers(init)
+    assert buffers and recorded is True
+    assert all(torch.equal(best[k], v) for k, v in buffers.items())
+    assert not torch.equal(best["features.0.1.weight"], init["features.0.1.weight"])  # BatchNorm's scale trained
+    init, best, recorded = runs["updated"]
+    assert recorded is False and any(not torch.equal(best[k], v) for k, v in _bn_buffers(init).items())
+
+
+def test_every_layers_batchnorm_statistics_stay_fixed_in_train_mode_with_every():
+    from trainer.models import set_frozen_bn_eval
+
+    model = build_model("tiny_cnn", 4)
+    model.train()
+    set_frozen_bn_eval(model, "tiny_cnn", 0, every=True)
+    before = {k: v.clone() for k, v in _bn_buffers(model.state_dict()).items()}
+    model(torch.rand(4, 3, 64, 64) * 5)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
+    model.train()  # without it, training moves them
+    model(torch.rand(4, 3, 64, 64) * 5)
+    assert any(not torch.equal(model.state_dict()[k], v) for k, v in before.items())
