@@ -11,9 +11,9 @@ the new data, not the catalog.
    rows' scale (:func:`imprint_rows`), so the new classes start where their photos are and old items stay old.
 4. A brief fine-tune with the base's recipe (network, sizes, augmentation, frozen stages): ``--epochs`` defaults to
    4 and ``--lr`` to 0.3 × the base's (:data:`LR_FACTOR`), every SKU weighing the same in the loss
-   (:data:`BALANCE`), BatchNorm keeping the base's statistics (:data:`FREEZE_BN`); the model is picked on ``--val``
-   (default: the base's). The result is a normal run: it keeps exemplars for every SKU, and ``checkout bundle export
-   RUN`` (or ``--export DIR`` here) makes a normal bundle of it.
+   (:data:`BALANCE`); the model is picked on ``--val`` (default: the
+   base's). The result is a normal run: it keeps exemplars for every SKU, and ``checkout bundle export RUN`` (or
+   ``--export DIR`` here) makes a normal bundle of it.
 """
 
 from __future__ import annotations
@@ -48,12 +48,6 @@ DISTILL = 0.0
 #: that prior: measured (2026-12-03, runs/onboarding-cos) 20 of the 39 old-SKU val photos the unbalanced retrain got
 #: wrong went to a new SKU (the base: 20 wrong in all, none could go there).
 BALANCE = True
-#: ``--freeze-bn``'s default in an incremental run: BatchNorm keeps the base's running statistics. A fine-tune
-#: re-estimates them (momentum 0.1, ~120 steps) on a few hundred class-balanced replay and new photos, and the base's
-#: old SKUs pay: measured (2026-12-04, issue 13's protocol at --seed 1, runs/onboarding-cos-s1) the retrain's own
-#: weights with the base's statistics put back scored the old SKUs' 231 other-session photos 85.7 % against 81.8 %
-#: (the base 88.7 %), the new SKUs' 145 unchanged (97.9 %).
-FREEZE_BN = True
 REPLAY_RATIO = 2.0  # replay photos per new photo, when --replay is not given
 MIN_REPLAY = 2
 #: base options an incremental run keeps (the network and its input must stay what they were; ``keep``: the base's
@@ -233,8 +227,6 @@ def _options(args, base: Base) -> argparse.Namespace:
         opts.distill = DISTILL
     if getattr(args, "class_balance", None) is None:
         opts.class_balance = BALANCE
-    if getattr(args, "freeze_bn", None) is None:
-        opts.freeze_bn = FREEZE_BN
     val = args.val or base.args.get("val")
     opts.val = Path(val) if val and Path(val).is_file() else None
     opts.weights, opts.resume, opts.shards, opts.incremental = None, None, None, False

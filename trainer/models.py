@@ -170,10 +170,9 @@ def freeze_stages(model: nn.Module, arch: str, n: int) -> list[str]:
     return frozen
 
 
-def set_frozen_bn_eval(model: nn.Module, arch: str, n: int, every: bool = False) -> None:
-    """Keep BatchNorm statistics of frozen stages (``every``: of every layer, ``--freeze-bn``) fixed; call after every
-    ``model.train()``. Their scale and shift still train where their stage does."""
-    for stage in [model] if every else stages(model, arch)[:n]:
+def set_frozen_bn_eval(model: nn.Module, arch: str, n: int) -> None:
+    """Keep BatchNorm statistics of frozen stages fixed; call after every ``model.train()``."""
+    for stage in stages(model, arch)[:n]:
         for m in stage.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.eval()

@@ -259,7 +259,7 @@ def _defaults(argv: list[str]) -> dict:
     from trainer import incremental as inc
 
     return {"lr_factor": inc.LR_FACTOR, "balance": inc.BALANCE, "distill": inc.DISTILL,
-            "replay_ratio": inc.REPLAY_RATIO, "min_replay": inc.MIN_REPLAY, "freeze_bn": inc.FREEZE_BN}
+            "replay_ratio": inc.REPLAY_RATIO, "min_replay": inc.MIN_REPLAY}
 
 
 def _export(run: Path, out: Path, calibration: Path) -> Path:

@@ -164,8 +164,3 @@ def _incremental_options(p: argparse.ArgumentParser) -> None:
                    help="with --incremental: weight of the less-forget term that keeps each photo's embedding where "
                    "the base network put it (trainer/distill.py; 0 = off; default: trainer/incremental.py's "
                    "DISTILL)")
-    p.add_argument("--freeze-bn", action=argparse.BooleanOptionalAction, default=None,
-                   help="keep every BatchNorm layer's running statistics as the starting weights have them (the "
-                   "base's, estimated on all its photos); their scale and shift still train (default: on with "
-                   "--incremental, whose few replayed photos estimate them worse: trainer/incremental.py's "
-                   "FREEZE_BN; off otherwise)")

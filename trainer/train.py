@@ -168,8 +168,8 @@ def train_one_epoch(model, criterion, optimizer, scheduler, loader, spec: Prepro
     any rank raises :class:`UserError` on every rank (nothing was trained)."""
     model.train()
     bare = model.module if hasattr(model, "module") else model
-    if frozen_stages or getattr(args, "freeze_bn", None):
-        set_frozen_bn_eval(bare, arch, frozen_stages, every=bool(getattr(args, "freeze_bn", None)))
+    if frozen_stages:
+        set_frozen_bn_eval(bare, arch, frozen_stages)
     totals = [0.0, 0.0, 0.0, 0.0]  # loss sum, correct, photos (placeholders left out), batches
     mix = mixing.from_args(args, epoch)
     t0 = time.perf_counter()
