@@ -24,7 +24,8 @@ from kiosk.errors import UserError
 COMMAND_MODULES = (
     "kiosk.commands",  # kiosk, kiosk update, bench kiosk
     "catalog.cli",  # catalog import/export/show
-    "kiosk.bundles.cli",  # bundle verify, kiosk update/rollback/model-status
+    "kiosk.bundles.cli",  # bundle verify, kiosk update/clock-reset/model-status
+    "kiosk.rollback_cli",  # kiosk rollback (the till's audit row with --config)
     "kiosk.store.cli",  # receipt reprint
     "kiosk.staff.cli",  # staff add|list|disable|enable|reset-pin
     "kiosk.audit.cli",  # audit verify|show|key

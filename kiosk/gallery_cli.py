@@ -25,7 +25,6 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 from kiosk.errors import UserError
 
@@ -103,11 +102,11 @@ def till_audit(args, kind: str, counts: tuple[str, ...], **detail) -> Iterator[C
     if not args.config:
         yield None
         return
-    from kiosk.store.cli import opened, who_ran
+    from kiosk.store.cli import till_log, who_ran
 
-    who, source = who_ran(args.staff), f"checkout sku {args.sku_command}"
-    with opened(SimpleNamespace(config=args.config, store=None, timezone=None), write=True, may_create=True) as till:
-        yield lambda *values: till.audit(kind, who, **detail, source=source, **dict(zip(counts, values)))
+    who = who_ran(args.staff)
+    with till_log(args.config, f"checkout sku {args.sku_command}") as write:
+        yield lambda *values: write(kind, who, **detail, **dict(zip(counts, values)))
 
 
 def model_dir(config, explicit: str | None) -> Path:

@@ -15,8 +15,9 @@ intent, which names the row (``audit_seq``) and goes into its ``staff-rollback``
 * a ``staff-rollback`` line naming a row (``audit_seq``) that is not that rollback's ``model.rollback`` row is a
   model change **missing** its row (the row cut out, or another log).
 
-Rows and lines from before the two named each other (no ``rollback_id``, no ``audit_seq``), and rollbacks made with
-``checkout kiosk rollback`` at a shell (they write the store's line only), are not held to each other.
+``checkout kiosk rollback --config`` at a shell writes its row the same way (:mod:`kiosk.rollback_cli`). Rows and
+lines from before the two named each other (no ``rollback_id``, no ``audit_seq``), and rollbacks made at a shell
+without ``--config`` (they write the store's line only), are not held to each other.
 The model store's files are read as text here (no ``kiosk.bundles`` code): a line that is not JSON is left out, as the
 store itself leaves it out.
 

@@ -1,5 +1,6 @@
-"""The till's model commands: ``checkout bundle verify`` and ``checkout kiosk update|rollback|clock-reset|model-status``
-(head office signs and publishes with ``trainer.release.cli``)."""
+"""The till's model commands: ``checkout bundle verify`` and ``checkout kiosk update|clock-reset|model-status``
+(``checkout kiosk rollback``, which may also write the till's audit row, is :mod:`kiosk.rollback_cli`; head office
+signs and publishes with ``trainer.release.cli``)."""
 
 from __future__ import annotations
 
@@ -41,14 +42,6 @@ def register(sub, groups) -> None:
     p.add_argument("--reason", default="", help="with --unblock: why (goes to the audit log)")
     p.add_argument("--every", type=bounded(float, 0, 7 * 86400), default=0, help="keep polling every SECONDS (0: once)")
     p.set_defaults(func=cmd_kiosk_update)
-    p = kiosk.add_parser("rollback", help="staff: go back to an installed lower version (audited; while the running "
-                                          "kiosk holds the model store, e.g. downloading, it says so and waits)")
-    _store_args(p)
-    p.add_argument("--staff", required=True, help="who is rolling back")
-    p.add_argument("--reason", required=True, help="why (goes to the audit log)")
-    p.add_argument("--to", type=bounded(int, 1, 2**31 - 1), default=None,
-                   help="version (default: the newest installed below the active)")
-    p.set_defaults(func=cmd_kiosk_rollback)
     p = kiosk.add_parser("clock-reset", help="staff: forget a remembered time later than the clock (a reading far "
                                              "ahead makes every update 'expired'; audited)")
     p.add_argument("--state", type=Path, required=True, help="the kiosk's bundle store directory")
@@ -103,13 +96,15 @@ def cmd_bundle_verify(args) -> int:
     return 0
 
 
-def _open(args, create: bool = True):
+def open_store(state: Path, keys: list[Path], create: bool = True):
+    """``(the model store in state, the trust store of keys)``; the store says at once when it waits for its lock or
+    finishes what a killed process left."""
     from kiosk.bundle_format.trust import TrustStore
     from kiosk.bundles.store import BundleStore
 
-    store = BundleStore(args.state, create=create)
+    store = BundleStore(state, create=create)
     store.on_lock_wait = store.on_notice = _say
-    return store, TrustStore.load(*args.keys)
+    return store, TrustStore.load(*keys)
 
 
 def _say(line: str) -> None:
@@ -129,7 +124,7 @@ def cmd_kiosk_update(args) -> int:
                         "(--reason) for the audit log")
     if not args.unblock and (args.staff or args.reason):
         raise UserError("--staff and --reason go with --unblock")
-    store, trust = _open(args)
+    store, trust = open_store(args.state, args.keys)
     updater = Updater(store, trust, args.channel, args.store_id, group=args.group, catalog=_catalog(args),
                       backend=args.backend)
     if args.archive is not None:  # a refusal raises (exit 2); a model that failed to load and was rolled back: 1
@@ -147,14 +142,6 @@ def cmd_kiosk_update(args) -> int:
 def _update_exit(result) -> int:
     """The exit status of one update, the same from a channel and from ``--archive``: 1 unless it ended well."""
     return 0 if result.outcome not in ("refused", "error", "rolled-back") else 1
-
-
-def cmd_kiosk_rollback(args) -> int:
-    store, trust = _open(args, create=False)
-    before = store.active_version()
-    now = store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to)
-    print(f"{args.state}: rolled back from model_version {before} to {now} (audited in {store.audit_path})")
-    return 0
 
 
 def cmd_kiosk_clock_reset(args) -> int:

@@ -35,7 +35,7 @@ from kiosk.config import KioskConfig
 from kiosk.errors import BundleError
 from kiosk.services.events import UpdateStatusChanged
 
-__all__ = ["OpenedModelStore", "UpdateRelay", "catalog_compat", "model_rollback", "open_model_store",
+__all__ = ["OpenedModelStore", "UpdateRelay", "catalog_compat", "model_rollback", "open_model_store", "rollback_made",
            "recognizer_loader", "settle_staff_rollback", "update_event", "describe_status"]
 
 log = logging.getLogger(__name__)
@@ -294,7 +294,7 @@ def model_rollback(models: OpenedModelStore, active,
         try:
             now = store.rollback(models.trust, actor=actor, reason=reason, wait_s=STAFF_LOCK_WAIT_S, record=noting)
         except Exception as exc:
-            if noted and _rollback_made(store, noted):
+            if noted and rollback_made(store, noted):
                 raise RollbackUnfinished(f"model version {noted['to']} is active in {store.root} but the rollback "
                                          f"did not finish now ({exc}): it runs from the next start",
                                          noted["to"]) from exc
@@ -309,7 +309,7 @@ def model_rollback(models: OpenedModelStore, active,
     return rollback
 
 
-def _rollback_made(store, intent: dict) -> bool:
+def rollback_made(store, intent: dict) -> bool:
     """Whether the model store holds rollback ``intent`` (its intent written, to be finished at the next lock, or
     its pointer moved already); a store it cannot read counts as holding it (the row stands, the start settles it)."""
     try:

@@ -171,6 +171,15 @@ def _a_day(receipt, name: str, what: str, json_help: str) -> argparse.ArgumentPa
     return p
 
 
+@contextmanager
+def till_log(config: str, source: str) -> Iterator[Callable[..., dict]]:
+    """The audit log of the till whose settings file is ``config``, for a staff action taken at a shell: yields
+    ``write(kind, actor, **detail)`` (the row, ``source`` added to its detail). The sales database is made when the
+    kiosk has not started yet (:func:`opened`'s ``may_create``), with the kiosk's audit key."""
+    with opened(argparse.Namespace(config=config, store=None, timezone=None), write=True, may_create=True) as till:
+        yield lambda kind, actor, **detail: till.audit(kind, actor, **detail, source=source)
+
+
 def who_ran(name: str | None) -> str:
     """``name``, else the user running the command (an audit row's actor from the shell)."""
     if name:

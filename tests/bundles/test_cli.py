@@ -77,7 +77,7 @@ def test_head_office_and_till_commands_keep_their_names_and_options():
                                                      "--index-expires-days", "--rotation", "--keys"}
     assert _options(parser, "bundle", "verify") == {"bundle", "--keys", "--active-version", "--catalog-schema",
                                                     "--active-skus", "--no-selftest"}
-    assert _options(parser, "kiosk", "rollback") == {"--state", "--keys", "--staff", "--reason", "--to"}
+    assert _options(parser, "kiosk", "rollback") == {"--config", "--state", "--keys", "--staff", "--reason", "--to"}
     assert _options(parser, "kiosk", "model-status") == {"--state"}
     assert {"--state", "--keys", "--channel", "--store-id", "--group", "--backend", "--catalog-schema",
             "--active-skus", "--archive", "--every", "--unblock", "--staff", "--reason"} == _options(parser, "kiosk",
@@ -86,7 +86,8 @@ def test_head_office_and_till_commands_keep_their_names_and_options():
 
 
 def test_the_till_registers_no_signing_commands():
-    """kiosk.bundles.cli (on every till) offers verify/update/rollback/status; sign and publish are head office's."""
+    """kiosk.bundles.cli (on every till) offers verify/update/status (rollback: kiosk.rollback_cli); sign and publish
+    are head office's."""
     import argparse
 
     from kiosk.bundles import cli as till_cli

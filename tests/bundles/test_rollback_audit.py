@@ -205,3 +205,79 @@ def test_audit_verify_names_a_store_rollback_naming_a_row_that_is_not_its_own(tw
         fh.write(json.dumps({**entry, "rollback_id": "0123456789abcdef"}) + "\n")
     rc, out = verify(toml, capsys)
     assert rc == 1 and "rollback 0123456789abcdef" in out and f"audit row {entry['audit_seq']}" in out, out
+
+
+def shell_rollback(*argv: str) -> int:
+    return main(["kiosk", "rollback", "--staff", "Ravi", "--reason", "wrong labels on apples", *argv])
+
+
+def till_model_rows(config) -> list[tuple[str, str, dict]]:
+    with CheckoutService.from_config(config) as service:
+        return model_rows(service)
+
+
+def test_a_shell_rollback_with_the_kiosks_settings_writes_the_tills_row_first(two_versions, capsys):
+    """``checkout kiosk rollback --config`` (kiosk/rollback_cli.py): the store and keys come from the settings, the
+    row is in the till's log before the store's intent, and the two name each other as staff mode's do."""
+    config, store, toml = two_versions
+    seen = []
+    real = BundleStore.write_state
+
+    def write_state(self, **changes):
+        if changes.get("rolling_back"):
+            from kiosk.store.sales import SalesStore
+
+            with SalesStore.open(config.store, readonly=True) as till:
+                seen.append([r["kind"] for r in till.audit_rows() if r["kind"].startswith("model.")])
+        return real(self, **changes)
+
+    BundleStore.write_state = write_state
+    try:
+        assert shell_rollback("--config", str(toml)) == 0
+    finally:
+        BundleStore.write_state = real
+    out = capsys.readouterr().out
+    assert "rolled back from model_version 2 to 1" in out and "the till's audit log" in out
+    assert seen == [["model.rollback"]] and store.active_version() == 1 and store.blocked_versions() == {2}
+    (kind, actor, detail), = till_model_rows(config)  # the kiosk's start runs v1 and settles nothing
+    assert (kind, actor, detail["from_version"], detail["to_version"]) == ("model.rollback", "Ravi", 2, 1)
+    assert detail["source"] == "checkout kiosk rollback" and detail["reason"] == "wrong labels on apples"
+    last = store.read_audit()[-1]
+    assert last["event"] == "staff-rollback" and last["rollback_id"] == detail["rollback_id"] and last["audit_seq"]
+    assert verify(toml, capsys)[0] == 0
+
+
+def test_a_shell_rollback_failing_after_its_row_is_called_off_and_a_refused_one_writes_nothing(
+        two_versions, capsys, monkeypatch):
+    config, store, toml = two_versions
+    assert shell_rollback("--config", str(toml), "--to", "5") == 2  # refused before the row: nothing anywhere
+    assert "rollback to 5: must be below" in capsys.readouterr().err
+
+    def refuse(self, **changes):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(BundleStore, "write_state", refuse)
+    assert shell_rollback("--config", str(toml)) != 0
+    monkeypatch.undo()
+    assert "the disk is full" in capsys.readouterr().err
+    assert store.active_version() == 2 and store.pending_rollback() is None
+    (_, _, began), (kind, actor, failed) = till_model_rows(config)
+    assert (kind, actor, failed["rollback_id"]) == ("model.rollback_failed", "Ravi", began["rollback_id"])
+    assert failed["source"] == "checkout kiosk rollback"
+    assert verify(toml, capsys)[0] == 0
+
+
+def test_a_shell_rollback_names_one_store_only(two_versions, tmp_path, capsys):
+    config, store, toml = two_versions
+    other = tmp_path / "other-models"
+    assert shell_rollback("--config", str(toml), "--state", str(other)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--state {other}" in err and "another store's rollback" in err
+    assert shell_rollback() == 2 and "--config kiosk.toml, or --state DIR --keys PATH" in capsys.readouterr().err
+    plain = tmp_path / "plain.toml"
+    plain.write_text(f"bundle = {json.dumps(config.bundle)}\nstore = {json.dumps(config.store)}\n")
+    assert shell_rollback("--config", str(plain)) == 2 and "no model_state" in capsys.readouterr().err
+    assert store.active_version() == 2 and till_model_rows(config) == []
+    assert shell_rollback("--state", config.model_state, "--keys", config.trusted_keys) == 0  # no till: store only
+    assert store.active_version() == 1 and till_model_rows(config) == []
+    assert store.read_audit()[-1]["event"] == "staff-rollback"

@@ -1,0 +1,108 @@
+"""``checkout kiosk rollback``: staff take the till back to an installed lower model version at a shell.
+
+``checkout kiosk rollback --staff NAME --reason WHY [--to N] (--config kiosk.toml | --state DIR --keys PATH)`` is the
+model store's staff rollback (:meth:`kiosk.bundles.store.BundleStore.rollback`: the version left is blocked, the
+store's ``audit.jsonl`` has its ``staff-rollback`` line). With the kiosk's settings (``--config``) it is also a row of
+the till's audit log, written as staff mode writes it (:func:`kiosk.services.model_updates.model_rollback`): the
+``model.rollback`` row once every check passed and before the store changes anything, naming the rollback
+(``rollback_id``, with ``source`` the command), the store's intent and line naming the row (``audit_seq``); a rollback
+that fails after the row and that the store did not make is a ``model.rollback_failed`` row naming it. So
+``checkout audit verify --config`` holds shell rollbacks against the model store like staff mode's, and a kiosk that
+starts after one stopped half-way settles it the same way.
+
+``--state`` and ``--keys`` default to the settings' ``model_state`` and ``trusted_keys``; a ``--state`` that is not
+the settings' ``model_state`` is refused (the row would record another store's rollback). Without ``--config`` no
+till is named, and the model store's line is the record.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kiosk.errors import UserError
+
+SOURCE = "checkout kiosk rollback"
+
+
+def register(sub: argparse._SubParsersAction, groups: dict) -> None:
+    from kiosk.subcommands import bounded, group
+
+    kiosk = group(sub, groups, "kiosk", "run the kiosk and manage its model")
+    p = kiosk.add_parser("rollback", help="staff: go back to an installed lower version (audited, in the till's log "
+                                          "too with --config; while the running kiosk holds the model store, e.g. "
+                                          "downloading, it says so and waits)")
+    p.add_argument("--config", metavar="FILE",
+                   help="the kiosk's settings: its model store and keys, and the till's audit row (model.rollback)")
+    p.add_argument("--state", type=Path, help="the kiosk's bundle store directory (default: --config's model_state)")
+    p.add_argument("--keys", type=Path, action="append",
+                   help="trusted public key file or directory (default: --config's trusted_keys)")
+    p.add_argument("--staff", required=True, help="who is rolling back")
+    p.add_argument("--reason", required=True, help="why (goes to the audit log)")
+    p.add_argument("--to", type=bounded(int, 1, 2**31 - 1), default=None,
+                   help="version (default: the newest installed below the active)")
+    p.set_defaults(func=cmd_kiosk_rollback)
+
+
+def _where(args) -> tuple[Path, list[Path]]:
+    """``(model store, trusted keys)`` from the command line and ``--config``."""
+    state, keys = args.state, args.keys
+    if args.config:
+        from kiosk.config import ConfigError, KioskConfig
+
+        try:
+            config = KioskConfig.from_file(args.config)
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
+        named = config.model_state.strip()
+        if state is not None and named and Path(state).resolve() != Path(named).resolve():
+            raise UserError(f"--state {state}: {args.config} runs the model store {named}; the till's audit row "
+                            "would record another store's rollback (leave --state out, or name that store)")
+        if state is None and not named:
+            raise UserError(f"{args.config}: no model_state (the kiosk runs a plain bundle: there is nothing to roll "
+                            "back); name the store with --state DIR")
+        state, keys = state or Path(named), keys or [Path(config.trusted_keys)]
+    if state is None or not keys:
+        raise UserError("name the kiosk's model store and keys: --config kiosk.toml, or --state DIR --keys PATH")
+    return Path(state), keys
+
+
+def cmd_kiosk_rollback(args) -> int:
+    from kiosk.bundles.cli import open_store
+
+    state, keys = _where(args)
+    store, trust = open_store(state, keys, create=False)
+    before = store.active_version()
+    if not args.config:
+        now = store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to)
+    else:
+        from kiosk.store.cli import till_log
+
+        with till_log(args.config, SOURCE) as write:
+            now = _rolled_back(store, trust, args, write)
+    where = f"{store.audit_path}" + (" and the till's audit log" if args.config else "")
+    print(f"{state}: rolled back from model_version {before} to {now} (audited in {where})")
+    return 0
+
+
+def _rolled_back(store, trust, args, write) -> int:
+    """The store's rollback with the till's ``model.rollback`` row first, and its ``model.rollback_failed`` row when
+    it fails after the row and the store did not make it (a rollback the store made stands: the next holder of its
+    lock finishes it)."""
+    from kiosk.services.model_updates import rollback_made
+
+    began: dict = {}
+
+    def record(intent: dict) -> dict:
+        row = write("model.rollback", args.staff, from_version=intent["from"], to_version=intent["to"],
+                    reason=args.reason, rollback_id=intent["id"])
+        began.update(intent)
+        return {"audit_seq": row["seq"]}
+
+    try:
+        return store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to, record=record)
+    except BaseException as exc:
+        if began and not rollback_made(store, began):
+            write("model.rollback_failed", args.staff, reason=(str(exc) or type(exc).__name__)[:300],
+                  rollback_id=began["id"])
+        raise
