@@ -18,6 +18,7 @@ till is named, and the model store's line is the record.
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 from pathlib import Path
 
 from kiosk.errors import UserError
@@ -73,22 +74,28 @@ def cmd_kiosk_rollback(args) -> int:
     state, keys = _where(args)
     store, trust = open_store(state, keys, create=False)
     before = store.active_version()
-    if not args.config:
-        now = store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to)
-    else:
-        from kiosk.store.cli import till_log
-
-        with till_log(args.config, SOURCE) as write:
-            now = _rolled_back(store, trust, args, write)
+    with _till(args.config) as write:
+        now = _rolled_back(store, trust, args, write)
     where = f"{store.audit_path}" + (" and the till's audit log" if args.config else "")
     print(f"{state}: rolled back from model_version {before} to {now} (audited in {where})")
     return 0
 
 
+def _till(config: str | None):
+    """The till's audit log of ``config`` (:func:`kiosk.store.cli.till_log`), or ``None`` without settings."""
+    if not config:
+        return nullcontext(None)
+    from kiosk.store.cli import till_log
+
+    return till_log(config, SOURCE)
+
+
 def _rolled_back(store, trust, args, write) -> int:
-    """The store's rollback with the till's ``model.rollback`` row first, and its ``model.rollback_failed`` row when
-    it fails after the row and the store did not make it (a rollback the store made stands: the next holder of its
-    lock finishes it)."""
+    """The store's rollback with, given the till's log (``write``), its ``model.rollback`` row first and its
+    ``model.rollback_failed`` row when it fails after the row and the store did not make it (a rollback the store
+    made stands: the next holder of its lock finishes it)."""
+    if write is None:
+        return store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to)
     from kiosk.services.model_updates import rollback_made
 
     began: dict = {}
