@@ -24,8 +24,9 @@ from kiosk.errors import UserError
 COMMAND_MODULES = (
     "kiosk.commands",  # kiosk, kiosk update, bench kiosk
     "catalog.cli",  # catalog import/export/show
-    "kiosk.bundles.cli",  # bundle verify, kiosk update/clock-reset/model-status
+    "kiosk.bundles.cli",  # bundle verify, kiosk update/model-status
     "kiosk.rollback_cli",  # kiosk rollback (the till's audit row with --config)
+    "kiosk.clock_cli",  # kiosk clock-reset (the same)
     "kiosk.store.cli",  # receipt reprint
     "kiosk.staff.cli",  # staff add|list|disable|enable|reset-pin
     "kiosk.audit.cli",  # audit verify|show|key

@@ -45,24 +45,32 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
     p.set_defaults(func=cmd_kiosk_rollback)
 
 
+def settings_store(args, action: str) -> tuple[Path | None, list[Path] | None]:
+    """``(model store, trusted keys)`` from ``--state``/``--keys`` and ``--config`` (its ``model_state`` and
+    ``trusted_keys``): a ``--state`` that is not the settings' store is refused, as the till's row would record
+    another store's ``action``; so are settings with no model store."""
+    state, keys = args.state, getattr(args, "keys", None)
+    if not args.config:
+        return state, keys
+    from kiosk.config import ConfigError, KioskConfig
+
+    try:
+        config = KioskConfig.from_file(args.config)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    named = config.model_state.strip()
+    if state is not None and named and Path(state).resolve() != Path(named).resolve():
+        raise UserError(f"--state {state}: {args.config} runs the model store {named}; the till's audit row "
+                        f"would record another store's {action} (leave --state out, or name that store)")
+    if state is None and not named:
+        raise UserError(f"{args.config}: no model_state (the kiosk runs a plain bundle: there is no {action} to "
+                        "make); name the store with --state DIR")
+    return Path(state or named), keys or [Path(config.trusted_keys)]
+
+
 def _where(args) -> tuple[Path, list[Path]]:
     """``(model store, trusted keys)`` from the command line and ``--config``."""
-    state, keys = args.state, args.keys
-    if args.config:
-        from kiosk.config import ConfigError, KioskConfig
-
-        try:
-            config = KioskConfig.from_file(args.config)
-        except ConfigError as exc:
-            raise UserError(str(exc)) from None
-        named = config.model_state.strip()
-        if state is not None and named and Path(state).resolve() != Path(named).resolve():
-            raise UserError(f"--state {state}: {args.config} runs the model store {named}; the till's audit row "
-                            "would record another store's rollback (leave --state out, or name that store)")
-        if state is None and not named:
-            raise UserError(f"{args.config}: no model_state (the kiosk runs a plain bundle: there is nothing to roll "
-                            "back); name the store with --state DIR")
-        state, keys = state or Path(named), keys or [Path(config.trusted_keys)]
+    state, keys = settings_store(args, "rollback")
     if state is None or not keys:
         raise UserError("name the kiosk's model store and keys: --config kiosk.toml, or --state DIR --keys PATH")
     return Path(state), keys
@@ -74,20 +82,20 @@ def cmd_kiosk_rollback(args) -> int:
     state, keys = _where(args)
     store, trust = open_store(state, keys, create=False)
     before = store.active_version()
-    with _till(args.config) as write:
+    with till(args.config) as write:
         now = _rolled_back(store, trust, args, write)
     where = f"{store.audit_path}" + (" and the till's audit log" if args.config else "")
     print(f"{state}: rolled back from model_version {before} to {now} (audited in {where})")
     return 0
 
 
-def _till(config: str | None):
+def till(config: str | None, source: str = SOURCE):
     """The till's audit log of ``config`` (:func:`kiosk.store.cli.till_log`), or ``None`` without settings."""
     if not config:
         return nullcontext(None)
     from kiosk.store.cli import till_log
 
-    return till_log(config, SOURCE)
+    return till_log(config, source)
 
 
 def _rolled_back(store, trust, args, write) -> int:

@@ -18,6 +18,13 @@ intent, which names the row (``audit_seq``) and goes into its ``staff-rollback``
 ``checkout kiosk rollback --config`` at a shell writes its row the same way (:mod:`kiosk.rollback_cli`). Rows and
 lines from before the two named each other (no ``rollback_id``, no ``audit_seq``), and rollbacks made at a shell
 without ``--config`` (they write the store's line only), are not held to each other.
+
+**Clock resets** (the same function): ``checkout kiosk clock-reset --config`` writes the ``model.clock_reset`` row
+(``reset_id``) under the store's lock before the store changes its remembered time, and the store's ``clock-reset``
+line names the row (``audit_seq``) (:mod:`kiosk.clock_cli`): a row with no line and no ``model.clock_reset_failed``
+row is **unfinished** (the command stopped between the two), a line naming a row that is not its row **missing**.
+Resets without ``--config`` and the updater's own ``clock-correction`` lines have no row.
+
 The model store's files are read as text here (no ``kiosk.bundles`` code): a line that is not JSON is left out, as the
 store itself leaves it out.
 
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.audit.witness import Log
@@ -68,30 +76,58 @@ def _pending(state_path: Path) -> object:
     return intent.get("id") if isinstance(intent, dict) else None
 
 
-def _what(r: dict) -> str:
+@dataclass(frozen=True)
+class _Change:
+    """A staff change to the model store that a till row and a line of the store's ``audit.jsonl`` both record."""
+
+    row: str  # the till's row kind (model.rollback)
+    line: str  # the store's line event (staff-rollback)
+    key: str  # the id both carry (rollback_id)
+    fields: tuple[str, str]  # the detail / line fields that say what changed (from, to)
+    shown: str = "{} → {}"  # how the two are written in a finding
+
+    def span(self, doc: dict) -> str:
+        return self.shown.format(doc.get(self.fields[0]), doc.get(self.fields[1]))
+
+
+ROLLBACK = _Change("model.rollback", "staff-rollback", "rollback_id", ("from_version", "to_version"), "v{} → v{}")
+CLOCK_RESET = _Change("model.clock_reset", "clock-reset", "reset_id", ("from_time", "to_time"))
+
+
+def _what(change: _Change, r: dict) -> str:
     d = r["detail"]
-    return (f"audit row {r['seq']} (model.rollback v{d.get('from_version')} → v{d.get('to_version')} by {r['actor']} "
-            f"at {r['at']}, rollback {d.get('rollback_id')})")
+    return (f"audit row {r['seq']} ({change.row} {change.span(d)} by {r['actor']} at {r['at']}, "
+            f"{change.key.split('_')[0]} {d.get(change.key)})")
 
 
 def model_findings(log: Log, model_state: str | Path) -> list[str]:
-    """The log's model rollbacks against the model store in ``model_state`` (see the module docstring)."""
+    """The log's model rollbacks and clock resets against the model store in ``model_state`` (see the module
+    docstring)."""
     root = Path(model_state)
-    lines = [e for e in _lines(root / "audit.jsonl") if e.get("event") == "staff-rollback"]
-    made = {e.get("rollback_id") for e in lines} | {_pending(root / "state.json")}
-    settled = made | {r["detail"].get("rollback_id") for r in log.of("model.rollback_failed")}  # or called off
-    rows = log.of("model.rollback")
-    out = [f"unfinished: {_what(r)}: the model store {root} never made it and no model.rollback_failed row called it "
-           f"off (the kiosk stopped between the two and has not started since)" for r in rows
-           if r["detail"].get("rollback_id") is not None and r["detail"].get("rollback_id") not in settled]
+    lines = _lines(root / "audit.jsonl")
+    return (_paired(log, root, ROLLBACK, lines, pending=_pending(root / "state.json"))
+            + _paired(log, root, CLOCK_RESET, lines))
+
+
+def _paired(log: Log, root: Path, change: _Change, lines: list[dict], pending: object = None) -> list[str]:
+    """``change``'s rows that the store never made (nor holds as its intent, ``pending``) and no ``…_failed`` row
+    called off (**unfinished**), and the store's lines naming a row (``audit_seq``) that is not theirs
+    (**missing**)."""
+    lines = [e for e in lines if e.get("event") == change.line]
+    made = {e.get(change.key) for e in lines} | {pending}
+    settled = made | {r["detail"].get(change.key) for r in log.of(f"{change.row}_failed")}  # or called off
+    rows = log.of(change.row)
+    out = [f"unfinished: {_what(change, r)}: the model store {root} never made it and no {change.row}_failed row "
+           f"called it off (the kiosk or the command stopped between the two and nothing has settled it since)"
+           for r in rows if r["detail"].get(change.key) is not None and r["detail"].get(change.key) not in settled]
     by_seq = {r["seq"]: r for r in rows}
     for e in lines:
         seq = e.get("audit_seq")
         row = by_seq.get(seq) if seq is not None else None
-        if seq is not None and (row is None or row["detail"].get("rollback_id") != e.get("rollback_id")):
-            out.append(f"missing: the model store's rollback {e.get('rollback_id')} (v{e.get('from_version')} → "
-                       f"v{e.get('to_version')} by {e.get('actor')} at {e.get('time')}, {root / 'audit.jsonl'}) "
-                       f"names audit row {seq}, which is not its model.rollback row")
+        if seq is not None and (row is None or row["detail"].get(change.key) != e.get(change.key)):
+            out.append(f"missing: the model store's {change.line} {e.get(change.key)} ({change.span(e)} by "
+                       f"{e.get('actor')} at {e.get('time')}, {root / 'audit.jsonl'}) names audit row {seq}, which "
+                       f"is not its {change.row} row")
     return out
 
 

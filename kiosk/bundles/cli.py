@@ -1,6 +1,6 @@
-"""The till's model commands: ``checkout bundle verify`` and ``checkout kiosk update|clock-reset|model-status``
-(``checkout kiosk rollback``, which may also write the till's audit row, is :mod:`kiosk.rollback_cli`; head office
-signs and publishes with ``trainer.release.cli``)."""
+"""The till's model commands: ``checkout bundle verify`` and ``checkout kiosk update|model-status``
+(``checkout kiosk rollback`` and ``checkout kiosk clock-reset``, which may also write the till's audit row, are
+:mod:`kiosk.rollback_cli` and :mod:`kiosk.clock_cli`; head office signs and publishes with ``trainer.release.cli``)."""
 
 from __future__ import annotations
 
@@ -42,12 +42,6 @@ def register(sub, groups) -> None:
     p.add_argument("--reason", default="", help="with --unblock: why (goes to the audit log)")
     p.add_argument("--every", type=bounded(float, 0, 7 * 86400), default=0, help="keep polling every SECONDS (0: once)")
     p.set_defaults(func=cmd_kiosk_update)
-    p = kiosk.add_parser("clock-reset", help="staff: forget a remembered time later than the clock (a reading far "
-                                             "ahead makes every update 'expired'; audited)")
-    p.add_argument("--state", type=Path, required=True, help="the kiosk's bundle store directory")
-    p.add_argument("--staff", required=True, help="who is resetting it")
-    p.add_argument("--reason", required=True, help="why (goes to the audit log)")
-    p.set_defaults(func=cmd_kiosk_clock_reset)
     p = kiosk.add_parser("model-status", help="print the status report (active version, last check, last error)")
     p.add_argument("--state", type=Path, required=True, help="the kiosk's bundle store directory")
     p.set_defaults(func=cmd_kiosk_status)
@@ -103,11 +97,11 @@ def open_store(state: Path, keys: list[Path], create: bool = True):
     from kiosk.bundles.store import BundleStore
 
     store = BundleStore(state, create=create)
-    store.on_lock_wait = store.on_notice = _say
+    store.on_lock_wait = store.on_notice = say
     return store, TrustStore.load(*keys)
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
     """A line for the person at the command (stderr, at once): e.g. that it waits for the store's lock."""
     import sys
 
@@ -142,24 +136,6 @@ def cmd_kiosk_update(args) -> int:
 def _update_exit(result) -> int:
     """The exit status of one update, the same from a channel and from ``--archive``: 1 unless it ended well."""
     return 0 if result.outcome not in ("refused", "error", "rolled-back") else 1
-
-
-def cmd_kiosk_clock_reset(args) -> int:
-    from datetime import datetime, timezone
-
-    from kiosk.bundle_format.timestamps import iso
-    from kiosk.bundles.store import BundleStore
-
-    store = BundleStore(args.state, create=False)
-    store.on_lock_wait = _say
-    before, after = store.reset_clock(args.staff, args.reason, datetime.now(timezone.utc))
-    if after is None:
-        print(f"{args.state}: nothing to reset: the remembered time ({iso(before) if before else 'none yet'}) is not "
-              "after this clock")
-        return 0
-    print(f"{args.state}: the remembered time went back from {iso(before)} to {iso(after)} (audited in "
-          f"{store.audit_path})")
-    return 0
 
 
 def cmd_kiosk_status(args) -> int:

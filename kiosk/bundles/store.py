@@ -291,11 +291,16 @@ class BundleStore:
                        reason=f"{what} was signed at {iso(created)}, newer than anything signed before, and the "
                               f"clock says {iso(wall)}: the remembered time was a reading far ahead")
 
-    def reset_clock(self, actor: str, reason: str, wall: datetime) -> tuple[datetime | None, datetime | None]:
+    def reset_clock(self, actor: str, reason: str, wall: datetime,
+                    record: Callable[[dict], dict | None] | None = None) -> tuple[datetime | None, datetime | None]:
         """Staff: forget a remembered time later than the clock ``wall`` (a reading far ahead that blocks every
         update and no newer index from head office has corrected yet). It goes back to the clock, never below the
-        newest time head office signed; audited as ``clock-reset``. Returns ``(before, after)``; ``after`` is None
-        when there was nothing to reset."""
+        newest time head office signed; audited as ``clock-reset`` (named by its ``reset_id``). Returns ``(before,
+        after)``; ``after`` is None when there was nothing to reset.
+
+        ``record(change)`` (the kiosk's own audit log; ``change``: ``id``, ``from``, ``to``) is called under the
+        store's lock once there is something to reset, before anything changes: a refusal there changes nothing, and
+        its ``{"audit_seq": N}`` goes into the ``clock-reset`` line, so each names the other."""
         if not actor.strip() or not reason.strip():
             raise UserError("clock-reset needs the staff member's name (--staff) and a reason (--reason)")
         with self.lock():
@@ -305,8 +310,11 @@ class BundleStore:
             after = max(wall, signed) if signed is not None else wall
             if seen is None or seen <= after:
                 return seen, None
+            change = {"id": uuid.uuid4().hex, "from": iso(seen), "to": iso(after)}
+            noted = _noted(record(change)) if record else {}
             self.write_state(last_seen=iso(after))
-            self.audit("clock-reset", actor=actor, reason=reason, from_time=iso(seen), to_time=iso(after))
+            self.audit("clock-reset", actor=actor, reason=reason, from_time=iso(seen), to_time=iso(after),
+                       reset_id=change["id"], **noted)
             return seen, after
 
     def blocked_versions(self) -> set[int]:
@@ -582,7 +590,7 @@ class BundleStore:
 
 
 def _noted(fields: dict | None) -> dict:
-    """What a rollback's ``record`` noted that its intent and its ``staff-rollback`` line carry: ``audit_seq``, the
+    """What a ``record`` (a rollback's, a clock reset's) noted that the store's line carries: ``audit_seq``, the
     number of the kiosk's audit row that records it."""
     seq = (fields or {}).get("audit_seq")
     return {"audit_seq": seq} if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0 else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,3 +149,25 @@ def kiosk_config(tmp_path, kiosk_catalog_db, kiosk_bundles, head_office_key):
         return KioskConfig.from_dict({**base, **settings})
 
     return make
+
+
+SETTINGS = ("bundle", "catalog", "store", "captures", "scale", "camera", "model_state", "trusted_keys", "threads",
+            "store_name")
+
+
+@pytest.fixture
+def two_versions(kiosk_config, kiosk_bundles, head_office_key, tmp_path):
+    """A kiosk whose model store holds v1 and v2 (v2 active), its settings also as ``kiosk.toml``, and Ravi
+    (supervisor, 101): ``(config, store, toml)``."""
+    from kiosk.services.checkout import CheckoutService
+    from kiosk.staff.accounts import add_account
+
+    config = kiosk_config()
+    with CheckoutService.from_config(config) as service:  # first start: v1 installed
+        add_account(service.store, "Ravi", "supervisor", "7391", by="test")
+    store = BundleStore(config.model_state)
+    assert Updater(store, TrustStore.from_keys(head_office_key.public), "", "S1").install_directory(
+        kiosk_bundles["v2"]).outcome == "activated"
+    toml = tmp_path / "kiosk.toml"
+    toml.write_text("".join(f"{k} = {json.dumps(getattr(config, k))}\n" for k in SETTINGS))
+    return config, store, toml

@@ -82,7 +82,7 @@ def test_head_office_and_till_commands_keep_their_names_and_options():
     assert {"--state", "--keys", "--channel", "--store-id", "--group", "--backend", "--catalog-schema",
             "--active-skus", "--archive", "--every", "--unblock", "--staff", "--reason"} == _options(parser, "kiosk",
                                                                                                     "update")
-    assert _options(parser, "kiosk", "clock-reset") == {"--state", "--staff", "--reason"}
+    assert _options(parser, "kiosk", "clock-reset") == {"--config", "--state", "--staff", "--reason"}
 
 
 def test_the_till_registers_no_signing_commands():

@@ -23,35 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bundle_format.trust import TrustStore
 from kiosk.bundles.store import BundleStore
-from kiosk.bundles.updater import Updater
 from kiosk.cli import main
 from kiosk.services.checkout import CheckoutService
 from kiosk.services.errors import CheckoutError
-from kiosk.staff.accounts import add_account
 from tests.services.test_staff_line_changes import _fail_on
 
 REPO = Path(__file__).resolve().parents[2]
-SETTINGS = ("bundle", "catalog", "store", "captures", "scale", "camera", "model_state", "trusted_keys", "threads",
-            "store_name")
-
-
-@pytest.fixture
-def two_versions(kiosk_config, kiosk_bundles, head_office_key, tmp_path):
-    """A kiosk whose model store holds v1 and v2 (v2 active), its settings also as ``kiosk.toml``, and Ravi
-    (supervisor, 101)."""
-    config = kiosk_config()
-    with CheckoutService.from_config(config) as service:  # first start: v1 installed
-        add_account(service.store, "Ravi", "supervisor", "7391", by="test")
-    store = BundleStore(config.model_state)
-    assert Updater(store, TrustStore.from_keys(head_office_key.public), "", "S1").install_directory(
-        kiosk_bundles["v2"]).outcome == "activated"
-    toml = tmp_path / "kiosk.toml"
-    toml.write_text("".join(f"{k} = {json.dumps(getattr(config, k))}\n" for k in SETTINGS))
-    return config, store, toml
-
-
 def model_rows(service) -> list[tuple[str, str, dict]]:
     return [(r["kind"], r["actor"], r["detail"]) for r in service.store.audit_rows() if r["kind"].startswith("model.")]
 

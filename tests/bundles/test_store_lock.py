@@ -43,8 +43,8 @@ def test_a_rollback_waiting_for_the_lock_says_who_holds_it_then_runs(kiosk_v1, b
     keys = tmp_path / "keys"
     keys.mkdir()
     (keys / "ho.pub").write_text(head_office_key.public.line())
-    said = till_cli._say
-    monkeypatch.setattr(till_cli, "_say", lambda line: (said(line), release.set()))  # the holder finishes then
+    said = till_cli.say
+    monkeypatch.setattr(till_cli, "say", lambda line: (said(line), release.set()))  # the holder finishes then
     assert main(["kiosk", "rollback", "--state", str(kiosk_v1.store.root), "--keys", str(keys), "--staff", "Asha",
                  "--reason", "misreads bananas"]) == 0
     out, err = capsys.readouterr()
