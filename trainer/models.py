@@ -37,8 +37,8 @@ DEFAULT_FREEZE = {"resnet152": 2, "resnet101": 2, "resnet50": 2, "resnet18": 1, 
                   "efficientnet_lite0": 3, "efficientnet_lite1": 3, "efficientnet_lite2": 3}
 
 __all__ = ["DEFAULT_FREEZE", "HEADS", "CosineLinear", "WithEmbedding", "build_model", "freeze_stages", "head",
-           "head_in_file", "head_of", "keep_depthwise_fp32", "last_linear", "normalisation", "scale_logits",
-           "set_frozen_bn_eval", "stages"]
+           "head_in_file", "head_of", "hold_rows", "keep_depthwise_fp32", "last_linear", "normalisation",
+           "scale_logits", "set_frozen_bn_eval", "stages"]
 
 
 def stages(model: nn.Module, arch: str) -> list[nn.Module]:
@@ -151,6 +151,18 @@ def build_model(arch: str, num_classes: int, pretrained: Path | str | None = Non
         model.load_state_dict(state)
     replace_head(model, arch, num_classes, dropout, head)
     return model
+
+
+def hold_rows(model: nn.Module, rows: list[int]) -> None:
+    """Keep the classifier's ``rows`` (weight row and bias of each) where they are: their gradients are zeroed as
+    they are computed, so no optimiser step moves them (AdamW's decoupled weight decay still shrinks them by
+    ``lr × decay`` a step: well under 1 % over an incremental retrain, and a cosine head reads a row's direction
+    only)."""
+    fc = last_linear(model)
+    mask = torch.zeros(fc.weight.shape[0], dtype=torch.bool)
+    mask[list(rows)] = True
+    fc.weight.register_hook(lambda g: g.masked_fill(mask.to(g.device)[:, None], 0))
+    fc.bias.register_hook(lambda g: g.masked_fill(mask.to(g.device), 0))
 
 
 def freeze_stages(model: nn.Module, arch: str, n: int) -> list[str]:

@@ -259,7 +259,8 @@ def _defaults(argv: list[str]) -> dict:
     from trainer import incremental as inc
 
     return {"lr_factor": inc.LR_FACTOR, "balance": inc.BALANCE, "distill": inc.DISTILL,
-            "replay_ratio": inc.REPLAY_RATIO, "min_replay": inc.MIN_REPLAY}
+            "replay_ratio": inc.REPLAY_RATIO, "min_replay": inc.MIN_REPLAY,
+            **({"hold_old_rows": True} if inc.HOLD_OLD_ROWS else {})}  # off: the runs before it were the same
 
 
 def _export(run: Path, out: Path, calibration: Path) -> Path:

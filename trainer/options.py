@@ -160,6 +160,9 @@ def _incremental_options(p: argparse.ArgumentParser) -> None:
                    help="with --incremental: distinct photos (exact and near copies counted once) each new SKU of "
                    "--add needs (default: 5, the till's minimum to teach a product)")
     p.add_argument("--export", type=Path, metavar="DIR", help="with --incremental: also write the run's bundle there")
+    p.add_argument("--hold-old-rows", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --incremental: the old SKUs' classifier rows stay the base's; only the new SKUs' rows "
+                   "and the network learn (default: trainer/incremental.py's HOLD_OLD_ROWS)")
     p.add_argument("--distill", type=bounded(float, 0, 1000), default=None, metavar="WEIGHT",
                    help="with --incremental: weight of the less-forget term that keeps each photo's embedding where "
                    "the base network put it (trainer/distill.py; 0 = off; default: trainer/incremental.py's "

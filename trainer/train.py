@@ -47,6 +47,7 @@ from trainer.models import (
     DEFAULT_FREEZE,
     build_model,
     freeze_stages,
+    hold_rows,
     keep_depthwise_fp32,
     normalisation,
     set_frozen_bn_eval,
@@ -461,6 +462,9 @@ def resolve_args(args) -> argparse.Namespace:
         raise UserError("--final-size: trains from --train's decoded cache, not from --shards")
     if getattr(args, "class_balance", None) and args.shards:
         raise UserError("--class-balance: weighs --train manifests' rows; --shards stream without per-SKU counts")
+    if getattr(args, "hold_old_rows", None) and not getattr(args, "init_weights", None):
+        raise UserError("--hold-old-rows: only with --incremental (a training from ImageNet weights has no old SKUs' "
+                        "rows to hold)")
     if getattr(args, "distill", None) and not getattr(args, "init_weights", None):
         raise UserError(f"--distill {args.distill:g}: only with --incremental (the term keeps the base network's "
                         "embeddings; a training from ImageNet weights has no base)")
@@ -615,6 +619,8 @@ def build_model_for(args, num_classes: int, device: str) -> nn.Module:
         from safetensors.torch import load_file
 
         model.load_state_dict(load_file(str(args.init_weights)))
+    if getattr(args, "hold_rows", None):  # an incremental retrain's old SKUs (--hold-old-rows)
+        hold_rows(model, args.hold_rows)
     args.freeze = DEFAULT_FREEZE.get(args.arch, 0) if args.freeze is None else args.freeze
     freeze_stages(model, args.arch, args.freeze)
     if args.amp == "bf16" and device == "cpu":
