@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk.errors import UserError
-from kiosk.rollback_cli import settings_store, till
+from kiosk.rollback_cli import row_first, settings_store, till
 
 SOURCE = "checkout kiosk clock-reset"
 
@@ -65,21 +65,9 @@ def _reset(store, args, write):
     wall = datetime.now(timezone.utc)
     if write is None:
         return store.reset_clock(args.staff, args.reason, wall)
-    began: dict = {}
-
-    def record(change: dict) -> dict:
-        row = write("model.clock_reset", args.staff, from_time=change["from"], to_time=change["to"],
-                    reason=args.reason, reset_id=change["id"])
-        began.update(change)
-        return {"audit_seq": row["seq"]}
-
-    try:
-        return store.reset_clock(args.staff, args.reason, wall, record=record)
-    except BaseException as exc:
-        if began and not _made(store, began):
-            write("model.clock_reset_failed", args.staff, reason=(str(exc) or type(exc).__name__)[:300],
-                  reset_id=began["id"])
-        raise
+    return row_first(write, args, ("model.clock_reset", "reset_id", "from_time", "to_time"),
+                     lambda record: store.reset_clock(args.staff, args.reason, wall, record=record),
+                     lambda began: _made(store, began))
 
 
 def _made(store, change: dict) -> bool:

@@ -106,18 +106,28 @@ def _rolled_back(store, trust, args, write) -> int:
         return store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to)
     from kiosk.services.model_updates import rollback_made
 
+    return row_first(write, args, ("model.rollback", "rollback_id", "from_version", "to_version"),
+                     lambda record: store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to,
+                                                   record=record),
+                     lambda began: rollback_made(store, began))
+
+
+def row_first(write, args, row: tuple[str, str, str, str], change, made):
+    """``change(record)``, a staff change to the model store whose ``record(c)`` (``c``: ``id``, ``from``, ``to``) the
+    store calls under its lock before anything changes: it writes the till's row (``row``: its kind, the id's key, the
+    from and to keys; by ``args.staff``, for ``args.reason``) and returns ``{"audit_seq": N}`` for the store's line.
+    A failure after the row that ``made(c)`` says the store did not make is a ``<kind>_failed`` row naming it."""
+    kind, key, start, end = row
     began: dict = {}
 
-    def record(intent: dict) -> dict:
-        row = write("model.rollback", args.staff, from_version=intent["from"], to_version=intent["to"],
-                    reason=args.reason, rollback_id=intent["id"])
-        began.update(intent)
-        return {"audit_seq": row["seq"]}
+    def record(c: dict) -> dict:
+        written = write(kind, args.staff, **{start: c["from"], end: c["to"]}, reason=args.reason, **{key: c["id"]})
+        began.update(c)
+        return {"audit_seq": written["seq"]}
 
     try:
-        return store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to, record=record)
+        return change(record)
     except BaseException as exc:
-        if began and not rollback_made(store, began):
-            write("model.rollback_failed", args.staff, reason=(str(exc) or type(exc).__name__)[:300],
-                  rollback_id=began["id"])
+        if began and not made(began):
+            write(f"{kind}_failed", args.staff, reason=(str(exc) or type(exc).__name__)[:300], **{key: began["id"]})
         raise
