@@ -6,7 +6,8 @@ SKUs are not forgotten, and what the exporter builds the trained SKUs' prototype
 (:mod:`trainer.openset_fit`). Chosen by herding (Rebuffi et al., iCaRL 2017) on the final weights' L2-normalised
 embeddings: photo after photo, the one that brings the mean of those chosen closest to the SKU's mean, so the first
 ``k`` exemplars of a SKU are a good ``k``-photo summary for any ``k``. Costs one forward pass over the training
-photos at the eval size (decoded once into the run's image cache).
+photos at the eval size (decoded once into the run's image cache); the embeddings that pass computes are kept too
+(:mod:`trainer.embeddings`), for the next month's head refit.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 from kiosk.bundle_format.atomic import atomic_write
 from kiosk.bundle_format.preprocess import PreprocessSpec
 
-__all__ = ["DEFAULT_PER_SKU", "EXEMPLARS_FILE", "embed_crops", "herding", "read_exemplars", "store_exemplars"]
+__all__ = ["DEFAULT_PER_SKU", "EXEMPLARS_FILE", "by_sku", "embed_crops", "herding", "read_exemplars", "store_exemplars",
+           "write_chosen"]
 
 log = logging.getLogger(__name__)
 EXEMPLARS_FILE = "exemplars.csv"
@@ -68,7 +70,7 @@ def herding(vectors: np.ndarray, k: int) -> list[int]:
     return chosen
 
 
-def _by_sku(rows: list[dict], embeddings: np.ndarray, per_sku: int) -> list[tuple[dict, int]]:
+def by_sku(rows: list[dict], embeddings: np.ndarray, per_sku: int) -> list[tuple[dict, int]]:
     from kiosk.bundle_format.openset import l2_normalise
 
     vectors = l2_normalise(embeddings)
@@ -86,7 +88,8 @@ def store_exemplars(model, rows: list[dict], spec: PreprocessSpec, run: Path, ca
                     per_sku: int = DEFAULT_PER_SKU) -> Path | None:
     """Choose up to ``per_sku`` exemplars per SKU among ``rows`` (a training manifest's rows: ``path``, ``sku``,
     ``group``) with ``model``'s embeddings, and write them to ``RUN/exemplars.csv`` (+ ``exemplars.json``)."""
-    from trainer.data.manifest import ManifestRow, write_manifest
+    from trainer.data.manifest import ManifestRow
+    from trainer.embeddings import backbone_sha256, write_embeddings
     from trainer.imagecache import build_cache
 
     if per_sku <= 0 or not rows:
@@ -96,13 +99,24 @@ def store_exemplars(model, rows: list[dict], spec: PreprocessSpec, run: Path, ca
     kept = {p: i for i, p in enumerate(cache.paths)}
     usable = [r for r in rows if str(Path(r["path"])) in kept]
     _logits, embeddings = embed_crops(model, cache.images[[kept[str(Path(r["path"]))] for r in usable]], spec, device)
-    chosen = _by_sku(usable, embeddings, per_sku)
+    write_embeddings(run, [ManifestRow(Path(r["path"]), r["sku"], r.get("group", "")) for r in usable], embeddings,
+                     backbone_sha256(model))
+    chosen = by_sku(usable, embeddings, per_sku)
+    out = write_chosen(run, chosen, len(usable), per_sku)
+    log.info("exemplars: %d photos for %d SKUs in %s (the embeddings of all %d candidates kept)", len(chosen),
+             len({r['sku'] for r, _ in chosen}), out, len(usable))
+    return out
+
+
+def write_chosen(run: Path, chosen: list[tuple[dict, int]], candidates: int, per_sku: int) -> Path:
+    """``RUN/exemplars.csv`` (+ ``exemplars.json``) from ``chosen`` ((row, rank) pairs, :func:`by_sku`)."""
+    from trainer.data.manifest import ManifestRow, write_manifest
+
     out = write_manifest([ManifestRow(Path(r["path"]), r["sku"], r.get("group", ""),
                                       extra={"exemplar_rank": str(rank)}) for r, rank in chosen], run / EXEMPLARS_FILE)
     atomic_write(run / "exemplars.json", json.dumps({"per_sku": per_sku, "method": "herding", "photos": len(chosen),
                                                      "skus": len({r["sku"] for r, _ in chosen}),
-                                                     "candidates": len(usable)}, indent=2))
-    log.info("exemplars: %d photos for %d SKUs in %s", len(chosen), len({r['sku'] for r, _ in chosen}), out)
+                                                     "candidates": candidates}, indent=2))
     return out
 
 

@@ -28,8 +28,8 @@ import numpy as np
 
 from kiosk.errors import UserError
 
-__all__ = ["INCREMENTAL_EPOCHS", "Base", "cosine_rows", "grow_head", "images_processed", "imprint_rows", "prepare",
-           "read_base", "run_incremental"]
+__all__ = ["INCREMENTAL_EPOCHS", "Base", "base_network", "cosine_rows", "embed_rows", "grow_head", "images_processed",
+           "imprint_rows", "new_rows", "prepare", "read_base", "run_incremental"]
 
 INCREMENTAL_EPOCHS = 4
 # The base's peak learning rate × this. Measured (2026-12-01, issue 13's protocol, MobileNetV2 160 px base on 61 grocery
@@ -186,7 +186,7 @@ def cosine_rows(new_features: dict[str, np.ndarray], replay_features: np.ndarray
     return rows
 
 
-def _embed_rows(rows: list, model, spec, cache_dir: Path, device: str,
+def embed_rows(rows: list, model, spec, cache_dir: Path, device: str,
                 desc: str) -> tuple[list, np.ndarray, np.ndarray]:
     """``(rows kept, logits, features)`` of ``rows``' photos by ``model`` (eval crops, decoded once into the cache)."""
     from trainer.exemplars import embed_crops
@@ -203,16 +203,26 @@ def _imprint(base: Base, added: list, replay: list, model, spec, cache_dir: Path
     new = [r for r in added if r.sku not in set(base.labels)]
     if not new:
         return {}
-    kept_new, _z, f_new = _embed_rows(new, model, spec, cache_dir, device, "embed new SKUs")
-    kept_old, z_old, f_old = _embed_rows(replay, model, spec, cache_dir, device, "embed replay")
-    index = {s: i for i, s in enumerate(base.labels)}
-    by_sku = {s: f_new[[i for i, r in enumerate(kept_new) if r.sku == s]] for s in {r.sku for r in kept_new}}
+    kept_new, _z, f_new = embed_rows(new, model, spec, cache_dir, device, "embed new SKUs")
+    kept_old, z_old, f_old = embed_rows(replay, model, spec, cache_dir, device, "embed replay")
+    return new_rows(model, base.labels, kept_new, f_new, kept_old, z_old, f_old)
+
+
+def new_rows(model, old_labels: list[str], new: list, f_new: np.ndarray, old: list, z_old: np.ndarray,
+             f_old: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
+    """Starting classifier rows for the SKUs of ``new`` (rows) that ``old_labels`` lack, from their photos' features
+    ``f_new`` beside old SKUs' photos ``old`` (logits ``z_old`` by ``model``, features ``f_old``): a cosine head's
+    :func:`cosine_rows`, a linear head's :func:`imprint_rows`."""
     from trainer.models import CosineLinear, last_linear
 
+    index = {s: i for i, s in enumerate(old_labels)}
+    by_sku = {s: f_new[[i for i, r in enumerate(new) if r.sku == s]] for s in {r.sku for r in new} if s not in index}
+    if not by_sku:
+        return {}
     fc = last_linear(model)
     if isinstance(fc, CosineLinear):
         return cosine_rows(by_sku, f_old, fc.weight.detach().cpu().numpy(), fc.bias.detach().cpu().numpy())
-    return imprint_rows(by_sku, f_old, z_old, np.asarray([index[r.sku] for r in kept_old]))
+    return imprint_rows(by_sku, f_old, z_old, np.asarray([index[r.sku] for r in old]))
 
 
 def _options(args, base: Base) -> argparse.Namespace:
@@ -261,25 +271,34 @@ def _refuse_conflicts(args, base: Base) -> None:
                             "value)")
 
 
-def _initial_weights(base: Base, opts, labels: list[str], added: list, replay: list, run: Path) -> Path:
-    """The base network with its head grown for ``labels`` (imprinted new rows), saved as ``RUN/init.safetensors``."""
+def base_network(base: Base, opts):
+    """``(model, device)``: the base's network on the device ``opts`` names, its plain (uncalibrated) logits."""
     import torch
-    from safetensors.torch import save_file
 
     from trainer.models import build_model, scale_logits
     from trainer.run_files import load_into
-    from trainer.train import specs_from_args
 
     cuda = str(opts.device).startswith("cuda") or (opts.device == "auto" and torch.cuda.is_available())
     device = "cuda" if cuda else "cpu"
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    base_model = build_model(opts.arch, len(base.labels), head=getattr(opts, "head", "linear"))
-    load_into(base_model, base.weights, f"the base's {len(base.labels)}-class {opts.arch}")
+    model = build_model(opts.arch, len(base.labels), head=getattr(opts, "head", "linear"))
+    load_into(model, base.weights, f"the base's {len(base.labels)}-class {opts.arch}")
     if base.temperature != 1.0:  # a calibrated bundle's head has 1/T folded in: train on the plain logits
-        scale_logits(base_model, opts.arch, base.temperature)
+        scale_logits(model, opts.arch, base.temperature)
+    return model.to(device).eval(), device
+
+
+def _initial_weights(base: Base, opts, labels: list[str], added: list, replay: list, run: Path) -> Path:
+    """The base network with its head grown for ``labels`` (imprinted new rows), saved as ``RUN/init.safetensors``."""
+    from safetensors.torch import save_file
+
+    from trainer.models import build_model
+    from trainer.train import specs_from_args
+
+    base_model, device = base_network(base, opts)
     cache = opts.cache_dir or run.parent / ".cache"
-    rows = _imprint(base, added, replay, base_model.to(device), specs_from_args(opts)[1], cache, device)
+    rows = _imprint(base, added, replay, base_model, specs_from_args(opts)[1], cache, device)
     grown = build_model(opts.arch, len(labels), head=getattr(opts, "head", "linear"))
     model = grow_head(grown, base.labels, labels, base_model.cpu().state_dict(), rows)
     path = run / "init.safetensors"
@@ -370,6 +389,10 @@ def run_incremental(args) -> dict:
     from trainer.run_files import run_lock
     from trainer.train import main
 
+    if getattr(args, "head_only", False):
+        from trainer.head_refit import run_head_only
+
+        return run_head_only(args)
     t0 = time.perf_counter()
     if args.out is None:
         raise UserError("train --incremental needs --from BUNDLE_OR_RUN, --add MANIFEST and --out RUN")

@@ -26,8 +26,9 @@ The protocol (seeded, every step cached in ``--work`` so a second run only redoe
    new SKUs: what a store sees); seconds from ``checkout sku enroll`` to the running kiosk's first suggestion
    (``checkout bench enroll``).
 6. **Incremental vs full retrain**: ``checkout train --incremental --from BASE --add add.csv`` (``ceil(0.4 ×
-   epochs)`` epochs), and the recipe from ImageNet on old + ``add.csv``: images processed, wall time, top-1 on every
-   SKU's evaluation photos, and the new SKUs' top-1 under each (what enrollment is compared with).
+   epochs)`` epochs), the same with ``--head-only`` (the classifier alone on the base's kept embeddings,
+   :mod:`trainer.head_refit`), and the recipe from ImageNet on old + ``add.csv``: images processed, wall time, top-1
+   on every SKU's evaluation photos, and the new SKUs' top-1 under each (what enrollment is compared with).
 """
 
 from __future__ import annotations
@@ -167,7 +168,9 @@ def _protocol_argv(args, recipe: tuple = (), incremental: tuple = ("--epochs", "
     return {"base": ["--train", str(w / "base_train.csv"), *val, "--out", str(w / "base"), *recipe, *end],
             "full": ["--train", str(w / "full_train.csv"), *val, "--out", str(w / "full"), *recipe, *end],
             "incremental": ["--incremental", "--from", str(w / "base"), "--add", str(w / "add.csv"), *val,
-                            "--out", str(w / "incremental"), *incremental, *end]}
+                            "--out", str(w / "incremental"), *incremental, *end],
+            "head_refit": ["--incremental", "--head-only", "--from", str(w / "base"), "--add", str(w / "add.csv"),
+                           *val, "--out", str(w / "head-refit"), *end]}
 
 
 def _check_recipe(args, recipe: list[str]) -> list[str]:
@@ -256,6 +259,10 @@ def _defaults(argv: list[str]) -> dict:
     reuses the old run: the same argv trained with a tenth of the rate, unbalanced, before the seventeenth session)."""
     if "--incremental" not in argv:
         return {}
+    if "--head-only" in argv:
+        from trainer import head_refit as refit
+
+        return {"steps": refit.STEPS, "lr": refit.LR, "weight_decay": refit.WEIGHT_DECAY, "batch": refit.BATCH}
     from trainer import incremental as inc
 
     return {"lr_factor": inc.LR_FACTOR, "balance": inc.BALANCE, "distill": inc.DISTILL,
@@ -567,6 +574,9 @@ def _retrains(args, plan: Plan) -> dict:
     cal = m["calibration"]
     out["incremental"] = {**inc, **_head_top1(_export(w / "incremental", w / "incremental-bundle", cal), plan.split,
                                               w, "incremental")}
+    refit = _train("head refit", argv["head_refit"], w / "head-refit", after=w / "base" / "best.safetensors")
+    out["head_refit"] = {**refit, **_head_top1(_export(w / "head-refit", w / "head-refit-bundle", cal), plan.split,
+                                               w, "head-refit")}
     if not args.no_full:
         full = _train("full", argv["full"], w / "full")
         out["full"] = {**full, **_head_top1(_export(w / "full", w / "full-bundle", cal), plan.split, w, "full")}
@@ -631,15 +641,23 @@ def format_report(r: dict) -> str:
                      f"{t['seconds_to_suggestion']:.2f} s (the command itself {t['enroll_seconds']:.2f} s)")
     elif t:
         lines.append(f"enroll → suggestion: {t.get('error')}")
-    for name in ("incremental", "full"):
+    for name, title in RETRAINS:
         if name in r:
             x = r[name]
-            lines.append(f"{name} retrain: {x['images']} images processed, {x['seconds'] / 60:.1f} min wall; top-1 "
+            lines.append(f"{title}: {x['images']} images processed, {x['seconds'] / 60:.1f} min wall; top-1 "
                          f"{_pct(x['all_top1'])} on all SKUs ({x['n']} photos), new SKUs {_pct(x['new_top1'])}, old "
                          f"{_pct(x['old_top1'])}")
     if "full" in r:
-        lines.append(f"incremental vs full: {r['full']['images'] / max(1, r['incremental']['images']):.1f}x fewer "
-                     f"images, top-1 {100 * (r['incremental']['all_top1'] - r['full']['all_top1']):+.1f} points; "
-                     f"enrolled vs full on the new SKUs: {100 * (r['enrolled_top1'] - r['full']['new_top1']):+.1f} "
+        for name, title in RETRAINS[:2]:
+            if name in r:
+                lines.append(f"{title.removesuffix(' retrain')} vs full: "
+                             f"{r['full']['images'] / max(1, r[name]['images']):.1f}x fewer images, top-1 "
+                             f"{100 * (r[name]['all_top1'] - r['full']['all_top1']):+.1f} points")
+        lines.append(f"enrolled vs full on the new SKUs: {100 * (r['enrolled_top1'] - r['full']['new_top1']):+.1f} "
                      "points")
     return "\n".join(lines)
+
+
+#: the retrains of the report, in its order: (result key, title)
+RETRAINS = (("incremental", "incremental retrain"), ("head_refit", "head refit (--head-only) retrain"),
+            ("full", "full retrain"))

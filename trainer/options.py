@@ -160,6 +160,10 @@ def _incremental_options(p: argparse.ArgumentParser) -> None:
                    help="with --incremental: distinct photos (exact and near copies counted once) each new SKU of "
                    "--add needs (default: 5, the till's minimum to teach a product)")
     p.add_argument("--export", type=Path, metavar="DIR", help="with --incremental: also write the run's bundle there")
+    p.add_argument("--head-only", action="store_true",
+                   help="with --incremental: fit the classifier alone, grown for the new SKUs, on the embeddings the "
+                   "base run kept of every training photo and --add's (seconds; the network does not learn; "
+                   "trainer/head_refit.py)")
     p.add_argument("--hold-old-rows", action=argparse.BooleanOptionalAction, default=None,
                    help="with --incremental: the old SKUs' classifier rows stay the base's; only the new SKUs' rows "
                    "and the network learn (default: trainer/incremental.py's HOLD_OLD_ROWS)")

@@ -304,7 +304,7 @@ def _write_json(path: Path, data) -> None:
     atomic_write(path, json.dumps(data, indent=2, default=str))
 
 
-def _args_to_json(args) -> dict:
+def args_to_json(args) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "func"}
 
 
@@ -465,6 +465,8 @@ def resolve_args(args) -> argparse.Namespace:
     if getattr(args, "hold_old_rows", None) and not getattr(args, "init_weights", None):
         raise UserError("--hold-old-rows: only with --incremental (a training from ImageNet weights has no old SKUs' "
                         "rows to hold)")
+    if getattr(args, "head_only", False):
+        raise UserError("--head-only: only with --incremental (it refits a base run's classifier)")
     if getattr(args, "distill", None) and not getattr(args, "init_weights", None):
         raise UserError(f"--distill {args.distill:g}: only with --incremental (the term keeps the base network's "
                         "embeddings; a training from ImageNet weights has no base)")
@@ -575,7 +577,7 @@ class Training:
         return {"model": self.bare.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict() if self.scaler else None,
                 "ema": self.ema.state_dict() if self.ema is not None else None, "epoch": epoch_done,
-                "step": self.step, "args": _args_to_json(self.args), "labels": self.data.labels, "best": self.best,
+                "step": self.step, "args": args_to_json(self.args), "labels": self.data.labels, "best": self.best,
                 "rng": ckpt.rng_state(), "world_size": self.dist.world_size, "manifests": manifest_digests(self.args),
                 "data": {"epoch": next_epoch, "batch": next_batch, **self.data.layout}}
 
@@ -584,7 +586,7 @@ def build_training(args, dist_info: DistInfo, device: str, run: Path, data: Trai
                    val: CachedImages | None) -> Training:
     model = build_model_for(args, len(data.labels), device)
     if dist_info.is_main:
-        _write_json(run / "args.json", _args_to_json(args))  # with --freeze resolved
+        _write_json(run / "args.json", args_to_json(args))  # with --freeze resolved
     steps_per_epoch = len(data)
     optimizer = torch.optim.AdamW(_param_groups(model, args.arch, args.lr, args.backbone_lr_mult, args.weight_decay))
     scheduler = make_scheduler(args, optimizer, steps_per_epoch)

@@ -233,10 +233,14 @@ def test_format_report_states_each_acceptance_figure():
                                                                                                  "n": 230}}},
          "enroll_to_suggestion": {"sku": "a", "seconds_to_suggestion": 3.2, "enroll_seconds": 2.9},
          "incremental": {"images": 2500, "seconds": 300, "all_top1": 0.88, "new_top1": 0.8, "old_top1": 0.9, "n": 400},
+         "head_refit": {"images": 190, "seconds": 6, "all_top1": 0.9, "new_top1": 0.85, "old_top1": 0.93, "n": 400},
          "full": {"images": 21500, "seconds": 2700, "all_top1": 0.89, "new_top1": 0.85, "old_top1": 0.9, "n": 400}}
     text = format_report(r)
     for want in ("top-1 90.0 %, top-3 97.0 %", "90.0 % before enrollment, 89.5 % after", "combined AUROC 0.910",
-                 "false rejections 5.0 % of known items", "3.20 s", "8.6x fewer images, top-1 -1.0 points",
+                 "false rejections 5.0 % of known items", "3.20 s", "incremental vs full: 8.6x fewer images, top-1 "
+                 "-1.0 points", "head refit (--head-only) retrain: 190 images processed, 0.1 min wall; top-1 90.0 % on "
+                 "all SKUs (400 photos), new SKUs 85.0 %, old 93.0 %",
+                 "head refit (--head-only) vs full: 113.2x fewer images, top-1 +1.0 points",
                  "enrolled vs full on the new SKUs: +5.0 points",
                  "with the new SKUs enrolled: held back training sessions 0.4 % of 250, other sessions 3.0 % of 300\n",
                  "with nothing enrolled: held back 1.2 % of 250, other sessions old skus 8.0 % of 230 (threshold set "
@@ -259,7 +263,9 @@ def test_evaluate_onboarding_end_to_end(tmp_path, capsys):
     assert r["enrolled_skus"] == 3 and 0 <= r["enrolled_top1"] <= 1 and r["old_n"] > 0
     assert set(r["open_set"]["auroc"]) == {"msp", "energy", "prototype", "combined", "knn"}
     assert r["enroll_to_suggestion"]["seconds_to_suggestion"] < 60
-    assert r["full"]["images"] > r["incremental"]["images"] > 0
+    assert r["full"]["images"] > r["incremental"]["images"] > r["head_refit"]["images"] > 0
+    assert r["head_refit"]["images"] == r["head_refit"]["incremental"]["added_photos"]
+    assert 0 <= r["head_refit"]["all_top1"] <= 1
     assert Path(tmp_path / "w" / "onboarding.json").is_file()
 
 
@@ -308,6 +314,32 @@ def test_a_rerun_retrains_the_incremental_run_when_the_codes_defaults_changed(tm
     assert len(calls) == 2  # the code's rate changed: trained again
     full = ["--train", "t.csv", "--out", str(tmp_path / "full")]
     assert _train("full", full, tmp_path / "full")["defaults"] == {}
+
+
+def test_a_rerun_refits_the_head_when_the_refits_settings_changed(tmp_path, monkeypatch):
+    """The head refit's steps and rate come from trainer/head_refit.py: a change there refits, not reuses."""
+    import kiosk.cli
+    import trainer.head_refit as refit
+    from trainer.onboarding import _train
+
+    calls = []
+
+    def fake_train(argv):
+        calls.append(argv)
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.jsonl").write_text(json.dumps({"epoch": 0, "train_images": 8}) + "\n")
+        return 0
+
+    monkeypatch.setattr(kiosk.cli, "main", fake_train)
+    run = tmp_path / "head-refit"
+    argv = ["--incremental", "--head-only", "--from", "b", "--add", "a.csv", "--out", str(run)]
+    assert _train("head refit", argv, run)["defaults"] == {"steps": refit.STEPS, "lr": refit.LR,
+                                                           "weight_decay": refit.WEIGHT_DECAY, "batch": refit.BATCH}
+    _train("head refit", argv, run)
+    assert len(calls) == 1
+    monkeypatch.setattr(refit, "STEPS", refit.STEPS * 2)
+    assert _train("head refit", argv, run)["images"] == 8 and len(calls) == 2
 
 
 def test_a_rerun_re_exports_a_bundle_fitted_before_the_exporters_views_changed(tmp_path, monkeypatch):
