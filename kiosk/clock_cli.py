@@ -65,7 +65,7 @@ def _reset(store, args, write):
     wall = datetime.now(timezone.utc)
     if write is None:
         return store.reset_clock(args.staff, args.reason, wall)
-    return row_first(write, args, ("model.clock_reset", "reset_id", "from_time", "to_time"),
+    return row_first(write, args, ("model.clock_reset", "reset_id", {"from": "from_time", "to": "to_time"}),
                      lambda record: store.reset_clock(args.staff, args.reason, wall, record=record),
                      lambda began: _made(store, began))
 

@@ -68,9 +68,9 @@ def settings_store(args, action: str) -> tuple[Path | None, list[Path] | None]:
     return Path(state or named), keys or [Path(config.trusted_keys)]
 
 
-def _where(args) -> tuple[Path, list[Path]]:
-    """``(model store, trusted keys)`` from the command line and ``--config``."""
-    state, keys = settings_store(args, "rollback")
+def store_and_keys(args, action: str) -> tuple[Path, list[Path]]:
+    """``(model store, trusted keys)`` from the command line and ``--config`` (:func:`settings_store`), both needed."""
+    state, keys = settings_store(args, action)
     if state is None or not keys:
         raise UserError("name the kiosk's model store and keys: --config kiosk.toml, or --state DIR --keys PATH")
     return Path(state), keys
@@ -79,7 +79,7 @@ def _where(args) -> tuple[Path, list[Path]]:
 def cmd_kiosk_rollback(args) -> int:
     from kiosk.bundles.cli import open_store
 
-    state, keys = _where(args)
+    state, keys = store_and_keys(args, "rollback")
     store, trust = open_store(state, keys, create=False)
     before = store.active_version()
     with till(args.config) as write:
@@ -106,22 +106,24 @@ def _rolled_back(store, trust, args, write) -> int:
         return store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to)
     from kiosk.services.model_updates import rollback_made
 
-    return row_first(write, args, ("model.rollback", "rollback_id", "from_version", "to_version"),
+    return row_first(write, args, ("model.rollback", "rollback_id", {"from": "from_version", "to": "to_version"}),
                      lambda record: store.rollback(trust, actor=args.staff, reason=args.reason, to_version=args.to,
                                                    record=record),
                      lambda began: rollback_made(store, began))
 
 
-def row_first(write, args, row: tuple[str, str, str, str], change, made):
-    """``change(record)``, a staff change to the model store whose ``record(c)`` (``c``: ``id``, ``from``, ``to``) the
-    store calls under its lock before anything changes: it writes the till's row (``row``: its kind, the id's key, the
-    from and to keys; by ``args.staff``, for ``args.reason``) and returns ``{"audit_seq": N}`` for the store's line.
-    A failure after the row that ``made(c)`` says the store did not make is a ``<kind>_failed`` row naming it."""
-    kind, key, start, end = row
+def row_first(write, args, row: tuple[str, str, dict[str, str]], change, made):
+    """``change(record)``, a staff change to the model store whose ``record(c)`` (``c``: ``id`` and what changes) the
+    store calls under its lock before anything changes: it writes the till's row (``row``: its kind, the id's key, and
+    which of ``c``'s fields it records under which name; by ``args.staff``, for ``args.reason``) and returns
+    ``{"audit_seq": N}`` for the store's line. A failure after the row that ``made(c)`` says the store did not make is
+    a ``<kind>_failed`` row naming it."""
+    kind, key, fields = row
     began: dict = {}
 
     def record(c: dict) -> dict:
-        written = write(kind, args.staff, **{start: c["from"], end: c["to"]}, reason=args.reason, **{key: c["id"]})
+        written = write(kind, args.staff, **{name: c[field] for field, name in fields.items()}, reason=args.reason,
+                        **{key: c["id"]})
         began.update(c)
         return {"audit_seq": written["seq"]}
 
