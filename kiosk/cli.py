@@ -24,7 +24,8 @@ from kiosk.errors import UserError
 COMMAND_MODULES = (
     "kiosk.commands",  # kiosk, kiosk update, bench kiosk
     "catalog.cli",  # catalog import/export/show
-    "kiosk.bundles.cli",  # bundle verify, kiosk update/model-status
+    "kiosk.update_cli",  # kiosk update (with --unblock --config, the till's audit row)
+    "kiosk.bundles.cli",  # bundle verify, kiosk model-status
     "kiosk.rollback_cli",  # kiosk rollback (the till's audit row with --config)
     "kiosk.clock_cli",  # kiosk clock-reset (the same)
     "kiosk.store.cli",  # receipt reprint

@@ -8,7 +8,8 @@ service to ``kiosk.ui.app.run_app(service, config) -> int`` (Qt, imported here, 
 closed when the window returns. Options given on the command line override the config file.
 
 ``checkout kiosk`` is a plain subparser with options that also carries sub-subcommands other rooms add
-(``checkout kiosk update|rollback|model-status`` from :mod:`kiosk.bundles.cli`): this module registers it
+(``checkout kiosk update|rollback|clock-reset|model-status`` from :mod:`kiosk.update_cli`,
+:mod:`kiosk.rollback_cli`, :mod:`kiosk.clock_cli` and :mod:`kiosk.bundles.cli`): this module registers it
 first and publishes its subparsers in ``groups["kiosk"]``.
 
 Signed model bundles with updates (``docs/bundles.md``): ``--model-state DIR`` runs the active bundle of a

@@ -25,6 +25,13 @@ line names the row (``audit_seq``) (:mod:`kiosk.clock_cli`): a row with no line 
 row is **unfinished** (the command stopped between the two), a line naming a row that is not its row **missing**.
 Resets without ``--config`` and the updater's own ``clock-correction`` lines have no row.
 
+**Unblocks** (the same function): ``checkout kiosk update --archive FILE --unblock --config`` writes the
+``model.unblock`` row (``unblock_id``) under the store's lock once the archive has verified and its version is
+blocked, before the store unblocks it, and the store's ``unblock`` line names the row (``audit_seq``)
+(:mod:`kiosk.update_cli`): a row with no line and no ``model.unblock_failed`` row is **unfinished**, a line naming a
+row that is not its row **missing**. Unblocks without ``--config`` (and older ``unblock`` lines, with no
+``audit_seq``) have no row.
+
 The model store's files are read as text here (no ``kiosk.bundles`` code): a line that is not JSON is left out, as the
 store itself leaves it out.
 
@@ -83,15 +90,16 @@ class _Change:
     row: str  # the till's row kind (model.rollback)
     line: str  # the store's line event (staff-rollback)
     key: str  # the id both carry (rollback_id)
-    fields: tuple[str, str]  # the detail / line fields that say what changed (from, to)
-    shown: str = "{} → {}"  # how the two are written in a finding
+    fields: tuple[str, ...]  # the detail / line fields that say what changed (from, to)
+    shown: str = "{} → {}"  # how they are written in a finding
 
     def span(self, doc: dict) -> str:
-        return self.shown.format(doc.get(self.fields[0]), doc.get(self.fields[1]))
+        return self.shown.format(*(doc.get(f) for f in self.fields))
 
 
 ROLLBACK = _Change("model.rollback", "staff-rollback", "rollback_id", ("from_version", "to_version"), "v{} → v{}")
 CLOCK_RESET = _Change("model.clock_reset", "clock-reset", "reset_id", ("from_time", "to_time"))
+UNBLOCK = _Change("model.unblock", "unblock", "unblock_id", ("version",), "v{}")
 
 
 def _what(change: _Change, r: dict) -> str:
@@ -101,12 +109,12 @@ def _what(change: _Change, r: dict) -> str:
 
 
 def model_findings(log: Log, model_state: str | Path) -> list[str]:
-    """The log's model rollbacks and clock resets against the model store in ``model_state`` (see the module
-    docstring)."""
+    """The log's model rollbacks, clock resets and unblocks against the model store in ``model_state`` (see the
+    module docstring)."""
     root = Path(model_state)
     lines = _lines(root / "audit.jsonl")
     return (_paired(log, root, ROLLBACK, lines, pending=_pending(root / "state.json"))
-            + _paired(log, root, CLOCK_RESET, lines))
+            + _paired(log, root, CLOCK_RESET, lines) + _paired(log, root, UNBLOCK, lines))
 
 
 def _paired(log: Log, root: Path, change: _Change, lines: list[dict], pending: object = None) -> list[str]:

@@ -1,6 +1,7 @@
-"""The till's model commands: ``checkout bundle verify`` and ``checkout kiosk update|model-status``
-(``checkout kiosk rollback`` and ``checkout kiosk clock-reset``, which may also write the till's audit row, are
-:mod:`kiosk.rollback_cli` and :mod:`kiosk.clock_cli`; head office signs and publishes with ``trainer.release.cli``)."""
+"""The till's model commands: ``checkout bundle verify`` and ``checkout kiosk model-status`` (``checkout kiosk
+update``, ``rollback`` and ``clock-reset``, which may also write the till's audit row, are :mod:`kiosk.update_cli`,
+:mod:`kiosk.rollback_cli` and :mod:`kiosk.clock_cli`, with :func:`open_store` and :func:`catalog_compat` from here;
+head office signs and publishes with ``trainer.release.cli``)."""
 
 from __future__ import annotations
 
@@ -22,44 +23,24 @@ def register(sub, groups) -> None:
     p.add_argument("--keys", type=Path, action="append", required=True, help="trusted public key file or directory")
     p.add_argument("--active-version", type=bounded(int, 0, 2**31 - 1), default=None,
                    help="refuse model_version <= this")
-    _catalog_args(p)
+    catalog_args(p)
     p.add_argument("--no-selftest", action="store_true", help="skip running the self-test images")
     p.set_defaults(func=cmd_bundle_verify)
 
     kiosk = group(sub, groups, "kiosk", "run the kiosk and manage its model")
-    p = kiosk.add_parser("update", help="poll a channel once (or every --every seconds) and activate a new model")
-    _store_args(p)
-    p.add_argument("--channel", required=True, help="channel URL (http(s)://…, file:/…) or directory")
-    p.add_argument("--store-id", required=True, help="this store's id (staged roll-out)")
-    p.add_argument("--group", default="default")
-    p.add_argument("--backend", default="onnxruntime", help="backend the new model must load with")
-    _catalog_args(p, required=True)
-    p.add_argument("--archive", type=Path, default=None, help="install this bundle archive instead of polling")
-    p.add_argument("--unblock", action="store_true",
-                   help="with --archive: install it even if its version is blocked here (a staff rollback or a "
-                        "refusal); needs --staff and --reason, audited, and unblocks that version")
-    p.add_argument("--staff", default="", help="with --unblock: who decided it")
-    p.add_argument("--reason", default="", help="with --unblock: why (goes to the audit log)")
-    p.add_argument("--every", type=bounded(float, 0, 7 * 86400), default=0, help="keep polling every SECONDS (0: once)")
-    p.set_defaults(func=cmd_kiosk_update)
     p = kiosk.add_parser("model-status", help="print the status report (active version, last check, last error)")
     p.add_argument("--state", type=Path, required=True, help="the kiosk's bundle store directory")
     p.set_defaults(func=cmd_kiosk_status)
 
 
-def _store_args(p) -> None:
-    p.add_argument("--state", type=Path, required=True, help="the kiosk's bundle store directory")
-    p.add_argument("--keys", type=Path, action="append", required=True, help="trusted public key file or directory")
-
-
-def _catalog_args(p, required: bool = False) -> None:
+def catalog_args(p, required: bool = False) -> None:
     p.add_argument("--catalog-schema", type=bounded(int, 0, 10**6), required=required,
                    help="the kiosk catalog's schema version")
     p.add_argument("--active-skus", type=Path, required=required,
                    help="text file: one active SKU id per line (what the kiosk's catalog sells)")
 
 
-def _catalog(args):
+def catalog_compat(args):
     from kiosk.bundle_format.verify import CatalogCompat
 
     if args.catalog_schema is None and args.active_skus is None:
@@ -81,7 +62,7 @@ def cmd_bundle_verify(args) -> int:
     from kiosk.recognition.contract import inspect_onnx
     from kiosk.recognition.recognizer import selftest_runner
 
-    policy = VerifyPolicy(TrustStore.load(*args.keys), active_version=args.active_version, catalog=_catalog(args),
+    policy = VerifyPolicy(TrustStore.load(*args.keys), active_version=args.active_version, catalog=catalog_compat(args),
                           selftest=not args.no_selftest, run_model=selftest_runner(), inspect_model=inspect_onnx)
     v = verify_bundle(args.bundle, policy)
     m = v.bundle.manifest
@@ -106,36 +87,6 @@ def say(line: str) -> None:
     import sys
 
     print(f"checkout: {line}", file=sys.stderr, flush=True)
-
-
-def cmd_kiosk_update(args) -> int:
-    import time
-
-    from kiosk.bundles.updater import Updater
-
-    if args.unblock and (args.archive is None or not args.staff.strip() or not args.reason.strip()):
-        raise UserError("--unblock goes with --archive, and needs the staff member's name (--staff) and a reason "
-                        "(--reason) for the audit log")
-    if not args.unblock and (args.staff or args.reason):
-        raise UserError("--staff and --reason go with --unblock")
-    store, trust = open_store(args.state, args.keys)
-    updater = Updater(store, trust, args.channel, args.store_id, group=args.group, catalog=_catalog(args),
-                      backend=args.backend)
-    if args.archive is not None:  # a refusal raises (exit 2); a model that failed to load and was rolled back: 1
-        result = updater.install_archive(args.archive, unblock=(args.staff, args.reason) if args.unblock else None)
-        print(f"{result.outcome}: {result.message}")
-        return _update_exit(result)
-    while True:
-        result = updater.check_once()
-        print(f"{result.outcome}: {result.message}", flush=True)
-        if not args.every:
-            return _update_exit(result)
-        time.sleep(args.every)
-
-
-def _update_exit(result) -> int:
-    """The exit status of one update, the same from a channel and from ``--archive``: 1 unless it ended well."""
-    return 0 if result.outcome not in ("refused", "error", "rolled-back") else 1
 
 
 def cmd_kiosk_status(args) -> int:

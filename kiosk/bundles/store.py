@@ -323,9 +323,19 @@ class BundleStore:
     def block(self, version: int) -> None:
         self.write_state(blocked=sorted(self.blocked_versions() | {int(version)}))
 
-    def unblock(self, version: int) -> None:
-        """Staff's explicit go-ahead (audited by the caller): the version may be installed again."""
+    def unblock(self, version: int, actor: str, reason: str, source: str,
+                record: Callable[[dict], dict | None] | None = None) -> None:
+        """Staff's explicit go-ahead, under the caller's lock: the version may be installed again; audited as
+        ``unblock`` (who, why, from where; named by its ``unblock_id``).
+
+        ``record(change)`` (the kiosk's own audit log; ``change``: ``id``, ``version``) is called before anything
+        changes: a refusal there changes nothing, and its ``{"audit_seq": N}`` goes into the ``unblock`` line, so
+        each names the other."""
+        change = {"id": uuid.uuid4().hex, "version": int(version)}
+        noted = _noted(record(change)) if record else {}
         self.write_state(blocked=sorted(self.blocked_versions() - {int(version)}))
+        self.audit("unblock", version=int(version), actor=actor, reason=reason, source=source,
+                   unblock_id=change["id"], **noted)
 
     def audit(self, event: str, **fields) -> dict:
         entry = {"time": iso(datetime.now(timezone.utc)), "event": event, **fields}
@@ -590,8 +600,8 @@ class BundleStore:
 
 
 def _noted(fields: dict | None) -> dict:
-    """What a ``record`` (a rollback's, a clock reset's) noted that the store's line carries: ``audit_seq``, the
-    number of the kiosk's audit row that records it."""
+    """What a ``record`` (a rollback's, a clock reset's, an unblock's) noted that the store's line carries:
+    ``audit_seq``, the number of the kiosk's audit row that records it."""
     seq = (fields or {}).get("audit_seq")
     return {"audit_seq": seq} if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0 else {}
 

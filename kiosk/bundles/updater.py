@@ -382,14 +382,15 @@ class Updater:
 
     # ----------------------------------------------------------------------------------------- installing
 
-    def install_archive(self, archive: Path | str, source: str = "",
-                        unblock: tuple[str, str] | None = None) -> UpdateResult:
+    def install_archive(self, archive: Path | str, source: str = "", unblock: tuple[str, str] | None = None,
+                        record: Callable[[dict], dict | None] | None = None) -> UpdateResult:
         """Extract, verify, install and activate a bundle archive (e.g. from a USB stick), with the same checks
         as a channel update. Raises BundleRefused naming the reason; the active bundle is untouched then.
 
         A version blocked here (a staff rollback left it, or it was refused for its contract or self-test) is
         refused, as the channel skips it, unless ``unblock`` is ``(staff, reason)``: then, once it has verified, it is
-        unblocked (audited ``unblock``, who and why) and installed. Anything but a regular file (a FIFO, a device,
+        unblocked (audited ``unblock``, who and why; ``record``, the till's own log, as
+        :meth:`BundleStore.unblock` calls it) and installed. Anything but a regular file (a FIFO, a device,
         a folder) is refused before the store's lock is taken: a FIFO's read waited for ever holding it."""
         if path_kind(archive) != "a file":
             raise BundleRefused("archive", not_a(archive, "a bundle archive"))
@@ -400,7 +401,7 @@ class Updater:
                 self._repair_pointer()
                 result = self._install_archive(Path(archive), source=source or f"archive {archive}",
                                                shown=str(archive),
-                                               before_install=lambda v: self._unblocked(v, archive, unblock))
+                                               before_install=lambda v: self._unblocked(v, archive, unblock, record))
             except Exception as exc:  # noqa: BLE001 - one line, an audit entry and a clean status, never a traceback
                 exc = _as_bundle_error(exc)
                 self._failed(exc)
@@ -559,9 +560,10 @@ class Updater:
         except (OSError, BundleError, ValueError):
             return False
 
-    def _unblocked(self, version: int, archive, unblock: tuple[str, str] | None) -> None:
+    def _unblocked(self, version: int, archive, unblock: tuple[str, str] | None,
+                   record: Callable[[dict], dict | None] | None = None) -> None:
         """Nothing when ``version`` is not blocked here; else a refusal, or with ``unblock`` (staff, reason) the
-        version unblocked, audited."""
+        version unblocked, audited (``record``: :meth:`BundleStore.unblock`'s)."""
         if version not in self.store.blocked_versions():
             return
         staff, reason = unblock or ("", "")
@@ -570,8 +572,7 @@ class Updater:
                                            f"left it, or it was refused for its contract or self-test; see "
                                            f"{self.store.audit_path}); to install it anyway: checkout kiosk update "
                                            f"--archive {archive} --unblock --staff NAME --reason WHY (audited)")
-        self.store.unblock(version)
-        self.store.audit("unblock", version=version, actor=staff, reason=reason, source=f"archive {archive}")
+        self.store.unblock(version, staff, reason, f"archive {archive}", record=record)
 
     # ----------------------------------------------------------------------------------------- polling
 

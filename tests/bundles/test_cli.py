@@ -79,15 +79,15 @@ def test_head_office_and_till_commands_keep_their_names_and_options():
                                                     "--active-skus", "--no-selftest"}
     assert _options(parser, "kiosk", "rollback") == {"--config", "--state", "--keys", "--staff", "--reason", "--to"}
     assert _options(parser, "kiosk", "model-status") == {"--state"}
-    assert {"--state", "--keys", "--channel", "--store-id", "--group", "--backend", "--catalog-schema",
+    assert {"--config", "--state", "--keys", "--channel", "--store-id", "--group", "--backend", "--catalog-schema",
             "--active-skus", "--archive", "--every", "--unblock", "--staff", "--reason"} == _options(parser, "kiosk",
                                                                                                     "update")
     assert _options(parser, "kiosk", "clock-reset") == {"--config", "--state", "--staff", "--reason"}
 
 
 def test_the_till_registers_no_signing_commands():
-    """kiosk.bundles.cli (on every till) offers verify/update/status (rollback: kiosk.rollback_cli); sign and publish
-    are head office's."""
+    """kiosk.bundles.cli (on every till) offers verify/status (update, rollback: kiosk.update_cli,
+    kiosk.rollback_cli); sign and publish are head office's."""
     import argparse
 
     from kiosk.bundles import cli as till_cli

@@ -11,7 +11,7 @@ import json
 
 from kiosk.bundles.store import BundleStore
 from kiosk.cli import main
-from tests.bundles.test_rollback_audit import till_model_rows, verify
+from tests.bundles.test_rollback_audit import rows_before, till_model_rows, verify
 
 AHEAD = "2036-01-01T00:00:00Z"
 
@@ -28,22 +28,8 @@ def _ahead(store: BundleStore) -> None:
 def test_a_clock_reset_with_the_kiosks_settings_writes_the_tills_row_first(two_versions, capsys):
     config, store, toml = two_versions
     _ahead(store)
-    seen = []
-    real = BundleStore.write_state
-
-    def write_state(self, **changes):  # the row must be in the till's log before the time changes
-        if "last_seen" in changes:
-            from kiosk.store.sales import SalesStore
-
-            with SalesStore.open(config.store, readonly=True) as till:
-                seen.append([r["kind"] for r in till.audit_rows() if r["kind"].startswith("model.")])
-        return real(self, **changes)
-
-    BundleStore.write_state = write_state
-    try:
+    with rows_before(config, "last_seen") as seen:  # the row must be in the till's log before the time changes
         assert reset("--config", str(toml)) == 0
-    finally:
-        BundleStore.write_state = real
     assert "went back from 2036" in capsys.readouterr().out
     assert seen == [["model.clock_reset"]]
     (kind, actor, row), = till_model_rows(config)

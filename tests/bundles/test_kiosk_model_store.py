@@ -58,6 +58,7 @@ def test_update_settings_from_toml_and_refusals(tmp_path):
 
 
 def test_checkout_kiosk_options_override_the_config(tmp_path):
+    from kiosk import update_cli
     from kiosk.bundles import cli as bundles_cli
     from kiosk.commands import register
     from kiosk.config import config_from_args
@@ -67,6 +68,7 @@ def test_checkout_kiosk_options_override_the_config(tmp_path):
     groups: dict = {}
     register(sub, groups)
     bundles_cli.register(sub, groups)
+    update_cli.register(sub, groups)
     path = tmp_path / "kiosk.toml"
     path.write_text(KIOSK_TOML)
     args = root.parse_args(["kiosk", "--config", str(path), "--channel", "file:/srv/channel", "--store-id", "MYS-7",

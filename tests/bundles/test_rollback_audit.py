@@ -19,6 +19,8 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -194,15 +196,15 @@ def till_model_rows(config) -> list[tuple[str, str, dict]]:
         return model_rows(service)
 
 
-def test_a_shell_rollback_with_the_kiosks_settings_writes_the_tills_row_first(two_versions, capsys):
-    """``checkout kiosk rollback --config`` (kiosk/rollback_cli.py): the store and keys come from the settings, the
-    row is in the till's log before the store's intent, and the two name each other as staff mode's do."""
-    config, store, toml = two_versions
-    seen = []
+@contextmanager
+def rows_before(config, key: str) -> Iterator[list[list[str]]]:
+    """While open, each ``BundleStore.write_state`` that sets ``key`` (not to None) first notes the kinds of the
+    till's ``model.*`` rows: what a command at a shell wrote before it changed the model store."""
+    seen: list[list[str]] = []
     real = BundleStore.write_state
 
     def write_state(self, **changes):
-        if changes.get("rolling_back"):
+        if changes.get(key) is not None:
             from kiosk.store.sales import SalesStore
 
             with SalesStore.open(config.store, readonly=True) as till:
@@ -211,9 +213,17 @@ def test_a_shell_rollback_with_the_kiosks_settings_writes_the_tills_row_first(tw
 
     BundleStore.write_state = write_state
     try:
-        assert shell_rollback("--config", str(toml)) == 0
+        yield seen
     finally:
         BundleStore.write_state = real
+
+
+def test_a_shell_rollback_with_the_kiosks_settings_writes_the_tills_row_first(two_versions, capsys):
+    """``checkout kiosk rollback --config`` (kiosk/rollback_cli.py): the store and keys come from the settings, the
+    row is in the till's log before the store's intent, and the two name each other as staff mode's do."""
+    config, store, toml = two_versions
+    with rows_before(config, "rolling_back") as seen:  # the intent: the row must be in the till's log by then
+        assert shell_rollback("--config", str(toml)) == 0
     out = capsys.readouterr().out
     assert "rolled back from model_version 2 to 1" in out and "the till's audit log" in out
     assert seen == [["model.rollback"]] and store.active_version() == 1 and store.blocked_versions() == {2}
