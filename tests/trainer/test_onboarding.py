@@ -285,14 +285,9 @@ def test_the_default_recipe_is_make_models():
     assert recipe == pairs, f"RECIPE {recipe} vs the Makefile's MODEL_TRAIN {pairs}"
 
 
-def test_a_rerun_retrains_the_incremental_run_when_the_codes_defaults_changed(tmp_path, monkeypatch):
-    """The protocol reuses a finished run with the same command; an incremental run's learning rate, class balance
-    and replay come from trainer/incremental.py, so a change there retrains it instead of reporting the old run."""
-    import json
-
+def _fake_trainings(monkeypatch) -> list:
+    """``checkout train`` replaced by one that writes a metrics line of 8 images; returns the argv list it fills."""
     import kiosk.cli
-    import trainer.incremental as inc
-    from trainer.onboarding import _train
 
     calls = []
 
@@ -304,6 +299,17 @@ def test_a_rerun_retrains_the_incremental_run_when_the_codes_defaults_changed(tm
         return 0
 
     monkeypatch.setattr(kiosk.cli, "main", fake_train)
+    return calls
+
+
+def test_a_rerun_retrains_the_incremental_run_when_the_codes_defaults_changed(tmp_path, monkeypatch):
+    """The protocol reuses a finished run with the same command; an incremental run's learning rate, class balance
+    and replay come from trainer/incremental.py, so a change there retrains it instead of reporting the old run."""
+
+    import trainer.incremental as inc
+    from trainer.onboarding import _train
+
+    calls = _fake_trainings(monkeypatch)
     run = tmp_path / "incremental"
     argv = ["--incremental", "--from", "b", "--add", "a.csv", "--out", str(run)]
     assert _train("incremental", argv, run)["defaults"]["lr_factor"] == inc.LR_FACTOR
@@ -318,20 +324,10 @@ def test_a_rerun_retrains_the_incremental_run_when_the_codes_defaults_changed(tm
 
 def test_a_rerun_refits_the_head_when_the_refits_settings_changed(tmp_path, monkeypatch):
     """The head refit's steps and rate come from trainer/head_refit.py: a change there refits, not reuses."""
-    import kiosk.cli
     import trainer.head_refit as refit
     from trainer.onboarding import _train
 
-    calls = []
-
-    def fake_train(argv):
-        calls.append(argv)
-        out = Path(argv[argv.index("--out") + 1])
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.jsonl").write_text(json.dumps({"epoch": 0, "train_images": 8}) + "\n")
-        return 0
-
-    monkeypatch.setattr(kiosk.cli, "main", fake_train)
+    calls = _fake_trainings(monkeypatch)
     run = tmp_path / "head-refit"
     argv = ["--incremental", "--head-only", "--from", "b", "--add", "a.csv", "--out", str(run)]
     assert _train("head refit", argv, run)["defaults"] == {"steps": refit.STEPS, "lr": refit.LR,
