@@ -133,3 +133,26 @@ def test_head_only_is_refused_without_incremental_and_with_replay_options(world,
         assert _refit(world, world.run, tmp_path / "x", *extra) == 2
         assert f"{extra[0]}: not with --head-only" in capsys.readouterr().err
         assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("damage", ["cut", "pickle", "rows_missing", "rows_short"])
+def test_damaged_kept_embeddings_are_one_line_naming_the_file(world, tmp_path, capsys, damage):
+    base = tmp_path / "damaged"
+    shutil.copytree(world.run, base)
+    data, rows = base / EMBEDDINGS_FILE, base / ROWS_FILE
+    if damage == "cut":
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    elif damage == "pickle":
+        import pickle
+
+        data.write_bytes(pickle.dumps({"embeddings": [1.0]}))
+    elif damage == "rows_missing":
+        rows.unlink()
+    else:
+        rows.write_text("\n".join(rows.read_text().splitlines()[:-3]) + "\n")
+    capsys.readouterr()
+    assert _refit(world, base, tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert (ROWS_FILE if damage == "rows_missing" else EMBEDDINGS_FILE) in err, err
+    assert not (tmp_path / "out").exists()
