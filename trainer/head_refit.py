@@ -6,16 +6,17 @@ seconds, from the embeddings the base run kept of every training photo (:mod:`tr
 2. ``--add``'s photos pass once through the base network (eval crops): the only images the refit itself costs.
 3. The classifier: the base's, grown for the new SKUs (old rows as they were, new rows imprinted:
    :func:`trainer.incremental.new_rows`), then fitted to every kept embedding and the new ones — :data:`STEPS` AdamW
-   steps on up to :data:`BATCH` embeddings each, every SKU weighing the same (``--no-class-balance``: every photo), the
-   base's label smoothing. The backbone is not touched, so what it cannot tell apart stays apart only as far as the
-   base's features allow (measured against the fine-tune in docs/onboarding.md).
+   steps on up to :data:`BATCH` embeddings each, every SKU weighing the same (``--no-class-balance``: every photo),
+   ``--shopper-weight``/``--auto-weight`` on rows whose ``trust`` says so (0 leaves them out), the base's label
+   smoothing. The backbone is not touched: products the base's features do not tell apart stay confused (measured
+   against the fine-tune in docs/onboarding.md).
 4. A normal run: ``best.safetensors`` (the base's backbone, the new head), ``labels.json``, ``args.json``,
    ``best.json`` (top-1/top-3 on ``--val``, default the base's), ``metrics.jsonl``, ``exemplars.csv`` (the base's for
    its SKUs, herding for the new) and the embeddings (the base's and the new photos': next month's refit costs next
    month's photos). ``checkout bundle export RUN2`` (or ``--export DIR``) makes its bundle.
 
-Settings measured offline on issue 13's protocol (docs/onboarding.md, "A head alone on stored embeddings"): a head
-from the base's rows and one from the SKUs' mean embeddings end within 0.5 points of each other after 100, 300 or 1,000
+Settings measured offline on issue 13's protocol (docs/onboarding.md, "A head refit on kept embeddings"): a head
+from the base's rows and one from the SKUs' mean embeddings end within a point of each other after 100, 300 or 1,000
 steps on both splits.
 """
 
@@ -80,11 +81,13 @@ def _refit(args) -> dict:
     cache = opts.cache_dir or run.parent / ".cache"
     digest = backbone_sha256(model)
     stored, backfilled = _kept(base, model, spec, cache, device, digest)
-    new, _z, f_new = _embed(added, model, spec, cache, device, "embed --add's photos")
+    trusted = [r for r in added if _trust_weight(r, opts) > 0]
+    new, _z, f_new = _embed(trusted, model, spec, cache, device, "embed --add's photos")
     labels = sorted(set(base.labels) | {r.sku for r in new})
     grown = _fitted(base, opts, model, labels, stored, new, f_new)
     record = {"base": str(base.root), "base_kind": base.kind, "base_labels": len(base.labels), "head_only": True,
               "new_skus": sorted(set(labels) - set(base.labels)), "added_photos": len(added),
+              "left_out_by_trust": len(added) - len(trusted),
               "kept_embeddings": len(stored), "base_photos_embedded": backfilled, "steps": STEPS,
               "images_processed": len(new)}
     refit = Refit(run, base, opts, grown, labels, spec, cache, device, digest)
@@ -226,23 +229,41 @@ def _fitted(base, opts, model, labels: list[str], stored, new: list, f_new: np.n
     index = {s: i for i, s in enumerate(labels)}
     vectors = np.concatenate([stored.vectors, f_new]) if len(new) else stored.vectors
     targets = np.asarray([index[r.sku] for r in stored.rows + new])
-    fit_head(last_linear(grown), vectors, targets, balance=bool(opts.class_balance),
+    fit_head(last_linear(grown), vectors, targets, _row_weights(stored.rows + new, opts),
              smoothing=float(opts.label_smoothing), seed=int(opts.seed))
     return grown.eval()
 
 
-def fit_head(fc, vectors: np.ndarray, targets: np.ndarray, balance: bool = True, smoothing: float = 0.1,
+def _trust_weight(row, opts) -> float:
+    """How much a row counts by its label's trust (``--shopper-weight``, ``--auto-weight``; others 1), as a training
+    from the same manifest would count it (:func:`trainer.train_sources.training_rows`)."""
+    trust = row.extra.get("trust", "")
+    return float(getattr(opts, f"{trust}_weight", 1.0)) if trust in ("shopper", "auto") else 1.0
+
+
+def _row_weights(rows: list, opts) -> np.ndarray:
+    """Each row's weight in the loss: its trust's, and with ``--class-balance`` (the incremental default) every SKU
+    weighing the same (:func:`trainer.train_sources.balance_classes`)."""
+    from trainer.train_sources import balance_classes
+
+    weights = np.asarray([_trust_weight(r, opts) for r in rows], np.float32)
+    counted = np.flatnonzero(weights > 0)  # a SKU whose rows all count 0 (kept ones, say) stays at 0
+    if opts.class_balance and len(counted):
+        balanced = balance_classes([{"sku": rows[i].sku, "weight": float(weights[i])} for i in counted])
+        weights[counted] = [w["weight"] for w in balanced]
+    return weights
+
+
+def fit_head(fc, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray, smoothing: float = 0.1,
              seed: int = 0, steps: int = STEPS) -> None:
     """Fit the classifier ``fc`` (its weight and bias) to ``vectors`` (its inputs) and ``targets`` in place: ``steps``
     AdamW steps (:data:`LR`, :data:`WEIGHT_DECAY`) on up to :data:`BATCH` rows each, cross-entropy with label smoothing
-    ``smoothing``, each row weighing 1 / its class's rows when ``balance``."""
+    ``smoothing``, a weighted mean over the rows (``weights``)."""
     import torch
     import torch.nn.functional as F
 
     x, y = torch.from_numpy(np.ascontiguousarray(vectors, np.float32)), torch.from_numpy(targets).long()
-    counts = torch.bincount(y, minlength=fc.out_features).float()
-    weight = (1.0 / counts[y]) if balance else torch.ones(len(y))
-    weight = weight / weight.mean()
+    weight = torch.from_numpy(np.asarray(weights, np.float32))
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW([fc.weight, fc.bias], lr=LR, weight_decay=WEIGHT_DECAY)
     fc.train()

@@ -29,6 +29,11 @@ def _refit(world, base, out, *extra) -> int:
                      "--out", str(out), "--cache-dir", str(world.root / "cache"), "--no-progress", *extra])
 
 
+def _refit_from(world, add, out, *extra) -> int:
+    return checkout(["train", "--incremental", "--head-only", "--from", str(world.run), "--add", str(add), "--out",
+                     str(out), "--cache-dir", str(world.root / "cache"), "--no-progress", *extra])
+
+
 @pytest.fixture(scope="module")
 def refitted(world, tmp_path_factory):
     out = tmp_path_factory.mktemp("refit") / "run"
@@ -90,7 +95,7 @@ def test_next_months_refit_costs_next_months_photos(world, refitted, tmp_path):
     add = write_manifest(tmp_path / "more.csv", [(str(world.root / "data" / p), s) for p, s in more])
     out = tmp_path / "next"
     assert checkout(["train", "--incremental", "--head-only", "--from", str(refitted), "--add", str(add), "--out",
-                     str(out), "--cache-dir", str(world.root / "cache"), "--no-progress"]) == 0
+                     str(out), "--cache-dir", str(world.root / "cache"), "--no-progress"]) == 0  # from the refit
     record = json.loads((out / "incremental.json").read_text())
     assert record["images_processed"] == 8 and record["base_photos_embedded"] == 0
     assert record["new_skus"] == ["red-ring"]
@@ -156,3 +161,33 @@ def test_damaged_kept_embeddings_are_one_line_naming_the_file(world, tmp_path, c
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert (ROWS_FILE if damage == "rows_missing" else EMBEDDINGS_FILE) in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_trust_weights_count_as_in_a_training_and_zero_leaves_rows_out(world, tmp_path):
+    from trainer.data.manifest import write_manifest as write_rows
+
+    rows = read_manifest(world.new_train)
+    auto = NEW[0]
+    add = write_rows([r.with_(extra={"trust": "auto" if r.sku == auto else "staff"}) for r in rows], tmp_path / "a.csv")
+    out = tmp_path / "out"
+    assert _refit_from(world, add, out, "--auto-weight", "0") == 0
+    record = json.loads((out / "incremental.json").read_text())
+    left = sum(r.sku == auto for r in rows)
+    assert record["left_out_by_trust"] == left and record["images_processed"] == len(rows) - left
+    assert auto not in json.loads((out / "labels.json").read_text())["labels"]
+    assert sorted(record["new_skus"]) == sorted(s for s in NEW if s != auto)
+
+
+def test_row_weights_take_trust_then_balance_the_skus():
+    from types import SimpleNamespace
+
+    from trainer.data.manifest import ManifestRow
+    from trainer.head_refit import _row_weights
+
+    rows = [ManifestRow("a.jpg", "a"), ManifestRow("b.jpg", "a", extra={"trust": "shopper"}),
+            ManifestRow("c.jpg", "b"), ManifestRow("d.jpg", "c", extra={"trust": "auto"})]
+    opts = SimpleNamespace(shopper_weight=0.5, auto_weight=0.0, class_balance=False)
+    assert _row_weights(rows, opts).tolist() == [1.0, 0.5, 1.0, 0.0]
+    balanced = _row_weights(rows, SimpleNamespace(**{**vars(opts), "class_balance": True}))
+    assert balanced[0] + balanced[1] == pytest.approx(balanced[2]) and balanced[1] == pytest.approx(balanced[0] / 2)
+    assert balanced[3] == 0.0 and balanced.sum() == pytest.approx(2.5)  # the total weight kept
