@@ -164,3 +164,13 @@ def test_what_staff_teach_reaches_head_offices_training_manifest(tmp_path, world
     rec = Recognizer.load(bundle, threads=1)
     assert "blue-disc" in rec.labels
     rec.close()
+    # ... or, the same hour, the base bundle's classifier alone refitted on its run's kept embeddings and these photos
+    assert checkout(["train", "--incremental", "--head-only", "--from", str(world.bundle), "--add",
+                     str(tmp_path / "collected" / "feedback.csv"), "--out", str(tmp_path / "refit"), "--no-progress",
+                     "--cache-dir", str(world.root / "cache"), "--min-new-photos", str(len(rows)),
+                     "--export", str(tmp_path / "refit-bundle")]) == 0
+    record = json.loads((tmp_path / "refit" / "incremental.json").read_text())
+    assert record["new_skus"] == ["blue-disc"] and record["images_processed"] == len(rows)
+    rec = Recognizer.load(tmp_path / "refit-bundle", threads=1)
+    assert "blue-disc" in rec.labels
+    rec.close()
