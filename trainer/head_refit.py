@@ -199,12 +199,13 @@ def _kept(base, model, spec, cache: Path, device: str, digest: str):
     stored = read_embeddings(source, digest) if str(source) not in ("", ".") else None
     if stored is not None:
         return stored, 0
-    train = Path(str(base.args.get("train") or ""))
-    if str(train) in ("", ".") or not train.is_file() or str(source) in ("", ".") or not source.is_dir():
+    manifests = [Path(str(p)) for p, _w in base.args.get("train_sources") or [[base.args.get("train") or "", 1]]]
+    missing = [m for m in manifests if str(m) in ("", ".") or not m.is_file()]
+    if missing or str(source) in ("", ".") or not source.is_dir():
         raise UserError(f"{source / EMBEDDINGS_FILE}: the base keeps no embeddings of its training photos, and its "
-                        f"training manifest ({train}) or run folder is not here; retrain without --head-only (it "
-                        "replays exemplars through the network)")
-    rows = read_manifest(train)
+                        f"training manifest ({(missing or manifests)[0]}) or run folder is not here; retrain without "
+                        "--head-only (it replays exemplars through the network)")
+    rows = [r for m in manifests for r in read_manifest(m)]
     print(f"head refit: {source} keeps no embeddings of its training photos (trained before runs kept them): "
           f"embedding its {len(rows)} training photos once, into {source / EMBEDDINGS_FILE}")
     kept, _z, vectors = _embed(rows, model, spec, cache, device, "embed the base's training photos")
@@ -221,9 +222,10 @@ def _fitted(base, opts, model, labels: list[str], stored, new: list, f_new: np.n
     from trainer.models import build_model, last_linear
 
     fc = last_linear(model)
+    some = np.sort(np.random.default_rng(int(opts.seed)).permutation(len(stored))[:BATCH])  # all, in this catalog
     with torch.no_grad():
-        z_old = fc(torch.from_numpy(stored.vectors).to(fc.weight.device)).cpu().numpy()
-    rows = new_rows(model, base.labels, new, f_new, stored.rows, z_old, stored.vectors)
+        z_old = fc(torch.from_numpy(stored.vectors[some]).to(fc.weight.device)).cpu().numpy()
+    rows = new_rows(model, base.labels, new, f_new, [stored.rows[i] for i in some], z_old, stored.vectors[some])
     grown = grow_head(build_model(opts.arch, len(labels), head=getattr(opts, "head", "linear")), base.labels, labels,
                       model.cpu().state_dict(), rows)
     index = {s: i for i, s in enumerate(labels)}

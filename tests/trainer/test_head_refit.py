@@ -191,3 +191,17 @@ def test_row_weights_take_trust_then_balance_the_skus():
     balanced = _row_weights(rows, SimpleNamespace(**{**vars(opts), "class_balance": True}))
     assert balanced[0] + balanced[1] == pytest.approx(balanced[2]) and balanced[1] == pytest.approx(balanced[0] / 2)
     assert balanced[3] == 0.0 and balanced.sum() == pytest.approx(2.5)  # the total weight kept
+
+
+def test_a_base_without_kept_embeddings_or_its_photos_is_one_line(world, tmp_path, capsys):
+    base = tmp_path / "elsewhere"
+    shutil.copytree(world.run, base)
+    (base / EMBEDDINGS_FILE).unlink()
+    args = json.loads((base / "args.json").read_text())
+    args["train"], args["train_sources"] = str(tmp_path / "gone.csv"), None
+    (base / "args.json").write_text(json.dumps(args))
+    capsys.readouterr()
+    assert _refit(world, base, tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip()
+    assert "keeps no embeddings of its training photos" in err and "gone.csv" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
