@@ -52,12 +52,7 @@ def settings_store(args, action: str) -> tuple[Path | None, list[Path] | None]:
     state, keys = args.state, getattr(args, "keys", None)
     if not args.config:
         return state, keys
-    from kiosk.config import ConfigError, KioskConfig
-
-    try:
-        config = KioskConfig.from_file(args.config)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    config = kiosk_settings(args.config)
     named = config.model_state.strip()
     if state is not None and named and Path(state).resolve() != Path(named).resolve():
         raise UserError(f"--state {state}: {args.config} runs the model store {named}; the till's audit row "
@@ -66,6 +61,16 @@ def settings_store(args, action: str) -> tuple[Path | None, list[Path] | None]:
         raise UserError(f"{args.config}: no model_state (the kiosk runs a plain bundle: there is no {action} to "
                         "make); name the store with --state DIR")
     return Path(state or named), keys or [Path(config.trusted_keys)]
+
+
+def kiosk_settings(path: str):
+    """The kiosk's settings in ``path`` (``--config``: a :class:`~kiosk.config.KioskConfig`); a problem is one line."""
+    from kiosk.config import ConfigError, KioskConfig
+
+    try:
+        return KioskConfig.from_file(path)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
 
 
 def store_and_keys(args, action: str) -> tuple[Path, list[Path]]:

@@ -36,7 +36,7 @@ from kiosk.errors import BundleError
 from kiosk.services.events import UpdateStatusChanged
 
 __all__ = ["OpenedModelStore", "UpdateRelay", "catalog_compat", "model_rollback", "open_model_store", "rollback_made",
-           "recognizer_loader", "settle_staff_rollback", "update_event", "describe_status"]
+           "recognizer_loader", "settle_staff_rollback", "update_event", "describe_status", "updater_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,14 @@ def catalog_compat(catalog, lock: threading.RLock | None = None):
         return found is not None and bool(found.active)
 
     return CatalogCompat(schema, is_active)
+
+
+def updater_settings(config: KioskConfig) -> dict[str, str]:
+    """What the kiosk's updater is made with from its settings (``Updater`` keywords): the channel it polls, the store
+    id and group that pick its staged roll-out, and the backend a new model must load with. ``checkout kiosk update
+    --config`` takes the same (:mod:`kiosk.update_cli`)."""
+    return {"channel": config.channel.strip(), "store_id": config.store_id.strip(),
+            "group": config.store_group.strip(), "backend": config.backend}
 
 
 def recognizer_loader(config: KioskConfig, gallery=None) -> Callable[[Path], Any]:
@@ -106,8 +114,7 @@ def open_model_store(config: KioskConfig, compat, gallery=None) -> OpenedModelSt
     opened = OpenedModelStore(store, trust, None)
     store.on_notice = opened.warnings.append  # a rollback finished, a blocked version active: shown and logged
     load = recognizer_loader(config, gallery)
-    updater = Updater(store, trust, config.channel.strip(), config.store_id.strip(), group=config.store_group.strip(),
-                      catalog=compat, backend=config.backend, loader=load)
+    updater = Updater(store, trust, catalog=compat, loader=load, **updater_settings(config))
     opened.updater = updater if config.channel.strip() else None
     try:
         return _open_active(config, compat, opened, updater, load)
