@@ -1,7 +1,7 @@
 """``checkout kiosk update``: poll a channel or install an archive at a shell; staff may unblock a blocked version.
 
-``checkout kiosk update (--config kiosk.toml | --state DIR --keys PATH) --channel URL --store-id ID …`` polls the
-channel once (or every ``--every`` seconds) and activates a new model (:class:`kiosk.bundles.updater.Updater`);
+``checkout kiosk update --config kiosk.toml`` polls the kiosk's channel once (or every ``--every`` seconds) and
+activates a new model (:class:`kiosk.bundles.updater.Updater`), as the running kiosk would;
 ``--archive FILE`` installs that archive instead, with the same checks. A version blocked here (a staff rollback
 left it, or it was refused for its contract or self-test) is refused unless ``--unblock --staff NAME --reason WHY``:
 then, once the archive has verified, the model store unblocks it (its ``audit.jsonl`` has the ``unblock`` line) and
@@ -16,17 +16,27 @@ verify --config`` holds shell unblocks against the model store (:mod:`kiosk.audi
 unblock (the version is not blocked, or the archive was refused) writes no row.
 
 ``--state`` and ``--keys`` default to the settings' ``model_state`` and ``trusted_keys``; a ``--state`` that is not
-the settings' ``model_state`` is refused. Without ``--config`` no till is named, and the model store's line is the
-record.
+the settings' ``model_state`` is refused. ``--channel``, ``--store-id``, ``--group`` and ``--backend`` default to what
+the running kiosk's updater is made with (:func:`kiosk.services.model_updates.updater_settings`), and bundles are
+checked against the kiosk's catalog (its schema version and active SKUs, opened as the kiosk opens it:
+:func:`kiosk.services.wiring.open_catalog`, :func:`kiosk.services.model_updates.catalog_compat`); an option given
+on the command line wins (``--catalog-schema`` and ``--active-skus`` together). Polling needs a channel and a store
+id (settings with no ``channel``: one line saying so); an archive needs neither from the settings.
+
+Without ``--config`` no till is named, and the model store's line is the record: ``--state``, ``--keys``,
+``--store-id``, ``--catalog-schema`` and ``--active-skus`` are needed, and ``--channel`` to poll (an archive is not
+fetched from a channel).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from contextlib import contextmanager
 from pathlib import Path
 
 from kiosk.errors import UserError
-from kiosk.rollback_cli import row_first, store_and_keys, till
+from kiosk.rollback_cli import kiosk_settings, row_first, store_and_keys, till
 
 SOURCE = "checkout kiosk update"
 #: the till's row of an unblock: its kind, the id's key, and what it records of the store's change
@@ -39,16 +49,20 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
 
     kiosk = group(sub, groups, "kiosk", "run the kiosk and manage its model")
     p = kiosk.add_parser("update", help="poll a channel once (or every --every seconds) and activate a new model")
-    p.add_argument("--config", metavar="FILE", help="the kiosk's settings: its model store and keys, and with "
-                                                    "--unblock the till's audit row (model.unblock)")
+    p.add_argument("--config", metavar="FILE",
+                   help="the kiosk's settings: its model store and keys, channel, store id, group, backend and "
+                        "catalog (an option given here wins), and with --unblock the till's audit row "
+                        "(model.unblock)")
     p.add_argument("--state", type=Path, help="the kiosk's bundle store directory (default: --config's model_state)")
     p.add_argument("--keys", type=Path, action="append",
                    help="trusted public key file or directory (default: --config's trusted_keys)")
-    p.add_argument("--channel", required=True, help="channel URL (http(s)://…, file:/…) or directory")
-    p.add_argument("--store-id", required=True, help="this store's id (staged roll-out)")
-    p.add_argument("--group", default="default")
-    p.add_argument("--backend", default="onnxruntime", help="backend the new model must load with")
-    catalog_args(p, required=True)
+    p.add_argument("--channel", help="channel URL (http(s)://…, file:/…) or directory (default: --config's channel; "
+                                     "not needed with --archive)")
+    p.add_argument("--store-id", help="this store's id (staged roll-out; default: --config's store_id)")
+    p.add_argument("--group", help="the store group (default: --config's store_group, else default)")
+    p.add_argument("--backend", help="backend the new model must load with (default: --config's backend, else "
+                                     "onnxruntime)")
+    catalog_args(p)  # default with --config: the kiosk's catalog
     p.add_argument("--archive", type=Path, default=None, help="install this bundle archive instead of polling")
     p.add_argument("--unblock", action="store_true",
                    help="with --archive: install it even if its version is blocked here (a staff rollback or a "
@@ -61,9 +75,7 @@ def register(sub: argparse._SubParsersAction, groups: dict) -> None:
 
 
 def cmd_kiosk_update(args) -> int:
-    import time
-
-    from kiosk.bundles.cli import catalog_compat, open_store
+    from kiosk.bundles.cli import open_store
     from kiosk.bundles.updater import Updater
 
     if args.unblock and (args.archive is None or not args.staff.strip() or not args.reason.strip()):
@@ -71,21 +83,86 @@ def cmd_kiosk_update(args) -> int:
                         "(--reason) for the audit log")
     if not args.unblock and (args.staff or args.reason):
         raise UserError("--staff and --reason go with --unblock")
+    config = kiosk_settings(args.config) if args.config else None
+    options = updater_options(args, config)
     state, keys = store_and_keys(args, "unblock" if args.unblock else "update")
-    store, trust = open_store(state, keys)
-    updater = Updater(store, trust, args.channel, args.store_id, group=args.group, catalog=catalog_compat(args),
-                      backend=args.backend)
-    if args.archive is not None:  # a refusal raises (exit 2); a model that failed to load and was rolled back: 1
-        with till(args.config if args.unblock else None, SOURCE) as write:
-            result = _installed(updater, args, write)
-        print(f"{result.outcome}: {result.message}")
-        return _update_exit(result)
+    with _catalog(args, config) as compat:
+        store, trust = open_store(state, keys)
+        updater = Updater(store, trust, catalog=compat, **options)
+        if args.archive is not None:  # a refusal raises (exit 2); a model that failed to load and was rolled back: 1
+            with till(args.config if args.unblock else None, SOURCE) as write:
+                result = _installed(updater, args, write)
+            print(f"{result.outcome}: {result.message}")
+            return _update_exit(result)
+        return _polled(updater, args.every)
+
+
+def _polled(updater, every: float) -> int:
+    """Poll the channel once, or every ``every`` seconds for as long as the command runs."""
+    import time
+
     while True:
         result = updater.check_once()
         print(f"{result.outcome}: {result.message}", flush=True)
-        if not args.every:
+        if not every:
             return _update_exit(result)
-        time.sleep(args.every)
+        time.sleep(every)
+
+
+def updater_options(args, config) -> dict[str, str]:
+    """The updater's ``channel``, ``store_id``, ``group`` and ``backend``: the command line's, else the kiosk's
+    settings' (``config``, as the running kiosk makes its updater), else the defaults; what the command needs and
+    neither gave is one line (:func:`_needed`)."""
+    from kiosk.services.model_updates import updater_settings
+
+    given = {"channel": args.channel, "store_id": args.store_id, "group": args.group, "backend": args.backend}
+    options = {"channel": "", "store_id": "", "group": "default", "backend": "onnxruntime"}
+    options.update(updater_settings(config) if config is not None else {})
+    options.update({k: v for k, v in given.items() if v is not None})
+    _needed(args, config, options)
+    return options
+
+
+def _needed(args, config, options: dict[str, str]) -> None:
+    """Polling needs a channel and a store id: from the settings when ``config`` is given (one line naming the setting
+    that is empty there, or the option given empty). Without settings the command line names the store id and the
+    catalog too (the status report names the store; every bundle is checked against the catalog), and the channel to
+    poll (an archive is not fetched from one): one line naming each missing option."""
+    polling = args.archive is None
+    if config is not None:
+        for key, flag in (("channel", "--channel URL"), ("store_id", "--store-id ID")):
+            if polling and not options[key].strip():
+                raise UserError(f"{flag.split()[0]} is empty; name {flag}" if getattr(args, key) is not None else
+                                f"{args.config}: no {key.replace('_', ' ')} in the kiosk's settings ({key} = "
+                                f"{json.dumps(getattr(config, key))}); pass {flag}")
+        return
+    no_catalog = args.catalog_schema is None and args.active_skus is None
+    missing = [flag for flag, gone in (("--channel URL", polling and not options["channel"].strip()),
+                                       ("--store-id ID", not options["store_id"].strip()),
+                                       ("--catalog-schema N", no_catalog), ("--active-skus FILE", no_catalog)) if gone]
+    if missing:
+        raise UserError(f"{', '.join(missing)}: needed without --config kiosk.toml (the kiosk's settings, which hold "
+                        "them)" + ("; --archive FILE needs no --channel" if "--channel URL" in missing else ""))
+
+
+@contextmanager
+def _catalog(args, config):
+    """What bundles are checked against: ``--catalog-schema`` with ``--active-skus``, else with ``config`` the kiosk's
+    catalog as the running kiosk checks it (opened as it opens it; open while the update runs: SKUs are looked up
+    as a bundle is checked)."""
+    from kiosk.bundles.cli import catalog_compat as listed
+
+    if config is None or args.catalog_schema is not None or args.active_skus is not None:
+        yield listed(args)  # both or neither (one line); neither without settings: refused by _needed
+        return
+    from kiosk.services.model_updates import catalog_compat
+    from kiosk.services.wiring import open_catalog
+
+    catalog = open_catalog(config.catalog)
+    try:
+        yield catalog_compat(catalog)
+    finally:
+        catalog.close()
 
 
 def _installed(updater, args, write):
