@@ -20,8 +20,10 @@ the settings' ``model_state`` is refused. ``--channel``, ``--store-id``, ``--gro
 the running kiosk's updater is made with (:func:`kiosk.services.model_updates.updater_settings`), and bundles are
 checked against the kiosk's catalog (its schema version and active SKUs, opened as the kiosk opens it:
 :func:`kiosk.services.wiring.open_catalog`, :func:`kiosk.services.model_updates.catalog_compat`); an option given
-on the command line wins (``--catalog-schema`` and ``--active-skus`` together). Polling needs a channel and a store
-id (settings with no ``channel``: one line saying so); an archive needs neither from the settings.
+on the command line wins (``--catalog-schema`` and ``--active-skus`` together). A new model is test-loaded as the
+kiosk loads it (:func:`kiosk.services.model_updates.recognizer_loader`: its device, threads, precision and top-k), so
+what the kiosk could not run is rolled back here. Polling needs a channel and a store id (settings with no
+``channel``: one line saying so); an archive needs neither from the settings.
 
 Without ``--config`` no till is named, and the model store's line is the record: ``--state``, ``--keys``,
 ``--store-id``, ``--catalog-schema`` and ``--active-skus`` are needed, and ``--channel`` to poll (an archive is not
@@ -88,13 +90,26 @@ def cmd_kiosk_update(args) -> int:
     state, keys = store_and_keys(args, "unblock" if args.unblock else "update")
     with _catalog(args, config) as compat:
         store, trust = open_store(state, keys)
-        updater = Updater(store, trust, catalog=compat, **options)
+        updater = Updater(store, trust, catalog=compat, loader=_loader(config, options["backend"]), **options)
         if args.archive is not None:  # a refusal raises (exit 2); a model that failed to load and was rolled back: 1
             with till(args.config if args.unblock else None, SOURCE) as write:
                 result = _installed(updater, args, write)
             print(f"{result.outcome}: {result.message}")
             return _update_exit(result)
         return _polled(updater, args.every)
+
+
+def _loader(config, backend: str):
+    """With the kiosk's settings, a new model is test-loaded as the running kiosk loads it (its device, threads,
+    precision and top-k; ``backend`` the command line's or the settings'): what fails there fails here, and is rolled
+    back here. Without them, the updater's own (the backend alone)."""
+    if config is None:
+        return None
+    from dataclasses import replace
+
+    from kiosk.services.model_updates import recognizer_loader
+
+    return recognizer_loader(replace(config, backend=backend))
 
 
 def _polled(updater, every: float) -> int:

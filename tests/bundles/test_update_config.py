@@ -157,3 +157,11 @@ def test_without_the_settings_an_archive_needs_no_channel(archive, head_office_k
     assert "--store-id ID: needed without --config" in _one_line(capsys)
     assert main([*common, "--store-id", "S1", *catalog]) == 0
     assert "activated model version 1" in capsys.readouterr().out
+
+
+def test_a_new_model_is_test_loaded_as_the_kiosk_loads_it(settings, archive, capsys):
+    config, toml = settings(precision="int8")  # the kiosk runs int8 models only; this bundle carries none
+    assert main(["kiosk", "update", "--config", str(toml), "--archive", archive("v1")]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("rolled-back:") and "int8" in out, out
+    assert BundleStore(config.model_state).active_version() is None
