@@ -33,6 +33,7 @@ def embed_crops(model, crops_uint8: np.ndarray, spec: PreprocessSpec, device: st
                 batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """``(logits, embeddings)`` of eval crops ``(N, S, S, 3)`` uint8 RGB by ``model`` (eval mode, one pass)."""
     import torch
+    from tqdm import tqdm
 
     from trainer.models import WithEmbedding
     from trainer.presets import normalize_batch
@@ -40,7 +41,8 @@ def embed_crops(model, crops_uint8: np.ndarray, spec: PreprocessSpec, device: st
     net = WithEmbedding(model).eval()
     logits, embeddings = [], []
     with torch.inference_mode():
-        for start in range(0, len(crops_uint8), batch_size):
+        for start in tqdm(range(0, len(crops_uint8), batch_size), desc="embed", unit="batch", leave=False,
+                          disable=None):  # quiet off a terminal
             x = torch.from_numpy(np.array(crops_uint8[start : start + batch_size])).permute(0, 3, 1, 2)
             z, e = net(normalize_batch(x.to(device), spec))
             logits.append(z.float().cpu().numpy())

@@ -263,13 +263,14 @@ def fit_head(fc, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray, 
     ``smoothing``, a weighted mean over the rows (``weights``)."""
     import torch
     import torch.nn.functional as F
+    from tqdm import tqdm
 
     x, y = torch.from_numpy(np.ascontiguousarray(vectors, np.float32)), torch.from_numpy(targets).long()
     weight = torch.from_numpy(np.asarray(weights, np.float32))
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW([fc.weight, fc.bias], lr=LR, weight_decay=WEIGHT_DECAY)
     fc.train()
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc="refit head", unit="step", leave=False, disable=None):  # quiet off a terminal
         pick = torch.randperm(len(y), generator=generator)[:BATCH] if len(y) > BATCH else slice(None)
         loss = F.cross_entropy(fc(x[pick]), y[pick], reduction="none", label_smoothing=smoothing)
         loss = (loss * weight[pick]).sum() / weight[pick].sum()
