@@ -46,11 +46,16 @@ def run_head_only(args) -> dict:
     t0 = time.perf_counter()
     if args.base is None or args.add is None or args.out is None:
         raise UserError("train --incremental --head-only needs --from RUN, --add MANIFEST and --out RUN")
+    from trainer.options import get_args_parser
+
+    defaults = get_args_parser().parse_args([])
     for given, option in ((args.replay, "--replay"), (args.hold_old_rows, "--hold-old-rows"),
-                          (args.distill, "--distill")):
+                          (args.distill, "--distill"), (args.freeze, "--freeze"),
+                          *((getattr(args, k), f"--{k}") for k in ("epochs", "lr") if getattr(args, k) !=
+                            getattr(defaults, k))):
         if given is not None:
-            raise UserError(f"{option}: not with --head-only (it fits the classifier alone on every kept embedding: "
-                            "nothing is replayed through the network, and the network does not learn)")
+            raise UserError(f"{option}: not with --head-only (it fits the classifier alone, {STEPS} steps on every "
+                            "kept embedding: only --add's photos pass the network, and the network does not learn)")
     with run_lock(Path(args.out)):
         result = _refit(args)
     record = result["incremental"]

@@ -134,7 +134,8 @@ def test_head_only_is_refused_without_incremental_and_with_replay_options(world,
     assert checkout(["train", "--train", str(world.train), "--out", str(tmp_path / "r"), "--head-only",
                      "--arch", "tiny_cnn"]) == 2
     assert "--head-only: only with --incremental" in capsys.readouterr().err
-    for extra in (["--replay", "3"], ["--distill", "5"], ["--hold-old-rows"]):
+    for extra in (["--replay", "3"], ["--distill", "5"], ["--hold-old-rows"], ["--epochs", "3"], ["--lr", "0.1"],
+                  ["--freeze", "5"]):
         assert _refit(world, world.run, tmp_path / "x", *extra) == 2
         assert f"{extra[0]}: not with --head-only" in capsys.readouterr().err
         assert not (tmp_path / "x").exists()
