@@ -69,19 +69,20 @@ def run_head_only(args) -> dict:
 
 
 def _refit(args) -> dict:
+    from trainer import incremental as inc
     from trainer.data.manifest import read_manifest
     from trainer.embeddings import backbone_sha256
-    from trainer.incremental import _check_added, _options, _refuse_out, base_exemplars, base_network, read_base
     from trainer.train import specs_from_args
 
-    base = read_base(args.base)
+    base = inc.read_base(args.base)
     run = Path(args.out)
-    _refuse_out(run, base)
+    inc.refuse_out(run, base)
+    inc.refuse_conflicts(args, base)
     added = read_manifest(args.add)
-    exemplars = base_exemplars(base)
-    _check_added(args.add, added, base, exemplars, getattr(args, "min_new_photos", None))
-    opts = _options(args, base)
-    model, device = base_network(base, opts)
+    exemplars = inc.base_exemplars(base)
+    inc.check_new_photos(args.add, added, base, exemplars, getattr(args, "min_new_photos", None))
+    opts = inc.run_options(args, base)
+    model, device = inc.base_network(base, opts)
     spec = specs_from_args(opts)[1]
     cache = opts.cache_dir or run.parent / ".cache"
     digest = backbone_sha256(model)

@@ -28,8 +28,9 @@ import numpy as np
 
 from kiosk.errors import UserError
 
-__all__ = ["INCREMENTAL_EPOCHS", "Base", "base_network", "cosine_rows", "embed_rows", "grow_head", "images_processed",
-           "imprint_rows", "new_rows", "prepare", "read_base", "run_incremental"]
+__all__ = ["INCREMENTAL_EPOCHS", "Base", "base_network", "check_new_photos", "cosine_rows", "embed_rows", "grow_head",
+           "images_processed", "imprint_rows", "new_rows", "prepare", "read_base", "refuse_conflicts", "refuse_out",
+           "run_incremental", "run_options"]
 
 INCREMENTAL_EPOCHS = 4
 # The base's peak learning rate × this. Measured (2026-12-01, issue 13's protocol, MobileNetV2 160 px base on 61 grocery
@@ -225,7 +226,7 @@ def new_rows(model, old_labels: list[str], new: list, f_new: np.ndarray, old: li
     return imprint_rows(by_sku, f_old, z_old, np.asarray([index[r.sku] for r in old]))
 
 
-def _options(args, base: Base) -> argparse.Namespace:
+def run_options(args, base: Base) -> argparse.Namespace:
     """The run's options: the base's network and recipe (:data:`KEPT`), the command line's for the rest; an
     unchanged ``--epochs``/``--lr`` becomes the incremental default."""
     from trainer.options import get_args_parser
@@ -253,7 +254,7 @@ def _options(args, base: Base) -> argparse.Namespace:
     return opts
 
 
-def _refuse_conflicts(args, base: Base) -> None:
+def refuse_conflicts(args, base: Base) -> None:
     """An option of :data:`KEPT` given on the command line (not its default) that differs from the base's is refused
     in one line naming it and both values: the run keeps the base's (``--arch tiny_cnn`` from a mobilenet_v2 base
     trained a mobilenet_v2, no word). ``--freeze`` may differ (how much of the base network is fine-tuned)."""
@@ -316,15 +317,15 @@ def prepare(args) -> tuple[argparse.Namespace, dict]:
         raise UserError("train --incremental needs --from BUNDLE_OR_RUN, --add MANIFEST and --out RUN")
     base = read_base(args.base)
     run = Path(args.out)
-    _refuse_out(run, base)
-    _refuse_conflicts(args, base)
+    refuse_out(run, base)
+    refuse_conflicts(args, base)
     run.mkdir(parents=True, exist_ok=True)
     added = read_manifest(args.add)
     exemplars = base_exemplars(base)
-    _check_added(args.add, added, base, exemplars, getattr(args, "min_new_photos", None))
+    check_new_photos(args.add, added, base, exemplars, getattr(args, "min_new_photos", None))
     replay = _replay(base, exemplars, added, args.replay)
     manifest = write_manifest(added + replay, run / "incremental-train.csv")
-    opts = _options(args, base)
+    opts = run_options(args, base)
     opts.train = manifest
     labels = sorted({r.sku for r in added + replay})
     new = sorted(set(labels) - set(base.labels))
@@ -342,7 +343,7 @@ def prepare(args) -> tuple[argparse.Namespace, dict]:
     return opts, record
 
 
-def _check_added(manifest: Path, added: list, base: Base, exemplars: list, minimum: int | None) -> None:
+def check_new_photos(manifest: Path, added: list, base: Base, exemplars: list, minimum: int | None) -> None:
     """:func:`trainer.data.added.check_added` against the base's training photos, or (its training manifest not here,
     e.g. a bundle from another machine) against its replay exemplars, said in a line."""
     from trainer.data.added import MIN_NEW_PHOTOS, check_added
@@ -358,7 +359,7 @@ def _check_added(manifest: Path, added: list, base: Base, exemplars: list, minim
     check_added(Path(manifest), added, base.labels, rows, name, minimum=minimum or MIN_NEW_PHOTOS)
 
 
-def _refuse_out(run: Path, base: Base) -> None:
+def refuse_out(run: Path, base: Base) -> None:
     """``--out`` is a new folder: not the base itself (it would be overwritten) nor another run (their files and
     metrics would mix)."""
     from trainer.run_files import holds_run

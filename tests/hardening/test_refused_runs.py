@@ -106,11 +106,11 @@ def test_incremental_options_that_contradict_the_base_are_refused(base, data, tm
 
 
 def test_incremental_takes_the_bases_own_values_and_freeze(base):
-    from trainer.incremental import _refuse_conflicts, read_base
+    from trainer.incremental import read_base, refuse_conflicts
     from trainer.options import get_args_parser
 
     parser = get_args_parser()
     b = read_base(base)
     for argv in (["--arch", "tiny_cnn", "--img-size", "64"], ["--freeze", "0"], ["--epochs", "2", "--lr", "1e-3"]):
-        _refuse_conflicts(parser.parse_args(argv), b)
+        refuse_conflicts(parser.parse_args(argv), b)
     assert isinstance(parser.parse_args([]), argparse.Namespace)

@@ -107,12 +107,12 @@ def test_an_incremental_retrain_distils_with_the_given_weight_and_records_it(tmp
 def test_an_incremental_retrain_balances_its_classes_unless_told_not_to(tmp_path):
     """The new SKUs' photos outnumber each old SKU's few replayed exemplars: by default every SKU weighs the same
     (trainer/incremental.py BALANCE); --no-class-balance trains on the plain mean."""
-    from trainer.incremental import BALANCE, _options, read_base
+    from trainer.incremental import BALANCE, read_base, run_options
     from trainer.options import get_args_parser
 
     world = build_world()
     base = read_base(world.run)
     parser = get_args_parser()
     common = ["--incremental", "--from", str(world.run), "--add", str(world.new_train), "--out", str(tmp_path / "x")]
-    assert BALANCE is True and _options(parser.parse_args(common), base).class_balance is True
-    assert _options(parser.parse_args([*common, "--no-class-balance"]), base).class_balance is False
+    assert BALANCE is True and run_options(parser.parse_args(common), base).class_balance is True
+    assert run_options(parser.parse_args([*common, "--no-class-balance"]), base).class_balance is False

@@ -206,3 +206,11 @@ def test_a_base_without_kept_embeddings_or_its_photos_is_one_line(world, tmp_pat
     err = capsys.readouterr().err.strip()
     assert "keeps no embeddings of its training photos" in err and "gone.csv" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_an_option_of_the_bases_network_that_differs_is_refused_as_in_a_fine_tune(world, tmp_path, capsys):
+    capsys.readouterr()
+    assert _refit(world, world.run, tmp_path / "out", "--img-size", "96") == 2
+    err = capsys.readouterr().err
+    assert "--img-size 96: the base" in err and "was trained with --img-size 64" in err
+    assert not (tmp_path / "out").exists()

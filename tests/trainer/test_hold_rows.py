@@ -73,13 +73,13 @@ def test_an_incremental_retrain_holding_the_old_rows_keeps_them_and_records_it(t
 
 
 def test_by_default_an_incremental_retrain_trains_every_row(tmp_path):
-    from trainer.incremental import HOLD_OLD_ROWS, _options, read_base
+    from trainer.incremental import HOLD_OLD_ROWS, read_base, run_options
     from trainer.options import get_args_parser
 
     world = build_world()
     base = read_base(world.run)
     parser = get_args_parser()
     common = ["--incremental", "--from", str(world.run), "--add", str(world.new_train), "--out", str(tmp_path / "x")]
-    assert _options(parser.parse_args(common), base).hold_old_rows is HOLD_OLD_ROWS
-    assert _options(parser.parse_args([*common, "--no-hold-old-rows"]), base).hold_old_rows is False
-    assert _options(parser.parse_args([*common, "--hold-old-rows"]), base).hold_old_rows is True
+    assert run_options(parser.parse_args(common), base).hold_old_rows is HOLD_OLD_ROWS
+    assert run_options(parser.parse_args([*common, "--no-hold-old-rows"]), base).hold_old_rows is False
+    assert run_options(parser.parse_args([*common, "--hold-old-rows"]), base).hold_old_rows is True

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainer.incremental import Base, _options
+from trainer.incremental import Base, run_options
 from trainer.logit_norm import LogitNorm, with_logit_norm
 from trainer.options import get_args_parser
 
@@ -58,4 +58,4 @@ def test_the_option_parses_and_bad_values_are_one_line_errors(capsys):
 def test_an_incremental_retrain_keeps_its_bases_logit_norm(tmp_path):
     base = Base(tmp_path, "run", {"arch": "tiny_cnn", "logit_norm": 0.04, "lr": 1e-3}, ["a"], {}, tmp_path / "w")
     args = argparse.Namespace(**{**vars(get_args_parser().parse_args([])), "logit_norm": 0.0})
-    assert _options(args, base).logit_norm == 0.04
+    assert run_options(args, base).logit_norm == 0.04
