@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kiosk.errors import UserError
+from kiosk.inputfiles import not_a, path_kind
 
 __all__ = ["EMBEDDINGS_FILE", "ROWS_FILE", "Stored", "backbone_sha256", "read_embeddings", "write_embeddings"]
 
@@ -75,8 +76,12 @@ def read_embeddings(run: Path, backbone: str) -> Stored | None:
     from trainer.data.manifest import read_manifest
 
     path, listing = Path(run) / EMBEDDINGS_FILE, Path(run) / ROWS_FILE
-    if not path.is_file():
+    kind = path_kind(path)
+    if kind == "missing":
         return None
+    if kind != "a file":
+        raise UserError(f"{not_a(path, 'a file of kept embeddings')} — move it aside (a refit embeds the run's photos "
+                        "again when there is none)")
     try:
         with safe_open(str(path), framework="numpy") as f:
             made_by = (f.metadata() or {}).get("backbone_sha256")

@@ -141,7 +141,7 @@ def test_head_only_is_refused_without_incremental_and_with_replay_options(world,
         assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("damage", ["cut", "pickle", "rows_missing", "rows_short"])
+@pytest.mark.parametrize("damage", ["cut", "pickle", "rows_missing", "rows_short", "a_folder"])
 def test_damaged_kept_embeddings_are_one_line_naming_the_file(world, tmp_path, capsys, damage):
     base = tmp_path / "damaged"
     shutil.copytree(world.run, base)
@@ -154,6 +154,9 @@ def test_damaged_kept_embeddings_are_one_line_naming_the_file(world, tmp_path, c
         data.write_bytes(pickle.dumps({"embeddings": [1.0]}))
     elif damage == "rows_missing":
         rows.unlink()
+    elif damage == "a_folder":
+        data.unlink()
+        data.mkdir()
     else:
         rows.write_text("\n".join(rows.read_text().splitlines()[:-3]) + "\n")
     capsys.readouterr()
