@@ -22,7 +22,6 @@ steps on both splits.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +55,13 @@ def run_head_only(args) -> dict:
         if given is not None:
             raise UserError(f"{option}: not with --head-only (it fits the classifier alone, {STEPS} steps on every "
                             "kept embedding: only --add's photos pass the network, and the network does not learn)")
+    from trainer.train import write_json
+
     with run_lock(Path(args.out)):
         result = _refit(args)
     record = result["incremental"]
     record["seconds"] = time.perf_counter() - t0
-    _write_json(Path(args.out) / "incremental.json", record)
+    write_json(Path(args.out) / "incremental.json", record)
     if getattr(args, "export", None):
         from trainer.export import export_bundle
 
@@ -125,19 +126,19 @@ def _write_run(r: Refit, stored, new: list, f_new: np.ndarray, exemplars: list) 
     from trainer.data.manifest import write_manifest
     from trainer.embeddings import write_embeddings
     from trainer.run_files import METRICS, append_record, labels_sha256
-    from trainer.train import args_to_json
+    from trainer.train import args_to_json, write_json
 
     rows = stored.rows + new
     r.opts.train = write_manifest(rows, r.run / "head-refit-train.csv")
     r.opts.head_only, r.opts.epochs, r.opts.out = True, 0, r.run
     groups = {**r.base.groups, **{row.sku: row.group for row in new if row.sku not in r.base.groups and row.group}}
-    _write_json(r.run / "labels.json", {"labels": r.labels, "groups": groups})
-    _write_json(r.run / "args.json", args_to_json(r.opts))
+    write_json(r.run / "labels.json", {"labels": r.labels, "groups": groups})
+    write_json(r.run / "args.json", args_to_json(r.opts))
     save_file({k: v.contiguous() for k, v in r.model.state_dict().items()}, str(r.run / "best.safetensors"))
     scores = _validate(r)
     best = {**scores, "epoch": 0, "preprocess": r.spec.to_json(), "arch": r.opts.arch, "num_classes": len(r.labels),
             "labels_sha256": labels_sha256(r.labels)}
-    _write_json(r.run / "best.json", best)
+    write_json(r.run / "best.json", best)
     append_record(r.run / METRICS, {"epoch": 0, "train_images": len(new), "steps": STEPS,
                                     **{f"val_{k}": v for k, v in scores.items()}})
     vectors = np.concatenate([stored.vectors, f_new]) if len(new) else stored.vectors
@@ -285,8 +286,3 @@ def fit_head(fc, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray, 
         optimizer.step()
     fc.eval()
 
-
-def _write_json(path: Path, data) -> None:
-    from kiosk.bundle_format.atomic import atomic_write
-
-    atomic_write(path, json.dumps(data, indent=2, default=str))

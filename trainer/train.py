@@ -115,8 +115,8 @@ def load_data(args, dist_info: DistInfo, run: Path, device: str) -> tuple[Traini
                            lines=[r["line"] for r in val_rows], desc="decode val") if val_rows else None)
     if dist_info.is_main:
         val_bad = [{"line": line, "path": path, "reason": why} for line, path, why in (val.bad if val else [])]
-        _write_json(run / "quarantine.json", data.skipped + val_bad)
-        _write_json(run / "labels.json", {"labels": data.labels, "groups": data.groups})
+        write_json(run / "quarantine.json", data.skipped + val_bad)
+        write_json(run / "labels.json", {"labels": data.labels, "groups": data.groups})
     return data, val
 
 
@@ -300,7 +300,7 @@ def _set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _write_json(path: Path, data) -> None:
+def write_json(path: Path, data) -> None:
     atomic_write(path, json.dumps(data, indent=2, default=str))
 
 
@@ -586,7 +586,7 @@ def build_training(args, dist_info: DistInfo, device: str, run: Path, data: Trai
                    val: CachedImages | None) -> Training:
     model = build_model_for(args, len(data.labels), device)
     if dist_info.is_main:
-        _write_json(run / "args.json", args_to_json(args))  # with --freeze resolved
+        write_json(run / "args.json", args_to_json(args))  # with --freeze resolved
     steps_per_epoch = len(data)
     optimizer = torch.optim.AdamW(_param_groups(model, args.arch, args.lr, args.backbone_lr_mult, args.weight_decay))
     scheduler = make_scheduler(args, optimizer, steps_per_epoch)
@@ -806,7 +806,7 @@ def validate(t: Training, epoch: int) -> dict:
 def _write_best(t: Training) -> None:
     """best.json: the kept weights' scores, preprocessing, network and the labels they were trained on (so a
     labels.json of another training beside them is refused at export)."""
-    _write_json(t.run / "best.json", {**t.best, "preprocess": t.eval_spec.to_json(), "arch": t.args.arch,
+    write_json(t.run / "best.json", {**t.best, "preprocess": t.eval_spec.to_json(), "arch": t.args.arch,
                                       "num_classes": len(t.data.labels),
                                       "labels_sha256": run_files.labels_sha256(t.data.labels)})
 
