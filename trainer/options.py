@@ -36,6 +36,9 @@ def _add_loss_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--logit-norm", type=bounded(float, 0, 10), default=0.0, metavar="TAU",
                    help="LogitNorm: the loss sees the logits scaled to norm 1/TAU (e.g. 0.04; the network and its "
                         "export are unchanged); 0 = off")
+    p.add_argument("--margin", type=bounded(float, 0, below=1), default=0.0, metavar="M",
+                   help="with --head cosine: an additive cosine margin (CosFace) in the loss, the true SKU's cosine "
+                        "lowered by M (e.g. 0.2; the network and its export are unchanged); 0 = off")
 
 
 def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:

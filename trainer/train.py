@@ -42,6 +42,7 @@ from trainer.distributed import (
 )
 from trainer.imagecache import CachedImages, build_cache
 from trainer.logit_norm import with_logit_norm
+from trainer.margin import with_margin
 from trainer.metrics import topk_accuracy
 from trainer.models import (
     DEFAULT_FREEZE,
@@ -465,6 +466,9 @@ def resolve_args(args) -> argparse.Namespace:
     if getattr(args, "hold_old_rows", None) and not getattr(args, "init_weights", None):
         raise UserError("--hold-old-rows: only with --incremental (a training from ImageNet weights has no old SKUs' "
                         "rows to hold)")
+    if getattr(args, "margin", 0.0) and getattr(args, "head", "linear") != "cosine":
+        raise UserError(f"--margin {args.margin:g}: only with --head cosine (the margin is on the cosine between an "
+                        "embedding and its SKU's row)")
     if getattr(args, "head_only", False):
         raise UserError("--head-only: only with --incremental (it refits a base run's classifier)")
     if getattr(args, "distill", None) and not getattr(args, "init_weights", None):
@@ -596,7 +600,8 @@ def build_training(args, dist_info: DistInfo, device: str, run: Path, data: Trai
     if args.ema:
         ema = torch.optim.swa_utils.AveragedModel(
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
-    criterion = with_logit_norm(data.criterion(nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)),
+    criterion = data.criterion(nn.CrossEntropyLoss(label_smoothing=args.label_smoothing))
+    criterion = with_logit_norm(with_margin(criterion, getattr(args, "margin", 0.0), model),
                                 getattr(args, "logit_norm", 0.0))
     criterion = with_distillation(criterion, distillation_for(args, model))
     train_spec, eval_spec = specs_from_args(args)
