@@ -25,8 +25,13 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = Path("/opt/ml/checkpoints")
 MASTER_PORT = 29500
-#: files of a run that make up the model artefact (what `checkout bundle export` needs)
-MODEL_FILES = ("best.safetensors", "best.json", "labels.json", "args.json", "quarantine.json")
+#: files of a run that make up the model artefact: what `checkout bundle export` needs, and what makes it a base
+#: for `checkout train --incremental` (the replay exemplars) and `--head-only` (the kept embeddings)
+MODEL_FILES = ("best.safetensors", "best.json", "labels.json", "args.json", "quarantine.json", "exemplars.json",
+               "embeddings.safetensors")
+#: manifests among them: written again beside the copies, so their photo paths (relative to the run) still name
+#: the same photos
+MODEL_MANIFESTS = ("exemplars.csv", "embeddings.csv")
 
 
 def on_sagemaker(environ: Mapping[str, str] | None = None) -> bool:
@@ -98,7 +103,20 @@ def publish_outputs(args, run: Path) -> list[Path]:
             if src.is_file() and src.resolve() != (dest / name).resolve():
                 shutil.copy2(src, dest / name)
                 copied.append(dest / name)
+        if attr == "sagemaker_model_dir":
+            copied += _rewrite_manifests(Path(run), dest)
     return copied
+
+
+def _rewrite_manifests(run: Path, dest: Path) -> list[Path]:
+    from trainer.data.manifest import read_manifest, write_manifest
+
+    written = []
+    for name in MODEL_MANIFESTS:
+        src = run / name
+        if src.is_file() and src.resolve() != (dest / name).resolve():
+            written.append(write_manifest(read_manifest(src), dest / name))
+    return written
 
 
 @dataclass(frozen=True)

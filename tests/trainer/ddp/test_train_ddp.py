@@ -169,8 +169,18 @@ def test_sagemaker_variables_fill_the_options(data, tmp_path):
     for name in ("best.safetensors", "labels.json", "metrics.jsonl", "checkpoint.pt", "shard-errors.rank1.jsonl"):
         (run / name).write_text("x")
     args.sagemaker_model_dir, args.sagemaker_output_dir = str(tmp_path / "m2"), str(tmp_path / "o2")
+    photo = tmp_path / "photos" / "a.jpg"
+    for name in ("exemplars.csv", "embeddings.csv"):
+        (run / name).write_text("path,sku\n../photos/a.jpg,apple\n")
+    (run / "embeddings.safetensors").write_text("x")
     publish_outputs(args, run)
-    assert sorted(p.name for p in (tmp_path / "m2").iterdir()) == ["best.safetensors", "labels.json"]
+    assert sorted(p.name for p in (tmp_path / "m2").iterdir()) == ["best.safetensors", "embeddings.csv",
+                                                                     "embeddings.safetensors", "exemplars.csv",
+                                                                     "labels.json"]
+    from trainer.data.manifest import read_manifest
+
+    for name in ("exemplars.csv", "embeddings.csv"):  # the model folder's manifests still name the run's photos
+        assert [(r.path, r.sku) for r in read_manifest(tmp_path / "m2" / name)] == [(photo, "apple")]
     assert sorted(p.name for p in (tmp_path / "o2").iterdir()) == ["metrics.jsonl", "shard-errors.rank1.jsonl"]
 
 
