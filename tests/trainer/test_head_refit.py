@@ -217,3 +217,19 @@ def test_an_option_of_the_bases_network_that_differs_is_refused_as_in_a_fine_tun
     err = capsys.readouterr().err
     assert "--img-size 96: the base" in err and "was trained with --img-size 64" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_sagemaker_published_is_a_refit_base_without_its_run_folder(world, tmp_path):
+    """SageMaker's model folder (``publish_outputs``) carries the kept embeddings and the exemplars: the refit reads
+    them there and embeds only the new photos, as from the run itself."""
+    import argparse
+
+    from trainer.sagemaker.env import publish_outputs
+
+    model = tmp_path / "model"
+    publish_outputs(argparse.Namespace(sagemaker_model_dir=str(model), sagemaker_output_dir=None), world.run)
+    out = tmp_path / "run"
+    assert _refit(world, model, out) == 0
+    record = json.loads((out / "incremental.json").read_text())
+    assert record["base_photos_embedded"] == 0 and record["images_processed"] == len(read_manifest(world.new_train))
+    assert record["kept_embeddings"] == len(read_manifest(world.train))
