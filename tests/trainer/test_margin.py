@@ -67,3 +67,24 @@ def test_an_incremental_retrain_keeps_its_bases_margin(tmp_path):
     base = Base(tmp_path, "run", {"arch": "tiny_cnn", "head": "cosine", "margin": 0.2}, ["a"], {}, tmp_path / "w")
     args = argparse.Namespace(**{**vars(get_args_parser().parse_args([])), "margin": 0.0})
     assert run_options(args, base).margin == 0.2
+
+
+def test_a_training_with_a_margin_runs_records_it_and_moves_the_loss(tmp_path):
+    """Two one-epoch trainings of one seed, with and without ``--margin``: both finish, args.json keeps the margin,
+    and the margin's loss is the higher (the true logit is lowered in the loss only)."""
+    import json
+
+    from kiosk.cli import main as checkout
+    from tests.onboarding_kit import TRAIN_ARGS, build_world
+
+    world = build_world()
+    losses = {}
+    for margin in ("0", "0.3"):
+        run = tmp_path / f"m{margin}"
+        assert checkout(["train", "--train", str(world.train), "--out", str(run), "--cache-dir",
+                         str(world.root / "cache"), *TRAIN_ARGS, "--head", "cosine", "--margin", margin,
+                         "--epochs", "1"]) == 0
+        assert json.loads((run / "args.json").read_text())["margin"] == float(margin)
+        lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+        losses[margin] = [x["train_loss"] for x in lines if "train_loss" in x][-1]
+    assert losses["0.3"] > losses["0"]
