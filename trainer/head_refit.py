@@ -239,7 +239,7 @@ def _fitted(base, opts, model, labels: list[str], stored, new: list, f_new: np.n
     vectors = np.concatenate([stored.vectors, f_new]) if len(new) else stored.vectors
     targets = np.asarray([index[r.sku] for r in stored.rows + new])
     fit_head(last_linear(grown), vectors, targets, _row_weights(stored.rows + new, opts),
-             smoothing=float(opts.label_smoothing), seed=int(opts.seed))
+             smoothing=float(opts.label_smoothing), seed=int(opts.seed), margin=float(getattr(opts, "margin", 0.0)))
     return grown.eval()
 
 
@@ -264,13 +264,20 @@ def _row_weights(rows: list, opts) -> np.ndarray:
 
 
 def fit_head(fc, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray, smoothing: float = 0.1,
-             seed: int = 0, steps: int = STEPS) -> None:
+             seed: int = 0, steps: int = STEPS, margin: float = 0.0) -> None:
     """Fit the classifier ``fc`` (its weight and bias) to ``vectors`` (its inputs) and ``targets`` in place: ``steps``
     AdamW steps (:data:`LR`, :data:`WEIGHT_DECAY`) on up to :data:`BATCH` rows each, cross-entropy with label smoothing
-    ``smoothing``, a weighted mean over the rows (``weights``)."""
+    ``smoothing`` and the base's cosine margin (``--margin``, :mod:`trainer.margin`), a weighted mean over the rows
+    (``weights``)."""
+    import functools
+
     import torch
     import torch.nn.functional as F
     from tqdm import tqdm
+
+    from trainer.margin import with_margin
+
+    per_row = with_margin(functools.partial(F.cross_entropy, reduction="none", label_smoothing=smoothing), margin, fc)
 
     x, y = torch.from_numpy(np.ascontiguousarray(vectors, np.float32)), torch.from_numpy(targets).long()
     weight = torch.from_numpy(np.asarray(weights, np.float32))
@@ -279,7 +286,7 @@ def fit_head(fc, vectors: np.ndarray, targets: np.ndarray, weights: np.ndarray, 
     fc.train()
     for _ in tqdm(range(steps), desc="refit head", unit="step", leave=False, disable=None):  # quiet off a terminal
         pick = torch.randperm(len(y), generator=generator)[:BATCH] if len(y) > BATCH else slice(None)
-        loss = F.cross_entropy(fc(x[pick]), y[pick], reduction="none", label_smoothing=smoothing)
+        loss = per_row(fc(x[pick]), y[pick])
         loss = (loss * weight[pick]).sum() / weight[pick].sum()
         optimizer.zero_grad()
         loss.backward()
