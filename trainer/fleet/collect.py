@@ -21,6 +21,12 @@
    named), and within the feedback (one row per photo: the most trusted label, then the latest, wins; a conflict is
    named). The summary says how many were merged and why, and how many near matches were kept as two photos.
 
+5. Head office's labels (``DIR/labels.csv``, :mod:`trainer.fleet.labels`: the dashboard's Label page writes it) are
+   taken up: a placement left for review that head office gave a SKU joins ``feedback.csv`` as a staff-trusted row
+   (``source`` headoffice, ``chooser`` ``staff:<user>``) and leaves ``unlabelled.csv``; one it called not a product
+   leaves it too and is counted, never trained on. A label of a SKU the catalog (``--catalog``) does not know keeps
+   its placement for review. Collect reads labels.csv and never writes it.
+
 ``DIR/report.json`` holds the whole account; the command prints its summary. Running it again gives the same output.
 ``DIR/collect.json`` records what a collect wrote there (each file's sha256, the manifest's rows): a later collect
 into DIR replaces only those files as they were written, and never a manifest by one with fewer rows, unless
@@ -52,7 +58,7 @@ __all__ = ["CollectReport", "collect_feedback", "parse_since"]
 log = logging.getLogger(__name__)
 MANIFEST, UNLABELLED, REPORT = "feedback.csv", "unlabelled.csv", "report.json"
 MARKER = "collect.json"  # what a collect wrote into --out: what a later one there may replace
-SOURCE, ENROLLED = "feedback", "enrolled"
+SOURCE, ENROLLED, HEADOFFICE = "feedback", "enrolled", "headoffice"
 
 
 @dataclass
@@ -97,6 +103,8 @@ class CollectReport:
     enrolled_photos: int = 0
     withdrawn: int = 0  # enrollments staff had withdrawn before they were sent: left out
     kept_apart: list[dict] = field(default_factory=list)  # {"batch", "reason"}: one enrollment id, two products
+    labelled_at_headoffice: int = 0  # placements for review head office gave a SKU (labels.csv): in the manifest
+    not_a_product: int = 0  # placements head office said are no product: left out of the manifest and of review
 
     def summary(self) -> str:
         lines = [f"{self.batches} batch(es) read from {shown(self.source)}, {len(self.skipped)} skipped; "
@@ -105,6 +113,9 @@ class CollectReport:
         if self.enrollments or self.withdrawn:
             lines.append(f"{self.enrollments} enrollment(s) taught at the kiosks: {self.enrolled_photos} photo(s) "
                          f"(source {ENROLLED}, trust staff); {self.withdrawn} withdrawn before sending, left out")
+        if self.labelled_at_headoffice or self.not_a_product:
+            lines.append(f"{self.labelled_at_headoffice} labelled at head office (source {HEADOFFICE}, trust staff); "
+                         f"{self.not_a_product} not a product, left out")
         lines += [f"  skipped {shown(s['batch'])}: {shown(s['reason'])}" for s in self.skipped]
         lines += [f"  kept apart {shown(s['batch'])}: {shown(s['reason'])}" for s in self.kept_apart]
         lines += [f"  unknown SKUs in {b}: {', '.join(skus)}" for b, skus in sorted(self.unknown_skus.items())]
@@ -312,6 +323,31 @@ def _usable(found: list[Found], known: set[str] | None,
     return labelled, rest
 
 
+def _take_labels(review: list[tuple[Found, str]], labels: dict, known: set[str] | None,
+                 report: CollectReport) -> tuple[list[Found], list[tuple[Found, str]]]:
+    """``(placements for review head office gave a SKU, as staff-trusted records; the rest still for review)``; those
+    it called not a product are counted and dropped. A label of a SKU the catalog lacks, or of a placement without a
+    crop, leaves it for review, saying why."""
+    from trainer.fleet.labels import NOT_A_PRODUCT, chooser_of
+
+    taken, rest = [], []
+    for f, why in review:
+        label = labels.get(_where(f))
+        if label is None:
+            rest.append((f, why))
+        elif label.verdict == NOT_A_PRODUCT:
+            report.not_a_product += 1
+        elif known is not None and label.sku not in known:
+            rest.append((f, f"{why}; head office's label {label.sku} is not in the catalog"))
+        elif f.path is None:
+            rest.append((f, f"{why}; head office labelled it {label.sku}, but no crop was kept"))
+        else:
+            record = {**f.record, "label": label.sku, "trust": "staff", "chooser": chooser_of(label.labelled_by),
+                      "updated_at": label.labelled_at, "suggestion_rank": None}
+            taken.append(Found(f.store, f.kiosk, f.batch, record, f.path, source=HEADOFFICE))
+    return taken, rest
+
+
 def _image_path(out: Path, store: str, kiosk: str, placement: str, member: str) -> Path:
     return out / "images" / safe_segment(store) / safe_segment(kiosk) / f"{placement}{Path(member).suffix or '.jpg'}"
 
@@ -393,10 +429,12 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
     """See the module docstring. Returns the report (also written to ``out/report.json``)."""
     from trainer.data.check import load_catalog_skus
     from trainer.fleet.dedupe import dedupe
+    from trainer.fleet.labels import read_labels
 
     out = Path(out)
     before = _check_out(str(src), out, force)
     known = load_catalog_skus(catalog)[0] if catalog is not None else None  # every input checked before a write
+    labels = read_labels(out)
     base = [r for m in against for r in read_manifest(m)]
     registry = enrolled_kiosks(None if kiosks is None else Path(kiosks))
     report = CollectReport(str(src), str(out), manifest=str(out / MANIFEST), kiosks=str(kiosks or ""))
@@ -415,9 +453,10 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
         report.before_since, enrolled = report.before_since + len(enrolled) - len(keep), keep
     report.catalog = str(catalog or "")
     labelled, rest = _usable(sorted([*merged.values(), *enrolled], key=_where), known, report)
-    deduped = dedupe(labelled, base, report, phash_threshold=phash_threshold, workers=workers, cache=cache,
-                     progress=progress)
-    kept, rest = deduped.kept, sorted([*rest, *unsettled, *deduped.review], key=lambda fr: (_where(fr[0]), fr[1]))
+    taken, rest = _take_labels([*rest, *unsettled], labels, known, report)
+    deduped = dedupe(sorted([*labelled, *taken], key=_where), base, report, phash_threshold=phash_threshold,
+                     workers=workers, cache=cache, progress=progress)
+    kept, rest = deduped.kept, sorted([*rest, *deduped.review], key=lambda fr: (_where(fr[0]), fr[1]))
     rows = [_row(f) for f in kept]
     if not force and len(rows) < before.get("rows", 0):
         raise DataError(f"--out {shown(out)}: {MANIFEST} there holds {before['rows']} row(s), this collect {len(rows)} "
@@ -425,6 +464,7 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
     write_manifest(rows, out / MANIFEST)
     _write_unlabelled(rest, out / UNLABELLED)
     report.rows, report.unlabelled = len(rows), len(rest)
+    report.labelled_at_headoffice = sum(f.source == HEADOFFICE for f in kept)
     for f in kept:
         report.by_trust[f.record["trust"]] = report.by_trust.get(f.record["trust"], 0) + 1
     atomic_write(out / REPORT, json.dumps(asdict(report), indent=2, sort_keys=True) + "\n")
