@@ -39,6 +39,11 @@ def _check_sources(args) -> None:
         from trainer.data.check import load_catalog_skus
 
         load_catalog_skus(args.catalog)
+    if args.feedback:
+        from trainer.fleet.labels import read_labels, read_unlabelled
+
+        read_unlabelled(args.feedback)
+        read_labels(args.feedback)
 
 
 def register(sub, groups) -> None:
@@ -115,7 +120,11 @@ def _register_headoffice(ho) -> None:
     p.add_argument("--users", type=Path, required=True, help="users file (`checkout headoffice user add`)")
     p.add_argument("--keys", metavar="DIR", help="enrolled kiosk audit keys")
     p.add_argument("--channel", metavar="DIR", help="the update channel head office publishes to")
-    p.add_argument("--catalog", metavar="DB", help="head office's catalog (the Taught page marks what it lacks)")
+    p.add_argument("--catalog", metavar="DB", help="head office's catalog (the Taught page marks what it lacks; the "
+                                                   "Label page offers and checks its SKUs)")
+    p.add_argument("--feedback", metavar="DIR", help="a `checkout feedback collect --out` folder: the Label page, "
+                                                     "where head office labels what the stores could not "
+                                                     "(DIR/labels.csv)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=bounded(int, 0, 65535), default=8080)
     p.add_argument("--secret-file", type=Path, help="session key file (default: a new key each start)")
@@ -300,8 +309,8 @@ def _serve(args) -> int:
         raise UserError(f"{args.users}: no users yet: `checkout headoffice user add NAME --users {args.users}`")
     secret = _secret(args.secret_file) if args.secret_file else None
     _check_sources(args)
-    app = create_app(DashboardData(args.src, args.keys, args.channel, args.catalog), users, secret=secret,
-                     https_only=args.https_only, idle_timeout_s=60 * args.idle_timeout)
+    data = DashboardData(args.src, args.keys, args.channel, args.catalog, feedback=args.feedback)
+    app = create_app(data, users, secret=secret, https_only=args.https_only, idle_timeout_s=60 * args.idle_timeout)
     limits = fit_to_open_files(Limits(request_timeout_s=args.request_timeout, max_connections=args.max_connections,
                                       per_client=args.per_client))
     sock = _listen(args.host, args.port)

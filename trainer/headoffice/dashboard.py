@@ -5,7 +5,9 @@
 * quality per store and SKU with drift alarms (:func:`trainer.headoffice.quality.quality_report`);
 * bundle roll-out: each group's release in the channel index against the versions the kiosks report;
 * audit: each kiosk's audit log as received (:func:`trainer.headoffice.audit_status.collect_audit`);
-* taught: the products staff taught at the kiosks (:func:`trainer.headoffice.taught.taught_report`).
+* taught: the products staff taught at the kiosks (:func:`trainer.headoffice.taught.taught_report`);
+* label: with ``feedback`` (a ``checkout feedback collect --out`` folder), the placements it left for review with a
+  crop, and head office's labels of them (:mod:`trainer.fleet.labels`).
 
 Each is computed when asked and kept for ``ttl_s`` seconds, once however many requests ask for it at the same time
 (they wait for the one computing it; once it is kept, an expired value is served while the next is computed), and the
@@ -28,6 +30,7 @@ __all__ = ["DashboardData", "image_type", "rollout_progress"]
 
 MAX_CACHED = 256  # reports (and charts) kept at once
 MAX_PHOTO_SIDE = 4096  # pixels: a thumbnail's header saying more is not served
+MAX_CROP_BYTES = 16 * 1024 * 1024  # a crop of the Label page bigger than this is not served
 
 
 def image_type(data: bytes) -> str | None:
@@ -126,6 +129,7 @@ class DashboardData:
     stale_after_s: float = 1800.0
     settings: DriftSettings = DriftSettings()
     ttl_s: float = 30.0
+    feedback: str | None = None  # a `checkout feedback collect --out` folder: the Label page (None: no such page)
     _cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _flights: dict = field(default_factory=dict, repr=False)
@@ -230,3 +234,52 @@ class DashboardData:
         if not 0 <= n < len(photos) or photos[n][1] is None:
             return None
         return photos[n]
+
+    def label_rows(self) -> list[dict]:
+        """The placements ``feedback/unlabelled.csv`` holds for review that have a crop, newest first, each with head
+        office's label of it (``given``: a :class:`trainer.fleet.labels.Label`, or None). Read at each request."""
+        from trainer.fleet.labels import read_labels, read_unlabelled
+
+        rows = [r for r in read_unlabelled(self.feedback) if r["path"]]
+        labels = read_labels(self.feedback)
+        for r in rows:
+            r["given"] = labels.get((r["store"], r["kiosk"], r["placement_id"]))
+        return sorted(rows, key=lambda r: _instant(r["time"]), reverse=True)
+
+    def label_skus(self) -> dict[str, str]:
+        """SKU id → name of head office's catalog (``{}`` without one), for the Label page's SKU list."""
+        from trainer.fleet.labels import catalog_names
+
+        return self._cached(("catalog",), lambda: catalog_names(self.catalog)) if self.catalog else {}
+
+    def label_photo(self, store: str, kiosk: str, placement: str) -> tuple[bytes, str] | None:
+        """``(bytes, media type)`` of the crop ``feedback/unlabelled.csv`` names for a placement (never a path from
+        outside), None when there is none, it is not a file inside ``feedback/images``, or not a PNG or JPEG."""
+        from kiosk.errors import UserError
+        from kiosk.inputfiles import read_bounded
+        from trainer.fleet.labels import read_unlabelled
+
+        key = (store, kiosk, placement)
+        try:
+            row = next((r for r in read_unlabelled(self.feedback) if (r["store"], r["kiosk"], r["placement_id"]) == key
+                        and r["path"]), None)
+            images = (Path(self.feedback) / "images").resolve()
+            path = None if row is None else (Path(self.feedback) / row["path"]).resolve()
+            if path is None or images not in path.parents or not path.is_file():
+                return None
+            photo = read_bounded(path, MAX_CROP_BYTES, "a crop")
+        except (OSError, UserError, ValueError):
+            return None
+        kind = image_type(photo)
+        return None if kind is None else (photo, kind)
+
+
+def _instant(text: str) -> datetime:
+    """A placement's time as an instant, for ordering (one that does not read: the oldest)."""
+    from datetime import timezone
+
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)

@@ -2,7 +2,10 @@
 
 FastAPI with Jinja2 templates (``trainer/headoffice/templates``), served by uvicorn: five pages — fleet, quality per
 store and SKU with the drift alarms (and its charts as PNG), the products staff taught at the kiosks (with their
-photos), bundle roll-out progress, and each kiosk's audit status — and the same as JSON under ``/api/…``. Every
+photos), bundle roll-out progress, and each kiosk's audit status — and the same as JSON under ``/api/…``. With
+``--feedback DIR`` (a ``checkout feedback collect --out`` folder) a sixth, Label: the placements the stores could not
+label, each with its crop, for head office to give a SKU or call not a product (:mod:`trainer.fleet.labels`; the next
+collect into DIR takes the labels up). Every
 page needs a signed-in head-office user (:mod:`trainer.headoffice.users`: scrypt-hashed passwords, a growing wait
 after wrong ones). A sign-in starts a session kept in this process's memory (:class:`Sessions`): the cookie
 (Starlette's ``SessionMiddleware``: signed under a key made at start or read from ``--secret-file``, HttpOnly,
@@ -276,8 +279,10 @@ def _page_routes(app, templates, data: DashboardData, users: Users, sessions: Se
             raise _LoginRequired(request.url.path)
         return live[0]
 
+    pages = PAGES + ((("/label", "Label"),) if data.feedback else ())
+
     def page(request: Request, name: str, user: str, **context: Any):
-        return templates.TemplateResponse(request, name, {"user": user, "pages": PAGES, "path": request.url.path,
+        return templates.TemplateResponse(request, name, {"user": user, "pages": pages, "path": request.url.path,
                                                           **context})
 
     @app.get("/")
@@ -324,6 +329,52 @@ def _page_routes(app, templates, data: DashboardData, users: Users, sessions: Se
                 "quality": lambda: data.quality(store or None), "rollout": data.rollout,
                 "audit": lambda: data.audit().to_dict(), "taught": data.taught}.get(what)
         return made() if made else Response(status_code=404)
+
+    if data.feedback:
+        _label_routes(app, data, page, _user)
+
+
+def _label_routes(app, data: DashboardData, page, signed_in) -> None:
+    """The Label page (``--feedback DIR``): collect's placements for review with their crops, and a form per placement
+    that records head office's label of it as the signed-in user."""
+    from fastapi import Depends, Form, Request
+    from fastapi.responses import RedirectResponse, Response
+
+    from kiosk.errors import UserError
+    from trainer.fleet.labels import set_label
+
+    def label_page(request: Request, user: str, error: str = "", status: int = 200):
+        try:
+            rows, skus, problem = data.label_rows(), data.label_skus(), ""
+        except UserError as exc:  # unlabelled.csv or labels.csv gone or damaged, the catalog unreadable
+            rows, skus, problem = [], {}, str(exc)
+        response = page(request, "label.html", user, rows=rows, skus=skus, error=error, problem=problem,
+                        notice=request.session.pop("notice", ""), folder=data.feedback)
+        response.status_code = status
+        return response
+
+    @app.get("/label")
+    def label_list(request: Request, user: str = Depends(signed_in)):
+        return label_page(request, user)
+
+    @app.post("/label")
+    def label(request: Request, store: str = Form(...), kiosk: str = Form(...), placement: str = Form(...),
+              sku: str = Form(""), verdict: str = Form("sku"), user: str = Depends(signed_in)):
+        if _cross_site(request):  # a form on another site would label as the signed-in user
+            return label_page(request, user, "label on the dashboard's own page", 403)
+        try:
+            known = set(data.label_skus()) if data.catalog else None
+            got = set_label(data.feedback, store, kiosk, placement, sku=sku, verdict=verdict, user=user, known=known)
+        except UserError as exc:
+            return label_page(request, user, str(exc), 400)
+        request.session["notice"] = (f"{store}/{kiosk}/{placement} labelled {got.sku or 'not a product'}; the next "
+                                     "`checkout feedback collect` into this folder takes it up")
+        return RedirectResponse("/label", status_code=303)
+
+    @app.get("/label/photo.png")
+    def label_photo(store: str = "", kiosk: str = "", placement: str = "", user: str = Depends(signed_in)):
+        photo = data.label_photo(store, kiosk, placement)  # the crop unlabelled.csv names, inside DIR/images
+        return Response(photo[0], media_type=photo[1]) if photo is not None else Response(status_code=404)
 
 
 def create_app(data: DashboardData, users: Users, *, secret: str | None = None, https_only: bool = False,
