@@ -1,0 +1,51 @@
+"""The Label page in a real browser (Debian's headless Chromium through Selenium): a user signs in, opens Label, sees
+the crop, types a SKU, presses Label and sees it recorded (in the page and in DIR/labels.csv)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from tests.trainer.headoffice import browser
+
+REASON = browser.missing()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no browser for the dashboard test: {REASON}")
+
+
+@pytest.fixture
+def app(seeded, tmp_path):
+    from tests.trainer.headoffice.test_label import review_folder
+    from trainer.headoffice.dashboard import DashboardData
+    from trainer.headoffice.users import Users
+    from trainer.headoffice.web import create_app
+
+    users = Users(tmp_path / "users.json")
+    users.add("meera", seeded.password)
+    data = DashboardData(str(seeded.root), catalog=str(seeded.catalog), feedback=str(review_folder(tmp_path)))
+    return create_app(data, users)
+
+
+def test_labelling_in_chromium(app, seeded, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with browser.served(app) as url, browser.chromium() as driver:
+        driver.get(url + "/label")
+        browser.sign_in(driver, url, "meera", seeded.password)
+        assert driver.current_url == url + "/label"
+        row = driver.find_element(By.ID, "label-S-K1-p2")
+        crop = row.find_element(By.TAG_NAME, "img")
+        assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", crop) == 96
+        row.find_element(By.NAME, "sku").send_keys("banana")
+        button = row.find_element(By.CSS_SELECTOR, "button[value=sku]")
+        button.click()
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "label-notice"))
+        assert driver.find_element(By.ID, "label-notice").text.startswith("S/K1/p2 labelled banana")
+        given = driver.find_element(By.ID, "label-S-K1-p2").find_element(By.CLASS_NAME, "given").text
+        assert "banana" in given and "by meera" in given
+        browser.full_page(driver, tmp_path / "headoffice-label.png")
+        assert browser.refused_by_policy(driver) == []
+    with open(tmp_path / "out" / "labels.csv", newline="") as fh:
+        assert [(r["placement_id"], r["sku"], r["labelled_by"]) for r in csv.DictReader(fh)] == [("p2", "banana",
+                                                                                                  "meera")]
