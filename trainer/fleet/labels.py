@@ -3,11 +3,12 @@
 
 One row per labelled placement (``store, kiosk, placement_id, path, sku, verdict, labelled_by, labelled_at``): a
 catalog SKU (verdict ``sku``), or no SKU and verdict ``not-a-product`` (a hand, an empty tray, a bag). Labelling a
-placement again replaces its row. The file is written whole and atomically under an ``flock`` on
-``DIR/.labels.csv.lock``, so two head-office users labelling at once never lose each other's row; every cell goes
-through :func:`catalog.csv_io.formula_safe`. A later collect into DIR takes the labels up (a ``sku`` one as a
-staff-trusted row of ``feedback.csv``, source ``headoffice``; a ``not-a-product`` one counted and left out) and never
-writes this file. No torch, no web framework: the dashboard's Label page and the tests call it alike.
+placement again replaces its row; :func:`set_labels` labels many at once, all or nothing. The file is written whole
+and atomically under an ``flock`` on ``DIR/.labels.csv.lock``, so two head-office users labelling at once never lose
+each other's row; every cell goes through :func:`catalog.csv_io.formula_safe`. A later collect into DIR takes the
+labels up (a ``sku`` one as a staff-trusted row of ``feedback.csv``, source ``headoffice``; a ``not-a-product`` one
+counted and left out) and never writes this file. No torch, no web framework: the dashboard's Label page and the
+tests call it alike.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from datetime import datetime, timezone
@@ -27,7 +28,7 @@ from kiosk.exchange.fields import SKU_RE
 from kiosk.inputfiles import MB, read_bounded
 
 __all__ = ["COLUMNS", "LABELS", "Label", "catalog_names", "chooser_of", "read_labels", "read_unlabelled",
-           "set_label"]
+           "set_label", "set_labels", "unlabelled_index"]
 
 LABELS, UNLABELLED = "labels.csv", "unlabelled.csv"
 COLUMNS = ["store", "kiosk", "placement_id", "path", "sku", "verdict", "labelled_by", "labelled_at"]
@@ -155,29 +156,52 @@ def _locked(folder: Path):
 
 
 def set_label(folder: str | Path, store: str, kiosk: str, placement_id: str, *, sku: str = "", verdict: str = SKU,
-              user: str, known: Collection[str] | None = None, now: datetime | None = None) -> Label:
+              user: str, known: Collection[str] | None = None, now: datetime | None = None,
+              rows: Mapping[tuple[str, str, str], dict[str, str]] | None = None) -> Label:
     """Record ``user``'s label of a placement of ``folder/unlabelled.csv`` in ``folder/labels.csv`` (replacing its
     earlier one): ``sku`` (a valid SKU id; one of ``known`` when given, the catalog's) or ``verdict``
-    ``not-a-product``. Refused in one line (:class:`UserError`): a placement not for review there, a bad SKU."""
+    ``not-a-product``. Refused in one line (:class:`UserError`): a placement not for review there, a bad SKU.
+    ``rows``: :func:`unlabelled_index` of the folder when the caller has it (else it is read)."""
+    return set_labels(folder, [(store, kiosk, placement_id)], sku=sku, verdict=verdict, user=user, known=known,
+                      now=now, rows=rows)[0]
+
+
+def set_labels(folder: str | Path, keys: Iterable[tuple[str, str, str]], *, sku: str = "", verdict: str = SKU,
+               user: str, known: Collection[str] | None = None, now: datetime | None = None,
+               rows: Mapping[tuple[str, str, str], dict[str, str]] | None = None) -> list[Label]:
+    """:func:`set_label` for each placement ``keys`` names (store, kiosk, placement_id), all or nothing: the label
+    and every placement are checked first, and the first refused is a :class:`UserError` naming it with nothing
+    written; then labels.csv is read and replaced once."""
     folder = Path(folder)
+    keys = list(dict.fromkeys(keys))
     sku = sku.strip() if verdict == SKU else ""
-    row = _check(folder, (store, kiosk, placement_id), sku, verdict, known)
+    index = unlabelled_index(folder) if rows is None else rows
+    found = [_check(folder, key, sku, verdict, known, index) for key in keys]
     when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
-    label = Label(store, kiosk, placement_id, row["path"], sku, verdict, user, when)
-    with _locked(folder):
-        labels = read_labels(folder)
-        labels[label.key] = label
-        _write(folder / LABELS, labels)
-    return label
+    made = [Label(*key, row["path"], sku, verdict, user, when) for key, row in zip(keys, found)]
+    if made:
+        with _locked(folder):
+            labels = read_labels(folder)
+            labels.update((label.key, label) for label in made)
+            _write(folder / LABELS, labels)
+    return made
 
 
-def _check(folder: Path, key: tuple[str, str, str], sku: str, verdict: str,
-           known: Collection[str] | None) -> dict[str, str]:
+def unlabelled_index(folder: str | Path) -> dict[tuple[str, str, str], dict[str, str]]:
+    """The rows of ``folder/unlabelled.csv`` by (store, kiosk, placement_id) (the first of a placement listed twice)."""
+    index: dict[tuple[str, str, str], dict[str, str]] = {}
+    for row in read_unlabelled(folder):
+        index.setdefault((row["store"], row["kiosk"], row["placement_id"]), row)
+    return index
+
+
+def _check(folder: Path, key: tuple[str, str, str], sku: str, verdict: str, known: Collection[str] | None,
+           rows: Mapping[tuple[str, str, str], dict[str, str]]) -> dict[str, str]:
     """The unlabelled.csv row of placement ``key``, once the label ``sku``/``verdict`` is found fit for it."""
     where = "/".join(key)
     if verdict not in VERDICTS:
         raise UserError(f"verdict {verdict[:40]!r}: one of {', '.join(VERDICTS)}")
-    row = next((r for r in read_unlabelled(folder) if (r["store"], r["kiosk"], r["placement_id"]) == key), None)
+    row = rows.get(key)
     if row is None:
         raise UserError(f"placement {shown(where)[:200]} is not for review in {shown(folder / UNLABELLED)}")
     if verdict == SKU:

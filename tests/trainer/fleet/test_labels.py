@@ -120,3 +120,22 @@ def test_writers_at_once_never_lose_each_others_rows(tmp_path):
 def test_catalog_names_are_the_catalogs_skus_with_their_names(demo_catalog_db):
     names = ho_labels.catalog_names(demo_catalog_db)
     assert names and all(isinstance(n, str) for n in names.values()) and any(names.values())
+
+
+def test_set_labels_is_all_or_nothing_and_writes_once(tmp_path, monkeypatch):
+    folder = review_folder(tmp_path, n=4)
+    ho_labels.set_label(folder, "S", "K1", "p3", sku="lemon", user="ravi", now=AT)
+    with pytest.raises(UserError, match=r"placement S/K1/p9 is not for review"):
+        ho_labels.set_labels(folder, [("S", "K1", "p0"), ("S", "K1", "p9")], sku="banana", user="meera", now=AT)
+    with pytest.raises(UserError, match=r"placement S/K1/nocrop: no crop"):
+        ho_labels.set_labels(folder, [("S", "K1", "p0"), ("S", "K1", "nocrop")], sku="banana", user="meera", now=AT)
+    assert [r[2] for r in rows(folder)[1:]] == ["p3"]
+    writes = []
+    real_write = ho_labels._write
+    monkeypatch.setattr(ho_labels, "_write", lambda *a: writes.append(1) or real_write(*a))
+    index = ho_labels.unlabelled_index(folder)
+    monkeypatch.setattr(ho_labels, "read_unlabelled", lambda folder: pytest.fail("read again"))
+    made = ho_labels.set_labels(folder, [("S", "K1", "p0"), ("S", "K1", "p1"), ("S", "K1", "p0")], sku="banana",
+                                user="meera", now=AT, rows=index)
+    assert [m.placement_id for m in made] == ["p0", "p1"] and writes == [1]
+    assert [(r[2], r[4]) for r in rows(folder)[1:]] == [("p0", "banana"), ("p1", "banana"), ("p3", "lemon")]
