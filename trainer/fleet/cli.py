@@ -1,4 +1,5 @@
-"""``checkout feedback collect`` and ``checkout fleet status`` (head office; heavy imports inside the handlers)."""
+"""``checkout feedback collect``, ``checkout feedback cluster`` and ``checkout fleet status`` (head office; heavy
+imports inside the handlers)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,17 @@ def register(sub, groups) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_collect)
 
+    p = feedback.add_parser("cluster", help="group collect's placements for review (DIR/unlabelled.csv) by what their "
+                                            "crops look like, to label a group at once: DIR/clusters.csv")
+    p.add_argument("dir", type=Path, metavar="DIR", help="a `checkout feedback collect --out` folder")
+    p.add_argument("--bundle", type=Path, required=True, help="model bundle whose embeddings group the crops")
+    p.add_argument("--threshold", type=bounded(float, above=0, below=1), default=None, metavar="COS",
+                   help="cosine distance at which groups stop merging (average linkage; default 0.2, measured)")
+    p.add_argument("--min-size", type=bounded(int, 1, 10**6), default=2, metavar="N",
+                   help="smaller groups are singletons, cluster -1 (default 2)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cluster)
+
     fleet = group(sub, groups, "fleet", "the kiosks of every store, from their heartbeats")
     p = fleet.add_parser("status", help="each kiosk's model, update state, last heartbeat and correction rate")
     p.add_argument("src", metavar="SRC", help="head-office location the kiosks upload to (directory or s3://…)")
@@ -63,6 +75,15 @@ def _collect(args: argparse.Namespace) -> int:
         if cache is not None:
             cache.close()
     print(json.dumps(asdict(report)) if args.json else report.summary())
+    return 0
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from trainer.fleet import clusters
+
+    threshold = clusters.DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    report = clusters.cluster_unlabelled(args.dir, args.bundle, threshold=threshold, min_size=args.min_size)
+    print(json.dumps(report.to_dict()) if args.json else report.summary())
     return 0
 
 
