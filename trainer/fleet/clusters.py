@@ -11,7 +11,7 @@ whole group at once, so this command sorts the crops into groups of one product:
 2. The embeddings, L2-normalised, are grouped by agglomerative clustering with **average linkage on cosine
    distance** (1 - cosine), cut at ``--threshold``: two crops share a group when the dendrogram joins them at a mean
    distance of at most the threshold (scipy's ``fcluster(linkage(..., "average", "cosine"), t, "distance")``).
-   scipy is not a dependency of this project (not in the venv, and a 40 MB wheel for one function), so
+   scipy is not a dependency of this project (not in the venv; tens of MB of wheel for one function), so
    :func:`average_linkage` is the nearest-neighbour-chain algorithm (Murtagh 1983) over the distance matrix in numpy:
    O(n²) time and n² × 8 bytes (3,000 crops: 72 MB, about a second), the same merges as the textbook O(n³) loop
    (the tests compare the two). Groups smaller than ``--min-size`` (2) are singletons (cluster -1).
@@ -24,11 +24,13 @@ whole group at once, so this command sorts the crops into groups of one product:
 
 **The default threshold (0.2)** was measured on real photos: runs/onboarding-cos/base-bundle (mobilenet_v2, trained
 without 20 SKUs of the grocery-store dataset) on the 490 photos of those 20 SKUs (runs/onboarding-cos/unknown.csv and
-new_eval.csv, 12-42 a SKU) as if they were one collect's unlabelled crops; 2-core CPU VM, no GPU: the whole command
-took 6 s (embedding 5 s). Purity: the share of crops whose group's majority SKU is theirs (a singleton is pure);
-clicks: groups + singletons, against 490 (one a crop); + strays: the crops not of their group's majority, each a
-correction. The embedding is a post-ReLU pooled feature, so cosine distances are small: from 0.6 on nearly
-everything is one group (purity 0.216 at 0.6, 0.086 from 0.7)::
+new_eval.csv, 12-42 a SKU) copied into a folder with an unlabelled.csv naming them, as if they were one collect's
+crops: ``checkout feedback cluster DIR --bundle runs/onboarding-cos/base-bundle --threshold T --json`` for each T,
+each crop's group set against its photo's SKU. 2-core CPU VM, no GPU: the whole command took 6 s (embedding 5 s).
+Purity: the share of crops whose group's majority SKU is theirs (a singleton is pure); clicks: groups + singletons,
+against 490 (one a crop); + strays: the crops not of their group's majority, each a correction. The embedding is a
+post-ReLU pooled feature, so cosine distances are small: from 0.6 on nearly everything is one group (purity 0.216 at
+0.6, 0.086 from 0.7)::
 
     threshold  groups  alone  largest  purity  clicks  +strays  mixed groups
     0.10           90    117       26   0.998     207      208             1
