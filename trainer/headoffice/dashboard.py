@@ -7,7 +7,8 @@
 * audit: each kiosk's audit log as received (:func:`trainer.headoffice.audit_status.collect_audit`);
 * taught: the products staff taught at the kiosks (:func:`trainer.headoffice.taught.taught_report`);
 * label: with ``feedback`` (a ``checkout feedback collect --out`` folder), the placements it left for review with a
-  crop, and head office's labels of them (:mod:`trainer.fleet.labels`).
+  crop, and head office's labels of them (:mod:`trainer.fleet.labels`), a page at a time
+  (:mod:`trainer.headoffice.label_view`): the two files are parsed again only when they change.
 
 Each is computed when asked and kept for ``ttl_s`` seconds, once however many requests ask for it at the same time
 (they wait for the one computing it; once it is kept, an expired value is served while the next is computed), and the
@@ -133,6 +134,8 @@ class DashboardData:
     _cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _flights: dict = field(default_factory=dict, repr=False)
+    _stamped: dict = field(default_factory=dict, repr=False)  # name → (file stamp, what was read of it)
+    _stamp_locks: dict = field(default_factory=dict, repr=False)
 
     def _cached(self, key: tuple, make) -> Any:
         return self._entry(key, make)[1]
@@ -235,16 +238,45 @@ class DashboardData:
             return None
         return photos[n]
 
-    def label_rows(self) -> list[dict]:
-        """The placements ``feedback/unlabelled.csv`` holds for review that have a crop, newest first, each with head
-        office's label of it (``given``: a :class:`trainer.fleet.labels.Label`, or None). Read at each request."""
-        from trainer.fleet.labels import read_labels, read_unlabelled
+    def _by_stamp(self, name: str, path: Path, make) -> Any:
+        """``make()`` once per version of the file ``path`` (its inode, ``mtime_ns`` and size), however many requests
+        ask: read again only once it changed, the requests asking meanwhile waiting for the one reading it. A
+        ``make`` that raises is not kept."""
+        with self._lock:
+            lock = self._stamp_locks.setdefault(name, threading.Lock())
+        with lock:
+            stamp = _stamp(path)
+            hit = self._stamped.get(name)
+            if hit is not None and hit[0] == stamp:
+                return hit[1]
+            value = make()
+            self._stamped[name] = (stamp, value)
+            return value
 
-        rows = [r for r in read_unlabelled(self.feedback) if r["path"]]
-        labels = read_labels(self.feedback)
-        for r in rows:
-            r["given"] = labels.get((r["store"], r["kiosk"], r["placement_id"]))
-        return sorted(rows, key=lambda r: _instant(r["time"]), reverse=True)
+    def label_review(self):
+        """``feedback/unlabelled.csv`` as a :class:`trainer.headoffice.label_view.Review`, parsed once per change."""
+        from trainer.fleet import labels
+        from trainer.headoffice.label_view import review_of
+
+        return self._by_stamp("unlabelled", Path(self.feedback) / labels.UNLABELLED,
+                              lambda: review_of(labels.read_unlabelled(self.feedback)))
+
+    def label_given(self) -> dict:
+        """Head office's labels (``feedback/labels.csv``) by (store, kiosk, placement), parsed once per change."""
+        from trainer.fleet import labels
+
+        return self._by_stamp("labels", Path(self.feedback) / labels.LABELS,
+                              lambda: labels.read_labels(self.feedback))
+
+    def label_page(self, page: str = "", store: str = "", show: str = "") -> dict:
+        """One page of the placements ``feedback/unlabelled.csv`` holds for review that have a crop
+        (:func:`trainer.headoffice.label_view.page_of`), with the stores to choose from and a one-line ``notice`` of
+        the query values that do not parse."""
+        from trainer.headoffice.label_view import page_of, parse_query
+
+        review, given = self.label_review(), self.label_given()
+        query, notice = parse_query(page, store, show, review.stores)
+        return {**page_of(review, given, query), "stores": review.stores, "notice": notice}
 
     def label_skus(self) -> dict[str, str]:
         """SKU id → name of head office's catalog (``{}`` without one), for the Label page's SKU list."""
@@ -253,16 +285,15 @@ class DashboardData:
         return self._cached(("catalog",), lambda: catalog_names(self.catalog)) if self.catalog else {}
 
     def label_photo(self, store: str, kiosk: str, placement: str) -> tuple[bytes, str] | None:
-        """``(bytes, media type)`` of the crop ``feedback/unlabelled.csv`` names for a placement (never a path from
-        outside), None when there is none, it is not a file inside ``feedback/images``, or not a PNG or JPEG."""
+        """``(bytes, media type)`` of the crop ``feedback/unlabelled.csv`` names for a placement (looked up in the
+        parsed file's index, never a path from outside), None when there is none, it is not a file inside
+        ``feedback/images``, or not a PNG or JPEG."""
         from kiosk.errors import UserError
         from kiosk.inputfiles import read_bounded
-        from trainer.fleet.labels import read_unlabelled
 
-        key = (store, kiosk, placement)
         try:
-            row = next((r for r in read_unlabelled(self.feedback) if (r["store"], r["kiosk"], r["placement_id"]) == key
-                        and r["path"]), None)
+            row = self.label_review().by_key.get((store, kiosk, placement))
+            row = row if row is not None and row["path"] else None
             images = (Path(self.feedback) / "images").resolve()
             path = None if row is None else (Path(self.feedback) / row["path"]).resolve()
             if path is None or images not in path.parents or not path.is_file():
@@ -274,12 +305,10 @@ class DashboardData:
         return None if kind is None else (photo, kind)
 
 
-def _instant(text: str) -> datetime:
-    """A placement's time as an instant, for ordering (one that does not read: the oldest)."""
-    from datetime import timezone
-
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is written or replaced: its inode, ``mtime_ns`` and size (None: there is none)."""
     try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.min.replace(tzinfo=timezone.utc)
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size

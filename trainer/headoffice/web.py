@@ -29,7 +29,7 @@ from collections import OrderedDict
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from trainer.fleet.status import rupees
 from trainer.headoffice.dashboard import DashboardData
@@ -48,6 +48,7 @@ SECURITY_HEADERS = (("cache-control", "no-store"), ("content-security-policy", C
                     ("x-content-type-options", "nosniff"), ("referrer-policy", "same-origin"),
                     ("cross-origin-opener-policy", "same-origin"), ("cross-origin-resource-policy", "same-origin"))
 CHECKS_AT_ONCE = 4  # password checks (scrypt: 16 MB each) run at once; more tries wait for a turn without a thread
+MAX_BULK = 500  # placements one bulk label of the Label page may tick (its pages show 50)
 LOG_WINDOW_S = 60.0  # the sign-in log's repeats of one (name, client, outcome) are counted over this
 LOG_NAMES_PER_CLIENT = 20
 LOG_MAX_OPEN = 1000
@@ -335,46 +336,111 @@ def _page_routes(app, templates, data: DashboardData, users: Users, sessions: Se
 
 
 def _label_routes(app, data: DashboardData, page, signed_in) -> None:
-    """The Label page (``--feedback DIR``): collect's placements for review with their crops, and a form per placement
-    that records head office's label of it as the signed-in user."""
+    """The Label page (``--feedback DIR``): collect's placements for review with their crops a page at a time, a form
+    per placement that records head office's label of it as the signed-in user, and one that labels every ticked
+    placement at once (:func:`_label_bulk_route`)."""
     from fastapi import Depends, Form, Request
     from fastapi.responses import RedirectResponse, Response
 
     from kiosk.errors import UserError
     from trainer.fleet.labels import set_label
 
-    def label_page(request: Request, user: str, error: str = "", status: int = 200):
-        try:
-            rows, skus, problem = data.label_rows(), data.label_skus(), ""
-        except UserError as exc:  # unlabelled.csv or labels.csv gone or damaged, the catalog unreadable
-            rows, skus, problem = [], {}, str(exc)
-        response = page(request, "label.html", user, rows=rows, skus=skus, error=error, problem=problem,
-                        notice=request.session.pop("notice", ""), folder=data.feedback)
-        response.status_code = status
-        return response
+    label_page = _label_page(data, page)
 
     @app.get("/label")
-    def label_list(request: Request, user: str = Depends(signed_in)):
-        return label_page(request, user)
+    def label_list(request: Request, page: str = "", store: str = "", show: str = "",
+                   user: str = Depends(signed_in)):
+        return label_page(request, user, (page, store, show))
 
     @app.post("/label")
     def label(request: Request, store: str = Form(...), kiosk: str = Form(...), placement: str = Form(...),
-              sku: str = Form(""), verdict: str = Form("sku"), user: str = Depends(signed_in)):
+              sku: str = Form(""), verdict: str = Form("sku"), at_page: str = Form(""), at_store: str = Form(""),
+              at_show: str = Form(""), user: str = Depends(signed_in)):
+        at = (at_page, at_store, at_show)
         if _cross_site(request):  # a form on another site would label as the signed-in user
-            return label_page(request, user, "label on the dashboard's own page", 403)
+            return label_page(request, user, at, "label on the dashboard's own page", 403)
         try:
             known = set(data.label_skus()) if data.catalog else None
-            got = set_label(data.feedback, store, kiosk, placement, sku=sku, verdict=verdict, user=user, known=known)
+            got = set_label(data.feedback, store, kiosk, placement, sku=sku, verdict=verdict, user=user, known=known,
+                            rows=data.label_review().by_key)
         except UserError as exc:
-            return label_page(request, user, str(exc), 400)
+            return label_page(request, user, at, str(exc), 400)
         request.session["notice"] = (f"{store}/{kiosk}/{placement} labelled {got.sku or 'not a product'}; the next "
                                      "`checkout feedback collect` into this folder takes it up")
-        return RedirectResponse("/label", status_code=303)
+        return RedirectResponse(_label_url(data, at), status_code=303)
 
     @app.get("/label/photo.png")
     def label_photo(store: str = "", kiosk: str = "", placement: str = "", user: str = Depends(signed_in)):
         photo = data.label_photo(store, kiosk, placement)  # the crop unlabelled.csv names, inside DIR/images
         return Response(photo[0], media_type=photo[1]) if photo is not None else Response(status_code=404)
+
+    _label_bulk_route(app, data, label_page, signed_in)
+
+
+def _label_page(data: DashboardData, page):
+    """The Label page's response: the page of rows the query ``at`` (page, store, show, as text) asks for, with
+    ``error`` (a label refused) and ``status``."""
+    from kiosk.errors import UserError
+
+    def label_page(request, user: str, at: tuple[str, str, str], error: str = "", status: int = 200):
+        try:
+            view, skus, problem = data.label_page(*at), data.label_skus(), ""
+        except UserError as exc:  # unlabelled.csv or labels.csv gone or damaged, the catalog unreadable
+            view, skus, problem = {"rows": [], "stores": [], "notice": ""}, {}, str(exc)
+        view["query_notice"] = view.pop("notice")
+        response = page(request, "label.html", user, **view, skus=skus, error=error, problem=problem,
+                        notice=request.session.pop("notice", ""), folder=data.feedback)
+        response.status_code = status
+        return response
+
+    return label_page
+
+
+def _label_url(data: DashboardData, at: tuple[str, str, str]) -> str:
+    """Where a label's form goes back to: the page and filters it was posted from, as far as they are still valid."""
+    from kiosk.errors import UserError
+    from trainer.headoffice.label_view import parse_query
+
+    try:
+        stores = data.label_review().stores
+    except UserError:
+        stores = []
+    return parse_query(*at, stores)[0].url()
+
+
+def _label_bulk_route(app, data: DashboardData, label_page, signed_in) -> None:
+    """POST /label/bulk: one SKU, or not a product, for every ticked placement of the page, all or nothing."""
+    from fastapi import Depends, Form, Request
+    from fastapi.responses import RedirectResponse
+
+    from kiosk.errors import UserError
+    from trainer.fleet.labels import set_labels
+    from trainer.headoffice.label_view import picked
+
+    @app.post("/label/bulk")
+    def label_bulk(request: Request, pick: Annotated[list[str] | None, Form()] = None, sku: str = Form(""),
+                   verdict: str = Form("sku"), at_page: str = Form(""), at_store: str = Form(""),
+                   at_show: str = Form(""), user: str = Depends(signed_in)):
+        at = (at_page, at_store, at_show)
+        if _cross_site(request):
+            return label_page(request, user, at, "label on the dashboard's own page", 403)
+        keys = [picked(value) for value in (pick or [])[:MAX_BULK + 1]]
+        try:
+            if not keys:
+                raise UserError("tick the placements to label first")
+            if len(keys) > MAX_BULK:
+                raise UserError(f"tick at most {MAX_BULK} placements at once")
+            if None in keys:
+                raise UserError("a ticked row does not name a placement: load the page again")
+            known = set(data.label_skus()) if data.catalog else None
+            made = set_labels(data.feedback, keys, sku=sku, verdict=verdict, user=user, known=known,
+                              rows=data.label_review().by_key)
+        except UserError as exc:
+            return label_page(request, user, at, str(exc), 400)
+        what = made[0].sku or "not a product"
+        request.session["notice"] = (f"{len(made)} placement{'s' if len(made) != 1 else ''} labelled {what}; the next "
+                                     "`checkout feedback collect` into this folder takes them up")
+        return RedirectResponse(_label_url(data, at), status_code=303)
 
 
 def create_app(data: DashboardData, users: Users, *, secret: str | None = None, https_only: bool = False,

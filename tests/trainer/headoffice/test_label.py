@@ -85,11 +85,13 @@ def test_a_label_is_recorded_as_the_signed_in_user_and_can_be_changed(client, se
     assert [(x["placement_id"], x["sku"], x["verdict"], x["labelled_by"]) for x in labels(folder)] == \
         [("p2", "banana", "sku", "meera")]
     page = html.unescape(client.get("/label").text)
-    assert 'id="label-notice">S/K1/p2 labelled banana;' in page and "by meera" in page
+    assert 'id="label-notice">S/K1/p2 labelled banana;' in page and "label-S-K1-p2" not in page  # done: not todo
     assert 'id="label-notice"' not in client.get("/label").text  # said once
-    client.post("/label", data={**P2, "sku": "", "verdict": "not-a-product"})
+    assert "by meera" in client.get("/label", params={"show": "all"}).text
+    r = client.post("/label", data={**P2, "sku": "", "verdict": "not-a-product", "at_show": "all"})
+    assert r.headers["location"] == "/label?show=all"
     assert [(x["sku"], x["verdict"]) for x in labels(folder)] == [("", "not-a-product")]
-    assert "not a product</span>" in client.get("/label").text
+    assert "not a product</span>" in client.get("/label?show=all").text
 
 
 @pytest.mark.parametrize("form, says", [

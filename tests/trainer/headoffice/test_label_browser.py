@@ -1,5 +1,6 @@
 """The Label page in a real browser (Debian's headless Chromium through Selenium): a user signs in, opens Label, sees
-the crop, types a SKU, presses Label and sees it recorded (in the page and in DIR/labels.csv)."""
+the crop, types a SKU, presses Label and sees it recorded (in the page and in DIR/labels.csv); ticks two rows and
+labels both with the form above the table."""
 
 from __future__ import annotations
 
@@ -42,10 +43,36 @@ def test_labelling_in_chromium(app, seeded, tmp_path):
         button.click()
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "label-notice"))
         assert driver.find_element(By.ID, "label-notice").text.startswith("S/K1/p2 labelled banana")
+        assert driver.find_elements(By.ID, "label-S-K1-p2") == []  # labelled: no longer on the rows still to label
+        driver.get(url + "/label?show=all")
         given = driver.find_element(By.ID, "label-S-K1-p2").find_element(By.CLASS_NAME, "given").text
         assert "banana" in given and "by meera" in given
-        browser.full_page(driver, tmp_path / "headoffice-label.png")
         assert browser.refused_by_policy(driver) == []
     with open(tmp_path / "out" / "labels.csv", newline="") as fh:
         assert [(r["placement_id"], r["sku"], r["labelled_by"]) for r in csv.DictReader(fh)] == [("p2", "banana",
                                                                                                   "meera")]
+
+
+def test_bulk_labelling_in_chromium(app, seeded, tmp_path):
+    """Tick two rows, type a SKU in the form above the table, press Label ticked: both carry it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with browser.served(app) as url, browser.chromium() as driver:
+        driver.get(url + "/label")
+        browser.sign_in(driver, url, "meera", seeded.password)
+        driver.get(url + "/label?show=all")
+        for placement in ("p2", "p3"):
+            driver.find_element(By.ID, f"label-S-K1-{placement}").find_element(By.NAME, "pick").click()
+        driver.find_element(By.ID, "bulk-sku").send_keys("lemon")
+        driver.find_element(By.ID, "bulk-label").click()
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "label-notice"))
+        assert driver.find_element(By.ID, "label-notice").text.startswith("2 placements labelled lemon")
+        assert driver.current_url == url + "/label?show=all"  # back on the same filters
+        for placement in ("p2", "p3"):
+            given = driver.find_element(By.ID, f"label-S-K1-{placement}").find_element(By.CLASS_NAME, "given").text
+            assert "lemon" in given and "by meera" in given
+        browser.full_page(driver, tmp_path / "headoffice-label.png")
+        assert browser.refused_by_policy(driver) == []
+    with open(tmp_path / "out" / "labels.csv", newline="") as fh:
+        assert [(r["placement_id"], r["sku"]) for r in csv.DictReader(fh)] == [("p2", "lemon"), ("p3", "lemon")]
