@@ -202,7 +202,7 @@ def group(embeddings: np.ndarray, threshold: float, min_size: int = DEFAULT_MIN_
 def _open_bundle(path: Path):
     """``(bundle, embedding info, ONNX session)``; one line when the bundle does not load or embeds nothing."""
     from kiosk.bundle_format.bundle import load_bundle
-    from kiosk.bundle_format.openset import embedding_info
+    from kiosk.bundle_format.openset import EMBEDDING_OUTPUT, embedding_info
     from kiosk.errors import BundleError
 
     try:
@@ -222,8 +222,8 @@ def _open_bundle(path: Path):
     except Exception as exc:  # onnxruntime raises its own kinds for a model it cannot run
         raise UserError(f"--bundle {shown(path)}: ONNX Runtime cannot load model.onnx ({str(exc)[:200]})") from None
     outputs = [o.name for o in session.get_outputs()]
-    if info.output not in outputs:
-        raise UserError(f"--bundle {shown(path)}: model.onnx has no {info.output!r} output (outputs: "
+    if EMBEDDING_OUTPUT not in outputs:  # the output onnx_outputs runs (the exporter's only name for it)
+        raise UserError(f"--bundle {shown(path)}: model.onnx has no {EMBEDDING_OUTPUT!r} output (outputs: "
                         f"{', '.join(outputs)})")
     return bundle, info, session
 
