@@ -41,6 +41,9 @@ def register(sub, groups) -> None:
                    help="cosine distance at which groups stop merging (average linkage; default 0.2, measured)")
     p.add_argument("--min-size", type=bounded(int, 1, 10**6), default=2, metavar="N",
                    help="smaller groups are singletons, cluster -1 (default 2)")
+    p.add_argument("--max-crops", type=bounded(int, 1, 10**7), default=None, metavar="N",
+                   help="group only the newest N crops (default 8000: a 256 MB distance matrix); the older ones are "
+                        "written with cluster -2, not grouped this time")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cluster)
 
@@ -82,7 +85,9 @@ def _cluster(args: argparse.Namespace) -> int:
     from trainer.fleet import clusters
 
     threshold = clusters.DEFAULT_THRESHOLD if args.threshold is None else args.threshold
-    report = clusters.cluster_unlabelled(args.dir, args.bundle, threshold=threshold, min_size=args.min_size)
+    most = clusters.DEFAULT_MAX_CROPS if args.max_crops is None else args.max_crops
+    report = clusters.cluster_unlabelled(args.dir, args.bundle, threshold=threshold, min_size=args.min_size,
+                                         max_crops=most)
     print(json.dumps(report.to_dict()) if args.json else report.summary())
     return 0
 

@@ -13,14 +13,17 @@ whole group at once, so this command sorts the crops into groups of one product:
    distance of at most the threshold (scipy's ``fcluster(linkage(..., "average", "cosine"), t, "distance")``).
    scipy is not a dependency of this project (not in the venv; tens of MB of wheel for one function), so
    :func:`average_linkage` is the nearest-neighbour-chain algorithm (Murtagh 1983) over the distance matrix in numpy:
-   O(n²) time and n² × 8 bytes (3,000 crops: 72 MB, about a second), the same merges as the textbook O(n³) loop
-   (the tests compare the two). Groups smaller than ``--min-size`` (2) are singletons (cluster -1).
+   O(n²) time and n² × 4 bytes in float32 (3,000 crops: 36 MB, about a second), the same merges as the textbook O(n³)
+   loop (the tests compare the two). Groups smaller than ``--min-size`` (2) are singletons (cluster -1).
+   ``--max-crops`` (:data:`DEFAULT_MAX_CROPS`, 8,000: a 256 MB matrix) bounds it at fleet size: only the newest
+   crops (by unlabelled.csv's ``time``) are grouped; the older ones are written with cluster -2 ("not grouped this
+   time", no size or hint) and counted in the summary.
 3. ``DIR/clusters.csv`` (atomic, every cell through :func:`catalog.csv_io.formula_safe`): ``store, kiosk,
    placement_id, path, cluster, size, nearest_sku, nearest_score, model_version, bundle_sha256`` (of ``model.onnx``),
-   one row per embedded crop; groups numbered by size, largest first (ties: the group whose first crop comes first
-   in unlabelled.csv), singletons last. ``nearest_sku`` is a hint ("looks like X"): the trained SKU whose prototype
-   is closest (cosine), or the top-1 softmax of the logits for a bundle without prototypes. Running it again gives
-   the same file.
+   one row per embedded crop (and per crop left out by ``--max-crops``, last); groups numbered by size, largest
+   first (ties: the group whose first crop comes first in unlabelled.csv), singletons after them. ``nearest_sku``
+   is a hint ("looks like X"): the trained SKU whose prototype is closest (cosine), or the top-1 softmax of the
+   logits for a bundle without prototypes. Running it again gives the same file; :func:`read_clusters` reads it.
 
 **The default threshold (0.2)** was measured on real photos: runs/onboarding-cos/base-bundle (mobilenet_v2, trained
 without 20 SKUs of the grocery-store dataset) on the 490 photos of those 20 SKUs (runs/onboarding-cos/unknown.csv and
@@ -60,8 +63,9 @@ from kiosk.bundle_format.atomic import atomic_open, shown
 from kiosk.errors import DataError, UserError
 from kiosk.inputfiles import MB, read_bounded
 
-__all__ = ["CLUSTERS", "COLUMNS", "DEFAULT_MIN_SIZE", "DEFAULT_THRESHOLD", "ClusterReport", "average_linkage",
-           "cluster_unlabelled", "flat_clusters", "group", "read_crops"]
+__all__ = ["CLUSTERS", "COLUMNS", "DEFAULT_MAX_CROPS", "DEFAULT_MIN_SIZE", "DEFAULT_THRESHOLD", "NOT_GROUPED",
+           "ClusterReport", "Clusters", "average_linkage", "cluster_unlabelled", "flat_clusters", "group",
+           "read_clusters", "read_crops"]
 
 log = logging.getLogger(__name__)
 CLUSTERS, UNLABELLED = "clusters.csv", "unlabelled.csv"
@@ -70,6 +74,8 @@ COLUMNS = ["store", "kiosk", "placement_id", "path", "cluster", "size", "nearest
 NEEDED = ("path", "store", "kiosk", "placement_id")
 DEFAULT_THRESHOLD = 0.2
 DEFAULT_MIN_SIZE = 2
+DEFAULT_MAX_CROPS = 8000  # the float32 distance matrix of 8,000 crops: 256 MB (10,000: 400 MB)
+NOT_GROUPED = -2  # the cluster of a crop --max-crops left out
 MAX_CSV = 256 * MB
 
 
@@ -81,12 +87,14 @@ class ClusterReport:
     out: str
     threshold: float
     min_size: int
+    max_crops: int = DEFAULT_MAX_CROPS
     rows: int = 0  # rows of unlabelled.csv
     without_crop: int = 0
     crops: int = 0
     groups: int = 0
     largest: int = 0
     alone: int = 0
+    not_grouped: int = 0  # older crops --max-crops left out (cluster -2)
     unreadable: list[dict] = field(default_factory=list)  # {"path", "placement_id", "why"}
     model_version: int = 0
     bundle_sha256: str = ""
@@ -94,8 +102,10 @@ class ClusterReport:
     def summary(self) -> str:
         bad = len(self.unreadable)
         first = f" (first: {self.unreadable[0]['path']}: {self.unreadable[0]['why']})" if bad else ""
+        older = (f"; {self.not_grouped} older crops not grouped this time (--max-crops {self.max_crops}: cluster -2)"
+                 if self.not_grouped else "")
         return (f"{self.crops} crops: {self.groups} groups (largest {self.largest}), {self.alone} alone, "
-                f"{bad} unreadable{first}; {self.out}")
+                f"{bad} unreadable{first}{older}; {self.out}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,13 +137,60 @@ def read_crops(folder: str | Path) -> list[dict[str, str]]:
     return [dict(zip(rows[0], (restore_formula(c) for c in row))) for row in rows[1:]]
 
 
+@dataclass(frozen=True)
+class Clusters:
+    """clusters.csv as read: its rows (``cluster`` and ``size`` as int, ``nearest_score`` as float, 0 when empty) and
+    ``version``, the sha256 of its bytes (a form made from one version must not label another's group)."""
+
+    rows: list[dict]
+    version: str
+
+
+def read_clusters(folder: str | Path) -> Clusters:
+    """``folder/clusters.csv`` (as :func:`cluster_unlabelled` writes it); a one-line :class:`DataError` naming the
+    file and line when it is unreadable or damaged."""
+    import hashlib
+
+    from catalog.csv_io import restore_formula
+
+    path = Path(folder) / CLUSTERS
+    try:
+        data = read_bounded(path, MAX_CSV, "the groups of crops", text=True, error=DataError)
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    except OSError as exc:
+        raise DataError(f"{shown(path)}: cannot read it ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, csv.Error):
+        raise DataError(f"{shown(path)}: not a UTF-8 CSV file (damaged): run `checkout feedback cluster` "
+                        "again") from None
+    if not rows or rows[0] != COLUMNS:
+        raise DataError(f"{shown(path)} line 1: not the header `checkout feedback cluster` writes (damaged): run it "
+                        "again")
+    out = []
+    for line, row in enumerate(rows[1:], start=2):
+        r = dict(zip(COLUMNS, (restore_formula(c) for c in row)))
+        try:
+            if len(row) != len(COLUMNS):
+                raise ValueError(f"{len(row)} cells, the header has {len(COLUMNS)}")
+            r["cluster"], r["size"] = int(r["cluster"]), int(r["size"] or 0)
+            r["nearest_score"] = float(r["nearest_score"] or 0)
+            if r["cluster"] < NOT_GROUPED:
+                raise ValueError(f"cluster {r['cluster']}")
+        except ValueError as exc:
+            raise DataError(f"{shown(path)} line {line}: {str(exc)[:80]} (damaged): run `checkout feedback cluster` "
+                            "again") from None
+        out.append(r)
+    return Clusters(out, hashlib.sha256(data).hexdigest())
+
+
 # -- clustering --------------------------------------------------------------------------------------------------------
-def average_linkage(distance: np.ndarray) -> list[tuple[int, int, float]]:
+def average_linkage(distance: np.ndarray, overwrite: bool = False) -> list[tuple[int, int, float]]:
     """The merges ``(a, b, height)`` of average-linkage agglomerative clustering of the symmetric ``distance`` matrix
     (nearest-neighbour chain; ``a < b`` are the lowest original indexes of the two groups merged). Ties go to the
-    lower index, so the same matrix always gives the same merges."""
+    lower index, so the same matrix always gives the same merges. A float32 matrix is worked on in float32 (half the
+    memory), in place when ``overwrite`` (no copy: the caller's matrix is spent); anything else as float64."""
     n = len(distance)
-    d = np.array(distance, dtype=np.float64)
+    dtype = np.float32 if np.asarray(distance).dtype == np.float32 else np.float64
+    d = np.asarray(distance, dtype=dtype) if overwrite else np.array(distance, dtype=dtype)
     np.fill_diagonal(d, np.inf)
     size = np.ones(n)
     active = np.ones(n, bool)
@@ -185,9 +242,11 @@ def group(embeddings: np.ndarray, threshold: float, min_size: int = DEFAULT_MIN_
     n = len(embeddings)
     if n == 0:
         return np.zeros(0, int), np.zeros(0, int)
-    e = l2_normalise(np.asarray(embeddings, np.float64)).astype(np.float64)
-    distance = np.clip(1.0 - e @ e.T, 0.0, 2.0)
-    roots = flat_clusters(n, average_linkage(distance), threshold)
+    e = l2_normalise(np.asarray(embeddings, np.float64)).astype(np.float32)
+    distance = e @ e.T  # float32 and in place from here: n² × 4 bytes, the one matrix of the run
+    np.subtract(np.float32(1.0), distance, out=distance)
+    np.clip(distance, 0.0, 2.0, out=distance)
+    roots = flat_clusters(n, average_linkage(distance, overwrite=True), threshold)
     ids, first, counts = np.unique(roots, return_index=True, return_counts=True)
     order = sorted(range(len(ids)), key=lambda k: (-counts[k], first[k]))
     number = {}
@@ -279,21 +338,43 @@ def _embed(crops: list[tuple[dict, Path]], bundle, session, report: ClusterRepor
     return [crops[i][0] for i in kept], logits, emb
 
 
+def _newest(crops: list[tuple[dict, Path]], most: int) -> tuple[list[tuple[dict, Path]], list[tuple[dict, Path]]]:
+    """``(grouped, left out)``: the ``most`` newest crops by unlabelled.csv's ``time`` (one that does not read: the
+    oldest; ties: the later row) and the rest, each in the file's order."""
+    from datetime import datetime, timezone
+
+    def instant(row: dict) -> datetime:
+        try:
+            t = datetime.fromisoformat(row.get("time", "").replace("Z", "+00:00"))
+        except ValueError:
+            return datetime.min.replace(tzinfo=timezone.utc)
+        return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+    if len(crops) <= most:
+        return crops, []
+    newest = set(sorted(range(len(crops)), key=lambda i: (instant(crops[i][0]), i), reverse=True)[:most])
+    return [c for i, c in enumerate(crops) if i in newest], [c for i, c in enumerate(crops) if i not in newest]
+
+
 def cluster_unlabelled(folder: str | Path, bundle_path: str | Path, threshold: float = DEFAULT_THRESHOLD,
-                       min_size: int = DEFAULT_MIN_SIZE) -> ClusterReport:
+                       min_size: int = DEFAULT_MIN_SIZE, max_crops: int = DEFAULT_MAX_CROPS) -> ClusterReport:
     """Group the crops of ``folder/unlabelled.csv`` by their embedding under the bundle and write
     ``folder/clusters.csv`` (see the module docstring); returns the report."""
     if not 0.0 < threshold < 1.0:
         raise UserError(f"--threshold {threshold}: must be more than 0 and less than 1 (a cosine distance)")
     if min_size < 1:
         raise UserError(f"--min-size {min_size}: must be at least 1")
+    if max_crops < 1:
+        raise UserError(f"--max-crops {max_crops}: must be at least 1")
     folder, bundle_path = Path(folder), Path(bundle_path)
     rows = read_crops(folder)
     bundle, info, session = _open_bundle(bundle_path)
-    report = ClusterReport(str(folder), str(folder / CLUSTERS), threshold, min_size, rows=len(rows),
+    report = ClusterReport(str(folder), str(folder / CLUSTERS), threshold, min_size, max_crops, rows=len(rows),
                            model_version=bundle.manifest.model_version,
                            bundle_sha256=bundle.manifest.files["model.onnx"]["sha256"])
-    kept, logits, emb = _embed(_crop_paths(folder, rows, report), bundle, session, report)
+    grouped, older = _newest(_crop_paths(folder, rows, report), max_crops)
+    report.not_grouped = len(older)
+    kept, logits, emb = _embed(grouped, bundle, session, report)
     cluster, size = group(emb, threshold, min_size)
     nearest, score = _nearest(bundle, info, logits, emb) if kept else ([], np.zeros(0))
     report.crops, report.alone = len(kept), int(np.sum(cluster < 0))
@@ -302,7 +383,9 @@ def cluster_unlabelled(folder: str | Path, bundle_path: str | Path, threshold: f
     order = sorted(range(len(kept)), key=lambda i: (cluster[i] < 0, cluster[i], i))
     _write(folder / CLUSTERS, [[kept[i]["store"], kept[i]["kiosk"], kept[i]["placement_id"], kept[i]["path"],
                                 int(cluster[i]), int(size[i]), nearest[i], f"{float(score[i]):.4f}",
-                                report.model_version, report.bundle_sha256] for i in order])
+                                report.model_version, report.bundle_sha256] for i in order]
+           + [[r["store"], r["kiosk"], r["placement_id"], r["path"], NOT_GROUPED, "", "", "", report.model_version,
+               report.bundle_sha256] for r, _p in older])
     return report
 
 

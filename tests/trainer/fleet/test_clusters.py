@@ -191,3 +191,54 @@ def test_group_numbers_by_size_and_marks_small_groups():
     assert cluster.tolist() == [1, 0, 0, 0, 1, -1] and size.tolist() == [2, 3, 3, 3, 2, 1]
     assert clusters.group(np.zeros((0, 4)), 0.1)[0].tolist() == []
     assert clusters.group(np.ones((5, 3)), 0.1)[0].tolist() == [0] * 5  # all tied: one group, no endless chain
+
+
+def test_max_crops_groups_the_newest_and_writes_the_older_as_not_grouped(world, collected, tmp_path, capsys):
+    """--max-crops 7: the seven newest crops (the yellow boxes and the green disc) are grouped; the six blue discs
+    and the unreadable crop, older, are written last with cluster -2 and counted in the summary."""
+    source, truth = collected
+    folder = tmp_path / "fleet"
+    shutil.copytree(source / "images", folder / "images")
+    with open(source / "unlabelled.csv", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    for r in rows:  # p00-p05 (blue) and bad placed on May 1st, the rest on May 2nd
+        r[8] = "2024-05-01T10:00:00Z" if r[3] in {f"p{i:02d}" for i in range(6)} | {"bad"} else "2024-05-02T10:00:00Z"
+    _unlabelled(folder, rows)
+    assert checkout(["feedback", "cluster", str(folder), "--bundle", str(world.bundle), "--max-crops", "7"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("7 crops: 1 groups (largest 6), 1 alone, 1 unreadable (first: ../outside.jpg")
+    assert "; 7 older crops not grouped this time (--max-crops 7: cluster -2); " in line
+    got = _clusters(folder)
+    assert [r["cluster"] for r in got] == ["0"] * 6 + ["-1"] + ["-2"] * 7
+    assert {truth[r["placement_id"]] for r in got[:6]} == {"yellow-box"}
+    assert [r["placement_id"] for r in got[7:]] == [f"p{i:02d}" for i in range(6)] + ["bad"]
+    assert {(r["size"], r["nearest_sku"], r["nearest_score"]) for r in got[7:]} == {("", "", "")}
+    assert "--max-crops" in _refused(["feedback", "cluster", str(folder), "--bundle", str(world.bundle),
+                                      "--max-crops", "0"], capsys)
+
+
+def test_a_float32_matrix_merges_as_float64_does():
+    rng = np.random.default_rng(7)
+    x = np.concatenate([c + rng.normal(scale=0.4, size=(6, 32)) for c in rng.normal(size=(4, 32))])
+    e = x / np.linalg.norm(x, axis=1, keepdims=True)
+    d = np.clip(1 - e @ e.T, 0, 2)
+    wide = clusters.average_linkage(d)
+    narrow_input = d.astype(np.float32)
+    narrow = clusters.average_linkage(narrow_input, overwrite=True)
+    assert [(a, b) for a, b, _ in narrow] == [(a, b) for a, b, _ in wide]
+    assert np.allclose([h for *_, h in narrow], [h for *_, h in wide], atol=1e-5)
+
+
+def test_read_clusters_reads_what_cluster_writes_and_names_a_damaged_file(world, collected, tmp_path):
+    folder, _ = collected
+    assert checkout(["feedback", "cluster", str(folder), "--bundle", str(world.bundle)]) == 0
+    got = clusters.read_clusters(folder)
+    assert [r["cluster"] for r in got.rows] == [0] * 6 + [1] * 6 + [-1] and got.rows[0]["size"] == 6
+    assert '=HYPERLINK("x")' in {r["store"] for r in got.rows} and len(got.version) == 64
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    for text, says in (("a,b\n", "line 1: not the header"), (",".join(clusters.COLUMNS) + "\nx,y\n", "line 2: 2 cells"),
+                       (",".join(clusters.COLUMNS) + "\n" + "a," * 4 + "zero," + "1," * 4 + "x\n", "line 2:")):
+        (damaged / "clusters.csv").write_text(text)
+        with pytest.raises(clusters.DataError, match=says):
+            clusters.read_clusters(damaged)
