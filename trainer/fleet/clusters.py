@@ -62,20 +62,18 @@ import numpy as np
 from kiosk.bundle_format.atomic import atomic_open, shown
 from kiosk.errors import DataError, UserError
 from kiosk.inputfiles import MB, read_bounded
+from trainer.fleet.clusters_file import CLUSTERS, COLUMNS, NOT_GROUPED, Clusters, read_clusters
 
 __all__ = ["CLUSTERS", "COLUMNS", "DEFAULT_MAX_CROPS", "DEFAULT_MIN_SIZE", "DEFAULT_THRESHOLD", "NOT_GROUPED",
            "ClusterReport", "Clusters", "average_linkage", "cluster_unlabelled", "flat_clusters", "group",
            "read_clusters", "read_crops"]
 
 log = logging.getLogger(__name__)
-CLUSTERS, UNLABELLED = "clusters.csv", "unlabelled.csv"
-COLUMNS = ["store", "kiosk", "placement_id", "path", "cluster", "size", "nearest_sku", "nearest_score",
-           "model_version", "bundle_sha256"]
+UNLABELLED = "unlabelled.csv"
 NEEDED = ("path", "store", "kiosk", "placement_id")
 DEFAULT_THRESHOLD = 0.2
 DEFAULT_MIN_SIZE = 2
 DEFAULT_MAX_CROPS = 8000  # the float32 distance matrix of 8,000 crops: 256 MB (10,000: 400 MB)
-NOT_GROUPED = -2  # the cluster of a crop --max-crops left out
 MAX_CSV = 256 * MB
 
 
@@ -135,51 +133,6 @@ def read_crops(folder: str | Path) -> list[dict[str, str]]:
         if len(row) != len(rows[0]):
             raise DataError(f"{shown(path)} line {line}: {len(row)} cells, the header has {len(rows[0])} (damaged)")
     return [dict(zip(rows[0], (restore_formula(c) for c in row))) for row in rows[1:]]
-
-
-@dataclass(frozen=True)
-class Clusters:
-    """clusters.csv as read: its rows (``cluster`` and ``size`` as int, ``nearest_score`` as float, 0 when empty) and
-    ``version``, the sha256 of its bytes (a form made from one version must not label another's group)."""
-
-    rows: list[dict]
-    version: str
-
-
-def read_clusters(folder: str | Path) -> Clusters:
-    """``folder/clusters.csv`` (as :func:`cluster_unlabelled` writes it); a one-line :class:`DataError` naming the
-    file and line when it is unreadable or damaged."""
-    import hashlib
-
-    from catalog.csv_io import restore_formula
-
-    path = Path(folder) / CLUSTERS
-    try:
-        data = read_bounded(path, MAX_CSV, "the groups of crops", text=True, error=DataError)
-        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
-    except OSError as exc:
-        raise DataError(f"{shown(path)}: cannot read it ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, csv.Error):
-        raise DataError(f"{shown(path)}: not a UTF-8 CSV file (damaged): run `checkout feedback cluster` "
-                        "again") from None
-    if not rows or rows[0] != COLUMNS:
-        raise DataError(f"{shown(path)} line 1: not the header `checkout feedback cluster` writes (damaged): run it "
-                        "again")
-    out = []
-    for line, row in enumerate(rows[1:], start=2):
-        r = dict(zip(COLUMNS, (restore_formula(c) for c in row)))
-        try:
-            if len(row) != len(COLUMNS):
-                raise ValueError(f"{len(row)} cells, the header has {len(COLUMNS)}")
-            r["cluster"], r["size"] = int(r["cluster"]), int(r["size"] or 0)
-            r["nearest_score"] = float(r["nearest_score"] or 0)
-            if r["cluster"] < NOT_GROUPED:
-                raise ValueError(f"cluster {r['cluster']}")
-        except ValueError as exc:
-            raise DataError(f"{shown(path)} line {line}: {str(exc)[:80]} (damaged): run `checkout feedback cluster` "
-                            "again") from None
-        out.append(r)
-    return Clusters(out, hashlib.sha256(data).hexdigest())
 
 
 # -- clustering --------------------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@
 * taught: the products staff taught at the kiosks (:func:`trainer.headoffice.taught.taught_report`);
 * label: with ``feedback`` (a ``checkout feedback collect --out`` folder), the placements it left for review with a
   crop, and head office's labels of them (:mod:`trainer.fleet.labels`), a page at a time
-  (:mod:`trainer.headoffice.label_view`): the two files are parsed again only when they change.
+  (:mod:`trainer.headoffice.label_view`), or grouped by ``checkout feedback cluster``'s ``clusters.csv``: the files
+  are parsed again only when they change.
 
 Each is computed when asked and kept for ``ttl_s`` seconds, once however many requests ask for it at the same time
 (they wait for the one computing it; once it is kept, an expired value is served while the next is computed), and the
@@ -268,15 +269,51 @@ class DashboardData:
         return self._by_stamp("labels", Path(self.feedback) / labels.LABELS,
                               lambda: labels.read_labels(self.feedback))
 
-    def label_page(self, page: str = "", store: str = "", show: str = "") -> dict:
+    def label_clusters(self):
+        """``feedback/clusters.csv`` (:func:`trainer.fleet.clusters.read_clusters`), parsed once per change."""
+        from trainer.fleet import clusters_file as clusters
+
+        return self._by_stamp("clusters", Path(self.feedback) / clusters.CLUSTERS,
+                              lambda: clusters.read_clusters(self.feedback))
+
+    def label_page(self, page: str = "", store: str = "", show: str = "", view: str = "") -> dict:
         """One page of the placements ``feedback/unlabelled.csv`` holds for review that have a crop
-        (:func:`trainer.headoffice.label_view.page_of`), with the stores to choose from and a one-line ``notice`` of
-        the query values that do not parse."""
-        from trainer.headoffice.label_view import page_of, parse_query
+        (:func:`trainer.headoffice.label_view.page_of`), or with ``view=groups`` one page of the groups of
+        ``feedback/clusters.csv`` (:func:`~trainer.headoffice.label_view.groups_of`; ``groups_problem``: one line
+        when it is damaged), with the stores to choose from, whether there are groups (``groups_link``) and a
+        one-line ``notice`` of the query values that do not parse."""
+        from dataclasses import replace
+
+        from kiosk.errors import UserError
+        from trainer.fleet.clusters_file import CLUSTERS
+        from trainer.headoffice.label_view import groups_of, page_of, parse_query
 
         review, given = self.label_review(), self.label_given()
-        query, notice = parse_query(page, store, show, review.stores)
-        return {**page_of(review, given, query), "stores": review.stores, "notice": notice}
+        query, notice = parse_query(page, store, show, review.stores, view)
+        has_groups = (Path(self.feedback) / CLUSTERS).is_file()
+        base = {"stores": review.stores, "groups_link": has_groups}
+        if query.view == "groups" and not has_groups:
+            notice = "no groups yet: `checkout feedback cluster DIR --bundle B` groups the crops; the list is shown"
+            query = replace(query, view="list", page=1)
+        if query.view == "groups":
+            try:
+                groups = self.label_clusters()
+            except UserError as exc:  # a damaged clusters.csv: one line, and the list view still works
+                return {**base, "query": query, "items": [], "notice": notice, "groups_problem": str(exc)}
+            return {**base, **groups_of(review, given, groups.rows, query), "version": groups.version,
+                    "notice": notice}
+        return {**page_of(review, given, query), **base, "notice": notice}
+
+    def label_group_keys(self, cluster: int, version: str) -> list[tuple[str, str, str]]:
+        """The placements group ``cluster`` of clusters.csv labels at once (in it, still in unlabelled.csv, not
+        labelled yet); a :class:`UserError` when clusters.csv is no longer the ``version`` the form was made from."""
+        from kiosk.errors import UserError
+        from trainer.headoffice.label_view import group_keys
+
+        groups = self.label_clusters()
+        if version != groups.version:
+            raise UserError("the groups were made again since this page was loaded: look at them again, then label")
+        return group_keys(self.label_review(), self.label_given(), groups.rows, cluster)
 
     def label_skus(self) -> dict[str, str]:
         """SKU id → name of head office's catalog (``{}`` without one), for the Label page's SKU list."""

@@ -5,7 +5,8 @@ store and SKU with the drift alarms (and its charts as PNG), the products staff 
 photos), bundle roll-out progress, and each kiosk's audit status — and the same as JSON under ``/api/…``. With
 ``--feedback DIR`` (a ``checkout feedback collect --out`` folder) a sixth, Label: the placements the stores could not
 label, each with its crop, for head office to give a SKU or call not a product (:mod:`trainer.fleet.labels`; the next
-collect into DIR takes the labels up). Every
+collect into DIR takes the labels up); with ``DIR/clusters.csv`` (``checkout feedback cluster``) its Groups view
+labels a whole group of crops that look alike with one form (POST /label/group). Every
 page needs a signed-in head-office user (:mod:`trainer.headoffice.users`: scrypt-hashed passwords, a growing wait
 after wrong ones). A sign-in starts a session kept in this process's memory (:class:`Sessions`): the cookie
 (Starlette's ``SessionMiddleware``: signed under a key made at start or read from ``--secret-file``, HttpOnly,
@@ -348,15 +349,15 @@ def _label_routes(app, data: DashboardData, page, signed_in) -> None:
     label_page = _label_page(data, page)
 
     @app.get("/label")
-    def label_list(request: Request, page: str = "", store: str = "", show: str = "",
+    def label_list(request: Request, page: str = "", store: str = "", show: str = "", view: str = "",
                    user: str = Depends(signed_in)):
-        return label_page(request, user, (page, store, show))
+        return label_page(request, user, (page, store, show, view))
 
     @app.post("/label")
     def label(request: Request, store: str = Form(...), kiosk: str = Form(...), placement: str = Form(...),
               sku: str = Form(""), verdict: str = Form("sku"), at_page: str = Form(""), at_store: str = Form(""),
-              at_show: str = Form(""), user: str = Depends(signed_in)):
-        at = (at_page, at_store, at_show)
+              at_show: str = Form(""), at_view: str = Form(""), user: str = Depends(signed_in)):
+        at = (at_page, at_store, at_show, at_view)
         if _cross_site(request):  # a form on another site would label as the signed-in user
             return label_page(request, user, at, "label on the dashboard's own page", 403)
         try:
@@ -375,18 +376,20 @@ def _label_routes(app, data: DashboardData, page, signed_in) -> None:
         return Response(photo[0], media_type=photo[1]) if photo is not None else Response(status_code=404)
 
     _label_bulk_route(app, data, label_page, signed_in)
+    _label_group_route(app, data, label_page, signed_in)
 
 
 def _label_page(data: DashboardData, page):
-    """The Label page's response: the page of rows the query ``at`` (page, store, show, as text) asks for, with
-    ``error`` (a label refused) and ``status``."""
+    """The Label page's response: the page of rows (or groups) the query ``at`` (page, store, show, view, as text)
+    asks for, with ``error`` (a label refused) and ``status``."""
     from kiosk.errors import UserError
+    from trainer.headoffice.label_view import LabelQuery
 
-    def label_page(request, user: str, at: tuple[str, str, str], error: str = "", status: int = 200):
+    def label_page(request, user: str, at: tuple[str, str, str, str], error: str = "", status: int = 200):
         try:
             view, skus, problem = data.label_page(*at), data.label_skus(), ""
         except UserError as exc:  # unlabelled.csv or labels.csv gone or damaged, the catalog unreadable
-            view, skus, problem = {"rows": [], "stores": [], "notice": ""}, {}, str(exc)
+            view, skus, problem = {"rows": [], "stores": [], "notice": "", "query": LabelQuery()}, {}, str(exc)
         view["query_notice"] = view.pop("notice")
         response = page(request, "label.html", user, **view, skus=skus, error=error, problem=problem,
                         notice=request.session.pop("notice", ""), folder=data.feedback)
@@ -396,7 +399,7 @@ def _label_page(data: DashboardData, page):
     return label_page
 
 
-def _label_url(data: DashboardData, at: tuple[str, str, str]) -> str:
+def _label_url(data: DashboardData, at: tuple[str, str, str, str]) -> str:
     """Where a label's form goes back to: the page and filters it was posted from, as far as they are still valid."""
     from kiosk.errors import UserError
     from trainer.headoffice.label_view import parse_query
@@ -405,7 +408,8 @@ def _label_url(data: DashboardData, at: tuple[str, str, str]) -> str:
         stores = data.label_review().stores
     except UserError:
         stores = []
-    return parse_query(*at, stores)[0].url()
+    page, store, show, view = at
+    return parse_query(page, store, show, stores, view)[0].url()
 
 
 def _label_bulk_route(app, data: DashboardData, label_page, signed_in) -> None:
@@ -420,8 +424,8 @@ def _label_bulk_route(app, data: DashboardData, label_page, signed_in) -> None:
     @app.post("/label/bulk")
     def label_bulk(request: Request, pick: Annotated[list[str] | None, Form()] = None, sku: str = Form(""),
                    verdict: str = Form("sku"), at_page: str = Form(""), at_store: str = Form(""),
-                   at_show: str = Form(""), user: str = Depends(signed_in)):
-        at = (at_page, at_store, at_show)
+                   at_show: str = Form(""), at_view: str = Form(""), user: str = Depends(signed_in)):
+        at = (at_page, at_store, at_show, at_view)
         if _cross_site(request):
             return label_page(request, user, at, "label on the dashboard's own page", 403)
         keys = [picked(value) for value in (pick or [])[:MAX_BULK + 1]]
@@ -440,6 +444,42 @@ def _label_bulk_route(app, data: DashboardData, label_page, signed_in) -> None:
         what = made[0].sku or "not a product"
         request.session["notice"] = (f"{len(made)} placement{'s' if len(made) != 1 else ''} labelled {what}; the next "
                                      "`checkout feedback collect` into this folder takes them up")
+        return RedirectResponse(_label_url(data, at), status_code=303)
+
+
+def _label_group_route(app, data: DashboardData, label_page, signed_in) -> None:
+    """POST /label/group: one SKU, or not a product, for every crop of a group of clusters.csv that is still in
+    unlabelled.csv and not labelled yet, all or nothing; refused when clusters.csv changed since the page was made."""
+    import re
+
+    from fastapi import Depends, Form, Request
+    from fastapi.responses import RedirectResponse
+
+    from kiosk.errors import UserError
+    from trainer.fleet.labels import set_labels
+
+    @app.post("/label/group")
+    def label_group(request: Request, cluster: str = Form(""), version: str = Form(""), sku: str = Form(""),
+                    verdict: str = Form("sku"), at_page: str = Form(""), at_view: str = Form("groups"),
+                    user: str = Depends(signed_in)):
+        at = (at_page, "", "", at_view)
+        if _cross_site(request):
+            return label_page(request, user, at, "label on the dashboard's own page", 403)
+        try:
+            if not re.match(r"[0-9]{1,9}\Z", cluster):
+                raise UserError(f"group {cluster[:20]!r} is not a group's number: load the page again")
+            keys = data.label_group_keys(int(cluster), version)
+            if not keys:
+                raise UserError(f"group {int(cluster)} has no crops left to label")
+            known = set(data.label_skus()) if data.catalog else None
+            made = set_labels(data.feedback, keys, sku=sku, verdict=verdict, user=user, known=known,
+                              rows=data.label_review().by_key)
+        except UserError as exc:
+            return label_page(request, user, at, str(exc), 400)
+        what = made[0].sku or "not a product"
+        request.session["notice"] = (f"group {int(cluster)}: {len(made)} placement{'s' if len(made) != 1 else ''} "
+                                     f"labelled {what}; the next `checkout feedback collect` into this folder takes "
+                                     "them up")
         return RedirectResponse(_label_url(data, at), status_code=303)
 
 
