@@ -104,7 +104,7 @@ def groups_of(review: Review, labels: Mapping[tuple[str, str, str], object], row
               query: LabelQuery) -> dict:
     """The page of groups ``query`` asks for, of the parsed clusters.csv ``rows`` (:func:`trainer.fleet.clusters.
     read_clusters`) against unlabelled.csv now: ``items`` (each group of crops still for review, largest first, then
-    each crop alone), the page shown, "groups 1–20 of 55, then 27 crops alone", the links before and after, and a
+    each crop alone), the page shown, "1–20 of 55 groups and 27 crops alone", the links before and after, and a
     one-line ``groups_notice`` of the crops clusters.csv does not know (arrived since) or left ungrouped."""
     members: dict[int, list[dict]] = {}
     known, older = set(), 0
@@ -123,8 +123,8 @@ def groups_of(review: Review, labels: Mapping[tuple[str, str, str], object], row
     shown = replace(query, page=min(query.page, pages))
     first = (shown.page - 1) * GROUPS_PER_PAGE
     page = items[first:first + GROUPS_PER_PAGE]
-    span = (f"{first + 1:,}–{first + len(page):,} of {len(groups):,} groups, then {len(alone):,} crops alone"
-            if page else "no groups")
+    both = f"{_many(len(groups), 'group')} and {_many(len(alone), 'crop')} alone"
+    span = (both if pages == 1 else f"{first + 1:,}–{first + len(page):,} of {both}") if page else "no groups"
     arrived = sum(1 for r in review.rows if key_of(r) not in known)
     notices = [f"{arrived:,} crop{'s' if arrived != 1 else ''} arrived since the groups were made: run `checkout "
                "feedback cluster` again"] if arrived else []
@@ -162,6 +162,10 @@ def group_keys(review: Review, labels: Mapping[tuple[str, str, str], object], ro
     yet."""
     return [key_of(r) for r in rows if r["cluster"] == cluster and key_of(r) in review.by_key
             and key_of(r) not in labels]
+
+
+def _many(n: int, what: str) -> str:
+    return f"{n:,} {what}{'s' if n != 1 else ''}"
 
 
 def _photo(key: tuple[str, str, str]) -> str:

@@ -1,6 +1,6 @@
 """The Label page in a real browser (Debian's headless Chromium through Selenium): a user signs in, opens Label, sees
 the crop, types a SKU, presses Label and sees it recorded (in the page and in DIR/labels.csv); ticks two rows and
-labels both with the form above the table."""
+labels both with the form above the table; opens Groups and labels a whole group with one form."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no browser for the 
 
 
 @pytest.fixture
-def app(seeded, tmp_path):
+def app(seeded, tmp_path):  # tmp_path/out: review_folder's collect folder
     from tests.trainer.headoffice.test_label import review_folder
     from trainer.headoffice.dashboard import DashboardData
     from trainer.headoffice.users import Users
@@ -76,3 +76,39 @@ def test_bulk_labelling_in_chromium(app, seeded, tmp_path):
         assert browser.refused_by_policy(driver) == []
     with open(tmp_path / "out" / "labels.csv", newline="") as fh:
         assert [(r["placement_id"], r["sku"]) for r in csv.DictReader(fh)] == [("p2", "lemon"), ("p3", "lemon")]
+
+
+def test_group_labelling_in_chromium(app, seeded, tmp_path):
+    """Open Groups, type a SKU in a group's form, press Label group: both its crops carry it in the list view."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from trainer.fleet.clusters_file import COLUMNS
+
+    sha = "a" * 64
+    (tmp_path / "out" / "clusters.csv").write_text(",".join(COLUMNS) + "\n" + "".join(
+        f"S,K1,{p},images/S/K1/{p}.jpg,0,2,lemon,0.9100,3,{sha}\n" for p in ("p3", "p2")))
+    with browser.served(app) as url, browser.chromium() as driver:
+        driver.get(url + "/label")
+        browser.sign_in(driver, url, "meera", seeded.password)
+        driver.find_element(By.ID, "groups-link").click()
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "group-0"))
+        group = driver.find_element(By.ID, "group-0")
+        assert "looks like Lemon (0.91)" in group.text and "0 of 2 labelled" in group.text
+        crops = group.find_elements(By.TAG_NAME, "img")
+        WebDriverWait(driver, 30).until(lambda d: all(d.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth", c) == 96 for c in crops))
+        browser.full_page(driver, tmp_path / "headoffice-label-groups.png")
+        group.find_element(By.NAME, "sku").send_keys("banana")
+        group.find_element(By.CSS_SELECTOR, "button[value=sku]").click()
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "label-notice"))
+        assert driver.find_element(By.ID, "label-notice").text.startswith("group 0: 2 placements labelled banana")
+        assert driver.current_url == url + "/label?view=groups"
+        assert "2 of 2 labelled" in driver.find_element(By.ID, "group-0").text
+        driver.find_element(By.ID, "list-link").click()
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "none-to-label"))
+        driver.get(url + "/label?show=all")
+        for placement in ("p2", "p3"):
+            given = driver.find_element(By.ID, f"label-S-K1-{placement}").find_element(By.CLASS_NAME, "given").text
+            assert "banana" in given and "by meera" in given
+        assert browser.refused_by_policy(driver) == []

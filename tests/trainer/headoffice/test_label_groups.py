@@ -92,7 +92,7 @@ def test_the_groups_view_shows_each_group_largest_first_then_the_crops_alone(cli
     assert len(re.findall(r'<img loading="lazy"', first)) == 4
     assert 'src="/label/photo.png?store=S&amp;kiosk=K1&amp;placement=q00"' in first
     assert 'action="/label/group"' in first and 'name="cluster" value="0"' in first
-    assert 'id="label-span">1–4 of 2 groups, then 2 crops alone<' in page
+    assert 'id="label-span">2 groups and 2 crops alone<' in page
     assert 'id="label-groups-stale"' not in page and 'href="/label" id="list-link"' in page
     alone = block(page, "alone-S-K1-q07")
     assert 'action="/label"' in alone and 'name="at_view" value="groups"' in alone
@@ -207,7 +207,7 @@ def test_groups_come_twenty_a_page_and_clusters_csv_is_parsed_once_per_change(cl
     assert len(blocks(first)) == 20 and 'href="/label?view=groups&amp;page=2" rel="next"' in first
     second = client.get("/label?view=groups&page=2").text
     assert blocks(second) == [f"group-{i}" for i in range(20, 25)] + [f"alone-S-K1-q{i}" for i in range(25, 30)]
-    assert 'id="label-span">21–30 of 25 groups, then 5 crops alone<' in second
+    assert 'id="label-span">21–30 of 25 groups and 5 crops alone<' in second
     assert len(calls) == 1
     r = client.post("/label", data={"store": "S", "kiosk": "K1", "placement": "q27", "sku": "banana",
                                     "at_page": "2", "at_view": "groups"})
