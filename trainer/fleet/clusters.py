@@ -52,7 +52,6 @@ another network may want its own threshold (measure it as above).
 from __future__ import annotations
 
 import csv
-import io
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -61,7 +60,6 @@ import numpy as np
 
 from kiosk.bundle_format.atomic import atomic_open, shown
 from kiosk.errors import DataError, UserError
-from kiosk.inputfiles import MB, read_bounded
 from trainer.fleet.clusters_file import CLUSTERS, COLUMNS, NOT_GROUPED, Clusters, read_clusters
 
 __all__ = ["CLUSTERS", "COLUMNS", "DEFAULT_MAX_CROPS", "DEFAULT_MIN_SIZE", "DEFAULT_THRESHOLD", "NOT_GROUPED",
@@ -69,12 +67,9 @@ __all__ = ["CLUSTERS", "COLUMNS", "DEFAULT_MAX_CROPS", "DEFAULT_MIN_SIZE", "DEFA
            "read_clusters", "read_crops"]
 
 log = logging.getLogger(__name__)
-UNLABELLED = "unlabelled.csv"
-NEEDED = ("path", "store", "kiosk", "placement_id")
 DEFAULT_THRESHOLD = 0.2
 DEFAULT_MIN_SIZE = 2
 DEFAULT_MAX_CROPS = 8000  # the float32 distance matrix of 8,000 crops: 256 MB (10,000: 400 MB)
-MAX_CSV = 256 * MB
 
 
 @dataclass
@@ -110,29 +105,11 @@ class ClusterReport:
 
 
 def read_crops(folder: str | Path) -> list[dict[str, str]]:
-    """The rows of ``folder/unlabelled.csv`` as dicts (formula cells restored); a :class:`DataError` naming the file
-    (and line) when it is missing, not UTF-8 CSV, lacks collect's columns or holds a row of another length."""
-    from catalog.csv_io import restore_formula
+    """The rows of ``folder/unlabelled.csv`` (:func:`trainer.fleet.labels.read_unlabelled`: every row or one line
+    naming the file and line)."""
+    from trainer.fleet.labels import read_unlabelled
 
-    path = Path(folder) / UNLABELLED
-    what = "collect's placements for review"
-    try:
-        text = read_bounded(path, MAX_CSV, what, text=True, error=DataError).decode("utf-8")
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except OSError as exc:
-        raise DataError(f"{shown(path)}: cannot read it ({exc.strerror or exc}); `checkout feedback collect SRC "
-                        f"--out {shown(folder)}` writes it") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{shown(path)}: not UTF-8 text ({what})") from None
-    except csv.Error as exc:
-        raise DataError(f"{shown(path)}: not a CSV file ({what}): {exc}") from None
-    if not rows or not set(NEEDED) <= set(rows[0]):
-        raise DataError(f"{shown(path)} line 1: not the header `checkout feedback collect` writes (it has "
-                        f"{', '.join(NEEDED)})")
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(rows[0]):
-            raise DataError(f"{shown(path)} line {line}: {len(row)} cells, the header has {len(rows[0])} (damaged)")
-    return [dict(zip(rows[0], (restore_formula(c) for c in row))) for row in rows[1:]]
+    return read_unlabelled(folder)
 
 
 # -- clustering --------------------------------------------------------------------------------------------------------

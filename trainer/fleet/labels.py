@@ -114,17 +114,27 @@ def _row_problem(row: list[str]) -> str:
     return ""
 
 
+#: the columns of collect's unlabelled.csv that head office's tools read
+NEEDED = ("path", "store", "kiosk", "placement_id")
+
+
 def read_unlabelled(folder: str | Path) -> list[dict[str, str]]:
-    """The rows of ``folder/unlabelled.csv`` (collect's placements for review) as dicts, formula cells restored."""
+    """The rows of ``folder/unlabelled.csv`` (collect's placements for review) as dicts, formula cells restored; a
+    :class:`DataError` naming the file (and line) when it is missing, not UTF-8 CSV, lacks collect's columns or holds
+    a row of another length (damaged: no row is skipped without a word)."""
     path = Path(folder) / UNLABELLED
     try:
         rows = _csv_rows(path, "collect's placements for review")
     except OSError as exc:
         raise DataError(f"{shown(path)}: cannot read it ({exc.strerror or exc}); `checkout feedback collect SRC "
                         f"--out {shown(folder)}` writes it") from None
-    if not rows or not {"path", "store", "kiosk", "placement_id"} <= set(rows[0]):
-        raise DataError(f"{shown(path)} line 1: not the header `checkout feedback collect` writes")
-    return [dict(zip(rows[0], row)) for row in rows[1:] if len(row) == len(rows[0])]
+    if not rows or not set(NEEDED) <= set(rows[0]):
+        raise DataError(f"{shown(path)} line 1: not the header `checkout feedback collect` writes (it has "
+                        f"{', '.join(NEEDED)})")
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(rows[0]):
+            raise DataError(f"{shown(path)} line {line}: {len(row)} cells, the header has {len(rows[0])} (damaged)")
+    return [dict(zip(rows[0], row)) for row in rows[1:]]
 
 
 def catalog_names(path: str | Path) -> dict[str, str]:

@@ -341,10 +341,8 @@ def _label_routes(app, data: DashboardData, page, signed_in) -> None:
     per placement that records head office's label of it as the signed-in user, and one that labels every ticked
     placement at once (:func:`_label_bulk_route`)."""
     from fastapi import Depends, Form, Request
-    from fastapi.responses import RedirectResponse, Response
+    from fastapi.responses import Response
 
-    from kiosk.errors import UserError
-    from trainer.fleet.labels import set_label
 
     label_page = _label_page(data, page)
 
@@ -360,15 +358,8 @@ def _label_routes(app, data: DashboardData, page, signed_in) -> None:
         at = (at_page, at_store, at_show, at_view)
         if _cross_site(request):  # a form on another site would label as the signed-in user
             return label_page(request, user, at, "label on the dashboard's own page", 403)
-        try:
-            known = set(data.label_skus()) if data.catalog else None
-            got = set_label(data.feedback, store, kiosk, placement, sku=sku, verdict=verdict, user=user, known=known,
-                            rows=data.label_review().by_key)
-        except UserError as exc:
-            return label_page(request, user, at, str(exc), 400)
-        request.session["notice"] = (f"{store}/{kiosk}/{placement} labelled {got.sku or 'not a product'}; the next "
-                                     "`checkout feedback collect` into this folder takes it up")
-        return RedirectResponse(_label_url(data, at), status_code=303)
+        return _apply_labels(request, data, label_page, user, at, [(store, kiosk, placement)], sku, verdict,
+                             lambda n: f"{store}/{kiosk}/{placement}")
 
     @app.get("/label/photo.png")
     def label_photo(store: str = "", kiosk: str = "", placement: str = "", user: str = Depends(signed_in)):
@@ -412,13 +403,36 @@ def _label_url(data: DashboardData, at: tuple[str, str, str, str]) -> str:
     return parse_query(page, store, show, stores, view)[0].url()
 
 
-def _label_bulk_route(app, data: DashboardData, label_page, signed_in) -> None:
-    """POST /label/bulk: one SKU, or not a product, for every ticked placement of the page, all or nothing."""
-    from fastapi import Depends, Form, Request
+def _placements(n: int) -> str:
+    return f"{n} placement{'s' if n != 1 else ''}"
+
+
+def _apply_labels(request, data: DashboardData, label_page, user: str, at: tuple[str, str, str, str], keys: list,
+                  sku: str, verdict: str, named) -> object:
+    """Every placement of ``keys`` labelled ``sku`` (or not a product) as ``user``, all or nothing
+    (:func:`trainer.fleet.labels.set_labels`): back to the page and filters ``at`` with a notice that starts with
+    ``named(count)``, or the page again with the one-line refusal."""
     from fastapi.responses import RedirectResponse
 
     from kiosk.errors import UserError
     from trainer.fleet.labels import set_labels
+
+    try:
+        known = set(data.label_skus()) if data.catalog else None
+        made = set_labels(data.feedback, keys, sku=sku, verdict=verdict, user=user, known=known,
+                          rows=data.label_review().by_key)
+    except UserError as exc:
+        return label_page(request, user, at, str(exc), 400)
+    request.session["notice"] = (f"{named(len(made))} labelled {made[0].sku or 'not a product'}; the next `checkout "
+                                 f"feedback collect` into this folder takes {'it' if len(made) == 1 else 'them'} up")
+    return RedirectResponse(_label_url(data, at), status_code=303)
+
+
+def _label_bulk_route(app, data: DashboardData, label_page, signed_in) -> None:
+    """POST /label/bulk: one SKU, or not a product, for every ticked placement of the page, all or nothing."""
+    from fastapi import Depends, Form, Request
+
+    from kiosk.errors import UserError
     from trainer.headoffice.label_view import picked
 
     @app.post("/label/bulk")
@@ -436,15 +450,9 @@ def _label_bulk_route(app, data: DashboardData, label_page, signed_in) -> None:
                 raise UserError(f"tick at most {MAX_BULK} placements at once")
             if None in keys:
                 raise UserError("a ticked row does not name a placement: load the page again")
-            known = set(data.label_skus()) if data.catalog else None
-            made = set_labels(data.feedback, keys, sku=sku, verdict=verdict, user=user, known=known,
-                              rows=data.label_review().by_key)
         except UserError as exc:
             return label_page(request, user, at, str(exc), 400)
-        what = made[0].sku or "not a product"
-        request.session["notice"] = (f"{len(made)} placement{'s' if len(made) != 1 else ''} labelled {what}; the next "
-                                     "`checkout feedback collect` into this folder takes them up")
-        return RedirectResponse(_label_url(data, at), status_code=303)
+        return _apply_labels(request, data, label_page, user, at, keys, sku, verdict, _placements)
 
 
 def _label_group_route(app, data: DashboardData, label_page, signed_in) -> None:
@@ -453,10 +461,8 @@ def _label_group_route(app, data: DashboardData, label_page, signed_in) -> None:
     import re
 
     from fastapi import Depends, Form, Request
-    from fastapi.responses import RedirectResponse
 
     from kiosk.errors import UserError
-    from trainer.fleet.labels import set_labels
 
     @app.post("/label/group")
     def label_group(request: Request, cluster: str = Form(""), version: str = Form(""), sku: str = Form(""),
@@ -471,16 +477,10 @@ def _label_group_route(app, data: DashboardData, label_page, signed_in) -> None:
             keys = data.label_group_keys(int(cluster), version)
             if not keys:
                 raise UserError(f"group {int(cluster)} has no crops left to label")
-            known = set(data.label_skus()) if data.catalog else None
-            made = set_labels(data.feedback, keys, sku=sku, verdict=verdict, user=user, known=known,
-                              rows=data.label_review().by_key)
         except UserError as exc:
             return label_page(request, user, at, str(exc), 400)
-        what = made[0].sku or "not a product"
-        request.session["notice"] = (f"group {int(cluster)}: {len(made)} placement{'s' if len(made) != 1 else ''} "
-                                     f"labelled {what}; the next `checkout feedback collect` into this folder takes "
-                                     "them up")
-        return RedirectResponse(_label_url(data, at), status_code=303)
+        return _apply_labels(request, data, label_page, user, at, keys, sku, verdict,
+                             lambda n: f"group {int(cluster)}: {_placements(n)}")
 
 
 def create_app(data: DashboardData, users: Users, *, secret: str | None = None, https_only: bool = False,

@@ -139,3 +139,17 @@ def test_set_labels_is_all_or_nothing_and_writes_once(tmp_path, monkeypatch):
                                 user="meera", now=AT, rows=index)
     assert [m.placement_id for m in made] == ["p0", "p1"] and writes == [1]
     assert [(r[2], r[4]) for r in rows(folder)[1:]] == [("p0", "banana"), ("p1", "banana"), ("p3", "lemon")]
+
+
+def test_a_damaged_review_file_is_named_with_its_line_never_thinned(tmp_path):
+    """A row of unlabelled.csv cut short is one line naming the file and line (the page and `feedback cluster` say
+    so), not a row silently left out of review."""
+    folder = review_folder(tmp_path)
+    path = folder / "unlabelled.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:2], "S,K1", *lines[2:]]) + "\n")
+    with pytest.raises(DataError, match=r"unlabelled.csv line 3: 2 cells, the header has \d+ \(damaged\)\Z"):
+        ho_labels.read_unlabelled(folder)
+    path.write_text("store,kiosk\nS,K1\n")
+    with pytest.raises(DataError, match=r"line 1: not the header `checkout feedback collect` writes"):
+        ho_labels.read_unlabelled(folder)

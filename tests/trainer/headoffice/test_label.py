@@ -18,7 +18,6 @@ from kiosk.cli import main as checkout  # noqa: E402
 from tests.trainer.fleet.stores import crop, put_batch, record  # noqa: E402
 from trainer.fleet.collect import collect_feedback  # noqa: E402
 from trainer.headoffice.dashboard import DashboardData  # noqa: E402
-from trainer.headoffice.users import Users  # noqa: E402
 from trainer.headoffice.web import create_app  # noqa: E402
 
 P2 = {"store": "S", "kiosk": "K1", "placement": "p2"}
@@ -36,21 +35,8 @@ def review_folder(tmp_path):
 
 
 @pytest.fixture
-def users(seeded, tmp_path):
-    users = Users(tmp_path / "users.json")
-    users.add("meera", seeded.password)
-    return users
-
-
-@pytest.fixture
 def folder(tmp_path):
     return review_folder(tmp_path)
-
-
-@pytest.fixture
-def client(seeded, users, folder):
-    data = DashboardData(str(seeded.root), catalog=str(seeded.catalog), feedback=str(folder))
-    return TestClient(create_app(data, users, secret="s" * 64), follow_redirects=False)
 
 
 def sign_in(client, seeded):

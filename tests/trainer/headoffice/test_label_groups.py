@@ -12,14 +12,10 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the [headoffice] extra is not installed")
 
-from fastapi.testclient import TestClient  # noqa: E402
 
 from tests.trainer.headoffice.test_label import labels, sign_in  # noqa: E402
 from tests.trainer.headoffice.test_label_scale import COLUMNS, tiny_png  # noqa: E402
 from trainer.fleet import clusters_file as clusters  # noqa: E402
-from trainer.headoffice.dashboard import DashboardData  # noqa: E402
-from trainer.headoffice.users import Users  # noqa: E402
-from trainer.headoffice.web import create_app  # noqa: E402
 
 # q00-q03 group 0 (looks like lemon), q04-q06 group 1 (banana), q07 and q08 alone
 GROUPS = {**{f"q{i:02d}": 0 for i in range(4)}, **{f"q{i:02d}": 1 for i in range(4, 7)}, "q07": -1, "q08": -1}
@@ -52,14 +48,6 @@ def folder(tmp_path):
     write_unlabelled(out, range(9))
     write_clusters(out, GROUPS)
     return out
-
-
-@pytest.fixture
-def client(seeded, tmp_path, folder):
-    users = Users(tmp_path / "users.json")
-    users.add("meera", seeded.password)
-    data = DashboardData(str(seeded.root), catalog=str(seeded.catalog), feedback=str(folder))
-    return TestClient(create_app(data, users, secret="s" * 64), follow_redirects=False)
 
 
 def blocks(page: str) -> list[str]:

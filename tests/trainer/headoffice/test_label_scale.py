@@ -13,13 +13,9 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the [headoffice] extra is not installed")
 
-from fastapi.testclient import TestClient  # noqa: E402
 
 from tests.trainer.headoffice.test_label import labels, sign_in  # noqa: E402
 from trainer.fleet import labels as ho_labels  # noqa: E402
-from trainer.headoffice.dashboard import DashboardData  # noqa: E402
-from trainer.headoffice.users import Users  # noqa: E402
-from trainer.headoffice.web import create_app  # noqa: E402
 
 ROWS, STORES = 2000, ("S0", "S1", "S2", "S3")
 OWN = 1940  # the placements from this one on have a crop of their own
@@ -61,11 +57,8 @@ def folder(tmp_path):
 
 
 @pytest.fixture
-def client(seeded, tmp_path, folder):
-    users = Users(tmp_path / "users.json")
-    users.add("meera", seeded.password)
-    data = DashboardData(str(seeded.root), catalog=str(seeded.catalog), feedback=str(folder))
-    client = TestClient(create_app(data, users, secret="s" * 64), follow_redirects=False)
+def client(client, seeded):
+    """The conftest's client, signed in."""
     sign_in(client, seeded)
     return client
 
