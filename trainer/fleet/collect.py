@@ -324,11 +324,14 @@ def _usable(found: list[Found], known: set[str] | None,
 
 
 def _take_labels(review: list[tuple[Found, str]], labels: dict, known: set[str] | None,
-                 report: CollectReport) -> tuple[list[Found], list[tuple[Found, str]]]:
+                 report: CollectReport, new: tuple = ()) -> tuple[list[Found], list[tuple[Found, str]]]:
     """``(placements for review head office gave a SKU, as staff-trusted records; the rest still for review)``; those
-    it called not a product are counted and dropped. A label of a SKU the catalog lacks, or of a placement without a
-    crop, leaves it for review, saying why."""
+    it called not a product are counted and dropped. A label of a SKU the catalog lacks (``new``: ``(SKUs of
+    new-products.csv, the command that imports them)``, for the reason), or of a placement without a crop, leaves it
+    for review, saying why."""
     from trainer.fleet.labels import NOT_A_PRODUCT, chooser_of
+
+    new_skus, command = new or (set(), "")
 
     taken, rest = [], []
     for f, why in review:
@@ -338,7 +341,8 @@ def _take_labels(review: list[tuple[Found, str]], labels: dict, known: set[str] 
         elif label.verdict == NOT_A_PRODUCT:
             report.not_a_product += 1
         elif known is not None and label.sku not in known:
-            rest.append((f, f"{why}; head office's label {label.sku} is not in the catalog"))
+            rest.append((f, f"{why}; head office's label {label.sku} " + (
+                f"is a new product: `{command}` first" if label.sku in new_skus else "is not in the catalog")))
         elif f.path is None:
             rest.append((f, f"{why}; head office labelled it {label.sku}, but no crop was kept"))
         else:
@@ -430,11 +434,13 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
     from trainer.data.check import load_catalog_skus
     from trainer.fleet.dedupe import dedupe
     from trainer.fleet.labels import read_labels
+    from trainer.fleet.new_products import import_command, read_new_products
 
     out = Path(out)
     before = _check_out(str(src), out, force)
     known = load_catalog_skus(catalog)[0] if catalog is not None else None  # every input checked before a write
     labels = read_labels(out)
+    new = (set(read_new_products(out)), import_command(out)) if known is not None else ()
     base = [r for m in against for r in read_manifest(m)]
     registry = enrolled_kiosks(None if kiosks is None else Path(kiosks))
     report = CollectReport(str(src), str(out), manifest=str(out / MANIFEST), kiosks=str(kiosks or ""))
@@ -453,7 +459,7 @@ def collect_feedback(src: str, out: Path, *, since: datetime | None = None, agai
         report.before_since, enrolled = report.before_since + len(enrolled) - len(keep), keep
     report.catalog = str(catalog or "")
     labelled, rest = _usable(sorted([*merged.values(), *enrolled], key=_where), known, report)
-    taken, rest = _take_labels([*rest, *unsettled], labels, known, report)
+    taken, rest = _take_labels([*rest, *unsettled], labels, known, report, new)
     deduped = dedupe(sorted([*labelled, *taken], key=_where), base, report, phash_threshold=phash_threshold,
                      workers=workers, cache=cache, progress=progress)
     kept, rest = deduped.kept, sorted([*rest, *deduped.review], key=lambda fr: (_where(fr[0]), fr[1]))

@@ -27,7 +27,7 @@ from kiosk.errors import DataError, UserError
 from kiosk.exchange.fields import SKU_RE
 from kiosk.inputfiles import MB, read_bounded
 
-__all__ = ["COLUMNS", "LABELS", "Label", "catalog_names", "chooser_of", "read_labels", "read_unlabelled",
+__all__ = ["COLUMNS", "LABELS", "Label", "catalog_names", "chooser_of", "locked", "read_labels", "read_unlabelled",
            "set_label", "set_labels", "unlabelled_index"]
 
 LABELS, UNLABELLED = "labels.csv", "unlabelled.csv"
@@ -152,12 +152,13 @@ def catalog_names(path: str | Path) -> dict[str, str]:
 
 
 @contextmanager
-def _locked(folder: Path):
-    """Held while labels.csv is read and replaced: one writer at a time, across threads and processes."""
+def locked(folder: Path, name: str = LABELS):
+    """Held while ``folder/name`` (labels.csv) is read and replaced: one writer at a time, across threads and
+    processes."""
     import fcntl
     import os
 
-    fd = os.open(folder / f".{LABELS}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    fd = os.open(folder / f".{name}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -181,8 +182,12 @@ def set_labels(folder: str | Path, keys: Iterable[tuple[str, str, str]], *, sku:
                rows: Mapping[tuple[str, str, str], dict[str, str]] | None = None) -> list[Label]:
     """:func:`set_label` for each placement ``keys`` names (store, kiosk, placement_id), all or nothing: the label
     and every placement are checked first, and the first refused is a :class:`UserError` naming it with nothing
-    written; then labels.csv is read and replaced once."""
+    written; then labels.csv is read and replaced once. With ``known``, the new products of
+    ``folder/new-products.csv`` (:mod:`trainer.fleet.new_products`) are known too."""
+    from trainer.fleet.new_products import read_new_products
+
     folder = Path(folder)
+    known = None if known is None else {*known, *read_new_products(folder)}
     keys = list(dict.fromkeys(keys))
     sku = sku.strip() if verdict == SKU else ""
     index = unlabelled_index(folder) if rows is None else rows
@@ -190,7 +195,7 @@ def set_labels(folder: str | Path, keys: Iterable[tuple[str, str, str]], *, sku:
     when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
     made = [Label(*key, row["path"], sku, verdict, user, when) for key, row in zip(keys, found)]
     if made:
-        with _locked(folder):
+        with locked(folder):
             labels = read_labels(folder)
             labels.update((label.key, label) for label in made)
             _write(folder / LABELS, labels)

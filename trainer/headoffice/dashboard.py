@@ -321,6 +321,25 @@ class DashboardData:
 
         return self._cached(("catalog",), lambda: catalog_names(self.catalog)) if self.catalog else {}
 
+    def label_new_products(self) -> dict:
+        """SKU id → :class:`catalog.model.Sku` of ``feedback/new-products.csv`` (the products made on the Label page),
+        parsed once per change."""
+        from trainer.fleet.new_products import NEW_PRODUCTS, read_new_products
+
+        return self._by_stamp("new-products", Path(self.feedback) / NEW_PRODUCTS,
+                              lambda: read_new_products(self.feedback))
+
+    def label_waiting(self) -> list[dict]:
+        """The new products head office's catalog does not have yet, each with how many crops are labelled with it,
+        for the Label page's "waiting for the catalog" list."""
+        from collections import Counter
+
+        from trainer.fleet.new_products import price_of
+
+        catalog, counts = self.label_skus(), Counter(g.sku for g in self.label_given().values())
+        return [{"sku": s.sku, "name": s.name, "price": price_of(s), "crops": counts[s.sku]}
+                for s in self.label_new_products().values() if s.sku not in catalog]
+
     def label_photo(self, store: str, kiosk: str, placement: str) -> tuple[bytes, str] | None:
         """``(bytes, media type)`` of the crop ``feedback/unlabelled.csv`` names for a placement (looked up in the
         parsed file's index, never a path from outside), None when there is none, it is not a file inside

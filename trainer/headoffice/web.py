@@ -368,22 +368,28 @@ def _label_routes(app, data: DashboardData, page, signed_in) -> None:
 
     _label_bulk_route(app, data, label_page, signed_in)
     _label_group_route(app, data, label_page, signed_in)
+    _label_new_product_route(app, data, label_page, signed_in)
 
 
 def _label_page(data: DashboardData, page):
     """The Label page's response: the page of rows (or groups) the query ``at`` (page, store, show, view, as text)
     asks for, with ``error`` (a label refused) and ``status``."""
+    from catalog.model import GST_PERCENTS
     from kiosk.errors import UserError
+    from trainer.fleet.new_products import import_command
     from trainer.headoffice.label_view import LabelQuery
 
     def label_page(request, user: str, at: tuple[str, str, str, str], error: str = "", status: int = 200):
         try:
-            view, skus, problem = data.label_page(*at), data.label_skus(), ""
-        except UserError as exc:  # unlabelled.csv or labels.csv gone or damaged, the catalog unreadable
-            view, skus, problem = {"rows": [], "stores": [], "notice": "", "query": LabelQuery()}, {}, str(exc)
+            view, skus, waiting, problem = data.label_page(*at), data.label_skus(), data.label_waiting(), ""
+        except UserError as exc:  # unlabelled.csv, labels.csv or new-products.csv gone or damaged, the catalog
+            view, skus, waiting, problem = {"rows": [], "stores": [], "notice": "", "query": LabelQuery()}, {}, [], \
+                str(exc)  # unreadable
         view["query_notice"] = view.pop("notice")
+        skus = {**skus, **{w["sku"]: f"{w['name']} (new)" for w in waiting}}  # the datalist offers them, marked
         response = page(request, "label.html", user, **view, skus=skus, error=error, problem=problem,
-                        notice=request.session.pop("notice", ""), folder=data.feedback)
+                        notice=request.session.pop("notice", ""), folder=data.feedback, waiting=waiting,
+                        import_command=import_command(data.feedback, data.catalog), gst_percents=GST_PERCENTS)
         response.status_code = status
         return response
 
@@ -408,23 +414,33 @@ def _placements(n: int) -> str:
 
 
 def _apply_labels(request, data: DashboardData, label_page, user: str, at: tuple[str, str, str, str], keys: list,
-                  sku: str, verdict: str, named) -> object:
+                  sku: str, verdict: str, named, product: dict | None = None) -> object:
     """Every placement of ``keys`` labelled ``sku`` (or not a product) as ``user``, all or nothing
     (:func:`trainer.fleet.labels.set_labels`): back to the page and filters ``at`` with a notice that starts with
-    ``named(count)``, or the page again with the one-line refusal."""
+    ``named(count)``, or the page again with the one-line refusal. With ``product`` (the new-product form's fields)
+    the product is made in DIR/new-products.csv and labels them, all or nothing
+    (:func:`trainer.fleet.new_products.add_and_label`)."""
     from fastapi.responses import RedirectResponse
 
     from kiosk.errors import UserError
+    from trainer.fleet import new_products
     from trainer.fleet.labels import set_labels
 
     try:
         known = set(data.label_skus()) if data.catalog else None
-        made = set_labels(data.feedback, keys, sku=sku, verdict=verdict, user=user, known=known,
-                          rows=data.label_review().by_key)
+        if product is None:
+            made = set_labels(data.feedback, keys, sku=sku, verdict=verdict, user=user, known=known,
+                              rows=data.label_review().by_key)
+        else:
+            made = new_products.add_and_label(data.feedback, new_products.product_of(product), keys, user=user,
+                                              catalog=known, rows=data.label_review().by_key)
     except UserError as exc:
         return label_page(request, user, at, str(exc), 400)
-    request.session["notice"] = (f"{named(len(made))} labelled {made[0].sku or 'not a product'}; the next `checkout "
-                                 f"feedback collect` into this folder takes {'it' if len(made) == 1 else 'them'} up")
+    then = (f"; `{new_products.import_command(data.feedback, data.catalog)}` adds it to the catalog, then the next "
+            "`checkout feedback collect` into this folder takes them up") if product else (
+        f"; the next `checkout feedback collect` into this folder takes {'it' if len(made) == 1 else 'them'} up")
+    request.session["notice"] = (f"{f'new product {made[0].sku}: ' if product else ''}{named(len(made))} labelled "
+                                 f"{made[0].sku or 'not a product'}{then}")
     return RedirectResponse(_label_url(data, at), status_code=303)
 
 
@@ -433,7 +449,6 @@ def _label_bulk_route(app, data: DashboardData, label_page, signed_in) -> None:
     from fastapi import Depends, Form, Request
 
     from kiosk.errors import UserError
-    from trainer.headoffice.label_view import picked
 
     @app.post("/label/bulk")
     def label_bulk(request: Request, pick: Annotated[list[str] | None, Form()] = None, sku: str = Form(""),
@@ -442,24 +457,32 @@ def _label_bulk_route(app, data: DashboardData, label_page, signed_in) -> None:
         at = (at_page, at_store, at_show, at_view)
         if _cross_site(request):
             return label_page(request, user, at, "label on the dashboard's own page", 403)
-        keys = [picked(value) for value in (pick or [])[:MAX_BULK + 1]]
         try:
-            if not keys:
-                raise UserError("tick the placements to label first")
-            if len(keys) > MAX_BULK:
-                raise UserError(f"tick at most {MAX_BULK} placements at once")
-            if None in keys:
-                raise UserError("a ticked row does not name a placement: load the page again")
+            keys = _ticked(pick)
         except UserError as exc:
             return label_page(request, user, at, str(exc), 400)
         return _apply_labels(request, data, label_page, user, at, keys, sku, verdict, _placements)
 
 
+def _ticked(pick: list[str] | None) -> list[tuple[str, str, str]]:
+    """The placements the ticked checkboxes ``pick`` name; a :class:`UserError` when none, too many or one that does
+    not name a placement."""
+    from kiosk.errors import UserError
+    from trainer.headoffice.label_view import picked
+
+    keys = [picked(value) for value in (pick or [])[:MAX_BULK + 1]]
+    if not keys:
+        raise UserError("tick the placements to label first")
+    if len(keys) > MAX_BULK:
+        raise UserError(f"tick at most {MAX_BULK} placements at once")
+    if None in keys:
+        raise UserError("a ticked row does not name a placement: load the page again")
+    return keys
+
+
 def _label_group_route(app, data: DashboardData, label_page, signed_in) -> None:
     """POST /label/group: one SKU, or not a product, for every crop of a group of clusters.csv that is still in
     unlabelled.csv and not labelled yet, all or nothing; refused when clusters.csv changed since the page was made."""
-    import re
-
     from fastapi import Depends, Form, Request
 
     from kiosk.errors import UserError
@@ -472,15 +495,54 @@ def _label_group_route(app, data: DashboardData, label_page, signed_in) -> None:
         if _cross_site(request):
             return label_page(request, user, at, "label on the dashboard's own page", 403)
         try:
-            if not re.match(r"[0-9]{1,9}\Z", cluster):
-                raise UserError(f"group {cluster[:20]!r} is not a group's number: load the page again")
-            keys = data.label_group_keys(int(cluster), version)
-            if not keys:
-                raise UserError(f"group {int(cluster)} has no crops left to label")
+            keys = _group_keys(data, cluster, version)
         except UserError as exc:
             return label_page(request, user, at, str(exc), 400)
         return _apply_labels(request, data, label_page, user, at, keys, sku, verdict,
                              lambda n: f"group {int(cluster)}: {_placements(n)}")
+
+
+def _group_keys(data: DashboardData, cluster: str, version: str) -> list[tuple[str, str, str]]:
+    """The placements of group ``cluster`` (its number as posted) still to label; a :class:`UserError` when it is no
+    group's number, the groups were made again since ``version``, or none is left."""
+    import re
+
+    from kiosk.errors import UserError
+
+    if not re.match(r"[0-9]{1,9}\Z", cluster):
+        raise UserError(f"group {cluster[:20]!r} is not a group's number: load the page again")
+    keys = data.label_group_keys(int(cluster), version)
+    if not keys:
+        raise UserError(f"group {int(cluster)} has no crops left to label")
+    return keys
+
+
+def _label_new_product_route(app, data: DashboardData, label_page, signed_in) -> None:
+    """POST /label/new-product: a product head office's catalog lacks, made from the form's fields into
+    DIR/new-products.csv, and every crop of group ``cluster`` still to label (the Groups view) or every ticked
+    placement (the list) labelled with it, all or nothing."""
+    from fastapi import Depends, Form, Request
+
+    from kiosk.errors import UserError
+
+    @app.post("/label/new-product")
+    def label_new_product(request: Request, pick: Annotated[list[str] | None, Form()] = None, cluster: str = Form(""),
+                          version: str = Form(""), new_sku: str = Form(""), name: str = Form(""),
+                          group: str = Form(""), sold_by: str = Form(""), price: str = Form(""),
+                          gst_percent: str = Form(""), hsn: str = Form(""), at_page: str = Form(""),
+                          at_store: str = Form(""), at_show: str = Form(""), at_view: str = Form(""),
+                          user: str = Depends(signed_in)):
+        at = (at_page, at_store, at_show, at_view)
+        if _cross_site(request):
+            return label_page(request, user, at, "label on the dashboard's own page", 403)
+        try:
+            keys = _group_keys(data, cluster, version) if cluster else _ticked(pick)
+        except UserError as exc:
+            return label_page(request, user, at, str(exc), 400)
+        named = (lambda n: f"group {int(cluster)}: {_placements(n)}") if cluster else _placements
+        product = {"sku": new_sku, "name": name, "group": group, "sold_by": sold_by, "price": price,
+                   "gst_percent": gst_percent, "hsn": hsn}
+        return _apply_labels(request, data, label_page, user, at, keys, new_sku, "sku", named, product)
 
 
 def create_app(data: DashboardData, users: Users, *, secret: str | None = None, https_only: bool = False,
