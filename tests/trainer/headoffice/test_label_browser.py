@@ -1,6 +1,7 @@
 """The Label page in a real browser (Debian's headless Chromium through Selenium): a user signs in, opens Label, sees
 the crop, types a SKU, presses Label and sees it recorded (in the page and in DIR/labels.csv); ticks two rows and
-labels both with the form above the table; opens Groups and labels a whole group with one form."""
+labels both with the form above the table; opens Groups and labels a whole group with one form; makes a new product
+and labels ticked rows with it."""
 
 from __future__ import annotations
 
@@ -112,3 +113,39 @@ def test_group_labelling_in_chromium(app, seeded, tmp_path):
             given = driver.find_element(By.ID, f"label-S-K1-{placement}").find_element(By.CLASS_NAME, "given").text
             assert "banana" in given and "by meera" in given
         assert browser.refused_by_policy(driver) == []
+
+
+def test_new_product_labelling_in_chromium(app, seeded, tmp_path):
+    """Tick two rows, open "New product…" in the form above the table, fill it in, press Make product and label: both
+    carry the new SKU, the product is in DIR/new-products.csv and listed as waiting for the catalog."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    with browser.served(app) as url, browser.chromium() as driver:
+        driver.get(url + "/label")
+        browser.sign_in(driver, url, "meera", seeded.password)
+        for placement in ("p2", "p3"):
+            driver.find_element(By.ID, f"label-S-K1-{placement}").find_element(By.NAME, "pick").click()
+        form = driver.find_element(By.ID, "bulk")
+        form.find_element(By.TAG_NAME, "summary").click()
+        for name, value in (("new_sku", "mango-alphonso"), ("name", "Alphonso mango"), ("price", "149.50"),
+                            ("hsn", "0804")):
+            form.find_element(By.NAME, name).send_keys(value)
+        Select(form.find_element(By.NAME, "sold_by")).select_by_value("weight")
+        Select(form.find_element(By.NAME, "gst_percent")).select_by_value("5")
+        form.find_element(By.CSS_SELECTOR, "button.make").click()
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "label-notice"))
+        assert driver.find_element(By.ID, "label-notice").text.startswith(
+            "new product mango-alphonso: 2 placements labelled mango-alphonso")
+        waiting = driver.find_element(By.ID, "new-mango-alphonso").text
+        assert "Alphonso mango" in waiting and "₹149.50/kg" in waiting and waiting.endswith("2")
+        driver.get(url + "/label?show=all")
+        for placement in ("p2", "p3"):
+            given = driver.find_element(By.ID, f"label-S-K1-{placement}").find_element(By.CLASS_NAME, "given").text
+            assert "mango-alphonso" in given and "by meera" in given
+        driver.find_element(By.ID, "bulk").find_element(By.TAG_NAME, "summary").click()
+        browser.full_page(driver, tmp_path / "headoffice-label-new-product.png")
+        assert browser.refused_by_policy(driver) == []
+    with open(tmp_path / "out" / "new-products.csv", newline="") as fh:
+        assert [(r["sku"], r["sold_by"], r["price_paise"], r["gst_percent"]) for r in csv.DictReader(fh)] == [
+            ("mango-alphonso", "weight", "14950", "5")]
