@@ -174,3 +174,15 @@ def test_collect_leaves_the_crops_for_review_until_the_catalog_imports_the_new_p
     assert sorted(taken) == ["p2", "p3"] and {r.extra["trust"] for r in taken.values()} == {"staff"}
     with open(folder / "unlabelled.csv", newline="") as fh:
         assert [r["placement_id"] for r in csv.DictReader(fh)] == ["p4"]
+
+
+def test_a_damaged_new_products_file_is_one_line_and_labels_nothing(client, seeded, folder):
+    sign_in(client, seeded)
+    (folder / "new-products.csv").write_text("sku,name\nx,y\n")
+    r = client.get("/label")
+    assert r.status_code == 200 and "Traceback" not in r.text
+    assert "new-products.csv: " in one_line(r.text, "label-problem")
+    for path, form in (("/label/new-product", {**TICK, **PRODUCT}), ("/label/bulk", {**TICK, "sku": "banana"})):
+        r = client.post(path, data=form)
+        assert r.status_code == 400 and "new-products.csv" in one_line(r.text, "label-error"), path
+    assert labels(folder) == [] and (folder / "new-products.csv").read_text() == "sku,name\nx,y\n"
