@@ -34,7 +34,7 @@ class CosineMargin:
 
 def head_scale(model: torch.nn.Module) -> float:
     """The scale of ``model``'s cosine head (16 when fresh; a calibrated bundle's folds its temperature in)."""
-    from kiosk.bundle_format.architectures import CosineLinear
+    from trainer.models import CosineLinear
 
     heads = [m for m in model.modules() if isinstance(m, CosineLinear)]
     if not heads:

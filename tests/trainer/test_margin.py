@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from kiosk.bundle_format.architectures import CosineLinear
 from kiosk.errors import UserError
 from trainer.incremental import Base, run_options
 from trainer.margin import CosineMargin, head_scale, with_margin
+from trainer.models import CosineLinear
 from trainer.options import get_args_parser
 from trainer.train import resolve_args
 
