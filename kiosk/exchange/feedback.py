@@ -14,7 +14,10 @@ crops (``images/<placement_id>.jpg``)::
 
 ``chooser``: ``auto`` (added without a tap), ``shopper`` (tapped suggestion ``suggestion_rank``), ``search``,
 ``staff`` (a staff correction, override or approval), ``barcode`` (the camera read a code the catalog knows),
-``removed`` / ``voided`` (the line was taken off), ``unknown`` (marked not recognised), ``""`` (nothing chosen).
+``removed`` / ``voided`` (the line was taken off), ``unknown`` (marked not recognised), ``""`` (nothing chosen);
+``staff:<id>`` on a placement that never became a line: staff labelled it later from the till's "Not recognised
+today" list; ``not-a-product:<id>`` (no label, trust ``none``): staff said it was no product, head office leaves it
+out of training and of review.
 ``trust`` orders labels: staff-confirmed > barcode > shopper-picked > auto-added; ``none`` has no label. A record can
 change after it was sent (a staff correction later in the same sale): it is sent again with a higher ``revision``;
 head office keeps the highest revision of each (kiosk, placement).

@@ -24,6 +24,7 @@ from typing import Any
 from catalog.model import MAX_PRICE_PAISE
 from kiosk.domain.cart import CartLine
 from kiosk.domain.money import format_inr
+from kiosk.services import not_recognised
 from kiosk.services.cart_lines import CartKeeper, weighed_line
 from kiosk.services.errors import CheckoutError, RollbackUnfinished, StaffAccountChanged, SupervisorNeeded
 from kiosk.services.events import CartChanged, CartView, Notice, StaffModeChanged
@@ -363,6 +364,20 @@ class StaffIntents:
         one."""
         self._desk.require("reprint")
         return self._till.receipts_of(self._store_today())
+
+    # -- today's placements nobody labelled (kiosk.services.not_recognised) -----------------------------------------
+    def staff_not_recognised_today(self) -> list:
+        """Staff: today's placements nobody labelled whose crop is kept, newest first (``UnlabelledView``)."""
+        self._desk.require()
+        return not_recognised.today(self.store, self._shelf.find, self._clock(), self.config.tz)
+
+    def staff_label_placement(self, placement_id: str, sku: str) -> str:
+        """Staff: that placement was ``sku`` (active in the catalog): a staff-trusted label, sent to head office."""
+        return not_recognised.label(self._desk, self.store, self._shelf.active, self._emit, placement_id, sku)
+
+    def staff_not_a_product(self, placement_id: str) -> None:
+        """Staff: that placement was no product: kept out of training."""
+        not_recognised.not_a_product(self._desk, self.store, self._emit, placement_id)
 
     def staff_day_report(self, print_it: bool = False) -> str:
         """Staff (a supervisor): today's takings, as the end-of-day report prints them (``checkout receipt day``);

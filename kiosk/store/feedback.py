@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -132,6 +133,36 @@ class FeedbackMixin:
             cur = c.execute("UPDATE feedback SET chooser = ?, trust = 'none', updated_at = ?, updated_ts = ?,"
                             " revision = revision + 1 WHERE placement_id = ? AND line_id IS NULL",
                             (chooser, now, _ts(now), placement_id))
+        return cur.rowcount > 0
+
+    def unlabelled_placements(self, since_ts: int, until_ts: int, limit: int = 100) -> list[dict]:
+        """Placements from ``since_ts`` to before ``until_ts`` (epoch seconds) that nobody labelled and whose crop is
+        kept, newest first (at most ``limit``): never on the bill, chooser ``unknown`` (not recognised) or ``""``
+        (nothing chosen: the shopper took the item away). One taken off the bill (``removed`` / ``voided``) is not:
+        its last SKU was picked for it. Keys: ``placement_id, placed_at, image_path, recognised_sku, top_k,
+        chooser``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT placement_id, placed_at, image_path, recognised_sku, top_k, chooser FROM feedback"
+                " WHERE placed_ts >= ? AND placed_ts < ? AND line_id IS NULL AND trust = 'none'"
+                " AND chooser IN ('unknown', '') AND image_path != ''"
+                " ORDER BY placed_ts DESC, placement_id DESC LIMIT ?", (since_ts, until_ts, limit)).fetchall()
+        return [{**dict(r), "top_k": json.loads(r["top_k"] or "[]")} for r in rows]
+
+    def label_placement(self, placement_id: str, sku: str | None, chooser: str,
+                        audit_with: Sequence[tuple[str, str, dict]] = ()) -> bool:
+        """Staff said what an unlabelled placement (:meth:`unlabelled_placements`) was: ``sku`` with ``chooser``
+        (``staff:<id>``, trust staff), or ``sku`` None with ``chooser`` ``not-a-product:<id>`` (no label, trust
+        none). Its revision goes up, so it is sent (again); ``audit_with`` is written in the same transaction.
+        False (nothing written): the placement is not one nobody labelled (any more)."""
+        with self._tx() as c:
+            now = self._time()
+            cur = c.execute("UPDATE feedback SET chooser = ?, label_sku = ?, trust = ?, suggestion_rank = NULL,"
+                            " updated_at = ?, updated_ts = ?, revision = revision + 1 WHERE placement_id = ? AND"
+                            " line_id IS NULL AND trust = 'none' AND chooser IN ('unknown', '')",
+                            (chooser, sku, trust_of(chooser) if sku else "none", now, _ts(now), placement_id))
+            if cur.rowcount:
+                self._audit_rows_in(c, audit_with)
         return cur.rowcount > 0
 
     def feedback(self, placement_id: str) -> dict | None:

@@ -24,8 +24,9 @@
 5. Head office's labels (``DIR/labels.csv``, :mod:`trainer.fleet.labels`: the dashboard's Label page writes it) are
    taken up: a placement left for review that head office gave a SKU joins ``feedback.csv`` as a staff-trusted row
    (``source`` headoffice, ``chooser`` ``staff:<user>``) and leaves ``unlabelled.csv``; one it called not a product
-   leaves it too and is counted, never trained on. A label of a SKU the catalog (``--catalog``) does not know keeps
-   its placement for review. Collect reads labels.csv and never writes it.
+   leaves it too and is counted, never trained on, as does one the store's staff called not a product at the till
+   (chooser ``not-a-product:<staff>``) unless head office labelled it since. A label of a SKU the catalog
+   (``--catalog``) does not know keeps its placement for review. Collect reads labels.csv and never writes it.
 
 ``DIR/report.json`` holds the whole account; the command prints its summary. Running it again gives the same output.
 ``DIR/collect.json`` records what a collect wrote there (each file's sha256, the manifest's rows): a later collect
@@ -104,7 +105,7 @@ class CollectReport:
     withdrawn: int = 0  # enrollments staff had withdrawn before they were sent: left out
     kept_apart: list[dict] = field(default_factory=list)  # {"batch", "reason"}: one enrollment id, two products
     labelled_at_headoffice: int = 0  # placements for review head office gave a SKU (labels.csv): in the manifest
-    not_a_product: int = 0  # placements head office said are no product: left out of the manifest and of review
+    not_a_product: int = 0  # placements head office (or the store's staff) said are no product: left out of both
 
     def summary(self) -> str:
         lines = [f"{self.batches} batch(es) read from {shown(self.source)}, {len(self.skipped)} skipped; "
@@ -336,7 +337,9 @@ def _take_labels(review: list[tuple[Found, str]], labels: dict, known: set[str] 
     taken, rest = [], []
     for f, why in review:
         label = labels.get(_where(f))
-        if label is None:
+        if label is None and f.record["label"] is None and f.record["chooser"].startswith(f"{NOT_A_PRODUCT}:"):
+            report.not_a_product += 1  # the store's staff said so at the till (kiosk.services.not_recognised)
+        elif label is None:
             rest.append((f, why))
         elif label.verdict == NOT_A_PRODUCT:
             report.not_a_product += 1
