@@ -36,6 +36,8 @@ from kiosk.ui.bridge import ServiceBridge
 from kiosk.ui.i18n import Translations, translate
 from kiosk.ui.keyboard import install as install_keyboard
 from kiosk.ui.models import CartTableModel
+from kiosk.ui.not_recognised_today import PAGES as UNLABELLED_PAGES
+from kiosk.ui.not_recognised_today import install as install_unlabelled
 from kiosk.ui.notices import notice_text
 from kiosk.ui.staff_access import install as install_staff_access
 from kiosk.ui.styles import load_stylesheet, scale_factor, scaled_stylesheet
@@ -85,6 +87,8 @@ def _hint(page: str) -> str:
         "staff": translate("Window", "Staff mode"),
         "price": translate("Window", "Staff mode — price override"),
         "teach": translate("Window", "Staff mode — teach a new product"),
+        "unlabelled": translate("Window", "Staff mode"),  # the page's own title says the rest (the header elides)
+        "unlabelled_search": translate("Window", "Staff mode"),
     }
     return texts.get(page, "")
 
@@ -132,6 +136,7 @@ class MainWindow(QMainWindow):
             self._add_demo_slider()
         self._connect()
         self.teach, self.not_recognised = install_teach(self)  # kiosk.ui.teach: Teach page, "Not recognised" view
+        self.unlabelled = install_unlabelled(self)  # kiosk.ui.not_recognised_today: staff label today's unknowns
         self._apply_style(force=True)
         self.render_cart(self.service.cart_view())
         self.retranslate()
@@ -369,7 +374,8 @@ class MainWindow(QMainWindow):
     def on_staff_page(self) -> bool:
         """A page only signed-in staff may see (the PIN page is not: it is the way in)."""
         page = self.page
-        return page in ("staff", "price", "receipts", "teach") or (page == "receipt" and self.receipt.for_staff) or (
+        staff_pages = ("staff", "price", "receipts", "teach", *UNLABELLED_PAGES)
+        return page in staff_pages or (page == "receipt" and self.receipt.for_staff) or (
             page in ("search", "browse") and self._search_mode == "staff")
 
     @property

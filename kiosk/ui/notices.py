@@ -89,6 +89,10 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"(?P<name>.+) not added by (?P<who>.+)", mark("Notice", "{name} not added by staff")),
     (r"(?P<name>.+) added by (?P<who>.+)", mark("Notice", "{name} added by staff")),
     (r"corrected (?P<old>.+) → (?P<new>.+)", mark("Notice", "Staff corrected {old} to {new}")),
+    # staff label today's unlabelled items (kiosk.services.not_recognised)
+    (r"labelled (?P<name>.+): it goes to head office as a staff label",
+     mark("Notice", "Labelled {name}: it goes to head office as a staff label")),
+    (r"marked not a product: it is kept out of training", mark("Notice", "Marked not a product: kept out of training")),
     (r"(?P<name>.+): price (?P<old>₹\S+) → (?P<new>₹\S+) by (?P<who>.+)",
      mark("Notice", "{name}: price changed from {old} to {new}")),
     (r"(?P<name>.+) taken off by (?P<who>.+)", mark("Notice", "{name} taken off the bill by staff")),

@@ -351,6 +351,14 @@ Place an item on the tray to start.</source>
         <translation>स्टाफ़ ने {old} को {new} में सुधारा</translation>
     </message>
     <message>
+        <source>Labelled {name}: it goes to head office as a staff label</source>
+        <translation>{name} के रूप में लेबल किया गया: यह स्टाफ़ लेबल के रूप में मुख्य कार्यालय जाएगा</translation>
+    </message>
+    <message>
+        <source>Marked not a product: kept out of training</source>
+        <translation>उत्पाद नहीं के रूप में चिह्नित: प्रशिक्षण से बाहर रखा गया</translation>
+    </message>
+    <message>
         <source>{name}: price changed from {old} to {new}</source>
         <translation>{name}: दाम {old} से {new} किया गया</translation>
     </message>
@@ -1528,6 +1536,53 @@ what the camera saw</source>
     <message>
         <source>Call staff</source>
         <translation>स्टाफ़ बुलाएँ</translation>
+    </message>
+</context>
+<context>
+    <name>Unlabelled</name>
+    <message>
+        <source>Not recognised today ({n})</source>
+        <translation>आज पहचाने नहीं गए ({n})</translation>
+    </message>
+    <message>
+        <source>Staff: what was this item? ({time})</source>
+        <translation>स्टाफ़: यह सामान क्या था? ({time})</translation>
+    </message>
+    <message>
+        <source>No guess</source>
+        <translation>कोई अनुमान नहीं</translation>
+    </message>
+    <message>
+        <source>Model guessed: {name}</source>
+        <translation>मॉडल का अनुमान: {name}</translation>
+    </message>
+    <message>
+        <source>Model guessed: {name} ({percent} %)</source>
+        <translation>मॉडल का अनुमान: {name} ({percent} %)</translation>
+    </message>
+    <message>
+        <source>Not recognised today — tap one, then say what it was</source>
+        <translation>आज पहचाने नहीं गए — एक चुनें, फिर बताएँ कि वह क्या था</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>वापस</translation>
+    </message>
+    <message>
+        <source>Pick the product…</source>
+        <translation>उत्पाद चुनें…</translation>
+    </message>
+    <message>
+        <source>Not a product</source>
+        <translation>उत्पाद नहीं</translation>
+    </message>
+    <message>
+        <source>A hand, a bag, an empty tray: kept out of training</source>
+        <translation>हाथ, थैला, ख़ाली ट्रे: प्रशिक्षण से बाहर रखा जाएगा</translation>
+    </message>
+    <message>
+        <source>Nothing left to label today.</source>
+        <translation>आज लेबल करने के लिए कुछ नहीं बचा।</translation>
     </message>
 </context>
 <context>
