@@ -10,6 +10,7 @@ import json
 import time
 
 import numpy as np
+import pytest
 
 from trainer.data import hashing
 from trainer.data.check import CheckOptions, run_check
@@ -55,6 +56,7 @@ def test_full_clean_data_has_no_false_duplicate_alarms(grocery_root, tmp_path):
     assert data["imbalance"]["min"] >= 20 and data["imbalance"]["skus"] == 81
 
 
+@pytest.mark.slow  # 15 s over the whole dataset: the measurement behind the pHash threshold
 def test_threshold_separates_copies_from_distinct_photos(grocery_root):
     """Measured margins: resized/re-encoded copies <= 2 bits; distinct photos of different SKUs or in different
     splits >= 10 bits. The default threshold sits in between."""

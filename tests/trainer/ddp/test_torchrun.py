@@ -90,6 +90,7 @@ def test_two_ranks_equal_one_rank_with_twice_the_batch(data, one_node_two_ranks)
         assert r2["train_acc"] == pytest.approx(r1["train_acc"], abs=1e-9)
 
 
+@pytest.mark.slow  # 13 s; two ranks equal one rank with twice the batch stays in the default suite
 def test_two_nodes_on_one_machine_equal_one_node(data, one_node_two_ranks):
     root, train = data
     out = root / "two-nodes"
@@ -181,6 +182,7 @@ def run_killed(tmp_path: Path, common: list[str]) -> tuple[Path, int, str]:
     return out, killed_at, text
 
 
+@pytest.mark.slow  # 32 s; a killed single run resuming bit for bit stays in the default suite (test_pipeline)
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the worker to kill through /proc")
 def test_sigkill_one_worker_mid_epoch_job_resumes_exactly_once_per_epoch(tmp_path):
     _, common = elastic_job(tmp_path)
