@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy
+from PySide6.QtWidgets import QPushButton, QSizePolicy
 
 from kiosk.ui.i18n import translate
 from kiosk.ui.widgets.common import KEY_FOCUS, TOUCH_MIN, ElidingButton, Translatable
@@ -103,19 +103,9 @@ class UnlabelledController(QObject):
 
 
 def _place_button(window, button: QPushButton) -> None:
-    """Beside "Teach a new product" when the page has it (one row), else a row of its own under the actions."""
-    layout = window.staff.layout()
-    teach = window.staff.findChild(QPushButton, "staffTeach")
-    index = layout.indexOf(teach) if teach is not None else -1
-    if index < 0:
-        layout.addWidget(button)
-        return
-    row = QHBoxLayout()
-    row.setSpacing(10)
-    layout.removeWidget(teach)
-    row.addWidget(teach)
-    row.addWidget(button)
-    layout.insertLayout(index, row)
+    """In the staff actions' row, after "Teach a new product" when the page has it: a row of its own pushed the staff
+    page's alerts off an 800×600 screen."""
+    window.staff.add_action(button, needs_line=False)
 
 
 def install(window) -> UnlabelledController | None:

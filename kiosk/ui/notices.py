@@ -93,6 +93,8 @@ NOTICES: tuple[tuple[str, str | None], ...] = (
     (r"labelled (?P<name>.+): it goes to head office as a staff label",
      mark("Notice", "Labelled {name}: it goes to head office as a staff label")),
     (r"marked not a product: it is kept out of training", mark("Notice", "Marked not a product: kept out of training")),
+    (r"(?P<name>.+): placement (?P<placement>\S+) is not one nobody labelled today \(.*\)",
+     mark("Notice", "This item cannot be labelled any more: labelled already, on a bill, or its photo is gone")),
     (r"(?P<name>.+): price (?P<old>₹\S+) → (?P<new>₹\S+) by (?P<who>.+)",
      mark("Notice", "{name}: price changed from {old} to {new}")),
     (r"(?P<name>.+) taken off by (?P<who>.+)", mark("Notice", "{name} taken off the bill by staff")),

@@ -258,7 +258,7 @@ def install(window) -> tuple[TeachController | None, NotRecognisedView | None]:
     controller = TeachController(window, teaching, window.bridge.frame_provider())
     window._add_page("teach", controller.panel)
     button = TeachButton()
-    window.staff.layout().addWidget(button)
+    window.staff.add_action(button, needs_line=False)  # the actions' row: its own row pushed alerts off 800×600
     button.clicked.connect(controller.open)
 
     def locked(event: Any) -> None:

@@ -87,6 +87,7 @@ class FakeCheckoutService:
         self.reading: WeightReading | None = None
         self.unlocked = False
         self.receipts: list[Receipt] = []
+        self.unlabelled: list = []  # kiosk.services.not_recognised.UnlabelledView rows: "Not recognised today"
         self.frame = None
         self._ids = itertools.count(1)
         self.help_since: str | None = None
@@ -393,6 +394,23 @@ class FakeCheckoutService:
         self._staff()
         return [ReceiptSummary(r.receipt_no, r.issued_at.strftime("%H:%M"), r.bill.item_count, r.bill.total,
                                r.payment_method) for r in reversed(self.receipts)]
+
+    def staff_not_recognised_today(self):
+        """Today's placements nobody labelled (``unlabelled``: UnlabelledView rows a test puts there)."""
+        self.calls.append(("staff_not_recognised_today",))
+        self._staff()
+        return list(self.unlabelled)
+
+    def staff_label_placement(self, placement_id, sku):
+        self.calls.append(("staff_label_placement", placement_id, sku))
+        self._staff()
+        self.unlabelled = [v for v in self.unlabelled if v.placement_id != placement_id]
+        return sku
+
+    def staff_not_a_product(self, placement_id):
+        self.calls.append(("staff_not_a_product", placement_id))
+        self._staff()
+        self.unlabelled = [v for v in self.unlabelled if v.placement_id != placement_id]
 
     def staff_day_report(self, print_it=False):
         self.calls.append(("staff_day_report", print_it))

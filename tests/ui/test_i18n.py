@@ -228,6 +228,13 @@ def _staff_states(window, service):
         desk.verdicts = iter([PhotoVerdict(0, False, "blurred"), PhotoVerdict(1, False, "empty tray")])
         teach.take(3)
 
+    def not_recognised_today():
+        from kiosk.services.not_recognised import UnlabelledView
+
+        service.unlabelled = [UnlabelledView("p1", "11:51", "", "Mango", "mango", 0.31),
+                              UnlabelledView("p2", "11:40", "", "", "", None)]
+        window.unlabelled.open()
+
     def unavailable():
         desk.available = ("model v7 exports no embeddings: a bundle exported by this version of the trainer is needed "
                           "to teach products")
@@ -252,6 +259,8 @@ def _staff_states(window, service):
             "usable": 3, "total": 10, "needed": 5, "refused": {"duplicate": 4, "another product": 3}})),
         ("teach: no camera frame", lambda: (setattr(teach, "_frames", lambda: None), teach.take(1))),
         ("teach: cannot teach", unavailable),
+        ("not recognised today", not_recognised_today),
+        ("not recognised today: pick", lambda: window.unlabelled._pick("p1")),
     ]
 
 
@@ -279,7 +288,8 @@ def test_no_page_shows_english_on_the_hindi_screen(qtbot, staff_window, language
     qtbot.waitUntil(lambda: window.help_button.text() == ("मदद" if language == "hi" else "Help"))
     data = {item.name for item in CATALOG.values()} | {item.sku for item in CATALOG.values()}
     found, pages = _walk(qtbot, window, service, data)
-    assert {"checkout", "pin", "staff", "teach", "receipt", "search", "browse", "price"} <= pages
+    assert {"checkout", "pin", "staff", "teach", "receipt", "search", "browse", "price", "unlabelled",
+            "unlabelled_search"} <= pages
     if language == "hi":
         assert found == {}
     else:

@@ -8,6 +8,7 @@ import pytest
 from kiosk.services.events import CameraStatusChanged, RemovalPending, StaffCalled
 from tests.ui.fakes import PIN
 from tests.ui.helpers import layout_problems
+from tests.ui.test_i18n import staff_window  # noqa: F401 (the window with a teaching desk)
 
 SIZES = [(800, 600), (1024, 768), (1280, 800), (1920, 1080), (1080, 1920)]
 LANGUAGES = ["en", "hi"]
@@ -214,3 +215,19 @@ def test_larger_text_and_back_puts_everything_where_it_was(qtbot, window, servic
     window.banner.show_notice("info", "Removed from your bill")
     qtbot.wait(40)
     assert _settled_problems(qtbot, window) == [] and places() == before
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("size", [(800, 600), (1080, 1920)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_staff_page_with_teach_and_todays_unknowns_fits(qtbot, staff_window, size, language):  # noqa: F811
+    """A till with a teaching desk has "Teach a new product" and "Not recognised today" on its staff page: with a
+    staff call and a removal waiting too, everything still fits the smallest screens (a row of their own pushed the
+    alerts' buttons off 800×600)."""
+    window, service = staff_window
+    service.set_language(language)
+    _fill(qtbot, window, service)
+    _settle(qtbot, window, size)
+    staff = dict(_states(window, service))["staff"]
+    staff()
+    assert window.page == "staff" and window.unlabelled is not None and window.teach is not None
+    assert _settled_problems(qtbot, window) == []

@@ -359,6 +359,10 @@ Place an item on the tray to start.</source>
         <translation>उत्पाद नहीं के रूप में चिह्नित: प्रशिक्षण से बाहर रखा गया</translation>
     </message>
     <message>
+        <source>This item cannot be labelled any more: labelled already, on a bill, or its photo is gone</source>
+        <translation>इस सामान पर अब लेबल नहीं लग सकता: लेबल पहले से लगा है, बिल में है, या इसकी फ़ोटो नहीं रही</translation>
+    </message>
+    <message>
         <source>{name}: price changed from {old} to {new}</source>
         <translation>{name}: दाम {old} से {new} किया गया</translation>
     </message>
