@@ -9,15 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bundles.active import ActiveModel
-from kiosk.config import KioskConfig
-from kiosk.recognition.recognizer import Recognizer
-from kiosk.services import CheckoutService, open_catalog
 from kiosk.services.errors import CheckoutError, StaffLocked
-from kiosk.services.teaching import open_gallery
-from kiosk.store import SalesStore
-from tests.onboarding_kit import build_world, onboarding_catalog, tray
-from tests.services.conftest import PIN, PIN_HASH, Clock
+from tests.onboarding_kit import build_world
+from tests.services import test_teaching as teaching
+from tests.services.conftest import PIN, Clock
 
 
 @pytest.fixture(scope="module")
@@ -25,32 +20,18 @@ def world():
     return build_world()
 
 
-class Till:
+class Till(teaching.Till):
     """tests/services/test_teaching.py's till, with one clock for the service and its store (today is the store's
-    day of the placements)."""
+    day of the placements), a minute on between placements."""
 
     def __init__(self, tmp_path: Path, world, **kw) -> None:
-        catalog = onboarding_catalog(tmp_path / "catalog.sqlite")
         self.clock = Clock()
-        self.config = KioskConfig(store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
-                                  catalog=str(catalog), gallery=str(tmp_path / "gallery"), staff_pin_hash=PIN_HASH,
-                                  weight_check=False, weight_rerank=False, kiosk_id="K1", **kw)
-        store = SalesStore.open(self.config.store, clock=self.clock)
-        self.service = CheckoutService(self.config, catalog=open_catalog(catalog), store=store,
-                                       recognizer_holder=ActiveModel(Recognizer.load(world.bundle, threads=1)),
-                                       scale=None, gallery=open_gallery(self.config.gallery), clock=self.clock)
-        self.empty = tray()
-        self.feed(self.empty, 8)
-
-    def feed(self, image, n: int) -> list:
-        return [r for r in (self.service.process_frame(image.copy()) for _ in range(n)) if r is not None]
+        super().__init__(tmp_path, world, clock=self.clock, **kw)
 
     def place(self, image):
-        fired = self.feed(image, 8)
-        self.feed(self.empty, 5)
-        assert len(fired) == 1, fired
+        fired = super().place(image)
         self.clock.advance(60)
-        return fired[0]
+        return fired
 
 
 @pytest.fixture

@@ -29,15 +29,19 @@ def world():
 
 
 class Till:
-    def __init__(self, tmp_path: Path, world, **kw) -> None:
+    """A till on the onboarding world's model; ``clock``: one clock for the service and its store (else the store's
+    own)."""
+
+    def __init__(self, tmp_path: Path, world, clock: Clock | None = None, **kw) -> None:
         catalog = onboarding_catalog(tmp_path / "catalog.sqlite")
         self.config = KioskConfig(store=str(tmp_path / "sales.sqlite"), captures=str(tmp_path / "captures"),
                                   catalog=str(catalog), gallery=str(tmp_path / "gallery"), staff_pin_hash=PIN_HASH,
                                   weight_check=False, weight_rerank=False, kiosk_id="K1", **kw)
-        store = SalesStore.open(self.config.store, clock=Clock())
+        store = SalesStore.open(self.config.store, clock=clock or Clock())
         self.service = CheckoutService(self.config, catalog=open_catalog(catalog), store=store,
                                        recognizer_holder=ActiveModel(Recognizer.load(world.bundle, threads=1)),
-                                       scale=None, gallery=open_gallery(self.config.gallery))
+                                       scale=None, gallery=open_gallery(self.config.gallery),
+                                       **({"clock": clock} if clock is not None else {}))
         self.events: list = []
         self.service.add_listener(self.events.append)
         self.empty = tray()
