@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QPushButton, QSizePolicy
+from PySide6.QtWidgets import QPushButton
 
 from kiosk.ui.i18n import translate
-from kiosk.ui.widgets.common import KEY_FOCUS, TOUCH_MIN, ElidingButton, Translatable
+from kiosk.ui.widgets.common import ElidingButton, Translatable, as_touch_button
 from kiosk.ui.widgets.not_recognised import UnlabelledListPanel
 from kiosk.ui.widgets.search import SearchPanel
 
@@ -29,10 +29,7 @@ class UnlabelledButton(Translatable, ElidingButton):
 
     def __init__(self) -> None:
         super().__init__("")
-        self.setObjectName("staffUnlabelled")
-        self.setMinimumHeight(TOUCH_MIN)
-        self.setFocusPolicy(KEY_FOCUS)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        as_touch_button(self, "staffUnlabelled")
         self.count = 0
         self.retranslate()
 

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QSizePolicy
 
 from kiosk.errors import UserError
 from kiosk.ui.i18n import mark, translate
-from kiosk.ui.widgets.common import KEY_FOCUS, TOUCH_MIN, ElidingButton, Translatable
+from kiosk.ui.widgets.common import ElidingButton, Translatable, as_touch_button
 from kiosk.ui.widgets.teach import REFUSALS, NotRecognisedPanel, TeachPanel, service_text
 
 __all__ = ["NotRecognisedView", "TeachController", "install"]
@@ -238,10 +237,7 @@ class TeachButton(Translatable, ElidingButton):
 
     def __init__(self) -> None:
         super().__init__("")
-        self.setObjectName("staffTeach")
-        self.setMinimumHeight(TOUCH_MIN)
-        self.setFocusPolicy(KEY_FOCUS)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        as_touch_button(self, "staffTeach")
         self.retranslate()
 
     def retranslate(self) -> None:

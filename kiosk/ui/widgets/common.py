@@ -413,7 +413,12 @@ def touch_button(text: str, name: str, parent: QWidget | None = None) -> Eliding
     """A push button at least :data:`TOUCH_MIN` px high, named for the style sheet and tests; its text is elided
     (whole text as the tooltip) when the screen is too narrow for it. Tab, Enter, Space and the arrows work it
     (:class:`KeyButton`); a tap never moves the focus to it."""
-    button = ElidingButton(text, parent)
+    return as_touch_button(ElidingButton(text, parent), name)
+
+
+def as_touch_button(button: QPushButton, name: str) -> QPushButton:
+    """``button`` named ``name``, at least :data:`TOUCH_MIN` px high, worked by the keys, as wide as its row gives it
+    (:func:`touch_button`'s set-up, for a button class of its own)."""
     button.setObjectName(name)
     button.setMinimumHeight(TOUCH_MIN)
     button.setFocusPolicy(KEY_FOCUS)
