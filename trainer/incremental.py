@@ -60,7 +60,8 @@ MIN_REPLAY = 2
 #: base options an incremental run keeps (the network and its input must stay what they were; ``keep``: the base's
 #: rule for which epoch's weights are the result)
 KEPT = ("arch", "head", "img_size", "eval_size", "train_resize", "eval_resize", "interpolation", "scale_min",
-        "rotation", "vflip", "color_jitter", "hue", "label_smoothing", "logit_norm", "margin", "weight_decay",
+        "rotation", "vflip", "color_jitter", "hue", "label_smoothing", "logit_norm", "margin", "blend_outliers",
+        "weight_decay",
         "backbone_lr_mult", "schedule", "warmup_epochs", "batch_size", "freeze", "amp", "channels_last", "ema", "keep")
 
 

@@ -39,6 +39,9 @@ def _add_loss_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--margin", type=bounded(float, 0, below=1), default=0.0, metavar="M",
                    help="with --head cosine: an additive cosine margin (CosFace) in the loss, the true SKU's cosine "
                         "lowered by M (e.g. 0.2; the network and its export are unchanged); 0 = off")
+    p.add_argument("--blend-outliers", type=bounded(float, 0, 100), default=0.0, metavar="W",
+                   help="outlier exposure on blends of two SKUs' photos, trained towards no SKU with weight W (e.g. "
+                        "0.5; the batch grows by half; the network and its export are unchanged); 0 = off")
 
 
 def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:

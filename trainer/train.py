@@ -28,8 +28,8 @@ from tqdm import tqdm
 from kiosk.bundle_format.atomic import AtomicFile, atomic_write
 from kiosk.bundle_format.preprocess import PreprocessSpec
 from kiosk.errors import UserError
+from trainer import blend_outliers, mixing, run_files, swa
 from trainer import checkpoint as ckpt
-from trainer import mixing, run_files, swa
 from trainer.data.overlap import find_overlap
 from trainer.distill import FeatureDistillation, with_distillation
 from trainer.distributed import (
@@ -217,11 +217,18 @@ def train_step(model, criterion, optimizer, scheduler, scaler, images, targets, 
     targets = targets.to(device, non_blocking=True)
     mixed = mix(images, targets) if mix is not None else mixing.Mixed(images, targets, 1.0)
     images = mixed.images
+    weight = getattr(args, "blend_outliers", 0.0)
+    outliers = blend_outliers.blended(images, targets) if weight else images[:0]
+    n = len(images)
+    images = torch.cat([images, outliers]) if len(outliers) else images
     if args.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
     with autocast_ctx(device, args.amp):
         logits = model(images)
-        loss = mixed.loss(criterion, logits, targets)
+        loss = mixed.loss(criterion, logits[:n], targets)
+        if weight:
+            loss = loss + weight * blend_outliers.uniform_loss(logits[n:])
+        logits = logits[:n]
     optimizer.zero_grad(set_to_none=True)
     if scaler is not None:
         scaler.scale(loss).backward()
