@@ -217,10 +217,9 @@ def train_step(model, criterion, optimizer, scheduler, scaler, images, targets, 
     targets = targets.to(device, non_blocking=True)
     mixed = mix(images, targets) if mix is not None else mixing.Mixed(images, targets, 1.0)
     images = mixed.images
-    weight = getattr(args, "blend_outliers", 0.0)
-    outliers = blend_outliers.blended(images, targets) if weight else images[:0]
-    n = len(images)
-    images = torch.cat([images, outliers]) if len(outliers) else images
+    n, weight = len(images), getattr(args, "blend_outliers", 0.0)
+    if weight:  # rows n… are the blends (none for a batch of one SKU)
+        images = torch.cat([images, blend_outliers.blended(images, targets)])
     if args.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
     with autocast_ctx(device, args.amp):
