@@ -61,8 +61,8 @@ MIN_REPLAY = 2
 #: rule for which epoch's weights are the result)
 KEPT = ("arch", "head", "img_size", "eval_size", "train_resize", "eval_resize", "interpolation", "scale_min",
         "rotation", "vflip", "color_jitter", "hue", "label_smoothing", "logit_norm", "margin", "blend_outliers",
-        "weight_decay",
-        "backbone_lr_mult", "schedule", "warmup_epochs", "batch_size", "freeze", "amp", "channels_last", "ema", "keep")
+        "blend_share", "weight_decay", "backbone_lr_mult", "schedule", "warmup_epochs", "batch_size", "freeze", "amp",
+        "channels_last", "ema", "keep")
 
 
 @dataclass

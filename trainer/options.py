@@ -42,6 +42,8 @@ def _add_loss_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blend-outliers", type=bounded(float, 0, 100), default=0.0, metavar="W",
                    help="outlier exposure on blends of two SKUs' photos, trained towards no SKU with weight W (e.g. "
                         "0.5; the batch grows by half; the network and its export are unchanged); 0 = off")
+    p.add_argument("--blend-share", type=bounded(float, high=1, above=0), default=0.5, metavar="S",
+                   help="with --blend-outliers: the share of each batch blended (the batch grows by S; default 0.5)")
 
 
 def get_args_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:

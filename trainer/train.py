@@ -219,7 +219,7 @@ def train_step(model, criterion, optimizer, scheduler, scaler, images, targets, 
     images = mixed.images
     n, weight = len(images), getattr(args, "blend_outliers", 0.0)
     if weight:  # rows n… are the blends (none for a batch of one SKU)
-        images = torch.cat([images, blend_outliers.blended(images, targets)])
+        images = torch.cat([images, blend_outliers.blended(images, targets, getattr(args, "blend_share", 0.5))])
     if args.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
     with autocast_ctx(device, args.amp):

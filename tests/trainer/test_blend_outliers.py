@@ -27,6 +27,13 @@ def test_blends_pair_the_first_half_with_the_rolled_batch_and_skip_one_skus_pair
     assert blended(images[:1], targets[:1]).shape[0] == 0
 
 
+def test_the_share_sets_how_much_of_the_batch_is_blended():
+    images = torch.randn(8, 3, 2, 2)
+    targets = torch.arange(8)  # every pair differs
+    assert [blended(images, targets, share).shape[0] for share in (0.25, 0.5, 1.0)] == [2, 4, 8]
+    assert blended(images[:3], targets[:3], 0.25).shape[0] == 0
+
+
 def test_the_loss_is_the_cross_entropy_to_uniform():
     assert float(uniform_loss(torch.zeros(4, 7))) == pytest.approx(math.log(7))
     sure = torch.tensor([[12.0, 0.0, 0.0]])
@@ -44,12 +51,19 @@ def test_the_option_parses_and_refuses_a_negative_weight(capsys):
     with pytest.raises(SystemExit) as refused:
         parse(["--blend-outliers", "-1"])
     assert refused.value.code == 2 and "argument --blend-outliers" in capsys.readouterr().err
+    assert parse(["--blend-share", "0.25"]).blend_share == 0.25 and parse([]).blend_share == 0.5
+    for bad in ("0", "1.5"):
+        with pytest.raises(SystemExit):
+            parse(["--blend-share", bad])
+        assert "argument --blend-share" in capsys.readouterr().err
 
 
 def test_an_incremental_retrain_keeps_its_bases_weight(tmp_path):
-    base = Base(tmp_path, "run", {"arch": "tiny_cnn", "blend_outliers": 0.5}, ["a"], {}, tmp_path / "w")
+    base = Base(tmp_path, "run", {"arch": "tiny_cnn", "blend_outliers": 0.5, "blend_share": 0.25}, ["a"], {},
+                tmp_path / "w")
     args = argparse.Namespace(**{**vars(get_args_parser().parse_args([])), "blend_outliers": 0.0})
-    assert run_options(args, base).blend_outliers == 0.5
+    kept = run_options(args, base)
+    assert (kept.blend_outliers, kept.blend_share) == (0.5, 0.25)
 
 
 def test_a_training_with_blended_outliers_runs_records_it_and_adds_to_the_loss(tmp_path):
