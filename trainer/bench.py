@@ -26,6 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from kiosk.errors import UserError
+from trainer import allocator
 
 SHARED_TRAIN = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "grocery-store"
 NAIVE_ALL = "naive ImageFolder, all layers trained"
@@ -197,6 +198,7 @@ def bench_train(args) -> int:
 
     threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(threads)
+    allocator.keep_freed_memory()  # as the trainer does, for every pipeline alike
     workers = args.workers if args.workers is not None else 1
     rows = read_manifest(args.data or _default_manifest())
     labels = sorted({r.sku for r in rows})

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from kiosk.bundle_format.atomic import AtomicFile, atomic_write
 from kiosk.bundle_format.preprocess import PreprocessSpec
 from kiosk.errors import UserError
-from trainer import blend_outliers, mixing, run_files, swa
+from trainer import allocator, blend_outliers, mixing, run_files, swa
 from trainer import checkpoint as ckpt
 from trainer.data.overlap import find_overlap
 from trainer.distill import FeatureDistillation, with_distillation
@@ -501,6 +501,7 @@ def main(args) -> dict:
         args.amp = "bf16" if device.startswith("cuda") else "none"
     if args.threads:
         torch.set_num_threads(args.threads)
+    allocator.keep_freed_memory()  # a step reuses the last step's pages (trainer/allocator.py)
     try:
         result = {**run_training(args, dist_info, device), "main": dist_info.is_main}  # who prints the summary
         if dist_info.is_main and getattr(args, "sagemaker_model_dir", None):
