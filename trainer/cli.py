@@ -214,6 +214,12 @@ def _bench_train(args) -> int:
     return bench_train(args)
 
 
+def _bench_allocator(args) -> int:
+    from trainer.bench_allocator import bench_allocator
+
+    return bench_allocator(args)
+
+
 def register_bench(sub, groups) -> None:
     bench = group(sub, groups, "bench", "benchmarks against a plain baseline in the same run")
     p = bench.add_parser("train", help="trainer input+step pipeline vs a naive ImageFolder + DataLoader loop")
@@ -232,6 +238,18 @@ def register_bench(sub, groups) -> None:
     p.add_argument("--workers", type=bounded(int, 0, 256), default=None)
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/bench"))
     p.set_defaults(func=_bench_train)
+    p = bench.add_parser("allocator", help="training steps with glibc's default allocator vs freed memory kept "
+                         "(the trainer's), a child process each")
+    p.add_argument("--arch", default="mobilenet_v2")
+    p.add_argument("--batch-size", type=bounded(int, 1, 4096), default=32)
+    p.add_argument("--img-size", type=bounded(int, 16, 1024), default=288)
+    p.add_argument("--steps", type=bounded(int, 1, 10**4), default=6, help="timed steps per side and round")
+    p.add_argument("--rounds", type=bounded(int, 1, 100), default=2, help="interleaved rounds (default 2)")
+    p.add_argument("--freeze", type=bounded(int, 0, 1000), default=None,
+                   help="frozen low stages (default: the recipe's for --arch)")
+    p.add_argument("--threads", type=bounded(int, 1, 1024), default=None)
+    p.add_argument("--timeout", type=bounded(int, 1, 86400), default=1800, help="seconds a side may take")
+    p.set_defaults(func=_bench_allocator)
 
 
 def register_weights(sub, groups) -> None:
