@@ -9,9 +9,9 @@ drawn from [0.35, 0.65], where the two SKUs differ, and adds ``W`` × their outl
 sees both (the batch grows by half; ``--blend-share S`` blends the first S of it instead); the network, its export and
 the kiosk are unchanged.
 
-On this 2-core CPU a step's cost grows faster than its batch beyond 32 photos at 288 px (MobileNetV2, three stages
-frozen: 1.8 s a step for 32 photos, 2.7 s for 40, 3.5-3.9 s for 48, timed train steps), so half a batch of blends
-doubles an epoch and a quarter adds about half.
+On this 2-core CPU a step's cost grew faster than its batch beyond 32 photos at 288 px (MobileNetV2, three stages
+frozen: 1.4-1.6 s a step for 32 photos, 2.1 s for 40, 3.0 s for 48, timed train steps) while glibc unmapped every
+freed activation; with the trainer keeping freed memory (:mod:`trainer.allocator`) 1.2-1.4, 1.6 and 1.8 s.
 """
 
 from __future__ import annotations
