@@ -16,7 +16,7 @@ import pytest
 from kiosk.cli import build_parser
 
 #: commands that run for long with no arguments at all (a window, a benchmark, a server, the demo build)
-LONG = {("kiosk",), ("bench", "train"), ("bundle", "demo"), ("headoffice", "serve")}
+LONG = {("kiosk",), ("bench", "train"), ("bench", "allocator"), ("bundle", "demo"), ("headoffice", "serve")}
 #: option names that take a path
 HINTS = ("store", "db", "config", "catalog", "key", "bundle", "out", "dir", "file", "manifest", "path", "weights",
          "cache", "gallery", "images", "data", "train", "val", "from", "add", "calibration", "root")
