@@ -86,7 +86,7 @@ class Pipeline:
         return self.images / self.seconds if self.seconds else float("nan")
 
 
-def _make_step(model, arch: str, frozen: int, channels_last: bool, spec=None):
+def make_step(model, arch: str, frozen: int, channels_last: bool, spec=None):
     """An AdamW training step on ``model`` (``frozen`` low stages kept in eval mode); ``spec``: uint8 batches are
     normalised on the fly (the trainer's decoded cache)."""
     from trainer.models import set_frozen_bn_eval
@@ -111,7 +111,7 @@ def _make_step(model, arch: str, frozen: int, channels_last: bool, spec=None):
     return step
 
 
-def _model(arch: str, classes: int, frozen: int, channels_last: bool):
+def bench_model(arch: str, classes: int, frozen: int, channels_last: bool):
     from trainer.models import build_model, freeze_stages
 
     torch.manual_seed(0)
@@ -162,7 +162,7 @@ def _pipelines(args, rows, labels: list[str], folder: Path, workers: int) -> lis
     if freeze:
         sides.append((f"naive ImageFolder, same {freeze} frozen stages", naive, freeze, False, None))
     sides.append((TRAINER, cached, freeze, True, spec))
-    return [Pipeline(label, _make_step(_model(arch, classes, frozen, cl), arch, frozen, cl, sp),
+    return [Pipeline(label, make_step(bench_model(arch, classes, frozen, cl), arch, frozen, cl, sp),
                      _cycle(_loader(ds, bs, workers)))
             for label, ds, frozen, cl, sp in sides]
 

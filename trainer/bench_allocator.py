@@ -80,10 +80,10 @@ def _child(argv: list[str]) -> None:
         keep_freed_memory()
     import torch
 
-    from trainer.bench import _make_step, _model
+    from trainer.bench import bench_model, make_step
 
     torch.set_num_threads(a.threads)
-    step = _make_step(_model(a.arch, 81, a.freeze, True), a.arch, a.freeze, True)
+    step = make_step(bench_model(a.arch, 81, a.freeze, True), a.arch, a.freeze, True)
     x, y = torch.randn(a.batch_size, 3, a.img_size, a.img_size), torch.randint(0, 81, (a.batch_size,))
     ms = []
     start = resource.getrusage(resource.RUSAGE_SELF)
