@@ -10,6 +10,10 @@ The pipelines run interleaved, ``--rounds`` times ``--steps`` timed steps each (
 what a loader prefetched while another pipeline ran), in alternating order, so load from other processes falls on
 every side alike. ``--breakdown-steps N`` then times the parts alone, one after the other: each model's training
 step on a batch already in memory, and each input pipeline on one core — what bounds the ratio on a small CPU.
+
+Every side runs with the freed memory kept for reuse, as the trainer does (:mod:`trainer.allocator`: the setting is
+the process's), so the ratio is the input pipeline's and the step's alone; ``checkout bench allocator`` measures the
+allocator's part.
 """
 
 from __future__ import annotations
