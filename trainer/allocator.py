@@ -2,7 +2,7 @@
 
 glibc's malloc serves every request over 32 MiB (its largest mmap threshold) with a fresh ``mmap`` and returns it
 with ``munmap`` when freed. A training step on a CPU allocates and frees many such tensors (MobileNetV2 at 288 px,
-32 photos: the first activations alone are 85 MiB each), so every step faults in and zeroes gigabytes of new pages:
+32 photos: the first activations alone are 81 MiB each), so every step faults in and zeroes gigabytes of new pages:
 on this 2-core VM a quarter of the CPU time went to the kernel (``top``: 26 % sys) and a step's cost grew faster
 than its batch. :func:`keep_freed_memory` asks glibc (``mallopt``) to serve them from the heap and not to trim it,
 so a step reuses the last step's pages; the process's resident memory stays at its peak instead.
