@@ -66,3 +66,32 @@ def test_a_training_keeps_freed_memory(tmp_path, monkeypatch):
     assert checkout(["train", "--train", str(world.train), "--out", str(tmp_path / "run"), "--cache-dir",
                      str(world.root / "cache"), *TRAIN_ARGS, "--epochs", "1"]) == 0
     assert calls  # (build_world trains its own base run first when it has none cached)
+
+
+STEPS = """
+import sys, torch
+from torch import nn
+if sys.argv[1] == "kept":
+    from trainer.allocator import keep_freed_memory
+    assert keep_freed_memory()
+from trainer.bench import bench_model
+torch.set_num_threads(2)
+m = bench_model("mobilenet_v2", 81, 3, True)
+opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-3)
+x, y = torch.randn(16, 3, 288, 288), torch.randint(0, 81, (16,))  # activations of 40 MiB: over the 32 MiB line
+m.train()
+for _ in range(2):
+    loss = nn.functional.cross_entropy(m(x.contiguous(memory_format=torch.channels_last)), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+print(repr(loss.item()), repr(float(sum(p.detach().double().sum() for p in m.parameters()))))
+"""
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc only; elsewhere keep_freed_memory() does nothing")
+def test_kept_memory_leaves_the_arithmetic_bit_for_bit_as_it_was():
+    """Two training steps with blocks over 32 MiB, in a child process each: the same loss and weights to the bit."""
+    runs = [subprocess.run([sys.executable, "-c", STEPS, mode], capture_output=True, text=True, timeout=300,
+                           check=True).stdout.split() for mode in ("default", "kept")]
+    assert runs[0] == runs[1] and len(runs[0]) == 2
