@@ -146,7 +146,9 @@ def _manifest(r: TrainingRun, tmp: Path, model_version: int | None, expires_days
               schema_version: int) -> BundleManifest:
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     files = {p.relative_to(tmp).as_posix(): file_entry(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-    args = r.args
+    from trainer.machine import provenance
+
+    args, machine = r.args, provenance(r.root)
     return BundleManifest(
         format_version=FORMAT_VERSION,
         model_version=model_version or default_model_version(),
@@ -162,7 +164,8 @@ def _manifest(r: TrainingRun, tmp: Path, model_version: int | None, expires_days
         selftest=[],
         catalog={"schema_version": schema_version, "skus": r.labels, "groups": r.groups},
         trainer={"args": args, "manifests": {k: sha256_file(Path(args[k])) for k in ("train", "val")
-                                              if args.get(k) and Path(args[k]).is_file()}},
+                                              if args.get(k) and Path(args[k]).is_file()},
+                 **({"machine": machine} if machine else {})},
     )
 
 

@@ -528,10 +528,22 @@ def _run_training(args, dist_info: DistInfo, device: str, run: Path) -> dict:
     data, val = load_data(args, dist_info, run, device)
     t = build_training(args, dist_info, device, run, data, val)
     resume(t)
+    if dist_info.is_main:
+        note_machine(t)
     result = train_epochs(t)
     if dist_info.is_main:
         keep_exemplars(t)
     return result
+
+
+def note_machine(t: Training) -> None:
+    """Record the machine in ``RUN/machine.json`` (:mod:`trainer.machine`); a resume on another one says so."""
+    from trainer import machine
+
+    changed = machine.record(t.run, t.device, t.start_epoch, write_json)
+    if changed:
+        print(f"note: {t.run} resumes on another machine than it ran on ({'; '.join(changed)}); from epoch "
+              f"{t.start_epoch} its numbers will not match a run on one machine bit for bit", flush=True)
 
 
 def keep_exemplars(t: Training) -> None:
