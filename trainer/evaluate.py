@@ -224,6 +224,7 @@ def evaluate_model(path: Path, manifest: Path, out: Path | None = None, target_p
     _warn_training_photos(pred, manifest)
     probs, targets, groups, skipped = predict_manifest(pred, manifest)
     summary = metrics.summarize(probs, targets, pred.labels, groups, target_precision)
+    _name_rows(summary["surest_mistakes"], manifest, skipped)
     columns = default_columns(manifest) if by is None else by
     if columns:
         summary["by"] = scores_by(manifest, probs, targets, pred.labels, skipped, columns)
@@ -241,6 +242,18 @@ def evaluate_model(path: Path, manifest: Path, out: Path | None = None, target_p
         (out / "metrics.json").write_text(json.dumps(summary, indent=2))
         summary["plots"] = [str(out / "confusion.png"), str(out / "reliability.png")]
     return summary
+
+
+def _name_rows(found: list[dict], manifest: Path, skipped: list[dict]) -> None:
+    """Give each of ``found`` (``index``: a row among those scored) its manifest line and photo path: the scored rows
+    are the manifest's in order, less the ``skipped`` ones (:func:`predict_manifest`)."""
+    from trainer.data.manifest import read_manifest
+
+    gone = {s["line"] for s in skipped}
+    scored = [(line, r) for line, r in enumerate(read_manifest(manifest), start=2) if line not in gone]
+    for f in found:
+        line, row = scored[f["index"]]
+        f.update(line=line, path=str(row.path))
 
 
 def _warn_training_photos(pred: Predictor, manifest: Path) -> None:
@@ -274,6 +287,7 @@ def format_report(s: dict) -> str:
         (f"on this manifest score ≥ {a['threshold']:.3f} gives precision {a['precision']:.4f} on {a['coverage']:.1%} "
          "of items" if a["precision"] is not None
          else f"on this manifest no threshold reaches precision {a['target_precision']}"),
+        *_mistake_lines(s),
         "most confused (true → predicted):",
         *[f"  {p['true']} → {p['predicted']}: {p['count']}" for p in s["confused_pairs"][:10]],
     ]
@@ -286,6 +300,15 @@ def format_report(s: dict) -> str:
     if "plots" in s:
         lines.append("plots: " + ", ".join(s["plots"]))
     return "\n".join(lines)
+
+
+def _mistake_lines(s: dict) -> list[str]:
+    """The surest wrong answers with their manifest line, marked where the bundle's threshold would add them."""
+    threshold = s.get("stored_threshold", {}).get("threshold")
+    return (["surest mistakes (score, manifest line: true → predicted):"] if s["surest_mistakes"] else []) + [
+        f"  {m['score']:.3f}  line {m['line']}: {m['true']} → {m['predicted']}  {m['path']}"
+        + ("  (added without a tap at the bundle's threshold)" if threshold is not None and m["score"] >= threshold
+           else "") for m in s["surest_mistakes"]]
 
 
 def _stored_line(t: dict) -> str:

@@ -115,7 +115,18 @@ def summarize(probs: np.ndarray, targets: np.ndarray, labels: list[str], groups:
         "confused_pairs": confused_pairs(cm, labels),
         "calibration": calibration(probs, targets),
         "auto_add": auto_add_threshold(probs, targets, target_precision),
+        "surest_mistakes": surest_mistakes(probs, targets, labels),
     }
+
+
+def surest_mistakes(probs: np.ndarray, targets: np.ndarray, labels: list[str], k: int = 5) -> list[dict]:
+    """The ``k`` wrong answers the model was surest of, surest first: the photos to look at first (a wrong label,
+    or a look-alike the till would add without a tap). ``index`` is the row among those scored."""
+    conf, pred = probs.max(1), probs.argmax(1)
+    wrong = np.flatnonzero(pred != targets)
+    order = wrong[np.argsort(-conf[wrong], kind="stable")][:k]
+    return [{"index": int(i), "true": labels[targets[i]], "predicted": labels[pred[i]], "score": float(conf[i])}
+            for i in order]
 
 
 def plot_confusion(cm: np.ndarray, labels: list[str], path, title: str = "Confusion matrix") -> None:
