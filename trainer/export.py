@@ -224,6 +224,22 @@ def _power_note(n: int, target_precision: float, confidence: float) -> str:
                    if half < 0 else "")
 
 
+def _no_threshold_note(probs: np.ndarray, targets: np.ndarray, target_precision: float, confidence: float,
+                       manifests: list[Path]) -> str:
+    """Why no threshold was certified: the wrong answers among the surest photos the first test takes."""
+    from trainer.calibration import clean_items_needed
+
+    first = min(clean_items_needed(target_precision, confidence), len(targets))
+    surest = np.argsort(-probs.max(1), kind="stable")[:first]
+    wrong = int((probs.argmax(1)[surest] != targets[surest]).sum())
+    if wrong == 0:  # too few photos, or ties at the first cut
+        return (f"no auto-add: {len(targets)} held-back photos cannot certify {target_precision} "
+                "(every item needs a tap)")
+    return (f"no auto-add: the {first} surest held-back photos hold {wrong} wrong answer(s), so even the strictest "
+            f"threshold tested cannot reach {target_precision} (every item will need a tap); `checkout evaluate "
+            f"BUNDLE --manifest {manifests[0]}` names the surest mistakes — a wrong label there is worth fixing")
+
+
 def calibrate(model, r: TrainingRun, manifests: list[Path], target_precision: float = 0.99,
               confidence: float = 0.95) -> dict:
     """Fit the temperature on ``manifests`` (held back: not used to train or to pick the weights), fold it into the
@@ -245,6 +261,8 @@ def calibrate(model, r: TrainingRun, manifests: list[Path], target_precision: fl
           f"{nll(logits, targets):.4f} → {nll(logits, targets, temperature):.4f}); auto-add threshold "
           f"{chosen['threshold']:.3f}: coverage {chosen['coverage']:.1%}, precision {chosen['precision']}, "
           f"{confidence:.0%} lower bound {bound} (target {target_precision})")
+    if chosen["lower_bound"] is None:
+        print(_no_threshold_note(softmax(logits, temperature), targets, target_precision, confidence, manifests))
     return {"calibration": {"temperature": temperature, "folded_into": "classifier", "n": len(targets),
                             "manifests": [str(m) for m in manifests], "nll_before": nll(logits, targets),
                             "nll_after": nll(logits, targets, temperature)},

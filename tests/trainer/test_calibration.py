@@ -4,6 +4,7 @@ and ``checkout bundle export --calibration`` / ``checkout evaluate`` on a tiny t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,3 +160,21 @@ def test_export_calibrates_on_held_back_photos_and_evaluate_reports_the_stored_t
     assert checkout(["evaluate", str(bundle), "--manifest", str(val), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["stored_threshold"]["threshold"] == m.auto_add_threshold and report["stored_threshold"]["n"] == 16
+
+
+def test_no_threshold_says_how_many_of_the_surest_photos_were_wrong_and_where_to_look():
+    from trainer.export import _no_threshold_note
+
+    n = 200
+    probs = np.full((n, 2), 0.0)
+    probs[:, 0] = np.linspace(0.999, 0.6, n)
+    probs[:, 1] = 1 - probs[:, 0]
+    targets = np.zeros(n, np.int64)
+    targets[[3, 40]] = 1  # two confident wrong answers among the surest 69 (99 % at a 50 % bound)
+    got = certified_threshold(probs, targets, 0.99, 0.5)
+    assert got["threshold"] == NEVER
+    note = _no_threshold_note(probs, targets, 0.99, 0.5, [Path("val.csv")])
+    assert note.startswith("no auto-add: the 69 surest held-back photos hold 2 wrong answer(s)")
+    assert "`checkout evaluate BUNDLE --manifest val.csv` names the surest mistakes" in note
+    assert _no_threshold_note(probs[:30], np.zeros(30, np.int64), 0.99, 0.5, [Path("val.csv")]) == (
+        "no auto-add: 30 held-back photos cannot certify 0.99 (every item needs a tap)")
