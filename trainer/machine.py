@@ -11,6 +11,7 @@ resize photos), a resume appends where it continued, and a resume on another mac
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import re
@@ -51,18 +52,11 @@ def _versions() -> dict:
     found = re.search(r"(?:oneDNN|MKL-DNN) v([\d.]+)", torch.__config__.show())
     out = {"python": platform.python_version(), "torch": torch.__version__, "onednn": found.group(1) if found else None,
            "numpy": np.__version__}
-    try:
-        import cv2
-
-        out["opencv"] = cv2.__version__
-    except ImportError:
-        pass
-    try:
-        import PIL
-
-        out["pillow"] = PIL.__version__
-    except ImportError:
-        pass
+    for name, module in (("opencv", "cv2"), ("pillow", "PIL")):
+        try:
+            out[name] = importlib.import_module(module).__version__
+        except ImportError:
+            pass
     return out
 
 
