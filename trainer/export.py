@@ -255,14 +255,15 @@ def calibrate(model, r: TrainingRun, manifests: list[Path], target_precision: fl
     print(_power_note(len(targets), target_precision, confidence))
     temperature = fit_temperature(logits, targets)
     scale_logits(model, r.best["arch"], 1.0 / temperature)
-    chosen = certified_threshold(softmax(logits, temperature), targets, target_precision, confidence)
+    probs = softmax(logits, temperature)
+    chosen = certified_threshold(probs, targets, target_precision, confidence)
     bound = f"{chosen['lower_bound']:.4f}" if chosen["lower_bound"] is not None else "none reached"
     print(f"calibration on {len(targets)} held-back photos: temperature {temperature:.3f} (NLL "
           f"{nll(logits, targets):.4f} → {nll(logits, targets, temperature):.4f}); auto-add threshold "
           f"{chosen['threshold']:.3f}: coverage {chosen['coverage']:.1%}, precision {chosen['precision']}, "
           f"{confidence:.0%} lower bound {bound} (target {target_precision})")
     if chosen["lower_bound"] is None:
-        print(_no_threshold_note(softmax(logits, temperature), targets, target_precision, confidence, manifests))
+        print(_no_threshold_note(probs, targets, target_precision, confidence, manifests))
     return {"calibration": {"temperature": temperature, "folded_into": "classifier", "n": len(targets),
                             "manifests": [str(m) for m in manifests], "nll_before": nll(logits, targets),
                             "nll_after": nll(logits, targets, temperature)},
